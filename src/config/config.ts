@@ -1,0 +1,106 @@
+// Process settings come from environment variables (and a .env file, read by the entry points).
+// This is the one parser: everything else receives a typed Config. Names follow upstream Kindler
+// (config/git.env, clusters.env, secrets.env) so an existing installation can `source` its files.
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const range = z
+  .string()
+  .regex(/^\d+-\d+$/, 'expected a range like 18090-18999')
+  .transform((s) => {
+    const [from, to] = s.split('-').map(Number) as [number, number];
+    return { from, to };
+  })
+  .refine((r) => r.from <= r.to && r.from >= 1 && r.to <= 65535, 'the range must be ascending, within 1-65535');
+const optional = z.string().trim().min(1).optional();
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'y', 'n', 'on', 'off', ''])
+  .transform((v) => ['1', 'true', 'yes', 'y', 'on'].includes(v));
+
+const schema = z.object({
+  DATABASE_URL: optional,
+  KINDLER_DATA_DIR: z.string().default('./data'),
+  GIT_REPO_URL: optional,
+  GIT_USERNAME: optional,
+  GIT_PASSWORD: optional,
+  GIT_DEFAULT_BRANCH: z.string().default('main'),
+  GIT_COMMIT_NAME: z.string().default('kindler-bot'),
+  GIT_COMMIT_EMAIL: z.string().default('kindler-bot@users.noreply.github.com'),
+  BASE_DOMAIN: z.string().default('127.0.0.1.sslip.io'),
+  HAPROXY_HOST: z.string().default('127.0.0.1'),
+  PORTAINER_URL: optional,
+  PORTAINER_API_KEY: optional,
+  PORTAINER_ADMIN_USER: z.string().default('admin'),
+  PORTAINER_ADMIN_PASSWORD: optional,
+  /** The Portainer URL as the Edge Agent sees it (defaults to PORTAINER_URL). */
+  PORTAINER_EDGE_URL: optional,
+  PORTAINER_GROUP_ID: z.coerce.number().int().min(1).default(1),
+  PORTAINER_AGENT_IMAGE: z.string().default('portainer/agent:latest'),
+  DEVOPS_CONTEXT: optional,
+  HAPROXY_CONFIG: optional,
+  HAPROXY_RELOAD_COMMAND: optional,
+  HAPROXY_BIN: z.string().default('haproxy'),
+  K3D_IMAGE: z.string().default('rancher/k3s:v1.31.5-k3s1'),
+  KIND_NODE_IMAGE: z.string().default('kindest/node:v1.31.12'),
+  KINDLER_HTTP_PORTS: range.default({ from: 18090, to: 18999 }),
+  KINDLER_HTTPS_PORTS: range.default({ from: 18443, to: 18999 }),
+  KINDLER_PF_PORTS: range.default({ from: 19000, to: 19999 }),
+  KINDLER_K3D_NODE_PORT: port.default(30080),
+  KINDLER_KIND_NODE_PORTS: range.default({ from: 30081, to: 32767 }),
+  /** k3d subnets: 10.<n>.0.0/16 for n in this range (upstream: 10.101.0.0/16, 10.102.0.0/16, …). */
+  KINDLER_SUBNET_OCTETS: range.default({ from: 101, to: 254 }),
+  KINDLER_CLI_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
+  KINDLER_LEASE_MS: z.coerce.number().int().positive().default(60_000),
+  KINDLER_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(2),
+  KINDLER_PR_TTL_HOURS: z.coerce.number().nonnegative().default(72),
+  KINDLER_DRIFT_CRON: z.string().default('*/15 * * * *'),
+  KINDLER_DASHBOARD_TOKEN: optional,
+  KINDLER_CONFIG_REPO: optional,
+  HOST: z.string().default('127.0.0.1'),
+  PORT: port.default(3000),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  KINDLER_SKIP_TRAEFIK: bool.default(false),
+});
+
+export type RawConfig = z.infer<typeof schema>;
+
+export interface Config extends RawConfig {
+  dataDir: string;
+  csvPath: string;
+  /** Values never to be shown anywhere: fed to the Redactor. */
+  secrets: string[];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}\nTo resolve, fix these environment variables (see README "Configuration").`);
+  }
+  const raw = parsed.data;
+  const dataDir = path.resolve(cwd, raw.KINDLER_DATA_DIR);
+  return {
+    ...raw,
+    dataDir,
+    csvPath: path.join(dataDir, 'environments.csv'),
+    secrets: [raw.GIT_PASSWORD, raw.PORTAINER_API_KEY, raw.PORTAINER_ADMIN_PASSWORD, raw.KINDLER_DASHBOARD_TOKEN,
+      passwordOf(raw.DATABASE_URL), passwordOf(raw.GIT_REPO_URL), env.WEBHOOK_SECRET, env.PRIVATE_KEY]
+      .filter((s): s is string => typeof s === 'string' && s.length > 0),
+  };
+}
+
+function passwordOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const pw = new URL(url).password;
+    return pw ? decodeURIComponent(pw) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,42 @@
+import type { EnvName } from './env-name.js';
+import type { ProviderName } from './provider.js';
+
+/** Lifecycle status of an environment row (`clusters.status`). */
+export type EnvStatus = 'creating' | 'ready' | 'failed' | 'deleting' | 'delete_failed';
+
+/** One row of `clusters`: the upstream Kindler columns plus ours. */
+export interface Environment {
+  name: EnvName;
+  provider: ProviderName;
+  /** k3d only: the dedicated Docker network's subnet; null means the shared network (and kind). */
+  subnet: string | null;
+  nodePort: number;
+  pfPort: number;
+  httpPort: number;
+  httpsPort: number;
+  serverIp: string | null;
+  status: EnvStatus;
+  registerPortainer: boolean;
+  haproxyRoute: boolean;
+  requestedBy: string | null;
+  /** Where the request came from: an issue or PR URL, or "cli". */
+  sourceUrl: string | null;
+  expiresAt: Date | null;
+  pinned: boolean;
+  labels: Record<string, string>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What a caller supplies to create an environment; ports and subnet are allocated by the store. */
+export interface NewEnvironment {
+  name: EnvName;
+  provider: ProviderName;
+  registerPortainer?: boolean;
+  haproxyRoute?: boolean;
+  requestedBy?: string | null;
+  sourceUrl?: string | null;
+  expiresAt?: Date | null;
+  pinned?: boolean;
+  labels?: Record<string, string>;
+}

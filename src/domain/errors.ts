@@ -1,0 +1,55 @@
+// A Failure is an expected refusal (bad input, conflict, permission): shown verbatim with the next
+// command, never retried. A TransientError is worth retrying. Anything else is a bug. One function,
+// `classify`, decides by type — never by message text (STYLE.md rule 5).
+
+export type FailureCode =
+  | 'invalid_input'
+  | 'already_exists'
+  | 'not_found'
+  | 'busy'
+  | 'forbidden'
+  | 'degraded'
+  | 'not_configured'
+  | 'cancelled'
+  | 'step_failed';
+
+export class Failure extends Error {
+  override readonly name = 'Failure';
+  constructor(
+    readonly code: FailureCode,
+    message: string,
+    /** The exact command that moves the user forward, when there is one. */
+    readonly fix?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class TransientError extends Error {
+  override readonly name = 'TransientError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export type ErrorClass = 'failure' | 'transient' | 'bug';
+
+export function classify(error: unknown): ErrorClass {
+  if (error instanceof Failure) return 'failure';
+  if (error instanceof TransientError) return 'transient';
+  return 'bug';
+}
+
+/** Adds what we were doing to an error, keeping the original as `cause` and its class. */
+export function wrap(action: string, error: unknown): Error {
+  const detail = error instanceof Error ? error.message : String(error);
+  const message = `${action}: ${detail}`;
+  if (error instanceof Failure) return new Failure(error.code, message, error.fix, { cause: error });
+  if (error instanceof TransientError) return new TransientError(message, { cause: error });
+  return new Error(message, { cause: error });
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

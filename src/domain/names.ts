@@ -1,0 +1,19 @@
+// Every external name is a pure function of the environment (STYLE.md rule 4). These strings are
+// contracts with the upstream Kindler scripts: change them only with a migration.
+import type { EnvName } from './env-name.js';
+import type { ProviderName } from './provider.js';
+
+export const kubeContext = (name: EnvName, provider: ProviderName): string => `${provider}-${name}`;
+export const dockerNetwork = (name: EnvName): string => `k3d-${name}`;
+export const branchName = (name: EnvName): string => name;
+export const argoSecretName = (name: EnvName): string => `cluster-${name}`;
+export const haproxyAcl = (name: EnvName): string => `host_${name}`;
+export const haproxyBackend = (name: EnvName): string => `be_${name}`;
+export const portainerEndpointName = (name: EnvName): string => name;
+export const serviceHost = (service: string, name: EnvName, baseDomain: string): string =>
+  `${service}.${name}.${baseDomain}`;
+export const whoamiHost = (name: EnvName, baseDomain: string): string => serviceHost('whoami', name, baseDomain);
+export const PORTAINER_EDGE_NAMESPACE = 'portainer-edge';
+export const PORTAINER_EDGE_SECRET = 'portainer-edge-creds';
+export const ARGOCD_NAMESPACE = 'argocd';
+export const ARGOCD_MANAGER = 'argocd-manager';

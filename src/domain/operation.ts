@@ -1,0 +1,55 @@
+import type { EnvName } from './env-name.js';
+
+export type OperationKind = 'create' | 'delete';
+/** `operations.status`, in upstream vocabulary plus queueing and cancellation. */
+export type OperationStatus = 'queued' | 'running' | 'success' | 'failed' | 'cancelled';
+export const ACTIVE_STATUSES: readonly OperationStatus[] = ['queued', 'running'];
+
+export const CREATE_STEPS = ['record', 'branch', 'cluster', 'portainer', 'argocd', 'haproxy', 'ready'] as const;
+export const DELETE_STEPS = ['cluster', 'portainer', 'argocd', 'haproxy', 'branch', 'record'] as const;
+export type StepName = (typeof CREATE_STEPS)[number];
+
+export type StepStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'warning';
+
+export interface StepState {
+  step: StepName;
+  status: StepStatus;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  /** What happened, in one line: "created", "already present", "skipped: PORTAINER_URL is not set". */
+  detail: string | null;
+  error: string | null;
+}
+
+/** Where an operation was asked for and where it reports. */
+export interface Trigger {
+  source: 'cli' | 'issue_comment' | 'pull_request' | 'check_run' | 'schedule' | 'dashboard';
+  actor: string | null;
+  url: string | null;
+  repo: string | null;
+  issueNumber: number | null;
+  headSha: string | null;
+}
+
+export interface Operation {
+  id: number;
+  envName: EnvName;
+  kind: OperationKind;
+  status: OperationStatus;
+  trigger: Trigger;
+  steps: StepState[];
+  currentStep: StepName | null;
+  failedStep: StepName | null;
+  error: string | null;
+  fixCommand: string | null;
+  logOutput: string | null;
+  cancelRequested: boolean;
+  attempt: number;
+  commentId: number | null;
+  checkRunId: number | null;
+  startedAt: Date;
+  completedAt: Date | null;
+  updatedAt: Date;
+}
+
+export const stepsFor = (kind: OperationKind): readonly StepName[] => (kind === 'create' ? CREATE_STEPS : DELETE_STEPS);

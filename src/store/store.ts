@@ -1,0 +1,104 @@
+// The one interface to the state. Two backends run the same SQL: PostgreSQL (`pg`) when
+// DATABASE_URL is set, embedded PGlite under KINDLER_DATA_DIR otherwise.
+import type {
+  EnvName, Environment, EnvStatus, NewEnvironment, Operation, OperationKind, OperationStatus, StepName,
+  StepState, Trigger, ProviderName,
+} from '../domain/index.js';
+
+/** A row as the upstream CSV / DB knows it: ports given, nothing allocated. */
+export interface EnvironmentRecord {
+  name: string;
+  provider: ProviderName;
+  subnet: string | null;
+  nodePort: number;
+  pfPort: number;
+  httpPort: number;
+  httpsPort: number;
+  registerPortainer: boolean;
+  haproxyRoute: boolean;
+}
+
+export interface EnvironmentPatch {
+  status?: EnvStatus;
+  serverIp?: string | null;
+  expiresAt?: Date | null;
+  pinned?: boolean;
+  labels?: Record<string, string>;
+}
+
+export interface OperationPatch {
+  status?: OperationStatus;
+  currentStep?: StepName | null;
+  failedStep?: StepName | null;
+  error?: string | null;
+  fixCommand?: string | null;
+  logOutput?: string | null;
+  commentId?: number | null;
+  checkRunId?: number | null;
+  completedAt?: Date | null;
+}
+
+export interface ImportReport {
+  imported: string[];
+  /** Rows already present (kept as they are) or refused, with the reason. */
+  skipped: { name: string; reason: string }[];
+}
+
+export interface Store {
+  readonly backend: 'postgres' | 'pglite';
+  /** Applies pending migrations; safe when several processes call it at once. Returns versions applied. */
+  migrate(): Promise<string[]>;
+  /** Cheap liveness probe (`select 1`). */
+  ping(): Promise<void>;
+
+  /**
+   * Inserts the row with status `creating` and allocates http/https/pf/node ports and (k3d) a
+   * subnet in the same transaction. Failure('already_exists') if the name is taken.
+   */
+  insertEnvironment(input: NewEnvironment): Promise<Environment>;
+  getEnvironment(name: string): Promise<Environment | null>;
+  /** Environments ordered by creation; the management cluster (`devops`) is never included. */
+  listEnvironments(): Promise<Environment[]>;
+  /** Every row, the management cluster included (CSV export, allocation views). */
+  listAllRows(): Promise<Environment[]>;
+  updateEnvironment(name: EnvName, patch: EnvironmentPatch): Promise<Environment>;
+  /** Removes the row; returns false when it was already gone. */
+  deleteEnvironment(name: EnvName): Promise<boolean>;
+  /** Adopts rows with given ports (CSV or upstream DB): existing names are kept untouched. */
+  importRecords(records: EnvironmentRecord[]): Promise<ImportReport>;
+
+  /**
+   * Records a new operation with all its steps `pending`. Failure('busy') when the environment
+   * already has a queued or running operation (one at a time, enforced by a unique index).
+   */
+  createOperation(input: { envName: EnvName; kind: OperationKind; trigger: Trigger }): Promise<Operation>;
+  getOperation(id: number): Promise<Operation | null>;
+  /** The queued or running operation of an environment, if any. */
+  activeOperation(envName: EnvName): Promise<Operation | null>;
+  latestOperation(envName: EnvName, kind?: OperationKind): Promise<Operation | null>;
+  listOperations(filter?: { envName?: EnvName; limit?: number; status?: OperationStatus[] }): Promise<Operation[]>;
+  /**
+   * Takes the operation for this worker when it is queued, or running with an expired lease
+   * (its worker died). Returns null when someone else holds it or it is finished.
+   */
+  claimOperation(id: number, owner: string, leaseMs: number): Promise<Operation | null>;
+  /** Extends the lease; false when the lease was lost to another worker. */
+  renewLease(id: number, owner: string, leaseMs: number): Promise<boolean>;
+  releaseLease(id: number, owner: string): Promise<void>;
+  saveStep(id: number, state: StepState): Promise<void>;
+  updateOperation(id: number, patch: OperationPatch): Promise<Operation>;
+  /** Sets cancel_requested on the active operation; returns it, or null if there is none. */
+  requestCancel(envName: EnvName): Promise<Operation | null>;
+  /** Puts a failed or cancelled operation back in the queue (retry); done steps stay done. */
+  reopenOperation(id: number): Promise<Operation>;
+  /** Running operations whose lease expired: their worker died. */
+  orphanedOperations(): Promise<Operation[]>;
+
+  /** Records a webhook delivery id; false when it was seen before. */
+  recordDelivery(deliveryId: string, event: string): Promise<boolean>;
+  /** Small JSON documents (latest consistency report, drift issue number, …). */
+  getState<T>(key: string): Promise<T | null>;
+  setState(key: string, value: unknown): Promise<void>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,84 @@
+// The only module that imports execa. Commands run with argument arrays (never a shell string),
+// a timeout, and an environment we choose; failures become CliError carrying argv and output
+// tails, redacted, so a report can show what ran and what it said.
+import { execa } from 'execa';
+import { Redactor } from '../domain/redact.js';
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  input?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Secret values to scrub from the error text (stdout/stderr/argv). */
+  secrets?: string[];
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    message: string,
+    readonly command: string,
+    readonly args: readonly string[],
+    readonly exitCode: number | null,
+    readonly stdout: string,
+    readonly stderr: string,
+    readonly timedOut: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const tail = (text: string, lines = 15): string => text.trimEnd().split('\n').slice(-lines).join('\n');
+
+/** Runs a command; resolves with its output on exit 0, rejects with CliError otherwise. */
+export async function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const result = await runAllowingFailure(command, args, options);
+  if (result.exitCode === 0) return result;
+  const redactor = new Redactor(options.secrets ?? []);
+  const output = tail(result.stderr || result.stdout);
+  throw new CliError(
+    redactor.redact(`${command} exited ${result.exitCode}${output ? `: ${output}` : ''}`),
+    command, args.map((a) => redactor.redact(a)), result.exitCode,
+    redactor.redact(result.stdout), redactor.redact(result.stderr), false,
+  );
+}
+
+/** Runs a command and returns whatever exit code it had; rejects only if it could not run or timed out. */
+export async function runAllowingFailure(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const redactor = new Redactor(options.secrets ?? []);
+  try {
+    const result = await execa(command, [...args], {
+      reject: false,
+      stripFinalNewline: true,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      ...(options.env ? { env: options.env, extendEnv: true } : {}),
+      ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' }),
+      ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
+      ...(options.signal ? { cancelSignal: options.signal } : {}),
+    });
+    if (result.timedOut || result.isCanceled) {
+      const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : 'was cancelled';
+      throw new CliError(redactor.redact(`${command} ${why}`), command, args.map((a) => redactor.redact(a)), null,
+        redactor.redact(String(result.stdout ?? '')), redactor.redact(String(result.stderr ?? '')), result.timedOut);
+    }
+    if (result.exitCode === undefined) {
+      const reason = result.code === 'ENOENT'
+        ? `${command} was not found on PATH. To resolve, install it or put it on PATH`
+        : `${command} could not run: ${result.shortMessage ?? 'unknown error'}`;
+      throw new CliError(redactor.redact(reason), command, args.map((a) => redactor.redact(a)), null, '', '', false);
+    }
+    return { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), exitCode: result.exitCode };
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(redactor.redact(`${command} could not run: ${(error as Error).message}`), command,
+      args.map((a) => redactor.redact(a)), null, '', '', false, { cause: error });
+  }
+}
