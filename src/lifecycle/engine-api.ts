@@ -1,0 +1,38 @@
+// What the front ends (CLI, GitHub app, dashboard) ask of the lifecycle engine. Requests are fast
+// (database only) and return the recorded operation; `execute` does the slow work, in a worker.
+import type { EnvName, Environment, Operation, ProviderName, Trigger } from '../domain/index.js';
+
+export interface CreateOptions {
+  registerPortainer?: boolean;
+  haproxyRoute?: boolean;
+  /** Time to live; null or absent means no expiry. */
+  ttlMs?: number | null;
+  labels?: Record<string, string>;
+}
+
+export type OperationRequest =
+  | { kind: 'create'; name: EnvName; provider: ProviderName; options?: CreateOptions; trigger: Trigger }
+  | { kind: 'delete'; name: EnvName; trigger: Trigger };
+
+/** Told about every change of an operation (step started, finished, operation done). */
+export interface OperationObserver {
+  onUpdate(operation: Operation, env: Environment | null): void | Promise<void>;
+}
+
+export interface EngineApi {
+  /**
+   * Records the request. Create inserts the row (status `creating`, ports allocated) and a queued
+   * operation with `record` done; delete queues a delete operation. Throws Failure
+   * (already_exists, not_found, busy, invalid_input) and changes nothing then.
+   */
+  request(request: OperationRequest): Promise<Operation>;
+  /** Re-queues the latest failed or cancelled operation of the environment; done steps stay done. */
+  retry(name: EnvName, trigger: Trigger): Promise<Operation>;
+  /** Asks the active operation to stop between steps; returns it, or null when nothing runs. */
+  cancel(name: EnvName): Promise<Operation | null>;
+  /**
+   * Claims and runs an operation to its end (success, failed, cancelled) and returns its final
+   * state; null when another worker holds it or it had already finished.
+   */
+  execute(operationId: number, options: { owner: string; signal?: AbortSignal; observer?: OperationObserver }): Promise<Operation | null>;
+}
