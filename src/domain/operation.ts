@@ -45,6 +45,9 @@ export interface Operation {
   logOutput: string | null;
   cancelRequested: boolean;
   attempt: number;
+  /** The worker holding the operation and until when (renewed while it runs). */
+  leaseOwner: string | null;
+  leaseExpiresAt: Date | null;
   commentId: number | null;
   checkRunId: number | null;
   startedAt: Date;

@@ -1,0 +1,176 @@
+// The lifecycle engine: requests are recorded in the database first; `execute` claims an
+// operation, then runs its steps in order — check → ensure | remove → record → report — and
+// resumes at the first unfinished step after a crash, a failure (retry) or a lost worker.
+import {
+  ACTIVE_STATUSES, Failure, Redactor, messageOf,
+  type EnvName, type Environment, type Operation, type StepState, type Trigger,
+} from '../domain/index.js';
+import type { Store } from '../store/store.js';
+import type { EngineApi, OperationObserver, OperationRequest } from './engine-api.js';
+import { deleteCommand, retryCommand } from './hints.js';
+import { runSteps, type StepRunnerDeps } from './run-steps.js';
+import type { StepHandler, SystemStep } from './step.js';
+
+export interface EngineDeps {
+  store: Store;
+  handlers: Record<SystemStep, StepHandler>;
+  redactor?: Redactor;
+  leaseMs?: number;
+  /** Delays before retrying a step that failed with a TransientError. */
+  retryDelaysMs?: number[];
+  /** After every finished operation: refresh derived data (the CSV snapshot). Errors are logged, not fatal. */
+  afterChange?: () => Promise<void>;
+  /** True when the worker named `owner` may still be running (CLI: same host and pid alive). */
+  ownerAlive?: (owner: string) => boolean;
+  now?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+  log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+}
+
+export class Engine implements EngineApi {
+  private readonly store: Store;
+  private readonly leaseMs: number;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.store = deps.store;
+    this.leaseMs = deps.leaseMs ?? 60_000;
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async request(request: OperationRequest): Promise<Operation> {
+    if (request.kind === 'create') return this.requestCreate(request);
+    const env = await this.store.getEnvironment(request.name);
+    if (!env) throw new Failure('not_found', `environment "${request.name}" does not exist`, '/env list');
+    await this.supersedeOrphan(request.name);
+    return this.store.createOperation({ envName: request.name, kind: 'delete', trigger: request.trigger });
+  }
+
+  async retry(name: EnvName, trigger: Trigger): Promise<Operation> {
+    const active = await this.store.activeOperation(name);
+    if (active) {
+      if (active.status === 'running' && this.isOrphan(active)) {
+        await this.store.releaseLease(active.id, leaseOwnerOf(active));
+        return active;
+      }
+      throw busy(active);
+    }
+    const last = await this.store.latestOperation(name);
+    if (!last) throw new Failure('not_found', `environment "${name}" has no operation to retry`, '/env list');
+    if (last.status === 'success') {
+      throw new Failure('invalid_input', `nothing to retry: the last operation on "${name}" (${last.kind} #${last.id}) succeeded`, `/env status ${name}`);
+    }
+    const reopened = await this.store.reopenOperation(last.id);
+    this.deps.log?.('info', 'operation reopened', { operation: reopened.id, env: name, actor: trigger.actor });
+    return reopened;
+  }
+
+  async cancel(name: EnvName): Promise<Operation | null> {
+    const op = await this.store.requestCancel(name);
+    if (op && op.status === 'queued') {
+      return this.store.updateOperation(op.id, { status: 'cancelled', completedAt: this.now(), error: 'cancelled before it started' });
+    }
+    return op;
+  }
+
+  async execute(operationId: number, options: { owner: string; signal?: AbortSignal; observer?: OperationObserver }): Promise<Operation | null> {
+    const claimed = await this.store.claimOperation(operationId, options.owner, this.leaseMs);
+    if (!claimed) return null;
+    const abort = new AbortController();
+    const onOuterAbort = () => abort.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    if (options.signal?.aborted) onOuterAbort();
+    const heartbeat = setInterval(() => {
+      this.store.renewLease(operationId, options.owner, this.leaseMs).then((held) => {
+        if (!held) abort.abort(new Error('lease lost to another worker'));
+      }, (error: unknown) => this.deps.log?.('warn', 'lease renewal failed', { operation: operationId, error: messageOf(error) }));
+    }, Math.max(250, Math.floor(this.leaseMs / 3)));
+    heartbeat.unref?.();
+    try {
+      const runnerDeps: StepRunnerDeps = {
+        store: this.store,
+        handlers: this.deps.handlers,
+        redactor: this.deps.redactor ?? new Redactor(),
+        retryDelaysMs: this.deps.retryDelaysMs ?? [1_000, 4_000],
+        now: this.now,
+        sleep: this.deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+        ...(this.deps.log ? { log: this.deps.log } : {}),
+      };
+      const final = await runSteps(claimed, runnerDeps, abort.signal, options.observer);
+      if (final.status === 'running') {
+        // Stopped by shutdown or a lost lease: hand the operation back for another worker to resume.
+        await this.store.releaseLease(operationId, options.owner).catch(() => undefined);
+        return final;
+      }
+      await this.deps.afterChange?.().catch((error: unknown) =>
+        this.deps.log?.('warn', 'refreshing derived data failed', { error: messageOf(error) }));
+      return final;
+    } finally {
+      clearInterval(heartbeat);
+      options.signal?.removeEventListener('abort', onOuterAbort);
+    }
+  }
+
+  private async requestCreate(request: Extract<OperationRequest, { kind: 'create' }>): Promise<Operation> {
+    const existing = await this.store.getEnvironment(request.name);
+    if (existing) throw alreadyExists(existing, await this.store.latestOperation(request.name));
+    const options = request.options ?? {};
+    const ttl = options.ttlMs ?? null;
+    const env = await this.store.insertEnvironment({
+      name: request.name,
+      provider: request.provider,
+      ...(options.registerPortainer !== undefined ? { registerPortainer: options.registerPortainer } : {}),
+      ...(options.haproxyRoute !== undefined ? { haproxyRoute: options.haproxyRoute } : {}),
+      ...(options.labels ? { labels: options.labels } : {}),
+      requestedBy: request.trigger.actor,
+      sourceUrl: request.trigger.url ?? request.trigger.source,
+      expiresAt: ttl === null ? null : new Date(this.now().getTime() + ttl),
+    });
+    try {
+      const op = await this.store.createOperation({ envName: env.name, kind: 'create', trigger: request.trigger });
+      const at = this.now();
+      const record: StepState = { step: 'record', status: 'done', startedAt: at, completedAt: at, error: null,
+        detail: `row recorded: http ${env.httpPort}, https ${env.httpsPort}, pf ${env.pfPort}${env.subnet ? `, subnet ${env.subnet}` : ''}` };
+      await this.store.saveStep(op.id, record);
+      return (await this.store.getOperation(op.id)) ?? op;
+    } catch (error) {
+      // DB first, and nothing else yet: undo the row so a refused request changes nothing.
+      await this.store.deleteEnvironment(env.name).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** A delete may take over from an operation whose worker died (a half-created environment can always be deleted). */
+  private async supersedeOrphan(name: EnvName): Promise<void> {
+    const active = await this.store.activeOperation(name);
+    if (!active) return;
+    if (active.status === 'running' && this.isOrphan(active)) {
+      await this.store.updateOperation(active.id, { status: 'cancelled', completedAt: this.now(), error: 'superseded by a delete after its worker stopped' });
+      return;
+    }
+    throw busy(active);
+  }
+
+  private isOrphan(op: Operation): boolean {
+    const owner = leaseOwnerOf(op);
+    if (!owner) return true;
+    return this.deps.ownerAlive ? !this.deps.ownerAlive(owner) : false;
+  }
+}
+
+function leaseOwnerOf(op: Operation): string {
+  return op.leaseOwner ?? '';
+}
+
+function busy(active: Operation): Failure {
+  const what = `${active.kind} operation (#${active.id}, ${active.status}${active.currentStep ? ` at ${active.currentStep}` : ''})`;
+  return new Failure('busy', `environment "${active.envName}" already has a ${what}; one operation runs at a time`, `/env cancel ${active.envName}`);
+}
+
+function alreadyExists(env: Environment, last: Operation | null): Failure {
+  const base = `environment "${env.name}" already exists (${env.provider}, status ${env.status}, created ${env.createdAt.toISOString()})`;
+  if (env.status === 'failed' || (last && !ACTIVE_STATUSES.includes(last.status) && last.status !== 'success')) {
+    return new Failure('already_exists', `${base}; its last operation did not finish`, retryCommand(env.name));
+  }
+  return new Failure('already_exists', base, env.status === 'ready' ? `/env status ${env.name}` : deleteCommand(env.name));
+}

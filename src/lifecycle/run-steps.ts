@@ -1,0 +1,127 @@
+// The step loop of one claimed operation. Each step's state is saved before and after it runs,
+// so a crash anywhere resumes at the first step that is not done. Create stops at the first
+// failure; delete treats a Git failure as a warning and goes on; the row goes last.
+import {
+  TransientError, classify, messageOf, stepsFor,
+  type EnvStatus, type Environment, type Operation, type Redactor, type StepName, type StepState,
+} from '../domain/index.js';
+import type { Store } from '../store/store.js';
+import type { OperationObserver } from './engine-api.js';
+import { branchCleanupCommand, deleteCommand, retryCommand } from './hints.js';
+import type { StepHandler, SystemStep } from './step.js';
+
+export interface StepRunnerDeps {
+  store: Store;
+  handlers: Record<SystemStep, StepHandler>;
+  redactor: Redactor;
+  retryDelaysMs: number[];
+  now: () => Date;
+  sleep: (ms: number) => Promise<void>;
+  log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+}
+
+const LOG_LIMIT = 8_000;
+
+export async function runSteps(claimed: Operation, deps: StepRunnerDeps, signal: AbortSignal, observer?: OperationObserver): Promise<Operation> {
+  const { store } = deps;
+  let op = claimed;
+  let env = await store.getEnvironment(op.envName);
+  let log = op.logOutput ?? '';
+  const notify = async () => {
+    op = (await store.getOperation(op.id)) ?? op;
+    try {
+      await observer?.onUpdate(op, env);
+    } catch (error) {
+      deps.log?.('warn', 'reporting progress failed', { operation: op.id, error: messageOf(error) });
+    }
+  };
+  const appendLog = (line: string) => {
+    log = `${log}${deps.redactor.redact(line)}\n`.slice(-LOG_LIMIT);
+  };
+  const finish = async (status: Operation['status'], patch: Partial<Pick<Operation, 'error' | 'fixCommand' | 'failedStep'>>, envStatus?: EnvStatus) => {
+    if (envStatus && env) env = await store.updateEnvironment(env.name, { status: envStatus });
+    await store.updateOperation(op.id, { status, completedAt: deps.now(), currentStep: null, logOutput: log || null, ...patch });
+    await notify();
+    return op;
+  };
+
+  if (op.kind === 'delete' && env && env.status !== 'deleting') env = await store.updateEnvironment(env.name, { status: 'deleting' });
+  await notify();
+
+  for (const step of stepsFor(op.kind)) {
+    const state = op.steps.find((s) => s.step === step);
+    if (state && ['done', 'skipped', 'warning'].includes(state.status)) continue;
+    if (signal.aborted) return op;
+    const fresh = await store.getOperation(op.id);
+    if (fresh?.cancelRequested) {
+      return finish('cancelled', { error: `cancelled before step ${step}`, fixCommand: env ? retryCommand(env.name) : null },
+        env && op.kind === 'create' ? 'failed' : env ? 'delete_failed' : undefined);
+    }
+    if (!env) {
+      // The row goes last on delete: no row means every other step already ran.
+      if (op.kind === 'delete') {
+        await save(store, op.id, step, 'done', 'row already removed', null, deps.now);
+        continue;
+      }
+      return finish('failed', { error: `the row of "${op.envName}" disappeared during create`, failedStep: step, fixCommand: null });
+    }
+
+    const current = env;
+    const startedAt = deps.now();
+    await store.updateOperation(op.id, { currentStep: step });
+    await save(store, op.id, step, 'running', null, null, deps.now, startedAt);
+    await notify();
+    try {
+      const detail = await runOne(step, op.kind, current, deps, signal, appendLog);
+      if (step === 'record' && op.kind === 'delete') env = null;
+      if (step === 'ready' && env) env = await store.updateEnvironment(env.name, { status: 'ready' });
+      await save(store, op.id, step, detail.skipped ? 'skipped' : 'done', detail.text, null, deps.now, startedAt);
+      appendLog(`${step}: ${detail.text}`);
+      await store.updateOperation(op.id, { logOutput: log || null });
+      await notify();
+    } catch (error) {
+      if (signal.aborted) return op; // shutdown or lost lease mid-step: leave it for the next worker
+      const message = deps.redactor.redact(messageOf(error));
+      appendLog(`${step}: ${message}`);
+      if (op.kind === 'delete' && step === 'branch') {
+        const text = `branch "${current.name}" left behind: ${message}. To clean up: ${branchCleanupCommand(current.name)}`;
+        await save(store, op.id, step, 'warning', text, message, deps.now, startedAt);
+        await store.updateOperation(op.id, { logOutput: log || null });
+        await notify();
+        continue;
+      }
+      if (classify(error) === 'bug') deps.log?.('error', 'step failed', { operation: op.id, env: current.name, step, error: message });
+      await save(store, op.id, step, 'failed', null, message, deps.now, startedAt);
+      const fixCommand = op.kind === 'create' ? retryCommand(current.name) : deleteCommand(current.name);
+      return finish('failed', { error: message, failedStep: step, fixCommand }, op.kind === 'create' ? 'failed' : 'delete_failed');
+    }
+  }
+  return finish('success', { error: null, fixCommand: null, failedStep: null });
+}
+
+async function runOne(step: StepName, kind: Operation['kind'], env: Environment, deps: StepRunnerDeps, signal: AbortSignal, log: (line: string) => void): Promise<{ text: string; skipped?: boolean }> {
+  if (step === 'record') {
+    if (kind === 'create') return { text: 'row recorded' };
+    return { text: (await deps.store.deleteEnvironment(env.name)) ? 'row removed' : 'row already removed' };
+  }
+  if (step === 'ready') return { text: 'environment ready' };
+  const handler = deps.handlers[step];
+  const skip = handler.skipReason(env);
+  if (skip) return { text: `skipped: ${skip}`, skipped: true };
+  const ctx = { env, log, signal };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return { text: kind === 'create' ? await handler.ensure(ctx) : await handler.remove(ctx) };
+    } catch (error) {
+      const delay = deps.retryDelaysMs[attempt];
+      if (!(error instanceof TransientError) || delay === undefined || signal.aborted) throw error;
+      log(`${step}: ${deps.redactor.redact(messageOf(error))} — retrying in ${delay} ms`);
+      await deps.sleep(delay);
+    }
+  }
+}
+
+async function save(store: Store, id: number, step: StepName, status: StepState['status'], detail: string | null, error: string | null, now: () => Date, startedAt?: Date): Promise<void> {
+  const done = status !== 'running';
+  await store.saveStep(id, { step, status, detail, error, startedAt: startedAt ?? now(), completedAt: done ? now() : null });
+}
