@@ -1,0 +1,60 @@
+// migrate, import-csv, export-csv: adopting an existing Kindler installation and keeping the
+// upstream CSV format as a derived snapshot.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Failure } from '../domain/index.js';
+import type { Runtime } from '../runtime.js';
+import { formatEnvironmentsCsv, parseEnvironmentsCsv } from '../store/csv.js';
+import { parse } from './args.js';
+import { EXIT } from './exit-codes.js';
+import { err, out, type CliIo } from './io.js';
+
+export const USAGE = {
+  migrate: 'kindler migrate',
+  'import-csv': 'kindler import-csv <file> [--json]',
+  'export-csv': 'kindler export-csv [file]',
+} as const;
+
+export async function migrate(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+  const { values } = parse(args, {}, USAGE.migrate);
+  const applied = await rt.store.migrate();
+  if (values.json === true) out(io, JSON.stringify({ applied }));
+  else out(io, applied.length ? `Applied migrations: ${applied.join(', ')}` : 'The database is up to date.');
+  return EXIT.ok;
+}
+
+export async function importCsv(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, {}, USAGE['import-csv']);
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new Failure('invalid_input', `one CSV file is required\nUsage: ${USAGE['import-csv']}`);
+  const text = await fs.readFile(path.resolve(io.cwd, file), 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new Failure('invalid_input', `cannot read ${file}: ${error.code ?? error.message}`);
+  });
+  const parsed = parseEnvironmentsCsv(text);
+  if (parsed.errors.length > 0) {
+    throw new Failure('invalid_input', `${file} has errors; nothing was imported:\n${parsed.errors.map((e) => `  ${e}`).join('\n')}`);
+  }
+  const report = await rt.store.importRecords(parsed.records);
+  await rt.refreshSnapshot();
+  if (values.json === true) {
+    out(io, JSON.stringify(report, null, 2));
+  } else {
+    out(io, `Imported ${report.imported.length}: ${report.imported.join(', ') || '-'}`);
+    for (const s of report.skipped) err(io, `Skipped ${s.name}: ${s.reason}`);
+  }
+  return EXIT.ok;
+}
+
+export async function exportCsv(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+  const { positionals } = parse(args, {}, USAGE['export-csv']);
+  const text = formatEnvironmentsCsv(await rt.store.listAllRows());
+  const file = positionals[0];
+  if (!file) {
+    io.stdout.write(text);
+    return EXIT.ok;
+  }
+  const target = path.resolve(io.cwd, file);
+  await fs.writeFile(target, text, 'utf8');
+  err(io, `Wrote ${target}`);
+  return EXIT.ok;
+}

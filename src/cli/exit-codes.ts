@@ -1,0 +1,37 @@
+// Documented in the README ("Exit codes"). Scripts may rely on them: change only with care.
+import { classify, type Failure, type FailureCode } from '../domain/index.js';
+
+export const EXIT = {
+  ok: 0,
+  /** The operation ran and a step failed (the row records which, and the fix). */
+  failed: 1,
+  /** Bad arguments or input: nothing was changed. */
+  usage: 2,
+  /** Refused: already exists, not found, busy, forbidden. Nothing was changed. */
+  refused: 3,
+  /** The database is unreachable: read-only answers came from the CSV snapshot, mutations refused. */
+  degraded: 4,
+  /** `check` found differences. */
+  inconsistent: 5,
+  /** The operation was cancelled. */
+  cancelled: 6,
+  /** A bug or an unexpected error: the message says what, the log has the rest. */
+  internal: 70,
+} as const;
+
+const BY_FAILURE: Record<FailureCode, number> = {
+  invalid_input: EXIT.usage,
+  already_exists: EXIT.refused,
+  not_found: EXIT.refused,
+  busy: EXIT.refused,
+  forbidden: EXIT.refused,
+  degraded: EXIT.degraded,
+  not_configured: EXIT.usage,
+  cancelled: EXIT.cancelled,
+  step_failed: EXIT.failed,
+};
+
+export function exitCodeFor(error: unknown): number {
+  if (classify(error) === 'failure') return BY_FAILURE[(error as Failure).code];
+  return EXIT.internal;
+}

@@ -1,0 +1,65 @@
+// Plain-text tables and step timelines for the terminal. Pure: strings in, strings out.
+import type { Environment, Operation, StepState } from '../domain/index.js';
+import { asCliCommand, hintFor } from '../lifecycle/hints.js';
+
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+export function age(from: Date, now = new Date()): string {
+  const s = Math.max(0, Math.round((now.getTime() - from.getTime()) / 1000));
+  if (s < 90) return `${s}s`;
+  if (s < 90 * 60) return `${Math.round(s / 60)}m`;
+  if (s < 36 * 3600) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+}
+
+export function environmentsTable(envs: Environment[], now = new Date()): string {
+  if (envs.length === 0) return 'No environments. Create one with: kindler create <name> [--provider k3d|kind]';
+  return table(
+    ['NAME', 'PROVIDER', 'STATUS', 'HTTP', 'HTTPS', 'PF', 'NODE_PORT', 'SUBNET', 'AGE', 'EXPIRES'],
+    envs.map((e) => [e.name, e.provider, e.status, String(e.httpPort), String(e.httpsPort), String(e.pfPort),
+      String(e.nodePort), e.subnet ?? 'N/A', age(e.createdAt, now),
+      e.pinned ? 'pinned' : e.expiresAt ? (e.expiresAt > now ? `in ${age(now, e.expiresAt)}` : 'expired') : '-']),
+  );
+}
+
+const MARK: Record<StepState['status'], string> = {
+  pending: '·', running: '…', done: '✓', skipped: '-', failed: '✗', warning: '!',
+};
+
+export function duration(step: StepState): string {
+  if (!step.startedAt || !step.completedAt) return '';
+  const ms = step.completedAt.getTime() - step.startedAt.getTime();
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function stepLine(step: StepState): string {
+  const time = duration(step);
+  const text = step.status === 'failed' ? step.error ?? 'failed' : step.detail ?? step.status;
+  return `  ${MARK[step.status]} ${step.step.padEnd(9)} ${time.padStart(8)}  ${text}`.trimEnd();
+}
+
+export function operationSummary(op: Operation): string {
+  const head = `${op.kind} #${op.id} ${op.status}${op.trigger.actor ? ` by ${op.trigger.actor}` : ''} (${op.trigger.source}, started ${op.startedAt.toISOString()})`;
+  const lines = [head, ...op.steps.map(stepLine)];
+  if (op.status === 'failed' && op.failedStep) {
+    lines.push('', `Error: ${op.error ?? 'unknown error'}`, `To resolve, ${hintFor(op.kind, op.failedStep)}, then run: ${asCliCommand(op.fixCommand ?? '')}`);
+  }
+  return lines.join('\n');
+}
+
+export function environmentDetail(env: Environment, op: Operation | null, baseDomain: string): string {
+  const lines = [
+    `${env.name}  ${env.provider}  ${env.status}`,
+    `  ports     http ${env.httpPort}, https ${env.httpsPort}, pf ${env.pfPort}, node ${env.nodePort}`,
+    `  subnet    ${env.subnet ?? 'N/A'}`,
+    `  url       http://whoami.${env.name}.${baseDomain}`,
+    `  created   ${env.createdAt.toISOString()}${env.requestedBy ? ` by ${env.requestedBy}` : ''}${env.sourceUrl ? ` from ${env.sourceUrl}` : ''}`,
+  ];
+  if (env.expiresAt || env.pinned) lines.push(`  expires   ${env.pinned ? 'never (pinned)' : env.expiresAt?.toISOString()}`);
+  if (op) lines.push('', operationSummary(op));
+  return lines.join('\n');
+}

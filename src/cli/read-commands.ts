@@ -1,0 +1,58 @@
+// list and status read the store; when the database is unreachable they answer from the last CSV
+// snapshot with a visible "degraded" note (and exit code 4), never pretending all is well.
+import { Failure, checkEnvName } from '../domain/index.js';
+import type { Runtime } from '../runtime.js';
+import type { EnvironmentRecord } from '../store/store.js';
+import { nameArg, parse } from './args.js';
+import { EXIT } from './exit-codes.js';
+import { environmentDetail, environmentsTable, table } from './format.js';
+import { err, out, type CliIo } from './io.js';
+
+export const USAGE = { list: 'kindler list [--json]', status: 'kindler status <name> [--json]' } as const;
+
+export async function list(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+  const { values } = parse(args, {}, USAGE.list);
+  const envs = await rt.store.listEnvironments();
+  if (values.json === true) out(io, JSON.stringify({ degraded: false, environments: envs }, null, 2));
+  else out(io, environmentsTable(envs));
+  return EXIT.ok;
+}
+
+export async function status(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, {}, USAGE.status);
+  const name = nameArg(positionals, USAGE.status);
+  const env = await rt.store.getEnvironment(name);
+  const op = await rt.store.latestOperation(name);
+  if (!env && !op) throw new Failure('not_found', `environment "${name}" does not exist`, 'kindler list');
+  if (values.json === true) {
+    out(io, JSON.stringify({ degraded: false, environment: env, operation: op }, null, 2));
+  } else if (env) {
+    out(io, environmentDetail(env, op, rt.config.BASE_DOMAIN));
+  } else {
+    out(io, `"${name}" no longer exists; its last operation was ${op?.kind} #${op?.id} (${op?.status}).`);
+  }
+  return EXIT.ok;
+}
+
+/** The same two commands answered from the CSV snapshot when the database cannot be reached. */
+export function degradedRead(command: 'list' | 'status', args: string[], io: CliIo, snapshot: { records: EnvironmentRecord[]; writtenAt: Date | null }, reason: string): number {
+  const json = args.includes('--json');
+  const records = snapshot.records.filter((r) => r.name !== 'devops');
+  const note = `degraded: the database is unreachable (${reason}); showing the CSV snapshot from ${snapshot.writtenAt?.toISOString() ?? 'an unknown time'}`;
+  let shown = records;
+  if (command === 'status') {
+    const raw = args.find((a) => !a.startsWith('-')) ?? '';
+    const check = checkEnvName(raw);
+    if (!check.ok) throw new Failure('invalid_input', check.reason);
+    shown = records.filter((r) => r.name === check.name);
+    if (shown.length === 0) throw new Failure('degraded', `${note}; "${check.name}" is not in it`);
+  }
+  if (json) {
+    out(io, JSON.stringify({ degraded: true, reason, snapshotAt: snapshot.writtenAt, environments: shown }, null, 2));
+  } else {
+    err(io, `⚠ ${note}`);
+    out(io, table(['NAME', 'PROVIDER', 'HTTP', 'HTTPS', 'PF', 'NODE_PORT', 'SUBNET'],
+      shown.map((r) => [r.name, r.provider, String(r.httpPort), String(r.httpsPort), String(r.pfPort), String(r.nodePort), r.subnet ?? 'N/A'])));
+  }
+  return EXIT.degraded;
+}

@@ -1,0 +1,84 @@
+// The CLI dispatcher: one table from subcommand to handler, one place that turns errors into
+// exit codes and readable messages. main.ts only calls this.
+import { Failure, Redactor, classify, messageOf } from '../domain/index.js';
+import { ConfigError, loadConfig, type Config } from '../config/config.js';
+import { openRuntime, type Runtime } from '../runtime.js';
+import { readSnapshot } from '../store/csv-snapshot.js';
+import * as data from './data-commands.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { err, out, type CliIo } from './io.js';
+import * as lifecycle from './lifecycle-commands.js';
+import * as read from './read-commands.js';
+
+type Handler = (rt: Runtime, args: string[], io: CliIo) => Promise<number>;
+
+export const COMMANDS: Record<string, { run: Handler; usage: string; summary: string; readOnly?: boolean }> = {
+  create: { run: lifecycle.create, usage: lifecycle.USAGE.create, summary: 'create an environment: row, branch, cluster, Portainer, Argo CD, route' },
+  delete: { run: lifecycle.remove, usage: lifecycle.USAGE.delete, summary: 'delete an environment (the row goes last)' },
+  retry: { run: lifecycle.retry, usage: lifecycle.USAGE.retry, summary: 'resume the last failed or interrupted operation' },
+  cancel: { run: lifecycle.cancel, usage: lifecycle.USAGE.cancel, summary: 'stop the running operation after its current step' },
+  list: { run: read.list, usage: read.USAGE.list, summary: 'list environments', readOnly: true },
+  status: { run: read.status, usage: read.USAGE.status, summary: 'show one environment and its last operation', readOnly: true },
+  migrate: { run: data.migrate, usage: data.USAGE.migrate, summary: 'apply database migrations' },
+  'import-csv': { run: data.importCsv, usage: data.USAGE['import-csv'], summary: 'adopt environments from an upstream environments.csv' },
+  'export-csv': { run: data.exportCsv, usage: data.USAGE['export-csv'], summary: 'write environments.csv (stdout without a file)', readOnly: true },
+};
+
+export function helpText(): string {
+  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
+  return [
+    'kindler — local Kubernetes environments, database first',
+    '',
+    ...Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    '',
+    `Exit codes: ${Object.entries(EXIT).map(([k, v]) => `${v} ${k}`).join(', ')}`,
+    'Configuration: environment variables or a .env file (see README).',
+  ].join('\n');
+}
+
+export async function runCli(argv: string[], io: CliIo, open: (config: Config) => Promise<Runtime> = openRuntime): Promise<number> {
+  const [command, ...args] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    out(io, helpText());
+    return command ? EXIT.ok : EXIT.usage;
+  }
+  const entry = COMMANDS[command];
+  if (!entry) {
+    err(io, `kindler: unknown command "${command}"\n\n${helpText()}`);
+    return EXIT.usage;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    out(io, `Usage: ${entry.usage}`);
+    return EXIT.ok;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(io.env, io.cwd);
+  } catch (error) {
+    err(io, `kindler: ${messageOf(error)}`);
+    return error instanceof ConfigError ? EXIT.usage : EXIT.internal;
+  }
+  const redactor = new Redactor(config.secrets);
+  let rt: Runtime | undefined;
+  try {
+    try {
+      rt = await open(config);
+    } catch (error) {
+      if (classify(error) !== 'bug' || !(command === 'list' || command === 'status')) throw error;
+      const snapshot = await readSnapshot(config.csvPath).catch(() => null);
+      if (!snapshot) throw new Failure('degraded', `the database is unreachable (${messageOf(error)}) and there is no CSV snapshot at ${config.csvPath}`);
+      return read.degradedRead(command, args, io, snapshot, messageOf(error));
+    }
+    if (command !== 'migrate') await rt.store.migrate();
+    return await entry.run(rt, args, io);
+  } catch (error) {
+    const code = exitCodeFor(error);
+    const message = redactor.redact(messageOf(error));
+    const fix = error instanceof Failure && error.fix ? `\nNext: ${error.fix.replace(/^\/env /, 'kindler ')}` : '';
+    err(io, `kindler ${command}: ${message}${fix}`);
+    if (code === EXIT.internal && error instanceof Error && error.stack) err(io, redactor.redact(error.stack));
+    return code;
+  } finally {
+    await rt?.close().catch(() => undefined);
+  }
+}
