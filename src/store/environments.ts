@@ -1,0 +1,127 @@
+// Environment rows and the allocator. Ports and subnets are chosen by the database inside the
+// insert transaction, serialised by an advisory lock, lowest free value first; the unique
+// indexes are the backstop. Nothing here ever trusts a port from a caller except an import.
+import { Failure, MANAGEMENT_CLUSTER, type EnvName, type Environment, type NewEnvironment } from '../domain/index.js';
+import { pgCode, pgConstraint, type Queryable } from './db.js';
+import { toEnvironment, type ClusterRow } from './rows.js';
+import type { EnvironmentPatch, EnvironmentRecord } from './store.js';
+
+export interface Range { from: number; to: number }
+
+export interface AllocationRanges {
+  http: Range;
+  https: Range;
+  pf: Range;
+  k3dNodePort: number;
+  kindNodePorts: Range;
+  /** k3d subnets are 10.<n>.0.0/16 for n in this range. */
+  subnetOctets: Range;
+}
+
+export const DEFAULT_RANGES: AllocationRanges = {
+  http: { from: 18090, to: 18999 },
+  https: { from: 18443, to: 18999 },
+  pf: { from: 19000, to: 19999 },
+  k3dNodePort: 30080,
+  kindNodePorts: { from: 30081, to: 32767 },
+  subnetOctets: { from: 101, to: 254 },
+};
+
+export const ALLOCATION_LOCK = 7_100_402;
+const COLUMNS = 'name, provider, subnet::text as subnet, node_port, pf_port, http_port, https_port, server_ip, created_at, updated_at, status, register_portainer, haproxy_route, requested_by, source_url, expires_at, pinned, labels';
+export const SELECT_CLUSTERS = `select ${COLUMNS} from clusters`;
+
+function exhausted(range: Range, variable: string): Failure {
+  return new Failure('invalid_input', `no free value left in ${range.from}-${range.to}. To resolve, widen ${variable} or delete environments you no longer need`);
+}
+
+export async function insertEnvironment(tx: Queryable, input: NewEnvironment, ranges: AllocationRanges): Promise<Environment> {
+  await tx.query('select pg_advisory_xact_lock($1)', [ALLOCATION_LOCK]);
+  const existing = await tx.query<ClusterRow>(`${SELECT_CLUSTERS} where name = $1`, [input.name]);
+  if (existing[0]) throw alreadyExists(toEnvironment(existing[0]));
+  const http = await lowestFreePort(tx, ranges.http, 'KINDLER_HTTP_PORTS', []);
+  // Reserve each port before choosing the next, so ranges that overlap never hand out one twice.
+  const https = await lowestFreePort(tx, ranges.https, 'KINDLER_HTTPS_PORTS', [http]);
+  const pf = await lowestFreePort(tx, ranges.pf, 'KINDLER_PF_PORTS', [http, https]);
+  let nodePort = ranges.k3dNodePort;
+  let subnet: string | null = null;
+  if (input.provider === 'kind') {
+    const rows = await tx.query<{ p: number }>(
+      `select p from generate_series($1::int, $2::int) p
+       where not exists (select 1 from clusters where provider = 'kind' and node_port = p) order by p limit 1`,
+      [ranges.kindNodePorts.from, ranges.kindNodePorts.to]);
+    if (!rows[0]) throw exhausted(ranges.kindNodePorts, 'KINDLER_KIND_NODE_PORTS');
+    nodePort = rows[0].p;
+  } else {
+    const rows = await tx.query<{ n: number }>(
+      `select n from generate_series($1::int, $2::int) n
+       where not exists (select 1 from clusters where subnet = ('10.' || n || '.0.0/16')::cidr) order by n limit 1`,
+      [ranges.subnetOctets.from, ranges.subnetOctets.to]);
+    if (!rows[0]) throw exhausted(ranges.subnetOctets, 'KINDLER_SUBNET_OCTETS');
+    subnet = `10.${rows[0].n}.0.0/16`;
+  }
+  const rows = await tx.query<ClusterRow>(
+    `insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port, status,
+       register_portainer, haproxy_route, requested_by, source_url, expires_at, pinned, labels, created_at, updated_at)
+     values ($1, $2, $3::cidr, $4, $5, $6, $7, 'creating', $8, $9, $10, $11, $12, $13, $14::jsonb,
+       timezone('utc', now()), timezone('utc', now()))
+     returning ${COLUMNS}`,
+    [input.name, input.provider, subnet, nodePort, pf, http, https, input.registerPortainer ?? true,
+      input.haproxyRoute ?? true, input.requestedBy ?? null, input.sourceUrl ?? null, input.expiresAt ?? null,
+      input.pinned ?? false, JSON.stringify(input.labels ?? {})]);
+  return toEnvironment(rows[0] as ClusterRow);
+}
+
+/** A host port is free when no row uses it in any of its port columns (nor this insert). */
+async function lowestFreePort(tx: Queryable, range: Range, variable: string, taken: number[]): Promise<number> {
+  const rows = await tx.query<{ p: number }>(
+    `select p from generate_series($1::int, $2::int) p
+     where p <> all($3::int[])
+       and not exists (select 1 from clusters where http_port = p or https_port = p or pf_port = p)
+     order by p limit 1`, [range.from, range.to, taken]);
+  if (!rows[0]) throw exhausted(range, variable);
+  return rows[0].p;
+}
+
+export function alreadyExists(env: Environment): Failure {
+  return new Failure('already_exists',
+    `environment "${env.name}" already exists (${env.provider}, status ${env.status}, created ${env.createdAt.toISOString()})`,
+    `/env status ${env.name}`);
+}
+
+export async function updateEnvironment(q: Queryable, name: EnvName, patch: EnvironmentPatch): Promise<Environment> {
+  const sets: string[] = [];
+  const params: unknown[] = [name];
+  const set = (column: string, value: unknown, cast = '') => {
+    params.push(value);
+    sets.push(`${column} = $${params.length}${cast}`);
+  };
+  if (patch.status !== undefined) set('status', patch.status);
+  if (patch.serverIp !== undefined) set('server_ip', patch.serverIp);
+  if (patch.expiresAt !== undefined) set('expires_at', patch.expiresAt);
+  if (patch.pinned !== undefined) set('pinned', patch.pinned);
+  if (patch.labels !== undefined) set('labels', JSON.stringify(patch.labels), '::jsonb');
+  const rows = await q.query<ClusterRow>(
+    `update clusters set ${[...sets, "updated_at = timezone('utc', now())"].join(', ')} where name = $1 returning ${COLUMNS}`, params);
+  if (!rows[0]) throw new Failure('not_found', `environment "${name}" does not exist`, '/env list');
+  return toEnvironment(rows[0]);
+}
+
+/** Inserts one adopted row with its own ports; returns a reason when it is refused. */
+export async function importRecord(q: Queryable, r: EnvironmentRecord): Promise<string | null> {
+  const existing = await q.query<{ name: string }>('select name from clusters where name = $1', [r.name]);
+  if (existing[0]) return 'already present (kept as it is)';
+  try {
+    await q.query(
+      `insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port, status,
+         register_portainer, haproxy_route, created_at, updated_at)
+       values ($1, $2, $3::cidr, $4, $5, $6, $7, 'ready', $8, $9, timezone('utc', now()), timezone('utc', now()))`,
+      [r.name, r.provider, r.subnet, r.nodePort, r.pfPort, r.httpPort, r.httpsPort, r.registerPortainer, r.haproxyRoute]);
+    return null;
+  } catch (error) {
+    if (pgCode(error) === '23505') return `conflicts with an existing row (${pgConstraint(error) ?? 'unique value'})`;
+    throw error;
+  }
+}
+
+export const isManagement = (name: string): boolean => name === MANAGEMENT_CLUSTER;

@@ -1,0 +1,137 @@
+// Versioned migrations, applied in one transaction under an advisory lock so several processes
+// starting at once serialise: the first applies, the others find nothing left to do. Migration 1
+// adopts an upstream Kindler database in place: the upstream `clusters` table keeps its columns
+// and types; ours are added beside them, nullable or defaulted.
+import type { Db } from './db.js';
+
+interface Migration {
+  version: string;
+  statements: string[];
+}
+
+/** Any constant: the key of the advisory lock that serialises migrators. */
+const MIGRATION_LOCK = 7_100_401;
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: '001_kindler_schema',
+    statements: [
+      // Upstream DDL (scripts/init_database.sh), exactly.
+      `create table if not exists clusters (
+        name varchar(63) primary key,
+        provider varchar(10) not null check (provider in ('k3d', 'kind')),
+        subnet cidr,
+        node_port int not null,
+        pf_port int not null,
+        http_port int not null,
+        https_port int not null,
+        server_ip varchar(45),
+        created_at timestamp default current_timestamp,
+        updated_at timestamp default current_timestamp
+      )`,
+      'alter table clusters add column if not exists server_ip varchar(45)',
+      'create index if not exists idx_clusters_provider on clusters(provider)',
+      'create index if not exists idx_clusters_created_at on clusters(created_at)',
+      // Ours. Rows adopted from upstream are running environments: status ready.
+      `alter table clusters add column if not exists status varchar(20) not null default 'ready'`,
+      'alter table clusters add column if not exists register_portainer boolean not null default true',
+      'alter table clusters add column if not exists haproxy_route boolean not null default true',
+      'alter table clusters add column if not exists requested_by text',
+      'alter table clusters add column if not exists source_url text',
+      'alter table clusters add column if not exists expires_at timestamptz',
+      'alter table clusters add column if not exists pinned boolean not null default false',
+      `alter table clusters add column if not exists labels jsonb not null default '{}'::jsonb`,
+      // The allocator's guarantees, enforced by the database too.
+      'create unique index if not exists clusters_http_port_key on clusters(http_port)',
+      'create unique index if not exists clusters_https_port_key on clusters(https_port)',
+      'create unique index if not exists clusters_pf_port_key on clusters(pf_port)',
+      'create unique index if not exists clusters_subnet_key on clusters(subnet) where subnet is not null',
+      // k3d clusters all expose Traefik on the same NodePort inside their own cluster; kind's differ.
+      `create unique index if not exists clusters_kind_node_port_key on clusters(node_port) where provider = 'kind'`,
+
+      // operations: the seed's columns (upstream ARCHITECTURE.md) without the cascading foreign
+      // key — the history of an environment must outlive its row.
+      `create table if not exists operations (
+        id serial primary key,
+        cluster_name varchar(63) not null,
+        operation varchar(50) not null,
+        status varchar(20) not null,
+        log_output text,
+        started_at timestamptz default current_timestamp,
+        completed_at timestamptz,
+        error_message text
+      )`,
+      'alter table operations drop constraint if exists operations_cluster_name_fkey',
+      'alter table operations add column if not exists actor text',
+      `alter table operations add column if not exists trigger_source varchar(20) not null default 'cli'`,
+      'alter table operations add column if not exists trigger_url text',
+      'alter table operations add column if not exists repo text',
+      'alter table operations add column if not exists issue_number int',
+      'alter table operations add column if not exists head_sha varchar(64)',
+      'alter table operations add column if not exists current_step varchar(20)',
+      'alter table operations add column if not exists failed_step varchar(20)',
+      'alter table operations add column if not exists fix_command text',
+      'alter table operations add column if not exists cancel_requested boolean not null default false',
+      'alter table operations add column if not exists attempt int not null default 1',
+      'alter table operations add column if not exists comment_id bigint',
+      'alter table operations add column if not exists check_run_id bigint',
+      'alter table operations add column if not exists lease_owner text',
+      'alter table operations add column if not exists lease_expires_at timestamptz',
+      'alter table operations add column if not exists updated_at timestamptz not null default now()',
+      // One operation per environment at a time: the index is the lock.
+      `create unique index if not exists operations_one_active on operations(cluster_name) where status in ('queued', 'running')`,
+      'create index if not exists idx_operations_cluster on operations(cluster_name, id)',
+      'create index if not exists idx_operations_status on operations(status)',
+      `create table if not exists operation_steps (
+        operation_id int not null references operations(id) on delete cascade,
+        step varchar(20) not null,
+        position int not null,
+        status varchar(20) not null default 'pending',
+        started_at timestamptz,
+        completed_at timestamptz,
+        detail text,
+        error text,
+        primary key (operation_id, step)
+      )`,
+      `create table if not exists webhook_deliveries (
+        id text primary key,
+        event text not null,
+        received_at timestamptz not null default now()
+      )`,
+      `create table if not exists kindler_state (
+        key text primary key,
+        value jsonb not null,
+        updated_at timestamptz not null default now()
+      )`,
+    ],
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? '';
+
+/** Applies what is pending; returns the versions it applied (empty when up to date). */
+export async function migrate(db: Db): Promise<string[]> {
+  return db.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.query(`create table if not exists kindler_migrations (
+      version text primary key,
+      applied_at timestamptz not null default now()
+    )`);
+    const done = new Set((await tx.query<{ version: string }>('select version from kindler_migrations')).map((r) => r.version));
+    const applied: string[] = [];
+    for (const migration of MIGRATIONS) {
+      if (done.has(migration.version)) continue;
+      for (const statement of migration.statements) await tx.query(statement);
+      await tx.query('insert into kindler_migrations (version) values ($1)', [migration.version]);
+      applied.push(migration.version);
+    }
+    return applied;
+  });
+}
+
+/** True when every known migration has been applied (readiness). */
+export async function migrationsCurrent(db: Db): Promise<boolean> {
+  const rows = await db.query<{ version: string }>('select version from kindler_migrations').catch(() => []);
+  const done = new Set(rows.map((r) => r.version));
+  return MIGRATIONS.every((m) => done.has(m.version));
+}

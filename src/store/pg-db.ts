@@ -1,0 +1,45 @@
+// PostgreSQL through node-postgres: a pool for queries, one client per transaction.
+import pg from 'pg';
+import type { Db, Queryable } from './db.js';
+
+// Timestamps without time zone (the upstream columns) are read as UTC, like the rest.
+pg.types.setTypeParser(pg.types.builtins.TIMESTAMP, (value) => new Date(`${value.replace(' ', 'T')}Z`));
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export class PgDb implements Db {
+  readonly backend = 'postgres' as const;
+  private readonly pool: pg.Pool;
+
+  constructor(connectionString: string, options: { max?: number } = {}) {
+    this.pool = new pg.Pool({ connectionString, max: options.max ?? 10, connectionTimeoutMillis: 5_000 });
+    // An idle client losing its connection must not crash the process; the next query reports it.
+    this.pool.on('error', () => undefined);
+  }
+
+  async query<R extends object>(sql: string, params: unknown[] = []): Promise<R[]> {
+    const result = await this.pool.query(sql, params);
+    return result.rows as R[];
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      const tx: Queryable = {
+        query: async <R extends object>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[],
+      };
+      const result = await fn(tx);
+      await client.query('commit');
+      return result;
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

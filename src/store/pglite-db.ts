@@ -1,0 +1,38 @@
+// Embedded PostgreSQL (PGlite, WASM) for the zero-configuration default. PGlite is a single
+// connection, so transactions are serialised here: a query outside a transaction waits for it.
+import { PGlite } from '@electric-sql/pglite';
+import type { Db, Queryable } from './db.js';
+
+export class PgliteDb implements Db {
+  readonly backend = 'pglite' as const;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly pg: PGlite) {}
+
+  /** `dataDir` is a directory (created if missing) or `memory://` for a throwaway database. */
+  static async open(dataDir: string): Promise<PgliteDb> {
+    const pg = await PGlite.create(dataDir);
+    return new PgliteDb(pg);
+  }
+
+  query<R extends object>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return this.serial(async () => (await this.pg.query<R>(sql, params)).rows);
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.serial(() => this.pg.transaction(async (t) => fn({
+      query: async <R extends object>(sql: string, params: unknown[] = []) => (await t.query<R>(sql, params)).rows,
+    })));
+  }
+
+  async close(): Promise<void> {
+    await this.tail.catch(() => undefined);
+    if (!this.pg.closed) await this.pg.close();
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}

@@ -1,0 +1,94 @@
+// Database rows → domain values. Column names are contracts (upstream and ours).
+import {
+  envName, stepsFor,
+  type EnvName, type EnvStatus, type Environment, type Operation, type OperationKind, type OperationStatus,
+  type ProviderName, type StepName, type StepState, type StepStatus, type Trigger,
+} from '../domain/index.js';
+
+export interface ClusterRow {
+  name: string; provider: string; subnet: string | null; node_port: number; pf_port: number;
+  http_port: number; https_port: number; server_ip: string | null; created_at: Date | string | null;
+  updated_at: Date | string | null; status: string; register_portainer: boolean; haproxy_route: boolean;
+  requested_by: string | null; source_url: string | null; expires_at: Date | string | null; pinned: boolean;
+  labels: Record<string, string> | string | null;
+}
+
+const date = (v: Date | string | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(v));
+const ENV_STATUSES: EnvStatus[] = ['creating', 'ready', 'failed', 'deleting', 'delete_failed'];
+
+export function toEnvironment(row: ClusterRow): Environment {
+  return {
+    // Rows come from our own writes or an upstream database; `devops` is kept as it is.
+    name: (row.name === 'devops' ? row.name : envName(row.name)) as EnvName,
+    provider: row.provider as ProviderName,
+    subnet: row.subnet,
+    nodePort: row.node_port,
+    pfPort: row.pf_port,
+    httpPort: row.http_port,
+    httpsPort: row.https_port,
+    serverIp: row.server_ip,
+    status: ENV_STATUSES.includes(row.status as EnvStatus) ? (row.status as EnvStatus) : 'ready',
+    registerPortainer: row.register_portainer,
+    haproxyRoute: row.haproxy_route,
+    requestedBy: row.requested_by,
+    sourceUrl: row.source_url,
+    expiresAt: date(row.expires_at),
+    pinned: row.pinned,
+    labels: typeof row.labels === 'string' ? (JSON.parse(row.labels) as Record<string, string>) : (row.labels ?? {}),
+    createdAt: date(row.created_at) ?? new Date(0),
+    updatedAt: date(row.updated_at) ?? new Date(0),
+  };
+}
+
+export interface OperationRow {
+  id: number; cluster_name: string; operation: string; status: string; log_output: string | null;
+  started_at: Date | string; completed_at: Date | string | null; error_message: string | null; actor: string | null;
+  trigger_source: string; trigger_url: string | null; repo: string | null; issue_number: number | null;
+  head_sha: string | null; current_step: string | null; failed_step: string | null; fix_command: string | null;
+  cancel_requested: boolean; attempt: number; comment_id: number | string | null; check_run_id: number | string | null;
+  lease_owner: string | null; lease_expires_at: Date | string | null; updated_at: Date | string;
+}
+
+export interface StepRow {
+  operation_id: number; step: string; position: number; status: string;
+  started_at: Date | string | null; completed_at: Date | string | null; detail: string | null; error: string | null;
+}
+
+const num = (v: number | string | null): number | null => (v === null ? null : Number(v));
+
+export function toOperation(row: OperationRow, steps: StepRow[]): Operation {
+  const kind = row.operation as OperationKind;
+  const byStep = new Map(steps.map((s) => [s.step, s]));
+  const trigger: Trigger = {
+    source: row.trigger_source as Trigger['source'], actor: row.actor, url: row.trigger_url, repo: row.repo,
+    issueNumber: row.issue_number, headSha: row.head_sha,
+  };
+  return {
+    id: Number(row.id),
+    envName: row.cluster_name as EnvName,
+    kind,
+    status: row.status as OperationStatus,
+    trigger,
+    steps: stepsFor(kind).map((step): StepState => {
+      const s = byStep.get(step);
+      return {
+        step, status: (s?.status ?? 'pending') as StepStatus, startedAt: date(s?.started_at ?? null),
+        completedAt: date(s?.completed_at ?? null), detail: s?.detail ?? null, error: s?.error ?? null,
+      };
+    }),
+    currentStep: row.current_step as StepName | null,
+    failedStep: row.failed_step as StepName | null,
+    error: row.error_message,
+    fixCommand: row.fix_command,
+    logOutput: row.log_output,
+    cancelRequested: row.cancel_requested,
+    attempt: row.attempt,
+    leaseOwner: row.lease_owner,
+    leaseExpiresAt: date(row.lease_expires_at),
+    commentId: num(row.comment_id),
+    checkRunId: num(row.check_run_id),
+    startedAt: date(row.started_at) ?? new Date(0),
+    completedAt: date(row.completed_at),
+    updatedAt: date(row.updated_at) ?? new Date(0),
+  };
+}

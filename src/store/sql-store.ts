@@ -1,0 +1,171 @@
+// The Store over either backend: the same SQL on PostgreSQL and PGlite.
+import { type EnvName, type Environment, type NewEnvironment, type Operation, type OperationKind, type OperationStatus, type StepState, type Trigger } from '../domain/index.js';
+import { pgCode, type Db } from './db.js';
+import { ALLOCATION_LOCK, DEFAULT_RANGES, SELECT_CLUSTERS, alreadyExists, importRecord, insertEnvironment, updateEnvironment, type AllocationRanges } from './environments.js';
+import { migrate } from './migrations.js';
+import { busyFailure, claim, insertOperation, loadOperation, loadOperations, reopen, renew, saveStep, updateOperation } from './operations.js';
+import { toEnvironment, type ClusterRow } from './rows.js';
+import type { EnvironmentPatch, EnvironmentRecord, ImportReport, OperationPatch, Store } from './store.js';
+
+export class SqlStore implements Store {
+  readonly backend: Db['backend'];
+
+  constructor(private readonly db: Db, private readonly ranges: AllocationRanges = DEFAULT_RANGES) {
+    this.backend = db.backend;
+  }
+
+  migrate(): Promise<string[]> {
+    return migrate(this.db);
+  }
+
+  async ping(): Promise<void> {
+    await this.db.query('select 1');
+  }
+
+  async insertEnvironment(input: NewEnvironment): Promise<Environment> {
+    try {
+      return await this.db.transaction((tx) => insertEnvironment(tx, input, this.ranges));
+    } catch (error) {
+      // Two inserts of one name that both passed the existence check: the primary key decides.
+      if (pgCode(error) === '23505') {
+        const existing = await this.getEnvironment(input.name);
+        if (existing) throw alreadyExists(existing);
+      }
+      throw error;
+    }
+  }
+
+  async getEnvironment(name: string): Promise<Environment | null> {
+    const rows = await this.db.query<ClusterRow>(`${SELECT_CLUSTERS} where name = $1`, [name]);
+    return rows[0] ? toEnvironment(rows[0]) : null;
+  }
+
+  async listEnvironments(): Promise<Environment[]> {
+    const rows = await this.db.query<ClusterRow>(`${SELECT_CLUSTERS} where name <> 'devops' order by created_at, name`);
+    return rows.map(toEnvironment);
+  }
+
+  async listAllRows(): Promise<Environment[]> {
+    const rows = await this.db.query<ClusterRow>(`${SELECT_CLUSTERS} order by (name = 'devops') desc, created_at, name`);
+    return rows.map(toEnvironment);
+  }
+
+  updateEnvironment(name: EnvName, patch: EnvironmentPatch): Promise<Environment> {
+    return updateEnvironment(this.db, name, patch);
+  }
+
+  async deleteEnvironment(name: EnvName): Promise<boolean> {
+    return (await this.db.query('delete from clusters where name = $1 returning name', [name])).length === 1;
+  }
+
+  async importRecords(records: EnvironmentRecord[]): Promise<ImportReport> {
+    const report: ImportReport = { imported: [], skipped: [] };
+    for (const record of records) {
+      const reason = await this.db.transaction(async (tx) => {
+        await tx.query('select pg_advisory_xact_lock($1)', [ALLOCATION_LOCK]);
+        return importRecord(tx, record);
+      }).catch((error: unknown) => {
+        if (pgCode(error) === '23505') return 'conflicts with an existing row';
+        throw error;
+      });
+      if (reason) report.skipped.push({ name: record.name, reason });
+      else report.imported.push(record.name);
+    }
+    return report;
+  }
+
+  async createOperation(input: { envName: EnvName; kind: OperationKind; trigger: Trigger }): Promise<Operation> {
+    try {
+      const id = await this.db.transaction((tx) => insertOperation(tx, input));
+      return (await loadOperation(this.db, id)) as Operation;
+    } catch (error) {
+      if (pgCode(error) === '23505') throw await busyFailure(this.db, input.envName);
+      throw error;
+    }
+  }
+
+  getOperation(id: number): Promise<Operation | null> {
+    return loadOperation(this.db, id);
+  }
+
+  async activeOperation(envName: EnvName): Promise<Operation | null> {
+    return (await loadOperations(this.db, `where cluster_name = $1 and status in ('queued', 'running')`, [envName]))[0] ?? null;
+  }
+
+  async latestOperation(envName: EnvName, kind?: OperationKind): Promise<Operation | null> {
+    const ops = kind
+      ? await loadOperations(this.db, 'where cluster_name = $1 and operation = $2', [envName, kind], 'order by id desc limit 1')
+      : await loadOperations(this.db, 'where cluster_name = $1', [envName], 'order by id desc limit 1');
+    return ops[0] ?? null;
+  }
+
+  listOperations(filter: { envName?: EnvName; limit?: number; status?: OperationStatus[] } = {}): Promise<Operation[]> {
+    return loadOperations(this.db,
+      'where ($1::text is null or cluster_name = $1) and ($2::text[] is null or status = any($2::text[]))',
+      [filter.envName ?? null, filter.status ?? null], `order by id desc limit ${Math.max(1, Math.min(filter.limit ?? 100, 1000))}`);
+  }
+
+  async claimOperation(id: number, owner: string, leaseMs: number): Promise<Operation | null> {
+    return (await claim(this.db, id, owner, leaseMs)) ? loadOperation(this.db, id) : null;
+  }
+
+  renewLease(id: number, owner: string, leaseMs: number): Promise<boolean> {
+    return renew(this.db, id, owner, leaseMs);
+  }
+
+  async releaseLease(id: number, owner: string): Promise<void> {
+    await this.db.query(`update operations set lease_owner = null, lease_expires_at = null where id = $1 and (lease_owner = $2 or $2 = '')`, [id, owner]);
+  }
+
+  async saveStep(id: number, state: StepState): Promise<void> {
+    await saveStep(this.db, id, state);
+  }
+
+  async updateOperation(id: number, patch: OperationPatch): Promise<Operation> {
+    await updateOperation(this.db, id, patch);
+    return (await loadOperation(this.db, id)) as Operation;
+  }
+
+  async requestCancel(envName: EnvName): Promise<Operation | null> {
+    const rows = await this.db.query<{ id: number }>(
+      `update operations set cancel_requested = true, updated_at = now() where cluster_name = $1 and status in ('queued', 'running') returning id`, [envName]);
+    return rows[0] ? loadOperation(this.db, rows[0].id) : null;
+  }
+
+  async reopenOperation(id: number): Promise<Operation> {
+    try {
+      await this.db.transaction((tx) => reopen(tx, id));
+    } catch (error) {
+      if (pgCode(error) === '23505') {
+        const op = await loadOperation(this.db, id);
+        if (op) throw await busyFailure(this.db, op.envName);
+      }
+      throw error;
+    }
+    return (await loadOperation(this.db, id)) as Operation;
+  }
+
+  orphanedOperations(): Promise<Operation[]> {
+    return loadOperations(this.db, `where status = 'running' and (lease_expires_at is null or lease_expires_at < now())`, [], 'order by id');
+  }
+
+  async recordDelivery(deliveryId: string, event: string): Promise<boolean> {
+    const rows = await this.db.query('insert into webhook_deliveries (id, event) values ($1, $2) on conflict (id) do nothing returning id', [deliveryId, event]);
+    return rows.length === 1;
+  }
+
+  async getState<T>(key: string): Promise<T | null> {
+    const rows = await this.db.query<{ value: T }>('select value from kindler_state where key = $1', [key]);
+    return rows[0] ? rows[0].value : null;
+  }
+
+  async setState(key: string, value: unknown): Promise<void> {
+    await this.db.query(
+      `insert into kindler_state (key, value, updated_at) values ($1, $2::jsonb, now())
+       on conflict (key) do update set value = excluded.value, updated_at = now()`, [key, JSON.stringify(value)]);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}

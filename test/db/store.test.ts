@@ -1,0 +1,107 @@
+// The Store contract, run on both backends against a fresh database per backend.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Failure, envName, type Trigger } from '../../src/domain/index.js';
+import type { Store } from '../../src/store/store.js';
+import { BACKENDS } from '../support/db.js';
+
+const trigger: Trigger = { source: 'issue_comment', actor: 'alice', url: 'https://github.com/acme/cfg/issues/1#issuecomment-9', repo: 'acme/cfg', issueNumber: 1, headSha: null };
+
+describe.each(BACKENDS)('store on %s', (_backend, open) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => {
+    ({ store, cleanup } = await open());
+    await store.migrate();
+  });
+  afterAll(async () => cleanup());
+
+  it('inserts with the lowest free ports and subnet, and reads it back', async () => {
+    const dev = await store.insertEnvironment({ name: envName('dev'), provider: 'k3d', requestedBy: 'alice', sourceUrl: trigger.url });
+    expect(dev).toMatchObject({ name: 'dev', provider: 'k3d', status: 'creating', httpPort: 18090, httpsPort: 18443, pfPort: 19000, nodePort: 30080, subnet: '10.101.0.0/16', requestedBy: 'alice', registerPortainer: true, haproxyRoute: true, pinned: false, labels: {} });
+    const kind = await store.insertEnvironment({ name: envName('dev-a'), provider: 'kind', haproxyRoute: false });
+    expect(kind).toMatchObject({ httpPort: 18091, httpsPort: 18444, pfPort: 19001, nodePort: 30081, subnet: null, haproxyRoute: false });
+    expect(await store.getEnvironment('dev')).toEqual(dev);
+    expect((await store.listEnvironments()).map((e) => e.name)).toEqual(['dev', 'dev-a']);
+    expect(Math.abs(dev.createdAt.getTime() - Date.now())).toBeLessThan(60_000);
+  });
+
+  it('updates and deletes rows; deleting twice reports absence', async () => {
+    const until = new Date('2030-01-01T00:00:00.000Z');
+    const updated = await store.updateEnvironment(envName('dev'), { status: 'ready', expiresAt: until, labels: { team: 'a' } });
+    expect(updated).toMatchObject({ status: 'ready', expiresAt: until, labels: { team: 'a' } });
+    expect(await store.deleteEnvironment(envName('dev-a'))).toBe(true);
+    expect(await store.deleteEnvironment(envName('dev-a'))).toBe(false);
+    await expect(store.updateEnvironment(envName('dev-a'), { status: 'ready' })).rejects.toThrow('environment "dev-a" does not exist');
+  });
+
+  it('keeps the management cluster out of the environment list but reserves its ports', async () => {
+    const report = await store.importRecords([{ name: 'devops', provider: 'k3d', subnet: null, nodePort: 30800, pfPort: 19001, httpPort: 18091, httpsPort: 18444, registerPortainer: false, haproxyRoute: false }]);
+    expect(report).toEqual({ imported: ['devops'], skipped: [] });
+    expect((await store.listEnvironments()).map((e) => e.name)).toEqual(['dev']);
+    expect((await store.listAllRows()).map((e) => e.name)).toEqual(['devops', 'dev']);
+    const next = await store.insertEnvironment({ name: envName('uat'), provider: 'k3d' });
+    expect([next.httpPort, next.httpsPort, next.pfPort]).toEqual([18092, 18443 + 2, 19002]);
+    expect(next.subnet).toBe('10.102.0.0/16');
+  });
+
+  it('records operations with their steps, one active per environment', async () => {
+    const op = await store.createOperation({ envName: envName('uat'), kind: 'create', trigger });
+    expect(op).toMatchObject({ envName: 'uat', kind: 'create', status: 'queued', attempt: 1, trigger, cancelRequested: false });
+    expect(op.steps.map((s) => `${s.step}:${s.status}`)).toEqual(['record:pending', 'branch:pending', 'cluster:pending', 'portainer:pending', 'argocd:pending', 'haproxy:pending', 'ready:pending']);
+    const busy = await store.createOperation({ envName: envName('uat'), kind: 'delete', trigger }).catch((e: unknown) => e);
+    expect(busy).toBeInstanceOf(Failure);
+    expect((busy as Failure).code).toBe('busy');
+    expect((busy as Failure).message).toMatch(new RegExp(`^environment "uat" already has a create operation \\(#${op.id}, queued, started .+\\); one operation runs at a time$`));
+    expect((await store.activeOperation(envName('uat')))?.id).toBe(op.id);
+  });
+
+  it('claims once, renews, and lets another worker take over after the lease expires', async () => {
+    const op = (await store.activeOperation(envName('uat')))!;
+    const claimed = await store.claimOperation(op.id, 'w:a', 200);
+    expect(claimed).toMatchObject({ status: 'running', leaseOwner: 'w:a' });
+    expect(await store.claimOperation(op.id, 'w:b', 200)).toBeNull();
+    expect(await store.renewLease(op.id, 'w:b', 200)).toBe(false);
+    expect(await store.renewLease(op.id, 'w:a', 50)).toBe(true);
+    await new Promise((r) => setTimeout(r, 120));
+    expect((await store.orphanedOperations()).map((o) => o.id)).toContain(op.id);
+    expect(await store.claimOperation(op.id, 'w:b', 60_000)).toMatchObject({ leaseOwner: 'w:b' });
+    expect(await store.renewLease(op.id, 'w:a', 200)).toBe(false);
+  });
+
+  it('saves steps, finishes, reopens for retry and cancels', async () => {
+    const op = (await store.activeOperation(envName('uat')))!;
+    const at = new Date('2026-01-01T10:00:00.000Z');
+    await store.saveStep(op.id, { step: 'branch', status: 'done', startedAt: at, completedAt: new Date(at.getTime() + 1500), detail: 'created', error: null });
+    await store.saveStep(op.id, { step: 'cluster', status: 'failed', startedAt: at, completedAt: at, detail: null, error: 'k3d exited 1' });
+    const failed = await store.updateOperation(op.id, { status: 'failed', failedStep: 'cluster', error: 'k3d exited 1', fixCommand: '/env retry uat', completedAt: new Date() });
+    expect(failed).toMatchObject({ status: 'failed', failedStep: 'cluster', leaseOwner: null });
+    expect(failed.steps.find((s) => s.step === 'branch')).toEqual({ step: 'branch', status: 'done', startedAt: at, completedAt: new Date(at.getTime() + 1500), detail: 'created', error: null });
+    expect(await store.activeOperation(envName('uat'))).toBeNull();
+    expect((await store.latestOperation(envName('uat')))?.id).toBe(op.id);
+
+    const reopened = await store.reopenOperation(op.id);
+    expect(reopened).toMatchObject({ status: 'queued', attempt: 2, error: null, failedStep: null });
+    expect(reopened.steps.map((s) => s.status).slice(0, 3)).toEqual(['pending', 'done', 'pending']);
+
+    const cancelled = await store.requestCancel(envName('uat'));
+    expect(cancelled?.cancelRequested).toBe(true);
+    expect(await store.requestCancel(envName('nothing-here'))).toBeNull();
+    await expect(store.reopenOperation(op.id)).rejects.toThrow('only a failed or cancelled operation can be retried');
+  });
+
+  it('lists operations by environment and status', async () => {
+    await store.createOperation({ envName: envName('dev'), kind: 'delete', trigger });
+    expect((await store.listOperations({ envName: envName('dev') })).map((o) => o.kind)).toEqual(['delete']);
+    expect((await store.listOperations({ status: ['queued'] })).map((o) => o.envName).sort()).toEqual(['dev', 'uat']);
+    expect((await store.listOperations({ limit: 1 }))).toHaveLength(1);
+  });
+
+  it('de-duplicates webhook deliveries and keeps small state documents', async () => {
+    expect(await store.recordDelivery('d-1', 'issue_comment')).toBe(true);
+    expect(await store.recordDelivery('d-1', 'issue_comment')).toBe(false);
+    expect(await store.getState('x')).toBeNull();
+    await store.setState('x', { n: 1, list: ['a'] });
+    await store.setState('x', { n: 2, list: ['b'] });
+    expect(await store.getState('x')).toEqual({ n: 2, list: ['b'] });
+  });
+});
