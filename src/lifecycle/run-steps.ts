@@ -45,7 +45,8 @@ export async function runSteps(claimed: Operation, deps: StepRunnerDeps, signal:
     return op;
   };
 
-  if (op.kind === 'delete' && env && env.status !== 'deleting') env = await store.updateEnvironment(env.name, { status: 'deleting' });
+  const working = op.kind === 'delete' ? 'deleting' : 'creating';
+  if (env && env.status !== working) env = await store.updateEnvironment(env.name, { status: working });
   await notify();
 
   for (const step of stepsFor(op.kind)) {

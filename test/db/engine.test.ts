@@ -1,0 +1,153 @@
+// The engine against a real store (PostgreSQL and PGlite) with in-memory systems: order of steps,
+// failure policy, resumption, cancellation, one operation per environment.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Failure, envName, type Operation, type Trigger } from '../../src/domain/index.js';
+import { Engine } from '../../src/lifecycle/engine.js';
+import type { Store } from '../../src/store/store.js';
+import { withPgliteStore, withPostgresStore } from '../support/db.js';
+import { fakeSystems, transient, type FakeSystems } from '../support/fake-steps.js';
+
+const trigger: Trigger = { source: 'cli', actor: 'alice', url: null, repo: null, issueNumber: null, headSha: null };
+const dev = envName('dev');
+
+describe.each([
+  ['postgres', withPostgresStore],
+  ['pglite', withPgliteStore],
+] as const)('engine on %s', (_backend, open) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  let systems: FakeSystems;
+  let engine: Engine;
+
+  beforeAll(async () => {
+    ({ store, cleanup } = await open());
+    await store.migrate();
+  });
+  afterAll(async () => cleanup());
+  beforeEach(async () => {
+    for (const env of await store.listEnvironments()) await store.deleteEnvironment(env.name);
+    for (const op of await store.listOperations({ status: ['queued', 'running'] })) {
+      await store.updateOperation(op.id, { status: 'cancelled', completedAt: new Date() });
+    }
+    systems = fakeSystems();
+    engine = new Engine({ store, handlers: systems.handlers, retryDelaysMs: [1, 1], leaseMs: 5_000 });
+  });
+
+  const run = async (op: Operation) => (await engine.execute(op.id, { owner: 'test:1' }))!;
+  const stepStatuses = (op: Operation) => Object.fromEntries(op.steps.map((s) => [s.step, s.status]));
+
+  it('creates: the row first, then every step in order, then ready', async () => {
+    const queued = await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger });
+    expect(queued.status).toBe('queued');
+    expect(stepStatuses(queued)).toMatchObject({ record: 'done', branch: 'pending' });
+    const row = await store.getEnvironment('dev');
+    expect(row?.status).toBe('creating');
+    expect(systems.calls).toEqual([]);
+
+    const final = await run(queued);
+    expect(final.status).toBe('success');
+    expect(systems.calls).toEqual(['branch.ensure dev', 'cluster.ensure dev', 'portainer.ensure dev', 'argocd.ensure dev', 'haproxy.ensure dev']);
+    expect(Object.values(stepStatuses(final))).toEqual(['done', 'done', 'done', 'done', 'done', 'done', 'done']);
+    expect((await store.getEnvironment('dev'))?.status).toBe('ready');
+  });
+
+  it('refuses a second create of the same name and changes nothing', async () => {
+    await run(await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }));
+    const before = await store.getEnvironment('dev');
+    const error = await engine.request({ kind: 'create', name: dev, provider: 'kind', trigger }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Failure);
+    expect((error as Failure).code).toBe('already_exists');
+    expect((error as Failure).message).toMatch(/^environment "dev" already exists \(k3d, status ready/);
+    expect(await store.getEnvironment('dev')).toEqual(before);
+  });
+
+  it('stops at a failed step, records it with the fix, and retry resumes there', async () => {
+    systems.failNext('cluster', 'ensure', new Error('creating k3d cluster "dev": k3d exited 1: port is already allocated'));
+    const failed = await run(await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }));
+    expect(failed.status).toBe('failed');
+    expect(failed.failedStep).toBe('cluster');
+    expect(failed.error).toBe('creating k3d cluster "dev": k3d exited 1: port is already allocated');
+    expect(failed.fixCommand).toBe('/env retry dev');
+    expect(stepStatuses(failed)).toMatchObject({ record: 'done', branch: 'done', cluster: 'failed', portainer: 'pending' });
+    expect((await store.getEnvironment('dev'))?.status).toBe('failed');
+
+    systems.calls.length = 0;
+    const again = await engine.retry(dev, trigger);
+    expect(again.id).toBe(failed.id);
+    const final = await run(again);
+    expect(final.status).toBe('success');
+    expect(systems.calls[0]).toBe('cluster.ensure dev'); // the branch step is not run again
+    expect(systems.calls).not.toContain('branch.ensure dev');
+  });
+
+  it('retries transient errors with backoff before failing the step', async () => {
+    systems.failNext('portainer', 'ensure', transient('Portainer answered 503'), 2);
+    const final = await run(await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }));
+    expect(final.status).toBe('success');
+    expect(systems.calls.filter((c) => c.startsWith('portainer'))).toHaveLength(3);
+    expect(final.logOutput).toContain('Portainer answered 503 — retrying in 1 ms');
+  });
+
+  it('reports a step whose system is not configured as skipped', async () => {
+    systems.skip.portainer = 'PORTAINER_URL is not set';
+    const final = await run(await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }));
+    const step = final.steps.find((s) => s.step === 'portainer');
+    expect(step).toMatchObject({ status: 'skipped', detail: 'skipped: PORTAINER_URL is not set' });
+    expect(systems.calls).not.toContain('portainer.ensure dev');
+  });
+
+  it('deletes in order, row last; a Git failure is a warning naming the orphaned branch', async () => {
+    await run(await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }));
+    systems.calls.length = 0;
+    systems.failNext('branch', 'remove', new Error('deleting branch "dev": remote answered 503'));
+    const final = await run(await engine.request({ kind: 'delete', name: dev, trigger }));
+    expect(systems.calls).toEqual(['cluster.remove dev', 'portainer.remove dev', 'argocd.remove dev', 'haproxy.remove dev', 'branch.remove dev']);
+    expect(final.status).toBe('success');
+    const branch = final.steps.find((s) => s.step === 'branch');
+    expect(branch?.status).toBe('warning');
+    expect(branch?.detail).toContain('branch "dev" left behind: deleting branch "dev": remote answered 503');
+    expect(branch?.detail).toContain('git push <remote> --delete dev');
+    expect(await store.getEnvironment('dev')).toBeNull();
+  });
+
+  it('a failed delete keeps the row (delete_failed) and can be resumed', async () => {
+    await run(await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }));
+    systems.failNext('argocd', 'remove', new Error('Kubernetes API answered 500'));
+    const failed = await run(await engine.request({ kind: 'delete', name: dev, trigger }));
+    expect(failed).toMatchObject({ status: 'failed', failedStep: 'argocd', fixCommand: '/env delete dev' });
+    expect((await store.getEnvironment('dev'))?.status).toBe('delete_failed');
+    const final = await run(await engine.retry(dev, trigger));
+    expect(final.status).toBe('success');
+    expect(await store.getEnvironment('dev')).toBeNull();
+  });
+
+  it('runs one operation per environment: a second request is refused with the reason', async () => {
+    await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger });
+    await store.updateEnvironment(dev, { status: 'ready' });
+    const error = await engine.request({ kind: 'delete', name: dev, trigger }).catch((e: unknown) => e);
+    expect((error as Failure).code).toBe('busy');
+    expect((error as Failure).message).toMatch(/^environment "dev" already has a create operation \(#\d+, queued\); one operation runs at a time$/);
+  });
+
+  it('cancels between steps', async () => {
+    const queued = await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger });
+    systems.during = async (step) => {
+      if (step === 'cluster') await engine.cancel(dev);
+    };
+    const final = await run(queued);
+    expect(final.status).toBe('cancelled');
+    expect(stepStatuses(final)).toMatchObject({ cluster: 'done', portainer: 'pending' });
+    expect(systems.calls).toEqual(['branch.ensure dev', 'cluster.ensure dev']);
+    expect((await store.getEnvironment('dev'))?.status).toBe('failed');
+  });
+
+  it('lets only one of two workers execute an operation', async () => {
+    const queued = await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger });
+    const [a, b] = await Promise.all([
+      engine.execute(queued.id, { owner: 'worker:a' }),
+      engine.execute(queued.id, { owner: 'worker:b' }),
+    ]);
+    expect([a, b].filter((r) => r !== null)).toHaveLength(1);
+    expect(systems.calls.filter((c) => c === 'branch.ensure dev')).toHaveLength(1);
+  });
+});
