@@ -8,7 +8,8 @@ import { operationSummary } from './format.js';
 import { err, out, type CliIo } from './io.js';
 import { workerName } from './owner.js';
 import { progressPrinter } from './progress.js';
-import { parseDuration } from './duration-arg.js';
+import { parseDuration } from '../commands/duration.js';
+import { Failure } from '../domain/index.js';
 
 export const USAGE = {
   create: 'kindler create <name> [--provider k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--json]',
@@ -28,7 +29,9 @@ export async function create(rt: Runtime, args: string[], io: CliIo): Promise<nu
   }, USAGE.create);
   const name = nameArg(positionals, USAGE.create);
   const provider = providerArg(values.provider);
-  const ttlMs = typeof values.ttl === 'string' ? parseDuration(values.ttl) : null;
+  const ttl = typeof values.ttl === 'string' ? parseDuration(values.ttl) : { ok: true as const, ms: null };
+  if (!ttl.ok) throw new Failure('invalid_input', ttl.reason);
+  const ttlMs = ttl.ms;
   const op = await rt.engine.request({
     kind: 'create', name, provider, trigger: cliTrigger(io),
     options: { ttlMs, ...(values['no-portainer'] ? { registerPortainer: false } : {}), ...(values['no-haproxy'] ? { haproxyRoute: false } : {}) },

@@ -1,0 +1,134 @@
+// Comment text → commands. Three outcomes per line (as Atlantis does): a command to run, a reply
+// (usage, "did you mean", a precise refusal), or nothing at all. Never throws.
+import { checkEnvName, isProviderName, type EnvName, type ProviderName } from '../domain/index.js';
+import { parseDuration } from './duration.js';
+import { plainLines } from './strip-markdown.js';
+import { closest } from './suggest.js';
+import { usageHint } from './usage.js';
+import { SPECS, VERBS, type Command, type Verb } from './verbs.js';
+
+export type ParsedLine =
+  | { kind: 'command'; command: Command; line: string }
+  | { kind: 'reply'; message: string; line: string };
+
+export type CommentParse = { kind: 'ignore' } | { kind: 'lines'; lines: ParsedLine[] };
+
+const PREFIX = /^\s*\/env(?=\s|$)(.*)$/;
+const DEFAULT_EXTEND_MS = 24 * 3_600_000;
+
+export function parseComment(body: string): ParsedLine[] {
+  const out: ParsedLine[] = [];
+  for (const raw of plainLines(body)) {
+    const match = PREFIX.exec(raw);
+    if (!match) continue;
+    const line = raw.trim().slice(0, 200);
+    const result = parseArgs((match[1] ?? '').trim().split(/\s+/).filter(Boolean));
+    out.push('message' in result ? { kind: 'reply', message: result.message, line } : { kind: 'command', command: result.command, line });
+  }
+  return out;
+}
+
+export function parseCommentResult(body: string): CommentParse {
+  const lines = parseComment(body);
+  return lines.length === 0 ? { kind: 'ignore' } : { kind: 'lines', lines };
+}
+
+type Result = { command: Command } | { message: string };
+
+function parseArgs(tokens: string[]): Result {
+  const [first, ...rest] = tokens;
+  if (first === undefined) return { command: { verb: 'help' } };
+  const verb = VERBS.find((v) => v === first);
+  if (!verb) {
+    const guess = closest(first, VERBS);
+    return { message: `\`${clip(first)}\` is not a command.${guess ? ` Did you mean \`/env ${guess}\`?` : ''} Send \`/env help\` for the list.` };
+  }
+  const flags = new Map<string, string | true>();
+  const positionals: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const token = rest[i] as string;
+    if (!token.startsWith('--')) {
+      positionals.push(token);
+      continue;
+    }
+    const [key = '', inline] = token.slice(2).split(/=(.*)/s, 2);
+    if (!(key in SPECS[verb].flags)) {
+      const guess = closest(key, Object.keys(SPECS[verb].flags));
+      return refuse(verb, `\`--${clip(key)}\` is not an option of \`/env ${verb}\`.${guess ? ` Did you mean \`--${guess}\`?` : ''}`);
+    }
+    if (SPECS[verb].flags[key]) {
+      const value = inline ?? rest[++i];
+      if (value === undefined || value.startsWith('--')) return refuse(verb, `\`--${key}\` needs a value.`);
+      flags.set(key, value);
+    } else {
+      if (inline !== undefined) return refuse(verb, `\`--${key}\` takes no value.`);
+      flags.set(key, true);
+    }
+  }
+  return build(verb, positionals, flags);
+}
+
+function build(verb: Verb, positionals: string[], flags: Map<string, string | true>): Result {
+  let name: EnvName | undefined;
+  if (SPECS[verb].needsName) {
+    const raw = positionals.shift();
+    if (raw === undefined) return refuse(verb, `\`/env ${verb}\` needs an environment name.`);
+    const check = checkEnvName(raw);
+    if (!check.ok) return refuse(verb, `${capitalise(check.reason)}.`);
+    name = check.name;
+  }
+  switch (verb) {
+    case 'create': {
+      const positional = positionals.shift();
+      const flag = flags.get('provider');
+      const chosen = [positional, typeof flag === 'string' ? flag : undefined].filter((p): p is string => p !== undefined);
+      for (const p of chosen) if (!isProviderName(p)) return refuse(verb, `Provider \`${clip(p)}\` is not supported; use \`k3d\` or \`kind\`.`);
+      if (chosen.length === 2 && chosen[0] !== chosen[1]) return refuse(verb, `Two different providers given (\`${chosen[0]}\` and \`${chosen[1]}\`); give one.`);
+      const extra = extraArgs(verb, positionals);
+      if (extra) return extra;
+      const ttl = flags.get('ttl');
+      let ttlMs: number | null | undefined;
+      if (typeof ttl === 'string') {
+        const parsed = parseDuration(ttl);
+        if (!parsed.ok) return refuse(verb, `${capitalise(parsed.reason)}.`);
+        ttlMs = parsed.ms;
+      }
+      return { command: { verb, name: name as EnvName, provider: (chosen[0] ?? 'k3d') as ProviderName, registerPortainer: !flags.has('no-portainer'), haproxyRoute: !flags.has('no-haproxy'), ...(ttlMs !== undefined ? { ttlMs } : {}) } };
+    }
+    case 'extend': {
+      const raw = positionals.shift();
+      const extra = extraArgs(verb, positionals);
+      if (extra) return extra;
+      if (raw === undefined) return { command: { verb, name: name as EnvName, durationMs: DEFAULT_EXTEND_MS } };
+      const parsed = parseDuration(raw);
+      if (!parsed.ok || parsed.ms === null) return refuse(verb, parsed.ok ? 'Extend needs a duration such as 24h or 3d.' : `${capitalise(parsed.reason)}.`);
+      return { command: { verb, name: name as EnvName, durationMs: parsed.ms } };
+    }
+    case 'help': {
+      const topic = positionals.shift();
+      const extra = extraArgs(verb, positionals);
+      if (extra) return extra;
+      if (topic === undefined) return { command: { verb } };
+      const known = VERBS.find((v) => v === topic);
+      if (!known) return refuse(verb, `There is no command \`${clip(topic)}\`.`);
+      return { command: { verb, topic: known } };
+    }
+    case 'prune':
+      return extraArgs(verb, positionals) ?? { command: { verb, confirm: flags.has('confirm') } };
+    case 'list':
+    case 'check':
+    case 'sync':
+      return extraArgs(verb, positionals) ?? { command: { verb } };
+    default:
+      return extraArgs(verb, positionals) ?? { command: { verb, name: name as EnvName } };
+  }
+}
+
+function extraArgs(verb: Verb, positionals: string[]): { message: string } | null {
+  return positionals.length > 0 ? refuse(verb, `Unexpected \`${clip(positionals[0] as string)}\`.`) : null;
+}
+
+const refuse = (verb: Verb, message: string) => ({ message: `${message} ${usageHint(verb)}` });
+const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+// Echoed input is cut short and loses characters that could break out of Markdown code spans.
+const clip = (s: string) => { const t = s.replace(/[`\u0000-\u001f]/g, ''); return t.length > 40 ? `${t.slice(0, 37)}...` : t; };
