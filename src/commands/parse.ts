@@ -131,4 +131,5 @@ function extraArgs(verb: Verb, positionals: string[]): { message: string } | nul
 const refuse = (verb: Verb, message: string) => ({ message: `${message} ${usageHint(verb)}` });
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 // Echoed input is cut short and loses characters that could break out of Markdown code spans.
+// eslint-disable-next-line no-control-regex -- control characters are what we strip
 const clip = (s: string) => { const t = s.replace(/[`\u0000-\u001f]/g, ''); return t.length > 40 ? `${t.slice(0, 37)}...` : t; };
