@@ -43,6 +43,8 @@ const schema = z.object({
   HAPROXY_BIN: z.string().default('haproxy'),
   K3D_IMAGE: z.string().default('rancher/k3s:v1.31.5-k3s1'),
   KIND_NODE_IMAGE: z.string().default('kindest/node:v1.31.12'),
+  /** kind `networking.apiServerAddress`; upstream uses 0.0.0.0 so Argo CD in the devops cluster can reach it. */
+  KIND_API_SERVER_ADDRESS: z.string().default('0.0.0.0'),
   KINDLER_HTTP_PORTS: range.default({ from: 18090, to: 18999 }),
   KINDLER_HTTPS_PORTS: range.default({ from: 18443, to: 18999 }),
   KINDLER_PF_PORTS: range.default({ from: 19000, to: 19999 }),

@@ -5,3 +5,4 @@ export * from './names.js';
 export * from './errors.js';
 export * from './redact.js';
 export * from './operation.js';
+export * from './net.js';
