@@ -28,6 +28,9 @@ const schema = z.object({
   GIT_COMMIT_NAME: z.string().default('kindler-bot'),
   GIT_COMMIT_EMAIL: z.string().default('kindler-bot@users.noreply.github.com'),
   BASE_DOMAIN: z.string().default('127.0.0.1.sslip.io'),
+  KINDLER_INGRESS_CLASS: z.string().default('traefik'),
+  /** A directory with a deploy/ folder of branch templates; unset → this package's templates/. */
+  KINDLER_TEMPLATES_DIR: optional,
   HAPROXY_HOST: z.string().default('127.0.0.1'),
   PORTAINER_URL: optional,
   PORTAINER_API_KEY: optional,

@@ -12,6 +12,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Secret values to scrub from the error text (stdout/stderr/argv). */
   secrets?: string[];
+  /** Keep stdout's final newline (file contents); by default it is stripped. */
+  keepTrailingNewline?: boolean;
 }
 
 export interface RunResult {
@@ -57,7 +59,7 @@ export async function runAllowingFailure(command: string, args: readonly string[
   try {
     const result = await execa(command, [...args], {
       reject: false,
-      stripFinalNewline: true,
+      stripFinalNewline: options.keepTrailingNewline !== true,
       ...(options.cwd ? { cwd: options.cwd } : {}),
       ...(options.env ? { env: options.env, extendEnv: true } : {}),
       ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' }),

@@ -1,0 +1,39 @@
+// One branch per environment, on some Git service. Implementations: any Git server through the
+// git CLI, or the config repository through the GitHub Git Database API. Reserved branches
+// (main master develop release devops, archive/*) are refused whatever the input.
+import { Failure, isReservedBranch, type EnvName } from '../domain/index.js';
+
+export interface BranchFile { path: string; content: string }
+export interface BranchInfo { name: string; sha: string }
+
+export interface BranchStore {
+  /** Where the branches live, without credentials: "git https://git.example/org/repo.git". */
+  readonly description: string;
+  /** Every branch; callers filter reserved and archive/ ones. */
+  list(): Promise<BranchInfo[]>;
+  get(name: string): Promise<BranchInfo | null>;
+  /** Branch `name` = the default branch plus exactly `files`; idempotent. */
+  ensure(name: EnvName, files: BranchFile[], message: string): Promise<'created' | 'updated' | 'unchanged'>;
+  /** The files under `prefix` on a branch, or null when the branch does not exist. */
+  readFiles(name: string, prefix: string): Promise<BranchFile[] | null>;
+  remove(name: EnvName): Promise<'deleted' | 'absent'>;
+  /** Copies the branch to `archiveName` (under archive/), then deletes it. */
+  archive(name: string, archiveName: string): Promise<void>;
+}
+
+export function refuseReserved(name: string): void {
+  if (isReservedBranch(name)) {
+    throw new Failure('invalid_input', `branch "${name}" is reserved (main, master, develop, release, devops, archive/*) and is never touched by kindler-bot`);
+  }
+}
+
+export function refuseBadArchive(archiveName: string): void {
+  if (!archiveName.startsWith('archive/') || archiveName.length <= 'archive/'.length) {
+    throw new Failure('invalid_input', `archive branch "${archiveName}" must be under archive/`);
+  }
+}
+
+export const sameFiles = (a: BranchFile[], b: BranchFile[]): boolean => {
+  const key = (files: BranchFile[]) => JSON.stringify([...files].sort((x, y) => x.path.localeCompare(y.path)).map((f) => [f.path, f.content]));
+  return key(a) === key(b);
+};

@@ -1,0 +1,197 @@
+// Branches on any Git server through the git CLI. Each call works in a private temporary bare
+// repository with plumbing commands (no working tree), so concurrent calls never share state.
+// Credentials reach git through an askpass script reading the environment: never argv, never a URL.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { TransientError, type EnvName } from '../domain/index.js';
+import { CliError, run, type RunOptions } from '../system/exec.js';
+import { refuseBadArchive, refuseReserved, sameFiles, type BranchFile, type BranchInfo, type BranchStore } from './branch-store.js';
+
+export interface GitCliSettings {
+  url: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  defaultBranch: string;
+  author: { name: string; email: string };
+  timeoutMs: number;
+  /** Directory under which the file for the list prefix lives (ensure writes under `deploy/`). */
+  prefix?: string;
+}
+
+const ASKPASS = '#!/bin/sh\ncase "$1" in\n  Username*) printf "%s" "$KINDLER_GIT_USERNAME" ;;\n  *) printf "%s" "$KINDLER_GIT_PASSWORD" ;;\nesac\n';
+
+export class GitCliBranchStore implements BranchStore {
+  readonly description: string;
+  private readonly url: string;
+  private readonly username: string | undefined;
+  private readonly password: string | undefined;
+
+  constructor(private readonly settings: GitCliSettings) {
+    const parsed = splitCredentials(settings.url);
+    this.url = parsed.url;
+    this.username = settings.username ?? parsed.username;
+    this.password = settings.password ?? parsed.password;
+    this.description = `git ${this.url}`;
+  }
+
+  async list(): Promise<BranchInfo[]> {
+    return this.withRepo(async (git) => parseLsRemote((await git(['ls-remote', '--heads', this.url])).stdout));
+  }
+
+  async get(name: string): Promise<BranchInfo | null> {
+    return this.withRepo(async (git) => parseLsRemote((await git(['ls-remote', '--heads', this.url, `refs/heads/${name}`])).stdout)[0] ?? null);
+  }
+
+  async ensure(name: EnvName, files: BranchFile[], message: string): Promise<'created' | 'updated' | 'unchanged'> {
+    refuseReserved(name);
+    const prefix = this.settings.prefix ?? 'deploy/';
+    return this.withRepo(async (git) => {
+      const heads = parseLsRemote((await git(['ls-remote', '--heads', this.url, `refs/heads/${name}`, `refs/heads/${this.settings.defaultBranch}`])).stdout);
+      const branch = heads.find((h) => h.name === name);
+      const base = branch ?? heads.find((h) => h.name === this.settings.defaultBranch);
+      if (base) await git(['fetch', '--quiet', '--depth', '1', this.url, base.sha]);
+      if (branch && sameFiles(await this.filesAt(git, branch.sha, prefix), files)) return 'unchanged';
+      const tree = await this.writeTree(git, base?.sha ?? null, prefix, files);
+      const commit = (await git(['commit-tree', tree, ...(base ? ['-p', base.sha] : []), '-m', message], { env: this.authorEnv() })).stdout.trim();
+      // A new branch must not exist yet; an update must fast-forward: a racing writer makes us fail, not overwrite.
+      const lease = `--force-with-lease=refs/heads/${name}:${branch?.sha ?? ''}`;
+      await git(['push', '--quiet', lease, this.url, `${commit}:refs/heads/${name}`]);
+      return branch ? 'updated' : 'created';
+    }, `writing branch "${name}" in ${this.description}`);
+  }
+
+  async readFiles(name: string, prefix: string): Promise<BranchFile[] | null> {
+    return this.withRepo(async (git) => {
+      const branch = parseLsRemote((await git(['ls-remote', '--heads', this.url, `refs/heads/${name}`])).stdout)[0];
+      if (!branch) return null;
+      await git(['fetch', '--quiet', '--depth', '1', this.url, branch.sha]);
+      return this.filesAt(git, branch.sha, prefix);
+    });
+  }
+
+  async remove(name: EnvName): Promise<'deleted' | 'absent'> {
+    refuseReserved(name);
+    return this.withRepo(async (git) => {
+      if (!(await this.get(name))) return 'absent';
+      await git(['push', '--quiet', this.url, '--delete', `refs/heads/${name}`]);
+      return 'deleted';
+    }, `deleting branch "${name}" in ${this.description}`);
+  }
+
+  async archive(name: string, archiveName: string): Promise<void> {
+    refuseReserved(name);
+    refuseBadArchive(archiveName);
+    await this.withRepo(async (git) => {
+      const branch = await this.get(name);
+      if (!branch) return;
+      await git(['fetch', '--quiet', '--depth', '1', this.url, branch.sha]);
+      await git(['push', '--quiet', this.url, `${branch.sha}:refs/heads/${archiveName}`, `:refs/heads/${name}`]);
+    }, `archiving branch "${name}" as "${archiveName}" in ${this.description}`);
+  }
+
+  /** The base commit's tree with `prefix` replaced by exactly `files` (mktree: no index, no work tree). */
+  private async writeTree(git: Git, baseSha: string | null, prefix: string, files: BranchFile[]): Promise<string> {
+    const top = prefix.replace(/\/$/, '');
+    const rootEntries = baseSha
+      ? (await git(['ls-tree', baseSha])).stdout.split('\n').filter((l) => l && l.split('\t')[1] !== top)
+      : [];
+    const nested: Dir = new Map();
+    for (const file of files) {
+      const parts = file.path.split('/');
+      let dir = nested;
+      for (const part of parts.slice(0, -1)) {
+        if (!dir.has(part)) dir.set(part, new Map());
+        dir = dir.get(part) as Dir;
+      }
+      dir.set(parts.at(-1) as string, file.content);
+    }
+    const mk = async (dir: Dir, extra: string[]): Promise<string> => {
+      const lines = [...extra];
+      for (const [name, child] of dir) {
+        if (typeof child === 'string') lines.push(`100644 blob ${(await git(['hash-object', '-w', '--stdin'], { input: child })).stdout.trim()}\t${name}`);
+        else lines.push(`040000 tree ${await mk(child, [])}\t${name}`);
+      }
+      return (await git(['mktree'], { input: `${lines.join('\n')}\n` })).stdout.trim();
+    };
+    return mk(nested, rootEntries);
+  }
+
+  private async filesAt(git: Git, sha: string, prefix: string): Promise<BranchFile[]> {
+    const listing = (await git(['ls-tree', '-r', '-z', sha, '--', prefix])).stdout;
+    const entries = listing.split('\0').filter(Boolean).map((line) => {
+      const [meta = '', file = ''] = line.split('\t');
+      return { blob: meta.split(' ')[2] ?? '', path: file };
+    });
+    return Promise.all(entries.map(async (e) => ({ path: e.path, content: (await git(['cat-file', 'blob', e.blob], { raw: true })).stdout })));
+  }
+
+  private authorEnv(): Record<string, string> {
+    const { name, email } = this.settings.author;
+    return { GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, GIT_COMMITTER_NAME: name, GIT_COMMITTER_EMAIL: email };
+  }
+
+  /** Runs `fn` with a throwaway bare repository and a git function bound to it. */
+  private async withRepo<T>(fn: (git: Git) => Promise<T>, action?: string): Promise<T> {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kindler-git-'));
+    const askpass = path.join(dir, 'askpass.sh');
+    try {
+      await fs.writeFile(askpass, ASKPASS, { mode: 0o700 });
+      const repo = path.join(dir, 'repo.git');
+      await run('git', ['init', '--quiet', '--bare', repo], { timeoutMs: this.settings.timeoutMs });
+      const baseEnv = {
+        GIT_DIR: repo, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: askpass, SSH_ASKPASS: askpass,
+        KINDLER_GIT_USERNAME: this.username ?? '', KINDLER_GIT_PASSWORD: this.password ?? '',
+        GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null',
+      };
+      const secrets = [this.password, this.username && this.password ? `${this.username}:${this.password}` : undefined].filter((s): s is string => !!s);
+      const git: Git = async (args, opts = {}) => {
+        const options: RunOptions = { timeoutMs: this.settings.timeoutMs, secrets, env: { ...baseEnv, ...opts.env }, keepTrailingNewline: opts.raw === true };
+        if (opts.input !== undefined) options.input = opts.input;
+        return run('git', args, options);
+      };
+      return await fn(git);
+    } catch (error) {
+      if (!action) throw error;
+      const detail = error instanceof Error ? error.message : String(error);
+      const transient = error instanceof CliError && (error.timedOut || /\b(50[234]|Could not resolve host|Connection refused|timed out)\b/i.test(error.stderr));
+      throw transient ? new TransientError(`${action}: ${detail}`, { cause: error }) : new Error(`${action}: ${detail}`, { cause: error });
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+type Dir = Map<string, Dir | string>;
+type Git = (args: string[], opts?: { env?: Record<string, string>; input?: string; raw?: boolean }) => Promise<{ stdout: string; stderr: string }>;
+
+function parseLsRemote(text: string): BranchInfo[] {
+  return text.split('\n').filter(Boolean).map((line) => {
+    const [sha = '', ref = ''] = line.split('\t');
+    return { sha, name: ref.replace(/^refs\/heads\//, '') };
+  });
+}
+
+/** Takes user:password out of a URL, so it never reaches argv or logs. */
+export function splitCredentials(raw: string): { url: string; username?: string; password?: string } {
+  try {
+    const u = new URL(raw);
+    if (!u.username && !u.password) return { url: raw };
+    const out = { url: '', username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+    u.username = '';
+    u.password = '';
+    out.url = u.toString();
+    return out;
+  } catch {
+    return { url: raw };
+  }
+}
+
+/** The CLI's default without GIT_REPO_URL: a bare repository under the data dir. */
+export async function localBareRepo(dataDir: string): Promise<string> {
+  const repo = path.join(dataDir, 'git', 'environments.git');
+  await fs.mkdir(path.dirname(repo), { recursive: true });
+  const exists = await fs.stat(path.join(repo, 'HEAD')).then(() => true, () => false);
+  if (!exists) await run('git', ['init', '--quiet', '--bare', `--initial-branch=main`, repo]);
+  return repo;
+}
