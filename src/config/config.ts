@@ -44,6 +44,8 @@ const schema = z.object({
   HAPROXY_CONFIG: optional,
   HAPROXY_RELOAD_COMMAND: optional,
   HAPROXY_BIN: z.string().default('haproxy'),
+  /** Where HAProxy reaches an environment whose node IP is unknown: <this>:<http_port>. */
+  HAPROXY_BACKEND_HOST: z.string().default('127.0.0.1'),
   K3D_IMAGE: z.string().default('rancher/k3s:v1.31.5-k3s1'),
   KIND_NODE_IMAGE: z.string().default('kindest/node:v1.31.12'),
   /** kind `networking.apiServerAddress`; upstream uses 0.0.0.0 so Argo CD in the devops cluster can reach it. */

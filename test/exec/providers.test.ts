@@ -6,6 +6,7 @@ import { ClusterStep } from '../../src/providers/cluster-step.js';
 import { K3dProvider, bridgeName } from '../../src/providers/k3d-provider.js';
 import { KindProvider } from '../../src/providers/kind-provider.js';
 import type { CliSettings } from '../../src/providers/provider.js';
+import { rejection } from '../support/rejection.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
 
 const settings: CliSettings = { timeoutMs: 10_000, k3dImage: 'rancher/k3s:v1.31.5-k3s1', kindNodeImage: 'kindest/node:v1.31.12', kindApiServerAddress: '0.0.0.0' };
@@ -70,7 +71,7 @@ describe('k3d', () => {
 
   it('a failing k3d names the action and quotes its output', async () => {
     fakes.fail('k3d cluster create', { exit: 1, stderr: 'time="x" level=fatal msg="Failed to create cluster \'dev\': port 18090 is already allocated"' });
-    const error = await step.ensure(ctx(env({}))).catch((e: unknown) => e as Error);
+    const error = await rejection(step.ensure(ctx(env({}))));
     expect(error.message).toBe('creating k3d cluster "dev": k3d exited 1: time="x" level=fatal msg="Failed to create cluster \'dev\': port 18090 is already allocated"');
     expect(error).not.toBeInstanceOf(TransientError);
   });
@@ -78,7 +79,7 @@ describe('k3d', () => {
   it('a hanging k3d times out as a transient error', async () => {
     fakes.fail('k3d cluster list', { delayMs: 3_000 });
     const quick = new ClusterStep({ k3d: new K3dProvider({ ...settings, timeoutMs: 300 }), kind: new KindProvider(settings) });
-    const error = await quick.ensure(ctx(env({ name: envName('slow') }))).catch((e: unknown) => e as Error);
+    const error = await rejection(quick.ensure(ctx(env({ name: envName('slow') }))));
     expect(error).toBeInstanceOf(TransientError);
     expect(error.message).toBe('creating k3d cluster "slow": k3d timed out after 300 ms');
   });

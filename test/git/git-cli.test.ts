@@ -9,6 +9,7 @@ import { envName, type Environment } from '../../src/domain/index.js';
 import { BranchStep } from '../../src/git/branch-step.js';
 import { GitCliBranchStore } from '../../src/git/git-cli-branch-store.js';
 import { loadTemplates } from '../../src/git/templates.js';
+import { rejection } from '../support/rejection.js';
 import { renderBranchFiles, templateVars } from '../../src/render/manifests.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-git-test-'));
@@ -102,7 +103,7 @@ describe('git CLI branch store', () => {
       const secret = 's3cr3t-Pa55word';
       const s = new GitCliBranchStore({ url: `http://kindler:${secret}@127.0.0.1:9/org/repo.git`, defaultBranch: 'main', author, timeoutMs: 20_000 });
       expect(s.description).toBe('git http://127.0.0.1:9/org/repo.git');
-      const error = await s.ensure(envName('dev'), files, 'x').catch((e: unknown) => e as Error);
+      const error = await rejection(s.ensure(envName('dev'), files, 'x'));
       expect(error.message).toMatch(/^writing branch "dev" in git http:\/\/127\.0\.0\.1:9\/org\/repo\.git: git exited 128: /);
       expect(error.message).not.toContain(secret);
       expect(fs.readFileSync(log, 'utf8')).not.toContain(secret);

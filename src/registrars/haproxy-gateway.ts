@@ -1,0 +1,89 @@
+// The live gateway config: render, validate with the real `haproxy -c -f` on a temporary copy,
+// then replace the file atomically and reload. A rejected config leaves the live file untouched.
+// Writers are serialised in this process and across processes (a lock file next to the config).
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Environment } from '../domain/index.js';
+import { parseRoutes, renderGateway, type GatewaySettings, type Route } from '../render/haproxy.js';
+import { splitArgv } from '../system/argv.js';
+import { CliError, run, tail } from '../system/exec.js';
+
+export interface HaproxySettings extends GatewaySettings {
+  configPath: string;
+  reloadCommand?: string | undefined;
+  haproxyBin: string;
+  timeoutMs: number;
+  /** A lock older than this is taken to be left by a dead process. */
+  staleLockMs?: number;
+}
+
+export class HaproxyGateway {
+  private queue: Promise<unknown> = Promise.resolve();
+  constructor(private readonly settings: HaproxySettings) {}
+
+  async routes(): Promise<Route[]> {
+    return parseRoutes(await fs.readFile(this.settings.configPath, 'utf8'));
+  }
+
+  /** Renders the dynamic sections from these rows; 'unchanged' writes and reloads nothing. */
+  sync(envs: Environment[]): Promise<'changed' | 'unchanged'> {
+    const next = this.queue.then(() => this.withFileLock(() => this.syncNow(envs)));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async syncNow(envs: Environment[]): Promise<'changed' | 'unchanged'> {
+    const { configPath } = this.settings;
+    const current = await fs.readFile(configPath, 'utf8');
+    const rendered = renderGateway(current, envs, this.settings);
+    if (rendered === current) return 'unchanged';
+    const temp = path.join(path.dirname(configPath), `.${path.basename(configPath)}.kindler-${process.pid}.tmp`);
+    await fs.writeFile(temp, rendered, { mode: (await fs.stat(configPath)).mode });
+    try {
+      await run(this.settings.haproxyBin, ['-c', '-f', temp], { timeoutMs: this.settings.timeoutMs });
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      const output = error instanceof CliError ? tail(`${error.stderr}\n${error.stdout}`.trim(), 8) : (error as Error).message;
+      throw new Error(`haproxy rejected the new config; ${configPath} was left unchanged:\n${output}`, { cause: error });
+    }
+    await fs.rename(temp, configPath);
+    await this.reload();
+    return 'changed';
+  }
+
+  private async reload(): Promise<void> {
+    const line = this.settings.reloadCommand;
+    if (!line) return;
+    const [command, ...args] = splitArgv(line);
+    if (!command) return;
+    try {
+      await run(command, args, { timeoutMs: this.settings.timeoutMs });
+    } catch (error) {
+      throw new Error(`${this.settings.configPath} was written but HAProxy was not reloaded: ${(error as Error).message}. To resolve, run: ${line}`, { cause: error });
+    }
+  }
+
+  private async withFileLock<T>(fn: () => Promise<T>): Promise<T> {
+    const lock = `${this.settings.configPath}.kindler.lock`;
+    const stale = this.settings.staleLockMs ?? 120_000;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const handle = await fs.open(lock, 'wx');
+        await handle.writeFile(`${process.pid}\n`);
+        await handle.close();
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const age = await fs.stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+        if (age > stale) await fs.rm(lock, { force: true });
+        else if (attempt > 600) throw new Error(`${lock} is held by another process for over a minute. To resolve, remove it if no kindler process is running`);
+        else await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await fs.rm(lock, { force: true });
+    }
+  }
+}

@@ -1,0 +1,104 @@
+// The gateway with the real `haproxy -c -f`: validate before replacing, reload with a split argv,
+// leave the live file untouched when haproxy refuses, serialise concurrent writers.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HaproxyGateway } from '../../src/registrars/haproxy-gateway.js';
+import { HaproxyStep } from '../../src/registrars/haproxy-step.js';
+import { splitArgv } from '../../src/system/argv.js';
+import { makeEnv } from '../support/env.js';
+import { rejection } from '../support/rejection.js';
+
+let dir: string;
+let cfg: string;
+let marker: string;
+const base = fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'), 'utf8');
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-haproxy-'));
+  cfg = path.join(dir, 'haproxy.cfg');
+  marker = path.join(dir, 'reloaded marker');
+  fs.writeFileSync(cfg, base);
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const gateway = (reloadCommand?: string) => new HaproxyGateway({ configPath: cfg, haproxyBin: 'haproxy', timeoutMs: 20_000, backendHost: '127.0.0.1', reloadCommand });
+
+describe('HAProxy gateway', () => {
+  it('validates, replaces the file and reloads with the command split without a shell', async () => {
+    const gw = gateway(`touch "${marker}"`);
+    expect(await gw.sync([makeEnv('dev')])).toBe('changed');
+    expect(fs.readFileSync(cfg, 'utf8')).toContain('backend be_dev\n  server s1 127.0.0.1:18090\n');
+    expect(fs.existsSync(marker)).toBe(true);
+    expect(fs.readdirSync(dir).sort()).toEqual(['haproxy.cfg', 'reloaded marker']);
+  });
+
+  it('a second sync with the same rows writes and reloads nothing', async () => {
+    const gw = gateway(`touch "${marker}"`);
+    await gw.sync([makeEnv('dev')]);
+    fs.rmSync(marker);
+    const before = fs.statSync(cfg).mtimeMs;
+    expect(await gw.sync([makeEnv('dev')])).toBe('unchanged');
+    expect(fs.existsSync(marker)).toBe(false);
+    expect(fs.statSync(cfg).mtimeMs).toBe(before);
+  });
+
+  it('leaves the live file byte-identical when haproxy rejects the result, quoting haproxy', async () => {
+    const broken = base.replace('default_backend be_default_404', 'default_backend be_missing');
+    fs.writeFileSync(cfg, broken);
+    const error = await rejection(gateway(`touch "${marker}"`).sync([makeEnv('dev')]));
+    expect(error.message).toMatch(new RegExp(`^haproxy rejected the new config; ${cfg.replace(/[.]/g, '\\.')} was left unchanged:\n`));
+    expect(error.message).toContain("unable to find required default_backend: 'be_missing'");
+    expect(fs.readFileSync(cfg, 'utf8')).toBe(broken);
+    expect(fs.existsSync(marker)).toBe(false);
+    expect(fs.readdirSync(dir)).toEqual(['haproxy.cfg']);
+  });
+
+  it('says the config was written but not reloaded when the reload fails', async () => {
+    const error = await rejection(gateway('false').sync([makeEnv('dev')]));
+    expect(error.message).toBe(`${cfg} was written but HAProxy was not reloaded: false exited 1. To resolve, run: false`);
+    expect(fs.readFileSync(cfg, 'utf8')).toContain('be_dev');
+  });
+
+  it('serialises concurrent syncs: the last rows win, the file is always valid', async () => {
+    const a = gateway();
+    const b = gateway();
+    await Promise.all([a.sync([makeEnv('one')]), b.sync([makeEnv('one'), makeEnv('two', { httpPort: 18091 })]), a.sync([makeEnv('three', { httpPort: 18092 })])]);
+    const names = (await a.routes()).map((r) => r.name).join(',');
+    expect(['one', 'one,two', 'three']).toContain(names);
+    expect(execFileSync('haproxy', ['-c', '-f', cfg], { encoding: 'utf8' })).toContain('Configuration file is valid');
+    expect(fs.readdirSync(dir)).toEqual(['haproxy.cfg']);
+  });
+
+  it('the step adds on ensure, drops on remove, and checks', async () => {
+    const rows = [makeEnv('dev'), makeEnv('uat', { httpPort: 18091 })];
+    const step = new HaproxyStep(gateway(), async () => rows, { backendHost: '127.0.0.1' });
+    const ctx = (name: string) => ({ env: rows.find((r) => r.name === name)!, log: () => undefined, signal: new AbortController().signal });
+    expect(await step.ensure(ctx('dev'))).toBe('route host_dev → be_dev added, config validated and reloaded');
+    expect(await step.ensure(ctx('uat'))).toBe('route already present');
+    expect(await step.check(rows[0]!)).toEqual({ state: 'present', detail: 'route be_dev → 127.0.0.1:18090' });
+    expect(await step.check({ ...rows[0]!, httpPort: 18099 })).toEqual({ state: 'drift', detail: 'route be_dev goes to 127.0.0.1:18090, the database says 127.0.0.1:18099' });
+    expect(await step.remove(ctx('dev'))).toBe('route for "dev" removed, config validated and reloaded');
+    expect((await gateway().routes()).map((r) => r.name)).toEqual(['uat']);
+    expect(await step.check(rows[0]!)).toEqual({ state: 'absent', detail: 'no route for "dev"' });
+    expect(new HaproxyStep(null, async () => rows, { backendHost: '127.0.0.1' }).skipReason(rows[0]!)).toBe('HAPROXY_CONFIG is not set');
+    expect(step.skipReason(makeEnv('x', { haproxyRoute: false }))).toBe('haproxy_route is false for this environment');
+  });
+});
+
+describe('splitArgv', () => {
+  it.each([
+    ['docker kill -s HUP haproxy-gw', ['docker', 'kill', '-s', 'HUP', 'haproxy-gw']],
+    [`systemctl reload "haproxy service"`, ['systemctl', 'reload', 'haproxy service']],
+    [`sh -c 'echo "hi there"'`, ['sh', '-c', 'echo "hi there"']],
+    ['a\\ b  c', ['a b', 'c']],
+    ['x ""', ['x', '']],
+  ])('%s', (line, argv) => expect(splitArgv(line)).toEqual(argv));
+
+  it('refuses shell syntax and unterminated quotes', () => {
+    expect(() => splitArgv('kill -HUP $(cat pid) | tee')).toThrow('"|" needs a shell');
+    expect(() => splitArgv('echo "open')).toThrow('unterminated " quote in command line');
+  });
+});
