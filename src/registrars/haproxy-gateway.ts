@@ -76,7 +76,7 @@ export class HaproxyGateway {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const age = await fs.stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
         if (age > stale) await fs.rm(lock, { force: true });
-        else if (attempt > 600) throw new Error(`${lock} is held by another process for over a minute. To resolve, remove it if no kindler process is running`);
+        else if (attempt > 600) throw new Error(`${lock} is held by another process for over a minute. To resolve, remove it if no kindler process is running`, { cause: error });
         else await new Promise((r) => setTimeout(r, 100));
       }
     }
