@@ -1,0 +1,117 @@
+// The `argocd` step: an `argocd-manager` service account and token in the new cluster, the
+// declarative cluster Secret `cluster-<name>` in the devops cluster (as upstream), and the
+// ApplicationSet whose list generator maps every environment to its branch.
+import { ARGOCD_MANAGER, MANAGEMENT_CLUSTER, argoSecretName, branchName, wrap, type Environment } from '../domain/index.js';
+import type { Presence, StepContext, StepHandler } from '../lifecycle/step.js';
+import { KubeClient, paths } from './kube.js';
+
+export interface ArgoSettings {
+  namespace: string;
+  appSetName: string;
+  repoUrl: string;
+  ingressClass: string;
+  /** Replaces 127.0.0.1/0.0.0.0/localhost in a cluster's API URL, so the devops cluster can reach it. */
+  clusterHost: string;
+  tokenWait?: { attempts: number; delayMs: number };
+}
+
+const SA_NAMESPACE = 'kube-system';
+const TOKEN_SECRET = 'argocd-manager-token';
+
+export class ArgoCdStep implements StepHandler {
+  readonly step = 'argocd' as const;
+  constructor(
+    private readonly devops: (() => KubeClient) | null,
+    private readonly kubeconfigFor: (env: Environment) => Promise<string>,
+    private readonly rows: () => Promise<Environment[]>,
+    private readonly settings: ArgoSettings,
+  ) {}
+
+  skipReason(): string | null {
+    return this.devops ? null : 'DEVOPS_CONTEXT is not set';
+  }
+
+  async check(env: Environment): Promise<Presence> {
+    const secret = await this.need().get(`${paths.secrets(this.settings.namespace)}/${argoSecretName(env.name)}`);
+    return secret ? { state: 'present', detail: `secret ${argoSecretName(env.name)}` } : { state: 'absent', detail: `no secret ${argoSecretName(env.name)} in ${this.settings.namespace}` };
+  }
+
+  async ensure(ctx: StepContext): Promise<string> {
+    const { env } = ctx;
+    try {
+      const target = KubeClient.fromYaml(await this.kubeconfigFor(env));
+      const token = await this.managerToken(target);
+      const devops = this.need();
+      const server = reachableServer(target.server, this.settings.clusterHost);
+      const created = await devops.apply(paths.secrets(this.settings.namespace), {
+        apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+        metadata: { name: argoSecretName(env.name), namespace: this.settings.namespace,
+          labels: { 'argocd.argoproj.io/secret-type': 'cluster', env: env.name, provider: env.provider, type: 'business' } },
+        stringData: { name: env.name, server, config: JSON.stringify({ bearerToken: token, tlsClientConfig: { insecure: true } }) },
+      });
+      await this.refreshAppSet(devops, (await this.rows()).concat(env));
+      return `${created === 'created' ? 'registered' : 'registration refreshed'}: secret ${argoSecretName(env.name)} → ${server}; ApplicationSet ${this.settings.appSetName} updated`;
+    } catch (error) {
+      throw wrap(`registering "${env.name}" in Argo CD`, error);
+    }
+  }
+
+  async remove(ctx: StepContext): Promise<string> {
+    try {
+      const devops = this.need();
+      const result = await devops.remove(`${paths.secrets(this.settings.namespace)}/${argoSecretName(ctx.env.name)}`);
+      await this.refreshAppSet(devops, (await this.rows()).filter((r) => r.name !== ctx.env.name));
+      return result === 'deleted' ? `secret ${argoSecretName(ctx.env.name)} deleted; ApplicationSet updated` : `secret ${argoSecretName(ctx.env.name)} already absent; ApplicationSet updated`;
+    } catch (error) {
+      throw wrap(`removing "${ctx.env.name}" from Argo CD`, error);
+    }
+  }
+
+  private async managerToken(target: KubeClient): Promise<string> {
+    await target.apply(paths.serviceAccounts(SA_NAMESPACE), { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: ARGOCD_MANAGER, namespace: SA_NAMESPACE } });
+    await target.apply(paths.clusterRoleBindings, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: `${ARGOCD_MANAGER}-role-binding` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+      subjects: [{ kind: 'ServiceAccount', name: ARGOCD_MANAGER, namespace: SA_NAMESPACE }] });
+    await target.apply(paths.secrets(SA_NAMESPACE), { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token',
+      metadata: { name: TOKEN_SECRET, namespace: SA_NAMESPACE, annotations: { 'kubernetes.io/service-account.name': ARGOCD_MANAGER } } });
+    const { attempts, delayMs } = this.settings.tokenWait ?? { attempts: 20, delayMs: 500 };
+    for (let i = 0; i < attempts; i++) {
+      const secret = await target.get<{ data?: { token?: string } }>(`${paths.secrets(SA_NAMESPACE)}/${TOKEN_SECRET}`);
+      if (secret?.data?.token) return Buffer.from(secret.data.token, 'base64').toString('utf8');
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+    throw new Error(`the token controller did not fill ${SA_NAMESPACE}/${TOKEN_SECRET} within ${(attempts * delayMs) / 1000} s`);
+  }
+
+  private async refreshAppSet(devops: KubeClient, rows: Environment[]): Promise<void> {
+    const elements = [...new Map(rows.filter((r) => r.name !== MANAGEMENT_CLUSTER).map((r) => [r.name, r])).values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((r) => ({ env: r.name, hostEnv: r.name, branch: branchName(r.name), clusterName: r.name, ingressClass: this.settings.ingressClass }));
+    await devops.apply(paths.applicationSets(this.settings.namespace), {
+      apiVersion: 'argoproj.io/v1alpha1', kind: 'ApplicationSet',
+      metadata: { name: this.settings.appSetName, namespace: this.settings.namespace },
+      spec: {
+        goTemplate: true,
+        generators: [{ list: { elements } }],
+        template: {
+          metadata: { name: 'whoami-{{.env}}' },
+          spec: {
+            project: 'default',
+            source: { repoURL: this.settings.repoUrl, targetRevision: '{{.branch}}', path: 'deploy' },
+            destination: { name: '{{.clusterName}}', namespace: 'whoami' },
+            syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true'] },
+          },
+        },
+      },
+    });
+  }
+
+  private need(): KubeClient {
+    if (!this.devops) throw new Error('DEVOPS_CONTEXT is not set');
+    return this.devops();
+  }
+}
+
+export function reachableServer(server: string, host: string): string {
+  return server.replace(/^(https?:\/\/)(127\.0\.0\.1|0\.0\.0\.0|localhost)(?=[:/]|$)/, `$1${host}`);
+}

@@ -1,0 +1,79 @@
+// Portainer's HTTP API (research/apis.md §1): Edge environments by exact name. Authenticates with
+// an access token (X-API-Key) or the admin password (JWT from /api/auth, kept for its lifetime).
+import { TransientError } from '../domain/index.js';
+
+export interface PortainerEndpoint { Id: number; Name: string; EdgeKey?: string; Type?: number }
+
+export interface PortainerSettings {
+  url: string;
+  apiKey?: string | undefined;
+  username: string;
+  password?: string | undefined;
+  /** The Portainer URL as the Edge Agent sees it (the form's URL field). */
+  edgeUrl: string;
+  groupId: number;
+}
+
+export class PortainerClient {
+  private jwt: { token: string; until: number } | null = null;
+  constructor(private readonly settings: PortainerSettings) {}
+
+  async findEndpoint(name: string): Promise<PortainerEndpoint | null> {
+    const list = await this.call<PortainerEndpoint[]>('GET', `/api/endpoints?${new URLSearchParams({ name, excludeSnapshots: 'true' })}`);
+    return list.find((e) => e.Name === name) ?? null;
+  }
+
+  listEndpoints(): Promise<PortainerEndpoint[]> {
+    return this.call<PortainerEndpoint[]>('GET', '/api/endpoints?excludeSnapshots=true');
+  }
+
+  /** POST /api/endpoints (form, EndpointCreationType=4); the EdgeKey is returned verbatim. */
+  createEdgeEndpoint(name: string): Promise<PortainerEndpoint> {
+    const form = new URLSearchParams({ Name: name, EndpointCreationType: '4', URL: this.settings.edgeUrl, GroupID: String(this.settings.groupId) });
+    return this.call<PortainerEndpoint>('POST', '/api/endpoints', form);
+  }
+
+  async deleteEndpoint(id: number): Promise<'deleted' | 'absent'> {
+    const status = await this.call<null>('DELETE', `/api/endpoints/${id}`, undefined, [404]);
+    return status === null ? 'deleted' : 'absent';
+  }
+
+  private async headers(): Promise<Record<string, string>> {
+    if (this.settings.apiKey) return { 'x-api-key': this.settings.apiKey };
+    if (!this.settings.password) throw new Error('Portainer has no credentials. To resolve, set PORTAINER_API_KEY or PORTAINER_ADMIN_PASSWORD');
+    if (!this.jwt || this.jwt.until < Date.now()) {
+      const { jwt } = await this.raw<{ jwt: string }>('POST', '/api/auth', { Username: this.settings.username, Password: this.settings.password }, {});
+      this.jwt = { token: jwt, until: Date.now() + 7 * 3_600_000 };
+    }
+    return { authorization: `Bearer ${this.jwt.token}` };
+  }
+
+  private async call<T>(method: string, path: string, body?: URLSearchParams, tolerate: number[] = []): Promise<T> {
+    return this.raw<T>(method, path, body, await this.headers(), tolerate);
+  }
+
+  private async raw<T>(method: string, path: string, body: URLSearchParams | object | undefined, headers: Record<string, string>, tolerate: number[] = []): Promise<T> {
+    const url = new URL(path, this.settings.url);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: { accept: 'application/json', ...headers, ...(body && !(body instanceof URLSearchParams) ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: body instanceof URLSearchParams ? body : JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      throw new TransientError(`Portainer ${method} ${url.pathname} failed: ${(error as Error).message}`, { cause: error });
+    }
+    if (tolerate.includes(res.status)) return res.status as T;
+    const text = await res.text();
+    let parsed: unknown = null;
+    try { parsed = text ? JSON.parse(text) : null; } catch { parsed = null; }
+    if (!res.ok) {
+      const message = (parsed as { message?: unknown } | null)?.message;
+      const detail = `Portainer ${method} ${url.pathname} answered ${res.status}${typeof message === 'string' ? `: ${message}` : ''}`;
+      throw res.status >= 500 || res.status === 429 ? new TransientError(detail) : new Error(detail);
+    }
+    return parsed as T;
+  }
+}
