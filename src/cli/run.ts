@@ -8,6 +8,7 @@ import * as data from './data-commands.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { err, out, type CliIo } from './io.js';
 import * as lifecycle from './lifecycle-commands.js';
+import { ownerAlive } from './owner.js';
 import * as read from './read-commands.js';
 
 type Handler = (rt: Runtime, args: string[], io: CliIo) => Promise<number>;
@@ -36,7 +37,7 @@ export function helpText(): string {
   ].join('\n');
 }
 
-export async function runCli(argv: string[], io: CliIo, open: (config: Config) => Promise<Runtime> = openRuntime): Promise<number> {
+export async function runCli(argv: string[], io: CliIo, open: (config: Config) => Promise<Runtime> = (config) => openRuntime(config, { ownerAlive })): Promise<number> {
   const [command, ...args] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     out(io, helpText());

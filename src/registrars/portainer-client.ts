@@ -67,7 +67,7 @@ export class PortainerClient {
     }
     if (tolerate.includes(res.status)) return res.status as T;
     const text = await res.text();
-    let parsed: unknown = null;
+    let parsed: unknown;
     try { parsed = text ? JSON.parse(text) : null; } catch { parsed = null; }
     if (!res.ok) {
       const message = (parsed as { message?: unknown } | null)?.message;

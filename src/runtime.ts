@@ -1,0 +1,97 @@
+// Wiring: from a Config to a store, the step handlers over real adapters, and the engine. The
+// CLI, the app and the dashboard all start here; tests pass overrides for what cannot run here.
+import { Redactor, type Environment, type ProviderName } from './domain/index.js';
+import type { Config } from './config/config.js';
+import { Engine } from './lifecycle/engine.js';
+import type { StepHandler, SystemStep } from './lifecycle/step.js';
+import type { BranchStore } from './git/branch-store.js';
+import { BranchStep } from './git/branch-step.js';
+import { GitCliBranchStore, localBareRepo, splitCredentials } from './git/git-cli-branch-store.js';
+import { loadTemplates } from './git/templates.js';
+import { ClusterStep } from './providers/cluster-step.js';
+import { K3dProvider } from './providers/k3d-provider.js';
+import { KindProvider } from './providers/kind-provider.js';
+import type { CliSettings, Provider } from './providers/provider.js';
+import { ArgoCdStep } from './registrars/argocd-step.js';
+import { HaproxyGateway } from './registrars/haproxy-gateway.js';
+import { HaproxyStep } from './registrars/haproxy-step.js';
+import { KubeClient } from './registrars/kube.js';
+import { PortainerClient } from './registrars/portainer-client.js';
+import { PortainerStep } from './registrars/portainer-step.js';
+import { renderBranchFiles, templateVars, type TemplateFile } from './render/manifests.js';
+import { writeSnapshot } from './store/csv-snapshot.js';
+import { openStore } from './store/open-store.js';
+import type { Store } from './store/store.js';
+
+export interface Runtime {
+  config: Config;
+  store: Store;
+  engine: Engine;
+  redactor: Redactor;
+  providers: Record<ProviderName, Provider>;
+  branches: BranchStore;
+  handlers: Record<SystemStep, StepHandler>;
+  gateway: HaproxyGateway | null;
+  portainer: PortainerClient | null;
+  refreshSnapshot(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOverrides {
+  store?: Store;
+  /** Where branches live when the app runs (the config repo through the GitHub API). */
+  branches?: BranchStore;
+  ownerAlive?: (owner: string) => boolean;
+  retryDelaysMs?: number[];
+}
+
+export async function openRuntime(config: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
+  const store = overrides.store ?? (await openStore(config));
+  const redactor = new Redactor(config.secrets);
+  const cli: CliSettings = {
+    timeoutMs: config.KINDLER_CLI_TIMEOUT_MS, k3dImage: config.K3D_IMAGE, kindNodeImage: config.KIND_NODE_IMAGE,
+    kindApiServerAddress: config.KIND_API_SERVER_ADDRESS,
+  };
+  const providers: Record<ProviderName, Provider> = { k3d: new K3dProvider(cli), kind: new KindProvider(cli) };
+  const kubeconfigFor = (env: Environment) => providers[env.provider].kubeconfig(env.name);
+  const branches = overrides.branches ?? new GitCliBranchStore({
+    url: config.GIT_REPO_URL ?? (await localBareRepo(config.dataDir)),
+    username: config.GIT_USERNAME, password: config.GIT_PASSWORD, defaultBranch: config.GIT_DEFAULT_BRANCH,
+    author: { name: config.GIT_COMMIT_NAME, email: config.GIT_COMMIT_EMAIL }, timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
+  });
+  let templates: TemplateFile[] | undefined;
+  const render = async (env: Environment) => {
+    templates ??= await loadTemplates(config.KINDLER_TEMPLATES_DIR);
+    return renderBranchFiles(templates, templateVars(env, { baseDomain: config.BASE_DOMAIN, ingressClass: config.KINDLER_INGRESS_CLASS }));
+  };
+  const portainer = config.PORTAINER_URL
+    ? new PortainerClient({ url: config.PORTAINER_URL, apiKey: config.PORTAINER_API_KEY, username: config.PORTAINER_ADMIN_USER,
+      password: config.PORTAINER_ADMIN_PASSWORD, edgeUrl: config.PORTAINER_EDGE_URL ?? config.PORTAINER_URL, groupId: config.PORTAINER_GROUP_ID })
+    : null;
+  const gatewaySettings = { backendHost: config.HAPROXY_BACKEND_HOST };
+  const gateway = config.HAPROXY_CONFIG
+    ? new HaproxyGateway({ configPath: config.HAPROXY_CONFIG, reloadCommand: config.HAPROXY_RELOAD_COMMAND, haproxyBin: config.HAPROXY_BIN,
+      timeoutMs: config.KINDLER_CLI_TIMEOUT_MS, ...gatewaySettings })
+    : null;
+  const devopsContext = config.DEVOPS_CONTEXT;
+  const rows = () => store.listEnvironments();
+  const handlers: Record<SystemStep, StepHandler> = {
+    branch: new BranchStep(branches, render),
+    cluster: new ClusterStep(providers),
+    portainer: new PortainerStep(portainer, kubeconfigFor, config.PORTAINER_AGENT_IMAGE),
+    argocd: new ArgoCdStep(devopsContext ? () => KubeClient.fromDefault(devopsContext) : null, kubeconfigFor, rows, {
+      namespace: config.ARGOCD_NAMESPACE, appSetName: config.ARGOCD_APPSET_NAME, ingressClass: config.KINDLER_INGRESS_CLASS,
+      repoUrl: config.GIT_REPO_URL ? splitCredentials(config.GIT_REPO_URL).url : branches.description.replace(/^git /, ''),
+      clusterHost: config.ARGOCD_CLUSTER_HOST,
+    }),
+    haproxy: new HaproxyStep(gateway, rows, gatewaySettings),
+  };
+  const refreshSnapshot = () => writeSnapshot(store, config.csvPath);
+  const engine = new Engine({
+    store, handlers, redactor, leaseMs: config.KINDLER_LEASE_MS, afterChange: refreshSnapshot,
+    ...(overrides.ownerAlive ? { ownerAlive: overrides.ownerAlive } : {}),
+    retryDelaysMs: overrides.retryDelaysMs ?? config.KINDLER_RETRY_DELAYS_MS,
+  });
+  return { config, store, engine, redactor, providers, branches, handlers, gateway, portainer, refreshSnapshot, close: () => store.close() };
+}
+
