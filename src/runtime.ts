@@ -79,7 +79,7 @@ export async function openRuntime(config: Config, overrides: RuntimeOverrides = 
     branch: new BranchStep(branches, render),
     cluster: new ClusterStep(providers),
     portainer: new PortainerStep(portainer, kubeconfigFor, config.PORTAINER_AGENT_IMAGE),
-    argocd: new ArgoCdStep(devopsContext ? () => KubeClient.fromDefault(devopsContext) : null, kubeconfigFor, rows, {
+    argocd: new ArgoCdStep(devopsContext ? () => KubeClient.fromDefault(devopsContext, config.KUBECONFIG) : null, kubeconfigFor, rows, {
       namespace: config.ARGOCD_NAMESPACE, appSetName: config.ARGOCD_APPSET_NAME, ingressClass: config.KINDLER_INGRESS_CLASS,
       repoUrl: config.GIT_REPO_URL ? splitCredentials(config.GIT_REPO_URL).url : branches.description.replace(/^git /, ''),
       clusterHost: config.ARGOCD_CLUSTER_HOST,

@@ -41,6 +41,7 @@ const schema = z.object({
   PORTAINER_GROUP_ID: z.coerce.number().int().min(1).default(1),
   PORTAINER_AGENT_IMAGE: z.string().default('portainer/agent:latest'),
   DEVOPS_CONTEXT: optional,
+  KUBECONFIG: optional,
   ARGOCD_NAMESPACE: z.string().default('argocd'),
   ARGOCD_APPSET_NAME: z.string().default('whoami'),
   /** How the devops cluster reaches a new cluster's API when its kubeconfig says 127.0.0.1/0.0.0.0. */

@@ -25,10 +25,18 @@ export class KubeClient {
     return new KubeClient(kc, kc.getCurrentContext());
   }
 
-  /** From the default kubeconfig ($KUBECONFIG or ~/.kube/config) and a named context (the devops cluster). */
-  static fromDefault(context: string): KubeClient {
+  /**
+   * From a named context (the devops cluster) of the kubeconfig files listed in `kubeconfig`
+   * (KUBECONFIG, colon-separated: the first file holding the context wins) or ~/.kube/config.
+   */
+  static fromDefault(context: string, kubeconfig?: string): KubeClient {
     const kc = new KubeConfig();
-    kc.loadFromDefault();
+    const files = kubeconfig?.split(':').filter(Boolean) ?? [];
+    if (files.length === 0) kc.loadFromDefault();
+    for (const file of files) {
+      kc.loadFromFile(file);
+      if (kc.getContextObject(context)) break;
+    }
     if (!kc.getContextObject(context)) throw new Error(`kube context "${context}" is not in the kubeconfig. To resolve, check DEVOPS_CONTEXT and KUBECONFIG`);
     kc.setCurrentContext(context);
     return new KubeClient(kc, context);

@@ -124,11 +124,9 @@ describe('Argo CD', () => {
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-kube-'));
     fs.writeFileSync(path.join(dir, 'config'), kubeconfig('devops', DEVOPS_API).replace('current-context: k3d-devops', 'current-context: other'));
-    process.env.KUBECONFIG = path.join(dir, 'config');
-    devops = () => KubeClient.fromDefault('k3d-devops');
+    devops = () => KubeClient.fromDefault('k3d-devops', path.join(dir, 'config'));
   });
   afterAll(() => {
-    delete process.env.KUBECONFIG;
     fs.rmSync(dir, { recursive: true, force: true });
   });
   const rows = async () => [makeEnv('uat'), makeEnv('devops')];
