@@ -1,4 +1,5 @@
 import type { EnvName } from './env-name.js';
+import { Failure } from './errors.js';
 
 export type OperationKind = 'create' | 'delete';
 /** `operations.status`, in upstream vocabulary plus queueing and cancellation. */
@@ -56,3 +57,11 @@ export interface Operation {
 }
 
 export const stepsFor = (kind: OperationKind): readonly StepName[] => (kind === 'create' ? CREATE_STEPS : DELETE_STEPS);
+
+/** The refusal when an environment already has a queued or running operation. */
+export function busyFailure(active: Operation): Failure {
+  const where = active.currentStep ? ` at ${active.currentStep}` : '';
+  return new Failure('busy',
+    `environment "${active.envName}" already has a ${active.kind} operation (#${active.id}, ${active.status}${where}, started ${active.startedAt.toISOString()}); one operation runs at a time`,
+    `/env cancel ${active.envName}`);
+}

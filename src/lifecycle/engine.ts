@@ -2,7 +2,7 @@
 // operation, then runs its steps in order — check → ensure | remove → record → report — and
 // resumes at the first unfinished step after a crash, a failure (retry) or a lost worker.
 import {
-  ACTIVE_STATUSES, Failure, Redactor, messageOf,
+  ACTIVE_STATUSES, Failure, Redactor, busyFailure, messageOf,
   type EnvName, type Environment, type Operation, type StepState, type Trigger,
 } from '../domain/index.js';
 import type { Store } from '../store/store.js';
@@ -53,7 +53,7 @@ export class Engine implements EngineApi {
         await this.store.releaseLease(active.id, leaseOwnerOf(active));
         return active;
       }
-      throw busy(active);
+      throw busyFailure(active);
     }
     const last = await this.store.latestOperation(name);
     if (!last) throw new Failure('not_found', `environment "${name}" has no operation to retry`, '/env list');
@@ -148,7 +148,7 @@ export class Engine implements EngineApi {
       await this.store.updateOperation(active.id, { status: 'cancelled', completedAt: this.now(), error: 'superseded by a delete after its worker stopped' });
       return;
     }
-    throw busy(active);
+    throw busyFailure(active);
   }
 
   private isOrphan(op: Operation): boolean {
@@ -162,10 +162,6 @@ function leaseOwnerOf(op: Operation): string {
   return op.leaseOwner ?? '';
 }
 
-function busy(active: Operation): Failure {
-  const what = `${active.kind} operation (#${active.id}, ${active.status}${active.currentStep ? ` at ${active.currentStep}` : ''})`;
-  return new Failure('busy', `environment "${active.envName}" already has a ${what}; one operation runs at a time`, `/env cancel ${active.envName}`);
-}
 
 function alreadyExists(env: Environment, last: Operation | null): Failure {
   const base = `environment "${env.name}" already exists (${env.provider}, status ${env.status}, created ${env.createdAt.toISOString()})`;

@@ -97,7 +97,8 @@ export async function runSteps(claimed: Operation, deps: StepRunnerDeps, signal:
       return finish('failed', { error: message, failedStep: step, fixCommand }, op.kind === 'create' ? 'failed' : 'delete_failed');
     }
   }
-  return finish('success', { error: null, fixCommand: null, failedStep: null });
+  // A resumed create may find every step done already: the row still ends up ready.
+  return finish('success', { error: null, fixCommand: null, failedStep: null }, op.kind === 'create' ? 'ready' : undefined);
 }
 
 async function runOne(step: StepName, kind: Operation['kind'], env: Environment, deps: StepRunnerDeps, signal: AbortSignal, log: (line: string) => void): Promise<{ text: string; skipped?: boolean }> {

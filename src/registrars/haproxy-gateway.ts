@@ -17,6 +17,18 @@ export interface HaproxySettings extends GatewaySettings {
   staleLockMs?: number;
 }
 
+/** A lock whose writer (same machine) no longer runs can be taken at once. */
+async function holderDead(lock: string): Promise<boolean> {
+  const pid = Number.parseInt(await fs.readFile(lock, 'utf8').catch(() => ''), 10);
+  if (!pid || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 export class HaproxyGateway {
   private queue: Promise<unknown> = Promise.resolve();
   constructor(private readonly settings: HaproxySettings) {}
@@ -75,7 +87,7 @@ export class HaproxyGateway {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const age = await fs.stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
-        if (age > stale) await fs.rm(lock, { force: true });
+        if (age > stale || (await holderDead(lock))) await fs.rm(lock, { force: true });
         else if (attempt > 600) throw new Error(`${lock} is held by another process for over a minute. To resolve, remove it if no kindler process is running`, { cause: error });
         else await new Promise((r) => setTimeout(r, 100));
       }

@@ -2,7 +2,7 @@
 // keeps one operation per environment; leases (owner + expiry, on the database clock) let another
 // worker take over an operation whose worker died. A unique violation (23505) from insert or
 // reopen means "busy": the caller explains it with busyFailure, outside the failed transaction.
-import { Failure, stepsFor, type EnvName, type Operation, type OperationKind, type StepState, type Trigger } from '../domain/index.js';
+import { Failure, busyFailure as busy, stepsFor, type EnvName, type Operation, type OperationKind, type StepState, type Trigger } from '../domain/index.js';
 import type { Queryable } from './db.js';
 import { toOperation, type OperationRow, type StepRow } from './rows.js';
 import type { OperationPatch } from './store.js';
@@ -41,10 +41,7 @@ export async function insertOperation(tx: Queryable, input: { envName: EnvName; 
 /** Explains which operation holds the environment. */
 export async function busyFailure(q: Queryable, envName: EnvName): Promise<Failure> {
   const active = (await loadOperations(q, `where cluster_name = $1 and status in ('queued', 'running')`, [envName]))[0];
-  const what = active
-    ? `a ${active.kind} operation (#${active.id}, ${active.status}${active.currentStep ? ` at ${active.currentStep}` : ''}, started ${active.startedAt.toISOString()})`
-    : 'an operation';
-  return new Failure('busy', `environment "${envName}" already has ${what}; one operation runs at a time`, `/env cancel ${envName}`);
+  return active ? busy(active) : new Failure('busy', `environment "${envName}" already has an operation; one operation runs at a time`, `/env cancel ${envName}`);
 }
 
 export async function saveStep(q: Queryable, id: number, s: StepState): Promise<void> {

@@ -126,7 +126,7 @@ describe.each([
     await store.updateEnvironment(dev, { status: 'ready' });
     const error = await engine.request({ kind: 'delete', name: dev, trigger }).catch((e: unknown) => e);
     expect((error as Failure).code).toBe('busy');
-    expect((error as Failure).message).toMatch(/^environment "dev" already has a create operation \(#\d+, queued\); one operation runs at a time$/);
+    expect((error as Failure).message).toMatch(/^environment "dev" already has a create operation \(#\d+, queued, started .+\); one operation runs at a time$/);
   });
 
   it('cancels between steps', async () => {
