@@ -1,0 +1,156 @@
+// Branches in the config repository through the GitHub Git Database API, in the fewest calls
+// (research/apis.md §5.4): a new branch is getBranch → createTree (inline contents on the default
+// branch's tree) → createCommit → createRef; an unchanged one is getBranch + getTree, compared by
+// blob hashes computed here. Listing uses GraphQL, 100 refs a page — never a call per branch.
+import crypto from 'node:crypto';
+import { TransientError, type EnvName } from '../domain/index.js';
+import { refuseBadArchive, refuseReserved, type BranchFile, type BranchInfo, type BranchStore } from './branch-store.js';
+
+/** The slice of Octokit this store uses (Probot's context.octokit and @octokit/rest both fit). */
+export interface GitHubApi {
+  rest: {
+    repos: { getBranch(p: { owner: string; repo: string; branch: string }): Promise<{ data: { commit: { sha: string; commit: { tree: { sha: string } } } } }> };
+    git: {
+      getRef(p: { owner: string; repo: string; ref: string }): Promise<{ data: { object: { sha: string } } }>;
+      getTree(p: { owner: string; repo: string; tree_sha: string; recursive?: string }): Promise<{ data: { tree: { path?: string; type?: string; sha?: string | null }[] } }>;
+      getBlob(p: { owner: string; repo: string; file_sha: string }): Promise<{ data: { content: string; encoding: string } }>;
+      createTree(p: { owner: string; repo: string; base_tree?: string; tree: { path: string; mode: '100644'; type: 'blob'; content?: string; sha?: null }[] }): Promise<{ data: { sha: string } }>;
+      createCommit(p: { owner: string; repo: string; message: string; tree: string; parents: string[]; author?: { name: string; email: string } }): Promise<{ data: { sha: string } }>;
+      createRef(p: { owner: string; repo: string; ref: string; sha: string }): Promise<unknown>;
+      updateRef(p: { owner: string; repo: string; ref: string; sha: string; force?: boolean }): Promise<unknown>;
+      deleteRef(p: { owner: string; repo: string; ref: string }): Promise<unknown>;
+    };
+  };
+  graphql<T>(query: string, variables: Record<string, unknown>): Promise<T>;
+}
+
+export interface GitHubBranchSettings { owner: string; repo: string; defaultBranch: string; author?: { name: string; email: string } }
+
+const REFS_QUERY = `query($owner: String!, $name: String!, $cursor: String) {
+  repository(owner: $owner, name: $name) {
+    refs(refPrefix: "refs/heads/", first: 100, after: $cursor, orderBy: { field: ALPHABETICAL, direction: ASC }) {
+      pageInfo { hasNextPage endCursor }
+      nodes { name target { oid } }
+    }
+  }
+}`;
+
+interface RefsPage { repository: { refs: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: { name: string; target: { oid: string } }[] } } }
+
+const status = (error: unknown): number | undefined => (error as { status?: number } | null)?.status;
+export const blobSha = (content: string): string => {
+  const body = Buffer.from(content, 'utf8');
+  return crypto.createHash('sha1').update(`blob ${body.length}\0`).update(body).digest('hex');
+};
+
+export class GitHubBranchStore implements BranchStore {
+  readonly description: string;
+  constructor(private readonly api: GitHubApi, private readonly s: GitHubBranchSettings) {
+    this.description = `GitHub ${s.owner}/${s.repo}`;
+  }
+
+  private get repo() { return { owner: this.s.owner, repo: this.s.repo }; }
+
+  async list(): Promise<BranchInfo[]> {
+    return this.guard('listing branches', async () => {
+      const out: BranchInfo[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: RefsPage = await this.api.graphql<RefsPage>(REFS_QUERY, { owner: this.s.owner, name: this.s.repo, cursor });
+        out.push(...page.repository.refs.nodes.map((n) => ({ name: n.name, sha: n.target.oid })));
+        cursor = page.repository.refs.pageInfo.hasNextPage ? page.repository.refs.pageInfo.endCursor : null;
+      } while (cursor);
+      return out;
+    });
+  }
+
+  async get(name: string): Promise<BranchInfo | null> {
+    return this.guard(`reading branch "${name}"`, async () => {
+      const head = await this.head(name);
+      return head ? { name, sha: head.sha } : null;
+    });
+  }
+
+  async ensure(name: EnvName, files: BranchFile[], message: string): Promise<'created' | 'updated' | 'unchanged'> {
+    refuseReserved(name);
+    return this.guard(`writing branch "${name}" in ${this.description}`, async () => {
+      const existing = await this.head(name);
+      const base = existing ?? (await this.head(this.s.defaultBranch));
+      const tree: { path: string; mode: '100644'; type: 'blob'; content?: string; sha?: null }[] = files.map((f) => ({ path: f.path, mode: '100644', type: 'blob', content: f.content }));
+      if (existing) {
+        const current = (await this.api.rest.git.getTree({ ...this.repo, tree_sha: existing.tree, recursive: 'true' })).data.tree
+          .filter((e) => e.type === 'blob' && e.path?.startsWith('deploy/'));
+        const same = current.length === files.length && files.every((f) => current.some((e) => e.path === f.path && e.sha === blobSha(f.content)));
+        if (same) return 'unchanged';
+        for (const stale of current) if (stale.path && !files.some((f) => f.path === stale.path)) tree.push({ path: stale.path, mode: '100644', type: 'blob', sha: null });
+      }
+      const newTree = await this.api.rest.git.createTree({ ...this.repo, ...(base ? { base_tree: base.tree } : {}), tree });
+      const commit = await this.api.rest.git.createCommit({ ...this.repo, message, tree: newTree.data.sha, parents: base ? [base.sha] : [],
+        ...(this.s.author ? { author: this.s.author } : {}) });
+      if (existing) {
+        await this.api.rest.git.updateRef({ ...this.repo, ref: `heads/${name}`, sha: commit.data.sha, force: false });
+        return 'updated';
+      }
+      await this.api.rest.git.createRef({ ...this.repo, ref: `refs/heads/${name}`, sha: commit.data.sha });
+      return 'created';
+    });
+  }
+
+  async readFiles(name: string, prefix: string): Promise<BranchFile[] | null> {
+    return this.guard(`reading branch "${name}"`, async () => {
+      const head = await this.head(name);
+      if (!head) return null;
+      const entries = (await this.api.rest.git.getTree({ ...this.repo, tree_sha: head.tree, recursive: 'true' })).data.tree
+        .filter((e) => e.type === 'blob' && e.path?.startsWith(prefix) && e.sha);
+      return Promise.all(entries.map(async (e) => {
+        const blob = (await this.api.rest.git.getBlob({ ...this.repo, file_sha: e.sha as string })).data;
+        return { path: e.path as string, content: Buffer.from(blob.content, blob.encoding === 'base64' ? 'base64' : 'utf8').toString('utf8') };
+      }));
+    });
+  }
+
+  async remove(name: EnvName): Promise<'deleted' | 'absent'> {
+    refuseReserved(name);
+    return this.guard(`deleting branch "${name}" in ${this.description}`, async () => {
+      try {
+        await this.api.rest.git.deleteRef({ ...this.repo, ref: `heads/${name}` });
+        return 'deleted';
+      } catch (error) {
+        if (status(error) === 422 || status(error) === 404) return 'absent';
+        throw error;
+      }
+    });
+  }
+
+  async archive(name: string, archiveName: string): Promise<void> {
+    refuseReserved(name);
+    refuseBadArchive(archiveName);
+    await this.guard(`archiving branch "${name}" as "${archiveName}"`, async () => {
+      const head = await this.head(name);
+      if (!head) return;
+      await this.api.rest.git.createRef({ ...this.repo, ref: `refs/heads/${archiveName}`, sha: head.sha });
+      await this.api.rest.git.deleteRef({ ...this.repo, ref: `heads/${name}` });
+    });
+  }
+
+  private async head(branch: string): Promise<{ sha: string; tree: string } | null> {
+    try {
+      const { data } = await this.api.rest.repos.getBranch({ ...this.repo, branch });
+      return { sha: data.commit.sha, tree: data.commit.commit.tree.sha };
+    } catch (error) {
+      if (status(error) === 404) return null;
+      throw error;
+    }
+  }
+
+  private async guard<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      const code = status(error);
+      const detail = code ? `GitHub answered ${code}: ${(error as Error).message}` : (error as Error).message;
+      if (code === undefined && !(error instanceof Error && 'request' in error)) throw error;
+      throw code !== undefined && (code >= 500 || code === 429) ? new TransientError(`${action}: ${detail}`, { cause: error }) : new Error(`${action}: ${detail}`, { cause: error });
+    }
+  }
+}

@@ -1,0 +1,94 @@
+// The GitHub Git Database API backend with strict nock: the exact calls for a new branch (4), an
+// unchanged one (GET only), an update, delete (204 and 422-absent), GraphQL listing in pages, 503.
+import { Octokit } from '@octokit/rest';
+import nock from 'nock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TransientError, envName } from '../../src/domain/index.js';
+import { GitHubBranchStore, blobSha } from '../../src/git/github-branch-store.js';
+import { rejection } from '../support/rejection.js';
+
+const API = 'https://api.github.com';
+const octokit = new Octokit({ auth: 'ghs_installationtoken0123456789abcdefXYZ', request: { retries: 0 } });
+const store = new GitHubBranchStore(octokit, { owner: 'acme', repo: 'platform-config', defaultBranch: 'main', author: { name: 'kindler-bot', email: 'bot@example.test' } });
+const files = [{ path: 'deploy/values.yaml', content: 'host: whoami.dev.example.test\n' }, { path: 'deploy/Chart.yaml', content: 'name: whoami\n' }];
+const branch = (sha: string, tree: string) => ({ name: 'x', commit: { sha, commit: { tree: { sha: tree } } } });
+const R = '/repos/acme/platform-config';
+
+let calls: string[] = [];
+beforeAll(() => {
+  nock.disableNetConnect();
+  nock.emitter.on('no match', (req: { method?: string; path?: string }) => calls.push(`UNMATCHED ${req.method} ${req.path}`));
+});
+afterAll(() => nock.enableNetConnect());
+afterEach(() => {
+  expect(nock.pendingMocks()).toEqual([]);
+  expect(calls.filter((c) => c.startsWith('UNMATCHED'))).toEqual([]);
+  calls = [];
+  nock.cleanAll();
+});
+
+describe('GitHub branch store', () => {
+  it('creates a branch in 4 calls: getBranch(main), createTree, createCommit, createRef', async () => {
+    const scope = nock(API)
+      .get(`${R}/branches/dev`).reply(404, { message: 'Branch not found' })
+      .get(`${R}/branches/main`).reply(200, branch('a'.repeat(40), 't'.repeat(40)))
+      .post(`${R}/git/trees`, { base_tree: 't'.repeat(40), tree: files.map((f) => ({ path: f.path, mode: '100644', type: 'blob', content: f.content })) }).reply(201, { sha: 'n'.repeat(40) })
+      .post(`${R}/git/commits`, { message: 'manifests', tree: 'n'.repeat(40), parents: ['a'.repeat(40)], author: { name: 'kindler-bot', email: 'bot@example.test' } }).reply(201, { sha: 'c'.repeat(40) })
+      .post(`${R}/git/refs`, { ref: 'refs/heads/dev', sha: 'c'.repeat(40) }).reply(201, { ref: 'refs/heads/dev' });
+    expect(await store.ensure(envName('dev'), files, 'manifests')).toBe('created');
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('finds an unchanged branch with GETs only (blob hashes compared locally)', async () => {
+    nock(API)
+      .get(`${R}/branches/dev`).reply(200, branch('c'.repeat(40), 'n'.repeat(40)))
+      .get(`${R}/git/trees/${'n'.repeat(40)}`).query({ recursive: 'true' }).reply(200, { tree: [
+        { path: 'README.md', type: 'blob', sha: 'r'.repeat(40) },
+        ...files.map((f) => ({ path: f.path, type: 'blob', sha: blobSha(f.content) })),
+      ] });
+    expect(await store.ensure(envName('dev'), files, 'manifests')).toBe('unchanged');
+  });
+
+  it('updates a drifted branch: stale files deleted, fast-forward only', async () => {
+    nock(API)
+      .get(`${R}/branches/dev`).reply(200, branch('c'.repeat(40), 'n'.repeat(40)))
+      .get(`${R}/git/trees/${'n'.repeat(40)}`).query({ recursive: 'true' }).reply(200, { tree: [
+        { path: 'deploy/values.yaml', type: 'blob', sha: blobSha('old\n') }, { path: 'deploy/old.yaml', type: 'blob', sha: 'o'.repeat(40) }] })
+      .post(`${R}/git/trees`, (b) => b.base_tree === 'n'.repeat(40) && b.tree.length === 3 && b.tree[2].path === 'deploy/old.yaml' && b.tree[2].sha === null).reply(201, { sha: 'm'.repeat(40) })
+      .post(`${R}/git/commits`, (b) => b.parents[0] === 'c'.repeat(40)).reply(201, { sha: 'd'.repeat(40) })
+      .patch(`${R}/git/refs/heads%2Fdev`, { sha: 'd'.repeat(40), force: false }).reply(200, {});
+    expect(await store.ensure(envName('dev'), files, 'manifests')).toBe('updated');
+  });
+
+  it('deletes with one call; an absent ref (422) is fine', async () => {
+    nock(API).delete(`${R}/git/refs/heads%2Fdev`).reply(204);
+    expect(await store.remove(envName('dev'))).toBe('deleted');
+    nock(API).delete(`${R}/git/refs/heads%2Fdev`).reply(422, { message: 'Reference does not exist' });
+    expect(await store.remove(envName('dev'))).toBe('absent');
+  });
+
+  it('lists every branch through GraphQL, 100 a page', async () => {
+    const page = (names: string[], next: string | null) => ({ data: { repository: { refs: { pageInfo: { hasNextPage: next !== null, endCursor: next }, nodes: names.map((n) => ({ name: n, target: { oid: `${n}-sha` } })) } } } });
+    nock(API)
+      .post('/graphql', (b) => b.query.includes('refs(refPrefix: "refs/heads/", first: 100') && b.variables.cursor === null).reply(200, page(['dev', 'main'], 'CUR1'))
+      .post('/graphql', (b) => b.variables.cursor === 'CUR1').reply(200, page(['uat'], null));
+    expect(await store.list()).toEqual([{ name: 'dev', sha: 'dev-sha' }, { name: 'main', sha: 'main-sha' }, { name: 'uat', sha: 'uat-sha' }]);
+  });
+
+  it('archives: createRef under archive/, then deleteRef', async () => {
+    nock(API)
+      .get(`${R}/branches/old`).reply(200, branch('e'.repeat(40), 'f'.repeat(40)))
+      .post(`${R}/git/refs`, { ref: 'refs/heads/archive/old-20260101', sha: 'e'.repeat(40) }).reply(201, {})
+      .delete(`${R}/git/refs/heads%2Fold`).reply(204);
+    await store.archive('old', 'archive/old-20260101');
+  });
+
+  it('a 503 is transient and names the action; reserved branches are refused before any call', async () => {
+    nock(API).get(`${R}/branches/dev`).reply(503, { message: 'Service Unavailable' });
+    const error = await rejection(store.ensure(envName('dev'), files, 'x'));
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error.message).toMatch(/^writing branch "dev" in GitHub acme\/platform-config: GitHub answered 503: Service Unavailable/);
+    expect(error.message).not.toContain('ghs_');
+    await expect(store.remove('main' as never)).rejects.toThrow('branch "main" is reserved');
+  });
+});
