@@ -65,8 +65,8 @@ const schema = z.object({
   KINDLER_CLI_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
   KINDLER_LEASE_MS: z.coerce.number().int().positive().default(60_000),
   /** Waits before retrying a step that failed with a transient error (comma-separated ms). */
-  KINDLER_RETRY_DELAYS_MS: z.string().regex(/^\d+(,\d+)*$|^$/, 'expected comma-separated milliseconds, e.g. 1000,4000').default('1000,4000')
-    .transform((s) => (s ? s.split(',').map(Number) : [])),
+  KINDLER_RETRY_DELAYS_MS: z.string().regex(/^(none|\d+(,\d+)*)$/, 'expected comma-separated milliseconds (e.g. 1000,4000) or none').default('1000,4000')
+    .transform((s) => (s === 'none' ? [] : s.split(',').map(Number))),
   KINDLER_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(2),
   KINDLER_PR_TTL_HOURS: z.coerce.number().nonnegative().default(72),
   KINDLER_DRIFT_CRON: z.string().default('*/15 * * * *'),

@@ -34,7 +34,7 @@ beforeAll(async () => {
   await store.migrate();
   await store.close();
   env = { ...fakes.env, DATABASE_URL: db.url, KINDLER_DATA_DIR: path.join(tmp, 'data'), GIT_REPO_URL: path.join(tmp, 'gitops.git'),
-    HAPROXY_CONFIG: path.join(tmp, 'haproxy.cfg'), KINDLER_RETRY_DELAYS_MS: '' };
+    HAPROXY_CONFIG: path.join(tmp, 'haproxy.cfg'), KINDLER_RETRY_DELAYS_MS: 'none' };
   // Slow the cluster CLIs down so each boundary can be caught before the next step ends.
   for (const prefix of ['k3d', 'docker']) fakes.fail(prefix, { delayMs: 250 });
 }, 60_000);

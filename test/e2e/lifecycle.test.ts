@@ -50,7 +50,7 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
       KUBECONFIG: path.join(tmp, 'kubeconfig'),
       HAPROXY_CONFIG: path.join(tmp, 'haproxy.cfg'),
       HAPROXY_RELOAD_COMMAND: `touch ${path.join(tmp, 'reloaded')}`,
-      KINDLER_RETRY_DELAYS_MS: '',
+      KINDLER_RETRY_DELAYS_MS: 'none',
       USER: 'alice',
     };
     nock.disableNetConnect();
