@@ -1,0 +1,50 @@
+// The process's HTTP server: health endpoints now; the GitHub webhook receiver and the dashboard
+// mount here too (see the open issues). Bound to HOST (localhost by default).
+import http from 'node:http';
+import type { Runtime } from '../runtime.js';
+
+export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean> | boolean;
+
+export function healthHandler(rt: Runtime): Handler {
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/healthz') {
+      json(res, 200, { ok: true });
+      return true;
+    }
+    if (url.pathname === '/readyz') {
+      const checks: Record<string, string> = {};
+      try {
+        await rt.store.ping();
+        checks.database = 'ok';
+      } catch (error) {
+        checks.database = `unreachable: ${rt.redactor.redact((error as Error).message)}`;
+      }
+      const ok = Object.values(checks).every((v) => v === 'ok');
+      json(res, ok ? 200 : 503, { ok, checks });
+      return true;
+    }
+    return false;
+  };
+}
+
+export function startHttpServer(handlers: Handler[], host: string, port: number): Promise<http.Server> {
+  const server = http.createServer(async (req, res) => {
+    try {
+      for (const handler of handlers) if (await handler(req, res)) return;
+      json(res, 404, { error: `nothing at ${req.url ?? '/'}` });
+    } catch (error) {
+      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+      process.stderr.write(`http: ${(error as Error).message}\n`);
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+export function json(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(`${JSON.stringify(body, null, 2)}\n`);
+}
