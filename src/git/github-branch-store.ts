@@ -1,7 +1,7 @@
 // Branches in the config repository through the GitHub Git Database API, in the fewest calls
-// (research/apis.md §5.4): a new branch is getBranch → createTree (inline contents on the default
-// branch's tree) → createCommit → createRef; an unchanged one is getBranch + getTree, compared by
-// blob hashes computed here. Listing uses GraphQL, 100 refs a page — never a call per branch.
+// (research/apis.md §5.4): a new branch is one GraphQL read of both heads → createTree (inline
+// contents on the default branch's tree) → createCommit → createRef; an unchanged one is that read
+// + getTree, compared by blob hashes computed here. Listing uses GraphQL, 100 refs a page — never a call per branch.
 import crypto from 'node:crypto';
 import { TransientError, type EnvName } from '../domain/index.js';
 import { refuseBadArchive, refuseReserved, type BranchFile, type BranchInfo, type BranchStore } from './branch-store.js';
@@ -74,8 +74,9 @@ export class GitHubBranchStore implements BranchStore {
   async ensure(name: EnvName, files: BranchFile[], message: string): Promise<'created' | 'updated' | 'unchanged'> {
     refuseReserved(name);
     return this.guard(`writing branch "${name}" in ${this.description}`, async () => {
-      const existing = await this.head(name);
-      const base = existing ?? (await this.head(this.s.defaultBranch));
+      // One GraphQL query reads both heads, so a new branch costs 4 calls in all.
+      const [existing, defaultHead] = await this.heads([name, this.s.defaultBranch]);
+      const base = existing ?? defaultHead ?? null;
       const tree: { path: string; mode: '100644'; type: 'blob'; content?: string; sha?: null }[] = files.map((f) => ({ path: f.path, mode: '100644', type: 'blob', content: f.content }));
       if (existing) {
         const current = (await this.api.rest.git.getTree({ ...this.repo, tree_sha: existing.tree, recursive: 'true' })).data.tree
@@ -130,6 +131,18 @@ export class GitHubBranchStore implements BranchStore {
       if (!head) return;
       await this.api.rest.git.createRef({ ...this.repo, ref: `refs/heads/${archiveName}`, sha: head.sha });
       await this.api.rest.git.deleteRef({ ...this.repo, ref: `heads/${name}` });
+    });
+  }
+
+  private async heads(branches: string[]): Promise<({ sha: string; tree: string } | null)[]> {
+    const fields = branches.map((_, i) => `b${i}: ref(qualifiedName: $q${i}) { target { ... on Commit { oid tree { oid } } } }`).join(' ');
+    const vars = branches.map((_, i) => `$q${i}: String!`).join(', ');
+    const data = await this.api.graphql<{ repository: Record<string, { target: { oid: string; tree: { oid: string } } } | null> }>(
+      `query($owner: String!, $name: String!, ${vars}) { repository(owner: $owner, name: $name) { ${fields} } }`,
+      { owner: this.s.owner, name: this.s.repo, ...Object.fromEntries(branches.map((b, i) => [`q${i}`, `refs/heads/${b}`])) });
+    return branches.map((_, i) => {
+      const ref = data.repository[`b${i}`];
+      return ref ? { sha: ref.target.oid, tree: ref.target.tree.oid } : null;
     });
   }
 

@@ -61,7 +61,7 @@ describe('a failing step is recorded exactly', () => {
   it('Git answers 503', async () => {
     const octokit = new Octokit({ auth: 'ghs_failuretest0123456789', request: { retries: 0 } });
     const rt = await runtime({}, { branches: new GitHubBranchStore(octokit, { owner: 'acme', repo: 'cfg', defaultBranch: 'main' }) });
-    nock('https://api.github.com').get('/repos/acme/cfg/branches/f-git').reply(503, { message: 'Service Unavailable' });
+    nock('https://api.github.com').post('/graphql').reply(503, { message: 'Service Unavailable' });
     const op = await create(rt, 'f-git');
     expect(op).toMatchObject({ status: 'failed', failedStep: 'branch', fixCommand: '/env retry f-git' });
     expect(op.error).toMatch(/^writing branch "f-git" in GitHub acme\/cfg: GitHub answered 503: Service Unavailable/);

@@ -11,6 +11,10 @@ const API = 'https://api.github.com';
 const octokit = new Octokit({ auth: 'ghs_installationtoken0123456789abcdefXYZ', request: { retries: 0 } });
 const store = new GitHubBranchStore(octokit, { owner: 'acme', repo: 'platform-config', defaultBranch: 'main', author: { name: 'kindler-bot', email: 'bot@example.test' } });
 const files = [{ path: 'deploy/values.yaml', content: 'host: whoami.dev.example.test\n' }, { path: 'deploy/Chart.yaml', content: 'name: whoami\n' }];
+const heads = (env: [string, string] | null, main: [string, string] | null) => {
+  const ref = (h: [string, string] | null) => (h ? { target: { oid: h[0], tree: { oid: h[1] } } } : null);
+  return { data: { repository: { b0: ref(env), b1: ref(main) } } };
+};
 const branch = (sha: string, tree: string) => ({ name: 'x', commit: { sha, commit: { tree: { sha: tree } } } });
 const R = '/repos/acme/platform-config';
 
@@ -28,10 +32,10 @@ afterEach(() => {
 });
 
 describe('GitHub branch store', () => {
-  it('creates a branch in 4 calls: getBranch(main), createTree, createCommit, createRef', async () => {
+  it('creates a branch in 4 calls: one GraphQL read of both heads, createTree, createCommit, createRef', async () => {
     const scope = nock(API)
-      .get(`${R}/branches/dev`).reply(404, { message: 'Branch not found' })
-      .get(`${R}/branches/main`).reply(200, branch('a'.repeat(40), 't'.repeat(40)))
+      .post('/graphql', (b) => b.variables.q0 === 'refs/heads/dev' && b.variables.q1 === 'refs/heads/main' && b.query.includes('b0: ref(qualifiedName: $q0)'))
+      .reply(200, heads(null, ['a'.repeat(40), 't'.repeat(40)]))
       .post(`${R}/git/trees`, { base_tree: 't'.repeat(40), tree: files.map((f) => ({ path: f.path, mode: '100644', type: 'blob', content: f.content })) }).reply(201, { sha: 'n'.repeat(40) })
       .post(`${R}/git/commits`, { message: 'manifests', tree: 'n'.repeat(40), parents: ['a'.repeat(40)], author: { name: 'kindler-bot', email: 'bot@example.test' } }).reply(201, { sha: 'c'.repeat(40) })
       .post(`${R}/git/refs`, { ref: 'refs/heads/dev', sha: 'c'.repeat(40) }).reply(201, { ref: 'refs/heads/dev' });
@@ -41,7 +45,7 @@ describe('GitHub branch store', () => {
 
   it('finds an unchanged branch with GETs only (blob hashes compared locally)', async () => {
     nock(API)
-      .get(`${R}/branches/dev`).reply(200, branch('c'.repeat(40), 'n'.repeat(40)))
+      .post('/graphql').reply(200, heads(['c'.repeat(40), 'n'.repeat(40)], ['a'.repeat(40), 't'.repeat(40)]))
       .get(`${R}/git/trees/${'n'.repeat(40)}`).query({ recursive: 'true' }).reply(200, { tree: [
         { path: 'README.md', type: 'blob', sha: 'r'.repeat(40) },
         ...files.map((f) => ({ path: f.path, type: 'blob', sha: blobSha(f.content) })),
@@ -51,7 +55,7 @@ describe('GitHub branch store', () => {
 
   it('updates a drifted branch: stale files deleted, fast-forward only', async () => {
     nock(API)
-      .get(`${R}/branches/dev`).reply(200, branch('c'.repeat(40), 'n'.repeat(40)))
+      .post('/graphql').reply(200, heads(['c'.repeat(40), 'n'.repeat(40)], ['a'.repeat(40), 't'.repeat(40)]))
       .get(`${R}/git/trees/${'n'.repeat(40)}`).query({ recursive: 'true' }).reply(200, { tree: [
         { path: 'deploy/values.yaml', type: 'blob', sha: blobSha('old\n') }, { path: 'deploy/old.yaml', type: 'blob', sha: 'o'.repeat(40) }] })
       .post(`${R}/git/trees`, (b) => b.base_tree === 'n'.repeat(40) && b.tree.length === 3 && b.tree[2].path === 'deploy/old.yaml' && b.tree[2].sha === null).reply(201, { sha: 'm'.repeat(40) })
@@ -84,7 +88,7 @@ describe('GitHub branch store', () => {
   });
 
   it('a 503 is transient and names the action; reserved branches are refused before any call', async () => {
-    nock(API).get(`${R}/branches/dev`).reply(503, { message: 'Service Unavailable' });
+    nock(API).post('/graphql').reply(503, { message: 'Service Unavailable' });
     const error = await rejection(store.ensure(envName('dev'), files, 'x'));
     expect(error).toBeInstanceOf(TransientError);
     expect(error.message).toMatch(/^writing branch "dev" in GitHub acme\/platform-config: GitHub answered 503: Service Unavailable/);

@@ -1,0 +1,1 @@
+export interface Figure { name: string; value: number; unit: string; goal: string }

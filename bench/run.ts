@@ -1,0 +1,26 @@
+// `npm run bench`: prints a figure table and writes it to bench/results.md. Timing goals live
+// here, never in tests.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { withPgliteStore, withPostgresStore } from '../test/support/db.js';
+import type { Figure } from './figure.js';
+import { githubCallsPerBranch } from './github-calls.js';
+import { lifecycleOverhead } from './lifecycle.js';
+
+const figures: Figure[] = [];
+for (const [label, open] of [['PostgreSQL', withPostgresStore], ['PGlite', withPgliteStore]] as const) {
+  const { store, cleanup } = await open();
+  try {
+    figures.push(...(await lifecycleOverhead(label, store, 50)));
+  } finally {
+    await cleanup();
+  }
+}
+figures.push(...(await githubCallsPerBranch()));
+
+const rows = figures.map((f) => `| ${f.name} | ${Number.isInteger(f.value) ? f.value : f.value.toFixed(1)} ${f.unit} | ${f.goal} |`);
+const table = ['| figure | value | goal |', '|---|---|---|', ...rows].join('\n');
+const header = `# Benchmarks\n\nMeasured ${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}.\n\n`;
+fs.writeFileSync(path.resolve(import.meta.dirname, 'results.md'), `${header}${table}\n`);
+process.stdout.write(`${table}\n\nwritten to bench/results.md\n`);
