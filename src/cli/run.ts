@@ -1,6 +1,6 @@
 // The CLI dispatcher: one table from subcommand to handler, one place that turns errors into
 // exit codes and readable messages. main.ts only calls this.
-import { Failure, Redactor, classify, messageOf } from '../domain/index.js';
+import { Failure, Redactor, messageOf } from '../domain/index.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { readSnapshot } from '../store/csv-snapshot.js';
@@ -65,7 +65,8 @@ export async function runCli(argv: string[], io: CliIo, open: (config: Config) =
     try {
       rt = await open(config);
     } catch (error) {
-      if (classify(error) !== 'bug' || !(command === 'list' || command === 'status')) throw error;
+      const unreachable = error instanceof Failure && error.code === 'degraded';
+      if (!unreachable || !(command === 'list' || command === 'status')) throw error;
       const snapshot = await readSnapshot(config.csvPath).catch(() => null);
       if (!snapshot) throw new Failure('degraded', `the database is unreachable (${messageOf(error)}) and there is no CSV snapshot at ${config.csvPath}`);
       return read.degradedRead(command, args, io, snapshot, messageOf(error));

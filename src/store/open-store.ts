@@ -1,8 +1,10 @@
 // Chooses the backend: PostgreSQL when DATABASE_URL is set, embedded PGlite under the data dir
-// otherwise. Callers run migrate() themselves (the CLI and the server do, at start).
+// otherwise. Callers run migrate() themselves (the CLI and the server do, at start). An unreachable
+// database is a Failure('degraded'): read-only commands fall back to the CSV snapshot.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
+import { Failure } from '../domain/index.js';
 import { PgDb } from './pg-db.js';
 import { PgliteDb } from './pglite-db.js';
 import { SqlStore } from './sql-store.js';
@@ -20,10 +22,6 @@ export function rangesFrom(config: Config): AllocationRanges {
   };
 }
 
-export class StoreUnavailableError extends Error {
-  override readonly name = 'StoreUnavailableError';
-}
-
 export async function openStore(config: Config): Promise<Store> {
   const ranges = rangesFrom(config);
   if (config.DATABASE_URL) {
@@ -32,7 +30,7 @@ export async function openStore(config: Config): Promise<Store> {
       await store.ping();
     } catch (error) {
       await store.close().catch(() => undefined);
-      throw new StoreUnavailableError(`cannot reach PostgreSQL at ${describeUrl(config.DATABASE_URL)}: ${(error as Error).message}. To resolve, check DATABASE_URL and that the server is up`, { cause: error });
+      throw new Failure('degraded', `cannot reach PostgreSQL at ${describeUrl(config.DATABASE_URL)}: ${(error as Error).message}. To resolve, check DATABASE_URL and that the server is up`, undefined, { cause: error });
     }
     return store;
   }
@@ -41,7 +39,7 @@ export async function openStore(config: Config): Promise<Store> {
   try {
     return new SqlStore(await PgliteDb.open(dir), ranges);
   } catch (error) {
-    throw new StoreUnavailableError(`cannot open the embedded database in ${dir}: ${(error as Error).message}. To resolve, check that no other kindler process uses KINDLER_DATA_DIR`, { cause: error });
+    throw new Failure('degraded', `cannot open the embedded database in ${dir}: ${(error as Error).message}. To resolve, check that no other kindler process uses KINDLER_DATA_DIR`, undefined, { cause: error });
   }
 }
 
