@@ -49,6 +49,9 @@ export class Engine implements EngineApi {
   async retry(name: EnvName, trigger: Trigger): Promise<Operation> {
     const active = await this.store.activeOperation(name);
     if (active) {
+      // Queued but never started (its requester stopped before running it): run it now; the
+      // claim decides if a worker gets there first.
+      if (active.status === 'queued') return active;
       if (active.status === 'running' && this.isOrphan(active)) {
         await this.store.releaseLease(active.id, leaseOwnerOf(active));
         return active;
