@@ -80,6 +80,13 @@ describe.each([
     expect(systems.calls).not.toContain('branch.ensure dev');
   });
 
+  it('retry runs an operation that was queued but never started', async () => {
+    const queued = await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger });
+    const again = await engine.retry(dev, trigger);
+    expect(again.id).toBe(queued.id);
+    expect((await run(again)).status).toBe('success');
+  });
+
   it('retries transient errors with backoff before failing the step', async () => {
     systems.failNext('portainer', 'ensure', transient('Portainer answered 503'), 2);
     const final = await run(await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }));
