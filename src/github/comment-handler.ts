@@ -1,0 +1,124 @@
+// The comment pipeline (Atlantis's shape): parse → authorise → record → acknowledge. Nothing slow
+// runs here: mutations are recorded as queued operations that the worker runs; read-only verbs
+// are answered at once. Bots (this app included) are ignored; a redelivery is handled once.
+import { parseComment, type ParsedLine } from '../commands/parse.js';
+import { helpText } from '../commands/usage.js';
+import type { Command } from '../commands/verbs.js';
+import { Failure, classify, messageOf, type Operation, type Trigger } from '../domain/index.js';
+import { renderStatusComment } from '../render/status-comment.js';
+import type { Runtime } from '../runtime.js';
+import { authorize, type PermissionCache } from './permissions.js';
+import type { GitHubClient, RepoRef } from './types.js';
+
+export interface CommentEvent {
+  deliveryId: string;
+  action: 'created' | 'edited';
+  body: string;
+  previousBody?: string | undefined;
+  commentId: number;
+  commentUrl: string;
+  issueNumber: number;
+  repo: RepoRef;
+  installationId: number | null;
+  sender: { login: string; type: string };
+}
+
+export interface CommentDeps { rt: Runtime; permissions: PermissionCache; wake?: () => void }
+
+const isBot = (sender: CommentEvent['sender']) => sender.type === 'Bot' || sender.login.endsWith('[bot]');
+const commandLines = (body: string) => parseComment(body).map((l) => l.line).join('\n');
+
+export async function handleComment(event: CommentEvent, octokit: GitHubClient, deps: CommentDeps): Promise<void> {
+  if (isBot(event.sender)) return;
+  if (event.action === 'edited' && commandLines(event.body) === commandLines(event.previousBody ?? '')) return;
+  const lines = parseComment(event.body);
+  if (lines.length === 0) return;
+  if (!(await deps.rt.store.recordDelivery(event.deliveryId, 'issue_comment'))) return;
+  if (event.installationId) await deps.rt.store.setState(`installation:${event.repo.owner}/${event.repo.repo}`, event.installationId);
+  await octokit.rest.reactions.createForIssueComment({ ...event.repo, comment_id: event.commentId, content: 'eyes' });
+  const reply = (body: string) => octokit.rest.issues.createComment({ ...event.repo, issue_number: event.issueNumber, body: deps.rt.redactor.redact(body) });
+  for (const line of lines) {
+    try {
+      await handleLine(line, event, octokit, deps, reply);
+    } catch (error) {
+      const text = deps.rt.redactor.redact(messageOf(error));
+      if (classify(error) === 'failure') {
+        const fix = (error as Failure).fix;
+        await reply(`> ${line.line}\n\n${text}${fix ? `\n\nNext: \`${fix}\`` : ''}`);
+      } else {
+        await reply(`> ${line.line}\n\nSomething went wrong on our side (${text}). The operation was not started; try again, and tell the platform team if it persists.`);
+        throw error;
+      }
+    }
+  }
+}
+
+async function handleLine(line: ParsedLine, event: CommentEvent, octokit: GitHubClient, deps: CommentDeps, reply: (b: string) => Promise<unknown>): Promise<void> {
+  if (line.kind === 'reply') {
+    await reply(`> ${line.line}\n\n${line.message}`);
+    return;
+  }
+  const { command } = line;
+  const permission = await deps.permissions.of(octokit, event.repo, event.sender.login);
+  const decision = authorize(command.verb, event.sender.login, permission);
+  if (!decision.allowed) {
+    await reply(`> ${line.line}\n\n${decision.message}`);
+    return;
+  }
+  const trigger: Trigger = { source: 'issue_comment', actor: event.sender.login, url: event.commentUrl,
+    repo: `${event.repo.owner}/${event.repo.repo}`, issueNumber: event.issueNumber, headSha: null };
+  const op = await run(command, trigger, deps, reply, line.line);
+  if (!op) return;
+  const env = await deps.rt.store.getEnvironment(op.envName);
+  const { data } = await octokit.rest.issues.createComment({ ...event.repo, issue_number: event.issueNumber,
+    body: deps.rt.redactor.redact(renderStatusComment(op, env, { baseDomain: deps.rt.config.BASE_DOMAIN })) });
+  await deps.rt.store.updateOperation(op.id, { commentId: data.id });
+  deps.wake?.();
+}
+
+async function run(command: Command, trigger: Trigger, deps: CommentDeps, reply: (b: string) => Promise<unknown>, quoted: string): Promise<Operation | null> {
+  const { engine, store } = deps.rt;
+  switch (command.verb) {
+    case 'create':
+      return engine.request({ kind: 'create', name: command.name, provider: command.provider, trigger,
+        options: { registerPortainer: command.registerPortainer, haproxyRoute: command.haproxyRoute,
+          ttlMs: command.ttlMs === undefined ? null : command.ttlMs } });
+    case 'delete':
+      return engine.request({ kind: 'delete', name: command.name, trigger });
+    case 'retry':
+      return engine.retry(command.name, trigger);
+    case 'cancel': {
+      const op = await engine.cancel(command.name);
+      await reply(`> ${quoted}\n\n${op ? `Asked ${op.kind} #${op.id} of \`${command.name}\` to stop after its current step.` : `Nothing to cancel: \`${command.name}\` has no queued or running operation.`}`);
+      return null;
+    }
+    case 'help':
+      await reply(helpText(command.topic));
+      return null;
+    case 'list': {
+      const envs = await store.listEnvironments();
+      await reply(envs.length === 0 ? 'No environments yet. Create one with `/env create <name>`.'
+        : ['| name | provider | status | http | https | url |', '|---|---|---|---|---|---|',
+          ...envs.map((e) => `| ${e.name} | ${e.provider} | ${e.status} | ${e.httpPort} | ${e.httpsPort} | http://whoami.${e.name}.${deps.rt.config.BASE_DOMAIN} |`)].join('\n'));
+      return null;
+    }
+    case 'status': {
+      const env = await store.getEnvironment(command.name);
+      const last = await store.latestOperation(command.name);
+      if (!env && !last) throw new Failure('not_found', `environment \`${command.name}\` does not exist`, '/env list');
+      await reply(last ? renderStatusComment(last, env, { baseDomain: deps.rt.config.BASE_DOMAIN }).replace(/^<!-- kindler:operation:\d+ -->\n/, '') : `\`${command.name}\`: ${env?.status}`);
+      return null;
+    }
+    case 'extend': {
+      const env = await store.getEnvironment(command.name);
+      if (!env) throw new Failure('not_found', `environment \`${command.name}\` does not exist`, '/env list');
+      const base = env.expiresAt && env.expiresAt > new Date() ? env.expiresAt : new Date();
+      const until = new Date(base.getTime() + command.durationMs);
+      await store.updateEnvironment(env.name, { expiresAt: until });
+      await reply(`> ${quoted}\n\n\`${env.name}\` now expires ${until.toISOString()}.`);
+      return null;
+    }
+    default:
+      throw new Failure('not_configured', `\`/env ${command.verb}\` is not available yet in this version of kindler-bot`);
+  }
+}

@@ -1,0 +1,62 @@
+// The one status comment per operation, found again by its hidden marker and edited in place:
+// a step checklist with durations, the error with its hint and fix on failure, URLs on success.
+// Pure; the caller redacts. Over GitHub's limit, the middle of the log goes, never the end.
+import { stepsFor, type Environment, type Operation, type StepState } from '../domain/index.js';
+import { hintFor } from '../lifecycle/hints.js';
+
+export const COMMENT_LIMIT = 65_536;
+export const operationMarker = (id: number): string => `<!-- kindler:operation:${id} -->`;
+export const MARKER_PATTERN = /<!-- kindler:operation:(\d+) -->/;
+
+const ICON: Record<StepState['status'], string> = { pending: '⬜', running: '⏳', done: '✅', skipped: '⏭️', failed: '❌', warning: '⚠️' };
+const HEADLINE: Record<Operation['status'], string> = {
+  queued: '🕒 queued', running: '⏳ running', success: '🚀 succeeded', failed: '😕 failed', cancelled: '🛑 cancelled',
+};
+
+export function stepDuration(step: StepState): string {
+  if (!step.startedAt || !step.completedAt) return '';
+  const ms = step.completedAt.getTime() - step.startedAt.getTime();
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+
+export function renderStatusComment(op: Operation, env: Environment | null, settings: { baseDomain: string }): string {
+  const lines = [
+    operationMarker(op.id),
+    `### \`${op.kind} ${op.envName}\` — ${HEADLINE[op.status]}`,
+    '',
+    `Operation #${op.id}${op.attempt > 1 ? ` (attempt ${op.attempt})` : ''}${op.trigger.actor ? `, asked by @${op.trigger.actor}` : ''}.`,
+    '',
+    '| | step | time | detail |',
+    '|---|---|---|---|',
+    ...stepsFor(op.kind).map((name) => {
+      const s = op.steps.find((x) => x.step === name);
+      const status = s?.status ?? 'pending';
+      const detail = status === 'failed' ? s?.error ?? 'failed' : s?.detail ?? '';
+      return `| ${ICON[status]} | ${name} | ${s ? stepDuration(s) : ''} | ${cell(detail)} |`;
+    }),
+  ];
+  if (op.status === 'failed' && op.failedStep) {
+    lines.push('', `**${op.failedStep} failed:** ${op.error ?? 'unknown error'}`, '',
+      `To resolve, ${hintFor(op.kind, op.failedStep)}, then comment:`, '', '```', op.fixCommand ?? `/env retry ${op.envName}`, '```');
+  }
+  if (op.status === 'success' && op.kind === 'create' && env) {
+    lines.push('', `**Ready.** http://whoami.${env.name}.${settings.baseDomain} — ports http ${env.httpPort}, https ${env.httpsPort}; context \`${env.provider}-${env.name}\`.`);
+  }
+  if (op.status === 'success' && op.kind === 'delete') lines.push('', `**Deleted.** \`${op.envName}\` is gone.`);
+  if (op.status === 'queued' || op.status === 'running') lines.push('', `Stop it with \`/env cancel ${op.envName}\`.`);
+  if (op.logOutput) lines.push('', '<details><summary>log</summary>', '', '```', op.logOutput.trimEnd(), '```', '</details>');
+  return fit(lines.join('\n'));
+}
+
+/** Keeps the comment under GitHub's limit by cutting the oldest part of the log. */
+export function fit(body: string, limit = COMMENT_LIMIT): string {
+  if (body.length <= limit) return body;
+  const start = body.indexOf('<details><summary>log</summary>');
+  const note = '\n… (earlier log lines cut) …\n';
+  if (start < 0) return `${body.slice(0, limit - note.length)}${note}`;
+  const head = body.slice(0, start + '<details><summary>log</summary>\n\n```'.length);
+  const keep = limit - head.length - note.length;
+  return `${head}${note}${body.slice(body.length - keep)}`;
+}

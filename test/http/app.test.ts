@@ -1,0 +1,138 @@
+// The GitHub App end to end through probot.receive with a real webhook payload: every GitHub
+// request asserted with strict nock, the operation recorded, run by the worker and reported.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import nock from 'nock';
+import { Probot, ProbotOctokit } from 'probot';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { kindlerApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import { PermissionCache } from '../../src/github/permissions.js';
+import { commentReporter } from '../../src/github/reporter.js';
+import { Worker } from '../../src/github/worker.js';
+import { Engine } from '../../src/lifecycle/engine.js';
+import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { fakeSystems } from '../support/fake-steps.js';
+
+const examples = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json'), 'utf8')) as { name: string; examples: { action: string }[] }[];
+const base = examples.find((e) => e.name === 'issue_comment')!.examples.find((x) => x.action === 'created') as any;
+const API = 'https://api.github.com';
+const R = '/repos/Codertocat/Hello-World';
+
+function payload(body: string, sender: { login: string; type: string } = { login: 'Codertocat', type: 'User' }) {
+  const p = structuredClone(base);
+  p.comment.body = body;
+  p.comment.id = 4242;
+  p.comment.html_url = 'https://github.com/Codertocat/Hello-World/issues/1#issuecomment-4242';
+  p.sender = { ...p.sender, ...sender };
+  p.installation = { id: 77 };
+  return p;
+}
+
+let db: TestDatabase;
+let tmp: string;
+let rt: Runtime;
+let probot: Probot;
+let delivery = 0;
+const receive = (body: string, sender?: { login: string; type: string }, id = `d-${++delivery}`) =>
+  probot.receive({ id, name: 'issue_comment', payload: payload(body, sender) } as never);
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-app-'));
+  const real = await openRuntime(loadConfig({ DATABASE_URL: db.url, KINDLER_DATA_DIR: tmp, BASE_DOMAIN: 'example.test' }, tmp));
+  await real.store.migrate();
+  rt = { ...real, engine: new Engine({ store: real.store, handlers: fakeSystems().handlers, retryDelaysMs: [] }) };
+  nock.disableNetConnect();
+});
+afterAll(async () => {
+  nock.enableNetConnect();
+  await rt.close();
+  await db.drop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  probot = new Probot({ githubToken: 'ghs_test0123456789', Octokit: ProbotOctokit.defaults((o: object) => ({ ...o, retry: { enabled: false }, throttle: { enabled: false } })), logLevel: 'fatal' });
+  await probot.load(kindlerApp({ rt, permissions: new PermissionCache() }));
+});
+afterEach(() => {
+  expect(nock.pendingMocks()).toEqual([]);
+  nock.cleanAll();
+});
+
+const permission = (login: string, level: string) => nock(API).get(`${R}/collaborators/${login}/permission`).reply(200, { permission: level, user: { login } });
+
+describe('the GitHub App', () => {
+  it('/env create: 👀, a status comment, then the worker runs it, edits the comment and reacts 🚀', async () => {
+    const bodies: string[] = [];
+    nock(API).post(`${R}/issues/comments/4242/reactions`, { content: 'eyes' }).reply(201, {});
+    permission('Codertocat', 'write');
+    nock(API).post(`${R}/issues/1/comments`, (b) => { bodies.push(b.body); return true; }).reply(201, { id: 9001 });
+    await receive('Please set me up:\n/env create app-dev kind');
+
+    const op = (await rt.store.latestOperation('app-dev' as never))!;
+    expect(op).toMatchObject({ status: 'queued', commentId: 9001, trigger: { source: 'issue_comment', actor: 'Codertocat', repo: 'Codertocat/Hello-World', issueNumber: 1 } });
+    expect(bodies[0]).toContain('<!-- kindler:operation:');
+    expect(bodies[0]).toContain('### `create app-dev` — 🕒 queued');
+
+    const edits: string[] = [];
+    nock(API).patch(`${R}/issues/comments/9001`, (b) => { edits.push(b.body); return true; }).times(2).reply(200, {});
+    nock(API).post(`${R}/issues/comments/4242/reactions`, { content: 'rocket' }).reply(201, {});
+    const octokit = await probot.auth();
+    const worker = new Worker(rt, { owner: 'test:worker', concurrency: 2, observerFor: async () => commentReporter(octokit as never, rt, { minIntervalMs: 60_000 }) });
+    await worker.tick();
+    expect(edits).toHaveLength(2);
+    const final = edits.at(-1)!;
+    expect(final).toContain('### `create app-dev` — 🚀 succeeded');
+    expect(final).toContain('| ✅ | cluster |');
+    expect(final).toContain('**Ready.** http://whoami.app-dev.example.test');
+    expect((await rt.store.getEnvironment('app-dev'))?.status).toBe('ready');
+  });
+
+  it('a redelivered webhook is handled once', async () => {
+    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
+    permission('Codertocat', 'write');
+    nock(API).post(`${R}/issues/1/comments`).reply(201, { id: 9002 });
+    await receive('/env create once', undefined, 'same-delivery');
+    await receive('/env create once', undefined, 'same-delivery');
+    expect((await rt.store.listOperations({ envName: 'once' as never }))).toHaveLength(1);
+  });
+
+  it('a read-only user is refused with the rule, and nothing is recorded', async () => {
+    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
+    permission('reader', 'read');
+    let reply = '';
+    nock(API).post(`${R}/issues/1/comments`, (b) => { reply = b.body; return true; }).reply(201, { id: 1 });
+    await receive('/env delete app-dev', { login: 'reader', type: 'User' });
+    expect(reply).toBe('> /env delete app-dev\n\n@reader, `/env delete` needs write permission on this repository (rule "commands that change environments need write", the default); you have read.');
+    expect((await rt.store.activeOperation('app-dev' as never))).toBeNull();
+  });
+
+  it('ignores bots (this app included), code blocks and quotes', async () => {
+    await receive('/env delete app-dev', { login: 'kindler-bot[bot]', type: 'Bot' });
+    await receive('Try:\n```\n/env delete app-dev\n```\n> /env delete app-dev');
+    expect((await rt.store.activeOperation('app-dev' as never))).toBeNull();
+  });
+
+  it('handles several commands in one comment, each on its own', async () => {
+    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
+    permission('Codertocat', 'admin');
+    const replies: string[] = [];
+    nock(API).post(`${R}/issues/1/comments`, (b) => { replies.push(b.body); return true; }).times(3).reply(201, { id: 5 });
+    await receive('/env create multi-a\n/env creat multi-b\n/env list');
+    expect(replies[0]).toContain('### `create multi-a` — 🕒 queued');
+    expect(replies[1]).toBe('> /env creat multi-b\n\n`creat` is not a command. Did you mean `/env create`? Send `/env help` for the list.');
+    expect(replies[2]).toContain('| app-dev | kind | ready |');
+  });
+
+  it('an already existing environment gets the reason and the next command', async () => {
+    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
+    permission('Codertocat', 'write');
+    let reply = '';
+    nock(API).post(`${R}/issues/1/comments`, (b) => { reply = b.body; return true; }).reply(201, { id: 6 });
+    await receive('/env create app-dev');
+    expect(reply).toMatch(/^> \/env create app-dev\n\nenvironment "app-dev" already exists \(kind, status ready, created .+\)\n\nNext: `\/env status app-dev`$/);
+  });
+});
