@@ -3,6 +3,8 @@
 import fs from 'node:fs';
 import { loadConfig } from './config/config.js';
 import { openRuntime } from './runtime.js';
+import { workerName } from './cli/owner.js';
+import { appConfigured, startGitHub, WEBHOOK_PATH } from './github/start.js';
 import { healthHandler, startHttpServer } from './server/http-server.js';
 
 if (fs.existsSync('.env')) process.loadEnvFile('.env');
@@ -10,14 +12,18 @@ const config = loadConfig();
 const rt = await openRuntime(config);
 const applied = await rt.store.migrate();
 await rt.refreshSnapshot();
-const server = await startHttpServer([healthHandler(rt)], config.HOST, config.PORT);
+const github = await startGitHub(rt, process.env, workerName('server'));
+const server = await startHttpServer([healthHandler(rt), ...(github.handler ? [github.handler] : [])], config.HOST, config.PORT);
 const where = rt.store.backend === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)';
 process.stdout.write(`kindler-bot listening on http://${config.HOST}:${config.PORT} — state: ${where}${applied.length ? `, migrations applied: ${applied.join(', ')}` : ''}\n`);
-if (!process.env.APP_ID || !(process.env.PRIVATE_KEY || process.env.PRIVATE_KEY_PATH) || !process.env.WEBHOOK_SECRET) {
+if (appConfigured(process.env)) {
+  process.stdout.write(`GitHub webhooks at http://${config.HOST}:${config.PORT}${WEBHOOK_PATH}\n`);
+} else {
   process.stdout.write('GitHub App not configured: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to receive /env commands. The kindler CLI works meanwhile (npx kindler help).\n');
 }
 const stop = async () => {
   server.close();
+  await github.worker.stop();
   await rt.close();
   process.exit(0);
 };

@@ -1,0 +1,45 @@
+// Starts the GitHub side when the app is configured: Probot's webhook middleware (signature
+// verified by Probot) mounted on our server, and a worker whose operations report to GitHub.
+import { createNodeMiddleware, createProbot, type Probot } from 'probot';
+import type { Operation } from '../domain/index.js';
+import type { Runtime } from '../runtime.js';
+import type { Handler } from '../server/http-server.js';
+import { kindlerApp } from '../app.js';
+import { PermissionCache } from './permissions.js';
+import { commentReporter } from './reporter.js';
+import type { GitHubClient } from './types.js';
+import { Worker } from './worker.js';
+
+export const WEBHOOK_PATH = '/api/github/webhooks';
+
+export function appConfigured(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH) && env.WEBHOOK_SECRET);
+}
+
+export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: string): Promise<{ handler: Handler | null; worker: Worker; probot: Probot | null }> {
+  let worker: Worker;
+  if (!appConfigured(env)) {
+    worker = new Worker(rt, { owner, concurrency: rt.config.KINDLER_WORKER_CONCURRENCY });
+    worker.start();
+    return { handler: null, worker, probot: null };
+  }
+  const probot = createProbot({ env });
+  const middleware = await createNodeMiddleware(kindlerApp({ rt, permissions: new PermissionCache(), wake: () => void worker.tick() }), { probot, webhooksPath: WEBHOOK_PATH });
+  worker = new Worker(rt, {
+    owner,
+    concurrency: rt.config.KINDLER_WORKER_CONCURRENCY,
+    observerFor: async (op: Operation) => {
+      if (!op.trigger.repo || !op.commentId) return null;
+      const installation = await rt.store.getState<number>(`installation:${op.trigger.repo}`);
+      if (!installation) return null;
+      return commentReporter((await probot.auth(installation)) as unknown as GitHubClient, rt);
+    },
+  });
+  worker.start();
+  const handler: Handler = async (req, res) => {
+    if (!req.url?.startsWith(WEBHOOK_PATH)) return false;
+    await middleware(req, res);
+    return true;
+  };
+  return { handler, worker, probot };
+}
