@@ -2,21 +2,14 @@
 // DATABASE_URL is set, embedded PGlite under KINDLER_DATA_DIR otherwise.
 import type {
   EnvName, Environment, EnvStatus, NewEnvironment, Operation, OperationKind, OperationStatus, StepName,
-  StepState, Trigger, ProviderName,
+  StepState, Trigger,
 } from '../domain/index.js';
 
 /** A row as the upstream CSV / DB knows it: ports given, nothing allocated. */
-export interface EnvironmentRecord {
+export type EnvironmentRecord = Pick<Environment, 'provider' | 'subnet' | 'nodePort' | 'pfPort' | 'httpPort' | 'httpsPort' | 'registerPortainer' | 'haproxyRoute'> & {
+  /** Not branded: the management cluster `devops` is a record too. */
   name: string;
-  provider: ProviderName;
-  subnet: string | null;
-  nodePort: number;
-  pfPort: number;
-  httpPort: number;
-  httpsPort: number;
-  registerPortainer: boolean;
-  haproxyRoute: boolean;
-}
+};
 
 export interface EnvironmentPatch {
   status?: EnvStatus;
