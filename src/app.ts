@@ -1,6 +1,7 @@
 // The Probot app: wiring only. Each handler turns a webhook into a typed event and hands it on.
 import type { Probot } from 'probot';
 import { handleComment, type CommentDeps } from './github/comment-handler.js';
+import { handlePullRequest } from './github/pr-handler.js';
 
 export function kindlerApp(deps: CommentDeps) {
   return (app: Probot): void => {
@@ -17,6 +18,22 @@ export function kindlerApp(deps: CommentDeps) {
         repo: { owner: p.repository.owner.login, repo: p.repository.name },
         installationId: p.installation?.id ?? null,
         sender: { login: p.sender.login, type: p.sender.type },
+      }, context.octokit, deps);
+    });
+    app.on(['pull_request.labeled', 'pull_request.unlabeled', 'pull_request.closed', 'pull_request.reopened'], async (context) => {
+      const p = context.payload;
+      const label = 'label' in p && p.label ? p.label.name : null;
+      await handlePullRequest({
+        deliveryId: context.id,
+        action: p.action as 'labeled' | 'unlabeled' | 'closed' | 'reopened',
+        label,
+        labels: p.pull_request.labels.map((l) => l.name),
+        number: p.pull_request.number,
+        url: p.pull_request.html_url,
+        headSha: p.pull_request.head.sha,
+        repo: { owner: p.repository.owner.login, repo: p.repository.name },
+        installationId: p.installation?.id ?? null,
+        sender: p.sender.login,
       }, context.octokit, deps);
     });
   };

@@ -68,9 +68,13 @@ async function handleLine(line: ParsedLine, event: CommentEvent, octokit: GitHub
   const trigger: Trigger = { source: 'issue_comment', actor: event.sender.login, url: event.commentUrl,
     repo: `${event.repo.owner}/${event.repo.repo}`, issueNumber: event.issueNumber, headSha: null };
   const op = await run(command, trigger, deps, reply, line.line);
-  if (!op) return;
+  if (op) await announce(op, octokit, event.repo, event.issueNumber, deps);
+}
+
+/** Posts the operation's status comment (the worker edits it from then on) and wakes the worker. */
+export async function announce(op: Operation, octokit: GitHubClient, repo: RepoRef, issueNumber: number, deps: CommentDeps): Promise<void> {
   const env = await deps.rt.store.getEnvironment(op.envName);
-  const { data } = await octokit.rest.issues.createComment({ ...event.repo, issue_number: event.issueNumber,
+  const { data } = await octokit.rest.issues.createComment({ ...repo, issue_number: issueNumber,
     body: deps.rt.redactor.redact(renderStatusComment(op, env, { baseDomain: deps.rt.config.BASE_DOMAIN })) });
   await deps.rt.store.updateOperation(op.id, { commentId: data.id });
   deps.wake?.();

@@ -136,3 +136,37 @@ describe('the GitHub App', () => {
     expect(reply).toMatch(/^> \/env create app-dev\n\nenvironment "app-dev" already exists \(kind, status ready, created .+\)\n\nNext: `\/env status app-dev`$/);
   });
 });
+
+describe('pull-request environments', () => {
+  const pr = examples.find((e) => e.name === 'pull_request')!.examples as any[];
+  const event = (action: string, labels: string[], label: string | null, id: string) => {
+    const p = structuredClone(pr.find((x) => x.action === 'labeled') ?? pr[0]);
+    p.action = action;
+    p.number = 12;
+    p.pull_request.number = 12;
+    p.pull_request.labels = labels.map((name) => ({ name }));
+    p.label = label ? { name: label } : undefined;
+    p.installation = { id: 77 };
+    p.repository.owner.login = 'Codertocat';
+    p.repository.name = 'Hello-World';
+    return probot.receive({ id, name: 'pull_request', payload: p } as never);
+  };
+
+  it('env:kind creates pr-12 with an expiry; closing deletes it; another label does nothing', async () => {
+    let body = '';
+    nock(API).post(`${R}/issues/12/comments`, (b) => { body = b.body; return true; }).reply(201, { id: 7001 });
+    await event('labeled', ['env:kind'], 'env:kind', 'pr-1');
+    expect(body).toContain('### `create pr-12` — 🕒 queued');
+    const env = await rt.store.getEnvironment('pr-12');
+    expect(env).toMatchObject({ provider: 'kind', status: 'creating' });
+    expect(Math.round((env!.expiresAt!.getTime() - Date.now()) / 3_600_000)).toBe(72);
+    const op = (await rt.store.latestOperation('pr-12' as never))!;
+    expect(op.trigger).toMatchObject({ source: 'pull_request', issueNumber: 12 });
+    await rt.engine.execute(op.id, { owner: 'test:1' });
+
+    await event('labeled', ['env:kind', 'bug'], 'bug', 'pr-2');
+    nock(API).post(`${R}/issues/12/comments`, (b) => { body = b.body; return true; }).reply(201, { id: 7002 });
+    await event('closed', ['env:kind'], null, 'pr-3');
+    expect(body).toContain('### `delete pr-12` — 🕒 queued');
+  });
+});
