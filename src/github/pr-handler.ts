@@ -1,7 +1,7 @@
 // Pull-request environments: the label `env:k3d` or `env:kind` creates `pr-<number>`; removing the
 // label or closing the pull request deletes it; reopening a labelled pull request recreates it.
 // Expiry comes from KINDLER_PR_TTL_HOURS.
-import { Failure, classify, envName, messageOf, type ProviderName, type Trigger } from '../domain/index.js';
+import { classify, envName, messageOf, type Failure, type ProviderName, type Trigger } from '../domain/index.js';
 import { announce, type CommentDeps } from './comment-handler.js';
 import type { GitHubClient, RepoRef } from './types.js';
 
