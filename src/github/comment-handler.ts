@@ -3,11 +3,12 @@
 // are answered at once. Bots (this app included) are ignored; a redelivery is handled once.
 import { parseComment, type ParsedLine } from '../commands/parse.js';
 import { helpText } from '../commands/usage.js';
-import type { Command } from '../commands/verbs.js';
+import { commandName, type Command } from '../commands/verbs.js';
 import { Failure, classify, messageOf, type Operation, type Trigger } from '../domain/index.js';
 import { renderStatusComment } from '../render/status-comment.js';
 import type { Runtime } from '../runtime.js';
-import { authorize, type PermissionCache } from './permissions.js';
+import { authorize } from '../commands/policy.js';
+import type { PermissionCache } from './permissions.js';
 import type { GitHubClient, RepoRef } from './types.js';
 
 export interface CommentEvent {
@@ -59,8 +60,9 @@ async function handleLine(line: ParsedLine, event: CommentEvent, octokit: GitHub
     return;
   }
   const { command } = line;
+  const policy = await deps.permissions.policy(octokit, event.repo);
   const permission = await deps.permissions.of(octokit, event.repo, event.sender.login);
-  const decision = authorize(command.verb, event.sender.login, permission);
+  const decision = authorize(policy, { verb: command.verb, envName: commandName(command), login: event.sender.login, permission });
   if (!decision.allowed) {
     await reply(`> ${line.line}\n\n${decision.message}`);
     return;

@@ -1,36 +1,46 @@
-// Who may run what: the commenter's repository permission (GitHub's legacy levels), cached
-// briefly. Read-only verbs need read; everything else needs write. A refusal names the rule.
-import { isReadOnly, type Verb } from '../commands/verbs.js';
+// Who may run what: the commenter's repository permission (cached briefly) against the policy in
+// the repository's .github/kindler.yml (cached briefly; absent → the defaults).
+import { DEFAULT_POLICY, LEVELS, parsePolicy, type Level, type Policy } from '../commands/policy.js';
+import { Failure } from '../domain/index.js';
 import type { GitHubClient, RepoRef } from './types.js';
 
-export type Permission = 'admin' | 'write' | 'read' | 'none';
-const RANK: Record<Permission, number> = { none: 0, read: 1, write: 2, admin: 3 };
 const TTL_MS = 60_000;
 
 export class PermissionCache {
-  private readonly cache = new Map<string, { value: Permission; until: number }>();
+  private readonly levels = new Map<string, { value: Level; until: number }>();
+  private readonly policies = new Map<string, { value: Policy; until: number }>();
 
-  async of(octokit: GitHubClient, repo: RepoRef, login: string): Promise<Permission> {
+  async of(octokit: GitHubClient, repo: RepoRef, login: string): Promise<Level> {
     const key = `${repo.owner}/${repo.repo}:${login}`;
-    const hit = this.cache.get(key);
+    const hit = this.levels.get(key);
     if (hit && hit.until > Date.now()) return hit.value;
-    let value: Permission = 'none';
+    let value: Level = 'none';
     try {
       const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: login });
-      value = (['admin', 'write', 'read'] as const).find((p) => p === data.permission) ?? (data.permission === 'maintain' ? 'write' : data.permission === 'triage' ? 'read' : 'none');
+      const role = (data as { role_name?: string }).role_name;
+      value = (LEVELS as readonly string[]).includes(role ?? '') ? (role as Level) : ((LEVELS as readonly string[]).includes(data.permission) ? (data.permission as Level) : 'none');
     } catch (error) {
       if ((error as { status?: number }).status !== 404) throw error;
     }
-    this.cache.set(key, { value, until: Date.now() + TTL_MS });
+    this.levels.set(key, { value, until: Date.now() + TTL_MS });
     return value;
   }
-}
 
-export type Decision = { allowed: true } | { allowed: false; message: string };
-
-export function authorize(verb: Verb, login: string, permission: Permission): Decision {
-  const need: Permission = isReadOnly(verb) ? 'read' : 'write';
-  if (RANK[permission] >= RANK[need]) return { allowed: true };
-  const rule = isReadOnly(verb) ? 'read-only commands need read' : 'commands that change environments need write';
-  return { allowed: false, message: `@${login}, \`/env ${verb}\` needs ${need} permission on this repository (rule "${rule}", the default); you have ${permission}.` };
+  /** The repository's policy; Failure('invalid_input') with the precise error when the file is invalid. */
+  async policy(octokit: GitHubClient, repo: RepoRef): Promise<Policy> {
+    const key = `${repo.owner}/${repo.repo}`;
+    const hit = this.policies.get(key);
+    if (hit && hit.until > Date.now()) return hit.value;
+    let value = DEFAULT_POLICY;
+    try {
+      const { data } = await octokit.rest.repos.getContent({ ...repo, path: '.github/kindler.yml', mediaType: { format: 'raw' } });
+      const parsed = parsePolicy(String(data));
+      if (!parsed.ok) throw new Failure('invalid_input', `${parsed.error}. No command runs until it is fixed.`);
+      value = parsed.policy;
+    } catch (error) {
+      if ((error as { status?: number }).status !== 404) throw error;
+    }
+    this.policies.set(key, { value, until: Date.now() + TTL_MS });
+    return value;
+  }
 }

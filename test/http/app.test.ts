@@ -62,7 +62,12 @@ afterEach(() => {
   nock.cleanAll();
 });
 
-const permission = (login: string, level: string) => nock(API).get(`${R}/collaborators/${login}/permission`).reply(200, { permission: level, user: { login } });
+const permission = (login: string, level: string, policy: string | null = null) => {
+  const contents = nock(API).get(/\/repos\/Codertocat\/Hello-World\/contents\/\.github(%2F|\/)kindler\.yml/);
+  if (policy === null) contents.reply(404, { message: 'Not Found' });
+  else contents.reply(200, policy);
+  return nock(API).get(`${R}/collaborators/${login}/permission`).reply(200, { permission: level, user: { login } });
+};
 
 describe('the GitHub App', () => {
   it('/env create: 👀, a status comment, then the worker runs it, edits the comment and reacts 🚀', async () => {
@@ -106,8 +111,18 @@ describe('the GitHub App', () => {
     let reply = '';
     nock(API).post(`${R}/issues/1/comments`, (b) => { reply = b.body; return true; }).reply(201, { id: 1 });
     await receive('/env delete app-dev', { login: 'reader', type: 'User' });
-    expect(reply).toBe('> /env delete app-dev\n\n@reader, `/env delete` needs write permission on this repository (rule "commands that change environments need write", the default); you have read.');
+    expect(reply).toBe('> /env delete app-dev\n\n@reader, `/env delete app-dev` needs write permission on this repository (rule "default write"); you have read.');
     expect((await rt.store.activeOperation('app-dev' as never))).toBeNull();
+  });
+
+  it('a rule in .github/kindler.yml tightens a verb for matching names, and says so', async () => {
+    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
+    permission('writer', 'write', 'permissions:\n  rules:\n    - name: prod-needs-admin\n      environments: ["prod-*"]\n      verbs: [create, delete]\n      require: admin\n');
+    let reply = '';
+    nock(API).post(`${R}/issues/1/comments`, (b) => { reply = b.body; return true; }).reply(201, { id: 2 });
+    await receive('/env create prod-eu', { login: 'writer', type: 'User' });
+    expect(reply).toBe('> /env create prod-eu\n\n@writer, `/env create prod-eu` needs admin permission on this repository (rule "prod-needs-admin" in .github/kindler.yml); you have write.');
+    expect(await rt.store.getEnvironment('prod-eu')).toBeNull();
   });
 
   it('ignores bots (this app included), code blocks and quotes', async () => {
