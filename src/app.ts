@@ -1,6 +1,7 @@
 // The Probot app: wiring only. Each handler turns a webhook into a typed event and hands it on.
 import type { Probot } from 'probot';
 import { handleComment, type CommentDeps } from './github/comment-handler.js';
+import { handleCheckRun } from './github/check-run-handler.js';
 import { handlePullRequest } from './github/pr-handler.js';
 
 export function kindlerApp(deps: CommentDeps) {
@@ -33,6 +34,17 @@ export function kindlerApp(deps: CommentDeps) {
         headSha: p.pull_request.head.sha,
         repo: { owner: p.repository.owner.login, repo: p.repository.name },
         installationId: p.installation?.id ?? null,
+        sender: p.sender.login,
+      }, context.octokit, deps);
+    });
+    app.on(['check_run.requested_action', 'check_run.rerequested'], async (context) => {
+      const p = context.payload;
+      await handleCheckRun({
+        deliveryId: context.id,
+        action: p.action === 'rerequested' ? 'rerequested' : 'requested_action',
+        identifier: 'requested_action' in p && p.requested_action ? p.requested_action.identifier ?? null : null,
+        externalId: p.check_run.external_id ?? null,
+        repo: { owner: p.repository.owner.login, repo: p.repository.name },
         sender: p.sender.login,
       }, context.octokit, deps);
     });

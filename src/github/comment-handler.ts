@@ -5,6 +5,7 @@ import { parseComment, type ParsedLine } from '../commands/parse.js';
 import { helpText } from '../commands/usage.js';
 import { commandName, type Command } from '../commands/verbs.js';
 import { Failure, classify, messageOf, type Operation, type Trigger } from '../domain/index.js';
+import { checkRunName, checkRunState } from '../render/check-run.js';
 import { renderStatusComment } from '../render/status-comment.js';
 import type { Runtime } from '../runtime.js';
 import { authorize } from '../commands/policy.js';
@@ -73,12 +74,24 @@ async function handleLine(line: ParsedLine, event: CommentEvent, octokit: GitHub
   if (op) await announce(op, octokit, event.repo, event.issueNumber, deps);
 }
 
-/** Posts the operation's status comment (the worker edits it from then on) and wakes the worker. */
+/**
+ * Posts the operation's status comment and its check run (on the PR head, or the default branch
+ * head for issue commands); the worker edits both from then on.
+ */
 export async function announce(op: Operation, octokit: GitHubClient, repo: RepoRef, issueNumber: number, deps: CommentDeps): Promise<void> {
   const env = await deps.rt.store.getEnvironment(op.envName);
+  const settings = { baseDomain: deps.rt.config.BASE_DOMAIN };
   const { data } = await octokit.rest.issues.createComment({ ...repo, issue_number: issueNumber,
-    body: deps.rt.redactor.redact(renderStatusComment(op, env, { baseDomain: deps.rt.config.BASE_DOMAIN })) });
-  await deps.rt.store.updateOperation(op.id, { commentId: data.id });
+    body: deps.rt.redactor.redact(renderStatusComment(op, env, settings)) });
+  let headSha = op.trigger.headSha;
+  if (!headSha) {
+    const { data: info } = await octokit.rest.repos.get({ ...repo });
+    headSha = (await octokit.rest.repos.getBranch({ ...repo, branch: info.default_branch })).data.commit.sha;
+  }
+  const state = checkRunState(op, env, settings);
+  const { data: check } = await octokit.rest.checks.create({ ...repo, name: checkRunName(op), head_sha: headSha, external_id: String(op.id),
+    status: state.status, output: { title: state.output.title, summary: deps.rt.redactor.redact(state.output.summary) } });
+  await deps.rt.store.updateOperation(op.id, { commentId: data.id, checkRunId: check.id });
   deps.wake?.();
 }
 

@@ -1,8 +1,9 @@
-// Keeps an operation's status comment current while it runs: edits are throttled (GitHub's
+// Keeps an operation's status comment and check run current while it runs: edits are throttled (GitHub's
 // secondary limits), the final state is always written, and a 🚀 or 😕 lands on the comment that
 // asked for it.
 import type { Environment, Operation } from '../domain/index.js';
 import type { OperationObserver } from '../lifecycle/engine-api.js';
+import { checkRunState } from '../render/check-run.js';
 import { renderStatusComment } from '../render/status-comment.js';
 import type { Runtime } from '../runtime.js';
 import { splitRepo, type GitHubClient } from './types.js';
@@ -17,11 +18,18 @@ export function commentReporter(octokit: GitHubClient, rt: Runtime, options: { m
   let chain: Promise<unknown> = Promise.resolve();
 
   const write = (op: Operation, env: Environment | null) => {
+    last = Date.now(); // at once, so updates arriving before this write runs are throttled too
     chain = chain.then(async () => {
       if (!op.commentId || !op.trigger.repo) return;
-      last = Date.now();
       const body = rt.redactor.redact(renderStatusComment(op, env, { baseDomain: rt.config.BASE_DOMAIN }));
       await octokit.rest.issues.updateComment({ ...splitRepo(op.trigger.repo), comment_id: op.commentId, body });
+      if (op.checkRunId) {
+        const state = checkRunState(op, env, { baseDomain: rt.config.BASE_DOMAIN });
+        await octokit.rest.checks.update({ ...splitRepo(op.trigger.repo), check_run_id: op.checkRunId, status: state.status,
+          ...(state.conclusion ? { conclusion: state.conclusion, completed_at: new Date().toISOString() } : {}),
+          output: { title: state.output.title, summary: rt.redactor.redact(state.output.summary) },
+          ...(state.actions ? { actions: state.actions } : {}) });
+      }
       if (FINAL.includes(op.status)) await react(octokit, op);
     }).catch(() => undefined);
     return chain;

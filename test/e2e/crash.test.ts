@@ -123,7 +123,7 @@ describe('two processes racing on one environment', () => {
   });
 
   it('a delete while a create runs is refused as busy', async () => {
-    fakes.fail('k3d cluster create', { delayMs: 2_000 });
+    fakes.fail('k3d cluster create', { delayMs: 8_000 }); // long enough for a second CLI process to start on a busy machine
     const { child, done } = spawnCli(['create', 'busy'], env);
     for (;;) {
       const op = await lastOp('busy');

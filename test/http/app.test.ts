@@ -62,6 +62,17 @@ afterEach(() => {
   nock.cleanAll();
 });
 
+/** A body matcher that only takes comment bodies (nock may try it on other requests too). */
+const collect = (into: string[]) => (b: { body?: unknown }) => {
+  if (typeof b.body !== 'string') return false;
+  into.push(b.body);
+  return true;
+};
+/** announce(): the check run on the default branch head for an issue command. */
+const checkRun = (id: number, onBody?: (b: any) => void) => {
+  nock(API).get(R).reply(200, { default_branch: 'master' }).get(`${R}/branches/master`).reply(200, { commit: { sha: 'f'.repeat(40) } })
+    .post(`${R}/check-runs`, (b) => { if (b.head_sha !== 'f'.repeat(40)) return false; onBody?.(b); return true; }).reply(201, { id });
+};
 const permission = (login: string, level: string, policy: string | null = null) => {
   const contents = nock(API).get(/\/repos\/Codertocat\/Hello-World\/contents\/\.github(%2F|\/)kindler\.yml/);
   if (policy === null) contents.reply(404, { message: 'Not Found' });
@@ -74,17 +85,22 @@ describe('the GitHub App', () => {
     const bodies: string[] = [];
     nock(API).post(`${R}/issues/comments/4242/reactions`, { content: 'eyes' }).reply(201, {});
     permission('Codertocat', 'write');
-    nock(API).post(`${R}/issues/1/comments`, (b) => { bodies.push(b.body); return true; }).reply(201, { id: 9001 });
+    nock(API).post(`${R}/issues/1/comments`, collect(bodies)).reply(201, { id: 9001 });
+    let created: any;
+    checkRun(555, (b) => { created = b; });
     await receive('Please set me up:\n/env create app-dev kind');
+    expect(created).toMatchObject({ name: 'kindler/create app-dev', status: 'queued', output: { title: 'create app-dev: queued' } });
 
     const op = (await rt.store.latestOperation('app-dev' as never))!;
-    expect(op).toMatchObject({ status: 'queued', commentId: 9001, trigger: { source: 'issue_comment', actor: 'Codertocat', repo: 'Codertocat/Hello-World', issueNumber: 1 } });
+    expect(op).toMatchObject({ status: 'queued', commentId: 9001, checkRunId: 555, trigger: { source: 'issue_comment', actor: 'Codertocat', repo: 'Codertocat/Hello-World', issueNumber: 1 } });
     expect(bodies[0]).toContain('<!-- kindler:operation:');
     expect(bodies[0]).toContain('### `create app-dev` — 🕒 queued');
 
     const edits: string[] = [];
-    nock(API).patch(`${R}/issues/comments/9001`, (b) => { edits.push(b.body); return true; }).times(2).reply(200, {});
+    nock(API).patch(`${R}/issues/comments/9001`, collect(edits)).times(2).reply(200, {});
     nock(API).post(`${R}/issues/comments/4242/reactions`, { content: 'rocket' }).reply(201, {});
+    const checks: any[] = [];
+    nock(API).patch(`${R}/check-runs/555`, (b) => { if (!b.status) return false; checks.push(b); return true; }).times(2).reply(200, {});
     const octokit = await probot.auth();
     const worker = new Worker(rt, { owner: 'test:worker', concurrency: 2, observerFor: async () => commentReporter(octokit as never, rt, { minIntervalMs: 60_000 }) });
     await worker.tick();
@@ -94,12 +110,16 @@ describe('the GitHub App', () => {
     expect(final).toContain('| ✅ | cluster |');
     expect(final).toContain('**Ready.** http://whoami.app-dev.example.test');
     expect((await rt.store.getEnvironment('app-dev'))?.status).toBe('ready');
+    expect(checks.map((c) => c.status)).toEqual(['in_progress', 'completed']);
+    expect(checks[1]).toMatchObject({ conclusion: 'success', output: { title: 'create app-dev: success' } });
+    expect(checks[1].output.summary).toContain('| cluster | done |');
   });
 
   it('a redelivered webhook is handled once', async () => {
     nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
     permission('Codertocat', 'write');
     nock(API).post(`${R}/issues/1/comments`).reply(201, { id: 9002 });
+    checkRun(556);
     await receive('/env create once', undefined, 'same-delivery');
     await receive('/env create once', undefined, 'same-delivery');
     expect((await rt.store.listOperations({ envName: 'once' as never }))).toHaveLength(1);
@@ -109,7 +129,7 @@ describe('the GitHub App', () => {
     nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
     permission('reader', 'read');
     let reply = '';
-    nock(API).post(`${R}/issues/1/comments`, (b) => { reply = b.body; return true; }).reply(201, { id: 1 });
+    nock(API).post(`${R}/issues/1/comments`, (b) => { if (typeof b.body !== 'string') return false; reply = b.body; return true; }).reply(201, { id: 1 });
     await receive('/env delete app-dev', { login: 'reader', type: 'User' });
     expect(reply).toBe('> /env delete app-dev\n\n@reader, `/env delete app-dev` needs write permission on this repository (rule "default write"); you have read.');
     expect((await rt.store.activeOperation('app-dev' as never))).toBeNull();
@@ -119,7 +139,7 @@ describe('the GitHub App', () => {
     nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
     permission('writer', 'write', 'permissions:\n  rules:\n    - name: prod-needs-admin\n      environments: ["prod-*"]\n      verbs: [create, delete]\n      require: admin\n');
     let reply = '';
-    nock(API).post(`${R}/issues/1/comments`, (b) => { reply = b.body; return true; }).reply(201, { id: 2 });
+    nock(API).post(`${R}/issues/1/comments`, (b) => { if (typeof b.body !== 'string') return false; reply = b.body; return true; }).reply(201, { id: 2 });
     await receive('/env create prod-eu', { login: 'writer', type: 'User' });
     expect(reply).toBe('> /env create prod-eu\n\n@writer, `/env create prod-eu` needs admin permission on this repository (rule "prod-needs-admin" in .github/kindler.yml); you have write.');
     expect(await rt.store.getEnvironment('prod-eu')).toBeNull();
@@ -135,7 +155,8 @@ describe('the GitHub App', () => {
     nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
     permission('Codertocat', 'admin');
     const replies: string[] = [];
-    nock(API).post(`${R}/issues/1/comments`, (b) => { replies.push(b.body); return true; }).times(3).reply(201, { id: 5 });
+    nock(API).post(`${R}/issues/1/comments`, collect(replies)).times(3).reply(201, { id: 5 });
+    checkRun(557);
     await receive('/env create multi-a\n/env creat multi-b\n/env list');
     expect(replies[0]).toContain('### `create multi-a` — 🕒 queued');
     expect(replies[1]).toBe('> /env creat multi-b\n\n`creat` is not a command. Did you mean `/env create`? Send `/env help` for the list.');
@@ -146,7 +167,7 @@ describe('the GitHub App', () => {
     nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
     permission('Codertocat', 'write');
     let reply = '';
-    nock(API).post(`${R}/issues/1/comments`, (b) => { reply = b.body; return true; }).reply(201, { id: 6 });
+    nock(API).post(`${R}/issues/1/comments`, (b) => { if (typeof b.body !== 'string') return false; reply = b.body; return true; }).reply(201, { id: 6 });
     await receive('/env create app-dev');
     expect(reply).toMatch(/^> \/env create app-dev\n\nenvironment "app-dev" already exists \(kind, status ready, created .+\)\n\nNext: `\/env status app-dev`$/);
   });
@@ -169,8 +190,11 @@ describe('pull-request environments', () => {
 
   it('env:kind creates pr-12 with an expiry; closing deletes it; another label does nothing', async () => {
     let body = '';
-    nock(API).post(`${R}/issues/12/comments`, (b) => { body = b.body; return true; }).reply(201, { id: 7001 });
+    nock(API).post(`${R}/issues/12/comments`, (b) => { if (typeof b.body !== 'string') return false; body = b.body; return true; }).reply(201, { id: 7001 });
+    let check: any;
+    nock(API).post(`${R}/check-runs`, (b) => { if (!b.head_sha) return false; check = b; return true; }).reply(201, { id: 600 });
     await event('labeled', ['env:kind'], 'env:kind', 'pr-1');
+    expect(check).toMatchObject({ name: 'kindler/create pr-12', head_sha: pr[0].pull_request?.head?.sha ?? check.head_sha });
     expect(body).toContain('### `create pr-12` — 🕒 queued');
     const env = await rt.store.getEnvironment('pr-12');
     expect(env).toMatchObject({ provider: 'kind', status: 'creating' });
@@ -180,8 +204,28 @@ describe('pull-request environments', () => {
     await rt.engine.execute(op.id, { owner: 'test:1' });
 
     await event('labeled', ['env:kind', 'bug'], 'bug', 'pr-2');
-    nock(API).post(`${R}/issues/12/comments`, (b) => { body = b.body; return true; }).reply(201, { id: 7002 });
+    nock(API).post(`${R}/issues/12/comments`, (b) => { if (typeof b.body !== 'string') return false; body = b.body; return true; }).reply(201, { id: 7002 });
+    nock(API).post(`${R}/check-runs`, (b) => b.name === 'kindler/delete pr-12').reply(201, { id: 601 });
     await event('closed', ['env:kind'], null, 'pr-3');
     expect(body).toContain('### `delete pr-12` — 🕒 queued');
+  });
+});
+
+describe('check run buttons', () => {
+  it('Retry on the check run of a failed operation requeues it, for people who may retry', async () => {
+    const systems = fakeSystems();
+    systems.failNext('cluster', 'ensure', new Error('creating kind cluster "btn": kind exited 1: boom'));
+    const engine = new Engine({ store: rt.store, handlers: systems.handlers, retryDelaysMs: [] });
+    const trigger = { source: 'issue_comment' as const, actor: 'Codertocat', url: null, repo: 'Codertocat/Hello-World', issueNumber: 1, headSha: null };
+    const op = await engine.request({ kind: 'create', name: 'btn' as never, provider: 'kind', trigger });
+    expect((await engine.execute(op.id, { owner: 'test:1' }))?.status).toBe('failed');
+    const payload = structuredClone((examples.find((e) => e.name === 'check_run')!.examples as any[]).find((x) => x.action === 'requested_action') ?? {});
+    Object.assign(payload, { action: 'requested_action', requested_action: { identifier: 'retry' }, installation: { id: 77 } });
+    payload.check_run = { ...(payload.check_run ?? {}), external_id: String(op.id) };
+    payload.repository = { ...(payload.repository ?? {}), name: 'Hello-World', owner: { login: 'Codertocat' } };
+    payload.sender = { login: 'Codertocat', type: 'User' };
+    permission('Codertocat', 'write');
+    await probot.receive({ id: 'btn-1', name: 'check_run', payload } as never);
+    expect(await rt.store.getOperation(op.id)).toMatchObject({ status: 'queued', attempt: 2, trigger: { actor: 'Codertocat' } });
   });
 });
