@@ -7,6 +7,7 @@ import { withPgliteStore, withPostgresStore } from '../test/support/db.js';
 import type { Figure } from './figure.js';
 import { githubCallsPerBranch } from './github-calls.js';
 import { lifecycleOverhead } from './lifecycle.js';
+import { apiRequestsPerCreate, webhookFigures } from './webhook.js';
 
 const figures: Figure[] = [];
 for (const [label, open] of [['PostgreSQL', withPostgresStore], ['PGlite', withPgliteStore]] as const) {
@@ -18,6 +19,8 @@ for (const [label, open] of [['PostgreSQL', withPostgresStore], ['PGlite', withP
   }
 }
 figures.push(...(await githubCallsPerBranch()));
+figures.push(...(await webhookFigures(500)));
+figures.push(...(await apiRequestsPerCreate()));
 
 const rows = figures.map((f) => `| ${f.name} | ${Number.isInteger(f.value) ? f.value : f.value.toFixed(1)} ${f.unit} | ${f.goal} |`);
 const table = ['| figure | value | goal |', '|---|---|---|', ...rows].join('\n');

@@ -1,0 +1,108 @@
+// Webhook-to-answer latency for a burst of signed deliveries against the real server (Probot's
+// middleware verifying signatures, our handler recording and acknowledging), and the GitHub API
+// requests one `/env create` costs from the comment to the final reaction.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import nock from 'nock';
+import { loadConfig } from '../src/config/config.js';
+import { Probot, ProbotOctokit } from 'probot';
+import { kindlerApp } from '../src/app.js';
+import { PermissionCache } from '../src/github/permissions.js';
+import { commentReporter } from '../src/github/reporter.js';
+import { startGitHub } from '../src/github/start.js';
+import { Worker } from '../src/github/worker.js';
+import { Engine } from '../src/lifecycle/engine.js';
+import { openRuntime } from '../src/runtime.js';
+import { healthHandler, startHttpServer } from '../src/server/http-server.js';
+import { createTestDatabase } from '../test/support/db.js';
+import { fakeSystems } from '../test/support/fake-steps.js';
+import type { Figure } from './figure.js';
+
+const SECRET = 'bench-secret';
+
+export async function webhookFigures(count = 500, inFlight = 10): Promise<Figure[]> {
+  const db = await createTestDatabase();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-bench-'));
+  const rt = await openRuntime(loadConfig({ DATABASE_URL: db.url, KINDLER_DATA_DIR: tmp }, tmp));
+  await rt.store.migrate();
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const github = await startGitHub(rt, { APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'fatal' }, 'bench:server');
+  const server = await startHttpServer([healthHandler(rt), github.handler!], '127.0.0.1', 0);
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/github/webhooks`;
+  const times: number[] = [];
+  try {
+    let next = 0;
+    const one = async (i: number) => {
+      const body = JSON.stringify({ action: 'created', comment: { id: i, body: 'looks good to me', html_url: 'https://x' }, issue: { number: 1 },
+        repository: { name: 'r', owner: { login: 'o' } }, sender: { login: 'u', type: 'User' } });
+      const signature = `sha256=${crypto.createHmac('sha256', SECRET).update(body).digest('hex')}`;
+      const start = performance.now();
+      const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-github-event': 'issue_comment', 'x-github-delivery': `b-${i}`, 'x-hub-signature-256': signature } });
+      await res.text();
+      if (res.status !== 200) throw new Error(`delivery ${i} answered ${res.status}`);
+      times.push(performance.now() - start);
+    };
+    await Promise.all(Array.from({ length: inFlight }, async () => {
+      while (next < count) await one(next++);
+    }));
+  } finally {
+    server.close();
+    await github.worker.stop();
+    await rt.close();
+    await db.drop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  times.sort((a, b) => a - b);
+  const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))] as number;
+  return [
+    { name: `webhook-to-answer latency p50 (burst of ${count} signed deliveries, ${inFlight} in flight)`, value: q(0.5), unit: 'ms', goal: '—' },
+    { name: 'webhook-to-answer latency p99', value: q(0.99), unit: 'ms', goal: '< 50 ms' },
+  ];
+}
+
+/**
+ * Counts every GitHub request one `/env create` makes, from the comment to the final reaction:
+ * probot.receive → handler → worker with instant systems, every request answered by nock.
+ */
+export async function apiRequestsPerCreate(): Promise<Figure[]> {
+  const db = await createTestDatabase();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-bench-'));
+  const real = await openRuntime(loadConfig({ DATABASE_URL: db.url, KINDLER_DATA_DIR: tmp }, tmp));
+  await real.store.migrate();
+  const rt = { ...real, engine: new Engine({ store: real.store, handlers: fakeSystems().handlers, retryDelaysMs: [] }) };
+  const requests: string[] = [];
+  nock.disableNetConnect();
+  const answer = (uri: string) => {
+    if (uri.includes('/contents/')) return [404, { message: 'Not Found' }];
+    if (uri.includes('/permission')) return [200, { permission: 'write' }];
+    if (uri.endsWith('/branches/main')) return [200, { commit: { sha: 'a'.repeat(40) } }];
+    if (/\/repos\/[^/]+\/[^/]+$/.test(uri)) return [200, { default_branch: 'main' }];
+    return [201, { id: 1 }];
+  };
+  for (const method of ['get', 'post', 'patch'] as const) {
+    nock('https://api.github.com').persist()[method](/.*/).reply(function (uri: unknown) {
+      // nock 15 hands over the request, older versions the path: take the path either way.
+      const where = typeof uri === 'string' ? uri : new URL((uri as { url: string }).url).pathname;
+      requests.push(`${method.toUpperCase()} ${where}`);
+      return answer(where) as [number, object];
+    });
+  }
+  try {
+    const probot = new Probot({ githubToken: 'ghs_bench', Octokit: ProbotOctokit.defaults((o: object) => ({ ...o, retry: { enabled: false }, throttle: { enabled: false } })), logLevel: 'fatal' });
+    await probot.load(kindlerApp({ rt, permissions: new PermissionCache() }));
+    const payload = { action: 'created', comment: { id: 5, body: '/env create bench-env', html_url: 'https://github.com/o/r/issues/1#issuecomment-5' },
+      issue: { number: 1 }, repository: { name: 'r', owner: { login: 'o' } }, sender: { login: 'u', type: 'User' }, installation: { id: 1 } };
+    await probot.receive({ id: 'bench-1', name: 'issue_comment', payload } as never);
+    const octokit = await probot.auth();
+    await new Worker(rt, { owner: 'bench:w', concurrency: 1, observerFor: async () => commentReporter(octokit as never, rt) }).tick();
+  } finally {
+    nock.cleanAll();
+    nock.enableNetConnect();
+    await rt.close();
+    await db.drop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return [{ name: 'GitHub API requests per /env create (reactions, comment, check run; branch via git)', value: requests.length, unit: 'requests', goal: '≤ 12' }];
+}
