@@ -69,6 +69,8 @@ const schema = z.object({
     .transform((s) => (s === 'none' ? [] : s.split(',').map(Number))),
   KINDLER_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(2),
   KINDLER_PR_TTL_HOURS: z.coerce.number().nonnegative().default(72),
+  /** How long before expiry the warning comment is posted. */
+  KINDLER_EXPIRY_WARNING_HOURS: z.coerce.number().nonnegative().default(24),
   KINDLER_DRIFT_CRON: z.string().default('*/15 * * * *'),
   KINDLER_DASHBOARD_TOKEN: optional,
   KINDLER_CONFIG_REPO: optional,

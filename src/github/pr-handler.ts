@@ -6,6 +6,7 @@ import { announce, type CommentDeps } from './comment-handler.js';
 import type { GitHubClient, RepoRef } from './types.js';
 
 export const PR_LABELS: Record<string, ProviderName> = { 'env:k3d': 'k3d', 'env:kind': 'kind' };
+export const KEEP_LABEL = 'keep';
 
 export interface PullRequestEvent {
   deliveryId: string;
@@ -23,6 +24,11 @@ export interface PullRequestEvent {
 export const prEnvName = (n: number) => envName(`pr-${n}`);
 
 export async function handlePullRequest(event: PullRequestEvent, octokit: GitHubClient, deps: CommentDeps): Promise<void> {
+  if (event.label === KEEP_LABEL && (event.action === 'labeled' || event.action === 'unlabeled')) {
+    const env = await deps.rt.store.getEnvironment(prEnvName(event.number));
+    if (env) await deps.rt.store.updateEnvironment(env.name, { pinned: event.action === 'labeled' });
+    return;
+  }
   const provider = providerOf(event);
   const wants = provider !== null && event.action !== 'closed' && !(event.action === 'unlabeled' && event.label && event.label in PR_LABELS);
   const relevant = (event.label !== null && event.label in PR_LABELS) || event.action === 'closed' || event.action === 'reopened';

@@ -9,6 +9,7 @@ import { PermissionCache } from './permissions.js';
 import { commentReporter } from './reporter.js';
 import type { GitHubClient } from './types.js';
 import { Worker } from './worker.js';
+import { sweepExpiry } from './expiry.js';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
 
@@ -36,6 +37,12 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
     },
   });
   worker.start();
+  const deps = { rt, permissions: new PermissionCache(), wake: () => void worker.tick() };
+  const octokitFor = async (repo: { owner: string; repo: string }) => {
+    const installation = await rt.store.getState<number>(`installation:${repo.owner}/${repo.repo}`);
+    return installation ? ((await probot.auth(installation)) as unknown as GitHubClient) : null;
+  };
+  setInterval(() => void sweepExpiry(deps, octokitFor).catch((error: unknown) => probot.log.warn({ err: error }, 'expiry sweep failed')), 60_000).unref();
   const handler: Handler = async (req, res) => {
     if (!req.url?.startsWith(WEBHOOK_PATH)) return false;
     await middleware(req, res);

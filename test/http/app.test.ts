@@ -204,6 +204,10 @@ describe('pull-request environments', () => {
     await rt.engine.execute(op.id, { owner: 'test:1' });
 
     await event('labeled', ['env:kind', 'bug'], 'bug', 'pr-2');
+    await event('labeled', ['env:kind', 'keep'], 'keep', 'pr-k1');
+    expect((await rt.store.getEnvironment('pr-12'))?.pinned).toBe(true);
+    await event('unlabeled', ['env:kind'], 'keep', 'pr-k2');
+    expect((await rt.store.getEnvironment('pr-12'))?.pinned).toBe(false);
     nock(API).post(`${R}/issues/12/comments`, (b) => { if (typeof b.body !== 'string') return false; body = b.body; return true; }).reply(201, { id: 7002 });
     nock(API).post(`${R}/check-runs`, (b) => b.name === 'kindler/delete pr-12').reply(201, { id: 601 });
     await event('closed', ['env:kind'], null, 'pr-3');
@@ -227,5 +231,28 @@ describe('check run buttons', () => {
     permission('Codertocat', 'write');
     await probot.receive({ id: 'btn-1', name: 'check_run', payload } as never);
     expect(await rt.store.getOperation(op.id)).toMatchObject({ status: 'queued', attempt: 2, trigger: { actor: 'Codertocat' } });
+  });
+});
+
+describe('expiry', () => {
+  it('warns once before the end, deletes when expired, never touches pinned ones', async () => {
+    const engine = new Engine({ store: rt.store, handlers: fakeSystems().handlers, retryDelaysMs: [] });
+    const deps = { rt: { ...rt, engine }, permissions: new PermissionCache() };
+    const trigger = { source: 'pull_request' as const, actor: 'u', url: null, repo: 'Codertocat/Hello-World', issueNumber: 30, headSha: 'e'.repeat(40) };
+    for (const [name, hours, pinned] of [['exp-soon', 2, false], ['exp-gone', -1, false], ['exp-kept', -1, true]] as const) {
+      const op = await engine.request({ kind: 'create', name: name as never, provider: 'k3d', trigger });
+      await engine.execute(op.id, { owner: 'test:1' });
+      await rt.store.updateEnvironment(name as never, { expiresAt: new Date(Date.now() + hours * 3_600_000), pinned });
+    }
+    const comments: string[] = [];
+    nock(API).post(`${R}/issues/30/comments`, collect(comments)).times(2).reply(201, { id: 31 });
+    nock(API).post(`${R}/check-runs`, (b) => b.name === 'kindler/delete exp-gone').reply(201, { id: 32 });
+    const octokit = await probot.auth();
+    const { sweepExpiry } = await import('../../src/github/expiry.js');
+    expect(await sweepExpiry(deps, async () => octokit as never)).toEqual({ warned: ['exp-soon'], deleted: ['exp-gone'] });
+    expect(comments[0]).toMatch(/^⏰ Environment `exp-soon` expires .+ and will then be deleted\. To keep it longer, comment `\/env extend exp-soon 24h`\.$/);
+    expect(comments[1]).toContain('### `delete exp-gone` — 🕒 queued');
+    expect(await sweepExpiry(deps, async () => octokit as never)).toEqual({ warned: [], deleted: [] });
+    expect((await rt.store.activeOperation('exp-kept' as never))).toBeNull();
   });
 });
