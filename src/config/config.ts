@@ -14,9 +14,6 @@ const range = z
   })
   .refine((r) => r.from <= r.to && r.from >= 1 && r.to <= 65535, 'the range must be ascending, within 1-65535');
 const optional = z.string().trim().min(1).optional();
-const bool = z
-  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'y', 'n', 'on', 'off', ''])
-  .transform((v) => ['1', 'true', 'yes', 'y', 'on'].includes(v));
 
 const schema = z.object({
   DATABASE_URL: optional,
@@ -71,13 +68,9 @@ const schema = z.object({
   KINDLER_PR_TTL_HOURS: z.coerce.number().nonnegative().default(72),
   /** How long before expiry the warning comment is posted. */
   KINDLER_EXPIRY_WARNING_HOURS: z.coerce.number().nonnegative().default(24),
-  KINDLER_DRIFT_CRON: z.string().default('*/15 * * * *'),
-  KINDLER_DASHBOARD_TOKEN: optional,
-  KINDLER_CONFIG_REPO: optional,
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(3000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-  KINDLER_SKIP_TRAEFIK: bool.default(false),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -106,7 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ...raw,
     dataDir,
     csvPath: path.join(dataDir, 'environments.csv'),
-    secrets: [raw.GIT_PASSWORD, raw.PORTAINER_API_KEY, raw.PORTAINER_ADMIN_PASSWORD, raw.KINDLER_DASHBOARD_TOKEN,
+    secrets: [raw.GIT_PASSWORD, raw.PORTAINER_API_KEY, raw.PORTAINER_ADMIN_PASSWORD,
       passwordOf(raw.DATABASE_URL), passwordOf(raw.GIT_REPO_URL), env.WEBHOOK_SECRET, env.PRIVATE_KEY]
       .filter((s): s is string => typeof s === 'string' && s.length > 0),
   };
