@@ -1,3 +1,4 @@
+import { Failure } from './errors.js';
 import type { EnvName } from './env-name.js';
 import type { ProviderName } from './provider.js';
 
@@ -39,4 +40,14 @@ export interface NewEnvironment {
   expiresAt?: Date | null;
   pinned?: boolean;
   labels?: Record<string, string>;
+}
+
+/**
+ * The refusal for a name that is taken. With the environment's last operation known, the next
+ * command fits its state: retry an unfinished one, otherwise look at it.
+ */
+export function alreadyExists(env: Environment, unfinished = env.status === 'failed'): Failure {
+  const base = `environment "${env.name}" already exists (${env.provider}, status ${env.status}, created ${env.createdAt.toISOString()})`;
+  if (unfinished) return new Failure('already_exists', `${base}; its last operation did not finish`, `/env retry ${env.name}`);
+  return new Failure('already_exists', base, env.status === 'ready' || env.status === 'creating' ? `/env status ${env.name}` : `/env delete ${env.name}`);
 }

@@ -2,12 +2,11 @@
 // operation, then runs its steps in order — check → ensure | remove → record → report — and
 // resumes at the first unfinished step after a crash, a failure (retry) or a lost worker.
 import {
-  ACTIVE_STATUSES, Failure, Redactor, busyFailure, messageOf,
-  type EnvName, type Environment, type Operation, type StepState, type Trigger,
+  ACTIVE_STATUSES, Failure, Redactor, alreadyExists, busyFailure, messageOf,
+  type EnvName, type Operation, type StepState, type Trigger,
 } from '../domain/index.js';
 import type { Store } from '../store/store.js';
 import type { EngineApi, OperationObserver, OperationRequest } from './engine-api.js';
-import { deleteCommand, retryCommand } from './hints.js';
 import { runSteps, type StepRunnerDeps } from './run-steps.js';
 import type { StepHandler, SystemStep } from './step.js';
 
@@ -116,7 +115,10 @@ export class Engine implements EngineApi {
 
   private async requestCreate(request: Extract<OperationRequest, { kind: 'create' }>): Promise<Operation> {
     const existing = await this.store.getEnvironment(request.name);
-    if (existing) throw alreadyExists(existing, await this.store.latestOperation(request.name));
+    if (existing) {
+      const last = await this.store.latestOperation(request.name);
+      throw alreadyExists(existing, existing.status === 'failed' || (last !== null && !ACTIVE_STATUSES.includes(last.status) && last.status !== 'success'));
+    }
     const options = request.options ?? {};
     const ttl = options.ttlMs ?? null;
     const env = await this.store.insertEnvironment({
@@ -163,13 +165,4 @@ export class Engine implements EngineApi {
 
 function leaseOwnerOf(op: Operation): string {
   return op.leaseOwner ?? '';
-}
-
-
-function alreadyExists(env: Environment, last: Operation | null): Failure {
-  const base = `environment "${env.name}" already exists (${env.provider}, status ${env.status}, created ${env.createdAt.toISOString()})`;
-  if (env.status === 'failed' || (last && !ACTIVE_STATUSES.includes(last.status) && last.status !== 'success')) {
-    return new Failure('already_exists', `${base}; its last operation did not finish`, retryCommand(env.name));
-  }
-  return new Failure('already_exists', base, env.status === 'ready' ? `/env status ${env.name}` : deleteCommand(env.name));
 }

@@ -1,7 +1,7 @@
 // Environment rows and the allocator. Ports and subnets are chosen by the database inside the
 // insert transaction, serialised by an advisory lock, lowest free value first; the unique
 // indexes are the backstop. Nothing here ever trusts a port from a caller except an import.
-import { Failure, MANAGEMENT_CLUSTER, type EnvName, type Environment, type NewEnvironment } from '../domain/index.js';
+import { Failure, MANAGEMENT_CLUSTER, alreadyExists, type EnvName, type Environment, type NewEnvironment } from '../domain/index.js';
 import { pgCode, pgConstraint, type Queryable } from './db.js';
 import { toEnvironment, type ClusterRow } from './rows.js';
 import type { EnvironmentPatch, EnvironmentRecord } from './store.js';
@@ -83,11 +83,6 @@ async function lowestFreePort(tx: Queryable, range: Range, variable: string, tak
   return rows[0].p;
 }
 
-export function alreadyExists(env: Environment): Failure {
-  return new Failure('already_exists',
-    `environment "${env.name}" already exists (${env.provider}, status ${env.status}, created ${env.createdAt.toISOString()})`,
-    `/env status ${env.name}`);
-}
 
 export async function updateEnvironment(q: Queryable, name: EnvName, patch: EnvironmentPatch): Promise<Environment> {
   const sets: string[] = [];

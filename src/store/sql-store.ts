@@ -1,7 +1,7 @@
 // The Store over either backend: the same SQL on PostgreSQL and PGlite.
-import { type EnvName, type Environment, type NewEnvironment, type Operation, type OperationKind, type OperationStatus, type StepState, type Trigger } from '../domain/index.js';
+import { alreadyExists, type EnvName, type Environment, type NewEnvironment, type Operation, type OperationKind, type OperationStatus, type StepState, type Trigger } from '../domain/index.js';
 import { pgCode, type Db } from './db.js';
-import { ALLOCATION_LOCK, DEFAULT_RANGES, SELECT_CLUSTERS, alreadyExists, importRecord, insertEnvironment, updateEnvironment, type AllocationRanges } from './environments.js';
+import { ALLOCATION_LOCK, DEFAULT_RANGES, SELECT_CLUSTERS, importRecord, insertEnvironment, updateEnvironment, type AllocationRanges } from './environments.js';
 import { migrate } from './migrations.js';
 import { busyFailure, claim, insertOperation, loadOperation, loadOperations, reopen, renew, saveStep, updateOperation } from './operations.js';
 import { toEnvironment, type ClusterRow } from './rows.js';
