@@ -145,6 +145,23 @@ describe('the GitHub App', () => {
     expect(await rt.store.getEnvironment('prod-eu')).toBeNull();
   });
 
+  it('an edit counts only when it changes the command lines', async () => {
+    const edited = (body: string, from: string, id: string) => {
+      const p = payload(body);
+      p.action = 'edited';
+      p.changes = { body: { from } };
+      return probot.receive({ id, name: 'issue_comment', payload: p } as never);
+    };
+    await edited('/env delete app-dev\n\nfixed a typo in this sentence', '/env delete app-dev\n\nfixed a typo in this sentense', 'e-1');
+    expect(await rt.store.activeOperation('app-dev' as never)).toBeNull();
+    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
+    permission('Codertocat', 'write');
+    nock(API).post(`${R}/issues/1/comments`).reply(201, { id: 8 });
+    checkRun(558);
+    await edited('/env create edited-env', '/env creat edited-env', 'e-2');
+    expect((await rt.store.latestOperation('edited-env' as never))?.status).toBe('queued');
+  });
+
   it('ignores bots (this app included), code blocks and quotes', async () => {
     await receive('/env delete app-dev', { login: 'kindler-bot[bot]', type: 'Bot' });
     await receive('Try:\n```\n/env delete app-dev\n```\n> /env delete app-dev');
