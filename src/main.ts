@@ -19,7 +19,7 @@ process.stdout.write(`kindler-bot listening on http://${config.HOST}:${config.PO
 if (appConfigured(process.env)) {
   process.stdout.write(`GitHub webhooks at http://${config.HOST}:${config.PORT}${WEBHOOK_PATH}\n`);
 } else {
-  process.stdout.write('GitHub App not configured: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to receive /env commands. The kindler CLI works meanwhile (npx kindler help).\n');
+  process.stdout.write('GitHub App not configured: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to receive /env commands. The kindler CLI works meanwhile (./bin/kindler.js help).\n');
 }
 const stop = async () => {
   server.close();
