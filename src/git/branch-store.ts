@@ -5,6 +5,8 @@ import { Failure, isReservedBranch, type EnvName } from '../domain/index.js';
 
 export interface BranchFile { path: string; content: string }
 export interface BranchInfo { name: string; sha: string }
+/** A branch head and the id of one directory's tree on it (null when the branch has no such directory). */
+export interface BranchTree extends BranchInfo { tree: string | null }
 
 export interface BranchStore {
   /** Where the branches live, without credentials: "git https://git.example/org/repo.git". */
@@ -12,6 +14,8 @@ export interface BranchStore {
   /** Every branch; callers filter reserved and archive/ ones. */
   list(): Promise<BranchInfo[]>;
   get(name: string): Promise<BranchInfo | null>;
+  /** Every branch with the tree id of `prefix` on its head, in a few calls whatever the count (consistency check). */
+  trees(prefix: string): Promise<BranchTree[]>;
   /** Branch `name` = the default branch plus exactly `files`; idempotent. */
   ensure(name: EnvName, files: BranchFile[], message: string): Promise<'created' | 'updated' | 'unchanged'>;
   /** The files under `prefix` on a branch, or null when the branch does not exist. */

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TransientError, type EnvName } from '../domain/index.js';
 import { CliError, run, type RunOptions } from '../system/exec.js';
-import { refuseBadArchive, refuseReserved, sameFiles, type BranchFile, type BranchInfo, type BranchStore } from './branch-store.js';
+import { refuseBadArchive, refuseReserved, sameFiles, type BranchFile, type BranchInfo, type BranchStore, type BranchTree } from './branch-store.js';
 
 export interface GitCliSettings {
   url: string;
@@ -37,6 +37,23 @@ export class GitCliBranchStore implements BranchStore {
 
   async list(): Promise<BranchInfo[]> {
     return this.withRepo(async (git) => parseLsRemote((await git(['ls-remote', '--heads', this.url])).stdout));
+  }
+
+  async trees(prefix: string): Promise<BranchTree[]> {
+    return this.withRepo(async (git) => {
+      // One shallow fetch of every head, then one cat-file for every "<sha>:<prefix>".
+      if (parseLsRemote((await git(['ls-remote', '--heads', this.url])).stdout).length === 0) return [];
+      await git(['fetch', '--quiet', '--depth', '1', this.url, '+refs/heads/*:refs/heads/*']);
+      const heads = (await git(['for-each-ref', '--format=%(objectname)%09%(refname)', 'refs/heads'])).stdout;
+      const parsed = parseLsRemote(heads);
+      if (parsed.length === 0) return [];
+      const dir = prefix.replace(/\/$/, '');
+      const answers = (await git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], { input: parsed.map((h) => `${h.sha}:${dir}`).join('\n') + '\n' })).stdout.split('\n');
+      return parsed.map((h, i) => {
+        const [id, type] = (answers[i] ?? '').split(' ');
+        return { ...h, tree: type === 'tree' && id ? id : null };
+      });
+    }, `listing branches in ${this.description}`);
   }
 
   async get(name: string): Promise<BranchInfo | null> {

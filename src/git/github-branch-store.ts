@@ -2,9 +2,11 @@
 // (research/apis.md §5.4): a new branch is one GraphQL read of both heads → createTree (inline
 // contents on the default branch's tree) → createCommit → createRef; an unchanged one is that read
 // + getTree, compared by blob hashes computed here. Listing uses GraphQL, 100 refs a page — never a call per branch.
-import crypto from 'node:crypto';
 import { TransientError, type EnvName } from '../domain/index.js';
-import { refuseBadArchive, refuseReserved, type BranchFile, type BranchInfo, type BranchStore } from './branch-store.js';
+import { refuseBadArchive, refuseReserved, type BranchFile, type BranchInfo, type BranchStore, type BranchTree } from './branch-store.js';
+import { blobSha } from './tree-hash.js';
+
+export { blobSha };
 
 /** The slice of Octokit this store uses (Probot's context.octokit and @octokit/rest both fit). */
 export interface GitHubApi {
@@ -37,11 +39,19 @@ const REFS_QUERY = `query($owner: String!, $name: String!, $cursor: String) {
 
 interface RefsPage { repository: { refs: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: { name: string; target: { oid: string } }[] } } }
 
+// The same pages, with the id of one directory's tree on each branch head (null when absent).
+const TREES_QUERY = `query($owner: String!, $name: String!, $cursor: String, $path: String!) {
+  repository(owner: $owner, name: $name) {
+    refs(refPrefix: "refs/heads/", first: 100, after: $cursor, orderBy: { field: ALPHABETICAL, direction: ASC }) {
+      pageInfo { hasNextPage endCursor }
+      nodes { name target { oid ... on Commit { file(path: $path) { oid } } } }
+    }
+  }
+}`;
+
+interface TreesPage { repository: { refs: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: { name: string; target: { oid: string; file?: { oid: string } | null } }[] } } }
+
 const status = (error: unknown): number | undefined => (error as { status?: number } | null)?.status;
-export const blobSha = (content: string): string => {
-  const body = Buffer.from(content, 'utf8');
-  return crypto.createHash('sha1').update(`blob ${body.length}\0`).update(body).digest('hex');
-};
 
 export class GitHubBranchStore implements BranchStore {
   readonly description: string;
@@ -52,16 +62,24 @@ export class GitHubBranchStore implements BranchStore {
   private get repo() { return { owner: this.s.owner, repo: this.s.repo }; }
 
   async list(): Promise<BranchInfo[]> {
-    return this.guard('listing branches', async () => {
-      const out: BranchInfo[] = [];
-      let cursor: string | null = null;
-      do {
-        const page: RefsPage = await this.api.graphql<RefsPage>(REFS_QUERY, { owner: this.s.owner, name: this.s.repo, cursor });
-        out.push(...page.repository.refs.nodes.map((n) => ({ name: n.name, sha: n.target.oid })));
-        cursor = page.repository.refs.pageInfo.hasNextPage ? page.repository.refs.pageInfo.endCursor : null;
-      } while (cursor);
-      return out;
-    });
+    return this.guard('listing branches', () => this.pages<RefsPage, BranchInfo>(REFS_QUERY, {}, (n) => ({ name: n.name, sha: n.target.oid })));
+  }
+
+  async trees(prefix: string): Promise<BranchTree[]> {
+    const path = prefix.replace(/\/$/, '');
+    return this.guard('listing branches', () =>
+      this.pages<TreesPage, BranchTree>(TREES_QUERY, { path }, (n) => ({ name: n.name, sha: n.target.oid, tree: n.target.file?.oid ?? null })));
+  }
+
+  private async pages<P extends RefsPage | TreesPage, T>(query: string, vars: Record<string, unknown>, map: (node: P['repository']['refs']['nodes'][number]) => T): Promise<T[]> {
+    const out: T[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: P = await this.api.graphql<P>(query, { owner: this.s.owner, name: this.s.repo, cursor, ...vars });
+      out.push(...(page.repository.refs.nodes as P['repository']['refs']['nodes'][number][]).map(map));
+      cursor = page.repository.refs.pageInfo.hasNextPage ? page.repository.refs.pageInfo.endCursor : null;
+    } while (cursor);
+    return out;
   }
 
   async get(name: string): Promise<BranchInfo | null> {

@@ -9,6 +9,7 @@ import { envName, type Environment } from '../../src/domain/index.js';
 import { BranchStep } from '../../src/git/branch-step.js';
 import { GitCliBranchStore } from '../../src/git/git-cli-branch-store.js';
 import { loadTemplates } from '../../src/git/templates.js';
+import { treeSha } from '../../src/git/tree-hash.js';
 import { rejection } from '../support/rejection.js';
 import { renderBranchFiles, templateVars } from '../../src/render/manifests.js';
 
@@ -83,10 +84,22 @@ describe('git CLI branch store', () => {
     expect(await store.remove(envName('c-2'))).toBe('absent');
   });
 
+  it('lists every branch with the deploy/ tree id git itself computes, matching treeSha of the files', async () => {
+    await store.ensure(envName('t-1'), files, 'trees');
+    const trees = await store.trees('deploy/');
+    const byName = new Map(trees.map((t) => [t.name, t]));
+    expect(byName.get('t-1')?.tree).toBe(git(`--git-dir=${remote}`, 'rev-parse', 't-1:deploy'));
+    expect(byName.get('t-1')?.tree).toBe(treeSha(files, 'deploy/'));
+    expect(byName.get('t-1')?.sha).toBe(git(`--git-dir=${remote}`, 'rev-parse', 't-1'));
+    expect(byName.get('main')?.tree).toBe(git(`--git-dir=${remote}`, 'rev-parse', 'main:deploy'));
+    expect(treeSha([{ path: 'deploy/other.yaml', content: 'x\n' }, ...files], 'deploy/')).not.toBe(byName.get('t-1')?.tree);
+  });
+
   it('works on an empty remote (no default branch): an orphan commit', async () => {
     const empty = path.join(tmp, 'empty.git');
     git('init', '--quiet', '--bare', empty);
     const s = new GitCliBranchStore({ url: empty, defaultBranch: 'main', author, timeoutMs: 20_000 });
+    expect(await s.trees('deploy/')).toEqual([]);
     expect(await s.ensure(envName('dev'), files, 'first')).toBe('created');
     expect(git(`--git-dir=${empty}`, 'rev-list', '--count', 'dev')).toBe('1');
   });
