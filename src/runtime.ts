@@ -4,7 +4,7 @@ import { Redactor, type Environment, type ProviderName } from './domain/index.js
 import type { Config } from './config/config.js';
 import { Engine } from './lifecycle/engine.js';
 import type { StepHandler, SystemStep } from './lifecycle/step.js';
-import type { BranchStore } from './git/branch-store.js';
+import type { BranchFile, BranchStore } from './git/branch-store.js';
 import { BranchStep } from './git/branch-step.js';
 import { GitCliBranchStore, localBareRepo, splitCredentials } from './git/git-cli-branch-store.js';
 import { loadTemplates } from './git/templates.js';
@@ -33,6 +33,10 @@ export interface Runtime {
   handlers: Record<SystemStep, StepHandler>;
   gateway: HaproxyGateway | null;
   portainer: PortainerClient | null;
+  /** The devops cluster's API (Argo CD lives there); null when DEVOPS_CONTEXT is not set. */
+  devops: (() => KubeClient) | null;
+  /** What an environment's branch should hold now (deploy/ rendered from the templates). */
+  render(env: Environment): Promise<BranchFile[]>;
   refreshSnapshot(): Promise<void>;
   close(): Promise<void>;
 }
@@ -74,12 +78,13 @@ export async function openRuntime(config: Config, overrides: RuntimeOverrides = 
       timeoutMs: config.KINDLER_CLI_TIMEOUT_MS, ...gatewaySettings })
     : null;
   const devopsContext = config.DEVOPS_CONTEXT;
+  const devops = devopsContext ? () => KubeClient.fromDefault(devopsContext, config.KUBECONFIG) : null;
   const rows = () => store.listEnvironments();
   const handlers: Record<SystemStep, StepHandler> = {
     branch: new BranchStep(branches, render),
     cluster: new ClusterStep(providers),
     portainer: new PortainerStep(portainer, kubeconfigFor, config.PORTAINER_AGENT_IMAGE),
-    argocd: new ArgoCdStep(devopsContext ? () => KubeClient.fromDefault(devopsContext, config.KUBECONFIG) : null, kubeconfigFor, rows, {
+    argocd: new ArgoCdStep(devops, kubeconfigFor, rows, {
       namespace: config.ARGOCD_NAMESPACE, appSetName: config.ARGOCD_APPSET_NAME, ingressClass: config.KINDLER_INGRESS_CLASS,
       repoUrl: config.GIT_REPO_URL ? splitCredentials(config.GIT_REPO_URL).url : branches.description.replace(/^git /, ''),
       clusterHost: config.ARGOCD_CLUSTER_HOST,
@@ -92,6 +97,6 @@ export async function openRuntime(config: Config, overrides: RuntimeOverrides = 
     ...(overrides.ownerAlive ? { ownerAlive: overrides.ownerAlive } : {}),
     retryDelaysMs: overrides.retryDelaysMs ?? config.KINDLER_RETRY_DELAYS_MS,
   });
-  return { config, store, engine, redactor, providers, branches, handlers, gateway, portainer, refreshSnapshot, close: () => store.close() };
+  return { config, store, engine, redactor, providers, branches, handlers, gateway, portainer, devops, render, refreshSnapshot, close: () => store.close() };
 }
 

@@ -4,6 +4,7 @@ import { Failure, Redactor, messageOf } from '../domain/index.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { readSnapshot } from '../store/csv-snapshot.js';
+import * as consistency from './consistency-commands.js';
 import * as data from './data-commands.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { err, out, type CliIo } from './io.js';
@@ -20,6 +21,9 @@ export const COMMANDS: Record<string, { run: Handler; usage: string; summary: st
   cancel: { run: lifecycle.cancel, usage: lifecycle.USAGE.cancel, summary: 'stop the running operation after its current step' },
   list: { run: read.list, usage: read.USAGE.list, summary: 'list environments', readOnly: true },
   status: { run: read.status, usage: read.USAGE.status, summary: 'show one environment and its last operation', readOnly: true },
+  check: { run: consistency.check, usage: consistency.USAGE.check, summary: 'compare the database with Git, clusters, Portainer, Argo CD and HAProxy (exit 5 on differences)', readOnly: true },
+  sync: { run: consistency.sync, usage: consistency.USAGE.sync, summary: 'recreate what the database implies (deletes nothing)' },
+  prune: { run: consistency.prune, usage: consistency.USAGE.prune, summary: 'preview orphans; with --confirm archive branches and remove the rest' },
   migrate: { run: data.migrate, usage: data.USAGE.migrate, summary: 'apply database migrations' },
   'import-csv': { run: data.importCsv, usage: data.USAGE['import-csv'], summary: 'adopt environments from an upstream environments.csv' },
   'export-csv': { run: data.exportCsv, usage: data.USAGE['export-csv'], summary: 'write environments.csv (stdout without a file)', readOnly: true },

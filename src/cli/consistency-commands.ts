@@ -1,0 +1,54 @@
+// check, sync and prune from the terminal: the same report and repairs as /env check|sync|prune.
+// check exits 0 only when everything checked is consistent (5 otherwise); prune only previews
+// unless --confirm is given.
+import { Failure, checkEnvName } from '../domain/index.js';
+import { checkConsistency } from '../consistency/check.js';
+import { prune as pruneOrphans, sync as syncEnvironments, type RepairResult } from '../consistency/repair.js';
+import { renderActionsText, renderReportText } from '../render/consistency.js';
+import type { Runtime } from '../runtime.js';
+import { parse } from './args.js';
+import { EXIT } from './exit-codes.js';
+import { err, out, type CliIo } from './io.js';
+
+export const USAGE = {
+  check: 'kindler check [--json]',
+  sync: 'kindler sync [name…] [--json]',
+  prune: 'kindler prune [--confirm] [name…] [--json]',
+} as const;
+
+export async function check(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, {}, USAGE.check);
+  if (positionals.length) throw new Failure('invalid_input', `unexpected argument "${positionals[0]}"\nUsage: ${USAGE.check}`);
+  const report = await checkConsistency(rt);
+  out(io, values.json === true ? JSON.stringify(report, null, 2) : renderReportText(report));
+  return report.consistent ? EXIT.ok : EXIT.inconsistent;
+}
+
+export async function sync(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, {}, USAGE.sync);
+  const result = await syncEnvironments(rt, { names: names(positionals), log: (line) => err(io, line) });
+  return finish(result, values.json === true, io, 'sync', true);
+}
+
+export async function prune(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, { confirm: { type: 'boolean' } }, USAGE.prune);
+  const confirm = values.confirm === true;
+  const result = await pruneOrphans(rt, { confirm, names: names(positionals) });
+  return finish(result, values.json === true, io, 'prune', confirm);
+}
+
+function finish(result: RepairResult, json: boolean, io: CliIo, verb: 'sync' | 'prune', confirmed: boolean): number {
+  if (json) out(io, JSON.stringify({ confirmed, ...result }, null, 2));
+  else out(io, `${renderActionsText(result.actions, verb, confirmed)}\n\n${renderReportText(result.report)}`);
+  if (result.actions.some((a) => a.outcome === 'failed')) return EXIT.failed;
+  if (verb === 'prune' && !confirmed) return EXIT.ok;
+  return result.report.consistent ? EXIT.ok : EXIT.inconsistent;
+}
+
+function names(positionals: string[]): string[] {
+  return positionals.map((raw) => {
+    const c = checkEnvName(raw);
+    if (!c.ok) throw new Failure('invalid_input', c.reason);
+    return c.name;
+  });
+}
