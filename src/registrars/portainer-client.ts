@@ -63,7 +63,9 @@ export class PortainerClient {
         signal: AbortSignal.timeout(30_000),
       });
     } catch (error) {
-      throw new TransientError(`Portainer ${method} ${url.pathname} failed: ${(error as Error).message}`, { cause: error });
+      // fetch says only "fetch failed"; the reason (ECONNREFUSED, a TLS error…) is its cause.
+      const cause = (error as Error).cause as { message?: string } | undefined;
+      throw new TransientError(`Portainer ${method} ${url.pathname} failed: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`, { cause: error });
     }
     if (tolerate.includes(res.status)) return res.status as T;
     const text = await res.text();
