@@ -68,6 +68,10 @@ const schema = z.object({
   KINDLER_PR_TTL_HOURS: z.coerce.number().nonnegative().default(72),
   /** How long before expiry the warning comment is posted. */
   KINDLER_EXPIRY_WARNING_HOURS: z.coerce.number().nonnegative().default(24),
+  /** owner/repo where the drift monitor keeps its tracking issue; unset → no drift monitor. */
+  KINDLER_CONFIG_REPO: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/repo').optional(),
+  /** Minutes between scheduled consistency checks (0 turns the drift monitor off). */
+  KINDLER_DRIFT_INTERVAL_MINUTES: z.coerce.number().nonnegative().default(60),
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(3000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

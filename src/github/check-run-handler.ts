@@ -1,9 +1,12 @@
-// The check run's Retry button (check_run.requested_action) and GitHub's "Re-run"
-// (check_run.rerequested): both resume the operation the check run reports, for people allowed to
-// retry it. The same status comment and check run are edited from then on.
+// Check run buttons (check_run.requested_action) and GitHub's "Re-run" (check_run.rerequested).
+// On an operation's check run, Retry and Re-run resume the operation for people allowed to retry
+// it (the same status comment and check run are edited from then on). Re-check, on any of ours,
+// runs the consistency check; Sync, on the consistency check run, runs sync.
 import { authorize } from '../commands/policy.js';
 import { classify, messageOf, type Failure } from '../domain/index.js';
-import { RETRY_ACTION } from '../render/check-run.js';
+import { checkConsistency } from '../consistency/check.js';
+import { RECHECK_ACTION, RETRY_ACTION } from '../render/check-run.js';
+import { SYNC_ACTION, publishCheckRun, syncCommand } from './consistency.js';
 import type { CommentDeps } from './comment-handler.js';
 import type { GitHubClient, RepoRef } from './types.js';
 
@@ -17,6 +20,11 @@ export interface CheckRunEvent {
 }
 
 export async function handleCheckRun(event: CheckRunEvent, octokit: GitHubClient, deps: CommentDeps): Promise<void> {
+  const consistency = event.externalId === 'consistency';
+  if (event.identifier === RECHECK_ACTION || event.identifier === SYNC_ACTION || (consistency && event.action === 'rerequested')) {
+    await consistencyAction(event, event.identifier === SYNC_ACTION ? 'sync' : 'check', octokit, deps);
+    return;
+  }
   if (event.action === 'requested_action' && event.identifier !== RETRY_ACTION) return;
   const op = event.externalId && /^\d+$/.test(event.externalId) ? await deps.rt.store.getOperation(Number(event.externalId)) : null;
   if (!op || !(await deps.rt.store.recordDelivery(event.deliveryId, 'check_run'))) return;
@@ -37,4 +45,18 @@ export async function handleCheckRun(event: CheckRunEvent, octokit: GitHubClient
     const fix = (error as Failure).fix;
     await say(`@${event.sender}, retry of \`${op.envName}\`: ${messageOf(error)}${fix ? `\n\nNext: \`${fix}\`` : ''}`);
   }
+}
+
+async function consistencyAction(event: CheckRunEvent, verb: 'check' | 'sync', octokit: GitHubClient, deps: CommentDeps): Promise<void> {
+  if (!(await deps.rt.store.recordDelivery(event.deliveryId, 'check_run'))) return;
+  const decision = authorize(await deps.permissions.policy(octokit, event.repo), {
+    verb, envName: null, login: event.sender, permission: await deps.permissions.of(octokit, event.repo, event.sender) });
+  if (!decision.allowed) return; // a button has nowhere to answer; the check run stays as it was
+  const task = async () => {
+    const { rt } = deps;
+    if (verb === 'sync') await syncCommand(rt, octokit, event.repo);
+    else await publishCheckRun(rt, octokit, event.repo, await checkConsistency(rt));
+  };
+  if (deps.background) deps.background(task);
+  else await task();
 }

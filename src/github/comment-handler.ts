@@ -9,6 +9,7 @@ import { checkRunName, checkRunState } from '../render/check-run.js';
 import { renderStatusComment } from '../render/status-comment.js';
 import type { Runtime } from '../runtime.js';
 import { authorize } from '../commands/policy.js';
+import { checkCommand, pruneCommand, syncCommand } from './consistency.js';
 import type { PermissionCache } from './permissions.js';
 import type { GitHubClient, RepoRef } from './types.js';
 
@@ -25,7 +26,13 @@ export interface CommentEvent {
   sender: { login: string; type: string };
 }
 
-export interface CommentDeps { rt: Runtime; permissions: PermissionCache; wake?: () => void }
+export interface CommentDeps {
+  rt: Runtime;
+  permissions: PermissionCache;
+  wake?: () => void;
+  /** Runs slow read-outs (check, sync, prune) after the webhook is answered; inline when absent. */
+  background?: (task: () => Promise<void>) => void;
+}
 
 const isBot = (sender: CommentEvent['sender']) => sender.type === 'Bot' || sender.login.endsWith('[bot]');
 const commandLines = (body: string) => parseComment(body).map((l) => l.line).join('\n');
@@ -70,7 +77,7 @@ async function handleLine(line: ParsedLine, event: CommentEvent, octokit: GitHub
   }
   const trigger: Trigger = { source: 'issue_comment', actor: event.sender.login, url: event.commentUrl,
     repo: `${event.repo.owner}/${event.repo.repo}`, issueNumber: event.issueNumber, headSha: null };
-  const op = await run(command, trigger, deps, reply, line.line);
+  const op = await run(command, trigger, deps, reply, line.line, { octokit, repo: event.repo });
   if (op) await announce(op, octokit, event.repo, event.issueNumber, deps);
 }
 
@@ -95,9 +102,25 @@ export async function announce(op: Operation, octokit: GitHubClient, repo: RepoR
   deps.wake?.();
 }
 
-async function run(command: Command, trigger: Trigger, deps: CommentDeps, reply: (b: string) => Promise<unknown>, quoted: string): Promise<Operation | null> {
+async function run(command: Command, trigger: Trigger, deps: CommentDeps, reply: (b: string) => Promise<unknown>, quoted: string,
+  gh: { octokit: GitHubClient; repo: RepoRef }): Promise<Operation | null> {
   const { engine, store } = deps.rt;
   switch (command.verb) {
+    case 'check':
+    case 'sync':
+    case 'prune': {
+      const task = async () => {
+        const body = command.verb === 'check' ? await checkCommand(deps.rt, gh.octokit, gh.repo)
+          : command.verb === 'sync' ? await syncCommand(deps.rt, gh.octokit, gh.repo)
+            : await pruneCommand(deps.rt, gh.repo, 'confirm' in command && command.confirm, trigger.actor ?? 'unknown');
+        await reply(`> ${quoted}\n\n${body}`);
+      };
+      if (!deps.background) await task();
+      else deps.background(() => task().catch(async (error: unknown) => {
+        await reply(`> ${quoted}\n\n\`/env ${command.verb}\` failed: ${messageOf(error)}`);
+      }));
+      return null;
+    }
     case 'create':
       return engine.request({ kind: 'create', name: command.name, provider: command.provider, trigger,
         options: { registerPortainer: command.registerPortainer, haproxyRoute: command.haproxyRoute,
@@ -137,7 +160,5 @@ async function run(command: Command, trigger: Trigger, deps: CommentDeps, reply:
       await reply(`> ${quoted}\n\n\`${env.name}\` now expires ${until.toISOString()}.`);
       return null;
     }
-    default:
-      throw new Failure('not_configured', `\`/env ${command.verb}\` is not available yet in this version of kindler-bot`);
   }
 }

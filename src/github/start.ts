@@ -10,6 +10,9 @@ import { commentReporter } from './reporter.js';
 import type { GitHubClient } from './types.js';
 import { Worker } from './worker.js';
 import { sweepExpiry } from './expiry.js';
+import { Background, claimRound } from './background.js';
+import { driftMonitor } from './consistency.js';
+import { splitRepo } from './types.js';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
 
@@ -37,16 +40,41 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
     },
   });
   worker.start();
-  const deps = { rt, permissions: new PermissionCache(), wake: () => void worker.tick() };
+  const background = new Background((error) => probot.log.error({ err: error }, 'background task failed'));
+  const deps = { rt, permissions: new PermissionCache(), wake: () => void worker.tick(), background: background.run };
   const octokitFor = async (repo: { owner: string; repo: string }) => {
     const installation = await rt.store.getState<number>(`installation:${repo.owner}/${repo.repo}`);
     return installation ? ((await probot.auth(installation)) as unknown as GitHubClient) : null;
   };
   setInterval(() => void sweepExpiry(deps, octokitFor).catch((error: unknown) => probot.log.warn({ err: error }, 'expiry sweep failed')), 60_000).unref();
+  const configRepo = rt.config.KINDLER_CONFIG_REPO ? splitRepo(rt.config.KINDLER_CONFIG_REPO) : null;
+  const every = rt.config.KINDLER_DRIFT_INTERVAL_MINUTES * 60_000;
+  if (configRepo && every > 0) {
+    const installed = async (): Promise<GitHubClient> => {
+      const known = await octokitFor(configRepo);
+      if (known) return known;
+      // Not seen in a webhook yet: ask GitHub which installation covers the config repo.
+      const appClient = (await probot.auth()) as unknown as GitHubClient;
+      const { data } = await appClient.rest.apps.getRepoInstallation({ ...configRepo });
+      await rt.store.setState(`installation:${configRepo.owner}/${configRepo.repo}`, data.id);
+      return (await probot.auth(data.id)) as unknown as GitHubClient;
+    };
+    const drift = () => background.run(async () => {
+      // One replica runs each round: the round is claimed in the database.
+      if (!(await claimRound(rt, 'drift', every))) return;
+      const { outcome, issue } = await driftMonitor(rt, await installed(), configRepo);
+      probot.log.info({ outcome, issue }, 'drift monitor');
+    });
+    setInterval(drift, every).unref();
+  }
   const handler: Handler = async (req, res) => {
     if (!req.url?.startsWith(WEBHOOK_PATH)) return false;
     await middleware(req, res);
     return true;
+  };
+  const stopWorker = worker.stop.bind(worker);
+  worker.stop = async () => {
+    await Promise.all([stopWorker(), background.drain()]);
   };
   return { handler, worker, probot };
 }

@@ -6,6 +6,8 @@ import { stepDuration } from './status-comment.js';
 
 export const SUMMARY_LIMIT = 65_535;
 export const RETRY_ACTION = 'retry';
+export const RECHECK_ACTION = 'recheck';
+const RECHECK = { label: 'Re-check', description: 'Compare every system again', identifier: RECHECK_ACTION };
 
 export const checkRunName = (op: Pick<Operation, 'kind' | 'envName'>): string => `kindler/${op.kind} ${op.envName}`;
 
@@ -34,6 +36,6 @@ export function checkRunState(op: Operation, env: Environment | null, settings: 
     status: 'completed',
     conclusion: op.status === 'success' ? 'success' : op.status === 'failed' ? 'failure' : 'cancelled',
     output: { title, summary },
-    ...(op.status === 'success' ? {} : { actions: [{ label: 'Retry', description: 'Resume at the failed step', identifier: RETRY_ACTION }] }),
+    actions: op.status === 'success' ? [RECHECK] : [{ label: 'Retry', description: 'Resume at the failed step', identifier: RETRY_ACTION }, RECHECK],
   };
 }
