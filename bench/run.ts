@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { withPgliteStore, withPostgresStore } from '../test/support/db.js';
 import type { Figure } from './figure.js';
+import { consistencyFigures } from './consistency.js';
 import { githubCallsPerBranch } from './github-calls.js';
 import { lifecycleOverhead } from './lifecycle.js';
 import { apiRequestsPerCreate, webhookFigures } from './webhook.js';
@@ -21,6 +22,7 @@ for (const [label, open] of [['PostgreSQL', withPostgresStore], ['PGlite', withP
 figures.push(...(await githubCallsPerBranch()));
 figures.push(...(await webhookFigures(500)));
 figures.push(...(await apiRequestsPerCreate()));
+figures.push(...(await consistencyFigures(1000, 5)));
 
 const rows = figures.map((f) => `| ${f.name} | ${Number.isInteger(f.value) ? f.value : f.value.toFixed(1)} ${f.unit} | ${f.goal} |`);
 const table = ['| figure | value | goal |', '|---|---|---|', ...rows].join('\n');

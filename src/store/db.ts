@@ -23,3 +23,15 @@ export function pgConstraint(error: unknown): string | undefined {
   const constraint = (error as { constraint?: unknown } | null)?.constraint;
   return typeof constraint === 'string' ? constraint : undefined;
 }
+
+/**
+ * True when the error says the database cannot be reached (refused, reset, timed out, shut down,
+ * connection lost) rather than that a query was wrong: the caller may fall back to the snapshot.
+ */
+export function isUnreachable(error: unknown): boolean {
+  const code = pgCode(error);
+  if (code && (/^08/.test(code) || code === '57P01' || code === '57P02' || code === '57P03')) return true;
+  if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE'].includes(code)) return true;
+  const message = error instanceof Error ? error.message : String(error);
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|ECONNREFUSED/i.test(message);
+}
