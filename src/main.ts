@@ -6,16 +6,24 @@ import { openRuntime } from './runtime.js';
 import { workerName } from './cli/owner.js';
 import { appConfigured, startGitHub, WEBHOOK_PATH } from './github/start.js';
 import { healthHandler, startHttpServer } from './server/http-server.js';
+import { Metrics } from './server/metrics.js';
+import { dashboardHandler } from './web/handler.js';
 
 if (fs.existsSync('.env')) process.loadEnvFile('.env');
 const config = loadConfig();
 const rt = await openRuntime(config);
 const applied = await rt.store.migrate();
 await rt.refreshSnapshot();
-const github = await startGitHub(rt, process.env, workerName('server'));
-const server = await startHttpServer([healthHandler(rt), ...(github.handler ? [github.handler] : [])], config.HOST, config.PORT);
+const metrics = new Metrics(rt);
+const github = await startGitHub(rt, process.env, workerName('server'), metrics);
+const server = await startHttpServer([
+  healthHandler(rt, { running: () => github.worker.isRunning() }),
+  ...(github.handler ? [github.handler] : []),
+  dashboardHandler(rt, { token: config.KINDLER_DASHBOARD_TOKEN, metrics }),
+], config.HOST, config.PORT);
 const where = rt.store.backend === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)';
 process.stdout.write(`kindler-bot listening on http://${config.HOST}:${config.PORT} — state: ${where}${applied.length ? `, migrations applied: ${applied.join(', ')}` : ''}\n`);
+process.stdout.write(`Dashboard at http://${config.HOST}:${config.PORT}/kindler${config.KINDLER_DASHBOARD_TOKEN ? ' (token required)' : ''}; metrics at /metrics\n`);
 if (appConfigured(process.env)) {
   process.stdout.write(`GitHub webhooks at http://${config.HOST}:${config.PORT}${WEBHOOK_PATH}\n`);
 } else {

@@ -72,6 +72,8 @@ const schema = z.object({
   KINDLER_CONFIG_REPO: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/repo').optional(),
   /** Minutes between scheduled consistency checks (0 turns the drift monitor off). */
   KINDLER_DRIFT_INTERVAL_MINUTES: z.coerce.number().nonnegative().default(60),
+  /** When set, the dashboard, its API and /metrics need this token (Bearer header, or ?token= once). */
+  KINDLER_DASHBOARD_TOKEN: optional,
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(3000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -104,7 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir,
     csvPath: path.join(dataDir, 'environments.csv'),
     secrets: [raw.GIT_PASSWORD, raw.PORTAINER_API_KEY, raw.PORTAINER_ADMIN_PASSWORD,
-      passwordOf(raw.DATABASE_URL), passwordOf(raw.GIT_REPO_URL), env.WEBHOOK_SECRET, env.PRIVATE_KEY]
+      passwordOf(raw.DATABASE_URL), passwordOf(raw.GIT_REPO_URL), env.WEBHOOK_SECRET, env.PRIVATE_KEY, raw.KINDLER_DASHBOARD_TOKEN]
       .filter((s): s is string => typeof s === 'string' && s.length > 0),
   };
 }

@@ -13,6 +13,7 @@ import { sweepExpiry } from './expiry.js';
 import { Background, claimRound } from './background.js';
 import { driftMonitor } from './consistency.js';
 import { splitRepo } from './types.js';
+import type { Metrics } from '../server/metrics.js';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
 
@@ -20,18 +21,24 @@ export function appConfigured(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH) && env.WEBHOOK_SECRET);
 }
 
-export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: string): Promise<{ handler: Handler | null; worker: Worker; probot: Probot | null }> {
+export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: string, metrics?: Metrics): Promise<{ handler: Handler | null; worker: Worker; probot: Probot | null }> {
   let worker: Worker;
+  const logError = (what: string) => (error: unknown) => process.stderr.write(`${what}: ${rt.redactor.redact(error instanceof Error ? error.message : String(error))}\n`);
+  const workerOptions = {
+    owner, concurrency: rt.config.KINDLER_WORKER_CONCURRENCY, onError: logError('worker'),
+    ...(metrics ? { onFinished: (op: Operation) => metrics.operationFinished(op) } : {}),
+  };
   if (!appConfigured(env)) {
-    worker = new Worker(rt, { owner, concurrency: rt.config.KINDLER_WORKER_CONCURRENCY });
+    worker = new Worker(rt, workerOptions);
     worker.start();
     return { handler: null, worker, probot: null };
   }
   const probot = createProbot({ env });
-  const middleware = await createNodeMiddleware(kindlerApp({ rt, permissions: new PermissionCache(), wake: () => void worker.tick() }), { probot, webhooksPath: WEBHOOK_PATH });
+  const background = new Background((error) => probot.log.error({ err: error }, 'background task failed'));
+  const deps = { rt, permissions: new PermissionCache(), wake: () => void worker.tick(), background: background.run };
+  const middleware = await createNodeMiddleware(kindlerApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
   worker = new Worker(rt, {
-    owner,
-    concurrency: rt.config.KINDLER_WORKER_CONCURRENCY,
+    ...workerOptions,
     observerFor: async (op: Operation) => {
       if (!op.trigger.repo || !op.commentId) return null;
       const installation = await rt.store.getState<number>(`installation:${op.trigger.repo}`);
@@ -40,8 +47,6 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
     },
   });
   worker.start();
-  const background = new Background((error) => probot.log.error({ err: error }, 'background task failed'));
-  const deps = { rt, permissions: new PermissionCache(), wake: () => void worker.tick(), background: background.run };
   const octokitFor = async (repo: { owner: string; repo: string }) => {
     const installation = await rt.store.getState<number>(`installation:${repo.owner}/${repo.repo}`);
     return installation ? ((await probot.auth(installation)) as unknown as GitHubClient) : null;
@@ -69,6 +74,8 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
   }
   const handler: Handler = async (req, res) => {
     if (!req.url?.startsWith(WEBHOOK_PATH)) return false;
+    const started = performance.now();
+    res.once('finish', () => metrics?.webhookAnswered(String(req.headers['x-github-event'] ?? 'unknown'), (performance.now() - started) / 1000));
     await middleware(req, res);
     return true;
   };

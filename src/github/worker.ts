@@ -10,6 +10,10 @@ export interface WorkerOptions {
   pollMs?: number;
   /** The observer for one operation (a comment reporter for GitHub-triggered ones). */
   observerFor?: (op: Operation) => Promise<(OperationObserver & { flush?(): Promise<void> }) | null>;
+  /** Called with each operation this worker finished running (metrics). */
+  onFinished?: (op: Operation) => void;
+  /** Told when a pass fails (the database is unreachable, say); the loop keeps going. */
+  onError?: (error: unknown) => void;
 }
 
 export class Worker {
@@ -20,9 +24,13 @@ export class Worker {
 
   constructor(private readonly rt: Runtime, private readonly options: WorkerOptions) {}
 
+  private started = false;
+
   start(): void {
+    this.started = true;
     const loop = () => {
-      void this.tick().finally(() => {
+      // A failed pass (database down) must not stop the loop or crash the process: the next one retries.
+      void this.tick().catch((error: unknown) => this.options.onError?.(error)).finally(() => {
         if (!this.abort.signal.aborted) this.timer = setTimeout(loop, this.options.pollMs ?? 1_000);
       });
     };
@@ -48,6 +56,11 @@ export class Worker {
     await Promise.all(started);
   }
 
+  /** True between start() and stop(): readiness reports the queue as running. */
+  isRunning(): boolean {
+    return this.started && !this.abort.signal.aborted;
+  }
+
   /** Stops claiming, asks running operations to stop after their step, and waits for them. */
   async stop(): Promise<void> {
     this.abort.abort(new Error('shutting down'));
@@ -57,7 +70,8 @@ export class Worker {
 
   private async runOne(op: Operation): Promise<void> {
     const observer = (await this.options.observerFor?.(op)) ?? undefined;
-    await this.rt.engine.execute(op.id, { owner: this.options.owner, signal: this.abort.signal, ...(observer ? { observer } : {}) });
+    const done = await this.rt.engine.execute(op.id, { owner: this.options.owner, signal: this.abort.signal, ...(observer ? { observer } : {}) });
     await observer?.flush?.();
+    if (done) this.options.onFinished?.(done);
   }
 }

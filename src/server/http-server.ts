@@ -1,11 +1,15 @@
-// The process's HTTP server: health endpoints now; the GitHub webhook receiver and the dashboard
-// mount here too (see the open issues). Bound to HOST (localhost by default).
+// The process's one HTTP server: health endpoints, the GitHub webhook receiver and the dashboard
+// are handlers tried in turn. Bound to HOST (localhost by default).
 import http from 'node:http';
 import type { Runtime } from '../runtime.js';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean> | boolean;
 
-export function healthHandler(rt: Runtime): Handler {
+/**
+ * /healthz: the process answers. /readyz: the database answers, its migrations are current and the
+ * queue's worker runs; 503 with the failing check otherwise.
+ */
+export function healthHandler(rt: Runtime, queue: { running(): boolean } = { running: () => true }): Handler {
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz') {
@@ -17,9 +21,12 @@ export function healthHandler(rt: Runtime): Handler {
       try {
         await rt.store.ping();
         checks.database = 'ok';
+        checks.migrations = (await rt.store.migrationsCurrent()) ? 'ok' : 'pending: run `kindler migrate` or restart';
       } catch (error) {
         checks.database = `unreachable: ${rt.redactor.redact((error as Error).message)}`;
+        checks.migrations = 'unknown';
       }
+      checks.queue = queue.running() ? 'ok' : 'stopped';
       const ok = Object.values(checks).every((v) => v === 'ok');
       json(res, ok ? 200 : 503, { ok, checks });
       return true;

@@ -2,7 +2,7 @@
 import { alreadyExists, type EnvName, type Environment, type NewEnvironment, type Operation, type OperationKind, type OperationStatus, type StepState, type Trigger } from '../domain/index.js';
 import { pgCode, type Db } from './db.js';
 import { ALLOCATION_LOCK, DEFAULT_RANGES, SELECT_CLUSTERS, importRecord, insertEnvironment, updateEnvironment, type AllocationRanges } from './environments.js';
-import { migrate } from './migrations.js';
+import { migrate, migrationsCurrent } from './migrations.js';
 import { busyFailure, claim, insertOperation, loadOperation, loadOperations, reopen, renew, saveStep, updateOperation } from './operations.js';
 import { toEnvironment, type ClusterRow } from './rows.js';
 import type { EnvironmentPatch, EnvironmentRecord, ImportReport, OperationPatch, Store } from './store.js';
@@ -12,6 +12,10 @@ export class SqlStore implements Store {
 
   constructor(private readonly db: Db, private readonly ranges: AllocationRanges = DEFAULT_RANGES) {
     this.backend = db.backend;
+  }
+
+  migrationsCurrent(): Promise<boolean> {
+    return migrationsCurrent(this.db);
   }
 
   migrate(): Promise<string[]> {
@@ -103,6 +107,11 @@ export class SqlStore implements Store {
     return loadOperations(this.db,
       'where ($1::text is null or cluster_name = $1) and ($2::text[] is null or status = any($2::text[]))',
       [filter.envName ?? null, filter.status ?? null], `order by id desc limit ${Math.max(1, Math.min(filter.limit ?? 100, 1000))}`);
+  }
+
+  operationCounts(): Promise<{ kind: OperationKind; status: OperationStatus; count: number }[]> {
+    return this.db.query<{ kind: OperationKind; status: OperationStatus; count: number }>(
+      'select operation as kind, status, count(*)::int as count from operations group by operation, status order by operation, status');
   }
 
   async claimOperation(id: number, owner: string, leaseMs: number): Promise<Operation | null> {

@@ -41,6 +41,8 @@ export interface Store {
   readonly backend: 'postgres' | 'pglite';
   /** Applies pending migrations; safe when several processes call it at once. Returns versions applied. */
   migrate(): Promise<string[]>;
+  /** True when every known migration has been applied (readiness). */
+  migrationsCurrent(): Promise<boolean>;
   /** Cheap liveness probe (`select 1`). */
   ping(): Promise<void>;
 
@@ -84,6 +86,8 @@ export interface Store {
   requestCancel(envName: EnvName): Promise<Operation | null>;
   /** Puts a failed or cancelled operation back in the queue (retry); done steps stay done. */
   reopenOperation(id: number): Promise<Operation>;
+  /** How many operations there are by kind and status (metrics). */
+  operationCounts(): Promise<{ kind: OperationKind; status: OperationStatus; count: number }[]>;
   /** Running operations whose lease expired: their worker died. */
   orphanedOperations(): Promise<Operation[]>;
 

@@ -1,0 +1,146 @@
+// The dashboard's HTML, rendered on the server: semantic tables with captions and scoped headers,
+// a degraded banner announced to screen readers, readable on a phone (tables scroll sideways
+// inside their own box). No scripts. Every value is escaped.
+import { COLUMNS, type Cell, type ConsistencyReport } from '../consistency/compare.js';
+import type { Operation, StepState } from '../domain/index.js';
+import type { Degradation, EnvironmentView } from './data.js';
+
+export const esc = (s: unknown): string => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+
+const CSS = `
+:root { color-scheme: light dark; --ok: #1a7f37; --bad: #cf222e; --warn: #9a6700; --muted: #6e7781; --line: #d0d7de; }
+* { box-sizing: border-box; }
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 72rem; padding: 1rem; }
+header { display: flex; flex-wrap: wrap; align-items: baseline; gap: .5rem 1rem; border-bottom: 1px solid var(--line); margin-bottom: 1rem; }
+header h1 { font-size: 1.25rem; margin: .25rem 0; }
+header a { color: inherit; }
+h2 { font-size: 1.05rem; margin-top: 1.75rem; }
+.banner { border: 2px solid var(--warn); border-radius: 6px; padding: .6rem .8rem; margin: 0 0 1rem; }
+.scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+caption { text-align: left; color: var(--muted); padding: .25rem 0; }
+th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid var(--line); white-space: nowrap; }
+td.wrap { white-space: normal; }
+.s-ready, .c-ok, .st-done, .consistent { color: var(--ok); }
+.s-failed, .s-delete_failed, .c-missing, .c-orphan, .c-mismatch, .st-failed, .inconsistent { color: var(--bad); }
+.s-creating, .s-deleting, .c-busy, .c-unknown, .st-running, .st-warning { color: var(--warn); }
+.muted, .c-skipped, .c-absent, .st-skipped, .st-pending { color: var(--muted); }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
+dt { color: var(--muted); }
+dd { margin: 0; overflow-wrap: anywhere; }
+ol.steps { padding-left: 1.25rem; }
+code { font-size: .9em; }
+`;
+
+const CELL: Record<Cell, string> = { ok: '✓ ok', missing: '✗ missing', orphan: '✗ orphan', mismatch: '≠ mismatch', skipped: 'skipped', unknown: '? unknown', busy: '⏳ busy', absent: '–' };
+
+function layout(title: string, body: string, degraded: Degradation | null): string {
+  const banner = degraded
+    ? `<div class="banner" role="alert"><strong>Degraded:</strong> ${esc(degraded.reason)}. Showing the CSV snapshot from ${esc(degraded.snapshotAt ?? 'an unknown time')}; changes are refused until the database is back.</div>`
+    : '';
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)} · kindler</title>
+<style>${CSS}</style>
+</head>
+<body>
+<header><h1><a href="/kindler">kindler</a></h1><span class="muted">local Kubernetes environments, database first</span></header>
+<main>
+${banner}${body}
+</main>
+</body>
+</html>
+`;
+}
+
+export function age(from: string | null, now: Date): string {
+  if (!from) return '–';
+  const s = Math.round((now.getTime() - new Date(from).getTime()) / 1000);
+  const abs = Math.abs(s);
+  const text = abs < 90 ? `${abs}s` : abs < 5400 ? `${Math.round(abs / 60)}m` : abs < 129_600 ? `${Math.round(abs / 3600)}h` : `${Math.round(abs / 86_400)}d`;
+  return s >= 0 ? text : `in ${text}`;
+}
+
+const link = (url: string | null, text: string) => (url && /^https?:\/\//.test(url) ? `<a href="${esc(url)}">${esc(text)}</a>` : esc(text));
+const envLink = (name: string) => `<a href="/kindler/environments/${encodeURIComponent(name)}">${esc(name)}</a>`;
+
+export function listPage(input: { environments: EnvironmentView[]; report: ConsistencyReport | null; degraded: Degradation | null; now?: Date }): string {
+  const now = input.now ?? new Date();
+  const rows = input.environments.map((e) => `<tr>
+<th scope="row">${envLink(e.name)}</th><td>${esc(e.provider)}</td><td class="s-${esc(e.status ?? 'unknown')}">${esc(e.status ?? 'unknown')}</td>
+<td>${e.httpPort} / ${e.httpsPort}</td><td>${esc(e.subnet ?? '–')}</td><td>${link(e.url, e.url)}</td>
+<td>${age(e.createdAt, now)}</td><td>${e.status === null ? '–' : e.pinned ? 'pinned' : e.expiresAt ? age(e.expiresAt, now) : 'never'}</td>
+<td>${esc(e.requestedBy ?? '–')}${e.sourceUrl ? ` · ${link(e.sourceUrl, e.sourceUrl === 'cli' ? 'cli' : 'source')}` : ''}</td></tr>`).join('\n');
+  const table = input.environments.length
+    ? `<div class="scroll"><table>
+<caption>${input.environments.length} environment${input.environments.length === 1 ? '' : 's'}</caption>
+<thead><tr><th scope="col">name</th><th scope="col">provider</th><th scope="col">status</th><th scope="col">http / https</th><th scope="col">subnet</th><th scope="col">url</th><th scope="col">age</th><th scope="col">expires</th><th scope="col">asked by</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table></div>`
+    : '<p>No environments yet. Create one with <code>/env create &lt;name&gt;</code> in an issue, or <code>kindler create &lt;name&gt;</code>.</p>';
+  return layout('environments', `<h2 id="environments">Environments</h2>\n${table}\n${reportSection(input.report, input.degraded !== null)}`, input.degraded);
+}
+
+function reportSection(report: ConsistencyReport | null, degraded: boolean): string {
+  if (!report) return `<h2 id="consistency">Consistency</h2>\n<p class="muted">${degraded ? 'Not available while the database is unreachable.' : 'No check has run yet. Run <code>kindler check</code> or comment <code>/env check</code>.'}</p>`;
+  const systems = report.systems.map((s) => `<tr><th scope="row">${esc(s.system)}</th><td class="c-${s.state === 'ok' ? 'ok' : s.state}">${esc(s.state)}</td><td class="wrap">${esc(s.detail)}</td></tr>`).join('\n');
+  const diffs = report.discrepancies.length
+    ? `<div class="scroll"><table><caption>Differences</caption>
+<thead><tr><th scope="col">environment</th><th scope="col">system</th><th scope="col">class</th><th scope="col">detail</th><th scope="col">fix</th></tr></thead>
+<tbody>
+${report.discrepancies.map((d) => `<tr><th scope="row">${esc(d.name)}</th><td>${esc(d.system)}</td><td class="c-${esc(d.kind)}">${esc(d.kind)}</td><td class="wrap">${esc(d.detail)}</td><td><code>${esc(d.fix)}</code></td></tr>`).join('\n')}
+</tbody></table></div>`
+    : '';
+  const matrix = report.matrix.length
+    ? `<div class="scroll"><table><caption>Matrix</caption>
+<thead><tr><th scope="col">environment</th>${COLUMNS.map((c) => `<th scope="col">${c}</th>`).join('')}</tr></thead>
+<tbody>
+${report.matrix.map((r) => `<tr><th scope="row">${esc(r.name)}${r.inDatabase ? '' : ' <span class="muted">(no row)</span>'}</th>${COLUMNS.map((c) => `<td class="c-${r.cells[c]}">${CELL[r.cells[c]]}</td>`).join('')}</tr>`).join('\n')}
+</tbody></table></div>`
+    : '';
+  return `<h2 id="consistency">Consistency</h2>
+<p class="${report.consistent ? 'consistent' : 'inconsistent'}"><strong>${esc(report.summary)}</strong> <span class="muted">checked ${esc(report.checkedAt)}</span></p>
+<div class="scroll"><table><caption>Systems</caption><thead><tr><th scope="col">system</th><th scope="col">state</th><th scope="col">detail</th></tr></thead>
+<tbody>
+${systems}
+</tbody></table></div>
+${diffs}
+${matrix}`;
+}
+
+const duration = (s: StepState) => (s.startedAt && s.completedAt ? `${((new Date(s.completedAt).getTime() - new Date(s.startedAt).getTime()) / 1000).toFixed(1)} s` : '');
+
+export function environmentPage(input: { name: string; environment: EnvironmentView | null; operations: Operation[]; degraded: Degradation | null; now?: Date }): string {
+  const now = input.now ?? new Date();
+  const e = input.environment;
+  const facts = e
+    ? `<dl>
+<dt>provider</dt><dd>${esc(e.provider)}</dd>
+<dt>status</dt><dd class="s-${esc(e.status ?? 'unknown')}">${esc(e.status ?? 'unknown')}</dd>
+<dt>url</dt><dd>${link(e.url, e.url)}</dd>
+<dt>ports</dt><dd>http ${e.httpPort} · https ${e.httpsPort} · port-forward ${e.pfPort} · node ${e.nodePort}</dd>
+<dt>subnet</dt><dd>${esc(e.subnet ?? '–')}</dd>
+<dt>created</dt><dd>${esc(e.createdAt ?? '–')}${e.createdAt ? ` (${age(e.createdAt, now)} ago)` : ''}</dd>
+<dt>expires</dt><dd>${e.pinned ? 'pinned (never)' : esc(e.expiresAt ?? 'never')}</dd>
+<dt>asked by</dt><dd>${esc(e.requestedBy ?? '–')}${e.sourceUrl ? ` from ${link(e.sourceUrl, e.sourceUrl)}` : ''}</dd>
+</dl>`
+    : '<p>This environment no longer exists; its history follows.</p>';
+  const ops = input.operations.map((op) => `<section aria-labelledby="op-${op.id}">
+<h3 id="op-${op.id}">${esc(op.kind)} #${op.id} — <span class="${op.status === 'success' ? 'st-done' : op.status === 'failed' ? 'st-failed' : 'st-running'}">${esc(op.status)}</span></h3>
+<p class="muted">${esc(op.trigger.source)}${op.trigger.actor ? ` by ${esc(op.trigger.actor)}` : ''} · ${esc(new Date(op.startedAt).toISOString())}</p>
+<ol class="steps">
+${op.steps.map((s) => `<li><span class="st-${esc(s.status)}">${esc(s.status)}</span> <strong>${esc(s.step)}</strong> ${duration(s)}${s.detail || s.error ? ` — <span class="wrap">${esc(s.error ?? s.detail)}</span>` : ''}</li>`).join('\n')}
+</ol>
+${op.error ? `<p class="st-failed">${esc(op.error)}${op.fixCommand ? ` — next: <code>${esc(op.fixCommand)}</code>` : ''}</p>` : ''}
+</section>`).join('\n');
+  const history = input.degraded ? '<p class="muted">Operation history is not available while the database is unreachable.</p>' : ops || '<p class="muted">No operations recorded.</p>';
+  return layout(input.name, `<h2>${esc(input.name)}</h2>\n${facts}\n<h2>Operations</h2>\n${history}`, input.degraded);
+}
+
+export function notFoundPage(name: string, degraded: Degradation | null): string {
+  return layout('not found', `<h2>Not found</h2><p>No environment named <code>${esc(name)}</code>. <a href="/kindler">All environments</a>.</p>`, degraded);
+}
