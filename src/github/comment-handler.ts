@@ -4,7 +4,9 @@
 import { parseComment, type ParsedLine } from '../commands/parse.js';
 import { helpText } from '../commands/usage.js';
 import { commandName, type Command } from '../commands/verbs.js';
-import { Failure, classify, messageOf, type Operation, type Trigger } from '../domain/index.js';
+import { Failure, MANAGEMENT_CLUSTER, classify, messageOf, type Operation, type Trigger } from '../domain/index.js';
+import { readSnapshot } from '../store/csv-snapshot.js';
+import { isUnreachable } from '../store/db.js';
 import { checkRunName, checkRunState } from '../render/check-run.js';
 import { renderStatusComment } from '../render/status-comment.js';
 import type { Runtime } from '../runtime.js';
@@ -42,7 +44,15 @@ export async function handleComment(event: CommentEvent, octokit: GitHubClient, 
   if (event.action === 'edited' && commandLines(event.body) === commandLines(event.previousBody ?? '')) return;
   const lines = parseComment(event.body);
   if (lines.length === 0) return;
-  if (!(await deps.rt.store.recordDelivery(event.deliveryId, 'issue_comment'))) return;
+  let fresh: boolean;
+  try {
+    fresh = await deps.rt.store.recordDelivery(event.deliveryId, 'issue_comment');
+  } catch (error) {
+    if (!isUnreachable(error)) throw error;
+    await answerDegraded(lines, event, octokit, deps, error);
+    return;
+  }
+  if (!fresh) return;
   if (event.installationId) await deps.rt.store.setState(`installation:${event.repo.owner}/${event.repo.repo}`, event.installationId);
   await octokit.rest.reactions.createForIssueComment({ ...event.repo, comment_id: event.commentId, content: 'eyes' });
   const reply = (body: string) => octokit.rest.issues.createComment({ ...event.repo, issue_number: event.issueNumber, body: deps.rt.redactor.redact(body) });
@@ -60,6 +70,31 @@ export async function handleComment(event: CommentEvent, octokit: GitHubClient, 
       }
     }
   }
+}
+
+/**
+ * The database is unreachable: list and status answer from the CSV snapshot, marked degraded;
+ * everything else is refused, saying why and that nothing changed. (Without the database a
+ * redelivery cannot be recognised, so it would be answered again; it still changes nothing.)
+ */
+async function answerDegraded(lines: ParsedLine[], event: CommentEvent, octokit: GitHubClient, deps: CommentDeps, cause: unknown): Promise<void> {
+  const { rt } = deps;
+  const snapshot = await readSnapshot(rt.config.csvPath).catch(() => null);
+  const records = (snapshot?.records ?? []).filter((r) => r.name !== MANAGEMENT_CLUSTER);
+  const note = `⚠️ **Degraded:** the database is unreachable (${messageOf(cause)}).`;
+  const from = snapshot ? `From the CSV snapshot of ${snapshot.writtenAt?.toISOString() ?? 'an unknown time'}:` : 'There is no CSV snapshot to answer from.';
+  const answers = lines.map((line) => {
+    if (line.kind === 'reply') return `> ${line.line}\n\n${line.message}`;
+    const { command } = line;
+    if (command.verb === 'list' || command.verb === 'status') {
+      const shown = command.verb === 'status' ? records.filter((r) => r.name === command.name) : records;
+      if (command.verb === 'status' && shown.length === 0) return `> ${line.line}\n\n${from} \`${command.name}\` is not in it.`;
+      return `> ${line.line}\n\n${from}\n\n| name | provider | http | https | subnet |\n|---|---|---|---|---|\n${shown.map((r) => `| ${r.name} | ${r.provider} | ${r.httpPort} | ${r.httpsPort} | ${r.subnet ?? '–'} |`).join('\n')}`;
+    }
+    if (command.verb === 'help') return helpText(command.topic);
+    return `> ${line.line}\n\nRefused: \`/env ${command.verb}\` needs the database, and nothing was changed. Try again when it is back; \`/env list\` and \`/env status\` answer from the snapshot meanwhile.`;
+  });
+  await octokit.rest.issues.createComment({ ...event.repo, issue_number: event.issueNumber, body: rt.redactor.redact(`${note}\n\n${answers.join('\n\n---\n\n')}`) });
 }
 
 async function handleLine(line: ParsedLine, event: CommentEvent, octokit: GitHubClient, deps: CommentDeps, reply: (b: string) => Promise<unknown>): Promise<void> {

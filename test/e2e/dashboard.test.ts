@@ -8,10 +8,14 @@ import type http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import nock from 'nock';
 import { chromium, type Browser } from 'playwright-core';
+import { Probot, ProbotOctokit } from 'probot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { kindlerApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
+import { PermissionCache } from '../../src/github/permissions.js';
 import type { ConsistencyReport } from '../../src/consistency/compare.js';
 import { envName } from '../../src/domain/index.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
@@ -20,6 +24,8 @@ import { Metrics } from '../../src/server/metrics.js';
 import { dashboardHandler } from '../../src/web/handler.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
+const examples = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json'), 'utf8')) as { name: string; examples: { action: string }[] }[];
+const commentExample = examples.find((e) => e.name === 'issue_comment')!.examples.find((x) => x.action === 'created') as any;
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-results');
 
 /** A TCP proxy to PostgreSQL that can be cut (listener closed, connections destroyed) and restored on the same port. */
@@ -120,7 +126,7 @@ describe('dashboard in headless Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // a phone
     await page.goto(`${base}/kindler`);
     expect(await page.title()).toBe('environments · kindler');
-    const rows = await page.locator('table >> nth=0 >> tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th,td')].map((c) => (c as HTMLElement).innerText.trim())));
+    const rows = await page.locator('table >> nth=0 >> tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th,td')].map((c) => (c as unknown as { innerText: string }).innerText.trim())));
     expect(rows.map((r) => r.slice(0, 5))).toEqual([
       ['dev', 'k3d', 'ready', '18090 / 18443', '10.101.0.0/16'],
       ['web-kind', 'kind', 'creating', '18091 / 18444', '–'],
@@ -168,7 +174,7 @@ describe('dashboard in headless Chromium', () => {
     await page.goto(`${base}/kindler`);
     const banner = page.getByRole('alert');
     await expect(banner.innerText()).resolves.toMatch(/^Degraded: the database is unreachable \(.+\)\. Showing the CSV snapshot from \d{4}-\d\d-\d\dT/);
-    const rows = await page.locator('table >> nth=0 >> tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th,td')].map((c) => (c as HTMLElement).innerText.trim()).slice(0, 4)));
+    const rows = await page.locator('table >> nth=0 >> tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th,td')].map((c) => (c as unknown as { innerText: string }).innerText.trim()).slice(0, 4)));
     expect(rows).toEqual([['dev', 'k3d', 'unknown', '18090 / 18443'], ['web-kind', 'kind', 'unknown', '18091 / 18444']]);
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-degraded.png'), fullPage: true });
     const api = await get('/kindler/api/environments');
@@ -176,6 +182,22 @@ describe('dashboard in headless Chromium', () => {
     const ready = await get('/readyz');
     expect(ready.status).toBe(503);
     expect((ready.body as { checks: { database: string } }).checks.database).toMatch(/^unreachable: /);
+
+    // /env list answers from the snapshot, marked degraded; /env create is refused and changes nothing.
+    const probot = new Probot({ githubToken: 'ghs_test0123456789', Octokit: ProbotOctokit.defaults((o: object) => ({ ...o, retry: { enabled: false }, throttle: { enabled: false } })), logLevel: 'fatal' });
+    await probot.load(kindlerApp({ rt, permissions: new PermissionCache() }));
+    const payload = structuredClone(commentExample);
+    Object.assign(payload.comment, { body: '/env list\n/env create qa', id: 4242 });
+    payload.installation = { id: 77 };
+    let reply = '';
+    nock.disableNetConnect();
+    nock.enableNetConnect('127.0.0.1');
+    nock('https://api.github.com').post('/repos/Codertocat/Hello-World/issues/1/comments', (b) => { reply = b.body; return true; }).reply(201, { id: 1 });
+    await probot.receive({ id: 'degraded-1', name: 'issue_comment', payload } as never);
+    nock.enableNetConnect();
+    expect(reply).toMatch(/^⚠️ \*\*Degraded:\*\* the database is unreachable \(.+\)\./);
+    expect(reply).toContain('| dev | k3d | 18090 | 18443 | 10.101.0.0/16 |');
+    expect(reply).toContain('> /env create qa\n\nRefused: `/env create` needs the database, and nothing was changed.');
 
     await proxy.start(); // same port
     await page.reload();
