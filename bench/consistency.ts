@@ -10,7 +10,7 @@ import { Octokit } from '@octokit/rest';
 import nock from 'nock';
 import { loadConfig } from '../src/config/config.js';
 import { checkConsistency } from '../src/consistency/check.js';
-import { envName, type Environment } from '../src/domain/index.js';
+import type { Environment } from '../src/domain/index.js';
 import { GitHubBranchStore } from '../src/git/github-branch-store.js';
 import { treeSha } from '../src/git/tree-hash.js';
 import { renderGateway } from '../src/render/haproxy.js';
