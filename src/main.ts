@@ -4,23 +4,15 @@ import fs from 'node:fs';
 import { loadConfig } from './config/config.js';
 import { openRuntime } from './runtime.js';
 import { workerName } from './cli/owner.js';
-import { appConfigured, startGitHub, WEBHOOK_PATH } from './github/start.js';
-import { healthHandler, startHttpServer } from './server/http-server.js';
-import { Metrics } from './server/metrics.js';
-import { dashboardHandler } from './web/handler.js';
+import { appConfigured, WEBHOOK_PATH } from './github/start.js';
+import { serve } from './server/serve.js';
 
 if (fs.existsSync('.env')) process.loadEnvFile('.env');
 const config = loadConfig();
 const rt = await openRuntime(config);
 const applied = await rt.store.migrate();
 await rt.refreshSnapshot();
-const metrics = new Metrics(rt);
-const github = await startGitHub(rt, process.env, workerName('server'), metrics);
-const server = await startHttpServer([
-  healthHandler(rt, { running: () => github.worker.isRunning() }),
-  ...(github.handler ? [github.handler] : []),
-  dashboardHandler(rt, { token: config.KINDLER_DASHBOARD_TOKEN, metrics }),
-], config.HOST, config.PORT);
+const served = await serve(rt, process.env, workerName('server'));
 const where = rt.store.backend === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)';
 process.stdout.write(`kindler-bot listening on http://${config.HOST}:${config.PORT} — state: ${where}${applied.length ? `, migrations applied: ${applied.join(', ')}` : ''}\n`);
 process.stdout.write(`Dashboard at http://${config.HOST}:${config.PORT}/kindler${config.KINDLER_DASHBOARD_TOKEN ? ' (token required)' : ''}; metrics at /metrics\n`);
@@ -30,8 +22,7 @@ if (appConfigured(process.env)) {
   process.stdout.write('GitHub App not configured: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to receive /env commands. The kindler CLI works meanwhile (./bin/kindler.js help).\n');
 }
 const stop = async () => {
-  server.close();
-  await github.worker.stop();
+  await served.stop();
   await rt.close();
   process.exit(0);
 };

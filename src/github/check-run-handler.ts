@@ -38,8 +38,8 @@ export async function handleCheckRun(event: CheckRunEvent, octokit: GitHubClient
     return;
   }
   try {
-    await deps.rt.engine.retry(op.envName, { ...op.trigger, source: 'check_run', actor: event.sender });
-    deps.wake?.();
+    const again = await deps.rt.engine.retry(op.envName, { ...op.trigger, source: 'check_run', actor: event.sender });
+    deps.wake?.(again);
   } catch (error) {
     if (classify(error) !== 'failure') throw error;
     const fix = (error as Failure).fix;

@@ -31,7 +31,8 @@ export interface CommentEvent {
 export interface CommentDeps {
   rt: Runtime;
   permissions: PermissionCache;
-  wake?: () => void;
+  /** Hands a recorded operation to the worker (the durable queue in the server). */
+  wake?: (op: Operation) => void;
   /** Runs slow read-outs (check, sync, prune) after the webhook is answered; inline when absent. */
   background?: (task: () => Promise<void>) => void;
 }
@@ -134,7 +135,7 @@ export async function announce(op: Operation, octokit: GitHubClient, repo: RepoR
   const { data: check } = await octokit.rest.checks.create({ ...repo, name: checkRunName(op), head_sha: headSha, external_id: String(op.id),
     status: state.status, output: { title: state.output.title, summary: deps.rt.redactor.redact(state.output.summary) } });
   await deps.rt.store.updateOperation(op.id, { commentId: data.id, checkRunId: check.id });
-  deps.wake?.();
+  deps.wake?.(op);
 }
 
 async function run(command: Command, trigger: Trigger, deps: CommentDeps, reply: (b: string) => Promise<unknown>, quoted: string,

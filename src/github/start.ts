@@ -9,6 +9,7 @@ import { PermissionCache } from './permissions.js';
 import { commentReporter } from './reporter.js';
 import type { GitHubClient } from './types.js';
 import { Worker } from './worker.js';
+import { OperationQueue } from '../queue/operation-queue.js';
 import { sweepExpiry } from './expiry.js';
 import { Background, claimRound } from './background.js';
 import { driftMonitor } from './consistency.js';
@@ -24,18 +25,22 @@ export function appConfigured(env: NodeJS.ProcessEnv): boolean {
 export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: string, metrics?: Metrics): Promise<{ handler: Handler | null; worker: Worker; probot: Probot | null }> {
   let worker: Worker;
   const logError = (what: string) => (error: unknown) => process.stderr.write(`${what}: ${rt.redactor.redact(error instanceof Error ? error.message : String(error))}\n`);
+  const queueDb = rt.store.queueDatabase();
+  const queue = await OperationQueue.open({
+    database: queueDb ? { pglite: queueDb } : { connectionString: rt.config.DATABASE_URL as string }, onError: logError('queue'),
+  });
   const workerOptions = {
-    owner, concurrency: rt.config.KINDLER_WORKER_CONCURRENCY, onError: logError('worker'),
+    owner, queue, concurrency: rt.config.KINDLER_WORKER_CONCURRENCY, onError: logError('worker'),
     ...(metrics ? { onFinished: (op: Operation) => metrics.operationFinished(op) } : {}),
   };
   if (!appConfigured(env)) {
     worker = new Worker(rt, workerOptions);
-    worker.start();
+    await worker.start();
     return { handler: null, worker, probot: null };
   }
   const probot = createProbot({ env });
   const background = new Background((error) => probot.log.error({ err: error }, 'background task failed'));
-  const deps = { rt, permissions: new PermissionCache(), wake: () => void worker.tick(), background: background.run };
+  const deps = { rt, permissions: new PermissionCache(), wake: (op: Operation) => void worker.enqueue(op).catch(logError('enqueue')), background: background.run };
   const middleware = await createNodeMiddleware(kindlerApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
   worker = new Worker(rt, {
     ...workerOptions,
@@ -46,7 +51,7 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
       return commentReporter((await probot.auth(installation)) as unknown as GitHubClient, rt);
     },
   });
-  worker.start();
+  await worker.start();
   const octokitFor = async (repo: { owner: string; repo: string }) => {
     const installation = await rt.store.getState<number>(`installation:${repo.owner}/${repo.repo}`);
     return installation ? ((await probot.auth(installation)) as unknown as GitHubClient) : null;

@@ -1,13 +1,19 @@
-// Runs queued operations from the database (the operations table is the durable queue: a restart
-// loses nothing), takes over those whose worker died, and reports through the status comment.
+// Runs queued operations and reports through the status comment. With a queue (the server), jobs
+// come from pg-boss, at most `concurrency` at once in this process — run one bot process per Docker
+// host and that is the limit per host — and a sweep every few seconds enqueues what has no job: an
+// operation recorded while the queue was unreachable, or one whose worker died (its lease expired).
+// Without a queue, `tick()` claims from the operations table directly (tests, single process).
 import type { Operation } from '../domain/index.js';
 import type { OperationObserver } from '../lifecycle/engine-api.js';
+import type { OperationQueue } from '../queue/operation-queue.js';
 import type { Runtime } from '../runtime.js';
 
 export interface WorkerOptions {
   owner: string;
   concurrency: number;
   pollMs?: number;
+  /** The durable queue; without it the worker polls the operations table. */
+  queue?: OperationQueue;
   /** The observer for one operation (a comment reporter for GitHub-triggered ones). */
   observerFor?: (op: Operation) => Promise<(OperationObserver & { flush?(): Promise<void> }) | null>;
   /** Called with each operation this worker finished running (metrics). */
@@ -20,24 +26,32 @@ export class Worker {
   private readonly running = new Set<number>();
   private timer: NodeJS.Timeout | null = null;
   private readonly abort = new AbortController();
-  private inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private started = false;
 
   constructor(private readonly rt: Runtime, private readonly options: WorkerOptions) {}
 
-  private started = false;
-
-  start(): void {
+  async start(): Promise<void> {
     this.started = true;
+    const { queue } = this.options;
+    if (queue) await queue.work(this.options.concurrency, (id) => this.track(this.runById(id)));
     const loop = () => {
       // A failed pass (database down) must not stop the loop or crash the process: the next one retries.
-      void this.tick().catch((error: unknown) => this.options.onError?.(error)).finally(() => {
-        if (!this.abort.signal.aborted) this.timer = setTimeout(loop, this.options.pollMs ?? 1_000);
+      const pass = queue ? this.sweep(queue) : this.tick();
+      void pass.catch((error: unknown) => this.options.onError?.(error)).finally(() => {
+        if (!this.abort.signal.aborted) this.timer = setTimeout(loop, this.options.pollMs ?? (queue ? 5_000 : 1_000));
       });
     };
     loop();
   }
 
-  /** One pass: claim what is runnable up to the concurrency limit. Resolves when those finish. */
+  /** Hands a newly recorded (or reopened) operation to the queue, or runs a pass without one. */
+  async enqueue(op: Pick<Operation, 'id'>): Promise<void> {
+    if (this.options.queue) await this.options.queue.enqueue(op.id);
+    else await this.tick();
+  }
+
+  /** One pass without a queue: claim what is runnable up to the concurrency limit; resolves when those finish. */
   async tick(): Promise<void> {
     const queued = await this.rt.store.listOperations({ status: ['queued'], limit: 50 });
     const orphaned = await this.rt.store.orphanedOperations();
@@ -45,13 +59,7 @@ export class Worker {
     for (const op of [...orphaned, ...queued.reverse()]) {
       if (this.running.size >= this.options.concurrency || this.abort.signal.aborted) break;
       if (this.running.has(op.id)) continue;
-      this.running.add(op.id);
-      const job = this.runOne(op).finally(() => {
-        this.running.delete(op.id);
-        this.inFlight.delete(job);
-      });
-      this.inFlight.add(job);
-      started.push(job);
+      started.push(this.track(this.runOne(op)));
     }
     await Promise.all(started);
   }
@@ -61,17 +69,39 @@ export class Worker {
     return this.started && !this.abort.signal.aborted;
   }
 
-  /** Stops claiming, asks running operations to stop after their step, and waits for them. */
+  /** Stops taking work, asks running operations to stop after their step, and waits for them. */
   async stop(): Promise<void> {
     this.abort.abort(new Error('shutting down'));
     if (this.timer) clearTimeout(this.timer);
-    await Promise.all(this.inFlight);
+    await Promise.all([this.options.queue?.stop(), ...this.inFlight]);
+  }
+
+  /** Enqueues queued operations without a job and operations whose worker died. */
+  private async sweep(queue: OperationQueue): Promise<void> {
+    const due = [...(await this.rt.store.orphanedOperations()), ...(await this.rt.store.listOperations({ status: ['queued'], limit: 1000 }))];
+    for (const op of due) if (!this.running.has(op.id)) await queue.enqueue(op.id);
+  }
+
+  private track(job: Promise<void>): Promise<void> {
+    const tracked = job.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+    return tracked;
+  }
+
+  private async runById(id: number): Promise<void> {
+    const op = await this.rt.store.getOperation(id);
+    if (op && (op.status === 'queued' || op.status === 'running')) await this.runOne(op);
   }
 
   private async runOne(op: Operation): Promise<void> {
-    const observer = (await this.options.observerFor?.(op)) ?? undefined;
-    const done = await this.rt.engine.execute(op.id, { owner: this.options.owner, signal: this.abort.signal, ...(observer ? { observer } : {}) });
-    await observer?.flush?.();
-    if (done) this.options.onFinished?.(done);
+    this.running.add(op.id);
+    try {
+      const observer = (await this.options.observerFor?.(op)) ?? undefined;
+      const done = await this.rt.engine.execute(op.id, { owner: this.options.owner, signal: this.abort.signal, ...(observer ? { observer } : {}) });
+      await observer?.flush?.();
+      if (done) this.options.onFinished?.(done);
+    } finally {
+      this.running.delete(op.id);
+    }
   }
 }

@@ -25,6 +25,15 @@ export class PgliteDb implements Db {
     })));
   }
 
+  /** The same single connection for the queue (pg-boss), its statements serialised with ours. */
+  forQueue(): { query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>; exec(sql: string): Promise<{ rows: unknown[] }[]>; listen(channel: string, cb: (payload: string) => void): Promise<() => Promise<void>> } {
+    return {
+      query: <T>(sql: string, params?: unknown[]) => this.serial(() => this.pg.query<T>(sql, params)),
+      exec: (sql: string) => this.serial(() => this.pg.exec(sql)),
+      listen: (channel: string, cb: (payload: string) => void) => this.pg.listen(channel, cb),
+    };
+  }
+
   async close(): Promise<void> {
     await this.tail.catch(() => undefined);
     if (!this.pg.closed) await this.pg.close();

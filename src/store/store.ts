@@ -41,6 +41,8 @@ export interface Store {
   readonly backend: 'postgres' | 'pglite';
   /** Applies pending migrations; safe when several processes call it at once. Returns versions applied. */
   migrate(): Promise<string[]>;
+  /** The embedded database's connection for the queue to share; null on PostgreSQL (the queue connects itself). */
+  queueDatabase(): { query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>; exec(sql: string): Promise<{ rows: unknown[] }[]>; listen(channel: string, cb: (payload: string) => void): Promise<() => Promise<void>> } | null;
   /** True when every known migration has been applied (readiness). */
   migrationsCurrent(): Promise<boolean>;
   /** Cheap liveness probe (`select 1`). */

@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { PermissionCache } from '../../src/github/permissions.js';
 import { commentReporter } from '../../src/github/reporter.js';
 import { Worker } from '../../src/github/worker.js';
+import { OperationQueue } from '../../src/queue/operation-queue.js';
 import { Engine } from '../../src/lifecycle/engine.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -81,7 +82,15 @@ const permission = (login: string, level: string, policy: string | null = null) 
 };
 
 describe('the GitHub App', () => {
-  it('/env create: 👀, a status comment, then the worker runs it, edits the comment and reacts 🚀', async () => {
+  it('/env create: 👀, a status comment, the durable queue, then the worker runs it, edits the comment and reacts 🚀', async () => {
+    // The server's wiring: the handler hands the recorded operation to the pg-boss queue; the
+    // worker takes it from there.
+    const octokit = await probot.auth();
+    const queue = await OperationQueue.open({ database: { connectionString: db.url } });
+    const worker = new Worker(rt, { owner: 'test:worker', concurrency: 2, queue, pollMs: 60_000,
+      observerFor: async () => commentReporter(octokit as never, rt, { minIntervalMs: 60_000 }) });
+    probot = new Probot({ githubToken: 'ghs_test0123456789', Octokit: ProbotOctokit.defaults((o: object) => ({ ...o, retry: { enabled: false }, throttle: { enabled: false } })), logLevel: 'fatal' });
+    await probot.load(kindlerApp({ rt, permissions: new PermissionCache(), wake: (op) => void worker.enqueue(op) }));
     const bodies: string[] = [];
     nock(API).post(`${R}/issues/comments/4242/reactions`, { content: 'eyes' }).reply(201, {});
     permission('Codertocat', 'write');
@@ -101,9 +110,13 @@ describe('the GitHub App', () => {
     nock(API).post(`${R}/issues/comments/4242/reactions`, { content: 'rocket' }).reply(201, {});
     const checks: any[] = [];
     nock(API).patch(`${R}/check-runs/555`, (b) => { if (!b.status) return false; checks.push(b); return true; }).times(2).reply(200, {});
-    const octokit = await probot.auth();
-    const worker = new Worker(rt, { owner: 'test:worker', concurrency: 2, observerFor: async () => commentReporter(octokit as never, rt, { minIntervalMs: 60_000 }) });
-    await worker.tick();
+    await worker.start();
+    try {
+      for (let i = 0; i < 300 && (await rt.store.getOperation(op.id))?.status !== 'success'; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 50 && edits.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await worker.stop();
+    }
     expect(edits).toHaveLength(2);
     const final = edits.at(-1)!;
     expect(final).toContain('### `create app-dev` — 🚀 succeeded');

@@ -2,22 +2,21 @@
 // delivery is accepted and handled, a forged one is rejected and changes nothing.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import { startGitHub } from '../../src/github/start.js';
+
 import { openRuntime, type Runtime } from '../../src/runtime.js';
-import { healthHandler, startHttpServer } from '../../src/server/http-server.js';
+import { serve, type Served } from '../../src/server/serve.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 const SECRET = 'webhook-secret-for-tests';
 let db: TestDatabase;
 let tmp: string;
 let rt: Runtime;
-let server: http.Server;
-let stopWorker: () => Promise<void>;
+let served: Served;
 let base: string;
 
 beforeAll(async () => {
@@ -26,22 +25,19 @@ beforeAll(async () => {
   rt = await openRuntime(loadConfig({ DATABASE_URL: db.url, KINDLER_DATA_DIR: tmp }, tmp));
   await rt.store.migrate();
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  const github = await startGitHub(rt, { APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'fatal' }, 'test:server');
-  stopWorker = () => github.worker.stop();
-  server = await startHttpServer([healthHandler(rt), github.handler!], '127.0.0.1', 0);
-  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  served = await serve(rt, { APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'fatal' }, 'test:server', { host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${served.port}`;
 });
 afterAll(async () => {
-  server.close();
-  await stopWorker();
+  await served.stop();
   await rt.close();
   await db.drop();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const delivery = (id: string, signature: (body: string) => string) => {
-  const body = JSON.stringify({ action: 'created', comment: { id: 1, body: 'just chatting, no command', html_url: 'https://x' }, issue: { number: 1 },
-    repository: { name: 'r', owner: { login: 'o' } }, sender: { login: 'u', type: 'User' } });
+const delivery = (id: string, signature: (body: string) => string, text = '/env list') => {
+  const body = JSON.stringify({ action: 'created', comment: { id: 1, body: text, html_url: 'https://x' }, issue: { number: 1 },
+    repository: { name: 'r', owner: { login: 'o' } }, sender: { login: 'u', type: 'User' }, installation: { id: 5 } });
   return fetch(`${base}/api/github/webhooks`, { method: 'POST', body, headers: {
     'content-type': 'application/json', 'x-github-event': 'issue_comment', 'x-github-delivery': id, 'x-hub-signature-256': signature(body) } });
 };
@@ -51,18 +47,43 @@ describe('the server', () => {
   it('answers health', async () => {
     const res = await fetch(`${base}/healthz`);
     expect(await res.json()).toEqual({ ok: true });
-    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ ok: true, checks: { database: 'ok' } });
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ ok: true, checks: { database: 'ok', migrations: 'ok', queue: 'ok' } });
   });
 
-  it('accepts a signed delivery', async () => {
-    const res = await delivery('signed-1', sign);
-    expect(res.status).toBe(200);
+  it('accepts a signed delivery and answers the command through the GitHub API', async () => {
+    nock.disableNetConnect();
+    nock.enableNetConnect('127.0.0.1');
+    let reply = '';
+    const api = nock('https://api.github.com')
+      .post('/app/installations/5/access_tokens').reply(201, { token: 'ghs_installation0123456789', expires_at: new Date(Date.now() + 3_600_000).toISOString() })
+      .post('/repos/o/r/issues/comments/1/reactions', { content: 'eyes' }).reply(201, {})
+      .get(/\/repos\/o\/r\/contents\/\.github(%2F|\/)kindler\.yml/).reply(404, { message: 'Not Found' })
+      .get('/repos/o/r/collaborators/u/permission').reply(200, { permission: 'read', user: { login: 'u' } })
+      .post('/repos/o/r/issues/1/comments', (b) => { reply = b.body; return true; }).reply(201, { id: 2 });
+    try {
+      const res = await delivery('signed-1', sign);
+      expect(res.status).toBe(200);
+      expect(api.pendingMocks()).toEqual([]);
+      expect(reply).toBe('No environments yet. Create one with `/env create <name>`.');
+      expect(await rt.store.recordDelivery('signed-1', 'issue_comment')).toBe(false); // it was recorded
+    } finally {
+      nock.cleanAll();
+      nock.enableNetConnect();
+    }
   });
 
-  it('rejects a forged delivery', async () => {
+  it('rejects a forged delivery and records nothing', async () => {
     const res = await delivery('forged-1', () => `sha256=${'0'.repeat(64)}`);
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     expect(await res.text()).toMatch(/signature/i);
+    expect(await rt.store.recordDelivery('forged-1', 'issue_comment')).toBe(true); // never seen before
+  });
+
+  it('serves the dashboard and metrics on the same server, with the webhook latency observed', async () => {
+    const page = await (await fetch(`${base}/kindler`)).text();
+    expect(page).toContain('<h2 id="environments">Environments</h2>');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/kindler_webhook_duration_seconds_count\{event="issue_comment"\} [1-9]/);
   });
 });

@@ -1,0 +1,64 @@
+// The durable queue (pg-boss) in the same database as the state: PostgreSQL, or the embedded PGlite
+// through pg-boss's PGlite adapter. A job carries only an operation id; the operations table stays
+// the truth (steps, lease, outcome), so a job delivered twice runs the operation once — the engine's
+// claim decides. One job per operation at a time (policy `exclusive`, keyed by the id). A worker
+// that dies stops heartbeating and its job is retried elsewhere; the engine resumes the operation
+// at its first unfinished step once the dead worker's lease has expired.
+import { PgBoss, fromPglite, type PGliteLike } from 'pg-boss';
+
+export const OPERATIONS_QUEUE = 'kindler-operations';
+
+export interface QueueSettings {
+  /** PostgreSQL connection string, or the embedded database to share. */
+  database: { connectionString: string } | { pglite: PGliteLike };
+  onError?: (error: unknown) => void;
+}
+
+export class OperationQueue {
+  private constructor(private readonly boss: PgBoss) {}
+
+  static async open(settings: QueueSettings): Promise<OperationQueue> {
+    const common = { schema: 'pgboss', supervise: true, schedule: false } as const;
+    const boss = 'pglite' in settings.database
+      ? new PgBoss({ ...common, db: fromPglite(settings.database.pglite), backend: 'pglite' })
+      : new PgBoss({ ...common, connectionString: settings.database.connectionString, max: 4 });
+    boss.on('error', (error: unknown) => settings.onError?.(error));
+    await boss.start();
+    if (!(await boss.getQueue(OPERATIONS_QUEUE))) {
+      await boss.createQueue(OPERATIONS_QUEUE, {
+        policy: 'exclusive',
+        // Lifecycle steps take minutes; a silent worker is detected by its missing heartbeat instead.
+        expireInSeconds: 4 * 3600,
+        heartbeatSeconds: 30,
+        // A retry is a takeover (the handler itself never throws for a failed step): keep trying.
+        retryLimit: 1000, retryDelay: 5,
+      }).catch(async (error: unknown) => {
+        if (!(await boss.getQueue(OPERATIONS_QUEUE))) throw error; // another process created it meanwhile
+      });
+    }
+    return new OperationQueue(boss);
+  }
+
+  /** Enqueues the operation; false when it already has a job waiting or running. */
+  async enqueue(operationId: number): Promise<boolean> {
+    return (await this.boss.send(OPERATIONS_QUEUE, { operationId }, { singletonKey: `op-${operationId}` })) !== null;
+  }
+
+  /** Runs `handler` for each job, at most `concurrency` at once in this process. */
+  async work(concurrency: number, handler: (operationId: number) => Promise<void>): Promise<void> {
+    await this.boss.work<{ operationId: number }>(OPERATIONS_QUEUE, { localConcurrency: concurrency, batchSize: 1, pollingIntervalSeconds: 1 }, async (jobs) => {
+      for (const job of jobs) await handler(job.data.operationId);
+    });
+  }
+
+  /** Jobs waiting for a worker. */
+  async depth(): Promise<number> {
+    const queue = await this.boss.getQueue(OPERATIONS_QUEUE);
+    return queue?.queuedCount ?? 0;
+  }
+
+  /** Stops fetching and waits (up to `timeoutMs`) for the jobs in hand to finish. */
+  async stop(timeoutMs = 60_000): Promise<void> {
+    await this.boss.stop({ graceful: true, timeout: timeoutMs, close: true });
+  }
+}

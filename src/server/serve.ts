@@ -1,0 +1,29 @@
+// Everything `npm start` serves, on one server: health, the GitHub webhooks (when configured), the
+// dashboard with its API, and metrics — with the worker taking operations from the queue.
+import type http from 'node:http';
+import { startGitHub } from '../github/start.js';
+import type { Runtime } from '../runtime.js';
+import { dashboardHandler } from '../web/handler.js';
+import { healthHandler, startHttpServer } from './http-server.js';
+import { Metrics } from './metrics.js';
+
+export interface Served { server: http.Server; port: number; stop(): Promise<void> }
+
+export async function serve(rt: Runtime, env: NodeJS.ProcessEnv, owner: string, listen = { host: rt.config.HOST, port: rt.config.PORT }): Promise<Served> {
+  const metrics = new Metrics(rt);
+  const github = await startGitHub(rt, env, owner, metrics);
+  const server = await startHttpServer([
+    healthHandler(rt, { running: () => github.worker.isRunning() }),
+    ...(github.handler ? [github.handler] : []),
+    dashboardHandler(rt, { token: rt.config.KINDLER_DASHBOARD_TOKEN, metrics }),
+  ], listen.host, listen.port);
+  return {
+    server,
+    port: (server.address() as { port: number }).port,
+    // Graceful: stop accepting, let the worker finish its steps (the queue drains), then close.
+    async stop() {
+      await new Promise((resolve) => server.close(resolve));
+      await github.worker.stop();
+    },
+  };
+}

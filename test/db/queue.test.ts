@@ -1,0 +1,121 @@
+// The durable queue (pg-boss) on PostgreSQL and on the embedded PGlite: recorded operations are
+// enqueued once and run once; concurrency is bounded; an operation whose worker died is taken over
+// and resumed at its first unfinished step; stop() drains what is running.
+import { afterEach, describe, expect, it } from 'vitest';
+import { envName, type Operation } from '../../src/domain/index.js';
+import { Worker } from '../../src/github/worker.js';
+import { Engine } from '../../src/lifecycle/engine.js';
+import { OperationQueue } from '../../src/queue/operation-queue.js';
+import type { Runtime } from '../../src/runtime.js';
+import type { Store } from '../../src/store/store.js';
+import { BACKENDS, type OpenedStore } from '../support/db.js';
+import { fakeSystems, type FakeSystems } from '../support/fake-steps.js';
+
+const trigger = { source: 'cli' as const, actor: 'test', url: null, repo: null, issueNumber: null, headSha: null };
+
+async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
+  let opened: OpenedStore | null = null;
+  let workers: Worker[] = [];
+  afterEach(async () => {
+    for (const w of workers) await w.stop();
+    workers = [];
+    await opened?.cleanup();
+    opened = null;
+  });
+
+  async function setup(): Promise<{ store: Store; systems: FakeSystems; engine: Engine; queue: () => Promise<OperationQueue>; rt: Runtime }> {
+    opened = await open();
+    const { store } = opened;
+    await store.migrate();
+    const systems = fakeSystems();
+    const engine = new Engine({ store, handlers: systems.handlers, retryDelaysMs: [], leaseMs: 1_000 });
+    const rt = { store, engine } as unknown as Runtime;
+    const queueDb = store.queueDatabase();
+    expect(queueDb === null).toBe(backend === 'postgres');
+    const queue = () => OperationQueue.open({ database: queueDb ? { pglite: queueDb } : { connectionString: opened?.url as string } });
+    return { store, systems, engine, queue, rt };
+  }
+
+  it('runs each recorded operation once, however often it is enqueued, at most `concurrency` at a time', async () => {
+    const { store, systems, engine, queue, rt } = await setup();
+    let running = 0;
+    let peak = 0;
+    systems.during = async (step) => {
+      if (step !== 'cluster') return;
+      peak = Math.max(peak, ++running);
+      await new Promise((r) => setTimeout(r, 300));
+      running--;
+    };
+    const q = await queue();
+    const ops: Operation[] = [];
+    for (const name of ['q-1', 'q-2', 'q-3']) ops.push(await engine.request({ kind: 'create', name: envName(name), provider: 'k3d', trigger }));
+    expect(await q.enqueue(ops[0]!.id)).toBe(true);
+    expect(await q.enqueue(ops[0]!.id)).toBe(false); // one job per operation at a time
+    const worker = new Worker(rt, { owner: 'w1', concurrency: 2, queue: q, pollMs: 200 });
+    workers.push(worker);
+    await worker.start();
+    await worker.enqueue(ops[1]!);
+    // q-3 has no job yet: the sweep finds it among the queued operations.
+    await until('all three to succeed', async () => (await Promise.all(ops.map((o) => store.getOperation(o.id)))).every((o) => o?.status === 'success'));
+    for (const name of ['q-1', 'q-2', 'q-3']) expect(systems.calls.filter((c) => c === `cluster.ensure ${name}`)).toHaveLength(1);
+    expect(peak).toBe(2);
+    expect(worker.isRunning()).toBe(true);
+  });
+
+  it('takes over an operation whose worker died and resumes it at its first unfinished step', async () => {
+    const { store, systems, engine, queue, rt } = await setup();
+    const op = await engine.request({ kind: 'create', name: envName('orphan'), provider: 'k3d', trigger });
+    // A worker claimed it, finished record and branch, then died: its lease runs out.
+    await store.claimOperation(op.id, 'dead-worker', 200);
+    const now = new Date();
+    for (const step of ['record', 'branch'] as const) await store.saveStep(op.id, { step, status: 'done', startedAt: now, completedAt: now, detail: 'done before the crash', error: null });
+    systems.present.branch.add('orphan');
+    await new Promise((r) => setTimeout(r, 300));
+    const worker = new Worker(rt, { owner: 'w2', concurrency: 1, queue: await queue(), pollMs: 200 });
+    workers.push(worker);
+    await worker.start();
+    await until('the orphan to succeed', async () => (await store.getOperation(op.id))?.status === 'success');
+    expect(systems.calls.filter((c) => c.endsWith(' orphan'))).toEqual(['cluster.ensure orphan', 'portainer.ensure orphan', 'argocd.ensure orphan', 'haproxy.ensure orphan']);
+  });
+
+  it('stop() waits for the running step, and the operation is resumed by the next worker', async () => {
+    const { store, systems, engine, queue, rt } = await setup();
+    let release: () => void = () => undefined;
+    const entered = new Promise<void>((resolve) => {
+      systems.during = async (step) => {
+        if (step !== 'cluster') return;
+        delete systems.during;
+        resolve();
+        await new Promise<void>((r) => (release = r));
+      };
+    });
+    const op = await engine.request({ kind: 'create', name: envName('drain'), provider: 'k3d', trigger });
+    const first = new Worker(rt, { owner: 'w3', concurrency: 1, queue: await queue(), pollMs: 200 });
+    await first.start();
+    await first.enqueue(op);
+    await entered;
+    let stopped = false;
+    const stopping = first.stop().then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stopped).toBe(false); // still draining the cluster step
+    release();
+    await stopping;
+    const after = await store.getOperation(op.id);
+    expect(after?.steps.find((s) => s.step === 'cluster')?.status).toBe('done');
+    expect(after?.status).not.toBe('success'); // it stopped after the step, not at the end
+
+    const second = new Worker(rt, { owner: 'w4', concurrency: 1, queue: await queue(), pollMs: 200 });
+    workers.push(second);
+    await second.start();
+    await until('the drained operation to be finished by the next worker', async () => (await store.getOperation(op.id))?.status === 'success', 40_000);
+    expect(systems.calls.filter((c) => c === 'cluster.ensure drain')).toHaveLength(1);
+  });
+});
