@@ -6,14 +6,20 @@ import { openRuntime } from './runtime.js';
 import { workerName } from './cli/owner.js';
 import { appConfigured, WEBHOOK_PATH } from './github/start.js';
 import { serve } from './server/serve.js';
+import { createProbot } from 'probot';
+import { configRepoBranches } from './github/config-repo.js';
 
 if (fs.existsSync('.env')) process.loadEnvFile('.env');
 const config = loadConfig();
-const rt = await openRuntime(config);
+// As the app, with no GIT_REPO_URL, environment branches live in the config repo (GitHub API).
+const probot = appConfigured(process.env) ? createProbot({ env: process.env }) : undefined;
+const branches = probot ? configRepoBranches(probot, config) : null;
+const rt = await openRuntime(config, branches ? { branches } : {});
 const applied = await rt.store.migrate();
 await rt.refreshSnapshot();
-const served = await serve(rt, process.env, workerName('server'));
+const served = await serve(rt, process.env, workerName('server'), { host: config.HOST, port: config.PORT }, probot);
 const where = rt.store.backend === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)';
+process.stdout.write(`Environment branches: ${rt.branches.description}\n`);
 process.stdout.write(`kindler-bot listening on http://${config.HOST}:${config.PORT} — state: ${where}${applied.length ? `, migrations applied: ${applied.join(', ')}` : ''}\n`);
 process.stdout.write(`Dashboard at http://${config.HOST}:${config.PORT}/kindler${config.KINDLER_DASHBOARD_TOKEN ? ' (token required)' : ''}; metrics at /metrics\n`);
 if (appConfigured(process.env)) {

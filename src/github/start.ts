@@ -13,6 +13,7 @@ import { OperationQueue } from '../queue/operation-queue.js';
 import { sweepExpiry } from './expiry.js';
 import { Background, claimRound } from './background.js';
 import { driftMonitor } from './consistency.js';
+import { installationClient } from './config-repo.js';
 import { splitRepo } from './types.js';
 import type { Metrics } from '../server/metrics.js';
 
@@ -22,7 +23,7 @@ export function appConfigured(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH) && env.WEBHOOK_SECRET);
 }
 
-export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: string, metrics?: Metrics): Promise<{ handler: Handler | null; worker: Worker; probot: Probot | null }> {
+export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: string, metrics?: Metrics, existing?: Probot): Promise<{ handler: Handler | null; worker: Worker; probot: Probot | null }> {
   let worker: Worker;
   const logError = (what: string) => (error: unknown) => process.stderr.write(`${what}: ${rt.redactor.redact(error instanceof Error ? error.message : String(error))}\n`);
   const queueDb = rt.store.queueDatabase();
@@ -38,7 +39,7 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
     await worker.start();
     return { handler: null, worker, probot: null };
   }
-  const probot = createProbot({ env });
+  const probot = existing ?? createProbot({ env });
   const background = new Background((error) => probot.log.error({ err: error }, 'background task failed'));
   const deps = { rt, permissions: new PermissionCache(), wake: (op: Operation) => void worker.enqueue(op).catch(logError('enqueue')), background: background.run };
   const middleware = await createNodeMiddleware(kindlerApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
@@ -60,15 +61,8 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
   const configRepo = rt.config.KINDLER_CONFIG_REPO ? splitRepo(rt.config.KINDLER_CONFIG_REPO) : null;
   const every = rt.config.KINDLER_DRIFT_INTERVAL_MINUTES * 60_000;
   if (configRepo && every > 0) {
-    const installed = async (): Promise<GitHubClient> => {
-      const known = await octokitFor(configRepo);
-      if (known) return known;
-      // Not seen in a webhook yet: ask GitHub which installation covers the config repo.
-      const appClient = (await probot.auth()) as unknown as GitHubClient;
-      const { data } = await appClient.rest.apps.getRepoInstallation({ ...configRepo });
-      await rt.store.setState(`installation:${configRepo.owner}/${configRepo.repo}`, data.id);
-      return (await probot.auth(data.id)) as unknown as GitHubClient;
-    };
+    // Known from a webhook, or else asked of GitHub: which installation covers the config repo.
+    const installed = installationClient(probot, configRepo, () => rt.store.getState<number>(`installation:${configRepo.owner}/${configRepo.repo}`));
     const drift = () => background.run(async () => {
       // One replica runs each round: the round is claimed in the database.
       if (!(await claimRound(rt, 'drift', every))) return;

@@ -1,6 +1,7 @@
 // Everything `npm start` serves, on one server: health, the GitHub webhooks (when configured), the
 // dashboard with its API, and metrics — with the worker taking operations from the queue.
 import type http from 'node:http';
+import type { Probot } from 'probot';
 import { startGitHub } from '../github/start.js';
 import type { Runtime } from '../runtime.js';
 import { dashboardHandler } from '../web/handler.js';
@@ -9,9 +10,9 @@ import { Metrics } from './metrics.js';
 
 export interface Served { server: http.Server; port: number; stop(): Promise<void> }
 
-export async function serve(rt: Runtime, env: NodeJS.ProcessEnv, owner: string, listen = { host: rt.config.HOST, port: rt.config.PORT }): Promise<Served> {
+export async function serve(rt: Runtime, env: NodeJS.ProcessEnv, owner: string, listen = { host: rt.config.HOST, port: rt.config.PORT }, probot?: Probot): Promise<Served> {
   const metrics = new Metrics(rt);
-  const github = await startGitHub(rt, env, owner, metrics);
+  const github = await startGitHub(rt, env, owner, metrics, probot);
   const server = await startHttpServer([
     healthHandler(rt, { running: () => github.worker.isRunning() }),
     ...(github.handler ? [github.handler] : []),

@@ -1,10 +1,14 @@
 // The GitHub Git Database API backend with strict nock: the exact calls for a new branch (4), an
 // unchanged one (GET only), an update, delete (204 and 422-absent), GraphQL listing in pages, 503.
+import crypto from 'node:crypto';
 import { Octokit } from '@octokit/rest';
+import { createProbot } from 'probot';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TransientError, envName } from '../../src/domain/index.js';
 import { GitHubBranchStore, blobSha } from '../../src/git/github-branch-store.js';
+import { loadConfig } from '../../src/config/config.js';
+import { configRepoBranches } from '../../src/github/config-repo.js';
 import { rejection } from '../support/rejection.js';
 
 const API = 'https://api.github.com';
@@ -79,6 +83,16 @@ describe('GitHub branch store', () => {
     expect(await store.list()).toEqual([{ name: 'dev', sha: 'dev-sha' }, { name: 'main', sha: 'main-sha' }, { name: 'uat', sha: 'uat-sha' }]);
   });
 
+  it('lists every branch with its deploy/ tree id in the same pages (null when the branch has none)', async () => {
+    const node = (n: string, tree: string | null) => ({ name: n, target: { oid: `${n}-sha`, file: tree ? { oid: tree } : null } });
+    nock(API)
+      .post('/graphql', (b) => b.query.includes('file(path: $path) { oid }') && b.variables.path === 'deploy' && b.variables.cursor === null)
+      .reply(200, { data: { repository: { refs: { pageInfo: { hasNextPage: true, endCursor: 'C1' }, nodes: [node('dev', 't1'), node('main', null)] } } } })
+      .post('/graphql', (b) => b.variables.cursor === 'C1')
+      .reply(200, { data: { repository: { refs: { pageInfo: { hasNextPage: false, endCursor: null }, nodes: [node('uat', 't3')] } } } });
+    expect(await store.trees('deploy/')).toEqual([{ name: 'dev', sha: 'dev-sha', tree: 't1' }, { name: 'main', sha: 'main-sha', tree: null }, { name: 'uat', sha: 'uat-sha', tree: 't3' }]);
+  });
+
   it('archives: createRef under archive/, then deleteRef', async () => {
     nock(API)
       .get(`${R}/branches/old`).reply(200, branch('e'.repeat(40), 'f'.repeat(40)))
@@ -94,5 +108,31 @@ describe('GitHub branch store', () => {
     expect(error.message).toMatch(/^writing branch "dev" in GitHub acme\/platform-config: GitHub answered 503: Service Unavailable/);
     expect(error.message).not.toContain('ghs_');
     await expect(store.remove('main' as never)).rejects.toThrow('branch "main" is reserved');
+  });
+});
+
+describe('the app\'s branch store: the config repo through the installation found from it', () => {
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const config = loadConfig({ KINDLER_CONFIG_REPO: 'acme/platform-config', KINDLER_DATA_DIR: '/tmp/unused' });
+
+  it.each([
+    ['github.com', {}, 'https://api.github.com', '/repos', '/graphql'],
+    ['GitHub Enterprise (GHE_HOST)', { GHE_HOST: 'ghe.example.test' }, 'https://ghe.example.test', '/api/v3/repos', '/api/graphql'],
+  ])('on %s: installation lookup, token, then one GraphQL page per 100 refs', async (_label, extra, host, rest, graphql) => {
+    const probot = createProbot({ env: { APP_ID: '42', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: 'x', LOG_LEVEL: 'fatal', ...extra } });
+    const branches = configRepoBranches(probot, config);
+    expect(branches?.description).toBe('GitHub acme/platform-config');
+    const api = nock(host)
+      .get(`${rest}/acme/platform-config/installation`).reply(200, { id: 9 })
+      .post(`${rest.replace('/repos', '')}/app/installations/9/access_tokens`).reply(201, { token: 'ghs_fromtheinstallation0123', expires_at: new Date(Date.now() + 3_600_000).toISOString() })
+      .post(graphql).matchHeader('authorization', 'token ghs_fromtheinstallation0123').reply(200, { data: { repository: { refs: { pageInfo: { hasNextPage: false, endCursor: null }, nodes: [{ name: 'dev', target: { oid: 'a'.repeat(40) } }] } } } });
+    expect(await branches?.list()).toEqual([{ name: 'dev', sha: 'a'.repeat(40) }]);
+    expect(api.pendingMocks()).toEqual([]);
+  });
+
+  it('is not used when GIT_REPO_URL is set, nor without a config repo', () => {
+    const probot = createProbot({ env: { APP_ID: '42', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: 'x', LOG_LEVEL: 'fatal' } });
+    expect(configRepoBranches(probot, loadConfig({ KINDLER_CONFIG_REPO: 'acme/cfg', GIT_REPO_URL: 'https://git.example/cfg.git' }))).toBeNull();
+    expect(configRepoBranches(probot, loadConfig({}))).toBeNull();
   });
 });

@@ -1,0 +1,44 @@
+// The config repository as the app sees it: an installation client found from the repository
+// (no webhook needed first), and the branch store over the GitHub API that the app uses when no
+// GIT_REPO_URL is set. The client is created on first use and Probot keeps its token fresh.
+import type { Probot } from 'probot';
+import { GitHubBranchStore, type GitHubApi } from '../git/github-branch-store.js';
+import type { Config } from '../config/config.js';
+import type { GitHubClient, RepoRef } from './types.js';
+
+/** An installation client for `repo`, looking the installation up once. */
+export function installationClient(probot: Probot, repo: RepoRef, known?: () => Promise<number | null>): () => Promise<GitHubClient> {
+  let id: number | null = null;
+  return async () => {
+    id ??= (await known?.()) ?? null;
+    if (id === null) {
+      const app = (await probot.auth()) as unknown as GitHubClient;
+      id = (await app.rest.apps.getRepoInstallation({ ...repo })).data.id;
+    }
+    return (await probot.auth(id)) as unknown as GitHubClient;
+  };
+}
+
+const GIT_METHODS = ['getRef', 'getTree', 'getBlob', 'createTree', 'createCommit', 'createRef', 'updateRef', 'deleteRef'] as const;
+
+/** The GitHubApi slice, each call made with the client `get` resolves at that moment. */
+export function lazyGitHubApi(get: () => Promise<GitHubApi>): GitHubApi {
+  const via = <A extends unknown[]>(pick: (api: GitHubApi) => (...args: A) => Promise<unknown>) => async (...args: A) => pick(await get())(...args);
+  return {
+    rest: {
+      repos: { getBranch: via((api) => api.rest.repos.getBranch) },
+      git: Object.fromEntries(GIT_METHODS.map((m) => [m, via((api) => api.rest.git[m] as (...args: unknown[]) => Promise<unknown>)])),
+    },
+    graphql: via((api) => api.graphql),
+  } as unknown as GitHubApi;
+}
+
+/** The app's branch store: the config repo through the GitHub API, when it applies. */
+export function configRepoBranches(probot: Probot, config: Config): GitHubBranchStore | null {
+  if (config.GIT_REPO_URL || !config.KINDLER_CONFIG_REPO) return null;
+  const [owner = '', repo = ''] = config.KINDLER_CONFIG_REPO.split('/');
+  const client = installationClient(probot, { owner, repo });
+  return new GitHubBranchStore(lazyGitHubApi(async () => (await client()) as unknown as GitHubApi), {
+    owner, repo, defaultBranch: config.GIT_DEFAULT_BRANCH, author: { name: config.GIT_COMMIT_NAME, email: config.GIT_COMMIT_EMAIL },
+  });
+}
