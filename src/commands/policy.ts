@@ -11,8 +11,13 @@
 //       - name: platform-team-deletes
 //         verbs: [delete]
 //         users: [alice, bob]
+//   pull_requests:
+//     labels: { k3d: "env:k3d", kind: "env:kind" }
+//     keep_label: keep
+//     ttl: 72h
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { parseDuration } from './duration.js';
 import { VERBS, isReadOnly, type Verb } from './verbs.js';
 
 export const LEVELS = ['none', 'read', 'triage', 'write', 'maintain', 'admin'] as const;
@@ -26,7 +31,16 @@ const rule = z.object({
   users: z.array(z.string().min(1)).min(1).optional(),
 }).strict().refine((r) => r.require !== undefined || r.users !== undefined, { message: 'a rule needs "require" or "users"' });
 
+const duration = z.string().refine((t) => parseDuration(t).ok, { message: 'expected a duration like 24h, 3d or never' });
+
 const schema = z.object({
+  /** Pull-request environments: which labels create them, which pins them, how long they live. */
+  pull_requests: z.object({
+    labels: z.object({ k3d: z.string().min(1).default('env:k3d'), kind: z.string().min(1).default('env:kind') }).strict().default({ k3d: 'env:k3d', kind: 'env:kind' }),
+    keep_label: z.string().min(1).default('keep'),
+    /** Unset → KINDLER_PR_TTL_HOURS. */
+    ttl: duration.optional(),
+  }).strict().default({ labels: { k3d: 'env:k3d', kind: 'env:kind' }, keep_label: 'keep' }),
   permissions: z.object({
     default: z.object({ read: z.enum(LEVELS).default('read'), write: z.enum(LEVELS).default('write') }).strict().default({ read: 'read', write: 'write' }),
     rules: z.array(rule).default([]),

@@ -1,12 +1,12 @@
 // Pull-request environments: the label `env:k3d` or `env:kind` creates `pr-<number>`; removing the
 // label or closing the pull request deletes it; reopening a labelled pull request recreates it.
-// Expiry comes from KINDLER_PR_TTL_HOURS.
-import { classify, envName, messageOf, type Failure, type ProviderName, type Trigger } from '../domain/index.js';
+// Label names, the pinning label and the lifetime come from `.github/kindler.yml` (pull_requests),
+// the lifetime otherwise from KINDLER_PR_TTL_HOURS.
+import { parseDuration } from '../commands/duration.js';
+import { DEFAULT_POLICY, type Policy } from '../commands/policy.js';
+import { Failure, classify, envName, messageOf, type ProviderName, type Trigger } from '../domain/index.js';
 import { announce, type CommentDeps } from './comment-handler.js';
 import type { GitHubClient, RepoRef } from './types.js';
-
-export const PR_LABELS: Record<string, ProviderName> = { 'env:k3d': 'k3d', 'env:kind': 'kind' };
-export const KEEP_LABEL = 'keep';
 
 export interface PullRequestEvent {
   deliveryId: string;
@@ -24,12 +24,28 @@ export interface PullRequestEvent {
 export const prEnvName = (n: number) => envName(`pr-${n}`);
 
 export async function handlePullRequest(event: PullRequestEvent, octokit: GitHubClient, deps: CommentDeps): Promise<void> {
+  let policy: Policy;
+  try {
+    policy = await deps.permissions.policy(octokit, event.repo);
+  } catch (error) {
+    if (!(error instanceof Failure)) throw error;
+    // An invalid policy file stops everything; say so where someone asked for an environment.
+    const defaults = Object.values(DEFAULT_POLICY.pull_requests.labels);
+    if (event.label && defaults.includes(event.label) && (await deps.rt.store.recordDelivery(event.deliveryId, 'pull_request'))) {
+      await octokit.rest.issues.createComment({ ...event.repo, issue_number: event.number, body: deps.rt.redactor.redact(error.message) });
+    }
+    return;
+  }
+  const settings = policy.pull_requests;
+  const PR_LABELS: Record<string, ProviderName> = { [settings.labels.k3d]: 'k3d', [settings.labels.kind]: 'kind' };
+  const KEEP_LABEL = settings.keep_label;
   if (event.label === KEEP_LABEL && (event.action === 'labeled' || event.action === 'unlabeled')) {
     const env = await deps.rt.store.getEnvironment(prEnvName(event.number));
     if (env) await deps.rt.store.updateEnvironment(env.name, { pinned: event.action === 'labeled' });
     return;
   }
-  const provider = providerOf(event);
+  const found = event.labels.find((l) => l in PR_LABELS);
+  const provider = found ? (PR_LABELS[found] as ProviderName) : null;
   const wants = provider !== null && event.action !== 'closed' && !(event.action === 'unlabeled' && event.label && event.label in PR_LABELS);
   const relevant = (event.label !== null && event.label in PR_LABELS) || event.action === 'closed' || event.action === 'reopened';
   if (!relevant) return;
@@ -40,8 +56,11 @@ export async function handlePullRequest(event: PullRequestEvent, octokit: GitHub
   const exists = (await deps.rt.store.getEnvironment(name)) !== null;
   try {
     if (wants && provider && !exists) {
-      const ttl = deps.rt.config.KINDLER_PR_TTL_HOURS;
-      const op = await deps.rt.engine.request({ kind: 'create', name, provider, trigger, options: { ttlMs: ttl > 0 ? ttl * 3_600_000 : null } });
+      const hours = deps.rt.config.KINDLER_PR_TTL_HOURS;
+      const configured = settings.ttl ? parseDuration(settings.ttl) : null;
+      const ttlMs = configured?.ok ? configured.ms : hours > 0 ? hours * 3_600_000 : null;
+      const op = await deps.rt.engine.request({ kind: 'create', name, provider, trigger, options: { ttlMs } });
+      if (event.labels.includes(KEEP_LABEL)) await deps.rt.store.updateEnvironment(name, { pinned: true });
       await announce(op, octokit, event.repo, event.number, deps);
     } else if (!wants && exists) {
       const op = await deps.rt.engine.request({ kind: 'delete', name, trigger });
@@ -53,9 +72,4 @@ export async function handlePullRequest(event: PullRequestEvent, octokit: GitHub
     await octokit.rest.issues.createComment({ ...event.repo, issue_number: event.number,
       body: deps.rt.redactor.redact(`${messageOf(error)}${fix ? `\n\nNext: \`${fix}\`` : ''}`) });
   }
-}
-
-function providerOf(event: PullRequestEvent): ProviderName | null {
-  const found = event.labels.find((l) => l in PR_LABELS);
-  return found ? (PR_LABELS[found] as ProviderName) : null;
 }

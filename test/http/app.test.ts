@@ -59,8 +59,9 @@ beforeEach(async () => {
   await probot.load(kindlerApp({ rt, permissions: new PermissionCache() }));
 });
 afterEach(() => {
-  expect(nock.pendingMocks()).toEqual([]);
+  const pending = nock.pendingMocks();
   nock.cleanAll();
+  expect(pending).toEqual([]);
 });
 
 /** A body matcher that only takes comment bodies (nock may try it on other requests too). */
@@ -74,10 +75,13 @@ const checkRun = (id: number, onBody?: (b: any) => void) => {
   nock(API).get(R).reply(200, { default_branch: 'master' }).get(`${R}/branches/master`).reply(200, { commit: { sha: 'f'.repeat(40) } })
     .post(`${R}/check-runs`, (b) => { if (b.head_sha !== 'f'.repeat(40)) return false; onBody?.(b); return true; }).reply(201, { id });
 };
-const permission = (login: string, level: string, policy: string | null = null) => {
+const policyFile = (policy: string | null) => {
   const contents = nock(API).get(/\/repos\/Codertocat\/Hello-World\/contents\/\.github(%2F|\/)kindler\.yml/);
   if (policy === null) contents.reply(404, { message: 'Not Found' });
   else contents.reply(200, policy);
+};
+const permission = (login: string, level: string, policy: string | null = null) => {
+  policyFile(policy);
   return nock(API).get(`${R}/collaborators/${login}/permission`).reply(200, { permission: level, user: { login } });
 };
 
@@ -205,11 +209,11 @@ describe('the GitHub App', () => {
 
 describe('pull-request environments', () => {
   const pr = examples.find((e) => e.name === 'pull_request')!.examples as any[];
-  const event = (action: string, labels: string[], label: string | null, id: string) => {
+  const event = (action: string, labels: string[], label: string | null, id: string, number = 12) => {
     const p = structuredClone(pr.find((x) => x.action === 'labeled') ?? pr[0]);
     p.action = action;
-    p.number = 12;
-    p.pull_request.number = 12;
+    p.number = number;
+    p.pull_request.number = number;
     p.pull_request.labels = labels.map((name) => ({ name }));
     p.label = label ? { name: label } : undefined;
     p.installation = { id: 77 };
@@ -219,6 +223,7 @@ describe('pull-request environments', () => {
   };
 
   it('env:kind creates pr-12 with an expiry; closing deletes it; another label does nothing', async () => {
+    policyFile(null); // read once, then cached
     let body = '';
     nock(API).post(`${R}/issues/12/comments`, (b) => { if (typeof b.body !== 'string') return false; body = b.body; return true; }).reply(201, { id: 7001 });
     let check: any;
@@ -242,6 +247,28 @@ describe('pull-request environments', () => {
     nock(API).post(`${R}/check-runs`, (b) => b.name === 'kindler/delete pr-12').reply(201, { id: 601 });
     await event('closed', ['env:kind'], null, 'pr-3');
     expect(body).toContain('### `delete pr-12` — 🕒 queued');
+  });
+
+  it('takes label names, the pinning label and the lifetime from .github/kindler.yml', async () => {
+    policyFile('pull_requests:\n  labels: { k3d: preview }\n  keep_label: pin\n  ttl: 6h\n');
+    nock(API).post(`${R}/issues/13/comments`).reply(201, { id: 7003 });
+    nock(API).post(`${R}/check-runs`, (b) => b.name === 'kindler/create pr-13').reply(201, { id: 602 });
+    await event('labeled', ['env:k3d'], 'env:k3d', 'pr-c0', 13); // the default name means nothing now
+    expect(await rt.store.getEnvironment('pr-13')).toBeNull();
+    await event('labeled', ['preview', 'pin'], 'preview', 'pr-c1', 13);
+    const env = await rt.store.getEnvironment('pr-13');
+    expect(env).toMatchObject({ provider: 'k3d', pinned: true });
+    expect(Math.round((env!.expiresAt!.getTime() - Date.now()) / 60_000)).toBe(360);
+    await rt.store.deleteEnvironment(env!.name);
+  });
+
+  it('an invalid .github/kindler.yml stops pull-request environments, with the precise error', async () => {
+    policyFile('pull_requests:\n  ttl: soon\n');
+    let body = '';
+    nock(API).post(`${R}/issues/13/comments`, (b) => { body = b.body; return true; }).reply(201, { id: 7004 });
+    await event('labeled', ['env:kind'], 'env:kind', 'pr-i1', 13);
+    expect(body).toBe('.github/kindler.yml: pull_requests.ttl: expected a duration like 24h, 3d or never. No command runs until it is fixed.');
+    expect(await rt.store.getEnvironment('pr-13')).toBeNull();
   });
 });
 

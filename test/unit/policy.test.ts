@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY, authorize, parsePolicy } from '../../src/commands/policy.js';
 
@@ -47,5 +49,13 @@ describe('.github/kindler.yml', () => {
     const parsed = parsePolicy(text);
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.error.startsWith(error)).toBe(true);
+  });
+
+  it('the example file parses, pull-request settings included', () => {
+    const text = fs.readFileSync(path.resolve(import.meta.dirname, '../../config/kindler.yml.example'), 'utf8');
+    const parsed = parsePolicy(text);
+    if (!parsed.ok) throw new Error(parsed.error);
+    expect(parsed.policy.pull_requests).toEqual({ labels: { k3d: 'env:k3d', kind: 'env:kind' }, keep_label: 'keep', ttl: '72h' });
+    expect(DEFAULT_POLICY.pull_requests).toEqual({ labels: { k3d: 'env:k3d', kind: 'env:kind' }, keep_label: 'keep' });
   });
 });
