@@ -4,9 +4,16 @@ import { handleComment, type CommentDeps } from './github/comment-handler.js';
 import { handleCheckRun } from './github/check-run-handler.js';
 import { handlePullRequest } from './github/pr-handler.js';
 
+/** The events the app handles; every other delivery is answered without work (see github/intake.ts). */
+export const HANDLED_EVENTS = {
+  comment: ['issue_comment.created', 'issue_comment.edited'],
+  pullRequest: ['pull_request.labeled', 'pull_request.unlabeled', 'pull_request.closed', 'pull_request.reopened'],
+  checkRun: ['check_run.requested_action', 'check_run.rerequested'],
+} as const;
+
 export function kindlerApp(deps: CommentDeps) {
   return (app: Probot): void => {
-    app.on(['issue_comment.created', 'issue_comment.edited'], async (context) => {
+    app.on([...HANDLED_EVENTS.comment], async (context) => {
       const p = context.payload;
       await handleComment({
         deliveryId: context.id,
@@ -21,7 +28,7 @@ export function kindlerApp(deps: CommentDeps) {
         sender: { login: p.sender.login, type: p.sender.type },
       }, context.octokit, deps);
     });
-    app.on(['pull_request.labeled', 'pull_request.unlabeled', 'pull_request.closed', 'pull_request.reopened'], async (context) => {
+    app.on([...HANDLED_EVENTS.pullRequest], async (context) => {
       const p = context.payload;
       const label = 'label' in p && p.label ? p.label.name : null;
       await handlePullRequest({
@@ -37,7 +44,7 @@ export function kindlerApp(deps: CommentDeps) {
         sender: p.sender.login,
       }, context.octokit, deps);
     });
-    app.on(['check_run.requested_action', 'check_run.rerequested'], async (context) => {
+    app.on([...HANDLED_EVENTS.checkRun], async (context) => {
       const p = context.payload;
       await handleCheckRun({
         deliveryId: context.id,

@@ -1,6 +1,7 @@
-// Starts the GitHub side when the app is configured: Probot's webhook middleware (signature
-// verified by Probot) mounted on our server, and a worker whose operations report to GitHub.
-import { createNodeMiddleware, createProbot, type Probot } from 'probot';
+// Starts the GitHub side when the app is configured: the webhook endpoint on our server (signature
+// verified, the delivery stored in the durable queue, answered at once), the app handling stored
+// deliveries, and a worker whose operations report to GitHub.
+import { createProbot, type Probot } from 'probot';
 import type { Operation } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
 import type { Handler } from '../server/http-server.js';
@@ -10,6 +11,7 @@ import { commentReporter } from './reporter.js';
 import type { GitHubClient } from './types.js';
 import { Worker } from './worker.js';
 import { OperationQueue } from '../queue/operation-queue.js';
+import { DELIVERY_CONCURRENCY, receiveWebhook } from './intake.js';
 import { sweepExpiry } from './expiry.js';
 import { Background, claimRound } from './background.js';
 import { driftMonitor } from './consistency.js';
@@ -42,7 +44,8 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
   const probot = existing ?? createProbot({ env });
   const background = new Background((error) => probot.log.error({ err: error }, 'background task failed'));
   const deps = { rt, permissions: new PermissionCache(), wake: (op: Operation) => void worker.enqueue(op).catch(logError('enqueue')), background: background.run };
-  const middleware = await createNodeMiddleware(kindlerApp(deps), { probot, webhooksPath: WEBHOOK_PATH });
+  await probot.load(kindlerApp(deps));
+  await queue.workDeliveries(DELIVERY_CONCURRENCY, (delivery) => probot.receive(delivery as never));
   worker = new Worker(rt, {
     ...workerOptions,
     observerFor: async (op: Operation) => {
@@ -75,7 +78,7 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
     if (!req.url?.startsWith(WEBHOOK_PATH)) return false;
     const started = performance.now();
     res.once('finish', () => metrics?.webhookAnswered(String(req.headers['x-github-event'] ?? 'unknown'), (performance.now() - started) / 1000));
-    await middleware(req, res);
+    await receiveWebhook(req, res, probot, queue);
     return true;
   };
   const stopWorker = worker.stop.bind(worker);

@@ -4,9 +4,17 @@
 // claim decides. One job per operation at a time (policy `exclusive`, keyed by the id). A worker
 // that dies stops heartbeating and its job is retried elsewhere; the engine resumes the operation
 // at its first unfinished step once the dead worker's lease has expired.
+//
+// A second queue holds accepted webhook deliveries: the endpoint verifies the signature, stores the
+// delivery here and answers; a worker in the process hands it to the app. A delivery waiting when
+// the process dies is handled after the restart. One job per delivery id while it waits or runs.
 import { PgBoss, fromPglite, type PGliteLike } from 'pg-boss';
 
 export const OPERATIONS_QUEUE = 'kindler-operations';
+export const DELIVERIES_QUEUE = 'kindler-webhooks';
+
+/** A verified webhook delivery as GitHub sent it. */
+export interface Delivery { id: string; name: string; payload: Record<string, unknown> }
 
 export interface QueueSettings {
   /** PostgreSQL connection string, or the embedded database to share. */
@@ -15,27 +23,33 @@ export interface QueueSettings {
 }
 
 export class OperationQueue {
+  private deliveryWorker: string | null = null;
+
   private constructor(private readonly boss: PgBoss) {}
 
   static async open(settings: QueueSettings): Promise<OperationQueue> {
     const common = { schema: 'pgboss', supervise: true, schedule: false } as const;
     const boss = 'pglite' in settings.database
       ? new PgBoss({ ...common, db: fromPglite(settings.database.pglite), backend: 'pglite' })
-      : new PgBoss({ ...common, connectionString: settings.database.connectionString, max: 4 });
+      : new PgBoss({ ...common, connectionString: settings.database.connectionString, max: 10 });
     boss.on('error', (error: unknown) => settings.onError?.(error));
     await boss.start();
-    if (!(await boss.getQueue(OPERATIONS_QUEUE))) {
-      await boss.createQueue(OPERATIONS_QUEUE, {
-        policy: 'exclusive',
-        // Lifecycle steps take minutes; a silent worker is detected by its missing heartbeat instead.
-        expireInSeconds: 4 * 3600,
-        heartbeatSeconds: 30,
-        // A retry is a takeover (the handler itself never throws for a failed step): keep trying.
-        retryLimit: 1000, retryDelay: 5,
-      }).catch(async (error: unknown) => {
-        if (!(await boss.getQueue(OPERATIONS_QUEUE))) throw error; // another process created it meanwhile
+    const create = async (name: string, options: Parameters<PgBoss['createQueue']>[1]) => {
+      if (await boss.getQueue(name)) return;
+      await boss.createQueue(name, options).catch(async (error: unknown) => {
+        if (!(await boss.getQueue(name))) throw error; // another process created it meanwhile
       });
-    }
+    };
+    await create(OPERATIONS_QUEUE, {
+      policy: 'exclusive',
+      // Lifecycle steps take minutes; a silent worker is detected by its missing heartbeat instead.
+      expireInSeconds: 4 * 3600,
+      heartbeatSeconds: 30,
+      // A retry is a takeover (the handler itself never throws for a failed step): keep trying.
+      retryLimit: 1000, retryDelay: 5,
+    });
+    // Handling a delivery takes a few GitHub calls; a failed one (GitHub down) is tried again.
+    await create(DELIVERIES_QUEUE, { policy: 'exclusive', expireInSeconds: 600, retryLimit: 5, retryDelay: 10, retryBackoff: true, deleteAfterSeconds: 7 * 86_400 });
     return new OperationQueue(boss);
   }
 
@@ -48,6 +62,20 @@ export class OperationQueue {
   async work(concurrency: number, handler: (operationId: number) => Promise<void>): Promise<void> {
     await this.boss.work<{ operationId: number }>(OPERATIONS_QUEUE, { localConcurrency: concurrency, batchSize: 1, pollingIntervalSeconds: 1 }, async (jobs) => {
       for (const job of jobs) await handler(job.data.operationId);
+    });
+  }
+
+  /** Stores a verified delivery for the app; false when the same delivery is already waiting or being handled. */
+  async accept(delivery: Delivery): Promise<boolean> {
+    const id = await this.boss.send(DELIVERIES_QUEUE, delivery, { singletonKey: delivery.id });
+    if (this.deliveryWorker) this.boss.notifyWorker(this.deliveryWorker); // handled now, not at the next poll
+    return id !== null;
+  }
+
+  /** Hands accepted deliveries to `handler`, at most `concurrency` at once in this process. */
+  async workDeliveries(concurrency: number, handler: (delivery: Delivery) => Promise<void>): Promise<void> {
+    this.deliveryWorker = await this.boss.work<Delivery>(DELIVERIES_QUEUE, { localConcurrency: concurrency, batchSize: 1, pollingIntervalSeconds: 2 }, async (jobs) => {
+      for (const job of jobs) await handler(job.data);
     });
   }
 

@@ -1,6 +1,7 @@
 // The durable queue (pg-boss) on PostgreSQL and on the embedded PGlite: recorded operations are
 // enqueued once and run once; concurrency is bounded; an operation whose worker died is taken over
-// and resumed at its first unfinished step; stop() drains what is running.
+// and resumed at its first unfinished step; stop() drains what is running. Accepted webhook
+// deliveries survive a restart and are handed to the app once.
 import { afterEach, describe, expect, it } from 'vitest';
 import { envName, type Operation } from '../../src/domain/index.js';
 import { Worker } from '../../src/github/worker.js';
@@ -117,5 +118,24 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
     await second.start();
     await until('the drained operation to be finished by the next worker', async () => (await store.getOperation(op.id))?.status === 'success', 40_000);
     expect(systems.calls.filter((c) => c === 'cluster.ensure drain')).toHaveLength(1);
+  });
+
+  it('keeps an accepted webhook delivery until a process hands it to the app, once, even across a restart', async () => {
+    const { queue } = await setup();
+    const delivery = { id: 'guid-1', name: 'issue_comment', payload: { action: 'created', comment: { body: '/env list' } } };
+    const first = await queue();
+    expect(await first.accept(delivery)).toBe(true);
+    expect(await first.accept(delivery)).toBe(false); // GitHub redelivered it while it waits
+    await first.stop(); // the process dies before handling it
+    const second = await queue();
+    const handled: unknown[] = [];
+    await second.workDeliveries(2, async (d) => void handled.push(d));
+    try {
+      await until('the delivery to be handled', async () => handled.length > 0, 10_000);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(handled).toEqual([delivery]);
+    } finally {
+      await second.stop();
+    }
   });
 });

@@ -41,6 +41,13 @@ const delivery = (id: string, signature: (body: string) => string, text = '/env 
   return fetch(`${base}/api/github/webhooks`, { method: 'POST', body, headers: {
     'content-type': 'application/json', 'x-github-event': 'issue_comment', 'x-github-delivery': id, 'x-hub-signature-256': signature(body) } });
 };
+async function until(what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 const sign = (body: string) => `sha256=${crypto.createHmac('sha256', SECRET).update(body).digest('hex')}`;
 
 describe('the server', () => {
@@ -62,8 +69,9 @@ describe('the server', () => {
       .post('/repos/o/r/issues/1/comments', (b) => { reply = b.body; return true; }).reply(201, { id: 2 });
     try {
       const res = await delivery('signed-1', sign);
-      expect(res.status).toBe(200);
-      expect(api.pendingMocks()).toEqual([]);
+      expect(res.status).toBe(202); // stored in the queue; the app answers on GitHub from there
+      expect(await res.json()).toEqual({ ok: true, queued: true });
+      await until('the answer on GitHub', () => api.pendingMocks().length === 0);
       expect(reply).toBe('No environments yet. Create one with `/env create <name>`.');
       expect(await rt.store.recordDelivery('signed-1', 'issue_comment')).toBe(false); // it was recorded
     } finally {
@@ -78,6 +86,19 @@ describe('the server', () => {
     expect(res.status).toBeLessThan(500);
     expect(await res.text()).toMatch(/signature/i);
     expect(await rt.store.recordDelivery('forged-1', 'issue_comment')).toBe(true); // never seen before
+  });
+
+  it('answers a delivery with no work for the app at once, touching neither the queue nor GitHub', async () => {
+    nock.disableNetConnect();
+    nock.enableNetConnect('127.0.0.1');
+    try {
+      const res = await delivery('plain-1', sign, 'looks good to me');
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ ok: true, ignored: 'no /env command in the comment' });
+      expect(await rt.store.recordDelivery('plain-1', 'issue_comment')).toBe(true);
+    } finally {
+      nock.enableNetConnect();
+    }
   });
 
   it('serves the dashboard and metrics on the same server, with the webhook latency observed', async () => {

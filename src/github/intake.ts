@@ -1,0 +1,74 @@
+// The webhook endpoint: what GitHub's delivery goes through before the app sees it.
+import type http from 'node:http';
+import type { Probot } from 'probot';
+import { HANDLED_EVENTS } from '../app.js';
+import type { Delivery, OperationQueue } from '../queue/operation-queue.js';
+import { json } from '../server/http-server.js';
+
+const MAX_PAYLOAD = 25 * 1024 * 1024; // GitHub caps payloads at 25 MB
+/** Deliveries handled at once by this process (each is a few GitHub calls, throttled by Octokit). */
+export const DELIVERY_CONCURRENCY = 8;
+
+/**
+ * The webhook endpoint: the signature is checked against the raw body (WEBHOOK_SECRET); a delivery
+ * that cannot carry work for us — a comment without `/env`, an event we do not handle — is answered
+ * at once; any other is stored in the durable queue and answered 202, and the app handles it from
+ * there (its GitHub calls never hold up the answer). When the database is unreachable the app
+ * handles the delivery in the request instead: `/env list|status` answer from the CSV snapshot.
+ */
+export async function receiveWebhook(req: http.IncomingMessage, res: http.ServerResponse, probot: Probot, queue: OperationQueue): Promise<void> {
+  if (req.method !== 'POST') return json(res, 405, { error: 'webhooks are POSTed' });
+  const header = (h: string) => (typeof req.headers[h] === 'string' ? req.headers[h] : null);
+  const name = header('x-github-event');
+  const id = header('x-github-delivery');
+  const signature = header('x-hub-signature-256');
+  if (!name || !id || !signature) return json(res, 400, { error: 'missing x-github-event, x-github-delivery or x-hub-signature-256' });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_PAYLOAD) return json(res, 413, { error: 'payload larger than 25 MB' });
+    chunks.push(chunk as Buffer);
+  }
+  const body = Buffer.concat(chunks).toString('utf8');
+  if (!probot.webhooks || !(await probot.webhooks.verify(body, signature))) {
+    return json(res, 400, { error: 'signature does not match the payload: check WEBHOOK_SECRET' });
+  }
+  let payload: Record<string, unknown>;
+  try {
+    payload = JSON.parse(body) as Record<string, unknown>;
+  } catch {
+    return json(res, 400, { error: 'the payload is not JSON' });
+  }
+  const ignored = ignoredBecause(name, payload);
+  if (ignored) return json(res, 200, { ok: true, ignored });
+  const delivery: Delivery = { id, name, payload };
+  try {
+    const queued = await queue.accept(delivery);
+    return json(res, 202, { ok: true, ...(queued ? { queued: true } : { duplicate: 'this delivery is already waiting or being handled' }) });
+  } catch (error) {
+    probot.log.warn({ err: error, id, name }, 'the queue is unreachable; handling the delivery now');
+  }
+  try {
+    await probot.receive(delivery as never);
+    json(res, 200, { ok: true });
+  } catch (error) {
+    probot.log.error({ err: error, id, name }, 'webhook handler failed');
+    json(res, 500, { error: 'the handler failed; see the bot log' });
+  }
+}
+
+const handled = new Set<string>(Object.values(HANDLED_EVENTS).flat());
+
+/** Why a delivery needs no work, or null when the app must see it. */
+export function ignoredBecause(name: string, payload: Record<string, unknown>): string | null {
+  const action = typeof payload.action === 'string' ? payload.action : '';
+  if (!handled.has(`${name}.${action}`)) return `${name}${action ? `.${action}` : ''} is not an event kindler-bot handles`;
+  if (name === 'issue_comment') {
+    const body = (payload.comment as { body?: unknown } | undefined)?.body;
+    const before = (payload.changes as { body?: { from?: unknown } } | undefined)?.body?.from;
+    const mentions = (text: unknown) => typeof text === 'string' && text.includes('/env');
+    if (!mentions(body) && !mentions(before)) return 'no /env command in the comment';
+  }
+  return null;
+}

@@ -1,0 +1,88 @@
+// The webhook endpoint before the app: which deliveries carry no work, what a bad request is told,
+// and where an accepted delivery goes — into the queue, or straight to the app when the queue's
+// database is unreachable (so `/env list|status` still answer from the snapshot).
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Probot } from 'probot';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ignoredBecause, receiveWebhook } from '../../src/github/intake.js';
+import type { Delivery, OperationQueue } from '../../src/queue/operation-queue.js';
+
+const SECRET = 'intake-secret';
+const sign = (body: string) => `sha256=${crypto.createHmac('sha256', SECRET).update(body).digest('hex')}`;
+
+describe('ignoredBecause', () => {
+  it('lets through the events and actions the app handles', () => {
+    expect(ignoredBecause('issue_comment', { action: 'created', comment: { body: 'please\n/env create dev' } })).toBeNull();
+    expect(ignoredBecause('pull_request', { action: 'labeled' })).toBeNull();
+    expect(ignoredBecause('check_run', { action: 'requested_action' })).toBeNull();
+  });
+
+  it('answers other events and actions with the reason', () => {
+    expect(ignoredBecause('ping', {})).toBe('ping is not an event kindler-bot handles');
+    expect(ignoredBecause('pull_request', { action: 'synchronize' })).toBe('pull_request.synchronize is not an event kindler-bot handles');
+    expect(ignoredBecause('issue_comment', { action: 'deleted', comment: { body: '/env list' } })).toBe('issue_comment.deleted is not an event kindler-bot handles');
+  });
+
+  it('skips comments without /env, but not an edit that removed one (the edit must be compared)', () => {
+    expect(ignoredBecause('issue_comment', { action: 'created', comment: { body: 'looks good' } })).toBe('no /env command in the comment');
+    expect(ignoredBecause('issue_comment', { action: 'edited', comment: { body: 'never mind' }, changes: { body: { from: '/env delete dev' } } })).toBeNull();
+  });
+});
+
+describe('receiveWebhook', () => {
+  let server: http.Server | null = null;
+  afterEach(() => server?.close());
+
+  async function endpoint(queue: Partial<OperationQueue>) {
+    const received: Delivery[] = [];
+    const probot = {
+      webhooks: { verify: async (body: string, signature: string) => sign(body) === signature },
+      receive: async (d: Delivery) => void received.push(d),
+      log: { warn: () => undefined, error: () => undefined },
+    } as unknown as Probot;
+    server = http.createServer((req, res) => void receiveWebhook(req, res, probot, queue as OperationQueue));
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`;
+    const post = (id: string, payload: unknown, signature?: string, method = 'POST') => {
+      const body = JSON.stringify(payload);
+      return fetch(url, { method, ...(method === 'POST' ? { body } : {}), headers: { 'x-github-event': 'issue_comment', 'x-github-delivery': id, 'x-hub-signature-256': signature ?? sign(body) } });
+    };
+    return { post, received };
+  }
+  const comment = { action: 'created', comment: { id: 1, body: '/env list' } };
+
+  it('stores a verified delivery in the queue and answers 202; a redelivery while it waits is reported as such', async () => {
+    const accepted: Delivery[] = [];
+    const { post, received } = await endpoint({ accept: async (d) => { const fresh = !accepted.some((a) => a.id === d.id); accepted.push(d); return fresh; } });
+    const first = await post('d-1', comment);
+    expect(first.status).toBe(202);
+    expect(await first.json()).toEqual({ ok: true, queued: true });
+    const again = await post('d-1', comment);
+    expect(await again.json()).toEqual({ ok: true, duplicate: 'this delivery is already waiting or being handled' });
+    expect(accepted[0]).toEqual({ id: 'd-1', name: 'issue_comment', payload: comment });
+    expect(received).toEqual([]); // the app gets it from the queue, not from the request
+  });
+
+  it('refuses a bad signature, a missing header and a GET, queueing nothing', async () => {
+    const accepted: Delivery[] = [];
+    const { post } = await endpoint({ accept: async (d) => (accepted.push(d), true) });
+    const forged = await post('d-2', comment, `sha256=${'0'.repeat(64)}`);
+    expect(forged.status).toBe(400);
+    expect(await forged.json()).toEqual({ error: 'signature does not match the payload: check WEBHOOK_SECRET' });
+    const unsigned = await post('d-3', comment, '');
+    expect(unsigned.status).toBe(400);
+    expect((await unsigned.json() as { error: string }).error).toMatch(/x-hub-signature-256/);
+    const get = await post('d-4', comment, undefined, 'GET');
+    expect(get.status).toBe(405);
+    expect(accepted).toEqual([]);
+  });
+
+  it('hands the delivery to the app in the request when the queue is unreachable', async () => {
+    const { post, received } = await endpoint({ accept: async () => { throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }); } });
+    const res = await post('d-5', comment);
+    expect(res.status).toBe(200);
+    expect(received).toEqual([{ id: 'd-5', name: 'issue_comment', payload: comment }]);
+  });
+});
