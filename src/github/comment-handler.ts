@@ -55,7 +55,13 @@ export async function handleComment(event: CommentEvent, octokit: GitHubClient, 
   }
   if (!fresh) return;
   if (event.installationId) await deps.rt.store.setState(`installation:${event.repo.owner}/${event.repo.repo}`, event.installationId);
-  await octokit.rest.reactions.createForIssueComment({ ...event.repo, comment_id: event.commentId, content: 'eyes' });
+  try {
+    await octokit.rest.reactions.createForIssueComment({ ...event.repo, comment_id: event.commentId, content: 'eyes' });
+  } catch (error) {
+    // GitHub is unreachable and nothing has happened yet: the queue tries this delivery again.
+    await deps.rt.store.releaseDelivery(event.deliveryId);
+    throw error;
+  }
   const reply = (body: string) => octokit.rest.issues.createComment({ ...event.repo, issue_number: event.issueNumber, body: deps.rt.redactor.redact(body) });
   for (const line of lines) {
     try {

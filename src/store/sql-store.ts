@@ -168,6 +168,10 @@ export class SqlStore implements Store {
     return rows.length === 1;
   }
 
+  async releaseDelivery(deliveryId: string): Promise<void> {
+    await this.db.query('delete from webhook_deliveries where id = $1', [deliveryId]);
+  }
+
   async getState<T>(key: string): Promise<T | null> {
     const rows = await this.db.query<{ value: T }>('select value from kindler_state where key = $1', [key]);
     return rows[0] ? rows[0].value : null;

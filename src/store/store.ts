@@ -95,6 +95,8 @@ export interface Store {
 
   /** Records a webhook delivery id; false when it was seen before. */
   recordDelivery(deliveryId: string, event: string): Promise<boolean>;
+  /** Forgets a recorded delivery that changed nothing, so that a retry or a redelivery handles it. */
+  releaseDelivery(deliveryId: string): Promise<void>;
   /** Small JSON documents (latest consistency report, drift issue number, …). */
   getState<T>(key: string): Promise<T | null>;
   setState(key: string, value: unknown): Promise<void>;

@@ -142,6 +142,18 @@ describe('the GitHub App', () => {
     expect((await rt.store.listOperations({ envName: 'once' as never }))).toHaveLength(1);
   });
 
+  it('a delivery GitHub could not be told about (👀 failed) is handled when it is tried again', async () => {
+    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(502, { message: 'Server Error' });
+    await expect(receive('/env create later', undefined, 'flaky-delivery')).rejects.toThrow(/Server Error/);
+    expect(await rt.store.listOperations({ envName: 'later' as never })).toHaveLength(0);
+    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
+    permission('Codertocat', 'write');
+    nock(API).post(`${R}/issues/1/comments`).reply(201, { id: 9003 });
+    checkRun(557);
+    await receive('/env create later', undefined, 'flaky-delivery');
+    expect(await rt.store.listOperations({ envName: 'later' as never })).toHaveLength(1);
+  });
+
   it('a read-only user is refused with the rule, and nothing is recorded', async () => {
     nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
     permission('reader', 'read');
