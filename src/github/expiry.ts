@@ -1,6 +1,6 @@
 // Expiry of environments with a TTL (pull-request environments get one by default): a warning
 // comment once, a configurable lead before the end, then a delete operation; pinned ones (the
-// `keep` label) never expire. Runs on a timer in the server.
+// `keep` label) never expire. Runs every minute on the queue's schedule, once among replicas.
 import type { Trigger } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
 import { announce, type CommentDeps } from './comment-handler.js';

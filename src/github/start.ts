@@ -10,10 +10,10 @@ import { PermissionCache } from './permissions.js';
 import { commentReporter } from './reporter.js';
 import type { GitHubClient } from './types.js';
 import { Worker } from './worker.js';
-import { OperationQueue } from '../queue/operation-queue.js';
+import { OperationQueue, everyMinutes } from '../queue/operation-queue.js';
 import { DELIVERY_CONCURRENCY, receiveWebhook } from './intake.js';
 import { sweepExpiry } from './expiry.js';
-import { Background, claimRound } from './background.js';
+import { Background } from './background.js';
 import { driftMonitor } from './consistency.js';
 import { installationClient } from './config-repo.js';
 import { splitRepo } from './types.js';
@@ -60,20 +60,21 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
     const installation = await rt.store.getState<number>(`installation:${repo.owner}/${repo.repo}`);
     return installation ? ((await probot.auth(installation)) as unknown as GitHubClient) : null;
   };
-  setInterval(() => void sweepExpiry(deps, octokitFor).catch((error: unknown) => probot.log.warn({ err: error }, 'expiry sweep failed')), 60_000).unref();
+  // Periodic work on the queue's schedules: one run per occurrence among replicas.
+  const logged = (what: string, task: () => Promise<unknown>) => async () => {
+    try {
+      probot.log.info({ result: await task() }, what);
+    } catch (error) {
+      probot.log.warn({ err: error }, `${what} failed`);
+    }
+  };
+  await queue.every('kindler-expiry', everyMinutes(1), logged('expiry sweep', () => sweepExpiry(deps, octokitFor)));
   const configRepo = rt.config.KINDLER_CONFIG_REPO ? splitRepo(rt.config.KINDLER_CONFIG_REPO) : null;
-  const every = rt.config.KINDLER_DRIFT_INTERVAL_MINUTES * 60_000;
-  if (configRepo && every > 0) {
-    // Known from a webhook, or else asked of GitHub: which installation covers the config repo.
-    const installed = installationClient(probot, configRepo, () => rt.store.getState<number>(`installation:${configRepo.owner}/${configRepo.repo}`));
-    const drift = () => background.run(async () => {
-      // One replica runs each round: the round is claimed in the database.
-      if (!(await claimRound(rt, 'drift', every))) return;
-      const { outcome, issue } = await driftMonitor(rt, await installed(), configRepo);
-      probot.log.info({ outcome, issue }, 'drift monitor');
-    });
-    setInterval(drift, every).unref();
-  }
+  const minutes = rt.config.KINDLER_DRIFT_INTERVAL_MINUTES;
+  // Known from a webhook, or else asked of GitHub: which installation covers the config repo.
+  const installed = configRepo && installationClient(probot, configRepo, () => rt.store.getState<number>(`installation:${configRepo.owner}/${configRepo.repo}`));
+  await queue.every('kindler-drift', installed && minutes > 0 ? everyMinutes(minutes) : null,
+    logged('drift monitor', async () => driftMonitor(rt, await installed!(), configRepo!)));
   const handler: Handler = async (req, res) => {
     if (!req.url?.startsWith(WEBHOOK_PATH)) return false;
     const started = performance.now();

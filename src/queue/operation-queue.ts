@@ -8,7 +8,10 @@
 // A second queue holds accepted webhook deliveries: the endpoint verifies the signature, stores the
 // delivery here and answers; a worker in the process hands it to the app. A delivery waiting when
 // the process dies is handled after the restart. One job per delivery id while it waits or runs.
-import { PgBoss, fromPglite, type PGliteLike } from 'pg-boss';
+//
+// Periodic work (the drift monitor, the expiry sweep) runs on pg-boss's schedules: one job per
+// occurrence whichever process and however many replicas evaluate the schedule, never two at once.
+import { PgBoss, fromPglite, type Clock, type PGliteLike } from 'pg-boss';
 
 export const OPERATIONS_QUEUE = 'kindler-operations';
 export const DELIVERIES_QUEUE = 'kindler-webhooks';
@@ -20,6 +23,18 @@ export interface QueueSettings {
   /** PostgreSQL connection string, or the embedded database to share. */
   database: { connectionString: string } | { pglite: PGliteLike };
   onError?: (error: unknown) => void;
+  /** pg-boss's source of time; tests pass a TestClock to let minutes pass at once. */
+  clock?: Clock;
+}
+
+/** The recurrence for "every `minutes` minutes" (RFC 5545, evaluated in UTC). */
+export const everyMinutes = (minutes: number): string => `FREQ=MINUTELY;INTERVAL=${minutes}`;
+
+async function ensureQueue(boss: PgBoss, name: string, options: Parameters<PgBoss['createQueue']>[1]): Promise<void> {
+  if (await boss.getQueue(name)) return;
+  await boss.createQueue(name, options).catch(async (error: unknown) => {
+    if (!(await boss.getQueue(name))) throw error; // another process created it meanwhile
+  });
 }
 
 export class OperationQueue {
@@ -28,19 +43,13 @@ export class OperationQueue {
   private constructor(private readonly boss: PgBoss) {}
 
   static async open(settings: QueueSettings): Promise<OperationQueue> {
-    const common = { schema: 'pgboss', supervise: true, schedule: false } as const;
+    const common = { schema: 'pgboss', supervise: true, schedule: true, ...(settings.clock ? { clock: settings.clock } : {}) } as const;
     const boss = 'pglite' in settings.database
       ? new PgBoss({ ...common, db: fromPglite(settings.database.pglite), backend: 'pglite' })
       : new PgBoss({ ...common, connectionString: settings.database.connectionString, max: 10 });
     boss.on('error', (error: unknown) => settings.onError?.(error));
     await boss.start();
-    const create = async (name: string, options: Parameters<PgBoss['createQueue']>[1]) => {
-      if (await boss.getQueue(name)) return;
-      await boss.createQueue(name, options).catch(async (error: unknown) => {
-        if (!(await boss.getQueue(name))) throw error; // another process created it meanwhile
-      });
-    };
-    await create(OPERATIONS_QUEUE, {
+    await ensureQueue(boss, OPERATIONS_QUEUE, {
       policy: 'exclusive',
       // Lifecycle steps take minutes; a silent worker is detected by its missing heartbeat instead.
       expireInSeconds: 4 * 3600,
@@ -49,7 +58,7 @@ export class OperationQueue {
       retryLimit: 1000, retryDelay: 5,
     });
     // Handling a delivery takes a few GitHub calls; a failed one (GitHub down) is tried again.
-    await create(DELIVERIES_QUEUE, { policy: 'exclusive', expireInSeconds: 600, retryLimit: 5, retryDelay: 10, retryBackoff: true, deleteAfterSeconds: 7 * 86_400 });
+    await ensureQueue(boss, DELIVERIES_QUEUE, { policy: 'exclusive', expireInSeconds: 600, retryLimit: 5, retryDelay: 10, retryBackoff: true, deleteAfterSeconds: 7 * 86_400 });
     return new OperationQueue(boss);
   }
 
@@ -77,6 +86,22 @@ export class OperationQueue {
     this.deliveryWorker = await this.boss.work<Delivery>(DELIVERIES_QUEUE, { localConcurrency: concurrency, batchSize: 1, pollingIntervalSeconds: 2 }, async (jobs) => {
       for (const job of jobs) await handler(job.data);
     });
+  }
+
+  /**
+   * Runs `task` at each occurrence of `recurrence` (an RFC 5545 rule or a cron expression, UTC),
+   * once per occurrence among every process sharing the database; `null` removes the schedule
+   * (a previous configuration's included). A task still running when the next occurrence comes
+   * makes that occurrence wait (policy `singleton`).
+   */
+  async every(name: string, recurrence: string | null, task: () => Promise<void>): Promise<void> {
+    if (!recurrence) {
+      if (await this.boss.getQueue(name)) await this.boss.unschedule(name);
+      return;
+    }
+    await ensureQueue(this.boss, name, { policy: 'singleton', expireInSeconds: 3600, retryLimit: 0 });
+    await this.boss.schedule(name, recurrence, null, { tz: 'UTC' });
+    await this.boss.work(name, { batchSize: 1, pollingIntervalSeconds: 2 }, async () => task());
   }
 
   /** Jobs waiting for a worker. */

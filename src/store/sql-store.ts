@@ -177,16 +177,6 @@ export class SqlStore implements Store {
     return rows[0] ? rows[0].value : null;
   }
 
-  async claimState(key: string, value: unknown, olderThanMs: number): Promise<boolean> {
-    // One statement: inserted when new, replaced only when the stored value is old enough.
-    const rows = await this.db.query<{ key: string }>(
-      `insert into kindler_state (key, value, updated_at) values ($1, $2::jsonb, now())
-       on conflict (key) do update set value = excluded.value, updated_at = now()
-       where kindler_state.updated_at <= now() - make_interval(secs => $3::double precision / 1000)
-       returning key`, [key, JSON.stringify(value), olderThanMs]);
-    return rows.length === 1;
-  }
-
   async setState(key: string, value: unknown): Promise<void> {
     await this.db.query(
       `insert into kindler_state (key, value, updated_at) values ($1, $2::jsonb, now())

@@ -100,8 +100,6 @@ export interface Store {
   /** Small JSON documents (latest consistency report, drift issue number, …). */
   getState<T>(key: string): Promise<T | null>;
   setState(key: string, value: unknown): Promise<void>;
-  /** Writes `value` only if the key is new or was last written at least `olderThanMs` ago; true when written (one process wins). */
-  claimState(key: string, value: unknown, olderThanMs: number): Promise<boolean>;
 
   close(): Promise<void>;
 }

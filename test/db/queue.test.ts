@@ -1,12 +1,14 @@
 // The durable queue (pg-boss) on PostgreSQL and on the embedded PGlite: recorded operations are
 // enqueued once and run once; concurrency is bounded; an operation whose worker died is taken over
 // and resumed at its first unfinished step; stop() drains what is running. Accepted webhook
-// deliveries survive a restart and are handed to the app once.
+// deliveries survive a restart and are handed to the app once. Scheduled rounds run once per
+// occurrence among processes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { envName, type Operation } from '../../src/domain/index.js';
 import { Worker } from '../../src/github/worker.js';
 import { Engine } from '../../src/lifecycle/engine.js';
-import { OperationQueue } from '../../src/queue/operation-queue.js';
+import { TestClock, type Clock } from 'pg-boss';
+import { OperationQueue, everyMinutes } from '../../src/queue/operation-queue.js';
 import type { Runtime } from '../../src/runtime.js';
 import type { Store } from '../../src/store/store.js';
 import { BACKENDS, type OpenedStore } from '../support/db.js';
@@ -32,7 +34,7 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
     opened = null;
   });
 
-  async function setup(): Promise<{ store: Store; systems: FakeSystems; engine: Engine; queue: () => Promise<OperationQueue>; rt: Runtime }> {
+  async function setup(): Promise<{ store: Store; systems: FakeSystems; engine: Engine; queue: (clock?: Clock) => Promise<OperationQueue>; rt: Runtime }> {
     opened = await open();
     const { store } = opened;
     await store.migrate();
@@ -41,7 +43,7 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
     const rt = { store, engine } as unknown as Runtime;
     const queueDb = store.queueDatabase();
     expect(queueDb === null).toBe(backend === 'postgres');
-    const queue = () => OperationQueue.open({ database: queueDb ? { pglite: queueDb } : { connectionString: opened?.url as string } });
+    const queue = (clock?: Clock) => OperationQueue.open({ database: queueDb ? { pglite: queueDb } : { connectionString: opened?.url as string }, ...(clock ? { clock } : {}) });
     return { store, systems, engine, queue, rt };
   }
 
@@ -138,4 +140,31 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
       await second.stop();
     }
   });
+
+  it('runs a scheduled task once per occurrence however many processes evaluate the schedule, and stops when it is removed', async () => {
+    const { queue } = await setup();
+    // pg-boss's test clock lets sixteen minutes pass at once, the database reading the same time.
+    const clock = new TestClock(Date.parse('2026-01-01T00:00:30Z'));
+    const runs: string[] = [];
+    const task = async () => void runs.push(new Date(clock.now()).toISOString());
+    const [a, b] = [await queue(clock), await queue(clock)];
+    const pass = async (minutes: number) => {
+      for (let i = 0; i < minutes * 2; i++) {
+        await clock.tick(30_000);
+        await new Promise((r) => setTimeout(r, 20)); // the handler runs outside the tick
+      }
+    };
+    try {
+      await a.every('kindler-test-round', everyMinutes(5), task);
+      await b.every('kindler-test-round', everyMinutes(5), task);
+      await pass(16);
+      expect(runs).toEqual(['2026-01-01T00:05:00.000Z', '2026-01-01T00:10:00.000Z', '2026-01-01T00:15:00.000Z']);
+      await b.every('kindler-test-round', null, task); // the interval set to 0 in either process
+      await pass(12);
+      expect(runs).toHaveLength(3);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  }, 60_000);
 });

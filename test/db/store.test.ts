@@ -104,12 +104,4 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
     await store.setState('x', { n: 2, list: ['b'] });
     expect(await store.getState('x')).toEqual({ n: 2, list: ['b'] });
   });
-
-  it('claims a periodic round for one caller only, and again once the interval has passed', async () => {
-    const wins = await Promise.all(Array.from({ length: 5 }, (_, i) => store.claimState('round:test', `r${i}`, 60_000)));
-    expect(wins.filter(Boolean)).toHaveLength(1);
-    expect(await store.claimState('round:test', 'late', 60_000)).toBe(false);
-    expect(await store.claimState('round:test', 'next', 0)).toBe(true);
-    expect(await store.getState('round:test')).toBe('next');
-  });
 });
