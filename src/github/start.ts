@@ -20,6 +20,8 @@ import { splitRepo } from './types.js';
 import type { Metrics } from '../server/metrics.js';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
+const EXPIRY_SCHEDULE = 'kindler-expiry';
+const DRIFT_SCHEDULE = 'kindler-drift';
 
 export function appConfigured(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH) && env.WEBHOOK_SECRET);
@@ -39,6 +41,8 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
   if (!appConfigured(env)) {
     worker = new Worker(rt, workerOptions);
     await worker.start();
+    // Without the app nothing would work the GitHub schedules of an earlier configuration.
+    for (const name of [EXPIRY_SCHEDULE, DRIFT_SCHEDULE]) await queue.unschedule(name);
     return { handler: null, worker, probot: null };
   }
   const probot = existing ?? createProbot({ env });
@@ -68,13 +72,13 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
       probot.log.warn({ err: error }, `${what} failed`);
     }
   };
-  await queue.every('kindler-expiry', everyMinutes(1), logged('expiry sweep', () => sweepExpiry(deps, octokitFor)));
+  await queue.every(EXPIRY_SCHEDULE, everyMinutes(1), logged('expiry sweep', () => sweepExpiry(deps, octokitFor)));
   const configRepo = rt.config.KINDLER_CONFIG_REPO ? splitRepo(rt.config.KINDLER_CONFIG_REPO) : null;
   const minutes = rt.config.KINDLER_DRIFT_INTERVAL_MINUTES;
   // Known from a webhook, or else asked of GitHub: which installation covers the config repo.
   const installed = configRepo && installationClient(probot, configRepo, () => rt.store.getState<number>(`installation:${configRepo.owner}/${configRepo.repo}`));
-  await queue.every('kindler-drift', installed && minutes > 0 ? everyMinutes(minutes) : null,
-    logged('drift monitor', async () => driftMonitor(rt, await installed!(), configRepo!)));
+  if (installed && minutes > 0) await queue.every(DRIFT_SCHEDULE, everyMinutes(minutes), logged('drift monitor', async () => driftMonitor(rt, await installed(), configRepo)));
+  else await queue.unschedule(DRIFT_SCHEDULE);
   const handler: Handler = async (req, res) => {
     if (!req.url?.startsWith(WEBHOOK_PATH)) return false;
     const started = performance.now();

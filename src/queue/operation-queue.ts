@@ -90,18 +90,20 @@ export class OperationQueue {
 
   /**
    * Runs `task` at each occurrence of `recurrence` (an RFC 5545 rule or a cron expression, UTC),
-   * once per occurrence among every process sharing the database; `null` removes the schedule
-   * (a previous configuration's included). A task still running when the next occurrence comes
-   * makes that occurrence wait (policy `singleton`).
+   * once per occurrence among every process sharing the database. A task still running when the
+   * next occurrence comes makes that occurrence wait (policy `singleton`).
    */
-  async every(name: string, recurrence: string | null, task: () => Promise<void>): Promise<void> {
-    if (!recurrence) {
-      if (await this.boss.getQueue(name)) await this.boss.unschedule(name);
-      return;
-    }
+  async every(name: string, recurrence: string, task: () => Promise<void>): Promise<void> {
     await ensureQueue(this.boss, name, { policy: 'singleton', expireInSeconds: 3600, retryLimit: 0 });
     await this.boss.schedule(name, recurrence, null, { tz: 'UTC' });
     await this.boss.work(name, { batchSize: 1, pollingIntervalSeconds: 2 }, async () => task());
+  }
+
+  /** Removes a schedule (a previous configuration's) and what it left waiting, so nothing piles up unworked. */
+  async unschedule(name: string): Promise<void> {
+    if (!(await this.boss.getQueue(name))) return;
+    await this.boss.unschedule(name);
+    await this.boss.deleteQueuedJobs(name);
   }
 
   /** Jobs waiting for a worker. */

@@ -159,7 +159,7 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
       await b.every('kindler-test-round', everyMinutes(5), task);
       await pass(16);
       expect(runs).toEqual(['2026-01-01T00:05:00.000Z', '2026-01-01T00:10:00.000Z', '2026-01-01T00:15:00.000Z']);
-      await b.every('kindler-test-round', null, task); // the interval set to 0 in either process
+      await b.unschedule('kindler-test-round'); // the interval set to 0 in either process
       await pass(12);
       expect(runs).toHaveLength(3);
     } finally {
