@@ -1,7 +1,8 @@
 // Branches in the config repository through the GitHub Git Database API, in the fewest calls
 // (research/apis.md §5.4): a new branch is one GraphQL read of both heads → createTree (inline
 // contents on the default branch's tree) → createCommit → createRef; an unchanged one is that read
-// + getTree, compared by blob hashes computed here. Listing uses GraphQL, 100 refs a page — never a call per branch.
+// + getTree, compared by blob hashes computed here. Listing uses GraphQL, 200 refs a request (100
+// from each end) — never a call per branch.
 import { TransientError, type EnvName } from '../domain/index.js';
 import { refuseBadArchive, refuseReserved, type BranchFile, type BranchInfo, type BranchStore, type BranchTree } from './branch-store.js';
 import { blobSha } from './tree-hash.js';
@@ -28,28 +29,28 @@ export interface GitHubApi {
 
 export interface GitHubBranchSettings { owner: string; repo: string; defaultBranch: string; author?: { name: string; email: string } }
 
-const REFS_QUERY = `query($owner: String!, $name: String!, $cursor: String) {
-  repository(owner: $owner, name: $name) {
-    refs(refPrefix: "refs/heads/", first: 100, after: $cursor, orderBy: { field: ALPHABETICAL, direction: ASC }) {
+// Every branch, read from both ends at once: one request carries the next 100 refs in ascending
+// and the next 100 in descending order, so n branches cost ceil(n / 200) requests.
+const refsQuery = (withTree: boolean) => {
+  const connection = (alias: 'asc' | 'desc') => `${alias}: refs(refPrefix: "refs/heads/", first: 100, after: $${alias}, orderBy: { field: ALPHABETICAL, direction: ${alias.toUpperCase()} }) {
+      totalCount
       pageInfo { hasNextPage endCursor }
-      nodes { name target { oid } }
-    }
+      nodes { name target { oid${withTree ? ' ... on Commit { file(path: $path) { oid } }' : ''} } }
+    }`;
+  return `query($owner: String!, $name: String!, $asc: String, $desc: String${withTree ? ', $path: String!' : ''}) {
+  repository(owner: $owner, name: $name) {
+    ${connection('asc')}
+    ${connection('desc')}
   }
 }`;
+};
+const REFS_QUERY = refsQuery(false);
+// The same, with the id of one directory's tree on each branch head (null when absent).
+const TREES_QUERY = refsQuery(true);
 
-interface RefsPage { repository: { refs: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: { name: string; target: { oid: string } }[] } } }
-
-// The same pages, with the id of one directory's tree on each branch head (null when absent).
-const TREES_QUERY = `query($owner: String!, $name: String!, $cursor: String, $path: String!) {
-  repository(owner: $owner, name: $name) {
-    refs(refPrefix: "refs/heads/", first: 100, after: $cursor, orderBy: { field: ALPHABETICAL, direction: ASC }) {
-      pageInfo { hasNextPage endCursor }
-      nodes { name target { oid ... on Commit { file(path: $path) { oid } } } }
-    }
-  }
-}`;
-
-interface TreesPage { repository: { refs: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: { name: string; target: { oid: string; file?: { oid: string } | null } }[] } } }
+interface RefNode { name: string; target: { oid: string; file?: { oid: string } | null } }
+interface RefConnection { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: RefNode[] }
+interface RefsPage { repository: { asc: RefConnection; desc: RefConnection } }
 
 const status = (error: unknown): number | undefined => (error as { status?: number } | null)?.status;
 
@@ -62,24 +63,28 @@ export class GitHubBranchStore implements BranchStore {
   private get repo() { return { owner: this.s.owner, repo: this.s.repo }; }
 
   async list(): Promise<BranchInfo[]> {
-    return this.guard('listing branches', () => this.pages<RefsPage, BranchInfo>(REFS_QUERY, {}, (n) => ({ name: n.name, sha: n.target.oid })));
+    return this.guard('listing branches', () => this.pages<BranchInfo>(REFS_QUERY, {}, (n) => ({ name: n.name, sha: n.target.oid })));
   }
 
   async trees(prefix: string): Promise<BranchTree[]> {
     const path = prefix.replace(/\/$/, '');
     return this.guard('listing branches', () =>
-      this.pages<TreesPage, BranchTree>(TREES_QUERY, { path }, (n) => ({ name: n.name, sha: n.target.oid, tree: n.target.file?.oid ?? null })));
+      this.pages<BranchTree>(TREES_QUERY, { path }, (n) => ({ name: n.name, sha: n.target.oid, tree: n.target.file?.oid ?? null })));
   }
 
-  private async pages<P extends RefsPage | TreesPage, T>(query: string, vars: Record<string, unknown>, map: (node: P['repository']['refs']['nodes'][number]) => T): Promise<T[]> {
-    const out: T[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: P = await this.api.graphql<P>(query, { owner: this.s.owner, name: this.s.repo, cursor, ...vars });
-      out.push(...(page.repository.refs.nodes as P['repository']['refs']['nodes'][number][]).map(map));
-      cursor = page.repository.refs.pageInfo.hasNextPage ? page.repository.refs.pageInfo.endCursor : null;
-    } while (cursor);
-    return out;
+  private async pages<T>(query: string, vars: Record<string, unknown>, map: (node: RefNode) => T): Promise<T[]> {
+    const seen = new Map<string, T>();
+    let cursors: { asc: string | null; desc: string | null } = { asc: null, desc: null };
+    for (;;) {
+      const { asc, desc } = (await this.api.graphql<RefsPage>(query, { owner: this.s.owner, name: this.s.repo, ...cursors, ...vars })).repository;
+      const before = seen.size;
+      for (const node of [...asc.nodes, ...desc.nodes]) seen.set(node.name, map(node));
+      // Done when either end has run through, when the two ends have met, or (branches deleted
+      // meanwhile) when a request brings nothing new.
+      if (!asc.pageInfo.hasNextPage || !desc.pageInfo.hasNextPage || seen.size >= asc.totalCount || seen.size === before) break;
+      cursors = { asc: asc.pageInfo.endCursor, desc: desc.pageInfo.endCursor };
+    }
+    return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, value]) => value);
   }
 
   async get(name: string): Promise<BranchInfo | null> {

@@ -10,6 +10,7 @@ import { GitHubBranchStore, blobSha } from '../../src/git/github-branch-store.js
 import { loadConfig } from '../../src/config/config.js';
 import { configRepoBranches } from '../../src/github/config-repo.js';
 import { rejection } from '../support/rejection.js';
+import { refsServer } from '../support/github-refs.js';
 
 const API = 'https://api.github.com';
 const octokit = new Octokit({ auth: 'ghs_installationtoken0123456789abcdefXYZ', request: { retries: 0 } });
@@ -75,22 +76,31 @@ describe('GitHub branch store', () => {
     expect(await store.remove(envName('dev'))).toBe('absent');
   });
 
-  it('lists every branch through GraphQL, 100 a page', async () => {
-    const page = (names: string[], next: string | null) => ({ data: { repository: { refs: { pageInfo: { hasNextPage: next !== null, endCursor: next }, nodes: names.map((n) => ({ name: n, target: { oid: `${n}-sha` } })) } } } });
-    nock(API)
-      .post('/graphql', (b) => b.query.includes('refs(refPrefix: "refs/heads/", first: 100') && b.variables.cursor === null).reply(200, page(['dev', 'main'], 'CUR1'))
-      .post('/graphql', (b) => b.variables.cursor === 'CUR1').reply(200, page(['uat'], null));
+  it('lists every branch through GraphQL, 100 from each end per request: 1 request for 3 refs, 6 for 1,002', async () => {
+    const small = refsServer(['uat', 'dev', 'main'].map((n) => ({ name: n, target: { oid: `${n}-sha` } })));
+    nock(API).post('/graphql', (b) => !b.query.includes('file(path:')).reply(200, small.reply);
     expect(await store.list()).toEqual([{ name: 'dev', sha: 'dev-sha' }, { name: 'main', sha: 'main-sha' }, { name: 'uat', sha: 'uat-sha' }]);
+    expect(small.calls).toBe(1);
+
+    const names = ['main', 'devops', ...Array.from({ length: 1000 }, (_, i) => `env-${String(i).padStart(4, '0')}`)];
+    const large = refsServer(names.map((n) => ({ name: n, target: { oid: `${n}-sha` } })));
+    nock(API).post('/graphql').times(6).reply(200, large.reply);
+    const listed = await store.list();
+    expect(listed.map((b) => b.name)).toEqual([...names].sort());
+    expect(listed.find((b) => b.name === 'env-0500')).toEqual({ name: 'env-0500', sha: 'env-0500-sha' });
+    expect(large.calls).toBe(6);
   });
 
-  it('lists every branch with its deploy/ tree id in the same pages (null when the branch has none)', async () => {
+  it('lists every branch with its deploy/ tree id in the same requests (null when the branch has none)', async () => {
     const node = (n: string, tree: string | null) => ({ name: n, target: { oid: `${n}-sha`, file: tree ? { oid: tree } : null } });
-    nock(API)
-      .post('/graphql', (b) => b.query.includes('file(path: $path) { oid }') && b.variables.path === 'deploy' && b.variables.cursor === null)
-      .reply(200, { data: { repository: { refs: { pageInfo: { hasNextPage: true, endCursor: 'C1' }, nodes: [node('dev', 't1'), node('main', null)] } } } })
-      .post('/graphql', (b) => b.variables.cursor === 'C1')
-      .reply(200, { data: { repository: { refs: { pageInfo: { hasNextPage: false, endCursor: null }, nodes: [node('uat', 't3')] } } } });
-    expect(await store.trees('deploy/')).toEqual([{ name: 'dev', sha: 'dev-sha', tree: 't1' }, { name: 'main', sha: 'main-sha', tree: null }, { name: 'uat', sha: 'uat-sha', tree: 't3' }]);
+    const names = Array.from({ length: 250 }, (_, i) => `e-${String(i).padStart(3, '0')}`);
+    const refs = refsServer([node('main', null), ...names.map((n) => node(n, `${n}-tree`))]);
+    nock(API).post('/graphql', (b) => b.query.includes('file(path: $path) { oid }') && b.variables.path === 'deploy').times(2).reply(200, refs.reply);
+    const trees = await store.trees('deploy/');
+    expect(trees).toHaveLength(251);
+    expect(trees[0]).toEqual({ name: 'e-000', sha: 'e-000-sha', tree: 'e-000-tree' });
+    expect(trees.find((t) => t.name === 'main')).toEqual({ name: 'main', sha: 'main-sha', tree: null });
+    expect(refs.calls).toBe(2);
   });
 
   it('archives: createRef under archive/, then deleteRef', async () => {
@@ -118,14 +128,14 @@ describe('the app\'s branch store: the config repo through the installation foun
   it.each([
     ['github.com', {}, 'https://api.github.com', '/repos', '/graphql'],
     ['GitHub Enterprise (GHE_HOST)', { GHE_HOST: 'ghe.example.test' }, 'https://ghe.example.test', '/api/v3/repos', '/api/graphql'],
-  ])('on %s: installation lookup, token, then one GraphQL page per 100 refs', async (_label, extra, host, rest, graphql) => {
+  ])('on %s: installation lookup, token, then GraphQL pages of refs', async (_label, extra, host, rest, graphql) => {
     const probot = createProbot({ env: { APP_ID: '42', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: 'x', LOG_LEVEL: 'fatal', ...extra } });
     const branches = configRepoBranches(probot, config);
     expect(branches?.description).toBe('GitHub acme/platform-config');
     const api = nock(host)
       .get(`${rest}/acme/platform-config/installation`).reply(200, { id: 9 })
       .post(`${rest.replace('/repos', '')}/app/installations/9/access_tokens`).reply(201, { token: 'ghs_fromtheinstallation0123', expires_at: new Date(Date.now() + 3_600_000).toISOString() })
-      .post(graphql).matchHeader('authorization', 'token ghs_fromtheinstallation0123').reply(200, { data: { repository: { refs: { pageInfo: { hasNextPage: false, endCursor: null }, nodes: [{ name: 'dev', target: { oid: 'a'.repeat(40) } }] } } } });
+      .post(graphql).matchHeader('authorization', 'token ghs_fromtheinstallation0123').reply(200, refsServer([{ name: 'dev', target: { oid: 'a'.repeat(40) } }]).reply);
     expect(await branches?.list()).toEqual([{ name: 'dev', sha: 'a'.repeat(40) }]);
     expect(api.pendingMocks()).toEqual([]);
   });
