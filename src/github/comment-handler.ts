@@ -13,7 +13,7 @@ import type { Runtime } from '../runtime.js';
 import { authorize } from '../commands/policy.js';
 import { checkCommand, pruneCommand, syncCommand } from './consistency.js';
 import type { PermissionCache } from './permissions.js';
-import type { GitHubClient, RepoRef } from './types.js';
+import { installationKey, type GitHubClient, type RepoRef } from './types.js';
 
 export interface CommentEvent {
   deliveryId: string;
@@ -54,7 +54,7 @@ export async function handleComment(event: CommentEvent, octokit: GitHubClient, 
     return;
   }
   if (!fresh) return;
-  if (event.installationId) await deps.rt.store.setState(`installation:${event.repo.owner}/${event.repo.repo}`, event.installationId);
+  if (event.installationId) await deps.rt.store.setState(installationKey(event.repo), event.installationId);
   try {
     await octokit.rest.reactions.createForIssueComment({ ...event.repo, comment_id: event.commentId, content: 'eyes' });
   } catch (error) {

@@ -4,7 +4,7 @@
 import type { Probot } from 'probot';
 import { GitHubBranchStore, type GitHubApi } from '../git/github-branch-store.js';
 import type { Config } from '../config/config.js';
-import type { GitHubClient, RepoRef } from './types.js';
+import { splitRepo, type GitHubClient, type RepoRef } from './types.js';
 
 /** An installation client for `repo`, looking the installation up once. */
 export function installationClient(probot: Probot, repo: RepoRef, known?: () => Promise<number | null>): () => Promise<GitHubClient> {
@@ -36,7 +36,7 @@ export function lazyGitHubApi(get: () => Promise<GitHubApi>): GitHubApi {
 /** The app's branch store: the config repo through the GitHub API, when it applies. */
 export function configRepoBranches(probot: Probot, config: Config): GitHubBranchStore | null {
   if (config.GIT_REPO_URL || !config.KINDLER_CONFIG_REPO) return null;
-  const [owner = '', repo = ''] = config.KINDLER_CONFIG_REPO.split('/');
+  const { owner, repo } = splitRepo(config.KINDLER_CONFIG_REPO);
   const client = installationClient(probot, { owner, repo });
   return new GitHubBranchStore(lazyGitHubApi(async () => (await client()) as unknown as GitHubApi), {
     owner, repo, defaultBranch: config.GIT_DEFAULT_BRANCH, author: { name: config.GIT_COMMIT_NAME, email: config.GIT_COMMIT_EMAIL },

@@ -6,7 +6,7 @@ import { parseDuration } from '../commands/duration.js';
 import { DEFAULT_POLICY, type Policy } from '../commands/policy.js';
 import { Failure, classify, envName, messageOf, type ProviderName, type Trigger } from '../domain/index.js';
 import { announce, type CommentDeps } from './comment-handler.js';
-import type { GitHubClient, RepoRef } from './types.js';
+import { installationKey, type GitHubClient, type RepoRef } from './types.js';
 
 export interface PullRequestEvent {
   deliveryId: string;
@@ -50,7 +50,7 @@ export async function handlePullRequest(event: PullRequestEvent, octokit: GitHub
   const relevant = (event.label !== null && event.label in PR_LABELS) || event.action === 'closed' || event.action === 'reopened';
   if (!relevant) return;
   if (!(await deps.rt.store.recordDelivery(event.deliveryId, 'pull_request'))) return;
-  if (event.installationId) await deps.rt.store.setState(`installation:${event.repo.owner}/${event.repo.repo}`, event.installationId);
+  if (event.installationId) await deps.rt.store.setState(installationKey(event.repo), event.installationId);
   const name = prEnvName(event.number);
   const trigger: Trigger = { source: 'pull_request', actor: event.sender, url: event.url, repo: `${event.repo.owner}/${event.repo.repo}`, issueNumber: event.number, headSha: event.headSha };
   const exists = (await deps.rt.store.getEnvironment(name)) !== null;

@@ -16,7 +16,7 @@ import { sweepExpiry } from './expiry.js';
 import { Background } from './background.js';
 import { driftMonitor } from './consistency.js';
 import { installationClient } from './config-repo.js';
-import { splitRepo } from './types.js';
+import { installationKey, splitRepo, type RepoRef } from './types.js';
 import type { Metrics } from '../server/metrics.js';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
@@ -46,6 +46,7 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
     return { handler: null, worker, probot: null };
   }
   const probot = existing ?? createProbot({ env });
+  const installationOf = (repo: RepoRef) => rt.store.getState<number>(installationKey(repo));
   const background = new Background((error) => probot.log.error({ err: error }, 'background task failed'));
   const deps = { rt, permissions: new PermissionCache(), wake: (op: Operation) => void worker.enqueue(op).catch(logError('enqueue')), background: background.run };
   await probot.load(kindlerApp(deps));
@@ -54,14 +55,14 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
     ...workerOptions,
     observerFor: async (op: Operation) => {
       if (!op.trigger.repo || !op.commentId) return null;
-      const installation = await rt.store.getState<number>(`installation:${op.trigger.repo}`);
+      const installation = await installationOf(splitRepo(op.trigger.repo));
       if (!installation) return null;
       return commentReporter((await probot.auth(installation)) as unknown as GitHubClient, rt);
     },
   });
   await worker.start();
-  const octokitFor = async (repo: { owner: string; repo: string }) => {
-    const installation = await rt.store.getState<number>(`installation:${repo.owner}/${repo.repo}`);
+  const octokitFor = async (repo: RepoRef) => {
+    const installation = await installationOf(repo);
     return installation ? ((await probot.auth(installation)) as unknown as GitHubClient) : null;
   };
   // Periodic work on the queue's schedules: one run per occurrence among replicas.
@@ -76,7 +77,7 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
   const configRepo = rt.config.KINDLER_CONFIG_REPO ? splitRepo(rt.config.KINDLER_CONFIG_REPO) : null;
   const minutes = rt.config.KINDLER_DRIFT_INTERVAL_MINUTES;
   // Known from a webhook, or else asked of GitHub: which installation covers the config repo.
-  const installed = configRepo && installationClient(probot, configRepo, () => rt.store.getState<number>(`installation:${configRepo.owner}/${configRepo.repo}`));
+  const installed = configRepo && installationClient(probot, configRepo, () => installationOf(configRepo));
   if (installed && minutes > 0) await queue.every(DRIFT_SCHEDULE, everyMinutes(minutes), logged('drift monitor', async () => driftMonitor(rt, await installed(), configRepo)));
   else await queue.unschedule(DRIFT_SCHEDULE);
   const handler: Handler = async (req, res) => {

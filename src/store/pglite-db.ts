@@ -3,6 +3,13 @@
 import { PGlite } from '@electric-sql/pglite';
 import type { Db, Queryable } from './db.js';
 
+/** What the queue (pg-boss's PGlite adapter) needs of the embedded database. */
+export interface QueueConnection {
+  query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  exec(sql: string): Promise<{ rows: unknown[] }[]>;
+  listen(channel: string, cb: (payload: string) => void): Promise<() => Promise<void>>;
+}
+
 export class PgliteDb implements Db {
   readonly backend = 'pglite' as const;
   private tail: Promise<unknown> = Promise.resolve();
@@ -26,7 +33,7 @@ export class PgliteDb implements Db {
   }
 
   /** The same single connection for the queue (pg-boss), its statements serialised with ours. */
-  forQueue(): { query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>; exec(sql: string): Promise<{ rows: unknown[] }[]>; listen(channel: string, cb: (payload: string) => void): Promise<() => Promise<void>> } {
+  forQueue(): QueueConnection {
     return {
       query: <T>(sql: string, params?: unknown[]) => this.serial(() => this.pg.query<T>(sql, params)),
       exec: (sql: string) => this.serial(() => this.pg.exec(sql)),

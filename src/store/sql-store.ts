@@ -3,7 +3,7 @@ import { alreadyExists, type EnvName, type Environment, type NewEnvironment, typ
 import { pgCode, type Db } from './db.js';
 import { ALLOCATION_LOCK, DEFAULT_RANGES, SELECT_CLUSTERS, importRecord, insertEnvironment, updateEnvironment, type AllocationRanges } from './environments.js';
 import { migrate, migrationsCurrent } from './migrations.js';
-import { PgliteDb } from './pglite-db.js';
+import { PgliteDb, type QueueConnection } from './pglite-db.js';
 import { busyFailure, claim, insertOperation, loadOperation, loadOperations, reopen, renew, saveStep, updateOperation } from './operations.js';
 import { toEnvironment, type ClusterRow } from './rows.js';
 import type { EnvironmentPatch, EnvironmentRecord, ImportReport, OperationPatch, Store } from './store.js';
@@ -15,7 +15,7 @@ export class SqlStore implements Store {
     this.backend = db.backend;
   }
 
-  queueDatabase(): ReturnType<PgliteDb['forQueue']> | null {
+  queueDatabase(): QueueConnection | null {
     return this.db instanceof PgliteDb ? this.db.forQueue() : null;
   }
 

@@ -4,6 +4,7 @@ import type {
   EnvName, Environment, EnvStatus, NewEnvironment, Operation, OperationKind, OperationStatus, StepName,
   StepState, Trigger,
 } from '../domain/index.js';
+import type { QueueConnection } from './pglite-db.js';
 
 /** A row as the upstream CSV / DB knows it: ports given, nothing allocated. */
 export type EnvironmentRecord = Pick<Environment, 'provider' | 'subnet' | 'nodePort' | 'pfPort' | 'httpPort' | 'httpsPort' | 'registerPortainer' | 'haproxyRoute'> & {
@@ -42,7 +43,7 @@ export interface Store {
   /** Applies pending migrations; safe when several processes call it at once. Returns versions applied. */
   migrate(): Promise<string[]>;
   /** The embedded database's connection for the queue to share; null on PostgreSQL (the queue connects itself). */
-  queueDatabase(): { query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>; exec(sql: string): Promise<{ rows: unknown[] }[]>; listen(channel: string, cb: (payload: string) => void): Promise<() => Promise<void>> } | null;
+  queueDatabase(): QueueConnection | null;
   /** True when every known migration has been applied (readiness). */
   migrationsCurrent(): Promise<boolean>;
   /** Cheap liveness probe (`select 1`). */
