@@ -105,6 +105,14 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: '002_clusters_insertion_order',
+    statements: [
+      // created_at ties when rows are added within one clock tick (PGlite's clock counts
+      // milliseconds): the order rows were added in breaks the tie, so exports keep the CSV's order.
+      'alter table clusters add column if not exists seq bigserial',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? '';

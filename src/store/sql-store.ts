@@ -50,12 +50,12 @@ export class SqlStore implements Store {
   }
 
   async listEnvironments(): Promise<Environment[]> {
-    const rows = await this.db.query<ClusterRow>(`${SELECT_CLUSTERS} where name <> 'devops' order by created_at, name`);
+    const rows = await this.db.query<ClusterRow>(`${SELECT_CLUSTERS} where name <> 'devops' order by created_at, seq`);
     return rows.map(toEnvironment);
   }
 
   async listAllRows(): Promise<Environment[]> {
-    const rows = await this.db.query<ClusterRow>(`${SELECT_CLUSTERS} order by (name = 'devops') desc, created_at, name`);
+    const rows = await this.db.query<ClusterRow>(`${SELECT_CLUSTERS} order by (name = 'devops') desc, created_at, seq`);
     return rows.map(toEnvironment);
   }
 

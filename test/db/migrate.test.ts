@@ -30,11 +30,13 @@ async function schema(url: string): Promise<string[]> {
   }
 }
 
+const ALL = ['001_kindler_schema', '002_clusters_insertion_order'];
+
 describe('migrations', () => {
   it('applies once; a second run changes nothing', async () => {
     const db = await fresh();
     const store = new SqlStore(new PgDb(db.url));
-    expect(await store.migrate()).toEqual(['001_kindler_schema']);
+    expect(await store.migrate()).toEqual(ALL);
     const before = await schema(db.url);
     expect(await store.migrate()).toEqual([]);
     expect(await schema(db.url)).toEqual(before);
@@ -45,11 +47,11 @@ describe('migrations', () => {
     const db = await fresh();
     const stores = Array.from({ length: 5 }, () => new SqlStore(new PgDb(db.url, { max: 1 })));
     const results = await Promise.all(stores.map((s) => s.migrate()));
-    expect(results.flat()).toEqual(['001_kindler_schema']);
+    expect(results.flat()).toEqual(ALL);
     await Promise.all(stores.map((s) => s.close()));
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
-    expect((await c.query('select count(*)::int as n from kindler_migrations')).rows[0].n).toBe(1);
+    expect((await c.query('select count(*)::int as n from kindler_migrations')).rows[0].n).toBe(ALL.length);
     await c.end();
   });
 
@@ -80,7 +82,7 @@ describe('migrations', () => {
     const rowsBefore = (await c.query('select * from clusters order by name')).rows;
 
     const store = new SqlStore(new PgDb(db.url));
-    expect(await store.migrate()).toEqual(['001_kindler_schema']);
+    expect(await store.migrate()).toEqual(ALL);
 
     const columnsAfter = (await c.query(`select column_name, data_type, character_maximum_length from information_schema.columns
       where table_name = 'clusters' order by ordinal_position`)).rows;

@@ -1,4 +1,5 @@
 // The Store contract, run on both backends against a fresh database per backend.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Failure, envName, type Trigger } from '../../src/domain/index.js';
 import type { Store } from '../../src/store/store.js';
@@ -8,11 +9,19 @@ const trigger: Trigger = { source: 'issue_comment', actor: 'alice', url: 'https:
 
 describe.each(BACKENDS)('store on %s', (_backend, open) => {
   let store: Store;
+  let url: string | undefined;
   let cleanup: () => Promise<void>;
   beforeAll(async () => {
-    ({ store, cleanup } = await open());
+    ({ store, url, cleanup } = await open());
     await store.migrate();
   });
+  /** A statement outside the Store contract (to set up what the contract cannot). */
+  const raw = async (text: string) => {
+    if (!url) return void (await store.queueDatabase()!.query(text));
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(text).finally(() => client.end());
+  };
   afterAll(async () => cleanup());
 
   it('inserts with the lowest free ports and subnet, and reads it back', async () => {
@@ -42,6 +51,14 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
     const next = await store.insertEnvironment({ name: envName('uat'), provider: 'k3d' });
     expect([next.httpPort, next.httpsPort, next.pfPort]).toEqual([18092, 18443 + 2, 19002]);
     expect(next.subnet).toBe('10.102.0.0/16');
+  });
+
+  it('lists rows added within one clock tick in the order they were added, not by name', async () => {
+    const rows = ['zz-last', 'mm-mid', 'aa-first'].map((name, i) => ({ name, provider: 'kind' as const, subnet: null, nodePort: 31001 + i, pfPort: 19101 + i, httpPort: 28001 + i, httpsPort: 28401 + i, registerPortainer: true, haproxyRoute: true }));
+    expect((await store.importRecords(rows)).imported).toEqual(['zz-last', 'mm-mid', 'aa-first']);
+    await raw(`update clusters set created_at = '2030-01-01 00:00:00' where name in ('zz-last', 'mm-mid', 'aa-first')`);
+    expect((await store.listEnvironments()).map((e) => e.name).slice(-3)).toEqual(['zz-last', 'mm-mid', 'aa-first']);
+    for (const r of rows) await store.deleteEnvironment(r.name as never);
   });
 
   it('records operations with their steps, one active per environment', async () => {
