@@ -4,9 +4,24 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const ioModules = [
-  'pg', 'pg-boss', '@electric-sql/pglite', '@electric-sql/pglite/*', 'execa', 'probot', '@octokit/*',
-  '@kubernetes/client-node', 'node:fs', 'node:fs/promises', 'fs', 'fs/promises', 'node:child_process',
-  'child_process', 'node:net', 'node:http', 'node:https', 'nock',
+  'pg',
+  'pg-boss',
+  '@electric-sql/pglite',
+  '@electric-sql/pglite/*',
+  'execa',
+  'probot',
+  '@octokit/*',
+  '@kubernetes/client-node',
+  'node:fs',
+  'node:fs/promises',
+  'fs',
+  'fs/promises',
+  'node:child_process',
+  'child_process',
+  'node:net',
+  'node:http',
+  'node:https',
+  'nock',
 ];
 
 export default tseslint.config(
@@ -15,7 +30,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
@@ -26,18 +44,39 @@ export default tseslint.config(
   {
     files: ['src/domain/**', 'src/commands/**', 'src/lifecycle/**', 'src/render/**'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{ group: ioModules, message: 'The pure core imports no I/O: take an adapter interface instead (STYLE.md rule 7).' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ioModules,
+              message:
+                'The pure core imports no I/O: take an adapter interface instead (STYLE.md rule 7).',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', module: 'writable', __dirname: 'readonly', setTimeout: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        process: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        setTimeout: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     files: ['test/**', 'bench/**'],
-    rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
   },
 );

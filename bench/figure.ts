@@ -1,1 +1,6 @@
-export interface Figure { name: string; value: number; unit: string; goal: string }
+export interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  goal: string;
+}

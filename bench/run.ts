@@ -11,7 +11,10 @@ import { lifecycleOverhead } from './lifecycle.js';
 import { apiRequestsPerCreate, webhookFigures } from './webhook.js';
 
 const figures: Figure[] = [];
-for (const [label, open] of [['PostgreSQL', withPostgresStore], ['PGlite', withPgliteStore]] as const) {
+for (const [label, open] of [
+  ['PostgreSQL', withPostgresStore],
+  ['PGlite', withPgliteStore],
+] as const) {
   const { store, cleanup } = await open();
   try {
     figures.push(...(await lifecycleOverhead(label, store, 50)));
@@ -24,7 +27,10 @@ figures.push(...(await webhookFigures(500)));
 figures.push(...(await apiRequestsPerCreate()));
 figures.push(...(await consistencyFigures(1000, 5)));
 
-const rows = figures.map((f) => `| ${f.name} | ${Number.isInteger(f.value) ? f.value : f.value.toFixed(1)} ${f.unit} | ${f.goal} |`);
+const rows = figures.map(
+  (f) =>
+    `| ${f.name} | ${Number.isInteger(f.value) ? f.value : f.value.toFixed(1)} ${f.unit} | ${f.goal} |`,
+);
 const table = ['| figure | value | goal |', '|---|---|---|', ...rows].join('\n');
 const header = `# Benchmarks\n\nMeasured ${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}.\n\n`;
 fs.writeFileSync(path.resolve(import.meta.dirname, 'results.md'), `${header}${table}\n`);

@@ -7,7 +7,12 @@ import { handlePullRequest } from './github/pr-handler.js';
 /** The events the app handles; every other delivery is answered without work (see github/intake.ts). */
 export const HANDLED_EVENTS = {
   comment: ['issue_comment.created', 'issue_comment.edited'],
-  pullRequest: ['pull_request.labeled', 'pull_request.unlabeled', 'pull_request.closed', 'pull_request.reopened'],
+  pullRequest: [
+    'pull_request.labeled',
+    'pull_request.unlabeled',
+    'pull_request.closed',
+    'pull_request.reopened',
+  ],
   checkRun: ['check_run.requested_action', 'check_run.rerequested'],
 } as const;
 
@@ -15,45 +20,63 @@ export function kindlerApp(deps: CommentDeps) {
   return (app: Probot): void => {
     app.on([...HANDLED_EVENTS.comment], async (context) => {
       const p = context.payload;
-      await handleComment({
-        deliveryId: context.id,
-        action: p.action === 'edited' ? 'edited' : 'created',
-        body: p.comment.body ?? '',
-        previousBody: p.action === 'edited' ? (p as { changes?: { body?: { from?: string } } }).changes?.body?.from : undefined,
-        commentId: p.comment.id,
-        commentUrl: p.comment.html_url,
-        issueNumber: p.issue.number,
-        repo: { owner: p.repository.owner.login, repo: p.repository.name },
-        installationId: p.installation?.id ?? null,
-        sender: { login: p.sender.login, type: p.sender.type },
-      }, context.octokit, deps);
+      await handleComment(
+        {
+          deliveryId: context.id,
+          action: p.action === 'edited' ? 'edited' : 'created',
+          body: p.comment.body ?? '',
+          previousBody:
+            p.action === 'edited'
+              ? (p as { changes?: { body?: { from?: string } } }).changes?.body?.from
+              : undefined,
+          commentId: p.comment.id,
+          commentUrl: p.comment.html_url,
+          issueNumber: p.issue.number,
+          repo: { owner: p.repository.owner.login, repo: p.repository.name },
+          installationId: p.installation?.id ?? null,
+          sender: { login: p.sender.login, type: p.sender.type },
+        },
+        context.octokit,
+        deps,
+      );
     });
     app.on([...HANDLED_EVENTS.pullRequest], async (context) => {
       const p = context.payload;
       const label = 'label' in p && p.label ? p.label.name : null;
-      await handlePullRequest({
-        deliveryId: context.id,
-        action: p.action as 'labeled' | 'unlabeled' | 'closed' | 'reopened',
-        label,
-        labels: p.pull_request.labels.map((l) => l.name),
-        number: p.pull_request.number,
-        url: p.pull_request.html_url,
-        headSha: p.pull_request.head.sha,
-        repo: { owner: p.repository.owner.login, repo: p.repository.name },
-        installationId: p.installation?.id ?? null,
-        sender: p.sender.login,
-      }, context.octokit, deps);
+      await handlePullRequest(
+        {
+          deliveryId: context.id,
+          action: p.action as 'labeled' | 'unlabeled' | 'closed' | 'reopened',
+          label,
+          labels: p.pull_request.labels.map((l) => l.name),
+          number: p.pull_request.number,
+          url: p.pull_request.html_url,
+          headSha: p.pull_request.head.sha,
+          repo: { owner: p.repository.owner.login, repo: p.repository.name },
+          installationId: p.installation?.id ?? null,
+          sender: p.sender.login,
+        },
+        context.octokit,
+        deps,
+      );
     });
     app.on([...HANDLED_EVENTS.checkRun], async (context) => {
       const p = context.payload;
-      await handleCheckRun({
-        deliveryId: context.id,
-        action: p.action === 'rerequested' ? 'rerequested' : 'requested_action',
-        identifier: 'requested_action' in p && p.requested_action ? p.requested_action.identifier ?? null : null,
-        externalId: p.check_run.external_id ?? null,
-        repo: { owner: p.repository.owner.login, repo: p.repository.name },
-        sender: p.sender.login,
-      }, context.octokit, deps);
+      await handleCheckRun(
+        {
+          deliveryId: context.id,
+          action: p.action === 'rerequested' ? 'rerequested' : 'requested_action',
+          identifier:
+            'requested_action' in p && p.requested_action
+              ? (p.requested_action.identifier ?? null)
+              : null,
+          externalId: p.check_run.external_id ?? null,
+          repo: { owner: p.repository.owner.login, repo: p.repository.name },
+          sender: p.sender.login,
+        },
+        context.octokit,
+        deps,
+      );
     });
   };
 }

@@ -17,15 +17,30 @@ const branches = probot ? configRepoBranches(probot, config) : null;
 const rt = await openRuntime(config, branches ? { branches } : {});
 const applied = await rt.store.migrate();
 await rt.refreshSnapshot();
-const served = await serve(rt, process.env, workerName('server'), { host: config.HOST, port: config.PORT }, probot);
-const where = rt.store.backend === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)';
+const served = await serve(
+  rt,
+  process.env,
+  workerName('server'),
+  { host: config.HOST, port: config.PORT },
+  probot,
+);
+const where =
+  rt.store.backend === 'pglite'
+    ? `embedded PGlite in ${config.dataDir}`
+    : 'PostgreSQL (DATABASE_URL)';
 process.stdout.write(`Environment branches: ${rt.branches.description}\n`);
-process.stdout.write(`kindler-bot listening on http://${config.HOST}:${config.PORT} — state: ${where}${applied.length ? `, migrations applied: ${applied.join(', ')}` : ''}\n`);
-process.stdout.write(`Dashboard at http://${config.HOST}:${config.PORT}/kindler${config.KINDLER_DASHBOARD_TOKEN ? ' (token required)' : ''}; metrics at /metrics\n`);
+process.stdout.write(
+  `kindler-bot listening on http://${config.HOST}:${config.PORT} — state: ${where}${applied.length ? `, migrations applied: ${applied.join(', ')}` : ''}\n`,
+);
+process.stdout.write(
+  `Dashboard at http://${config.HOST}:${config.PORT}/kindler${config.KINDLER_DASHBOARD_TOKEN ? ' (token required)' : ''}; metrics at /metrics\n`,
+);
 if (appConfigured(process.env)) {
   process.stdout.write(`GitHub webhooks at http://${config.HOST}:${config.PORT}${WEBHOOK_PATH}\n`);
 } else {
-  process.stdout.write('GitHub App not configured: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to receive /env commands. The kindler CLI works meanwhile (./bin/kindler.js help).\n');
+  process.stdout.write(
+    'GitHub App not configured: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to receive /env commands. The kindler CLI works meanwhile (./bin/kindler.js help).\n',
+  );
 }
 const stop = async () => {
   await served.stop();

@@ -49,54 +49,107 @@ export interface RuntimeOverrides {
   retryDelaysMs?: number[];
 }
 
-export async function openRuntime(config: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  overrides: RuntimeOverrides = {},
+): Promise<Runtime> {
   const store = overrides.store ?? (await openStore(config));
   const redactor = new Redactor(config.secrets);
   const cli: CliSettings = {
-    timeoutMs: config.KINDLER_CLI_TIMEOUT_MS, k3dImage: config.K3D_IMAGE, kindNodeImage: config.KIND_NODE_IMAGE,
+    timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
+    k3dImage: config.K3D_IMAGE,
+    kindNodeImage: config.KIND_NODE_IMAGE,
     kindApiServerAddress: config.KIND_API_SERVER_ADDRESS,
   };
-  const providers: Record<ProviderName, Provider> = { k3d: new K3dProvider(cli), kind: new KindProvider(cli) };
+  const providers: Record<ProviderName, Provider> = {
+    k3d: new K3dProvider(cli),
+    kind: new KindProvider(cli),
+  };
   const kubeconfigFor = (env: Environment) => providers[env.provider].kubeconfig(env.name);
-  const branches = overrides.branches ?? new GitCliBranchStore({
-    url: config.GIT_REPO_URL ?? (await localBareRepo(config.dataDir)),
-    username: config.GIT_USERNAME, password: config.GIT_PASSWORD, defaultBranch: config.GIT_DEFAULT_BRANCH,
-    author: { name: config.GIT_COMMIT_NAME, email: config.GIT_COMMIT_EMAIL }, timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
-  });
+  const branches =
+    overrides.branches ??
+    new GitCliBranchStore({
+      url: config.GIT_REPO_URL ?? (await localBareRepo(config.dataDir)),
+      username: config.GIT_USERNAME,
+      password: config.GIT_PASSWORD,
+      defaultBranch: config.GIT_DEFAULT_BRANCH,
+      author: { name: config.GIT_COMMIT_NAME, email: config.GIT_COMMIT_EMAIL },
+      timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
+    });
   let templates: TemplateFile[] | undefined;
   const render = async (env: Environment) => {
     templates ??= await loadTemplates(config.KINDLER_TEMPLATES_DIR);
-    return renderBranchFiles(templates, templateVars(env, { baseDomain: config.BASE_DOMAIN, ingressClass: config.KINDLER_INGRESS_CLASS }));
+    return renderBranchFiles(
+      templates,
+      templateVars(env, {
+        baseDomain: config.BASE_DOMAIN,
+        ingressClass: config.KINDLER_INGRESS_CLASS,
+      }),
+    );
   };
   const portainer = config.PORTAINER_URL
-    ? new PortainerClient({ url: config.PORTAINER_URL, apiKey: config.PORTAINER_API_KEY, username: config.PORTAINER_ADMIN_USER,
-      password: config.PORTAINER_ADMIN_PASSWORD, edgeUrl: config.PORTAINER_EDGE_URL ?? config.PORTAINER_URL, groupId: config.PORTAINER_GROUP_ID })
+    ? new PortainerClient({
+        url: config.PORTAINER_URL,
+        apiKey: config.PORTAINER_API_KEY,
+        username: config.PORTAINER_ADMIN_USER,
+        password: config.PORTAINER_ADMIN_PASSWORD,
+        edgeUrl: config.PORTAINER_EDGE_URL ?? config.PORTAINER_URL,
+        groupId: config.PORTAINER_GROUP_ID,
+      })
     : null;
   const gatewaySettings = { backendHost: config.HAPROXY_BACKEND_HOST };
   const gateway = config.HAPROXY_CONFIG
-    ? new HaproxyGateway({ configPath: config.HAPROXY_CONFIG, reloadCommand: config.HAPROXY_RELOAD_COMMAND, haproxyBin: config.HAPROXY_BIN,
-      timeoutMs: config.KINDLER_CLI_TIMEOUT_MS, ...gatewaySettings })
+    ? new HaproxyGateway({
+        configPath: config.HAPROXY_CONFIG,
+        reloadCommand: config.HAPROXY_RELOAD_COMMAND,
+        haproxyBin: config.HAPROXY_BIN,
+        timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
+        ...gatewaySettings,
+      })
     : null;
   const devopsContext = config.DEVOPS_CONTEXT;
-  const devops = devopsContext ? () => KubeClient.fromDefault(devopsContext, config.KUBECONFIG) : null;
+  const devops = devopsContext
+    ? () => KubeClient.fromDefault(devopsContext, config.KUBECONFIG)
+    : null;
   const rows = () => store.listEnvironments();
   const handlers: Record<SystemStep, StepHandler> = {
     branch: new BranchStep(branches, render),
     cluster: new ClusterStep(providers),
     portainer: new PortainerStep(portainer, kubeconfigFor, config.PORTAINER_AGENT_IMAGE),
     argocd: new ArgoCdStep(devops, kubeconfigFor, rows, {
-      namespace: config.ARGOCD_NAMESPACE, appSetName: config.ARGOCD_APPSET_NAME, ingressClass: config.KINDLER_INGRESS_CLASS,
-      repoUrl: config.GIT_REPO_URL ? splitCredentials(config.GIT_REPO_URL).url : branches.description.replace(/^git /, ''),
+      namespace: config.ARGOCD_NAMESPACE,
+      appSetName: config.ARGOCD_APPSET_NAME,
+      ingressClass: config.KINDLER_INGRESS_CLASS,
+      repoUrl: config.GIT_REPO_URL
+        ? splitCredentials(config.GIT_REPO_URL).url
+        : branches.description.replace(/^git /, ''),
       clusterHost: config.ARGOCD_CLUSTER_HOST,
     }),
     haproxy: new HaproxyStep(gateway, rows, gatewaySettings),
   };
   const refreshSnapshot = () => writeSnapshot(store, config.csvPath);
   const engine = new Engine({
-    store, handlers, redactor, leaseMs: config.KINDLER_LEASE_MS, afterChange: refreshSnapshot,
+    store,
+    handlers,
+    redactor,
+    leaseMs: config.KINDLER_LEASE_MS,
+    afterChange: refreshSnapshot,
     ...(overrides.ownerAlive ? { ownerAlive: overrides.ownerAlive } : {}),
     retryDelaysMs: overrides.retryDelaysMs ?? config.KINDLER_RETRY_DELAYS_MS,
   });
-  return { config, store, engine, redactor, providers, branches, handlers, gateway, portainer, devops, render, refreshSnapshot, close: () => store.close() };
+  return {
+    config,
+    store,
+    engine,
+    redactor,
+    providers,
+    branches,
+    handlers,
+    gateway,
+    portainer,
+    devops,
+    render,
+    refreshSnapshot,
+    close: () => store.close(),
+  };
 }
-

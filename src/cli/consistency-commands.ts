@@ -3,7 +3,11 @@
 // unless --confirm is given.
 import { Failure, checkEnvName } from '../domain/index.js';
 import { checkConsistency } from '../consistency/check.js';
-import { prune as pruneOrphans, sync as syncEnvironments, type RepairResult } from '../consistency/repair.js';
+import {
+  prune as pruneOrphans,
+  sync as syncEnvironments,
+  type RepairResult,
+} from '../consistency/repair.js';
 import { renderActionsText, renderReportText } from '../render/consistency.js';
 import type { Runtime } from '../runtime.js';
 import { parse } from './args.js';
@@ -18,7 +22,11 @@ export const USAGE = {
 
 export async function check(rt: Runtime, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {}, USAGE.check);
-  if (positionals.length) throw new Failure('invalid_input', `unexpected argument "${positionals[0]}"\nUsage: ${USAGE.check}`);
+  if (positionals.length)
+    throw new Failure(
+      'invalid_input',
+      `unexpected argument "${positionals[0]}"\nUsage: ${USAGE.check}`,
+    );
   const report = await checkConsistency(rt);
   out(io, values.json === true ? JSON.stringify(report, null, 2) : renderReportText(report));
   return report.consistent ? EXIT.ok : EXIT.inconsistent;
@@ -26,7 +34,10 @@ export async function check(rt: Runtime, args: string[], io: CliIo): Promise<num
 
 export async function sync(rt: Runtime, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {}, USAGE.sync);
-  const result = await syncEnvironments(rt, { names: names(positionals), log: (line) => err(io, line) });
+  const result = await syncEnvironments(rt, {
+    names: names(positionals),
+    log: (line) => err(io, line),
+  });
   return finish(result, values.json === true, io, 'sync', true);
 }
 
@@ -37,9 +48,19 @@ export async function prune(rt: Runtime, args: string[], io: CliIo): Promise<num
   return finish(result, values.json === true, io, 'prune', confirm);
 }
 
-function finish(result: RepairResult, json: boolean, io: CliIo, verb: 'sync' | 'prune', confirmed: boolean): number {
+function finish(
+  result: RepairResult,
+  json: boolean,
+  io: CliIo,
+  verb: 'sync' | 'prune',
+  confirmed: boolean,
+): number {
   if (json) out(io, JSON.stringify({ confirmed, ...result }, null, 2));
-  else out(io, `${renderActionsText(result.actions, verb, confirmed)}\n\n${renderReportText(result.report)}`);
+  else
+    out(
+      io,
+      `${renderActionsText(result.actions, verb, confirmed)}\n\n${renderReportText(result.report)}`,
+    );
   if (result.actions.some((a) => a.outcome === 'failed')) return EXIT.failed;
   if (verb === 'prune' && !confirmed) return EXIT.ok;
   return result.report.consistent ? EXIT.ok : EXIT.inconsistent;

@@ -19,20 +19,30 @@ export async function migrate(rt: Runtime, args: string[], io: CliIo): Promise<n
   const { values } = parse(args, {}, USAGE.migrate);
   const applied = await rt.store.migrate();
   if (values.json === true) out(io, JSON.stringify({ applied }));
-  else out(io, applied.length ? `Applied migrations: ${applied.join(', ')}` : 'The database is up to date.');
+  else
+    out(
+      io,
+      applied.length ? `Applied migrations: ${applied.join(', ')}` : 'The database is up to date.',
+    );
   return EXIT.ok;
 }
 
 export async function importCsv(rt: Runtime, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {}, USAGE['import-csv']);
   const file = positionals[0];
-  if (!file || positionals.length > 1) throw new Failure('invalid_input', `one CSV file is required\nUsage: ${USAGE['import-csv']}`);
-  const text = await fs.readFile(path.resolve(io.cwd, file), 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new Failure('invalid_input', `cannot read ${file}: ${error.code ?? error.message}`);
-  });
+  if (!file || positionals.length > 1)
+    throw new Failure('invalid_input', `one CSV file is required\nUsage: ${USAGE['import-csv']}`);
+  const text = await fs
+    .readFile(path.resolve(io.cwd, file), 'utf8')
+    .catch((error: NodeJS.ErrnoException) => {
+      throw new Failure('invalid_input', `cannot read ${file}: ${error.code ?? error.message}`);
+    });
   const parsed = parseEnvironmentsCsv(text);
   if (parsed.errors.length > 0) {
-    throw new Failure('invalid_input', `${file} has errors; nothing was imported:\n${parsed.errors.map((e) => `  ${e}`).join('\n')}`);
+    throw new Failure(
+      'invalid_input',
+      `${file} has errors; nothing was imported:\n${parsed.errors.map((e) => `  ${e}`).join('\n')}`,
+    );
   }
   const report = await rt.store.importRecords(parsed.records);
   await rt.refreshSnapshot();

@@ -4,7 +4,11 @@ import { asCliCommand, hintFor } from '../lifecycle/hints.js';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
@@ -17,17 +21,38 @@ export function age(from: Date, now = new Date()): string {
 }
 
 export function environmentsTable(envs: Environment[], now = new Date()): string {
-  if (envs.length === 0) return 'No environments. Create one with: kindler create <name> [--provider k3d|kind]';
+  if (envs.length === 0)
+    return 'No environments. Create one with: kindler create <name> [--provider k3d|kind]';
   return table(
     ['NAME', 'PROVIDER', 'STATUS', 'HTTP', 'HTTPS', 'PF', 'NODE_PORT', 'SUBNET', 'AGE', 'EXPIRES'],
-    envs.map((e) => [e.name, e.provider, e.status, String(e.httpPort), String(e.httpsPort), String(e.pfPort),
-      String(e.nodePort), e.subnet ?? 'N/A', age(e.createdAt, now),
-      e.pinned ? 'pinned' : e.expiresAt ? (e.expiresAt > now ? `in ${age(now, e.expiresAt)}` : 'expired') : '-']),
+    envs.map((e) => [
+      e.name,
+      e.provider,
+      e.status,
+      String(e.httpPort),
+      String(e.httpsPort),
+      String(e.pfPort),
+      String(e.nodePort),
+      e.subnet ?? 'N/A',
+      age(e.createdAt, now),
+      e.pinned
+        ? 'pinned'
+        : e.expiresAt
+          ? e.expiresAt > now
+            ? `in ${age(now, e.expiresAt)}`
+            : 'expired'
+          : '-',
+    ]),
   );
 }
 
 const MARK: Record<StepState['status'], string> = {
-  pending: '·', running: '…', done: '✓', skipped: '-', failed: '✗', warning: '!',
+  pending: '·',
+  running: '…',
+  done: '✓',
+  skipped: '-',
+  failed: '✗',
+  warning: '!',
 };
 
 export function duration(step: StepState): string {
@@ -38,7 +63,7 @@ export function duration(step: StepState): string {
 
 export function stepLine(step: StepState): string {
   const time = duration(step);
-  const text = step.status === 'failed' ? step.error ?? 'failed' : step.detail ?? step.status;
+  const text = step.status === 'failed' ? (step.error ?? 'failed') : (step.detail ?? step.status);
   return `  ${MARK[step.status]} ${step.step.padEnd(9)} ${time.padStart(8)}  ${text}`.trimEnd();
 }
 
@@ -46,12 +71,20 @@ export function operationSummary(op: Operation): string {
   const head = `${op.kind} #${op.id} ${op.status}${op.trigger.actor ? ` by ${op.trigger.actor}` : ''} (${op.trigger.source}, started ${op.startedAt.toISOString()})`;
   const lines = [head, ...op.steps.map(stepLine)];
   if (op.status === 'failed' && op.failedStep) {
-    lines.push('', `Error: ${op.error ?? 'unknown error'}`, `To resolve, ${hintFor(op.kind, op.failedStep)}, then run: ${asCliCommand(op.fixCommand ?? '')}`);
+    lines.push(
+      '',
+      `Error: ${op.error ?? 'unknown error'}`,
+      `To resolve, ${hintFor(op.kind, op.failedStep)}, then run: ${asCliCommand(op.fixCommand ?? '')}`,
+    );
   }
   return lines.join('\n');
 }
 
-export function environmentDetail(env: Environment, op: Operation | null, baseDomain: string): string {
+export function environmentDetail(
+  env: Environment,
+  op: Operation | null,
+  baseDomain: string,
+): string {
   const lines = [
     `${env.name}  ${env.provider}  ${env.status}`,
     `  ports     http ${env.httpPort}, https ${env.httpsPort}, pf ${env.pfPort}, node ${env.nodePort}`,
@@ -59,7 +92,8 @@ export function environmentDetail(env: Environment, op: Operation | null, baseDo
     `  url       http://whoami.${env.name}.${baseDomain}`,
     `  created   ${env.createdAt.toISOString()}${env.requestedBy ? ` by ${env.requestedBy}` : ''}${env.sourceUrl ? ` from ${env.sourceUrl}` : ''}`,
   ];
-  if (env.expiresAt || env.pinned) lines.push(`  expires   ${env.pinned ? 'never (pinned)' : env.expiresAt?.toISOString()}`);
+  if (env.expiresAt || env.pinned)
+    lines.push(`  expires   ${env.pinned ? 'never (pinned)' : env.expiresAt?.toISOString()}`);
   if (op) lines.push('', operationSummary(op));
   return lines.join('\n');
 }

@@ -12,36 +12,60 @@ import { parseDuration } from '../commands/duration.js';
 import { Failure } from '../domain/index.js';
 
 export const USAGE = {
-  create: 'kindler create <name> [--provider k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--json]',
+  create:
+    'kindler create <name> [--provider k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--json]',
   delete: 'kindler delete <name> [--json]',
   retry: 'kindler retry <name> [--json]',
   cancel: 'kindler cancel <name> [--json]',
 } as const;
 
 const cliTrigger = (io: CliIo): Trigger => ({
-  source: 'cli', actor: io.env.USER ?? io.env.LOGNAME ?? null, url: null, repo: null, issueNumber: null, headSha: null,
+  source: 'cli',
+  actor: io.env.USER ?? io.env.LOGNAME ?? null,
+  url: null,
+  repo: null,
+  issueNumber: null,
+  headSha: null,
 });
 
 export async function create(rt: Runtime, args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(args, {
-    provider: { type: 'string', short: 'p' }, ttl: { type: 'string' },
-    'no-portainer': { type: 'boolean' }, 'no-haproxy': { type: 'boolean' },
-  }, USAGE.create);
+  const { values, positionals } = parse(
+    args,
+    {
+      provider: { type: 'string', short: 'p' },
+      ttl: { type: 'string' },
+      'no-portainer': { type: 'boolean' },
+      'no-haproxy': { type: 'boolean' },
+    },
+    USAGE.create,
+  );
   const name = nameArg(positionals, USAGE.create);
   const provider = providerArg(values.provider);
-  const ttl = typeof values.ttl === 'string' ? parseDuration(values.ttl) : { ok: true as const, ms: null };
+  const ttl =
+    typeof values.ttl === 'string' ? parseDuration(values.ttl) : { ok: true as const, ms: null };
   if (!ttl.ok) throw new Failure('invalid_input', ttl.reason);
   const ttlMs = ttl.ms;
   const op = await rt.engine.request({
-    kind: 'create', name, provider, trigger: cliTrigger(io),
-    options: { ttlMs, ...(values['no-portainer'] ? { registerPortainer: false } : {}), ...(values['no-haproxy'] ? { haproxyRoute: false } : {}) },
+    kind: 'create',
+    name,
+    provider,
+    trigger: cliTrigger(io),
+    options: {
+      ttlMs,
+      ...(values['no-portainer'] ? { registerPortainer: false } : {}),
+      ...(values['no-haproxy'] ? { haproxyRoute: false } : {}),
+    },
   });
   return runAndReport(rt, op, io, values.json === true);
 }
 
 export async function remove(rt: Runtime, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {}, USAGE.delete);
-  const op = await rt.engine.request({ kind: 'delete', name: nameArg(positionals, USAGE.delete), trigger: cliTrigger(io) });
+  const op = await rt.engine.request({
+    kind: 'delete',
+    name: nameArg(positionals, USAGE.delete),
+    trigger: cliTrigger(io),
+  });
   return runAndReport(rt, op, io, values.json === true);
 }
 
@@ -55,14 +79,25 @@ export async function cancel(rt: Runtime, args: string[], io: CliIo): Promise<nu
   const { values, positionals } = parse(args, {}, USAGE.cancel);
   const name = nameArg(positionals, USAGE.cancel);
   const op = await rt.engine.cancel(name);
-  if (values.json === true) out(io, JSON.stringify({ cancelled: op !== null, operation: op }, null, 2));
+  if (values.json === true)
+    out(io, JSON.stringify({ cancelled: op !== null, operation: op }, null, 2));
   else if (!op) out(io, `Nothing to cancel: "${name}" has no queued or running operation.`);
-  else if (op.status === 'cancelled') out(io, `Cancelled ${op.kind} #${op.id} of "${name}" before it started.`);
-  else out(io, `Asked ${op.kind} #${op.id} of "${name}" to stop; it stops after the step now running (${op.currentStep ?? 'starting'}).`);
+  else if (op.status === 'cancelled')
+    out(io, `Cancelled ${op.kind} #${op.id} of "${name}" before it started.`);
+  else
+    out(
+      io,
+      `Asked ${op.kind} #${op.id} of "${name}" to stop; it stops after the step now running (${op.currentStep ?? 'starting'}).`,
+    );
   return EXIT.ok;
 }
 
-async function runAndReport(rt: Runtime, queued: Operation, io: CliIo, json: boolean): Promise<number> {
+async function runAndReport(
+  rt: Runtime,
+  queued: Operation,
+  io: CliIo,
+  json: boolean,
+): Promise<number> {
   if (!json) err(io, `${queued.kind} ${queued.envName}: operation #${queued.id}`);
   const final = await rt.engine.execute(queued.id, {
     owner: workerName('cli'),
@@ -71,7 +106,11 @@ async function runAndReport(rt: Runtime, queued: Operation, io: CliIo, json: boo
   });
   const op = final ?? (await rt.store.getOperation(queued.id)) ?? queued;
   if (json) out(io, JSON.stringify(op, null, 2));
-  else if (!final) err(io, `Operation #${op.id} is being run by another worker (${op.leaseOwner ?? 'unknown'}); follow it with: kindler status ${op.envName}`);
+  else if (!final)
+    err(
+      io,
+      `Operation #${op.id} is being run by another worker (${op.leaseOwner ?? 'unknown'}); follow it with: kindler status ${op.envName}`,
+    );
   else err(io, `\n${operationSummary(op)}`);
   if (!final) return EXIT.refused;
   if (op.status === 'success') return EXIT.ok;

@@ -8,9 +8,17 @@ if (fs.existsSync('.env')) process.loadEnvFile('.env');
 const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    process.stderr.write(`\nkindler: ${signal} — stopping after the current step; resume with "kindler retry <name>"\n`);
+    process.stderr.write(
+      `\nkindler: ${signal} — stopping after the current step; resume with "kindler retry <name>"\n`,
+    );
     controller.abort(new Error(signal));
   });
 }
-const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: controller.signal });
+const code = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+  signal: controller.signal,
+});
 process.exitCode = code;

@@ -2,7 +2,8 @@
 // on this same machine can take it over at once instead of waiting for the lease to expire.
 import os from 'node:os';
 
-export const workerName = (kind: string, pid = process.pid, host = os.hostname()): string => `${kind}:${host}:${pid}`;
+export const workerName = (kind: string, pid = process.pid, host = os.hostname()): string =>
+  `${kind}:${host}:${pid}`;
 
 export function ownerAlive(owner: string, host = os.hostname()): boolean {
   const match = /^[a-z-]+:(.+):(\d+)$/.exec(owner);

@@ -4,7 +4,10 @@ import type { Operation } from '../domain/index.js';
 import type { OperationObserver } from '../lifecycle/engine-api.js';
 import { stepLine } from './format.js';
 
-export function progressPrinter(stream: { write(text: string): unknown; isTTY?: boolean }): OperationObserver {
+export function progressPrinter(stream: {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}): OperationObserver {
   const seen = new Map<string, string>();
   let drawn = 0;
   return {

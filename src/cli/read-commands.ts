@@ -8,12 +8,16 @@ import { EXIT } from './exit-codes.js';
 import { environmentDetail, environmentsTable, table } from './format.js';
 import { err, out, type CliIo } from './io.js';
 
-export const USAGE = { list: 'kindler list [--json]', status: 'kindler status <name> [--json]' } as const;
+export const USAGE = {
+  list: 'kindler list [--json]',
+  status: 'kindler status <name> [--json]',
+} as const;
 
 export async function list(rt: Runtime, args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, {}, USAGE.list);
   const envs = await rt.store.listEnvironments();
-  if (values.json === true) out(io, JSON.stringify({ degraded: false, environments: envs }, null, 2));
+  if (values.json === true)
+    out(io, JSON.stringify({ degraded: false, environments: envs }, null, 2));
   else out(io, environmentsTable(envs));
   return EXIT.ok;
 }
@@ -23,19 +27,29 @@ export async function status(rt: Runtime, args: string[], io: CliIo): Promise<nu
   const name = nameArg(positionals, USAGE.status);
   const env = await rt.store.getEnvironment(name);
   const op = await rt.store.latestOperation(name);
-  if (!env && !op) throw new Failure('not_found', `environment "${name}" does not exist`, 'kindler list');
+  if (!env && !op)
+    throw new Failure('not_found', `environment "${name}" does not exist`, 'kindler list');
   if (values.json === true) {
     out(io, JSON.stringify({ degraded: false, environment: env, operation: op }, null, 2));
   } else if (env) {
     out(io, environmentDetail(env, op, rt.config.BASE_DOMAIN));
   } else {
-    out(io, `"${name}" no longer exists; its last operation was ${op?.kind} #${op?.id} (${op?.status}).`);
+    out(
+      io,
+      `"${name}" no longer exists; its last operation was ${op?.kind} #${op?.id} (${op?.status}).`,
+    );
   }
   return EXIT.ok;
 }
 
 /** The same two commands answered from the CSV snapshot when the database cannot be reached. */
-export function degradedRead(command: 'list' | 'status', args: string[], io: CliIo, snapshot: { records: EnvironmentRecord[]; writtenAt: Date | null }, reason: string): number {
+export function degradedRead(
+  command: 'list' | 'status',
+  args: string[],
+  io: CliIo,
+  snapshot: { records: EnvironmentRecord[]; writtenAt: Date | null },
+  reason: string,
+): number {
   const json = args.includes('--json');
   const records = snapshot.records.filter((r) => r.name !== 'devops');
   const note = `degraded: the database is unreachable (${reason}); showing the CSV snapshot from ${snapshot.writtenAt?.toISOString() ?? 'an unknown time'}`;
@@ -48,11 +62,31 @@ export function degradedRead(command: 'list' | 'status', args: string[], io: Cli
     if (shown.length === 0) throw new Failure('degraded', `${note}; "${check.name}" is not in it`);
   }
   if (json) {
-    out(io, JSON.stringify({ degraded: true, reason, snapshotAt: snapshot.writtenAt, environments: shown }, null, 2));
+    out(
+      io,
+      JSON.stringify(
+        { degraded: true, reason, snapshotAt: snapshot.writtenAt, environments: shown },
+        null,
+        2,
+      ),
+    );
   } else {
     err(io, `⚠ ${note}`);
-    out(io, table(['NAME', 'PROVIDER', 'HTTP', 'HTTPS', 'PF', 'NODE_PORT', 'SUBNET'],
-      shown.map((r) => [r.name, r.provider, String(r.httpPort), String(r.httpsPort), String(r.pfPort), String(r.nodePort), r.subnet ?? 'N/A'])));
+    out(
+      io,
+      table(
+        ['NAME', 'PROVIDER', 'HTTP', 'HTTPS', 'PF', 'NODE_PORT', 'SUBNET'],
+        shown.map((r) => [
+          r.name,
+          r.provider,
+          String(r.httpPort),
+          String(r.httpsPort),
+          String(r.pfPort),
+          String(r.nodePort),
+          r.subnet ?? 'N/A',
+        ]),
+      ),
+    );
   }
   return EXIT.degraded;
 }

@@ -14,19 +14,66 @@ import * as read from './read-commands.js';
 
 type Handler = (rt: Runtime, args: string[], io: CliIo) => Promise<number>;
 
-export const COMMANDS: Record<string, { run: Handler; usage: string; summary: string; readOnly?: boolean }> = {
-  create: { run: lifecycle.create, usage: lifecycle.USAGE.create, summary: 'create an environment: row, branch, cluster, Portainer, Argo CD, route' },
-  delete: { run: lifecycle.remove, usage: lifecycle.USAGE.delete, summary: 'delete an environment (the row goes last)' },
-  retry: { run: lifecycle.retry, usage: lifecycle.USAGE.retry, summary: 'resume the last failed or interrupted operation' },
-  cancel: { run: lifecycle.cancel, usage: lifecycle.USAGE.cancel, summary: 'stop the running operation after its current step' },
+export const COMMANDS: Record<
+  string,
+  { run: Handler; usage: string; summary: string; readOnly?: boolean }
+> = {
+  create: {
+    run: lifecycle.create,
+    usage: lifecycle.USAGE.create,
+    summary: 'create an environment: row, branch, cluster, Portainer, Argo CD, route',
+  },
+  delete: {
+    run: lifecycle.remove,
+    usage: lifecycle.USAGE.delete,
+    summary: 'delete an environment (the row goes last)',
+  },
+  retry: {
+    run: lifecycle.retry,
+    usage: lifecycle.USAGE.retry,
+    summary: 'resume the last failed or interrupted operation',
+  },
+  cancel: {
+    run: lifecycle.cancel,
+    usage: lifecycle.USAGE.cancel,
+    summary: 'stop the running operation after its current step',
+  },
   list: { run: read.list, usage: read.USAGE.list, summary: 'list environments', readOnly: true },
-  status: { run: read.status, usage: read.USAGE.status, summary: 'show one environment and its last operation', readOnly: true },
-  check: { run: consistency.check, usage: consistency.USAGE.check, summary: 'compare the database with Git, clusters, Portainer, Argo CD and HAProxy (exit 5 on differences)', readOnly: true },
-  sync: { run: consistency.sync, usage: consistency.USAGE.sync, summary: 'recreate what the database implies (deletes nothing)' },
-  prune: { run: consistency.prune, usage: consistency.USAGE.prune, summary: 'preview orphans; with --confirm archive branches and remove the rest' },
+  status: {
+    run: read.status,
+    usage: read.USAGE.status,
+    summary: 'show one environment and its last operation',
+    readOnly: true,
+  },
+  check: {
+    run: consistency.check,
+    usage: consistency.USAGE.check,
+    summary:
+      'compare the database with Git, clusters, Portainer, Argo CD and HAProxy (exit 5 on differences)',
+    readOnly: true,
+  },
+  sync: {
+    run: consistency.sync,
+    usage: consistency.USAGE.sync,
+    summary: 'recreate what the database implies (deletes nothing)',
+  },
+  prune: {
+    run: consistency.prune,
+    usage: consistency.USAGE.prune,
+    summary: 'preview orphans; with --confirm archive branches and remove the rest',
+  },
   migrate: { run: data.migrate, usage: data.USAGE.migrate, summary: 'apply database migrations' },
-  'import-csv': { run: data.importCsv, usage: data.USAGE['import-csv'], summary: 'adopt environments from an upstream environments.csv' },
-  'export-csv': { run: data.exportCsv, usage: data.USAGE['export-csv'], summary: 'write environments.csv (stdout without a file)', readOnly: true },
+  'import-csv': {
+    run: data.importCsv,
+    usage: data.USAGE['import-csv'],
+    summary: 'adopt environments from an upstream environments.csv',
+  },
+  'export-csv': {
+    run: data.exportCsv,
+    usage: data.USAGE['export-csv'],
+    summary: 'write environments.csv (stdout without a file)',
+    readOnly: true,
+  },
 };
 
 export function helpText(): string {
@@ -36,12 +83,18 @@ export function helpText(): string {
     '',
     ...Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
     '',
-    `Exit codes: ${Object.entries(EXIT).map(([k, v]) => `${v} ${k}`).join(', ')}`,
+    `Exit codes: ${Object.entries(EXIT)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ')}`,
     'Configuration: environment variables or a .env file (see README).',
   ].join('\n');
 }
 
-export async function runCli(argv: string[], io: CliIo, open: (config: Config) => Promise<Runtime> = (config) => openRuntime(config, { ownerAlive })): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: CliIo,
+  open: (config: Config) => Promise<Runtime> = (config) => openRuntime(config, { ownerAlive }),
+): Promise<number> {
   const [command, ...args] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     out(io, helpText());
@@ -72,7 +125,11 @@ export async function runCli(argv: string[], io: CliIo, open: (config: Config) =
       const unreachable = error instanceof Failure && error.code === 'degraded';
       if (!unreachable || !(command === 'list' || command === 'status')) throw error;
       const snapshot = await readSnapshot(config.csvPath).catch(() => null);
-      if (!snapshot) throw new Failure('degraded', `the database is unreachable (${messageOf(error)}) and there is no CSV snapshot at ${config.csvPath}`);
+      if (!snapshot)
+        throw new Failure(
+          'degraded',
+          `the database is unreachable (${messageOf(error)}) and there is no CSV snapshot at ${config.csvPath}`,
+        );
       return read.degradedRead(command, args, io, snapshot, messageOf(error));
     }
     if (command !== 'migrate') await rt.store.migrate();
@@ -80,9 +137,13 @@ export async function runCli(argv: string[], io: CliIo, open: (config: Config) =
   } catch (error) {
     const code = exitCodeFor(error);
     const message = redactor.redact(messageOf(error));
-    const fix = error instanceof Failure && error.fix ? `\nNext: ${error.fix.replace(/^\/env /, 'kindler ')}` : '';
+    const fix =
+      error instanceof Failure && error.fix
+        ? `\nNext: ${error.fix.replace(/^\/env /, 'kindler ')}`
+        : '';
     err(io, `kindler ${command}: ${message}${fix}`);
-    if (code === EXIT.internal && error instanceof Error && error.stack) err(io, redactor.redact(error.stack));
+    if (code === EXIT.internal && error instanceof Error && error.stack)
+      err(io, redactor.redact(error.stack));
     return code;
   } finally {
     await rt?.close().catch(() => undefined);

@@ -8,7 +8,11 @@ export type DurationParse = { ok: true; ms: number | null } | { ok: false; reaso
 export function parseDuration(text: string): DurationParse {
   if (text === 'never') return { ok: true, ms: null };
   const match = /^(\d{1,6})([mhdw])$/.exec(text);
-  if (!match) return { ok: false, reason: `"${text.slice(0, 40)}" is not a duration; use e.g. 90m, 24h, 3d, 2w or never` };
+  if (!match)
+    return {
+      ok: false,
+      reason: `"${text.slice(0, 40)}" is not a duration; use e.g. 90m, 24h, 3d, 2w or never`,
+    };
   const ms = Number(match[1]) * (UNITS[match[2] as string] as number);
   if (ms === 0) return { ok: false, reason: 'a duration must be longer than zero' };
   if (ms > MAX_MS) return { ok: false, reason: `"${text}" is longer than the limit of 365 days` };

@@ -23,7 +23,11 @@ export function parseComment(body: string): ParsedLine[] {
     if (!match) continue;
     const line = raw.trim().slice(0, 200);
     const result = parseArgs((match[1] ?? '').trim().split(/\s+/).filter(Boolean));
-    out.push('message' in result ? { kind: 'reply', message: result.message, line } : { kind: 'command', command: result.command, line });
+    out.push(
+      'message' in result
+        ? { kind: 'reply', message: result.message, line }
+        : { kind: 'command', command: result.command, line },
+    );
   }
   return out;
 }
@@ -41,7 +45,9 @@ function parseArgs(tokens: string[]): Result {
   const verb = VERBS.find((v) => v === first);
   if (!verb) {
     const guess = closest(first, VERBS);
-    return { message: `\`${clip(first)}\` is not a command.${guess ? ` Did you mean \`/env ${guess}\`?` : ''} Send \`/env help\` for the list.` };
+    return {
+      message: `\`${clip(first)}\` is not a command.${guess ? ` Did you mean \`/env ${guess}\`?` : ''} Send \`/env help\` for the list.`,
+    };
   }
   const flags = new Map<string, string | true>();
   const positionals: string[] = [];
@@ -54,11 +60,15 @@ function parseArgs(tokens: string[]): Result {
     const [key = '', inline] = token.slice(2).split(/=(.*)/s, 2);
     if (!(key in SPECS[verb].flags)) {
       const guess = closest(key, Object.keys(SPECS[verb].flags));
-      return refuse(verb, `\`--${clip(key)}\` is not an option of \`/env ${verb}\`.${guess ? ` Did you mean \`--${guess}\`?` : ''}`);
+      return refuse(
+        verb,
+        `\`--${clip(key)}\` is not an option of \`/env ${verb}\`.${guess ? ` Did you mean \`--${guess}\`?` : ''}`,
+      );
     }
     if (SPECS[verb].flags[key]) {
       const value = inline ?? rest[++i];
-      if (value === undefined || value.startsWith('--')) return refuse(verb, `\`--${key}\` needs a value.`);
+      if (value === undefined || value.startsWith('--'))
+        return refuse(verb, `\`--${key}\` needs a value.`);
       flags.set(key, value);
     } else {
       if (inline !== undefined) return refuse(verb, `\`--${key}\` takes no value.`);
@@ -81,9 +91,17 @@ function build(verb: Verb, positionals: string[], flags: Map<string, string | tr
     case 'create': {
       const positional = positionals.shift();
       const flag = flags.get('provider');
-      const chosen = [positional, typeof flag === 'string' ? flag : undefined].filter((p): p is string => p !== undefined);
-      for (const p of chosen) if (!isProviderName(p)) return refuse(verb, `Provider \`${clip(p)}\` is not supported; use \`k3d\` or \`kind\`.`);
-      if (chosen.length === 2 && chosen[0] !== chosen[1]) return refuse(verb, `Two different providers given (\`${chosen[0]}\` and \`${chosen[1]}\`); give one.`);
+      const chosen = [positional, typeof flag === 'string' ? flag : undefined].filter(
+        (p): p is string => p !== undefined,
+      );
+      for (const p of chosen)
+        if (!isProviderName(p))
+          return refuse(verb, `Provider \`${clip(p)}\` is not supported; use \`k3d\` or \`kind\`.`);
+      if (chosen.length === 2 && chosen[0] !== chosen[1])
+        return refuse(
+          verb,
+          `Two different providers given (\`${chosen[0]}\` and \`${chosen[1]}\`); give one.`,
+        );
       const extra = extraArgs(verb, positionals);
       if (extra) return extra;
       const ttl = flags.get('ttl');
@@ -93,15 +111,31 @@ function build(verb: Verb, positionals: string[], flags: Map<string, string | tr
         if (!parsed.ok) return refuse(verb, `${capitalise(parsed.reason)}.`);
         ttlMs = parsed.ms;
       }
-      return { command: { verb, name: name as EnvName, provider: (chosen[0] ?? 'k3d') as ProviderName, registerPortainer: !flags.has('no-portainer'), haproxyRoute: !flags.has('no-haproxy'), ...(ttlMs !== undefined ? { ttlMs } : {}) } };
+      return {
+        command: {
+          verb,
+          name: name as EnvName,
+          provider: (chosen[0] ?? 'k3d') as ProviderName,
+          registerPortainer: !flags.has('no-portainer'),
+          haproxyRoute: !flags.has('no-haproxy'),
+          ...(ttlMs !== undefined ? { ttlMs } : {}),
+        },
+      };
     }
     case 'extend': {
       const raw = positionals.shift();
       const extra = extraArgs(verb, positionals);
       if (extra) return extra;
-      if (raw === undefined) return { command: { verb, name: name as EnvName, durationMs: DEFAULT_EXTEND_MS } };
+      if (raw === undefined)
+        return { command: { verb, name: name as EnvName, durationMs: DEFAULT_EXTEND_MS } };
       const parsed = parseDuration(raw);
-      if (!parsed.ok || parsed.ms === null) return refuse(verb, parsed.ok ? 'Extend needs a duration such as 24h or 3d.' : `${capitalise(parsed.reason)}.`);
+      if (!parsed.ok || parsed.ms === null)
+        return refuse(
+          verb,
+          parsed.ok
+            ? 'Extend needs a duration such as 24h or 3d.'
+            : `${capitalise(parsed.reason)}.`,
+        );
       return { command: { verb, name: name as EnvName, durationMs: parsed.ms } };
     }
     case 'help': {
@@ -125,11 +159,16 @@ function build(verb: Verb, positionals: string[], flags: Map<string, string | tr
 }
 
 function extraArgs(verb: Verb, positionals: string[]): { message: string } | null {
-  return positionals.length > 0 ? refuse(verb, `Unexpected \`${clip(positionals[0] as string)}\`.`) : null;
+  return positionals.length > 0
+    ? refuse(verb, `Unexpected \`${clip(positionals[0] as string)}\`.`)
+    : null;
 }
 
 const refuse = (verb: Verb, message: string) => ({ message: `${message} ${usageHint(verb)}` });
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 // Echoed input is cut short and loses characters that could break out of Markdown code spans.
-// eslint-disable-next-line no-control-regex -- control characters are what we strip
-const clip = (s: string) => { const t = s.replace(/[`\u0000-\u001f]/g, ''); return t.length > 40 ? `${t.slice(0, 37)}...` : t; };
+const clip = (s: string) => {
+  // eslint-disable-next-line no-control-regex -- control characters are what we strip
+  const t = s.replace(/[`\u0000-\u001f]/g, '');
+  return t.length > 40 ? `${t.slice(0, 37)}...` : t;
+};

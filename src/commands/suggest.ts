@@ -7,7 +7,11 @@ export function distance(a: string, b: string): number {
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const current = row[j] as number;
-      row[j] = Math.min(current + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row[j] = Math.min(
+        current + 1,
+        (row[j - 1] as number) + 1,
+        previous + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
       previous = current;
     }
   }
@@ -22,5 +26,8 @@ export function closest(input: string, candidates: readonly string[]): string | 
     if (d < bestDistance) [best, bestDistance] = [c, d];
   }
   const limit = Math.max(1, Math.floor((best?.length ?? 0) / 3));
-  return bestDistance <= limit || (best !== null && best.startsWith(input.toLowerCase()) && input.length >= 2) ? best : null;
+  return bestDistance <= limit ||
+    (best !== null && best.startsWith(input.toLowerCase()) && input.length >= 2)
+    ? best
+    : null;
 }

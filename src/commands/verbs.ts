@@ -1,13 +1,32 @@
 // The `/env` verbs: what each takes, what it is for, and whether it changes anything.
 import type { EnvName, ProviderName } from '../domain/index.js';
 
-export const VERBS = ['create', 'delete', 'list', 'status', 'check', 'sync', 'prune', 'retry', 'cancel', 'extend', 'help'] as const;
+export const VERBS = [
+  'create',
+  'delete',
+  'list',
+  'status',
+  'check',
+  'sync',
+  'prune',
+  'retry',
+  'cancel',
+  'extend',
+  'help',
+] as const;
 export type Verb = (typeof VERBS)[number];
 export const READ_ONLY_VERBS: readonly Verb[] = ['list', 'status', 'check', 'help'];
 export const isReadOnly = (verb: Verb): boolean => READ_ONLY_VERBS.includes(verb);
 
 export type Command =
-  | { verb: 'create'; name: EnvName; provider: ProviderName; ttlMs?: number | null; registerPortainer: boolean; haproxyRoute: boolean }
+  | {
+      verb: 'create';
+      name: EnvName;
+      provider: ProviderName;
+      ttlMs?: number | null;
+      registerPortainer: boolean;
+      haproxyRoute: boolean;
+    }
   | { verb: 'delete' | 'status' | 'retry' | 'cancel'; name: EnvName }
   | { verb: 'extend'; name: EnvName; durationMs: number }
   | { verb: 'list' | 'check' | 'sync' }
@@ -25,17 +44,63 @@ export interface VerbSpec {
 }
 
 export const SPECS: Record<Verb, VerbSpec> = {
-  create: { args: '<name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]', summary: 'create an environment (row, branch, cluster, Portainer, Argo CD, route)', flags: { provider: true, ttl: true, 'no-portainer': false, 'no-haproxy': false }, needsName: true },
-  delete: { args: '<name>', summary: 'delete an environment; the row goes last', flags: {}, needsName: true },
+  create: {
+    args: '<name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]',
+    summary: 'create an environment (row, branch, cluster, Portainer, Argo CD, route)',
+    flags: { provider: true, ttl: true, 'no-portainer': false, 'no-haproxy': false },
+    needsName: true,
+  },
+  delete: {
+    args: '<name>',
+    summary: 'delete an environment; the row goes last',
+    flags: {},
+    needsName: true,
+  },
   list: { args: '', summary: 'list environments', flags: {}, needsName: false },
-  status: { args: '<name>', summary: 'show an environment and its last operation', flags: {}, needsName: true },
-  check: { args: '', summary: 'compare the database with Git, clusters, Portainer, Argo CD and HAProxy', flags: {}, needsName: false },
-  sync: { args: '', summary: 'recreate what the database implies (deletes nothing)', flags: {}, needsName: false },
-  prune: { args: '[--confirm]', summary: 'preview orphans; with --confirm, archive and remove them', flags: { confirm: false }, needsName: false },
-  retry: { args: '<name>', summary: 'resume the last failed operation at its failed step', flags: {}, needsName: true },
-  cancel: { args: '<name>', summary: 'stop the running operation after its current step', flags: {}, needsName: true },
-  extend: { args: '<name> [duration]', summary: 'push the expiry back (default 24h)', flags: {}, needsName: true },
+  status: {
+    args: '<name>',
+    summary: 'show an environment and its last operation',
+    flags: {},
+    needsName: true,
+  },
+  check: {
+    args: '',
+    summary: 'compare the database with Git, clusters, Portainer, Argo CD and HAProxy',
+    flags: {},
+    needsName: false,
+  },
+  sync: {
+    args: '',
+    summary: 'recreate what the database implies (deletes nothing)',
+    flags: {},
+    needsName: false,
+  },
+  prune: {
+    args: '[--confirm]',
+    summary: 'preview orphans; with --confirm, archive and remove them',
+    flags: { confirm: false },
+    needsName: false,
+  },
+  retry: {
+    args: '<name>',
+    summary: 'resume the last failed operation at its failed step',
+    flags: {},
+    needsName: true,
+  },
+  cancel: {
+    args: '<name>',
+    summary: 'stop the running operation after its current step',
+    flags: {},
+    needsName: true,
+  },
+  extend: {
+    args: '<name> [duration]',
+    summary: 'push the expiry back (default 24h)',
+    flags: {},
+    needsName: true,
+  },
   help: { args: '[verb]', summary: 'show this help', flags: {}, needsName: false },
 };
 
-export const usageLine = (verb: Verb): string => `/env ${verb}${SPECS[verb].args ? ` ${SPECS[verb].args}` : ''}`;
+export const usageLine = (verb: Verb): string =>
+  `/env ${verb}${SPECS[verb].args ? ` ${SPECS[verb].args}` : ''}`;

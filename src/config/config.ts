@@ -12,7 +12,10 @@ const range = z
     const [from, to] = s.split('-').map(Number) as [number, number];
     return { from, to };
   })
-  .refine((r) => r.from <= r.to && r.from >= 1 && r.to <= 65535, 'the range must be ascending, within 1-65535');
+  .refine(
+    (r) => r.from <= r.to && r.from >= 1 && r.to <= 65535,
+    'the range must be ascending, within 1-65535',
+  );
 const optional = z.string().trim().min(1).optional();
 
 const schema = z.object({
@@ -62,14 +65,20 @@ const schema = z.object({
   KINDLER_CLI_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
   KINDLER_LEASE_MS: z.coerce.number().int().positive().default(60_000),
   /** Waits before retrying a step that failed with a transient error (comma-separated ms). */
-  KINDLER_RETRY_DELAYS_MS: z.string().regex(/^(none|\d+(,\d+)*)$/, 'expected comma-separated milliseconds (e.g. 1000,4000) or none').default('1000,4000')
+  KINDLER_RETRY_DELAYS_MS: z
+    .string()
+    .regex(/^(none|\d+(,\d+)*)$/, 'expected comma-separated milliseconds (e.g. 1000,4000) or none')
+    .default('1000,4000')
     .transform((s) => (s === 'none' ? [] : s.split(',').map(Number))),
   KINDLER_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(2),
   KINDLER_PR_TTL_HOURS: z.coerce.number().nonnegative().default(72),
   /** How long before expiry the warning comment is posted. */
   KINDLER_EXPIRY_WARNING_HOURS: z.coerce.number().nonnegative().default(24),
   /** owner/repo where the drift monitor keeps its tracking issue; unset → no drift monitor. */
-  KINDLER_CONFIG_REPO: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/repo').optional(),
+  KINDLER_CONFIG_REPO: z
+    .string()
+    .regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/repo')
+    .optional(),
   /** Minutes between scheduled consistency checks (0 turns the drift monitor off). */
   KINDLER_DRIFT_INTERVAL_MINUTES: z.coerce.number().nonnegative().default(60),
   /** When set, the dashboard, its API and /metrics need this token (Bearer header, or ?token= once). */
@@ -93,11 +102,15 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
   const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}\nTo resolve, fix these environment variables (see README "Configuration").`);
+    throw new ConfigError(
+      `invalid configuration:\n${lines.join('\n')}\nTo resolve, fix these environment variables (see README "Configuration").`,
+    );
   }
   const raw = parsed.data;
   const dataDir = path.resolve(cwd, raw.KINDLER_DATA_DIR);
@@ -105,9 +118,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ...raw,
     dataDir,
     csvPath: path.join(dataDir, 'environments.csv'),
-    secrets: [raw.GIT_PASSWORD, raw.PORTAINER_API_KEY, raw.PORTAINER_ADMIN_PASSWORD,
-      passwordOf(raw.DATABASE_URL), passwordOf(raw.GIT_REPO_URL), env.WEBHOOK_SECRET, env.PRIVATE_KEY, raw.KINDLER_DASHBOARD_TOKEN]
-      .filter((s): s is string => typeof s === 'string' && s.length > 0),
+    secrets: [
+      raw.GIT_PASSWORD,
+      raw.PORTAINER_API_KEY,
+      raw.PORTAINER_ADMIN_PASSWORD,
+      passwordOf(raw.DATABASE_URL),
+      passwordOf(raw.GIT_REPO_URL),
+      env.WEBHOOK_SECRET,
+      env.PRIVATE_KEY,
+      raw.KINDLER_DASHBOARD_TOKEN,
+    ].filter((s): s is string => typeof s === 'string' && s.length > 0),
   };
 }
 

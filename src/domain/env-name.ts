@@ -17,22 +17,37 @@ export function checkEnvName(input: string): NameCheck {
   const raw = input;
   if (raw.length === 0) return { ok: false, reason: 'the environment name is empty' };
   if (raw.startsWith(ARCHIVE_PREFIX)) {
-    return { ok: false, reason: `"${show(raw)}" is under ${ARCHIVE_PREFIX}, which holds archived branches` };
+    return {
+      ok: false,
+      reason: `"${show(raw)}" is under ${ARCHIVE_PREFIX}, which holds archived branches`,
+    };
   }
   if (raw.length > MAX_NAME_LENGTH) {
-    return { ok: false, reason: `"${show(raw)}" is ${raw.length} characters long; the limit is ${MAX_NAME_LENGTH}` };
+    return {
+      ok: false,
+      reason: `"${show(raw)}" is ${raw.length} characters long; the limit is ${MAX_NAME_LENGTH}`,
+    };
   }
   if (/[A-Z]/.test(raw)) {
-    return { ok: false, reason: `"${show(raw)}" has upper-case letters; use lower case ("${raw.toLowerCase()}")` };
+    return {
+      ok: false,
+      reason: `"${show(raw)}" has upper-case letters; use lower case ("${raw.toLowerCase()}")`,
+    };
   }
   if (!LABEL.test(raw)) {
     const why = /^-|-$/.test(raw)
       ? 'must start and end with a letter or digit'
       : 'may contain only lower-case letters, digits and "-"';
-    return { ok: false, reason: `"${show(raw)}" is not a valid name: it ${why} (a DNS label, 1–63 characters)` };
+    return {
+      ok: false,
+      reason: `"${show(raw)}" is not a valid name: it ${why} (a DNS label, 1–63 characters)`,
+    };
   }
   if (RESERVED_NAMES.includes(raw)) {
-    return { ok: false, reason: `"${raw}" is reserved (${RESERVED_NAMES.join(', ')}) and is never an environment` };
+    return {
+      ok: false,
+      reason: `"${raw}" is reserved (${RESERVED_NAMES.join(', ')}) and is never an environment`,
+    };
   }
   return { ok: true, name: raw as EnvName };
 }

@@ -48,6 +48,17 @@ export interface NewEnvironment {
  */
 export function alreadyExists(env: Environment, unfinished = env.status === 'failed'): Failure {
   const base = `environment "${env.name}" already exists (${env.provider}, status ${env.status}, created ${env.createdAt.toISOString()})`;
-  if (unfinished) return new Failure('already_exists', `${base}; its last operation did not finish`, `/env retry ${env.name}`);
-  return new Failure('already_exists', base, env.status === 'ready' || env.status === 'creating' ? `/env status ${env.name}` : `/env delete ${env.name}`);
+  if (unfinished)
+    return new Failure(
+      'already_exists',
+      `${base}; its last operation did not finish`,
+      `/env retry ${env.name}`,
+    );
+  return new Failure(
+    'already_exists',
+    base,
+    env.status === 'ready' || env.status === 'creating'
+      ? `/env status ${env.name}`
+      : `/env delete ${env.name}`,
+  );
 }

@@ -45,7 +45,8 @@ export function classify(error: unknown): ErrorClass {
 export function wrap(action: string, error: unknown): Error {
   const detail = error instanceof Error ? error.message : String(error);
   const message = `${action}: ${detail}`;
-  if (error instanceof Failure) return new Failure(error.code, message, error.fix, { cause: error });
+  if (error instanceof Failure)
+    return new Failure(error.code, message, error.fix, { cause: error });
   if (error instanceof TransientError) return new TransientError(message, { cause: error });
   return new Error(message, { cause: error });
 }

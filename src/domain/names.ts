@@ -12,7 +12,8 @@ export const haproxyBackend = (name: EnvName): string => `be_${name}`;
 export const portainerEndpointName = (name: EnvName): string => name;
 export const serviceHost = (service: string, name: EnvName, baseDomain: string): string =>
   `${service}.${name}.${baseDomain}`;
-export const whoamiHost = (name: EnvName, baseDomain: string): string => serviceHost('whoami', name, baseDomain);
+export const whoamiHost = (name: EnvName, baseDomain: string): string =>
+  serviceHost('whoami', name, baseDomain);
 export const PORTAINER_EDGE_NAMESPACE = 'portainer-edge';
 export const PORTAINER_EDGE_SECRET = 'portainer-edge-creds';
 export const ARGOCD_NAMESPACE = 'argocd';

@@ -6,8 +6,23 @@ export type OperationKind = 'create' | 'delete';
 export type OperationStatus = 'queued' | 'running' | 'success' | 'failed' | 'cancelled';
 export const ACTIVE_STATUSES: readonly OperationStatus[] = ['queued', 'running'];
 
-export const CREATE_STEPS = ['record', 'branch', 'cluster', 'portainer', 'argocd', 'haproxy', 'ready'] as const;
-export const DELETE_STEPS = ['cluster', 'portainer', 'argocd', 'haproxy', 'branch', 'record'] as const;
+export const CREATE_STEPS = [
+  'record',
+  'branch',
+  'cluster',
+  'portainer',
+  'argocd',
+  'haproxy',
+  'ready',
+] as const;
+export const DELETE_STEPS = [
+  'cluster',
+  'portainer',
+  'argocd',
+  'haproxy',
+  'branch',
+  'record',
+] as const;
 export type StepName = (typeof CREATE_STEPS)[number];
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'warning';
@@ -56,12 +71,15 @@ export interface Operation {
   updatedAt: Date;
 }
 
-export const stepsFor = (kind: OperationKind): readonly StepName[] => (kind === 'create' ? CREATE_STEPS : DELETE_STEPS);
+export const stepsFor = (kind: OperationKind): readonly StepName[] =>
+  kind === 'create' ? CREATE_STEPS : DELETE_STEPS;
 
 /** The refusal when an environment already has a queued or running operation. */
 export function busyFailure(active: Operation): Failure {
   const where = active.currentStep ? ` at ${active.currentStep}` : '';
-  return new Failure('busy',
+  return new Failure(
+    'busy',
     `environment "${active.envName}" already has a ${active.kind} operation (#${active.id}, ${active.status}${where}, started ${active.startedAt.toISOString()}); one operation runs at a time`,
-    `/env cancel ${active.envName}`);
+    `/env cancel ${active.envName}`,
+  );
 }

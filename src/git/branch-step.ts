@@ -20,7 +20,10 @@ export function branchDrift(actual: BranchFile[], wanted: BranchFile[]): string[
 
 export class BranchStep implements StepHandler {
   readonly step = 'branch' as const;
-  constructor(private readonly branches: BranchStore, private readonly render: (env: Environment) => Promise<BranchFile[]>) {}
+  constructor(
+    private readonly branches: BranchStore,
+    private readonly render: (env: Environment) => Promise<BranchFile[]>,
+  ) {}
 
   skipReason(): string | null {
     return null;
@@ -28,20 +31,33 @@ export class BranchStep implements StepHandler {
 
   async check(env: Environment): Promise<Presence> {
     const actual = await this.branches.readFiles(env.name, DEPLOY_PREFIX);
-    if (actual === null) return { state: 'absent', detail: `no branch "${env.name}" in ${this.branches.description}` };
+    if (actual === null)
+      return { state: 'absent', detail: `no branch "${env.name}" in ${this.branches.description}` };
     const diffs = branchDrift(actual, await this.render(env));
-    return diffs.length ? { state: 'drift', detail: diffs.join(', ') } : { state: 'present', detail: `branch "${env.name}" matches the templates` };
+    return diffs.length
+      ? { state: 'drift', detail: diffs.join(', ') }
+      : { state: 'present', detail: `branch "${env.name}" matches the templates` };
   }
 
   async ensure(ctx: StepContext): Promise<string> {
     const { env } = ctx;
-    const result = await this.branches.ensure(env.name, await this.render(env), `kindler: manifests for environment ${env.name} (${env.provider})`);
-    const verb = { created: 'created branch', updated: 'updated branch', unchanged: 'branch already up to date:' }[result];
+    const result = await this.branches.ensure(
+      env.name,
+      await this.render(env),
+      `kindler: manifests for environment ${env.name} (${env.provider})`,
+    );
+    const verb = {
+      created: 'created branch',
+      updated: 'updated branch',
+      unchanged: 'branch already up to date:',
+    }[result];
     return `${verb} "${env.name}" in ${this.branches.description}`;
   }
 
   async remove(ctx: StepContext): Promise<string> {
     const result = await this.branches.remove(ctx.env.name);
-    return result === 'deleted' ? `deleted branch "${ctx.env.name}"` : `branch "${ctx.env.name}" already absent`;
+    return result === 'deleted'
+      ? `deleted branch "${ctx.env.name}"`
+      : `branch "${ctx.env.name}" already absent`;
   }
 }

@@ -3,10 +3,18 @@
 // (main master develop release devops, archive/*) are refused whatever the input.
 import { Failure, isReservedBranch, type EnvName } from '../domain/index.js';
 
-export interface BranchFile { path: string; content: string }
-export interface BranchInfo { name: string; sha: string }
+export interface BranchFile {
+  path: string;
+  content: string;
+}
+export interface BranchInfo {
+  name: string;
+  sha: string;
+}
 /** A branch head and the id of one directory's tree on it (null when the branch has no such directory). */
-export interface BranchTree extends BranchInfo { tree: string | null }
+export interface BranchTree extends BranchInfo {
+  tree: string | null;
+}
 
 export interface BranchStore {
   /** Where the branches live, without credentials: "git https://git.example/org/repo.git". */
@@ -17,7 +25,11 @@ export interface BranchStore {
   /** Every branch with the tree id of `prefix` on its head, in a few calls whatever the count (consistency check). */
   trees(prefix: string): Promise<BranchTree[]>;
   /** Branch `name` = the default branch plus exactly `files`; idempotent. */
-  ensure(name: EnvName, files: BranchFile[], message: string): Promise<'created' | 'updated' | 'unchanged'>;
+  ensure(
+    name: EnvName,
+    files: BranchFile[],
+    message: string,
+  ): Promise<'created' | 'updated' | 'unchanged'>;
   /** The files under `prefix` on a branch, or null when the branch does not exist. */
   readFiles(name: string, prefix: string): Promise<BranchFile[] | null>;
   remove(name: EnvName): Promise<'deleted' | 'absent'>;
@@ -27,7 +39,10 @@ export interface BranchStore {
 
 export function refuseReserved(name: string): void {
   if (isReservedBranch(name)) {
-    throw new Failure('invalid_input', `branch "${name}" is reserved (main, master, develop, release, devops, archive/*) and is never touched by kindler-bot`);
+    throw new Failure(
+      'invalid_input',
+      `branch "${name}" is reserved (main, master, develop, release, devops, archive/*) and is never touched by kindler-bot`,
+    );
   }
 }
 
@@ -38,6 +53,9 @@ export function refuseBadArchive(archiveName: string): void {
 }
 
 export const sameFiles = (a: BranchFile[], b: BranchFile[]): boolean => {
-  const key = (files: BranchFile[]) => JSON.stringify([...files].sort((x, y) => x.path.localeCompare(y.path)).map((f) => [f.path, f.content]));
+  const key = (files: BranchFile[]) =>
+    JSON.stringify(
+      [...files].sort((x, y) => x.path.localeCompare(y.path)).map((f) => [f.path, f.content]),
+    );
   return key(a) === key(b);
 };

@@ -6,7 +6,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { TransientError, type EnvName } from '../domain/index.js';
 import { CliError, run, type RunOptions } from '../system/exec.js';
-import { refuseBadArchive, refuseReserved, sameFiles, type BranchFile, type BranchInfo, type BranchStore, type BranchTree } from './branch-store.js';
+import {
+  refuseBadArchive,
+  refuseReserved,
+  sameFiles,
+  type BranchFile,
+  type BranchInfo,
+  type BranchStore,
+  type BranchTree,
+} from './branch-store.js';
 
 export interface GitCliSettings {
   url: string;
@@ -19,7 +27,8 @@ export interface GitCliSettings {
   prefix?: string;
 }
 
-const ASKPASS = '#!/bin/sh\ncase "$1" in\n  Username*) printf "%s" "$KINDLER_GIT_USERNAME" ;;\n  *) printf "%s" "$KINDLER_GIT_PASSWORD" ;;\nesac\n';
+const ASKPASS =
+  '#!/bin/sh\ncase "$1" in\n  Username*) printf "%s" "$KINDLER_GIT_USERNAME" ;;\n  *) printf "%s" "$KINDLER_GIT_PASSWORD" ;;\nesac\n';
 
 export class GitCliBranchStore implements BranchStore {
   readonly description: string;
@@ -36,19 +45,28 @@ export class GitCliBranchStore implements BranchStore {
   }
 
   async list(): Promise<BranchInfo[]> {
-    return this.withRepo(async (git) => parseLsRemote((await git(['ls-remote', '--heads', this.url])).stdout));
+    return this.withRepo(async (git) =>
+      parseLsRemote((await git(['ls-remote', '--heads', this.url])).stdout),
+    );
   }
 
   async trees(prefix: string): Promise<BranchTree[]> {
     return this.withRepo(async (git) => {
       // One shallow fetch of every head, then one cat-file for every "<sha>:<prefix>".
-      if (parseLsRemote((await git(['ls-remote', '--heads', this.url])).stdout).length === 0) return [];
+      if (parseLsRemote((await git(['ls-remote', '--heads', this.url])).stdout).length === 0)
+        return [];
       await git(['fetch', '--quiet', '--depth', '1', this.url, '+refs/heads/*:refs/heads/*']);
-      const heads = (await git(['for-each-ref', '--format=%(objectname)%09%(refname)', 'refs/heads'])).stdout;
+      const heads = (
+        await git(['for-each-ref', '--format=%(objectname)%09%(refname)', 'refs/heads'])
+      ).stdout;
       const parsed = parseLsRemote(heads);
       if (parsed.length === 0) return [];
       const dir = prefix.replace(/\/$/, '');
-      const answers = (await git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], { input: parsed.map((h) => `${h.sha}:${dir}`).join('\n') + '\n' })).stdout.split('\n');
+      const answers = (
+        await git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
+          input: parsed.map((h) => `${h.sha}:${dir}`).join('\n') + '\n',
+        })
+      ).stdout.split('\n');
       return parsed.map((h, i) => {
         const [id, type] = (answers[i] ?? '').split(' ');
         return { ...h, tree: type === 'tree' && id ? id : null };
@@ -57,20 +75,44 @@ export class GitCliBranchStore implements BranchStore {
   }
 
   async get(name: string): Promise<BranchInfo | null> {
-    return this.withRepo(async (git) => parseLsRemote((await git(['ls-remote', '--heads', this.url, `refs/heads/${name}`])).stdout)[0] ?? null);
+    return this.withRepo(
+      async (git) =>
+        parseLsRemote(
+          (await git(['ls-remote', '--heads', this.url, `refs/heads/${name}`])).stdout,
+        )[0] ?? null,
+    );
   }
 
-  async ensure(name: EnvName, files: BranchFile[], message: string): Promise<'created' | 'updated' | 'unchanged'> {
+  async ensure(
+    name: EnvName,
+    files: BranchFile[],
+    message: string,
+  ): Promise<'created' | 'updated' | 'unchanged'> {
     refuseReserved(name);
     const prefix = this.settings.prefix ?? 'deploy/';
     return this.withRepo(async (git) => {
-      const heads = parseLsRemote((await git(['ls-remote', '--heads', this.url, `refs/heads/${name}`, `refs/heads/${this.settings.defaultBranch}`])).stdout);
+      const heads = parseLsRemote(
+        (
+          await git([
+            'ls-remote',
+            '--heads',
+            this.url,
+            `refs/heads/${name}`,
+            `refs/heads/${this.settings.defaultBranch}`,
+          ])
+        ).stdout,
+      );
       const branch = heads.find((h) => h.name === name);
       const base = branch ?? heads.find((h) => h.name === this.settings.defaultBranch);
       if (base) await git(['fetch', '--quiet', '--depth', '1', this.url, base.sha]);
-      if (branch && sameFiles(await this.filesAt(git, branch.sha, prefix), files)) return 'unchanged';
+      if (branch && sameFiles(await this.filesAt(git, branch.sha, prefix), files))
+        return 'unchanged';
       const tree = await this.writeTree(git, base?.sha ?? null, prefix, files);
-      const commit = (await git(['commit-tree', tree, ...(base ? ['-p', base.sha] : []), '-m', message], { env: this.authorEnv() })).stdout.trim();
+      const commit = (
+        await git(['commit-tree', tree, ...(base ? ['-p', base.sha] : []), '-m', message], {
+          env: this.authorEnv(),
+        })
+      ).stdout.trim();
       // A new branch must not exist yet; an update must fast-forward: a racing writer makes us fail, not overwrite.
       const lease = `--force-with-lease=refs/heads/${name}:${branch?.sha ?? ''}`;
       await git(['push', '--quiet', lease, this.url, `${commit}:refs/heads/${name}`]);
@@ -80,7 +122,9 @@ export class GitCliBranchStore implements BranchStore {
 
   async readFiles(name: string, prefix: string): Promise<BranchFile[] | null> {
     return this.withRepo(async (git) => {
-      const branch = parseLsRemote((await git(['ls-remote', '--heads', this.url, `refs/heads/${name}`])).stdout)[0];
+      const branch = parseLsRemote(
+        (await git(['ls-remote', '--heads', this.url, `refs/heads/${name}`])).stdout,
+      )[0];
       if (!branch) return null;
       await git(['fetch', '--quiet', '--depth', '1', this.url, branch.sha]);
       return this.filesAt(git, branch.sha, prefix);
@@ -103,15 +147,28 @@ export class GitCliBranchStore implements BranchStore {
       const branch = await this.get(name);
       if (!branch) return;
       await git(['fetch', '--quiet', '--depth', '1', this.url, branch.sha]);
-      await git(['push', '--quiet', this.url, `${branch.sha}:refs/heads/${archiveName}`, `:refs/heads/${name}`]);
+      await git([
+        'push',
+        '--quiet',
+        this.url,
+        `${branch.sha}:refs/heads/${archiveName}`,
+        `:refs/heads/${name}`,
+      ]);
     }, `archiving branch "${name}" as "${archiveName}" in ${this.description}`);
   }
 
   /** The base commit's tree with `prefix` replaced by exactly `files` (mktree: no index, no work tree). */
-  private async writeTree(git: Git, baseSha: string | null, prefix: string, files: BranchFile[]): Promise<string> {
+  private async writeTree(
+    git: Git,
+    baseSha: string | null,
+    prefix: string,
+    files: BranchFile[],
+  ): Promise<string> {
     const top = prefix.replace(/\/$/, '');
     const rootEntries = baseSha
-      ? (await git(['ls-tree', baseSha])).stdout.split('\n').filter((l) => l && l.split('\t')[1] !== top)
+      ? (await git(['ls-tree', baseSha])).stdout
+          .split('\n')
+          .filter((l) => l && l.split('\t')[1] !== top)
       : [];
     const nested: Dir = new Map();
     for (const file of files) {
@@ -126,7 +183,10 @@ export class GitCliBranchStore implements BranchStore {
     const mk = async (dir: Dir, extra: string[]): Promise<string> => {
       const lines = [...extra];
       for (const [name, child] of dir) {
-        if (typeof child === 'string') lines.push(`100644 blob ${(await git(['hash-object', '-w', '--stdin'], { input: child })).stdout.trim()}\t${name}`);
+        if (typeof child === 'string')
+          lines.push(
+            `100644 blob ${(await git(['hash-object', '-w', '--stdin'], { input: child })).stdout.trim()}\t${name}`,
+          );
         else lines.push(`040000 tree ${await mk(child, [])}\t${name}`);
       }
       return (await git(['mktree'], { input: `${lines.join('\n')}\n` })).stdout.trim();
@@ -136,16 +196,29 @@ export class GitCliBranchStore implements BranchStore {
 
   private async filesAt(git: Git, sha: string, prefix: string): Promise<BranchFile[]> {
     const listing = (await git(['ls-tree', '-r', '-z', sha, '--', prefix])).stdout;
-    const entries = listing.split('\0').filter(Boolean).map((line) => {
-      const [meta = '', file = ''] = line.split('\t');
-      return { blob: meta.split(' ')[2] ?? '', path: file };
-    });
-    return Promise.all(entries.map(async (e) => ({ path: e.path, content: (await git(['cat-file', 'blob', e.blob], { raw: true })).stdout })));
+    const entries = listing
+      .split('\0')
+      .filter(Boolean)
+      .map((line) => {
+        const [meta = '', file = ''] = line.split('\t');
+        return { blob: meta.split(' ')[2] ?? '', path: file };
+      });
+    return Promise.all(
+      entries.map(async (e) => ({
+        path: e.path,
+        content: (await git(['cat-file', 'blob', e.blob], { raw: true })).stdout,
+      })),
+    );
   }
 
   private authorEnv(): Record<string, string> {
     const { name, email } = this.settings.author;
-    return { GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, GIT_COMMITTER_NAME: name, GIT_COMMITTER_EMAIL: email };
+    return {
+      GIT_AUTHOR_NAME: name,
+      GIT_AUTHOR_EMAIL: email,
+      GIT_COMMITTER_NAME: name,
+      GIT_COMMITTER_EMAIL: email,
+    };
   }
 
   /** Runs `fn` with a throwaway bare repository and a git function bound to it. */
@@ -157,13 +230,26 @@ export class GitCliBranchStore implements BranchStore {
       const repo = path.join(dir, 'repo.git');
       await run('git', ['init', '--quiet', '--bare', repo], { timeoutMs: this.settings.timeoutMs });
       const baseEnv = {
-        GIT_DIR: repo, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: askpass, SSH_ASKPASS: askpass,
-        KINDLER_GIT_USERNAME: this.username ?? '', KINDLER_GIT_PASSWORD: this.password ?? '',
-        GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null',
+        GIT_DIR: repo,
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_ASKPASS: askpass,
+        SSH_ASKPASS: askpass,
+        KINDLER_GIT_USERNAME: this.username ?? '',
+        KINDLER_GIT_PASSWORD: this.password ?? '',
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_CONFIG_GLOBAL: '/dev/null',
       };
-      const secrets = [this.password, this.username && this.password ? `${this.username}:${this.password}` : undefined].filter((s): s is string => !!s);
+      const secrets = [
+        this.password,
+        this.username && this.password ? `${this.username}:${this.password}` : undefined,
+      ].filter((s): s is string => !!s);
       const git: Git = async (args, opts = {}) => {
-        const options: RunOptions = { timeoutMs: this.settings.timeoutMs, secrets, env: { ...baseEnv, ...opts.env }, keepTrailingNewline: opts.raw === true };
+        const options: RunOptions = {
+          timeoutMs: this.settings.timeoutMs,
+          secrets,
+          env: { ...baseEnv, ...opts.env },
+          keepTrailingNewline: opts.raw === true,
+        };
         if (opts.input !== undefined) options.input = opts.input;
         return run('git', args, options);
       };
@@ -171,8 +257,13 @@ export class GitCliBranchStore implements BranchStore {
     } catch (error) {
       if (!action) throw error;
       const detail = error instanceof Error ? error.message : String(error);
-      const transient = error instanceof CliError && (error.timedOut || /\b(50[234]|Could not resolve host|Connection refused|timed out)\b/i.test(error.stderr));
-      throw transient ? new TransientError(`${action}: ${detail}`, { cause: error }) : new Error(`${action}: ${detail}`, { cause: error });
+      const transient =
+        error instanceof CliError &&
+        (error.timedOut ||
+          /\b(50[234]|Could not resolve host|Connection refused|timed out)\b/i.test(error.stderr));
+      throw transient
+        ? new TransientError(`${action}: ${detail}`, { cause: error })
+        : new Error(`${action}: ${detail}`, { cause: error });
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
@@ -180,21 +271,35 @@ export class GitCliBranchStore implements BranchStore {
 }
 
 type Dir = Map<string, Dir | string>;
-type Git = (args: string[], opts?: { env?: Record<string, string>; input?: string; raw?: boolean }) => Promise<{ stdout: string; stderr: string }>;
+type Git = (
+  args: string[],
+  opts?: { env?: Record<string, string>; input?: string; raw?: boolean },
+) => Promise<{ stdout: string; stderr: string }>;
 
 function parseLsRemote(text: string): BranchInfo[] {
-  return text.split('\n').filter(Boolean).map((line) => {
-    const [sha = '', ref = ''] = line.split('\t');
-    return { sha, name: ref.replace(/^refs\/heads\//, '') };
-  });
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [sha = '', ref = ''] = line.split('\t');
+      return { sha, name: ref.replace(/^refs\/heads\//, '') };
+    });
 }
 
 /** Takes user:password out of a URL, so it never reaches argv or logs. */
-export function splitCredentials(raw: string): { url: string; username?: string; password?: string } {
+export function splitCredentials(raw: string): {
+  url: string;
+  username?: string;
+  password?: string;
+} {
   try {
     const u = new URL(raw);
     if (!u.username && !u.password) return { url: raw };
-    const out = { url: '', username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+    const out = {
+      url: '',
+      username: decodeURIComponent(u.username),
+      password: decodeURIComponent(u.password),
+    };
     u.username = '';
     u.password = '';
     out.url = u.toString();
@@ -208,7 +313,10 @@ export function splitCredentials(raw: string): { url: string; username?: string;
 export async function localBareRepo(dataDir: string): Promise<string> {
   const repo = path.join(dataDir, 'git', 'environments.git');
   await fs.mkdir(path.dirname(repo), { recursive: true });
-  const exists = await fs.stat(path.join(repo, 'HEAD')).then(() => true, () => false);
+  const exists = await fs.stat(path.join(repo, 'HEAD')).then(
+    () => true,
+    () => false,
+  );
   if (!exists) await run('git', ['init', '--quiet', '--bare', `--initial-branch=main`, repo]);
   return repo;
 }

@@ -4,7 +4,14 @@
 // + getTree, compared by blob hashes computed here. Listing uses GraphQL, 200 refs a request (100
 // from each end) — never a call per branch.
 import { TransientError, type EnvName } from '../domain/index.js';
-import { refuseBadArchive, refuseReserved, type BranchFile, type BranchInfo, type BranchStore, type BranchTree } from './branch-store.js';
+import {
+  refuseBadArchive,
+  refuseReserved,
+  type BranchFile,
+  type BranchInfo,
+  type BranchStore,
+  type BranchTree,
+} from './branch-store.js';
 import { blobSha } from './tree-hash.js';
 
 export { blobSha };
@@ -12,27 +19,71 @@ export { blobSha };
 /** The slice of Octokit this store uses (Probot's context.octokit and @octokit/rest both fit). */
 export interface GitHubApi {
   rest: {
-    repos: { getBranch(p: { owner: string; repo: string; branch: string }): Promise<{ data: { commit: { sha: string; commit: { tree: { sha: string } } } } }> };
+    repos: {
+      getBranch(p: {
+        owner: string;
+        repo: string;
+        branch: string;
+      }): Promise<{ data: { commit: { sha: string; commit: { tree: { sha: string } } } } }>;
+    };
     git: {
-      getRef(p: { owner: string; repo: string; ref: string }): Promise<{ data: { object: { sha: string } } }>;
-      getTree(p: { owner: string; repo: string; tree_sha: string; recursive?: string }): Promise<{ data: { tree: { path?: string; type?: string; sha?: string | null }[] } }>;
-      getBlob(p: { owner: string; repo: string; file_sha: string }): Promise<{ data: { content: string; encoding: string } }>;
-      createTree(p: { owner: string; repo: string; base_tree?: string; tree: { path: string; mode: '100644'; type: 'blob'; content?: string; sha?: null }[] }): Promise<{ data: { sha: string } }>;
-      createCommit(p: { owner: string; repo: string; message: string; tree: string; parents: string[]; author?: { name: string; email: string } }): Promise<{ data: { sha: string } }>;
+      getRef(p: {
+        owner: string;
+        repo: string;
+        ref: string;
+      }): Promise<{ data: { object: { sha: string } } }>;
+      getTree(p: {
+        owner: string;
+        repo: string;
+        tree_sha: string;
+        recursive?: string;
+      }): Promise<{ data: { tree: { path?: string; type?: string; sha?: string | null }[] } }>;
+      getBlob(p: {
+        owner: string;
+        repo: string;
+        file_sha: string;
+      }): Promise<{ data: { content: string; encoding: string } }>;
+      createTree(p: {
+        owner: string;
+        repo: string;
+        base_tree?: string;
+        tree: { path: string; mode: '100644'; type: 'blob'; content?: string; sha?: null }[];
+      }): Promise<{ data: { sha: string } }>;
+      createCommit(p: {
+        owner: string;
+        repo: string;
+        message: string;
+        tree: string;
+        parents: string[];
+        author?: { name: string; email: string };
+      }): Promise<{ data: { sha: string } }>;
       createRef(p: { owner: string; repo: string; ref: string; sha: string }): Promise<unknown>;
-      updateRef(p: { owner: string; repo: string; ref: string; sha: string; force?: boolean }): Promise<unknown>;
+      updateRef(p: {
+        owner: string;
+        repo: string;
+        ref: string;
+        sha: string;
+        force?: boolean;
+      }): Promise<unknown>;
       deleteRef(p: { owner: string; repo: string; ref: string }): Promise<unknown>;
     };
   };
   graphql<T>(query: string, variables: Record<string, unknown>): Promise<T>;
 }
 
-export interface GitHubBranchSettings { owner: string; repo: string; defaultBranch: string; author?: { name: string; email: string } }
+export interface GitHubBranchSettings {
+  owner: string;
+  repo: string;
+  defaultBranch: string;
+  author?: { name: string; email: string };
+}
 
 // Every branch, read from both ends at once: one request carries the next 100 refs in ascending
 // and the next 100 in descending order, so n branches cost ceil(n / 200) requests.
 const refsQuery = (withTree: boolean) => {
-  const connection = (alias: 'asc' | 'desc') => `${alias}: refs(refPrefix: "refs/heads/", first: 100, after: $${alias}, orderBy: { field: ALPHABETICAL, direction: ${alias.toUpperCase()} }) {
+  const connection = (
+    alias: 'asc' | 'desc',
+  ) => `${alias}: refs(refPrefix: "refs/heads/", first: 100, after: $${alias}, orderBy: { field: ALPHABETICAL, direction: ${alias.toUpperCase()} }) {
       totalCount
       pageInfo { hasNextPage endCursor }
       nodes { name target { oid${withTree ? ' ... on Commit { file(path: $path) { oid } }' : ''} } }
@@ -48,43 +99,84 @@ const REFS_QUERY = refsQuery(false);
 // The same, with the id of one directory's tree on each branch head (null when absent).
 const TREES_QUERY = refsQuery(true);
 
-interface RefNode { name: string; target: { oid: string; file?: { oid: string } | null } }
-interface RefConnection { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: RefNode[] }
-interface RefsPage { repository: { asc: RefConnection; desc: RefConnection } }
+interface RefNode {
+  name: string;
+  target: { oid: string; file?: { oid: string } | null };
+}
+interface RefConnection {
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  nodes: RefNode[];
+}
+interface RefsPage {
+  repository: { asc: RefConnection; desc: RefConnection };
+}
 
-const status = (error: unknown): number | undefined => (error as { status?: number } | null)?.status;
+const status = (error: unknown): number | undefined =>
+  (error as { status?: number } | null)?.status;
 
 export class GitHubBranchStore implements BranchStore {
   readonly description: string;
-  constructor(private readonly api: GitHubApi, private readonly s: GitHubBranchSettings) {
+  constructor(
+    private readonly api: GitHubApi,
+    private readonly s: GitHubBranchSettings,
+  ) {
     this.description = `GitHub ${s.owner}/${s.repo}`;
   }
 
-  private get repo() { return { owner: this.s.owner, repo: this.s.repo }; }
+  private get repo() {
+    return { owner: this.s.owner, repo: this.s.repo };
+  }
 
   async list(): Promise<BranchInfo[]> {
-    return this.guard('listing branches', () => this.pages<BranchInfo>(REFS_QUERY, {}, (n) => ({ name: n.name, sha: n.target.oid })));
+    return this.guard('listing branches', () =>
+      this.pages<BranchInfo>(REFS_QUERY, {}, (n) => ({ name: n.name, sha: n.target.oid })),
+    );
   }
 
   async trees(prefix: string): Promise<BranchTree[]> {
     const path = prefix.replace(/\/$/, '');
     return this.guard('listing branches', () =>
-      this.pages<BranchTree>(TREES_QUERY, { path }, (n) => ({ name: n.name, sha: n.target.oid, tree: n.target.file?.oid ?? null })));
+      this.pages<BranchTree>(TREES_QUERY, { path }, (n) => ({
+        name: n.name,
+        sha: n.target.oid,
+        tree: n.target.file?.oid ?? null,
+      })),
+    );
   }
 
-  private async pages<T>(query: string, vars: Record<string, unknown>, map: (node: RefNode) => T): Promise<T[]> {
+  private async pages<T>(
+    query: string,
+    vars: Record<string, unknown>,
+    map: (node: RefNode) => T,
+  ): Promise<T[]> {
     const seen = new Map<string, T>();
     let cursors: { asc: string | null; desc: string | null } = { asc: null, desc: null };
     for (;;) {
-      const { asc, desc } = (await this.api.graphql<RefsPage>(query, { owner: this.s.owner, name: this.s.repo, ...cursors, ...vars })).repository;
+      const { asc, desc } = (
+        await this.api.graphql<RefsPage>(query, {
+          owner: this.s.owner,
+          name: this.s.repo,
+          ...cursors,
+          ...vars,
+        })
+      ).repository;
       const before = seen.size;
       for (const node of [...asc.nodes, ...desc.nodes]) seen.set(node.name, map(node));
       // Done when either end has run through, when the two ends have met, or (branches deleted
       // meanwhile) when a request brings nothing new.
-      if (!asc.pageInfo.hasNextPage || !desc.pageInfo.hasNextPage || seen.size >= asc.totalCount || seen.size === before) break;
+      if (
+        !asc.pageInfo.hasNextPage ||
+        !desc.pageInfo.hasNextPage ||
+        seen.size >= asc.totalCount ||
+        seen.size === before
+      )
+        break;
       cursors = { asc: asc.pageInfo.endCursor, desc: desc.pageInfo.endCursor };
     }
-    return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, value]) => value);
+    return [...seen.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, value]) => value);
   }
 
   async get(name: string): Promise<BranchInfo | null> {
@@ -94,28 +186,62 @@ export class GitHubBranchStore implements BranchStore {
     });
   }
 
-  async ensure(name: EnvName, files: BranchFile[], message: string): Promise<'created' | 'updated' | 'unchanged'> {
+  async ensure(
+    name: EnvName,
+    files: BranchFile[],
+    message: string,
+  ): Promise<'created' | 'updated' | 'unchanged'> {
     refuseReserved(name);
     return this.guard(`writing branch "${name}" in ${this.description}`, async () => {
       // One GraphQL query reads both heads, so a new branch costs 4 calls in all.
       const [existing, defaultHead] = await this.heads([name, this.s.defaultBranch]);
       const base = existing ?? defaultHead ?? null;
-      const tree: { path: string; mode: '100644'; type: 'blob'; content?: string; sha?: null }[] = files.map((f) => ({ path: f.path, mode: '100644', type: 'blob', content: f.content }));
+      const tree: { path: string; mode: '100644'; type: 'blob'; content?: string; sha?: null }[] =
+        files.map((f) => ({ path: f.path, mode: '100644', type: 'blob', content: f.content }));
       if (existing) {
-        const current = (await this.api.rest.git.getTree({ ...this.repo, tree_sha: existing.tree, recursive: 'true' })).data.tree
-          .filter((e) => e.type === 'blob' && e.path?.startsWith('deploy/'));
-        const same = current.length === files.length && files.every((f) => current.some((e) => e.path === f.path && e.sha === blobSha(f.content)));
+        const current = (
+          await this.api.rest.git.getTree({
+            ...this.repo,
+            tree_sha: existing.tree,
+            recursive: 'true',
+          })
+        ).data.tree.filter((e) => e.type === 'blob' && e.path?.startsWith('deploy/'));
+        const same =
+          current.length === files.length &&
+          files.every((f) =>
+            current.some((e) => e.path === f.path && e.sha === blobSha(f.content)),
+          );
         if (same) return 'unchanged';
-        for (const stale of current) if (stale.path && !files.some((f) => f.path === stale.path)) tree.push({ path: stale.path, mode: '100644', type: 'blob', sha: null });
+        for (const stale of current)
+          if (stale.path && !files.some((f) => f.path === stale.path))
+            tree.push({ path: stale.path, mode: '100644', type: 'blob', sha: null });
       }
-      const newTree = await this.api.rest.git.createTree({ ...this.repo, ...(base ? { base_tree: base.tree } : {}), tree });
-      const commit = await this.api.rest.git.createCommit({ ...this.repo, message, tree: newTree.data.sha, parents: base ? [base.sha] : [],
-        ...(this.s.author ? { author: this.s.author } : {}) });
+      const newTree = await this.api.rest.git.createTree({
+        ...this.repo,
+        ...(base ? { base_tree: base.tree } : {}),
+        tree,
+      });
+      const commit = await this.api.rest.git.createCommit({
+        ...this.repo,
+        message,
+        tree: newTree.data.sha,
+        parents: base ? [base.sha] : [],
+        ...(this.s.author ? { author: this.s.author } : {}),
+      });
       if (existing) {
-        await this.api.rest.git.updateRef({ ...this.repo, ref: `heads/${name}`, sha: commit.data.sha, force: false });
+        await this.api.rest.git.updateRef({
+          ...this.repo,
+          ref: `heads/${name}`,
+          sha: commit.data.sha,
+          force: false,
+        });
         return 'updated';
       }
-      await this.api.rest.git.createRef({ ...this.repo, ref: `refs/heads/${name}`, sha: commit.data.sha });
+      await this.api.rest.git.createRef({
+        ...this.repo,
+        ref: `refs/heads/${name}`,
+        sha: commit.data.sha,
+      });
       return 'created';
     });
   }
@@ -124,12 +250,23 @@ export class GitHubBranchStore implements BranchStore {
     return this.guard(`reading branch "${name}"`, async () => {
       const head = await this.head(name);
       if (!head) return null;
-      const entries = (await this.api.rest.git.getTree({ ...this.repo, tree_sha: head.tree, recursive: 'true' })).data.tree
-        .filter((e) => e.type === 'blob' && e.path?.startsWith(prefix) && e.sha);
-      return Promise.all(entries.map(async (e) => {
-        const blob = (await this.api.rest.git.getBlob({ ...this.repo, file_sha: e.sha as string })).data;
-        return { path: e.path as string, content: Buffer.from(blob.content, blob.encoding === 'base64' ? 'base64' : 'utf8').toString('utf8') };
-      }));
+      const entries = (
+        await this.api.rest.git.getTree({ ...this.repo, tree_sha: head.tree, recursive: 'true' })
+      ).data.tree.filter((e) => e.type === 'blob' && e.path?.startsWith(prefix) && e.sha);
+      return Promise.all(
+        entries.map(async (e) => {
+          const blob = (
+            await this.api.rest.git.getBlob({ ...this.repo, file_sha: e.sha as string })
+          ).data;
+          return {
+            path: e.path as string,
+            content: Buffer.from(
+              blob.content,
+              blob.encoding === 'base64' ? 'base64' : 'utf8',
+            ).toString('utf8'),
+          };
+        }),
+      );
     });
   }
 
@@ -152,17 +289,33 @@ export class GitHubBranchStore implements BranchStore {
     await this.guard(`archiving branch "${name}" as "${archiveName}"`, async () => {
       const head = await this.head(name);
       if (!head) return;
-      await this.api.rest.git.createRef({ ...this.repo, ref: `refs/heads/${archiveName}`, sha: head.sha });
+      await this.api.rest.git.createRef({
+        ...this.repo,
+        ref: `refs/heads/${archiveName}`,
+        sha: head.sha,
+      });
       await this.api.rest.git.deleteRef({ ...this.repo, ref: `heads/${name}` });
     });
   }
 
   private async heads(branches: string[]): Promise<({ sha: string; tree: string } | null)[]> {
-    const fields = branches.map((_, i) => `b${i}: ref(qualifiedName: $q${i}) { target { ... on Commit { oid tree { oid } } } }`).join(' ');
+    const fields = branches
+      .map(
+        (_, i) =>
+          `b${i}: ref(qualifiedName: $q${i}) { target { ... on Commit { oid tree { oid } } } }`,
+      )
+      .join(' ');
     const vars = branches.map((_, i) => `$q${i}: String!`).join(', ');
-    const data = await this.api.graphql<{ repository: Record<string, { target: { oid: string; tree: { oid: string } } } | null> }>(
+    const data = await this.api.graphql<{
+      repository: Record<string, { target: { oid: string; tree: { oid: string } } } | null>;
+    }>(
       `query($owner: String!, $name: String!, ${vars}) { repository(owner: $owner, name: $name) { ${fields} } }`,
-      { owner: this.s.owner, name: this.s.repo, ...Object.fromEntries(branches.map((b, i) => [`q${i}`, `refs/heads/${b}`])) });
+      {
+        owner: this.s.owner,
+        name: this.s.repo,
+        ...Object.fromEntries(branches.map((b, i) => [`q${i}`, `refs/heads/${b}`])),
+      },
+    );
     return branches.map((_, i) => {
       const ref = data.repository[`b${i}`];
       return ref ? { sha: ref.target.oid, tree: ref.target.tree.oid } : null;
@@ -184,9 +337,13 @@ export class GitHubBranchStore implements BranchStore {
       return await fn();
     } catch (error) {
       const code = status(error);
-      const detail = code ? `GitHub answered ${code}: ${(error as Error).message}` : (error as Error).message;
+      const detail = code
+        ? `GitHub answered ${code}: ${(error as Error).message}`
+        : (error as Error).message;
       if (code === undefined && !(error instanceof Error && 'request' in error)) throw error;
-      throw code !== undefined && (code >= 500 || code === 429) ? new TransientError(`${action}: ${detail}`, { cause: error }) : new Error(`${action}: ${detail}`, { cause: error });
+      throw code !== undefined && (code >= 500 || code === 429)
+        ? new TransientError(`${action}: ${detail}`, { cause: error })
+        : new Error(`${action}: ${detail}`, { cause: error });
     }
   }
 }

@@ -6,7 +6,8 @@ import type { BranchFile } from './branch-store.js';
 const sha1 = (type: string, body: Buffer): Buffer =>
   crypto.createHash('sha1').update(`${type} ${body.length}\0`).update(body).digest();
 
-export const blobSha = (content: string): string => sha1('blob', Buffer.from(content, 'utf8')).toString('hex');
+export const blobSha = (content: string): string =>
+  sha1('blob', Buffer.from(content, 'utf8')).toString('hex');
 
 type Dir = Map<string, Dir | string>;
 
@@ -31,11 +32,17 @@ export function treeSha(files: BranchFile[], prefix: string): string {
 
 function hashDir(dir: Dir): Buffer {
   // Git orders entries by name, a directory as if its name ended with "/".
-  const entries = [...dir].map(([name, child]) => ({ name, child, key: typeof child === 'string' ? name : `${name}/` }))
+  const entries = [...dir]
+    .map(([name, child]) => ({ name, child, key: typeof child === 'string' ? name : `${name}/` }))
     .sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
-  const body = Buffer.concat(entries.map(({ name, child }) => {
-    const [mode, id] = typeof child === 'string' ? ['100644', sha1('blob', Buffer.from(child, 'utf8'))] : ['40000', hashDir(child)];
-    return Buffer.concat([Buffer.from(`${mode} ${name}\0`), id]);
-  }));
+  const body = Buffer.concat(
+    entries.map(({ name, child }) => {
+      const [mode, id] =
+        typeof child === 'string'
+          ? ['100644', sha1('blob', Buffer.from(child, 'utf8'))]
+          : ['40000', hashDir(child)];
+      return Buffer.concat([Buffer.from(`${mode} ${name}\0`), id]);
+    }),
+  );
   return sha1('tree', body);
 }

@@ -5,7 +5,9 @@ export class Background {
   constructor(private readonly onError: (error: unknown) => void) {}
 
   readonly run = (task: () => Promise<void>): void => {
-    const p = task().catch(this.onError).finally(() => this.running.delete(p));
+    const p = task()
+      .catch(this.onError)
+      .finally(() => this.running.delete(p));
     this.running.add(p);
   };
 

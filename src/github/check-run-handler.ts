@@ -19,38 +19,78 @@ export interface CheckRunEvent {
   sender: string;
 }
 
-export async function handleCheckRun(event: CheckRunEvent, octokit: GitHubClient, deps: CommentDeps): Promise<void> {
+export async function handleCheckRun(
+  event: CheckRunEvent,
+  octokit: GitHubClient,
+  deps: CommentDeps,
+): Promise<void> {
   const consistency = event.externalId === 'consistency';
-  if (event.identifier === RECHECK_ACTION || event.identifier === SYNC_ACTION || (consistency && event.action === 'rerequested')) {
-    await consistencyAction(event, event.identifier === SYNC_ACTION ? 'sync' : 'check', octokit, deps);
+  if (
+    event.identifier === RECHECK_ACTION ||
+    event.identifier === SYNC_ACTION ||
+    (consistency && event.action === 'rerequested')
+  ) {
+    await consistencyAction(
+      event,
+      event.identifier === SYNC_ACTION ? 'sync' : 'check',
+      octokit,
+      deps,
+    );
     return;
   }
   if (event.action === 'requested_action' && event.identifier !== RETRY_ACTION) return;
-  const op = event.externalId && /^\d+$/.test(event.externalId) ? await deps.rt.store.getOperation(Number(event.externalId)) : null;
+  const op =
+    event.externalId && /^\d+$/.test(event.externalId)
+      ? await deps.rt.store.getOperation(Number(event.externalId))
+      : null;
   if (!op || !(await deps.rt.store.recordDelivery(event.deliveryId, 'check_run'))) return;
   const decision = authorize(await deps.permissions.policy(octokit, event.repo), {
-    verb: 'retry', envName: op.envName, login: event.sender, permission: await deps.permissions.of(octokit, event.repo, event.sender) });
-  const say = (body: string) => op.trigger.issueNumber
-    ? octokit.rest.issues.createComment({ ...event.repo, issue_number: op.trigger.issueNumber, body: deps.rt.redactor.redact(body) })
-    : Promise.resolve();
+    verb: 'retry',
+    envName: op.envName,
+    login: event.sender,
+    permission: await deps.permissions.of(octokit, event.repo, event.sender),
+  });
+  const say = (body: string) =>
+    op.trigger.issueNumber
+      ? octokit.rest.issues.createComment({
+          ...event.repo,
+          issue_number: op.trigger.issueNumber,
+          body: deps.rt.redactor.redact(body),
+        })
+      : Promise.resolve();
   if (!decision.allowed) {
     await say(decision.message);
     return;
   }
   try {
-    const again = await deps.rt.engine.retry(op.envName, { ...op.trigger, source: 'check_run', actor: event.sender });
+    const again = await deps.rt.engine.retry(op.envName, {
+      ...op.trigger,
+      source: 'check_run',
+      actor: event.sender,
+    });
     deps.wake?.(again);
   } catch (error) {
     if (classify(error) !== 'failure') throw error;
     const fix = (error as Failure).fix;
-    await say(`@${event.sender}, retry of \`${op.envName}\`: ${messageOf(error)}${fix ? `\n\nNext: \`${fix}\`` : ''}`);
+    await say(
+      `@${event.sender}, retry of \`${op.envName}\`: ${messageOf(error)}${fix ? `\n\nNext: \`${fix}\`` : ''}`,
+    );
   }
 }
 
-async function consistencyAction(event: CheckRunEvent, verb: 'check' | 'sync', octokit: GitHubClient, deps: CommentDeps): Promise<void> {
+async function consistencyAction(
+  event: CheckRunEvent,
+  verb: 'check' | 'sync',
+  octokit: GitHubClient,
+  deps: CommentDeps,
+): Promise<void> {
   if (!(await deps.rt.store.recordDelivery(event.deliveryId, 'check_run'))) return;
   const decision = authorize(await deps.permissions.policy(octokit, event.repo), {
-    verb, envName: null, login: event.sender, permission: await deps.permissions.of(octokit, event.repo, event.sender) });
+    verb,
+    envName: null,
+    login: event.sender,
+    permission: await deps.permissions.of(octokit, event.repo, event.sender),
+  });
   if (!decision.allowed) return; // a button has nowhere to answer; the check run stays as it was
   const task = async () => {
     const { rt } = deps;

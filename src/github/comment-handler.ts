@@ -4,7 +4,14 @@
 import { parseComment, type ParsedLine } from '../commands/parse.js';
 import { helpText } from '../commands/usage.js';
 import { commandName, type Command } from '../commands/verbs.js';
-import { Failure, MANAGEMENT_CLUSTER, classify, messageOf, type Operation, type Trigger } from '../domain/index.js';
+import {
+  Failure,
+  MANAGEMENT_CLUSTER,
+  classify,
+  messageOf,
+  type Operation,
+  type Trigger,
+} from '../domain/index.js';
 import { readSnapshot } from '../store/csv-snapshot.js';
 import { isUnreachable } from '../store/db.js';
 import { checkRunName, checkRunState } from '../render/check-run.js';
@@ -37,12 +44,24 @@ export interface CommentDeps {
   background?: (task: () => Promise<void>) => void;
 }
 
-const isBot = (sender: CommentEvent['sender']) => sender.type === 'Bot' || sender.login.endsWith('[bot]');
-const commandLines = (body: string) => parseComment(body).map((l) => l.line).join('\n');
+const isBot = (sender: CommentEvent['sender']) =>
+  sender.type === 'Bot' || sender.login.endsWith('[bot]');
+const commandLines = (body: string) =>
+  parseComment(body)
+    .map((l) => l.line)
+    .join('\n');
 
-export async function handleComment(event: CommentEvent, octokit: GitHubClient, deps: CommentDeps): Promise<void> {
+export async function handleComment(
+  event: CommentEvent,
+  octokit: GitHubClient,
+  deps: CommentDeps,
+): Promise<void> {
   if (isBot(event.sender)) return;
-  if (event.action === 'edited' && commandLines(event.body) === commandLines(event.previousBody ?? '')) return;
+  if (
+    event.action === 'edited' &&
+    commandLines(event.body) === commandLines(event.previousBody ?? '')
+  )
+    return;
   const lines = parseComment(event.body);
   if (lines.length === 0) return;
   let fresh: boolean;
@@ -54,15 +73,25 @@ export async function handleComment(event: CommentEvent, octokit: GitHubClient, 
     return;
   }
   if (!fresh) return;
-  if (event.installationId) await deps.rt.store.setState(installationKey(event.repo), event.installationId);
+  if (event.installationId)
+    await deps.rt.store.setState(installationKey(event.repo), event.installationId);
   try {
-    await octokit.rest.reactions.createForIssueComment({ ...event.repo, comment_id: event.commentId, content: 'eyes' });
+    await octokit.rest.reactions.createForIssueComment({
+      ...event.repo,
+      comment_id: event.commentId,
+      content: 'eyes',
+    });
   } catch (error) {
     // GitHub is unreachable and nothing has happened yet: the queue tries this delivery again.
     await deps.rt.store.releaseDelivery(event.deliveryId);
     throw error;
   }
-  const reply = (body: string) => octokit.rest.issues.createComment({ ...event.repo, issue_number: event.issueNumber, body: deps.rt.redactor.redact(body) });
+  const reply = (body: string) =>
+    octokit.rest.issues.createComment({
+      ...event.repo,
+      issue_number: event.issueNumber,
+      body: deps.rt.redactor.redact(body),
+    });
   for (const line of lines) {
     try {
       await handleLine(line, event, octokit, deps, reply);
@@ -72,7 +101,9 @@ export async function handleComment(event: CommentEvent, octokit: GitHubClient, 
         const fix = (error as Failure).fix;
         await reply(`> ${line.line}\n\n${text}${fix ? `\n\nNext: \`${fix}\`` : ''}`);
       } else {
-        await reply(`> ${line.line}\n\nSomething went wrong on our side (${text}). The operation was not started; try again, and tell the platform team if it persists.`);
+        await reply(
+          `> ${line.line}\n\nSomething went wrong on our side (${text}). The operation was not started; try again, and tell the platform team if it persists.`,
+        );
         throw error;
       }
     }
@@ -84,27 +115,47 @@ export async function handleComment(event: CommentEvent, octokit: GitHubClient, 
  * everything else is refused, saying why and that nothing changed. (Without the database a
  * redelivery cannot be recognised, so it would be answered again; it still changes nothing.)
  */
-async function answerDegraded(lines: ParsedLine[], event: CommentEvent, octokit: GitHubClient, deps: CommentDeps, cause: unknown): Promise<void> {
+async function answerDegraded(
+  lines: ParsedLine[],
+  event: CommentEvent,
+  octokit: GitHubClient,
+  deps: CommentDeps,
+  cause: unknown,
+): Promise<void> {
   const { rt } = deps;
   const snapshot = await readSnapshot(rt.config.csvPath).catch(() => null);
   const records = (snapshot?.records ?? []).filter((r) => r.name !== MANAGEMENT_CLUSTER);
   const note = `⚠️ **Degraded:** the database is unreachable (${messageOf(cause)}).`;
-  const from = snapshot ? `From the CSV snapshot of ${snapshot.writtenAt?.toISOString() ?? 'an unknown time'}:` : 'There is no CSV snapshot to answer from.';
+  const from = snapshot
+    ? `From the CSV snapshot of ${snapshot.writtenAt?.toISOString() ?? 'an unknown time'}:`
+    : 'There is no CSV snapshot to answer from.';
   const answers = lines.map((line) => {
     if (line.kind === 'reply') return `> ${line.line}\n\n${line.message}`;
     const { command } = line;
     if (command.verb === 'list' || command.verb === 'status') {
-      const shown = command.verb === 'status' ? records.filter((r) => r.name === command.name) : records;
-      if (command.verb === 'status' && shown.length === 0) return `> ${line.line}\n\n${from} \`${command.name}\` is not in it.`;
+      const shown =
+        command.verb === 'status' ? records.filter((r) => r.name === command.name) : records;
+      if (command.verb === 'status' && shown.length === 0)
+        return `> ${line.line}\n\n${from} \`${command.name}\` is not in it.`;
       return `> ${line.line}\n\n${from}\n\n| name | provider | http | https | subnet |\n|---|---|---|---|---|\n${shown.map((r) => `| ${r.name} | ${r.provider} | ${r.httpPort} | ${r.httpsPort} | ${r.subnet ?? '–'} |`).join('\n')}`;
     }
     if (command.verb === 'help') return helpText(command.topic);
     return `> ${line.line}\n\nRefused: \`/env ${command.verb}\` needs the database, and nothing was changed. Try again when it is back; \`/env list\` and \`/env status\` answer from the snapshot meanwhile.`;
   });
-  await octokit.rest.issues.createComment({ ...event.repo, issue_number: event.issueNumber, body: rt.redactor.redact(`${note}\n\n${answers.join('\n\n---\n\n')}`) });
+  await octokit.rest.issues.createComment({
+    ...event.repo,
+    issue_number: event.issueNumber,
+    body: rt.redactor.redact(`${note}\n\n${answers.join('\n\n---\n\n')}`),
+  });
 }
 
-async function handleLine(line: ParsedLine, event: CommentEvent, octokit: GitHubClient, deps: CommentDeps, reply: (b: string) => Promise<unknown>): Promise<void> {
+async function handleLine(
+  line: ParsedLine,
+  event: CommentEvent,
+  octokit: GitHubClient,
+  deps: CommentDeps,
+  reply: (b: string) => Promise<unknown>,
+): Promise<void> {
   if (line.kind === 'reply') {
     await reply(`> ${line.line}\n\n${line.message}`);
     return;
@@ -112,13 +163,24 @@ async function handleLine(line: ParsedLine, event: CommentEvent, octokit: GitHub
   const { command } = line;
   const policy = await deps.permissions.policy(octokit, event.repo);
   const permission = await deps.permissions.of(octokit, event.repo, event.sender.login);
-  const decision = authorize(policy, { verb: command.verb, envName: commandName(command), login: event.sender.login, permission });
+  const decision = authorize(policy, {
+    verb: command.verb,
+    envName: commandName(command),
+    login: event.sender.login,
+    permission,
+  });
   if (!decision.allowed) {
     await reply(`> ${line.line}\n\n${decision.message}`);
     return;
   }
-  const trigger: Trigger = { source: 'issue_comment', actor: event.sender.login, url: event.commentUrl,
-    repo: `${event.repo.owner}/${event.repo.repo}`, issueNumber: event.issueNumber, headSha: null };
+  const trigger: Trigger = {
+    source: 'issue_comment',
+    actor: event.sender.login,
+    url: event.commentUrl,
+    repo: `${event.repo.owner}/${event.repo.repo}`,
+    issueNumber: event.issueNumber,
+    headSha: null,
+  };
   const op = await run(command, trigger, deps, reply, line.line, { octokit, repo: event.repo });
   if (op) await announce(op, octokit, event.repo, event.issueNumber, deps);
 }
@@ -127,53 +189,96 @@ async function handleLine(line: ParsedLine, event: CommentEvent, octokit: GitHub
  * Posts the operation's status comment and its check run (on the PR head, or the default branch
  * head for issue commands); the worker edits both from then on.
  */
-export async function announce(op: Operation, octokit: GitHubClient, repo: RepoRef, issueNumber: number, deps: CommentDeps): Promise<void> {
+export async function announce(
+  op: Operation,
+  octokit: GitHubClient,
+  repo: RepoRef,
+  issueNumber: number,
+  deps: CommentDeps,
+): Promise<void> {
   const env = await deps.rt.store.getEnvironment(op.envName);
   const settings = { baseDomain: deps.rt.config.BASE_DOMAIN };
-  const { data } = await octokit.rest.issues.createComment({ ...repo, issue_number: issueNumber,
-    body: deps.rt.redactor.redact(renderStatusComment(op, env, settings)) });
+  const { data } = await octokit.rest.issues.createComment({
+    ...repo,
+    issue_number: issueNumber,
+    body: deps.rt.redactor.redact(renderStatusComment(op, env, settings)),
+  });
   let headSha = op.trigger.headSha;
   if (!headSha) {
     const { data: info } = await octokit.rest.repos.get({ ...repo });
-    headSha = (await octokit.rest.repos.getBranch({ ...repo, branch: info.default_branch })).data.commit.sha;
+    headSha = (await octokit.rest.repos.getBranch({ ...repo, branch: info.default_branch })).data
+      .commit.sha;
   }
   const state = checkRunState(op, env, settings);
-  const { data: check } = await octokit.rest.checks.create({ ...repo, name: checkRunName(op), head_sha: headSha, external_id: String(op.id),
-    status: state.status, output: { title: state.output.title, summary: deps.rt.redactor.redact(state.output.summary) } });
+  const { data: check } = await octokit.rest.checks.create({
+    ...repo,
+    name: checkRunName(op),
+    head_sha: headSha,
+    external_id: String(op.id),
+    status: state.status,
+    output: { title: state.output.title, summary: deps.rt.redactor.redact(state.output.summary) },
+  });
   await deps.rt.store.updateOperation(op.id, { commentId: data.id, checkRunId: check.id });
   deps.wake?.(op);
 }
 
-async function run(command: Command, trigger: Trigger, deps: CommentDeps, reply: (b: string) => Promise<unknown>, quoted: string,
-  gh: { octokit: GitHubClient; repo: RepoRef }): Promise<Operation | null> {
+async function run(
+  command: Command,
+  trigger: Trigger,
+  deps: CommentDeps,
+  reply: (b: string) => Promise<unknown>,
+  quoted: string,
+  gh: { octokit: GitHubClient; repo: RepoRef },
+): Promise<Operation | null> {
   const { engine, store } = deps.rt;
   switch (command.verb) {
     case 'check':
     case 'sync':
     case 'prune': {
       const task = async () => {
-        const body = command.verb === 'check' ? await checkCommand(deps.rt, gh.octokit, gh.repo)
-          : command.verb === 'sync' ? await syncCommand(deps.rt, gh.octokit, gh.repo)
-            : await pruneCommand(deps.rt, gh.repo, 'confirm' in command && command.confirm, trigger.actor ?? 'unknown');
+        const body =
+          command.verb === 'check'
+            ? await checkCommand(deps.rt, gh.octokit, gh.repo)
+            : command.verb === 'sync'
+              ? await syncCommand(deps.rt, gh.octokit, gh.repo)
+              : await pruneCommand(
+                  deps.rt,
+                  gh.repo,
+                  'confirm' in command && command.confirm,
+                  trigger.actor ?? 'unknown',
+                );
         await reply(`> ${quoted}\n\n${body}`);
       };
       if (!deps.background) await task();
-      else deps.background(() => task().catch(async (error: unknown) => {
-        await reply(`> ${quoted}\n\n\`/env ${command.verb}\` failed: ${messageOf(error)}`);
-      }));
+      else
+        deps.background(() =>
+          task().catch(async (error: unknown) => {
+            await reply(`> ${quoted}\n\n\`/env ${command.verb}\` failed: ${messageOf(error)}`);
+          }),
+        );
       return null;
     }
     case 'create':
-      return engine.request({ kind: 'create', name: command.name, provider: command.provider, trigger,
-        options: { registerPortainer: command.registerPortainer, haproxyRoute: command.haproxyRoute,
-          ttlMs: command.ttlMs === undefined ? null : command.ttlMs } });
+      return engine.request({
+        kind: 'create',
+        name: command.name,
+        provider: command.provider,
+        trigger,
+        options: {
+          registerPortainer: command.registerPortainer,
+          haproxyRoute: command.haproxyRoute,
+          ttlMs: command.ttlMs === undefined ? null : command.ttlMs,
+        },
+      });
     case 'delete':
       return engine.request({ kind: 'delete', name: command.name, trigger });
     case 'retry':
       return engine.retry(command.name, trigger);
     case 'cancel': {
       const op = await engine.cancel(command.name);
-      await reply(`> ${quoted}\n\n${op ? `Asked ${op.kind} #${op.id} of \`${command.name}\` to stop after its current step.` : `Nothing to cancel: \`${command.name}\` has no queued or running operation.`}`);
+      await reply(
+        `> ${quoted}\n\n${op ? `Asked ${op.kind} #${op.id} of \`${command.name}\` to stop after its current step.` : `Nothing to cancel: \`${command.name}\` has no queued or running operation.`}`,
+      );
       return null;
     }
     case 'help':
@@ -181,21 +286,47 @@ async function run(command: Command, trigger: Trigger, deps: CommentDeps, reply:
       return null;
     case 'list': {
       const envs = await store.listEnvironments();
-      await reply(envs.length === 0 ? 'No environments yet. Create one with `/env create <name>`.'
-        : ['| name | provider | status | http | https | url |', '|---|---|---|---|---|---|',
-          ...envs.map((e) => `| ${e.name} | ${e.provider} | ${e.status} | ${e.httpPort} | ${e.httpsPort} | http://whoami.${e.name}.${deps.rt.config.BASE_DOMAIN} |`)].join('\n'));
+      await reply(
+        envs.length === 0
+          ? 'No environments yet. Create one with `/env create <name>`.'
+          : [
+              '| name | provider | status | http | https | url |',
+              '|---|---|---|---|---|---|',
+              ...envs.map(
+                (e) =>
+                  `| ${e.name} | ${e.provider} | ${e.status} | ${e.httpPort} | ${e.httpsPort} | http://whoami.${e.name}.${deps.rt.config.BASE_DOMAIN} |`,
+              ),
+            ].join('\n'),
+      );
       return null;
     }
     case 'status': {
       const env = await store.getEnvironment(command.name);
       const last = await store.latestOperation(command.name);
-      if (!env && !last) throw new Failure('not_found', `environment \`${command.name}\` does not exist`, '/env list');
-      await reply(last ? renderStatusComment(last, env, { baseDomain: deps.rt.config.BASE_DOMAIN }).replace(/^<!-- kindler:operation:\d+ -->\n/, '') : `\`${command.name}\`: ${env?.status}`);
+      if (!env && !last)
+        throw new Failure(
+          'not_found',
+          `environment \`${command.name}\` does not exist`,
+          '/env list',
+        );
+      await reply(
+        last
+          ? renderStatusComment(last, env, { baseDomain: deps.rt.config.BASE_DOMAIN }).replace(
+              /^<!-- kindler:operation:\d+ -->\n/,
+              '',
+            )
+          : `\`${command.name}\`: ${env?.status}`,
+      );
       return null;
     }
     case 'extend': {
       const env = await store.getEnvironment(command.name);
-      if (!env) throw new Failure('not_found', `environment \`${command.name}\` does not exist`, '/env list');
+      if (!env)
+        throw new Failure(
+          'not_found',
+          `environment \`${command.name}\` does not exist`,
+          '/env list',
+        );
       const base = env.expiresAt && env.expiresAt > new Date() ? env.expiresAt : new Date();
       const until = new Date(base.getTime() + command.durationMs);
       await store.updateEnvironment(env.name, { expiresAt: until });

@@ -7,7 +7,11 @@ import type { Config } from '../config/config.js';
 import { splitRepo, type GitHubClient, type RepoRef } from './types.js';
 
 /** An installation client for `repo`, looking the installation up once. */
-export function installationClient(probot: Probot, repo: RepoRef, known?: () => Promise<number | null>): () => Promise<GitHubClient> {
+export function installationClient(
+  probot: Probot,
+  repo: RepoRef,
+  known?: () => Promise<number | null>,
+): () => Promise<GitHubClient> {
   let id: number | null = null;
   return async () => {
     id ??= (await known?.()) ?? null;
@@ -19,15 +23,32 @@ export function installationClient(probot: Probot, repo: RepoRef, known?: () => 
   };
 }
 
-const GIT_METHODS = ['getRef', 'getTree', 'getBlob', 'createTree', 'createCommit', 'createRef', 'updateRef', 'deleteRef'] as const;
+const GIT_METHODS = [
+  'getRef',
+  'getTree',
+  'getBlob',
+  'createTree',
+  'createCommit',
+  'createRef',
+  'updateRef',
+  'deleteRef',
+] as const;
 
 /** The GitHubApi slice, each call made with the client `get` resolves at that moment. */
 export function lazyGitHubApi(get: () => Promise<GitHubApi>): GitHubApi {
-  const via = <A extends unknown[]>(pick: (api: GitHubApi) => (...args: A) => Promise<unknown>) => async (...args: A) => pick(await get())(...args);
+  const via =
+    <A extends unknown[]>(pick: (api: GitHubApi) => (...args: A) => Promise<unknown>) =>
+    async (...args: A) =>
+      pick(await get())(...args);
   return {
     rest: {
       repos: { getBranch: via((api) => api.rest.repos.getBranch) },
-      git: Object.fromEntries(GIT_METHODS.map((m) => [m, via((api) => api.rest.git[m] as (...args: unknown[]) => Promise<unknown>)])),
+      git: Object.fromEntries(
+        GIT_METHODS.map((m) => [
+          m,
+          via((api) => api.rest.git[m] as (...args: unknown[]) => Promise<unknown>),
+        ]),
+      ),
     },
     graphql: via((api) => api.graphql),
   } as unknown as GitHubApi;
@@ -38,7 +59,13 @@ export function configRepoBranches(probot: Probot, config: Config): GitHubBranch
   if (config.GIT_REPO_URL || !config.KINDLER_CONFIG_REPO) return null;
   const { owner, repo } = splitRepo(config.KINDLER_CONFIG_REPO);
   const client = installationClient(probot, { owner, repo });
-  return new GitHubBranchStore(lazyGitHubApi(async () => (await client()) as unknown as GitHubApi), {
-    owner, repo, defaultBranch: config.GIT_DEFAULT_BRANCH, author: { name: config.GIT_COMMIT_NAME, email: config.GIT_COMMIT_EMAIL },
-  });
+  return new GitHubBranchStore(
+    lazyGitHubApi(async () => (await client()) as unknown as GitHubApi),
+    {
+      owner,
+      repo,
+      defaultBranch: config.GIT_DEFAULT_BRANCH,
+      author: { name: config.GIT_COMMIT_NAME, email: config.GIT_COMMIT_EMAIL },
+    },
+  );
 }

@@ -17,28 +17,49 @@ const PREVIEW_TTL_MS = 3_600_000;
 const DRIFT_MARKER = '<!-- kindler:drift -->';
 export const DRIFT_LABEL = 'kindler-drift';
 
-interface PrunePreview { names: string[]; at: string; by: string }
+interface PrunePreview {
+  names: string[];
+  at: string;
+  by: string;
+}
 
 const previewKey = (repo: RepoRef) => `prune:preview:${repo.owner}/${repo.repo}`;
 const driftKey = (repo: RepoRef) => `drift:issue:${repo.owner}/${repo.repo}`;
 
-export async function checkCommand(rt: Runtime, octokit: GitHubClient, repo: RepoRef): Promise<string> {
+export async function checkCommand(
+  rt: Runtime,
+  octokit: GitHubClient,
+  repo: RepoRef,
+): Promise<string> {
   const report = await checkConsistency(rt);
   await publishCheckRun(rt, octokit, repo, report);
   return renderReportMarkdown(report, { command: '/env' });
 }
 
-export async function syncCommand(rt: Runtime, octokit: GitHubClient, repo: RepoRef): Promise<string> {
+export async function syncCommand(
+  rt: Runtime,
+  octokit: GitHubClient,
+  repo: RepoRef,
+): Promise<string> {
   const result = await sync(rt);
   await publishCheckRun(rt, octokit, repo, result.report);
   return `${renderActionsMarkdown(result.actions, 'sync', true)}\n\n${renderReportMarkdown(result.report, { command: '/env' })}`;
 }
 
-export async function pruneCommand(rt: Runtime, repo: RepoRef, confirm: boolean, actor: string, now = new Date()): Promise<string> {
+export async function pruneCommand(
+  rt: Runtime,
+  repo: RepoRef,
+  confirm: boolean,
+  actor: string,
+  now = new Date(),
+): Promise<string> {
   if (!confirm) {
     const plan = await prune(rt, { confirm: false, now });
     const names = [...new Set(plan.actions.map((a) => a.name))];
-    await rt.store.setState(previewKey(repo), names.length ? { names, at: now.toISOString(), by: actor } satisfies PrunePreview : null);
+    await rt.store.setState(
+      previewKey(repo),
+      names.length ? ({ names, at: now.toISOString(), by: actor } satisfies PrunePreview) : null,
+    );
     return names.length
       ? `${renderActionsMarkdown(plan.actions, 'prune', false)}\n\nTo do this, comment \`/env prune --confirm\` within the hour. Only what is listed here is removed.`
       : renderActionsMarkdown([], 'prune', false);
@@ -51,20 +72,33 @@ export async function pruneCommand(rt: Runtime, repo: RepoRef, confirm: boolean,
   // Only what was previewed and is still orphaned now.
   const current = await prune(rt, { confirm: false, now });
   const names = preview.names.filter((n) => current.actions.some((a) => a.name === n));
-  if (names.length === 0) return 'Nothing left to prune: what the preview listed is gone or has a database row again.';
+  if (names.length === 0)
+    return 'Nothing left to prune: what the preview listed is gone or has a database row again.';
   const result = await prune(rt, { confirm: true, names, now });
   return `${renderActionsMarkdown(result.actions, 'prune', true)}\n\n${renderReportMarkdown(result.report, { command: '/env' })}`;
 }
 
 /** A completed `kindler/consistency` check run on the default branch's head. */
-export async function publishCheckRun(rt: Runtime, octokit: GitHubClient, repo: RepoRef, report: ConsistencyReport): Promise<number> {
+export async function publishCheckRun(
+  rt: Runtime,
+  octokit: GitHubClient,
+  repo: RepoRef,
+  report: ConsistencyReport,
+): Promise<number> {
   const { data: info } = await octokit.rest.repos.get({ ...repo });
-  const head = (await octokit.rest.repos.getBranch({ ...repo, branch: info.default_branch })).data.commit.sha;
+  const head = (await octokit.rest.repos.getBranch({ ...repo, branch: info.default_branch })).data
+    .commit.sha;
   let summary = rt.redactor.redact(renderReportMarkdown(report, { maxRows: 200 }));
-  if (summary.length > SUMMARY_LIMIT) summary = `…\n${summary.slice(summary.length - SUMMARY_LIMIT + 2)}`;
+  if (summary.length > SUMMARY_LIMIT)
+    summary = `…\n${summary.slice(summary.length - SUMMARY_LIMIT + 2)}`;
   const { data } = await octokit.rest.checks.create({
-    ...repo, name: CONSISTENCY_CHECK, head_sha: head, status: 'completed', conclusion: report.consistent ? 'success' : 'failure',
-    completed_at: report.checkedAt, external_id: 'consistency',
+    ...repo,
+    name: CONSISTENCY_CHECK,
+    head_sha: head,
+    status: 'completed',
+    conclusion: report.consistent ? 'success' : 'failure',
+    completed_at: report.checkedAt,
+    external_id: 'consistency',
     output: { title: report.summary, summary },
     actions: [
       { label: 'Re-check', description: 'Compare every system again', identifier: RECHECK_ACTION },
@@ -80,27 +114,60 @@ export type DriftOutcome = 'opened' | 'reopened' | 'updated' | 'closed' | 'uncha
  * Keeps one tracking issue current: opened (or reopened) when drift appears, its body updated
  * while it lasts, closed with a comment when it is gone.
  */
-export async function driftMonitor(rt: Runtime, octokit: GitHubClient, repo: RepoRef): Promise<{ outcome: DriftOutcome; report: ConsistencyReport; issue: number | null }> {
+export async function driftMonitor(
+  rt: Runtime,
+  octokit: GitHubClient,
+  repo: RepoRef,
+): Promise<{ outcome: DriftOutcome; report: ConsistencyReport; issue: number | null }> {
   const report = await checkConsistency(rt);
   const known = await rt.store.getState<number>(driftKey(repo));
-  const issue = known ? await octokit.rest.issues.get({ ...repo, issue_number: known }).then((r) => r.data, (error: { status?: number }) => {
-    if (error.status === 404 || error.status === 410) return null; // deleted or transferred: open a new one
-    throw error;
-  }) : null;
-  const body = rt.redactor.redact(`${DRIFT_MARKER}\nThe scheduled consistency check found drift between the database and the systems it drives. kindler-bot keeps this issue current and closes it when the drift is gone.\n\n${renderReportMarkdown(report, { command: '/env', maxRows: 100 })}`).slice(0, 65_000);
+  const issue = known
+    ? await octokit.rest.issues.get({ ...repo, issue_number: known }).then(
+        (r) => r.data,
+        (error: { status?: number }) => {
+          if (error.status === 404 || error.status === 410) return null; // deleted or transferred: open a new one
+          throw error;
+        },
+      )
+    : null;
+  const body = rt.redactor
+    .redact(
+      `${DRIFT_MARKER}\nThe scheduled consistency check found drift between the database and the systems it drives. kindler-bot keeps this issue current and closes it when the drift is gone.\n\n${renderReportMarkdown(report, { command: '/env', maxRows: 100 })}`,
+    )
+    .slice(0, 65_000);
   if (report.consistent) {
     if (!issue || issue.state === 'closed') return { outcome: 'unchanged', report, issue: known };
-    await octokit.rest.issues.createComment({ ...repo, issue_number: issue.number, body: `No drift any more (checked ${report.checkedAt}). Closing.` });
-    await octokit.rest.issues.update({ ...repo, issue_number: issue.number, state: 'closed', state_reason: 'completed' });
+    await octokit.rest.issues.createComment({
+      ...repo,
+      issue_number: issue.number,
+      body: `No drift any more (checked ${report.checkedAt}). Closing.`,
+    });
+    await octokit.rest.issues.update({
+      ...repo,
+      issue_number: issue.number,
+      state: 'closed',
+      state_reason: 'completed',
+    });
     return { outcome: 'closed', report, issue: issue.number };
   }
   const title = `kindler: drift — ${report.summary.replace(/^Inconsistent: /, '')}`;
   if (!issue) {
-    const { data } = await octokit.rest.issues.create({ ...repo, title, body, labels: [DRIFT_LABEL] });
+    const { data } = await octokit.rest.issues.create({
+      ...repo,
+      title,
+      body,
+      labels: [DRIFT_LABEL],
+    });
     await rt.store.setState(driftKey(repo), data.number);
     return { outcome: 'opened', report, issue: data.number };
   }
   const reopen = issue.state === 'closed';
-  await octokit.rest.issues.update({ ...repo, issue_number: issue.number, title, body, ...(reopen ? { state: 'open' as const } : {}) });
+  await octokit.rest.issues.update({
+    ...repo,
+    issue_number: issue.number,
+    title,
+    body,
+    ...(reopen ? { state: 'open' as const } : {}),
+  });
   return { outcome: reopen ? 'reopened' : 'updated', report, issue: issue.number };
 }

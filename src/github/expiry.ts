@@ -6,9 +6,16 @@ import type { Runtime } from '../runtime.js';
 import { announce, type CommentDeps } from './comment-handler.js';
 import { splitRepo, type GitHubClient, type RepoRef } from './types.js';
 
-export interface SweepResult { warned: string[]; deleted: string[] }
+export interface SweepResult {
+  warned: string[];
+  deleted: string[];
+}
 
-export async function sweepExpiry(deps: CommentDeps, octokitFor: (repo: RepoRef) => Promise<GitHubClient | null>, now = new Date()): Promise<SweepResult> {
+export async function sweepExpiry(
+  deps: CommentDeps,
+  octokitFor: (repo: RepoRef) => Promise<GitHubClient | null>,
+  now = new Date(),
+): Promise<SweepResult> {
   const rt: Runtime = deps.rt;
   const lead = rt.config.KINDLER_EXPIRY_WARNING_HOURS * 3_600_000;
   const result: SweepResult = { warned: [], deleted: [] };
@@ -20,7 +27,14 @@ export async function sweepExpiry(deps: CommentDeps, octokitFor: (repo: RepoRef)
     const issue = origin?.trigger.issueNumber ?? null;
     const octokit = repo ? await octokitFor(repo) : null;
     if (env.expiresAt <= now) {
-      const trigger: Trigger = { source: 'schedule', actor: null, url: null, repo: origin?.trigger.repo ?? null, issueNumber: issue, headSha: origin?.trigger.headSha ?? null };
+      const trigger: Trigger = {
+        source: 'schedule',
+        actor: null,
+        url: null,
+        repo: origin?.trigger.repo ?? null,
+        issueNumber: issue,
+        headSha: origin?.trigger.headSha ?? null,
+      };
       const op = await rt.engine.request({ kind: 'delete', name: env.name, trigger });
       if (octokit && repo && issue) await announce(op, octokit, repo, issue, deps);
       result.deleted.push(env.name);
@@ -28,8 +42,11 @@ export async function sweepExpiry(deps: CommentDeps, octokitFor: (repo: RepoRef)
       const key = `expiry-warned:${env.name}`;
       if ((await rt.store.getState<string>(key)) === env.expiresAt.toISOString()) continue;
       if (octokit && repo && issue) {
-        await octokit.rest.issues.createComment({ ...repo, issue_number: issue, body:
-          `⏰ Environment \`${env.name}\` expires ${env.expiresAt.toISOString()} and will then be deleted. To keep it longer, comment \`/env extend ${env.name} 24h\`${env.name.startsWith('pr-') ? ' or add the `keep` label' : ''}.` });
+        await octokit.rest.issues.createComment({
+          ...repo,
+          issue_number: issue,
+          body: `⏰ Environment \`${env.name}\` expires ${env.expiresAt.toISOString()} and will then be deleted. To keep it longer, comment \`/env extend ${env.name} 24h\`${env.name.startsWith('pr-') ? ' or add the `keep` label' : ''}.`,
+        });
       }
       await rt.store.setState(key, env.expiresAt.toISOString());
       result.warned.push(env.name);

@@ -16,13 +16,21 @@ export const DELIVERY_CONCURRENCY = 8;
  * there (its GitHub calls never hold up the answer). When the database is unreachable the app
  * handles the delivery in the request instead: `/env list|status` answer from the CSV snapshot.
  */
-export async function receiveWebhook(req: http.IncomingMessage, res: http.ServerResponse, probot: Probot, queue: OperationQueue): Promise<void> {
+export async function receiveWebhook(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  probot: Probot,
+  queue: OperationQueue,
+): Promise<void> {
   if (req.method !== 'POST') return json(res, 405, { error: 'webhooks are POSTed' });
   const header = (h: string) => (typeof req.headers[h] === 'string' ? req.headers[h] : null);
   const name = header('x-github-event');
   const id = header('x-github-delivery');
   const signature = header('x-hub-signature-256');
-  if (!name || !id || !signature) return json(res, 400, { error: 'missing x-github-event, x-github-delivery or x-hub-signature-256' });
+  if (!name || !id || !signature)
+    return json(res, 400, {
+      error: 'missing x-github-event, x-github-delivery or x-hub-signature-256',
+    });
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -45,9 +53,17 @@ export async function receiveWebhook(req: http.IncomingMessage, res: http.Server
   const delivery: Delivery = { id, name, payload };
   try {
     const queued = await queue.accept(delivery);
-    return json(res, 202, { ok: true, ...(queued ? { queued: true } : { duplicate: 'this delivery is already waiting or being handled' }) });
+    return json(res, 202, {
+      ok: true,
+      ...(queued
+        ? { queued: true }
+        : { duplicate: 'this delivery is already waiting or being handled' }),
+    });
   } catch (error) {
-    probot.log.warn({ err: error, id, name }, 'the queue is unreachable; handling the delivery now');
+    probot.log.warn(
+      { err: error, id, name },
+      'the queue is unreachable; handling the delivery now',
+    );
   }
   try {
     await probot.receive(delivery as never);
@@ -63,7 +79,8 @@ const handled = new Set<string>(Object.values(HANDLED_EVENTS).flat());
 /** Why a delivery needs no work, or null when the app must see it. */
 export function ignoredBecause(name: string, payload: Record<string, unknown>): string | null {
   const action = typeof payload.action === 'string' ? payload.action : '';
-  if (!handled.has(`${name}.${action}`)) return `${name}${action ? `.${action}` : ''} is not an event kindler-bot handles`;
+  if (!handled.has(`${name}.${action}`))
+    return `${name}${action ? `.${action}` : ''} is not an event kindler-bot handles`;
   if (name === 'issue_comment') {
     const body = (payload.comment as { body?: unknown } | undefined)?.body;
     const before = (payload.changes as { body?: { from?: unknown } } | undefined)?.body?.from;

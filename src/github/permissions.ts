@@ -1,6 +1,12 @@
 // Who may run what: the commenter's repository permission (cached briefly) against the policy in
 // the repository's .github/kindler.yml (cached briefly; absent → the defaults).
-import { DEFAULT_POLICY, LEVELS, parsePolicy, type Level, type Policy } from '../commands/policy.js';
+import {
+  DEFAULT_POLICY,
+  LEVELS,
+  parsePolicy,
+  type Level,
+  type Policy,
+} from '../commands/policy.js';
 import { Failure } from '../domain/index.js';
 import type { GitHubClient, RepoRef } from './types.js';
 
@@ -16,9 +22,16 @@ export class PermissionCache {
     if (hit && hit.until > Date.now()) return hit.value;
     let value: Level = 'none';
     try {
-      const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: login });
+      const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
+        ...repo,
+        username: login,
+      });
       const role = (data as { role_name?: string }).role_name;
-      value = (LEVELS as readonly string[]).includes(role ?? '') ? (role as Level) : ((LEVELS as readonly string[]).includes(data.permission) ? (data.permission as Level) : 'none');
+      value = (LEVELS as readonly string[]).includes(role ?? '')
+        ? (role as Level)
+        : (LEVELS as readonly string[]).includes(data.permission)
+          ? (data.permission as Level)
+          : 'none';
     } catch (error) {
       if ((error as { status?: number }).status !== 404) throw error;
     }
@@ -33,9 +46,14 @@ export class PermissionCache {
     if (hit && hit.until > Date.now()) return hit.value;
     let value = DEFAULT_POLICY;
     try {
-      const { data } = await octokit.rest.repos.getContent({ ...repo, path: '.github/kindler.yml', mediaType: { format: 'raw' } });
+      const { data } = await octokit.rest.repos.getContent({
+        ...repo,
+        path: '.github/kindler.yml',
+        mediaType: { format: 'raw' },
+      });
       const parsed = parsePolicy(String(data));
-      if (!parsed.ok) throw new Failure('invalid_input', `${parsed.error}. No command runs until it is fixed.`);
+      if (!parsed.ok)
+        throw new Failure('invalid_input', `${parsed.error}. No command runs until it is fixed.`);
       value = parsed.policy;
     } catch (error) {
       if ((error as { status?: number }).status !== 404) throw error;

@@ -4,7 +4,14 @@
 // the lifetime otherwise from KINDLER_PR_TTL_HOURS.
 import { parseDuration } from '../commands/duration.js';
 import { DEFAULT_POLICY, type Policy } from '../commands/policy.js';
-import { Failure, classify, envName, messageOf, type ProviderName, type Trigger } from '../domain/index.js';
+import {
+  Failure,
+  classify,
+  envName,
+  messageOf,
+  type ProviderName,
+  type Trigger,
+} from '../domain/index.js';
 import { announce, type CommentDeps } from './comment-handler.js';
 import { installationKey, type GitHubClient, type RepoRef } from './types.js';
 
@@ -23,7 +30,11 @@ export interface PullRequestEvent {
 
 export const prEnvName = (n: number) => envName(`pr-${n}`);
 
-export async function handlePullRequest(event: PullRequestEvent, octokit: GitHubClient, deps: CommentDeps): Promise<void> {
+export async function handlePullRequest(
+  event: PullRequestEvent,
+  octokit: GitHubClient,
+  deps: CommentDeps,
+): Promise<void> {
   let policy: Policy;
   try {
     policy = await deps.permissions.policy(octokit, event.repo);
@@ -31,36 +42,69 @@ export async function handlePullRequest(event: PullRequestEvent, octokit: GitHub
     if (!(error instanceof Failure)) throw error;
     // An invalid policy file stops everything; say so where someone asked for an environment.
     const defaults = Object.values(DEFAULT_POLICY.pull_requests.labels);
-    if (event.label && defaults.includes(event.label) && (await deps.rt.store.recordDelivery(event.deliveryId, 'pull_request'))) {
-      await octokit.rest.issues.createComment({ ...event.repo, issue_number: event.number, body: deps.rt.redactor.redact(error.message) });
+    if (
+      event.label &&
+      defaults.includes(event.label) &&
+      (await deps.rt.store.recordDelivery(event.deliveryId, 'pull_request'))
+    ) {
+      await octokit.rest.issues.createComment({
+        ...event.repo,
+        issue_number: event.number,
+        body: deps.rt.redactor.redact(error.message),
+      });
     }
     return;
   }
   const settings = policy.pull_requests;
-  const PR_LABELS: Record<string, ProviderName> = { [settings.labels.k3d]: 'k3d', [settings.labels.kind]: 'kind' };
+  const PR_LABELS: Record<string, ProviderName> = {
+    [settings.labels.k3d]: 'k3d',
+    [settings.labels.kind]: 'kind',
+  };
   const KEEP_LABEL = settings.keep_label;
   if (event.label === KEEP_LABEL && (event.action === 'labeled' || event.action === 'unlabeled')) {
     const env = await deps.rt.store.getEnvironment(prEnvName(event.number));
-    if (env) await deps.rt.store.updateEnvironment(env.name, { pinned: event.action === 'labeled' });
+    if (env)
+      await deps.rt.store.updateEnvironment(env.name, { pinned: event.action === 'labeled' });
     return;
   }
   const found = event.labels.find((l) => l in PR_LABELS);
   const provider = found ? (PR_LABELS[found] as ProviderName) : null;
-  const wants = provider !== null && event.action !== 'closed' && !(event.action === 'unlabeled' && event.label && event.label in PR_LABELS);
-  const relevant = (event.label !== null && event.label in PR_LABELS) || event.action === 'closed' || event.action === 'reopened';
+  const wants =
+    provider !== null &&
+    event.action !== 'closed' &&
+    !(event.action === 'unlabeled' && event.label && event.label in PR_LABELS);
+  const relevant =
+    (event.label !== null && event.label in PR_LABELS) ||
+    event.action === 'closed' ||
+    event.action === 'reopened';
   if (!relevant) return;
   if (!(await deps.rt.store.recordDelivery(event.deliveryId, 'pull_request'))) return;
-  if (event.installationId) await deps.rt.store.setState(installationKey(event.repo), event.installationId);
+  if (event.installationId)
+    await deps.rt.store.setState(installationKey(event.repo), event.installationId);
   const name = prEnvName(event.number);
-  const trigger: Trigger = { source: 'pull_request', actor: event.sender, url: event.url, repo: `${event.repo.owner}/${event.repo.repo}`, issueNumber: event.number, headSha: event.headSha };
+  const trigger: Trigger = {
+    source: 'pull_request',
+    actor: event.sender,
+    url: event.url,
+    repo: `${event.repo.owner}/${event.repo.repo}`,
+    issueNumber: event.number,
+    headSha: event.headSha,
+  };
   const exists = (await deps.rt.store.getEnvironment(name)) !== null;
   try {
     if (wants && provider && !exists) {
       const hours = deps.rt.config.KINDLER_PR_TTL_HOURS;
       const configured = settings.ttl ? parseDuration(settings.ttl) : null;
       const ttlMs = configured?.ok ? configured.ms : hours > 0 ? hours * 3_600_000 : null;
-      const op = await deps.rt.engine.request({ kind: 'create', name, provider, trigger, options: { ttlMs } });
-      if (event.labels.includes(KEEP_LABEL)) await deps.rt.store.updateEnvironment(name, { pinned: true });
+      const op = await deps.rt.engine.request({
+        kind: 'create',
+        name,
+        provider,
+        trigger,
+        options: { ttlMs },
+      });
+      if (event.labels.includes(KEEP_LABEL))
+        await deps.rt.store.updateEnvironment(name, { pinned: true });
       await announce(op, octokit, event.repo, event.number, deps);
     } else if (!wants && exists) {
       const op = await deps.rt.engine.request({ kind: 'delete', name, trigger });
@@ -69,7 +113,10 @@ export async function handlePullRequest(event: PullRequestEvent, octokit: GitHub
   } catch (error) {
     if (classify(error) !== 'failure') throw error;
     const fix = (error as Failure).fix;
-    await octokit.rest.issues.createComment({ ...event.repo, issue_number: event.number,
-      body: deps.rt.redactor.redact(`${messageOf(error)}${fix ? `\n\nNext: \`${fix}\`` : ''}`) });
+    await octokit.rest.issues.createComment({
+      ...event.repo,
+      issue_number: event.number,
+      body: deps.rt.redactor.redact(`${messageOf(error)}${fix ? `\n\nNext: \`${fix}\`` : ''}`),
+    });
   }
 }

@@ -10,7 +10,11 @@ import { splitRepo, type GitHubClient } from './types.js';
 
 const FINAL = ['success', 'failed', 'cancelled'];
 
-export function commentReporter(octokit: GitHubClient, rt: Runtime, options: { minIntervalMs?: number } = {}): OperationObserver & { flush(): Promise<void> } {
+export function commentReporter(
+  octokit: GitHubClient,
+  rt: Runtime,
+  options: { minIntervalMs?: number } = {},
+): OperationObserver & { flush(): Promise<void> } {
   const interval = options.minIntervalMs ?? 2_000;
   let last = 0;
   let pending: { op: Operation; env: Environment | null } | null = null;
@@ -19,19 +23,36 @@ export function commentReporter(octokit: GitHubClient, rt: Runtime, options: { m
 
   const write = (op: Operation, env: Environment | null) => {
     last = Date.now(); // at once, so updates arriving before this write runs are throttled too
-    chain = chain.then(async () => {
-      if (!op.commentId || !op.trigger.repo) return;
-      const body = rt.redactor.redact(renderStatusComment(op, env, { baseDomain: rt.config.BASE_DOMAIN }));
-      await octokit.rest.issues.updateComment({ ...splitRepo(op.trigger.repo), comment_id: op.commentId, body });
-      if (op.checkRunId) {
-        const state = checkRunState(op, env, { baseDomain: rt.config.BASE_DOMAIN });
-        await octokit.rest.checks.update({ ...splitRepo(op.trigger.repo), check_run_id: op.checkRunId, status: state.status,
-          ...(state.conclusion ? { conclusion: state.conclusion, completed_at: new Date().toISOString() } : {}),
-          output: { title: state.output.title, summary: rt.redactor.redact(state.output.summary) },
-          ...(state.actions ? { actions: state.actions } : {}) });
-      }
-      if (FINAL.includes(op.status)) await react(octokit, op);
-    }).catch(() => undefined);
+    chain = chain
+      .then(async () => {
+        if (!op.commentId || !op.trigger.repo) return;
+        const body = rt.redactor.redact(
+          renderStatusComment(op, env, { baseDomain: rt.config.BASE_DOMAIN }),
+        );
+        await octokit.rest.issues.updateComment({
+          ...splitRepo(op.trigger.repo),
+          comment_id: op.commentId,
+          body,
+        });
+        if (op.checkRunId) {
+          const state = checkRunState(op, env, { baseDomain: rt.config.BASE_DOMAIN });
+          await octokit.rest.checks.update({
+            ...splitRepo(op.trigger.repo),
+            check_run_id: op.checkRunId,
+            status: state.status,
+            ...(state.conclusion
+              ? { conclusion: state.conclusion, completed_at: new Date().toISOString() }
+              : {}),
+            output: {
+              title: state.output.title,
+              summary: rt.redactor.redact(state.output.summary),
+            },
+            ...(state.actions ? { actions: state.actions } : {}),
+          });
+        }
+        if (FINAL.includes(op.status)) await react(octokit, op);
+      })
+      .catch(() => undefined);
     return chain;
   };
 
@@ -63,5 +84,9 @@ export function commentReporter(octokit: GitHubClient, rt: Runtime, options: { m
 async function react(octokit: GitHubClient, op: Operation): Promise<void> {
   const commentId = /#issuecomment-(\d+)$/.exec(op.trigger.url ?? '')?.[1];
   if (!commentId || !op.trigger.repo) return;
-  await octokit.rest.reactions.createForIssueComment({ ...splitRepo(op.trigger.repo), comment_id: Number(commentId), content: op.status === 'success' ? 'rocket' : 'confused' });
+  await octokit.rest.reactions.createForIssueComment({
+    ...splitRepo(op.trigger.repo),
+    comment_id: Number(commentId),
+    content: op.status === 'success' ? 'rocket' : 'confused',
+  });
 }

@@ -27,15 +27,30 @@ export function appConfigured(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH) && env.WEBHOOK_SECRET);
 }
 
-export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: string, metrics?: Metrics, existing?: Probot): Promise<{ handler: Handler | null; worker: Worker; probot: Probot | null }> {
+export async function startGitHub(
+  rt: Runtime,
+  env: NodeJS.ProcessEnv,
+  owner: string,
+  metrics?: Metrics,
+  existing?: Probot,
+): Promise<{ handler: Handler | null; worker: Worker; probot: Probot | null }> {
   let worker: Worker;
-  const logError = (what: string) => (error: unknown) => process.stderr.write(`${what}: ${rt.redactor.redact(error instanceof Error ? error.message : String(error))}\n`);
+  const logError = (what: string) => (error: unknown) =>
+    process.stderr.write(
+      `${what}: ${rt.redactor.redact(error instanceof Error ? error.message : String(error))}\n`,
+    );
   const queueDb = rt.store.queueDatabase();
   const queue = await OperationQueue.open({
-    database: queueDb ? { pglite: queueDb } : { connectionString: rt.config.DATABASE_URL as string }, onError: logError('queue'),
+    database: queueDb
+      ? { pglite: queueDb }
+      : { connectionString: rt.config.DATABASE_URL as string },
+    onError: logError('queue'),
   });
   const workerOptions = {
-    owner, queue, concurrency: rt.config.KINDLER_WORKER_CONCURRENCY, onError: logError('worker'),
+    owner,
+    queue,
+    concurrency: rt.config.KINDLER_WORKER_CONCURRENCY,
+    onError: logError('worker'),
     ...(metrics ? { onFinished: (op: Operation) => metrics.operationFinished(op) } : {}),
   };
   if (!appConfigured(env)) {
@@ -47,8 +62,15 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
   }
   const probot = existing ?? createProbot({ env });
   const installationOf = (repo: RepoRef) => rt.store.getState<number>(installationKey(repo));
-  const background = new Background((error) => probot.log.error({ err: error }, 'background task failed'));
-  const deps = { rt, permissions: new PermissionCache(), wake: (op: Operation) => void worker.enqueue(op).catch(logError('enqueue')), background: background.run };
+  const background = new Background((error) =>
+    probot.log.error({ err: error }, 'background task failed'),
+  );
+  const deps = {
+    rt,
+    permissions: new PermissionCache(),
+    wake: (op: Operation) => void worker.enqueue(op).catch(logError('enqueue')),
+    background: background.run,
+  };
   await probot.load(kindlerApp(deps));
   await queue.workDeliveries(DELIVERY_CONCURRENCY, (delivery) => probot.receive(delivery as never));
   worker = new Worker(rt, {
@@ -73,17 +95,34 @@ export async function startGitHub(rt: Runtime, env: NodeJS.ProcessEnv, owner: st
       probot.log.warn({ err: error }, `${what} failed`);
     }
   };
-  await queue.every(EXPIRY_SCHEDULE, everyMinutes(1), logged('expiry sweep', () => sweepExpiry(deps, octokitFor)));
-  const configRepo = rt.config.KINDLER_CONFIG_REPO ? splitRepo(rt.config.KINDLER_CONFIG_REPO) : null;
+  await queue.every(
+    EXPIRY_SCHEDULE,
+    everyMinutes(1),
+    logged('expiry sweep', () => sweepExpiry(deps, octokitFor)),
+  );
+  const configRepo = rt.config.KINDLER_CONFIG_REPO
+    ? splitRepo(rt.config.KINDLER_CONFIG_REPO)
+    : null;
   const minutes = rt.config.KINDLER_DRIFT_INTERVAL_MINUTES;
   // Known from a webhook, or else asked of GitHub: which installation covers the config repo.
-  const installed = configRepo && installationClient(probot, configRepo, () => installationOf(configRepo));
-  if (installed && minutes > 0) await queue.every(DRIFT_SCHEDULE, everyMinutes(minutes), logged('drift monitor', async () => driftMonitor(rt, await installed(), configRepo)));
+  const installed =
+    configRepo && installationClient(probot, configRepo, () => installationOf(configRepo));
+  if (installed && minutes > 0)
+    await queue.every(
+      DRIFT_SCHEDULE,
+      everyMinutes(minutes),
+      logged('drift monitor', async () => driftMonitor(rt, await installed(), configRepo)),
+    );
   else await queue.unschedule(DRIFT_SCHEDULE);
   const handler: Handler = async (req, res) => {
     if (!req.url?.startsWith(WEBHOOK_PATH)) return false;
     const started = performance.now();
-    res.once('finish', () => metrics?.webhookAnswered(String(req.headers['x-github-event'] ?? 'unknown'), (performance.now() - started) / 1000));
+    res.once('finish', () =>
+      metrics?.webhookAnswered(
+        String(req.headers['x-github-event'] ?? 'unknown'),
+        (performance.now() - started) / 1000,
+      ),
+    );
     await receiveWebhook(req, res, probot, queue);
     return true;
   };

@@ -15,7 +15,9 @@ export interface WorkerOptions {
   /** The durable queue; without it the worker polls the operations table. */
   queue?: OperationQueue;
   /** The observer for one operation (a comment reporter for GitHub-triggered ones). */
-  observerFor?: (op: Operation) => Promise<(OperationObserver & { flush?(): Promise<void> }) | null>;
+  observerFor?: (
+    op: Operation,
+  ) => Promise<(OperationObserver & { flush?(): Promise<void> }) | null>;
   /** Called with each operation this worker finished running (metrics). */
   onFinished?: (op: Operation) => void;
   /** Told when a pass fails (the database is unreachable, say); the loop keeps going. */
@@ -29,7 +31,10 @@ export class Worker {
   private readonly inFlight = new Set<Promise<void>>();
   private started = false;
 
-  constructor(private readonly rt: Runtime, private readonly options: WorkerOptions) {}
+  constructor(
+    private readonly rt: Runtime,
+    private readonly options: WorkerOptions,
+  ) {}
 
   async start(): Promise<void> {
     this.started = true;
@@ -38,9 +43,12 @@ export class Worker {
     const loop = () => {
       // A failed pass (database down) must not stop the loop or crash the process: the next one retries.
       const pass = queue ? this.sweep(queue) : this.tick();
-      void pass.catch((error: unknown) => this.options.onError?.(error)).finally(() => {
-        if (!this.abort.signal.aborted) this.timer = setTimeout(loop, this.options.pollMs ?? (queue ? 5_000 : 1_000));
-      });
+      void pass
+        .catch((error: unknown) => this.options.onError?.(error))
+        .finally(() => {
+          if (!this.abort.signal.aborted)
+            this.timer = setTimeout(loop, this.options.pollMs ?? (queue ? 5_000 : 1_000));
+        });
     };
     loop();
   }
@@ -78,7 +86,10 @@ export class Worker {
 
   /** Enqueues queued operations without a job and operations whose worker died. */
   private async sweep(queue: OperationQueue): Promise<void> {
-    const due = [...(await this.rt.store.orphanedOperations()), ...(await this.rt.store.listOperations({ status: ['queued'], limit: 1000 }))];
+    const due = [
+      ...(await this.rt.store.orphanedOperations()),
+      ...(await this.rt.store.listOperations({ status: ['queued'], limit: 1000 })),
+    ];
     for (const op of due) if (!this.running.has(op.id)) await queue.enqueue(op.id);
   }
 
@@ -97,7 +108,11 @@ export class Worker {
     this.running.add(op.id);
     try {
       const observer = (await this.options.observerFor?.(op)) ?? undefined;
-      const done = await this.rt.engine.execute(op.id, { owner: this.options.owner, signal: this.abort.signal, ...(observer ? { observer } : {}) });
+      const done = await this.rt.engine.execute(op.id, {
+        owner: this.options.owner,
+        signal: this.abort.signal,
+        ...(observer ? { observer } : {}),
+      });
       await observer?.flush?.();
       if (done) this.options.onFinished?.(done);
     } finally {

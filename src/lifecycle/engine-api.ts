@@ -11,7 +11,13 @@ export interface CreateOptions {
 }
 
 export type OperationRequest =
-  | { kind: 'create'; name: EnvName; provider: ProviderName; options?: CreateOptions; trigger: Trigger }
+  | {
+      kind: 'create';
+      name: EnvName;
+      provider: ProviderName;
+      options?: CreateOptions;
+      trigger: Trigger;
+    }
   | { kind: 'delete'; name: EnvName; trigger: Trigger };
 
 /** Told about every change of an operation (step started, finished, operation done). */
@@ -34,5 +40,8 @@ export interface EngineApi {
    * Claims and runs an operation to its end (success, failed, cancelled) and returns its final
    * state; null when another worker holds it or it had already finished.
    */
-  execute(operationId: number, options: { owner: string; signal?: AbortSignal; observer?: OperationObserver }): Promise<Operation | null>;
+  execute(
+    operationId: number,
+    options: { owner: string; signal?: AbortSignal; observer?: OperationObserver },
+  ): Promise<Operation | null>;
 }

@@ -2,8 +2,16 @@
 // operation, then runs its steps in order — check → ensure | remove → record → report — and
 // resumes at the first unfinished step after a crash, a failure (retry) or a lost worker.
 import {
-  ACTIVE_STATUSES, Failure, Redactor, alreadyExists, busyFailure, messageOf,
-  type EnvName, type Operation, type StepState, type Trigger,
+  ACTIVE_STATUSES,
+  Failure,
+  Redactor,
+  alreadyExists,
+  busyFailure,
+  messageOf,
+  type EnvName,
+  type Operation,
+  type StepState,
+  type Trigger,
 } from '../domain/index.js';
 import type { Store } from '../store/store.js';
 import type { EngineApi, OperationObserver, OperationRequest } from './engine-api.js';
@@ -23,7 +31,11 @@ export interface EngineDeps {
   ownerAlive?: (owner: string) => boolean;
   now?: () => Date;
   sleep?: (ms: number) => Promise<void>;
-  log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  log?: (
+    level: 'info' | 'warn' | 'error',
+    message: string,
+    fields?: Record<string, unknown>,
+  ) => void;
 }
 
 export class Engine implements EngineApi {
@@ -40,9 +52,14 @@ export class Engine implements EngineApi {
   async request(request: OperationRequest): Promise<Operation> {
     if (request.kind === 'create') return this.requestCreate(request);
     const env = await this.store.getEnvironment(request.name);
-    if (!env) throw new Failure('not_found', `environment "${request.name}" does not exist`, '/env list');
+    if (!env)
+      throw new Failure('not_found', `environment "${request.name}" does not exist`, '/env list');
     await this.supersedeOrphan(request.name);
-    return this.store.createOperation({ envName: request.name, kind: 'delete', trigger: request.trigger });
+    return this.store.createOperation({
+      envName: request.name,
+      kind: 'delete',
+      trigger: request.trigger,
+    });
   }
 
   async retry(name: EnvName, trigger: Trigger): Promise<Operation> {
@@ -58,35 +75,65 @@ export class Engine implements EngineApi {
       throw busyFailure(active);
     }
     const last = await this.store.latestOperation(name);
-    if (!last) throw new Failure('not_found', `environment "${name}" has no operation to retry`, '/env list');
+    if (!last)
+      throw new Failure(
+        'not_found',
+        `environment "${name}" has no operation to retry`,
+        '/env list',
+      );
     if (last.status === 'success') {
-      throw new Failure('invalid_input', `nothing to retry: the last operation on "${name}" (${last.kind} #${last.id}) succeeded`, `/env status ${name}`);
+      throw new Failure(
+        'invalid_input',
+        `nothing to retry: the last operation on "${name}" (${last.kind} #${last.id}) succeeded`,
+        `/env status ${name}`,
+      );
     }
     const reopened = await this.store.reopenOperation(last.id);
-    this.deps.log?.('info', 'operation reopened', { operation: reopened.id, env: name, actor: trigger.actor });
+    this.deps.log?.('info', 'operation reopened', {
+      operation: reopened.id,
+      env: name,
+      actor: trigger.actor,
+    });
     return reopened;
   }
 
   async cancel(name: EnvName): Promise<Operation | null> {
     const op = await this.store.requestCancel(name);
     if (op && op.status === 'queued') {
-      return this.store.updateOperation(op.id, { status: 'cancelled', completedAt: this.now(), error: 'cancelled before it started' });
+      return this.store.updateOperation(op.id, {
+        status: 'cancelled',
+        completedAt: this.now(),
+        error: 'cancelled before it started',
+      });
     }
     return op;
   }
 
-  async execute(operationId: number, options: { owner: string; signal?: AbortSignal; observer?: OperationObserver }): Promise<Operation | null> {
+  async execute(
+    operationId: number,
+    options: { owner: string; signal?: AbortSignal; observer?: OperationObserver },
+  ): Promise<Operation | null> {
     const claimed = await this.store.claimOperation(operationId, options.owner, this.leaseMs);
     if (!claimed) return null;
     const abort = new AbortController();
     const onOuterAbort = () => abort.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     if (options.signal?.aborted) onOuterAbort();
-    const heartbeat = setInterval(() => {
-      this.store.renewLease(operationId, options.owner, this.leaseMs).then((held) => {
-        if (!held) abort.abort(new Error('lease lost to another worker'));
-      }, (error: unknown) => this.deps.log?.('warn', 'lease renewal failed', { operation: operationId, error: messageOf(error) }));
-    }, Math.max(250, Math.floor(this.leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        this.store.renewLease(operationId, options.owner, this.leaseMs).then(
+          (held) => {
+            if (!held) abort.abort(new Error('lease lost to another worker'));
+          },
+          (error: unknown) =>
+            this.deps.log?.('warn', 'lease renewal failed', {
+              operation: operationId,
+              error: messageOf(error),
+            }),
+        );
+      },
+      Math.max(250, Math.floor(this.leaseMs / 3)),
+    );
     heartbeat.unref?.();
     try {
       const runnerDeps: StepRunnerDeps = {
@@ -104,8 +151,11 @@ export class Engine implements EngineApi {
         await this.store.releaseLease(operationId, options.owner).catch(() => undefined);
         return final;
       }
-      await this.deps.afterChange?.().catch((error: unknown) =>
-        this.deps.log?.('warn', 'refreshing derived data failed', { error: messageOf(error) }));
+      await this.deps
+        .afterChange?.()
+        .catch((error: unknown) =>
+          this.deps.log?.('warn', 'refreshing derived data failed', { error: messageOf(error) }),
+        );
       return final;
     } finally {
       clearInterval(heartbeat);
@@ -113,18 +163,26 @@ export class Engine implements EngineApi {
     }
   }
 
-  private async requestCreate(request: Extract<OperationRequest, { kind: 'create' }>): Promise<Operation> {
+  private async requestCreate(
+    request: Extract<OperationRequest, { kind: 'create' }>,
+  ): Promise<Operation> {
     const existing = await this.store.getEnvironment(request.name);
     if (existing) {
       const last = await this.store.latestOperation(request.name);
-      throw alreadyExists(existing, existing.status === 'failed' || (last !== null && !ACTIVE_STATUSES.includes(last.status) && last.status !== 'success'));
+      throw alreadyExists(
+        existing,
+        existing.status === 'failed' ||
+          (last !== null && !ACTIVE_STATUSES.includes(last.status) && last.status !== 'success'),
+      );
     }
     const options = request.options ?? {};
     const ttl = options.ttlMs ?? null;
     const env = await this.store.insertEnvironment({
       name: request.name,
       provider: request.provider,
-      ...(options.registerPortainer !== undefined ? { registerPortainer: options.registerPortainer } : {}),
+      ...(options.registerPortainer !== undefined
+        ? { registerPortainer: options.registerPortainer }
+        : {}),
       ...(options.haproxyRoute !== undefined ? { haproxyRoute: options.haproxyRoute } : {}),
       ...(options.labels ? { labels: options.labels } : {}),
       requestedBy: request.trigger.actor,
@@ -132,10 +190,20 @@ export class Engine implements EngineApi {
       expiresAt: ttl === null ? null : new Date(this.now().getTime() + ttl),
     });
     try {
-      const op = await this.store.createOperation({ envName: env.name, kind: 'create', trigger: request.trigger });
+      const op = await this.store.createOperation({
+        envName: env.name,
+        kind: 'create',
+        trigger: request.trigger,
+      });
       const at = this.now();
-      const record: StepState = { step: 'record', status: 'done', startedAt: at, completedAt: at, error: null,
-        detail: `row recorded: http ${env.httpPort}, https ${env.httpsPort}, pf ${env.pfPort}${env.subnet ? `, subnet ${env.subnet}` : ''}` };
+      const record: StepState = {
+        step: 'record',
+        status: 'done',
+        startedAt: at,
+        completedAt: at,
+        error: null,
+        detail: `row recorded: http ${env.httpPort}, https ${env.httpsPort}, pf ${env.pfPort}${env.subnet ? `, subnet ${env.subnet}` : ''}`,
+      };
       await this.store.saveStep(op.id, record);
       return (await this.store.getOperation(op.id)) ?? op;
     } catch (error) {
@@ -150,7 +218,11 @@ export class Engine implements EngineApi {
     const active = await this.store.activeOperation(name);
     if (!active) return;
     if (active.status === 'running' && this.isOrphan(active)) {
-      await this.store.updateOperation(active.id, { status: 'cancelled', completedAt: this.now(), error: 'superseded by a delete after its worker stopped' });
+      await this.store.updateOperation(active.id, {
+        status: 'cancelled',
+        completedAt: this.now(),
+        error: 'superseded by a delete after its worker stopped',
+      });
       return;
     }
     throw busyFailure(active);

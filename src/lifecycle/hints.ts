@@ -4,8 +4,10 @@ import type { EnvName, OperationKind, StepName } from '../domain/index.js';
 
 const CREATE_HINTS: Record<StepName, string> = {
   record: 'check that the database is reachable (DATABASE_URL)',
-  branch: 'check the Git service and credentials (GIT_REPO_URL, GIT_USERNAME, GIT_PASSWORD, or the app\'s contents permission)',
-  cluster: 'check that Docker is running, the node image can be pulled and the allocated ports are free',
+  branch:
+    "check the Git service and credentials (GIT_REPO_URL, GIT_USERNAME, GIT_PASSWORD, or the app's contents permission)",
+  cluster:
+    'check that Docker is running, the node image can be pulled and the allocated ports are free',
   portainer: 'check PORTAINER_URL and the API key or admin password, and that Portainer is up',
   argocd: 'check DEVOPS_CONTEXT and that the devops cluster and the new cluster are reachable',
   haproxy: 'check HAPROXY_CONFIG (haproxy -c -f must accept it) and HAPROXY_RELOAD_COMMAND',
@@ -13,14 +15,17 @@ const CREATE_HINTS: Record<StepName, string> = {
 };
 
 export function hintFor(kind: OperationKind, step: StepName): string {
-  if (kind === 'delete' && step === 'cluster') return 'check that Docker is running and the cluster can be deleted';
+  if (kind === 'delete' && step === 'cluster')
+    return 'check that Docker is running and the cluster can be deleted';
   return CREATE_HINTS[step];
 }
 
 export const retryCommand = (name: EnvName): string => `/env retry ${name}`;
 export const deleteCommand = (name: EnvName): string => `/env delete ${name}`;
 /** Shown after a delete left its branch behind (a Git failure on delete is only a warning). */
-export const branchCleanupCommand = (name: EnvName): string => `git push <remote> --delete ${name}  (or /env prune --confirm)`;
+export const branchCleanupCommand = (name: EnvName): string =>
+  `git push <remote> --delete ${name}  (or /env prune --confirm)`;
 
 /** The CLI spells the same commands as `kindler …`. */
-export const asCliCommand = (command: string): string => command.replace(/(^|\s|`)\/env /g, '$1kindler ');
+export const asCliCommand = (command: string): string =>
+  command.replace(/(^|\s|`)\/env /g, '$1kindler ');

@@ -2,8 +2,16 @@
 // so a crash anywhere resumes at the first step that is not done. Create stops at the first
 // failure; delete treats a Git failure as a warning and goes on; the row goes last.
 import {
-  TransientError, classify, messageOf, stepsFor,
-  type EnvStatus, type Environment, type Operation, type Redactor, type StepName, type StepState,
+  TransientError,
+  classify,
+  messageOf,
+  stepsFor,
+  type EnvStatus,
+  type Environment,
+  type Operation,
+  type Redactor,
+  type StepName,
+  type StepState,
 } from '../domain/index.js';
 import type { Store } from '../store/store.js';
 import type { OperationObserver } from './engine-api.js';
@@ -17,12 +25,21 @@ export interface StepRunnerDeps {
   retryDelaysMs: number[];
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
-  log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  log?: (
+    level: 'info' | 'warn' | 'error',
+    message: string,
+    fields?: Record<string, unknown>,
+  ) => void;
 }
 
 const LOG_LIMIT = 8_000;
 
-export async function runSteps(claimed: Operation, deps: StepRunnerDeps, signal: AbortSignal, observer?: OperationObserver): Promise<Operation> {
+export async function runSteps(
+  claimed: Operation,
+  deps: StepRunnerDeps,
+  signal: AbortSignal,
+  observer?: OperationObserver,
+): Promise<Operation> {
   const { store } = deps;
   let op = claimed;
   let env = await store.getEnvironment(op.envName);
@@ -32,21 +49,35 @@ export async function runSteps(claimed: Operation, deps: StepRunnerDeps, signal:
     try {
       await observer?.onUpdate(op, env);
     } catch (error) {
-      deps.log?.('warn', 'reporting progress failed', { operation: op.id, error: messageOf(error) });
+      deps.log?.('warn', 'reporting progress failed', {
+        operation: op.id,
+        error: messageOf(error),
+      });
     }
   };
   const appendLog = (line: string) => {
     log = `${log}${deps.redactor.redact(line)}\n`.slice(-LOG_LIMIT);
   };
-  const finish = async (status: Operation['status'], patch: Partial<Pick<Operation, 'error' | 'fixCommand' | 'failedStep'>>, envStatus?: EnvStatus) => {
+  const finish = async (
+    status: Operation['status'],
+    patch: Partial<Pick<Operation, 'error' | 'fixCommand' | 'failedStep'>>,
+    envStatus?: EnvStatus,
+  ) => {
     if (envStatus && env) env = await store.updateEnvironment(env.name, { status: envStatus });
-    await store.updateOperation(op.id, { status, completedAt: deps.now(), currentStep: null, logOutput: log || null, ...patch });
+    await store.updateOperation(op.id, {
+      status,
+      completedAt: deps.now(),
+      currentStep: null,
+      logOutput: log || null,
+      ...patch,
+    });
     await notify();
     return op;
   };
 
   const working = op.kind === 'delete' ? 'deleting' : 'creating';
-  if (env && env.status !== working) env = await store.updateEnvironment(env.name, { status: working });
+  if (env && env.status !== working)
+    env = await store.updateEnvironment(env.name, { status: working });
   await notify();
 
   for (const step of stepsFor(op.kind)) {
@@ -55,8 +86,11 @@ export async function runSteps(claimed: Operation, deps: StepRunnerDeps, signal:
     if (signal.aborted) return op;
     const fresh = await store.getOperation(op.id);
     if (fresh?.cancelRequested) {
-      return finish('cancelled', { error: `cancelled before step ${step}`, fixCommand: env ? retryCommand(env.name) : null },
-        env && op.kind === 'create' ? 'failed' : env ? 'delete_failed' : undefined);
+      return finish(
+        'cancelled',
+        { error: `cancelled before step ${step}`, fixCommand: env ? retryCommand(env.name) : null },
+        env && op.kind === 'create' ? 'failed' : env ? 'delete_failed' : undefined,
+      );
     }
     if (!env) {
       // The row goes last on delete: no row means every other step already ran.
@@ -64,7 +98,11 @@ export async function runSteps(claimed: Operation, deps: StepRunnerDeps, signal:
         await save(store, op.id, step, 'done', 'row already removed', null, deps.now);
         continue;
       }
-      return finish('failed', { error: `the row of "${op.envName}" disappeared during create`, failedStep: step, fixCommand: null });
+      return finish('failed', {
+        error: `the row of "${op.envName}" disappeared during create`,
+        failedStep: step,
+        fixCommand: null,
+      });
     }
 
     const current = env;
@@ -75,8 +113,18 @@ export async function runSteps(claimed: Operation, deps: StepRunnerDeps, signal:
     try {
       const detail = await runOne(step, op.kind, current, deps, signal, appendLog);
       if (step === 'record' && op.kind === 'delete') env = null;
-      if (step === 'ready' && env) env = await store.updateEnvironment(env.name, { status: 'ready' });
-      await save(store, op.id, step, detail.skipped ? 'skipped' : 'done', detail.text, null, deps.now, startedAt);
+      if (step === 'ready' && env)
+        env = await store.updateEnvironment(env.name, { status: 'ready' });
+      await save(
+        store,
+        op.id,
+        step,
+        detail.skipped ? 'skipped' : 'done',
+        detail.text,
+        null,
+        deps.now,
+        startedAt,
+      );
       appendLog(`${step}: ${detail.text}`);
       await store.updateOperation(op.id, { logOutput: log || null });
       await notify();
@@ -91,20 +139,44 @@ export async function runSteps(claimed: Operation, deps: StepRunnerDeps, signal:
         await notify();
         continue;
       }
-      if (classify(error) === 'bug') deps.log?.('error', 'step failed', { operation: op.id, env: current.name, step, error: message });
+      if (classify(error) === 'bug')
+        deps.log?.('error', 'step failed', {
+          operation: op.id,
+          env: current.name,
+          step,
+          error: message,
+        });
       await save(store, op.id, step, 'failed', null, message, deps.now, startedAt);
-      const fixCommand = op.kind === 'create' ? retryCommand(current.name) : deleteCommand(current.name);
-      return finish('failed', { error: message, failedStep: step, fixCommand }, op.kind === 'create' ? 'failed' : 'delete_failed');
+      const fixCommand =
+        op.kind === 'create' ? retryCommand(current.name) : deleteCommand(current.name);
+      return finish(
+        'failed',
+        { error: message, failedStep: step, fixCommand },
+        op.kind === 'create' ? 'failed' : 'delete_failed',
+      );
     }
   }
   // A resumed create may find every step done already: the row still ends up ready.
-  return finish('success', { error: null, fixCommand: null, failedStep: null }, op.kind === 'create' ? 'ready' : undefined);
+  return finish(
+    'success',
+    { error: null, fixCommand: null, failedStep: null },
+    op.kind === 'create' ? 'ready' : undefined,
+  );
 }
 
-async function runOne(step: StepName, kind: Operation['kind'], env: Environment, deps: StepRunnerDeps, signal: AbortSignal, log: (line: string) => void): Promise<{ text: string; skipped?: boolean }> {
+async function runOne(
+  step: StepName,
+  kind: Operation['kind'],
+  env: Environment,
+  deps: StepRunnerDeps,
+  signal: AbortSignal,
+  log: (line: string) => void,
+): Promise<{ text: string; skipped?: boolean }> {
   if (step === 'record') {
     if (kind === 'create') return { text: 'row recorded' };
-    return { text: (await deps.store.deleteEnvironment(env.name)) ? 'row removed' : 'row already removed' };
+    return {
+      text: (await deps.store.deleteEnvironment(env.name)) ? 'row removed' : 'row already removed',
+    };
   }
   if (step === 'ready') return { text: 'environment ready' };
   const handler = deps.handlers[step];
@@ -123,7 +195,23 @@ async function runOne(step: StepName, kind: Operation['kind'], env: Environment,
   }
 }
 
-async function save(store: Store, id: number, step: StepName, status: StepState['status'], detail: string | null, error: string | null, now: () => Date, startedAt?: Date): Promise<void> {
+async function save(
+  store: Store,
+  id: number,
+  step: StepName,
+  status: StepState['status'],
+  detail: string | null,
+  error: string | null,
+  now: () => Date,
+  startedAt?: Date,
+): Promise<void> {
   const done = status !== 'running';
-  await store.saveStep(id, { step, status, detail, error, startedAt: startedAt ?? now(), completedAt: done ? now() : null });
+  await store.saveStep(id, {
+    step,
+    status,
+    detail,
+    error,
+    startedAt: startedAt ?? now(),
+    completedAt: done ? now() : null,
+  });
 }

@@ -5,10 +5,17 @@ import { CliError } from '../system/exec.js';
 import type { ClusterInfo, Provider } from './provider.js';
 
 export function portDrift(env: Environment, info: ClusterInfo): string | null {
-  const want = [[80, env.httpPort], [443, env.httpsPort]] as const;
+  const want = [
+    [80, env.httpPort],
+    [443, env.httpsPort],
+  ] as const;
   const diffs = want.flatMap(([container, host]) => {
     const actual = info.ports.filter((p) => p.container === container).map((p) => p.host);
-    return actual.includes(host) ? [] : [`port ${container} is published on ${actual.join('/') || 'nothing'}, the database says ${host}`];
+    return actual.includes(host)
+      ? []
+      : [
+          `port ${container} is published on ${actual.join('/') || 'nothing'}, the database says ${host}`,
+        ];
   });
   return diffs.length ? diffs.join('; ') : null;
 }
@@ -25,13 +32,25 @@ export class ClusterStep implements StepHandler {
     const info = await this.providers[env.provider].get(env.name);
     if (!info) return { state: 'absent', detail: `no ${env.provider} cluster "${env.name}"` };
     const drift = portDrift(env, info);
-    return drift ? { state: 'drift', detail: drift } : { state: 'present', detail: `${env.provider} cluster "${env.name}" running` };
+    return drift
+      ? { state: 'drift', detail: drift }
+      : { state: 'present', detail: `${env.provider} cluster "${env.name}" running` };
   }
 
   async ensure(ctx: StepContext): Promise<string> {
     const { env } = ctx;
     const result = await this.guard(`creating ${env.provider} cluster "${env.name}"`, () =>
-      this.providers[env.provider].create({ name: env.name, httpPort: env.httpPort, httpsPort: env.httpsPort, subnet: env.subnet, nodePort: env.nodePort }, ctx.signal));
+      this.providers[env.provider].create(
+        {
+          name: env.name,
+          httpPort: env.httpPort,
+          httpsPort: env.httpsPort,
+          subnet: env.subnet,
+          nodePort: env.nodePort,
+        },
+        ctx.signal,
+      ),
+    );
     return result === 'exists'
       ? `${env.provider} cluster "${env.name}" already present`
       : `created ${env.provider} cluster "${env.name}" (http ${env.httpPort}, https ${env.httpsPort}${env.subnet ? `, network k3d-${env.name} ${env.subnet}` : ''})`;
@@ -39,15 +58,20 @@ export class ClusterStep implements StepHandler {
 
   async remove(ctx: StepContext): Promise<string> {
     const { env } = ctx;
-    const result = await this.guard(`deleting ${env.provider} cluster "${env.name}"`, () => this.providers[env.provider].delete(env.name, ctx.signal));
-    return result === 'deleted' ? `deleted ${env.provider} cluster "${env.name}"` : `${env.provider} cluster "${env.name}" already absent`;
+    const result = await this.guard(`deleting ${env.provider} cluster "${env.name}"`, () =>
+      this.providers[env.provider].delete(env.name, ctx.signal),
+    );
+    return result === 'deleted'
+      ? `deleted ${env.provider} cluster "${env.name}"`
+      : `${env.provider} cluster "${env.name}" already absent`;
   }
 
   private async guard<T>(action: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (error) {
-      if (error instanceof CliError && error.timedOut) throw new TransientError(`${action}: ${error.message}`, { cause: error });
+      if (error instanceof CliError && error.timedOut)
+        throw new TransientError(`${action}: ${error.message}`, { cause: error });
       throw wrap(action, error);
     }
   }

@@ -16,10 +16,18 @@ export class K3dProvider implements Provider {
   constructor(private readonly settings: CliSettings) {}
 
   private opts(signal?: AbortSignal): RunOptions {
-    return { timeoutMs: this.settings.timeoutMs, env: { LOG_COLORS: 'false' }, ...(signal ? { signal } : {}) };
+    return {
+      timeoutMs: this.settings.timeoutMs,
+      env: { LOG_COLORS: 'false' },
+      ...(signal ? { signal } : {}),
+    };
   }
-  private get bin() { return this.settings.bins?.k3d ?? 'k3d'; }
-  private get docker() { return this.settings.bins?.docker ?? 'docker'; }
+  private get bin() {
+    return this.settings.bins?.k3d ?? 'k3d';
+  }
+  private get docker() {
+    return this.settings.bins?.docker ?? 'docker';
+  }
 
   async list(signal?: AbortSignal): Promise<ClusterInfo[]> {
     const { stdout } = await run(this.bin, ['cluster', 'list', '-o', 'json'], this.opts(signal));
@@ -28,12 +36,15 @@ export class K3dProvider implements Provider {
       name: e.name,
       provider: 'k3d',
       running: (e.serversRunning ?? 0) > 0,
-      ports: (e.nodes ?? []).filter((n) => n.role === 'loadbalancer').flatMap((n) =>
-        Object.entries(n.portMappings ?? {}).flatMap(([key, binds]) => {
-          const container = Number.parseInt(key, 10);
-          if (container === 6443) return []; // the API server port k3d picks itself
-          return (binds ?? []).map((b) => ({ host: Number(b.HostPort), container }));
-        })),
+      ports: (e.nodes ?? [])
+        .filter((n) => n.role === 'loadbalancer')
+        .flatMap((n) =>
+          Object.entries(n.portMappings ?? {}).flatMap(([key, binds]) => {
+            const container = Number.parseInt(key, 10);
+            if (container === 6443) return []; // the API server port k3d picks itself
+            return (binds ?? []).map((b) => ({ host: Number(b.HostPort), container }));
+          }),
+        ),
     }));
   }
 
@@ -45,15 +56,27 @@ export class K3dProvider implements Provider {
     if (await this.get(spec.name, signal)) return 'exists';
     const network = `k3d-${spec.name}`;
     if (spec.subnet) await this.ensureNetwork(network, spec.subnet, signal);
-    await run(this.bin, [
-      'cluster', 'create', spec.name,
-      '--image', this.settings.k3dImage,
-      ...(spec.subnet ? ['--network', network] : []),
-      '--servers', '1', '--agents', '0',
-      '--port', `${spec.httpPort}:80@loadbalancer`,
-      '--port', `${spec.httpsPort}:443@loadbalancer`,
-      '--wait',
-    ], this.opts(signal));
+    await run(
+      this.bin,
+      [
+        'cluster',
+        'create',
+        spec.name,
+        '--image',
+        this.settings.k3dImage,
+        ...(spec.subnet ? ['--network', network] : []),
+        '--servers',
+        '1',
+        '--agents',
+        '0',
+        '--port',
+        `${spec.httpPort}:80@loadbalancer`,
+        '--port',
+        `${spec.httpsPort}:443@loadbalancer`,
+        '--wait',
+      ],
+      this.opts(signal),
+    );
     return 'created';
   }
 
@@ -61,9 +84,15 @@ export class K3dProvider implements Provider {
     const existed = (await this.get(name, signal)) !== null;
     if (existed) await run(this.bin, ['cluster', 'delete', name], this.opts(signal));
     // The dedicated network outlives `k3d cluster delete`; absent is fine.
-    const net = await runAllowingFailure(this.docker, ['network', 'rm', `k3d-${name}`], this.opts(signal));
+    const net = await runAllowingFailure(
+      this.docker,
+      ['network', 'rm', `k3d-${name}`],
+      this.opts(signal),
+    );
     if (net.exitCode !== 0 && !/not found|No such network/i.test(net.stderr)) {
-      throw new Error(`removing Docker network "k3d-${name}": docker exited ${net.exitCode}: ${net.stderr.trim()}`);
+      throw new Error(
+        `removing Docker network "k3d-${name}": docker exited ${net.exitCode}: ${net.stderr.trim()}`,
+      );
     }
     return existed ? 'deleted' : 'absent';
   }
@@ -73,16 +102,39 @@ export class K3dProvider implements Provider {
     return stdout.replace(/^---\s*\n/, '');
   }
 
-  private async ensureNetwork(network: string, subnet: string, signal?: AbortSignal): Promise<void> {
-    const inspect = await runAllowingFailure(this.docker, ['network', 'inspect', network], this.opts(signal));
+  private async ensureNetwork(
+    network: string,
+    subnet: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const inspect = await runAllowingFailure(
+      this.docker,
+      ['network', 'inspect', network],
+      this.opts(signal),
+    );
     if (inspect.exitCode === 0) return;
-    await run(this.docker, ['network', 'create', network, '--subnet', subnet, '--gateway', gatewayOf(subnet),
-      '--opt', `com.docker.network.bridge.name=${bridgeName(network)}`], this.opts(signal));
+    await run(
+      this.docker,
+      [
+        'network',
+        'create',
+        network,
+        '--subnet',
+        subnet,
+        '--gateway',
+        gatewayOf(subnet),
+        '--opt',
+        `com.docker.network.bridge.name=${bridgeName(network)}`,
+      ],
+      this.opts(signal),
+    );
   }
 }
 
 /** Upstream names the bridge br-k3d-<name>; Linux allows 15 characters, so long names are hashed. */
 export function bridgeName(network: string): string {
   const plain = `br-${network}`;
-  return plain.length <= 15 ? plain : `br-k3d-${createHash('sha256').update(network).digest('hex').slice(0, 8)}`;
+  return plain.length <= 15
+    ? plain
+    : `br-k3d-${createHash('sha256').update(network).digest('hex').slice(0, 8)}`;
 }

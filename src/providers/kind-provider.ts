@@ -10,28 +10,66 @@ export class KindProvider implements Provider {
   constructor(private readonly settings: CliSettings) {}
 
   private opts(signal?: AbortSignal, input?: string): RunOptions {
-    return { timeoutMs: this.settings.timeoutMs, ...(signal ? { signal } : {}), ...(input !== undefined ? { input } : {}) };
+    return {
+      timeoutMs: this.settings.timeoutMs,
+      ...(signal ? { signal } : {}),
+      ...(input !== undefined ? { input } : {}),
+    };
   }
-  private get bin() { return this.settings.bins?.kind ?? 'kind'; }
-  private get docker() { return this.settings.bins?.docker ?? 'docker'; }
+  private get bin() {
+    return this.settings.bins?.kind ?? 'kind';
+  }
+  private get docker() {
+    return this.settings.bins?.docker ?? 'docker';
+  }
 
   async list(signal?: AbortSignal): Promise<ClusterInfo[]> {
     const { stdout } = await run(this.bin, ['get', 'clusters'], this.opts(signal));
-    const names = stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-    return Promise.all(names.map(async (name) => ({ name, provider: 'kind' as const, running: true, ports: await this.ports(name, signal) })));
+    const names = stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    return Promise.all(
+      names.map(async (name) => ({
+        name,
+        provider: 'kind' as const,
+        running: true,
+        ports: await this.ports(name, signal),
+      })),
+    );
   }
 
   async get(name: string, signal?: AbortSignal): Promise<ClusterInfo | null> {
     const { stdout } = await run(this.bin, ['get', 'clusters'], this.opts(signal));
-    if (!stdout.split('\n').map((l) => l.trim()).includes(name)) return null;
+    if (
+      !stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .includes(name)
+    )
+      return null;
     return { name, provider: 'kind', running: true, ports: await this.ports(name, signal) };
   }
 
   async create(spec: ClusterSpec, signal?: AbortSignal): Promise<'created' | 'exists'> {
     if (await this.get(spec.name, signal)) return 'exists';
     const config = renderKindConfig(spec, this.settings.kindApiServerAddress);
-    await run(this.bin, ['create', 'cluster', '--name', spec.name, '--image', this.settings.kindNodeImage, '--config', '-', '--wait', '120s'],
-      this.opts(signal, config));
+    await run(
+      this.bin,
+      [
+        'create',
+        'cluster',
+        '--name',
+        spec.name,
+        '--image',
+        this.settings.kindNodeImage,
+        '--config',
+        '-',
+        '--wait',
+        '120s',
+      ],
+      this.opts(signal, config),
+    );
     return 'created';
   }
 
@@ -42,17 +80,25 @@ export class KindProvider implements Provider {
   }
 
   kubeconfig(name: EnvName, signal?: AbortSignal): Promise<string> {
-    return run(this.bin, ['get', 'kubeconfig', '--name', name], this.opts(signal)).then((r) => r.stdout);
+    return run(this.bin, ['get', 'kubeconfig', '--name', name], this.opts(signal)).then(
+      (r) => r.stdout,
+    );
   }
 
   private async ports(name: string, signal?: AbortSignal) {
-    const r = await runAllowingFailure(this.docker, ['inspect', '--format', '{{json .NetworkSettings.Ports}}', `${name}-control-plane`], this.opts(signal));
+    const r = await runAllowingFailure(
+      this.docker,
+      ['inspect', '--format', '{{json .NetworkSettings.Ports}}', `${name}-control-plane`],
+      this.opts(signal),
+    );
     if (r.exitCode !== 0) return [];
     const ports = JSON.parse(r.stdout || '{}') as Record<string, { HostPort?: string }[] | null>;
     return Object.entries(ports).flatMap(([key, binds]) => {
       const container = Number.parseInt(key, 10);
       if (container === 6443) return [];
-      return (binds ?? []).filter((b) => b.HostPort).map((b) => ({ host: Number(b.HostPort), container }));
+      return (binds ?? [])
+        .filter((b) => b.HostPort)
+        .map((b) => ({ host: Number(b.HostPort), container }));
     });
   }
 }

@@ -11,7 +11,10 @@ export interface ClusterSpec {
   nodePort: number;
 }
 
-export interface PortMapping { host: number; container: number }
+export interface PortMapping {
+  host: number;
+  container: number;
+}
 
 export interface ClusterInfo {
   name: string;

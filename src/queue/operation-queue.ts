@@ -17,7 +17,11 @@ export const OPERATIONS_QUEUE = 'kindler-operations';
 export const DELIVERIES_QUEUE = 'kindler-webhooks';
 
 /** A verified webhook delivery as GitHub sent it. */
-export interface Delivery { id: string; name: string; payload: Record<string, unknown> }
+export interface Delivery {
+  id: string;
+  name: string;
+  payload: Record<string, unknown>;
+}
 
 export interface QueueSettings {
   /** PostgreSQL connection string, or the embedded database to share. */
@@ -30,7 +34,11 @@ export interface QueueSettings {
 /** The recurrence for "every `minutes` minutes" (RFC 5545, evaluated in UTC). */
 export const everyMinutes = (minutes: number): string => `FREQ=MINUTELY;INTERVAL=${minutes}`;
 
-async function ensureQueue(boss: PgBoss, name: string, options: Parameters<PgBoss['createQueue']>[1]): Promise<void> {
+async function ensureQueue(
+  boss: PgBoss,
+  name: string,
+  options: Parameters<PgBoss['createQueue']>[1],
+): Promise<void> {
   if (await boss.getQueue(name)) return;
   await boss.createQueue(name, options).catch(async (error: unknown) => {
     if (!(await boss.getQueue(name))) throw error; // another process created it meanwhile
@@ -43,10 +51,16 @@ export class OperationQueue {
   private constructor(private readonly boss: PgBoss) {}
 
   static async open(settings: QueueSettings): Promise<OperationQueue> {
-    const common = { schema: 'pgboss', supervise: true, schedule: true, ...(settings.clock ? { clock: settings.clock } : {}) } as const;
-    const boss = 'pglite' in settings.database
-      ? new PgBoss({ ...common, db: fromPglite(settings.database.pglite), backend: 'pglite' })
-      : new PgBoss({ ...common, connectionString: settings.database.connectionString, max: 10 });
+    const common = {
+      schema: 'pgboss',
+      supervise: true,
+      schedule: true,
+      ...(settings.clock ? { clock: settings.clock } : {}),
+    } as const;
+    const boss =
+      'pglite' in settings.database
+        ? new PgBoss({ ...common, db: fromPglite(settings.database.pglite), backend: 'pglite' })
+        : new PgBoss({ ...common, connectionString: settings.database.connectionString, max: 10 });
     boss.on('error', (error: unknown) => settings.onError?.(error));
     await boss.start();
     await ensureQueue(boss, OPERATIONS_QUEUE, {
@@ -55,23 +69,41 @@ export class OperationQueue {
       expireInSeconds: 4 * 3600,
       heartbeatSeconds: 30,
       // A retry is a takeover (the handler itself never throws for a failed step): keep trying.
-      retryLimit: 1000, retryDelay: 5,
+      retryLimit: 1000,
+      retryDelay: 5,
     });
     // Handling a delivery takes a few GitHub calls; a failed one (GitHub down) is tried again.
-    await ensureQueue(boss, DELIVERIES_QUEUE, { policy: 'exclusive', expireInSeconds: 600, retryLimit: 5, retryDelay: 10, retryBackoff: true, deleteAfterSeconds: 7 * 86_400 });
+    await ensureQueue(boss, DELIVERIES_QUEUE, {
+      policy: 'exclusive',
+      expireInSeconds: 600,
+      retryLimit: 5,
+      retryDelay: 10,
+      retryBackoff: true,
+      deleteAfterSeconds: 7 * 86_400,
+    });
     return new OperationQueue(boss);
   }
 
   /** Enqueues the operation; false when it already has a job waiting or running. */
   async enqueue(operationId: number): Promise<boolean> {
-    return (await this.boss.send(OPERATIONS_QUEUE, { operationId }, { singletonKey: `op-${operationId}` })) !== null;
+    return (
+      (await this.boss.send(
+        OPERATIONS_QUEUE,
+        { operationId },
+        { singletonKey: `op-${operationId}` },
+      )) !== null
+    );
   }
 
   /** Runs `handler` for each job, at most `concurrency` at once in this process. */
   async work(concurrency: number, handler: (operationId: number) => Promise<void>): Promise<void> {
-    await this.boss.work<{ operationId: number }>(OPERATIONS_QUEUE, { localConcurrency: concurrency, batchSize: 1, pollingIntervalSeconds: 1 }, async (jobs) => {
-      for (const job of jobs) await handler(job.data.operationId);
-    });
+    await this.boss.work<{ operationId: number }>(
+      OPERATIONS_QUEUE,
+      { localConcurrency: concurrency, batchSize: 1, pollingIntervalSeconds: 1 },
+      async (jobs) => {
+        for (const job of jobs) await handler(job.data.operationId);
+      },
+    );
   }
 
   /** Stores a verified delivery for the app; false when the same delivery is already waiting or being handled. */
@@ -82,10 +114,17 @@ export class OperationQueue {
   }
 
   /** Hands accepted deliveries to `handler`, at most `concurrency` at once in this process. */
-  async workDeliveries(concurrency: number, handler: (delivery: Delivery) => Promise<void>): Promise<void> {
-    this.deliveryWorker = await this.boss.work<Delivery>(DELIVERIES_QUEUE, { localConcurrency: concurrency, batchSize: 1, pollingIntervalSeconds: 2 }, async (jobs) => {
-      for (const job of jobs) await handler(job.data);
-    });
+  async workDeliveries(
+    concurrency: number,
+    handler: (delivery: Delivery) => Promise<void>,
+  ): Promise<void> {
+    this.deliveryWorker = await this.boss.work<Delivery>(
+      DELIVERIES_QUEUE,
+      { localConcurrency: concurrency, batchSize: 1, pollingIntervalSeconds: 2 },
+      async (jobs) => {
+        for (const job of jobs) await handler(job.data);
+      },
+    );
   }
 
   /**
@@ -94,7 +133,11 @@ export class OperationQueue {
    * next occurrence comes makes that occurrence wait (policy `singleton`).
    */
   async every(name: string, recurrence: string, task: () => Promise<void>): Promise<void> {
-    await ensureQueue(this.boss, name, { policy: 'singleton', expireInSeconds: 3600, retryLimit: 0 });
+    await ensureQueue(this.boss, name, {
+      policy: 'singleton',
+      expireInSeconds: 3600,
+      retryLimit: 0,
+    });
     await this.boss.schedule(name, recurrence, null, { tz: 'UTC' });
     await this.boss.work(name, { batchSize: 1, pollingIntervalSeconds: 2 }, async () => task());
   }

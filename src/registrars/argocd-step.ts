@@ -1,7 +1,14 @@
 // The `argocd` step: an `argocd-manager` service account and token in the new cluster, the
 // declarative cluster Secret `cluster-<name>` in the devops cluster (as upstream), and the
 // ApplicationSet whose list generator maps every environment to its branch.
-import { ARGOCD_MANAGER, MANAGEMENT_CLUSTER, argoSecretName, branchName, wrap, type Environment } from '../domain/index.js';
+import {
+  ARGOCD_MANAGER,
+  MANAGEMENT_CLUSTER,
+  argoSecretName,
+  branchName,
+  wrap,
+  type Environment,
+} from '../domain/index.js';
 import type { Presence, StepContext, StepHandler } from '../lifecycle/step.js';
 import { KubeClient, paths } from './kube.js';
 
@@ -32,8 +39,15 @@ export class ArgoCdStep implements StepHandler {
   }
 
   async check(env: Environment): Promise<Presence> {
-    const secret = await this.need().get(`${paths.secrets(this.settings.namespace)}/${argoSecretName(env.name)}`);
-    return secret ? { state: 'present', detail: `secret ${argoSecretName(env.name)}` } : { state: 'absent', detail: `no secret ${argoSecretName(env.name)} in ${this.settings.namespace}` };
+    const secret = await this.need().get(
+      `${paths.secrets(this.settings.namespace)}/${argoSecretName(env.name)}`,
+    );
+    return secret
+      ? { state: 'present', detail: `secret ${argoSecretName(env.name)}` }
+      : {
+          state: 'absent',
+          detail: `no secret ${argoSecretName(env.name)} in ${this.settings.namespace}`,
+        };
   }
 
   async ensure(ctx: StepContext): Promise<string> {
@@ -44,10 +58,24 @@ export class ArgoCdStep implements StepHandler {
       const devops = this.need();
       const server = reachableServer(target.server, this.settings.clusterHost);
       const created = await devops.apply(paths.secrets(this.settings.namespace), {
-        apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-        metadata: { name: argoSecretName(env.name), namespace: this.settings.namespace,
-          labels: { 'argocd.argoproj.io/secret-type': 'cluster', env: env.name, provider: env.provider, type: 'business' } },
-        stringData: { name: env.name, server, config: JSON.stringify({ bearerToken: token, tlsClientConfig: { insecure: true } }) },
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: {
+          name: argoSecretName(env.name),
+          namespace: this.settings.namespace,
+          labels: {
+            'argocd.argoproj.io/secret-type': 'cluster',
+            env: env.name,
+            provider: env.provider,
+            type: 'business',
+          },
+        },
+        stringData: {
+          name: env.name,
+          server,
+          config: JSON.stringify({ bearerToken: token, tlsClientConfig: { insecure: true } }),
+        },
       });
       await this.refreshAppSet(devops, (await this.rows()).concat(env));
       return `${created === 'created' ? 'registered' : 'registration refreshed'}: secret ${argoSecretName(env.name)} → ${server}; ApplicationSet ${this.settings.appSetName} updated`;
@@ -59,36 +87,78 @@ export class ArgoCdStep implements StepHandler {
   async remove(ctx: StepContext): Promise<string> {
     try {
       const devops = this.need();
-      const result = await devops.remove(`${paths.secrets(this.settings.namespace)}/${argoSecretName(ctx.env.name)}`);
-      await this.refreshAppSet(devops, (await this.rows()).filter((r) => r.name !== ctx.env.name));
-      return result === 'deleted' ? `secret ${argoSecretName(ctx.env.name)} deleted; ApplicationSet updated` : `secret ${argoSecretName(ctx.env.name)} already absent; ApplicationSet updated`;
+      const result = await devops.remove(
+        `${paths.secrets(this.settings.namespace)}/${argoSecretName(ctx.env.name)}`,
+      );
+      await this.refreshAppSet(
+        devops,
+        (await this.rows()).filter((r) => r.name !== ctx.env.name),
+      );
+      return result === 'deleted'
+        ? `secret ${argoSecretName(ctx.env.name)} deleted; ApplicationSet updated`
+        : `secret ${argoSecretName(ctx.env.name)} already absent; ApplicationSet updated`;
     } catch (error) {
       throw wrap(`removing "${ctx.env.name}" from Argo CD`, error);
     }
   }
 
   private async managerToken(target: KubeClient): Promise<string> {
-    await target.apply(paths.serviceAccounts(SA_NAMESPACE), { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: ARGOCD_MANAGER, namespace: SA_NAMESPACE } });
-    await target.apply(paths.clusterRoleBindings, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: `${ARGOCD_MANAGER}-role-binding` },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-      subjects: [{ kind: 'ServiceAccount', name: ARGOCD_MANAGER, namespace: SA_NAMESPACE }] });
-    await target.apply(paths.secrets(SA_NAMESPACE), { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token',
-      metadata: { name: TOKEN_SECRET, namespace: SA_NAMESPACE, annotations: { 'kubernetes.io/service-account.name': ARGOCD_MANAGER } } });
+    await target.apply(paths.serviceAccounts(SA_NAMESPACE), {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: ARGOCD_MANAGER, namespace: SA_NAMESPACE },
+    });
+    await target.apply(paths.clusterRoleBindings, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: `${ARGOCD_MANAGER}-role-binding` },
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: 'cluster-admin',
+      },
+      subjects: [{ kind: 'ServiceAccount', name: ARGOCD_MANAGER, namespace: SA_NAMESPACE }],
+    });
+    await target.apply(paths.secrets(SA_NAMESPACE), {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/service-account-token',
+      metadata: {
+        name: TOKEN_SECRET,
+        namespace: SA_NAMESPACE,
+        annotations: { 'kubernetes.io/service-account.name': ARGOCD_MANAGER },
+      },
+    });
     const { attempts, delayMs } = this.settings.tokenWait ?? { attempts: 20, delayMs: 500 };
     for (let i = 0; i < attempts; i++) {
-      const secret = await target.get<{ data?: { token?: string } }>(`${paths.secrets(SA_NAMESPACE)}/${TOKEN_SECRET}`);
+      const secret = await target.get<{ data?: { token?: string } }>(
+        `${paths.secrets(SA_NAMESPACE)}/${TOKEN_SECRET}`,
+      );
       if (secret?.data?.token) return Buffer.from(secret.data.token, 'base64').toString('utf8');
       await new Promise((r) => setTimeout(r, delayMs));
     }
-    throw new Error(`the token controller did not fill ${SA_NAMESPACE}/${TOKEN_SECRET} within ${(attempts * delayMs) / 1000} s`);
+    throw new Error(
+      `the token controller did not fill ${SA_NAMESPACE}/${TOKEN_SECRET} within ${(attempts * delayMs) / 1000} s`,
+    );
   }
 
   private async refreshAppSet(devops: KubeClient, rows: Environment[]): Promise<void> {
-    const elements = [...new Map(rows.filter((r) => r.name !== MANAGEMENT_CLUSTER).map((r) => [r.name, r])).values()]
+    const elements = [
+      ...new Map(
+        rows.filter((r) => r.name !== MANAGEMENT_CLUSTER).map((r) => [r.name, r]),
+      ).values(),
+    ]
       .sort((a, b) => a.name.localeCompare(b.name))
-      .map((r) => ({ env: r.name, hostEnv: r.name, branch: branchName(r.name), clusterName: r.name, ingressClass: this.settings.ingressClass }));
+      .map((r) => ({
+        env: r.name,
+        hostEnv: r.name,
+        branch: branchName(r.name),
+        clusterName: r.name,
+        ingressClass: this.settings.ingressClass,
+      }));
     await devops.apply(paths.applicationSets(this.settings.namespace), {
-      apiVersion: 'argoproj.io/v1alpha1', kind: 'ApplicationSet',
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'ApplicationSet',
       metadata: { name: this.settings.appSetName, namespace: this.settings.namespace },
       spec: {
         goTemplate: true,
@@ -97,9 +167,16 @@ export class ArgoCdStep implements StepHandler {
           metadata: { name: 'whoami-{{.env}}' },
           spec: {
             project: 'default',
-            source: { repoURL: this.settings.repoUrl, targetRevision: '{{.branch}}', path: 'deploy' },
+            source: {
+              repoURL: this.settings.repoUrl,
+              targetRevision: '{{.branch}}',
+              path: 'deploy',
+            },
             destination: { name: '{{.clusterName}}', namespace: 'whoami' },
-            syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true'] },
+            syncPolicy: {
+              automated: { prune: true, selfHeal: true },
+              syncOptions: ['CreateNamespace=true'],
+            },
           },
         },
       },

@@ -49,14 +49,25 @@ export class HaproxyGateway {
     const current = await fs.readFile(configPath, 'utf8');
     const rendered = renderGateway(current, envs, this.settings);
     if (rendered === current) return 'unchanged';
-    const temp = path.join(path.dirname(configPath), `.${path.basename(configPath)}.kindler-${process.pid}.tmp`);
+    const temp = path.join(
+      path.dirname(configPath),
+      `.${path.basename(configPath)}.kindler-${process.pid}.tmp`,
+    );
     await fs.writeFile(temp, rendered, { mode: (await fs.stat(configPath)).mode });
     try {
-      await run(this.settings.haproxyBin, ['-c', '-f', temp], { timeoutMs: this.settings.timeoutMs });
+      await run(this.settings.haproxyBin, ['-c', '-f', temp], {
+        timeoutMs: this.settings.timeoutMs,
+      });
     } catch (error) {
       await fs.rm(temp, { force: true });
-      const output = error instanceof CliError ? tail(`${error.stderr}\n${error.stdout}`.trim(), 8) : (error as Error).message;
-      throw new Error(`haproxy rejected the new config; ${configPath} was left unchanged:\n${output}`, { cause: error });
+      const output =
+        error instanceof CliError
+          ? tail(`${error.stderr}\n${error.stdout}`.trim(), 8)
+          : (error as Error).message;
+      throw new Error(
+        `haproxy rejected the new config; ${configPath} was left unchanged:\n${output}`,
+        { cause: error },
+      );
     }
     await fs.rename(temp, configPath);
     await this.reload();
@@ -71,7 +82,10 @@ export class HaproxyGateway {
     try {
       await run(command, args, { timeoutMs: this.settings.timeoutMs });
     } catch (error) {
-      throw new Error(`${this.settings.configPath} was written but HAProxy was not reloaded: ${(error as Error).message}. To resolve, run: ${line}`, { cause: error });
+      throw new Error(
+        `${this.settings.configPath} was written but HAProxy was not reloaded: ${(error as Error).message}. To resolve, run: ${line}`,
+        { cause: error },
+      );
     }
   }
 
@@ -86,9 +100,16 @@ export class HaproxyGateway {
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const age = await fs.stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+        const age = await fs.stat(lock).then(
+          (s) => Date.now() - s.mtimeMs,
+          () => 0,
+        );
         if (age > stale || (await holderDead(lock))) await fs.rm(lock, { force: true });
-        else if (attempt > 600) throw new Error(`${lock} is held by another process for over a minute. To resolve, remove it if no kindler process is running`, { cause: error });
+        else if (attempt > 600)
+          throw new Error(
+            `${lock} is held by another process for over a minute. To resolve, remove it if no kindler process is running`,
+            { cause: error },
+          );
         else await new Promise((r) => setTimeout(r, 100));
       }
     }

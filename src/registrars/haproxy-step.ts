@@ -21,20 +21,31 @@ export class HaproxyStep implements StepHandler {
     const route = (await this.need().routes()).find((r) => r.name === env.name);
     if (!route) return { state: 'absent', detail: `no route for "${env.name}"` };
     const want = backendTarget(env, this.settings);
-    return route.server === want ? { state: 'present', detail: `route ${route.backend} → ${want}` } : { state: 'drift', detail: `route ${route.backend} goes to ${route.server ?? 'nothing'}, the database says ${want}` };
+    return route.server === want
+      ? { state: 'present', detail: `route ${route.backend} → ${want}` }
+      : {
+          state: 'drift',
+          detail: `route ${route.backend} goes to ${route.server ?? 'nothing'}, the database says ${want}`,
+        };
   }
 
   async ensure(ctx: StepContext): Promise<string> {
     const rows = (await this.rows()).map((r) => (r.name === ctx.env.name ? ctx.env : r));
     if (!rows.some((r) => r.name === ctx.env.name)) rows.push(ctx.env);
     const result = await this.need().sync(rows);
-    return result === 'changed' ? `route host_${ctx.env.name} → be_${ctx.env.name} added, config validated and reloaded` : 'route already present';
+    return result === 'changed'
+      ? `route host_${ctx.env.name} → be_${ctx.env.name} added, config validated and reloaded`
+      : 'route already present';
   }
 
   async remove(ctx: StepContext): Promise<string> {
     // The row still exists while a delete runs (it goes last): render without it.
-    const result = await this.need().sync((await this.rows()).filter((r) => r.name !== ctx.env.name));
-    return result === 'changed' ? `route for "${ctx.env.name}" removed, config validated and reloaded` : 'route already absent';
+    const result = await this.need().sync(
+      (await this.rows()).filter((r) => r.name !== ctx.env.name),
+    );
+    return result === 'changed'
+      ? `route for "${ctx.env.name}" removed, config validated and reloaded`
+      : 'route already absent';
   }
 
   private need(): HaproxyGateway {

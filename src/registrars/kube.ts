@@ -6,17 +6,29 @@ import https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { TransientError } from '../domain/index.js';
 
-export interface KubeObject { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown }
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [k: string]: unknown };
+  [k: string]: unknown;
+}
 
 export class KubeError extends Error {
   override readonly name = 'KubeError';
-  constructor(message: string, readonly status: number | null, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly status: number | null,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
 
 export class KubeClient {
-  private constructor(private readonly kc: KubeConfig, readonly context: string) {}
+  private constructor(
+    private readonly kc: KubeConfig,
+    readonly context: string,
+  ) {}
 
   /** From a kubeconfig YAML (a new cluster's, from its provider). */
   static fromYaml(yaml: string): KubeClient {
@@ -37,7 +49,10 @@ export class KubeClient {
       kc.loadFromFile(file);
       if (kc.getContextObject(context)) break;
     }
-    if (!kc.getContextObject(context)) throw new Error(`kube context "${context}" is not in the kubeconfig. To resolve, check DEVOPS_CONTEXT and KUBECONFIG`);
+    if (!kc.getContextObject(context))
+      throw new Error(
+        `kube context "${context}" is not in the kubeconfig. To resolve, check DEVOPS_CONTEXT and KUBECONFIG`,
+      );
     kc.setCurrentContext(context);
     return new KubeClient(kc, context);
   }
@@ -46,12 +61,20 @@ export class KubeClient {
     return this.kc.getCurrentCluster()?.server ?? '';
   }
 
-  async request<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
     const url = new URL(path, this.server);
     const options: https.RequestOptions = { method, headers: { accept: 'application/json' } };
     await this.kc.applyToHTTPSOptions(options);
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    if (payload) Object.assign(options.headers as object, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+    if (payload)
+      Object.assign(options.headers as object, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(payload),
+      });
     const lib = url.protocol === 'http:' ? http : https;
     return new Promise((resolve, reject) => {
       const req = lib.request(url, { ...options, timeout: 30_000 }, (res) => {
@@ -60,12 +83,22 @@ export class KubeClient {
         res.on('data', (chunk: string) => (text += chunk));
         res.on('end', () => {
           let parsed: unknown = text;
-          try { parsed = text ? JSON.parse(text) : null; } catch { /* keep the text */ }
+          try {
+            parsed = text ? JSON.parse(text) : null;
+          } catch {
+            /* keep the text */
+          }
           resolve({ status: res.statusCode ?? 0, body: parsed as T });
         });
       });
       req.on('timeout', () => req.destroy(new Error('timed out after 30 s')));
-      req.on('error', (error) => reject(new TransientError(`${this.context}: ${method} ${url.pathname}: ${error.message}`, { cause: error })));
+      req.on('error', (error) =>
+        reject(
+          new TransientError(`${this.context}: ${method} ${url.pathname}: ${error.message}`, {
+            cause: error,
+          }),
+        ),
+      );
       if (payload) req.write(payload);
       req.end();
     });
@@ -101,7 +134,9 @@ export class KubeClient {
     if (res.status >= 200 && res.status < 300) return;
     const message = (res.body as { message?: unknown } | null)?.message;
     const text = `${this.context}: ${method} ${path} answered ${res.status}${typeof message === 'string' ? `: ${message}` : ''}`;
-    throw res.status >= 500 || res.status === 429 ? new TransientError(text) : new KubeError(text, res.status);
+    throw res.status >= 500 || res.status === 429
+      ? new TransientError(text)
+      : new KubeError(text, res.status);
   }
 }
 

@@ -2,7 +2,12 @@
 // an access token (X-API-Key) or the admin password (JWT from /api/auth, kept for its lifetime).
 import { TransientError } from '../domain/index.js';
 
-export interface PortainerEndpoint { Id: number; Name: string; EdgeKey?: string; Type?: number }
+export interface PortainerEndpoint {
+  Id: number;
+  Name: string;
+  EdgeKey?: string;
+  Type?: number;
+}
 
 export interface PortainerSettings {
   url: string;
@@ -19,7 +24,10 @@ export class PortainerClient {
   constructor(private readonly settings: PortainerSettings) {}
 
   async findEndpoint(name: string): Promise<PortainerEndpoint | null> {
-    const list = await this.call<PortainerEndpoint[]>('GET', `/api/endpoints?${new URLSearchParams({ name, excludeSnapshots: 'true' })}`);
+    const list = await this.call<PortainerEndpoint[]>(
+      'GET',
+      `/api/endpoints?${new URLSearchParams({ name, excludeSnapshots: 'true' })}`,
+    );
     return list.find((e) => e.Name === name) ?? null;
   }
 
@@ -29,7 +37,12 @@ export class PortainerClient {
 
   /** POST /api/endpoints (form, EndpointCreationType=4); the EdgeKey is returned verbatim. */
   createEdgeEndpoint(name: string): Promise<PortainerEndpoint> {
-    const form = new URLSearchParams({ Name: name, EndpointCreationType: '4', URL: this.settings.edgeUrl, GroupID: String(this.settings.groupId) });
+    const form = new URLSearchParams({
+      Name: name,
+      EndpointCreationType: '4',
+      URL: this.settings.edgeUrl,
+      GroupID: String(this.settings.groupId),
+    });
     return this.call<PortainerEndpoint>('POST', '/api/endpoints', form);
   }
 
@@ -40,41 +53,75 @@ export class PortainerClient {
 
   private async headers(): Promise<Record<string, string>> {
     if (this.settings.apiKey) return { 'x-api-key': this.settings.apiKey };
-    if (!this.settings.password) throw new Error('Portainer has no credentials. To resolve, set PORTAINER_API_KEY or PORTAINER_ADMIN_PASSWORD');
+    if (!this.settings.password)
+      throw new Error(
+        'Portainer has no credentials. To resolve, set PORTAINER_API_KEY or PORTAINER_ADMIN_PASSWORD',
+      );
     if (!this.jwt || this.jwt.until < Date.now()) {
-      const { jwt } = await this.raw<{ jwt: string }>('POST', '/api/auth', { Username: this.settings.username, Password: this.settings.password }, {});
+      const { jwt } = await this.raw<{ jwt: string }>(
+        'POST',
+        '/api/auth',
+        { Username: this.settings.username, Password: this.settings.password },
+        {},
+      );
       this.jwt = { token: jwt, until: Date.now() + 7 * 3_600_000 };
     }
     return { authorization: `Bearer ${this.jwt.token}` };
   }
 
-  private async call<T>(method: string, path: string, body?: URLSearchParams, tolerate: number[] = []): Promise<T> {
+  private async call<T>(
+    method: string,
+    path: string,
+    body?: URLSearchParams,
+    tolerate: number[] = [],
+  ): Promise<T> {
     return this.raw<T>(method, path, body, await this.headers(), tolerate);
   }
 
-  private async raw<T>(method: string, path: string, body: URLSearchParams | object | undefined, headers: Record<string, string>, tolerate: number[] = []): Promise<T> {
+  private async raw<T>(
+    method: string,
+    path: string,
+    body: URLSearchParams | object | undefined,
+    headers: Record<string, string>,
+    tolerate: number[] = [],
+  ): Promise<T> {
     const url = new URL(path, this.settings.url);
     let res: Response;
     try {
       res = await fetch(url, {
         method,
-        headers: { accept: 'application/json', ...headers, ...(body && !(body instanceof URLSearchParams) ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          accept: 'application/json',
+          ...headers,
+          ...(body && !(body instanceof URLSearchParams)
+            ? { 'content-type': 'application/json' }
+            : {}),
+        },
         ...(body ? { body: body instanceof URLSearchParams ? body : JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(30_000),
       });
     } catch (error) {
       // fetch says only "fetch failed"; the reason (ECONNREFUSED, a TLS error…) is its cause.
       const cause = (error as Error).cause as { message?: string } | undefined;
-      throw new TransientError(`Portainer ${method} ${url.pathname} failed: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`, { cause: error });
+      throw new TransientError(
+        `Portainer ${method} ${url.pathname} failed: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`,
+        { cause: error },
+      );
     }
     if (tolerate.includes(res.status)) return res.status as T;
     const text = await res.text();
     let parsed: unknown;
-    try { parsed = text ? JSON.parse(text) : null; } catch { parsed = null; }
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = null;
+    }
     if (!res.ok) {
       const message = (parsed as { message?: unknown } | null)?.message;
       const detail = `Portainer ${method} ${url.pathname} answered ${res.status}${typeof message === 'string' ? `: ${message}` : ''}`;
-      throw res.status >= 500 || res.status === 429 ? new TransientError(detail) : new Error(detail);
+      throw res.status >= 500 || res.status === 429
+        ? new TransientError(detail)
+        : new Error(detail);
     }
     return parsed as T;
   }

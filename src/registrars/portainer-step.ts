@@ -1,7 +1,13 @@
 // The `portainer` step: an Edge environment in Portainer, and the Edge Agent in the new cluster
 // (namespace portainer-edge, secret portainer-edge-creds with edge-id/edge-key, as upstream).
 import crypto from 'node:crypto';
-import { PORTAINER_EDGE_NAMESPACE, PORTAINER_EDGE_SECRET, portainerEndpointName, wrap, type Environment } from '../domain/index.js';
+import {
+  PORTAINER_EDGE_NAMESPACE,
+  PORTAINER_EDGE_SECRET,
+  portainerEndpointName,
+  wrap,
+  type Environment,
+} from '../domain/index.js';
 import type { Presence, StepContext, StepHandler } from '../lifecycle/step.js';
 import { edgeAgentObjects } from './edge-agent.js';
 import { KubeClient, paths } from './kube.js';
@@ -22,7 +28,9 @@ export class PortainerStep implements StepHandler {
 
   async check(env: Environment): Promise<Presence> {
     const endpoint = await this.need().findEndpoint(portainerEndpointName(env.name));
-    return endpoint ? { state: 'present', detail: `Edge environment #${endpoint.Id}` } : { state: 'absent', detail: `no Portainer environment "${env.name}"` };
+    return endpoint
+      ? { state: 'present', detail: `Edge environment #${endpoint.Id}` }
+      : { state: 'absent', detail: `no Portainer environment "${env.name}"` };
   }
 
   async ensure(ctx: StepContext): Promise<string> {
@@ -32,14 +40,27 @@ export class PortainerStep implements StepHandler {
       const name = portainerEndpointName(env.name);
       const existing = await portainer.findEndpoint(name);
       const endpoint = existing ?? (await portainer.createEdgeEndpoint(name));
-      if (!endpoint.EdgeKey) throw new Error(`Portainer returned environment #${endpoint.Id} without an EdgeKey`);
+      if (!endpoint.EdgeKey)
+        throw new Error(`Portainer returned environment #${endpoint.Id} without an EdgeKey`);
       const kube = KubeClient.fromYaml(await this.kubeconfigFor(env));
-      await kube.apply(paths.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: PORTAINER_EDGE_NAMESPACE } });
-      const current = await kube.get<{ data?: Record<string, string> }>(`${paths.secrets(PORTAINER_EDGE_NAMESPACE)}/${PORTAINER_EDGE_SECRET}`);
-      const knownId = current?.data?.['edge-id'] ? Buffer.from(current.data['edge-id'], 'base64').toString('utf8') : null;
+      await kube.apply(paths.namespaces, {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: PORTAINER_EDGE_NAMESPACE },
+      });
+      const current = await kube.get<{ data?: Record<string, string> }>(
+        `${paths.secrets(PORTAINER_EDGE_NAMESPACE)}/${PORTAINER_EDGE_SECRET}`,
+      );
+      const knownId = current?.data?.['edge-id']
+        ? Buffer.from(current.data['edge-id'], 'base64').toString('utf8')
+        : null;
       const edgeId = knownId ?? crypto.randomUUID();
       // The EdgeKey is used verbatim: padding it once broke agent association upstream.
-      for (const [collection, object] of edgeAgentObjects({ edgeId, edgeKey: endpoint.EdgeKey, image: this.agentImage })) {
+      for (const [collection, object] of edgeAgentObjects({
+        edgeId,
+        edgeKey: endpoint.EdgeKey,
+        image: this.agentImage,
+      })) {
         await kube.apply(collection, object);
       }
       return `${existing ? 'Edge environment already present' : 'Edge environment created'} (#${endpoint.Id}); agent deployed in ${PORTAINER_EDGE_NAMESPACE}`;
@@ -52,13 +73,18 @@ export class PortainerStep implements StepHandler {
     // The cluster (and the agent in it) is already gone: delete runs the cluster step first.
     // Upstream [PG] named endpoints without hyphens; that legacy alias goes too.
     try {
-      const names = [...new Set([portainerEndpointName(ctx.env.name), ctx.env.name.replace(/-/g, '')])];
+      const names = [
+        ...new Set([portainerEndpointName(ctx.env.name), ctx.env.name.replace(/-/g, '')]),
+      ];
       const removed: number[] = [];
       for (const name of names) {
         const endpoint = await this.need().findEndpoint(name);
-        if (endpoint && (await this.need().deleteEndpoint(endpoint.Id)) === 'deleted') removed.push(endpoint.Id);
+        if (endpoint && (await this.need().deleteEndpoint(endpoint.Id)) === 'deleted')
+          removed.push(endpoint.Id);
       }
-      return removed.length ? `Edge environment #${removed.join(', #')} removed` : 'Edge environment already absent';
+      return removed.length
+        ? `Edge environment #${removed.join(', #')} removed`
+        : 'Edge environment already absent';
     } catch (error) {
       throw wrap(`removing "${ctx.env.name}" from Portainer`, error);
     }

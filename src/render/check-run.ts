@@ -7,9 +7,14 @@ import { stepDuration } from './status-comment.js';
 export const SUMMARY_LIMIT = 65_535;
 export const RETRY_ACTION = 'retry';
 export const RECHECK_ACTION = 'recheck';
-const RECHECK = { label: 'Re-check', description: 'Compare every system again', identifier: RECHECK_ACTION };
+const RECHECK = {
+  label: 'Re-check',
+  description: 'Compare every system again',
+  identifier: RECHECK_ACTION,
+};
 
-export const checkRunName = (op: Pick<Operation, 'kind' | 'envName'>): string => `kindler/${op.kind} ${op.envName}`;
+export const checkRunName = (op: Pick<Operation, 'kind' | 'envName'>): string =>
+  `kindler/${op.kind} ${op.envName}`;
 
 export interface CheckRunState {
   status: 'queued' | 'in_progress' | 'completed';
@@ -18,24 +23,47 @@ export interface CheckRunState {
   actions?: { label: string; description: string; identifier: string }[];
 }
 
-export function checkRunState(op: Operation, env: Environment | null, settings: { baseDomain: string }): CheckRunState {
+export function checkRunState(
+  op: Operation,
+  env: Environment | null,
+  settings: { baseDomain: string },
+): CheckRunState {
   const rows = stepsFor(op.kind).map((name) => {
     const s = op.steps.find((x) => x.step === name);
     const detail = (s?.status === 'failed' ? s.error : s?.detail) ?? '';
     return `| ${name} | ${s?.status ?? 'pending'} | ${s ? stepDuration(s) : ''} | ${detail.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')} |`;
   });
   const lines = ['| step | status | time | detail |', '|---|---|---|---|', ...rows];
-  if (op.status === 'failed' && op.failedStep) lines.push('', `**${op.failedStep} failed:** ${op.error ?? ''}`, '', `To resolve, ${hintFor(op.kind, op.failedStep)}, then press **Retry** or comment \`${op.fixCommand ?? ''}\`.`);
-  if (op.status === 'success' && op.kind === 'create' && env) lines.push('', `Ready: http://whoami.${env.name}.${settings.baseDomain}`);
+  if (op.status === 'failed' && op.failedStep)
+    lines.push(
+      '',
+      `**${op.failedStep} failed:** ${op.error ?? ''}`,
+      '',
+      `To resolve, ${hintFor(op.kind, op.failedStep)}, then press **Retry** or comment \`${op.fixCommand ?? ''}\`.`,
+    );
+  if (op.status === 'success' && op.kind === 'create' && env)
+    lines.push('', `Ready: http://whoami.${env.name}.${settings.baseDomain}`);
   let summary = lines.join('\n');
-  if (summary.length > SUMMARY_LIMIT) summary = `…\n${summary.slice(summary.length - SUMMARY_LIMIT + 2)}`;
+  if (summary.length > SUMMARY_LIMIT)
+    summary = `…\n${summary.slice(summary.length - SUMMARY_LIMIT + 2)}`;
   const title = `${op.kind} ${op.envName}: ${op.status}${op.failedStep ? ` at ${op.failedStep}` : ''}`;
   const finished = op.status === 'success' || op.status === 'failed' || op.status === 'cancelled';
-  if (!finished) return { status: op.status === 'running' ? 'in_progress' : 'queued', output: { title, summary } };
+  if (!finished)
+    return {
+      status: op.status === 'running' ? 'in_progress' : 'queued',
+      output: { title, summary },
+    };
   return {
     status: 'completed',
-    conclusion: op.status === 'success' ? 'success' : op.status === 'failed' ? 'failure' : 'cancelled',
+    conclusion:
+      op.status === 'success' ? 'success' : op.status === 'failed' ? 'failure' : 'cancelled',
     output: { title, summary },
-    actions: op.status === 'success' ? [RECHECK] : [{ label: 'Retry', description: 'Resume at the failed step', identifier: RETRY_ACTION }, RECHECK],
+    actions:
+      op.status === 'success'
+        ? [RECHECK]
+        : [
+            { label: 'Retry', description: 'Resume at the failed step', identifier: RETRY_ACTION },
+            RECHECK,
+          ],
   };
 }

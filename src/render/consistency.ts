@@ -5,55 +5,152 @@ import type { Cell, ConsistencyReport } from '../consistency/compare.js';
 import { COLUMNS } from '../consistency/compare.js';
 import type { RepairAction } from '../consistency/repair.js';
 
-const SYMBOL: Record<Cell, string> = { ok: '✓', missing: '✗ missing', orphan: '✗ orphan', mismatch: '≠ mismatch', skipped: 'skipped', unknown: '? unknown', busy: '⏳ busy', absent: '–' };
-const STATE: Record<'ok' | 'skipped' | 'unknown', string> = { ok: '✓', skipped: '– skipped', unknown: '? unknown' };
+const SYMBOL: Record<Cell, string> = {
+  ok: '✓',
+  missing: '✗ missing',
+  orphan: '✗ orphan',
+  mismatch: '≠ mismatch',
+  skipped: 'skipped',
+  unknown: '? unknown',
+  busy: '⏳ busy',
+  absent: '–',
+};
+const STATE: Record<'ok' | 'skipped' | 'unknown', string> = {
+  ok: '✓',
+  skipped: '– skipped',
+  unknown: '? unknown',
+};
 
 export function renderReportText(report: ConsistencyReport): string {
   const lines = [`${report.summary} (checked ${report.checkedAt})`, '', 'Systems:'];
   const width = Math.max(...report.systems.map((s) => s.system.length));
-  for (const s of report.systems) lines.push(`  ${s.system.padEnd(width)}  ${STATE[s.state].padEnd(9)}  ${s.detail}`);
+  for (const s of report.systems)
+    lines.push(`  ${s.system.padEnd(width)}  ${STATE[s.state].padEnd(9)}  ${s.detail}`);
   if (report.discrepancies.length) {
     lines.push('', 'Differences:');
-    for (const d of report.discrepancies) lines.push(`  ✗ ${d.kind.padEnd(8)} ${d.system.padEnd(9)} ${d.name}: ${d.detail}`, `      fix: ${d.fix}`);
+    for (const d of report.discrepancies)
+      lines.push(
+        `  ✗ ${d.kind.padEnd(8)} ${d.system.padEnd(9)} ${d.name}: ${d.detail}`,
+        `      fix: ${d.fix}`,
+      );
   }
-  if (report.busy.length) lines.push('', `Busy (not compared): ${report.busy.map((b) => `${b.name} (${b.operation})`).join(', ')}`);
+  if (report.busy.length)
+    lines.push(
+      '',
+      `Busy (not compared): ${report.busy.map((b) => `${b.name} (${b.operation})`).join(', ')}`,
+    );
   return lines.join('\n');
 }
 
-export function renderActionsText(actions: RepairAction[], verb: 'sync' | 'prune', confirmed: boolean): string {
-  if (actions.length === 0) return verb === 'sync' ? 'Nothing to sync: every system holds what the database implies.' : 'Nothing to prune: no orphans.';
-  const head = verb === 'prune' && !confirmed ? 'Would do (preview; nothing was changed — run again with --confirm):' : 'Actions:';
+export function renderActionsText(
+  actions: RepairAction[],
+  verb: 'sync' | 'prune',
+  confirmed: boolean,
+): string {
+  if (actions.length === 0)
+    return verb === 'sync'
+      ? 'Nothing to sync: every system holds what the database implies.'
+      : 'Nothing to prune: no orphans.';
+  const head =
+    verb === 'prune' && !confirmed
+      ? 'Would do (preview; nothing was changed — run again with --confirm):'
+      : 'Actions:';
   const mark = { planned: '•', done: '✓', failed: '✗', skipped: '–' } as const;
-  return [head, ...actions.map((a) => `  ${mark[a.outcome]} ${a.name}: ${a.action}${a.detail ? ` — ${a.detail}` : ''}`)].join('\n');
+  return [
+    head,
+    ...actions.map(
+      (a) => `  ${mark[a.outcome]} ${a.name}: ${a.action}${a.detail ? ` — ${a.detail}` : ''}`,
+    ),
+  ].join('\n');
 }
 
 /** Markdown: summary, systems, differences with fixes, and the matrix (cut to `maxRows`). */
-export function renderReportMarkdown(report: ConsistencyReport, options: { maxRows?: number; command?: 'kindler' | '/env' } = {}): string {
+export function renderReportMarkdown(
+  report: ConsistencyReport,
+  options: { maxRows?: number; command?: 'kindler' | '/env' } = {},
+): string {
   const maxRows = options.maxRows ?? 50;
-  const fix = (f: string) => (options.command === '/env' ? f.replace(/^kindler (sync|prune)\b.*$/, (_m, verb: string) => `/env ${verb}${verb === 'prune' ? ' --confirm' : ''}`) : f);
-  const out = [`**${report.summary}**`, '', `Checked ${report.checkedAt}.`, '', '| system | state | detail |', '|---|---|---|',
-    ...report.systems.map((s) => `| ${s.system} | ${STATE[s.state]} | ${cell(s.detail)} |`)];
+  const fix = (f: string) =>
+    options.command === '/env'
+      ? f.replace(
+          /^kindler (sync|prune)\b.*$/,
+          (_m, verb: string) => `/env ${verb}${verb === 'prune' ? ' --confirm' : ''}`,
+        )
+      : f;
+  const out = [
+    `**${report.summary}**`,
+    '',
+    `Checked ${report.checkedAt}.`,
+    '',
+    '| system | state | detail |',
+    '|---|---|---|',
+    ...report.systems.map((s) => `| ${s.system} | ${STATE[s.state]} | ${cell(s.detail)} |`),
+  ];
   if (report.discrepancies.length) {
-    out.push('', '### Differences', '', '| environment | system | class | detail | fix |', '|---|---|---|---|---|');
+    out.push(
+      '',
+      '### Differences',
+      '',
+      '| environment | system | class | detail | fix |',
+      '|---|---|---|---|---|',
+    );
     const shown = report.discrepancies.slice(0, maxRows);
-    out.push(...shown.map((d) => `| \`${d.name}\` | ${d.system} | ${d.kind} | ${cell(d.detail)} | \`${cell(fix(d.fix))}\` |`));
-    if (report.discrepancies.length > shown.length) out.push('', `…and ${report.discrepancies.length - shown.length} more (\`kindler check\` lists them all).`);
+    out.push(
+      ...shown.map(
+        (d) =>
+          `| \`${d.name}\` | ${d.system} | ${d.kind} | ${cell(d.detail)} | \`${cell(fix(d.fix))}\` |`,
+      ),
+    );
+    if (report.discrepancies.length > shown.length)
+      out.push(
+        '',
+        `…and ${report.discrepancies.length - shown.length} more (\`kindler check\` lists them all).`,
+      );
   }
   if (report.matrix.length) {
-    out.push('', '### Matrix', '', `| environment | provider | ${COLUMNS.join(' | ')} |`, `|---|---|${COLUMNS.map(() => '---').join('|')}|`);
+    out.push(
+      '',
+      '### Matrix',
+      '',
+      `| environment | provider | ${COLUMNS.join(' | ')} |`,
+      `|---|---|${COLUMNS.map(() => '---').join('|')}|`,
+    );
     const rows = report.matrix.slice(0, maxRows);
-    out.push(...rows.map((r) => `| \`${r.name}\`${r.inDatabase ? '' : ' (no row)'} | ${r.provider ?? '–'} | ${COLUMNS.map((c) => SYMBOL[r.cells[c]]).join(' | ')} |`));
-    if (report.matrix.length > rows.length) out.push('', `…and ${report.matrix.length - rows.length} more environments.`);
+    out.push(
+      ...rows.map(
+        (r) =>
+          `| \`${r.name}\`${r.inDatabase ? '' : ' (no row)'} | ${r.provider ?? '–'} | ${COLUMNS.map((c) => SYMBOL[r.cells[c]]).join(' | ')} |`,
+      ),
+    );
+    if (report.matrix.length > rows.length)
+      out.push('', `…and ${report.matrix.length - rows.length} more environments.`);
   }
-  if (report.busy.length) out.push('', `Busy (not compared): ${report.busy.map((b) => `\`${b.name}\` (${b.operation})`).join(', ')}`);
+  if (report.busy.length)
+    out.push(
+      '',
+      `Busy (not compared): ${report.busy.map((b) => `\`${b.name}\` (${b.operation})`).join(', ')}`,
+    );
   return out.join('\n');
 }
 
-export function renderActionsMarkdown(actions: RepairAction[], verb: 'sync' | 'prune', confirmed: boolean): string {
+export function renderActionsMarkdown(
+  actions: RepairAction[],
+  verb: 'sync' | 'prune',
+  confirmed: boolean,
+): string {
   if (actions.length === 0) return renderActionsText(actions, verb, confirmed);
   const mark = { planned: '•', done: '✓', failed: '✗', skipped: '–' } as const;
-  const head = verb === 'prune' && !confirmed ? '**Preview — nothing was changed.** Prune would:' : `**${verb === 'sync' ? 'Sync' : 'Prune'}:**`;
-  return [head, '', ...actions.map((a) => `- ${mark[a.outcome]} \`${a.name}\`: ${a.action}${a.detail ? ` — ${a.detail}` : ''}`)].join('\n');
+  const head =
+    verb === 'prune' && !confirmed
+      ? '**Preview — nothing was changed.** Prune would:'
+      : `**${verb === 'sync' ? 'Sync' : 'Prune'}:**`;
+  return [
+    head,
+    '',
+    ...actions.map(
+      (a) => `- ${mark[a.outcome]} \`${a.name}\`: ${a.action}${a.detail ? ` — ${a.detail}` : ''}`,
+    ),
+  ].join('\n');
 }
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');

@@ -1,7 +1,13 @@
 // The gateway's dynamic sections, rendered from every row (so it prunes itself) between the
 // upstream marker comments; everything outside the markers is kept byte for byte. Never a route
 // for `devops`: a wildcard devops ACL once sent Portainer's traffic to Argo CD upstream.
-import { Failure, MANAGEMENT_CLUSTER, haproxyAcl, haproxyBackend, type Environment } from '../domain/index.js';
+import {
+  Failure,
+  MANAGEMENT_CLUSTER,
+  haproxyAcl,
+  haproxyBackend,
+  type Environment,
+} from '../domain/index.js';
 
 export interface GatewaySettings {
   /** Where HAProxy reaches an environment without a recorded node IP: <host>:<http_port>. */
@@ -13,7 +19,9 @@ const BEGIN = (s: Section) => new RegExp(`^(\\s*)# BEGIN DYNAMIC ${s}\\b`);
 const END = (s: Section) => new RegExp(`^\\s*# END DYNAMIC ${s}\\b`);
 
 export function routedEnvironments(envs: Environment[]): Environment[] {
-  return envs.filter((e) => e.name !== MANAGEMENT_CLUSTER && e.haproxyRoute).sort((a, b) => a.name.localeCompare(b.name));
+  return envs
+    .filter((e) => e.name !== MANAGEMENT_CLUSTER && e.haproxyRoute)
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /**
@@ -21,15 +29,23 @@ export function routedEnvironments(envs: Environment[]): Environment[] {
  * IP; otherwise to the host port mapping (<host>:<http_port>), its own fallback.
  */
 export function backendTarget(env: Environment, settings: GatewaySettings): string {
-  return env.serverIp ? `${env.serverIp}:${env.nodePort}` : `${settings.backendHost}:${env.httpPort}`;
+  return env.serverIp
+    ? `${env.serverIp}:${env.nodePort}`
+    : `${settings.backendHost}:${env.httpPort}`;
 }
 
-export function renderGateway(config: string, envs: Environment[], settings: GatewaySettings): string {
+export function renderGateway(
+  config: string,
+  envs: Environment[],
+  settings: GatewaySettings,
+): string {
   const routed = routedEnvironments(envs);
   const lines = config.split('\n');
   const hasUseBackend = lines.some((l) => BEGIN('USE_BACKEND').test(l));
-  if (!lines.some((l) => BEGIN('ACL').test(l))) throw missing('# BEGIN DYNAMIC ACL', 'inside each frontend that routes environments');
-  if (!lines.some((l) => BEGIN('BACKENDS').test(l))) throw missing('# BEGIN DYNAMIC BACKENDS', 'after the static backends');
+  if (!lines.some((l) => BEGIN('ACL').test(l)))
+    throw missing('# BEGIN DYNAMIC ACL', 'inside each frontend that routes environments');
+  if (!lines.some((l) => BEGIN('BACKENDS').test(l)))
+    throw missing('# BEGIN DYNAMIC BACKENDS', 'after the static backends');
   const out: string[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as string;
@@ -41,11 +57,13 @@ export function renderGateway(config: string, envs: Environment[], settings: Gat
     const indent = BEGIN(section).exec(line)?.[1] ?? '';
     let end = lines.findIndex((l, j) => j > i && END(section).test(l));
     if (end < 0) {
-      if (section !== 'BACKENDS') throw missing(`# END DYNAMIC ${section}`, `after its BEGIN line (line ${i + 1})`);
+      if (section !== 'BACKENDS')
+        throw missing(`# END DYNAMIC ${section}`, `after its BEGIN line (line ${i + 1})`);
       // Upstream has no END marker for backends: the dynamic block runs to the end of the file,
       // which we accept only when it holds nothing but backend be_* blocks.
       const rest = lines.slice(i + 1);
-      if (rest.some((l) => /^\S/.test(l) && !/^backend be_/.test(l) && !/^#/.test(l))) throw missing('# END DYNAMIC BACKENDS', 'after the dynamic backends');
+      if (rest.some((l) => /^\S/.test(l) && !/^backend be_/.test(l) && !/^#/.test(l)))
+        throw missing('# END DYNAMIC BACKENDS', 'after the dynamic backends');
       end = lines.length;
     }
     out.push(line, ...renderSection(section, routed, indent, hasUseBackend, settings));
@@ -56,22 +74,44 @@ export function renderGateway(config: string, envs: Environment[], settings: Gat
   return out.join('\n');
 }
 
-function renderSection(section: Section, envs: Environment[], indent: string, hasUseBackend: boolean, settings: GatewaySettings): string[] {
+function renderSection(
+  section: Section,
+  envs: Environment[],
+  indent: string,
+  hasUseBackend: boolean,
+  settings: GatewaySettings,
+): string[] {
   if (section === 'ACL') {
     return envs.flatMap((e) => [
       `${indent}acl ${haproxyAcl(e.name)} hdr_reg(host) -i ^[^.]+\\.${e.name}\\.[^:]+`,
-      ...(hasUseBackend ? [] : [`${indent}use_backend ${haproxyBackend(e.name)} if ${haproxyAcl(e.name)}`]),
+      ...(hasUseBackend
+        ? []
+        : [`${indent}use_backend ${haproxyBackend(e.name)} if ${haproxyAcl(e.name)}`]),
     ]);
   }
-  if (section === 'USE_BACKEND') return envs.map((e) => `${indent}use_backend ${haproxyBackend(e.name)} if ${haproxyAcl(e.name)}`);
-  return envs.flatMap((e) => [`backend ${haproxyBackend(e.name)}`, `  server s1 ${backendTarget(e, settings)}`, '']);
+  if (section === 'USE_BACKEND')
+    return envs.map(
+      (e) => `${indent}use_backend ${haproxyBackend(e.name)} if ${haproxyAcl(e.name)}`,
+    );
+  return envs.flatMap((e) => [
+    `backend ${haproxyBackend(e.name)}`,
+    `  server s1 ${backendTarget(e, settings)}`,
+    '',
+  ]);
 }
 
 function missing(marker: string, where: string): Failure {
-  return new Failure('not_configured', `the HAProxy config has no "${marker}" marker. To resolve, add that comment line ${where} (see config/haproxy.cfg.example)`);
+  return new Failure(
+    'not_configured',
+    `the HAProxy config has no "${marker}" marker. To resolve, add that comment line ${where} (see config/haproxy.cfg.example)`,
+  );
 }
 
-export interface Route { name: string; backend: string; server: string | null }
+export interface Route {
+  name: string;
+  backend: string;
+  server: string | null;
+}
 
 /** The dynamic routes a config holds (static ACLs outside the markers are not ours). */
 export function parseRoutes(config: string): Route[] {

@@ -1,11 +1,20 @@
 // Branch contents: the files under templates/deploy rendered for one environment. Pure.
 import { whoamiHost, type Environment } from '../domain/index.js';
 
-export interface TemplateFile { path: string; content: string }
+export interface TemplateFile {
+  path: string;
+  content: string;
+}
 
-export interface ManifestSettings { baseDomain: string; ingressClass: string }
+export interface ManifestSettings {
+  baseDomain: string;
+  ingressClass: string;
+}
 
-export function templateVars(env: Pick<Environment, 'name' | 'provider'>, settings: ManifestSettings): Record<string, string> {
+export function templateVars(
+  env: Pick<Environment, 'name' | 'provider'>,
+  settings: ManifestSettings,
+): Record<string, string> {
   return {
     KINDLER_ENV: env.name,
     KINDLER_PROVIDER: env.provider,
@@ -15,13 +24,19 @@ export function templateVars(env: Pick<Environment, 'name' | 'provider'>, settin
   };
 }
 
-export function renderBranchFiles(templates: TemplateFile[], vars: Record<string, string>): TemplateFile[] {
+export function renderBranchFiles(
+  templates: TemplateFile[],
+  vars: Record<string, string>,
+): TemplateFile[] {
   return templates
     .map((t) => ({
       path: t.path,
       content: t.content.replace(/\$\{(KINDLER_[A-Z_]+)\}/g, (_m, key: string) => {
         const value = vars[key];
-        if (value === undefined) throw new Error(`template ${t.path} uses \${${key}}, which is not defined; known: ${Object.keys(vars).join(', ')}`);
+        if (value === undefined)
+          throw new Error(
+            `template ${t.path} uses \${${key}}, which is not defined; known: ${Object.keys(vars).join(', ')}`,
+          );
         return value;
       }),
     }))

@@ -8,9 +8,20 @@ export const COMMENT_LIMIT = 65_536;
 export const operationMarker = (id: number): string => `<!-- kindler:operation:${id} -->`;
 export const MARKER_PATTERN = /<!-- kindler:operation:(\d+) -->/;
 
-const ICON: Record<StepState['status'], string> = { pending: '⬜', running: '⏳', done: '✅', skipped: '⏭️', failed: '❌', warning: '⚠️' };
+const ICON: Record<StepState['status'], string> = {
+  pending: '⬜',
+  running: '⏳',
+  done: '✅',
+  skipped: '⏭️',
+  failed: '❌',
+  warning: '⚠️',
+};
 const HEADLINE: Record<Operation['status'], string> = {
-  queued: '🕒 queued', running: '⏳ running', success: '🚀 succeeded', failed: '😕 failed', cancelled: '🛑 cancelled',
+  queued: '🕒 queued',
+  running: '⏳ running',
+  success: '🚀 succeeded',
+  failed: '😕 failed',
+  cancelled: '🛑 cancelled',
 };
 
 export function stepDuration(step: StepState): string {
@@ -21,7 +32,11 @@ export function stepDuration(step: StepState): string {
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 
-export function renderStatusComment(op: Operation, env: Environment | null, settings: { baseDomain: string }): string {
+export function renderStatusComment(
+  op: Operation,
+  env: Environment | null,
+  settings: { baseDomain: string },
+): string {
   const lines = [
     operationMarker(op.id),
     `### \`${op.kind} ${op.envName}\` — ${HEADLINE[op.status]}`,
@@ -33,20 +48,42 @@ export function renderStatusComment(op: Operation, env: Environment | null, sett
     ...stepsFor(op.kind).map((name) => {
       const s = op.steps.find((x) => x.step === name);
       const status = s?.status ?? 'pending';
-      const detail = status === 'failed' ? s?.error ?? 'failed' : s?.detail ?? '';
+      const detail = status === 'failed' ? (s?.error ?? 'failed') : (s?.detail ?? '');
       return `| ${ICON[status]} | ${name} | ${s ? stepDuration(s) : ''} | ${cell(detail)} |`;
     }),
   ];
   if (op.status === 'failed' && op.failedStep) {
-    lines.push('', `**${op.failedStep} failed:** ${op.error ?? 'unknown error'}`, '',
-      `To resolve, ${hintFor(op.kind, op.failedStep)}, then comment:`, '', '```', op.fixCommand ?? `/env retry ${op.envName}`, '```');
+    lines.push(
+      '',
+      `**${op.failedStep} failed:** ${op.error ?? 'unknown error'}`,
+      '',
+      `To resolve, ${hintFor(op.kind, op.failedStep)}, then comment:`,
+      '',
+      '```',
+      op.fixCommand ?? `/env retry ${op.envName}`,
+      '```',
+    );
   }
   if (op.status === 'success' && op.kind === 'create' && env) {
-    lines.push('', `**Ready.** http://whoami.${env.name}.${settings.baseDomain} — ports http ${env.httpPort}, https ${env.httpsPort}; context \`${env.provider}-${env.name}\`.`);
+    lines.push(
+      '',
+      `**Ready.** http://whoami.${env.name}.${settings.baseDomain} — ports http ${env.httpPort}, https ${env.httpsPort}; context \`${env.provider}-${env.name}\`.`,
+    );
   }
-  if (op.status === 'success' && op.kind === 'delete') lines.push('', `**Deleted.** \`${op.envName}\` is gone.`);
-  if (op.status === 'queued' || op.status === 'running') lines.push('', `Stop it with \`/env cancel ${op.envName}\`.`);
-  if (op.logOutput) lines.push('', '<details><summary>log</summary>', '', '```', op.logOutput.trimEnd(), '```', '</details>');
+  if (op.status === 'success' && op.kind === 'delete')
+    lines.push('', `**Deleted.** \`${op.envName}\` is gone.`);
+  if (op.status === 'queued' || op.status === 'running')
+    lines.push('', `Stop it with \`/env cancel ${op.envName}\`.`);
+  if (op.logOutput)
+    lines.push(
+      '',
+      '<details><summary>log</summary>',
+      '',
+      '```',
+      op.logOutput.trimEnd(),
+      '```',
+      '</details>',
+    );
   return fit(lines.join('\n'));
 }
 

@@ -3,13 +3,19 @@
 import http from 'node:http';
 import type { Runtime } from '../runtime.js';
 
-export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean> | boolean;
+export type Handler = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+) => Promise<boolean> | boolean;
 
 /**
  * /healthz: the process answers. /readyz: the database answers, its migrations are current and the
  * queue's worker runs; 503 with the failing check otherwise.
  */
-export function healthHandler(rt: Runtime, queue: { running(): boolean } = { running: () => true }): Handler {
+export function healthHandler(
+  rt: Runtime,
+  queue: { running(): boolean } = { running: () => true },
+): Handler {
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz') {
@@ -21,7 +27,9 @@ export function healthHandler(rt: Runtime, queue: { running(): boolean } = { run
       try {
         await rt.store.ping();
         checks.database = 'ok';
-        checks.migrations = (await rt.store.migrationsCurrent()) ? 'ok' : 'pending: run `kindler migrate` or restart';
+        checks.migrations = (await rt.store.migrationsCurrent())
+          ? 'ok'
+          : 'pending: run `kindler migrate` or restart';
       } catch (error) {
         checks.database = `unreachable: ${rt.redactor.redact((error as Error).message)}`;
         checks.migrations = 'unknown';
@@ -35,7 +43,11 @@ export function healthHandler(rt: Runtime, queue: { running(): boolean } = { run
   };
 }
 
-export function startHttpServer(handlers: Handler[], host: string, port: number): Promise<http.Server> {
+export function startHttpServer(
+  handlers: Handler[],
+  host: string,
+  port: number,
+): Promise<http.Server> {
   const server = http.createServer(async (req, res) => {
     try {
       for (const handler of handlers) if (await handler(req, res)) return;

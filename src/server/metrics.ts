@@ -13,33 +13,66 @@ export class Metrics {
   constructor(rt: Runtime) {
     const registry = this.registry;
     client.collectDefaultMetrics({ register: registry, prefix: 'kindler_process_' });
-    this.stepDuration = new client.Histogram({ name: 'kindler_step_duration_seconds', help: 'Duration of lifecycle steps run by this process',
-      labelNames: ['step', 'verb', 'status'], buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600], registers: [registry] });
-    this.webhook = new client.Histogram({ name: 'kindler_webhook_duration_seconds', help: 'Time from receiving a webhook delivery to answering it',
-      labelNames: ['event'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry] });
-    new client.Gauge({ name: 'kindler_operations_total', help: 'Operations recorded, by verb and outcome (read from the database)', labelNames: ['verb', 'outcome'], registers: [registry],
+    this.stepDuration = new client.Histogram({
+      name: 'kindler_step_duration_seconds',
+      help: 'Duration of lifecycle steps run by this process',
+      labelNames: ['step', 'verb', 'status'],
+      buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600],
+      registers: [registry],
+    });
+    this.webhook = new client.Histogram({
+      name: 'kindler_webhook_duration_seconds',
+      help: 'Time from receiving a webhook delivery to answering it',
+      labelNames: ['event'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [registry],
+    });
+    new client.Gauge({
+      name: 'kindler_operations_total',
+      help: 'Operations recorded, by verb and outcome (read from the database)',
+      labelNames: ['verb', 'outcome'],
+      registers: [registry],
       async collect() {
         this.reset();
-        for (const row of await rt.store.operationCounts()) this.set({ verb: row.kind, outcome: row.status }, row.count);
-      } });
-    new client.Gauge({ name: 'kindler_queue_depth', help: 'Operations waiting for a worker (queued)', registers: [registry],
+        for (const row of await rt.store.operationCounts())
+          this.set({ verb: row.kind, outcome: row.status }, row.count);
+      },
+    });
+    new client.Gauge({
+      name: 'kindler_queue_depth',
+      help: 'Operations waiting for a worker (queued)',
+      registers: [registry],
       async collect() {
-        this.set((await rt.store.operationCounts()).filter((r) => r.status === 'queued').reduce((n, r) => n + r.count, 0));
-      } });
-    new client.Gauge({ name: 'kindler_environments', help: 'Environments by status', labelNames: ['status'], registers: [registry],
+        this.set(
+          (await rt.store.operationCounts())
+            .filter((r) => r.status === 'queued')
+            .reduce((n, r) => n + r.count, 0),
+        );
+      },
+    });
+    new client.Gauge({
+      name: 'kindler_environments',
+      help: 'Environments by status',
+      labelNames: ['status'],
+      registers: [registry],
       async collect() {
         this.reset();
         const counts = new Map<string, number>();
-        for (const env of await rt.store.listEnvironments()) counts.set(env.status, (counts.get(env.status) ?? 0) + 1);
+        for (const env of await rt.store.listEnvironments())
+          counts.set(env.status, (counts.get(env.status) ?? 0) + 1);
         for (const [status, n] of counts) this.set({ status }, n);
-      } });
+      },
+    });
   }
 
   /** Records the steps of a finished operation. */
   operationFinished(op: Operation): void {
     for (const s of op.steps) {
       if (!s.startedAt || !s.completedAt) continue;
-      this.stepDuration.observe({ step: s.step, verb: op.kind, status: s.status }, (s.completedAt.getTime() - s.startedAt.getTime()) / 1000);
+      this.stepDuration.observe(
+        { step: s.step, verb: op.kind, status: s.status },
+        (s.completedAt.getTime() - s.startedAt.getTime()) / 1000,
+      );
     }
   }
 

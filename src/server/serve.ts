@@ -8,16 +8,30 @@ import { dashboardHandler } from '../web/handler.js';
 import { healthHandler, startHttpServer } from './http-server.js';
 import { Metrics } from './metrics.js';
 
-export interface Served { server: http.Server; port: number; stop(): Promise<void> }
+export interface Served {
+  server: http.Server;
+  port: number;
+  stop(): Promise<void>;
+}
 
-export async function serve(rt: Runtime, env: NodeJS.ProcessEnv, owner: string, listen = { host: rt.config.HOST, port: rt.config.PORT }, probot?: Probot): Promise<Served> {
+export async function serve(
+  rt: Runtime,
+  env: NodeJS.ProcessEnv,
+  owner: string,
+  listen = { host: rt.config.HOST, port: rt.config.PORT },
+  probot?: Probot,
+): Promise<Served> {
   const metrics = new Metrics(rt);
   const github = await startGitHub(rt, env, owner, metrics, probot);
-  const server = await startHttpServer([
-    healthHandler(rt, { running: () => github.worker.isRunning() }),
-    ...(github.handler ? [github.handler] : []),
-    dashboardHandler(rt, { token: rt.config.KINDLER_DASHBOARD_TOKEN, metrics }),
-  ], listen.host, listen.port);
+  const server = await startHttpServer(
+    [
+      healthHandler(rt, { running: () => github.worker.isRunning() }),
+      ...(github.handler ? [github.handler] : []),
+      dashboardHandler(rt, { token: rt.config.KINDLER_DASHBOARD_TOKEN, metrics }),
+    ],
+    listen.host,
+    listen.port,
+  );
   return {
     server,
     port: (server.address() as { port: number }).port,

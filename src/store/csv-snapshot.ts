@@ -12,7 +12,9 @@ export async function writeSnapshot(store: Store, file: string): Promise<void> {
   await fs.rename(temp, file);
 }
 
-export async function readSnapshot(file: string): Promise<{ records: EnvironmentRecord[]; writtenAt: Date | null }> {
+export async function readSnapshot(
+  file: string,
+): Promise<{ records: EnvironmentRecord[]; writtenAt: Date | null }> {
   const [text, stat] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
   return { records: parseEnvironmentsCsv(text).records, writtenAt: stat.mtime };
 }

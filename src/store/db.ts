@@ -30,8 +30,15 @@ export function pgConstraint(error: unknown): string | undefined {
  */
 export function isUnreachable(error: unknown): boolean {
   const code = pgCode(error);
-  if (code && (/^08/.test(code) || code === '57P01' || code === '57P02' || code === '57P03')) return true;
-  if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE'].includes(code)) return true;
+  if (code && (/^08/.test(code) || code === '57P01' || code === '57P02' || code === '57P03'))
+    return true;
+  if (
+    code &&
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE'].includes(code)
+  )
+    return true;
   const message = error instanceof Error ? error.message : String(error);
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|ECONNREFUSED/i.test(message);
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|ECONNREFUSED/i.test(
+    message,
+  );
 }

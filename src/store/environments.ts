@@ -1,12 +1,22 @@
 // Environment rows and the allocator. Ports and subnets are chosen by the database inside the
 // insert transaction, serialised by an advisory lock, lowest free value first; the unique
 // indexes are the backstop. Nothing here ever trusts a port from a caller except an import.
-import { Failure, MANAGEMENT_CLUSTER, alreadyExists, type EnvName, type Environment, type NewEnvironment } from '../domain/index.js';
+import {
+  Failure,
+  MANAGEMENT_CLUSTER,
+  alreadyExists,
+  type EnvName,
+  type Environment,
+  type NewEnvironment,
+} from '../domain/index.js';
 import { pgCode, pgConstraint, type Queryable } from './db.js';
 import { toEnvironment, type ClusterRow } from './rows.js';
 import type { EnvironmentPatch, EnvironmentRecord } from './store.js';
 
-export interface Range { from: number; to: number }
+export interface Range {
+  from: number;
+  to: number;
+}
 
 export interface AllocationRanges {
   http: Range;
@@ -28,14 +38,22 @@ export const DEFAULT_RANGES: AllocationRanges = {
 };
 
 export const ALLOCATION_LOCK = 7_100_402;
-const COLUMNS = 'name, provider, subnet::text as subnet, node_port, pf_port, http_port, https_port, server_ip, created_at, updated_at, status, register_portainer, haproxy_route, requested_by, source_url, expires_at, pinned, labels';
+const COLUMNS =
+  'name, provider, subnet::text as subnet, node_port, pf_port, http_port, https_port, server_ip, created_at, updated_at, status, register_portainer, haproxy_route, requested_by, source_url, expires_at, pinned, labels';
 export const SELECT_CLUSTERS = `select ${COLUMNS} from clusters`;
 
 function exhausted(range: Range, variable: string): Failure {
-  return new Failure('invalid_input', `no free value left in ${range.from}-${range.to}. To resolve, widen ${variable} or delete environments you no longer need`);
+  return new Failure(
+    'invalid_input',
+    `no free value left in ${range.from}-${range.to}. To resolve, widen ${variable} or delete environments you no longer need`,
+  );
 }
 
-export async function insertEnvironment(tx: Queryable, input: NewEnvironment, ranges: AllocationRanges): Promise<Environment> {
+export async function insertEnvironment(
+  tx: Queryable,
+  input: NewEnvironment,
+  ranges: AllocationRanges,
+): Promise<Environment> {
   await tx.query('select pg_advisory_xact_lock($1)', [ALLOCATION_LOCK]);
   const existing = await tx.query<ClusterRow>(`${SELECT_CLUSTERS} where name = $1`, [input.name]);
   if (existing[0]) throw alreadyExists(toEnvironment(existing[0]));
@@ -49,14 +67,16 @@ export async function insertEnvironment(tx: Queryable, input: NewEnvironment, ra
     const rows = await tx.query<{ p: number }>(
       `select p from generate_series($1::int, $2::int) p
        where not exists (select 1 from clusters where provider = 'kind' and node_port = p) order by p limit 1`,
-      [ranges.kindNodePorts.from, ranges.kindNodePorts.to]);
+      [ranges.kindNodePorts.from, ranges.kindNodePorts.to],
+    );
     if (!rows[0]) throw exhausted(ranges.kindNodePorts, 'KINDLER_KIND_NODE_PORTS');
     nodePort = rows[0].p;
   } else {
     const rows = await tx.query<{ n: number }>(
       `select n from generate_series($1::int, $2::int) n
        where not exists (select 1 from clusters where subnet = ('10.' || n || '.0.0/16')::cidr) order by n limit 1`,
-      [ranges.subnetOctets.from, ranges.subnetOctets.to]);
+      [ranges.subnetOctets.from, ranges.subnetOctets.to],
+    );
     if (!rows[0]) throw exhausted(ranges.subnetOctets, 'KINDLER_SUBNET_OCTETS');
     subnet = `10.${rows[0].n}.0.0/16`;
   }
@@ -66,25 +86,49 @@ export async function insertEnvironment(tx: Queryable, input: NewEnvironment, ra
      values ($1, $2, $3::cidr, $4, $5, $6, $7, 'creating', $8, $9, $10, $11, $12, $13, $14::jsonb,
        timezone('utc', now()), timezone('utc', now()))
      returning ${COLUMNS}`,
-    [input.name, input.provider, subnet, nodePort, pf, http, https, input.registerPortainer ?? true,
-      input.haproxyRoute ?? true, input.requestedBy ?? null, input.sourceUrl ?? null, input.expiresAt ?? null,
-      input.pinned ?? false, JSON.stringify(input.labels ?? {})]);
+    [
+      input.name,
+      input.provider,
+      subnet,
+      nodePort,
+      pf,
+      http,
+      https,
+      input.registerPortainer ?? true,
+      input.haproxyRoute ?? true,
+      input.requestedBy ?? null,
+      input.sourceUrl ?? null,
+      input.expiresAt ?? null,
+      input.pinned ?? false,
+      JSON.stringify(input.labels ?? {}),
+    ],
+  );
   return toEnvironment(rows[0] as ClusterRow);
 }
 
 /** A host port is free when no row uses it in any of its port columns (nor this insert). */
-async function lowestFreePort(tx: Queryable, range: Range, variable: string, taken: number[]): Promise<number> {
+async function lowestFreePort(
+  tx: Queryable,
+  range: Range,
+  variable: string,
+  taken: number[],
+): Promise<number> {
   const rows = await tx.query<{ p: number }>(
     `select p from generate_series($1::int, $2::int) p
      where p <> all($3::int[])
        and not exists (select 1 from clusters where http_port = p or https_port = p or pf_port = p)
-     order by p limit 1`, [range.from, range.to, taken]);
+     order by p limit 1`,
+    [range.from, range.to, taken],
+  );
   if (!rows[0]) throw exhausted(range, variable);
   return rows[0].p;
 }
 
-
-export async function updateEnvironment(q: Queryable, name: EnvName, patch: EnvironmentPatch): Promise<Environment> {
+export async function updateEnvironment(
+  q: Queryable,
+  name: EnvName,
+  patch: EnvironmentPatch,
+): Promise<Environment> {
   const sets: string[] = [];
   const params: unknown[] = [name];
   const set = (column: string, value: unknown, cast = '') => {
@@ -97,24 +141,40 @@ export async function updateEnvironment(q: Queryable, name: EnvName, patch: Envi
   if (patch.pinned !== undefined) set('pinned', patch.pinned);
   if (patch.labels !== undefined) set('labels', JSON.stringify(patch.labels), '::jsonb');
   const rows = await q.query<ClusterRow>(
-    `update clusters set ${[...sets, "updated_at = timezone('utc', now())"].join(', ')} where name = $1 returning ${COLUMNS}`, params);
+    `update clusters set ${[...sets, "updated_at = timezone('utc', now())"].join(', ')} where name = $1 returning ${COLUMNS}`,
+    params,
+  );
   if (!rows[0]) throw new Failure('not_found', `environment "${name}" does not exist`, '/env list');
   return toEnvironment(rows[0]);
 }
 
 /** Inserts one adopted row with its own ports; returns a reason when it is refused. */
 export async function importRecord(q: Queryable, r: EnvironmentRecord): Promise<string | null> {
-  const existing = await q.query<{ name: string }>('select name from clusters where name = $1', [r.name]);
+  const existing = await q.query<{ name: string }>('select name from clusters where name = $1', [
+    r.name,
+  ]);
   if (existing[0]) return 'already present (kept as it is)';
   try {
     await q.query(
       `insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port, status,
          register_portainer, haproxy_route, created_at, updated_at)
        values ($1, $2, $3::cidr, $4, $5, $6, $7, 'ready', $8, $9, timezone('utc', now()), timezone('utc', now()))`,
-      [r.name, r.provider, r.subnet, r.nodePort, r.pfPort, r.httpPort, r.httpsPort, r.registerPortainer, r.haproxyRoute]);
+      [
+        r.name,
+        r.provider,
+        r.subnet,
+        r.nodePort,
+        r.pfPort,
+        r.httpPort,
+        r.httpsPort,
+        r.registerPortainer,
+        r.haproxyRoute,
+      ],
+    );
     return null;
   } catch (error) {
-    if (pgCode(error) === '23505') return `conflicts with an existing row (${pgConstraint(error) ?? 'unique value'})`;
+    if (pgCode(error) === '23505')
+      return `conflicts with an existing row (${pgConstraint(error) ?? 'unique value'})`;
     throw error;
   }
 }

@@ -125,7 +125,11 @@ export async function migrate(db: Db): Promise<string[]> {
       version text primary key,
       applied_at timestamptz not null default now()
     )`);
-    const done = new Set((await tx.query<{ version: string }>('select version from kindler_migrations')).map((r) => r.version));
+    const done = new Set(
+      (await tx.query<{ version: string }>('select version from kindler_migrations')).map(
+        (r) => r.version,
+      ),
+    );
     const applied: string[] = [];
     for (const migration of MIGRATIONS) {
       if (done.has(migration.version)) continue;
@@ -139,7 +143,9 @@ export async function migrate(db: Db): Promise<string[]> {
 
 /** True when every known migration has been applied (readiness). */
 export async function migrationsCurrent(db: Db): Promise<boolean> {
-  const rows = await db.query<{ version: string }>('select version from kindler_migrations').catch(() => []);
+  const rows = await db
+    .query<{ version: string }>('select version from kindler_migrations')
+    .catch(() => []);
   const done = new Set(rows.map((r) => r.version));
   return MIGRATIONS.every((m) => done.has(m.version));
 }

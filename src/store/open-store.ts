@@ -30,7 +30,12 @@ export async function openStore(config: Config): Promise<Store> {
       await store.ping();
     } catch (error) {
       await store.close().catch(() => undefined);
-      throw new Failure('degraded', `cannot reach PostgreSQL at ${describeUrl(config.DATABASE_URL)}: ${(error as Error).message}. To resolve, check DATABASE_URL and that the server is up`, undefined, { cause: error });
+      throw new Failure(
+        'degraded',
+        `cannot reach PostgreSQL at ${describeUrl(config.DATABASE_URL)}: ${(error as Error).message}. To resolve, check DATABASE_URL and that the server is up`,
+        undefined,
+        { cause: error },
+      );
     }
     return store;
   }
@@ -39,7 +44,12 @@ export async function openStore(config: Config): Promise<Store> {
   try {
     return new SqlStore(await PgliteDb.open(dir), ranges);
   } catch (error) {
-    throw new Failure('degraded', `cannot open the embedded database in ${dir}: ${(error as Error).message}. To resolve, check that no other kindler process uses KINDLER_DATA_DIR`, undefined, { cause: error });
+    throw new Failure(
+      'degraded',
+      `cannot open the embedded database in ${dir}: ${(error as Error).message}. To resolve, check that no other kindler process uses KINDLER_DATA_DIR`,
+      undefined,
+      { cause: error },
+    );
   }
 }
 

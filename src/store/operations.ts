@@ -2,7 +2,16 @@
 // keeps one operation per environment; leases (owner + expiry, on the database clock) let another
 // worker take over an operation whose worker died. A unique violation (23505) from insert or
 // reopen means "busy": the caller explains it with busyFailure, outside the failed transaction.
-import { Failure, busyFailure as busy, stepsFor, type EnvName, type Operation, type OperationKind, type StepState, type Trigger } from '../domain/index.js';
+import {
+  Failure,
+  busyFailure as busy,
+  stepsFor,
+  type EnvName,
+  type Operation,
+  type OperationKind,
+  type StepState,
+  type Trigger,
+} from '../domain/index.js';
 import type { Queryable } from './db.js';
 import { toOperation, type OperationRow, type StepRow } from './rows.js';
 import type { OperationPatch } from './store.js';
@@ -11,52 +20,92 @@ const OP_COLUMNS = `id, cluster_name, operation, status, log_output, started_at,
   trigger_source, trigger_url, repo, issue_number, head_sha, current_step, failed_step, fix_command, cancel_requested,
   attempt, comment_id, check_run_id, lease_owner, lease_expires_at, updated_at`;
 
-export async function loadOperations(q: Queryable, where: string, params: unknown[], suffix = 'order by id desc'): Promise<Operation[]> {
-  const rows = await q.query<OperationRow>(`select ${OP_COLUMNS} from operations ${where} ${suffix}`, params);
+export async function loadOperations(
+  q: Queryable,
+  where: string,
+  params: unknown[],
+  suffix = 'order by id desc',
+): Promise<Operation[]> {
+  const rows = await q.query<OperationRow>(
+    `select ${OP_COLUMNS} from operations ${where} ${suffix}`,
+    params,
+  );
   if (rows.length === 0) return [];
   const steps = await q.query<StepRow>(
     'select operation_id, step, position, status, started_at, completed_at, detail, error from operation_steps where operation_id = any($1::int[]) order by position',
-    [rows.map((r) => r.id)]);
-  return rows.map((r) => toOperation(r, steps.filter((s) => s.operation_id === r.id)));
+    [rows.map((r) => r.id)],
+  );
+  return rows.map((r) =>
+    toOperation(
+      r,
+      steps.filter((s) => s.operation_id === r.id),
+    ),
+  );
 }
 
 export async function loadOperation(q: Queryable, id: number): Promise<Operation | null> {
   return (await loadOperations(q, 'where id = $1', [id]))[0] ?? null;
 }
 
-export async function insertOperation(tx: Queryable, input: { envName: EnvName; kind: OperationKind; trigger: Trigger }): Promise<number> {
+export async function insertOperation(
+  tx: Queryable,
+  input: { envName: EnvName; kind: OperationKind; trigger: Trigger },
+): Promise<number> {
   const t = input.trigger;
   const rows = await tx.query<{ id: number }>(
-      `insert into operations (cluster_name, operation, status, actor, trigger_source, trigger_url, repo, issue_number, head_sha, started_at, updated_at)
+    `insert into operations (cluster_name, operation, status, actor, trigger_source, trigger_url, repo, issue_number, head_sha, started_at, updated_at)
        values ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, now(), now()) returning id`,
-      [input.envName, input.kind, t.actor, t.source, t.url, t.repo, t.issueNumber, t.headSha]);
+    [input.envName, input.kind, t.actor, t.source, t.url, t.repo, t.issueNumber, t.headSha],
+  );
   const id = (rows[0] as { id: number }).id;
   await tx.query(
     `insert into operation_steps (operation_id, step, position, status)
      select $1, step, ord::int, 'pending' from unnest($2::text[]) with ordinality as s(step, ord)`,
-    [id, [...stepsFor(input.kind)]]);
+    [id, [...stepsFor(input.kind)]],
+  );
   return id;
 }
 
 /** Explains which operation holds the environment. */
 export async function busyFailure(q: Queryable, envName: EnvName): Promise<Failure> {
-  const active = (await loadOperations(q, `where cluster_name = $1 and status in ('queued', 'running')`, [envName]))[0];
-  return active ? busy(active) : new Failure('busy', `environment "${envName}" already has an operation; one operation runs at a time`, `/env cancel ${envName}`);
+  const active = (
+    await loadOperations(q, `where cluster_name = $1 and status in ('queued', 'running')`, [
+      envName,
+    ])
+  )[0];
+  return active
+    ? busy(active)
+    : new Failure(
+        'busy',
+        `environment "${envName}" already has an operation; one operation runs at a time`,
+        `/env cancel ${envName}`,
+      );
 }
 
 export async function saveStep(q: Queryable, id: number, s: StepState): Promise<void> {
   await q.query(
     `update operation_steps set status = $3, started_at = $4, completed_at = $5, detail = $6, error = $7
      where operation_id = $1 and step = $2`,
-    [id, s.step, s.status, s.startedAt, s.completedAt, s.detail, s.error]);
+    [id, s.step, s.status, s.startedAt, s.completedAt, s.detail, s.error],
+  );
   await q.query('update operations set updated_at = now() where id = $1', [id]);
 }
 
-export async function updateOperation(q: Queryable, id: number, patch: OperationPatch): Promise<void> {
+export async function updateOperation(
+  q: Queryable,
+  id: number,
+  patch: OperationPatch,
+): Promise<void> {
   const columns: [keyof OperationPatch, string][] = [
-    ['status', 'status'], ['currentStep', 'current_step'], ['failedStep', 'failed_step'], ['error', 'error_message'],
-    ['fixCommand', 'fix_command'], ['logOutput', 'log_output'], ['commentId', 'comment_id'],
-    ['checkRunId', 'check_run_id'], ['completedAt', 'completed_at'],
+    ['status', 'status'],
+    ['currentStep', 'current_step'],
+    ['failedStep', 'failed_step'],
+    ['error', 'error_message'],
+    ['fixCommand', 'fix_command'],
+    ['logOutput', 'log_output'],
+    ['commentId', 'comment_id'],
+    ['checkRunId', 'check_run_id'],
+    ['completedAt', 'completed_at'],
   ];
   const params: unknown[] = [id];
   const sets = ['updated_at = now()'];
@@ -66,24 +115,42 @@ export async function updateOperation(q: Queryable, id: number, patch: Operation
     sets.push(`${column} = $${params.length}`);
   }
   // A finished operation holds no lease.
-  if (patch.status && !['queued', 'running'].includes(patch.status)) sets.push('lease_owner = null', 'lease_expires_at = null');
-  const rows = await q.query(`update operations set ${sets.join(', ')} where id = $1 returning id`, params);
+  if (patch.status && !['queued', 'running'].includes(patch.status))
+    sets.push('lease_owner = null', 'lease_expires_at = null');
+  const rows = await q.query(
+    `update operations set ${sets.join(', ')} where id = $1 returning id`,
+    params,
+  );
   if (rows.length === 0) throw new Failure('not_found', `operation #${id} does not exist`);
 }
 
-export async function claim(q: Queryable, id: number, owner: string, leaseMs: number): Promise<boolean> {
+export async function claim(
+  q: Queryable,
+  id: number,
+  owner: string,
+  leaseMs: number,
+): Promise<boolean> {
   const rows = await q.query(
     `update operations set status = 'running', lease_owner = $2,
        lease_expires_at = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
      where id = $1 and (status = 'queued' or (status = 'running' and (lease_expires_at is null or lease_expires_at < now())))
-     returning id`, [id, owner, leaseMs]);
+     returning id`,
+    [id, owner, leaseMs],
+  );
   return rows.length === 1;
 }
 
-export async function renew(q: Queryable, id: number, owner: string, leaseMs: number): Promise<boolean> {
+export async function renew(
+  q: Queryable,
+  id: number,
+  owner: string,
+  leaseMs: number,
+): Promise<boolean> {
   const rows = await q.query(
     `update operations set lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
-     where id = $1 and lease_owner = $2 and status = 'running' returning id`, [id, owner, leaseMs]);
+     where id = $1 and lease_owner = $2 and status = 'running' returning id`,
+    [id, owner, leaseMs],
+  );
   return rows.length === 1;
 }
 
@@ -91,14 +158,21 @@ export async function reopen(tx: Queryable, id: number): Promise<void> {
   const op = await loadOperation(tx, id);
   if (!op) throw new Failure('not_found', `operation #${id} does not exist`);
   if (op.status !== 'failed' && op.status !== 'cancelled') {
-    throw new Failure('invalid_input', `operation #${id} is ${op.status}; only a failed or cancelled operation can be retried`);
+    throw new Failure(
+      'invalid_input',
+      `operation #${id} is ${op.status}; only a failed or cancelled operation can be retried`,
+    );
   }
   await tx.query(
     `update operations set status = 'queued', attempt = attempt + 1, error_message = null, failed_step = null,
        fix_command = null, completed_at = null, cancel_requested = false, current_step = null,
        lease_owner = null, lease_expires_at = null, updated_at = now()
-     where id = $1`, [id]);
+     where id = $1`,
+    [id],
+  );
   await tx.query(
     `update operation_steps set status = 'pending', error = null, started_at = null, completed_at = null
-     where operation_id = $1 and status in ('failed', 'running')`, [id]);
+     where operation_id = $1 and status in ('failed', 'running')`,
+    [id],
+  );
 }

@@ -3,7 +3,10 @@ import pg from 'pg';
 import type { Db, Queryable } from './db.js';
 
 // Timestamps without time zone (the upstream columns) are read as UTC, like the rest.
-pg.types.setTypeParser(pg.types.builtins.TIMESTAMP, (value) => new Date(`${value.replace(' ', 'T')}Z`));
+pg.types.setTypeParser(
+  pg.types.builtins.TIMESTAMP,
+  (value) => new Date(`${value.replace(' ', 'T')}Z`),
+);
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 export class PgDb implements Db {
@@ -11,7 +14,11 @@ export class PgDb implements Db {
   private readonly pool: pg.Pool;
 
   constructor(connectionString: string, options: { max?: number } = {}) {
-    this.pool = new pg.Pool({ connectionString, max: options.max ?? 10, connectionTimeoutMillis: 5_000 });
+    this.pool = new pg.Pool({
+      connectionString,
+      max: options.max ?? 10,
+      connectionTimeoutMillis: 5_000,
+    });
     // An idle client losing its connection must not crash the process; the next query reports it.
     this.pool.on('error', () => undefined);
   }
@@ -26,7 +33,8 @@ export class PgDb implements Db {
     try {
       await client.query('begin');
       const tx: Queryable = {
-        query: async <R extends object>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[],
+        query: async <R extends object>(sql: string, params: unknown[] = []) =>
+          (await client.query(sql, params)).rows as R[],
       };
       const result = await fn(tx);
       await client.query('commit');

@@ -27,15 +27,21 @@ export class PgliteDb implements Db {
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.serial(() => this.pg.transaction(async (t) => fn({
-      query: async <R extends object>(sql: string, params: unknown[] = []) => (await t.query<R>(sql, params)).rows,
-    })));
+    return this.serial(() =>
+      this.pg.transaction(async (t) =>
+        fn({
+          query: async <R extends object>(sql: string, params: unknown[] = []) =>
+            (await t.query<R>(sql, params)).rows,
+        }),
+      ),
+    );
   }
 
   /** The same single connection for the queue (pg-boss), its statements serialised with ours. */
   forQueue(): QueueConnection {
     return {
-      query: <T>(sql: string, params?: unknown[]) => this.serial(() => this.pg.query<T>(sql, params)),
+      query: <T>(sql: string, params?: unknown[]) =>
+        this.serial(() => this.pg.query<T>(sql, params)),
       exec: (sql: string) => this.serial(() => this.pg.exec(sql)),
       listen: (channel: string, cb: (payload: string) => void) => this.pg.listen(channel, cb),
     };

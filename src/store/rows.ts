@@ -1,19 +1,43 @@
 // Database rows → domain values. Column names are contracts (upstream and ours).
 import {
-  envName, stepsFor,
-  type EnvName, type EnvStatus, type Environment, type Operation, type OperationKind, type OperationStatus,
-  type ProviderName, type StepName, type StepState, type StepStatus, type Trigger,
+  envName,
+  stepsFor,
+  type EnvName,
+  type EnvStatus,
+  type Environment,
+  type Operation,
+  type OperationKind,
+  type OperationStatus,
+  type ProviderName,
+  type StepName,
+  type StepState,
+  type StepStatus,
+  type Trigger,
 } from '../domain/index.js';
 
 export interface ClusterRow {
-  name: string; provider: string; subnet: string | null; node_port: number; pf_port: number;
-  http_port: number; https_port: number; server_ip: string | null; created_at: Date | string | null;
-  updated_at: Date | string | null; status: string; register_portainer: boolean; haproxy_route: boolean;
-  requested_by: string | null; source_url: string | null; expires_at: Date | string | null; pinned: boolean;
+  name: string;
+  provider: string;
+  subnet: string | null;
+  node_port: number;
+  pf_port: number;
+  http_port: number;
+  https_port: number;
+  server_ip: string | null;
+  created_at: Date | string | null;
+  updated_at: Date | string | null;
+  status: string;
+  register_portainer: boolean;
+  haproxy_route: boolean;
+  requested_by: string | null;
+  source_url: string | null;
+  expires_at: Date | string | null;
+  pinned: boolean;
   labels: Record<string, string> | string | null;
 }
 
-const date = (v: Date | string | null): Date | null => (v === null ? null : v instanceof Date ? v : new Date(v));
+const date = (v: Date | string | null): Date | null =>
+  v === null ? null : v instanceof Date ? v : new Date(v);
 const ENV_STATUSES: EnvStatus[] = ['creating', 'ready', 'failed', 'deleting', 'delete_failed'];
 
 export function toEnvironment(row: ClusterRow): Environment {
@@ -34,24 +58,51 @@ export function toEnvironment(row: ClusterRow): Environment {
     sourceUrl: row.source_url,
     expiresAt: date(row.expires_at),
     pinned: row.pinned,
-    labels: typeof row.labels === 'string' ? (JSON.parse(row.labels) as Record<string, string>) : (row.labels ?? {}),
+    labels:
+      typeof row.labels === 'string'
+        ? (JSON.parse(row.labels) as Record<string, string>)
+        : (row.labels ?? {}),
     createdAt: date(row.created_at) ?? new Date(0),
     updatedAt: date(row.updated_at) ?? new Date(0),
   };
 }
 
 export interface OperationRow {
-  id: number; cluster_name: string; operation: string; status: string; log_output: string | null;
-  started_at: Date | string; completed_at: Date | string | null; error_message: string | null; actor: string | null;
-  trigger_source: string; trigger_url: string | null; repo: string | null; issue_number: number | null;
-  head_sha: string | null; current_step: string | null; failed_step: string | null; fix_command: string | null;
-  cancel_requested: boolean; attempt: number; comment_id: number | string | null; check_run_id: number | string | null;
-  lease_owner: string | null; lease_expires_at: Date | string | null; updated_at: Date | string;
+  id: number;
+  cluster_name: string;
+  operation: string;
+  status: string;
+  log_output: string | null;
+  started_at: Date | string;
+  completed_at: Date | string | null;
+  error_message: string | null;
+  actor: string | null;
+  trigger_source: string;
+  trigger_url: string | null;
+  repo: string | null;
+  issue_number: number | null;
+  head_sha: string | null;
+  current_step: string | null;
+  failed_step: string | null;
+  fix_command: string | null;
+  cancel_requested: boolean;
+  attempt: number;
+  comment_id: number | string | null;
+  check_run_id: number | string | null;
+  lease_owner: string | null;
+  lease_expires_at: Date | string | null;
+  updated_at: Date | string;
 }
 
 export interface StepRow {
-  operation_id: number; step: string; position: number; status: string;
-  started_at: Date | string | null; completed_at: Date | string | null; detail: string | null; error: string | null;
+  operation_id: number;
+  step: string;
+  position: number;
+  status: string;
+  started_at: Date | string | null;
+  completed_at: Date | string | null;
+  detail: string | null;
+  error: string | null;
 }
 
 const num = (v: number | string | null): number | null => (v === null ? null : Number(v));
@@ -60,8 +111,12 @@ export function toOperation(row: OperationRow, steps: StepRow[]): Operation {
   const kind = row.operation as OperationKind;
   const byStep = new Map(steps.map((s) => [s.step, s]));
   const trigger: Trigger = {
-    source: row.trigger_source as Trigger['source'], actor: row.actor, url: row.trigger_url, repo: row.repo,
-    issueNumber: row.issue_number, headSha: row.head_sha,
+    source: row.trigger_source as Trigger['source'],
+    actor: row.actor,
+    url: row.trigger_url,
+    repo: row.repo,
+    issueNumber: row.issue_number,
+    headSha: row.head_sha,
   };
   return {
     id: Number(row.id),
@@ -72,8 +127,12 @@ export function toOperation(row: OperationRow, steps: StepRow[]): Operation {
     steps: stepsFor(kind).map((step): StepState => {
       const s = byStep.get(step);
       return {
-        step, status: (s?.status ?? 'pending') as StepStatus, startedAt: date(s?.started_at ?? null),
-        completedAt: date(s?.completed_at ?? null), detail: s?.detail ?? null, error: s?.error ?? null,
+        step,
+        status: (s?.status ?? 'pending') as StepStatus,
+        startedAt: date(s?.started_at ?? null),
+        completedAt: date(s?.completed_at ?? null),
+        detail: s?.detail ?? null,
+        error: s?.error ?? null,
       };
     }),
     currentStep: row.current_step as StepName | null,

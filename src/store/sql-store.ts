@@ -1,17 +1,54 @@
 // The Store over either backend: the same SQL on PostgreSQL and PGlite.
-import { alreadyExists, type EnvName, type Environment, type NewEnvironment, type Operation, type OperationKind, type OperationStatus, type StepState, type Trigger } from '../domain/index.js';
+import {
+  alreadyExists,
+  type EnvName,
+  type Environment,
+  type NewEnvironment,
+  type Operation,
+  type OperationKind,
+  type OperationStatus,
+  type StepState,
+  type Trigger,
+} from '../domain/index.js';
 import { pgCode, type Db } from './db.js';
-import { ALLOCATION_LOCK, DEFAULT_RANGES, SELECT_CLUSTERS, importRecord, insertEnvironment, updateEnvironment, type AllocationRanges } from './environments.js';
+import {
+  ALLOCATION_LOCK,
+  DEFAULT_RANGES,
+  SELECT_CLUSTERS,
+  importRecord,
+  insertEnvironment,
+  updateEnvironment,
+  type AllocationRanges,
+} from './environments.js';
 import { migrate, migrationsCurrent } from './migrations.js';
 import { PgliteDb, type QueueConnection } from './pglite-db.js';
-import { busyFailure, claim, insertOperation, loadOperation, loadOperations, reopen, renew, saveStep, updateOperation } from './operations.js';
+import {
+  busyFailure,
+  claim,
+  insertOperation,
+  loadOperation,
+  loadOperations,
+  reopen,
+  renew,
+  saveStep,
+  updateOperation,
+} from './operations.js';
 import { toEnvironment, type ClusterRow } from './rows.js';
-import type { EnvironmentPatch, EnvironmentRecord, ImportReport, OperationPatch, Store } from './store.js';
+import type {
+  EnvironmentPatch,
+  EnvironmentRecord,
+  ImportReport,
+  OperationPatch,
+  Store,
+} from './store.js';
 
 export class SqlStore implements Store {
   readonly backend: Db['backend'];
 
-  constructor(private readonly db: Db, private readonly ranges: AllocationRanges = DEFAULT_RANGES) {
+  constructor(
+    private readonly db: Db,
+    private readonly ranges: AllocationRanges = DEFAULT_RANGES,
+  ) {
     this.backend = db.backend;
   }
 
@@ -50,12 +87,16 @@ export class SqlStore implements Store {
   }
 
   async listEnvironments(): Promise<Environment[]> {
-    const rows = await this.db.query<ClusterRow>(`${SELECT_CLUSTERS} where name <> 'devops' order by created_at, seq`);
+    const rows = await this.db.query<ClusterRow>(
+      `${SELECT_CLUSTERS} where name <> 'devops' order by created_at, seq`,
+    );
     return rows.map(toEnvironment);
   }
 
   async listAllRows(): Promise<Environment[]> {
-    const rows = await this.db.query<ClusterRow>(`${SELECT_CLUSTERS} order by (name = 'devops') desc, created_at, seq`);
+    const rows = await this.db.query<ClusterRow>(
+      `${SELECT_CLUSTERS} order by (name = 'devops') desc, created_at, seq`,
+    );
     return rows.map(toEnvironment);
   }
 
@@ -64,26 +105,35 @@ export class SqlStore implements Store {
   }
 
   async deleteEnvironment(name: EnvName): Promise<boolean> {
-    return (await this.db.query('delete from clusters where name = $1 returning name', [name])).length === 1;
+    return (
+      (await this.db.query('delete from clusters where name = $1 returning name', [name]))
+        .length === 1
+    );
   }
 
   async importRecords(records: EnvironmentRecord[]): Promise<ImportReport> {
     const report: ImportReport = { imported: [], skipped: [] };
     for (const record of records) {
-      const reason = await this.db.transaction(async (tx) => {
-        await tx.query('select pg_advisory_xact_lock($1)', [ALLOCATION_LOCK]);
-        return importRecord(tx, record);
-      }).catch((error: unknown) => {
-        if (pgCode(error) === '23505') return 'conflicts with an existing row';
-        throw error;
-      });
+      const reason = await this.db
+        .transaction(async (tx) => {
+          await tx.query('select pg_advisory_xact_lock($1)', [ALLOCATION_LOCK]);
+          return importRecord(tx, record);
+        })
+        .catch((error: unknown) => {
+          if (pgCode(error) === '23505') return 'conflicts with an existing row';
+          throw error;
+        });
       if (reason) report.skipped.push({ name: record.name, reason });
       else report.imported.push(record.name);
     }
     return report;
   }
 
-  async createOperation(input: { envName: EnvName; kind: OperationKind; trigger: Trigger }): Promise<Operation> {
+  async createOperation(input: {
+    envName: EnvName;
+    kind: OperationKind;
+    trigger: Trigger;
+  }): Promise<Operation> {
     try {
       const id = await this.db.transaction((tx) => insertOperation(tx, input));
       return (await loadOperation(this.db, id)) as Operation;
@@ -98,25 +148,49 @@ export class SqlStore implements Store {
   }
 
   async activeOperation(envName: EnvName): Promise<Operation | null> {
-    return (await loadOperations(this.db, `where cluster_name = $1 and status in ('queued', 'running')`, [envName]))[0] ?? null;
+    return (
+      (
+        await loadOperations(
+          this.db,
+          `where cluster_name = $1 and status in ('queued', 'running')`,
+          [envName],
+        )
+      )[0] ?? null
+    );
   }
 
   async latestOperation(envName: EnvName, kind?: OperationKind): Promise<Operation | null> {
     const ops = kind
-      ? await loadOperations(this.db, 'where cluster_name = $1 and operation = $2', [envName, kind], 'order by id desc limit 1')
-      : await loadOperations(this.db, 'where cluster_name = $1', [envName], 'order by id desc limit 1');
+      ? await loadOperations(
+          this.db,
+          'where cluster_name = $1 and operation = $2',
+          [envName, kind],
+          'order by id desc limit 1',
+        )
+      : await loadOperations(
+          this.db,
+          'where cluster_name = $1',
+          [envName],
+          'order by id desc limit 1',
+        );
     return ops[0] ?? null;
   }
 
-  listOperations(filter: { envName?: EnvName; limit?: number; status?: OperationStatus[] } = {}): Promise<Operation[]> {
-    return loadOperations(this.db,
+  listOperations(
+    filter: { envName?: EnvName; limit?: number; status?: OperationStatus[] } = {},
+  ): Promise<Operation[]> {
+    return loadOperations(
+      this.db,
       'where ($1::text is null or cluster_name = $1) and ($2::text[] is null or status = any($2::text[]))',
-      [filter.envName ?? null, filter.status ?? null], `order by id desc limit ${Math.max(1, Math.min(filter.limit ?? 100, 1000))}`);
+      [filter.envName ?? null, filter.status ?? null],
+      `order by id desc limit ${Math.max(1, Math.min(filter.limit ?? 100, 1000))}`,
+    );
   }
 
   operationCounts(): Promise<{ kind: OperationKind; status: OperationStatus; count: number }[]> {
     return this.db.query<{ kind: OperationKind; status: OperationStatus; count: number }>(
-      'select operation as kind, status, count(*)::int as count from operations group by operation, status order by operation, status');
+      'select operation as kind, status, count(*)::int as count from operations group by operation, status order by operation, status',
+    );
   }
 
   async claimOperation(id: number, owner: string, leaseMs: number): Promise<Operation | null> {
@@ -128,7 +202,10 @@ export class SqlStore implements Store {
   }
 
   async releaseLease(id: number, owner: string): Promise<void> {
-    await this.db.query(`update operations set lease_owner = null, lease_expires_at = null where id = $1 and (lease_owner = $2 or $2 = '')`, [id, owner]);
+    await this.db.query(
+      `update operations set lease_owner = null, lease_expires_at = null where id = $1 and (lease_owner = $2 or $2 = '')`,
+      [id, owner],
+    );
   }
 
   async saveStep(id: number, state: StepState): Promise<void> {
@@ -142,7 +219,9 @@ export class SqlStore implements Store {
 
   async requestCancel(envName: EnvName): Promise<Operation | null> {
     const rows = await this.db.query<{ id: number }>(
-      `update operations set cancel_requested = true, updated_at = now() where cluster_name = $1 and status in ('queued', 'running') returning id`, [envName]);
+      `update operations set cancel_requested = true, updated_at = now() where cluster_name = $1 and status in ('queued', 'running') returning id`,
+      [envName],
+    );
     return rows[0] ? loadOperation(this.db, rows[0].id) : null;
   }
 
@@ -160,11 +239,19 @@ export class SqlStore implements Store {
   }
 
   orphanedOperations(): Promise<Operation[]> {
-    return loadOperations(this.db, `where status = 'running' and (lease_expires_at is null or lease_expires_at < now())`, [], 'order by id');
+    return loadOperations(
+      this.db,
+      `where status = 'running' and (lease_expires_at is null or lease_expires_at < now())`,
+      [],
+      'order by id',
+    );
   }
 
   async recordDelivery(deliveryId: string, event: string): Promise<boolean> {
-    const rows = await this.db.query('insert into webhook_deliveries (id, event) values ($1, $2) on conflict (id) do nothing returning id', [deliveryId, event]);
+    const rows = await this.db.query(
+      'insert into webhook_deliveries (id, event) values ($1, $2) on conflict (id) do nothing returning id',
+      [deliveryId, event],
+    );
     return rows.length === 1;
   }
 
@@ -173,14 +260,19 @@ export class SqlStore implements Store {
   }
 
   async getState<T>(key: string): Promise<T | null> {
-    const rows = await this.db.query<{ value: T }>('select value from kindler_state where key = $1', [key]);
+    const rows = await this.db.query<{ value: T }>(
+      'select value from kindler_state where key = $1',
+      [key],
+    );
     return rows[0] ? rows[0].value : null;
   }
 
   async setState(key: string, value: unknown): Promise<void> {
     await this.db.query(
       `insert into kindler_state (key, value, updated_at) values ($1, $2::jsonb, now())
-       on conflict (key) do update set value = excluded.value, updated_at = now()`, [key, JSON.stringify(value)]);
+       on conflict (key) do update set value = excluded.value, updated_at = now()`,
+      [key, JSON.stringify(value)],
+    );
   }
 
   close(): Promise<void> {

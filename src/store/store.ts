@@ -1,13 +1,31 @@
 // The one interface to the state. Two backends run the same SQL: PostgreSQL (`pg`) when
 // DATABASE_URL is set, embedded PGlite under KINDLER_DATA_DIR otherwise.
 import type {
-  EnvName, Environment, EnvStatus, NewEnvironment, Operation, OperationKind, OperationStatus, StepName,
-  StepState, Trigger,
+  EnvName,
+  Environment,
+  EnvStatus,
+  NewEnvironment,
+  Operation,
+  OperationKind,
+  OperationStatus,
+  StepName,
+  StepState,
+  Trigger,
 } from '../domain/index.js';
 import type { QueueConnection } from './pglite-db.js';
 
 /** A row as the upstream CSV / DB knows it: ports given, nothing allocated. */
-export type EnvironmentRecord = Pick<Environment, 'provider' | 'subnet' | 'nodePort' | 'pfPort' | 'httpPort' | 'httpsPort' | 'registerPortainer' | 'haproxyRoute'> & {
+export type EnvironmentRecord = Pick<
+  Environment,
+  | 'provider'
+  | 'subnet'
+  | 'nodePort'
+  | 'pfPort'
+  | 'httpPort'
+  | 'httpsPort'
+  | 'registerPortainer'
+  | 'haproxyRoute'
+> & {
   /** Not branded: the management cluster `devops` is a record too. */
   name: string;
 };
@@ -69,12 +87,20 @@ export interface Store {
    * Records a new operation with all its steps `pending`. Failure('busy') when the environment
    * already has a queued or running operation (one at a time, enforced by a unique index).
    */
-  createOperation(input: { envName: EnvName; kind: OperationKind; trigger: Trigger }): Promise<Operation>;
+  createOperation(input: {
+    envName: EnvName;
+    kind: OperationKind;
+    trigger: Trigger;
+  }): Promise<Operation>;
   getOperation(id: number): Promise<Operation | null>;
   /** The queued or running operation of an environment, if any. */
   activeOperation(envName: EnvName): Promise<Operation | null>;
   latestOperation(envName: EnvName, kind?: OperationKind): Promise<Operation | null>;
-  listOperations(filter?: { envName?: EnvName; limit?: number; status?: OperationStatus[] }): Promise<Operation[]>;
+  listOperations(filter?: {
+    envName?: EnvName;
+    limit?: number;
+    status?: OperationStatus[];
+  }): Promise<Operation[]>;
   /**
    * Takes the operation for this worker when it is queued, or running with an expired lease
    * (its worker died). Returns null when someone else holds it or it is finished.

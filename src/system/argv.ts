@@ -23,7 +23,10 @@ export function splitArgv(line: string): string[] {
       word = '';
       started = false;
     } else {
-      if ('|&;<>'.includes(c)) throw new Error(`"${c}" needs a shell, which kindler never uses; put the pipeline in a script and name the script`);
+      if ('|&;<>'.includes(c))
+        throw new Error(
+          `"${c}" needs a shell, which kindler never uses; put the pipeline in a script and name the script`,
+        );
       word += c;
       started = true;
     }

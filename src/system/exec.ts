@@ -38,23 +38,36 @@ export class CliError extends Error {
   }
 }
 
-export const tail = (text: string, lines = 15): string => text.trimEnd().split('\n').slice(-lines).join('\n');
+export const tail = (text: string, lines = 15): string =>
+  text.trimEnd().split('\n').slice(-lines).join('\n');
 
 /** Runs a command; resolves with its output on exit 0, rejects with CliError otherwise. */
-export async function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+export async function run(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
   const result = await runAllowingFailure(command, args, options);
   if (result.exitCode === 0) return result;
   const redactor = new Redactor(options.secrets ?? []);
   const output = tail(result.stderr || result.stdout);
   throw new CliError(
     redactor.redact(`${command} exited ${result.exitCode}${output ? `: ${output}` : ''}`),
-    command, args.map((a) => redactor.redact(a)), result.exitCode,
-    redactor.redact(result.stdout), redactor.redact(result.stderr), false,
+    command,
+    args.map((a) => redactor.redact(a)),
+    result.exitCode,
+    redactor.redact(result.stdout),
+    redactor.redact(result.stderr),
+    false,
   );
 }
 
 /** Runs a command and returns whatever exit code it had; rejects only if it could not run or timed out. */
-export async function runAllowingFailure(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+export async function runAllowingFailure(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
   const redactor = new Redactor(options.secrets ?? []);
   try {
     const result = await execa(command, [...args], {
@@ -68,19 +81,47 @@ export async function runAllowingFailure(command: string, args: readonly string[
     });
     if (result.timedOut || result.isCanceled) {
       const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : 'was cancelled';
-      throw new CliError(redactor.redact(`${command} ${why}`), command, args.map((a) => redactor.redact(a)), null,
-        redactor.redact(String(result.stdout ?? '')), redactor.redact(String(result.stderr ?? '')), result.timedOut);
+      throw new CliError(
+        redactor.redact(`${command} ${why}`),
+        command,
+        args.map((a) => redactor.redact(a)),
+        null,
+        redactor.redact(String(result.stdout ?? '')),
+        redactor.redact(String(result.stderr ?? '')),
+        result.timedOut,
+      );
     }
     if (result.exitCode === undefined) {
-      const reason = result.code === 'ENOENT'
-        ? `${command} was not found on PATH. To resolve, install it or put it on PATH`
-        : `${command} could not run: ${result.shortMessage ?? 'unknown error'}`;
-      throw new CliError(redactor.redact(reason), command, args.map((a) => redactor.redact(a)), null, '', '', false);
+      const reason =
+        result.code === 'ENOENT'
+          ? `${command} was not found on PATH. To resolve, install it or put it on PATH`
+          : `${command} could not run: ${result.shortMessage ?? 'unknown error'}`;
+      throw new CliError(
+        redactor.redact(reason),
+        command,
+        args.map((a) => redactor.redact(a)),
+        null,
+        '',
+        '',
+        false,
+      );
     }
-    return { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), exitCode: result.exitCode };
+    return {
+      stdout: String(result.stdout ?? ''),
+      stderr: String(result.stderr ?? ''),
+      exitCode: result.exitCode,
+    };
   } catch (error) {
     if (error instanceof CliError) throw error;
-    throw new CliError(redactor.redact(`${command} could not run: ${(error as Error).message}`), command,
-      args.map((a) => redactor.redact(a)), null, '', '', false, { cause: error });
+    throw new CliError(
+      redactor.redact(`${command} could not run: ${(error as Error).message}`),
+      command,
+      args.map((a) => redactor.redact(a)),
+      null,
+      '',
+      '',
+      false,
+      { cause: error },
+    );
   }
 }

@@ -27,17 +27,30 @@ export interface EnvironmentView {
   sourceUrl: string | null;
 }
 
-export interface Degradation { degraded: true; reason: string; snapshotAt: string | null }
+export interface Degradation {
+  degraded: true;
+  reason: string;
+  snapshotAt: string | null;
+}
 export type Read<T> = ({ degraded: false } & T) | (Degradation & T);
 
 export function viewOf(env: Environment | EnvironmentRecord, baseDomain: string): EnvironmentView {
   const full = 'status' in env ? env : null;
   return {
-    name: env.name, provider: env.provider, status: full?.status ?? null,
-    httpPort: env.httpPort, httpsPort: env.httpsPort, pfPort: env.pfPort, nodePort: env.nodePort, subnet: env.subnet,
+    name: env.name,
+    provider: env.provider,
+    status: full?.status ?? null,
+    httpPort: env.httpPort,
+    httpsPort: env.httpsPort,
+    pfPort: env.pfPort,
+    nodePort: env.nodePort,
+    subnet: env.subnet,
     url: `http://${whoamiHost(env.name as EnvName, baseDomain)}:${env.httpPort}`,
-    createdAt: full?.createdAt.toISOString() ?? null, expiresAt: full?.expiresAt?.toISOString() ?? null, pinned: full?.pinned ?? null,
-    requestedBy: full?.requestedBy ?? null, sourceUrl: full?.sourceUrl ?? null,
+    createdAt: full?.createdAt.toISOString() ?? null,
+    expiresAt: full?.expiresAt?.toISOString() ?? null,
+    pinned: full?.pinned ?? null,
+    requestedBy: full?.requestedBy ?? null,
+    sourceUrl: full?.sourceUrl ?? null,
   };
 }
 
@@ -46,22 +59,34 @@ export class DashboardData {
 
   environments(): Promise<Read<{ environments: EnvironmentView[] }>> {
     return this.read(
-      async () => ({ environments: (await this.rt.store.listEnvironments()).map((e) => viewOf(e, this.rt.config.BASE_DOMAIN)) }),
+      async () => ({
+        environments: (await this.rt.store.listEnvironments()).map((e) =>
+          viewOf(e, this.rt.config.BASE_DOMAIN),
+        ),
+      }),
       (records) => ({ environments: records.map((r) => viewOf(r, this.rt.config.BASE_DOMAIN)) }),
     );
   }
 
   /** null when neither the database nor the snapshot knows the name. */
-  async environment(name: string): Promise<Read<{ environment: EnvironmentView; operations: Operation[] }> | null> {
+  async environment(
+    name: string,
+  ): Promise<Read<{ environment: EnvironmentView; operations: Operation[] }> | null> {
     const result = await this.read(
       async () => {
         const env = await this.rt.store.getEnvironment(name);
-        const operations = await this.rt.store.listOperations({ envName: name as EnvName, limit: 20 });
+        const operations = await this.rt.store.listOperations({
+          envName: name as EnvName,
+          limit: 20,
+        });
         return { environment: env ? viewOf(env, this.rt.config.BASE_DOMAIN) : null, operations };
       },
       (records) => {
         const record = records.find((r) => r.name === name);
-        return { environment: record ? viewOf(record, this.rt.config.BASE_DOMAIN) : null, operations: [] };
+        return {
+          environment: record ? viewOf(record, this.rt.config.BASE_DOMAIN) : null,
+          operations: [],
+        };
       },
     );
     if (!result.environment && result.operations.length === 0) return null;
@@ -69,26 +94,49 @@ export class DashboardData {
     return result as Read<{ environment: EnvironmentView; operations: Operation[] }>;
   }
 
-  operations(filter: { envName?: string; limit?: number }): Promise<Read<{ operations: Operation[] }>> {
+  operations(filter: {
+    envName?: string;
+    limit?: number;
+  }): Promise<Read<{ operations: Operation[] }>> {
     return this.read(
-      async () => ({ operations: await this.rt.store.listOperations({ ...(filter.envName ? { envName: filter.envName as EnvName } : {}), limit: filter.limit ?? 50 }) }),
+      async () => ({
+        operations: await this.rt.store.listOperations({
+          ...(filter.envName ? { envName: filter.envName as EnvName } : {}),
+          limit: filter.limit ?? 50,
+        }),
+      }),
       () => ({ operations: [] }),
     );
   }
 
   consistency(): Promise<Read<{ report: ConsistencyReport | null }>> {
-    return this.read(async () => ({ report: await this.rt.store.getState<ConsistencyReport>(LATEST_REPORT) }), () => ({ report: null }));
+    return this.read(
+      async () => ({ report: await this.rt.store.getState<ConsistencyReport>(LATEST_REPORT) }),
+      () => ({ report: null }),
+    );
   }
 
-  private async read<T extends object>(live: () => Promise<T>, fallback: (records: EnvironmentRecord[]) => T): Promise<Read<T>> {
+  private async read<T extends object>(
+    live: () => Promise<T>,
+    fallback: (records: EnvironmentRecord[]) => T,
+  ): Promise<Read<T>> {
     try {
       return { degraded: false, ...(await live()) };
     } catch (error) {
       if (!isUnreachable(error)) throw error;
-      const reason = this.rt.redactor.redact(error instanceof Error ? error.message || String((error as { code?: string }).code) : String(error));
+      const reason = this.rt.redactor.redact(
+        error instanceof Error
+          ? error.message || String((error as { code?: string }).code)
+          : String(error),
+      );
       const snapshot = await readSnapshot(this.rt.config.csvPath).catch(() => null);
       const records = (snapshot?.records ?? []).filter((r) => r.name !== 'devops');
-      return { degraded: true, reason: `the database is unreachable (${reason})`, snapshotAt: snapshot?.writtenAt?.toISOString() ?? null, ...fallback(records) };
+      return {
+        degraded: true,
+        reason: `the database is unreachable (${reason})`,
+        snapshotAt: snapshot?.writtenAt?.toISOString() ?? null,
+        ...fallback(records),
+      };
     }
   }
 }

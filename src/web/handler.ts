@@ -14,28 +14,45 @@ import { environmentPage, listPage, notFoundPage } from './pages.js';
 
 const COOKIE = 'kindler_token';
 
-export function dashboardHandler(rt: Runtime, options: { token?: string | undefined; metrics?: Metrics } = {}): Handler {
+export function dashboardHandler(
+  rt: Runtime,
+  options: { token?: string | undefined; metrics?: Metrics } = {},
+): Handler {
   const data = new DashboardData(rt);
   const { token, metrics } = options;
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
-    const ours = path === '/kindler' || path.startsWith('/kindler/') || (path === '/metrics' && metrics);
+    const ours =
+      path === '/kindler' || path.startsWith('/kindler/') || (path === '/metrics' && metrics);
     if (!ours) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('read-only\n');
+      res
+        .writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' })
+        .end('read-only\n');
       return true;
     }
     if (token) {
       const offered = url.searchParams.get('token');
       if (offered && same(offered, token) && !path.startsWith('/kindler/api')) {
         url.searchParams.delete('token');
-        res.writeHead(303, { location: `${url.pathname}${url.search}`, 'set-cookie': `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/` }).end();
+        res
+          .writeHead(303, {
+            location: `${url.pathname}${url.search}`,
+            'set-cookie': `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+          })
+          .end();
         return true;
       }
       if (!authorised(req, token)) {
-        res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="kindler"' })
-          .end('This dashboard needs a token: send "Authorization: Bearer <token>", or open /kindler?token=<token> once.\n');
+        res
+          .writeHead(401, {
+            'content-type': 'text/plain; charset=utf-8',
+            'www-authenticate': 'Bearer realm="kindler"',
+          })
+          .end(
+            'This dashboard needs a token: send "Authorization: Bearer <token>", or open /kindler?token=<token> once.\n',
+          );
         return true;
       }
     }
@@ -44,10 +61,19 @@ export function dashboardHandler(rt: Runtime, options: { token?: string | undefi
       res.writeHead(200, { 'content-type': contentType }).end(body);
       return true;
     }
-    if (path.startsWith('/kindler/api/')) return api(path.slice('/kindler/api/'.length), url, res, data);
+    if (path.startsWith('/kindler/api/'))
+      return api(path.slice('/kindler/api/'.length), url, res, data);
     if (path === '/kindler') {
       const [envs, consistency] = await Promise.all([data.environments(), data.consistency()]);
-      return html(res, 200, listPage({ environments: envs.environments, report: consistency.report, degraded: degradation(envs) }));
+      return html(
+        res,
+        200,
+        listPage({
+          environments: envs.environments,
+          report: consistency.report,
+          degraded: degradation(envs),
+        }),
+      );
     }
     const match = /^\/kindler\/environments\/([^/]+)$/.exec(path);
     if (match) {
@@ -57,13 +83,27 @@ export function dashboardHandler(rt: Runtime, options: { token?: string | undefi
         const envs = await data.environments();
         return html(res, 404, notFoundPage(name, degradation(envs)));
       }
-      return html(res, 200, environmentPage({ name, environment: found.environment, operations: found.operations, degraded: degradation(found) }));
+      return html(
+        res,
+        200,
+        environmentPage({
+          name,
+          environment: found.environment,
+          operations: found.operations,
+          degraded: degradation(found),
+        }),
+      );
     }
     return html(res, 404, notFoundPage(path, null));
   };
 }
 
-async function api(route: string, url: URL, res: http.ServerResponse, data: DashboardData): Promise<boolean> {
+async function api(
+  route: string,
+  url: URL,
+  res: http.ServerResponse,
+  data: DashboardData,
+): Promise<boolean> {
   if (route === 'environments') {
     json(res, 200, await data.environments());
     return true;
@@ -90,15 +130,25 @@ async function api(route: string, url: URL, res: http.ServerResponse, data: Dash
     json(res, 200, await data.consistency());
     return true;
   }
-  json(res, 404, { error: `no API at /kindler/api/${route}`, routes: ['environments', 'environments/<name>', 'operations?env=&limit=', 'consistency'] });
+  json(res, 404, {
+    error: `no API at /kindler/api/${route}`,
+    routes: ['environments', 'environments/<name>', 'operations?env=&limit=', 'consistency'],
+  });
   return true;
 }
 
-const degradation = (r: { degraded: boolean }): Degradation | null => (r.degraded ? (r as Degradation) : null);
+const degradation = (r: { degraded: boolean }): Degradation | null =>
+  r.degraded ? (r as Degradation) : null;
 
 function html(res: http.ServerResponse, status: number, body: string): true {
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'" }).end(body);
+  res
+    .writeHead(status, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'",
+    })
+    .end(body);
   return true;
 }
 
@@ -111,6 +161,9 @@ function same(a: string, b: string): boolean {
 function authorised(req: http.IncomingMessage, token: string): boolean {
   const header = req.headers.authorization;
   if (header?.startsWith('Bearer ') && same(header.slice(7), token)) return true;
-  const cookie = (req.headers.cookie ?? '').split(';').map((c) => c.trim()).find((c) => c.startsWith(`${COOKIE}=`));
+  const cookie = (req.headers.cookie ?? '')
+    .split(';')
+    .map((c) => c.trim())
+    .find((c) => c.startsWith(`${COOKIE}=`));
   return cookie !== undefined && same(decodeURIComponent(cookie.slice(COOKIE.length + 1)), token);
 }

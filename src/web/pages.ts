@@ -5,7 +5,11 @@ import { COLUMNS, type Cell, type ConsistencyReport } from '../consistency/compa
 import type { Operation, StepState } from '../domain/index.js';
 import type { Degradation, EnvironmentView } from './data.js';
 
-export const esc = (s: unknown): string => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+export const esc = (s: unknown): string =>
+  String(s ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 
 const CSS = `
 :root { color-scheme: light dark; --ok: #1a7f37; --bad: #cf222e; --warn: #9a6700; --muted: #6e7781; --line: #d0d7de; }
@@ -32,7 +36,16 @@ ol.steps { padding-left: 1.25rem; }
 code { font-size: .9em; }
 `;
 
-const CELL: Record<Cell, string> = { ok: '✓ ok', missing: '✗ missing', orphan: '✗ orphan', mismatch: '≠ mismatch', skipped: 'skipped', unknown: '? unknown', busy: '⏳ busy', absent: '–' };
+const CELL: Record<Cell, string> = {
+  ok: '✓ ok',
+  missing: '✗ missing',
+  orphan: '✗ orphan',
+  mismatch: '≠ mismatch',
+  skipped: 'skipped',
+  unknown: '? unknown',
+  busy: '⏳ busy',
+  absent: '–',
+};
 
 function layout(title: string, body: string, degraded: Degradation | null): string {
   const banner = degraded
@@ -60,20 +73,38 @@ export function age(from: string | null, now: Date): string {
   if (!from) return '–';
   const s = Math.round((now.getTime() - new Date(from).getTime()) / 1000);
   const abs = Math.abs(s);
-  const text = abs < 90 ? `${abs}s` : abs < 5400 ? `${Math.round(abs / 60)}m` : abs < 129_600 ? `${Math.round(abs / 3600)}h` : `${Math.round(abs / 86_400)}d`;
+  const text =
+    abs < 90
+      ? `${abs}s`
+      : abs < 5400
+        ? `${Math.round(abs / 60)}m`
+        : abs < 129_600
+          ? `${Math.round(abs / 3600)}h`
+          : `${Math.round(abs / 86_400)}d`;
   return s >= 0 ? text : `in ${text}`;
 }
 
-const link = (url: string | null, text: string) => (url && /^https?:\/\//.test(url) ? `<a href="${esc(url)}">${esc(text)}</a>` : esc(text));
-const envLink = (name: string) => `<a href="/kindler/environments/${encodeURIComponent(name)}">${esc(name)}</a>`;
+const link = (url: string | null, text: string) =>
+  url && /^https?:\/\//.test(url) ? `<a href="${esc(url)}">${esc(text)}</a>` : esc(text);
+const envLink = (name: string) =>
+  `<a href="/kindler/environments/${encodeURIComponent(name)}">${esc(name)}</a>`;
 
-export function listPage(input: { environments: EnvironmentView[]; report: ConsistencyReport | null; degraded: Degradation | null; now?: Date }): string {
+export function listPage(input: {
+  environments: EnvironmentView[];
+  report: ConsistencyReport | null;
+  degraded: Degradation | null;
+  now?: Date;
+}): string {
   const now = input.now ?? new Date();
-  const rows = input.environments.map((e) => `<tr>
+  const rows = input.environments
+    .map(
+      (e) => `<tr>
 <th scope="row">${envLink(e.name)}</th><td>${esc(e.provider)}</td><td class="s-${esc(e.status ?? 'unknown')}">${esc(e.status ?? 'unknown')}</td>
 <td>${e.httpPort} / ${e.httpsPort}</td><td>${esc(e.subnet ?? '–')}</td><td>${link(e.url, e.url)}</td>
 <td>${age(e.createdAt, now)}</td><td>${e.status === null ? '–' : e.pinned ? 'pinned' : e.expiresAt ? age(e.expiresAt, now) : 'never'}</td>
-<td>${esc(e.requestedBy ?? '–')}${e.sourceUrl ? ` · ${link(e.sourceUrl, e.sourceUrl === 'cli' ? 'cli' : 'source')}` : ''}</td></tr>`).join('\n');
+<td>${esc(e.requestedBy ?? '–')}${e.sourceUrl ? ` · ${link(e.sourceUrl, e.sourceUrl === 'cli' ? 'cli' : 'source')}` : ''}</td></tr>`,
+    )
+    .join('\n');
   const table = input.environments.length
     ? `<div class="scroll"><table>
 <caption>${input.environments.length} environment${input.environments.length === 1 ? '' : 's'}</caption>
@@ -82,12 +113,22 @@ export function listPage(input: { environments: EnvironmentView[]; report: Consi
 ${rows}
 </tbody></table></div>`
     : '<p>No environments yet. Create one with <code>/env create &lt;name&gt;</code> in an issue, or <code>kindler create &lt;name&gt;</code>.</p>';
-  return layout('environments', `<h2 id="environments">Environments</h2>\n${table}\n${reportSection(input.report, input.degraded !== null)}`, input.degraded);
+  return layout(
+    'environments',
+    `<h2 id="environments">Environments</h2>\n${table}\n${reportSection(input.report, input.degraded !== null)}`,
+    input.degraded,
+  );
 }
 
 function reportSection(report: ConsistencyReport | null, degraded: boolean): string {
-  if (!report) return `<h2 id="consistency">Consistency</h2>\n<p class="muted">${degraded ? 'Not available while the database is unreachable.' : 'No check has run yet. Run <code>kindler check</code> or comment <code>/env check</code>.'}</p>`;
-  const systems = report.systems.map((s) => `<tr><th scope="row">${esc(s.system)}</th><td class="c-${s.state === 'ok' ? 'ok' : s.state}">${esc(s.state)}</td><td class="wrap">${esc(s.detail)}</td></tr>`).join('\n');
+  if (!report)
+    return `<h2 id="consistency">Consistency</h2>\n<p class="muted">${degraded ? 'Not available while the database is unreachable.' : 'No check has run yet. Run <code>kindler check</code> or comment <code>/env check</code>.'}</p>`;
+  const systems = report.systems
+    .map(
+      (s) =>
+        `<tr><th scope="row">${esc(s.system)}</th><td class="c-${s.state === 'ok' ? 'ok' : s.state}">${esc(s.state)}</td><td class="wrap">${esc(s.detail)}</td></tr>`,
+    )
+    .join('\n');
   const diffs = report.discrepancies.length
     ? `<div class="scroll"><table><caption>Differences</caption>
 <thead><tr><th scope="col">environment</th><th scope="col">system</th><th scope="col">class</th><th scope="col">detail</th><th scope="col">fix</th></tr></thead>
@@ -112,9 +153,18 @@ ${diffs}
 ${matrix}`;
 }
 
-const duration = (s: StepState) => (s.startedAt && s.completedAt ? `${((new Date(s.completedAt).getTime() - new Date(s.startedAt).getTime()) / 1000).toFixed(1)} s` : '');
+const duration = (s: StepState) =>
+  s.startedAt && s.completedAt
+    ? `${((new Date(s.completedAt).getTime() - new Date(s.startedAt).getTime()) / 1000).toFixed(1)} s`
+    : '';
 
-export function environmentPage(input: { name: string; environment: EnvironmentView | null; operations: Operation[]; degraded: Degradation | null; now?: Date }): string {
+export function environmentPage(input: {
+  name: string;
+  environment: EnvironmentView | null;
+  operations: Operation[];
+  degraded: Degradation | null;
+  now?: Date;
+}): string {
   const now = input.now ?? new Date();
   const e = input.environment;
   const facts = e
@@ -129,18 +179,32 @@ export function environmentPage(input: { name: string; environment: EnvironmentV
 <dt>asked by</dt><dd>${esc(e.requestedBy ?? '–')}${e.sourceUrl ? ` from ${link(e.sourceUrl, e.sourceUrl)}` : ''}</dd>
 </dl>`
     : '<p>This environment no longer exists; its history follows.</p>';
-  const ops = input.operations.map((op) => `<section aria-labelledby="op-${op.id}">
+  const ops = input.operations
+    .map(
+      (op) => `<section aria-labelledby="op-${op.id}">
 <h3 id="op-${op.id}">${esc(op.kind)} #${op.id} — <span class="${op.status === 'success' ? 'st-done' : op.status === 'failed' ? 'st-failed' : 'st-running'}">${esc(op.status)}</span></h3>
 <p class="muted">${esc(op.trigger.source)}${op.trigger.actor ? ` by ${esc(op.trigger.actor)}` : ''} · ${esc(new Date(op.startedAt).toISOString())}</p>
 <ol class="steps">
 ${op.steps.map((s) => `<li><span class="st-${esc(s.status)}">${esc(s.status)}</span> <strong>${esc(s.step)}</strong> ${duration(s)}${s.detail || s.error ? ` — <span class="wrap">${esc(s.error ?? s.detail)}</span>` : ''}</li>`).join('\n')}
 </ol>
 ${op.error ? `<p class="st-failed">${esc(op.error)}${op.fixCommand ? ` — next: <code>${esc(op.fixCommand)}</code>` : ''}</p>` : ''}
-</section>`).join('\n');
-  const history = input.degraded ? '<p class="muted">Operation history is not available while the database is unreachable.</p>' : ops || '<p class="muted">No operations recorded.</p>';
-  return layout(input.name, `<h2>${esc(input.name)}</h2>\n${facts}\n<h2>Operations</h2>\n${history}`, input.degraded);
+</section>`,
+    )
+    .join('\n');
+  const history = input.degraded
+    ? '<p class="muted">Operation history is not available while the database is unreachable.</p>'
+    : ops || '<p class="muted">No operations recorded.</p>';
+  return layout(
+    input.name,
+    `<h2>${esc(input.name)}</h2>\n${facts}\n<h2>Operations</h2>\n${history}`,
+    input.degraded,
+  );
 }
 
 export function notFoundPage(name: string, degraded: Degradation | null): string {
-  return layout('not found', `<h2>Not found</h2><p>No environment named <code>${esc(name)}</code>. <a href="/kindler">All environments</a>.</p>`, degraded);
+  return layout(
+    'not found',
+    `<h2>Not found</h2><p>No environment named <code>${esc(name)}</code>. <a href="/kindler">All environments</a>.</p>`,
+    degraded,
+  );
 }

@@ -7,7 +7,14 @@ import type { Store } from '../../src/store/store.js';
 import { withPgliteStore, withPostgresStore } from '../support/db.js';
 import { fakeSystems, transient, type FakeSystems } from '../support/fake-steps.js';
 
-const trigger: Trigger = { source: 'cli', actor: 'alice', url: null, repo: null, issueNumber: null, headSha: null };
+const trigger: Trigger = {
+  source: 'cli',
+  actor: 'alice',
+  url: null,
+  repo: null,
+  issueNumber: null,
+  headSha: null,
+};
 const dev = envName('dev');
 
 describe.each([
@@ -30,11 +37,17 @@ describe.each([
       await store.updateOperation(op.id, { status: 'cancelled', completedAt: new Date() });
     }
     systems = fakeSystems();
-    engine = new Engine({ store, handlers: systems.handlers, retryDelaysMs: [1, 1], leaseMs: 5_000 });
+    engine = new Engine({
+      store,
+      handlers: systems.handlers,
+      retryDelaysMs: [1, 1],
+      leaseMs: 5_000,
+    });
   });
 
   const run = async (op: Operation) => (await engine.execute(op.id, { owner: 'test:1' }))!;
-  const stepStatuses = (op: Operation) => Object.fromEntries(op.steps.map((s) => [s.step, s.status]));
+  const stepStatuses = (op: Operation) =>
+    Object.fromEntries(op.steps.map((s) => [s.step, s.status]));
 
   it('creates: the row first, then every step in order, then ready', async () => {
     const queued = await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger });
@@ -46,29 +59,60 @@ describe.each([
 
     const final = await run(queued);
     expect(final.status).toBe('success');
-    expect(systems.calls).toEqual(['branch.ensure dev', 'cluster.ensure dev', 'portainer.ensure dev', 'argocd.ensure dev', 'haproxy.ensure dev']);
-    expect(Object.values(stepStatuses(final))).toEqual(['done', 'done', 'done', 'done', 'done', 'done', 'done']);
+    expect(systems.calls).toEqual([
+      'branch.ensure dev',
+      'cluster.ensure dev',
+      'portainer.ensure dev',
+      'argocd.ensure dev',
+      'haproxy.ensure dev',
+    ]);
+    expect(Object.values(stepStatuses(final))).toEqual([
+      'done',
+      'done',
+      'done',
+      'done',
+      'done',
+      'done',
+      'done',
+    ]);
     expect((await store.getEnvironment('dev'))?.status).toBe('ready');
   });
 
   it('refuses a second create of the same name and changes nothing', async () => {
     await run(await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }));
     const before = await store.getEnvironment('dev');
-    const error = await engine.request({ kind: 'create', name: dev, provider: 'kind', trigger }).catch((e: unknown) => e);
+    const error = await engine
+      .request({ kind: 'create', name: dev, provider: 'kind', trigger })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Failure);
     expect((error as Failure).code).toBe('already_exists');
-    expect((error as Failure).message).toMatch(/^environment "dev" already exists \(k3d, status ready/);
+    expect((error as Failure).message).toMatch(
+      /^environment "dev" already exists \(k3d, status ready/,
+    );
     expect(await store.getEnvironment('dev')).toEqual(before);
   });
 
   it('stops at a failed step, records it with the fix, and retry resumes there', async () => {
-    systems.failNext('cluster', 'ensure', new Error('creating k3d cluster "dev": k3d exited 1: port is already allocated'));
-    const failed = await run(await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }));
+    systems.failNext(
+      'cluster',
+      'ensure',
+      new Error('creating k3d cluster "dev": k3d exited 1: port is already allocated'),
+    );
+    const failed = await run(
+      await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }),
+    );
     expect(failed.status).toBe('failed');
     expect(failed.failedStep).toBe('cluster');
-    expect(failed.error).toBe('creating k3d cluster "dev": k3d exited 1: port is already allocated');
+    expect(failed.error).toBe(
+      'creating k3d cluster "dev": k3d exited 1: port is already allocated',
+    );
     expect(failed.fixCommand).toBe('/env retry dev');
-    expect(stepStatuses(failed)).toMatchObject({ record: 'done', branch: 'done', cluster: 'failed', portainer: 'pending' });
+    expect(stepStatuses(failed)).toMatchObject({
+      record: 'done',
+      branch: 'done',
+      cluster: 'failed',
+      portainer: 'pending',
+    });
     expect((await store.getEnvironment('dev'))?.status).toBe('failed');
 
     systems.calls.length = 0;
@@ -89,7 +133,9 @@ describe.each([
 
   it('retries transient errors with backoff before failing the step', async () => {
     systems.failNext('portainer', 'ensure', transient('Portainer answered 503'), 2);
-    const final = await run(await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }));
+    const final = await run(
+      await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }),
+    );
     expect(final.status).toBe('success');
     expect(systems.calls.filter((c) => c.startsWith('portainer'))).toHaveLength(3);
     expect(final.logOutput).toContain('Portainer answered 503 — retrying in 1 ms');
@@ -97,7 +143,9 @@ describe.each([
 
   it('reports a step whose system is not configured as skipped', async () => {
     systems.skip.portainer = 'PORTAINER_URL is not set';
-    const final = await run(await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }));
+    const final = await run(
+      await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }),
+    );
     const step = final.steps.find((s) => s.step === 'portainer');
     expect(step).toMatchObject({ status: 'skipped', detail: 'skipped: PORTAINER_URL is not set' });
     expect(systems.calls).not.toContain('portainer.ensure dev');
@@ -108,11 +156,19 @@ describe.each([
     systems.calls.length = 0;
     systems.failNext('branch', 'remove', new Error('deleting branch "dev": remote answered 503'));
     const final = await run(await engine.request({ kind: 'delete', name: dev, trigger }));
-    expect(systems.calls).toEqual(['cluster.remove dev', 'portainer.remove dev', 'argocd.remove dev', 'haproxy.remove dev', 'branch.remove dev']);
+    expect(systems.calls).toEqual([
+      'cluster.remove dev',
+      'portainer.remove dev',
+      'argocd.remove dev',
+      'haproxy.remove dev',
+      'branch.remove dev',
+    ]);
     expect(final.status).toBe('success');
     const branch = final.steps.find((s) => s.step === 'branch');
     expect(branch?.status).toBe('warning');
-    expect(branch?.detail).toContain('branch "dev" left behind: deleting branch "dev": remote answered 503');
+    expect(branch?.detail).toContain(
+      'branch "dev" left behind: deleting branch "dev": remote answered 503',
+    );
     expect(branch?.detail).toContain('git push <remote> --delete dev');
     expect(await store.getEnvironment('dev')).toBeNull();
   });
@@ -121,7 +177,11 @@ describe.each([
     await run(await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }));
     systems.failNext('argocd', 'remove', new Error('Kubernetes API answered 500'));
     const failed = await run(await engine.request({ kind: 'delete', name: dev, trigger }));
-    expect(failed).toMatchObject({ status: 'failed', failedStep: 'argocd', fixCommand: '/env delete dev' });
+    expect(failed).toMatchObject({
+      status: 'failed',
+      failedStep: 'argocd',
+      fixCommand: '/env delete dev',
+    });
     expect((await store.getEnvironment('dev'))?.status).toBe('delete_failed');
     const final = await run(await engine.retry(dev, trigger));
     expect(final.status).toBe('success');
@@ -131,9 +191,13 @@ describe.each([
   it('runs one operation per environment: a second request is refused with the reason', async () => {
     await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger });
     await store.updateEnvironment(dev, { status: 'ready' });
-    const error = await engine.request({ kind: 'delete', name: dev, trigger }).catch((e: unknown) => e);
+    const error = await engine
+      .request({ kind: 'delete', name: dev, trigger })
+      .catch((e: unknown) => e);
     expect((error as Failure).code).toBe('busy');
-    expect((error as Failure).message).toMatch(/^environment "dev" already has a create operation \(#\d+, queued, started .+\); one operation runs at a time$/);
+    expect((error as Failure).message).toMatch(
+      /^environment "dev" already has a create operation \(#\d+, queued, started .+\); one operation runs at a time$/,
+    );
   });
 
   it('cancels between steps', async () => {

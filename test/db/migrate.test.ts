@@ -21,10 +21,16 @@ async function schema(url: string): Promise<string[]> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const cols = await c.query(`select table_name, column_name, data_type, is_nullable, column_default from information_schema.columns
+    const cols =
+      await c.query(`select table_name, column_name, data_type, is_nullable, column_default from information_schema.columns
       where table_schema = 'public' order by table_name, column_name`);
-    const idx = await c.query(`select indexname, indexdef from pg_indexes where schemaname = 'public' order by indexname`);
-    return [...cols.rows.map((r) => Object.values(r).join('|')), ...idx.rows.map((r) => `${r.indexname}|${r.indexdef}`)];
+    const idx = await c.query(
+      `select indexname, indexdef from pg_indexes where schemaname = 'public' order by indexname`,
+    );
+    return [
+      ...cols.rows.map((r) => Object.values(r).join('|')),
+      ...idx.rows.map((r) => `${r.indexname}|${r.indexdef}`),
+    ];
   } finally {
     await c.end();
   }
@@ -51,7 +57,9 @@ describe('migrations', () => {
     await Promise.all(stores.map((s) => s.close()));
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
-    expect((await c.query('select count(*)::int as n from kindler_migrations')).rows[0].n).toBe(ALL.length);
+    expect((await c.query('select count(*)::int as n from kindler_migrations')).rows[0].n).toBe(
+      ALL.length,
+    );
     await c.end();
   });
 
@@ -77,21 +85,35 @@ describe('migrations', () => {
       ('uat','k3d','10.102.0.0/16',30080,19002,18091,18444,'10.102.0.2','2025-10-30 08:02:00'),
       ('prod','k3d','10.103.0.0/16',30080,19003,18092,18445,NULL,'2025-10-30 08:03:00')`);
     await c.query(`INSERT INTO tasks (task_id, status) VALUES ('t1', 'done')`);
-    const upstreamColumns = (await c.query(`select column_name, data_type, character_maximum_length from information_schema.columns
-      where table_name = 'clusters' order by ordinal_position`)).rows;
+    const upstreamColumns = (
+      await c.query(`select column_name, data_type, character_maximum_length from information_schema.columns
+      where table_name = 'clusters' order by ordinal_position`)
+    ).rows;
     const rowsBefore = (await c.query('select * from clusters order by name')).rows;
 
     const store = new SqlStore(new PgDb(db.url));
     expect(await store.migrate()).toEqual(ALL);
 
-    const columnsAfter = (await c.query(`select column_name, data_type, character_maximum_length from information_schema.columns
-      where table_name = 'clusters' order by ordinal_position`)).rows;
+    const columnsAfter = (
+      await c.query(`select column_name, data_type, character_maximum_length from information_schema.columns
+      where table_name = 'clusters' order by ordinal_position`)
+    ).rows;
     expect(columnsAfter.slice(0, upstreamColumns.length)).toEqual(upstreamColumns);
     const upstreamNames = upstreamColumns.map((r) => r.column_name).join(', ');
-    expect((await c.query(`select ${upstreamNames} from clusters order by name`)).rows).toEqual(rowsBefore);
+    expect((await c.query(`select ${upstreamNames} from clusters order by name`)).rows).toEqual(
+      rowsBefore,
+    );
     expect((await c.query('select count(*)::int as n from tasks')).rows[0].n).toBe(1);
 
-    expect((await store.listEnvironments()).map((e) => [e.name, e.status, e.httpPort, e.subnet, e.serverIp])).toEqual([
+    expect(
+      (await store.listEnvironments()).map((e) => [
+        e.name,
+        e.status,
+        e.httpPort,
+        e.subnet,
+        e.serverIp,
+      ]),
+    ).toEqual([
       ['dev', 'ready', 18090, '10.101.0.0/16', '10.101.0.2'],
       ['uat', 'ready', 18091, '10.102.0.0/16', '10.102.0.2'],
       ['prod', 'ready', 18092, '10.103.0.0/16', null],

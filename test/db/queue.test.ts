@@ -14,7 +14,14 @@ import type { Store } from '../../src/store/store.js';
 import { BACKENDS, type OpenedStore } from '../support/db.js';
 import { fakeSystems, type FakeSystems } from '../support/fake-steps.js';
 
-const trigger = { source: 'cli' as const, actor: 'test', url: null, repo: null, issueNumber: null, headSha: null };
+const trigger = {
+  source: 'cli' as const,
+  actor: 'test',
+  url: null,
+  repo: null,
+  issueNumber: null,
+  headSha: null,
+};
 
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -34,16 +41,31 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
     opened = null;
   });
 
-  async function setup(): Promise<{ store: Store; systems: FakeSystems; engine: Engine; queue: (clock?: Clock) => Promise<OperationQueue>; rt: Runtime }> {
+  async function setup(): Promise<{
+    store: Store;
+    systems: FakeSystems;
+    engine: Engine;
+    queue: (clock?: Clock) => Promise<OperationQueue>;
+    rt: Runtime;
+  }> {
     opened = await open();
     const { store } = opened;
     await store.migrate();
     const systems = fakeSystems();
-    const engine = new Engine({ store, handlers: systems.handlers, retryDelaysMs: [], leaseMs: 1_000 });
+    const engine = new Engine({
+      store,
+      handlers: systems.handlers,
+      retryDelaysMs: [],
+      leaseMs: 1_000,
+    });
     const rt = { store, engine } as unknown as Runtime;
     const queueDb = store.queueDatabase();
     expect(queueDb === null).toBe(backend === 'postgres');
-    const queue = (clock?: Clock) => OperationQueue.open({ database: queueDb ? { pglite: queueDb } : { connectionString: opened?.url as string }, ...(clock ? { clock } : {}) });
+    const queue = (clock?: Clock) =>
+      OperationQueue.open({
+        database: queueDb ? { pglite: queueDb } : { connectionString: opened?.url as string },
+        ...(clock ? { clock } : {}),
+      });
     return { store, systems, engine, queue, rt };
   }
 
@@ -59,7 +81,10 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
     };
     const q = await queue();
     const ops: Operation[] = [];
-    for (const name of ['q-1', 'q-2', 'q-3']) ops.push(await engine.request({ kind: 'create', name: envName(name), provider: 'k3d', trigger }));
+    for (const name of ['q-1', 'q-2', 'q-3'])
+      ops.push(
+        await engine.request({ kind: 'create', name: envName(name), provider: 'k3d', trigger }),
+      );
     expect(await q.enqueue(ops[0]!.id)).toBe(true);
     expect(await q.enqueue(ops[0]!.id)).toBe(false); // one job per operation at a time
     const worker = new Worker(rt, { owner: 'w1', concurrency: 2, queue: q, pollMs: 200 });
@@ -67,26 +92,57 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
     await worker.start();
     await worker.enqueue(ops[1]!);
     // q-3 has no job yet: the sweep finds it among the queued operations.
-    await until('all three to succeed', async () => (await Promise.all(ops.map((o) => store.getOperation(o.id)))).every((o) => o?.status === 'success'));
-    for (const name of ['q-1', 'q-2', 'q-3']) expect(systems.calls.filter((c) => c === `cluster.ensure ${name}`)).toHaveLength(1);
+    await until('all three to succeed', async () =>
+      (await Promise.all(ops.map((o) => store.getOperation(o.id)))).every(
+        (o) => o?.status === 'success',
+      ),
+    );
+    for (const name of ['q-1', 'q-2', 'q-3'])
+      expect(systems.calls.filter((c) => c === `cluster.ensure ${name}`)).toHaveLength(1);
     expect(peak).toBe(2);
     expect(worker.isRunning()).toBe(true);
   });
 
   it('takes over an operation whose worker died and resumes it at its first unfinished step', async () => {
     const { store, systems, engine, queue, rt } = await setup();
-    const op = await engine.request({ kind: 'create', name: envName('orphan'), provider: 'k3d', trigger });
+    const op = await engine.request({
+      kind: 'create',
+      name: envName('orphan'),
+      provider: 'k3d',
+      trigger,
+    });
     // A worker claimed it, finished record and branch, then died: its lease runs out.
     await store.claimOperation(op.id, 'dead-worker', 200);
     const now = new Date();
-    for (const step of ['record', 'branch'] as const) await store.saveStep(op.id, { step, status: 'done', startedAt: now, completedAt: now, detail: 'done before the crash', error: null });
+    for (const step of ['record', 'branch'] as const)
+      await store.saveStep(op.id, {
+        step,
+        status: 'done',
+        startedAt: now,
+        completedAt: now,
+        detail: 'done before the crash',
+        error: null,
+      });
     systems.present.branch.add('orphan');
     await new Promise((r) => setTimeout(r, 300));
-    const worker = new Worker(rt, { owner: 'w2', concurrency: 1, queue: await queue(), pollMs: 200 });
+    const worker = new Worker(rt, {
+      owner: 'w2',
+      concurrency: 1,
+      queue: await queue(),
+      pollMs: 200,
+    });
     workers.push(worker);
     await worker.start();
-    await until('the orphan to succeed', async () => (await store.getOperation(op.id))?.status === 'success');
-    expect(systems.calls.filter((c) => c.endsWith(' orphan'))).toEqual(['cluster.ensure orphan', 'portainer.ensure orphan', 'argocd.ensure orphan', 'haproxy.ensure orphan']);
+    await until(
+      'the orphan to succeed',
+      async () => (await store.getOperation(op.id))?.status === 'success',
+    );
+    expect(systems.calls.filter((c) => c.endsWith(' orphan'))).toEqual([
+      'cluster.ensure orphan',
+      'portainer.ensure orphan',
+      'argocd.ensure orphan',
+      'haproxy.ensure orphan',
+    ]);
   });
 
   it('stop() waits for the running step, and the operation is resumed by the next worker', async () => {
@@ -100,8 +156,18 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
         await new Promise<void>((r) => (release = r));
       };
     });
-    const op = await engine.request({ kind: 'create', name: envName('drain'), provider: 'k3d', trigger });
-    const first = new Worker(rt, { owner: 'w3', concurrency: 1, queue: await queue(), pollMs: 200 });
+    const op = await engine.request({
+      kind: 'create',
+      name: envName('drain'),
+      provider: 'k3d',
+      trigger,
+    });
+    const first = new Worker(rt, {
+      owner: 'w3',
+      concurrency: 1,
+      queue: await queue(),
+      pollMs: 200,
+    });
     await first.start();
     await first.enqueue(op);
     await entered;
@@ -115,16 +181,29 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
     expect(after?.steps.find((s) => s.step === 'cluster')?.status).toBe('done');
     expect(after?.status).not.toBe('success'); // it stopped after the step, not at the end
 
-    const second = new Worker(rt, { owner: 'w4', concurrency: 1, queue: await queue(), pollMs: 200 });
+    const second = new Worker(rt, {
+      owner: 'w4',
+      concurrency: 1,
+      queue: await queue(),
+      pollMs: 200,
+    });
     workers.push(second);
     await second.start();
-    await until('the drained operation to be finished by the next worker', async () => (await store.getOperation(op.id))?.status === 'success', 40_000);
+    await until(
+      'the drained operation to be finished by the next worker',
+      async () => (await store.getOperation(op.id))?.status === 'success',
+      40_000,
+    );
     expect(systems.calls.filter((c) => c === 'cluster.ensure drain')).toHaveLength(1);
   });
 
   it('keeps an accepted webhook delivery until a process hands it to the app, once, even across a restart', async () => {
     const { queue } = await setup();
-    const delivery = { id: 'guid-1', name: 'issue_comment', payload: { action: 'created', comment: { body: '/env list' } } };
+    const delivery = {
+      id: 'guid-1',
+      name: 'issue_comment',
+      payload: { action: 'created', comment: { body: '/env list' } },
+    };
     const first = await queue();
     expect(await first.accept(delivery)).toBe(true);
     expect(await first.accept(delivery)).toBe(false); // GitHub redelivered it while it waits
@@ -158,7 +237,11 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
       await a.every('kindler-test-round', everyMinutes(5), task);
       await b.every('kindler-test-round', everyMinutes(5), task);
       await pass(16);
-      expect(runs).toEqual(['2026-01-01T00:05:00.000Z', '2026-01-01T00:10:00.000Z', '2026-01-01T00:15:00.000Z']);
+      expect(runs).toEqual([
+        '2026-01-01T00:05:00.000Z',
+        '2026-01-01T00:10:00.000Z',
+        '2026-01-01T00:15:00.000Z',
+      ]);
       await b.unschedule('kindler-test-round'); // the interval set to 0 in either process
       await pass(12);
       expect(runs).toHaveLength(3);

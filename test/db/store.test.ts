@@ -5,7 +5,14 @@ import { Failure, envName, type Trigger } from '../../src/domain/index.js';
 import type { Store } from '../../src/store/store.js';
 import { BACKENDS } from '../support/db.js';
 
-const trigger: Trigger = { source: 'issue_comment', actor: 'alice', url: 'https://github.com/acme/cfg/issues/1#issuecomment-9', repo: 'acme/cfg', issueNumber: 1, headSha: null };
+const trigger: Trigger = {
+  source: 'issue_comment',
+  actor: 'alice',
+  url: 'https://github.com/acme/cfg/issues/1#issuecomment-9',
+  repo: 'acme/cfg',
+  issueNumber: 1,
+  headSha: null,
+};
 
 describe.each(BACKENDS)('store on %s', (_backend, open) => {
   let store: Store;
@@ -25,10 +32,40 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
   afterAll(async () => cleanup());
 
   it('inserts with the lowest free ports and subnet, and reads it back', async () => {
-    const dev = await store.insertEnvironment({ name: envName('dev'), provider: 'k3d', requestedBy: 'alice', sourceUrl: trigger.url });
-    expect(dev).toMatchObject({ name: 'dev', provider: 'k3d', status: 'creating', httpPort: 18090, httpsPort: 18443, pfPort: 19000, nodePort: 30080, subnet: '10.101.0.0/16', requestedBy: 'alice', registerPortainer: true, haproxyRoute: true, pinned: false, labels: {} });
-    const kind = await store.insertEnvironment({ name: envName('dev-a'), provider: 'kind', haproxyRoute: false });
-    expect(kind).toMatchObject({ httpPort: 18091, httpsPort: 18444, pfPort: 19001, nodePort: 30081, subnet: null, haproxyRoute: false });
+    const dev = await store.insertEnvironment({
+      name: envName('dev'),
+      provider: 'k3d',
+      requestedBy: 'alice',
+      sourceUrl: trigger.url,
+    });
+    expect(dev).toMatchObject({
+      name: 'dev',
+      provider: 'k3d',
+      status: 'creating',
+      httpPort: 18090,
+      httpsPort: 18443,
+      pfPort: 19000,
+      nodePort: 30080,
+      subnet: '10.101.0.0/16',
+      requestedBy: 'alice',
+      registerPortainer: true,
+      haproxyRoute: true,
+      pinned: false,
+      labels: {},
+    });
+    const kind = await store.insertEnvironment({
+      name: envName('dev-a'),
+      provider: 'kind',
+      haproxyRoute: false,
+    });
+    expect(kind).toMatchObject({
+      httpPort: 18091,
+      httpsPort: 18444,
+      pfPort: 19001,
+      nodePort: 30081,
+      subnet: null,
+      haproxyRoute: false,
+    });
     expect(await store.getEnvironment('dev')).toEqual(dev);
     expect((await store.listEnvironments()).map((e) => e.name)).toEqual(['dev', 'dev-a']);
     expect(Math.abs(dev.createdAt.getTime() - Date.now())).toBeLessThan(60_000);
@@ -36,15 +73,33 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
 
   it('updates and deletes rows; deleting twice reports absence', async () => {
     const until = new Date('2030-01-01T00:00:00.000Z');
-    const updated = await store.updateEnvironment(envName('dev'), { status: 'ready', expiresAt: until, labels: { team: 'a' } });
+    const updated = await store.updateEnvironment(envName('dev'), {
+      status: 'ready',
+      expiresAt: until,
+      labels: { team: 'a' },
+    });
     expect(updated).toMatchObject({ status: 'ready', expiresAt: until, labels: { team: 'a' } });
     expect(await store.deleteEnvironment(envName('dev-a'))).toBe(true);
     expect(await store.deleteEnvironment(envName('dev-a'))).toBe(false);
-    await expect(store.updateEnvironment(envName('dev-a'), { status: 'ready' })).rejects.toThrow('environment "dev-a" does not exist');
+    await expect(store.updateEnvironment(envName('dev-a'), { status: 'ready' })).rejects.toThrow(
+      'environment "dev-a" does not exist',
+    );
   });
 
   it('keeps the management cluster out of the environment list but reserves its ports', async () => {
-    const report = await store.importRecords([{ name: 'devops', provider: 'k3d', subnet: null, nodePort: 30800, pfPort: 19001, httpPort: 18091, httpsPort: 18444, registerPortainer: false, haproxyRoute: false }]);
+    const report = await store.importRecords([
+      {
+        name: 'devops',
+        provider: 'k3d',
+        subnet: null,
+        nodePort: 30800,
+        pfPort: 19001,
+        httpPort: 18091,
+        httpsPort: 18444,
+        registerPortainer: false,
+        haproxyRoute: false,
+      },
+    ]);
     expect(report).toEqual({ imported: ['devops'], skipped: [] });
     expect((await store.listEnvironments()).map((e) => e.name)).toEqual(['dev']);
     expect((await store.listAllRows()).map((e) => e.name)).toEqual(['devops', 'dev']);
@@ -54,21 +109,58 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
   });
 
   it('lists rows added within one clock tick in the order they were added, not by name', async () => {
-    const rows = ['zz-last', 'mm-mid', 'aa-first'].map((name, i) => ({ name, provider: 'kind' as const, subnet: null, nodePort: 31001 + i, pfPort: 19101 + i, httpPort: 28001 + i, httpsPort: 28401 + i, registerPortainer: true, haproxyRoute: true }));
+    const rows = ['zz-last', 'mm-mid', 'aa-first'].map((name, i) => ({
+      name,
+      provider: 'kind' as const,
+      subnet: null,
+      nodePort: 31001 + i,
+      pfPort: 19101 + i,
+      httpPort: 28001 + i,
+      httpsPort: 28401 + i,
+      registerPortainer: true,
+      haproxyRoute: true,
+    }));
     expect((await store.importRecords(rows)).imported).toEqual(['zz-last', 'mm-mid', 'aa-first']);
-    await raw(`update clusters set created_at = '2030-01-01 00:00:00' where name in ('zz-last', 'mm-mid', 'aa-first')`);
-    expect((await store.listEnvironments()).map((e) => e.name).slice(-3)).toEqual(['zz-last', 'mm-mid', 'aa-first']);
+    await raw(
+      `update clusters set created_at = '2030-01-01 00:00:00' where name in ('zz-last', 'mm-mid', 'aa-first')`,
+    );
+    expect((await store.listEnvironments()).map((e) => e.name).slice(-3)).toEqual([
+      'zz-last',
+      'mm-mid',
+      'aa-first',
+    ]);
     for (const r of rows) await store.deleteEnvironment(r.name as never);
   });
 
   it('records operations with their steps, one active per environment', async () => {
     const op = await store.createOperation({ envName: envName('uat'), kind: 'create', trigger });
-    expect(op).toMatchObject({ envName: 'uat', kind: 'create', status: 'queued', attempt: 1, trigger, cancelRequested: false });
-    expect(op.steps.map((s) => `${s.step}:${s.status}`)).toEqual(['record:pending', 'branch:pending', 'cluster:pending', 'portainer:pending', 'argocd:pending', 'haproxy:pending', 'ready:pending']);
-    const busy = await store.createOperation({ envName: envName('uat'), kind: 'delete', trigger }).catch((e: unknown) => e);
+    expect(op).toMatchObject({
+      envName: 'uat',
+      kind: 'create',
+      status: 'queued',
+      attempt: 1,
+      trigger,
+      cancelRequested: false,
+    });
+    expect(op.steps.map((s) => `${s.step}:${s.status}`)).toEqual([
+      'record:pending',
+      'branch:pending',
+      'cluster:pending',
+      'portainer:pending',
+      'argocd:pending',
+      'haproxy:pending',
+      'ready:pending',
+    ]);
+    const busy = await store
+      .createOperation({ envName: envName('uat'), kind: 'delete', trigger })
+      .catch((e: unknown) => e);
     expect(busy).toBeInstanceOf(Failure);
     expect((busy as Failure).code).toBe('busy');
-    expect((busy as Failure).message).toMatch(new RegExp(`^environment "uat" already has a create operation \\(#${op.id}, queued, started .+\\); one operation runs at a time$`));
+    expect((busy as Failure).message).toMatch(
+      new RegExp(
+        `^environment "uat" already has a create operation \\(#${op.id}, queued, started .+\\); one operation runs at a time$`,
+      ),
+    );
     expect((await store.activeOperation(envName('uat')))?.id).toBe(op.id);
   });
 
@@ -88,11 +180,38 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
   it('saves steps, finishes, reopens for retry and cancels', async () => {
     const op = (await store.activeOperation(envName('uat')))!;
     const at = new Date('2026-01-01T10:00:00.000Z');
-    await store.saveStep(op.id, { step: 'branch', status: 'done', startedAt: at, completedAt: new Date(at.getTime() + 1500), detail: 'created', error: null });
-    await store.saveStep(op.id, { step: 'cluster', status: 'failed', startedAt: at, completedAt: at, detail: null, error: 'k3d exited 1' });
-    const failed = await store.updateOperation(op.id, { status: 'failed', failedStep: 'cluster', error: 'k3d exited 1', fixCommand: '/env retry uat', completedAt: new Date() });
+    await store.saveStep(op.id, {
+      step: 'branch',
+      status: 'done',
+      startedAt: at,
+      completedAt: new Date(at.getTime() + 1500),
+      detail: 'created',
+      error: null,
+    });
+    await store.saveStep(op.id, {
+      step: 'cluster',
+      status: 'failed',
+      startedAt: at,
+      completedAt: at,
+      detail: null,
+      error: 'k3d exited 1',
+    });
+    const failed = await store.updateOperation(op.id, {
+      status: 'failed',
+      failedStep: 'cluster',
+      error: 'k3d exited 1',
+      fixCommand: '/env retry uat',
+      completedAt: new Date(),
+    });
     expect(failed).toMatchObject({ status: 'failed', failedStep: 'cluster', leaseOwner: null });
-    expect(failed.steps.find((s) => s.step === 'branch')).toEqual({ step: 'branch', status: 'done', startedAt: at, completedAt: new Date(at.getTime() + 1500), detail: 'created', error: null });
+    expect(failed.steps.find((s) => s.step === 'branch')).toEqual({
+      step: 'branch',
+      status: 'done',
+      startedAt: at,
+      completedAt: new Date(at.getTime() + 1500),
+      detail: 'created',
+      error: null,
+    });
     expect(await store.activeOperation(envName('uat'))).toBeNull();
     expect((await store.latestOperation(envName('uat')))?.id).toBe(op.id);
 
@@ -103,14 +222,20 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
     const cancelled = await store.requestCancel(envName('uat'));
     expect(cancelled?.cancelRequested).toBe(true);
     expect(await store.requestCancel(envName('nothing-here'))).toBeNull();
-    await expect(store.reopenOperation(op.id)).rejects.toThrow('only a failed or cancelled operation can be retried');
+    await expect(store.reopenOperation(op.id)).rejects.toThrow(
+      'only a failed or cancelled operation can be retried',
+    );
   });
 
   it('lists operations by environment and status', async () => {
     await store.createOperation({ envName: envName('dev'), kind: 'delete', trigger });
-    expect((await store.listOperations({ envName: envName('dev') })).map((o) => o.kind)).toEqual(['delete']);
-    expect((await store.listOperations({ status: ['queued'] })).map((o) => o.envName).sort()).toEqual(['dev', 'uat']);
-    expect((await store.listOperations({ limit: 1 }))).toHaveLength(1);
+    expect((await store.listOperations({ envName: envName('dev') })).map((o) => o.kind)).toEqual([
+      'delete',
+    ]);
+    expect(
+      (await store.listOperations({ status: ['queued'] })).map((o) => o.envName).sort(),
+    ).toEqual(['dev', 'uat']);
+    expect(await store.listOperations({ limit: 1 })).toHaveLength(1);
   });
 
   it('de-duplicates webhook deliveries and keeps small state documents', async () => {

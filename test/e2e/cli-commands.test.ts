@@ -26,64 +26,132 @@ describe('kindler CLI', () => {
   it('help lists every command and the exit codes', async () => {
     const r = await cliInProcess(['help'], env);
     expect(r.code).toBe(0);
-    for (const c of ['create', 'delete', 'retry', 'cancel', 'list', 'status', 'migrate', 'import-csv', 'export-csv']) expect(r.stdout).toContain(`kindler ${c}`);
-    expect(r.stdout).toContain('Exit codes: 0 ok, 1 failed, 2 usage, 3 refused, 4 degraded, 5 inconsistent, 6 cancelled, 70 internal');
+    for (const c of [
+      'create',
+      'delete',
+      'retry',
+      'cancel',
+      'list',
+      'status',
+      'migrate',
+      'import-csv',
+      'export-csv',
+    ])
+      expect(r.stdout).toContain(`kindler ${c}`);
+    expect(r.stdout).toContain(
+      'Exit codes: 0 ok, 1 failed, 2 usage, 3 refused, 4 degraded, 5 inconsistent, 6 cancelled, 70 internal',
+    );
   });
 
   it.each([
     [['frobnicate'], 2, 'kindler: unknown command "frobnicate"'],
-    [['create'], 2, 'kindler create: an environment name is required\nUsage: kindler create <name> [--provider k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--json]'],
+    [
+      ['create'],
+      2,
+      'kindler create: an environment name is required\nUsage: kindler create <name> [--provider k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--json]',
+    ],
     [['create', 'Dev'], 2, 'kindler create: "Dev" has upper-case letters; use lower case ("dev")'],
-    [['create', 'devops'], 2, 'kindler create: "devops" is reserved (main, master, develop, release, devops) and is never an environment'],
-    [['create', 'x', '--provider', 'docker'], 2, 'kindler create: provider "docker" is not supported; use k3d or kind'],
-    [['create', 'x', '--ttl', 'soon'], 2, 'kindler create: "soon" is not a duration; use e.g. 90m, 24h, 3d, 2w or never'],
+    [
+      ['create', 'devops'],
+      2,
+      'kindler create: "devops" is reserved (main, master, develop, release, devops) and is never an environment',
+    ],
+    [
+      ['create', 'x', '--provider', 'docker'],
+      2,
+      'kindler create: provider "docker" is not supported; use k3d or kind',
+    ],
+    [
+      ['create', 'x', '--ttl', 'soon'],
+      2,
+      'kindler create: "soon" is not a duration; use e.g. 90m, 24h, 3d, 2w or never',
+    ],
     [['create', 'x', '--bogus'], 2, "kindler create: Unknown option '--bogus'"],
-    [['status', 'ghost'], 3, 'kindler status: environment "ghost" does not exist\nNext: kindler list'],
-    [['retry', 'ghost'], 3, 'kindler retry: environment "ghost" has no operation to retry\nNext: kindler list'],
-    [['delete', 'ghost'], 3, 'kindler delete: environment "ghost" does not exist\nNext: kindler list'],
+    [
+      ['status', 'ghost'],
+      3,
+      'kindler status: environment "ghost" does not exist\nNext: kindler list',
+    ],
+    [
+      ['retry', 'ghost'],
+      3,
+      'kindler retry: environment "ghost" has no operation to retry\nNext: kindler list',
+    ],
+    [
+      ['delete', 'ghost'],
+      3,
+      'kindler delete: environment "ghost" does not exist\nNext: kindler list',
+    ],
   ])('%j exits %i with a clear message and changes nothing', async (argv, code, message) => {
     const r = await cliInProcess(argv, env);
     expect(r.code).toBe(code);
     expect(r.stderr).toContain(message);
     const list = await cliInProcess(['list', '--json'], env);
-    expect(JSON.parse(list.stdout).environments.filter((e: { name: string }) => e.name === 'x' || e.name === 'ghost')).toEqual([]);
+    expect(
+      JSON.parse(list.stdout).environments.filter(
+        (e: { name: string }) => e.name === 'x' || e.name === 'ghost',
+      ),
+    ).toEqual([]);
   });
 
   it('adopts an upstream environments.csv; export gives it back identically', async () => {
     const r = await cliInProcess(['import-csv', path.join(tmp, 'environments.csv'), '--json'], env);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ imported: ['devops', 'dev', 'uat', 'dev-a'], skipped: [] });
-    const again = await cliInProcess(['import-csv', path.join(tmp, 'environments.csv'), '--json'], env);
+    expect(JSON.parse(r.stdout)).toEqual({
+      imported: ['devops', 'dev', 'uat', 'dev-a'],
+      skipped: [],
+    });
+    const again = await cliInProcess(
+      ['import-csv', path.join(tmp, 'environments.csv'), '--json'],
+      env,
+    );
     expect(JSON.parse(again.stdout).skipped).toHaveLength(4);
     const exported = await cliInProcess(['export-csv'], env);
     expect(exported.stdout).toBe(UPSTREAM);
     const list = JSON.parse((await cliInProcess(['list', '--json'], env)).stdout);
-    expect(list.environments.map((e: { name: string; status: string }) => `${e.name}:${e.status}`)).toEqual(['dev:ready', 'uat:ready', 'dev-a:ready']);
+    expect(
+      list.environments.map((e: { name: string; status: string }) => `${e.name}:${e.status}`),
+    ).toEqual(['dev:ready', 'uat:ready', 'dev-a:ready']);
     expect(fs.readFileSync(path.join(tmp, 'data', 'environments.csv'), 'utf8')).toBe(UPSTREAM);
   });
 
   it('refuses a CSV with errors and imports nothing', async () => {
-    fs.writeFileSync(path.join(tmp, 'bad.csv'), 'ok-1,k3d,30080,19100,true,true,18100,18500,\nBad,k3d,30080,19101,true,true,18101,18501,\n');
+    fs.writeFileSync(
+      path.join(tmp, 'bad.csv'),
+      'ok-1,k3d,30080,19100,true,true,18100,18500,\nBad,k3d,30080,19101,true,true,18101,18501,\n',
+    );
     const r = await cliInProcess(['import-csv', path.join(tmp, 'bad.csv')], env);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('has errors; nothing was imported:\n  line 2: "Bad" has upper-case letters; use lower case ("bad")');
+    expect(r.stderr).toContain(
+      'has errors; nothing was imported:\n  line 2: "Bad" has upper-case letters; use lower case ("bad")',
+    );
     expect((await cliInProcess(['status', 'ok-1'], env)).code).toBe(3);
   });
 
   it('cancel with nothing running says so', async () => {
     const r = await cliInProcess(['cancel', 'dev'], env);
-    expect(r).toMatchObject({ code: 0, stdout: 'Nothing to cancel: "dev" has no queued or running operation.\n' });
+    expect(r).toMatchObject({
+      code: 0,
+      stdout: 'Nothing to cancel: "dev" has no queued or running operation.\n',
+    });
   });
 
   it('answers list and status from the CSV snapshot, marked degraded, when the database is unreachable', async () => {
     const down = { ...env, DATABASE_URL: 'postgres://kindler:pw-never-shown@127.0.0.1:1/kindler' };
     const r = await cliInProcess(['list'], down);
     expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/^⚠ degraded: the database is unreachable \(cannot reach PostgreSQL at 127\.0\.0\.1:1\/kindler: .*\); showing the CSV snapshot from \d{4}-/);
+    expect(r.stderr).toMatch(
+      /^⚠ degraded: the database is unreachable \(cannot reach PostgreSQL at 127\.0\.0\.1:1\/kindler: .*\); showing the CSV snapshot from \d{4}-/,
+    );
     expect(r.stderr).not.toContain('pw-never-shown');
-    expect(r.stdout.split('\n')[1]).toMatch(/^dev\s+k3d\s+18090\s+18443\s+19001\s+30080\s+10\.101\.0\.0\/16$/);
+    expect(r.stdout.split('\n')[1]).toMatch(
+      /^dev\s+k3d\s+18090\s+18443\s+19001\s+30080\s+10\.101\.0\.0\/16$/,
+    );
     const json = JSON.parse((await cliInProcess(['status', 'uat', '--json'], down)).stdout);
-    expect(json).toMatchObject({ degraded: true, environments: [{ name: 'uat', httpPort: 18091 }] });
+    expect(json).toMatchObject({
+      degraded: true,
+      environments: [{ name: 'uat', httpPort: 18091 }],
+    });
     const refused = await cliInProcess(['create', 'newone'], down);
     expect(refused.code).toBe(4);
     expect(refused.stderr).toContain('cannot reach PostgreSQL at 127.0.0.1:1/kindler');

@@ -21,8 +21,15 @@ const PORTAINER = 'https://portainer.example.test:9443';
 const DEVOPS_API = 'https://devops.k3d.kube.test:6443';
 const SECRETS = '/api/v1/namespaces/argocd/secrets';
 const SELECTOR = { labelSelector: 'argocd.argoproj.io/secret-type=cluster' };
-const secret = (env: string) => ({ metadata: { name: `cluster-${env}`, labels: { 'argocd.argoproj.io/secret-type': 'cluster', env, provider: 'k3d', type: 'business' } } });
-const inCluster = { metadata: { name: 'in-cluster', labels: { 'argocd.argoproj.io/secret-type': 'cluster' } } };
+const secret = (env: string) => ({
+  metadata: {
+    name: `cluster-${env}`,
+    labels: { 'argocd.argoproj.io/secret-type': 'cluster', env, provider: 'k3d', type: 'business' },
+  },
+});
+const inCluster = {
+  metadata: { name: 'in-cluster', labels: { 'argocd.argoproj.io/secret-type': 'cluster' } },
+};
 
 async function closedPort(): Promise<number> {
   const server = net.createServer();
@@ -39,40 +46,94 @@ describe('consistency check, sync and prune', () => {
   let db: TestDatabase;
   let env: Record<string, string>;
   let rt: Runtime;
-  const git = (...a: string[]) => execFileSync('git', [`--git-dir=${path.join(tmp, 'gitops.git')}`, ...a], { encoding: 'utf8' }).trim();
-  const branches = () => git('for-each-ref', '--format=%(refname:strip=2)', 'refs/heads').split('\n').filter(Boolean).sort();
-  const portainerList = (items: object[]) => nock(PORTAINER, { reqheaders: { 'x-api-key': 'ptr_KEY0123456789abcdef' } }).get('/api/endpoints').query({ excludeSnapshots: 'true' }).reply(200, items);
-  const secretList = (items: object[]) => nock(DEVOPS_API).get(SECRETS).query(SELECTOR).reply(200, { items });
-  const PORTS: Record<string, [number, number]> = { devops: [80, 443], dev: [18090, 18443], web: [18091, 18444], gone: [18093, 18446] };
+  const git = (...a: string[]) =>
+    execFileSync('git', [`--git-dir=${path.join(tmp, 'gitops.git')}`, ...a], {
+      encoding: 'utf8',
+    }).trim();
+  const branches = () =>
+    git('for-each-ref', '--format=%(refname:strip=2)', 'refs/heads')
+      .split('\n')
+      .filter(Boolean)
+      .sort();
+  const portainerList = (items: object[]) =>
+    nock(PORTAINER, { reqheaders: { 'x-api-key': 'ptr_KEY0123456789abcdef' } })
+      .get('/api/endpoints')
+      .query({ excludeSnapshots: 'true' })
+      .reply(200, items);
+  const secretList = (items: object[]) =>
+    nock(DEVOPS_API).get(SECRETS).query(SELECTOR).reply(200, { items });
+  const PORTS: Record<string, [number, number]> = {
+    devops: [80, 443],
+    dev: [18090, 18443],
+    web: [18091, 18444],
+    gone: [18093, 18446],
+  };
   const setClusters = (names: string[]) => {
     const state = fakes.state();
-    state.k3d = Object.fromEntries(names.map((n) => [n, { ports: [{ host: PORTS[n]?.[0], container: 80 }, { host: PORTS[n]?.[1], container: 443 }], network: `k3d-${n}`, running: true } as never]));
+    state.k3d = Object.fromEntries(
+      names.map((n) => [
+        n,
+        {
+          ports: [
+            { host: PORTS[n]?.[0], container: 80 },
+            { host: PORTS[n]?.[1], container: 443 },
+          ],
+          network: `k3d-${n}`,
+          running: true,
+        } as never,
+      ]),
+    );
     fs.writeFileSync(path.join(fakes.stateDir, 'state.json'), JSON.stringify(state));
   };
   const check = async () => {
     const result = await cliInProcess(['check', '--json'], env);
-    return { code: result.code, report: JSON.parse(result.stdout) as ConsistencyReport, stderr: result.stderr };
+    return {
+      code: result.code,
+      report: JSON.parse(result.stdout) as ConsistencyReport,
+      stderr: result.stderr,
+    };
   };
 
   beforeAll(async () => {
     fakes = setupFakes();
     restore = fakes.apply();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-consistency-'));
-    execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch=main', path.join(tmp, 'gitops.git')]);
-    fs.copyFileSync(path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'), path.join(tmp, 'haproxy.cfg'));
-    fs.writeFileSync(path.join(tmp, 'kubeconfig'), `apiVersion: v1
+    execFileSync('git', [
+      'init',
+      '--quiet',
+      '--bare',
+      '--initial-branch=main',
+      path.join(tmp, 'gitops.git'),
+    ]);
+    fs.copyFileSync(
+      path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'),
+      path.join(tmp, 'haproxy.cfg'),
+    );
+    fs.writeFileSync(
+      path.join(tmp, 'kubeconfig'),
+      `apiVersion: v1
 kind: Config
 current-context: k3d-devops
 clusters: [{ name: k3d-devops, cluster: { server: "${DEVOPS_API}", insecure-skip-tls-verify: true } }]
 contexts: [{ name: k3d-devops, context: { cluster: k3d-devops, user: admin } }]
 users: [{ name: admin, user: { token: devops-token-0123456789 } }]
-`);
+`,
+    );
     db = await createTestDatabase();
     env = {
-      ...fakes.env, DATABASE_URL: db.url, KINDLER_DATA_DIR: path.join(tmp, 'data'), GIT_REPO_URL: path.join(tmp, 'gitops.git'),
-      BASE_DOMAIN: 'example.test', PORTAINER_URL: PORTAINER, PORTAINER_API_KEY: 'ptr_KEY0123456789abcdef', DEVOPS_CONTEXT: 'k3d-devops',
-      KUBECONFIG: path.join(tmp, 'kubeconfig'), HAPROXY_CONFIG: path.join(tmp, 'haproxy.cfg'), HAPROXY_RELOAD_COMMAND: `touch ${path.join(tmp, 'reloaded')}`,
-      KINDLER_RETRY_DELAYS_MS: 'none', KINDLER_CLI_TIMEOUT_MS: '5000',
+      ...fakes.env,
+      DATABASE_URL: db.url,
+      KINDLER_DATA_DIR: path.join(tmp, 'data'),
+      GIT_REPO_URL: path.join(tmp, 'gitops.git'),
+      BASE_DOMAIN: 'example.test',
+      PORTAINER_URL: PORTAINER,
+      PORTAINER_API_KEY: 'ptr_KEY0123456789abcdef',
+      DEVOPS_CONTEXT: 'k3d-devops',
+      KUBECONFIG: path.join(tmp, 'kubeconfig'),
+      HAPROXY_CONFIG: path.join(tmp, 'haproxy.cfg'),
+      HAPROXY_RELOAD_COMMAND: `touch ${path.join(tmp, 'reloaded')}`,
+      KINDLER_RETRY_DELAYS_MS: 'none',
+      KINDLER_CLI_TIMEOUT_MS: '5000',
     };
     rt = await openRuntime(loadConfig({ ...process.env, ...env }, tmp));
     await rt.store.migrate();
@@ -82,7 +143,19 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
       await rt.store.updateEnvironment(row.name, { status: 'ready' });
       await rt.branches.ensure(row.name, await rt.render(row), `manifests for ${name}`);
     }
-    await rt.store.importRecords([{ name: 'devops', provider: 'k3d', subnet: null, nodePort: 30080, pfPort: 19999, httpPort: 80, httpsPort: 443, registerPortainer: false, haproxyRoute: false }]);
+    await rt.store.importRecords([
+      {
+        name: 'devops',
+        provider: 'k3d',
+        subnet: null,
+        nodePort: 30080,
+        pfPort: 19999,
+        httpPort: 80,
+        httpsPort: 443,
+        registerPortainer: false,
+        haproxyRoute: false,
+      },
+    ]);
     await rt.gateway?.sync(await rt.store.listEnvironments());
     setClusters(['devops', 'dev', 'web']);
     nock.disableNetConnect();
@@ -102,11 +175,23 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
   });
 
   it('finds everything consistent right after the environments were made; devops is not an environment', async () => {
-    portainerList([{ Id: 1, Name: 'local', Type: 5 }, { Id: 7, Name: 'dev', Type: 7 }, { Id: 8, Name: 'web', Type: 7 }]);
+    portainerList([
+      { Id: 1, Name: 'local', Type: 5 },
+      { Id: 7, Name: 'dev', Type: 7 },
+      { Id: 8, Name: 'web', Type: 7 },
+    ]);
     secretList([inCluster, secret('dev'), secret('web')]);
     const { code, report } = await check();
     expect(report.discrepancies).toEqual([]);
-    expect(report.systems.map((s) => `${s.system} ${s.state} ${s.count}`)).toEqual(['database ok 2', 'git ok 2', 'k3d ok 3', 'kind ok 0', 'portainer ok 3', 'argocd ok 2', 'haproxy ok 2']);
+    expect(report.systems.map((s) => `${s.system} ${s.state} ${s.count}`)).toEqual([
+      'database ok 2',
+      'git ok 2',
+      'k3d ok 3',
+      'kind ok 0',
+      'portainer ok 3',
+      'argocd ok 2',
+      'haproxy ok 2',
+    ]);
     expect(report.matrix.map((r) => r.name)).toEqual(['dev', 'web']);
     expect(code).toBe(0);
   });
@@ -115,9 +200,27 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
     git('update-ref', '-d', 'refs/heads/web'); // missing branch
     // dev's branch drifts: someone edited values.yaml by hand.
     const work = path.join(tmp, 'work');
-    execFileSync('git', ['clone', '--quiet', '--branch', 'dev', path.join(tmp, 'gitops.git'), work]);
+    execFileSync('git', [
+      'clone',
+      '--quiet',
+      '--branch',
+      'dev',
+      path.join(tmp, 'gitops.git'),
+      work,
+    ]);
     fs.appendFileSync(path.join(work, 'deploy', 'values.yaml'), 'extra: hand-edited\n');
-    execFileSync('git', ['-C', work, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '-am', 'hand edit']);
+    execFileSync('git', [
+      '-C',
+      work,
+      '-c',
+      'user.name=t',
+      '-c',
+      'user.email=t@t',
+      'commit',
+      '--quiet',
+      '-am',
+      'hand edit',
+    ]);
     execFileSync('git', ['-C', work, 'push', '--quiet', 'origin', 'dev', 'dev:refs/heads/gone']); // and an orphan branch
     setClusters(['devops', 'dev', 'web', 'gone']); // orphan cluster (ports 18093/18446)
     await rt.gateway?.sync([(await rt.store.getEnvironment('dev'))!]); // web's route lost
@@ -130,7 +233,9 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
     const result = await cliInProcess(['check', '--json'], down);
     const { code } = result;
     const report = JSON.parse(result.stdout) as ConsistencyReport;
-    expect(report.discrepancies.map((d) => `${d.kind} ${d.system} ${d.name}: ${d.detail} → ${d.fix}`)).toEqual([
+    expect(
+      report.discrepancies.map((d) => `${d.kind} ${d.system} ${d.name}: ${d.detail} → ${d.fix}`),
+    ).toEqual([
       'mismatch git dev: deploy/ differs from the templates: deploy/values.yaml differs → kindler sync dev',
       'orphan git gone: branch "gone" has no database row → kindler prune --confirm gone',
       'orphan k3d gone: k3d cluster "gone" has no database row → kindler prune --confirm gone',
@@ -138,8 +243,17 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
       'missing git web: no branch "web" → kindler sync web',
       'missing haproxy web: no route for "web" → kindler sync web',
     ]);
-    expect(report.systems.find((s) => s.system === 'portainer')).toMatchObject({ state: 'unknown', detail: expect.stringContaining('ECONNREFUSED') });
-    expect(report.matrix.find((r) => r.name === 'web')?.cells).toEqual({ git: 'missing', cluster: 'ok', portainer: 'unknown', argocd: 'ok', haproxy: 'missing' });
+    expect(report.systems.find((s) => s.system === 'portainer')).toMatchObject({
+      state: 'unknown',
+      detail: expect.stringContaining('ECONNREFUSED'),
+    });
+    expect(report.matrix.find((r) => r.name === 'web')?.cells).toEqual({
+      git: 'missing',
+      cluster: 'ok',
+      portainer: 'unknown',
+      argocd: 'ok',
+      haproxy: 'missing',
+    });
     expect(report.consistent).toBe(false);
     expect(code).toBe(5);
 
@@ -147,48 +261,80 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
     secretList([inCluster, secret('dev'), secret('web'), secret('gone')]);
     const text = await cliInProcess(['check'], down);
     nock.disableNetConnect();
-    expect(text.stdout).toContain('Inconsistent: 6 differences (2 missing, 3 orphan, 1 mismatch); portainer could not be read');
+    expect(text.stdout).toContain(
+      'Inconsistent: 6 differences (2 missing, 3 orphan, 1 mismatch); portainer could not be read',
+    );
     expect(text.stdout).toContain('  portainer  ? unknown  ');
-    expect(text.stdout).toContain('✗ missing  haproxy   web: no route for "web"\n      fix: kindler sync web');
+    expect(text.stdout).toContain(
+      '✗ missing  haproxy   web: no route for "web"\n      fix: kindler sync web',
+    );
     expect(text.code).toBe(5);
-    expect((await rt.store.getState<ConsistencyReport>('consistency:latest'))?.discrepancies).toHaveLength(6);
+    expect(
+      (await rt.store.getState<ConsistencyReport>('consistency:latest'))?.discrepancies,
+    ).toHaveLength(6);
   });
 
   it('sync repairs the deleted branch, the drifted branch and the missing route, and deletes nothing', async () => {
     fakes.clearArgv();
-    for (let i = 0; i < 2; i++) { // before and after
-      portainerList([{ Id: 7, Name: 'dev', Type: 7 }, { Id: 8, Name: 'web', Type: 7 }]);
+    for (let i = 0; i < 2; i++) {
+      // before and after
+      portainerList([
+        { Id: 7, Name: 'dev', Type: 7 },
+        { Id: 8, Name: 'web', Type: 7 },
+      ]);
       secretList([inCluster, secret('dev'), secret('web'), secret('gone')]);
     }
     const result = await cliInProcess(['sync', '--json'], env);
-    const { actions, report } = JSON.parse(result.stdout) as { actions: { name: string; action: string; outcome: string }[]; report: ConsistencyReport };
-    expect(actions.map((a) => `${a.name} ${a.action} ${a.outcome}`)).toEqual(['dev ensure branch done', 'web ensure branch done', 'web ensure haproxy done']);
+    const { actions, report } = JSON.parse(result.stdout) as {
+      actions: { name: string; action: string; outcome: string }[];
+      report: ConsistencyReport;
+    };
+    expect(actions.map((a) => `${a.name} ${a.action} ${a.outcome}`)).toEqual([
+      'dev ensure branch done',
+      'web ensure branch done',
+      'web ensure haproxy done',
+    ]);
     expect(git('show', 'web:deploy/values.yaml')).toContain('whoami.web.example.test');
     expect(git('show', 'dev:deploy/values.yaml')).not.toContain('hand-edited');
     expect(fs.readFileSync(path.join(tmp, 'haproxy.cfg'), 'utf8')).toContain('backend be_web');
     // Orphans stay: sync deletes nothing.
     expect(branches()).toContain('gone');
     expect(fakes.argv().filter((a) => a.includes('delete'))).toEqual([]);
-    expect(report.discrepancies.map((d) => `${d.kind} ${d.system} ${d.name}`)).toEqual(['orphan git gone', 'orphan k3d gone', 'orphan argocd gone']);
+    expect(report.discrepancies.map((d) => `${d.kind} ${d.system} ${d.name}`)).toEqual([
+      'orphan git gone',
+      'orphan k3d gone',
+      'orphan argocd gone',
+    ]);
     expect(result.code).toBe(5);
   });
 
   it('prune without --confirm only previews; with --confirm it archives the branch and removes the rest', async () => {
-    portainerList([{ Id: 7, Name: 'dev', Type: 7 }, { Id: 8, Name: 'web', Type: 7 }]);
+    portainerList([
+      { Id: 7, Name: 'dev', Type: 7 },
+      { Id: 8, Name: 'web', Type: 7 },
+    ]);
     secretList([inCluster, secret('dev'), secret('web'), secret('gone')]);
     const before = branches();
     fakes.clearArgv();
     const preview = await cliInProcess(['prune'], env);
-    expect(preview.stdout).toContain('Would do (preview; nothing was changed — run again with --confirm):');
+    expect(preview.stdout).toContain(
+      'Would do (preview; nothing was changed — run again with --confirm):',
+    );
     expect(preview.stdout).toContain('• gone: delete k3d cluster "gone" (k3d cluster delete gone)');
-    expect(preview.stdout).toMatch(/• gone: archive branch "gone" as "archive\/gone-\d{8}-\d{6}", then delete it/);
+    expect(preview.stdout).toMatch(
+      /• gone: archive branch "gone" as "archive\/gone-\d{8}-\d{6}", then delete it/,
+    );
     expect(preview.code).toBe(0);
     expect(branches()).toEqual(before);
     expect(Object.keys(fakes.state().k3d)).toContain('gone');
     expect(fakes.argv().filter((a) => a.includes('delete'))).toEqual([]);
 
     const gone = git('rev-parse', 'gone');
-    for (let i = 0; i < 2; i++) portainerList([{ Id: 7, Name: 'dev', Type: 7 }, { Id: 8, Name: 'web', Type: 7 }]);
+    for (let i = 0; i < 2; i++)
+      portainerList([
+        { Id: 7, Name: 'dev', Type: 7 },
+        { Id: 8, Name: 'web', Type: 7 },
+      ]);
     secretList([inCluster, secret('dev'), secret('web'), secret('gone')]);
     nock(DEVOPS_API).delete(`${SECRETS}/cluster-gone`).reply(200, {});
     secretList([inCluster, secret('dev'), secret('web')]);
@@ -205,11 +351,16 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
 
   it('refuses to sync a name the database does not hold, and to prune a name that is not orphaned', async () => {
     for (let i = 0; i < 2; i++) {
-      portainerList([{ Id: 7, Name: 'dev', Type: 7 }, { Id: 8, Name: 'web', Type: 7 }]);
+      portainerList([
+        { Id: 7, Name: 'dev', Type: 7 },
+        { Id: 8, Name: 'web', Type: 7 },
+      ]);
       secretList([inCluster, secret('dev'), secret('web')]);
     }
     const sync = await cliInProcess(['sync', 'nope'], env);
-    expect(sync.stderr).toContain('environment "nope" is not in the database; sync recreates only what the database holds');
+    expect(sync.stderr).toContain(
+      'environment "nope" is not in the database; sync recreates only what the database holds',
+    );
     expect(sync.code).toBe(3);
     const prune = await cliInProcess(['prune', '--confirm', 'dev'], env);
     expect(prune.stderr).toContain('nothing named "dev" is orphaned');

@@ -25,16 +25,31 @@ beforeAll(async () => {
   fakes = setupFakes();
   restore = fakes.apply();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-crash-'));
-  execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch=main', path.join(tmp, 'gitops.git')]);
-  fs.copyFileSync(path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'), path.join(tmp, 'haproxy.cfg'));
+  execFileSync('git', [
+    'init',
+    '--quiet',
+    '--bare',
+    '--initial-branch=main',
+    path.join(tmp, 'gitops.git'),
+  ]);
+  fs.copyFileSync(
+    path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'),
+    path.join(tmp, 'haproxy.cfg'),
+  );
   db = await createTestDatabase();
   client = new pg.Client({ connectionString: db.url });
   await client.connect();
   const store = new SqlStore(new PgDb(db.url));
   await store.migrate();
   await store.close();
-  env = { ...fakes.env, DATABASE_URL: db.url, KINDLER_DATA_DIR: path.join(tmp, 'data'), GIT_REPO_URL: path.join(tmp, 'gitops.git'),
-    HAPROXY_CONFIG: path.join(tmp, 'haproxy.cfg'), KINDLER_RETRY_DELAYS_MS: 'none' };
+  env = {
+    ...fakes.env,
+    DATABASE_URL: db.url,
+    KINDLER_DATA_DIR: path.join(tmp, 'data'),
+    GIT_REPO_URL: path.join(tmp, 'gitops.git'),
+    HAPROXY_CONFIG: path.join(tmp, 'haproxy.cfg'),
+    KINDLER_RETRY_DELAYS_MS: 'none',
+  };
   // Slow the cluster CLIs down so each boundary can be caught before the next step ends.
   for (const prefix of ['k3d', 'docker']) fakes.fail(prefix, { delayMs: 250 });
 }, 60_000);
@@ -50,19 +65,42 @@ async function killAfter(argv: string[], name: string, step: string) {
   const { child, done } = spawnCli(argv, env);
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const rows = await client.query(`select s.status from operation_steps s join operations o on o.id = s.operation_id
-      where o.cluster_name = $1 and o.operation = $2 and s.step = $3 order by o.id desc limit 1`, [name, argv[0], step]);
+    const rows = await client.query(
+      `select s.status from operation_steps s join operations o on o.id = s.operation_id
+      where o.cluster_name = $1 and o.operation = $2 and s.step = $3 order by o.id desc limit 1`,
+      [name, argv[0], step],
+    );
     if (['done', 'skipped'].includes(rows.rows[0]?.status)) break;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`never saw ${step} done for ${name}`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`never saw ${step} done for ${name}`);
     await new Promise((r) => setTimeout(r, 5));
   }
   child.kill('SIGKILL');
   await done;
 }
 
-const lastOp = async (name: string) => (await client.query('select id, operation, status from operations where cluster_name = $1 order by id desc limit 1', [name])).rows[0];
-const branches = () => execFileSync('git', [`--git-dir=${path.join(tmp, 'gitops.git')}`, 'for-each-ref', '--format=%(refname:short)', 'refs/heads'], { encoding: 'utf8' }).split('\n').filter(Boolean);
-const routes = () => parseRoutes(fs.readFileSync(path.join(tmp, 'haproxy.cfg'), 'utf8')).map((r) => r.name);
+const lastOp = async (name: string) =>
+  (
+    await client.query(
+      'select id, operation, status from operations where cluster_name = $1 order by id desc limit 1',
+      [name],
+    )
+  ).rows[0];
+const branches = () =>
+  execFileSync(
+    'git',
+    [
+      `--git-dir=${path.join(tmp, 'gitops.git')}`,
+      'for-each-ref',
+      '--format=%(refname:short)',
+      'refs/heads',
+    ],
+    { encoding: 'utf8' },
+  )
+    .split('\n')
+    .filter(Boolean);
+const routes = () =>
+  parseRoutes(fs.readFileSync(path.join(tmp, 'haproxy.cfg'), 'utf8')).map((r) => r.name);
 
 const CREATE = ['record', 'branch', 'cluster', 'portainer', 'argocd', 'haproxy', 'ready'];
 const DELETE = ['cluster', 'portainer', 'argocd', 'haproxy', 'branch', 'record'];
@@ -75,11 +113,20 @@ describe('crash then resume', () => {
       const result = await cliChild(['retry', name], env);
       expect(result.code, result.stderr).toBe(0);
     }
-    const ops = (await client.query('select operation, status from operations where cluster_name = $1', [name])).rows;
+    const ops = (
+      await client.query('select operation, status from operations where cluster_name = $1', [name])
+    ).rows;
     expect(ops).toEqual([{ operation: 'create', status: 'success' }]);
-    const row = (await client.query('select status, http_port, https_port from clusters where name = $1', [name])).rows[0];
+    const row = (
+      await client.query('select status, http_port, https_port from clusters where name = $1', [
+        name,
+      ])
+    ).rows[0];
     expect(row.status).toBe('ready');
-    expect(fakes.state().k3d[name]?.ports).toEqual([{ host: row.http_port, container: 80 }, { host: row.https_port, container: 443 }]);
+    expect(fakes.state().k3d[name]?.ports).toEqual([
+      { host: row.http_port, container: 80 },
+      { host: row.https_port, container: 443 },
+    ]);
     expect(branches()).toContain(name);
     expect(routes().filter((r) => r === name)).toHaveLength(1);
   });
@@ -92,20 +139,34 @@ describe('crash then resume', () => {
       const result = await cliChild(['retry', name], env);
       expect(result.code, result.stderr).toBe(0);
     }
-    expect((await client.query('select count(*)::int as n from clusters where name = $1', [name])).rows[0].n).toBe(0);
+    expect(
+      (await client.query('select count(*)::int as n from clusters where name = $1', [name]))
+        .rows[0].n,
+    ).toBe(0);
     expect(fakes.state().k3d[name]).toBeUndefined();
     expect(fakes.state().networks[`k3d-${name}`]).toBeUndefined();
     expect(branches()).not.toContain(name);
     expect(routes()).not.toContain(name);
-    expect((await lastOp(name))).toMatchObject({ operation: 'delete', status: 'success' });
+    expect(await lastOp(name)).toMatchObject({ operation: 'delete', status: 'success' });
   });
 
   it('a half-created environment whose worker died can be deleted', async () => {
     await killAfter(['create', 'half'], 'half', 'branch');
     const result = await cliChild(['delete', 'half'], env);
     expect(result.code, result.stderr).toBe(0);
-    expect((await client.query('select operation, status, error_message from operations where cluster_name = $1 order by id', ['half'])).rows).toEqual([
-      { operation: 'create', status: 'cancelled', error_message: 'superseded by a delete after its worker stopped' },
+    expect(
+      (
+        await client.query(
+          'select operation, status, error_message from operations where cluster_name = $1 order by id',
+          ['half'],
+        )
+      ).rows,
+    ).toEqual([
+      {
+        operation: 'create',
+        status: 'cancelled',
+        error_message: 'superseded by a delete after its worker stopped',
+      },
       { operation: 'delete', status: 'success', error_message: null },
     ]);
     expect(branches()).not.toContain('half');
@@ -114,12 +175,23 @@ describe('crash then resume', () => {
 
 describe('two processes racing on one environment', () => {
   it('one creates it; the other is refused with the reason and changes nothing', async () => {
-    const [a, b] = await Promise.all([cliChild(['create', 'race'], env), cliChild(['create', 'race'], env)]);
+    const [a, b] = await Promise.all([
+      cliChild(['create', 'race'], env),
+      cliChild(['create', 'race'], env),
+    ]);
     const codes = [a.code, b.code].sort();
     expect(codes).toEqual([0, 3]);
     const loser = a.code === 3 ? a : b;
-    expect(loser.stderr).toMatch(/^kindler create: environment "race" already exists \(k3d, status (creating|ready), created /m);
-    expect((await client.query('select count(*)::int as n from operations where cluster_name = $1', ['race'])).rows[0].n).toBe(1);
+    expect(loser.stderr).toMatch(
+      /^kindler create: environment "race" already exists \(k3d, status (creating|ready), created /m,
+    );
+    expect(
+      (
+        await client.query('select count(*)::int as n from operations where cluster_name = $1', [
+          'race',
+        ])
+      ).rows[0].n,
+    ).toBe(1);
   });
 
   it('a delete while a create runs is refused as busy', async () => {
@@ -132,7 +204,9 @@ describe('two processes racing on one environment', () => {
     }
     const refused = await cliChild(['delete', 'busy'], env);
     expect(refused.code).toBe(3);
-    expect(refused.stderr).toMatch(/^kindler delete: environment "busy" already has a create operation \(#\d+, running at (branch|cluster), started .+\); one operation runs at a time\nNext: kindler cancel busy$/m);
+    expect(refused.stderr).toMatch(
+      /^kindler delete: environment "busy" already has a create operation \(#\d+, running at (branch|cluster), started .+\); one operation runs at a time\nNext: kindler cancel busy$/m,
+    );
     expect((await done).code).toBe(0);
     expect(child.exitCode).toBe(0);
     fakes.fail('k3d cluster create', { delayMs: 250 });

@@ -24,8 +24,18 @@ import { Metrics } from '../../src/server/metrics.js';
 import { dashboardHandler } from '../../src/web/handler.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
-const examples = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json'), 'utf8')) as { name: string; examples: { action: string }[] }[];
-const commentExample = examples.find((e) => e.name === 'issue_comment')!.examples.find((x) => x.action === 'created') as any;
+const examples = JSON.parse(
+  fs.readFileSync(
+    path.resolve(
+      import.meta.dirname,
+      '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json',
+    ),
+    'utf8',
+  ),
+) as { name: string; examples: { action: string }[] }[];
+const commentExample = examples
+  .find((e) => e.name === 'issue_comment')!
+  .examples.find((x) => x.action === 'created') as any;
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-results');
 
 /** A TCP proxy to PostgreSQL that can be cut (listener closed, connections destroyed) and restored on the same port. */
@@ -54,20 +64,87 @@ class CuttableProxy {
 }
 
 // The shapes the README documents for /kindler/api/*.
-const envView = z.object({
-  name: z.string(), provider: z.enum(['k3d', 'kind']), status: z.string().nullable(), httpPort: z.number().int(), httpsPort: z.number().int(),
-  pfPort: z.number().int(), nodePort: z.number().int(), subnet: z.string().nullable(), url: z.string().url(), createdAt: z.string().nullable(),
-  expiresAt: z.string().nullable(), pinned: z.boolean().nullable(), requestedBy: z.string().nullable(), sourceUrl: z.string().nullable(),
-}).strict();
-const degradedFields = { degraded: z.literal(true), reason: z.string(), snapshotAt: z.string().nullable() };
+const envView = z
+  .object({
+    name: z.string(),
+    provider: z.enum(['k3d', 'kind']),
+    status: z.string().nullable(),
+    httpPort: z.number().int(),
+    httpsPort: z.number().int(),
+    pfPort: z.number().int(),
+    nodePort: z.number().int(),
+    subnet: z.string().nullable(),
+    url: z.string().url(),
+    createdAt: z.string().nullable(),
+    expiresAt: z.string().nullable(),
+    pinned: z.boolean().nullable(),
+    requestedBy: z.string().nullable(),
+    sourceUrl: z.string().nullable(),
+  })
+  .strict();
+const degradedFields = {
+  degraded: z.literal(true),
+  reason: z.string(),
+  snapshotAt: z.string().nullable(),
+};
 const live = { degraded: z.literal(false) };
-const step = z.object({ step: z.string(), status: z.string(), startedAt: z.string().nullable(), completedAt: z.string().nullable(), detail: z.string().nullable(), error: z.string().nullable() });
-const operation = z.object({ id: z.number().int(), envName: z.string(), kind: z.enum(['create', 'delete']), status: z.string(), steps: z.array(step), trigger: z.object({ source: z.string(), actor: z.string().nullable() }).passthrough() }).passthrough();
+const step = z.object({
+  step: z.string(),
+  status: z.string(),
+  startedAt: z.string().nullable(),
+  completedAt: z.string().nullable(),
+  detail: z.string().nullable(),
+  error: z.string().nullable(),
+});
+const operation = z
+  .object({
+    id: z.number().int(),
+    envName: z.string(),
+    kind: z.enum(['create', 'delete']),
+    status: z.string(),
+    steps: z.array(step),
+    trigger: z.object({ source: z.string(), actor: z.string().nullable() }).passthrough(),
+  })
+  .passthrough();
 const schemas = {
-  environments: z.union([z.object({ ...live, environments: z.array(envView) }).strict(), z.object({ ...degradedFields, environments: z.array(envView) }).strict()]),
-  environment: z.object({ degraded: z.boolean(), environment: envView.nullable(), operations: z.array(operation) }).passthrough(),
+  environments: z.union([
+    z.object({ ...live, environments: z.array(envView) }).strict(),
+    z.object({ ...degradedFields, environments: z.array(envView) }).strict(),
+  ]),
+  environment: z
+    .object({
+      degraded: z.boolean(),
+      environment: envView.nullable(),
+      operations: z.array(operation),
+    })
+    .passthrough(),
   operations: z.object({ degraded: z.boolean(), operations: z.array(operation) }).passthrough(),
-  consistency: z.object({ degraded: z.boolean(), report: z.object({ consistent: z.boolean(), summary: z.string(), checkedAt: z.string(), systems: z.array(z.object({ system: z.string(), state: z.string(), detail: z.string() }).passthrough()), discrepancies: z.array(z.object({ kind: z.string(), system: z.string(), name: z.string(), detail: z.string(), fix: z.string() })), matrix: z.array(z.unknown()) }).passthrough().nullable() }).passthrough(),
+  consistency: z
+    .object({
+      degraded: z.boolean(),
+      report: z
+        .object({
+          consistent: z.boolean(),
+          summary: z.string(),
+          checkedAt: z.string(),
+          systems: z.array(
+            z.object({ system: z.string(), state: z.string(), detail: z.string() }).passthrough(),
+          ),
+          discrepancies: z.array(
+            z.object({
+              kind: z.string(),
+              system: z.string(),
+              name: z.string(),
+              detail: z.string(),
+              fix: z.string(),
+            }),
+          ),
+          matrix: z.array(z.unknown()),
+        })
+        .passthrough()
+        .nullable(),
+    })
+    .passthrough(),
 };
 
 describe('dashboard in headless Chromium', () => {
@@ -80,7 +157,10 @@ describe('dashboard in headless Chromium', () => {
   let tmp: string;
   const get = async (p: string, headers: Record<string, string> = {}) => {
     const res = await fetch(`${base}${p}`, { headers });
-    return { status: res.status, body: res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text() };
+    return {
+      status: res.status,
+      body: res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text(),
+    };
   };
 
   beforeAll(async () => {
@@ -90,27 +170,119 @@ describe('dashboard in headless Chromium', () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-dashboard-'));
     const url = new URL(db.url);
     url.port = String(proxy.port);
-    rt = await openRuntime(loadConfig({ DATABASE_URL: url.toString(), KINDLER_DATA_DIR: tmp, BASE_DOMAIN: 'example.test' }, tmp));
+    rt = await openRuntime(
+      loadConfig(
+        { DATABASE_URL: url.toString(), KINDLER_DATA_DIR: tmp, BASE_DOMAIN: 'example.test' },
+        tmp,
+      ),
+    );
     await rt.store.migrate();
-    const dev = await rt.store.insertEnvironment({ name: envName('dev'), provider: 'k3d', requestedBy: 'octocat', sourceUrl: 'https://github.com/acme/cfg/issues/7', expiresAt: new Date(Date.now() + 3 * 3_600_000) });
+    const dev = await rt.store.insertEnvironment({
+      name: envName('dev'),
+      provider: 'k3d',
+      requestedBy: 'octocat',
+      sourceUrl: 'https://github.com/acme/cfg/issues/7',
+      expiresAt: new Date(Date.now() + 3 * 3_600_000),
+    });
     await rt.store.updateEnvironment(dev.name, { status: 'ready' });
-    await rt.store.insertEnvironment({ name: envName('web-kind'), provider: 'kind', requestedBy: 'alice', sourceUrl: 'cli' });
-    const op = await rt.store.createOperation({ envName: dev.name, kind: 'create', trigger: { source: 'issue_comment', actor: 'octocat', url: null, repo: 'acme/cfg', issueNumber: 7, headSha: null } });
+    await rt.store.insertEnvironment({
+      name: envName('web-kind'),
+      provider: 'kind',
+      requestedBy: 'alice',
+      sourceUrl: 'cli',
+    });
+    const op = await rt.store.createOperation({
+      envName: dev.name,
+      kind: 'create',
+      trigger: {
+        source: 'issue_comment',
+        actor: 'octocat',
+        url: null,
+        repo: 'acme/cfg',
+        issueNumber: 7,
+        headSha: null,
+      },
+    });
     const t = new Date('2026-11-25T08:00:00Z');
     for (const [i, s] of (['record', 'branch', 'cluster'] as const).entries()) {
-      await rt.store.saveStep(op.id, { step: s, status: 'done', startedAt: new Date(t.getTime() + i * 10_000), completedAt: new Date(t.getTime() + i * 10_000 + 4_200), detail: `${s} ok`, error: null });
+      await rt.store.saveStep(op.id, {
+        step: s,
+        status: 'done',
+        startedAt: new Date(t.getTime() + i * 10_000),
+        completedAt: new Date(t.getTime() + i * 10_000 + 4_200),
+        detail: `${s} ok`,
+        error: null,
+      });
     }
-    await rt.store.saveStep(op.id, { step: 'portainer', status: 'failed', startedAt: t, completedAt: new Date(t.getTime() + 1_000), detail: null, error: 'Portainer answered 500' });
-    await rt.store.updateOperation(op.id, { status: 'failed', failedStep: 'portainer', error: 'Portainer answered 500', fixCommand: '/env retry dev', completedAt: new Date() });
+    await rt.store.saveStep(op.id, {
+      step: 'portainer',
+      status: 'failed',
+      startedAt: t,
+      completedAt: new Date(t.getTime() + 1_000),
+      detail: null,
+      error: 'Portainer answered 500',
+    });
+    await rt.store.updateOperation(op.id, {
+      status: 'failed',
+      failedStep: 'portainer',
+      error: 'Portainer answered 500',
+      fixCommand: '/env retry dev',
+      completedAt: new Date(),
+    });
     await rt.refreshSnapshot();
-    const report: ConsistencyReport = { checkedAt: t.toISOString(), consistent: false, summary: 'Inconsistent: 1 difference (1 orphan)', busy: [],
-      systems: [{ system: 'database', state: 'ok', detail: '2 environments', count: 2 }, { system: 'portainer', state: 'skipped', detail: 'PORTAINER_URL is not set', count: null }],
-      discrepancies: [{ kind: 'orphan', system: 'git', name: 'old', detail: 'branch "old" has no database row', fix: 'kindler prune --confirm old' }],
-      matrix: [{ name: 'old', provider: null, inDatabase: false, status: null, cells: { git: 'orphan', cluster: 'absent', portainer: 'absent', argocd: 'absent', haproxy: 'absent' } }] };
+    const report: ConsistencyReport = {
+      checkedAt: t.toISOString(),
+      consistent: false,
+      summary: 'Inconsistent: 1 difference (1 orphan)',
+      busy: [],
+      systems: [
+        { system: 'database', state: 'ok', detail: '2 environments', count: 2 },
+        { system: 'portainer', state: 'skipped', detail: 'PORTAINER_URL is not set', count: null },
+      ],
+      discrepancies: [
+        {
+          kind: 'orphan',
+          system: 'git',
+          name: 'old',
+          detail: 'branch "old" has no database row',
+          fix: 'kindler prune --confirm old',
+        },
+      ],
+      matrix: [
+        {
+          name: 'old',
+          provider: null,
+          inDatabase: false,
+          status: null,
+          cells: {
+            git: 'orphan',
+            cluster: 'absent',
+            portainer: 'absent',
+            argocd: 'absent',
+            haproxy: 'absent',
+          },
+        },
+      ],
+    };
     await rt.store.setState('consistency:latest', report);
-    server = await startHttpServer([healthHandler(rt), dashboardHandler(rt, { metrics: new Metrics(rt) })], '127.0.0.1', 0);
+    server = await startHttpServer(
+      [healthHandler(rt), dashboardHandler(rt, { metrics: new Metrics(rt) })],
+      '127.0.0.1',
+      0,
+    );
     base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
   });
   afterAll(async () => {
@@ -126,7 +298,15 @@ describe('dashboard in headless Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // a phone
     await page.goto(`${base}/kindler`);
     expect(await page.title()).toBe('environments · kindler');
-    const rows = await page.locator('table >> nth=0 >> tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th,td')].map((c) => (c as unknown as { innerText: string }).innerText.trim())));
+    const rows = await page
+      .locator('table >> nth=0 >> tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) =>
+          [...tr.querySelectorAll('th,td')].map((c) =>
+            (c as unknown as { innerText: string }).innerText.trim(),
+          ),
+        ),
+      );
     expect(rows.map((r) => r.slice(0, 5))).toEqual([
       ['dev', 'k3d', 'ready', '18090 / 18443', '10.101.0.0/16'],
       ['web-kind', 'kind', 'creating', '18091 / 18444', '–'],
@@ -135,37 +315,67 @@ describe('dashboard in headless Chromium', () => {
     expect(rows[0]?.[7]).toBe('in 3h');
     expect(rows[0]?.[8]).toBe('octocat · source');
     expect(rows[1]?.[8]).toBe('alice · cli');
-    await expect(page.locator('#consistency + p').innerText()).resolves.toContain('Inconsistent: 1 difference (1 orphan)');
+    await expect(page.locator('#consistency + p').innerText()).resolves.toContain(
+      'Inconsistent: 1 difference (1 orphan)',
+    );
     await expect(page.getByRole('alert').count()).resolves.toBe(0);
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-list.png'), fullPage: true });
 
     await page.getByRole('link', { name: 'dev', exact: true }).click();
     await page.waitForURL(`${base}/kindler/environments/dev`);
     const timeline = await page.locator('ol.steps li').allInnerTexts();
-    expect(timeline.slice(0, 4)).toEqual(['done record 4.2 s — record ok', 'done branch 4.2 s — branch ok', 'done cluster 4.2 s — cluster ok', 'failed portainer 1.0 s — Portainer answered 500']);
+    expect(timeline.slice(0, 4)).toEqual([
+      'done record 4.2 s — record ok',
+      'done branch 4.2 s — branch ok',
+      'done cluster 4.2 s — cluster ok',
+      'failed portainer 1.0 s — Portainer answered 500',
+    ]);
     await expect(page.locator('h3').first().innerText()).resolves.toBe('create #1 — failed');
-    await expect(page.locator('section p.st-failed').innerText()).resolves.toBe('Portainer answered 500 — next: /env retry dev');
-    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-environment.png'), fullPage: true });
-    expect(fs.statSync(path.join(ARTIFACTS, 'dashboard-environment.png')).size).toBeGreaterThan(5_000);
+    await expect(page.locator('section p.st-failed').innerText()).resolves.toBe(
+      'Portainer answered 500 — next: /env retry dev',
+    );
+    await page.screenshot({
+      path: path.join(ARTIFACTS, 'dashboard-environment.png'),
+      fullPage: true,
+    });
+    expect(fs.statSync(path.join(ARTIFACTS, 'dashboard-environment.png')).size).toBeGreaterThan(
+      5_000,
+    );
     await page.close();
   });
 
   it('answers the JSON API in its documented shapes', async () => {
     const envs = await get('/kindler/api/environments');
-    expect(schemas.environments.parse(envs.body).environments.map((e) => e.name)).toEqual(['dev', 'web-kind']);
+    expect(schemas.environments.parse(envs.body).environments.map((e) => e.name)).toEqual([
+      'dev',
+      'web-kind',
+    ]);
     const one = await get('/kindler/api/environments/dev');
-    expect(schemas.environment.parse(one.body).operations[0]?.steps.find((s) => s.step === 'portainer')?.error).toBe('Portainer answered 500');
+    expect(
+      schemas.environment.parse(one.body).operations[0]?.steps.find((s) => s.step === 'portainer')
+        ?.error,
+    ).toBe('Portainer answered 500');
     const ops = await get('/kindler/api/operations?env=dev&limit=5');
     expect(schemas.operations.parse(ops.body).operations).toHaveLength(1);
     const report = await get('/kindler/api/consistency');
-    expect(schemas.consistency.parse(report.body).report?.discrepancies[0]?.fix).toBe('kindler prune --confirm old');
-    expect(await get('/kindler/api/environments/nope')).toEqual({ status: 404, body: { error: 'no environment named "nope"' } });
-    expect((await get('/kindler/api/operations?limit=0')).body).toEqual({ error: 'limit must be a whole number from 1 to 1000' });
+    expect(schemas.consistency.parse(report.body).report?.discrepancies[0]?.fix).toBe(
+      'kindler prune --confirm old',
+    );
+    expect(await get('/kindler/api/environments/nope')).toEqual({
+      status: 404,
+      body: { error: 'no environment named "nope"' },
+    });
+    expect((await get('/kindler/api/operations?limit=0')).body).toEqual({
+      error: 'limit must be a whole number from 1 to 1000',
+    });
     const metrics = await get('/metrics');
     expect(metrics.body).toContain('kindler_operations_total{verb="create",outcome="failed"} 1');
     expect(metrics.body).toContain('kindler_queue_depth 0');
     expect(metrics.body).toContain('kindler_environments{status="ready"} 1');
-    expect((await get('/readyz')).body).toEqual({ ok: true, checks: { database: 'ok', migrations: 'ok', queue: 'ok' } });
+    expect((await get('/readyz')).body).toEqual({
+      ok: true,
+      checks: { database: 'ok', migrations: 'ok', queue: 'ok' },
+    });
   });
 
   it('shows the degraded banner with the CSV data while the database is unreachable, and recovers without a restart', async () => {
@@ -173,18 +383,47 @@ describe('dashboard in headless Chromium', () => {
     await proxy.cut();
     await page.goto(`${base}/kindler`);
     const banner = page.getByRole('alert');
-    await expect(banner.innerText()).resolves.toMatch(/^Degraded: the database is unreachable \(.+\)\. Showing the CSV snapshot from \d{4}-\d\d-\d\dT/);
-    const rows = await page.locator('table >> nth=0 >> tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th,td')].map((c) => (c as unknown as { innerText: string }).innerText.trim()).slice(0, 4)));
-    expect(rows).toEqual([['dev', 'k3d', 'unknown', '18090 / 18443'], ['web-kind', 'kind', 'unknown', '18091 / 18444']]);
+    await expect(banner.innerText()).resolves.toMatch(
+      /^Degraded: the database is unreachable \(.+\)\. Showing the CSV snapshot from \d{4}-\d\d-\d\dT/,
+    );
+    const rows = await page
+      .locator('table >> nth=0 >> tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) =>
+          [...tr.querySelectorAll('th,td')]
+            .map((c) => (c as unknown as { innerText: string }).innerText.trim())
+            .slice(0, 4),
+        ),
+      );
+    expect(rows).toEqual([
+      ['dev', 'k3d', 'unknown', '18090 / 18443'],
+      ['web-kind', 'kind', 'unknown', '18091 / 18444'],
+    ]);
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-degraded.png'), fullPage: true });
     const api = await get('/kindler/api/environments');
-    expect(schemas.environments.parse(api.body)).toMatchObject({ degraded: true, environments: [{ name: 'dev', status: null }, { name: 'web-kind', status: null }] });
+    expect(schemas.environments.parse(api.body)).toMatchObject({
+      degraded: true,
+      environments: [
+        { name: 'dev', status: null },
+        { name: 'web-kind', status: null },
+      ],
+    });
     const ready = await get('/readyz');
     expect(ready.status).toBe(503);
-    expect((ready.body as { checks: { database: string } }).checks.database).toMatch(/^unreachable: /);
+    expect((ready.body as { checks: { database: string } }).checks.database).toMatch(
+      /^unreachable: /,
+    );
 
     // /env list answers from the snapshot, marked degraded; /env create is refused and changes nothing.
-    const probot = new Probot({ githubToken: 'ghs_test0123456789', Octokit: ProbotOctokit.defaults((o: object) => ({ ...o, retry: { enabled: false }, throttle: { enabled: false } })), logLevel: 'fatal' });
+    const probot = new Probot({
+      githubToken: 'ghs_test0123456789',
+      Octokit: ProbotOctokit.defaults((o: object) => ({
+        ...o,
+        retry: { enabled: false },
+        throttle: { enabled: false },
+      })),
+      logLevel: 'fatal',
+    });
     await probot.load(kindlerApp({ rt, permissions: new PermissionCache() }));
     const payload = structuredClone(commentExample);
     Object.assign(payload.comment, { body: '/env list\n/env create qa', id: 4242 });
@@ -192,29 +431,44 @@ describe('dashboard in headless Chromium', () => {
     let reply = '';
     nock.disableNetConnect();
     nock.enableNetConnect('127.0.0.1');
-    nock('https://api.github.com').post('/repos/Codertocat/Hello-World/issues/1/comments', (b) => { reply = b.body; return true; }).reply(201, { id: 1 });
+    nock('https://api.github.com')
+      .post('/repos/Codertocat/Hello-World/issues/1/comments', (b) => {
+        reply = b.body;
+        return true;
+      })
+      .reply(201, { id: 1 });
     await probot.receive({ id: 'degraded-1', name: 'issue_comment', payload } as never);
     nock.enableNetConnect();
     expect(reply).toMatch(/^⚠️ \*\*Degraded:\*\* the database is unreachable \(.+\)\./);
     expect(reply).toContain('| dev | k3d | 18090 | 18443 | 10.101.0.0/16 |');
-    expect(reply).toContain('> /env create qa\n\nRefused: `/env create` needs the database, and nothing was changed.');
+    expect(reply).toContain(
+      '> /env create qa\n\nRefused: `/env create` needs the database, and nothing was changed.',
+    );
 
     await proxy.start(); // same port
     await page.reload();
     await expect(banner.count()).resolves.toBe(0);
-    await expect(page.locator('table >> nth=0 >> tbody tr >> nth=0 >> td >> nth=1').innerText()).resolves.toBe('ready');
+    await expect(
+      page.locator('table >> nth=0 >> tbody tr >> nth=0 >> td >> nth=1').innerText(),
+    ).resolves.toBe('ready');
     expect((await get('/kindler/api/environments')).body).toMatchObject({ degraded: false });
     await page.close();
   });
 
   it('with a token: refuses without it, accepts the Bearer header, and turns ?token= into a cookie', async () => {
-    const guarded = await startHttpServer([dashboardHandler(rt, { token: 's3cret-dashboard-token' })], '127.0.0.1', 0);
+    const guarded = await startHttpServer(
+      [dashboardHandler(rt, { token: 's3cret-dashboard-token' })],
+      '127.0.0.1',
+      0,
+    );
     const at = `http://127.0.0.1:${(guarded.address() as net.AddressInfo).port}`;
     try {
       const refused = await fetch(`${at}/kindler/api/environments`);
       expect(refused.status).toBe(401);
       expect(await refused.text()).not.toContain('s3cret');
-      const ok = await fetch(`${at}/kindler/api/environments`, { headers: { authorization: 'Bearer s3cret-dashboard-token' } });
+      const ok = await fetch(`${at}/kindler/api/environments`, {
+        headers: { authorization: 'Bearer s3cret-dashboard-token' },
+      });
       expect(((await ok.json()) as { environments: unknown[] }).environments).toHaveLength(2);
       const page = await browser.newPage();
       await page.goto(`${at}/kindler?token=s3cret-dashboard-token`);

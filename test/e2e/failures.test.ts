@@ -14,7 +14,14 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
 
 const PORTAINER = 'https://portainer.example.test:9443';
-const trigger: Trigger = { source: 'cli', actor: 'alice', url: null, repo: null, issueNumber: null, headSha: null };
+const trigger: Trigger = {
+  source: 'cli',
+  actor: 'alice',
+  url: null,
+  repo: null,
+  issueNumber: null,
+  headSha: null,
+};
 let fakes: Fakes;
 let restore: () => void;
 let tmp: string;
@@ -26,8 +33,16 @@ beforeAll(async () => {
   restore = fakes.apply();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-fail-'));
   db = await createTestDatabase();
-  fs.copyFileSync(path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'), path.join(tmp, 'good.cfg'));
-  fs.writeFileSync(path.join(tmp, 'broken.cfg'), fs.readFileSync(path.join(tmp, 'good.cfg'), 'utf8').replace('default_backend be_default_404', 'default_backend be_missing'));
+  fs.copyFileSync(
+    path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'),
+    path.join(tmp, 'good.cfg'),
+  );
+  fs.writeFileSync(
+    path.join(tmp, 'broken.cfg'),
+    fs
+      .readFileSync(path.join(tmp, 'good.cfg'), 'utf8')
+      .replace('default_backend be_default_404', 'default_backend be_missing'),
+  );
   nock.disableNetConnect();
 });
 afterAll(async () => {
@@ -44,8 +59,20 @@ afterEach(() => {
   fakes.clearFailures();
 });
 
-async function runtime(extra: Record<string, string> = {}, overrides: RuntimeOverrides = {}): Promise<Runtime> {
-  const config = loadConfig({ DATABASE_URL: db.url, KINDLER_DATA_DIR: path.join(tmp, 'data'), KINDLER_RETRY_DELAYS_MS: 'none', HAPROXY_CONFIG: path.join(tmp, 'good.cfg'), ...extra }, tmp);
+async function runtime(
+  extra: Record<string, string> = {},
+  overrides: RuntimeOverrides = {},
+): Promise<Runtime> {
+  const config = loadConfig(
+    {
+      DATABASE_URL: db.url,
+      KINDLER_DATA_DIR: path.join(tmp, 'data'),
+      KINDLER_RETRY_DELAYS_MS: 'none',
+      HAPROXY_CONFIG: path.join(tmp, 'good.cfg'),
+      ...extra,
+    },
+    tmp,
+  );
   const rt = await openRuntime(config, overrides);
   await rt.store.migrate();
   runtimes.push(rt);
@@ -53,55 +80,117 @@ async function runtime(extra: Record<string, string> = {}, overrides: RuntimeOve
 }
 
 async function create(rt: Runtime, name: string) {
-  const op = await rt.engine.request({ kind: 'create', name: envName(name), provider: 'k3d', trigger });
+  const op = await rt.engine.request({
+    kind: 'create',
+    name: envName(name),
+    provider: 'k3d',
+    trigger,
+  });
   return (await rt.engine.execute(op.id, { owner: 'test:1' }))!;
 }
 
 describe('a failing step is recorded exactly', () => {
   it('Git answers 503', async () => {
     const octokit = new Octokit({ auth: 'ghs_failuretest0123456789', request: { retries: 0 } });
-    const rt = await runtime({}, { branches: new GitHubBranchStore(octokit, { owner: 'acme', repo: 'cfg', defaultBranch: 'main' }) });
+    const rt = await runtime(
+      {},
+      {
+        branches: new GitHubBranchStore(octokit, {
+          owner: 'acme',
+          repo: 'cfg',
+          defaultBranch: 'main',
+        }),
+      },
+    );
     nock('https://api.github.com').post('/graphql').reply(503, { message: 'Service Unavailable' });
     const op = await create(rt, 'f-git');
-    expect(op).toMatchObject({ status: 'failed', failedStep: 'branch', fixCommand: '/env retry f-git' });
-    expect(op.error).toMatch(/^writing branch "f-git" in GitHub acme\/cfg: GitHub answered 503: Service Unavailable/);
+    expect(op).toMatchObject({
+      status: 'failed',
+      failedStep: 'branch',
+      fixCommand: '/env retry f-git',
+    });
+    expect(op.error).toMatch(
+      /^writing branch "f-git" in GitHub acme\/cfg: GitHub answered 503: Service Unavailable/,
+    );
     expect((await rt.store.getEnvironment('f-git'))?.status).toBe('failed');
     expect(fakes.argv()).toEqual([]);
   });
 
   it('k3d exits 1', async () => {
     const rt = await runtime();
-    fakes.fail('k3d cluster create', { exit: 1, stderr: 'time="x" level=fatal msg="Failed to create cluster \'f-k3d\': docker not running"' });
+    fakes.fail('k3d cluster create', {
+      exit: 1,
+      stderr: 'time="x" level=fatal msg="Failed to create cluster \'f-k3d\': docker not running"',
+    });
     const op = await create(rt, 'f-k3d');
-    expect(op).toMatchObject({ status: 'failed', failedStep: 'cluster', fixCommand: '/env retry f-k3d',
-      error: 'creating k3d cluster "f-k3d": k3d exited 1: time="x" level=fatal msg="Failed to create cluster \'f-k3d\': docker not running"' });
+    expect(op).toMatchObject({
+      status: 'failed',
+      failedStep: 'cluster',
+      fixCommand: '/env retry f-k3d',
+      error:
+        'creating k3d cluster "f-k3d": k3d exited 1: time="x" level=fatal msg="Failed to create cluster \'f-k3d\': docker not running"',
+    });
     expect(op.steps.find((s) => s.step === 'portainer')?.status).toBe('pending');
   });
 
   it('Portainer answers 500', async () => {
-    const rt = await runtime({ PORTAINER_URL: PORTAINER, PORTAINER_API_KEY: 'ptr_failkey0123456789abc' });
-    nock(PORTAINER).get('/api/endpoints').query(true).reply(200, []).post('/api/endpoints').reply(500, { message: 'Unable to persist environment', details: 'db closed' });
+    const rt = await runtime({
+      PORTAINER_URL: PORTAINER,
+      PORTAINER_API_KEY: 'ptr_failkey0123456789abc',
+    });
+    nock(PORTAINER)
+      .get('/api/endpoints')
+      .query(true)
+      .reply(200, [])
+      .post('/api/endpoints')
+      .reply(500, { message: 'Unable to persist environment', details: 'db closed' });
     const op = await create(rt, 'f-pt');
-    expect(op).toMatchObject({ status: 'failed', failedStep: 'portainer', fixCommand: '/env retry f-pt',
-      error: 'registering "f-pt" in Portainer: Portainer POST /api/endpoints answered 500: Unable to persist environment' });
+    expect(op).toMatchObject({
+      status: 'failed',
+      failedStep: 'portainer',
+      fixCommand: '/env retry f-pt',
+      error:
+        'registering "f-pt" in Portainer: Portainer POST /api/endpoints answered 500: Unable to persist environment',
+    });
     expect(op.steps.find((s) => s.step === 'cluster')?.status).toBe('done');
   });
 
   it('the Kubernetes API answers an error', async () => {
-    fs.writeFileSync(path.join(tmp, 'kubeconfig'), 'apiVersion: v1\nkind: Config\ncurrent-context: k3d-devops\nclusters: [{ name: k3d-devops, cluster: { server: "https://devops.k3d.kube.test:6443" } }]\ncontexts: [{ name: k3d-devops, context: { cluster: k3d-devops, user: a } }]\nusers: [{ name: a, user: { token: t0123456789 } }]\n');
-    const rt = await runtime({ DEVOPS_CONTEXT: 'k3d-devops', KUBECONFIG: path.join(tmp, 'kubeconfig') });
-    nock('https://f-argo.k3d.kube.test:6443').post('/api/v1/namespaces/kube-system/serviceaccounts').reply(500, { kind: 'Status', message: 'etcdserver: request timed out' });
+    fs.writeFileSync(
+      path.join(tmp, 'kubeconfig'),
+      'apiVersion: v1\nkind: Config\ncurrent-context: k3d-devops\nclusters: [{ name: k3d-devops, cluster: { server: "https://devops.k3d.kube.test:6443" } }]\ncontexts: [{ name: k3d-devops, context: { cluster: k3d-devops, user: a } }]\nusers: [{ name: a, user: { token: t0123456789 } }]\n',
+    );
+    const rt = await runtime({
+      DEVOPS_CONTEXT: 'k3d-devops',
+      KUBECONFIG: path.join(tmp, 'kubeconfig'),
+    });
+    nock('https://f-argo.k3d.kube.test:6443')
+      .post('/api/v1/namespaces/kube-system/serviceaccounts')
+      .reply(500, { kind: 'Status', message: 'etcdserver: request timed out' });
     const op = await create(rt, 'f-argo');
-    expect(op).toMatchObject({ status: 'failed', failedStep: 'argocd', fixCommand: '/env retry f-argo',
-      error: 'registering "f-argo" in Argo CD: k3d-f-argo: POST /api/v1/namespaces/kube-system/serviceaccounts answered 500: etcdserver: request timed out' });
+    expect(op).toMatchObject({
+      status: 'failed',
+      failedStep: 'argocd',
+      fixCommand: '/env retry f-argo',
+      error:
+        'registering "f-argo" in Argo CD: k3d-f-argo: POST /api/v1/namespaces/kube-system/serviceaccounts answered 500: etcdserver: request timed out',
+    });
   });
 
   it('haproxy -c rejects the config', async () => {
     const rt = await runtime({ HAPROXY_CONFIG: path.join(tmp, 'broken.cfg') });
     const before = fs.readFileSync(path.join(tmp, 'broken.cfg'), 'utf8');
     const op = await create(rt, 'f-ha');
-    expect(op).toMatchObject({ status: 'failed', failedStep: 'haproxy', fixCommand: '/env retry f-ha' });
-    expect(op.error).toMatch(new RegExp(`^haproxy rejected the new config; ${path.join(tmp, 'broken.cfg').replace(/[.]/g, '\\.')} was left unchanged:\n`));
+    expect(op).toMatchObject({
+      status: 'failed',
+      failedStep: 'haproxy',
+      fixCommand: '/env retry f-ha',
+    });
+    expect(op.error).toMatch(
+      new RegExp(
+        `^haproxy rejected the new config; ${path.join(tmp, 'broken.cfg').replace(/[.]/g, '\\.')} was left unchanged:\n`,
+      ),
+    );
     expect(op.error).toContain("unable to find required default_backend: 'be_missing'");
     expect(fs.readFileSync(path.join(tmp, 'broken.cfg'), 'utf8')).toBe(before);
     expect(op.steps.find((s) => s.step === 'ready')?.status).toBe('pending');

@@ -14,7 +14,10 @@ import { rejection } from '../support/rejection.js';
 let dir: string;
 let cfg: string;
 let marker: string;
-const base = fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'), 'utf8');
+const base = fs.readFileSync(
+  path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'),
+  'utf8',
+);
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-haproxy-'));
@@ -24,7 +27,14 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const gateway = (reloadCommand?: string) => new HaproxyGateway({ configPath: cfg, haproxyBin: 'haproxy', timeoutMs: 20_000, backendHost: '127.0.0.1', reloadCommand });
+const gateway = (reloadCommand?: string) =>
+  new HaproxyGateway({
+    configPath: cfg,
+    haproxyBin: 'haproxy',
+    timeoutMs: 20_000,
+    backendHost: '127.0.0.1',
+    reloadCommand,
+  });
 
 describe('HAProxy gateway', () => {
   it('validates, replaces the file and reloads with the command split without a shell', async () => {
@@ -49,7 +59,11 @@ describe('HAProxy gateway', () => {
     const broken = base.replace('default_backend be_default_404', 'default_backend be_missing');
     fs.writeFileSync(cfg, broken);
     const error = await rejection(gateway(`touch "${marker}"`).sync([makeEnv('dev')]));
-    expect(error.message).toMatch(new RegExp(`^haproxy rejected the new config; ${cfg.replace(/[.]/g, '\\.')} was left unchanged:\n`));
+    expect(error.message).toMatch(
+      new RegExp(
+        `^haproxy rejected the new config; ${cfg.replace(/[.]/g, '\\.')} was left unchanged:\n`,
+      ),
+    );
     expect(error.message).toContain("unable to find required default_backend: 'be_missing'");
     expect(fs.readFileSync(cfg, 'utf8')).toBe(broken);
     expect(fs.existsSync(marker)).toBe(false);
@@ -58,33 +72,59 @@ describe('HAProxy gateway', () => {
 
   it('says the config was written but not reloaded when the reload fails', async () => {
     const error = await rejection(gateway('false').sync([makeEnv('dev')]));
-    expect(error.message).toBe(`${cfg} was written but HAProxy was not reloaded: false exited 1. To resolve, run: false`);
+    expect(error.message).toBe(
+      `${cfg} was written but HAProxy was not reloaded: false exited 1. To resolve, run: false`,
+    );
     expect(fs.readFileSync(cfg, 'utf8')).toContain('be_dev');
   });
 
   it('serialises concurrent syncs: the last rows win, the file is always valid', async () => {
     const a = gateway();
     const b = gateway();
-    await Promise.all([a.sync([makeEnv('one')]), b.sync([makeEnv('one'), makeEnv('two', { httpPort: 18091 })]), a.sync([makeEnv('three', { httpPort: 18092 })])]);
+    await Promise.all([
+      a.sync([makeEnv('one')]),
+      b.sync([makeEnv('one'), makeEnv('two', { httpPort: 18091 })]),
+      a.sync([makeEnv('three', { httpPort: 18092 })]),
+    ]);
     const names = (await a.routes()).map((r) => r.name).join(',');
     expect(['one', 'one,two', 'three']).toContain(names);
-    expect(execFileSync('haproxy', ['-c', '-f', cfg], { encoding: 'utf8' })).toContain('Configuration file is valid');
+    expect(execFileSync('haproxy', ['-c', '-f', cfg], { encoding: 'utf8' })).toContain(
+      'Configuration file is valid',
+    );
     expect(fs.readdirSync(dir)).toEqual(['haproxy.cfg']);
   });
 
   it('the step adds on ensure, drops on remove, and checks', async () => {
     const rows = [makeEnv('dev'), makeEnv('uat', { httpPort: 18091 })];
     const step = new HaproxyStep(gateway(), async () => rows, { backendHost: '127.0.0.1' });
-    const ctx = (name: string) => ({ env: rows.find((r) => r.name === name)!, log: () => undefined, signal: new AbortController().signal });
-    expect(await step.ensure(ctx('dev'))).toBe('route host_dev → be_dev added, config validated and reloaded');
+    const ctx = (name: string) => ({
+      env: rows.find((r) => r.name === name)!,
+      log: () => undefined,
+      signal: new AbortController().signal,
+    });
+    expect(await step.ensure(ctx('dev'))).toBe(
+      'route host_dev → be_dev added, config validated and reloaded',
+    );
     expect(await step.ensure(ctx('uat'))).toBe('route already present');
-    expect(await step.check(rows[0]!)).toEqual({ state: 'present', detail: 'route be_dev → 127.0.0.1:18090' });
-    expect(await step.check({ ...rows[0]!, httpPort: 18099 })).toEqual({ state: 'drift', detail: 'route be_dev goes to 127.0.0.1:18090, the database says 127.0.0.1:18099' });
-    expect(await step.remove(ctx('dev'))).toBe('route for "dev" removed, config validated and reloaded');
+    expect(await step.check(rows[0]!)).toEqual({
+      state: 'present',
+      detail: 'route be_dev → 127.0.0.1:18090',
+    });
+    expect(await step.check({ ...rows[0]!, httpPort: 18099 })).toEqual({
+      state: 'drift',
+      detail: 'route be_dev goes to 127.0.0.1:18090, the database says 127.0.0.1:18099',
+    });
+    expect(await step.remove(ctx('dev'))).toBe(
+      'route for "dev" removed, config validated and reloaded',
+    );
     expect((await gateway().routes()).map((r) => r.name)).toEqual(['uat']);
     expect(await step.check(rows[0]!)).toEqual({ state: 'absent', detail: 'no route for "dev"' });
-    expect(new HaproxyStep(null, async () => rows, { backendHost: '127.0.0.1' }).skipReason(rows[0]!)).toBe('HAPROXY_CONFIG is not set');
-    expect(step.skipReason(makeEnv('x', { haproxyRoute: false }))).toBe('haproxy_route is false for this environment');
+    expect(
+      new HaproxyStep(null, async () => rows, { backendHost: '127.0.0.1' }).skipReason(rows[0]!),
+    ).toBe('HAPROXY_CONFIG is not set');
+    expect(step.skipReason(makeEnv('x', { haproxyRoute: false }))).toBe(
+      'haproxy_route is false for this environment',
+    );
   });
 });
 

@@ -9,17 +9,42 @@ import type { CliSettings } from '../../src/providers/provider.js';
 import { rejection } from '../support/rejection.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
 
-const settings: CliSettings = { timeoutMs: 10_000, k3dImage: 'rancher/k3s:v1.31.5-k3s1', kindNodeImage: 'kindest/node:v1.31.12', kindApiServerAddress: '0.0.0.0' };
+const settings: CliSettings = {
+  timeoutMs: 10_000,
+  k3dImage: 'rancher/k3s:v1.31.5-k3s1',
+  kindNodeImage: 'kindest/node:v1.31.12',
+  kindApiServerAddress: '0.0.0.0',
+};
 const dev = envName('dev');
 
 function env(partial: Partial<Environment>): Environment {
   return {
-    name: dev, provider: 'k3d', subnet: '10.101.0.0/16', nodePort: 30080, pfPort: 19000, httpPort: 18090, httpsPort: 18443,
-    serverIp: null, status: 'creating', registerPortainer: true, haproxyRoute: true, requestedBy: null, sourceUrl: null,
-    expiresAt: null, pinned: false, labels: {}, createdAt: new Date(), updatedAt: new Date(), ...partial,
+    name: dev,
+    provider: 'k3d',
+    subnet: '10.101.0.0/16',
+    nodePort: 30080,
+    pfPort: 19000,
+    httpPort: 18090,
+    httpsPort: 18443,
+    serverIp: null,
+    status: 'creating',
+    registerPortainer: true,
+    haproxyRoute: true,
+    requestedBy: null,
+    sourceUrl: null,
+    expiresAt: null,
+    pinned: false,
+    labels: {},
+    createdAt: new Date(),
+    updatedAt: new Date(),
+    ...partial,
   };
 }
-const ctx = (e: Environment) => ({ env: e, log: () => undefined, signal: new AbortController().signal });
+const ctx = (e: Environment) => ({
+  env: e,
+  log: () => undefined,
+  signal: new AbortController().signal,
+});
 
 let fakes: Fakes;
 let restore: () => void;
@@ -41,15 +66,48 @@ describe('k3d', () => {
   const step = new ClusterStep({ k3d, kind: new KindProvider(settings) });
 
   it('creates the network, then the cluster with the allocated ports', async () => {
-    expect(await step.ensure(ctx(env({})))).toBe('created k3d cluster "dev" (http 18090, https 18443, network k3d-dev 10.101.0.0/16)');
+    expect(await step.ensure(ctx(env({})))).toBe(
+      'created k3d cluster "dev" (http 18090, https 18443, network k3d-dev 10.101.0.0/16)',
+    );
     expect(fakes.argv()).toEqual([
       ['k3d', 'cluster', 'list', '-o', 'json'],
       ['docker', 'network', 'inspect', 'k3d-dev'],
-      ['docker', 'network', 'create', 'k3d-dev', '--subnet', '10.101.0.0/16', '--gateway', '10.101.0.1', '--opt', 'com.docker.network.bridge.name=br-k3d-dev'],
-      ['k3d', 'cluster', 'create', 'dev', '--image', 'rancher/k3s:v1.31.5-k3s1', '--network', 'k3d-dev', '--servers', '1', '--agents', '0',
-        '--port', '18090:80@loadbalancer', '--port', '18443:443@loadbalancer', '--wait'],
+      [
+        'docker',
+        'network',
+        'create',
+        'k3d-dev',
+        '--subnet',
+        '10.101.0.0/16',
+        '--gateway',
+        '10.101.0.1',
+        '--opt',
+        'com.docker.network.bridge.name=br-k3d-dev',
+      ],
+      [
+        'k3d',
+        'cluster',
+        'create',
+        'dev',
+        '--image',
+        'rancher/k3s:v1.31.5-k3s1',
+        '--network',
+        'k3d-dev',
+        '--servers',
+        '1',
+        '--agents',
+        '0',
+        '--port',
+        '18090:80@loadbalancer',
+        '--port',
+        '18443:443@loadbalancer',
+        '--wait',
+      ],
     ]);
-    expect(await step.check(env({}))).toEqual({ state: 'present', detail: 'k3d cluster "dev" running' });
+    expect(await step.check(env({}))).toEqual({
+      state: 'present',
+      detail: 'k3d cluster "dev" running',
+    });
   });
 
   it('a second ensure finds it and creates nothing', async () => {
@@ -58,27 +116,42 @@ describe('k3d', () => {
   });
 
   it('reports port drift between the row and the real mappings', async () => {
-    expect(await step.check(env({ httpPort: 18091 }))).toEqual({ state: 'drift', detail: 'port 80 is published on 18090, the database says 18091' });
+    expect(await step.check(env({ httpPort: 18091 }))).toEqual({
+      state: 'drift',
+      detail: 'port 80 is published on 18090, the database says 18091',
+    });
   });
 
   it('deletes the cluster and its network; deleting again is fine', async () => {
     expect(await step.remove(ctx(env({})))).toBe('deleted k3d cluster "dev"');
-    expect(fakes.argv().slice(1)).toEqual([['k3d', 'cluster', 'delete', 'dev'], ['docker', 'network', 'rm', 'k3d-dev']]);
+    expect(fakes.argv().slice(1)).toEqual([
+      ['k3d', 'cluster', 'delete', 'dev'],
+      ['docker', 'network', 'rm', 'k3d-dev'],
+    ]);
     expect(fakes.state().networks).toEqual({});
     expect(await step.remove(ctx(env({})))).toBe('k3d cluster "dev" already absent');
     expect(await step.check(env({}))).toEqual({ state: 'absent', detail: 'no k3d cluster "dev"' });
   });
 
   it('a failing k3d names the action and quotes its output', async () => {
-    fakes.fail('k3d cluster create', { exit: 1, stderr: 'time="x" level=fatal msg="Failed to create cluster \'dev\': port 18090 is already allocated"' });
+    fakes.fail('k3d cluster create', {
+      exit: 1,
+      stderr:
+        'time="x" level=fatal msg="Failed to create cluster \'dev\': port 18090 is already allocated"',
+    });
     const error = await rejection(step.ensure(ctx(env({}))));
-    expect(error.message).toBe('creating k3d cluster "dev": k3d exited 1: time="x" level=fatal msg="Failed to create cluster \'dev\': port 18090 is already allocated"');
+    expect(error.message).toBe(
+      'creating k3d cluster "dev": k3d exited 1: time="x" level=fatal msg="Failed to create cluster \'dev\': port 18090 is already allocated"',
+    );
     expect(error).not.toBeInstanceOf(TransientError);
   });
 
   it('a hanging k3d times out as a transient error', async () => {
     fakes.fail('k3d cluster list', { delayMs: 3_000 });
-    const quick = new ClusterStep({ k3d: new K3dProvider({ ...settings, timeoutMs: 300 }), kind: new KindProvider(settings) });
+    const quick = new ClusterStep({
+      k3d: new K3dProvider({ ...settings, timeoutMs: 300 }),
+      kind: new KindProvider(settings),
+    });
     const error = await rejection(quick.ensure(ctx(env({ name: envName('slow') }))));
     expect(error).toBeInstanceOf(TransientError);
     expect(error.message).toBe('creating k3d cluster "slow": k3d timed out after 300 ms');
@@ -93,20 +166,57 @@ describe('k3d', () => {
 describe('kind', () => {
   const kind = new KindProvider(settings);
   const step = new ClusterStep({ k3d: new K3dProvider(settings), kind });
-  const kindEnv = env({ provider: 'kind', subnet: null, nodePort: 30081, httpPort: 18093, httpsPort: 18446 });
+  const kindEnv = env({
+    provider: 'kind',
+    subnet: null,
+    nodePort: 30081,
+    httpPort: 18093,
+    httpsPort: 18446,
+  });
 
   it('creates with a generated config on stdin', async () => {
-    expect(await step.ensure(ctx(kindEnv))).toBe('created kind cluster "dev" (http 18093, https 18446)');
+    expect(await step.ensure(ctx(kindEnv))).toBe(
+      'created kind cluster "dev" (http 18093, https 18446)',
+    );
     expect(fakes.argv()).toEqual([
       ['kind', 'get', 'clusters'],
-      ['kind', 'create', 'cluster', '--name', 'dev', '--image', 'kindest/node:v1.31.12', '--config', '-', '--wait', '120s'],
+      [
+        'kind',
+        'create',
+        'cluster',
+        '--name',
+        'dev',
+        '--image',
+        'kindest/node:v1.31.12',
+        '--config',
+        '-',
+        '--wait',
+        '120s',
+      ],
     ]);
-    expect(fakes.state().kind.dev?.config).toBe([
-      'kind: Cluster', 'apiVersion: kind.x-k8s.io/v1alpha4', 'name: dev', 'networking:', '  apiServerAddress: 0.0.0.0', 'nodes:',
-      '  - role: control-plane', '    extraPortMappings:', '      - containerPort: 80', '        hostPort: 18093', '        protocol: TCP',
-      '      - containerPort: 443', '        hostPort: 18446', '        protocol: TCP', '',
-    ].join('\n'));
-    expect(await step.check(kindEnv)).toEqual({ state: 'present', detail: 'kind cluster "dev" running' });
+    expect(fakes.state().kind.dev?.config).toBe(
+      [
+        'kind: Cluster',
+        'apiVersion: kind.x-k8s.io/v1alpha4',
+        'name: dev',
+        'networking:',
+        '  apiServerAddress: 0.0.0.0',
+        'nodes:',
+        '  - role: control-plane',
+        '    extraPortMappings:',
+        '      - containerPort: 80',
+        '        hostPort: 18093',
+        '        protocol: TCP',
+        '      - containerPort: 443',
+        '        hostPort: 18446',
+        '        protocol: TCP',
+        '',
+      ].join('\n'),
+    );
+    expect(await step.check(kindEnv)).toEqual({
+      state: 'present',
+      detail: 'kind cluster "dev" running',
+    });
     expect(await kind.kubeconfig(dev)).toContain('server: https://dev.kind.kube.test:6443');
   });
 

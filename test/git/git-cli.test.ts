@@ -15,7 +15,12 @@ import { renderBranchFiles, templateVars } from '../../src/render/manifests.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-git-test-'));
 const remote = path.join(tmp, 'remote.git');
-const git = (...args: string[]) => execFileSync('git', args, { cwd: tmp, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' } }).trim();
+const git = (...args: string[]) =>
+  execFileSync('git', args, {
+    cwd: tmp,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' },
+  }).trim();
 const author = { name: 'kindler-bot', email: 'bot@example.test' };
 
 beforeAll(() => {
@@ -27,12 +32,28 @@ beforeAll(() => {
   fs.mkdirSync(path.join(work, 'deploy'));
   fs.writeFileSync(path.join(work, 'deploy', 'old.yaml'), 'old: true\n');
   execFileSync('git', ['-C', work, '-c', 'user.name=t', '-c', 'user.email=t@t', 'add', '.']);
-  execFileSync('git', ['-C', work, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '-m', 'init']);
+  execFileSync('git', [
+    '-C',
+    work,
+    '-c',
+    'user.name=t',
+    '-c',
+    'user.email=t@t',
+    'commit',
+    '--quiet',
+    '-m',
+    'init',
+  ]);
   execFileSync('git', ['-C', work, 'push', '--quiet', remote, 'main']);
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const store = new GitCliBranchStore({ url: remote, defaultBranch: 'main', author, timeoutMs: 20_000 });
+const store = new GitCliBranchStore({
+  url: remote,
+  defaultBranch: 'main',
+  author,
+  timeoutMs: 20_000,
+});
 const files = [
   { path: 'deploy/values.yaml', content: 'host: whoami.dev.example.test\n' },
   { path: 'deploy/templates/service.yaml', content: 'kind: Service\n' },
@@ -42,10 +63,18 @@ const show = (ref: string, file: string) => git(`--git-dir=${remote}`, 'show', `
 describe('git CLI branch store', () => {
   it('creates the branch from main with exactly the deploy/ files', async () => {
     expect(await store.ensure(envName('dev'), files, 'manifests for dev')).toBe('created');
-    expect(git(`--git-dir=${remote}`, 'ls-tree', '-r', '--name-only', 'dev').split('\n')).toEqual(['README.md', 'deploy/templates/service.yaml', 'deploy/values.yaml']);
+    expect(git(`--git-dir=${remote}`, 'ls-tree', '-r', '--name-only', 'dev').split('\n')).toEqual([
+      'README.md',
+      'deploy/templates/service.yaml',
+      'deploy/values.yaml',
+    ]);
     expect(show('dev', 'deploy/values.yaml')).toBe('host: whoami.dev.example.test');
-    expect(git(`--git-dir=${remote}`, 'log', '--format=%an <%ae>|%s', '-1', 'dev')).toBe('kindler-bot <bot@example.test>|manifests for dev');
-    expect(git(`--git-dir=${remote}`, 'rev-parse', 'dev~1')).toBe(git(`--git-dir=${remote}`, 'rev-parse', 'main'));
+    expect(git(`--git-dir=${remote}`, 'log', '--format=%an <%ae>|%s', '-1', 'dev')).toBe(
+      'kindler-bot <bot@example.test>|manifests for dev',
+    );
+    expect(git(`--git-dir=${remote}`, 'rev-parse', 'dev~1')).toBe(
+      git(`--git-dir=${remote}`, 'rev-parse', 'main'),
+    );
   });
 
   it('is idempotent, updates on change, and reads files back', async () => {
@@ -60,9 +89,17 @@ describe('git CLI branch store', () => {
   });
 
   it('two concurrent ensures of different branches both land', async () => {
-    const results = await Promise.all(['c-1', 'c-2', 'c-3'].map((n) => store.ensure(envName(n), files, n)));
+    const results = await Promise.all(
+      ['c-1', 'c-2', 'c-3'].map((n) => store.ensure(envName(n), files, n)),
+    );
     expect(results).toEqual(['created', 'created', 'created']);
-    expect((await store.list()).map((b) => b.name).sort()).toEqual(['c-1', 'c-2', 'c-3', 'dev', 'main']);
+    expect((await store.list()).map((b) => b.name).sort()).toEqual([
+      'c-1',
+      'c-2',
+      'c-3',
+      'dev',
+      'main',
+    ]);
   });
 
   it('refuses reserved branches whatever the input', async () => {
@@ -71,7 +108,9 @@ describe('git CLI branch store', () => {
       await expect(store.ensure(name as never, files, 'x')).rejects.toThrow('is reserved');
     }
     await expect(store.archive('main', 'archive/main-1')).rejects.toThrow('is reserved');
-    await expect(store.archive('dev', 'dev-old')).rejects.toThrow('archive branch "dev-old" must be under archive/');
+    await expect(store.archive('dev', 'dev-old')).rejects.toThrow(
+      'archive branch "dev-old" must be under archive/',
+    );
     expect(git(`--git-dir=${remote}`, 'rev-parse', '--verify', 'main')).toMatch(/^[0-9a-f]{40}$/);
   });
 
@@ -92,13 +131,20 @@ describe('git CLI branch store', () => {
     expect(byName.get('t-1')?.tree).toBe(treeSha(files, 'deploy/'));
     expect(byName.get('t-1')?.sha).toBe(git(`--git-dir=${remote}`, 'rev-parse', 't-1'));
     expect(byName.get('main')?.tree).toBe(git(`--git-dir=${remote}`, 'rev-parse', 'main:deploy'));
-    expect(treeSha([{ path: 'deploy/other.yaml', content: 'x\n' }, ...files], 'deploy/')).not.toBe(byName.get('t-1')?.tree);
+    expect(treeSha([{ path: 'deploy/other.yaml', content: 'x\n' }, ...files], 'deploy/')).not.toBe(
+      byName.get('t-1')?.tree,
+    );
   });
 
   it('works on an empty remote (no default branch): an orphan commit', async () => {
     const empty = path.join(tmp, 'empty.git');
     git('init', '--quiet', '--bare', empty);
-    const s = new GitCliBranchStore({ url: empty, defaultBranch: 'main', author, timeoutMs: 20_000 });
+    const s = new GitCliBranchStore({
+      url: empty,
+      defaultBranch: 'main',
+      author,
+      timeoutMs: 20_000,
+    });
     expect(await s.trees('deploy/')).toEqual([]);
     expect(await s.ensure(envName('dev'), files, 'first')).toBe('created');
     expect(git(`--git-dir=${empty}`, 'rev-list', '--count', 'dev')).toBe('1');
@@ -109,18 +155,31 @@ describe('git CLI branch store', () => {
     fs.mkdirSync(shim);
     const log = path.join(tmp, 'argv.log');
     const realGit = execFileSync('which', ['git'], { encoding: 'utf8' }).trim();
-    fs.writeFileSync(path.join(shim, 'git'), `#!/bin/sh\necho "$@" >> ${log}\nexec ${realGit} "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(shim, 'git'),
+      `#!/bin/sh\necho "$@" >> ${log}\nexec ${realGit} "$@"\n`,
+      { mode: 0o755 },
+    );
     const saved = process.env.PATH;
     process.env.PATH = `${shim}:${saved}`;
     try {
       const secret = 's3cr3t-Pa55word';
-      const s = new GitCliBranchStore({ url: `http://kindler:${secret}@127.0.0.1:9/org/repo.git`, defaultBranch: 'main', author, timeoutMs: 20_000 });
+      const s = new GitCliBranchStore({
+        url: `http://kindler:${secret}@127.0.0.1:9/org/repo.git`,
+        defaultBranch: 'main',
+        author,
+        timeoutMs: 20_000,
+      });
       expect(s.description).toBe('git http://127.0.0.1:9/org/repo.git');
       const error = await rejection(s.ensure(envName('dev'), files, 'x'));
-      expect(error.message).toMatch(/^writing branch "dev" in git http:\/\/127\.0\.0\.1:9\/org\/repo\.git: git exited 128: /);
+      expect(error.message).toMatch(
+        /^writing branch "dev" in git http:\/\/127\.0\.0\.1:9\/org\/repo\.git: git exited 128: /,
+      );
       expect(error.message).not.toContain(secret);
       expect(fs.readFileSync(log, 'utf8')).not.toContain(secret);
-      expect(fs.readFileSync(log, 'utf8')).toContain('ls-remote --heads http://127.0.0.1:9/org/repo.git');
+      expect(fs.readFileSync(log, 'utf8')).toContain(
+        'ls-remote --heads http://127.0.0.1:9/org/repo.git',
+      );
     } finally {
       process.env.PATH = saved;
     }
@@ -129,20 +188,36 @@ describe('git CLI branch store', () => {
 
 describe('branch step with the real templates', () => {
   const env = { name: envName('uat'), provider: 'kind' } as Environment;
-  const render = async (e: Environment) => renderBranchFiles(await loadTemplates(), templateVars(e, { baseDomain: '192.168.51.30.sslip.io', ingressClass: 'traefik' }));
+  const render = async (e: Environment) =>
+    renderBranchFiles(
+      await loadTemplates(),
+      templateVars(e, { baseDomain: '192.168.51.30.sslip.io', ingressClass: 'traefik' }),
+    );
   const step = new BranchStep(store, render);
   const ctx = { env, log: () => undefined, signal: new AbortController().signal };
 
   it('creates, finds it present, notices drift, removes', async () => {
-    expect(await step.check(env)).toEqual({ state: 'absent', detail: `no branch "uat" in git ${remote}` });
+    expect(await step.check(env)).toEqual({
+      state: 'absent',
+      detail: `no branch "uat" in git ${remote}`,
+    });
     expect(await step.ensure(ctx)).toBe(`created branch "uat" in git ${remote}`);
     expect(show('uat', 'deploy/values.yaml')).toContain('host: whoami.uat.192.168.51.30.sslip.io');
     expect(show('uat', 'deploy/values.yaml')).toContain('className: traefik');
-    expect(await step.check(env)).toEqual({ state: 'present', detail: 'branch "uat" matches the templates' });
-    await store.ensure(envName('uat'), [{ path: 'deploy/values.yaml', content: 'tampered\n' }], 'tamper');
+    expect(await step.check(env)).toEqual({
+      state: 'present',
+      detail: 'branch "uat" matches the templates',
+    });
+    await store.ensure(
+      envName('uat'),
+      [{ path: 'deploy/values.yaml', content: 'tampered\n' }],
+      'tamper',
+    );
     const drift = await step.check(env);
     expect(drift.state).toBe('drift');
-    expect(drift.detail).toBe('deploy/Chart.yaml missing, deploy/templates/deployment.yaml missing, deploy/templates/ingress.yaml missing, deploy/templates/service.yaml missing, deploy/values.yaml differs');
+    expect(drift.detail).toBe(
+      'deploy/Chart.yaml missing, deploy/templates/deployment.yaml missing, deploy/templates/ingress.yaml missing, deploy/templates/service.yaml missing, deploy/values.yaml differs',
+    );
     expect(await step.ensure(ctx)).toBe(`updated branch "uat" in git ${remote}`);
     expect(await step.remove(ctx)).toBe('deleted branch "uat"');
     expect(await step.remove(ctx)).toBe('branch "uat" already absent');

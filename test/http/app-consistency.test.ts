@@ -17,9 +17,21 @@ import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
 
-const examples = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json'), 'utf8')) as { name: string; examples: { action: string }[] }[];
-const commentExample = examples.find((e) => e.name === 'issue_comment')!.examples.find((x) => x.action === 'created') as any;
-const checkRunExample = examples.find((e) => e.name === 'check_run')!.examples.find((x) => x.action === 'requested_action') as any;
+const examples = JSON.parse(
+  fs.readFileSync(
+    path.resolve(
+      import.meta.dirname,
+      '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json',
+    ),
+    'utf8',
+  ),
+) as { name: string; examples: { action: string }[] }[];
+const commentExample = examples
+  .find((e) => e.name === 'issue_comment')!
+  .examples.find((x) => x.action === 'created') as any;
+const checkRunExample = examples
+  .find((e) => e.name === 'check_run')!
+  .examples.find((x) => x.action === 'requested_action') as any;
 const API = 'https://api.github.com';
 const R = '/repos/Codertocat/Hello-World';
 const HEAD = 'e'.repeat(40);
@@ -32,11 +44,23 @@ let rt: Runtime;
 let probot: Probot;
 let delivery = 0;
 const gitDir = () => path.join(tmp, 'gitops.git');
-const branches = () => execFileSync('git', [`--git-dir=${gitDir()}`, 'for-each-ref', '--format=%(refname:strip=2)', 'refs/heads'], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+const branches = () =>
+  execFileSync(
+    'git',
+    [`--git-dir=${gitDir()}`, 'for-each-ref', '--format=%(refname:strip=2)', 'refs/heads'],
+    { encoding: 'utf8' },
+  )
+    .split('\n')
+    .filter(Boolean)
+    .sort();
 
 function comment(body: string, login = 'Codertocat') {
   const p = structuredClone(commentExample);
-  Object.assign(p.comment, { body, id: 4242, html_url: 'https://github.com/Codertocat/Hello-World/issues/1#issuecomment-4242' });
+  Object.assign(p.comment, {
+    body,
+    id: 4242,
+    html_url: 'https://github.com/Codertocat/Hello-World/issues/1#issuecomment-4242',
+  });
   p.sender = { ...p.sender, login, type: 'User' };
   p.installation = { id: 77 };
   return probot.receive({ id: `c-${++delivery}`, name: 'issue_comment', payload: p } as never);
@@ -51,12 +75,26 @@ const collect = (into: string[]) => (b: { body?: unknown }) => {
 const ack = (login: string, level: string, cached = false) => {
   nock(API).post(`${R}/issues/comments/4242/reactions`, { content: 'eyes' }).reply(201, {});
   if (cached) return;
-  nock(API).get(/\/repos\/Codertocat\/Hello-World\/contents\/\.github(%2F|\/)kindler\.yml/).reply(404, { message: 'Not Found' });
-  nock(API).get(`${R}/collaborators/${login}/permission`).reply(200, { permission: level, user: { login } });
+  nock(API)
+    .get(/\/repos\/Codertocat\/Hello-World\/contents\/\.github(%2F|\/)kindler\.yml/)
+    .reply(404, { message: 'Not Found' });
+  nock(API)
+    .get(`${R}/collaborators/${login}/permission`)
+    .reply(200, { permission: level, user: { login } });
 };
 /** The kindler/consistency check run on the default branch head. */
-const consistencyRun = (into: any[]) => nock(API).get(R).reply(200, { default_branch: 'main' }).get(`${R}/branches/main`).reply(200, { commit: { sha: HEAD } })
-  .post(`${R}/check-runs`, (b) => { if (b.name !== 'kindler/consistency') return false; into.push(b); return true; }).reply(201, { id: 3030 });
+const consistencyRun = (into: any[]) =>
+  nock(API)
+    .get(R)
+    .reply(200, { default_branch: 'main' })
+    .get(`${R}/branches/main`)
+    .reply(200, { commit: { sha: HEAD } })
+    .post(`${R}/check-runs`, (b) => {
+      if (b.name !== 'kindler/consistency') return false;
+      into.push(b);
+      return true;
+    })
+    .reply(201, { id: 3030 });
 
 beforeAll(async () => {
   fakes = setupFakes();
@@ -64,13 +102,45 @@ beforeAll(async () => {
   db = await createTestDatabase();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-app-consistency-'));
   execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch=main', gitDir()]);
-  rt = await openRuntime(loadConfig({ ...process.env, ...fakes.env, DATABASE_URL: db.url, KINDLER_DATA_DIR: tmp, GIT_REPO_URL: gitDir(), BASE_DOMAIN: 'example.test', KINDLER_CLI_TIMEOUT_MS: '5000' }, tmp));
+  rt = await openRuntime(
+    loadConfig(
+      {
+        ...process.env,
+        ...fakes.env,
+        DATABASE_URL: db.url,
+        KINDLER_DATA_DIR: tmp,
+        GIT_REPO_URL: gitDir(),
+        BASE_DOMAIN: 'example.test',
+        KINDLER_CLI_TIMEOUT_MS: '5000',
+      },
+      tmp,
+    ),
+  );
   await rt.store.migrate();
   const dev = await rt.store.insertEnvironment({ name: envName('dev'), provider: 'k3d' });
   await rt.store.updateEnvironment(dev.name, { status: 'ready' });
   await rt.branches.ensure(dev.name, await rt.render(dev), 'dev');
-  await rt.branches.ensure(envName('gone'), await rt.render({ ...dev, name: envName('gone') }), 'an orphan');
-  fs.writeFileSync(path.join(fakes.stateDir, 'state.json'), JSON.stringify({ k3d: { dev: { ports: [{ host: dev.httpPort, container: 80 }, { host: dev.httpsPort, container: 443 }], running: true } }, kind: {}, networks: {} }));
+  await rt.branches.ensure(
+    envName('gone'),
+    await rt.render({ ...dev, name: envName('gone') }),
+    'an orphan',
+  );
+  fs.writeFileSync(
+    path.join(fakes.stateDir, 'state.json'),
+    JSON.stringify({
+      k3d: {
+        dev: {
+          ports: [
+            { host: dev.httpPort, container: 80 },
+            { host: dev.httpsPort, container: 443 },
+          ],
+          running: true,
+        },
+      },
+      kind: {},
+      networks: {},
+    }),
+  );
   nock.disableNetConnect();
 });
 afterAll(async () => {
@@ -82,7 +152,15 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 beforeEach(async () => {
-  probot = new Probot({ githubToken: 'ghs_test0123456789', Octokit: ProbotOctokit.defaults((o: object) => ({ ...o, retry: { enabled: false }, throttle: { enabled: false } })), logLevel: 'fatal' });
+  probot = new Probot({
+    githubToken: 'ghs_test0123456789',
+    Octokit: ProbotOctokit.defaults((o: object) => ({
+      ...o,
+      retry: { enabled: false },
+      throttle: { enabled: false },
+    })),
+    logLevel: 'fatal',
+  });
   await probot.load(kindlerApp({ rt, permissions: new PermissionCache() }));
 });
 afterEach(() => {
@@ -99,12 +177,24 @@ describe('consistency through the GitHub App', () => {
     const replies: string[] = [];
     nock(API).post(`${R}/issues/1/comments`, collect(replies)).reply(201, { id: 1 });
     await comment('/env check');
-    expect(runs[0]).toMatchObject({ head_sha: HEAD, status: 'completed', conclusion: 'failure', output: { title: 'Inconsistent: 1 difference (1 orphan)' },
-      actions: [{ identifier: 'recheck', label: 'Re-check' }, { identifier: 'sync', label: 'Sync' }] });
+    expect(runs[0]).toMatchObject({
+      head_sha: HEAD,
+      status: 'completed',
+      conclusion: 'failure',
+      output: { title: 'Inconsistent: 1 difference (1 orphan)' },
+      actions: [
+        { identifier: 'recheck', label: 'Re-check' },
+        { identifier: 'sync', label: 'Sync' },
+      ],
+    });
     expect(runs[0].output.summary).toContain('| `gone` (no row) | – | ✗ orphan | – | – | – | – |');
-    expect(runs[0].output.summary).toContain('| portainer | – skipped | PORTAINER_URL is not set |');
+    expect(runs[0].output.summary).toContain(
+      '| portainer | – skipped | PORTAINER_URL is not set |',
+    );
     expect(replies[0]).toContain('> /env check');
-    expect(replies[0]).toContain('| `gone` | git | orphan | branch "gone" has no database row | `/env prune --confirm` |');
+    expect(replies[0]).toContain(
+      '| `gone` | git | orphan | branch "gone" has no database row | `/env prune --confirm` |',
+    );
     expect(replies[0]).toContain('| `dev` | k3d | ✓ | ✓ | skipped | skipped | skipped |');
   });
 
@@ -122,21 +212,27 @@ describe('consistency through the GitHub App', () => {
     ack('Codertocat', 'write');
     nock(API).post(`${R}/issues/1/comments`, collect(replies)).reply(201, { id: 3 });
     await comment('/env prune --confirm');
-    expect(replies[0]).toContain('Nothing to confirm: prune removes only what a preview showed in the last hour. Comment `/env prune` first');
+    expect(replies[0]).toContain(
+      'Nothing to confirm: prune removes only what a preview showed in the last hour. Comment `/env prune` first',
+    );
     expect(branches()).toContain('gone');
 
     ack('Codertocat', 'write', true);
     nock(API).post(`${R}/issues/1/comments`, collect(replies)).reply(201, { id: 4 });
     await comment('/env prune');
     expect(replies[1]).toContain('**Preview — nothing was changed.** Prune would:');
-    expect(replies[1]).toMatch(/- • `gone`: archive branch "gone" as "archive\/gone-\d{8}-\d{6}", then delete it/);
+    expect(replies[1]).toMatch(
+      /- • `gone`: archive branch "gone" as "archive\/gone-\d{8}-\d{6}", then delete it/,
+    );
     expect(replies[1]).toContain('comment `/env prune --confirm` within the hour');
     expect(branches()).toContain('gone');
 
     ack('Codertocat', 'write', true);
     nock(API).post(`${R}/issues/1/comments`, collect(replies)).reply(201, { id: 5 });
     await comment('/env prune --confirm');
-    expect(replies[2]).toMatch(/- ✓ `gone`: archive branch "gone" .* — archived as archive\/gone-\d{8}-\d{6}/);
+    expect(replies[2]).toMatch(
+      /- ✓ `gone`: archive branch "gone" .* — archived as archive\/gone-\d{8}-\d{6}/,
+    );
     expect(replies[2]).toContain('**Consistent: no differences**');
     expect(branches().filter((b) => b.startsWith('archive/gone-'))).toHaveLength(1);
     expect(branches()).not.toContain('gone');
@@ -146,14 +242,25 @@ describe('consistency through the GitHub App', () => {
     const p = structuredClone(checkRunExample);
     p.requested_action = { identifier: 'recheck' };
     p.check_run.external_id = 'consistency';
-    p.repository = { ...p.repository, name: 'Hello-World', owner: { ...p.repository.owner, login: 'Codertocat' } };
+    p.repository = {
+      ...p.repository,
+      name: 'Hello-World',
+      owner: { ...p.repository.owner, login: 'Codertocat' },
+    };
     p.sender = { ...p.sender, login: 'Codertocat' };
-    nock(API).get(/\/repos\/Codertocat\/Hello-World\/contents\/\.github(%2F|\/)kindler\.yml/).reply(404, { message: 'Not Found' });
-    nock(API).get(`${R}/collaborators/Codertocat/permission`).reply(200, { permission: 'read', user: { login: 'Codertocat' } });
+    nock(API)
+      .get(/\/repos\/Codertocat\/Hello-World\/contents\/\.github(%2F|\/)kindler\.yml/)
+      .reply(404, { message: 'Not Found' });
+    nock(API)
+      .get(`${R}/collaborators/Codertocat/permission`)
+      .reply(200, { permission: 'read', user: { login: 'Codertocat' } });
     const runs: any[] = [];
     consistencyRun(runs);
     await probot.receive({ id: `k-${++delivery}`, name: 'check_run', payload: p } as never);
-    expect(runs[0]).toMatchObject({ conclusion: 'success', output: { title: 'Consistent: no differences' } });
+    expect(runs[0]).toMatchObject({
+      conclusion: 'success',
+      output: { title: 'Consistent: no differences' },
+    });
   });
 
   it('the drift monitor opens its issue on drift, updates it, closes it when gone, and reopens it', async () => {
@@ -161,30 +268,61 @@ describe('consistency through the GitHub App', () => {
     const repo = { owner: 'Codertocat', repo: 'Hello-World' };
     expect((await driftMonitor(rt, octokit, repo)).outcome).toBe('unchanged');
 
-    await rt.branches.ensure(envName('stray'), [{ path: 'deploy/x.yaml', content: 'x: 1\n' }], 'stray');
+    await rt.branches.ensure(
+      envName('stray'),
+      [{ path: 'deploy/x.yaml', content: 'x: 1\n' }],
+      'stray',
+    );
     let opened: any;
-    nock(API).post(`${R}/issues`, (b) => { opened = b; return true; }).reply(201, { number: 99, state: 'open' });
+    nock(API)
+      .post(`${R}/issues`, (b) => {
+        opened = b;
+        return true;
+      })
+      .reply(201, { number: 99, state: 'open' });
     expect(await driftMonitor(rt, octokit, repo)).toMatchObject({ outcome: 'opened', issue: 99 });
-    expect(opened).toMatchObject({ title: 'kindler: drift — 1 difference (1 orphan)', labels: ['kindler-drift'] });
+    expect(opened).toMatchObject({
+      title: 'kindler: drift — 1 difference (1 orphan)',
+      labels: ['kindler-drift'],
+    });
     expect(opened.body).toContain('<!-- kindler:drift -->');
-    expect(opened.body).toContain('| `stray` | git | orphan | branch "stray" has no database row | `/env prune --confirm` |');
+    expect(opened.body).toContain(
+      '| `stray` | git | orphan | branch "stray" has no database row | `/env prune --confirm` |',
+    );
 
-    nock(API).get(`${R}/issues/99`).reply(200, { number: 99, state: 'open' })
-      .patch(`${R}/issues/99`, (b) => b.title === 'kindler: drift — 1 difference (1 orphan)' && !('state' in b)).reply(200, {});
+    nock(API)
+      .get(`${R}/issues/99`)
+      .reply(200, { number: 99, state: 'open' })
+      .patch(
+        `${R}/issues/99`,
+        (b) => b.title === 'kindler: drift — 1 difference (1 orphan)' && !('state' in b),
+      )
+      .reply(200, {});
     expect((await driftMonitor(rt, octokit, repo)).outcome).toBe('updated');
 
     await rt.branches.remove(envName('stray'));
-    nock(API).get(`${R}/issues/99`).reply(200, { number: 99, state: 'open' })
-      .post(`${R}/issues/99/comments`, (b) => /^No drift any more/.test(b.body)).reply(201, {})
-      .patch(`${R}/issues/99`, { state: 'closed', state_reason: 'completed' }).reply(200, {});
+    nock(API)
+      .get(`${R}/issues/99`)
+      .reply(200, { number: 99, state: 'open' })
+      .post(`${R}/issues/99/comments`, (b) => /^No drift any more/.test(b.body))
+      .reply(201, {})
+      .patch(`${R}/issues/99`, { state: 'closed', state_reason: 'completed' })
+      .reply(200, {});
     expect((await driftMonitor(rt, octokit, repo)).outcome).toBe('closed');
 
     nock(API).get(`${R}/issues/99`).reply(200, { number: 99, state: 'closed' });
     expect((await driftMonitor(rt, octokit, repo)).outcome).toBe('unchanged');
 
-    await rt.branches.ensure(envName('stray'), [{ path: 'deploy/x.yaml', content: 'x: 1\n' }], 'stray again');
-    nock(API).get(`${R}/issues/99`).reply(200, { number: 99, state: 'closed' })
-      .patch(`${R}/issues/99`, (b) => b.state === 'open' && b.body.includes('stray')).reply(200, {});
+    await rt.branches.ensure(
+      envName('stray'),
+      [{ path: 'deploy/x.yaml', content: 'x: 1\n' }],
+      'stray again',
+    );
+    nock(API)
+      .get(`${R}/issues/99`)
+      .reply(200, { number: 99, state: 'closed' })
+      .patch(`${R}/issues/99`, (b) => b.state === 'open' && b.body.includes('stray'))
+      .reply(200, {});
     expect((await driftMonitor(rt, octokit, repo)).outcome).toBe('reopened');
   });
 });

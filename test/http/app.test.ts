@@ -17,12 +17,25 @@ import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { fakeSystems } from '../support/fake-steps.js';
 
-const examples = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json'), 'utf8')) as { name: string; examples: { action: string }[] }[];
-const base = examples.find((e) => e.name === 'issue_comment')!.examples.find((x) => x.action === 'created') as any;
+const examples = JSON.parse(
+  fs.readFileSync(
+    path.resolve(
+      import.meta.dirname,
+      '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json',
+    ),
+    'utf8',
+  ),
+) as { name: string; examples: { action: string }[] }[];
+const base = examples
+  .find((e) => e.name === 'issue_comment')!
+  .examples.find((x) => x.action === 'created') as any;
 const API = 'https://api.github.com';
 const R = '/repos/Codertocat/Hello-World';
 
-function payload(body: string, sender: { login: string; type: string } = { login: 'Codertocat', type: 'User' }) {
+function payload(
+  body: string,
+  sender: { login: string; type: string } = { login: 'Codertocat', type: 'User' },
+) {
   const p = structuredClone(base);
   p.comment.body = body;
   p.comment.id = 4242;
@@ -43,9 +56,14 @@ const receive = (body: string, sender?: { login: string; type: string }, id = `d
 beforeAll(async () => {
   db = await createTestDatabase();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-app-'));
-  const real = await openRuntime(loadConfig({ DATABASE_URL: db.url, KINDLER_DATA_DIR: tmp, BASE_DOMAIN: 'example.test' }, tmp));
+  const real = await openRuntime(
+    loadConfig({ DATABASE_URL: db.url, KINDLER_DATA_DIR: tmp, BASE_DOMAIN: 'example.test' }, tmp),
+  );
   await real.store.migrate();
-  rt = { ...real, engine: new Engine({ store: real.store, handlers: fakeSystems().handlers, retryDelaysMs: [] }) };
+  rt = {
+    ...real,
+    engine: new Engine({ store: real.store, handlers: fakeSystems().handlers, retryDelaysMs: [] }),
+  };
   nock.disableNetConnect();
 });
 afterAll(async () => {
@@ -55,7 +73,15 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 beforeEach(async () => {
-  probot = new Probot({ githubToken: 'ghs_test0123456789', Octokit: ProbotOctokit.defaults((o: object) => ({ ...o, retry: { enabled: false }, throttle: { enabled: false } })), logLevel: 'fatal' });
+  probot = new Probot({
+    githubToken: 'ghs_test0123456789',
+    Octokit: ProbotOctokit.defaults((o: object) => ({
+      ...o,
+      retry: { enabled: false },
+      throttle: { enabled: false },
+    })),
+    logLevel: 'fatal',
+  });
   await probot.load(kindlerApp({ rt, permissions: new PermissionCache() }));
 });
 afterEach(() => {
@@ -72,17 +98,30 @@ const collect = (into: string[]) => (b: { body?: unknown }) => {
 };
 /** announce(): the check run on the default branch head for an issue command. */
 const checkRun = (id: number, onBody?: (b: any) => void) => {
-  nock(API).get(R).reply(200, { default_branch: 'master' }).get(`${R}/branches/master`).reply(200, { commit: { sha: 'f'.repeat(40) } })
-    .post(`${R}/check-runs`, (b) => { if (b.head_sha !== 'f'.repeat(40)) return false; onBody?.(b); return true; }).reply(201, { id });
+  nock(API)
+    .get(R)
+    .reply(200, { default_branch: 'master' })
+    .get(`${R}/branches/master`)
+    .reply(200, { commit: { sha: 'f'.repeat(40) } })
+    .post(`${R}/check-runs`, (b) => {
+      if (b.head_sha !== 'f'.repeat(40)) return false;
+      onBody?.(b);
+      return true;
+    })
+    .reply(201, { id });
 };
 const policyFile = (policy: string | null) => {
-  const contents = nock(API).get(/\/repos\/Codertocat\/Hello-World\/contents\/\.github(%2F|\/)kindler\.yml/);
+  const contents = nock(API).get(
+    /\/repos\/Codertocat\/Hello-World\/contents\/\.github(%2F|\/)kindler\.yml/,
+  );
   if (policy === null) contents.reply(404, { message: 'Not Found' });
   else contents.reply(200, policy);
 };
 const permission = (login: string, level: string, policy: string | null = null) => {
   policyFile(policy);
-  return nock(API).get(`${R}/collaborators/${login}/permission`).reply(200, { permission: level, user: { login } });
+  return nock(API)
+    .get(`${R}/collaborators/${login}/permission`)
+    .reply(200, { permission: level, user: { login } });
 };
 
 describe('the GitHub App', () => {
@@ -91,21 +130,52 @@ describe('the GitHub App', () => {
     // worker takes it from there.
     const octokit = await probot.auth();
     const queue = await OperationQueue.open({ database: { connectionString: db.url } });
-    const worker = new Worker(rt, { owner: 'test:worker', concurrency: 2, queue, pollMs: 60_000,
-      observerFor: async () => commentReporter(octokit as never, rt, { minIntervalMs: 60_000 }) });
-    probot = new Probot({ githubToken: 'ghs_test0123456789', Octokit: ProbotOctokit.defaults((o: object) => ({ ...o, retry: { enabled: false }, throttle: { enabled: false } })), logLevel: 'fatal' });
-    await probot.load(kindlerApp({ rt, permissions: new PermissionCache(), wake: (op) => void worker.enqueue(op) }));
+    const worker = new Worker(rt, {
+      owner: 'test:worker',
+      concurrency: 2,
+      queue,
+      pollMs: 60_000,
+      observerFor: async () => commentReporter(octokit as never, rt, { minIntervalMs: 60_000 }),
+    });
+    probot = new Probot({
+      githubToken: 'ghs_test0123456789',
+      Octokit: ProbotOctokit.defaults((o: object) => ({
+        ...o,
+        retry: { enabled: false },
+        throttle: { enabled: false },
+      })),
+      logLevel: 'fatal',
+    });
+    await probot.load(
+      kindlerApp({ rt, permissions: new PermissionCache(), wake: (op) => void worker.enqueue(op) }),
+    );
     const bodies: string[] = [];
     nock(API).post(`${R}/issues/comments/4242/reactions`, { content: 'eyes' }).reply(201, {});
     permission('Codertocat', 'write');
     nock(API).post(`${R}/issues/1/comments`, collect(bodies)).reply(201, { id: 9001 });
     let created: any;
-    checkRun(555, (b) => { created = b; });
+    checkRun(555, (b) => {
+      created = b;
+    });
     await receive('Please set me up:\n/env create app-dev kind');
-    expect(created).toMatchObject({ name: 'kindler/create app-dev', status: 'queued', output: { title: 'create app-dev: queued' } });
+    expect(created).toMatchObject({
+      name: 'kindler/create app-dev',
+      status: 'queued',
+      output: { title: 'create app-dev: queued' },
+    });
 
     const op = (await rt.store.latestOperation('app-dev' as never))!;
-    expect(op).toMatchObject({ status: 'queued', commentId: 9001, checkRunId: 555, trigger: { source: 'issue_comment', actor: 'Codertocat', repo: 'Codertocat/Hello-World', issueNumber: 1 } });
+    expect(op).toMatchObject({
+      status: 'queued',
+      commentId: 9001,
+      checkRunId: 555,
+      trigger: {
+        source: 'issue_comment',
+        actor: 'Codertocat',
+        repo: 'Codertocat/Hello-World',
+        issueNumber: 1,
+      },
+    });
     expect(bodies[0]).toContain('<!-- kindler:operation:');
     expect(bodies[0]).toContain('### `create app-dev` — 🕒 queued');
 
@@ -113,10 +183,18 @@ describe('the GitHub App', () => {
     nock(API).patch(`${R}/issues/comments/9001`, collect(edits)).times(2).reply(200, {});
     nock(API).post(`${R}/issues/comments/4242/reactions`, { content: 'rocket' }).reply(201, {});
     const checks: any[] = [];
-    nock(API).patch(`${R}/check-runs/555`, (b) => { if (!b.status) return false; checks.push(b); return true; }).times(2).reply(200, {});
+    nock(API)
+      .patch(`${R}/check-runs/555`, (b) => {
+        if (!b.status) return false;
+        checks.push(b);
+        return true;
+      })
+      .times(2)
+      .reply(200, {});
     await worker.start();
     try {
-      for (let i = 0; i < 300 && (await rt.store.getOperation(op.id))?.status !== 'success'; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 300 && (await rt.store.getOperation(op.id))?.status !== 'success'; i++)
+        await new Promise((r) => setTimeout(r, 100));
       for (let i = 0; i < 50 && edits.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
     } finally {
       await worker.stop();
@@ -128,7 +206,10 @@ describe('the GitHub App', () => {
     expect(final).toContain('**Ready.** http://whoami.app-dev.example.test');
     expect((await rt.store.getEnvironment('app-dev'))?.status).toBe('ready');
     expect(checks.map((c) => c.status)).toEqual(['in_progress', 'completed']);
-    expect(checks[1]).toMatchObject({ conclusion: 'success', output: { title: 'create app-dev: success' } });
+    expect(checks[1]).toMatchObject({
+      conclusion: 'success',
+      output: { title: 'create app-dev: success' },
+    });
     expect(checks[1].output.summary).toContain('| cluster | done |');
   });
 
@@ -139,12 +220,14 @@ describe('the GitHub App', () => {
     checkRun(556);
     await receive('/env create once', undefined, 'same-delivery');
     await receive('/env create once', undefined, 'same-delivery');
-    expect((await rt.store.listOperations({ envName: 'once' as never }))).toHaveLength(1);
+    expect(await rt.store.listOperations({ envName: 'once' as never })).toHaveLength(1);
   });
 
   it('a delivery GitHub could not be told about (👀 failed) is handled when it is tried again', async () => {
     nock(API).post(`${R}/issues/comments/4242/reactions`).reply(502, { message: 'Server Error' });
-    await expect(receive('/env create later', undefined, 'flaky-delivery')).rejects.toThrow(/Server Error/);
+    await expect(receive('/env create later', undefined, 'flaky-delivery')).rejects.toThrow(
+      /Server Error/,
+    );
     expect(await rt.store.listOperations({ envName: 'later' as never })).toHaveLength(0);
     nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
     permission('Codertocat', 'write');
@@ -158,19 +241,39 @@ describe('the GitHub App', () => {
     nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
     permission('reader', 'read');
     let reply = '';
-    nock(API).post(`${R}/issues/1/comments`, (b) => { if (typeof b.body !== 'string') return false; reply = b.body; return true; }).reply(201, { id: 1 });
+    nock(API)
+      .post(`${R}/issues/1/comments`, (b) => {
+        if (typeof b.body !== 'string') return false;
+        reply = b.body;
+        return true;
+      })
+      .reply(201, { id: 1 });
     await receive('/env delete app-dev', { login: 'reader', type: 'User' });
-    expect(reply).toBe('> /env delete app-dev\n\n@reader, `/env delete app-dev` needs write permission on this repository (rule "default write"); you have read.');
-    expect((await rt.store.activeOperation('app-dev' as never))).toBeNull();
+    expect(reply).toBe(
+      '> /env delete app-dev\n\n@reader, `/env delete app-dev` needs write permission on this repository (rule "default write"); you have read.',
+    );
+    expect(await rt.store.activeOperation('app-dev' as never)).toBeNull();
   });
 
   it('a rule in .github/kindler.yml tightens a verb for matching names, and says so', async () => {
     nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
-    permission('writer', 'write', 'permissions:\n  rules:\n    - name: prod-needs-admin\n      environments: ["prod-*"]\n      verbs: [create, delete]\n      require: admin\n');
+    permission(
+      'writer',
+      'write',
+      'permissions:\n  rules:\n    - name: prod-needs-admin\n      environments: ["prod-*"]\n      verbs: [create, delete]\n      require: admin\n',
+    );
     let reply = '';
-    nock(API).post(`${R}/issues/1/comments`, (b) => { if (typeof b.body !== 'string') return false; reply = b.body; return true; }).reply(201, { id: 2 });
+    nock(API)
+      .post(`${R}/issues/1/comments`, (b) => {
+        if (typeof b.body !== 'string') return false;
+        reply = b.body;
+        return true;
+      })
+      .reply(201, { id: 2 });
     await receive('/env create prod-eu', { login: 'writer', type: 'User' });
-    expect(reply).toBe('> /env create prod-eu\n\n@writer, `/env create prod-eu` needs admin permission on this repository (rule "prod-needs-admin" in .github/kindler.yml); you have write.');
+    expect(reply).toBe(
+      '> /env create prod-eu\n\n@writer, `/env create prod-eu` needs admin permission on this repository (rule "prod-needs-admin" in .github/kindler.yml); you have write.',
+    );
     expect(await rt.store.getEnvironment('prod-eu')).toBeNull();
   });
 
@@ -181,7 +284,11 @@ describe('the GitHub App', () => {
       p.changes = { body: { from } };
       return probot.receive({ id, name: 'issue_comment', payload: p } as never);
     };
-    await edited('/env delete app-dev\n\nfixed a typo in this sentence', '/env delete app-dev\n\nfixed a typo in this sentense', 'e-1');
+    await edited(
+      '/env delete app-dev\n\nfixed a typo in this sentence',
+      '/env delete app-dev\n\nfixed a typo in this sentense',
+      'e-1',
+    );
     expect(await rt.store.activeOperation('app-dev' as never)).toBeNull();
     nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
     permission('Codertocat', 'write');
@@ -194,7 +301,7 @@ describe('the GitHub App', () => {
   it('ignores bots (this app included), code blocks and quotes', async () => {
     await receive('/env delete app-dev', { login: 'kindler-bot[bot]', type: 'Bot' });
     await receive('Try:\n```\n/env delete app-dev\n```\n> /env delete app-dev');
-    expect((await rt.store.activeOperation('app-dev' as never))).toBeNull();
+    expect(await rt.store.activeOperation('app-dev' as never)).toBeNull();
   });
 
   it('handles several commands in one comment, each on its own', async () => {
@@ -205,7 +312,9 @@ describe('the GitHub App', () => {
     checkRun(557);
     await receive('/env create multi-a\n/env creat multi-b\n/env list');
     expect(replies[0]).toContain('### `create multi-a` — 🕒 queued');
-    expect(replies[1]).toBe('> /env creat multi-b\n\n`creat` is not a command. Did you mean `/env create`? Send `/env help` for the list.');
+    expect(replies[1]).toBe(
+      '> /env creat multi-b\n\n`creat` is not a command. Did you mean `/env create`? Send `/env help` for the list.',
+    );
     expect(replies[2]).toContain('| app-dev | kind | ready |');
   });
 
@@ -213,15 +322,29 @@ describe('the GitHub App', () => {
     nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
     permission('Codertocat', 'write');
     let reply = '';
-    nock(API).post(`${R}/issues/1/comments`, (b) => { if (typeof b.body !== 'string') return false; reply = b.body; return true; }).reply(201, { id: 6 });
+    nock(API)
+      .post(`${R}/issues/1/comments`, (b) => {
+        if (typeof b.body !== 'string') return false;
+        reply = b.body;
+        return true;
+      })
+      .reply(201, { id: 6 });
     await receive('/env create app-dev');
-    expect(reply).toMatch(/^> \/env create app-dev\n\nenvironment "app-dev" already exists \(kind, status ready, created .+\)\n\nNext: `\/env status app-dev`$/);
+    expect(reply).toMatch(
+      /^> \/env create app-dev\n\nenvironment "app-dev" already exists \(kind, status ready, created .+\)\n\nNext: `\/env status app-dev`$/,
+    );
   });
 });
 
 describe('pull-request environments', () => {
   const pr = examples.find((e) => e.name === 'pull_request')!.examples as any[];
-  const event = (action: string, labels: string[], label: string | null, id: string, number = 12) => {
+  const event = (
+    action: string,
+    labels: string[],
+    label: string | null,
+    id: string,
+    number = 12,
+  ) => {
     const p = structuredClone(pr.find((x) => x.action === 'labeled') ?? pr[0]);
     p.action = action;
     p.number = number;
@@ -237,11 +360,26 @@ describe('pull-request environments', () => {
   it('env:kind creates pr-12 with an expiry; closing deletes it; another label does nothing', async () => {
     policyFile(null); // read once, then cached
     let body = '';
-    nock(API).post(`${R}/issues/12/comments`, (b) => { if (typeof b.body !== 'string') return false; body = b.body; return true; }).reply(201, { id: 7001 });
+    nock(API)
+      .post(`${R}/issues/12/comments`, (b) => {
+        if (typeof b.body !== 'string') return false;
+        body = b.body;
+        return true;
+      })
+      .reply(201, { id: 7001 });
     let check: any;
-    nock(API).post(`${R}/check-runs`, (b) => { if (!b.head_sha) return false; check = b; return true; }).reply(201, { id: 600 });
+    nock(API)
+      .post(`${R}/check-runs`, (b) => {
+        if (!b.head_sha) return false;
+        check = b;
+        return true;
+      })
+      .reply(201, { id: 600 });
     await event('labeled', ['env:kind'], 'env:kind', 'pr-1');
-    expect(check).toMatchObject({ name: 'kindler/create pr-12', head_sha: pr[0].pull_request?.head?.sha ?? check.head_sha });
+    expect(check).toMatchObject({
+      name: 'kindler/create pr-12',
+      head_sha: pr[0].pull_request?.head?.sha ?? check.head_sha,
+    });
     expect(body).toContain('### `create pr-12` — 🕒 queued');
     const env = await rt.store.getEnvironment('pr-12');
     expect(env).toMatchObject({ provider: 'kind', status: 'creating' });
@@ -255,8 +393,16 @@ describe('pull-request environments', () => {
     expect((await rt.store.getEnvironment('pr-12'))?.pinned).toBe(true);
     await event('unlabeled', ['env:kind'], 'keep', 'pr-k2');
     expect((await rt.store.getEnvironment('pr-12'))?.pinned).toBe(false);
-    nock(API).post(`${R}/issues/12/comments`, (b) => { if (typeof b.body !== 'string') return false; body = b.body; return true; }).reply(201, { id: 7002 });
-    nock(API).post(`${R}/check-runs`, (b) => b.name === 'kindler/delete pr-12').reply(201, { id: 601 });
+    nock(API)
+      .post(`${R}/issues/12/comments`, (b) => {
+        if (typeof b.body !== 'string') return false;
+        body = b.body;
+        return true;
+      })
+      .reply(201, { id: 7002 });
+    nock(API)
+      .post(`${R}/check-runs`, (b) => b.name === 'kindler/delete pr-12')
+      .reply(201, { id: 601 });
     await event('closed', ['env:kind'], null, 'pr-3');
     expect(body).toContain('### `delete pr-12` — 🕒 queued');
   });
@@ -264,7 +410,9 @@ describe('pull-request environments', () => {
   it('takes label names, the pinning label and the lifetime from .github/kindler.yml', async () => {
     policyFile('pull_requests:\n  labels: { k3d: preview }\n  keep_label: pin\n  ttl: 6h\n');
     nock(API).post(`${R}/issues/13/comments`).reply(201, { id: 7003 });
-    nock(API).post(`${R}/check-runs`, (b) => b.name === 'kindler/create pr-13').reply(201, { id: 602 });
+    nock(API)
+      .post(`${R}/check-runs`, (b) => b.name === 'kindler/create pr-13')
+      .reply(201, { id: 602 });
     await event('labeled', ['env:k3d'], 'env:k3d', 'pr-c0', 13); // the default name means nothing now
     expect(await rt.store.getEnvironment('pr-13')).toBeNull();
     await event('labeled', ['preview', 'pin'], 'preview', 'pr-c1', 13);
@@ -277,9 +425,16 @@ describe('pull-request environments', () => {
   it('an invalid .github/kindler.yml stops pull-request environments, with the precise error', async () => {
     policyFile('pull_requests:\n  ttl: soon\n');
     let body = '';
-    nock(API).post(`${R}/issues/13/comments`, (b) => { body = b.body; return true; }).reply(201, { id: 7004 });
+    nock(API)
+      .post(`${R}/issues/13/comments`, (b) => {
+        body = b.body;
+        return true;
+      })
+      .reply(201, { id: 7004 });
     await event('labeled', ['env:kind'], 'env:kind', 'pr-i1', 13);
-    expect(body).toBe('.github/kindler.yml: pull_requests.ttl: expected a duration like 24h, 3d or never. No command runs until it is fixed.');
+    expect(body).toBe(
+      '.github/kindler.yml: pull_requests.ttl: expected a duration like 24h, 3d or never. No command runs until it is fixed.',
+    );
     expect(await rt.store.getEnvironment('pr-13')).toBeNull();
   });
 });
@@ -287,41 +442,106 @@ describe('pull-request environments', () => {
 describe('check run buttons', () => {
   it('Retry on the check run of a failed operation requeues it, for people who may retry', async () => {
     const systems = fakeSystems();
-    systems.failNext('cluster', 'ensure', new Error('creating kind cluster "btn": kind exited 1: boom'));
+    systems.failNext(
+      'cluster',
+      'ensure',
+      new Error('creating kind cluster "btn": kind exited 1: boom'),
+    );
     const engine = new Engine({ store: rt.store, handlers: systems.handlers, retryDelaysMs: [] });
-    const trigger = { source: 'issue_comment' as const, actor: 'Codertocat', url: null, repo: 'Codertocat/Hello-World', issueNumber: 1, headSha: null };
-    const op = await engine.request({ kind: 'create', name: 'btn' as never, provider: 'kind', trigger });
+    const trigger = {
+      source: 'issue_comment' as const,
+      actor: 'Codertocat',
+      url: null,
+      repo: 'Codertocat/Hello-World',
+      issueNumber: 1,
+      headSha: null,
+    };
+    const op = await engine.request({
+      kind: 'create',
+      name: 'btn' as never,
+      provider: 'kind',
+      trigger,
+    });
     expect((await engine.execute(op.id, { owner: 'test:1' }))?.status).toBe('failed');
-    const payload = structuredClone((examples.find((e) => e.name === 'check_run')!.examples as any[]).find((x) => x.action === 'requested_action') ?? {});
-    Object.assign(payload, { action: 'requested_action', requested_action: { identifier: 'retry' }, installation: { id: 77 } });
+    const payload = structuredClone(
+      (examples.find((e) => e.name === 'check_run')!.examples as any[]).find(
+        (x) => x.action === 'requested_action',
+      ) ?? {},
+    );
+    Object.assign(payload, {
+      action: 'requested_action',
+      requested_action: { identifier: 'retry' },
+      installation: { id: 77 },
+    });
     payload.check_run = { ...(payload.check_run ?? {}), external_id: String(op.id) };
-    payload.repository = { ...(payload.repository ?? {}), name: 'Hello-World', owner: { login: 'Codertocat' } };
+    payload.repository = {
+      ...(payload.repository ?? {}),
+      name: 'Hello-World',
+      owner: { login: 'Codertocat' },
+    };
     payload.sender = { login: 'Codertocat', type: 'User' };
     permission('Codertocat', 'write');
     await probot.receive({ id: 'btn-1', name: 'check_run', payload } as never);
-    expect(await rt.store.getOperation(op.id)).toMatchObject({ status: 'queued', attempt: 2, trigger: { actor: 'Codertocat' } });
+    expect(await rt.store.getOperation(op.id)).toMatchObject({
+      status: 'queued',
+      attempt: 2,
+      trigger: { actor: 'Codertocat' },
+    });
   });
 });
 
 describe('expiry', () => {
   it('warns once before the end, deletes when expired, never touches pinned ones', async () => {
-    const engine = new Engine({ store: rt.store, handlers: fakeSystems().handlers, retryDelaysMs: [] });
+    const engine = new Engine({
+      store: rt.store,
+      handlers: fakeSystems().handlers,
+      retryDelaysMs: [],
+    });
     const deps = { rt: { ...rt, engine }, permissions: new PermissionCache() };
-    const trigger = { source: 'pull_request' as const, actor: 'u', url: null, repo: 'Codertocat/Hello-World', issueNumber: 30, headSha: 'e'.repeat(40) };
-    for (const [name, hours, pinned] of [['exp-soon', 2, false], ['exp-gone', -1, false], ['exp-kept', -1, true]] as const) {
-      const op = await engine.request({ kind: 'create', name: name as never, provider: 'k3d', trigger });
+    const trigger = {
+      source: 'pull_request' as const,
+      actor: 'u',
+      url: null,
+      repo: 'Codertocat/Hello-World',
+      issueNumber: 30,
+      headSha: 'e'.repeat(40),
+    };
+    for (const [name, hours, pinned] of [
+      ['exp-soon', 2, false],
+      ['exp-gone', -1, false],
+      ['exp-kept', -1, true],
+    ] as const) {
+      const op = await engine.request({
+        kind: 'create',
+        name: name as never,
+        provider: 'k3d',
+        trigger,
+      });
       await engine.execute(op.id, { owner: 'test:1' });
-      await rt.store.updateEnvironment(name as never, { expiresAt: new Date(Date.now() + hours * 3_600_000), pinned });
+      await rt.store.updateEnvironment(name as never, {
+        expiresAt: new Date(Date.now() + hours * 3_600_000),
+        pinned,
+      });
     }
     const comments: string[] = [];
     nock(API).post(`${R}/issues/30/comments`, collect(comments)).times(2).reply(201, { id: 31 });
-    nock(API).post(`${R}/check-runs`, (b) => b.name === 'kindler/delete exp-gone').reply(201, { id: 32 });
+    nock(API)
+      .post(`${R}/check-runs`, (b) => b.name === 'kindler/delete exp-gone')
+      .reply(201, { id: 32 });
     const octokit = await probot.auth();
     const { sweepExpiry } = await import('../../src/github/expiry.js');
-    expect(await sweepExpiry(deps, async () => octokit as never)).toEqual({ warned: ['exp-soon'], deleted: ['exp-gone'] });
-    expect(comments[0]).toMatch(/^⏰ Environment `exp-soon` expires .+ and will then be deleted\. To keep it longer, comment `\/env extend exp-soon 24h`\.$/);
+    expect(await sweepExpiry(deps, async () => octokit as never)).toEqual({
+      warned: ['exp-soon'],
+      deleted: ['exp-gone'],
+    });
+    expect(comments[0]).toMatch(
+      /^⏰ Environment `exp-soon` expires .+ and will then be deleted\. To keep it longer, comment `\/env extend exp-soon 24h`\.$/,
+    );
     expect(comments[1]).toContain('### `delete exp-gone` — 🕒 queued');
-    expect(await sweepExpiry(deps, async () => octokit as never)).toEqual({ warned: [], deleted: [] });
-    expect((await rt.store.activeOperation('exp-kept' as never))).toBeNull();
+    expect(await sweepExpiry(deps, async () => octokit as never)).toEqual({
+      warned: [],
+      deleted: [],
+    });
+    expect(await rt.store.activeOperation('exp-kept' as never)).toBeNull();
   });
 });

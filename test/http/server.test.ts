@@ -24,8 +24,17 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-server-'));
   rt = await openRuntime(loadConfig({ DATABASE_URL: db.url, KINDLER_DATA_DIR: tmp }, tmp));
   await rt.store.migrate();
-  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  served = await serve(rt, { APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'fatal' }, 'test:server', { host: '127.0.0.1', port: 0 });
+  const { privateKey } = crypto.generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  served = await serve(
+    rt,
+    { APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'fatal' },
+    'test:server',
+    { host: '127.0.0.1', port: 0 },
+  );
   base = `http://127.0.0.1:${served.port}`;
 });
 afterAll(async () => {
@@ -36,10 +45,24 @@ afterAll(async () => {
 });
 
 const delivery = (id: string, signature: (body: string) => string, text = '/env list') => {
-  const body = JSON.stringify({ action: 'created', comment: { id: 1, body: text, html_url: 'https://x' }, issue: { number: 1 },
-    repository: { name: 'r', owner: { login: 'o' } }, sender: { login: 'u', type: 'User' }, installation: { id: 5 } });
-  return fetch(`${base}/api/github/webhooks`, { method: 'POST', body, headers: {
-    'content-type': 'application/json', 'x-github-event': 'issue_comment', 'x-github-delivery': id, 'x-hub-signature-256': signature(body) } });
+  const body = JSON.stringify({
+    action: 'created',
+    comment: { id: 1, body: text, html_url: 'https://x' },
+    issue: { number: 1 },
+    repository: { name: 'r', owner: { login: 'o' } },
+    sender: { login: 'u', type: 'User' },
+    installation: { id: 5 },
+  });
+  return fetch(`${base}/api/github/webhooks`, {
+    method: 'POST',
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'issue_comment',
+      'x-github-delivery': id,
+      'x-hub-signature-256': signature(body),
+    },
+  });
 };
 async function until(what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -48,13 +71,17 @@ async function until(what: string, done: () => boolean, timeoutMs = 10_000): Pro
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-const sign = (body: string) => `sha256=${crypto.createHmac('sha256', SECRET).update(body).digest('hex')}`;
+const sign = (body: string) =>
+  `sha256=${crypto.createHmac('sha256', SECRET).update(body).digest('hex')}`;
 
 describe('the server', () => {
   it('answers health', async () => {
     const res = await fetch(`${base}/healthz`);
     expect(await res.json()).toEqual({ ok: true });
-    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ ok: true, checks: { database: 'ok', migrations: 'ok', queue: 'ok' } });
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({
+      ok: true,
+      checks: { database: 'ok', migrations: 'ok', queue: 'ok' },
+    });
   });
 
   it('accepts a signed delivery and answers the command through the GitHub API', async () => {
@@ -62,11 +89,22 @@ describe('the server', () => {
     nock.enableNetConnect('127.0.0.1');
     let reply = '';
     const api = nock('https://api.github.com')
-      .post('/app/installations/5/access_tokens').reply(201, { token: 'ghs_installation0123456789', expires_at: new Date(Date.now() + 3_600_000).toISOString() })
-      .post('/repos/o/r/issues/comments/1/reactions', { content: 'eyes' }).reply(201, {})
-      .get(/\/repos\/o\/r\/contents\/\.github(%2F|\/)kindler\.yml/).reply(404, { message: 'Not Found' })
-      .get('/repos/o/r/collaborators/u/permission').reply(200, { permission: 'read', user: { login: 'u' } })
-      .post('/repos/o/r/issues/1/comments', (b) => { reply = b.body; return true; }).reply(201, { id: 2 });
+      .post('/app/installations/5/access_tokens')
+      .reply(201, {
+        token: 'ghs_installation0123456789',
+        expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+      })
+      .post('/repos/o/r/issues/comments/1/reactions', { content: 'eyes' })
+      .reply(201, {})
+      .get(/\/repos\/o\/r\/contents\/\.github(%2F|\/)kindler\.yml/)
+      .reply(404, { message: 'Not Found' })
+      .get('/repos/o/r/collaborators/u/permission')
+      .reply(200, { permission: 'read', user: { login: 'u' } })
+      .post('/repos/o/r/issues/1/comments', (b) => {
+        reply = b.body;
+        return true;
+      })
+      .reply(201, { id: 2 });
     try {
       const res = await delivery('signed-1', sign);
       expect(res.status).toBe(202); // stored in the queue; the app answers on GitHub from there
@@ -105,6 +143,8 @@ describe('the server', () => {
     const page = await (await fetch(`${base}/kindler`)).text();
     expect(page).toContain('<h2 id="environments">Environments</h2>');
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/kindler_webhook_duration_seconds_count\{event="issue_comment"\} [1-9]/);
+    expect(metrics).toMatch(
+      /kindler_webhook_duration_seconds_count\{event="issue_comment"\} [1-9]/,
+    );
   });
 });

@@ -6,9 +6,16 @@ import { runCli } from '../../src/cli/run.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-export interface CliResult { code: number; stdout: string; stderr: string }
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
-export async function cliInProcess(argv: string[], env: Record<string, string>): Promise<CliResult> {
+export async function cliInProcess(
+  argv: string[],
+  env: Record<string, string>,
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(argv, {
@@ -20,16 +27,30 @@ export async function cliInProcess(argv: string[], env: Record<string, string>):
   return { code, stdout, stderr };
 }
 
-export function spawnCli(argv: string[], env: Record<string, string>): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...argv], {
-    cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function spawnCli(
+  argv: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...argv],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? (signal ? -1 : 0), stdout, stderr })));
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? (signal ? -1 : 0), stdout, stderr }),
+    ),
+  );
   return { child, done };
 }
 
-export const cliChild = (argv: string[], env: Record<string, string>): Promise<CliResult> => spawnCli(argv, env).done;
+export const cliChild = (argv: string[], env: Record<string, string>): Promise<CliResult> =>
+  spawnCli(argv, env).done;

@@ -12,9 +12,13 @@ import { PgliteDb } from '../../src/store/pglite-db.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import type { Store } from '../../src/store/store.js';
 
-export const ADMIN_URL = process.env.KINDLER_TEST_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const ADMIN_URL =
+  process.env.KINDLER_TEST_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-export interface TestDatabase { url: string; drop(): Promise<void> }
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
 
 export async function createTestDatabase(): Promise<TestDatabase> {
   const name = `kindler_test_${crypto.randomBytes(6).toString('hex')}`;
@@ -41,18 +45,44 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-export interface OpenedStore { store: Store; url?: string; dataDir?: string; cleanup(): Promise<void> }
+export interface OpenedStore {
+  store: Store;
+  url?: string;
+  dataDir?: string;
+  cleanup(): Promise<void>;
+}
 
-export async function withPostgresStore(ranges: AllocationRanges = DEFAULT_RANGES): Promise<OpenedStore> {
+export async function withPostgresStore(
+  ranges: AllocationRanges = DEFAULT_RANGES,
+): Promise<OpenedStore> {
   const db = await createTestDatabase();
   const store = new SqlStore(new PgDb(db.url), ranges);
-  return { store, url: db.url, cleanup: async () => { await store.close().catch(() => undefined); await db.drop(); } };
+  return {
+    store,
+    url: db.url,
+    cleanup: async () => {
+      await store.close().catch(() => undefined);
+      await db.drop();
+    },
+  };
 }
 
-export async function withPgliteStore(ranges: AllocationRanges = DEFAULT_RANGES): Promise<OpenedStore> {
+export async function withPgliteStore(
+  ranges: AllocationRanges = DEFAULT_RANGES,
+): Promise<OpenedStore> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kindler-pglite-'));
   const store = new SqlStore(await PgliteDb.open(dataDir), ranges);
-  return { store, dataDir, cleanup: async () => { await store.close().catch(() => undefined); await fs.rm(dataDir, { recursive: true, force: true }); } };
+  return {
+    store,
+    dataDir,
+    cleanup: async () => {
+      await store.close().catch(() => undefined);
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
-export const BACKENDS = [['postgres', withPostgresStore], ['pglite', withPgliteStore]] as const;
+export const BACKENDS = [
+  ['postgres', withPostgresStore],
+  ['pglite', withPgliteStore],
+] as const;

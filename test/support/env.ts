@@ -3,9 +3,24 @@ import { envName, type Environment } from '../../src/domain/index.js';
 
 export function makeEnv(name: string, partial: Partial<Environment> = {}): Environment {
   return {
-    name: (name === 'devops' ? name : envName(name)) as Environment['name'], provider: 'k3d', subnet: '10.101.0.0/16',
-    nodePort: 30080, pfPort: 19000, httpPort: 18090, httpsPort: 18443, serverIp: null, status: 'ready',
-    registerPortainer: true, haproxyRoute: true, requestedBy: null, sourceUrl: null, expiresAt: null, pinned: false,
-    labels: {}, createdAt: new Date('2026-01-01T00:00:00Z'), updatedAt: new Date('2026-01-01T00:00:00Z'), ...partial,
+    name: (name === 'devops' ? name : envName(name)) as Environment['name'],
+    provider: 'k3d',
+    subnet: '10.101.0.0/16',
+    nodePort: 30080,
+    pfPort: 19000,
+    httpPort: 18090,
+    httpsPort: 18443,
+    serverIp: null,
+    status: 'ready',
+    registerPortainer: true,
+    haproxyRoute: true,
+    requestedBy: null,
+    sourceUrl: null,
+    expiresAt: null,
+    pinned: false,
+    labels: {},
+    createdAt: new Date('2026-01-01T00:00:00Z'),
+    updatedAt: new Date('2026-01-01T00:00:00Z'),
+    ...partial,
   };
 }

@@ -14,11 +14,18 @@ export interface FakeSystems {
   failNext(step: SystemStep, action: 'ensure' | 'remove', error: Error, times?: number): void;
   skip: Partial<Record<SystemStep, string>>;
   /** Called inside ensure/remove before it acts (e.g. to block or to cancel). */
-  during?: (step: SystemStep, action: 'ensure' | 'remove', ctx: StepContext) => Promise<void> | void;
+  during?: (
+    step: SystemStep,
+    action: 'ensure' | 'remove',
+    ctx: StepContext,
+  ) => Promise<void> | void;
 }
 
 export function fakeSystems(): FakeSystems {
-  const present = Object.fromEntries(SYSTEM_STEPS.map((s) => [s, new Set<string>()])) as Record<SystemStep, Set<string>>;
+  const present = Object.fromEntries(SYSTEM_STEPS.map((s) => [s, new Set<string>()])) as Record<
+    SystemStep,
+    Set<string>
+  >;
   const failures: { step: SystemStep; action: string; error: Error; times: number }[] = [];
   const systems: FakeSystems = {
     present,

@@ -6,7 +6,12 @@ import path from 'node:path';
 
 const BIN = path.resolve(import.meta.dirname, '../fixtures/bin');
 
-export interface FailSpec { exit?: number; stderr?: string; times?: number; delayMs?: number }
+export interface FailSpec {
+  exit?: number;
+  stderr?: string;
+  times?: number;
+  delayMs?: number;
+}
 
 export interface Fakes {
   stateDir: string;
@@ -16,7 +21,17 @@ export interface Fakes {
   clearArgv(): void;
   fail(prefix: string, spec: FailSpec): void;
   clearFailures(): void;
-  state(): { k3d: Record<string, { ports: { host: number; container: number }[]; network?: string; image?: string }>; kind: Record<string, { ports: { host: number; container: number }[]; config: string; image?: string }>; networks: Record<string, { subnet?: string; gateway?: string }> };
+  state(): {
+    k3d: Record<
+      string,
+      { ports: { host: number; container: number }[]; network?: string; image?: string }
+    >;
+    kind: Record<
+      string,
+      { ports: { host: number; container: number }[]; config: string; image?: string }
+    >;
+    networks: Record<string, { subnet?: string; gateway?: string }>;
+  };
   /** Sets PATH and KINDLER_FAKE_* in process.env; returns a function that restores them. */
   apply(): () => void;
   cleanup(): void;
@@ -30,16 +45,31 @@ export function setupFakes(): Fakes {
     KINDLER_FAKE_NODE: process.execPath,
   };
   const failFile = path.join(stateDir, 'fail.json');
-  const read = <T>(file: string, fallback: T): T => { try { return JSON.parse(fs.readFileSync(file, 'utf8')) as T; } catch { return fallback; } };
+  const read = <T>(file: string, fallback: T): T => {
+    try {
+      return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    } catch {
+      return fallback;
+    }
+  };
   return {
     stateDir,
     env,
-    argv: () => fs.existsSync(path.join(stateDir, 'argv.log'))
-      ? fs.readFileSync(path.join(stateDir, 'argv.log'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[])
-      : [],
+    argv: () =>
+      fs.existsSync(path.join(stateDir, 'argv.log'))
+        ? fs
+            .readFileSync(path.join(stateDir, 'argv.log'), 'utf8')
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as string[])
+        : [],
     clearArgv: () => fs.rmSync(path.join(stateDir, 'argv.log'), { force: true }),
     fail(prefix, spec) {
-      fs.writeFileSync(failFile, JSON.stringify({ ...read<Record<string, FailSpec>>(failFile, {}), [prefix]: spec }));
+      fs.writeFileSync(
+        failFile,
+        JSON.stringify({ ...read<Record<string, FailSpec>>(failFile, {}), [prefix]: spec }),
+      );
     },
     clearFailures: () => fs.rmSync(failFile, { force: true }),
     state: () => read(path.join(stateDir, 'state.json'), { k3d: {}, kind: {}, networks: {} }),

@@ -1,7 +1,10 @@
 // GitHub's GraphQL `refs` connection over a fixed list of branches, as the branch store queries it:
 // the aliases `asc` and `desc` (ALPHABETICAL ascending and descending), `first` ≤ 100, `after` an
 // opaque cursor, `totalCount`. For nock: `.post('/graphql').reply(200, server.reply)`.
-export interface RefNode { name: string; target: { oid: string; file?: { oid: string } | null } }
+export interface RefNode {
+  name: string;
+  target: { oid: string; file?: { oid: string } | null };
+}
 
 export function refsServer(nodes: RefNode[]) {
   const sorted = [...nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -10,9 +13,14 @@ export function refsServer(nodes: RefNode[]) {
     // nock 15 calls a reply function with the request (a fetch Request).
     reply: async (request: Request) => {
       server.calls++;
-      const { query, variables } = (await request.json()) as { query: string; variables: Record<string, string | null> };
+      const { query, variables } = (await request.json()) as {
+        query: string;
+        variables: Record<string, string | null>;
+      };
       const connection = (alias: 'asc' | 'desc') => {
-        const match = new RegExp(`${alias}: refs\\(refPrefix: "refs/heads/", first: (\\d+), after: \\$${alias}, orderBy: \\{ field: ALPHABETICAL, direction: ${alias.toUpperCase()} \\}\\)`).exec(query);
+        const match = new RegExp(
+          `${alias}: refs\\(refPrefix: "refs/heads/", first: (\\d+), after: \\$${alias}, orderBy: \\{ field: ALPHABETICAL, direction: ${alias.toUpperCase()} \\}\\)`,
+        ).exec(query);
         if (!match) throw new Error(`the query has no ${alias} connection: ${query}`);
         const first = Number(match[1]);
         if (first > 100) throw new Error('GitHub caps `first` at 100');
@@ -22,8 +30,15 @@ export function refsServer(nodes: RefNode[]) {
         const end = Math.min(order.length, start + first);
         return {
           totalCount: sorted.length,
-          pageInfo: { hasNextPage: end < order.length, endCursor: end > start ? Buffer.from(`${alias}:${end}`).toString('base64') : null },
-          nodes: order.slice(start, end).map((n) => (query.includes('file(path:') ? n : { name: n.name, target: { oid: n.target.oid } })),
+          pageInfo: {
+            hasNextPage: end < order.length,
+            endCursor: end > start ? Buffer.from(`${alias}:${end}`).toString('base64') : null,
+          },
+          nodes: order
+            .slice(start, end)
+            .map((n) =>
+              query.includes('file(path:') ? n : { name: n.name, target: { oid: n.target.oid } },
+            ),
         };
       };
       return { data: { repository: { asc: connection('asc'), desc: connection('desc') } } };

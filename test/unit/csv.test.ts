@@ -15,8 +15,22 @@ describe('environments.csv', () => {
     const { records, errors } = parseEnvironmentsCsv(UPSTREAM);
     expect(errors).toEqual([]);
     expect(records.map((r) => r.name)).toEqual(['devops', 'dev', 'uat', 'prod', 'dev-a']);
-    expect(records[1]).toEqual({ name: 'dev', provider: 'k3d', subnet: '10.101.0.0/16', nodePort: 30080, pfPort: 19001, httpPort: 18090, httpsPort: 18443, registerPortainer: true, haproxyRoute: true });
-    expect(records[0]).toMatchObject({ subnet: null, registerPortainer: false, haproxyRoute: false });
+    expect(records[1]).toEqual({
+      name: 'dev',
+      provider: 'k3d',
+      subnet: '10.101.0.0/16',
+      nodePort: 30080,
+      pfPort: 19001,
+      httpPort: 18090,
+      httpsPort: 18443,
+      registerPortainer: true,
+      haproxyRoute: true,
+    });
+    expect(records[0]).toMatchObject({
+      subnet: null,
+      registerPortainer: false,
+      haproxyRoute: false,
+    });
     expect(records[4]).toMatchObject({ provider: 'kind', subnet: null, nodePort: 30081 });
   });
 
@@ -28,18 +42,41 @@ describe('environments.csv', () => {
   });
 
   it('accepts the upstream boolean spellings', () => {
-    const { records } = parseEnvironmentsCsv('a,k3d,30080,19001,YES,on,18090,18443,\nb,kind,30081,19002,0,no,18091,18444,\n');
-    expect(records.map((r) => [r.registerPortainer, r.haproxyRoute])).toEqual([[true, true], [false, false]]);
+    const { records } = parseEnvironmentsCsv(
+      'a,k3d,30080,19001,YES,on,18090,18443,\nb,kind,30081,19002,0,no,18091,18444,\n',
+    );
+    expect(records.map((r) => [r.registerPortainer, r.haproxyRoute])).toEqual([
+      [true, true],
+      [false, false],
+    ]);
   });
 
   it.each([
-    ['dev,k3d,30080,19001,true,true,18090', 'line 1: expected 9 columns (env,provider,node_port,pf_port,register_portainer,haproxy_route,http_port,https_port,cluster_subnet), found 7'],
-    ['Dev,k3d,30080,19001,true,true,18090,18443,', 'line 1: "Dev" has upper-case letters; use lower case ("dev")'],
-    ['main,k3d,30080,19001,true,true,18090,18443,', 'line 1: "main" is reserved (main, master, develop, release, devops) and is never an environment'],
-    ['dev,docker,30080,19001,true,true,18090,18443,', 'line 1: provider "docker" is not k3d or kind'],
+    [
+      'dev,k3d,30080,19001,true,true,18090',
+      'line 1: expected 9 columns (env,provider,node_port,pf_port,register_portainer,haproxy_route,http_port,https_port,cluster_subnet), found 7',
+    ],
+    [
+      'Dev,k3d,30080,19001,true,true,18090,18443,',
+      'line 1: "Dev" has upper-case letters; use lower case ("dev")',
+    ],
+    [
+      'main,k3d,30080,19001,true,true,18090,18443,',
+      'line 1: "main" is reserved (main, master, develop, release, devops) and is never an environment',
+    ],
+    [
+      'dev,docker,30080,19001,true,true,18090,18443,',
+      'line 1: provider "docker" is not k3d or kind',
+    ],
     ['dev,k3d,30080,19001,true,true,80x,18443,', 'line 1: http_port "80x" is not a port (1-65535)'],
-    ['dev,k3d,30080,19001,true,true,18090,18443,10.300.0.0/16', 'line 1: cluster_subnet "10.300.0.0/16" is not an IPv4 CIDR like 10.101.0.0/16'],
-    ['dev,k3d,30080,19001,true,true,18090,18443,\ndev,k3d,30080,19002,true,true,18091,18444,', 'line 2: "dev" appears twice'],
+    [
+      'dev,k3d,30080,19001,true,true,18090,18443,10.300.0.0/16',
+      'line 1: cluster_subnet "10.300.0.0/16" is not an IPv4 CIDR like 10.101.0.0/16',
+    ],
+    [
+      'dev,k3d,30080,19001,true,true,18090,18443,\ndev,k3d,30080,19002,true,true,18091,18444,',
+      'line 2: "dev" appears twice',
+    ],
   ])('refuses %j precisely', (text, message) => {
     expect(parseEnvironmentsCsv(text).errors).toEqual([message]);
   });

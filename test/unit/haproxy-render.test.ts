@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { parseRoutes, renderGateway } from '../../src/render/haproxy.js';
 import { makeEnv } from '../support/env.js';
 
-const base = fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'), 'utf8');
+const base = fs.readFileSync(
+  path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'),
+  'utf8',
+);
 const golden = (name: string) => path.resolve(import.meta.dirname, `../fixtures/golden/${name}`);
 const settings = { backendHost: '127.0.0.1' };
 const three = [
@@ -48,18 +51,27 @@ describe('renderGateway', () => {
 
   it('puts use_backend beside the ACLs when there is no USE_BACKEND section ([PG] layout)', () => {
     const pg = base.replace(/ *# BEGIN DYNAMIC USE_BACKEND.*\n *# END DYNAMIC USE_BACKEND\n/, '');
-    expect(renderGateway(pg, [makeEnv('dev')], settings)).toContain('    acl host_dev hdr_reg(host) -i ^[^.]+\\.dev\\.[^:]+\n    use_backend be_dev if host_dev\n    # END DYNAMIC ACL');
+    expect(renderGateway(pg, [makeEnv('dev')], settings)).toContain(
+      '    acl host_dev hdr_reg(host) -i ^[^.]+\\.dev\\.[^:]+\n    use_backend be_dev if host_dev\n    # END DYNAMIC ACL',
+    );
   });
 
   it('adopts an upstream file whose backends have no END marker', () => {
-    const upstream = base.replace('# END DYNAMIC BACKENDS\n', 'backend be_old\n  server s1 10.9.0.2:30080\n');
+    const upstream = base.replace(
+      '# END DYNAMIC BACKENDS\n',
+      'backend be_old\n  server s1 10.9.0.2:30080\n',
+    );
     const text = renderGateway(upstream, [makeEnv('dev')], settings);
     expect(text).not.toContain('be_old');
-    expect(text.endsWith('backend be_dev\n  server s1 127.0.0.1:18090\n\n# END DYNAMIC BACKENDS\n')).toBe(true);
+    expect(
+      text.endsWith('backend be_dev\n  server s1 127.0.0.1:18090\n\n# END DYNAMIC BACKENDS\n'),
+    ).toBe(true);
   });
 
   it('refuses a config without the markers, saying which and how', () => {
-    expect(() => renderGateway('global\n', [], settings)).toThrow('the HAProxy config has no "# BEGIN DYNAMIC ACL" marker. To resolve, add that comment line inside each frontend that routes environments (see config/haproxy.cfg.example)');
+    expect(() => renderGateway('global\n', [], settings)).toThrow(
+      'the HAProxy config has no "# BEGIN DYNAMIC ACL" marker. To resolve, add that comment line inside each frontend that routes environments (see config/haproxy.cfg.example)',
+    );
   });
 
   it('ignores static ACLs outside the markers when listing routes', () => {

@@ -10,24 +10,42 @@ import { ignoredBecause, receiveWebhook } from '../../src/github/intake.js';
 import type { Delivery, OperationQueue } from '../../src/queue/operation-queue.js';
 
 const SECRET = 'intake-secret';
-const sign = (body: string) => `sha256=${crypto.createHmac('sha256', SECRET).update(body).digest('hex')}`;
+const sign = (body: string) =>
+  `sha256=${crypto.createHmac('sha256', SECRET).update(body).digest('hex')}`;
 
 describe('ignoredBecause', () => {
   it('lets through the events and actions the app handles', () => {
-    expect(ignoredBecause('issue_comment', { action: 'created', comment: { body: 'please\n/env create dev' } })).toBeNull();
+    expect(
+      ignoredBecause('issue_comment', {
+        action: 'created',
+        comment: { body: 'please\n/env create dev' },
+      }),
+    ).toBeNull();
     expect(ignoredBecause('pull_request', { action: 'labeled' })).toBeNull();
     expect(ignoredBecause('check_run', { action: 'requested_action' })).toBeNull();
   });
 
   it('answers other events and actions with the reason', () => {
     expect(ignoredBecause('ping', {})).toBe('ping is not an event kindler-bot handles');
-    expect(ignoredBecause('pull_request', { action: 'synchronize' })).toBe('pull_request.synchronize is not an event kindler-bot handles');
-    expect(ignoredBecause('issue_comment', { action: 'deleted', comment: { body: '/env list' } })).toBe('issue_comment.deleted is not an event kindler-bot handles');
+    expect(ignoredBecause('pull_request', { action: 'synchronize' })).toBe(
+      'pull_request.synchronize is not an event kindler-bot handles',
+    );
+    expect(
+      ignoredBecause('issue_comment', { action: 'deleted', comment: { body: '/env list' } }),
+    ).toBe('issue_comment.deleted is not an event kindler-bot handles');
   });
 
   it('skips comments without /env, but not an edit that removed one (the edit must be compared)', () => {
-    expect(ignoredBecause('issue_comment', { action: 'created', comment: { body: 'looks good' } })).toBe('no /env command in the comment');
-    expect(ignoredBecause('issue_comment', { action: 'edited', comment: { body: 'never mind' }, changes: { body: { from: '/env delete dev' } } })).toBeNull();
+    expect(
+      ignoredBecause('issue_comment', { action: 'created', comment: { body: 'looks good' } }),
+    ).toBe('no /env command in the comment');
+    expect(
+      ignoredBecause('issue_comment', {
+        action: 'edited',
+        comment: { body: 'never mind' },
+        changes: { body: { from: '/env delete dev' } },
+      }),
+    ).toBeNull();
   });
 });
 
@@ -42,12 +60,22 @@ describe('receiveWebhook', () => {
       receive: async (d: Delivery) => void received.push(d),
       log: { warn: () => undefined, error: () => undefined },
     } as unknown as Probot;
-    server = http.createServer((req, res) => void receiveWebhook(req, res, probot, queue as OperationQueue));
+    server = http.createServer(
+      (req, res) => void receiveWebhook(req, res, probot, queue as OperationQueue),
+    );
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`;
     const post = (id: string, payload: unknown, signature?: string, method = 'POST') => {
       const body = JSON.stringify(payload);
-      return fetch(url, { method, ...(method === 'POST' ? { body } : {}), headers: { 'x-github-event': 'issue_comment', 'x-github-delivery': id, 'x-hub-signature-256': signature ?? sign(body) } });
+      return fetch(url, {
+        method,
+        ...(method === 'POST' ? { body } : {}),
+        headers: {
+          'x-github-event': 'issue_comment',
+          'x-github-delivery': id,
+          'x-hub-signature-256': signature ?? sign(body),
+        },
+      });
     };
     return { post, received };
   }
@@ -55,12 +83,21 @@ describe('receiveWebhook', () => {
 
   it('stores a verified delivery in the queue and answers 202; a redelivery while it waits is reported as such', async () => {
     const accepted: Delivery[] = [];
-    const { post, received } = await endpoint({ accept: async (d) => { const fresh = !accepted.some((a) => a.id === d.id); accepted.push(d); return fresh; } });
+    const { post, received } = await endpoint({
+      accept: async (d) => {
+        const fresh = !accepted.some((a) => a.id === d.id);
+        accepted.push(d);
+        return fresh;
+      },
+    });
     const first = await post('d-1', comment);
     expect(first.status).toBe(202);
     expect(await first.json()).toEqual({ ok: true, queued: true });
     const again = await post('d-1', comment);
-    expect(await again.json()).toEqual({ ok: true, duplicate: 'this delivery is already waiting or being handled' });
+    expect(await again.json()).toEqual({
+      ok: true,
+      duplicate: 'this delivery is already waiting or being handled',
+    });
     expect(accepted[0]).toEqual({ id: 'd-1', name: 'issue_comment', payload: comment });
     expect(received).toEqual([]); // the app gets it from the queue, not from the request
   });
@@ -70,17 +107,25 @@ describe('receiveWebhook', () => {
     const { post } = await endpoint({ accept: async (d) => (accepted.push(d), true) });
     const forged = await post('d-2', comment, `sha256=${'0'.repeat(64)}`);
     expect(forged.status).toBe(400);
-    expect(await forged.json()).toEqual({ error: 'signature does not match the payload: check WEBHOOK_SECRET' });
+    expect(await forged.json()).toEqual({
+      error: 'signature does not match the payload: check WEBHOOK_SECRET',
+    });
     const unsigned = await post('d-3', comment, '');
     expect(unsigned.status).toBe(400);
-    expect((await unsigned.json() as { error: string }).error).toMatch(/x-hub-signature-256/);
+    expect(((await unsigned.json()) as { error: string }).error).toMatch(/x-hub-signature-256/);
     const get = await post('d-4', comment, undefined, 'GET');
     expect(get.status).toBe(405);
     expect(accepted).toEqual([]);
   });
 
   it('hands the delivery to the app in the request when the queue is unreachable', async () => {
-    const { post, received } = await endpoint({ accept: async () => { throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }); } });
+    const { post, received } = await endpoint({
+      accept: async () => {
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+          code: 'ECONNREFUSED',
+        });
+      },
+    });
     const res = await post('d-5', comment);
     expect(res.status).toBe(200);
     expect(received).toEqual([{ id: 'd-5', name: 'issue_comment', payload: comment }]);

@@ -13,18 +13,63 @@ const command = (body: string) => {
 };
 const reply = (body: string) => {
   const line = one(body);
-  if (line.kind !== 'reply') throw new Error(`expected a reply, got ${JSON.stringify(line.command)}`);
+  if (line.kind !== 'reply')
+    throw new Error(`expected a reply, got ${JSON.stringify(line.command)}`);
   return line.message;
 };
 
 describe('accepted commands', () => {
   it.each([
-    ['/env create dev', { verb: 'create', name: 'dev', provider: 'k3d', registerPortainer: true, haproxyRoute: true }],
-    ['/env create dev kind', { verb: 'create', name: 'dev', provider: 'kind', registerPortainer: true, haproxyRoute: true }],
-    ['/env create dev --provider kind', { verb: 'create', name: 'dev', provider: 'kind', registerPortainer: true, haproxyRoute: true }],
-    ['/env create dev k3d --provider=k3d', { verb: 'create', name: 'dev', provider: 'k3d', registerPortainer: true, haproxyRoute: true }],
-    ['/env create pr-12 --ttl 3d --no-portainer', { verb: 'create', name: 'pr-12', provider: 'k3d', registerPortainer: false, haproxyRoute: true, ttlMs: 3 * 86_400_000 }],
-    ['/env create dev --ttl never --no-haproxy', { verb: 'create', name: 'dev', provider: 'k3d', registerPortainer: true, haproxyRoute: false, ttlMs: null }],
+    [
+      '/env create dev',
+      { verb: 'create', name: 'dev', provider: 'k3d', registerPortainer: true, haproxyRoute: true },
+    ],
+    [
+      '/env create dev kind',
+      {
+        verb: 'create',
+        name: 'dev',
+        provider: 'kind',
+        registerPortainer: true,
+        haproxyRoute: true,
+      },
+    ],
+    [
+      '/env create dev --provider kind',
+      {
+        verb: 'create',
+        name: 'dev',
+        provider: 'kind',
+        registerPortainer: true,
+        haproxyRoute: true,
+      },
+    ],
+    [
+      '/env create dev k3d --provider=k3d',
+      { verb: 'create', name: 'dev', provider: 'k3d', registerPortainer: true, haproxyRoute: true },
+    ],
+    [
+      '/env create pr-12 --ttl 3d --no-portainer',
+      {
+        verb: 'create',
+        name: 'pr-12',
+        provider: 'k3d',
+        registerPortainer: false,
+        haproxyRoute: true,
+        ttlMs: 3 * 86_400_000,
+      },
+    ],
+    [
+      '/env create dev --ttl never --no-haproxy',
+      {
+        verb: 'create',
+        name: 'dev',
+        provider: 'k3d',
+        registerPortainer: true,
+        haproxyRoute: false,
+        ttlMs: null,
+      },
+    ],
     ['/env delete dev-a', { verb: 'delete', name: 'dev-a' }],
     ['/env list', { verb: 'list' }],
     ['/env status uat', { verb: 'status', name: 'uat' }],
@@ -40,7 +85,16 @@ describe('accepted commands', () => {
     ['/env help create', { verb: 'help', topic: 'create' }],
     ['/env', { verb: 'help' }],
     ['   /env   list   ', { verb: 'list' }],
-    [`/env create ${'a'.repeat(63)}`, { verb: 'create', name: 'a'.repeat(63), provider: 'k3d', registerPortainer: true, haproxyRoute: true }],
+    [
+      `/env create ${'a'.repeat(63)}`,
+      {
+        verb: 'create',
+        name: 'a'.repeat(63),
+        provider: 'k3d',
+        registerPortainer: true,
+        haproxyRoute: true,
+      },
+    ],
   ])('%s', (body, expected) => {
     expect(command(body)).toEqual(expected);
   });
@@ -48,26 +102,77 @@ describe('accepted commands', () => {
 
 describe('refusals say exactly what is wrong', () => {
   it.each([
-    ['/env creat dev', '`creat` is not a command. Did you mean `/env create`? Send `/env help` for the list.'],
+    [
+      '/env creat dev',
+      '`creat` is not a command. Did you mean `/env create`? Send `/env help` for the list.',
+    ],
     ['/env destroy dev', '`destroy` is not a command. Send `/env help` for the list.'],
-    ['/env stats dev', '`stats` is not a command. Did you mean `/env status`? Send `/env help` for the list.'],
-    ['/env create', '`/env create` needs an environment name. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`'],
-    ['/env create Dev', '"Dev" has upper-case letters; use lower case ("dev"). Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`'],
-    ['/env create main', '"main" is reserved (main, master, develop, release, devops) and is never an environment. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`'],
-    ['/env delete devops', '"devops" is reserved (main, master, develop, release, devops) and is never an environment. Usage: `/env delete <name>`'],
-    [`/env create ${'a'.repeat(64)}`, `"${'a'.repeat(64)}" is 64 characters long; the limit is 63. Usage: \`/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]\``],
-    ['/env create -dev', '"-dev" is not a valid name: it must start and end with a letter or digit (a DNS label, 1–63 characters). Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`'],
-    ['/env create dev_1', '"dev_1" is not a valid name: it may contain only lower-case letters, digits and "-" (a DNS label, 1–63 characters). Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`'],
-    ['/env create archive/dev', '"archive/dev" is under archive/, which holds archived branches. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`'],
-    ['/env create dev docker', 'Provider `docker` is not supported; use `k3d` or `kind`. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`'],
-    ['/env create dev kind --provider k3d', 'Two different providers given (`kind` and `k3d`); give one. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`'],
-    ['/env create dev --provder kind', '`--provder` is not an option of `/env create`. Did you mean `--provider`? Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`'],
-    ['/env create dev --ttl', '`--ttl` needs a value. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`'],
-    ['/env create dev --ttl soon', '"soon" is not a duration; use e.g. 90m, 24h, 3d, 2w or never. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`'],
-    ['/env create dev k3d extra', 'Unexpected `extra`. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`'],
+    [
+      '/env stats dev',
+      '`stats` is not a command. Did you mean `/env status`? Send `/env help` for the list.',
+    ],
+    [
+      '/env create',
+      '`/env create` needs an environment name. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`',
+    ],
+    [
+      '/env create Dev',
+      '"Dev" has upper-case letters; use lower case ("dev"). Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`',
+    ],
+    [
+      '/env create main',
+      '"main" is reserved (main, master, develop, release, devops) and is never an environment. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`',
+    ],
+    [
+      '/env delete devops',
+      '"devops" is reserved (main, master, develop, release, devops) and is never an environment. Usage: `/env delete <name>`',
+    ],
+    [
+      `/env create ${'a'.repeat(64)}`,
+      `"${'a'.repeat(64)}" is 64 characters long; the limit is 63. Usage: \`/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]\``,
+    ],
+    [
+      '/env create -dev',
+      '"-dev" is not a valid name: it must start and end with a letter or digit (a DNS label, 1–63 characters). Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`',
+    ],
+    [
+      '/env create dev_1',
+      '"dev_1" is not a valid name: it may contain only lower-case letters, digits and "-" (a DNS label, 1–63 characters). Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`',
+    ],
+    [
+      '/env create archive/dev',
+      '"archive/dev" is under archive/, which holds archived branches. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`',
+    ],
+    [
+      '/env create dev docker',
+      'Provider `docker` is not supported; use `k3d` or `kind`. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`',
+    ],
+    [
+      '/env create dev kind --provider k3d',
+      'Two different providers given (`kind` and `k3d`); give one. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`',
+    ],
+    [
+      '/env create dev --provder kind',
+      '`--provder` is not an option of `/env create`. Did you mean `--provider`? Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`',
+    ],
+    [
+      '/env create dev --ttl',
+      '`--ttl` needs a value. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`',
+    ],
+    [
+      '/env create dev --ttl soon',
+      '"soon" is not a duration; use e.g. 90m, 24h, 3d, 2w or never. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`',
+    ],
+    [
+      '/env create dev k3d extra',
+      'Unexpected `extra`. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]`',
+    ],
     ['/env list all', 'Unexpected `all`. Usage: `/env list`'],
     ['/env prune --confirm=yes', '`--confirm` takes no value. Usage: `/env prune [--confirm]`'],
-    ['/env extend dev never', 'Extend needs a duration such as 24h or 3d. Usage: `/env extend <name> [duration]`'],
+    [
+      '/env extend dev never',
+      'Extend needs a duration such as 24h or 3d. Usage: `/env extend <name> [duration]`',
+    ],
     ['/env help nope', 'There is no command `nope`. Usage: `/env help [verb]`'],
   ])('%s', (body, message) => {
     expect(reply(body)).toBe(message);
@@ -91,8 +196,15 @@ describe('what is not a command', () => {
   });
 
   it('handles several commands per comment, each on its own line, with CRLF', () => {
-    const lines = parseComment('Setting up:\r\n/env create a\r\n/env create b kind\r\n```\n/env delete c\n```\n/env nope\n/env status a');
-    expect(lines.map((l) => (l.kind === 'command' ? `${l.command.verb}` : 'reply'))).toEqual(['create', 'create', 'reply', 'status']);
+    const lines = parseComment(
+      'Setting up:\r\n/env create a\r\n/env create b kind\r\n```\n/env delete c\n```\n/env nope\n/env status a',
+    );
+    expect(lines.map((l) => (l.kind === 'command' ? `${l.command.verb}` : 'reply'))).toEqual([
+      'create',
+      'create',
+      'reply',
+      'status',
+    ]);
     expect(lines[1]).toMatchObject({ kind: 'command', line: '/env create b kind' });
   });
 

@@ -16,7 +16,11 @@ labels: { k3d: "env:k3d" }
 `;
 
 describe('.github/kindler.yml', () => {
-  const policy = (() => { const p = parsePolicy(POLICY); if (!p.ok) throw new Error(p.error); return p.policy; })();
+  const policy = (() => {
+    const p = parsePolicy(POLICY);
+    if (!p.ok) throw new Error(p.error);
+    return p.policy;
+  })();
 
   it.each([
     ['list', null, 'carol', 'read', true],
@@ -34,16 +38,37 @@ describe('.github/kindler.yml', () => {
   });
 
   it('names the rule that refused', () => {
-    expect(authorize(policy, { verb: 'delete', envName: 'dev', login: 'carol', permission: 'admin' })).toEqual({
-      allowed: false, rule: 'platform-team-deletes', message: '@carol, `/env delete dev` is limited to @alice, @bob (rule "platform-team-deletes" in .github/kindler.yml).' });
-    expect(authorize(DEFAULT_POLICY, { verb: 'sync', envName: null, login: 'x', permission: 'read' })).toEqual({
-      allowed: false, rule: 'default write', message: '@x, `/env sync` needs write permission on this repository (rule "default write"); you have read.' });
+    expect(
+      authorize(policy, { verb: 'delete', envName: 'dev', login: 'carol', permission: 'admin' }),
+    ).toEqual({
+      allowed: false,
+      rule: 'platform-team-deletes',
+      message:
+        '@carol, `/env delete dev` is limited to @alice, @bob (rule "platform-team-deletes" in .github/kindler.yml).',
+    });
+    expect(
+      authorize(DEFAULT_POLICY, { verb: 'sync', envName: null, login: 'x', permission: 'read' }),
+    ).toEqual({
+      allowed: false,
+      rule: 'default write',
+      message:
+        '@x, `/env sync` needs write permission on this repository (rule "default write"); you have read.',
+    });
   });
 
   it.each([
-    ['permissions:\n  rules:\n    - name: x\n      verbs: [destroy]\n      require: admin\n', '.github/kindler.yml: permissions.rules[0].verbs[0]: Invalid option: expected one of "create"|"delete"|"list"|"status"|"check"|"sync"|"prune"|"retry"|"cancel"|"extend"|"help"'],
-    ['permissions:\n  rules:\n    - name: x\n      verbs: [create]\n', '.github/kindler.yml: permissions.rules[0]: a rule needs "require" or "users"'],
-    ['permissions:\n  rules:\n    - name: x\n      require: boss\n', '.github/kindler.yml: permissions.rules[0].require: Invalid option: expected one of "none"|"read"|"triage"|"write"|"maintain"|"admin"'],
+    [
+      'permissions:\n  rules:\n    - name: x\n      verbs: [destroy]\n      require: admin\n',
+      '.github/kindler.yml: permissions.rules[0].verbs[0]: Invalid option: expected one of "create"|"delete"|"list"|"status"|"check"|"sync"|"prune"|"retry"|"cancel"|"extend"|"help"',
+    ],
+    [
+      'permissions:\n  rules:\n    - name: x\n      verbs: [create]\n',
+      '.github/kindler.yml: permissions.rules[0]: a rule needs "require" or "users"',
+    ],
+    [
+      'permissions:\n  rules:\n    - name: x\n      require: boss\n',
+      '.github/kindler.yml: permissions.rules[0].require: Invalid option: expected one of "none"|"read"|"triage"|"write"|"maintain"|"admin"',
+    ],
     ['permissions: [', '.github/kindler.yml is not valid YAML: '],
   ])('refuses an invalid file precisely: %j', (text, error) => {
     const parsed = parsePolicy(text);
@@ -52,10 +77,20 @@ describe('.github/kindler.yml', () => {
   });
 
   it('the example file parses, pull-request settings included', () => {
-    const text = fs.readFileSync(path.resolve(import.meta.dirname, '../../config/kindler.yml.example'), 'utf8');
+    const text = fs.readFileSync(
+      path.resolve(import.meta.dirname, '../../config/kindler.yml.example'),
+      'utf8',
+    );
     const parsed = parsePolicy(text);
     if (!parsed.ok) throw new Error(parsed.error);
-    expect(parsed.policy.pull_requests).toEqual({ labels: { k3d: 'env:k3d', kind: 'env:kind' }, keep_label: 'keep', ttl: '72h' });
-    expect(DEFAULT_POLICY.pull_requests).toEqual({ labels: { k3d: 'env:k3d', kind: 'env:kind' }, keep_label: 'keep' });
+    expect(parsed.policy.pull_requests).toEqual({
+      labels: { k3d: 'env:k3d', kind: 'env:kind' },
+      keep_label: 'keep',
+      ttl: '72h',
+    });
+    expect(DEFAULT_POLICY.pull_requests).toEqual({
+      labels: { k3d: 'env:k3d', kind: 'env:kind' },
+      keep_label: 'keep',
+    });
   });
 });

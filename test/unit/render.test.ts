@@ -4,25 +4,69 @@
 import { describe, expect, it } from 'vitest';
 import { envName, type Operation, type StepState } from '../../src/domain/index.js';
 import { checkRunState, SUMMARY_LIMIT } from '../../src/render/check-run.js';
-import { COMMENT_LIMIT, MARKER_PATTERN, renderStatusComment } from '../../src/render/status-comment.js';
+import {
+  COMMENT_LIMIT,
+  MARKER_PATTERN,
+  renderStatusComment,
+} from '../../src/render/status-comment.js';
 import { makeEnv } from '../support/env.js';
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
-const step = (name: StepState['step'], status: StepState['status'], from: number, to: number, detail: string | null = null, error: string | null = null): StepState =>
-  ({ step: name, status, startedAt: at(from), completedAt: at(to), detail, error });
+const step = (
+  name: StepState['step'],
+  status: StepState['status'],
+  from: number,
+  to: number,
+  detail: string | null = null,
+  error: string | null = null,
+): StepState => ({ step: name, status, startedAt: at(from), completedAt: at(to), detail, error });
 
 function makeOp(partial: Partial<Operation>): Operation {
   return {
-    id: 42, envName: envName('dev'), kind: 'create', status: 'running', trigger: { source: 'issue_comment', actor: 'octocat', url: null, repo: 'o/r', issueNumber: 1, headSha: null },
-    steps: [], currentStep: null, failedStep: null, error: null, fixCommand: null, logOutput: null, cancelRequested: false, attempt: 1,
-    leaseOwner: null, leaseExpiresAt: null, commentId: null, checkRunId: null, startedAt: at(0), completedAt: null, updatedAt: at(0), ...partial,
+    id: 42,
+    envName: envName('dev'),
+    kind: 'create',
+    status: 'running',
+    trigger: {
+      source: 'issue_comment',
+      actor: 'octocat',
+      url: null,
+      repo: 'o/r',
+      issueNumber: 1,
+      headSha: null,
+    },
+    steps: [],
+    currentStep: null,
+    failedStep: null,
+    error: null,
+    fixCommand: null,
+    logOutput: null,
+    cancelRequested: false,
+    attempt: 1,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    commentId: null,
+    checkRunId: null,
+    startedAt: at(0),
+    completedAt: null,
+    updatedAt: at(0),
+    ...partial,
   };
 }
 
-const failed = (logOutput: string | null) => makeOp({
-  status: 'failed', failedStep: 'cluster', error: 'k3d cluster create dev exited 1: port 18090 is already allocated', fixCommand: '/env retry dev', logOutput,
-  steps: [step('record', 'done', 0, 0, 'row written'), step('branch', 'done', 0, 2, 'created'), step('cluster', 'failed', 2, 14, null, 'k3d exited 1')],
-});
+const failed = (logOutput: string | null) =>
+  makeOp({
+    status: 'failed',
+    failedStep: 'cluster',
+    error: 'k3d cluster create dev exited 1: port 18090 is already allocated',
+    fixCommand: '/env retry dev',
+    logOutput,
+    steps: [
+      step('record', 'done', 0, 0, 'row written'),
+      step('branch', 'done', 0, 2, 'created'),
+      step('cluster', 'failed', 2, 14, null, 'k3d exited 1'),
+    ],
+  });
 
 describe('the status comment', () => {
   it('shows each step with its icon and duration, the error and the command that fixes it', () => {
@@ -32,16 +76,24 @@ describe('the status comment', () => {
     expect(body).toContain('| ✅ | branch | 2.0 s | created |');
     expect(body).toContain('| ❌ | cluster | 12.0 s | k3d exited 1 |');
     expect(body).toContain('| ⬜ | portainer |  |  |');
-    expect(body).toContain('**cluster failed:** k3d cluster create dev exited 1: port 18090 is already allocated');
+    expect(body).toContain(
+      '**cluster failed:** k3d cluster create dev exited 1: port 18090 is already allocated',
+    );
     expect(body).toMatch(/```\n\/env retry dev\n```/);
   });
 
   it('gives the URL and the ports on success', () => {
-    const body = renderStatusComment(makeOp({ status: 'success', steps: [step('ready', 'done', 0, 0)] }), makeEnv('dev'), { baseDomain: 'example.test' });
-    expect(body).toContain('**Ready.** http://whoami.dev.example.test — ports http 18090, https 18443');
+    const body = renderStatusComment(
+      makeOp({ status: 'success', steps: [step('ready', 'done', 0, 0)] }),
+      makeEnv('dev'),
+      { baseDomain: 'example.test' },
+    );
+    expect(body).toContain(
+      '**Ready.** http://whoami.dev.example.test — ports http 18090, https 18443',
+    );
   });
 
-  it('stays under GitHub\'s limit by cutting the oldest log lines, keeping the checklist and the last lines', () => {
+  it("stays under GitHub's limit by cutting the oldest log lines, keeping the checklist and the last lines", () => {
     const log = Array.from({ length: 20_000 }, (_, i) => `line ${i} of the k3d output`).join('\n');
     const body = renderStatusComment(failed(log), null, { baseDomain: 'local' });
     expect(body.length).toBeLessThanOrEqual(COMMENT_LIMIT);
@@ -55,7 +107,11 @@ describe('the status comment', () => {
 describe('the check run', () => {
   it('concludes, offers Retry and Re-check on failure, and keeps the end of an over-long summary', () => {
     const state = checkRunState(failed(null), null, { baseDomain: 'local' });
-    expect(state).toMatchObject({ status: 'completed', conclusion: 'failure', output: { title: 'create dev: failed at cluster' } });
+    expect(state).toMatchObject({
+      status: 'completed',
+      conclusion: 'failure',
+      output: { title: 'create dev: failed at cluster' },
+    });
     expect(state.actions?.map((a) => a.identifier)).toEqual(['retry', 'recheck']);
     const long = failed(null);
     long.error = `${'x'.repeat(70_000)} the cause at the end`;
