@@ -120,9 +120,16 @@ export async function openRuntime(
       namespace: config.ARGOCD_NAMESPACE,
       appSetName: config.ARGOCD_APPSET_NAME,
       ingressClass: config.KINDLER_INGRESS_CLASS,
-      repoUrl: config.GIT_REPO_URL
-        ? splitCredentials(config.GIT_REPO_URL).url
-        : branches.description.replace(/^git /, ''),
+      repository: async () => {
+        if (!config.ARGOCD_REPO_URL) return branches.access();
+        const { url, username, password } = splitCredentials(config.ARGOCD_REPO_URL);
+        const user = config.GIT_USERNAME ?? username;
+        const pass = config.GIT_PASSWORD ?? password;
+        return {
+          url,
+          credentials: { ...(user ? { username: user } : {}), ...(pass ? { password: pass } : {}) },
+        };
+      },
       clusterHost: config.ARGOCD_CLUSTER_HOST,
     }),
     haproxy: new HaproxyStep(gateway, rows, gatewaySettings),

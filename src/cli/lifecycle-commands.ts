@@ -9,7 +9,7 @@ import { err, out, type CliIo } from './io.js';
 import { workerName } from './owner.js';
 import { progressPrinter } from './progress.js';
 import { parseDuration } from '../commands/duration.js';
-import { Failure } from '../domain/index.js';
+import { Failure, checkDerivedNames } from '../domain/index.js';
 
 export const USAGE = {
   create:
@@ -41,6 +41,8 @@ export async function create(rt: Runtime, args: string[], io: CliIo): Promise<nu
   );
   const name = nameArg(positionals, USAGE.create);
   const provider = providerArg(values.provider);
+  const tooLong = checkDerivedNames(name, provider);
+  if (tooLong) throw new Failure('invalid_input', tooLong);
   const ttl =
     typeof values.ttl === 'string' ? parseDuration(values.ttl) : { ok: true as const, ms: null };
   if (!ttl.ok) throw new Failure('invalid_input', ttl.reason);

@@ -1,6 +1,13 @@
 // Comment text → commands. Three outcomes per line (as Atlantis does): a command to run, a reply
 // (usage, "did you mean", a precise refusal), or nothing at all. Never throws.
-import { checkEnvName, isProviderName, type EnvName, type ProviderName } from '../domain/index.js';
+import {
+  DEFAULT_PROVIDER,
+  checkDerivedNames,
+  checkEnvName,
+  isProviderName,
+  type EnvName,
+  type ProviderName,
+} from '../domain/index.js';
 import { parseDuration } from './duration.js';
 import { plainLines } from './strip-markdown.js';
 import { closest } from './suggest.js';
@@ -111,11 +118,14 @@ function build(verb: Verb, positionals: string[], flags: Map<string, string | tr
         if (!parsed.ok) return refuse(verb, `${capitalise(parsed.reason)}.`);
         ttlMs = parsed.ms;
       }
+      const provider = (chosen[0] ?? DEFAULT_PROVIDER) as ProviderName;
+      const tooLong = checkDerivedNames(name as string, provider);
+      if (tooLong) return refuse(verb, `${capitalise(tooLong)}.`);
       return {
         command: {
           verb,
           name: name as EnvName,
-          provider: (chosen[0] ?? 'k3d') as ProviderName,
+          provider,
           registerPortainer: !flags.has('no-portainer'),
           haproxyRoute: !flags.has('no-haproxy'),
           ...(ttlMs !== undefined ? { ttlMs } : {}),

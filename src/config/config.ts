@@ -46,6 +46,8 @@ const schema = z.object({
   ARGOCD_APPSET_NAME: z.string().default('whoami'),
   /** How the devops cluster reaches a new cluster's API when its kubeconfig says 127.0.0.1/0.0.0.0. */
   ARGOCD_CLUSTER_HOST: z.string().default('host.k3d.internal'),
+  /** Where Argo CD clones the branches when it differs from where the bot writes them. */
+  ARGOCD_REPO_URL: optional,
   HAPROXY_CONFIG: optional,
   HAPROXY_RELOAD_COMMAND: optional,
   HAPROXY_BIN: z.string().default('haproxy'),
@@ -124,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       raw.PORTAINER_ADMIN_PASSWORD,
       passwordOf(raw.DATABASE_URL),
       passwordOf(raw.GIT_REPO_URL),
+      passwordOf(raw.ARGOCD_REPO_URL),
       env.WEBHOOK_SECRET,
       env.PRIVATE_KEY,
       raw.KINDLER_DASHBOARD_TOKEN,

@@ -5,7 +5,6 @@ import { MANAGEMENT_CLUSTER, messageOf, type Environment } from '../domain/index
 import { DEPLOY_PREFIX, branchDrift } from '../git/branch-step.js';
 import { treeSha } from '../git/tree-hash.js';
 import { backendTarget } from '../render/haproxy.js';
-import { paths } from '../registrars/kube.js';
 import type { Runtime } from '../runtime.js';
 import {
   compare,
@@ -83,12 +82,11 @@ async function argoSecrets(
   client: ReturnType<NonNullable<Runtime['devops']>>,
   namespace: string,
 ): Promise<ArgoItem[]> {
-  const selector = encodeURIComponent('argocd.argoproj.io/secret-type=cluster');
-  const list = await client.get<{
-    items?: { metadata: { name: string; labels?: Record<string, string> } }[];
-  }>(`${paths.secrets(namespace)}?labelSelector=${selector}`);
+  const list = await client.list<{
+    metadata: { name: string; labels?: Record<string, string> };
+  }>('v1', 'Secret', namespace, 'argocd.argoproj.io/secret-type=cluster');
   // Ours carry type=business (as upstream); the devops cluster's own secret does not.
-  return (list?.items ?? [])
+  return list
     .filter((s) => s.metadata.labels?.type === 'business')
     .map((s) => ({
       name: s.metadata.labels?.env ?? s.metadata.name.replace(/^cluster-/, ''),

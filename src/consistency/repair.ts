@@ -13,7 +13,7 @@ import {
   type ProviderName,
 } from '../domain/index.js';
 import type { SystemStep } from '../lifecycle/step.js';
-import { paths } from '../registrars/kube.js';
+import { argoClusterSecret } from '../registrars/argocd-step.js';
 import type { Runtime } from '../runtime.js';
 import { checkConsistency } from './check.js';
 import {
@@ -238,7 +238,7 @@ async function removeOrphan(
     }
     case 'argocd': {
       if (!rt.devops) throw new Error('DEVOPS_CONTEXT is not set');
-      return `secret cluster-${d.name} ${await rt.devops().remove(`${paths.secrets(rt.config.ARGOCD_NAMESPACE)}/cluster-${d.name}`)}`;
+      return `secret cluster-${d.name} ${await rt.devops().remove(argoClusterSecret(rt.config.ARGOCD_NAMESPACE, d.name))}`;
     }
     case 'haproxy': {
       if (!rt.gateway || !haproxy) throw new Error('HAPROXY_CONFIG is not set');

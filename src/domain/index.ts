@@ -6,3 +6,4 @@ export * from './errors.js';
 export * from './redact.js';
 export * from './operation.js';
 export * from './net.js';
+export * from './name-limits.js';

@@ -18,3 +18,5 @@ export const PORTAINER_EDGE_NAMESPACE = 'portainer-edge';
 export const PORTAINER_EDGE_SECRET = 'portainer-edge-creds';
 export const ARGOCD_NAMESPACE = 'argocd';
 export const ARGOCD_MANAGER = 'argocd-manager';
+/** The Argo CD repository Secret, as upstream's register_git_to_argocd.sh names it. */
+export const ARGOCD_REPO_SECRET = 'external-git-whoami';

@@ -16,6 +16,12 @@ export interface BranchTree extends BranchInfo {
   tree: string | null;
 }
 
+/** How another system (Argo CD) reaches the branches: URL and repository-Secret credentials. */
+export interface RepositoryAccess {
+  url: string;
+  credentials: Record<string, string>;
+}
+
 export interface BranchStore {
   /** Where the branches live, without credentials: "git https://git.example/org/repo.git". */
   readonly description: string;
@@ -35,6 +41,8 @@ export interface BranchStore {
   remove(name: EnvName): Promise<'deleted' | 'absent'>;
   /** Copies the branch to `archiveName` (under archive/), then deletes it. */
   archive(name: string, archiveName: string): Promise<void>;
+  /** How Argo CD clones these branches; a Failure when it cannot reach them. */
+  access(): Promise<RepositoryAccess>;
 }
 
 export function refuseReserved(name: string): void {

@@ -4,7 +4,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { TransientError, type EnvName } from '../domain/index.js';
+import { Failure, TransientError, type EnvName } from '../domain/index.js';
 import { CliError, run, type RunOptions } from '../system/exec.js';
 import {
   refuseBadArchive,
@@ -14,6 +14,7 @@ import {
   type BranchInfo,
   type BranchStore,
   type BranchTree,
+  type RepositoryAccess,
 } from './branch-store.js';
 
 export interface GitCliSettings {
@@ -42,6 +43,24 @@ export class GitCliBranchStore implements BranchStore {
     this.username = settings.username ?? parsed.username;
     this.password = settings.password ?? parsed.password;
     this.description = `git ${this.url}`;
+  }
+
+  async access(): Promise<RepositoryAccess> {
+    // A local path or file:// URL is on this machine only: the devops cluster cannot clone it.
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(this.url) && !/^[^/]+@[^/]+:/.test(this.url))
+      throw new Failure(
+        'not_configured',
+        `the branches are kept in ${this.url}, a repository on this machine that Argo CD cannot clone. To resolve, set GIT_REPO_URL to a Git server the devops cluster reaches, or ARGOCD_REPO_URL to where Argo CD finds this repository`,
+      );
+    if (this.url.startsWith('file://'))
+      throw new Failure(
+        'not_configured',
+        `the branches are kept in ${this.url}, which Argo CD cannot clone. To resolve, set GIT_REPO_URL or ARGOCD_REPO_URL`,
+      );
+    const credentials: Record<string, string> = {};
+    if (this.username) credentials.username = this.username;
+    if (this.password) credentials.password = this.password;
+    return { url: this.url, credentials };
   }
 
   async list(): Promise<BranchInfo[]> {

@@ -3,7 +3,7 @@
 // contents on the default branch's tree) → createCommit → createRef; an unchanged one is that read
 // + getTree, compared by blob hashes computed here. Listing uses GraphQL, 200 refs a request (100
 // from each end) — never a call per branch.
-import { TransientError, type EnvName } from '../domain/index.js';
+import { Failure, TransientError, type EnvName } from '../domain/index.js';
 import {
   refuseBadArchive,
   refuseReserved,
@@ -11,6 +11,7 @@ import {
   type BranchInfo,
   type BranchStore,
   type BranchTree,
+  type RepositoryAccess,
 } from './branch-store.js';
 import { blobSha } from './tree-hash.js';
 
@@ -76,6 +77,10 @@ export interface GitHubBranchSettings {
   repo: string;
   defaultBranch: string;
   author?: { name: string; email: string };
+  /** GitHub Enterprise Server host (GHE_HOST); github.com when absent. */
+  host?: string | undefined;
+  /** The GitHub App credentials Argo CD clones with (repository Secret githubApp* fields). */
+  app?: () => Promise<{ appId: string; installationId: number; privateKey: string }>;
 }
 
 // Every branch, read from both ends at once: one request carries the next 100 refs in ascending
@@ -122,6 +127,26 @@ export class GitHubBranchStore implements BranchStore {
     private readonly s: GitHubBranchSettings,
   ) {
     this.description = `GitHub ${s.owner}/${s.repo}`;
+  }
+
+  async access(): Promise<RepositoryAccess> {
+    const host = this.s.host ?? 'github.com';
+    const url = `https://${host}/${this.s.owner}/${this.s.repo}.git`;
+    if (!this.s.app)
+      throw new Failure(
+        'not_configured',
+        `Argo CD needs credentials for ${url}. To resolve, run as the GitHub App (APP_ID, PRIVATE_KEY) or set ARGOCD_REPO_URL to a repository Argo CD can already read`,
+      );
+    const app = await this.s.app();
+    return {
+      url,
+      credentials: {
+        githubAppID: app.appId,
+        githubAppInstallationID: String(app.installationId),
+        githubAppPrivateKey: app.privateKey,
+        ...(this.s.host ? { githubAppEnterpriseBaseUrl: `https://${this.s.host}/api/v3` } : {}),
+      },
+    };
   }
 
   private get repo() {

@@ -1,17 +1,18 @@
 // The config repository as the app sees it: an installation client found from the repository
 // (no webhook needed first), and the branch store over the GitHub API that the app uses when no
 // GIT_REPO_URL is set. The client is created on first use and Probot keeps its token fresh.
+import { readFile } from 'node:fs/promises';
 import type { Probot } from 'probot';
 import { GitHubBranchStore, type GitHubApi } from '../git/github-branch-store.js';
 import type { Config } from '../config/config.js';
 import { splitRepo, type GitHubClient, type RepoRef } from './types.js';
 
-/** An installation client for `repo`, looking the installation up once. */
-export function installationClient(
+/** The installation that covers `repo`, looked up once. */
+export function installationId(
   probot: Probot,
   repo: RepoRef,
   known?: () => Promise<number | null>,
-): () => Promise<GitHubClient> {
+): () => Promise<number> {
   let id: number | null = null;
   return async () => {
     id ??= (await known?.()) ?? null;
@@ -19,8 +20,18 @@ export function installationClient(
       const app = (await probot.auth()) as unknown as GitHubClient;
       id = (await app.rest.apps.getRepoInstallation({ ...repo })).data.id;
     }
-    return (await probot.auth(id)) as unknown as GitHubClient;
+    return id;
   };
+}
+
+/** An installation client for `repo`, looking the installation up once. */
+export function installationClient(
+  probot: Probot,
+  repo: RepoRef,
+  known?: () => Promise<number | null>,
+): () => Promise<GitHubClient> {
+  const id = installationId(probot, repo, known);
+  return async () => (await probot.auth(await id())) as unknown as GitHubClient;
 }
 
 const GIT_METHODS = [
@@ -55,10 +66,15 @@ export function lazyGitHubApi(get: () => Promise<GitHubApi>): GitHubApi {
 }
 
 /** The app's branch store: the config repo through the GitHub API, when it applies. */
-export function configRepoBranches(probot: Probot, config: Config): GitHubBranchStore | null {
+export function configRepoBranches(
+  probot: Probot,
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+): GitHubBranchStore | null {
   if (config.GIT_REPO_URL || !config.KINDLER_CONFIG_REPO) return null;
   const { owner, repo } = splitRepo(config.KINDLER_CONFIG_REPO);
-  const client = installationClient(probot, { owner, repo });
+  const id = installationId(probot, { owner, repo });
+  const client = async () => (await probot.auth(await id())) as unknown as GitHubClient;
   return new GitHubBranchStore(
     lazyGitHubApi(async () => (await client()) as unknown as GitHubApi),
     {
@@ -66,6 +82,21 @@ export function configRepoBranches(probot: Probot, config: Config): GitHubBranch
       repo,
       defaultBranch: config.GIT_DEFAULT_BRANCH,
       author: { name: config.GIT_COMMIT_NAME, email: config.GIT_COMMIT_EMAIL },
+      host: env.GHE_HOST,
+      // Argo CD clones the config repository as the app itself (repository Secret githubApp*).
+      app: async () => ({
+        appId: String(env.APP_ID ?? ''),
+        installationId: await id(),
+        privateKey: await privateKey(env),
+      }),
     },
+  );
+}
+
+async function privateKey(env: NodeJS.ProcessEnv): Promise<string> {
+  if (env.PRIVATE_KEY) return env.PRIVATE_KEY.replace(/\\n/g, '\n');
+  if (env.PRIVATE_KEY_PATH) return readFile(env.PRIVATE_KEY_PATH, 'utf8');
+  throw new Error(
+    'PRIVATE_KEY or PRIVATE_KEY_PATH is needed for Argo CD to clone the config repository',
   );
 }

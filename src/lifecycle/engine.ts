@@ -4,6 +4,7 @@
 import {
   ACTIVE_STATUSES,
   Failure,
+  checkDerivedNames,
   Redactor,
   alreadyExists,
   busyFailure,
@@ -166,6 +167,9 @@ export class Engine implements EngineApi {
   private async requestCreate(
     request: Extract<OperationRequest, { kind: 'create' }>,
   ): Promise<Operation> {
+    // Every surface checks this first; the engine keeps it true for any caller.
+    const tooLong = checkDerivedNames(request.name, request.provider);
+    if (tooLong) throw new Failure('invalid_input', tooLong);
     const existing = await this.store.getEnvironment(request.name);
     if (existing) {
       const last = await this.store.latestOperation(request.name);

@@ -1,21 +1,26 @@
 // The `argocd` step: an `argocd-manager` service account and token in the new cluster, the
-// declarative cluster Secret `cluster-<name>` in the devops cluster (as upstream), and the
-// ApplicationSet whose list generator maps every environment to its branch.
+// declarative cluster Secret `cluster-<name>` in the devops cluster (as upstream), the Git
+// repository registered as a repository Secret, and the ApplicationSet whose list generator maps
+// every environment to its branch. Everything is server-side applied, so a rerun converges.
 import {
   ARGOCD_MANAGER,
+  ARGOCD_REPO_SECRET,
   MANAGEMENT_CLUSTER,
+  argoApplicationName,
   argoSecretName,
   branchName,
   wrap,
   type Environment,
 } from '../domain/index.js';
+import type { RepositoryAccess } from '../git/branch-store.js';
 import type { Presence, StepContext, StepHandler } from '../lifecycle/step.js';
-import { KubeClient, paths } from './kube.js';
+import { KubeClient, type KubeObject, type KubeRef } from './kube.js';
 
 export interface ArgoSettings {
   namespace: string;
   appSetName: string;
-  repoUrl: string;
+  /** How Argo CD reaches the branches (URL and credentials); throws when it cannot. */
+  repository: () => Promise<RepositoryAccess>;
   ingressClass: string;
   /** Replaces 127.0.0.1/0.0.0.0/localhost in a cluster's API URL, so the devops cluster can reach it. */
   clusterHost: string;
@@ -24,6 +29,13 @@ export interface ArgoSettings {
 
 const SA_NAMESPACE = 'kube-system';
 const TOKEN_SECRET = 'argocd-manager-token';
+
+/** The cluster Secret of an environment in the devops cluster. */
+export const argoClusterSecret = (namespace: string, name: string): KubeRef => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name: argoSecretName(name as Environment['name']), namespace },
+});
 
 export class ArgoCdStep implements StepHandler {
   readonly step = 'argocd' as const;
@@ -39,9 +51,7 @@ export class ArgoCdStep implements StepHandler {
   }
 
   async check(env: Environment): Promise<Presence> {
-    const secret = await this.need().get(
-      `${paths.secrets(this.settings.namespace)}/${argoSecretName(env.name)}`,
-    );
+    const secret = await this.need().read(argoClusterSecret(this.settings.namespace, env.name));
     return secret
       ? { state: 'present', detail: `secret ${argoSecretName(env.name)}` }
       : {
@@ -53,17 +63,16 @@ export class ArgoCdStep implements StepHandler {
   async ensure(ctx: StepContext): Promise<string> {
     const { env } = ctx;
     try {
+      const repository = await this.settings.repository();
       const target = KubeClient.fromYaml(await this.kubeconfigFor(env));
       const token = await this.managerToken(target);
       const devops = this.need();
       const server = reachableServer(target.server, this.settings.clusterHost);
-      const created = await devops.apply(paths.secrets(this.settings.namespace), {
-        apiVersion: 'v1',
-        kind: 'Secret',
+      await devops.apply({
+        ...argoClusterSecret(this.settings.namespace, env.name),
         type: 'Opaque',
         metadata: {
-          name: argoSecretName(env.name),
-          namespace: this.settings.namespace,
+          ...argoClusterSecret(this.settings.namespace, env.name).metadata,
           labels: {
             'argocd.argoproj.io/secret-type': 'cluster',
             env: env.name,
@@ -77,8 +86,9 @@ export class ArgoCdStep implements StepHandler {
           config: JSON.stringify({ bearerToken: token, tlsClientConfig: { insecure: true } }),
         },
       });
-      await this.refreshAppSet(devops, (await this.rows()).concat(env));
-      return `${created === 'created' ? 'registered' : 'registration refreshed'}: secret ${argoSecretName(env.name)} → ${server}; ApplicationSet ${this.settings.appSetName} updated`;
+      await devops.apply(this.repositorySecret(repository));
+      await this.refreshAppSet(devops, repository.url, (await this.rows()).concat(env));
+      return `registered: secret ${argoSecretName(env.name)} → ${server}; repository ${repository.url}; ApplicationSet ${this.settings.appSetName} updated`;
     } catch (error) {
       throw wrap(`registering "${env.name}" in Argo CD`, error);
     }
@@ -87,13 +97,10 @@ export class ArgoCdStep implements StepHandler {
   async remove(ctx: StepContext): Promise<string> {
     try {
       const devops = this.need();
-      const result = await devops.remove(
-        `${paths.secrets(this.settings.namespace)}/${argoSecretName(ctx.env.name)}`,
-      );
-      await this.refreshAppSet(
-        devops,
-        (await this.rows()).filter((r) => r.name !== ctx.env.name),
-      );
+      const result = await devops.remove(argoClusterSecret(this.settings.namespace, ctx.env.name));
+      const rest = (await this.rows()).filter((r) => r.name !== ctx.env.name);
+      // The ApplicationSet needs the repository URL; with nothing left to deploy it keeps its own.
+      await this.refreshAppSet(devops, (await this.settings.repository()).url, rest);
       return result === 'deleted'
         ? `secret ${argoSecretName(ctx.env.name)} deleted; ApplicationSet updated`
         : `secret ${argoSecretName(ctx.env.name)} already absent; ApplicationSet updated`;
@@ -102,13 +109,27 @@ export class ArgoCdStep implements StepHandler {
     }
   }
 
+  private repositorySecret(repository: RepositoryAccess): KubeObject {
+    return {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: {
+        name: ARGOCD_REPO_SECRET,
+        namespace: this.settings.namespace,
+        labels: { 'argocd.argoproj.io/secret-type': 'repository' },
+      },
+      stringData: { type: 'git', url: repository.url, ...repository.credentials },
+    };
+  }
+
   private async managerToken(target: KubeClient): Promise<string> {
-    await target.apply(paths.serviceAccounts(SA_NAMESPACE), {
+    await target.apply({
       apiVersion: 'v1',
       kind: 'ServiceAccount',
       metadata: { name: ARGOCD_MANAGER, namespace: SA_NAMESPACE },
     });
-    await target.apply(paths.clusterRoleBindings, {
+    await target.apply({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
       metadata: { name: `${ARGOCD_MANAGER}-role-binding` },
@@ -119,7 +140,7 @@ export class ArgoCdStep implements StepHandler {
       },
       subjects: [{ kind: 'ServiceAccount', name: ARGOCD_MANAGER, namespace: SA_NAMESPACE }],
     });
-    await target.apply(paths.secrets(SA_NAMESPACE), {
+    const tokenSecret: KubeObject = {
       apiVersion: 'v1',
       kind: 'Secret',
       type: 'kubernetes.io/service-account-token',
@@ -128,12 +149,12 @@ export class ArgoCdStep implements StepHandler {
         namespace: SA_NAMESPACE,
         annotations: { 'kubernetes.io/service-account.name': ARGOCD_MANAGER },
       },
-    });
+    };
+    await target.apply(tokenSecret);
+    // The token controller fills the Secret a moment later.
     const { attempts, delayMs } = this.settings.tokenWait ?? { attempts: 20, delayMs: 500 };
     for (let i = 0; i < attempts; i++) {
-      const secret = await target.get<{ data?: { token?: string } }>(
-        `${paths.secrets(SA_NAMESPACE)}/${TOKEN_SECRET}`,
-      );
+      const secret = await target.read<{ data?: { token?: string } }>(tokenSecret);
       if (secret?.data?.token) return Buffer.from(secret.data.token, 'base64').toString('utf8');
       await new Promise((r) => setTimeout(r, delayMs));
     }
@@ -142,7 +163,7 @@ export class ArgoCdStep implements StepHandler {
     );
   }
 
-  private async refreshAppSet(devops: KubeClient, rows: Environment[]): Promise<void> {
+  private async refreshAppSet(devops: KubeClient, repoURL: string, rows: Environment[]) {
     const elements = [
       ...new Map(
         rows.filter((r) => r.name !== MANAGEMENT_CLUSTER).map((r) => [r.name, r]),
@@ -156,22 +177,19 @@ export class ArgoCdStep implements StepHandler {
         clusterName: r.name,
         ingressClass: this.settings.ingressClass,
       }));
-    await devops.apply(paths.applicationSets(this.settings.namespace), {
+    await devops.apply({
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'ApplicationSet',
       metadata: { name: this.settings.appSetName, namespace: this.settings.namespace },
       spec: {
         goTemplate: true,
+        goTemplateOptions: ['missingkey=error'],
         generators: [{ list: { elements } }],
         template: {
-          metadata: { name: 'whoami-{{.env}}' },
+          metadata: { name: argoApplicationName('{{.env}}') },
           spec: {
             project: 'default',
-            source: {
-              repoURL: this.settings.repoUrl,
-              targetRevision: '{{.branch}}',
-              path: 'deploy',
-            },
+            source: { repoURL, targetRevision: '{{.branch}}', path: 'deploy' },
             destination: { name: '{{.clusterName}}', namespace: 'whoami' },
             syncPolicy: {
               automated: { prune: true, selfHeal: true },

@@ -1,17 +1,35 @@
-// A small Kubernetes client: @kubernetes/client-node reads the kubeconfig and supplies TLS and
-// credentials; requests go over node:https to the real API paths, with idempotent helpers
-// (create, or replace on 409; delete, absent on 404). Tokens never appear in errors.
-import http from 'node:http';
-import https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+// Kubernetes through @kubernetes/client-node's KubernetesObjectApi: the kubeconfig supplies the
+// server (a path prefix included), TLS and credentials; everything the bot owns is written with
+// server-side apply (fieldManager kindler, force), so a second run, a crash-resume or a custom
+// resource needs no resourceVersion dance. Reads answer null on 404, deletes 'absent'. Errors
+// carry the apiserver's Status message, never a token.
+import {
+  ApiException,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { TransientError } from '../domain/index.js';
 
 export interface KubeObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; [k: string]: unknown };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   [k: string]: unknown;
 }
+
+/** What a read or delete needs: the object's type and name. */
+export type KubeRef = Pick<KubeObject, 'apiVersion' | 'kind'> & {
+  metadata: { name: string; namespace?: string };
+};
+
+export const FIELD_MANAGER = 'kindler';
 
 export class KubeError extends Error {
   override readonly name = 'KubeError';
@@ -25,10 +43,13 @@ export class KubeError extends Error {
 }
 
 export class KubeClient {
+  private readonly api: KubernetesObjectApi;
   private constructor(
     private readonly kc: KubeConfig,
     readonly context: string,
-  ) {}
+  ) {
+    this.api = KubernetesObjectApi.makeApiClient(kc);
+  }
 
   /** From a kubeconfig YAML (a new cluster's, from its provider). */
   static fromYaml(yaml: string): KubeClient {
@@ -61,92 +82,98 @@ export class KubeClient {
     return this.kc.getCurrentCluster()?.server ?? '';
   }
 
-  async request<T = unknown>(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; body: T }> {
-    const url = new URL(path, this.server);
-    const options: https.RequestOptions = { method, headers: { accept: 'application/json' } };
-    await this.kc.applyToHTTPSOptions(options);
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    if (payload)
-      Object.assign(options.headers as object, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(payload),
-      });
-    const lib = url.protocol === 'http:' ? http : https;
-    return new Promise((resolve, reject) => {
-      const req = lib.request(url, { ...options, timeout: 30_000 }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => {
-          let parsed: unknown = text;
-          try {
-            parsed = text ? JSON.parse(text) : null;
-          } catch {
-            /* keep the text */
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed as T });
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error('timed out after 30 s')));
-      req.on('error', (error) =>
-        reject(
-          new TransientError(`${this.context}: ${method} ${url.pathname}: ${error.message}`, {
-            cause: error,
-          }),
-        ),
-      );
-      if (payload) req.write(payload);
-      req.end();
-    });
+  /** Server-side apply: creates or updates the fields this bot owns, whatever else is there. */
+  async apply(object: KubeObject): Promise<KubeObject> {
+    return this.call('apply', object, () =>
+      this.api.patch(
+        structuredClone(object) as KubernetesObject,
+        undefined,
+        undefined,
+        FIELD_MANAGER,
+        true,
+        PatchStrategy.ServerSideApply,
+      ),
+    ) as Promise<KubeObject>;
   }
 
   /** GET; null on 404. */
-  async get<T = KubeObject>(path: string): Promise<T | null> {
-    const res = await this.request<T>('GET', path);
-    if (res.status === 404) return null;
-    this.ok(res, 'GET', path);
-    return res.body;
+  async read<T = KubeObject>(ref: KubeRef): Promise<T | null> {
+    try {
+      return (await this.call('read', ref, () =>
+        this.api.read(structuredClone(ref) as never),
+      )) as T;
+    } catch (error) {
+      if (error instanceof KubeError && error.status === 404) return null;
+      throw error;
+    }
   }
 
-  /** Creates the object in `collection`, or replaces it when it exists. */
-  async apply(collection: string, object: KubeObject): Promise<'created' | 'replaced'> {
-    const created = await this.request('POST', collection, object);
-    if (created.status === 201 || created.status === 200) return 'created';
-    if (created.status !== 409) this.ok(created, 'POST', collection);
-    const path = `${collection}/${encodeURIComponent(object.metadata.name)}`;
-    this.ok(await this.request('PUT', path, object), 'PUT', path);
-    return 'replaced';
+  /** Lists a kind in a namespace (or cluster-wide), optionally by label selector. */
+  async list<T = KubeObject>(
+    apiVersion: string,
+    kind: string,
+    namespace?: string,
+    labelSelector?: string,
+  ): Promise<T[]> {
+    const ref = { apiVersion, kind, metadata: { name: '', ...(namespace ? { namespace } : {}) } };
+    const list = await this.call('list', ref, () =>
+      this.api.list(
+        apiVersion,
+        kind,
+        namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        labelSelector,
+      ),
+    );
+    return (list as { items?: T[] }).items ?? [];
   }
 
   /** Deletes; 'absent' when it was not there. */
-  async remove(path: string): Promise<'deleted' | 'absent'> {
-    const res = await this.request('DELETE', path);
-    if (res.status === 404) return 'absent';
-    this.ok(res, 'DELETE', path);
-    return 'deleted';
+  async remove(ref: KubeRef): Promise<'deleted' | 'absent'> {
+    try {
+      await this.call('delete', ref, () =>
+        this.api.delete(structuredClone(ref) as KubernetesObject),
+      );
+      return 'deleted';
+    } catch (error) {
+      if (error instanceof KubeError && error.status === 404) return 'absent';
+      throw error;
+    }
   }
 
-  private ok(res: { status: number; body: unknown }, method: string, path: string): void {
-    if (res.status >= 200 && res.status < 300) return;
-    const message = (res.body as { message?: unknown } | null)?.message;
-    const text = `${this.context}: ${method} ${path} answered ${res.status}${typeof message === 'string' ? `: ${message}` : ''}`;
-    throw res.status >= 500 || res.status === 429
-      ? new TransientError(text)
-      : new KubeError(text, res.status);
+  private async call<T>(verb: string, ref: KubeRef, run: () => Promise<T>): Promise<T> {
+    const what = `${verb} ${ref.kind} ${ref.metadata.namespace ? `${ref.metadata.namespace}/` : ''}${ref.metadata.name}`;
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof ApiException) {
+        const code = error.code as number;
+        const text = `${this.context}: ${what} answered ${code}${statusMessage(error.body)}`;
+        throw code >= 500 || code === 429
+          ? new TransientError(text)
+          : new KubeError(text, code, { cause: null });
+      }
+      // fetch failures (refused, reset, DNS, TLS) name their reason in the cause.
+      const err = error as Error & { cause?: { message?: string; code?: string } };
+      const reason = err.cause?.code ?? err.cause?.message ?? err.message;
+      throw new TransientError(`${this.context}: ${what} failed: ${reason}`);
+    }
   }
 }
 
-export const paths = {
-  namespaces: '/api/v1/namespaces',
-  secrets: (ns: string) => `/api/v1/namespaces/${ns}/secrets`,
-  serviceAccounts: (ns: string) => `/api/v1/namespaces/${ns}/serviceaccounts`,
-  services: (ns: string) => `/api/v1/namespaces/${ns}/services`,
-  deployments: (ns: string) => `/apis/apps/v1/namespaces/${ns}/deployments`,
-  clusterRoles: '/apis/rbac.authorization.k8s.io/v1/clusterroles',
-  clusterRoleBindings: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
-  applicationSets: (ns: string) => `/apis/argoproj.io/v1alpha1/namespaces/${ns}/applicationsets`,
-};
+function statusMessage(body: unknown): string {
+  const parsed = typeof body === 'string' ? safeJson(body) : body;
+  const message = (parsed as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? `: ${message}` : '';
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

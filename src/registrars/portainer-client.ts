@@ -6,6 +6,8 @@ export interface PortainerEndpoint {
   Id: number;
   Name: string;
   EdgeKey?: string;
+  /** Set when Portainer enforces its own Edge IDs, or once an agent has polled. */
+  EdgeID?: string;
   Type?: number;
 }
 
@@ -19,6 +21,30 @@ export interface PortainerSettings {
   groupId: number;
 }
 
+export class PortainerError extends Error {
+  override readonly name = 'PortainerError';
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The token's own `exp` (Portainer sets it from its session timeout), a minute early. */
+function jwtExpiry(jwt: string): number {
+  try {
+    const claims: unknown = JSON.parse(
+      Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString(),
+    );
+    const exp = (claims as { exp?: unknown }).exp;
+    if (typeof exp === 'number') return exp * 1000 - 60_000;
+  } catch {
+    // not a JWT we can read: fall through
+  }
+  return Date.now() + 5 * 60_000;
+}
+
 export class PortainerClient {
   private jwt: { token: string; until: number } | null = null;
   constructor(private readonly settings: PortainerSettings) {}
@@ -29,6 +55,10 @@ export class PortainerClient {
       `/api/endpoints?${new URLSearchParams({ name, excludeSnapshots: 'true' })}`,
     );
     return list.find((e) => e.Name === name) ?? null;
+  }
+
+  getEndpoint(id: number): Promise<PortainerEndpoint> {
+    return this.call<PortainerEndpoint>('GET', `/api/endpoints/${id}`);
   }
 
   listEndpoints(): Promise<PortainerEndpoint[]> {
@@ -64,7 +94,7 @@ export class PortainerClient {
         { Username: this.settings.username, Password: this.settings.password },
         {},
       );
-      this.jwt = { token: jwt, until: Date.now() + 7 * 3_600_000 };
+      this.jwt = { token: jwt, until: jwtExpiry(jwt) };
     }
     return { authorization: `Bearer ${this.jwt.token}` };
   }
@@ -75,7 +105,15 @@ export class PortainerClient {
     body?: URLSearchParams,
     tolerate: number[] = [],
   ): Promise<T> {
-    return this.raw<T>(method, path, body, await this.headers(), tolerate);
+    try {
+      return await this.raw<T>(method, path, body, await this.headers(), tolerate);
+    } catch (error) {
+      // A session can end before its token says (Portainer's session timeout is configurable,
+      // or the server restarted): log in again once.
+      if (!(error instanceof PortainerError && error.status === 401 && this.jwt)) throw error;
+      this.jwt = null;
+      return this.raw<T>(method, path, body, await this.headers(), tolerate);
+    }
   }
 
   private async raw<T>(
@@ -121,7 +159,7 @@ export class PortainerClient {
       const detail = `Portainer ${method} ${url.pathname} answered ${res.status}${typeof message === 'string' ? `: ${message}` : ''}`;
       throw res.status >= 500 || res.status === 429
         ? new TransientError(detail)
-        : new Error(detail);
+        : new PortainerError(detail, res.status);
     }
     return parsed as T;
   }

@@ -10,7 +10,7 @@ import {
 } from '../domain/index.js';
 import type { Presence, StepContext, StepHandler } from '../lifecycle/step.js';
 import { edgeAgentObjects } from './edge-agent.js';
-import { KubeClient, paths } from './kube.js';
+import { KubeClient } from './kube.js';
 import type { PortainerClient } from './portainer-client.js';
 
 export class PortainerStep implements StepHandler {
@@ -39,29 +39,35 @@ export class PortainerStep implements StepHandler {
       const portainer = this.need();
       const name = portainerEndpointName(env.name);
       const existing = await portainer.findEndpoint(name);
-      const endpoint = existing ?? (await portainer.createEdgeEndpoint(name));
+      // Read back after create: with EnforceEdgeID Portainer generates the Edge ID itself.
+      const endpoint =
+        existing ?? (await portainer.getEndpoint((await portainer.createEdgeEndpoint(name)).Id));
       if (!endpoint.EdgeKey)
         throw new Error(`Portainer returned environment #${endpoint.Id} without an EdgeKey`);
       const kube = KubeClient.fromYaml(await this.kubeconfigFor(env));
-      await kube.apply(paths.namespaces, {
+      await kube.apply({
         apiVersion: 'v1',
         kind: 'Namespace',
         metadata: { name: PORTAINER_EDGE_NAMESPACE },
       });
-      const current = await kube.get<{ data?: Record<string, string> }>(
-        `${paths.secrets(PORTAINER_EDGE_NAMESPACE)}/${PORTAINER_EDGE_SECRET}`,
-      );
+      const current = await kube.read<{ data?: Record<string, string> }>({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: PORTAINER_EDGE_SECRET, namespace: PORTAINER_EDGE_NAMESPACE },
+      });
       const knownId = current?.data?.['edge-id']
         ? Buffer.from(current.data['edge-id'], 'base64').toString('utf8')
         : null;
-      const edgeId = knownId ?? crypto.randomUUID();
+      // Portainer's Edge ID wins (generated when enforced, else recorded at the agent's first
+      // poll, and kept when the cluster is recreated); an ID of our own only for a new endpoint.
+      const edgeId = endpoint.EdgeID || knownId || crypto.randomUUID();
       // The EdgeKey is used verbatim: padding it once broke agent association upstream.
-      for (const [collection, object] of edgeAgentObjects({
+      for (const object of edgeAgentObjects({
         edgeId,
         edgeKey: endpoint.EdgeKey,
         image: this.agentImage,
       })) {
-        await kube.apply(collection, object);
+        await kube.apply(object);
       }
       return `${existing ? 'Edge environment already present' : 'Edge environment created'} (#${endpoint.Id}); agent deployed in ${PORTAINER_EDGE_NAMESPACE}`;
     } catch (error) {

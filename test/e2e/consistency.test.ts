@@ -16,19 +16,26 @@ import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { cliInProcess } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
+import { startKubeApi, type KubeApi, type Obj } from '../support/kube-api.js';
 
 const PORTAINER = 'https://portainer.example.test:9443';
-const DEVOPS_API = 'https://devops.k3d.kube.test:6443';
-const SECRETS = '/api/v1/namespaces/argocd/secrets';
-const SELECTOR = { labelSelector: 'argocd.argoproj.io/secret-type=cluster' };
 const secret = (env: string) => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
   metadata: {
     name: `cluster-${env}`,
+    namespace: 'argocd',
     labels: { 'argocd.argoproj.io/secret-type': 'cluster', env, provider: 'k3d', type: 'business' },
   },
 });
 const inCluster = {
-  metadata: { name: 'in-cluster', labels: { 'argocd.argoproj.io/secret-type': 'cluster' } },
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: {
+    name: 'in-cluster',
+    namespace: 'argocd',
+    labels: { 'argocd.argoproj.io/secret-type': 'cluster' },
+  },
 };
 
 async function closedPort(): Promise<number> {
@@ -44,6 +51,7 @@ describe('consistency check, sync and prune', () => {
   let restore: () => void;
   let tmp: string;
   let db: TestDatabase;
+  let kube: KubeApi;
   let env: Record<string, string>;
   let rt: Runtime;
   const git = (...a: string[]) =>
@@ -60,8 +68,12 @@ describe('consistency check, sync and prune', () => {
       .get('/api/endpoints')
       .query({ excludeSnapshots: 'true' })
       .reply(200, items);
-  const secretList = (items: object[]) =>
-    nock(DEVOPS_API).get(SECRETS).query(SELECTOR).reply(200, { items });
+  // The devops cluster's Argo CD cluster Secrets are exactly these.
+  const secretList = (items: Obj[]) => {
+    for (const o of kube.list('k3d-devops', 'Secret'))
+      if (o.metadata.namespace === 'argocd') kube.remove('k3d-devops', o);
+    for (const o of items) kube.put('k3d-devops', o);
+  };
   const PORTS: Record<string, [number, number]> = {
     devops: [80, 443],
     dev: [18090, 18443],
@@ -109,16 +121,9 @@ describe('consistency check, sync and prune', () => {
       path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'),
       path.join(tmp, 'haproxy.cfg'),
     );
-    fs.writeFileSync(
-      path.join(tmp, 'kubeconfig'),
-      `apiVersion: v1
-kind: Config
-current-context: k3d-devops
-clusters: [{ name: k3d-devops, cluster: { server: "${DEVOPS_API}", insecure-skip-tls-verify: true } }]
-contexts: [{ name: k3d-devops, context: { cluster: k3d-devops, user: admin } }]
-users: [{ name: admin, user: { token: devops-token-0123456789 } }]
-`,
-    );
+    kube = await startKubeApi();
+    kube.addCluster('k3d-devops', 'devops-token-0123456789', ['argocd']);
+    fs.writeFileSync(path.join(tmp, 'kubeconfig'), kube.kubeconfig('k3d-devops'));
     db = await createTestDatabase();
     env = {
       ...fakes.env,
@@ -159,6 +164,7 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
     await rt.gateway?.sync(await rt.store.listEnvironments());
     setClusters(['devops', 'dev', 'web']);
     nock.disableNetConnect();
+    nock.enableNetConnect('127.0.0.1');
   });
   afterAll(async () => {
     nock.cleanAll();
@@ -168,6 +174,7 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
     fakes.cleanup();
     fs.rmSync(tmp, { recursive: true, force: true });
     await db.drop();
+    await kube.close();
   });
   afterEach(() => {
     expect(nock.pendingMocks()).toEqual([]);
@@ -226,7 +233,6 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
     await rt.gateway?.sync([(await rt.store.getEnvironment('dev'))!]); // web's route lost
     // Portainer is down: its port refuses connections.
     const closed = await closedPort();
-    nock.enableNetConnect(`127.0.0.1:${closed}`);
     const down = { ...env, PORTAINER_URL: `https://127.0.0.1:${closed}` };
     secretList([inCluster, secret('dev'), secret('web'), secret('gone')]);
 
@@ -260,7 +266,6 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
     // The text form carries the same lines, and the latest report is kept for the dashboard.
     secretList([inCluster, secret('dev'), secret('web'), secret('gone')]);
     const text = await cliInProcess(['check'], down);
-    nock.disableNetConnect();
     expect(text.stdout).toContain(
       'Inconsistent: 6 differences (2 missing, 3 orphan, 1 mismatch); portainer could not be read',
     );
@@ -336,12 +341,11 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
         { Id: 8, Name: 'web', Type: 7 },
       ]);
     secretList([inCluster, secret('dev'), secret('web'), secret('gone')]);
-    nock(DEVOPS_API).delete(`${SECRETS}/cluster-gone`).reply(200, {});
-    secretList([inCluster, secret('dev'), secret('web')]);
     const confirmed = await cliInProcess(['prune', '--confirm', 'gone'], env);
     expect(confirmed.stdout).toContain('✓ gone: delete k3d cluster "gone"');
     expect(confirmed.stdout).toContain('Consistent: no differences');
     expect(confirmed.code).toBe(0);
+    expect(kube.get('k3d-devops', 'v1', 'Secret', 'cluster-gone', 'argocd')).toBeNull();
     const archived = branches().find((b) => b.startsWith('archive/gone-')) as string;
     expect(archived).toMatch(/^archive\/gone-\d{8}-\d{6}$/);
     expect(git('rev-parse', archived)).toBe(gone);

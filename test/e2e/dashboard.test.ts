@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import nock from 'nock';
 import { chromium, type Browser } from 'playwright-core';
-import { Probot, ProbotOctokit } from 'probot';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Probot } from 'probot';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { kindlerApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -23,6 +23,7 @@ import { healthHandler, startHttpServer } from '../../src/server/http-server.js'
 import { Metrics } from '../../src/server/metrics.js';
 import { dashboardHandler } from '../../src/web/handler.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { ContractProbotOctokit, expectNoContractViolations } from '../support/github-contract.js';
 
 const examples = JSON.parse(
   fs.readFileSync(
@@ -417,7 +418,7 @@ describe('dashboard in headless Chromium', () => {
     // /env list answers from the snapshot, marked degraded; /env create is refused and changes nothing.
     const probot = new Probot({
       githubToken: 'ghs_test0123456789',
-      Octokit: ProbotOctokit.defaults((o: object) => ({
+      Octokit: ContractProbotOctokit.defaults((o: object) => ({
         ...o,
         retry: { enabled: false },
         throttle: { enabled: false },
@@ -480,3 +481,5 @@ describe('dashboard in headless Chromium', () => {
     }
   });
 });
+
+afterEach(() => expectNoContractViolations());

@@ -1,10 +1,10 @@
 // Failure injection, one per step: the recorded status, failed step, message and fix are exact,
 // and nothing after the failed step was touched.
-import { Octokit } from '@octokit/rest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import nock from 'nock';
+import { startKubeApi } from '../support/kube-api.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { envName, type Trigger } from '../../src/domain/index.js';
@@ -12,6 +12,7 @@ import { GitHubBranchStore } from '../../src/git/github-branch-store.js';
 import { openRuntime, type Runtime, type RuntimeOverrides } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
+import { ContractOctokit, expectNoContractViolations } from '../support/github-contract.js';
 
 const PORTAINER = 'https://portainer.example.test:9443';
 const trigger: Trigger = {
@@ -44,6 +45,7 @@ beforeAll(async () => {
       .replace('default_backend be_default_404', 'default_backend be_missing'),
   );
   nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1');
 });
 afterAll(async () => {
   for (const rt of runtimes) await rt.close();
@@ -54,6 +56,7 @@ afterAll(async () => {
   await db.drop();
 });
 afterEach(() => {
+  expectNoContractViolations();
   expect(nock.pendingMocks()).toEqual([]);
   nock.cleanAll();
   fakes.clearFailures();
@@ -91,7 +94,10 @@ async function create(rt: Runtime, name: string) {
 
 describe('a failing step is recorded exactly', () => {
   it('Git answers 503', async () => {
-    const octokit = new Octokit({ auth: 'ghs_failuretest0123456789', request: { retries: 0 } });
+    const octokit = new ContractOctokit({
+      auth: 'ghs_failuretest0123456789',
+      request: { retries: 0 },
+    });
     const rt = await runtime(
       {},
       {
@@ -156,25 +162,29 @@ describe('a failing step is recorded exactly', () => {
   });
 
   it('the Kubernetes API answers an error', async () => {
-    fs.writeFileSync(
-      path.join(tmp, 'kubeconfig'),
-      'apiVersion: v1\nkind: Config\ncurrent-context: k3d-devops\nclusters: [{ name: k3d-devops, cluster: { server: "https://devops.k3d.kube.test:6443" } }]\ncontexts: [{ name: k3d-devops, context: { cluster: k3d-devops, user: a } }]\nusers: [{ name: a, user: { token: t0123456789 } }]\n',
-    );
-    const rt = await runtime({
-      DEVOPS_CONTEXT: 'k3d-devops',
-      KUBECONFIG: path.join(tmp, 'kubeconfig'),
-    });
-    nock('https://f-argo.k3d.kube.test:6443')
-      .post('/api/v1/namespaces/kube-system/serviceaccounts')
-      .reply(500, { kind: 'Status', message: 'etcdserver: request timed out' });
-    const op = await create(rt, 'f-argo');
-    expect(op).toMatchObject({
-      status: 'failed',
-      failedStep: 'argocd',
-      fixCommand: '/env retry f-argo',
-      error:
-        'registering "f-argo" in Argo CD: k3d-f-argo: POST /api/v1/namespaces/kube-system/serviceaccounts answered 500: etcdserver: request timed out',
-    });
+    const kube = await startKubeApi({ fakeClusters: true });
+    kube.addCluster('k3d-devops', 't0123456789', ['argocd']);
+    process.env.KINDLER_FAKE_KUBE_API = kube.url;
+    try {
+      fs.writeFileSync(path.join(tmp, 'kubeconfig'), kube.kubeconfig('k3d-devops'));
+      const rt = await runtime({
+        DEVOPS_CONTEXT: 'k3d-devops',
+        KUBECONFIG: path.join(tmp, 'kubeconfig'),
+        ARGOCD_REPO_URL: 'https://git.example.test/org/gitops.git',
+      });
+      kube.fail({ method: 'PATCH', path: /serviceaccounts\/argocd-manager$/ }, 500);
+      const op = await create(rt, 'f-argo');
+      expect(op).toMatchObject({
+        status: 'failed',
+        failedStep: 'argocd',
+        fixCommand: '/env retry f-argo',
+        error:
+          'registering "f-argo" in Argo CD: k3d-f-argo: apply ServiceAccount kube-system/argocd-manager answered 500: injected fault',
+      });
+    } finally {
+      delete process.env.KINDLER_FAKE_KUBE_API;
+      await kube.close();
+    }
   });
 
   it('haproxy -c rejects the config', async () => {

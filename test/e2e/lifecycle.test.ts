@@ -10,10 +10,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
 import { cliInProcess } from '../support/cli.js';
+import { startKubeApi, type KubeApi } from '../support/kube-api.js';
 
 const PORTAINER = 'https://portainer.example.test:9443';
-const DEV_API = 'https://dev.k3d.kube.test:6443';
-const DEVOPS_API = 'https://devops.k3d.kube.test:6443';
+const ARGO_REPO = 'https://git.example.test/org/gitops.git';
 const EDGE_KEY = Buffer.from(
   'https://portainer.example.test:9443|portainer.example.test:8000|aa:bb|7',
 )
@@ -26,9 +26,13 @@ describe.each(['postgres', 'pglite'] as const)('kindler create then delete on %s
   let db: TestDatabase | undefined;
   let env: Record<string, string>;
   let restore: () => void;
+  let kube: KubeApi;
 
   beforeAll(async () => {
+    kube = await startKubeApi({ fakeClusters: true, tokenDelayMs: 20 });
+    kube.addCluster('k3d-devops', 'devops-token-0123456789', ['argocd']);
     fakes = setupFakes();
+    fakes.env.KINDLER_FAKE_KUBE_API = kube.url;
     restore = fakes.apply();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-e2e-'));
     execFileSync('git', [
@@ -42,16 +46,7 @@ describe.each(['postgres', 'pglite'] as const)('kindler create then delete on %s
       path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'),
       path.join(tmp, 'haproxy.cfg'),
     );
-    fs.writeFileSync(
-      path.join(tmp, 'kubeconfig'),
-      `apiVersion: v1
-kind: Config
-current-context: k3d-devops
-clusters: [{ name: k3d-devops, cluster: { server: "${DEVOPS_API}", insecure-skip-tls-verify: true } }]
-contexts: [{ name: k3d-devops, context: { cluster: k3d-devops, user: admin } }]
-users: [{ name: admin, user: { token: devops-token-0123456789 } }]
-`,
-    );
+    fs.writeFileSync(path.join(tmp, 'kubeconfig'), kube.kubeconfig('k3d-devops'));
     if (backend === 'postgres') db = await createTestDatabase();
     env = {
       ...fakes.env,
@@ -64,12 +59,14 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
       PORTAINER_EDGE_URL: 'http://192.168.51.30:80',
       DEVOPS_CONTEXT: 'k3d-devops',
       KUBECONFIG: path.join(tmp, 'kubeconfig'),
+      ARGOCD_REPO_URL: ARGO_REPO,
       HAPROXY_CONFIG: path.join(tmp, 'haproxy.cfg'),
       HAPROXY_RELOAD_COMMAND: `touch ${path.join(tmp, 'reloaded')}`,
       KINDLER_RETRY_DELAYS_MS: 'none',
       USER: 'alice',
     };
     nock.disableNetConnect();
+    nock.enableNetConnect('127.0.0.1');
   });
   afterAll(async () => {
     nock.cleanAll();
@@ -78,15 +75,17 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
     fakes.cleanup();
     fs.rmSync(tmp, { recursive: true, force: true });
     await db?.drop();
+    await kube.close();
   });
   afterEach(() => expect(nock.pendingMocks()).toEqual([]));
 
   it('creates: row, branch, cluster, Portainer, Argo CD, route — every call asserted', async () => {
     const requests: string[] = [];
     const log = (scope: nock.Scope) =>
-      scope.on('request', (req: { method: string; path: string }) =>
-        requests.push(`${req.method} ${req.path}`),
-      );
+      scope.on('request', (req: { method: string; url: string }) => {
+        const url = new URL(req.url);
+        requests.push(`${req.method} ${url.pathname}${url.search}`);
+      });
     log(
       nock(PORTAINER, { reqheaders: { 'x-api-key': 'ptr_E2EKEY0123456789abcdef' } })
         .get('/api/endpoints')
@@ -98,63 +97,10 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
           URL: 'http://192.168.51.30:80',
           GroupID: '1',
         })
+        .reply(200, { Id: 7, Name: 'dev', EdgeKey: EDGE_KEY })
+        .get('/api/endpoints/7')
         .reply(200, { Id: 7, Name: 'dev', EdgeKey: EDGE_KEY }),
     );
-    log(
-      nock(DEV_API, { reqheaders: { authorization: 'Bearer fake-token-dev' } })
-        .post('/api/v1/namespaces')
-        .reply(201, {})
-        .get('/api/v1/namespaces/portainer-edge/secrets/portainer-edge-creds')
-        .reply(404, {})
-        .post(
-          '/api/v1/namespaces/portainer-edge/secrets',
-          (b) => b.stringData['edge-key'] === EDGE_KEY,
-        )
-        .reply(201, {})
-        .post('/api/v1/namespaces/portainer-edge/serviceaccounts')
-        .reply(201, {})
-        .post('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings')
-        .reply(201, {})
-        .post('/api/v1/namespaces/portainer-edge/services')
-        .reply(201, {})
-        .post('/apis/apps/v1/namespaces/portainer-edge/deployments')
-        .reply(201, {})
-        .post('/api/v1/namespaces/kube-system/serviceaccounts')
-        .reply(201, {})
-        .post('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings')
-        .reply(201, {})
-        .post('/api/v1/namespaces/kube-system/secrets')
-        .reply(201, {})
-        .get('/api/v1/namespaces/kube-system/secrets/argocd-manager-token')
-        .reply(200, { data: { token: Buffer.from('sa-token-for-argo').toString('base64') } }),
-    );
-    log(
-      nock(DEVOPS_API, { reqheaders: { authorization: 'Bearer devops-token-0123456789' } })
-        .post(
-          '/api/v1/namespaces/argocd/secrets',
-          (b) =>
-            b.metadata.name === 'cluster-dev' &&
-            JSON.parse(b.stringData.config).bearerToken === 'sa-token-for-argo' &&
-            b.stringData.server === DEV_API,
-        )
-        .reply(201, {})
-        .post(
-          '/apis/argoproj.io/v1alpha1/namespaces/argocd/applicationsets',
-          (b) =>
-            JSON.stringify(b.spec.generators[0].list.elements) ===
-            JSON.stringify([
-              {
-                env: 'dev',
-                hostEnv: 'dev',
-                branch: 'dev',
-                clusterName: 'dev',
-                ingressClass: 'traefik',
-              },
-            ]),
-        )
-        .reply(201, {}),
-    );
-
     const result = await cliInProcess(['create', 'dev', '--json'], env);
     expect(result.stderr).toBe('');
     expect(result.code, result.stdout).toBe(0);
@@ -174,7 +120,36 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
       'haproxy:done',
       'ready:done',
     ]);
-    expect(requests).toHaveLength(15);
+    expect(requests).toEqual([
+      'GET /api/endpoints?name=dev&excludeSnapshots=true',
+      'POST /api/endpoints',
+      'GET /api/endpoints/7',
+    ]);
+    // The new cluster holds the Edge Agent; the devops cluster the cluster and repository Secrets
+    // and the ApplicationSet — every object accepted by the apiserver stand-in's rules.
+    const creds = kube.get(
+      'k3d-dev',
+      'v1',
+      'Secret',
+      'portainer-edge-creds',
+      'portainer-edge',
+    ) as any;
+    expect(Buffer.from(creds.data['edge-key'], 'base64').toString()).toBe(EDGE_KEY);
+    const cluster = kube.get('k3d-devops', 'v1', 'Secret', 'cluster-dev', 'argocd') as any;
+    expect(Buffer.from(cluster.data.server, 'base64').toString()).toBe(
+      `${kube.url.replace('127.0.0.1', 'host.k3d.internal')}/k3d-dev`,
+    );
+    const appSet = kube.get(
+      'k3d-devops',
+      'argoproj.io/v1alpha1',
+      'ApplicationSet',
+      'whoami',
+      'argocd',
+    ) as any;
+    expect(appSet.spec.template.spec.source.repoURL).toBe(ARGO_REPO);
+    expect(appSet.spec.generators[0].list.elements).toEqual([
+      { env: 'dev', hostEnv: 'dev', branch: 'dev', clusterName: 'dev', ingressClass: 'traefik' },
+    ]);
     expect(fakes.argv()).toEqual([
       ['k3d', 'cluster', 'list', '-o', 'json'],
       ['docker', 'network', 'inspect', 'k3d-dev'],
@@ -242,16 +217,6 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
       .reply(200, [{ Id: 7, Name: 'dev' }])
       .delete('/api/endpoints/7')
       .reply(204);
-    nock(DEVOPS_API)
-      .delete('/api/v1/namespaces/argocd/secrets/cluster-dev')
-      .reply(200, {})
-      .post(
-        '/apis/argoproj.io/v1alpha1/namespaces/argocd/applicationsets',
-        (b) => b.spec.generators[0].list.elements.length === 0,
-      )
-      .reply(409, {})
-      .put('/apis/argoproj.io/v1alpha1/namespaces/argocd/applicationsets/whoami')
-      .reply(200, {});
     const result = await cliInProcess(['delete', 'dev', '--json'], env);
     expect(result.code).toBe(0);
     const op = JSON.parse(result.stdout);
@@ -269,6 +234,15 @@ users: [{ name: admin, user: { token: devops-token-0123456789 } }]
       ['docker', 'network', 'rm', 'k3d-dev'],
     ]);
     expect(fakes.state()).toEqual({ k3d: {}, kind: {}, networks: {} });
+    expect(kube.get('k3d-devops', 'v1', 'Secret', 'cluster-dev', 'argocd')).toBeNull();
+    const appSet = kube.get(
+      'k3d-devops',
+      'argoproj.io/v1alpha1',
+      'ApplicationSet',
+      'whoami',
+      'argocd',
+    ) as any;
+    expect(appSet.spec.generators[0].list.elements).toEqual([]);
     expect(fs.readFileSync(path.join(tmp, 'haproxy.cfg'), 'utf8')).not.toContain('host_dev');
     expect(
       execFileSync('git', [`--git-dir=${path.join(tmp, 'gitops.git')}`, 'branch', '--list'], {

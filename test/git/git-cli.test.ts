@@ -223,3 +223,27 @@ describe('branch step with the real templates', () => {
     expect(await step.remove(ctx)).toBe('branch "uat" already absent');
   });
 });
+
+describe('how Argo CD reaches the branches', () => {
+  const at = (url: string, extra: object = {}) =>
+    new GitCliBranchStore({ url, defaultBranch: 'main', author, timeoutMs: 1000, ...extra });
+
+  it('refuses a repository on this machine, which the devops cluster cannot clone', async () => {
+    for (const url of [remote, `file://${remote}`]) {
+      const error = await rejection(at(url).access());
+      expect(error.message).toContain('Argo CD cannot clone');
+      expect(error.message).toContain('To resolve, set GIT_REPO_URL');
+    }
+  });
+
+  it('gives a remote URL without user-info, with its credentials as repository-Secret fields', async () => {
+    expect(await at('https://bot:s3cret@git.example.test/org/gitops.git').access()).toEqual({
+      url: 'https://git.example.test/org/gitops.git',
+      credentials: { username: 'bot', password: 's3cret' },
+    });
+    expect(await at('git@git.example.test:org/gitops.git').access()).toEqual({
+      url: 'git@git.example.test:org/gitops.git',
+      credentials: {},
+    });
+  });
+});

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import nock from 'nock';
-import { Probot, ProbotOctokit } from 'probot';
+import { Probot } from 'probot';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { kindlerApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -16,6 +16,7 @@ import { PermissionCache } from '../../src/github/permissions.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
+import { ContractProbotOctokit, expectNoContractViolations } from '../support/github-contract.js';
 
 const examples = JSON.parse(
   fs.readFileSync(
@@ -154,7 +155,7 @@ afterAll(async () => {
 beforeEach(async () => {
   probot = new Probot({
     githubToken: 'ghs_test0123456789',
-    Octokit: ProbotOctokit.defaults((o: object) => ({
+    Octokit: ContractProbotOctokit.defaults((o: object) => ({
       ...o,
       retry: { enabled: false },
       throttle: { enabled: false },
@@ -164,6 +165,7 @@ beforeEach(async () => {
   await probot.load(kindlerApp({ rt, permissions: new PermissionCache() }));
 });
 afterEach(() => {
+  expectNoContractViolations();
   const pending = nock.pendingMocks();
   nock.cleanAll();
   expect(pending).toEqual([]);

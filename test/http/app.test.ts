@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import nock from 'nock';
-import { Probot, ProbotOctokit } from 'probot';
+import { Probot } from 'probot';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { kindlerApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -16,6 +16,7 @@ import { Engine } from '../../src/lifecycle/engine.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { fakeSystems } from '../support/fake-steps.js';
+import { ContractProbotOctokit, expectNoContractViolations } from '../support/github-contract.js';
 
 const examples = JSON.parse(
   fs.readFileSync(
@@ -75,7 +76,7 @@ afterAll(async () => {
 beforeEach(async () => {
   probot = new Probot({
     githubToken: 'ghs_test0123456789',
-    Octokit: ProbotOctokit.defaults((o: object) => ({
+    Octokit: ContractProbotOctokit.defaults((o: object) => ({
       ...o,
       retry: { enabled: false },
       throttle: { enabled: false },
@@ -85,6 +86,7 @@ beforeEach(async () => {
   await probot.load(kindlerApp({ rt, permissions: new PermissionCache() }));
 });
 afterEach(() => {
+  expectNoContractViolations();
   const pending = nock.pendingMocks();
   nock.cleanAll();
   expect(pending).toEqual([]);
@@ -139,7 +141,7 @@ describe('the GitHub App', () => {
     });
     probot = new Probot({
       githubToken: 'ghs_test0123456789',
-      Octokit: ProbotOctokit.defaults((o: object) => ({
+      Octokit: ContractProbotOctokit.defaults((o: object) => ({
         ...o,
         retry: { enabled: false },
         throttle: { enabled: false },

@@ -1,7 +1,6 @@
 // The GitHub Git Database API backend with strict nock: the exact calls for a new branch (4), an
 // unchanged one (GET only), an update, delete (204 and 422-absent), GraphQL listing in pages, 503.
 import crypto from 'node:crypto';
-import { Octokit } from '@octokit/rest';
 import { createProbot } from 'probot';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,9 +10,10 @@ import { loadConfig } from '../../src/config/config.js';
 import { configRepoBranches } from '../../src/github/config-repo.js';
 import { rejection } from '../support/rejection.js';
 import { refsServer } from '../support/github-refs.js';
+import { ContractOctokit, expectNoContractViolations } from '../support/github-contract.js';
 
 const API = 'https://api.github.com';
-const octokit = new Octokit({
+const octokit = new ContractOctokit({
   auth: 'ghs_installationtoken0123456789abcdefXYZ',
   request: { retries: 0 },
 });
@@ -47,6 +47,7 @@ beforeAll(() => {
 });
 afterAll(() => nock.enableNetConnect());
 afterEach(() => {
+  expectNoContractViolations();
   expect(nock.pendingMocks()).toEqual([]);
   expect(calls.filter((c) => c.startsWith('UNMATCHED'))).toEqual([]);
   calls = [];
@@ -281,5 +282,43 @@ describe("the app's branch store: the config repo through the installation found
       ),
     ).toBeNull();
     expect(configRepoBranches(probot, loadConfig({}))).toBeNull();
+  });
+});
+
+describe('how Argo CD reaches the config repository', () => {
+  const app = async () => ({ appId: '123', installationId: 456, privateKey: 'PEM' });
+  it("is the repository's clone URL with the GitHub App's credentials", async () => {
+    const s = new GitHubBranchStore(octokit, {
+      owner: 'acme',
+      repo: 'platform-config',
+      defaultBranch: 'main',
+      app,
+    });
+    expect(await s.access()).toEqual({
+      url: 'https://github.com/acme/platform-config.git',
+      credentials: {
+        githubAppID: '123',
+        githubAppInstallationID: '456',
+        githubAppPrivateKey: 'PEM',
+      },
+    });
+  });
+
+  it('honours a GitHub Enterprise host', async () => {
+    const s = new GitHubBranchStore(octokit, {
+      owner: 'acme',
+      repo: 'platform-config',
+      defaultBranch: 'main',
+      host: 'ghe.example.test',
+      app,
+    });
+    expect(await s.access()).toMatchObject({
+      url: 'https://ghe.example.test/acme/platform-config.git',
+      credentials: { githubAppEnterpriseBaseUrl: 'https://ghe.example.test/api/v3' },
+    });
+  });
+
+  it('without App credentials says what to set', async () => {
+    await expect(store.access()).rejects.toThrow(/ARGOCD_REPO_URL/);
   });
 });

@@ -1,8 +1,6 @@
-// Portainer and Argo CD registration with strict nock on the real API paths: Portainer's
-// /api/endpoints, the new cluster's and the devops cluster's Kubernetes APIs.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+// Portainer and Argo CD registration: Portainer's /api/endpoints with strict nock on its real
+// paths and answers; both Kubernetes API servers (the new cluster's and the devops cluster's) are
+// the apiserver stand-in, which refuses what a real apiserver refuses.
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ArgoCdStep } from '../../src/registrars/argocd-step.js';
@@ -10,37 +8,37 @@ import { KubeClient } from '../../src/registrars/kube.js';
 import { PortainerClient } from '../../src/registrars/portainer-client.js';
 import { PortainerStep } from '../../src/registrars/portainer-step.js';
 import { makeEnv } from '../support/env.js';
+import { startKubeApi, type KubeApi } from '../support/kube-api.js';
 import { rejection } from '../support/rejection.js';
 
 const PORTAINER = 'https://portainer.example.test:9443';
-const DEV_API = 'https://dev.k3d.kube.test:6443';
-const DEVOPS_API = 'https://devops.k3d.kube.test:6443';
 const EDGE_KEY = Buffer.from(
   'https://portainer.example.test:9443|portainer.example.test:8000|aa:bb|7',
 )
   .toString('base64')
   .replace(/=+$/, '');
-const kubeconfig = (name: string, server: string) => `apiVersion: v1
-kind: Config
-current-context: k3d-${name}
-clusters: [{ name: k3d-${name}, cluster: { server: "${server}", insecure-skip-tls-verify: true } }]
-contexts: [{ name: k3d-${name}, context: { cluster: k3d-${name}, user: u-${name} } }]
-users: [{ name: u-${name}, user: { token: kube-token-${name} } }]
-`;
+const REPO = 'https://git.example.test/org/gitops.git';
 
 const dev = makeEnv('dev');
 const ctx = { env: dev, log: () => undefined, signal: new AbortController().signal };
-const secrets = [
-  'ptr_SECRETKEY0123456789',
-  EDGE_KEY,
-  'kube-token-dev',
-  'kube-token-devops',
-  'argocd-manager-jwt',
-];
+const secrets = ['ptr_SECRETKEY0123456789', EDGE_KEY, 'kube-token-dev', 'kube-token-devops'];
+const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
 
-beforeAll(() => nock.disableNetConnect());
-afterAll(() => nock.enableNetConnect());
-beforeEach(() => nock.cleanAll());
+let kube: KubeApi;
+beforeAll(async () => {
+  kube = await startKubeApi({ tokenDelayMs: 20 });
+  nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1');
+});
+afterAll(async () => {
+  nock.enableNetConnect();
+  await kube.close();
+});
+beforeEach(() => {
+  nock.cleanAll();
+  kube.addCluster('k3d-dev', 'kube-token-dev');
+  kube.addCluster('k3d-devops', 'kube-token-devops', ['argocd']);
+});
 afterEach(() => {
   expect(nock.pendingMocks()).toEqual([]);
 });
@@ -55,11 +53,13 @@ describe('Portainer', () => {
   });
   const step = new PortainerStep(
     client,
-    async () => kubeconfig('dev', DEV_API),
+    async () => kube.kubeconfig('k3d-dev'),
     'portainer/agent:2.23.0',
   );
+  const creds = () =>
+    kube.get('k3d-dev', 'v1', 'Secret', 'portainer-edge-creds', 'portainer-edge') as any;
 
-  it('creates the Edge environment and deploys the agent with the EdgeKey verbatim', async () => {
+  it('creates the Edge environment, reads it back and deploys the agent with the EdgeKey verbatim', async () => {
     const portainer = nock(PORTAINER, { reqheaders: { 'x-api-key': 'ptr_SECRETKEY0123456789' } })
       .get('/api/endpoints')
       .query({ name: 'dev', excludeSnapshots: 'true' })
@@ -70,96 +70,70 @@ describe('Portainer', () => {
         URL: 'http://192.168.51.30:80',
         GroupID: '1',
       })
+      .reply(200, { Id: 7, Name: 'dev', Type: 4, EdgeKey: EDGE_KEY, GroupId: 1 })
+      .get('/api/endpoints/7')
       .reply(200, { Id: 7, Name: 'dev', Type: 4, EdgeKey: EDGE_KEY, GroupId: 1 });
-    const bodies: Record<string, unknown> = {};
-    const kube = nock(DEV_API, { reqheaders: { authorization: 'Bearer kube-token-dev' } })
-      .post('/api/v1/namespaces', {
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name: 'portainer-edge' },
-      })
-      .reply(201, {})
-      .get('/api/v1/namespaces/portainer-edge/secrets/portainer-edge-creds')
-      .reply(404, { kind: 'Status', code: 404 })
-      .post('/api/v1/namespaces/portainer-edge/secrets', (b) => {
-        bodies.secret = b;
-        return true;
-      })
-      .reply(201, {})
-      .post('/api/v1/namespaces/portainer-edge/serviceaccounts')
-      .reply(201, {})
-      .post('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings')
-      .reply(201, {})
-      .post('/api/v1/namespaces/portainer-edge/services')
-      .reply(201, {})
-      .post('/apis/apps/v1/namespaces/portainer-edge/deployments', (b) => {
-        bodies.deployment = b;
-        return true;
-      })
-      .reply(201, {});
     expect(await step.ensure(ctx)).toBe(
       'Edge environment created (#7); agent deployed in portainer-edge',
     );
-    expect(portainer.isDone() && kube.isDone()).toBe(true);
-    const secret = bodies.secret as {
-      metadata: { name: string };
-      stringData: Record<string, string>;
-    };
-    expect(secret.metadata.name).toBe('portainer-edge-creds');
-    expect(secret.stringData['edge-key']).toBe(EDGE_KEY);
-    expect(secret.stringData['edge-id']).toMatch(/^[0-9a-f-]{36}$/);
-    const env = (bodies.deployment as any).spec.template.spec.containers[0].env;
-    expect(env).toContainEqual({
+    expect(portainer.isDone()).toBe(true);
+    expect(b64(creds().data['edge-key'])).toBe(EDGE_KEY);
+    expect(b64(creds().data['edge-id'])).toMatch(/^[0-9a-f-]{36}$/);
+    const deployment = kube.get(
+      'k3d-dev',
+      'apps/v1',
+      'Deployment',
+      'portainer-edge-agent',
+      'portainer-edge',
+    ) as any;
+    expect(deployment.spec.template.spec.containers[0].image).toBe('portainer/agent:2.23.0');
+    expect(deployment.spec.template.spec.containers[0].env).toContainEqual({
       name: 'EDGE_KEY',
       valueFrom: { secretKeyRef: { name: 'portainer-edge-creds', key: 'edge-key' } },
     });
-    expect((bodies.deployment as any).spec.template.spec.containers[0].image).toBe(
-      'portainer/agent:2.23.0',
+    // Every write was a server-side apply by kindler.
+    const writes = kube.requests.filter((r) => r.cluster === 'k3d-dev' && r.method !== 'GET');
+    expect(writes.every((r) => r.method === 'PATCH' && r.query.fieldManager === 'kindler')).toBe(
+      true,
     );
   });
 
-  it('a second ensure reuses the endpoint and the Edge ID, replacing objects that exist', async () => {
+  it("uses Portainer's Edge ID when Portainer enforces its own", async () => {
     nock(PORTAINER)
       .get('/api/endpoints')
       .query(true)
-      .reply(200, [{ Id: 7, Name: 'dev', EdgeKey: EDGE_KEY }]);
-    let secretBody: any;
-    nock(DEV_API)
-      .post('/api/v1/namespaces')
-      .reply(409, { kind: 'Status', code: 409 })
-      .put('/api/v1/namespaces/portainer-edge')
-      .reply(200, {})
-      .get('/api/v1/namespaces/portainer-edge/secrets/portainer-edge-creds')
-      .reply(200, {
-        data: { 'edge-id': Buffer.from('11111111-2222-3333-4444-555555555555').toString('base64') },
-      })
-      .post('/api/v1/namespaces/portainer-edge/secrets')
-      .reply(409, {})
-      .put('/api/v1/namespaces/portainer-edge/secrets/portainer-edge-creds', (b) => {
-        secretBody = b;
-        return true;
-      })
-      .reply(200, {})
-      .post('/api/v1/namespaces/portainer-edge/serviceaccounts')
-      .reply(409, {})
-      .put('/api/v1/namespaces/portainer-edge/serviceaccounts/portainer-edge-agent')
-      .reply(200, {})
-      .post('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings')
-      .reply(409, {})
-      .put('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/portainer-edge-agent')
-      .reply(200, {})
-      .post('/api/v1/namespaces/portainer-edge/services')
-      .reply(409, {})
-      .put('/api/v1/namespaces/portainer-edge/services/portainer-edge-agent')
-      .reply(200, {})
-      .post('/apis/apps/v1/namespaces/portainer-edge/deployments')
-      .reply(409, {})
-      .put('/apis/apps/v1/namespaces/portainer-edge/deployments/portainer-edge-agent')
-      .reply(200, {});
+      .reply(200, [])
+      .post('/api/endpoints')
+      .reply(200, { Id: 8, Name: 'dev', EdgeKey: EDGE_KEY, EdgeID: 'f1e2d3c4-portainer-made' })
+      .get('/api/endpoints/8')
+      .reply(200, { Id: 8, Name: 'dev', EdgeKey: EDGE_KEY, EdgeID: 'f1e2d3c4-portainer-made' });
+    await step.ensure(ctx);
+    expect(b64(creds().data['edge-id'])).toBe('f1e2d3c4-portainer-made');
+  });
+
+  it('a recreated cluster gets the Edge ID the endpoint already knows, not a new one', async () => {
+    // The endpoint outlived the cluster: Portainer recorded the first agent's ID and rejects others.
+    nock(PORTAINER)
+      .get('/api/endpoints')
+      .query(true)
+      .reply(200, [{ Id: 7, Name: 'dev', EdgeKey: EDGE_KEY, EdgeID: 'first-agent-edge-id' }]);
     expect(await step.ensure(ctx)).toBe(
       'Edge environment already present (#7); agent deployed in portainer-edge',
     );
-    expect(secretBody.stringData['edge-id']).toBe('11111111-2222-3333-4444-555555555555');
+    expect(b64(creds().data['edge-id'])).toBe('first-agent-edge-id');
+  });
+
+  it('a second ensure converges and keeps the Edge ID the cluster already has', async () => {
+    const endpoint = [{ Id: 7, Name: 'dev', EdgeKey: EDGE_KEY }];
+    nock(PORTAINER).get('/api/endpoints').query(true).times(2).reply(200, endpoint);
+    await step.ensure(ctx);
+    const first = b64(creds().data['edge-id']);
+    const objects = kube.list('k3d-dev').length;
+    expect(await step.ensure(ctx)).toBe(
+      'Edge environment already present (#7); agent deployed in portainer-edge',
+    );
+    expect(b64(creds().data['edge-id'])).toBe(first);
+    expect(kube.list('k3d-dev')).toHaveLength(objects);
   });
 
   it('removes by name and the legacy hyphen-less alias; absent is fine', async () => {
@@ -178,7 +152,10 @@ describe('Portainer', () => {
     expect(await step.remove({ ...ctx, env: e })).toBe('Edge environment already absent');
   });
 
-  it('logs in with the admin password when there is no API key', async () => {
+  const jwt = (exp: number) =>
+    `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify({ id: 1, exp })).toString('base64url')}.sig`;
+
+  it('logs in with the admin password, keeps the token for its own lifetime', async () => {
     const withPassword = new PortainerClient({
       url: PORTAINER,
       username: 'admin',
@@ -186,16 +163,51 @@ describe('Portainer', () => {
       edgeUrl: 'http://gw',
       groupId: 1,
     });
+    const token = jwt(Math.floor(Date.now() / 1000) + 3600);
     nock(PORTAINER)
       .post('/api/auth', { Username: 'admin', Password: 'hunter22pw' })
-      .reply(200, { jwt: 'eyJhbGciOiJIUzI1NiJ9.eyJpZCI6MX0.signaturesig' })
+      .reply(200, { jwt: token })
       .get('/api/endpoints')
       .query(true)
-      .matchHeader('authorization', 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJpZCI6MX0.signaturesig')
+      .matchHeader('authorization', `Bearer ${token}`)
       .times(2)
       .reply(200, []);
     expect(await withPassword.findEndpoint('x')).toBeNull();
     expect(await withPassword.findEndpoint('y')).toBeNull(); // the JWT is reused, no second login
+  });
+
+  it('logs in again when Portainer ends the session early (401), and when the token expired', async () => {
+    const withPassword = new PortainerClient({
+      url: PORTAINER,
+      username: 'admin',
+      password: 'hunter22pw',
+      edgeUrl: 'http://gw',
+      groupId: 1,
+    });
+    const first = jwt(Math.floor(Date.now() / 1000) + 3600);
+    const second = jwt(Math.floor(Date.now() / 1000) + 30); // expires within the minute's margin
+    const third = jwt(Math.floor(Date.now() / 1000) + 3600);
+    nock(PORTAINER)
+      .post('/api/auth')
+      .reply(200, { jwt: first })
+      .get('/api/endpoints')
+      .query(true)
+      .matchHeader('authorization', `Bearer ${first}`)
+      .reply(401, { message: 'Invalid JWT token', details: 'Unauthorized' })
+      .post('/api/auth')
+      .reply(200, { jwt: second })
+      .get('/api/endpoints')
+      .query(true)
+      .matchHeader('authorization', `Bearer ${second}`)
+      .reply(200, [])
+      .post('/api/auth')
+      .reply(200, { jwt: third })
+      .get('/api/endpoints')
+      .query(true)
+      .matchHeader('authorization', `Bearer ${third}`)
+      .reply(200, []);
+    expect(await withPassword.findEndpoint('x')).toBeNull();
+    expect(await withPassword.findEndpoint('y')).toBeNull();
   });
 
   it('reports Portainer errors with their message, and never a secret', async () => {
@@ -223,141 +235,139 @@ describe('Portainer', () => {
 });
 
 describe('Argo CD', () => {
-  let dir: string;
-  let devops: () => KubeClient;
-  beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-kube-'));
-    fs.writeFileSync(
-      path.join(dir, 'config'),
-      kubeconfig('devops', DEVOPS_API).replace(
-        'current-context: k3d-devops',
-        'current-context: other',
-      ),
-    );
-    devops = () => KubeClient.fromDefault('k3d-devops', path.join(dir, 'config'));
-  });
-  afterAll(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  const rows = async () => [makeEnv('uat'), makeEnv('devops')];
+  let rows: ReturnType<typeof makeEnv>[] = [];
   const settings = {
     namespace: 'argocd',
     appSetName: 'whoami',
-    repoUrl: 'https://git.example.test/org/gitops.git',
+    repository: async () => ({
+      url: REPO,
+      credentials: { username: 'git-bot', password: 'git-pass-0123456789' },
+    }),
     ingressClass: 'traefik',
     clusterHost: 'host.k3d.internal',
-    tokenWait: { attempts: 3, delayMs: 5 },
+    tokenWait: { attempts: 20, delayMs: 10 },
   };
+  const devops = () => KubeClient.fromYaml(kube.kubeconfig('k3d-devops'));
   const step = new ArgoCdStep(
-    () => devops(),
-    async () => kubeconfig('dev', 'https://0.0.0.0:6550'),
-    rows,
+    devops,
+    async (env) => kube.kubeconfig(`k3d-${env.name}`),
+    async () => rows,
     settings,
   );
+  const appSet = () =>
+    kube.get('k3d-devops', 'argoproj.io/v1alpha1', 'ApplicationSet', 'whoami', 'argocd') as any;
+  beforeEach(() => {
+    rows = [makeEnv('uat'), makeEnv('devops')];
+  });
 
-  it('creates the manager token in the new cluster and the cluster secret and ApplicationSet in devops', async () => {
-    const target = nock('https://0.0.0.0:6550', {
-      reqheaders: { authorization: 'Bearer kube-token-dev' },
-    })
-      .post('/api/v1/namespaces/kube-system/serviceaccounts', {
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
-        metadata: { name: 'argocd-manager', namespace: 'kube-system' },
-      })
-      .reply(201, {})
-      .post(
-        '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
-        (b) =>
-          b.metadata.name === 'argocd-manager-role-binding' && b.roleRef.name === 'cluster-admin',
-      )
-      .reply(201, {})
-      .post(
-        '/api/v1/namespaces/kube-system/secrets',
-        (b) =>
-          b.type === 'kubernetes.io/service-account-token' &&
-          b.metadata.annotations['kubernetes.io/service-account.name'] === 'argocd-manager',
-      )
-      .reply(201, {})
-      .get('/api/v1/namespaces/kube-system/secrets/argocd-manager-token')
-      .reply(200, { data: {} })
-      .get('/api/v1/namespaces/kube-system/secrets/argocd-manager-token')
-      .reply(200, { data: { token: Buffer.from('argocd-manager-jwt').toString('base64') } });
-    let clusterSecret: any;
-    let appSet: any;
-    const dv = nock(DEVOPS_API, { reqheaders: { authorization: 'Bearer kube-token-devops' } })
-      .post('/api/v1/namespaces/argocd/secrets', (b) => {
-        clusterSecret = b;
-        return true;
-      })
-      .reply(201, {})
-      .post('/apis/argoproj.io/v1alpha1/namespaces/argocd/applicationsets', (b) => {
-        appSet = b;
-        return true;
-      })
-      .reply(409, {})
-      .put('/apis/argoproj.io/v1alpha1/namespaces/argocd/applicationsets/whoami')
-      .reply(200, {});
+  it('registers the cluster, the repository and the ApplicationSet; a second environment updates it', async () => {
     expect(await step.ensure(ctx)).toBe(
-      'registered: secret cluster-dev → https://host.k3d.internal:6550; ApplicationSet whoami updated',
+      `registered: secret cluster-dev → ${kube.url.replace('127.0.0.1', 'host.k3d.internal')}/k3d-dev; repository ${REPO}; ApplicationSet whoami updated`,
     );
-    expect(target.isDone() && dv.isDone()).toBe(true);
-    expect(clusterSecret.metadata).toEqual({
-      name: 'cluster-dev',
-      namespace: 'argocd',
-      labels: {
-        'argocd.argoproj.io/secret-type': 'cluster',
-        env: 'dev',
-        provider: 'k3d',
-        type: 'business',
-      },
+    const secret = kube.get('k3d-devops', 'v1', 'Secret', 'cluster-dev', 'argocd') as any;
+    expect(secret.metadata.labels).toEqual({
+      'argocd.argoproj.io/secret-type': 'cluster',
+      env: 'dev',
+      provider: 'k3d',
+      type: 'business',
     });
-    expect(clusterSecret.stringData.name).toBe('dev');
-    expect(JSON.parse(clusterSecret.stringData.config)).toEqual({
-      bearerToken: 'argocd-manager-jwt',
+    expect(b64(secret.data.name)).toBe('dev');
+    // The token is the one the token controller put in the manager's Secret.
+    const tokenSecret = kube.get(
+      'k3d-dev',
+      'v1',
+      'Secret',
+      'argocd-manager-token',
+      'kube-system',
+    ) as any;
+    expect(JSON.parse(b64(secret.data.config))).toEqual({
+      bearerToken: b64(tokenSecret.data.token),
       tlsClientConfig: { insecure: true },
     });
-    expect(appSet.spec.generators[0].list.elements).toEqual([
+    const repo = kube.get('k3d-devops', 'v1', 'Secret', 'external-git-whoami', 'argocd') as any;
+    expect(repo.metadata.labels).toEqual({ 'argocd.argoproj.io/secret-type': 'repository' });
+    expect(
+      Object.fromEntries(Object.entries(repo.data).map(([k, v]) => [k, b64(v as string)])),
+    ).toEqual({
+      type: 'git',
+      url: REPO,
+      username: 'git-bot',
+      password: 'git-pass-0123456789',
+    });
+    expect(appSet().spec.template.spec.source.repoURL).toBe(REPO);
+    expect(appSet().spec.generators[0].list.elements).toEqual([
       { env: 'dev', hostEnv: 'dev', branch: 'dev', clusterName: 'dev', ingressClass: 'traefik' },
       { env: 'uat', hostEnv: 'uat', branch: 'uat', clusterName: 'uat', ingressClass: 'traefik' },
     ]);
+
+    // The second environment: the ApplicationSet exists now (a custom resource: a PUT without
+    // resourceVersion would be refused with 422; server-side apply is not).
+    kube.addCluster('k3d-qa', 'kube-token-qa');
+    rows = [makeEnv('uat'), makeEnv('dev')];
+    await step.ensure({ ...ctx, env: makeEnv('qa') });
+    expect(appSet().spec.generators[0].list.elements.map((e: any) => e.env)).toEqual([
+      'dev',
+      'qa',
+      'uat',
+    ]);
+    // And again (a resumed step): nothing changes, nothing is refused.
+    await step.ensure({ ...ctx, env: makeEnv('qa') });
+    expect(appSet().spec.generators[0].list.elements).toHaveLength(3);
   });
 
   it('removes the secret and the environment from the ApplicationSet; absent is fine', async () => {
-    let appSet: any;
-    nock(DEVOPS_API)
-      .delete('/api/v1/namespaces/argocd/secrets/cluster-dev')
-      .reply(404, { kind: 'Status', code: 404 })
-      .post('/apis/argoproj.io/v1alpha1/namespaces/argocd/applicationsets', (b) => {
-        appSet = b;
-        return true;
-      })
-      .reply(201, {});
+    await step.ensure(ctx);
+    rows = [makeEnv('uat')];
+    expect(await step.remove(ctx)).toBe('secret cluster-dev deleted; ApplicationSet updated');
+    expect(appSet().spec.generators[0].list.elements.map((e: any) => e.env)).toEqual(['uat']);
     expect(await step.remove(ctx)).toBe(
       'secret cluster-dev already absent; ApplicationSet updated',
     );
-    expect(appSet.spec.generators[0].list.elements.map((e: any) => e.env)).toEqual(['uat']);
   });
 
-  it('a Kubernetes API error is reported exactly, without the token', async () => {
-    nock('https://0.0.0.0:6550').post('/api/v1/namespaces/kube-system/serviceaccounts').reply(403, {
-      kind: 'Status',
-      message: 'serviceaccounts is forbidden: User "system:anonymous" cannot create resource',
-    });
-    const error = await rejection(step.ensure(ctx));
-    expect(error.message).toBe(
-      'registering "dev" in Argo CD: k3d-dev: POST /api/v1/namespaces/kube-system/serviceaccounts answered 403: serviceaccounts is forbidden: User "system:anonymous" cannot create resource',
+  it('a Kubernetes API refusal is reported with its Status message, without the token', async () => {
+    const refused = new ArgoCdStep(
+      devops,
+      async () => kube.kubeconfig('k3d-dev').replace('kube-token-dev', 'kube-token-wrong'),
+      async () => rows,
+      settings,
     );
-    for (const s of secrets) expect(error.message).not.toContain(s);
+    const error = await rejection(refused.ensure(ctx));
+    expect(error.message).toBe(
+      'registering "dev" in Argo CD: k3d-dev: apply ServiceAccount kube-system/argocd-manager answered 401: Unauthorized',
+    );
+    for (const s of [...secrets, 'kube-token-wrong']) expect(error.message).not.toContain(s);
+  });
+
+  it('a repository Argo CD cannot reach is refused before anything is written', async () => {
+    const local = new ArgoCdStep(
+      devops,
+      async () => kube.kubeconfig('k3d-dev'),
+      async () => rows,
+      {
+        ...settings,
+        repository: async () => {
+          throw new Error('the branches are kept in /data/git, a repository on this machine');
+        },
+      },
+    );
+    const before = kube.requests.length;
+    expect((await rejection(local.ensure(ctx))).message).toContain('/data/git');
+    expect(kube.requests.length).toBe(before);
   });
 
   it('checks and skips', async () => {
-    nock(DEVOPS_API).get('/api/v1/namespaces/argocd/secrets/cluster-dev').reply(404, {});
     expect(await step.check(dev)).toEqual({
       state: 'absent',
       detail: 'no secret cluster-dev in argocd',
     });
-    expect(new ArgoCdStep(null, async () => '', rows, settings).skipReason()).toBe(
-      'DEVOPS_CONTEXT is not set',
-    );
+    expect(
+      new ArgoCdStep(
+        null,
+        async () => '',
+        async () => rows,
+        settings,
+      ).skipReason(),
+    ).toBe('DEVOPS_CONTEXT is not set');
   });
 });

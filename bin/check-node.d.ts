@@ -1,0 +1,3 @@
+export declare const REQUIRED: string;
+export declare function nodeProblem(version: string, required?: string): string | null;
+export declare function requireNode(): void;
