@@ -9,6 +9,7 @@ import { RECHECK_ACTION, RETRY_ACTION } from '../render/check-run.js';
 import { SYNC_ACTION, publishCheckRun, syncCommand } from './consistency.js';
 import type { CommentDeps } from './comment-handler.js';
 import type { GitHubClient, RepoRef } from './types.js';
+import { publishable } from './publish.js';
 
 export interface CheckRunEvent {
   deliveryId: string;
@@ -55,7 +56,7 @@ export async function handleCheckRun(
       ? octokit.rest.issues.createComment({
           ...event.repo,
           issue_number: op.trigger.issueNumber,
-          body: deps.rt.redactor.redact(body),
+          body: publishable(deps.rt, body),
         })
       : Promise.resolve();
   if (!decision.allowed) {

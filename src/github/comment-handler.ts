@@ -21,6 +21,7 @@ import { authorize } from '../commands/policy.js';
 import { checkCommand, pruneCommand, syncCommand } from './consistency.js';
 import type { PermissionCache } from './permissions.js';
 import { installationKey, type GitHubClient, type RepoRef } from './types.js';
+import { publishable } from './publish.js';
 
 export interface CommentEvent {
   deliveryId: string;
@@ -90,7 +91,7 @@ export async function handleComment(
     octokit.rest.issues.createComment({
       ...event.repo,
       issue_number: event.issueNumber,
-      body: deps.rt.redactor.redact(body),
+      body: publishable(deps.rt, body),
     });
   for (const line of lines) {
     try {
@@ -145,7 +146,7 @@ async function answerDegraded(
   await octokit.rest.issues.createComment({
     ...event.repo,
     issue_number: event.issueNumber,
-    body: rt.redactor.redact(`${note}\n\n${answers.join('\n\n---\n\n')}`),
+    body: publishable(rt, `${note}\n\n${answers.join('\n\n---\n\n')}`),
   });
 }
 
@@ -201,7 +202,7 @@ export async function announce(
   const { data } = await octokit.rest.issues.createComment({
     ...repo,
     issue_number: issueNumber,
-    body: deps.rt.redactor.redact(renderStatusComment(op, env, settings)),
+    body: publishable(deps.rt, renderStatusComment(op, env, settings)),
   });
   let headSha = op.trigger.headSha;
   if (!headSha) {

@@ -33,7 +33,7 @@ export async function checkCommand(
 ): Promise<string> {
   const report = await checkConsistency(rt);
   await publishCheckRun(rt, octokit, repo, report);
-  return renderReportMarkdown(report, { command: '/env' });
+  return renderReportMarkdown(report, { command: '/env', maxRows: 30 });
 }
 
 export async function syncCommand(
@@ -43,7 +43,7 @@ export async function syncCommand(
 ): Promise<string> {
   const result = await sync(rt);
   await publishCheckRun(rt, octokit, repo, result.report);
-  return `${renderActionsMarkdown(result.actions, 'sync', true)}\n\n${renderReportMarkdown(result.report, { command: '/env' })}`;
+  return `${renderActionsMarkdown(result.actions, 'sync', true)}\n\n${renderReportMarkdown(result.report, { command: '/env', maxRows: 30 })}`;
 }
 
 export async function pruneCommand(
@@ -75,7 +75,7 @@ export async function pruneCommand(
   if (names.length === 0)
     return 'Nothing left to prune: what the preview listed is gone or has a database row again.';
   const result = await prune(rt, { confirm: true, names, now });
-  return `${renderActionsMarkdown(result.actions, 'prune', true)}\n\n${renderReportMarkdown(result.report, { command: '/env' })}`;
+  return `${renderActionsMarkdown(result.actions, 'prune', true)}\n\n${renderReportMarkdown(result.report, { command: '/env', maxRows: 30 })}`;
 }
 
 /** A completed `kindler/consistency` check run on the default branch's head. */

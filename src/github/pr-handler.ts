@@ -14,6 +14,7 @@ import {
 } from '../domain/index.js';
 import { announce, type CommentDeps } from './comment-handler.js';
 import { installationKey, type GitHubClient, type RepoRef } from './types.js';
+import { publishable } from './publish.js';
 
 export interface PullRequestEvent {
   deliveryId: string;
@@ -50,7 +51,7 @@ export async function handlePullRequest(
       await octokit.rest.issues.createComment({
         ...event.repo,
         issue_number: event.number,
-        body: deps.rt.redactor.redact(error.message),
+        body: publishable(deps.rt, error.message),
       });
     }
     return;
@@ -116,7 +117,7 @@ export async function handlePullRequest(
     await octokit.rest.issues.createComment({
       ...event.repo,
       issue_number: event.number,
-      body: deps.rt.redactor.redact(`${messageOf(error)}${fix ? `\n\nNext: \`${fix}\`` : ''}`),
+      body: publishable(deps.rt, `${messageOf(error)}${fix ? `\n\nNext: \`${fix}\`` : ''}`),
     });
   }
 }

@@ -79,7 +79,9 @@ export async function startGitHub(
       if (!op.trigger.repo || !op.commentId) return null;
       const installation = await installationOf(splitRepo(op.trigger.repo));
       if (!installation) return null;
-      return commentReporter((await probot.auth(installation)) as unknown as GitHubClient, rt);
+      return commentReporter((await probot.auth(installation)) as unknown as GitHubClient, rt, {
+        log: (fields, message) => probot.log.warn(fields, message),
+      });
     },
   });
   await worker.start();

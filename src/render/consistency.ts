@@ -4,6 +4,7 @@
 import type { Cell, ConsistencyReport } from '../consistency/compare.js';
 import { COLUMNS } from '../consistency/compare.js';
 import type { RepairAction } from '../consistency/repair.js';
+import { clipMiddle } from './fit.js';
 
 const SYMBOL: Record<Cell, string> = {
   ok: '✓',
@@ -104,7 +105,7 @@ export function renderReportMarkdown(
     if (report.discrepancies.length > shown.length)
       out.push(
         '',
-        `…and ${report.discrepancies.length - shown.length} more (\`kindler check\` lists them all).`,
+        `…and ${report.discrepancies.length - shown.length} more (${options.command === '/env' ? 'the `kindler/consistency` check run and the dashboard list' : '`kindler check` lists'} them all).`,
       );
   }
   if (report.matrix.length) {
@@ -137,20 +138,35 @@ export function renderActionsMarkdown(
   actions: RepairAction[],
   verb: 'sync' | 'prune',
   confirmed: boolean,
+  options: { maxRows?: number } = {},
 ): string {
   if (actions.length === 0) return renderActionsText(actions, verb, confirmed);
+  const maxRows = options.maxRows ?? 30;
   const mark = { planned: '•', done: '✓', failed: '✗', skipped: '–' } as const;
+  const counts = (['done', 'failed', 'skipped', 'planned'] as const)
+    .map((o) => [o, actions.filter((a) => a.outcome === o).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([o, n]) => `${n} ${o}`)
+    .join(', ');
   const head =
     verb === 'prune' && !confirmed
-      ? '**Preview — nothing was changed.** Prune would:'
-      : `**${verb === 'sync' ? 'Sync' : 'Prune'}:**`;
+      ? `**Preview — nothing was changed.** Prune would take ${actions.length} action${actions.length === 1 ? '' : 's'}:`
+      : `**${verb === 'sync' ? 'Sync' : 'Prune'}:** ${counts}.`;
+  const shown = actions.slice(0, maxRows);
   return [
     head,
     '',
-    ...actions.map(
-      (a) => `- ${mark[a.outcome]} \`${a.name}\`: ${a.action}${a.detail ? ` — ${a.detail}` : ''}`,
+    ...shown.map(
+      (a) =>
+        `- ${mark[a.outcome]} \`${a.name}\`: ${cell(a.action)}${a.detail ? ` — ${cell(a.detail)}` : ''}`,
     ),
+    ...(actions.length > shown.length
+      ? [
+          '',
+          `…and ${actions.length - shown.length} more: the \`kindler/consistency\` check run and the dashboard list them all.`,
+        ]
+      : []),
   ].join('\n');
 }
 
-const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const cell = (s: string) => clipMiddle(s, 500).replace(/\|/g, '\\|').replace(/\n/g, ' ');

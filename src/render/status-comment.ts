@@ -3,8 +3,13 @@
 // Pure; the caller redacts. Over GitHub's limit, the middle of the log goes, never the end.
 import { stepsFor, type Environment, type Operation, type StepState } from '../domain/index.js';
 import { hintFor } from '../lifecycle/hints.js';
+import { COMMENT_LIMIT, clipMiddle } from './fit.js';
 
-export const COMMENT_LIMIT = 65_536;
+export { COMMENT_LIMIT };
+/** A step's detail in the table, and the error under it: long enough to read, never the whole page. */
+const CELL_LIMIT = 300;
+const ERROR_LIMIT = 4_000;
+
 export const operationMarker = (id: number): string => `<!-- kindler:operation:${id} -->`;
 export const MARKER_PATTERN = /<!-- kindler:operation:(\d+) -->/;
 
@@ -30,7 +35,8 @@ export function stepDuration(step: StepState): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+const cell = (text: string): string =>
+  clipMiddle(text, CELL_LIMIT).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 
 export function renderStatusComment(
   op: Operation,
@@ -55,7 +61,7 @@ export function renderStatusComment(
   if (op.status === 'failed' && op.failedStep) {
     lines.push(
       '',
-      `**${op.failedStep} failed:** ${op.error ?? 'unknown error'}`,
+      `**${op.failedStep} failed:** ${clipMiddle(op.error ?? 'unknown error', ERROR_LIMIT)}`,
       '',
       `To resolve, ${hintFor(op.kind, op.failedStep)}, then comment:`,
       '',
@@ -92,8 +98,10 @@ export function fit(body: string, limit = COMMENT_LIMIT): string {
   if (body.length <= limit) return body;
   const start = body.indexOf('<details><summary>log</summary>');
   const note = '\n… (earlier log lines cut) …\n';
-  if (start < 0) return `${body.slice(0, limit - note.length)}${note}`;
-  const head = body.slice(0, start + '<details><summary>log</summary>\n\n```'.length);
+  const head =
+    start < 0 ? '' : body.slice(0, start + '<details><summary>log</summary>\n\n```'.length);
   const keep = limit - head.length - note.length;
+  // No log to cut, or a head that alone is too long: cut the middle of the whole body.
+  if (start < 0 || keep < 1000) return clipMiddle(body, limit);
   return `${head}${note}${body.slice(body.length - keep)}`;
 }

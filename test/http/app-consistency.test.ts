@@ -222,7 +222,7 @@ describe('consistency through the GitHub App', () => {
     ack('Codertocat', 'write', true);
     nock(API).post(`${R}/issues/1/comments`, collect(replies)).reply(201, { id: 4 });
     await comment('/env prune');
-    expect(replies[1]).toContain('**Preview — nothing was changed.** Prune would:');
+    expect(replies[1]).toContain('**Preview — nothing was changed.** Prune would take');
     expect(replies[1]).toMatch(
       /- • `gone`: archive branch "gone" as "archive\/gone-\d{8}-\d{6}", then delete it/,
     );

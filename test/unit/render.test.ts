@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { envName, type Operation, type StepState } from '../../src/domain/index.js';
 import { checkRunState, SUMMARY_LIMIT } from '../../src/render/check-run.js';
+import { renderActionsMarkdown } from '../../src/render/consistency.js';
 import {
   COMMENT_LIMIT,
   MARKER_PATTERN,
@@ -105,6 +106,24 @@ describe('the status comment', () => {
 });
 
 describe('the check run', () => {
+  it('a 200,000-character step error still makes a comment GitHub takes, with its head and its end', () => {
+    const error = `k3d exited 1: START ${'x'.repeat(200_000)} END`;
+    const op = makeOp({
+      status: 'failed',
+      failedStep: 'cluster',
+      error,
+      logOutput: `cluster: ${error}\n`,
+      steps: [step('cluster', 'failed', 2, 14, null, error)],
+    });
+    const body = renderStatusComment(op, makeEnv('dev'), { baseDomain: 'example.test' });
+    expect(body.length).toBeLessThanOrEqual(COMMENT_LIMIT);
+    expect(body).toMatch(MARKER_PATTERN);
+    expect(body).toContain('**cluster failed:** k3d exited 1: START');
+    expect(body).toContain('/env retry dev');
+    expect(body.trimEnd().endsWith('</details>')).toBe(true);
+    expect(body).toContain('END\n```');
+  });
+
   it('concludes, offers Retry and Re-check on failure, and keeps the end of an over-long summary', () => {
     const state = checkRunState(failed(null), null, { baseDomain: 'local' });
     expect(state).toMatchObject({
@@ -119,5 +138,20 @@ describe('the check run', () => {
     expect(summary.length).toBeLessThanOrEqual(SUMMARY_LIMIT);
     expect(summary).toContain('the cause at the end');
     expect(summary).toContain('then press **Retry** or comment `/env retry dev`.');
+  });
+});
+
+describe('consistency replies on GitHub', () => {
+  it('summarise thousands of actions with counts and point to the check run and the dashboard', () => {
+    const actions = Array.from({ length: 3000 }, (_, i) => ({
+      name: `env-${i}`,
+      action: `create branch "env-${i}"`,
+      outcome: i % 10 === 0 ? ('failed' as const) : ('done' as const),
+      detail: i % 10 === 0 ? 'Git answered 503 '.repeat(100) : null,
+    }));
+    const text = renderActionsMarkdown(actions as never, 'sync', true);
+    expect(text.startsWith('**Sync:** 2700 done, 300 failed.')).toBe(true);
+    expect(text).toContain('…and 2970 more: the `kindler/consistency` check run and the dashboard');
+    expect(text.length).toBeLessThan(20_000);
   });
 });
