@@ -4,10 +4,14 @@
 // the lifetime otherwise from KINDLER_PR_TTL_HOURS.
 import { parseDuration } from '../commands/duration.js';
 import { DEFAULT_POLICY, type Policy } from '../commands/policy.js';
+import { createHash } from 'node:crypto';
 import {
   Failure,
+  PROVIDERS,
   classify,
   envName,
+  longestName,
+  type EnvName,
   messageOf,
   type ProviderName,
   type Trigger,
@@ -29,7 +33,24 @@ export interface PullRequestEvent {
   sender: string;
 }
 
-export const prEnvName = (n: number) => envName(`pr-${n}`);
+/**
+ * The environment of pull request `n` in `repo`: `pr-<n>` for the config repository, and
+ * `pr-<n>-<repo>-<hash>` for any other (the repository's name cut to fit, and 4 hex digits of
+ * owner/repo), so the same number in two repositories never names one environment.
+ */
+export function prEnvName(repo: RepoRef, n: number, configRepo?: string): EnvName {
+  const full = `${repo.owner}/${repo.repo}`.toLowerCase();
+  if (configRepo && full === configRepo.toLowerCase()) return envName(`pr-${n}`);
+  const hash = createHash('sha256').update(full).digest('hex').slice(0, 4);
+  const slug = repo.repo
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  // The tightest limit of any provider, since the label picks the provider later.
+  const max = Math.min(...PROVIDERS.map((p) => longestName(p).max));
+  const cut = slug.slice(0, Math.max(0, max - `pr-${n}--${hash}`.length)).replace(/-+$/, '');
+  return envName(cut ? `pr-${n}-${cut}-${hash}` : `pr-${n}-${hash}`);
+}
 
 export async function handlePullRequest(
   event: PullRequestEvent,
@@ -57,14 +78,15 @@ export async function handlePullRequest(
     return;
   }
   const settings = policy.pull_requests;
+  const name = prEnvName(event.repo, event.number, deps.rt.config.KINDLER_CONFIG_REPO);
   const PR_LABELS: Record<string, ProviderName> = {
     [settings.labels.k3d]: 'k3d',
     [settings.labels.kind]: 'kind',
   };
   const KEEP_LABEL = settings.keep_label;
   if (event.label === KEEP_LABEL && (event.action === 'labeled' || event.action === 'unlabeled')) {
-    const env = await deps.rt.store.getEnvironment(prEnvName(event.number));
-    if (env)
+    const env = await deps.rt.store.getEnvironment(name);
+    if (env && env.sourceUrl === event.url)
       await deps.rt.store.updateEnvironment(env.name, { pinned: event.action === 'labeled' });
     return;
   }
@@ -82,7 +104,6 @@ export async function handlePullRequest(
   if (!(await deps.rt.store.recordDelivery(event.deliveryId, 'pull_request'))) return;
   if (event.installationId)
     await deps.rt.store.setState(installationKey(event.repo), event.installationId);
-  const name = prEnvName(event.number);
   const trigger: Trigger = {
     source: 'pull_request',
     actor: event.sender,
@@ -91,7 +112,21 @@ export async function handlePullRequest(
     issueNumber: event.number,
     headSha: event.headSha,
   };
-  const exists = (await deps.rt.store.getEnvironment(name)) !== null;
+  const existing = await deps.rt.store.getEnvironment(name);
+  // Only the pull request that created an environment changes it.
+  if (existing && existing.sourceUrl !== event.url) {
+    if (wants)
+      await octokit.rest.issues.createComment({
+        ...event.repo,
+        issue_number: event.number,
+        body: publishable(
+          deps.rt,
+          `Environment \`${name}\` belongs to ${existing.sourceUrl ?? 'someone else'}, not to this pull request; nothing was changed.`,
+        ),
+      });
+    return;
+  }
+  const exists = existing !== null;
   try {
     if (wants && provider && !exists) {
       const hours = deps.rt.config.KINDLER_PR_TTL_HOURS;

@@ -58,7 +58,15 @@ beforeAll(async () => {
   db = await createTestDatabase();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-app-'));
   const real = await openRuntime(
-    loadConfig({ DATABASE_URL: db.url, KINDLER_DATA_DIR: tmp, BASE_DOMAIN: 'example.test' }, tmp),
+    loadConfig(
+      {
+        DATABASE_URL: db.url,
+        KINDLER_DATA_DIR: tmp,
+        BASE_DOMAIN: 'example.test',
+        KINDLER_CONFIG_REPO: 'Codertocat/Hello-World',
+      },
+      tmp,
+    ),
   );
   await real.store.migrate();
   rt = {
@@ -346,6 +354,7 @@ describe('pull-request environments', () => {
     label: string | null,
     id: string,
     number = 12,
+    repoName = 'Hello-World',
   ) => {
     const p = structuredClone(pr.find((x) => x.action === 'labeled') ?? pr[0]);
     p.action = action;
@@ -355,7 +364,8 @@ describe('pull-request environments', () => {
     p.label = label ? { name: label } : undefined;
     p.installation = { id: 77 };
     p.repository.owner.login = 'Codertocat';
-    p.repository.name = 'Hello-World';
+    p.repository.name = repoName;
+    p.pull_request.html_url = `https://github.com/Codertocat/${repoName}/pull/${number}`;
     return probot.receive({ id, name: 'pull_request', payload: p } as never);
   };
 
@@ -407,6 +417,44 @@ describe('pull-request environments', () => {
       .reply(201, { id: 601 });
     await event('closed', ['env:kind'], null, 'pr-3');
     expect(body).toContain('### `delete pr-12` — 🕒 queued');
+  });
+
+  it("another repository's pull request #12 never touches this one's pr-12, and gets its own name", async () => {
+    const O = '/repos/Codertocat/Other-Repo';
+    nock(API)
+      .get(/\/repos\/Codertocat\/Other-Repo\/contents\/\.github(%2F|\/)kindler\.yml/)
+      .reply(404, { message: 'Not Found' });
+    expect((await rt.store.getEnvironment('pr-12'))?.sourceUrl).toBe(
+      'https://github.com/Codertocat/Hello-World/pull/12',
+    );
+    // Closing #12 in another repository: nothing happens (no comment, no operation).
+    const before = await rt.store.latestOperation('pr-12' as never);
+    await event('closed', ['env:kind'], null, 'pr-o1', 12, 'Other-Repo');
+    expect((await rt.store.latestOperation('pr-12' as never))?.id).toBe(before?.id);
+    // Labelling it creates an environment of its own.
+    nock(API).post(`${O}/issues/12/comments`).reply(201, { id: 7010 });
+    nock(API)
+      .post(`${O}/check-runs`, (b) => /^kindler\/create pr-12-other-repo-[0-9a-f]{4}$/.test(b.name))
+      .reply(201, { id: 610 });
+    await event('labeled', ['env:k3d'], 'env:k3d', 'pr-o2', 12, 'Other-Repo');
+    const mine = (await rt.store.listEnvironments()).find((e) =>
+      e.name.startsWith('pr-12-other-repo-'),
+    );
+    expect(mine?.sourceUrl).toBe('https://github.com/Codertocat/Other-Repo/pull/12');
+    await rt.store.deleteEnvironment(mine!.name);
+  });
+
+  it('an environment of the same name made elsewhere is never changed by a pull request', async () => {
+    policyFile(null);
+    const env = await rt.store.insertEnvironment({
+      name: 'pr-14' as never,
+      provider: 'k3d',
+      sourceUrl: 'cli',
+    });
+    await event('closed', ['env:kind'], null, 'pr-g1', 14);
+    expect(await rt.store.latestOperation(env.name)).toBeNull();
+    expect(await rt.store.getEnvironment('pr-14')).not.toBeNull();
+    await rt.store.deleteEnvironment(env.name);
   });
 
   it('takes label names, the pinning label and the lifetime from .github/kindler.yml', async () => {
