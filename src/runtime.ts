@@ -103,6 +103,7 @@ export async function openRuntime(
         configPath: config.HAPROXY_CONFIG,
         reloadCommand: config.HAPROXY_RELOAD_COMMAND,
         haproxyBin: config.HAPROXY_BIN,
+        checkCommand: config.HAPROXY_CHECK_COMMAND,
         timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
         ...gatewaySettings,
       })

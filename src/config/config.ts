@@ -51,6 +51,8 @@ const schema = z.object({
   HAPROXY_CONFIG: optional,
   HAPROXY_RELOAD_COMMAND: optional,
   HAPROXY_BIN: z.string().default('haproxy'),
+  /** Where a new gateway config is validated; `{file}` is the candidate, else it comes on stdin. */
+  HAPROXY_CHECK_COMMAND: optional,
   /** Where HAProxy reaches an environment whose node IP is unknown: <this>:<http_port>. */
   HAPROXY_BACKEND_HOST: z.string().default('127.0.0.1'),
   K3D_IMAGE: z.string().default('rancher/k3s:v1.31.5-k3s1'),

@@ -12,6 +12,13 @@ export interface HaproxySettings extends GatewaySettings {
   configPath: string;
   reloadCommand?: string | undefined;
   haproxyBin: string;
+  /**
+   * How a config is validated, as an argument list (HAPROXY_CHECK_COMMAND): `{file}` stands for
+   * the candidate file; without `{file}` the candidate is given on standard input (for
+   * `docker exec -i haproxy-gw haproxy -c -f /dev/stdin`, where the certificates and backend
+   * names the config uses exist). Default: `<HAPROXY_BIN> -c -f {file}`.
+   */
+  checkCommand?: string | undefined;
   timeoutMs: number;
   /** A lock older than this is taken to be left by a dead process. */
   staleLockMs?: number;
@@ -54,9 +61,16 @@ export class HaproxyGateway {
       `.${path.basename(configPath)}.kindler-${process.pid}.tmp`,
     );
     await fs.writeFile(temp, rendered, { mode: (await fs.stat(configPath)).mode });
+    const argv = this.settings.checkCommand
+      ? splitArgv(this.settings.checkCommand)
+      : [this.settings.haproxyBin, '-c', '-f', '{file}'];
+    const onStdin = !argv.some((a) => a.includes('{file}'));
+    const [command, ...args] = argv.map((a) => a.replaceAll('{file}', temp));
     try {
-      await run(this.settings.haproxyBin, ['-c', '-f', temp], {
+      if (!command) throw new Error('HAPROXY_CHECK_COMMAND is empty');
+      await run(command, args, {
         timeoutMs: this.settings.timeoutMs,
+        ...(onStdin ? { input: rendered } : {}),
       });
     } catch (error) {
       await fs.rm(temp, { force: true });
@@ -65,7 +79,7 @@ export class HaproxyGateway {
           ? tail(`${error.stderr}\n${error.stdout}`.trim(), 8)
           : (error as Error).message;
       throw new Error(
-        `haproxy rejected the new config; ${configPath} was left unchanged:\n${output}`,
+        `haproxy rejected the new config (checked with: ${argv.join(' ')}); ${configPath} was left unchanged:\n${output}`,
         { cause: error },
       );
     }

@@ -198,7 +198,7 @@ describe('a failing step is recorded exactly', () => {
     });
     expect(op.error).toMatch(
       new RegExp(
-        `^haproxy rejected the new config; ${path.join(tmp, 'broken.cfg').replace(/[.]/g, '\\.')} was left unchanged:\n`,
+        `^haproxy rejected the new config \\(checked with: haproxy -c -f \\{file\\}\\); ${path.join(tmp, 'broken.cfg').replace(/[.]/g, '\\.')} was left unchanged:\n`,
       ),
     );
     expect(op.error).toContain("unable to find required default_backend: 'be_missing'");

@@ -10,6 +10,7 @@ import { HaproxyStep } from '../../src/registrars/haproxy-step.js';
 import { splitArgv } from '../../src/system/argv.js';
 import { makeEnv } from '../support/env.js';
 import { rejection } from '../support/rejection.js';
+import { setupFakes, type Fakes } from '../support/fakes.js';
 
 let dir: string;
 let cfg: string;
@@ -61,7 +62,7 @@ describe('HAProxy gateway', () => {
     const error = await rejection(gateway(`touch "${marker}"`).sync([makeEnv('dev')]));
     expect(error.message).toMatch(
       new RegExp(
-        `^haproxy rejected the new config; ${cfg.replace(/[.]/g, '\\.')} was left unchanged:\n`,
+        `^haproxy rejected the new config \\(checked with: haproxy -c -f \\{file\\}\\); ${cfg.replace(/[.]/g, '\\.')} was left unchanged:\n`,
       ),
     );
     expect(error.message).toContain("unable to find required default_backend: 'be_missing'");
@@ -140,5 +141,105 @@ describe('splitArgv', () => {
   it('refuses shell syntax and unterminated quotes', () => {
     expect(() => splitArgv('kill -HUP $(cat pid) | tee')).toThrow('"|" needs a shell');
     expect(() => splitArgv('echo "open')).toThrow('unterminated " quote in command line');
+  });
+});
+
+describe("validating where HAProxy runs (upstream's haproxy-gw container)", () => {
+  const upstream = fs.readFileSync(
+    path.resolve(import.meta.dirname, '../fixtures/haproxy/upstream.cfg'),
+    'utf8',
+  );
+  let restore: () => void;
+  let fakes: Fakes;
+  beforeEach(() => {
+    fs.writeFileSync(cfg, upstream);
+    // The container: its certificate under /usr/local/etc/haproxy/certs, portainer-ce resolvable.
+    const root = path.join(dir, 'container');
+    const certs = path.join(root, 'usr/local/etc/haproxy/certs');
+    fs.mkdirSync(certs, { recursive: true });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=gw.test',
+        '-keyout',
+        path.join(certs, 'key.pem'),
+        '-out',
+        path.join(certs, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    fs.writeFileSync(
+      path.join(certs, 'haproxy.pem'),
+      fs.readFileSync(path.join(certs, 'cert.pem'), 'utf8') +
+        fs.readFileSync(path.join(certs, 'key.pem'), 'utf8'),
+    );
+    fakes = setupFakes();
+    fakes.env.KINDLER_FAKE_CONTAINERS = JSON.stringify({
+      'haproxy-gw': { root, hosts: { 'portainer-ce': '127.0.0.1' } },
+    });
+    restore = fakes.apply();
+  });
+  afterEach(() => {
+    restore();
+    fakes.cleanup();
+  });
+  const inContainer = (checkCommand: string) =>
+    new HaproxyGateway({
+      configPath: cfg,
+      haproxyBin: 'haproxy',
+      checkCommand,
+      timeoutMs: 20_000,
+      backendHost: '127.0.0.1',
+    });
+
+  it('haproxy -c on the host refuses the upstream layout: its certificate and backends are not here', async () => {
+    const error = await rejection(gateway().sync([makeEnv('dev')]));
+    expect(error.message).toContain('checked with: haproxy -c -f {file}');
+    expect(error.message).toMatch(/haproxy\.pem|portainer-ce/);
+    expect(fs.readFileSync(cfg, 'utf8')).toBe(upstream);
+  });
+
+  it('HAPROXY_CHECK_COMMAND validates inside the container (config on stdin) and the file is replaced', async () => {
+    const gw = inContainer('docker exec -i haproxy-gw haproxy -c -f /dev/stdin');
+    expect(await gw.sync([makeEnv('dev')])).toBe('changed');
+    const written = fs.readFileSync(cfg, 'utf8');
+    expect(written).toContain('acl host_dev hdr_reg(host) -i ^[^.]+\\.dev\\.[^:]+');
+    expect(written).toContain('bind *:443 ssl crt /usr/local/etc/haproxy/certs/haproxy.pem');
+    expect(fakes.argv()).toEqual([
+      ['docker', 'exec', '-i', 'haproxy-gw', 'haproxy', '-c', '-f', '/dev/stdin'],
+    ]);
+  });
+
+  it('a config the container refuses is refused with what haproxy said there, and nothing changes', async () => {
+    fs.writeFileSync(
+      cfg,
+      upstream.replace(
+        'default_backend be_default_404\n\nfrontend fe_https',
+        'default_backend be_nowhere\n\nfrontend fe_https',
+      ),
+    );
+    const before = fs.readFileSync(cfg, 'utf8');
+    const error = await rejection(
+      inContainer('docker exec -i haproxy-gw haproxy -c -f /dev/stdin').sync([makeEnv('dev')]),
+    );
+    expect(error.message).toContain(
+      'checked with: docker exec -i haproxy-gw haproxy -c -f /dev/stdin',
+    );
+    expect(error.message).toContain('be_nowhere');
+    expect(fs.readFileSync(cfg, 'utf8')).toBe(before);
+  });
+
+  it('a {file} placeholder gets the candidate file', async () => {
+    const gw = inContainer('haproxy -c -f {file}');
+    fs.writeFileSync(cfg, base);
+    expect(await gw.sync([makeEnv('dev')])).toBe('changed');
   });
 });
