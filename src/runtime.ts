@@ -9,6 +9,7 @@ import { BranchStep } from './git/branch-step.js';
 import { GitCliBranchStore, localBareRepo, splitCredentials } from './git/git-cli-branch-store.js';
 import { loadTemplates } from './git/templates.js';
 import { ClusterStep } from './providers/cluster-step.js';
+import { KindIngress } from './providers/kind-ingress.js';
 import { K3dProvider } from './providers/k3d-provider.js';
 import { KindProvider } from './providers/kind-provider.js';
 import type { CliSettings, Provider } from './providers/provider.js';
@@ -115,7 +116,7 @@ export async function openRuntime(
   const rows = () => store.listEnvironments();
   const handlers: Record<SystemStep, StepHandler> = {
     branch: new BranchStep(branches, render),
-    cluster: new ClusterStep(providers),
+    cluster: new ClusterStep(providers, new KindIngress(kubeconfigFor, config.KIND_INGRESS_IMAGE)),
     portainer: new PortainerStep(portainer, kubeconfigFor, config.PORTAINER_AGENT_IMAGE),
     argocd: new ArgoCdStep(devops, kubeconfigFor, rows, {
       namespace: config.ARGOCD_NAMESPACE,

@@ -57,6 +57,8 @@ const schema = z.object({
   HAPROXY_BACKEND_HOST: z.string().default('127.0.0.1'),
   K3D_IMAGE: z.string().default('rancher/k3s:v1.31.5-k3s1'),
   KIND_NODE_IMAGE: z.string().default('kindest/node:v1.31.12'),
+  /** The ingress controller kind environments get (upstream: traefik:v2.10 on the NodePort). */
+  KIND_INGRESS_IMAGE: z.string().default('traefik:v2.10'),
   /** kind `networking.apiServerAddress`; upstream uses 0.0.0.0 so Argo CD in the devops cluster can reach it. */
   KIND_API_SERVER_ADDRESS: z.string().default('0.0.0.0'),
   KINDLER_HTTP_PORTS: range.default({ from: 18090, to: 18999 }),

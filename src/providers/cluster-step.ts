@@ -2,11 +2,16 @@
 import { TransientError, wrap, type Environment, type ProviderName } from '../domain/index.js';
 import type { Presence, StepContext, StepHandler } from '../lifecycle/step.js';
 import { CliError } from '../system/exec.js';
+import type { KindIngress } from './kind-ingress.js';
 import type { ClusterInfo, Provider } from './provider.js';
+
+/** The node port the host's http port leads to: k3s's Traefik on 80; on kind, Traefik's NodePort. */
+export const httpContainerPort = (env: Environment): number =>
+  env.provider === 'kind' ? env.nodePort : 80;
 
 export function portDrift(env: Environment, info: ClusterInfo): string | null {
   const want = [
-    [80, env.httpPort],
+    [httpContainerPort(env), env.httpPort],
     [443, env.httpsPort],
   ] as const;
   const diffs = want.flatMap(([container, host]) => {
@@ -22,7 +27,11 @@ export function portDrift(env: Environment, info: ClusterInfo): string | null {
 
 export class ClusterStep implements StepHandler {
   readonly step = 'cluster' as const;
-  constructor(private readonly providers: Record<ProviderName, Provider>) {}
+  constructor(
+    private readonly providers: Record<ProviderName, Provider>,
+    /** kind has no ingress controller of its own; null skips it (tests of the CLI alone). */
+    private readonly kindIngress: KindIngress | null = null,
+  ) {}
 
   skipReason(): string | null {
     return null;
@@ -51,9 +60,13 @@ export class ClusterStep implements StepHandler {
         ctx.signal,
       ),
     );
-    return result === 'exists'
-      ? `${env.provider} cluster "${env.name}" already present`
-      : `created ${env.provider} cluster "${env.name}" (http ${env.httpPort}, https ${env.httpsPort}${env.subnet ? `, network k3d-${env.name} ${env.subnet}` : ''})`;
+    const made =
+      result === 'exists'
+        ? `${env.provider} cluster "${env.name}" already present`
+        : `created ${env.provider} cluster "${env.name}" (http ${env.httpPort}, https ${env.httpsPort}${env.subnet ? `, network k3d-${env.name} ${env.subnet}` : ''})`;
+    if (env.provider !== 'kind' || !this.kindIngress) return made;
+    const ingress = this.kindIngress;
+    return `${made}; ${await this.guard(`installing the ingress controller in kind cluster "${env.name}"`, () => ingress.ensure(env))}`;
   }
 
   async remove(ctx: StepContext): Promise<string> {

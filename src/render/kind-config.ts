@@ -2,7 +2,7 @@
 import { stringify } from 'yaml';
 
 export function renderKindConfig(
-  spec: { name: string; httpPort: number; httpsPort: number },
+  spec: { name: string; httpPort: number; httpsPort: number; nodePort: number },
   apiServerAddress: string,
 ): string {
   return stringify({
@@ -14,7 +14,8 @@ export function renderKindConfig(
       {
         role: 'control-plane',
         extraPortMappings: [
-          { containerPort: 80, hostPort: spec.httpPort, protocol: 'TCP' },
+          // The host's http port leads to Traefik's NodePort (kind-ingress.ts), as upstream routes.
+          { containerPort: spec.nodePort, hostPort: spec.httpPort, protocol: 'TCP' },
           { containerPort: 443, hostPort: spec.httpsPort, protocol: 'TCP' },
         ],
       },

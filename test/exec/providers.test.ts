@@ -8,6 +8,8 @@ import { KindProvider } from '../../src/providers/kind-provider.js';
 import type { CliSettings } from '../../src/providers/provider.js';
 import { rejection } from '../support/rejection.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
+import { startKubeApi, type KubeApi } from '../support/kube-api.js';
+import { KindIngress } from '../../src/providers/kind-ingress.js';
 
 const settings: CliSettings = {
   timeoutMs: 10_000,
@@ -48,13 +50,17 @@ const ctx = (e: Environment) => ({
 
 let fakes: Fakes;
 let restore: () => void;
-beforeAll(() => {
+let kube: KubeApi;
+beforeAll(async () => {
+  kube = await startKubeApi({ fakeClusters: true });
   fakes = setupFakes();
+  fakes.env.KINDLER_FAKE_KUBE_API = kube.url;
   restore = fakes.apply();
 });
-afterAll(() => {
+afterAll(async () => {
   restore();
   fakes.cleanup();
+  await kube.close();
 });
 beforeEach(() => {
   fakes.clearArgv();
@@ -165,7 +171,10 @@ describe('k3d', () => {
 
 describe('kind', () => {
   const kind = new KindProvider(settings);
-  const step = new ClusterStep({ k3d: new K3dProvider(settings), kind });
+  const step = new ClusterStep(
+    { k3d: new K3dProvider(settings), kind },
+    new KindIngress((e) => kind.kubeconfig(e.name), 'traefik:v2.10'),
+  );
   const kindEnv = env({
     provider: 'kind',
     subnet: null,
@@ -174,10 +183,19 @@ describe('kind', () => {
     httpsPort: 18446,
   });
 
-  it('creates with a generated config on stdin', async () => {
+  it('creates with a generated config on stdin, and an ingress controller on the NodePort', async () => {
     expect(await step.ensure(ctx(kindEnv))).toBe(
-      'created kind cluster "dev" (http 18093, https 18446)',
+      'created kind cluster "dev" (http 18093, https 18446); ingress Traefik on NodePort 30081',
     );
+    // Traefik answers for Host-routed ingresses on the NodePort that the host's http port reaches.
+    const service = kube.get('kind-dev', 'v1', 'Service', 'traefik', 'traefik') as any;
+    expect(service.spec).toMatchObject({
+      type: 'NodePort',
+      ports: [{ port: 80, nodePort: 30081, targetPort: 'web' }],
+    });
+    expect(kube.get('kind-dev', 'networking.k8s.io/v1', 'IngressClass', 'traefik')).toMatchObject({
+      spec: { controller: 'traefik.io/ingress-controller' },
+    });
     expect(fakes.argv()).toEqual([
       ['kind', 'get', 'clusters'],
       [
@@ -193,6 +211,7 @@ describe('kind', () => {
         '--wait',
         '120s',
       ],
+      ['kind', 'get', 'kubeconfig', '--name', 'dev'],
     ]);
     expect(fakes.state().kind.dev?.config).toBe(
       [
@@ -204,7 +223,7 @@ describe('kind', () => {
         'nodes:',
         '  - role: control-plane',
         '    extraPortMappings:',
-        '      - containerPort: 80',
+        '      - containerPort: 30081',
         '        hostPort: 18093',
         '        protocol: TCP',
         '      - containerPort: 443',
@@ -217,11 +236,13 @@ describe('kind', () => {
       state: 'present',
       detail: 'kind cluster "dev" running',
     });
-    expect(await kind.kubeconfig(dev)).toContain('server: https://dev.kind.kube.test:6443');
+    expect(await kind.kubeconfig(dev)).toContain(`server: ${kube.url}/kind-dev`);
   });
 
   it('is idempotent both ways', async () => {
-    expect(await step.ensure(ctx(kindEnv))).toBe('kind cluster "dev" already present');
+    expect(await step.ensure(ctx(kindEnv))).toBe(
+      'kind cluster "dev" already present; ingress Traefik on NodePort 30081',
+    );
     expect(await step.remove(ctx(kindEnv))).toBe('deleted kind cluster "dev"');
     expect(await step.remove(ctx(kindEnv))).toBe('kind cluster "dev" already absent');
   });
