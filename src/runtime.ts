@@ -19,6 +19,7 @@ import { HaproxyStep } from './registrars/haproxy-step.js';
 import { KubeClient } from './registrars/kube.js';
 import { PortainerClient } from './registrars/portainer-client.js';
 import { PortainerStep } from './registrars/portainer-step.js';
+import { ReadinessProbe } from './registrars/readiness.js';
 import { renderBranchFiles, templateVars, type TemplateFile } from './render/manifests.js';
 import { writeSnapshot } from './store/csv-snapshot.js';
 import { openStore } from './store/open-store.js';
@@ -137,9 +138,18 @@ export async function openRuntime(
     haproxy: new HaproxyStep(gateway, rows, gatewaySettings),
   };
   const refreshSnapshot = () => writeSnapshot(store, config.csvPath);
+  const probe = new ReadinessProbe({
+    timeoutS: config.KINDLER_READY_TIMEOUT,
+    intervalMs: 2_000,
+    baseDomain: config.BASE_DOMAIN,
+    gateway: gateway ? { host: config.HAPROXY_HOST, port: config.HAPROXY_HTTP_PORT } : null,
+    clusterHost: config.HAPROXY_BACKEND_HOST,
+    argo: devops ? { devops, namespace: config.ARGOCD_NAMESPACE } : null,
+  });
   const engine = new Engine({
     store,
     handlers,
+    ready: (env, ctx) => probe.wait(env, ctx),
     redactor,
     leaseMs: config.KINDLER_LEASE_MS,
     afterChange: refreshSnapshot,

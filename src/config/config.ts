@@ -32,6 +32,10 @@ const schema = z.object({
   /** A directory with a deploy/ folder of branch templates; unset → this package's templates/. */
   KINDLER_TEMPLATES_DIR: optional,
   HAPROXY_HOST: z.string().default('127.0.0.1'),
+  /** The gateway's http port (upstream's name), probed by the ready step. */
+  HAPROXY_HTTP_PORT: port.default(80),
+  /** How long the ready step waits for the environment to answer, in seconds; 0 skips it. */
+  KINDLER_READY_TIMEOUT: z.coerce.number().int().min(0).default(300),
   PORTAINER_URL: optional,
   PORTAINER_API_KEY: optional,
   PORTAINER_ADMIN_USER: z.string().default('admin'),

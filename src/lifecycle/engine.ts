@@ -26,6 +26,8 @@ export interface EngineDeps {
   leaseMs?: number;
   /** Delays before retrying a step that failed with a TransientError. */
   retryDelaysMs?: number[];
+  /** The `ready` step's probe (see StepRunnerDeps.ready). */
+  ready?: StepRunnerDeps['ready'];
   /** After every finished operation: refresh derived data (the CSV snapshot). Errors are logged, not fatal. */
   afterChange?: () => Promise<void>;
   /** True when the worker named `owner` may still be running (CLI: same host and pid alive). */
@@ -145,6 +147,7 @@ export class Engine implements EngineApi {
         now: this.now,
         sleep: this.deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
         ...(this.deps.log ? { log: this.deps.log } : {}),
+        ...(this.deps.ready ? { ready: this.deps.ready } : {}),
       };
       const final = await runSteps(claimed, runnerDeps, abort.signal, options.observer);
       if (final.status === 'running') {

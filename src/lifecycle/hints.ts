@@ -11,7 +11,8 @@ const CREATE_HINTS: Record<StepName, string> = {
   portainer: 'check PORTAINER_URL and the API key or admin password, and that Portainer is up',
   argocd: 'check DEVOPS_CONTEXT and that the devops cluster and the new cluster are reachable',
   haproxy: 'check HAPROXY_CONFIG (haproxy -c -f must accept it) and HAPROXY_RELOAD_COMMAND',
-  ready: 'check that the database is reachable',
+  ready:
+    "check that the environment answers: Argo CD synced its branch, the cluster's ingress is up and the route reaches the published http port (KINDLER_READY_TIMEOUT sets how long to wait)",
 };
 
 export function hintFor(kind: OperationKind, step: StepName): string {

@@ -23,6 +23,11 @@ export interface StepRunnerDeps {
   handlers: Record<SystemStep, StepHandler>;
   redactor: Redactor;
   retryDelaysMs: number[];
+  /** The `ready` step: waits until the environment answers (absent: ready at once). */
+  ready?: (
+    env: Environment,
+    ctx: { signal: AbortSignal; log(line: string): void },
+  ) => Promise<string>;
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
   log?: (
@@ -178,7 +183,8 @@ async function runOne(
       text: (await deps.store.deleteEnvironment(env.name)) ? 'row removed' : 'row already removed',
     };
   }
-  if (step === 'ready') return { text: 'environment ready' };
+  if (step === 'ready')
+    return { text: deps.ready ? await deps.ready(env, { signal, log }) : 'environment ready' };
   const handler = deps.handlers[step];
   const skip = handler.skipReason(env);
   if (skip) return { text: `skipped: ${skip}`, skipped: true };

@@ -39,10 +39,12 @@ export interface Fakes {
 
 export function setupFakes(): Fakes {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-fakes-'));
-  const env = {
+  const env: Record<string, string> = {
     PATH: `${BIN}:${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`,
     KINDLER_FAKE_STATE: stateDir,
     KINDLER_FAKE_NODE: process.execPath,
+    // No cluster behind the fakes answers HTTP: tests of the ready probe set their own entry.
+    KINDLER_READY_TIMEOUT: '0',
   };
   const failFile = path.join(stateDir, 'fail.json');
   const read = <T>(file: string, fallback: T): T => {

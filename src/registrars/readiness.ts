@@ -1,0 +1,103 @@
+// `ready` means reachable. The probe asks the environment's entry for whoami.<env>.<BASE_DOMAIN>:
+// through the gateway when HAProxy routes the environment, otherwise the cluster's published http
+// port with that Host header. With Argo CD configured (it deploys the app) the environment is
+// ready when its Application is Synced and Healthy and the entry answers 2xx; without Argo CD,
+// when the cluster's ingress answers HTTP at all (a closed port or a reset is not an answer).
+// Bounded by KINDLER_READY_TIMEOUT; a timeout fails the step with what it saw last.
+import http from 'node:http';
+import { Failure, argoApplicationName, whoamiHost, type Environment } from '../domain/index.js';
+import type { KubeClient } from './kube.js';
+
+export interface ReadySettings {
+  /** Seconds; 0 skips the probe. */
+  timeoutS: number;
+  intervalMs: number;
+  baseDomain: string;
+  /** The gateway's address when HAProxy is configured: host and http port. */
+  gateway: { host: string; port: number } | null;
+  /** Where a published port is reached (the Docker host). */
+  clusterHost: string;
+  argo: { devops: () => KubeClient; namespace: string } | null;
+}
+
+export interface ReadyContext {
+  signal: AbortSignal;
+  log(line: string): void;
+}
+
+type Seen = { ok: boolean; text: string };
+
+export class ReadinessProbe {
+  constructor(private readonly settings: ReadySettings) {}
+
+  /** The entry probed for an environment: URL and Host header. */
+  entry(env: Environment): { url: string; host: string } {
+    const host = whoamiHost(env.name, this.settings.baseDomain);
+    const via =
+      this.settings.gateway && env.haproxyRoute
+        ? this.settings.gateway
+        : { host: this.settings.clusterHost, port: env.httpPort };
+    return { url: `http://${via.host}:${via.port}/`, host };
+  }
+
+  async wait(env: Environment, ctx: ReadyContext): Promise<string> {
+    const { timeoutS, intervalMs } = this.settings;
+    if (timeoutS === 0) return 'environment ready (probe skipped: KINDLER_READY_TIMEOUT=0)';
+    const deadline = Date.now() + timeoutS * 1000;
+    const { url, host } = this.entry(env);
+    let last: Seen[];
+    for (;;) {
+      last = await Promise.all([
+        this.probe(url, host, ctx.signal),
+        ...(this.settings.argo ? [this.application(env)] : []),
+      ]);
+      if (last.every((s) => s.ok)) return `reachable: ${last.map((s) => s.text).join('; ')}`;
+      if (Date.now() + intervalMs > deadline || ctx.signal.aborted) break;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+    throw new Failure(
+      'step_failed',
+      `"${env.name}" did not become reachable within ${timeoutS} s; last seen: ${last.map((s) => s.text).join('; ')}`,
+    );
+  }
+
+  private probe(url: string, host: string, signal: AbortSignal): Promise<Seen> {
+    const strict = this.settings.argo !== null;
+    const what = `GET ${url} (Host ${host})`;
+    return new Promise((resolve) => {
+      const req = http.get(url, { headers: { host }, timeout: 5_000, signal }, (res) => {
+        res.resume();
+        const code = res.statusCode ?? 0;
+        const ok = strict ? code >= 200 && code < 300 : code > 0;
+        resolve({ ok, text: `${what} answered ${code}` });
+      });
+      req.on('timeout', () => req.destroy(new Error('no answer within 5 s')));
+      req.on('error', (error: NodeJS.ErrnoException) =>
+        resolve({ ok: false, text: `${what}: ${error.code ?? error.message}` }),
+      );
+    });
+  }
+
+  private async application(env: Environment): Promise<Seen> {
+    const { devops, namespace } = this.settings.argo!;
+    const name = argoApplicationName(env.name);
+    try {
+      const app = await devops().read<{
+        status?: { sync?: { status?: string }; health?: { status?: string } };
+      }>({
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: { name, namespace },
+      });
+      if (!app) return { ok: false, text: `Application ${name} does not exist yet` };
+      const sync = app.status?.sync?.status ?? 'Unknown';
+      const health = app.status?.health?.status ?? 'Unknown';
+      return {
+        ok: sync === 'Synced' && health === 'Healthy',
+        text: `Application ${name} ${sync}/${health}`,
+      };
+    } catch (error) {
+      return { ok: false, text: `Application ${name}: ${(error as Error).message}` };
+    }
+  }
+}
