@@ -1,10 +1,12 @@
-// migrate, import-csv, export-csv: adopting an existing Kindler installation and keeping the
+// migrate, import-csv, import-sqlite, export-csv: adopting an existing Kindler installation and keeping the
 // upstream CSV format as a derived snapshot.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Failure } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
 import { formatEnvironmentsCsv, parseEnvironmentsCsv } from '../store/csv.js';
+import { readSqliteClusters } from '../store/sqlite-import.js';
+import type { EnvironmentRecord } from '../store/store.js';
 import { parse } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { err, out, type CliIo } from './io.js';
@@ -12,6 +14,7 @@ import { err, out, type CliIo } from './io.js';
 export const USAGE = {
   migrate: 'kindler migrate',
   'import-csv': 'kindler import-csv <file> [--json]',
+  'import-sqlite': 'kindler import-sqlite <kindler.db> [--json]',
   'export-csv': 'kindler export-csv [file]',
 } as const;
 
@@ -28,16 +31,40 @@ export async function migrate(rt: Runtime, args: string[], io: CliIo): Promise<n
 }
 
 export async function importCsv(rt: Runtime, args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(args, {}, USAGE['import-csv']);
-  const file = positionals[0];
-  if (!file || positionals.length > 1)
-    throw new Failure('invalid_input', `one CSV file is required\nUsage: ${USAGE['import-csv']}`);
+  const { values, file } = oneFile(args, USAGE['import-csv'], 'one CSV file is required');
   const text = await fs
     .readFile(path.resolve(io.cwd, file), 'utf8')
     .catch((error: NodeJS.ErrnoException) => {
       throw new Failure('invalid_input', `cannot read ${file}: ${error.code ?? error.message}`);
     });
-  const parsed = parseEnvironmentsCsv(text);
+  return adopt(rt, io, file, parseEnvironmentsCsv(text), values.json === true);
+}
+
+/** Upstream Kindler's SQLite database (the web UI's kindler.db). */
+export async function importSqlite(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+  const { values, file } = oneFile(args, USAGE['import-sqlite'], 'one SQLite file is required');
+  const target = path.resolve(io.cwd, file);
+  await fs.access(target).catch((error: NodeJS.ErrnoException) => {
+    throw new Failure('invalid_input', `cannot read ${file}: ${error.code ?? error.message}`);
+  });
+  return adopt(rt, io, file, await readSqliteClusters(target), values.json === true);
+}
+
+function oneFile(args: string[], usage: string, missing: string) {
+  const { values, positionals } = parse(args, {}, usage);
+  const file = positionals[0];
+  if (!file || positionals.length > 1)
+    throw new Failure('invalid_input', `${missing}\nUsage: ${usage}`);
+  return { values, file };
+}
+
+async function adopt(
+  rt: Runtime,
+  io: CliIo,
+  file: string,
+  parsed: { records: EnvironmentRecord[]; errors: string[] },
+  json: boolean,
+): Promise<number> {
   if (parsed.errors.length > 0) {
     throw new Failure(
       'invalid_input',
@@ -46,7 +73,7 @@ export async function importCsv(rt: Runtime, args: string[], io: CliIo): Promise
   }
   const report = await rt.store.importRecords(parsed.records);
   await rt.refreshSnapshot();
-  if (values.json === true) {
+  if (json) {
     out(io, JSON.stringify(report, null, 2));
   } else {
     out(io, `Imported ${report.imported.length}: ${report.imported.join(', ') || '-'}`);

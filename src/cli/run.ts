@@ -68,6 +68,11 @@ export const COMMANDS: Record<
     usage: data.USAGE['import-csv'],
     summary: 'adopt environments from an upstream environments.csv',
   },
+  'import-sqlite': {
+    run: data.importSqlite,
+    usage: data.USAGE['import-sqlite'],
+    summary: "adopt environments from upstream Kindler's SQLite kindler.db",
+  },
   'export-csv': {
     run: data.exportCsv,
     usage: data.USAGE['export-csv'],

@@ -154,29 +154,31 @@ export async function importRecord(q: Queryable, r: EnvironmentRecord): Promise<
     r.name,
   ]);
   if (existing[0]) return 'already present (kept as it is)';
-  try {
-    await q.query(
-      `insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port, status,
+  // A unique conflict (a port or subnet taken) aborts the transaction: the caller maps it.
+  await q.query(
+    `insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port, status,
          register_portainer, haproxy_route, created_at, updated_at)
        values ($1, $2, $3::cidr, $4, $5, $6, $7, 'ready', $8, $9, timezone('utc', now()), timezone('utc', now()))`,
-      [
-        r.name,
-        r.provider,
-        r.subnet,
-        r.nodePort,
-        r.pfPort,
-        r.httpPort,
-        r.httpsPort,
-        r.registerPortainer,
-        r.haproxyRoute,
-      ],
-    );
-    return null;
-  } catch (error) {
-    if (pgCode(error) === '23505')
-      return `conflicts with an existing row (${pgConstraint(error) ?? 'unique value'})`;
-    throw error;
-  }
+    [
+      r.name,
+      r.provider,
+      r.subnet,
+      r.nodePort,
+      r.pfPort,
+      r.httpPort,
+      r.httpsPort,
+      r.registerPortainer,
+      r.haproxyRoute,
+    ],
+  );
+  return null;
+}
+
+/** Why a record could not be imported, when the database refused it as a duplicate. */
+export function importConflict(error: unknown): string | null {
+  return pgCode(error) === '23505'
+    ? `conflicts with an existing row (${pgConstraint(error) ?? 'unique value'})`
+    : null;
 }
 
 export const isManagement = (name: string): boolean => name === MANAGEMENT_CLUSTER;

@@ -15,6 +15,7 @@ import {
   ALLOCATION_LOCK,
   DEFAULT_RANGES,
   SELECT_CLUSTERS,
+  importConflict,
   importRecord,
   insertEnvironment,
   updateEnvironment,
@@ -120,7 +121,8 @@ export class SqlStore implements Store {
           return importRecord(tx, record);
         })
         .catch((error: unknown) => {
-          if (pgCode(error) === '23505') return 'conflicts with an existing row';
+          const conflict = importConflict(error);
+          if (conflict) return conflict;
           throw error;
         });
       if (reason) report.skipped.push({ name: record.name, reason });

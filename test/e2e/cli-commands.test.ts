@@ -1,6 +1,7 @@
 // The CLI's other commands and exit codes, in-process on the embedded default: usage errors,
 // refusals, CSV adoption, cancel with nothing to cancel, and the degraded read-only answer.
 import fs from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +36,7 @@ describe('kindler CLI', () => {
       'status',
       'migrate',
       'import-csv',
+      'import-sqlite',
       'export-csv',
     ])
       expect(r.stdout).toContain(`kindler ${c}`);
@@ -126,6 +128,67 @@ describe('kindler CLI', () => {
       'has errors; nothing was imported:\n  line 2: "Bad" has upper-case letters; use lower case ("bad")',
     );
     expect((await cliInProcess(['status', 'ok-1'], env)).code).toBe(3);
+  });
+
+  // Upstream's current SQLite schema (webui/backend/app/db.py at HEAD, with its migrations).
+  const kindlerDb = (file: string, rows: unknown[][]) => {
+    const db = new DatabaseSync(file);
+    db.exec(`create table clusters (id integer primary key autoincrement, name text unique not null,
+      provider text not null, subnet text, node_port integer, pf_port integer, http_port integer,
+      https_port integer, status text default 'unknown', created_at timestamp default current_timestamp,
+      updated_at timestamp default current_timestamp, server_ip text, desired_state text default 'present',
+      actual_state text default 'unknown', last_reconciled_at timestamp, reconcile_error text)`);
+    const insert = db.prepare(
+      'insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port) values (?, ?, ?, ?, ?, ?, ?)',
+    );
+    for (const row of rows) insert.run(...(row as never[]));
+    db.close();
+  };
+
+  it("adopts upstream Kindler's SQLite kindler.db: rows checked as the CSV's, defaults where empty", async () => {
+    const file = path.join(tmp, 'kindler.db');
+    kindlerDb(file, [
+      ['devops', 'k3d', null, 30800, 19000, 23800, 23843],
+      ['sq-one', 'k3d', '10.120.0.0/16', null, 19120, 18120, 18520],
+      ['sq-kind', 'kind', null, 30082, 19121, 18121, 18521],
+      ['sq-dup', 'k3d', null, 30080, 19122, 18090, 18522], // dev's http port
+    ]);
+    const r = await cliInProcess(['import-sqlite', file, '--json'], env);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({
+      imported: ['sq-one', 'sq-kind'],
+      skipped: [
+        { name: 'devops', reason: 'already present (kept as it is)' },
+        {
+          name: 'sq-dup',
+          reason: expect.stringMatching(/^conflicts with an existing row \(.*http/),
+        },
+      ],
+    });
+    const kind = JSON.parse((await cliInProcess(['status', 'sq-kind', '--json'], env)).stdout);
+    expect(kind.environment).toMatchObject({ provider: 'kind', nodePort: 30082, subnet: null });
+    // An empty node_port takes upstream's default for the provider.
+    const k3d = JSON.parse((await cliInProcess(['status', 'sq-one', '--json'], env)).stdout);
+    expect(k3d.environment).toMatchObject({ nodePort: 30080, subnet: '10.120.0.0/16' });
+  });
+
+  it('refuses a SQLite database with a bad row, or without a clusters table, and imports nothing', async () => {
+    const bad = path.join(tmp, 'bad.db');
+    kindlerDb(bad, [
+      ['sq-ok', 'k3d', null, 30080, 19130, 18130, 18530],
+      ['sq-bad', 'docker', null, 30080, 19131, 18131, 18531],
+    ]);
+    const r = await cliInProcess(['import-sqlite', bad], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      'has errors; nothing was imported:\n  row 2 (sq-bad): provider "docker" is not k3d or kind',
+    );
+    expect((await cliInProcess(['status', 'sq-ok'], env)).code).toBe(3);
+    const empty = path.join(tmp, 'empty.db');
+    new DatabaseSync(empty).close();
+    const none = await cliInProcess(['import-sqlite', empty], env);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("has no clusters table: is it Kindler's kindler.db?");
   });
 
   it('cancel with nothing running says so', async () => {

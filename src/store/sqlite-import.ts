@@ -1,0 +1,99 @@
+// Adopting upstream Kindler's current SQLite-based installation (the web UI's kindler.db,
+// scripts/lib/lib_sqlite.sh): its `clusters` table is read with Node's built-in node:sqlite,
+// read-only, and each row goes through the same checks as a CSV line (names, providers, ports,
+// subnets). Columns the SQLite schema does not have (register_portainer, haproxy_route) take
+// upstream's defaults (on). Operations history is not imported.
+import type * as NodeSqlite from 'node:sqlite';
+import { Failure } from '../domain/index.js';
+import { CSV_HEADER, parseEnvironmentsCsv } from './csv.js';
+import type { EnvironmentRecord } from './store.js';
+
+interface SqliteRow {
+  name: unknown;
+  provider: unknown;
+  subnet: unknown;
+  node_port: unknown;
+  pf_port: unknown;
+  http_port: unknown;
+  https_port: unknown;
+}
+
+type SqliteModule = typeof NodeSqlite;
+
+const REQUIRED = ['name', 'provider', 'node_port', 'pf_port', 'http_port', 'https_port'];
+// Upstream's defaults where a row left them empty (create_env.sh, webui/backend).
+const DEFAULT_NODE_PORT = { k3d: 30080, kind: 30081 } as Record<string, number>;
+
+export async function readSqliteClusters(
+  file: string,
+): Promise<{ records: EnvironmentRecord[]; errors: string[] }> {
+  let sqlite: SqliteModule;
+  try {
+    sqlite = await import('node:sqlite');
+  } catch {
+    throw new Failure(
+      'not_configured',
+      `reading a SQLite database needs node:sqlite (Node.js 22.13 or newer); this is Node.js ${process.versions.node}`,
+    );
+  }
+  let db: InstanceType<typeof sqlite.DatabaseSync>;
+  try {
+    db = new sqlite.DatabaseSync(file, { readOnly: true });
+  } catch (error) {
+    throw new Failure(
+      'invalid_input',
+      `cannot open ${file} as SQLite: ${(error as Error).message}`,
+    );
+  }
+  try {
+    const columns = new Set(
+      (
+        db.prepare("select name from pragma_table_info('clusters')").all() as { name: string }[]
+      ).map((c) => c.name),
+    );
+    if (columns.size === 0)
+      throw new Failure(
+        'invalid_input',
+        `${file} has no clusters table: is it Kindler's kindler.db?`,
+      );
+    const missing = REQUIRED.filter((c) => !columns.has(c));
+    if (missing.length)
+      throw new Failure(
+        'invalid_input',
+        `${file}: the clusters table lacks ${missing.join(', ')}; nothing was imported`,
+      );
+    const order = columns.has('id') ? 'id' : 'rowid';
+    const rows = db
+      .prepare(
+        `select name, provider, ${columns.has('subnet') ? 'subnet' : 'null as subnet'}, node_port, pf_port, http_port, https_port from clusters order by ${order}`,
+      )
+      .all() as unknown as SqliteRow[];
+    // One CSV line a row, so every check is the CSV import's own.
+    const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v).trim());
+    const lines = rows.map((r) =>
+      [
+        cell(r.name),
+        cell(r.provider),
+        cell(r.node_port) || String(DEFAULT_NODE_PORT[cell(r.provider)] ?? ''),
+        cell(r.pf_port),
+        'true',
+        'true',
+        cell(r.http_port),
+        cell(r.https_port),
+        cell(r.subnet),
+      ].join(','),
+    );
+    const parsed = parseEnvironmentsCsv([CSV_HEADER, ...lines].join('\n'));
+    return {
+      records: parsed.records,
+      errors: parsed.errors.map((e) =>
+        e.replace(
+          /^line (\d+)/,
+          (_m, n: string) => `row ${Number(n) - 1} (${cell(rows[Number(n) - 2]?.name)})`,
+        ),
+      ),
+    };
+  } finally {
+    db.close();
+  }
+}
