@@ -10,7 +10,11 @@ import { loadConfig } from '../../src/config/config.js';
 import { configRepoBranches } from '../../src/github/config-repo.js';
 import { rejection } from '../support/rejection.js';
 import { refsServer } from '../support/github-refs.js';
-import { ContractOctokit, expectNoContractViolations } from '../support/github-contract.js';
+import {
+  ContractOctokit,
+  ContractProbotOctokit,
+  expectNoContractViolations,
+} from '../support/github-contract.js';
 
 const API = 'https://api.github.com';
 const octokit = new ContractOctokit({
@@ -242,6 +246,7 @@ describe("the app's branch store: the config repo through the installation found
     'on %s: installation lookup, token, then GraphQL pages of refs',
     async (_label, extra, host, rest, graphql) => {
       const probot = createProbot({
+        overrides: { Octokit: ContractProbotOctokit },
         env: {
           APP_ID: '42',
           PRIVATE_KEY: privateKey,
@@ -270,6 +275,7 @@ describe("the app's branch store: the config repo through the installation found
 
   it('is not used when GIT_REPO_URL is set, nor without a config repo', () => {
     const probot = createProbot({
+      overrides: { Octokit: ContractProbotOctokit },
       env: { APP_ID: '42', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: 'x', LOG_LEVEL: 'fatal' },
     });
     expect(

@@ -5,12 +5,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import nock from 'nock';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { serve, type Served } from '../../src/server/serve.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { createProbot } from 'probot';
+import { ContractProbotOctokit, expectNoContractViolations } from '../support/github-contract.js';
 
 const SECRET = 'webhook-secret-for-tests';
 let db: TestDatabase;
@@ -29,12 +31,15 @@ beforeAll(async () => {
     privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
     publicKeyEncoding: { type: 'spki', format: 'pem' },
   });
-  served = await serve(
-    rt,
-    { APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'fatal' },
-    'test:server',
-    { host: '127.0.0.1', port: 0 },
-  );
+  const env = {
+    APP_ID: '1',
+    PRIVATE_KEY: privateKey,
+    WEBHOOK_SECRET: SECRET,
+    LOG_LEVEL: 'fatal' as const,
+  };
+  // The app's own Probot, its requests checked against GitHub's description.
+  const probot = createProbot({ env, overrides: { Octokit: ContractProbotOctokit } });
+  served = await serve(rt, env, 'test:server', { host: '127.0.0.1', port: 0 }, probot);
   base = `http://127.0.0.1:${served.port}`;
 });
 afterAll(async () => {
@@ -148,3 +153,5 @@ describe('the server', () => {
     );
   });
 });
+
+afterEach(() => expectNoContractViolations());

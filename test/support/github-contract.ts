@@ -64,7 +64,12 @@ export function checkGitHubRequest(
   body: unknown,
 ): string | null {
   const s = load();
-  const path = urlTemplate.replace(/^https?:\/\/[^/]+/, '').split('?')[0]!;
+  // GitHub Enterprise Server serves REST under /api/v3 and GraphQL at /api/graphql.
+  const path = urlTemplate
+    .replace(/^https?:\/\/[^/]+/, '')
+    .replace(/^\/api\/v3(?=\/)/, '')
+    .replace(/^\/api\/graphql$/, '/graphql')
+    .split('?')[0]!;
   if (method === 'POST' && path === '/graphql') {
     const query = (body as { query?: unknown } | null)?.query;
     if (typeof query !== 'string') return 'POST /graphql without a query';
