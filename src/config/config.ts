@@ -135,11 +135,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       passwordOf(raw.DATABASE_URL),
       passwordOf(raw.GIT_REPO_URL),
       passwordOf(raw.ARGOCD_REPO_URL),
+      // Basic auth sends base64("user:password"): the pairs are secrets too.
+      pair(
+        raw.GIT_USERNAME ?? userOf(raw.GIT_REPO_URL),
+        raw.GIT_PASSWORD ?? passwordOf(raw.GIT_REPO_URL),
+      ),
+      pair(userOf(raw.ARGOCD_REPO_URL), passwordOf(raw.ARGOCD_REPO_URL)),
+      pair(raw.PORTAINER_ADMIN_USER, raw.PORTAINER_ADMIN_PASSWORD),
       env.WEBHOOK_SECRET,
       env.PRIVATE_KEY,
       raw.KINDLER_DASHBOARD_TOKEN,
     ].filter((s): s is string => typeof s === 'string' && s.length > 0),
   };
+}
+
+const pair = (user: string | undefined, password: string | undefined) =>
+  user && password ? `${user}:${password}` : undefined;
+
+function userOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const user = new URL(url).username;
+    return user ? decodeURIComponent(user) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function passwordOf(url: string | undefined): string | undefined {

@@ -2,13 +2,13 @@
 // Known secret values are replaced exactly; well-known token shapes are caught even when unknown.
 
 const PATTERNS: RegExp[] = [
+  /(\/\/)[^/\s@]+(?=@)/g, // user-info in URLs (user:password@, token@), before key=value shapes
   /\bgh[pousr]_[A-Za-z0-9_]{20,}\b/g, // GitHub tokens
   /\bgithub_pat_[A-Za-z0-9_]{20,}\b/g,
   /\bptr_[A-Za-z0-9+/=_-]{16,}\b/g, // Portainer access tokens
   /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b/g, // JWTs (service-account tokens)
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
   /((?:client-key-data|client-certificate-data|certificate-authority-data|token|password|bearerToken|edge-key|EDGE_KEY|EdgeKey)["']?\s*[:=]\s*["']?)[^\s"',}]+/gi,
-  /(\/\/[^/\s:@]+:)[^@\s/]+@/g, // credentials in URLs
 ];
 
 export const REDACTED = '[redacted]';
@@ -16,7 +16,19 @@ export const REDACTED = '[redacted]';
 export class Redactor {
   private readonly secrets: string[];
   constructor(secrets: Iterable<string | undefined | null> = []) {
-    this.secrets = [...secrets].filter((s): s is string => typeof s === 'string' && s.length >= 4);
+    const known = [...secrets].filter((s): s is string => typeof s === 'string' && s.length >= 4);
+    // A secret travels in other clothes too: URL-encoded, and base64 (Basic auth is
+    // base64("user:password"); callers add such pairs as secrets of their own).
+    const encodings = known.flatMap((s) => [
+      encodeURIComponent(s),
+      Buffer.from(s).toString('base64'),
+      Buffer.from(s).toString('base64').replace(/=+$/, ''),
+      Buffer.from(s).toString('base64url'),
+    ]);
+    // Longest first, so a secret inside another is not half replaced.
+    this.secrets = [...new Set([...known, ...encodings])]
+      .filter((s) => s.length >= 4)
+      .sort((a, b) => b.length - a.length);
   }
 
   with(...more: (string | undefined | null)[]): Redactor {

@@ -2,6 +2,7 @@
 // Pure. GitHub allows 65535 characters of summary: the end is kept.
 import { stepsFor, type Environment, type Operation } from '../domain/index.js';
 import { hintFor } from '../lifecycle/hints.js';
+import { inlineText } from './markdown.js';
 import { stepDuration } from './status-comment.js';
 
 export const SUMMARY_LIMIT = 65_535;
@@ -31,13 +32,13 @@ export function checkRunState(
   const rows = stepsFor(op.kind).map((name) => {
     const s = op.steps.find((x) => x.step === name);
     const detail = (s?.status === 'failed' ? s.error : s?.detail) ?? '';
-    return `| ${name} | ${s?.status ?? 'pending'} | ${s ? stepDuration(s) : ''} | ${detail.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')} |`;
+    return `| ${name} | ${s?.status ?? 'pending'} | ${s ? stepDuration(s) : ''} | ${inlineText(detail, 300)} |`;
   });
   const lines = ['| step | status | time | detail |', '|---|---|---|---|', ...rows];
   if (op.status === 'failed' && op.failedStep)
     lines.push(
       '',
-      `**${op.failedStep} failed:** ${op.error ?? ''}`,
+      `**${op.failedStep} failed:** ${inlineText(op.error ?? '', 4_000)}`,
       '',
       `To resolve, ${hintFor(op.kind, op.failedStep)}, then press **Retry** or comment \`${op.fixCommand ?? ''}\`.`,
     );

@@ -4,7 +4,7 @@
 import type { Cell, ConsistencyReport } from '../consistency/compare.js';
 import { COLUMNS } from '../consistency/compare.js';
 import type { RepairAction } from '../consistency/repair.js';
-import { clipMiddle } from './fit.js';
+import { inlineText } from './markdown.js';
 
 const SYMBOL: Record<Cell, string> = {
   ok: '✓',
@@ -99,7 +99,7 @@ export function renderReportMarkdown(
     out.push(
       ...shown.map(
         (d) =>
-          `| \`${d.name}\` | ${d.system} | ${d.kind} | ${cell(d.detail)} | \`${cell(fix(d.fix))}\` |`,
+          `| \`${d.name}\` | ${d.system} | ${d.kind} | ${cell(d.detail)} | \`${fix(d.fix).replace(/\|/g, '\\|')}\` |`,
       ),
     );
     if (report.discrepancies.length > shown.length)
@@ -169,4 +169,4 @@ export function renderActionsMarkdown(
   ].join('\n');
 }
 
-const cell = (s: string) => clipMiddle(s, 500).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const cell = (s: string) => inlineText(s, 500);

@@ -4,6 +4,7 @@
 import { stepsFor, type Environment, type Operation, type StepState } from '../domain/index.js';
 import { hintFor } from '../lifecycle/hints.js';
 import { COMMENT_LIMIT, clipMiddle } from './fit.js';
+import { fencedBlock, inlineText } from './markdown.js';
 
 export { COMMENT_LIMIT };
 /** A step's detail in the table, and the error under it: long enough to read, never the whole page. */
@@ -35,8 +36,7 @@ export function stepDuration(step: StepState): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-const cell = (text: string): string =>
-  clipMiddle(text, CELL_LIMIT).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+const cell = (text: string): string => inlineText(text, CELL_LIMIT);
 
 export function renderStatusComment(
   op: Operation,
@@ -61,7 +61,7 @@ export function renderStatusComment(
   if (op.status === 'failed' && op.failedStep) {
     lines.push(
       '',
-      `**${op.failedStep} failed:** ${clipMiddle(op.error ?? 'unknown error', ERROR_LIMIT)}`,
+      `**${op.failedStep} failed:** ${inlineText(op.error ?? 'unknown error', ERROR_LIMIT)}`,
       '',
       `To resolve, ${hintFor(op.kind, op.failedStep)}, then comment:`,
       '',
@@ -85,9 +85,7 @@ export function renderStatusComment(
       '',
       '<details><summary>log</summary>',
       '',
-      '```',
-      op.logOutput.trimEnd(),
-      '```',
+      ...fencedBlock(op.logOutput.trimEnd()),
       '</details>',
     );
   return fit(lines.join('\n'));
@@ -98,10 +96,11 @@ export function fit(body: string, limit = COMMENT_LIMIT): string {
   if (body.length <= limit) return body;
   const start = body.indexOf('<details><summary>log</summary>');
   const note = '\n… (earlier log lines cut) …\n';
-  const head =
-    start < 0 ? '' : body.slice(0, start + '<details><summary>log</summary>\n\n```'.length);
+  // The head runs to the end of the log's opening fence line, whatever its length.
+  const fenceLine = start < 0 ? -1 : body.indexOf('\n', body.indexOf('\n\n', start) + 2);
+  const head = fenceLine < 0 ? '' : body.slice(0, fenceLine);
   const keep = limit - head.length - note.length;
   // No log to cut, or a head that alone is too long: cut the middle of the whole body.
-  if (start < 0 || keep < 1000) return clipMiddle(body, limit);
+  if (!head || keep < 1000) return clipMiddle(body, limit);
   return `${head}${note}${body.slice(body.length - keep)}`;
 }

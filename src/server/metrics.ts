@@ -4,6 +4,14 @@
 import client from 'prom-client';
 import type { Operation } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
+import { HANDLED_EVENTS } from '../app.js';
+
+const WEBHOOK_EVENTS = new Set(
+  Object.values(HANDLED_EVENTS)
+    .flat()
+    .map((e) => e.split('.')[0]!)
+    .concat('ping'),
+);
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -76,8 +84,9 @@ export class Metrics {
     }
   }
 
+  /** Label values come from a closed set: a forged event name is `other`, never a new series. */
   webhookAnswered(event: string, seconds: number): void {
-    this.webhook.observe({ event }, seconds);
+    this.webhook.observe({ event: WEBHOOK_EVENTS.has(event) ? event : 'other' }, seconds);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -41,6 +41,64 @@ export class CliError extends Error {
 export const tail = (text: string, lines = 15): string =>
   text.trimEnd().split('\n').slice(-lines).join('\n');
 
+/**
+ * What a child process may see of this process's environment: what the tools need to run and to
+ * reach Docker, Kubernetes and the network — never the bot's own secrets (WEBHOOK_SECRET,
+ * PRIVATE_KEY, DATABASE_URL, PORTAINER_API_KEY, GIT_PASSWORD, the dashboard token…). A caller
+ * adds what one command needs (git's askpass credentials) through `env`; KINDLER_CHILD_ENV names
+ * more variables to pass (comma-separated; `PREFIX_*` for a prefix).
+ */
+const CHILD_ENV = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TZ',
+  'TMPDIR',
+  'TERM',
+  'XDG_CONFIG_HOME',
+  'XDG_CACHE_HOME',
+  'XDG_RUNTIME_DIR',
+  'DOCKER_HOST',
+  'DOCKER_CONFIG',
+  'DOCKER_CONTEXT',
+  'DOCKER_CERT_PATH',
+  'DOCKER_TLS_VERIFY',
+  'KUBECONFIG',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'SSH_AUTH_SOCK',
+  'GIT_SSH_COMMAND',
+];
+
+export function childEnv(
+  parent: NodeJS.ProcessEnv = process.env,
+  extra: Record<string, string | undefined> = {},
+): Record<string, string> {
+  const more = (parent.KINDLER_CHILD_ENV ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const allowed = (name: string) =>
+    CHILD_ENV.includes(name) ||
+    more.some((m) => (m.endsWith('*') ? name.startsWith(m.slice(0, -1)) : name === m));
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parent)) if (v !== undefined && allowed(k)) out[k] = v;
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
 /** Runs a command; resolves with its output on exit 0, rejects with CliError otherwise. */
 export async function run(
   command: string,
@@ -74,7 +132,8 @@ export async function runAllowingFailure(
       reject: false,
       stripFinalNewline: options.keepTrailingNewline !== true,
       ...(options.cwd ? { cwd: options.cwd } : {}),
-      ...(options.env ? { env: options.env, extendEnv: true } : {}),
+      env: childEnv(process.env, options.env),
+      extendEnv: false,
       ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' }),
       ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
       ...(options.signal ? { cancelSignal: options.signal } : {}),

@@ -152,6 +152,24 @@ describe('the server', () => {
       /kindler_webhook_duration_seconds_count\{event="issue_comment"\} [1-9]/,
     );
   });
+
+  it('forged event names never become metric series (labels come from a closed set)', async () => {
+    for (let i = 0; i < 50; i++)
+      await fetch(`${base}/api/github/webhooks`, {
+        method: 'POST',
+        headers: {
+          'x-github-event': `evil-${i}-${'A'.repeat(200)}`,
+          'x-github-delivery': `forged-${i}`,
+          'x-hub-signature-256': 'sha256=00',
+        },
+        body: '{}',
+      });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).not.toContain('evil-');
+    expect(metrics).toMatch(
+      /kindler_webhook_duration_seconds_count\{event="other"\} ([5-9]\d|\d{3,})/,
+    );
+  });
 });
 
 afterEach(() => expectNoContractViolations());

@@ -43,6 +43,8 @@ export function setupFakes(): Fakes {
     PATH: `${BIN}:${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`,
     KINDLER_FAKE_STATE: stateDir,
     KINDLER_FAKE_NODE: process.execPath,
+    // Children see only an allow-listed environment; the fakes need their own variables.
+    KINDLER_CHILD_ENV: 'KINDLER_FAKE_*',
     // No cluster behind the fakes answers HTTP: tests of the ready probe set their own entry.
     KINDLER_READY_TIMEOUT: '0',
   };

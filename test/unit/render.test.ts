@@ -1,6 +1,7 @@
 // The status comment and the check run of an operation: the step checklist with icons and
 // durations, the error with its fix on failure, the URL on success, and GitHub's size limits kept by
 // cutting the oldest log lines — the end, where the error is, always stays.
+import { fromMarkdown } from 'mdast-util-from-markdown';
 import { describe, expect, it } from 'vitest';
 import { envName, type Operation, type StepState } from '../../src/domain/index.js';
 import { checkRunState, SUMMARY_LIMIT } from '../../src/render/check-run.js';
@@ -153,5 +154,40 @@ describe('consistency replies on GitHub', () => {
     expect(text.startsWith('**Sync:** 2700 done, 300 failed.')).toBe(true);
     expect(text).toContain('…and 2970 more: the `kindler/consistency` check run and the dashboard');
     expect(text.length).toBeLessThan(20_000);
+  });
+});
+
+describe('untrusted text in what the bot publishes', () => {
+  it('a CLI stderr with a code fence, a link and a mention stays text in the status comment', () => {
+    const evil = 'boom\n```\n</details>\n@everyone [click](http://evil.example/) <img src=x>';
+    const op = makeOp({
+      status: 'failed',
+      failedStep: 'cluster',
+      error: `k3d exited 1: ${evil}`,
+      logOutput: `cluster: k3d exited 1: ${evil}\n`,
+      steps: [step('cluster', 'failed', 2, 14, null, `k3d exited 1: ${evil}`)],
+    });
+    const body = renderStatusComment(op, makeEnv('dev'), { baseDomain: 'example.test' });
+    const tree = fromMarkdown(body);
+    const kinds = new Set<string>();
+    const visit = (n: any) => {
+      kinds.add(n.type);
+      if (n.type === 'link') throw new Error(`a live link: ${n.url}`);
+      n.children?.forEach(visit);
+    };
+    visit(tree);
+    expect(kinds.has('image')).toBe(false);
+    // The log's fence outlasts the backticks inside it: it closes where the bot closes it.
+    const code = (tree.children as any[]).filter((n) => n.type === 'code');
+    expect(code.at(-1).value).toContain('@everyone [click](http://evil.example/)');
+    // Outside code, a mention never notifies (a zero-width space breaks it).
+    const texts: string[] = [];
+    const collect = (n: any) => {
+      if (n.type === 'text') texts.push(n.value);
+      if (n.type !== 'code' && n.type !== 'inlineCode') n.children?.forEach(collect);
+    };
+    collect(tree);
+    expect(texts.join('\n')).not.toMatch(/(^|[^\u200b])@everyone/);
+    expect(body).toContain('@\u200beveryone \\[click\\](http://evil.example/)');
   });
 });
