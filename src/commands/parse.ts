@@ -9,7 +9,7 @@ import {
   type ProviderName,
 } from '../domain/index.js';
 import { parseDuration } from './duration.js';
-import { plainLines } from './strip-markdown.js';
+import { CODE_SPAN, plainLines } from './strip-markdown.js';
 import { closest } from './suggest.js';
 import { usageHint } from './usage.js';
 import { SPECS, VERBS, type Command, type Verb } from './verbs.js';
@@ -29,6 +29,15 @@ export function parseComment(body: string): ParsedLine[] {
     const match = PREFIX.exec(raw);
     if (!match) continue;
     const line = raw.trim().slice(0, 200);
+    if (raw.includes(CODE_SPAN)) {
+      out.push({
+        kind: 'reply',
+        message:
+          'Code spans (`…`) are not arguments, and nothing was run. Write the command in plain text, e.g. `/env create dev k3d`.',
+        line: line.split(CODE_SPAN).join('`…`').replace(/\s+/g, ' ').trim(),
+      });
+      continue;
+    }
     const result = parseArgs((match[1] ?? '').trim().split(/\s+/).filter(Boolean));
     out.push(
       'message' in result

@@ -20,7 +20,8 @@ export function plainLines(body: string): string[] {
   // Offsets are UTF-16 code units, as string indices are.
   const chars = text.split('');
   for (const span of paragraphs.flatMap(inlineSpans))
-    for (let i = span.start; i < span.end; i++) if (chars[i] !== '\n') chars[i] = ' ';
+    for (let i = span.start; i < span.end; i++)
+      if (chars[i] !== '\n') chars[i] = span.code && i === span.start ? CODE_SPAN : ' ';
   const blanked = chars.join('').split('\n');
   const out = blanked.map(() => '');
   for (const { position } of paragraphs)
@@ -28,14 +29,21 @@ export function plainLines(body: string): string[] {
   return out;
 }
 
+/**
+ * Where a code span stood in a plain line: a command line holding one is refused (code is never
+ * an argument, and blanking it would shift the arguments after it).
+ */
+export const CODE_SPAN = '\u0000';
+
 /** Code spans and inline HTML inside a paragraph, as offset ranges. */
-function inlineSpans(node: Node): { start: number; end: number }[] {
-  const spans: { start: number; end: number }[] = [];
+function inlineSpans(node: Node): { start: number; end: number; code: boolean }[] {
+  const spans: { start: number; end: number; code: boolean }[] = [];
   const visit = (n: Node) => {
     if ((n.type === 'inlineCode' || n.type === 'html') && n.position) {
       const start = n.position.start.offset;
       const end = n.position.end.offset;
-      if (start !== undefined && end !== undefined) spans.push({ start, end });
+      if (start !== undefined && end !== undefined)
+        spans.push({ start, end, code: n.type === 'inlineCode' });
       return;
     }
     for (const c of n.children ?? []) visit(c);

@@ -1,9 +1,19 @@
 // The webhook endpoint: what GitHub's delivery goes through before the app sees it.
+import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { Probot } from 'probot';
 import { HANDLED_EVENTS } from '../app.js';
 import type { Delivery, OperationQueue } from '../queue/operation-queue.js';
 import { json } from '../server/http-server.js';
+
+/** HMAC-SHA256 of the raw body against `sha256=<hex>`, in constant time. */
+export function signatureMatches(raw: Buffer, header: string, secret: string): boolean {
+  const expected = Buffer.from(
+    `sha256=${crypto.createHmac('sha256', secret).update(raw).digest('hex')}`,
+  );
+  const given = Buffer.from(header);
+  return given.length === expected.length && crypto.timingSafeEqual(given, expected);
+}
 
 const MAX_PAYLOAD = 25 * 1024 * 1024; // GitHub caps payloads at 25 MB
 /** Deliveries handled at once by this process (each is a few GitHub calls, throttled by Octokit). */
@@ -21,6 +31,7 @@ export async function receiveWebhook(
   res: http.ServerResponse,
   probot: Probot,
   queue: OperationQueue,
+  secret: string,
 ): Promise<void> {
   if (req.method !== 'POST') return json(res, 405, { error: 'webhooks are POSTed' });
   const header = (h: string) => (typeof req.headers[h] === 'string' ? req.headers[h] : null);
@@ -38,16 +49,26 @@ export async function receiveWebhook(
     if (size > MAX_PAYLOAD) return json(res, 413, { error: 'payload larger than 25 MB' });
     chunks.push(chunk as Buffer);
   }
-  const body = Buffer.concat(chunks).toString('utf8');
-  if (!probot.webhooks || !(await probot.webhooks.verify(body, signature))) {
+  const raw = Buffer.concat(chunks);
+  // GitHub signs the bytes it sends: verify those, not a decoding of them.
+  if (!signatureMatches(raw, signature, secret)) {
     return json(res, 400, { error: 'signature does not match the payload: check WEBHOOK_SECRET' });
   }
-  let payload: Record<string, unknown>;
+  let body: string;
   try {
-    payload = JSON.parse(body) as Record<string, unknown>;
+    body = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    return json(res, 400, { error: 'the payload is not UTF-8' });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
   } catch {
     return json(res, 400, { error: 'the payload is not JSON' });
   }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    return json(res, 400, { error: 'the payload is not a JSON object' });
+  const payload = parsed as Record<string, unknown>;
   const ignored = ignoredBecause(name, payload);
   if (ignored) return json(res, 200, { ok: true, ignored });
   const delivery: Delivery = { id, name, payload };

@@ -117,7 +117,8 @@ export async function startGitHub(
     );
   else await queue.unschedule(DRIFT_SCHEDULE);
   const handler: Handler = async (req, res) => {
-    if (!req.url?.startsWith(WEBHOOK_PATH)) return false;
+    // The webhook path exactly (a query string aside): /api/github/webhooksXYZ is not it.
+    if (new URL(req.url ?? '/', 'http://x').pathname !== WEBHOOK_PATH) return false;
     const started = performance.now();
     res.once('finish', () =>
       metrics?.webhookAnswered(
@@ -125,7 +126,7 @@ export async function startGitHub(
         (performance.now() - started) / 1000,
       ),
     );
-    await receiveWebhook(req, res, probot, queue);
+    await receiveWebhook(req, res, probot, queue, String(env.WEBHOOK_SECRET));
     return true;
   };
   const stopWorker = worker.stop.bind(worker);

@@ -77,7 +77,8 @@ export function dashboardHandler(
     }
     const match = /^\/kindler\/environments\/([^/]+)$/.exec(path);
     if (match) {
-      const name = decodeURIComponent(match[1] as string);
+      const name = decodeName(match[1] as string);
+      if (name === null) return html(res, 400, notFoundPage('a malformed name', null));
       const found = await data.environment(name);
       if (!found) {
         const envs = await data.environments();
@@ -110,7 +111,11 @@ async function api(
   }
   const one = /^environments\/([^/]+)$/.exec(route);
   if (one) {
-    const name = decodeURIComponent(one[1] as string);
+    const name = decodeName(one[1] as string);
+    if (name === null) {
+      json(res, 400, { error: 'the name in the path is not valid percent-encoding' });
+      return true;
+    }
     const found = await data.environment(name);
     if (found) json(res, 200, found);
     else json(res, 404, { error: `no environment named "${name}"` });
@@ -166,4 +171,13 @@ function authorised(req: http.IncomingMessage, token: string): boolean {
     .map((c) => c.trim())
     .find((c) => c.startsWith(`${COOKIE}=`));
   return cookie !== undefined && same(decodeURIComponent(cookie.slice(COOKIE.length + 1)), token);
+}
+
+/** A path segment decoded, or null when its percent-encoding is malformed (`%ZZ`). */
+function decodeName(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
 }

@@ -153,6 +153,26 @@ describe('the server', () => {
     );
   });
 
+  it('answers malformed paths with 4xx: only the exact webhook path takes deliveries, %ZZ is refused', async () => {
+    const near = await fetch(`${base}/api/github/webhooksXYZ`, {
+      method: 'POST',
+      headers: {
+        'x-github-event': 'issue_comment',
+        'x-github-delivery': 'near-1',
+        'x-hub-signature-256': sign('{}'),
+      },
+      body: '{}',
+    });
+    expect(near.status).toBe(404);
+    const page = await fetch(`${base}/kindler/environments/%ZZ`);
+    expect(page.status).toBe(400);
+    const api = await fetch(`${base}/kindler/api/environments/%ZZ`);
+    expect(api.status).toBe(400);
+    expect(await api.json()).toEqual({
+      error: 'the name in the path is not valid percent-encoding',
+    });
+  });
+
   it('forged event names never become metric series (labels come from a closed set)', async () => {
     for (let i = 0; i < 50; i++)
       await fetch(`${base}/api/github/webhooks`, {

@@ -61,3 +61,16 @@ describe('commands in CommonMark', () => {
     expect(parseComment('> quoted\n/env delete prod')).toEqual([]);
   });
 });
+
+describe('code spans in a command line', () => {
+  it('are refused with the reason; they never shift the arguments', () => {
+    const [line] = parseComment('/env create `touch x` k3d');
+    expect(line).toMatchObject({
+      kind: 'reply',
+      line: '/env create `…` k3d',
+      message:
+        'Code spans (`…`) are not arguments, and nothing was run. Write the command in plain text, e.g. `/env create dev k3d`.',
+    });
+    expect(parseComment('/env delete ``prod``')[0]?.kind).toBe('reply');
+  });
+});

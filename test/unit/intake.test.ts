@@ -61,7 +61,7 @@ describe('receiveWebhook', () => {
       log: { warn: () => undefined, error: () => undefined },
     } as unknown as Probot;
     server = http.createServer(
-      (req, res) => void receiveWebhook(req, res, probot, queue as OperationQueue),
+      (req, res) => void receiveWebhook(req, res, probot, queue as OperationQueue, SECRET),
     );
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`;
@@ -77,7 +77,7 @@ describe('receiveWebhook', () => {
         },
       });
     };
-    return { post, received };
+    return { post, received, url };
   }
   const comment = { action: 'created', comment: { id: 1, body: '/env list' } };
 
@@ -129,5 +129,36 @@ describe('receiveWebhook', () => {
     const res = await post('d-5', comment);
     expect(res.status).toBe(200);
     expect(received).toEqual([{ id: 'd-5', name: 'issue_comment', payload: comment }]);
+  });
+
+  it('answers 4xx, never 5xx, for signed bodies that are empty, null, not an object, or not UTF-8', async () => {
+    const accepted: Delivery[] = [];
+    const { url } = await endpoint({ accept: async (d) => (accepted.push(d), true) });
+    const raw = (id: string, body: Buffer) =>
+      fetch(url, {
+        method: 'POST',
+        body,
+        headers: {
+          'x-github-event': 'issue_comment',
+          'x-github-delivery': id,
+          'x-hub-signature-256': `sha256=${crypto.createHmac('sha256', SECRET).update(body).digest('hex')}`,
+        },
+      });
+    const cases: [string, Buffer, string][] = [
+      ['empty', Buffer.alloc(0), 'the payload is not JSON'],
+      ['null', Buffer.from('null'), 'the payload is not a JSON object'],
+      ['array', Buffer.from('[1]'), 'the payload is not a JSON object'],
+      [
+        'latin1',
+        Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d]),
+        'the payload is not UTF-8',
+      ],
+    ];
+    for (const [id, body, error] of cases) {
+      const res = await raw(id, body);
+      expect(res.status, id).toBe(400);
+      expect(await res.json(), id).toEqual({ error });
+    }
+    expect(accepted).toEqual([]);
   });
 });
