@@ -55,6 +55,7 @@ export function kindlerApp(deps: CommentDeps) {
           repo: { owner: p.repository.owner.login, repo: p.repository.name },
           installationId: p.installation?.id ?? null,
           sender: p.sender.login,
+          fork: p.pull_request.head.repo?.full_name !== p.repository.full_name,
         },
         context.octokit,
         deps,

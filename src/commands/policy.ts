@@ -15,6 +15,11 @@
 //     labels: { k3d: "env:k3d", kind: "env:kind" }
 //     keep_label: keep
 //     ttl: 72h
+//     forks: false          # pull requests from forks get no environment unless true
+//   repositories: [acme/platform-config, acme/web]   # who may issue commands (default: this one)
+//
+// The file is read from the config repository (KINDLER_CONFIG_REPO) for every repository the app
+// is installed on.
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
@@ -55,9 +60,20 @@ const schema = z
         keep_label: z.string().min(1).default('keep'),
         /** Unset → KINDLER_PR_TTL_HOURS. */
         ttl: duration.optional(),
+        /** Whether a pull request whose head is in a fork gets an environment. */
+        forks: z.boolean().default(false),
       })
       .strict()
-      .default({ labels: { k3d: 'env:k3d', kind: 'env:kind' }, keep_label: 'keep' }),
+      .default({
+        labels: { k3d: 'env:k3d', kind: 'env:kind' },
+        keep_label: 'keep',
+        forks: false,
+      }),
+    /** The repositories that may issue commands (owner/repo); unset → the config repository alone. */
+    repositories: z
+      .array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, { message: 'expected owner/repo' }))
+      .min(1)
+      .optional(),
     permissions: z
       .object({
         default: z

@@ -2,7 +2,8 @@
 // On an operation's check run, Retry and Re-run resume the operation for people allowed to retry
 // it (the same status comment and check run are edited from then on). Re-check, on any of ours,
 // runs the consistency check; Sync, on the consistency check run, runs sync.
-import { authorize } from '../commands/policy.js';
+import type { Decision } from '../commands/policy.js';
+import { authorityFor, judgedAs } from './authority.js';
 import { classify, messageOf, type Failure } from '../domain/index.js';
 import { checkConsistency } from '../consistency/check.js';
 import { RECHECK_ACTION, RETRY_ACTION } from '../render/check-run.js';
@@ -45,12 +46,14 @@ export async function handleCheckRun(
       ? await deps.rt.store.getOperation(Number(event.externalId))
       : null;
   if (!op || !(await deps.rt.store.recordDelivery(event.deliveryId, 'check_run'))) return;
-  const decision = authorize(await deps.permissions.policy(octokit, event.repo), {
-    verb: 'retry',
-    envName: op.envName,
-    login: event.sender,
-    permission: await deps.permissions.of(octokit, event.repo, event.sender),
-  });
+  // Judged as retry and as the verb it resumes (retrying a delete needs what delete needs).
+  const authority = await authorityFor(deps, octokit, event.repo);
+  let decision: Decision = { allowed: true };
+  for (const verb of judgedAs('retry', op)) {
+    decision = await authority.decide({ verb, envName: op.envName, login: event.sender });
+    if (!decision.allowed) break;
+  }
+  if (authority.accepts(event.repo)) return;
   const say = (body: string) =>
     op.trigger.issueNumber
       ? octokit.rest.issues.createComment({
@@ -86,12 +89,9 @@ async function consistencyAction(
   deps: CommentDeps,
 ): Promise<void> {
   if (!(await deps.rt.store.recordDelivery(event.deliveryId, 'check_run'))) return;
-  const decision = authorize(await deps.permissions.policy(octokit, event.repo), {
-    verb,
-    envName: null,
-    login: event.sender,
-    permission: await deps.permissions.of(octokit, event.repo, event.sender),
-  });
+  const authority = await authorityFor(deps, octokit, event.repo);
+  if (authority.accepts(event.repo)) return;
+  const decision = await authority.decide({ verb, envName: null, login: event.sender });
   if (!decision.allowed) return; // a button has nowhere to answer; the check run stays as it was
   const task = async () => {
     const { rt } = deps;

@@ -9,6 +9,7 @@ import {
   MANAGEMENT_CLUSTER,
   classify,
   messageOf,
+  type EnvName,
   type Operation,
   type Trigger,
 } from '../domain/index.js';
@@ -17,9 +18,8 @@ import { isUnreachable } from '../store/db.js';
 import { checkRunName, checkRunState } from '../render/check-run.js';
 import { renderStatusComment } from '../render/status-comment.js';
 import type { Runtime } from '../runtime.js';
-import { authorize } from '../commands/policy.js';
 import { checkCommand, pruneCommand, syncCommand } from './consistency.js';
-import type { PermissionCache } from './permissions.js';
+import { authorityFor, judgedAs, type Authority, type AuthorityDeps } from './authority.js';
 import { installationKey, type GitHubClient, type RepoRef } from './types.js';
 import { publishable } from './publish.js';
 
@@ -36,9 +36,8 @@ export interface CommentEvent {
   sender: { login: string; type: string };
 }
 
-export interface CommentDeps {
+export interface CommentDeps extends AuthorityDeps {
   rt: Runtime;
-  permissions: PermissionCache;
   /** Hands a recorded operation to the worker (the durable queue in the server). */
   wake?: (op: Operation) => void;
   /** Runs slow read-outs (check, sync, prune) after the webhook is answered; inline when absent. */
@@ -51,6 +50,10 @@ const commandLines = (body: string) =>
   parseComment(body)
     .map((l) => l.line)
     .join('\n');
+
+/** Commands read from one comment; the rest are refused in the same reply. */
+export const MAX_COMMANDS_PER_COMMENT = 10;
+const CONSISTENCY_VERBS = ['check', 'sync', 'prune'];
 
 export async function handleComment(
   event: CommentEvent,
@@ -76,6 +79,34 @@ export async function handleComment(
   if (!fresh) return;
   if (event.installationId)
     await deps.rt.store.setState(installationKey(event.repo), event.installationId);
+  // Everything said to this comment goes into one reply, posted last.
+  const answers: string[] = [];
+  const say = (body: string) => void answers.push(body);
+  const post = () =>
+    answers.length
+      ? octokit.rest.issues.createComment({
+          ...event.repo,
+          issue_number: event.issueNumber,
+          body: publishable(deps.rt, answers.join('\n\n---\n\n')),
+        })
+      : Promise.resolve();
+  // Authorise before answering anything: a sender without read permission (on the config
+  // repository) gets one short refusal, whatever the comment holds.
+  const authority = await authorityFor(deps, octokit, event.repo);
+  const elsewhere = authority.accepts(event.repo);
+  if (elsewhere) {
+    say(elsewhere);
+    await post();
+    return;
+  }
+  const level = await authority.permission(event.sender.login);
+  if (level === 'none') {
+    say(
+      `@${event.sender.login}, you need read permission on ${authority.repo.owner}/${authority.repo.repo} to use \`/env\`; nothing was done.`,
+    );
+    await post();
+    return;
+  }
   try {
     await octokit.rest.reactions.createForIssueComment({
       ...event.repo,
@@ -87,27 +118,39 @@ export async function handleComment(
     await deps.rt.store.releaseDelivery(event.deliveryId);
     throw error;
   }
-  const reply = (body: string) =>
-    octokit.rest.issues.createComment({
-      ...event.repo,
-      issue_number: event.issueNumber,
-      body: publishable(deps.rt, body),
-    });
-  for (const line of lines) {
-    try {
-      await handleLine(line, event, octokit, deps, reply);
-    } catch (error) {
-      const text = deps.rt.redactor.redact(messageOf(error));
-      if (classify(error) === 'failure') {
-        const fix = (error as Failure).fix;
-        await reply(`> ${line.line}\n\n${text}${fix ? `\n\nNext: \`${fix}\`` : ''}`);
-      } else {
-        await reply(
-          `> ${line.line}\n\nSomething went wrong on our side (${text}). The operation was not started; try again, and tell the platform team if it persists.`,
+  let consistencyRun = false;
+  try {
+    for (const [index, line] of lines.entries()) {
+      if (index >= MAX_COMMANDS_PER_COMMENT) {
+        say(
+          `Only the first ${MAX_COMMANDS_PER_COMMENT} commands of a comment are read; ${lines.length - MAX_COMMANDS_PER_COMMENT} more were not run. Split them over several comments.`,
         );
-        throw error;
+        break;
+      }
+      if (line.kind === 'command' && CONSISTENCY_VERBS.includes(line.command.verb)) {
+        if (consistencyRun) {
+          say(`> ${line.line}\n\nOne consistency run per comment: this one was not started.`);
+          continue;
+        }
+        consistencyRun = true;
+      }
+      try {
+        await handleLine(line, event, octokit, deps, authority, say);
+      } catch (error) {
+        const text = deps.rt.redactor.redact(messageOf(error));
+        if (classify(error) === 'failure') {
+          const fix = (error as Failure).fix;
+          say(`> ${line.line}\n\n${text}${fix ? `\n\nNext: \`${fix}\`` : ''}`);
+        } else {
+          say(
+            `> ${line.line}\n\nSomething went wrong on our side (${text}). The operation was not started; try again, and tell the platform team if it persists.`,
+          );
+          throw error;
+        }
       }
     }
+  } finally {
+    await post();
   }
 }
 
@@ -155,24 +198,28 @@ async function handleLine(
   event: CommentEvent,
   octokit: GitHubClient,
   deps: CommentDeps,
-  reply: (b: string) => Promise<unknown>,
+  authority: Authority,
+  say: (b: string) => void,
 ): Promise<void> {
   if (line.kind === 'reply') {
-    await reply(`> ${line.line}\n\n${line.message}`);
+    say(`> ${line.line}\n\n${line.message}`);
     return;
   }
   const { command } = line;
-  const policy = await deps.permissions.policy(octokit, event.repo);
-  const permission = await deps.permissions.of(octokit, event.repo, event.sender.login);
-  const decision = authorize(policy, {
-    verb: command.verb,
-    envName: commandName(command),
-    login: event.sender.login,
-    permission,
-  });
-  if (!decision.allowed) {
-    await reply(`> ${line.line}\n\n${decision.message}`);
-    return;
+  const envName = commandName(command);
+  // retry and cancel are judged as the operation they resume or stop, extend as create.
+  const resumes =
+    envName && command.verb === 'retry'
+      ? await deps.rt.store.latestOperation(envName as EnvName)
+      : envName && command.verb === 'cancel'
+        ? await deps.rt.store.activeOperation(envName as EnvName)
+        : null;
+  for (const verb of judgedAs(command.verb, resumes)) {
+    const decision = await authority.decide({ verb, envName, login: event.sender.login });
+    if (!decision.allowed) {
+      say(`> ${line.line}\n\n${decision.message}`);
+      return;
+    }
   }
   const trigger: Trigger = {
     source: 'issue_comment',
@@ -182,7 +229,20 @@ async function handleLine(
     issueNumber: event.issueNumber,
     headSha: null,
   };
-  const op = await run(command, trigger, deps, reply, line.line, { octokit, repo: event.repo });
+  const reply = async (body: string) => {
+    say(body);
+  };
+  // A consistency run answers when it ends, after this comment's reply: in a comment of its own.
+  const later = (body: string) =>
+    octokit.rest.issues.createComment({
+      ...event.repo,
+      issue_number: event.issueNumber,
+      body: publishable(deps.rt, body),
+    });
+  const op = await run(command, trigger, deps, { reply, later }, line.line, {
+    octokit,
+    repo: event.repo,
+  });
   if (op) await announce(op, octokit, event.repo, event.issueNumber, deps);
 }
 
@@ -227,15 +287,21 @@ async function run(
   command: Command,
   trigger: Trigger,
   deps: CommentDeps,
-  reply: (b: string) => Promise<unknown>,
+  answer: {
+    reply: (b: string) => Promise<unknown>;
+    /** For what ends after the comment's reply was posted (background consistency runs). */
+    later: (b: string) => Promise<unknown>;
+  },
   quoted: string,
   gh: { octokit: GitHubClient; repo: RepoRef },
 ): Promise<Operation | null> {
   const { engine, store } = deps.rt;
+  const reply = answer.reply;
   switch (command.verb) {
     case 'check':
     case 'sync':
     case 'prune': {
+      const reply = deps.background ? answer.later : answer.reply;
       const task = async () => {
         const body =
           command.verb === 'check'

@@ -3,7 +3,8 @@
 // Label names, the pinning label and the lifetime come from `.github/kindler.yml` (pull_requests),
 // the lifetime otherwise from KINDLER_PR_TTL_HOURS.
 import { parseDuration } from '../commands/duration.js';
-import { DEFAULT_POLICY, type Policy } from '../commands/policy.js';
+import { DEFAULT_POLICY } from '../commands/policy.js';
+import { authorityFor, type Authority } from './authority.js';
 import { createHash } from 'node:crypto';
 import {
   Failure,
@@ -31,6 +32,8 @@ export interface PullRequestEvent {
   repo: RepoRef;
   installationId: number | null;
   sender: string;
+  /** The head is in another repository (a fork), or its repository is gone. */
+  fork: boolean;
 }
 
 /**
@@ -57,9 +60,9 @@ export async function handlePullRequest(
   octokit: GitHubClient,
   deps: CommentDeps,
 ): Promise<void> {
-  let policy: Policy;
+  let authority: Authority;
   try {
-    policy = await deps.permissions.policy(octokit, event.repo);
+    authority = await authorityFor(deps, octokit, event.repo);
   } catch (error) {
     if (!(error instanceof Failure)) throw error;
     // An invalid policy file stops everything; say so where someone asked for an environment.
@@ -77,7 +80,8 @@ export async function handlePullRequest(
     }
     return;
   }
-  const settings = policy.pull_requests;
+  if (authority.accepts(event.repo)) return;
+  const settings = authority.policy.pull_requests;
   const name = prEnvName(event.repo, event.number, deps.rt.config.KINDLER_CONFIG_REPO);
   const PR_LABELS: Record<string, ProviderName> = {
     [settings.labels.k3d]: 'k3d',
@@ -127,6 +131,26 @@ export async function handlePullRequest(
     return;
   }
   const exists = existing !== null;
+  // Who labels or reopens needs what create needs; who removes the label, what delete needs.
+  // Closing is the pull request's own end: its environment goes with it.
+  const verb =
+    wants && !exists ? 'create' : !wants && exists && event.action !== 'closed' ? 'delete' : null;
+  if (verb) {
+    const decision = await authority.decide({ verb, envName: name, login: event.sender });
+    const refusal = !decision.allowed
+      ? decision.message
+      : verb === 'create' && event.fork && !settings.forks
+        ? `This pull request comes from a fork: it gets no environment unless \`pull_requests.forks: true\` is set in .github/kindler.yml. Nothing was created.`
+        : null;
+    if (refusal) {
+      await octokit.rest.issues.createComment({
+        ...event.repo,
+        issue_number: event.number,
+        body: publishable(deps.rt, refusal),
+      });
+      return;
+    }
+  }
   try {
     if (wants && provider && !exists) {
       const hours = deps.rt.config.KINDLER_PR_TTL_HOURS;

@@ -65,9 +65,18 @@ export async function startGitHub(
   const background = new Background((error) =>
     probot.log.error({ err: error }, 'background task failed'),
   );
+  const configRepoName = rt.config.KINDLER_CONFIG_REPO;
   const deps = {
     rt,
     permissions: new PermissionCache(),
+    configRepo: configRepoName,
+    ...(configRepoName
+      ? {
+          configClient: installationClient(probot, splitRepo(configRepoName), () =>
+            installationOf(splitRepo(configRepoName)),
+          ),
+        }
+      : {}),
     wake: (op: Operation) => void worker.enqueue(op).catch(logError('enqueue')),
     background: background.run,
   };

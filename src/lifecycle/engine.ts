@@ -91,7 +91,11 @@ export class Engine implements EngineApi {
         `/env status ${name}`,
       );
     }
-    const reopened = await this.store.reopenOperation(last.id);
+    // Who asked this time is the actor from now on.
+    const reopened = await this.store.reopenOperation(last.id, {
+      actor: trigger.actor,
+      source: trigger.source,
+    });
     this.deps.log?.('info', 'operation reopened', {
       operation: reopened.id,
       env: name,

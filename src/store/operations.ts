@@ -154,7 +154,11 @@ export async function renew(
   return rows.length === 1;
 }
 
-export async function reopen(tx: Queryable, id: number): Promise<void> {
+export async function reopen(
+  tx: Queryable,
+  id: number,
+  by?: Pick<Trigger, 'actor' | 'source'>,
+): Promise<void> {
   const op = await loadOperation(tx, id);
   if (!op) throw new Failure('not_found', `operation #${id} does not exist`);
   if (op.status !== 'failed' && op.status !== 'cancelled') {
@@ -166,9 +170,11 @@ export async function reopen(tx: Queryable, id: number): Promise<void> {
   await tx.query(
     `update operations set status = 'queued', attempt = attempt + 1, error_message = null, failed_step = null,
        fix_command = null, completed_at = null, cancel_requested = false, current_step = null,
-       lease_owner = null, lease_expires_at = null, updated_at = now()
+       lease_owner = null, lease_expires_at = null, updated_at = now(),
+       actor = case when $2 then $3 else actor end,
+       trigger_source = case when $2 then $4 else trigger_source end
      where id = $1`,
-    [id],
+    [id, by !== undefined, by?.actor ?? null, by?.source ?? null],
   );
   await tx.query(
     `update operation_steps set status = 'pending', error = null, started_at = null, completed_at = null

@@ -227,9 +227,9 @@ export class SqlStore implements Store {
     return rows[0] ? loadOperation(this.db, rows[0].id) : null;
   }
 
-  async reopenOperation(id: number): Promise<Operation> {
+  async reopenOperation(id: number, by?: Pick<Trigger, 'actor' | 'source'>): Promise<Operation> {
     try {
-      await this.db.transaction((tx) => reopen(tx, id));
+      await this.db.transaction((tx) => reopen(tx, id, by));
     } catch (error) {
       if (pgCode(error) === '23505') {
         const op = await loadOperation(this.db, id);

@@ -113,8 +113,11 @@ export interface Store {
   updateOperation(id: number, patch: OperationPatch): Promise<Operation>;
   /** Sets cancel_requested on the active operation; returns it, or null if there is none. */
   requestCancel(envName: EnvName): Promise<Operation | null>;
-  /** Puts a failed or cancelled operation back in the queue (retry); done steps stay done. */
-  reopenOperation(id: number): Promise<Operation>;
+  /**
+   * Puts a failed or cancelled operation back in the queue (retry); done steps stay done. `by` is
+   * who asked this time: the operation records them as its actor from then on.
+   */
+  reopenOperation(id: number, by?: Pick<Trigger, 'actor' | 'source'>): Promise<Operation>;
   /** How many operations there are by kind and status (metrics). */
   operationCounts(): Promise<{ kind: OperationKind; status: OperationStatus; count: number }[]>;
   /** Running operations whose lease expired: their worker died. */

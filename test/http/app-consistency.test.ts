@@ -191,7 +191,7 @@ describe('consistency through the GitHub App', () => {
     });
     expect(runs[0].output.summary).toContain('| `gone` (no row) | – | ✗ orphan | – | – | – | – |');
     expect(runs[0].output.summary).toContain(
-      '| portainer | – skipped | PORTAINER_URL is not set |',
+      '| portainer | – skipped | PORTAINER\\_URL is not set |', // Markdown-escaped
     );
     expect(replies[0]).toContain('> /env check');
     expect(replies[0]).toContain(

@@ -234,13 +234,14 @@ describe('the GitHub App', () => {
   });
 
   it('a delivery GitHub could not be told about (👀 failed) is handled when it is tried again', async () => {
+    // The sender's permission is known before anything is answered (and cached for the retry).
+    permission('Codertocat', 'write');
     nock(API).post(`${R}/issues/comments/4242/reactions`).reply(502, { message: 'Server Error' });
     await expect(receive('/env create later', undefined, 'flaky-delivery')).rejects.toThrow(
       /Server Error/,
     );
     expect(await rt.store.listOperations({ envName: 'later' as never })).toHaveLength(0);
     nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
-    permission('Codertocat', 'write');
     nock(API).post(`${R}/issues/1/comments`).reply(201, { id: 9003 });
     checkRun(557);
     await receive('/env create later', undefined, 'flaky-delivery');
@@ -314,18 +315,52 @@ describe('the GitHub App', () => {
     expect(await rt.store.activeOperation('app-dev' as never)).toBeNull();
   });
 
-  it('handles several commands in one comment, each on its own', async () => {
+  it('handles several commands in one comment: a status comment per operation, one reply for the rest', async () => {
     nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
     permission('Codertocat', 'admin');
     const replies: string[] = [];
-    nock(API).post(`${R}/issues/1/comments`, collect(replies)).times(3).reply(201, { id: 5 });
+    nock(API).post(`${R}/issues/1/comments`, collect(replies)).times(2).reply(201, { id: 5 });
     checkRun(557);
     await receive('/env create multi-a\n/env creat multi-b\n/env list');
+    expect(replies).toHaveLength(2);
     expect(replies[0]).toContain('### `create multi-a` — 🕒 queued');
-    expect(replies[1]).toBe(
+    const [refusal, list] = replies[1]!.split('\n\n---\n\n');
+    expect(refusal).toBe(
       '> /env creat multi-b\n\n`creat` is not a command. Did you mean `/env create`? Send `/env help` for the list.',
     );
-    expect(replies[2]).toContain('| app-dev | kind | ready |');
+    expect(list).toContain('| app-dev | kind | ready |');
+  });
+
+  it('reads at most 10 commands of a comment, and refuses the rest in the same single reply', async () => {
+    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
+    permission('Codertocat', 'read');
+    const replies: string[] = [];
+    nock(API).post(`${R}/issues/1/comments`, collect(replies)).reply(201, { id: 5 });
+    const lines = Array.from({ length: 2000 }, (_, i) => `/env create x${i} k3d`).join('\n');
+    await receive(lines);
+    expect(replies).toHaveLength(1);
+    const parts = replies[0]!.split('\n\n---\n\n');
+    expect(parts).toHaveLength(11);
+    expect(parts[0]).toContain('needs write permission');
+    expect(parts[10]).toBe(
+      'Only the first 10 commands of a comment are read; 1990 more were not run. Split them over several comments.',
+    );
+    expect(await rt.store.listEnvironments()).not.toContainEqual(
+      expect.objectContaining({ name: 'x0' }),
+    );
+  });
+
+  it('a sender without access gets one short refusal and nothing else, whatever the comment holds', async () => {
+    permission('outsider', 'none');
+    const replies: string[] = [];
+    nock(API).post(`${R}/issues/1/comments`, collect(replies)).reply(201, { id: 5 });
+    await receive('/env creat x\n/env delete app-dev\n/env list', {
+      login: 'outsider',
+      type: 'User',
+    });
+    expect(replies).toEqual([
+      '@outsider, you need read permission on Codertocat/Hello-World to use `/env`; nothing was done.',
+    ]);
   });
 
   it('an already existing environment gets the reason and the next command', async () => {
@@ -346,6 +381,107 @@ describe('the GitHub App', () => {
   });
 });
 
+describe('one authority: the config repository', () => {
+  const G = '/repos/Codertocat/Guarded';
+  // The app as deployed: rules and permissions come from Codertocat/Hello-World (the config
+  // repository) for every repository; Hello-World's policy names which repositories may ask.
+  const withAuthority = async () => {
+    probot = new Probot({
+      githubToken: 'ghs_test0123456789',
+      Octokit: ContractProbotOctokit.defaults((o: object) => ({
+        ...o,
+        retry: { enabled: false },
+        throttle: { enabled: false },
+      })),
+      logLevel: 'fatal',
+    });
+    await probot.load(
+      kindlerApp({
+        rt,
+        permissions: new PermissionCache(),
+        configRepo: 'Codertocat/Hello-World',
+        configClient: async () => (await probot.auth()) as never,
+      }),
+    );
+  };
+  const inRepo = (repo: string, body: string, login: string) => {
+    const p = payload(body, { login, type: 'User' });
+    p.repository = { ...p.repository, name: repo, full_name: `Codertocat/${repo}` };
+    p.comment.html_url = `https://github.com/Codertocat/${repo}/issues/1#issuecomment-4242`;
+    return probot.receive({ id: `d-${++delivery}`, name: 'issue_comment', payload: p } as never);
+  };
+  const RULES =
+    'repositories: [Codertocat/Hello-World, Codertocat/Guarded]\npermissions:\n  rules:\n    - name: prod-needs-admin\n      environments: ["prod-*"]\n      verbs: [create, delete]\n      require: admin\n    - name: deletes-by-alice\n      verbs: [delete]\n      users: [alice, bob]\n';
+
+  it('a repository the policy does not name gets one short refusal', async () => {
+    await withAuthority();
+    policyFile(null);
+    const replies: string[] = [];
+    nock(API)
+      .post('/repos/Codertocat/Elsewhere/issues/1/comments', collect(replies))
+      .reply(201, {});
+    await inRepo('Elsewhere', '/env create prod-a k3d', 'writer');
+    expect(replies).toEqual([
+      "kindler-bot takes commands in codertocat/hello-world only (`repositories` in codertocat/hello-world's .github/kindler.yml); nothing was done.",
+    ]);
+  });
+
+  it("a rule of the config repository holds in every repository, judged on the sender's permission there", async () => {
+    await withAuthority();
+    permission('writer', 'write', RULES); // on Hello-World, not on Guarded
+    const replies: string[] = [];
+    nock(API).post(`${G}/issues/comments/4242/reactions`).reply(201, {});
+    nock(API).post(`${G}/issues/1/comments`, collect(replies)).reply(201, {});
+    await inRepo('Guarded', '/env create prod-a k3d\n/env delete prod-a', 'writer');
+    expect(replies[0]!.split('\n\n---\n\n')).toEqual([
+      '> /env create prod-a k3d\n\n@writer, `/env create prod-a` needs admin permission on this repository (rule "prod-needs-admin" in .github/kindler.yml); you have write.',
+      '> /env delete prod-a\n\n@writer, `/env delete prod-a` needs admin permission on this repository (rule "prod-needs-admin" in .github/kindler.yml); you have write.',
+    ]);
+    expect(await rt.store.getEnvironment('prod-a')).toBeNull();
+  });
+
+  it('retry is judged as the delete it resumes, and records who asked this time', async () => {
+    await withAuthority();
+    const env = await rt.store.insertEnvironment({ name: 'del1' as never, provider: 'k3d' });
+    const op = await rt.store.createOperation({
+      envName: env.name,
+      kind: 'delete',
+      trigger: {
+        source: 'issue_comment',
+        actor: 'alice',
+        url: null,
+        repo: 'Codertocat/Hello-World',
+        issueNumber: 1,
+        headSha: null,
+      },
+    });
+    await rt.store.updateOperation(op.id, {
+      status: 'failed',
+      error: 'boom',
+      failedStep: 'cluster',
+    });
+    permission('writer', 'write', RULES);
+    nock(API)
+      .get(`${R}/collaborators/bob/permission`)
+      .reply(200, { permission: 'write', user: { login: 'bob' } });
+    const replies: string[] = [];
+    nock(API).post(`${R}/issues/comments/4242/reactions`).times(2).reply(201, {});
+    nock(API).post(`${R}/issues/1/comments`, collect(replies)).times(2).reply(201, { id: 8 });
+    checkRun(558);
+    await receive('/env retry del1', { login: 'writer', type: 'User' });
+    expect(replies[0]).toBe(
+      '> /env retry del1\n\n@writer, `/env delete del1` is limited to @alice, @bob (rule "deletes-by-alice" in .github/kindler.yml).',
+    );
+    expect((await rt.store.getOperation(op.id))?.status).toBe('failed');
+    await receive('/env retry del1', { login: 'bob', type: 'User' });
+    const retried = (await rt.store.getOperation(op.id))!;
+    expect(retried.status).toBe('queued');
+    expect(retried.trigger.actor).toBe('bob');
+    await rt.store.updateOperation(op.id, { status: 'cancelled' });
+    await rt.store.deleteEnvironment(env.name);
+  });
+});
+
 describe('pull-request environments', () => {
   const pr = examples.find((e) => e.name === 'pull_request')!.examples as any[];
   const event = (
@@ -355,6 +491,7 @@ describe('pull-request environments', () => {
     id: string,
     number = 12,
     repoName = 'Hello-World',
+    headRepo?: string,
   ) => {
     const p = structuredClone(pr.find((x) => x.action === 'labeled') ?? pr[0]);
     p.action = action;
@@ -365,12 +502,18 @@ describe('pull-request environments', () => {
     p.installation = { id: 77 };
     p.repository.owner.login = 'Codertocat';
     p.repository.name = repoName;
+    p.repository.full_name = `Codertocat/${repoName}`;
     p.pull_request.html_url = `https://github.com/Codertocat/${repoName}/pull/${number}`;
+    // The head in the same repository, unless the test makes it a fork.
+    p.pull_request.head.repo = {
+      ...p.pull_request.head.repo,
+      full_name: headRepo ?? p.repository.full_name,
+    };
     return probot.receive({ id, name: 'pull_request', payload: p } as never);
   };
 
   it('env:kind creates pr-12 with an expiry; closing deletes it; another label does nothing', async () => {
-    policyFile(null); // read once, then cached
+    permission('Codertocat', 'write'); // read once, then cached
     let body = '';
     nock(API)
       .post(`${R}/issues/12/comments`, (b) => {
@@ -423,7 +566,9 @@ describe('pull-request environments', () => {
     const O = '/repos/Codertocat/Other-Repo';
     nock(API)
       .get(/\/repos\/Codertocat\/Other-Repo\/contents\/\.github(%2F|\/)kindler\.yml/)
-      .reply(404, { message: 'Not Found' });
+      .reply(404, { message: 'Not Found' })
+      .get(`${O}/collaborators/Codertocat/permission`)
+      .reply(200, { permission: 'write', user: { login: 'Codertocat' } });
     expect((await rt.store.getEnvironment('pr-12'))?.sourceUrl).toBe(
       'https://github.com/Codertocat/Hello-World/pull/12',
     );
@@ -457,8 +602,43 @@ describe('pull-request environments', () => {
     await rt.store.deleteEnvironment(env.name);
   });
 
+  const withWrite = async () => {
+    // A fresh cache, and the sender with write access this time.
+    probot = new Probot({
+      githubToken: 'ghs_test0123456789',
+      Octokit: ContractProbotOctokit.defaults((o: object) => ({
+        ...o,
+        retry: { enabled: false },
+        throttle: { enabled: false },
+      })),
+      logLevel: 'fatal',
+    });
+    await probot.load(kindlerApp({ rt, permissions: new PermissionCache() }));
+    permission('Codertocat', 'write');
+  };
+
+  it('a label from someone without write access, or a pull request from a fork, creates nothing', async () => {
+    permission('Codertocat', 'read');
+    const replies: string[] = [];
+    nock(API).post(`${R}/issues/60/comments`, collect(replies)).times(2).reply(201, {});
+    await event('labeled', ['env:k3d'], 'env:k3d', 'pr-f1', 60);
+    expect(replies[0]).toBe(
+      '@Codertocat, `/env create pr-60` needs write permission on this repository (rule "default write"); you have read.',
+    );
+    await withWrite();
+    await event('reopened', ['env:k3d'], null, 'pr-f2', 60, 'Hello-World', 'mallory/Hello-World');
+    expect(replies[1]).toBe(
+      'This pull request comes from a fork: it gets no environment unless `pull_requests.forks: true` is set in .github/kindler.yml. Nothing was created.',
+    );
+    expect(await rt.store.getEnvironment('pr-60')).toBeNull();
+  });
+
   it('takes label names, the pinning label and the lifetime from .github/kindler.yml', async () => {
-    policyFile('pull_requests:\n  labels: { k3d: preview }\n  keep_label: pin\n  ttl: 6h\n');
+    permission(
+      'Codertocat',
+      'write',
+      'pull_requests:\n  labels: { k3d: preview }\n  keep_label: pin\n  ttl: 6h\n',
+    );
     nock(API).post(`${R}/issues/13/comments`).reply(201, { id: 7003 });
     nock(API)
       .post(`${R}/check-runs`, (b) => b.name === 'kindler/create pr-13')

@@ -87,10 +87,13 @@ describe('.github/kindler.yml', () => {
       labels: { k3d: 'env:k3d', kind: 'env:kind' },
       keep_label: 'keep',
       ttl: '72h',
+      forks: false,
     });
     expect(DEFAULT_POLICY.pull_requests).toEqual({
       labels: { k3d: 'env:k3d', kind: 'env:kind' },
       keep_label: 'keep',
+      forks: false,
     });
+    expect(DEFAULT_POLICY.repositories).toBeUndefined();
   });
 });
