@@ -1,6 +1,7 @@
 // The comment pipeline (Atlantis's shape): parse → authorise → record → acknowledge. Nothing slow
 // runs here: mutations are recorded as queued operations that the worker runs; read-only verbs
 // are answered at once. Bots (this app included) are ignored; a redelivery is handled once.
+import { createHash } from 'node:crypto';
 import { parseComment, type ParsedLine } from '../commands/parse.js';
 import { helpText } from '../commands/usage.js';
 import { commandName, type Command } from '../commands/verbs.js';
@@ -77,6 +78,10 @@ export async function handleComment(
     return;
   }
   if (!fresh) return;
+  // A comment is acted on once per version of its body, whatever the delivery id: a captured
+  // delivery sent again under a new id changes nothing.
+  const version = `comment:${event.commentId}:${createHash('sha256').update(event.body).digest('hex').slice(0, 32)}`;
+  if (!(await deps.rt.store.recordDelivery(version, 'issue_comment'))) return;
   if (event.installationId)
     await deps.rt.store.setState(installationKey(event.repo), event.installationId);
   // Everything said to this comment goes into one reply, posted last.
@@ -116,6 +121,7 @@ export async function handleComment(
   } catch (error) {
     // GitHub is unreachable and nothing has happened yet: the queue tries this delivery again.
     await deps.rt.store.releaseDelivery(event.deliveryId);
+    await deps.rt.store.releaseDelivery(version);
     throw error;
   }
   let consistencyRun = false;

@@ -16,6 +16,21 @@ export function signatureMatches(raw: Buffer, header: string, secret: string): b
 }
 
 const MAX_PAYLOAD = 25 * 1024 * 1024; // GitHub caps payloads at 25 MB
+/** Bytes of delivery bodies held at once by this process, all requests together. */
+const MAX_BUFFERED = 64 * 1024 * 1024;
+let buffered = 0;
+
+/** Answers and stops reading: the rest of the body is not kept. */
+function refuseBody(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  status: number,
+  error: string,
+): void {
+  res.setHeader('connection', 'close');
+  json(res, status, { error });
+  req.resume();
+}
 /** Deliveries handled at once by this process (each is a few GitHub calls, throttled by Octokit). */
 export const DELIVERY_CONCURRENCY = 8;
 
@@ -32,6 +47,7 @@ export async function receiveWebhook(
   probot: Probot,
   queue: OperationQueue,
   secret: string,
+  limits: { maxBuffered: number } = { maxBuffered: MAX_BUFFERED },
 ): Promise<void> {
   if (req.method !== 'POST') return json(res, 405, { error: 'webhooks are POSTed' });
   const header = (h: string) => (typeof req.headers[h] === 'string' ? req.headers[h] : null);
@@ -42,12 +58,24 @@ export async function receiveWebhook(
     return json(res, 400, {
       error: 'missing x-github-event, x-github-delivery or x-hub-signature-256',
     });
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_PAYLOAD) return refuseBody(req, res, 413, 'payload larger than 25 MB');
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_PAYLOAD) return json(res, 413, { error: 'payload larger than 25 MB' });
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      const n = (chunk as Buffer).length;
+      size += n;
+      if (size > MAX_PAYLOAD) return refuseBody(req, res, 413, 'payload larger than 25 MB');
+      // Bytes held for deliveries being read, across requests: past the bound, answer 503
+      // (GitHub redelivers) rather than grow without limit.
+      if (buffered + n > limits.maxBuffered)
+        return refuseBody(req, res, 503, 'busy: too many large deliveries at once; try again');
+      buffered += n;
+      chunks.push(chunk as Buffer);
+    }
+  } finally {
+    buffered -= chunks.reduce((t, c) => t + c.length, 0);
   }
   const raw = Buffer.concat(chunks);
   // GitHub signs the bytes it sends: verify those, not a decoding of them.

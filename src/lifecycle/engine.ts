@@ -159,16 +159,21 @@ export class Engine implements EngineApi {
         await this.store.releaseLease(operationId, options.owner).catch(() => undefined);
         return final;
       }
-      await this.deps
-        .afterChange?.()
-        .catch((error: unknown) =>
-          this.deps.log?.('warn', 'refreshing derived data failed', { error: messageOf(error) }),
-        );
+      await this.refreshDerived();
       return final;
     } finally {
       clearInterval(heartbeat);
       options.signal?.removeEventListener('abort', onOuterAbort);
     }
+  }
+
+  /** Rewrites derived data (the CSV snapshot); a failure is logged, never fatal. */
+  private async refreshDerived(): Promise<void> {
+    await this.deps
+      .afterChange?.()
+      .catch((error: unknown) =>
+        this.deps.log?.('warn', 'refreshing derived data failed', { error: messageOf(error) }),
+      );
   }
 
   private async requestCreate(
@@ -216,6 +221,8 @@ export class Engine implements EngineApi {
         detail: `row recorded: http ${env.httpPort}, https ${env.httpsPort}, pf ${env.pfPort}${env.subnet ? `, subnet ${env.subnet}` : ''}`,
       };
       await this.store.saveStep(op.id, record);
+      // The new row is in the CSV snapshot at once: a degraded `list` right after still shows it.
+      await this.refreshDerived();
       return (await this.store.getOperation(op.id)) ?? op;
     } catch (error) {
       // DB first, and nothing else yet: undo the row so a refused request changes nothing.

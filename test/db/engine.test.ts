@@ -49,6 +49,21 @@ describe.each([
   const stepStatuses = (op: Operation) =>
     Object.fromEntries(op.steps.map((s) => [s.step, s.status]));
 
+  it('a recorded create is in the derived snapshot at once, before any step runs', async () => {
+    const seen: string[][] = [];
+    const recording = new Engine({
+      store,
+      handlers: systems.handlers,
+      retryDelaysMs: [],
+      afterChange: async () => {
+        seen.push((await store.listEnvironments()).map((e) => e.name));
+      },
+    });
+    await recording.request({ kind: 'create', name: dev, provider: 'k3d', trigger });
+    expect(seen).toEqual([['dev']]);
+    expect(systems.calls).toEqual([]);
+  });
+
   it('creates: the row first, then every step in order, then ready', async () => {
     const queued = await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger });
     expect(queued.status).toBe('queued');

@@ -57,10 +57,12 @@ const branches = () =>
 
 function comment(body: string, login = 'Codertocat') {
   const p = structuredClone(commentExample);
+  // A new comment each time: a comment acts once per version of its body.
+  const id = 4242 + delivery + 1;
   Object.assign(p.comment, {
     body,
-    id: 4242,
-    html_url: 'https://github.com/Codertocat/Hello-World/issues/1#issuecomment-4242',
+    id,
+    html_url: `https://github.com/Codertocat/Hello-World/issues/1#issuecomment-${id}`,
   });
   p.sender = { ...p.sender, login, type: 'User' };
   p.installation = { id: 77 };
@@ -74,7 +76,11 @@ const collect = (into: string[]) => (b: { body?: unknown }) => {
 };
 /** 👀, and (unless the permission cache already knows) the policy file and the permission. */
 const ack = (login: string, level: string, cached = false) => {
-  nock(API).post(`${R}/issues/comments/4242/reactions`, { content: 'eyes' }).reply(201, {});
+  nock(API)
+    .post(/\/repos\/Codertocat\/Hello-World\/issues\/comments\/\d+\/reactions/, {
+      content: 'eyes',
+    })
+    .reply(201, {});
   if (cached) return;
   nock(API)
     .get(/\/repos\/Codertocat\/Hello-World\/contents\/\.github(%2F|\/)kindler\.yml/)

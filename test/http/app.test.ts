@@ -33,14 +33,18 @@ const base = examples
 const API = 'https://api.github.com';
 const R = '/repos/Codertocat/Hello-World';
 
+// Every comment is a new one (GitHub's ids are unique; a comment acts once per version of its
+// body), unless a test repeats an id on purpose.
+let commentSeq = 4242;
 function payload(
   body: string,
   sender: { login: string; type: string } = { login: 'Codertocat', type: 'User' },
+  commentId = ++commentSeq,
 ) {
   const p = structuredClone(base);
   p.comment.body = body;
-  p.comment.id = 4242;
-  p.comment.html_url = 'https://github.com/Codertocat/Hello-World/issues/1#issuecomment-4242';
+  p.comment.id = commentId;
+  p.comment.html_url = `https://github.com/Codertocat/Hello-World/issues/1#issuecomment-${commentId}`;
   p.sender = { ...p.sender, ...sender };
   p.installation = { id: 77 };
   return p;
@@ -51,8 +55,15 @@ let tmp: string;
 let rt: Runtime;
 let probot: Probot;
 let delivery = 0;
-const receive = (body: string, sender?: { login: string; type: string }, id = `d-${++delivery}`) =>
-  probot.receive({ id, name: 'issue_comment', payload: payload(body, sender) } as never);
+const receive = (
+  body: string,
+  sender?: { login: string; type: string },
+  id = `d-${++delivery}`,
+  commentId?: number,
+) =>
+  probot.receive({ id, name: 'issue_comment', payload: payload(body, sender, commentId) } as never);
+/** The reactions of any comment of the test repository. */
+const REACTIONS = /\/repos\/Codertocat\/Hello-World\/issues\/comments\/\d+\/reactions/;
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -160,7 +171,7 @@ describe('the GitHub App', () => {
       kindlerApp({ rt, permissions: new PermissionCache(), wake: (op) => void worker.enqueue(op) }),
     );
     const bodies: string[] = [];
-    nock(API).post(`${R}/issues/comments/4242/reactions`, { content: 'eyes' }).reply(201, {});
+    nock(API).post(REACTIONS, { content: 'eyes' }).reply(201, {});
     permission('Codertocat', 'write');
     nock(API).post(`${R}/issues/1/comments`, collect(bodies)).reply(201, { id: 9001 });
     let created: any;
@@ -191,7 +202,7 @@ describe('the GitHub App', () => {
 
     const edits: string[] = [];
     nock(API).patch(`${R}/issues/comments/9001`, collect(edits)).times(2).reply(200, {});
-    nock(API).post(`${R}/issues/comments/4242/reactions`, { content: 'rocket' }).reply(201, {});
+    nock(API).post(REACTIONS, { content: 'rocket' }).reply(201, {});
     const checks: any[] = [];
     nock(API)
       .patch(`${R}/check-runs/555`, (b) => {
@@ -224,32 +235,42 @@ describe('the GitHub App', () => {
   });
 
   it('a redelivered webhook is handled once', async () => {
-    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
+    nock(API).post(REACTIONS).reply(201, {});
     permission('Codertocat', 'write');
     nock(API).post(`${R}/issues/1/comments`).reply(201, { id: 9002 });
     checkRun(556);
-    await receive('/env create once', undefined, 'same-delivery');
-    await receive('/env create once', undefined, 'same-delivery');
+    await receive('/env create once', undefined, 'same-delivery', 778);
+    await receive('/env create once', undefined, 'same-delivery', 778);
     expect(await rt.store.listOperations({ envName: 'once' as never })).toHaveLength(1);
+  });
+
+  it('a replayed comment under a new delivery id changes nothing: a comment acts once per version', async () => {
+    nock(API).post(REACTIONS).reply(201, {});
+    permission('Codertocat', 'write');
+    nock(API).post(`${R}/issues/1/comments`).reply(201, { id: 9004 });
+    checkRun(559);
+    await receive('/env create rp1', undefined, 'captured-1', 779);
+    await receive('/env create rp1', undefined, 'replayed-with-a-new-id', 779);
+    expect(await rt.store.listOperations({ envName: 'rp1' as never })).toHaveLength(1);
   });
 
   it('a delivery GitHub could not be told about (👀 failed) is handled when it is tried again', async () => {
     // The sender's permission is known before anything is answered (and cached for the retry).
     permission('Codertocat', 'write');
-    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(502, { message: 'Server Error' });
-    await expect(receive('/env create later', undefined, 'flaky-delivery')).rejects.toThrow(
+    nock(API).post(REACTIONS).reply(502, { message: 'Server Error' });
+    await expect(receive('/env create later', undefined, 'flaky-delivery', 777)).rejects.toThrow(
       /Server Error/,
     );
     expect(await rt.store.listOperations({ envName: 'later' as never })).toHaveLength(0);
-    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
+    nock(API).post(REACTIONS).reply(201, {});
     nock(API).post(`${R}/issues/1/comments`).reply(201, { id: 9003 });
     checkRun(557);
-    await receive('/env create later', undefined, 'flaky-delivery');
+    await receive('/env create later', undefined, 'flaky-delivery', 777);
     expect(await rt.store.listOperations({ envName: 'later' as never })).toHaveLength(1);
   });
 
   it('a read-only user is refused with the rule, and nothing is recorded', async () => {
-    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
+    nock(API).post(REACTIONS).reply(201, {});
     permission('reader', 'read');
     let reply = '';
     nock(API)
@@ -267,7 +288,7 @@ describe('the GitHub App', () => {
   });
 
   it('a rule in .github/kindler.yml tightens a verb for matching names, and says so', async () => {
-    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
+    nock(API).post(REACTIONS).reply(201, {});
     permission(
       'writer',
       'write',
@@ -301,7 +322,7 @@ describe('the GitHub App', () => {
       'e-1',
     );
     expect(await rt.store.activeOperation('app-dev' as never)).toBeNull();
-    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
+    nock(API).post(REACTIONS).reply(201, {});
     permission('Codertocat', 'write');
     nock(API).post(`${R}/issues/1/comments`).reply(201, { id: 8 });
     checkRun(558);
@@ -316,7 +337,7 @@ describe('the GitHub App', () => {
   });
 
   it('handles several commands in one comment: a status comment per operation, one reply for the rest', async () => {
-    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
+    nock(API).post(REACTIONS).reply(201, {});
     permission('Codertocat', 'admin');
     const replies: string[] = [];
     nock(API).post(`${R}/issues/1/comments`, collect(replies)).times(2).reply(201, { id: 5 });
@@ -332,7 +353,7 @@ describe('the GitHub App', () => {
   });
 
   it('reads at most 10 commands of a comment, and refuses the rest in the same single reply', async () => {
-    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
+    nock(API).post(REACTIONS).reply(201, {});
     permission('Codertocat', 'read');
     const replies: string[] = [];
     nock(API).post(`${R}/issues/1/comments`, collect(replies)).reply(201, { id: 5 });
@@ -364,7 +385,7 @@ describe('the GitHub App', () => {
   });
 
   it('an already existing environment gets the reason and the next command', async () => {
-    nock(API).post(`${R}/issues/comments/4242/reactions`).reply(201, {});
+    nock(API).post(REACTIONS).reply(201, {});
     permission('Codertocat', 'write');
     let reply = '';
     nock(API)
@@ -407,7 +428,7 @@ describe('one authority: the config repository', () => {
   const inRepo = (repo: string, body: string, login: string) => {
     const p = payload(body, { login, type: 'User' });
     p.repository = { ...p.repository, name: repo, full_name: `Codertocat/${repo}` };
-    p.comment.html_url = `https://github.com/Codertocat/${repo}/issues/1#issuecomment-4242`;
+    p.comment.html_url = `https://github.com/Codertocat/${repo}/issues/1#issuecomment-${p.comment.id}`;
     return probot.receive({ id: `d-${++delivery}`, name: 'issue_comment', payload: p } as never);
   };
   const RULES =
@@ -430,7 +451,9 @@ describe('one authority: the config repository', () => {
     await withAuthority();
     permission('writer', 'write', RULES); // on Hello-World, not on Guarded
     const replies: string[] = [];
-    nock(API).post(`${G}/issues/comments/4242/reactions`).reply(201, {});
+    nock(API)
+      .post(/\/repos\/Codertocat\/Guarded\/issues\/comments\/\d+\/reactions/)
+      .reply(201, {});
     nock(API).post(`${G}/issues/1/comments`, collect(replies)).reply(201, {});
     await inRepo('Guarded', '/env create prod-a k3d\n/env delete prod-a', 'writer');
     expect(replies[0]!.split('\n\n---\n\n')).toEqual([
@@ -465,7 +488,7 @@ describe('one authority: the config repository', () => {
       .get(`${R}/collaborators/bob/permission`)
       .reply(200, { permission: 'write', user: { login: 'bob' } });
     const replies: string[] = [];
-    nock(API).post(`${R}/issues/comments/4242/reactions`).times(2).reply(201, {});
+    nock(API).post(REACTIONS).times(2).reply(201, {});
     nock(API).post(`${R}/issues/1/comments`, collect(replies)).times(2).reply(201, { id: 8 });
     checkRun(558);
     await receive('/env retry del1', { login: 'writer', type: 'User' });

@@ -53,7 +53,7 @@ describe('receiveWebhook', () => {
   let server: http.Server | null = null;
   afterEach(() => server?.close());
 
-  async function endpoint(queue: Partial<OperationQueue>) {
+  async function endpoint(queue: Partial<OperationQueue>, maxBuffered?: number) {
     const received: Delivery[] = [];
     const probot = {
       webhooks: { verify: async (body: string, signature: string) => sign(body) === signature },
@@ -61,7 +61,15 @@ describe('receiveWebhook', () => {
       log: { warn: () => undefined, error: () => undefined },
     } as unknown as Probot;
     server = http.createServer(
-      (req, res) => void receiveWebhook(req, res, probot, queue as OperationQueue, SECRET),
+      (req, res) =>
+        void receiveWebhook(
+          req,
+          res,
+          probot,
+          queue as OperationQueue,
+          SECRET,
+          ...(maxBuffered ? [{ maxBuffered }] : []),
+        ),
     );
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`;
@@ -160,5 +168,29 @@ describe('receiveWebhook', () => {
       expect(await res.json(), id).toEqual({ error });
     }
     expect(accepted).toEqual([]);
+  });
+
+  it('bounds the bytes held for deliveries at once: past the bound, 503 instead of growing', async () => {
+    const accepted: Delivery[] = [];
+    const { url } = await endpoint({ accept: async (d) => (accepted.push(d), true) }, 1_500_000);
+    const big = JSON.stringify({ action: 'created', comment: { body: 'x'.repeat(1_000_000) } });
+    const send = (id: string) =>
+      fetch(url, {
+        method: 'POST',
+        body: big,
+        headers: {
+          'x-github-event': 'issue_comment',
+          'x-github-delivery': id,
+          'x-hub-signature-256': sign(big),
+        },
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error?: string } }));
+    const answers = await Promise.all([send('b-1'), send('b-2'), send('b-3')]);
+    const refused = answers.filter((a) => a.status === 503);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused[0]!.body).toEqual({
+      error: 'busy: too many large deliveries at once; try again',
+    });
+    // Once they are done, the bytes are released: the next one is read.
+    expect((await send('b-4')).status).toBe(200);
   });
 });
