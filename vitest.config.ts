@@ -11,7 +11,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/{db,http,exec,git,e2e}/**/*.test.ts'],
+          include: ['test/{db,http,exec,git,e2e,adversarial}/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 60_000,
