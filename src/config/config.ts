@@ -90,6 +90,8 @@ const schema = z.object({
     .regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/repo')
     .optional(),
   /** Minutes between scheduled consistency checks (0 turns the drift monitor off). */
+  /** A consistency report this fresh is shared instead of checking again (GitHub commands, buttons). */
+  KINDLER_CHECK_FRESH_SECONDS: z.coerce.number().int().min(0).default(30),
   KINDLER_DRIFT_INTERVAL_MINUTES: z.coerce.number().nonnegative().default(60),
   /** When set, the dashboard, its API and /metrics need this token (Bearer header, or ?token= once). */
   KINDLER_DASHBOARD_TOKEN: optional,

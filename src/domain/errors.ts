@@ -51,6 +51,19 @@ export function wrap(action: string, error: unknown): Error {
   return new Error(message, { cause: error });
 }
 
+/** What went wrong, as text: an Error's message, an error-like object's, or a bounded dump. */
 export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (error instanceof Error) return error.message;
+  if (error && typeof error === 'object') {
+    const message = (error as { message?: unknown }).message;
+    if (typeof message === 'string') return message;
+    try {
+      const text = JSON.stringify(error);
+      if (text && text !== '{}') return text.length > 500 ? `${text.slice(0, 497)}...` : text;
+    } catch {
+      // circular or hostile: fall through
+    }
+    return `an error object with ${Object.keys(error).slice(0, 5).join(', ') || 'no fields'}`;
+  }
+  return String(error);
 }

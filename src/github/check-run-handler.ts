@@ -5,9 +5,8 @@
 import type { Decision } from '../commands/policy.js';
 import { authorityFor, judgedAs } from './authority.js';
 import { classify, messageOf, type Failure } from '../domain/index.js';
-import { checkConsistency } from '../consistency/check.js';
 import { RECHECK_ACTION, RETRY_ACTION } from '../render/check-run.js';
-import { SYNC_ACTION, publishCheckRun, syncCommand } from './consistency.js';
+import { SYNC_ACTION, checkAndPublish, syncCommand } from './consistency.js';
 import type { CommentDeps } from './comment-handler.js';
 import type { GitHubClient, RepoRef } from './types.js';
 import { publishable } from './publish.js';
@@ -96,7 +95,7 @@ async function consistencyAction(
   const task = async () => {
     const { rt } = deps;
     if (verb === 'sync') await syncCommand(rt, octokit, event.repo);
-    else await publishCheckRun(rt, octokit, event.repo, await checkConsistency(rt));
+    else await checkAndPublish(rt, octokit, event.repo);
   };
   if (deps.background) deps.background(task);
   else await task();

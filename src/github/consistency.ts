@@ -3,6 +3,7 @@
 // takes two comments: `/env prune` previews and remembers what it showed; `/env prune --confirm`
 // (within an hour) removes only what was previewed and is still orphaned.
 import { checkConsistency } from '../consistency/check.js';
+import { SharedCheck } from '../consistency/shared-check.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
 import { prune, sync } from '../consistency/repair.js';
 import { renderActionsMarkdown, renderReportMarkdown } from '../render/consistency.js';
@@ -26,13 +27,42 @@ interface PrunePreview {
 const previewKey = (repo: RepoRef) => `prune:preview:${repo.owner}/${repo.repo}`;
 const driftKey = (repo: RepoRef) => `drift:issue:${repo.owner}/${repo.repo}`;
 
+const shared = new WeakMap<Runtime, SharedCheck>();
+const published = new WeakSet<ConsistencyReport>();
+
+/** The process's consistency check, shared while it runs and for KINDLER_CHECK_FRESH_SECONDS after. */
+export function sharedCheck(rt: Runtime): SharedCheck {
+  let check = shared.get(rt);
+  if (!check) {
+    check = new SharedCheck(
+      () => checkConsistency(rt),
+      rt.config.KINDLER_CHECK_FRESH_SECONDS * 1000,
+    );
+    shared.set(rt, check);
+  }
+  return check;
+}
+
+/** The shared report, its check run published once. */
+export async function checkAndPublish(
+  rt: Runtime,
+  octokit: GitHubClient,
+  repo: RepoRef,
+): Promise<ConsistencyReport> {
+  const report = await sharedCheck(rt).get();
+  if (!published.has(report)) {
+    published.add(report);
+    await publishCheckRun(rt, octokit, repo, report);
+  }
+  return report;
+}
+
 export async function checkCommand(
   rt: Runtime,
   octokit: GitHubClient,
   repo: RepoRef,
 ): Promise<string> {
-  const report = await checkConsistency(rt);
-  await publishCheckRun(rt, octokit, repo, report);
+  const report = await checkAndPublish(rt, octokit, repo);
   return renderReportMarkdown(report, { command: '/env', maxRows: 30 });
 }
 

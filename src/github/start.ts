@@ -16,6 +16,7 @@ import { sweepExpiry } from './expiry.js';
 import { Background } from './background.js';
 import { driftMonitor } from './consistency.js';
 import { installationClient } from './config-repo.js';
+import { messageOf } from '../domain/index.js';
 import { installationKey, splitRepo, type RepoRef } from './types.js';
 import type { Metrics } from '../server/metrics.js';
 
@@ -36,9 +37,7 @@ export async function startGitHub(
 ): Promise<{ handler: Handler | null; worker: Worker; probot: Probot | null }> {
   let worker: Worker;
   const logError = (what: string) => (error: unknown) =>
-    process.stderr.write(
-      `${what}: ${rt.redactor.redact(error instanceof Error ? error.message : String(error))}\n`,
-    );
+    process.stderr.write(`${what}: ${rt.redactor.redact(messageOf(error))}\n`);
   const queueDb = rt.store.queueDatabase();
   const queue = await OperationQueue.open({
     database: queueDb

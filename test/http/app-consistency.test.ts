@@ -119,6 +119,8 @@ beforeAll(async () => {
         GIT_REPO_URL: gitDir(),
         BASE_DOMAIN: 'example.test',
         KINDLER_CLI_TIMEOUT_MS: '5000',
+        // Each test changes the systems between checks: no report is fresh enough to share.
+        KINDLER_CHECK_FRESH_SECONDS: '0',
       },
       tmp,
     ),

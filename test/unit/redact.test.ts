@@ -36,3 +36,17 @@ describe('redaction', () => {
     );
   });
 });
+
+describe('messageOf', () => {
+  it('says what an error-like object says, never [object Object]', async () => {
+    const { messageOf } = await import('../../src/domain/index.js');
+    expect(messageOf({ message: 'queue stopped', code: 'X' })).toBe('queue stopped');
+    expect(messageOf({ code: 'ECONNRESET', errno: -104 })).toBe(
+      '{"code":"ECONNRESET","errno":-104}',
+    );
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect(messageOf(circular)).toBe('an error object with self');
+    expect(messageOf(new Error('plain'))).toBe('plain');
+  });
+});
