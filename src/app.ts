@@ -1,5 +1,6 @@
 // The Probot app: wiring only. Each handler turns a webhook into a typed event and hands it on.
 import type { Probot } from 'probot';
+import { messageOf } from './domain/index.js';
 import { handleComment, type CommentDeps } from './github/comment-handler.js';
 import { handleCheckRun } from './github/check-run-handler.js';
 import { handlePullRequest } from './github/pr-handler.js';
@@ -16,68 +17,100 @@ export const HANDLED_EVENTS = {
   checkRun: ['check_run.requested_action', 'check_run.rerequested'],
 } as const;
 
+/**
+ * What a handler throws reaches Probot's logger and the queue's job record: only its message goes
+ * there, bounded — never an object graph (a payload, a request) a hostile delivery could make
+ * deep or huge enough to break the logger.
+ */
+export function plainError(error: unknown): Error {
+  const message = messageOf(error);
+  const plain = new Error(message.length > 2_000 ? `${message.slice(0, 1_997)}...` : message);
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status === 'number') Object.assign(plain, { status });
+  return plain;
+}
+
+const guarded =
+  <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
+  async (...args: A): Promise<void> => {
+    try {
+      await fn(...args);
+    } catch (error) {
+      throw plainError(error);
+    }
+  };
+
 export function kindlerApp(deps: CommentDeps) {
   return (app: Probot): void => {
-    app.on([...HANDLED_EVENTS.comment], async (context) => {
-      const p = context.payload;
-      await handleComment(
-        {
-          deliveryId: context.id,
-          action: p.action === 'edited' ? 'edited' : 'created',
-          body: p.comment.body ?? '',
-          previousBody:
-            p.action === 'edited'
-              ? (p as { changes?: { body?: { from?: string } } }).changes?.body?.from
-              : undefined,
-          commentId: p.comment.id,
-          commentUrl: p.comment.html_url,
-          issueNumber: p.issue.number,
-          repo: { owner: p.repository.owner.login, repo: p.repository.name },
-          installationId: p.installation?.id ?? null,
-          sender: { login: p.sender.login, type: p.sender.type },
-        },
-        context.octokit,
-        deps,
-      );
-    });
-    app.on([...HANDLED_EVENTS.pullRequest], async (context) => {
-      const p = context.payload;
-      const label = 'label' in p && p.label ? p.label.name : null;
-      await handlePullRequest(
-        {
-          deliveryId: context.id,
-          action: p.action as 'labeled' | 'unlabeled' | 'closed' | 'reopened',
-          label,
-          labels: p.pull_request.labels.map((l) => l.name),
-          number: p.pull_request.number,
-          url: p.pull_request.html_url,
-          headSha: p.pull_request.head.sha,
-          repo: { owner: p.repository.owner.login, repo: p.repository.name },
-          installationId: p.installation?.id ?? null,
-          sender: p.sender.login,
-          fork: p.pull_request.head.repo?.full_name !== p.repository.full_name,
-        },
-        context.octokit,
-        deps,
-      );
-    });
-    app.on([...HANDLED_EVENTS.checkRun], async (context) => {
-      const p = context.payload;
-      await handleCheckRun(
-        {
-          deliveryId: context.id,
-          action: p.action === 'rerequested' ? 'rerequested' : 'requested_action',
-          identifier:
-            'requested_action' in p && p.requested_action
-              ? (p.requested_action.identifier ?? null)
-              : null,
-          externalId: p.check_run.external_id ?? null,
-          repo: { owner: p.repository.owner.login, repo: p.repository.name },
-          sender: p.sender.login,
-        },
-        context.octokit,
-        deps,
-      );
-    });
+    app.on(
+      [...HANDLED_EVENTS.comment],
+      guarded(async (context) => {
+        const p = context.payload;
+        await handleComment(
+          {
+            deliveryId: context.id,
+            action: p.action === 'edited' ? 'edited' : 'created',
+            body: p.comment.body ?? '',
+            previousBody:
+              p.action === 'edited'
+                ? (p as { changes?: { body?: { from?: string } } }).changes?.body?.from
+                : undefined,
+            commentId: p.comment.id,
+            commentUrl: p.comment.html_url,
+            issueNumber: p.issue.number,
+            repo: { owner: p.repository.owner.login, repo: p.repository.name },
+            installationId: p.installation?.id ?? null,
+            sender: { login: p.sender.login, type: p.sender.type },
+          },
+          context.octokit,
+          deps,
+        );
+      }),
+    );
+    app.on(
+      [...HANDLED_EVENTS.pullRequest],
+      guarded(async (context) => {
+        const p = context.payload;
+        const label = 'label' in p && p.label ? p.label.name : null;
+        await handlePullRequest(
+          {
+            deliveryId: context.id,
+            action: p.action as 'labeled' | 'unlabeled' | 'closed' | 'reopened',
+            label,
+            labels: p.pull_request.labels.map((l) => l.name),
+            number: p.pull_request.number,
+            url: p.pull_request.html_url,
+            headSha: p.pull_request.head.sha,
+            repo: { owner: p.repository.owner.login, repo: p.repository.name },
+            installationId: p.installation?.id ?? null,
+            sender: p.sender.login,
+            fork: p.pull_request.head.repo?.full_name !== p.repository.full_name,
+          },
+          context.octokit,
+          deps,
+        );
+      }),
+    );
+    app.on(
+      [...HANDLED_EVENTS.checkRun],
+      guarded(async (context) => {
+        const p = context.payload;
+        await handleCheckRun(
+          {
+            deliveryId: context.id,
+            action: p.action === 'rerequested' ? 'rerequested' : 'requested_action',
+            identifier:
+              'requested_action' in p && p.requested_action
+                ? (p.requested_action.identifier ?? null)
+                : null,
+            externalId: p.check_run.external_id ?? null,
+            repo: { owner: p.repository.owner.login, repo: p.repository.name },
+            sender: p.sender.login,
+          },
+          context.octokit,
+          deps,
+        );
+      }),
+    );
   };
 }

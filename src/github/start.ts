@@ -5,7 +5,7 @@ import { createProbot, type Probot } from 'probot';
 import type { Operation } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
 import type { Handler } from '../server/http-server.js';
-import { kindlerApp } from '../app.js';
+import { kindlerApp, plainError } from '../app.js';
 import { PermissionCache } from './permissions.js';
 import { commentReporter } from './reporter.js';
 import type { GitHubClient } from './types.js';
@@ -80,7 +80,12 @@ export async function startGitHub(
     background: background.run,
   };
   await probot.load(kindlerApp(deps));
-  await queue.workDeliveries(DELIVERY_CONCURRENCY, (delivery) => probot.receive(delivery as never));
+  // The queue records a failure as a plain message: Probot's error carries the whole event.
+  await queue.workDeliveries(DELIVERY_CONCURRENCY, (delivery) =>
+    probot.receive(delivery as never).catch((error: unknown) => {
+      throw plainError(error);
+    }),
+  );
   worker = new Worker(rt, {
     ...workerOptions,
     observerFor: async (op: Operation) => {

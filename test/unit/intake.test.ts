@@ -194,3 +194,20 @@ describe('receiveWebhook', () => {
     expect((await send('b-4')).status).toBe(200);
   });
 });
+
+describe('errors that reach the logger', () => {
+  it('carry only a bounded message, never the object graph of a hostile payload', async () => {
+    const { plainError } = await import('../../src/app.js');
+    let deep: Record<string, unknown> = { leaf: true };
+    for (let i = 0; i < 1000; i++) deep = { a: deep };
+    const hostile = Object.assign(new AggregateError([new Error('x'.repeat(5000))], 'boom'), {
+      event: { payload: deep },
+      status: 502,
+    });
+    const plain = plainError(hostile);
+    expect(Object.keys(plain)).toEqual(['status']);
+    expect(plain.message).toBe('boom');
+    expect(plainError(new Error('y'.repeat(5000))).message).toHaveLength(2000);
+    expect(JSON.stringify(plain)).toBe('{"status":502}');
+  });
+});
