@@ -154,22 +154,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 const pair = (user: string | undefined, password: string | undefined) =>
   user && password ? `${user}:${password}` : undefined;
 
-function userOf(url: string | undefined): string | undefined {
+/** The user-info part of a URL, decoded (the password in DATABASE_URL, GIT_REPO_URL…). */
+function urlPart(url: string | undefined, part: 'username' | 'password'): string | undefined {
   if (!url) return undefined;
   try {
-    const user = new URL(url).username;
-    return user ? decodeURIComponent(user) : undefined;
+    const value = new URL(url)[part];
+    return value ? decodeURIComponent(value) : undefined;
   } catch {
     return undefined;
   }
 }
-
-function passwordOf(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    const pw = new URL(url).password;
-    return pw ? decodeURIComponent(pw) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const userOf = (url: string | undefined) => urlPart(url, 'username');
+const passwordOf = (url: string | undefined) => urlPart(url, 'password');

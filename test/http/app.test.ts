@@ -92,7 +92,8 @@ afterAll(async () => {
   await db.drop();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-beforeEach(async () => {
+/** The app on a fresh Probot (its requests checked against GitHub's description), fresh caches. */
+async function loadApp(deps: Partial<Parameters<typeof kindlerApp>[0]> = {}) {
   probot = new Probot({
     githubToken: 'ghs_test0123456789',
     Octokit: ContractProbotOctokit.defaults((o: object) => ({
@@ -102,8 +103,9 @@ beforeEach(async () => {
     })),
     logLevel: 'fatal',
   });
-  await probot.load(kindlerApp({ rt, permissions: new PermissionCache() }));
-});
+  await probot.load(kindlerApp({ rt, permissions: new PermissionCache(), ...deps }));
+}
+beforeEach(() => loadApp());
 afterEach(() => {
   expectNoContractViolations();
   const pending = nock.pendingMocks();
@@ -158,18 +160,7 @@ describe('the GitHub App', () => {
       pollMs: 60_000,
       observerFor: async () => commentReporter(octokit as never, rt, { minIntervalMs: 60_000 }),
     });
-    probot = new Probot({
-      githubToken: 'ghs_test0123456789',
-      Octokit: ContractProbotOctokit.defaults((o: object) => ({
-        ...o,
-        retry: { enabled: false },
-        throttle: { enabled: false },
-      })),
-      logLevel: 'fatal',
-    });
-    await probot.load(
-      kindlerApp({ rt, permissions: new PermissionCache(), wake: (op) => void worker.enqueue(op) }),
-    );
+    await loadApp({ wake: (op) => void worker.enqueue(op) });
     const bodies: string[] = [];
     nock(API).post(REACTIONS, { content: 'eyes' }).reply(201, {});
     permission('Codertocat', 'write');
@@ -407,23 +398,10 @@ describe('one authority: the config repository', () => {
   // The app as deployed: rules and permissions come from Codertocat/Hello-World (the config
   // repository) for every repository; Hello-World's policy names which repositories may ask.
   const withAuthority = async () => {
-    probot = new Probot({
-      githubToken: 'ghs_test0123456789',
-      Octokit: ContractProbotOctokit.defaults((o: object) => ({
-        ...o,
-        retry: { enabled: false },
-        throttle: { enabled: false },
-      })),
-      logLevel: 'fatal',
+    await loadApp({
+      configRepo: 'Codertocat/Hello-World',
+      configClient: async () => (await probot.auth()) as never,
     });
-    await probot.load(
-      kindlerApp({
-        rt,
-        permissions: new PermissionCache(),
-        configRepo: 'Codertocat/Hello-World',
-        configClient: async () => (await probot.auth()) as never,
-      }),
-    );
   };
   const inRepo = (repo: string, body: string, login: string) => {
     const p = payload(body, { login, type: 'User' });
@@ -627,16 +605,7 @@ describe('pull-request environments', () => {
 
   const withWrite = async () => {
     // A fresh cache, and the sender with write access this time.
-    probot = new Probot({
-      githubToken: 'ghs_test0123456789',
-      Octokit: ContractProbotOctokit.defaults((o: object) => ({
-        ...o,
-        retry: { enabled: false },
-        throttle: { enabled: false },
-      })),
-      logLevel: 'fatal',
-    });
-    await probot.load(kindlerApp({ rt, permissions: new PermissionCache() }));
+    await loadApp();
     permission('Codertocat', 'write');
   };
 
