@@ -1,5 +1,11 @@
 // The `cluster` step: the environment's k3d or kind cluster, with the ports the row allocated.
-import { TransientError, wrap, type Environment, type ProviderName } from '../domain/index.js';
+import {
+  Failure,
+  TransientError,
+  wrap,
+  type Environment,
+  type ProviderName,
+} from '../domain/index.js';
 import type { Presence, StepContext, StepHandler } from '../lifecycle/step.js';
 import { CliError } from '../system/exec.js';
 import type { KindIngress } from './kind-ingress.js';
@@ -60,6 +66,17 @@ export class ClusterStep implements StepHandler {
         ctx.signal,
       ),
     );
+    if (result === 'exists') {
+      // A cluster a dead attempt finished is adopted only when it is the one the row describes.
+      const info = await this.providers[env.provider].get(env.name, ctx.signal);
+      const drift = info && portDrift(env, info);
+      if (drift)
+        throw new Failure(
+          'step_failed',
+          `${env.provider} cluster "${env.name}" exists but is not the one the database describes: ${drift}. To resolve, delete the cluster (${env.provider === 'k3d' ? `k3d cluster delete ${env.name}` : `kind delete cluster --name ${env.name}`}), then retry`,
+          `/env retry ${env.name}`,
+        );
+    }
     const made =
       result === 'exists'
         ? `${env.provider} cluster "${env.name}" already present`

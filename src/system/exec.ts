@@ -1,6 +1,8 @@
 // The only module that imports execa. Commands run with argument arrays (never a shell string),
 // a timeout, and an environment we choose; failures become CliError carrying argv and output
 // tails, redacted, so a report can show what ran and what it said.
+import fs from 'node:fs';
+import path from 'node:path';
 import { execa } from 'execa';
 import { Redactor } from '../domain/redact.js';
 
@@ -99,6 +101,29 @@ export function childEnv(
   return out;
 }
 
+/**
+ * Children die with this process: on Linux each runs under `setpriv --pdeathsig KILL` (util-linux),
+ * so a worker killed half-way through `k3d cluster create` does not leave the create running
+ * beside the one its resumed step starts. Where setpriv is missing, children run as they are.
+ */
+let setpriv: string | null | undefined;
+function deathSignalWrapper(pathVar = process.env.PATH ?? ''): string | null {
+  if (setpriv !== undefined) return setpriv;
+  setpriv = null;
+  if (process.platform !== 'linux') return setpriv;
+  for (const dir of pathVar.split(path.delimiter).concat('/usr/bin', '/bin')) {
+    const candidate = path.join(dir, 'setpriv');
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      setpriv = candidate;
+      break;
+    } catch {
+      // not here
+    }
+  }
+  return setpriv;
+}
+
 /** Runs a command; resolves with its output on exit 0, rejects with CliError otherwise. */
 export async function run(
   command: string,
@@ -127,8 +152,12 @@ export async function runAllowingFailure(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const redactor = new Redactor(options.secrets ?? []);
+  const wrapper = deathSignalWrapper();
+  const [file, argv] = wrapper
+    ? [wrapper, ['--pdeathsig', 'KILL', '--', command, ...args]]
+    : [command, [...args]];
   try {
-    const result = await execa(command, [...args], {
+    const result = await execa(file, argv, {
       reject: false,
       stripFinalNewline: options.keepTrailingNewline !== true,
       ...(options.cwd ? { cwd: options.cwd } : {}),
@@ -150,11 +179,16 @@ export async function runAllowingFailure(
         result.timedOut,
       );
     }
-    if (result.exitCode === undefined) {
-      const reason =
-        result.code === 'ENOENT'
-          ? `${command} was not found on PATH. To resolve, install it or put it on PATH`
-          : `${command} could not run: ${result.shortMessage ?? 'unknown error'}`;
+    // setpriv reports a command it could not start as exit 127 with "failed to execute".
+    const notFound =
+      result.code === 'ENOENT' ||
+      (wrapper !== null &&
+        result.exitCode === 127 &&
+        /^setpriv: failed to execute/m.test(String(result.stderr ?? '')));
+    if (result.exitCode === undefined || notFound) {
+      const reason = notFound
+        ? `${command} was not found on PATH. To resolve, install it or put it on PATH`
+        : `${command} could not run: ${result.shortMessage ?? 'unknown error'}`;
       throw new CliError(
         redactor.redact(reason),
         command,

@@ -106,6 +106,50 @@ const CREATE = ['record', 'branch', 'cluster', 'portainer', 'argocd', 'haproxy',
 const DELETE = ['cluster', 'portainer', 'argocd', 'haproxy', 'branch', 'record'];
 
 describe('crash then resume', () => {
+  it('a worker killed during a slow cluster create takes the create with it; retry finishes it', async () => {
+    const name = 'c-slow';
+    fakes.fail('k3d cluster create', { delayMs: 5_000 });
+    const runningDir = path.join(fakes.stateDir, 'running');
+    const creates = () =>
+      (fs.existsSync(runningDir) ? fs.readdirSync(runningDir) : [])
+        .filter((pid) => {
+          try {
+            return fs
+              .readFileSync(path.join(runningDir, pid), 'utf8')
+              .startsWith(`k3d cluster create ${name}`);
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+    // Alive: the process exists and is not a zombie waiting for its reaper.
+    const alive = (pid: number) => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    const { child, done } = spawnCli(['create', name], env);
+    const deadline = Date.now() + 30_000;
+    while (creates().length === 0) {
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error('k3d cluster create never started');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const pids = creates();
+    child.kill('SIGKILL');
+    await done;
+    const gone = Date.now() + 3_000;
+    while (pids.some(alive) && Date.now() < gone) await new Promise((r) => setTimeout(r, 20));
+    expect(pids.filter(alive)).toEqual([]);
+    fakes.fail('k3d cluster create', { delayMs: 250 });
+    const result = await cliChild(['retry', name], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(fakes.state().k3d[name]).toBeDefined();
+    expect((await lastOp(name)).status).toBe('success');
+  });
+
   it.each(CREATE)('create killed after %s converges on retry', async (step) => {
     const name = `c-${step}`;
     await killAfter(['create', name], name, step);

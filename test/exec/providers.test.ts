@@ -118,7 +118,18 @@ describe('k3d', () => {
 
   it('a second ensure finds it and creates nothing', async () => {
     expect(await step.ensure(ctx(env({})))).toBe('k3d cluster "dev" already present');
-    expect(fakes.argv()).toEqual([['k3d', 'cluster', 'list', '-o', 'json']]);
+    expect(fakes.argv()).toEqual([
+      ['k3d', 'cluster', 'list', '-o', 'json'],
+      ['k3d', 'cluster', 'list', '-o', 'json'],
+    ]);
+  });
+
+  it('a cluster that exists with other ports is not adopted: refused with the fix', async () => {
+    const error = await rejection(step.ensure(ctx(env({ httpPort: 18095 }))));
+    expect(error.message).toBe(
+      'k3d cluster "dev" exists but is not the one the database describes: port 80 is published on 18090, the database says 18095. To resolve, delete the cluster (k3d cluster delete dev), then retry',
+    );
+    expect(fakes.argv().some((a) => a.includes('create'))).toBe(false);
   });
 
   it('reports port drift between the row and the real mappings', async () => {
