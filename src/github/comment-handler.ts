@@ -23,6 +23,7 @@ import { checkCommand, pruneCommand, syncCommand } from './consistency.js';
 import { authorityFor, judgedAs, type Authority, type AuthorityDeps } from './authority.js';
 import { installationKey, type GitHubClient, type RepoRef } from './types.js';
 import { publishable } from './publish.js';
+import { commentReporter } from './reporter.js';
 
 export interface CommentEvent {
   deliveryId: string;
@@ -285,8 +286,18 @@ export async function announce(
     status: state.status,
     output: { title: state.output.title, summary: deps.rt.redactor.redact(state.output.summary) },
   });
-  await deps.rt.store.updateOperation(op.id, { commentId: data.id, checkRunId: check.id });
-  deps.wake?.(op);
+  const saved = await deps.rt.store.updateOperation(op.id, {
+    commentId: data.id,
+    checkRunId: check.id,
+  });
+  // A worker may have taken the operation before its ids were saved: then it could not report,
+  // so write where it is now (later updates find the ids themselves).
+  if (saved.status !== 'queued') {
+    const reporter = commentReporter(octokit, deps.rt);
+    await reporter.onUpdate(saved, await deps.rt.store.getEnvironment(saved.envName));
+    await reporter.flush();
+  }
+  deps.wake?.(saved);
 }
 
 async function run(

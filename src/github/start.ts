@@ -89,7 +89,9 @@ export async function startGitHub(
   worker = new Worker(rt, {
     ...workerOptions,
     observerFor: async (op: Operation) => {
-      if (!op.trigger.repo || !op.commentId) return null;
+      // Bound whether or not the status comment exists yet: the reporter reads the comment and
+      // check run ids from the operation at every update, so it writes as soon as they are saved.
+      if (!op.trigger.repo) return null;
       const installation = await installationOf(splitRepo(op.trigger.repo));
       if (!installation) return null;
       return commentReporter((await probot.auth(installation)) as unknown as GitHubClient, rt, {

@@ -24,6 +24,9 @@ export interface WorkerOptions {
   onError?: (error: unknown) => void;
 }
 
+/** How long a GitHub-asked operation waits for its status comment before the sweep runs it. */
+export const ANNOUNCE_GRACE_MS = 60_000;
+
 export class Worker {
   private readonly running = new Set<number>();
   private timer: NodeJS.Timeout | null = null;
@@ -84,11 +87,21 @@ export class Worker {
     await Promise.all([this.options.queue?.stop(), ...this.inFlight]);
   }
 
-  /** Enqueues queued operations without a job and operations whose worker died. */
+  /**
+   * Enqueues queued operations without a job and operations whose worker died. An operation asked
+   * for on GitHub is left to its announcer (which wakes it once its status comment and check run
+   * exist) for a minute; after that the sweep runs it anyway (its announcer died).
+   */
   private async sweep(queue: OperationQueue): Promise<void> {
+    const unannounced = (op: Operation) =>
+      op.trigger.source !== 'cli' &&
+      op.commentId === null &&
+      Date.now() - op.startedAt.getTime() < ANNOUNCE_GRACE_MS;
     const due = [
       ...(await this.rt.store.orphanedOperations()),
-      ...(await this.rt.store.listOperations({ status: ['queued'], limit: 1000 })),
+      ...(await this.rt.store.listOperations({ status: ['queued'], limit: 1000 })).filter(
+        (op) => !unannounced(op),
+      ),
     ];
     for (const op of due) if (!this.running.has(op.id)) await queue.enqueue(op.id);
   }

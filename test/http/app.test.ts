@@ -225,6 +225,37 @@ describe('the GitHub App', () => {
     expect(checks[1].output.summary).toContain('| cluster | done |');
   });
 
+  it('an operation a worker finished before its status comment was saved still gets its final report', async () => {
+    // The race: the worker takes the operation between the status comment and the saved ids.
+    const racing: Runtime = {
+      ...rt,
+      store: Object.assign(Object.create(rt.store), {
+        updateOperation: async (id: number, patch: { commentId?: number }) => {
+          if (patch.commentId) await rt.engine.execute(id, { owner: 'test:fast-worker' });
+          return rt.store.updateOperation(id, patch as never);
+        },
+      }),
+    };
+    await loadApp({ rt: racing });
+    nock(API).post(REACTIONS, { content: 'eyes' }).reply(201, {});
+    permission('Codertocat', 'write');
+    nock(API).post(`${R}/issues/1/comments`).reply(201, { id: 9010 });
+    checkRun(570);
+    const edits: string[] = [];
+    nock(API).patch(`${R}/issues/comments/9010`, collect(edits)).reply(200, {});
+    let concluded: any;
+    nock(API)
+      .patch(`${R}/check-runs/570`, (b) => {
+        concluded = b;
+        return true;
+      })
+      .reply(200, {});
+    nock(API).post(REACTIONS, { content: 'rocket' }).reply(201, {});
+    await receive('/env create raced');
+    expect(edits[0]).toContain('### `create raced` — 🚀 succeeded');
+    expect(concluded).toMatchObject({ status: 'completed', conclusion: 'success' });
+  });
+
   it('a redelivered webhook is handled once', async () => {
     nock(API).post(REACTIONS).reply(201, {});
     permission('Codertocat', 'write');
