@@ -2,7 +2,8 @@
 // rendering 1,000 branches' templates, hashing their trees, comparing) and the GitHub calls it
 // makes to list branches. Branches live in the config repo through the GitHub API (nock, paged
 // like GitHub: 100 refs per GraphQL page); k3d is the CLI fake holding 1,000 clusters; Portainer
-// and the devops cluster's API answer through nock; HAProxy is a real config file with 1,000 routes.
+// answers through nock, the devops cluster's API is the apiserver stand-in (1,000 cluster Secrets);
+// HAProxy is a real config file with 1,000 routes.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,16 +19,17 @@ import { openRuntime } from '../src/runtime.js';
 import { withPostgresStore } from '../test/support/db.js';
 import { setupFakes } from '../test/support/fakes.js';
 import { refsServer } from '../test/support/github-refs.js';
+import { startKubeApi } from '../test/support/kube-api.js';
 import type { Figure } from './figure.js';
 
 const PORTAINER = 'https://portainer.bench.test';
-const DEVOPS = 'https://devops.bench.test:6443';
 
 export async function consistencyFigures(count = 1000, runs = 5): Promise<Figure[]> {
   const fakes = setupFakes();
   const restore = fakes.apply();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-bench-consistency-'));
   const { store, cleanup } = await withPostgresStore();
+  const kube = await startKubeApi();
   try {
     await store.migrate();
     const names = Array.from({ length: count }, (_, i) => `env-${String(i).padStart(4, '0')}`);
@@ -44,10 +46,23 @@ export async function consistencyFigures(count = 1000, runs = 5): Promise<Figure
         haproxyRoute: true,
       })),
     );
-    fs.writeFileSync(
-      path.join(tmp, 'kubeconfig'),
-      `apiVersion: v1\nkind: Config\ncurrent-context: k3d-devops\nclusters: [{ name: k3d-devops, cluster: { server: "${DEVOPS}", insecure-skip-tls-verify: true } }]\ncontexts: [{ name: k3d-devops, context: { cluster: k3d-devops, user: admin } }]\nusers: [{ name: admin, user: { token: t } }]\n`,
-    );
+    kube.addCluster('k3d-devops', 'devops-token', ['argocd']);
+    for (const name of names)
+      kube.put('k3d-devops', {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {
+          name: `cluster-${name}`,
+          namespace: 'argocd',
+          labels: {
+            'argocd.argoproj.io/secret-type': 'cluster',
+            env: name,
+            provider: 'k3d',
+            type: 'business',
+          },
+        },
+      });
+    fs.writeFileSync(path.join(tmp, 'kubeconfig'), kube.kubeconfig('k3d-devops'));
     const cfgExample = fs.readFileSync(
       path.resolve(import.meta.dirname, '../test/fixtures/haproxy/haproxy.cfg'),
       'utf8',
@@ -110,6 +125,7 @@ export async function consistencyFigures(count = 1000, runs = 5): Promise<Figure
     const refs = [{ name: 'main', target: { oid: 'b'.repeat(40), file: null } }, ...trees];
 
     nock.disableNetConnect();
+    nock.enableNetConnect('127.0.0.1');
     let graphqlCalls = 0;
     const times: number[] = [];
     let consistent = false;
@@ -126,22 +142,6 @@ export async function consistencyFigures(count = 1000, runs = 5): Promise<Figure
           200,
           rows.map((r, i) => ({ Id: i + 2, Name: r.name, Type: 7 })),
         );
-      nock(DEVOPS)
-        .get('/api/v1/namespaces/argocd/secrets')
-        .query(true)
-        .reply(200, {
-          items: rows.map((r) => ({
-            metadata: {
-              name: `cluster-${r.name}`,
-              labels: {
-                'argocd.argoproj.io/secret-type': 'cluster',
-                env: r.name,
-                provider: 'k3d',
-                type: 'business',
-              },
-            },
-          })),
-        });
       const t0 = performance.now();
       const report = await checkConsistency(rt);
       times.push(performance.now() - t0);
@@ -190,6 +190,7 @@ export async function consistencyFigures(count = 1000, runs = 5): Promise<Figure
   } finally {
     restore();
     fakes.cleanup();
+    await kube.close();
     await cleanup();
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -111,8 +111,10 @@ export async function openRuntime(
       })
     : null;
   const devopsContext = config.DEVOPS_CONTEXT;
+  // One client for the process: its API discovery is fetched once, not on every check.
+  let devopsClient: KubeClient | null = null;
   const devops = devopsContext
-    ? () => KubeClient.fromDefault(devopsContext, config.KUBECONFIG)
+    ? () => (devopsClient ??= KubeClient.fromDefault(devopsContext, config.KUBECONFIG))
     : null;
   const rows = () => store.listEnvironments();
   const handlers: Record<SystemStep, StepHandler> = {
