@@ -99,11 +99,16 @@ export class ArgoCdStep implements StepHandler {
       const devops = this.need();
       const result = await devops.remove(argoClusterSecret(this.settings.namespace, ctx.env.name));
       const rest = (await this.rows()).filter((r) => r.name !== ctx.env.name);
-      // The ApplicationSet needs the repository URL; with nothing left to deploy it keeps its own.
-      await this.refreshAppSet(devops, (await this.settings.repository()).url, rest);
+      // Removing never depends on reaching the repository: the ApplicationSet keeps the URL it has.
+      const repoURL = await this.settings.repository().then(
+        (r) => r.url,
+        async () => (await this.currentAppSet(devops))?.spec?.template?.spec?.source?.repoURL,
+      );
+      if (repoURL) await this.refreshAppSet(devops, repoURL, rest);
+      const appSet = repoURL ? 'ApplicationSet updated' : 'no ApplicationSet to update';
       return result === 'deleted'
-        ? `secret ${argoSecretName(ctx.env.name)} deleted; ApplicationSet updated`
-        : `secret ${argoSecretName(ctx.env.name)} already absent; ApplicationSet updated`;
+        ? `secret ${argoSecretName(ctx.env.name)} deleted; ${appSet}`
+        : `secret ${argoSecretName(ctx.env.name)} already absent; ${appSet}`;
     } catch (error) {
       throw wrap(`removing "${ctx.env.name}" from Argo CD`, error);
     }
@@ -198,6 +203,14 @@ export class ArgoCdStep implements StepHandler {
           },
         },
       },
+    });
+  }
+
+  private currentAppSet(devops: KubeClient) {
+    return devops.read<{ spec?: { template?: { spec?: { source?: { repoURL?: string } } } } }>({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'ApplicationSet',
+      metadata: { name: this.settings.appSetName, namespace: this.settings.namespace },
     });
   }
 

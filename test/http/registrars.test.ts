@@ -325,6 +325,27 @@ describe('Argo CD', () => {
     );
   });
 
+  it('removing works when the repository cannot be reached: the ApplicationSet keeps its URL', async () => {
+    await step.ensure(ctx);
+    const unreachable = new ArgoCdStep(
+      devops,
+      async () => '',
+      async () => rows,
+      {
+        ...settings,
+        repository: async () => {
+          throw new Error('the branches are kept in /data/git, a repository on this machine');
+        },
+      },
+    );
+    rows = [makeEnv('uat')];
+    expect(await unreachable.remove(ctx)).toBe(
+      'secret cluster-dev deleted; ApplicationSet updated',
+    );
+    expect(appSet().spec.template.spec.source.repoURL).toBe(REPO);
+    expect(appSet().spec.generators[0].list.elements.map((e: any) => e.env)).toEqual(['uat']);
+  });
+
   it('a Kubernetes API refusal is reported with its Status message, without the token', async () => {
     const refused = new ArgoCdStep(
       devops,
