@@ -71,12 +71,16 @@ export function renderReportMarkdown(
   options: { maxRows?: number; command?: 'kindler' | '/env' } = {},
 ): string {
   const maxRows = options.maxRows ?? 50;
+  // In a comment every fix is an /env command: sync and prune act on the whole report there;
+  // retry and delete name the environment as the CLI does.
   const fix = (f: string) =>
     options.command === '/env'
-      ? f.replace(
-          /^kindler (sync|prune)\b.*$/,
-          (_m, verb: string) => `/env ${verb}${verb === 'prune' ? ' --confirm' : ''}`,
-        )
+      ? f
+          .replace(
+            /^kindler (sync|prune)\b.*$/,
+            (_m, verb: string) => `/env ${verb}${verb === 'prune' ? ' --confirm' : ''}`,
+          )
+          .replace(/^kindler (retry|delete) /, '/env $1 ')
       : f;
   const out = [
     `**${report.summary}**`,

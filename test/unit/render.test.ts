@@ -191,3 +191,37 @@ describe('untrusted text in what the bot publishes', () => {
     expect(body).toContain('@\u200beveryone \\[click\\](http://evil.example/)');
   });
 });
+
+describe('fixes in a consistency comment', () => {
+  it('are /env commands, retry and delete included (never `kindler …` in a comment)', async () => {
+    const { renderReportMarkdown } = await import('../../src/render/consistency.js');
+    const report = {
+      summary: 'Inconsistent: 2 differences',
+      checkedAt: '2026-01-01T00:00:00.000Z',
+      consistent: false,
+      systems: [],
+      matrix: [],
+      busy: [],
+      discrepancies: [
+        {
+          kind: 'missing',
+          system: 'k3d',
+          name: 'dev',
+          detail: 'no cluster',
+          fix: 'kindler retry dev',
+        },
+        {
+          kind: 'missing',
+          system: 'git',
+          name: 'old',
+          detail: 'no branch',
+          fix: 'kindler delete old',
+        },
+      ],
+    } as never;
+    const text = renderReportMarkdown(report, { command: '/env' });
+    expect(text).toContain('`/env retry dev`');
+    expect(text).toContain('`/env delete old`');
+    expect(text).not.toContain('kindler retry');
+  });
+});
