@@ -98,7 +98,16 @@ export async function handleComment(
       : Promise.resolve();
   // Authorise before answering anything: a sender without read permission (on the config
   // repository) gets one short refusal, whatever the comment holds.
-  const authority = await authorityFor(deps, octokit, event.repo);
+  let authority: Authority;
+  try {
+    authority = await authorityFor(deps, octokit, event.repo);
+  } catch (error) {
+    // An invalid policy file stops every command; say so once, where the command was asked.
+    if (!(error instanceof Failure)) throw error;
+    say(`${error.message}`);
+    await post();
+    return;
+  }
   const elsewhere = authority.accepts(event.repo);
   if (elsewhere) {
     say(elsewhere);

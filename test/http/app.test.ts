@@ -266,6 +266,18 @@ describe('the GitHub App', () => {
     expect(await rt.store.listOperations({ envName: 'once' as never })).toHaveLength(1);
   });
 
+  it('an invalid .github/kindler.yml stops comment commands too, saying so once', async () => {
+    policyFile('permissions: [');
+    const replies: string[] = [];
+    nock(API).post(`${R}/issues/1/comments`, collect(replies)).reply(201, { id: 5 });
+    await receive('/env create p1\n/env list');
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatch(
+      /^\.github\/kindler\.yml is not valid YAML: .+\. No command runs until it is fixed\.$/,
+    );
+    expect(await rt.store.getEnvironment('p1')).toBeNull();
+  });
+
   it('a replayed comment under a new delivery id changes nothing: a comment acts once per version', async () => {
     nock(API).post(REACTIONS).reply(201, {});
     permission('Codertocat', 'write');
