@@ -28,7 +28,8 @@ const cliTrigger = (io: CliIo): Trigger => ({
   headSha: null,
 });
 
-export async function create(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+/** create's arguments, checked without a database (a bad name exits 2 even when it is down). */
+export function createArgs(args: string[]) {
   const { values, positionals } = parse(
     args,
     {
@@ -46,7 +47,17 @@ export async function create(rt: Runtime, args: string[], io: CliIo): Promise<nu
   const ttl =
     typeof values.ttl === 'string' ? parseDuration(values.ttl) : { ok: true as const, ms: null };
   if (!ttl.ok) throw new Failure('invalid_input', ttl.reason);
-  const ttlMs = ttl.ms;
+  return { values, name, provider, ttlMs: ttl.ms };
+}
+
+/** The arguments of a command that takes one environment name. */
+export const nameOnly = (usage: string) => (args: string[]) => {
+  const { values, positionals } = parse(args, {}, usage);
+  return { values, name: nameArg(positionals, usage) };
+};
+
+export async function create(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+  const { values, name, provider, ttlMs } = createArgs(args);
   const op = await rt.engine.request({
     kind: 'create',
     name,
@@ -62,24 +73,19 @@ export async function create(rt: Runtime, args: string[], io: CliIo): Promise<nu
 }
 
 export async function remove(rt: Runtime, args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(args, {}, USAGE.delete);
-  const op = await rt.engine.request({
-    kind: 'delete',
-    name: nameArg(positionals, USAGE.delete),
-    trigger: cliTrigger(io),
-  });
+  const { values, name } = nameOnly(USAGE.delete)(args);
+  const op = await rt.engine.request({ kind: 'delete', name, trigger: cliTrigger(io) });
   return runAndReport(rt, op, io, values.json === true);
 }
 
 export async function retry(rt: Runtime, args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(args, {}, USAGE.retry);
-  const op = await rt.engine.retry(nameArg(positionals, USAGE.retry), cliTrigger(io));
+  const { values, name } = nameOnly(USAGE.retry)(args);
+  const op = await rt.engine.retry(name, cliTrigger(io));
   return runAndReport(rt, op, io, values.json === true);
 }
 
 export async function cancel(rt: Runtime, args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(args, {}, USAGE.cancel);
-  const name = nameArg(positionals, USAGE.cancel);
+  const { values, name } = nameOnly(USAGE.cancel)(args);
   const op = await rt.engine.cancel(name);
   if (values.json === true)
     out(io, JSON.stringify({ cancelled: op !== null, operation: op }, null, 2));

@@ -16,25 +16,36 @@ type Handler = (rt: Runtime, args: string[], io: CliIo) => Promise<number>;
 
 export const COMMANDS: Record<
   string,
-  { run: Handler; usage: string; summary: string; readOnly?: boolean }
+  {
+    run: Handler;
+    usage: string;
+    summary: string;
+    readOnly?: boolean;
+    /** Checks the arguments before anything is opened; throws the usage Failure. */
+    check?: (args: string[]) => unknown;
+  }
 > = {
   create: {
     run: lifecycle.create,
+    check: lifecycle.createArgs,
     usage: lifecycle.USAGE.create,
     summary: 'create an environment: row, branch, cluster, Portainer, Argo CD, route',
   },
   delete: {
     run: lifecycle.remove,
+    check: lifecycle.nameOnly(lifecycle.USAGE.delete),
     usage: lifecycle.USAGE.delete,
     summary: 'delete an environment (the row goes last)',
   },
   retry: {
     run: lifecycle.retry,
+    check: lifecycle.nameOnly(lifecycle.USAGE.retry),
     usage: lifecycle.USAGE.retry,
     summary: 'resume the last failed or interrupted operation',
   },
   cancel: {
     run: lifecycle.cancel,
+    check: lifecycle.nameOnly(lifecycle.USAGE.cancel),
     usage: lifecycle.USAGE.cancel,
     summary: 'stop the running operation after its current step',
   },
@@ -113,6 +124,13 @@ export async function runCli(
   if (args.includes('--help') || args.includes('-h')) {
     out(io, `Usage: ${entry.usage}`);
     return EXIT.ok;
+  }
+  // Bad arguments are refused before anything is opened or created (exit 2, database or not).
+  try {
+    entry.check?.(args);
+  } catch (error) {
+    err(io, `kindler ${command}: ${messageOf(error)}`);
+    return exitCodeFor(error);
   }
   let config: Config;
   try {

@@ -191,6 +191,25 @@ describe('kindler CLI', () => {
     expect(none.stderr).toContain("has no clusters table: is it Kindler's kindler.db?");
   });
 
+  it('refuses bad arguments before opening anything: exit 2 with the database down, no data dir made', async () => {
+    const fresh = path.join(tmp, 'never-made');
+    const down = {
+      ...env,
+      DATABASE_URL: 'postgres://kindler:pw@127.0.0.1:1/kindler',
+      KINDLER_DATA_DIR: fresh,
+    };
+    const bad = await cliInProcess(['create', 'Dev'], down);
+    expect(bad).toMatchObject({
+      code: 2,
+      stderr: 'kindler create: "Dev" has upper-case letters; use lower case ("dev")\n',
+    });
+    const long = await cliInProcess(['create', 'a'.repeat(40)], down);
+    expect(long.code).toBe(2);
+    expect(long.stderr).toContain('on k3d the limit is 32');
+    expect((await cliInProcess(['delete'], down)).code).toBe(2);
+    expect(fs.existsSync(fresh)).toBe(false);
+  });
+
   it('cancel with nothing running says so', async () => {
     const r = await cliInProcess(['cancel', 'dev'], env);
     expect(r).toMatchObject({
