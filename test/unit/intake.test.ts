@@ -174,24 +174,42 @@ describe('receiveWebhook', () => {
     const accepted: Delivery[] = [];
     const { url } = await endpoint({ accept: async (d) => (accepted.push(d), true) }, 1_500_000);
     const big = JSON.stringify({ action: 'created', comment: { body: 'x'.repeat(1_000_000) } });
-    const send = (id: string) =>
-      fetch(url, {
-        method: 'POST',
-        body: big,
-        headers: {
-          'x-github-event': 'issue_comment',
-          'x-github-delivery': id,
-          'x-hub-signature-256': sign(big),
-        },
-      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error?: string } }));
-    const answers = await Promise.all([send('b-1'), send('b-2'), send('b-3')]);
-    const refused = answers.filter((a) => a.status === 503);
-    expect(refused.length).toBeGreaterThan(0);
-    expect(refused[0]!.body).toEqual({
-      error: 'busy: too many large deliveries at once; try again',
+    const headers = (id: string) => ({
+      'content-type': 'application/json',
+      'x-github-event': 'issue_comment',
+      'x-github-delivery': id,
+      'x-hub-signature-256': sign(big),
     });
-    // Once they are done, the bytes are released: the next one is read.
-    expect((await send('b-4')).status).toBe(200);
+    // The first delivery holds 1 MB and waits for its last byte…
+    const target = new URL(url);
+    const first = http.request({
+      host: target.hostname,
+      port: target.port,
+      path: target.pathname,
+      method: 'POST',
+      headers: { ...headers('b-1'), 'content-length': Buffer.byteLength(big) },
+    });
+    const firstAnswer = new Promise<number>((resolve, reject) => {
+      first.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      first.on('error', reject);
+    });
+    first.write(big.slice(0, -1));
+    await new Promise((r) => setTimeout(r, 300));
+    // …so a second one cannot be held beside it: one of the two is answered 503 (which one
+    // depends on which bytes the server read first), never both held.
+    const second = await fetch(url, { method: 'POST', body: big, headers: headers('b-2') });
+    const secondBody = (await second.json()) as { error?: string };
+    first.end(big.slice(-1));
+    const statuses = [await firstAnswer, second.status].sort();
+    expect(statuses).toEqual([200, 503]);
+    if (second.status === 503)
+      expect(secondBody).toEqual({ error: 'busy: too many large deliveries at once; try again' });
+    // Once it is done, the bytes are released: the next one is read.
+    const third = await fetch(url, { method: 'POST', body: big, headers: headers('b-3') });
+    expect(third.status).toBe(200);
   });
 });
 
