@@ -1,53 +1,25 @@
 // Generated hostile deliveries against the real server: valid and invalid signatures, truncated
 // and deeply nested JSON, wrong types in every field the handlers read. Never a 5xx, never an
 // operation recorded (no sender can be authorised: GitHub is unreachable here), memory bounded.
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import fc from 'fast-check';
 import nock from 'nock';
-import { createProbot } from 'probot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.js';
-import { openRuntime, type Runtime } from '../../src/runtime.js';
-import { serve, type Served } from '../../src/server/serve.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import type { Runtime } from '../../src/runtime.js';
+import { startAppServer, type AppServer } from '../support/app-server.js';
 
-const SECRET = 'fuzz-secret';
-let db: TestDatabase;
+let server: AppServer;
 let rt: Runtime;
-let served: Served;
 let base: string;
-let tmp: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-fuzz-'));
-  rt = await openRuntime(loadConfig({ DATABASE_URL: db.url, KINDLER_DATA_DIR: tmp }, tmp));
-  await rt.store.migrate();
-  const { privateKey } = crypto.generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
-  const env = {
-    APP_ID: '1',
-    PRIVATE_KEY: privateKey,
-    WEBHOOK_SECRET: SECRET,
-    LOG_LEVEL: 'silent' as const,
-  };
   nock.disableNetConnect();
   nock.enableNetConnect('127.0.0.1');
-  served = await serve(rt, env, 'test:fuzz', { host: '127.0.0.1', port: 0 }, createProbot({ env }));
-  base = `http://127.0.0.1:${served.port}`;
+  server = await startAppServer('fuzz', 'fuzz-secret');
+  ({ rt, base } = server);
 });
 afterAll(async () => {
-  await served.stop();
-  await rt.close();
-  await db.drop();
+  await server.stop();
   nock.enableNetConnect();
-  fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 const deep = (n: number): unknown => (n === 0 ? '/env create x' : { a: deep(n - 1) });
@@ -112,9 +84,7 @@ describe('hostile deliveries', () => {
           };
           if (signature !== 'missing')
             headers['x-hub-signature-256'] =
-              signature === 'valid'
-                ? `sha256=${crypto.createHmac('sha256', SECRET).update(text).digest('hex')}`
-                : `sha256=${'0'.repeat(64)}`;
+              signature === 'valid' ? server.sign(text) : `sha256=${'0'.repeat(64)}`;
           const res = await fetch(`${base}/api/github/webhooks`, {
             method: 'POST',
             headers,

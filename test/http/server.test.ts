@@ -1,53 +1,21 @@
 // A real HTTP server started as `npm start` starts it, with the app configured: a correctly signed
 // delivery is accepted and handled, a forged one is rejected and changes nothing.
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.js';
-
-import { openRuntime, type Runtime } from '../../src/runtime.js';
-import { serve, type Served } from '../../src/server/serve.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { createProbot } from 'probot';
-import { ContractProbotOctokit, expectNoContractViolations } from '../support/github-contract.js';
+import type { Runtime } from '../../src/runtime.js';
+import { startAppServer, type AppServer } from '../support/app-server.js';
+import { expectNoContractViolations } from '../support/github-contract.js';
 
 const SECRET = 'webhook-secret-for-tests';
-let db: TestDatabase;
-let tmp: string;
+let server: AppServer;
 let rt: Runtime;
-let served: Served;
 let base: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-server-'));
-  rt = await openRuntime(loadConfig({ DATABASE_URL: db.url, KINDLER_DATA_DIR: tmp }, tmp));
-  await rt.store.migrate();
-  const { privateKey } = crypto.generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
-  const env = {
-    APP_ID: '1',
-    PRIVATE_KEY: privateKey,
-    WEBHOOK_SECRET: SECRET,
-    LOG_LEVEL: 'fatal' as const,
-  };
-  // The app's own Probot, its requests checked against GitHub's description.
-  const probot = createProbot({ env, overrides: { Octokit: ContractProbotOctokit } });
-  served = await serve(rt, env, 'test:server', { host: '127.0.0.1', port: 0 }, probot);
-  base = `http://127.0.0.1:${served.port}`;
+  server = await startAppServer('server', SECRET);
+  ({ rt, base } = server);
 });
-afterAll(async () => {
-  await served.stop();
-  await rt.close();
-  await db.drop();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => server.stop());
 
 const delivery = (id: string, signature: (body: string) => string, text = '/env list') => {
   const body = JSON.stringify({
@@ -76,8 +44,7 @@ async function until(what: string, done: () => boolean, timeoutMs = 10_000): Pro
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-const sign = (body: string) =>
-  `sha256=${crypto.createHmac('sha256', SECRET).update(body).digest('hex')}`;
+const sign = (body: string) => server.sign(body);
 
 describe('the server', () => {
   it('answers health', async () => {
