@@ -47,12 +47,12 @@ export async function handleCheckRun(
   if (!op || !(await deps.rt.store.recordDelivery(event.deliveryId, 'check_run'))) return;
   // Judged as retry and as the verb it resumes (retrying a delete needs what delete needs).
   const authority = await authorityFor(deps, octokit, event.repo);
+  if (authority.accepts(event.repo)) return;
   let decision: Decision = { allowed: true };
   for (const verb of judgedAs('retry', op)) {
     decision = await authority.decide({ verb, envName: op.envName, login: event.sender });
     if (!decision.allowed) break;
   }
-  if (authority.accepts(event.repo)) return;
   const say = (body: string) =>
     op.trigger.issueNumber
       ? octokit.rest.issues.createComment({

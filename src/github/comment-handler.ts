@@ -16,7 +16,7 @@ import {
 } from '../domain/index.js';
 import { readSnapshot } from '../store/csv-snapshot.js';
 import { isUnreachable } from '../store/db.js';
-import { checkRunName, checkRunState } from '../render/check-run.js';
+import { SUMMARY_LIMIT, checkRunName, checkRunState } from '../render/check-run.js';
 import { renderStatusComment } from '../render/status-comment.js';
 import type { Runtime } from '../runtime.js';
 import { checkCommand, pruneCommand, syncCommand } from './consistency.js';
@@ -293,7 +293,10 @@ export async function announce(
     head_sha: headSha,
     external_id: String(op.id),
     status: state.status,
-    output: { title: state.output.title, summary: deps.rt.redactor.redact(state.output.summary) },
+    output: {
+      title: state.output.title,
+      summary: publishable(deps.rt, state.output.summary, SUMMARY_LIMIT),
+    },
   });
   const saved = await deps.rt.store.updateOperation(op.id, {
     commentId: data.id,
