@@ -30,15 +30,42 @@ export function plainError(error: unknown): Error {
   return plain;
 }
 
+/** Handler failures by delivery id, taken by receiveDelivery(). */
+const failures = new Map<string, Error>();
+
+/**
+ * A handler's failure never goes back through Probot: @octokit/webhooks would attach the whole
+ * event to it and hand it to the logger (a 1,000-level payload broke the pretty logger for good).
+ * It is kept, as a plain message, for receiveDelivery() to report.
+ */
 const guarded =
-  <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
+  <A extends [{ id: string }, ...unknown[]]>(fn: (...args: A) => Promise<void>) =>
   async (...args: A): Promise<void> => {
     try {
       await fn(...args);
     } catch (error) {
-      throw plainError(error);
+      failures.set(args[0].id, plainError(error));
     }
   };
+
+/**
+ * Hands a delivery to the app. Rejects with what a handler threw, as a plain bounded Error, so the
+ * queue retries it and the caller logs it — never with the event attached.
+ */
+export async function receiveDelivery(
+  probot: Probot,
+  delivery: { id: string; name: string; payload: unknown },
+): Promise<void> {
+  try {
+    await probot.receive(delivery as never);
+  } catch (error) {
+    failures.delete(delivery.id);
+    throw plainError(error);
+  }
+  const failed = failures.get(delivery.id);
+  failures.delete(delivery.id);
+  if (failed) throw failed;
+}
 
 export function kindlerApp(deps: CommentDeps) {
   return (app: Probot): void => {

@@ -24,19 +24,20 @@ const served = await serve(
   { host: config.HOST, port: config.PORT },
   probot,
 );
+const url = `http://${config.HOST}:${served.port}`;
 const where =
   rt.store.backend === 'pglite'
     ? `embedded PGlite in ${config.dataDir}`
     : 'PostgreSQL (DATABASE_URL)';
 process.stdout.write(`Environment branches: ${rt.branches.description}\n`);
 process.stdout.write(
-  `kindler-bot listening on http://${config.HOST}:${config.PORT} — state: ${where}${applied.length ? `, migrations applied: ${applied.join(', ')}` : ''}\n`,
+  `kindler-bot listening on ${url} — state: ${where}${applied.length ? `, migrations applied: ${applied.join(', ')}` : ''}\n`,
 );
 process.stdout.write(
-  `Dashboard at http://${config.HOST}:${config.PORT}/kindler${config.KINDLER_DASHBOARD_TOKEN ? ' (token required)' : ''}; metrics at /metrics\n`,
+  `Dashboard at ${url}/kindler${config.KINDLER_DASHBOARD_TOKEN ? ' (token required)' : ''}; metrics at /metrics\n`,
 );
 if (appConfigured(process.env)) {
-  process.stdout.write(`GitHub webhooks at http://${config.HOST}:${config.PORT}${WEBHOOK_PATH}\n`);
+  process.stdout.write(`GitHub webhooks at ${url}${WEBHOOK_PATH}\n`);
 } else {
   process.stdout.write(
     'GitHub App not configured: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to receive /env commands. The kindler CLI works meanwhile (./bin/kindler.js help).\n',

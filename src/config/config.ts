@@ -96,7 +96,8 @@ const schema = z.object({
   /** When set, the dashboard, its API and /metrics need this token (Bearer header, or ?token= once). */
   KINDLER_DASHBOARD_TOKEN: optional,
   HOST: z.string().default('127.0.0.1'),
-  PORT: port.default(3000),
+  /** 0: any free port (the start-up banner says which). */
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 

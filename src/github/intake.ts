@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { Probot } from 'probot';
-import { HANDLED_EVENTS, plainError } from '../app.js';
+import { HANDLED_EVENTS, plainError, receiveDelivery } from '../app.js';
 import type { Delivery, OperationQueue } from '../queue/operation-queue.js';
 import { json } from '../server/http-server.js';
 
@@ -115,10 +115,10 @@ export async function receiveWebhook(
     );
   }
   try {
-    await probot.receive(delivery as never);
+    await receiveDelivery(probot, delivery);
     json(res, 200, { ok: true });
   } catch (error) {
-    probot.log.error({ err: plainError(error), id, name }, 'webhook handler failed');
+    probot.log.error({ err: error, id, name }, 'webhook handler failed');
     json(res, 500, { error: 'the handler failed; see the bot log' });
   }
 }

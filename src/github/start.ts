@@ -5,7 +5,7 @@ import { createProbot, type Probot } from 'probot';
 import type { Operation } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
 import type { Handler } from '../server/http-server.js';
-import { kindlerApp, plainError } from '../app.js';
+import { kindlerApp, receiveDelivery } from '../app.js';
 import { PermissionCache } from './permissions.js';
 import { commentReporter } from './reporter.js';
 import type { GitHubClient } from './types.js';
@@ -80,10 +80,11 @@ export async function startGitHub(
     background: background.run,
   };
   await probot.load(kindlerApp(deps));
-  // The queue records a failure as a plain message: Probot's error carries the whole event.
+  // A failure is logged and recorded by the queue as a plain message (it is retried).
   await queue.workDeliveries(DELIVERY_CONCURRENCY, (delivery) =>
-    probot.receive(delivery as never).catch((error: unknown) => {
-      throw plainError(error);
+    receiveDelivery(probot, delivery).catch((error: unknown) => {
+      probot.log.warn({ err: error, id: delivery.id, event: delivery.name }, 'delivery failed');
+      throw error;
     }),
   );
   worker = new Worker(rt, {

@@ -54,6 +54,10 @@ export class OperationQueue {
     const common = {
       schema: 'pgboss',
       supervise: true,
+      // How soon a job of a dead process (its heartbeat stopped) is failed and tried again: an
+      // operation a killed server was running resumes within about 20 s of another one running.
+      superviseIntervalSeconds: 10,
+      monitorIntervalSeconds: 10,
       schedule: true,
       ...(settings.clock ? { clock: settings.clock } : {}),
     } as const;
@@ -67,7 +71,7 @@ export class OperationQueue {
       policy: 'exclusive',
       // Lifecycle steps take minutes; a silent worker is detected by its missing heartbeat instead.
       expireInSeconds: 4 * 3600,
-      heartbeatSeconds: 30,
+      heartbeatSeconds: 10,
       // A retry is a takeover (the handler itself never throws for a failed step): keep trying.
       retryLimit: 1000,
       retryDelay: 5,

@@ -32,6 +32,9 @@ export function isUnreachable(error: unknown): boolean {
   const code = pgCode(error);
   if (code && (/^08/.test(code) || code === '57P01' || code === '57P02' || code === '57P03'))
     return true;
+  // The database refuses connections (ALTER DATABASE … ALLOW_CONNECTIONS false, or it is gone).
+  if (code === '3D000') return true;
+  if (code === '55000' && /not currently accepting connections/.test(String(error))) return true;
   if (
     code &&
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE'].includes(code)

@@ -13,7 +13,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { Probot } from 'probot';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { kindlerApp } from '../../src/app.js';
+import { kindlerApp, receiveDelivery } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { PermissionCache } from '../../src/github/permissions.js';
 import type { ConsistencyReport } from '../../src/consistency/compare.js';
@@ -438,7 +438,7 @@ describe('dashboard in headless Chromium', () => {
         return true;
       })
       .reply(201, { id: 1 });
-    await probot.receive({ id: 'degraded-1', name: 'issue_comment', payload } as never);
+    await receiveDelivery(probot, { id: 'degraded-1', name: 'issue_comment', payload });
     nock.enableNetConnect();
     expect(reply).toMatch(/^⚠️ \*\*Degraded:\*\* the database is unreachable \(.+\)\./);
     expect(reply).toContain('| dev | k3d | 18090 | 18443 | 10.101.0.0/16 |');

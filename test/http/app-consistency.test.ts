@@ -8,7 +8,7 @@ import path from 'node:path';
 import nock from 'nock';
 import { Probot } from 'probot';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { kindlerApp } from '../../src/app.js';
+import { kindlerApp, receiveDelivery } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { envName } from '../../src/domain/index.js';
 import { driftMonitor } from '../../src/github/consistency.js';
@@ -66,7 +66,7 @@ function comment(body: string, login = 'Codertocat') {
   });
   p.sender = { ...p.sender, login, type: 'User' };
   p.installation = { id: 77 };
-  return probot.receive({ id: `c-${++delivery}`, name: 'issue_comment', payload: p } as never);
+  return receiveDelivery(probot, { id: `c-${++delivery}`, name: 'issue_comment', payload: p });
 }
 
 const collect = (into: string[]) => (b: { body?: unknown }) => {
@@ -266,7 +266,7 @@ describe('consistency through the GitHub App', () => {
       .reply(200, { permission: 'read', user: { login: 'Codertocat' } });
     const runs: any[] = [];
     consistencyRun(runs);
-    await probot.receive({ id: `k-${++delivery}`, name: 'check_run', payload: p } as never);
+    await receiveDelivery(probot, { id: `k-${++delivery}`, name: 'check_run', payload: p });
     expect(runs[0]).toMatchObject({
       conclusion: 'success',
       output: { title: 'Consistent: no differences' },

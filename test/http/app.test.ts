@@ -1,4 +1,4 @@
-// The GitHub App end to end through probot.receive with a real webhook payload: every GitHub
+// The GitHub App end to end through the app (receiveDelivery) with a real webhook payload: every GitHub
 // request asserted with strict nock, the operation recorded, run by the worker and reported.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -6,7 +6,7 @@ import path from 'node:path';
 import nock from 'nock';
 import { Probot } from 'probot';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { kindlerApp } from '../../src/app.js';
+import { kindlerApp, receiveDelivery } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { PermissionCache } from '../../src/github/permissions.js';
 import { commentReporter } from '../../src/github/reporter.js';
@@ -61,7 +61,7 @@ const receive = (
   id = `d-${++delivery}`,
   commentId?: number,
 ) =>
-  probot.receive({ id, name: 'issue_comment', payload: payload(body, sender, commentId) } as never);
+  receiveDelivery(probot, { id, name: 'issue_comment', payload: payload(body, sender, commentId) });
 /** The reactions of any comment of the test repository. */
 const REACTIONS = /\/repos\/Codertocat\/Hello-World\/issues\/comments\/\d+\/reactions/;
 
@@ -348,7 +348,7 @@ describe('the GitHub App', () => {
       const p = payload(body);
       p.action = 'edited';
       p.changes = { body: { from } };
-      return probot.receive({ id, name: 'issue_comment', payload: p } as never);
+      return receiveDelivery(probot, { id, name: 'issue_comment', payload: p });
     };
     await edited(
       '/env delete app-dev\n\nfixed a typo in this sentence',
@@ -450,7 +450,7 @@ describe('one authority: the config repository', () => {
     const p = payload(body, { login, type: 'User' });
     p.repository = { ...p.repository, name: repo, full_name: `Codertocat/${repo}` };
     p.comment.html_url = `https://github.com/Codertocat/${repo}/issues/1#issuecomment-${p.comment.id}`;
-    return probot.receive({ id: `d-${++delivery}`, name: 'issue_comment', payload: p } as never);
+    return receiveDelivery(probot, { id: `d-${++delivery}`, name: 'issue_comment', payload: p });
   };
   const RULES =
     'repositories: [Codertocat/Hello-World, Codertocat/Guarded]\npermissions:\n  rules:\n    - name: prod-needs-admin\n      environments: ["prod-*"]\n      verbs: [create, delete]\n      require: admin\n    - name: deletes-by-alice\n      verbs: [delete]\n      users: [alice, bob]\n';
@@ -553,7 +553,7 @@ describe('pull-request environments', () => {
       ...p.pull_request.head.repo,
       full_name: headRepo ?? p.repository.full_name,
     };
-    return probot.receive({ id, name: 'pull_request', payload: p } as never);
+    return receiveDelivery(probot, { id, name: 'pull_request', payload: p });
   };
 
   it('env:kind creates pr-12 with an expiry; closing deletes it; another label does nothing', async () => {
@@ -746,7 +746,7 @@ describe('check run buttons', () => {
     };
     payload.sender = { login: 'Codertocat', type: 'User' };
     permission('Codertocat', 'write');
-    await probot.receive({ id: 'btn-1', name: 'check_run', payload } as never);
+    await receiveDelivery(probot, { id: 'btn-1', name: 'check_run', payload });
     expect(await rt.store.getOperation(op.id)).toMatchObject({
       status: 'queued',
       attempt: 2,

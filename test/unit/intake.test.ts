@@ -229,3 +229,32 @@ describe('errors that reach the logger', () => {
     expect(JSON.stringify(plain)).toBe('{"status":502}');
   });
 });
+
+describe('a handler that throws', () => {
+  it('is reported by receiveDelivery as a plain error; Probot never sees it with the event', async () => {
+    const { receiveDelivery } = await import('../../src/app.js');
+    const { Probot: RealProbot } = await import('probot');
+    const probot = new RealProbot({ githubToken: 'ghs_x', logLevel: 'fatal' });
+    const seenByProbot: unknown[] = [];
+    // The app's handlers fail on this payload (no deps, no repository): kept, not thrown into Probot.
+    const { kindlerApp } = await import('../../src/app.js');
+    await probot.load(kindlerApp({} as never));
+    probot.onError((error) => void seenByProbot.push(error));
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 1000; i++) deep = { a: deep };
+    const delivery = {
+      id: 'throws-1',
+      name: 'issue_comment',
+      payload: { action: 'created', comment: { body: '/env list' }, repository: deep },
+    };
+    const error = await receiveDelivery(probot, delivery).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect(Object.keys(error!)).toEqual([]);
+    expect(seenByProbot).toEqual([]);
+    // Delivered again, it fails again (the failure is not left behind for another delivery).
+    await expect(receiveDelivery(probot, { ...delivery, id: 'throws-2' })).rejects.toThrow();
+  });
+});

@@ -1,0 +1,211 @@
+// GitHub as a server on loopback, for tests that run the bot as a real process (GHE_HOST points the
+// app here; GitHub Enterprise serves REST under /api/v3). It answers as GitHub does, refusals
+// included: the app's JWT must be RS256-signed by the app's key and not expired (401), installation
+// tokens are issued by it and required on every other call (401 "Bad credentials"), and every
+// request is checked against GitHub's OpenAPI description (`checkGitHubRequest`, 422 when GitHub
+// would refuse it). What it keeps — comments, reactions, check runs — is there to be read back.
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { checkGitHubRequest } from './github-contract.js';
+
+export interface GitHubComment {
+  id: number;
+  repo: string;
+  issue: number;
+  body: string;
+  edits: string[];
+}
+export interface GitHubCheckRun {
+  id: number;
+  repo: string;
+  name: string;
+  updates: Record<string, unknown>[];
+}
+export interface GitHubRequest {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+export interface GitHubServer {
+  /** `127.0.0.1:<port>` for GHE_HOST (with GHE_PROTOCOL=http). */
+  host: string;
+  installationId: number;
+  requests: GitHubRequest[];
+  /** Requests GitHub would refuse or that no route here answers. */
+  violations: string[];
+  comments: GitHubComment[];
+  reactions: { repo: string; commentId: number; content: string }[];
+  checkRuns: GitHubCheckRun[];
+  /** `owner/repo:login` → permission (`none` when absent). */
+  permissions: Record<string, string>;
+  /** `owner/repo` → `.github/kindler.yml` text (404 when absent). */
+  policies: Record<string, string>;
+  close(): Promise<void>;
+}
+
+const json = (res: http.ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+};
+
+/** Verifies a GitHub App JWT as GitHub does: RS256 by the app's key, issued for `appId`, not expired. */
+function appJwtValid(token: string, publicKey: crypto.KeyObject, appId: string): boolean {
+  const [header, payload, signature] = token.split('.');
+  if (!header || !payload || !signature) return false;
+  const ok = crypto.verify(
+    'RSA-SHA256',
+    Buffer.from(`${header}.${payload}`),
+    publicKey,
+    Buffer.from(signature, 'base64url'),
+  );
+  if (!ok) return false;
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as {
+    iss?: unknown;
+    exp?: number;
+  };
+  return String(claims.iss) === appId && (claims.exp ?? 0) * 1000 > Date.now();
+}
+
+export async function startGitHubServer(app: {
+  appId: string;
+  privateKey: string;
+  installationId?: number;
+}): Promise<GitHubServer> {
+  const publicKey = crypto.createPublicKey(app.privateKey);
+  const tokens = new Set<string>();
+  let ids = 1000;
+  const state: Omit<GitHubServer, 'host' | 'close'> = {
+    installationId: app.installationId ?? 77,
+    requests: [],
+    violations: [],
+    comments: [],
+    reactions: [],
+    checkRuns: [],
+    permissions: {},
+    policies: {},
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://github.test');
+      const method = req.method ?? 'GET';
+      const path = url.pathname.replace(/^\/api\/v3(?=\/)/, '');
+      const text = Buffer.concat(chunks).toString();
+      let body: unknown;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        return json(res, 400, { message: 'Problems parsing JSON' });
+      }
+      state.requests.push({ method, path, body });
+      const auth = String(req.headers.authorization ?? '');
+      if (path.startsWith('/app/')) {
+        if (!auth.startsWith('bearer ') && !auth.startsWith('Bearer '))
+          return json(res, 401, { message: 'A JSON web token could not be decoded' });
+        if (!appJwtValid(auth.slice(7), publicKey, app.appId))
+          return json(res, 401, {
+            message: "'Expiration time' claim ('exp') is too far in the future",
+          });
+      } else if (!tokens.has(auth.replace(/^token /, ''))) {
+        return json(res, 401, { message: 'Bad credentials' });
+      }
+      const params = Object.fromEntries(url.searchParams);
+      const problem = checkGitHubRequest(method, path, params, body);
+      if (problem) {
+        state.violations.push(problem);
+        return json(res, 422, { message: 'Validation Failed', errors: [problem] });
+      }
+      const answer = route(method, path, body as Record<string, unknown> | undefined);
+      if (!answer) {
+        state.violations.push(`${method} ${path}: no route in the GitHub stand-in`);
+        return json(res, 404, { message: 'Not Found' });
+      }
+      if (answer[2] === 'raw') {
+        res.writeHead(answer[0], { 'content-type': 'application/vnd.github.raw; charset=utf-8' });
+        return res.end(answer[1]);
+      }
+      json(res, answer[0], answer[1]);
+    });
+  });
+
+  function route(
+    method: string,
+    path: string,
+    body: Record<string, unknown> | undefined,
+  ): [number, unknown, 'raw'?] | null {
+    let m: RegExpMatchArray | null;
+    if (method === 'POST' && (m = path.match(/^\/app\/installations\/(\d+)\/access_tokens$/))) {
+      if (Number(m[1]) !== state.installationId) return [404, { message: 'Not Found' }];
+      const token = `ghs_${crypto.randomBytes(18).toString('hex')}`;
+      tokens.add(token);
+      return [
+        201,
+        {
+          token,
+          expires_at: new Date(Date.now() + 3600_000).toISOString(),
+          permissions: { issues: 'write', checks: 'write', contents: 'write' },
+          repository_selection: 'all',
+        },
+      ];
+    }
+    if (method === 'GET' && path.match(/^\/repos\/[^/]+\/[^/]+\/installation$/))
+      return [200, { id: state.installationId, app_id: Number(app.appId) }];
+    if (!(m = path.match(/^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/))) return null;
+    const repo = `${m[1]}/${m[2]}`;
+    const rest = m[3] ?? '';
+    if (method === 'GET' && rest === '')
+      return [200, { id: 1, name: m[2], full_name: repo, default_branch: 'main', private: true }];
+    if (method === 'GET' && rest === '/branches/main')
+      return [200, { name: 'main', commit: { sha: 'f'.repeat(40) }, protected: false }];
+    if (method === 'GET' && (m = rest.match(/^\/collaborators\/([^/]+)\/permission$/))) {
+      const permission = state.permissions[`${repo}:${m[1]}`] ?? 'none';
+      return [200, { permission, role_name: permission, user: { login: m[1] } }];
+    }
+    if (method === 'GET' && rest.match(/^\/contents\/\.github(\/|%2F)kindler\.yml$/i)) {
+      const policy = state.policies[repo];
+      // Asked for as `application/vnd.github.raw`: the file's bytes, not JSON.
+      return policy === undefined ? [404, { message: 'Not Found' }] : [200, policy, 'raw'];
+    }
+    if (method === 'POST' && (m = rest.match(/^\/issues\/(\d+)\/comments$/))) {
+      const comment = { id: ++ids, repo, issue: Number(m[1]), body: String(body?.body), edits: [] };
+      state.comments.push(comment);
+      return [201, { id: comment.id, body: comment.body, html_url: `https://github.test/${repo}` }];
+    }
+    if (method === 'PATCH' && (m = rest.match(/^\/issues\/comments\/(\d+)$/))) {
+      const comment = state.comments.find((c) => c.id === Number(m![1]));
+      if (!comment) return [404, { message: 'Not Found' }];
+      comment.body = String(body?.body);
+      comment.edits.push(comment.body);
+      return [200, { id: comment.id, body: comment.body }];
+    }
+    if (method === 'POST' && (m = rest.match(/^\/issues\/comments\/(\d+)\/reactions$/))) {
+      state.reactions.push({ repo, commentId: Number(m[1]), content: String(body?.content) });
+      return [201, { id: ++ids, content: body?.content }];
+    }
+    if (method === 'POST' && rest === '/check-runs') {
+      const run = { id: ++ids, repo, name: String(body?.name), updates: [body ?? {}] };
+      state.checkRuns.push(run);
+      return [201, { id: run.id, name: run.name, status: body?.status ?? 'queued' }];
+    }
+    if (method === 'PATCH' && (m = rest.match(/^\/check-runs\/(\d+)$/))) {
+      const run = state.checkRuns.find((r) => r.id === Number(m![1]));
+      if (!run) return [404, { message: 'Not Found' }];
+      run.updates.push(body ?? {});
+      return [200, { id: run.id, name: run.name }];
+    }
+    return null;
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(state, {
+    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+}
