@@ -492,6 +492,9 @@ describe('a real server process under attack', () => {
       expect(reply!.body).toContain('snap1');
       expect(reply!.body).toContain('rp1');
       expect(asked.issue.number).not.toBe(listed.issue.number);
+      // What the queue and the pool said about the outage is a message, not `[object Object]`.
+      expect(server.output()).toContain('not currently accepting connections');
+      expect(server.output()).not.toContain('[object Object]');
     } finally {
       await admin.query(`alter database ${name} with allow_connections true`);
       await admin.end();
