@@ -5,7 +5,8 @@ import { Failure, checkEnvName } from '../domain/index.js';
 import { checkConsistency } from '../consistency/check.js';
 import {
   prune as pruneOrphans,
-  sync as syncEnvironments,
+  requestSyncs,
+  syncOutcome,
   type RepairResult,
 } from '../consistency/repair.js';
 import { renderActionsText, renderReportText } from '../render/consistency.js';
@@ -13,6 +14,9 @@ import type { Runtime } from '../runtime.js';
 import { parse } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { err, out, type CliIo } from './io.js';
+import { cliTrigger } from './lifecycle-commands.js';
+import { workerName } from './owner.js';
+import { progressPrinter } from './progress.js';
 
 export const USAGE = {
   check: 'kindler check [--json]',
@@ -32,13 +36,24 @@ export async function check(rt: Runtime, args: string[], io: CliIo): Promise<num
   return report.consistent ? EXIT.ok : EXIT.inconsistent;
 }
 
+/** Records a sync operation per environment that needs one, then runs them here, one by one. */
 export async function sync(rt: Runtime, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {}, USAGE.sync);
-  const result = await syncEnvironments(rt, {
-    names: names(positionals),
-    log: (line) => err(io, line),
-  });
-  return finish(result, values.json === true, io, 'sync', true);
+  const json = values.json === true;
+  const plan = await requestSyncs(rt, { names: names(positionals), trigger: cliTrigger(io) });
+  const actions = plan.actions.filter((a) => a.outcome !== 'queued');
+  for (const queued of plan.operations) {
+    if (!json) err(io, `sync ${queued.envName}: operation #${queued.id}`);
+    const final = await rt.engine.execute(queued.id, {
+      owner: workerName('cli'),
+      ...(io.signal ? { signal: io.signal } : {}),
+      ...(json ? {} : { observer: progressPrinter(io.stderr) }),
+    });
+    const op = final ?? (await rt.store.getOperation(queued.id)) ?? queued;
+    actions.push(...syncOutcome(op));
+  }
+  const report = plan.operations.length ? await checkConsistency(rt) : plan.report;
+  return finish({ actions, report }, json, io, 'sync', true);
 }
 
 export async function prune(rt: Runtime, args: string[], io: CliIo): Promise<number> {

@@ -19,7 +19,7 @@ export const USAGE = {
   cancel: 'kindler cancel <name> [--json]',
 } as const;
 
-const cliTrigger = (io: CliIo): Trigger => ({
+export const cliTrigger = (io: CliIo): Trigger => ({
   source: 'cli',
   actor: io.env.USER ?? io.env.LOGNAME ?? null,
   url: null,

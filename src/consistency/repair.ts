@@ -1,16 +1,21 @@
-// Repairs from a consistency report. `sync` makes what the database implies exist again (through
-// the same idempotent step handlers the lifecycle uses) and deletes nothing. `prune` removes what
+// Repairs from a consistency report. `sync` records one sync operation per environment that lacks
+// what its row implies — the engine runs it like any other operation (queued, leased, resumable,
+// with actor and trigger) through the same idempotent step handlers — and deletes nothing. `prune` removes what
 // no row claims — branches archived first as archive/<name>-<YYYYmmdd-HHMMSS> — and without
 // `confirm` only returns its plan. Neither touches an environment with an operation under way, and
 // prune looks the row up again right before each removal, so a create that started meanwhile wins.
 import {
-  CREATE_STEPS,
   Failure,
   MANAGEMENT_CLUSTER,
+  NOTHING_TO_REPAIR,
+  SYNC_STEPS,
+  classify,
   envName,
   messageOf,
-  type Environment,
+  type Operation,
   type ProviderName,
+  type StepState,
+  type Trigger,
 } from '../domain/index.js';
 import type { SystemStep } from '../lifecycle/step.js';
 import { argoClusterSecret } from '../registrars/argocd-step.js';
@@ -28,7 +33,7 @@ export interface RepairAction {
   name: string;
   system: string;
   action: string;
-  outcome: 'planned' | 'done' | 'failed' | 'skipped';
+  outcome: 'planned' | 'queued' | 'done' | 'failed' | 'skipped';
   detail?: string;
 }
 
@@ -46,110 +51,119 @@ const STEP_OF: Record<Column, SystemStep> = {
   haproxy: 'haproxy',
 };
 
-/** Recreates branches, clusters, registrations and routes the database implies; deletes nothing. */
-export async function sync(
+export interface SyncPlan {
+  /** What was queued (one sync operation per environment) and what was not, with why. */
+  actions: RepairAction[];
+  operations: Operation[];
+  /** The report the plan was made from. */
+  report: ConsistencyReport;
+}
+
+/**
+ * Records a sync operation for every environment (or those named) whose systems lack what its row
+ * implies: the steps to ensure again are the columns found missing or mismatched (a recreated
+ * cluster brings its Portainer agent and Argo CD token with it). A cluster that exists with other
+ * settings is not recreated — sync deletes nothing. The engine refuses a busy, failed or deleting
+ * environment; that refusal becomes a skipped action. At most `limit` operations are recorded.
+ */
+export async function requestSyncs(
   rt: Runtime,
-  options: { names?: string[]; log?: (line: string) => void } = {},
-): Promise<RepairResult> {
-  const before = await checkConsistency(rt);
-  const actions: RepairAction[] = [];
+  options: { names?: string[]; trigger: Trigger; limit?: number },
+): Promise<SyncPlan> {
+  const report = await checkConsistency(rt);
   const wanted = new Set(options.names ?? []);
-  for (const name of wanted) {
-    if (!before.matrix.some((r) => r.name === name && r.inDatabase))
+  for (const name of wanted)
+    if (!report.matrix.some((r) => r.name === name && r.inDatabase))
       throw new Failure(
         'not_found',
         `environment "${name}" is not in the database; sync recreates only what the database holds`,
         'kindler list',
       );
-  }
-  for (const row of before.matrix) {
+  const actions: RepairAction[] = [];
+  const operations: Operation[] = [];
+  for (const row of report.matrix) {
     if (!row.inDatabase || (wanted.size && !wanted.has(row.name))) continue;
     const todo = COLUMNS.filter((c) => row.cells[c] === 'missing' || row.cells[c] === 'mismatch');
     if (todo.length === 0) continue;
-    const env = await rt.store.getEnvironment(row.name);
-    if (!env) continue;
-    const skip = (action: string, detail: string) =>
-      actions.push({ name: env.name, system: 'all', action, outcome: 'skipped', detail });
-    if (row.cells.git === 'busy' || (await rt.store.activeOperation(env.name))) {
-      skip('sync', 'an operation is under way');
-      continue;
-    }
-    if (env.status !== 'ready' && env.status !== 'creating') {
-      skip(
-        'sync',
-        env.status === 'failed'
-          ? `its last operation failed; resume it with \`kindler retry ${env.name}\``
-          : `status ${env.status}; finish it with \`kindler delete ${env.name}\``,
-      );
-      continue;
-    }
-    const discrepancies = before.discrepancies.filter((d) => d.name === env.name);
-    await syncOne(rt, env, todo, discrepancies, actions, options.log);
-  }
-  return {
-    actions,
-    report: actions.some((a) => a.outcome === 'done' || a.outcome === 'failed')
-      ? await checkConsistency(rt)
-      : before,
-  };
-}
-
-async function syncOne(
-  rt: Runtime,
-  env: Environment,
-  todo: Column[],
-  discrepancies: Discrepancy[],
-  actions: RepairAction[],
-  log?: (line: string) => void,
-): Promise<void> {
-  const clusterMismatch =
-    todo.includes('cluster') &&
-    discrepancies.some((d) => (d.system === 'k3d' || d.system === 'kind') && d.kind === 'mismatch');
-  const steps = new Set(
-    todo.filter((c) => !(c === 'cluster' && clusterMismatch)).map((c) => STEP_OF[c]),
-  );
-  if (clusterMismatch) {
-    const d = discrepancies.find((x) => x.system === 'k3d' || x.system === 'kind') as Discrepancy;
-    actions.push({
-      name: env.name,
-      system: d.system,
-      action: 'recreate cluster',
-      outcome: 'skipped',
-      detail: `${d.detail}; sync deletes nothing: run \`${d.fix}\``,
-    });
-  }
-  // A recreated cluster is new: its Portainer agent and Argo CD token must be put back as well.
-  if (steps.has('cluster')) for (const s of ['portainer', 'argocd'] as const) steps.add(s);
-  const controller = new AbortController();
-  for (const step of CREATE_STEPS) {
-    if (!steps.has(step as SystemStep)) continue;
-    const handler = rt.handlers[step as SystemStep];
-    const why = handler.skipReason(env);
-    if (why) continue;
-    try {
-      const detail = await handler.ensure({
-        env,
-        signal: controller.signal,
-        log: (line) => log?.(`${env.name} ${step}: ${rt.redactor.redact(line)}`),
-      });
+    const clusterDrift = report.discrepancies.find(
+      (d) =>
+        d.name === row.name && (d.system === 'k3d' || d.system === 'kind') && d.kind === 'mismatch',
+    );
+    if (clusterDrift)
       actions.push({
-        name: env.name,
-        system: step,
-        action: `ensure ${step}`,
-        outcome: 'done',
-        detail: rt.redactor.redact(detail),
+        name: row.name,
+        system: clusterDrift.system,
+        action: 'recreate cluster',
+        outcome: 'skipped',
+        detail: `${clusterDrift.detail}; sync deletes nothing: run \`${clusterDrift.fix}\``,
+      });
+    const steps = new Set(
+      todo.filter((c) => !(c === 'cluster' && clusterDrift)).map((c) => STEP_OF[c]),
+    );
+    if (steps.has('cluster')) for (const s of ['portainer', 'argocd'] as const) steps.add(s);
+    if (steps.size === 0) continue;
+    const ordered = SYNC_STEPS.filter((s): s is SystemStep => steps.has(s as SystemStep));
+    const action = `ensure ${ordered.join(', ')}`;
+    if (options.limit !== undefined && operations.length >= options.limit) {
+      actions.push({
+        name: row.name,
+        system: 'all',
+        action,
+        outcome: 'skipped',
+        detail: `not queued: one request syncs at most ${options.limit} environments; ask again once these finish`,
+      });
+      continue;
+    }
+    try {
+      const op = await rt.engine.request({
+        kind: 'sync',
+        name: envName(row.name),
+        steps: ordered,
+        trigger: options.trigger,
+      });
+      operations.push(op);
+      actions.push({
+        name: row.name,
+        system: 'all',
+        action,
+        outcome: 'queued',
+        detail: `sync #${op.id}`,
       });
     } catch (error) {
+      if (classify(error) !== 'failure') throw error;
+      const fix = (error as Failure).fix;
       actions.push({
-        name: env.name,
-        system: step,
-        action: `ensure ${step}`,
-        outcome: 'failed',
-        detail: rt.redactor.redact(messageOf(error)),
+        name: row.name,
+        system: 'all',
+        action,
+        outcome: 'skipped',
+        detail: `${messageOf(error)}${fix ? ` (\`${fix}\`)` : ''}`,
       });
-      return; // later steps depend on this one
     }
   }
+  return { actions, operations, report };
+}
+
+const OUTCOME: Record<StepState['status'], RepairAction['outcome']> = {
+  done: 'done',
+  warning: 'done',
+  failed: 'failed',
+  skipped: 'skipped',
+  pending: 'queued',
+  running: 'queued',
+};
+
+/** The actions a sync operation took: the steps it had to run (ready only when it failed). */
+export function syncOutcome(op: Operation): RepairAction[] {
+  return op.steps
+    .filter((s) => s.detail !== NOTHING_TO_REPAIR && (s.step !== 'ready' || s.status === 'failed'))
+    .map((s) => ({
+      name: op.envName,
+      system: s.step,
+      action: `ensure ${s.step}`,
+      outcome: OUTCOME[s.status],
+      ...(s.error || s.detail ? { detail: (s.error ?? s.detail) as string } : {}),
+    }));
 }
 
 /** Orphans of the report (or of those names): previewed, or removed with `confirm`. */

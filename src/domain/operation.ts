@@ -1,7 +1,11 @@
 import type { EnvName } from './env-name.js';
 import { Failure } from './errors.js';
 
-export type OperationKind = 'create' | 'delete';
+/**
+ * create and delete run the lifecycle; sync makes what the row implies exist again (the system
+ * steps a consistency check found wanting, then the ready probe) and deletes nothing.
+ */
+export type OperationKind = 'create' | 'delete' | 'sync';
 /** `operations.status`, in upstream vocabulary plus queueing and cancellation. */
 export type OperationStatus = 'queued' | 'running' | 'success' | 'failed' | 'cancelled';
 export const ACTIVE_STATUSES: readonly OperationStatus[] = ['queued', 'running'];
@@ -23,6 +27,9 @@ export const DELETE_STEPS = [
   'branch',
   'record',
 ] as const;
+export const SYNC_STEPS = ['branch', 'cluster', 'portainer', 'argocd', 'haproxy', 'ready'] as const;
+/** The detail of a sync's step that its consistency check found in order (recorded as skipped). */
+export const NOTHING_TO_REPAIR = 'nothing to repair';
 export type StepName = (typeof CREATE_STEPS)[number];
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'warning';
@@ -72,7 +79,10 @@ export interface Operation {
 }
 
 export const stepsFor = (kind: OperationKind): readonly StepName[] =>
-  kind === 'create' ? CREATE_STEPS : DELETE_STEPS;
+  kind === 'create' ? CREATE_STEPS : kind === 'sync' ? SYNC_STEPS : DELETE_STEPS;
+
+/** Whether the operation's steps make things exist (ensure) rather than go away (remove). */
+export const ensures = (kind: OperationKind): boolean => kind !== 'delete';
 
 /** The refusal when an environment already has a queued or running operation. */
 export function busyFailure(active: Operation): Failure {

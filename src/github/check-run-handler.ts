@@ -4,10 +4,10 @@
 // runs the consistency check; Sync, on the consistency check run, runs sync.
 import type { Decision } from '../commands/policy.js';
 import { authorityFor, judgedAs } from './authority.js';
-import { classify, messageOf, type Failure } from '../domain/index.js';
+import { classify, messageOf, type Failure, type Trigger } from '../domain/index.js';
 import { RECHECK_ACTION, RETRY_ACTION } from '../render/check-run.js';
 import { SYNC_ACTION, checkAndPublish, syncCommand } from './consistency.js';
-import type { CommentDeps } from './comment-handler.js';
+import { announce, type CommentDeps } from './comment-handler.js';
 import type { GitHubClient, RepoRef } from './types.js';
 import { publishable } from './publish.js';
 
@@ -94,7 +94,16 @@ async function consistencyAction(
   if (!decision.allowed) return; // a button has nowhere to answer; the check run stays as it was
   const task = async () => {
     const { rt } = deps;
-    if (verb === 'sync') await syncCommand(rt, octokit, event.repo);
+    const trigger: Trigger = {
+      source: 'check_run',
+      actor: event.sender,
+      url: null,
+      repo: `${event.repo.owner}/${event.repo.repo}`,
+      issueNumber: null,
+      headSha: null,
+    };
+    if (verb === 'sync')
+      await syncCommand(rt, trigger, (op) => announce(op, octokit, event.repo, null, deps));
     else await checkAndPublish(rt, octokit, event.repo);
   };
   if (deps.background) deps.background(task);

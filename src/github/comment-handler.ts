@@ -270,16 +270,22 @@ export async function announce(
   op: Operation,
   octokit: GitHubClient,
   repo: RepoRef,
-  issueNumber: number,
+  issueNumber: number | null,
   deps: CommentDeps,
 ): Promise<void> {
   const env = await deps.rt.store.getEnvironment(op.envName);
   const settings = { baseDomain: deps.rt.config.BASE_DOMAIN };
-  const { data } = await octokit.rest.issues.createComment({
-    ...repo,
-    issue_number: issueNumber,
-    body: publishable(deps.rt, renderStatusComment(op, env, settings)),
-  });
+  // Asked from a check run's button there is no conversation: the check run alone reports.
+  const comment =
+    issueNumber === null
+      ? null
+      : (
+          await octokit.rest.issues.createComment({
+            ...repo,
+            issue_number: issueNumber,
+            body: publishable(deps.rt, renderStatusComment(op, env, settings)),
+          })
+        ).data;
   let headSha = op.trigger.headSha;
   if (!headSha) {
     const { data: info } = await octokit.rest.repos.get({ ...repo });
@@ -299,7 +305,7 @@ export async function announce(
     },
   });
   const saved = await deps.rt.store.updateOperation(op.id, {
-    commentId: data.id,
+    commentId: comment?.id ?? null,
     checkRunId: check.id,
   });
   // A worker may have taken the operation before its ids were saved: then it could not report,
@@ -336,7 +342,9 @@ async function run(
           command.verb === 'check'
             ? await checkCommand(deps.rt, gh.octokit, gh.repo)
             : command.verb === 'sync'
-              ? await syncCommand(deps.rt, gh.octokit, gh.repo)
+              ? await syncCommand(deps.rt, trigger, (op) =>
+                  announce(op, gh.octokit, gh.repo, trigger.issueNumber, deps),
+                )
               : await pruneCommand(
                   deps.rt,
                   gh.repo,

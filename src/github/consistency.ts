@@ -5,7 +5,8 @@
 import { checkConsistency } from '../consistency/check.js';
 import { SharedCheck } from '../consistency/shared-check.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
-import { prune, sync } from '../consistency/repair.js';
+import { prune, requestSyncs } from '../consistency/repair.js';
+import type { Operation, Trigger } from '../domain/index.js';
 import { renderActionsMarkdown, renderReportMarkdown } from '../render/consistency.js';
 import { RECHECK_ACTION, SUMMARY_LIMIT } from '../render/check-run.js';
 import type { Runtime } from '../runtime.js';
@@ -66,14 +67,25 @@ export async function checkCommand(
   return renderReportMarkdown(report, { command: '/env', maxRows: 30 });
 }
 
+/** Environments one `/env sync` (or Sync button) may queue: what one request can cause is bounded. */
+export const MAX_SYNCS_PER_REQUEST = 10;
+
+/**
+ * `/env sync` and the Sync button: a sync operation per environment that needs one (at most
+ * MAX_SYNCS_PER_REQUEST), each announced — status comment and check run — and run by the workers
+ * like any operation. Returns the reply.
+ */
 export async function syncCommand(
   rt: Runtime,
-  octokit: GitHubClient,
-  repo: RepoRef,
+  trigger: Trigger,
+  announce: (op: Operation) => Promise<void>,
 ): Promise<string> {
-  const result = await sync(rt);
-  await publishCheckRun(rt, octokit, repo, result.report);
-  return `${renderActionsMarkdown(result.actions, 'sync', true)}\n\n${renderReportMarkdown(result.report, { command: '/env', maxRows: 30 })}`;
+  const plan = await requestSyncs(rt, { trigger, limit: MAX_SYNCS_PER_REQUEST });
+  for (const op of plan.operations) await announce(op);
+  const actions = renderActionsMarkdown(plan.actions, 'sync', true);
+  return plan.operations.length
+    ? `${actions}\n\nEach sync is an operation of its own: its status comment and check run follow it.`
+    : `${actions}\n\n${renderReportMarkdown(plan.report, { command: '/env', maxRows: 30 })}`;
 }
 
 export async function pruneCommand(

@@ -62,19 +62,20 @@ export function commentReporter(
     last = Date.now(); // at once, so updates arriving before this write runs are throttled too
     chain = chain
       .then(async () => {
-        if (!op.commentId || !op.trigger.repo) return;
+        if (!op.trigger.repo) return;
         const repo = splitRepo(op.trigger.repo);
         const commentId = op.commentId;
-        await attempt(op, 'status comment', () =>
-          octokit.rest.issues.updateComment({
-            ...repo,
-            comment_id: commentId,
-            body: publishable(
-              rt,
-              renderStatusComment(op, env, { baseDomain: rt.config.BASE_DOMAIN }),
-            ),
-          }),
-        );
+        if (commentId)
+          await attempt(op, 'status comment', () =>
+            octokit.rest.issues.updateComment({
+              ...repo,
+              comment_id: commentId,
+              body: publishable(
+                rt,
+                renderStatusComment(op, env, { baseDomain: rt.config.BASE_DOMAIN }),
+              ),
+            }),
+          );
         if (op.checkRunId) {
           const checkRunId = op.checkRunId;
           const state = checkRunState(op, env, { baseDomain: rt.config.BASE_DOMAIN });

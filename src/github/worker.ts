@@ -96,6 +96,7 @@ export class Worker {
     const unannounced = (op: Operation) =>
       op.trigger.source !== 'cli' &&
       op.commentId === null &&
+      op.checkRunId === null &&
       Date.now() - op.startedAt.getTime() < ANNOUNCE_GRACE_MS;
     const due = [
       ...(await this.rt.store.orphanedOperations()),

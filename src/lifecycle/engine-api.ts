@@ -1,6 +1,7 @@
 // What the front ends (CLI, GitHub app, dashboard) ask of the lifecycle engine. Requests are fast
 // (database only) and return the recorded operation; `execute` does the slow work, in a worker.
 import type { EnvName, Environment, Operation, ProviderName, Trigger } from '../domain/index.js';
+import type { SystemStep } from './step.js';
 
 export interface CreateOptions {
   registerPortainer?: boolean;
@@ -18,7 +19,14 @@ export type OperationRequest =
       options?: CreateOptions;
       trigger: Trigger;
     }
-  | { kind: 'delete'; name: EnvName; trigger: Trigger };
+  | { kind: 'delete'; name: EnvName; trigger: Trigger }
+  | {
+      kind: 'sync';
+      name: EnvName;
+      /** The system steps to ensure again; the others are recorded as skipped (nothing to do). */
+      steps: readonly SystemStep[];
+      trigger: Trigger;
+    };
 
 /** Told about every change of an operation (step started, finished, operation done). */
 export interface OperationObserver {
@@ -28,7 +36,8 @@ export interface OperationObserver {
 export interface EngineApi {
   /**
    * Records the request. Create inserts the row (status `creating`, ports allocated) and a queued
-   * operation with `record` done; delete queues a delete operation. Throws Failure
+   * operation with `record` done; delete queues a delete operation; sync queues a sync of a ready
+   * (or half-created, idle) environment. Throws Failure
    * (already_exists, not_found, busy, invalid_input) and changes nothing then.
    */
   request(request: OperationRequest): Promise<Operation>;

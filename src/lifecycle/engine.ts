@@ -4,6 +4,8 @@
 import {
   ACTIVE_STATUSES,
   Failure,
+  NOTHING_TO_REPAIR,
+  SYNC_STEPS,
   checkDerivedNames,
   Redactor,
   alreadyExists,
@@ -16,6 +18,7 @@ import {
 } from '../domain/index.js';
 import type { Store } from '../store/store.js';
 import type { EngineApi, OperationObserver, OperationRequest } from './engine-api.js';
+import { deleteCommand, retryCommand } from './hints.js';
 import { runSteps, type StepRunnerDeps } from './run-steps.js';
 import type { StepHandler, SystemStep } from './step.js';
 
@@ -54,6 +57,7 @@ export class Engine implements EngineApi {
 
   async request(request: OperationRequest): Promise<Operation> {
     if (request.kind === 'create') return this.requestCreate(request);
+    if (request.kind === 'sync') return this.requestSync(request);
     const env = await this.store.getEnvironment(request.name);
     if (!env)
       throw new Failure('not_found', `environment "${request.name}" does not exist`, '/env list');
@@ -229,6 +233,51 @@ export class Engine implements EngineApi {
       await this.store.deleteEnvironment(env.name).catch(() => undefined);
       throw error;
     }
+  }
+
+  private async requestSync(
+    request: Extract<OperationRequest, { kind: 'sync' }>,
+  ): Promise<Operation> {
+    const { name } = request;
+    const env = await this.store.getEnvironment(name);
+    if (!env)
+      throw new Failure(
+        'not_found',
+        `environment "${name}" is not in the database; sync recreates only what the database holds`,
+        '/env list',
+      );
+    if (env.status === 'failed')
+      throw new Failure(
+        'invalid_input',
+        `"${name}" is not synced: its last operation failed; resume it instead`,
+        retryCommand(name),
+      );
+    if (env.status === 'deleting' || env.status === 'delete_failed')
+      throw new Failure(
+        'invalid_input',
+        `"${name}" is not synced: it is being deleted (status ${env.status}); finish the delete`,
+        deleteCommand(name),
+      );
+    const active = await this.store.activeOperation(name);
+    if (active) throw busyFailure(active);
+    const op = await this.store.createOperation({
+      envName: name,
+      kind: 'sync',
+      trigger: request.trigger,
+    });
+    // What the check found in order is recorded as such: the sync runs only what it must.
+    const at = this.now();
+    for (const step of SYNC_STEPS)
+      if (step !== 'ready' && !request.steps.includes(step))
+        await this.store.saveStep(op.id, {
+          step,
+          status: 'skipped',
+          startedAt: at,
+          completedAt: at,
+          error: null,
+          detail: NOTHING_TO_REPAIR,
+        });
+    return (await this.store.getOperation(op.id)) ?? op;
   }
 
   /** A delete may take over from an operation whose worker died (a half-created environment can always be deleted). */

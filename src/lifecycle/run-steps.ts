@@ -4,6 +4,7 @@
 import {
   TransientError,
   classify,
+  ensures,
   messageOf,
   stepsFor,
   type EnvStatus,
@@ -80,8 +81,9 @@ export async function runSteps(
     return op;
   };
 
-  const working = op.kind === 'delete' ? 'deleting' : 'creating';
-  if (env && env.status !== working)
+  // A sync leaves the row's status alone while it runs (the environment is there, mostly).
+  const working = op.kind === 'delete' ? 'deleting' : op.kind === 'create' ? 'creating' : null;
+  if (env && working && env.status !== working)
     env = await store.updateEnvironment(env.name, { status: working });
   await notify();
 
@@ -94,17 +96,17 @@ export async function runSteps(
       return finish(
         'cancelled',
         { error: `cancelled before step ${step}`, fixCommand: env ? retryCommand(env.name) : null },
-        env && op.kind === 'create' ? 'failed' : env ? 'delete_failed' : undefined,
+        env && ensures(op.kind) ? 'failed' : env ? 'delete_failed' : undefined,
       );
     }
     if (!env) {
       // The row goes last on delete: no row means every other step already ran.
-      if (op.kind === 'delete') {
+      if (!ensures(op.kind)) {
         await save(store, op.id, step, 'done', 'row already removed', null, deps.now);
         continue;
       }
       return finish('failed', {
-        error: `the row of "${op.envName}" disappeared during create`,
+        error: `the row of "${op.envName}" disappeared during ${op.kind}`,
         failedStep: step,
         fixCommand: null,
       });
@@ -152,12 +154,13 @@ export async function runSteps(
           error: message,
         });
       await save(store, op.id, step, 'failed', null, message, deps.now, startedAt);
-      const fixCommand =
-        op.kind === 'create' ? retryCommand(current.name) : deleteCommand(current.name);
+      const fixCommand = ensures(op.kind)
+        ? retryCommand(current.name)
+        : deleteCommand(current.name);
       return finish(
         'failed',
         { error: message, failedStep: step, fixCommand },
-        op.kind === 'create' ? 'failed' : 'delete_failed',
+        ensures(op.kind) ? 'failed' : 'delete_failed',
       );
     }
   }
@@ -165,7 +168,7 @@ export async function runSteps(
   return finish(
     'success',
     { error: null, fixCommand: null, failedStep: null },
-    op.kind === 'create' ? 'ready' : undefined,
+    ensures(op.kind) ? 'ready' : undefined,
   );
 }
 
@@ -178,7 +181,7 @@ async function runOne(
   log: (line: string) => void,
 ): Promise<{ text: string; skipped?: boolean }> {
   if (step === 'record') {
-    if (kind === 'create') return { text: 'row recorded' };
+    if (ensures(kind)) return { text: 'row recorded' };
     return {
       text: (await deps.store.deleteEnvironment(env.name)) ? 'row removed' : 'row already removed',
     };
@@ -191,7 +194,7 @@ async function runOne(
   const ctx = { env, log, signal };
   for (let attempt = 0; ; attempt++) {
     try {
-      return { text: kind === 'create' ? await handler.ensure(ctx) : await handler.remove(ctx) };
+      return { text: ensures(kind) ? await handler.ensure(ctx) : await handler.remove(ctx) };
     } catch (error) {
       const delay = deps.retryDelaysMs[attempt];
       if (!(error instanceof TransientError) || delay === undefined || signal.aborted) throw error;

@@ -1,6 +1,6 @@
 // The check run of an operation: name, status/conclusion, a summary table, and the buttons.
 // Pure. GitHub allows 65535 characters of summary: the end is kept.
-import { stepsFor, type Environment, type Operation } from '../domain/index.js';
+import { ensures, stepsFor, type Environment, type Operation } from '../domain/index.js';
 import { hintFor } from '../lifecycle/hints.js';
 import { inlineText } from './markdown.js';
 import { stepDuration } from './status-comment.js';
@@ -42,7 +42,7 @@ export function checkRunState(
       '',
       `To resolve, ${hintFor(op.kind, op.failedStep)}, then press **Retry** or comment \`${op.fixCommand ?? ''}\`.`,
     );
-  if (op.status === 'success' && op.kind === 'create' && env)
+  if (op.status === 'success' && ensures(op.kind) && env)
     lines.push('', `Ready: http://whoami.${env.name}.${settings.baseDomain}`);
   let summary = lines.join('\n');
   if (summary.length > SUMMARY_LIMIT)

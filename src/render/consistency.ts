@@ -43,6 +43,14 @@ export function renderReportText(report: ConsistencyReport): string {
   return lines.join('\n');
 }
 
+const MARK: Record<RepairAction['outcome'], string> = {
+  planned: '•',
+  queued: '→',
+  done: '✓',
+  failed: '✗',
+  skipped: '–',
+};
+
 export function renderActionsText(
   actions: RepairAction[],
   verb: 'sync' | 'prune',
@@ -56,11 +64,10 @@ export function renderActionsText(
     verb === 'prune' && !confirmed
       ? 'Would do (preview; nothing was changed — run again with --confirm):'
       : 'Actions:';
-  const mark = { planned: '•', done: '✓', failed: '✗', skipped: '–' } as const;
   return [
     head,
     ...actions.map(
-      (a) => `  ${mark[a.outcome]} ${a.name}: ${a.action}${a.detail ? ` — ${a.detail}` : ''}`,
+      (a) => `  ${MARK[a.outcome]} ${a.name}: ${a.action}${a.detail ? ` — ${a.detail}` : ''}`,
     ),
   ].join('\n');
 }
@@ -146,8 +153,7 @@ export function renderActionsMarkdown(
 ): string {
   if (actions.length === 0) return renderActionsText(actions, verb, confirmed);
   const maxRows = options.maxRows ?? 30;
-  const mark = { planned: '•', done: '✓', failed: '✗', skipped: '–' } as const;
-  const counts = (['done', 'failed', 'skipped', 'planned'] as const)
+  const counts = (['queued', 'done', 'failed', 'skipped', 'planned'] as const)
     .map((o) => [o, actions.filter((a) => a.outcome === o).length] as const)
     .filter(([, n]) => n > 0)
     .map(([o, n]) => `${n} ${o}`)
@@ -162,7 +168,7 @@ export function renderActionsMarkdown(
     '',
     ...shown.map(
       (a) =>
-        `- ${mark[a.outcome]} \`${a.name}\`: ${cell(a.action)}${a.detail ? ` — ${cell(a.detail)}` : ''}`,
+        `- ${MARK[a.outcome]} \`${a.name}\`: ${cell(a.action)}${a.detail ? ` — ${cell(a.detail)}` : ''}`,
     ),
     ...(actions.length > shown.length
       ? [

@@ -1,7 +1,13 @@
 // The one status comment per operation, found again by its hidden marker and edited in place:
 // a step checklist with durations, the error with its hint and fix on failure, URLs on success.
 // Pure; the caller redacts. Over GitHub's limit, the middle of the log goes, never the end.
-import { stepsFor, type Environment, type Operation, type StepState } from '../domain/index.js';
+import {
+  ensures,
+  stepsFor,
+  type Environment,
+  type Operation,
+  type StepState,
+} from '../domain/index.js';
 import { hintFor } from '../lifecycle/hints.js';
 import { COMMENT_LIMIT, clipMiddle } from './fit.js';
 import { fencedBlock, inlineText } from './markdown.js';
@@ -70,7 +76,7 @@ export function renderStatusComment(
       '```',
     );
   }
-  if (op.status === 'success' && op.kind === 'create' && env) {
+  if (op.status === 'success' && ensures(op.kind) && env) {
     lines.push(
       '',
       `**Ready.** http://whoami.${env.name}.${settings.baseDomain} — ports http ${env.httpPort}, https ${env.httpsPort}; context \`${env.provider}-${env.name}\`.`,

@@ -299,6 +299,15 @@ describe('consistency check, sync and prune', () => {
       'web ensure branch done',
       'web ensure haproxy done',
     ]);
+    // Each repair was an operation of the engine, recorded with its trigger and steps.
+    for (const [name, ran] of [
+      ['dev', ['branch', 'ready']],
+      ['web', ['branch', 'haproxy', 'ready']],
+    ] as const) {
+      const op = (await rt.store.latestOperation(envName(name)))!;
+      expect(op).toMatchObject({ kind: 'sync', status: 'success', trigger: { source: 'cli' } });
+      expect(op.steps.filter((s) => s.status === 'done').map((s) => s.step)).toEqual(ran);
+    }
     expect(git('show', 'web:deploy/values.yaml')).toContain('whoami.web.example.test');
     expect(git('show', 'dev:deploy/values.yaml')).not.toContain('hand-edited');
     expect(fs.readFileSync(path.join(tmp, 'haproxy.cfg'), 'utf8')).toContain('backend be_web');

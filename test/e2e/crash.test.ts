@@ -194,6 +194,31 @@ describe('crash then resume', () => {
     expect(await lastOp(name)).toMatchObject({ operation: 'delete', status: 'success' });
   });
 
+  it('a sync killed after its branch step resumes on retry: one sync operation, everything back', async () => {
+    const name = 's-mid';
+    expect((await cliInProcess(['create', name], env)).code).toBe(0);
+    // Its branch and its cluster are lost.
+    execFileSync('git', [`--git-dir=${path.join(tmp, 'gitops.git')}`, 'branch', '-D', name]);
+    execFileSync('k3d', ['cluster', 'delete', name], { env: { ...process.env, ...env } });
+    await killAfter(['sync', name], name, 'branch');
+    expect(await lastOp(name)).toMatchObject({ operation: 'sync', status: 'running' });
+    const result = await cliChild(['retry', name], env);
+    expect(result.code, result.stderr).toBe(0);
+    const ops = (
+      await client.query(
+        'select operation, status, attempt from operations where cluster_name = $1 order by id',
+        [name],
+      )
+    ).rows;
+    expect(ops).toEqual([
+      { operation: 'create', status: 'success', attempt: 1 },
+      // Resumed, not started again: the same operation and attempt, branch left done.
+      { operation: 'sync', status: 'success', attempt: 1 },
+    ]);
+    expect(branches()).toContain(name);
+    expect(fakes.state().k3d[name]).toBeDefined();
+  });
+
   it('a half-created environment whose worker died can be deleted', async () => {
     await killAfter(['create', 'half'], 'half', 'branch');
     const result = await cliChild(['delete', 'half'], env);

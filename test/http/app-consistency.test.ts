@@ -217,6 +217,51 @@ describe('consistency through the GitHub App', () => {
     expect(replies[0]).toMatch(/@reader.*write/);
   });
 
+  it('/env sync records a sync operation per environment that needs one, announced like any operation, and the engine runs it', async () => {
+    execFileSync('git', ['--git-dir', gitDir(), 'branch', '-D', 'dev']); // dev's branch lost
+    ack('Codertocat', 'write');
+    const comments: string[] = [];
+    const runs: any[] = [];
+    nock(API).post(`${R}/issues/1/comments`, collect(comments)).times(2).reply(201, { id: 6 });
+    nock(API)
+      .get(R)
+      .reply(200, { default_branch: 'main' })
+      .get(`${R}/branches/main`)
+      .reply(200, { commit: { sha: HEAD } })
+      .post(`${R}/check-runs`, (b) => {
+        runs.push(b);
+        return true;
+      })
+      .reply(201, { id: 3131 });
+    await comment('/env sync');
+    const op = (await rt.store.latestOperation(envName('dev')))!;
+    expect(op).toMatchObject({
+      kind: 'sync',
+      status: 'queued',
+      trigger: { source: 'issue_comment', actor: 'Codertocat' },
+      commentId: 6,
+      checkRunId: 3131,
+    });
+    // Only what the check found wanting runs; the rest is recorded as in order.
+    expect(op.steps.map((s) => `${s.step}:${s.status}`)).toEqual([
+      'branch:pending',
+      'cluster:skipped',
+      'portainer:skipped',
+      'argocd:skipped',
+      'haproxy:skipped',
+      'ready:pending',
+    ]);
+    expect(comments[0]).toContain('### `sync dev` — 🕒 queued');
+    expect(runs[0]).toMatchObject({ name: 'kindler/sync dev', external_id: String(op.id) });
+    expect(comments[1]).toContain('> /env sync');
+    expect(comments[1]).toContain(`- → \`dev\`: ensure branch — sync \\#${op.id}`); // # escaped
+    expect(branches()).not.toContain('dev'); // nothing changed before a worker runs it
+    const done = (await rt.engine.execute(op.id, { owner: 'test' }))!;
+    expect(done.status).toBe('success');
+    expect(branches()).toContain('dev');
+    expect((await rt.store.getEnvironment(envName('dev')))?.status).toBe('ready');
+  });
+
   it('/env prune previews; --confirm without a preview does nothing; after a preview it archives', async () => {
     const replies: string[] = [];
     ack('Codertocat', 'write');
