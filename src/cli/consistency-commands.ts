@@ -4,11 +4,16 @@
 import { Failure, checkEnvName } from '../domain/index.js';
 import { checkConsistency } from '../consistency/check.js';
 import {
-  prune as pruneOrphans,
+  previewPrune,
+  pruneOutcome,
+  requestPrunes,
   requestSyncs,
   syncOutcome,
+  type RepairAction,
+  type RepairPlan,
   type RepairResult,
 } from '../consistency/repair.js';
+import type { Operation } from '../domain/index.js';
 import { renderActionsText, renderReportText } from '../render/consistency.js';
 import type { Runtime } from '../runtime.js';
 import { parse } from './args.js';
@@ -41,26 +46,43 @@ export async function sync(rt: Runtime, args: string[], io: CliIo): Promise<numb
   const { values, positionals } = parse(args, {}, USAGE.sync);
   const json = values.json === true;
   const plan = await requestSyncs(rt, { names: names(positionals), trigger: cliTrigger(io) });
+  const result = await runPlan(rt, plan, io, json, (op) => syncOutcome(op));
+  return finish(result, json, io, 'sync', true);
+}
+
+/** Runs each operation of the plan here, with progress; the actions as they turned out. */
+async function runPlan(
+  rt: Runtime,
+  plan: RepairPlan,
+  io: CliIo,
+  json: boolean,
+  outcome: (op: Operation) => RepairAction[],
+): Promise<RepairResult> {
   const actions = plan.actions.filter((a) => a.outcome !== 'queued');
-  for (const queued of plan.operations) {
-    if (!json) err(io, `sync ${queued.envName}: operation #${queued.id}`);
-    const final = await rt.engine.execute(queued.id, {
+  for (const recorded of plan.operations) {
+    if (!json) err(io, `${recorded.kind} ${recorded.envName}: operation #${recorded.id}`);
+    const final = await rt.engine.execute(recorded.id, {
       owner: workerName('cli'),
       ...(io.signal ? { signal: io.signal } : {}),
       ...(json ? {} : { observer: progressPrinter(io.stderr) }),
     });
-    const op = final ?? (await rt.store.getOperation(queued.id)) ?? queued;
-    actions.push(...syncOutcome(op));
+    actions.push(...outcome(final ?? (await rt.store.getOperation(recorded.id)) ?? recorded));
   }
-  const report = plan.operations.length ? await checkConsistency(rt) : plan.report;
-  return finish({ actions, report }, json, io, 'sync', true);
+  return {
+    actions,
+    report: plan.operations.length ? await checkConsistency(rt) : plan.report,
+  };
 }
 
 export async function prune(rt: Runtime, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, { confirm: { type: 'boolean' } }, USAGE.prune);
   const confirm = values.confirm === true;
-  const result = await pruneOrphans(rt, { confirm, names: names(positionals) });
-  return finish(result, values.json === true, io, 'prune', confirm);
+  const json = values.json === true;
+  if (!confirm)
+    return finish(await previewPrune(rt, { names: names(positionals) }), json, io, 'prune', false);
+  const plan = await requestPrunes(rt, { names: names(positionals), trigger: cliTrigger(io) });
+  const result = await runPlan(rt, plan, io, json, (op) => pruneOutcome(plan.actions, op));
+  return finish(result, json, io, 'prune', true);
 }
 
 function finish(

@@ -1,24 +1,24 @@
-// Repairs from a consistency report. `sync` records one sync operation per environment that lacks
-// what its row implies — the engine runs it like any other operation (queued, leased, resumable,
-// with actor and trigger) through the same idempotent step handlers — and deletes nothing. `prune` removes what
-// no row claims — branches archived first as archive/<name>-<YYYYmmdd-HHMMSS> — and without
-// `confirm` only returns its plan. Neither touches an environment with an operation under way, and
-// prune looks the row up again right before each removal, so a create that started meanwhile wins.
+// Repairs from a consistency report, each an operation of the engine (queued, leased, resumable,
+// with actor and trigger; the steps' own handlers do the work). `sync` records one sync operation
+// per environment that lacks what its row implies, and deletes nothing. `prune` records one prune
+// operation per name that no row claims but some system still holds — branches archived first as
+// archive/<name>-<YYYYmmdd-HHMMSS> — and its preview changes nothing. Neither touches a name with
+// an operation under way, and a prune looks the row up again before each removal, so a create that
+// started meanwhile wins.
 import {
   Failure,
   MANAGEMENT_CLUSTER,
-  NOTHING_TO_REPAIR,
+  archiveBranchName,
+  NOTHING_TO_DO,
   SYNC_STEPS,
   classify,
   envName,
   messageOf,
   type Operation,
-  type ProviderName,
   type StepState,
   type Trigger,
 } from '../domain/index.js';
 import type { SystemStep } from '../lifecycle/step.js';
-import { argoClusterSecret } from '../registrars/argocd-step.js';
 import type { Runtime } from '../runtime.js';
 import { checkConsistency } from './check.js';
 import {
@@ -51,8 +51,8 @@ const STEP_OF: Record<Column, SystemStep> = {
   haproxy: 'haproxy',
 };
 
-export interface SyncPlan {
-  /** What was queued (one sync operation per environment) and what was not, with why. */
+export interface RepairPlan {
+  /** What was queued (one operation per environment or name) and what was not, with why. */
   actions: RepairAction[];
   operations: Operation[];
   /** The report the plan was made from. */
@@ -69,7 +69,7 @@ export interface SyncPlan {
 export async function requestSyncs(
   rt: Runtime,
   options: { names?: string[]; trigger: Trigger; limit?: number },
-): Promise<SyncPlan> {
+): Promise<RepairPlan> {
   const report = await checkConsistency(rt);
   const wanted = new Set(options.names ?? []);
   for (const name of wanted)
@@ -156,7 +156,7 @@ const OUTCOME: Record<StepState['status'], RepairAction['outcome']> = {
 /** The actions a sync operation took: the steps it had to run (ready only when it failed). */
 export function syncOutcome(op: Operation): RepairAction[] {
   return op.steps
-    .filter((s) => s.detail !== NOTHING_TO_REPAIR && (s.step !== 'ready' || s.status === 'failed'))
+    .filter((s) => s.detail !== NOTHING_TO_DO && (s.step !== 'ready' || s.status === 'failed'))
     .map((s) => ({
       name: op.envName,
       system: s.step,
@@ -166,59 +166,131 @@ export function syncOutcome(op: Operation): RepairAction[] {
     }));
 }
 
-/** Orphans of the report (or of those names): previewed, or removed with `confirm`. */
-export async function prune(
-  rt: Runtime,
-  options: { confirm: boolean; names?: string[]; now?: Date } = { confirm: false },
-): Promise<RepairResult> {
-  const before = await checkConsistency(rt);
-  const wanted = new Set(options.names ?? []);
-  const orphans = before.discrepancies.filter(
-    (d) => d.kind === 'orphan' && (wanted.size === 0 || wanted.has(d.name)),
+/** Clusters first (registrations point at them), the branch last — as a delete does. */
+const PRUNE_ORDER: Discrepancy['system'][] = [
+  'k3d',
+  'kind',
+  'portainer',
+  'argocd',
+  'haproxy',
+  'git',
+];
+const PRUNE_STEP: Record<Discrepancy['system'], SystemStep> = {
+  git: 'branch',
+  k3d: 'cluster',
+  kind: 'cluster',
+  portainer: 'portainer',
+  argocd: 'argocd',
+  haproxy: 'haproxy',
+};
+
+/** The report's orphans (or those of `names`, each of which must be one), in prune's order. */
+function orphansOf(report: ConsistencyReport, names: string[] = []): Discrepancy[] {
+  const wanted = new Set(names);
+  const orphans = report.discrepancies.filter(
+    (d) =>
+      d.kind === 'orphan' &&
+      d.name !== MANAGEMENT_CLUSTER &&
+      (wanted.size === 0 || wanted.has(d.name)),
   );
-  for (const name of wanted) {
+  for (const name of wanted)
     if (!orphans.some((d) => d.name === name))
       throw new Failure(
         'not_found',
         `nothing named "${name}" is orphaned; prune removes only what has no database row`,
         'kindler check',
       );
-  }
-  const stamp = archiveStamp(options.now ?? new Date());
-  // Clusters first (registrations point at them), the branch last — as a delete does.
-  const order = ['k3d', 'kind', 'portainer', 'argocd', 'haproxy', 'git'];
-  orphans.sort(
-    (a, b) => a.name.localeCompare(b.name) || order.indexOf(a.system) - order.indexOf(b.system),
+  return orphans.sort(
+    (a, b) =>
+      a.name.localeCompare(b.name) || PRUNE_ORDER.indexOf(a.system) - PRUNE_ORDER.indexOf(b.system),
   );
-  const actions: RepairAction[] = orphans.map((d) => ({
-    name: d.name,
-    system: d.system,
-    action: describe(d, stamp),
-    outcome: 'planned',
-  }));
-  if (!options.confirm) return { actions, report: before };
+}
 
-  const haproxyOrphans = orphans.some((d) => d.system === 'haproxy');
-  for (const [i, d] of orphans.entries()) {
-    const action = actions[i] as RepairAction;
-    if (d.name === MANAGEMENT_CLUSTER || (await rt.store.getEnvironment(d.name))) {
-      Object.assign(action, { outcome: 'skipped', detail: 'a database row appeared meanwhile' });
+const planned = (d: Discrepancy, at: Date): RepairAction => ({
+  name: d.name,
+  system: d.system,
+  action: describe(d, archiveBranchName(envName(d.name), at)),
+  outcome: 'planned',
+});
+
+/** What prune would remove (the orphans of a check, or of those names); nothing is changed. */
+export async function previewPrune(
+  rt: Runtime,
+  options: { names?: string[]; now?: Date } = {},
+): Promise<RepairResult> {
+  const report = await checkConsistency(rt);
+  const now = options.now ?? new Date();
+  return { actions: orphansOf(report, options.names).map((d) => planned(d, now)), report };
+}
+
+/**
+ * Records a prune operation per orphaned name (or those named, at most `limit`): its steps are the
+ * systems that hold something under the name. The engine refuses a name with a row or with an
+ * operation under way; that refusal becomes a skipped action.
+ */
+export async function requestPrunes(
+  rt: Runtime,
+  options: { names?: string[]; trigger: Trigger; limit?: number },
+): Promise<RepairPlan> {
+  const report = await checkConsistency(rt);
+  const orphans = orphansOf(report, options.names);
+  const actions: RepairAction[] = [];
+  const operations: Operation[] = [];
+  for (const name of new Set(orphans.map((d) => d.name))) {
+    const mine = orphans.filter((d) => d.name === name);
+    const skip = (detail: string) =>
+      actions.push(
+        ...mine.map((d) => ({ ...planned(d, new Date()), outcome: 'skipped' as const, detail })),
+      );
+    if (options.limit !== undefined && operations.length >= options.limit) {
+      skip(
+        `not queued: one request prunes at most ${options.limit} names; ask again once these finish`,
+      );
       continue;
     }
     try {
-      action.detail = rt.redactor.redact(await removeOrphan(rt, d, stamp, haproxyOrphans));
-      action.outcome = 'done';
+      const op = await rt.engine.request({
+        kind: 'prune',
+        name: envName(name),
+        steps: [...new Set(mine.map((d) => PRUNE_STEP[d.system]))],
+        trigger: options.trigger,
+      });
+      operations.push(op);
+      actions.push(
+        ...mine.map((d) => ({
+          ...planned(d, op.startedAt),
+          outcome: 'queued' as const,
+          detail: `prune #${op.id}`,
+        })),
+      );
     } catch (error) {
-      Object.assign(action, { outcome: 'failed', detail: rt.redactor.redact(messageOf(error)) });
+      if (classify(error) !== 'failure') throw error;
+      skip(messageOf(error));
     }
   }
-  return { actions, report: await checkConsistency(rt) };
+  return { actions, operations, report };
 }
 
-function describe(d: Discrepancy, stamp: string): string {
+/** A prune operation's planned actions, each with the outcome of the step that took it. */
+export function pruneOutcome(actions: RepairAction[], op: Operation): RepairAction[] {
+  return actions
+    .filter((a) => a.name === op.envName)
+    .map((a) => {
+      const step = op.steps.find((s) => s.step === PRUNE_STEP[a.system as Discrepancy['system']]);
+      if (!step || (step.status === 'pending' && op.status !== 'running' && op.status !== 'queued'))
+        return { ...a, outcome: 'skipped', detail: op.error ?? 'not run' };
+      return {
+        ...a,
+        outcome: OUTCOME[step.status],
+        ...(step.error || step.detail ? { detail: (step.error ?? step.detail) as string } : {}),
+      };
+    });
+}
+
+function describe(d: Discrepancy, archiveAs: string): string {
   switch (d.system) {
     case 'git':
-      return `archive branch "${d.name}" as "archive/${d.name}-${stamp}", then delete it`;
+      return `archive branch "${d.name}" as "${archiveAs}", then delete it`;
     case 'k3d':
     case 'kind':
       return `delete ${d.system} cluster "${d.name}" (${deleteClusterCommand(d.system, d.name)})`;
@@ -229,43 +301,4 @@ function describe(d: Discrepancy, stamp: string): string {
     case 'haproxy':
       return `remove HAProxy route for "${d.name}"`;
   }
-}
-
-async function removeOrphan(
-  rt: Runtime,
-  d: Discrepancy,
-  stamp: string,
-  haproxy: boolean,
-): Promise<string> {
-  switch (d.system) {
-    case 'git':
-      await rt.branches.archive(d.name, `archive/${d.name}-${stamp}`);
-      return `archived as archive/${d.name}-${stamp}`;
-    case 'k3d':
-    case 'kind':
-      return `${await rt.providers[d.system as ProviderName].delete(envName(d.name))}`;
-    case 'portainer': {
-      const endpoint = (await rt.portainer?.listEndpoints())?.find((e) => e.Name === d.name);
-      return endpoint && rt.portainer
-        ? `environment #${endpoint.Id} ${await rt.portainer.deleteEndpoint(endpoint.Id)}`
-        : 'already absent';
-    }
-    case 'argocd': {
-      if (!rt.devops) throw new Error('DEVOPS_CONTEXT is not set');
-      return `secret cluster-${d.name} ${await rt.devops().remove(argoClusterSecret(rt.config.ARGOCD_NAMESPACE, d.name))}`;
-    }
-    case 'haproxy': {
-      if (!rt.gateway || !haproxy) throw new Error('HAPROXY_CONFIG is not set');
-      // The gateway renders from the rows, so one sync drops every orphaned route.
-      return (await rt.gateway.sync(await rt.store.listEnvironments())) === 'changed'
-        ? 'config rewritten, validated and reloaded'
-        : 'already absent';
-    }
-  }
-}
-
-/** archive/<name>-<YYYYmmdd-HHMMSS> (UTC), as upstream's sync_git_from_db.sh names them. */
-export function archiveStamp(now: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}-${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
 }

@@ -10,6 +10,11 @@ export const argoSecretName = (name: EnvName): string => `cluster-${name}`;
 export const haproxyAcl = (name: EnvName): string => `host_${name}`;
 export const haproxyBackend = (name: EnvName): string => `be_${name}`;
 export const portainerEndpointName = (name: EnvName): string => name;
+/** archive/<name>-<YYYYmmdd-HHMMSS> (UTC), as upstream's sync_git_from_db.sh names them. */
+export function archiveBranchName(name: EnvName, at: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `archive/${name}-${at.getUTCFullYear()}${p(at.getUTCMonth() + 1)}${p(at.getUTCDate())}-${p(at.getUTCHours())}${p(at.getUTCMinutes())}${p(at.getUTCSeconds())}`;
+}
 export const serviceHost = (service: string, name: EnvName, baseDomain: string): string =>
   `${service}.${name}.${baseDomain}`;
 export const whoamiHost = (name: EnvName, baseDomain: string): string =>

@@ -3,9 +3,10 @@ import { Failure } from './errors.js';
 
 /**
  * create and delete run the lifecycle; sync makes what the row implies exist again (the system
- * steps a consistency check found wanting, then the ready probe) and deletes nothing.
+ * steps a consistency check found wanting, then the ready probe) and deletes nothing; prune removes
+ * what a name without a row still holds (the systems a check found orphaned), branch archived.
  */
-export type OperationKind = 'create' | 'delete' | 'sync';
+export type OperationKind = 'create' | 'delete' | 'sync' | 'prune';
 /** `operations.status`, in upstream vocabulary plus queueing and cancellation. */
 export type OperationStatus = 'queued' | 'running' | 'success' | 'failed' | 'cancelled';
 export const ACTIVE_STATUSES: readonly OperationStatus[] = ['queued', 'running'];
@@ -28,8 +29,9 @@ export const DELETE_STEPS = [
   'record',
 ] as const;
 export const SYNC_STEPS = ['branch', 'cluster', 'portainer', 'argocd', 'haproxy', 'ready'] as const;
-/** The detail of a sync's step that its consistency check found in order (recorded as skipped). */
-export const NOTHING_TO_REPAIR = 'nothing to repair';
+export const PRUNE_STEPS = ['cluster', 'portainer', 'argocd', 'haproxy', 'branch'] as const;
+/** The detail of a sync's or prune's step its consistency check found nothing to do for (skipped). */
+export const NOTHING_TO_DO = 'nothing to do';
 export type StepName = (typeof CREATE_STEPS)[number];
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'warning';
@@ -79,10 +81,10 @@ export interface Operation {
 }
 
 export const stepsFor = (kind: OperationKind): readonly StepName[] =>
-  kind === 'create' ? CREATE_STEPS : kind === 'sync' ? SYNC_STEPS : DELETE_STEPS;
+  ({ create: CREATE_STEPS, delete: DELETE_STEPS, sync: SYNC_STEPS, prune: PRUNE_STEPS })[kind];
 
-/** Whether the operation's steps make things exist (ensure) rather than go away (remove). */
-export const ensures = (kind: OperationKind): boolean => kind !== 'delete';
+/** Whether the operation's steps make things exist (ensure) rather than go away. */
+export const ensures = (kind: OperationKind): boolean => kind === 'create' || kind === 'sync';
 
 /** The refusal when an environment already has a queued or running operation. */
 export function busyFailure(active: Operation): Failure {

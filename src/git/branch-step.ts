@@ -1,7 +1,7 @@
 // The `branch` step: the environment's branch holds the rendered deploy/ chart. Drift is what the
 // branch holds versus what the templates render now.
 import type { Environment } from '../domain/index.js';
-import type { Presence, StepContext, StepHandler } from '../lifecycle/step.js';
+import type { Presence, PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
 import type { BranchFile, BranchStore } from './branch-store.js';
 
 export const DEPLOY_PREFIX = 'deploy/';
@@ -52,6 +52,12 @@ export class BranchStep implements StepHandler {
       unchanged: 'branch already up to date:',
     }[result];
     return `${verb} "${env.name}" in ${this.branches.description}`;
+  }
+
+  async prune(ctx: PruneContext): Promise<string> {
+    if (!(await this.branches.get(ctx.name))) return `branch "${ctx.name}" already absent`;
+    await this.branches.archive(ctx.name, ctx.archiveAs);
+    return `archived as ${ctx.archiveAs}`;
   }
 
   async remove(ctx: StepContext): Promise<string> {

@@ -349,7 +349,8 @@ async function run(
                   deps.rt,
                   gh.repo,
                   'confirm' in command && command.confirm,
-                  trigger.actor ?? 'unknown',
+                  trigger,
+                  (op) => announce(op, gh.octokit, gh.repo, trigger.issueNumber, deps),
                 );
         await reply(`> ${quoted}\n\n${body}`);
       };

@@ -5,7 +5,7 @@
 import { checkConsistency } from '../consistency/check.js';
 import { SharedCheck } from '../consistency/shared-check.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
-import { prune, requestSyncs } from '../consistency/repair.js';
+import { previewPrune, requestPrunes, requestSyncs } from '../consistency/repair.js';
 import type { Operation, Trigger } from '../domain/index.js';
 import { renderActionsMarkdown, renderReportMarkdown } from '../render/consistency.js';
 import { RECHECK_ACTION, SUMMARY_LIMIT } from '../render/check-run.js';
@@ -67,12 +67,12 @@ export async function checkCommand(
   return renderReportMarkdown(report, { command: '/env', maxRows: 30 });
 }
 
-/** Environments one `/env sync` (or Sync button) may queue: what one request can cause is bounded. */
-export const MAX_SYNCS_PER_REQUEST = 10;
+/** Operations one `/env sync`, `/env prune --confirm` or Sync button may queue: what one request can cause is bounded. */
+export const MAX_REPAIRS_PER_REQUEST = 10;
 
 /**
  * `/env sync` and the Sync button: a sync operation per environment that needs one (at most
- * MAX_SYNCS_PER_REQUEST), each announced — status comment and check run — and run by the workers
+ * MAX_REPAIRS_PER_REQUEST), each announced — status comment and check run — and run by the workers
  * like any operation. Returns the reply.
  */
 export async function syncCommand(
@@ -80,7 +80,7 @@ export async function syncCommand(
   trigger: Trigger,
   announce: (op: Operation) => Promise<void>,
 ): Promise<string> {
-  const plan = await requestSyncs(rt, { trigger, limit: MAX_SYNCS_PER_REQUEST });
+  const plan = await requestSyncs(rt, { trigger, limit: MAX_REPAIRS_PER_REQUEST });
   for (const op of plan.operations) await announce(op);
   const actions = renderActionsMarkdown(plan.actions, 'sync', true);
   return plan.operations.length
@@ -88,19 +88,26 @@ export async function syncCommand(
     : `${actions}\n\n${renderReportMarkdown(plan.report, { command: '/env', maxRows: 30 })}`;
 }
 
+/**
+ * `/env prune` previews and remembers what it showed; `/env prune --confirm` (within the hour)
+ * records a prune operation per previewed name that is still orphaned (at most
+ * MAX_REPAIRS_PER_REQUEST), each announced and run by the workers. Returns the reply.
+ */
 export async function pruneCommand(
   rt: Runtime,
   repo: RepoRef,
   confirm: boolean,
-  actor: string,
+  trigger: Trigger,
+  announce: (op: Operation) => Promise<void>,
   now = new Date(),
 ): Promise<string> {
   if (!confirm) {
-    const plan = await prune(rt, { confirm: false, now });
+    const plan = await previewPrune(rt, { now });
     const names = [...new Set(plan.actions.map((a) => a.name))];
+    const by = trigger.actor ?? 'unknown';
     await rt.store.setState(
       previewKey(repo),
-      names.length ? ({ names, at: now.toISOString(), by: actor } satisfies PrunePreview) : null,
+      names.length ? ({ names, at: now.toISOString(), by } satisfies PrunePreview) : null,
     );
     return names.length
       ? `${renderActionsMarkdown(plan.actions, 'prune', false)}\n\nTo do this, comment \`/env prune --confirm\` within the hour. Only what is listed here is removed.`
@@ -112,12 +119,13 @@ export async function pruneCommand(
   }
   await rt.store.setState(previewKey(repo), null);
   // Only what was previewed and is still orphaned now.
-  const current = await prune(rt, { confirm: false, now });
+  const current = await previewPrune(rt, { now });
   const names = preview.names.filter((n) => current.actions.some((a) => a.name === n));
   if (names.length === 0)
     return 'Nothing left to prune: what the preview listed is gone or has a database row again.';
-  const result = await prune(rt, { confirm: true, names, now });
-  return `${renderActionsMarkdown(result.actions, 'prune', true)}\n\n${renderReportMarkdown(result.report, { command: '/env', maxRows: 30 })}`;
+  const plan = await requestPrunes(rt, { names, trigger, limit: MAX_REPAIRS_PER_REQUEST });
+  for (const op of plan.operations) await announce(op);
+  return `${renderActionsMarkdown(plan.actions, 'prune', true)}\n\nEach prune is an operation of its own: its status comment and check run follow it.`;
 }
 
 /** A completed `kindler/consistency` check run on the default branch's head. */

@@ -21,9 +21,10 @@ export type OperationRequest =
     }
   | { kind: 'delete'; name: EnvName; trigger: Trigger }
   | {
-      kind: 'sync';
+      /** sync ensures the steps again; prune removes an orphan's leftovers from them. */
+      kind: 'sync' | 'prune';
       name: EnvName;
-      /** The system steps to ensure again; the others are recorded as skipped (nothing to do). */
+      /** The system steps to run; the others are recorded as skipped (nothing to do). */
       steps: readonly SystemStep[];
       trigger: Trigger;
     };
@@ -37,7 +38,8 @@ export interface EngineApi {
   /**
    * Records the request. Create inserts the row (status `creating`, ports allocated) and a queued
    * operation with `record` done; delete queues a delete operation; sync queues a sync of a ready
-   * (or half-created, idle) environment. Throws Failure
+   * (or half-created, idle) environment; prune queues the removal of a name no row claims. Throws
+   * Failure
    * (already_exists, not_found, busy, invalid_input) and changes nothing then.
    */
   request(request: OperationRequest): Promise<Operation>;

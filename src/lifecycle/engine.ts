@@ -4,8 +4,8 @@
 import {
   ACTIVE_STATUSES,
   Failure,
-  NOTHING_TO_REPAIR,
-  SYNC_STEPS,
+  NOTHING_TO_DO,
+  stepsFor,
   checkDerivedNames,
   Redactor,
   alreadyExists,
@@ -57,7 +57,7 @@ export class Engine implements EngineApi {
 
   async request(request: OperationRequest): Promise<Operation> {
     if (request.kind === 'create') return this.requestCreate(request);
-    if (request.kind === 'sync') return this.requestSync(request);
+    if (request.kind === 'sync' || request.kind === 'prune') return this.requestRepair(request);
     const env = await this.store.getEnvironment(request.name);
     if (!env)
       throw new Failure('not_found', `environment "${request.name}" does not exist`, '/env list');
@@ -235,47 +235,49 @@ export class Engine implements EngineApi {
     }
   }
 
-  private async requestSync(
-    request: Extract<OperationRequest, { kind: 'sync' }>,
+  private async requestRepair(
+    request: Extract<OperationRequest, { kind: 'sync' | 'prune' }>,
   ): Promise<Operation> {
-    const { name } = request;
+    const { name, kind } = request;
     const env = await this.store.getEnvironment(name);
-    if (!env)
+    if (kind === 'prune' && env)
+      throw new Failure(
+        'invalid_input',
+        `"${name}" has a database row; prune removes only what no row claims`,
+        deleteCommand(name),
+      );
+    if (kind === 'sync' && !env)
       throw new Failure(
         'not_found',
         `environment "${name}" is not in the database; sync recreates only what the database holds`,
         '/env list',
       );
-    if (env.status === 'failed')
+    if (env?.status === 'failed')
       throw new Failure(
         'invalid_input',
         `"${name}" is not synced: its last operation failed; resume it instead`,
         retryCommand(name),
       );
-    if (env.status === 'deleting' || env.status === 'delete_failed')
+    if (env?.status === 'deleting' || env?.status === 'delete_failed')
       throw new Failure(
         'invalid_input',
-        `"${name}" is not synced: it is being deleted (status ${env.status}); finish the delete`,
+        `"${name}" is not synced: it is being deleted (status ${env?.status}); finish the delete`,
         deleteCommand(name),
       );
     const active = await this.store.activeOperation(name);
     if (active) throw busyFailure(active);
-    const op = await this.store.createOperation({
-      envName: name,
-      kind: 'sync',
-      trigger: request.trigger,
-    });
-    // What the check found in order is recorded as such: the sync runs only what it must.
+    const op = await this.store.createOperation({ envName: name, kind, trigger: request.trigger });
+    // What the check found in order is recorded as such: the operation runs only what it must.
     const at = this.now();
-    for (const step of SYNC_STEPS)
-      if (step !== 'ready' && !request.steps.includes(step))
+    for (const step of stepsFor(kind))
+      if (step !== 'ready' && !request.steps.includes(step as SystemStep))
         await this.store.saveStep(op.id, {
           step,
           status: 'skipped',
           startedAt: at,
           completedAt: at,
           error: null,
-          detail: NOTHING_TO_REPAIR,
+          detail: NOTHING_TO_DO,
         });
     return (await this.store.getOperation(op.id)) ?? op;
   }

@@ -3,6 +3,7 @@
 // failure; delete treats a Git failure as a warning and goes on; the row goes last.
 import {
   TransientError,
+  archiveBranchName,
   classify,
   ensures,
   messageOf,
@@ -69,7 +70,9 @@ export async function runSteps(
     patch: Partial<Pick<Operation, 'error' | 'fixCommand' | 'failedStep'>>,
     envStatus?: EnvStatus,
   ) => {
-    if (envStatus && env) env = await store.updateEnvironment(env.name, { status: envStatus });
+    // A prune's name has no row of its own (one that appears belongs to someone else).
+    if (envStatus && env && op.kind !== 'prune')
+      env = await store.updateEnvironment(env.name, { status: envStatus });
     await store.updateOperation(op.id, {
       status,
       completedAt: deps.now(),
@@ -95,13 +98,23 @@ export async function runSteps(
     if (fresh?.cancelRequested) {
       return finish(
         'cancelled',
-        { error: `cancelled before step ${step}`, fixCommand: env ? retryCommand(env.name) : null },
+        {
+          error: `cancelled before step ${step}`,
+          fixCommand: env || op.kind === 'prune' ? retryCommand(op.envName) : null,
+        },
         env && ensures(op.kind) ? 'failed' : env ? 'delete_failed' : undefined,
       );
     }
-    if (!env) {
+    if (op.kind === 'prune') {
+      // Looked up right before each removal: a create that started meanwhile wins.
+      if (await store.getEnvironment(op.envName))
+        return finish('cancelled', {
+          error: `a database row for "${op.envName}" appeared; prune removes only what no row claims`,
+          fixCommand: null,
+        });
+    } else if (!env) {
       // The row goes last on delete: no row means every other step already ran.
-      if (!ensures(op.kind)) {
+      if (op.kind === 'delete') {
         await save(store, op.id, step, 'done', 'row already removed', null, deps.now);
         continue;
       }
@@ -118,7 +131,7 @@ export async function runSteps(
     await save(store, op.id, step, 'running', null, null, deps.now, startedAt);
     await notify();
     try {
-      const detail = await runOne(step, op.kind, current, deps, signal, appendLog);
+      const detail = await runOne(step, op, current, deps, signal, appendLog);
       if (step === 'record' && op.kind === 'delete') env = null;
       if (step === 'ready' && env)
         env = await store.updateEnvironment(env.name, { status: 'ready' });
@@ -140,7 +153,7 @@ export async function runSteps(
       const message = deps.redactor.redact(messageOf(error));
       appendLog(`${step}: ${message}`);
       if (op.kind === 'delete' && step === 'branch') {
-        const text = `branch "${current.name}" left behind: ${message}. To clean up: ${branchCleanupCommand(current.name)}`;
+        const text = `branch "${op.envName}" left behind: ${message}. To clean up: ${branchCleanupCommand(op.envName)}`;
         await save(store, op.id, step, 'warning', text, message, deps.now, startedAt);
         await store.updateOperation(op.id, { logOutput: log || null });
         await notify();
@@ -149,14 +162,13 @@ export async function runSteps(
       if (classify(error) === 'bug')
         deps.log?.('error', 'step failed', {
           operation: op.id,
-          env: current.name,
+          env: op.envName,
           step,
           error: message,
         });
       await save(store, op.id, step, 'failed', null, message, deps.now, startedAt);
-      const fixCommand = ensures(op.kind)
-        ? retryCommand(current.name)
-        : deleteCommand(current.name);
+      const fixCommand =
+        op.kind === 'delete' ? deleteCommand(op.envName) : retryCommand(op.envName);
       return finish(
         'failed',
         { error: message, failedStep: step, fixCommand },
@@ -174,27 +186,37 @@ export async function runSteps(
 
 async function runOne(
   step: StepName,
-  kind: Operation['kind'],
-  env: Environment,
+  op: Operation,
+  env: Environment | null,
   deps: StepRunnerDeps,
   signal: AbortSignal,
   log: (line: string) => void,
 ): Promise<{ text: string; skipped?: boolean }> {
   if (step === 'record') {
-    if (ensures(kind)) return { text: 'row recorded' };
+    if (op.kind !== 'delete' || !env) return { text: 'row recorded' };
     return {
       text: (await deps.store.deleteEnvironment(env.name)) ? 'row removed' : 'row already removed',
     };
   }
   if (step === 'ready')
-    return { text: deps.ready ? await deps.ready(env, { signal, log }) : 'environment ready' };
+    return {
+      text: deps.ready && env ? await deps.ready(env, { signal, log }) : 'environment ready',
+    };
   const handler = deps.handlers[step];
-  const skip = handler.skipReason(env);
-  if (skip) return { text: `skipped: ${skip}`, skipped: true };
-  const ctx = { env, log, signal };
+  let action: () => Promise<string>;
+  if (op.kind === 'prune' || !env) {
+    // An orphan has no row: the step gets its name, and where its branch is kept.
+    const archiveAs = archiveBranchName(op.envName, op.startedAt);
+    action = () => handler.prune({ name: op.envName, archiveAs, log, signal });
+  } else {
+    const skip = handler.skipReason(env);
+    if (skip) return { text: `skipped: ${skip}`, skipped: true };
+    const ctx = { env, log, signal };
+    action = () => (ensures(op.kind) ? handler.ensure(ctx) : handler.remove(ctx));
+  }
   for (let attempt = 0; ; attempt++) {
     try {
-      return { text: ensures(kind) ? await handler.ensure(ctx) : await handler.remove(ctx) };
+      return { text: await action() };
     } catch (error) {
       const delay = deps.retryDelaysMs[attempt];
       if (!(error instanceof TransientError) || delay === undefined || signal.aborted) throw error;

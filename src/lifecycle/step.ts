@@ -2,7 +2,7 @@
 // `check` looks and never touches; `ensure` is safe to repeat after a crash; `remove` succeeds
 // when the thing is already gone. Implementations live next to their adapters (git/, providers/,
 // registrars/); the engine only sees this interface.
-import type { Environment, StepName } from '../domain/index.js';
+import type { EnvName, Environment, StepName } from '../domain/index.js';
 
 export type SystemStep = Exclude<StepName, 'record' | 'ready'>;
 
@@ -20,6 +20,15 @@ export interface StepContext {
   signal: AbortSignal;
 }
 
+/** What prune gives a step: a name no row claims, whose leftovers in this system go. */
+export interface PruneContext {
+  name: EnvName;
+  /** Where a branch is kept before it is deleted (archive/<name>-<stamp>). */
+  archiveAs: string;
+  log(line: string): void;
+  signal: AbortSignal;
+}
+
 export interface StepHandler {
   readonly step: SystemStep;
   /**
@@ -32,4 +41,6 @@ export interface StepHandler {
   ensure(ctx: StepContext): Promise<string>;
   /** Makes the thing absent; returns a one-line detail ("deleted", "already absent"). */
   remove(ctx: StepContext): Promise<string>;
+  /** Removes what this system holds under a name no row claims (an orphan); like remove. */
+  prune(ctx: PruneContext): Promise<string>;
 }

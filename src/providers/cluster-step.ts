@@ -6,7 +6,7 @@ import {
   type Environment,
   type ProviderName,
 } from '../domain/index.js';
-import type { Presence, StepContext, StepHandler } from '../lifecycle/step.js';
+import type { Presence, PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
 import { CliError } from '../system/exec.js';
 import type { KindIngress } from './kind-ingress.js';
 import type { ClusterInfo, Provider } from './provider.js';
@@ -94,6 +94,19 @@ export class ClusterStep implements StepHandler {
     return result === 'deleted'
       ? `deleted ${env.provider} cluster "${env.name}"`
       : `${env.provider} cluster "${env.name}" already absent`;
+  }
+
+  /** An orphan's cluster: whichever provider holds one under the name. */
+  async prune(ctx: PruneContext): Promise<string> {
+    const done: string[] = [];
+    for (const [provider, p] of Object.entries(this.providers))
+      if (await p.get(ctx.name)) {
+        await this.guard(`deleting ${provider} cluster "${ctx.name}"`, () =>
+          p.delete(ctx.name, ctx.signal),
+        );
+        done.push(`deleted ${provider} cluster "${ctx.name}"`);
+      }
+    return done.join('; ') || `no cluster "${ctx.name}"`;
   }
 
   private async guard<T>(action: string, fn: () => Promise<T>): Promise<T> {

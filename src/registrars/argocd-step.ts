@@ -13,7 +13,7 @@ import {
   type Environment,
 } from '../domain/index.js';
 import type { RepositoryAccess } from '../git/branch-store.js';
-import type { Presence, StepContext, StepHandler } from '../lifecycle/step.js';
+import type { Presence, PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
 import { KubeClient, type KubeObject, type KubeRef } from './kube.js';
 
 export interface ArgoSettings {
@@ -91,6 +91,16 @@ export class ArgoCdStep implements StepHandler {
       return `registered: secret ${argoSecretName(env.name)} → ${server}; repository ${repository.url}; ApplicationSet ${this.settings.appSetName} updated`;
     } catch (error) {
       throw wrap(`registering "${env.name}" in Argo CD`, error);
+    }
+  }
+
+  /** An orphan's cluster Secret; the ApplicationSet, rendered from the rows, never listed it. */
+  async prune(ctx: PruneContext): Promise<string> {
+    try {
+      const result = await this.need().remove(argoClusterSecret(this.settings.namespace, ctx.name));
+      return `secret ${argoSecretName(ctx.name)} ${result === 'deleted' ? 'deleted' : 'already absent'}`;
+    } catch (error) {
+      throw wrap(`removing "${ctx.name}" from Argo CD`, error);
     }
   }
 

@@ -1,6 +1,6 @@
 // The `haproxy` step: the environment's route in the gateway, rendered from all rows.
 import type { Environment } from '../domain/index.js';
-import type { Presence, StepContext, StepHandler } from '../lifecycle/step.js';
+import type { Presence, PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
 import { backendTarget, type GatewaySettings } from '../render/haproxy.js';
 import type { HaproxyGateway } from './haproxy-gateway.js';
 
@@ -45,6 +45,13 @@ export class HaproxyStep implements StepHandler {
     );
     return result === 'changed'
       ? `route for "${ctx.env.name}" removed, config validated and reloaded`
+      : 'route already absent';
+  }
+
+  /** The gateway is rendered from the rows: an orphan's route goes with the next render. */
+  async prune(ctx: PruneContext): Promise<string> {
+    return (await this.need().sync(await this.rows())) === 'changed'
+      ? `route for "${ctx.name}" removed, config validated and reloaded`
       : 'route already absent';
   }
 

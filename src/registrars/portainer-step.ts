@@ -6,9 +6,10 @@ import {
   PORTAINER_EDGE_SECRET,
   portainerEndpointName,
   wrap,
+  type EnvName,
   type Environment,
 } from '../domain/index.js';
-import type { Presence, StepContext, StepHandler } from '../lifecycle/step.js';
+import type { Presence, PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
 import { edgeAgentObjects } from './edge-agent.js';
 import { KubeClient } from './kube.js';
 import type { PortainerClient } from './portainer-client.js';
@@ -75,13 +76,19 @@ export class PortainerStep implements StepHandler {
     }
   }
 
-  async remove(ctx: StepContext): Promise<string> {
+  remove(ctx: StepContext): Promise<string> {
+    return this.removeNamed(ctx.env.name);
+  }
+
+  prune(ctx: PruneContext): Promise<string> {
+    return this.removeNamed(ctx.name);
+  }
+
+  private async removeNamed(name: EnvName): Promise<string> {
     // The cluster (and the agent in it) is already gone: delete runs the cluster step first.
     // Upstream [PG] named endpoints without hyphens; that legacy alias goes too.
     try {
-      const names = [
-        ...new Set([portainerEndpointName(ctx.env.name), ctx.env.name.replace(/-/g, '')]),
-      ];
+      const names = [...new Set([portainerEndpointName(name), name.replace(/-/g, '')])];
       const removed: number[] = [];
       for (const name of names) {
         const endpoint = await this.need().findEndpoint(name);
@@ -92,7 +99,7 @@ export class PortainerStep implements StepHandler {
         ? `Edge environment #${removed.join(', #')} removed`
         : 'Edge environment already absent';
     } catch (error) {
-      throw wrap(`removing "${ctx.env.name}" from Portainer`, error);
+      throw wrap(`removing "${name}" from Portainer`, error);
     }
   }
 

@@ -236,4 +236,74 @@ describe.each([
     expect([a, b].filter((r) => r !== null)).toHaveLength(1);
     expect(systems.calls.filter((c) => c === 'branch.ensure dev')).toHaveLength(1);
   });
+
+  it('syncs only the steps it is given, then the ready probe; the row stays ready', async () => {
+    await run(await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }));
+    systems.calls.length = 0;
+    const queued = await engine.request({
+      kind: 'sync',
+      name: dev,
+      steps: ['branch', 'haproxy'],
+      trigger: { ...trigger, actor: 'bob' },
+    });
+    expect(stepStatuses(queued)).toEqual({
+      branch: 'pending',
+      cluster: 'skipped',
+      portainer: 'skipped',
+      argocd: 'skipped',
+      haproxy: 'pending',
+      ready: 'pending',
+    });
+    const final = await run(queued);
+    expect(final).toMatchObject({ kind: 'sync', status: 'success', trigger: { actor: 'bob' } });
+    expect(systems.calls).toEqual(['branch.ensure dev', 'haproxy.ensure dev']);
+    expect((await store.getEnvironment('dev'))?.status).toBe('ready');
+    // A second one while it is queued is refused as busy; a name without a row is not synced.
+    await engine.request({ kind: 'sync', name: dev, steps: ['branch'], trigger });
+    await expect(
+      engine.request({ kind: 'sync', name: dev, steps: ['branch'], trigger }),
+    ).rejects.toThrow(/already has a sync operation/);
+    await expect(
+      engine.request({ kind: 'sync', name: envName('nope'), steps: ['branch'], trigger }),
+    ).rejects.toThrow(/not in the database/);
+  });
+
+  it("prunes a name no row claims, through each step's prune, and never one with a row", async () => {
+    const gone = envName('gone');
+    systems.present.cluster.add('gone');
+    systems.present.branch.add('gone');
+    const queued = await engine.request({
+      kind: 'prune',
+      name: gone,
+      steps: ['cluster', 'branch'],
+      trigger,
+    });
+    const final = await run(queued);
+    expect(final).toMatchObject({ kind: 'prune', status: 'success' });
+    expect(systems.calls).toEqual(['cluster.prune gone', 'branch.prune gone']);
+    expect(systems.present.cluster.has('gone')).toBe(false);
+    expect(await store.getEnvironment('gone')).toBeNull();
+
+    await run(await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }));
+    await expect(
+      engine.request({ kind: 'prune', name: dev, steps: ['cluster'], trigger }),
+    ).rejects.toThrow(/has a database row/);
+  });
+
+  it('stops a prune when a row for its name appears before a step: the create wins', async () => {
+    const late = envName('late');
+    const queued = await engine.request({
+      kind: 'prune',
+      name: late,
+      steps: ['cluster', 'branch'],
+      trigger,
+    });
+    await store.insertEnvironment({ name: late, provider: 'k3d' });
+    const final = await run(queued);
+    expect(final.status).toBe('cancelled');
+    expect(final.error).toContain('a database row for "late" appeared');
+    expect(systems.calls).toEqual([]);
+    // The row is someone else's: its status is left alone.
+    expect((await store.getEnvironment('late'))?.status).toBe('creating');
+  });
 });

@@ -89,19 +89,23 @@ const ack = (login: string, level: string, cached = false) => {
     .get(`${R}/collaborators/${login}/permission`)
     .reply(200, { permission: level, user: { login } });
 };
-/** The kindler/consistency check run on the default branch head. */
-const consistencyRun = (into: any[]) =>
+/** A check run on the default branch head (those named `only`, when given), collected. */
+const checkRunOnHead = (into: any[], id: number, only?: string) =>
   nock(API)
     .get(R)
     .reply(200, { default_branch: 'main' })
     .get(`${R}/branches/main`)
     .reply(200, { commit: { sha: HEAD } })
     .post(`${R}/check-runs`, (b) => {
-      if (b.name !== 'kindler/consistency') return false;
+      if (only && b.name !== only) return false;
       into.push(b);
       return true;
     })
-    .reply(201, { id: 3030 });
+    .reply(201, { id });
+/** The kindler/consistency check run. */
+const consistencyRun = (into: any[]) => checkRunOnHead(into, 3030, 'kindler/consistency');
+/** An operation's check run, as announce() creates it. */
+const operationRun = (into: any[], id: number) => checkRunOnHead(into, id);
 
 beforeAll(async () => {
   fakes = setupFakes();
@@ -223,16 +227,7 @@ describe('consistency through the GitHub App', () => {
     const comments: string[] = [];
     const runs: any[] = [];
     nock(API).post(`${R}/issues/1/comments`, collect(comments)).times(2).reply(201, { id: 6 });
-    nock(API)
-      .get(R)
-      .reply(200, { default_branch: 'main' })
-      .get(`${R}/branches/main`)
-      .reply(200, { commit: { sha: HEAD } })
-      .post(`${R}/check-runs`, (b) => {
-        runs.push(b);
-        return true;
-      })
-      .reply(201, { id: 3131 });
+    operationRun(runs, 3131);
     await comment('/env sync');
     const op = (await rt.store.latestOperation(envName('dev')))!;
     expect(op).toMatchObject({
@@ -283,12 +278,32 @@ describe('consistency through the GitHub App', () => {
     expect(branches()).toContain('gone');
 
     ack('Codertocat', 'write', true);
-    nock(API).post(`${R}/issues/1/comments`, collect(replies)).reply(201, { id: 5 });
+    // The prune is an operation: announced (status comment, check run), then run by a worker.
+    nock(API).post(`${R}/issues/1/comments`, collect(replies)).times(2).reply(201, { id: 5 });
+    const runs: any[] = [];
+    operationRun(runs, 3232);
     await comment('/env prune --confirm');
-    expect(replies[2]).toMatch(
-      /- ✓ `gone`: archive branch "gone" .* — archived as archive\/gone-\d{8}-\d{6}/,
+    const op = (await rt.store.latestOperation(envName('gone')))!;
+    expect(op).toMatchObject({
+      kind: 'prune',
+      status: 'queued',
+      trigger: { actor: 'Codertocat' },
+      checkRunId: 3232,
+    });
+    expect(op.steps.map((s) => `${s.step}:${s.status}`)).toEqual([
+      'cluster:skipped',
+      'portainer:skipped',
+      'argocd:skipped',
+      'haproxy:skipped',
+      'branch:pending',
+    ]);
+    expect(replies[2]).toContain('### `prune gone` — 🕒 queued');
+    expect(runs[0]).toMatchObject({ name: 'kindler/prune gone' });
+    expect(replies[3]).toMatch(
+      /- → `gone`: archive branch "gone" as "archive\/gone-\d{8}-\d{6}", then delete it — prune \\#\d+/,
     );
-    expect(replies[2]).toContain('**Consistent: no differences**');
+    expect(branches()).toContain('gone'); // nothing removed before a worker runs it
+    expect((await rt.engine.execute(op.id, { owner: 'test' }))?.status).toBe('success');
     expect(branches().filter((b) => b.startsWith('archive/gone-'))).toHaveLength(1);
     expect(branches()).not.toContain('gone');
   });

@@ -65,6 +65,11 @@ export function fakeSystems(): FakeSystems {
         maybeFail(step, 'remove');
         return present[step].delete(ctx.env.name) ? 'deleted' : 'already absent';
       },
+      async prune(ctx) {
+        systems.calls.push(`${step}.prune ${ctx.name}`);
+        maybeFail(step, 'prune');
+        return present[step].delete(ctx.name) ? 'deleted' : 'already absent';
+      },
     };
   }
   return systems;
