@@ -1,6 +1,7 @@
 // Plain-text tables and step timelines for the terminal. Pure: strings in, strings out.
 import type { Environment, Operation, StepState } from '../domain/index.js';
 import { asCliCommand, hintFor } from '../lifecycle/hints.js';
+import { stepDuration } from '../render/status-comment.js';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -55,14 +56,8 @@ const MARK: Record<StepState['status'], string> = {
   warning: '!',
 };
 
-export function duration(step: StepState): string {
-  if (!step.startedAt || !step.completedAt) return '';
-  const ms = step.completedAt.getTime() - step.startedAt.getTime();
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
 export function stepLine(step: StepState): string {
-  const time = duration(step);
+  const time = stepDuration(step);
   const text = step.status === 'failed' ? (step.error ?? 'failed') : (step.detail ?? step.status);
   return `  ${MARK[step.status]} ${step.step.padEnd(9)} ${time.padStart(8)}  ${text}`.trimEnd();
 }

@@ -161,19 +161,14 @@ export function compare(
       env.status === 'failed' ? `kindler retry ${env.name}` : `kindler sync ${env.name}`;
     const deleting = env.status === 'deleting' || env.status === 'delete_failed';
     const fixMissing = deleting ? `kindler delete ${env.name}` : repair;
+    const missing = (system: Discrepancy['system'], detail: string) =>
+      add({ kind: 'missing', system, name: env.name, detail, fix: fixMissing });
 
     // Git: the branch, and what it holds versus what the templates render now.
     if (!gitItems) row.cells.git = inv.git.state === 'ok' ? 'ok' : inv.git.state;
     else {
       const branch = gitItems.get(env.name);
-      if (!branch)
-        add({
-          kind: 'missing',
-          system: 'git',
-          name: env.name,
-          detail: `no branch "${env.name}"`,
-          fix: fixMissing,
-        });
+      if (!branch) missing('git', `no branch "${env.name}"`);
       else if (e.tree === null)
         add({
           kind: 'mismatch',
@@ -214,14 +209,7 @@ export function compare(
             detail: `the database says ${env.provider}, the cluster runs in ${other(env.provider)}`,
             fix: `${deleteClusterCommand(other(env.provider), env.name)} && ${repair}`,
           });
-        } else
-          add({
-            kind: 'missing',
-            system: env.provider,
-            name: env.name,
-            detail: `no ${env.provider} cluster "${env.name}"`,
-            fix: fixMissing,
-          });
+        } else missing(env.provider, `no ${env.provider} cluster "${env.name}"`);
       } else {
         const ports = portDrift(env, info);
         if (ports)
@@ -250,27 +238,13 @@ export function compare(
       row.cells.portainer = (inv.portainer as { state: 'skipped' | 'unknown' }).state;
     else if (endpoints.some((p) => p.name === env.name || p.name === env.name.replace(/-/g, '')))
       row.cells.portainer = 'ok';
-    else
-      add({
-        kind: 'missing',
-        system: 'portainer',
-        name: env.name,
-        detail: `no Portainer environment "${env.name}"`,
-        fix: fixMissing,
-      });
+    else missing('portainer', `no Portainer environment "${env.name}"`);
 
     // Argo CD: the cluster secret, labelled with the row's provider.
     if (!secrets) row.cells.argocd = (inv.argocd as { state: 'skipped' | 'unknown' }).state;
     else {
       const secret = secrets.get(env.name);
-      if (!secret)
-        add({
-          kind: 'missing',
-          system: 'argocd',
-          name: env.name,
-          detail: `no cluster secret cluster-${env.name}`,
-          fix: fixMissing,
-        });
+      if (!secret) missing('argocd', `no cluster secret cluster-${env.name}`);
       else if (secret.provider && secret.provider !== env.provider) {
         add({
           kind: 'mismatch',
@@ -287,14 +261,7 @@ export function compare(
     else if (!routes) row.cells.haproxy = (inv.haproxy as { state: 'skipped' | 'unknown' }).state;
     else {
       const route = routes.get(env.name);
-      if (!route)
-        add({
-          kind: 'missing',
-          system: 'haproxy',
-          name: env.name,
-          detail: `no route for "${env.name}"`,
-          fix: fixMissing,
-        });
+      if (!route) missing('haproxy', `no route for "${env.name}"`);
       else if (route.server !== e.route)
         add({
           kind: 'mismatch',

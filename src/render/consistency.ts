@@ -6,7 +6,8 @@ import { COLUMNS } from '../consistency/compare.js';
 import type { RepairAction } from '../consistency/repair.js';
 import { inlineText } from './markdown.js';
 
-const SYMBOL: Record<Cell, string> = {
+/** How a cell of the matrix reads, everywhere it is shown. */
+export const CELL_SYMBOL: Record<Cell, string> = {
   ok: '✓',
   missing: '✗ missing',
   orphan: '✗ orphan',
@@ -131,7 +132,7 @@ export function renderReportMarkdown(
     out.push(
       ...rows.map(
         (r) =>
-          `| \`${r.name}\`${r.inDatabase ? '' : ' (no row)'} | ${r.provider ?? '–'} | ${COLUMNS.map((c) => SYMBOL[r.cells[c]]).join(' | ')} |`,
+          `| \`${r.name}\`${r.inDatabase ? '' : ' (no row)'} | ${r.provider ?? '–'} | ${COLUMNS.map((c) => CELL_SYMBOL[r.cells[c]]).join(' | ')} |`,
       ),
     );
     if (report.matrix.length > rows.length)

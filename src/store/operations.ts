@@ -124,35 +124,28 @@ export async function updateOperation(
   if (rows.length === 0) throw new Failure('not_found', `operation #${id} does not exist`);
 }
 
-export async function claim(
-  q: Queryable,
-  id: number,
-  owner: string,
-  leaseMs: number,
-): Promise<boolean> {
-  const rows = await q.query(
-    `update operations set status = 'running', lease_owner = $2,
-       lease_expires_at = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
-     where id = $1 and (status = 'queued' or (status = 'running' and (lease_expires_at is null or lease_expires_at < now())))
-     returning id`,
-    [id, owner, leaseMs],
-  );
-  return rows.length === 1;
-}
+/** When a lease taken now for $3 milliseconds ends (SQL). */
+const LEASE_UNTIL = 'now() + make_interval(secs => $3::double precision / 1000)';
 
-export async function renew(
-  q: Queryable,
-  id: number,
-  owner: string,
-  leaseMs: number,
-): Promise<boolean> {
-  const rows = await q.query(
-    `update operations set lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
-     where id = $1 and lease_owner = $2 and status = 'running' returning id`,
-    [id, owner, leaseMs],
-  );
-  return rows.length === 1;
-}
+/** Runs a lease statement over ($1 id, $2 owner, $3 ms); true when it matched the operation. */
+const leaseStatement =
+  (sql: string) =>
+  async (q: Queryable, id: number, owner: string, leaseMs: number): Promise<boolean> =>
+    (await q.query(sql, [id, owner, leaseMs])).length === 1;
+
+/** Takes a queued operation, or a running one whose lease ran out. */
+export const claim = leaseStatement(
+  `update operations set status = 'running', lease_owner = $2,
+     lease_expires_at = ${LEASE_UNTIL}, updated_at = now()
+   where id = $1 and (status = 'queued' or (status = 'running' and (lease_expires_at is null or lease_expires_at < now())))
+   returning id`,
+);
+
+/** Extends the lease its owner holds. */
+export const renew = leaseStatement(
+  `update operations set lease_expires_at = ${LEASE_UNTIL}
+   where id = $1 and lease_owner = $2 and status = 'running' returning id`,
+);
 
 export async function reopen(
   tx: Queryable,

@@ -156,6 +156,18 @@ export async function runAllowingFailure(
   const [file, argv] = wrapper
     ? [wrapper, ['--pdeathsig', 'KILL', '--', command, ...args]]
     : [command, [...args]];
+  /** The command never ran to an exit code of its own (not found, spawn error). */
+  const couldNotRun = (reason: string, cause?: unknown) =>
+    new CliError(
+      redactor.redact(reason),
+      command,
+      args.map((a) => redactor.redact(a)),
+      null,
+      '',
+      '',
+      false,
+      cause === undefined ? undefined : { cause },
+    );
   try {
     const result = await execa(file, argv, {
       reject: false,
@@ -189,15 +201,7 @@ export async function runAllowingFailure(
       const reason = notFound
         ? `${command} was not found on PATH. To resolve, install it or put it on PATH`
         : `${command} could not run: ${result.shortMessage ?? 'unknown error'}`;
-      throw new CliError(
-        redactor.redact(reason),
-        command,
-        args.map((a) => redactor.redact(a)),
-        null,
-        '',
-        '',
-        false,
-      );
+      throw couldNotRun(reason);
     }
     return {
       stdout: String(result.stdout ?? ''),
@@ -206,15 +210,6 @@ export async function runAllowingFailure(
     };
   } catch (error) {
     if (error instanceof CliError) throw error;
-    throw new CliError(
-      redactor.redact(`${command} could not run: ${(error as Error).message}`),
-      command,
-      args.map((a) => redactor.redact(a)),
-      null,
-      '',
-      '',
-      false,
-      { cause: error },
-    );
+    throw couldNotRun(`${command} could not run: ${(error as Error).message}`, error);
   }
 }

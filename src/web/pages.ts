@@ -3,6 +3,7 @@
 // inside their own box). No scripts. Every value is escaped.
 import { COLUMNS, type Cell, type ConsistencyReport } from '../consistency/compare.js';
 import type { Operation, StepState } from '../domain/index.js';
+import { CELL_SYMBOL } from '../render/consistency.js';
 import type { Degradation, EnvironmentView } from './data.js';
 
 export const esc = (s: unknown): string =>
@@ -36,16 +37,7 @@ ol.steps { padding-left: 1.25rem; }
 code { font-size: .9em; }
 `;
 
-const CELL: Record<Cell, string> = {
-  ok: '✓ ok',
-  missing: '✗ missing',
-  orphan: '✗ orphan',
-  mismatch: '≠ mismatch',
-  skipped: 'skipped',
-  unknown: '? unknown',
-  busy: '⏳ busy',
-  absent: '–',
-};
+const CELL: Record<Cell, string> = { ...CELL_SYMBOL, ok: '✓ ok' };
 
 function layout(title: string, body: string, degraded: Degradation | null): string {
   const banner = degraded
