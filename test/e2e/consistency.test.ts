@@ -360,6 +360,19 @@ describe('consistency check, sync and prune', () => {
     expect(git('rev-parse', archived)).toBe(gone);
     expect(branches()).not.toContain('gone');
     expect(Object.keys(fakes.state().k3d).sort()).toEqual(['dev', 'devops', 'web']);
+    // The prune was an operation: `kindler status` shows it, with its trigger and steps.
+    const status = JSON.parse((await cliInProcess(['status', 'gone', '--json'], env)).stdout);
+    expect(status.environment).toBeNull();
+    expect(status.operation).toMatchObject({
+      kind: 'prune',
+      status: 'success',
+      trigger: { source: 'cli' },
+    });
+    expect(
+      (status.operation.steps as { step: string; status: string }[])
+        .filter((s) => s.status === 'done')
+        .map((s) => s.step),
+    ).toEqual(['cluster', 'argocd', 'branch']);
   });
 
   it('refuses to sync a name the database does not hold, and to prune a name that is not orphaned', async () => {

@@ -101,7 +101,7 @@ const operation = z
   .object({
     id: z.number().int(),
     envName: z.string(),
-    kind: z.enum(['create', 'delete']),
+    kind: z.enum(['create', 'delete', 'sync', 'prune']),
     status: z.string(),
     steps: z.array(step),
     trigger: z.object({ source: z.string(), actor: z.string().nullable() }).passthrough(),
@@ -377,6 +377,50 @@ describe('dashboard in headless Chromium', () => {
       ok: true,
       checks: { database: 'ok', migrations: 'ok', queue: 'ok' },
     });
+  });
+
+  it('shows repairs as operations like any other: a sync and a prune, with actor, trigger and steps', async () => {
+    const trigger = {
+      source: 'issue_comment' as const,
+      actor: 'carol',
+      url: null,
+      repo: 'acme/envs',
+      issueNumber: 9,
+      headSha: null,
+    };
+    const sync = await rt.engine.request({
+      kind: 'sync',
+      name: envName('web-kind'),
+      steps: ['haproxy'],
+      trigger,
+    });
+    const prune = await rt.engine.request({
+      kind: 'prune',
+      name: envName('old'),
+      steps: ['branch'],
+      trigger,
+    });
+    try {
+      const listed = schemas.operations.parse(
+        (await get('/kindler/api/operations?limit=50')).body,
+      ).operations;
+      for (const [op, pending] of [
+        [sync, ['haproxy', 'ready']],
+        [prune, ['branch']],
+      ] as const) {
+        const shown = listed.find((o) => o.id === op.id)!;
+        expect(shown).toMatchObject({ kind: op.kind, status: 'queued' });
+        expect(shown.trigger).toMatchObject({ actor: 'carol', source: 'issue_comment' });
+        expect(shown.steps.filter((s) => s.status === 'pending').map((s) => s.step)).toEqual(
+          pending,
+        );
+      }
+      const page = await (await fetch(`${base}/kindler/environments/web-kind`)).text();
+      expect(page).toContain(`sync #${sync.id}`);
+    } finally {
+      for (const op of [sync, prune])
+        await rt.store.updateOperation(op.id, { status: 'cancelled', completedAt: new Date() });
+    }
   });
 
   it('shows the degraded banner with the CSV data while the database is unreachable, and recovers without a restart', async () => {
