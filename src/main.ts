@@ -8,13 +8,19 @@ import { appConfigured, WEBHOOK_PATH } from './github/start.js';
 import { serve } from './server/serve.js';
 import { createProbot } from 'probot';
 import { configRepoBranches } from './github/config-repo.js';
+import { Redactor } from './domain/index.js';
+import { createLogger } from './system/log.js';
 
 if (fs.existsSync('.env')) process.loadEnvFile('.env');
 const config = loadConfig();
+// One logger for the process: Probot's lines (per delivery) and the engine's (per operation).
+const log = createLogger(config, new Redactor(config.secrets));
 // As the app, with no GIT_REPO_URL, environment branches live in the config repo (GitHub API).
-const probot = appConfigured(process.env) ? createProbot({ env: process.env }) : undefined;
+const probot = appConfigured(process.env)
+  ? createProbot({ env: process.env, overrides: { log: log.child({ component: 'github' }) } })
+  : undefined;
 const branches = probot ? configRepoBranches(probot, config) : null;
-const rt = await openRuntime(config, branches ? { branches } : {});
+const rt = await openRuntime(config, { log, ...(branches ? { branches } : {}) });
 const applied = await rt.store.migrate();
 await rt.refreshSnapshot();
 const served = await serve(

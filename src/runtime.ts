@@ -24,9 +24,12 @@ import { renderBranchFiles, templateVars, type TemplateFile } from './render/man
 import { writeSnapshot } from './store/csv-snapshot.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
+import { createLogger, logFn, type Logger } from './system/log.js';
 
 export interface Runtime {
   config: Config;
+  /** The process's logger (see system/log.ts). */
+  log: Logger;
   store: Store;
   engine: Engine;
   redactor: Redactor;
@@ -49,6 +52,7 @@ export interface RuntimeOverrides {
   branches?: BranchStore;
   ownerAlive?: (owner: string) => boolean;
   retryDelaysMs?: number[];
+  log?: Logger;
 }
 
 export async function openRuntime(
@@ -57,6 +61,7 @@ export async function openRuntime(
 ): Promise<Runtime> {
   const store = overrides.store ?? (await openStore(config));
   const redactor = new Redactor(config.secrets);
+  const log = overrides.log ?? createLogger(config, redactor);
   const cli: CliSettings = {
     timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
     k3dImage: config.K3D_IMAGE,
@@ -155,11 +160,13 @@ export async function openRuntime(
     redactor,
     leaseMs: config.KINDLER_LEASE_MS,
     afterChange: refreshSnapshot,
+    log: logFn(log),
     ...(overrides.ownerAlive ? { ownerAlive: overrides.ownerAlive } : {}),
     retryDelaysMs: overrides.retryDelaysMs ?? config.KINDLER_RETRY_DELAYS_MS,
   });
   return {
     config,
+    log,
     store,
     engine,
     redactor,

@@ -3,6 +3,7 @@
 import { Failure, Redactor, messageOf } from '../domain/index.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { openRuntime, type Runtime } from '../runtime.js';
+import { createLogger } from '../system/log.js';
 import { readSnapshot } from '../store/csv-snapshot.js';
 import * as consistency from './consistency-commands.js';
 import * as data from './data-commands.js';
@@ -109,7 +110,15 @@ export function helpText(): string {
 export async function runCli(
   argv: string[],
   io: CliIo,
-  open: (config: Config) => Promise<Runtime> = (config) => openRuntime(config, { ownerAlive }),
+  // The CLI shows its own progress: its log says only what goes wrong, unless LOG_LEVEL asks more.
+  open: (config: Config) => Promise<Runtime> = (config) =>
+    openRuntime(config, {
+      ownerAlive,
+      log: createLogger(
+        { ...config, LOG_LEVEL: io.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn' },
+        new Redactor(config.secrets),
+      ),
+    }),
 ): Promise<number> {
   const [command, ...args] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {

@@ -99,6 +99,8 @@ const schema = z.object({
   /** 0: any free port (the start-up banner says which). */
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** Unset: readable lines on a terminal, one JSON object per line otherwise. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 });
 
 export type RawConfig = z.infer<typeof schema>;

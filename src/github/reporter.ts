@@ -24,12 +24,7 @@ export function commentReporter(
   options: { minIntervalMs?: number; log?: ReportLog; retryDelaysMs?: number[] } = {},
 ): OperationObserver & { flush(): Promise<void> } {
   const interval = options.minIntervalMs ?? 2_000;
-  const log: ReportLog =
-    options.log ??
-    ((fields, message) =>
-      process.stderr.write(
-        `${message}: ${messageOf(fields.err)} (operation ${fields.operation})\n`,
-      ));
+  const log: ReportLog = options.log ?? ((fields, message) => rt.log.warn(fields, message));
   const delays = options.retryDelaysMs ?? [1_000, 4_000];
   // A write that fails for a passing reason (5xx, 429, the network) is tried again; a refusal
   // (4xx) is not. Either way it is logged with its cause, never swallowed.

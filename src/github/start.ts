@@ -5,7 +5,7 @@ import { createProbot, type Probot } from 'probot';
 import type { Operation } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
 import type { Handler } from '../server/http-server.js';
-import { kindlerApp, receiveDelivery } from '../app.js';
+import { kindlerApp, plainError, receiveDelivery } from '../app.js';
 import { PermissionCache } from './permissions.js';
 import { commentReporter } from './reporter.js';
 import type { GitHubClient } from './types.js';
@@ -37,7 +37,7 @@ export async function startGitHub(
 ): Promise<{ handler: Handler | null; worker: Worker; probot: Probot | null }> {
   let worker: Worker;
   const logError = (what: string) => (error: unknown) =>
-    process.stderr.write(`${what}: ${rt.redactor.redact(messageOf(error))}\n`);
+    rt.log.error({ component: what, err: plainError(error) }, `${what}: ${messageOf(error)}`);
   const queueDb = rt.store.queueDatabase();
   const queue = await OperationQueue.open({
     database: queueDb
@@ -96,7 +96,7 @@ export async function startGitHub(
       const installation = await installationOf(splitRepo(op.trigger.repo));
       if (!installation) return null;
       return commentReporter((await probot.auth(installation)) as unknown as GitHubClient, rt, {
-        log: (fields, message) => probot.log.warn(fields, message),
+        log: (fields, message) => rt.log.warn(fields, message),
       });
     },
   });

@@ -21,6 +21,7 @@ import type { EngineApi, OperationObserver, OperationRequest } from './engine-ap
 import { deleteCommand, retryCommand } from './hints.js';
 import { runSteps, type StepRunnerDeps } from './run-steps.js';
 import type { StepHandler, SystemStep } from './step.js';
+import type { LogFn } from '../system/log.js';
 
 export interface EngineDeps {
   store: Store;
@@ -37,11 +38,7 @@ export interface EngineDeps {
   ownerAlive?: (owner: string) => boolean;
   now?: () => Date;
   sleep?: (ms: number) => Promise<void>;
-  log?: (
-    level: 'info' | 'warn' | 'error',
-    message: string,
-    fields?: Record<string, unknown>,
-  ) => void;
+  log?: LogFn;
 }
 
 export class Engine implements EngineApi {
@@ -126,6 +123,20 @@ export class Engine implements EngineApi {
   ): Promise<Operation | null> {
     const claimed = await this.store.claimOperation(operationId, options.owner, this.leaseMs);
     if (!claimed) return null;
+    // Every line about this operation says which one it is.
+    const bound = {
+      operation: operationId,
+      kind: claimed.kind,
+      env: claimed.envName,
+      worker: options.owner,
+    };
+    const log: LogFn = (level, message, fields) =>
+      this.deps.log?.(level, message, { ...bound, ...fields });
+    log('info', 'operation started', {
+      attempt: claimed.attempt,
+      actor: claimed.trigger.actor,
+      trigger: claimed.trigger.source,
+    });
     const abort = new AbortController();
     const onOuterAbort = () => abort.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -136,11 +147,7 @@ export class Engine implements EngineApi {
           (held) => {
             if (!held) abort.abort(new Error('lease lost to another worker'));
           },
-          (error: unknown) =>
-            this.deps.log?.('warn', 'lease renewal failed', {
-              operation: operationId,
-              error: messageOf(error),
-            }),
+          (error: unknown) => log('warn', 'lease renewal failed', { error: messageOf(error) }),
         );
       },
       Math.max(250, Math.floor(this.leaseMs / 3)),
@@ -154,10 +161,16 @@ export class Engine implements EngineApi {
         retryDelaysMs: this.deps.retryDelaysMs ?? [1_000, 4_000],
         now: this.now,
         sleep: this.deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-        ...(this.deps.log ? { log: this.deps.log } : {}),
+        log,
         ...(this.deps.ready ? { ready: this.deps.ready } : {}),
       };
       const final = await runSteps(claimed, runnerDeps, abort.signal, options.observer);
+      const outcome =
+        final.status === 'running' ? 'handed back (shutdown or lease lost)' : final.status;
+      log(final.status === 'failed' ? 'warn' : 'info', `operation ${outcome}`, {
+        ...(final.failedStep ? { step: final.failedStep, error: final.error } : {}),
+        ms: Date.now() - claimed.updatedAt.getTime(),
+      });
       if (final.status === 'running') {
         // Stopped by shutdown or a lost lease: hand the operation back for another worker to resume.
         await this.store.releaseLease(operationId, options.owner).catch(() => undefined);

@@ -19,6 +19,7 @@ import type { Store } from '../store/store.js';
 import type { OperationObserver } from './engine-api.js';
 import { branchCleanupCommand, deleteCommand, retryCommand } from './hints.js';
 import type { StepHandler, SystemStep } from './step.js';
+import type { LogFn } from '../system/log.js';
 
 export interface StepRunnerDeps {
   store: Store;
@@ -32,11 +33,7 @@ export interface StepRunnerDeps {
   ) => Promise<string>;
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
-  log?: (
-    level: 'info' | 'warn' | 'error',
-    message: string,
-    fields?: Record<string, unknown>,
-  ) => void;
+  log?: LogFn;
 }
 
 const LOG_LIMIT = 8_000;

@@ -306,4 +306,31 @@ describe.each([
     // The row is someone else's: its status is left alone.
     expect((await store.getEnvironment('late'))?.status).toBe('creating');
   });
+
+  it('logs each operation it runs, every line bound to the operation, its kind and environment', async () => {
+    const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+    const logging = new Engine({
+      store,
+      handlers: systems.handlers,
+      retryDelaysMs: [],
+      log: (level, message, fields = {}) => void lines.push({ level, message, fields }),
+    });
+    systems.failNext('cluster', 'ensure', new Error('docker is down'));
+    const op = await logging.request({ kind: 'create', name: dev, provider: 'k3d', trigger });
+    await logging.execute(op.id, { owner: 'test:log' });
+    expect(lines.map((l) => `${l.level} ${l.message}`)).toEqual([
+      'info operation started',
+      'error step failed', // an Error that is not a Failure is a bug of ours: said as such
+      'warn operation failed',
+    ]);
+    for (const line of lines)
+      expect(line.fields).toMatchObject({
+        operation: op.id,
+        kind: 'create',
+        env: 'dev',
+        worker: 'test:log',
+      });
+    expect(lines[0]!.fields).toMatchObject({ actor: 'alice', trigger: 'cli', attempt: 1 });
+    expect(lines[2]!.fields).toMatchObject({ step: 'cluster', error: 'docker is down' });
+  });
 });
