@@ -46,7 +46,7 @@ if (appConfigured(process.env)) {
   process.stdout.write(`GitHub webhooks at ${url}${WEBHOOK_PATH}\n`);
 } else {
   process.stdout.write(
-    'GitHub App not configured: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to receive /env commands. The kindler CLI works meanwhile (./bin/kindler.js help).\n',
+    `GitHub App not configured: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to receive /env commands. ${rt.store.backend === 'pglite' ? 'This process holds the embedded database: beside it the kindler CLI answers list and status from the snapshot; to change environments from the CLI too, use PostgreSQL (DATABASE_URL) for both.' : 'The kindler CLI works meanwhile (./bin/kindler.js help).'}\n`,
   );
 }
 const stop = async () => {

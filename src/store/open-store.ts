@@ -44,6 +44,7 @@ export async function openStore(config: Config): Promise<Store> {
   try {
     return new SqlStore(await PgliteDb.open(dir), ranges);
   } catch (error) {
+    if (error instanceof Failure) throw error; // held by another process: it says which
     throw new Failure(
       'degraded',
       `cannot open the embedded database in ${dir}: ${(error as Error).message}. To resolve, check that no other kindler process uses KINDLER_DATA_DIR`,

@@ -1,6 +1,7 @@
 // Embedded PostgreSQL (PGlite, WASM) for the zero-configuration default. PGlite is a single
 // connection, so transactions are serialised here: a query outside a transaction waits for it.
 import { PGlite } from '@electric-sql/pglite';
+import { lockDataDir, type DataLock } from './data-lock.js';
 import type { Db, Queryable } from './db.js';
 
 /** What the queue (pg-boss's PGlite adapter) needs of the embedded database. */
@@ -14,12 +15,24 @@ export class PgliteDb implements Db {
   readonly backend = 'pglite' as const;
   private tail: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly pg: PGlite) {}
+  private constructor(
+    private readonly pg: PGlite,
+    private readonly lock: DataLock | null,
+  ) {}
 
-  /** `dataDir` is a directory (created if missing) or `memory://` for a throwaway database. */
+  /**
+   * `dataDir` is a directory (created if missing) or `memory://` for a throwaway database. A
+   * directory is this process's until close(): another process holding it is refused (see
+   * data-lock.ts).
+   */
   static async open(dataDir: string): Promise<PgliteDb> {
-    const pg = await PGlite.create(dataDir);
-    return new PgliteDb(pg);
+    const lock = dataDir.startsWith('memory://') ? null : lockDataDir(dataDir);
+    try {
+      return new PgliteDb(await PGlite.create(dataDir), lock);
+    } catch (error) {
+      lock?.release();
+      throw error;
+    }
   }
 
   query<R extends object>(sql: string, params: unknown[] = []): Promise<R[]> {
@@ -50,6 +63,7 @@ export class PgliteDb implements Db {
   async close(): Promise<void> {
     await this.tail.catch(() => undefined);
     if (!this.pg.closed) await this.pg.close();
+    this.lock?.release();
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,0 +1,85 @@
+// The embedded database is one process's at a time: PGlite keeps the whole database in the
+// process that opened it, so a second process opening the same directory works on a copy that the
+// first one overwrites (the server and a CLI call side by side disagreed, then lost rows). A lock
+// file beside the data, taken with an exclusive create, says who holds it; a lock left by a process
+// that died on this machine is taken over.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Failure } from '../domain/index.js';
+import { ownerAlive } from '../cli/owner.js';
+
+const LOCK = 'kindler.lock';
+
+interface Holder {
+  pid: number;
+  host: string;
+  command: string;
+  since: string;
+}
+
+export interface DataLock {
+  release(): void;
+}
+
+/** Takes the lock of `dir`, or refuses (Failure 'degraded') naming the process that holds it. */
+export function lockDataDir(dir: string): DataLock {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, LOCK);
+  const me: Holder = {
+    pid: process.pid,
+    host: os.hostname(),
+    command: path.basename(process.argv[1] ?? 'node'),
+    since: new Date().toISOString(),
+  };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    // Written whole, then linked into place: whoever finds the lock finds who holds it.
+    const draft = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(draft, JSON.stringify(me));
+    try {
+      fs.linkSync(draft, file);
+      let held = true;
+      const release = () => {
+        if (!held) return;
+        held = false;
+        try {
+          const current = JSON.parse(fs.readFileSync(file, 'utf8')) as Holder;
+          if (current.pid === me.pid && current.host === me.host) fs.rmSync(file, { force: true });
+        } catch {
+          // already gone
+        }
+      };
+      process.once('exit', release);
+      return { release };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      fs.rmSync(draft, { force: true });
+    }
+    const holder = readHolder(file);
+    if (holder && ownerAlive(`lock:${holder.host}:${holder.pid}`))
+      throw new Failure(
+        'degraded',
+        `the embedded database in ${dir} is in use by another kindler process (pid ${holder.pid} on ${holder.host}, ${holder.command}, since ${holder.since}); two processes on one embedded database lose data. To resolve, stop that process, or set DATABASE_URL to a PostgreSQL database, which the server and any number of CLI calls can share`,
+      );
+    // Its holder is gone (or the file is unreadable half-written debris): take it over.
+    fs.rmSync(file, { force: true });
+  }
+  throw new Failure('degraded', `could not take the lock of the embedded database in ${dir}`);
+}
+
+function readHolder(file: string): Holder | null {
+  try {
+    const value = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Holder>;
+    return typeof value.pid === 'number' && typeof value.host === 'string'
+      ? {
+          pid: value.pid,
+          host: value.host,
+          command: String(value.command ?? 'unknown'),
+          since: String(value.since ?? 'unknown'),
+        }
+      : null;
+  } catch {
+    return null;
+  }
+}
