@@ -1,6 +1,7 @@
 // Plain-text tables and step timelines for the terminal. Pure: strings in, strings out.
 import type { Environment, Operation, StepState } from '../domain/index.js';
-import { asCliCommand, hintFor } from '../lifecycle/hints.js';
+import { spell } from '../domain/index.js';
+import { hintFor, retryCommand } from '../lifecycle/hints.js';
 import { stepDuration } from '../render/status-comment.js';
 
 export function table(headers: string[], rows: string[][]): string {
@@ -69,7 +70,7 @@ export function operationSummary(op: Operation): string {
     lines.push(
       '',
       `Error: ${op.error ?? 'unknown error'}`,
-      `To resolve, ${hintFor(op.kind, op.failedStep)}, then run: ${asCliCommand(op.fixCommand ?? '')}`,
+      `To resolve, ${hintFor(op.kind, op.failedStep)}, then run: ${spell(op.fixCommand ?? retryCommand(op.envName), 'cli')}`,
     );
   }
   return lines.join('\n');

@@ -1,6 +1,6 @@
 // The CLI dispatcher: one table from subcommand to handler, one place that turns errors into
 // exit codes and readable messages. main.ts only calls this.
-import { Failure, Redactor, messageOf } from '../domain/index.js';
+import { spell, Failure, Redactor, messageOf } from '../domain/index.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { createLogger } from '../system/log.js';
@@ -169,10 +169,7 @@ export async function runCli(
   } catch (error) {
     const code = exitCodeFor(error);
     const message = redactor.redact(messageOf(error));
-    const fix =
-      error instanceof Failure && error.fix
-        ? `\nNext: ${error.fix.replace(/^\/env /, 'kindler ')}`
-        : '';
+    const fix = error instanceof Failure && error.fix ? `\nNext: ${spell(error.fix, 'cli')}` : '';
     err(io, `kindler ${command}: ${message}${fix}`);
     if (code === EXIT.internal && error instanceof Error && error.stack)
       err(io, redactor.redact(error.stack));

@@ -4,6 +4,10 @@
 // is never an environment. Environments with a queued or running operation are `busy`: their
 // differences are the operation's work in progress, not drift.
 import {
+  afterShell,
+  command,
+  shell,
+  type NextCommand,
   MANAGEMENT_CLUSTER,
   checkEnvName,
   isReservedBranch,
@@ -69,7 +73,7 @@ export interface Discrepancy {
   system: SystemName;
   name: string;
   detail: string;
-  fix: string;
+  fix: NextCommand;
 }
 
 export interface SystemReport {
@@ -157,10 +161,9 @@ export function compare(
       continue;
     }
     // A row whose last operation failed is finished by retrying it, not by sync.
-    const repair =
-      env.status === 'failed' ? `kindler retry ${env.name}` : `kindler sync ${env.name}`;
+    const repair = command(env.status === 'failed' ? 'retry' : 'sync', env.name);
     const deleting = env.status === 'deleting' || env.status === 'delete_failed';
-    const fixMissing = deleting ? `kindler delete ${env.name}` : repair;
+    const fixMissing = deleting ? command('delete', env.name) : repair;
     const missing = (system: Discrepancy['system'], detail: string) =>
       add({ kind: 'missing', system, name: env.name, detail, fix: fixMissing });
 
@@ -175,7 +178,7 @@ export function compare(
           system: 'git',
           name: env.name,
           detail: `the templates could not be rendered: ${e.renderError ?? 'unknown error'}`,
-          fix: 'check KINDLER_TEMPLATES_DIR',
+          fix: shell('check KINDLER_TEMPLATES_DIR'),
         });
       else if (branch.tree !== e.tree) {
         add({
@@ -207,7 +210,7 @@ export function compare(
             system: env.provider,
             name: env.name,
             detail: `the database says ${env.provider}, the cluster runs in ${other(env.provider)}`,
-            fix: `${deleteClusterCommand(other(env.provider), env.name)} && ${repair}`,
+            fix: afterShell(deleteClusterCommand(other(env.provider), env.name), repair),
           });
         } else missing(env.provider, `no ${env.provider} cluster "${env.name}"`);
       } else {
@@ -218,7 +221,7 @@ export function compare(
             system: env.provider,
             name: env.name,
             detail: ports,
-            fix: `${deleteClusterCommand(env.provider, env.name)} && ${repair}`,
+            fix: afterShell(deleteClusterCommand(env.provider, env.name), repair),
           });
         else if (!info.running)
           add({
@@ -226,7 +229,7 @@ export function compare(
             system: env.provider,
             name: env.name,
             detail: 'the cluster is stopped',
-            fix: startClusterCommand(env.provider, env.name),
+            fix: shell(startClusterCommand(env.provider, env.name)),
           });
         else row.cells.cluster = 'ok';
       }
@@ -275,7 +278,7 @@ export function compare(
   }
 
   // Orphans: ours by name, not in the database.
-  const prune = (name: string) => `kindler prune --confirm ${name}`;
+  const prune = (name: string) => command('prune', '--confirm', name);
   const orphan = (system: SystemName, name: string, detail: string) => {
     rowFor(name, null);
     add({ kind: 'orphan', system, name, detail, fix: prune(name) });

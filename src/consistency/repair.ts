@@ -6,6 +6,7 @@
 // an operation under way, and a prune looks the row up again before each removal, so a create that
 // started meanwhile wins.
 import {
+  command,
   Failure,
   MANAGEMENT_CLUSTER,
   archiveBranchName,
@@ -14,6 +15,7 @@ import {
   classify,
   envName,
   messageOf,
+  type NextCommand,
   type Operation,
   type StepState,
   type Trigger,
@@ -35,6 +37,8 @@ export interface RepairAction {
   action: string;
   outcome: 'planned' | 'queued' | 'done' | 'failed' | 'skipped';
   detail?: string;
+  /** What to do about it, when kindler cannot (each surface spells it). */
+  fix?: NextCommand;
 }
 
 export interface RepairResult {
@@ -77,7 +81,7 @@ export async function requestSyncs(
       throw new Failure(
         'not_found',
         `environment "${name}" is not in the database; sync recreates only what the database holds`,
-        'kindler list',
+        command('list'),
       );
   const actions: RepairAction[] = [];
   const operations: Operation[] = [];
@@ -95,7 +99,8 @@ export async function requestSyncs(
         system: clusterDrift.system,
         action: 'recreate cluster',
         outcome: 'skipped',
-        detail: `${clusterDrift.detail}; sync deletes nothing: run \`${clusterDrift.fix}\``,
+        detail: `${clusterDrift.detail}; sync deletes nothing`,
+        fix: clusterDrift.fix,
       });
     const steps = new Set(
       todo.filter((c) => !(c === 'cluster' && clusterDrift)).map((c) => STEP_OF[c]),
@@ -137,7 +142,8 @@ export async function requestSyncs(
         system: 'all',
         action,
         outcome: 'skipped',
-        detail: `${messageOf(error)}${fix ? ` (\`${fix}\`)` : ''}`,
+        detail: messageOf(error),
+        ...(fix ? { fix } : {}),
       });
     }
   }
@@ -198,7 +204,7 @@ function orphansOf(report: ConsistencyReport, names: string[] = []): Discrepancy
       throw new Failure(
         'not_found',
         `nothing named "${name}" is orphaned; prune removes only what has no database row`,
-        'kindler check',
+        command('check'),
       );
   return orphans.sort(
     (a, b) =>

@@ -1,4 +1,5 @@
 import { Failure } from './errors.js';
+import { command } from './next-command.js';
 import type { EnvName } from './env-name.js';
 import type { ProviderName } from './provider.js';
 
@@ -52,13 +53,13 @@ export function alreadyExists(env: Environment, unfinished = env.status === 'fai
     return new Failure(
       'already_exists',
       `${base}; its last operation did not finish`,
-      `/env retry ${env.name}`,
+      command('retry', env.name),
     );
   return new Failure(
     'already_exists',
     base,
     env.status === 'ready' || env.status === 'creating'
-      ? `/env status ${env.name}`
-      : `/env delete ${env.name}`,
+      ? command('status', env.name)
+      : command('delete', env.name),
   );
 }

@@ -2,6 +2,8 @@
 // command, never retried. A TransientError is worth retrying. Anything else is a bug. One function,
 // `classify`, decides by type — never by message text (STYLE.md rule 5).
 
+import type { NextCommand } from './next-command.js';
+
 export type FailureCode =
   | 'invalid_input'
   | 'already_exists'
@@ -18,8 +20,8 @@ export class Failure extends Error {
   constructor(
     readonly code: FailureCode,
     message: string,
-    /** The exact command that moves the user forward, when there is one. */
-    readonly fix?: string,
+    /** The command that moves the user forward, when there is one (each surface spells it). */
+    readonly fix?: NextCommand,
     options?: { cause?: unknown },
   ) {
     super(message, options);

@@ -7,3 +7,4 @@ export * from './redact.js';
 export * from './operation.js';
 export * from './net.js';
 export * from './name-limits.js';
+export * from './next-command.js';

@@ -1,5 +1,6 @@
 import type { EnvName } from './env-name.js';
 import { Failure } from './errors.js';
+import { command, type NextCommand } from './next-command.js';
 
 /**
  * create and delete run the lifecycle; sync makes what the row implies exist again (the system
@@ -66,7 +67,7 @@ export interface Operation {
   currentStep: StepName | null;
   failedStep: StepName | null;
   error: string | null;
-  fixCommand: string | null;
+  fixCommand: NextCommand | null;
   logOutput: string | null;
   cancelRequested: boolean;
   attempt: number;
@@ -92,6 +93,6 @@ export function busyFailure(active: Operation): Failure {
   return new Failure(
     'busy',
     `environment "${active.envName}" already has a ${active.kind} operation (#${active.id}, ${active.status}${where}, started ${active.startedAt.toISOString()}); one operation runs at a time`,
-    `/env cancel ${active.envName}`,
+    command('cancel', active.envName),
   );
 }

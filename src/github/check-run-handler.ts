@@ -4,7 +4,7 @@
 // runs the consistency check; Sync, on the consistency check run, runs sync.
 import type { Decision } from '../commands/policy.js';
 import { authorityFor, judgedAs } from './authority.js';
-import { classify, messageOf, type Failure, type Trigger } from '../domain/index.js';
+import { spell, classify, messageOf, type Failure, type Trigger } from '../domain/index.js';
 import { RECHECK_ACTION, RETRY_ACTION } from '../render/check-run.js';
 import { SYNC_ACTION, checkAndPublish, syncCommand } from './consistency.js';
 import { announce, type CommentDeps } from './comment-handler.js';
@@ -76,7 +76,7 @@ export async function handleCheckRun(
     if (classify(error) !== 'failure') throw error;
     const fix = (error as Failure).fix;
     await say(
-      `@${event.sender}, retry of \`${op.envName}\`: ${messageOf(error)}${fix ? `\n\nNext: \`${fix}\`` : ''}`,
+      `@${event.sender}, retry of \`${op.envName}\`: ${messageOf(error)}${fix ? `\n\nNext: \`${spell(fix, 'comment')}\`` : ''}`,
     );
   }
 }

@@ -6,6 +6,8 @@ import { parseComment, type ParsedLine } from '../commands/parse.js';
 import { helpText } from '../commands/usage.js';
 import { commandName, type Command } from '../commands/verbs.js';
 import {
+  spell,
+  command as nextCommand,
   Failure,
   MANAGEMENT_CLUSTER,
   classify,
@@ -156,7 +158,7 @@ export async function handleComment(
         const text = deps.rt.redactor.redact(messageOf(error));
         if (classify(error) === 'failure') {
           const fix = (error as Failure).fix;
-          say(`> ${line.line}\n\n${text}${fix ? `\n\nNext: \`${fix}\`` : ''}`);
+          say(`> ${line.line}\n\n${text}${fix ? `\n\nNext: \`${spell(fix, 'comment')}\`` : ''}`);
         } else {
           say(
             `> ${line.line}\n\nSomething went wrong on our side (${text}). The operation was not started; try again, and tell the platform team if it persists.`,
@@ -412,7 +414,7 @@ async function run(
         throw new Failure(
           'not_found',
           `environment \`${command.name}\` does not exist`,
-          '/env list',
+          nextCommand('list'),
         );
       await reply(
         last
@@ -430,7 +432,7 @@ async function run(
         throw new Failure(
           'not_found',
           `environment \`${command.name}\` does not exist`,
-          '/env list',
+          nextCommand('list'),
         );
       const base = env.expiresAt && env.expiresAt > new Date() ? env.expiresAt : new Date();
       const until = new Date(base.getTime() + command.durationMs);

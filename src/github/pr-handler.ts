@@ -7,6 +7,7 @@ import { DEFAULT_POLICY } from '../commands/policy.js';
 import { authorityFor, type Authority } from './authority.js';
 import { createHash } from 'node:crypto';
 import {
+  spell,
   Failure,
   PROVIDERS,
   classify,
@@ -176,7 +177,10 @@ export async function handlePullRequest(
     await octokit.rest.issues.createComment({
       ...event.repo,
       issue_number: event.number,
-      body: publishable(deps.rt, `${messageOf(error)}${fix ? `\n\nNext: \`${fix}\`` : ''}`),
+      body: publishable(
+        deps.rt,
+        `${messageOf(error)}${fix ? `\n\nNext: \`${spell(fix, 'comment')}\`` : ''}`,
+      ),
     });
   }
 }

@@ -2,6 +2,7 @@
 // operation, then runs its steps in order — check → ensure | remove → record → report — and
 // resumes at the first unfinished step after a crash, a failure (retry) or a lost worker.
 import {
+  command,
   ACTIVE_STATUSES,
   Failure,
   NOTHING_TO_DO,
@@ -57,7 +58,11 @@ export class Engine implements EngineApi {
     if (request.kind === 'sync' || request.kind === 'prune') return this.requestRepair(request);
     const env = await this.store.getEnvironment(request.name);
     if (!env)
-      throw new Failure('not_found', `environment "${request.name}" does not exist`, '/env list');
+      throw new Failure(
+        'not_found',
+        `environment "${request.name}" does not exist`,
+        command('list'),
+      );
     await this.supersedeOrphan(request.name);
     return this.store.createOperation({
       envName: request.name,
@@ -83,13 +88,13 @@ export class Engine implements EngineApi {
       throw new Failure(
         'not_found',
         `environment "${name}" has no operation to retry`,
-        '/env list',
+        command('list'),
       );
     if (last.status === 'success') {
       throw new Failure(
         'invalid_input',
         `nothing to retry: the last operation on "${name}" (${last.kind} #${last.id}) succeeded`,
-        `/env status ${name}`,
+        command('status', name),
       );
     }
     // Who asked this time is the actor from now on.
@@ -263,7 +268,7 @@ export class Engine implements EngineApi {
       throw new Failure(
         'not_found',
         `environment "${name}" is not in the database; sync recreates only what the database holds`,
-        '/env list',
+        command('list'),
       );
     if (env?.status === 'failed')
       throw new Failure(

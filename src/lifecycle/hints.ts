@@ -1,6 +1,12 @@
 // What a person should check when a step fails, and the command that moves them forward. The
 // GitHub comment, the check run and the CLI all show the same words.
-import type { EnvName, OperationKind, StepName } from '../domain/index.js';
+import {
+  command,
+  type EnvName,
+  type NextCommand,
+  type OperationKind,
+  type StepName,
+} from '../domain/index.js';
 
 const CREATE_HINTS: Record<StepName, string> = {
   record: 'check that the database is reachable (DATABASE_URL)',
@@ -21,12 +27,8 @@ export function hintFor(kind: OperationKind, step: StepName): string {
   return CREATE_HINTS[step];
 }
 
-export const retryCommand = (name: EnvName): string => `/env retry ${name}`;
-export const deleteCommand = (name: EnvName): string => `/env delete ${name}`;
+export const retryCommand = (name: EnvName): NextCommand => command('retry', name);
+export const deleteCommand = (name: EnvName): NextCommand => command('delete', name);
 /** Shown after a delete left its branch behind (a Git failure on delete is only a warning). */
 export const branchCleanupCommand = (name: EnvName): string =>
   `git push <remote> --delete ${name}  (or /env prune --confirm)`;
-
-/** The CLI spells the same commands as `kindler …`. */
-export const asCliCommand = (command: string): string =>
-  command.replace(/(^|\s|`)\/env /g, '$1kindler ');

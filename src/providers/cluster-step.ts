@@ -1,5 +1,6 @@
 // The `cluster` step: the environment's k3d or kind cluster, with the ports the row allocated.
 import {
+  command,
   Failure,
   TransientError,
   wrap,
@@ -74,7 +75,7 @@ export class ClusterStep implements StepHandler {
         throw new Failure(
           'step_failed',
           `${env.provider} cluster "${env.name}" exists but is not the one the database describes: ${drift}. To resolve, delete the cluster (${env.provider === 'k3d' ? `k3d cluster delete ${env.name}` : `kind delete cluster --name ${env.name}`}), then retry`,
-          `/env retry ${env.name}`,
+          command('retry', env.name),
         );
     }
     const made =

@@ -1,7 +1,7 @@
 // The check run of an operation: name, status/conclusion, a summary table, and the buttons.
 // Pure. GitHub allows 65535 characters of summary: the end is kept.
-import { ensures, stepsFor, type Environment, type Operation } from '../domain/index.js';
-import { hintFor } from '../lifecycle/hints.js';
+import { spell, ensures, stepsFor, type Environment, type Operation } from '../domain/index.js';
+import { hintFor, retryCommand } from '../lifecycle/hints.js';
 import { inlineText } from './markdown.js';
 import { stepDuration } from './status-comment.js';
 
@@ -40,7 +40,7 @@ export function checkRunState(
       '',
       `**${op.failedStep} failed:** ${inlineText(op.error ?? '', 4_000)}`,
       '',
-      `To resolve, ${hintFor(op.kind, op.failedStep)}, then press **Retry** or comment \`${op.fixCommand ?? ''}\`.`,
+      `To resolve, ${hintFor(op.kind, op.failedStep)}, then press **Retry** or comment \`${spell(op.fixCommand ?? retryCommand(op.envName), 'comment')}\`.`,
     );
   if (op.status === 'success' && ensures(op.kind) && env)
     lines.push('', `Ready: http://whoami.${env.name}.${settings.baseDomain}`);

@@ -4,6 +4,7 @@
 import type { Cell, ConsistencyReport } from '../consistency/compare.js';
 import { COLUMNS } from '../consistency/compare.js';
 import type { RepairAction } from '../consistency/repair.js';
+import { spell, type NextCommand } from '../domain/index.js';
 import { inlineText } from './markdown.js';
 
 /** How a cell of the matrix reads, everywhere it is shown. */
@@ -33,7 +34,7 @@ export function renderReportText(report: ConsistencyReport): string {
     for (const d of report.discrepancies)
       lines.push(
         `  ✗ ${d.kind.padEnd(8)} ${d.system.padEnd(9)} ${d.name}: ${d.detail}`,
-        `      fix: ${d.fix}`,
+        `      fix: ${spell(d.fix, 'cli')}`,
       );
   }
   if (report.busy.length)
@@ -68,7 +69,8 @@ export function renderActionsText(
   return [
     head,
     ...actions.map(
-      (a) => `  ${MARK[a.outcome]} ${a.name}: ${a.action}${a.detail ? ` — ${a.detail}` : ''}`,
+      (a) =>
+        `  ${MARK[a.outcome]} ${a.name}: ${a.action}${a.detail ? ` — ${a.detail}` : ''}${a.fix ? ` (next: ${spell(a.fix, 'cli')})` : ''}`,
     ),
   ].join('\n');
 }
@@ -79,17 +81,7 @@ export function renderReportMarkdown(
   options: { maxRows?: number; command?: 'kindler' | '/env' } = {},
 ): string {
   const maxRows = options.maxRows ?? 50;
-  // In a comment every fix is an /env command: sync and prune act on the whole report there;
-  // retry and delete name the environment as the CLI does.
-  const fix = (f: string) =>
-    options.command === '/env'
-      ? f
-          .replace(
-            /^kindler (sync|prune)\b.*$/,
-            (_m, verb: string) => `/env ${verb}${verb === 'prune' ? ' --confirm' : ''}`,
-          )
-          .replace(/^kindler (retry|delete) /, '/env $1 ')
-      : f;
+  const fix = (f: NextCommand) => spell(f, options.command === '/env' ? 'comment' : 'cli');
   const out = [
     `**${report.summary}**`,
     '',
@@ -169,7 +161,7 @@ export function renderActionsMarkdown(
     '',
     ...shown.map(
       (a) =>
-        `- ${MARK[a.outcome]} \`${a.name}\`: ${cell(a.action)}${a.detail ? ` — ${cell(a.detail)}` : ''}`,
+        `- ${MARK[a.outcome]} \`${a.name}\`: ${cell(a.action)}${a.detail ? ` — ${cell(a.detail)}` : ''}${a.fix ? ` (next: \`${spell(a.fix, 'comment')}\`)` : ''}`,
     ),
     ...(actions.length > shown.length
       ? [

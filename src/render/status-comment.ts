@@ -2,13 +2,15 @@
 // a step checklist with durations, the error with its hint and fix on failure, URLs on success.
 // Pure; the caller redacts. Over GitHub's limit, the middle of the log goes, never the end.
 import {
+  command,
+  spell,
   ensures,
   stepsFor,
   type Environment,
   type Operation,
   type StepState,
 } from '../domain/index.js';
-import { hintFor } from '../lifecycle/hints.js';
+import { hintFor, retryCommand } from '../lifecycle/hints.js';
 import { COMMENT_LIMIT, clipMiddle } from './fit.js';
 import { fencedBlock, inlineText } from './markdown.js';
 
@@ -72,7 +74,7 @@ export function renderStatusComment(
       `To resolve, ${hintFor(op.kind, op.failedStep)}, then comment:`,
       '',
       '```',
-      op.fixCommand ?? `/env retry ${op.envName}`,
+      spell(op.fixCommand ?? retryCommand(op.envName), 'comment'),
       '```',
     );
   }
@@ -85,7 +87,7 @@ export function renderStatusComment(
   if (op.status === 'success' && op.kind === 'delete')
     lines.push('', `**Deleted.** \`${op.envName}\` is gone.`);
   if (op.status === 'queued' || op.status === 'running')
-    lines.push('', `Stop it with \`/env cancel ${op.envName}\`.`);
+    lines.push('', `Stop it with \`${spell(command('cancel', op.envName), 'comment')}\`.`);
   if (op.logOutput)
     lines.push(
       '',

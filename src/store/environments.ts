@@ -2,6 +2,7 @@
 // insert transaction, serialised by an advisory lock, lowest free value first; the unique
 // indexes are the backstop. Nothing here ever trusts a port from a caller except an import.
 import {
+  command,
   Failure,
   MANAGEMENT_CLUSTER,
   alreadyExists,
@@ -144,7 +145,8 @@ export async function updateEnvironment(
     `update clusters set ${[...sets, "updated_at = timezone('utc', now())"].join(', ')} where name = $1 returning ${COLUMNS}`,
     params,
   );
-  if (!rows[0]) throw new Failure('not_found', `environment "${name}" does not exist`, '/env list');
+  if (!rows[0])
+    throw new Failure('not_found', `environment "${name}" does not exist`, command('list'));
   return toEnvironment(rows[0]);
 }
 

@@ -3,6 +3,7 @@
 // worker take over an operation whose worker died. A unique violation (23505) from insert or
 // reopen means "busy": the caller explains it with busyFailure, outside the failed transaction.
 import {
+  command,
   Failure,
   busyFailure as busy,
   stepsFor,
@@ -78,7 +79,7 @@ export async function busyFailure(q: Queryable, envName: EnvName): Promise<Failu
     : new Failure(
         'busy',
         `environment "${envName}" already has an operation; one operation runs at a time`,
-        `/env cancel ${envName}`,
+        command('cancel', envName),
       );
 }
 
@@ -111,7 +112,8 @@ export async function updateOperation(
   const sets = ['updated_at = now()'];
   for (const [key, column] of columns) {
     if (patch[key] === undefined) continue;
-    params.push(patch[key]);
+    // The next command is a value: stored as its JSON (rows.ts reads either form).
+    params.push(key === 'fixCommand' && patch[key] ? JSON.stringify(patch[key]) : patch[key]);
     sets.push(`${column} = $${params.length}`);
   }
   // A finished operation holds no lease.

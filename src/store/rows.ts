@@ -1,5 +1,6 @@
 // Database rows → domain values. Column names are contracts (upstream and ours).
 import {
+  asNextCommand,
   envName,
   stepsFor,
   type EnvName,
@@ -138,7 +139,7 @@ export function toOperation(row: OperationRow, steps: StepRow[]): Operation {
     currentStep: row.current_step as StepName | null,
     failedStep: row.failed_step as StepName | null,
     error: row.error_message,
-    fixCommand: row.fix_command,
+    fixCommand: asNextCommand(row.fix_command),
     logOutput: row.log_output,
     cancelRequested: row.cancel_requested,
     attempt: row.attempt,

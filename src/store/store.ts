@@ -2,6 +2,7 @@
 // DATABASE_URL is set, embedded PGlite under KINDLER_DATA_DIR otherwise.
 import type {
   EnvName,
+  NextCommand,
   Environment,
   EnvStatus,
   NewEnvironment,
@@ -43,7 +44,7 @@ export interface OperationPatch {
   currentStep?: StepName | null;
   failedStep?: StepName | null;
   error?: string | null;
-  fixCommand?: string | null;
+  fixCommand?: NextCommand | null;
   logOutput?: string | null;
   commentId?: number | null;
   checkRunId?: number | null;

@@ -1,7 +1,14 @@
 // What the dashboard and its JSON API show, read from the store — or, when the database cannot be
 // reached, from the last CSV snapshot with `degraded: true` and the reason. Nothing is cached: the
 // next request after the database is back reads it again, no restart needed.
-import { whoamiHost, type EnvName, type Environment, type Operation } from '../domain/index.js';
+import {
+  asNextCommand,
+  shell,
+  whoamiHost,
+  type EnvName,
+  type Environment,
+  type Operation,
+} from '../domain/index.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
 import { LATEST_REPORT } from '../consistency/check.js';
 import type { Runtime } from '../runtime.js';
@@ -111,7 +118,9 @@ export class DashboardData {
 
   consistency(): Promise<Read<{ report: ConsistencyReport | null }>> {
     return this.read(
-      async () => ({ report: await this.rt.store.getState<ConsistencyReport>(LATEST_REPORT) }),
+      async () => ({
+        report: storedReport(await this.rt.store.getState<ConsistencyReport>(LATEST_REPORT)),
+      }),
       () => ({ report: null }),
     );
   }
@@ -139,4 +148,16 @@ export class DashboardData {
       };
     }
   }
+}
+
+/** A report as stored: one kept before commands were values has its fixes spelled out. */
+function storedReport(report: ConsistencyReport | null): ConsistencyReport | null {
+  if (!report) return null;
+  return {
+    ...report,
+    discrepancies: report.discrepancies.map((d) => ({
+      ...d,
+      fix: asNextCommand(d.fix) ?? shell(''),
+    })),
+  };
 }

@@ -2,7 +2,7 @@
 // a degraded banner announced to screen readers, readable on a phone (tables scroll sideways
 // inside their own box). No scripts. Every value is escaped.
 import { COLUMNS, type Cell, type ConsistencyReport } from '../consistency/compare.js';
-import type { Operation, StepState } from '../domain/index.js';
+import { spell, type Operation, type StepState } from '../domain/index.js';
 import { CELL_SYMBOL } from '../render/consistency.js';
 import type { Degradation, EnvironmentView } from './data.js';
 
@@ -125,7 +125,7 @@ function reportSection(report: ConsistencyReport | null, degraded: boolean): str
     ? `<div class="scroll"><table><caption>Differences</caption>
 <thead><tr><th scope="col">environment</th><th scope="col">system</th><th scope="col">class</th><th scope="col">detail</th><th scope="col">fix</th></tr></thead>
 <tbody>
-${report.discrepancies.map((d) => `<tr><th scope="row">${esc(d.name)}</th><td>${esc(d.system)}</td><td class="c-${esc(d.kind)}">${esc(d.kind)}</td><td class="wrap">${esc(d.detail)}</td><td><code>${esc(d.fix)}</code></td></tr>`).join('\n')}
+${report.discrepancies.map((d) => `<tr><th scope="row">${esc(d.name)}</th><td>${esc(d.system)}</td><td class="c-${esc(d.kind)}">${esc(d.kind)}</td><td class="wrap">${esc(d.detail)}</td><td><code>${esc(spell(d.fix, 'cli'))}</code></td></tr>`).join('\n')}
 </tbody></table></div>`
     : '';
   const matrix = report.matrix.length
@@ -179,7 +179,7 @@ export function environmentPage(input: {
 <ol class="steps">
 ${op.steps.map((s) => `<li><span class="st-${esc(s.status)}">${esc(s.status)}</span> <strong>${esc(s.step)}</strong> ${duration(s)}${s.detail || s.error ? ` — <span class="wrap">${esc(s.error ?? s.detail)}</span>` : ''}</li>`).join('\n')}
 </ol>
-${op.error ? `<p class="st-failed">${esc(op.error)}${op.fixCommand ? ` — next: <code>${esc(op.fixCommand)}</code>` : ''}</p>` : ''}
+${op.error ? `<p class="st-failed">${esc(op.error)}${op.fixCommand ? ` — next: <code>${esc(spell(op.fixCommand, 'cli'))}</code>` : ''}</p>` : ''}
 </section>`,
     )
     .join('\n');

@@ -1,7 +1,7 @@
 // The engine against a real store (PostgreSQL and PGlite) with in-memory systems: order of steps,
 // failure policy, resumption, cancellation, one operation per environment.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Failure, envName, type Operation, type Trigger } from '../../src/domain/index.js';
+import { command, Failure, envName, type Operation, type Trigger } from '../../src/domain/index.js';
 import { Engine } from '../../src/lifecycle/engine.js';
 import type { Store } from '../../src/store/store.js';
 import { withPgliteStore, withPostgresStore } from '../support/db.js';
@@ -121,7 +121,7 @@ describe.each([
     expect(failed.error).toBe(
       'creating k3d cluster "dev": k3d exited 1: port is already allocated',
     );
-    expect(failed.fixCommand).toBe('/env retry dev');
+    expect(failed.fixCommand).toEqual(command('retry', 'dev'));
     expect(stepStatuses(failed)).toMatchObject({
       record: 'done',
       branch: 'done',
@@ -195,7 +195,7 @@ describe.each([
     expect(failed).toMatchObject({
       status: 'failed',
       failedStep: 'argocd',
-      fixCommand: '/env delete dev',
+      fixCommand: command('delete', 'dev'),
     });
     expect((await store.getEnvironment('dev'))?.status).toBe('delete_failed');
     const final = await run(await engine.retry(dev, trigger));

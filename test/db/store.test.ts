@@ -1,7 +1,7 @@
 // The Store contract, run on both backends against a fresh database per backend.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Failure, envName, type Trigger } from '../../src/domain/index.js';
+import { command, Failure, envName, type Trigger } from '../../src/domain/index.js';
 import type { Store } from '../../src/store/store.js';
 import { BACKENDS } from '../support/db.js';
 
@@ -200,7 +200,7 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
       status: 'failed',
       failedStep: 'cluster',
       error: 'k3d exited 1',
-      fixCommand: '/env retry uat',
+      fixCommand: command('retry', 'uat'),
       completedAt: new Date(),
     });
     expect(failed).toMatchObject({ status: 'failed', failedStep: 'cluster', leaseOwner: null });

@@ -11,7 +11,7 @@ import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import type { ConsistencyReport } from '../../src/consistency/compare.js';
-import { envName } from '../../src/domain/index.js';
+import { envName, spell } from '../../src/domain/index.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { cliInProcess } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -240,7 +240,9 @@ describe('consistency check, sync and prune', () => {
     const { code } = result;
     const report = JSON.parse(result.stdout) as ConsistencyReport;
     expect(
-      report.discrepancies.map((d) => `${d.kind} ${d.system} ${d.name}: ${d.detail} → ${d.fix}`),
+      report.discrepancies.map(
+        (d) => `${d.kind} ${d.system} ${d.name}: ${d.detail} → ${spell(d.fix, 'cli')}`,
+      ),
     ).toEqual([
       'mismatch git dev: deploy/ differs from the templates: deploy/values.yaml differs → kindler sync dev',
       'orphan git gone: branch "gone" has no database row → kindler prune --confirm gone',

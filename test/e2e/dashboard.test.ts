@@ -17,7 +17,7 @@ import { kindlerApp, receiveDelivery } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { PermissionCache } from '../../src/github/permissions.js';
 import type { ConsistencyReport } from '../../src/consistency/compare.js';
-import { envName } from '../../src/domain/index.js';
+import { command, type NextCommand, envName } from '../../src/domain/index.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { healthHandler, startHttpServer } from '../../src/server/http-server.js';
 import { Metrics } from '../../src/server/metrics.js';
@@ -137,7 +137,14 @@ const schemas = {
               system: z.string(),
               name: z.string(),
               detail: z.string(),
-              fix: z.string(),
+              fix: z.union([
+                z.object({
+                  verb: z.string(),
+                  args: z.array(z.string()),
+                  first: z.string().optional(),
+                }),
+                z.object({ shell: z.string() }),
+              ]),
             }),
           ),
           matrix: z.array(z.unknown()),
@@ -227,7 +234,7 @@ describe('dashboard in headless Chromium', () => {
       status: 'failed',
       failedStep: 'portainer',
       error: 'Portainer answered 500',
-      fixCommand: '/env retry dev',
+      fixCommand: command('retry', 'dev'),
       completedAt: new Date(),
     });
     await rt.refreshSnapshot();
@@ -246,7 +253,8 @@ describe('dashboard in headless Chromium', () => {
           system: 'git',
           name: 'old',
           detail: 'branch "old" has no database row',
-          fix: 'kindler prune --confirm old',
+          // Stored before commands were values: read back as one.
+          fix: 'kindler prune --confirm old' as unknown as NextCommand,
         },
       ],
       matrix: [
@@ -333,7 +341,7 @@ describe('dashboard in headless Chromium', () => {
     ]);
     await expect(page.locator('h3').first().innerText()).resolves.toBe('create #1 — failed');
     await expect(page.locator('section p.st-failed').innerText()).resolves.toBe(
-      'Portainer answered 500 — next: /env retry dev',
+      'Portainer answered 500 — next: kindler retry dev',
     );
     await page.screenshot({
       path: path.join(ARTIFACTS, 'dashboard-environment.png'),
@@ -359,9 +367,10 @@ describe('dashboard in headless Chromium', () => {
     const ops = await get('/kindler/api/operations?env=dev&limit=5');
     expect(schemas.operations.parse(ops.body).operations).toHaveLength(1);
     const report = await get('/kindler/api/consistency');
-    expect(schemas.consistency.parse(report.body).report?.discrepancies[0]?.fix).toBe(
-      'kindler prune --confirm old',
-    );
+    expect(schemas.consistency.parse(report.body).report?.discrepancies[0]?.fix).toEqual({
+      verb: 'prune',
+      args: ['--confirm', 'old'],
+    });
     expect(await get('/kindler/api/environments/nope')).toEqual({
       status: 404,
       body: { error: 'no environment named "nope"' },

@@ -7,7 +7,7 @@ import nock from 'nock';
 import { startKubeApi } from '../support/kube-api.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import { envName, type Trigger } from '../../src/domain/index.js';
+import { command, envName, type Trigger } from '../../src/domain/index.js';
 import { GitHubBranchStore } from '../../src/git/github-branch-store.js';
 import { openRuntime, type Runtime, type RuntimeOverrides } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -113,7 +113,7 @@ describe('a failing step is recorded exactly', () => {
     expect(op).toMatchObject({
       status: 'failed',
       failedStep: 'branch',
-      fixCommand: '/env retry f-git',
+      fixCommand: command('retry', 'f-git'),
     });
     expect(op.error).toMatch(
       /^writing branch "f-git" in GitHub acme\/cfg: GitHub answered 503: Service Unavailable/,
@@ -132,7 +132,7 @@ describe('a failing step is recorded exactly', () => {
     expect(op).toMatchObject({
       status: 'failed',
       failedStep: 'cluster',
-      fixCommand: '/env retry f-k3d',
+      fixCommand: command('retry', 'f-k3d'),
       error:
         'creating k3d cluster "f-k3d": k3d exited 1: time="x" level=fatal msg="Failed to create cluster \'f-k3d\': docker not running"',
     });
@@ -154,7 +154,7 @@ describe('a failing step is recorded exactly', () => {
     expect(op).toMatchObject({
       status: 'failed',
       failedStep: 'portainer',
-      fixCommand: '/env retry f-pt',
+      fixCommand: command('retry', 'f-pt'),
       error:
         'registering "f-pt" in Portainer: Portainer POST /api/endpoints answered 500: Unable to persist environment',
     });
@@ -177,7 +177,7 @@ describe('a failing step is recorded exactly', () => {
       expect(op).toMatchObject({
         status: 'failed',
         failedStep: 'argocd',
-        fixCommand: '/env retry f-argo',
+        fixCommand: command('retry', 'f-argo'),
         error:
           'registering "f-argo" in Argo CD: k3d-f-argo: apply ServiceAccount kube-system/argocd-manager answered 500: injected fault',
       });
@@ -194,7 +194,7 @@ describe('a failing step is recorded exactly', () => {
     expect(op).toMatchObject({
       status: 'failed',
       failedStep: 'haproxy',
-      fixCommand: '/env retry f-ha',
+      fixCommand: command('retry', 'f-ha'),
     });
     expect(op.error).toMatch(
       new RegExp(

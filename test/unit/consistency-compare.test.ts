@@ -1,5 +1,6 @@
 // The consistency comparison on hand-made inventories: each class of difference with its fix,
 // devops never an environment, unknown systems never consistent, busy environments not compared.
+import { spell } from '../../src/domain/index.js';
 import { describe, expect, it } from 'vitest';
 import { compare, type Expected, type Inventory } from '../../src/consistency/compare.js';
 import type { Operation } from '../../src/domain/index.js';
@@ -56,7 +57,7 @@ function inventory(over: Partial<Inventory> = {}): Inventory {
 }
 
 const only = (report: ReturnType<typeof compare>) =>
-  report.discrepancies.map((d) => `${d.kind} ${d.system} ${d.name} → ${d.fix}`);
+  report.discrepancies.map((d) => `${d.kind} ${d.system} ${d.name} → ${spell(d.fix, 'cli')}`);
 
 describe('consistency comparison', () => {
   it("is consistent when every system holds what the rows imply; devops, main, archive/* and Portainer's local are not environments", () => {
@@ -222,7 +223,9 @@ describe('consistency comparison', () => {
       { defaultBranch: 'main' },
     );
     expect(
-      report.discrepancies.map((d) => `${d.kind} ${d.system} ${d.name}: ${d.detail} → ${d.fix}`),
+      report.discrepancies.map(
+        (d) => `${d.kind} ${d.system} ${d.name}: ${d.detail} → ${spell(d.fix, 'cli')}`,
+      ),
     ).toEqual([
       'mismatch git dev: deploy/ differs from what the templates render now → kindler sync dev',
       'mismatch k3d dev: port 80 is published on 18190, the database says 18090 → k3d cluster delete dev && kindler sync dev',

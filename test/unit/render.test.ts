@@ -3,7 +3,7 @@
 // cutting the oldest log lines — the end, where the error is, always stays.
 import { fromMarkdown } from 'mdast-util-from-markdown';
 import { describe, expect, it } from 'vitest';
-import { envName, type Operation, type StepState } from '../../src/domain/index.js';
+import { command, envName, type Operation, type StepState } from '../../src/domain/index.js';
 import { checkRunState, SUMMARY_LIMIT } from '../../src/render/check-run.js';
 import { renderActionsMarkdown } from '../../src/render/consistency.js';
 import {
@@ -61,7 +61,7 @@ const failed = (logOutput: string | null) =>
     status: 'failed',
     failedStep: 'cluster',
     error: 'k3d cluster create dev exited 1: port 18090 is already allocated',
-    fixCommand: '/env retry dev',
+    fixCommand: command('retry', 'dev'),
     logOutput,
     steps: [
       step('record', 'done', 0, 0, 'row written'),
@@ -208,14 +208,14 @@ describe('fixes in a consistency comment', () => {
           system: 'k3d',
           name: 'dev',
           detail: 'no cluster',
-          fix: 'kindler retry dev',
+          fix: command('retry', 'dev'),
         },
         {
           kind: 'missing',
           system: 'git',
           name: 'old',
           detail: 'no branch',
-          fix: 'kindler delete old',
+          fix: command('delete', 'old'),
         },
       ],
     } as never;

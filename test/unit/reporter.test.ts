@@ -2,7 +2,7 @@
 // logged with its cause (and retried when the cause passes), never swallowed. Each write is
 // checked against GitHub's description as the real API would.
 import { describe, expect, it } from 'vitest';
-import { Redactor, envName, type Operation } from '../../src/domain/index.js';
+import { command, Redactor, envName, type Operation } from '../../src/domain/index.js';
 import { commentReporter } from '../../src/github/reporter.js';
 import { checkGitHubRequest } from '../support/github-contract.js';
 
@@ -23,7 +23,7 @@ const op = (partial: Partial<Operation> = {}): Operation => ({
   currentStep: null,
   failedStep: 'cluster',
   error: `k3d exited 1: ${'e'.repeat(150_000)} token=ghp_0123456789abcdefghijklmnopqrstuvwxyz`,
-  fixCommand: '/env retry dev',
+  fixCommand: command('retry', 'dev'),
   logOutput: null,
   cancelRequested: false,
   attempt: 1,
