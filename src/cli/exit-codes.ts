@@ -15,6 +15,8 @@ export const EXIT = {
   inconsistent: 5,
   /** The operation was cancelled. */
   cancelled: 6,
+  /** Nothing to do (retry of an operation that succeeded): nothing was changed. */
+  nothing: 7,
   /** A bug or an unexpected error: the message says what, the log has the rest. */
   internal: 70,
 } as const;
@@ -29,6 +31,7 @@ const BY_FAILURE: Record<FailureCode, number> = {
   not_configured: EXIT.usage,
   cancelled: EXIT.cancelled,
   step_failed: EXIT.failed,
+  nothing_to_do: EXIT.nothing,
 };
 
 export function exitCodeFor(error: unknown): number {

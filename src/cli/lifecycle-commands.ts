@@ -9,7 +9,7 @@ import { err, out, type CliIo } from './io.js';
 import { workerName } from './owner.js';
 import { progressPrinter } from './progress.js';
 import { parseDuration } from '../commands/duration.js';
-import { Failure, checkDerivedNames } from '../domain/index.js';
+import { Failure, checkDerivedNames, command } from '../domain/index.js';
 
 export const USAGE = {
   create:
@@ -87,6 +87,8 @@ export async function retry(rt: Runtime, args: string[], io: CliIo): Promise<num
 export async function cancel(rt: Runtime, args: string[], io: CliIo): Promise<number> {
   const { values, name } = nameOnly(USAGE.cancel)(args);
   const op = await rt.engine.cancel(name);
+  if (!op && !(await rt.store.getEnvironment(name)) && !(await rt.store.latestOperation(name)))
+    throw new Failure('not_found', `environment "${name}" does not exist`, command('list'));
   if (values.json === true)
     out(io, JSON.stringify({ cancelled: op !== null, operation: op }, null, 2));
   else if (!op) out(io, `Nothing to cancel: "${name}" has no queued or running operation.`);

@@ -1,9 +1,12 @@
 // The CLI dispatcher: one table from subcommand to handler, one place that turns errors into
 // exit codes and readable messages. main.ts only calls this.
+import fs from 'node:fs';
+import path from 'node:path';
 import { spell, Failure, Redactor, messageOf } from '../domain/index.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { createLogger } from '../system/log.js';
+import { packageRoot } from '../system/package-root.js';
 import { readSnapshot } from '../store/csv-snapshot.js';
 import * as consistency from './consistency-commands.js';
 import * as data from './data-commands.js';
@@ -93,18 +96,55 @@ export const COMMANDS: Record<
   },
 };
 
+const COLUMNS = 100;
+
+/** `text` in lines of at most COLUMNS, the first after `lead`, the rest indented to match. */
+function wrap(lead: string, text: string): string[] {
+  const lines: string[] = [];
+  let line = lead;
+  for (const word of text.split(' ')) {
+    if (line.length + word.length + 1 > COLUMNS && line.trim().length > 0) {
+      lines.push(line.trimEnd());
+      line = ' '.repeat(lead.length);
+    }
+    line += `${word} `;
+  }
+  return [...lines, line.trimEnd()];
+}
+
 export function helpText(): string {
-  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
   return [
     'kindler — local Kubernetes environments, database first',
     '',
-    ...Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    'Usage: kindler <command> [arguments]    kindler help <command> shows its arguments',
     '',
-    `Exit codes: ${Object.entries(EXIT)
-      .map(([k, v]) => `${v} ${k}`)
-      .join(', ')}`,
-    'Configuration: environment variables or a .env file (see README).',
+    'Commands:',
+    ...Object.entries(COMMANDS).flatMap(([name, c]) =>
+      wrap(`  ${name.padEnd(width)}  `, c.summary),
+    ),
+    '',
+    ...wrap(
+      'Exit codes: ',
+      Object.entries(EXIT)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', '),
+    ),
+    'Configuration: environment variables or a .env file (see README). kindler --version: the version.',
   ].join('\n');
+}
+
+/** One command's help: its usage (wrapped) and what it does. */
+export function commandHelp(name: string): string {
+  const entry = COMMANDS[name]!;
+  return [...wrap('Usage: ', entry.usage), '', ...wrap('', entry.summary)].join('\n');
+}
+
+function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return `kindler ${pkg.version}`;
 }
 
 export async function runCli(
@@ -121,6 +161,14 @@ export async function runCli(
     }),
 ): Promise<number> {
   const [command, ...args] = argv;
+  if (command === '--version' || command === '-V' || command === 'version') {
+    out(io, version());
+    return EXIT.ok;
+  }
+  if (command === 'help' && args[0] && COMMANDS[args[0]]) {
+    out(io, commandHelp(args[0]));
+    return EXIT.ok;
+  }
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     out(io, helpText());
     return command ? EXIT.ok : EXIT.usage;
@@ -131,7 +179,7 @@ export async function runCli(
     return EXIT.usage;
   }
   if (args.includes('--help') || args.includes('-h')) {
-    out(io, `Usage: ${entry.usage}`);
+    out(io, commandHelp(command));
     return EXIT.ok;
   }
   // Bad arguments are refused before anything is opened or created (exit 2, database or not).

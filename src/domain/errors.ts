@@ -13,7 +13,9 @@ export type FailureCode =
   | 'degraded'
   | 'not_configured'
   | 'cancelled'
-  | 'step_failed';
+  | 'step_failed'
+  /** Nothing to do: there is nothing to retry, nothing was changed. */
+  | 'nothing_to_do';
 
 export class Failure extends Error {
   override readonly name = 'Failure';

@@ -92,7 +92,7 @@ export class Engine implements EngineApi {
       );
     if (last.status === 'success') {
       throw new Failure(
-        'invalid_input',
+        'nothing_to_do',
         `nothing to retry: the last operation on "${name}" (${last.kind} #${last.id}) succeeded`,
         command('status', name),
       );

@@ -18,6 +18,12 @@ export function healthHandler(
 ): Handler {
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // The root leads to the dashboard (a browser opening the server's address finds it).
+    if (url.pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(302, { location: '/kindler' });
+      res.end();
+      return true;
+    }
     if (url.pathname === '/healthz') {
       json(res, 200, { ok: true });
       return true;

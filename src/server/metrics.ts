@@ -20,7 +20,11 @@ export class Metrics {
 
   constructor(rt: Runtime) {
     const registry = this.registry;
-    client.collectDefaultMetrics({ register: registry, prefix: 'kindler_process_' });
+    // The process metrics Prometheus clients expose (kindler_process_cpu_seconds_total, …), less
+    // the three gauges prom-client names *_total: `_total` is for counters only.
+    client.collectDefaultMetrics({ register: registry, prefix: 'kindler_' });
+    for (const gauge of ['active_resources_total', 'active_handles_total', 'active_requests_total'])
+      registry.removeSingleMetric(`kindler_nodejs_${gauge}`);
     this.stepDuration = new client.Histogram({
       name: 'kindler_step_duration_seconds',
       help: 'Duration of lifecycle steps run by this process',
@@ -36,8 +40,9 @@ export class Metrics {
       registers: [registry],
     });
     new client.Gauge({
-      name: 'kindler_operations_total',
-      help: 'Operations recorded, by verb and outcome (read from the database)',
+      // A gauge (an operation moves from running to its outcome): no _total.
+      name: 'kindler_operations',
+      help: 'Operations recorded, by verb and status (read from the database)',
       labelNames: ['verb', 'outcome'],
       registers: [registry],
       async collect() {

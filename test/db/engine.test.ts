@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { command, Failure, envName, type Operation, type Trigger } from '../../src/domain/index.js';
 import { Engine } from '../../src/lifecycle/engine.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import type { Store } from '../../src/store/store.js';
 import { withPgliteStore, withPostgresStore } from '../support/db.js';
 import { fakeSystems, transient, type FakeSystems } from '../support/fake-steps.js';
@@ -137,6 +138,11 @@ describe.each([
     expect(final.status).toBe('success');
     expect(systems.calls[0]).toBe('cluster.ensure dev'); // the branch step is not run again
     expect(systems.calls).not.toContain('branch.ensure dev');
+    // Now there is nothing to retry: its own refusal (the CLI exits 7), nothing changed.
+    const nothing = await engine.retry(dev, trigger).catch((e: unknown) => e);
+    expect(nothing).toMatchObject({ code: 'nothing_to_do' });
+    expect(exitCodeFor(nothing)).toBe(7);
+    expect((await store.latestOperation(dev))?.id).toBe(final.id);
   });
 
   it('retry runs an operation that was queued but never started', async () => {

@@ -39,10 +39,27 @@ describe('kindler CLI', () => {
       'import-sqlite',
       'export-csv',
     ])
-      expect(r.stdout).toContain(`kindler ${c}`);
+      expect(r.stdout).toMatch(new RegExp(`^  ${c} +\\S`, 'm'));
     expect(r.stdout).toContain(
-      'Exit codes: 0 ok, 1 failed, 2 usage, 3 refused, 4 degraded, 5 inconsistent, 6 cancelled, 70 internal',
+      'Exit codes: 0 ok, 1 failed, 2 usage, 3 refused, 4 degraded, 5 inconsistent, 6 cancelled, 7 nothing,\n            70 internal',
     );
+    for (const line of r.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
+  });
+
+  it('says its version, and each verb its own usage', async () => {
+    const pkg = JSON.parse(
+      fs.readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8'),
+    );
+    expect(await cliInProcess(['--version'], env)).toMatchObject({
+      code: 0,
+      stdout: `kindler ${pkg.version}\n`,
+    });
+    const help = await cliInProcess(['help', 'create'], env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: kindler create <name> \[--provider k3d\|kind\]/);
+    expect(help.stdout).toContain('create an environment: row, branch, cluster');
+    expect((await cliInProcess(['create', '--help'], env)).stdout).toBe(help.stdout);
+    for (const line of help.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
   });
 
   it.each([
@@ -210,11 +227,16 @@ describe('kindler CLI', () => {
     expect(fs.existsSync(fresh)).toBe(false);
   });
 
-  it('cancel with nothing running says so', async () => {
+  it('cancel with nothing running says so; of an unknown environment it is refused (3)', async () => {
     const r = await cliInProcess(['cancel', 'dev'], env);
     expect(r).toMatchObject({
       code: 0,
       stdout: 'Nothing to cancel: "dev" has no queued or running operation.\n',
+    });
+    const unknown = await cliInProcess(['cancel', 'nosuch'], env);
+    expect(unknown).toMatchObject({
+      code: 3,
+      stderr: 'kindler cancel: environment "nosuch" does not exist\nNext: kindler list\n',
     });
   });
 

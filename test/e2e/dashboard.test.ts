@@ -379,7 +379,18 @@ describe('dashboard in headless Chromium', () => {
       error: 'limit must be a whole number from 1 to 1000',
     });
     const metrics = await get('/metrics');
-    expect(metrics.body).toContain('kindler_operations_total{verb="create",outcome="failed"} 1');
+    expect(metrics.body).toContain('kindler_operations{verb="create",outcome="failed"} 1');
+    // Prometheus conventions: _total only on counters, no doubled prefix.
+    const types = [...String(metrics.body).matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [
+      m[1],
+      m[2],
+    ]);
+    expect(types.length).toBeGreaterThan(10);
+    for (const [name, type] of types) {
+      expect(name, `${name} is a ${type}`).toMatch(/^kindler_/);
+      expect(name!.endsWith('_total'), `${name} is a ${type}`).toBe(type === 'counter');
+      expect(name).not.toMatch(/process_process|kindler_kindler/);
+    }
     expect(metrics.body).toContain('kindler_queue_depth 0');
     expect(metrics.body).toContain('kindler_environments{status="ready"} 1');
     expect((await get('/readyz')).body).toEqual({

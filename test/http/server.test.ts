@@ -56,6 +56,15 @@ describe('the server', () => {
     });
   });
 
+  it('leads from / to the dashboard', async () => {
+    const res = await fetch(`${base}/`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/kindler');
+    const page = await fetch(`${base}/`);
+    expect(page.url).toBe(`${base}/kindler`);
+    expect(await page.text()).toContain('<title>');
+  });
+
   it('accepts a signed delivery and answers the command through the GitHub API', async () => {
     nock.disableNetConnect();
     nock.enableNetConnect('127.0.0.1');
