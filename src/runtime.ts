@@ -25,6 +25,7 @@ import { writeSnapshot } from './store/csv-snapshot.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { createLogger, logFn, type Logger } from './system/log.js';
+import { onPath } from './system/exec.js';
 
 export interface Runtime {
   config: Config;
@@ -161,6 +162,12 @@ export async function openRuntime(
     leaseMs: config.KINDLER_LEASE_MS,
     afterChange: refreshSnapshot,
     log: logFn(log),
+    preflight: (provider) => {
+      const missing = providers[provider].requires.filter((command) => !onPath(command));
+      return missing.length
+        ? `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed here (not found on PATH): a ${provider} environment needs ${providers[provider].requires.join(' and ')}. To resolve, install ${missing.join(' and ')} and put ${missing.length > 1 ? 'them' : 'it'} on PATH; nothing was recorded`
+        : null;
+    },
     ...(overrides.ownerAlive ? { ownerAlive: overrides.ownerAlive } : {}),
     retryDelaysMs: overrides.retryDelaysMs ?? config.KINDLER_RETRY_DELAYS_MS,
   });

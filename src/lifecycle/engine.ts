@@ -14,6 +14,7 @@ import {
   messageOf,
   type EnvName,
   type Operation,
+  type ProviderName,
   type StepState,
   type Trigger,
 } from '../domain/index.js';
@@ -35,6 +36,8 @@ export interface EngineDeps {
   ready?: StepRunnerDeps['ready'];
   /** After every finished operation: refresh derived data (the CSV snapshot). Errors are logged, not fatal. */
   afterChange?: () => Promise<void>;
+  /** Why an environment of this provider cannot be made here (its CLIs missing), or null. */
+  preflight?: (provider: ProviderName) => string | null;
   /** True when the worker named `owner` may still be running (CLI: same host and pid alive). */
   ownerAlive?: (owner: string) => boolean;
   now?: () => Date;
@@ -204,6 +207,9 @@ export class Engine implements EngineApi {
     // Every surface checks this first; the engine keeps it true for any caller.
     const tooLong = checkDerivedNames(request.name, request.provider);
     if (tooLong) throw new Failure('invalid_input', tooLong);
+    // What the cluster step will need is looked for before anything is recorded.
+    const missing = this.deps.preflight?.(request.provider);
+    if (missing) throw new Failure('not_configured', missing);
     const existing = await this.store.getEnvironment(request.name);
     if (existing) {
       const last = await this.store.latestOperation(request.name);

@@ -25,6 +25,9 @@ export class K3dProvider implements Provider {
   private get bin() {
     return this.settings.bins?.k3d ?? 'k3d';
   }
+  get requires(): readonly string[] {
+    return [this.bin, this.docker];
+  }
   private get docker() {
     return this.settings.bins?.docker ?? 'docker';
   }

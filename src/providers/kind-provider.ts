@@ -19,6 +19,9 @@ export class KindProvider implements Provider {
   private get bin() {
     return this.settings.bins?.kind ?? 'kind';
   }
+  get requires(): readonly string[] {
+    return [this.bin, this.docker];
+  }
   private get docker() {
     return this.settings.bins?.docker ?? 'docker';
   }

@@ -25,6 +25,8 @@ export interface ClusterInfo {
 
 export interface Provider {
   readonly name: ProviderName;
+  /** The commands it runs (checked on PATH before an environment is recorded). */
+  readonly requires: readonly string[];
   list(signal?: AbortSignal): Promise<ClusterInfo[]>;
   get(name: string, signal?: AbortSignal): Promise<ClusterInfo | null>;
   create(spec: ClusterSpec, signal?: AbortSignal): Promise<'created' | 'exists'>;

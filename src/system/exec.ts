@@ -213,3 +213,21 @@ export async function runAllowingFailure(
     throw couldNotRun(`${command} could not run: ${(error as Error).message}`, error);
   }
 }
+
+/** Whether `command` is an executable on PATH (or, given with a slash, at that path). */
+export function onPath(command: string, searchPath = process.env.PATH ?? ''): boolean {
+  const candidates = command.includes('/')
+    ? [command]
+    : searchPath
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((dir) => path.join(dir, command));
+  return candidates.some((file) => {
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return fs.statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  });
+}

@@ -227,6 +227,17 @@ describe('kindler CLI', () => {
     expect(fs.existsSync(fresh)).toBe(false);
   });
 
+  it('a missing k3d or docker is found before anything is recorded', async () => {
+    // This file puts no fakes on PATH, and the machine has no k3d.
+    const r = await cliInProcess(['create', 'no-tools'], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/k3d( and docker)? (is|are) not installed here \(not found on PATH\)/);
+    expect(r.stderr).toContain('nothing was recorded');
+    const listed = JSON.parse((await cliInProcess(['list', '--json'], env)).stdout);
+    expect(listed.environments.map((e: { name: string }) => e.name)).not.toContain('no-tools');
+    expect((await cliInProcess(['status', 'no-tools'], env)).code).toBe(3);
+  });
+
   it('cancel with nothing running says so; of an unknown environment it is refused (3)', async () => {
     const r = await cliInProcess(['cancel', 'dev'], env);
     expect(r).toMatchObject({
