@@ -1,6 +1,6 @@
 // Wiring: from a Config to a store, the step handlers over real adapters, and the engine. The
 // CLI, the app and the dashboard all start here; tests pass overrides for what cannot run here.
-import { Redactor, type Environment, type ProviderName } from './domain/index.js';
+import { type UrlSettings, Redactor, type Environment, type ProviderName } from './domain/index.js';
 import type { Config } from './config/config.js';
 import { Engine } from './lifecycle/engine.js';
 import type { StepHandler, SystemStep } from './lifecycle/step.js';
@@ -31,6 +31,8 @@ export interface Runtime {
   config: Config;
   /** The process's logger (see system/log.ts). */
   log: Logger;
+  /** How environment URLs are written (see environmentUrl). */
+  urls: UrlSettings;
   store: Store;
   engine: Engine;
   redactor: Redactor;
@@ -174,6 +176,10 @@ export async function openRuntime(
   return {
     config,
     log,
+    urls: {
+      baseDomain: config.BASE_DOMAIN,
+      gatewayPort: gateway ? config.HAPROXY_HTTP_PORT : null,
+    },
     store,
     engine,
     redactor,

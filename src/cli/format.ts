@@ -1,5 +1,11 @@
 // Plain-text tables and step timelines for the terminal. Pure: strings in, strings out.
-import type { Environment, Operation, StepState } from '../domain/index.js';
+import {
+  environmentUrl,
+  type UrlSettings,
+  type Environment,
+  type Operation,
+  type StepState,
+} from '../domain/index.js';
 import { spell } from '../domain/index.js';
 import { hintFor, retryCommand } from '../lifecycle/hints.js';
 import { stepDuration } from '../render/status-comment.js';
@@ -79,13 +85,13 @@ export function operationSummary(op: Operation): string {
 export function environmentDetail(
   env: Environment,
   op: Operation | null,
-  baseDomain: string,
+  urls: UrlSettings,
 ): string {
   const lines = [
     `${env.name}  ${env.provider}  ${env.status}`,
     `  ports     http ${env.httpPort}, https ${env.httpsPort}, pf ${env.pfPort}, node ${env.nodePort}`,
     `  subnet    ${env.subnet ?? 'N/A'}`,
-    `  url       http://whoami.${env.name}.${baseDomain}`,
+    `  url       ${environmentUrl(env, urls)}`,
     `  created   ${env.createdAt.toISOString()}${env.requestedBy ? ` by ${env.requestedBy}` : ''}${env.sourceUrl ? ` from ${env.sourceUrl}` : ''}`,
   ];
   if (env.expiresAt || env.pinned)

@@ -9,7 +9,7 @@ import { err, out, type CliIo } from './io.js';
 import { workerName } from './owner.js';
 import { progressPrinter } from './progress.js';
 import { parseDuration } from '../commands/duration.js';
-import { Failure, checkDerivedNames, command } from '../domain/index.js';
+import { Failure, checkDerivedNames, command, ensures, environmentUrl } from '../domain/index.js';
 
 export const USAGE = {
   create:
@@ -123,7 +123,12 @@ async function runAndReport(
     );
   else err(io, `\n${operationSummary(op)}`);
   if (!final) return EXIT.refused;
-  if (op.status === 'success') return EXIT.ok;
+  if (op.status === 'success') {
+    // The result a script wants, on stdout: where the environment answers.
+    const env = ensures(op.kind) ? await rt.store.getEnvironment(op.envName) : null;
+    if (env && !json) out(io, environmentUrl(env, rt.urls));
+    return EXIT.ok;
+  }
   if (op.status === 'cancelled') return EXIT.cancelled;
   if (op.status === 'running') return EXIT.cancelled; // interrupted (signal): the next run resumes it
   return EXIT.failed;

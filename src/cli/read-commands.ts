@@ -32,7 +32,7 @@ export async function status(rt: Runtime, args: string[], io: CliIo): Promise<nu
   if (values.json === true) {
     out(io, JSON.stringify({ degraded: false, environment: env, operation: op }, null, 2));
   } else if (env) {
-    out(io, environmentDetail(env, op, rt.config.BASE_DOMAIN));
+    out(io, environmentDetail(env, op, rt.urls));
   } else {
     out(
       io,

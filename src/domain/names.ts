@@ -25,3 +25,25 @@ export const ARGOCD_NAMESPACE = 'argocd';
 export const ARGOCD_MANAGER = 'argocd-manager';
 /** The Argo CD repository Secret, as upstream's register_git_to_argocd.sh names it. */
 export const ARGOCD_REPO_SECRET = 'external-git-whoami';
+
+/** Where environment URLs point: the base domain, and the gateway's http port when there is one. */
+export interface UrlSettings {
+  baseDomain: string;
+  /** HAPROXY_HTTP_PORT when HAProxy is configured; absent or null: no gateway. */
+  gatewayPort?: number | null;
+}
+
+/**
+ * The one URL of an environment, the same in the CLI, comments, check runs, the dashboard and the
+ * API: through the gateway when the row has a route and there is one, otherwise straight to the
+ * cluster's published http port; the port is written exactly when it is not 80.
+ */
+export function environmentUrl(
+  env: { name: string; httpPort: number; haproxyRoute: boolean },
+  settings: UrlSettings,
+): string {
+  const host = whoamiHost(env.name as EnvName, settings.baseDomain);
+  const gateway = settings.gatewayPort ?? null;
+  const port = env.haproxyRoute && gateway !== null ? gateway : env.httpPort;
+  return `http://${host}${port === 80 ? '' : `:${port}`}`;
+}

@@ -6,6 +6,7 @@ import { parseComment, type ParsedLine } from '../commands/parse.js';
 import { helpText } from '../commands/usage.js';
 import { commandName, type Command } from '../commands/verbs.js';
 import {
+  environmentUrl,
   spell,
   command as nextCommand,
   Failure,
@@ -276,7 +277,7 @@ export async function announce(
   deps: CommentDeps,
 ): Promise<void> {
   const env = await deps.rt.store.getEnvironment(op.envName);
-  const settings = { baseDomain: deps.rt.config.BASE_DOMAIN };
+  const settings = deps.rt.urls;
   // Asked from a check run's button there is no conversation: the check run alone reports.
   const comment =
     issueNumber === null
@@ -401,7 +402,7 @@ async function run(
               '|---|---|---|---|---|---|',
               ...envs.map(
                 (e) =>
-                  `| ${e.name} | ${e.provider} | ${e.status} | ${e.httpPort} | ${e.httpsPort} | http://whoami.${e.name}.${deps.rt.config.BASE_DOMAIN} |`,
+                  `| ${e.name} | ${e.provider} | ${e.status} | ${e.httpPort} | ${e.httpsPort} | ${environmentUrl(e, deps.rt.urls)} |`,
               ),
             ].join('\n'),
       );
@@ -418,7 +419,7 @@ async function run(
         );
       await reply(
         last
-          ? renderStatusComment(last, env, { baseDomain: deps.rt.config.BASE_DOMAIN }).replace(
+          ? renderStatusComment(last, env, deps.rt.urls).replace(
               /^<!-- kindler:operation:\d+ -->\n/,
               '',
             )

@@ -65,15 +65,12 @@ export function commentReporter(
             octokit.rest.issues.updateComment({
               ...repo,
               comment_id: commentId,
-              body: publishable(
-                rt,
-                renderStatusComment(op, env, { baseDomain: rt.config.BASE_DOMAIN }),
-              ),
+              body: publishable(rt, renderStatusComment(op, env, rt.urls)),
             }),
           );
         if (op.checkRunId) {
           const checkRunId = op.checkRunId;
-          const state = checkRunState(op, env, { baseDomain: rt.config.BASE_DOMAIN });
+          const state = checkRunState(op, env, rt.urls);
           await attempt(op, 'check run', () =>
             octokit.rest.checks.update({
               ...repo,

@@ -1,6 +1,14 @@
 // The check run of an operation: name, status/conclusion, a summary table, and the buttons.
 // Pure. GitHub allows 65535 characters of summary: the end is kept.
-import { spell, ensures, stepsFor, type Environment, type Operation } from '../domain/index.js';
+import {
+  environmentUrl,
+  type UrlSettings,
+  spell,
+  ensures,
+  stepsFor,
+  type Environment,
+  type Operation,
+} from '../domain/index.js';
 import { hintFor, retryCommand } from '../lifecycle/hints.js';
 import { inlineText } from './markdown.js';
 import { stepDuration } from './status-comment.js';
@@ -27,7 +35,7 @@ export interface CheckRunState {
 export function checkRunState(
   op: Operation,
   env: Environment | null,
-  settings: { baseDomain: string },
+  settings: UrlSettings,
 ): CheckRunState {
   const rows = stepsFor(op.kind).map((name) => {
     const s = op.steps.find((x) => x.step === name);
@@ -43,7 +51,7 @@ export function checkRunState(
       `To resolve, ${hintFor(op.kind, op.failedStep)}, then press **Retry** or comment \`${spell(op.fixCommand ?? retryCommand(op.envName), 'comment')}\`.`,
     );
   if (op.status === 'success' && ensures(op.kind) && env)
-    lines.push('', `Ready: http://whoami.${env.name}.${settings.baseDomain}`);
+    lines.push('', `Ready: ${environmentUrl(env, settings)}`);
   let summary = lines.join('\n');
   if (summary.length > SUMMARY_LIMIT)
     summary = `…\n${summary.slice(summary.length - SUMMARY_LIMIT + 2)}`;

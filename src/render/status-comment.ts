@@ -2,6 +2,8 @@
 // a step checklist with durations, the error with its hint and fix on failure, URLs on success.
 // Pure; the caller redacts. Over GitHub's limit, the middle of the log goes, never the end.
 import {
+  environmentUrl,
+  type UrlSettings,
   command,
   spell,
   ensures,
@@ -49,7 +51,7 @@ const cell = (text: string): string => inlineText(text, CELL_LIMIT);
 export function renderStatusComment(
   op: Operation,
   env: Environment | null,
-  settings: { baseDomain: string },
+  settings: UrlSettings,
 ): string {
   const lines = [
     operationMarker(op.id),
@@ -81,7 +83,7 @@ export function renderStatusComment(
   if (op.status === 'success' && ensures(op.kind) && env) {
     lines.push(
       '',
-      `**Ready.** http://whoami.${env.name}.${settings.baseDomain} — ports http ${env.httpPort}, https ${env.httpsPort}; context \`${env.provider}-${env.name}\`.`,
+      `**Ready.** ${environmentUrl(env, settings)} — ports http ${env.httpPort}, https ${env.httpsPort}; context \`${env.provider}-${env.name}\`.`,
     );
   }
   if (op.status === 'success' && op.kind === 'delete')

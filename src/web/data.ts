@@ -2,9 +2,10 @@
 // reached, from the last CSV snapshot with `degraded: true` and the reason. Nothing is cached: the
 // next request after the database is back reads it again, no restart needed.
 import {
+  environmentUrl,
+  type UrlSettings,
   asNextCommand,
   shell,
-  whoamiHost,
   type EnvName,
   type Environment,
   type Operation,
@@ -41,7 +42,7 @@ export interface Degradation {
 }
 export type Read<T> = ({ degraded: false } & T) | (Degradation & T);
 
-export function viewOf(env: Environment | EnvironmentRecord, baseDomain: string): EnvironmentView {
+export function viewOf(env: Environment | EnvironmentRecord, urls: UrlSettings): EnvironmentView {
   const full = 'status' in env ? env : null;
   return {
     name: env.name,
@@ -52,7 +53,7 @@ export function viewOf(env: Environment | EnvironmentRecord, baseDomain: string)
     pfPort: env.pfPort,
     nodePort: env.nodePort,
     subnet: env.subnet,
-    url: `http://${whoamiHost(env.name as EnvName, baseDomain)}:${env.httpPort}`,
+    url: environmentUrl(env, urls),
     createdAt: full?.createdAt.toISOString() ?? null,
     expiresAt: full?.expiresAt?.toISOString() ?? null,
     pinned: full?.pinned ?? null,
@@ -67,11 +68,9 @@ export class DashboardData {
   environments(): Promise<Read<{ environments: EnvironmentView[] }>> {
     return this.read(
       async () => ({
-        environments: (await this.rt.store.listEnvironments()).map((e) =>
-          viewOf(e, this.rt.config.BASE_DOMAIN),
-        ),
+        environments: (await this.rt.store.listEnvironments()).map((e) => viewOf(e, this.rt.urls)),
       }),
-      (records) => ({ environments: records.map((r) => viewOf(r, this.rt.config.BASE_DOMAIN)) }),
+      (records) => ({ environments: records.map((r) => viewOf(r, this.rt.urls)) }),
     );
   }
 
@@ -86,12 +85,12 @@ export class DashboardData {
           envName: name as EnvName,
           limit: 20,
         });
-        return { environment: env ? viewOf(env, this.rt.config.BASE_DOMAIN) : null, operations };
+        return { environment: env ? viewOf(env, this.rt.urls) : null, operations };
       },
       (records) => {
         const record = records.find((r) => r.name === name);
         return {
-          environment: record ? viewOf(record, this.rt.config.BASE_DOMAIN) : null,
+          environment: record ? viewOf(record, this.rt.urls) : null,
           operations: [],
         };
       },

@@ -196,7 +196,10 @@ describe('crash then resume', () => {
 
   it('a sync killed after its branch step resumes on retry: one sync operation, everything back', async () => {
     const name = 's-mid';
-    expect((await cliInProcess(['create', name], env)).code).toBe(0);
+    const created = await cliInProcess(['create', name], env);
+    expect(created.code).toBe(0);
+    // A successful create prints where the environment answers (through the gateway, port 80).
+    expect(created.stdout).toMatch(/^http:\/\/whoami\.s-mid\.[a-z0-9.-]+\n$/);
     // Its branch and its cluster are lost.
     execFileSync('git', [`--git-dir=${path.join(tmp, 'gitops.git')}`, 'branch', '-D', name]);
     execFileSync('k3d', ['cluster', 'delete', name], { env: { ...process.env, ...env } });

@@ -3,7 +3,13 @@
 // cutting the oldest log lines — the end, where the error is, always stays.
 import { fromMarkdown } from 'mdast-util-from-markdown';
 import { describe, expect, it } from 'vitest';
-import { command, envName, type Operation, type StepState } from '../../src/domain/index.js';
+import {
+  environmentUrl,
+  command,
+  envName,
+  type Operation,
+  type StepState,
+} from '../../src/domain/index.js';
 import { checkRunState, SUMMARY_LIMIT } from '../../src/render/check-run.js';
 import { renderActionsMarkdown } from '../../src/render/consistency.js';
 import {
@@ -84,14 +90,21 @@ describe('the status comment', () => {
     expect(body).toMatch(/```\n\/env retry dev\n```/);
   });
 
-  it('gives the URL and the ports on success', () => {
-    const body = renderStatusComment(
-      makeOp({ status: 'success', steps: [step('ready', 'done', 0, 0)] }),
-      makeEnv('dev'),
-      { baseDomain: 'example.test' },
-    );
-    expect(body).toContain(
+  it('gives the URL and the ports on success: one URL form, the port only when it is not 80', () => {
+    const ready = makeOp({ status: 'success', steps: [step('ready', 'done', 0, 0)] });
+    const through = (gatewayPort: number | null) =>
+      renderStatusComment(ready, makeEnv('dev'), { baseDomain: 'example.test', gatewayPort });
+    expect(through(80)).toContain(
       '**Ready.** http://whoami.dev.example.test — ports http 18090, https 18443',
+    );
+    expect(through(8080)).toContain('**Ready.** http://whoami.dev.example.test:8080 — ports');
+    // Without a gateway the environment answers on its own published port.
+    expect(through(null)).toContain('**Ready.** http://whoami.dev.example.test:18090 — ports');
+    const env = makeEnv('dev');
+    const urls = { baseDomain: 'example.test', gatewayPort: 80 };
+    expect(environmentUrl(env, urls)).toBe('http://whoami.dev.example.test');
+    expect(environmentUrl({ ...env, haproxyRoute: false }, urls)).toBe(
+      'http://whoami.dev.example.test:18090',
     );
   });
 
