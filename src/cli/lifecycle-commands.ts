@@ -9,7 +9,14 @@ import { err, out, type CliIo } from './io.js';
 import { workerName } from './owner.js';
 import { progressPrinter } from './progress.js';
 import { parseDuration } from '../commands/duration.js';
-import { Failure, checkDerivedNames, command, ensures, environmentUrl } from '../domain/index.js';
+import {
+  Failure,
+  checkDerivedNames,
+  command,
+  ensures,
+  environmentUrl,
+  spell,
+} from '../domain/index.js';
 
 export const USAGE = {
   create:
@@ -93,7 +100,10 @@ export async function cancel(rt: Runtime, args: string[], io: CliIo): Promise<nu
     out(io, JSON.stringify({ cancelled: op !== null, operation: op }, null, 2));
   else if (!op) out(io, `Nothing to cancel: "${name}" has no queued or running operation.`);
   else if (op.status === 'cancelled')
-    out(io, `Cancelled ${op.kind} #${op.id} of "${name}" before it started.`);
+    out(
+      io,
+      `Cancelled ${op.kind} #${op.id} of "${name}": ${op.error ?? 'cancelled'}.${op.fixCommand ? ` To resume it: ${spell(op.fixCommand, 'cli')}` : ''}`,
+    );
   else
     out(
       io,

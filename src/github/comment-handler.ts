@@ -385,7 +385,13 @@ async function run(
     case 'cancel': {
       const op = await engine.cancel(command.name);
       await reply(
-        `> ${quoted}\n\n${op ? `Asked ${op.kind} #${op.id} of \`${command.name}\` to stop after its current step.` : `Nothing to cancel: \`${command.name}\` has no queued or running operation.`}`,
+        `> ${quoted}\n\n${
+          !op
+            ? `Nothing to cancel: \`${command.name}\` has no queued or running operation.`
+            : op.status === 'cancelled'
+              ? `Cancelled ${op.kind} #${op.id} of \`${command.name}\`: ${op.error ?? 'cancelled'}.${op.fixCommand ? ` To resume it: \`${spell(op.fixCommand, 'comment')}\`` : ''}`
+              : `Asked ${op.kind} #${op.id} of \`${command.name}\` to stop after its current step.`
+        }`,
       );
       return null;
     }

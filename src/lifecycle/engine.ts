@@ -122,6 +122,26 @@ export class Engine implements EngineApi {
         error: 'cancelled before it started',
       });
     }
+    if (op && op.status === 'running' && this.isOrphan(op)) {
+      // Its worker is gone: nothing would ever see the request. Stop it here and say so; the
+      // step it was in is marked interrupted, and a retry resumes there.
+      const at = this.now();
+      const step = op.steps.find((s) => s.status === 'running');
+      if (step)
+        await this.store.saveStep(op.id, {
+          ...step,
+          status: 'failed',
+          error: 'interrupted: its worker had stopped',
+          completedAt: at,
+        });
+      return this.store.updateOperation(op.id, {
+        status: 'cancelled',
+        completedAt: at,
+        currentStep: null,
+        error: `cancelled: its worker (${op.leaseOwner ?? 'unknown'}) had stopped${step ? ` during ${step.step}` : ''}`,
+        fixCommand: retryCommand(name),
+      });
+    }
     return op;
   }
 
@@ -321,9 +341,11 @@ export class Engine implements EngineApi {
     throw busyFailure(active);
   }
 
+  /** Its worker is gone: no owner, a dead process on this machine, or a lease that ran out. */
   private isOrphan(op: Operation): boolean {
     const owner = leaseOwnerOf(op);
     if (!owner) return true;
+    if (op.leaseExpiresAt && op.leaseExpiresAt.getTime() < this.now().getTime()) return true;
     return this.deps.ownerAlive ? !this.deps.ownerAlive(owner) : false;
   }
 }

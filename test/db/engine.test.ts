@@ -233,6 +233,40 @@ describe.each([
     expect((await store.getEnvironment('dev'))?.status).toBe('failed');
   });
 
+  it('cancel of an operation whose worker died stops it at once and says so; retry resumes it', async () => {
+    const deadOwner = 'cli:elsewhere:999999';
+    const watching = new Engine({
+      store,
+      handlers: systems.handlers,
+      retryDelaysMs: [],
+      leaseMs: 60_000,
+      ownerAlive: (owner) => owner !== deadOwner,
+    });
+    const queued = await watching.request({ kind: 'create', name: dev, provider: 'k3d', trigger });
+    // A worker took it, got into the cluster step, and died there.
+    await store.claimOperation(queued.id, deadOwner, 60_000);
+    await store.saveStep(queued.id, {
+      step: 'cluster',
+      status: 'running',
+      startedAt: new Date(),
+      completedAt: null,
+      detail: null,
+      error: null,
+    });
+    const cancelled = (await watching.cancel(dev))!;
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.error).toBe(`cancelled: its worker (${deadOwner}) had stopped during cluster`);
+    expect(cancelled.fixCommand).toEqual(command('retry', 'dev'));
+    expect(stepStatuses(cancelled)).toMatchObject({ cluster: 'failed' });
+    expect(stepStatuses(cancelled)).not.toMatchObject({ cluster: 'running' });
+    // The next retry resumes it (the same operation, the next attempt) and it finishes.
+    const again = await watching.retry(dev, trigger);
+    expect(again).toMatchObject({ id: queued.id, status: 'queued', attempt: 2 });
+    const final = (await watching.execute(again.id, { owner: 'test:2' }))!;
+    expect(final.status).toBe('success');
+    expect(systems.calls[0]).toBe('branch.ensure dev');
+  });
+
   it('lets only one of two workers execute an operation', async () => {
     const queued = await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger });
     const [a, b] = await Promise.all([
