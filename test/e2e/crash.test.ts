@@ -222,6 +222,19 @@ describe('crash then resume', () => {
     expect(fakes.state().k3d[name]).toBeDefined();
   });
 
+  it('a create whose reader goes away (| head) still runs to its end', async () => {
+    const name = 'c-pipe';
+    const { child, done } = spawnCli(['create', name], env);
+    // Read the first lines of progress, then close both pipes, as `2>&1 | head -3` would.
+    await new Promise<void>((resolve) => child.stderr!.once('data', () => resolve()));
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+    const result = await done;
+    expect(result.code).toBe(0);
+    expect(await lastOp(name)).toMatchObject({ operation: 'create', status: 'success' });
+    expect(fakes.state().k3d[name]).toBeDefined();
+  });
+
   it('a half-created environment whose worker died can be deleted', async () => {
     await killAfter(['create', 'half'], 'half', 'branch');
     const result = await cliChild(['delete', 'half'], env);
