@@ -69,9 +69,10 @@ export function stepLine(step: StepState): string {
   return `  ${MARK[step.status]} ${step.step.padEnd(9)} ${time.padStart(8)}  ${text}`.trimEnd();
 }
 
-export function operationSummary(op: Operation): string {
+/** The operation in a few lines; `steps: false` when its steps were just shown live. */
+export function operationSummary(op: Operation, options: { steps?: boolean } = {}): string {
   const head = `${op.kind} #${op.id} ${op.status}${op.trigger.actor ? ` by ${op.trigger.actor}` : ''} (${op.trigger.source}, started ${op.startedAt.toISOString()})`;
-  const lines = [head, ...op.steps.map(stepLine)];
+  const lines = [head, ...(options.steps === false ? [] : op.steps.map(stepLine))];
   if (op.status === 'failed' && op.failedStep) {
     lines.push(
       '',

@@ -131,7 +131,8 @@ async function runAndReport(
       io,
       `Operation #${op.id} is being run by another worker (${op.leaseOwner ?? 'unknown'}); follow it with: kindler status ${op.envName}`,
     );
-  else err(io, `\n${operationSummary(op)}`);
+  // The steps were shown as they ran (progressPrinter): the summary does not repeat them.
+  else err(io, `\n${operationSummary(op, { steps: false })}`);
   if (!final) return EXIT.refused;
   if (op.status === 'success') {
     // The result a script wants, on stdout: where the environment answers.

@@ -200,6 +200,9 @@ describe('crash then resume', () => {
     expect(created.code).toBe(0);
     // A successful create prints where the environment answers (through the gateway, port 80).
     expect(created.stdout).toMatch(/^http:\/\/whoami\.s-mid\.[a-z0-9.-]+\n$/);
+    // Each step's outcome is printed once (as it happened), not again in the summary.
+    expect(created.stderr.match(/^ {2}✓ branch /gm)).toHaveLength(1);
+    expect(created.stderr).toMatch(/^create #\d+ success/m);
     // Its branch and its cluster are lost.
     execFileSync('git', [`--git-dir=${path.join(tmp, 'gitops.git')}`, 'branch', '-D', name]);
     execFileSync('k3d', ['cluster', 'delete', name], { env: { ...process.env, ...env } });
