@@ -3,6 +3,7 @@
 // (config/git.env, clusters.env, secrets.env) so an existing installation can `source` its files.
 import path from 'node:path';
 import { z } from 'zod';
+import { packageRoot } from '../system/package-root.js';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const range = z
@@ -20,7 +21,8 @@ const optional = z.string().trim().min(1).optional();
 
 const schema = z.object({
   DATABASE_URL: optional,
-  KINDLER_DATA_DIR: z.string().default('./data'),
+  /** Unset: `data/` in the kindler-bot directory, wherever the server or the CLI is run from. */
+  KINDLER_DATA_DIR: z.string().optional(),
   GIT_REPO_URL: optional,
   GIT_USERNAME: optional,
   GIT_PASSWORD: optional,
@@ -128,7 +130,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
   const raw = parsed.data;
-  const dataDir = path.resolve(cwd, raw.KINDLER_DATA_DIR);
+  // One default that `npm start` and `kindler` agree on from any directory; a value given is
+  // taken relative to where it is given.
+  const dataDir = raw.KINDLER_DATA_DIR
+    ? path.resolve(cwd, raw.KINDLER_DATA_DIR)
+    : path.join(packageRoot(), 'data');
   return {
     ...raw,
     dataDir,
