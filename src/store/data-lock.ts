@@ -42,6 +42,7 @@ export function lockDataDir(dir: string): DataLock {
       const release = () => {
         if (!held) return;
         held = false;
+        process.removeListener('exit', release);
         try {
           const current = JSON.parse(fs.readFileSync(file, 'utf8')) as Holder;
           if (current.pid === me.pid && current.host === me.host) fs.rmSync(file, { force: true });
