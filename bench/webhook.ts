@@ -2,6 +2,7 @@
 // verified, the delivery stored in the durable queue, answered), sent by a load generator in its
 // own process, while the app handles the stored deliveries; and the GitHub API requests one
 // `/env create` costs from the comment to the final reaction.
+import { appPrivateKey } from '../test/support/github-fixtures.js';
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
@@ -31,11 +32,7 @@ export async function webhookFigures(count = 500, inFlight = 10): Promise<Figure
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-bench-'));
   const rt = await openRuntime(loadConfig({ DATABASE_URL: db.url, KINDLER_DATA_DIR: tmp }, tmp));
   await rt.store.migrate();
-  const { privateKey } = crypto.generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
+  const privateKey = appPrivateKey();
   const github = await startGitHub(
     rt,
     { APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'fatal' },

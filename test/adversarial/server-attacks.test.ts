@@ -12,24 +12,11 @@ import path from 'node:path';
 import { fromMarkdown } from 'mdast-util-from-markdown';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { appPrivateKey, webhookExample } from '../support/github-fixtures.js';
 import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../support/db.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
-
-const examples = JSON.parse(
-  fs.readFileSync(
-    path.resolve(
-      import.meta.dirname,
-      '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json',
-    ),
-    'utf8',
-  ),
-) as { name: string; examples: { action: string }[] }[];
-const example = (name: string, action: string) =>
-  structuredClone(
-    examples.find((e) => e.name === name)!.examples.find((x) => x.action === action),
-  ) as any;
 
 const SECRET = 'adv-webhook-secret-0123';
 const GIT_USER = 'bot';
@@ -96,7 +83,7 @@ function commentPayload(
   body: string,
   options: { issue?: number; commentId?: number } = {},
 ) {
-  const p = example('issue_comment', 'created');
+  const p = webhookExample('issue_comment', 'created');
   const [owner, name] = repo.split('/');
   const id = options.commentId ?? ++commentIds;
   p.comment.id = id;
@@ -172,10 +159,7 @@ beforeAll(async () => {
   client = new pg.Client({ connectionString: db.url });
   client.on('error', () => undefined); // cut on purpose when the database goes away
   await client.connect();
-  privateKey = crypto
-    .generateKeyPairSync('rsa', { modulusLength: 2048 })
-    .privateKey.export({ type: 'pkcs1', format: 'pem' })
-    .toString();
+  privateKey = appPrivateKey();
   github = await startGitHubServer({ appId: '4242', privateKey });
   github.policies[CONFIG_REPO] = POLICY;
   Object.assign(github.permissions, {
@@ -318,7 +302,7 @@ describe('a real server process under attack', () => {
 
   it('a pull-request label or reopen needs the create permission; forks get nothing', async () => {
     const pr = (action: string, number: number, login: string, fork: boolean) => {
-      const p = example('pull_request', action === 'labeled' ? 'labeled' : 'reopened');
+      const p = webhookExample('pull_request', action === 'labeled' ? 'labeled' : 'reopened');
       p.number = number;
       p.pull_request.number = number;
       p.pull_request.html_url = `https://github.com/${CONFIG_REPO}/pull/${number}`;

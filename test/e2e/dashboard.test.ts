@@ -23,20 +23,9 @@ import { healthHandler, startHttpServer } from '../../src/server/http-server.js'
 import { Metrics } from '../../src/server/metrics.js';
 import { dashboardHandler } from '../../src/web/handler.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { webhookExample } from '../support/github-fixtures.js';
 import { ContractProbotOctokit, expectNoContractViolations } from '../support/github-contract.js';
 
-const examples = JSON.parse(
-  fs.readFileSync(
-    path.resolve(
-      import.meta.dirname,
-      '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json',
-    ),
-    'utf8',
-  ),
-) as { name: string; examples: { action: string }[] }[];
-const commentExample = examples
-  .find((e) => e.name === 'issue_comment')!
-  .examples.find((x) => x.action === 'created') as any;
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-results');
 
 /** A TCP proxy to PostgreSQL that can be cut (listener closed, connections destroyed) and restored on the same port. */
@@ -490,7 +479,7 @@ describe('dashboard in headless Chromium', () => {
       logLevel: 'fatal',
     });
     await probot.load(kindlerApp({ rt, permissions: new PermissionCache() }));
-    const payload = structuredClone(commentExample);
+    const payload = webhookExample('issue_comment', 'created');
     Object.assign(payload.comment, { body: '/env list\n/env create qa', id: 4242 });
     payload.installation = { id: 77 };
     let reply = '';

@@ -16,23 +16,9 @@ import { PermissionCache } from '../../src/github/permissions.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
+import { webhookExample } from '../support/github-fixtures.js';
 import { ContractProbotOctokit, expectNoContractViolations } from '../support/github-contract.js';
 
-const examples = JSON.parse(
-  fs.readFileSync(
-    path.resolve(
-      import.meta.dirname,
-      '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json',
-    ),
-    'utf8',
-  ),
-) as { name: string; examples: { action: string }[] }[];
-const commentExample = examples
-  .find((e) => e.name === 'issue_comment')!
-  .examples.find((x) => x.action === 'created') as any;
-const checkRunExample = examples
-  .find((e) => e.name === 'check_run')!
-  .examples.find((x) => x.action === 'requested_action') as any;
 const API = 'https://api.github.com';
 const R = '/repos/Codertocat/Hello-World';
 const HEAD = 'e'.repeat(40);
@@ -56,7 +42,7 @@ const branches = () =>
     .sort();
 
 function comment(body: string, login = 'Codertocat') {
-  const p = structuredClone(commentExample);
+  const p = webhookExample('issue_comment', 'created');
   // A new comment each time: a comment acts once per version of its body.
   const id = 4242 + delivery + 1;
   Object.assign(p.comment, {
@@ -309,7 +295,7 @@ describe('consistency through the GitHub App', () => {
   });
 
   it('Re-check on a check run runs the check again and publishes a new consistency check run', async () => {
-    const p = structuredClone(checkRunExample);
+    const p = webhookExample('check_run', 'requested_action');
     p.requested_action = { identifier: 'recheck' };
     p.check_run.external_id = 'consistency';
     p.repository = {

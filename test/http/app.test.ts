@@ -16,20 +16,10 @@ import { Engine } from '../../src/lifecycle/engine.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { fakeSystems } from '../support/fake-steps.js';
+import { webhookExample } from '../support/github-fixtures.js';
 import { ContractProbotOctokit, expectNoContractViolations } from '../support/github-contract.js';
 
-const examples = JSON.parse(
-  fs.readFileSync(
-    path.resolve(
-      import.meta.dirname,
-      '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json',
-    ),
-    'utf8',
-  ),
-) as { name: string; examples: { action: string }[] }[];
-const base = examples
-  .find((e) => e.name === 'issue_comment')!
-  .examples.find((x) => x.action === 'created') as any;
+const base = webhookExample('issue_comment', 'created');
 const API = 'https://api.github.com';
 const R = '/repos/Codertocat/Hello-World';
 
@@ -527,7 +517,6 @@ describe('one authority: the config repository', () => {
 });
 
 describe('pull-request environments', () => {
-  const pr = examples.find((e) => e.name === 'pull_request')!.examples as any[];
   const event = (
     action: string,
     labels: string[],
@@ -537,7 +526,7 @@ describe('pull-request environments', () => {
     repoName = 'Hello-World',
     headRepo?: string,
   ) => {
-    const p = structuredClone(pr.find((x) => x.action === 'labeled') ?? pr[0]);
+    const p = webhookExample('pull_request', 'labeled');
     p.action = action;
     p.number = number;
     p.pull_request.number = number;
@@ -577,7 +566,7 @@ describe('pull-request environments', () => {
     await event('labeled', ['env:kind'], 'env:kind', 'pr-1');
     expect(check).toMatchObject({
       name: 'kindler/create pr-12',
-      head_sha: pr[0].pull_request?.head?.sha ?? check.head_sha,
+      head_sha: webhookExample('pull_request', 'labeled').pull_request.head.sha,
     });
     expect(body).toContain('### `create pr-12` — 🕒 queued');
     const env = await rt.store.getEnvironment('pr-12');
@@ -728,11 +717,7 @@ describe('check run buttons', () => {
       trigger,
     });
     expect((await engine.execute(op.id, { owner: 'test:1' }))?.status).toBe('failed');
-    const payload = structuredClone(
-      (examples.find((e) => e.name === 'check_run')!.examples as any[]).find(
-        (x) => x.action === 'requested_action',
-      ) ?? {},
-    );
+    const payload = webhookExample('check_run', 'requested_action');
     Object.assign(payload, {
       action: 'requested_action',
       requested_action: { identifier: 'retry' },

@@ -1,6 +1,6 @@
 // The GitHub Git Database API backend with strict nock: the exact calls for a new branch (4), an
 // unchanged one (GET only), an update, delete (204 and 422-absent), GraphQL listing in pages, 503.
-import crypto from 'node:crypto';
+import { appPrivateKey } from '../support/github-fixtures.js';
 import { createProbot } from 'probot';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -223,11 +223,7 @@ describe('GitHub branch store', () => {
 });
 
 describe("the app's branch store: the config repo through the installation found from it", () => {
-  const { privateKey } = crypto.generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
+  const privateKey = appPrivateKey();
   const config = loadConfig({
     KINDLER_CONFIG_REPO: 'acme/platform-config',
     KINDLER_DATA_DIR: '/tmp/unused',

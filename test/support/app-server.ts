@@ -1,6 +1,7 @@
 // The real server as `npm start` starts it, with the GitHub App configured (a generated key, a
 // webhook secret) on a throwaway database, its Probot's requests checked against GitHub's
 // description. For tests that talk to it over HTTP.
+import { appPrivateKey } from './github-fixtures.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,11 +27,7 @@ export async function startAppServer(name: string, secret: string): Promise<AppS
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `kindler-${name}-`));
   const rt = await openRuntime(loadConfig({ DATABASE_URL: db.url, KINDLER_DATA_DIR: tmp }, tmp));
   await rt.store.migrate();
-  const { privateKey } = crypto.generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-  });
+  const privateKey = appPrivateKey();
   const env = {
     APP_ID: '1',
     PRIVATE_KEY: privateKey,

@@ -1,0 +1,23 @@
+// What tests of the GitHub App start from: GitHub's own example webhook payloads
+// (@octokit/webhooks-examples), and an app private key as GitHub issues them (RSA, PKCS#1 PEM).
+import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+let examples: { name: string; examples: { action?: string }[] }[] | null = null;
+
+/** A fresh copy of GitHub's example payload of `name` with `action` (throws when there is none). */
+export function webhookExample(name: string, action: string): any {
+  examples ??= require('@octokit/webhooks-examples/api.github.com/index.json');
+  const found = examples!.find((e) => e.name === name)?.examples.find((x) => x.action === action);
+  if (!found) throw new Error(`no ${name}.${action} example in @octokit/webhooks-examples`);
+  return structuredClone(found);
+}
+
+/** A GitHub App private key: RSA 2048, PKCS#1 PEM. */
+export function appPrivateKey(): string {
+  return crypto
+    .generateKeyPairSync('rsa', { modulusLength: 2048 })
+    .privateKey.export({ type: 'pkcs1', format: 'pem' })
+    .toString();
+}
