@@ -5,7 +5,6 @@ import {
   command,
   ACTIVE_STATUSES,
   Failure,
-  NOTHING_TO_DO,
   stepsFor,
   checkDerivedNames,
   Redactor,
@@ -197,7 +196,7 @@ export class Engine implements EngineApi {
         final.status === 'running' ? 'handed back (shutdown or lease lost)' : final.status;
       log(final.status === 'failed' ? 'warn' : 'info', `operation ${outcome}`, {
         ...(final.failedStep ? { step: final.failedStep, error: final.error } : {}),
-        ms: Date.now() - claimed.updatedAt.getTime(),
+        ms: this.now().getTime() - claimed.updatedAt.getTime(),
       });
       if (final.status === 'running') {
         // Stopped by shutdown or a lost lease: hand the operation back for another worker to resume.
@@ -308,22 +307,14 @@ export class Engine implements EngineApi {
         `"${name}" is not synced: it is being deleted (status ${env?.status}); finish the delete`,
         deleteCommand(name),
       );
-    const active = await this.store.activeOperation(name);
-    if (active) throw busyFailure(active);
-    const op = await this.store.createOperation({ envName: name, kind, trigger: request.trigger });
-    // What the check found in order is recorded as such: the operation runs only what it must.
-    const at = this.now();
-    for (const step of stepsFor(kind))
-      if (step !== 'ready' && !request.steps.includes(step as SystemStep))
-        await this.store.saveStep(op.id, {
-          step,
-          status: 'skipped',
-          startedAt: at,
-          completedAt: at,
-          error: null,
-          detail: NOTHING_TO_DO,
-        });
-    return (await this.store.getOperation(op.id)) ?? op;
+    // One operation per environment: the store refuses a second one as busy. What the check
+    // found in order is recorded as such: the operation runs only what it must.
+    return this.store.createOperation({
+      envName: name,
+      kind,
+      trigger: request.trigger,
+      skip: stepsFor(kind).filter((s) => s !== 'ready' && !request.steps.includes(s as SystemStep)),
+    });
   }
 
   /** A delete may take over from an operation whose worker died (a half-created environment can always be deleted). */

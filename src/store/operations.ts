@@ -5,11 +5,13 @@
 import {
   command,
   Failure,
+  NOTHING_TO_DO,
   busyFailure as busy,
   stepsFor,
   type EnvName,
   type Operation,
   type OperationKind,
+  type StepName,
   type StepState,
   type Trigger,
 } from '../domain/index.js';
@@ -50,7 +52,12 @@ export async function loadOperation(q: Queryable, id: number): Promise<Operation
 
 export async function insertOperation(
   tx: Queryable,
-  input: { envName: EnvName; kind: OperationKind; trigger: Trigger },
+  input: {
+    envName: EnvName;
+    kind: OperationKind;
+    trigger: Trigger;
+    skip?: readonly StepName[];
+  },
 ): Promise<number> {
   const t = input.trigger;
   const rows = await tx.query<{ id: number }>(
@@ -59,10 +66,16 @@ export async function insertOperation(
     [input.envName, input.kind, t.actor, t.source, t.url, t.repo, t.issueNumber, t.headSha],
   );
   const id = (rows[0] as { id: number }).id;
+  // Skipped steps are recorded with the operation: no worker ever sees them pending.
   await tx.query(
-    `insert into operation_steps (operation_id, step, position, status)
-     select $1, step, ord::int, 'pending' from unnest($2::text[]) with ordinality as s(step, ord)`,
-    [id, [...stepsFor(input.kind)]],
+    `insert into operation_steps (operation_id, step, position, status, detail, started_at, completed_at)
+     select $1, step, ord::int,
+       case when step = any($3::text[]) then 'skipped' else 'pending' end,
+       case when step = any($3::text[]) then $4 end,
+       case when step = any($3::text[]) then now() end,
+       case when step = any($3::text[]) then now() end
+     from unnest($2::text[]) with ordinality as s(step, ord)`,
+    [id, [...stepsFor(input.kind)], [...(input.skip ?? [])], NOTHING_TO_DO],
   );
   return id;
 }

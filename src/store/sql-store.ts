@@ -7,6 +7,7 @@ import {
   type Operation,
   type OperationKind,
   type OperationStatus,
+  type StepName,
   type StepState,
   type Trigger,
 } from '../domain/index.js';
@@ -135,6 +136,8 @@ export class SqlStore implements Store {
     envName: EnvName;
     kind: OperationKind;
     trigger: Trigger;
+    /** Steps recorded as skipped from the start (nothing to do), in the same transaction. */
+    skip?: readonly StepName[];
   }): Promise<Operation> {
     try {
       const id = await this.db.transaction((tx) => insertOperation(tx, input));

@@ -85,13 +85,16 @@ export interface Store {
   importRecords(records: EnvironmentRecord[]): Promise<ImportReport>;
 
   /**
-   * Records a new operation with all its steps `pending`. Failure('busy') when the environment
-   * already has a queued or running operation (one at a time, enforced by a unique index).
+   * Records a new operation with its steps `pending` (those in `skip` skipped, detail
+   * NOTHING_TO_DO). Failure('busy') when the environment already has a queued or running operation
+   * (one at a time, enforced by a unique index).
    */
   createOperation(input: {
     envName: EnvName;
     kind: OperationKind;
     trigger: Trigger;
+    /** Steps recorded as skipped from the start (nothing to do), in the same transaction. */
+    skip?: readonly StepName[];
   }): Promise<Operation>;
   getOperation(id: number): Promise<Operation | null>;
   /** The queued or running operation of an environment, if any. */
