@@ -20,6 +20,7 @@ import {
   type StepState,
   type Trigger,
 } from '../domain/index.js';
+import type { OperationRequest } from '../lifecycle/engine-api.js';
 import type { SystemStep } from '../lifecycle/step.js';
 import type { Runtime } from '../runtime.js';
 import { checkConsistency } from './check.js';
@@ -108,46 +109,52 @@ export async function requestSyncs(
     if (steps.has('cluster')) for (const s of ['portainer', 'argocd'] as const) steps.add(s);
     if (steps.size === 0) continue;
     const ordered = SYNC_STEPS.filter((s): s is SystemStep => steps.has(s as SystemStep));
-    const action = `ensure ${ordered.join(', ')}`;
-    if (options.limit !== undefined && operations.length >= options.limit) {
-      actions.push({
-        name: row.name,
-        system: 'all',
-        action,
-        outcome: 'skipped',
-        detail: `not queued: one request syncs at most ${options.limit} environments; ask again once these finish`,
-      });
-      continue;
-    }
-    try {
-      const op = await rt.engine.request({
-        kind: 'sync',
-        name: envName(row.name),
-        steps: ordered,
-        trigger: options.trigger,
-      });
-      operations.push(op);
-      actions.push({
-        name: row.name,
-        system: 'all',
-        action,
-        outcome: 'queued',
-        detail: `sync #${op.id}`,
-      });
-    } catch (error) {
-      if (classify(error) !== 'failure') throw error;
-      const fix = (error as Failure).fix;
-      actions.push({
-        name: row.name,
-        system: 'all',
-        action,
-        outcome: 'skipped',
-        detail: messageOf(error),
-        ...(fix ? { fix } : {}),
-      });
-    }
+    const { outcome } = await recordRepair(rt, operations, options.limit, {
+      kind: 'sync',
+      name: envName(row.name),
+      steps: ordered,
+      trigger: options.trigger,
+    });
+    actions.push({
+      name: row.name,
+      system: 'all',
+      action: `ensure ${ordered.join(', ')}`,
+      ...outcome,
+    });
   }
   return { actions, operations, report };
+}
+
+/**
+ * Records one repair operation (added to `operations`), within `limit` per request, with the
+ * outcome of its action: queued, or skipped with why (the bound, or the engine's refusal and fix).
+ */
+async function recordRepair(
+  rt: Runtime,
+  operations: Operation[],
+  limit: number | undefined,
+  request: Extract<OperationRequest, { kind: 'sync' | 'prune' }>,
+): Promise<{ op: Operation | null; outcome: Pick<RepairAction, 'outcome' | 'detail' | 'fix'> }> {
+  if (limit !== undefined && operations.length >= limit)
+    return {
+      op: null,
+      outcome: {
+        outcome: 'skipped',
+        detail: `not queued: one request queues at most ${limit} ${request.kind} operations; ask again once these finish`,
+      },
+    };
+  try {
+    const op = await rt.engine.request(request);
+    operations.push(op);
+    return { op, outcome: { outcome: 'queued', detail: `${op.kind} #${op.id}` } };
+  } catch (error) {
+    if (classify(error) !== 'failure') throw error;
+    const fix = (error as Failure).fix;
+    return {
+      op: null,
+      outcome: { outcome: 'skipped', detail: messageOf(error), ...(fix ? { fix } : {}) },
+    };
+  }
 }
 
 const OUTCOME: Record<StepState['status'], RepairAction['outcome']> = {
@@ -191,7 +198,11 @@ const PRUNE_STEP: Record<Discrepancy['system'], SystemStep> = {
 };
 
 /** The report's orphans (or those of `names`, each of which must be one), in prune's order. */
-function orphansOf(report: ConsistencyReport, names: string[] = []): Discrepancy[] {
+function orphansOf(
+  report: ConsistencyReport,
+  names: string[] = [],
+  options = { strict: true },
+): Discrepancy[] {
   const wanted = new Set(names);
   const orphans = report.discrepancies.filter(
     (d) =>
@@ -199,7 +210,7 @@ function orphansOf(report: ConsistencyReport, names: string[] = []): Discrepancy
       d.name !== MANAGEMENT_CLUSTER &&
       (wanted.size === 0 || wanted.has(d.name)),
   );
-  for (const name of wanted)
+  for (const name of options.strict ? wanted : [])
     if (!orphans.some((d) => d.name === name))
       throw new Failure(
         'not_found',
@@ -236,43 +247,28 @@ export async function previewPrune(
  */
 export async function requestPrunes(
   rt: Runtime,
-  options: { names?: string[]; trigger: Trigger; limit?: number },
+  options: {
+    names?: string[];
+    trigger: Trigger;
+    limit?: number;
+    /** Names that are no longer orphaned are left out, not refused (a preview being confirmed). */
+    stillOrphaned?: boolean;
+  },
 ): Promise<RepairPlan> {
   const report = await checkConsistency(rt);
-  const orphans = orphansOf(report, options.names);
+  const orphans = orphansOf(report, options.names, { strict: !options.stillOrphaned });
   const actions: RepairAction[] = [];
   const operations: Operation[] = [];
   for (const name of new Set(orphans.map((d) => d.name))) {
     const mine = orphans.filter((d) => d.name === name);
-    const skip = (detail: string) =>
-      actions.push(
-        ...mine.map((d) => ({ ...planned(d, new Date()), outcome: 'skipped' as const, detail })),
-      );
-    if (options.limit !== undefined && operations.length >= options.limit) {
-      skip(
-        `not queued: one request prunes at most ${options.limit} names; ask again once these finish`,
-      );
-      continue;
-    }
-    try {
-      const op = await rt.engine.request({
-        kind: 'prune',
-        name: envName(name),
-        steps: [...new Set(mine.map((d) => PRUNE_STEP[d.system]))],
-        trigger: options.trigger,
-      });
-      operations.push(op);
-      actions.push(
-        ...mine.map((d) => ({
-          ...planned(d, op.startedAt),
-          outcome: 'queued' as const,
-          detail: `prune #${op.id}`,
-        })),
-      );
-    } catch (error) {
-      if (classify(error) !== 'failure') throw error;
-      skip(messageOf(error));
-    }
+    const { op, outcome } = await recordRepair(rt, operations, options.limit, {
+      kind: 'prune',
+      name: envName(name),
+      steps: [...new Set(mine.map((d) => PRUNE_STEP[d.system]))],
+      trigger: options.trigger,
+    });
+    // The archive is named after the operation's start, as its branch step will name it.
+    actions.push(...mine.map((d) => ({ ...planned(d, op?.startedAt ?? new Date()), ...outcome })));
   }
   return { actions, operations, report };
 }

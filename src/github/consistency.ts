@@ -118,12 +118,15 @@ export async function pruneCommand(
     return 'Nothing to confirm: prune removes only what a preview showed in the last hour. Comment `/env prune` first and read the list.';
   }
   await rt.store.setState(previewKey(repo), null);
-  // Only what was previewed and is still orphaned now.
-  const current = await previewPrune(rt, { now });
-  const names = preview.names.filter((n) => current.actions.some((a) => a.name === n));
-  if (names.length === 0)
+  // Only what was previewed and is still orphaned now (one check decides both).
+  const plan = await requestPrunes(rt, {
+    names: preview.names,
+    stillOrphaned: true,
+    trigger,
+    limit: MAX_REPAIRS_PER_REQUEST,
+  });
+  if (plan.actions.length === 0)
     return 'Nothing left to prune: what the preview listed is gone or has a database row again.';
-  const plan = await requestPrunes(rt, { names, trigger, limit: MAX_REPAIRS_PER_REQUEST });
   for (const op of plan.operations) await announce(op);
   return `${renderActionsMarkdown(plan.actions, 'prune', true)}\n\nEach prune is an operation of its own: its status comment and check run follow it.`;
 }
