@@ -340,20 +340,21 @@ async function run(
     case 'sync':
     case 'prune': {
       const reply = deps.background ? answer.later : answer.reply;
+      // Each repair operation gets its status comment and check run in this conversation.
+      const announceHere = (op: Operation) =>
+        announce(op, gh.octokit, gh.repo, trigger.issueNumber, deps);
       const task = async () => {
         const body =
           command.verb === 'check'
             ? await checkCommand(deps.rt, gh.octokit, gh.repo)
             : command.verb === 'sync'
-              ? await syncCommand(deps.rt, trigger, (op) =>
-                  announce(op, gh.octokit, gh.repo, trigger.issueNumber, deps),
-                )
+              ? await syncCommand(deps.rt, trigger, announceHere)
               : await pruneCommand(
                   deps.rt,
                   gh.repo,
                   'confirm' in command && command.confirm,
                   trigger,
-                  (op) => announce(op, gh.octokit, gh.repo, trigger.issueNumber, deps),
+                  announceHere,
                 );
         await reply(`> ${quoted}\n\n${body}`);
       };
