@@ -14,7 +14,8 @@ import { loadConfig } from '../src/config/config.js';
 import { Probot, ProbotOctokit } from 'probot';
 import { kindlerApp } from '../src/app.js';
 import { PermissionCache } from '../src/github/permissions.js';
-import { commentReporter } from '../src/github/reporter.js';
+import { outboxOver } from '../src/github/outbox.js';
+import { operationReporter } from '../src/github/reporter.js';
 import { startGitHub } from '../src/github/start.js';
 import { Worker } from '../src/github/worker.js';
 import { Engine } from '../src/lifecycle/engine.js';
@@ -187,7 +188,7 @@ export async function apiRequestsPerCreate(): Promise<Figure[]> {
     await new Worker(rt, {
       owner: 'bench:w',
       concurrency: 1,
-      observerFor: async () => commentReporter(octokit as never, rt),
+      observerFor: async () => operationReporter(outboxOver(rt), { client: octokit as never }),
     }).tick();
   } finally {
     nock.cleanAll();

@@ -4,6 +4,7 @@ import { messageOf } from './domain/index.js';
 import { handleComment, type CommentDeps } from './github/comment-handler.js';
 import { handleCheckRun } from './github/check-run-handler.js';
 import { handlePullRequest } from './github/pr-handler.js';
+import { outboxOver, type Outbox } from './github/outbox.js';
 
 /** The events the app handles; every other delivery is answered without work (see github/intake.ts). */
 export const HANDLED_EVENTS = {
@@ -67,7 +68,11 @@ export async function receiveDelivery(
   if (failed) throw failed;
 }
 
-export function kindlerApp(deps: CommentDeps) {
+/** What the app needs; without an outbox it writes to GitHub through one of its own. */
+export type AppDeps = Omit<CommentDeps, 'outbox'> & { outbox?: Outbox | undefined };
+
+export function kindlerApp(given: AppDeps) {
+  const deps: CommentDeps = { ...given, outbox: given.outbox ?? outboxOver(given.rt) };
   return (app: Probot): void => {
     app.on(
       [...HANDLED_EVENTS.comment],

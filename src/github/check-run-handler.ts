@@ -7,9 +7,8 @@ import { authorityFor, judgedAs } from './authority.js';
 import { spell, classify, messageOf, type Failure, type Trigger } from '../domain/index.js';
 import { RECHECK_ACTION, RETRY_ACTION } from '../render/check-run.js';
 import { SYNC_ACTION, checkAndPublish, syncCommand } from './consistency.js';
-import { announce, type CommentDeps } from './comment-handler.js';
+import type { CommentDeps } from './comment-handler.js';
 import type { GitHubClient, RepoRef } from './types.js';
-import { publishable } from './publish.js';
 
 export interface CheckRunEvent {
   deliveryId: string;
@@ -53,13 +52,13 @@ export async function handleCheckRun(
     decision = await authority.decide({ verb, envName: op.envName, login: event.sender });
     if (!decision.allowed) break;
   }
+  const issueNumber = op.trigger.issueNumber;
   const say = (body: string) =>
-    op.trigger.issueNumber
-      ? octokit.rest.issues.createComment({
-          ...event.repo,
-          issue_number: op.trigger.issueNumber,
-          body: publishable(deps.rt, body),
-        })
+    issueNumber
+      ? deps.outbox.send(
+          { kind: 'comment', repo: event.repo, issueNumber, body },
+          { key: `reply:${event.deliveryId}`, client: octokit },
+        )
       : Promise.resolve();
   if (!decision.allowed) {
     await say(decision.message);
@@ -71,7 +70,7 @@ export async function handleCheckRun(
       source: 'check_run',
       actor: event.sender,
     });
-    deps.wake?.(again);
+    await deps.outbox.report(again, octokit);
   } catch (error) {
     if (classify(error) !== 'failure') throw error;
     const fix = (error as Failure).fix;
@@ -102,9 +101,8 @@ async function consistencyAction(
       issueNumber: null,
       headSha: null,
     };
-    if (verb === 'sync')
-      await syncCommand(rt, trigger, (op) => announce(op, octokit, event.repo, null, deps));
-    else await checkAndPublish(rt, octokit, event.repo);
+    if (verb === 'sync') await syncCommand(rt, trigger, (op) => deps.outbox.report(op, octokit));
+    else await checkAndPublish(rt, { outbox: deps.outbox, octokit, repo: event.repo });
   };
   if (deps.background) deps.background(task);
   else await task();

@@ -19,14 +19,12 @@ import {
 } from '../domain/index.js';
 import { readSnapshot } from '../store/csv-snapshot.js';
 import { isUnreachable } from '../store/db.js';
-import { SUMMARY_LIMIT, checkRunName, checkRunState } from '../render/check-run.js';
 import { renderStatusComment } from '../render/status-comment.js';
 import type { Runtime } from '../runtime.js';
 import { checkCommand, pruneCommand, syncCommand } from './consistency.js';
 import { authorityFor, judgedAs, type Authority, type AuthorityDeps } from './authority.js';
 import { installationKey, type GitHubClient, type RepoRef } from './types.js';
-import { publishable } from './publish.js';
-import { commentReporter } from './reporter.js';
+import type { Outbox } from './outbox.js';
 
 export interface CommentEvent {
   deliveryId: string;
@@ -43,8 +41,8 @@ export interface CommentEvent {
 
 export interface CommentDeps extends AuthorityDeps {
   rt: Runtime;
-  /** Hands a recorded operation to the worker (the durable queue in the server). */
-  wake?: (op: Operation) => void;
+  /** Every write to GitHub goes through it. */
+  outbox: Outbox;
   /** Runs slow read-outs (check, sync, prune) after the webhook is answered; inline when absent. */
   background?: (task: () => Promise<void>) => void;
 }
@@ -91,13 +89,19 @@ export async function handleComment(
   // Everything said to this comment goes into one reply, posted last.
   const answers: string[] = [];
   const say = (body: string) => void answers.push(body);
+  // Keyed by the comment's version: a delivery handled again after its reply was sent does not
+  // answer twice.
   const post = () =>
     answers.length
-      ? octokit.rest.issues.createComment({
-          ...event.repo,
-          issue_number: event.issueNumber,
-          body: publishable(deps.rt, answers.join('\n\n---\n\n')),
-        })
+      ? deps.outbox.send(
+          {
+            kind: 'comment',
+            repo: event.repo,
+            issueNumber: event.issueNumber,
+            body: answers.join('\n\n---\n\n'),
+          },
+          { key: `reply:${version}`, client: octokit },
+        )
       : Promise.resolve();
   // Authorise before answering anything: a sender without read permission (on the config
   // repository) gets one short refusal, whatever the comment holds.
@@ -125,17 +129,17 @@ export async function handleComment(
     await post();
     return;
   }
-  try {
-    await octokit.rest.reactions.createForIssueComment({
-      ...event.repo,
-      comment_id: event.commentId,
-      content: 'eyes',
-    });
-  } catch (error) {
+  const seen = await deps.outbox.send(
+    { kind: 'reaction', repo: event.repo, commentId: event.commentId, content: 'eyes' },
+    { key: `eyes:${version}`, client: octokit },
+  );
+  if (!seen.delivered) {
     // GitHub is unreachable and nothing has happened yet: the queue tries this delivery again.
     await deps.rt.store.releaseDelivery(event.deliveryId);
     await deps.rt.store.releaseDelivery(version);
-    throw error;
+    throw new Error(
+      `GitHub did not take the 👀 reaction (${seen.error ?? 'no answer'}); the delivery will be handled again`,
+    );
   }
   let consistencyRun = false;
   try {
@@ -205,11 +209,15 @@ async function answerDegraded(
     if (command.verb === 'help') return helpText(command.topic);
     return `> ${line.line}\n\nRefused: \`/env ${command.verb}\` needs the database, and nothing was changed. Try again when it is back; \`/env list\` and \`/env status\` answer from the snapshot meanwhile.`;
   });
-  await octokit.rest.issues.createComment({
-    ...event.repo,
-    issue_number: event.issueNumber,
-    body: publishable(rt, `${note}\n\n${answers.join('\n\n---\n\n')}`),
-  });
+  await deps.outbox.sendUnrecorded(
+    {
+      kind: 'comment',
+      repo: event.repo,
+      issueNumber: event.issueNumber,
+      body: `${note}\n\n${answers.join('\n\n---\n\n')}`,
+    },
+    octokit,
+  );
 }
 
 async function handleLine(
@@ -253,72 +261,15 @@ async function handleLine(
   };
   // A consistency run answers when it ends, after this comment's reply: in a comment of its own.
   const later = (body: string) =>
-    octokit.rest.issues.createComment({
-      ...event.repo,
-      issue_number: event.issueNumber,
-      body: publishable(deps.rt, body),
-    });
+    deps.outbox.send(
+      { kind: 'comment', repo: event.repo, issueNumber: event.issueNumber, body },
+      { client: octokit },
+    );
   const op = await run(command, trigger, deps, { reply, later }, line.line, {
     octokit,
     repo: event.repo,
   });
-  if (op) await announce(op, octokit, event.repo, event.issueNumber, deps);
-}
-
-/**
- * Posts the operation's status comment and its check run (on the PR head, or the default branch
- * head for issue commands); the worker edits both from then on.
- */
-export async function announce(
-  op: Operation,
-  octokit: GitHubClient,
-  repo: RepoRef,
-  issueNumber: number | null,
-  deps: CommentDeps,
-): Promise<void> {
-  const env = await deps.rt.store.getEnvironment(op.envName);
-  const settings = deps.rt.urls;
-  // Asked from a check run's button there is no conversation: the check run alone reports.
-  const comment =
-    issueNumber === null
-      ? null
-      : (
-          await octokit.rest.issues.createComment({
-            ...repo,
-            issue_number: issueNumber,
-            body: publishable(deps.rt, renderStatusComment(op, env, settings)),
-          })
-        ).data;
-  let headSha = op.trigger.headSha;
-  if (!headSha) {
-    const { data: info } = await octokit.rest.repos.get({ ...repo });
-    headSha = (await octokit.rest.repos.getBranch({ ...repo, branch: info.default_branch })).data
-      .commit.sha;
-  }
-  const state = checkRunState(op, env, settings);
-  const { data: check } = await octokit.rest.checks.create({
-    ...repo,
-    name: checkRunName(op),
-    head_sha: headSha,
-    external_id: String(op.id),
-    status: state.status,
-    output: {
-      title: state.output.title,
-      summary: publishable(deps.rt, state.output.summary, SUMMARY_LIMIT),
-    },
-  });
-  const saved = await deps.rt.store.updateOperation(op.id, {
-    commentId: comment?.id ?? null,
-    checkRunId: check.id,
-  });
-  // A worker may have taken the operation before its ids were saved: then it could not report,
-  // so write where it is now (later updates find the ids themselves).
-  if (saved.status !== 'queued') {
-    const reporter = commentReporter(octokit, deps.rt);
-    await reporter.onUpdate(saved, await deps.rt.store.getEnvironment(saved.envName));
-    await reporter.flush();
-  }
-  deps.wake?.(saved);
+  if (op) await deps.outbox.report(op, octokit);
 }
 
 async function run(
@@ -341,12 +292,11 @@ async function run(
     case 'prune': {
       const reply = deps.background ? answer.later : answer.reply;
       // Each repair operation gets its status comment and check run in this conversation.
-      const announceHere = (op: Operation) =>
-        announce(op, gh.octokit, gh.repo, trigger.issueNumber, deps);
+      const announceHere = (op: Operation) => deps.outbox.report(op, gh.octokit);
       const task = async () => {
         const body =
           command.verb === 'check'
-            ? await checkCommand(deps.rt, gh.octokit, gh.repo)
+            ? await checkCommand(deps.rt, { outbox: deps.outbox, ...gh })
             : command.verb === 'sync'
               ? await syncCommand(deps.rt, trigger, announceHere)
               : await pruneCommand(

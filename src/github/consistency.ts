@@ -8,9 +8,17 @@ import type { ConsistencyReport } from '../consistency/compare.js';
 import { previewPrune, requestPrunes, requestSyncs } from '../consistency/repair.js';
 import type { Operation, Trigger } from '../domain/index.js';
 import { renderActionsMarkdown, renderReportMarkdown } from '../render/consistency.js';
-import { RECHECK_ACTION, SUMMARY_LIMIT } from '../render/check-run.js';
+import { RECHECK_ACTION } from '../render/check-run.js';
 import type { Runtime } from '../runtime.js';
+import type { Outbox } from './outbox.js';
 import type { GitHubClient, RepoRef } from './types.js';
+
+/** Where a consistency answer goes: the repository, through the outbox with this client. */
+export interface GitHubTarget {
+  outbox: Outbox;
+  octokit: GitHubClient;
+  repo: RepoRef;
+}
 
 export const CONSISTENCY_CHECK = 'kindler/consistency';
 export { RECHECK_ACTION };
@@ -45,25 +53,17 @@ export function sharedCheck(rt: Runtime): SharedCheck {
 }
 
 /** The shared report, its check run published once. */
-export async function checkAndPublish(
-  rt: Runtime,
-  octokit: GitHubClient,
-  repo: RepoRef,
-): Promise<ConsistencyReport> {
+export async function checkAndPublish(rt: Runtime, gh: GitHubTarget): Promise<ConsistencyReport> {
   const report = await sharedCheck(rt).get();
   if (!published.has(report)) {
     published.add(report);
-    await publishCheckRun(rt, octokit, repo, report);
+    await publishCheckRun(gh, report);
   }
   return report;
 }
 
-export async function checkCommand(
-  rt: Runtime,
-  octokit: GitHubClient,
-  repo: RepoRef,
-): Promise<string> {
-  const report = await checkAndPublish(rt, octokit, repo);
+export async function checkCommand(rt: Runtime, gh: GitHubTarget): Promise<string> {
+  const report = await checkAndPublish(rt, gh);
   return renderReportMarkdown(report, { command: '/env', maxRows: 30 });
 }
 
@@ -133,32 +133,35 @@ export async function pruneCommand(
 
 /** A completed `kindler/consistency` check run on the default branch's head. */
 export async function publishCheckRun(
-  rt: Runtime,
-  octokit: GitHubClient,
-  repo: RepoRef,
+  { outbox, octokit, repo }: GitHubTarget,
   report: ConsistencyReport,
-): Promise<number> {
+): Promise<number | null> {
   const { data: info } = await octokit.rest.repos.get({ ...repo });
   const head = (await octokit.rest.repos.getBranch({ ...repo, branch: info.default_branch })).data
     .commit.sha;
-  let summary = rt.redactor.redact(renderReportMarkdown(report, { maxRows: 200 }));
-  if (summary.length > SUMMARY_LIMIT)
-    summary = `…\n${summary.slice(summary.length - SUMMARY_LIMIT + 2)}`;
-  const { data } = await octokit.rest.checks.create({
-    ...repo,
-    name: CONSISTENCY_CHECK,
-    head_sha: head,
-    status: 'completed',
-    conclusion: report.consistent ? 'success' : 'failure',
-    completed_at: report.checkedAt,
-    external_id: 'consistency',
-    output: { title: report.summary, summary },
-    actions: [
-      { label: 'Re-check', description: 'Compare every system again', identifier: RECHECK_ACTION },
-      { label: 'Sync', description: 'Recreate what the DB implies', identifier: SYNC_ACTION },
-    ],
-  });
-  return data.id;
+  const sent = await outbox.send(
+    {
+      kind: 'check-run',
+      repo,
+      name: CONSISTENCY_CHECK,
+      headSha: head,
+      status: 'completed',
+      conclusion: report.consistent ? 'success' : 'failure',
+      externalId: 'consistency',
+      title: report.summary,
+      summary: renderReportMarkdown(report, { maxRows: 200 }),
+      actions: [
+        {
+          label: 'Re-check',
+          description: 'Compare every system again',
+          identifier: RECHECK_ACTION,
+        },
+        { label: 'Sync', description: 'Recreate what the DB implies', identifier: SYNC_ACTION },
+      ],
+    },
+    { client: octokit },
+  );
+  return sent.id;
 }
 
 export type DriftOutcome = 'opened' | 'reopened' | 'updated' | 'closed' | 'unchanged';
@@ -169,8 +172,7 @@ export type DriftOutcome = 'opened' | 'reopened' | 'updated' | 'closed' | 'uncha
  */
 export async function driftMonitor(
   rt: Runtime,
-  octokit: GitHubClient,
-  repo: RepoRef,
+  { outbox, octokit, repo }: GitHubTarget,
 ): Promise<{ outcome: DriftOutcome; report: ConsistencyReport; issue: number | null }> {
   const report = await checkConsistency(rt);
   const known = await rt.store.getState<number>(driftKey(repo));
@@ -183,44 +185,47 @@ export async function driftMonitor(
         },
       )
     : null;
-  const body = rt.redactor
-    .redact(
-      `${DRIFT_MARKER}\nThe scheduled consistency check found drift between the database and the systems it drives. kindler-bot keeps this issue current and closes it when the drift is gone.\n\n${renderReportMarkdown(report, { command: '/env', maxRows: 100 })}`,
-    )
-    .slice(0, 65_000);
+  const body = `${DRIFT_MARKER}\nThe scheduled consistency check found drift between the database and the systems it drives. kindler-bot keeps this issue current and closes it when the drift is gone.\n\n${renderReportMarkdown(report, { command: '/env', maxRows: 100 })}`;
+  const client = { client: octokit };
   if (report.consistent) {
     if (!issue || issue.state === 'closed') return { outcome: 'unchanged', report, issue: known };
-    await octokit.rest.issues.createComment({
-      ...repo,
-      issue_number: issue.number,
-      body: `No drift any more (checked ${report.checkedAt}). Closing.`,
-    });
-    await octokit.rest.issues.update({
-      ...repo,
-      issue_number: issue.number,
-      state: 'closed',
-      state_reason: 'completed',
-    });
+    await outbox.send(
+      {
+        kind: 'comment',
+        repo,
+        issueNumber: issue.number,
+        body: `No drift any more (checked ${report.checkedAt}). Closing.`,
+      },
+      client,
+    );
+    await outbox.send(
+      { kind: 'issue-update', repo, issueNumber: issue.number, state: 'closed' },
+      client,
+    );
     return { outcome: 'closed', report, issue: issue.number };
   }
   const title = `kindler: drift — ${report.summary.replace(/^Inconsistent: /, '')}`;
   if (!issue) {
-    const { data } = await octokit.rest.issues.create({
-      ...repo,
-      title,
-      body,
-      labels: [DRIFT_LABEL],
-    });
-    await rt.store.setState(driftKey(repo), data.number);
-    return { outcome: 'opened', report, issue: data.number };
+    // Keyed by the issue it replaces: a creation GitHub did not take is the same one next time.
+    const { id } = await outbox.send(
+      { kind: 'issue', repo, title, body, labels: [DRIFT_LABEL] },
+      { ...client, key: `drift-issue:${repo.owner}/${repo.repo}:${known ?? 'first'}` },
+    );
+    if (id === null) throw new Error('GitHub did not take the drift issue; it is tried again');
+    await rt.store.setState(driftKey(repo), id);
+    return { outcome: 'opened', report, issue: id };
   }
   const reopen = issue.state === 'closed';
-  await octokit.rest.issues.update({
-    ...repo,
-    issue_number: issue.number,
-    title,
-    body,
-    ...(reopen ? { state: 'open' as const } : {}),
-  });
+  await outbox.send(
+    {
+      kind: 'issue-update',
+      repo,
+      issueNumber: issue.number,
+      title,
+      body,
+      ...(reopen ? { state: 'open' as const } : {}),
+    },
+    client,
+  );
   return { outcome: reopen ? 'reopened' : 'updated', report, issue: issue.number };
 }

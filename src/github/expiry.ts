@@ -3,7 +3,7 @@
 // `keep` label) never expire. Runs every minute on the queue's schedule, once among replicas.
 import type { Trigger } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
-import { announce, type CommentDeps } from './comment-handler.js';
+import type { CommentDeps } from './comment-handler.js';
 import { splitRepo, type GitHubClient, type RepoRef } from './types.js';
 
 export interface SweepResult {
@@ -36,17 +36,21 @@ export async function sweepExpiry(
         headSha: origin?.trigger.headSha ?? null,
       };
       const op = await rt.engine.request({ kind: 'delete', name: env.name, trigger });
-      if (octokit && repo && issue) await announce(op, octokit, repo, issue, deps);
+      await deps.outbox.report(op, octokit ?? undefined);
       result.deleted.push(env.name);
     } else if (env.expiresAt.getTime() - now.getTime() <= lead) {
       const key = `expiry-warned:${env.name}`;
       if ((await rt.store.getState<string>(key)) === env.expiresAt.toISOString()) continue;
       if (octokit && repo && issue) {
-        await octokit.rest.issues.createComment({
-          ...repo,
-          issue_number: issue,
-          body: `⏰ Environment \`${env.name}\` expires ${env.expiresAt.toISOString()} and will then be deleted. To keep it longer, comment \`/env extend ${env.name} 24h\`${env.name.startsWith('pr-') ? ' or add the `keep` label' : ''}.`,
-        });
+        await deps.outbox.send(
+          {
+            kind: 'comment',
+            repo,
+            issueNumber: issue,
+            body: `⏰ Environment \`${env.name}\` expires ${env.expiresAt.toISOString()} and will then be deleted. To keep it longer, comment \`/env extend ${env.name} 24h\`${env.name.startsWith('pr-') ? ' or add the `keep` label' : ''}.`,
+          },
+          { key: `expiry-warning:${env.name}:${env.expiresAt.toISOString()}`, client: octokit },
+        );
       }
       await rt.store.setState(key, env.expiresAt.toISOString());
       result.warned.push(env.name);

@@ -18,9 +18,8 @@ import {
   type ProviderName,
   type Trigger,
 } from '../domain/index.js';
-import { announce, type CommentDeps } from './comment-handler.js';
+import type { CommentDeps } from './comment-handler.js';
 import { installationKey, type GitHubClient, type RepoRef } from './types.js';
-import { publishable } from './publish.js';
 
 export interface PullRequestEvent {
   deliveryId: string;
@@ -61,6 +60,13 @@ export async function handlePullRequest(
   octokit: GitHubClient,
   deps: CommentDeps,
 ): Promise<void> {
+  // What this delivery has to say, on the pull request (once, if the delivery is handled again).
+  let said = 0;
+  const say = (body: string) =>
+    deps.outbox.send(
+      { kind: 'comment', repo: event.repo, issueNumber: event.number, body },
+      { key: `reply:${event.deliveryId}:${++said}`, client: octokit },
+    );
   let authority: Authority;
   try {
     authority = await authorityFor(deps, octokit, event.repo);
@@ -73,11 +79,7 @@ export async function handlePullRequest(
       defaults.includes(event.label) &&
       (await deps.rt.store.recordDelivery(event.deliveryId, 'pull_request'))
     ) {
-      await octokit.rest.issues.createComment({
-        ...event.repo,
-        issue_number: event.number,
-        body: publishable(deps.rt, error.message),
-      });
+      await say(error.message);
     }
     return;
   }
@@ -121,14 +123,9 @@ export async function handlePullRequest(
   // Only the pull request that created an environment changes it.
   if (existing && existing.sourceUrl !== event.url) {
     if (wants)
-      await octokit.rest.issues.createComment({
-        ...event.repo,
-        issue_number: event.number,
-        body: publishable(
-          deps.rt,
-          `Environment \`${name}\` belongs to ${existing.sourceUrl ?? 'someone else'}, not to this pull request; nothing was changed.`,
-        ),
-      });
+      await say(
+        `Environment \`${name}\` belongs to ${existing.sourceUrl ?? 'someone else'}, not to this pull request; nothing was changed.`,
+      );
     return;
   }
   const exists = existing !== null;
@@ -144,11 +141,7 @@ export async function handlePullRequest(
         ? `This pull request comes from a fork: it gets no environment unless \`pull_requests.forks: true\` is set in .github/kindler.yml. Nothing was created.`
         : null;
     if (refusal) {
-      await octokit.rest.issues.createComment({
-        ...event.repo,
-        issue_number: event.number,
-        body: publishable(deps.rt, refusal),
-      });
+      await say(refusal);
       return;
     }
   }
@@ -166,21 +159,14 @@ export async function handlePullRequest(
       });
       if (event.labels.includes(KEEP_LABEL))
         await deps.rt.store.updateEnvironment(name, { pinned: true });
-      await announce(op, octokit, event.repo, event.number, deps);
+      await deps.outbox.report(op, octokit);
     } else if (!wants && exists) {
       const op = await deps.rt.engine.request({ kind: 'delete', name, trigger });
-      await announce(op, octokit, event.repo, event.number, deps);
+      await deps.outbox.report(op, octokit);
     }
   } catch (error) {
     if (classify(error) !== 'failure') throw error;
     const fix = (error as Failure).fix;
-    await octokit.rest.issues.createComment({
-      ...event.repo,
-      issue_number: event.number,
-      body: publishable(
-        deps.rt,
-        `${messageOf(error)}${fix ? `\n\nNext: \`${spell(fix, 'comment')}\`` : ''}`,
-      ),
-    });
+    await say(`${messageOf(error)}${fix ? `\n\nNext: \`${spell(fix, 'comment')}\`` : ''}`);
   }
 }

@@ -7,7 +7,8 @@ import type { Runtime } from '../runtime.js';
 import type { Handler } from '../server/http-server.js';
 import { kindlerApp, plainError, receiveDelivery } from '../app.js';
 import { PermissionCache } from './permissions.js';
-import { commentReporter } from './reporter.js';
+import { operationReporter } from './reporter.js';
+import { Outbox } from './outbox.js';
 import type { GitHubClient } from './types.js';
 import { Worker } from './worker.js';
 import { OperationQueue, everyMinutes } from '../queue/operation-queue.js';
@@ -17,12 +18,14 @@ import { Background } from './background.js';
 import { driftMonitor } from './consistency.js';
 import { installationClient } from './config-repo.js';
 import { messageOf } from '../domain/index.js';
+import { logFn } from '../system/log.js';
 import { installationKey, splitRepo, type RepoRef } from './types.js';
 import type { Metrics } from '../server/metrics.js';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
 const EXPIRY_SCHEDULE = 'kindler-expiry';
 const DRIFT_SCHEDULE = 'kindler-drift';
+const OUTBOX_SCHEDULE = 'kindler-outbox';
 
 export function appConfigured(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH) && env.WEBHOOK_SECRET);
@@ -45,6 +48,8 @@ export async function startGitHub(
       : { connectionString: rt.config.DATABASE_URL as string },
     onError: logError('queue'),
   });
+  // From here on an operation recorded in this process has its job from the moment it exists.
+  rt.store.enqueueWith(queue.enqueueIn);
   const workerOptions = {
     owner,
     queue,
@@ -56,11 +61,26 @@ export async function startGitHub(
     worker = new Worker(rt, workerOptions);
     await worker.start();
     // Without the app nothing would work the GitHub schedules of an earlier configuration.
-    for (const name of [EXPIRY_SCHEDULE, DRIFT_SCHEDULE]) await queue.unschedule(name);
+    for (const name of [EXPIRY_SCHEDULE, DRIFT_SCHEDULE, OUTBOX_SCHEDULE])
+      await queue.unschedule(name);
     return { handler: null, worker, probot: null };
   }
   const probot = existing ?? createProbot({ env });
   const installationOf = (repo: RepoRef) => rt.store.getState<number>(installationKey(repo));
+  const octokitFor = async (repo: RepoRef) => {
+    const installation = await installationOf(repo);
+    return installation ? ((await probot.auth(installation)) as unknown as GitHubClient) : null;
+  };
+  const outbox = new Outbox({
+    store: rt.store,
+    redactor: rt.redactor,
+    urls: rt.urls,
+    clientFor: octokitFor,
+    owner,
+    log: logFn(rt.log.child({ component: 'outbox' })),
+    // A GitHub write, like an operation, is presumed abandoned when its holder is silent this long.
+    leaseMs: Math.min(rt.config.KINDLER_LEASE_MS, 60_000),
+  });
   const background = new Background((error) =>
     probot.log.error({ err: error }, 'background task failed'),
   );
@@ -76,7 +96,7 @@ export async function startGitHub(
           ),
         }
       : {}),
-    wake: (op: Operation) => void worker.enqueue(op).catch(logError('enqueue')),
+    outbox,
     background: background.run,
   };
   await probot.load(kindlerApp(deps));
@@ -89,22 +109,11 @@ export async function startGitHub(
   );
   worker = new Worker(rt, {
     ...workerOptions,
-    observerFor: async (op: Operation) => {
-      // Bound whether or not the status comment exists yet: the reporter reads the comment and
-      // check run ids from the operation at every update, so it writes as soon as they are saved.
-      if (!op.trigger.repo) return null;
-      const installation = await installationOf(splitRepo(op.trigger.repo));
-      if (!installation) return null;
-      return commentReporter((await probot.auth(installation)) as unknown as GitHubClient, rt, {
-        log: (fields, message) => rt.log.warn(fields, message),
-      });
-    },
+    // Bound whether or not the status comment exists yet: the outbox creates what is missing.
+    observerFor: async (op: Operation) =>
+      op.trigger.repo ? operationReporter(outbox, { log: logFn(rt.log) }) : null,
   });
   await worker.start();
-  const octokitFor = async (repo: RepoRef) => {
-    const installation = await installationOf(repo);
-    return installation ? ((await probot.auth(installation)) as unknown as GitHubClient) : null;
-  };
   // Periodic work on the queue's schedules: one run per occurrence among replicas.
   const logged = (what: string, task: () => Promise<unknown>) => async () => {
     try {
@@ -113,6 +122,13 @@ export async function startGitHub(
       probot.log.warn({ err: error }, `${what} failed`);
     }
   };
+  // What a previous process left undelivered goes out now, not at the first scheduled pass.
+  void outbox.pass().catch(logError('outbox'));
+  await queue.every(
+    OUTBOX_SCHEDULE,
+    everyMinutes(1),
+    logged('outbox pass', () => outbox.pass()),
+  );
   await queue.every(
     EXPIRY_SCHEDULE,
     everyMinutes(1),
@@ -129,7 +145,9 @@ export async function startGitHub(
     await queue.every(
       DRIFT_SCHEDULE,
       everyMinutes(minutes),
-      logged('drift monitor', async () => driftMonitor(rt, await installed(), configRepo)),
+      logged('drift monitor', async () =>
+        driftMonitor(rt, { outbox, octokit: await installed(), repo: configRepo }),
+      ),
     );
   else await queue.unschedule(DRIFT_SCHEDULE);
   const handler: Handler = async (req, res) => {

@@ -1,7 +1,10 @@
 // Runs queued operations and reports through the status comment. With a queue (the server), jobs
 // come from pg-boss, at most `concurrency` at once in this process — run one bot process per Docker
-// host and that is the limit per host — and a sweep every few seconds enqueues what has no job: an
-// operation recorded while the queue was unreachable, or one whose worker died (its lease expired).
+// host and that is the limit per host. Every operation the server records gets its job in the same
+// transaction (Store.enqueueWith), and a job ends only when its operation has: one handed back
+// (shutdown, lost lease) or held by a worker that may still be alive fails, and pg-boss tries it
+// again — the queue's own retry is the takeover. At start the worker adopts, once, what has no job:
+// operations recorded before the queue existed, or by a CLI that died.
 // Without a queue, `tick()` claims from the operations table directly (tests, single process).
 import type { Operation } from '../domain/index.js';
 import type { OperationObserver } from '../lifecycle/engine-api.js';
@@ -24,14 +27,11 @@ export interface WorkerOptions {
   onError?: (error: unknown) => void;
 }
 
-/** How long a GitHub-asked operation waits for its status comment before the sweep runs it. */
-export const ANNOUNCE_GRACE_MS = 60_000;
-
 export class Worker {
   private readonly running = new Set<number>();
   private timer: NodeJS.Timeout | null = null;
   private readonly abort = new AbortController();
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<unknown>>();
   private started = false;
 
   constructor(
@@ -42,31 +42,28 @@ export class Worker {
   async start(): Promise<void> {
     this.started = true;
     const { queue } = this.options;
-    if (queue) await queue.work(this.options.concurrency, (id) => this.track(this.runById(id)));
+    if (queue) {
+      await this.adopt(queue);
+      await queue.work(this.options.concurrency, (id) => this.track(this.runById(id)));
+      return;
+    }
     const loop = () => {
       // A failed pass (database down) must not stop the loop or crash the process: the next one retries.
-      const pass = queue ? this.sweep(queue) : this.tick();
-      void pass
+      void this.tick()
         .catch((error: unknown) => this.options.onError?.(error))
         .finally(() => {
           if (!this.abort.signal.aborted)
-            this.timer = setTimeout(loop, this.options.pollMs ?? (queue ? 5_000 : 1_000));
+            this.timer = setTimeout(loop, this.options.pollMs ?? 1_000);
         });
     };
     loop();
-  }
-
-  /** Hands a newly recorded (or reopened) operation to the queue, or runs a pass without one. */
-  async enqueue(op: Pick<Operation, 'id'>): Promise<void> {
-    if (this.options.queue) await this.options.queue.enqueue(op.id);
-    else await this.tick();
   }
 
   /** One pass without a queue: claim what is runnable up to the concurrency limit; resolves when those finish. */
   async tick(): Promise<void> {
     const queued = await this.rt.store.listOperations({ status: ['queued'], limit: 50 });
     const orphaned = await this.rt.store.orphanedOperations();
-    const started: Promise<void>[] = [];
+    const started: Promise<unknown>[] = [];
     for (const op of [...orphaned, ...queued.reverse()]) {
       if (this.running.size >= this.options.concurrency || this.abort.signal.aborted) break;
       if (this.running.has(op.id)) continue;
@@ -84,41 +81,46 @@ export class Worker {
   async stop(): Promise<void> {
     this.abort.abort(new Error('shutting down'));
     if (this.timer) clearTimeout(this.timer);
-    await Promise.all([this.options.queue?.stop(), ...this.inFlight]);
+    // An unfinished operation's job ends in an error (pg-boss tries it again): not a failed stop.
+    const [queue] = await Promise.allSettled([this.options.queue?.stop(), ...this.inFlight]);
+    if (queue?.status === 'rejected') throw queue.reason;
   }
 
   /**
-   * Enqueues queued operations without a job and operations whose worker died. An operation asked
-   * for on GitHub is left to its announcer (which wakes it once its status comment and check run
-   * exist) for a minute; after that the sweep runs it anyway (its announcer died).
+   * Gives a job to each queued operation and each operation whose worker died (lease expired):
+   * those recorded before this server's queue existed, or by a CLI process that is gone. A job
+   * already waiting or running for one is kept (one per operation).
    */
-  private async sweep(queue: OperationQueue): Promise<void> {
-    const unannounced = (op: Operation) =>
-      op.trigger.source !== 'cli' &&
-      op.commentId === null &&
-      op.checkRunId === null &&
-      Date.now() - op.startedAt.getTime() < ANNOUNCE_GRACE_MS;
+  private async adopt(queue: OperationQueue): Promise<void> {
     const due = [
       ...(await this.rt.store.orphanedOperations()),
-      ...(await this.rt.store.listOperations({ status: ['queued'], limit: 1000 })).filter(
-        (op) => !unannounced(op),
-      ),
+      ...(await this.rt.store.listOperations({ status: ['queued'], limit: 1000 })),
     ];
-    for (const op of due) if (!this.running.has(op.id)) await queue.enqueue(op.id);
+    for (const op of due) await queue.enqueue(op.id);
   }
 
-  private track(job: Promise<void>): Promise<void> {
+  private track<T>(job: Promise<T>): Promise<T> {
     const tracked = job.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
     return tracked;
   }
 
+  /**
+   * The job of one operation. It fails (pg-boss tries it again, here or on another replica) while
+   * the operation is unfinished: handed back at shutdown, its lease lost, or held by a worker whose
+   * lease has not run out yet (a killed one's runs out and the next try takes over).
+   */
   private async runById(id: number): Promise<void> {
     const op = await this.rt.store.getOperation(id);
-    if (op && (op.status === 'queued' || op.status === 'running')) await this.runOne(op);
+    if (!op || (op.status !== 'queued' && op.status !== 'running')) return;
+    const after = (await this.runOne(op)) ?? (await this.rt.store.getOperation(id));
+    if (after && (after.status === 'queued' || after.status === 'running'))
+      throw new Error(
+        `operation ${id} is not finished (${after.leaseOwner ? `held by ${after.leaseOwner}` : after.status}); it will be tried again`,
+      );
   }
 
-  private async runOne(op: Operation): Promise<void> {
+  private async runOne(op: Operation): Promise<Operation | null> {
     this.running.add(op.id);
     try {
       const observer = (await this.options.observerFor?.(op)) ?? undefined;
@@ -129,6 +131,7 @@ export class Worker {
       });
       await observer?.flush?.();
       if (done) this.options.onFinished?.(done);
+      return done;
     } finally {
       this.running.delete(op.id);
     }

@@ -12,6 +12,7 @@
 // Periodic work (the drift monitor, the expiry sweep) runs on pg-boss's schedules: one job per
 // occurrence whichever process and however many replicas evaluate the schedule, never two at once.
 import { PgBoss, fromPglite, type Clock, type PGliteLike } from 'pg-boss';
+import type { Queryable } from '../store/db.js';
 
 export const OPERATIONS_QUEUE = 'kindler-operations';
 export const DELIVERIES_QUEUE = 'kindler-webhooks';
@@ -76,6 +77,10 @@ export class OperationQueue {
       retryLimit: 1000,
       retryDelay: 5,
     });
+    // pg-boss looks a queue up before sending to it; done here, outside any transaction, so that
+    // a send inside one (enqueueIn) never waits for the single embedded connection it holds.
+    // (A send to a database that keeps nothing: the lookup is all it does.)
+    await boss.send(OPERATIONS_QUEUE, {}, { db: { executeSql: async () => ({ rows: [] }) } });
     // Handling a delivery takes a few GitHub calls; a failed one (GitHub down) is tried again.
     await ensureQueue(boss, DELIVERIES_QUEUE, {
       policy: 'exclusive',
@@ -98,6 +103,21 @@ export class OperationQueue {
       )) !== null
     );
   }
+
+  /**
+   * Enqueues the operation inside the caller's transaction (the one recording it): the job exists
+   * exactly when the operation does. See Store.enqueueWith.
+   */
+  readonly enqueueIn = async (tx: Queryable, operationId: number): Promise<void> => {
+    await this.boss.send(
+      OPERATIONS_QUEUE,
+      { operationId },
+      {
+        singletonKey: `op-${operationId}`,
+        db: { executeSql: async (text, values) => ({ rows: await tx.query(text, values) }) },
+      },
+    );
+  };
 
   /** Runs `handler` for each job, at most `concurrency` at once in this process. */
   async work(concurrency: number, handler: (operationId: number) => Promise<void>): Promise<void> {
@@ -153,10 +173,9 @@ export class OperationQueue {
     await this.boss.deleteQueuedJobs(name);
   }
 
-  /** Jobs waiting for a worker. */
+  /** Operation jobs waiting for a worker (read now, not from pg-boss's periodic statistics). */
   async depth(): Promise<number> {
-    const queue = await this.boss.getQueue(OPERATIONS_QUEUE);
-    return queue?.queuedCount ?? 0;
+    return (await this.boss.findJobs(OPERATIONS_QUEUE, { queued: true })).length;
   }
 
   /** Stops fetching and waits (up to `timeoutMs`) for the jobs in hand to finish. */

@@ -113,6 +113,35 @@ export const MIGRATIONS: Migration[] = [
       'alter table clusters add column if not exists seq bigserial',
     ],
   },
+  {
+    version: '003_github_writes',
+    statements: [
+      // The outbox: every write to GitHub (see github/outbox.ts). `wanted` counts the times a
+      // write was asked for, `delivered` the ones written; a row whose lease expired with
+      // delivered < wanted is delivered again by the next pass, so nothing asked for is lost.
+      `create table if not exists github_writes (
+        id bigserial primary key,
+        key text not null unique,
+        repo text not null,
+        kind text not null,
+        operation_id bigint,
+        request jsonb not null,
+        external_id bigint,
+        wanted integer not null default 1,
+        delivered integer not null default 0,
+        attempts integer not null default 0,
+        state text not null default 'pending',
+        error text,
+        lease_owner text,
+        lease_until timestamptz,
+        next_attempt_at timestamptz not null default now(),
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now()
+      )`,
+      `create index if not exists github_writes_due on github_writes (next_attempt_at)
+        where state = 'pending'`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? '';

@@ -36,7 +36,20 @@ import {
   updateOperation,
 } from './operations.js';
 import { toEnvironment, type ClusterRow } from './rows.js';
+import {
+  claimWrite,
+  dueWrites,
+  finishWrite,
+  forgetDeliveredWrites,
+  putWrite,
+  reportsWanted,
+  undeliveredWrites,
+  type NewWrite,
+  type WriteOutcome,
+  type WriteRecord,
+} from './writes.js';
 import type {
+  EnqueueIn,
   EnvironmentPatch,
   EnvironmentRecord,
   ImportReport,
@@ -46,12 +59,17 @@ import type {
 
 export class SqlStore implements Store {
   readonly backend: Db['backend'];
+  private enqueue: EnqueueIn | null = null;
 
   constructor(
     private readonly db: Db,
     private readonly ranges: AllocationRanges = DEFAULT_RANGES,
   ) {
     this.backend = db.backend;
+  }
+
+  enqueueWith(enqueue: EnqueueIn | null): void {
+    this.enqueue = enqueue;
   }
 
   queueDatabase(): QueueConnection | null {
@@ -140,7 +158,11 @@ export class SqlStore implements Store {
     skip?: readonly StepName[];
   }): Promise<Operation> {
     try {
-      const id = await this.db.transaction((tx) => insertOperation(tx, input));
+      const id = await this.db.transaction(async (tx) => {
+        const id = await insertOperation(tx, input);
+        await this.enqueue?.(tx, id);
+        return id;
+      });
       return (await loadOperation(this.db, id)) as Operation;
     } catch (error) {
       if (pgCode(error) === '23505') throw await busyFailure(this.db, input.envName);
@@ -218,7 +240,13 @@ export class SqlStore implements Store {
   }
 
   async updateOperation(id: number, patch: OperationPatch): Promise<Operation> {
-    await updateOperation(this.db, id, patch);
+    // A change GitHub should see marks the operation's reports as wanted again, in the same
+    // transaction: if the process dies before reporting it, the outbox's next pass does.
+    const seen = Object.keys(patch).some((k) => k !== 'commentId' && k !== 'checkRunId');
+    await this.db.transaction(async (tx) => {
+      await updateOperation(tx, id, patch);
+      if (seen) await reportsWanted(tx, id);
+    });
     return (await loadOperation(this.db, id)) as Operation;
   }
 
@@ -232,7 +260,10 @@ export class SqlStore implements Store {
 
   async reopenOperation(id: number, by?: Pick<Trigger, 'actor' | 'source'>): Promise<Operation> {
     try {
-      await this.db.transaction((tx) => reopen(tx, id, by));
+      await this.db.transaction(async (tx) => {
+        await reopen(tx, id, by);
+        await this.enqueue?.(tx, id);
+      });
     } catch (error) {
       if (pgCode(error) === '23505') {
         const op = await loadOperation(this.db, id);
@@ -278,6 +309,30 @@ export class SqlStore implements Store {
        on conflict (key) do update set value = excluded.value, updated_at = now()`,
       [key, JSON.stringify(value)],
     );
+  }
+
+  putWrite(write: NewWrite, again: boolean): Promise<WriteRecord> {
+    return putWrite(this.db, write, again);
+  }
+
+  claimWrite(key: string, owner: string, leaseMs: number): Promise<WriteRecord | null> {
+    return claimWrite(this.db, key, owner, leaseMs);
+  }
+
+  finishWrite(key: string, owner: string, outcome: WriteOutcome): Promise<WriteRecord | null> {
+    return finishWrite(this.db, key, owner, outcome);
+  }
+
+  dueWrites(limit: number): Promise<WriteRecord[]> {
+    return dueWrites(this.db, limit);
+  }
+
+  undeliveredWrites(limit: number): Promise<WriteRecord[]> {
+    return undeliveredWrites(this.db, limit);
+  }
+
+  forgetDeliveredWrites(olderThanMs: number): Promise<number> {
+    return forgetDeliveredWrites(this.db, olderThanMs);
   }
 
   close(): Promise<void> {

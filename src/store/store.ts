@@ -13,7 +13,12 @@ import type {
   StepState,
   Trigger,
 } from '../domain/index.js';
+import type { Queryable } from './db.js';
 import type { QueueConnection } from './pglite-db.js';
+import type { WriteLog } from './writes.js';
+
+/** Enqueues an operation's job inside the transaction that records it (see enqueueWith). */
+export type EnqueueIn = (tx: Queryable, operationId: number) => Promise<void>;
 
 /** A row as the upstream CSV / DB knows it: ports given, nothing allocated. */
 export type EnvironmentRecord = Pick<
@@ -57,12 +62,18 @@ export interface ImportReport {
   skipped: { name: string; reason: string }[];
 }
 
-export interface Store {
+export interface Store extends WriteLog {
   readonly backend: 'postgres' | 'pglite';
   /** Applies pending migrations; safe when several processes call it at once. Returns versions applied. */
   migrate(): Promise<string[]>;
   /** The embedded database's connection for the queue to share; null on PostgreSQL (the queue connects itself). */
   queueDatabase(): QueueConnection | null;
+  /**
+   * From now on every operation recorded or reopened gets its job from `enqueue`, in the same
+   * transaction: an operation is never queued without a job, nor a job sent for one not recorded.
+   * `null` stops it (the queue closed).
+   */
+  enqueueWith(enqueue: EnqueueIn | null): void;
   /** True when every known migration has been applied (readiness). */
   migrationsCurrent(): Promise<boolean>;
   /** Cheap liveness probe (`select 1`). */

@@ -35,6 +35,17 @@ export interface EnvironmentView {
   sourceUrl: string | null;
 }
 
+/** A write to GitHub that has not been taken. */
+export interface UndeliveredView {
+  what: string;
+  repo: string;
+  operation: number | null;
+  state: string;
+  error: string | null;
+  since: string;
+  lastTried: string;
+}
+
 export interface Degradation {
   degraded: true;
   reason: string;
@@ -121,6 +132,24 @@ export class DashboardData {
         report: storedReport(await this.rt.store.getState<ConsistencyReport>(LATEST_REPORT)),
       }),
       () => ({ report: null }),
+    );
+  }
+
+  /** Writes to GitHub not taken: refused, given up, or waiting for another try (see outbox.ts). */
+  undelivered(): Promise<Read<{ writes: UndeliveredView[] }>> {
+    return this.read(
+      async () => ({
+        writes: (await this.rt.store.undeliveredWrites(50)).map((w) => ({
+          what: w.kind,
+          repo: w.repo,
+          operation: w.operationId,
+          state: w.state,
+          error: w.error,
+          since: w.createdAt.toISOString(),
+          lastTried: w.updatedAt.toISOString(),
+        })),
+      }),
+      () => ({ writes: [] }),
     );
   }
 

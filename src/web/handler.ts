@@ -1,6 +1,7 @@
 // The dashboard and its JSON API, mounted on the bot's own HTTP server (no second server):
 //   /kindler, /kindler/environments/<name>                                  HTML
-//   /kindler/api/environments[/<name>], /kindler/api/operations, /kindler/api/consistency   JSON
+//   /kindler/api/environments[/<name>], /kindler/api/operations, /kindler/api/consistency,
+//   /kindler/api/github-writes (what GitHub has not taken)   JSON
 //   /metrics                                                                Prometheus text
 // With KINDLER_DASHBOARD_TOKEN set, all of these need `Authorization: Bearer <token>` or the
 // cookie a visit to /kindler?token=<token> sets. Read-only: nothing here changes anything.
@@ -64,13 +65,18 @@ export function dashboardHandler(
     if (path.startsWith('/kindler/api/'))
       return api(path.slice('/kindler/api/'.length), url, res, data);
     if (path === '/kindler') {
-      const [envs, consistency] = await Promise.all([data.environments(), data.consistency()]);
+      const [envs, consistency, undelivered] = await Promise.all([
+        data.environments(),
+        data.consistency(),
+        data.undelivered(),
+      ]);
       return html(
         res,
         200,
         listPage({
           environments: envs.environments,
           report: consistency.report,
+          undelivered: undelivered.writes,
           degraded: degradation(envs),
         }),
       );
@@ -135,9 +141,19 @@ async function api(
     json(res, 200, await data.consistency());
     return true;
   }
+  if (route === 'github-writes') {
+    json(res, 200, await data.undelivered());
+    return true;
+  }
   json(res, 404, {
     error: `no API at /kindler/api/${route}`,
-    routes: ['environments', 'environments/<name>', 'operations?env=&limit=', 'consistency'],
+    routes: [
+      'environments',
+      'environments/<name>',
+      'operations?env=&limit=',
+      'consistency',
+      'github-writes',
+    ],
   });
   return true;
 }

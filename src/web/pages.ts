@@ -4,7 +4,7 @@
 import { COLUMNS, type Cell, type ConsistencyReport } from '../consistency/compare.js';
 import { spell, type Operation, type StepState } from '../domain/index.js';
 import { CELL_SYMBOL } from '../render/consistency.js';
-import type { Degradation, EnvironmentView } from './data.js';
+import type { Degradation, EnvironmentView, UndeliveredView } from './data.js';
 
 export const esc = (s: unknown): string =>
   String(s ?? '').replace(
@@ -84,6 +84,8 @@ const envLink = (name: string) =>
 export function listPage(input: {
   environments: EnvironmentView[];
   report: ConsistencyReport | null;
+  /** Writes to GitHub not taken (none when absent). */
+  undelivered?: UndeliveredView[];
   degraded: Degradation | null;
   now?: Date;
 }): string {
@@ -107,9 +109,27 @@ ${rows}
     : '<p>No environments yet. Create one with <code>/env create &lt;name&gt;</code> in an issue, or <code>kindler create &lt;name&gt;</code>.</p>';
   return layout(
     'environments',
-    `<h2 id="environments">Environments</h2>\n${table}\n${reportSection(input.report, input.degraded !== null)}`,
+    `<h2 id="environments">Environments</h2>\n${table}\n${reportSection(input.report, input.degraded !== null)}${undeliveredSection(input.undelivered ?? [], now)}`,
     input.degraded,
   );
+}
+
+/** What GitHub has not taken: shown only when there is something, so it is noticed. */
+function undeliveredSection(writes: UndeliveredView[], now: Date): string {
+  if (writes.length === 0) return '';
+  const rows = writes
+    .map(
+      (w) =>
+        `<tr><th scope="row">${esc(w.what)}</th><td>${esc(w.repo)}</td><td>${w.operation === null ? '–' : `#${w.operation}`}</td><td class="${w.state === 'pending' ? 'st-warning' : 'st-failed'}">${esc(w.state === 'pending' ? 'will be tried again' : w.state)}</td><td class="wrap">${esc(w.error ?? '')}</td><td>${age(w.lastTried, now)}</td></tr>`,
+    )
+    .join('\n');
+  return `
+<h2 id="github-writes">Not delivered to GitHub</h2>
+<div class="scroll"><table><caption>${writes.length} write${writes.length === 1 ? '' : 's'} GitHub has not taken</caption>
+<thead><tr><th scope="col">what</th><th scope="col">repository</th><th scope="col">operation</th><th scope="col">state</th><th scope="col">GitHub said</th><th scope="col">last tried</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table></div>`;
 }
 
 function reportSection(report: ConsistencyReport | null, degraded: boolean): string {

@@ -36,7 +36,7 @@ async function schema(url: string): Promise<string[]> {
   }
 }
 
-const ALL = ['001_kindler_schema', '002_clusters_insertion_order'];
+const ALL = ['001_kindler_schema', '002_clusters_insertion_order', '003_github_writes'];
 
 describe('migrations', () => {
   it('applies once; a second run changes nothing', async () => {

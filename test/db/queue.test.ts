@@ -81,17 +81,27 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
     };
     const q = await queue();
     const ops: Operation[] = [];
-    for (const name of ['q-1', 'q-2', 'q-3'])
+    const record = async (name: string) =>
       ops.push(
         await engine.request({ kind: 'create', name: envName(name), provider: 'k3d', trigger }),
       );
-    expect(await q.enqueue(ops[0]!.id)).toBe(true);
-    expect(await q.enqueue(ops[0]!.id)).toBe(false); // one job per operation at a time
+    // q-1 is recorded before the queue is attached: it has no job until a worker adopts it.
+    await record('q-1');
+    expect(await q.depth()).toBe(0);
+    store.enqueueWith(q.enqueueIn);
+    // q-2 and q-3 get their jobs in the transaction that records them.
+    await record('q-2');
+    await record('q-3');
+    expect(await q.depth()).toBe(2);
+    expect(await q.enqueue(ops[1]!.id)).toBe(false); // one job per operation at a time
+    // A recording that fails (the environment is busy) leaves no job behind.
+    await expect(
+      engine.request({ kind: 'create', name: envName('q-2'), provider: 'k3d', trigger }),
+    ).rejects.toThrow();
+    expect(await q.depth()).toBe(2);
     const worker = new Worker(rt, { owner: 'w1', concurrency: 2, queue: q, pollMs: 200 });
     workers.push(worker);
     await worker.start();
-    await worker.enqueue(ops[1]!);
-    // q-3 has no job yet: the sweep finds it among the queued operations.
     await until('all three to succeed', async () =>
       (await Promise.all(ops.map((o) => store.getOperation(o.id)))).every(
         (o) => o?.status === 'success',
@@ -156,20 +166,17 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
         await new Promise<void>((r) => (release = r));
       };
     });
+    const q = await queue();
+    store.enqueueWith(q.enqueueIn);
     const op = await engine.request({
       kind: 'create',
       name: envName('drain'),
       provider: 'k3d',
       trigger,
     });
-    const first = new Worker(rt, {
-      owner: 'w3',
-      concurrency: 1,
-      queue: await queue(),
-      pollMs: 200,
-    });
+    store.enqueueWith(null);
+    const first = new Worker(rt, { owner: 'w3', concurrency: 1, queue: q, pollMs: 200 });
     await first.start();
-    await first.enqueue(op);
     await entered;
     let stopped = false;
     const stopping = first.stop().then(() => (stopped = true));

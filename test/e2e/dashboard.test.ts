@@ -10,7 +10,6 @@ import os from 'node:os';
 import path from 'node:path';
 import nock from 'nock';
 import { chromium, type Browser } from 'playwright-core';
-import { Probot } from 'probot';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { kindlerApp, receiveDelivery } from '../../src/app.js';
@@ -24,7 +23,7 @@ import { Metrics } from '../../src/server/metrics.js';
 import { dashboardHandler } from '../../src/web/handler.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { webhookExample } from '../support/github-fixtures.js';
-import { ContractProbotOctokit, expectNoContractViolations } from '../support/github-contract.js';
+import { contractProbot, expectNoContractViolations } from '../support/github-contract.js';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-results');
 
@@ -469,15 +468,7 @@ describe('dashboard in headless Chromium', () => {
     );
 
     // /env list answers from the snapshot, marked degraded; /env create is refused and changes nothing.
-    const probot = new Probot({
-      githubToken: 'ghs_test0123456789',
-      Octokit: ContractProbotOctokit.defaults((o: object) => ({
-        ...o,
-        retry: { enabled: false },
-        throttle: { enabled: false },
-      })),
-      logLevel: 'fatal',
-    });
+    const probot = contractProbot();
     await probot.load(kindlerApp({ rt, permissions: new PermissionCache() }));
     const payload = webhookExample('issue_comment', 'created');
     Object.assign(payload.comment, { body: '/env list\n/env create qa', id: 4242 });

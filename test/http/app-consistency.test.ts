@@ -6,18 +6,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import nock from 'nock';
-import { Probot } from 'probot';
+import type { Probot } from 'probot';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { kindlerApp, receiveDelivery } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { envName } from '../../src/domain/index.js';
 import { driftMonitor } from '../../src/github/consistency.js';
+import { outboxOver } from '../../src/github/outbox.js';
 import { PermissionCache } from '../../src/github/permissions.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
 import { webhookExample } from '../support/github-fixtures.js';
-import { ContractProbotOctokit, expectNoContractViolations } from '../support/github-contract.js';
+import { contractProbot, expectNoContractViolations } from '../support/github-contract.js';
 
 const API = 'https://api.github.com';
 const R = '/repos/Codertocat/Hello-World';
@@ -151,15 +152,7 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 beforeEach(async () => {
-  probot = new Probot({
-    githubToken: 'ghs_test0123456789',
-    Octokit: ContractProbotOctokit.defaults((o: object) => ({
-      ...o,
-      retry: { enabled: false },
-      throttle: { enabled: false },
-    })),
-    logLevel: 'fatal',
-  });
+  probot = contractProbot();
   await probot.load(kindlerApp({ rt, permissions: new PermissionCache() }));
 });
 afterEach(() => {
@@ -322,7 +315,8 @@ describe('consistency through the GitHub App', () => {
   it('the drift monitor opens its issue on drift, updates it, closes it when gone, and reopens it', async () => {
     const octokit = (await probot.auth()) as never;
     const repo = { owner: 'Codertocat', repo: 'Hello-World' };
-    expect((await driftMonitor(rt, octokit, repo)).outcome).toBe('unchanged');
+    const outbox = outboxOver(rt);
+    expect((await driftMonitor(rt, { outbox, octokit, repo })).outcome).toBe('unchanged');
 
     await rt.branches.ensure(
       envName('stray'),
@@ -336,7 +330,10 @@ describe('consistency through the GitHub App', () => {
         return true;
       })
       .reply(201, { number: 99, state: 'open' });
-    expect(await driftMonitor(rt, octokit, repo)).toMatchObject({ outcome: 'opened', issue: 99 });
+    expect(await driftMonitor(rt, { outbox, octokit, repo })).toMatchObject({
+      outcome: 'opened',
+      issue: 99,
+    });
     expect(opened).toMatchObject({
       title: 'kindler: drift — 1 difference (1 orphan)',
       labels: ['kindler-drift'],
@@ -354,7 +351,7 @@ describe('consistency through the GitHub App', () => {
         (b) => b.title === 'kindler: drift — 1 difference (1 orphan)' && !('state' in b),
       )
       .reply(200, {});
-    expect((await driftMonitor(rt, octokit, repo)).outcome).toBe('updated');
+    expect((await driftMonitor(rt, { outbox, octokit, repo })).outcome).toBe('updated');
 
     await rt.branches.remove(envName('stray'));
     nock(API)
@@ -364,10 +361,10 @@ describe('consistency through the GitHub App', () => {
       .reply(201, {})
       .patch(`${R}/issues/99`, { state: 'closed', state_reason: 'completed' })
       .reply(200, {});
-    expect((await driftMonitor(rt, octokit, repo)).outcome).toBe('closed');
+    expect((await driftMonitor(rt, { outbox, octokit, repo })).outcome).toBe('closed');
 
     nock(API).get(`${R}/issues/99`).reply(200, { number: 99, state: 'closed' });
-    expect((await driftMonitor(rt, octokit, repo)).outcome).toBe('unchanged');
+    expect((await driftMonitor(rt, { outbox, octokit, repo })).outcome).toBe('unchanged');
 
     await rt.branches.ensure(
       envName('stray'),
@@ -379,6 +376,6 @@ describe('consistency through the GitHub App', () => {
       .reply(200, { number: 99, state: 'closed' })
       .patch(`${R}/issues/99`, (b) => b.state === 'open' && b.body.includes('stray'))
       .reply(200, {});
-    expect((await driftMonitor(rt, octokit, repo)).outcome).toBe('reopened');
+    expect((await driftMonitor(rt, { outbox, octokit, repo })).outcome).toBe('reopened');
   });
 });

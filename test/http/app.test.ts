@@ -4,12 +4,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import nock from 'nock';
-import { Probot } from 'probot';
+import type { Probot } from 'probot';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { kindlerApp, receiveDelivery } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { PermissionCache } from '../../src/github/permissions.js';
-import { commentReporter } from '../../src/github/reporter.js';
+import { operationReporter } from '../../src/github/reporter.js';
+import { outboxOver } from '../../src/github/outbox.js';
 import { Worker } from '../../src/github/worker.js';
 import { OperationQueue } from '../../src/queue/operation-queue.js';
 import { Engine } from '../../src/lifecycle/engine.js';
@@ -17,7 +18,7 @@ import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { fakeSystems } from '../support/fake-steps.js';
 import { webhookExample } from '../support/github-fixtures.js';
-import { ContractProbotOctokit, expectNoContractViolations } from '../support/github-contract.js';
+import { contractProbot, expectNoContractViolations } from '../support/github-contract.js';
 
 const base = webhookExample('issue_comment', 'created');
 const API = 'https://api.github.com';
@@ -84,16 +85,15 @@ afterAll(async () => {
 });
 /** The app on a fresh Probot (its requests checked against GitHub's description), fresh caches. */
 async function loadApp(deps: Partial<Parameters<typeof kindlerApp>[0]> = {}) {
-  probot = new Probot({
-    githubToken: 'ghs_test0123456789',
-    Octokit: ContractProbotOctokit.defaults((o: object) => ({
-      ...o,
-      retry: { enabled: false },
-      throttle: { enabled: false },
-    })),
-    logLevel: 'fatal',
-  });
-  await probot.load(kindlerApp({ rt, permissions: new PermissionCache(), ...deps }));
+  probot = contractProbot();
+  await probot.load(
+    kindlerApp({
+      rt,
+      permissions: new PermissionCache(),
+      outbox: outboxOver(deps.rt ?? rt, { retryDelaysMs: [] }),
+      ...deps,
+    }),
+  );
 }
 beforeEach(() => loadApp());
 afterEach(() => {
@@ -143,14 +143,17 @@ describe('the GitHub App', () => {
     // worker takes it from there.
     const octokit = await probot.auth();
     const queue = await OperationQueue.open({ database: { connectionString: db.url } });
+    const outbox = outboxOver(rt);
     const worker = new Worker(rt, {
       owner: 'test:worker',
       concurrency: 2,
       queue,
       pollMs: 60_000,
-      observerFor: async () => commentReporter(octokit as never, rt, { minIntervalMs: 60_000 }),
+      observerFor: async () =>
+        operationReporter(outbox, { client: octokit as never, minIntervalMs: 60_000 }),
     });
-    await loadApp({ wake: (op) => void worker.enqueue(op) });
+    rt.store.enqueueWith(queue.enqueueIn);
+    await loadApp({ outbox });
     const bodies: string[] = [];
     nock(API).post(REACTIONS, { content: 'eyes' }).reply(201, {});
     permission('Codertocat', 'write');
@@ -199,6 +202,7 @@ describe('the GitHub App', () => {
         await new Promise((r) => setTimeout(r, 100));
       for (let i = 0; i < 50 && edits.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
     } finally {
+      rt.store.enqueueWith(null);
       await worker.stop();
     }
     expect(edits).toHaveLength(2);
@@ -215,35 +219,63 @@ describe('the GitHub App', () => {
     expect(checks[1].output.summary).toContain('| cluster | done |');
   });
 
-  it('an operation a worker finished before its status comment was saved still gets its final report', async () => {
-    // The race: the worker takes the operation between the status comment and the saved ids.
+  it('a worker that takes the operation before its status comment exists reports through that one comment and check run', async () => {
+    // The race: a worker takes the operation while the handler is still posting its status
+    // comment. Both report through the outbox's rows for the operation, so nothing is posted twice
+    // and the last word is the operation's end.
+    let running: Promise<unknown> | null = null;
+    let reporter: ReturnType<typeof operationReporter> | null = null;
     const racing: Runtime = {
       ...rt,
       store: Object.assign(Object.create(rt.store), {
         updateOperation: async (id: number, patch: { commentId?: number }) => {
-          if (patch.commentId) await rt.engine.execute(id, { owner: 'test:fast-worker' });
-          return rt.store.updateOperation(id, patch as never);
+          const saved = await rt.store.updateOperation(id, patch as never);
+          if (patch.commentId && !running) {
+            reporter = operationReporter(outbox, {
+              client: (await probot.auth()) as never,
+              minIntervalMs: 0,
+            });
+            running = rt.engine.execute(id, { owner: 'test:fast-worker', observer: reporter });
+          }
+          return saved;
         },
       }),
     };
-    await loadApp({ rt: racing });
+    const outbox = outboxOver(racing, { retryDelaysMs: [] });
+    await loadApp({ rt: racing, outbox });
     nock(API).post(REACTIONS, { content: 'eyes' }).reply(201, {});
     permission('Codertocat', 'write');
-    nock(API).post(`${R}/issues/1/comments`).reply(201, { id: 9010 });
+    let posted = 0;
+    nock(API)
+      .post(`${R}/issues/1/comments`)
+      .times(2)
+      .reply(201, () => ({ id: 9010 + posted++ }));
     checkRun(570);
     const edits: string[] = [];
-    nock(API).patch(`${R}/issues/comments/9010`, collect(edits)).reply(200, {});
-    let concluded: any;
+    nock(API).patch(`${R}/issues/comments/9010`, collect(edits)).times(20).reply(200, {});
+    const checks: any[] = [];
     nock(API)
       .patch(`${R}/check-runs/570`, (b) => {
-        concluded = b;
+        if (!b.status) return false;
+        checks.push(b);
         return true;
       })
+      .times(20)
       .reply(200, {});
     nock(API).post(REACTIONS, { content: 'rocket' }).reply(201, {});
     await receive('/env create raced');
-    expect(edits[0]).toContain('### `create raced` — 🚀 succeeded');
-    expect(concluded).toMatchObject({ status: 'completed', conclusion: 'success' });
+    await running;
+    await reporter!.flush();
+    expect(posted).toBe(1);
+    expect(edits.at(-1)).toContain('### `create raced` — 🚀 succeeded');
+    expect(checks.at(-1)).toMatchObject({ status: 'completed', conclusion: 'success' });
+    const op = (await rt.store.latestOperation('raced' as never))!;
+    expect((await rt.store.undeliveredWrites(50)).filter((w) => w.operationId === op.id)).toEqual(
+      [],
+    );
+    expect(op).toMatchObject({ status: 'success', commentId: 9010, checkRunId: 570 });
+    expect(nock.pendingMocks().filter((m) => m.includes('reactions'))).toEqual([]);
+    nock.cleanAll(); // the unused repeats of the answers allowed more than once
   });
 
   it('a redelivered webhook is handled once', async () => {
@@ -780,7 +812,9 @@ describe('expiry', () => {
       .reply(201, { id: 32 });
     const octokit = await probot.auth();
     const { sweepExpiry } = await import('../../src/github/expiry.js');
-    expect(await sweepExpiry(deps, async () => octokit as never)).toEqual({
+    expect(
+      await sweepExpiry({ ...deps, outbox: outboxOver(rt) }, async () => octokit as never),
+    ).toEqual({
       warned: ['exp-soon'],
       deleted: ['exp-gone'],
     });
@@ -788,7 +822,9 @@ describe('expiry', () => {
       /^⏰ Environment `exp-soon` expires .+ and will then be deleted\. To keep it longer, comment `\/env extend exp-soon 24h`\.$/,
     );
     expect(comments[1]).toContain('### `delete exp-gone` — 🕒 queued');
-    expect(await sweepExpiry(deps, async () => octokit as never)).toEqual({
+    expect(
+      await sweepExpiry({ ...deps, outbox: outboxOver(rt) }, async () => octokit as never),
+    ).toEqual({
       warned: [],
       deleted: [],
     });

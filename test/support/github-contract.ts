@@ -12,7 +12,7 @@ import { Octokit } from '@octokit/rest';
 import { validate as validateGraphql } from '@octokit/graphql-schema';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { ProbotOctokit } from 'probot';
+import { Probot, ProbotOctokit } from 'probot';
 
 const require = createRequire(import.meta.url);
 
@@ -164,4 +164,20 @@ export const ContractOctokit = Octokit.plugin(contract);
 export function expectNoContractViolations(): void {
   const found = contractViolations.splice(0);
   if (found.length) throw new Error(`requests GitHub would refuse:\n${found.join('\n')}`);
+}
+
+/**
+ * A Probot whose clients check every request against GitHub's description, with an installation
+ * token of its own, retries and throttling off (the tests say what GitHub answers, once).
+ */
+export function contractProbot(): Probot {
+  return new Probot({
+    githubToken: 'ghs_test0123456789',
+    Octokit: ContractProbotOctokit.defaults((o: object) => ({
+      ...o,
+      retry: { enabled: false },
+      throttle: { enabled: false },
+    })),
+    logLevel: 'fatal',
+  });
 }

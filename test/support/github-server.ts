@@ -42,6 +42,11 @@ export interface GitHubServer {
   permissions: Record<string, string>;
   /** `owner/repo` → `.github/kindler.yml` text (404 when absent). */
   policies: Record<string, string>;
+  /**
+   * Answers to requests matching `match` (`METHOD /path`) wait for `until` — done, as GitHub
+   * does, before the answer is sent: a request held this way has happened even if its sender dies.
+   */
+  holds: { match: RegExp; until: Promise<void> }[];
   close(): Promise<void>;
 }
 
@@ -85,6 +90,7 @@ export async function startGitHubServer(app: {
     checkRuns: [],
     permissions: {},
     policies: {},
+    holds: [],
   };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -122,6 +128,13 @@ export async function startGitHubServer(app: {
       if (!answer) {
         state.violations.push(`${method} ${path}: no route in the GitHub stand-in`);
         return json(res, 404, { message: 'Not Found' });
+      }
+      const hold = state.holds.find((h) => h.match.test(`${method} ${path}`));
+      if (hold) {
+        void hold.until.then(() => {
+          if (!res.destroyed) json(res, answer[0], answer[1]);
+        });
+        return;
       }
       if (answer[2] === 'raw') {
         res.writeHead(answer[0], { 'content-type': 'application/vnd.github.raw; charset=utf-8' });
@@ -173,6 +186,21 @@ export async function startGitHubServer(app: {
       const comment = { id: ++ids, repo, issue: Number(m[1]), body: String(body?.body), edits: [] };
       state.comments.push(comment);
       return [201, { id: comment.id, body: comment.body, html_url: `https://github.test/${repo}` }];
+    }
+    if (method === 'GET' && (m = rest.match(/^\/issues\/(\d+)\/comments$/))) {
+      const issue = Number(m[1]);
+      return [
+        200,
+        state.comments
+          .filter((c) => c.repo === repo && c.issue === issue)
+          .map((c) => ({ id: c.id, body: c.body })),
+      ];
+    }
+    if (method === 'GET' && (m = rest.match(/^\/commits\/([^/]+)\/check-runs$/))) {
+      const runs = state.checkRuns
+        .filter((r) => r.repo === repo && r.updates[0]?.head_sha === m![1])
+        .map((r) => ({ id: r.id, name: r.name, external_id: r.updates[0]?.external_id ?? null }));
+      return [200, { total_count: runs.length, check_runs: runs }];
     }
     if (method === 'PATCH' && (m = rest.match(/^\/issues\/comments\/(\d+)$/))) {
       const comment = state.comments.find((c) => c.id === Number(m![1]));

@@ -238,7 +238,7 @@ describe('a handler that throws', () => {
     const seenByProbot: unknown[] = [];
     // The app's handlers fail on this payload (no deps, no repository): kept, not thrown into Probot.
     const { kindlerApp } = await import('../../src/app.js');
-    await probot.load(kindlerApp({} as never));
+    await probot.load(kindlerApp({ rt: {} } as never));
     probot.onError((error) => void seenByProbot.push(error));
     let deep: Record<string, unknown> = {};
     for (let i = 0; i < 1000; i++) deep = { a: deep };

@@ -1,0 +1,504 @@
+// The one place that writes to GitHub. Every comment, reaction, check run and issue the bot writes
+// is recorded first (github_writes), then sent: redacted, fitted to GitHub's size limits, retried
+// with backoff when the failure is passing (no answer, 5xx, 429), recorded as refused when GitHub
+// says no (4xx). A write not yet taken is tried again by the next pass (every minute, on the
+// queue's schedule), also after a restart; what GitHub refused or the outbox gave up on stays on the
+// dashboard. Nothing is swallowed.
+//
+// An operation's reports (its status comment, its check run, the 🚀/😕 on the comment that asked)
+// are rows keyed by the operation: whoever reports — the handler that recorded it, the worker
+// running it, a pass after a restart — asks for the same row, and what is sent is rendered from
+// the operation as it is when it is sent. So the reporter is bound to the operation from the
+// moment it is recorded: a worker that takes it before the status comment exists creates the
+// comment itself, and no update is ever written over by an older one.
+import { randomUUID } from 'node:crypto';
+import { messageOf, type Operation, type Redactor, type UrlSettings } from '../domain/index.js';
+import { SUMMARY_LIMIT, checkRunName, checkRunState } from '../render/check-run.js';
+import { COMMENT_LIMIT, fitBody } from '../render/fit.js';
+import { renderStatusComment } from '../render/status-comment.js';
+import type { Store } from '../store/store.js';
+import type { WriteOutcome, WriteRecord } from '../store/writes.js';
+import type { LogFn } from '../system/log.js';
+import { splitRepo, type GitHubClient, type RepoRef } from './types.js';
+
+/** A write that stands alone (not an operation's report). */
+export type Write =
+  | { kind: 'comment'; repo: RepoRef; issueNumber: number; body: string }
+  | { kind: 'reaction'; repo: RepoRef; commentId: number; content: Reaction }
+  | { kind: 'issue'; repo: RepoRef; title: string; body: string; labels?: string[] }
+  | {
+      kind: 'issue-update';
+      repo: RepoRef;
+      issueNumber: number;
+      title?: string;
+      body?: string;
+      state?: 'open' | 'closed';
+    }
+  | {
+      kind: 'check-run';
+      repo: RepoRef;
+      name: string;
+      headSha: string;
+      externalId: string;
+      status: 'queued' | 'in_progress' | 'completed';
+      conclusion?: 'success' | 'failure' | 'neutral' | 'cancelled';
+      title: string;
+      summary: string;
+      actions?: { label: string; description: string; identifier: string }[];
+    };
+
+type Reaction = 'eyes' | 'rocket' | 'confused';
+/** The rows of an operation's reports. */
+type ReportKind = 'status-comment' | 'status-check-run' | 'status-reaction';
+
+export interface OutboxDeps {
+  store: Pick<
+    Store,
+    | 'putWrite'
+    | 'claimWrite'
+    | 'finishWrite'
+    | 'dueWrites'
+    | 'undeliveredWrites'
+    | 'forgetDeliveredWrites'
+    | 'getOperation'
+    | 'getEnvironment'
+    | 'updateOperation'
+  >;
+  redactor: Redactor;
+  urls: UrlSettings;
+  /** The installation's client for a repository, for writes sent without one (passes, workers). */
+  clientFor?: (repo: RepoRef) => Promise<GitHubClient | null>;
+  /** Who holds a claim (the process). */
+  owner?: string;
+  log?: LogFn;
+  /** Waits before trying a write again in the same call (passing failures only). */
+  retryDelaysMs?: number[];
+  /** How long a claim keeps others off a write (a sender that died loses it after this). */
+  leaseMs?: number;
+  /** How long a write that failed `attempts` times waits for the next pass (default 1, 2, 4 … 60 min). */
+  backoffMs?: (attempts: number) => number;
+}
+
+/** After this many failed attempts a write is given up (it stays on the dashboard). */
+export const MAX_ATTEMPTS = 8;
+const FINAL = ['success', 'failed', 'cancelled'];
+
+export interface Sent {
+  delivered: boolean;
+  /** The comment id, check run id or issue number GitHub gave it. */
+  id: number | null;
+  /** Why it was not delivered (GitHub's status and message, redacted). */
+  error?: string;
+}
+
+/** True for a failure that may pass (no answer, a server error, a rate limit). */
+export function isPassing(error: unknown): boolean {
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status !== 'number') return true;
+  if (status >= 500 || status === 429) return true;
+  // GitHub's secondary rate limit answers 403 with a Retry-After or this message.
+  return status === 403 && /rate limit/i.test(messageOf(error));
+}
+
+/** Backoff between passes for a write that keeps failing: 1, 2, 4 … 60 minutes. */
+const backoffMs = (attempts: number) => Math.min(60, 2 ** Math.max(0, attempts - 1)) * 60_000;
+
+export class Outbox {
+  private readonly owner: string;
+  private readonly delays: number[];
+  /** One delivery per key at a time in this process; the lease does it between processes. */
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly deps: OutboxDeps) {
+    this.owner = deps.owner ?? `outbox:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.delays = deps.retryDelaysMs ?? [1_000, 4_000];
+  }
+
+  /**
+   * Records a write and sends it now. `key` makes it idempotent (a redelivered webhook asks for the
+   * same reply once). Resolves when GitHub took it or it was recorded as not taken; never throws
+   * for GitHub's answer.
+   */
+  async send(write: Write, options: { key?: string; client?: GitHubClient } = {}): Promise<Sent> {
+    const { repo, kind, ...request } = write;
+    const record = await this.deps.store.putWrite(
+      {
+        key: options.key ?? `${kind}:${randomUUID()}`,
+        repo: `${repo.owner}/${repo.repo}`,
+        kind,
+        request,
+      },
+      false,
+    );
+    if (record.state === 'delivered') return { delivered: true, id: record.externalId };
+    const after = await this.deliver(record.key, options.client);
+    return after?.state === 'delivered'
+      ? { delivered: true, id: after.externalId }
+      : { delivered: false, id: null, ...(after?.error ? { error: after.error } : {}) };
+  }
+
+  /**
+   * Sends a write without recording it: only for when the database is unreachable (the degraded
+   * answers), where nothing could be recorded. Redacted, fitted and retried like any other.
+   */
+  async sendUnrecorded(write: Write, client: GitHubClient): Promise<Sent> {
+    const { repo, kind, ...request } = write;
+    const row: WriteRecord = {
+      key: `${kind}:unrecorded`,
+      repo: `${repo.owner}/${repo.repo}`,
+      kind,
+      operationId: null,
+      request,
+      externalId: null,
+      wanted: 1,
+      delivered: 0,
+      attempts: 1,
+      state: 'pending',
+      error: null,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    };
+    const outcome = await this.attempt(row, client);
+    return 'delivered' in outcome
+      ? { delivered: true, id: outcome.externalId ?? null }
+      : {
+          delivered: false,
+          id: null,
+          error: 'refused' in outcome ? outcome.refused : outcome.failed,
+        };
+  }
+
+  /**
+   * Brings the operation's reports up to date: its status comment (when it was asked for in a
+   * conversation), its check run, and once it has ended the reaction on the comment that asked.
+   */
+  async report(op: Operation, client?: GitHubClient): Promise<void> {
+    if (!op.trigger.repo) return;
+    const kinds: ReportKind[] = ['status-check-run'];
+    if (op.trigger.issueNumber !== null) kinds.unshift('status-comment');
+    if (FINAL.includes(op.status) && reactionTarget(op) !== null) kinds.push('status-reaction');
+    for (const kind of kinds) {
+      const record = await this.deps.store.putWrite(
+        {
+          key: reportKey(op, kind),
+          repo: op.trigger.repo,
+          kind,
+          operationId: op.id,
+          request: {},
+          externalId:
+            kind === 'status-comment'
+              ? op.commentId
+              : kind === 'status-check-run'
+                ? op.checkRunId
+                : null,
+        },
+        kind !== 'status-reaction',
+      );
+      await this.deliver(record.key, client);
+    }
+  }
+
+  /** Sends what is due (retries, and writes whose sender died). Returns how many were taken. */
+  async pass(limit = 100): Promise<number> {
+    let taken = 0;
+    for (const row of await this.deps.store.dueWrites(limit)) {
+      const after = await this.deliver(row.key);
+      if (after?.state === 'delivered') taken++;
+    }
+    await this.deps.store.forgetDeliveredWrites(7 * 86_400_000);
+    return taken;
+  }
+
+  /** Writes GitHub has not taken: refused, given up, or waiting for another try. */
+  undelivered(limit = 50): Promise<WriteRecord[]> {
+    return this.deps.store.undeliveredWrites(limit);
+  }
+
+  private deliver(key: string, client?: GitHubClient): Promise<WriteRecord | null> {
+    const previous = this.chains.get(key) ?? Promise.resolve();
+    const next = previous.then(() => this.deliverNow(key, client));
+    const kept = next.catch(() => undefined);
+    this.chains.set(key, kept);
+    void kept.then(() => {
+      if (this.chains.get(key) === kept) this.chains.delete(key);
+    });
+    return next;
+  }
+
+  /** Claims the row, sends it, records the outcome; again while more was asked for meanwhile. */
+  private async deliverNow(key: string, client?: GitHubClient): Promise<WriteRecord | null> {
+    let last: WriteRecord | null = null;
+    for (;;) {
+      const row = await this.deps.store.claimWrite(key, this.owner, this.deps.leaseMs ?? 30_000);
+      if (!row) return last;
+      const outcome = await this.attempt(row, client);
+      last = await this.deps.store.finishWrite(key, this.owner, outcome);
+      if (!last || last.state !== 'pending' || !('delivered' in outcome)) return last;
+      // Asked for again meanwhile. A running operation's report waits for its reporter's next
+      // (throttled) call or the next pass; its end, and a write of its own, go at once.
+      if (row.operationId !== null && !outcome.final) return last;
+    }
+  }
+
+  private async attempt(row: WriteRecord, given?: GitHubClient): Promise<WriteOutcome> {
+    const repo = splitRepo(row.repo);
+    const octokit = given ?? (await this.deps.clientFor?.(repo)) ?? null;
+    const what = describe(row);
+    if (!octokit)
+      return this.failed(row, what, new Error(`no installation of the app covers ${row.repo}`));
+    for (let i = 0; ; i++) {
+      try {
+        const sent = await this.write(octokit, repo, row);
+        return { delivered: row.wanted, ...sent };
+      } catch (error) {
+        if (!isPassing(error)) {
+          const reason = this.reason(error);
+          this.deps.log?.('warn', `GitHub refused the ${what}; it stays as it was`, {
+            write: row.key,
+            error: reason,
+          });
+          return { refused: reason };
+        }
+        if (i >= this.delays.length) return this.failed(row, what, error);
+        this.deps.log?.('info', `GitHub did not take the ${what}; trying again`, {
+          write: row.key,
+          error: this.reason(error),
+        });
+        await new Promise((r) => setTimeout(r, this.delays[i]));
+      }
+    }
+  }
+
+  private failed(row: WriteRecord, what: string, error: unknown): WriteOutcome {
+    const giveUp = row.attempts >= MAX_ATTEMPTS;
+    const reason = this.reason(error);
+    this.deps.log?.('warn', `GitHub did not take the ${what}; ${giveUp ? 'given up' : 'kept'}`, {
+      write: row.key,
+      error: reason,
+      attempts: row.attempts,
+    });
+    return { failed: reason, retryInMs: (this.deps.backoffMs ?? backoffMs)(row.attempts), giveUp };
+  }
+
+  private reason(error: unknown): string {
+    const status = (error as { status?: unknown } | null)?.status;
+    const text = this.deps.redactor.redact(messageOf(error)).slice(0, 1_000);
+    return typeof status === 'number' ? `${status}: ${text}` : text;
+  }
+
+  private fit(body: string, limit = COMMENT_LIMIT): string {
+    return fitBody(this.deps.redactor.redact(body), limit);
+  }
+
+  /** One write to GitHub; what GitHub named it, if it names one. */
+  private async write(
+    octokit: GitHubClient,
+    repo: RepoRef,
+    row: WriteRecord,
+  ): Promise<{ externalId?: number; request?: Record<string, unknown> }> {
+    if (row.operationId !== null) return this.writeReport(octokit, repo, row);
+    const w = row.request as Record<string, never>;
+    switch (row.kind) {
+      case 'comment': {
+        const { data } = await octokit.rest.issues.createComment({
+          ...repo,
+          issue_number: w.issueNumber,
+          body: this.fit(w.body),
+        });
+        return { externalId: data.id };
+      }
+      case 'reaction':
+        await octokit.rest.reactions.createForIssueComment({
+          ...repo,
+          comment_id: w.commentId,
+          content: w.content,
+        });
+        return {};
+      case 'issue': {
+        const { data } = await octokit.rest.issues.create({
+          ...repo,
+          title: this.deps.redactor.redact(w.title).slice(0, 256),
+          body: this.fit(w.body),
+          ...(w.labels ? { labels: w.labels } : {}),
+        });
+        return { externalId: data.number };
+      }
+      case 'issue-update':
+        await octokit.rest.issues.update({
+          ...repo,
+          issue_number: w.issueNumber,
+          ...(w.title !== undefined
+            ? { title: this.deps.redactor.redact(w.title).slice(0, 256) }
+            : {}),
+          ...(w.body !== undefined ? { body: this.fit(w.body) } : {}),
+          ...(w.state
+            ? { state: w.state, ...(w.state === 'closed' ? { state_reason: 'completed' } : {}) }
+            : {}),
+        });
+        return { externalId: w.issueNumber };
+      case 'check-run': {
+        const r = row.request as unknown as Extract<Write, { kind: 'check-run' }>;
+        const { data } = await octokit.rest.checks.create({
+          ...repo,
+          name: r.name,
+          head_sha: r.headSha,
+          external_id: r.externalId,
+          status: r.status,
+          ...(r.conclusion
+            ? { conclusion: r.conclusion, completed_at: new Date().toISOString() }
+            : {}),
+          output: { title: r.title, summary: this.fit(r.summary, SUMMARY_LIMIT) },
+          ...(r.actions ? { actions: r.actions } : {}),
+        });
+        return { externalId: data.id };
+      }
+      default:
+        throw Object.assign(new Error(`unknown write kind ${row.kind}`), { status: 400 });
+    }
+  }
+
+  /** An operation's report, rendered from the operation as it is now. */
+  private async writeReport(
+    octokit: GitHubClient,
+    repo: RepoRef,
+    row: WriteRecord,
+  ): Promise<{ externalId?: number; final?: boolean }> {
+    const { store, urls } = this.deps;
+    const op = await store.getOperation(row.operationId as number);
+    if (!op) return {};
+    const env = await store.getEnvironment(op.envName);
+    const final = FINAL.includes(op.status);
+    if (row.kind === 'status-comment') {
+      const body = this.fit(renderStatusComment(op, env, urls));
+      const id =
+        row.externalId ??
+        (row.attempts > 1 ? await findStatusComment(octokit, repo, op, row) : null);
+      if (id !== null) {
+        await octokit.rest.issues.updateComment({ ...repo, comment_id: id, body });
+        if (op.commentId !== id) await store.updateOperation(op.id, { commentId: id });
+        return { final, externalId: id };
+      }
+      const { data } = await octokit.rest.issues.createComment({
+        ...repo,
+        issue_number: op.trigger.issueNumber as number,
+        body,
+      });
+      await store.updateOperation(op.id, { commentId: data.id });
+      return { final, externalId: data.id };
+    }
+    if (row.kind === 'status-reaction') {
+      const commentId = reactionTarget(op);
+      if (commentId !== null)
+        await octokit.rest.reactions.createForIssueComment({
+          ...repo,
+          comment_id: commentId,
+          content: op.status === 'success' ? 'rocket' : 'confused',
+        });
+      return { final };
+    }
+    // The check run: on the pull request's head, or the default branch's head for an issue.
+    const state = checkRunState(op, env, urls);
+    const fields = {
+      status: state.status,
+      ...(state.conclusion
+        ? { conclusion: state.conclusion, completed_at: new Date().toISOString() }
+        : {}),
+      output: { title: state.output.title, summary: this.fit(state.output.summary, SUMMARY_LIMIT) },
+      ...(state.actions ? { actions: state.actions } : {}),
+    };
+    if (row.externalId !== null) {
+      await octokit.rest.checks.update({ ...repo, check_run_id: row.externalId, ...fields });
+      if (op.checkRunId !== row.externalId)
+        await store.updateOperation(op.id, { checkRunId: row.externalId });
+      return { final, externalId: row.externalId };
+    }
+    let headSha = op.trigger.headSha;
+    if (!headSha) {
+      const { data: info } = await octokit.rest.repos.get({ ...repo });
+      headSha = (await octokit.rest.repos.getBranch({ ...repo, branch: info.default_branch })).data
+        .commit.sha;
+    }
+    // An earlier attempt may have created it before its sender died: ours carry the operation's id.
+    const found = row.attempts > 1 ? await findCheckRun(octokit, repo, op, headSha) : null;
+    if (found !== null) {
+      await octokit.rest.checks.update({ ...repo, check_run_id: found, ...fields });
+      await store.updateOperation(op.id, { checkRunId: found });
+      return { final, externalId: found };
+    }
+    const { data } = await octokit.rest.checks.create({
+      ...repo,
+      name: checkRunName(op),
+      head_sha: headSha,
+      external_id: String(op.id),
+      ...fields,
+    });
+    await store.updateOperation(op.id, { checkRunId: data.id });
+    return { final, externalId: data.id };
+  }
+}
+
+/** An outbox over a runtime's store (the app's own when the server does not hand it one). */
+export const outboxOver = (
+  rt: Pick<OutboxDeps, 'store' | 'redactor' | 'urls'>,
+  options: Omit<OutboxDeps, 'store' | 'redactor' | 'urls'> = {},
+): Outbox => new Outbox({ store: rt.store, redactor: rt.redactor, urls: rt.urls, ...options });
+
+const reportKey = (op: Operation, kind: ReportKind) =>
+  kind === 'status-reaction' ? `op:${op.id}:reaction:${op.attempt}` : `op:${op.id}:${kind}`;
+
+/** The comment that asked for the operation, when it was asked in a comment. */
+function reactionTarget(op: Operation): number | null {
+  const id = /#issuecomment-(\d+)$/.exec(op.trigger.url ?? '')?.[1];
+  return id ? Number(id) : null;
+}
+
+function describe(row: WriteRecord): string {
+  switch (row.kind) {
+    case 'status-comment':
+      return 'status comment';
+    case 'status-check-run':
+    case 'check-run':
+      return 'check run';
+    case 'status-reaction':
+      return 'reaction';
+    default:
+      return row.kind.replace('-', ' ');
+  }
+}
+
+/**
+ * A status comment an earlier attempt may have posted before its sender died (it carries the
+ * operation's marker): found among the comments since the write was recorded, so it is not posted
+ * twice.
+ */
+async function findStatusComment(
+  octokit: GitHubClient,
+  repo: RepoRef,
+  op: Operation,
+  row: WriteRecord,
+): Promise<number | null> {
+  const { data } = await octokit.rest.issues.listComments({
+    ...repo,
+    issue_number: op.trigger.issueNumber as number,
+    since: row.createdAt.toISOString(),
+    per_page: 100,
+  });
+  const marker = `<!-- kindler:operation:${op.id} -->`;
+  return data.find((c) => c.body?.startsWith(marker))?.id ?? null;
+}
+
+/** The same for a check run: ours carry the operation's id as their external id. */
+async function findCheckRun(
+  octokit: GitHubClient,
+  repo: RepoRef,
+  op: Operation,
+  headSha: string,
+): Promise<number | null> {
+  const { data } = await octokit.rest.checks.listForRef({
+    ...repo,
+    ref: headSha,
+    check_name: checkRunName(op),
+    filter: 'latest',
+  });
+  return data.check_runs.find((c) => c.external_id === String(op.id))?.id ?? null;
+}

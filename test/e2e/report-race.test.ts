@@ -1,0 +1,209 @@
+// An operation's reporter is bound to it from the moment it is recorded, on both backends, as the
+// real server runs: eight `/env create`s at once (recorded, enqueued in the same transaction and
+// taken by a worker while their status comments are still being posted) each end with one status
+// comment saying how it ended, one concluded check run and one reaction; and a server killed while
+// GitHub was taking a check run leaves nothing stuck at "queued" — the next process finishes the
+// reports without posting anything twice. GitHub is the stand-in on loopback (every request checked
+// against its description); the cluster CLIs are the executable fakes.
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { setupFakes, type Fakes } from '../support/fakes.js';
+import { appPrivateKey, webhookExample } from '../support/github-fixtures.js';
+import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+
+const SECRET = 'race-webhook-secret';
+const REPO = 'acme/envs';
+
+describe.each(['postgres', 'pglite'] as const)('reports on %s', (backend) => {
+  let fakes: Fakes;
+  let tmp: string;
+  let db: TestDatabase | null = null;
+  let github: GitHubServer;
+  let server: ServerProcess;
+  let env: Record<string, string>;
+  let ids = 90_000;
+
+  beforeAll(async () => {
+    fakes = setupFakes();
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), `kindler-race-${backend}-`));
+    execFileSync('git', ['init', '-q', '--bare', '--initial-branch=main', `${tmp}/gitops.git`]);
+    const privateKey = appPrivateKey();
+    github = await startGitHubServer({ appId: '99', privateKey });
+    github.permissions[`${REPO}:writer`] = 'write';
+    if (backend === 'postgres') db = await createTestDatabase();
+    env = {
+      ...fakes.env,
+      APP_ID: '99',
+      PRIVATE_KEY: privateKey,
+      WEBHOOK_SECRET: SECRET,
+      GHE_HOST: github.host,
+      GHE_PROTOCOL: 'http',
+      KINDLER_CONFIG_REPO: REPO,
+      KINDLER_DATA_DIR: path.join(tmp, 'data'),
+      GIT_REPO_URL: path.join(tmp, 'gitops.git'),
+      BASE_DOMAIN: 'race.test',
+      KINDLER_RETRY_DELAYS_MS: 'none',
+      KINDLER_LEASE_MS: '3000',
+      KINDLER_WORKER_CONCURRENCY: '4',
+      KINDLER_DRIFT_INTERVAL_MINUTES: '0',
+      LOG_LEVEL: 'info',
+      ...(db ? { DATABASE_URL: db.url } : {}),
+    };
+    server = await startServerProcess(env);
+  }, 120_000);
+  afterEach(() => {
+    expect(github.violations.splice(0), 'requests GitHub would refuse').toEqual([]);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await github?.close();
+    await db?.drop();
+    fakes?.cleanup();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** `/env <line>` on issue `issue`, as GitHub delivers it. */
+  async function comment(issue: number, line: string) {
+    const p = webhookExample('issue_comment', 'created');
+    const id = ++ids;
+    Object.assign(p.comment, {
+      id,
+      body: line,
+      html_url: `https://github.com/${REPO}/issues/${issue}#issuecomment-${id}`,
+      user: { ...p.comment.user, login: 'writer' },
+    });
+    p.issue.number = issue;
+    p.repository = {
+      ...p.repository,
+      name: 'envs',
+      full_name: REPO,
+      owner: { ...p.repository.owner, login: 'acme' },
+    };
+    p.sender = { ...p.sender, login: 'writer', type: 'User' };
+    p.installation = { id: github.installationId };
+    const body = JSON.stringify(p);
+    const res = await fetch(`${server.base}/api/github/webhooks`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'issue_comment',
+        'x-github-delivery': crypto.randomUUID(),
+        'x-hub-signature-256': `sha256=${crypto.createHmac('sha256', SECRET).update(body).digest('hex')}`,
+      },
+      body,
+    });
+    expect(res.status, await res.text()).toBeLessThan(300);
+    return id;
+  }
+
+  async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false> | T) {
+    const deadline = Date.now() + 150_000;
+    for (;;) {
+      const value = await probe();
+      if (value) return value;
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${what}\n${(await operations())
+            .map(
+              (o) =>
+                `${o.envName} ${o.status} ${o.steps.map((s) => `${s.step}:${s.status}:${s.startedAt?.slice(14, 19) ?? ''}-${s.completedAt?.slice(14, 19) ?? ''}`).join(' ')}`,
+            )
+            .join('\n')}\n${server.output().slice(-6_000)}`,
+        );
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const operations = async () =>
+    (
+      (await (await fetch(`${server.base}/kindler/api/operations?limit=1000`)).json()) as {
+        operations: {
+          id: number;
+          envName: string;
+          status: string;
+          steps: {
+            step: string;
+            status: string;
+            startedAt: string | null;
+            completedAt: string | null;
+          }[];
+        }[];
+      }
+    ).operations;
+
+  /** What GitHub shows for one operation asked for on `issue` by comment `asked`. */
+  function shown(op: { id: number; envName: string }, issue: number, asked: number) {
+    const marker = `<!-- kindler:operation:${op.id} -->`;
+    const statusComments = github.comments.filter(
+      (c) => c.issue === issue && c.body.startsWith(marker),
+    );
+    const runs = github.checkRuns.filter((r) => r.name === `kindler/create ${op.envName}`);
+    return {
+      statusComments: statusComments.length,
+      says: statusComments[0]?.body.split('\n')[1],
+      checkRuns: runs.length,
+      concluded: runs[0]?.updates.at(-1)?.conclusion,
+      reactions: github.reactions
+        .filter((r) => r.commentId === asked)
+        .map((r) => r.content)
+        .sort(),
+    };
+  }
+  const done = (op: { id: number; envName: string }, issue: number, asked: number) =>
+    shown(op, issue, asked).concluded && shown(op, issue, asked).reactions.includes('rocket');
+
+  it('eight creates at once: each has one status comment, one check run and one reaction, all saying it succeeded', async () => {
+    const names = Array.from({ length: 8 }, (_, i) => `race${i + 1}`);
+    const asked = await Promise.all(
+      names.map((name, i) => comment(200 + i, `/env create ${name}`)),
+    );
+    const ops = await waitFor('eight successful creates', async () => {
+      const ops = (await operations()).filter((o) => names.includes(o.envName));
+      return ops.length === 8 && ops.every((o) => o.status === 'success') ? ops : null;
+    });
+    for (const [i, name] of names.entries()) {
+      const op = ops.find((o) => o.envName === name)!;
+      await waitFor(`the reports of ${name}`, () => done(op, 200 + i, asked[i]!));
+      expect(shown(op, 200 + i, asked[i]!), name).toEqual({
+        statusComments: 1,
+        says: `### \`create ${name}\` — 🚀 succeeded`,
+        checkRuns: 1,
+        concluded: 'success',
+        reactions: ['eyes', 'rocket'],
+      });
+    }
+  }, 240_000);
+
+  it('a server killed while GitHub takes a check run: the next one finishes the reports, posting nothing twice', async () => {
+    let release: () => void = () => undefined;
+    github.holds.push({
+      match: /^POST \/repos\/acme\/envs\/check-runs$/,
+      until: new Promise<void>((r) => (release = r)),
+    });
+    const asked = await comment(300, '/env create killed1');
+    // The check run has been created at GitHub; the bot never hears its id.
+    await waitFor('the check run to reach GitHub', () =>
+      github.checkRuns.some((r) => r.name === 'kindler/create killed1'),
+    );
+    await server.stop('SIGKILL');
+    github.holds.splice(0);
+    release();
+    server = await startServerProcess(env);
+    const op = await waitFor('the create to succeed', async () =>
+      (await operations()).find((o) => o.envName === 'killed1' && o.status === 'success'),
+    );
+    await waitFor('its reports', () => done(op, 300, asked));
+    expect(shown(op, 300, asked)).toEqual({
+      statusComments: 1,
+      says: '### `create killed1` — 🚀 succeeded',
+      checkRuns: 1,
+      concluded: 'success',
+      reactions: ['eyes', 'rocket'],
+    });
+  }, 180_000);
+});
