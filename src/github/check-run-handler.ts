@@ -4,9 +4,9 @@
 // runs the consistency check; Sync, on the consistency check run, runs sync.
 import type { Decision } from '../commands/policy.js';
 import { authorityFor, judgedAs } from './authority.js';
-import { spell, classify, messageOf, type Failure, type Trigger } from '../domain/index.js';
+import { spell, classify, messageOf, type Failure } from '../domain/index.js';
 import { RECHECK_ACTION, RETRY_ACTION } from '../render/check-run.js';
-import { SYNC_ACTION, checkAndPublish, syncCommand } from './consistency.js';
+import { SYNC_ACTION, answerConsistency, type ConsistencyRequest } from './consistency.js';
 import type { CommentDeps } from './comment-handler.js';
 import type { GitHubClient, RepoRef } from './types.js';
 
@@ -91,19 +91,20 @@ async function consistencyAction(
   if (authority.accepts(event.repo)) return;
   const decision = await authority.decide({ verb, envName: null, login: event.sender });
   if (!decision.allowed) return; // a button has nowhere to answer; the check run stays as it was
-  const task = async () => {
-    const { rt } = deps;
-    const trigger: Trigger = {
+  const request: ConsistencyRequest = {
+    id: event.deliveryId,
+    verb,
+    confirm: false,
+    trigger: {
       source: 'check_run',
       actor: event.sender,
       url: null,
       repo: `${event.repo.owner}/${event.repo.repo}`,
       issueNumber: null,
       headSha: null,
-    };
-    if (verb === 'sync') await syncCommand(rt, trigger, (op) => deps.outbox.report(op, octokit));
-    else await checkAndPublish(rt, { outbox: deps.outbox, octokit, repo: event.repo });
+    },
+    quoted: null,
   };
-  if (deps.background) deps.background(task);
-  else await task();
+  if (deps.later) await deps.later(request);
+  else await answerConsistency(deps.rt, deps.outbox, octokit, request);
 }

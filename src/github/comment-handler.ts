@@ -1,7 +1,7 @@
 // The comment pipeline (Atlantis's shape): parse → authorise → record → acknowledge. Nothing slow
 // runs here: mutations are recorded as queued operations that the worker runs; read-only verbs
 // are answered at once. Bots (this app included) are ignored; a redelivery is handled once.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { parseComment, type ParsedLine } from '../commands/parse.js';
 import { helpText } from '../commands/usage.js';
 import { commandName, type Command } from '../commands/verbs.js';
@@ -21,7 +21,7 @@ import { readSnapshot } from '../store/csv-snapshot.js';
 import { isUnreachable } from '../store/db.js';
 import { renderStatusComment } from '../render/status-comment.js';
 import type { Runtime } from '../runtime.js';
-import { checkCommand, pruneCommand, syncCommand } from './consistency.js';
+import { answerConsistency, type ConsistencyRequest } from './consistency.js';
 import { authorityFor, judgedAs, type Authority, type AuthorityDeps } from './authority.js';
 import { installationKey, type GitHubClient, type RepoRef } from './types.js';
 import type { Outbox } from './outbox.js';
@@ -43,8 +43,11 @@ export interface CommentDeps extends AuthorityDeps {
   rt: Runtime;
   /** Every write to GitHub goes through it. */
   outbox: Outbox;
-  /** Runs slow read-outs (check, sync, prune) after the webhook is answered; inline when absent. */
-  background?: (task: () => Promise<void>) => void;
+  /**
+   * Hands a consistency request to the durable queue, to run after the webhook is answered;
+   * without it the request runs inline (tests, a process without a queue).
+   */
+  later?: (request: ConsistencyRequest) => Promise<void>;
 }
 
 const isBot = (sender: CommentEvent['sender']) =>
@@ -290,31 +293,17 @@ async function run(
     case 'check':
     case 'sync':
     case 'prune': {
-      const reply = deps.background ? answer.later : answer.reply;
-      // Each repair operation gets its status comment and check run in this conversation.
-      const announceHere = (op: Operation) => deps.outbox.report(op, gh.octokit);
-      const task = async () => {
-        const body =
-          command.verb === 'check'
-            ? await checkCommand(deps.rt, { outbox: deps.outbox, ...gh })
-            : command.verb === 'sync'
-              ? await syncCommand(deps.rt, trigger, announceHere)
-              : await pruneCommand(
-                  deps.rt,
-                  gh.repo,
-                  'confirm' in command && command.confirm,
-                  trigger,
-                  announceHere,
-                );
-        await reply(`> ${quoted}\n\n${body}`);
+      // Answered in a comment of its own when it ends (each repair operation gets its status
+      // comment and check run in this conversation).
+      const request: ConsistencyRequest = {
+        id: randomUUID(),
+        verb: command.verb,
+        confirm: 'confirm' in command && command.confirm,
+        trigger: { ...trigger, repo: `${gh.repo.owner}/${gh.repo.repo}` },
+        quoted,
       };
-      if (!deps.background) await task();
-      else
-        deps.background(() =>
-          task().catch(async (error: unknown) => {
-            await reply(`> ${quoted}\n\n\`/env ${command.verb}\` failed: ${messageOf(error)}`);
-          }),
-        );
+      if (deps.later) await deps.later(request);
+      else await answerConsistency(deps.rt, deps.outbox, gh.octokit, request);
       return null;
     }
     case 'create':

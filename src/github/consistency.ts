@@ -6,12 +6,12 @@ import { checkConsistency } from '../consistency/check.js';
 import { SharedCheck } from '../consistency/shared-check.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
 import { previewPrune, requestPrunes, requestSyncs } from '../consistency/repair.js';
-import type { Operation, Trigger } from '../domain/index.js';
+import { messageOf, type Operation, type Trigger } from '../domain/index.js';
 import { renderActionsMarkdown, renderReportMarkdown } from '../render/consistency.js';
 import { RECHECK_ACTION } from '../render/check-run.js';
 import type { Runtime } from '../runtime.js';
 import type { Outbox } from './outbox.js';
-import type { GitHubClient, RepoRef } from './types.js';
+import { splitRepo, type GitHubClient, type RepoRef } from './types.js';
 
 /** Where a consistency answer goes: the repository, through the outbox with this client. */
 export interface GitHubTarget {
@@ -228,4 +228,49 @@ export async function driftMonitor(
     client,
   );
   return { outcome: reopen ? 'reopened' : 'updated', report, issue: issue.number };
+}
+
+/**
+ * A consistency request from GitHub (`/env check|sync|prune`, the Re-check and Sync buttons): run
+ * from the durable queue after the webhook is answered, so a restart does not lose it. `id` keys
+ * its reply (a request run again after a crash answers once); `quoted` is the comment line it
+ * answers, null for a button (the check run alone says what happened).
+ */
+export interface ConsistencyRequest {
+  id: string;
+  verb: 'check' | 'sync' | 'prune';
+  confirm: boolean;
+  trigger: Trigger & { repo: string };
+  quoted: string | null;
+}
+
+/** Runs a consistency request and answers it. Failures are answered too, never thrown away. */
+export async function answerConsistency(
+  rt: Runtime,
+  outbox: Outbox,
+  octokit: GitHubClient,
+  request: ConsistencyRequest,
+): Promise<void> {
+  const { trigger, verb, quoted } = request;
+  const repo = splitRepo(trigger.repo);
+  const gh: GitHubTarget = { outbox, octokit, repo };
+  const report = (op: Operation) => outbox.report(op, octokit);
+  let body: string;
+  try {
+    body =
+      verb === 'sync'
+        ? await syncCommand(rt, trigger, report)
+        : verb === 'prune'
+          ? await pruneCommand(rt, repo, request.confirm, trigger, report)
+          : quoted === null
+            ? (await checkAndPublish(rt, gh)).summary
+            : await checkCommand(rt, gh);
+  } catch (error) {
+    body = `\`/env ${verb}\` failed: ${rt.redactor.redact(messageOf(error))}`;
+  }
+  if (quoted !== null && trigger.issueNumber !== null)
+    await outbox.send(
+      { kind: 'comment', repo, issueNumber: trigger.issueNumber, body: `> ${quoted}\n\n${body}` },
+      { key: `reply:consistency:${request.id}`, client: octokit },
+    );
 }

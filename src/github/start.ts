@@ -14,8 +14,7 @@ import { Worker } from './worker.js';
 import { OperationQueue, everyMinutes } from '../queue/operation-queue.js';
 import { DELIVERY_CONCURRENCY, receiveWebhook } from './intake.js';
 import { sweepExpiry } from './expiry.js';
-import { Background } from './background.js';
-import { driftMonitor } from './consistency.js';
+import { answerConsistency, driftMonitor, type ConsistencyRequest } from './consistency.js';
 import { installationClient } from './config-repo.js';
 import { messageOf } from '../domain/index.js';
 import { logFn } from '../system/log.js';
@@ -81,9 +80,6 @@ export async function startGitHub(
     // A GitHub write, like an operation, is presumed abandoned when its holder is silent this long.
     leaseMs: Math.min(rt.config.KINDLER_LEASE_MS, 60_000),
   });
-  const background = new Background((error) =>
-    probot.log.error({ err: error }, 'background task failed'),
-  );
   const configRepoName = rt.config.KINDLER_CONFIG_REPO;
   const deps = {
     rt,
@@ -97,7 +93,7 @@ export async function startGitHub(
         }
       : {}),
     outbox,
-    background: background.run,
+    later: (request: ConsistencyRequest) => queue.request(request),
   };
   await probot.load(kindlerApp(deps));
   // A failure is logged and recorded by the queue as a plain message (it is retried).
@@ -107,6 +103,11 @@ export async function startGitHub(
       throw error;
     }),
   );
+  await queue.workRequests<ConsistencyRequest>(async (request) => {
+    const octokit = await octokitFor(splitRepo(request.trigger.repo));
+    if (!octokit) throw new Error(`no installation of the app covers ${request.trigger.repo}`);
+    await answerConsistency(rt, outbox, octokit, request);
+  });
   worker = new Worker(rt, {
     ...workerOptions,
     // Bound whether or not the status comment exists yet: the outbox creates what is missing.
@@ -162,10 +163,6 @@ export async function startGitHub(
     );
     await receiveWebhook(req, res, probot, queue, String(env.WEBHOOK_SECRET));
     return true;
-  };
-  const stopWorker = worker.stop.bind(worker);
-  worker.stop = async () => {
-    await Promise.all([stopWorker(), background.drain()]);
   };
   return { handler, worker, probot };
 }

@@ -16,6 +16,7 @@ import type { Queryable } from '../store/db.js';
 
 export const OPERATIONS_QUEUE = 'kindler-operations';
 export const DELIVERIES_QUEUE = 'kindler-webhooks';
+export const CONSISTENCY_QUEUE = 'kindler-consistency';
 
 /** A verified webhook delivery as GitHub sent it. */
 export interface Delivery {
@@ -90,6 +91,15 @@ export class OperationQueue {
       retryBackoff: true,
       deleteAfterSeconds: 7 * 86_400,
     });
+    // Consistency requests from GitHub (check, sync, prune): a request a dead process was running
+    // is run again (its reply is keyed, so it answers once).
+    await ensureQueue(boss, CONSISTENCY_QUEUE, {
+      expireInSeconds: 1800,
+      heartbeatSeconds: 10,
+      retryLimit: 3,
+      retryDelay: 10,
+      deleteAfterSeconds: 86_400,
+    });
     return new OperationQueue(boss);
   }
 
@@ -145,6 +155,22 @@ export class OperationQueue {
     this.deliveryWorker = await this.boss.work<Delivery>(
       DELIVERIES_QUEUE,
       { localConcurrency: concurrency, batchSize: 1, pollingIntervalSeconds: 2 },
+      async (jobs) => {
+        for (const job of jobs) await handler(job.data);
+      },
+    );
+  }
+
+  /** Keeps a request for a consistency worker (a job of its own, outliving this process). */
+  async request<T extends object>(request: T): Promise<void> {
+    await this.boss.send(CONSISTENCY_QUEUE, request);
+  }
+
+  /** Runs kept requests, one at a time in this process. */
+  async workRequests<T extends object>(handler: (request: T) => Promise<void>): Promise<void> {
+    await this.boss.work<T>(
+      CONSISTENCY_QUEUE,
+      { batchSize: 1, pollingIntervalSeconds: 1 },
       async (jobs) => {
         for (const job of jobs) await handler(job.data);
       },

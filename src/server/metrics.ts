@@ -64,6 +64,16 @@ export class Metrics {
       },
     });
     new client.Gauge({
+      name: 'kindler_github_writes_undelivered',
+      help: 'Writes to GitHub not taken: refused, given up, or waiting for another try',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const w of await rt.store.undeliveredWrites(1000)) this.inc({ state: w.state });
+      },
+    });
+    new client.Gauge({
       name: 'kindler_environments',
       help: 'Environments by status',
       labelNames: ['status'],

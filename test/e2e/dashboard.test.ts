@@ -21,6 +21,7 @@ import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { healthHandler, startHttpServer } from '../../src/server/http-server.js';
 import { Metrics } from '../../src/server/metrics.js';
 import { dashboardHandler } from '../../src/web/handler.js';
+import { outboxOver } from '../../src/github/outbox.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { webhookExample } from '../support/github-fixtures.js';
 import { contractProbot, expectNoContractViolations } from '../support/github-contract.js';
@@ -429,6 +430,40 @@ describe('dashboard in headless Chromium', () => {
       for (const op of [sync, prune])
         await rt.store.updateOperation(op.id, { status: 'cancelled', completedAt: new Date() });
     }
+  });
+
+  it('shows what GitHub did not take: on the page, in the API and in the metrics', async () => {
+    const outbox = outboxOver(rt, { retryDelaysMs: [], clientFor: async () => null });
+    // No installation covers the repository: the write is kept for the next pass.
+    const sent = await outbox.send(
+      { kind: 'comment', repo: { owner: 'acme', repo: 'envs' }, issueNumber: 3, body: 'hi' },
+      { key: 'dash-undelivered' },
+    );
+    expect(sent).toMatchObject({ delivered: false });
+    const api = (await get('/kindler/api/github-writes')).body as {
+      writes: { what: string; repo: string; state: string; error: string }[];
+    };
+    expect(api.writes).toContainEqual(
+      expect.objectContaining({
+        what: 'comment',
+        repo: 'acme/envs',
+        state: 'pending',
+        error: 'no installation of the app covers acme/envs',
+      }),
+    );
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${base}/kindler`);
+      const section = page.getByRole('table', { name: /GitHub has not taken/ });
+      await section.waitFor();
+      expect(await section.innerText()).toContain('no installation of the app covers acme/envs');
+      expect(await section.innerText()).toContain('will be tried again');
+    } finally {
+      await page.close();
+    }
+    expect((await get('/metrics')).body).toContain(
+      'kindler_github_writes_undelivered{state="pending"} 1',
+    );
   });
 
   it('shows the degraded banner with the CSV data while the database is unreachable, and recovers without a restart', async () => {

@@ -3,7 +3,8 @@
 // taken by a worker while their status comments are still being posted) each end with one status
 // comment saying how it ended, one concluded check run and one reaction; and a server killed while
 // GitHub was taking a check run leaves nothing stuck at "queued" — the next process finishes the
-// reports without posting anything twice. GitHub is the stand-in on loopback (every request checked
+// reports without posting anything twice; a `/env check` whose server was killed while running it
+// is run by the next one and answered once. GitHub is the stand-in on loopback (every request checked
 // against its description); the cluster CLIs are the executable fakes.
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -205,5 +206,27 @@ describe.each(['postgres', 'pglite'] as const)('reports on %s', (backend) => {
       concluded: 'success',
       reactions: ['eyes', 'rocket'],
     });
+  }, 180_000);
+
+  it('a consistency request outlives the server that was running it, and is answered once', async () => {
+    let release: () => void = () => undefined;
+    github.holds.push({
+      match: /^POST \/repos\/acme\/envs\/check-runs$/,
+      until: new Promise<void>((r) => (release = r)),
+    });
+    await comment(400, '/env check');
+    await waitFor('the check to publish its check run', () =>
+      github.checkRuns.some((r) => r.name === 'kindler/consistency'),
+    );
+    await server.stop('SIGKILL');
+    github.holds.splice(0);
+    release();
+    server = await startServerProcess(env);
+    const answers = () =>
+      github.comments.filter((c) => c.issue === 400 && c.body.startsWith('> /env check'));
+    await waitFor('the answer to /env check', () => answers().length > 0);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(answers()).toHaveLength(1);
+    expect(answers()[0]!.body).toMatch(/Consistent|difference/);
   }, 180_000);
 });
