@@ -1,6 +1,6 @@
 // The Probot app: wiring only. Each handler turns a webhook into a typed event and hands it on.
 import type { Probot } from 'probot';
-import { messageOf } from './domain/index.js';
+import { httpStatusOf, messageOf } from './domain/index.js';
 import { handleComment, type CommentDeps } from './github/comment-handler.js';
 import { handleCheckRun } from './github/check-run-handler.js';
 import { handlePullRequest } from './github/pr-handler.js';
@@ -26,7 +26,7 @@ export const HANDLED_EVENTS = {
 export function plainError(error: unknown): Error {
   const message = messageOf(error);
   const plain = new Error(message.length > 2_000 ? `${message.slice(0, 1_997)}...` : message);
-  const status = (error as { status?: unknown } | null)?.status;
+  const status = httpStatusOf(error);
   if (typeof status === 'number') Object.assign(plain, { status });
   return plain;
 }
@@ -83,10 +83,7 @@ export function kindlerApp(given: AppDeps) {
             deliveryId: context.id,
             action: p.action === 'edited' ? 'edited' : 'created',
             body: p.comment.body ?? '',
-            previousBody:
-              p.action === 'edited'
-                ? (p as { changes?: { body?: { from?: string } } }).changes?.body?.from
-                : undefined,
+            previousBody: p.action === 'edited' ? p.changes.body?.from : undefined,
             commentId: p.comment.id,
             commentUrl: p.comment.html_url,
             issueNumber: p.issue.number,
@@ -107,7 +104,7 @@ export function kindlerApp(given: AppDeps) {
         await handlePullRequest(
           {
             deliveryId: context.id,
-            action: p.action as 'labeled' | 'unlabeled' | 'closed' | 'reopened',
+            action: p.action,
             label,
             labels: p.pull_request.labels.map((l) => l.name),
             number: p.pull_request.number,

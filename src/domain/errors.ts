@@ -55,6 +55,12 @@ export function wrap(action: string, error: unknown): Error {
   return new Error(message, { cause: error });
 }
 
+/** The HTTP status an error carries (Octokit's RequestError and the like), if it has one. */
+export function httpStatusOf(error: unknown): number | undefined {
+  if (!error || typeof error !== 'object' || !('status' in error)) return undefined;
+  return typeof error.status === 'number' ? error.status : undefined;
+}
+
 /** What went wrong, as text: an Error's message, an error-like object's, or a bounded dump. */
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;

@@ -3,7 +3,7 @@
 // contents on the default branch's tree) → createCommit → createRef; an unchanged one is that read
 // + getTree, compared by blob hashes computed here. Listing uses GraphQL, 200 refs a request (100
 // from each end) — never a call per branch.
-import { Failure, TransientError, type EnvName } from '../domain/index.js';
+import { Failure, TransientError, httpStatusOf, type EnvName } from '../domain/index.js';
 import {
   refuseBadArchive,
   refuseReserved,
@@ -117,8 +117,7 @@ interface RefsPage {
   repository: { asc: RefConnection; desc: RefConnection };
 }
 
-const status = (error: unknown): number | undefined =>
-  (error as { status?: number } | null)?.status;
+const status = httpStatusOf;
 
 export class GitHubBranchStore implements BranchStore {
   readonly description: string;

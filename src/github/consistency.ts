@@ -6,7 +6,7 @@ import { checkConsistency } from '../consistency/check.js';
 import { SharedCheck } from '../consistency/shared-check.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
 import { previewPrune, requestPrunes, requestSyncs } from '../consistency/repair.js';
-import { messageOf, type Operation, type Trigger } from '../domain/index.js';
+import { httpStatusOf, messageOf, type Operation, type Trigger } from '../domain/index.js';
 import { renderActionsMarkdown, renderReportMarkdown } from '../render/consistency.js';
 import { RECHECK_ACTION } from '../render/check-run.js';
 import type { Runtime } from '../runtime.js';
@@ -179,8 +179,9 @@ export async function driftMonitor(
   const issue = known
     ? await octokit.rest.issues.get({ ...repo, issue_number: known }).then(
         (r) => r.data,
-        (error: { status?: number }) => {
-          if (error.status === 404 || error.status === 410) return null; // deleted or transferred: open a new one
+        (error: unknown) => {
+          const status = httpStatusOf(error);
+          if (status === 404 || status === 410) return null; // deleted or transferred: open a new one
           throw error;
         },
       )

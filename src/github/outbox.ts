@@ -12,7 +12,14 @@
 // moment it is recorded: a worker that takes it before the status comment exists creates the
 // comment itself, and no update is ever written over by an older one.
 import { randomUUID } from 'node:crypto';
-import { messageOf, type Operation, type Redactor, type UrlSettings } from '../domain/index.js';
+import { z } from 'zod';
+import {
+  httpStatusOf,
+  messageOf,
+  type Operation,
+  type Redactor,
+  type UrlSettings,
+} from '../domain/index.js';
 import { SUMMARY_LIMIT, checkRunName, checkRunState } from '../render/check-run.js';
 import { COMMENT_LIMIT, fitBody } from '../render/fit.js';
 import { renderStatusComment } from '../render/status-comment.js';
@@ -21,33 +28,53 @@ import type { WriteOutcome, WriteRecord } from '../store/writes.js';
 import type { LogFn } from '../system/log.js';
 import { splitRepo, type GitHubClient, type RepoRef } from './types.js';
 
-/** A write that stands alone (not an operation's report). */
-export type Write =
-  | { kind: 'comment'; repo: RepoRef; issueNumber: number; body: string }
-  | { kind: 'reaction'; repo: RepoRef; commentId: number; content: Reaction }
-  | { kind: 'issue'; repo: RepoRef; title: string; body: string; labels?: string[] }
-  | {
-      kind: 'issue-update';
-      repo: RepoRef;
-      issueNumber: number;
-      title?: string;
-      body?: string;
-      state?: 'open' | 'closed';
-    }
-  | {
-      kind: 'check-run';
-      repo: RepoRef;
-      name: string;
-      headSha: string;
-      externalId: string;
-      status: 'queued' | 'in_progress' | 'completed';
-      conclusion?: 'success' | 'failure' | 'neutral' | 'cancelled';
-      title: string;
-      summary: string;
-      actions?: { label: string; description: string; identifier: string }[];
-    };
+/**
+ * What a standalone write (not an operation's report) holds, as stored in github_writes.request:
+ * parsed when it is read back, so a row changed or left by another version is refused with what is
+ * wrong instead of being sent half-formed.
+ */
+const STORED = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('comment'),
+    issueNumber: z.number().int().positive(),
+    body: z.string(),
+  }),
+  z.object({
+    kind: z.literal('reaction'),
+    commentId: z.number().int().positive(),
+    content: z.enum(['eyes', 'rocket', 'confused']),
+  }),
+  z.object({
+    kind: z.literal('issue'),
+    title: z.string(),
+    body: z.string(),
+    labels: z.array(z.string()).optional(),
+  }),
+  z.object({
+    kind: z.literal('issue-update'),
+    issueNumber: z.number().int().positive(),
+    title: z.string().optional(),
+    body: z.string().optional(),
+    state: z.enum(['open', 'closed']).optional(),
+  }),
+  z.object({
+    kind: z.literal('check-run'),
+    name: z.string(),
+    headSha: z.string().regex(/^[0-9a-f]{40}$/),
+    externalId: z.string(),
+    status: z.enum(['queued', 'in_progress', 'completed']),
+    conclusion: z.enum(['success', 'failure', 'neutral', 'cancelled']).optional(),
+    title: z.string(),
+    summary: z.string(),
+    actions: z
+      .array(z.object({ label: z.string(), description: z.string(), identifier: z.string() }))
+      .optional(),
+  }),
+]);
 
-type Reaction = 'eyes' | 'rocket' | 'confused';
+/** A write that stands alone (not an operation's report), and the repository it goes to. */
+export type Write = z.infer<typeof STORED> & { repo: RepoRef };
+
 /** The rows of an operation's reports. */
 type ReportKind = 'status-comment' | 'status-check-run' | 'status-reaction';
 
@@ -93,8 +120,8 @@ export interface Sent {
 
 /** True for a failure that may pass (no answer, a server error, a rate limit). */
 export function isPassing(error: unknown): boolean {
-  const status = (error as { status?: unknown } | null)?.status;
-  if (typeof status !== 'number') return true;
+  const status = httpStatusOf(error);
+  if (status === undefined) return true;
   if (status >= 500 || status === 429) return true;
   // GitHub's secondary rate limit answers 403 with a Retry-After or this message.
   return status === 403 && /rate limit/i.test(messageOf(error));
@@ -281,9 +308,9 @@ export class Outbox {
   }
 
   private reason(error: unknown): string {
-    const status = (error as { status?: unknown } | null)?.status;
+    const status = httpStatusOf(error);
     const text = this.deps.redactor.redact(messageOf(error)).slice(0, 1_000);
-    return typeof status === 'number' ? `${status}: ${text}` : text;
+    return status === undefined ? text : `${status}: ${text}`;
   }
 
   private fit(body: string, limit = COMMENT_LIMIT): string {
@@ -296,9 +323,17 @@ export class Outbox {
     repo: RepoRef,
     row: WriteRecord,
   ): Promise<{ externalId?: number; request?: Record<string, unknown> }> {
-    if (row.operationId !== null) return this.writeReport(octokit, repo, row);
-    const w = row.request as Record<string, never>;
-    switch (row.kind) {
+    if (row.operationId !== null) return this.writeReport(octokit, repo, row.operationId, row);
+    const stored = STORED.safeParse({ ...row.request, kind: row.kind });
+    if (!stored.success)
+      throw Object.assign(
+        new Error(
+          `the stored ${row.kind} is not a write this version knows: ${stored.error.message}`,
+        ),
+        { status: 400 },
+      );
+    const w = stored.data;
+    switch (w.kind) {
       case 'comment': {
         const { data } = await octokit.rest.issues.createComment({
           ...repo,
@@ -337,7 +372,7 @@ export class Outbox {
         });
         return { externalId: w.issueNumber };
       case 'check-run': {
-        const r = row.request as unknown as Extract<Write, { kind: 'check-run' }>;
+        const r = w;
         const { data } = await octokit.rest.checks.create({
           ...repo,
           name: r.name,
@@ -352,8 +387,6 @@ export class Outbox {
         });
         return { externalId: data.id };
       }
-      default:
-        throw Object.assign(new Error(`unknown write kind ${row.kind}`), { status: 400 });
     }
   }
 
@@ -361,18 +394,22 @@ export class Outbox {
   private async writeReport(
     octokit: GitHubClient,
     repo: RepoRef,
+    operationId: number,
     row: WriteRecord,
   ): Promise<{ externalId?: number; final?: boolean }> {
     const { store, urls } = this.deps;
-    const op = await store.getOperation(row.operationId as number);
+    const op = await store.getOperation(operationId);
     if (!op) return {};
     const env = await store.getEnvironment(op.envName);
     const final = FINAL.includes(op.status);
-    if (row.kind === 'status-comment') {
+    const issue = op.trigger.issueNumber;
+    if (row.kind === 'status-comment' && issue !== null) {
       const body = this.fit(renderStatusComment(op, env, urls));
       const id =
         row.externalId ??
-        (row.attempts > 1 ? await findStatusComment(octokit, repo, op, row) : null);
+        (row.attempts > 1
+          ? await findStatusComment(octokit, { ...repo, issue }, op.id, row)
+          : null);
       if (id !== null) {
         await octokit.rest.issues.updateComment({ ...repo, comment_id: id, body });
         if (op.commentId !== id) await store.updateOperation(op.id, { commentId: id });
@@ -380,7 +417,7 @@ export class Outbox {
       }
       const { data } = await octokit.rest.issues.createComment({
         ...repo,
-        issue_number: op.trigger.issueNumber as number,
+        issue_number: issue,
         body,
       });
       await store.updateOperation(op.id, { commentId: data.id });
@@ -396,6 +433,7 @@ export class Outbox {
         });
       return { final };
     }
+    if (row.kind !== 'status-check-run') return { final }; // a status comment with no conversation
     // The check run: on the pull request's head, or the default branch's head for an issue.
     const state = checkRunState(op, env, urls);
     const fields = {
@@ -473,17 +511,18 @@ function describe(row: WriteRecord): string {
  */
 async function findStatusComment(
   octokit: GitHubClient,
-  repo: RepoRef,
-  op: Operation,
+  where: RepoRef & { issue: number },
+  operationId: number,
   row: WriteRecord,
 ): Promise<number | null> {
   const { data } = await octokit.rest.issues.listComments({
-    ...repo,
-    issue_number: op.trigger.issueNumber as number,
+    owner: where.owner,
+    repo: where.repo,
+    issue_number: where.issue,
     since: row.createdAt.toISOString(),
     per_page: 100,
   });
-  const marker = `<!-- kindler:operation:${op.id} -->`;
+  const marker = `<!-- kindler:operation:${operationId} -->`;
   return data.find((c) => c.body?.startsWith(marker))?.id ?? null;
 }
 

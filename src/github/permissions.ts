@@ -7,7 +7,7 @@ import {
   type Level,
   type Policy,
 } from '../commands/policy.js';
-import { Failure } from '../domain/index.js';
+import { Failure, httpStatusOf } from '../domain/index.js';
 import type { GitHubClient, RepoRef } from './types.js';
 
 const TTL_MS = 60_000;
@@ -33,7 +33,7 @@ export class PermissionCache {
           ? (data.permission as Level)
           : 'none';
     } catch (error) {
-      if ((error as { status?: number }).status !== 404) throw error;
+      if (httpStatusOf(error) !== 404) throw error;
     }
     this.levels.set(key, { value, until: Date.now() + TTL_MS });
     return value;
@@ -56,7 +56,7 @@ export class PermissionCache {
         throw new Failure('invalid_input', `${parsed.error}. No command runs until it is fixed.`);
       value = parsed.policy;
     } catch (error) {
-      if ((error as { status?: number }).status !== 404) throw error;
+      if (httpStatusOf(error) !== 404) throw error;
     }
     this.policies.set(key, { value, until: Date.now() + TTL_MS });
     return value;

@@ -149,6 +149,22 @@ describe.each(BACKENDS)('the outbox on %s', (_backend, open) => {
     });
   });
 
+  it('refuses a stored write it cannot read back, saying what is wrong, and sends nothing', async () => {
+    await store.putWrite(
+      { key: 'malformed', repo: 'o/r', kind: 'comment', request: { issueNumber: 'seven' } },
+      false,
+    );
+    const pass = outboxOver(
+      { store, redactor: new Redactor(), urls: {} as never },
+      { clientFor: async () => octokit },
+    );
+    await pass.pass();
+    const refused = (await store.undeliveredWrites(20)).find((w) => w.key === 'malformed');
+    expect(refused).toMatchObject({ state: 'refused' });
+    expect(refused!.error).toMatch(/^400: the stored comment is not a write this version knows: /);
+    expect(refused!.error).toMatch(/issueNumber/);
+  });
+
   it('keeps a write GitHub could not take and delivers it on the next pass', async () => {
     const write = {
       kind: 'comment' as const,
