@@ -5,6 +5,7 @@ import { loadConfig } from './config/config.js';
 import { openRuntime } from './runtime.js';
 import { workerName } from './cli/owner.js';
 import { appConfigured, WEBHOOK_PATH } from './github/start.js';
+import { registeredAppEnv, SETUP_PATH } from './github/registration.js';
 import { serve } from './server/serve.js';
 import { createProbot } from 'probot';
 import { configRepoBranches } from './github/config-repo.js';
@@ -12,6 +13,9 @@ import { Redactor } from './domain/index.js';
 import { createLogger } from './system/log.js';
 
 if (fs.existsSync('.env')) process.loadEnvFile('.env');
+// The app registered through /kindler/setup (variables already set win).
+const registered = registeredAppEnv(loadConfig().dataDir);
+if (registered) process.loadEnvFile(registered);
 const config = loadConfig();
 // One logger for the process: Probot's lines (per delivery) and the engine's (per operation).
 const log = createLogger(config, new Redactor(config.secrets));
@@ -46,7 +50,7 @@ if (appConfigured(process.env)) {
   process.stdout.write(`GitHub webhooks at ${url}${WEBHOOK_PATH}\n`);
 } else {
   process.stdout.write(
-    `GitHub App not configured: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to receive /env commands. ${rt.store.backend === 'pglite' ? 'This process holds the embedded database: beside it the kindler CLI answers list and status from the snapshot; to change environments from the CLI too, use PostgreSQL (DATABASE_URL) for both.' : 'The kindler CLI works meanwhile (./bin/kindler.js help).'}\n`,
+    `GitHub App not configured: register one at ${url}${SETUP_PATH}, or set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET, to receive /env commands. ${rt.store.backend === 'pglite' ? 'This process holds the embedded database: beside it the kindler CLI answers list and status from the snapshot; to change environments from the CLI too, use PostgreSQL (DATABASE_URL) for both.' : 'The kindler CLI works meanwhile (./bin/kindler.js help).'}\n`,
   );
 }
 const stop = async () => {

@@ -155,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       pair(raw.PORTAINER_ADMIN_USER, raw.PORTAINER_ADMIN_PASSWORD),
       env.WEBHOOK_SECRET,
       env.PRIVATE_KEY,
+      env.GITHUB_CLIENT_SECRET,
       raw.KINDLER_DASHBOARD_TOKEN,
     ].filter((s): s is string => typeof s === 'string' && s.length > 0),
   };

@@ -2,7 +2,10 @@
 // dashboard with its API, and metrics — with the worker taking operations from the queue.
 import type http from 'node:http';
 import type { Probot } from 'probot';
-import { startGitHub } from '../github/start.js';
+import path from 'node:path';
+import { registrationHandler } from '../github/registration.js';
+import { appConfigured, startGitHub } from '../github/start.js';
+import { packageRoot } from '../system/package-root.js';
 import type { Runtime } from '../runtime.js';
 import { dashboardHandler } from '../web/handler.js';
 import { healthHandler, startHttpServer } from './http-server.js';
@@ -27,7 +30,19 @@ export async function serve(
     [
       healthHandler(rt, { running: () => github.worker.isRunning() }),
       ...(github.handler ? [github.handler] : []),
-      dashboardHandler(rt, { token: rt.config.KINDLER_DASHBOARD_TOKEN, metrics }),
+      dashboardHandler(rt, {
+        token: rt.config.KINDLER_DASHBOARD_TOKEN,
+        metrics,
+        setup: appConfigured(env)
+          ? undefined
+          : registrationHandler({
+              dataDir: rt.config.dataDir,
+              manifestPath: path.join(packageRoot(), 'app.yml'),
+              gheHost: env.GHE_HOST,
+              gheProtocol: env.GHE_PROTOCOL,
+              publicUrl: env.KINDLER_PUBLIC_URL,
+            }),
+      }),
     ],
     listen.host,
     listen.port,

@@ -17,7 +17,12 @@ const COOKIE = 'kindler_token';
 
 export function dashboardHandler(
   rt: Runtime,
-  options: { token?: string | undefined; metrics?: Metrics } = {},
+  options: {
+    token?: string | undefined;
+    metrics?: Metrics;
+    /** The GitHub App's registration (/kindler/setup), offered while no app is configured. */
+    setup?: Handler | undefined;
+  } = {},
 ): Handler {
   const data = new DashboardData(rt);
   const { token, metrics } = options;
@@ -62,6 +67,8 @@ export function dashboardHandler(
       res.writeHead(200, { 'content-type': contentType }).end(body);
       return true;
     }
+    if (options.setup && path.startsWith('/kindler/setup') && (await options.setup(req, res)))
+      return true;
     if (path.startsWith('/kindler/api/'))
       return api(path.slice('/kindler/api/'.length), url, res, data);
     if (path === '/kindler') {

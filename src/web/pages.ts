@@ -39,6 +39,9 @@ code { font-size: .9em; }
 
 const CELL: Record<Cell, string> = { ...CELL_SYMBOL, ok: '✓ ok' };
 
+/** A page of the console outside the environments (setup). */
+export const page = (title: string, body: string): string => layout(title, body, null);
+
 function layout(title: string, body: string, degraded: Degradation | null): string {
   const banner = degraded
     ? `<div class="banner" role="alert"><strong>Degraded:</strong> ${esc(degraded.reason)}. Showing the CSV snapshot from ${esc(degraded.snapshotAt ?? 'an unknown time')}; changes are refused until the database is back.</div>`

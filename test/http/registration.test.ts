@@ -1,0 +1,158 @@
+// Registering the GitHub App from the running bot (the manifest flow): the setup page posts app.yml
+// to GitHub with this server's webhook and callback, GitHub's one-time code is exchanged (the
+// request checked against GitHub's description), and the credentials are written for the next
+// start, readable by this user only and never shown. A callback this server did not start is
+// refused and writes nothing.
+import fs from 'node:fs';
+import type http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { Octokit } from '@octokit/rest';
+import nock from 'nock';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import {
+  APP_ENV_FILE,
+  APP_KEY_FILE,
+  registeredAppEnv,
+  registrationHandler,
+} from '../../src/github/registration.js';
+import { startHttpServer } from '../../src/server/http-server.js';
+import { appPrivateKey } from '../support/github-fixtures.js';
+import { contract, expectNoContractViolations } from '../support/github-contract.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+let tmp: string;
+let server: http.Server;
+let base: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-setup-'));
+  server = await startHttpServer(
+    [
+      registrationHandler({
+        dataDir: tmp,
+        manifestPath: path.join(ROOT, 'app.yml'),
+        octokit: new (Octokit.plugin(contract))({ retry: { enabled: false } } as never),
+      }),
+    ],
+    '127.0.0.1',
+    0,
+  );
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1');
+});
+afterAll(async () => {
+  nock.cleanAll();
+  nock.enableNetConnect();
+  await browser.close();
+  await new Promise((r) => server.close(r));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('registering the GitHub App', () => {
+  it('posts app.yml to GitHub with this server as its webhook, exchanges the code, and keeps the credentials for the next start', async () => {
+    const page = await browser.newPage();
+    let posted: { action: string; manifest: Record<string, any> } | null = null;
+    // GitHub's "new app from a manifest" page: what the form sends is what GitHub would get.
+    await page.route('https://github.com/**', async (route) => {
+      const form = new URLSearchParams(route.request().postData() ?? '');
+      posted = { action: route.request().url(), manifest: JSON.parse(form.get('manifest')!) };
+      await route.fulfill({ status: 200, body: 'GitHub' });
+    });
+    await page.goto(`${base}/kindler/setup`);
+    await page.getByRole('button', { name: /Register the GitHub App on github\.com/ }).click();
+    await expect.poll(() => posted).not.toBeNull();
+    const { action, manifest } = posted!;
+    expect(action).toMatch(/^https:\/\/github\.com\/settings\/apps\/new\?state=[0-9a-f]{32}$/);
+    expect(manifest).toMatchObject({
+      name: 'kindler-bot',
+      hook_attributes: { url: `${base}/api/github/webhooks` },
+      redirect_url: `${base}/kindler/setup/callback`,
+      default_permissions: { issues: 'write', checks: 'write', contents: 'write' },
+      default_events: ['issue_comment', 'pull_request', 'check_run'],
+    });
+    await page.close();
+
+    const state = new URL(action).searchParams.get('state')!;
+    const pem = appPrivateKey();
+    nock('https://api.github.com').post('/app-manifests/abc123/conversions').reply(201, {
+      id: 4321,
+      slug: 'kindler-bot-acme',
+      node_id: 'A_1',
+      owner: null,
+      name: 'kindler-bot-acme',
+      description: null,
+      external_url: 'https://example.test',
+      html_url: 'https://github.com/apps/kindler-bot-acme',
+      created_at: '2026-11-25T00:00:00Z',
+      updated_at: '2026-11-25T00:00:00Z',
+      permissions: {},
+      events: [],
+      client_id: 'Iv1.abc',
+      client_secret: 'client-secret-0123456789',
+      webhook_secret: 'hook-secret-0123456789',
+      pem,
+    });
+    const res = await fetch(`${base}/kindler/setup/callback?code=abc123&state=${state}`);
+    const body = await res.text();
+    expect(res.status, body).toBe(200);
+    expect(body).toContain('https://github.com/apps/kindler-bot-acme/installations/new');
+    for (const secret of ['client-secret-0123456789', 'hook-secret-0123456789', 'PRIVATE KEY'])
+      expect(body).not.toContain(secret);
+    expectNoContractViolations();
+
+    const envFile = path.join(tmp, APP_ENV_FILE);
+    expect(fs.statSync(envFile).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(tmp, APP_KEY_FILE)).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(path.join(tmp, APP_KEY_FILE), 'utf8')).toBe(pem);
+    // What the next start reads: the app is configured from the file.
+    expect(registeredAppEnv(tmp)).toBe(envFile);
+    const env: NodeJS.ProcessEnv = {};
+    const parsed = Object.fromEntries(
+      fs
+        .readFileSync(envFile, 'utf8')
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    Object.assign(env, parsed, { KINDLER_DATA_DIR: tmp });
+    expect(parsed).toMatchObject({
+      APP_ID: '4321',
+      PRIVATE_KEY_PATH: path.join(tmp, APP_KEY_FILE),
+      WEBHOOK_SECRET: 'hook-secret-0123456789',
+      GITHUB_CLIENT_ID: 'Iv1.abc',
+    });
+    // ...and treats what it read as secrets.
+    expect(loadConfig(env, tmp).secrets).toContain('client-secret-0123456789');
+
+    // The state is good once.
+    const again = await fetch(`${base}/kindler/setup/callback?code=abc123&state=${state}`);
+    expect(again.status).toBe(400);
+  });
+
+  it('refuses a callback this server did not start, and writes nothing', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-setup-forged-'));
+    const forged = await startHttpServer(
+      [registrationHandler({ dataDir: dir, manifestPath: path.join(ROOT, 'app.yml') })],
+      '127.0.0.1',
+      0,
+    );
+    try {
+      const port = (forged.address() as { port: number }).port;
+      const res = await fetch(
+        `http://127.0.0.1:${port}/kindler/setup/callback?code=x&state=${'0'.repeat(32)}`,
+      );
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain('was not made by this server');
+      expect(fs.readdirSync(dir)).toEqual([]);
+    } finally {
+      await new Promise((r) => forged.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
