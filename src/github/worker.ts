@@ -35,7 +35,8 @@ export class Worker {
   private started = false;
 
   constructor(
-    private readonly rt: Runtime,
+    /** What the worker uses: the operations and the engine that runs them. */
+    private readonly rt: Pick<Runtime, 'store' | 'engine'>,
     private readonly options: WorkerOptions,
   ) {}
 

@@ -9,7 +9,6 @@ import { Worker } from '../../src/github/worker.js';
 import { Engine } from '../../src/lifecycle/engine.js';
 import { TestClock, type Clock } from 'pg-boss';
 import { OperationQueue, everyMinutes } from '../../src/queue/operation-queue.js';
-import type { Runtime } from '../../src/runtime.js';
 import type { Store } from '../../src/store/store.js';
 import { BACKENDS, type OpenedStore } from '../support/db.js';
 import { fakeSystems, type FakeSystems } from '../support/fake-steps.js';
@@ -46,7 +45,7 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
     systems: FakeSystems;
     engine: Engine;
     queue: (clock?: Clock) => Promise<OperationQueue>;
-    rt: Runtime;
+    rt: { store: Store; engine: Engine };
   }> {
     opened = await open();
     const { store } = opened;
@@ -58,7 +57,7 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
       retryDelaysMs: [],
       leaseMs: 1_000,
     });
-    const rt = { store, engine } as unknown as Runtime;
+    const rt = { store, engine };
     const queueDb = store.queueDatabase();
     expect(queueDb === null).toBe(backend === 'postgres');
     const queue = (clock?: Clock) =>
