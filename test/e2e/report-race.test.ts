@@ -110,12 +110,14 @@ describe.each(['postgres', 'pglite'] as const)('reports on %s', (backend) => {
       if (value) return value;
       if (Date.now() > deadline)
         throw new Error(
-          `timed out waiting for ${what}\n${(await operations())
+          `timed out waiting for ${what}\n${(await operations().catch(() => []))
             .map(
               (o) =>
                 `${o.envName} ${o.status} ${o.steps.map((s) => `${s.step}:${s.status}:${s.startedAt?.slice(14, 19) ?? ''}-${s.completedAt?.slice(14, 19) ?? ''}`).join(' ')}`,
             )
-            .join('\n')}\n${server.output().slice(-6_000)}`,
+            .join(
+              '\n',
+            )}\nserver (exit ${server.child.exitCode ?? server.child.signalCode ?? 'none'}):\n${server.output().slice(-6_000)}`,
         );
       await new Promise((r) => setTimeout(r, 100));
     }
