@@ -66,7 +66,7 @@ export async function webhookFigures(count = 500, inFlight = 10): Promise<Figure
     const deliveries = Array.from({ length: count }, (_, i) => {
       const body = JSON.stringify({
         action: 'created',
-        comment: { id: i, body: text, html_url: 'https://x' },
+        comment: { id: i + 1, body: text, html_url: 'https://x' },
         issue: { number: 1 },
         repository: { name: 'r', owner: { login: 'o' } },
         sender: { login: 'u', type: 'User' },

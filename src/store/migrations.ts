@@ -142,6 +142,13 @@ export const MIGRATIONS: Migration[] = [
         where state = 'pending'`,
     ],
   },
+  {
+    version: '004_github_writes_by_operation',
+    statements: [
+      // An operation's end marks its reports (Store.updateOperation): found by the operation.
+      'create index if not exists github_writes_operation on github_writes (operation_id)',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? '';

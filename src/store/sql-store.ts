@@ -240,9 +240,11 @@ export class SqlStore implements Store {
   }
 
   async updateOperation(id: number, patch: OperationPatch): Promise<Operation> {
-    // A change GitHub should see marks the operation's reports as wanted again, in the same
-    // transaction: if the process dies before reporting it, the outbox's next pass does.
-    const seen = Object.keys(patch).some((k) => k !== 'commentId' && k !== 'checkRunId');
+    // The end of an operation marks its reports as wanted again, in the same transaction: if the
+    // process dies before reporting it, the outbox's next pass does. (Earlier states need not be:
+    // a resumed operation reports again as it runs.)
+    const seen =
+      patch.status === 'success' || patch.status === 'failed' || patch.status === 'cancelled';
     await this.db.transaction(async (tx) => {
       await updateOperation(tx, id, patch);
       if (seen) await reportsWanted(tx, id);

@@ -36,7 +36,12 @@ async function schema(url: string): Promise<string[]> {
   }
 }
 
-const ALL = ['001_kindler_schema', '002_clusters_insertion_order', '003_github_writes'];
+const ALL = [
+  '001_kindler_schema',
+  '002_clusters_insertion_order',
+  '003_github_writes',
+  '004_github_writes_by_operation',
+];
 
 describe('migrations', () => {
   it('applies once; a second run changes nothing', async () => {
