@@ -11,6 +11,8 @@ export type OperationKind = 'create' | 'delete' | 'sync' | 'prune';
 /** `operations.status`, in upstream vocabulary plus queueing and cancellation. */
 export type OperationStatus = 'queued' | 'running' | 'success' | 'failed' | 'cancelled';
 export const ACTIVE_STATUSES: readonly OperationStatus[] = ['queued', 'running'];
+/** True once the operation has ended: success, failed or cancelled. */
+export const isFinished = (status: OperationStatus): boolean => !ACTIVE_STATUSES.includes(status);
 
 export const CREATE_STEPS = [
   'record',

@@ -11,7 +11,7 @@ import { renderActionsMarkdown, renderReportMarkdown } from '../render/consisten
 import { RECHECK_ACTION } from '../render/check-run.js';
 import type { Runtime } from '../runtime.js';
 import type { Outbox } from './outbox.js';
-import { splitRepo, type GitHubClient, type RepoRef } from './types.js';
+import { defaultBranchHead, splitRepo, type GitHubClient, type RepoRef } from './types.js';
 
 /** Where a consistency answer goes: the repository, through the outbox with this client. */
 export interface GitHubTarget {
@@ -136,9 +136,7 @@ export async function publishCheckRun(
   { outbox, octokit, repo }: GitHubTarget,
   report: ConsistencyReport,
 ): Promise<number | null> {
-  const { data: info } = await octokit.rest.repos.get({ ...repo });
-  const head = (await octokit.rest.repos.getBranch({ ...repo, branch: info.default_branch })).data
-    .commit.sha;
+  const head = await defaultBranchHead(octokit, repo);
   const sent = await outbox.send(
     {
       kind: 'check-run',

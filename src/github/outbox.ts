@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
   httpStatusOf,
+  isFinished,
   messageOf,
   type Operation,
   type Redactor,
@@ -22,11 +23,11 @@ import {
 } from '../domain/index.js';
 import { SUMMARY_LIMIT, checkRunName, checkRunState } from '../render/check-run.js';
 import { COMMENT_LIMIT, fitBody } from '../render/fit.js';
-import { renderStatusComment } from '../render/status-comment.js';
+import { operationMarker, renderStatusComment } from '../render/status-comment.js';
 import type { Store } from '../store/store.js';
 import type { WriteOutcome, WriteRecord } from '../store/writes.js';
 import type { LogFn } from '../system/log.js';
-import { splitRepo, type GitHubClient, type RepoRef } from './types.js';
+import { defaultBranchHead, splitRepo, type GitHubClient, type RepoRef } from './types.js';
 
 /**
  * What a standalone write (not an operation's report) holds, as stored in github_writes.request:
@@ -85,7 +86,6 @@ export interface OutboxDeps {
     | 'claimWrite'
     | 'finishWrite'
     | 'dueWrites'
-    | 'undeliveredWrites'
     | 'forgetDeliveredWrites'
     | 'getOperation'
     | 'getEnvironment'
@@ -108,7 +108,6 @@ export interface OutboxDeps {
 
 /** After this many failed attempts a write is given up (it stays on the dashboard). */
 export const MAX_ATTEMPTS = 8;
-const FINAL = ['success', 'failed', 'cancelled'];
 
 export interface Sent {
   delivered: boolean;
@@ -119,7 +118,7 @@ export interface Sent {
 }
 
 /** True for a failure that may pass (no answer, a server error, a rate limit). */
-export function isPassing(error: unknown): boolean {
+function isPassing(error: unknown): boolean {
   const status = httpStatusOf(error);
   if (status === undefined) return true;
   if (status >= 500 || status === 429) return true;
@@ -203,7 +202,7 @@ export class Outbox {
     if (!op.trigger.repo) return;
     const kinds: ReportKind[] = ['status-check-run'];
     if (op.trigger.issueNumber !== null) kinds.unshift('status-comment');
-    if (FINAL.includes(op.status) && reactionTarget(op) !== null) kinds.push('status-reaction');
+    if (isFinished(op.status) && reactionTarget(op) !== null) kinds.push('status-reaction');
     for (const kind of kinds) {
       const record = await this.deps.store.putWrite(
         {
@@ -234,11 +233,6 @@ export class Outbox {
     }
     await this.deps.store.forgetDeliveredWrites(7 * 86_400_000);
     return taken;
-  }
-
-  /** Writes GitHub has not taken: refused, given up, or waiting for another try. */
-  undelivered(limit = 50): Promise<WriteRecord[]> {
-    return this.deps.store.undeliveredWrites(limit);
   }
 
   private deliver(key: string, client?: GitHubClient): Promise<WriteRecord | null> {
@@ -317,12 +311,17 @@ export class Outbox {
     return fitBody(this.deps.redactor.redact(body), limit);
   }
 
+  /** An issue title as GitHub takes it: redacted, at most 256 characters. */
+  private title(title: string): string {
+    return this.deps.redactor.redact(title).slice(0, 256);
+  }
+
   /** One write to GitHub; what GitHub named it, if it names one. */
   private async write(
     octokit: GitHubClient,
     repo: RepoRef,
     row: WriteRecord,
-  ): Promise<{ externalId?: number; request?: Record<string, unknown> }> {
+  ): Promise<{ externalId?: number; final?: boolean }> {
     if (row.operationId !== null) return this.writeReport(octokit, repo, row.operationId, row);
     const stored = STORED.safeParse({ ...row.request, kind: row.kind });
     if (!stored.success)
@@ -352,7 +351,7 @@ export class Outbox {
       case 'issue': {
         const { data } = await octokit.rest.issues.create({
           ...repo,
-          title: this.deps.redactor.redact(w.title).slice(0, 256),
+          title: this.title(w.title),
           body: this.fit(w.body),
           ...(w.labels ? { labels: w.labels } : {}),
         });
@@ -362,9 +361,7 @@ export class Outbox {
         await octokit.rest.issues.update({
           ...repo,
           issue_number: w.issueNumber,
-          ...(w.title !== undefined
-            ? { title: this.deps.redactor.redact(w.title).slice(0, 256) }
-            : {}),
+          ...(w.title !== undefined ? { title: this.title(w.title) } : {}),
           ...(w.body !== undefined ? { body: this.fit(w.body) } : {}),
           ...(w.state
             ? { state: w.state, ...(w.state === 'closed' ? { state_reason: 'completed' } : {}) }
@@ -372,18 +369,15 @@ export class Outbox {
         });
         return { externalId: w.issueNumber };
       case 'check-run': {
-        const r = w;
         const { data } = await octokit.rest.checks.create({
           ...repo,
-          name: r.name,
-          head_sha: r.headSha,
-          external_id: r.externalId,
-          status: r.status,
-          ...(r.conclusion
-            ? { conclusion: r.conclusion, completed_at: new Date().toISOString() }
-            : {}),
-          output: { title: r.title, summary: this.fit(r.summary, SUMMARY_LIMIT) },
-          ...(r.actions ? { actions: r.actions } : {}),
+          name: w.name,
+          head_sha: w.headSha,
+          external_id: w.externalId,
+          status: w.status,
+          ...completion(w.conclusion),
+          output: { title: w.title, summary: this.fit(w.summary, SUMMARY_LIMIT) },
+          ...(w.actions ? { actions: w.actions } : {}),
         });
         return { externalId: data.id };
       }
@@ -400,8 +394,18 @@ export class Outbox {
     const { store, urls } = this.deps;
     const op = await store.getOperation(operationId);
     if (!op) return {};
+    const final = isFinished(op.status);
+    if (row.kind === 'status-reaction') {
+      const commentId = reactionTarget(op);
+      if (commentId !== null)
+        await octokit.rest.reactions.createForIssueComment({
+          ...repo,
+          comment_id: commentId,
+          content: op.status === 'success' ? 'rocket' : 'confused',
+        });
+      return { final };
+    }
     const env = await store.getEnvironment(op.envName);
-    const final = FINAL.includes(op.status);
     const issue = op.trigger.issueNumber;
     if (row.kind === 'status-comment' && issue !== null) {
       const body = this.fit(renderStatusComment(op, env, urls));
@@ -423,57 +427,43 @@ export class Outbox {
       await store.updateOperation(op.id, { commentId: data.id });
       return { final, externalId: data.id };
     }
-    if (row.kind === 'status-reaction') {
-      const commentId = reactionTarget(op);
-      if (commentId !== null)
-        await octokit.rest.reactions.createForIssueComment({
-          ...repo,
-          comment_id: commentId,
-          content: op.status === 'success' ? 'rocket' : 'confused',
-        });
-      return { final };
-    }
     if (row.kind !== 'status-check-run') return { final }; // a status comment with no conversation
     // The check run: on the pull request's head, or the default branch's head for an issue.
     const state = checkRunState(op, env, urls);
     const fields = {
       status: state.status,
-      ...(state.conclusion
-        ? { conclusion: state.conclusion, completed_at: new Date().toISOString() }
-        : {}),
+      ...completion(state.conclusion),
       output: { title: state.output.title, summary: this.fit(state.output.summary, SUMMARY_LIMIT) },
       ...(state.actions ? { actions: state.actions } : {}),
     };
-    if (row.externalId !== null) {
-      await octokit.rest.checks.update({ ...repo, check_run_id: row.externalId, ...fields });
-      if (op.checkRunId !== row.externalId)
-        await store.updateOperation(op.id, { checkRunId: row.externalId });
-      return { final, externalId: row.externalId };
+    let id = row.externalId;
+    if (id === null) {
+      const headSha = op.trigger.headSha ?? (await defaultBranchHead(octokit, repo));
+      // An earlier attempt may have created it before its sender died: ours carry the operation's id.
+      if (row.attempts > 1) id = await findCheckRun(octokit, repo, op, headSha);
+      if (id === null) {
+        const { data } = await octokit.rest.checks.create({
+          ...repo,
+          name: checkRunName(op),
+          head_sha: headSha,
+          external_id: String(op.id),
+          ...fields,
+        });
+        await store.updateOperation(op.id, { checkRunId: data.id });
+        return { final, externalId: data.id };
+      }
     }
-    let headSha = op.trigger.headSha;
-    if (!headSha) {
-      const { data: info } = await octokit.rest.repos.get({ ...repo });
-      headSha = (await octokit.rest.repos.getBranch({ ...repo, branch: info.default_branch })).data
-        .commit.sha;
-    }
-    // An earlier attempt may have created it before its sender died: ours carry the operation's id.
-    const found = row.attempts > 1 ? await findCheckRun(octokit, repo, op, headSha) : null;
-    if (found !== null) {
-      await octokit.rest.checks.update({ ...repo, check_run_id: found, ...fields });
-      await store.updateOperation(op.id, { checkRunId: found });
-      return { final, externalId: found };
-    }
-    const { data } = await octokit.rest.checks.create({
-      ...repo,
-      name: checkRunName(op),
-      head_sha: headSha,
-      external_id: String(op.id),
-      ...fields,
-    });
-    await store.updateOperation(op.id, { checkRunId: data.id });
-    return { final, externalId: data.id };
+    await octokit.rest.checks.update({ ...repo, check_run_id: id, ...fields });
+    if (op.checkRunId !== id) await store.updateOperation(op.id, { checkRunId: id });
+    return { final, externalId: id };
   }
 }
+
+/** A check run's conclusion and the time it was reached, when it has one. */
+const completion = <C extends string>(
+  conclusion: C | undefined,
+): { conclusion: C; completed_at: string } | Record<string, never> =>
+  conclusion ? { conclusion, completed_at: new Date().toISOString() } : {};
 
 /** An outbox over a runtime's store (the app's own when the server does not hand it one). */
 export const outboxOver = (
@@ -522,7 +512,7 @@ async function findStatusComment(
     since: row.createdAt.toISOString(),
     per_page: 100,
   });
-  const marker = `<!-- kindler:operation:${operationId} -->`;
+  const marker = operationMarker(operationId);
   return data.find((c) => c.body?.startsWith(marker))?.id ?? null;
 }
 

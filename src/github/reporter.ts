@@ -2,13 +2,11 @@
 // updates are throttled (GitHub's secondary limits), the final state is always written, and a 🚀
 // or 😕 lands on the comment that asked for it. What is written is the operation as it is when it
 // is written (see outbox.ts), so a throttled update loses nothing.
-import { messageOf, type Operation } from '../domain/index.js';
+import { isFinished, messageOf, type Operation } from '../domain/index.js';
 import type { LogFn } from '../system/log.js';
 import type { OperationObserver } from '../lifecycle/engine-api.js';
 import type { Outbox } from './outbox.js';
 import type { GitHubClient } from './types.js';
-
-const FINAL = ['success', 'failed', 'cancelled'];
 
 export function operationReporter(
   outbox: Outbox,
@@ -50,7 +48,7 @@ export function operationReporter(
       if (timer) clearTimeout(timer);
       timer = null;
       const wait = last + interval - Date.now();
-      if (FINAL.includes(op.status) || wait <= 0) write();
+      if (isFinished(op.status) || wait <= 0) write();
       else
         timer = setTimeout(() => {
           timer = null;

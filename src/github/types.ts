@@ -14,3 +14,10 @@ export const splitRepo = (fullName: string): RepoRef => {
   const [owner = '', repo = ''] = fullName.split('/');
   return { owner, repo };
 };
+
+/** The commit at the head of the repository's default branch (where issue-asked check runs go). */
+export async function defaultBranchHead(octokit: GitHubClient, repo: RepoRef): Promise<string> {
+  const { data: info } = await octokit.rest.repos.get({ ...repo });
+  return (await octokit.rest.repos.getBranch({ ...repo, branch: info.default_branch })).data.commit
+    .sha;
+}

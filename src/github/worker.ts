@@ -6,7 +6,7 @@
 // again — the queue's own retry is the takeover. At start the worker adopts, once, what has no job:
 // operations recorded before the queue existed, or by a CLI that died.
 // Without a queue, `tick()` claims from the operations table directly (tests, single process).
-import type { Operation } from '../domain/index.js';
+import { isFinished, type Operation } from '../domain/index.js';
 import type { OperationObserver } from '../lifecycle/engine-api.js';
 import type { OperationQueue } from '../queue/operation-queue.js';
 import type { Runtime } from '../runtime.js';
@@ -113,9 +113,9 @@ export class Worker {
    */
   private async runById(id: number): Promise<void> {
     const op = await this.rt.store.getOperation(id);
-    if (!op || (op.status !== 'queued' && op.status !== 'running')) return;
+    if (!op || isFinished(op.status)) return;
     const after = (await this.runOne(op)) ?? (await this.rt.store.getOperation(id));
-    if (after && (after.status === 'queued' || after.status === 'running'))
+    if (after && !isFinished(after.status))
       throw new Error(
         `operation ${id} is not finished (${after.leaseOwner ? `held by ${after.leaseOwner}` : after.status}); it will be tried again`,
       );

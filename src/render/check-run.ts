@@ -2,6 +2,7 @@
 // Pure. GitHub allows 65535 characters of summary: the end is kept.
 import {
   environmentUrl,
+  isFinished,
   type UrlSettings,
   spell,
   ensures,
@@ -56,8 +57,7 @@ export function checkRunState(
   if (summary.length > SUMMARY_LIMIT)
     summary = `…\n${summary.slice(summary.length - SUMMARY_LIMIT + 2)}`;
   const title = `${op.kind} ${op.envName}: ${op.status}${op.failedStep ? ` at ${op.failedStep}` : ''}`;
-  const finished = op.status === 'success' || op.status === 'failed' || op.status === 'cancelled';
-  if (!finished)
+  if (!isFinished(op.status))
     return {
       status: op.status === 'running' ? 'in_progress' : 'queued',
       output: { title, summary },

@@ -2,6 +2,7 @@
 // a step checklist with durations, the error with its hint and fix on failure, URLs on success.
 // Pure; the caller redacts. Over GitHub's limit, the middle of the log goes, never the end.
 import {
+  isFinished,
   environmentUrl,
   type UrlSettings,
   command,
@@ -88,7 +89,7 @@ export function renderStatusComment(
   }
   if (op.status === 'success' && op.kind === 'delete')
     lines.push('', `**Deleted.** \`${op.envName}\` is gone.`);
-  if (op.status === 'queued' || op.status === 'running')
+  if (!isFinished(op.status))
     lines.push('', `Stop it with \`${spell(command('cancel', op.envName), 'comment')}\`.`);
   if (op.logOutput)
     lines.push(

@@ -4,6 +4,7 @@
 // reopen means "busy": the caller explains it with busyFailure, outside the failed transaction.
 import {
   command,
+  isFinished,
   Failure,
   NOTHING_TO_DO,
   busyFailure as busy,
@@ -130,7 +131,7 @@ export async function updateOperation(
     sets.push(`${column} = $${params.length}`);
   }
   // A finished operation holds no lease.
-  if (patch.status && !['queued', 'running'].includes(patch.status))
+  if (patch.status && isFinished(patch.status))
     sets.push('lease_owner = null', 'lease_expires_at = null');
   const rows = await q.query(
     `update operations set ${sets.join(', ')} where id = $1 returning id`,

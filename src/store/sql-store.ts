@@ -1,6 +1,7 @@
 // The Store over either backend: the same SQL on PostgreSQL and PGlite.
 import {
   alreadyExists,
+  isFinished,
   type EnvName,
   type Environment,
   type NewEnvironment,
@@ -243,11 +244,9 @@ export class SqlStore implements Store {
     // The end of an operation marks its reports as wanted again, in the same transaction: if the
     // process dies before reporting it, the outbox's next pass does. (Earlier states need not be:
     // a resumed operation reports again as it runs.)
-    const seen =
-      patch.status === 'success' || patch.status === 'failed' || patch.status === 'cancelled';
     await this.db.transaction(async (tx) => {
       await updateOperation(tx, id, patch);
-      if (seen) await reportsWanted(tx, id);
+      if (patch.status && isFinished(patch.status)) await reportsWanted(tx, id);
     });
     return (await loadOperation(this.db, id)) as Operation;
   }

@@ -1,6 +1,6 @@
 // The outbox's rows (github_writes): what was asked to be written to GitHub, and how far it got.
 // A write is claimed with a lease before it is sent, so two processes never send the same one at
-// once; `attempts` is raised when it is claimed, so a write found with attempts > 0 and no
+// once; `attempts` is raised when it is claimed, so a write claimed with attempts > 1 and no
 // external id may have reached GitHub before its sender died (the outbox looks before sending).
 import type { Queryable } from './db.js';
 
@@ -38,7 +38,6 @@ export type WriteOutcome =
   | {
       delivered: number;
       externalId?: number | null;
-      request?: Record<string, unknown>;
       /** The operation reported on had ended (not stored). */
       final?: boolean;
     }
@@ -144,15 +143,10 @@ export async function finishWrite(
     'delivered' in outcome
       ? [
           `update github_writes set delivered = greatest(delivered, $3::int),
-             external_id = coalesce($4::bigint, external_id),
-             request = coalesce($5::jsonb, request), attempts = 0, error = null,
+             external_id = coalesce($4::bigint, external_id), attempts = 0, error = null,
              state = case when greatest(delivered, $3::int) >= wanted then 'delivered' else 'pending' end,
              ${release}`,
-          [
-            outcome.delivered,
-            outcome.externalId ?? null,
-            outcome.request ? JSON.stringify(outcome.request) : null,
-          ],
+          [outcome.delivered, outcome.externalId ?? null],
         ]
       : 'refused' in outcome
         ? [`update github_writes set state = 'refused', error = $3, ${release}`, [outcome.refused]]
