@@ -126,7 +126,7 @@ export async function openRuntime(
     : null;
   const rows = () => store.listEnvironments();
   const handlers: Record<SystemStep, StepHandler> = {
-    branch: new BranchStep(branches, render),
+    branch: new BranchStep(branches, render, config.GIT_DEFAULT_BRANCH),
     cluster: new ClusterStep(providers, new KindIngress(kubeconfigFor, config.KIND_INGRESS_IMAGE)),
     portainer: new PortainerStep(portainer, kubeconfigFor, config.PORTAINER_AGENT_IMAGE),
     argocd: new ArgoCdStep(devops, kubeconfigFor, rows, {
@@ -145,7 +145,7 @@ export async function openRuntime(
       },
       clusterHost: config.ARGOCD_CLUSTER_HOST,
     }),
-    haproxy: new HaproxyStep(gateway, rows, gatewaySettings),
+    haproxy: new HaproxyStep(gateway, rows),
   };
   const refreshSnapshot = () => writeSnapshot(store, config.csvPath);
   const probe = new ReadinessProbe({

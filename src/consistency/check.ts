@@ -4,41 +4,46 @@
 import { MANAGEMENT_CLUSTER, messageOf, type Environment } from '../domain/index.js';
 import { DEPLOY_PREFIX, branchDrift } from '../git/branch-step.js';
 import { treeSha } from '../git/tree-hash.js';
+import type { Read } from '../lifecycle/step.js';
 import { backendTarget } from '../render/haproxy.js';
 import type { Runtime } from '../runtime.js';
-import {
-  compare,
-  type ArgoItem,
-  type ConsistencyReport,
-  type Expected,
-  type Inventory,
-  type Observation,
-} from './compare.js';
+import { compare, type ConsistencyReport, type Expected, type Views } from './compare.js';
 
 export const LATEST_REPORT = 'consistency:latest';
 /** Branches whose drift is explained file by file (each costs a read of the branch). */
 const EXPLAIN_LIMIT = 20;
 
+/** What a consistency check reads: the rows, each step's system, and what the templates render. */
+export type CheckDeps = Pick<
+  Runtime,
+  'store' | 'handlers' | 'branches' | 'render' | 'redactor' | 'config'
+>;
+
 export async function checkConsistency(
-  rt: Runtime,
+  rt: CheckDeps,
   options: { now?: Date } = {},
 ): Promise<ConsistencyReport> {
   const rows = (await rt.store.listEnvironments()).filter((e) => e.name !== MANAGEMENT_CLUSTER);
-  const [inventory, expected] = await Promise.all([readInventory(rt), expectations(rt, rows)]);
-  const report = compare(expected, inventory, {
-    defaultBranch: rt.config.GIT_DEFAULT_BRANCH,
-    ...(options.now ? { checkedAt: options.now } : {}),
-  });
+  const [views, expected] = await Promise.all([observeAll(rt), expectations(rt, rows)]);
+  const report = compare(expected, views, options.now ? { checkedAt: options.now } : {});
   await explainBranchDrift(rt, report, rows);
   report.discrepancies.forEach((d) => (d.detail = rt.redactor.redact(d.detail)));
   await rt.store.setState(LATEST_REPORT, report);
   return report;
 }
 
-export function readInventory(rt: Runtime): Promise<Inventory> {
-  const timeoutMs = rt.config.KINDLER_CLI_TIMEOUT_MS;
-  const observe = async <T>(read: (() => Promise<T[]>) | string): Promise<Observation<T>> => {
-    if (typeof read === 'string') return { state: 'skipped', reason: read };
+/** Every step's system listed once, in parallel, each listing bounded by KINDLER_CLI_TIMEOUT_MS. */
+export async function observeAll(rt: Pick<CheckDeps, 'handlers' | 'redactor' | 'config'>) {
+  const read = reader(rt.config.KINDLER_CLI_TIMEOUT_MS, (text) => rt.redactor.redact(text));
+  const steps = Object.entries(rt.handlers);
+  const views = await Promise.all(steps.map(([, handler]) => handler.observe(read)));
+  return Object.fromEntries(steps.map(([step], i) => [step, views[i]])) as Views;
+}
+
+/** A `Read` whose listing that fails or takes longer than `timeoutMs` is `unknown`, with why. */
+export function reader(timeoutMs: number, redact: (text: string) => string): Read {
+  return async (list) => {
+    if (typeof list === 'string') return { state: 'skipped', reason: list };
     let timer: NodeJS.Timeout | undefined;
     try {
       const timeout = new Promise<never>(
@@ -48,54 +53,16 @@ export function readInventory(rt: Runtime): Promise<Inventory> {
             timeoutMs,
           )),
       );
-      return { state: 'ok', items: await Promise.race([read(), timeout]) };
+      return { state: 'ok', items: await Promise.race([list(), timeout]) };
     } catch (error) {
-      return { state: 'unknown', reason: rt.redactor.redact(messageOf(error)) };
+      return { state: 'unknown', reason: redact(messageOf(error)) };
     } finally {
       clearTimeout(timer);
     }
   };
-  const { portainer, devops, gateway } = rt;
-  const namespace = rt.config.ARGOCD_NAMESPACE;
-  return promiseAll({
-    git: observe(() =>
-      rt.branches
-        .trees(DEPLOY_PREFIX)
-        .then((bs) => bs.map((b) => ({ name: b.name, tree: b.tree }))),
-    ),
-    k3d: observe(() => rt.providers.k3d.list()),
-    kind: observe(() => rt.providers.kind.list()),
-    portainer: observe(
-      portainer
-        ? () =>
-            portainer
-              .listEndpoints()
-              .then((es) => es.map((e) => ({ id: e.Id, name: e.Name, type: e.Type ?? null })))
-        : 'PORTAINER_URL is not set',
-    ),
-    argocd: observe(devops ? () => argoSecrets(devops(), namespace) : 'DEVOPS_CONTEXT is not set'),
-    haproxy: observe(gateway ? () => gateway.routes() : 'HAPROXY_CONFIG is not set'),
-  });
 }
 
-async function argoSecrets(
-  client: ReturnType<NonNullable<Runtime['devops']>>,
-  namespace: string,
-): Promise<ArgoItem[]> {
-  const list = await client.list<{
-    metadata: { name: string; labels?: Record<string, string> };
-  }>('v1', 'Secret', namespace, 'argocd.argoproj.io/secret-type=cluster');
-  // Ours carry type=business (as upstream); the devops cluster's own secret does not.
-  return list
-    .filter((s) => s.metadata.labels?.type === 'business')
-    .map((s) => ({
-      name: s.metadata.labels?.env ?? s.metadata.name.replace(/^cluster-/, ''),
-      secret: s.metadata.name,
-      provider: s.metadata.labels?.provider ?? null,
-    }));
-}
-
-async function expectations(rt: Runtime, rows: Environment[]): Promise<Expected[]> {
+async function expectations(rt: CheckDeps, rows: Environment[]): Promise<Expected[]> {
   const active = new Map(
     (await rt.store.listOperations({ status: ['queued', 'running'], limit: 1000 })).map((op) => [
       op.envName as string,
@@ -117,7 +84,7 @@ async function expectations(rt: Runtime, rows: Environment[]): Promise<Expected[
 
 /** Replaces "deploy/ differs" with the files that differ, for the first few branches. */
 async function explainBranchDrift(
-  rt: Runtime,
+  rt: CheckDeps,
   report: ConsistencyReport,
   rows: Environment[],
 ): Promise<void> {
@@ -143,13 +110,4 @@ async function explainBranchDrift(
       }
     }),
   );
-}
-
-async function promiseAll<T extends Record<string, Promise<unknown>>>(
-  obj: T,
-): Promise<{ [K in keyof T]: Awaited<T[K]> }> {
-  const entries = await Promise.all(
-    Object.entries(obj).map(async ([k, p]) => [k, await p] as const),
-  );
-  return Object.fromEntries(entries) as { [K in keyof T]: Awaited<T[K]> };
 }

@@ -22,11 +22,12 @@ import {
 } from '../domain/index.js';
 import type { OperationRequest } from '../lifecycle/engine-api.js';
 import type { SystemStep } from '../lifecycle/step.js';
+import { deleteClusterCommand } from '../providers/cluster-step.js';
 import type { Runtime } from '../runtime.js';
 import { checkConsistency } from './check.js';
 import {
   COLUMNS,
-  deleteClusterCommand,
+  COLUMN_OF,
   type Column,
   type ConsistencyReport,
   type Discrepancy,
@@ -48,13 +49,9 @@ export interface RepairResult {
   report: ConsistencyReport;
 }
 
-const STEP_OF: Record<Column, SystemStep> = {
-  git: 'branch',
-  cluster: 'cluster',
-  portainer: 'portainer',
-  argocd: 'argocd',
-  haproxy: 'haproxy',
-};
+const STEP_OF = Object.fromEntries(
+  Object.entries(COLUMN_OF).map(([step, column]) => [column, step]),
+) as Record<Column, SystemStep>;
 
 export interface RepairPlan {
   /** What was queued (one operation per environment or name) and what was not, with why. */

@@ -1,8 +1,9 @@
 // The `branch` step: the environment's branch holds the rendered deploy/ chart. Drift is what the
 // branch holds versus what the templates render now.
-import type { Environment } from '../domain/index.js';
-import type { Presence, PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
-import type { BranchFile, BranchStore } from './branch-store.js';
+import { isReservedBranch, shell, type Environment } from '../domain/index.js';
+import { listingView, type Observation, type Read, type SystemView } from '../lifecycle/step.js';
+import type { PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
+import type { BranchFile, BranchStore, BranchTree } from './branch-store.js';
 
 export const DEPLOY_PREFIX = 'deploy/';
 
@@ -18,25 +19,49 @@ export function branchDrift(actual: BranchFile[], wanted: BranchFile[]): string[
   return diffs.sort();
 }
 
+/** The branches, judged by the id of their deploy/ tree against what the templates render now. */
+export function branchView(
+  observation: Observation<Pick<BranchTree, 'name' | 'tree'>>,
+  defaultBranch: string,
+): SystemView {
+  return listingView('git', observation, {
+    assess(want, find) {
+      const branch = find(want.env.name);
+      if (!branch)
+        return [{ kind: 'missing', detail: `no branch "${want.env.name}"`, fix: want.recreate }];
+      if (want.tree === null)
+        return [
+          {
+            kind: 'mismatch',
+            detail: `the templates could not be rendered: ${want.renderError ?? 'unknown error'}`,
+            fix: shell('check KINDLER_TEMPLATES_DIR'),
+          },
+        ];
+      if (branch.tree === want.tree) return [];
+      const detail = branch.tree
+        ? 'deploy/ differs from what the templates render now'
+        : 'the branch has no deploy/ folder';
+      return [{ kind: 'mismatch', detail, fix: want.repair }];
+    },
+    what: (b) =>
+      isReservedBranch(b.name) || b.name === defaultBranch ? null : `branch "${b.name}"`,
+  });
+}
+
 export class BranchStep implements StepHandler {
   readonly step = 'branch' as const;
   constructor(
     private readonly branches: BranchStore,
     private readonly render: (env: Environment) => Promise<BranchFile[]>,
+    private readonly defaultBranch: string,
   ) {}
 
   skipReason(): string | null {
     return null;
   }
 
-  async check(env: Environment): Promise<Presence> {
-    const actual = await this.branches.readFiles(env.name, DEPLOY_PREFIX);
-    if (actual === null)
-      return { state: 'absent', detail: `no branch "${env.name}" in ${this.branches.description}` };
-    const diffs = branchDrift(actual, await this.render(env));
-    return diffs.length
-      ? { state: 'drift', detail: diffs.join(', ') }
-      : { state: 'present', detail: `branch "${env.name}" matches the templates` };
+  async observe(read: Read): Promise<SystemView> {
+    return branchView(await read(() => this.branches.trees(DEPLOY_PREFIX)), this.defaultBranch);
   }
 
   async ensure(ctx: StepContext): Promise<string> {

@@ -1,15 +1,64 @@
 // A lifecycle step that touches one outside system. Every step is a reconcile (STYLE.md rule 3):
-// `check` looks and never touches; `ensure` is safe to repeat after a crash; `remove` succeeds
-// when the thing is already gone. Implementations live next to their adapters (git/, providers/,
-// registrars/); the engine only sees this interface.
-import type { EnvName, Environment, StepName } from '../domain/index.js';
+// `observe` lists what the system holds and never touches; `ensure` is safe to repeat after a
+// crash; `remove` succeeds when the thing is already gone. Implementations live next to their
+// adapters (git/, providers/, registrars/); the engine and the consistency check only see this
+// interface, so adding a system is one adapter, its handler and its registration in runtime.ts.
+import type { EnvName, Environment, NextCommand, StepName } from '../domain/index.js';
 
 export type SystemStep = Exclude<StepName, 'record' | 'ready'>;
 
-export interface Presence {
-  state: 'present' | 'absent' | 'drift';
-  /** One line a person can read: "branch dev at 1a2b3c4", "route missing", "ports 18090/18443 ≠ 18091/18443". */
-  detail?: string;
+/** The systems a consistency check reads: one listing each (the cluster step reads k3d and kind). */
+export const SYSTEMS = ['git', 'k3d', 'kind', 'portainer', 'argocd', 'haproxy'] as const;
+export type SystemName = (typeof SYSTEMS)[number];
+
+export type Observation<T> =
+  { state: 'ok'; items: T[] } | { state: 'skipped' | 'unknown'; reason: string };
+/**
+ * Reads one system's listing, bounded in time: a listing that fails or does not answer is
+ * `unknown`; a string instead of a reader is why the system is not read (it is not configured).
+ */
+export type Read = <T>(list: (() => Promise<T[]>) | string) => Promise<Observation<T>>;
+
+/** What an environment's row implies, computed once per check and shared by every system. */
+export interface Want {
+  env: Environment;
+  /** The deploy/ tree id the templates render now; null when rendering failed (see renderError). */
+  tree: string | null;
+  renderError?: string;
+  /** The HAProxy backend target the row implies. */
+  route: string;
+  /** What brings a differing system back in line with the row: sync, or retry after a failure. */
+  repair: NextCommand;
+  /** What makes a missing thing right: the repair, or finishing the delete of a row being deleted. */
+  recreate: NextCommand;
+}
+
+/** One way an environment's share of a system differs from its row, with the command that fixes it. */
+export interface Finding {
+  kind: 'missing' | 'mismatch';
+  system: SystemName;
+  detail: string;
+  fix: NextCommand;
+}
+
+/** Something a system holds under a name that could be an environment's. */
+export interface Holding {
+  system: SystemName;
+  name: string;
+  /** How a person recognises it: `branch "x"`, `Argo CD secret cluster-x`. */
+  what: string;
+}
+
+/** One listing of a system, and pure judgements over it: no call per environment. */
+export interface SystemView {
+  /** What each system read answered, in SYSTEMS order. */
+  readonly observations: { system: SystemName; observation: Observation<unknown> }[];
+  /** This environment's share: what differs (none: as the row says), or why it could not be judged. */
+  assess(want: Want): Finding[] | 'skipped' | 'unknown';
+  /** Everything listed that could be an environment's; those no row claims are orphans. */
+  holdings(): Holding[];
+  /** Whether a row of this name claims the holding (a system may know an environment by an alias). */
+  claims?(row: string, holding: Holding): boolean;
 }
 
 export interface StepContext {
@@ -36,11 +85,47 @@ export interface StepHandler {
    * disables it (register_portainer / haproxy_route false) — or null when it runs.
    */
   skipReason(env: Environment): string | null;
-  check(env: Environment): Promise<Presence>;
+  /** Lists what the system holds, once; the lifecycle's check and the consistency report read it. */
+  observe(read: Read): Promise<SystemView>;
   /** Makes the thing exist as the DB row says; returns a one-line detail ("created", "already present"). */
   ensure(ctx: StepContext): Promise<string>;
   /** Makes the thing absent; returns a one-line detail ("deleted", "already absent"). */
   remove(ctx: StepContext): Promise<string>;
   /** Removes what this system holds under a name no row claims (an orphan); like remove. */
   prune(ctx: PruneContext): Promise<string>;
+}
+
+/** How one environment's share of a listing keyed by name is judged. */
+export interface ListingJudge<T> {
+  /** What differs for `want`'s row; `find` looks an item up by name. */
+  assess(want: Want, find: (name: string) => T | undefined): Omit<Finding, 'system'>[];
+  /** How a person recognises an item that could be an environment's, or null when it never is. */
+  what(item: T): string | null;
+  claims?(row: string, holding: Holding): boolean;
+  /** Why the row itself turns this system off (register_portainer false), or null. */
+  skip?(env: Environment): string | null;
+}
+
+/** The view of one system whose listing is keyed by environment name. */
+export function listingView<T extends { name: string }>(
+  system: SystemName,
+  observation: Observation<T>,
+  judge: ListingJudge<T>,
+): SystemView {
+  const items =
+    observation.state === 'ok' ? new Map(observation.items.map((i) => [i.name, i])) : null;
+  return {
+    observations: [{ system, observation }],
+    assess(want) {
+      if (judge.skip?.(want.env)) return 'skipped';
+      if (observation.state !== 'ok') return observation.state;
+      return judge.assess(want, (name) => items?.get(name)).map((f) => ({ ...f, system }));
+    },
+    holdings: () =>
+      [...(items?.values() ?? [])].flatMap((item) => {
+        const what = judge.what(item);
+        return what === null ? [] : [{ system, name: item.name, what }];
+      }),
+    ...(judge.claims ? { claims: judge.claims } : {}),
+  };
 }

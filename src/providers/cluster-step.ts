@@ -1,13 +1,23 @@
 // The `cluster` step: the environment's k3d or kind cluster, with the ports the row allocated.
 import {
+  PROVIDERS,
+  afterShell,
   command,
   Failure,
+  shell,
   TransientError,
   wrap,
   type Environment,
   type ProviderName,
 } from '../domain/index.js';
-import type { Presence, PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
+import type {
+  Observation,
+  PruneContext,
+  Read,
+  StepContext,
+  StepHandler,
+  SystemView,
+} from '../lifecycle/step.js';
 import { CliError } from '../system/exec.js';
 import type { KindIngress } from './kind-ingress.js';
 import type { ClusterInfo, Provider } from './provider.js';
@@ -32,6 +42,78 @@ export function portDrift(env: Environment, info: ClusterInfo): string | null {
   return diffs.length ? diffs.join('; ') : null;
 }
 
+export const deleteClusterCommand = (p: ProviderName, name: string): string =>
+  p === 'k3d' ? `k3d cluster delete ${name}` : `kind delete cluster --name ${name}`;
+const startClusterCommand = (p: ProviderName, name: string): string =>
+  p === 'k3d' ? `k3d cluster start ${name}` : `docker start ${name}-control-plane`;
+const other = (p: ProviderName): ProviderName => (p === 'k3d' ? 'kind' : 'k3d');
+
+/** The clusters of both providers: the row's one must run in its provider, with its ports. */
+export function clusterView(observed: Record<ProviderName, Observation<ClusterInfo>>): SystemView {
+  const listed = (p: ProviderName) => {
+    const o = observed[p];
+    return o.state === 'ok' ? new Map(o.items.map((c) => [c.name, c])) : null;
+  };
+  const clusters = { k3d: listed('k3d'), kind: listed('kind') };
+  return {
+    observations: PROVIDERS.map((system) => ({ system, observation: observed[system] })),
+    assess({ env, repair, recreate }) {
+      const own = observed[env.provider];
+      if (own.state !== 'ok') return own.state;
+      const system = env.provider;
+      const info = clusters[system]?.get(env.name);
+      if (!info) {
+        const elsewhere = other(system);
+        return clusters[elsewhere]?.has(env.name)
+          ? [
+              {
+                kind: 'mismatch',
+                system,
+                detail: `the database says ${system}, the cluster runs in ${elsewhere}`,
+                fix: afterShell(deleteClusterCommand(elsewhere, env.name), repair),
+              },
+            ]
+          : [
+              {
+                kind: 'missing',
+                system,
+                detail: `no ${system} cluster "${env.name}"`,
+                fix: recreate,
+              },
+            ];
+      }
+      const ports = portDrift(env, info);
+      if (ports)
+        return [
+          {
+            kind: 'mismatch',
+            system,
+            detail: ports,
+            fix: afterShell(deleteClusterCommand(system, env.name), repair),
+          },
+        ];
+      if (!info.running)
+        return [
+          {
+            kind: 'mismatch',
+            system,
+            detail: 'the cluster is stopped',
+            fix: shell(startClusterCommand(system, env.name)),
+          },
+        ];
+      return [];
+    },
+    holdings: () =>
+      PROVIDERS.flatMap((system) =>
+        [...(clusters[system]?.values() ?? [])].map((c) => ({
+          system,
+          name: c.name,
+          what: `${system} cluster "${c.name}"`,
+        })),
+      ),
+  };
+}
+
 export class ClusterStep implements StepHandler {
   readonly step = 'cluster' as const;
   constructor(
@@ -44,13 +126,13 @@ export class ClusterStep implements StepHandler {
     return null;
   }
 
-  async check(env: Environment): Promise<Presence> {
-    const info = await this.providers[env.provider].get(env.name);
-    if (!info) return { state: 'absent', detail: `no ${env.provider} cluster "${env.name}"` };
-    const drift = portDrift(env, info);
-    return drift
-      ? { state: 'drift', detail: drift }
-      : { state: 'present', detail: `${env.provider} cluster "${env.name}" running` };
+  async observe(read: Read): Promise<SystemView> {
+    const { k3d, kind } = this.providers;
+    const [k3dSeen, kindSeen] = await Promise.all([
+      read(() => k3d.list()),
+      read(() => kind.list()),
+    ]);
+    return clusterView({ k3d: k3dSeen, kind: kindSeen });
   }
 
   async ensure(ctx: StepContext): Promise<string> {
@@ -74,7 +156,7 @@ export class ClusterStep implements StepHandler {
       if (drift)
         throw new Failure(
           'step_failed',
-          `${env.provider} cluster "${env.name}" exists but is not the one the database describes: ${drift}. To resolve, delete the cluster (${env.provider === 'k3d' ? `k3d cluster delete ${env.name}` : `kind delete cluster --name ${env.name}`}), then retry`,
+          `${env.provider} cluster "${env.name}" exists but is not the one the database describes: ${drift}. To resolve, delete the cluster (${deleteClusterCommand(env.provider, env.name)}), then retry`,
           command('retry', env.name),
         );
     }

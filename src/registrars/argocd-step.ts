@@ -13,7 +13,8 @@ import {
   type Environment,
 } from '../domain/index.js';
 import type { RepositoryAccess } from '../git/branch-store.js';
-import type { Presence, PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
+import { listingView, type Observation, type Read, type SystemView } from '../lifecycle/step.js';
+import type { PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
 import { KubeClient, type KubeObject, type KubeRef } from './kube.js';
 
 export interface ArgoSettings {
@@ -37,6 +38,41 @@ export const argoClusterSecret = (namespace: string, name: string): KubeRef => (
   metadata: { name: argoSecretName(name as Environment['name']), namespace },
 });
 
+/** An environment's cluster Secret in the devops cluster, with the provider it is labelled with. */
+export interface ArgoItem {
+  name: string;
+  secret: string;
+  provider: string | null;
+}
+const UNSET = 'DEVOPS_CONTEXT is not set';
+
+/** The cluster Secrets: one per environment, labelled with the row's provider. */
+export function argoView(observation: Observation<ArgoItem>): SystemView {
+  return listingView('argocd', observation, {
+    assess({ env, repair, recreate }, find) {
+      const secret = find(env.name);
+      if (!secret)
+        return [
+          {
+            kind: 'missing',
+            detail: `no cluster secret ${argoSecretName(env.name)}`,
+            fix: recreate,
+          },
+        ];
+      if (secret.provider && secret.provider !== env.provider)
+        return [
+          {
+            kind: 'mismatch',
+            detail: `secret ${secret.secret} says ${secret.provider}, the database says ${env.provider}`,
+            fix: repair,
+          },
+        ];
+      return [];
+    },
+    what: (s) => `Argo CD secret ${s.secret}`,
+  });
+}
+
 export class ArgoCdStep implements StepHandler {
   readonly step = 'argocd' as const;
   constructor(
@@ -47,17 +83,25 @@ export class ArgoCdStep implements StepHandler {
   ) {}
 
   skipReason(): string | null {
-    return this.devops ? null : 'DEVOPS_CONTEXT is not set';
+    return this.devops ? null : UNSET;
   }
 
-  async check(env: Environment): Promise<Presence> {
-    const secret = await this.need().read(argoClusterSecret(this.settings.namespace, env.name));
-    return secret
-      ? { state: 'present', detail: `secret ${argoSecretName(env.name)}` }
-      : {
-          state: 'absent',
-          detail: `no secret ${argoSecretName(env.name)} in ${this.settings.namespace}`,
-        };
+  async observe(read: Read): Promise<SystemView> {
+    return argoView(await read(this.devops ? () => this.secrets() : UNSET));
+  }
+
+  /** Ours carry type=business (as upstream); the devops cluster's own secret does not. */
+  private async secrets(): Promise<ArgoItem[]> {
+    const list = await this.need().list<{
+      metadata: { name: string; labels?: Record<string, string> };
+    }>('v1', 'Secret', this.settings.namespace, 'argocd.argoproj.io/secret-type=cluster');
+    return list
+      .filter((s) => s.metadata.labels?.type === 'business')
+      .map((s) => ({
+        name: s.metadata.labels?.env ?? s.metadata.name.replace(/^cluster-/, ''),
+        secret: s.metadata.name,
+        provider: s.metadata.labels?.provider ?? null,
+      }));
   }
 
   async ensure(ctx: StepContext): Promise<string> {
@@ -225,7 +269,7 @@ export class ArgoCdStep implements StepHandler {
   }
 
   private need(): KubeClient {
-    if (!this.devops) throw new Error('DEVOPS_CONTEXT is not set');
+    if (!this.devops) throw new Error(UNSET);
     return this.devops();
   }
 }

@@ -1,32 +1,43 @@
 // The `haproxy` step: the environment's route in the gateway, rendered from all rows.
 import type { Environment } from '../domain/index.js';
-import type { Presence, PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
-import { backendTarget, type GatewaySettings } from '../render/haproxy.js';
+import { listingView, type Observation, type Read, type SystemView } from '../lifecycle/step.js';
+import type { PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
+import type { Route } from '../render/haproxy.js';
 import type { HaproxyGateway } from './haproxy-gateway.js';
+
+const UNSET = 'HAPROXY_CONFIG is not set';
+const rowSkip = (env: Environment): string | null =>
+  env.haproxyRoute ? null : 'haproxy_route is false for this environment';
+
+/** The gateway's routes: one per environment, to the backend its row implies. */
+export function haproxyView(observation: Observation<Route>): SystemView {
+  return listingView('haproxy', observation, {
+    skip: rowSkip,
+    assess({ env, route: want, repair, recreate }, find) {
+      const route = find(env.name);
+      if (!route) return [{ kind: 'missing', detail: `no route for "${env.name}"`, fix: recreate }];
+      if (route.server === want) return [];
+      const detail = `${route.backend} goes to ${route.server ?? 'nothing'}, the database says ${want}`;
+      return [{ kind: 'mismatch', detail, fix: repair }];
+    },
+    what: (r) => `route ${r.backend}`,
+  });
+}
 
 export class HaproxyStep implements StepHandler {
   readonly step = 'haproxy' as const;
   constructor(
     private readonly gateway: HaproxyGateway | null,
     private readonly rows: () => Promise<Environment[]>,
-    private readonly settings: GatewaySettings,
   ) {}
 
   skipReason(env: Environment): string | null {
-    if (!this.gateway) return 'HAPROXY_CONFIG is not set';
-    return env.haproxyRoute ? null : 'haproxy_route is false for this environment';
+    return this.gateway ? rowSkip(env) : UNSET;
   }
 
-  async check(env: Environment): Promise<Presence> {
-    const route = (await this.need().routes()).find((r) => r.name === env.name);
-    if (!route) return { state: 'absent', detail: `no route for "${env.name}"` };
-    const want = backendTarget(env, this.settings);
-    return route.server === want
-      ? { state: 'present', detail: `route ${route.backend} → ${want}` }
-      : {
-          state: 'drift',
-          detail: `route ${route.backend} goes to ${route.server ?? 'nothing'}, the database says ${want}`,
-        };
+  async observe(read: Read): Promise<SystemView> {
+    const { gateway } = this;
+    return haproxyView(await read(gateway ? () => gateway.routes() : UNSET));
   }
 
   async ensure(ctx: StepContext): Promise<string> {
@@ -56,7 +67,7 @@ export class HaproxyStep implements StepHandler {
   }
 
   private need(): HaproxyGateway {
-    if (!this.gateway) throw new Error('HAPROXY_CONFIG is not set');
+    if (!this.gateway) throw new Error(UNSET);
     return this.gateway;
   }
 }

@@ -9,10 +9,38 @@ import {
   type EnvName,
   type Environment,
 } from '../domain/index.js';
-import type { Presence, PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
+import { listingView, type Observation, type Read, type SystemView } from '../lifecycle/step.js';
+import type { PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
 import { edgeAgentObjects } from './edge-agent.js';
 import { KubeClient } from './kube.js';
 import type { PortainerClient } from './portainer-client.js';
+
+/** `type` is Portainer's environment type: only Edge ones (4, 7) can be ours. */
+export interface PortainerItem {
+  id: number;
+  name: string;
+  type: number | null;
+}
+const EDGE_TYPES = [4, 7];
+/** Upstream [PG] named endpoints without hyphens; an environment answers to that name too. */
+const legacyName = (name: string): string => name.replace(/-/g, '');
+const UNSET = 'PORTAINER_URL is not set';
+const rowSkip = (env: Environment): string | null =>
+  env.registerPortainer ? null : 'register_portainer is false for this environment';
+
+/** Portainer's Edge environments, found by the environment's name or its legacy alias. */
+export function portainerView(observation: Observation<PortainerItem>): SystemView {
+  return listingView('portainer', observation, {
+    skip: rowSkip,
+    assess: ({ env, recreate }, find) =>
+      (find(portainerEndpointName(env.name)) ?? find(legacyName(env.name)))
+        ? []
+        : [{ kind: 'missing', detail: `no Portainer environment "${env.name}"`, fix: recreate }],
+    what: (p) =>
+      EDGE_TYPES.includes(p.type ?? 0) ? `Portainer environment "${p.name}" (#${p.id})` : null,
+    claims: (row, held) => row === held.name || legacyName(row) === held.name,
+  });
+}
 
 export class PortainerStep implements StepHandler {
   readonly step = 'portainer' as const;
@@ -23,15 +51,23 @@ export class PortainerStep implements StepHandler {
   ) {}
 
   skipReason(env: Environment): string | null {
-    if (!this.portainer) return 'PORTAINER_URL is not set';
-    return env.registerPortainer ? null : 'register_portainer is false for this environment';
+    return this.portainer ? rowSkip(env) : UNSET;
   }
 
-  async check(env: Environment): Promise<Presence> {
-    const endpoint = await this.need().findEndpoint(portainerEndpointName(env.name));
-    return endpoint
-      ? { state: 'present', detail: `Edge environment #${endpoint.Id}` }
-      : { state: 'absent', detail: `no Portainer environment "${env.name}"` };
+  async observe(read: Read): Promise<SystemView> {
+    const { portainer } = this;
+    return portainerView(
+      await read(
+        portainer
+          ? async () =>
+              (await portainer.listEndpoints()).map((e) => ({
+                id: e.Id,
+                name: e.Name,
+                type: e.Type ?? null,
+              }))
+          : UNSET,
+      ),
+    );
   }
 
   async ensure(ctx: StepContext): Promise<string> {
@@ -86,9 +122,9 @@ export class PortainerStep implements StepHandler {
 
   private async removeNamed(name: EnvName): Promise<string> {
     // The cluster (and the agent in it) is already gone: delete runs the cluster step first.
-    // Upstream [PG] named endpoints without hyphens; that legacy alias goes too.
+    // The legacy alias goes too.
     try {
-      const names = [...new Set([portainerEndpointName(name), name.replace(/-/g, '')])];
+      const names = [...new Set([portainerEndpointName(name), legacyName(name)])];
       const removed: number[] = [];
       for (const name of names) {
         const endpoint = await this.need().findEndpoint(name);
@@ -104,7 +140,7 @@ export class PortainerStep implements StepHandler {
   }
 
   private need(): PortainerClient {
-    if (!this.portainer) throw new Error('PORTAINER_URL is not set');
+    if (!this.portainer) throw new Error(UNSET);
     return this.portainer;
   }
 }

@@ -11,6 +11,7 @@ import { splitArgv } from '../../src/system/argv.js';
 import { makeEnv } from '../support/env.js';
 import { rejection } from '../support/rejection.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
+import { assess } from '../support/assess.js';
 
 let dir: string;
 let cfg: string;
@@ -97,7 +98,7 @@ describe('HAProxy gateway', () => {
 
   it('the step adds on ensure, drops on remove, and checks', async () => {
     const rows = [makeEnv('dev'), makeEnv('uat', { httpPort: 18091 })];
-    const step = new HaproxyStep(gateway(), async () => rows, { backendHost: '127.0.0.1' });
+    const step = new HaproxyStep(gateway(), async () => rows);
     const ctx = (name: string) => ({
       env: rows.find((r) => r.name === name)!,
       log: () => undefined,
@@ -107,22 +108,31 @@ describe('HAProxy gateway', () => {
       'route host_dev → be_dev added, config validated and reloaded',
     );
     expect(await step.ensure(ctx('uat'))).toBe('route already present');
-    expect(await step.check(rows[0]!)).toEqual({
-      state: 'present',
-      detail: 'route be_dev → 127.0.0.1:18090',
-    });
-    expect(await step.check({ ...rows[0]!, httpPort: 18099 })).toEqual({
-      state: 'drift',
-      detail: 'route be_dev goes to 127.0.0.1:18090, the database says 127.0.0.1:18099',
-    });
+    expect(await assess(step, rows[0]!, { route: '127.0.0.1:18090' })).toEqual([]);
+    expect(await assess(step, rows[0]!, { route: '127.0.0.1:18099' })).toEqual([
+      {
+        kind: 'mismatch',
+        system: 'haproxy',
+        detail: 'be_dev goes to 127.0.0.1:18090, the database says 127.0.0.1:18099',
+        fix: { verb: 'sync', args: ['dev'] },
+      },
+    ]);
     expect(await step.remove(ctx('dev'))).toBe(
       'route for "dev" removed, config validated and reloaded',
     );
     expect((await gateway().routes()).map((r) => r.name)).toEqual(['uat']);
-    expect(await step.check(rows[0]!)).toEqual({ state: 'absent', detail: 'no route for "dev"' });
-    expect(
-      new HaproxyStep(null, async () => rows, { backendHost: '127.0.0.1' }).skipReason(rows[0]!),
-    ).toBe('HAPROXY_CONFIG is not set');
+    expect(await assess(step, rows[0]!, { route: '127.0.0.1:18090' })).toEqual([
+      {
+        kind: 'missing',
+        system: 'haproxy',
+        detail: 'no route for "dev"',
+        fix: { verb: 'sync', args: ['dev'] },
+      },
+    ]);
+    expect(await assess(step, makeEnv('x', { haproxyRoute: false }))).toBe('skipped');
+    const unset = new HaproxyStep(null, async () => rows);
+    expect(unset.skipReason(rows[0]!)).toBe('HAPROXY_CONFIG is not set');
+    expect(await assess(unset, rows[0]!)).toBe('skipped');
     expect(step.skipReason(makeEnv('x', { haproxyRoute: false }))).toBe(
       'haproxy_route is false for this environment',
     );

@@ -10,6 +10,7 @@ import { rejection } from '../support/rejection.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
 import { startKubeApi, type KubeApi } from '../support/kube-api.js';
 import { KindIngress } from '../../src/providers/kind-ingress.js';
+import { assess } from '../support/assess.js';
 
 const settings: CliSettings = {
   timeoutMs: 10_000,
@@ -110,10 +111,7 @@ describe('k3d', () => {
         '--wait',
       ],
     ]);
-    expect(await step.check(env({}))).toEqual({
-      state: 'present',
-      detail: 'k3d cluster "dev" running',
-    });
+    expect(await assess(step, env({}))).toEqual([]);
   });
 
   it('a second ensure finds it and creates nothing', async () => {
@@ -133,10 +131,14 @@ describe('k3d', () => {
   });
 
   it('reports port drift between the row and the real mappings', async () => {
-    expect(await step.check(env({ httpPort: 18091 }))).toEqual({
-      state: 'drift',
-      detail: 'port 80 is published on 18090, the database says 18091',
-    });
+    expect(await assess(step, env({ httpPort: 18091 }))).toEqual([
+      {
+        kind: 'mismatch',
+        system: 'k3d',
+        detail: 'port 80 is published on 18090, the database says 18091',
+        fix: { verb: 'sync', args: ['dev'], first: 'k3d cluster delete dev' },
+      },
+    ]);
   });
 
   it('deletes the cluster and its network; deleting again is fine', async () => {
@@ -147,7 +149,14 @@ describe('k3d', () => {
     ]);
     expect(fakes.state().networks).toEqual({});
     expect(await step.remove(ctx(env({})))).toBe('k3d cluster "dev" already absent');
-    expect(await step.check(env({}))).toEqual({ state: 'absent', detail: 'no k3d cluster "dev"' });
+    expect(await assess(step, env({}))).toEqual([
+      {
+        kind: 'missing',
+        system: 'k3d',
+        detail: 'no k3d cluster "dev"',
+        fix: { verb: 'sync', args: ['dev'] },
+      },
+    ]);
   });
 
   it('a failing k3d names the action and quotes its output', async () => {
@@ -243,10 +252,7 @@ describe('kind', () => {
         '',
       ].join('\n'),
     );
-    expect(await step.check(kindEnv)).toEqual({
-      state: 'present',
-      detail: 'kind cluster "dev" running',
-    });
+    expect(await assess(step, kindEnv)).toEqual([]);
     expect(await kind.kubeconfig(dev)).toContain(`server: ${kube.url}/kind-dev`);
   });
 

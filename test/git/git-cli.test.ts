@@ -6,12 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envName, type Environment } from '../../src/domain/index.js';
-import { BranchStep } from '../../src/git/branch-step.js';
+import { BranchStep, DEPLOY_PREFIX, branchDrift } from '../../src/git/branch-step.js';
 import { GitCliBranchStore } from '../../src/git/git-cli-branch-store.js';
 import { loadTemplates } from '../../src/git/templates.js';
 import { treeSha } from '../../src/git/tree-hash.js';
 import { rejection } from '../support/rejection.js';
 import { renderBranchFiles, templateVars } from '../../src/render/manifests.js';
+import { assess } from '../support/assess.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-git-test-'));
 const remote = path.join(tmp, 'remote.git');
@@ -193,31 +194,39 @@ describe('branch step with the real templates', () => {
       await loadTemplates(),
       templateVars(e, { baseDomain: '192.168.51.30.sslip.io', ingressClass: 'traefik' }),
     );
-  const step = new BranchStep(store, render);
+  const step = new BranchStep(store, render, 'main');
   const ctx = { env, log: () => undefined, signal: new AbortController().signal };
 
   it('creates, finds it present, notices drift, removes', async () => {
-    expect(await step.check(env)).toEqual({
-      state: 'absent',
-      detail: `no branch "uat" in git ${remote}`,
-    });
+    const tree = treeSha(await render(env), DEPLOY_PREFIX);
+    const sync = { verb: 'sync', args: ['uat'] };
+    expect(await assess(step, env, { tree })).toEqual([
+      { kind: 'missing', system: 'git', detail: 'no branch "uat"', fix: sync },
+    ]);
     expect(await step.ensure(ctx)).toBe(`created branch "uat" in git ${remote}`);
     expect(show('uat', 'deploy/values.yaml')).toContain('host: whoami.uat.192.168.51.30.sslip.io');
     expect(show('uat', 'deploy/values.yaml')).toContain('className: traefik');
-    expect(await step.check(env)).toEqual({
-      state: 'present',
-      detail: 'branch "uat" matches the templates',
-    });
+    expect(await assess(step, env, { tree })).toEqual([]);
     await store.ensure(
       envName('uat'),
       [{ path: 'deploy/values.yaml', content: 'tampered\n' }],
       'tamper',
     );
-    const drift = await step.check(env);
-    expect(drift.state).toBe('drift');
-    expect(drift.detail).toBe(
-      'deploy/Chart.yaml missing, deploy/templates/deployment.yaml missing, deploy/templates/ingress.yaml missing, deploy/templates/service.yaml missing, deploy/values.yaml differs',
-    );
+    expect(await assess(step, env, { tree })).toEqual([
+      {
+        kind: 'mismatch',
+        system: 'git',
+        detail: 'deploy/ differs from what the templates render now',
+        fix: sync,
+      },
+    ]);
+    expect(branchDrift((await store.readFiles('uat', DEPLOY_PREFIX))!, await render(env))).toEqual([
+      'deploy/Chart.yaml missing',
+      'deploy/templates/deployment.yaml missing',
+      'deploy/templates/ingress.yaml missing',
+      'deploy/templates/service.yaml missing',
+      'deploy/values.yaml differs',
+    ]);
     expect(await step.ensure(ctx)).toBe(`updated branch "uat" in git ${remote}`);
     expect(await step.remove(ctx)).toBe('deleted branch "uat"');
     expect(await step.remove(ctx)).toBe('branch "uat" already absent');

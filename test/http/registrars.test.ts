@@ -10,6 +10,7 @@ import { PortainerStep } from '../../src/registrars/portainer-step.js';
 import { makeEnv } from '../support/env.js';
 import { startKubeApi, type KubeApi } from '../support/kube-api.js';
 import { rejection } from '../support/rejection.js';
+import { assess } from '../support/assess.js';
 
 const PORTAINER = 'https://portainer.example.test:9443';
 const EDGE_KEY = Buffer.from(
@@ -378,10 +379,14 @@ describe('Argo CD', () => {
   });
 
   it('checks and skips', async () => {
-    expect(await step.check(dev)).toEqual({
-      state: 'absent',
-      detail: 'no secret cluster-dev in argocd',
-    });
+    expect(await assess(step, dev)).toEqual([
+      {
+        kind: 'missing',
+        system: 'argocd',
+        detail: 'no cluster secret cluster-dev',
+        fix: { verb: 'sync', args: ['dev'] },
+      },
+    ]);
     expect(
       new ArgoCdStep(
         null,

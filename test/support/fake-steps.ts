@@ -1,9 +1,22 @@
 // In-memory step handlers for engine tests: they keep the state of each "system", record every
 // call, and fail on demand — so tests can assert order, idempotence and resumption.
 import { TransientError, type Environment } from '../../src/domain/index.js';
-import type { Presence, StepContext, StepHandler, SystemStep } from '../../src/lifecycle/step.js';
+import {
+  listingView,
+  type StepContext,
+  type StepHandler,
+  type SystemName,
+  type SystemStep,
+} from '../../src/lifecycle/step.js';
 
 export const SYSTEM_STEPS: SystemStep[] = ['branch', 'cluster', 'portainer', 'argocd', 'haproxy'];
+const SYSTEM_OF: Record<SystemStep, SystemName> = {
+  branch: 'git',
+  cluster: 'k3d',
+  portainer: 'portainer',
+  argocd: 'argocd',
+  haproxy: 'haproxy',
+};
 
 export interface FakeSystems {
   handlers: Record<SystemStep, StepHandler>;
@@ -47,8 +60,16 @@ export function fakeSystems(): FakeSystems {
     systems.handlers[step] = {
       step,
       skipReason: (_env: Environment) => systems.skip[step] ?? null,
-      async check(env: Environment): Promise<Presence> {
-        return { state: present[step].has(env.name) ? 'present' : 'absent' };
+      async observe(read) {
+        const listed =
+          systems.skip[step] ?? (async () => [...present[step]].map((name) => ({ name })));
+        return listingView(SYSTEM_OF[step], await read(listed), {
+          assess: ({ env, recreate }, find) =>
+            find(env.name)
+              ? []
+              : [{ kind: 'missing', detail: `no ${step} "${env.name}"`, fix: recreate }],
+          what: (item) => `${step} "${item.name}"`,
+        });
       },
       async ensure(ctx) {
         systems.calls.push(`${step}.ensure ${ctx.env.name}`);

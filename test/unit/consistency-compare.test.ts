@@ -1,9 +1,18 @@
-// The consistency comparison on hand-made inventories: each class of difference with its fix,
-// devops never an environment, unknown systems never consistent, busy environments not compared.
+// The consistency comparison on hand-made listings, judged by each system's own view: each class
+// of difference with its fix, devops never an environment, unknown systems never consistent, busy
+// environments not compared.
 import { spell } from '../../src/domain/index.js';
 import { describe, expect, it } from 'vitest';
-import { compare, type Expected, type Inventory } from '../../src/consistency/compare.js';
+import { compare as compareViews, type Expected } from '../../src/consistency/compare.js';
 import type { Operation } from '../../src/domain/index.js';
+import { branchView } from '../../src/git/branch-step.js';
+import type { Observation } from '../../src/lifecycle/step.js';
+import { clusterView } from '../../src/providers/cluster-step.js';
+import type { ClusterInfo } from '../../src/providers/provider.js';
+import { argoView, type ArgoItem } from '../../src/registrars/argocd-step.js';
+import { haproxyView } from '../../src/registrars/haproxy-step.js';
+import { portainerView, type PortainerItem } from '../../src/registrars/portainer-step.js';
+import type { Route } from '../../src/render/haproxy.js';
 import { makeEnv } from '../support/env.js';
 
 const TREE = 'a'.repeat(40);
@@ -24,6 +33,31 @@ const cluster = (name: string, http = 18090, https = 18443, running = true) => (
     { host: https, container: 443 },
   ],
 });
+
+interface Inventory {
+  git: Observation<{ name: string; tree: string | null }>;
+  k3d: Observation<ClusterInfo>;
+  kind: Observation<ClusterInfo>;
+  portainer: Observation<PortainerItem>;
+  argocd: Observation<ArgoItem>;
+  haproxy: Observation<Route>;
+}
+
+/** What checkConsistency does after reading: each step's view of its listing, then compare. */
+function compare(
+  expected: Expected[],
+  inv: Inventory,
+  options: { defaultBranch: string; checkedAt?: Date },
+) {
+  const views = {
+    branch: branchView(inv.git, options.defaultBranch),
+    cluster: clusterView({ k3d: inv.k3d, kind: inv.kind }),
+    portainer: portainerView(inv.portainer),
+    argocd: argoView(inv.argocd),
+    haproxy: haproxyView(inv.haproxy),
+  };
+  return compareViews(expected, views, options.checkedAt ? { checkedAt: options.checkedAt } : {});
+}
 
 function inventory(over: Partial<Inventory> = {}): Inventory {
   return {
