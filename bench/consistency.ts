@@ -14,8 +14,9 @@ import { checkConsistency } from '../src/consistency/check.js';
 import type { Environment } from '../src/domain/index.js';
 import { GitHubBranchStore } from '../src/git/github-branch-store.js';
 import { treeSha } from '../src/git/tree-hash.js';
+import { K3dProvider } from '../src/providers/k3d-provider.js';
 import { renderGateway } from '../src/render/haproxy.js';
-import { openRuntime } from '../src/runtime.js';
+import { cliSettings, openRuntime } from '../src/runtime.js';
 import { withPostgresStore } from '../test/support/db.js';
 import { setupFakes } from '../test/support/fakes.js';
 import { refsServer } from '../test/support/github-refs.js';
@@ -154,7 +155,7 @@ export async function consistencyFigures(count = 1000, runs = 5): Promise<Figure
     }
     // The k3d CLI fake's own run time (a node process), which is not the bot's.
     const t1 = performance.now();
-    await rt.providers.k3d.list();
+    await new K3dProvider(cliSettings(config)).list();
     const k3dMs = performance.now() - t1;
     nock.cleanAll();
     nock.enableNetConnect();

@@ -36,13 +36,9 @@ export interface Runtime {
   store: Store;
   engine: Engine;
   redactor: Redactor;
-  providers: Record<ProviderName, Provider>;
   branches: BranchStore;
+  /** The only way to the outside systems: each step's handler over its adapter. */
   handlers: Record<SystemStep, StepHandler>;
-  gateway: HaproxyGateway | null;
-  portainer: PortainerClient | null;
-  /** The devops cluster's API (Argo CD lives there); null when DEVOPS_CONTEXT is not set. */
-  devops: (() => KubeClient) | null;
   /** What an environment's branch should hold now (deploy/ rendered from the templates). */
   render(env: Environment): Promise<BranchFile[]>;
   refreshSnapshot(): Promise<void>;
@@ -65,12 +61,7 @@ export async function openRuntime(
   const store = overrides.store ?? (await openStore(config));
   const redactor = new Redactor(config.secrets);
   const log = overrides.log ?? createLogger(config, redactor);
-  const cli: CliSettings = {
-    timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
-    k3dImage: config.K3D_IMAGE,
-    kindNodeImage: config.KIND_NODE_IMAGE,
-    kindApiServerAddress: config.KIND_API_SERVER_ADDRESS,
-  };
+  const cli = cliSettings(config);
   const providers: Record<ProviderName, Provider> = {
     k3d: new K3dProvider(cli),
     kind: new KindProvider(cli),
@@ -107,17 +98,7 @@ export async function openRuntime(
         groupId: config.PORTAINER_GROUP_ID,
       })
     : null;
-  const gatewaySettings = { backendHost: config.HAPROXY_BACKEND_HOST };
-  const gateway = config.HAPROXY_CONFIG
-    ? new HaproxyGateway({
-        configPath: config.HAPROXY_CONFIG,
-        reloadCommand: config.HAPROXY_RELOAD_COMMAND,
-        haproxyBin: config.HAPROXY_BIN,
-        checkCommand: config.HAPROXY_CHECK_COMMAND,
-        timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
-        ...gatewaySettings,
-      })
-    : null;
+  const gateway = haproxyGateway(config);
   const devopsContext = config.DEVOPS_CONTEXT;
   // One client for the process: its API discovery is fetched once, not on every check.
   let devopsClient: KubeClient | null = null;
@@ -183,14 +164,32 @@ export async function openRuntime(
     store,
     engine,
     redactor,
-    providers,
     branches,
     handlers,
-    gateway,
-    portainer,
-    devops,
     render,
     refreshSnapshot,
     close: () => store.close(),
   };
 }
+
+/** The HAProxy config the gateway routes are kept in; null when HAPROXY_CONFIG is not set. */
+export function haproxyGateway(config: Config): HaproxyGateway | null {
+  return config.HAPROXY_CONFIG
+    ? new HaproxyGateway({
+        configPath: config.HAPROXY_CONFIG,
+        reloadCommand: config.HAPROXY_RELOAD_COMMAND,
+        haproxyBin: config.HAPROXY_BIN,
+        checkCommand: config.HAPROXY_CHECK_COMMAND,
+        timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
+        backendHost: config.HAPROXY_BACKEND_HOST,
+      })
+    : null;
+}
+
+/** How the k3d and kind CLIs are run. */
+export const cliSettings = (config: Config): CliSettings => ({
+  timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
+  k3dImage: config.K3D_IMAGE,
+  kindNodeImage: config.KIND_NODE_IMAGE,
+  kindApiServerAddress: config.KIND_API_SERVER_ADDRESS,
+});

@@ -15,7 +15,7 @@ import {
 } from '../consistency/repair.js';
 import type { Operation } from '../domain/index.js';
 import { renderActionsText, renderReportText } from '../render/consistency.js';
-import type { Runtime } from '../runtime.js';
+import type { RepairDeps } from '../consistency/repair.js';
 import { parse } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { err, out, type CliIo } from './io.js';
@@ -29,7 +29,7 @@ export const USAGE = {
   prune: 'kindler prune [--confirm] [name…] [--json]',
 } as const;
 
-export async function check(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+export async function check(rt: RepairDeps, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {}, USAGE.check);
   if (positionals.length)
     throw new Failure(
@@ -42,7 +42,7 @@ export async function check(rt: Runtime, args: string[], io: CliIo): Promise<num
 }
 
 /** Records a sync operation per environment that needs one, then runs them here, one by one. */
-export async function sync(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+export async function sync(rt: RepairDeps, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {}, USAGE.sync);
   const json = values.json === true;
   const plan = await requestSyncs(rt, { names: names(positionals), trigger: cliTrigger(io) });
@@ -52,7 +52,7 @@ export async function sync(rt: Runtime, args: string[], io: CliIo): Promise<numb
 
 /** Runs each operation of the plan here, with progress; the actions as they turned out. */
 async function runPlan(
-  rt: Runtime,
+  rt: RepairDeps,
   plan: RepairPlan,
   io: CliIo,
   json: boolean,
@@ -74,7 +74,7 @@ async function runPlan(
   };
 }
 
-export async function prune(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+export async function prune(rt: RepairDeps, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, { confirm: { type: 'boolean' } }, USAGE.prune);
   const confirm = values.confirm === true;
   const json = values.json === true;

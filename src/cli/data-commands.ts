@@ -18,7 +18,11 @@ export const USAGE = {
   'export-csv': 'kindler export-csv [file]',
 } as const;
 
-export async function migrate(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+export async function migrate(
+  rt: Pick<Runtime, 'store' | 'refreshSnapshot'>,
+  args: string[],
+  io: CliIo,
+): Promise<number> {
   const { values } = parse(args, {}, USAGE.migrate);
   const applied = await rt.store.migrate();
   if (values.json === true) out(io, JSON.stringify({ applied }));
@@ -30,7 +34,11 @@ export async function migrate(rt: Runtime, args: string[], io: CliIo): Promise<n
   return EXIT.ok;
 }
 
-export async function importCsv(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+export async function importCsv(
+  rt: Pick<Runtime, 'store' | 'refreshSnapshot'>,
+  args: string[],
+  io: CliIo,
+): Promise<number> {
   const { values, file } = oneFile(args, USAGE['import-csv'], 'one CSV file is required');
   const text = await fs
     .readFile(path.resolve(io.cwd, file), 'utf8')
@@ -41,7 +49,11 @@ export async function importCsv(rt: Runtime, args: string[], io: CliIo): Promise
 }
 
 /** Upstream Kindler's SQLite database (the web UI's kindler.db). */
-export async function importSqlite(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+export async function importSqlite(
+  rt: Pick<Runtime, 'store' | 'refreshSnapshot'>,
+  args: string[],
+  io: CliIo,
+): Promise<number> {
   const { values, file } = oneFile(args, USAGE['import-sqlite'], 'one SQLite file is required');
   const target = path.resolve(io.cwd, file);
   await fs.access(target).catch((error: NodeJS.ErrnoException) => {
@@ -59,7 +71,7 @@ function oneFile(args: string[], usage: string, missing: string) {
 }
 
 async function adopt(
-  rt: Runtime,
+  rt: Pick<Runtime, 'store' | 'refreshSnapshot'>,
   io: CliIo,
   file: string,
   parsed: { records: EnvironmentRecord[]; errors: string[] },
@@ -82,7 +94,11 @@ async function adopt(
   return EXIT.ok;
 }
 
-export async function exportCsv(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+export async function exportCsv(
+  rt: Pick<Runtime, 'store' | 'refreshSnapshot'>,
+  args: string[],
+  io: CliIo,
+): Promise<number> {
   const { positionals } = parse(args, {}, USAGE['export-csv']);
   const text = formatEnvironmentsCsv(await rt.store.listAllRows());
   const file = positionals[0];

@@ -63,7 +63,11 @@ export const nameOnly = (usage: string) => (args: string[]) => {
   return { values, name: nameArg(positionals, usage) };
 };
 
-export async function create(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+export async function create(
+  rt: Pick<Runtime, 'engine' | 'store' | 'urls'>,
+  args: string[],
+  io: CliIo,
+): Promise<number> {
   const { values, name, provider, ttlMs } = createArgs(args);
   const op = await rt.engine.request({
     kind: 'create',
@@ -79,19 +83,31 @@ export async function create(rt: Runtime, args: string[], io: CliIo): Promise<nu
   return runAndReport(rt, op, io, values.json === true);
 }
 
-export async function remove(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+export async function remove(
+  rt: Pick<Runtime, 'engine' | 'store' | 'urls'>,
+  args: string[],
+  io: CliIo,
+): Promise<number> {
   const { values, name } = nameOnly(USAGE.delete)(args);
   const op = await rt.engine.request({ kind: 'delete', name, trigger: cliTrigger(io) });
   return runAndReport(rt, op, io, values.json === true);
 }
 
-export async function retry(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+export async function retry(
+  rt: Pick<Runtime, 'engine' | 'store' | 'urls'>,
+  args: string[],
+  io: CliIo,
+): Promise<number> {
   const { values, name } = nameOnly(USAGE.retry)(args);
   const op = await rt.engine.retry(name, cliTrigger(io));
   return runAndReport(rt, op, io, values.json === true);
 }
 
-export async function cancel(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+export async function cancel(
+  rt: Pick<Runtime, 'engine' | 'store' | 'urls'>,
+  args: string[],
+  io: CliIo,
+): Promise<number> {
   const { values, name } = nameOnly(USAGE.cancel)(args);
   const op = await rt.engine.cancel(name);
   if (!op && !(await rt.store.getEnvironment(name)) && !(await rt.store.latestOperation(name)))
@@ -113,7 +129,7 @@ export async function cancel(rt: Runtime, args: string[], io: CliIo): Promise<nu
 }
 
 async function runAndReport(
-  rt: Runtime,
+  rt: Pick<Runtime, 'engine' | 'store' | 'urls'>,
   queued: Operation,
   io: CliIo,
   json: boolean,

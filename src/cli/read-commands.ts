@@ -13,7 +13,11 @@ export const USAGE = {
   status: 'kindler status <name> [--json]',
 } as const;
 
-export async function list(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+export async function list(
+  rt: Pick<Runtime, 'store' | 'urls'>,
+  args: string[],
+  io: CliIo,
+): Promise<number> {
   const { values } = parse(args, {}, USAGE.list);
   const envs = await rt.store.listEnvironments();
   if (values.json === true)
@@ -22,7 +26,11 @@ export async function list(rt: Runtime, args: string[], io: CliIo): Promise<numb
   return EXIT.ok;
 }
 
-export async function status(rt: Runtime, args: string[], io: CliIo): Promise<number> {
+export async function status(
+  rt: Pick<Runtime, 'store' | 'urls'>,
+  args: string[],
+  io: CliIo,
+): Promise<number> {
   const { values, positionals } = parse(args, {}, USAGE.status);
   const name = nameArg(positionals, USAGE.status);
   const env = await rt.store.getEnvironment(name);

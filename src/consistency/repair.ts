@@ -24,7 +24,7 @@ import type { OperationRequest } from '../lifecycle/engine-api.js';
 import type { SystemStep } from '../lifecycle/step.js';
 import { deleteClusterCommand } from '../providers/cluster-step.js';
 import type { Runtime } from '../runtime.js';
-import { checkConsistency } from './check.js';
+import { checkConsistency, type CheckDeps } from './check.js';
 import {
   COLUMNS,
   COLUMN_OF,
@@ -32,6 +32,9 @@ import {
   type ConsistencyReport,
   type Discrepancy,
 } from './compare.js';
+
+/** What a repair reads and records: the consistency check and the engine. */
+export type RepairDeps = CheckDeps & Pick<Runtime, 'engine'>;
 
 export interface RepairAction {
   name: string;
@@ -69,7 +72,7 @@ export interface RepairPlan {
  * environment; that refusal becomes a skipped action. At most `limit` operations are recorded.
  */
 export async function requestSyncs(
-  rt: Runtime,
+  rt: RepairDeps,
   options: { names?: string[]; trigger: Trigger; limit?: number },
 ): Promise<RepairPlan> {
   const report = await checkConsistency(rt);
@@ -127,7 +130,7 @@ export async function requestSyncs(
  * outcome of its action: queued, or skipped with why (the bound, or the engine's refusal and fix).
  */
 async function recordRepair(
-  rt: Runtime,
+  rt: RepairDeps,
   operations: Operation[],
   limit: number | undefined,
   request: Extract<OperationRequest, { kind: 'sync' | 'prune' }>,
@@ -229,7 +232,7 @@ const planned = (d: Discrepancy, at: Date): RepairAction => ({
 
 /** What prune would remove (the orphans of a check, or of those names); nothing is changed. */
 export async function previewPrune(
-  rt: Runtime,
+  rt: RepairDeps,
   options: { names?: string[]; now?: Date } = {},
 ): Promise<RepairResult> {
   const report = await checkConsistency(rt);
@@ -243,7 +246,7 @@ export async function previewPrune(
  * operation under way; that refusal becomes a skipped action.
  */
 export async function requestPrunes(
-  rt: Runtime,
+  rt: RepairDeps,
   options: {
     names?: string[];
     trigger: Trigger;

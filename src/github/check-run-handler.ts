@@ -43,7 +43,7 @@ export async function handleCheckRun(
     event.externalId && /^\d+$/.test(event.externalId)
       ? await deps.rt.store.getOperation(Number(event.externalId))
       : null;
-  if (!op || !(await deps.rt.store.recordDelivery(event.deliveryId, 'check_run'))) return;
+  if (!op || !(await deps.rt.store.admitDelivery([event.deliveryId], 'check_run'))) return;
   // Judged as retry and as the verb it resumes (retrying a delete needs what delete needs).
   const authority = await authorityFor(deps, octokit, event.repo);
   if (authority.accepts(event.repo)) return;
@@ -86,7 +86,7 @@ async function consistencyAction(
   octokit: GitHubClient,
   deps: CommentDeps,
 ): Promise<void> {
-  if (!(await deps.rt.store.recordDelivery(event.deliveryId, 'check_run'))) return;
+  if (!(await deps.rt.store.admitDelivery([event.deliveryId], 'check_run'))) return;
   const authority = await authorityFor(deps, octokit, event.repo);
   if (authority.accepts(event.repo)) return;
   const decision = await authority.decide({ verb, envName: null, login: event.sender });

@@ -20,6 +20,7 @@ import {
 import { readSnapshot } from '../store/csv-snapshot.js';
 import { isUnreachable } from '../store/db.js';
 import { renderStatusComment } from '../render/status-comment.js';
+import type { RepairDeps } from '../consistency/repair.js';
 import type { Runtime } from '../runtime.js';
 import { answerConsistency, type ConsistencyRequest } from './consistency.js';
 import { authorityFor, judgedAs, type Authority, type AuthorityDeps } from './authority.js';
@@ -40,7 +41,8 @@ export interface CommentEvent {
 }
 
 export interface CommentDeps extends AuthorityDeps {
-  rt: Runtime;
+  /** The engine, the store and the consistency check; never an adapter directly. */
+  rt: RepairDeps & Pick<Runtime, 'urls'>;
   /** Every write to GitHub goes through it. */
   outbox: Outbox;
   /**
@@ -74,19 +76,19 @@ export async function handleComment(
     return;
   const lines = parseComment(event.body);
   if (lines.length === 0) return;
+  // A comment is acted on once per version of its body, whatever the delivery id: a captured
+  // delivery sent again under a new id changes nothing.
+  const version = `comment:${event.commentId}:${createHash('sha256').update(event.body).digest('hex').slice(0, 32)}`;
+  const keys = [event.deliveryId, version];
   let fresh: boolean;
   try {
-    fresh = await deps.rt.store.recordDelivery(event.deliveryId, 'issue_comment');
+    fresh = await deps.rt.store.admitDelivery(keys, 'issue_comment');
   } catch (error) {
     if (!isUnreachable(error)) throw error;
     await answerDegraded(lines, event, octokit, deps, error);
     return;
   }
   if (!fresh) return;
-  // A comment is acted on once per version of its body, whatever the delivery id: a captured
-  // delivery sent again under a new id changes nothing.
-  const version = `comment:${event.commentId}:${createHash('sha256').update(event.body).digest('hex').slice(0, 32)}`;
-  if (!(await deps.rt.store.recordDelivery(version, 'issue_comment'))) return;
   if (event.installationId)
     await deps.rt.store.setState(installationKey(event.repo), event.installationId);
   // Everything said to this comment goes into one reply, posted last.
@@ -138,8 +140,7 @@ export async function handleComment(
   );
   if (!seen.delivered) {
     // GitHub is unreachable and nothing has happened yet: the queue tries this delivery again.
-    await deps.rt.store.releaseDelivery(event.deliveryId);
-    await deps.rt.store.releaseDelivery(version);
+    await deps.rt.store.releaseDelivery(keys);
     throw new Error(
       `GitHub did not take the 👀 reaction (${seen.error ?? 'no answer'}); the delivery will be handled again`,
     );
@@ -365,10 +366,7 @@ async function run(
         );
       await reply(
         last
-          ? renderStatusComment(last, env, deps.rt.urls).replace(
-              /^<!-- kindler:operation:\d+ -->\n/,
-              '',
-            )
+          ? renderStatusComment(last, env, deps.rt.urls, { marker: false })
           : `\`${command.name}\`: ${env?.status}`,
       );
       return null;

@@ -5,11 +5,15 @@
 import { checkConsistency } from '../consistency/check.js';
 import { SharedCheck } from '../consistency/shared-check.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
-import { previewPrune, requestPrunes, requestSyncs } from '../consistency/repair.js';
+import {
+  previewPrune,
+  requestPrunes,
+  requestSyncs,
+  type RepairDeps,
+} from '../consistency/repair.js';
 import { httpStatusOf, messageOf, type Operation, type Trigger } from '../domain/index.js';
 import { renderActionsMarkdown, renderReportMarkdown } from '../render/consistency.js';
 import { RECHECK_ACTION } from '../render/check-run.js';
-import type { Runtime } from '../runtime.js';
 import type { Outbox } from './outbox.js';
 import { defaultBranchHead, splitRepo, type GitHubClient, type RepoRef } from './types.js';
 
@@ -36,11 +40,11 @@ interface PrunePreview {
 const previewKey = (repo: RepoRef) => `prune:preview:${repo.owner}/${repo.repo}`;
 const driftKey = (repo: RepoRef) => `drift:issue:${repo.owner}/${repo.repo}`;
 
-const shared = new WeakMap<Runtime, SharedCheck>();
+const shared = new WeakMap<RepairDeps, SharedCheck>();
 const published = new WeakSet<ConsistencyReport>();
 
 /** The process's consistency check, shared while it runs and for KINDLER_CHECK_FRESH_SECONDS after. */
-export function sharedCheck(rt: Runtime): SharedCheck {
+export function sharedCheck(rt: RepairDeps): SharedCheck {
   let check = shared.get(rt);
   if (!check) {
     check = new SharedCheck(
@@ -53,7 +57,10 @@ export function sharedCheck(rt: Runtime): SharedCheck {
 }
 
 /** The shared report, its check run published once. */
-export async function checkAndPublish(rt: Runtime, gh: GitHubTarget): Promise<ConsistencyReport> {
+export async function checkAndPublish(
+  rt: RepairDeps,
+  gh: GitHubTarget,
+): Promise<ConsistencyReport> {
   const report = await sharedCheck(rt).get();
   if (!published.has(report)) {
     published.add(report);
@@ -62,7 +69,7 @@ export async function checkAndPublish(rt: Runtime, gh: GitHubTarget): Promise<Co
   return report;
 }
 
-export async function checkCommand(rt: Runtime, gh: GitHubTarget): Promise<string> {
+export async function checkCommand(rt: RepairDeps, gh: GitHubTarget): Promise<string> {
   const report = await checkAndPublish(rt, gh);
   return renderReportMarkdown(report, { command: '/env', maxRows: 30 });
 }
@@ -76,7 +83,7 @@ export const MAX_REPAIRS_PER_REQUEST = 10;
  * like any operation. Returns the reply.
  */
 export async function syncCommand(
-  rt: Runtime,
+  rt: RepairDeps,
   trigger: Trigger,
   announce: (op: Operation) => Promise<void>,
 ): Promise<string> {
@@ -94,7 +101,7 @@ export async function syncCommand(
  * MAX_REPAIRS_PER_REQUEST), each announced and run by the workers. Returns the reply.
  */
 export async function pruneCommand(
-  rt: Runtime,
+  rt: RepairDeps,
   repo: RepoRef,
   confirm: boolean,
   trigger: Trigger,
@@ -169,7 +176,7 @@ export type DriftOutcome = 'opened' | 'reopened' | 'updated' | 'closed' | 'uncha
  * while it lasts, closed with a comment when it is gone.
  */
 export async function driftMonitor(
-  rt: Runtime,
+  rt: RepairDeps,
   { outbox, octokit, repo }: GitHubTarget,
 ): Promise<{ outcome: DriftOutcome; report: ConsistencyReport; issue: number | null }> {
   const report = await checkConsistency(rt);
@@ -245,7 +252,7 @@ export interface ConsistencyRequest {
 
 /** Runs a consistency request and answers it. Failures are answered too, never thrown away. */
 export async function answerConsistency(
-  rt: Runtime,
+  rt: RepairDeps,
   outbox: Outbox,
   octokit: GitHubClient,
   request: ConsistencyRequest,

@@ -2,7 +2,6 @@
 // comment once, a configurable lead before the end, then a delete operation; pinned ones (the
 // `keep` label) never expire. Runs every minute on the queue's schedule, once among replicas.
 import type { Trigger } from '../domain/index.js';
-import type { Runtime } from '../runtime.js';
 import type { CommentDeps } from './comment-handler.js';
 import { splitRepo, type GitHubClient, type RepoRef } from './types.js';
 
@@ -16,7 +15,7 @@ export async function sweepExpiry(
   octokitFor: (repo: RepoRef) => Promise<GitHubClient | null>,
   now = new Date(),
 ): Promise<SweepResult> {
-  const rt: Runtime = deps.rt;
+  const { rt } = deps;
   const lead = rt.config.KINDLER_EXPIRY_WARNING_HOURS * 3_600_000;
   const result: SweepResult = { warned: [], deleted: [] };
   for (const env of await rt.store.listEnvironments()) {

@@ -77,7 +77,7 @@ export async function handlePullRequest(
     if (
       event.label &&
       defaults.includes(event.label) &&
-      (await deps.rt.store.recordDelivery(event.deliveryId, 'pull_request'))
+      (await deps.rt.store.admitDelivery([event.deliveryId], 'pull_request'))
     ) {
       await say(error.message);
     }
@@ -108,7 +108,7 @@ export async function handlePullRequest(
     event.action === 'closed' ||
     event.action === 'reopened';
   if (!relevant) return;
-  if (!(await deps.rt.store.recordDelivery(event.deliveryId, 'pull_request'))) return;
+  if (!(await deps.rt.store.admitDelivery([event.deliveryId], 'pull_request'))) return;
   if (event.installationId)
     await deps.rt.store.setState(installationKey(event.repo), event.installationId);
   const trigger: Trigger = {

@@ -140,7 +140,11 @@ export class OperationQueue {
     );
   }
 
-  /** Stores a verified delivery for the app; false when the same delivery is already waiting or being handled. */
+  /**
+   * Stores a verified delivery for the app; false when the same delivery is already waiting or
+   * being handled (the queue holds one copy per delivery id). Whether a delivery is acted on is
+   * decided in one place, when the app admits it (Store.admitDelivery).
+   */
   async accept(delivery: Delivery): Promise<boolean> {
     const id = await this.boss.send(DELIVERIES_QUEUE, delivery, { singletonKey: delivery.id });
     if (this.deliveryWorker) this.boss.notifyWorker(this.deliveryWorker); // handled now, not at the next poll

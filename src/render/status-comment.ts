@@ -53,9 +53,11 @@ export function renderStatusComment(
   op: Operation,
   env: Environment | null,
   settings: UrlSettings,
+  /** Off for a copy of the status (a `/env status` reply): only the status comment is marked. */
+  options: { marker?: boolean } = {},
 ): string {
   const lines = [
-    operationMarker(op.id),
+    ...(options.marker === false ? [] : [operationMarker(op.id)]),
     `### \`${op.kind} ${op.envName}\` — ${HEADLINE[op.status]}`,
     '',
     `Operation #${op.id}${op.attempt > 1 ? ` (attempt ${op.attempt})` : ''}${op.trigger.actor ? `, asked by @${op.trigger.actor}` : ''}.`,

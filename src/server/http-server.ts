@@ -13,7 +13,7 @@ export type Handler = (
  * queue's worker runs; 503 with the failing check otherwise.
  */
 export function healthHandler(
-  rt: Runtime,
+  rt: Pick<Runtime, 'store' | 'redactor'>,
   queue: { running(): boolean } = { running: () => true },
 ): Handler {
   return async (req, res) => {

@@ -18,7 +18,7 @@ export class Metrics {
   private readonly stepDuration: client.Histogram<'step' | 'verb' | 'status'>;
   private readonly webhook: client.Histogram<'event'>;
 
-  constructor(rt: Runtime) {
+  constructor(rt: Pick<Runtime, 'store'>) {
     const registry = this.registry;
     // The process metrics Prometheus clients expose (kindler_process_cpu_seconds_total, …), less
     // the three gauges prom-client names *_total: `_total` is for counters only.

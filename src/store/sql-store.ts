@@ -284,16 +284,17 @@ export class SqlStore implements Store {
     );
   }
 
-  async recordDelivery(deliveryId: string, event: string): Promise<boolean> {
+  async admitDelivery(keys: string[], event: string): Promise<boolean> {
     const rows = await this.db.query(
-      'insert into webhook_deliveries (id, event) values ($1, $2) on conflict (id) do nothing returning id',
-      [deliveryId, event],
+      `insert into webhook_deliveries (id, event) select unnest($1::text[]), $2
+       on conflict (id) do nothing returning id`,
+      [keys, event],
     );
-    return rows.length === 1;
+    return rows.length === new Set(keys).size;
   }
 
-  async releaseDelivery(deliveryId: string): Promise<void> {
-    await this.db.query('delete from webhook_deliveries where id = $1', [deliveryId]);
+  async releaseDelivery(keys: string[]): Promise<void> {
+    await this.db.query('delete from webhook_deliveries where id = any($1::text[])', [keys]);
   }
 
   async getState<T>(key: string): Promise<T | null> {

@@ -138,10 +138,13 @@ export interface Store extends WriteLog {
   /** Running operations whose lease expired: their worker died. */
   orphanedOperations(): Promise<Operation[]>;
 
-  /** Records a webhook delivery id; false when it was seen before. */
-  recordDelivery(deliveryId: string, event: string): Promise<boolean>;
-  /** Forgets a recorded delivery that changed nothing, so that a retry or a redelivery handles it. */
-  releaseDelivery(deliveryId: string): Promise<void>;
+  /**
+   * The one place deliveries are de-duplicated: records a delivery's keys (its id, and for a
+   * comment the version of its body); false when any of them was seen before, so it is not acted on.
+   */
+  admitDelivery(keys: string[], event: string): Promise<boolean>;
+  /** Forgets a delivery that changed nothing, so that a retry or a redelivery handles it. */
+  releaseDelivery(keys: string[]): Promise<void>;
   /** Small JSON documents (latest consistency report, drift issue number, …). */
   getState<T>(key: string): Promise<T | null>;
   setState(key: string, value: unknown): Promise<void>;

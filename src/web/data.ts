@@ -74,7 +74,7 @@ export function viewOf(env: Environment | EnvironmentRecord, urls: UrlSettings):
 }
 
 export class DashboardData {
-  constructor(private readonly rt: Runtime) {}
+  constructor(private readonly rt: Pick<Runtime, 'config' | 'redactor' | 'store' | 'urls'>) {}
 
   environments(): Promise<Read<{ environments: EnvironmentView[] }>> {
     return this.read(

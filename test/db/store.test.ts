@@ -239,8 +239,13 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
   });
 
   it('de-duplicates webhook deliveries and keeps small state documents', async () => {
-    expect(await store.recordDelivery('d-1', 'issue_comment')).toBe(true);
-    expect(await store.recordDelivery('d-1', 'issue_comment')).toBe(false);
+    expect(await store.admitDelivery(['d-1', 'comment:1:aa'], 'issue_comment')).toBe(true);
+    expect(await store.admitDelivery(['d-1', 'comment:1:aa'], 'issue_comment')).toBe(false);
+    // A captured comment sent again under a new delivery id: its version was seen.
+    expect(await store.admitDelivery(['d-2', 'comment:1:aa'], 'issue_comment')).toBe(false);
+    expect(await store.admitDelivery(['d-3', 'comment:1:bb'], 'issue_comment')).toBe(true);
+    await store.releaseDelivery(['d-3', 'comment:1:bb']);
+    expect(await store.admitDelivery(['d-3', 'comment:1:bb'], 'issue_comment')).toBe(true);
     expect(await store.getState('x')).toBeNull();
     await store.setState('x', { n: 1, list: ['a'] });
     await store.setState('x', { n: 2, list: ['b'] });

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import type { ConsistencyReport } from '../../src/consistency/compare.js';
 import { envName, spell } from '../../src/domain/index.js';
-import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { haproxyGateway, openRuntime, type Runtime } from '../../src/runtime.js';
 import { cliInProcess } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
@@ -161,7 +161,7 @@ describe('consistency check, sync and prune', () => {
         haproxyRoute: false,
       },
     ]);
-    await rt.gateway?.sync(await rt.store.listEnvironments());
+    await haproxyGateway(rt.config)?.sync(await rt.store.listEnvironments());
     setClusters(['devops', 'dev', 'web']);
     nock.disableNetConnect();
     nock.enableNetConnect('127.0.0.1');
@@ -230,7 +230,7 @@ describe('consistency check, sync and prune', () => {
     ]);
     execFileSync('git', ['-C', work, 'push', '--quiet', 'origin', 'dev', 'dev:refs/heads/gone']); // and an orphan branch
     setClusters(['devops', 'dev', 'web', 'gone']); // orphan cluster (ports 18093/18446)
-    await rt.gateway?.sync([(await rt.store.getEnvironment('dev'))!]); // web's route lost
+    await haproxyGateway(rt.config)?.sync([(await rt.store.getEnvironment('dev'))!]); // web's route lost
     // Portainer is down: its port refuses connections.
     const closed = await closedPort();
     const down = { ...env, PORTAINER_URL: `https://127.0.0.1:${closed}` };

@@ -92,7 +92,7 @@ describe('the server', () => {
       expect(await res.json()).toEqual({ ok: true, queued: true });
       await until('the answer on GitHub', () => api.pendingMocks().length === 0);
       expect(reply).toBe('No environments yet. Create one with `/env create <name>`.');
-      expect(await rt.store.recordDelivery('signed-1', 'issue_comment')).toBe(false); // it was recorded
+      expect(await rt.store.admitDelivery(['signed-1'], 'issue_comment')).toBe(false); // it was recorded
     } finally {
       nock.cleanAll();
       nock.enableNetConnect();
@@ -104,7 +104,7 @@ describe('the server', () => {
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     expect(await res.text()).toMatch(/signature/i);
-    expect(await rt.store.recordDelivery('forged-1', 'issue_comment')).toBe(true); // never seen before
+    expect(await rt.store.admitDelivery(['forged-1'], 'issue_comment')).toBe(true); // never seen before
   });
 
   it('answers a delivery with no work for the app at once, touching neither the queue nor GitHub', async () => {
@@ -114,7 +114,7 @@ describe('the server', () => {
       const res = await delivery('plain-1', sign, 'looks good to me');
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ ok: true, ignored: 'no /env command in the comment' });
-      expect(await rt.store.recordDelivery('plain-1', 'issue_comment')).toBe(true);
+      expect(await rt.store.admitDelivery(['plain-1'], 'issue_comment')).toBe(true);
     } finally {
       nock.enableNetConnect();
     }
