@@ -7,9 +7,16 @@ import { treeSha } from '../git/tree-hash.js';
 import type { Read } from '../lifecycle/step.js';
 import { backendTarget } from '../render/haproxy.js';
 import type { Runtime } from '../runtime.js';
-import { compare, type ConsistencyReport, type Expected, type Views } from './compare.js';
+import { stateKey } from '../store/state-key.js';
+import {
+  StoredReport,
+  compare,
+  type ConsistencyReport,
+  type Expected,
+  type Views,
+} from './compare.js';
 
-export const LATEST_REPORT = 'consistency:latest';
+export const LATEST_REPORT = stateKey('consistency:latest', StoredReport);
 /** Branches whose drift is explained file by file (each costs a read of the branch). */
 const EXPLAIN_LIMIT = 20;
 

@@ -3,8 +3,12 @@
 // a system that could not be read is `unknown` and the report is then never consistent. `devops`
 // is never an environment. Environments with a queued or running operation are `busy`: their
 // differences are the operation's work in progress, not drift.
+import { z } from 'zod';
 import {
+  PROVIDERS,
+  asNextCommand,
   command,
+  shell,
   MANAGEMENT_CLUSTER,
   checkEnvName,
   type Environment,
@@ -30,8 +34,17 @@ export const COLUMN_OF = {
 } as const satisfies Record<SystemStep, string>;
 export type Column = (typeof COLUMN_OF)[SystemStep];
 export const COLUMNS: Column[] = Object.values(COLUMN_OF);
-export type Cell =
-  'ok' | 'missing' | 'orphan' | 'mismatch' | 'skipped' | 'unknown' | 'busy' | 'absent';
+const CELLS = [
+  'ok',
+  'missing',
+  'orphan',
+  'mismatch',
+  'skipped',
+  'unknown',
+  'busy',
+  'absent',
+] as const;
+export type Cell = (typeof CELLS)[number];
 
 /** Each step's listing of its system, read once per check. */
 export type Views = Record<SystemStep, SystemView>;
@@ -77,6 +90,46 @@ export interface ConsistencyReport {
   matrix: MatrixRow[];
   busy: { name: string; operation: string }[];
 }
+
+/** A report as kept (state `consistency:latest`): a fix kept spelled out, as before commands were values, is read as a value. */
+export const StoredReport: z.ZodType<ConsistencyReport> = z.object({
+  checkedAt: z.string(),
+  consistent: z.boolean(),
+  summary: z.string(),
+  systems: z.array(
+    z.object({
+      system: z.enum(['database', ...SYSTEMS]),
+      state: z.enum(['ok', 'skipped', 'unknown']),
+      detail: z.string(),
+      count: z.number().nullable(),
+    }),
+  ),
+  discrepancies: z.array(
+    z.object({
+      kind: z.enum(['missing', 'orphan', 'mismatch']),
+      system: z.enum(SYSTEMS),
+      name: z.string(),
+      detail: z.string(),
+      fix: z.unknown().transform((fix) => asNextCommand(fix) ?? shell('')),
+    }),
+  ),
+  matrix: z.array(
+    z.object({
+      name: z.string(),
+      provider: z.enum(PROVIDERS).nullable(),
+      inDatabase: z.boolean(),
+      status: z.string().nullable(),
+      cells: z.object({
+        git: z.enum(CELLS),
+        cluster: z.enum(CELLS),
+        portainer: z.enum(CELLS),
+        argocd: z.enum(CELLS),
+        haproxy: z.enum(CELLS),
+      }),
+    }),
+  ),
+  busy: z.array(z.object({ name: z.string(), operation: z.string() })),
+});
 
 const columnOf = (system: SystemName): Column =>
   system === 'k3d' || system === 'kind' ? 'cluster' : system;

@@ -1,15 +1,19 @@
 // What a person can do next, as a value. Each surface spells it its own way — `/env retry dev` in
 // a comment, `kindler retry dev` in a terminal — and a command outside kindler (`k3d cluster start
 // dev`) the same everywhere. Nothing rewrites one surface's spelling into another's.
-export type NextCommand =
-  | {
-      /** A kindler verb and its arguments. */
-      verb: string;
-      args: readonly string[];
-      /** A command outside kindler to run first (`k3d cluster delete dev`). */
-      first?: string;
-    }
-  | { shell: string };
+import { z } from 'zod';
+
+export const NextCommandSchema = z.union([
+  z.object({
+    /** A kindler verb and its arguments. */
+    verb: z.string(),
+    args: z.array(z.string()).readonly(),
+    /** A command outside kindler to run first (`k3d cluster delete dev`). */
+    first: z.string().optional(),
+  }),
+  z.object({ shell: z.string() }),
+]);
+export type NextCommand = z.output<typeof NextCommandSchema>;
 
 export type Surface = 'comment' | 'cli';
 
@@ -34,11 +38,11 @@ export function spell(next: NextCommand, surface: Surface): string {
 /** A command stored spelled (before commands were values), or a value: the value. */
 export function asNextCommand(stored: unknown): NextCommand | null {
   if (stored === null || stored === undefined || stored === '') return null;
-  if (typeof stored === 'object') return stored as NextCommand;
+  if (typeof stored === 'object') return NextCommandSchema.safeParse(stored).data ?? null;
   const text = String(stored);
   if (text.startsWith('{')) {
     try {
-      return JSON.parse(text) as NextCommand;
+      return NextCommandSchema.safeParse(JSON.parse(text)).data ?? shell(text);
     } catch {
       return shell(text);
     }

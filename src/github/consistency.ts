@@ -2,6 +2,8 @@
 // default branch head (buttons Re-check and Sync), and the drift monitor's tracking issue. Prune
 // takes two comments: `/env prune` previews and remembers what it showed; `/env prune --confirm`
 // (within an hour) removes only what was previewed and is still orphaned.
+import { z } from 'zod';
+import { stateKey } from '../store/state-key.js';
 import { checkConsistency } from '../consistency/check.js';
 import { SharedCheck } from '../consistency/shared-check.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
@@ -31,14 +33,12 @@ const PREVIEW_TTL_MS = 3_600_000;
 const DRIFT_MARKER = '<!-- kindler:drift -->';
 export const DRIFT_LABEL = 'kindler-drift';
 
-interface PrunePreview {
-  names: string[];
-  at: string;
-  by: string;
-}
-
-const previewKey = (repo: RepoRef) => `prune:preview:${repo.owner}/${repo.repo}`;
-const driftKey = (repo: RepoRef) => `drift:issue:${repo.owner}/${repo.repo}`;
+/** A prune preview shown in a repository: what `/env prune --confirm` there may remove. */
+const PrunePreview = z.object({ names: z.array(z.string()), at: z.string(), by: z.string() });
+const previewKey = (repo: RepoRef) =>
+  stateKey(`prune:preview:${repo.owner}/${repo.repo}`, PrunePreview.nullable());
+/** The open drift issue of a repository. */
+const driftKey = (repo: RepoRef) => stateKey(`drift:issue:${repo.owner}/${repo.repo}`, z.number());
 
 const shared = new WeakMap<RepairDeps, SharedCheck>();
 const published = new WeakSet<ConsistencyReport>();
@@ -114,13 +114,13 @@ export async function pruneCommand(
     const by = trigger.actor ?? 'unknown';
     await rt.store.setState(
       previewKey(repo),
-      names.length ? ({ names, at: now.toISOString(), by } satisfies PrunePreview) : null,
+      names.length ? { names, at: now.toISOString(), by } : null,
     );
     return names.length
       ? `${renderActionsMarkdown(plan.actions, 'prune', false)}\n\nTo do this, comment \`/env prune --confirm\` within the hour. Only what is listed here is removed.`
       : renderActionsMarkdown([], 'prune', false);
   }
-  const preview = await rt.store.getState<PrunePreview | null>(previewKey(repo));
+  const preview = await rt.store.getState(previewKey(repo));
   if (!preview || now.getTime() - new Date(preview.at).getTime() > PREVIEW_TTL_MS) {
     return 'Nothing to confirm: prune removes only what a preview showed in the last hour. Comment `/env prune` first and read the list.';
   }
@@ -180,7 +180,7 @@ export async function driftMonitor(
   { outbox, octokit, repo }: GitHubTarget,
 ): Promise<{ outcome: DriftOutcome; report: ConsistencyReport; issue: number | null }> {
   const report = await checkConsistency(rt);
-  const known = await rt.store.getState<number>(driftKey(repo));
+  const known = await rt.store.getState(driftKey(repo));
   const issue = known
     ? await octokit.rest.issues.get({ ...repo, issue_number: known }).then(
         (r) => r.data,

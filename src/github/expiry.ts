@@ -1,6 +1,8 @@
 // Expiry of environments with a TTL (pull-request environments get one by default): a warning
 // comment once, a configurable lead before the end, then a delete operation; pinned ones (the
 // `keep` label) never expire. Runs every minute on the queue's schedule, once among replicas.
+import { z } from 'zod';
+import { stateKey } from '../store/state-key.js';
 import type { Trigger } from '../domain/index.js';
 import type { CommentDeps } from './comment-handler.js';
 import { splitRepo, type GitHubClient, type RepoRef } from './types.js';
@@ -38,8 +40,8 @@ export async function sweepExpiry(
       await deps.outbox.report(op, octokit ?? undefined);
       result.deleted.push(env.name);
     } else if (env.expiresAt.getTime() - now.getTime() <= lead) {
-      const key = `expiry-warned:${env.name}`;
-      if ((await rt.store.getState<string>(key)) === env.expiresAt.toISOString()) continue;
+      const key = stateKey(`expiry-warned:${env.name}`, z.string());
+      if ((await rt.store.getState(key)) === env.expiresAt.toISOString()) continue;
       if (octokit && repo && issue) {
         await deps.outbox.send(
           {

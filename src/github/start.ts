@@ -65,7 +65,7 @@ export async function startGitHub(
     return { handler: null, worker, probot: null };
   }
   const probot = existing ?? createProbot({ env });
-  const installationOf = (repo: RepoRef) => rt.store.getState<number>(installationKey(repo));
+  const installationOf = (repo: RepoRef) => rt.store.getState(installationKey(repo));
   const octokitFor = async (repo: RepoRef) => {
     const installation = await installationOf(repo);
     return installation ? ((await probot.auth(installation)) as unknown as GitHubClient) : null;

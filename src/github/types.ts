@@ -1,4 +1,6 @@
 // The Octokit that Probot hands out (installation-authenticated).
+import { z } from 'zod';
+import { stateKey } from '../store/state-key.js';
 import type { ProbotOctokit } from 'probot';
 
 export type GitHubClient = InstanceType<typeof ProbotOctokit>;
@@ -8,7 +10,9 @@ export interface RepoRef {
 }
 
 /** Where the installation covering a repository is remembered (kindler_state), once a webhook or a lookup told us. */
-export const installationKey = (repo: RepoRef): string => `installation:${repo.owner}/${repo.repo}`;
+/** The installation that last delivered an event of a repository (how its checks are written later). */
+export const installationKey = (repo: RepoRef) =>
+  stateKey(`installation:${repo.owner}/${repo.repo}`, z.number());
 
 export const splitRepo = (fullName: string): RepoRef => {
   const [owner = '', repo = ''] = fullName.split('/');

@@ -3,13 +3,27 @@
 import { createHash } from 'node:crypto';
 import { gatewayOf, type EnvName } from '../domain/index.js';
 import { run, runAllowingFailure, type RunOptions } from '../system/exec.js';
-import type { CliSettings, ClusterInfo, ClusterSpec, Provider } from './provider.js';
+import { z } from 'zod';
+import { parseJsonAnswer } from '../system/parse.js';
+import {
+  PortBindings,
+  publishedPorts,
+  type CliSettings,
+  type ClusterInfo,
+  type ClusterSpec,
+  type Provider,
+} from './provider.js';
 
-interface K3dListEntry {
-  name: string;
-  serversRunning?: number;
-  nodes?: { role?: string; portMappings?: Record<string, { HostPort?: string }[] | null> }[];
-}
+/** `k3d cluster list -o json`: what is read of it. */
+const K3dList = z.array(
+  z.object({
+    name: z.string(),
+    serversRunning: z.number().optional(),
+    nodes: z
+      .array(z.object({ role: z.string().optional(), portMappings: PortBindings.nullish() }))
+      .nullish(),
+  }),
+);
 
 export class K3dProvider implements Provider {
   readonly name = 'k3d' as const;
@@ -34,20 +48,14 @@ export class K3dProvider implements Provider {
 
   async list(signal?: AbortSignal): Promise<ClusterInfo[]> {
     const { stdout } = await run(this.bin, ['cluster', 'list', '-o', 'json'], this.opts(signal));
-    const entries = JSON.parse(stdout || '[]') as K3dListEntry[];
+    const entries = parseJsonAnswer(K3dList, stdout || '[]', 'k3d cluster list');
     return entries.map((e) => ({
       name: e.name,
       provider: 'k3d',
       running: (e.serversRunning ?? 0) > 0,
       ports: (e.nodes ?? [])
         .filter((n) => n.role === 'loadbalancer')
-        .flatMap((n) =>
-          Object.entries(n.portMappings ?? {}).flatMap(([key, binds]) => {
-            const container = Number.parseInt(key, 10);
-            if (container === 6443) return []; // the API server port k3d picks itself
-            return (binds ?? []).map((b) => ({ host: Number(b.HostPort), container }));
-          }),
-        ),
+        .flatMap((n) => publishedPorts(n.portMappings ?? {})),
     }));
   }
 

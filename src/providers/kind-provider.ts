@@ -3,6 +3,8 @@
 import type { EnvName } from '../domain/index.js';
 import { renderKindConfig } from '../render/kind-config.js';
 import { run, runAllowingFailure, type RunOptions } from '../system/exec.js';
+import { parseJsonAnswer } from '../system/parse.js';
+import { PortBindings, publishedPorts } from './provider.js';
 import type { CliSettings, ClusterInfo, ClusterSpec, Provider } from './provider.js';
 
 export class KindProvider implements Provider {
@@ -95,13 +97,7 @@ export class KindProvider implements Provider {
       this.opts(signal),
     );
     if (r.exitCode !== 0) return [];
-    const ports = JSON.parse(r.stdout || '{}') as Record<string, { HostPort?: string }[] | null>;
-    return Object.entries(ports).flatMap(([key, binds]) => {
-      const container = Number.parseInt(key, 10);
-      if (container === 6443) return [];
-      return (binds ?? [])
-        .filter((b) => b.HostPort)
-        .map((b) => ({ host: Number(b.HostPort), container }));
-    });
+    const who = `docker inspect ${name}-control-plane`;
+    return publishedPorts(parseJsonAnswer(PortBindings.nullable(), r.stdout || '{}', who) ?? {});
   }
 }

@@ -1,5 +1,6 @@
 // A cluster provider (kind's own design): a small interface over the k3d or kind CLI. create and
 // delete are idempotent, like `rm -f`; list/get report what really runs, ports included.
+import { z } from 'zod';
 import type { EnvName, ProviderName } from '../domain/index.js';
 
 export interface ClusterSpec {
@@ -14,6 +15,23 @@ export interface ClusterSpec {
 export interface PortMapping {
   host: number;
   container: number;
+}
+
+/** Docker's port bindings, `{"80/tcp": [{"HostPort": "18090"}]}`, as k3d and `docker inspect` show them. */
+export const PortBindings = z.record(
+  z.string(),
+  z.array(z.object({ HostPort: z.string().optional() })).nullable(),
+);
+
+/** The host ports published for each container port, leaving out the API server's (6443). */
+export function publishedPorts(bindings: z.output<typeof PortBindings>): PortMapping[] {
+  return Object.entries(bindings).flatMap(([key, binds]) => {
+    const container = Number.parseInt(key, 10);
+    if (container === 6443) return []; // the API server port the CLI picks itself
+    return (binds ?? [])
+      .filter((b) => b.HostPort)
+      .map((b) => ({ host: Number(b.HostPort), container }));
+  });
 }
 
 export interface ClusterInfo {

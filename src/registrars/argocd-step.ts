@@ -15,7 +15,23 @@ import {
 import type { RepositoryAccess } from '../git/branch-store.js';
 import { listingView, type Observation, type Read, type SystemView } from '../lifecycle/step.js';
 import type { PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
-import { KubeClient, type KubeObject, type KubeRef } from './kube.js';
+import { z } from 'zod';
+import { KubeClient, Labelled, SecretData, type KubeObject, type KubeRef } from './kube.js';
+
+/** What is read of the ApplicationSet: the repository URL it deploys from. */
+const AppSetSource = z.object({
+  spec: z
+    .object({
+      template: z
+        .object({
+          spec: z
+            .object({ source: z.object({ repoURL: z.string().optional() }).optional() })
+            .optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+});
 
 export interface ArgoSettings {
   namespace: string;
@@ -92,9 +108,13 @@ export class ArgoCdStep implements StepHandler {
 
   /** Ours carry type=business (as upstream); the devops cluster's own secret does not. */
   private async secrets(): Promise<ArgoItem[]> {
-    const list = await this.need().list<{
-      metadata: { name: string; labels?: Record<string, string> };
-    }>('v1', 'Secret', this.settings.namespace, 'argocd.argoproj.io/secret-type=cluster');
+    const list = await this.need().list(
+      Labelled,
+      'v1',
+      'Secret',
+      this.settings.namespace,
+      'argocd.argoproj.io/secret-type=cluster',
+    );
     return list
       .filter((s) => s.metadata.labels?.type === 'business')
       .map((s) => ({
@@ -213,8 +233,9 @@ export class ArgoCdStep implements StepHandler {
     // The token controller fills the Secret a moment later.
     const { attempts, delayMs } = this.settings.tokenWait ?? { attempts: 20, delayMs: 500 };
     for (let i = 0; i < attempts; i++) {
-      const secret = await target.read<{ data?: { token?: string } }>(tokenSecret);
-      if (secret?.data?.token) return Buffer.from(secret.data.token, 'base64').toString('utf8');
+      const secret = await target.read(tokenSecret, SecretData);
+      const token = secret?.data?.token;
+      if (token) return Buffer.from(token, 'base64').toString('utf8');
       await new Promise((r) => setTimeout(r, delayMs));
     }
     throw new Error(
@@ -261,11 +282,14 @@ export class ArgoCdStep implements StepHandler {
   }
 
   private currentAppSet(devops: KubeClient) {
-    return devops.read<{ spec?: { template?: { spec?: { source?: { repoURL?: string } } } } }>({
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'ApplicationSet',
-      metadata: { name: this.settings.appSetName, namespace: this.settings.namespace },
-    });
+    return devops.read(
+      {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'ApplicationSet',
+        metadata: { name: this.settings.appSetName, namespace: this.settings.namespace },
+      },
+      AppSetSource,
+    );
   }
 
   private need(): KubeClient {

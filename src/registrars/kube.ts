@@ -3,6 +3,8 @@
 // server-side apply (fieldManager kindler, force), so a second run, a crash-resume or a custom
 // resource needs no resourceVersion dance. Reads answer null on 404, deletes 'absent'. Errors
 // carry the apiserver's Status message, never a token.
+import { z } from 'zod';
+import { messageField, parseAnswer } from '../system/parse.js';
 import {
   ApiException,
   KubeConfig,
@@ -11,6 +13,13 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { TransientError } from '../domain/index.js';
+
+/** What is read of a Secret: its data, base64 values by key. */
+export const SecretData = z.object({ data: z.record(z.string(), z.string()).nullish() });
+/** What is read of a listed object: its name and labels. */
+export const Labelled = z.object({
+  metadata: z.object({ name: z.string(), labels: z.record(z.string(), z.string()).nullish() }),
+});
 
 export interface KubeObject {
   apiVersion: string;
@@ -96,25 +105,27 @@ export class KubeClient {
     ) as Promise<KubeObject>;
   }
 
-  /** GET; null on 404. */
-  async read<T = KubeObject>(ref: KubeRef): Promise<T | null> {
+  /** GET, the answer checked against `schema` (what the caller reads of it); null on 404. */
+  async read<S extends z.ZodType>(ref: KubeRef, schema: S): Promise<z.output<S> | null> {
     try {
-      return (await this.call('read', ref, () =>
+      const object = await this.call('read', ref, () =>
         this.api.read(structuredClone(ref) as never),
-      )) as T;
+      );
+      return parseAnswer(schema, object, `${this.context}: read ${ref.kind} ${ref.metadata.name}`);
     } catch (error) {
       if (error instanceof KubeError && error.status === 404) return null;
       throw error;
     }
   }
 
-  /** Lists a kind in a namespace (or cluster-wide), optionally by label selector. */
-  async list<T = KubeObject>(
+  /** Lists a kind in a namespace (or cluster-wide), optionally by label selector; each item checked against `item`. */
+  async list<S extends z.ZodType>(
+    item: S,
     apiVersion: string,
     kind: string,
     namespace?: string,
     labelSelector?: string,
-  ): Promise<T[]> {
+  ): Promise<z.output<S>[]> {
     const ref = { apiVersion, kind, metadata: { name: '', ...(namespace ? { namespace } : {}) } };
     const list = await this.call('list', ref, () =>
       this.api.list(
@@ -128,7 +139,8 @@ export class KubeClient {
         labelSelector,
       ),
     );
-    return (list as { items?: T[] }).items ?? [];
+    const who = `${this.context}: list ${kind}`;
+    return parseAnswer(z.object({ items: z.array(item).nullish() }), list, who).items ?? [];
   }
 
   /** Deletes; 'absent' when it was not there. */
@@ -165,9 +177,8 @@ export class KubeClient {
 }
 
 function statusMessage(body: unknown): string {
-  const parsed = typeof body === 'string' ? safeJson(body) : body;
-  const message = (parsed as { message?: unknown } | null)?.message;
-  return typeof message === 'string' ? `: ${message}` : '';
+  const message = messageField(typeof body === 'string' ? safeJson(body) : body);
+  return message ? `: ${message}` : '';
 }
 
 function safeJson(text: string): unknown {

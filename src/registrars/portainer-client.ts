@@ -1,15 +1,22 @@
 // Portainer's HTTP API (research/apis.md §1): Edge environments by exact name. Authenticates with
 // an access token (X-API-Key) or the admin password (JWT from /api/auth, kept for its lifetime).
+import { z } from 'zod';
 import { TransientError } from '../domain/index.js';
+import { messageField, parseAnswer } from '../system/parse.js';
 
-export interface PortainerEndpoint {
-  Id: number;
-  Name: string;
-  EdgeKey?: string;
+/** An environment (endpoint) as Portainer answers it: the fields read. */
+const Endpoint = z.object({
+  Id: z.number(),
+  Name: z.string(),
+  EdgeKey: z.string().optional(),
   /** Set when Portainer enforces its own Edge IDs, or once an agent has polled. */
-  EdgeID?: string;
-  Type?: number;
-}
+  EdgeID: z.string().optional(),
+  Type: z.number().optional(),
+});
+export type PortainerEndpoint = z.output<typeof Endpoint>;
+const Endpoints = z.array(Endpoint);
+const Auth = z.object({ jwt: z.string() });
+const Claims = z.object({ exp: z.number() });
 
 export interface PortainerSettings {
   url: string;
@@ -34,11 +41,10 @@ export class PortainerError extends Error {
 /** The token's own `exp` (Portainer sets it from its session timeout), a minute early. */
 function jwtExpiry(jwt: string): number {
   try {
-    const claims: unknown = JSON.parse(
-      Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString(),
+    const claims = Claims.safeParse(
+      JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()),
     );
-    const exp = (claims as { exp?: unknown }).exp;
-    if (typeof exp === 'number') return exp * 1000 - 60_000;
+    if (claims.success) return claims.data.exp * 1000 - 60_000;
   } catch {
     // not a JWT we can read: fall through
   }
@@ -50,7 +56,8 @@ export class PortainerClient {
   constructor(private readonly settings: PortainerSettings) {}
 
   async findEndpoint(name: string): Promise<PortainerEndpoint | null> {
-    const list = await this.call<PortainerEndpoint[]>(
+    const list = await this.call(
+      Endpoints,
       'GET',
       `/api/endpoints?${new URLSearchParams({ name, excludeSnapshots: 'true' })}`,
     );
@@ -58,11 +65,11 @@ export class PortainerClient {
   }
 
   getEndpoint(id: number): Promise<PortainerEndpoint> {
-    return this.call<PortainerEndpoint>('GET', `/api/endpoints/${id}`);
+    return this.call(Endpoint, 'GET', `/api/endpoints/${id}`);
   }
 
   listEndpoints(): Promise<PortainerEndpoint[]> {
-    return this.call<PortainerEndpoint[]>('GET', '/api/endpoints?excludeSnapshots=true');
+    return this.call(Endpoints, 'GET', '/api/endpoints?excludeSnapshots=true');
   }
 
   /** POST /api/endpoints (form, EndpointCreationType=4); the EdgeKey is returned verbatim. */
@@ -73,12 +80,17 @@ export class PortainerClient {
       URL: this.settings.edgeUrl,
       GroupID: String(this.settings.groupId),
     });
-    return this.call<PortainerEndpoint>('POST', '/api/endpoints', form);
+    return this.call(Endpoint, 'POST', '/api/endpoints', form);
   }
 
   async deleteEndpoint(id: number): Promise<'deleted' | 'absent'> {
-    const status = await this.call<null>('DELETE', `/api/endpoints/${id}`, undefined, [404]);
-    return status === null ? 'deleted' : 'absent';
+    try {
+      await this.call(z.unknown(), 'DELETE', `/api/endpoints/${id}`);
+      return 'deleted';
+    } catch (error) {
+      if (error instanceof PortainerError && error.status === 404) return 'absent';
+      throw error;
+    }
   }
 
   private async headers(): Promise<Record<string, string>> {
@@ -88,7 +100,8 @@ export class PortainerClient {
         'Portainer has no credentials. To resolve, set PORTAINER_API_KEY or PORTAINER_ADMIN_PASSWORD',
       );
     if (!this.jwt || this.jwt.until < Date.now()) {
-      const { jwt } = await this.raw<{ jwt: string }>(
+      const { jwt } = await this.raw(
+        Auth,
         'POST',
         '/api/auth',
         { Username: this.settings.username, Password: this.settings.password },
@@ -99,30 +112,31 @@ export class PortainerClient {
     return { authorization: `Bearer ${this.jwt.token}` };
   }
 
-  private async call<T>(
+  private async call<S extends z.ZodType>(
+    schema: S,
     method: string,
     path: string,
     body?: URLSearchParams,
-    tolerate: number[] = [],
-  ): Promise<T> {
+  ): Promise<z.output<S>> {
     try {
-      return await this.raw<T>(method, path, body, await this.headers(), tolerate);
+      return await this.raw(schema, method, path, body, await this.headers());
     } catch (error) {
       // A session can end before its token says (Portainer's session timeout is configurable,
       // or the server restarted): log in again once.
       if (!(error instanceof PortainerError && error.status === 401 && this.jwt)) throw error;
       this.jwt = null;
-      return this.raw<T>(method, path, body, await this.headers(), tolerate);
+      return this.raw(schema, method, path, body, await this.headers());
     }
   }
 
-  private async raw<T>(
+  /** The answer, checked against `schema`. */
+  private async raw<S extends z.ZodType>(
+    schema: S,
     method: string,
     path: string,
     body: URLSearchParams | object | undefined,
     headers: Record<string, string>,
-    tolerate: number[] = [],
-  ): Promise<T> {
+  ): Promise<z.output<S>> {
     const url = new URL(path, this.settings.url);
     let res: Response;
     try {
@@ -146,7 +160,6 @@ export class PortainerClient {
         { cause: error },
       );
     }
-    if (tolerate.includes(res.status)) return res.status as T;
     const text = await res.text();
     let parsed: unknown;
     try {
@@ -155,12 +168,12 @@ export class PortainerClient {
       parsed = null;
     }
     if (!res.ok) {
-      const message = (parsed as { message?: unknown } | null)?.message;
-      const detail = `Portainer ${method} ${url.pathname} answered ${res.status}${typeof message === 'string' ? `: ${message}` : ''}`;
+      const message = messageField(parsed);
+      const detail = `Portainer ${method} ${url.pathname} answered ${res.status}${message ? `: ${message}` : ''}`;
       throw res.status >= 500 || res.status === 429
         ? new TransientError(detail)
         : new PortainerError(detail, res.status);
     }
-    return parsed as T;
+    return parseAnswer(schema, parsed, `Portainer ${method} ${url.pathname}`);
   }
 }

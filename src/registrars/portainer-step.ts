@@ -12,7 +12,7 @@ import {
 import { listingView, type Observation, type Read, type SystemView } from '../lifecycle/step.js';
 import type { PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
 import { edgeAgentObjects } from './edge-agent.js';
-import { KubeClient } from './kube.js';
+import { KubeClient, SecretData } from './kube.js';
 import type { PortainerClient } from './portainer-client.js';
 
 /** `type` is Portainer's environment type: only Edge ones (4, 7) can be ours. */
@@ -87,11 +87,14 @@ export class PortainerStep implements StepHandler {
         kind: 'Namespace',
         metadata: { name: PORTAINER_EDGE_NAMESPACE },
       });
-      const current = await kube.read<{ data?: Record<string, string> }>({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: PORTAINER_EDGE_SECRET, namespace: PORTAINER_EDGE_NAMESPACE },
-      });
+      const current = await kube.read(
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: PORTAINER_EDGE_SECRET, namespace: PORTAINER_EDGE_NAMESPACE },
+        },
+        SecretData,
+      );
       const knownId = current?.data?.['edge-id']
         ? Buffer.from(current.data['edge-id'], 'base64').toString('utf8')
         : null;

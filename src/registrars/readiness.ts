@@ -4,9 +4,20 @@
 // ready when its Application is Synced and Healthy and the entry answers 2xx; without Argo CD,
 // when the cluster's ingress answers HTTP at all (a closed port or a reset is not an answer).
 // Bounded by KINDLER_READY_TIMEOUT; a timeout fails the step with what it saw last.
+import { z } from 'zod';
 import http from 'node:http';
 import { Failure, argoApplicationName, whoamiHost, type Environment } from '../domain/index.js';
 import type { KubeClient } from './kube.js';
+
+/** What is read of an Argo CD Application: its sync and health status. */
+const ApplicationStatus = z.object({
+  status: z
+    .object({
+      sync: z.object({ status: z.string().optional() }).optional(),
+      health: z.object({ status: z.string().optional() }).optional(),
+    })
+    .optional(),
+});
 
 export interface ReadySettings {
   /** Seconds; 0 skips the probe. */
@@ -82,13 +93,10 @@ export class ReadinessProbe {
     const { devops, namespace } = this.settings.argo!;
     const name = argoApplicationName(env.name);
     try {
-      const app = await devops().read<{
-        status?: { sync?: { status?: string }; health?: { status?: string } };
-      }>({
-        apiVersion: 'argoproj.io/v1alpha1',
-        kind: 'Application',
-        metadata: { name, namespace },
-      });
+      const app = await devops().read(
+        { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name, namespace } },
+        ApplicationStatus,
+      );
       if (!app) return { ok: false, text: `Application ${name} does not exist yet` };
       const sync = app.status?.sync?.status ?? 'Unknown';
       const health = app.status?.health?.status ?? 'Unknown';

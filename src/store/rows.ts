@@ -1,4 +1,5 @@
 // Database rows → domain values. Column names are contracts (upstream and ours).
+import { z } from 'zod';
 import {
   asNextCommand,
   envName,
@@ -15,6 +16,12 @@ import {
   type StepStatus,
   type Trigger,
 } from '../domain/index.js';
+
+/** An environment's labels as stored: a JSON object of strings (none when absent). */
+const Labels = z
+  .record(z.string(), z.string())
+  .nullish()
+  .transform((l) => l ?? {});
 
 export interface ClusterRow {
   name: string;
@@ -59,10 +66,7 @@ export function toEnvironment(row: ClusterRow): Environment {
     sourceUrl: row.source_url,
     expiresAt: date(row.expires_at),
     pinned: row.pinned,
-    labels:
-      typeof row.labels === 'string'
-        ? (JSON.parse(row.labels) as Record<string, string>)
-        : (row.labels ?? {}),
+    labels: Labels.parse(typeof row.labels === 'string' ? JSON.parse(row.labels) : row.labels),
     createdAt: date(row.created_at) ?? new Date(0),
     updatedAt: date(row.updated_at) ?? new Date(0),
   };

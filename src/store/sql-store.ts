@@ -1,4 +1,6 @@
 // The Store over either backend: the same SQL on PostgreSQL and PGlite.
+import type { z } from 'zod';
+import type { StateKey } from './state-key.js';
 import {
   alreadyExists,
   isFinished,
@@ -297,19 +299,21 @@ export class SqlStore implements Store {
     await this.db.query('delete from webhook_deliveries where id = any($1::text[])', [keys]);
   }
 
-  async getState<T>(key: string): Promise<T | null> {
-    const rows = await this.db.query<{ value: T }>(
+  async getState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null> {
+    const rows = await this.db.query<{ value: unknown }>(
       'select value from kindler_state where key = $1',
-      [key],
+      [key.name],
     );
-    return rows[0] ? rows[0].value : null;
+    if (!rows[0]) return null;
+    const parsed = key.schema.safeParse(rows[0].value);
+    return parsed.success ? parsed.data : null;
   }
 
-  async setState(key: string, value: unknown): Promise<void> {
+  async setState<S extends z.ZodType>(key: StateKey<S>, value: z.input<S>): Promise<void> {
     await this.db.query(
       `insert into kindler_state (key, value, updated_at) values ($1, $2::jsonb, now())
        on conflict (key) do update set value = excluded.value, updated_at = now()`,
-      [key, JSON.stringify(value)],
+      [key.name, JSON.stringify(value)],
     );
   }
 

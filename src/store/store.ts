@@ -1,5 +1,7 @@
 // The one interface to the state. Two backends run the same SQL: PostgreSQL (`pg`) when
 // DATABASE_URL is set, embedded PGlite under KINDLER_DATA_DIR otherwise.
+import type { z } from 'zod';
+import type { StateKey } from './state-key.js';
 import type {
   EnvName,
   NextCommand,
@@ -146,8 +148,8 @@ export interface Store extends WriteLog {
   /** Forgets a delivery that changed nothing, so that a retry or a redelivery handles it. */
   releaseDelivery(keys: string[]): Promise<void>;
   /** Small JSON documents (latest consistency report, drift issue number, …). */
-  getState<T>(key: string): Promise<T | null>;
-  setState(key: string, value: unknown): Promise<void>;
+  getState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null>;
+  setState<S extends z.ZodType>(key: StateKey<S>, value: z.input<S>): Promise<void>;
 
   close(): Promise<void>;
 }

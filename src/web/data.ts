@@ -4,8 +4,6 @@
 import {
   environmentUrl,
   type UrlSettings,
-  asNextCommand,
-  shell,
   type EnvName,
   type Environment,
   type Operation,
@@ -129,7 +127,7 @@ export class DashboardData {
   consistency(): Promise<Read<{ report: ConsistencyReport | null }>> {
     return this.read(
       async () => ({
-        report: storedReport(await this.rt.store.getState<ConsistencyReport>(LATEST_REPORT)),
+        report: await this.rt.store.getState(LATEST_REPORT),
       }),
       () => ({ report: null }),
     );
@@ -176,16 +174,4 @@ export class DashboardData {
       };
     }
   }
-}
-
-/** A report as stored: one kept before commands were values has its fixes spelled out. */
-function storedReport(report: ConsistencyReport | null): ConsistencyReport | null {
-  if (!report) return null;
-  return {
-    ...report,
-    discrepancies: report.discrepancies.map((d) => ({
-      ...d,
-      fix: asNextCommand(d.fix) ?? shell(''),
-    })),
-  };
 }

@@ -1,4 +1,6 @@
 // The Store contract, run on both backends against a fresh database per backend.
+import { z } from 'zod';
+import { stateKey } from '../../src/store/state-key.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { command, Failure, envName, type Trigger } from '../../src/domain/index.js';
@@ -246,9 +248,13 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
     expect(await store.admitDelivery(['d-3', 'comment:1:bb'], 'issue_comment')).toBe(true);
     await store.releaseDelivery(['d-3', 'comment:1:bb']);
     expect(await store.admitDelivery(['d-3', 'comment:1:bb'], 'issue_comment')).toBe(true);
-    expect(await store.getState('x')).toBeNull();
-    await store.setState('x', { n: 1, list: ['a'] });
-    await store.setState('x', { n: 2, list: ['b'] });
-    expect(await store.getState('x')).toEqual({ n: 2, list: ['b'] });
+    const x = stateKey('x', z.object({ n: z.number(), list: z.array(z.string()) }));
+    expect(await store.getState(x)).toBeNull();
+    await store.setState(x, { n: 1, list: ['a'] });
+    await store.setState(x, { n: 2, list: ['b'] });
+    expect(await store.getState(x)).toEqual({ n: 2, list: ['b'] });
+    // A document an older version kept in another shape reads as absent, never as a cast.
+    await store.setState(stateKey('x', z.unknown()), { n: 'two' });
+    expect(await store.getState(x)).toBeNull();
   });
 });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
+import { LATEST_REPORT } from '../../src/consistency/check.js';
 import type { ConsistencyReport } from '../../src/consistency/compare.js';
 import { envName, spell } from '../../src/domain/index.js';
 import { haproxyGateway, openRuntime, type Runtime } from '../../src/runtime.js';
@@ -276,9 +277,7 @@ describe('consistency check, sync and prune', () => {
       '✗ missing  haproxy   web: no route for "web"\n      fix: kindler sync web',
     );
     expect(text.code).toBe(5);
-    expect(
-      (await rt.store.getState<ConsistencyReport>('consistency:latest'))?.discrepancies,
-    ).toHaveLength(6);
+    expect((await rt.store.getState(LATEST_REPORT))?.discrepancies).toHaveLength(6);
   });
 
   it('sync repairs the deleted branch, the drifted branch and the missing route, and deletes nothing', async () => {

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { kindlerApp, receiveDelivery } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { PermissionCache } from '../../src/github/permissions.js';
+import { LATEST_REPORT } from '../../src/consistency/check.js';
 import type { ConsistencyReport } from '../../src/consistency/compare.js';
 import { command, type NextCommand, envName } from '../../src/domain/index.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
@@ -262,7 +263,7 @@ describe('dashboard in headless Chromium', () => {
         },
       ],
     };
-    await rt.store.setState('consistency:latest', report);
+    await rt.store.setState(LATEST_REPORT, report);
     server = await startHttpServer(
       [healthHandler(rt), dashboardHandler(rt, { metrics: new Metrics(rt) })],
       '127.0.0.1',

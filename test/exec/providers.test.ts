@@ -1,5 +1,8 @@
 // k3d and kind providers against the stateful executable fakes: exact argv, idempotence,
 // failures with their output, timeouts, drift.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TransientError, envName, type Environment } from '../../src/domain/index.js';
 import { ClusterStep } from '../../src/providers/cluster-step.js';
@@ -181,6 +184,22 @@ describe('k3d', () => {
     const error = await rejection(quick.ensure(ctx(env({ name: envName('slow') }))));
     expect(error).toBeInstanceOf(TransientError);
     expect(error.message).toBe('creating k3d cluster "slow": k3d timed out after 300 ms');
+  });
+
+  it('a k3d whose listing has another shape is an error naming the field, not a cast', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k3d-shape-'));
+    const bin = path.join(dir, 'k3d');
+    // k3d 4 printed clusters under a different key; a wrapper may print a message instead.
+    fs.writeFileSync(bin, '#!/bin/sh\necho \'[{"name":"dev","nodes":{"role":"server"}}]\'\n');
+    fs.chmodSync(bin, 0o755);
+    try {
+      const odd = new K3dProvider({ ...settings, bins: { k3d: bin } });
+      expect((await rejection(odd.list())).message).toBe(
+        'k3d cluster list answered something unexpected at 0.nodes: Invalid input: expected array, received object',
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('names long bridges within the 15-character limit', () => {

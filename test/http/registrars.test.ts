@@ -225,6 +225,20 @@ describe('Portainer', () => {
     for (const s of secrets) expect(error.message).not.toContain(s);
   });
 
+  it('an answer of another shape is an error naming the field, and the check reads the system as unknown', async () => {
+    // A proxy's HTML page, or a Portainer whose API changed: never cast into an endpoint.
+    nock(PORTAINER)
+      .get('/api/endpoints')
+      .query(true)
+      .times(2)
+      .reply(200, [{ Name: 'dev', Type: 7 }]);
+    const error = await rejection(step.ensure(ctx));
+    expect(error.message).toBe(
+      'registering "dev" in Portainer: Portainer GET /api/endpoints answered something unexpected at 0.Id: Invalid input: expected number, received undefined',
+    );
+    expect(await assess(step, dev)).toBe('unknown');
+  });
+
   it('is skipped when unconfigured or disabled for the row', () => {
     expect(new PortainerStep(null, async () => '', 'x').skipReason(dev)).toBe(
       'PORTAINER_URL is not set',
