@@ -30,6 +30,12 @@ export class PgDb implements Db {
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A checked-out client has no listener of the pool's: a connection the server ends mid-way
+    // (an outage, pg_terminate_backend) would be an unhandled 'error' and end the process. The
+    // query under way rejects with it instead.
+    let broken: Error | undefined;
+    const ignore = (error: Error) => void (broken = error);
+    client.on('error', ignore);
     try {
       await client.query('begin');
       const tx: Queryable = {
@@ -43,7 +49,8 @@ export class PgDb implements Db {
       await client.query('rollback').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      client.off('error', ignore);
+      client.release(broken); // a broken connection is closed, not handed out again
     }
   }
 

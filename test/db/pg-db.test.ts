@@ -1,0 +1,46 @@
+// node-postgres under an outage: a connection the server ends while a transaction holds it (the
+// database shut down, pg_terminate_backend) fails that transaction — it never ends the process.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgDb } from '../../src/store/pg-db.js';
+import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../support/db.js';
+import { rejection } from '../support/rejection.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => db.drop());
+
+describe('PgDb', () => {
+  it('a connection ended in the middle of a transaction rejects it, and the next query gets a fresh one', async () => {
+    const pgdb = new PgDb(db.url, { max: 1 });
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    try {
+      const name = new URL(db.url).pathname.slice(1);
+      const held = pgdb.transaction(async (tx) => {
+        await tx.query('select 1');
+        await tx.query('select pg_sleep(10)');
+      });
+      // Wait until the transaction's backend is sleeping, then end it as an outage would.
+      for (;;) {
+        const { rows } = await admin.query(
+          "select pid from pg_stat_activity where datname = $1 and query like 'select pg_sleep%'",
+          [name],
+        );
+        if (rows.length) {
+          await admin.query('select pg_terminate_backend($1)', [rows[0].pid]);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect((await rejection(held)).message).toMatch(/terminat/);
+      // The broken connection was not handed out again: the one-connection pool still works.
+      expect(await pgdb.query<{ one: number }>('select 1 as one')).toEqual([{ one: 1 }]);
+    } finally {
+      await admin.end();
+      await pgdb.close();
+    }
+  });
+});
