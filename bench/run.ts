@@ -6,6 +6,7 @@ import path from 'node:path';
 import { withPgliteStore, withPostgresStore } from '../test/support/db.js';
 import type { Figure } from './figure.js';
 import { consistencyFigures } from './consistency.js';
+import { defaultSetupFigures } from './default-setup.js';
 import { githubCallsPerBranch } from './github-calls.js';
 import { lifecycleOverhead } from './lifecycle.js';
 import { apiRequestsPerCreate, webhookFigures } from './webhook.js';
@@ -26,6 +27,7 @@ figures.push(...(await githubCallsPerBranch()));
 figures.push(...(await webhookFigures(500)));
 figures.push(...(await apiRequestsPerCreate()));
 figures.push(...(await consistencyFigures(1000, 5)));
+figures.push(...(await defaultSetupFigures()));
 
 const rows = figures.map(
   (f) =>

@@ -3,7 +3,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Failure } from '../domain/index.js';
+import type { Config } from '../config/config.js';
 import type { Runtime } from '../runtime.js';
+import {
+  describeCluster,
+  embeddedStatus,
+  stopEmbeddedPostgres,
+} from '../store/embedded-postgres.js';
 import { formatEnvironmentsCsv, parseEnvironmentsCsv } from '../store/csv.js';
 import { readSqliteClusters } from '../store/sqlite-import.js';
 import type { EnvironmentRecord } from '../store/store.js';
@@ -16,7 +22,42 @@ export const USAGE = {
   'import-csv': 'kindler import-csv <file> [--json]',
   'import-sqlite': 'kindler import-sqlite <kindler.db> [--json]',
   'export-csv': 'kindler export-csv [file]',
+  db: 'kindler db status|stop',
 } as const;
+
+/** Refuses anything but `status` or `stop` before the configuration is read. */
+export function dbArgs(args: string[]): 'status' | 'stop' {
+  const [action, ...rest] = args;
+  if ((action === 'status' || action === 'stop') && rest.length === 0) return action;
+  throw new Failure('invalid_input', `expected "status" or "stop"\nUsage: ${USAGE.db}`);
+}
+
+/**
+ * The embedded PostgreSQL of the data dir: where it is and whether it runs, or stop it. It keeps
+ * running after the server or a CLI call that started it ends; the next one to need it starts it.
+ */
+export async function db(config: Config, args: string[], io: CliIo): Promise<number> {
+  const action = dbArgs(args);
+  if (config.DATABASE_URL || config.KINDLER_DB !== 'embedded') {
+    out(
+      io,
+      `No embedded PostgreSQL is used: ${config.DATABASE_URL ? 'DATABASE_URL is set' : `KINDLER_DB is ${config.KINDLER_DB}`}.`,
+    );
+    return EXIT.ok;
+  }
+  if (action === 'stop') {
+    const result = await stopEmbeddedPostgres(config.dataDir);
+    const { cluster } = await embeddedStatus(config.dataDir);
+    out(
+      io,
+      `${describeCluster(cluster)}: ${result === 'stopped' ? 'stopped' : 'was not running'}.`,
+    );
+    return EXIT.ok;
+  }
+  const { cluster, state, pid } = await embeddedStatus(config.dataDir);
+  out(io, `${describeCluster(cluster)}: ${state}${pid ? ` (pid ${pid})` : ''}.`);
+  return EXIT.ok;
+}
 
 export async function migrate(
   rt: Pick<Runtime, 'store' | 'refreshSnapshot'>,

@@ -18,16 +18,19 @@ import * as read from './read-commands.js';
 
 type Handler = (rt: Runtime, args: string[], io: CliIo) => Promise<number>;
 
+type Direct = (config: Config, args: string[], io: CliIo) => Promise<number>;
+interface Entry {
+  usage: string;
+  summary: string;
+  readOnly?: boolean;
+  /** Checks the arguments before anything is opened; throws the usage Failure. */
+  check?: (args: string[]) => unknown;
+}
+
+/** Each command runs over the opened runtime, or `direct`ly without opening the store (it may be what is stopped). */
 export const COMMANDS: Record<
   string,
-  {
-    run: Handler;
-    usage: string;
-    summary: string;
-    readOnly?: boolean;
-    /** Checks the arguments before anything is opened; throws the usage Failure. */
-    check?: (args: string[]) => unknown;
-  }
+  Entry & ({ run: Handler; direct?: never } | { direct: Direct; run?: never })
 > = {
   create: {
     run: lifecycle.create,
@@ -78,6 +81,12 @@ export const COMMANDS: Record<
     summary: 'preview orphans; with --confirm archive branches and remove the rest',
   },
   migrate: { run: data.migrate, usage: data.USAGE.migrate, summary: 'apply database migrations' },
+  db: {
+    direct: data.db,
+    check: data.dbArgs,
+    usage: data.USAGE.db,
+    summary: 'the embedded PostgreSQL under the data dir: where it is, whether it runs; stop it',
+  },
   'import-csv': {
     run: data.importCsv,
     usage: data.USAGE['import-csv'],
@@ -199,6 +208,7 @@ export async function runCli(
   const redactor = new Redactor(config.secrets);
   let rt: Runtime | undefined;
   try {
+    if (entry.direct) return await entry.direct(config, args, io);
     try {
       rt = await open(config);
     } catch (error) {

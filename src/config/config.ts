@@ -23,6 +23,11 @@ const schema = z.object({
   DATABASE_URL: optional,
   /** Unset: `data/` in the kindler-bot directory, wherever the server or the CLI is run from. */
   KINDLER_DATA_DIR: z.string().optional(),
+  /**
+   * The store when DATABASE_URL is unset: `embedded` (a PostgreSQL of its own under the data dir,
+   * shared by the server and the CLI) or `pglite` (in the process; one process at a time).
+   */
+  KINDLER_DB: z.enum(['embedded', 'pglite']).default('embedded'),
   GIT_REPO_URL: optional,
   GIT_USERNAME: optional,
   GIT_PASSWORD: optional,

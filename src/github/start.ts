@@ -40,11 +40,8 @@ export async function startGitHub(
   let worker: Worker;
   const logError = (what: string) => (error: unknown) =>
     rt.log.error({ component: what, err: plainError(error) }, `${what}: ${messageOf(error)}`);
-  const queueDb = rt.store.queueDatabase();
   const queue = await OperationQueue.open({
-    database: queueDb
-      ? { pglite: queueDb }
-      : { connectionString: rt.config.DATABASE_URL as string },
+    database: rt.store.queueDatabase(),
     onError: logError('queue'),
   });
   // From here on an operation recorded in this process has its job from the moment it exists.

@@ -1,10 +1,13 @@
-// Chooses the backend: PostgreSQL when DATABASE_URL is set, embedded PGlite under the data dir
-// otherwise. Callers run migrate() themselves (the CLI and the server do, at start). An unreachable
-// database is a Failure('degraded'): read-only commands fall back to the CSV snapshot.
+// Chooses the backend: PostgreSQL at DATABASE_URL when it is set; otherwise the embedded
+// PostgreSQL under the data dir (started by whoever needs it first, shared by the server and every
+// CLI call), or PGlite in the process with KINDLER_DB=pglite. Callers run migrate() themselves (the
+// CLI and the server do, at start). An unreachable database is a Failure('degraded'): read-only
+// commands fall back to the CSV snapshot.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
-import { Failure } from '../domain/index.js';
+import { Failure, messageOf } from '../domain/index.js';
+import { describeCluster, ensureEmbeddedPostgres } from './embedded-postgres.js';
 import { PgDb } from './pg-db.js';
 import { PgliteDb } from './pglite-db.js';
 import { SqlStore } from './sql-store.js';
@@ -24,19 +27,23 @@ export function rangesFrom(config: Config): AllocationRanges {
 
 export async function openStore(config: Config): Promise<Store> {
   const ranges = rangesFrom(config);
-  if (config.DATABASE_URL) {
-    const store = new SqlStore(new PgDb(config.DATABASE_URL), ranges);
-    try {
-      await store.ping();
-    } catch (error) {
-      await store.close().catch(() => undefined);
-      throw new Failure(
-        'degraded',
-        `cannot reach PostgreSQL at ${describeUrl(config.DATABASE_URL)}: ${(error as Error).message}. To resolve, check DATABASE_URL and that the server is up`,
-        undefined,
-        { cause: error },
-      );
-    }
+  if (config.DATABASE_URL)
+    return reach(
+      config.DATABASE_URL,
+      ranges,
+      `PostgreSQL at ${describeUrl(config.DATABASE_URL)}`,
+      'check DATABASE_URL and that the server is up',
+    );
+  if (config.KINDLER_DB === 'embedded') {
+    const cluster = await ensureEmbeddedPostgres(config.dataDir);
+    const store = await reach(
+      cluster.url,
+      ranges,
+      describeCluster(cluster),
+      'run `kindler db stop`, then try again',
+    );
+    await store.migrate();
+    await store.importPglite(config.dataDir);
     return store;
   }
   const dir = path.join(config.dataDir, 'pglite');
@@ -52,6 +59,27 @@ export async function openStore(config: Config): Promise<Store> {
       { cause: error },
     );
   }
+}
+
+async function reach(
+  url: string,
+  ranges: AllocationRanges,
+  what: string,
+  fix: string,
+): Promise<SqlStore> {
+  const store = new SqlStore(new PgDb(url), ranges);
+  try {
+    await store.ping();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw new Failure(
+      'degraded',
+      `cannot reach ${what}: ${messageOf(error)}. To resolve, ${fix}`,
+      undefined,
+      { cause: error },
+    );
+  }
+  return store;
 }
 
 /** host:port/db of a connection string, never its password. */

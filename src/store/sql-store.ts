@@ -26,7 +26,9 @@ import {
   type AllocationRanges,
 } from './environments.js';
 import { migrate, migrationsCurrent } from './migrations.js';
+import { PgDb } from './pg-db.js';
 import { PgliteDb, type QueueConnection } from './pglite-db.js';
+import { importPglite, type PgliteImport } from './pglite-import.js';
 import {
   busyFailure,
   claim,
@@ -75,8 +77,15 @@ export class SqlStore implements Store {
     this.enqueue = enqueue;
   }
 
-  queueDatabase(): QueueConnection | null {
-    return this.db instanceof PgliteDb ? this.db.forQueue() : null;
+  queueDatabase(): { pglite: QueueConnection } | { connectionString: string } {
+    if (this.db instanceof PgliteDb) return { pglite: this.db.forQueue() };
+    if (this.db instanceof PgDb) return { connectionString: this.db.connectionString };
+    throw new Error('the queue needs PostgreSQL or PGlite');
+  }
+
+  /** Moves the data of a PGlite directory kept under `dataDir` into this store, once. */
+  importPglite(dataDir: string): Promise<PgliteImport | null> {
+    return importPglite(dataDir, this.db);
   }
 
   migrationsCurrent(): Promise<boolean> {

@@ -68,8 +68,8 @@ export interface Store extends WriteLog {
   readonly backend: 'postgres' | 'pglite';
   /** Applies pending migrations; safe when several processes call it at once. Returns versions applied. */
   migrate(): Promise<string[]>;
-  /** The embedded database's connection for the queue to share; null on PostgreSQL (the queue connects itself). */
-  queueDatabase(): QueueConnection | null;
+  /** How the queue reaches this database: PGlite's one connection to share, or a connection string. */
+  queueDatabase(): { pglite: QueueConnection } | { connectionString: string };
   /**
    * From now on every operation recorded or reopened gets its job from `enqueue`, in the same
    * transaction: an operation is never queued without a job, nor a job sent for one not recorded.

@@ -1,6 +1,7 @@
 // The only module that imports execa. Commands run with argument arrays (never a shell string),
 // a timeout, and an environment we choose; failures become CliError carrying argv and output
 // tails, redacted, so a report can show what ran and what it said.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -230,4 +231,32 @@ export function onPath(command: string, searchPath = process.env.PATH ?? ''): bo
       return false;
     }
   });
+}
+
+/**
+ * Starts a long-lived program in its own session, its output appended to `logFile`, and does not
+ * wait for it: it outlives this process (the embedded PostgreSQL that the server and the CLI share).
+ * Resolves with its pid once it has been spawned.
+ */
+export async function spawnDetached(
+  command: string,
+  args: readonly string[],
+  options: { env: Record<string, string>; logFile: string },
+): Promise<number> {
+  const log = fs.openSync(options.logFile, 'a', 0o600);
+  try {
+    const child = spawn(command, [...args], {
+      env: options.env,
+      detached: true,
+      stdio: ['ignore', log, log],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', reject);
+    });
+    child.unref();
+    return child.pid ?? 0;
+  } finally {
+    fs.closeSync(log);
+  }
 }

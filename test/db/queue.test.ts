@@ -59,10 +59,10 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
     });
     const rt = { store, engine };
     const queueDb = store.queueDatabase();
-    expect(queueDb === null).toBe(backend === 'postgres');
+    expect('pglite' in queueDb).toBe(backend === 'pglite');
     const queue = (clock?: Clock) =>
       OperationQueue.open({
-        database: queueDb ? { pglite: queueDb } : { connectionString: opened?.url as string },
+        database: queueDb,
         ...(clock ? { clock } : {}),
       });
     return { store, systems, engine, queue, rt };

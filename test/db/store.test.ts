@@ -26,7 +26,8 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
   });
   /** A statement outside the Store contract (to set up what the contract cannot). */
   const raw = async (text: string) => {
-    if (!url) return void (await store.queueDatabase()!.query(text));
+    const db = store.queueDatabase();
+    if ('pglite' in db) return void (await db.pglite.query(text));
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     await client.query(text).finally(() => client.end());

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliInProcess } from '../support/cli.js';
+import { removeEmbedded } from '../support/embedded.js';
 
 const UPSTREAM = `# env,provider,node_port,pf_port,register_portainer,haproxy_route,http_port,https_port,cluster_subnet
 devops,k3d,30800,19000,false,false,23800,23843,
@@ -21,7 +22,10 @@ beforeAll(() => {
   fs.writeFileSync(path.join(tmp, 'environments.csv'), UPSTREAM);
   env = { KINDLER_DATA_DIR: path.join(tmp, 'data'), DATABASE_URL: '' };
 });
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterAll(async () => {
+  await removeEmbedded(path.join(tmp, 'data'));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 describe('kindler CLI', () => {
   it('help lists every command and the exit codes', async () => {

@@ -20,7 +20,12 @@ let holder: Runtime | null = null;
 beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-lock-'));
   fakes = setupFakes();
-  env = { ...fakes.env, KINDLER_DATA_DIR: path.join(tmp, 'data'), DATABASE_URL: '' };
+  env = {
+    ...fakes.env,
+    KINDLER_DATA_DIR: path.join(tmp, 'data'),
+    DATABASE_URL: '',
+    KINDLER_DB: 'pglite',
+  };
 });
 afterEach(async () => {
   await holder?.close();
@@ -30,13 +35,16 @@ afterEach(async () => {
 });
 
 const openHolder = async () => {
-  const config = loadConfig({ KINDLER_DATA_DIR: env.KINDLER_DATA_DIR!, LOG_LEVEL: 'silent' }, tmp);
+  const config = loadConfig(
+    { KINDLER_DATA_DIR: env.KINDLER_DATA_DIR!, KINDLER_DB: 'pglite', LOG_LEVEL: 'silent' },
+    tmp,
+  );
   const rt = await openRuntime(config);
   await rt.store.migrate();
   return rt;
 };
 
-describe('one process on the embedded database', () => {
+describe('one process on PGlite (KINDLER_DB=pglite)', () => {
   it('a CLI call beside the holder reads the snapshot, refuses changes, and writes nothing', async () => {
     holder = await openHolder();
     await holder.store.insertEnvironment({ name: 'held1' as never, provider: 'k3d' });

