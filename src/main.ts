@@ -11,6 +11,8 @@ import { createProbot } from 'probot';
 import { configRepoBranches } from './github/config-repo.js';
 import { Redactor } from './domain/index.js';
 import { createLogger } from './system/log.js';
+import { describeCluster, embeddedCluster } from './store/embedded-postgres.js';
+import { startWebhookProxy } from './github/webhook-proxy.js';
 
 if (fs.existsSync('.env')) process.loadEnvFile('.env');
 // The app registered through /kindler/setup (variables already set win).
@@ -35,10 +37,21 @@ const served = await serve(
   probot,
 );
 const url = `http://${config.HOST}:${served.port}`;
-const where =
-  rt.store.backend === 'pglite'
-    ? `embedded PGlite in ${config.dataDir}`
-    : 'PostgreSQL (DATABASE_URL)';
+const where = config.DATABASE_URL
+  ? 'PostgreSQL (DATABASE_URL)'
+  : config.KINDLER_DB === 'pglite'
+    ? `PGlite in ${config.dataDir}/pglite`
+    : `${describeCluster(embeddedCluster(config.dataDir))} (kindler db status|stop)`;
+// Local development: deliveries come through a webhook proxy channel to this process's endpoint.
+const local = ['0.0.0.0', '::', ''].includes(config.HOST) ? '127.0.0.1' : config.HOST;
+const proxy =
+  appConfigured(process.env) && process.env.WEBHOOK_PROXY_URL
+    ? startWebhookProxy(
+        process.env.WEBHOOK_PROXY_URL,
+        `http://${local.includes(':') ? `[${local}]` : local}:${served.port}${WEBHOOK_PATH}`,
+        log.child({ component: 'webhook-proxy' }),
+      )
+    : null;
 process.stdout.write(`Environment branches: ${rt.branches.description}\n`);
 process.stdout.write(
   `kindler-bot listening on ${url} — state: ${where}${applied.length ? `, migrations applied: ${applied.join(', ')}` : ''}\n`,
@@ -47,13 +60,16 @@ process.stdout.write(
   `Dashboard at ${url}/kindler${config.KINDLER_DASHBOARD_TOKEN ? ' (token required)' : ''}; metrics at /metrics\n`,
 );
 if (appConfigured(process.env)) {
-  process.stdout.write(`GitHub webhooks at ${url}${WEBHOOK_PATH}\n`);
+  process.stdout.write(
+    `GitHub webhooks at ${url}${WEBHOOK_PATH}${proxy ? ', and through the proxy in WEBHOOK_PROXY_URL' : ''}\n`,
+  );
 } else {
   process.stdout.write(
-    `GitHub App not configured: register one at ${url}${SETUP_PATH}, or set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET, to receive /env commands. ${rt.store.backend === 'pglite' ? 'This process holds the embedded database: beside it the kindler CLI answers list and status from the snapshot; to change environments from the CLI too, use PostgreSQL (DATABASE_URL) for both.' : 'The kindler CLI works meanwhile (./bin/kindler.js help).'}\n`,
+    `GitHub App not configured: register one at ${url}${SETUP_PATH}, or set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET, to receive /env commands. ${rt.store.backend === 'pglite' ? 'This process holds PGlite: beside it the kindler CLI answers list and status from the snapshot; to change environments from the CLI too, leave KINDLER_DB unset (the embedded PostgreSQL) or use DATABASE_URL for both.' : 'The kindler CLI works meanwhile, on the same database (./bin/kindler.js help).'}\n`,
   );
 }
 const stop = async () => {
+  await proxy?.stop();
   await served.stop();
   await rt.close();
   process.exit(0);

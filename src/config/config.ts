@@ -159,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       pair(userOf(raw.ARGOCD_REPO_URL), passwordOf(raw.ARGOCD_REPO_URL)),
       pair(raw.PORTAINER_ADMIN_USER, raw.PORTAINER_ADMIN_PASSWORD),
       env.WEBHOOK_SECRET,
+      env.WEBHOOK_PROXY_URL, // whoever has the channel reads the deliveries
       env.PRIVATE_KEY,
       env.GITHUB_CLIENT_SECRET,
       raw.KINDLER_DASHBOARD_TOKEN,

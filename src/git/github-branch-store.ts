@@ -4,15 +4,9 @@
 // + getTree, compared by blob hashes computed here. Listing uses GraphQL, 200 refs a request (100
 // from each end) — never a call per branch.
 import { Failure, TransientError, httpStatusOf, type EnvName } from '../domain/index.js';
-import {
-  refuseBadArchive,
-  refuseReserved,
-  type BranchFile,
-  type BranchInfo,
-  type BranchStore,
-  type BranchTree,
-  type RepositoryAccess,
-} from './branch-store.js';
+import { refuseBadArchive, refuseReserved } from './branch-store.js';
+import type { BranchFile, BranchInfo, BranchTree } from './branch-store.js';
+import type { BranchStore, RepositoryAccess } from './branch-store.js';
 import { blobSha } from './tree-hash.js';
 
 export { blobSha };

@@ -29,6 +29,8 @@ export interface RegistrationOptions {
   gheProtocol?: string | undefined;
   /** The address GitHub reaches this server at; the request's Host otherwise. */
   publicUrl?: string | undefined;
+  /** A webhook proxy channel (WEBHOOK_PROXY_URL): GitHub delivers there, as Probot registers it. */
+  webhookProxyUrl?: string | undefined;
   /** The client for the exchange (tests pass one that checks GitHub's description). */
   octokit?: Octokit;
   now?: () => number;
@@ -75,7 +77,10 @@ export function registrationHandler(options: RegistrationOptions): Handler {
       states.set(state, now());
       const manifest = {
         ...(YAML.parse(fs.readFileSync(options.manifestPath, 'utf8')) as Record<string, unknown>),
-        hook_attributes: { url: `${base}/api/github/webhooks`, active: true },
+        hook_attributes: {
+          url: options.webhookProxyUrl ?? `${base}/api/github/webhooks`,
+          active: true,
+        },
         redirect_url: `${base}${SETUP_PATH}/callback`,
       };
       const org = url.searchParams.get('org');

@@ -41,6 +41,7 @@ export async function serve(
               gheHost: env.GHE_HOST,
               gheProtocol: env.GHE_PROTOCOL,
               publicUrl: env.KINDLER_PUBLIC_URL,
+              webhookProxyUrl: env.WEBHOOK_PROXY_URL,
             }),
       }),
     ],

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
-import { appPrivateKey, webhookExample } from '../support/github-fixtures.js';
+import { appPrivateKey, commentPayload } from '../support/github-fixtures.js';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
@@ -71,23 +71,15 @@ describe.each(['postgres', 'pglite'] as const)('reports on %s', (backend) => {
 
   /** `/env <line>` on issue `issue`, as GitHub delivers it. */
   async function comment(issue: number, line: string) {
-    const p = webhookExample('issue_comment', 'created');
     const id = ++ids;
-    Object.assign(p.comment, {
-      id,
+    const p = commentPayload({
+      repo: REPO,
+      issue,
+      commentId: id,
+      login: 'writer',
       body: line,
-      html_url: `https://github.com/${REPO}/issues/${issue}#issuecomment-${id}`,
-      user: { ...p.comment.user, login: 'writer' },
+      installationId: github.installationId,
     });
-    p.issue.number = issue;
-    p.repository = {
-      ...p.repository,
-      name: 'envs',
-      full_name: REPO,
-      owner: { ...p.repository.owner, login: 'acme' },
-    };
-    p.sender = { ...p.sender, login: 'writer', type: 'User' };
-    p.installation = { id: github.installationId };
     const body = JSON.stringify(p);
     const res = await fetch(`${server.base}/api/github/webhooks`, {
       method: 'POST',

@@ -135,6 +135,33 @@ describe('registering the GitHub App', () => {
     expect(again.status).toBe(400);
   });
 
+  it('with WEBHOOK_PROXY_URL, the webhook GitHub is given is the proxy channel', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-setup-proxy-'));
+    const channel = 'https://smee.io/Qx7s9Channel';
+    const proxied = await startHttpServer(
+      [
+        registrationHandler({
+          dataDir: dir,
+          manifestPath: path.join(ROOT, 'app.yml'),
+          webhookProxyUrl: channel,
+        }),
+      ],
+      '127.0.0.1',
+      0,
+    );
+    try {
+      const port = (proxied.address() as { port: number }).port;
+      const html = await (await fetch(`http://127.0.0.1:${port}/kindler/setup`)).text();
+      const value = /name="manifest" value="([^"]*)"/.exec(html)?.[1] ?? '';
+      const manifest = JSON.parse(value.replace(/&quot;/g, '"').replace(/&amp;/g, '&'));
+      expect(manifest.hook_attributes).toEqual({ url: channel, active: true });
+      expect(manifest.redirect_url).toBe(`http://127.0.0.1:${port}/kindler/setup/callback`);
+    } finally {
+      await new Promise((r) => proxied.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a callback this server did not start, and writes nothing', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-setup-forged-'));
     const forged = await startHttpServer(

@@ -21,3 +21,32 @@ export function appPrivateKey(): string {
     .privateKey.export({ type: 'pkcs1', format: 'pem' })
     .toString();
 }
+
+/** GitHub's issue_comment.created example, as `login` commenting `body` on `repo`#`issue`. */
+export function commentPayload(options: {
+  repo: string;
+  issue: number;
+  commentId: number;
+  login: string;
+  body: string;
+  installationId: number;
+}): any {
+  const p = webhookExample('issue_comment', 'created');
+  const [owner, name] = options.repo.split('/') as [string, string];
+  Object.assign(p.comment, {
+    id: options.commentId,
+    body: options.body,
+    html_url: `https://github.com/${options.repo}/issues/${options.issue}#issuecomment-${options.commentId}`,
+    user: { ...p.comment.user, login: options.login },
+  });
+  p.issue.number = options.issue;
+  p.repository = {
+    ...p.repository,
+    name,
+    full_name: options.repo,
+    owner: { ...p.repository.owner, login: owner },
+  };
+  p.sender = { ...p.sender, login: options.login, type: 'User' };
+  p.installation = { id: options.installationId };
+  return p;
+}
