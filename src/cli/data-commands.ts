@@ -17,6 +17,9 @@ import { parse } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { err, out, type CliIo } from './io.js';
 
+/** What these commands use of the runtime. */
+type DataDeps = Pick<Runtime, 'store' | 'refreshSnapshot'>;
+
 export const USAGE = {
   migrate: 'kindler migrate',
   'import-csv': 'kindler import-csv <file> [--json]',
@@ -59,11 +62,7 @@ export async function db(config: Config, args: string[], io: CliIo): Promise<num
   return EXIT.ok;
 }
 
-export async function migrate(
-  rt: Pick<Runtime, 'store' | 'refreshSnapshot'>,
-  args: string[],
-  io: CliIo,
-): Promise<number> {
+export async function migrate(rt: DataDeps, args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, {}, USAGE.migrate);
   const applied = await rt.store.migrate();
   if (values.json === true) out(io, JSON.stringify({ applied }));
@@ -75,11 +74,7 @@ export async function migrate(
   return EXIT.ok;
 }
 
-export async function importCsv(
-  rt: Pick<Runtime, 'store' | 'refreshSnapshot'>,
-  args: string[],
-  io: CliIo,
-): Promise<number> {
+export async function importCsv(rt: DataDeps, args: string[], io: CliIo): Promise<number> {
   const { values, file } = oneFile(args, USAGE['import-csv'], 'one CSV file is required');
   const text = await fs
     .readFile(path.resolve(io.cwd, file), 'utf8')
@@ -90,11 +85,7 @@ export async function importCsv(
 }
 
 /** Upstream Kindler's SQLite database (the web UI's kindler.db). */
-export async function importSqlite(
-  rt: Pick<Runtime, 'store' | 'refreshSnapshot'>,
-  args: string[],
-  io: CliIo,
-): Promise<number> {
+export async function importSqlite(rt: DataDeps, args: string[], io: CliIo): Promise<number> {
   const { values, file } = oneFile(args, USAGE['import-sqlite'], 'one SQLite file is required');
   const target = path.resolve(io.cwd, file);
   await fs.access(target).catch((error: NodeJS.ErrnoException) => {
@@ -112,7 +103,7 @@ function oneFile(args: string[], usage: string, missing: string) {
 }
 
 async function adopt(
-  rt: Pick<Runtime, 'store' | 'refreshSnapshot'>,
+  rt: DataDeps,
   io: CliIo,
   file: string,
   parsed: { records: EnvironmentRecord[]; errors: string[] },
@@ -135,11 +126,7 @@ async function adopt(
   return EXIT.ok;
 }
 
-export async function exportCsv(
-  rt: Pick<Runtime, 'store' | 'refreshSnapshot'>,
-  args: string[],
-  io: CliIo,
-): Promise<number> {
+export async function exportCsv(rt: DataDeps, args: string[], io: CliIo): Promise<number> {
   const { positionals } = parse(args, {}, USAGE['export-csv']);
   const text = formatEnvironmentsCsv(await rt.store.listAllRows());
   const file = positionals[0];

@@ -18,6 +18,9 @@ import {
   spell,
 } from '../domain/index.js';
 
+/** What these commands use of the runtime. */
+type LifecycleDeps = Pick<Runtime, 'engine' | 'store' | 'urls'>;
+
 export const USAGE = {
   create:
     'kindler create <name> [--provider k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--json]',
@@ -63,11 +66,7 @@ export const nameOnly = (usage: string) => (args: string[]) => {
   return { values, name: nameArg(positionals, usage) };
 };
 
-export async function create(
-  rt: Pick<Runtime, 'engine' | 'store' | 'urls'>,
-  args: string[],
-  io: CliIo,
-): Promise<number> {
+export async function create(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
   const { values, name, provider, ttlMs } = createArgs(args);
   const op = await rt.engine.request({
     kind: 'create',
@@ -83,31 +82,19 @@ export async function create(
   return runAndReport(rt, op, io, values.json === true);
 }
 
-export async function remove(
-  rt: Pick<Runtime, 'engine' | 'store' | 'urls'>,
-  args: string[],
-  io: CliIo,
-): Promise<number> {
+export async function remove(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
   const { values, name } = nameOnly(USAGE.delete)(args);
   const op = await rt.engine.request({ kind: 'delete', name, trigger: cliTrigger(io) });
   return runAndReport(rt, op, io, values.json === true);
 }
 
-export async function retry(
-  rt: Pick<Runtime, 'engine' | 'store' | 'urls'>,
-  args: string[],
-  io: CliIo,
-): Promise<number> {
+export async function retry(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
   const { values, name } = nameOnly(USAGE.retry)(args);
   const op = await rt.engine.retry(name, cliTrigger(io));
   return runAndReport(rt, op, io, values.json === true);
 }
 
-export async function cancel(
-  rt: Pick<Runtime, 'engine' | 'store' | 'urls'>,
-  args: string[],
-  io: CliIo,
-): Promise<number> {
+export async function cancel(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
   const { values, name } = nameOnly(USAGE.cancel)(args);
   const op = await rt.engine.cancel(name);
   if (!op && !(await rt.store.getEnvironment(name)) && !(await rt.store.latestOperation(name)))
@@ -129,7 +116,7 @@ export async function cancel(
 }
 
 async function runAndReport(
-  rt: Pick<Runtime, 'engine' | 'store' | 'urls'>,
+  rt: LifecycleDeps,
   queued: Operation,
   io: CliIo,
   json: boolean,

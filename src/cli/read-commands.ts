@@ -8,16 +8,15 @@ import { EXIT } from './exit-codes.js';
 import { environmentDetail, environmentsTable, table } from './format.js';
 import { err, out, type CliIo } from './io.js';
 
+/** What these commands use of the runtime. */
+type ReadDeps = Pick<Runtime, 'store' | 'urls'>;
+
 export const USAGE = {
   list: 'kindler list [--json]',
   status: 'kindler status <name> [--json]',
 } as const;
 
-export async function list(
-  rt: Pick<Runtime, 'store' | 'urls'>,
-  args: string[],
-  io: CliIo,
-): Promise<number> {
+export async function list(rt: ReadDeps, args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, {}, USAGE.list);
   const envs = await rt.store.listEnvironments();
   if (values.json === true)
@@ -26,11 +25,7 @@ export async function list(
   return EXIT.ok;
 }
 
-export async function status(
-  rt: Pick<Runtime, 'store' | 'urls'>,
-  args: string[],
-  io: CliIo,
-): Promise<number> {
+export async function status(rt: ReadDeps, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {}, USAGE.status);
   const name = nameArg(positionals, USAGE.status);
   const env = await rt.store.getEnvironment(name);

@@ -7,9 +7,11 @@ import { command, type NextCommand } from './next-command.js';
  * steps a consistency check found wanting, then the ready probe) and deletes nothing; prune removes
  * what a name without a row still holds (the systems a check found orphaned), branch archived.
  */
-export type OperationKind = 'create' | 'delete' | 'sync' | 'prune';
+export const OPERATION_KINDS = ['create', 'delete', 'sync', 'prune'] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
 /** `operations.status`, in upstream vocabulary plus queueing and cancellation. */
-export type OperationStatus = 'queued' | 'running' | 'success' | 'failed' | 'cancelled';
+export const OPERATION_STATUSES = ['queued', 'running', 'success', 'failed', 'cancelled'] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
 export const ACTIVE_STATUSES: readonly OperationStatus[] = ['queued', 'running'];
 /** True once the operation has ended: success, failed or cancelled. */
 export const isFinished = (status: OperationStatus): boolean => !ACTIVE_STATUSES.includes(status);
@@ -37,7 +39,15 @@ export const PRUNE_STEPS = ['cluster', 'portainer', 'argocd', 'haproxy', 'branch
 export const NOTHING_TO_DO = 'nothing to do';
 export type StepName = (typeof CREATE_STEPS)[number];
 
-export type StepStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'warning';
+export const STEP_STATUSES = [
+  'pending',
+  'running',
+  'done',
+  'skipped',
+  'failed',
+  'warning',
+] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
 
 export interface StepState {
   step: StepName;
@@ -50,8 +60,16 @@ export interface StepState {
 }
 
 /** Where an operation was asked for and where it reports. */
+export const TRIGGER_SOURCES = [
+  'cli',
+  'issue_comment',
+  'pull_request',
+  'check_run',
+  'schedule',
+  'dashboard',
+] as const;
 export interface Trigger {
-  source: 'cli' | 'issue_comment' | 'pull_request' | 'check_run' | 'schedule' | 'dashboard';
+  source: (typeof TRIGGER_SOURCES)[number];
   actor: string | null;
   url: string | null;
   repo: string | null;

@@ -22,6 +22,9 @@ export interface RepositoryAccess {
   credentials: Record<string, string>;
 }
 
+/** What ensuring a branch did. */
+export type Ensured = 'created' | 'updated' | 'unchanged';
+
 export interface BranchStore {
   /** Where the branches live, without credentials: "git https://git.example/org/repo.git". */
   readonly description: string;
@@ -31,11 +34,7 @@ export interface BranchStore {
   /** Every branch with the tree id of `prefix` on its head, in a few calls whatever the count (consistency check). */
   trees(prefix: string): Promise<BranchTree[]>;
   /** Branch `name` = the default branch plus exactly `files`; idempotent. */
-  ensure(
-    name: EnvName,
-    files: BranchFile[],
-    message: string,
-  ): Promise<'created' | 'updated' | 'unchanged'>;
+  ensure(name: EnvName, files: BranchFile[], message: string): Promise<Ensured>;
   /** The files under `prefix` on a branch, or null when the branch does not exist. */
   readFiles(name: string, prefix: string): Promise<BranchFile[] | null>;
   remove(name: EnvName): Promise<'deleted' | 'absent'>;

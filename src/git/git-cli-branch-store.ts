@@ -14,6 +14,7 @@ import {
   type BranchInfo,
   type BranchStore,
   type BranchTree,
+  type Ensured,
   type RepositoryAccess,
 } from './branch-store.js';
 
@@ -102,11 +103,7 @@ export class GitCliBranchStore implements BranchStore {
     );
   }
 
-  async ensure(
-    name: EnvName,
-    files: BranchFile[],
-    message: string,
-  ): Promise<'created' | 'updated' | 'unchanged'> {
+  async ensure(name: EnvName, files: BranchFile[], message: string): Promise<Ensured> {
     refuseReserved(name);
     const prefix = this.settings.prefix ?? 'deploy/';
     return this.withRepo(async (git) => {

@@ -6,7 +6,7 @@
 import { Failure, TransientError, httpStatusOf, type EnvName } from '../domain/index.js';
 import { refuseBadArchive, refuseReserved } from './branch-store.js';
 import type { BranchFile, BranchInfo, BranchTree } from './branch-store.js';
-import type { BranchStore, RepositoryAccess } from './branch-store.js';
+import type { BranchStore, Ensured, RepositoryAccess } from './branch-store.js';
 import { blobSha } from './tree-hash.js';
 
 export { blobSha };
@@ -204,11 +204,7 @@ export class GitHubBranchStore implements BranchStore {
     });
   }
 
-  async ensure(
-    name: EnvName,
-    files: BranchFile[],
-    message: string,
-  ): Promise<'created' | 'updated' | 'unchanged'> {
+  async ensure(name: EnvName, files: BranchFile[], message: string): Promise<Ensured> {
     refuseReserved(name);
     return this.guard(`writing branch "${name}" in ${this.description}`, async () => {
       // One GraphQL query reads both heads, so a new branch costs 4 calls in all.

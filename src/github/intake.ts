@@ -1,4 +1,5 @@
 // The webhook endpoint: what GitHub's delivery goes through before the app sees it.
+import { z } from 'zod';
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { Probot } from 'probot';
@@ -94,9 +95,9 @@ export async function receiveWebhook(
   } catch {
     return json(res, 400, { error: 'the payload is not JSON' });
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
-    return json(res, 400, { error: 'the payload is not a JSON object' });
-  const payload = parsed as Record<string, unknown>;
+  const object = z.record(z.string(), z.unknown()).safeParse(parsed);
+  if (!object.success) return json(res, 400, { error: 'the payload is not a JSON object' });
+  const payload = object.data;
   const ignored = ignoredBecause(name, payload);
   if (ignored) return json(res, 200, { ok: true, ignored });
   const delivery: Delivery = { id, name, payload };

@@ -6,9 +6,9 @@ import { run, runAllowingFailure, type RunOptions } from '../system/exec.js';
 import { z } from 'zod';
 import { parseJsonAnswer } from '../system/parse.js';
 import {
+  CliProvider,
   PortBindings,
   publishedPorts,
-  type CliSettings,
   type ClusterInfo,
   type ClusterSpec,
   type Provider,
@@ -25,9 +25,8 @@ const K3dList = z.array(
   }),
 );
 
-export class K3dProvider implements Provider {
+export class K3dProvider extends CliProvider implements Provider {
   readonly name = 'k3d' as const;
-  constructor(private readonly settings: CliSettings) {}
 
   private opts(signal?: AbortSignal): RunOptions {
     return {
@@ -35,15 +34,6 @@ export class K3dProvider implements Provider {
       env: { LOG_COLORS: 'false' },
       ...(signal ? { signal } : {}),
     };
-  }
-  private get bin() {
-    return this.settings.bins?.k3d ?? 'k3d';
-  }
-  get requires(): readonly string[] {
-    return [this.bin, this.docker];
-  }
-  private get docker() {
-    return this.settings.bins?.docker ?? 'docker';
   }
 
   async list(signal?: AbortSignal): Promise<ClusterInfo[]> {

@@ -4,12 +4,11 @@ import type { EnvName } from '../domain/index.js';
 import { renderKindConfig } from '../render/kind-config.js';
 import { run, runAllowingFailure, type RunOptions } from '../system/exec.js';
 import { parseJsonAnswer } from '../system/parse.js';
-import { PortBindings, publishedPorts } from './provider.js';
-import type { CliSettings, ClusterInfo, ClusterSpec, Provider } from './provider.js';
+import { CliProvider, PortBindings, publishedPorts } from './provider.js';
+import type { ClusterInfo, ClusterSpec, Provider } from './provider.js';
 
-export class KindProvider implements Provider {
+export class KindProvider extends CliProvider implements Provider {
   readonly name = 'kind' as const;
-  constructor(private readonly settings: CliSettings) {}
 
   private opts(signal?: AbortSignal, input?: string): RunOptions {
     return {
@@ -17,15 +16,6 @@ export class KindProvider implements Provider {
       ...(signal ? { signal } : {}),
       ...(input !== undefined ? { input } : {}),
     };
-  }
-  private get bin() {
-    return this.settings.bins?.kind ?? 'kind';
-  }
-  get requires(): readonly string[] {
-    return [this.bin, this.docker];
-  }
-  private get docker() {
-    return this.settings.bins?.docker ?? 'docker';
   }
 
   async list(signal?: AbortSignal): Promise<ClusterInfo[]> {

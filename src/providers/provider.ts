@@ -61,3 +61,20 @@ export interface CliSettings {
   kindApiServerAddress: string;
   bins?: { k3d?: string; kind?: string; docker?: string };
 }
+
+/** What the k3d and kind providers share: their CLI (as configured) and Docker beside it. */
+export abstract class CliProvider {
+  abstract readonly name: ProviderName;
+  constructor(protected readonly settings: CliSettings) {}
+
+  protected get bin(): string {
+    return this.settings.bins?.[this.name] ?? this.name;
+  }
+  protected get docker(): string {
+    return this.settings.bins?.docker ?? 'docker';
+  }
+  /** The commands that must be on PATH for this provider to work. */
+  get requires(): readonly string[] {
+    return [this.bin, this.docker];
+  }
+}

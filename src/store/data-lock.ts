@@ -3,6 +3,7 @@
 // first one overwrites (the server and a CLI call side by side disagreed, then lost rows). A lock
 // file beside the data, taken with an exclusive create, says who holds it; a lock left by a process
 // that died on this machine is taken over.
+import { z } from 'zod';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,12 +12,14 @@ import { ownerAlive } from '../cli/owner.js';
 
 const LOCK = 'kindler.lock';
 
-interface Holder {
-  pid: number;
-  host: string;
-  command: string;
-  since: string;
-}
+/** The lock file's holder; what an older or half-written file lacks reads as unknown. */
+const Holder = z.object({
+  pid: z.number(),
+  host: z.string(),
+  command: z.string().catch('unknown'),
+  since: z.string().catch('unknown'),
+});
+type Holder = z.output<typeof Holder>;
 
 export interface DataLock {
   release(): void;
@@ -44,8 +47,8 @@ export function lockDataDir(dir: string): DataLock {
         held = false;
         process.removeListener('exit', release);
         try {
-          const current = JSON.parse(fs.readFileSync(file, 'utf8')) as Holder;
-          if (current.pid === me.pid && current.host === me.host) fs.rmSync(file, { force: true });
+          const current = readHolder(file);
+          if (current?.pid === me.pid && current.host === me.host) fs.rmSync(file, { force: true });
         } catch {
           // already gone
         }
@@ -71,15 +74,7 @@ export function lockDataDir(dir: string): DataLock {
 
 function readHolder(file: string): Holder | null {
   try {
-    const value = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Holder>;
-    return typeof value.pid === 'number' && typeof value.host === 'string'
-      ? {
-          pid: value.pid,
-          host: value.host,
-          command: String(value.command ?? 'unknown'),
-          since: String(value.since ?? 'unknown'),
-        }
-      : null;
+    return Holder.safeParse(JSON.parse(fs.readFileSync(file, 'utf8'))).data ?? null;
   } catch {
     return null;
   }

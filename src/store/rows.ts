@@ -1,6 +1,11 @@
 // Database rows → domain values. Column names are contracts (upstream and ours).
 import { z } from 'zod';
 import {
+  CREATE_STEPS,
+  OPERATION_KINDS,
+  OPERATION_STATUSES,
+  STEP_STATUSES,
+  TRIGGER_SOURCES,
   asNextCommand,
   envName,
   stepsFor,
@@ -8,12 +13,8 @@ import {
   type EnvStatus,
   type Environment,
   type Operation,
-  type OperationKind,
-  type OperationStatus,
   type ProviderName,
-  type StepName,
   type StepState,
-  type StepStatus,
   type Trigger,
 } from '../domain/index.js';
 
@@ -112,11 +113,19 @@ export interface StepRow {
 
 const num = (v: number | string | null): number | null => (v === null ? null : Number(v));
 
+// The enumerated columns, checked when read: a value this version does not know is an error that
+// names it, not a cast.
+const Kind = z.enum(OPERATION_KINDS);
+const Status = z.enum(OPERATION_STATUSES);
+const Source = z.enum(TRIGGER_SOURCES);
+const StepStatusColumn = z.enum(STEP_STATUSES);
+const Step = z.enum(CREATE_STEPS).nullable();
+
 export function toOperation(row: OperationRow, steps: StepRow[]): Operation {
-  const kind = row.operation as OperationKind;
+  const kind = Kind.parse(row.operation);
   const byStep = new Map(steps.map((s) => [s.step, s]));
   const trigger: Trigger = {
-    source: row.trigger_source as Trigger['source'],
+    source: Source.parse(row.trigger_source),
     actor: row.actor,
     url: row.trigger_url,
     repo: row.repo,
@@ -127,21 +136,21 @@ export function toOperation(row: OperationRow, steps: StepRow[]): Operation {
     id: Number(row.id),
     envName: row.cluster_name as EnvName,
     kind,
-    status: row.status as OperationStatus,
+    status: Status.parse(row.status),
     trigger,
     steps: stepsFor(kind).map((step): StepState => {
       const s = byStep.get(step);
       return {
         step,
-        status: (s?.status ?? 'pending') as StepStatus,
+        status: StepStatusColumn.parse(s?.status ?? 'pending'),
         startedAt: date(s?.started_at ?? null),
         completedAt: date(s?.completed_at ?? null),
         detail: s?.detail ?? null,
         error: s?.error ?? null,
       };
     }),
-    currentStep: row.current_step as StepName | null,
-    failedStep: row.failed_step as StepName | null,
+    currentStep: Step.parse(row.current_step),
+    failedStep: Step.parse(row.failed_step),
     error: row.error_message,
     fixCommand: asNextCommand(row.fix_command),
     logOutput: row.log_output,

@@ -12,7 +12,7 @@ afterEach(async () => {
   dbs = [];
 });
 const fresh = async () => {
-  const db = await createTestDatabase();
+  const db = await createTestDatabase({ empty: true });
   dbs.push(db);
   return db;
 };

@@ -43,4 +43,14 @@ describe('PgDb', () => {
       await pgdb.close();
     }
   });
+
+  it('a test database dropped while a pool still holds connections says so (the leak check)', async () => {
+    const leaky = await createTestDatabase();
+    const pool = new PgDb(leaky.url);
+    await pool.query('select 1');
+    expect((await rejection(leaky.drop())).message).toMatch(
+      /^the test left 1 connection\(s\) open to its database \(a pool, queue or worker not closed\): node-postgres \(idle\)$/,
+    );
+    await pool.close().catch(() => undefined);
+  });
 });

@@ -20,12 +20,26 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * A fresh database, already migrated (cloned from the run's template, test/global-setup.ts), or
+ * `empty` for tests of the migrations themselves.
+ */
+export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const name = `kindler_test_${crypto.randomBytes(6).toString('hex')}`;
+  const template = options.empty ? undefined : process.env.KINDLER_TEST_TEMPLATE;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
   try {
-    await admin.query(`create database ${name}`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.query(`create database ${name}${template ? ` template ${template}` : ''}`);
+        break;
+      } catch (error) {
+        // Another clone of the template is being made at this instant: PostgreSQL says so (55006).
+        if ((error as { code?: string }).code !== '55006' || attempt >= 20) throw error;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
+    }
   } finally {
     await admin.end();
   }
@@ -33,11 +47,35 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
+    /**
+     * Drops the database. Whatever is still connected to it when the test is done — a pool, a
+     * queue or a worker nobody closed — is a leak: the database is dropped all the same, and the
+     * drop fails saying what was left open.
+     */
     async drop() {
       const c = new pg.Client({ connectionString: ADMIN_URL });
       await c.connect();
       try {
+        const left = async () =>
+          (
+            await c.query<{ backend: string }>(
+              `select coalesce(nullif(application_name, ''), 'node-postgres') || ' (' ||
+                      coalesce(state, '?') || ')' as backend
+                 from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`,
+              [name],
+            )
+          ).rows.map((r) => r.backend);
+        // A pool being closed lets go of its connections a moment later.
+        let open = await left();
+        for (let i = 0; open.length && i < 40; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          open = await left();
+        }
         await c.query(`drop database if exists ${name} with (force)`);
+        if (open.length)
+          throw new Error(
+            `the test left ${open.length} connection(s) open to its database (a pool, queue or worker not closed): ${open.join(', ')}`,
+          );
       } finally {
         await c.end();
       }

@@ -1,0 +1,37 @@
+// Once per run of the integration tests: a database migrated to the latest schema, which every
+// test database is cloned from (CREATE DATABASE … TEMPLATE) instead of migrating its own. Its name
+// is unique to the run, so runs side by side on one server do not meet; it is dropped at the end.
+import crypto from 'node:crypto';
+import pg from 'pg';
+import { migrate } from '../src/store/migrations.js';
+import { PgDb } from '../src/store/pg-db.js';
+
+const ADMIN_URL =
+  process.env.KINDLER_TEST_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function setup(): Promise<() => Promise<void>> {
+  const name = `kindler_test_template_${crypto.randomBytes(4).toString('hex')}`;
+  await admin((c) => c.query(`create database ${name}`));
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  const db = new PgDb(url.toString(), { max: 1 });
+  try {
+    await migrate(db);
+  } finally {
+    await db.close();
+  }
+  process.env.KINDLER_TEST_TEMPLATE = name;
+  return async () => {
+    await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+  };
+}
