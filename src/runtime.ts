@@ -101,9 +101,15 @@ export async function openRuntime(
   const gateway = haproxyGateway(config);
   const devopsContext = config.DEVOPS_CONTEXT;
   // One client for the process: its API discovery is fetched once, not on every check.
-  let devopsClient: KubeClient | null = null;
+  let devopsClient: Promise<KubeClient> | null = null;
   const devops = devopsContext
-    ? () => (devopsClient ??= KubeClient.fromDefault(devopsContext, config.KUBECONFIG))
+    ? () =>
+        (devopsClient ??= KubeClient.fromDefault(devopsContext, config.KUBECONFIG).catch(
+          (error) => {
+            devopsClient = null; // a kubeconfig fixed meanwhile is read again
+            throw error;
+          },
+        ))
     : null;
   const rows = () => store.listEnvironments();
   const handlers: Record<SystemStep, StepHandler> = {

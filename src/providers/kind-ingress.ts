@@ -104,7 +104,7 @@ export class KindIngress {
   ) {}
 
   async ensure(env: Environment): Promise<string> {
-    const kube = KubeClient.fromYaml(await this.kubeconfigFor(env));
+    const kube = await KubeClient.fromYaml(await this.kubeconfigFor(env));
     for (const object of traefikObjects(env.nodePort, this.image)) await kube.apply(object);
     return `ingress Traefik on NodePort ${env.nodePort}`;
   }

@@ -92,7 +92,7 @@ export function argoView(observation: Observation<ArgoItem>): SystemView {
 export class ArgoCdStep implements StepHandler {
   readonly step = 'argocd' as const;
   constructor(
-    private readonly devops: (() => KubeClient) | null,
+    private readonly devops: (() => Promise<KubeClient>) | null,
     private readonly kubeconfigFor: (env: Environment) => Promise<string>,
     private readonly rows: () => Promise<Environment[]>,
     private readonly settings: ArgoSettings,
@@ -108,7 +108,9 @@ export class ArgoCdStep implements StepHandler {
 
   /** Ours carry type=business (as upstream); the devops cluster's own secret does not. */
   private async secrets(): Promise<ArgoItem[]> {
-    const list = await this.need().list(
+    const list = await (
+      await this.need()
+    ).list(
       Labelled,
       'v1',
       'Secret',
@@ -128,9 +130,9 @@ export class ArgoCdStep implements StepHandler {
     const { env } = ctx;
     try {
       const repository = await this.settings.repository();
-      const target = KubeClient.fromYaml(await this.kubeconfigFor(env));
+      const target = await KubeClient.fromYaml(await this.kubeconfigFor(env));
       const token = await this.managerToken(target);
-      const devops = this.need();
+      const devops = await this.need();
       const server = reachableServer(target.server, this.settings.clusterHost);
       await devops.apply({
         ...argoClusterSecret(this.settings.namespace, env.name),
@@ -161,7 +163,9 @@ export class ArgoCdStep implements StepHandler {
   /** An orphan's cluster Secret; the ApplicationSet, rendered from the rows, never listed it. */
   async prune(ctx: PruneContext): Promise<string> {
     try {
-      const result = await this.need().remove(argoClusterSecret(this.settings.namespace, ctx.name));
+      const result = await (
+        await this.need()
+      ).remove(argoClusterSecret(this.settings.namespace, ctx.name));
       return `secret ${argoSecretName(ctx.name)} ${result === 'deleted' ? 'deleted' : 'already absent'}`;
     } catch (error) {
       throw wrap(`removing "${ctx.name}" from Argo CD`, error);
@@ -170,7 +174,7 @@ export class ArgoCdStep implements StepHandler {
 
   async remove(ctx: StepContext): Promise<string> {
     try {
-      const devops = this.need();
+      const devops = await this.need();
       const result = await devops.remove(argoClusterSecret(this.settings.namespace, ctx.env.name));
       const rest = (await this.rows()).filter((r) => r.name !== ctx.env.name);
       // Removing never depends on reaching the repository: the ApplicationSet keeps the URL it has.
@@ -292,7 +296,7 @@ export class ArgoCdStep implements StepHandler {
     );
   }
 
-  private need(): KubeClient {
+  private async need(): Promise<KubeClient> {
     if (!this.devops) throw new Error(UNSET);
     return this.devops();
   }

@@ -81,7 +81,7 @@ export class PortainerStep implements StepHandler {
         existing ?? (await portainer.getEndpoint((await portainer.createEdgeEndpoint(name)).Id));
       if (!endpoint.EdgeKey)
         throw new Error(`Portainer returned environment #${endpoint.Id} without an EdgeKey`);
-      const kube = KubeClient.fromYaml(await this.kubeconfigFor(env));
+      const kube = await KubeClient.fromYaml(await this.kubeconfigFor(env));
       await kube.apply({
         apiVersion: 'v1',
         kind: 'Namespace',

@@ -28,7 +28,7 @@ export interface ReadySettings {
   gateway: { host: string; port: number } | null;
   /** Where a published port is reached (the Docker host). */
   clusterHost: string;
-  argo: { devops: () => KubeClient; namespace: string } | null;
+  argo: { devops: () => Promise<KubeClient>; namespace: string } | null;
 }
 
 export interface ReadyContext {
@@ -93,7 +93,9 @@ export class ReadinessProbe {
     const { devops, namespace } = this.settings.argo!;
     const name = argoApplicationName(env.name);
     try {
-      const app = await devops().read(
+      const app = await (
+        await devops()
+      ).read(
         { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name, namespace } },
         ApplicationStatus,
       );

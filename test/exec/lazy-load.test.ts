@@ -1,0 +1,84 @@
+// A command loads what it uses when it uses it: `kindler list` and `kindler --help` never load the
+// Kubernetes client (about 0.6 s and 70 MB of a CLI call), a Kubernetes call does. A real CLI
+// process under a module hook that records what is resolved.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const K8S = '@kubernetes/client-node';
+const KUBECONFIG = [
+  'apiVersion: v1',
+  'kind: Config',
+  'clusters: [{ name: c, cluster: { server: "https://127.0.0.1:6443" } }]',
+  'users: [{ name: u, user: { token: t } }]',
+  'contexts: [{ name: x, context: { cluster: c, user: u } }]',
+  'current-context: x',
+  '',
+].join('\n');
+let tmp: string;
+let hook: string;
+let db: TestDatabase;
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-lazy-'));
+  hook = path.join(tmp, 'record.mjs');
+  // Every specifier resolved in the process, one per line, written as it happens.
+  fs.writeFileSync(
+    hook,
+    `import { registerHooks } from 'node:module';
+import fs from 'node:fs';
+registerHooks({
+  resolve(specifier, context, next) {
+    fs.appendFileSync(process.env.RESOLVED_LOG, specifier + '\\n');
+    return next(specifier, context);
+  },
+});
+`,
+  );
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db.drop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function resolvedBy(args: string[], script = path.join(ROOT, 'src/cli/main.ts')) {
+  const log = path.join(tmp, `resolved-${args.join('-').replace(/\W/g, '')}.log`);
+  const r = spawnSync(process.execPath, ['--import', hook, '--import', 'tsx', script, ...args], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      RESOLVED_LOG: log,
+      DATABASE_URL: db.url,
+      KINDLER_DATA_DIR: path.join(tmp, 'data'),
+    },
+    encoding: 'utf8',
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return fs.readFileSync(log, 'utf8').split('\n');
+}
+
+describe('what a command loads', () => {
+  it('`kindler list` and `kindler --help` never load the Kubernetes client', () => {
+    for (const args of [['list'], ['--help']]) {
+      const resolved = resolvedBy(args);
+      expect(resolved.length).toBeGreaterThan(50); // the hook saw the CLI's own modules
+      expect(resolved.filter((s) => s.startsWith(K8S))).toEqual([]);
+    }
+  });
+
+  it('making a Kubernetes client loads it', () => {
+    const script = path.join(tmp, 'kube.mts');
+    fs.writeFileSync(
+      script,
+      `import { KubeClient } from ${JSON.stringify(path.join(ROOT, 'src/registrars/kube.ts'))};
+await KubeClient.fromYaml(${JSON.stringify(KUBECONFIG)});
+`,
+    );
+    expect(resolvedBy([], script).filter((s) => s === K8S)).toEqual([K8S]);
+  });
+});
