@@ -100,6 +100,10 @@ const schema = z.object({
   /** A consistency report this fresh is shared instead of checking again (GitHub commands, buttons). */
   KINDLER_CHECK_FRESH_SECONDS: z.coerce.number().int().min(0).default(30),
   KINDLER_DRIFT_INTERVAL_MINUTES: z.coerce.number().nonnegative().default(60),
+  /** Finished operations older than this many days are forgotten (0: kept whatever their age). */
+  KINDLER_HISTORY_DAYS: z.coerce.number().int().min(0).default(90),
+  /** At most this many operations are kept per environment (0: no limit by count). */
+  KINDLER_HISTORY_PER_ENV: z.coerce.number().int().min(0).default(50),
   /** When set, the dashboard, its API and /metrics need this token (Bearer header, or ?token= once). */
   KINDLER_DASHBOARD_TOKEN: optional,
   HOST: z.string().default('127.0.0.1'),

@@ -25,6 +25,20 @@ export const WEBHOOK_PATH = '/api/github/webhooks';
 const EXPIRY_SCHEDULE = 'kindler-expiry';
 const DRIFT_SCHEDULE = 'kindler-drift';
 const OUTBOX_SCHEDULE = 'kindler-outbox';
+const HISTORY_SCHEDULE = 'kindler-history';
+
+/** Forgets what KINDLER_HISTORY_DAYS and KINDLER_HISTORY_PER_ENV say need not be kept. */
+export function pruneHistory(
+  rt: Pick<Runtime, 'store' | 'config'>,
+  now = new Date(),
+): Promise<number> {
+  const days = rt.config.KINDLER_HISTORY_DAYS;
+  const perEnv = rt.config.KINDLER_HISTORY_PER_ENV;
+  return rt.store.pruneHistory({
+    olderThan: days > 0 ? new Date(now.getTime() - days * 86_400_000) : null,
+    keepPerEnv: perEnv > 0 ? perEnv : null,
+  });
+}
 
 export function appConfigured(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH) && env.WEBHOOK_SECRET);
@@ -53,6 +67,11 @@ export async function startGitHub(
     onError: logError('worker'),
     ...(metrics ? { onFinished: (op: Operation) => metrics.operationFinished(op) } : {}),
   };
+  // Operation history stays bounded, with or without the app: hourly, once among replicas.
+  await queue.every(HISTORY_SCHEDULE, everyMinutes(60), async () => {
+    const forgotten = await pruneHistory(rt).catch(logError('history'));
+    if (forgotten) rt.log.info({ forgotten }, 'operation history pruned');
+  });
   if (!appConfigured(env)) {
     worker = new Worker(rt, workerOptions);
     await worker.start();

@@ -286,6 +286,29 @@ export class SqlStore implements Store {
     return (await loadOperation(this.db, id)) as Operation;
   }
 
+  async pruneHistory(options: {
+    olderThan: Date | null;
+    keepPerEnv: number | null;
+  }): Promise<number> {
+    if (options.olderThan === null && options.keepPerEnv === null) return 0;
+    const rows = await this.db.query<{ id: number }>(
+      `with ranked as (
+         select id, status, coalesce(completed_at, started_at) as at,
+                row_number() over (partition by cluster_name order by id desc) as newest
+           from operations)
+       delete from operations o using ranked r
+        where o.id = r.id and r.newest > 1 and r.status not in ('queued', 'running')
+          -- its reports still going out to GitHub are rendered from it
+          and not exists (select 1 from github_writes w
+                            where w.operation_id = o.id and w.state = 'pending')
+          and (($1::timestamptz is not null and r.at < $1::timestamptz)
+               or ($2::int is not null and r.newest > $2::int))
+       returning o.id`,
+      [options.olderThan?.toISOString() ?? null, options.keepPerEnv],
+    );
+    return rows.length;
+  }
+
   orphanedOperations(): Promise<Operation[]> {
     return loadOperations(
       this.db,

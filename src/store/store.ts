@@ -137,6 +137,12 @@ export interface Store extends WriteLog {
   reopenOperation(id: number, by?: Pick<Trigger, 'actor' | 'source'>): Promise<Operation>;
   /** How many operations there are by kind and status (metrics). */
   operationCounts(): Promise<{ kind: OperationKind; status: OperationStatus; count: number }[]>;
+  /**
+   * Forgets finished operations (and their steps) older than `olderThan` or beyond the newest
+   * `keepPerEnv` of their environment; never an operation under way, never an environment's last.
+   * Returns how many were forgotten.
+   */
+  pruneHistory(options: { olderThan: Date | null; keepPerEnv: number | null }): Promise<number>;
   /** Running operations whose lease expired: their worker died. */
   orphanedOperations(): Promise<Operation[]>;
 

@@ -258,4 +258,48 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
     await store.setState(stateKey('x', z.unknown()), { n: 'two' });
     expect(await store.getState(x)).toBeNull();
   });
+
+  it('forgets old history by age and by count per environment, never the last nor one under way', async () => {
+    // Environments of their own, so the other tests' operations do not count.
+    const finish = async (name: string, kind: 'create' | 'delete', daysAgo: number) => {
+      const op = await store.createOperation({ envName: envName(name), kind, trigger });
+      await store.updateOperation(op.id, { status: 'success', completedAt: new Date() });
+      await raw(
+        `update operations set completed_at = now() - interval '${daysAgo} days', started_at = now() - interval '${daysAgo} days' where id = ${op.id}`,
+      );
+      return op.id;
+    };
+    const h1 = [
+      await finish('hist1', 'create', 400),
+      await finish('hist1', 'delete', 300),
+      await finish('hist1', 'create', 5),
+      await finish('hist1', 'delete', 3),
+      await finish('hist1', 'create', 1),
+    ];
+    const lonely = await finish('hist2', 'create', 999); // old, but its environment's last
+    const old = await finish('hist3', 'create', 500);
+    const running = await store.createOperation({
+      envName: envName('hist3'),
+      kind: 'delete',
+      trigger,
+    });
+    await raw(
+      `update operations set started_at = now() - interval '600 days' where id = ${running.id}`,
+    );
+    const ids = async () =>
+      (await store.listOperations({ limit: 1000 }))
+        .filter((o) => o.envName.startsWith('hist'))
+        .map((o) => o.id)
+        .sort((a, b) => a - b);
+
+    const forgotten = await store.pruneHistory({
+      olderThan: new Date(Date.now() - 90 * 86_400_000),
+      keepPerEnv: 2,
+    });
+    expect(forgotten).toBe(4); // hist1's two old ones and the third newest; hist3's finished old one
+    expect(await ids()).toEqual([h1[3], h1[4], lonely, running.id].sort((a, b) => a - b));
+    expect(await store.getOperation(old)).toBeNull();
+    expect(await store.pruneHistory({ olderThan: null, keepPerEnv: null })).toBe(0);
+    expect(await store.pruneHistory({ olderThan: new Date(), keepPerEnv: 1 })).toBe(1); // h1[3]
+  });
 });
