@@ -1,6 +1,7 @@
 // Embedded PostgreSQL (PGlite, WASM) for the zero-configuration default. PGlite is a single
 // connection, so transactions are serialised here: a query outside a transaction waits for it.
-import { PGlite } from '@electric-sql/pglite';
+// The library is loaded when a PGlite database is opened, never by a process that uses another.
+import type { PGlite } from '@electric-sql/pglite';
 import { lockDataDir, type DataLock } from './data-lock.js';
 import type { Db, Queryable } from './db.js';
 
@@ -28,6 +29,7 @@ export class PgliteDb implements Db {
   static async open(dataDir: string): Promise<PgliteDb> {
     const lock = dataDir.startsWith('memory://') ? null : lockDataDir(dataDir);
     try {
+      const { PGlite } = await import('@electric-sql/pglite');
       return new PgliteDb(await PGlite.create(dataDir), lock);
     } catch (error) {
       lock?.release();

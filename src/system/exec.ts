@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
+
 import { Redactor } from '../domain/redact.js';
 
 export interface RunOptions {
@@ -170,6 +170,8 @@ export async function runAllowingFailure(
       cause === undefined ? undefined : { cause },
     );
   try {
+    // Loaded by the first command run: a process that runs none (a CLI read) never pays for it.
+    const { execa } = await import('execa');
     const result = await execa(file, argv, {
       reject: false,
       stripFinalNewline: options.keepTrailingNewline !== true,
