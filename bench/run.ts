@@ -7,6 +7,7 @@ import { withPgliteStore, withPostgresStore } from '../test/support/db.js';
 import type { Figure } from './figure.js';
 import { consistencyFigures } from './consistency.js';
 import { defaultSetupFigures } from './default-setup.js';
+import { floorFigures } from './floor.js';
 import { githubCallsPerBranch } from './github-calls.js';
 import { lifecycleOverhead } from './lifecycle.js';
 import { apiRequestsPerCreate, webhookFigures } from './webhook.js';
@@ -28,6 +29,7 @@ figures.push(...(await webhookFigures(500)));
 figures.push(...(await apiRequestsPerCreate()));
 figures.push(...(await consistencyFigures(1000, 5)));
 figures.push(...(await defaultSetupFigures()));
+figures.push(...(await floorFigures()));
 
 const rows = figures.map(
   (f) =>

@@ -1,0 +1,109 @@
+// The CLI as users run it — a whole process through the installed entry (bin/kindler.js, dist/
+// current) — beside yardsticks measured in the same run: `node -e 0` for the floor of any Node
+// command, `psql` reading the same 1,000 rows for a read. Wall time and peak RSS, median of 5.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PgDb } from '../src/store/pg-db.js';
+import { SqlStore } from '../src/store/sql-store.js';
+import { createTestDatabase } from '../test/support/db.js';
+import type { Figure } from './figure.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const RUNS = 5;
+const ROWS = 1000;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/** Wall time (ms) and peak RSS (MB) of a whole process, median of RUNS. */
+function measure(argv: string[], env: Record<string, string> = {}) {
+  const out = path.join(os.tmpdir(), `kindler-floor-${process.pid}`);
+  const ms: number[] = [];
+  const mb: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const started = performance.now();
+    execFileSync('/usr/bin/time', ['-f', 'PEAK %M', '-o', out, ...argv], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    ms.push(performance.now() - started);
+    mb.push(Number(fs.readFileSync(out, 'utf8').match(/PEAK (\d+)/)?.[1] ?? 0) / 1024);
+  }
+  fs.rmSync(out, { force: true });
+  return { ms: median(ms), mb: median(mb) };
+}
+
+export async function floorFigures(): Promise<Figure[]> {
+  execFileSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: ROOT },
+  );
+  const db = await createTestDatabase();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-bench-floor-'));
+  const store = new SqlStore(new PgDb(db.url));
+  try {
+    await store.migrate();
+    await store.importRecords(
+      Array.from({ length: ROWS }, (_, i) => ({
+        name: `env-${i}`,
+        provider: 'k3d' as const,
+        subnet: null,
+        nodePort: 30080,
+        pfPort: 40000 + i,
+        httpPort: 20000 + i,
+        httpsPort: 31000 + i,
+        registerPortainer: true,
+        haproxyRoute: true,
+      })),
+    );
+    await store.close();
+    const env = { DATABASE_URL: db.url, KINDLER_DATA_DIR: path.join(tmp, 'data') };
+    const kindler = (args: string[]) => [
+      process.execPath,
+      path.join(ROOT, 'bin/kindler.js'),
+      ...args,
+    ];
+    measure(kindler(['list']), env); // the data dir's local repository is made once
+    const node = measure([process.execPath, '-e', '0']);
+    const help = measure(kindler(['--help']), env);
+    const list = measure(kindler(['list']), env);
+    const status = measure(kindler(['status', 'env-500']), env);
+    const psql = measure(['psql', db.url, '-c', 'select * from clusters']);
+    const times = (a: number, b: number) => `${(a / b).toFixed(1)}×`;
+    return [
+      { name: 'yardstick: `node -e 0`, wall (median of 5)', value: node.ms, unit: 'ms', goal: '—' },
+      {
+        name: `\`kindler --help\`, wall (${times(help.ms, node.ms)} node -e 0)`,
+        value: help.ms,
+        unit: 'ms',
+        goal: `≤ 3 × node -e 0 (${Math.round(3 * node.ms)} ms)`,
+      },
+      {
+        name: `yardstick: \`psql\` reading the ${ROWS} rows, wall`,
+        value: psql.ms,
+        unit: 'ms',
+        goal: '—',
+      },
+      {
+        name: `\`kindler list\`, ${ROWS} rows, PostgreSQL, wall (${times(list.ms, psql.ms)} psql)`,
+        value: list.ms,
+        unit: 'ms',
+        goal: `≤ 5 × psql (${Math.round(5 * psql.ms)} ms)`,
+      },
+      { name: '`kindler list`, peak RSS', value: list.mb, unit: 'MB', goal: '< 100 MB' },
+      {
+        name: `\`kindler status\`, ${ROWS} rows, PostgreSQL, wall (${times(status.ms, psql.ms)} psql)`,
+        value: status.ms,
+        unit: 'ms',
+        goal: `≤ 5 × psql (${Math.round(5 * psql.ms)} ms)`,
+      },
+      { name: '`kindler status`, peak RSS', value: status.mb, unit: 'MB', goal: '< 100 MB' },
+    ];
+  } finally {
+    await store.close().catch(() => undefined);
+    await db.drop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
