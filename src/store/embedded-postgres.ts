@@ -17,7 +17,24 @@ import { run, spawnDetached, tail } from '../system/exec.js';
 const PORT = 5432;
 /** A Unix socket's path is at most 107 bytes; PostgreSQL adds `/.s.PGSQL.5432`. */
 const SOCKET_PATH_LIMIT = 100;
-const UNPRIVILEGED = { user: 'nobody', group: 'nogroup' };
+/**
+ * The unprivileged account the cluster runs as when we are root: `nobody`, with its own primary
+ * group from /etc/passwd (`nogroup` on Debian, `nobody` elsewhere), as numbers.
+ */
+function unprivileged(): { uid: number; gid: number } {
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('nobody:'));
+  const [, , uid, gid] = line?.split(':') ?? [];
+  if (!uid || !gid)
+    throw new Failure(
+      'not_configured',
+      'running as root, the embedded PostgreSQL runs as the user nobody, and this system has none. To resolve, run kindler as an ordinary user, or set DATABASE_URL',
+    );
+  return { uid: Number(uid), gid: Number(gid) };
+}
+const owner = (): string => `${unprivileged().uid}:${unprivileged().gid}`;
 /** How long a start may take before it is reported as failed (a cold start takes well under 1 s). */
 const START_TIMEOUT_MS = 30_000;
 
@@ -49,8 +66,8 @@ export function embeddedCluster(dataDir: string): EmbeddedCluster {
   const runAs = root
     ? [
         'setpriv',
-        `--reuid=${UNPRIVILEGED.user}`,
-        `--regid=${UNPRIVILEGED.group}`,
+        `--reuid=${unprivileged().uid}`,
+        `--regid=${unprivileged().gid}`,
         '--clear-groups',
         '--',
       ]
@@ -159,8 +176,7 @@ async function initCluster(cluster: EmbeddedCluster, bin: string): Promise<void>
   fs.rmSync(scratch, { recursive: true, force: true });
   fs.mkdirSync(scratch, { mode: 0o700 });
   try {
-    if (cluster.runAs.length)
-      await run('chown', [`${UNPRIVILEGED.user}:${UNPRIVILEGED.group}`, scratch]);
+    if (cluster.runAs.length) await run('chown', [owner(), scratch]);
     await runAsOwner(cluster, path.join(bin, 'initdb'), [
       '-D',
       scratch,
@@ -206,8 +222,7 @@ async function initCluster(cluster: EmbeddedCluster, bin: string): Promise<void>
 async function start(cluster: EmbeddedCluster, bin: string): Promise<void> {
   if (cluster.socketDir !== cluster.dir) {
     fs.mkdirSync(cluster.socketDir, { recursive: true, mode: 0o700 });
-    if (cluster.runAs.length)
-      await run('chown', [`${UNPRIVILEGED.user}:${UNPRIVILEGED.group}`, cluster.socketDir]);
+    if (cluster.runAs.length) await run('chown', [owner(), cluster.socketDir]);
   }
   const logFile = path.join(path.dirname(cluster.dir), `${path.basename(cluster.dir)}.log`);
   const pid = postmasterPid(cluster);
