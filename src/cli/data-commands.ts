@@ -5,11 +5,6 @@ import path from 'node:path';
 import { Failure } from '../domain/index.js';
 import type { Config } from '../config/config.js';
 import type { Runtime } from '../runtime.js';
-import {
-  describeCluster,
-  embeddedStatus,
-  stopEmbeddedPostgres,
-} from '../store/embedded-postgres.js';
 import { formatEnvironmentsCsv, parseEnvironmentsCsv } from '../store/csv.js';
 import { readSqliteClusters } from '../store/sqlite-import.js';
 import type { EnvironmentRecord } from '../store/store.js';
@@ -41,6 +36,8 @@ export function dbArgs(args: string[]): 'status' | 'stop' {
  */
 export async function db(config: Config, args: string[], io: CliIo): Promise<number> {
   const action = dbArgs(args);
+  const { describeCluster, embeddedStatus, stopEmbeddedPostgres } =
+    await import('../store/embedded-postgres.js');
   if (config.DATABASE_URL || config.KINDLER_DB !== 'embedded') {
     out(
       io,

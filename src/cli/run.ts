@@ -1,13 +1,12 @@
 // The CLI dispatcher: one table from subcommand to handler, one place that turns errors into
-// exit codes and readable messages. main.ts only calls this.
+// exit codes and readable messages. main.ts only calls this. The configuration, the store and the
+// runtime are loaded when a command runs: help and --version load none of them.
 import fs from 'node:fs';
 import path from 'node:path';
 import { spell, Failure, Redactor, messageOf } from '../domain/index.js';
-import { ConfigError, loadConfig, type Config } from '../config/config.js';
-import { openRuntime, type Runtime } from '../runtime.js';
-import { createLogger } from '../system/log.js';
+import type { Config } from '../config/config.js';
+import type { Runtime } from '../runtime.js';
 import { packageRoot } from '../system/package-root.js';
-import { readSnapshot } from '../store/csv-snapshot.js';
 import * as consistency from './consistency-commands.js';
 import * as data from './data-commands.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -160,14 +159,19 @@ export async function runCli(
   argv: string[],
   io: CliIo,
   // The CLI shows its own progress: its log says only what goes wrong, unless LOG_LEVEL asks more.
-  open: (config: Config) => Promise<Runtime> = (config) =>
-    openRuntime(config, {
+  open: (config: Config) => Promise<Runtime> = async (config) => {
+    const [{ openRuntime }, { createLogger }] = await Promise.all([
+      import('../runtime.js'),
+      import('../system/log.js'),
+    ]);
+    return openRuntime(config, {
       ownerAlive,
       log: createLogger(
         { ...config, LOG_LEVEL: io.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn' },
         new Redactor(config.secrets),
       ),
-    }),
+    });
+  },
 ): Promise<number> {
   const [command, ...args] = argv;
   if (command === '--version' || command === '-V' || command === 'version') {
@@ -198,6 +202,7 @@ export async function runCli(
     err(io, `kindler ${command}: ${messageOf(error)}`);
     return exitCodeFor(error);
   }
+  const { ConfigError, loadConfig } = await import('../config/config.js');
   let config: Config;
   try {
     config = loadConfig(io.env, io.cwd);
@@ -214,6 +219,7 @@ export async function runCli(
     } catch (error) {
       const unreachable = error instanceof Failure && error.code === 'degraded';
       if (!unreachable || !(command === 'list' || command === 'status')) throw error;
+      const { readSnapshot } = await import('../store/csv-snapshot.js');
       const snapshot = await readSnapshot(config.csvPath).catch(() => null);
       if (!snapshot)
         throw new Failure(

@@ -75,6 +75,9 @@ describe('what a command loads', () => {
       const heavy = [K8S, '@electric-sql/pglite', 'execa'];
       expect(resolved.filter((s) => heavy.some((h) => s.startsWith(h)))).toEqual([]);
     }
+    // Help opens nothing: no configuration, no database driver, no logger, no templates.
+    const help = resolvedBy(['--help']);
+    expect(help.filter((s) => ['pg', 'pino', 'yaml', 'probot'].includes(s))).toEqual([]);
   });
 
   it('making a Kubernetes client loads it', () => {
