@@ -228,7 +228,8 @@ export async function runCli(
         );
       return read.degradedRead(command, args, io, snapshot, messageOf(error));
     }
-    if (command !== 'migrate') await rt.store.migrate();
+    // One read when the schema is current (the usual case); migrating takes a lock and DDL.
+    if (command !== 'migrate' && !(await rt.store.migrationsCurrent())) await rt.store.migrate();
     return await entry.run(rt, args, io);
   } catch (error) {
     const code = exitCodeFor(error);

@@ -42,7 +42,7 @@ export async function openStore(config: Config): Promise<Store> {
       describeCluster(cluster),
       'run `kindler db stop`, then try again',
     );
-    await store.migrate();
+    if (!(await store.migrationsCurrent())) await store.migrate();
     await store.importPglite(config.dataDir);
     return store;
   }
