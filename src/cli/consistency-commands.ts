@@ -22,12 +22,7 @@ import { err, out, type CliIo } from './io.js';
 import { cliTrigger } from './lifecycle-commands.js';
 import { workerName } from './owner.js';
 import { progressPrinter } from './progress.js';
-
-export const USAGE = {
-  check: 'kindler check [--json]',
-  sync: 'kindler sync [name…] [--json]',
-  prune: 'kindler prune [--confirm] [name…] [--json]',
-} as const;
+import { USAGE } from './help.js';
 
 export async function check(rt: RepairDeps, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {}, USAGE.check);

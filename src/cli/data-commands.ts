@@ -11,17 +11,10 @@ import type { EnvironmentRecord } from '../store/store.js';
 import { parse } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { err, out, type CliIo } from './io.js';
+import { USAGE } from './help.js';
 
 /** What these commands use of the runtime. */
 type DataDeps = Pick<Runtime, 'store' | 'refreshSnapshot'>;
-
-export const USAGE = {
-  migrate: 'kindler migrate',
-  'import-csv': 'kindler import-csv <file> [--json]',
-  'import-sqlite': 'kindler import-sqlite <kindler.db> [--json]',
-  'export-csv': 'kindler export-csv [file]',
-  db: 'kindler db status|stop',
-} as const;
 
 /** Refuses anything but `status` or `stop` before the configuration is read. */
 export function dbArgs(args: string[]): 'status' | 'stop' {

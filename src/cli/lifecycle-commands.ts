@@ -17,17 +17,10 @@ import {
   environmentUrl,
   spell,
 } from '../domain/index.js';
+import { USAGE } from './help.js';
 
 /** What these commands use of the runtime. */
 type LifecycleDeps = Pick<Runtime, 'engine' | 'store' | 'urls'>;
-
-export const USAGE = {
-  create:
-    'kindler create <name> [--provider k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--json]',
-  delete: 'kindler delete <name> [--json]',
-  retry: 'kindler retry <name> [--json]',
-  cancel: 'kindler cancel <name> [--json]',
-} as const;
 
 export const cliTrigger = (io: CliIo): Trigger => ({
   source: 'cli',

@@ -7,14 +7,10 @@ import { nameArg, parse } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { environmentDetail, environmentsTable, table } from './format.js';
 import { err, out, type CliIo } from './io.js';
+import { USAGE } from './help.js';
 
 /** What these commands use of the runtime. */
 type ReadDeps = Pick<Runtime, 'store' | 'urls'>;
-
-export const USAGE = {
-  list: 'kindler list [--json]',
-  status: 'kindler status <name> [--json]',
-} as const;
 
 export async function list(rt: ReadDeps, args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, {}, USAGE.list);

@@ -1,0 +1,101 @@
+// What the CLI says about itself — its commands, their usage and what they do, the exit codes, its
+// version — with no other imports: `kindler help` and `kindler --version` load nothing else.
+import fs from 'node:fs';
+import path from 'node:path';
+import { EXIT } from './exit-status.js';
+import { packageRoot } from '../system/package-root.js';
+
+/** Each command's arguments, as its usage line. */
+export const USAGE = {
+  create:
+    'kindler create <name> [--provider k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--json]',
+  delete: 'kindler delete <name> [--json]',
+  retry: 'kindler retry <name> [--json]',
+  cancel: 'kindler cancel <name> [--json]',
+
+  list: 'kindler list [--json]',
+  status: 'kindler status <name> [--json]',
+
+  check: 'kindler check [--json]',
+  sync: 'kindler sync [name…] [--json]',
+  prune: 'kindler prune [--confirm] [name…] [--json]',
+
+  migrate: 'kindler migrate',
+  'import-csv': 'kindler import-csv <file> [--json]',
+  'import-sqlite': 'kindler import-sqlite <kindler.db> [--json]',
+  'export-csv': 'kindler export-csv [file]',
+  db: 'kindler db status|stop',
+} as const;
+export type CommandName = keyof typeof USAGE;
+
+/** What each command does, one line, in the order help lists them. */
+const SUMMARY: Record<CommandName, string> = {
+  create: 'create an environment: row, branch, cluster, Portainer, Argo CD, route',
+  delete: 'delete an environment (the row goes last)',
+  retry: 'resume the last failed or interrupted operation',
+  cancel: 'stop the running operation after its current step',
+  list: 'list environments',
+  status: 'show one environment and its last operation',
+  check:
+    'compare the database with Git, clusters, Portainer, Argo CD and HAProxy (exit 5 on differences)',
+  sync: 'recreate what the database implies (deletes nothing)',
+  prune: 'preview orphans; with --confirm archive branches and remove the rest',
+  migrate: 'apply database migrations',
+  db: 'the embedded PostgreSQL under the data dir: where it is, whether it runs; stop it',
+  'import-csv': 'adopt environments from an upstream environments.csv',
+  'import-sqlite': "adopt environments from upstream Kindler's SQLite kindler.db",
+  'export-csv': 'write environments.csv (stdout without a file)',
+};
+
+export const isCommand = (name: string | undefined): name is CommandName =>
+  name !== undefined && Object.hasOwn(USAGE, name);
+
+const COLUMNS = 100;
+
+/** `text` in lines of at most COLUMNS, the first after `lead`, the rest indented to match. */
+function wrap(lead: string, text: string): string[] {
+  const lines: string[] = [];
+  let line = lead;
+  for (const word of text.split(' ')) {
+    if (line.length + word.length + 1 > COLUMNS && line.trim().length > 0) {
+      lines.push(line.trimEnd());
+      line = ' '.repeat(lead.length);
+    }
+    line += `${word} `;
+  }
+  return [...lines, line.trimEnd()];
+}
+
+export function helpText(): string {
+  const width = Math.max(...Object.keys(USAGE).map((name) => name.length));
+  return [
+    'kindler — local Kubernetes environments, database first',
+    '',
+    'Usage: kindler <command> [arguments]    kindler help <command> shows its arguments',
+    '',
+    'Commands:',
+    ...Object.entries(SUMMARY).flatMap(([name, summary]) =>
+      wrap(`  ${name.padEnd(width)}  `, summary),
+    ),
+    '',
+    ...wrap(
+      'Exit codes: ',
+      Object.entries(EXIT)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', '),
+    ),
+    'Configuration: environment variables or a .env file (see README). kindler --version: the version.',
+  ].join('\n');
+}
+
+/** One command's help: its usage (wrapped) and what it does. */
+export function commandHelp(name: CommandName): string {
+  return [...wrap('Usage: ', USAGE[name]), '', ...wrap('', SUMMARY[name])].join('\n');
+}
+
+export function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return `kindler ${pkg.version}`;
+}
