@@ -4,25 +4,29 @@
 // subnets). Columns the SQLite schema does not have (register_portainer, haproxy_route) take
 // upstream's defaults (on). Operations history is not imported.
 import type * as NodeSqlite from 'node:sqlite';
+import { z } from 'zod';
 import { Failure } from '../domain/index.js';
 import { CSV_HEADER, parseEnvironmentsCsv } from './csv.js';
 import type { EnvironmentRecord } from './store.js';
 
-interface SqliteRow {
-  name: unknown;
-  provider: unknown;
-  subnet: unknown;
-  node_port: unknown;
-  pf_port: unknown;
-  http_port: unknown;
-  https_port: unknown;
-}
+/** A SQLite value as node:sqlite gives it; each is then checked as a CSV cell is. */
+const Value = z.union([z.string(), z.number(), z.bigint(), z.null()]);
+const Row = z.object({
+  name: Value,
+  provider: Value,
+  subnet: Value,
+  node_port: Value,
+  pf_port: Value,
+  http_port: Value,
+  https_port: Value,
+});
+const Columns = z.array(z.object({ name: z.string() }));
 
 type SqliteModule = typeof NodeSqlite;
 
 const REQUIRED = ['name', 'provider', 'node_port', 'pf_port', 'http_port', 'https_port'];
 // Upstream's defaults where a row left them empty (create_env.sh, webui/backend).
-const DEFAULT_NODE_PORT = { k3d: 30080, kind: 30081 } as Record<string, number>;
+const DEFAULT_NODE_PORT: Record<string, number> = { k3d: 30080, kind: 30081 };
 
 export async function readSqliteClusters(
   file: string,
@@ -47,9 +51,9 @@ export async function readSqliteClusters(
   }
   try {
     const columns = new Set(
-      (
-        db.prepare("select name from pragma_table_info('clusters')").all() as { name: string }[]
-      ).map((c) => c.name),
+      Columns.parse(db.prepare("select name from pragma_table_info('clusters')").all()).map(
+        (c) => c.name,
+      ),
     );
     if (columns.size === 0)
       throw new Failure(
@@ -63,11 +67,19 @@ export async function readSqliteClusters(
         `${file}: the clusters table lacks ${missing.join(', ')}; nothing was imported`,
       );
     const order = columns.has('id') ? 'id' : 'rowid';
-    const rows = db
+    const selected = db
       .prepare(
         `select name, provider, ${columns.has('subnet') ? 'subnet' : 'null as subnet'}, node_port, pf_port, http_port, https_port from clusters order by ${order}`,
       )
-      .all() as unknown as SqliteRow[];
+      .all();
+    // A BLOB (bytes) is no name or port: refused whole, with the row it is in.
+    const checked = z.array(Row).safeParse(selected);
+    if (!checked.success)
+      throw new Failure(
+        'invalid_input',
+        `${file}: row ${Number(checked.error.issues[0]?.path[0] ?? 0) + 1} of the clusters table holds a value that is not text or a number (${checked.error.issues[0]?.path.slice(1).join('.') ?? '?'}); nothing was imported`,
+      );
+    const rows = checked.data;
     // One CSV line a row, so every check is the CSV import's own.
     const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v).trim());
     const lines = rows.map((r) =>

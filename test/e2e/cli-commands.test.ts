@@ -210,6 +210,18 @@ describe('kindler CLI', () => {
     const none = await cliInProcess(['import-sqlite', empty], env);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("has no clusters table: is it Kindler's kindler.db?");
+    // SQLite keeps whatever it is given: a BLOB is neither a name nor a port.
+    const blob = path.join(tmp, 'blob.db');
+    kindlerDb(blob, [
+      ['sq-fine', 'k3d', null, 30080, 19140, 18140, 18540],
+      ['sq-blob', 'k3d', null, new Uint8Array([1, 2]), 19141, 18141, 18541],
+    ]);
+    const bytes = await cliInProcess(['import-sqlite', blob], env);
+    expect(bytes.code).toBe(2);
+    expect(bytes.stderr).toContain(
+      'row 2 of the clusters table holds a value that is not text or a number (node_port); nothing was imported',
+    );
+    expect((await cliInProcess(['status', 'sq-fine'], env)).code).toBe(3);
   });
 
   it('refuses bad arguments before opening anything: exit 2 with the database down, no data dir made', async () => {
