@@ -34,7 +34,7 @@ function unprivileged(): { uid: number; gid: number } {
     );
   return { uid: Number(uid), gid: Number(gid) };
 }
-const owner = (): string => `${unprivileged().uid}:${unprivileged().gid}`;
+
 /** How long a start may take before it is reported as failed (a cold start takes well under 1 s). */
 const START_TIMEOUT_MS = 30_000;
 
@@ -45,6 +45,8 @@ export interface EmbeddedCluster {
   socketDir: string;
   /** The command prefix that runs a program as the cluster's owner ([] when that is this user). */
   runAs: string[];
+  /** `uid:gid` of the cluster's owner when it is not this user (we are root), for chown. */
+  owner: string | null;
   /** node-postgres's connection string for it. */
   url: string;
 }
@@ -56,24 +58,23 @@ const short = (text: string): string =>
 /** Where the embedded cluster of a data dir lives, and how it is reached. */
 export function embeddedCluster(dataDir: string): EmbeddedCluster {
   const root = isRoot();
-  const dir = root
-    ? path.join('/var/lib/kindler', `pg-${short(path.resolve(dataDir))}`)
-    : path.join(dataDir, 'postgres');
+  const own = path.join(dataDir, 'postgres');
+  // As root, a cluster an ordinary user made in the data dir is that user's: run it as them, so
+  // `sudo kindler …` and the server share one database rather than each having its own.
+  const theirs = root && fs.existsSync(path.join(own, 'PG_VERSION')) ? fs.statSync(own) : null;
+  const account = theirs && theirs.uid !== 0 ? { uid: theirs.uid, gid: theirs.gid } : null;
+  const dir =
+    root && !account ? path.join('/var/lib/kindler', `pg-${short(path.resolve(dataDir))}`) : own;
   const socketDir =
     `${dir}/.s.PGSQL.${PORT}`.length <= SOCKET_PATH_LIMIT
       ? dir
       : path.join(os.tmpdir(), `kindler-pg-${process.getuid?.() ?? 0}-${short(dir)}`);
-  const runAs = root
-    ? [
-        'setpriv',
-        `--reuid=${unprivileged().uid}`,
-        `--regid=${unprivileged().gid}`,
-        '--clear-groups',
-        '--',
-      ]
+  const as = root ? (account ?? unprivileged()) : null;
+  const runAs = as
+    ? ['setpriv', `--reuid=${as.uid}`, `--regid=${as.gid}`, '--clear-groups', '--']
     : [];
   const url = `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(socketDir)}&port=${PORT}`;
-  return { dir, socketDir, runAs, url };
+  return { dir, socketDir, runAs, owner: as ? `${as.uid}:${as.gid}` : null, url };
 }
 
 /** The PostgreSQL server binaries for this platform, or null when none is installed. */
@@ -176,7 +177,7 @@ async function initCluster(cluster: EmbeddedCluster, bin: string): Promise<void>
   fs.rmSync(scratch, { recursive: true, force: true });
   fs.mkdirSync(scratch, { mode: 0o700 });
   try {
-    if (cluster.runAs.length) await run('chown', [owner(), scratch]);
+    if (cluster.owner) await run('chown', [cluster.owner, scratch]);
     await runAsOwner(cluster, path.join(bin, 'initdb'), [
       '-D',
       scratch,
@@ -222,25 +223,35 @@ async function initCluster(cluster: EmbeddedCluster, bin: string): Promise<void>
 async function start(cluster: EmbeddedCluster, bin: string): Promise<void> {
   if (cluster.socketDir !== cluster.dir) {
     fs.mkdirSync(cluster.socketDir, { recursive: true, mode: 0o700 });
-    if (cluster.runAs.length) await run('chown', [owner(), cluster.socketDir]);
+    if (cluster.owner) await run('chown', [cluster.owner, cluster.socketDir]);
   }
   const logFile = path.join(path.dirname(cluster.dir), `${path.basename(cluster.dir)}.log`);
-  const pid = postmasterPid(cluster);
+  const running = postmasterPid(cluster);
   // A server another process is starting (its pid file is there, its socket not yet): wait for it.
-  if (pid === null || !alive(pid)) {
+  let spawned: number | null = null;
+  if (running === null || !alive(running)) {
     const [command, ...prefix] = [...cluster.runAs, path.join(bin, 'postgres')];
-    await spawnDetached(command as string, [...prefix, '-D', cluster.dir], {
+    // What matters is said on the command line too: a cluster whose postgresql.conf lacks our
+    // lines (made by hand) still listens on its socket only.
+    const settings = [
+      'listen_addresses=',
+      `unix_socket_directories=${cluster.socketDir}`,
+      `port=${PORT}`,
+    ].flatMap((setting) => ['-c', setting]);
+    spawned = await spawnDetached(command as string, [...prefix, '-D', cluster.dir, ...settings], {
       env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
       logFile,
     });
   }
   const until = Date.now() + START_TIMEOUT_MS;
   while (!(await answers(cluster))) {
-    if (Date.now() > until) {
+    // The server we started has exited, and no other holds the cluster: it will not answer.
+    const gone = spawned !== null && !alive(spawned) && !alive(postmasterPid(cluster) ?? 0);
+    if (gone || Date.now() > until) {
       const log = fs.existsSync(logFile) ? tail(fs.readFileSync(logFile, 'utf8'), 5) : '';
       throw new Failure(
         'degraded',
-        `${describeCluster(cluster)} did not start within ${START_TIMEOUT_MS / 1000} s${log ? `; its log (${logFile}) ends:\n${log}` : ''}`,
+        `${describeCluster(cluster)} ${gone ? 'stopped as it started' : `did not start within ${START_TIMEOUT_MS / 1000} s`}${log ? `; its log (${logFile}) ends:\n${log}` : ''}`,
       );
     }
     await sleep(50);
@@ -283,6 +294,7 @@ function postmasterPid(cluster: EmbeddedCluster): number | null {
 }
 
 function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false; // kill(0) would signal our own group
   try {
     process.kill(pid, 0);
     return true;

@@ -5,7 +5,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { binDir, ensureEmbeddedPostgres } from '../../src/store/embedded-postgres.js';
 import { cliChild, cliInProcess } from '../support/cli.js';
 import { postmasters, removeEmbedded } from '../support/embedded.js';
 import { setupFakes } from '../support/fakes.js';
@@ -144,4 +146,41 @@ describe('the default set-up: the server and the CLI share one embedded PostgreS
       operation: { id: 3, kind: 'create', status: 'success' },
     });
   });
+
+  it.runIf(process.getuid?.() === 0)(
+    'as root, a cluster an ordinary user made in the data dir is joined as that user, not duplicated',
+    async () => {
+      const { dir, env } = dataDir();
+      // The user's cluster: what their own `kindler` made in <data dir>/postgres (initdb as them).
+      fs.mkdirSync(dir, { recursive: true });
+      for (let d = dir; d !== path.dirname(os.tmpdir()); d = path.dirname(d))
+        fs.chmodSync(d, 0o755);
+      fs.chownSync(dir, 65534, 65534);
+      const initdb = path.join(binDir()!, 'initdb');
+      execFileSync(
+        'setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          '--',
+          initdb,
+          '-D',
+          path.join(dir, 'postgres'),
+          '-U',
+          'postgres',
+          '--auth=trust',
+          '--no-instructions',
+        ],
+        { stdio: 'ignore', env: { PATH: '/usr/bin:/bin' } },
+      );
+      const cluster = await ensureEmbeddedPostgres(dir);
+      expect(cluster.dir).toBe(path.join(dir, 'postgres'));
+      expect(cluster.owner).toBe('65534:65534');
+      const [pid] = postmasters(dir);
+      expect(fs.statSync(`/proc/${pid}`).uid).toBe(65534);
+      expect((await cliInProcess(['list'], env)).code).toBe(0);
+      expect(postmasters(dir)).toEqual([pid]);
+    },
+  );
 });

@@ -19,7 +19,8 @@ export function postmasters(dataDir: string): number[] {
     .filter((p) => {
       try {
         const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter(Boolean);
-        return argv.at(-3)?.endsWith('/postgres') && argv.at(-2) === '-D' && argv.at(-1) === dir;
+        const d = argv.indexOf('-D');
+        return Boolean(argv[0]?.endsWith('/postgres')) && d > 0 && argv[d + 1] === dir;
       } catch {
         return false;
       }
