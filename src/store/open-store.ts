@@ -42,7 +42,6 @@ export async function openStore(config: Config): Promise<Store> {
       describeCluster(cluster),
       'run `kindler db stop`, then try again',
     );
-    if (!(await store.migrationsCurrent())) await store.migrate();
     await store.importPglite(config.dataDir);
     return store;
   }

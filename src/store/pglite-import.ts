@@ -48,6 +48,8 @@ export async function importPglite(
 ): Promise<PgliteImport | null> {
   const source = path.join(dataDir, 'pglite');
   if (!fs.existsSync(path.join(source, 'PG_VERSION'))) return null;
+  // Only here, with something to import, does opening the store need the schema first.
+  await migrate(target);
   if (await holdsData(target)) return null; // checked again under the lock
   const old = await PgliteDb.open(source);
   let rows: Record<string, number> | null;
