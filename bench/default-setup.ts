@@ -3,7 +3,7 @@
 // status`) — wall time and peak RSS of the whole process. The embedded PostgreSQL is measured
 // fresh (its initdb included) and running (as after the first start); its own
 // memory is counted apart (PSS of the postmaster and its children, shared pages split).
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,10 +12,9 @@ import { createTestDatabase } from '../test/support/db.js';
 import { removeEmbedded } from '../test/support/embedded.js';
 import { setupFakes } from '../test/support/fakes.js';
 import type { Figure } from './figure.js';
+import { ROOT, buildDist, kindler, median, timeProcess } from './process.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const RUNS = 3;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const kb = (pid: number, field: string, file = 'status'): number => {
@@ -83,29 +82,8 @@ async function serverRun(env: Record<string, string>) {
   }
 }
 
-/** One CLI call through the installed entry (bin/kindler.js): wall time and peak RSS. */
-function cliRun(args: string[], env: Record<string, string>) {
-  const started = performance.now();
-  const out = path.join(os.tmpdir(), `kindler-bench-time-${process.pid}`);
-  execFileSync(
-    '/usr/bin/time',
-    ['-f', 'PEAK %M', '-o', out, process.execPath, path.join(ROOT, 'bin/kindler.js'), ...args],
-    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const ms = performance.now() - started;
-  const peakMb = Number(fs.readFileSync(out, 'utf8').match(/PEAK (\d+)/)?.[1] ?? 0) / 1024;
-  fs.rmSync(out, { force: true });
-  return { ms, peakMb };
-}
-
 export async function defaultSetupFigures(): Promise<Figure[]> {
-  execFileSync(
-    process.execPath,
-    [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-    {
-      cwd: ROOT,
-    },
-  );
+  buildDist();
   const fakes = setupFakes();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-bench-default-'));
   const db = await createTestDatabase();
@@ -136,14 +114,10 @@ export async function defaultSetupFigures(): Promise<Figure[]> {
         rss[setup].push(run.rssMb);
       }
       const env = setups[setup];
-      execFileSync(process.execPath, [path.join(ROOT, 'bin/kindler.js'), 'create', 'bench1'], {
-        cwd: ROOT,
-        env: { ...process.env, ...env },
-        stdio: 'ignore',
-      });
+      timeProcess(kindler(['create', 'bench1']), env); // what the reads then show
       for (let i = 0; i < RUNS; i++)
         for (const args of [['list'], ['status', 'bench1']]) {
-          const r = cliRun(args, env);
+          const r = timeProcess(kindler(args), env);
           reads[setup].ms.push(r.ms);
           reads[setup].mb.push(r.peakMb);
         }

@@ -1,7 +1,6 @@
 // The CLI as users run it — a whole process through the installed entry (bin/kindler.js, dist/
 // current) — beside yardsticks measured in the same run: `node -e 0` for the floor of any Node
 // command, `psql` reading the same 1,000 rows for a read. Wall time and peak RSS, median of 5.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,37 +8,19 @@ import { PgDb } from '../src/store/pg-db.js';
 import { SqlStore } from '../src/store/sql-store.js';
 import { createTestDatabase } from '../test/support/db.js';
 import type { Figure } from './figure.js';
+import { buildDist, kindler, median, timeProcess } from './process.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const RUNS = 5;
 const ROWS = 1000;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 /** Wall time (ms) and peak RSS (MB) of a whole process, median of RUNS. */
 function measure(argv: string[], env: Record<string, string> = {}) {
-  const out = path.join(os.tmpdir(), `kindler-floor-${process.pid}`);
-  const ms: number[] = [];
-  const mb: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const started = performance.now();
-    execFileSync('/usr/bin/time', ['-f', 'PEAK %M', '-o', out, ...argv], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    ms.push(performance.now() - started);
-    mb.push(Number(fs.readFileSync(out, 'utf8').match(/PEAK (\d+)/)?.[1] ?? 0) / 1024);
-  }
-  fs.rmSync(out, { force: true });
-  return { ms: median(ms), mb: median(mb) };
+  const runs = Array.from({ length: RUNS }, () => timeProcess(argv, env));
+  return { ms: median(runs.map((r) => r.ms)), mb: median(runs.map((r) => r.peakMb)) };
 }
 
 export async function floorFigures(): Promise<Figure[]> {
-  execFileSync(
-    process.execPath,
-    [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-    { cwd: ROOT },
-  );
+  buildDist();
   const db = await createTestDatabase();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-bench-floor-'));
   const store = new SqlStore(new PgDb(db.url));
@@ -60,11 +41,6 @@ export async function floorFigures(): Promise<Figure[]> {
     );
     await store.close();
     const env = { DATABASE_URL: db.url, KINDLER_DATA_DIR: path.join(tmp, 'data') };
-    const kindler = (args: string[]) => [
-      process.execPath,
-      path.join(ROOT, 'bin/kindler.js'),
-      ...args,
-    ];
     measure(kindler(['list']), env); // the data dir's local repository is made once
     const node = measure([process.execPath, '-e', '0']);
     const help = measure(kindler(['--help']), env);

@@ -1,0 +1,42 @@
+// Whole processes, as users run them: the build the installed entry runs from, and one process's
+// wall time and peak RSS (GNU time's maximum resident set size).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+
+export const median = (xs: number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/** dist/ current with src/, as `npm start` and bin/kindler.js need it. */
+export function buildDist(): void {
+  execFileSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: ROOT },
+  );
+}
+
+/** Runs `argv` once to its end: wall time (ms) and peak RSS (MB). */
+export function timeProcess(argv: string[], env: Record<string, string> = {}) {
+  const out = path.join(os.tmpdir(), `kindler-bench-time-${process.pid}`);
+  const started = performance.now();
+  execFileSync('/usr/bin/time', ['-f', 'PEAK %M', '-o', out, ...argv], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const ms = performance.now() - started;
+  const peakMb = Number(fs.readFileSync(out, 'utf8').match(/PEAK (\d+)/)?.[1] ?? 0) / 1024;
+  fs.rmSync(out, { force: true });
+  return { ms, peakMb };
+}
+
+/** The `kindler` command as installed (bin/kindler.js over dist/). */
+export const kindler = (args: string[]): string[] => [
+  process.execPath,
+  path.join(ROOT, 'bin/kindler.js'),
+  ...args,
+];
