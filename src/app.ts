@@ -14,6 +14,7 @@ export const HANDLED_EVENTS = {
     'pull_request.unlabeled',
     'pull_request.closed',
     'pull_request.reopened',
+    'pull_request.synchronize',
   ],
   checkRun: ['check_run.requested_action', 'check_run.rerequested'],
 } as const;
@@ -114,6 +115,7 @@ export function kindlerApp(given: AppDeps) {
             installationId: p.installation?.id ?? null,
             sender: p.sender.login,
             fork: p.pull_request.head.repo?.full_name !== p.repository.full_name,
+            headRepo: p.pull_request.head.repo?.full_name ?? null,
           },
           context.octokit,
           deps,

@@ -8,7 +8,8 @@ import { appConfigured, WEBHOOK_PATH } from './github/start.js';
 import { registeredAppEnv, SETUP_PATH } from './github/registration.js';
 import { serve } from './server/serve.js';
 import { createProbot } from 'probot';
-import { configRepoBranches } from './github/config-repo.js';
+import { configRepoBranches, repositoryReader } from './github/config-repo.js';
+import { GitHubHeadSource } from './git/github-head.js';
 import { Redactor } from './domain/index.js';
 import { createLogger } from './system/log.js';
 import { describeCluster, embeddedCluster } from './store/embedded-postgres.js';
@@ -26,7 +27,13 @@ const probot = appConfigured(process.env)
   ? createProbot({ env: process.env, overrides: { log: log.child({ component: 'github' }) } })
   : undefined;
 const branches = probot ? configRepoBranches(probot, config) : null;
-const rt = await openRuntime(config, { log, ...(branches ? { branches } : {}) });
+// Pull-request heads are read with the installation that covers their repository.
+const heads = probot ? repositoryReader(probot) : null;
+const rt = await openRuntime(config, {
+  log,
+  ...(branches ? { branches } : {}),
+  ...(heads ? { heads: (store) => new GitHubHeadSource(heads, store) } : {}),
+});
 const applied = await rt.store.migrate();
 await rt.refreshSnapshot();
 const served = await serve(

@@ -1,11 +1,18 @@
 // Wiring: from a Config to a store, the step handlers over real adapters, and the engine. The
 // CLI, the app and the dashboard all start here; tests pass overrides for what cannot run here.
-import { type UrlSettings, Redactor, type Environment, type ProviderName } from './domain/index.js';
+import {
+  Failure,
+  type UrlSettings,
+  Redactor,
+  type Environment,
+  type ProviderName,
+} from './domain/index.js';
 import type { Config } from './config/config.js';
 import { Engine } from './lifecycle/engine.js';
 import type { StepHandler, SystemStep } from './lifecycle/step.js';
 import type { BranchFile, BranchStore } from './git/branch-store.js';
-import { BranchStep } from './git/branch-step.js';
+import { BranchStep, type Render } from './git/branch-step.js';
+import { GitHubHeadSource, type HeadSource } from './git/github-head.js';
 import { GitCliBranchStore, localBareRepo, splitCredentials } from './git/git-cli-branch-store.js';
 import { loadTemplates } from './git/templates.js';
 import { ClusterStep } from './providers/cluster-step.js';
@@ -21,6 +28,7 @@ import { PortainerClient } from './registrars/portainer-client.js';
 import { PortainerStep } from './registrars/portainer-step.js';
 import { ReadinessProbe } from './registrars/readiness.js';
 import { renderBranchFiles, templateVars, type TemplateFile } from './render/manifests.js';
+import { validateDeploy } from './render/validate-manifests.js';
 import { writeSnapshot } from './store/csv-snapshot.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
@@ -39,8 +47,8 @@ export interface Runtime {
   branches: BranchStore;
   /** The only way to the outside systems: each step's handler over its adapter. */
   handlers: Record<SystemStep, StepHandler>;
-  /** What an environment's branch should hold now (deploy/ rendered from the templates). */
-  render(env: Environment): Promise<BranchFile[]>;
+  /** What an environment's branch should hold (deploy/ from the templates, or head `at`). */
+  render: Render;
   refreshSnapshot(): Promise<void>;
   close(): Promise<void>;
 }
@@ -49,6 +57,8 @@ export interface RuntimeOverrides {
   store?: Store;
   /** Where branches live when the app runs (the config repo through the GitHub API). */
   branches?: BranchStore;
+  /** How pull-request heads are read (the app's installations); absent, only what is kept. */
+  heads?: (store: Store) => HeadSource;
   ownerAlive?: (owner: string) => boolean;
   retryDelaysMs?: number[];
   log?: Logger;
@@ -78,15 +88,20 @@ export async function openRuntime(
       timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
     });
   let templates: TemplateFile[] | undefined;
-  const render = async (env: Environment) => {
-    templates ??= await loadTemplates(config.KINDLER_TEMPLATES_DIR);
-    return renderBranchFiles(
-      templates,
-      templateVars(env, {
-        baseDomain: config.BASE_DOMAIN,
-        ingressClass: config.KINDLER_INGRESS_CLASS,
-      }),
+  const heads = overrides.heads?.(store) ?? keptHeads(store);
+  const render: Render = async (env, at) => {
+    const vars = templateVars(env, {
+      baseDomain: config.BASE_DOMAIN,
+      ingressClass: config.KINDLER_INGRESS_CLASS,
+    });
+    const sha = env.source ? (at ?? env.deployed?.sha ?? env.source.sha) : null;
+    const head = env.source && sha ? await heads.files(env.source.repo, sha) : null;
+    const files = renderBranchFiles(
+      head ?? (templates ??= await loadTemplates(config.KINDLER_TEMPLATES_DIR)),
+      vars,
     );
+    validateDeploy(files, vars.KINDLER_HOST as string);
+    return files;
   };
   const portainer = config.PORTAINER_URL
     ? new PortainerClient({
@@ -113,7 +128,9 @@ export async function openRuntime(
     : null;
   const rows = () => store.listEnvironments();
   const handlers: Record<SystemStep, StepHandler> = {
-    branch: new BranchStep(branches, render, config.GIT_DEFAULT_BRANCH),
+    branch: new BranchStep(branches, render, config.GIT_DEFAULT_BRANCH, async (name, deployed) => {
+      await store.updateEnvironment(name, { deployed });
+    }),
     cluster: new ClusterStep(providers, new KindIngress(kubeconfigFor, config.KIND_INGRESS_IMAGE)),
     portainer: new PortainerStep(portainer, kubeconfigFor, config.PORTAINER_AGENT_IMAGE),
     argocd: new ArgoCdStep(devops, kubeconfigFor, rows, {
@@ -166,6 +183,7 @@ export async function openRuntime(
     urls: {
       baseDomain: config.BASE_DOMAIN,
       gatewayPort: gateway ? config.HAPROXY_HTTP_PORT : null,
+      dashboard: config.KINDLER_PUBLIC_URL ?? null,
     },
     store,
     engine,
@@ -176,6 +194,19 @@ export async function openRuntime(
     refreshSnapshot,
     close: () => store.close(),
   };
+}
+
+/**
+ * Heads read before, from the database only: outside the app (the CLI) nothing can read GitHub,
+ * and a head not kept is a clear refusal.
+ */
+function keptHeads(store: Store): HeadSource {
+  return new GitHubHeadSource(async (repo) => {
+    throw new Failure(
+      'not_configured',
+      `this environment is rendered from a pull request's head in ${repo}, which only the GitHub App reads; run the operation from the app (a comment or the dashboard)`,
+    );
+  }, store);
 }
 
 /** The HAProxy config the gateway routes are kept in; null when HAPROXY_CONFIG is not set. */

@@ -16,6 +16,7 @@
 //     keep_label: keep
 //     ttl: 72h
 //     forks: false          # pull requests from forks get no environment unless true
+//     deploy_from: [acme/web]  # whose heads deploy their own deploy/ (the config repo's always do)
 //   repositories: [acme/platform-config, acme/web]   # who may issue commands (default: this one)
 //
 // The file is read from the config repository (KINDLER_CONFIG_REPO) for every repository the app
@@ -62,12 +63,20 @@ const schema = z
         ttl: duration.optional(),
         /** Whether a pull request whose head is in a fork gets an environment. */
         forks: z.boolean().default(false),
+        /**
+         * Repositories (owner/repo) whose pull requests deploy their head's deploy/; the config
+         * repository's own always do. Others get the templates.
+         */
+        deploy_from: z
+          .array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, { message: 'expected owner/repo' }))
+          .default([]),
       })
       .strict()
       .default({
         labels: { k3d: 'env:k3d', kind: 'env:kind' },
         keep_label: 'keep',
         forks: false,
+        deploy_from: [],
       }),
     /** The repositories that may issue commands (owner/repo); unset → the config repository alone. */
     repositories: z

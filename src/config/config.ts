@@ -106,6 +106,11 @@ const schema = z.object({
   KINDLER_HISTORY_PER_ENV: z.coerce.number().int().min(0).default(50),
   /** When set, the dashboard, its API and /metrics need this token (Bearer header, or ?token= once). */
   KINDLER_DASHBOARD_TOKEN: optional,
+  /** The address the bot is reached at (app registration; the dashboard links GitHub shows). */
+  KINDLER_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
   HOST: z.string().default('127.0.0.1'),
   /** 0: any free port (the start-up banner says which). */
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),

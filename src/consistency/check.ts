@@ -80,6 +80,8 @@ async function expectations(rt: CheckDeps, rows: Environment[]): Promise<Expecte
   return Promise.all(
     rows.map(async (env): Promise<Expected> => {
       const base = { env, route: backendTarget(env, settings), busy: active.get(env.name) ?? null };
+      // A pull request's branch holds what its last deploy wrote: known by its tree id.
+      if (env.source && env.deployed) return { ...base, tree: env.deployed.tree };
       try {
         return { ...base, tree: treeSha(await rt.render(env), DEPLOY_PREFIX) };
       } catch (error) {

@@ -7,6 +7,15 @@ import type { ProviderName } from './provider.js';
 export type EnvStatus = 'creating' | 'ready' | 'failed' | 'deleting' | 'delete_failed';
 
 /** One row of `clusters`: the upstream Kindler columns plus ours. */
+/** A pull request's head an environment is rendered from. */
+export interface Source {
+  /** The repository holding the head: "owner/name". */
+  repo: string;
+  sha: string;
+  /** Who pushed it (or labelled the pull request). */
+  by: string | null;
+}
+
 export interface Environment {
   name: EnvName;
   provider: ProviderName;
@@ -26,6 +35,13 @@ export interface Environment {
   expiresAt: Date | null;
   pinned: boolean;
   labels: Record<string, string>;
+  /**
+   * Where the branch is rendered from: a pull request's head (`deploy/` of commit `sha` in
+   * `repo`, the newest asked for, pushed by `by`), or null for the templates.
+   */
+  source: Source | null;
+  /** What the branch holds since when: the head rendered onto it and the tree id of its deploy/. */
+  deployed: { sha: string; tree: string; at: Date } | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -41,6 +57,7 @@ export interface NewEnvironment {
   expiresAt?: Date | null;
   pinned?: boolean;
   labels?: Record<string, string>;
+  source?: Source | null;
 }
 
 /**

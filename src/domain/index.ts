@@ -1,6 +1,7 @@
 export * from './env-name.js';
 export * from './provider.js';
 export * from './environment.js';
+export * from './deployment.js';
 export * from './names.js';
 export * from './errors.js';
 export * from './redact.js';

@@ -31,6 +31,8 @@ export interface UrlSettings {
   baseDomain: string;
   /** HAPROXY_HTTP_PORT when HAProxy is configured; absent or null: no gateway. */
   gatewayPort?: number | null;
+  /** KINDLER_PUBLIC_URL: where the dashboard is reached, for links written to GitHub. */
+  dashboard?: string | null;
 }
 
 /**

@@ -5,9 +5,11 @@ import { command, type NextCommand } from './next-command.js';
 /**
  * create and delete run the lifecycle; sync makes what the row implies exist again (the system
  * steps a consistency check found wanting, then the ready probe) and deletes nothing; prune removes
- * what a name without a row still holds (the systems a check found orphaned), branch archived.
+ * what a name without a row still holds (the systems a check found orphaned), branch archived;
+ * deploy renders a pull request's newer head onto the environment's branch and waits until it is
+ * served (Argo CD syncs the branch).
  */
-export const OPERATION_KINDS = ['create', 'delete', 'sync', 'prune'] as const;
+export const OPERATION_KINDS = ['create', 'delete', 'sync', 'prune', 'deploy'] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 /** `operations.status`, in upstream vocabulary plus queueing and cancellation. */
 export const OPERATION_STATUSES = ['queued', 'running', 'success', 'failed', 'cancelled'] as const;
@@ -35,6 +37,7 @@ export const DELETE_STEPS = [
 ] as const;
 export const SYNC_STEPS = ['branch', 'cluster', 'portainer', 'argocd', 'haproxy', 'ready'] as const;
 export const PRUNE_STEPS = ['cluster', 'portainer', 'argocd', 'haproxy', 'branch'] as const;
+export const DEPLOY_STEPS = ['branch', 'ready'] as const;
 /** The detail of a sync's or prune's step its consistency check found nothing to do for (skipped). */
 export const NOTHING_TO_DO = 'nothing to do';
 export type StepName = (typeof CREATE_STEPS)[number];
@@ -77,6 +80,10 @@ export interface Trigger {
   headSha: string | null;
 }
 
+/** A GitHub Deployment status state, as kindler-bot writes them. */
+export const DEPLOYMENT_STATES = ['queued', 'in_progress', 'success', 'failure', 'inactive'] as const;
+export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
+
 export interface Operation {
   id: number;
   envName: EnvName;
@@ -96,16 +103,26 @@ export interface Operation {
   leaseExpiresAt: Date | null;
   commentId: number | null;
   checkRunId: number | null;
+  /** The GitHub Deployment of the head this operation deploys (pull-request environments). */
+  deploymentId: number | null;
+  /** The last state written to that Deployment (statuses are a log: each is written once). */
+  deploymentState: DeploymentState | null;
   startedAt: Date;
   completedAt: Date | null;
   updatedAt: Date;
 }
 
 export const stepsFor = (kind: OperationKind): readonly StepName[] =>
-  ({ create: CREATE_STEPS, delete: DELETE_STEPS, sync: SYNC_STEPS, prune: PRUNE_STEPS })[kind];
+  ({
+    create: CREATE_STEPS,
+    delete: DELETE_STEPS,
+    sync: SYNC_STEPS,
+    prune: PRUNE_STEPS,
+    deploy: DEPLOY_STEPS,
+  })[kind];
 
 /** Whether the operation's steps make things exist (ensure) rather than go away. */
-export const ensures = (kind: OperationKind): boolean => kind === 'create' || kind === 'sync';
+export const ensures = (kind: OperationKind): boolean => kind !== 'delete' && kind !== 'prune';
 
 /** The refusal when an environment already has a queued or running operation. */
 export function busyFailure(active: Operation): Failure {

@@ -1,9 +1,11 @@
-// The `branch` step: the environment's branch holds the rendered deploy/ chart. Drift is what the
-// branch holds versus what the templates render now.
-import { isReservedBranch, shell, type Environment } from '../domain/index.js';
+// The `branch` step: the environment's branch holds the rendered deploy/ chart — the templates',
+// or a pull request head's (see Environment.source). Drift is what the branch holds versus what
+// the templates render now, or, for a pull request, what its last deploy wrote.
+import { isReservedBranch, shell, type EnvName, type Environment } from '../domain/index.js';
 import { listingView, type Observation, type Read, type SystemView } from '../lifecycle/step.js';
 import type { PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
-import type { BranchFile, BranchStore, BranchTree } from './branch-store.js';
+import type { BranchFile, BranchStore, BranchTree, Ensured } from './branch-store.js';
+import { treeSha } from './tree-hash.js';
 
 export const DEPLOY_PREFIX = 'deploy/';
 
@@ -38,9 +40,12 @@ export function branchView(
           },
         ];
       if (branch.tree === want.tree) return [];
-      const detail = branch.tree
-        ? 'deploy/ differs from what the templates render now'
-        : 'the branch has no deploy/ folder';
+      const source = want.env.source;
+      const detail = !branch.tree
+        ? 'the branch has no deploy/ folder'
+        : source && want.env.deployed
+          ? `deploy/ differs from what ${source.repo}@${want.env.deployed.sha.slice(0, 7)} rendered`
+          : 'deploy/ differs from what the templates render now';
       return [{ kind: 'mismatch', detail, fix: want.repair }];
     },
     what: (b) =>
@@ -48,12 +53,18 @@ export function branchView(
   });
 }
 
+/** What an environment's branch should hold: rendered from the templates, or from head `at`. */
+export type Render = (env: Environment, at?: string | null) => Promise<BranchFile[]>;
+
 export class BranchStep implements StepHandler {
   readonly step = 'branch' as const;
   constructor(
     private readonly branches: BranchStore,
-    private readonly render: (env: Environment) => Promise<BranchFile[]>,
+    private readonly render: Render,
     private readonly defaultBranch: string,
+    /** Records what the branch holds now (a pull request's head, and its deploy/ tree id). */
+    private readonly deployed: (name: EnvName, deployed: Environment['deployed']) => Promise<void>,
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
   skipReason(): string | null {
@@ -66,17 +77,40 @@ export class BranchStep implements StepHandler {
 
   async ensure(ctx: StepContext): Promise<string> {
     const { env } = ctx;
+    const verb = (result: Ensured) =>
+      ({
+        created: 'created branch',
+        updated: 'updated branch',
+        unchanged: 'branch already up to date:',
+      })[result];
+    if (!env.source) {
+      const result = await this.branches.ensure(
+        env.name,
+        await this.render(env),
+        `kindler: manifests for environment ${env.name} (${env.provider})`,
+      );
+      return `${verb(result)} "${env.name}" in ${this.branches.description}`;
+    }
+    // A pull request's head: the one this operation deploys, or (a sync) the one deployed last.
+    const sha = ctx.headSha ?? env.deployed?.sha ?? env.source.sha;
+    const files = await this.render(env, sha);
+    // What the last deploy wrote, so only what changed is sent (rendered again from what is kept).
+    const known =
+      env.deployed && env.deployed.sha !== sha
+        ? await this.render(env, env.deployed.sha).catch(() => null)
+        : null;
     const result = await this.branches.ensure(
       env.name,
-      await this.render(env),
-      `kindler: manifests for environment ${env.name} (${env.provider})`,
+      files,
+      `kindler: deploy ${env.name} from ${env.source.repo}@${sha}`,
+      known,
     );
-    const verb = {
-      created: 'created branch',
-      updated: 'updated branch',
-      unchanged: 'branch already up to date:',
-    }[result];
-    return `${verb} "${env.name}" in ${this.branches.description}`;
+    const tree = treeSha(files, DEPLOY_PREFIX);
+    const same = env.deployed?.sha === sha && env.deployed.tree === tree;
+    if (!same) await this.deployed(env.name, { sha, tree, at: this.now() });
+    const changed = known ? branchDrift(known, files).length : files.length;
+    const what = result === 'unchanged' ? '' : ` (${changed} file${changed === 1 ? '' : 's'} changed)`;
+    return `${verb(result)} "${env.name}" with ${env.source.repo}@${sha.slice(0, 7)}${what}`;
   }
 
   async prune(ctx: PruneContext): Promise<string> {

@@ -33,8 +33,17 @@ export interface BranchStore {
   get(name: string): Promise<BranchInfo | null>;
   /** Every branch with the tree id of `prefix` on its head, in a few calls whatever the count (consistency check). */
   trees(prefix: string): Promise<BranchTree[]>;
-  /** Branch `name` = the default branch plus exactly `files`; idempotent. */
-  ensure(name: EnvName, files: BranchFile[], message: string): Promise<Ensured>;
+  /**
+   * Branch `name` = the default branch plus exactly `files` under deploy/; idempotent. `known` is
+   * what deploy/ held after the last write, when the caller remembers it: a store may then send
+   * only what changed, once it has seen that deploy/ is still exactly that.
+   */
+  ensure(
+    name: EnvName,
+    files: BranchFile[],
+    message: string,
+    known?: BranchFile[] | null,
+  ): Promise<Ensured>;
   /** The files under `prefix` on a branch, or null when the branch does not exist. */
   readFiles(name: string, prefix: string): Promise<BranchFile[] | null>;
   remove(name: EnvName): Promise<'deleted' | 'absent'>;

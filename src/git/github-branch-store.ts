@@ -1,15 +1,19 @@
 // Branches in the config repository through the GitHub Git Database API, in the fewest calls
 // (research/apis.md §5.4): a new branch is one GraphQL read of both heads → createTree (inline
 // contents on the default branch's tree) → createCommit → createRef; an unchanged one is that read
-// + getTree, compared by blob hashes computed here. Listing uses GraphQL, 200 refs a request (100
+// alone (its deploy/ tree id against the one computed here); a change sends only the files that
+// changed. Listing uses GraphQL, 200 refs a request (100
 // from each end) — never a call per branch.
 import { Failure, TransientError, httpStatusOf, type EnvName } from '../domain/index.js';
 import { refuseBadArchive, refuseReserved } from './branch-store.js';
 import type { BranchFile, BranchInfo, BranchTree } from './branch-store.js';
 import type { BranchStore, Ensured, RepositoryAccess } from './branch-store.js';
-import { blobSha } from './tree-hash.js';
+import { blobSha, treeSha } from './tree-hash.js';
 
 export { blobSha };
+
+/** The directory of a branch that is the environment's: the rest is the default branch's. */
+const DEPLOY = 'deploy/';
 
 /** The slice of Octokit this store uses (Probot's context.octokit and @octokit/rest both fit). */
 export interface GitHubApi {
@@ -204,32 +208,43 @@ export class GitHubBranchStore implements BranchStore {
     });
   }
 
-  async ensure(name: EnvName, files: BranchFile[], message: string): Promise<Ensured> {
+  async ensure(
+    name: EnvName,
+    files: BranchFile[],
+    message: string,
+    known: BranchFile[] | null = null,
+  ): Promise<Ensured> {
     refuseReserved(name);
     return this.guard(`writing branch "${name}" in ${this.description}`, async () => {
-      // One GraphQL query reads both heads, so a new branch costs 4 calls in all.
+      // One GraphQL query reads both heads and their deploy/ tree ids: an unchanged branch costs
+      // that one call, a new one 4 in all, a change to a deploy/ the caller knows 4 too.
       const [existing, defaultHead] = await this.heads([name, this.s.defaultBranch]);
       const base = existing ?? defaultHead ?? null;
+      const wanted = treeSha(files, DEPLOY);
+      if (existing?.deploy === wanted) return 'unchanged';
+      // What deploy/ holds on the base, path → blob id: from `known` when it is still exactly
+      // that, read otherwise (a branch made from a default branch that has a deploy/ of its own
+      // must not keep its files).
+      let current: Map<string, string>;
+      if (!base?.deploy) current = new Map();
+      else if (existing && known && base.deploy === treeSha(known, DEPLOY))
+        current = new Map(known.map((f) => [f.path, blobSha(f.content)]));
+      else
+        current = new Map(
+          (
+            await this.api.rest.git.getTree({ ...this.repo, tree_sha: base.deploy, recursive: 'true' })
+          ).data.tree
+            .filter((e) => e.type === 'blob' && e.path && e.sha)
+            .map((e) => [`${DEPLOY}${e.path}`, e.sha as string]),
+        );
       const tree: { path: string; mode: '100644'; type: 'blob'; content?: string; sha?: null }[] =
-        files.map((f) => ({ path: f.path, mode: '100644', type: 'blob', content: f.content }));
-      if (existing) {
-        const current = (
-          await this.api.rest.git.getTree({
-            ...this.repo,
-            tree_sha: existing.tree,
-            recursive: 'true',
-          })
-        ).data.tree.filter((e) => e.type === 'blob' && e.path?.startsWith('deploy/'));
-        const same =
-          current.length === files.length &&
-          files.every((f) =>
-            current.some((e) => e.path === f.path && e.sha === blobSha(f.content)),
-          );
-        if (same) return 'unchanged';
-        for (const stale of current)
-          if (stale.path && !files.some((f) => f.path === stale.path))
-            tree.push({ path: stale.path, mode: '100644', type: 'blob', sha: null });
-      }
+        files
+          .filter((f) => current.get(f.path) !== blobSha(f.content))
+          .map((f) => ({ path: f.path, mode: '100644', type: 'blob', content: f.content }));
+      for (const path of current.keys())
+        if (!files.some((f) => f.path === path))
+          tree.push({ path, mode: '100644', type: 'blob', sha: null });
+      if (existing && !tree.length) return 'unchanged'; // differs in modes only
       const newTree = await this.api.rest.git.createTree({
         ...this.repo,
         ...(base ? { base_tree: base.tree } : {}),
@@ -312,16 +327,21 @@ export class GitHubBranchStore implements BranchStore {
     });
   }
 
-  private async heads(branches: string[]): Promise<({ sha: string; tree: string } | null)[]> {
+  private async heads(
+    branches: string[],
+  ): Promise<({ sha: string; tree: string; deploy: string | null } | null)[]> {
     const fields = branches
       .map(
         (_, i) =>
-          `b${i}: ref(qualifiedName: $q${i}) { target { ... on Commit { oid tree { oid } } } }`,
+          `b${i}: ref(qualifiedName: $q${i}) { target { ... on Commit { oid tree { oid } file(path: "${DEPLOY.replace(/\/$/, '')}") { oid } } } }`,
       )
       .join(' ');
     const vars = branches.map((_, i) => `$q${i}: String!`).join(', ');
     const data = await this.api.graphql<{
-      repository: Record<string, { target: { oid: string; tree: { oid: string } } } | null>;
+      repository: Record<
+        string,
+        { target: { oid: string; tree: { oid: string }; file: { oid: string } | null } } | null
+      >;
     }>(
       `query($owner: String!, $name: String!, ${vars}) { repository(owner: $owner, name: $name) { ${fields} } }`,
       {
@@ -332,7 +352,9 @@ export class GitHubBranchStore implements BranchStore {
     );
     return branches.map((_, i) => {
       const ref = data.repository[`b${i}`];
-      return ref ? { sha: ref.target.oid, tree: ref.target.tree.oid } : null;
+      return ref
+        ? { sha: ref.target.oid, tree: ref.target.tree.oid, deploy: ref.target.file?.oid ?? null }
+        : null;
     });
   }
 

@@ -58,10 +58,12 @@ export async function authorityFor(
 /**
  * The verbs a request is judged as: its own, and for retry and cancel the verb of the operation
  * they resume or stop (retrying a delete needs what delete needs); extend changes an environment's
- * life, so it needs what create needs.
+ * life, so it needs what create needs, and a deploy is a pull request's create carried on.
  */
 export function judgedAs(verb: Verb, resumes: Pick<Operation, 'kind'> | null): Verb[] {
-  if ((verb === 'retry' || verb === 'cancel') && resumes) return [verb, resumes.kind];
+  // A deploy is a pull request's create carried on: it needs what create needs.
+  if ((verb === 'retry' || verb === 'cancel') && resumes)
+    return [verb, resumes.kind === 'deploy' ? 'create' : resumes.kind];
   if (verb === 'extend') return [verb, 'create'];
   return [verb];
 }

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Probot } from 'probot';
 import { GitHubBranchStore, type GitHubApi } from '../git/github-branch-store.js';
+import type { GitHubReadApi } from '../git/github-head.js';
 import type { Config } from '../config/config.js';
 import { splitRepo, type GitHubClient, type RepoRef } from './types.js';
 
@@ -63,6 +64,17 @@ export function lazyGitHubApi(get: () => Promise<GitHubApi>): GitHubApi {
     },
     graphql: via((api) => api.graphql),
   } as unknown as GitHubApi;
+}
+
+/** An installation client per repository (looked up once each), for reading pull-request heads. */
+export function repositoryReader(probot: Probot): (repo: string) => Promise<GitHubReadApi> {
+  const clients = new Map<string, () => Promise<GitHubClient>>();
+  return async (repo) => {
+    const key = repo.toLowerCase();
+    let client = clients.get(key);
+    if (!client) clients.set(key, (client = installationClient(probot, splitRepo(repo))));
+    return (await client()) as unknown as GitHubReadApi;
+  };
 }
 
 /** The app's branch store: the config repo through the GitHub API, when it applies. */

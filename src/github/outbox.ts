@@ -5,7 +5,8 @@
 // queue's schedule), also after a restart; what GitHub refused or the outbox gave up on stays on the
 // dashboard. Nothing is swallowed.
 //
-// An operation's reports (its status comment, its check run, the 🚀/😕 on the comment that asked)
+// An operation's reports (its status comment, its check run, the 🚀/😕 on the comment that asked,
+// and for a pull request's create or deploy the GitHub Deployment of its head)
 // are rows keyed by the operation: whoever reports — the handler that recorded it, the worker
 // running it, a pass after a restart — asks for the same row, and what is sent is rendered from
 // the operation as it is when it is sent. So the reporter is bound to the operation from the
@@ -17,6 +18,10 @@ import {
   httpStatusOf,
   isFinished,
   messageOf,
+  environmentUrl,
+  deploymentState,
+  deploysHead,
+  type Environment,
   type Operation,
   type Redactor,
   type UrlSettings,
@@ -77,7 +82,7 @@ const STORED = z.discriminatedUnion('kind', [
 export type Write = z.infer<typeof STORED> & { repo: RepoRef };
 
 /** The rows of an operation's reports. */
-type ReportKind = 'status-comment' | 'status-check-run' | 'status-reaction';
+type ReportKind = 'status-comment' | 'status-check-run' | 'status-reaction' | 'status-deployment';
 
 export interface OutboxDeps {
   store: Pick<
@@ -90,6 +95,7 @@ export interface OutboxDeps {
     | 'getOperation'
     | 'getEnvironment'
     | 'updateOperation'
+    | 'listOperations'
   >;
   redactor: Redactor;
   urls: UrlSettings;
@@ -203,25 +209,51 @@ export class Outbox {
     const kinds: ReportKind[] = ['status-check-run'];
     if (op.trigger.issueNumber !== null) kinds.unshift('status-comment');
     if (isFinished(op.status) && reactionTarget(op) !== null) kinds.push('status-reaction');
+    if (deploysHead(op)) kinds.push('status-deployment');
+    const history =
+      deploysHead(op) || op.kind === 'delete'
+        ? await this.deps.store.listOperations({ envName: op.envName, limit: HISTORY })
+        : [];
     for (const kind of kinds) {
-      const record = await this.deps.store.putWrite(
-        {
-          key: reportKey(op, kind),
-          repo: op.trigger.repo,
-          kind,
-          operationId: op.id,
-          request: {},
-          externalId:
-            kind === 'status-comment'
-              ? op.commentId
-              : kind === 'status-check-run'
-                ? op.checkRunId
-                : null,
-        },
-        kind !== 'status-reaction',
-      );
-      await this.deliver(record.key, client);
+      const externalId =
+        kind === 'status-comment'
+          ? (op.commentId ?? sharedComment(op, history))
+          : kind === 'status-check-run'
+            ? op.checkRunId
+            : kind === 'status-deployment'
+              ? op.deploymentId
+              : null;
+      await this.put(op, kind, externalId, client);
     }
+    // The environment's other deployments follow: superseded or deleted ones become inactive.
+    const env = history.length ? await this.deps.store.getEnvironment(op.envName) : null;
+    for (const other of history)
+      if (
+        other.id !== op.id &&
+        other.deploymentId !== null &&
+        deploymentState(other, env) !== other.deploymentState
+      )
+        await this.put(other, 'status-deployment', other.deploymentId, client);
+  }
+
+  private async put(
+    op: Operation,
+    kind: ReportKind,
+    externalId: number | null,
+    client?: GitHubClient,
+  ): Promise<void> {
+    const record = await this.deps.store.putWrite(
+      {
+        key: reportKey(op, kind),
+        repo: op.trigger.repo as string,
+        kind,
+        operationId: op.id,
+        request: {},
+        externalId,
+      },
+      kind !== 'status-reaction',
+    );
+    await this.deliver(record.key, client);
   }
 
   /** Sends what is due (retries, and writes whose sender died). Returns how many were taken. */
@@ -384,6 +416,77 @@ export class Outbox {
     }
   }
 
+  /**
+   * An operation's GitHub Deployment: created once for its head, then one status per state it
+   * reaches (statuses are a log: a state already written is not written again).
+   */
+  private async writeDeployment(
+    octokit: GitHubClient,
+    repo: RepoRef,
+    op: Operation,
+    env: Environment | null,
+    row: WriteRecord,
+  ): Promise<{ externalId?: number; final?: boolean }> {
+    const { store, urls } = this.deps;
+    const state = deploymentState(op, env);
+    const final = isFinished(op.status);
+    if (state === op.deploymentState)
+      return op.deploymentId === null ? { final } : { final, externalId: op.deploymentId };
+    const sha = op.trigger.headSha as string;
+    let id = op.deploymentId ?? (row.attempts > 1 ? await findDeployment(octokit, repo, op) : null);
+    if (id === null) {
+      if (state === 'inactive') return { final }; // never shown: nothing to retire
+      const { data } = await octokit.rest.repos.createDeployment({
+        ...repo,
+        ref: sha,
+        environment: op.envName,
+        description: `kindler ${op.kind} of ${sha.slice(0, 7)} (operation #${op.id})`,
+        transient_environment: true,
+        production_environment: false,
+        // A preview deploys the head as it is: no merge of the base, no wait for other checks
+        // (kindler's own check run is still running).
+        auto_merge: false,
+        required_contexts: [],
+        payload: { operation: op.id },
+      });
+      if (!('id' in data))
+        throw Object.assign(new Error(`GitHub did not create the deployment: ${data.message}`), {
+          status: 409,
+        });
+      id = data.id;
+      await store.updateOperation(op.id, { deploymentId: id });
+    }
+    const url = state === 'success' && env ? environmentUrl(env, urls) : undefined;
+    const description = this.redactText(
+      state === 'success'
+        ? `${sha.slice(0, 7)} is served`
+        : state === 'inactive'
+          ? (op.status === 'cancelled' ? op.error : null) ??
+            (env ? `replaced by ${env.deployed?.sha.slice(0, 7) ?? 'a newer head'}` : 'environment deleted')
+          : state === 'failure'
+            ? `${op.failedStep ?? 'a step'} failed: ${op.error ?? 'unknown error'}`
+            : `${op.kind} of ${sha.slice(0, 7)}`,
+    );
+    await octokit.rest.repos.createDeploymentStatus({
+      ...repo,
+      deployment_id: id,
+      state,
+      description: description.length > 140 ? `${description.slice(0, 139)}…` : description,
+      ...(url ? { environment_url: url } : {}),
+      ...(urls.dashboard
+        ? { log_url: `${urls.dashboard}/kindler/environments/${encodeURIComponent(op.envName)}` }
+        : {}),
+      auto_inactive: false,
+    });
+    await store.updateOperation(op.id, { deploymentState: state });
+    return { final, externalId: id };
+  }
+
+  /** One line of text for GitHub, redacted. */
+  private redactText(text: string): string {
+    return this.deps.redactor.redact(text).split('\n')[0] ?? '';
+  }
+
   /** An operation's report, rendered from the operation as it is now. */
   private async writeReport(
     octokit: GitHubClient,
@@ -406,9 +509,13 @@ export class Outbox {
       return { final };
     }
     const env = await store.getEnvironment(op.envName);
+    if (row.kind === 'status-deployment') return this.writeDeployment(octokit, repo, op, env, row);
     const issue = op.trigger.issueNumber;
     if (row.kind === 'status-comment' && issue !== null) {
-      const body = this.fit(renderStatusComment(op, env, urls));
+      const deployments = deploysHead(op)
+        ? (await store.listOperations({ envName: op.envName, limit: HISTORY })).filter(deploysHead)
+        : [];
+      const body = this.fit(renderStatusComment(op, env, urls, { deployments }));
       const id =
         row.externalId ??
         (row.attempts > 1
@@ -459,6 +566,23 @@ export class Outbox {
   }
 }
 
+/** How many of an environment's latest operations a report looks through (its deployments). */
+const HISTORY = 20;
+
+/** A pull request's deploy writes into the status comment its create (or last deploy) posted. */
+function sharedComment(op: Operation, history: Operation[]): number | null {
+  if (op.kind !== 'deploy') return null;
+  return (
+    history.find(
+      (o) =>
+        o.id !== op.id &&
+        o.commentId !== null &&
+        o.trigger.repo === op.trigger.repo &&
+        o.trigger.issueNumber === op.trigger.issueNumber,
+    )?.commentId ?? null
+  );
+}
+
 /** A check run's conclusion and the time it was reached, when it has one. */
 const completion = <C extends string>(
   conclusion: C | undefined,
@@ -489,6 +613,8 @@ function describe(row: WriteRecord): string {
       return 'check run';
     case 'status-reaction':
       return 'reaction';
+    case 'status-deployment':
+      return 'deployment';
     default:
       return row.kind.replace('-', ' ');
   }
@@ -514,6 +640,25 @@ async function findStatusComment(
   });
   const marker = operationMarker(operationId);
   return data.find((c) => c.body?.startsWith(marker))?.id ?? null;
+}
+
+/** The same for a deployment: ours carry the operation's id in their payload. */
+async function findDeployment(
+  octokit: GitHubClient,
+  repo: RepoRef,
+  op: Operation,
+): Promise<number | null> {
+  const { data } = await octokit.rest.repos.listDeployments({
+    ...repo,
+    sha: op.trigger.headSha as string,
+    environment: op.envName,
+    per_page: 100,
+  });
+  const mine = (payload: unknown) =>
+    typeof payload === 'object' &&
+    payload !== null &&
+    (payload as { operation?: unknown }).operation === op.id;
+  return data.find((d) => mine(d.payload))?.id ?? null;
 }
 
 /** The same for a check run: ours carry the operation's id as their external id. */

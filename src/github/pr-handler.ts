@@ -1,7 +1,10 @@
 // Pull-request environments: the label `env:k3d` or `env:kind` creates `pr-<number>`; removing the
 // label or closing the pull request deletes it; reopening a labelled pull request recreates it.
-// Label names, the pinning label and the lifetime come from `.github/kindler.yml` (pull_requests),
-// the lifetime otherwise from KINDLER_PR_TTL_HOURS.
+// Its branch is rendered from the head's deploy/ when the head is the config repository's (or a
+// repository `pull_requests.deploy_from` names), from the templates otherwise; every push
+// (`synchronize`) deploys the new head. Label names, the pinning label, the lifetime and
+// deploy_from come from `.github/kindler.yml` (pull_requests), the lifetime otherwise from
+// KINDLER_PR_TTL_HOURS.
 import { parseDuration } from '../commands/duration.js';
 import { DEFAULT_POLICY } from '../commands/policy.js';
 import { authorityFor, type Authority } from './authority.js';
@@ -23,7 +26,7 @@ import { installationKey, type GitHubClient, type RepoRef } from './types.js';
 
 export interface PullRequestEvent {
   deliveryId: string;
-  action: 'labeled' | 'unlabeled' | 'closed' | 'reopened';
+  action: 'labeled' | 'unlabeled' | 'closed' | 'reopened' | 'synchronize';
   label: string | null;
   labels: string[];
   number: number;
@@ -34,6 +37,8 @@ export interface PullRequestEvent {
   sender: string;
   /** The head is in another repository (a fork), or its repository is gone. */
   fork: boolean;
+  /** The repository of the head ("owner/name"); null when it is gone. */
+  headRepo: string | null;
 }
 
 /**
@@ -106,7 +111,8 @@ export async function handlePullRequest(
   const relevant =
     (event.label !== null && event.label in PR_LABELS) ||
     event.action === 'closed' ||
-    event.action === 'reopened';
+    event.action === 'reopened' ||
+    (event.action === 'synchronize' && provider !== null);
   if (!relevant) return;
   if (!(await deps.rt.store.admitDelivery([event.deliveryId], 'pull_request'))) return;
   if (event.installationId)
@@ -126,6 +132,33 @@ export async function handlePullRequest(
       await say(
         `Environment \`${name}\` belongs to ${existing.sourceUrl ?? 'someone else'}, not to this pull request; nothing was changed.`,
       );
+    return;
+  }
+  // A deployable head: the config repository's own, or one the policy names.
+  const head = event.headRepo?.toLowerCase();
+  const source =
+    head &&
+    (head === deps.rt.config.KINDLER_CONFIG_REPO?.toLowerCase() ||
+      settings.deploy_from.some((r) => r.toLowerCase() === head))
+      ? { repo: event.headRepo as string, sha: event.headSha, by: event.sender }
+      : null;
+  if (event.action === 'synchronize') {
+    // A push deploys the new head to the environment the pull request has, when it renders one.
+    if (!existing?.source || !source) return;
+    const decision = await authority.decide({ verb: 'create', envName: name, login: event.sender });
+    if (!decision.allowed) {
+      await say(`${event.headSha.slice(0, 7)} was not deployed: ${decision.message}`);
+      return;
+    }
+    try {
+      const op = await deps.rt.engine.request({ kind: 'deploy', name, source, trigger });
+      // Another operation runs: the head is deployed when it ends (its report says so then).
+      if (op.kind === 'deploy' && op.trigger.headSha === event.headSha)
+        await deps.outbox.report(op, octokit);
+    } catch (error) {
+      if (classify(error) !== 'failure') throw error;
+      await say(messageOf(error));
+    }
     return;
   }
   const exists = existing !== null;
@@ -155,7 +188,7 @@ export async function handlePullRequest(
         name,
         provider,
         trigger,
-        options: { ttlMs },
+        options: { ttlMs, ...(source ? { source } : {}) },
       });
       if (event.labels.includes(KEEP_LABEL))
         await deps.rt.store.updateEnvironment(name, { pinned: true });

@@ -1,6 +1,13 @@
 // What the front ends (CLI, GitHub app, dashboard) ask of the lifecycle engine. Requests are fast
 // (database only) and return the recorded operation; `execute` does the slow work, in a worker.
-import type { EnvName, Environment, Operation, ProviderName, Trigger } from '../domain/index.js';
+import type {
+  EnvName,
+  Environment,
+  Operation,
+  ProviderName,
+  Source,
+  Trigger,
+} from '../domain/index.js';
 import type { SystemStep } from './step.js';
 
 export interface CreateOptions {
@@ -9,6 +16,8 @@ export interface CreateOptions {
   /** Time to live; null or absent means no expiry. */
   ttlMs?: number | null;
   labels?: Record<string, string>;
+  /** Render the branch from this pull request head's deploy/ instead of the templates. */
+  source?: Source;
 }
 
 export type OperationRequest =
@@ -20,6 +29,13 @@ export type OperationRequest =
       trigger: Trigger;
     }
   | { kind: 'delete'; name: EnvName; trigger: Trigger }
+  | {
+      /** A newer head of the pull request: rendered onto the branch, then waited for. */
+      kind: 'deploy';
+      name: EnvName;
+      source: Source;
+      trigger: Trigger;
+    }
   | {
       /** sync ensures the steps again; prune removes an orphan's leftovers from them. */
       kind: 'sync' | 'prune';
@@ -38,9 +54,10 @@ export interface EngineApi {
   /**
    * Records the request. Create inserts the row (status `creating`, ports allocated) and a queued
    * operation with `record` done; delete queues a delete operation; sync queues a sync of a ready
-   * (or half-created, idle) environment; prune queues the removal of a name no row claims. Throws
-   * Failure
-   * (already_exists, not_found, busy, invalid_input) and changes nothing then.
+   * (or half-created, idle) environment; prune queues the removal of a name no row claims; deploy
+   * records the newest head and queues its deploy, superseding a queued older one — while another
+   * operation runs, the head is deployed when it ends, and that operation is returned. Throws
+   * Failure (already_exists, not_found, busy, invalid_input) and changes nothing then.
    */
   request(request: OperationRequest): Promise<Operation>;
   /** Re-queues the latest failed or cancelled operation of the environment; done steps stay done. */

@@ -58,6 +58,7 @@ export class Engine implements EngineApi {
   async request(request: OperationRequest): Promise<Operation> {
     if (request.kind === 'create') return this.requestCreate(request);
     if (request.kind === 'sync' || request.kind === 'prune') return this.requestRepair(request);
+    if (request.kind === 'deploy') return this.requestDeploy(request);
     const env = await this.store.getEnvironment(request.name);
     if (!env)
       throw new Failure(
@@ -204,6 +205,9 @@ export class Engine implements EngineApi {
         return final;
       }
       await this.refreshDerived();
+      await this.followUp(final).catch((error: unknown) =>
+        log('warn', 'queueing the newest head failed', { error: messageOf(error) }),
+      );
       return final;
     } finally {
       clearInterval(heartbeat);
@@ -248,6 +252,7 @@ export class Engine implements EngineApi {
         : {}),
       ...(options.haproxyRoute !== undefined ? { haproxyRoute: options.haproxyRoute } : {}),
       ...(options.labels ? { labels: options.labels } : {}),
+      ...(options.source ? { source: options.source } : {}),
       requestedBy: request.trigger.actor,
       sourceUrl: request.trigger.url ?? request.trigger.source,
       expiresAt: ttl === null ? null : new Date(this.now().getTime() + ttl),
@@ -315,6 +320,64 @@ export class Engine implements EngineApi {
       trigger: request.trigger,
       skip: stepsFor(kind).filter((s) => s !== 'ready' && !request.steps.includes(s as SystemStep)),
     });
+  }
+
+  private async requestDeploy(
+    request: Extract<OperationRequest, { kind: 'deploy' }>,
+  ): Promise<Operation> {
+    const { name, source, trigger } = request;
+    const env = await this.store.getEnvironment(name);
+    if (!env)
+      throw new Failure('not_found', `environment "${name}" does not exist`, command('list'));
+    if (!/^[0-9a-f]{40}$/.test(source.sha))
+      throw new Failure('invalid_input', `"${source.sha}" is not a commit id (40 hex digits)`);
+    if (env.status === 'deleting' || env.status === 'delete_failed')
+      throw new Failure(
+        'invalid_input',
+        `"${name}" is being deleted (status ${env.status}); nothing is deployed to it`,
+        deleteCommand(name),
+      );
+    // The newest head is what the environment wants from now on, whatever runs now.
+    await this.store.updateEnvironment(name, { source });
+    const active = await this.store.activeOperation(name);
+    if (active?.kind === 'deploy' && active.status === 'queued') {
+      await this.store.updateOperation(active.id, {
+        status: 'cancelled',
+        completedAt: this.now(),
+        error: `superseded by ${source.sha.slice(0, 7)}`,
+      });
+      this.deps.log?.('info', 'deploy superseded', { operation: active.id, env: name });
+    } else if (active) return active; // deployed when it ends (followUp)
+    if (env.status === 'failed')
+      throw new Failure(
+        'invalid_input',
+        `"${name}" did not finish its last operation; ${source.sha.slice(0, 7)} is deployed once it has`,
+        retryCommand(name),
+      );
+    return this.store.createOperation({ envName: name, kind: 'deploy', trigger });
+  }
+
+  /**
+   * After an operation on a pull request's environment: a head that came in while it ran (and is
+   * neither what the branch holds nor what just failed) is deployed next.
+   */
+  private async followUp(final: Operation): Promise<void> {
+    if (final.kind === 'delete' || final.kind === 'prune') return;
+    const env = await this.store.getEnvironment(final.envName);
+    const source = env?.source;
+    if (!env || !source || env.status !== 'ready') return;
+    if (source.sha === env.deployed?.sha || source.sha === final.trigger.headSha) return;
+    if (await this.store.activeOperation(env.name)) return;
+    // Reported where the pull request's operations are (a sync from the CLI has no conversation).
+    const base = final.trigger.repo
+      ? final.trigger
+      : ((await this.store.latestOperation(env.name, 'create'))?.trigger ?? final.trigger);
+    const op = await this.store.createOperation({
+      envName: env.name,
+      kind: 'deploy',
+      trigger: { ...base, source: 'pull_request', actor: source.by, headSha: source.sha },
+    });
+    this.deps.log?.('info', 'newest head queued', { operation: op.id, env: env.name });
   }
 
   /** A delete may take over from an operation whose worker died (a half-created environment can always be deleted). */

@@ -22,6 +22,8 @@ const CREATE_HINTS: Record<StepName, string> = {
 };
 
 export function hintFor(kind: OperationKind, step: StepName): string {
+  if (kind === 'deploy' && step === 'branch')
+    return "fix what the error names in the pull request's deploy/ and push again (the previous deployment stays); when GitHub failed, retry";
   if (kind === 'delete' && step === 'cluster')
     return 'check that Docker is running and the cluster can be deleted';
   return CREATE_HINTS[step];

@@ -99,7 +99,7 @@ export async function runSteps(
           error: `cancelled before step ${step}`,
           fixCommand: env || op.kind === 'prune' ? retryCommand(op.envName) : null,
         },
-        env && ensures(op.kind) ? 'failed' : env ? 'delete_failed' : undefined,
+        failedStatus(op, env),
       );
     }
     if (op.kind === 'prune') {
@@ -166,11 +166,7 @@ export async function runSteps(
       await save(store, op.id, step, 'failed', null, message, deps.now, startedAt);
       const fixCommand =
         op.kind === 'delete' ? deleteCommand(op.envName) : retryCommand(op.envName);
-      return finish(
-        'failed',
-        { error: message, failedStep: step, fixCommand },
-        ensures(op.kind) ? 'failed' : 'delete_failed',
-      );
+      return finish('failed', { error: message, failedStep: step, fixCommand }, failedStatus(op, env));
     }
   }
   // A resumed create may find every step done already: the row still ends up ready.
@@ -179,6 +175,15 @@ export async function runSteps(
     { error: null, fixCommand: null, failedStep: null },
     ensures(op.kind) ? 'ready' : undefined,
   );
+}
+
+/**
+ * The row's status when an operation stops short: a deploy leaves the environment as it was
+ * (the previous head still serves); any other ensure leaves it failed; a delete, delete_failed.
+ */
+function failedStatus(op: Operation, env: Environment | null): EnvStatus | undefined {
+  if (!env || op.kind === 'deploy') return undefined;
+  return ensures(op.kind) ? 'failed' : 'delete_failed';
 }
 
 async function runOne(
@@ -208,7 +213,9 @@ async function runOne(
   } else {
     const skip = handler.skipReason(env);
     if (skip) return { text: `skipped: ${skip}`, skipped: true };
-    const ctx = { env, log, signal };
+    // The head a pull request's create or deploy renders; a sync keeps what the branch holds.
+    const headSha = op.kind === 'create' || op.kind === 'deploy' ? op.trigger.headSha : null;
+    const ctx = { env, log, signal, headSha };
     action = () => (ensures(op.kind) ? handler.ensure(ctx) : handler.remove(ctx));
   }
   for (let attempt = 0; ; attempt++) {

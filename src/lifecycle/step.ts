@@ -63,6 +63,8 @@ export interface SystemView {
 
 export interface StepContext {
   env: Environment;
+  /** The pull-request head this operation deploys (create, deploy); null: what the row holds. */
+  headSha?: string | null;
   /** Appends a line to the operation's log excerpt (already redacted by the engine). */
   log(line: string): void;
   /** Aborted when the operation is cancelled or the worker shuts down. */

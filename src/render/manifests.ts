@@ -1,5 +1,5 @@
 // Branch contents: the files under templates/deploy rendered for one environment. Pure.
-import { whoamiHost, type Environment } from '../domain/index.js';
+import { Failure, whoamiHost, type Environment } from '../domain/index.js';
 
 export interface TemplateFile {
   path: string;
@@ -31,14 +31,20 @@ export function renderBranchFiles(
   return templates
     .map((t) => ({
       path: t.path,
-      content: t.content.replace(/\$\{(KINDLER_[A-Z_]+)\}/g, (_m, key: string) => {
-        const value = vars[key];
-        if (value === undefined)
-          throw new Error(
-            `template ${t.path} uses \${${key}}, which is not defined; known: ${Object.keys(vars).join(', ')}`,
-          );
-        return value;
-      }),
+      content: t.content.replace(
+        /\$\{(KINDLER_[A-Z_]+)\}/g,
+        (_m, key: string, offset: number, whole: string) => {
+          const value = vars[key];
+          if (value === undefined) {
+            const line = whole.slice(0, offset).split('\n').length;
+            throw new Failure(
+              'invalid_input',
+              `${t.path}:${line}: \${${key}} is not defined; known: ${Object.keys(vars).join(', ')}`,
+            );
+          }
+          return value;
+        },
+      ),
     }))
     .sort((a, b) => a.path.localeCompare(b.path));
 }

@@ -8,6 +8,7 @@ import {
   command,
   spell,
   ensures,
+  deploymentState,
   stepsFor,
   type Environment,
   type Operation,
@@ -53,8 +54,12 @@ export function renderStatusComment(
   op: Operation,
   env: Environment | null,
   settings: UrlSettings,
-  /** Off for a copy of the status (a `/env status` reply): only the status comment is marked. */
-  options: { marker?: boolean } = {},
+  options: {
+    /** Off for a copy of the status (a `/env status` reply): only the status comment is marked. */
+    marker?: boolean;
+    /** A pull request's deployments, newest first: one row each. */
+    deployments?: Operation[];
+  } = {},
 ): string {
   const lines = [
     ...(options.marker === false ? [] : [operationMarker(op.id)]),
@@ -91,6 +96,7 @@ export function renderStatusComment(
   }
   if (op.status === 'success' && op.kind === 'delete')
     lines.push('', `**Deleted.** \`${op.envName}\` is gone.`);
+  if (options.deployments?.length) lines.push('', ...deploymentRows(options.deployments, env, settings));
   if (!isFinished(op.status))
     lines.push('', `Stop it with \`${spell(command('cancel', op.envName), 'comment')}\`.`);
   if (op.logOutput)
@@ -102,6 +108,43 @@ export function renderStatusComment(
       '</details>',
     );
   return fit(lines.join('\n'));
+}
+
+/** Rows shown of a pull request's deployments (the newest). */
+const DEPLOYMENT_ROWS = 10;
+
+/** Which head is deployed since when, then one row per deployment: commit, result, URL, duration. */
+function deploymentRows(
+  deployments: Operation[],
+  env: Environment | null,
+  settings: UrlSettings,
+): string[] {
+  const short = (sha: string | null) => (sha ? `\`${sha.slice(0, 7)}\`` : '');
+  const lines: string[] = [];
+  if (env?.deployed)
+    lines.push(
+      `**Deployed:** ${short(env.deployed.sha)} since ${env.deployed.at.toISOString().replace(/\.\d+Z$/, 'Z')}.`,
+      '',
+    );
+  lines.push('| commit | result | URL | duration |', '|---|---|---|---|');
+  for (const op of deployments.slice(0, DEPLOYMENT_ROWS)) {
+    const served = deploymentState(op, env) === 'success';
+    const result =
+      op.status === 'success'
+        ? served
+          ? '🚀 deployed'
+          : 'inactive'
+        : op.status === 'cancelled'
+          ? `inactive: ${op.error ?? 'cancelled'}`
+          : HEADLINE[op.status];
+    const url = op.status === 'success' && served && env ? environmentUrl(env, settings) : '';
+    const ms = op.completedAt ? op.completedAt.getTime() - op.startedAt.getTime() : null;
+    const duration = ms === null ? '' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+    lines.push(`| ${short(op.trigger.headSha)} | ${cell(result)} | ${url} | ${duration} |`);
+  }
+  if (deployments.length > DEPLOYMENT_ROWS)
+    lines.push('', `… and ${deployments.length - DEPLOYMENT_ROWS} earlier deployments.`);
+  return lines;
 }
 
 /** Keeps the comment under GitHub's limit by cutting the oldest part of the log. */

@@ -40,7 +40,7 @@ export async function serve(
               manifestPath: path.join(packageRoot(), 'app.yml'),
               gheHost: env.GHE_HOST,
               gheProtocol: env.GHE_PROTOCOL,
-              publicUrl: env.KINDLER_PUBLIC_URL,
+              publicUrl: rt.config.KINDLER_PUBLIC_URL,
               webhookProxyUrl: env.WEBHOOK_PROXY_URL,
             }),
       }),

@@ -40,7 +40,7 @@ export const DEFAULT_RANGES: AllocationRanges = {
 
 export const ALLOCATION_LOCK = 7_100_402;
 const COLUMNS =
-  'name, provider, subnet::text as subnet, node_port, pf_port, http_port, https_port, server_ip, created_at, updated_at, status, register_portainer, haproxy_route, requested_by, source_url, expires_at, pinned, labels';
+  'name, provider, subnet::text as subnet, node_port, pf_port, http_port, https_port, server_ip, created_at, updated_at, status, register_portainer, haproxy_route, requested_by, source_url, expires_at, pinned, labels, source_repo, source_sha, source_actor, deployed_sha, deployed_tree, deployed_at';
 export const SELECT_CLUSTERS = `select ${COLUMNS} from clusters`;
 
 function exhausted(range: Range, variable: string): Failure {
@@ -83,9 +83,10 @@ export async function insertEnvironment(
   }
   const rows = await tx.query<ClusterRow>(
     `insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port, status,
-       register_portainer, haproxy_route, requested_by, source_url, expires_at, pinned, labels, created_at, updated_at)
+       register_portainer, haproxy_route, requested_by, source_url, expires_at, pinned, labels,
+       source_repo, source_sha, source_actor, created_at, updated_at)
      values ($1, $2, $3::cidr, $4, $5, $6, $7, 'creating', $8, $9, $10, $11, $12, $13, $14::jsonb,
-       timezone('utc', now()), timezone('utc', now()))
+       $15, $16, $17, timezone('utc', now()), timezone('utc', now()))
      returning ${COLUMNS}`,
     [
       input.name,
@@ -102,6 +103,9 @@ export async function insertEnvironment(
       input.expiresAt ?? null,
       input.pinned ?? false,
       JSON.stringify(input.labels ?? {}),
+      input.source?.repo ?? null,
+      input.source?.sha ?? null,
+      input.source?.by ?? null,
     ],
   );
   return toEnvironment(rows[0] as ClusterRow);
@@ -141,6 +145,16 @@ export async function updateEnvironment(
   if (patch.expiresAt !== undefined) set('expires_at', patch.expiresAt);
   if (patch.pinned !== undefined) set('pinned', patch.pinned);
   if (patch.labels !== undefined) set('labels', JSON.stringify(patch.labels), '::jsonb');
+  if (patch.source !== undefined) {
+    set('source_repo', patch.source?.repo ?? null);
+    set('source_sha', patch.source?.sha ?? null);
+    set('source_actor', patch.source?.by ?? null);
+  }
+  if (patch.deployed !== undefined) {
+    set('deployed_sha', patch.deployed?.sha ?? null);
+    set('deployed_tree', patch.deployed?.tree ?? null);
+    set('deployed_at', patch.deployed?.at ?? null);
+  }
   const rows = await q.query<ClusterRow>(
     `update clusters set ${[...sets, "updated_at = timezone('utc', now())"].join(', ')} where name = $1 returning ${COLUMNS}`,
     params,

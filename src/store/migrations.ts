@@ -149,6 +149,27 @@ export const MIGRATIONS: Migration[] = [
       'create index if not exists github_writes_operation on github_writes (operation_id)',
     ],
   },
+  {
+    version: '005_pull_request_deploys',
+    statements: [
+      // Where a pull-request environment's branch is rendered from, and what it holds since when.
+      'alter table clusters add column if not exists source_repo text',
+      'alter table clusters add column if not exists source_sha varchar(40)',
+      'alter table clusters add column if not exists source_actor text',
+      'alter table clusters add column if not exists deployed_sha varchar(40)',
+      'alter table clusters add column if not exists deployed_tree varchar(40)',
+      'alter table clusters add column if not exists deployed_at timestamptz',
+      // The GitHub Deployment an operation reports to.
+      'alter table operations add column if not exists deployment_id bigint',
+      'alter table operations add column if not exists deployment_state varchar(20)',
+      // Git objects read from GitHub, by id: what an id names never changes, so it is read once.
+      `create table if not exists git_objects (
+        id text primary key,
+        body text not null,
+        used_at timestamptz not null default now()
+      )`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? '';

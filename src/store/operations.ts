@@ -22,7 +22,7 @@ import type { OperationPatch } from './store.js';
 
 const OP_COLUMNS = `id, cluster_name, operation, status, log_output, started_at, completed_at, error_message, actor,
   trigger_source, trigger_url, repo, issue_number, head_sha, current_step, failed_step, fix_command, cancel_requested,
-  attempt, comment_id, check_run_id, lease_owner, lease_expires_at, updated_at`;
+  attempt, comment_id, check_run_id, deployment_id, deployment_state, lease_owner, lease_expires_at, updated_at`;
 
 export async function loadOperations(
   q: Queryable,
@@ -120,6 +120,8 @@ export async function updateOperation(
     ['logOutput', 'log_output'],
     ['commentId', 'comment_id'],
     ['checkRunId', 'check_run_id'],
+    ['deploymentId', 'deployment_id'],
+    ['deploymentState', 'deployment_state'],
     ['completedAt', 'completed_at'],
   ];
   const params: unknown[] = [id];

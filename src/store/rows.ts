@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import {
   CREATE_STEPS,
+  DEPLOYMENT_STATES,
   OPERATION_KINDS,
   OPERATION_STATUSES,
   STEP_STATUSES,
@@ -43,6 +44,12 @@ export interface ClusterRow {
   expires_at: Date | string | null;
   pinned: boolean;
   labels: Record<string, string> | string | null;
+  source_repo: string | null;
+  source_sha: string | null;
+  source_actor: string | null;
+  deployed_sha: string | null;
+  deployed_tree: string | null;
+  deployed_at: Date | string | null;
 }
 
 const date = (v: Date | string | null): Date | null =>
@@ -68,6 +75,18 @@ export function toEnvironment(row: ClusterRow): Environment {
     expiresAt: date(row.expires_at),
     pinned: row.pinned,
     labels: Labels.parse(typeof row.labels === 'string' ? JSON.parse(row.labels) : row.labels),
+    source:
+      row.source_repo && row.source_sha
+        ? { repo: row.source_repo, sha: row.source_sha, by: row.source_actor }
+        : null,
+    deployed:
+      row.deployed_sha && row.deployed_tree
+        ? {
+            sha: row.deployed_sha,
+            tree: row.deployed_tree,
+            at: date(row.deployed_at) ?? new Date(0),
+          }
+        : null,
     createdAt: date(row.created_at) ?? new Date(0),
     updatedAt: date(row.updated_at) ?? new Date(0),
   };
@@ -95,6 +114,8 @@ export interface OperationRow {
   attempt: number;
   comment_id: number | string | null;
   check_run_id: number | string | null;
+  deployment_id: number | string | null;
+  deployment_state: string | null;
   lease_owner: string | null;
   lease_expires_at: Date | string | null;
   updated_at: Date | string;
@@ -120,6 +141,7 @@ const Status = z.enum(OPERATION_STATUSES);
 const Source = z.enum(TRIGGER_SOURCES);
 const StepStatusColumn = z.enum(STEP_STATUSES);
 const Step = z.enum(CREATE_STEPS).nullable();
+const DeploymentStateColumn = z.enum(DEPLOYMENT_STATES).nullable();
 
 export function toOperation(row: OperationRow, steps: StepRow[]): Operation {
   const kind = Kind.parse(row.operation);
@@ -160,6 +182,8 @@ export function toOperation(row: OperationRow, steps: StepRow[]): Operation {
     leaseExpiresAt: date(row.lease_expires_at),
     commentId: num(row.comment_id),
     checkRunId: num(row.check_run_id),
+    deploymentId: num(row.deployment_id),
+    deploymentState: DeploymentStateColumn.parse(row.deployment_state),
     startedAt: date(row.started_at) ?? new Date(0),
     completedAt: date(row.completed_at),
     updatedAt: date(row.updated_at) ?? new Date(0),

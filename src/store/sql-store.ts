@@ -306,6 +306,11 @@ export class SqlStore implements Store {
        returning o.id`,
       [options.olderThan?.toISOString() ?? null, options.keepPerEnv],
     );
+    // Git objects no deploy has used for as long: read again if they are ever needed.
+    if (options.olderThan)
+      await this.db.query('delete from git_objects where used_at < $1', [
+        options.olderThan.toISOString(),
+      ]);
     return rows.length;
   }
 
@@ -329,6 +334,25 @@ export class SqlStore implements Store {
 
   async releaseDelivery(keys: string[]): Promise<void> {
     await this.db.query('delete from webhook_deliveries where id = any($1::text[])', [keys]);
+  }
+
+  async gitObjects(ids: string[]): Promise<Map<string, string>> {
+    if (!ids.length) return new Map();
+    const rows = await this.db.query<{ id: string; body: string }>(
+      'update git_objects set used_at = now() where id = any($1::text[]) returning id, body',
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.body]));
+  }
+
+  async keepGitObjects(objects: Map<string, string>): Promise<void> {
+    if (!objects.size) return;
+    await this.db.query(
+      `insert into git_objects (id, body)
+       select * from unnest($1::text[], $2::text[])
+       on conflict (id) do update set used_at = now()`,
+      [[...objects.keys()], [...objects.values()]],
+    );
   }
 
   async getState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null> {

@@ -3,6 +3,7 @@
 import type { z } from 'zod';
 import type { StateKey } from './state-key.js';
 import type {
+  DeploymentState,
   EnvName,
   NextCommand,
   Environment,
@@ -44,6 +45,8 @@ export interface EnvironmentPatch {
   expiresAt?: Date | null;
   pinned?: boolean;
   labels?: Record<string, string>;
+  source?: Environment['source'];
+  deployed?: Environment['deployed'];
 }
 
 export interface OperationPatch {
@@ -55,6 +58,8 @@ export interface OperationPatch {
   logOutput?: string | null;
   commentId?: number | null;
   checkRunId?: number | null;
+  deploymentId?: number | null;
+  deploymentState?: DeploymentState | null;
   completedAt?: Date | null;
 }
 
@@ -153,6 +158,10 @@ export interface Store extends WriteLog {
   admitDelivery(keys: string[], event: string): Promise<boolean>;
   /** Forgets a delivery that changed nothing, so that a retry or a redelivery handles it. */
   releaseDelivery(keys: string[]): Promise<void>;
+  /** Git objects read before, by id (`blob:<oid>`, `tree:<oid>`…): what an id names never changes. */
+  gitObjects(ids: string[]): Promise<Map<string, string>>;
+  /** Keeps Git objects by id; an id kept before is only marked as used. */
+  keepGitObjects(objects: Map<string, string>): Promise<void>;
   /** Small JSON documents (latest consistency report, drift issue number, …). */
   getState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null>;
   setState<S extends z.ZodType>(key: StateKey<S>, value: z.input<S>): Promise<void>;

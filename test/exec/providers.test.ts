@@ -41,6 +41,8 @@ function env(partial: Partial<Environment>): Environment {
     expiresAt: null,
     pinned: false,
     labels: {},
+    source: null,
+    deployed: null,
     createdAt: new Date(),
     updatedAt: new Date(),
     ...partial,

@@ -194,7 +194,9 @@ describe('branch step with the real templates', () => {
       await loadTemplates(),
       templateVars(e, { baseDomain: '192.168.51.30.sslip.io', ingressClass: 'traefik' }),
     );
-  const step = new BranchStep(store, render, 'main');
+  const step = new BranchStep(store, render, 'main', async () => {
+    throw new Error('a branch from the templates records no deploy');
+  });
   const ctx = { env, log: () => undefined, signal: new AbortController().signal };
 
   it('creates, finds it present, notices drift, removes', async () => {

@@ -19,6 +19,8 @@ export function makeEnv(name: string, partial: Partial<Environment> = {}): Envir
     expiresAt: null,
     pinned: false,
     labels: {},
+    source: null,
+    deployed: null,
     createdAt: new Date('2026-01-01T00:00:00Z'),
     updatedAt: new Date('2026-01-01T00:00:00Z'),
     ...partial,

@@ -55,6 +55,8 @@ function makeOp(partial: Partial<Operation>): Operation {
     leaseExpiresAt: null,
     commentId: null,
     checkRunId: null,
+    deploymentId: null,
+    deploymentState: null,
     startedAt: at(0),
     completedAt: null,
     updatedAt: at(0),

@@ -1,0 +1,377 @@
+// Pull-request previews end to end through the app: the label, every push and the close arrive as
+// GitHub's own webhook payloads; the branch is written, the head read and the Deployments reported
+// against a stateful GitHub (test/support/github-git.ts: real git object ids, GitHub's refusals,
+// GraphQL executed on GitHub's schema), every request checked against GitHub's OpenAPI
+// description. The other systems are the in-memory steps; the branch step and the engine are real.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import nock from 'nock';
+import pg from 'pg';
+import type { Probot } from 'probot';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { kindlerApp, receiveDelivery } from '../../src/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import type { Operation } from '../../src/domain/index.js';
+import { GitHubBranchStore, type GitHubApi } from '../../src/git/github-branch-store.js';
+import { GitHubHeadSource, type GitHubReadApi } from '../../src/git/github-head.js';
+import { outboxOver, type Outbox } from '../../src/github/outbox.js';
+import { PermissionCache } from '../../src/github/permissions.js';
+import { operationReporter } from '../../src/github/reporter.js';
+import type { GitHubClient } from '../../src/github/types.js';
+import { Engine } from '../../src/lifecycle/engine.js';
+import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { fakeSystems } from '../support/fake-steps.js';
+import {
+  ContractOctokit,
+  contractProbot,
+  expectNoContractViolations,
+} from '../support/github-contract.js';
+import { webhookExample } from '../support/github-fixtures.js';
+import { GitHubGit } from '../support/github-git.js';
+
+const API = 'https://api.github.com';
+const REPO = 'Codertocat/Hello-World';
+const R = `/repos/${REPO}`;
+const HOST = 'whoami.pr-12.example.test';
+
+let db: TestDatabase;
+let tmp: string;
+let rt: Runtime;
+let probot: Probot;
+let outbox: Outbox;
+let github: GitHubGit;
+const octokit = new ContractOctokit({ auth: 'ghs_test0123456789', request: { retries: 0 } });
+const client = octokit as unknown as GitHubClient;
+/** What the bot wrote in the pull request's conversation, by comment id. */
+const comments = new Map<number, string>();
+
+/** deploy/ of a head: a chart of `n` templates, its Ingress host the environment's own. */
+function chart(n: number, extra: Record<string, string | null> = {}): Record<string, string | null> {
+  const files: Record<string, string | null> = {
+    'deploy/Chart.yaml': 'apiVersion: v2\nname: preview\nversion: 0.1.0\n',
+    'deploy/values.yaml': 'ingress:\n  host: ${KINDLER_HOST}\nreplicas: 1\n',
+    'deploy/templates/ingress.yaml': [
+      'apiVersion: networking.k8s.io/v1',
+      'kind: Ingress',
+      'metadata:',
+      '  name: {{ .Release.Name }}-web',
+      'spec:',
+      '  rules:',
+      '    - host: {{ .Values.ingress.host }}',
+      '',
+    ].join('\n'),
+  };
+  for (let i = 0; i < n - 3; i++)
+    files[`deploy/templates/config-${i}.yaml`] =
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c${i}\ndata:\n  env: \${KINDLER_ENV}\n  v: "1"\n`;
+  return { ...files, ...extra };
+}
+
+let delivery = 0;
+function event(action: string, sha: string, labels = ['env:k3d']) {
+  const p = webhookExample('pull_request', action === 'synchronize' ? 'synchronize' : 'labeled');
+  p.action = action;
+  p.number = 12;
+  p.pull_request.number = 12;
+  p.pull_request.labels = labels.map((name) => ({ name }));
+  p.label = action === 'labeled' ? { name: labels[0] } : undefined;
+  p.installation = { id: 77 };
+  p.repository.owner.login = 'Codertocat';
+  p.repository.name = 'Hello-World';
+  p.repository.full_name = REPO;
+  p.pull_request.html_url = `https://github.com/${REPO}/pull/12`;
+  p.pull_request.head.sha = sha;
+  p.pull_request.head.repo = { ...p.pull_request.head.repo, full_name: REPO };
+  p.sender = { ...p.sender, login: 'Codertocat' };
+  return receiveDelivery(probot, { id: `pr-${++delivery}`, name: 'pull_request', payload: p });
+}
+
+/** Runs every queued operation as the worker does, its reports sent as they go. */
+async function runQueued(): Promise<Operation[]> {
+  const done: Operation[] = [];
+  for (;;) {
+    const [op] = await rt.store.listOperations({ status: ['queued'], limit: 1 });
+    if (!op) return done;
+    const reporter = operationReporter(outbox, { minIntervalMs: 0, client });
+    const final = await rt.engine.execute(op.id, { owner: 'test:1', observer: reporter });
+    await reporter.flush();
+    if (final) done.push(final);
+  }
+}
+
+const deploymentsOf = () => github.deployments.filter((d) => d.environment === 'pr-12');
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-preview-'));
+  const config = loadConfig(
+    {
+      DATABASE_URL: db.url,
+      KINDLER_DATA_DIR: tmp,
+      BASE_DOMAIN: 'example.test',
+      KINDLER_CONFIG_REPO: REPO,
+      KINDLER_PUBLIC_URL: 'https://kindler.example.test',
+    },
+    tmp,
+  );
+  const [owner, repo] = REPO.split('/') as [string, string];
+  const real = await openRuntime(config, {
+    branches: new GitHubBranchStore(octokit as unknown as GitHubApi, {
+      owner,
+      repo,
+      defaultBranch: 'main',
+    }),
+    heads: (store) => new GitHubHeadSource(async () => octokit as unknown as GitHubReadApi, store),
+  });
+  await real.store.migrate();
+  const fake = fakeSystems();
+  rt = {
+    ...real,
+    engine: new Engine({
+      store: real.store,
+      handlers: { ...fake.handlers, branch: real.handlers.branch },
+      ready: async (env) => `${env.name} answers`,
+      retryDelaysMs: [],
+    }),
+  };
+  nock.disableNetConnect();
+});
+afterAll(async () => {
+  nock.enableNetConnect();
+  await rt.close();
+  await db.drop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  github = new GitHubGit();
+  github.repo(REPO);
+  github.intercept(API);
+  // The conversation, the check runs and the permission the app reads.
+  let ids = 9000;
+  nock(API)
+    .persist()
+    .get(/\/contents\/\.github(%2F|\/)kindler\.yml/)
+    .reply(404, { message: 'Not Found' })
+    .get(`${R}/collaborators/Codertocat/permission`)
+    .reply(200, { permission: 'write', user: { login: 'Codertocat' } })
+    .post(`${R}/issues/12/comments`)
+    .reply(async (request: Request) => {
+      comments.set(++ids, ((await request.json()) as { body: string }).body);
+      return [201, { id: ids }];
+    })
+    .patch(/\/repos\/Codertocat\/Hello-World\/issues\/comments\/\d+$/)
+    .reply(async (request: Request) => {
+      const id = Number(new URL(request.url).pathname.split('/').pop());
+      comments.set(id, ((await request.json()) as { body: string }).body);
+      return [200, {}];
+    })
+    .post(`${R}/check-runs`)
+    .reply(() => [201, { id: ++ids }])
+    .patch(/\/repos\/Codertocat\/Hello-World\/check-runs\/\d+$/)
+    .reply(200, {});
+  probot = contractProbot();
+  outbox = outboxOver(rt, { retryDelaysMs: [], clientFor: async () => client });
+  await probot.load(kindlerApp({ rt, permissions: new PermissionCache(), outbox }));
+});
+afterEach(async () => {
+  expectNoContractViolations();
+  nock.cleanAll();
+  comments.clear();
+  const env = await rt.store.getEnvironment('pr-12');
+  if (env) await rt.store.deleteEnvironment(env.name);
+  // Each test starts from no history: one pull request, one status comment.
+  const pgc = new pg.Client({ connectionString: db.url });
+  await pgc.connect();
+  await pgc.query('delete from operations');
+  await pgc.query('delete from github_writes');
+  await pgc.end();
+});
+
+describe('pull-request previews', () => {
+  it("a labelled pull request deploys its head's deploy/ and shows it as a GitHub Deployment", async () => {
+    const head = github.commit(REPO, 'feature', chart(5), 'add a preview chart');
+    await event('labeled', head);
+    await runQueued();
+
+    const branch = github.files(REPO, 'pr-12', 'deploy/');
+    expect(Object.keys(branch).sort()).toEqual(Object.keys(chart(5)).sort());
+    expect(branch['deploy/values.yaml']).toBe(`ingress:\n  host: ${HOST}\nreplicas: 1\n`);
+    expect(branch['deploy/templates/config-0.yaml']).toContain('env: pr-12');
+    expect(github.headMessage(REPO, 'pr-12')).toBe(`kindler: deploy pr-12 from ${REPO}@${head}`);
+    // The default branch's own files stay; only deploy/ is the head's.
+    expect(github.files(REPO, 'pr-12')['README.md']).toBe(`# ${REPO}\n`);
+
+    const [deployment] = deploymentsOf();
+    expect(deployment).toMatchObject({ sha: head, ref: head, transient: true, production: false });
+    expect(deployment!.request).toMatchObject({
+      environment: 'pr-12',
+      transient_environment: true,
+      production_environment: false,
+      auto_merge: false,
+      required_contexts: [],
+    });
+    expect(github.states(deployment!.id)).toEqual(['queued', 'in_progress', 'success']);
+    expect(deployment!.statuses.at(-1)).toMatchObject({
+      environment_url: `http://${HOST}:18090`,
+      log_url: 'https://kindler.example.test/kindler/environments/pr-12',
+    });
+    const env = await rt.store.getEnvironment('pr-12');
+    expect(env).toMatchObject({ status: 'ready', deployed: { sha: head } });
+    const body = [...comments.values()].at(-1)!;
+    expect(body).toContain(`**Deployed:** \`${head.slice(0, 7)}\` since`);
+    expect(body).toMatch(new RegExp(`\\| \`${head.slice(0, 7)}\` \\| 🚀 deployed \\| http://${HOST}:18090 \\| \\d`));
+  });
+
+  it('a push re-deploys, sending only what changed; the previous deployment becomes inactive', async () => {
+    const first = github.commit(REPO, 'feature', chart(20));
+    await event('labeled', first);
+    await runQueued();
+    const second = github.commit(REPO, 'feature', {
+      'deploy/templates/config-3.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c3\ndata:\n  v: "2"\n',
+    });
+    github.calls.length = 0;
+    await event('synchronize', second);
+    const [op] = await runQueued();
+    expect(op).toMatchObject({ kind: 'deploy', status: 'success' });
+    // The head's listing, the one changed blob, both heads, then tree, commit, ref: 6 calls.
+    const gitCalls = github.calls.filter((c) => c.includes('/git/') || c.includes('graphql'));
+    expect(gitCalls).toEqual([
+      'POST /graphql',
+      'POST /graphql',
+      'POST /graphql',
+      `POST ${R}/git/trees`,
+      `POST ${R}/git/commits`,
+      `PATCH ${R}/git/refs/heads/pr-12`,
+    ]);
+    expect(github.files(REPO, 'pr-12', 'deploy/')['deploy/templates/config-3.yaml']).toContain(
+      'v: "2"',
+    );
+    expect(op!.steps.find((s) => s.step === 'branch')?.detail).toBe(
+      `updated branch "pr-12" with ${REPO}@${second.slice(0, 7)} (1 file changed)`,
+    );
+    const [old, current] = deploymentsOf();
+    expect(current).toMatchObject({ sha: second });
+    expect(github.states(current!.id)).toEqual(['queued', 'in_progress', 'success']);
+    expect(github.states(old!.id)).toEqual(['queued', 'in_progress', 'success', 'inactive']);
+    expect(old!.statuses.at(-1)).toMatchObject({ description: `replaced by ${second.slice(0, 7)}` });
+    // One status comment for the pull request, a row per deployment.
+    const body = [...comments.values()].at(-1)!;
+    expect(comments.size).toBe(1);
+    expect(body).toContain(`| \`${second.slice(0, 7)}\` | 🚀 deployed |`);
+    expect(body).toContain(`| \`${first.slice(0, 7)}\` | inactive |`);
+  });
+
+  it('two quick pushes deploy only the newest; the older one is superseded before it runs', async () => {
+    const first = github.commit(REPO, 'feature', chart(4));
+    await event('labeled', first);
+    await runQueued();
+    const b = github.commit(REPO, 'feature', { 'deploy/templates/config-0.yaml': null });
+    const c = github.commit(REPO, 'feature', { 'deploy/templates/extra.yaml': null });
+    await event('synchronize', b);
+    await event('synchronize', c);
+    const ran = await runQueued();
+    expect(ran.map((o) => [o.kind, o.trigger.headSha, o.status])).toEqual([['deploy', c, 'success']]);
+    const ops = await rt.store.listOperations({ envName: 'pr-12' as never });
+    expect(ops.find((o) => o.trigger.headSha === b)).toMatchObject({
+      status: 'cancelled',
+      error: `superseded by ${c.slice(0, 7)}`,
+    });
+    const byHead = (sha: string) => deploymentsOf().find((d) => d.sha === sha)!;
+    expect(github.states(byHead(b).id)).toEqual(['queued', 'inactive']);
+    expect(byHead(b).statuses.at(-1)).toMatchObject({
+      description: `superseded by ${c.slice(0, 7)}`,
+    });
+    expect(github.states(byHead(c).id)).toEqual(['queued', 'in_progress', 'success']);
+    expect(github.headMessage(REPO, 'pr-12')).toBe(`kindler: deploy pr-12 from ${REPO}@${c}`);
+  });
+
+  it('a push while the create runs is deployed when the create ends', async () => {
+    const first = github.commit(REPO, 'feature', chart(4));
+    await event('labeled', first);
+    const [create] = await rt.store.listOperations({ status: ['queued'], limit: 1 });
+    // The create is taken by a worker; a push arrives meanwhile.
+    await rt.store.claimOperation(create!.id, 'other', 60_000);
+    const next = github.commit(REPO, 'feature', { 'deploy/templates/config-0.yaml': null });
+    await event('synchronize', next);
+    expect(await rt.store.getEnvironment('pr-12')).toMatchObject({ source: { sha: next } });
+    expect(await rt.store.listOperations({ status: ['queued'] })).toEqual([]);
+    // That worker hands it back; the create runs, and the newest head follows it.
+    await rt.store.releaseLease(create!.id, 'other');
+    const reporter = operationReporter(outbox, { minIntervalMs: 0, client });
+    const created = await rt.engine.execute(create!.id, { owner: 'test:1', observer: reporter });
+    await reporter.flush();
+    const ran = [created!, ...(await runQueued())];
+    expect(ran.map((o) => [o.kind, o.trigger.headSha, o.status])).toEqual([
+      ['create', first, 'success'],
+      ['deploy', next, 'success'],
+    ]);
+    expect(await rt.store.getEnvironment('pr-12')).toMatchObject({ deployed: { sha: next } });
+  });
+
+  it('an invalid manifest is refused with its file and line; the previous deployment stays', async () => {
+    const good = github.commit(REPO, 'feature', chart(4));
+    await event('labeled', good);
+    await runQueued();
+    const before = github.files(REPO, 'pr-12', 'deploy/');
+    const bad = github.commit(REPO, 'feature', {
+      'deploy/templates/ingress.yaml': [
+        'apiVersion: networking.k8s.io/v1',
+        'kind: Ingress',
+        'metadata: { name: web }',
+        'spec:',
+        '  rules:',
+        '    - host: evil.example.com',
+        '',
+      ].join('\n'),
+      'deploy/templates/broken.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [oops\n',
+    });
+    await event('synchronize', bad);
+    const [op] = await runQueued();
+    expect(op).toMatchObject({ kind: 'deploy', status: 'failed', failedStep: 'branch' });
+    expect(op!.error).toBe(
+      [
+        'deploy/ is not deployed: 2 problems; the previous deployment stays',
+        'deploy/templates/broken.yaml:5: YAML does not parse: Flow sequence in block collection must be sufficiently indented and end with a ]',
+        `deploy/templates/ingress.yaml:6: the Ingress's spec.rules[].host is "evil.example.com"; an environment serves only its own host "${HOST}"`,
+      ].join('\n'),
+    );
+    expect(github.files(REPO, 'pr-12', 'deploy/')).toEqual(before);
+    expect(await rt.store.getEnvironment('pr-12')).toMatchObject({
+      status: 'ready',
+      deployed: { sha: good },
+    });
+    const [previous, refused] = deploymentsOf();
+    expect(github.states(previous!.id)).toEqual(['queued', 'in_progress', 'success']);
+    // Statuses show the operation as it is when they are sent: a quick failure may skip in_progress.
+    expect(github.states(refused!.id).at(-1)).toBe('failure');
+    expect(github.states(refused!.id)).not.toContain('success');
+    expect(String(refused!.statuses.at(-1)?.description).length).toBeLessThanOrEqual(140);
+  });
+
+  it('closing deletes the environment and marks its deployment inactive', async () => {
+    const head = github.commit(REPO, 'feature', chart(4));
+    await event('labeled', head);
+    await runQueued();
+    await event('closed', head);
+    const [op] = await runQueued();
+    expect(op).toMatchObject({ kind: 'delete', status: 'success' });
+    expect(await rt.store.getEnvironment('pr-12')).toBeNull();
+    expect(github.repo(REPO).refs.has('heads/pr-12')).toBe(false);
+    const [deployment] = deploymentsOf();
+    expect(github.states(deployment!.id)).toEqual(['queued', 'in_progress', 'success', 'inactive']);
+    expect(deployment!.statuses.at(-1)).toMatchObject({ description: 'environment deleted' });
+  });
+
+  it('a head without deploy/ gets the templates', async () => {
+    const head = github.commit(REPO, 'plain', { 'src/app.js': 'x' });
+    await event('labeled', head);
+    await runQueued();
+    const branch = github.files(REPO, 'pr-12', 'deploy/');
+    expect(branch['deploy/Chart.yaml']).toContain('name: whoami');
+    expect(branch['deploy/values.yaml']).toContain(`host: ${HOST}`);
+  });
+});
