@@ -10,7 +10,7 @@ import {
 import type { Config } from './config/config.js';
 import { Engine } from './lifecycle/engine.js';
 import type { StepHandler, SystemStep } from './lifecycle/step.js';
-import type { BranchFile, BranchStore } from './git/branch-store.js';
+import type { BranchStore } from './git/branch-store.js';
 import { BranchStep, type Render } from './git/branch-step.js';
 import { GitHubHeadSource, type HeadSource } from './git/github-head.js';
 import { GitCliBranchStore, localBareRepo, splitCredentials } from './git/git-cli-branch-store.js';

@@ -30,4 +30,3 @@ export function deploymentState(op: Operation, env: Environment | null): Deploym
         : 'inactive';
   }
 }
-

@@ -81,7 +81,13 @@ export interface Trigger {
 }
 
 /** A GitHub Deployment status state, as kindler-bot writes them. */
-export const DEPLOYMENT_STATES = ['queued', 'in_progress', 'success', 'failure', 'inactive'] as const;
+export const DEPLOYMENT_STATES = [
+  'queued',
+  'in_progress',
+  'success',
+  'failure',
+  'inactive',
+] as const;
 export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
 
 export interface Operation {

@@ -109,7 +109,8 @@ export class BranchStep implements StepHandler {
     const same = env.deployed?.sha === sha && env.deployed.tree === tree;
     if (!same) await this.deployed(env.name, { sha, tree, at: this.now() });
     const changed = known ? branchDrift(known, files).length : files.length;
-    const what = result === 'unchanged' ? '' : ` (${changed} file${changed === 1 ? '' : 's'} changed)`;
+    const what =
+      result === 'unchanged' ? '' : ` (${changed} file${changed === 1 ? '' : 's'} changed)`;
     return `${verb(result)} "${env.name}" with ${env.source.repo}@${sha.slice(0, 7)}${what}`;
   }
 

@@ -232,7 +232,11 @@ export class GitHubBranchStore implements BranchStore {
       else
         current = new Map(
           (
-            await this.api.rest.git.getTree({ ...this.repo, tree_sha: base.deploy, recursive: 'true' })
+            await this.api.rest.git.getTree({
+              ...this.repo,
+              tree_sha: base.deploy,
+              recursive: 'true',
+            })
           ).data.tree
             .filter((e) => e.type === 'blob' && e.path && e.sha)
             .map((e) => [`${DEPLOY}${e.path}`, e.sha as string]),

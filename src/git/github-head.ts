@@ -76,7 +76,9 @@ export class GitHubHeadSource implements HeadSource {
     if (listing === null) return null;
     const blobs = await this.cache.gitObjects(listing.map((e) => `blob:${e.oid}`));
     const missing = [
-      ...new Map(listing.filter((e) => !blobs.has(`blob:${e.oid}`)).map((e) => [e.oid, e])).values(),
+      ...new Map(
+        listing.filter((e) => !blobs.has(`blob:${e.oid}`)).map((e) => [e.oid, e]),
+      ).values(),
     ];
     if (missing.length) {
       const read = await this.blobs(repo, missing);
@@ -158,8 +160,15 @@ export class GitHubHeadSource implements HeadSource {
           );
         const text = blob.isTruncated
           ? await this.guard(`reading ${entry.path} of ${repo}`, async () => {
-              const { data: raw } = await api.rest.git.getBlob({ owner, repo: name, file_sha: entry.oid });
-              return Buffer.from(raw.content, raw.encoding === 'base64' ? 'base64' : 'utf8').toString('utf8');
+              const { data: raw } = await api.rest.git.getBlob({
+                owner,
+                repo: name,
+                file_sha: entry.oid,
+              });
+              return Buffer.from(
+                raw.content,
+                raw.encoding === 'base64' ? 'base64' : 'utf8',
+              ).toString('utf8');
             })
           : blob.text;
         out.set(`blob:${entry.oid}`, text);

@@ -461,8 +461,10 @@ export class Outbox {
       state === 'success'
         ? `${sha.slice(0, 7)} is served`
         : state === 'inactive'
-          ? (op.status === 'cancelled' ? op.error : null) ??
-            (env ? `replaced by ${env.deployed?.sha.slice(0, 7) ?? 'a newer head'}` : 'environment deleted')
+          ? ((op.status === 'cancelled' ? op.error : null) ??
+            (env
+              ? `replaced by ${env.deployed?.sha.slice(0, 7) ?? 'a newer head'}`
+              : 'environment deleted'))
           : state === 'failure'
             ? `${op.failedStep ?? 'a step'} failed: ${op.error ?? 'unknown error'}`
             : `${op.kind} of ${sha.slice(0, 7)}`,

@@ -166,7 +166,11 @@ export async function runSteps(
       await save(store, op.id, step, 'failed', null, message, deps.now, startedAt);
       const fixCommand =
         op.kind === 'delete' ? deleteCommand(op.envName) : retryCommand(op.envName);
-      return finish('failed', { error: message, failedStep: step, fixCommand }, failedStatus(op, env));
+      return finish(
+        'failed',
+        { error: message, failedStep: step, fixCommand },
+        failedStatus(op, env),
+      );
     }
   }
   // A resumed create may find every step done already: the row still ends up ready.

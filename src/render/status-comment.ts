@@ -96,7 +96,8 @@ export function renderStatusComment(
   }
   if (op.status === 'success' && op.kind === 'delete')
     lines.push('', `**Deleted.** \`${op.envName}\` is gone.`);
-  if (options.deployments?.length) lines.push('', ...deploymentRows(options.deployments, env, settings));
+  if (options.deployments?.length)
+    lines.push('', ...deploymentRows(options.deployments, env, settings));
   if (!isFinished(op.status))
     lines.push('', `Stop it with \`${spell(command('cancel', op.envName), 'comment')}\`.`);
   if (op.logOutput)

@@ -55,7 +55,8 @@ export function manifestProblems(
     if (!YAML_FILE.test(file.path)) continue;
     const inside = file.path.slice(prefix.length);
     const template = chart && inside.startsWith('templates/');
-    const say = (line: number, message: string) => problems.push({ path: file.path, line, message });
+    const say = (line: number, message: string) =>
+      problems.push({ path: file.path, line, message });
     if (chart && !template) {
       // Chart.yaml, values.yaml and the like: plain YAML, read by Helm itself.
       const docs = parse(file.content, say, true);

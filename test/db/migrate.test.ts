@@ -41,6 +41,7 @@ const ALL = [
   '002_clusters_insertion_order',
   '003_github_writes',
   '004_github_writes_by_operation',
+  '005_pull_request_deploys',
 ];
 
 describe('migrations', () => {

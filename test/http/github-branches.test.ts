@@ -1,11 +1,13 @@
 // The GitHub Git Database API backend with strict nock: the exact calls for a new branch (4), an
-// unchanged one (GET only), an update, delete (204 and 422-absent), GraphQL listing in pages, 503.
+// unchanged one (1), an update (all of deploy/ read, or only the changes sent when the caller knows
+// what it holds), delete (204 and 422-absent), GraphQL listing in pages, 503.
 import { appPrivateKey } from '../support/github-fixtures.js';
 import { createProbot } from 'probot';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TransientError, envName } from '../../src/domain/index.js';
 import { GitHubBranchStore, blobSha } from '../../src/git/github-branch-store.js';
+import { treeSha } from '../../src/git/tree-hash.js';
 import { loadConfig } from '../../src/config/config.js';
 import { configRepoBranches } from '../../src/github/config-repo.js';
 import { rejection } from '../support/rejection.js';
@@ -31,9 +33,10 @@ const files = [
   { path: 'deploy/values.yaml', content: 'host: whoami.dev.example.test\n' },
   { path: 'deploy/Chart.yaml', content: 'name: whoami\n' },
 ];
-const heads = (env: [string, string] | null, main: [string, string] | null) => {
-  const ref = (h: [string, string] | null) =>
-    h ? { target: { oid: h[0], tree: { oid: h[1] } } } : null;
+/** The GraphQL answer for both heads: commit, root tree and (when given) the deploy/ tree id. */
+const heads = (env: [string, string, string?] | null, main: [string, string, string?] | null) => {
+  const ref = (h: [string, string, string?] | null) =>
+    h ? { target: { oid: h[0], tree: { oid: h[1] }, file: h[2] ? { oid: h[2] } : null } } : null;
   return { data: { repository: { b0: ref(env), b1: ref(main) } } };
 };
 const branch = (sha: string, tree: string) => ({
@@ -92,31 +95,58 @@ describe('GitHub branch store', () => {
     expect(scope.isDone()).toBe(true);
   });
 
-  it('finds an unchanged branch with GETs only (blob hashes compared locally)', async () => {
+  it('finds an unchanged branch in one call (its deploy/ tree id against the one computed here)', async () => {
+    nock(API)
+      .post('/graphql', (b) => b.query.includes('file(path: "deploy") { oid }'))
+      .reply(
+        200,
+        heads(
+          ['c'.repeat(40), 'n'.repeat(40), treeSha(files, 'deploy/')],
+          ['a'.repeat(40), 't'.repeat(40)],
+        ),
+      );
+    expect(await store.ensure(envName('dev'), files, 'manifests')).toBe('unchanged');
+  });
+
+  it('sends only the files that changed when the caller knows what deploy/ holds', async () => {
+    const known = [{ path: 'deploy/values.yaml', content: 'old\n' }, files[1]!];
     nock(API)
       .post('/graphql')
-      .reply(200, heads(['c'.repeat(40), 'n'.repeat(40)], ['a'.repeat(40), 't'.repeat(40)]))
-      .get(`${R}/git/trees/${'n'.repeat(40)}`)
-      .query({ recursive: 'true' })
-      .reply(200, {
+      .reply(
+        200,
+        heads(
+          ['c'.repeat(40), 'n'.repeat(40), treeSha(known, 'deploy/')],
+          ['a'.repeat(40), 't'.repeat(40)],
+        ),
+      )
+      .post(`${R}/git/trees`, {
+        base_tree: 'n'.repeat(40),
         tree: [
-          { path: 'README.md', type: 'blob', sha: 'r'.repeat(40) },
-          ...files.map((f) => ({ path: f.path, type: 'blob', sha: blobSha(f.content) })),
+          { path: 'deploy/values.yaml', mode: '100644', type: 'blob', content: files[0]!.content },
         ],
-      });
-    expect(await store.ensure(envName('dev'), files, 'manifests')).toBe('unchanged');
+      })
+      .reply(201, { sha: 'm'.repeat(40) })
+      .post(`${R}/git/commits`, (b) => b.parents[0] === 'c'.repeat(40))
+      .reply(201, { sha: 'd'.repeat(40) })
+      .patch(`${R}/git/refs/heads%2Fdev`, { sha: 'd'.repeat(40), force: false })
+      .reply(200, {});
+    expect(await store.ensure(envName('dev'), files, 'manifests', known)).toBe('updated');
   });
 
   it('updates a drifted branch: stale files deleted, fast-forward only', async () => {
     nock(API)
       .post('/graphql')
-      .reply(200, heads(['c'.repeat(40), 'n'.repeat(40)], ['a'.repeat(40), 't'.repeat(40)]))
-      .get(`${R}/git/trees/${'n'.repeat(40)}`)
+      .reply(
+        200,
+        heads(['c'.repeat(40), 'n'.repeat(40), 'p'.repeat(40)], ['a'.repeat(40), 't'.repeat(40)]),
+      )
+      // deploy/'s own tree: paths relative to it.
+      .get(`${R}/git/trees/${'p'.repeat(40)}`)
       .query({ recursive: 'true' })
       .reply(200, {
         tree: [
-          { path: 'deploy/values.yaml', type: 'blob', sha: blobSha('old\n') },
-          { path: 'deploy/old.yaml', type: 'blob', sha: 'o'.repeat(40) },
+          { path: 'values.yaml', type: 'blob', sha: blobSha('old\n') },
+          { path: 'old.yaml', type: 'blob', sha: 'o'.repeat(40) },
         ],
       })
       .post(

@@ -48,7 +48,10 @@ const client = octokit as unknown as GitHubClient;
 const comments = new Map<number, string>();
 
 /** deploy/ of a head: a chart of `n` templates, its Ingress host the environment's own. */
-function chart(n: number, extra: Record<string, string | null> = {}): Record<string, string | null> {
+function chart(
+  n: number,
+  extra: Record<string, string | null> = {},
+): Record<string, string | null> {
   const files: Record<string, string | null> = {
     'deploy/Chart.yaml': 'apiVersion: v2\nname: preview\nversion: 0.1.0\n',
     'deploy/values.yaml': 'ingress:\n  host: ${KINDLER_HOST}\nreplicas: 1\n',
@@ -222,7 +225,9 @@ describe('pull-request previews', () => {
     expect(env).toMatchObject({ status: 'ready', deployed: { sha: head } });
     const body = [...comments.values()].at(-1)!;
     expect(body).toContain(`**Deployed:** \`${head.slice(0, 7)}\` since`);
-    expect(body).toMatch(new RegExp(`\\| \`${head.slice(0, 7)}\` \\| 🚀 deployed \\| http://${HOST}:18090 \\| \\d`));
+    expect(body).toMatch(
+      new RegExp(`\\| \`${head.slice(0, 7)}\` \\| 🚀 deployed \\| http://${HOST}:18090 \\| \\d`),
+    );
   });
 
   it('a push re-deploys, sending only what changed; the previous deployment becomes inactive', async () => {
@@ -257,7 +262,9 @@ describe('pull-request previews', () => {
     expect(current).toMatchObject({ sha: second });
     expect(github.states(current!.id)).toEqual(['queued', 'in_progress', 'success']);
     expect(github.states(old!.id)).toEqual(['queued', 'in_progress', 'success', 'inactive']);
-    expect(old!.statuses.at(-1)).toMatchObject({ description: `replaced by ${second.slice(0, 7)}` });
+    expect(old!.statuses.at(-1)).toMatchObject({
+      description: `replaced by ${second.slice(0, 7)}`,
+    });
     // One status comment for the pull request, a row per deployment.
     const body = [...comments.values()].at(-1)!;
     expect(comments.size).toBe(1);
@@ -274,7 +281,9 @@ describe('pull-request previews', () => {
     await event('synchronize', b);
     await event('synchronize', c);
     const ran = await runQueued();
-    expect(ran.map((o) => [o.kind, o.trigger.headSha, o.status])).toEqual([['deploy', c, 'success']]);
+    expect(ran.map((o) => [o.kind, o.trigger.headSha, o.status])).toEqual([
+      ['deploy', c, 'success'],
+    ]);
     const ops = await rt.store.listOperations({ envName: 'pr-12' as never });
     expect(ops.find((o) => o.trigger.headSha === b)).toMatchObject({
       status: 'cancelled',

@@ -131,7 +131,9 @@ export class GitHubGit {
       const body = text ? JSON.parse(text) : undefined;
       const problem = checkGitHubRequest(method, url.pathname, params, body);
       if (problem) return [422, { message: 'Validation Failed', errors: [problem] }];
-      return (await this.handle(method, url.pathname, params, body)) ?? [404, { message: 'Not Found' }];
+      return (
+        (await this.handle(method, url.pathname, params, body)) ?? [404, { message: 'Not Found' }]
+      );
     };
     const mine = (path: string) =>
       path === '/graphql' ||
@@ -195,7 +197,12 @@ export class GitHubGit {
       if (blob?.type !== 'blob') return [404, { message: 'Not Found' }];
       return [
         200,
-        { sha: r[1], size: blob.content.length, encoding: 'base64', content: blob.content.toString('base64') },
+        {
+          sha: r[1],
+          size: blob.content.length,
+          encoding: 'base64',
+          content: blob.content.toString('base64'),
+        },
       ];
     }
     if (method === 'POST' && rest === 'git/trees') {
@@ -356,7 +363,13 @@ export class GitHubGit {
         file: ({ path: p }: { path: string }) => {
           const entry = this.lookup(repo, object.tree, p);
           return entry
-            ? { name: p.split('/').at(-1), path: p, oid: entry.oid, type: entry.type, object: () => node(entry.oid, p) }
+            ? {
+                name: p.split('/').at(-1),
+                path: p,
+                oid: entry.oid,
+                type: entry.type,
+                object: () => node(entry.oid, p),
+              }
             : null;
         },
       };
@@ -368,7 +381,12 @@ export class GitHubGit {
         const sha = repo.refs.get(key);
         return sha ? refNode(key.replace(/^heads\//, ''), sha) : null;
       },
-      refs: (args: { refPrefix: string; first?: number; after?: string; orderBy?: { direction: string } }) => {
+      refs: (args: {
+        refPrefix: string;
+        first?: number;
+        after?: string;
+        orderBy?: { direction: string };
+      }) => {
         if ((args.first ?? 0) > 100) throw new Error('`first` is limited to 100');
         const prefix = args.refPrefix.replace(/^refs\//, '');
         const names = [...repo.refs.keys()]
@@ -473,7 +491,8 @@ export class GitHubGit {
         let slot = dir.get(part);
         if (!slot) dir.set(part, (slot = { dir: new Map() }));
         if (!slot.dir) {
-          if (slot.entry?.type !== 'tree') throw new Error(`tree.path ${change.path} is not a directory`);
+          if (slot.entry?.type !== 'tree')
+            throw new Error(`tree.path ${change.path} is not a directory`);
           slot.dir = load(slot.entry.oid);
         }
         dir = slot.dir;

@@ -27,9 +27,10 @@ describe('ignoredBecause', () => {
 
   it('answers other events and actions with the reason', () => {
     expect(ignoredBecause('ping', {})).toBe('ping is not an event kindler-bot handles');
-    expect(ignoredBecause('pull_request', { action: 'synchronize' })).toBe(
-      'pull_request.synchronize is not an event kindler-bot handles',
+    expect(ignoredBecause('pull_request', { action: 'edited' })).toBe(
+      'pull_request.edited is not an event kindler-bot handles',
     );
+    expect(ignoredBecause('pull_request', { action: 'synchronize' })).toBeNull();
     expect(
       ignoredBecause('issue_comment', { action: 'deleted', comment: { body: '/env list' } }),
     ).toBe('issue_comment.deleted is not an event kindler-bot handles');

@@ -84,12 +84,14 @@ describe('.github/kindler.yml', () => {
     const parsed = parsePolicy(text);
     if (!parsed.ok) throw new Error(parsed.error);
     expect(parsed.policy.pull_requests).toEqual({
+      deploy_from: [],
       labels: { k3d: 'env:k3d', kind: 'env:kind' },
       keep_label: 'keep',
       ttl: '72h',
       forks: false,
     });
     expect(DEFAULT_POLICY.pull_requests).toEqual({
+      deploy_from: [],
       labels: { k3d: 'env:k3d', kind: 'env:kind' },
       keep_label: 'keep',
       forks: false,
