@@ -4,6 +4,7 @@
 // commit id or a blob id names never changes, so both are kept in the database (git_objects) and
 // never fetched twice: a push that changes one file of twenty downloads one blob.
 import { Failure, TransientError, httpStatusOf } from '../domain/index.js';
+import { DEPLOY_LIMITS } from '../render/validate-manifests.js';
 import type { Store } from '../store/store.js';
 import type { BranchFile } from './branch-store.js';
 
@@ -35,7 +36,7 @@ const DEPTH = 6;
 const BLOBS_PER_REQUEST = 50;
 
 const entryFields = (depth: number): string =>
-  `path type oid mode${depth > 0 ? ` object { ... on Tree { entries { ${entryFields(depth - 1)} } } }` : ''}`;
+  `path type oid mode size${depth > 0 ? ` object { ... on Tree { entries { ${entryFields(depth - 1)} } } }` : ''}`;
 const LISTING = `query($owner: String!, $name: String!, $sha: GitObjectID!, $expression: String!) {
   repository(owner: $owner, name: $name) {
     commit: object(oid: $sha) { oid }
@@ -48,11 +49,13 @@ interface Entry {
   type: string;
   oid: string;
   mode: number;
+  size: number;
   object?: { entries?: Entry[] } | null;
 }
 interface Listed {
   path: string;
   oid: string;
+  size: number;
 }
 
 export class GitHubHeadSource implements HeadSource {
@@ -74,6 +77,13 @@ export class GitHubHeadSource implements HeadSource {
       await this.cache.keepGitObjects(new Map([[listingId, JSON.stringify(listing)]]));
     }
     if (listing === null) return null;
+    // Bounded before anything is downloaded: one push cannot make the bot read without end.
+    const bytes = listing.reduce((n, e) => n + e.size, 0);
+    if (listing.length > DEPLOY_LIMITS.files || bytes > DEPLOY_LIMITS.bytes)
+      throw new Failure(
+        'invalid_input',
+        `${dir}/ of ${repo}@${sha.slice(0, 7)} holds ${listing.length} files, ${bytes} bytes: more than a deploy takes (${DEPLOY_LIMITS.files} files, ${DEPLOY_LIMITS.bytes} bytes); nothing was deployed`,
+      );
     const blobs = await this.cache.gitObjects(listing.map((e) => `blob:${e.oid}`));
     const missing = [
       ...new Map(
@@ -122,7 +132,7 @@ export class GitHubHeadSource implements HeadSource {
             'invalid_input',
             `${e.path}: ${e.type === 'commit' ? 'a submodule' : 'a symbolic link'} is not deployed; ${dir}/ holds files only`,
           );
-        else out.push({ path: e.path, oid: e.oid });
+        else out.push({ path: e.path, oid: e.oid, size: e.size });
       }
     };
     walk(data.repository.dir.entries, 0);

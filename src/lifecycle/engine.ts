@@ -340,14 +340,15 @@ export class Engine implements EngineApi {
     // The newest head is what the environment wants from now on, whatever runs now.
     await this.store.updateEnvironment(name, { source });
     const active = await this.store.activeOperation(name);
-    if (active?.kind === 'deploy' && active.status === 'queued') {
-      await this.store.updateOperation(active.id, {
-        status: 'cancelled',
-        completedAt: this.now(),
-        error: `superseded by ${source.sha.slice(0, 7)}`,
-      });
+    // A deploy still queued is superseded; one a worker took meanwhile, or any other operation,
+    // runs on, and the newest head is deployed when it ends (followUp).
+    const superseded =
+      active?.kind === 'deploy' &&
+      active.status === 'queued' &&
+      (await this.store.cancelQueued(active.id, `superseded by ${source.sha.slice(0, 7)}`));
+    if (superseded)
       this.deps.log?.('info', 'deploy superseded', { operation: active.id, env: name });
-    } else if (active) return active; // deployed when it ends (followUp)
+    else if (active) return (await this.store.getOperation(active.id)) ?? active;
     if (env.status === 'failed')
       throw new Failure(
         'invalid_input',

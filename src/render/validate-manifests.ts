@@ -66,7 +66,7 @@ export function manifestProblems(
       continue;
     }
     // A manifest, or a chart's template with its actions standing for values.
-    const text = template ? file.content.replace(ACTION, (a) => blank(a)) : file.content;
+    const text = template ? renderActions(file.content) : file.content;
     const docs = parse(text, say, !template);
     if (docs === null) continue;
     for (const doc of docs) checkObject(doc, host, say, template);
@@ -74,11 +74,20 @@ export function manifestProblems(
   return problems;
 }
 
-/** An action's text as a value of the same lines: what it spans stays, so lines keep their numbers. */
-function blank(action: string): string {
-  const lines = action.split('\n').length - 1;
-  // An action alone on its line (if, range, include …) renders to nothing that counts here.
-  return lines ? '\n'.repeat(lines) : RENDERED;
+/**
+ * A template with its actions rendered as Helm would leave them for these checks: an action alone
+ * on its lines (if, range, end, a comment) renders to nothing, one inside a line to a value. The
+ * lines an action spans stay, so every line keeps its number.
+ */
+function renderActions(text: string): string {
+  return text.replace(ACTION, (action: string, offset: number) => {
+    const before = text.slice(text.lastIndexOf('\n', offset - 1) + 1, offset);
+    const end = offset + action.length;
+    const next = text.indexOf('\n', end);
+    const after = text.slice(end, next < 0 ? text.length : next);
+    const newlines = '\n'.repeat(action.split('\n').length - 1);
+    return !before.trim() && !after.trim() ? newlines : `${RENDERED}${newlines}`;
+  });
 }
 
 type Say = (line: number, message: string) => void;

@@ -240,6 +240,15 @@ export class SqlStore implements Store {
     return renew(this.db, id, owner, leaseMs);
   }
 
+  async cancelQueued(id: number, error: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `update operations set status = 'cancelled', completed_at = now(), error_message = $2,
+         updated_at = now() where id = $1 and status = 'queued' returning id`,
+      [id, error],
+    );
+    return rows.length === 1;
+  }
+
   async releaseLease(id: number, owner: string): Promise<void> {
     await this.db.query(
       `update operations set lease_owner = null, lease_expires_at = null where id = $1 and (lease_owner = $2 or $2 = '')`,

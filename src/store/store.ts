@@ -133,6 +133,8 @@ export interface Store extends WriteLog {
   releaseLease(id: number, owner: string): Promise<void>;
   saveStep(id: number, state: StepState): Promise<void>;
   updateOperation(id: number, patch: OperationPatch): Promise<Operation>;
+  /** Cancels an operation that is still queued (no worker has it), with why; false otherwise. */
+  cancelQueued(id: number, error: string): Promise<boolean>;
   /** Sets cancel_requested on the active operation; returns it, or null if there is none. */
   requestCancel(envName: EnvName): Promise<Operation | null>;
   /**

@@ -31,6 +31,8 @@ export interface EnvironmentView {
   pinned: boolean | null;
   requestedBy: string | null;
   sourceUrl: string | null;
+  /** A pull request's head the branch holds: repository, commit, since when. */
+  deployed: { repo: string; sha: string; at: string } | null;
 }
 
 /** A write to GitHub that has not been taken. */
@@ -68,6 +70,10 @@ export function viewOf(env: Environment | EnvironmentRecord, urls: UrlSettings):
     pinned: full?.pinned ?? null,
     requestedBy: full?.requestedBy ?? null,
     sourceUrl: full?.sourceUrl ?? null,
+    deployed:
+      full?.source && full.deployed
+        ? { repo: full.source.repo, sha: full.deployed.sha, at: full.deployed.at.toISOString() }
+        : null,
   };
 }
 

@@ -192,7 +192,7 @@ export function environmentPage(input: {
 <dt>created</dt><dd>${esc(e.createdAt ?? '–')}${e.createdAt ? ` (${age(e.createdAt, now)} ago)` : ''}</dd>
 <dt>expires</dt><dd>${e.pinned ? 'pinned (never)' : esc(e.expiresAt ?? 'never')}</dd>
 <dt>asked by</dt><dd>${esc(e.requestedBy ?? '–')}${e.sourceUrl ? ` from ${link(e.sourceUrl, e.sourceUrl)}` : ''}</dd>
-</dl>`
+${e.deployed ? `<dt>deployed</dt><dd><code>${esc(e.deployed.sha.slice(0, 7))}</code> of ${esc(e.deployed.repo)} since ${esc(e.deployed.at)}</dd>\n` : ''}</dl>`
     : '<p>This environment no longer exists; its history follows.</p>';
   const ops = input.operations
     .map(

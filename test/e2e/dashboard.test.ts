@@ -71,6 +71,10 @@ const envView = z
     pinned: z.boolean().nullable(),
     requestedBy: z.string().nullable(),
     sourceUrl: z.string().nullable(),
+    deployed: z
+      .object({ repo: z.string(), sha: z.string().regex(/^[0-9a-f]{40}$/), at: z.string() })
+      .strict()
+      .nullable(),
   })
   .strict();
 const degradedFields = {

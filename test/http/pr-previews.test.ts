@@ -12,6 +12,7 @@ import type { Probot } from 'probot';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { kindlerApp, receiveDelivery } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
+import { checkConsistency } from '../../src/consistency/check.js';
 import type { Operation } from '../../src/domain/index.js';
 import { GitHubBranchStore, type GitHubApi } from '../../src/git/github-branch-store.js';
 import { GitHubHeadSource, type GitHubReadApi } from '../../src/git/github-head.js';
@@ -72,8 +73,10 @@ function chart(
   return { ...files, ...extra };
 }
 
+/** The config repository's .github/kindler.yml (null: none). */
+let policy: string | null = null;
 let delivery = 0;
-function event(action: string, sha: string, labels = ['env:k3d']) {
+function event(action: string, sha: string, labels = ['env:k3d'], headRepo = REPO) {
   const p = webhookExample('pull_request', action === 'synchronize' ? 'synchronize' : 'labeled');
   p.action = action;
   p.number = 12;
@@ -86,7 +89,7 @@ function event(action: string, sha: string, labels = ['env:k3d']) {
   p.repository.full_name = REPO;
   p.pull_request.html_url = `https://github.com/${REPO}/pull/12`;
   p.pull_request.head.sha = sha;
-  p.pull_request.head.repo = { ...p.pull_request.head.repo, full_name: REPO };
+  p.pull_request.head.repo = { ...p.pull_request.head.repo, full_name: headRepo };
   p.sender = { ...p.sender, login: 'Codertocat' };
   return receiveDelivery(probot, { id: `pr-${++delivery}`, name: 'pull_request', payload: p });
 }
@@ -130,11 +133,13 @@ beforeAll(async () => {
   });
   await real.store.migrate();
   const fake = fakeSystems();
+  const handlers = { ...fake.handlers, branch: real.handlers.branch };
   rt = {
     ...real,
+    handlers,
     engine: new Engine({
       store: real.store,
-      handlers: { ...fake.handlers, branch: real.handlers.branch },
+      handlers,
       ready: async (env) => `${env.name} answers`,
       retryDelaysMs: [],
     }),
@@ -157,7 +162,7 @@ beforeEach(async () => {
   nock(API)
     .persist()
     .get(/\/contents\/\.github(%2F|\/)kindler\.yml/)
-    .reply(404, { message: 'Not Found' })
+    .reply(() => (policy === null ? [404, { message: 'Not Found' }] : [200, policy]))
     .get(`${R}/collaborators/Codertocat/permission`)
     .reply(200, { permission: 'write', user: { login: 'Codertocat' } })
     .post(`${R}/issues/12/comments`)
@@ -175,14 +180,20 @@ beforeEach(async () => {
     .reply(() => [201, { id: ++ids }])
     .patch(/\/repos\/Codertocat\/Hello-World\/check-runs\/\d+$/)
     .reply(200, {});
+  await loadFresh();
+});
+
+/** The app on a fresh Probot, with fresh caches (the policy file is read again). */
+async function loadFresh() {
   probot = contractProbot();
   outbox = outboxOver(rt, { retryDelaysMs: [], clientFor: async () => client });
   await probot.load(kindlerApp({ rt, permissions: new PermissionCache(), outbox }));
-});
+}
 afterEach(async () => {
   expectNoContractViolations();
   nock.cleanAll();
   comments.clear();
+  policy = null;
   const env = await rt.store.getEnvironment('pr-12');
   if (env) await rt.store.deleteEnvironment(env.name);
   // Each test starts from no history: one pull request, one status comment.
@@ -373,6 +384,49 @@ describe('pull-request previews', () => {
     const [deployment] = deploymentsOf();
     expect(github.states(deployment!.id)).toEqual(['queued', 'in_progress', 'success', 'inactive']);
     expect(deployment!.statuses.at(-1)).toMatchObject({ description: 'environment deleted' });
+  });
+
+  it('a check knows what a deploy wrote by its tree id: no head is read again', async () => {
+    const head = github.commit(REPO, 'feature', chart(6));
+    await event('labeled', head);
+    await runQueued();
+    github.calls.length = 0;
+    const report = await checkConsistency(rt);
+    expect(report.discrepancies.filter((d) => d.name === 'pr-12')).toEqual([]);
+    // One GraphQL page of every branch with its deploy/ tree id; nothing of the head.
+    expect(github.calls).toEqual(['POST /graphql']);
+    // A branch changed behind the bot's back is drift, with what fixes it.
+    github.commit(REPO, 'pr-12', { 'deploy/values.yaml': 'ingress:\n  host: elsewhere\n' });
+    const drifted = await checkConsistency(rt);
+    expect(drifted.discrepancies.find((d) => d.name === 'pr-12')).toMatchObject({
+      system: 'git',
+      kind: 'mismatch',
+    });
+  });
+
+  it("a fork's head deploys its own deploy/ only when deploy_from names it", async () => {
+    const FORK = 'mallory/Hello-World';
+    const head = github.commit(
+      FORK,
+      'feature',
+      chart(4, { 'deploy/values.yaml': 'ingress:\n  host: ${KINDLER_HOST}\nfork: true\n' }),
+    );
+    policy = 'pull_requests:\n  forks: true\n';
+    await event('labeled', head, ['env:k3d'], FORK);
+    await runQueued();
+    expect(github.files(REPO, 'pr-12', 'deploy/')['deploy/Chart.yaml']).toContain('name: whoami');
+    expect(await rt.store.getEnvironment('pr-12')).toMatchObject({ source: null });
+    await event('closed', head, ['env:k3d'], FORK);
+    await runQueued();
+
+    policy = `pull_requests:\n  forks: true\n  deploy_from: [${FORK}]\n`;
+    await loadFresh();
+    await event('reopened', head, ['env:k3d'], FORK);
+    await runQueued();
+    expect(github.files(REPO, 'pr-12', 'deploy/')['deploy/values.yaml']).toBe(
+      `ingress:\n  host: ${HOST}\nfork: true\n`,
+    );
+    expect(github.headMessage(REPO, 'pr-12')).toBe(`kindler: deploy pr-12 from ${FORK}@${head}`);
   });
 
   it('a head without deploy/ gets the templates', async () => {

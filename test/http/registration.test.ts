@@ -73,7 +73,12 @@ describe('registering the GitHub App', () => {
       name: 'kindler-bot',
       hook_attributes: { url: `${base}/api/github/webhooks` },
       redirect_url: `${base}/kindler/setup/callback`,
-      default_permissions: { issues: 'write', checks: 'write', contents: 'write' },
+      default_permissions: {
+        issues: 'write',
+        checks: 'write',
+        contents: 'write',
+        deployments: 'write',
+      },
       default_events: ['issue_comment', 'pull_request', 'check_run'],
     });
     await page.close();

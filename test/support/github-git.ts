@@ -353,6 +353,7 @@ export class GitHubGit {
             oid: e.oid,
             type: e.type,
             mode: parseInt(e.mode, 8),
+            size: e.type === 'blob' ? (repo.objects.get(e.oid) as Blob).content.length : 0,
             object: () => node(e.oid, path ? `${path}/${e.name}` : e.name),
           })),
         };
