@@ -34,6 +34,14 @@ const COMMANDS: Record<
     run: lifecycle.remove,
     check: lifecycle.nameOnly(USAGE.delete),
   },
+  stop: {
+    run: lifecycle.power('stop'),
+    check: lifecycle.nameOnly(USAGE.stop),
+  },
+  start: {
+    run: lifecycle.power('start'),
+    check: lifecycle.nameOnly(USAGE.start),
+  },
   retry: {
     run: lifecycle.retry,
     check: lifecycle.nameOnly(USAGE.retry),

@@ -10,6 +10,8 @@ export const USAGE = {
   create:
     'kindler create <name> [--provider k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--json]',
   delete: 'kindler delete <name> [--json]',
+  stop: 'kindler stop <name> [--json]',
+  start: 'kindler start <name> [--json]',
   retry: 'kindler retry <name> [--json]',
   cancel: 'kindler cancel <name> [--json]',
 
@@ -32,6 +34,8 @@ export type CommandName = keyof typeof USAGE;
 const SUMMARY: Record<CommandName, string> = {
   create: 'create an environment: row, branch, cluster, Portainer, Argo CD, route',
   delete: 'delete an environment (the row goes last)',
+  stop: "stop an environment's cluster, keeping it (status stopped)",
+  start: 'start a stopped environment again and wait until it answers',
   retry: 'resume the last failed or interrupted operation',
   cancel: 'stop the running operation after its current step',
   list: 'list environments',

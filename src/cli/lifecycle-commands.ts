@@ -81,6 +81,15 @@ export async function remove(rt: LifecycleDeps, args: string[], io: CliIo): Prom
   return runAndReport(rt, op, io, values.json === true);
 }
 
+/** `kindler stop|start <name>`: the cluster halted, or running again. */
+export const power =
+  (kind: 'stop' | 'start') =>
+  async (rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> => {
+    const { values, name } = nameOnly(USAGE[kind])(args);
+    const op = await rt.engine.request({ kind, name, trigger: cliTrigger(io) });
+    return runAndReport(rt, op, io, values.json === true);
+  };
+
 export async function retry(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
   const { values, name } = nameOnly(USAGE.retry)(args);
   const op = await rt.engine.retry(name, cliTrigger(io));

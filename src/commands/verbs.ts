@@ -4,6 +4,8 @@ import type { EnvName, ProviderName } from '../domain/index.js';
 export const VERBS = [
   'create',
   'delete',
+  'stop',
+  'start',
   'list',
   'status',
   'check',
@@ -27,7 +29,7 @@ export type Command =
       registerPortainer: boolean;
       haproxyRoute: boolean;
     }
-  | { verb: 'delete' | 'status' | 'retry' | 'cancel'; name: EnvName }
+  | { verb: 'delete' | 'stop' | 'start' | 'status' | 'retry' | 'cancel'; name: EnvName }
   | { verb: 'extend'; name: EnvName; durationMs: number }
   | { verb: 'list' | 'check' | 'sync' }
   | { verb: 'prune'; confirm: boolean }
@@ -53,6 +55,18 @@ export const SPECS: Record<Verb, VerbSpec> = {
   delete: {
     args: '<name>',
     summary: 'delete an environment; the row goes last',
+    flags: {},
+    needsName: true,
+  },
+  stop: {
+    args: '<name>',
+    summary: "stop the environment's cluster, keeping it (status stopped)",
+    flags: {},
+    needsName: true,
+  },
+  start: {
+    args: '<name>',
+    summary: 'start a stopped environment again and wait until it answers',
     flags: {},
     needsName: true,
   },

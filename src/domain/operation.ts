@@ -7,9 +7,18 @@ import { command, type NextCommand } from './next-command.js';
  * steps a consistency check found wanting, then the ready probe) and deletes nothing; prune removes
  * what a name without a row still holds (the systems a check found orphaned), branch archived;
  * deploy renders a pull request's newer head onto the environment's branch and waits until it is
- * served (Argo CD syncs the branch).
+ * served (Argo CD syncs the branch); stop halts the cluster's containers and start brings them
+ * back (upstream `cluster.sh stop|start`), the row kept as it is.
  */
-export const OPERATION_KINDS = ['create', 'delete', 'sync', 'prune', 'deploy'] as const;
+export const OPERATION_KINDS = [
+  'create',
+  'delete',
+  'sync',
+  'prune',
+  'deploy',
+  'stop',
+  'start',
+] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 /** `operations.status`, in upstream vocabulary plus queueing and cancellation. */
 export const OPERATION_STATUSES = ['queued', 'running', 'success', 'failed', 'cancelled'] as const;
@@ -38,6 +47,8 @@ export const DELETE_STEPS = [
 export const SYNC_STEPS = ['branch', 'cluster', 'portainer', 'argocd', 'haproxy', 'ready'] as const;
 export const PRUNE_STEPS = ['cluster', 'portainer', 'argocd', 'haproxy', 'branch'] as const;
 export const DEPLOY_STEPS = ['branch', 'ready'] as const;
+export const STOP_STEPS = ['cluster'] as const;
+export const START_STEPS = ['cluster', 'ready'] as const;
 /** The detail of a sync's or prune's step its consistency check found nothing to do for (skipped). */
 export const NOTHING_TO_DO = 'nothing to do';
 export type StepName = (typeof CREATE_STEPS)[number];
@@ -125,10 +136,13 @@ export const stepsFor = (kind: OperationKind): readonly StepName[] =>
     sync: SYNC_STEPS,
     prune: PRUNE_STEPS,
     deploy: DEPLOY_STEPS,
+    stop: STOP_STEPS,
+    start: START_STEPS,
   })[kind];
 
-/** Whether the operation's steps make things exist (ensure) rather than go away. */
-export const ensures = (kind: OperationKind): boolean => kind !== 'delete' && kind !== 'prune';
+/** Whether the operation's steps make things exist (ensure) rather than go away or halt. */
+export const ensures = (kind: OperationKind): boolean =>
+  kind !== 'delete' && kind !== 'prune' && kind !== 'stop';
 
 /** The refusal when an environment already has a queued or running operation. */
 export function busyFailure(active: Operation): Failure {

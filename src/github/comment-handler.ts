@@ -320,7 +320,9 @@ async function run(
         },
       });
     case 'delete':
-      return engine.request({ kind: 'delete', name: command.name, trigger });
+    case 'stop':
+    case 'start':
+      return engine.request({ kind: command.verb, name: command.name, trigger });
     case 'retry':
       return engine.retry(command.name, trigger);
     case 'cancel': {

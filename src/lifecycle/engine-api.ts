@@ -30,6 +30,12 @@ export type OperationRequest =
     }
   | { kind: 'delete'; name: EnvName; trigger: Trigger }
   | {
+      /** stop halts the cluster (status stopped); start runs it again and waits until it answers. */
+      kind: 'stop' | 'start';
+      name: EnvName;
+      trigger: Trigger;
+    }
+  | {
       /** A newer head of the pull request: rendered onto the branch, then waited for. */
       kind: 'deploy';
       name: EnvName;

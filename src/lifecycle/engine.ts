@@ -59,6 +59,7 @@ export class Engine implements EngineApi {
     if (request.kind === 'create') return this.requestCreate(request);
     if (request.kind === 'sync' || request.kind === 'prune') return this.requestRepair(request);
     if (request.kind === 'deploy') return this.requestDeploy(request);
+    if (request.kind === 'stop' || request.kind === 'start') return this.requestPower(request);
     const env = await this.store.getEnvironment(request.name);
     if (!env)
       throw new Failure(
@@ -356,6 +357,25 @@ export class Engine implements EngineApi {
         retryCommand(name),
       );
     return this.store.createOperation({ envName: name, kind: 'deploy', trigger });
+  }
+
+  private async requestPower(
+    request: Extract<OperationRequest, { kind: 'stop' | 'start' }>,
+  ): Promise<Operation> {
+    const { kind, name, trigger } = request;
+    const env = await this.store.getEnvironment(name);
+    if (!env)
+      throw new Failure('not_found', `environment "${name}" does not exist`, command('list'));
+    if (kind === 'stop' && env.status === 'stopped')
+      throw new Failure('nothing_to_do', `"${name}" is stopped already`, command('start', name));
+    // A ready environment may be started too: its cluster may have been stopped outside kindler.
+    if (env.status !== 'ready' && env.status !== 'stopped')
+      throw new Failure(
+        'invalid_input',
+        `"${name}" cannot be ${kind === 'stop' ? 'stopped' : 'started'} while its status is ${env.status}; ${env.status === 'failed' ? 'resume its last operation first' : 'let its operation finish'}`,
+        env.status === 'failed' ? retryCommand(name) : command('status', name),
+      );
+    return this.store.createOperation({ envName: name, kind, trigger });
   }
 
   /**

@@ -177,16 +177,17 @@ export async function runSteps(
   return finish(
     'success',
     { error: null, fixCommand: null, failedStep: null },
-    ensures(op.kind) ? 'ready' : undefined,
+    op.kind === 'stop' ? 'stopped' : ensures(op.kind) ? 'ready' : undefined,
   );
 }
 
 /**
- * The row's status when an operation stops short: a deploy leaves the environment as it was
- * (the previous head still serves); any other ensure leaves it failed; a delete, delete_failed.
+ * The row's status when an operation stops short: a deploy, stop or start leaves the environment
+ * as it was (the previous head still serves; the cluster is as the CLI left it, which a check
+ * shows); any other ensure leaves it failed; a delete, delete_failed.
  */
 function failedStatus(op: Operation, env: Environment | null): EnvStatus | undefined {
-  if (!env || op.kind === 'deploy') return undefined;
+  if (!env || op.kind === 'deploy' || op.kind === 'stop' || op.kind === 'start') return undefined;
   return ensures(op.kind) ? 'failed' : 'delete_failed';
 }
 
@@ -220,7 +221,14 @@ async function runOne(
     // The head a pull request's create or deploy renders; a sync keeps what the branch holds.
     const headSha = op.kind === 'create' || op.kind === 'deploy' ? op.trigger.headSha : null;
     const ctx = { env, log, signal, headSha };
-    action = () => (ensures(op.kind) ? handler.ensure(ctx) : handler.remove(ctx));
+    action = () => {
+      if (op.kind === 'stop' || op.kind === 'start') {
+        const act = handler[op.kind];
+        if (!act) throw new Error(`the ${step} step cannot ${op.kind}`);
+        return act.call(handler, ctx);
+      }
+      return ensures(op.kind) ? handler.ensure(ctx) : handler.remove(ctx);
+    };
   }
   for (let attempt = 0; ; attempt++) {
     try {

@@ -95,6 +95,10 @@ export interface StepHandler {
   remove(ctx: StepContext): Promise<string>;
   /** Removes what this system holds under a name no row claims (an orphan); like remove. */
   prune(ctx: PruneContext): Promise<string>;
+  /** Halts what runs, keeping it (the cluster step); succeeds when it is halted already. */
+  stop?(ctx: StepContext): Promise<string>;
+  /** Runs again what stop halted; succeeds when it runs already. */
+  start?(ctx: StepContext): Promise<string>;
 }
 
 /** How one environment's share of a listing keyed by name is judged. */

@@ -4,7 +4,6 @@ import {
   afterShell,
   command,
   Failure,
-  shell,
   TransientError,
   wrap,
   type Environment,
@@ -44,8 +43,6 @@ export function portDrift(env: Environment, info: ClusterInfo): string | null {
 
 export const deleteClusterCommand = (p: ProviderName, name: string): string =>
   p === 'k3d' ? `k3d cluster delete ${name}` : `kind delete cluster --name ${name}`;
-const startClusterCommand = (p: ProviderName, name: string): string =>
-  p === 'k3d' ? `k3d cluster start ${name}` : `docker start ${name}-control-plane`;
 const other = (p: ProviderName): ProviderName => (p === 'k3d' ? 'kind' : 'k3d');
 
 /** The clusters of both providers: the row's one must run in its provider, with its ports. */
@@ -82,6 +79,27 @@ export function clusterView(observed: Record<ProviderName, Observation<ClusterIn
               },
             ];
       }
+      // A halted cluster publishes no ports: whether it should run is what is judged.
+      if (!info.running)
+        return env.status === 'stopped'
+          ? []
+          : [
+              {
+                kind: 'mismatch',
+                system,
+                detail: 'the cluster is stopped',
+                fix: command('start', env.name),
+              },
+            ];
+      if (env.status === 'stopped')
+        return [
+          {
+            kind: 'mismatch',
+            system,
+            detail: 'the cluster runs, but the environment was stopped',
+            fix: command('stop', env.name),
+          },
+        ];
       const ports = portDrift(env, info);
       if (ports)
         return [
@@ -90,15 +108,6 @@ export function clusterView(observed: Record<ProviderName, Observation<ClusterIn
             system,
             detail: ports,
             fix: afterShell(deleteClusterCommand(system, env.name), repair),
-          },
-        ];
-      if (!info.running)
-        return [
-          {
-            kind: 'mismatch',
-            system,
-            detail: 'the cluster is stopped',
-            fix: shell(startClusterCommand(system, env.name)),
           },
         ];
       return [];
@@ -167,6 +176,29 @@ export class ClusterStep implements StepHandler {
     if (env.provider !== 'kind' || !this.kindIngress) return made;
     const ingress = this.kindIngress;
     return `${made}; ${await this.guard(`installing the ingress controller in kind cluster "${env.name}"`, () => ingress.ensure(env))}`;
+  }
+
+  async stop(ctx: StepContext): Promise<string> {
+    return this.power(ctx, 'stop');
+  }
+
+  async start(ctx: StepContext): Promise<string> {
+    return this.power(ctx, 'start');
+  }
+
+  private async power(ctx: StepContext, act: 'stop' | 'start'): Promise<string> {
+    const { env } = ctx;
+    const what = `${env.provider} cluster "${env.name}"`;
+    const result = await this.guard(`${act === 'stop' ? 'stopping' : 'starting'} ${what}`, () =>
+      this.providers[env.provider][act](env.name, ctx.signal),
+    );
+    if (result === 'absent')
+      throw new Failure(
+        'step_failed',
+        `there is no ${what} to ${act}: it was deleted outside kindler. To resolve, recreate it with a sync`,
+        command('sync'),
+      );
+    return `${act === 'stop' ? 'stopped' : 'started'} ${what}`;
   }
 
   async remove(ctx: StepContext): Promise<string> {

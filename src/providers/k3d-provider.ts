@@ -81,6 +81,19 @@ export class K3dProvider extends CliProvider implements Provider {
     return 'created';
   }
 
+  async stop(name: EnvName, signal?: AbortSignal): Promise<'stopped' | 'absent'> {
+    if (!(await this.get(name, signal))) return 'absent';
+    await run(this.bin, ['cluster', 'stop', name], this.opts(signal));
+    return 'stopped';
+  }
+
+  async start(name: EnvName, signal?: AbortSignal): Promise<'started' | 'absent'> {
+    if (!(await this.get(name, signal))) return 'absent';
+    // --wait (k3d's default) returns once the server and the load balancer are up.
+    await run(this.bin, ['cluster', 'start', name, '--wait'], this.opts(signal));
+    return 'started';
+  }
+
   async delete(name: EnvName, signal?: AbortSignal): Promise<'deleted' | 'absent'> {
     const existed = (await this.get(name, signal)) !== null;
     if (existed) await run(this.bin, ['cluster', 'delete', name], this.opts(signal));

@@ -1,11 +1,15 @@
 // kind through its CLI, with a generated cluster config on stdin: the allocated ports become
 // extraPortMappings 80→http and 443→https on the control-plane node.
+import { z } from 'zod';
 import type { EnvName } from '../domain/index.js';
 import { renderKindConfig } from '../render/kind-config.js';
 import { run, runAllowingFailure, type RunOptions } from '../system/exec.js';
 import { parseJsonAnswer } from '../system/parse.js';
 import { CliProvider, PortBindings, publishedPorts } from './provider.js';
 import type { ClusterInfo, ClusterSpec, Provider } from './provider.js';
+
+/** What `docker inspect` says of a node container, in the format asked for. */
+const NodeState = z.object({ running: z.boolean(), ports: PortBindings.nullable() });
 
 export class KindProvider extends CliProvider implements Provider {
   readonly name = 'kind' as const;
@@ -24,14 +28,7 @@ export class KindProvider extends CliProvider implements Provider {
       .split('\n')
       .map((l) => l.trim())
       .filter(Boolean);
-    return Promise.all(
-      names.map(async (name) => ({
-        name,
-        provider: 'kind' as const,
-        running: true,
-        ports: await this.ports(name, signal),
-      })),
-    );
+    return Promise.all(names.map((name) => this.info(name, signal)));
   }
 
   async get(name: string, signal?: AbortSignal): Promise<ClusterInfo | null> {
@@ -43,7 +40,7 @@ export class KindProvider extends CliProvider implements Provider {
         .includes(name)
     )
       return null;
-    return { name, provider: 'kind', running: true, ports: await this.ports(name, signal) };
+    return this.info(name, signal);
   }
 
   async create(spec: ClusterSpec, signal?: AbortSignal): Promise<'created' | 'exists'> {
@@ -74,20 +71,57 @@ export class KindProvider extends CliProvider implements Provider {
     return existed ? 'deleted' : 'absent';
   }
 
+  // kind has no stop or start of its own: its clusters are the node containers (upstream
+  // cluster.sh stops and starts them with docker).
+  async stop(name: EnvName, signal?: AbortSignal): Promise<'stopped' | 'absent'> {
+    const nodes = await this.nodes(name, signal);
+    if (!nodes.length) return 'absent';
+    await run(this.docker, ['stop', ...nodes], this.opts(signal));
+    return 'stopped';
+  }
+
+  async start(name: EnvName, signal?: AbortSignal): Promise<'started' | 'absent'> {
+    const nodes = await this.nodes(name, signal);
+    if (!nodes.length) return 'absent';
+    await run(this.docker, ['start', ...nodes], this.opts(signal));
+    return 'started';
+  }
+
+  /** The cluster's node containers (`kind get nodes`); none when there is no such cluster. */
+  private async nodes(name: string, signal?: AbortSignal): Promise<string[]> {
+    const { stdout } = await run(this.bin, ['get', 'nodes', '--name', name], this.opts(signal));
+    return stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+  }
+
   kubeconfig(name: EnvName, signal?: AbortSignal): Promise<string> {
     return run(this.bin, ['get', 'kubeconfig', '--name', name], this.opts(signal)).then(
       (r) => r.stdout,
     );
   }
 
-  private async ports(name: string, signal?: AbortSignal) {
+  /** Whether the control-plane container runs, and the ports it publishes (none while halted). */
+  private async info(name: string, signal?: AbortSignal): Promise<ClusterInfo> {
     const r = await runAllowingFailure(
       this.docker,
-      ['inspect', '--format', '{{json .NetworkSettings.Ports}}', `${name}-control-plane`],
+      [
+        'inspect',
+        '--format',
+        '{"running":{{json .State.Running}},"ports":{{json .NetworkSettings.Ports}}}',
+        `${name}-control-plane`,
+      ],
       this.opts(signal),
     );
-    if (r.exitCode !== 0) return [];
+    if (r.exitCode !== 0) return { name, provider: 'kind', running: false, ports: [] };
     const who = `docker inspect ${name}-control-plane`;
-    return publishedPorts(parseJsonAnswer(PortBindings.nullable(), r.stdout || '{}', who) ?? {});
+    const node = parseJsonAnswer(NodeState, r.stdout, who);
+    return {
+      name,
+      provider: 'kind',
+      running: node.running,
+      ports: publishedPorts(node.ports ?? {}),
+    };
   }
 }

@@ -49,6 +49,10 @@ export interface Provider {
   get(name: string, signal?: AbortSignal): Promise<ClusterInfo | null>;
   create(spec: ClusterSpec, signal?: AbortSignal): Promise<'created' | 'exists'>;
   delete(name: EnvName, signal?: AbortSignal): Promise<'deleted' | 'absent'>;
+  /** Halts the cluster's containers, keeping them; a halted one stays halted. */
+  stop(name: EnvName, signal?: AbortSignal): Promise<'stopped' | 'absent'>;
+  /** Runs the halted containers again and waits for the server; a running one keeps running. */
+  start(name: EnvName, signal?: AbortSignal): Promise<'started' | 'absent'>;
   /** The cluster's kubeconfig YAML (context `<provider>-<name>`). Never logged. */
   kubeconfig(name: EnvName, signal?: AbortSignal): Promise<string>;
 }

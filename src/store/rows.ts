@@ -54,7 +54,14 @@ export interface ClusterRow {
 
 const date = (v: Date | string | null): Date | null =>
   v === null ? null : v instanceof Date ? v : new Date(v);
-const ENV_STATUSES: EnvStatus[] = ['creating', 'ready', 'failed', 'deleting', 'delete_failed'];
+const ENV_STATUSES: EnvStatus[] = [
+  'creating',
+  'ready',
+  'stopped',
+  'failed',
+  'deleting',
+  'delete_failed',
+];
 
 export function toEnvironment(row: ClusterRow): Environment {
   return {

@@ -308,6 +308,33 @@ describe.each([
     ).rejects.toThrow(/not in the database/);
   });
 
+  it('stops and starts: only the cluster, then the ready probe; a failure leaves the row as it was', async () => {
+    await run(await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger }));
+    systems.calls.length = 0;
+    const stopped = await run(await engine.request({ kind: 'stop', name: dev, trigger }));
+    expect(stopped).toMatchObject({ kind: 'stop', status: 'success' });
+    expect(stepStatuses(stopped)).toEqual({ cluster: 'done' });
+    expect((await store.getEnvironment('dev'))?.status).toBe('stopped');
+    await expect(engine.request({ kind: 'stop', name: dev, trigger })).rejects.toMatchObject({
+      code: 'nothing_to_do',
+      message: '"dev" is stopped already',
+      fix: command('start', dev),
+    });
+    systems.failNext('cluster', 'start', new Error('docker: Cannot connect to the Docker daemon'));
+    const failed = await run(await engine.request({ kind: 'start', name: dev, trigger }));
+    expect(failed).toMatchObject({ status: 'failed', failedStep: 'cluster' });
+    expect((await store.getEnvironment('dev'))?.status).toBe('stopped');
+    const started = await run(await engine.retry(dev, trigger));
+    expect(stepStatuses(started)).toEqual({ cluster: 'done', ready: 'done' });
+    expect((await store.getEnvironment('dev'))?.status).toBe('ready');
+    expect(systems.calls).toEqual(['cluster.stop dev', 'cluster.start dev', 'cluster.start dev']);
+    // Not while it is being made or removed.
+    await store.updateEnvironment(dev, { status: 'creating' });
+    await expect(engine.request({ kind: 'stop', name: dev, trigger })).rejects.toThrow(
+      '"dev" cannot be stopped while its status is creating; let its operation finish',
+    );
+  });
+
   it("prunes a name no row claims, through each step's prune, and never one with a row", async () => {
     const gone = envName('gone');
     systems.present.cluster.add('gone');

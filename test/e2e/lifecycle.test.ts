@@ -215,6 +215,39 @@ describe.each(['postgres', 'embedded', 'pglite'] as const)(
       });
     });
 
+    it('stops and starts the cluster: status stopped, then ready again once it answers', async () => {
+      fakes.clearArgv();
+      const stop = await cliInProcess(['stop', 'dev', '--json'], env);
+      expect(stop.code).toBe(0);
+      expect(JSON.parse(stop.stdout)).toMatchObject({
+        kind: 'stop',
+        status: 'success',
+        steps: [{ step: 'cluster', status: 'done', detail: 'stopped k3d cluster "dev"' }],
+      });
+      expect(fakes.state().k3d.dev?.running).toBe(false);
+      const stopped = await cliInProcess(['status', 'dev', '--json'], env);
+      expect(JSON.parse(stopped.stdout).environment).toMatchObject({ status: 'stopped' });
+      // Stopping again changes nothing and says what to do instead.
+      const again = await cliInProcess(['stop', 'dev'], env);
+      expect(again.code).not.toBe(0);
+      expect(again.stderr).toContain('"dev" is stopped already');
+      expect(again.stderr).toContain('kindler start dev');
+      const start = await cliInProcess(['start', 'dev', '--json'], env);
+      expect(start.code).toBe(0);
+      expect(
+        JSON.parse(start.stdout).steps.map(
+          (s: { step: string; status: string }) => `${s.step}:${s.status}`,
+        ),
+      ).toEqual(['cluster:done', 'ready:done']);
+      expect(fakes.state().k3d.dev?.running).toBe(true);
+      expect(fakes.argv().filter((a) => a[0] === 'k3d' && a[2] !== 'list')).toEqual([
+        ['k3d', 'cluster', 'stop', 'dev'],
+        ['k3d', 'cluster', 'start', 'dev', '--wait'],
+      ]);
+      const ready = await cliInProcess(['status', 'dev', '--json'], env);
+      expect(JSON.parse(ready.stdout).environment).toMatchObject({ status: 'ready' });
+    });
+
     it('deletes in order, the row last, every call asserted', async () => {
       fakes.clearArgv();
       nock(PORTAINER)

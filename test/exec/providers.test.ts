@@ -146,6 +146,43 @@ describe('k3d', () => {
     ]);
   });
 
+  it('stops and starts the cluster (k3d cluster stop|start); a check expects what the row says', async () => {
+    fakes.clearArgv();
+    expect(await step.stop(ctx(env({})))).toBe('stopped k3d cluster "dev"');
+    expect(fakes.state().k3d.dev?.running).toBe(false);
+    // Stopped outside the row's knowledge: drift, fixed by /env start; with the row stopped: fine.
+    expect(await assess(step, env({}))).toEqual([
+      {
+        kind: 'mismatch',
+        system: 'k3d',
+        detail: 'the cluster is stopped',
+        fix: { verb: 'start', args: ['dev'] },
+      },
+    ]);
+    expect(await assess(step, env({ status: 'stopped' }))).toEqual([]);
+    expect(await step.stop(ctx(env({})))).toBe('stopped k3d cluster "dev"'); // again: still fine
+    expect(await step.start(ctx(env({ status: 'stopped' })))).toBe('started k3d cluster "dev"');
+    expect(fakes.state().k3d.dev?.running).toBe(true);
+    expect(await assess(step, env({ status: 'stopped' }))).toEqual([
+      {
+        kind: 'mismatch',
+        system: 'k3d',
+        detail: 'the cluster runs, but the environment was stopped',
+        fix: { verb: 'stop', args: ['dev'] },
+      },
+    ]);
+    expect(fakes.argv().filter((a) => a[1] === 'cluster' && a[2] !== 'list')).toEqual([
+      ['k3d', 'cluster', 'stop', 'dev'],
+      ['k3d', 'cluster', 'stop', 'dev'],
+      ['k3d', 'cluster', 'start', 'dev', '--wait'],
+    ]);
+    // A cluster deleted outside kindler: the step says so and what recreates it.
+    const gone = await rejection(step.stop(ctx(env({ name: envName('nope') }))));
+    expect(gone.message).toBe(
+      'there is no k3d cluster "nope" to stop: it was deleted outside kindler. To resolve, recreate it with a sync',
+    );
+  });
+
   it('deletes the cluster and its network; deleting again is fine', async () => {
     expect(await step.remove(ctx(env({})))).toBe('deleted k3d cluster "dev"');
     expect(fakes.argv().slice(1)).toEqual([
@@ -275,6 +312,27 @@ describe('kind', () => {
     );
     expect(await assess(step, kindEnv)).toEqual([]);
     expect(await kind.kubeconfig(dev)).toContain(`server: ${kube.url}/kind-dev`);
+  });
+
+  it('stops and starts the node containers with docker (kind has no stop of its own)', async () => {
+    fakes.clearArgv();
+    expect(await step.stop(ctx(kindEnv))).toBe('stopped kind cluster "dev"');
+    expect(await kind.get(dev)).toEqual({
+      name: 'dev',
+      provider: 'kind',
+      running: false,
+      ports: [],
+    });
+    expect(await assess(step, { ...kindEnv, status: 'stopped' })).toEqual([]);
+    expect(await step.start(ctx({ ...kindEnv, status: 'stopped' }))).toBe(
+      'started kind cluster "dev"',
+    );
+    expect(await assess(step, kindEnv)).toEqual([]);
+    expect(fakes.argv().filter((a) => a[0] === 'docker' && a[1] !== 'inspect')).toEqual([
+      ['docker', 'stop', 'dev-control-plane'],
+      ['docker', 'start', 'dev-control-plane'],
+    ]);
+    expect(fakes.argv()).toContainEqual(['kind', 'get', 'nodes', '--name', 'dev']);
   });
 
   it('is idempotent both ways', async () => {

@@ -24,12 +24,17 @@ export interface FakeSystems {
   present: Record<SystemStep, Set<string>>;
   calls: string[];
   /** Make the next `times` calls of `step.action` throw. */
-  failNext(step: SystemStep, action: 'ensure' | 'remove', error: Error, times?: number): void;
+  failNext(
+    step: SystemStep,
+    action: 'ensure' | 'remove' | 'stop' | 'start',
+    error: Error,
+    times?: number,
+  ): void;
   skip: Partial<Record<SystemStep, string>>;
   /** Called inside ensure/remove before it acts (e.g. to block or to cancel). */
   during?: (
     step: SystemStep,
-    action: 'ensure' | 'remove',
+    action: 'ensure' | 'remove' | 'stop' | 'start',
     ctx: StepContext,
   ) => Promise<void> | void;
 }
@@ -85,6 +90,18 @@ export function fakeSystems(): FakeSystems {
         await systems.during?.(step, 'remove', ctx);
         maybeFail(step, 'remove');
         return present[step].delete(ctx.env.name) ? 'deleted' : 'already absent';
+      },
+      async stop(ctx) {
+        systems.calls.push(`${step}.stop ${ctx.env.name}`);
+        await systems.during?.(step, 'stop', ctx);
+        maybeFail(step, 'stop');
+        return `${step} stopped`;
+      },
+      async start(ctx) {
+        systems.calls.push(`${step}.start ${ctx.env.name}`);
+        await systems.during?.(step, 'start', ctx);
+        maybeFail(step, 'start');
+        return `${step} started`;
       },
       async prune(ctx) {
         systems.calls.push(`${step}.prune ${ctx.name}`);

@@ -24,11 +24,21 @@ export interface Fakes {
   state(): {
     k3d: Record<
       string,
-      { ports: { host: number; container: number }[]; network?: string; image?: string }
+      {
+        ports: { host: number; container: number }[];
+        network?: string;
+        image?: string;
+        running?: boolean;
+      }
     >;
     kind: Record<
       string,
-      { ports: { host: number; container: number }[]; config: string; image?: string }
+      {
+        ports: { host: number; container: number }[];
+        config: string;
+        image?: string;
+        running?: boolean;
+      }
     >;
     networks: Record<string, { subnet?: string; gateway?: string }>;
   };

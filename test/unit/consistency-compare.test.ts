@@ -266,7 +266,7 @@ describe('consistency comparison', () => {
       'mismatch argocd dev: secret cluster-dev says kind, the database says k3d → kindler sync dev',
       'mismatch haproxy ip: be_ip goes to 127.0.0.1:18092, the database says 10.101.0.2:30080 → kindler sync ip',
       'mismatch kind kdev: the database says kind, the cluster runs in k3d → k3d cluster delete kdev && kindler sync kdev',
-      'mismatch k3d stop: the cluster is stopped → k3d cluster start stop',
+      'mismatch k3d stop: the cluster is stopped → kindler start stop',
     ]);
     expect(report.matrix.find((r) => r.name === 'stop')?.cells).toMatchObject({
       portainer: 'skipped',
