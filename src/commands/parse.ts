@@ -55,7 +55,8 @@ export function parseCommentResult(body: string): CommentParse {
 
 type Result = { command: Command } | { message: string };
 
-function parseArgs(tokens: string[]): Result {
+/** One command from its words (`create dev k3d --ttl 24h`), as a comment's line is read. */
+export function parseArgs(tokens: string[]): Result {
   const [first, ...rest] = tokens;
   if (first === undefined) return { command: { verb: 'help' } };
   const verb = VERBS.find((v) => v === first);

@@ -16,6 +16,8 @@ import { DELIVERY_CONCURRENCY, receiveWebhook } from './intake.js';
 import { sweepExpiry } from './expiry.js';
 import { answerConsistency, driftMonitor, type ConsistencyRequest } from './consistency.js';
 import { installationClient } from './config-repo.js';
+import { authorityFor } from './authority.js';
+import type { ConsoleAccess } from '../web/console-api.js';
 import { messageOf } from '../domain/index.js';
 import { logFn } from '../system/log.js';
 import { installationKey, splitRepo, type RepoRef } from './types.js';
@@ -50,7 +52,13 @@ export async function startGitHub(
   owner: string,
   metrics?: Metrics,
   existing?: Probot,
-): Promise<{ handler: Handler | null; worker: Worker; probot: Probot | null }> {
+): Promise<{
+  handler: Handler | null;
+  worker: Worker;
+  probot: Probot | null;
+  /** A GitHub user's permission for a verb, decided as for their comment (the console's API). */
+  decide?: ConsoleAccess['decide'];
+}> {
   let worker: Worker;
   const logError = (what: string) => (error: unknown) =>
     rt.log.error({ component: what, err: plainError(error) }, `${what}: ${messageOf(error)}`);
@@ -180,5 +188,16 @@ export async function startGitHub(
     await receiveWebhook(req, res, probot, queue, String(env.WEBHOOK_SECRET));
     return true;
   };
-  return { handler, worker, probot };
+  // The console judges a GitHub user as their comment in the config repository would be.
+  const configClient = deps.configClient;
+  const decide: ConsoleAccess['decide'] =
+    configRepoName && configClient
+      ? async (login, verb, envName) =>
+          (await authorityFor(deps, await configClient(), splitRepo(configRepoName))).decide({
+            verb,
+            envName,
+            login,
+          })
+      : undefined;
+  return { handler, worker, probot, ...(decide ? { decide } : {}) };
 }

@@ -366,6 +366,8 @@ export class Engine implements EngineApi {
     const env = await this.store.getEnvironment(name);
     if (!env)
       throw new Failure('not_found', `environment "${name}" does not exist`, command('list'));
+    const active = await this.store.activeOperation(name);
+    if (active) throw busyFailure(active);
     if (kind === 'stop' && env.status === 'stopped')
       throw new Failure('nothing_to_do', `"${name}" is stopped already`, command('start', name));
     // A ready environment may be started too: its cluster may have been stopped outside kindler.

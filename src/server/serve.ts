@@ -7,9 +7,16 @@ import { registrationHandler } from '../github/registration.js';
 import { appConfigured, startGitHub } from '../github/start.js';
 import { packageRoot } from '../system/package-root.js';
 import type { Runtime } from '../runtime.js';
+import { githubUserLookup } from '../web/console-api.js';
 import { dashboardHandler } from '../web/handler.js';
 import { healthHandler, startHttpServer } from './http-server.js';
 import { Metrics } from './metrics.js';
+
+/** GitHub's REST API: github.com's, or GitHub Enterprise Server's (GHE_HOST). */
+export const githubApiBase = (env: NodeJS.ProcessEnv): string =>
+  env.GHE_HOST
+    ? `${env.GHE_PROTOCOL ?? 'https'}://${env.GHE_HOST}/api/v3`
+    : 'https://api.github.com';
 
 export interface Served {
   server: http.Server;
@@ -33,6 +40,15 @@ export async function serve(
       dashboardHandler(rt, {
         token: rt.config.KINDLER_DASHBOARD_TOKEN,
         metrics,
+        // With the app, a GitHub user token is a credential too, judged as that user's comment.
+        ...(appConfigured(env)
+          ? {
+              access: {
+                githubLogin: githubUserLookup(githubApiBase(env)),
+                ...(github.decide ? { decide: github.decide } : {}),
+              },
+            }
+          : {}),
         setup: appConfigured(env)
           ? undefined
           : registrationHandler({

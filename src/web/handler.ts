@@ -4,28 +4,35 @@
 //   /kindler/api/github-writes (what GitHub has not taken)   JSON
 //   /metrics                                                                Prometheus text
 // With KINDLER_DASHBOARD_TOKEN set, all of these need `Authorization: Bearer <token>` or the
-// cookie a visit to /kindler?token=<token> sets. Read-only: nothing here changes anything.
+// cookie a visit to /kindler?token=<token> sets. Changes go through the console's API
+// (console-api.ts: POST and DELETE under /kindler/api/, each a Bearer credential of its own).
 import crypto from 'node:crypto';
 import type http from 'node:http';
+import type { RepairDeps } from '../consistency/repair.js';
 import type { Runtime } from '../runtime.js';
 import { json, type Handler } from '../server/http-server.js';
 import type { Metrics } from '../server/metrics.js';
+import { consoleApi, type ConsoleAccess } from './console-api.js';
 import { DashboardData, type Degradation } from './data.js';
 import { environmentPage, listPage, notFoundPage } from './pages.js';
 
 const COOKIE = 'kindler_token';
 
 export function dashboardHandler(
-  rt: Runtime,
+  rt: Runtime & RepairDeps,
   options: {
     token?: string | undefined;
     metrics?: Metrics;
     /** The GitHub App's registration (/kindler/setup), offered while no app is configured. */
     setup?: Handler | undefined;
+    /** Who may change what through the API (the token above is always one of them). */
+    access?: Omit<ConsoleAccess, 'token'>;
   } = {},
 ): Handler {
   const data = new DashboardData(rt);
   const { token, metrics } = options;
+  const access: ConsoleAccess = { ...options.access, token };
+  const mutate = consoleApi(rt, access);
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
@@ -33,9 +40,11 @@ export function dashboardHandler(
       path === '/kindler' || path.startsWith('/kindler/') || (path === '/metrics' && metrics);
     if (!ours) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      // A change: the console's API identifies and authorises it itself.
+      if (path.startsWith('/kindler/api/') && (await mutate(req, res, path.slice(13)))) return true;
       res
         .writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' })
-        .end('read-only\n');
+        .end('only GET and HEAD here; changes are POST or DELETE under /kindler/api/\n');
       return true;
     }
     if (token) {

@@ -95,7 +95,7 @@ const operation = z
   .object({
     id: z.number().int(),
     envName: z.string(),
-    kind: z.enum(['create', 'delete', 'sync', 'prune']),
+    kind: z.enum(['create', 'delete', 'sync', 'prune', 'deploy', 'stop', 'start']),
     status: z.string(),
     steps: z.array(step),
     trigger: z.object({ source: z.string(), actor: z.string().nullable() }).passthrough(),

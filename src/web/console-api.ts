@@ -1,0 +1,361 @@
+// The console's mutations, on the same engine, permissions and records as comments and the CLI:
+//   POST   /kindler/api/environments                  {name, provider?, ttl?, portainer?, haproxy?}
+//   DELETE /kindler/api/environments/<name>
+//   POST   /kindler/api/environments/<name>/{retry,cancel,extend,stop,start}   extend: {duration?}
+//   POST   /kindler/api/consistency/{check,sync,prune}                        prune: {confirm?, names?}
+// Who asks: `Authorization: Bearer <KINDLER_DASHBOARD_TOKEN>` (the local operator, every verb), or
+// `Bearer <a GitHub user token>` (checked against GitHub's /user, cached a minute), judged exactly
+// as that user's comment would be: their permission on the config repository and the rules of
+// .github/kindler.yml. Answers: 202 with the operation(s) for accepted work, 200 for what is done
+// at once (extend, check, a prune preview), 400 with the refusal `/env` would give, 401 without a
+// credential, 403 naming the rule that refused, 404 for an unknown environment, 409 when an
+// operation already runs or there is nothing to do. A request body is at most 16 KB.
+import crypto from 'node:crypto';
+import type http from 'node:http';
+import { parseArgs } from '../commands/parse.js';
+import type { Decision } from '../commands/policy.js';
+import type { Command, Verb } from '../commands/verbs.js';
+import { checkConsistency } from '../consistency/check.js';
+import {
+  previewPrune,
+  requestPrunes,
+  requestSyncs,
+  type RepairDeps,
+} from '../consistency/repair.js';
+import {
+  Failure,
+  checkEnvName,
+  classify,
+  messageOf,
+  spell,
+  type EnvName,
+  type Operation,
+  type Trigger,
+} from '../domain/index.js';
+import { judgedAs } from '../github/authority.js';
+import { json } from '../server/http-server.js';
+
+/** Who a mutation is from. */
+export interface Principal {
+  login: string;
+  /** The local operator's token, or a GitHub user's. */
+  via: 'token' | 'github';
+}
+
+export interface ConsoleAccess {
+  /** KINDLER_DASHBOARD_TOKEN: whoever holds it may do everything (local use). */
+  token?: string | undefined;
+  /** The GitHub login a user token belongs to, or null when GitHub does not take it. */
+  githubLogin?: (token: string) => Promise<string | null>;
+  /** The decision for a GitHub user, as for their comment in the config repository. */
+  decide?: (login: string, verb: Verb, envName: string | null) => Promise<Decision>;
+}
+
+/** At most this many sync or prune operations per request, as for a comment. */
+const MAX_REPAIRS = 10;
+const BODY_LIMIT = 16_384;
+
+type ConsoleDeps = RepairDeps;
+
+export function consoleApi(rt: ConsoleDeps, access: ConsoleAccess) {
+  /** The mutation at `route` (below /kindler/api/), answered; false when no mutation is there. */
+  return async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    route: string,
+  ): Promise<boolean> => {
+    const target = mutationOf(req.method ?? 'GET', route);
+    if (!target) return false;
+    const principal = await identify(req, access);
+    if (!principal) {
+      json(res, 401, {
+        error:
+          'who is asking? Send "Authorization: Bearer <token>": KINDLER_DASHBOARD_TOKEN, or a GitHub user token',
+      });
+      return true;
+    }
+    let body: Record<string, unknown>;
+    try {
+      body = await readBody(req);
+    } catch (error) {
+      json(res, 400, { error: messageOf(error) });
+      return true;
+    }
+    try {
+      const answer = await perform(rt, access, principal, target, body);
+      json(res, answer.status, answer.body);
+    } catch (error) {
+      if (classify(error) !== 'failure') throw error;
+      const failure = error as Failure;
+      json(res, STATUS[failure.code] ?? 400, {
+        error: failure.message,
+        ...(failure.fix ? { fix: spell(failure.fix, 'comment') } : {}),
+      });
+    }
+    return true;
+  };
+}
+
+const STATUS: Partial<Record<Failure['code'], number>> = {
+  invalid_input: 400,
+  not_found: 404,
+  busy: 409,
+  already_exists: 409,
+  nothing_to_do: 409,
+  forbidden: 403,
+  not_configured: 409,
+};
+
+type Target =
+  | { verb: 'create' }
+  | { verb: 'delete' | 'retry' | 'cancel' | 'extend' | 'stop' | 'start'; name: string }
+  | { verb: 'check' | 'sync' | 'prune' };
+
+function mutationOf(method: string, route: string): Target | null {
+  if (method === 'POST' && route === 'environments') return { verb: 'create' };
+  const one = /^environments\/([^/]+)$/.exec(route);
+  if (method === 'DELETE' && one) return { verb: 'delete', name: one[1] as string };
+  const act = /^environments\/([^/]+)\/(retry|cancel|extend|stop|start)$/.exec(route);
+  if (method === 'POST' && act) return { verb: act[2] as 'retry', name: act[1] as string };
+  const repair = /^consistency\/(check|sync|prune)$/.exec(route);
+  if (method === 'POST' && repair) return { verb: repair[1] as 'check' };
+  return null;
+}
+
+async function identify(
+  req: http.IncomingMessage,
+  access: ConsoleAccess,
+): Promise<Principal | null> {
+  const header = req.headers.authorization ?? '';
+  if (!/^Bearer \S+$/.test(header)) return null;
+  const token = header.slice('Bearer '.length);
+  if (access.token && same(token, access.token)) return { login: 'dashboard-token', via: 'token' };
+  const login = access.githubLogin ? await access.githubLogin(token) : null;
+  return login ? { login, via: 'github' } : null;
+}
+
+async function readBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > BODY_LIMIT) throw new Error(`the body is over ${BODY_LIMIT} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (!text) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error('the body is not JSON');
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new Error('the body is not a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** One word of a command line: a string without spaces or backticks, or the refusal. */
+function word(body: Record<string, unknown>, key: string): string | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !/^[^\s`]+$/.test(value))
+    throw new Failure('invalid_input', `"${key}" must be one word (a string without spaces)`);
+  return value;
+}
+
+function flag(body: Record<string, unknown>, key: string): boolean | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean')
+    throw new Failure('invalid_input', `"${key}" must be true or false`);
+  return value;
+}
+
+/** The command a request stands for, read by the same parser as `/env`: the same refusals. */
+function commandOf(target: Target, body: Record<string, unknown>): Command {
+  const words: string[] = [target.verb];
+  if ('name' in target) {
+    let name: string;
+    try {
+      name = decodeURIComponent(target.name);
+    } catch {
+      throw new Failure('invalid_input', 'the name in the path is not valid percent-encoding');
+    }
+    if (!/^[^\s`]+$/.test(name)) throw new Failure('invalid_input', `"${name}" is not a name`);
+    words.push(name);
+  }
+  if (target.verb === 'create') {
+    const name = word(body, 'name');
+    if (!name) throw new Failure('invalid_input', '"name" is required');
+    words.push(name);
+    const provider = word(body, 'provider');
+    if (provider) words.push(provider);
+    const ttl = word(body, 'ttl');
+    if (ttl) words.push('--ttl', ttl);
+    if (flag(body, 'portainer') === false) words.push('--no-portainer');
+    if (flag(body, 'haproxy') === false) words.push('--no-haproxy');
+  }
+  if (target.verb === 'extend') {
+    const duration = word(body, 'duration');
+    if (duration) words.push(duration);
+  }
+  const parsed = parseArgs(words);
+  if ('message' in parsed) throw new Failure('invalid_input', parsed.message);
+  return parsed.command;
+}
+
+async function perform(
+  rt: ConsoleDeps,
+  access: ConsoleAccess,
+  principal: Principal,
+  target: Target,
+  body: Record<string, unknown>,
+): Promise<{ status: number; body: unknown }> {
+  const command =
+    target.verb === 'check' || target.verb === 'sync' || target.verb === 'prune'
+      ? ({ verb: target.verb, ...(target.verb === 'prune' ? { confirm: false } : {}) } as Command)
+      : commandOf(target, body);
+  const name = 'name' in command ? (command.name as EnvName) : null;
+  // Judged as a comment is: retry and cancel as what they resume or stop, extend as create.
+  if (principal.via === 'github') {
+    const resumes =
+      name && (command.verb === 'retry' || command.verb === 'cancel')
+        ? ((await rt.store.activeOperation(name)) ?? (await rt.store.latestOperation(name)))
+        : null;
+    for (const verb of judgedAs(command.verb, resumes)) {
+      const decision = access.decide
+        ? await access.decide(principal.login, verb, name)
+        : ({
+            allowed: false,
+            rule: 'no config repository',
+            message: 'GitHub users are judged on KINDLER_CONFIG_REPO, which is not set',
+          } as const);
+      if (!decision.allowed)
+        throw new Failure('forbidden', decision.message.replace(/^@\S+, /, ''));
+    }
+  }
+  const trigger: Trigger = {
+    source: 'dashboard',
+    actor: principal.login,
+    url: null,
+    repo: null,
+    issueNumber: null,
+    headSha: null,
+  };
+  const accepted = (op: Operation) => ({ status: 202, body: { operation: op } });
+  switch (command.verb) {
+    case 'create':
+      return accepted(
+        await rt.engine.request({
+          kind: 'create',
+          name: command.name,
+          provider: command.provider,
+          trigger,
+          options: {
+            registerPortainer: command.registerPortainer,
+            haproxyRoute: command.haproxyRoute,
+            ttlMs: command.ttlMs === undefined ? null : command.ttlMs,
+          },
+        }),
+      );
+    case 'delete':
+    case 'stop':
+    case 'start':
+      return accepted(await rt.engine.request({ kind: command.verb, name: command.name, trigger }));
+    case 'retry':
+      return accepted(await rt.engine.retry(command.name, trigger));
+    case 'cancel': {
+      const op = await rt.engine.cancel(command.name);
+      if (!op)
+        throw new Failure(
+          'nothing_to_do',
+          `nothing to cancel: "${command.name}" has no queued or running operation`,
+        );
+      return accepted(op);
+    }
+    case 'extend': {
+      const env = await rt.store.getEnvironment(command.name);
+      if (!env) throw new Failure('not_found', `environment "${command.name}" does not exist`);
+      const base = env.expiresAt && env.expiresAt > new Date() ? env.expiresAt : new Date();
+      const until = new Date(base.getTime() + command.durationMs);
+      return {
+        status: 200,
+        body: { environment: await rt.store.updateEnvironment(env.name, { expiresAt: until }) },
+      };
+    }
+    case 'check':
+      return { status: 200, body: { report: await checkConsistency(rt) } };
+    case 'sync': {
+      const plan = await requestSyncs(rt, { trigger, limit: MAX_REPAIRS });
+      return { status: 202, body: { operations: plan.operations, actions: plan.actions } };
+    }
+    case 'prune': {
+      const confirm = flag(body, 'confirm') === true;
+      if (!confirm) {
+        const plan = await previewPrune(rt, {});
+        return { status: 200, body: { confirmed: false, actions: plan.actions } };
+      }
+      const names = body.names;
+      if (!Array.isArray(names) || names.length === 0)
+        throw new Failure(
+          'invalid_input',
+          '"names" is required with "confirm": the names a preview listed; only those still orphaned are removed',
+        );
+      const checked = names.map((n) => {
+        const c = checkEnvName(typeof n === 'string' ? n : '');
+        if (!c.ok) throw new Failure('invalid_input', c.reason);
+        return c.name;
+      });
+      const plan = await requestPrunes(rt, {
+        names: checked,
+        stillOrphaned: true,
+        trigger,
+        limit: MAX_REPAIRS,
+      });
+      return {
+        status: 202,
+        body: { confirmed: true, operations: plan.operations, actions: plan.actions },
+      };
+    }
+    default:
+      throw new Failure('invalid_input', `${command.verb} is not something the console changes`);
+  }
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
+
+/**
+ * The GitHub login of a user token, asked of GitHub's `/user` and kept a minute (a revoked token
+ * stops working within that): null when GitHub does not take it. At most 1,000 tokens are kept,
+ * by their hash only.
+ */
+export function githubUserLookup(
+  apiBase: string,
+  fetchFn: typeof fetch = fetch,
+  ttlMs = 60_000,
+): (token: string) => Promise<string | null> {
+  const seen = new Map<string, { login: string | null; until: number }>();
+  return async (token) => {
+    const key = crypto.createHash('sha256').update(token).digest('hex');
+    const known = seen.get(key);
+    if (known && known.until > Date.now()) return known.login;
+    const res = await fetchFn(`${apiBase}/user`, {
+      headers: {
+        authorization: `token ${token}`,
+        accept: 'application/vnd.github+json',
+        'user-agent': 'kindler-bot',
+      },
+    });
+    if (res.status >= 500) throw new Error(`GitHub answered ${res.status} to /user`);
+    const body = res.ok ? ((await res.json()) as { login?: unknown }) : null;
+    const login = typeof body?.login === 'string' ? body.login : null;
+    if (seen.size >= 1000) seen.delete(seen.keys().next().value as string);
+    seen.set(key, { login, until: Date.now() + ttlMs });
+    return login;
+  };
+}
