@@ -59,6 +59,19 @@ export default tseslint.config(
     },
   },
   {
+    // The console's page script runs in the browser.
+    files: ['src/web/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['document', 'EventSource', 'fetch', 'location', 'DOMParser', 'setTimeout'].map((g) => [
+          g,
+          'readonly',
+        ]),
+      ),
+    },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: {
       sourceType: 'commonjs',

@@ -33,33 +33,34 @@ export async function serve(
 ): Promise<Served> {
   const metrics = new Metrics(rt);
   const github = await startGitHub(rt, env, owner, metrics, probot);
+  const dashboard = dashboardHandler(rt, {
+    token: rt.config.KINDLER_DASHBOARD_TOKEN,
+    metrics,
+    // With the app, a GitHub user token is a credential too, judged as that user's comment.
+    ...(appConfigured(env)
+      ? {
+          access: {
+            githubLogin: githubUserLookup(githubApiBase(env)),
+            ...(github.decide ? { decide: github.decide } : {}),
+          },
+        }
+      : {}),
+    setup: appConfigured(env)
+      ? undefined
+      : registrationHandler({
+          dataDir: rt.config.dataDir,
+          manifestPath: path.join(packageRoot(), 'app.yml'),
+          gheHost: env.GHE_HOST,
+          gheProtocol: env.GHE_PROTOCOL,
+          publicUrl: rt.config.KINDLER_PUBLIC_URL,
+          webhookProxyUrl: env.WEBHOOK_PROXY_URL,
+        }),
+  });
   const server = await startHttpServer(
     [
       healthHandler(rt, { running: () => github.worker.isRunning() }),
       ...(github.handler ? [github.handler] : []),
-      dashboardHandler(rt, {
-        token: rt.config.KINDLER_DASHBOARD_TOKEN,
-        metrics,
-        // With the app, a GitHub user token is a credential too, judged as that user's comment.
-        ...(appConfigured(env)
-          ? {
-              access: {
-                githubLogin: githubUserLookup(githubApiBase(env)),
-                ...(github.decide ? { decide: github.decide } : {}),
-              },
-            }
-          : {}),
-        setup: appConfigured(env)
-          ? undefined
-          : registrationHandler({
-              dataDir: rt.config.dataDir,
-              manifestPath: path.join(packageRoot(), 'app.yml'),
-              gheHost: env.GHE_HOST,
-              gheProtocol: env.GHE_PROTOCOL,
-              publicUrl: rt.config.KINDLER_PUBLIC_URL,
-              webhookProxyUrl: env.WEBHOOK_PROXY_URL,
-            }),
-      }),
+      dashboard,
     ],
     listen.host,
     listen.port,
@@ -69,6 +70,8 @@ export async function serve(
     port: (server.address() as { port: number }).port,
     // Graceful: stop accepting, let the worker finish its steps (the queue drains), then close.
     async stop() {
+      // Live pages hold their connections open: ended first, so the server can close.
+      await dashboard.close();
       await new Promise((resolve) => server.close(resolve));
       await github.worker.stop();
     },

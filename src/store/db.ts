@@ -9,6 +9,11 @@ export interface Db extends Queryable {
   readonly backend: 'postgres' | 'pglite';
   /** Runs `fn` in one transaction: commit when it resolves, roll back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Calls `onMessage` with each NOTIFY on `channel` (a constant name, never input), from any
+   * process writing to this database, until the returned function is called.
+   */
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

@@ -170,6 +170,59 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: '006_live_events',
+    statements: [
+      // Every change of an operation, a step or an environment is announced on kindler_events,
+      // whichever process makes it (a replica, the CLI): the console's live pages listen.
+      `create or replace function kindler_notify() returns trigger language plpgsql as $$
+      begin
+        -- Only what a reader sees changes: a lease renewed or an id recorded is not news.
+        if tg_table_name = 'operations' then
+          if tg_op = 'UPDATE' then
+            if new.status is not distinct from old.status
+                and new.current_step is not distinct from old.current_step
+                and new.cancel_requested = old.cancel_requested then
+              return null;
+            end if;
+          end if;
+          perform pg_notify('kindler_events', json_build_object('type', 'operation',
+            'operation', new.id, 'env', new.cluster_name, 'kind', new.operation,
+            'status', new.status, 'step', new.current_step)::text);
+        elsif tg_table_name = 'operation_steps' then
+          if tg_op = 'UPDATE' then
+            if new.status is not distinct from old.status then
+              return null;
+            end if;
+          end if;
+          perform pg_notify('kindler_events', json_build_object('type', 'step',
+            'operation', new.operation_id, 'step', new.step, 'status', new.status,
+            'env', (select cluster_name from operations where id = new.operation_id))::text);
+        elsif tg_op = 'DELETE' then
+          perform pg_notify('kindler_events', json_build_object('type', 'environment',
+            'env', old.name, 'status', null)::text);
+        else
+          if tg_op = 'UPDATE' then
+            if new.status is not distinct from old.status then
+              return null;
+            end if;
+          end if;
+          perform pg_notify('kindler_events', json_build_object('type', 'environment',
+            'env', new.name, 'status', new.status)::text);
+        end if;
+        return null;
+      end $$`,
+      'drop trigger if exists kindler_operations_notify on operations',
+      `create trigger kindler_operations_notify after insert or update on operations
+        for each row execute function kindler_notify()`,
+      'drop trigger if exists kindler_steps_notify on operation_steps',
+      `create trigger kindler_steps_notify after insert or update on operation_steps
+        for each row execute function kindler_notify()`,
+      'drop trigger if exists kindler_clusters_notify on clusters',
+      `create trigger kindler_clusters_notify after insert or update or delete on clusters
+        for each row execute function kindler_notify()`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? '';

@@ -57,6 +57,38 @@ export class PgDb implements Db {
     }
   }
 
+  /**
+   * One connection of its own that only listens; lost, it connects again (a second later) until
+   * the returned function is called. Notifications sent while it was away are not replayed.
+   */
+  async listen(
+    channel: string,
+    onMessage: (payload: string) => void,
+  ): Promise<() => Promise<void>> {
+    let closed = false;
+    let client: pg.Client | null = null;
+    let retry: NodeJS.Timeout | null = null;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.connectionString });
+      c.on('notification', (m) => onMessage(m.payload ?? ''));
+      c.on('error', () => {
+        void c.end().catch(() => undefined);
+        if (client === c) client = null;
+        if (!closed) retry = setTimeout(() => void connect().catch(() => undefined), 1_000);
+      });
+      await c.connect();
+      await c.query(`listen ${channel}`);
+      if (closed) await c.end();
+      else client = c;
+    };
+    await connect();
+    return async () => {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      await client?.end().catch(() => undefined);
+    };
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

@@ -52,6 +52,16 @@ export class PgliteDb implements Db {
     );
   }
 
+  async listen(
+    channel: string,
+    onMessage: (payload: string) => void,
+  ): Promise<() => Promise<void>> {
+    const unsubscribe = await this.pg.listen(channel, onMessage);
+    return async () => {
+      if (!this.pg.closed) await unsubscribe();
+    };
+  }
+
   /** The same single connection for the queue (pg-boss), its statements serialised with ours. */
   forQueue(): QueueConnection {
     return {

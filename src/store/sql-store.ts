@@ -53,6 +53,7 @@ import {
   type WriteOutcome,
   type WriteRecord,
 } from './writes.js';
+import { StoreEvent } from './store.js';
 import type {
   EnqueueIn,
   EnvironmentPatch,
@@ -343,6 +344,17 @@ export class SqlStore implements Store {
 
   async releaseDelivery(keys: string[]): Promise<void> {
     await this.db.query('delete from webhook_deliveries where id = any($1::text[])', [keys]);
+  }
+
+  events(onEvent: (event: StoreEvent) => void): Promise<() => Promise<void>> {
+    return this.db.listen('kindler_events', (payload) => {
+      try {
+        const parsed = StoreEvent.safeParse(JSON.parse(payload));
+        if (parsed.success) onEvent(parsed.data);
+      } catch {
+        // Not ours (another version's shape): nothing to announce.
+      }
+    });
   }
 
   async gitObjects(ids: string[]): Promise<Map<string, string>> {

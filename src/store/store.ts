@@ -1,6 +1,6 @@
 // The one interface to the state. Two backends run the same SQL: PostgreSQL (`pg`) when
 // DATABASE_URL is set, embedded PGlite under KINDLER_DATA_DIR otherwise.
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { StateKey } from './state-key.js';
 import type {
   DeploymentState,
@@ -19,6 +19,27 @@ import type {
 import type { Queryable } from './db.js';
 import type { QueueConnection } from './pglite-db.js';
 import type { WriteLog } from './writes.js';
+
+/** A change, as announced on kindler_events (migration 006). */
+export const StoreEvent = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('operation'),
+    operation: z.number(),
+    env: z.string(),
+    kind: z.string(),
+    status: z.string(),
+    step: z.string().nullable(),
+  }),
+  z.object({
+    type: z.literal('step'),
+    operation: z.number(),
+    env: z.string(),
+    step: z.string(),
+    status: z.string(),
+  }),
+  z.object({ type: z.literal('environment'), env: z.string(), status: z.string().nullable() }),
+]);
+export type StoreEvent = z.infer<typeof StoreEvent>;
 
 /** Enqueues an operation's job inside the transaction that records it (see enqueueWith). */
 export type EnqueueIn = (tx: Queryable, operationId: number) => Promise<void>;
@@ -164,6 +185,11 @@ export interface Store extends WriteLog {
   gitObjects(ids: string[]): Promise<Map<string, string>>;
   /** Keeps Git objects by id; an id kept before is only marked as used. */
   keepGitObjects(objects: Map<string, string>): Promise<void>;
+  /**
+   * Calls `onEvent` with every change of an operation, a step or an environment, made by any
+   * process on this database (PostgreSQL LISTEN/NOTIFY), until the returned function is called.
+   */
+  events(onEvent: (event: StoreEvent) => void): Promise<() => Promise<void>>;
   /** Small JSON documents (latest consistency report, drift issue number, …). */
   getState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null>;
   setState<S extends z.ZodType>(key: StateKey<S>, value: z.input<S>): Promise<void>;

@@ -7,6 +7,10 @@
 // cookie a visit to /kindler?token=<token> sets. Changes go through the console's API
 // (console-api.ts: POST and DELETE under /kindler/api/, each a Bearer credential of its own).
 import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { packageRoot } from '../system/package-root.js';
+import { LiveEvents } from './live.js';
 import type http from 'node:http';
 import type { RepairDeps } from '../consistency/repair.js';
 import type { Runtime } from '../runtime.js';
@@ -28,98 +32,123 @@ export function dashboardHandler(
     /** Who may change what through the API (the token above is always one of them). */
     access?: Omit<ConsoleAccess, 'token'>;
   } = {},
-): Handler {
+): Handler & { close(): Promise<void> } {
   const data = new DashboardData(rt);
   const { token, metrics } = options;
   const access: ConsoleAccess = { ...options.access, token };
   const mutate = consoleApi(rt, access);
-  return async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname.replace(/\/+$/, '') || '/';
-    const ours =
-      path === '/kindler' || path.startsWith('/kindler/') || (path === '/metrics' && metrics);
-    if (!ours) return false;
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      // A change: the console's API identifies and authorises it itself.
-      if (path.startsWith('/kindler/api/') && (await mutate(req, res, path.slice(13)))) return true;
-      res
-        .writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' })
-        .end('only GET and HEAD here; changes are POST or DELETE under /kindler/api/\n');
-      return true;
-    }
-    if (token) {
-      const offered = url.searchParams.get('token');
-      if (offered && same(offered, token) && !path.startsWith('/kindler/api')) {
-        url.searchParams.delete('token');
+  const live = new LiveEvents(rt.store);
+  const handler: Handler & { close(): Promise<void> } = Object.assign(
+    async (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const path = url.pathname.replace(/\/+$/, '') || '/';
+      const ours =
+        path === '/kindler' || path.startsWith('/kindler/') || (path === '/metrics' && metrics);
+      if (!ours) return false;
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        // A change: the console's API identifies and authorises it itself.
+        if (path.startsWith('/kindler/api/') && (await mutate(req, res, path.slice(13))))
+          return true;
         res
-          .writeHead(303, {
-            location: `${url.pathname}${url.search}`,
-            'set-cookie': `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
-          })
-          .end();
+          .writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' })
+          .end('only GET and HEAD here; changes are POST or DELETE under /kindler/api/\n');
         return true;
       }
-      if (!authorised(req, token)) {
-        res
-          .writeHead(401, {
-            'content-type': 'text/plain; charset=utf-8',
-            'www-authenticate': 'Bearer realm="kindler"',
-          })
-          .end(
-            'This dashboard needs a token: send "Authorization: Bearer <token>", or open /kindler?token=<token> once.\n',
-          );
+      if (token) {
+        const offered = url.searchParams.get('token');
+        if (offered && same(offered, token) && !path.startsWith('/kindler/api')) {
+          url.searchParams.delete('token');
+          res
+            .writeHead(303, {
+              location: `${url.pathname}${url.search}`,
+              'set-cookie': `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+            })
+            .end();
+          return true;
+        }
+        if (!authorised(req, token)) {
+          res
+            .writeHead(401, {
+              'content-type': 'text/plain; charset=utf-8',
+              'www-authenticate': 'Bearer realm="kindler"',
+            })
+            .end(
+              'This dashboard needs a token: send "Authorization: Bearer <token>", or open /kindler?token=<token> once.\n',
+            );
+          return true;
+        }
+      }
+      if (path === '/metrics' && metrics) {
+        const { contentType, body } = await metrics.render();
+        res.writeHead(200, { 'content-type': contentType }).end(body);
         return true;
       }
-    }
-    if (path === '/metrics' && metrics) {
-      const { contentType, body } = await metrics.render();
-      res.writeHead(200, { 'content-type': contentType }).end(body);
-      return true;
-    }
-    if (options.setup && path.startsWith('/kindler/setup') && (await options.setup(req, res)))
-      return true;
-    if (path.startsWith('/kindler/api/'))
-      return api(path.slice('/kindler/api/'.length), url, res, data);
-    if (path === '/kindler') {
-      const [envs, consistency, undelivered] = await Promise.all([
-        data.environments(),
-        data.consistency(),
-        data.undelivered(),
-      ]);
-      return html(
-        res,
-        200,
-        listPage({
-          environments: envs.environments,
-          report: consistency.report,
-          undelivered: undelivered.writes,
-          degraded: degradation(envs),
-        }),
-      );
-    }
-    const match = /^\/kindler\/environments\/([^/]+)$/.exec(path);
-    if (match) {
-      const name = decodeName(match[1] as string);
-      if (name === null) return html(res, 400, notFoundPage('a malformed name', null));
-      const found = await data.environment(name);
-      if (!found) {
-        const envs = await data.environments();
-        return html(res, 404, notFoundPage(name, degradation(envs)));
+      if (options.setup && path.startsWith('/kindler/setup') && (await options.setup(req, res)))
+        return true;
+      if (path === '/kindler/api/events') {
+        await live.serve(req, res, url.searchParams.get('env'));
+        return true;
       }
-      return html(
-        res,
-        200,
-        environmentPage({
-          name,
-          environment: found.environment,
-          operations: found.operations,
-          degraded: degradation(found),
-        }),
-      );
-    }
-    return html(res, 404, notFoundPage(path, null));
-  };
+      if (path === '/kindler/assets/live.js') {
+        res
+          .writeHead(200, {
+            'content-type': 'text/javascript; charset=utf-8',
+            'cache-control': 'no-cache',
+            'x-content-type-options': 'nosniff',
+          })
+          .end(await liveScript());
+        return true;
+      }
+      if (path.startsWith('/kindler/api/'))
+        return api(path.slice('/kindler/api/'.length), url, res, data);
+      if (path === '/kindler') {
+        const [envs, consistency, undelivered] = await Promise.all([
+          data.environments(),
+          data.consistency(),
+          data.undelivered(),
+        ]);
+        return html(
+          res,
+          200,
+          listPage({
+            environments: envs.environments,
+            report: consistency.report,
+            undelivered: undelivered.writes,
+            degraded: degradation(envs),
+          }),
+        );
+      }
+      const match = /^\/kindler\/environments\/([^/]+)$/.exec(path);
+      if (match) {
+        const name = decodeName(match[1] as string);
+        if (name === null) return html(res, 400, notFoundPage('a malformed name', null));
+        const found = await data.environment(name);
+        if (!found) {
+          const envs = await data.environments();
+          return html(res, 404, notFoundPage(name, degradation(envs)));
+        }
+        return html(
+          res,
+          200,
+          environmentPage({
+            name,
+            environment: found.environment,
+            operations: found.operations,
+            degraded: degradation(found),
+          }),
+        );
+      }
+      return html(res, 404, notFoundPage(path, null));
+    },
+    { close: () => live.close() },
+  );
+  return handler;
 }
+
+let script: Promise<string> | null = null;
+/** The page script, read once from the package (src/web/assets, copied next to the build). */
+const liveScript = () =>
+  (script ??= fs.readFile(path.join(packageRoot(), 'src/web/assets/live.js'), 'utf8'));
 
 async function api(
   route: string,
@@ -183,7 +212,8 @@ function html(res: http.ServerResponse, status: number, body: string): true {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
-      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'",
+      'content-security-policy':
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; script-src 'self'; connect-src 'self'",
     })
     .end(body);
   return true;

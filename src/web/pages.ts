@@ -1,6 +1,7 @@
 // The dashboard's HTML, rendered on the server: semantic tables with captions and scoped headers,
 // a degraded banner announced to screen readers, readable on a phone (tables scroll sideways
-// inside their own box). No scripts. Every value is escaped.
+// inside their own box). One small script (assets/live.js) keeps a page current while operations
+// run; everything works without it. Every value is escaped.
 import { COLUMNS, type Cell, type ConsistencyReport } from '../consistency/compare.js';
 import { spell, type Operation, type StepState } from '../domain/index.js';
 import { CELL_SYMBOL } from '../render/consistency.js';
@@ -42,7 +43,13 @@ const CELL: Record<Cell, string> = { ...CELL_SYMBOL, ok: '✓ ok' };
 /** A page of the console outside the environments (setup). */
 export const page = (title: string, body: string): string => layout(title, body, null);
 
-function layout(title: string, body: string, degraded: Degradation | null): string {
+function layout(
+  title: string,
+  body: string,
+  degraded: Degradation | null,
+  /** Pages that follow operations live: the environment they show, or '' for all. */
+  live?: string,
+): string {
   const banner = degraded
     ? `<div class="banner" role="alert"><strong>Degraded:</strong> ${esc(degraded.reason)}. Showing the CSV snapshot from ${esc(degraded.snapshotAt ?? 'an unknown time')}; changes are refused until the database is back.</div>`
     : '';
@@ -54,12 +61,12 @@ function layout(title: string, body: string, degraded: Degradation | null): stri
 <title>${esc(title)} · kindler</title>
 <style>${CSS}</style>
 </head>
-<body>
+<body${live ? ` data-env="${esc(live)}"` : ''}>
 <header><h1><a href="/kindler">kindler</a></h1><span class="muted">local Kubernetes environments, database first</span></header>
 <main>
 ${banner}${body}
 </main>
-</body>
+${live === undefined ? '' : '<p id="live" class="muted" role="status" aria-live="polite"></p>\n<script src="/kindler/assets/live.js" defer></script>\n'}</body>
 </html>
 `;
 }
@@ -114,6 +121,7 @@ ${rows}
     'environments',
     `<h2 id="environments">Environments</h2>\n${table}\n${reportSection(input.report, input.degraded !== null)}${undeliveredSection(input.undelivered ?? [], now)}`,
     input.degraded,
+    '',
   );
 }
 
@@ -213,6 +221,7 @@ ${op.error ? `<p class="st-failed">${esc(op.error)}${op.fixCommand ? ` — next:
     input.name,
     `<h2>${esc(input.name)}</h2>\n${facts}\n<h2>Operations</h2>\n${history}`,
     input.degraded,
+    input.name,
   );
 }
 

@@ -42,6 +42,7 @@ const ALL = [
   '003_github_writes',
   '004_github_writes_by_operation',
   '005_pull_request_deploys',
+  '006_live_events',
 ];
 
 describe('migrations', () => {
