@@ -106,6 +106,9 @@ const schema = z.object({
   KINDLER_HISTORY_PER_ENV: z.coerce.number().int().min(0).default(50),
   /** When set, the dashboard, its API and /metrics need this token (Bearer header, or ?token= once). */
   KINDLER_DASHBOARD_TOKEN: optional,
+  /** The GitHub App's OAuth client: "Sign in with GitHub" on the console (written by /kindler/setup). */
+  GITHUB_CLIENT_ID: optional,
+  GITHUB_CLIENT_SECRET: optional,
   /** The address the bot is reached at (app registration; the dashboard links GitHub shows). */
   KINDLER_PUBLIC_URL: z
     .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })

@@ -18,6 +18,10 @@ export const githubApiBase = (env: NodeJS.ProcessEnv): string =>
     ? `${env.GHE_PROTOCOL ?? 'https'}://${env.GHE_HOST}/api/v3`
     : 'https://api.github.com';
 
+/** GitHub on the web: github.com, or GitHub Enterprise Server's host. */
+export const githubWebBase = (env: NodeJS.ProcessEnv): string =>
+  env.GHE_HOST ? `${env.GHE_PROTOCOL ?? 'https'}://${env.GHE_HOST}` : 'https://github.com';
+
 export interface Served {
   server: http.Server;
   port: number;
@@ -33,9 +37,29 @@ export async function serve(
 ): Promise<Served> {
   const metrics = new Metrics(rt);
   const github = await startGitHub(rt, env, owner, metrics, probot);
+  const { config } = rt;
+  const web = githubWebBase(env);
   const dashboard = dashboardHandler(rt, {
-    token: rt.config.KINDLER_DASHBOARD_TOKEN,
+    token: config.KINDLER_DASHBOARD_TOKEN,
     metrics,
+    secure: config.KINDLER_PUBLIC_URL?.startsWith('https:') ?? false,
+    githubWeb: web,
+    // Branches kept in the config repository have a page on GitHub.
+    branchUrl: (name) =>
+      appConfigured(env) && !config.GIT_REPO_URL && config.KINDLER_CONFIG_REPO
+        ? `${web}/${config.KINDLER_CONFIG_REPO}/tree/${encodeURIComponent(name)}`
+        : null,
+    // "Sign in with GitHub" with the app's own OAuth client.
+    ...(appConfigured(env) && config.GITHUB_CLIENT_ID && config.GITHUB_CLIENT_SECRET
+      ? {
+          oauth: {
+            clientId: config.GITHUB_CLIENT_ID,
+            clientSecret: config.GITHUB_CLIENT_SECRET,
+            apiBase: githubApiBase(env),
+            publicUrl: config.KINDLER_PUBLIC_URL,
+          },
+        }
+      : {}),
     // With the app, a GitHub user token is a credential too, judged as that user's comment.
     ...(appConfigured(env)
       ? {

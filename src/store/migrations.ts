@@ -223,6 +223,22 @@ export const MIGRATIONS: Migration[] = [
         for each row execute function kindler_notify()`,
     ],
   },
+  {
+    version: '007_console_sessions',
+    statements: [
+      // Signed-in browsers: by the hash of the cookie's value (the value itself is never stored),
+      // with the CSRF token every change they send must carry. Shared by replicas, kept across
+      // restarts, gone at sign-out or expiry.
+      `create table if not exists console_sessions (
+        id_hash text primary key,
+        login text not null,
+        via text not null,
+        csrf text not null,
+        created_at timestamptz not null default now(),
+        expires_at timestamptz not null
+      )`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? '';

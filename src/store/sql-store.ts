@@ -55,6 +55,7 @@ import {
 } from './writes.js';
 import { StoreEvent } from './store.js';
 import type {
+  ConsoleSession,
   EnqueueIn,
   EnvironmentPatch,
   EnvironmentRecord,
@@ -316,6 +317,7 @@ export class SqlStore implements Store {
        returning o.id`,
       [options.olderThan?.toISOString() ?? null, options.keepPerEnv],
     );
+    await this.db.query('delete from console_sessions where expires_at < now()');
     // Git objects no deploy has used for as long: read again if they are ever needed.
     if (options.olderThan)
       await this.db.query('delete from git_objects where used_at < $1', [
@@ -344,6 +346,39 @@ export class SqlStore implements Store {
 
   async releaseDelivery(keys: string[]): Promise<void> {
     await this.db.query('delete from webhook_deliveries where id = any($1::text[])', [keys]);
+  }
+
+  async createSession(s: ConsoleSession): Promise<void> {
+    await this.db.query(
+      `insert into console_sessions (id_hash, login, via, csrf, expires_at) values ($1, $2, $3, $4, $5)`,
+      [s.idHash, s.login, s.via, s.csrf, s.expiresAt.toISOString()],
+    );
+  }
+
+  async getSession(idHash: string): Promise<ConsoleSession | null> {
+    const rows = await this.db.query<{
+      id_hash: string;
+      login: string;
+      via: string;
+      csrf: string;
+      expires_at: Date | string;
+    }>(
+      'select id_hash, login, via, csrf, expires_at from console_sessions where id_hash = $1 and expires_at > now()',
+      [idHash],
+    );
+    const row = rows[0];
+    if (!row || (row.via !== 'github' && row.via !== 'token')) return null;
+    return {
+      idHash: row.id_hash,
+      login: row.login,
+      via: row.via,
+      csrf: row.csrf,
+      expiresAt: new Date(row.expires_at),
+    };
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await this.db.query('delete from console_sessions where id_hash = $1', [idHash]);
   }
 
   events(onEvent: (event: StoreEvent) => void): Promise<() => Promise<void>> {

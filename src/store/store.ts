@@ -20,6 +20,15 @@ import type { Queryable } from './db.js';
 import type { QueueConnection } from './pglite-db.js';
 import type { WriteLog } from './writes.js';
 
+/** A signed-in browser: who, how they proved it, and the token its changes carry. */
+export interface ConsoleSession {
+  idHash: string;
+  login: string;
+  via: 'github' | 'token';
+  csrf: string;
+  expiresAt: Date;
+}
+
 /** A change, as announced on kindler_events (migration 006). */
 export const StoreEvent = z.discriminatedUnion('type', [
   z.object({
@@ -190,6 +199,11 @@ export interface Store extends WriteLog {
    * process on this database (PostgreSQL LISTEN/NOTIFY), until the returned function is called.
    */
   events(onEvent: (event: StoreEvent) => void): Promise<() => Promise<void>>;
+  /** A signed-in browser's session (by the hash of its cookie), until it expires. */
+  createSession(session: ConsoleSession): Promise<void>;
+  getSession(idHash: string): Promise<ConsoleSession | null>;
+  /** Signs out: the session is gone for every replica. */
+  deleteSession(idHash: string): Promise<void>;
   /** Small JSON documents (latest consistency report, drift issue number, …). */
   getState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null>;
   setState<S extends z.ZodType>(key: StateKey<S>, value: z.input<S>): Promise<void>;

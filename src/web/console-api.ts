@@ -4,9 +4,11 @@
 //   POST   /kindler/api/environments/<name>/{retry,cancel,extend,stop,start}   extend: {duration?}
 //   POST   /kindler/api/consistency/{check,sync,prune}                        prune: {confirm?, names?}
 // Who asks: `Authorization: Bearer <KINDLER_DASHBOARD_TOKEN>` (the local operator, every verb), or
-// `Bearer <a GitHub user token>` (checked against GitHub's /user, cached a minute), judged exactly
-// as that user's comment would be: their permission on the config repository and the rules of
-// .github/kindler.yml. Answers: 202 with the operation(s) for accepted work, 200 for what is done
+// `Bearer <a GitHub user token>` (checked against GitHub's /user, cached a minute), or a signed-in
+// browser's session whose CSRF token the request carries (header `x-csrf-token`, or the form's
+// `csrf` field); a GitHub user is judged exactly as their comment would be: their permission on
+// the config repository and the rules of .github/kindler.yml. The console's pages post forms to
+// the same actions (`formAction`), and show only the controls `allowedVerbs` allows. Answers: 202 with the operation(s) for accepted work, 200 for what is done
 // at once (extend, check, a prune preview), 400 with the refusal `/env` would give, 401 without a
 // credential, 403 naming the rule that refused, 404 for an unknown environment, 409 when an
 // operation already runs or there is nothing to do. A request body is at most 16 KB.
@@ -34,6 +36,7 @@ import {
 } from '../domain/index.js';
 import { judgedAs } from '../github/authority.js';
 import { json } from '../server/http-server.js';
+import { same, type Sessions } from './sessions.js';
 
 /** Who a mutation is from. */
 export interface Principal {
@@ -49,6 +52,8 @@ export interface ConsoleAccess {
   githubLogin?: (token: string) => Promise<string | null>;
   /** The decision for a GitHub user, as for their comment in the config repository. */
   decide?: (login: string, verb: Verb, envName: string | null) => Promise<Decision>;
+  /** Signed-in browsers. */
+  sessions?: Sessions;
 }
 
 /** At most this many sync or prune operations per request, as for a comment. */
@@ -66,7 +71,21 @@ export function consoleApi(rt: ConsoleDeps, access: ConsoleAccess) {
   ): Promise<boolean> => {
     const target = mutationOf(req.method ?? 'GET', route);
     if (!target) return false;
-    const principal = await identify(req, access);
+    const session =
+      access.sessions && !req.headers.authorization ? await access.sessions.of(req) : null;
+    if (session) {
+      const offered = req.headers['x-csrf-token'];
+      if (typeof offered !== 'string' || !same(offered, session.csrf)) {
+        json(res, 403, {
+          error:
+            'a change from a signed-in browser carries its CSRF token (x-csrf-token); nothing was done',
+        });
+        return true;
+      }
+    }
+    const principal = session
+      ? { login: session.login, via: session.via }
+      : await identify(req, access);
     if (!principal) {
       json(res, 401, {
         error:
@@ -106,12 +125,12 @@ const STATUS: Partial<Record<Failure['code'], number>> = {
   not_configured: 409,
 };
 
-type Target =
+export type Target =
   | { verb: 'create' }
   | { verb: 'delete' | 'retry' | 'cancel' | 'extend' | 'stop' | 'start'; name: string }
   | { verb: 'check' | 'sync' | 'prune' };
 
-function mutationOf(method: string, route: string): Target | null {
+export function mutationOf(method: string, route: string): Target | null {
   if (method === 'POST' && route === 'environments') return { verb: 'create' };
   const one = /^environments\/([^/]+)$/.exec(route);
   if (method === 'DELETE' && one) return { verb: 'delete', name: one[1] as string };
@@ -134,7 +153,7 @@ async function identify(
   return login ? { login, via: 'github' } : null;
 }
 
-async function readBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+async function readText(req: http.IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -142,7 +161,11 @@ async function readBody(req: http.IncomingMessage): Promise<Record<string, unkno
     if (size > BODY_LIMIT) throw new Error(`the body is over ${BODY_LIMIT} bytes`);
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+async function readBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  const text = await readText(req);
   if (!text) return {};
   let value: unknown;
   try {
@@ -205,7 +228,7 @@ function commandOf(target: Target, body: Record<string, unknown>): Command {
   return parsed.command;
 }
 
-async function perform(
+export async function perform(
   rt: ConsoleDeps,
   access: ConsoleAccess,
   principal: Principal,
@@ -323,10 +346,114 @@ async function perform(
   }
 }
 
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && crypto.timingSafeEqual(x, y);
+/**
+ * A form the console's pages post (application/x-www-form-urlencoded): the same actions as the
+ * API, from a signed-in browser whose CSRF token the form carries. Deleting needs the name typed
+ * again (`confirm`). Answers with where to go next, or the refusal and its status.
+ */
+export async function formAction(
+  rt: ConsoleDeps,
+  access: ConsoleAccess,
+  req: http.IncomingMessage,
+  path: string,
+): Promise<
+  { redirect: string } | { status: number; error: string } | { preview: string[] } | null
+> {
+  const route = path.replace(/^\/kindler\//, '');
+  const action = /^environments\/([^/]+)\/delete$/.test(route)
+    ? mutationOf('DELETE', route.replace(/\/delete$/, ''))
+    : mutationOf('POST', route);
+  if (!action) return null;
+  const session = access.sessions ? await access.sessions.of(req) : null;
+  if (!session) return { status: 401, error: 'Sign in first; nothing was done.' };
+  let fields: URLSearchParams;
+  try {
+    fields = new URLSearchParams(await readText(req));
+  } catch (error) {
+    return { status: 400, error: messageOf(error) };
+  }
+  const csrf = fields.get('csrf');
+  if (!csrf || !same(csrf, session.csrf))
+    return {
+      status: 403,
+      error: 'This form has no valid CSRF token (reload the page); nothing was done.',
+    };
+  const body: Record<string, unknown> = {};
+  for (const key of ['name', 'provider', 'ttl', 'duration'])
+    if (fields.get(key)) body[key] = fields.get(key);
+  if (action.verb === 'create') {
+    body.portainer = fields.get('portainer') === 'on';
+    body.haproxy = fields.get('haproxy') === 'on';
+  }
+  if (action.verb === 'prune') {
+    body.confirm = fields.get('confirm') === 'yes';
+    if (body.confirm) body.names = fields.getAll('names');
+  }
+  if (action.verb === 'delete') {
+    const name = decodeURIComponent((action as { name: string }).name);
+    if (fields.get('confirm') !== name)
+      return {
+        status: 400,
+        error: `To delete "${name}", type its name in the confirmation field; nothing was done.`,
+      };
+  }
+  try {
+    const done = await perform(
+      rt,
+      access,
+      { login: session.login, via: session.via },
+      action,
+      body,
+    );
+    if (action.verb === 'prune' && !body.confirm) {
+      const actions = (done.body as { actions: { name: string }[] }).actions;
+      return { preview: [...new Set(actions.map((a) => a.name))] };
+    }
+  } catch (error) {
+    if (classify(error) !== 'failure') throw error;
+    const failure = error as Failure;
+    return {
+      status: STATUS[failure.code] ?? 400,
+      error: `${failure.message}${failure.fix ? ` (next: ${spell(failure.fix, 'comment')})` : ''}`,
+    };
+  }
+  const name =
+    'name' in action
+      ? decodeURIComponent(action.name)
+      : action.verb === 'create'
+        ? String(body.name)
+        : null;
+  return {
+    redirect:
+      name && action.verb !== 'delete'
+        ? `/kindler/environments/${encodeURIComponent(name)}`
+        : '/kindler',
+  };
+}
+
+/** The verbs of `verbs` this principal may use on `name` (what the page offers). */
+export async function allowedVerbs(
+  rt: ConsoleDeps,
+  access: ConsoleAccess,
+  principal: Principal | null,
+  verbs: Verb[],
+  name: string | null,
+): Promise<Set<Verb>> {
+  if (!principal) return new Set();
+  if (principal.via === 'token') return new Set(verbs);
+  const allowed = new Set<Verb>();
+  for (const verb of verbs) {
+    const resumes =
+      name && (verb === 'retry' || verb === 'cancel')
+        ? ((await rt.store.activeOperation(name as EnvName)) ??
+          (await rt.store.latestOperation(name as EnvName)))
+        : null;
+    let ok = access.decide !== undefined;
+    for (const judged of judgedAs(verb, resumes))
+      if (ok && !(await access.decide!(principal.login, judged, name)).allowed) ok = false;
+    if (ok) allowed.add(verb);
+  }
+  return allowed;
 }
 
 /**

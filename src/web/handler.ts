@@ -6,7 +6,6 @@
 // With KINDLER_DASHBOARD_TOKEN set, all of these need `Authorization: Bearer <token>` or the
 // cookie a visit to /kindler?token=<token> sets. Changes go through the console's API
 // (console-api.ts: POST and DELETE under /kindler/api/, each a Bearer credential of its own).
-import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { packageRoot } from '../system/package-root.js';
@@ -16,9 +15,13 @@ import type { RepairDeps } from '../consistency/repair.js';
 import type { Runtime } from '../runtime.js';
 import { json, type Handler } from '../server/http-server.js';
 import type { Metrics } from '../server/metrics.js';
-import { consoleApi, type ConsoleAccess } from './console-api.js';
+import type { Verb } from '../commands/verbs.js';
+import { allowedVerbs, consoleApi, formAction, type ConsoleAccess } from './console-api.js';
+import { pruneConfirm, type Viewer } from './controls.js';
+import { Sessions, same } from './sessions.js';
+import { signInHandler, type OAuthSettings } from './sign-in.js';
 import { DashboardData, type Degradation } from './data.js';
-import { environmentPage, listPage, notFoundPage } from './pages.js';
+import { environmentPage, esc, listPage, notFoundPage, page } from './pages.js';
 
 const COOKIE = 'kindler_token';
 
@@ -30,14 +33,92 @@ export function dashboardHandler(
     /** The GitHub App's registration (/kindler/setup), offered while no app is configured. */
     setup?: Handler | undefined;
     /** Who may change what through the API (the token above is always one of them). */
-    access?: Omit<ConsoleAccess, 'token'>;
+    access?: Omit<ConsoleAccess, 'token' | 'sessions'>;
+    /** "Sign in with GitHub": the app's OAuth client (absent: no sign-in with GitHub). */
+    oauth?: OAuthSettings | undefined;
+    /** The console is served over HTTPS: its cookies carry Secure. */
+    secure?: boolean;
+    /** Where an operation's conversation and check run are on the web (GitHub Enterprise). */
+    githubWeb?: string;
+    /** The web page of an environment's branch, when the branches have one. */
+    branchUrl?: (name: string) => string | null;
   } = {},
 ): Handler & { close(): Promise<void> } {
   const data = new DashboardData(rt);
   const { token, metrics } = options;
-  const access: ConsoleAccess = { ...options.access, token };
+  const sessions = new Sessions(rt.store, options.secure ?? false);
+  const access: ConsoleAccess = { ...options.access, token, sessions };
   const mutate = consoleApi(rt, access);
   const live = new LiveEvents(rt.store);
+  const signIn =
+    options.oauth && access.githubLogin
+      ? signInHandler(options.oauth, sessions, access.githubLogin)
+      : null;
+  /** Who looks, and what they may do on `name` (or on the list). */
+  const viewerOf = async (req: http.IncomingMessage, name: string | null): Promise<Viewer> => {
+    const session = await sessions.of(req);
+    const verbs: Verb[] = name
+      ? ['stop', 'start', 'retry', 'cancel', 'extend', 'delete']
+      : ['create', 'check', 'sync', 'prune'];
+    return {
+      login: session?.login ?? null,
+      csrf: session?.csrf ?? null,
+      allowed: await allowedVerbs(rt, access, session, verbs, name),
+      signIn: signIn !== null,
+    };
+  };
+  const listing = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    status: number,
+    notice: { text: string; error: boolean } | null,
+  ) => {
+    const [envs, consistency, undelivered, viewer] = await Promise.all([
+      data.environments(),
+      data.consistency(),
+      data.undelivered(),
+      viewerOf(req, null),
+    ]);
+    return html(
+      res,
+      status,
+      listPage({
+        environments: envs.environments,
+        report: consistency.report,
+        undelivered: undelivered.writes,
+        degraded: degradation(envs),
+        viewer,
+        notice,
+      }),
+    );
+  };
+  const environment = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    name: string,
+    status: number,
+    notice: { text: string; error: boolean } | null,
+  ) => {
+    const found = await data.environment(name);
+    if (!found) {
+      const envs = await data.environments();
+      return html(res, 404, notFoundPage(name, degradation(envs)));
+    }
+    return html(
+      res,
+      status,
+      environmentPage({
+        name,
+        environment: found.environment,
+        operations: found.operations,
+        degraded: degradation(found),
+        viewer: await viewerOf(req, name),
+        notice,
+        ...(options.githubWeb ? { githubWeb: options.githubWeb } : {}),
+        branchUrl: options.branchUrl?.(name) ?? null,
+      }),
+    );
+  };
   const handler: Handler & { close(): Promise<void> } = Object.assign(
     async (req: http.IncomingMessage, res: http.ServerResponse) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
@@ -49,31 +130,67 @@ export function dashboardHandler(
         // A change: the console's API identifies and authorises it itself.
         if (path.startsWith('/kindler/api/') && (await mutate(req, res, path.slice(13))))
           return true;
+        if (req.method === 'POST' && path === '/kindler/logout') {
+          const session = await sessions.of(req);
+          const fields = new URLSearchParams(await small(req));
+          const csrf = fields.get('csrf');
+          if (session && (!csrf || !same(csrf, session.csrf)))
+            return html(res, 403, page('sign out', '<p>This form has no valid CSRF token.</p>'));
+          res.writeHead(303, { location: '/kindler', 'set-cookie': await sessions.end(req) }).end();
+          return true;
+        }
+        if (req.method === 'POST') {
+          const done = await formAction(rt, access, req, path);
+          if (done && 'redirect' in done) {
+            res.writeHead(303, { location: done.redirect }).end();
+            return true;
+          }
+          if (done && 'preview' in done) {
+            const viewer = await viewerOf(req, null);
+            return listing(req, res, 200, {
+              text: pruneConfirm(viewer, done.preview),
+              error: false,
+            });
+          }
+          if (done) {
+            const notice = { text: esc(done.error), error: true };
+            const named = /^\/kindler\/environments\/([^/]+)\//.exec(path);
+            const name = named ? decodeName(named[1] as string) : null;
+            return name
+              ? environment(req, res, name, done.status, notice)
+              : listing(req, res, done.status, notice);
+          }
+        }
         res
           .writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' })
           .end('only GET and HEAD here; changes are POST or DELETE under /kindler/api/\n');
         return true;
       }
+      if (signIn && (await signIn(req, res, path, url))) return true;
       if (token) {
         const offered = url.searchParams.get('token');
         if (offered && same(offered, token) && !path.startsWith('/kindler/api')) {
+          // The local operator's browser: reads by the cookie, changes by a session of its own.
           url.searchParams.delete('token');
           res
             .writeHead(303, {
               location: `${url.pathname}${url.search}`,
-              'set-cookie': `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+              'set-cookie': [
+                `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+                await sessions.start('dashboard-token', 'token'),
+              ],
             })
             .end();
           return true;
         }
-        if (!authorised(req, token)) {
+        if (!authorised(req, token) && !(await sessions.of(req))) {
           res
             .writeHead(401, {
               'content-type': 'text/plain; charset=utf-8',
               'www-authenticate': 'Bearer realm="kindler"',
             })
             .end(
-              'This dashboard needs a token: send "Authorization: Bearer <token>", or open /kindler?token=<token> once.\n',
+              `This dashboard needs a token: send "Authorization: Bearer <token>", or open /kindler?token=<token> once${signIn ? ', or sign in with GitHub at /kindler/login' : ''}.\n`,
             );
           return true;
         }
@@ -101,42 +218,12 @@ export function dashboardHandler(
       }
       if (path.startsWith('/kindler/api/'))
         return api(path.slice('/kindler/api/'.length), url, res, data);
-      if (path === '/kindler') {
-        const [envs, consistency, undelivered] = await Promise.all([
-          data.environments(),
-          data.consistency(),
-          data.undelivered(),
-        ]);
-        return html(
-          res,
-          200,
-          listPage({
-            environments: envs.environments,
-            report: consistency.report,
-            undelivered: undelivered.writes,
-            degraded: degradation(envs),
-          }),
-        );
-      }
+      if (path === '/kindler') return listing(req, res, 200, null);
       const match = /^\/kindler\/environments\/([^/]+)$/.exec(path);
       if (match) {
         const name = decodeName(match[1] as string);
         if (name === null) return html(res, 400, notFoundPage('a malformed name', null));
-        const found = await data.environment(name);
-        if (!found) {
-          const envs = await data.environments();
-          return html(res, 404, notFoundPage(name, degradation(envs)));
-        }
-        return html(
-          res,
-          200,
-          environmentPage({
-            name,
-            environment: found.environment,
-            operations: found.operations,
-            degraded: degradation(found),
-          }),
-        );
+        return environment(req, res, name, 200, null);
       }
       return html(res, 404, notFoundPage(path, null));
     },
@@ -219,10 +306,14 @@ function html(res: http.ServerResponse, status: number, body: string): true {
   return true;
 }
 
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && crypto.timingSafeEqual(x, y);
+/** A small form body (sign-out): at most 4 KB. */
+async function small(req: http.IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    text += chunk.toString('utf8');
+    if (text.length > 4_096) break;
+  }
+  return text.slice(0, 4_096);
 }
 
 function authorised(req: http.IncomingMessage, token: string): boolean {

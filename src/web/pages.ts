@@ -5,6 +5,15 @@
 import { COLUMNS, type Cell, type ConsistencyReport } from '../consistency/compare.js';
 import { spell, type Operation, type StepState } from '../domain/index.js';
 import { CELL_SYMBOL } from '../render/consistency.js';
+import { hintFor } from '../lifecycle/hints.js';
+import {
+  NOBODY,
+  account,
+  environmentControls,
+  fixButton,
+  listControls,
+  type Viewer,
+} from './controls.js';
 import type { Degradation, EnvironmentView, UndeliveredView } from './data.js';
 
 export const esc = (s: unknown): string =>
@@ -36,6 +45,15 @@ dt { color: var(--muted); }
 dd { margin: 0; overflow-wrap: anywhere; }
 ol.steps { padding-left: 1.25rem; }
 code { font-size: .9em; }
+pre.log { max-height: 20rem; overflow: auto; background: rgba(127,127,127,.08); padding: .5rem; font-size: .85em; }
+form.inline { display: inline; }
+.actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
+.account { margin-left: auto; }
+.notice { border: 2px solid var(--line); border-radius: 6px; padding: .6rem .8rem; }
+.notice.error { border-color: var(--bad); }
+button { font: inherit; padding: .3rem .8rem; cursor: pointer; }
+input, select { font: inherit; padding: .2rem .4rem; }
+:focus-visible { outline: 3px solid #0969da; outline-offset: 2px; }
 `;
 
 const CELL: Record<Cell, string> = { ...CELL_SYMBOL, ok: '✓ ok' };
@@ -49,6 +67,9 @@ function layout(
   degraded: Degradation | null,
   /** Pages that follow operations live: the environment they show, or '' for all. */
   live?: string,
+  viewer: Viewer = NOBODY,
+  /** What the last action said (a refusal, a preview), shown first and announced. */
+  notice?: { text: string; error: boolean } | null,
 ): string {
   const banner = degraded
     ? `<div class="banner" role="alert"><strong>Degraded:</strong> ${esc(degraded.reason)}. Showing the CSV snapshot from ${esc(degraded.snapshotAt ?? 'an unknown time')}; changes are refused until the database is back.</div>`
@@ -62,9 +83,9 @@ function layout(
 <style>${CSS}</style>
 </head>
 <body${live ? ` data-env="${esc(live)}"` : ''}>
-<header><h1><a href="/kindler">kindler</a></h1><span class="muted">local Kubernetes environments, database first</span></header>
+<header><h1><a href="/kindler">kindler</a></h1><span class="muted">local Kubernetes environments, database first</span>${account(viewer)}</header>
 <main>
-${banner}${body}
+${banner}${notice ? `<div class="notice${notice.error ? ' error' : ''}" role="${notice.error ? 'alert' : 'status'}">${notice.text}</div>\n` : ''}${body}
 </main>
 ${live === undefined ? '' : '<p id="live" class="muted" role="status" aria-live="polite"></p>\n<script src="/kindler/assets/live.js" defer></script>\n'}</body>
 </html>
@@ -98,7 +119,11 @@ export function listPage(input: {
   undelivered?: UndeliveredView[];
   degraded: Degradation | null;
   now?: Date;
+  viewer?: Viewer;
+  /** HTML already escaped: a refusal, or a prune preview to confirm. */
+  notice?: { text: string; error: boolean } | null;
 }): string {
+  const viewer = input.viewer ?? NOBODY;
   const now = input.now ?? new Date();
   const rows = input.environments
     .map(
@@ -119,9 +144,11 @@ ${rows}
     : '<p>No environments yet. Create one with <code>/env create &lt;name&gt;</code> in an issue, or <code>kindler create &lt;name&gt;</code>.</p>';
   return layout(
     'environments',
-    `<h2 id="environments">Environments</h2>\n${table}\n${reportSection(input.report, input.degraded !== null)}${undeliveredSection(input.undelivered ?? [], now)}`,
+    `<h2 id="environments">Environments</h2>\n${table}\n${input.degraded ? '' : listControls(viewer)}\n${reportSection(input.report, input.degraded !== null)}${undeliveredSection(input.undelivered ?? [], now)}`,
     input.degraded,
     '',
+    viewer,
+    input.notice,
   );
 }
 
@@ -187,8 +214,16 @@ export function environmentPage(input: {
   operations: Operation[];
   degraded: Degradation | null;
   now?: Date;
+  viewer?: Viewer;
+  notice?: { text: string; error: boolean } | null;
+  /** Where an operation's GitHub conversation and check run are (https://github.com). */
+  githubWeb?: string;
+  /** The environment's branch on the web, when there is such a page. */
+  branchUrl?: string | null;
 }): string {
   const now = input.now ?? new Date();
+  const viewer = input.viewer ?? NOBODY;
+  const web = input.githubWeb ?? 'https://github.com';
   const e = input.environment;
   const facts = e
     ? `<dl>
@@ -200,17 +235,18 @@ export function environmentPage(input: {
 <dt>created</dt><dd>${esc(e.createdAt ?? '–')}${e.createdAt ? ` (${age(e.createdAt, now)} ago)` : ''}</dd>
 <dt>expires</dt><dd>${e.pinned ? 'pinned (never)' : esc(e.expiresAt ?? 'never')}</dd>
 <dt>asked by</dt><dd>${esc(e.requestedBy ?? '–')}${e.sourceUrl ? ` from ${link(e.sourceUrl, e.sourceUrl)}` : ''}</dd>
-${e.deployed ? `<dt>deployed</dt><dd><code>${esc(e.deployed.sha.slice(0, 7))}</code> of ${esc(e.deployed.repo)} since ${esc(e.deployed.at)}</dd>\n` : ''}</dl>`
+${e.deployed ? `<dt>deployed</dt><dd><code>${esc(e.deployed.sha.slice(0, 7))}</code> of ${esc(e.deployed.repo)} since ${esc(e.deployed.at)}</dd>\n` : ''}${input.branchUrl ? `<dt>branch</dt><dd>${link(input.branchUrl, input.name)}</dd>\n` : ''}</dl>`
     : '<p>This environment no longer exists; its history follows.</p>';
   const ops = input.operations
     .map(
       (op) => `<section aria-labelledby="op-${op.id}">
 <h3 id="op-${op.id}">${esc(op.kind)} #${op.id} — <span class="${op.status === 'success' ? 'st-done' : op.status === 'failed' ? 'st-failed' : 'st-running'}">${esc(op.status)}</span></h3>
-<p class="muted">${esc(op.trigger.source)}${op.trigger.actor ? ` by ${esc(op.trigger.actor)}` : ''} · ${esc(new Date(op.startedAt).toISOString())}</p>
+<p class="muted">${esc(op.trigger.source)}${op.trigger.actor ? ` by ${esc(op.trigger.actor)}` : ''} · ${esc(new Date(op.startedAt).toISOString())}${op.trigger.url ? ` · ${link(op.trigger.url, op.trigger.url.includes('#issuecomment') ? 'comment' : 'pull request')}` : ''}${op.checkRunId && op.trigger.repo ? ` · ${link(`${web}/${op.trigger.repo}/runs/${op.checkRunId}`, 'check run')}` : ''}</p>
 <ol class="steps">
 ${op.steps.map((s) => `<li><span class="st-${esc(s.status)}">${esc(s.status)}</span> <strong>${esc(s.step)}</strong> ${duration(s)}${s.detail || s.error ? ` — <span class="wrap">${esc(s.error ?? s.detail)}</span>` : ''}</li>`).join('\n')}
 </ol>
-${op.error ? `<p class="st-failed">${esc(op.error)}${op.fixCommand ? ` — next: <code>${esc(spell(op.fixCommand, 'cli'))}</code>` : ''}</p>` : ''}
+${op.error ? `<p class="st-failed">${esc(op.error)}</p>${op.failedStep ? `<p>To resolve, ${esc(hintFor(op.kind, op.failedStep))}.${fixButton(viewer, op.envName, op.fixCommand)}</p>` : op.fixCommand ? `<p>${fixButton(viewer, op.envName, op.fixCommand)}</p>` : ''}` : ''}
+${op.logOutput ? `<details><summary>log of #${op.id}</summary><pre class="log" tabindex="0">${esc(op.logOutput)}</pre></details>` : ''}
 </section>`,
     )
     .join('\n');
@@ -219,9 +255,11 @@ ${op.error ? `<p class="st-failed">${esc(op.error)}${op.fixCommand ? ` — next:
     : ops || '<p class="muted">No operations recorded.</p>';
   return layout(
     input.name,
-    `<h2>${esc(input.name)}</h2>\n${facts}\n<h2>Operations</h2>\n${history}`,
+    `<h2>${esc(input.name)}</h2>\n${facts}\n${e && !input.degraded ? environmentControls(viewer, input.name, e.status, input.operations[0]?.status ?? null) : ''}\n<h2>Operations</h2>\n${history}`,
     input.degraded,
     input.name,
+    viewer,
+    input.notice,
   );
 }
 

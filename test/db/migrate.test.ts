@@ -43,6 +43,7 @@ const ALL = [
   '004_github_writes_by_operation',
   '005_pull_request_deploys',
   '006_live_events',
+  '007_console_sessions',
 ];
 
 describe('migrations', () => {

@@ -47,6 +47,15 @@ export interface GitHubServer {
    * does, before the answer is sent: a request held this way has happened even if its sender dies.
    */
   holds: { match: RegExp; until: Promise<void> }[];
+  /**
+   * The app's OAuth client, and who is signed in to GitHub in the browser: the authorize page
+   * approves at once for them (as GitHub does once a user has authorised the app); null refuses.
+   */
+  oauth: { clientId: string; clientSecret: string; user: string | null };
+  /** User tokens GitHub issued (OAuth, or a personal token a test hands out) → login. */
+  userTokens: Map<string, string>;
+  /** A valid installation token, for a test's own client. */
+  installationToken(): string;
   close(): Promise<void>;
 }
 
@@ -91,7 +100,16 @@ export async function startGitHubServer(app: {
     permissions: {},
     policies: {},
     holds: [],
+    oauth: { clientId: 'Iv1.client', clientSecret: 'oauth-client-secret', user: null },
+    userTokens: new Map(),
+    installationToken: () => {
+      const token = `ghs_${crypto.randomBytes(18).toString('hex')}`;
+      tokens.add(token);
+      return token;
+    },
   };
+  /** Codes the authorize page handed out → login (each used once). */
+  const codes = new Map<string, string>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -108,6 +126,51 @@ export async function startGitHubServer(app: {
       }
       state.requests.push({ method, path, body });
       const auth = String(req.headers.authorization ?? '');
+      // GitHub's OAuth web flow (github.com/login/oauth/…, not the REST API).
+      if (method === 'GET' && path === '/login/oauth/authorize') {
+        const redirect = url.searchParams.get('redirect_uri') ?? '';
+        if (url.searchParams.get('client_id') !== state.oauth.clientId)
+          return json(res, 404, { message: 'Not Found' });
+        const back = new URL(redirect);
+        if (state.oauth.user) {
+          const code = crypto.randomBytes(10).toString('hex');
+          codes.set(code, state.oauth.user);
+          back.searchParams.set('code', code);
+        } else {
+          back.searchParams.set('error', 'access_denied');
+          back.searchParams.set(
+            'error_description',
+            'The user has denied your application access.',
+          );
+        }
+        back.searchParams.set('state', url.searchParams.get('state') ?? '');
+        res.writeHead(302, { location: back.toString() }).end();
+        return;
+      }
+      if (method === 'POST' && path === '/login/oauth/access_token') {
+        const b = (body ?? {}) as Record<string, string>;
+        if (b.client_id !== state.oauth.clientId || b.client_secret !== state.oauth.clientSecret)
+          return json(res, 200, {
+            error: 'incorrect_client_credentials',
+            error_description: 'The client_id and/or client_secret passed are incorrect.',
+          });
+        const login = codes.get(b.code ?? '');
+        codes.delete(b.code ?? '');
+        if (!login)
+          return json(res, 200, {
+            error: 'bad_verification_code',
+            error_description: 'The code passed is incorrect or expired.',
+          });
+        const token = `ghu_${crypto.randomBytes(18).toString('hex')}`;
+        state.userTokens.set(token, login);
+        return json(res, 200, { access_token: token, token_type: 'bearer', scope: '' });
+      }
+      if (method === 'GET' && path === '/user') {
+        const login = state.userTokens.get(auth.replace(/^(token|Bearer) /i, ''));
+        return login
+          ? json(res, 200, { login, id: 1, type: 'User' })
+          : json(res, 401, { message: 'Bad credentials' });
+      }
       if (path.startsWith('/app/')) {
         if (!auth.startsWith('bearer ') && !auth.startsWith('Bearer '))
           return json(res, 401, { message: 'A JSON web token could not be decoded' });

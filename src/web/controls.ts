@@ -1,0 +1,113 @@
+// The console's controls: small server-rendered forms, each posting one action with the session's
+// CSRF token, shown only when the signed-in viewer may use it (the server refuses the others
+// whatever a page sends). Labels for every field; a delete asks for the name typed again.
+import type { Verb } from '../commands/verbs.js';
+import { spell, type NextCommand } from '../domain/index.js';
+import { esc } from './pages.js';
+
+/** Who looks at a page, and what they may do there. */
+export interface Viewer {
+  login: string | null;
+  csrf: string | null;
+  /** The verbs the page may offer (decided per environment, as for a comment). */
+  allowed: ReadonlySet<Verb>;
+  /** Whether "Sign in with GitHub" is offered (the app's OAuth client is configured). */
+  signIn: boolean;
+}
+
+export const NOBODY: Viewer = { login: null, csrf: null, allowed: new Set(), signIn: false };
+
+const csrfField = (viewer: Viewer) =>
+  `<input type="hidden" name="csrf" value="${esc(viewer.csrf ?? '')}">`;
+
+const button = (viewer: Viewer, action: string, label: string, extra = '') =>
+  `<form method="post" action="${esc(action)}" class="inline">${csrfField(viewer)}${extra}<button type="submit">${esc(label)}</button></form>`;
+
+/** The header's sign-in state. */
+export function account(viewer: Viewer): string {
+  if (viewer.login)
+    return `<span class="account">signed in as <strong>${esc(viewer.login)}</strong> ${button(viewer, '/kindler/logout', 'Sign out')}</span>`;
+  return viewer.signIn
+    ? '<span class="account"><a href="/kindler/login">Sign in with GitHub</a></span>'
+    : '';
+}
+
+/** The list page's create form and consistency buttons. */
+export function listControls(viewer: Viewer): string {
+  const parts: string[] = [];
+  if (viewer.allowed.has('create'))
+    parts.push(`<form method="post" action="/kindler/environments" class="create" aria-labelledby="create-title">
+<h2 id="create-title">Create an environment</h2>
+${csrfField(viewer)}
+<p><label for="c-name">Name</label> <input id="c-name" name="name" required pattern="[a-z0-9][a-z0-9-]*" maxlength="46" autocomplete="off"></p>
+<p><label for="c-provider">Provider</label> <select id="c-provider" name="provider"><option value="k3d">k3d</option><option value="kind">kind</option></select></p>
+<p><label for="c-ttl">Lifetime</label> <input id="c-ttl" name="ttl" placeholder="24h, 3d or never" size="12"></p>
+<p><input type="checkbox" id="c-portainer" name="portainer" checked> <label for="c-portainer">Register in Portainer</label>
+<input type="checkbox" id="c-haproxy" name="haproxy" checked> <label for="c-haproxy">Route through HAProxy</label></p>
+<p><button type="submit">Create</button></p>
+</form>`);
+  const checks = (['check', 'sync', 'prune'] as const).filter((v) => viewer.allowed.has(v));
+  if (checks.length)
+    parts.push(
+      `<p class="actions">${checks.map((v) => button(viewer, `/kindler/consistency/${v}`, v === 'check' ? 'Check now' : v === 'sync' ? 'Sync' : 'Preview prune')).join(' ')}</p>`,
+    );
+  return parts.join('\n');
+}
+
+/** A prune preview's confirmation: only the names listed are removed. */
+export function pruneConfirm(viewer: Viewer, names: string[]): string {
+  if (!names.length) return '<p>Nothing to prune: every name a system holds has a row.</p>';
+  return `<form method="post" action="/kindler/consistency/prune">${csrfField(viewer)}<input type="hidden" name="confirm" value="yes">
+${names.map((n) => `<input type="hidden" name="names" value="${esc(n)}">`).join('')}
+<p>Remove what ${names.map((n) => `<code>${esc(n)}</code>`).join(', ')} still hold${names.length === 1 ? 's' : ''}? Branches are archived first.</p>
+<p><button type="submit">Prune ${names.length === 1 ? 'it' : `these ${names.length}`}</button></p></form>`;
+}
+
+/** An environment's controls: stop, start, retry, cancel, extend, delete with the name typed. */
+export function environmentControls(
+  viewer: Viewer,
+  name: string,
+  status: string | null,
+  /** The newest operation's status: what retry and cancel can act on. */
+  last: string | null,
+): string {
+  const at = (action: string) => `/kindler/environments/${encodeURIComponent(name)}/${action}`;
+  const can = (v: Verb) => viewer.allowed.has(v);
+  const parts: string[] = [];
+  if (can('stop') && status === 'ready') parts.push(button(viewer, at('stop'), 'Stop'));
+  if (can('start') && (status === 'stopped' || status === 'ready'))
+    parts.push(button(viewer, at('start'), 'Start'));
+  if (can('retry') && (last === 'failed' || last === 'cancelled'))
+    parts.push(button(viewer, at('retry'), 'Retry'));
+  if (can('cancel') && (last === 'queued' || last === 'running'))
+    parts.push(button(viewer, at('cancel'), 'Cancel'));
+  if (can('extend'))
+    parts.push(
+      button(
+        viewer,
+        at('extend'),
+        'Extend',
+        `<label for="x-duration">by</label> <input id="x-duration" name="duration" value="24h" size="6"> `,
+      ),
+    );
+  if (!parts.length && !can('delete')) return '';
+  const remove = can('delete')
+    ? `<form method="post" action="${esc(at('delete'))}" class="delete">${csrfField(viewer)}
+<label for="d-confirm">Type <code>${esc(name)}</code> to delete it</label>
+<input id="d-confirm" name="confirm" autocomplete="off" required> <button type="submit">Delete</button></form>`
+    : '';
+  return `<section aria-labelledby="actions"><h2 id="actions">Actions</h2>
+<p class="actions">${parts.join(' ')}</p>
+${remove}</section>`;
+}
+
+/** A failed operation's fix, as a button when it is one of the console's actions. */
+export function fixButton(viewer: Viewer, name: string, fix: NextCommand | null): string {
+  if (!fix) return '';
+  const verb = 'verb' in fix ? fix.verb : null;
+  const direct = ['retry', 'start', 'stop', 'cancel'] as const;
+  const which = direct.find((v) => v === verb);
+  if (which && viewer.allowed.has(which) && !('first' in fix && fix.first))
+    return ` ${button(viewer, `/kindler/environments/${encodeURIComponent(name)}/${which}`, `Fix: ${spell(fix, 'comment')}`)}`;
+  return ` — next: <code>${esc(spell(fix, 'cli'))}</code>`;
+}

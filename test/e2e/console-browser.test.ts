@@ -1,0 +1,215 @@
+// The web console in headless Chromium, against a real PostgreSQL and a GitHub stand-in that
+// serves the OAuth web flow and /user (GitHub Enterprise style, on loopback): sign in with GitHub,
+// create an environment and watch its steps tick live, open a step's log, stop and start it,
+// delete it with the typed confirmation; a read-only user sees no controls and the server refuses
+// their forged POST (403); a form without its CSRF token is refused. Each page is screenshotted.
+import fs from 'node:fs';
+import type http from 'node:http';
+import type net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import { authorityFor } from '../../src/github/authority.js';
+import { PermissionCache } from '../../src/github/permissions.js';
+import type { GitHubClient } from '../../src/github/types.js';
+import { Worker } from '../../src/github/worker.js';
+import { Engine } from '../../src/lifecycle/engine.js';
+import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { startHttpServer } from '../../src/server/http-server.js';
+import { githubUserLookup } from '../../src/web/console-api.js';
+import { dashboardHandler } from '../../src/web/handler.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { fakeSystems } from '../support/fake-steps.js';
+import { ContractOctokit } from '../support/github-contract.js';
+import { appPrivateKey } from '../support/github-fixtures.js';
+import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
+
+const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-results');
+const CONFIG = 'acme/cfg';
+
+describe('the web console', () => {
+  let db: TestDatabase;
+  let gh: GitHubServer;
+  let rt: Runtime;
+  let worker: Worker;
+  let server: http.Server;
+  let dashboard: ReturnType<typeof dashboardHandler>;
+  let base: string;
+  let browser: Browser;
+  let tmp: string;
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: path.join(ARTIFACTS, `console-${name}.png`), fullPage: true });
+
+  /** A fresh browser signed in to GitHub as `login`, then to the console. */
+  async function signedIn(login: string): Promise<Page> {
+    gh.oauth.user = login;
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${base}/kindler`);
+    await page.getByRole('link', { name: 'Sign in with GitHub' }).click();
+    await page.getByText(`signed in as ${login}`).waitFor();
+    return page;
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    gh = await startGitHubServer({ appId: '4321', privateKey: appPrivateKey() });
+    gh.permissions[`${CONFIG}:alice`] = 'write';
+    gh.permissions[`${CONFIG}:rita`] = 'read';
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-console-'));
+    const real = await openRuntime(
+      loadConfig({ DATABASE_URL: db.url, KINDLER_DATA_DIR: tmp, BASE_DOMAIN: 'example.test' }, tmp),
+    );
+    // The systems are in memory; each step takes a moment, so the page can be seen to tick.
+    const systems = fakeSystems();
+    systems.during = () => new Promise((r) => setTimeout(r, 250));
+    rt = {
+      ...real,
+      handlers: systems.handlers,
+      engine: new Engine({ store: real.store, handlers: systems.handlers, retryDelaysMs: [] }),
+    };
+    worker = new Worker(rt, { owner: 'console-test', concurrency: 2, pollMs: 100 });
+    await worker.start();
+    const api = `http://${gh.host}/api/v3`;
+    const installation = new ContractOctokit({
+      auth: gh.installationToken(),
+      baseUrl: api,
+      request: { retries: 0 },
+    }) as unknown as GitHubClient;
+    const permissions = new PermissionCache();
+    dashboard = dashboardHandler(rt, {
+      access: {
+        githubLogin: githubUserLookup(api),
+        decide: async (login, verb, name) =>
+          (
+            await authorityFor({ permissions, configRepo: CONFIG }, installation, {
+              owner: 'acme',
+              repo: 'cfg',
+            })
+          ).decide({ verb, envName: name, login }),
+      },
+      oauth: { clientId: gh.oauth.clientId, clientSecret: gh.oauth.clientSecret, apiBase: api },
+      githubWeb: `http://${gh.host}`,
+    });
+    server = await startHttpServer([dashboard], '127.0.0.1', 0);
+    base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    });
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await dashboard?.close();
+    await new Promise((r) => server?.close(r));
+    await worker?.stop();
+    await rt?.close();
+    await gh?.close();
+    await db?.drop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('signs in with GitHub, creates, watches the steps live, reads a log, stops, starts and deletes', async () => {
+    const page = await signedIn('alice');
+    await shot(page, 'list');
+    await page.getByLabel('Name').fill('web');
+    await page.getByLabel('Provider').selectOption('kind');
+    await page.getByLabel('Register in Portainer').uncheck();
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.waitForURL(`${base}/kindler/environments/web`);
+    // From here the page changes only by itself: the steps tick without a navigation.
+    let navigations = 0;
+    page.on('framenavigated', () => navigations++);
+    await page.locator('main', { hasText: 'create #' }).waitFor();
+    await page
+      .locator('main', { hasText: 'haproxy ensured' })
+      .or(page.locator('main li', { hasText: 'done haproxy' }))
+      .first()
+      .waitFor({ timeout: 15_000 });
+    await page.locator('dd.s-ready').waitFor({ timeout: 15_000 });
+    expect(navigations).toBe(0);
+    expect(await page.locator('#live').textContent()).toMatch(/^web: /);
+    const env = await rt.store.getEnvironment('web');
+    expect(env).toMatchObject({ provider: 'kind', registerPortainer: false, status: 'ready' });
+    const [created] = await rt.store.listOperations({ envName: env!.name });
+    expect(created?.trigger).toMatchObject({ source: 'dashboard', actor: 'alice' });
+    // A step's log, bounded and scrollable.
+    await page
+      .getByText(/^log of #\d+$/)
+      .first()
+      .click();
+    await expect
+      .poll(() => page.locator('pre.log').first().textContent())
+      .toContain('branch: created');
+    await shot(page, 'environment');
+
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.locator('dd.s-stopped').waitFor({ timeout: 15_000 });
+    await shot(page, 'stopped');
+    await page.getByRole('button', { name: 'Start' }).click();
+    await page.locator('dd.s-ready').waitFor({ timeout: 15_000 });
+
+    // Deleting asks for the name: a wrong one changes nothing and says so.
+    await page.getByLabel('Type web to delete it').fill('wrong');
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('alert').getByText('type its name in the confirmation field').waitFor();
+    expect(await rt.store.getEnvironment('web')).not.toBeNull();
+    await page.getByLabel('Type web to delete it').fill('web');
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.waitForURL(`${base}/kindler`);
+    await expect.poll(() => rt.store.getEnvironment('web'), { timeout: 15_000 }).toBeNull();
+  });
+
+  it('a read-only user sees no controls, and the server refuses their forged POST', async () => {
+    await rt.store.insertEnvironment({ name: 'ro' as never, provider: 'k3d' });
+    await rt.store.updateEnvironment('ro' as never, { status: 'ready' });
+    const page = await signedIn('rita');
+    expect(await page.getByRole('button', { name: 'Create' }).count()).toBe(0);
+    await page.goto(`${base}/kindler/environments/ro`);
+    await page.getByRole('heading', { name: 'ro' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Actions' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Stop' }).count()).toBe(0);
+    await shot(page, 'read-only');
+    // The sign-out form carries her CSRF token: a forged stop with it is still refused.
+    const csrf = await page.locator('input[name="csrf"]').first().getAttribute('value');
+    const forged = await page.request.post(`${base}/kindler/environments/ro/stop`, {
+      form: { csrf: csrf! },
+    });
+    expect(forged.status()).toBe(403);
+    expect(await forged.text()).toContain(
+      '`/env stop ro` needs write permission on this repository (rule &quot;default write&quot;); you have read.',
+    );
+    expect(await rt.store.latestOperation('ro' as never)).toBeNull();
+  });
+
+  it('a form without its CSRF token is refused; sign-out ends the session', async () => {
+    const page = await signedIn('alice');
+    const bare = await page.request.post(`${base}/kindler/environments/ro/stop`, {
+      form: { nothing: 'here' },
+    });
+    expect(bare.status()).toBe(403);
+    expect(await bare.text()).toContain('This form has no valid CSRF token');
+    const api = await page.request.post(`${base}/kindler/api/environments/ro/stop`);
+    expect(api.status()).toBe(403);
+    expect(await rt.store.latestOperation('ro' as never)).toBeNull();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('link', { name: 'Sign in with GitHub' }).waitFor();
+    const after = await page.request.post(`${base}/kindler/api/environments/ro/stop`);
+    expect(after.status()).toBe(401);
+  });
+
+  it('scripts use the API with a GitHub user token: the same rules, the same records', async () => {
+    gh.userTokens.set('ghp_alice_script', 'alice');
+    const res = await fetch(`${base}/kindler/api/environments/ro/stop`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer ghp_alice_script' },
+    });
+    expect(res.status).toBe(202);
+    expect(((await res.json()) as any).operation).toMatchObject({
+      kind: 'stop',
+      trigger: { source: 'dashboard', actor: 'alice' },
+    });
+  });
+});
