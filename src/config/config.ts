@@ -57,6 +57,11 @@ const schema = z.object({
   ARGOCD_APPSET_NAME: z.string().default('whoami'),
   /** How the devops cluster reaches a new cluster's API when its kubeconfig says 127.0.0.1/0.0.0.0. */
   ARGOCD_CLUSTER_HOST: z.string().default('host.k3d.internal'),
+  /** Argo CD's web UI, for the console's link to an environment's Application. */
+  ARGOCD_URL: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
   /** Where Argo CD clones the branches when it differs from where the bot writes them. */
   ARGOCD_REPO_URL: optional,
   HAPROXY_CONFIG: optional,

@@ -9,6 +9,7 @@ import { packageRoot } from '../system/package-root.js';
 import type { Runtime } from '../runtime.js';
 import { githubUserLookup } from '../web/console-api.js';
 import { dashboardHandler } from '../web/handler.js';
+import { systemLinks } from '../web/links.js';
 import { healthHandler, startHttpServer } from './http-server.js';
 import { Metrics } from './metrics.js';
 
@@ -49,6 +50,11 @@ export async function serve(
       appConfigured(env) && !config.GIT_REPO_URL && config.KINDLER_CONFIG_REPO
         ? `${web}/${config.KINDLER_CONFIG_REPO}/tree/${encodeURIComponent(name)}`
         : null,
+    systemLinks: systemLinks({
+      portainerUrl: config.PORTAINER_URL,
+      argocdUrl: config.ARGOCD_URL,
+      argocdNamespace: config.ARGOCD_NAMESPACE,
+    }),
     // "Sign in with GitHub" with the app's own OAuth client.
     ...(appConfigured(env) && config.GITHUB_CLIENT_ID && config.GITHUB_CLIENT_SECRET
       ? {

@@ -16,6 +16,7 @@ import type { Runtime } from '../runtime.js';
 import { json, type Handler } from '../server/http-server.js';
 import type { Metrics } from '../server/metrics.js';
 import type { Verb } from '../commands/verbs.js';
+import type { Operation } from '../domain/index.js';
 import { allowedVerbs, consoleApi, formAction, type ConsoleAccess } from './console-api.js';
 import { pruneConfirm, type Viewer } from './controls.js';
 import { Sessions, same } from './sessions.js';
@@ -42,6 +43,8 @@ export function dashboardHandler(
     githubWeb?: string;
     /** The web page of an environment's branch, when the branches have one. */
     branchUrl?: (name: string) => string | null;
+    /** An environment's pages in Portainer's and Argo CD's UIs, from what its operations did. */
+    systemLinks?: (name: string, operations: Operation[]) => { label: string; url: string }[];
   } = {},
 ): Handler & { close(): Promise<void> } {
   const data = new DashboardData(rt);
@@ -116,6 +119,7 @@ export function dashboardHandler(
         notice,
         ...(options.githubWeb ? { githubWeb: options.githubWeb } : {}),
         branchUrl: options.branchUrl?.(name) ?? null,
+        systems: options.systemLinks?.(name, found.operations) ?? [],
       }),
     );
   };

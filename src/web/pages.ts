@@ -220,6 +220,8 @@ export function environmentPage(input: {
   githubWeb?: string;
   /** The environment's branch on the web, when there is such a page. */
   branchUrl?: string | null;
+  /** Its pages in other systems' web UIs (Portainer, Argo CD). */
+  systems?: { label: string; url: string }[];
 }): string {
   const now = input.now ?? new Date();
   const viewer = input.viewer ?? NOBODY;
@@ -235,7 +237,7 @@ export function environmentPage(input: {
 <dt>created</dt><dd>${esc(e.createdAt ?? '–')}${e.createdAt ? ` (${age(e.createdAt, now)} ago)` : ''}</dd>
 <dt>expires</dt><dd>${e.pinned ? 'pinned (never)' : esc(e.expiresAt ?? 'never')}</dd>
 <dt>asked by</dt><dd>${esc(e.requestedBy ?? '–')}${e.sourceUrl ? ` from ${link(e.sourceUrl, e.sourceUrl)}` : ''}</dd>
-${e.deployed ? `<dt>deployed</dt><dd><code>${esc(e.deployed.sha.slice(0, 7))}</code> of ${esc(e.deployed.repo)} since ${esc(e.deployed.at)}</dd>\n` : ''}${input.branchUrl ? `<dt>branch</dt><dd>${link(input.branchUrl, input.name)}</dd>\n` : ''}</dl>`
+${e.deployed ? `<dt>deployed</dt><dd><code>${esc(e.deployed.sha.slice(0, 7))}</code> of ${esc(e.deployed.repo)} since ${esc(e.deployed.at)}</dd>\n` : ''}${input.branchUrl ? `<dt>branch</dt><dd>${link(input.branchUrl, input.name)}</dd>\n` : ''}${input.systems?.length ? `<dt>elsewhere</dt><dd>${input.systems.map((s) => link(s.url, s.label)).join(' · ')}</dd>\n` : ''}</dl>`
     : '<p>This environment no longer exists; its history follows.</p>';
   const ops = input.operations
     .map(
