@@ -1,7 +1,7 @@
 // Live pages in headless Chromium against a real PostgreSQL: an operation written by another
 // process (a second store on the same database, as the CLI or a replica would) reaches every open
 // page through LISTEN/NOTIFY and Server-Sent Events, without a reload; the live region says what
-// moved. The event stream itself: filtered by environment, ended when the server stops.
+// moved. The event stream itself, on PostgreSQL and the embedded default: filtered by environment.
 import fs from 'node:fs';
 import type http from 'node:http';
 import type net from 'node:net';
@@ -17,6 +17,7 @@ import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 import { dashboardHandler } from '../../src/web/handler.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { removeEmbedded } from '../support/embedded.js';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-results');
 const trigger: Trigger = {
@@ -67,38 +68,6 @@ describe('live console pages', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it("streams another process's changes, only the environment asked for", async () => {
-    const controller = new AbortController();
-    const res = await fetch(`${base}/kindler/api/events?env=api1`, { signal: controller.signal });
-    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = '';
-    const until = async (pattern: RegExp) => {
-      while (!pattern.test(text)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`the stream ended before ${pattern}: ${text}`);
-        text += value;
-      }
-    };
-    await until(/kindler live events/);
-    await other.insertEnvironment({ name: envName('elsewhere'), provider: 'k3d' });
-    const env = await other.insertEnvironment({ name: envName('api1'), provider: 'k3d' });
-    const op = await other.createOperation({ envName: env.name, kind: 'create', trigger });
-    await other.updateOperation(op.id, { status: 'running', currentStep: 'branch' });
-    await until(/"status":"running"/);
-    expect(text).toContain(
-      'event: environment\ndata: {"type":"environment","env":"api1","status":"creating"}',
-    );
-    expect(text).toContain(
-      `event: operation\ndata: {"type":"operation","operation":${op.id},"env":"api1","kind":"create","status":"queued","step":null}`,
-    );
-    expect(text).toContain(
-      `"type":"step","operation":${op.id},"env":"api1","step":"branch","status":"pending"`,
-    );
-    expect(text).not.toContain('elsewhere');
-    controller.abort();
-  });
-
   it('two browser sessions watch the same operation tick live, without reloading', async () => {
     const env = await other.insertEnvironment({ name: envName('live1'), provider: 'kind' });
     const op = await other.createOperation({ envName: env.name, kind: 'create', trigger });
@@ -132,5 +101,75 @@ describe('live console pages', () => {
     }
     expect(navigations).toBe(0);
     await pages[0]!.screenshot({ path: path.join(ARTIFACTS, 'console-live.png'), fullPage: true });
+  });
+});
+
+describe.each(['postgres', 'embedded'] as const)('the live event stream on %s', (backend) => {
+  let db: TestDatabase | undefined;
+  let rt: Runtime;
+  let other: Store;
+  let server: http.Server;
+  let dashboard: ReturnType<typeof dashboardHandler>;
+  let base: string;
+  let tmp: string;
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-stream-'));
+    if (backend === 'postgres') db = await createTestDatabase();
+    const config = loadConfig(
+      {
+        ...(db ? { DATABASE_URL: db.url } : { KINDLER_DB: 'embedded' }),
+        KINDLER_DATA_DIR: path.join(tmp, 'data'),
+        BASE_DOMAIN: 'example.test',
+      },
+      tmp,
+    );
+    rt = await openRuntime(config);
+    await rt.store.migrate();
+    other = await openStore(config);
+    dashboard = dashboardHandler(rt);
+    server = await startHttpServer([dashboard], '127.0.0.1', 0);
+    base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await dashboard?.close();
+    await new Promise((r) => server?.close(r));
+    await other?.close();
+    await rt?.close();
+    if (backend === 'embedded') await removeEmbedded(path.join(tmp, 'data'));
+    await db?.drop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("streams another process's changes, only the environment asked for", async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${base}/kindler/api/events?env=api1`, { signal: controller.signal });
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    const until = async (pattern: RegExp) => {
+      while (!pattern.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended before ${pattern}: ${text}`);
+        text += value;
+      }
+    };
+    await until(/kindler live events/);
+    await other.insertEnvironment({ name: envName('elsewhere'), provider: 'k3d' });
+    const env = await other.insertEnvironment({ name: envName('api1'), provider: 'k3d' });
+    const op = await other.createOperation({ envName: env.name, kind: 'create', trigger });
+    await other.updateOperation(op.id, { status: 'running', currentStep: 'branch' });
+    await until(/"status":"running"/);
+    expect(text).toContain(
+      'event: environment\ndata: {"type":"environment","env":"api1","status":"creating"}',
+    );
+    expect(text).toContain(
+      `event: operation\ndata: {"type":"operation","operation":${op.id},"env":"api1","kind":"create","status":"queued","step":null}`,
+    );
+    expect(text).toContain(
+      `"type":"step","operation":${op.id},"env":"api1","step":"branch","status":"pending"`,
+    );
+    expect(text).not.toContain('elsewhere');
+    controller.abort();
   });
 });

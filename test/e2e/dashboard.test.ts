@@ -335,7 +335,11 @@ describe('dashboard in headless Chromium', () => {
     ]);
     await expect(page.locator('h3').first().innerText()).resolves.toBe('create #1 — failed');
     await expect(page.locator('section p.st-failed').innerText()).resolves.toBe(
-      'Portainer answered 500 — next: kindler retry dev',
+      'Portainer answered 500',
+    );
+    // What to check, and the fix (a command here: nobody is signed in to press a button).
+    await expect(page.locator('section p.st-failed + p').innerText()).resolves.toBe(
+      'To resolve, check PORTAINER_URL and the API key or admin password, and that Portainer is up. — next: kindler retry dev',
     );
     await page.screenshot({
       path: path.join(ARTIFACTS, 'dashboard-environment.png'),
