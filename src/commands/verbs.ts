@@ -29,7 +29,8 @@ export type Command =
       registerPortainer: boolean;
       haproxyRoute: boolean;
     }
-  | { verb: 'delete' | 'stop' | 'start' | 'status' | 'retry' | 'cancel'; name: EnvName }
+  | { verb: 'delete' | 'stop' | 'start'; name: EnvName }
+  | { verb: 'status' | 'retry' | 'cancel'; name: EnvName }
   | { verb: 'extend'; name: EnvName; durationMs: number }
   | { verb: 'list' | 'check' | 'sync' }
   | { verb: 'prune'; confirm: boolean }

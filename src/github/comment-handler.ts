@@ -22,6 +22,7 @@ import { isUnreachable } from '../store/db.js';
 import { renderStatusComment } from '../render/status-comment.js';
 import type { RepairDeps } from '../consistency/repair.js';
 import type { Runtime } from '../runtime.js';
+import { requestOf } from '../lifecycle/engine-api.js';
 import { answerConsistency, type ConsistencyRequest } from './consistency.js';
 import { authorityFor, judgedAs, type Authority, type AuthorityDeps } from './authority.js';
 import { installationKey, type GitHubClient, type RepoRef } from './types.js';
@@ -308,21 +309,10 @@ async function run(
       return null;
     }
     case 'create':
-      return engine.request({
-        kind: 'create',
-        name: command.name,
-        provider: command.provider,
-        trigger,
-        options: {
-          registerPortainer: command.registerPortainer,
-          haproxyRoute: command.haproxyRoute,
-          ttlMs: command.ttlMs === undefined ? null : command.ttlMs,
-        },
-      });
     case 'delete':
     case 'stop':
     case 'start':
-      return engine.request({ kind: command.verb, name: command.name, trigger });
+      return engine.request(requestOf(command, trigger));
     case 'retry':
       return engine.retry(command.name, trigger);
     case 'cancel': {

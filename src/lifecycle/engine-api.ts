@@ -51,6 +51,34 @@ export type OperationRequest =
       trigger: Trigger;
     };
 
+/** The request a parsed lifecycle command stands for (`/env`, the console): one mapping. */
+export function requestOf(
+  command:
+    | {
+        verb: 'create';
+        name: EnvName;
+        provider: ProviderName;
+        ttlMs?: number | null;
+        registerPortainer: boolean;
+        haproxyRoute: boolean;
+      }
+    | { verb: 'delete' | 'stop' | 'start'; name: EnvName },
+  trigger: Trigger,
+): OperationRequest {
+  if (command.verb !== 'create') return { kind: command.verb, name: command.name, trigger };
+  return {
+    kind: 'create',
+    name: command.name,
+    provider: command.provider,
+    trigger,
+    options: {
+      registerPortainer: command.registerPortainer,
+      haproxyRoute: command.haproxyRoute,
+      ttlMs: command.ttlMs === undefined ? null : command.ttlMs,
+    },
+  };
+}
+
 /** Told about every change of an operation (step started, finished, operation done). */
 export interface OperationObserver {
   onUpdate(operation: Operation, env: Environment | null): void | Promise<void>;

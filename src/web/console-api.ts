@@ -35,6 +35,7 @@ import {
   type Trigger,
 } from '../domain/index.js';
 import { judgedAs } from '../github/authority.js';
+import { requestOf } from '../lifecycle/engine-api.js';
 import { json } from '../server/http-server.js';
 import { same, type Sessions } from './sessions.js';
 
@@ -269,23 +270,10 @@ export async function perform(
   const accepted = (op: Operation) => ({ status: 202, body: { operation: op } });
   switch (command.verb) {
     case 'create':
-      return accepted(
-        await rt.engine.request({
-          kind: 'create',
-          name: command.name,
-          provider: command.provider,
-          trigger,
-          options: {
-            registerPortainer: command.registerPortainer,
-            haproxyRoute: command.haproxyRoute,
-            ttlMs: command.ttlMs === undefined ? null : command.ttlMs,
-          },
-        }),
-      );
     case 'delete':
     case 'stop':
     case 'start':
-      return accepted(await rt.engine.request({ kind: command.verb, name: command.name, trigger }));
+      return accepted(await rt.engine.request(requestOf(command, trigger)));
     case 'retry':
       return accepted(await rt.engine.retry(command.name, trigger));
     case 'cancel': {
