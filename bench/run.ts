@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { withPgliteStore, withPostgresStore } from '../test/support/db.js';
 import type { Figure } from './figure.js';
+import { checkProcessFigures } from './check-process.js';
 import { consistencyFigures } from './consistency.js';
 import { defaultSetupFigures } from './default-setup.js';
 import { floorFigures } from './floor.js';
@@ -28,6 +29,7 @@ figures.push(...(await githubCallsPerBranch()));
 figures.push(...(await webhookFigures(500)));
 figures.push(...(await apiRequestsPerCreate()));
 figures.push(...(await consistencyFigures(1000, 5)));
+figures.push(...(await checkProcessFigures(1000)));
 figures.push(...(await defaultSetupFigures()));
 figures.push(...(await floorFigures()));
 

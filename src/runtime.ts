@@ -86,10 +86,12 @@ export async function openRuntime(
       defaultBranch: config.GIT_DEFAULT_BRANCH,
       author: { name: config.GIT_COMMIT_NAME, email: config.GIT_COMMIT_EMAIL },
       timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
+      cache: store,
     });
-  let templates: TemplateFile[] | undefined;
+  // Read once, however many renders start before the first read ends (a check renders all rows).
+  let templates: Promise<TemplateFile[]> | undefined;
   const heads = overrides.heads?.(store) ?? keptHeads(store);
-  const render: Render = async (env, at) => {
+  const render: Render = async (env, at, options = {}) => {
     const vars = templateVars(env, {
       baseDomain: config.BASE_DOMAIN,
       ingressClass: config.KINDLER_INGRESS_CLASS,
@@ -97,10 +99,14 @@ export async function openRuntime(
     const sha = env.source ? (at ?? env.deployed?.sha ?? env.source.sha) : null;
     const head = env.source && sha ? await heads.files(env.source.repo, sha) : null;
     const files = renderBranchFiles(
-      head ?? (templates ??= await loadTemplates(config.KINDLER_TEMPLATES_DIR)),
+      head ??
+        (await (templates ??= loadTemplates(config.KINDLER_TEMPLATES_DIR).catch((error) => {
+          templates = undefined; // a directory fixed meanwhile is read again
+          throw error;
+        }))),
       vars,
     );
-    validateDeploy(files, vars.KINDLER_HOST as string);
+    if (options.validate) validateDeploy(files, vars.KINDLER_HOST as string);
     return files;
   };
   const portainer = config.PORTAINER_URL

@@ -53,8 +53,16 @@ export function branchView(
   });
 }
 
-/** What an environment's branch should hold: rendered from the templates, or from head `at`. */
-export type Render = (env: Environment, at?: string | null) => Promise<BranchFile[]>;
+/**
+ * What an environment's branch should hold: rendered from the templates, or from head `at`;
+ * with `validate`, refused (file and line) unless it is fit to deploy — what is written is
+ * checked, what is only compared (a consistency check) need not be.
+ */
+export type Render = (
+  env: Environment,
+  at?: string | null,
+  options?: { validate?: boolean },
+) => Promise<BranchFile[]>;
 
 export class BranchStep implements StepHandler {
   readonly step = 'branch' as const;
@@ -86,14 +94,14 @@ export class BranchStep implements StepHandler {
     if (!env.source) {
       const result = await this.branches.ensure(
         env.name,
-        await this.render(env),
+        await this.render(env, null, { validate: true }),
         `kindler: manifests for environment ${env.name} (${env.provider})`,
       );
       return `${verb(result)} "${env.name}" in ${this.branches.description}`;
     }
     // A pull request's head: the one this operation deploys, or (a sync) the one deployed last.
     const sha = ctx.headSha ?? env.deployed?.sha ?? env.source.sha;
-    const files = await this.render(env, sha);
+    const files = await this.render(env, sha, { validate: true });
     // What the last deploy wrote, so only what changed is sent (rendered again from what is kept).
     const known =
       env.deployed && env.deployed.sha !== sha

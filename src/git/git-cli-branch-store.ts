@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Failure, TransientError, type EnvName } from '../domain/index.js';
 import { CliError, run, type RunOptions } from '../system/exec.js';
+import type { Store } from '../store/store.js';
 import {
   refuseBadArchive,
   refuseReserved,
@@ -27,6 +28,11 @@ export interface GitCliSettings {
   timeoutMs: number;
   /** Directory under which the file for the list prefix lives (ensure writes under `deploy/`). */
   prefix?: string;
+  /**
+   * Where what a listing learned is kept: a commit's directory tree id never changes, so a
+   * branch whose head was read before is not fetched again (the database's git_objects).
+   */
+  cache?: Pick<Store, 'gitObjects' | 'keepGitObjects'>;
 }
 
 const ASKPASS =
@@ -71,27 +77,42 @@ export class GitCliBranchStore implements BranchStore {
   }
 
   async trees(prefix: string): Promise<BranchTree[]> {
-    return this.withRepo(async (git) => {
-      // One shallow fetch of every head, then one cat-file for every "<sha>:<prefix>".
-      if (parseLsRemote((await git(['ls-remote', '--heads', this.url])).stdout).length === 0)
-        return [];
-      await git(['fetch', '--quiet', '--depth', '1', this.url, '+refs/heads/*:refs/heads/*']);
-      const heads = (
-        await git(['for-each-ref', '--format=%(objectname)%09%(refname)', 'refs/heads'])
-      ).stdout;
-      const parsed = parseLsRemote(heads);
-      if (parsed.length === 0) return [];
-      const dir = prefix.replace(/\/$/, '');
-      const answers = (
-        await git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
-          input: parsed.map((h) => `${h.sha}:${dir}`).join('\n') + '\n',
-        })
-      ).stdout.split('\n');
-      return parsed.map((h, i) => {
-        const [id, type] = (answers[i] ?? '').split(' ');
-        return { ...h, tree: type === 'tree' && id ? id : null };
-      });
-    }, `listing branches in ${this.description}`);
+    const dir = prefix.replace(/\/$/, '');
+    const idOf = (sha: string) => `dir:${sha}:${dir}`;
+    const cache = this.settings.cache;
+    // The heads (one ls-remote); a head's tree id is read once, then kept.
+    const listed = await this.withRepo(
+      async (git) => parseLsRemote((await git(['ls-remote', '--heads', this.url])).stdout),
+      `listing branches in ${this.description}`,
+    );
+    if (listed.length === 0) return [];
+    const known = cache ? await cache.gitObjects(listed.map((h) => idOf(h.sha))) : new Map();
+    const missing = [...new Set(listed.filter((h) => !known.has(idOf(h.sha))).map((h) => h.sha))];
+    if (missing.length) {
+      const learned = await this.withRepo(async (git) => {
+        // One shallow fetch of the heads not known, then one cat-file for every "<sha>:<dir>".
+        if (missing.length === listed.length)
+          await git(['fetch', '--quiet', '--depth', '1', this.url, '+refs/heads/*:refs/heads/*']);
+        else
+          for (let i = 0; i < missing.length; i += 500)
+            await git(['fetch', '--quiet', '--depth', '1', this.url, ...missing.slice(i, i + 500)]);
+        const answers = (
+          await git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
+            input: missing.map((sha) => `${sha}:${dir}`).join('\n') + '\n',
+          })
+        ).stdout.split('\n');
+        return new Map(
+          missing.map((sha, i) => {
+            const [id, type] = (answers[i] ?? '').split(' ');
+            // "" stands for a head without the directory: known too.
+            return [idOf(sha), type === 'tree' && id ? id : ''];
+          }),
+        );
+      }, `listing branches in ${this.description}`);
+      await cache?.keepGitObjects(learned);
+      for (const [id, tree] of learned) known.set(id, tree);
+    }
+    return listed.map((h) => ({ ...h, tree: known.get(idOf(h.sha)) || null }));
   }
 
   async get(name: string): Promise<BranchInfo | null> {

@@ -137,6 +137,37 @@ describe('git CLI branch store', () => {
     );
   });
 
+  it('reads a head once: what a listing learned is kept, and only a moved head is read again', async () => {
+    const kept = new Map<string, string>();
+    const asked: string[][] = [];
+    const cached = new GitCliBranchStore({
+      url: remote,
+      defaultBranch: 'main',
+      author,
+      timeoutMs: 20_000,
+      cache: {
+        gitObjects: async (ids) =>
+          new Map(ids.flatMap((id) => (kept.has(id) ? [[id, kept.get(id) as string]] : []))),
+        keepGitObjects: async (objects) => {
+          asked.push([...objects.keys()]);
+          objects.forEach((v, k) => kept.set(k, v));
+        },
+      },
+    });
+    const first = await cached.trees('deploy/');
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toHaveLength(first.length);
+    expect(await cached.trees('deploy/')).toEqual(first);
+    expect(asked).toHaveLength(1); // nothing new learned: no head was fetched
+    await store.ensure(envName('t-1'), [{ path: 'deploy/moved.yaml', content: 'x\n' }], 'moved');
+    const again = await cached.trees('deploy/');
+    expect(asked[1]).toEqual([`dir:${git(`--git-dir=${remote}`, 'rev-parse', 't-1')}:deploy`]);
+    expect(again.find((t) => t.name === 't-1')?.tree).toBe(
+      treeSha([{ path: 'deploy/moved.yaml', content: 'x\n' }], 'deploy/'),
+    );
+    expect(await store.trees('deploy/')).toEqual(again); // the same as without a cache
+  });
+
   it('works on an empty remote (no default branch): an orphan commit', async () => {
     const empty = path.join(tmp, 'empty.git');
     git('init', '--quiet', '--bare', empty);

@@ -1,0 +1,240 @@
+// `kindler check --json` over 1,000 consistent environments as a whole process (bin/kindler.js over
+// dist/), with every system this machine can run configured: PostgreSQL rows, one branch per
+// environment holding its rendered deploy/ in a Git repository (the git CLI), 1,000 k3d clusters
+// (the CLI fake, a process of its own), and HAProxy's config with 1,000 routes. Beside it, in the
+// same run: `git ls-remote` of the same repository and `psql` over the same rows — and upstream
+// Kindler's own `scripts/check_consistency.sh` when its snapshot is at KINDLER_UPSTREAM (a
+// checkout of HofmannHe/Kindler at 4d3fbe4, the PostgreSQL version), run on the same state
+// through a `kubectl` shim that answers `exec … psql` with the real psql and
+// `config get-contexts` from a kubeconfig with the 1,000 contexts.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { envName } from '../src/domain/index.js';
+import { loadTemplates } from '../src/git/templates.js';
+import { renderGateway } from '../src/render/haproxy.js';
+import { renderBranchFiles, templateVars } from '../src/render/manifests.js';
+import { PgDb } from '../src/store/pg-db.js';
+import { SqlStore } from '../src/store/sql-store.js';
+import { createTestDatabase } from '../test/support/db.js';
+import { setupFakes } from '../test/support/fakes.js';
+import type { Figure } from './figure.js';
+import { buildDist, kindler, median, timeProcess } from './process.js';
+
+const RUNS = 5;
+
+export async function checkProcessFigures(count = 1000): Promise<Figure[]> {
+  buildDist();
+  const db = await createTestDatabase();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-bench-check-'));
+  const fakes = setupFakes();
+  try {
+    const names = Array.from({ length: count }, (_, i) => `env-${String(i).padStart(4, '0')}`);
+    const store = new SqlStore(new PgDb(db.url));
+    await store.migrate();
+    await store.importRecords(
+      names.map((name, i) => ({
+        name,
+        provider: 'k3d' as const,
+        subnet: null,
+        nodePort: 30080,
+        pfPort: 40000 + i,
+        httpPort: 20000 + i,
+        httpsPort: 31000 + i,
+        registerPortainer: true,
+        haproxyRoute: true,
+      })),
+    );
+    const rows = await store.listEnvironments();
+    await store.close();
+
+    // One branch per environment, its deploy/ rendered as the branch step renders it: written
+    // with git fast-import (a commit per branch on top of main).
+    const repo = path.join(tmp, 'gitops.git');
+    execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch=main', repo]);
+    const templates = await loadTemplates();
+    const settings = { baseDomain: 'example.test', ingressClass: 'traefik' };
+    const lines: string[] = [];
+    const data = (text: string) => `data ${Buffer.byteLength(text)}\n${text}`;
+    lines.push(
+      'commit refs/heads/main',
+      'committer b <b@x> 0 +0000',
+      data('main'),
+      'M 644 inline README.md',
+      data('# gitops\n'),
+      '',
+    );
+    for (const name of names) {
+      const files = renderBranchFiles(
+        templates,
+        templateVars({ name: envName(name), provider: 'k3d' }, settings),
+      );
+      lines.push(
+        `commit refs/heads/${name}`,
+        'committer b <b@x> 0 +0000',
+        data(name),
+        'from refs/heads/main',
+      );
+      for (const f of files) lines.push(`M 644 inline ${f.path}`, data(f.content));
+      lines.push('');
+    }
+    execFileSync('git', ['--git-dir', repo, 'fast-import', '--quiet'], { input: lines.join('\n') });
+
+    // 1,000 k3d clusters, as the CLI fake keeps them, with the rows' ports.
+    fs.writeFileSync(
+      path.join(fakes.stateDir, 'state.json'),
+      JSON.stringify({
+        k3d: Object.fromEntries(
+          rows.map((e) => [
+            e.name,
+            {
+              running: true,
+              ports: [
+                { host: e.httpPort, container: 80 },
+                { host: e.httpsPort, container: 443 },
+              ],
+            },
+          ]),
+        ),
+        kind: {},
+        networks: {},
+      }),
+    );
+    const haproxy = path.join(tmp, 'haproxy.cfg');
+    fs.writeFileSync(
+      haproxy,
+      renderGateway(
+        fs.readFileSync(
+          path.resolve(import.meta.dirname, '../test/fixtures/haproxy/haproxy.cfg'),
+          'utf8',
+        ),
+        rows,
+        { backendHost: '127.0.0.1' },
+      ),
+    );
+    const env = {
+      ...fakes.env,
+      DATABASE_URL: db.url,
+      KINDLER_DATA_DIR: path.join(tmp, 'data'),
+      GIT_REPO_URL: repo,
+      BASE_DOMAIN: 'example.test',
+      HAPROXY_CONFIG: haproxy,
+    };
+    // The first check reads every branch's deploy/ once; what it learned is kept.
+    const first = timeProcess(kindler(['check', '--json']), env);
+    const runs = Array.from({ length: RUNS }, () => timeProcess(kindler(['check', '--json']), env));
+    const report = JSON.parse(
+      execFileSync(process.execPath, [kindler([])[1] as string, 'check', '--json'], {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+      }),
+    ) as { consistent: boolean; summary: string };
+    if (!report.consistent)
+      throw new Error(`the bench's state is not consistent: ${report.summary}`);
+    const check = { ms: median(runs.map((r) => r.ms)), mb: median(runs.map((r) => r.peakMb)) };
+    const lsRemote = median(
+      Array.from({ length: RUNS }, () => timeProcess(['git', 'ls-remote', '--heads', repo]).ms),
+    );
+    const psql = median(
+      Array.from(
+        { length: RUNS },
+        () => timeProcess(['psql', db.url, '-Atc', 'select name from clusters order by name']).ms,
+      ),
+    );
+    const upstream = upstreamCheck(tmp, db.url, repo, names);
+    const figures: Figure[] = [
+      {
+        name: `yardstick: \`git ls-remote\` of the ${count + 1} branches, wall`,
+        value: lsRemote,
+        unit: 'ms',
+        goal: '—',
+      },
+      {
+        name: `yardstick: \`psql\` reading the ${count} names, wall`,
+        value: psql,
+        unit: 'ms',
+        goal: '—',
+      },
+      {
+        name: `\`kindler check --json\`, ${count} environments, git + k3d + HAProxy + PostgreSQL, first run (every deploy/ read)`,
+        value: first.ms,
+        unit: 'ms',
+        goal: '—',
+      },
+      {
+        name: `\`kindler check --json\`, ${count} environments, wall (median of ${RUNS}; ${(check.ms / lsRemote).toFixed(1)}× git ls-remote)`,
+        value: check.ms,
+        unit: 'ms',
+        goal: '< 1000 ms',
+      },
+      { name: '`kindler check --json`, peak RSS', value: check.mb, unit: 'MB', goal: '—' },
+    ];
+    if (upstream !== null)
+      figures.push(
+        {
+          name: "upstream's `check_consistency.sh` on the same state, wall",
+          value: upstream,
+          unit: 'ms',
+          goal: '—',
+        },
+        {
+          name: 'upstream ÷ `kindler check`',
+          value: Math.round((upstream / check.ms) * 10) / 10,
+          unit: '×',
+          goal: '≥ 10×',
+        },
+      );
+    return figures;
+  } finally {
+    fakes.cleanup();
+    fs.rmSync(tmp, { recursive: true, force: true });
+    await db.drop();
+  }
+}
+
+/**
+ * Upstream's check on the same state, when its snapshot is at hand (KINDLER_UPSTREAM): its
+ * scripts read the rows with `kubectl exec … psql` and the clusters from `kubectl config
+ * get-contexts`; a shim answers both from the same database and 1,000 contexts.
+ */
+function upstreamCheck(tmp: string, url: string, repo: string, names: string[]): number | null {
+  const snapshot = process.env.KINDLER_UPSTREAM;
+  if (!snapshot || !fs.existsSync(path.join(snapshot, 'scripts/check_consistency.sh'))) return null;
+  // A copy of its scripts and config, its Git repository being ours.
+  const root = path.join(tmp, 'upstream');
+  fs.cpSync(path.join(snapshot, 'scripts'), path.join(root, 'scripts'), { recursive: true });
+  fs.cpSync(path.join(snapshot, 'config'), path.join(root, 'config'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'config/git.env'), `GIT_REPO_URL=${repo}\n`);
+  const bin = path.join(tmp, 'upstream-bin');
+  fs.mkdirSync(bin);
+  const contexts = path.join(tmp, 'contexts.txt');
+  fs.writeFileSync(contexts, `k3d-devops\n${names.map((n) => `k3d-${n}`).join('\n')}\n`);
+  fs.writeFileSync(
+    path.join(bin, 'kubectl'),
+    `#!/usr/bin/env bash
+# kubectl as upstream's scripts call it: exec … -- psql …, and config get-contexts -o name.
+for a in "$@"; do [ "$a" = get-contexts ] && exec cat ${JSON.stringify(contexts)}; done
+while [ "$#" -gt 0 ] && [ "$1" != -- ]; do shift; done; shift
+[ "$1" = psql ] && shift
+args=(); while [ "$#" -gt 0 ]; do case "$1" in -U|-d) shift 2;; *) args+=("$1"); shift;; esac; done
+exec psql ${JSON.stringify(url)} "\${args[@]}"
+`,
+    { mode: 0o755 },
+  );
+  const run = () => {
+    const started = performance.now();
+    const r = spawnSync('bash', [path.join(root, 'scripts/check_consistency.sh')], {
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      encoding: 'utf8',
+    });
+    const ms = performance.now() - started;
+    // It must have read all three: the rows, the branches, the clusters.
+    if (!/DB: 1000 clusters/.test(r.stdout) || !/Git: 1000 branches/.test(r.stdout))
+      throw new Error(
+        `upstream's check did not read the state: ${r.stdout.slice(0, 500)}${r.stderr}`,
+      );
+    return ms;
+  };
+  return median(Array.from({ length: 3 }, run));
+}
