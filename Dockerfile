@@ -33,4 +33,4 @@ USER node
 VOLUME /data
 EXPOSE 3000
 HEALTHCHECK CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "bin/start.js"]
+CMD ["node", "--max-old-space-size=512", "--max-semi-space-size=4", "bin/start.js"]

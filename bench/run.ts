@@ -6,6 +6,7 @@ import path from 'node:path';
 import { withPgliteStore, withPostgresStore } from '../test/support/db.js';
 import type { Figure } from './figure.js';
 import { checkProcessFigures } from './check-process.js';
+import { serverLoadFigures } from './server-load.js';
 import { consistencyFigures } from './consistency.js';
 import { defaultSetupFigures } from './default-setup.js';
 import { floorFigures } from './floor.js';
@@ -30,6 +31,7 @@ figures.push(...(await webhookFigures(500)));
 figures.push(...(await apiRequestsPerCreate()));
 figures.push(...(await consistencyFigures(1000, 5)));
 figures.push(...(await checkProcessFigures(1000)));
+figures.push(...(await serverLoadFigures(10_000)));
 figures.push(...(await defaultSetupFigures()));
 figures.push(...(await floorFigures()));
 

@@ -127,6 +127,22 @@ export class SqlStore implements Store {
     return rows.map(toEnvironment);
   }
 
+  async pageEnvironments(page: {
+    after: string | null;
+    limit: number;
+  }): Promise<{ environments: Environment[]; next: string | null }> {
+    const rows = await this.db.query<ClusterRow>(
+      `${SELECT_CLUSTERS} where name <> 'devops' and ($1::text is null or name > $1)
+       order by name limit $2`,
+      [page.after, page.limit + 1],
+    );
+    const environments = rows.slice(0, page.limit).map(toEnvironment);
+    return {
+      environments,
+      next: rows.length > page.limit ? (environments.at(-1)?.name ?? null) : null,
+    };
+  }
+
   async listAllRows(): Promise<Environment[]> {
     const rows = await this.db.query<ClusterRow>(
       `${SELECT_CLUSTERS} order by (name = 'devops') desc, created_at, seq`,

@@ -124,6 +124,15 @@ export interface Store extends WriteLog {
   getEnvironment(name: string): Promise<Environment | null>;
   /** Environments ordered by creation; the management cluster (`devops`) is never included. */
   listEnvironments(): Promise<Environment[]>;
+  /**
+   * One page of environments in name order, after `after` (exclusive): a list of any length is
+   * read a page at a time, never rebuilt whole per request. `next` names where the next page
+   * starts, null after the last.
+   */
+  pageEnvironments(page: {
+    after: string | null;
+    limit: number;
+  }): Promise<{ environments: Environment[]; next: string | null }>;
   /** Every row, the management cluster included (CSV export, allocation views). */
   listAllRows(): Promise<Environment[]>;
   updateEnvironment(name: EnvName, patch: EnvironmentPatch): Promise<Environment>;

@@ -77,15 +77,31 @@ export function viewOf(env: Environment | EnvironmentRecord, urls: UrlSettings):
   };
 }
 
+/** Environments per page, when the request does not say. */
+export const PAGE = 200;
+
 export class DashboardData {
   constructor(private readonly rt: Pick<Runtime, 'config' | 'redactor' | 'store' | 'urls'>) {}
 
-  environments(): Promise<Read<{ environments: EnvironmentView[] }>> {
+  /** One page of the environments in name order (see Store.pageEnvironments). */
+  environments(
+    page: { after: string | null; limit: number } = { after: null, limit: PAGE },
+  ): Promise<Read<{ environments: EnvironmentView[]; next: string | null }>> {
     return this.read(
-      async () => ({
-        environments: (await this.rt.store.listEnvironments()).map((e) => viewOf(e, this.rt.urls)),
-      }),
-      (records) => ({ environments: records.map((r) => viewOf(r, this.rt.urls)) }),
+      async () => {
+        const { environments, next } = await this.rt.store.pageEnvironments(page);
+        return { environments: environments.map((e) => viewOf(e, this.rt.urls)), next };
+      },
+      (records) => {
+        const sorted = records
+          .filter((r) => page.after === null || r.name > page.after)
+          .sort((a, b) => (a.name < b.name ? -1 : 1));
+        const shown = sorted.slice(0, page.limit);
+        return {
+          environments: shown.map((r) => viewOf(r, this.rt.urls)),
+          next: sorted.length > page.limit ? (shown.at(-1)?.name ?? null) : null,
+        };
+      },
     );
   }
 

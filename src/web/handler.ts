@@ -21,7 +21,7 @@ import { allowedVerbs, consoleApi, formAction, type ConsoleAccess } from './cons
 import { pruneConfirm, type Viewer } from './controls.js';
 import { Sessions, same } from './sessions.js';
 import { signInHandler, type OAuthSettings } from './sign-in.js';
-import { DashboardData, type Degradation } from './data.js';
+import { DashboardData, PAGE, type Degradation } from './data.js';
 import { environmentPage, esc, listPage, notFoundPage, page } from './pages.js';
 
 const COOKIE = 'kindler_token';
@@ -76,8 +76,9 @@ export function dashboardHandler(
     status: number,
     notice: { text: string; error: boolean } | null,
   ) => {
+    const page = pageOf(new URL(req.url ?? '/', 'http://localhost'));
     const [envs, consistency, undelivered, viewer] = await Promise.all([
-      data.environments(),
+      data.environments('error' in page ? undefined : page),
       data.consistency(),
       data.undelivered(),
       viewerOf(req, null),
@@ -87,6 +88,7 @@ export function dashboardHandler(
       status,
       listPage({
         environments: envs.environments,
+        next: envs.next,
         report: consistency.report,
         undelivered: undelivered.writes,
         degraded: degradation(envs),
@@ -248,7 +250,9 @@ async function api(
   data: DashboardData,
 ): Promise<boolean> {
   if (route === 'environments') {
-    json(res, 200, await data.environments());
+    const page = pageOf(url);
+    if ('error' in page) json(res, 400, page);
+    else json(res, 200, await data.environments(page));
     return true;
   }
   const one = /^environments\/([^/]+)$/.exec(route);
@@ -292,6 +296,14 @@ async function api(
     ],
   });
   return true;
+}
+
+/** `?limit=&after=` of a list: the page asked for, or what is wrong with it. */
+function pageOf(url: URL): { after: string | null; limit: number } | { error: string } {
+  const limit = Number(url.searchParams.get('limit') ?? PAGE);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    return { error: 'limit must be a whole number from 1 to 1000' };
+  return { after: url.searchParams.get('after') || null, limit };
 }
 
 const degradation = (r: { degraded: boolean }): Degradation | null =>

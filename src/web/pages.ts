@@ -114,6 +114,8 @@ const envLink = (name: string) =>
 
 export function listPage(input: {
   environments: EnvironmentView[];
+  /** Where the next page starts (the environments are shown a page at a time), or none. */
+  next?: string | null;
   report: ConsistencyReport | null;
   /** Writes to GitHub not taken (none when absent). */
   undelivered?: UndeliveredView[];
@@ -144,7 +146,7 @@ ${rows}
     : '<p>No environments yet. Create one with <code>/env create &lt;name&gt;</code> in an issue, or <code>kindler create &lt;name&gt;</code>.</p>';
   return layout(
     'environments',
-    `<h2 id="environments">Environments</h2>\n${table}\n${input.degraded ? '' : listControls(viewer)}\n${reportSection(input.report, input.degraded !== null)}${undeliveredSection(input.undelivered ?? [], now)}`,
+    `<h2 id="environments">Environments</h2>\n${table}\n${input.next ? `<p><a href="/kindler?after=${encodeURIComponent(input.next)}" rel="next">Next page after ${esc(input.next)} →</a></p>\n` : ''}${input.degraded ? '' : listControls(viewer)}\n${reportSection(input.report, input.degraded !== null)}${undeliveredSection(input.undelivered ?? [], now)}`,
     input.degraded,
     '',
     viewer,

@@ -103,8 +103,10 @@ const operation = z
   .passthrough();
 const schemas = {
   environments: z.union([
-    z.object({ ...live, environments: z.array(envView) }).strict(),
-    z.object({ ...degradedFields, environments: z.array(envView) }).strict(),
+    z.object({ ...live, environments: z.array(envView), next: z.string().nullable() }).strict(),
+    z
+      .object({ ...degradedFields, environments: z.array(envView), next: z.string().nullable() })
+      .strict(),
   ]),
   environment: z
     .object({
@@ -357,6 +359,17 @@ describe('dashboard in headless Chromium', () => {
       'dev',
       'web-kind',
     ]);
+    // A page at a time, in name order: `next` is where the next page starts.
+    const first = schemas.environments.parse((await get('/kindler/api/environments?limit=1')).body);
+    expect([first.environments.map((e) => e.name), first.next]).toEqual([['dev'], 'dev']);
+    const second = schemas.environments.parse(
+      (await get(`/kindler/api/environments?limit=1&after=${first.next}`)).body,
+    );
+    expect([second.environments.map((e) => e.name), second.next]).toEqual([['web-kind'], null]);
+    expect(await get('/kindler/api/environments?limit=0')).toEqual({
+      status: 400,
+      body: { error: 'limit must be a whole number from 1 to 1000' },
+    });
     const one = await get('/kindler/api/environments/dev');
     expect(
       schemas.environment.parse(one.body).operations[0]?.steps.find((s) => s.step === 'portainer')

@@ -29,8 +29,12 @@ const status = (pid: number, field: string): number => {
   return Number(line?.match(/(\d+)/)?.[1] ?? 0) * 1024;
 };
 
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
+export async function startServerProcess(
+  env: Record<string, string>,
+  /** The node arguments; the default runs src/main.ts under tsx. */
+  args: string[] = ['--import', 'tsx', path.join(ROOT, 'src/main.ts')],
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
