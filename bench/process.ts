@@ -1,6 +1,6 @@
 // Whole processes, as users run them: the build the installed entry runs from, and one process's
 // wall time and peak RSS (GNU time's maximum resident set size).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,15 +19,18 @@ export function buildDist(): void {
   );
 }
 
-/** Runs `argv` once to its end: wall time (ms) and peak RSS (MB). */
-export function timeProcess(argv: string[], env: Record<string, string> = {}) {
+/** Runs `argv` once to its end (exit code `exit`): wall time (ms) and peak RSS (MB). */
+export function timeProcess(argv: string[], env: Record<string, string> = {}, exit = 0) {
   const out = path.join(os.tmpdir(), `kindler-bench-time-${process.pid}`);
   const started = performance.now();
-  execFileSync('/usr/bin/time', ['-f', 'PEAK %M', '-o', out, ...argv], {
+  const r = spawnSync('/usr/bin/time', ['-f', 'PEAK %M', '-o', out, ...argv], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
   });
+  if (r.status !== exit)
+    throw new Error(`${argv.join(' ')} exited ${r.status}, not ${exit}: ${r.stderr}`);
   const ms = performance.now() - started;
   const peakMb = Number(fs.readFileSync(out, 'utf8').match(/PEAK (\d+)/)?.[1] ?? 0) / 1024;
   fs.rmSync(out, { force: true });

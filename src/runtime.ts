@@ -7,7 +7,7 @@ import {
   type Environment,
   type ProviderName,
 } from './domain/index.js';
-import type { Config } from './config/config.js';
+import { urlSettings, type Config } from './config/config.js';
 import { Engine } from './lifecycle/engine.js';
 import type { StepHandler, SystemStep } from './lifecycle/step.js';
 import type { BranchStore } from './git/branch-store.js';
@@ -186,11 +186,7 @@ export async function openRuntime(
   return {
     config,
     log,
-    urls: {
-      baseDomain: config.BASE_DOMAIN,
-      gatewayPort: gateway ? config.HAPROXY_HTTP_PORT : null,
-      dashboard: config.KINDLER_PUBLIC_URL ?? null,
-    },
+    urls: urlSettings(config),
     store,
     engine,
     redactor,

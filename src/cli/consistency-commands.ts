@@ -16,7 +16,7 @@ import {
 import type { Operation } from '../domain/index.js';
 import { renderActionsText, renderReportText } from '../render/consistency.js';
 import type { RepairDeps } from '../consistency/repair.js';
-import { parse } from './args.js';
+import { parse, noPositionals } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { err, out, type CliIo } from './io.js';
 import { cliTrigger } from './lifecycle-commands.js';
@@ -26,11 +26,7 @@ import { USAGE } from './help.js';
 
 export async function check(rt: RepairDeps, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {}, USAGE.check);
-  if (positionals.length)
-    throw new Failure(
-      'invalid_input',
-      `unexpected argument "${positionals[0]}"\nUsage: ${USAGE.check}`,
-    );
+  noPositionals(positionals, USAGE.check);
   const report = await checkConsistency(rt);
   out(io, values.json === true ? JSON.stringify(report, null, 2) : renderReportText(report));
   return report.consistent ? EXIT.ok : EXIT.inconsistent;

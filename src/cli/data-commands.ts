@@ -8,20 +8,13 @@ import type { Runtime } from '../runtime.js';
 import { formatEnvironmentsCsv, parseEnvironmentsCsv } from '../store/csv.js';
 import { readSqliteClusters } from '../store/sqlite-import.js';
 import type { EnvironmentRecord } from '../store/store.js';
-import { parse } from './args.js';
+import { parse, oneFile, CSV_FILE, SQLITE_FILE, dbArgs } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { err, out, type CliIo } from './io.js';
 import { USAGE } from './help.js';
 
 /** What these commands use of the runtime. */
 type DataDeps = Pick<Runtime, 'store' | 'refreshSnapshot'>;
-
-/** Refuses anything but `status` or `stop` before the configuration is read. */
-export function dbArgs(args: string[]): 'status' | 'stop' {
-  const [action, ...rest] = args;
-  if ((action === 'status' || action === 'stop') && rest.length === 0) return action;
-  throw new Failure('invalid_input', `expected "status" or "stop"\nUsage: ${USAGE.db}`);
-}
 
 /**
  * The embedded PostgreSQL of the data dir: where it is and whether it runs, or stop it. It keeps
@@ -65,7 +58,7 @@ export async function migrate(rt: DataDeps, args: string[], io: CliIo): Promise<
 }
 
 export async function importCsv(rt: DataDeps, args: string[], io: CliIo): Promise<number> {
-  const { values, file } = oneFile(args, USAGE['import-csv'], 'one CSV file is required');
+  const { values, file } = oneFile(args, USAGE['import-csv'], CSV_FILE);
   const text = await fs
     .readFile(path.resolve(io.cwd, file), 'utf8')
     .catch((error: NodeJS.ErrnoException) => {
@@ -76,20 +69,12 @@ export async function importCsv(rt: DataDeps, args: string[], io: CliIo): Promis
 
 /** Upstream Kindler's SQLite database (the web UI's kindler.db). */
 export async function importSqlite(rt: DataDeps, args: string[], io: CliIo): Promise<number> {
-  const { values, file } = oneFile(args, USAGE['import-sqlite'], 'one SQLite file is required');
+  const { values, file } = oneFile(args, USAGE['import-sqlite'], SQLITE_FILE);
   const target = path.resolve(io.cwd, file);
   await fs.access(target).catch((error: NodeJS.ErrnoException) => {
     throw new Failure('invalid_input', `cannot read ${file}: ${error.code ?? error.message}`);
   });
   return adopt(rt, io, file, await readSqliteClusters(target), values.json === true);
-}
-
-function oneFile(args: string[], usage: string, missing: string) {
-  const { values, positionals } = parse(args, {}, usage);
-  const file = positionals[0];
-  if (!file || positionals.length > 1)
-    throw new Failure('invalid_input', `${missing}\nUsage: ${usage}`);
-  return { values, file };
 }
 
 async function adopt(

@@ -4,80 +4,131 @@
 import { spell, Failure, Redactor, messageOf } from '../domain/index.js';
 import type { Config } from '../config/config.js';
 import type { Runtime } from '../runtime.js';
-import * as consistency from './consistency-commands.js';
-import * as data from './data-commands.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { USAGE, type CommandName } from './help.js';
 import { err, type CliIo } from './io.js';
-import * as lifecycle from './lifecycle-commands.js';
 import { ownerAlive } from './owner.js';
-import * as read from './read-commands.js';
+import type { ReadDeps } from './read-commands.js';
+import {
+  CSV_FILE,
+  SQLITE_FILE,
+  dbArgs,
+  nameArg,
+  noPositionals,
+  oneFile,
+  parse,
+  type Options,
+} from './args.js';
+
+// Each command's module is loaded when that command runs: `kindler list` loads no lifecycle.
+const lifecycle = () => import('./lifecycle-commands.js');
+const consistency = () => import('./consistency-commands.js');
+const data = () => import('./data-commands.js');
+const read = () => import('./read-commands.js');
 
 type Handler = (rt: Runtime, args: string[], io: CliIo) => Promise<number>;
-
 type Direct = (config: Config, args: string[], io: CliIo) => Promise<number>;
+type Read = (deps: ReadDeps, args: string[], io: CliIo) => Promise<number>;
 interface Entry {
   /** Checks the arguments before anything is opened; throws the usage Failure. */
   check?: (args: string[]) => unknown;
 }
 
-/** Each command runs over the opened runtime, or `direct`ly without opening the store (it may be what is stopped). */
+/**
+ * The arguments checked as the command's own handler will read them, with nothing but node's
+ * parseArgs loaded: a wrong one is refused at Node's floor, before the command's module loads.
+ */
+const flagsOnly =
+  (usage: string, options: Options = {}, names: 'any' | 'none' | 'one' | 'many' = 'any') =>
+  (args: string[]) => {
+    const { positionals } = parse(args, options, usage);
+    if (names === 'none') noPositionals(positionals, usage);
+    else if (names === 'one') nameArg(positionals, usage);
+    else if (names === 'many') for (const p of positionals) nameArg([p], usage);
+  };
+
+/** `name`, run with arguments checked by nameOnly(usage) first. */
+const named = (
+  usage: string,
+  run: (m: Awaited<ReturnType<typeof lifecycle>>) => Handler,
+): Entry & { run: Handler } => ({
+  run: async (rt, args, io) => run(await lifecycle())(rt, args, io),
+  check: async (args) => (await lifecycle()).nameOnly(usage)(args),
+});
+
+/**
+ * Each command runs over the opened runtime; a read over the store alone; `direct`ly without
+ * opening the store (it may be what is stopped).
+ */
 const COMMANDS: Record<
   CommandName,
-  Entry & ({ run: Handler; direct?: never } | { direct: Direct; run?: never })
+  Entry &
+    (
+      | { run: Handler; direct?: never; read?: never }
+      | { direct: Direct; run?: never; read?: never }
+      | { read: Read; run?: never; direct?: never }
+    )
 > = {
   create: {
-    run: lifecycle.create,
-    check: lifecycle.createArgs,
+    run: async (rt, args, io) => (await lifecycle()).create(rt, args, io),
+    check: async (args) => (await lifecycle()).createArgs(args),
   },
-  delete: {
-    run: lifecycle.remove,
-    check: lifecycle.nameOnly(USAGE.delete),
+  delete: named(USAGE.delete, (m) => m.remove),
+  stop: named(USAGE.stop, (m) => m.power('stop')),
+  start: named(USAGE.start, (m) => m.power('start')),
+  retry: named(USAGE.retry, (m) => m.retry),
+  cancel: named(USAGE.cancel, (m) => m.cancel),
+  list: {
+    read: async (deps, args, io) => (await read()).list(deps, args, io),
+    check: flagsOnly(USAGE.list),
   },
-  stop: {
-    run: lifecycle.power('stop'),
-    check: lifecycle.nameOnly(USAGE.stop),
-  },
-  start: {
-    run: lifecycle.power('start'),
-    check: lifecycle.nameOnly(USAGE.start),
-  },
-  retry: {
-    run: lifecycle.retry,
-    check: lifecycle.nameOnly(USAGE.retry),
-  },
-  cancel: {
-    run: lifecycle.cancel,
-    check: lifecycle.nameOnly(USAGE.cancel),
-  },
-  list: { run: read.list },
   status: {
-    run: read.status,
+    read: async (deps, args, io) => (await read()).status(deps, args, io),
+    check: flagsOnly(USAGE.status, {}, 'one'),
   },
   check: {
-    run: consistency.check,
+    run: async (rt, args, io) => (await consistency()).check(rt, args, io),
+    check: flagsOnly(USAGE.check, {}, 'none'),
   },
   sync: {
-    run: consistency.sync,
+    run: async (rt, args, io) => (await consistency()).sync(rt, args, io),
+    check: flagsOnly(USAGE.sync, {}, 'many'),
   },
   prune: {
-    run: consistency.prune,
+    run: async (rt, args, io) => (await consistency()).prune(rt, args, io),
+    check: flagsOnly(USAGE.prune, { confirm: { type: 'boolean' } }, 'many'),
   },
-  migrate: { run: data.migrate },
+  migrate: {
+    run: async (rt, args, io) => (await data()).migrate(rt, args, io),
+    check: flagsOnly(USAGE.migrate),
+  },
   db: {
-    direct: data.db,
-    check: data.dbArgs,
+    direct: async (config, args, io) => (await data()).db(config, args, io),
+    check: dbArgs,
   },
   'import-csv': {
-    run: data.importCsv,
+    run: async (rt, args, io) => (await data()).importCsv(rt, args, io),
+    check: (args) => oneFile(args, USAGE['import-csv'], CSV_FILE),
   },
   'import-sqlite': {
-    run: data.importSqlite,
+    run: async (rt, args, io) => (await data()).importSqlite(rt, args, io),
+    check: (args) => oneFile(args, USAGE['import-sqlite'], SQLITE_FILE),
   },
   'export-csv': {
-    run: data.exportCsv,
+    run: async (rt, args, io) => (await data()).exportCsv(rt, args, io),
+    check: flagsOnly(USAGE['export-csv']),
   },
 };
+
+/** What a read needs: the store and how URLs are written. */
+async function openReads(config: Config): Promise<ReadDeps & Pick<Runtime, 'close'>> {
+  const [{ openStore }, { urlSettings }] = await Promise.all([
+    import('../store/open-store.js'),
+    import('../config/config.js'),
+  ]);
+  const store = await openStore(config);
+  return { store, urls: urlSettings(config), close: () => store.close() };
+}
 
 /** Runs `command` (a known one) with `args`: checks, opens what it needs, reports what went wrong. */
 export async function dispatch(
@@ -102,7 +153,7 @@ export async function dispatch(
   const entry = COMMANDS[command];
   // Bad arguments are refused before anything is opened or created (exit 2, database or not).
   try {
-    entry.check?.(args);
+    await entry.check?.(args);
   } catch (error) {
     err(io, `kindler ${command}: ${messageOf(error)}`);
     return exitCodeFor(error);
@@ -116,11 +167,14 @@ export async function dispatch(
     return error instanceof ConfigError ? EXIT.usage : EXIT.internal;
   }
   const redactor = new Redactor(config.secrets);
+  // A read opens the store alone; everything else the whole runtime.
+  let reads: (ReadDeps & Pick<Runtime, 'close'>) | undefined;
   let rt: Runtime | undefined;
   try {
     if (entry.direct) return await entry.direct(config, args, io);
     try {
-      rt = await open(config);
+      if (entry.read) reads = await openReads(config);
+      else rt = await open(config);
     } catch (error) {
       const unreachable = error instanceof Failure && error.code === 'degraded';
       if (!unreachable || !(command === 'list' || command === 'status')) throw error;
@@ -131,11 +185,14 @@ export async function dispatch(
           'degraded',
           `the database is unreachable (${messageOf(error)}) and there is no CSV snapshot at ${config.csvPath}`,
         );
-      return read.degradedRead(command, args, io, snapshot, messageOf(error));
+      return (await read()).degradedRead(command, args, io, snapshot, messageOf(error));
     }
     // One read when the schema is current (the usual case); migrating takes a lock and DDL.
-    if (command !== 'migrate' && !(await rt.store.migrationsCurrent())) await rt.store.migrate();
-    return await entry.run(rt, args, io);
+    const store = (reads ?? rt)?.store;
+    if (store && command !== 'migrate' && !(await store.migrationsCurrent())) await store.migrate();
+    if (entry.read && reads) return await entry.read(reads, args, io);
+    if (entry.run && rt) return await entry.run(rt, args, io);
+    throw new Error(`kindler ${command}: nothing was opened to run it`);
   } catch (error) {
     const code = exitCodeFor(error);
     const message = redactor.redact(messageOf(error));
@@ -145,6 +202,6 @@ export async function dispatch(
       err(io, redactor.redact(error.stack));
     return code;
   } finally {
-    await rt?.close().catch(() => undefined);
+    await (reads ?? rt)?.close().catch(() => undefined);
   }
 }

@@ -9,8 +9,8 @@ import { environmentDetail, environmentsTable, table } from './format.js';
 import { err, out, type CliIo } from './io.js';
 import { USAGE } from './help.js';
 
-/** What these commands use of the runtime. */
-type ReadDeps = Pick<Runtime, 'store' | 'urls'>;
+/** What these commands use of the runtime: the store alone is opened for them. */
+export type ReadDeps = Pick<Runtime, 'store' | 'urls'>;
 
 export async function list(rt: ReadDeps, args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, {}, USAGE.list);

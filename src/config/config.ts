@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { packageRoot } from '../system/package-root.js';
+import type { UrlSettings } from '../domain/index.js';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const range = z
@@ -128,6 +129,13 @@ const schema = z.object({
 });
 
 export type RawConfig = z.infer<typeof schema>;
+
+/** How environment URLs are written (see environmentUrl): the gateway's port when there is one. */
+export const urlSettings = (config: RawConfig): UrlSettings => ({
+  baseDomain: config.BASE_DOMAIN,
+  gatewayPort: config.HAPROXY_CONFIG ? config.HAPROXY_HTTP_PORT : null,
+  dashboard: config.KINDLER_PUBLIC_URL ?? null,
+});
 
 export interface Config extends RawConfig {
   dataDir: string;

@@ -1,19 +1,37 @@
 // What a person can do next, as a value. Each surface spells it its own way — `/env retry dev` in
 // a comment, `kindler retry dev` in a terminal — and a command outside kindler (`k3d cluster start
 // dev`) the same everywhere. Nothing rewrites one surface's spelling into another's.
-import { z } from 'zod';
+// (No schema library here: the domain loads nothing, so `kindler --help` and a refused command
+// stay at Node's own floor; a stored value is checked by `parseNextCommand`.)
 
-export const NextCommandSchema = z.union([
-  z.object({
-    /** A kindler verb and its arguments. */
-    verb: z.string(),
-    args: z.array(z.string()).readonly(),
-    /** A command outside kindler to run first (`k3d cluster delete dev`). */
-    first: z.string().optional(),
-  }),
-  z.object({ shell: z.string() }),
-]);
-export type NextCommand = z.output<typeof NextCommandSchema>;
+export type NextCommand =
+  | {
+      /** A kindler verb and its arguments. */
+      verb: string;
+      args: readonly string[];
+      /** A command outside kindler to run first (`k3d cluster delete dev`). */
+      first?: string;
+    }
+  | { shell: string };
+
+/** A stored value read back as a next command, or null when it is not one. */
+export function parseNextCommand(value: unknown): NextCommand | null {
+  if (!value || typeof value !== 'object') return null;
+  const v = value as Record<string, unknown>;
+  if (typeof v.shell === 'string') return { shell: v.shell };
+  if (
+    typeof v.verb !== 'string' ||
+    !Array.isArray(v.args) ||
+    !v.args.every((a) => typeof a === 'string') ||
+    (v.first !== undefined && typeof v.first !== 'string')
+  )
+    return null;
+  return {
+    verb: v.verb,
+    args: v.args as string[],
+    ...(typeof v.first === 'string' ? { first: v.first } : {}),
+  };
+}
 
 export type Surface = 'comment' | 'cli';
 
@@ -38,11 +56,11 @@ export function spell(next: NextCommand, surface: Surface): string {
 /** A command stored spelled (before commands were values), or a value: the value. */
 export function asNextCommand(stored: unknown): NextCommand | null {
   if (stored === null || stored === undefined || stored === '') return null;
-  if (typeof stored === 'object') return NextCommandSchema.safeParse(stored).data ?? null;
+  if (typeof stored === 'object') return parseNextCommand(stored);
   const text = String(stored);
   if (text.startsWith('{')) {
     try {
-      return NextCommandSchema.safeParse(JSON.parse(text)).data ?? shell(text);
+      return parseNextCommand(JSON.parse(text)) ?? shell(text);
     } catch {
       return shell(text);
     }

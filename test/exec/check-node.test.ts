@@ -20,7 +20,7 @@ describe('the Node version check', () => {
   it('every entry runs it first, and npm refuses to install on an older Node', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
     expect(pkg.engines.node).toBe('>=22.12');
-    expect(pkg.scripts.start).toMatch(/node bin\/start\.js$/);
+    expect(pkg.scripts.start).toMatch(/^node (--[\w-]+=\d+ )*bin\/start\.js$/);
     expect(pkg.scripts.pretest).toBe('node bin/check-node.js');
     expect(fs.readFileSync(path.join(root, '.npmrc'), 'utf8')).toContain('engine-strict=true');
     for (const entry of ['bin/kindler.js', 'bin/start.js']) {

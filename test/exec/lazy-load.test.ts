@@ -85,6 +85,24 @@ describe('what a command loads', () => {
     expect(handlers(resolvedBy(['list']))).toBe(true);
   });
 
+  it('a read opens the store alone; a refused command loads no schema library and no handler', () => {
+    const list = resolvedBy(['list']);
+    // The runtime (every system's step) and the other commands' modules are not loaded.
+    for (const module of ['runtime', 'lifecycle-commands', 'consistency-commands', 'engine'])
+      expect(list.filter((s) => new RegExp(`/${module}\\.[jt]s$`).test(s))).toEqual([]);
+    const log = path.join(tmp, 'refused.log');
+    const refused = spawnSync(
+      process.execPath,
+      ['--import', hook, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'status'],
+      { cwd: ROOT, env: { ...process.env, RESOLVED_LOG: log }, encoding: 'utf8' },
+    );
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('an environment name is required');
+    const loaded = fs.readFileSync(log, 'utf8').split('\n');
+    expect(loaded.filter((s) => ['zod', 'pg', 'pino', 'yaml'].includes(s))).toEqual([]);
+    expect(loaded.some((s) => /\/read-commands\.[jt]s$/.test(s))).toBe(false);
+  });
+
   it('making a Kubernetes client loads it', () => {
     const script = path.join(tmp, 'kube.mts');
     fs.writeFileSync(
