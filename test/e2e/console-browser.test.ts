@@ -1,4 +1,5 @@
-// The web console in headless Chromium, against a real PostgreSQL and a GitHub stand-in that
+// The web console in headless Chromium, against a real PostgreSQL (yours, and the embedded
+// default) and a GitHub stand-in that
 // serves the OAuth web flow and /user (GitHub Enterprise style, on loopback): sign in with GitHub,
 // create an environment and watch its steps tick live, open a step's log, stop and start it,
 // delete it with the typed confirmation; a read-only user sees no controls and the server refuses
@@ -21,6 +22,7 @@ import { startHttpServer } from '../../src/server/http-server.js';
 import { githubUserLookup } from '../../src/web/console-api.js';
 import { dashboardHandler } from '../../src/web/handler.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { removeEmbedded } from '../support/embedded.js';
 import { fakeSystems } from '../support/fake-steps.js';
 import { ContractOctokit } from '../support/github-contract.js';
 import { appPrivateKey } from '../support/github-fixtures.js';
@@ -29,8 +31,8 @@ import { startGitHubServer, type GitHubServer } from '../support/github-server.j
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-results');
 const CONFIG = 'acme/cfg';
 
-describe('the web console', () => {
-  let db: TestDatabase;
+describe.each(['postgres', 'embedded'] as const)('the web console on %s', (backend) => {
+  let db: TestDatabase | undefined;
   let gh: GitHubServer;
   let rt: Runtime;
   let worker: Worker;
@@ -40,7 +42,10 @@ describe('the web console', () => {
   let browser: Browser;
   let tmp: string;
   const shot = (page: Page, name: string) =>
-    page.screenshot({ path: path.join(ARTIFACTS, `console-${name}.png`), fullPage: true });
+    page.screenshot({
+      path: path.join(ARTIFACTS, `console-${backend}-${name}.png`),
+      fullPage: true,
+    });
 
   /** A fresh browser signed in to GitHub as `login`, then to the console. */
   async function signedIn(login: string): Promise<Page> {
@@ -53,14 +58,22 @@ describe('the web console', () => {
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    if (backend === 'postgres') db = await createTestDatabase();
     gh = await startGitHubServer({ appId: '4321', privateKey: appPrivateKey() });
     gh.permissions[`${CONFIG}:alice`] = 'write';
     gh.permissions[`${CONFIG}:rita`] = 'read';
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-console-'));
     const real = await openRuntime(
-      loadConfig({ DATABASE_URL: db.url, KINDLER_DATA_DIR: tmp, BASE_DOMAIN: 'example.test' }, tmp),
+      loadConfig(
+        {
+          ...(db ? { DATABASE_URL: db.url } : { KINDLER_DB: 'embedded' }),
+          KINDLER_DATA_DIR: path.join(tmp, 'data'),
+          BASE_DOMAIN: 'example.test',
+        },
+        tmp,
+      ),
     );
+    await real.store.migrate();
     // The systems are in memory; each step takes a moment, so the page can be seen to tick.
     const systems = fakeSystems();
     systems.during = () => new Promise((r) => setTimeout(r, 250));
@@ -107,6 +120,7 @@ describe('the web console', () => {
     await worker?.stop();
     await rt?.close();
     await gh?.close();
+    if (backend === 'embedded') await removeEmbedded(path.join(tmp, 'data'));
     await db?.drop();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
