@@ -205,6 +205,29 @@ ${diffs}
 ${matrix}`;
 }
 
+/**
+ * An operation's log (redacted and bounded when it was kept), split by step: what a step wrote
+ * comes before the line that sums it up (`branch: created`); lines after the last such line are
+ * the running step's.
+ */
+export function stepLogs(op: Operation): Map<string, string[]> {
+  const names = new Set<string>(op.steps.map((s) => s.step));
+  const logs = new Map<string, string[]>();
+  let pending: string[] = [];
+  for (const line of (op.logOutput ?? '').split('\n')) {
+    if (!line) continue;
+    pending.push(line);
+    const step = /^([a-z]+): /.exec(line)?.[1];
+    if (step && names.has(step)) {
+      logs.set(step, [...(logs.get(step) ?? []), ...pending]);
+      pending = [];
+    }
+  }
+  if (pending.length && op.currentStep)
+    logs.set(op.currentStep, [...(logs.get(op.currentStep) ?? []), ...pending]);
+  return logs;
+}
+
 const duration = (s: StepState) =>
   s.startedAt && s.completedAt
     ? `${((new Date(s.completedAt).getTime() - new Date(s.startedAt).getTime()) / 1000).toFixed(1)} s`
@@ -247,10 +270,20 @@ ${e.deployed ? `<dt>deployed</dt><dd><code>${esc(e.deployed.sha.slice(0, 7))}</c
 <h3 id="op-${op.id}">${esc(op.kind)} #${op.id} — <span class="${op.status === 'success' ? 'st-done' : op.status === 'failed' ? 'st-failed' : 'st-running'}">${esc(op.status)}</span></h3>
 <p class="muted">${esc(op.trigger.source)}${op.trigger.actor ? ` by ${esc(op.trigger.actor)}` : ''} · ${esc(new Date(op.startedAt).toISOString())}${op.trigger.url ? ` · ${link(op.trigger.url, op.trigger.url.includes('#issuecomment') ? 'comment' : 'pull request')}` : ''}${op.checkRunId && op.trigger.repo ? ` · ${link(`${web}/${op.trigger.repo}/runs/${op.checkRunId}`, 'check run')}` : ''}</p>
 <ol class="steps">
-${op.steps.map((s) => `<li><span class="st-${esc(s.status)}">${esc(s.status)}</span> <strong>${esc(s.step)}</strong> ${duration(s)}${s.detail || s.error ? ` — <span class="wrap">${esc(s.error ?? s.detail)}</span>` : ''}</li>`).join('\n')}
+${(() => {
+  const logs = stepLogs(op);
+  return op.steps
+    .map((s) => {
+      const lines = logs.get(s.step);
+      const log = lines?.length
+        ? `<details><summary>log of ${esc(s.step)}</summary><pre class="log" tabindex="0">${esc(lines.join('\n'))}</pre></details>`
+        : '';
+      return `<li><span class="st-${esc(s.status)}">${esc(s.status)}</span> <strong>${esc(s.step)}</strong> ${duration(s)}${s.detail || s.error ? ` — <span class="wrap">${esc(s.error ?? s.detail)}</span>` : ''}${log}</li>`;
+    })
+    .join('\n');
+})()}
 </ol>
 ${op.error ? `<p class="st-failed">${esc(op.error)}</p>${op.failedStep ? `<p>To resolve, ${esc(hintFor(op.kind, op.failedStep))}.${fixButton(viewer, op.envName, op.fixCommand)}</p>` : op.fixCommand ? `<p>${fixButton(viewer, op.envName, op.fixCommand)}</p>` : ''}` : ''}
-${op.logOutput ? `<details><summary>log of #${op.id}</summary><pre class="log" tabindex="0">${esc(op.logOutput)}</pre></details>` : ''}
 </section>`,
     )
     .join('\n');

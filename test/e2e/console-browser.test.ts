@@ -149,14 +149,11 @@ describe.each(['postgres', 'embedded'] as const)('the web console on %s', (backe
     expect(env).toMatchObject({ provider: 'kind', registerPortainer: false, status: 'ready' });
     const [created] = await rt.store.listOperations({ envName: env!.name });
     expect(created?.trigger).toMatchObject({ source: 'dashboard', actor: 'alice' });
-    // A step's log, bounded and scrollable.
-    await page
-      .getByText(/^log of #\d+$/)
-      .first()
-      .click();
+    // A step's log, bounded and scrollable: what the branch step wrote, under it.
+    await page.getByText('log of branch').first().click();
     await expect
       .poll(() => page.locator('pre.log').first().textContent())
-      .toContain('branch: created');
+      .toBe('branch ensured\nbranch: created');
     await shot(page, 'environment');
 
     await page.getByRole('button', { name: 'Stop' }).click();
