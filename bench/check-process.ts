@@ -20,7 +20,7 @@ import { SqlStore } from '../src/store/sql-store.js';
 import { createTestDatabase } from '../test/support/db.js';
 import { setupFakes } from '../test/support/fakes.js';
 import type { Figure } from './figure.js';
-import { buildDist, kindler, median, timeProcess } from './process.js';
+import { buildDist, kindler, median, timeProcess, benchRows } from './process.js';
 
 const RUNS = 5;
 
@@ -33,19 +33,7 @@ export async function checkProcessFigures(count = 1000): Promise<Figure[]> {
     const names = Array.from({ length: count }, (_, i) => `env-${String(i).padStart(4, '0')}`);
     const store = new SqlStore(new PgDb(db.url));
     await store.migrate();
-    await store.importRecords(
-      names.map((name, i) => ({
-        name,
-        provider: 'k3d' as const,
-        subnet: null,
-        nodePort: 30080,
-        pfPort: 40000 + i,
-        httpPort: 20000 + i,
-        httpsPort: 31000 + i,
-        registerPortainer: true,
-        haproxyRoute: true,
-      })),
-    );
+    await store.importRecords(benchRows(names));
     const rows = await store.listEnvironments();
     await store.close();
 

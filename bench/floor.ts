@@ -8,7 +8,7 @@ import { PgDb } from '../src/store/pg-db.js';
 import { SqlStore } from '../src/store/sql-store.js';
 import { createTestDatabase } from '../test/support/db.js';
 import type { Figure } from './figure.js';
-import { buildDist, kindler, median, timeProcess } from './process.js';
+import { buildDist, kindler, median, timeProcess, benchRows } from './process.js';
 import { USAGE } from '../src/cli/help.js';
 
 const RUNS = 5;
@@ -27,19 +27,7 @@ export async function floorFigures(): Promise<Figure[]> {
   const store = new SqlStore(new PgDb(db.url));
   try {
     await store.migrate();
-    await store.importRecords(
-      Array.from({ length: ROWS }, (_, i) => ({
-        name: `env-${i}`,
-        provider: 'k3d' as const,
-        subnet: null,
-        nodePort: 30080,
-        pfPort: 40000 + i,
-        httpPort: 20000 + i,
-        httpsPort: 31000 + i,
-        registerPortainer: true,
-        haproxyRoute: true,
-      })),
-    );
+    await store.importRecords(benchRows(Array.from({ length: ROWS }, (_, i) => `env-${i}`)));
     await store.close();
     const env = { DATABASE_URL: db.url, KINDLER_DATA_DIR: path.join(tmp, 'data') };
     measure(kindler(['list']), env); // the data dir's local repository is made once

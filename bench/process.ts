@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { EnvironmentRecord } from '../src/store/store.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -36,6 +37,20 @@ export function timeProcess(argv: string[], env: Record<string, string> = {}, ex
   fs.rmSync(out, { force: true });
   return { ms, peakMb };
 }
+
+/** Consistent k3d rows for `names`: distinct ports, no subnet (what the benches read). */
+export const benchRows = (names: string[]): EnvironmentRecord[] =>
+  names.map((name, i) => ({
+    name,
+    provider: 'k3d' as const,
+    subnet: null,
+    nodePort: 30080,
+    pfPort: 40000 + i,
+    httpPort: 20000 + i,
+    httpsPort: 31000 + i,
+    registerPortainer: true,
+    haproxyRoute: true,
+  }));
 
 /** The `kindler` command as installed (bin/kindler.js over dist/). */
 export const kindler = (args: string[]): string[] => [

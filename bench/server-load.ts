@@ -11,7 +11,7 @@ import { SqlStore } from '../src/store/sql-store.js';
 import { createTestDatabase } from '../test/support/db.js';
 import { startServerProcess } from '../test/support/server-process.js';
 import type { Figure } from './figure.js';
-import { ROOT, buildDist } from './process.js';
+import { ROOT, buildDist, benchRows } from './process.js';
 
 export async function serverLoadFigures(requests = 10_000, rows = 1000): Promise<Figure[]> {
   const db = await createTestDatabase();
@@ -19,17 +19,7 @@ export async function serverLoadFigures(requests = 10_000, rows = 1000): Promise
   const store = new SqlStore(new PgDb(db.url));
   await store.migrate();
   await store.importRecords(
-    Array.from({ length: rows }, (_, i) => ({
-      name: `env-${String(i).padStart(4, '0')}`,
-      provider: 'k3d' as const,
-      subnet: null,
-      nodePort: 30080,
-      pfPort: 40000 + i,
-      httpPort: 20000 + i,
-      httpsPort: 31000 + i,
-      registerPortainer: true,
-      haproxyRoute: true,
-    })),
+    benchRows(Array.from({ length: rows }, (_, i) => `env-${String(i).padStart(4, '0')}`)),
   );
   await store.close();
   // As `npm start` runs it: the node options of package.json's start script, over dist/.

@@ -8,6 +8,7 @@ import type {
   Source,
   Trigger,
 } from '../domain/index.js';
+import type { Command } from '../commands/verbs.js';
 import type { SystemStep } from './step.js';
 
 export interface CreateOptions {
@@ -53,16 +54,7 @@ export type OperationRequest =
 
 /** The request a parsed lifecycle command stands for (`/env`, the console): one mapping. */
 export function requestOf(
-  command:
-    | {
-        verb: 'create';
-        name: EnvName;
-        provider: ProviderName;
-        ttlMs?: number | null;
-        registerPortainer: boolean;
-        haproxyRoute: boolean;
-      }
-    | { verb: 'delete' | 'stop' | 'start'; name: EnvName },
+  command: Extract<Command, { verb: 'create' | 'delete' | 'stop' | 'start' }>,
   trigger: Trigger,
 ): OperationRequest {
   if (command.verb !== 'create') return { kind: command.verb, name: command.name, trigger };

@@ -5,11 +5,9 @@
 // delete it with the typed confirmation; a read-only user sees no controls and the server refuses
 // their forged POST (403); a form without its CSRF token is refused. Each page is screenshotted.
 import fs from 'node:fs';
-import type http from 'node:http';
-import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { authorityFor } from '../../src/github/authority.js';
@@ -18,9 +16,9 @@ import type { GitHubClient } from '../../src/github/types.js';
 import { Worker } from '../../src/github/worker.js';
 import { Engine } from '../../src/lifecycle/engine.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
-import { startHttpServer } from '../../src/server/http-server.js';
 import { githubUserLookup } from '../../src/web/console-api.js';
 import { dashboardHandler } from '../../src/web/handler.js';
+import { ARTIFACTS, launchChromium, serveDashboard } from '../support/browser.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { removeEmbedded } from '../support/embedded.js';
 import { fakeSystems } from '../support/fake-steps.js';
@@ -28,7 +26,6 @@ import { ContractOctokit } from '../support/github-contract.js';
 import { appPrivateKey } from '../support/github-fixtures.js';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
 
-const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-results');
 const CONFIG = 'acme/cfg';
 
 describe.each(['postgres', 'embedded'] as const)('the web console on %s', (backend) => {
@@ -36,7 +33,7 @@ describe.each(['postgres', 'embedded'] as const)('the web console on %s', (backe
   let gh: GitHubServer;
   let rt: Runtime;
   let worker: Worker;
-  let server: http.Server;
+  let served: Awaited<ReturnType<typeof serveDashboard>>;
   let dashboard: ReturnType<typeof dashboardHandler>;
   let base: string;
   let browser: Browser;
@@ -105,18 +102,13 @@ describe.each(['postgres', 'embedded'] as const)('the web console on %s', (backe
       oauth: { clientId: gh.oauth.clientId, clientSecret: gh.oauth.clientSecret, apiBase: api },
       githubWeb: `http://${gh.host}`,
     });
-    server = await startHttpServer([dashboard], '127.0.0.1', 0);
-    base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    served = await serveDashboard(dashboard);
+    base = served.base;
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
-    await dashboard?.close();
-    await new Promise((r) => server?.close(r));
+    await served?.close();
     await worker?.stop();
     await rt?.close();
     await gh?.close();

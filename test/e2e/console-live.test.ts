@@ -3,23 +3,20 @@
 // page through LISTEN/NOTIFY and Server-Sent Events, without a reload; the live region says what
 // moved. The event stream itself, on PostgreSQL and the embedded default: filtered by environment.
 import fs from 'node:fs';
-import type http from 'node:http';
-import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { envName, type Trigger } from '../../src/domain/index.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
-import { startHttpServer } from '../../src/server/http-server.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 import { dashboardHandler } from '../../src/web/handler.js';
+import { ARTIFACTS, launchChromium, serveDashboard } from '../support/browser.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { removeEmbedded } from '../support/embedded.js';
 
-const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-results');
 const trigger: Trigger = {
   source: 'cli',
   actor: 'alice',
@@ -34,7 +31,7 @@ describe('live console pages', () => {
   let rt: Runtime;
   /** Another process's store on the same database. */
   let other: Store;
-  let server: http.Server;
+  let served: Awaited<ReturnType<typeof serveDashboard>>;
   let dashboard: ReturnType<typeof dashboardHandler>;
   let base: string;
   let browser: Browser;
@@ -50,18 +47,13 @@ describe('live console pages', () => {
     rt = await openRuntime(config);
     other = await openStore(config);
     dashboard = dashboardHandler(rt);
-    server = await startHttpServer([dashboard], '127.0.0.1', 0);
-    base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    served = await serveDashboard(dashboard);
+    base = served.base;
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
-    await dashboard?.close();
-    await new Promise((r) => server?.close(r));
+    await served?.close();
     await other?.close();
     await rt?.close();
     await db?.drop();
@@ -108,7 +100,7 @@ describe.each(['postgres', 'embedded'] as const)('the live event stream on %s', 
   let db: TestDatabase | undefined;
   let rt: Runtime;
   let other: Store;
-  let server: http.Server;
+  let served: Awaited<ReturnType<typeof serveDashboard>>;
   let dashboard: ReturnType<typeof dashboardHandler>;
   let base: string;
   let tmp: string;
@@ -128,12 +120,11 @@ describe.each(['postgres', 'embedded'] as const)('the live event stream on %s', 
     await rt.store.migrate();
     other = await openStore(config);
     dashboard = dashboardHandler(rt);
-    server = await startHttpServer([dashboard], '127.0.0.1', 0);
-    base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    served = await serveDashboard(dashboard);
+    base = served.base;
   });
   afterAll(async () => {
-    await dashboard?.close();
-    await new Promise((r) => server?.close(r));
+    await served?.close();
     await other?.close();
     await rt?.close();
     if (backend === 'embedded') await removeEmbedded(path.join(tmp, 'data'));

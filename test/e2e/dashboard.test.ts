@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import nock from 'nock';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { kindlerApp, receiveDelivery } from '../../src/app.js';
@@ -23,11 +23,10 @@ import { healthHandler, startHttpServer } from '../../src/server/http-server.js'
 import { Metrics } from '../../src/server/metrics.js';
 import { dashboardHandler } from '../../src/web/handler.js';
 import { outboxOver } from '../../src/github/outbox.js';
+import { ARTIFACTS, launchChromium } from '../support/browser.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { webhookExample } from '../support/github-fixtures.js';
 import { contractProbot, expectNoContractViolations } from '../support/github-contract.js';
-
-const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-results');
 
 /** A TCP proxy to PostgreSQL that can be cut (listener closed, connections destroyed) and restored on the same port. */
 class CuttableProxy {
@@ -276,19 +275,7 @@ describe('dashboard in headless Chromium', () => {
       0,
     );
     base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
