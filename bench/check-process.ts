@@ -70,25 +70,7 @@ export async function checkProcessFigures(count = 1000): Promise<Figure[]> {
     execFileSync('git', ['--git-dir', repo, 'fast-import', '--quiet'], { input: lines.join('\n') });
 
     // 1,000 k3d clusters, as the CLI fake keeps them, with the rows' ports.
-    fs.writeFileSync(
-      path.join(fakes.stateDir, 'state.json'),
-      JSON.stringify({
-        k3d: Object.fromEntries(
-          rows.map((e) => [
-            e.name,
-            {
-              running: true,
-              ports: [
-                { host: e.httpPort, container: 80 },
-                { host: e.httpsPort, container: 443 },
-              ],
-            },
-          ]),
-        ),
-        kind: {},
-        networks: {},
-      }),
-    );
+    fakes.holdK3dClusters(rows);
     const haproxy = path.join(tmp, 'haproxy.cfg');
     fs.writeFileSync(
       haproxy,

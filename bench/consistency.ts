@@ -97,25 +97,7 @@ export async function consistencyFigures(count = 1000, runs = 5): Promise<Figure
       config.HAPROXY_CONFIG as string,
       renderGateway(cfgExample, rows, { backendHost: config.HAPROXY_BACKEND_HOST }),
     );
-    fs.writeFileSync(
-      path.join(fakes.stateDir, 'state.json'),
-      JSON.stringify({
-        k3d: Object.fromEntries(
-          rows.map((r) => [
-            r.name,
-            {
-              ports: [
-                { host: r.httpPort, container: 80 },
-                { host: r.httpsPort, container: 443 },
-              ],
-              running: true,
-            },
-          ]),
-        ),
-        kind: {},
-        networks: {},
-      }),
-    );
+    fakes.holdK3dClusters(rows);
     // What GitHub holds: every branch with the tree its templates render to, plus main.
     const trees = await Promise.all(
       rows.map(async (r: Environment) => ({

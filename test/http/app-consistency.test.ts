@@ -125,22 +125,7 @@ beforeAll(async () => {
     await rt.render({ ...dev, name: envName('gone') }),
     'an orphan',
   );
-  fs.writeFileSync(
-    path.join(fakes.stateDir, 'state.json'),
-    JSON.stringify({
-      k3d: {
-        dev: {
-          ports: [
-            { host: dev.httpPort, container: 80 },
-            { host: dev.httpsPort, container: 443 },
-          ],
-          running: true,
-        },
-      },
-      kind: {},
-      networks: {},
-    }),
-  );
+  fakes.holdK3dClusters([dev]);
   nock.disableNetConnect();
 });
 afterAll(async () => {

@@ -42,6 +42,8 @@ export interface Fakes {
     >;
     networks: Record<string, { subnet?: string; gateway?: string }>;
   };
+  /** The state a k3d that runs a cluster for each row holds (its ports the row's), nothing else. */
+  holdK3dClusters(rows: { name: string; httpPort: number; httpsPort: number }[]): void;
   /** Sets PATH and KINDLER_FAKE_* in process.env; returns a function that restores them. */
   apply(): () => void;
   cleanup(): void;
@@ -87,6 +89,24 @@ export function setupFakes(): Fakes {
     },
     clearFailures: () => fs.rmSync(failFile, { force: true }),
     state: () => read(path.join(stateDir, 'state.json'), { k3d: {}, kind: {}, networks: {} }),
+    holdK3dClusters(rows) {
+      const k3d = Object.fromEntries(
+        rows.map((r) => [
+          r.name,
+          {
+            ports: [
+              { host: r.httpPort, container: 80 },
+              { host: r.httpsPort, container: 443 },
+            ],
+            running: true,
+          },
+        ]),
+      );
+      fs.writeFileSync(
+        path.join(stateDir, 'state.json'),
+        JSON.stringify({ k3d, kind: {}, networks: {} }),
+      );
+    },
     apply() {
       const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
       Object.assign(process.env, env);
