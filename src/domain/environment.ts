@@ -60,6 +60,12 @@ export interface NewEnvironment {
   source?: Source | null;
 }
 
+/** The expiry an extension by `ms` gives: from the current one, or from now when it has passed. */
+export function extendedExpiry(expiresAt: Date | null, ms: number, now = new Date()): Date {
+  const base = expiresAt && expiresAt > now ? expiresAt : now;
+  return new Date(base.getTime() + ms);
+}
+
 /**
  * The refusal for a name that is taken. With the environment's last operation known, the next
  * command fits its state: retry an unfinished one, otherwise look at it.

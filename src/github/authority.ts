@@ -5,7 +5,8 @@
 // each repository answers for itself (a single-repository set-up).
 import { authorize, type Decision, type Level, type Policy } from '../commands/policy.js';
 import type { Verb } from '../commands/verbs.js';
-import type { Operation } from '../domain/index.js';
+import type { EnvName, Operation } from '../domain/index.js';
+import type { Store } from '../store/store.js';
 import type { PermissionCache } from './permissions.js';
 import { splitRepo, type GitHubClient, type RepoRef } from './types.js';
 
@@ -66,4 +67,28 @@ export function judgedAs(verb: Verb, resumes: Pick<Operation, 'kind'> | null): V
     return [verb, resumes.kind === 'deploy' ? 'create' : resumes.kind];
   if (verb === 'extend') return [verb, 'create'];
   return [verb];
+}
+
+/**
+ * A request judged as a comment is, on every surface: its verb and what judgedAs adds (a retry
+ * as the operation it resumes, a cancel as the one it stops). The first refusal, or allowed.
+ */
+export async function judge(
+  store: Pick<Store, 'latestOperation' | 'activeOperation'>,
+  decide: (verb: Verb) => Promise<Decision>,
+  verb: Verb,
+  name: EnvName | null,
+): Promise<Decision> {
+  const resumes = !name
+    ? null
+    : verb === 'retry'
+      ? await store.latestOperation(name)
+      : verb === 'cancel'
+        ? await store.activeOperation(name)
+        : null;
+  for (const judged of judgedAs(verb, resumes)) {
+    const decision = await decide(judged);
+    if (!decision.allowed) return decision;
+  }
+  return { allowed: true };
 }

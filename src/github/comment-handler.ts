@@ -12,6 +12,7 @@ import {
   Failure,
   MANAGEMENT_CLUSTER,
   classify,
+  extendedExpiry,
   messageOf,
   type EnvName,
   type Operation,
@@ -24,7 +25,7 @@ import type { RepairDeps } from '../consistency/repair.js';
 import type { Runtime } from '../runtime.js';
 import { requestOf } from '../lifecycle/engine-api.js';
 import { answerConsistency, type ConsistencyRequest } from './consistency.js';
-import { authorityFor, judgedAs, type Authority, type AuthorityDeps } from './authority.js';
+import { authorityFor, judge, type Authority, type AuthorityDeps } from './authority.js';
 import { installationKey, type GitHubClient, type RepoRef } from './types.js';
 import type { Outbox } from './outbox.js';
 
@@ -240,18 +241,15 @@ async function handleLine(
   const { command } = line;
   const envName = commandName(command);
   // retry and cancel are judged as the operation they resume or stop, extend as create.
-  const resumes =
-    envName && command.verb === 'retry'
-      ? await deps.rt.store.latestOperation(envName as EnvName)
-      : envName && command.verb === 'cancel'
-        ? await deps.rt.store.activeOperation(envName as EnvName)
-        : null;
-  for (const verb of judgedAs(command.verb, resumes)) {
-    const decision = await authority.decide({ verb, envName, login: event.sender.login });
-    if (!decision.allowed) {
-      say(`> ${line.line}\n\n${decision.message}`);
-      return;
-    }
+  const decision = await judge(
+    deps.rt.store,
+    (verb) => authority.decide({ verb, envName, login: event.sender.login }),
+    command.verb,
+    envName as EnvName | null,
+  );
+  if (!decision.allowed) {
+    say(`> ${line.line}\n\n${decision.message}`);
+    return;
   }
   const trigger: Trigger = {
     source: 'issue_comment',
@@ -371,8 +369,7 @@ async function run(
           `environment \`${command.name}\` does not exist`,
           nextCommand('list'),
         );
-      const base = env.expiresAt && env.expiresAt > new Date() ? env.expiresAt : new Date();
-      const until = new Date(base.getTime() + command.durationMs);
+      const until = extendedExpiry(env.expiresAt, command.durationMs);
       await store.updateEnvironment(env.name, { expiresAt: until });
       await reply(`> ${quoted}\n\n\`${env.name}\` now expires ${until.toISOString()}.`);
       return null;

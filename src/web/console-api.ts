@@ -28,13 +28,14 @@ import {
   Failure,
   checkEnvName,
   classify,
+  extendedExpiry,
   messageOf,
   spell,
   type EnvName,
   type Operation,
   type Trigger,
 } from '../domain/index.js';
-import { judgedAs } from '../github/authority.js';
+import { judge } from '../github/authority.js';
 import { requestOf } from '../lifecycle/engine-api.js';
 import { json } from '../server/http-server.js';
 import { same, type Sessions } from './sessions.js';
@@ -242,23 +243,8 @@ export async function perform(
       : commandOf(target, body);
   const name = 'name' in command ? (command.name as EnvName) : null;
   // Judged as a comment is: retry and cancel as what they resume or stop, extend as create.
-  if (principal.via === 'github') {
-    const resumes =
-      name && (command.verb === 'retry' || command.verb === 'cancel')
-        ? ((await rt.store.activeOperation(name)) ?? (await rt.store.latestOperation(name)))
-        : null;
-    for (const verb of judgedAs(command.verb, resumes)) {
-      const decision = access.decide
-        ? await access.decide(principal.login, verb, name)
-        : ({
-            allowed: false,
-            rule: 'no config repository',
-            message: 'GitHub users are judged on KINDLER_CONFIG_REPO, which is not set',
-          } as const);
-      if (!decision.allowed)
-        throw new Failure('forbidden', decision.message.replace(/^@\S+, /, ''));
-    }
-  }
+  const decision = await judgeFor(rt, access, principal, command.verb, name);
+  if (!decision.allowed) throw new Failure('forbidden', decision.message.replace(/^@\S+, /, ''));
   const trigger: Trigger = {
     source: 'dashboard',
     actor: principal.login,
@@ -288,8 +274,7 @@ export async function perform(
     case 'extend': {
       const env = await rt.store.getEnvironment(command.name);
       if (!env) throw new Failure('not_found', `environment "${command.name}" does not exist`);
-      const base = env.expiresAt && env.expiresAt > new Date() ? env.expiresAt : new Date();
-      const until = new Date(base.getTime() + command.durationMs);
+      const until = extendedExpiry(env.expiresAt, command.durationMs);
       return {
         status: 200,
         body: { environment: await rt.store.updateEnvironment(env.name, { expiresAt: until }) },
@@ -428,20 +413,30 @@ export async function allowedVerbs(
   name: string | null,
 ): Promise<Set<Verb>> {
   if (!principal) return new Set();
-  if (principal.via === 'token') return new Set(verbs);
   const allowed = new Set<Verb>();
-  for (const verb of verbs) {
-    const resumes =
-      name && (verb === 'retry' || verb === 'cancel')
-        ? ((await rt.store.activeOperation(name as EnvName)) ??
-          (await rt.store.latestOperation(name as EnvName)))
-        : null;
-    let ok = access.decide !== undefined;
-    for (const judged of judgedAs(verb, resumes))
-      if (ok && !(await access.decide!(principal.login, judged, name)).allowed) ok = false;
-    if (ok) allowed.add(verb);
-  }
+  for (const verb of verbs)
+    if ((await judgeFor(rt, access, principal, verb, name as EnvName | null)).allowed)
+      allowed.add(verb);
   return allowed;
+}
+
+/** The local operator may do everything; a GitHub user is judged as their comment would be. */
+function judgeFor(
+  rt: ConsoleDeps,
+  access: ConsoleAccess,
+  principal: Principal,
+  verb: Verb,
+  name: EnvName | null,
+): Promise<Decision> {
+  if (principal.via === 'token') return Promise.resolve({ allowed: true });
+  const { decide } = access;
+  if (!decide)
+    return Promise.resolve({
+      allowed: false,
+      rule: 'no config repository',
+      message: 'GitHub users are judged on KINDLER_CONFIG_REPO, which is not set',
+    });
+  return judge(rt.store, (judged) => decide(principal.login, judged, name), verb, name);
 }
 
 /**
