@@ -19,7 +19,7 @@ import type { Verb } from '../commands/verbs.js';
 import type { Operation } from '../domain/index.js';
 import { allowedVerbs, consoleApi, formAction, type ConsoleAccess } from './console-api.js';
 import { pruneConfirm, type Viewer } from './controls.js';
-import { Sessions, same } from './sessions.js';
+import { Sessions, cookie, same } from './sessions.js';
 import { signInHandler, type OAuthSettings } from './sign-in.js';
 import { DashboardData, PAGE, type Degradation } from './data.js';
 import { environmentPage, esc, listPage, notFoundPage, page } from './pages.js';
@@ -268,9 +268,9 @@ async function api(
     return true;
   }
   if (route === 'operations') {
-    const limit = Number(url.searchParams.get('limit') ?? 50);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      json(res, 400, { error: 'limit must be a whole number from 1 to 1000' });
+    const limit = limitOf(url, 50);
+    if (typeof limit !== 'number') {
+      json(res, 400, limit);
       return true;
     }
     const env = url.searchParams.get('env');
@@ -298,12 +298,20 @@ async function api(
   return true;
 }
 
+/** `?limit=` of a list (`fallback` when absent), or what is wrong with it. */
+function limitOf(url: URL, fallback: number): number | { error: string } {
+  const limit = Number(url.searchParams.get('limit') ?? fallback);
+  return Number.isInteger(limit) && limit >= 1 && limit <= 1000
+    ? limit
+    : { error: 'limit must be a whole number from 1 to 1000' };
+}
+
 /** `?limit=&after=` of a list: the page asked for, or what is wrong with it. */
 function pageOf(url: URL): { after: string | null; limit: number } | { error: string } {
-  const limit = Number(url.searchParams.get('limit') ?? PAGE);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-    return { error: 'limit must be a whole number from 1 to 1000' };
-  return { after: url.searchParams.get('after') || null, limit };
+  const limit = limitOf(url, PAGE);
+  return typeof limit === 'number'
+    ? { after: url.searchParams.get('after') || null, limit }
+    : limit;
 }
 
 const degradation = (r: { degraded: boolean }): Degradation | null =>
@@ -335,11 +343,8 @@ async function small(req: http.IncomingMessage): Promise<string> {
 function authorised(req: http.IncomingMessage, token: string): boolean {
   const header = req.headers.authorization;
   if (header?.startsWith('Bearer ') && same(header.slice(7), token)) return true;
-  const cookie = (req.headers.cookie ?? '')
-    .split(';')
-    .map((c) => c.trim())
-    .find((c) => c.startsWith(`${COOKIE}=`));
-  return cookie !== undefined && same(decodeURIComponent(cookie.slice(COOKIE.length + 1)), token);
+  const offered = cookie(req, COOKIE);
+  return offered !== null && same(offered, token);
 }
 
 /** A path segment decoded, or null when its percent-encoding is malformed (`%ZZ`). */
