@@ -151,14 +151,14 @@ export class GitHubBranchStore implements BranchStore {
   }
 
   async list(): Promise<BranchInfo[]> {
-    return this.guard('listing branches', () =>
+    return githubCall('listing branches', () =>
       this.pages<BranchInfo>(REFS_QUERY, {}, (n) => ({ name: n.name, sha: n.target.oid })),
     );
   }
 
   async trees(prefix: string): Promise<BranchTree[]> {
     const path = prefix.replace(/\/$/, '');
-    return this.guard('listing branches', () =>
+    return githubCall('listing branches', () =>
       this.pages<BranchTree>(TREES_QUERY, { path }, (n) => ({
         name: n.name,
         sha: n.target.oid,
@@ -202,7 +202,7 @@ export class GitHubBranchStore implements BranchStore {
   }
 
   async get(name: string): Promise<BranchInfo | null> {
-    return this.guard(`reading branch "${name}"`, async () => {
+    return githubCall(`reading branch "${name}"`, async () => {
       const head = await this.head(name);
       return head ? { name, sha: head.sha } : null;
     });
@@ -215,7 +215,7 @@ export class GitHubBranchStore implements BranchStore {
     known: BranchFile[] | null = null,
   ): Promise<Ensured> {
     refuseReserved(name);
-    return this.guard(`writing branch "${name}" in ${this.description}`, async () => {
+    return githubCall(`writing branch "${name}" in ${this.description}`, async () => {
       // One GraphQL query reads both heads and their deploy/ tree ids: an unchanged branch costs
       // that one call, a new one 4 in all, a change to a deploy/ the caller knows 4 too.
       const [existing, defaultHead] = await this.heads([name, this.s.defaultBranch]);
@@ -280,7 +280,7 @@ export class GitHubBranchStore implements BranchStore {
   }
 
   async readFiles(name: string, prefix: string): Promise<BranchFile[] | null> {
-    return this.guard(`reading branch "${name}"`, async () => {
+    return githubCall(`reading branch "${name}"`, async () => {
       const head = await this.head(name);
       if (!head) return null;
       const entries = (
@@ -305,7 +305,7 @@ export class GitHubBranchStore implements BranchStore {
 
   async remove(name: EnvName): Promise<'deleted' | 'absent'> {
     refuseReserved(name);
-    return this.guard(`deleting branch "${name}" in ${this.description}`, async () => {
+    return githubCall(`deleting branch "${name}" in ${this.description}`, async () => {
       try {
         await this.api.rest.git.deleteRef({ ...this.repo, ref: `heads/${name}` });
         return 'deleted';
@@ -319,7 +319,7 @@ export class GitHubBranchStore implements BranchStore {
   async archive(name: string, archiveName: string): Promise<void> {
     refuseReserved(name);
     refuseBadArchive(archiveName);
-    await this.guard(`archiving branch "${name}" as "${archiveName}"`, async () => {
+    await githubCall(`archiving branch "${name}" as "${archiveName}"`, async () => {
       const head = await this.head(name);
       if (!head) return;
       await this.api.rest.git.createRef({
@@ -371,19 +371,24 @@ export class GitHubBranchStore implements BranchStore {
       throw error;
     }
   }
+}
 
-  private async guard<T>(action: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (error) {
-      const code = status(error);
-      const detail = code
-        ? `GitHub answered ${code}: ${(error as Error).message}`
-        : (error as Error).message;
-      if (code === undefined && !(error instanceof Error && 'request' in error)) throw error;
-      throw code !== undefined && (code >= 500 || code === 429)
-        ? new TransientError(`${action}: ${detail}`, { cause: error })
-        : new Error(`${action}: ${detail}`, { cause: error });
-    }
+/**
+ * A call to GitHub's API, its failure named by `action`: a 5xx or 429 is passing (TransientError,
+ * retried), any other answer GitHub gave a plain error; what is not GitHub's answer (a Failure,
+ * a bug) goes up as it is.
+ */
+export async function githubCall<T>(action: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    const code = status(error);
+    const detail = code
+      ? `GitHub answered ${code}: ${(error as Error).message}`
+      : (error as Error).message;
+    if (code === undefined && !(error instanceof Error && 'request' in error)) throw error;
+    throw code !== undefined && (code >= 500 || code === 429)
+      ? new TransientError(`${action}: ${detail}`, { cause: error })
+      : new Error(`${action}: ${detail}`, { cause: error });
   }
 }

@@ -3,10 +3,11 @@
 // directories in the same request), then the blobs not read before, all in one request. What a
 // commit id or a blob id names never changes, so both are kept in the database (git_objects) and
 // never fetched twice: a push that changes one file of twenty downloads one blob.
-import { Failure, TransientError, httpStatusOf } from '../domain/index.js';
+import { Failure } from '../domain/index.js';
 import { DEPLOY_LIMITS } from '../render/validate-manifests.js';
 import type { Store } from '../store/store.js';
 import type { BranchFile } from './branch-store.js';
+import { githubCall } from './github-branch-store.js';
 
 /** The slice of Octokit this reader uses. */
 export interface GitHubReadApi {
@@ -101,7 +102,7 @@ export class GitHubHeadSource implements HeadSource {
   /** Every file under `dir` of `sha`, with its blob id; null when the commit has no `dir`. */
   private async list(repo: string, sha: string, dir: string): Promise<Listed[] | null> {
     const [owner, name] = repo.split('/') as [string, string];
-    const data = await this.guard(`reading ${dir}/ of ${repo}@${sha.slice(0, 7)}`, async () =>
+    const data = await githubCall(`reading ${dir}/ of ${repo}@${sha.slice(0, 7)}`, async () =>
       (await this.apiFor(repo)).graphql<{
         repository: {
           commit: { oid: string } | null;
@@ -150,7 +151,7 @@ export class GitHubHeadSource implements HeadSource {
       const fields = batch
         .map((_, j) => `o${j}: object(oid: $o${j}) { ... on Blob { text isBinary isTruncated } }`)
         .join(' ');
-      const data = await this.guard(`reading ${batch.length} files of ${repo}`, () =>
+      const data = await githubCall(`reading ${batch.length} files of ${repo}`, () =>
         api.graphql<{
           repository: Record<
             string,
@@ -169,7 +170,7 @@ export class GitHubHeadSource implements HeadSource {
             `${entry.path}: a binary file is not deployed; deploy/ holds text manifests only`,
           );
         const text = blob.isTruncated
-          ? await this.guard(`reading ${entry.path} of ${repo}`, async () => {
+          ? await githubCall(`reading ${entry.path} of ${repo}`, async () => {
               const { data: raw } = await api.rest.git.getBlob({
                 owner,
                 repo: name,
@@ -185,18 +186,5 @@ export class GitHubHeadSource implements HeadSource {
       }
     }
     return out;
-  }
-
-  private async guard<T>(action: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (error) {
-      if (error instanceof Failure) throw error;
-      const code = httpStatusOf(error);
-      const detail = `${action}: ${code ? `GitHub answered ${code}: ` : ''}${(error as Error).message}`;
-      throw code === undefined || code >= 500 || code === 429
-        ? new TransientError(detail, { cause: error })
-        : new Error(detail, { cause: error });
-    }
   }
 }
