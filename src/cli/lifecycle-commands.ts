@@ -12,10 +12,10 @@ import { parseDuration } from '../commands/duration.js';
 import {
   Failure,
   checkDerivedNames,
-  command,
   ensures,
   environmentUrl,
   spell,
+  notFound,
 } from '../domain/index.js';
 import { USAGE } from './help.js';
 
@@ -100,7 +100,7 @@ export async function cancel(rt: LifecycleDeps, args: string[], io: CliIo): Prom
   const { values, name } = nameOnly(USAGE.cancel)(args);
   const op = await rt.engine.cancel(name);
   if (!op && !(await rt.store.getEnvironment(name)) && !(await rt.store.latestOperation(name)))
-    throw new Failure('not_found', `environment "${name}" does not exist`, command('list'));
+    throw notFound(name);
   if (values.json === true)
     out(io, JSON.stringify({ cancelled: op !== null, operation: op }, null, 2));
   else if (!op) out(io, `Nothing to cancel: "${name}" has no queued or running operation.`);

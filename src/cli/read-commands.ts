@@ -1,6 +1,6 @@
 // list and status read the store; when the database is unreachable they answer from the last CSV
 // snapshot with a visible "degraded" note (and exit code 4), never pretending all is well.
-import { command, Failure, checkEnvName } from '../domain/index.js';
+import { Failure, checkEnvName, notFound } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
 import type { EnvironmentRecord } from '../store/store.js';
 import { nameArg, parse } from './args.js';
@@ -26,8 +26,7 @@ export async function status(rt: ReadDeps, args: string[], io: CliIo): Promise<n
   const name = nameArg(positionals, USAGE.status);
   const env = await rt.store.getEnvironment(name);
   const op = await rt.store.latestOperation(name);
-  if (!env && !op)
-    throw new Failure('not_found', `environment "${name}" does not exist`, command('list'));
+  if (!env && !op) throw notFound(name);
   if (values.json === true) {
     out(io, JSON.stringify({ degraded: false, environment: env, operation: op }, null, 2));
   } else if (env) {

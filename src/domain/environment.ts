@@ -66,6 +66,10 @@ export function extendedExpiry(expiresAt: Date | null, ms: number, now = new Dat
   return new Date(base.getTime() + ms);
 }
 
+/** The refusal for a name no environment has, and where to look instead. */
+export const notFound = (name: string): Failure =>
+  new Failure('not_found', `environment "${name}" does not exist`, command('list'));
+
 /**
  * The refusal for a name that is taken. With the environment's last operation known, the next
  * command fits its state: retry an unfinished one, otherwise look at it.

@@ -16,6 +16,7 @@ import {
   type ProviderName,
   type StepState,
   type Trigger,
+  notFound,
 } from '../domain/index.js';
 import type { Store } from '../store/store.js';
 import type { EngineApi, OperationObserver, OperationRequest } from './engine-api.js';
@@ -61,12 +62,7 @@ export class Engine implements EngineApi {
     if (request.kind === 'deploy') return this.requestDeploy(request);
     if (request.kind === 'stop' || request.kind === 'start') return this.requestPower(request);
     const env = await this.store.getEnvironment(request.name);
-    if (!env)
-      throw new Failure(
-        'not_found',
-        `environment "${request.name}" does not exist`,
-        command('list'),
-      );
+    if (!env) throw notFound(request.name);
     await this.supersedeOrphan(request.name);
     return this.store.createOperation({
       envName: request.name,
@@ -328,8 +324,7 @@ export class Engine implements EngineApi {
   ): Promise<Operation> {
     const { name, source, trigger } = request;
     const env = await this.store.getEnvironment(name);
-    if (!env)
-      throw new Failure('not_found', `environment "${name}" does not exist`, command('list'));
+    if (!env) throw notFound(name);
     if (!/^[0-9a-f]{40}$/.test(source.sha))
       throw new Failure('invalid_input', `"${source.sha}" is not a commit id (40 hex digits)`);
     if (env.status === 'deleting' || env.status === 'delete_failed')
@@ -364,8 +359,7 @@ export class Engine implements EngineApi {
   ): Promise<Operation> {
     const { kind, name, trigger } = request;
     const env = await this.store.getEnvironment(name);
-    if (!env)
-      throw new Failure('not_found', `environment "${name}" does not exist`, command('list'));
+    if (!env) throw notFound(name);
     const active = await this.store.activeOperation(name);
     if (active) throw busyFailure(active);
     if (kind === 'stop' && env.status === 'stopped')

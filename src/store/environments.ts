@@ -2,13 +2,13 @@
 // insert transaction, serialised by an advisory lock, lowest free value first; the unique
 // indexes are the backstop. Nothing here ever trusts a port from a caller except an import.
 import {
-  command,
   Failure,
   MANAGEMENT_CLUSTER,
   alreadyExists,
   type EnvName,
   type Environment,
   type NewEnvironment,
+  notFound,
 } from '../domain/index.js';
 import { pgCode, pgConstraint, type Queryable } from './db.js';
 import { toEnvironment, type ClusterRow } from './rows.js';
@@ -159,8 +159,7 @@ export async function updateEnvironment(
     `update clusters set ${[...sets, "updated_at = timezone('utc', now())"].join(', ')} where name = $1 returning ${COLUMNS}`,
     params,
   );
-  if (!rows[0])
-    throw new Failure('not_found', `environment "${name}" does not exist`, command('list'));
+  if (!rows[0]) throw notFound(name);
   return toEnvironment(rows[0]);
 }
 

@@ -34,6 +34,7 @@ import {
   type EnvName,
   type Operation,
   type Trigger,
+  notFound,
 } from '../domain/index.js';
 import { judge } from '../github/authority.js';
 import { requestOf } from '../lifecycle/engine-api.js';
@@ -273,7 +274,7 @@ export async function perform(
     }
     case 'extend': {
       const env = await rt.store.getEnvironment(command.name);
-      if (!env) throw new Failure('not_found', `environment "${command.name}" does not exist`);
+      if (!env) throw notFound(command.name);
       const until = extendedExpiry(env.expiresAt, command.durationMs);
       return {
         status: 200,
