@@ -198,16 +198,20 @@ function flag(body: Record<string, unknown>, key: string): boolean | undefined {
   return value;
 }
 
+/** The name a path segment carries, or the refusal of its malformed percent-encoding. */
+function pathName(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new Failure('invalid_input', 'the name in the path is not valid percent-encoding');
+  }
+}
+
 /** The command a request stands for, read by the same parser as `/env`: the same refusals. */
 function commandOf(target: Target, body: Record<string, unknown>): Command {
   const words: string[] = [target.verb];
   if ('name' in target) {
-    let name: string;
-    try {
-      name = decodeURIComponent(target.name);
-    } catch {
-      throw new Failure('invalid_input', 'the name in the path is not valid percent-encoding');
-    }
+    const name = pathName(target.name);
     if (!/^[^\s`]+$/.test(name)) throw new Failure('invalid_input', `"${name}" is not a name`);
     words.push(name);
   }
@@ -363,15 +367,14 @@ export async function formAction(
     body.confirm = fields.get('confirm') === 'yes';
     if (body.confirm) body.names = fields.getAll('names');
   }
-  if (action.verb === 'delete') {
-    const name = decodeURIComponent((action as { name: string }).name);
-    if (fields.get('confirm') !== name)
+  let name: string | null = null;
+  try {
+    if ('name' in action) name = pathName(action.name);
+    if (action.verb === 'delete' && fields.get('confirm') !== name)
       return {
         status: 400,
         error: `To delete "${name}", type its name in the confirmation field; nothing was done.`,
       };
-  }
-  try {
     const done = await perform(
       rt,
       access,
@@ -391,12 +394,7 @@ export async function formAction(
       error: `${failure.message}${failure.fix ? ` (next: ${spell(failure.fix, 'comment')})` : ''}`,
     };
   }
-  const name =
-    'name' in action
-      ? decodeURIComponent(action.name)
-      : action.verb === 'create'
-        ? String(body.name)
-        : null;
+  if (action.verb === 'create') name = String(body.name);
   return {
     redirect:
       name && action.verb !== 'delete'

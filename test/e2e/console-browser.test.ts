@@ -196,6 +196,13 @@ describe.each(['postgres', 'embedded'] as const)('the web console on %s', (backe
     expect(await bare.text()).toContain('This form has no valid CSRF token');
     const api = await page.request.post(`${base}/kindler/api/environments/ro/stop`);
     expect(api.status()).toBe(403);
+    // A malformed name in the path is refused as bad input, with the token or without it.
+    const csrf = await page.locator('input[name="csrf"]').first().getAttribute('value');
+    const malformed = await page.request.post(`${base}/kindler/environments/%ZZ/delete`, {
+      form: { csrf: csrf!, confirm: '%ZZ' },
+    });
+    expect(malformed.status()).toBe(400);
+    expect(await malformed.text()).toContain('the name in the path is not valid percent-encoding');
     expect(await rt.store.latestOperation('ro' as never)).toBeNull();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('link', { name: 'Sign in with GitHub' }).waitFor();
