@@ -3,7 +3,15 @@
 // is checked as Helm would see it after rendering: its template actions (`{{ … }}`) stand for a
 // value, and a literal host in a template or under `ingress` in values.yaml must be this
 // environment's. A refusal names the file and the line. Pure.
-import { LineCounter, isMap, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
+import {
+  LineCounter,
+  isMap,
+  isScalar,
+  isSeq,
+  parseAllDocuments,
+  type Document,
+  type Node,
+} from 'yaml';
 import { Failure } from '../domain/index.js';
 import type { BranchFile } from '../git/branch-store.js';
 
@@ -125,24 +133,23 @@ function checkValues(docs: Located[], host: string, say: Say): void {
       if (isMap(node))
         for (const pair of node.items) walk(pair.value, [...path, String(pairKey(pair.key))]);
       else if (isSeq(node)) for (const item of node.items) walk(item, path);
-      else if (node && typeof node === 'object' && 'value' in node) {
+      else if (isScalar(node)) {
         const key = path.at(-1) ?? '';
-        const value = (node as { value: unknown }).value;
+        const value = node.value;
         if (
           path.some((p) => /ingress/i.test(p)) &&
           (key === 'host' || key === 'hosts') &&
           typeof value === 'string' &&
           value !== host
         )
-          say(line(node as Node), hostMessage(value, host, path.join('.')));
+          say(line(node), hostMessage(value, host, path.join('.')));
       }
     };
     walk(doc.contents, []);
   }
 }
 
-const pairKey = (key: unknown) =>
-  key && typeof key === 'object' && 'value' in key ? (key as { value: unknown }).value : key;
+const pairKey = (key: unknown) => (isScalar(key) ? key.value : key);
 
 const hostMessage = (value: string, host: string, where: string) =>
   `${where} is "${value}"; an environment serves only its own host "${host}"`;
@@ -150,7 +157,7 @@ const hostMessage = (value: string, host: string, where: string) =>
 /** One document: a Kubernetes object, and its routes only to this environment's host. */
 function checkObject({ doc, line }: Located, host: string, say: Say, template: boolean): void {
   const root = doc.contents;
-  if (root === null || (root && 'value' in root && root.value === null)) return; // empty document
+  if (root === null || (isScalar(root) && root.value === null)) return; // empty document
   if (!isMap(root)) {
     say(
       line(root),
@@ -188,10 +195,11 @@ function checkObject({ doc, line }: Located, host: string, say: Say, template: b
       for (const h of hostnames.items) hosts.push(['spec.hostnames[]', h]);
   }
   for (const [where, node] of hosts) {
-    const value = node && typeof node === 'object' && 'value' in node ? node.value : undefined;
+    if (!isScalar(node)) continue;
+    const value = node.value;
     // A template's host is a value (set in values.yaml, checked there).
     if (typeof value !== 'string' || (template && value.includes(RENDERED))) continue;
     if (value !== host)
-      say(line(node as Node), hostMessage(value, host, `the ${String(object.kind)}'s ${where}`));
+      say(line(node), hostMessage(value, host, `the ${String(object.kind)}'s ${where}`));
   }
 }
