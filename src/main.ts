@@ -5,7 +5,7 @@ import { loadConfig } from './config/config.js';
 import { openRuntime } from './runtime.js';
 import { workerName } from './cli/owner.js';
 import { appConfigured, WEBHOOK_PATH } from './github/start.js';
-import { registeredAppEnv, SETUP_PATH } from './github/registration.js';
+import { registeredAppEnv, SETUP_CODE_FILE, SETUP_PATH } from './github/registration.js';
 import { serve } from './server/serve.js';
 import { createProbot } from 'probot';
 import { configRepoBranches, repositoryReader } from './github/config-repo.js';
@@ -72,7 +72,7 @@ if (appConfigured(process.env)) {
   );
 } else {
   process.stdout.write(
-    `GitHub App not configured: register one at ${url}${SETUP_PATH}, or set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET, to receive /env commands. ${rt.store.backend === 'pglite' ? 'This process holds PGlite: beside it the kindler CLI answers list and status from the snapshot; to change environments from the CLI too, leave KINDLER_DB unset (the embedded PostgreSQL) or use DATABASE_URL for both.' : 'The kindler CLI works meanwhile, on the same database (./bin/kindler.js help).'}\n`,
+    `GitHub App not configured: register one at ${url}${SETUP_PATH} (from this machine, or from elsewhere with ?setup_code=${served.setupCode ?? ''}, kept in ${config.dataDir}/${SETUP_CODE_FILE}), or set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET, to receive /env commands. ${rt.store.backend === 'pglite' ? 'This process holds PGlite: beside it the kindler CLI answers list and status from the snapshot; to change environments from the CLI too, leave KINDLER_DB unset (the embedded PostgreSQL) or use DATABASE_URL for both.' : 'The kindler CLI works meanwhile, on the same database (./bin/kindler.js help).'}\n`,
   );
 }
 const stop = async () => {

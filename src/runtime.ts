@@ -34,6 +34,12 @@ import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { createLogger, logFn, type Logger } from './system/log.js';
 import { onPath } from './system/exec.js';
+import { stateKey } from './store/state-key.js';
+import { z } from 'zod';
+
+/** The kinds a pull request's deploy/ may hold, as its repository's policy said when it asked. */
+export const previewKinds = (env: string) =>
+  stateKey(`preview:kinds:${env}`, z.array(z.string()).nullable());
 
 export interface Runtime {
   config: Config;
@@ -106,7 +112,10 @@ export async function openRuntime(
         }))),
       vars,
     );
-    if (options.validate) validateDeploy(files, vars.KINDLER_HOST as string);
+    if (options.validate) {
+      const allowedKinds = (await store.getState(previewKinds(env.name))) ?? undefined;
+      validateDeploy(files, vars.KINDLER_HOST as string, 'deploy/', { allowedKinds });
+    }
     return files;
   };
   const portainer = config.PORTAINER_URL
@@ -174,6 +183,7 @@ export async function openRuntime(
     leaseMs: config.KINDLER_LEASE_MS,
     afterChange: refreshSnapshot,
     log: logFn(log),
+    pullRequestPrefix: config.KINDLER_PR_PREFIX,
     preflight: (provider) => {
       const missing = providers[provider].requires.filter((command) => !onPath(command));
       return missing.length

@@ -81,7 +81,7 @@ async function adopt(
   rt: DataDeps,
   io: CliIo,
   file: string,
-  parsed: { records: EnvironmentRecord[]; errors: string[] },
+  parsed: { records: EnvironmentRecord[]; errors: string[]; absent?: string[] },
   json: boolean,
 ): Promise<number> {
   if (parsed.errors.length > 0) {
@@ -92,11 +92,17 @@ async function adopt(
   }
   const report = await rt.store.importRecords(parsed.records);
   await rt.refreshSnapshot();
+  const absent = parsed.absent ?? [];
   if (json) {
-    out(io, JSON.stringify(report, null, 2));
+    out(io, JSON.stringify({ ...report, ...(parsed.absent ? { absent } : {}) }, null, 2));
   } else {
     out(io, `Imported ${report.imported.length}: ${report.imported.join(', ') || '-'}`);
     for (const s of report.skipped) err(io, `Skipped ${s.name}: ${s.reason}`);
+    if (absent.length)
+      out(
+        io,
+        `Not imported, marked absent (being deleted) upstream: ${absent.join(', ')}. If a cluster of theirs is left, \`kindler check\` lists it as an orphan and \`kindler prune\` removes it.`,
+      );
   }
   return EXIT.ok;
 }

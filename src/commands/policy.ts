@@ -17,6 +17,7 @@
 //     ttl: 72h
 //     forks: false          # pull requests from forks get no environment unless true
 //     deploy_from: [acme/web]  # whose heads deploy their own deploy/ (the config repo's always do)
+//     allowed_kinds: [apps/Deployment, Service, networking.k8s.io/Ingress]  # what a head may deploy
 //   repositories: [acme/platform-config, acme/web]   # who may issue commands (default: this one)
 //
 // The file is read from the config repository (KINDLER_CONFIG_REPO) for every repository the app
@@ -70,6 +71,18 @@ const schema = z
         deploy_from: z
           .array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, { message: 'expected owner/repo' }))
           .default([]),
+        /**
+         * The kinds a head's deploy/ may hold, `group/Kind` (`Kind` alone for the core group);
+         * unset → namespaced workload, config, service and ingress kinds. RBAC and cluster-scoped
+         * kinds stay refused by Argo CD's AppProject whatever this says.
+         */
+        allowed_kinds: z
+          .array(
+            z.string().regex(/^([a-z0-9.-]+\/)?[A-Z][A-Za-z0-9]*$/, {
+              message: 'expected Kind or group/Kind, like apps/Deployment',
+            }),
+          )
+          .optional(),
       })
       .strict()
       .default({

@@ -110,6 +110,18 @@ const schema = z.object({
   KINDLER_HISTORY_DAYS: z.coerce.number().int().min(0).default(90),
   /** At most this many operations are kept per environment (0: no limit by count). */
   KINDLER_HISTORY_PER_ENV: z.coerce.number().int().min(0).default(50),
+  /** Live console streams one reader may hold open at once (the process holds at most 100). */
+  KINDLER_LIVE_PER_READER: z.coerce.number().int().min(1).max(100).default(8),
+  /** Seconds one live stream lasts before the browser reconnects (and is judged again). */
+  KINDLER_LIVE_LIFETIME_SECONDS: z.coerce.number().int().min(1).default(600),
+  /**
+   * Names starting with this belong to pull requests (`pr-<number>`): only a pull request's label
+   * creates one; comments, the console and the API are refused.
+   */
+  KINDLER_PR_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,19}$/, 'expected the start of a DNS label, like pr-')
+    .default('pr-'),
   /** When set, the dashboard, its API and /metrics need this token (Bearer header, or ?token= once). */
   KINDLER_DASHBOARD_TOKEN: optional,
   /** The GitHub App's OAuth client: "Sign in with GitHub" on the console (written by /kindler/setup). */

@@ -26,10 +26,27 @@ export type CheckDeps = Pick<
   'store' | 'handlers' | 'branches' | 'render' | 'redactor' | 'config'
 >;
 
-export async function checkConsistency(
+/** The check running in this process, if any: checks take turns, one at a time. */
+let turn: Promise<unknown> = Promise.resolve();
+
+/**
+ * A fresh check, after any other check in this process has finished: every check lists every
+ * system, so however many are asked for (comments, buttons, the console, repairs) the systems and
+ * the database see one at a time from this process.
+ */
+export function checkConsistency(
   rt: CheckDeps,
   options: { now?: Date } = {},
 ): Promise<ConsistencyReport> {
+  const run = turn.then(
+    () => runCheck(rt, options),
+    () => runCheck(rt, options),
+  );
+  turn = run.catch(() => undefined);
+  return run;
+}
+
+async function runCheck(rt: CheckDeps, options: { now?: Date }): Promise<ConsistencyReport> {
   const rows = (await rt.store.listEnvironments()).filter((e) => e.name !== MANAGEMENT_CLUSTER);
   const [views, expected] = await Promise.all([observeAll(rt), expectations(rt, rows)]);
   const report = compare(expected, views, options.now ? { checkedAt: options.now } : {});

@@ -1,7 +1,24 @@
 // A consistency check is read-only and costs a listing of every system: requests that arrive while
 // one runs, or soon after it finished, share its report instead of starting another (15 × `/env
-// check` in a comment, a burst of Re-check buttons). Repairs (sync, prune) always look afresh.
+// check` in a comment, a burst of Re-check buttons, the console's Check button). Repairs (sync,
+// prune) always look afresh. Comments, buttons and the console share one per runtime.
 import type { ConsistencyReport } from './compare.js';
+import { checkConsistency, type CheckDeps } from './check.js';
+
+const shared = new WeakMap<CheckDeps, SharedCheck>();
+
+/** The process's consistency check, shared while it runs and for KINDLER_CHECK_FRESH_SECONDS after. */
+export function sharedCheck(rt: CheckDeps): SharedCheck {
+  let check = shared.get(rt);
+  if (!check) {
+    check = new SharedCheck(
+      () => checkConsistency(rt),
+      rt.config.KINDLER_CHECK_FRESH_SECONDS * 1000,
+    );
+    shared.set(rt, check);
+  }
+  return check;
+}
 
 export class SharedCheck {
   private running: Promise<ConsistencyReport> | null = null;

@@ -7,6 +7,10 @@ export const kubeContext = (name: EnvName, provider: ProviderName): string => `$
 export const dockerNetwork = (name: EnvName): string => `k3d-${name}`;
 export const branchName = (name: EnvName): string => name;
 export const argoSecretName = (name: EnvName): string => `cluster-${name}`;
+/** The Argo CD AppProject that bounds what an environment's Application may deploy. */
+export const argoProjectName = (name: EnvName | string): string => `kindler-${name}`;
+/** The namespace an environment's Application deploys into (the only one its project allows). */
+export const APP_NAMESPACE = 'whoami';
 export const haproxyAcl = (name: EnvName): string => `host_${name}`;
 export const haproxyBackend = (name: EnvName): string => `be_${name}`;
 export const portainerEndpointName = (name: EnvName): string => name;

@@ -82,9 +82,18 @@ export const TRIGGER_SOURCES = [
   'schedule',
   'dashboard',
 ] as const;
+/**
+ * How the actor proved who they are: a GitHub account (comment, sign-in, user token), the local
+ * operator's dashboard token, or the OS user running the CLI. A login alone is not an identity:
+ * a GitHub user may be called anything, "operator" included.
+ */
+export const ACTOR_VIAS = ['github', 'token', 'cli'] as const;
+export type ActorVia = (typeof ACTOR_VIAS)[number];
 export interface Trigger {
   source: (typeof TRIGGER_SOURCES)[number];
   actor: string | null;
+  /** How `actor` was established; absent in records from before it was kept. */
+  via?: ActorVia | null;
   url: string | null;
   repo: string | null;
   issueNumber: number | null;

@@ -7,6 +7,21 @@ export interface BranchFile {
   path: string;
   content: string;
 }
+
+/**
+ * Why `file` cannot be a path in a branch's tree, or null: a control character (a newline would
+ * forge tree entries for a tool that reads lines), an empty, `.` or `..` segment, a leading `/`,
+ * or a `.git` segment.
+ */
+export function unsafePath(file: string): string | null {
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  if (/[\u0000-\u001f\u007f]/.test(file))
+    return `${JSON.stringify(file)}: a file name with a control character`;
+  const segments = file.split('/');
+  if (segments.some((s) => s === '' || s === '.' || s === '..' || s.toLowerCase() === '.git'))
+    return `${JSON.stringify(file)}: a path with an empty, ".", ".." or ".git" segment`;
+  return null;
+}
 export interface BranchInfo {
   name: string;
   sha: string;

@@ -8,6 +8,7 @@ import { Failure, TransientError, type EnvName } from '../domain/index.js';
 import { CliError, run, type RunOptions } from '../system/exec.js';
 import type { Store } from '../store/store.js';
 import {
+  unsafePath,
   refuseBadArchive,
   refuseReserved,
   sameFiles,
@@ -202,13 +203,16 @@ export class GitCliBranchStore implements BranchStore {
     files: BranchFile[],
   ): Promise<string> {
     const top = prefix.replace(/\/$/, '');
+    // NUL-separated both ways (-z): a name holding a newline or a tab is one entry, never two.
     const rootEntries = baseSha
-      ? (await git(['ls-tree', baseSha])).stdout
-          .split('\n')
-          .filter((l) => l && l.split('\t')[1] !== top)
+      ? (await git(['ls-tree', '-z', baseSha])).stdout
+          .split('\0')
+          .filter((l) => l && l.slice(l.indexOf('\t') + 1) !== top)
       : [];
     const nested: Dir = new Map();
     for (const file of files) {
+      const unsafe = unsafePath(file.path);
+      if (unsafe) throw new Failure('invalid_input', `refusing to write ${unsafe}`);
       const parts = file.path.split('/');
       let dir = nested;
       for (const part of parts.slice(0, -1)) {
@@ -226,7 +230,7 @@ export class GitCliBranchStore implements BranchStore {
           );
         else lines.push(`040000 tree ${await mk(child, [])}\t${name}`);
       }
-      return (await git(['mktree'], { input: `${lines.join('\n')}\n` })).stdout.trim();
+      return (await git(['mktree', '-z'], { input: `${lines.join('\0')}\0` })).stdout.trim();
     };
     return mk(nested, rootEntries);
   }

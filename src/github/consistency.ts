@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { stateKey } from '../store/state-key.js';
 import { checkConsistency } from '../consistency/check.js';
-import { SharedCheck } from '../consistency/shared-check.js';
+import { sharedCheck } from '../consistency/shared-check.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
 import {
   previewPrune,
@@ -40,21 +40,7 @@ const previewKey = (repo: RepoRef) =>
 /** The open drift issue of a repository. */
 const driftKey = (repo: RepoRef) => stateKey(`drift:issue:${repo.owner}/${repo.repo}`, z.number());
 
-const shared = new WeakMap<RepairDeps, SharedCheck>();
 const published = new WeakSet<ConsistencyReport>();
-
-/** The process's consistency check, shared while it runs and for KINDLER_CHECK_FRESH_SECONDS after. */
-export function sharedCheck(rt: RepairDeps): SharedCheck {
-  let check = shared.get(rt);
-  if (!check) {
-    check = new SharedCheck(
-      () => checkConsistency(rt),
-      rt.config.KINDLER_CHECK_FRESH_SECONDS * 1000,
-    );
-    shared.set(rt, check);
-  }
-  return check;
-}
 
 /** The shared report, its check run published once. */
 export async function checkAndPublish(

@@ -23,6 +23,7 @@ import {
 } from '../domain/index.js';
 import type { CommentDeps } from './comment-handler.js';
 import { installationKey, type GitHubClient, type RepoRef } from './types.js';
+import { previewKinds } from '../runtime.js';
 
 export interface PullRequestEvent {
   deliveryId: string;
@@ -151,6 +152,7 @@ export async function handlePullRequest(
       return;
     }
     try {
+      await deps.rt.store.setState(previewKinds(name), settings.allowed_kinds ?? null);
       const op = await deps.rt.engine.request({ kind: 'deploy', name, source, trigger });
       // Another operation runs: the head is deployed when it ends (its report says so then).
       if (op.kind === 'deploy' && op.trigger.headSha === event.headSha)
@@ -183,6 +185,7 @@ export async function handlePullRequest(
       const hours = deps.rt.config.KINDLER_PR_TTL_HOURS;
       const configured = settings.ttl ? parseDuration(settings.ttl) : null;
       const ttlMs = configured?.ok ? configured.ms : hours > 0 ? hours * 3_600_000 : null;
+      if (source) await deps.rt.store.setState(previewKinds(name), settings.allowed_kinds ?? null);
       const op = await deps.rt.engine.request({
         kind: 'create',
         name,

@@ -5,6 +5,13 @@
 // and webhook secret. They are written beside the data (`github-app.env`, `github-app.pem`, both
 // readable by this user only) and read at the next start; nothing secret is shown or logged.
 // A `state` made for each page and remembered for an hour ties the callback to the page.
+//
+// Who may register: only the operator. The page answers a request from this machine (loopback), or
+// one carrying the one-time setup code `npm start` printed and wrote to `<data dir>/setup-code`
+// (`?setup_code=`); only such a visitor gets a `state`, so only they can complete the callback. The
+// manifest's addresses come from KINDLER_PUBLIC_URL or a loopback Host, never from another Host
+// (a stranger's Host would point the app's webhooks at them). An app already registered is never
+// overwritten: the credentials are written with exclusive creation.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,12 +19,14 @@ import { Octokit } from '@octokit/rest';
 import YAML from 'yaml';
 import { httpStatusOf, messageOf } from '../domain/index.js';
 import type { Handler } from '../server/http-server.js';
+import { isLoopbackAddress, isLoopbackHost, peerAddress } from '../server/peer.js';
 import { esc, page } from '../web/pages.js';
 
 export const SETUP_PATH = '/kindler/setup';
 const STATE_TTL_MS = 3_600_000;
 export const APP_ENV_FILE = 'github-app.env';
 export const APP_KEY_FILE = 'github-app.pem';
+export const SETUP_CODE_FILE = 'setup-code';
 
 export interface RegistrationOptions {
   /** Where the app's credentials are written (the data directory). */
@@ -33,8 +42,26 @@ export interface RegistrationOptions {
   webhookProxyUrl?: string | undefined;
   /** The client for the exchange (tests pass one that checks GitHub's description). */
   octokit?: Octokit;
+  /** The one-time code that opens setup from another machine (`npm start` prints it). */
+  setupCode?: string | undefined;
   now?: () => number;
 }
+
+/**
+ * A fresh setup code, written to `<data dir>/setup-code` readable by this user only (the banner
+ * prints it): whoever can read the data directory or the server's output is the operator.
+ */
+export function issueSetupCode(dataDir: string): string {
+  const code = randomBytes(12).toString('base64url');
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, SETUP_CODE_FILE);
+  fs.rmSync(file, { force: true });
+  fs.writeFileSync(file, `${code}\n`, { mode: 0o600 });
+  return code;
+}
+
+const sameText = (a: string, b: string) =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /** The app's credentials from an earlier registration, to load before the configuration is read. */
 export function registeredAppEnv(dataDir: string): string | null {
@@ -60,18 +87,54 @@ export function registrationHandler(options: RegistrationOptions): Handler {
       .writeHead(status, {
         'content-type': 'text/html; charset=utf-8',
         'cache-control': 'no-store',
+        // The setup code rides in this page's address: never in a Referer.
+        'referrer-policy': 'no-referrer',
       })
       .end(page(title, body));
     return true;
   };
 
+  const registered = () =>
+    fs.existsSync(path.join(options.dataDir, APP_ENV_FILE)) ||
+    fs.existsSync(path.join(options.dataDir, APP_KEY_FILE));
+  const alreadyRegistered = (res: Parameters<Handler>[1]) =>
+    send(
+      res,
+      409,
+      'Already registered',
+      `<p>A GitHub App is already registered here (<code>${esc(path.join(options.dataDir, APP_ENV_FILE))}</code>); it is never replaced from the web. Restart kindler-bot to use it, or remove that file on this machine to register another.</p>`,
+    );
+
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const base = (options.publicUrl ?? `http://${req.headers.host ?? 'localhost'}`).replace(
+    if (url.pathname !== SETUP_PATH && url.pathname !== `${SETUP_PATH}/callback`) return false;
+    if (registered()) return alreadyRegistered(res);
+    const host = req.headers.host ?? '';
+    const base = (options.publicUrl ?? (isLoopbackHost(host) ? `http://${host}` : null))?.replace(
       /\/+$/,
       '',
     );
     if (url.pathname === SETUP_PATH) {
+      const offered = url.searchParams.get('setup_code');
+      const operator =
+        isLoopbackAddress(peerAddress(req)) ||
+        (offered !== null &&
+          options.setupCode !== undefined &&
+          sameText(offered, options.setupCode));
+      if (!operator)
+        return send(
+          res,
+          403,
+          'Setup is for the operator',
+          `<p>Registering the GitHub App is open only from this machine, or with the one-time setup code kindler-bot printed at start (also in <code>&lt;data dir&gt;/${SETUP_CODE_FILE}</code>, readable by its user only): open <code>${SETUP_PATH}?setup_code=&lt;code&gt;</code>. Nothing was done.</p>`,
+        );
+      if (!base)
+        return send(
+          res,
+          400,
+          'Set KINDLER_PUBLIC_URL',
+          `<p>This page was reached as <code>${esc(host.slice(0, 100))}</code>, which is not this machine's loopback name; the app's webhook and callback addresses are taken only from <code>KINDLER_PUBLIC_URL</code> or a loopback address. Set <code>KINDLER_PUBLIC_URL</code> to the address GitHub reaches this server at, restart, and open this page again. Nothing was done.</p>`,
+        );
       for (const [s, at] of states) if (now() - at > STATE_TTL_MS) states.delete(s);
       const state = randomBytes(16).toString('hex');
       states.set(state, now());
@@ -82,6 +145,9 @@ export function registrationHandler(options: RegistrationOptions): Handler {
           active: true,
         },
         redirect_url: `${base}${SETUP_PATH}/callback`,
+        // "Sign in with GitHub" returns here; GitHub refuses a redirect it was not given.
+        callback_urls: [`${base}/kindler/login/callback`],
+        request_oauth_on_install: false,
       };
       const org = url.searchParams.get('org');
       if (org !== null && !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(org))
@@ -92,11 +158,12 @@ export function registrationHandler(options: RegistrationOptions): Handler {
           `<p>Not an organisation name: <code>${esc(org)}</code>.</p>`,
         );
       const target = `${web}/${org ? `organizations/${org}/` : ''}settings/apps/new?state=${state}`;
+      const hook = options.webhookProxyUrl ?? `${base}/api/github/webhooks`;
       return send(
         res,
         200,
         'Register the GitHub App',
-        `<p>kindler-bot has no GitHub App yet. This creates one ${org ? `owned by <code>${esc(org)}</code>` : 'owned by your account'} from <code>app.yml</code>, its webhooks sent to <code>${esc(`${base}/api/github/webhooks`)}</code> (that address must reach this server; set <code>KINDLER_PUBLIC_URL</code> or use <code>WEBHOOK_PROXY_URL</code> otherwise). For an organisation, open <code>${SETUP_PATH}?org=&lt;name&gt;</code>.</p>
+        `<p>kindler-bot has no GitHub App yet. This creates one ${org ? `owned by <code>${esc(org)}</code>` : 'owned by your account'} from <code>app.yml</code>, its webhooks sent to <code>${esc(hook)}</code> (that address must reach this server; set <code>KINDLER_PUBLIC_URL</code> or use <code>WEBHOOK_PROXY_URL</code> otherwise). For an organisation, open <code>${SETUP_PATH}?org=&lt;name&gt;</code>.</p>
 <form action="${esc(target)}" method="post">
 <input type="hidden" name="manifest" value="${esc(JSON.stringify(manifest))}">
 <button type="submit">Register the GitHub App on ${esc(web.replace(/^https?:\/\//, ''))}</button>
@@ -133,7 +200,12 @@ export function registrationHandler(options: RegistrationOptions): Handler {
       }
       fs.mkdirSync(options.dataDir, { recursive: true });
       const keyFile = path.join(options.dataDir, APP_KEY_FILE);
-      fs.writeFileSync(keyFile, app.pem, { mode: 0o600 });
+      // Exclusive creation: a registration that raced this one (or a file put there meanwhile) wins.
+      try {
+        fs.writeFileSync(keyFile, app.pem, { mode: 0o600, flag: 'wx' });
+      } catch {
+        return alreadyRegistered(res);
+      }
       const lines = [
         `# The GitHub App ${app.slug ?? app.name} (${app.html_url}), registered ${new Date(now()).toISOString()}.`,
         `APP_ID=${app.id}`,
@@ -144,7 +216,10 @@ export function registrationHandler(options: RegistrationOptions): Handler {
       ];
       fs.writeFileSync(path.join(options.dataDir, APP_ENV_FILE), `${lines.join('\n')}\n`, {
         mode: 0o600,
+        flag: 'wx',
       });
+      // The code has done its one job.
+      fs.rmSync(path.join(options.dataDir, SETUP_CODE_FILE), { force: true });
       return send(
         res,
         200,

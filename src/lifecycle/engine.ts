@@ -36,6 +36,8 @@ export interface EngineDeps {
   ready?: StepRunnerDeps['ready'];
   /** After every finished operation: refresh derived data (the CSV snapshot). Errors are logged, not fatal. */
   afterChange?: () => Promise<void>;
+  /** Names starting with this belong to pull requests: only a pull request's label creates one. */
+  pullRequestPrefix?: string;
   /** Why an environment of this provider cannot be made here (its CLIs missing), or null. */
   preflight?: (provider: ProviderName) => string | null;
   /** True when the worker named `owner` may still be running (CLI: same host and pid alive). */
@@ -101,6 +103,7 @@ export class Engine implements EngineApi {
     const reopened = await this.store.reopenOperation(last.id, {
       actor: trigger.actor,
       source: trigger.source,
+      via: trigger.via ?? null,
     });
     this.deps.log?.('info', 'operation reopened', {
       operation: reopened.id,
@@ -227,6 +230,13 @@ export class Engine implements EngineApi {
     // Every surface checks this first; the engine keeps it true for any caller.
     const tooLong = checkDerivedNames(request.name, request.provider);
     if (tooLong) throw new Failure('invalid_input', tooLong);
+    const prefix = this.deps.pullRequestPrefix ?? 'pr-';
+    // Taken by hand, pr-99 would be refused to pull request #99's preview later.
+    if (request.trigger.source !== 'pull_request' && request.name.startsWith(prefix))
+      throw new Failure(
+        'invalid_input',
+        `"${request.name}" starts with ${prefix}, which belongs to pull requests: label a pull request env:k3d or env:kind for its ${prefix}<number> environment, or choose another name; nothing was done`,
+      );
     // What the cluster step will need is looked for before anything is recorded.
     const missing = this.deps.preflight?.(request.provider);
     if (missing) throw new Failure('not_configured', missing);

@@ -1,12 +1,20 @@
 // The `argocd` step: an `argocd-manager` service account and token in the new cluster, the
 // declarative cluster Secret `cluster-<name>` in the devops cluster (as upstream), the Git
-// repository registered as a repository Secret, and the ApplicationSet whose list generator maps
-// every environment to its branch. Everything is server-side applied, so a rerun converges.
+// repository registered as a repository Secret, an AppProject `kindler-<name>` per environment,
+// and the ApplicationSet whose list generator maps every environment to its branch and project.
+// Everything is server-side applied, so a rerun converges.
+//
+// The AppProject is where what a branch may deploy is enforced (a pull request writes the branch):
+// its own cluster and namespace only, no cluster-scoped kinds at all (the bot makes the namespace
+// itself, so Argo CD never needs to), no RBAC kinds, and only the environment repository as source.
+// Argo CD refuses what the bot's own early check (render/preview-rules.ts) might miss.
 import {
+  APP_NAMESPACE,
   ARGOCD_MANAGER,
   ARGOCD_REPO_SECRET,
   MANAGEMENT_CLUSTER,
   argoApplicationName,
+  argoProjectName,
   argoSecretName,
   branchName,
   wrap,
@@ -131,6 +139,12 @@ export class ArgoCdStep implements StepHandler {
     try {
       const repository = await this.settings.repository();
       const target = await KubeClient.fromYaml(await this.kubeconfigFor(env));
+      // Made here, not by Argo CD: its project may create no cluster-scoped object.
+      await target.apply({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: APP_NAMESPACE },
+      });
       const token = await this.managerToken(target);
       const devops = await this.need();
       const server = reachableServer(target.server, this.settings.clusterHost);
@@ -153,8 +167,9 @@ export class ArgoCdStep implements StepHandler {
         },
       });
       await devops.apply(this.repositorySecret(repository));
+      await devops.apply(this.project(env.name, repository.url));
       await this.refreshAppSet(devops, repository.url, (await this.rows()).concat(env));
-      return `registered: secret ${argoSecretName(env.name)} → ${server}; repository ${repository.url}; ApplicationSet ${this.settings.appSetName} updated`;
+      return `registered: secret ${argoSecretName(env.name)} → ${server}; repository ${repository.url}; project ${argoProjectName(env.name)}; ApplicationSet ${this.settings.appSetName} updated`;
     } catch (error) {
       throw wrap(`registering "${env.name}" in Argo CD`, error);
     }
@@ -183,6 +198,8 @@ export class ArgoCdStep implements StepHandler {
         async () => (await this.currentAppSet(devops))?.spec?.template?.spec?.source?.repoURL,
       );
       if (repoURL) await this.refreshAppSet(devops, repoURL, rest);
+      // After the ApplicationSet stopped naming it: no Application refers to the project any more.
+      await devops.remove(this.projectRef(ctx.env.name));
       const appSet = repoURL ? 'ApplicationSet updated' : 'no ApplicationSet to update';
       return result === 'deleted'
         ? `secret ${argoSecretName(ctx.env.name)} deleted; ${appSet}`
@@ -190,6 +207,31 @@ export class ArgoCdStep implements StepHandler {
     } catch (error) {
       throw wrap(`removing "${ctx.env.name}" from Argo CD`, error);
     }
+  }
+
+  private projectRef(name: Environment['name']): KubeRef {
+    return {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'AppProject',
+      metadata: { name: argoProjectName(name), namespace: this.settings.namespace },
+    };
+  }
+
+  /** What the environment's Application may deploy, enforced by Argo CD. */
+  private project(name: Environment['name'], repoURL: string): KubeObject {
+    return {
+      ...this.projectRef(name),
+      spec: {
+        description: `kindler-bot: ${name}'s own cluster and namespace; namespaced kinds, no RBAC`,
+        sourceRepos: [repoURL],
+        destinations: [{ name, namespace: APP_NAMESPACE }],
+        clusterResourceWhitelist: [],
+        namespaceResourceBlacklist: ['Role', 'RoleBinding'].map((kind) => ({
+          group: 'rbac.authorization.k8s.io',
+          kind,
+        })),
+      },
+    };
   }
 
   private repositorySecret(repository: RepositoryAccess): KubeObject {
@@ -272,13 +314,10 @@ export class ArgoCdStep implements StepHandler {
         template: {
           metadata: { name: argoApplicationName('{{.env}}') },
           spec: {
-            project: 'default',
+            project: argoProjectName('{{.env}}'),
             source: { repoURL, targetRevision: '{{.branch}}', path: 'deploy' },
-            destination: { name: '{{.clusterName}}', namespace: 'whoami' },
-            syncPolicy: {
-              automated: { prune: true, selfHeal: true },
-              syncOptions: ['CreateNamespace=true'],
-            },
+            destination: { name: '{{.clusterName}}', namespace: APP_NAMESPACE },
+            syncPolicy: { automated: { prune: true, selfHeal: true } },
           },
         },
       },

@@ -1,10 +1,14 @@
-// What a branch's deploy/ must be before it is written: YAML that parses, one Kubernetes object
-// per document, and only this environment's host in its routes. A Helm chart (deploy/Chart.yaml)
-// is checked as Helm would see it after rendering: its template actions (`{{ … }}`) stand for a
-// value, and a literal host in a template or under `ingress` in values.yaml must be this
-// environment's. A refusal names the file and the line. Pure.
+// What a branch's deploy/ must be before it is written: file names without control characters,
+// YAML that parses, one Kubernetes object per document, each of a kind the preview may deploy and
+// within the rules of preview-rules.ts (Pod Security baseline, Services, this environment's host
+// only). Objects are judged as Kubernetes reads them: aliases and merge keys resolved. A Helm chart
+// (deploy/Chart.yaml) is checked as Helm would see it after rendering: a `{{ .Values.x }}` action
+// is the value values.yaml gives it, any other action a computed value (which no host may be), and
+// a host under `ingress` in values.yaml must be this environment's. A refusal names the file, the
+// line and the rule. Pure.
 import {
   LineCounter,
+  isAlias,
   isMap,
   isScalar,
   isSeq,
@@ -14,6 +18,19 @@ import {
 } from 'yaml';
 import { Failure } from '../domain/index.js';
 import type { BranchFile } from '../git/branch-store.js';
+import {
+  COMPUTED,
+  DEFAULT_ALLOWED_KINDS,
+  groupKind,
+  kindAllowed,
+  objectProblems,
+} from './preview-rules.js';
+
+/** What a deploy is checked against. */
+export interface DeployRules {
+  /** `group/Kind` (or `Kind`) entries a deploy may hold; DEFAULT_ALLOWED_KINDS otherwise. */
+  allowedKinds?: readonly string[] | undefined;
+}
 
 /** What one deploy may hold: bounded, so one pull request cannot make the bot write without end. */
 export const DEPLOY_LIMITS = { files: 200, bytes: 2_000_000 } as const;
@@ -28,12 +45,22 @@ export interface ManifestProblem {
 const YAML_FILE = /\.ya?ml$/;
 /** A template action, whatever it spans: `{{ .Values.x }}`, `{{- include "y" . | nindent 4 }}`. */
 const ACTION = /\{\{-?[\s\S]*?-?\}\}/g;
-/** What an action stands for once rendered: a plain scalar of no meaning. */
-const RENDERED = 'helm-value';
+/** An action that only reads a value: `{{ .Values.ingress.host }}`, optionally `| quote`. */
+const VALUE_REF = /^\{\{-?\s*\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*(?:\|\s*quote\s*)?-?\}\}$/;
+/** What any other action stands for once rendered: a plain scalar of no meaning. */
+const RENDERED = COMPUTED;
+/** A file name with a control character (a newline would forge tree entries in some tools). */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** Throws Failure('invalid_input') naming every problem (file:line) of `files`, or returns. */
-export function validateDeploy(files: BranchFile[], host: string, prefix = 'deploy/'): void {
-  const problems = manifestProblems(files, host, prefix);
+export function validateDeploy(
+  files: BranchFile[],
+  host: string,
+  prefix = 'deploy/',
+  rules: DeployRules = {},
+): void {
+  const problems = manifestProblems(files, host, prefix, rules);
   if (!problems.length) return;
   const shown = problems.slice(0, 10).map((p) => `${p.path}:${p.line}: ${p.message}`);
   const more = problems.length > 10 ? `\n… and ${problems.length - 10} more` : '';
@@ -47,7 +74,15 @@ export function manifestProblems(
   files: BranchFile[],
   host: string,
   prefix = 'deploy/',
+  rules: DeployRules = {},
 ): ManifestProblem[] {
+  const named = files.filter((f) => CONTROL.test(f.path));
+  if (named.length)
+    return named.map((f) => ({
+      path: JSON.stringify(f.path),
+      line: 1,
+      message: 'a file name holds a control character (a newline, a tab…); rename it',
+    }));
   const bytes = files.reduce((n, f) => n + Buffer.byteLength(f.content), 0);
   if (files.length > DEPLOY_LIMITS.files || bytes > DEPLOY_LIMITS.bytes)
     return [
@@ -58,7 +93,10 @@ export function manifestProblems(
       },
     ];
   const chart = files.some((f) => f.path === `${prefix}Chart.yaml`);
+  const allowed = rules.allowedKinds ?? DEFAULT_ALLOWED_KINDS;
   const problems: ManifestProblem[] = [];
+  const valuesFile = files.find((f) => f.path === `${prefix}values.yaml`);
+  const values = chart && valuesFile ? valuesOf(valuesFile.content) : null;
   for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : 1))) {
     if (!YAML_FILE.test(file.path)) continue;
     const inside = file.path.slice(prefix.length);
@@ -74,10 +112,10 @@ export function manifestProblems(
       continue;
     }
     // A manifest, or a chart's template with its actions standing for values.
-    const text = template ? renderActions(file.content) : file.content;
+    const text = template ? renderActions(file.content, values) : file.content;
     const docs = parse(text, say, !template);
     if (docs === null) continue;
-    for (const doc of docs) checkObject(doc, host, say, template);
+    for (const doc of docs) checkObject(doc, host, say, allowed);
   }
   return problems;
 }
@@ -87,15 +125,39 @@ export function manifestProblems(
  * on its lines (if, range, end, a comment) renders to nothing, one inside a line to a value. The
  * lines an action spans stay, so every line keeps its number.
  */
-function renderActions(text: string): string {
+function renderActions(text: string, values: unknown): string {
   return text.replace(ACTION, (action: string, offset: number) => {
     const before = text.slice(text.lastIndexOf('\n', offset - 1) + 1, offset);
     const end = offset + action.length;
     const next = text.indexOf('\n', end);
     const after = text.slice(end, next < 0 ? text.length : next);
     const newlines = '\n'.repeat(action.split('\n').length - 1);
-    return !before.trim() && !after.trim() ? newlines : `${RENDERED}${newlines}`;
+    if (!before.trim() && !after.trim()) return newlines;
+    return `${valueOf(action, values) ?? RENDERED}${newlines}`;
   });
+}
+
+/** values.yaml as Helm reads it (aliases and merge keys resolved), or null when it does not parse. */
+function valuesOf(text: string): unknown {
+  try {
+    const [doc] = parseAllDocuments(text, { merge: true }) as Document[];
+    return doc && !doc.errors.length ? doc.toJS({ maxAliasCount: 100 }) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The plain text `{{ .Values.a.b }}` renders to, when values.yaml gives a simple scalar there. */
+function valueOf(action: string, values: unknown): string | null {
+  const path = VALUE_REF.exec(action)?.[1];
+  if (!path) return null;
+  let value: unknown = values;
+  for (const key of path.slice(1).split('.'))
+    value =
+      value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : null;
+  const text = typeof value === 'string' || typeof value === 'number' ? String(value) : null;
+  // Only what reads back as the same plain scalar (no YAML syntax smuggled in through values).
+  return text !== null && /^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(text) ? text : null;
 }
 
 type Say = (line: number, message: string) => void;
@@ -103,7 +165,8 @@ type Located = { doc: Document; line: (node: Node | null | undefined) => number 
 
 function parse(text: string, say: Say, uniqueKeys: boolean): Located[] | null {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys });
+  // Merge keys (`<<`) as Kubernetes' YAML reader takes them.
+  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys, merge: true });
   const list = Array.isArray(docs) ? docs : [];
   const line = (node: Node | null | undefined) =>
     node?.range ? lineCounter.linePos(node.range[0]).line : 1;
@@ -130,6 +193,10 @@ function checkChart(docs: Located[], say: Say): void {
 function checkValues(docs: Located[], host: string, say: Say): void {
   for (const { doc, line } of docs) {
     const walk = (node: unknown, path: string[]): void => {
+      if (isAlias(node)) {
+        if (depth(path)) walk(node.resolve(doc), path);
+        return;
+      }
       if (isMap(node))
         for (const pair of node.items) walk(pair.value, [...path, String(pairKey(pair.key))]);
       else if (isSeq(node)) for (const item of node.items) walk(item, path);
@@ -150,12 +217,19 @@ function checkValues(docs: Located[], host: string, say: Say): void {
 }
 
 const pairKey = (key: unknown) => (isScalar(key) ? key.value : key);
+/** Aliases followed at most this deep (a cycle of aliases ends here). */
+const depth = (path: string[]) => path.length < 64;
 
 const hostMessage = (value: string, host: string, where: string) =>
   `${where} is "${value}"; an environment serves only its own host "${host}"`;
 
-/** One document: a Kubernetes object, and its routes only to this environment's host. */
-function checkObject({ doc, line }: Located, host: string, say: Say, template: boolean): void {
+/** One document: one Kubernetes object of an allowed kind, within the preview rules. */
+function checkObject(
+  { doc, line }: Located,
+  host: string,
+  say: Say,
+  allowed: readonly string[],
+): void {
   const root = doc.contents;
   if (root === null || (isScalar(root) && root.value === null)) return; // empty document
   if (!isMap(root)) {
@@ -167,39 +241,59 @@ function checkObject({ doc, line }: Located, host: string, say: Say, template: b
     );
     return;
   }
-  const object = root.toJSON() as Record<string, unknown>;
-  for (const key of ['apiVersion', 'kind'] as const)
-    if (typeof object[key] !== 'string' || !object[key])
-      say(line(root), `the object has no ${key}; one Kubernetes object per document`);
+  let object: Record<string, unknown>;
+  try {
+    // As Kubernetes reads it: every alias and merge key resolved (bounded: no alias bombs).
+    object = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
+  } catch (error) {
+    say(line(root), `the document cannot be read: ${firstLine((error as Error).message)}`);
+    return;
+  }
+  const typed = (['apiVersion', 'kind'] as const).every((key) => {
+    const ok = typeof object[key] === 'string' && object[key] !== '';
+    if (!ok) say(line(root), `the object has no ${key}; one Kubernetes object per document`);
+    return ok;
+  });
   const metadata = object.metadata as Record<string, unknown> | undefined;
-  if (object.kind === 'List' || Array.isArray(object.items))
+  const kind = String(object.kind ?? 'object');
+  if (kind === 'List' || Array.isArray(object.items)) {
     say(line(root), 'a List holds several objects; one Kubernetes object per document');
-  else if (typeof metadata?.name !== 'string' && typeof metadata?.generateName !== 'string')
-    say(line(root), `the ${String(object.kind ?? 'object')} has no metadata.name`);
-  // Hosts: an Ingress's rules and TLS, a Gateway API route's hostnames.
-  const hosts: [string, unknown][] = [];
-  const spec = root.get('spec', true);
-  if (isMap(spec)) {
-    const rules = spec.get('rules', true);
-    if (object.kind === 'Ingress' && isSeq(rules))
-      for (const rule of rules.items)
-        if (isMap(rule)) hosts.push(['spec.rules[].host', rule.get('host', true)]);
-    const tls = spec.get('tls', true);
-    if (object.kind === 'Ingress' && isSeq(tls))
-      for (const entry of tls.items) {
-        const list = isMap(entry) ? entry.get('hosts', true) : null;
-        if (isSeq(list)) for (const h of list.items) hosts.push(['spec.tls[].hosts[]', h]);
-      }
-    const hostnames = spec.get('hostnames', true);
-    if (/Route$/.test(String(object.kind)) && isSeq(hostnames))
-      for (const h of hostnames.items) hosts.push(['spec.hostnames[]', h]);
+    return;
   }
-  for (const [where, node] of hosts) {
-    if (!isScalar(node)) continue;
-    const value = node.value;
-    // A template's host is a value (set in values.yaml, checked there).
-    if (typeof value !== 'string' || (template && value.includes(RENDERED))) continue;
-    if (value !== host)
-      say(line(node), hostMessage(value, host, `the ${String(object.kind)}'s ${where}`));
+  if (typeof metadata?.name !== 'string' && typeof metadata?.generateName !== 'string')
+    say(line(root), `the ${kind} has no metadata.name`);
+  if (!typed) return;
+  const gk = groupKind(String(object.apiVersion), kind);
+  if (!kindAllowed(gk, allowed)) {
+    say(
+      line(root.get('kind', true) as Node),
+      `a ${gk} is not something a preview deploys (allowed: pull_requests.allowed_kinds in .github/kindler.yml)`,
+    );
+    return;
   }
+  for (const problem of objectProblems(object, host))
+    say(line(nodeAt(doc, problem.path)), problem.message);
+}
+
+/** The node at `path` (aliases and merge keys followed), or the nearest one found on the way. */
+function nodeAt(doc: Document, path: (string | number)[]): Node | null {
+  let node: unknown = doc.contents;
+  let found = node as Node | null;
+  for (const key of path) {
+    for (let hops = 0; isAlias(node) && hops < 64; hops++) node = node.resolve(doc);
+    let next: unknown = null;
+    if (isMap(node)) {
+      next = node.get(key, true);
+      // A key that came in through `<<: *base` lives in the merged map.
+      for (const pair of node.items)
+        if (next === undefined && pairKey(pair.key) === '<<') {
+          const merged = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
+          if (isMap(merged)) next = merged.get(key, true);
+        }
+    } else if (isSeq(node) && typeof key === 'number') next = node.items[key];
+    if (next === undefined || next === null) return found;
+    node = next;
+    if (!isAlias(node)) found = node as Node;
+  }
+  return found;
 }

@@ -3,7 +3,7 @@
 import type http from 'node:http';
 import type { Probot } from 'probot';
 import path from 'node:path';
-import { registrationHandler } from '../github/registration.js';
+import { issueSetupCode, registrationHandler } from '../github/registration.js';
 import { appConfigured, startGitHub } from '../github/start.js';
 import { packageRoot } from '../system/package-root.js';
 import type { Runtime } from '../runtime.js';
@@ -26,6 +26,8 @@ export const githubWebBase = (env: NodeJS.ProcessEnv): string =>
 export interface Served {
   server: http.Server;
   port: number;
+  /** While no app is configured: the one-time code that opens /kindler/setup from elsewhere. */
+  setupCode: string | null;
   stop(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export async function serve(
   const github = await startGitHub(rt, env, owner, metrics, probot);
   const { config } = rt;
   const web = githubWebBase(env);
+  const setupCode = appConfigured(env) ? null : issueSetupCode(config.dataDir);
   const dashboard = dashboardHandler(rt, {
     token: config.KINDLER_DASHBOARD_TOKEN,
     metrics,
@@ -84,6 +87,7 @@ export async function serve(
           gheProtocol: env.GHE_PROTOCOL,
           publicUrl: rt.config.KINDLER_PUBLIC_URL,
           webhookProxyUrl: env.WEBHOOK_PROXY_URL,
+          setupCode: setupCode ?? undefined,
         }),
   });
   const server = await startHttpServer(
@@ -98,6 +102,7 @@ export async function serve(
   return {
     server,
     port: (server.address() as { port: number }).port,
+    setupCode,
     // Graceful: stop accepting, let the worker finish its steps (the queue drains), then close.
     async stop() {
       // Live pages hold their connections open: ended first, so the server can close.

@@ -239,6 +239,14 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: '008_actor_via',
+    statements: [
+      // How an operation's actor was established (github, token, cli): the local operator's token
+      // is never mistaken for a GitHub account of the same name.
+      'alter table operations add column if not exists actor_via text',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? '';

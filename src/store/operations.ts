@@ -20,7 +20,7 @@ import type { Queryable } from './db.js';
 import { toOperation, type OperationRow, type StepRow } from './rows.js';
 import type { OperationPatch } from './store.js';
 
-const OP_COLUMNS = `id, cluster_name, operation, status, log_output, started_at, completed_at, error_message, actor,
+const OP_COLUMNS = `id, cluster_name, operation, status, log_output, started_at, completed_at, error_message, actor, actor_via,
   trigger_source, trigger_url, repo, issue_number, head_sha, current_step, failed_step, fix_command, cancel_requested,
   attempt, comment_id, check_run_id, deployment_id, deployment_state, lease_owner, lease_expires_at, updated_at`;
 
@@ -62,9 +62,19 @@ export async function insertOperation(
 ): Promise<number> {
   const t = input.trigger;
   const rows = await tx.query<{ id: number }>(
-    `insert into operations (cluster_name, operation, status, actor, trigger_source, trigger_url, repo, issue_number, head_sha, started_at, updated_at)
-       values ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, now(), now()) returning id`,
-    [input.envName, input.kind, t.actor, t.source, t.url, t.repo, t.issueNumber, t.headSha],
+    `insert into operations (cluster_name, operation, status, actor, trigger_source, trigger_url, repo, issue_number, head_sha, actor_via, started_at, updated_at)
+       values ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, now(), now()) returning id`,
+    [
+      input.envName,
+      input.kind,
+      t.actor,
+      t.source,
+      t.url,
+      t.repo,
+      t.issueNumber,
+      t.headSha,
+      t.via ?? null,
+    ],
   );
   const id = (rows[0] as { id: number }).id;
   // Skipped steps are recorded with the operation: no worker ever sees them pending.
@@ -168,7 +178,7 @@ export const renew = leaseStatement(
 export async function reopen(
   tx: Queryable,
   id: number,
-  by?: Pick<Trigger, 'actor' | 'source'>,
+  by?: Pick<Trigger, 'actor' | 'source' | 'via'>,
 ): Promise<void> {
   const op = await loadOperation(tx, id);
   if (!op) throw new Failure('not_found', `operation #${id} does not exist`);
@@ -183,9 +193,10 @@ export async function reopen(
        fix_command = null, completed_at = null, cancel_requested = false, current_step = null,
        lease_owner = null, lease_expires_at = null, updated_at = now(),
        actor = case when $2 then $3 else actor end,
-       trigger_source = case when $2 then $4 else trigger_source end
+       trigger_source = case when $2 then $4 else trigger_source end,
+       actor_via = case when $2 then $5 else actor_via end
      where id = $1`,
-    [id, by !== undefined, by?.actor ?? null, by?.source ?? null],
+    [id, by !== undefined, by?.actor ?? null, by?.source ?? null, by?.via ?? null],
   );
   await tx.query(
     `update operation_steps set status = 'pending', error = null, started_at = null, completed_at = null

@@ -7,6 +7,7 @@ import {
   OPERATION_STATUSES,
   STEP_STATUSES,
   TRIGGER_SOURCES,
+  ACTOR_VIAS,
   asNextCommand,
   envName,
   stepsFor,
@@ -109,6 +110,7 @@ export interface OperationRow {
   completed_at: Date | string | null;
   error_message: string | null;
   actor: string | null;
+  actor_via: string | null;
   trigger_source: string;
   trigger_url: string | null;
   repo: string | null;
@@ -146,6 +148,7 @@ const num = (v: number | string | null): number | null => (v === null ? null : N
 const Kind = z.enum(OPERATION_KINDS);
 const Status = z.enum(OPERATION_STATUSES);
 const Source = z.enum(TRIGGER_SOURCES);
+const Via = z.enum(ACTOR_VIAS).nullable();
 const StepStatusColumn = z.enum(STEP_STATUSES);
 const Step = z.enum(CREATE_STEPS).nullable();
 const DeploymentStateColumn = z.enum(DEPLOYMENT_STATES).nullable();
@@ -156,6 +159,7 @@ export function toOperation(row: OperationRow, steps: StepRow[]): Operation {
   const trigger: Trigger = {
     source: Source.parse(row.trigger_source),
     actor: row.actor,
+    ...(row.actor_via === null ? {} : { via: Via.parse(row.actor_via) }),
     url: row.trigger_url,
     repo: row.repo,
     issueNumber: row.issue_number,

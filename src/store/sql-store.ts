@@ -297,7 +297,10 @@ export class SqlStore implements Store {
     return rows[0] ? loadOperation(this.db, rows[0].id) : null;
   }
 
-  async reopenOperation(id: number, by?: Pick<Trigger, 'actor' | 'source'>): Promise<Operation> {
+  async reopenOperation(
+    id: number,
+    by?: Pick<Trigger, 'actor' | 'source' | 'via'>,
+  ): Promise<Operation> {
     try {
       await this.db.transaction(async (tx) => {
         await reopen(tx, id, by);

@@ -2,7 +2,9 @@
 // scripts/lib/lib_sqlite.sh): its `clusters` table is read with Node's built-in node:sqlite,
 // read-only, and each row goes through the same checks as a CSV line (names, providers, ports,
 // subnets). Columns the SQLite schema does not have (register_portainer, haproxy_route) take
-// upstream's defaults (on). Operations history is not imported.
+// upstream's defaults (on). Operations history is not imported. A row upstream's reconciler marks
+// `desired_state = 'absent'` is an environment on its way out: it is not imported (an imported row
+// would be a live environment, and a check would offer to recreate it), and the summary names it.
 import type * as NodeSqlite from 'node:sqlite';
 import { z } from 'zod';
 import { Failure } from '../domain/index.js';
@@ -19,6 +21,7 @@ const Row = z.object({
   pf_port: Value,
   http_port: Value,
   https_port: Value,
+  desired_state: Value,
 });
 const Columns = z.array(z.object({ name: z.string() }));
 
@@ -30,7 +33,7 @@ const DEFAULT_NODE_PORT: Record<string, number> = { k3d: 30080, kind: 30081 };
 
 export async function readSqliteClusters(
   file: string,
-): Promise<{ records: EnvironmentRecord[]; errors: string[] }> {
+): Promise<{ records: EnvironmentRecord[]; errors: string[]; absent: string[] }> {
   let sqlite: SqliteModule;
   try {
     sqlite = await import('node:sqlite');
@@ -69,7 +72,7 @@ export async function readSqliteClusters(
     const order = columns.has('id') ? 'id' : 'rowid';
     const selected = db
       .prepare(
-        `select name, provider, ${columns.has('subnet') ? 'subnet' : 'null as subnet'}, node_port, pf_port, http_port, https_port from clusters order by ${order}`,
+        `select name, provider, ${columns.has('subnet') ? 'subnet' : 'null as subnet'}, node_port, pf_port, http_port, https_port, ${columns.has('desired_state') ? 'desired_state' : 'null as desired_state'} from clusters order by ${order}`,
       )
       .all();
     // A BLOB (bytes) is no name or port: refused whole, with the row it is in.
@@ -79,9 +82,12 @@ export async function readSqliteClusters(
         'invalid_input',
         `${file}: row ${Number(checked.error.issues[0]?.path[0] ?? 0) + 1} of the clusters table holds a value that is not text or a number (${checked.error.issues[0]?.path.slice(1).join('.') ?? '?'}); nothing was imported`,
       );
-    const rows = checked.data;
-    // One CSV line a row, so every check is the CSV import's own.
     const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v).trim());
+    const leaving = (r: (typeof checked.data)[number]) =>
+      cell(r.desired_state).toLowerCase() === 'absent';
+    const absent = checked.data.filter(leaving).map((r) => cell(r.name));
+    const rows = checked.data.filter((r) => !leaving(r));
+    // One CSV line a row, so every check is the CSV import's own.
     const lines = rows.map((r) =>
       [
         cell(r.name),
@@ -97,6 +103,7 @@ export async function readSqliteClusters(
     );
     const parsed = parseEnvironmentsCsv([CSV_HEADER, ...lines].join('\n'));
     return {
+      absent,
       records: parsed.records,
       errors: parsed.errors.map((e) =>
         e.replace(

@@ -180,7 +180,7 @@ export interface Store extends WriteLog {
    * Puts a failed or cancelled operation back in the queue (retry); done steps stay done. `by` is
    * who asked this time: the operation records them as its actor from then on.
    */
-  reopenOperation(id: number, by?: Pick<Trigger, 'actor' | 'source'>): Promise<Operation>;
+  reopenOperation(id: number, by?: Pick<Trigger, 'actor' | 'source' | 'via'>): Promise<Operation>;
   /** How many operations there are by kind and status (metrics). */
   operationCounts(): Promise<{ kind: OperationKind; status: OperationStatus; count: number }[]>;
   /**

@@ -17,7 +17,7 @@ import type http from 'node:http';
 import { parseArgs } from '../commands/parse.js';
 import type { Decision } from '../commands/policy.js';
 import type { Command, Verb } from '../commands/verbs.js';
-import { checkConsistency } from '../consistency/check.js';
+import { sharedCheck } from '../consistency/shared-check.js';
 import {
   previewPrune,
   requestPrunes,
@@ -39,13 +39,25 @@ import {
 import { judge } from '../github/authority.js';
 import { requestOf } from '../lifecycle/engine-api.js';
 import { json } from '../server/http-server.js';
+import { peerAddress } from '../server/peer.js';
 import { same, type Sessions } from './sessions.js';
+import type { FailureThrottle } from './throttle.js';
 
-/** Who a mutation is from. */
+/** Who a request is from. */
 export interface Principal {
   login: string;
   /** The local operator's token, or a GitHub user's. */
   via: 'token' | 'github';
+}
+
+/** The local operator (KINDLER_DASHBOARD_TOKEN): recorded as this login with `via: token`. */
+export const OPERATOR: Principal = { login: 'operator', via: 'token' };
+
+/** A credential that was offered and not taken: the answer to give. */
+export interface Refusal {
+  status: 401 | 403 | 429 | 503;
+  error: string;
+  retryAfter?: number;
 }
 
 export interface ConsoleAccess {
@@ -57,6 +69,8 @@ export interface ConsoleAccess {
   decide?: (login: string, verb: Verb, envName: string | null) => Promise<Decision>;
   /** Signed-in browsers. */
   sessions?: Sessions;
+  /** Wrong tokens counted per address (429 past the limit). */
+  throttle?: FailureThrottle;
 }
 
 /** At most this many sync or prune operations per request, as for a comment. */
@@ -86,9 +100,12 @@ export function consoleApi(rt: ConsoleDeps, access: ConsoleAccess) {
         return true;
       }
     }
-    const principal = session
-      ? { login: session.login, via: session.via }
-      : await identify(req, access);
+    const bearer = session ? null : await bearerPrincipal(req, access);
+    if (bearer && 'status' in bearer) {
+      refuse(res, bearer);
+      return true;
+    }
+    const principal = session ? { login: session.login, via: session.via } : bearer;
     if (!principal) {
       json(res, 401, {
         error:
@@ -144,16 +161,51 @@ export function mutationOf(method: string, route: string): Target | null {
   return null;
 }
 
-async function identify(
+/**
+ * Who an `Authorization: Bearer` header says the request is from: the local operator (the
+ * dashboard token, compared in constant time) or the GitHub user a user token belongs to. Null
+ * without the header; a refusal for a token nobody takes (counted against the address), for an
+ * address that has guessed too often, or when GitHub cannot be asked.
+ */
+export async function bearerPrincipal(
   req: http.IncomingMessage,
   access: ConsoleAccess,
-): Promise<Principal | null> {
-  const header = req.headers.authorization ?? '';
-  if (!/^Bearer \S+$/.test(header)) return null;
-  const token = header.slice('Bearer '.length);
-  if (access.token && same(token, access.token)) return { login: 'dashboard-token', via: 'token' };
-  const login = access.githubLogin ? await access.githubLogin(token) : null;
-  return login ? { login, via: 'github' } : null;
+): Promise<Principal | Refusal | null> {
+  const header = req.headers.authorization;
+  if (header === undefined) return null;
+  const address = peerAddress(req);
+  const wait = access.throttle?.blocked(address) ?? 0;
+  if (wait) return tooMany(wait);
+  const token = /^Bearer (\S+)$/.exec(header)?.[1];
+  if (token && access.token && same(token, access.token)) return OPERATOR;
+  let login: string | null;
+  try {
+    login = token && access.githubLogin ? await access.githubLogin(token) : null;
+  } catch (error) {
+    return {
+      status: 503,
+      error: `GitHub could not be asked who this token is: ${messageOf(error)}`,
+    };
+  }
+  if (login) return { login, via: 'github' };
+  access.throttle?.fail(address);
+  return {
+    status: 401,
+    error:
+      'this token is not taken: send "Authorization: Bearer <token>" with KINDLER_DASHBOARD_TOKEN or a GitHub user token',
+  };
+}
+
+export const tooMany = (seconds: number): Refusal => ({
+  status: 429,
+  error: `too many wrong tokens from this address; try again in ${seconds} s`,
+  retryAfter: seconds,
+});
+
+/** Answers a refused credential as JSON. */
+export function refuse(res: http.ServerResponse, refusal: Refusal): void {
+  if (refusal.retryAfter) res.setHeader('retry-after', String(refusal.retryAfter));
+  json(res, refusal.status, { error: refusal.error });
 }
 
 async function readText(req: http.IncomingMessage): Promise<string> {
@@ -253,6 +305,7 @@ export async function perform(
   const trigger: Trigger = {
     source: 'dashboard',
     actor: principal.login,
+    via: principal.via,
     url: null,
     repo: null,
     issueNumber: null,
@@ -286,7 +339,7 @@ export async function perform(
       };
     }
     case 'check':
-      return { status: 200, body: { report: await checkConsistency(rt) } };
+      return { status: 200, body: { report: await sharedCheck(rt).get() } };
     case 'sync': {
       const plan = await requestSyncs(rt, { trigger, limit: MAX_REPAIRS });
       return { status: 202, body: { operations: plan.operations, actions: plan.actions } };
@@ -420,7 +473,7 @@ export async function allowedVerbs(
 }
 
 /** The local operator may do everything; a GitHub user is judged as their comment would be. */
-function judgeFor(
+export function judgeFor(
   rt: ConsoleDeps,
   access: ConsoleAccess,
   principal: Principal,

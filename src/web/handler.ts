@@ -3,9 +3,13 @@
 //   /kindler/api/environments[/<name>], /kindler/api/operations, /kindler/api/consistency,
 //   /kindler/api/github-writes (what GitHub has not taken)   JSON
 //   /metrics                                                                Prometheus text
-// With KINDLER_DASHBOARD_TOKEN set, all of these need `Authorization: Bearer <token>` or the
-// cookie a visit to /kindler?token=<token> sets. Changes go through the console's API
-// (console-api.ts: POST and DELETE under /kindler/api/, each a Bearer credential of its own).
+// Who may read: the local operator (`Authorization: Bearer <KINDLER_DASHBOARD_TOKEN>`, or the
+// session a visit to /kindler?token=<token> starts: the token itself is never kept in a cookie),
+// and a GitHub user (a user token, or "Sign in with GitHub") whose permission on the config
+// repository allows `list` — the same authority as their comments, refusals naming the rule.
+// Without a dashboard token an anonymous reader is served only from this machine (loopback).
+// Wrong tokens are throttled per address. Changes go through the console's API (console-api.ts:
+// POST and DELETE under /kindler/api/), judged by the same authority.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { packageRoot } from '../system/package-root.js';
@@ -16,15 +20,27 @@ import type { Runtime } from '../runtime.js';
 import { json, type Handler } from '../server/http-server.js';
 import type { Metrics } from '../server/metrics.js';
 import type { Verb } from '../commands/verbs.js';
-import type { Operation } from '../domain/index.js';
-import { allowedVerbs, consoleApi, formAction, type ConsoleAccess } from './console-api.js';
+import { messageOf, type Operation } from '../domain/index.js';
+import {
+  OPERATOR,
+  allowedVerbs,
+  bearerPrincipal,
+  consoleApi,
+  formAction,
+  judgeFor,
+  refuse,
+  tooMany,
+  type ConsoleAccess,
+  type Principal,
+  type Refusal,
+} from './console-api.js';
+import { isLoopbackAddress, peerAddress } from '../server/peer.js';
+import { FailureThrottle } from './throttle.js';
 import { pruneConfirm, type Viewer } from './controls.js';
-import { Sessions, cookie, same } from './sessions.js';
+import { Sessions, same } from './sessions.js';
 import { signInHandler, type OAuthSettings } from './sign-in.js';
 import { DashboardData, PAGE, type Degradation } from './data.js';
 import { environmentPage, esc, listPage, notFoundPage, page } from './pages.js';
-
-const COOKIE = 'kindler_token';
 
 export function dashboardHandler(
   rt: Runtime & RepairDeps,
@@ -50,9 +66,14 @@ export function dashboardHandler(
   const data = new DashboardData(rt);
   const { token, metrics } = options;
   const sessions = new Sessions(rt.store, options.secure ?? false);
-  const access: ConsoleAccess = { ...options.access, token, sessions };
+  const throttle = new FailureThrottle();
+  const access: ConsoleAccess = { ...options.access, token, sessions, throttle };
   const mutate = consoleApi(rt, access);
-  const live = new LiveEvents(rt.store);
+  const live = new LiveEvents(rt.store, {
+    max: 100,
+    perPrincipal: rt.config.KINDLER_LIVE_PER_READER,
+    lifetimeMs: rt.config.KINDLER_LIVE_LIFETIME_SECONDS * 1000,
+  });
   const signIn =
     options.oauth && access.githubLogin
       ? signInHandler(options.oauth, sessions, access.githubLogin)
@@ -63,12 +84,47 @@ export function dashboardHandler(
     const verbs: Verb[] = name
       ? ['stop', 'start', 'retry', 'cancel', 'extend', 'delete']
       : ['create', 'check', 'sync', 'prune'];
+    // A permission GitHub cannot tell us now offers no controls; the page still shows.
+    const allowed = await allowedVerbs(rt, access, session, verbs, name).catch(
+      () => new Set<Verb>(),
+    );
     return {
       login: session?.login ?? null,
       csrf: session?.csrf ?? null,
-      allowed: await allowedVerbs(rt, access, session, verbs, name),
+      allowed,
       signIn: signIn !== null,
     };
+  };
+  /**
+   * Who reads, judged by the one authority: the operator, or a GitHub user whose permission allows
+   * `list`; anonymous only without a token and from this machine. A refusal otherwise.
+   */
+  const readerOf = async (
+    req: http.IncomingMessage,
+  ): Promise<{ principal: Principal | null } | Refusal> => {
+    const bearer = await bearerPrincipal(req, access);
+    if (bearer && 'status' in bearer) return bearer;
+    const session = bearer ? null : await sessions.of(req);
+    const principal = bearer ?? (session ? { login: session.login, via: session.via } : null);
+    if (!principal) {
+      if (!token && isLoopbackAddress(peerAddress(req))) return { principal: null };
+      return {
+        status: 401,
+        error: `This dashboard needs a credential: send "Authorization: Bearer <token>"${token ? ', or open /kindler?token=<token> once' : ' (set KINDLER_DASHBOARD_TOKEN to read it from another machine)'}${signIn ? ', or sign in with GitHub at /kindler/login' : ''}.`,
+      };
+    }
+    if (principal.via === 'token') return { principal };
+    let decision;
+    try {
+      decision = await judgeFor(rt, access, principal, 'list', null);
+    } catch (error) {
+      return {
+        status: 503,
+        error: `Your permission could not be read just now (${rt.redactor.redact(messageOf(error)).slice(0, 200)}); nothing is shown until it can. Reload in a minute.`,
+      };
+    }
+    if (decision.allowed) return { principal };
+    return { status: 403, error: decision.message.replace(/^@\S+, /, '') };
   };
   const listing = async (
     req: http.IncomingMessage,
@@ -173,43 +229,46 @@ export function dashboardHandler(
         return true;
       }
       if (signIn && (await signIn(req, res, path, url))) return true;
-      if (token) {
-        const offered = url.searchParams.get('token');
-        if (offered && same(offered, token) && !path.startsWith('/kindler/api')) {
-          // The local operator's browser: reads by the cookie, changes by a session of its own.
-          url.searchParams.delete('token');
-          res
-            .writeHead(303, {
-              location: `${url.pathname}${url.search}`,
-              'set-cookie': [
-                `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
-                await sessions.start('dashboard-token', 'token'),
-              ],
-            })
-            .end();
-          return true;
+      const offered = url.searchParams.get('token');
+      if (token && offered !== null && !path.startsWith('/kindler/api')) {
+        // The local operator's browser: the token is traded for a session once, never kept.
+        const address = peerAddress(req);
+        const wait = throttle.blocked(address);
+        if (wait) return answerRefusal(res, path, tooMany(wait));
+        if (!same(offered, token)) {
+          throttle.fail(address);
+          return answerRefusal(res, path, {
+            status: 401,
+            error: "That token is not this dashboard's; nothing was opened.",
+          });
         }
-        if (!authorised(req, token) && !(await sessions.of(req))) {
-          res
-            .writeHead(401, {
-              'content-type': 'text/plain; charset=utf-8',
-              'www-authenticate': 'Bearer realm="kindler"',
-            })
-            .end(
-              `This dashboard needs a token: send "Authorization: Bearer <token>", or open /kindler?token=<token> once${signIn ? ', or sign in with GitHub at /kindler/login' : ''}.\n`,
-            );
-          return true;
-        }
+        url.searchParams.delete('token');
+        res
+          .writeHead(303, {
+            location: `${url.pathname}${url.search}`,
+            'set-cookie': await sessions.start(OPERATOR.login, OPERATOR.via),
+            'referrer-policy': 'no-referrer',
+          })
+          .end();
+        return true;
       }
+      // Setup answers for itself (the operator only, and only while no app is configured).
+      if (options.setup && path.startsWith('/kindler/setup') && (await options.setup(req, res)))
+        return true;
+      const reader = await readerOf(req);
+      if ('status' in reader) return answerRefusal(res, path, reader);
       if (path === '/metrics' && metrics) {
         const { contentType, body } = await metrics.render();
         res.writeHead(200, { 'content-type': contentType }).end(body);
         return true;
       }
-      if (options.setup && path.startsWith('/kindler/setup') && (await options.setup(req, res)))
-        return true;
       if (path === '/kindler/api/events') {
-        await live.serve(req, res, url.searchParams.get('env'));
+        await live.serve(
+          req,
+          res,
+          url.searchParams.get('env'),
+          principalKey(req, reader.principal),
+        );
         return true;
       }
       if (path === '/kindler/assets/live.js') {
@@ -340,11 +399,22 @@ async function small(req: http.IncomingMessage): Promise<string> {
   return text.slice(0, 4_096);
 }
 
-function authorised(req: http.IncomingMessage, token: string): boolean {
-  const header = req.headers.authorization;
-  if (header?.startsWith('Bearer ') && same(header.slice(7), token)) return true;
-  const offered = cookie(req, COOKIE);
-  return offered !== null && same(offered, token);
+/** A refused reader: JSON under the API and /metrics, a page elsewhere. */
+function answerRefusal(res: http.ServerResponse, path: string, refusal: Refusal): true {
+  if (refusal.status === 401) res.setHeader('www-authenticate', 'Bearer realm="kindler"');
+  if (path.startsWith('/kindler/api/') || path === '/metrics') {
+    refuse(res, refusal);
+    return true;
+  }
+  if ('retryAfter' in refusal && refusal.retryAfter)
+    res.setHeader('retry-after', String(refusal.retryAfter));
+  const body = `<h2>Not shown</h2><div class="notice error" role="alert">${esc(refusal.error)}</div>`;
+  return html(res, refusal.status, page('kindler', body));
+}
+
+/** Whose live streams these are: the operator, a GitHub user, or an anonymous address. */
+function principalKey(req: http.IncomingMessage, principal: Principal | null): string {
+  return principal ? `${principal.via}:${principal.login}` : `address:${peerAddress(req)}`;
 }
 
 /** A path segment decoded, or null when its percent-encoding is malformed (`%ZZ`). */

@@ -1,8 +1,10 @@
 // Live updates for the console: Server-Sent Events fed by PostgreSQL LISTEN/NOTIFY
 // (Store.events), so a step finished by another replica or by the CLI reaches every open page at
 // once, without polling. One LISTEN connection per process, shared by every open page; at most
-// `max` pages at a time (503 beyond); a comment line every 15 s keeps proxies from closing an
-// idle stream.
+// `max` pages at a time and `perPrincipal` for one reader (429 beyond: one reader cannot take
+// everyone's streams); a stream ends after `lifetimeMs` and the browser's EventSource reconnects
+// (so a stream never outlives a revoked session by much); a comment line every 15 s keeps proxies
+// from closing an idle stream.
 import type http from 'node:http';
 import type { Store, StoreEvent } from '../store/store.js';
 import { json } from '../server/http-server.js';
@@ -11,7 +13,20 @@ interface Client {
   res: http.ServerResponse;
   /** Only this environment's events, or all. */
   env: string | null;
+  /** Whose stream it is. */
+  principal: string;
 }
+
+export interface LiveLimits {
+  /** Streams open at once in this process. */
+  max: number;
+  /** Streams one reader may hold at once. */
+  perPrincipal: number;
+  /** How long one stream lasts before the browser is asked to reconnect. */
+  lifetimeMs: number;
+}
+
+export const LIVE_LIMITS: LiveLimits = { max: 100, perPrincipal: 8, lifetimeMs: 10 * 60_000 };
 
 export class LiveEvents {
   private readonly clients = new Set<Client>();
@@ -19,13 +34,26 @@ export class LiveEvents {
 
   constructor(
     private readonly store: Pick<Store, 'events'>,
-    private readonly max = 100,
+    private readonly limits: LiveLimits = LIVE_LIMITS,
   ) {}
 
-  /** Answers GET /kindler/api/events[?env=<name>] with a stream of events. */
-  async serve(req: http.IncomingMessage, res: http.ServerResponse, env: string | null) {
-    if (this.clients.size >= this.max) {
-      json(res, 503, { error: `${this.max} live pages are open already; reload later` });
+  /** Answers GET /kindler/api/events[?env=<name>] with a stream of events for `principal`. */
+  async serve(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    env: string | null,
+    principal: string,
+  ) {
+    const held = [...this.clients].filter((c) => c.principal === principal).length;
+    if (held >= this.limits.perPrincipal) {
+      res.setHeader('retry-after', '30');
+      json(res, 429, {
+        error: `you have ${held} live pages open already (at most ${this.limits.perPrincipal}); close one or reload later`,
+      });
+      return;
+    }
+    if (this.clients.size >= this.limits.max) {
+      json(res, 503, { error: `${this.limits.max} live pages are open already; reload later` });
       return;
     }
     try {
@@ -41,12 +69,16 @@ export class LiveEvents {
       'x-accel-buffering': 'no',
     });
     res.write(': kindler live events\nretry: 2000\n\n');
-    const client: Client = { res, env };
+    const client: Client = { res, env, principal };
     this.clients.add(client);
     const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
     ping.unref();
+    // Its time is up: the browser reconnects (retry above) and is judged afresh.
+    const end = setTimeout(() => res.end(), this.limits.lifetimeMs);
+    end.unref();
     req.once('close', () => {
       clearInterval(ping);
+      clearTimeout(end);
       this.clients.delete(client);
     });
   }

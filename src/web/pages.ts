@@ -268,7 +268,7 @@ ${e.deployed ? `<dt>deployed</dt><dd><code>${esc(e.deployed.sha.slice(0, 7))}</c
     .map(
       (op) => `<section aria-labelledby="op-${op.id}">
 <h3 id="op-${op.id}">${esc(op.kind)} #${op.id} — <span class="${op.status === 'success' ? 'st-done' : op.status === 'failed' ? 'st-failed' : 'st-running'}">${esc(op.status)}</span></h3>
-<p class="muted">${esc(op.trigger.source)}${op.trigger.actor ? ` by ${esc(op.trigger.actor)}` : ''} · ${esc(new Date(op.startedAt).toISOString())}${op.trigger.url ? ` · ${link(op.trigger.url, op.trigger.url.includes('#issuecomment') ? 'comment' : 'pull request')}` : ''}${op.checkRunId && op.trigger.repo ? ` · ${link(`${web}/${op.trigger.repo}/runs/${op.checkRunId}`, 'check run')}` : ''}</p>
+<p class="muted">${esc(op.trigger.source)}${op.trigger.actor ? ` by ${esc(op.trigger.actor)}${op.trigger.via === 'token' ? ' (dashboard token)' : ''}` : ''} · ${esc(new Date(op.startedAt).toISOString())}${op.trigger.url ? ` · ${link(op.trigger.url, op.trigger.url.includes('#issuecomment') ? 'comment' : 'pull request')}` : ''}${op.checkRunId && op.trigger.repo ? ` · ${link(`${web}/${op.trigger.repo}/runs/${op.checkRunId}`, 'check run')}` : ''}</p>
 <ol class="steps">
 ${(() => {
   const logs = stepLogs(op);

@@ -136,7 +136,7 @@ describe('the console API', () => {
       kind: 'create',
       envName: 'web1',
       status: 'queued',
-      trigger: { source: 'dashboard', actor: 'dashboard-token' },
+      trigger: { source: 'dashboard', actor: 'operator', via: 'token' },
     });
     const env = await rt.store.getEnvironment('web1');
     expect(env).toMatchObject({ provider: 'kind', registerPortainer: false, haproxyRoute: true });
@@ -265,7 +265,7 @@ describe('the console API', () => {
       {
         kind: 'prune',
         envName: 'orph',
-        trigger: { source: 'dashboard', actor: 'dashboard-token' },
+        trigger: { source: 'dashboard', actor: 'operator', via: 'token' },
       },
     ]);
     const read = await call('POST', 'consistency/sync', 'gho_rita');

@@ -277,8 +277,31 @@ describe('Argo CD', () => {
 
   it('registers the cluster, the repository and the ApplicationSet; a second environment updates it', async () => {
     expect(await step.ensure(ctx)).toBe(
-      `registered: secret cluster-dev → ${kube.url.replace('127.0.0.1', 'host.k3d.internal')}/k3d-dev; repository ${REPO}; ApplicationSet whoami updated`,
+      `registered: secret cluster-dev → ${kube.url.replace('127.0.0.1', 'host.k3d.internal')}/k3d-dev; repository ${REPO}; project kindler-dev; ApplicationSet whoami updated`,
     );
+    // What dev's Application may deploy is bounded where Argo CD applies it: its own cluster and
+    // namespace, no cluster-scoped kind, no RBAC, only the environment repository.
+    const project = kube.get(
+      'k3d-devops',
+      'argoproj.io/v1alpha1',
+      'AppProject',
+      'kindler-dev',
+      'argocd',
+    ) as any;
+    expect(project.spec).toEqual({
+      description: expect.stringContaining('dev'),
+      sourceRepos: [REPO],
+      destinations: [{ name: 'dev', namespace: 'whoami' }],
+      clusterResourceWhitelist: [],
+      namespaceResourceBlacklist: [
+        { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+        { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+      ],
+    });
+    expect(appSet().spec.template.spec.project).toBe('kindler-{{.env}}');
+    expect(appSet().spec.template.spec.syncPolicy.syncOptions).toBeUndefined();
+    // The namespace is the bot's to make, in the environment's own cluster.
+    expect(kube.get('k3d-dev', 'v1', 'Namespace', 'whoami')).not.toBeNull();
     const secret = kube.get('k3d-devops', 'v1', 'Secret', 'cluster-dev', 'argocd') as any;
     expect(secret.metadata.labels).toEqual({
       'argocd.argoproj.io/secret-type': 'cluster',
@@ -335,6 +358,9 @@ describe('Argo CD', () => {
     rows = [makeEnv('uat')];
     expect(await step.remove(ctx)).toBe('secret cluster-dev deleted; ApplicationSet updated');
     expect(appSet().spec.generators[0].list.elements.map((e: any) => e.env)).toEqual(['uat']);
+    expect(
+      kube.get('k3d-devops', 'argoproj.io/v1alpha1', 'AppProject', 'kindler-dev', 'argocd'),
+    ).toBeNull();
     expect(await step.remove(ctx)).toBe(
       'secret cluster-dev already absent; ApplicationSet updated',
     );
@@ -370,7 +396,7 @@ describe('Argo CD', () => {
     );
     const error = await rejection(refused.ensure(ctx));
     expect(error.message).toBe(
-      'registering "dev" in Argo CD: k3d-dev: apply ServiceAccount kube-system/argocd-manager answered 401: Unauthorized',
+      'registering "dev" in Argo CD: k3d-dev: apply Namespace whoami answered 401: Unauthorized',
     );
     for (const s of [...secrets, 'kube-token-wrong']) expect(error.message).not.toContain(s);
   });

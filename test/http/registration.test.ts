@@ -73,6 +73,9 @@ describe('registering the GitHub App', () => {
       name: 'kindler-bot',
       hook_attributes: { url: `${base}/api/github/webhooks` },
       redirect_url: `${base}/kindler/setup/callback`,
+      // "Sign in with GitHub" comes back here; GitHub refuses a redirect it was not given.
+      callback_urls: [`${base}/kindler/login/callback`],
+      request_oauth_on_install: false,
       default_permissions: {
         issues: 'write',
         checks: 'write',
@@ -135,9 +138,11 @@ describe('registering the GitHub App', () => {
     // ...and treats what it read as secrets.
     expect(loadConfig(env, tmp).secrets).toContain('client-secret-0123456789');
 
-    // The state is good once.
+    // Registered once: the setup page and the callback never replace it from the web.
     const again = await fetch(`${base}/kindler/setup/callback?code=abc123&state=${state}`);
-    expect(again.status).toBe(400);
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain('never replaced from the web');
+    expect((await fetch(`${base}/kindler/setup`)).status).toBe(409);
   });
 
   it('with WEBHOOK_PROXY_URL, the webhook GitHub is given is the proxy channel', async () => {

@@ -68,6 +68,7 @@ const RESOURCES: Record<string, Resource[]> = {
   'argoproj.io/v1alpha1': [
     { name: 'applicationsets', kind: 'ApplicationSet', namespaced: true, custom: true },
     { name: 'applications', kind: 'Application', namespaced: true, custom: true },
+    { name: 'appprojects', kind: 'AppProject', namespaced: true, custom: true },
   ],
 };
 

@@ -23,8 +23,10 @@ describe('deploy/ validation', () => {
       ),
     );
     expect(manifestProblems(files, HOST)).toEqual([]);
-    // The same chart rendered for another environment is refused here: its host is not ours.
+    // The same chart rendered for another environment is refused here: its host is not ours, in
+    // values.yaml and where the template reads it ({{ .Values.ingress.host }}).
     expect(at(manifestProblems(files, 'whoami.other.example.test'))).toEqual([
+      `deploy/templates/ingress.yaml:11: the Ingress's spec.rules[].host is "${HOST}"; an environment serves only its own host "whoami.other.example.test"`,
       `deploy/values.yaml:10: ingress.host is "${HOST}"; an environment serves only its own host "whoami.other.example.test"`,
     ]);
   });
@@ -62,6 +64,7 @@ describe('deploy/ validation', () => {
   it("a chart's templates keep their line numbers with actions spanning lines", () => {
     const files = [
       { path: 'deploy/Chart.yaml', content: 'apiVersion: v2\nname: c\n' },
+      { path: 'deploy/values.yaml', content: `enabled: true\nhost: ${HOST}\n` },
       {
         path: 'deploy/templates/web.yaml',
         content: [
