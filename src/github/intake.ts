@@ -6,6 +6,8 @@ import type { Probot } from 'probot';
 import { HANDLED_EVENTS, plainError, receiveDelivery } from '../app.js';
 import type { Delivery, OperationQueue } from '../queue/operation-queue.js';
 import { json } from '../server/http-server.js';
+import { peerAddress } from '../server/peer.js';
+import { BodyBudget } from './webhook-budget.js';
 
 /** HMAC-SHA256 of the raw body against `sha256=<hex>`, in constant time. */
 export function signatureMatches(raw: Buffer, header: string, secret: string): boolean {
@@ -16,31 +18,38 @@ export function signatureMatches(raw: Buffer, header: string, secret: string): b
   return given.length === expected.length && crypto.timingSafeEqual(given, expected);
 }
 
-const MAX_PAYLOAD = 25 * 1024 * 1024; // GitHub caps payloads at 25 MB
-/** Bytes of delivery bodies held at once by this process, all requests together. */
-const MAX_BUFFERED = 64 * 1024 * 1024;
-let buffered = 0;
-
-/** Answers and stops reading: the rest of the body is not kept. */
+/** Answers and stops reading: the rest of the body is not kept, the connection is closed. */
 function refuseBody(
-  req: http.IncomingMessage,
   res: http.ServerResponse,
   status: number,
   error: string,
+  headers: Record<string, string> = {},
 ): void {
+  res.shouldKeepAlive = false;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.setHeader('connection', 'close');
   json(res, status, { error });
-  req.resume();
 }
 /** Deliveries handled at once by this process (each is a few GitHub calls, throttled by Octokit). */
 export const DELIVERY_CONCURRENCY = 8;
 
+/** The process's body budget (webhook-budget.ts): shared by every request to the endpoint. */
+const BUDGET = new BodyBudget();
+
+const EVENT = /^[a-z_]{1,64}$/;
+const DELIVERY_ID = /^[A-Za-z0-9._-]{1,100}$/;
+const SIGNATURE = /^sha256=[0-9a-f]{64}$/;
+
 /**
- * The webhook endpoint: the signature is checked against the raw body (WEBHOOK_SECRET); a delivery
- * that cannot carry work for us — a comment without `/env`, an event we do not handle — is answered
- * at once; any other is stored in the durable queue and answered 202, and the app handles it from
- * there (its GitHub calls never hold up the answer). When the database is unreachable the app
- * handles the delivery in the request instead: `/env list|status` answer from the CSV snapshot.
+ * The webhook endpoint. Before a byte of the body is read: the headers must have GitHub's shape
+ * (an event name, a delivery id, `x-hub-signature-256: sha256=<64 hex>`), the length must be
+ * declared and at most 25 MB, and the budget must have room for it (webhook-budget.ts); a body
+ * that stops arriving is cut. Then the signature is checked against the raw body
+ * (WEBHOOK_SECRET); a delivery that cannot carry work for us — a comment without `/env`, an event
+ * we do not handle — is answered at once; any other is stored in the durable queue and answered
+ * 202, and the app handles it from there (its GitHub calls never hold up the answer). When the
+ * database is unreachable the app handles the delivery in the request instead: `/env list|status`
+ * answer from the CSV snapshot.
  */
 export async function receiveWebhook(
   req: http.IncomingMessage,
@@ -48,7 +57,7 @@ export async function receiveWebhook(
   probot: Probot,
   queue: OperationQueue,
   secret: string,
-  limits: { maxBuffered: number } = { maxBuffered: MAX_BUFFERED },
+  budget: BodyBudget = BUDGET,
 ): Promise<void> {
   if (req.method !== 'POST') return json(res, 405, { error: 'webhooks are POSTed' });
   const header = (h: string) => (typeof req.headers[h] === 'string' ? req.headers[h] : null);
@@ -56,29 +65,32 @@ export async function receiveWebhook(
   const id = header('x-github-delivery');
   const signature = header('x-hub-signature-256');
   if (!name || !id || !signature)
-    return json(res, 400, {
-      error: 'missing x-github-event, x-github-delivery or x-hub-signature-256',
-    });
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_PAYLOAD) return refuseBody(req, res, 413, 'payload larger than 25 MB');
-  const chunks: Buffer[] = [];
-  let size = 0;
+    return refuseBody(res, 400, 'missing x-github-event, x-github-delivery or x-hub-signature-256');
+  if (!EVENT.test(name) || !DELIVERY_ID.test(id) || !SIGNATURE.test(signature))
+    return refuseBody(
+      res,
+      400,
+      'x-github-event, x-github-delivery or x-hub-signature-256 is not what GitHub sends (sha256=<64 hex digits>)',
+    );
+  const length = header('content-length');
+  if (length === null || !/^\d{1,9}$/.test(length))
+    return refuseBody(res, 411, 'a delivery declares its Content-Length');
+  const declared = Number(length);
+  if (declared > budget.limits.maxBody) return refuseBody(res, 413, 'payload larger than 25 MB');
+  const reserved = budget.reserve(peerAddress(req), declared);
+  if ('refused' in reserved) return refuseBody(res, 503, reserved.refused, { 'retry-after': '5' });
+  let raw: Buffer | 'slow' | 'gone';
   try {
-    for await (const chunk of req) {
-      const n = (chunk as Buffer).length;
-      size += n;
-      if (size > MAX_PAYLOAD) return refuseBody(req, res, 413, 'payload larger than 25 MB');
-      // Bytes held for deliveries being read, across requests: past the bound, answer 503
-      // (GitHub redelivers) rather than grow without limit.
-      if (buffered + n > limits.maxBuffered)
-        return refuseBody(req, res, 503, 'busy: too many large deliveries at once; try again');
-      buffered += n;
-      chunks.push(chunk as Buffer);
-    }
+    raw = await budget.read(req, declared);
   } finally {
-    buffered -= chunks.reduce((t, c) => t + c.length, 0);
+    reserved.release();
   }
-  const raw = Buffer.concat(chunks);
+  if (raw === 'gone') return;
+  if (raw === 'slow') {
+    refuseBody(res, 408, 'the body did not arrive in time');
+    req.destroy();
+    return;
+  }
   // GitHub signs the bytes it sends: verify those, not a decoding of them.
   if (!signatureMatches(raw, signature, secret)) {
     return json(res, 400, { error: 'signature does not match the payload: check WEBHOOK_SECRET' });

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Probot } from 'probot';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ignoredBecause, receiveWebhook } from '../../src/github/intake.js';
+import { BodyBudget, WEBHOOK_LIMITS, type WebhookLimits } from '../../src/github/webhook-budget.js';
 import type { Delivery, OperationQueue } from '../../src/queue/operation-queue.js';
 
 const SECRET = 'intake-secret';
@@ -54,13 +55,15 @@ describe('receiveWebhook', () => {
   let server: http.Server | null = null;
   afterEach(() => server?.close());
 
-  async function endpoint(queue: Partial<OperationQueue>, maxBuffered?: number) {
+  async function endpoint(queue: Partial<OperationQueue>, limits?: Partial<WebhookLimits>) {
     const received: Delivery[] = [];
     const probot = {
       webhooks: { verify: async (body: string, signature: string) => sign(body) === signature },
       receive: async (d: Delivery) => void received.push(d),
       log: { warn: () => undefined, error: () => undefined },
     } as unknown as Probot;
+    // One budget for the server, as the process has one.
+    const budget = limits ? new BodyBudget({ ...WEBHOOK_LIMITS, ...limits }) : null;
     server = http.createServer(
       (req, res) =>
         void receiveWebhook(
@@ -69,7 +72,7 @@ describe('receiveWebhook', () => {
           probot,
           queue as OperationQueue,
           SECRET,
-          ...(maxBuffered ? [{ maxBuffered }] : []),
+          ...(budget ? [budget] : []),
         ),
     );
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
@@ -171,46 +174,140 @@ describe('receiveWebhook', () => {
     expect(accepted).toEqual([]);
   });
 
-  it('bounds the bytes held for deliveries at once: past the bound, 503 instead of growing', async () => {
-    const accepted: Delivery[] = [];
-    const { url } = await endpoint({ accept: async (d) => (accepted.push(d), true) }, 1_500_000);
-    const big = JSON.stringify({ action: 'created', comment: { body: 'x'.repeat(1_000_000) } });
-    const headers = (id: string) => ({
-      'content-type': 'application/json',
-      'x-github-event': 'issue_comment',
-      'x-github-delivery': id,
-      'x-hub-signature-256': sign(big),
-    });
-    // The first delivery holds 1 MB and waits for its last byte…
+  /** A POST whose headers go out now and whose body is written by the caller. */
+  function open(url: string, headers: Record<string, string | number>, address = '127.0.0.1') {
     const target = new URL(url);
-    const first = http.request({
+    const req = http.request({
       host: target.hostname,
       port: target.port,
       path: target.pathname,
       method: 'POST',
-      headers: { ...headers('b-1'), 'content-length': Buffer.byteLength(big) },
+      localAddress: address,
+      headers,
     });
-    const firstAnswer = new Promise<number>((resolve, reject) => {
-      first.on('response', (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
+    const answer = new Promise<{ status: number; body: string }>((resolve) => {
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', () => resolve({ status: res.statusCode ?? 0, body }));
       });
-      first.on('error', reject);
+      req.on('error', () => resolve({ status: 0, body: 'reset' }));
     });
-    first.write(big.slice(0, -1));
-    await new Promise((r) => setTimeout(r, 300));
-    // …so a second one cannot be held beside it: one of the two is answered 503 (which one
-    // depends on which bytes the server read first), never both held.
-    const second = await fetch(url, { method: 'POST', body: big, headers: headers('b-2') });
-    const secondBody = (await second.json()) as { error?: string };
-    first.end(big.slice(-1));
-    const statuses = [await firstAnswer, second.status].sort();
-    expect(statuses).toEqual([200, 503]);
-    if (second.status === 503)
-      expect(secondBody).toEqual({ error: 'busy: too many large deliveries at once; try again' });
+    req.flushHeaders();
+    return { req, answer };
+  }
+  const headersFor = (id: string, body: string, signature = sign(body)) => ({
+    'content-type': 'application/json',
+    'x-github-event': 'issue_comment',
+    'x-github-delivery': id,
+    'x-hub-signature-256': signature,
+    'content-length': String(Buffer.byteLength(body)),
+  });
+
+  it('reserves what a body declares before reading it: past the bound, 503 at once', async () => {
+    const accepted: Delivery[] = [];
+    const { url } = await endpoint(
+      { accept: async (d) => (accepted.push(d), true) },
+      { lanes: { small: 1_500_000, large: 1_500_000 } },
+    );
+    const big = JSON.stringify({
+      action: 'created',
+      comment: { body: `/env list\n${'x'.repeat(1_000_000)}` },
+    });
+    // The first delivery holds its 1 MB and waits for its last byte…
+    const first = open(url, headersFor('b-1', big));
+    first.req.write(big.slice(0, -1));
+    await new Promise((r) => setTimeout(r, 200));
+    // …so the second is refused before a byte of it is read.
+    const second = await fetch(url, { method: 'POST', body: big, headers: headersFor('b-2', big) });
+    expect(second.status).toBe(503);
+    expect(second.headers.get('retry-after')).toBe('5');
+    expect(await second.json()).toEqual({
+      error: 'busy: too many large deliveries at once; try again',
+    });
+    first.req.end(big.slice(-1));
+    expect((await first.answer).status).toBe(202);
     // Once it is done, the bytes are released: the next one is read.
-    const third = await fetch(url, { method: 'POST', body: big, headers: headers('b-3') });
-    expect(third.status).toBe(200);
+    const third = await fetch(url, { method: 'POST', body: big, headers: headersFor('b-3', big) });
+    expect(third.status).toBe(202);
+    expect(accepted.map((d) => d.id)).toEqual(['b-1', 'b-3']);
+  });
+
+  it('refuses a signature of the wrong shape and an undeclared length before reading the body', async () => {
+    const { url } = await endpoint({ accept: async () => true });
+    const body = JSON.stringify(comment);
+    // Headers only: the body never comes, yet the answer does.
+    for (const signature of ['sha256=00', 'sha1=' + 'a'.repeat(40), `sha256=${'A'.repeat(64)}`]) {
+      const forged = open(url, headersFor('s-1', body, signature));
+      const answer = await forged.answer;
+      expect(answer.status, signature).toBe(400);
+      expect(answer.body).toContain('sha256=<64 hex digits>');
+      forged.req.destroy();
+    }
+    const { 'content-length': _, ...undeclared } = headersFor('s-2', body);
+    const chunked = open(url, { ...undeclared, 'transfer-encoding': 'chunked' });
+    chunked.req.write(body);
+    chunked.req.end();
+    expect((await chunked.answer).status).toBe(411);
+  });
+
+  it('a signed delivery is answered while three slow bodies with forged signatures hold their sockets; they are cut when they stall', async () => {
+    const accepted: Delivery[] = [];
+    const { url, post } = await endpoint(
+      { accept: async (d) => (accepted.push(d), true) },
+      { idleMs: 1_500 },
+    );
+    const forged = `sha256=${'0'.repeat(64)}`;
+    const declared = 25 * 1024 * 1024 - 1;
+    // Three strangers on one address declare 25 MB each and send a little, then nothing.
+    const slow = [0, 1, 2].map((i) => {
+      const s = open(
+        url,
+        { ...headersFor(`slow-${i}`, '', forged), 'content-length': String(declared) },
+        '127.0.0.2',
+      );
+      s.req.write(Buffer.alloc(64 * 1024, 'a'));
+      return s;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    // The address may hold one 25 MB body: the other two are refused at once.
+    const early = await Promise.race([
+      Promise.all(slow.slice(1).map((s) => s.answer)),
+      new Promise((r) => setTimeout(() => r('pending'), 1_000)),
+    ]);
+    expect(early).toEqual([
+      { status: 503, body: expect.stringContaining('this address has too many deliveries') },
+      { status: 503, body: expect.stringContaining('this address has too many deliveries') },
+    ]);
+    // GitHub's delivery, from another address, is answered at once: its lane is its own.
+    const started = Date.now();
+    const signed = await post('real-1', comment);
+    expect(signed.status).toBe(202);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // The stalled body is cut (408), and its reservation released.
+    expect(await slow[0]!.answer).toMatchObject({ status: 408 });
+    expect(accepted.map((d) => d.id)).toEqual(['real-1']);
+  });
+
+  it('a body trickling slower than the minimum rate is cut by its deadline', async () => {
+    const { url } = await endpoint(
+      { accept: async () => true },
+      { idleMs: 600, minRate: 1024 * 1024 },
+    );
+    const body = JSON.stringify({ action: 'created', comment: { body: 'y'.repeat(200_000) } });
+    const trickle = open(url, headersFor('t-1', body));
+    let sent = 0;
+    // 1 KB every 200 ms: never idle for 600 ms, but 5 KB/s, far under 1 MB/s.
+    const timer = setInterval(() => {
+      if (sent < body.length) trickle.req.write(body.slice(sent, (sent += 1024)));
+    }, 200);
+    const started = Date.now();
+    const answer = await trickle.answer;
+    clearInterval(timer);
+    expect(answer.status).toBe(408);
+    // idleMs + 200 KB at 1 MB/s ≈ 0.8 s, not the 40 s the trickle would take.
+    expect(Date.now() - started).toBeLessThan(3_000);
   });
 });
 
