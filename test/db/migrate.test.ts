@@ -44,6 +44,7 @@ const ALL = [
   '005_pull_request_deploys',
   '006_live_events',
   '007_console_sessions',
+  '008_actor_via',
 ];
 
 describe('migrations', () => {

@@ -160,9 +160,9 @@ describe('kindler CLI', () => {
       updated_at timestamp default current_timestamp, server_ip text, desired_state text default 'present',
       actual_state text default 'unknown', last_reconciled_at timestamp, reconcile_error text)`);
     const insert = db.prepare(
-      'insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port) values (?, ?, ?, ?, ?, ?, ?)',
+      'insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port, desired_state) values (?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    for (const row of rows) insert.run(...(row as never[]));
+    for (const row of rows) insert.run(...([...row, 'present'].slice(0, 8) as never[]));
     db.close();
   };
 
@@ -173,10 +173,13 @@ describe('kindler CLI', () => {
       ['sq-one', 'k3d', '10.120.0.0/16', null, 19120, 18120, 18520],
       ['sq-kind', 'kind', null, 30082, 19121, 18121, 18521],
       ['sq-dup', 'k3d', null, 30080, 19122, 18090, 18522], // dev's http port
+      // Upstream's reconciler is deleting it: not a live environment.
+      ['sq-gone', 'k3d', null, 30080, 19123, 18123, 18523, 'absent'],
     ]);
     const r = await cliInProcess(['import-sqlite', file, '--json'], env);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({
+      absent: ['sq-gone'],
       imported: ['sq-one', 'sq-kind'],
       skipped: [
         { name: 'devops', reason: 'already present (kept as it is)' },
@@ -191,6 +194,16 @@ describe('kindler CLI', () => {
     // An empty node_port takes upstream's default for the provider.
     const k3d = JSON.parse((await cliInProcess(['status', 'sq-one', '--json'], env)).stdout);
     expect(k3d.environment).toMatchObject({ nodePort: 30080, subnet: '10.120.0.0/16' });
+    // The absent row was not brought back, and the summary says so.
+    expect((await cliInProcess(['status', 'sq-gone'], env)).code).toBe(3);
+    const again = path.join(tmp, 'kindler-absent.db');
+    kindlerDb(again, [['sq-gone2', 'kind', null, 30083, 19124, 18124, 18524, 'absent']]);
+    const text = await cliInProcess(['import-sqlite', again], env);
+    expect(text.stdout).toContain('Imported 0: -');
+    expect(text.stdout).toContain(
+      'Not imported, marked absent (being deleted) upstream: sq-gone2.',
+    );
+    expect((await cliInProcess(['status', 'sq-gone2'], env)).code).toBe(3);
   });
 
   it('refuses a SQLite database with a bad row, or without a clusters table, and imports nothing', async () => {

@@ -372,6 +372,85 @@ describe('pull-request previews', () => {
     expect(String(refused!.statuses.at(-1)?.description).length).toBeLessThanOrEqual(140);
   });
 
+  it('what a preview may not deploy is refused by file, line and rule: RBAC, a CRD, a privileged pod, an outside Service, a host behind an alias or computed by a template', async () => {
+    const good = github.commit(REPO, 'feature', chart(4));
+    await event('labeled', good);
+    await runQueued();
+    const before = github.files(REPO, 'pr-12', 'deploy/');
+    const bad = github.commit(REPO, 'feature', {
+      'deploy/templates/admin.yaml': [
+        'apiVersion: rbac.authorization.k8s.io/v1',
+        'kind: ClusterRoleBinding',
+        'metadata: { name: take-over }',
+        'roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin }',
+        'subjects: [{ kind: ServiceAccount, name: default, namespace: whoami }]',
+        '---',
+        'apiVersion: apiextensions.k8s.io/v1',
+        'kind: CustomResourceDefinition',
+        'metadata: { name: evils.example.io }',
+        '',
+      ].join('\n'),
+      'deploy/templates/root.yaml': [
+        'apiVersion: v1',
+        'kind: Pod',
+        'metadata: { name: root }',
+        'spec:',
+        '  volumes: [{ name: root, hostPath: { path: / } }]',
+        '  containers:',
+        '    - name: c',
+        '      image: busybox',
+        '      securityContext: { privileged: true }',
+        '',
+      ].join('\n'),
+      'deploy/templates/out.yaml':
+        'apiVersion: v1\nkind: Service\nmetadata: { name: out }\nspec: { type: ExternalName, externalName: example.org }\n',
+      'deploy/templates/ingress.yaml': [
+        'apiVersion: networking.k8s.io/v1',
+        'kind: Ingress',
+        'metadata: { name: web, annotations: { x: &evil evil.example } }',
+        'spec:',
+        '  rules:',
+        '    - host: *evil',
+        '    - host: {{ "also.evil.example" }}',
+        '',
+      ].join('\n'),
+    });
+    await event('synchronize', bad);
+    const [op] = await runQueued();
+    expect(op).toMatchObject({ kind: 'deploy', status: 'failed', failedStep: 'branch' });
+    expect(op!.error!.split('\n')).toEqual([
+      'deploy/ is not deployed: 7 problems; the previous deployment stays',
+      'deploy/templates/admin.yaml:2: a rbac.authorization.k8s.io/ClusterRoleBinding is not something a preview deploys (allowed: pull_requests.allowed_kinds in .github/kindler.yml)',
+      'deploy/templates/admin.yaml:8: a apiextensions.k8s.io/CustomResourceDefinition is not something a preview deploys (allowed: pull_requests.allowed_kinds in .github/kindler.yml)',
+      `deploy/templates/ingress.yaml:6: the Ingress's spec.rules[].host is "evil.example"; an environment serves only its own host "${HOST}"`,
+      `deploy/templates/ingress.yaml:7: the Ingress's spec.rules[].host is computed by a template; only a host written out (or a .Values reference set in values.yaml) can be checked, and it must be "${HOST}"`,
+      "deploy/templates/out.yaml:4: a Service of type ExternalName reaches outside the cluster; previews use ClusterIP Services and the environment's Ingress",
+      'deploy/templates/root.yaml:5: a hostPath volume (Pod Security Standards: baseline)',
+      'deploy/templates/root.yaml:9: privileged (Pod Security Standards: baseline)',
+    ]);
+    expect(github.files(REPO, 'pr-12', 'deploy/')).toEqual(before);
+    expect(await rt.store.getEnvironment('pr-12')).toMatchObject({
+      status: 'ready',
+      deployed: { sha: good },
+    });
+    const refused = deploymentsOf().at(-1)!;
+    expect(github.states(refused.id).at(-1)).toBe('failure');
+    expect(github.states(refused.id)).not.toContain('success');
+  });
+
+  it('pull_requests.allowed_kinds narrows what a preview may deploy', async () => {
+    policy = 'pull_requests:\n  allowed_kinds: [networking.k8s.io/Ingress]\n';
+    await loadFresh();
+    const head = github.commit(REPO, 'feature', chart(4));
+    await event('labeled', head);
+    const [op] = await runQueued();
+    expect(op).toMatchObject({ kind: 'create', status: 'failed', failedStep: 'branch' });
+    expect(op!.error).toContain(
+      'deploy/templates/config-0.yaml:2: a ConfigMap is not something a preview deploys',
+    );
+    expect(github.repo(REPO).refs.has('heads/pr-12')).toBe(false);
+  });
+
   it('closing deletes the environment and marks its deployment inactive', async () => {
     const head = github.commit(REPO, 'feature', chart(4));
     await event('labeled', head);

@@ -4,7 +4,8 @@
 // start, readable by this user only and never shown. A callback this server did not start is
 // refused and writes nothing.
 import fs from 'node:fs';
-import type http from 'node:http';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Octokit } from '@octokit/rest';
@@ -191,5 +192,41 @@ describe('registering the GitHub App', () => {
       await new Promise((r) => forged.close(r));
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('answers a request from another machine only with the setup code, and never with a Host that is not loopback', async () => {
+    // A peer that is not this machine: its address is the socket's (no such peer can be made on
+    // loopback, so the request is built with that address as the kernel would report it).
+    const handler = registrationHandler({
+      dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-setup-remote-')),
+      manifestPath: path.join(ROOT, 'app.yml'),
+      setupCode: 'code-0123456789abcdef',
+      publicUrl: 'https://kindler.example.test',
+    });
+    const ask = async (url: string) => {
+      const socket = new net.Socket();
+      Object.defineProperty(socket, 'remoteAddress', { value: '203.0.113.7' });
+      const req = new http.IncomingMessage(socket);
+      Object.assign(req, { url, method: 'GET', headers: { host: 'kindler.example.test' } });
+      const res = { status: 0, body: '' } as { status: number; body: string } & Record<
+        string,
+        unknown
+      >;
+      Object.assign(res, {
+        writeHead: (status: number) => ((res.status = status), res),
+        end: (body: string) => ((res.body = body), res),
+      });
+      await handler(req, res as never);
+      socket.destroy();
+      return res;
+    };
+    const refused = await ask('/kindler/setup');
+    expect(refused.status).toBe(403);
+    expect(refused.body).toContain('setup_code');
+    expect(refused.body).not.toContain('name="manifest"');
+    expect((await ask('/kindler/setup?setup_code=wrong-code-000000000')).status).toBe(403);
+    const allowed = await ask('/kindler/setup?setup_code=code-0123456789abcdef');
+    expect(allowed.status).toBe(200);
+    expect(allowed.body).toContain('https://kindler.example.test/api/github/webhooks');
   });
 });

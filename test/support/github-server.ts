@@ -42,6 +42,8 @@ export interface GitHubServer {
   permissions: Record<string, string>;
   /** `owner/repo` → `.github/kindler.yml` text (404 when absent). */
   policies: Record<string, string>;
+  /** Repositories the app is not installed on: `GET /repos/{o}/{r}/installation` is 404. */
+  uninstalled: Set<string>;
   /**
    * Answers to requests matching `match` (`METHOD /path`) wait for `until` — done, as GitHub
    * does, before the answer is sent: a request held this way has happened even if its sender dies.
@@ -99,6 +101,7 @@ export async function startGitHubServer(app: {
     checkRuns: [],
     permissions: {},
     policies: {},
+    uninstalled: new Set(),
     holds: [],
     oauth: { clientId: 'Iv1.client', clientSecret: 'oauth-client-secret', user: null },
     userTokens: new Map(),
@@ -171,7 +174,8 @@ export async function startGitHubServer(app: {
           ? json(res, 200, { login, id: 1, type: 'User' })
           : json(res, 401, { message: 'Bad credentials' });
       }
-      if (path.startsWith('/app/')) {
+      // The app's own endpoints, and which installation covers a repository, take the app's JWT.
+      if (path.startsWith('/app/') || /^\/repos\/[^/]+\/[^/]+\/installation$/.test(path)) {
         if (!auth.startsWith('bearer ') && !auth.startsWith('Bearer '))
           return json(res, 401, { message: 'A JSON web token could not be decoded' });
         if (!appJwtValid(auth.slice(7), publicKey, app.appId))
@@ -227,8 +231,10 @@ export async function startGitHubServer(app: {
         },
       ];
     }
-    if (method === 'GET' && path.match(/^\/repos\/[^/]+\/[^/]+\/installation$/))
-      return [200, { id: state.installationId, app_id: Number(app.appId) }];
+    if (method === 'GET' && (m = path.match(/^\/repos\/([^/]+\/[^/]+)\/installation$/)))
+      return state.uninstalled.has(m[1]!)
+        ? [404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' }]
+        : [200, { id: state.installationId, app_id: Number(app.appId) }];
     if (!(m = path.match(/^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/))) return null;
     const repo = `${m[1]}/${m[2]}`;
     const rest = m[3] ?? '';
