@@ -14,11 +14,15 @@ import { Redactor } from './domain/index.js';
 import { createLogger } from './system/log.js';
 import { describeCluster, embeddedCluster } from './store/embedded-postgres.js';
 import { startWebhookProxy } from './github/webhook-proxy.js';
+import { ensureGitServicePassword } from './git/git-service.js';
 
 if (fs.existsSync('.env')) process.loadEnvFile('.env');
 // The app registered through /kindler/setup (variables already set win).
 const registered = registeredAppEnv(loadConfig().dataDir);
 if (registered) process.loadEnvFile(registered);
+// Branches kept under the data dir are served by the built-in Git service: its credential exists
+// before the configuration is read, so every log line of this process redacts it.
+if (!process.env.GIT_REPO_URL) ensureGitServicePassword(loadConfig().dataDir);
 const config = loadConfig();
 // One logger for the process: Probot's lines (per delivery) and the engine's (per operation).
 const log = createLogger(config, new Redactor(config.secrets));

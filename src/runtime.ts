@@ -15,6 +15,7 @@ import { BranchStep, type Render } from './git/branch-step.js';
 import { GitHubHeadSource, type HeadSource } from './git/github-head.js';
 import { GitCliBranchStore, localBareRepo, splitCredentials } from './git/git-cli-branch-store.js';
 import { loadTemplates } from './git/templates.js';
+import { ensureGitServicePassword, gitServiceAccess } from './git/git-service.js';
 import { ClusterStep } from './providers/cluster-step.js';
 import { KindIngress } from './providers/kind-ingress.js';
 import { K3dProvider } from './providers/k3d-provider.js';
@@ -34,8 +35,13 @@ import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { createLogger, logFn, type Logger } from './system/log.js';
 import { onPath } from './system/exec.js';
+import path from 'node:path';
 import { stateKey } from './store/state-key.js';
 import { z } from 'zod';
+
+/** The built-in Git service as the devops cluster reaches it. */
+export const gitServiceBase = (config: Config): string =>
+  config.KINDLER_GIT_SERVICE_URL ?? `http://${config.ARGOCD_CLUSTER_HOST}:${config.PORT}`;
 
 /** The kinds a pull request's deploy/ may hold, as its repository's policy said when it asked. */
 export const previewKinds = (env: string) =>
@@ -51,6 +57,8 @@ export interface Runtime {
   engine: Engine;
   redactor: Redactor;
   branches: BranchStore;
+  /** The built-in Git service's repository root and credential, when the branches are local. */
+  gitService: { projectRoot: string; password: string } | null;
   /** The only way to the outside systems: each step's handler over its adapter. */
   handlers: Record<SystemStep, StepHandler>;
   /** What an environment's branch should hold (deploy/ from the templates, or head `at`). */
@@ -75,7 +83,10 @@ export async function openRuntime(
   overrides: RuntimeOverrides = {},
 ): Promise<Runtime> {
   const store = overrides.store ?? (await openStore(config));
-  const redactor = new Redactor(config.secrets);
+  // Branches kept under the data dir are served to Argo CD by the built-in Git service.
+  const local = !overrides.branches && !config.GIT_REPO_URL;
+  const gitPassword = local ? ensureGitServicePassword(config.dataDir) : null;
+  const redactor = new Redactor([...config.secrets, ...(gitPassword ? [gitPassword] : [])]);
   const log = overrides.log ?? createLogger(config, redactor);
   const cli = cliSettings(config);
   const providers: Record<ProviderName, Provider> = {
@@ -153,6 +164,8 @@ export async function openRuntime(
       appSetName: config.ARGOCD_APPSET_NAME,
       ingressClass: config.KINDLER_INGRESS_CLASS,
       repository: async () => {
+        if (!config.ARGOCD_REPO_URL && gitPassword)
+          return gitServiceAccess(gitServiceBase(config), gitPassword);
         if (!config.ARGOCD_REPO_URL) return branches.access();
         const { url, username, password } = splitCredentials(config.ARGOCD_REPO_URL);
         const user = config.GIT_USERNAME ?? username;
@@ -201,6 +214,9 @@ export async function openRuntime(
     engine,
     redactor,
     branches,
+    gitService: gitPassword
+      ? { projectRoot: path.join(config.dataDir, 'git'), password: gitPassword }
+      : null,
     handlers,
     render,
     refreshSnapshot,

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { packageRoot } from '../system/package-root.js';
+import { gitServicePassword } from '../git/git-service.js';
 import type { UrlSettings } from '../domain/index.js';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -65,6 +66,14 @@ const schema = z.object({
     .optional(),
   /** Where Argo CD clones the branches when it differs from where the bot writes them. */
   ARGOCD_REPO_URL: optional,
+  /**
+   * Where the devops cluster reaches this bot's built-in Git service (the branches kept under the
+   * data dir, served at /kindler/git/environments.git); unset → http://<ARGOCD_CLUSTER_HOST>:<PORT>.
+   */
+  KINDLER_GIT_SERVICE_URL: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
   HAPROXY_CONFIG: optional,
   HAPROXY_RELOAD_COMMAND: optional,
   HAPROXY_BIN: z.string().default('haproxy'),
@@ -200,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       env.PRIVATE_KEY,
       env.GITHUB_CLIENT_SECRET,
       raw.KINDLER_DASHBOARD_TOKEN,
+      gitServicePassword(dataDir),
     ].filter((s): s is string => typeof s === 'string' && s.length > 0),
   };
 }

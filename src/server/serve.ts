@@ -12,6 +12,7 @@ import { dashboardHandler } from '../web/handler.js';
 import { systemLinks } from '../web/links.js';
 import { healthHandler, startHttpServer } from './http-server.js';
 import { Metrics } from './metrics.js';
+import { gitHttpHandler } from './git-http.js';
 
 /** GitHub's REST API: github.com's, or GitHub Enterprise Server's (GHE_HOST). */
 export const githubApiBase = (env: NodeJS.ProcessEnv): string =>
@@ -94,6 +95,8 @@ export async function serve(
     [
       healthHandler(rt, { running: () => github.worker.isRunning() }),
       ...(github.handler ? [github.handler] : []),
+      // The branches under the data dir, for Argo CD to clone (read-only, with its credential).
+      ...(rt.gitService ? [gitHttpHandler(rt.gitService)] : []),
       dashboard,
     ],
     listen.host,

@@ -1,7 +1,7 @@
 // The only module that imports execa. Commands run with argument arrays (never a shell string),
 // a timeout, and an environment we choose; failures become CliError carrying argv and output
 // tails, redacted, so a report can show what ran and what it said.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -261,4 +261,20 @@ export async function spawnDetached(
   } finally {
     fs.closeSync(log);
   }
+}
+
+/**
+ * Starts a command whose input and output are streams (a CGI program such as `git http-backend`),
+ * with only the environment given (nothing of this process's own), dying with this process.
+ */
+export function spawnStream(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): ChildProcess {
+  const wrapper = deathSignalWrapper();
+  const [file, argv] = wrapper
+    ? [wrapper, ['--pdeathsig', 'KILL', '--', command, ...args]]
+    : [command, [...args]];
+  return spawn(file, argv, { env: childEnv({}, env), stdio: ['pipe', 'pipe', 'pipe'] });
 }

@@ -17,6 +17,7 @@ import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../support/db.
 import { setupFakes, type Fakes } from '../support/fakes.js';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { waitUntil } from '../support/wait.js';
 
 const SECRET = 'adv-webhook-secret-0123';
 const GIT_USER = 'bot';
@@ -109,19 +110,11 @@ const comment = async (repo: string, login: string, body: string, issue?: number
   return payload;
 };
 
-async function waitFor<T>(
+const waitFor = <T>(
   what: string,
   probe: () => Promise<T | null | undefined | false> | T,
   timeoutMs = 30_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${server.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+) => waitUntil(what, probe, { timeoutMs, context: () => server.output() });
 const operations = async (env: string) =>
   (
     await client.query(

@@ -15,6 +15,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { waitUntil } from '../support/wait.js';
 
 const SECRET = 'surface-webhook-secret';
 const TOKEN = 'surface-dash-token-0123456789';
@@ -118,15 +119,8 @@ async function comment(login: string, body: string, issue: number) {
   expect(res.status).toBeLessThan(300);
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false> | T) {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${server.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = <T>(what: string, probe: () => Promise<T | null | undefined | false> | T) =>
+  waitUntil(what, probe, { context: () => server.output() });
 const operations = async (env: string) =>
   (
     await client.query(
