@@ -10,7 +10,7 @@ import {
 import { urlSettings, type Config } from './config/config.js';
 import { Engine } from './lifecycle/engine.js';
 import type { StepHandler, SystemStep } from './lifecycle/step.js';
-import type { BranchStore } from './git/branch-store.js';
+import type { BranchStore, RepositoryAccess } from './git/branch-store.js';
 import { BranchStep, type Render } from './git/branch-step.js';
 import { GitHubHeadSource, type HeadSource } from './git/github-head.js';
 import { GitCliBranchStore, localBareRepo, splitCredentials } from './git/git-cli-branch-store.js';
@@ -57,6 +57,10 @@ export interface Runtime {
   engine: Engine;
   redactor: Redactor;
   branches: BranchStore;
+  /** How Argo CD reaches the branches (URL and repository-Secret credentials). */
+  repository: () => Promise<RepositoryAccess>;
+  /** The Argo CD step over a devops cluster client (bootstrap's, before DEVOPS_CONTEXT is set). */
+  argoStep: (devops: () => Promise<KubeClient>) => ArgoCdStep;
   /** The built-in Git service's repository root and credential, when the branches are local. */
   gitService: { projectRoot: string; password: string } | null;
   /** The only way to the outside systems: each step's handler over its adapter. */
@@ -145,38 +149,43 @@ export async function openRuntime(
   let devopsClient: Promise<KubeClient> | null = null;
   const devops = devopsContext
     ? () =>
-        (devopsClient ??= KubeClient.fromDefault(devopsContext, config.KUBECONFIG).catch(
-          (error) => {
-            devopsClient = null; // a kubeconfig fixed meanwhile is read again
-            throw error;
-          },
-        ))
+        (devopsClient ??= KubeClient.fromDefault(
+          devopsContext,
+          config.DEVOPS_KUBECONFIG ?? config.KUBECONFIG,
+        ).catch((error) => {
+          devopsClient = null; // a kubeconfig fixed meanwhile is read again
+          throw error;
+        }))
     : null;
   const rows = () => store.listEnvironments();
+  // How Argo CD reaches the branches: the built-in Git service, ARGOCD_REPO_URL, or the store's.
+  const repository = async (): Promise<RepositoryAccess> => {
+    if (!config.ARGOCD_REPO_URL && gitPassword)
+      return gitServiceAccess(gitServiceBase(config), gitPassword);
+    if (!config.ARGOCD_REPO_URL) return branches.access();
+    const { url, username, password } = splitCredentials(config.ARGOCD_REPO_URL);
+    const user = config.GIT_USERNAME ?? username;
+    const pass = config.GIT_PASSWORD ?? password;
+    return {
+      url,
+      credentials: { ...(user ? { username: user } : {}), ...(pass ? { password: pass } : {}) },
+    };
+  };
+  const argoStep = (client: (() => Promise<KubeClient>) | null) =>
+    new ArgoCdStep(client, kubeconfigFor, rows, {
+      namespace: config.ARGOCD_NAMESPACE,
+      appSetName: config.ARGOCD_APPSET_NAME,
+      ingressClass: config.KINDLER_INGRESS_CLASS,
+      repository,
+      clusterHost: config.ARGOCD_CLUSTER_HOST,
+    });
   const handlers: Record<SystemStep, StepHandler> = {
     branch: new BranchStep(branches, render, config.GIT_DEFAULT_BRANCH, async (name, deployed) => {
       await store.updateEnvironment(name, { deployed });
     }),
     cluster: new ClusterStep(providers, new KindIngress(kubeconfigFor, config.KIND_INGRESS_IMAGE)),
     portainer: new PortainerStep(portainer, kubeconfigFor, config.PORTAINER_AGENT_IMAGE),
-    argocd: new ArgoCdStep(devops, kubeconfigFor, rows, {
-      namespace: config.ARGOCD_NAMESPACE,
-      appSetName: config.ARGOCD_APPSET_NAME,
-      ingressClass: config.KINDLER_INGRESS_CLASS,
-      repository: async () => {
-        if (!config.ARGOCD_REPO_URL && gitPassword)
-          return gitServiceAccess(gitServiceBase(config), gitPassword);
-        if (!config.ARGOCD_REPO_URL) return branches.access();
-        const { url, username, password } = splitCredentials(config.ARGOCD_REPO_URL);
-        const user = config.GIT_USERNAME ?? username;
-        const pass = config.GIT_PASSWORD ?? password;
-        return {
-          url,
-          credentials: { ...(user ? { username: user } : {}), ...(pass ? { password: pass } : {}) },
-        };
-      },
-      clusterHost: config.ARGOCD_CLUSTER_HOST,
-    }),
+    argocd: argoStep(devops),
     haproxy: new HaproxyStep(gateway, rows),
   };
   const refreshSnapshot = () => writeSnapshot(store, config.csvPath);
@@ -214,6 +223,8 @@ export async function openRuntime(
     engine,
     redactor,
     branches,
+    repository,
+    argoStep,
     gitService: gitPassword
       ? { projectRoot: path.join(config.dataDir, 'git'), password: gitPassword }
       : null,

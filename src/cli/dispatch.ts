@@ -25,6 +25,7 @@ const lifecycle = () => import('./lifecycle-commands.js');
 const consistency = () => import('./consistency-commands.js');
 const data = () => import('./data-commands.js');
 const read = () => import('./read-commands.js');
+const devops = () => import('./bootstrap-commands.js');
 
 type Handler = (rt: Runtime, args: string[], io: CliIo) => Promise<number>;
 type Direct = (config: Config, args: string[], io: CliIo) => Promise<number>;
@@ -117,6 +118,18 @@ const COMMANDS: Record<
   'export-csv': {
     run: async (rt, args, io) => (await data()).exportCsv(rt, args, io),
     check: flagsOnly(USAGE['export-csv']),
+  },
+  bootstrap: {
+    run: async (rt, args, io) => (await devops()).bootstrap(rt, args, io),
+    check: flagsOnly(
+      USAGE.bootstrap,
+      { check: { type: 'boolean' }, 'show-password': { type: 'boolean' } },
+      'none',
+    ),
+  },
+  teardown: {
+    run: async (rt, args, io) => (await devops()).teardown(rt, args, io),
+    check: flagsOnly(USAGE.teardown, { confirm: { type: 'boolean' } }, 'none'),
   },
 };
 

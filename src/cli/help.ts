@@ -27,6 +27,8 @@ export const USAGE = {
   'import-sqlite': 'kindler import-sqlite <kindler.db> [--json]',
   'export-csv': 'kindler export-csv [file]',
   db: 'kindler db status|stop',
+  bootstrap: 'kindler bootstrap [--check] [--show-password] [--json]',
+  teardown: 'kindler teardown [--confirm]',
 } as const;
 export type CommandName = keyof typeof USAGE;
 
@@ -49,6 +51,9 @@ const SUMMARY: Record<CommandName, string> = {
   'import-csv': 'adopt environments from an upstream environments.csv',
   'import-sqlite': "adopt environments from upstream Kindler's SQLite kindler.db",
   'export-csv': 'write environments.csv (stdout without a file)',
+  bootstrap:
+    'build the devops side: a k3d cluster with Argo CD, the HAProxy gateway and Portainer (--check probes)',
+  teardown: 'remove what bootstrap made (previews without --confirm)',
 };
 
 export const isCommand = (name: string | undefined): name is CommandName =>

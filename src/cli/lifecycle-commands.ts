@@ -25,6 +25,7 @@ type LifecycleDeps = Pick<Runtime, 'engine' | 'store' | 'urls'>;
 export const cliTrigger = (io: CliIo): Trigger => ({
   source: 'cli',
   actor: io.env.USER ?? io.env.LOGNAME ?? null,
+  via: 'cli',
   url: null,
   repo: null,
   issueNumber: null,

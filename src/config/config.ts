@@ -1,7 +1,9 @@
 // Process settings come from environment variables (and a .env file, read by the entry points).
 // This is the one parser: everything else receives a typed Config. Names follow upstream Kindler
 // (config/git.env, clusters.env, secrets.env) so an existing installation can `source` its files.
+import fs from 'node:fs';
 import path from 'node:path';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { packageRoot } from '../system/package-root.js';
 import { gitServicePassword } from '../git/git-service.js';
@@ -54,7 +56,22 @@ const schema = z.object({
   PORTAINER_GROUP_ID: z.coerce.number().int().min(1).default(1),
   PORTAINER_AGENT_IMAGE: z.string().default('portainer/agent:latest'),
   DEVOPS_CONTEXT: optional,
+  /** The kubeconfig file holding DEVOPS_CONTEXT (bootstrap writes one); unset → KUBECONFIG. */
+  DEVOPS_KUBECONFIG: optional,
   KUBECONFIG: optional,
+  /** `kindler bootstrap`: the devops k3d cluster's name and the host port of its API server. */
+  KINDLER_DEVOPS_CLUSTER: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, 'expected a short DNS label')
+    .default('devops'),
+  KINDLER_DEVOPS_API_PORT: port.default(6550),
+  /** The Argo CD install manifest bootstrap applies; unset → the pinned one in this package. */
+  KINDLER_ARGOCD_MANIFEST: optional,
+  /** The gateway container bootstrap runs (`haproxy-gw`, on the host network). */
+  KINDLER_HAPROXY_IMAGE: z.string().default('haproxy:2.8'),
+  /** The Portainer CE container bootstrap runs, and the loopback port its API is published on. */
+  KINDLER_PORTAINER_IMAGE: z.string().default('portainer/portainer-ce:2.21.5'),
+  KINDLER_PORTAINER_PORT: port.default(9000),
   ARGOCD_NAMESPACE: z.string().default('argocd'),
   ARGOCD_APPSET_NAME: z.string().default('whoami'),
   /** How the devops cluster reaches a new cluster's API when its kubeconfig says 127.0.0.1/0.0.0.0. */
@@ -170,9 +187,11 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
-  const cleaned = Object.fromEntries(
+  const given = Object.fromEntries(
     Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
   );
+  // What `kindler bootstrap` made, from <data dir>/devops.env; a variable set by the user wins.
+  const cleaned = { ...bootstrapSettings(dataDirOf(given.KINDLER_DATA_DIR, cwd)), ...given };
   const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
@@ -181,11 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
   const raw = parsed.data;
-  // One default that `npm start` and `kindler` agree on from any directory; a value given is
-  // taken relative to where it is given.
-  const dataDir = raw.KINDLER_DATA_DIR
-    ? path.resolve(cwd, raw.KINDLER_DATA_DIR)
-    : path.join(packageRoot(), 'data');
+  const dataDir = dataDirOf(raw.KINDLER_DATA_DIR, cwd);
   return {
     ...raw,
     dataDir,
@@ -212,6 +227,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       gitServicePassword(dataDir),
     ].filter((s): s is string => typeof s === 'string' && s.length > 0),
   };
+}
+
+/**
+ * One default that `npm start` and `kindler` agree on from any directory; a value given is taken
+ * relative to where it is given.
+ */
+const dataDirOf = (given: string | undefined, cwd: string) =>
+  given ? path.resolve(cwd, given) : path.join(packageRoot(), 'data');
+
+export const DEVOPS_ENV_FILE = 'devops.env';
+
+/** The settings bootstrap stored (KEY=value lines), or none. */
+export function bootstrapSettings(dataDir: string): Record<string, string> {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dataDir, DEVOPS_ENV_FILE), 'utf8');
+  } catch {
+    return {};
+  }
+  return Object.fromEntries(
+    Object.entries(parseEnv(text)).filter(
+      (entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== '',
+    ),
+  );
 }
 
 const pair = (user: string | undefined, password: string | undefined) =>

@@ -175,6 +175,20 @@ export class ArgoCdStep implements StepHandler {
     }
   }
 
+  /**
+   * What Argo CD needs before any environment is registered, and keeps for all of them: the
+   * repository Secret, every environment's AppProject and the ApplicationSet naming them all
+   * (`kindler bootstrap`; idempotent, server-side applied).
+   */
+  async publish(devops: KubeClient): Promise<string> {
+    const repository = await this.settings.repository();
+    const rows = (await this.rows()).filter((r) => r.name !== MANAGEMENT_CLUSTER);
+    await devops.apply(this.repositorySecret(repository));
+    for (const row of rows) await devops.apply(this.project(row.name, repository.url));
+    await this.refreshAppSet(devops, repository.url, rows);
+    return `repository ${repository.url}; ApplicationSet ${this.settings.appSetName} naming ${rows.length} environment${rows.length === 1 ? '' : 's'}`;
+  }
+
   /** An orphan's cluster Secret; the ApplicationSet, rendered from the rows, never listed it. */
   async prune(ctx: PruneContext): Promise<string> {
     try {

@@ -14,7 +14,12 @@
 //   `force` on any other patch → 422;
 // - Secret stringData is folded into base64 data; a service-account token Secret needs the
 //   service-account.name annotation and is filled later by the token controller;
-// - every object stored is validated with kubernetes-models / @kubernetes-models/argo-cd (422).
+// - every object stored is validated with kubernetes-models / @kubernetes-models/argo-cd (422);
+// - with `strictCrds`, a custom resource is served (discovery, paths) only once its
+//   CustomResourceDefinition is stored and Established, which its controller sets a moment later;
+// - controllers set status later: a Deployment's or StatefulSet's replicas become available
+//   (`controllerDelayMs`), and Argo CD's argocd-server, once available, writes
+//   `argocd-initial-admin-secret` as the real one does at its first start.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -54,6 +59,10 @@ const RESOURCES: Record<string, Resource[]> = {
   'apps/v1': [
     { name: 'deployments', kind: 'Deployment', namespaced: true },
     { name: 'daemonsets', kind: 'DaemonSet', namespaced: true },
+    { name: 'statefulsets', kind: 'StatefulSet', namespaced: true },
+  ],
+  'apiextensions.k8s.io/v1': [
+    { name: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false },
   ],
   'rbac.authorization.k8s.io/v1': [
     { name: 'clusterroles', kind: 'ClusterRole', namespaced: false },
@@ -64,6 +73,7 @@ const RESOURCES: Record<string, Resource[]> = {
   'networking.k8s.io/v1': [
     { name: 'ingresses', kind: 'Ingress', namespaced: true },
     { name: 'ingressclasses', kind: 'IngressClass', namespaced: false },
+    { name: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true },
   ],
   'argoproj.io/v1alpha1': [
     { name: 'applicationsets', kind: 'ApplicationSet', namespaced: true, custom: true },
@@ -136,6 +146,10 @@ export async function startKubeApi(
     tokenDelayMs?: number;
     /** Clusters made by the k3d/kind fakes (`k3d-<name>`, token fake-token-<name>) exist on use. */
     fakeClusters?: boolean;
+    /** Custom resources exist only once their CRD is stored and Established. */
+    strictCrds?: boolean;
+    /** How long the controllers take to set status (CRDs, Deployments, StatefulSets). */
+    controllerDelayMs?: number;
   } = {},
 ): Promise<KubeApi> {
   const clusters = new Map<string, Cluster>();
@@ -163,7 +177,72 @@ export async function startKubeApi(
     cluster.objects.set(keyOf(object), saved);
     if (isTokenSecret(saved) && !(saved.data as { token?: string } | undefined)?.token)
       fillTokenLater(cluster, saved);
+    if (!existing) controllersLater(cluster, saved);
     return saved;
+  };
+
+  /** The controllers that act on a new object a moment after it is stored. */
+  const controllersLater = (cluster: Cluster, object: Obj) => {
+    const delay = options.controllerDelayMs ?? 100;
+    const key = keyOf(object);
+    const later = (act: (current: Obj) => void) =>
+      setTimeout(() => {
+        const current = cluster.objects.get(key);
+        if (current) act(current);
+      }, delay);
+    if (object.kind === 'CustomResourceDefinition')
+      later((crd) => {
+        crd.status = {
+          conditions: [
+            { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts' },
+            { type: 'Established', status: 'True', reason: 'InitialNamesAccepted' },
+          ],
+          acceptedNames: (crd.spec as { names?: unknown }).names,
+          storedVersions: [],
+        };
+        crd.metadata.resourceVersion = nextVersion();
+      });
+    if (object.kind === 'Deployment' || object.kind === 'StatefulSet')
+      later((workload) => {
+        const replicas = Number((workload.spec as { replicas?: number }).replicas ?? 1);
+        workload.status = {
+          observedGeneration: 1,
+          replicas,
+          readyReplicas: replicas,
+          availableReplicas: replicas,
+          updatedReplicas: replicas,
+        };
+        workload.metadata.resourceVersion = nextVersion();
+        const ns = workload.metadata.namespace!;
+        // argocd-server's first start: the initial admin password (util/settings, initial-admin).
+        if (workload.kind === 'Deployment' && workload.metadata.name === 'argocd-server') {
+          const secret = `v1/Secret/${ns}/argocd-initial-admin-secret`;
+          if (!cluster.objects.has(secret))
+            store(cluster, {
+              apiVersion: 'v1',
+              kind: 'Secret',
+              type: 'Opaque',
+              metadata: { name: 'argocd-initial-admin-secret', namespace: ns },
+              data: {
+                password: Buffer.from(crypto.randomBytes(12).toString('base64url')).toString(
+                  'base64',
+                ),
+              },
+            });
+        }
+      });
+  };
+
+  /** Whether `resource` of `apiVersion` is served in `cluster` (a custom one once its CRD is). */
+  const served = (cluster: Cluster) => (apiVersion: string, resource: Resource) => {
+    if (!options.strictCrds || !resource.custom) return true;
+    const group = apiVersion.split('/')[0];
+    const crd = cluster.objects.get(
+      `apiextensions.k8s.io/v1/CustomResourceDefinition//${resource.name}.${group}`,
+    );
+    const conditions = (crd?.status as { conditions?: { type: string; status: string }[] })
+      ?.conditions;
+    return Boolean(conditions?.some((c) => c.type === 'Established' && c.status === 'True'));
   };
 
   // The token controller (pkg/controller/serviceaccount/tokens_controller.go): fills the Secret
@@ -247,7 +326,7 @@ export async function startKubeApi(
     query: Record<string, string>,
     input: { contentType: string; body: string },
   ): [number, unknown] => {
-    const route = parsePath(path);
+    const route = parsePath(path, served(cluster));
     if (!route)
       return [404, status(404, 'NotFound', 'the server could not find the requested resource')];
     if (route.discovery) {
@@ -257,7 +336,7 @@ export async function startKubeApi(
           kind: 'APIResourceList',
           apiVersion: 'v1',
           groupVersion: route.apiVersion,
-          resources: RESOURCES[route.apiVersion]!.map((r) => ({
+          resources: route.resources.map((r) => ({
             name: r.name,
             singularName: r.kind.toLowerCase(),
             namespaced: r.namespaced,
@@ -442,6 +521,8 @@ export async function startKubeApi(
       const why = validateStored(merged);
       if (why) return invalid(gr, name!, why);
       setOwner(cluster, key!, manager, object, query.force === 'true');
+      // An apply that changes nothing leaves the object as it was (its resourceVersion included).
+      if (existing && sameContent(existing, merged)) return [200, existing];
       return [existing ? 200 : 201, store(cluster, merged, existing)];
     }
     return [
@@ -512,8 +593,9 @@ export async function startKubeApi(
 
 function parsePath(
   path: string,
+  served: (apiVersion: string, resource: Resource) => boolean,
 ):
-  | { discovery: true; apiVersion: string }
+  | { discovery: true; apiVersion: string; resources: Resource[] }
   | { discovery?: false; apiVersion: string; resource: Resource; namespace?: string; name?: string }
   | null {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
@@ -523,9 +605,9 @@ function parsePath(
   else if (parts[0] === 'apis' && parts.length >= 3)
     [apiVersion, rest] = [`${parts[1]}/${parts[2]}`, parts.slice(3)];
   else return null;
-  const resources = RESOURCES[apiVersion];
-  if (!resources) return null;
-  if (rest.length === 0) return { discovery: true, apiVersion };
+  const resources = RESOURCES[apiVersion]?.filter((r) => served(apiVersion, r));
+  if (!resources?.length) return null;
+  if (rest.length === 0) return { discovery: true, apiVersion, resources };
   let namespace: string | undefined;
   if (rest[0] === 'namespaces' && rest.length >= 3) {
     namespace = rest[1];
@@ -540,6 +622,30 @@ function parsePath(
     ...(namespace ? { namespace } : {}),
     ...(rest[1] ? { name: rest[1] } : {}),
   };
+}
+
+/** Equal but for what the server itself keeps in metadata (uid, resourceVersion, creation). */
+function sameContent(stored: Obj, candidate: Obj): boolean {
+  const strip = (o: Obj) => {
+    const { uid: _u, resourceVersion: _r, creationTimestamp: _c, ...metadata } = o.metadata;
+    const copy: Record<string, unknown> = { ...o, metadata };
+    if (o.kind === 'Secret') delete copy.stringData;
+    return JSON.stringify(sortKeys(copy));
+  };
+  const candidateCopy = structuredClone(candidate);
+  if (candidateCopy.kind === 'Secret') foldStringData(candidateCopy);
+  return strip(stored) === strip(candidateCopy);
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.keys(value as object)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
+  return value;
 }
 
 function nsExists(cluster: Cluster, namespace: string): boolean {

@@ -1,0 +1,92 @@
+// The devops cluster: a k3d cluster (KINDLER_DEVOPS_CLUSTER, API on 127.0.0.1:
+// KINDLER_DEVOPS_API_PORT, image K3D_IMAGE), its kubeconfig written to <data dir>/devops.kubeconfig
+// (mode 600) where the bot reads it: DEVOPS_CONTEXT=k3d-<name>, DEVOPS_KUBECONFIG=<that file>.
+// The user's own kubeconfig is left alone.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { run } from '../system/exec.js';
+import { parseJsonAnswer } from '../system/parse.js';
+import type { BootstrapContext, Piece, Probe } from './piece.js';
+
+const Listed = z.array(z.object({ name: z.string() }));
+
+export class DevopsCluster implements Piece {
+  readonly name = 'devops-cluster' as const;
+  readonly title = 'devops cluster';
+
+  private names(ctx: BootstrapContext) {
+    const name = ctx.config.KINDLER_DEVOPS_CLUSTER;
+    return {
+      name,
+      context: `k3d-${name}`,
+      kubeconfig: path.join(ctx.config.dataDir, 'devops.kubeconfig'),
+    };
+  }
+
+  private opts(ctx: BootstrapContext) {
+    return {
+      timeoutMs: ctx.config.KINDLER_CLI_TIMEOUT_MS,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    };
+  }
+
+  private async exists(ctx: BootstrapContext): Promise<boolean> {
+    const { stdout } = await run('k3d', ['cluster', 'list', '-o', 'json'], this.opts(ctx));
+    const listed = parseJsonAnswer(Listed, stdout, 'k3d cluster list');
+    return listed.some((c) => c.name === this.names(ctx).name);
+  }
+
+  async probe(ctx: BootstrapContext): Promise<Probe> {
+    const { name, kubeconfig } = this.names(ctx);
+    if (!(await this.exists(ctx))) return { state: 'missing', detail: `no k3d cluster ${name}` };
+    const written = await fs.stat(kubeconfig).then(
+      () => true,
+      () => false,
+    );
+    return written
+      ? { state: 'ok', detail: `k3d cluster ${name}, context k3d-${name} in ${kubeconfig}` }
+      : { state: 'down', detail: `k3d cluster ${name} has no kubeconfig in ${kubeconfig}` };
+  }
+
+  async ensure(ctx: BootstrapContext, _found: Probe): Promise<string> {
+    const { name, context, kubeconfig } = this.names(ctx);
+    let made = false;
+    if (!(await this.exists(ctx))) {
+      await run(
+        'k3d',
+        [
+          'cluster',
+          'create',
+          name,
+          '--api-port',
+          `127.0.0.1:${ctx.config.KINDLER_DEVOPS_API_PORT}`,
+          '--image',
+          ctx.config.K3D_IMAGE,
+          '--kubeconfig-update-default=false',
+          '--wait',
+        ],
+        this.opts(ctx),
+      );
+      made = true;
+    }
+    const { stdout } = await run('k3d', ['kubeconfig', 'get', name], {
+      ...this.opts(ctx),
+      keepTrailingNewline: true,
+    });
+    await fs.mkdir(path.dirname(kubeconfig), { recursive: true });
+    await fs.writeFile(kubeconfig, stdout, { mode: 0o600 });
+    await fs.chmod(kubeconfig, 0o600);
+    ctx.settings.DEVOPS_CONTEXT = context;
+    ctx.settings.DEVOPS_KUBECONFIG = kubeconfig;
+    return `${made ? 'created' : 'found'} k3d cluster ${name}; context ${context} in ${kubeconfig}`;
+  }
+
+  async remove(ctx: BootstrapContext): Promise<string> {
+    const { name, kubeconfig } = this.names(ctx);
+    const there = await this.exists(ctx);
+    if (there) await run('k3d', ['cluster', 'delete', name], this.opts(ctx));
+    await fs.rm(kubeconfig, { force: true });
+    return there ? `deleted k3d cluster ${name}` : `k3d cluster ${name} already absent`;
+  }
+}
