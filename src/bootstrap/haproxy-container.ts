@@ -14,8 +14,11 @@ export const GATEWAY_CONTAINER = 'haproxy-gw';
 export const GATEWAY_PORT = 18080;
 const MOUNT = '/usr/local/etc/haproxy';
 
-/** The first config: a frontend on `port` routing nothing until environments are made. */
-export function initialGatewayConfig(port: number): string {
+/**
+ * The first config: a frontend on `address:port` (HAPROXY_HOST: loopback unless you open it)
+ * routing nothing until environments are made.
+ */
+export function initialGatewayConfig(address: string, port: number): string {
   return `# Made by \`kindler bootstrap\`. kindler-bot manages only the parts between the "# BEGIN DYNAMIC …" /
 # "# END DYNAMIC …" markers; everything else is yours. Every change is validated inside the
 # ${GATEWAY_CONTAINER} container before it replaces this file, then the container reloads it (SIGHUP).
@@ -32,7 +35,7 @@ defaults
     timeout server  30s
 
 frontend fe_http
-    bind *:${port}
+    bind ${address}:${port}
     # BEGIN DYNAMIC ACL (managed by kindler-bot)
     # END DYNAMIC ACL
     # BEGIN DYNAMIC USE_BACKEND (managed by kindler-bot)
@@ -93,10 +96,12 @@ export class HaproxyContainer implements Piece {
     );
     await fs.mkdir(dir, { recursive: true });
     // An existing config is the gateway's (the haproxy step keeps it): never overwritten here.
-    const wrote = await fs.writeFile(file, initialGatewayConfig(port), { flag: 'wx' }).then(
-      () => true,
-      () => false,
-    );
+    const wrote = await fs
+      .writeFile(file, initialGatewayConfig(ctx.config.HAPROXY_HOST, port), { flag: 'wx' })
+      .then(
+        () => true,
+        () => false,
+      );
     const state = await this.running(ctx);
     let did: string;
     if (state === null) {
