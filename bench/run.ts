@@ -13,6 +13,7 @@ import { floorFigures } from './floor.js';
 import { githubCallsPerBranch } from './github-calls.js';
 import { lifecycleOverhead } from './lifecycle.js';
 import { apiRequestsPerCreate, webhookFigures } from './webhook.js';
+import { bootstrapFigures } from './bootstrap.js';
 
 const figures: Figure[] = [];
 for (const [label, open] of [
@@ -34,6 +35,7 @@ figures.push(...(await checkProcessFigures(1000)));
 figures.push(...(await serverLoadFigures(10_000)));
 figures.push(...(await defaultSetupFigures()));
 figures.push(...(await floorFigures()));
+figures.push(...(await bootstrapFigures()));
 
 const rows = figures.map(
   (f) =>
