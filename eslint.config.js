@@ -51,7 +51,7 @@ export default tseslint.config(
             {
               group: ioModules,
               message:
-                'The pure core imports no I/O: take an adapter interface instead (STYLE.md rule 7).',
+                'The pure core imports no I/O: take an adapter interface instead (docs/style.md rule 7).',
             },
           ],
         },

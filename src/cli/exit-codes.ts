@@ -1,4 +1,4 @@
-// Documented in the README ("Exit codes"). Scripts may rely on them: change only with care.
+// Documented in docs/cli.md ("Exit codes"). Scripts may rely on them: change only with care.
 import { classify, type Failure, type FailureCode } from '../domain/index.js';
 import { EXIT } from './exit-status.js';
 

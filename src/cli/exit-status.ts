@@ -1,4 +1,4 @@
-// The exit codes, documented in the README ("Exit codes"). Scripts may rely on them: change only
+// The exit codes, documented in docs/cli.md ("Exit codes"). Scripts may rely on them: change only
 // with care. Kept apart from what maps errors to them, so that help loads nothing else.
 export const EXIT = {
   ok: 0,

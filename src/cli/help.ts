@@ -93,7 +93,7 @@ export function helpText(): string {
         .map(([k, v]) => `${v} ${k}`)
         .join(', '),
     ),
-    'Configuration: environment variables or a .env file (see README). kindler --version: the version.',
+    'Configuration: environment variables or a .env file (see docs/configuration.md). kindler --version: the version.',
   ].join('\n');
 }
 

@@ -168,6 +168,9 @@ const schema = z.object({
 
 export type RawConfig = z.infer<typeof schema>;
 
+/** Every variable the configuration reads (docs/configuration.md documents each). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 /** How environment URLs are written (see environmentUrl): the gateway's port when there is one. */
 export const urlSettings = (config: RawConfig): UrlSettings => ({
   baseDomain: config.BASE_DOMAIN,
@@ -196,7 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(
-      `invalid configuration:\n${lines.join('\n')}\nTo resolve, fix these environment variables (see README "Configuration").`,
+      `invalid configuration:\n${lines.join('\n')}\nTo resolve, fix these environment variables (see docs/configuration.md).`,
     );
   }
   const raw = parsed.data;

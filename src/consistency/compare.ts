@@ -1,4 +1,4 @@
-// The consistency report (DESIGN.md §6), computed from what each system holds — pure: the lists
+// The consistency report (docs/design.md §6), computed from what each system holds — pure: the lists
 // come in, the report goes out. Every difference gets a class and the exact command that fixes it;
 // a system that could not be read is `unknown` and the report is then never consistent. `devops`
 // is never an environment. Environments with a queued or running operation are `busy`: their

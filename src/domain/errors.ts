@@ -1,6 +1,6 @@
 // A Failure is an expected refusal (bad input, conflict, permission): shown verbatim with the next
 // command, never retried. A TransientError is worth retrying. Anything else is a bug. One function,
-// `classify`, decides by type — never by message text (STYLE.md rule 5).
+// `classify`, decides by type — never by message text (docs/style.md rule 5).
 
 import type { NextCommand } from './next-command.js';
 

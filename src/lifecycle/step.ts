@@ -1,4 +1,4 @@
-// A lifecycle step that touches one outside system. Every step is a reconcile (STYLE.md rule 3):
+// A lifecycle step that touches one outside system. Every step is a reconcile (docs/style.md rule 3):
 // `observe` lists what the system holds and never touches; `ensure` is safe to repeat after a
 // crash; `remove` succeeds when the thing is already gone. Implementations live next to their
 // adapters (git/, providers/, registrars/); the engine and the consistency check only see this
