@@ -6,6 +6,7 @@
 // which answers `git ls-remote` with that Secret's credentials.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,8 @@ let db: TestDatabase;
 let tmp: string;
 let env: Record<string, string>;
 let port: number;
+let gateway: http.Server;
+let gatewayPort: number;
 const timings: Record<string, number> = {};
 
 const freePort = () =>
@@ -43,6 +46,15 @@ beforeAll(async () => {
   db = await createTestDatabase();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-bootstrap-'));
   port = await freePort();
+  // The gateway container's stand-in on the port bootstrap gives it (the real haproxy-gw routes
+  // real HTTP in test/exec/gateway-container.test.ts): dev's whoami answers through it.
+  gatewayPort = await freePort();
+  gateway = http.createServer((req, res) => {
+    if (req.headers.host?.replace(/:\d+$/, '') === 'whoami.dev.boot.test')
+      res.end('Hostname: whoami-dev');
+    else res.writeHead(404).end('404 Not Found - Domain not configured in HAProxy');
+  });
+  await new Promise<void>((r) => gateway.listen(gatewayPort, '127.0.0.1', r));
   const dataDir = path.join(tmp, 'data');
   env = {
     ...fakes.env,
@@ -54,12 +66,14 @@ beforeAll(async () => {
     KINDLER_PORTAINER_PORT: String(portainer.port),
     BASE_DOMAIN: 'boot.test',
     PORT: String(port),
-    KINDLER_READY_TIMEOUT: '0',
+    HAPROXY_HTTP_PORT: String(gatewayPort),
+    KINDLER_READY_TIMEOUT: '30',
     KINDLER_RETRY_DELAYS_MS: 'none',
     LOG_LEVEL: 'warn',
   };
 }, 60_000);
 afterAll(async () => {
+  await new Promise((r) => gateway?.close(r));
   await portainer?.close();
   await kube?.close();
   await db?.drop();
@@ -93,6 +107,7 @@ describe('kindler bootstrap on the stand-ins', () => {
     expect(settings).toContain(`DEVOPS_KUBECONFIG="${env.KINDLER_DATA_DIR}/devops.kubeconfig"`);
     expect(settings).toContain(`HAPROXY_CONFIG="${env.KINDLER_DATA_DIR}/haproxy/haproxy.cfg"`);
     expect(settings).toContain('HAPROXY_RELOAD_COMMAND="docker kill -s HUP haproxy-gw"');
+    expect(settings).toContain(`HAPROXY_HTTP_PORT="${gatewayPort}"`);
     expect(settings).toContain(`PORTAINER_URL="${portainer.url}"`);
     expect(settings).toMatch(/PORTAINER_API_KEY="ptr_/);
     // Argo CD: its CRDs established before anything of theirs; its workloads available.
@@ -171,14 +186,23 @@ describe('kindler bootstrap on the stand-ins', () => {
        where o.cluster_name = 'dev' and o.operation = 'create' order by s.position`,
     );
     await client.end();
-    // Every system step ran (ready is off here: no cluster behind the fakes answers HTTP).
-    expect(rows.filter((r) => r.step !== 'ready')).toEqual(
-      ['record', 'branch', 'cluster', 'portainer', 'argocd', 'haproxy'].map((step) => ({
+    // All seven steps ran, none skipped: ready saw Argo CD's Application Synced and Healthy and
+    // whoami answer through the gateway.
+    expect(rows).toEqual(
+      ['record', 'branch', 'cluster', 'portainer', 'argocd', 'haproxy', 'ready'].map((step) => ({
         step,
         status: 'done',
       })),
     );
     expect(kube.get('k3d-devops', 'v1', 'Secret', 'cluster-dev', 'argocd')).not.toBeNull();
+    const app = kube.get(
+      'k3d-devops',
+      'argoproj.io/v1alpha1',
+      'Application',
+      'whoami-dev',
+      'argocd',
+    ) as any;
+    expect(app.spec).toMatchObject({ project: 'kindler-dev', source: { targetRevision: 'dev' } });
     const appSet = kube.get(
       'k3d-devops',
       'argoproj.io/v1alpha1',

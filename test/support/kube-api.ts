@@ -178,6 +178,7 @@ export async function startKubeApi(
     if (isTokenSecret(saved) && !(saved.data as { token?: string } | undefined)?.token)
       fillTokenLater(cluster, saved);
     if (!existing) controllersLater(cluster, saved);
+    if (saved.kind === 'ApplicationSet') applicationSetLater(cluster, saved);
     return saved;
   };
 
@@ -231,6 +232,55 @@ export async function startKubeApi(
             });
         }
       });
+  };
+
+  /**
+   * Argo CD's ApplicationSet controller and application controller, as far as kindler-bot reads
+   * them: each list element becomes an Application rendered from the template (`{{.key}}`
+   * replaced), Synced and Healthy a moment later; an element gone takes its Application with it.
+   */
+  const applicationSetLater = (cluster: Cluster, appSet: Obj) => {
+    setTimeout(() => {
+      const current = cluster.objects.get(keyOf(appSet));
+      if (!current || current.metadata.resourceVersion !== appSet.metadata.resourceVersion) return;
+      const spec = current.spec as {
+        generators?: { list?: { elements?: Record<string, string>[] } }[];
+        template?: unknown;
+      };
+      const elements = spec.generators?.flatMap((g) => g.list?.elements ?? []) ?? [];
+      const ns = current.metadata.namespace!;
+      const wanted = new Set<string>();
+      for (const element of elements) {
+        const rendered = JSON.parse(
+          JSON.stringify(spec.template).replace(
+            /\{\{\.(\w+)\}\}/g,
+            (_m, k: string) => element[k] ?? '',
+          ),
+        ) as { metadata: { name: string }; spec: unknown };
+        const name = rendered.metadata.name;
+        wanted.add(name);
+        const key = `argoproj.io/v1alpha1/Application/${ns}/${name}`;
+        const app: Obj = {
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Application',
+          metadata: {
+            name,
+            namespace: ns,
+            labels: { 'kindler.test/appset': current.metadata.name },
+          },
+          spec: rendered.spec,
+          status: { sync: { status: 'Synced' }, health: { status: 'Healthy' } },
+        };
+        if (!validateStored(app)) store(cluster, app, cluster.objects.get(key));
+      }
+      for (const [key, o] of cluster.objects)
+        if (
+          o.kind === 'Application' &&
+          o.metadata.labels?.['kindler.test/appset'] === current.metadata.name &&
+          !wanted.has(o.metadata.name)
+        )
+          cluster.objects.delete(key);
+    }, options.controllerDelayMs ?? 100);
   };
 
   /** Whether `resource` of `apiVersion` is served in `cluster` (a custom one once its CRD is). */
