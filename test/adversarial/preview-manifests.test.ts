@@ -1,7 +1,7 @@
-// What a preview may deploy: every bypass the security review found is refused with its file, its
-// line and the rule; what a preview needs (the default chart, a plain Deployment + Service +
-// Ingress) still passes; and a property: any mix of allowed documents plus one forbidden one is
-// always refused.
+// Hole 4 of the security review: what a preview may deploy. Every bypass the review found is
+// refused with its file, its line and the rule; what a preview needs (the default chart, a plain
+// Deployment + Service + Ingress) still passes; and a property: any mix of allowed documents plus
+// one forbidden one is always refused.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { manifestProblems } from '../../src/render/validate-manifests.js';
