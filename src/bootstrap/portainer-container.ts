@@ -168,6 +168,12 @@ export class PortainerContainer implements Piece {
   async remove(ctx: BootstrapContext): Promise<string> {
     if ((await this.running(ctx)) === null) return `${PORTAINER_CONTAINER} already absent`;
     await run('docker', ['rm', '-f', PORTAINER_CONTAINER], this.opts(ctx));
-    return `removed ${PORTAINER_CONTAINER} (its data stays in the volume ${VOLUME})`;
+    // Its data volume was made by bootstrap too; a volume already gone is fine.
+    const volume = await runAllowingFailure('docker', ['volume', 'rm', VOLUME], this.opts(ctx));
+    if (volume.exitCode !== 0 && !/no such volume/i.test(volume.stderr))
+      throw new Error(
+        `docker volume rm ${VOLUME} exited ${volume.exitCode}: ${volume.stderr.trim()}`,
+      );
+    return `removed ${PORTAINER_CONTAINER} and its volume ${VOLUME}`;
   }
 }

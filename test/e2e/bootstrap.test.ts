@@ -242,4 +242,22 @@ describe('kindler bootstrap on the stand-ins', () => {
       await bot?.stop();
     }
   }, 120_000);
+
+  it('kindler teardown lists what it would remove, and with --confirm removes that and nothing else', async () => {
+    const preview = await cliChild(['teardown'], env);
+    expect(preview.code).toBe(0);
+    expect(preview.stdout).toContain('kindler teardown --confirm would remove');
+    expect(Object.keys(fakes.state().k3d).sort()).toEqual(['dev', 'devops']);
+    const done = await cliChild(['teardown', '--confirm'], env);
+    expect(done.code, done.stderr).toBe(0);
+    const state = fakes.state() as any;
+    // The devops side is gone; dev's cluster is an environment's, not bootstrap's.
+    expect(Object.keys(state.k3d)).toEqual(['dev']);
+    expect(state.containers).toEqual({});
+    expect(state.removedVolumes).toEqual(['kindler-portainer-data']);
+    expect(fs.existsSync(path.join(env.KINDLER_DATA_DIR!, 'devops.env'))).toBe(false);
+    const check = await cliChild(['bootstrap', '--check'], env);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain('✗ devops cluster: no k3d cluster devops');
+  }, 60_000);
 });
