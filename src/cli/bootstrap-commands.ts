@@ -2,40 +2,22 @@
 // src/bootstrap/); kindler teardown --confirm: what bootstrap made, removed, nothing else.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { bootstrapSettings, DEVOPS_ENV_FILE } from '../config/config.js';
-import { argoAdminPassword, ArgoCdInstall } from '../bootstrap/argocd-install.js';
-import { DevopsCluster } from '../bootstrap/devops-cluster.js';
-import { HaproxyContainer } from '../bootstrap/haproxy-container.js';
-import type { BootstrapContext, Piece } from '../bootstrap/piece.js';
-import { PortainerContainer } from '../bootstrap/portainer-container.js';
+import { DEVOPS_ENV_FILE } from '../config/config.js';
+import { argoAdminPassword } from '../bootstrap/argocd-install.js';
+import {
+  bootstrapContext,
+  devopsPieces as pieces,
+  type BootstrapDeps,
+} from '../bootstrap/devops-side.js';
 import { checkBootstrap, runBootstrap } from '../bootstrap/run-bootstrap.js';
 import { KubeClient } from '../registrars/kube.js';
-import type { Runtime } from '../runtime.js';
 import { parse } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { USAGE } from './help.js';
 import { err, out, type CliIo } from './io.js';
 
-type BootstrapDeps = Pick<Runtime, 'config' | 'store' | 'repository' | 'argoStep'>;
-
-const pieces = (rt: BootstrapDeps): Piece[] => [
-  new DevopsCluster(),
-  new ArgoCdInstall((devops) => rt.argoStep(devops)),
-  new HaproxyContainer(),
-  new PortainerContainer(),
-];
-
-const context = (rt: BootstrapDeps, io: CliIo, json: boolean): BootstrapContext => ({
-  config: rt.config,
-  settings: bootstrapSettings(rt.config.dataDir),
-  rows: () => rt.store.listEnvironments(),
-  repository: () => rt.repository(),
-  note: (line) => {
-    if (!json) out(io, `    ${line}`);
-  },
-  env: io.env,
-  ...(io.signal ? { signal: io.signal } : {}),
-});
+const context = (rt: BootstrapDeps, io: CliIo, json: boolean) =>
+  bootstrapContext(rt, io.env, (line) => (json ? undefined : out(io, `    ${line}`)), io.signal);
 
 export const bootstrapArgs = (args: string[]) =>
   parse(

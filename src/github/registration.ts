@@ -44,6 +44,11 @@ export interface RegistrationOptions {
   octokit?: Octokit;
   /** The one-time code that opens setup from another machine (`npm start` prints it). */
   setupCode?: string | undefined;
+  /** `kindler bootstrap`, for the page's button (the local operator's only). */
+  bootstrap?: () => Promise<{
+    ok: boolean;
+    results: { title: string; outcome: string; detail: string }[];
+  }>;
   now?: () => number;
 }
 
@@ -105,8 +110,58 @@ export function registrationHandler(options: RegistrationOptions): Handler {
       `<p>A GitHub App is already registered here (<code>${esc(path.join(options.dataDir, APP_ENV_FILE))}</code>); it is never replaced from the web. Restart kindler-bot to use it, or remove that file on this machine to register another.</p>`,
     );
 
+  let building: Promise<unknown> | null = null;
+  const stateValid = (state: string) => {
+    const known = [...states.keys()].find((s) => sameText(s, state));
+    return known !== undefined && now() - (states.get(known) ?? 0) <= STATE_TTL_MS;
+  };
+  const operator = (req: Parameters<Handler>[0], offered: string | null) =>
+    isLoopbackAddress(peerAddress(req)) ||
+    (offered !== null && options.setupCode !== undefined && sameText(offered, options.setupCode));
+
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === `${SETUP_PATH}/bootstrap` && options.bootstrap) {
+      if (req.method !== 'POST') return false;
+      if (registered()) return alreadyRegistered(res);
+      const fields = new URLSearchParams(await smallBody(req));
+      // The page's state proves the form came from the setup page this server made (no
+      // cross-site form can post here); the address or the code, that the operator is asking.
+      if (!operator(req, fields.get('setup_code')) || !stateValid(fields.get('state') ?? ''))
+        return send(
+          res,
+          403,
+          'Bootstrap refused',
+          `<p>Only the operator may build the devops side from the <a href="${SETUP_PATH}">setup page</a> (from this machine, or with its setup code), with a page made in the last hour. Nothing was done; <code>kindler bootstrap</code> does the same from a terminal.</p>`,
+        );
+      if (building)
+        return send(
+          res,
+          409,
+          'Bootstrap running',
+          '<p>A bootstrap is running already; reload this page when it has ended.</p>',
+        );
+      const run = options.bootstrap();
+      building = run;
+      let outcome;
+      try {
+        outcome = await run;
+      } finally {
+        building = null;
+      }
+      const items = outcome.results
+        .map(
+          (r) =>
+            `<li>${r.outcome === 'failed' ? '✗' : r.outcome === 'made' ? '✓' : '='} <strong>${esc(r.title)}</strong> — ${esc(r.detail)}</li>`,
+        )
+        .join('\n');
+      return send(
+        res,
+        outcome.ok ? 200 : 502,
+        outcome.ok ? 'The devops side is built' : 'Bootstrap stopped',
+        `<ul>${items}</ul><p>${outcome.ok ? 'The settings are in <code>devops.env</code> under the data dir; restart kindler-bot to use them.' : 'What was made is kept; run it again (here, or <code>kindler bootstrap</code>) to resume.'}</p>`,
+      );
+    }
     if (url.pathname !== SETUP_PATH && url.pathname !== `${SETUP_PATH}/callback`) return false;
     if (registered()) return alreadyRegistered(res);
     const host = req.headers.host ?? '';
@@ -116,12 +171,7 @@ export function registrationHandler(options: RegistrationOptions): Handler {
     );
     if (url.pathname === SETUP_PATH) {
       const offered = url.searchParams.get('setup_code');
-      const operator =
-        isLoopbackAddress(peerAddress(req)) ||
-        (offered !== null &&
-          options.setupCode !== undefined &&
-          sameText(offered, options.setupCode));
-      if (!operator)
+      if (!operator(req, offered))
         return send(
           res,
           403,
@@ -167,7 +217,17 @@ export function registrationHandler(options: RegistrationOptions): Handler {
 <form action="${esc(target)}" method="post">
 <input type="hidden" name="manifest" value="${esc(JSON.stringify(manifest))}">
 <button type="submit">Register the GitHub App on ${esc(web.replace(/^https?:\/\//, ''))}</button>
-</form>`,
+</form>${
+          options.bootstrap
+            ? `
+<h2>The devops side</h2>
+<p>Argo CD, the HAProxy gateway and Portainer in a devops k3d cluster on this machine's Docker, as <code>kindler bootstrap</code> builds them: each piece checked first and made only if missing.</p>
+<form action="${SETUP_PATH}/bootstrap" method="post">
+<input type="hidden" name="state" value="${esc(state)}">${offered ? `<input type="hidden" name="setup_code" value="${esc(offered)}">` : ''}
+<button type="submit">Build the devops side</button>
+</form>`
+            : ''
+        }`,
       );
     }
     if (url.pathname === `${SETUP_PATH}/callback`) {
@@ -231,4 +291,14 @@ export function registrationHandler(options: RegistrationOptions): Handler {
     }
     return false;
   };
+}
+
+/** A small form body (the bootstrap button): at most 4 KB. */
+async function smallBody(req: Parameters<Handler>[0]): Promise<string> {
+  let text = '';
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    text += chunk.toString('utf8');
+    if (text.length > 4_096) break;
+  }
+  return text.slice(0, 4_096);
 }

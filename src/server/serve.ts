@@ -12,6 +12,8 @@ import { dashboardHandler } from '../web/handler.js';
 import { systemLinks } from '../web/links.js';
 import { healthHandler, startHttpServer } from './http-server.js';
 import { Metrics } from './metrics.js';
+import { bootstrapContext, devopsPieces } from '../bootstrap/devops-side.js';
+import { runBootstrap } from '../bootstrap/run-bootstrap.js';
 import { gitHttpHandler } from './git-http.js';
 
 /** GitHub's REST API: github.com's, or GitHub Enterprise Server's (GHE_HOST). */
@@ -89,6 +91,13 @@ export async function serve(
           publicUrl: rt.config.KINDLER_PUBLIC_URL,
           webhookProxyUrl: env.WEBHOOK_PROXY_URL,
           setupCode: setupCode ?? undefined,
+          // The page's button runs what `kindler bootstrap` runs.
+          bootstrap: () =>
+            runBootstrap(
+              devopsPieces(rt),
+              bootstrapContext(rt, env, () => undefined),
+              () => undefined,
+            ),
         }),
   });
   const server = await startHttpServer(

@@ -189,6 +189,9 @@ export function dashboardHandler(
         path === '/kindler' || path.startsWith('/kindler/') || (path === '/metrics' && metrics);
       if (!ours) return false;
       if (req.method !== 'GET' && req.method !== 'HEAD') {
+        // The setup page's own forms (the operator's, checked there).
+        if (options.setup && path.startsWith('/kindler/setup') && (await options.setup(req, res)))
+          return true;
         // A change: the console's API identifies and authorises it itself.
         if (path.startsWith('/kindler/api/') && (await mutate(req, res, path.slice(13))))
           return true;

@@ -229,4 +229,57 @@ describe('registering the GitHub App', () => {
     expect(allowed.status).toBe(200);
     expect(allowed.body).toContain('https://kindler.example.test/api/github/webhooks');
   });
+
+  it("the page's bootstrap button: the operator's page state, one run at a time, what each piece did", async () => {
+    let runs = 0;
+    let release: () => void = () => undefined;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-setup-boot-'));
+    const handler = registrationHandler({
+      dataDir: dir,
+      manifestPath: path.join(ROOT, 'app.yml'),
+      bootstrap: async () => {
+        runs++;
+        await new Promise<void>((r) => (release = r));
+        return {
+          ok: true,
+          results: [
+            { title: 'devops cluster', outcome: 'made', detail: 'created k3d cluster devops' },
+            { title: 'Argo CD', outcome: 'present', detail: 'already available in argocd' },
+          ],
+        };
+      },
+    });
+    const served = await startHttpServer([handler], '127.0.0.1', 0);
+    const at = `http://127.0.0.1:${(served.address() as { port: number }).port}`;
+    const post = (body: string) =>
+      fetch(`${at}/kindler/setup/bootstrap`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+    try {
+      const page = await (await fetch(`${at}/kindler/setup`)).text();
+      expect(page).toContain('Build the devops side');
+      const state = /name="state" value="([0-9a-f]{32})"/.exec(page)?.[1];
+      expect(state).toBeDefined();
+      // A form another site posts carries no state of this page's: refused, nothing run.
+      expect((await post('')).status).toBe(403);
+      expect((await post(`state=${'0'.repeat(32)}`)).status).toBe(403);
+      expect(runs).toBe(0);
+      const first = post(`state=${state}`);
+      await expect.poll(() => runs).toBe(1);
+      const second = await post(`state=${state}`);
+      expect(second.status).toBe(409);
+      release();
+      const done = await first;
+      expect(done.status).toBe(200);
+      const text = await done.text();
+      expect(text).toContain('✓ <strong>devops cluster</strong> — created k3d cluster devops');
+      expect(text).toContain('= <strong>Argo CD</strong>');
+      expect(runs).toBe(1);
+    } finally {
+      await new Promise((r) => served.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

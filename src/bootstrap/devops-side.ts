@@ -1,0 +1,33 @@
+// The devops side as one list, for every surface that builds it (the CLI's `kindler bootstrap`,
+// the setup page's button): the pieces in order, and the context they run in over the runtime.
+import { bootstrapSettings } from '../config/config.js';
+import type { Runtime } from '../runtime.js';
+import { ArgoCdInstall } from './argocd-install.js';
+import { DevopsCluster } from './devops-cluster.js';
+import { HaproxyContainer } from './haproxy-container.js';
+import type { BootstrapContext, Piece } from './piece.js';
+import { PortainerContainer } from './portainer-container.js';
+
+export type BootstrapDeps = Pick<Runtime, 'config' | 'store' | 'repository' | 'argoStep'>;
+
+export const devopsPieces = (rt: BootstrapDeps): Piece[] => [
+  new DevopsCluster(),
+  new ArgoCdInstall((devops) => rt.argoStep(devops)),
+  new HaproxyContainer(),
+  new PortainerContainer(),
+];
+
+export const bootstrapContext = (
+  rt: BootstrapDeps,
+  env: NodeJS.ProcessEnv,
+  note: (line: string) => void,
+  signal?: AbortSignal,
+): BootstrapContext => ({
+  config: rt.config,
+  settings: bootstrapSettings(rt.config.dataDir),
+  rows: () => rt.store.listEnvironments(),
+  repository: () => rt.repository(),
+  note,
+  env,
+  ...(signal ? { signal } : {}),
+});
