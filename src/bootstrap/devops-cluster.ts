@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { run } from '../system/exec.js';
+import { cliOptions } from './container.js';
 import { parseJsonAnswer } from '../system/parse.js';
 import type { BootstrapContext, Piece, Probe } from './piece.js';
 
@@ -24,15 +25,8 @@ export class DevopsCluster implements Piece {
     };
   }
 
-  private opts(ctx: BootstrapContext) {
-    return {
-      timeoutMs: ctx.config.KINDLER_CLI_TIMEOUT_MS,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-    };
-  }
-
   private async exists(ctx: BootstrapContext): Promise<boolean> {
-    const { stdout } = await run('k3d', ['cluster', 'list', '-o', 'json'], this.opts(ctx));
+    const { stdout } = await run('k3d', ['cluster', 'list', '-o', 'json'], cliOptions(ctx));
     const listed = parseJsonAnswer(Listed, stdout, 'k3d cluster list');
     return listed.some((c) => c.name === this.names(ctx).name);
   }
@@ -66,12 +60,12 @@ export class DevopsCluster implements Piece {
           '--kubeconfig-update-default=false',
           '--wait',
         ],
-        this.opts(ctx),
+        cliOptions(ctx),
       );
       made = true;
     }
     const { stdout } = await run('k3d', ['kubeconfig', 'get', name], {
-      ...this.opts(ctx),
+      ...cliOptions(ctx),
       keepTrailingNewline: true,
     });
     await fs.mkdir(path.dirname(kubeconfig), { recursive: true });
@@ -85,7 +79,7 @@ export class DevopsCluster implements Piece {
   async remove(ctx: BootstrapContext): Promise<string> {
     const { name, kubeconfig } = this.names(ctx);
     const there = await this.exists(ctx);
-    if (there) await run('k3d', ['cluster', 'delete', name], this.opts(ctx));
+    if (there) await run('k3d', ['cluster', 'delete', name], cliOptions(ctx));
     await fs.rm(kubeconfig, { force: true });
     return there ? `deleted k3d cluster ${name}` : `k3d cluster ${name} already absent`;
   }

@@ -5,8 +5,8 @@
 // master-worker mode), so no haproxy is needed beside the bot.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
-import { run, runAllowingFailure } from '../system/exec.js';
+import { run } from '../system/exec.js';
+import { cliOptions, containerRunning, ensureContainer } from './container.js';
 import type { BootstrapContext, Piece, Probe } from './piece.js';
 
 export const GATEWAY_CONTAINER = 'haproxy-gw';
@@ -50,37 +50,12 @@ backend be_default_404
 `;
 }
 
-const Running = z.boolean();
-
 export class HaproxyContainer implements Piece {
   readonly name = 'haproxy' as const;
   readonly title = 'HAProxy gateway';
 
-  private opts(ctx: BootstrapContext) {
-    return {
-      timeoutMs: ctx.config.KINDLER_CLI_TIMEOUT_MS,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-    };
-  }
-
-  /** Whether the container runs; null when there is none. */
-  private async running(ctx: BootstrapContext): Promise<boolean | null> {
-    const result = await runAllowingFailure(
-      'docker',
-      ['inspect', '--format', '{{json .State.Running}}', GATEWAY_CONTAINER],
-      this.opts(ctx),
-    );
-    if (result.exitCode !== 0) {
-      if (/No such (object|container)/i.test(result.stderr)) return null;
-      throw new Error(
-        `docker inspect ${GATEWAY_CONTAINER} exited ${result.exitCode}: ${result.stderr.trim()}`,
-      );
-    }
-    return Running.parse(JSON.parse(result.stdout.trim()));
-  }
-
   async probe(ctx: BootstrapContext): Promise<Probe> {
-    const state = await this.running(ctx);
+    const state = await containerRunning(ctx, GATEWAY_CONTAINER);
     if (state === null) return { state: 'missing', detail: `no container ${GATEWAY_CONTAINER}` };
     return state
       ? { state: 'ok', detail: `container ${GATEWAY_CONTAINER} runs` }
@@ -102,31 +77,13 @@ export class HaproxyContainer implements Piece {
         () => true,
         () => false,
       );
-    const state = await this.running(ctx);
-    let did: string;
-    if (state === null) {
-      await run(
-        'docker',
-        [
-          'run',
-          '-d',
-          '--name',
-          GATEWAY_CONTAINER,
-          '--restart',
-          'unless-stopped',
-          '--network',
-          'host',
-          '-v',
-          `${dir}:${MOUNT}:ro`,
-          ctx.config.KINDLER_HAPROXY_IMAGE,
-        ],
-        this.opts(ctx),
-      );
-      did = `started ${GATEWAY_CONTAINER} (${ctx.config.KINDLER_HAPROXY_IMAGE})`;
-    } else if (!state) {
-      await run('docker', ['start', GATEWAY_CONTAINER], this.opts(ctx));
-      did = `restarted ${GATEWAY_CONTAINER}`;
-    } else did = `${GATEWAY_CONTAINER} already runs`;
+    const done = await ensureContainer(ctx, GATEWAY_CONTAINER, ctx.config.KINDLER_HAPROXY_IMAGE, [
+      '--network',
+      'host',
+      '-v',
+      `${dir}:${MOUNT}:ro`,
+    ]);
+    const did = `${GATEWAY_CONTAINER} ${done === 'running' ? 'already runs' : `${done} (${ctx.config.KINDLER_HAPROXY_IMAGE})`}`;
     Object.assign(ctx.settings, {
       HAPROXY_CONFIG: file,
       HAPROXY_HTTP_PORT: String(port),
@@ -137,8 +94,9 @@ export class HaproxyContainer implements Piece {
   }
 
   async remove(ctx: BootstrapContext): Promise<string> {
-    if ((await this.running(ctx)) === null) return `${GATEWAY_CONTAINER} already absent`;
-    await run('docker', ['rm', '-f', GATEWAY_CONTAINER], this.opts(ctx));
+    if ((await containerRunning(ctx, GATEWAY_CONTAINER)) === null)
+      return `${GATEWAY_CONTAINER} already absent`;
+    await run('docker', ['rm', '-f', GATEWAY_CONTAINER], cliOptions(ctx));
     return `removed ${GATEWAY_CONTAINER} (its config stays in the data dir)`;
   }
 }

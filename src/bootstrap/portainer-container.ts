@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { Failure } from '../domain/index.js';
 import { run, runAllowingFailure } from '../system/exec.js';
+import { cliOptions, containerRunning, ensureContainer } from './container.js';
 import { parseAnswer } from '../system/parse.js';
 import { waitUntil, type BootstrapContext, type Piece, type Probe } from './piece.js';
 
@@ -25,28 +26,6 @@ export class PortainerContainer implements Piece {
 
   private url(ctx: BootstrapContext) {
     return `http://127.0.0.1:${ctx.config.KINDLER_PORTAINER_PORT}`;
-  }
-
-  private opts(ctx: BootstrapContext) {
-    return {
-      timeoutMs: ctx.config.KINDLER_CLI_TIMEOUT_MS,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-    };
-  }
-
-  private async running(ctx: BootstrapContext): Promise<boolean | null> {
-    const result = await runAllowingFailure(
-      'docker',
-      ['inspect', '--format', '{{json .State.Running}}', PORTAINER_CONTAINER],
-      this.opts(ctx),
-    );
-    if (result.exitCode !== 0) {
-      if (/No such (object|container)/i.test(result.stderr)) return null;
-      throw new Error(
-        `docker inspect ${PORTAINER_CONTAINER} exited ${result.exitCode}: ${result.stderr.trim()}`,
-      );
-    }
-    return result.stdout.trim() === 'true';
   }
 
   private api(ctx: BootstrapContext, path: string, init: RequestInit = {}) {
@@ -66,7 +45,7 @@ export class PortainerContainer implements Piece {
   }
 
   async probe(ctx: BootstrapContext): Promise<Probe> {
-    const state = await this.running(ctx);
+    const state = await containerRunning(ctx, PORTAINER_CONTAINER);
     if (state === null) return { state: 'missing', detail: `no container ${PORTAINER_CONTAINER}` };
     if (!state) return { state: 'down', detail: `container ${PORTAINER_CONTAINER} is stopped` };
     const key = ctx.settings.PORTAINER_API_KEY ?? ctx.config.PORTAINER_API_KEY;
@@ -78,33 +57,15 @@ export class PortainerContainer implements Piece {
 
   async ensure(ctx: BootstrapContext, _found: Probe): Promise<string> {
     const port = ctx.config.KINDLER_PORTAINER_PORT;
-    const state = await this.running(ctx);
     const did: string[] = [];
-    if (state === null) {
-      await run(
-        'docker',
-        [
-          'run',
-          '-d',
-          '--name',
-          PORTAINER_CONTAINER,
-          '--restart',
-          'unless-stopped',
-          '-p',
-          `${port}:9000`,
-          '-p',
-          '8000:8000',
-          '-v',
-          `${VOLUME}:/data`,
-          ctx.config.KINDLER_PORTAINER_IMAGE,
-        ],
-        this.opts(ctx),
-      );
-      did.push(`started ${PORTAINER_CONTAINER} (${ctx.config.KINDLER_PORTAINER_IMAGE})`);
-    } else if (!state) {
-      await run('docker', ['start', PORTAINER_CONTAINER], this.opts(ctx));
-      did.push(`restarted ${PORTAINER_CONTAINER}`);
-    }
+    const done = await ensureContainer(
+      ctx,
+      PORTAINER_CONTAINER,
+      ctx.config.KINDLER_PORTAINER_IMAGE,
+      ['-p', `${port}:9000`, '-p', '8000:8000', '-v', `${VOLUME}:/data`],
+    );
+    if (done !== 'running')
+      did.push(`${done} ${PORTAINER_CONTAINER} (${ctx.config.KINDLER_PORTAINER_IMAGE})`);
     await waitUntil(
       `Portainer answering at ${this.url(ctx)}`,
       async () => ((await this.api(ctx, '/system/status').catch(() => null))?.ok ? true : null),
@@ -166,10 +127,11 @@ export class PortainerContainer implements Piece {
   }
 
   async remove(ctx: BootstrapContext): Promise<string> {
-    if ((await this.running(ctx)) === null) return `${PORTAINER_CONTAINER} already absent`;
-    await run('docker', ['rm', '-f', PORTAINER_CONTAINER], this.opts(ctx));
+    if ((await containerRunning(ctx, PORTAINER_CONTAINER)) === null)
+      return `${PORTAINER_CONTAINER} already absent`;
+    await run('docker', ['rm', '-f', PORTAINER_CONTAINER], cliOptions(ctx));
     // Its data volume was made by bootstrap too; a volume already gone is fine.
-    const volume = await runAllowingFailure('docker', ['volume', 'rm', VOLUME], this.opts(ctx));
+    const volume = await runAllowingFailure('docker', ['volume', 'rm', VOLUME], cliOptions(ctx));
     if (volume.exitCode !== 0 && !/no such volume/i.test(volume.stderr))
       throw new Error(
         `docker volume rm ${VOLUME} exited ${volume.exitCode}: ${volume.stderr.trim()}`,
