@@ -79,9 +79,13 @@ const COMMANDS: Record<
   start: named(USAGE.start, (m) => m.power('start')),
   retry: named(USAGE.retry, (m) => m.retry),
   cancel: named(USAGE.cancel, (m) => m.cancel),
+  extend: {
+    run: async (rt, args, io) => (await lifecycle()).extend(rt, args, io),
+    check: async (args) => (await lifecycle()).extendArgs(args),
+  },
   list: {
     read: async (deps, args, io) => (await read()).list(deps, args, io),
-    check: flagsOnly(USAGE.list),
+    check: flagsOnly(USAGE.list, {}, 'none'),
   },
   status: {
     read: async (deps, args, io) => (await read()).status(deps, args, io),
@@ -101,7 +105,7 @@ const COMMANDS: Record<
   },
   migrate: {
     run: async (rt, args, io) => (await data()).migrate(rt, args, io),
-    check: flagsOnly(USAGE.migrate),
+    check: flagsOnly(USAGE.migrate, {}, 'none'),
   },
   db: {
     direct: async (config, args, io) => (await data()).db(config, args, io),

@@ -8,12 +8,13 @@ import { packageRoot } from '../system/package-root.js';
 /** Each command's arguments, as its usage line. */
 export const USAGE = {
   create:
-    'kindler create <name> [--provider k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--json]',
+    'kindler create <name> [k3d|kind | --provider k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--json]',
   delete: 'kindler delete <name> [--json]',
   stop: 'kindler stop <name> [--json]',
   start: 'kindler start <name> [--json]',
   retry: 'kindler retry <name> [--json]',
   cancel: 'kindler cancel <name> [--json]',
+  extend: 'kindler extend <name> <duration: 24h|3d|never> [--json]',
 
   list: 'kindler list [--json]',
   status: 'kindler status <name> [--json]',
@@ -31,6 +32,7 @@ export const USAGE = {
   teardown: 'kindler teardown [--confirm]',
 } as const;
 export type CommandName = keyof typeof USAGE;
+export const COMMANDS = Object.keys(USAGE) as CommandName[];
 
 /** What each command does, one line, in the order help lists them. */
 const SUMMARY: Record<CommandName, string> = {
@@ -40,6 +42,7 @@ const SUMMARY: Record<CommandName, string> = {
   start: 'start a stopped environment again and wait until it answers',
   retry: 'resume the last failed or interrupted operation',
   cancel: 'stop the running operation after its current step',
+  extend: "push an environment's expiry back (never: it no longer expires)",
   list: 'list environments',
   status: 'show one environment and its last operation',
   check:
@@ -93,7 +96,7 @@ export function helpText(): string {
         .map(([k, v]) => `${v} ${k}`)
         .join(', '),
     ),
-    'Configuration: environment variables or a .env file (see docs/configuration.md). kindler --version: the version.',
+    'Configuration: environment variables or a .env file (docs/configuration.md). kindler --version.',
   ].join('\n');
 }
 

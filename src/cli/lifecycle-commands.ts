@@ -14,6 +14,7 @@ import {
   checkDerivedNames,
   ensures,
   environmentUrl,
+  extendedExpiry,
   spell,
   notFound,
 } from '../domain/index.js';
@@ -44,8 +45,15 @@ export function createArgs(args: string[]) {
     },
     USAGE.create,
   );
-  const name = nameArg(positionals, USAGE.create);
-  const provider = providerArg(values.provider);
+  // The grammar of `/env create dev k3d`: the provider as a second word, or as --provider.
+  const [first, second, ...rest] = positionals;
+  if (second !== undefined && values.provider !== undefined)
+    throw new Failure(
+      'invalid_input',
+      `the provider is given twice ("${second}" and --provider ${String(values.provider)}); give it once\nUsage: ${USAGE.create}`,
+    );
+  const name = nameArg(first === undefined ? [] : [first, ...rest], USAGE.create);
+  const provider = providerArg(second ?? values.provider);
   const tooLong = checkDerivedNames(name, provider);
   if (tooLong) throw new Failure('invalid_input', tooLong);
   const ttl =
@@ -95,6 +103,40 @@ export async function retry(rt: LifecycleDeps, args: string[], io: CliIo): Promi
   const { values, name } = nameOnly(USAGE.retry)(args);
   const op = await rt.engine.retry(name, cliTrigger(io));
   return runAndReport(rt, op, io, values.json === true);
+}
+
+/** The arguments of `kindler extend <name> <duration>` (24h, 3d; `never` pins it). */
+export function extendArgs(args: string[]) {
+  const { values, positionals } = parse(args, {}, USAGE.extend);
+  const [raw, duration, ...extra] = positionals;
+  const name = nameArg(raw === undefined ? [] : [raw, ...extra], USAGE.extend);
+  if (duration === undefined)
+    throw new Failure('invalid_input', `a duration is required (24h, 3d)\nUsage: ${USAGE.extend}`);
+  const parsed = parseDuration(duration);
+  if (!parsed.ok) throw new Failure('invalid_input', parsed.reason);
+  return { values, name, ms: parsed.ms };
+}
+
+/** `kindler extend <name> <duration>`: a later expiry (from now, or from the expiry ahead). */
+export async function extend(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
+  const { values, name, ms } = extendArgs(args);
+  const env = await rt.store.getEnvironment(name);
+  if (!env) throw notFound(name);
+  const updated = await rt.store.updateEnvironment(
+    name,
+    ms === null
+      ? { expiresAt: null, pinned: true }
+      : { expiresAt: extendedExpiry(env.expiresAt, ms) },
+  );
+  if (values.json === true) out(io, JSON.stringify({ environment: updated }, null, 2));
+  else
+    out(
+      io,
+      updated.expiresAt
+        ? `${name} now expires ${updated.expiresAt.toISOString()}.`
+        : `${name} no longer expires.`,
+    );
+  return EXIT.ok;
 }
 
 export async function cancel(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {

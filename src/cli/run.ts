@@ -4,7 +4,7 @@
 import type { Config } from '../config/config.js';
 import type { Runtime } from '../runtime.js';
 import { EXIT } from './exit-status.js';
-import { commandHelp, helpText, isCommand, version } from './help.js';
+import { COMMANDS, commandHelp, helpText, isCommand, version } from './help.js';
 import { err, out, type CliIo } from './io.js';
 
 export async function runCli(
@@ -27,7 +27,12 @@ export async function runCli(
     return command ? EXIT.ok : EXIT.usage;
   }
   if (!isCommand(command)) {
-    err(io, `kindler: unknown command "${command}"\n\n${helpText()}`);
+    const { closest } = await import('../commands/suggest.js');
+    const near = closest(command, COMMANDS);
+    const suggestion = near
+      ? `; did you mean "${near}"? (kindler ${[near, ...args].join(' ')})`
+      : '';
+    err(io, `kindler: unknown command "${command}"${suggestion}\nkindler help lists the commands.`);
     return EXIT.usage;
   }
   if (args.includes('--help') || args.includes('-h')) {

@@ -60,7 +60,9 @@ describe('kindler CLI', () => {
     });
     const help = await cliInProcess(['help', 'create'], env);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^Usage: kindler create <name> \[--provider k3d\|kind\]/);
+    expect(help.stdout).toMatch(
+      /^Usage: kindler create <name> \[k3d\|kind \| --provider k3d\|kind\]/,
+    );
     expect(help.stdout).toContain('create an environment: row, branch, cluster');
     expect((await cliInProcess(['create', '--help'], env)).stdout).toBe(help.stdout);
     for (const line of help.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
@@ -71,7 +73,7 @@ describe('kindler CLI', () => {
     [
       ['create'],
       2,
-      'kindler create: an environment name is required\nUsage: kindler create <name> [--provider k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--json]',
+      'kindler create: an environment name is required\nUsage: kindler create <name> [k3d|kind | --provider k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--json]',
     ],
     [['create', 'Dev'], 2, 'kindler create: "Dev" has upper-case letters; use lower case ("dev")'],
     [
@@ -90,6 +92,28 @@ describe('kindler CLI', () => {
       'kindler create: "soon" is not a duration; use e.g. 90m, 24h, 3d, 2w or never',
     ],
     [['create', 'x', '--bogus'], 2, "kindler create: Unknown option '--bogus'"],
+    // The grammar of /env: a typo gets a suggestion; extra words and a doubled provider are refused.
+    [
+      ['crate', 'x'],
+      2,
+      'kindler: unknown command "crate"; did you mean "create"? (kindler create x)',
+    ],
+    [['list', 'extra'], 2, 'kindler list: unexpected argument "extra"'],
+    [
+      ['create', 'x', 'docker'],
+      2,
+      'kindler create: provider "docker" is not supported; use k3d or kind',
+    ],
+    [
+      ['create', 'x', 'kind', '--provider', 'k3d'],
+      2,
+      'kindler create: the provider is given twice ("kind" and --provider k3d); give it once',
+    ],
+    [['create', 'x', 'kind', 'more'], 2, 'kindler create: unexpected argument "more"'],
+    [['extend', 'x'], 2, 'kindler extend: a duration is required (24h, 3d)'],
+    [['extend', 'x', 'soon'], 2, 'kindler extend: "soon" is not a duration'],
+    [['extend', 'ghost', '24h'], 3, 'kindler extend: environment "ghost" does not exist'],
+    [['create', 'pr-99'], 2, '"pr-99" starts with pr-, which belongs to pull requests'],
     [
       ['status', 'ghost'],
       3,

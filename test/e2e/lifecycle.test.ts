@@ -105,7 +105,8 @@ describe.each(['postgres', 'embedded', 'pglite'] as const)(
           .get('/api/endpoints/7')
           .reply(200, { Id: 7, Name: 'dev', EdgeKey: EDGE_KEY }),
       );
-      const result = await cliInProcess(['create', 'dev', '--json'], env);
+      // `/env create dev k3d`'s grammar: the provider as a second word.
+      const result = await cliInProcess(['create', 'dev', 'k3d', '--json'], env);
       expect(result.stderr).toBe('');
       expect(result.code, result.stdout).toBe(0);
       const op = JSON.parse(result.stdout);
@@ -113,8 +114,16 @@ describe.each(['postgres', 'embedded', 'pglite'] as const)(
         envName: 'dev',
         kind: 'create',
         status: 'success',
-        trigger: { source: 'cli', actor: 'alice' },
+        trigger: { source: 'cli', actor: 'alice', via: 'cli' },
       });
+      // extend: a later expiry from now (dev had none), then pinned with never.
+      const extended = await cliInProcess(['extend', 'dev', '24h', '--json'], env);
+      expect(extended.code, extended.stderr).toBe(0);
+      const until = Date.parse(JSON.parse(extended.stdout).environment.expiresAt);
+      expect(until - Date.now()).toBeGreaterThan(23.9 * 3_600_000);
+      expect(until - Date.now()).toBeLessThan(24.1 * 3_600_000);
+      const pinned = await cliInProcess(['extend', 'dev', 'never'], env);
+      expect(pinned.stdout).toBe('dev no longer expires.\n');
       expect(
         op.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`),
       ).toEqual([
