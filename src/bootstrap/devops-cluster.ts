@@ -5,12 +5,19 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { run } from '../system/exec.js';
+import { run, runAllowingFailure } from '../system/exec.js';
 import { cliOptions } from './container.js';
 import { parseJsonAnswer } from '../system/parse.js';
 import type { BootstrapContext, Piece, Probe } from './piece.js';
 
 const Listed = z.array(z.object({ name: z.string() }));
+const Networks = z.array(
+  z.object({
+    IPAM: z
+      .object({ Config: z.array(z.object({ Gateway: z.string().optional() })).nullish() })
+      .optional(),
+  }),
+);
 
 export class DevopsCluster implements Piece {
   readonly name = 'devops-cluster' as const;
@@ -73,7 +80,26 @@ export class DevopsCluster implements Piece {
     await fs.chmod(kubeconfig, 0o600);
     ctx.settings.DEVOPS_CONTEXT = context;
     ctx.settings.DEVOPS_KUBECONFIG = kubeconfig;
+    // host.k3d.internal is the cluster network's gateway: the bot's Git service listens there too.
+    const gateway = await this.networkGateway(ctx, `k3d-${name}`);
+    if (gateway) ctx.settings.KINDLER_GIT_SERVICE_LISTEN = `${gateway}:${ctx.config.PORT}`;
+    else ctx.note(`no gateway address for network k3d-${name}: the Git service stays on HOST`);
     return `${made ? 'created' : 'found'} k3d cluster ${name}; context ${context} in ${kubeconfig}`;
+  }
+
+  private async networkGateway(ctx: BootstrapContext, network: string): Promise<string | null> {
+    const inspected = await runAllowingFailure(
+      'docker',
+      ['network', 'inspect', network],
+      cliOptions(ctx),
+    );
+    if (inspected.exitCode !== 0) return null;
+    const [first] = parseJsonAnswer(
+      Networks,
+      inspected.stdout,
+      `docker network inspect ${network}`,
+    );
+    return first?.IPAM?.Config?.find((c) => c.Gateway)?.Gateway ?? null;
   }
 
   async remove(ctx: BootstrapContext): Promise<string> {

@@ -87,6 +87,15 @@ const schema = z.object({
    * Where the devops cluster reaches this bot's built-in Git service (the branches kept under the
    * data dir, served at /kindler/git/environments.git); unset → http://<ARGOCD_CLUSTER_HOST>:<PORT>.
    */
+  /**
+   * A second address (`host:port`) the built-in Git service alone listens on: the devops
+   * cluster's Docker network gateway, which `host.k3d.internal` names (bootstrap sets it), so
+   * Argo CD can clone while the bot itself stays bound to loopback.
+   */
+  KINDLER_GIT_SERVICE_LISTEN: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, like 172.18.0.1:3000')
+    .optional(),
   KINDLER_GIT_SERVICE_URL: z
     .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
     .transform((u) => u.replace(/\/+$/, ''))

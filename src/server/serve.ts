@@ -16,6 +16,28 @@ import { bootstrapContext, devopsPieces } from '../bootstrap/devops-side.js';
 import { runBootstrap } from '../bootstrap/run-bootstrap.js';
 import { gitHttpHandler } from './git-http.js';
 
+/** The Git service alone on `address` (host:port); a failure to listen is said, not fatal. */
+async function listenGitService(
+  service: NonNullable<Runtime['gitService']>,
+  address: string,
+  rt: Pick<Runtime, 'log'>,
+): Promise<http.Server | null> {
+  const at = address.lastIndexOf(':');
+  try {
+    return await startHttpServer(
+      [gitHttpHandler(service)],
+      address.slice(0, at),
+      Number(address.slice(at + 1)),
+    );
+  } catch (error) {
+    rt.log.warn(
+      { err: error },
+      `the Git service could not listen on ${address} (KINDLER_GIT_SERVICE_LISTEN): Argo CD in the devops cluster may not reach the branches`,
+    );
+    return null;
+  }
+}
+
 /** GitHub's REST API: github.com's, or GitHub Enterprise Server's (GHE_HOST). */
 export const githubApiBase = (env: NodeJS.ProcessEnv): string =>
   env.GHE_HOST
@@ -111,6 +133,13 @@ export async function serve(
     listen.host,
     listen.port,
   );
+  // The Git service where the devops cluster reaches it, when the bot is bound to loopback.
+  const gitOnly =
+    rt.gitService &&
+    config.KINDLER_GIT_SERVICE_LISTEN &&
+    !['0.0.0.0', '::', ''].includes(listen.host)
+      ? await listenGitService(rt.gitService, config.KINDLER_GIT_SERVICE_LISTEN, rt)
+      : null;
   return {
     server,
     port: (server.address() as { port: number }).port,
@@ -120,6 +149,7 @@ export async function serve(
       // Live pages hold their connections open: ended first, so the server can close.
       await dashboard.close();
       await new Promise((resolve) => server.close(resolve));
+      if (gitOnly) await new Promise((resolve) => gitOnly.close(resolve));
       await github.worker.stop();
     },
   };

@@ -56,6 +56,16 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => gateway.listen(gatewayPort, '127.0.0.1', r));
   const dataDir = path.join(tmp, 'data');
+  // k3d makes the cluster's network; its gateway (what host.k3d.internal names) is a loopback
+  // address here, so the Git service's own listener can be reached by this test.
+  fs.writeFileSync(
+    path.join(fakes.stateDir, 'state.json'),
+    JSON.stringify({
+      k3d: {},
+      kind: {},
+      networks: { 'k3d-devops': { subnet: '10.200.0.0/16', gateway: '127.0.0.9' } },
+    }),
+  );
   env = {
     ...fakes.env,
     KINDLER_FAKE_KUBE_API: kube.url,
@@ -109,6 +119,7 @@ describe('kindler bootstrap on the stand-ins', () => {
     expect(settings).toContain('HAPROXY_RELOAD_COMMAND="docker kill -s HUP haproxy-gw"');
     expect(settings).toContain(`HAPROXY_HTTP_PORT="${gatewayPort}"`);
     expect(settings).toContain(`PORTAINER_URL="${portainer.url}"`);
+    expect(settings).toContain(`KINDLER_GIT_SERVICE_LISTEN="127.0.0.9:${port}"`);
     expect(settings).toMatch(/PORTAINER_API_KEY="ptr_/);
     // Argo CD: its CRDs established before anything of theirs; its workloads available.
     const crds = kube.list('k3d-devops', 'CustomResourceDefinition').map((c) => c.metadata.name);
@@ -226,7 +237,10 @@ describe('kindler bootstrap on the stand-ins', () => {
     let bot: ServerProcess | null = null;
     try {
       bot = await startServerProcess({ ...env, HOST: '127.0.0.1', PORT: String(port) });
-      const local = new URL(url.replace('host.k3d.internal', '127.0.0.1'));
+      // host.k3d.internal is the network's gateway: the Git service listens there, alone (the bot
+      // itself stays on HOST=127.0.0.1).
+      const local = new URL(url.replace('host.k3d.internal', '127.0.0.9'));
+      expect((await fetch(`http://127.0.0.9:${port}/kindler`)).status).toBe(404);
       local.username = b64(repo.data.username);
       local.password = b64(repo.data.password);
       const listed = await new Promise<string>((resolve, reject) =>
