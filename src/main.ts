@@ -46,7 +46,14 @@ const served = await serve(
   workerName('server'),
   { host: config.HOST, port: config.PORT },
   probot,
-);
+).catch((error: NodeJS.ErrnoException) => {
+  // A port taken or not ours to bind is said in one line, with the setting that chooses it.
+  if (error.code !== 'EADDRINUSE' && error.code !== 'EACCES') throw error;
+  process.stderr.write(
+    `kindler-bot: ${config.HOST}:${config.PORT} ${error.code === 'EADDRINUSE' ? 'is in use by another process' : 'may not be bound by this user'}. To resolve, stop that process or set PORT (and HOST) to a free address.\n`,
+  );
+  process.exit(1);
+});
 const url = `http://${config.HOST}:${served.port}`;
 const where = config.DATABASE_URL
   ? 'PostgreSQL (DATABASE_URL)'
