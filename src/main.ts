@@ -7,6 +7,7 @@ import { workerName } from './cli/owner.js';
 import { appConfigured, WEBHOOK_PATH } from './github/start.js';
 import { registeredAppEnv, SETUP_CODE_FILE, SETUP_PATH } from './github/registration.js';
 import { serve } from './server/serve.js';
+import { isWildcardHost } from './server/peer.js';
 import { createProbot } from 'probot';
 import { configRepoBranches, repositoryReader } from './github/config-repo.js';
 import { GitHubHeadSource } from './git/github-head.js';
@@ -61,7 +62,7 @@ const where = config.DATABASE_URL
     ? `PGlite in ${config.dataDir}/pglite`
     : `${describeCluster(embeddedCluster(config.dataDir))} (kindler db status|stop)`;
 // Local development: deliveries come through a webhook proxy channel to this process's endpoint.
-const local = ['0.0.0.0', '::', ''].includes(config.HOST) ? '127.0.0.1' : config.HOST;
+const local = isWildcardHost(config.HOST) ? '127.0.0.1' : config.HOST;
 const proxy =
   appConfigured(process.env) && process.env.WEBHOOK_PROXY_URL
     ? startWebhookProxy(

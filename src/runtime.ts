@@ -57,8 +57,6 @@ export interface Runtime {
   engine: Engine;
   redactor: Redactor;
   branches: BranchStore;
-  /** How Argo CD reaches the branches (URL and repository-Secret credentials). */
-  repository: () => Promise<RepositoryAccess>;
   /** The Argo CD step over a devops cluster client (bootstrap's, before DEVOPS_CONTEXT is set). */
   argoStep: (devops: () => Promise<KubeClient>) => ArgoCdStep;
   /** The built-in Git service's repository root and credential, when the branches are local. */
@@ -88,8 +86,9 @@ export async function openRuntime(
 ): Promise<Runtime> {
   const store = overrides.store ?? (await openStore(config));
   // Branches kept under the data dir are served to Argo CD by the built-in Git service.
-  const local = !overrides.branches && !config.GIT_REPO_URL;
-  const gitPassword = local ? ensureGitServicePassword(config.dataDir) : null;
+  const localRepo =
+    !overrides.branches && !config.GIT_REPO_URL ? await localBareRepo(config.dataDir) : null;
+  const gitPassword = localRepo ? ensureGitServicePassword(config.dataDir) : null;
   const redactor = new Redactor([...config.secrets, ...(gitPassword ? [gitPassword] : [])]);
   const log = overrides.log ?? createLogger(config, redactor);
   const cli = cliSettings(config);
@@ -101,7 +100,7 @@ export async function openRuntime(
   const branches =
     overrides.branches ??
     new GitCliBranchStore({
-      url: config.GIT_REPO_URL ?? (await localBareRepo(config.dataDir)),
+      url: config.GIT_REPO_URL ?? (localRepo as string),
       username: config.GIT_USERNAME,
       password: config.GIT_PASSWORD,
       defaultBranch: config.GIT_DEFAULT_BRANCH,
@@ -223,11 +222,11 @@ export async function openRuntime(
     engine,
     redactor,
     branches,
-    repository,
     argoStep,
-    gitService: gitPassword
-      ? { projectRoot: path.join(config.dataDir, 'git'), password: gitPassword }
-      : null,
+    gitService:
+      localRepo && gitPassword
+        ? { projectRoot: path.dirname(localRepo), password: gitPassword }
+        : null,
     handlers,
     render,
     refreshSnapshot,

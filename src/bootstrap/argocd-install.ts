@@ -53,13 +53,6 @@ export class ArgoCdInstall implements Piece {
     private readonly step: (devops: () => Promise<KubeClient>) => ArgoCdStep,
   ) {}
 
-  private client(ctx: BootstrapContext): Promise<KubeClient> {
-    const context = ctx.settings.DEVOPS_CONTEXT ?? ctx.config.DEVOPS_CONTEXT;
-    if (!context) throw new Error('the devops cluster comes first: no DEVOPS_CONTEXT');
-    const file = ctx.settings.DEVOPS_KUBECONFIG ?? ctx.config.DEVOPS_KUBECONFIG;
-    return KubeClient.fromDefault(context, file ?? ctx.config.KUBECONFIG);
-  }
-
   private async available(devops: KubeClient, ns: string): Promise<string[]> {
     const down: string[] = [];
     for (const w of WORKLOADS) {
@@ -76,7 +69,7 @@ export class ArgoCdInstall implements Piece {
     const ns = ctx.config.ARGOCD_NAMESPACE;
     let devops: KubeClient;
     try {
-      devops = await this.client(ctx);
+      devops = await devopsClient(ctx);
     } catch (error) {
       return { state: 'missing', detail: (error as Error).message };
     }
@@ -89,7 +82,7 @@ export class ArgoCdInstall implements Piece {
 
   async ensure(ctx: BootstrapContext, found: Probe): Promise<string> {
     const ns = ctx.config.ARGOCD_NAMESPACE;
-    const devops = await this.client(ctx);
+    const devops = await devopsClient(ctx);
     // Installed and available: what the lifecycle expects is kept, nothing is reinstalled.
     if (found.state === 'ok')
       return `already available in ${ns}; ${await this.step(async () => devops).publish(devops)}`;
@@ -130,13 +123,7 @@ export class ArgoCdInstall implements Piece {
     );
     await waitUntil(
       `the admin password in ${ns}/${ADMIN_SECRET}`,
-      async () =>
-        (
-          await devops.read(
-            { apiVersion: 'v1', kind: 'Secret', metadata: { name: ADMIN_SECRET, namespace: ns } },
-            SecretData,
-          )
-        )?.data?.password ?? null,
+      () => argoAdminPassword(devops, ns),
       { timeoutMs: 60_000, intervalMs: 200, signal: ctx.signal },
     );
     const published = await this.step(async () => devops).publish(devops);
@@ -145,7 +132,7 @@ export class ArgoCdInstall implements Piece {
 
   async remove(ctx: BootstrapContext): Promise<string> {
     // The devops cluster goes with everything in it; alone, Argo CD's namespace is removed.
-    const devops = await this.client(ctx).catch(() => null);
+    const devops = await devopsClient(ctx).catch(() => null);
     if (!devops) return 'no devops cluster: nothing to remove';
     const result = await devops.remove({
       apiVersion: 'v1',
@@ -156,6 +143,14 @@ export class ArgoCdInstall implements Piece {
       ? `namespace ${ctx.config.ARGOCD_NAMESPACE} deleted`
       : 'already absent';
   }
+}
+
+/** The devops cluster's client, from what bootstrap made (or what the configuration says). */
+export function devopsClient(ctx: BootstrapContext): Promise<KubeClient> {
+  const context = ctx.settings.DEVOPS_CONTEXT ?? ctx.config.DEVOPS_CONTEXT;
+  if (!context) throw new Error('the devops cluster comes first: no DEVOPS_CONTEXT');
+  const file = ctx.settings.DEVOPS_KUBECONFIG ?? ctx.config.DEVOPS_KUBECONFIG;
+  return KubeClient.fromDefault(context, file ?? ctx.config.KUBECONFIG);
 }
 
 /** The admin password Argo CD made (`kindler bootstrap --show-password`). */

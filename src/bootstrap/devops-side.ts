@@ -8,7 +8,7 @@ import { HaproxyContainer } from './haproxy-container.js';
 import type { BootstrapContext, Piece } from './piece.js';
 import { PortainerContainer } from './portainer-container.js';
 
-export type BootstrapDeps = Pick<Runtime, 'config' | 'store' | 'repository' | 'argoStep'>;
+export type BootstrapDeps = Pick<Runtime, 'config' | 'argoStep'>;
 
 export const devopsPieces = (rt: BootstrapDeps): Piece[] => [
   new DevopsCluster(),
@@ -25,8 +25,6 @@ export const bootstrapContext = (
 ): BootstrapContext => ({
   config: rt.config,
   settings: bootstrapSettings(rt.config.dataDir),
-  rows: () => rt.store.listEnvironments(),
-  repository: () => rt.repository(),
   note,
   env,
   ...(signal ? { signal } : {}),

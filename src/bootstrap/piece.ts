@@ -4,8 +4,6 @@
 // missing and is safe to repeat, `remove` succeeds when the piece is already gone. What a piece
 // made that the bot needs (contexts, URLs, keys) goes to <data dir>/devops.env.
 import type { Config } from '../config/config.js';
-import type { RepositoryAccess } from '../git/branch-store.js';
-import type { Environment } from '../domain/index.js';
 
 export type PieceName = 'devops-cluster' | 'argocd' | 'haproxy' | 'portainer';
 
@@ -19,10 +17,6 @@ export interface BootstrapContext {
   config: Config;
   /** The settings made so far (this run's and the earlier runs' devops.env). */
   settings: Record<string, string>;
-  /** The environments the ApplicationSet must keep naming. */
-  rows: () => Promise<Environment[]>;
-  /** How Argo CD reaches the branches (the built-in Git service by default). */
-  repository: () => Promise<RepositoryAccess>;
   /** A line of progress inside a piece (waiting for…). */
   note: (line: string) => void;
   signal?: AbortSignal;

@@ -3,14 +3,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DEVOPS_ENV_FILE } from '../config/config.js';
-import { argoAdminPassword } from '../bootstrap/argocd-install.js';
+import { argoAdminPassword, devopsClient } from '../bootstrap/argocd-install.js';
 import {
   bootstrapContext,
   devopsPieces as pieces,
   type BootstrapDeps,
 } from '../bootstrap/devops-side.js';
 import { checkBootstrap, runBootstrap } from '../bootstrap/run-bootstrap.js';
-import { KubeClient } from '../registrars/kube.js';
 import { parse } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { USAGE } from './help.js';
@@ -57,11 +56,7 @@ export async function bootstrap(rt: BootstrapDeps, args: string[], io: CliIo): P
   });
   let password: string | null = null;
   if (ok && values['show-password']) {
-    const devops = await KubeClient.fromDefault(
-      ctx.settings.DEVOPS_CONTEXT ?? '',
-      ctx.settings.DEVOPS_KUBECONFIG,
-    );
-    password = await argoAdminPassword(devops, rt.config.ARGOCD_NAMESPACE);
+    password = await argoAdminPassword(await devopsClient(ctx), rt.config.ARGOCD_NAMESPACE);
   }
   if (json)
     out(

@@ -84,10 +84,6 @@ const schema = z.object({
   /** Where Argo CD clones the branches when it differs from where the bot writes them. */
   ARGOCD_REPO_URL: optional,
   /**
-   * Where the devops cluster reaches this bot's built-in Git service (the branches kept under the
-   * data dir, served at /kindler/git/environments.git); unset → http://<ARGOCD_CLUSTER_HOST>:<PORT>.
-   */
-  /**
    * A second address (`host:port`) the built-in Git service alone listens on: the devops
    * cluster's Docker network gateway, which `host.k3d.internal` names (bootstrap sets it), so
    * Argo CD can clone while the bot itself stays bound to loopback.
@@ -96,6 +92,10 @@ const schema = z.object({
     .string()
     .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, like 172.18.0.1:3000')
     .optional(),
+  /**
+   * Where the devops cluster reaches this bot's built-in Git service (the branches kept under the
+   * data dir, served at /kindler/git/environments.git); unset → http://<ARGOCD_CLUSTER_HOST>:<PORT>.
+   */
   KINDLER_GIT_SERVICE_URL: z
     .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
     .transform((u) => u.replace(/\/+$/, ''))
@@ -157,7 +157,10 @@ const schema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,19}$/, 'expected the start of a DNS label, like pr-')
     .default('pr-'),
-  /** When set, the dashboard, its API and /metrics need this token (Bearer header, or ?token= once). */
+  /**
+   * The local operator's credential for the dashboard, its API and /metrics (Bearer header, or
+   * ?token= once, traded for a session); unset, anonymous reads are served to loopback only.
+   */
   KINDLER_DASHBOARD_TOKEN: optional,
   /** The GitHub App's OAuth client: "Sign in with GitHub" on the console (written by /kindler/setup). */
   GITHUB_CLIENT_ID: optional,

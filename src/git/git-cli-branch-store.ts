@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Failure, TransientError, type EnvName } from '../domain/index.js';
 import { CliError, run, type RunOptions } from '../system/exec.js';
 import type { Store } from '../store/store.js';
+import { GIT_SERVICE_REPO } from './git-service.js';
 import {
   unsafePath,
   refuseBadArchive,
@@ -352,7 +353,8 @@ export function splitCredentials(raw: string): {
 
 /** The CLI's default without GIT_REPO_URL: a bare repository under the data dir. */
 export async function localBareRepo(dataDir: string): Promise<string> {
-  const repo = path.join(dataDir, 'git', 'environments.git');
+  // The name the built-in Git service serves it under.
+  const repo = path.join(dataDir, 'git', GIT_SERVICE_REPO);
   await fs.mkdir(path.dirname(repo), { recursive: true });
   const exists = await fs.stat(path.join(repo, 'HEAD')).then(
     () => true,

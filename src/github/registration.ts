@@ -12,15 +12,16 @@
 // manifest's addresses come from KINDLER_PUBLIC_URL or a loopback Host, never from another Host
 // (a stranger's Host would point the app's webhooks at them). An app already registered is never
 // overwritten: the credentials are written with exclusive creation.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Octokit } from '@octokit/rest';
 import YAML from 'yaml';
 import { httpStatusOf, messageOf } from '../domain/index.js';
-import type { Handler } from '../server/http-server.js';
+import { readSmallBody, type Handler } from '../server/http-server.js';
 import { isLoopbackAddress, isLoopbackHost, peerAddress } from '../server/peer.js';
 import { esc, page } from '../web/pages.js';
+import { same } from '../web/sessions.js';
 
 export const SETUP_PATH = '/kindler/setup';
 const STATE_TTL_MS = 3_600_000;
@@ -65,9 +66,6 @@ export function issueSetupCode(dataDir: string): string {
   return code;
 }
 
-const sameText = (a: string, b: string) =>
-  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-
 /** The app's credentials from an earlier registration, to load before the configuration is read. */
 export function registeredAppEnv(dataDir: string): string | null {
   const file = path.join(dataDir, APP_ENV_FILE);
@@ -111,23 +109,24 @@ export function registrationHandler(options: RegistrationOptions): Handler {
     );
 
   let building: Promise<unknown> | null = null;
-  const stateValid = (state: string) => {
-    const known = [...states.keys()].find((s) => sameText(s, state));
-    return known !== undefined && now() - (states.get(known) ?? 0) <= STATE_TTL_MS;
+  /** The state as this server made it for a setup page in the last hour, or null. */
+  const knownState = (state: string) => {
+    const known = [...states.keys()].find((s) => same(s, state));
+    return known !== undefined && now() - (states.get(known) ?? 0) <= STATE_TTL_MS ? known : null;
   };
   const operator = (req: Parameters<Handler>[0], offered: string | null) =>
     isLoopbackAddress(peerAddress(req)) ||
-    (offered !== null && options.setupCode !== undefined && sameText(offered, options.setupCode));
+    (offered !== null && options.setupCode !== undefined && same(offered, options.setupCode));
 
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === `${SETUP_PATH}/bootstrap` && options.bootstrap) {
       if (req.method !== 'POST') return false;
       if (registered()) return alreadyRegistered(res);
-      const fields = new URLSearchParams(await smallBody(req));
+      const fields = new URLSearchParams(await readSmallBody(req));
       // The page's state proves the form came from the setup page this server made (no
       // cross-site form can post here); the address or the code, that the operator is asking.
-      if (!operator(req, fields.get('setup_code')) || !stateValid(fields.get('state') ?? ''))
+      if (!operator(req, fields.get('setup_code')) || !knownState(fields.get('state') ?? ''))
         return send(
           res,
           403,
@@ -233,10 +232,8 @@ export function registrationHandler(options: RegistrationOptions): Handler {
     if (url.pathname === `${SETUP_PATH}/callback`) {
       const code = url.searchParams.get('code') ?? '';
       const state = url.searchParams.get('state') ?? '';
-      const known = [...states.keys()].find(
-        (s) => s.length === state.length && timingSafeEqual(Buffer.from(s), Buffer.from(state)),
-      );
-      if (!known || now() - (states.get(known) ?? 0) > STATE_TTL_MS)
+      const known = knownState(state);
+      if (!known)
         return send(
           res,
           400,
@@ -291,14 +288,4 @@ export function registrationHandler(options: RegistrationOptions): Handler {
     }
     return false;
   };
-}
-
-/** A small form body (the bootstrap button): at most 4 KB. */
-async function smallBody(req: Parameters<Handler>[0]): Promise<string> {
-  let text = '';
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    text += chunk.toString('utf8');
-    if (text.length > 4_096) break;
-  }
-  return text.slice(0, 4_096);
 }

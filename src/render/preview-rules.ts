@@ -219,6 +219,10 @@ function serviceProblems(spec: Obj): RuleProblem[] {
   return problems;
 }
 
+/** The refusal of a host that is not the environment's. */
+export const hostMessage = (value: string, host: string, where: string) =>
+  `${where} is "${value}"; an environment serves only its own host "${host}"`;
+
 /** Every host a route names, checked against `host`; a route that names none catches all. */
 function hostProblems(object: Obj, kind: string, host: string): RuleProblem[] {
   const spec = obj(object.spec) ?? {};
@@ -235,10 +239,7 @@ function hostProblems(object: Obj, kind: string, host: string): RuleProblem[] {
         message: `the ${kind}'s ${what} is computed by a template; only a host written out (or a .Values reference set in values.yaml) can be checked, and it must be "${host}"`,
       });
     else if (value !== host)
-      problems.push({
-        path,
-        message: `the ${kind}'s ${what} is "${value}"; an environment serves only its own host "${host}"`,
-      });
+      problems.push({ path, message: hostMessage(value, host, `the ${kind}'s ${what}`) });
   };
   if (kind === 'Ingress') {
     if (spec.defaultBackend !== undefined)

@@ -22,6 +22,7 @@ import {
   COMPUTED,
   DEFAULT_ALLOWED_KINDS,
   groupKind,
+  hostMessage,
   kindAllowed,
   objectProblems,
 } from './preview-rules.js';
@@ -219,9 +220,6 @@ function checkValues(docs: Located[], host: string, say: Say): void {
 const pairKey = (key: unknown) => (isScalar(key) ? key.value : key);
 /** Aliases followed at most this deep (a cycle of aliases ends here). */
 const depth = (path: string[]) => path.length < 64;
-
-const hostMessage = (value: string, host: string, where: string) =>
-  `${where} is "${value}"; an environment serves only its own host "${host}"`;
 
 /** One document: one Kubernetes object of an allowed kind, within the preview rules. */
 function checkObject(

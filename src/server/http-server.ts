@@ -69,6 +69,16 @@ export function startHttpServer(
   });
 }
 
+/** A small form body (sign-out, the setup page's button): at most 4 KB, the rest left unread. */
+export async function readSmallBody(req: http.IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    text += chunk.toString('utf8');
+    if (text.length > 4_096) break;
+  }
+  return text.slice(0, 4_096);
+}
+
 export function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
   res.end(`${JSON.stringify(body, null, 2)}\n`);

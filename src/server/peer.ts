@@ -13,6 +13,9 @@ export function isLoopbackAddress(address: string): boolean {
   return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
 }
 
+/** A listen address that is every interface (`0.0.0.0`, `::`, or none given). */
+export const isWildcardHost = (host: string): boolean => ['0.0.0.0', '::', ''].includes(host);
+
 /** A Host header naming this machine by loopback (`localhost`, `127.x.y.z`, `[::1]`, any port). */
 export function isLoopbackHost(host: string): boolean {
   const name = host.replace(/:\d{1,5}$/, '').toLowerCase();

@@ -15,6 +15,7 @@ import { Metrics } from './metrics.js';
 import { bootstrapContext, devopsPieces } from '../bootstrap/devops-side.js';
 import { runBootstrap } from '../bootstrap/run-bootstrap.js';
 import { gitHttpHandler } from './git-http.js';
+import { isWildcardHost } from './peer.js';
 
 /** The Git service alone on `address` (host:port); a failure to listen is said, not fatal. */
 async function listenGitService(
@@ -135,9 +136,7 @@ export async function serve(
   );
   // The Git service where the devops cluster reaches it, when the bot is bound to loopback.
   const gitOnly =
-    rt.gitService &&
-    config.KINDLER_GIT_SERVICE_LISTEN &&
-    !['0.0.0.0', '::', ''].includes(listen.host)
+    rt.gitService && config.KINDLER_GIT_SERVICE_LISTEN && !isWildcardHost(listen.host)
       ? await listenGitService(rt.gitService, config.KINDLER_GIT_SERVICE_LISTEN, rt)
       : null;
   return {

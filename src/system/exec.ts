@@ -125,6 +125,14 @@ function deathSignalWrapper(pathVar = process.env.PATH ?? ''): string | null {
   return setpriv;
 }
 
+/** The file and argv that run `command` (under setpriv when there is one). */
+function wrapped(command: string, args: readonly string[]): [string, string[]] {
+  const wrapper = deathSignalWrapper();
+  return wrapper
+    ? [wrapper, ['--pdeathsig', 'KILL', '--', command, ...args]]
+    : [command, [...args]];
+}
+
 /** Runs a command; resolves with its output on exit 0, rejects with CliError otherwise. */
 export async function run(
   command: string,
@@ -154,9 +162,7 @@ export async function runAllowingFailure(
 ): Promise<RunResult> {
   const redactor = new Redactor(options.secrets ?? []);
   const wrapper = deathSignalWrapper();
-  const [file, argv] = wrapper
-    ? [wrapper, ['--pdeathsig', 'KILL', '--', command, ...args]]
-    : [command, [...args]];
+  const [file, argv] = wrapped(command, args);
   /** The command never ran to an exit code of its own (not found, spawn error). */
   const couldNotRun = (reason: string, cause?: unknown) =>
     new CliError(
@@ -272,9 +278,6 @@ export function spawnStream(
   args: readonly string[],
   env: Record<string, string>,
 ): ChildProcess {
-  const wrapper = deathSignalWrapper();
-  const [file, argv] = wrapper
-    ? [wrapper, ['--pdeathsig', 'KILL', '--', command, ...args]]
-    : [command, [...args]];
+  const [file, argv] = wrapped(command, args);
   return spawn(file, argv, { env: childEnv({}, env), stdio: ['pipe', 'pipe', 'pipe'] });
 }

@@ -34,6 +34,7 @@ import {
   type EnvName,
   type Operation,
   type Trigger,
+  type ActorVia,
   notFound,
 } from '../domain/index.js';
 import { judge } from '../github/authority.js';
@@ -47,7 +48,7 @@ import type { FailureThrottle } from './throttle.js';
 export interface Principal {
   login: string;
   /** The local operator's token, or a GitHub user's. */
-  via: 'token' | 'github';
+  via: Extract<ActorVia, 'token' | 'github'>;
 }
 
 /** The local operator (KINDLER_DASHBOARD_TOKEN): recorded as this login with `via: token`. */

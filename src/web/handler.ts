@@ -17,7 +17,7 @@ import { LiveEvents } from './live.js';
 import type http from 'node:http';
 import type { RepairDeps } from '../consistency/repair.js';
 import type { Runtime } from '../runtime.js';
-import { json, type Handler } from '../server/http-server.js';
+import { json, readSmallBody, type Handler } from '../server/http-server.js';
 import type { Metrics } from '../server/metrics.js';
 import type { Verb } from '../commands/verbs.js';
 import { messageOf, type Operation } from '../domain/index.js';
@@ -197,7 +197,7 @@ export function dashboardHandler(
           return true;
         if (req.method === 'POST' && path === '/kindler/logout') {
           const session = await sessions.of(req);
-          const fields = new URLSearchParams(await small(req));
+          const fields = new URLSearchParams(await readSmallBody(req));
           const csrf = fields.get('csrf');
           if (session && (!csrf || !same(csrf, session.csrf)))
             return html(res, 403, page('sign out', '<p>This form has no valid CSRF token.</p>'));
@@ -392,16 +392,6 @@ function html(res: http.ServerResponse, status: number, body: string): true {
   return true;
 }
 
-/** A small form body (sign-out): at most 4 KB. */
-async function small(req: http.IncomingMessage): Promise<string> {
-  let text = '';
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    text += chunk.toString('utf8');
-    if (text.length > 4_096) break;
-  }
-  return text.slice(0, 4_096);
-}
-
 /** A refused reader: JSON under the API and /metrics, a page elsewhere. */
 function answerRefusal(res: http.ServerResponse, path: string, refusal: Refusal): true {
   if (refusal.status === 401) res.setHeader('www-authenticate', 'Bearer realm="kindler"');
@@ -409,8 +399,7 @@ function answerRefusal(res: http.ServerResponse, path: string, refusal: Refusal)
     refuse(res, refusal);
     return true;
   }
-  if ('retryAfter' in refusal && refusal.retryAfter)
-    res.setHeader('retry-after', String(refusal.retryAfter));
+  if (refusal.retryAfter) res.setHeader('retry-after', String(refusal.retryAfter));
   const body = `<h2>Not shown</h2><div class="notice error" role="alert">${esc(refusal.error)}</div>`;
   return html(res, refusal.status, page('kindler', body));
 }

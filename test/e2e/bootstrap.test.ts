@@ -38,6 +38,9 @@ const freePort = () =>
     });
   });
 const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
+/** The ApplicationSet the lifecycle keeps in the devops cluster. */
+const appSet = () =>
+  kube.get('k3d-devops', 'argoproj.io/v1alpha1', 'ApplicationSet', 'whoami', 'argocd') as any;
 
 beforeAll(async () => {
   fakes = setupFakes();
@@ -131,14 +134,7 @@ describe('kindler bootstrap on the stand-ins', () => {
     const server = kube.get('k3d-devops', 'apps/v1', 'Deployment', 'argocd-server', 'argocd');
     expect(server?.status).toMatchObject({ availableReplicas: 1 });
     // The ApplicationSet the lifecycle keeps, over the built-in Git service.
-    const appSet = kube.get(
-      'k3d-devops',
-      'argoproj.io/v1alpha1',
-      'ApplicationSet',
-      'whoami',
-      'argocd',
-    ) as any;
-    expect(appSet.spec.template.spec.source.repoURL).toBe(
+    expect(appSet().spec.template.spec.source.repoURL).toBe(
       `http://host.k3d.internal:${port}/kindler/git/environments.git`,
     );
     // Containers: the gateway on the host network with its config; Portainer initialised.
@@ -214,14 +210,7 @@ describe('kindler bootstrap on the stand-ins', () => {
       'argocd',
     ) as any;
     expect(app.spec).toMatchObject({ project: 'kindler-dev', source: { targetRevision: 'dev' } });
-    const appSet = kube.get(
-      'k3d-devops',
-      'argoproj.io/v1alpha1',
-      'ApplicationSet',
-      'whoami',
-      'argocd',
-    ) as any;
-    expect(appSet.spec.generators[0].list.elements.map((e: any) => e.env)).toEqual(['dev']);
+    expect(appSet().spec.generators[0].list.elements.map((e: any) => e.env)).toEqual(['dev']);
     expect(portainer.endpoints.map((e) => e.Name)).toEqual(['dev']);
     const gateway = fs.readFileSync(
       path.join(env.KINDLER_DATA_DIR!, 'haproxy/haproxy.cfg'),

@@ -83,8 +83,6 @@ describe('the HAProxy gateway container, with real Docker', () => {
     const ctx: BootstrapContext = {
       config,
       settings: {},
-      rows: async () => [],
-      repository: async () => ({ url: 'unused', credentials: {} }),
       note: () => undefined,
       env,
     };
