@@ -7,6 +7,7 @@ import { DevopsCluster } from './devops-cluster.js';
 import { HaproxyContainer } from './haproxy-container.js';
 import type { BootstrapContext, Piece } from './piece.js';
 import { PortainerContainer } from './portainer-container.js';
+import { writeSettings } from './run-bootstrap.js';
 
 export type BootstrapDeps = Pick<Runtime, 'config' | 'argoStep'>;
 
@@ -22,10 +23,14 @@ export const bootstrapContext = (
   env: NodeJS.ProcessEnv,
   note: (line: string) => void,
   signal?: AbortSignal,
-): BootstrapContext => ({
-  config: rt.config,
-  settings: bootstrapSettings(rt.config.dataDir),
-  note,
-  env,
-  ...(signal ? { signal } : {}),
-});
+): BootstrapContext => {
+  const settings = bootstrapSettings(rt.config.dataDir);
+  return {
+    config: rt.config,
+    settings,
+    save: () => writeSettings(rt.config.dataDir, settings),
+    note,
+    env,
+    ...(signal ? { signal } : {}),
+  };
+};

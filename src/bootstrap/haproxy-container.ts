@@ -71,12 +71,14 @@ export class HaproxyContainer implements Piece {
     );
     await fs.mkdir(dir, { recursive: true });
     // An existing config is the gateway's (the haproxy step keeps it): never overwritten here.
-    const wrote = await fs
-      .writeFile(file, initialGatewayConfig(ctx.config.HAPROXY_HOST, port), { flag: 'wx' })
-      .then(
-        () => true,
-        () => false,
-      );
+    // Written whole beside it, then linked into place only if absent: a kill leaves no half file.
+    const temp = `${file}.${process.pid}.tmp`;
+    await fs.writeFile(temp, initialGatewayConfig(ctx.config.HAPROXY_HOST, port));
+    const wrote = await fs.link(temp, file).then(
+      () => true,
+      () => false,
+    );
+    await fs.rm(temp, { force: true });
     const done = await ensureContainer(ctx, GATEWAY_CONTAINER, ctx.config.KINDLER_HAPROXY_IMAGE, [
       '--network',
       'host',

@@ -17,6 +17,11 @@ export interface BootstrapContext {
   config: Config;
   /** The settings made so far (this run's and the earlier runs' devops.env). */
   settings: Record<string, string>;
+  /**
+   * Writes ctx.settings to devops.env now: a secret is saved before the write that makes it true
+   * elsewhere (Portainer's administrator), so a run killed in between does not lose it.
+   */
+  save: () => Promise<void>;
   /** A line of progress inside a piece (waiting for…). */
   note: (line: string) => void;
   signal?: AbortSignal;

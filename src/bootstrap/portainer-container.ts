@@ -73,6 +73,9 @@ export class PortainerContainer implements Piece {
     );
     const known = ctx.settings.PORTAINER_ADMIN_PASSWORD ?? ctx.config.PORTAINER_ADMIN_PASSWORD;
     const password = known ?? randomBytes(18).toString('base64url');
+    // Kept before Portainer takes it: killed after the init, a rerun still knows the password.
+    ctx.settings.PORTAINER_ADMIN_PASSWORD = password;
+    await ctx.save();
     const init = await this.api(ctx, '/users/admin/init', {
       method: 'POST',
       body: JSON.stringify({ Username: ADMIN, Password: password }),
@@ -86,7 +89,6 @@ export class PortainerContainer implements Piece {
     if (!init.ok && init.status !== 409)
       throw new Error(`Portainer refused to initialise its administrator (${init.status})`);
     if (init.ok) did.push('administrator initialised');
-    ctx.settings.PORTAINER_ADMIN_PASSWORD = password;
     ctx.settings.PORTAINER_URL = this.url(ctx);
     ctx.settings.PORTAINER_EDGE_URL = `http://${ctx.config.ARGOCD_CLUSTER_HOST}:${port}`;
     const key = ctx.settings.PORTAINER_API_KEY ?? ctx.config.PORTAINER_API_KEY;

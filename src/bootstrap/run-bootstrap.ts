@@ -43,7 +43,7 @@ export async function runBootstrap(
         ms: Date.now() - started,
       };
     }
-    await writeSettings(ctx.config.dataDir, ctx.settings);
+    await ctx.save();
     results.push(result);
     onPiece(result);
     if (result.outcome === 'failed') return { ok: false, results };

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HaproxyContainer, GATEWAY_CONTAINER } from '../../src/bootstrap/haproxy-container.js';
 import type { BootstrapContext } from '../../src/bootstrap/piece.js';
-import { runBootstrap } from '../../src/bootstrap/run-bootstrap.js';
+import { runBootstrap, writeSettings } from '../../src/bootstrap/run-bootstrap.js';
 import { loadConfig } from '../../src/config/config.js';
 import { haproxyGateway } from '../../src/runtime.js';
 import { makeEnv } from '../support/env.js';
@@ -83,6 +83,7 @@ describe('the HAProxy gateway container, with real Docker', () => {
     const ctx: BootstrapContext = {
       config,
       settings: {},
+      save: () => writeSettings(config.dataDir, ctx.settings),
       note: () => undefined,
       env,
     };
