@@ -35,6 +35,9 @@ export function plainError(error: unknown): Error {
 /** Handler failures by delivery id, taken by receiveDelivery(). */
 const failures = new Map<string, Error>();
 
+/** Deliveries being handled from the durable queue (tried again there when the database fails). */
+const fromQueue = new Set<string>();
+
 /**
  * A handler's failure never goes back through Probot: @octokit/webhooks would attach the whole
  * event to it and hand it to the logger (a 1,000-level payload broke the pretty logger for good).
@@ -57,12 +60,16 @@ const guarded =
 export async function receiveDelivery(
   probot: Probot,
   delivery: { id: string; name: string; payload: unknown },
+  options: { queued?: boolean } = {},
 ): Promise<void> {
+  if (options.queued) fromQueue.add(delivery.id);
   try {
     await probot.receive(delivery as never);
   } catch (error) {
     failures.delete(delivery.id);
     throw plainError(error);
+  } finally {
+    fromQueue.delete(delivery.id);
   }
   const failed = failures.get(delivery.id);
   failures.delete(delivery.id);
@@ -82,6 +89,7 @@ export function kindlerApp(given: AppDeps) {
         await handleComment(
           {
             deliveryId: context.id,
+            queued: fromQueue.has(context.id),
             action: p.action === 'edited' ? 'edited' : 'created',
             body: p.comment.body ?? '',
             previousBody: p.action === 'edited' ? p.changes.body?.from : undefined,

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { loadConfig } from './config/config.js';
 import { openRuntime } from './runtime.js';
 import { workerName } from './cli/owner.js';
-import { appConfigured, WEBHOOK_PATH } from './github/start.js';
+import { appConfigured, KindlerOctokit, WEBHOOK_PATH } from './github/start.js';
 import { registeredAppEnv, SETUP_CODE_FILE, SETUP_PATH } from './github/registration.js';
 import { serve } from './server/serve.js';
 import { isWildcardHost } from './server/peer.js';
@@ -29,7 +29,10 @@ const config = loadConfig();
 const log = createLogger(config, new Redactor(config.secrets));
 // As the app, with no GIT_REPO_URL, environment branches live in the config repo (GitHub API).
 const probot = appConfigured(process.env)
-  ? createProbot({ env: process.env, overrides: { log: log.child({ component: 'github' }) } })
+  ? createProbot({
+      env: process.env,
+      overrides: { log: log.child({ component: 'github' }), Octokit: KindlerOctokit },
+    })
   : undefined;
 const branches = probot ? configRepoBranches(probot, config) : null;
 // Pull-request heads are read with the installation that covers their repository.

@@ -145,6 +145,16 @@ const schema = z.object({
   KINDLER_HISTORY_DAYS: z.coerce.number().int().min(0).default(90),
   /** At most this many operations are kept per environment (0: no limit by count). */
   KINDLER_HISTORY_PER_ENV: z.coerce.number().int().min(0).default(50),
+  /**
+   * The least time between two writes to GitHub for one account, among every replica (GitHub
+   * allows 80 content-creating requests a minute: 750 ms). 0 turns pacing off (limits GitHub
+   * answers with are still kept).
+   */
+  KINDLER_GITHUB_WRITE_GAP_MS: z.coerce.number().int().min(0).max(60_000).default(750),
+  /** Days a webhook delivery is remembered (a redelivery within them is recognised). */
+  KINDLER_DELIVERIES_KEEP_DAYS: z.coerce.number().positive().default(7),
+  /** Days a finished GitHub write (taken, refused, given up) stays on the dashboard. */
+  KINDLER_WRITES_KEEP_DAYS: z.coerce.number().positive().default(7),
   /** Live console streams one reader may hold open at once (the process holds at most 100). */
   KINDLER_LIVE_PER_READER: z.coerce.number().int().min(1).max(100).default(8),
   /** Seconds one live stream lasts before the browser reconnects (and is judged again). */

@@ -6,7 +6,13 @@ import type { Decision } from '../commands/policy.js';
 import { authorityFor, judgedAs } from './authority.js';
 import { spell, classify, messageOf, type Failure } from '../domain/index.js';
 import { RECHECK_ACTION, RETRY_ACTION } from '../render/check-run.js';
-import { SYNC_ACTION, answerConsistency, type ConsistencyRequest } from './consistency.js';
+import {
+  CONSISTENCY_EXTERNAL_ID,
+  SYNC_ACTION,
+  answerConsistency,
+  type ConsistencyRequest,
+} from './consistency.js';
+import { recordDelivery, type DurableDeps } from './durable.js';
 import type { CommentDeps } from './comment-handler.js';
 import type { GitHubClient, RepoRef } from './types.js';
 
@@ -24,7 +30,9 @@ export async function handleCheckRun(
   octokit: GitHubClient,
   deps: CommentDeps,
 ): Promise<void> {
-  const consistency = event.externalId === 'consistency';
+  const id = event.externalId ?? '';
+  const consistency =
+    id === CONSISTENCY_EXTERNAL_ID || id.startsWith(`${CONSISTENCY_EXTERNAL_ID}:`);
   if (
     event.identifier === RECHECK_ACTION ||
     event.identifier === SYNC_ACTION ||
@@ -43,8 +51,9 @@ export async function handleCheckRun(
     event.externalId && /^\d+$/.test(event.externalId)
       ? await deps.rt.store.getOperation(Number(event.externalId))
       : null;
-  if (!op || !(await deps.rt.store.admitDelivery([event.deliveryId], 'check_run'))) return;
-  // Judged as retry and as the verb it resumes (retrying a delete needs what delete needs).
+  if (!op) return;
+  // Judged as retry and as the verb it resumes (retrying a delete needs what delete needs);
+  // GitHub is asked before anything is recorded.
   const authority = await authorityFor(deps, octokit, event.repo);
   if (authority.accepts(event.repo)) return;
   let decision: Decision = { allowed: true };
@@ -53,32 +62,40 @@ export async function handleCheckRun(
     if (!decision.allowed) break;
   }
   const issueNumber = op.trigger.issueNumber;
-  const say = (body: string) =>
-    issueNumber
-      ? deps.outbox.send(
-          { kind: 'comment', repo: event.repo, issueNumber, body },
-          { key: `reply:${event.deliveryId}`, client: octokit },
-        )
-      : Promise.resolve();
-  if (!decision.allowed) {
-    await say(decision.message);
-    return;
-  }
-  try {
-    const again = await deps.rt.engine.retry(op.envName, {
-      ...op.trigger,
-      source: 'check_run',
-      actor: event.sender,
-    });
-    await deps.outbox.report(again, octokit);
-  } catch (error) {
-    if (classify(error) !== 'failure') throw error;
-    const fix = (error as Failure).fix;
-    await say(
-      `@${event.sender}, retry of \`${op.envName}\`: ${messageOf(error)}${fix ? `\n\nNext: \`${spell(fix, 'comment')}\`` : ''}`,
-    );
-  }
+  await recordDelivery(durableOf(deps), [event.deliveryId], 'check_run', octokit, async (r) => {
+    const say = (body: string) =>
+      issueNumber
+        ? r.write(
+            { kind: 'comment', repo: event.repo, issueNumber, body },
+            `reply:${event.deliveryId}`,
+          )
+        : Promise.resolve();
+    if (!decision.allowed) {
+      await say(decision.message);
+      return;
+    }
+    try {
+      const again = await r.step((s) =>
+        s.engine.retry(op.envName, { ...op.trigger, source: 'check_run', actor: event.sender }),
+      );
+      r.report(again);
+    } catch (error) {
+      if (classify(error) !== 'failure') throw error;
+      const fix = (error as Failure).fix;
+      await say(
+        `@${event.sender}, retry of \`${op.envName}\`: ${messageOf(error)}${fix ? `\n\nNext: \`${spell(fix, 'comment')}\`` : ''}`,
+      );
+    }
+  });
 }
+
+/** The recording side of a handler's dependencies. */
+const durableOf = (deps: CommentDeps): DurableDeps => ({
+  rt: deps.rt,
+  outbox: deps.outbox,
+  ...(deps.log ? { log: deps.log } : {}),
+  later: deps.later,
+});
 
 async function consistencyAction(
   event: CheckRunEvent,
@@ -86,7 +103,6 @@ async function consistencyAction(
   octokit: GitHubClient,
   deps: CommentDeps,
 ): Promise<void> {
-  if (!(await deps.rt.store.admitDelivery([event.deliveryId], 'check_run'))) return;
   const authority = await authorityFor(deps, octokit, event.repo);
   if (authority.accepts(event.repo)) return;
   const decision = await authority.decide({ verb, envName: null, login: event.sender });
@@ -105,6 +121,11 @@ async function consistencyAction(
     },
     quoted: null,
   };
-  if (deps.later) await deps.later(request);
-  else await answerConsistency(deps.rt, deps.outbox, octokit, request);
+  await recordDelivery(
+    { ...durableOf(deps), inline: (req) => answerConsistency(deps.rt, deps.outbox, octokit, req) },
+    [event.deliveryId],
+    'check_run',
+    octokit,
+    (r) => r.request(request),
+  );
 }

@@ -19,7 +19,9 @@ import {
   type Trigger,
 } from '../domain/index.js';
 import { readSnapshot } from '../store/csv-snapshot.js';
-import { isUnreachable } from '../store/db.js';
+import { isUnreachable, type Queryable } from '../store/db.js';
+import type { LogFn } from '../system/log.js';
+import { recordDelivery, type DurableDeps, type Recorder } from './durable.js';
 import { renderStatusComment } from '../render/status-comment.js';
 import type { RepairDeps } from '../consistency/repair.js';
 import type { Runtime } from '../runtime.js';
@@ -31,6 +33,8 @@ import type { Outbox } from './outbox.js';
 
 export interface CommentEvent {
   deliveryId: string;
+  /** Handed out by the durable queue (which tries it again), not received directly. */
+  queued?: boolean;
   action: 'created' | 'edited';
   body: string;
   previousBody?: string | undefined;
@@ -48,10 +52,12 @@ export interface CommentDeps extends AuthorityDeps {
   /** Every write to GitHub goes through it. */
   outbox: Outbox;
   /**
-   * Hands a consistency request to the durable queue, to run after the webhook is answered;
-   * without it the request runs inline (tests, a process without a queue).
+   * Hands a consistency request to the durable queue (in the transaction that records the
+   * delivery, when given one), to run after the webhook is answered; without it the request runs
+   * inline after the commit (tests, a process without a queue).
    */
-  later?: (request: ConsistencyRequest) => Promise<void>;
+  later?: (request: ConsistencyRequest, tx?: Queryable) => Promise<void>;
+  log?: LogFn;
 }
 
 const isBot = (sender: CommentEvent['sender']) =>
@@ -81,105 +87,112 @@ export async function handleComment(
   // A comment is acted on once per version of its body, whatever the delivery id: a captured
   // delivery sent again under a new id changes nothing.
   const version = `comment:${event.commentId}:${createHash('sha256').update(event.body).digest('hex').slice(0, 32)}`;
-  const keys = [event.deliveryId, version];
-  let fresh: boolean;
-  try {
-    fresh = await deps.rt.store.admitDelivery(keys, 'issue_comment');
-  } catch (error) {
-    if (!isUnreachable(error)) throw error;
-    await answerDegraded(lines, event, octokit, deps, error);
-    return;
-  }
-  if (!fresh) return;
-  if (event.installationId)
-    await deps.rt.store.setState(installationKey(event.repo), event.installationId);
-  // Everything said to this comment goes into one reply, posted last.
-  const answers: string[] = [];
-  const say = (body: string) => void answers.push(body);
-  // Keyed by the comment's version: a delivery handled again after its reply was sent does not
-  // answer twice.
-  const post = () =>
-    answers.length
-      ? deps.outbox.send(
-          {
-            kind: 'comment',
-            repo: event.repo,
-            issueNumber: event.issueNumber,
-            body: answers.join('\n\n---\n\n'),
-          },
-          { key: `reply:${version}`, client: octokit },
-        )
-      : Promise.resolve();
-  // Authorise before answering anything: a sender without read permission (on the config
-  // repository) gets one short refusal, whatever the comment holds.
-  let authority: Authority;
+  // Authorise before answering anything (GitHub is asked; nothing is recorded yet): a sender
+  // without read permission on the config repository gets one short refusal.
+  let refusal: string | null = null;
+  let authority: Authority | null = null;
   try {
     authority = await authorityFor(deps, octokit, event.repo);
   } catch (error) {
     // An invalid policy file stops every command; say so once, where the command was asked.
     if (!(error instanceof Failure)) throw error;
-    say(`${error.message}`);
-    await post();
-    return;
+    refusal = error.message;
   }
-  const elsewhere = authority.accepts(event.repo);
-  if (elsewhere) {
-    say(elsewhere);
-    await post();
-    return;
-  }
-  const level = await authority.permission(event.sender.login);
-  if (level === 'none') {
-    say(
-      `@${event.sender.login}, you need read permission on ${authority.repo.owner}/${authority.repo.repo} to use \`/env\`; nothing was done.`,
-    );
-    await post();
-    return;
-  }
-  const seen = await deps.outbox.send(
-    { kind: 'reaction', repo: event.repo, commentId: event.commentId, content: 'eyes' },
-    { key: `eyes:${version}`, client: octokit },
-  );
-  if (!seen.delivered) {
-    // GitHub is unreachable and nothing has happened yet: the queue tries this delivery again.
-    await deps.rt.store.releaseDelivery(keys);
-    throw new Error(
-      `GitHub did not take the 👀 reaction (${seen.error ?? 'no answer'}); the delivery will be handled again`,
-    );
-  }
-  let consistencyRun = false;
+  if (authority) refusal = authority.accepts(event.repo);
+  if (authority && !refusal && (await authority.permission(event.sender.login)) === 'none')
+    refusal = `@${event.sender.login}, you need read permission on ${authority.repo.owner}/${authority.repo.repo} to use \`/env\`; nothing was done.`;
   try {
-    for (const [index, line] of lines.entries()) {
-      if (index >= MAX_COMMANDS_PER_COMMENT) {
-        say(
-          `Only the first ${MAX_COMMANDS_PER_COMMENT} commands of a comment are read; ${lines.length - MAX_COMMANDS_PER_COMMENT} more were not run. Split them over several comments.`,
-        );
-        break;
-      }
-      if (line.kind === 'command' && CONSISTENCY_VERBS.includes(line.command.verb)) {
-        if (consistencyRun) {
-          say(`> ${line.line}\n\nOne consistency run per comment: this one was not started.`);
-          continue;
-        }
-        consistencyRun = true;
-      }
-      try {
-        await handleLine(line, event, octokit, deps, authority, say);
-      } catch (error) {
-        const text = deps.rt.redactor.redact(messageOf(error));
-        if (classify(error) === 'failure') {
-          const fix = (error as Failure).fix;
-          say(`> ${line.line}\n\n${text}${fix ? `\n\nNext: \`${spell(fix, 'comment')}\`` : ''}`);
-        } else {
-          say(
-            `> ${line.line}\n\nSomething went wrong on our side (${text}). The operation was not started; try again, and tell the platform team if it persists.`,
+    await recordDelivery(
+      commentDurable(deps, octokit),
+      [event.deliveryId, version],
+      'issue_comment',
+      octokit,
+      async (r) => {
+        if (event.installationId)
+          await r.store.setState(installationKey(event.repo), event.installationId);
+        // Everything said to this comment goes into one reply, sent last.
+        const answers: string[] = [];
+        const say = (body: string) => void answers.push(body);
+        if (refusal || !authority) say(refusal ?? 'nothing was done');
+        else {
+          await r.write(
+            { kind: 'reaction', repo: event.repo, commentId: event.commentId, content: 'eyes' },
+            `eyes:${version}`,
           );
-          throw error;
+          await handleLines(lines, event, deps, authority, say, r);
         }
+        // Keyed by the comment's version: answered once, whoever sends it.
+        if (answers.length)
+          await r.write(
+            {
+              kind: 'comment',
+              repo: event.repo,
+              issueNumber: event.issueNumber,
+              body: answers.join('\n\n---\n\n'),
+            },
+            `reply:${version}`,
+          );
+      },
+    );
+  } catch (error) {
+    // Nothing was recorded. From the queue, the delivery is tried again when the database is
+    // back; received directly (the queue was unreachable too), it is answered from the snapshot.
+    if (!isUnreachable(error) || event.queued) throw error;
+    await answerDegraded(lines, event, octokit, deps, error);
+  }
+}
+
+/** The recording side of a comment's dependencies. */
+const commentDurable = (deps: CommentDeps, octokit: GitHubClient): DurableDeps => ({
+  rt: deps.rt,
+  outbox: deps.outbox,
+  ...(deps.log ? { log: deps.log } : {}),
+  later: deps.later,
+  inline: (request) => answerConsistency(deps.rt, deps.outbox, octokit, request),
+});
+
+/** Each line in a savepoint of its own: a line that fails undoes only itself, and says why. */
+async function handleLines(
+  lines: ParsedLine[],
+  event: CommentEvent,
+  deps: CommentDeps,
+  authority: Authority,
+  say: (body: string) => void,
+  r: Recorder,
+): Promise<void> {
+  let consistencyRun = false;
+  for (const [index, line] of lines.entries()) {
+    if (index >= MAX_COMMANDS_PER_COMMENT) {
+      say(
+        `Only the first ${MAX_COMMANDS_PER_COMMENT} commands of a comment are read; ${lines.length - MAX_COMMANDS_PER_COMMENT} more were not run. Split them over several comments.`,
+      );
+      break;
+    }
+    if (line.kind === 'command' && CONSISTENCY_VERBS.includes(line.command.verb)) {
+      if (consistencyRun) {
+        say(`> ${line.line}\n\nOne consistency run per comment: this one was not started.`);
+        continue;
+      }
+      consistencyRun = true;
+    }
+    const said: string[] = [];
+    try {
+      await r.step((lr) => handleLine(line, event, deps, authority, (b) => said.push(b), lr));
+      said.forEach(say);
+    } catch (error) {
+      // The database failing under the transaction ends it all: the delivery is tried again.
+      if (isUnreachable(error)) throw error;
+      const text = deps.rt.redactor.redact(messageOf(error));
+      if (classify(error) === 'failure') {
+        const fix = (error as Failure).fix;
+        say(`> ${line.line}\n\n${text}${fix ? `\n\nNext: \`${spell(fix, 'comment')}\`` : ''}`);
+      } else {
+        deps.log?.('error', 'a command failed', { line: line.line, error: text });
+        say(
+          `> ${line.line}\n\nSomething went wrong on our side (${text}). The operation was not started; try again, and tell the platform team if it persists.`,
+        );
       }
     }
-  } finally {
-    await post();
   }
 }
 
@@ -229,10 +242,10 @@ async function answerDegraded(
 async function handleLine(
   line: ParsedLine,
   event: CommentEvent,
-  octokit: GitHubClient,
   deps: CommentDeps,
   authority: Authority,
   say: (b: string) => void,
+  r: Recorder,
 ): Promise<void> {
   if (line.kind === 'reply') {
     say(`> ${line.line}\n\n${line.message}`);
@@ -242,7 +255,7 @@ async function handleLine(
   const envName = commandName(command);
   // retry and cancel are judged as the operation they resume or stop, extend as create.
   const decision = await judge(
-    deps.rt.store,
+    r.store,
     (verb) => authority.decide({ verb, envName, login: event.sender.login }),
     command.verb,
     envName as EnvName | null,
@@ -259,51 +272,32 @@ async function handleLine(
     issueNumber: event.issueNumber,
     headSha: null,
   };
-  const reply = async (body: string) => {
-    say(body);
-  };
-  // A consistency run answers when it ends, after this comment's reply: in a comment of its own.
-  const later = (body: string) =>
-    deps.outbox.send(
-      { kind: 'comment', repo: event.repo, issueNumber: event.issueNumber, body },
-      { client: octokit },
-    );
-  const op = await run(command, trigger, deps, { reply, later }, line.line, {
-    octokit,
-    repo: event.repo,
-  });
-  if (op) await deps.outbox.report(op, octokit);
+  const op = await run(command, trigger, deps, say, line.line, r);
+  if (op) r.report(op);
 }
 
 async function run(
   command: Command,
   trigger: Trigger,
   deps: CommentDeps,
-  answer: {
-    reply: (b: string) => Promise<unknown>;
-    /** For what ends after the comment's reply was posted (background consistency runs). */
-    later: (b: string) => Promise<unknown>;
-  },
+  reply: (b: string) => void,
   quoted: string,
-  gh: { octokit: GitHubClient; repo: RepoRef },
+  r: Recorder,
 ): Promise<Operation | null> {
-  const { engine, store } = deps.rt;
-  const reply = answer.reply;
+  const { engine, store } = r;
   switch (command.verb) {
     case 'check':
     case 'sync':
     case 'prune': {
       // Answered in a comment of its own when it ends (each repair operation gets its status
       // comment and check run in this conversation).
-      const request: ConsistencyRequest = {
+      await r.request({
         id: randomUUID(),
         verb: command.verb,
         confirm: 'confirm' in command && command.confirm,
-        trigger: { ...trigger, repo: `${gh.repo.owner}/${gh.repo.repo}` },
+        trigger: { ...trigger, repo: trigger.repo as string },
         quoted,
-      };
-      if (deps.later) await deps.later(request);
-      else await answerConsistency(deps.rt, deps.outbox, gh.octokit, request);
+      });
       return null;
     }
     case 'create':
@@ -315,7 +309,7 @@ async function run(
       return engine.retry(command.name, trigger);
     case 'cancel': {
       const op = await engine.cancel(command.name);
-      await reply(
+      reply(
         `> ${quoted}\n\n${
           !op
             ? `Nothing to cancel: \`${command.name}\` has no queued or running operation.`
@@ -327,11 +321,11 @@ async function run(
       return null;
     }
     case 'help':
-      await reply(helpText(command.topic));
+      reply(helpText(command.topic));
       return null;
     case 'list': {
       const envs = await store.listEnvironments();
-      await reply(
+      reply(
         envs.length === 0
           ? 'No environments yet. Create one with `/env create <name>`.'
           : [
@@ -354,7 +348,7 @@ async function run(
           `environment \`${command.name}\` does not exist`,
           nextCommand('list'),
         );
-      await reply(
+      reply(
         last
           ? renderStatusComment(last, env, deps.rt.urls, { marker: false })
           : `\`${command.name}\`: ${env?.status}`,
@@ -371,7 +365,7 @@ async function run(
         );
       const until = extendedExpiry(env.expiresAt, command.durationMs);
       await store.updateEnvironment(env.name, { expiresAt: until });
-      await reply(`> ${quoted}\n\n\`${env.name}\` now expires ${until.toISOString()}.`);
+      reply(`> ${quoted}\n\n\`${env.name}\` now expires ${until.toISOString()}.`);
       return null;
     }
   }

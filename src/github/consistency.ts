@@ -2,6 +2,7 @@
 // default branch head (buttons Re-check and Sync), and the drift monitor's tracking issue. Prune
 // takes two comments: `/env prune` previews and remembers what it showed; `/env prune --confirm`
 // (within an hour) removes only what was previewed and is still orphaned.
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { stateKey } from '../store/state-key.js';
 import { checkConsistency } from '../consistency/check.js';
@@ -124,6 +125,9 @@ export async function pruneCommand(
   return `${renderActionsMarkdown(plan.actions, 'prune', true)}\n\nEach prune is an operation of its own: its status comment and check run follow it.`;
 }
 
+/** What the consistency check runs' external ids start with (then `:<run>`). */
+export const CONSISTENCY_EXTERNAL_ID = 'consistency';
+
 /** A completed `kindler/consistency` check run on the default branch's head. */
 export async function publishCheckRun(
   { outbox, octokit, repo }: GitHubTarget,
@@ -138,7 +142,8 @@ export async function publishCheckRun(
       headSha: head,
       status: 'completed',
       conclusion: report.consistent ? 'success' : 'failure',
-      externalId: 'consistency',
+      // Unique to this run, so a creation whose answer was lost is found rather than repeated.
+      externalId: `${CONSISTENCY_EXTERNAL_ID}:${randomUUID().slice(0, 8)}`,
       title: report.summary,
       summary: renderReportMarkdown(report, { maxRows: 200 }),
       actions: [

@@ -12,7 +12,7 @@
 // the operation as it is when it is sent. So the reporter is bound to the operation from the
 // moment it is recorded: a worker that takes it before the status comment exists creates the
 // comment itself, and no update is ever written over by an older one.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
   httpStatusOf,
@@ -92,6 +92,10 @@ export interface OutboxDeps {
     | 'finishWrite'
     | 'dueWrites'
     | 'forgetDeliveredWrites'
+    | 'renewWrite'
+    | 'reserveWriteTurn'
+    | 'writesHeldUntil'
+    | 'holdWrites'
     | 'getOperation'
     | 'getEnvironment'
     | 'updateOperation'
@@ -110,6 +114,14 @@ export interface OutboxDeps {
   leaseMs?: number;
   /** How long a write that failed `attempts` times waits for the next pass (default 1, 2, 4 … 60 min). */
   backoffMs?: (attempts: number) => number;
+  /**
+   * The least time between two writes to one account's repositories, among every process on the
+   * database (GitHub: at most 80 content-creating requests a minute, a pause between mutative
+   * ones). 0 or absent: no pacing (a limit GitHub set is still kept).
+   */
+  writeGapMs?: number;
+  /** How long finished writes are kept (default 7 days). */
+  keepWritesMs?: number;
 }
 
 /** After this many failed attempts a write is given up (it stays on the dashboard). */
@@ -132,6 +144,34 @@ function isPassing(error: unknown): boolean {
   return status === 403 && /rate limit/i.test(messageOf(error));
 }
 
+/**
+ * Until when GitHub asked for no more requests, when it did: `retry-after` (seconds), or the
+ * primary limit's `x-ratelimit-reset` (epoch seconds) once `x-ratelimit-remaining` is 0; a
+ * secondary limit named without either means a minute (GitHub's documented wait).
+ */
+export function limitedUntil(error: unknown, now = Date.now()): Date | null {
+  const status = httpStatusOf(error);
+  if (status !== 403 && status !== 429) return null;
+  const headers =
+    (error as { response?: { headers?: Record<string, unknown> } } | null)?.response?.headers ?? {};
+  const header = (name: string) => {
+    const value = headers[name];
+    return typeof value === 'string' || typeof value === 'number' ? String(value) : null;
+  };
+  const retryAfter = header('retry-after');
+  if (retryAfter !== null && /^\d+$/.test(retryAfter))
+    return new Date(now + Number(retryAfter) * 1000);
+  const reset = header('x-ratelimit-reset');
+  if (header('x-ratelimit-remaining') === '0' && reset !== null && /^\d+$/.test(reset))
+    return new Date(Math.max(now, Number(reset) * 1000));
+  if (status === 429 || /secondary rate limit/i.test(messageOf(error)))
+    return new Date(now + 60_000);
+  return null;
+}
+
+/** Which limits a repository's writes share: its account's (one installation per account). */
+const limitScope = (repo: string) => `github:${repo.split('/')[0]?.toLowerCase() ?? repo}`;
+
 /** Backoff between passes for a write that keeps failing: 1, 2, 4 … 60 minutes. */
 const backoffMs = (attempts: number) => Math.min(60, 2 ** Math.max(0, attempts - 1)) * 60_000;
 
@@ -152,21 +192,33 @@ export class Outbox {
    * for GitHub's answer.
    */
   async send(write: Write, options: { key?: string; client?: GitHubClient } = {}): Promise<Sent> {
-    const { repo, kind, ...request } = write;
-    const record = await this.deps.store.putWrite(
-      {
-        key: options.key ?? `${kind}:${randomUUID()}`,
-        repo: `${repo.owner}/${repo.repo}`,
-        kind,
-        request,
-      },
-      false,
-    );
+    const record = await this.record(write, options.key ?? `${write.kind}:${randomUUID()}`);
     if (record.state === 'delivered') return { delivered: true, id: record.externalId };
-    const after = await this.deliver(record.key, options.client);
-    return after?.state === 'delivered'
+    return this.flush(record.key, options.client);
+  }
+
+  /**
+   * Records a write without sending it, through `store` when given (one bound to the caller's
+   * transaction: the write exists exactly when what it answers does). flush() sends it after the
+   * commit; if the process dies first, the next pass does.
+   */
+  async record(
+    write: Write,
+    key: string,
+    store: Pick<Store, 'putWrite'> = this.deps.store,
+  ): Promise<WriteRecord> {
+    const { repo, kind, ...request } = write;
+    return store.putWrite({ key, repo: `${repo.owner}/${repo.repo}`, kind, request }, false);
+  }
+
+  /** Sends a recorded write now, unless it was delivered already. */
+  async flush(key: string, client?: GitHubClient): Promise<Sent> {
+    const after = await this.deliver(key, client);
+    // null: not claimable (taken already, or another process is sending it).
+    if (after === null) return { delivered: false, id: null };
+    return after.state === 'delivered'
       ? { delivered: true, id: after.externalId }
-      : { delivered: false, id: null, ...(after?.error ? { error: after.error } : {}) };
+      : { delivered: false, id: null, ...(after.error ? { error: after.error } : {}) };
   }
 
   /**
@@ -190,7 +242,8 @@ export class Outbox {
       createdAt: new Date(),
       updatedAt: new Date(),
     };
-    const outcome = await this.attempt(row, client);
+    // Unrecorded means the database is unreachable: no shared turn to take.
+    const outcome = await this.attempt(row, client, false);
     return 'delivered' in outcome
       ? { delivered: true, id: outcome.externalId ?? null }
       : {
@@ -263,7 +316,7 @@ export class Outbox {
       const after = await this.deliver(row.key);
       if (after?.state === 'delivered') taken++;
     }
-    await this.deps.store.forgetDeliveredWrites(7 * 86_400_000);
+    await this.deps.store.forgetDeliveredWrites(this.deps.keepWritesMs ?? 7 * 86_400_000);
     return taken;
   }
 
@@ -281,10 +334,22 @@ export class Outbox {
   /** Claims the row, sends it, records the outcome; again while more was asked for meanwhile. */
   private async deliverNow(key: string, client?: GitHubClient): Promise<WriteRecord | null> {
     let last: WriteRecord | null = null;
+    const leaseMs = this.deps.leaseMs ?? 30_000;
     for (;;) {
-      const row = await this.deps.store.claimWrite(key, this.owner, this.deps.leaseMs ?? 30_000);
+      const row = await this.deps.store.claimWrite(key, this.owner, leaseMs);
       if (!row) return last;
-      const outcome = await this.attempt(row, client);
+      // Held while it waits for its turn or for GitHub: the claim is renewed, so no other
+      // process takes a write that is still being sent.
+      const renew = setInterval(
+        () => void this.deps.store.renewWrite(key, this.owner, leaseMs).catch(() => undefined),
+        Math.max(250, leaseMs / 3),
+      );
+      let outcome: WriteOutcome;
+      try {
+        outcome = await this.attempt(row, client);
+      } finally {
+        clearInterval(renew);
+      }
       last = await this.deps.store.finishWrite(key, this.owner, outcome);
       if (!last || last.state !== 'pending' || !('delivered' in outcome)) return last;
       // Asked for again meanwhile. A running operation's report waits for its reporter's next
@@ -293,15 +358,22 @@ export class Outbox {
     }
   }
 
-  private async attempt(row: WriteRecord, given?: GitHubClient): Promise<WriteOutcome> {
+  private async attempt(
+    row: WriteRecord,
+    given?: GitHubClient,
+    paced = true,
+  ): Promise<WriteOutcome> {
     const repo = splitRepo(row.repo);
     const octokit = given ?? (await this.deps.clientFor?.(repo)) ?? null;
     const what = describe(row);
     if (!octokit)
       return this.failed(row, what, new Error(`no installation of the app covers ${row.repo}`));
+    const scope = limitScope(row.repo);
     for (let i = 0; ; i++) {
+      if (paced) await this.turn(scope);
       try {
-        const sent = await this.write(octokit, repo, row);
+        // An earlier attempt that had no answer may have been written: look before creating.
+        const sent = await this.write(octokit, repo, row, row.attempts > 1 || i > 0);
         return { delivered: row.wanted, ...sent };
       } catch (error) {
         if (!isPassing(error)) {
@@ -312,17 +384,33 @@ export class Outbox {
           });
           return { refused: reason };
         }
-        if (i >= this.delays.length) return this.failed(row, what, error);
+        const until = limitedUntil(error);
+        // Kept for every process: none writes to this account before GitHub's time is up.
+        if (until && paced) await this.deps.store.holdWrites(scope, until);
+        const limitMs = until ? until.getTime() - Date.now() : 0;
+        if (i >= this.delays.length) return this.failed(row, what, error, limitMs);
         this.deps.log?.('info', `GitHub did not take the ${what}; trying again`, {
           write: row.key,
           error: this.reason(error),
+          ...(until ? { until: until.toISOString() } : {}),
         });
-        await new Promise((r) => setTimeout(r, this.delays[i]));
+        await new Promise((r) => setTimeout(r, Math.max(this.delays[i] ?? 0, limitMs)));
       }
     }
   }
 
-  private failed(row: WriteRecord, what: string, error: unknown): WriteOutcome {
+  /** Waits for this process's turn to write for `scope`, and for any limit GitHub set to pass. */
+  private async turn(scope: string): Promise<void> {
+    const gap = this.deps.writeGapMs ?? 0;
+    for (;;) {
+      const wait = await this.deps.store.reserveWriteTurn(scope, gap);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const held = await this.deps.store.writesHeldUntil(scope);
+      if (!held) return;
+    }
+  }
+
+  private failed(row: WriteRecord, what: string, error: unknown, notBeforeMs = 0): WriteOutcome {
     const giveUp = row.attempts >= MAX_ATTEMPTS;
     const reason = this.reason(error);
     this.deps.log?.('warn', `GitHub did not take the ${what}; ${giveUp ? 'given up' : 'kept'}`, {
@@ -330,7 +418,8 @@ export class Outbox {
       error: reason,
       attempts: row.attempts,
     });
-    return { failed: reason, retryInMs: (this.deps.backoffMs ?? backoffMs)(row.attempts), giveUp };
+    const retryInMs = Math.max(notBeforeMs, (this.deps.backoffMs ?? backoffMs)(row.attempts));
+    return { failed: reason, retryInMs, giveUp };
   }
 
   private reason(error: unknown): string {
@@ -353,8 +442,10 @@ export class Outbox {
     octokit: GitHubClient,
     repo: RepoRef,
     row: WriteRecord,
+    uncertain: boolean,
   ): Promise<{ externalId?: number; final?: boolean }> {
-    if (row.operationId !== null) return this.writeReport(octokit, repo, row.operationId, row);
+    if (row.operationId !== null)
+      return this.writeReport(octokit, repo, row.operationId, row, uncertain);
     const stored = STORED.safeParse({ ...row.request, kind: row.kind });
     if (!stored.success)
       throw Object.assign(
@@ -366,10 +457,16 @@ export class Outbox {
     const w = stored.data;
     switch (w.kind) {
       case 'comment': {
+        // Marked with its write, so an attempt that may have been taken is found, not repeated.
+        const marker = writeMarker(row.key);
+        const found = uncertain
+          ? await findComment(octokit, { ...repo, issue: w.issueNumber }, marker, row)
+          : null;
+        if (found !== null) return { externalId: found };
         const { data } = await octokit.rest.issues.createComment({
           ...repo,
           issue_number: w.issueNumber,
-          body: this.fit(w.body),
+          body: `${this.fit(w.body, COMMENT_LIMIT - marker.length - 2)}\n\n${marker}`,
         });
         return { externalId: data.id };
       }
@@ -381,10 +478,13 @@ export class Outbox {
         });
         return {};
       case 'issue': {
+        const marker = writeMarker(row.key);
+        const found = uncertain ? await findIssue(octokit, repo, marker, row) : null;
+        if (found !== null) return { externalId: found };
         const { data } = await octokit.rest.issues.create({
           ...repo,
           title: this.title(w.title),
-          body: this.fit(w.body),
+          body: `${this.fit(w.body, COMMENT_LIMIT - marker.length - 2)}\n\n${marker}`,
           ...(w.labels ? { labels: w.labels } : {}),
         });
         return { externalId: data.number };
@@ -401,6 +501,11 @@ export class Outbox {
         });
         return { externalId: w.issueNumber };
       case 'check-run': {
+        // The caller makes the external id unique to this run.
+        const found = uncertain
+          ? await findCheckRunBy(octokit, repo, w.headSha, w.name, w.externalId)
+          : null;
+        if (found !== null) return { externalId: found };
         const { data } = await octokit.rest.checks.create({
           ...repo,
           name: w.name,
@@ -425,7 +530,7 @@ export class Outbox {
     repo: RepoRef,
     op: Operation,
     env: Environment | null,
-    row: WriteRecord,
+    uncertain: boolean,
   ): Promise<{ externalId?: number; final?: boolean }> {
     const { store, urls } = this.deps;
     const state = deploymentState(op, env);
@@ -433,7 +538,7 @@ export class Outbox {
     if (state === op.deploymentState)
       return op.deploymentId === null ? { final } : { final, externalId: op.deploymentId };
     const sha = op.trigger.headSha as string;
-    let id = op.deploymentId ?? (row.attempts > 1 ? await findDeployment(octokit, repo, op) : null);
+    let id = op.deploymentId ?? (uncertain ? await findDeployment(octokit, repo, op) : null);
     if (id === null) {
       if (state === 'inactive') return { final }; // never shown: nothing to retire
       const { data } = await octokit.rest.repos.createDeployment({
@@ -495,6 +600,7 @@ export class Outbox {
     repo: RepoRef,
     operationId: number,
     row: WriteRecord,
+    uncertain: boolean,
   ): Promise<{ externalId?: number; final?: boolean }> {
     const { store, urls } = this.deps;
     const op = await store.getOperation(operationId);
@@ -511,7 +617,8 @@ export class Outbox {
       return { final };
     }
     const env = await store.getEnvironment(op.envName);
-    if (row.kind === 'status-deployment') return this.writeDeployment(octokit, repo, op, env, row);
+    if (row.kind === 'status-deployment')
+      return this.writeDeployment(octokit, repo, op, env, uncertain);
     const issue = op.trigger.issueNumber;
     if (row.kind === 'status-comment' && issue !== null) {
       const deployments = deploysHead(op)
@@ -520,8 +627,8 @@ export class Outbox {
       const body = this.fit(renderStatusComment(op, env, urls, { deployments }));
       const id =
         row.externalId ??
-        (row.attempts > 1
-          ? await findStatusComment(octokit, { ...repo, issue }, op.id, row)
+        (uncertain
+          ? await findComment(octokit, { ...repo, issue }, operationMarker(op.id), row)
           : null);
       if (id !== null) {
         await octokit.rest.issues.updateComment({ ...repo, comment_id: id, body });
@@ -549,7 +656,8 @@ export class Outbox {
     if (id === null) {
       const headSha = op.trigger.headSha ?? (await defaultBranchHead(octokit, repo));
       // An earlier attempt may have created it before its sender died: ours carry the operation's id.
-      if (row.attempts > 1) id = await findCheckRun(octokit, repo, op, headSha);
+      if (uncertain)
+        id = await findCheckRunBy(octokit, repo, headSha, checkRunName(op), String(op.id));
       if (id === null) {
         const { data } = await octokit.rest.checks.create({
           ...repo,
@@ -622,15 +730,19 @@ function describe(row: WriteRecord): string {
   }
 }
 
+/** The hidden line that names a standalone write in what it wrote (found again by it). */
+export const writeMarker = (key: string): string =>
+  `<!-- kindler:write:${createHash('sha256').update(key).digest('hex').slice(0, 20)} -->`;
+
 /**
- * A status comment an earlier attempt may have posted before its sender died (it carries the
- * operation's marker): found among the comments since the write was recorded, so it is not posted
- * twice.
+ * A comment an earlier attempt may have posted before its answer was lost (it carries `marker`:
+ * the operation's for a status comment, the write's for a reply): found among the comments since
+ * the write was recorded, so it is not posted twice.
  */
-async function findStatusComment(
+async function findComment(
   octokit: GitHubClient,
   where: RepoRef & { issue: number },
-  operationId: number,
+  marker: string,
   row: WriteRecord,
 ): Promise<number | null> {
   const { data } = await octokit.rest.issues.listComments({
@@ -640,8 +752,23 @@ async function findStatusComment(
     since: row.createdAt.toISOString(),
     per_page: 100,
   });
-  const marker = operationMarker(operationId);
-  return data.find((c) => c.body?.startsWith(marker))?.id ?? null;
+  return data.find((c) => c.body?.includes(marker))?.id ?? null;
+}
+
+/** The same for an issue (the drift issue): ours carry the write's marker in their body. */
+async function findIssue(
+  octokit: GitHubClient,
+  repo: RepoRef,
+  marker: string,
+  row: WriteRecord,
+): Promise<number | null> {
+  const { data } = await octokit.rest.issues.listForRepo({
+    ...repo,
+    state: 'all',
+    since: row.createdAt.toISOString(),
+    per_page: 100,
+  });
+  return data.find((i) => i.body?.includes(marker))?.number ?? null;
 }
 
 /** The same for a deployment: ours carry the operation's id in their payload. */
@@ -663,18 +790,20 @@ async function findDeployment(
   return data.find((d) => mine(d.payload))?.id ?? null;
 }
 
-/** The same for a check run: ours carry the operation's id as their external id. */
-async function findCheckRun(
+/** The same for a check run: ours carry an external id of their own (an operation's id). */
+async function findCheckRunBy(
   octokit: GitHubClient,
   repo: RepoRef,
-  op: Operation,
   headSha: string,
+  name: string,
+  externalId: string,
 ): Promise<number | null> {
   const { data } = await octokit.rest.checks.listForRef({
     ...repo,
     ref: headSha,
-    check_name: checkRunName(op),
-    filter: 'latest',
+    check_name: name,
+    filter: 'all',
+    per_page: 100,
   });
-  return data.check_runs.find((c) => c.external_id === String(op.id))?.id ?? null;
+  return data.check_runs.find((c) => c.external_id === externalId)?.id ?? null;
 }

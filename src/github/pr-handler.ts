@@ -22,6 +22,7 @@ import {
   type Trigger,
 } from '../domain/index.js';
 import type { CommentDeps } from './comment-handler.js';
+import { recordDelivery, type DurableDeps, type Recorder } from './durable.js';
 import { installationKey, type GitHubClient, type RepoRef } from './types.js';
 import { previewKinds } from '../runtime.js';
 
@@ -66,13 +67,18 @@ export async function handlePullRequest(
   octokit: GitHubClient,
   deps: CommentDeps,
 ): Promise<void> {
-  // What this delivery has to say, on the pull request (once, if the delivery is handled again).
+  // What this delivery has to say, on the pull request: recorded with the delivery, sent once.
   let said = 0;
-  const say = (body: string) =>
-    deps.outbox.send(
+  const sayIn = (r: Recorder) => (body: string) =>
+    r.write(
       { kind: 'comment', repo: event.repo, issueNumber: event.number, body },
-      { key: `reply:${event.deliveryId}:${++said}`, client: octokit },
+      `reply:${event.deliveryId}:${++said}`,
     );
+  const durable: DurableDeps = {
+    rt: deps.rt,
+    outbox: deps.outbox,
+    ...(deps.log ? { log: deps.log } : {}),
+  };
   let authority: Authority;
   try {
     authority = await authorityFor(deps, octokit, event.repo);
@@ -80,13 +86,10 @@ export async function handlePullRequest(
     if (!(error instanceof Failure)) throw error;
     // An invalid policy file stops everything; say so where someone asked for an environment.
     const defaults = Object.values(DEFAULT_POLICY.pull_requests.labels);
-    if (
-      event.label &&
-      defaults.includes(event.label) &&
-      (await deps.rt.store.admitDelivery([event.deliveryId], 'pull_request'))
-    ) {
-      await say(error.message);
-    }
+    if (event.label && defaults.includes(event.label))
+      await recordDelivery(durable, [event.deliveryId], 'pull_request', octokit, (r) =>
+        sayIn(r)(error.message),
+      );
     return;
   }
   if (authority.accepts(event.repo)) return;
@@ -115,94 +118,101 @@ export async function handlePullRequest(
     event.action === 'reopened' ||
     (event.action === 'synchronize' && provider !== null);
   if (!relevant) return;
-  if (!(await deps.rt.store.admitDelivery([event.deliveryId], 'pull_request'))) return;
-  if (event.installationId)
-    await deps.rt.store.setState(installationKey(event.repo), event.installationId);
-  const trigger: Trigger = {
-    source: 'pull_request',
-    actor: event.sender,
-    url: event.url,
-    repo: `${event.repo.owner}/${event.repo.repo}`,
-    issueNumber: event.number,
-    headSha: event.headSha,
-  };
-  const existing = await deps.rt.store.getEnvironment(name);
-  // Only the pull request that created an environment changes it.
-  if (existing && existing.sourceUrl !== event.url) {
-    if (wants)
-      await say(
-        `Environment \`${name}\` belongs to ${existing.sourceUrl ?? 'someone else'}, not to this pull request; nothing was changed.`,
-      );
-    return;
-  }
-  // A deployable head: the config repository's own, or one the policy names.
-  const head = event.headRepo?.toLowerCase();
-  const source =
-    head &&
-    (head === deps.rt.config.KINDLER_CONFIG_REPO?.toLowerCase() ||
-      settings.deploy_from.some((r) => r.toLowerCase() === head))
-      ? { repo: event.headRepo as string, sha: event.headSha, by: event.sender }
-      : null;
-  if (event.action === 'synchronize') {
-    // A push deploys the new head to the environment the pull request has, when it renders one.
-    if (!existing?.source || !source) return;
-    const decision = await authority.decide({ verb: 'create', envName: name, login: event.sender });
-    if (!decision.allowed) {
-      await say(`${event.headSha.slice(0, 7)} was not deployed: ${decision.message}`);
+  // Who the sender is to the config repository is asked of GitHub now, before the transaction
+  // (decide() below answers from it); closing needs no one's permission.
+  if (event.action !== 'closed') await authority.permission(event.sender);
+  await recordDelivery(durable, [event.deliveryId], 'pull_request', octokit, async (r) => {
+    if (event.installationId)
+      await r.store.setState(installationKey(event.repo), event.installationId);
+    const trigger: Trigger = {
+      source: 'pull_request',
+      actor: event.sender,
+      url: event.url,
+      repo: `${event.repo.owner}/${event.repo.repo}`,
+      issueNumber: event.number,
+      headSha: event.headSha,
+    };
+    const existing = await r.store.getEnvironment(name);
+    // Only the pull request that created an environment changes it.
+    if (existing && existing.sourceUrl !== event.url) {
+      if (wants)
+        await sayIn(r)(
+          `Environment \`${name}\` belongs to ${existing.sourceUrl ?? 'someone else'}, not to this pull request; nothing was changed.`,
+        );
       return;
+    }
+    // A deployable head: the config repository's own, or one the policy names.
+    const head = event.headRepo?.toLowerCase();
+    const source =
+      head &&
+      (head === deps.rt.config.KINDLER_CONFIG_REPO?.toLowerCase() ||
+        settings.deploy_from.some((r) => r.toLowerCase() === head))
+        ? { repo: event.headRepo as string, sha: event.headSha, by: event.sender }
+        : null;
+    if (event.action === 'synchronize') {
+      // A push deploys the new head to the environment the pull request has, when it renders one.
+      if (!existing?.source || !source) return;
+      const decision = await authority.decide({
+        verb: 'create',
+        envName: name,
+        login: event.sender,
+      });
+      if (!decision.allowed) {
+        await sayIn(r)(`${event.headSha.slice(0, 7)} was not deployed: ${decision.message}`);
+        return;
+      }
+      try {
+        await r.store.setState(previewKinds(name), settings.allowed_kinds ?? null);
+        const op = await r.engine.request({ kind: 'deploy', name, source, trigger });
+        // Another operation runs: the head is deployed when it ends (its report says so then).
+        if (op.kind === 'deploy' && op.trigger.headSha === event.headSha) r.report(op);
+      } catch (error) {
+        if (classify(error) !== 'failure') throw error;
+        await sayIn(r)(messageOf(error));
+      }
+      return;
+    }
+    const exists = existing !== null;
+    // Who labels or reopens needs what create needs; who removes the label, what delete needs.
+    // Closing is the pull request's own end: its environment goes with it.
+    const verb =
+      wants && !exists ? 'create' : !wants && exists && event.action !== 'closed' ? 'delete' : null;
+    if (verb) {
+      const decision = await authority.decide({ verb, envName: name, login: event.sender });
+      const refusal = !decision.allowed
+        ? decision.message
+        : verb === 'create' && event.fork && !settings.forks
+          ? `This pull request comes from a fork: it gets no environment unless \`pull_requests.forks: true\` is set in .github/kindler.yml. Nothing was created.`
+          : null;
+      if (refusal) {
+        await sayIn(r)(refusal);
+        return;
+      }
     }
     try {
-      await deps.rt.store.setState(previewKinds(name), settings.allowed_kinds ?? null);
-      const op = await deps.rt.engine.request({ kind: 'deploy', name, source, trigger });
-      // Another operation runs: the head is deployed when it ends (its report says so then).
-      if (op.kind === 'deploy' && op.trigger.headSha === event.headSha)
-        await deps.outbox.report(op, octokit);
+      if (wants && provider && !exists) {
+        const hours = deps.rt.config.KINDLER_PR_TTL_HOURS;
+        const configured = settings.ttl ? parseDuration(settings.ttl) : null;
+        const ttlMs = configured?.ok ? configured.ms : hours > 0 ? hours * 3_600_000 : null;
+        if (source) await r.store.setState(previewKinds(name), settings.allowed_kinds ?? null);
+        const op = await r.engine.request({
+          kind: 'create',
+          name,
+          provider,
+          trigger,
+          options: { ttlMs, ...(source ? { source } : {}) },
+        });
+        if (event.labels.includes(KEEP_LABEL))
+          await r.store.updateEnvironment(name, { pinned: true });
+        r.report(op);
+      } else if (!wants && exists) {
+        const op = await r.engine.request({ kind: 'delete', name, trigger });
+        r.report(op);
+      }
     } catch (error) {
       if (classify(error) !== 'failure') throw error;
-      await say(messageOf(error));
+      const fix = (error as Failure).fix;
+      await sayIn(r)(`${messageOf(error)}${fix ? `\n\nNext: \`${spell(fix, 'comment')}\`` : ''}`);
     }
-    return;
-  }
-  const exists = existing !== null;
-  // Who labels or reopens needs what create needs; who removes the label, what delete needs.
-  // Closing is the pull request's own end: its environment goes with it.
-  const verb =
-    wants && !exists ? 'create' : !wants && exists && event.action !== 'closed' ? 'delete' : null;
-  if (verb) {
-    const decision = await authority.decide({ verb, envName: name, login: event.sender });
-    const refusal = !decision.allowed
-      ? decision.message
-      : verb === 'create' && event.fork && !settings.forks
-        ? `This pull request comes from a fork: it gets no environment unless \`pull_requests.forks: true\` is set in .github/kindler.yml. Nothing was created.`
-        : null;
-    if (refusal) {
-      await say(refusal);
-      return;
-    }
-  }
-  try {
-    if (wants && provider && !exists) {
-      const hours = deps.rt.config.KINDLER_PR_TTL_HOURS;
-      const configured = settings.ttl ? parseDuration(settings.ttl) : null;
-      const ttlMs = configured?.ok ? configured.ms : hours > 0 ? hours * 3_600_000 : null;
-      if (source) await deps.rt.store.setState(previewKinds(name), settings.allowed_kinds ?? null);
-      const op = await deps.rt.engine.request({
-        kind: 'create',
-        name,
-        provider,
-        trigger,
-        options: { ttlMs, ...(source ? { source } : {}) },
-      });
-      if (event.labels.includes(KEEP_LABEL))
-        await deps.rt.store.updateEnvironment(name, { pinned: true });
-      await deps.outbox.report(op, octokit);
-    } else if (!wants && exists) {
-      const op = await deps.rt.engine.request({ kind: 'delete', name, trigger });
-      await deps.outbox.report(op, octokit);
-    }
-  } catch (error) {
-    if (classify(error) !== 'failure') throw error;
-    const fix = (error as Failure).fix;
-    await say(`${messageOf(error)}${fix ? `\n\nNext: \`${spell(fix, 'comment')}\`` : ''}`);
-  }
+  });
 }

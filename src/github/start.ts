@@ -1,7 +1,7 @@
 // Starts the GitHub side when the app is configured: the webhook endpoint on our server (signature
 // verified, the delivery stored in the durable queue, answered at once), the app handling stored
 // deliveries, and a worker whose operations report to GitHub.
-import { createProbot, type Probot } from 'probot';
+import { ProbotOctokit, createProbot, type Probot } from 'probot';
 import type { Operation } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
 import type { Handler } from '../server/http-server.js';
@@ -22,6 +22,7 @@ import { messageOf } from '../domain/index.js';
 import { logFn } from '../system/log.js';
 import { installationKey, splitRepo, type RepoRef } from './types.js';
 import type { Metrics } from '../server/metrics.js';
+import type { Queryable } from '../store/db.js';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
 const EXPIRY_SCHEDULE = 'kindler-expiry';
@@ -41,6 +42,25 @@ export function pruneHistory(
     keepPerEnv: perEnv > 0 ? perEnv : null,
   });
 }
+
+/**
+ * The app's GitHub client. Retries and limits are the bot's own, kept in the database for every
+ * replica (the outbox, the steps' transient retries): Octokit does not retry a write whose answer
+ * was lost (a 502 after GitHub wrote it would be written twice) nor wait out a rate limit in one
+ * process while the others keep writing — those errors reach the caller.
+ */
+export const KindlerOctokit = ProbotOctokit.defaults(
+  (options: { throttle?: Record<string, unknown> }) => ({
+    ...options,
+    retry: { enabled: false },
+    throttle: {
+      ...options.throttle,
+      enabled: true,
+      onRateLimit: () => false,
+      onSecondaryRateLimit: () => false,
+    },
+  }),
+);
 
 export function appConfigured(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH) && env.WEBHOOK_SECRET);
@@ -65,6 +85,7 @@ export async function startGitHub(
   const queue = await OperationQueue.open({
     database: rt.store.queueDatabase(),
     onError: logError('queue'),
+    leaseMs: rt.config.KINDLER_LEASE_MS,
   });
   // From here on an operation recorded in this process has its job from the moment it exists.
   rt.store.enqueueWith(queue.enqueueIn);
@@ -76,9 +97,15 @@ export async function startGitHub(
     ...(metrics ? { onFinished: (op: Operation) => metrics.operationFinished(op) } : {}),
   };
   // Operation history stays bounded, with or without the app: hourly, once among replicas.
+  // So do the deliveries seen (kept while GitHub may still redeliver them) and, below, the
+  // finished GitHub writes.
   await queue.every(HISTORY_SCHEDULE, everyMinutes(60), async () => {
     const forgotten = await pruneHistory(rt).catch(logError('history'));
     if (forgotten) rt.log.info({ forgotten }, 'operation history pruned');
+    const deliveries = await rt.store
+      .forgetDeliveries(rt.config.KINDLER_DELIVERIES_KEEP_DAYS * 86_400_000)
+      .catch(logError('history'));
+    if (deliveries) rt.log.info({ deliveries }, 'webhook deliveries pruned');
   });
   if (!appConfigured(env)) {
     worker = new Worker(rt, workerOptions);
@@ -88,7 +115,7 @@ export async function startGitHub(
       await queue.unschedule(name);
     return { handler: null, worker, probot: null };
   }
-  const probot = existing ?? createProbot({ env });
+  const probot = existing ?? createProbot({ env, overrides: { Octokit: KindlerOctokit } });
   const installationOf = (repo: RepoRef) => rt.store.getState(installationKey(repo));
   const octokitFor = async (repo: RepoRef) => {
     const installation = await installationOf(repo);
@@ -103,6 +130,8 @@ export async function startGitHub(
     log: logFn(rt.log.child({ component: 'outbox' })),
     // A GitHub write, like an operation, is presumed abandoned when its holder is silent this long.
     leaseMs: Math.min(rt.config.KINDLER_LEASE_MS, 60_000),
+    writeGapMs: rt.config.KINDLER_GITHUB_WRITE_GAP_MS,
+    keepWritesMs: rt.config.KINDLER_WRITES_KEEP_DAYS * 86_400_000,
   });
   const configRepoName = rt.config.KINDLER_CONFIG_REPO;
   const deps = {
@@ -117,12 +146,13 @@ export async function startGitHub(
         }
       : {}),
     outbox,
-    later: (request: ConsistencyRequest) => queue.request(request),
+    later: (request: ConsistencyRequest, tx?: Queryable) => queue.request(request, tx),
+    log: logFn(rt.log.child({ component: 'github' })),
   };
   await probot.load(kindlerApp(deps));
   // A failure is logged and recorded by the queue as a plain message (it is retried).
   await queue.workDeliveries(DELIVERY_CONCURRENCY, (delivery) =>
-    receiveDelivery(probot, delivery).catch((error: unknown) => {
+    receiveDelivery(probot, delivery, { queued: true }).catch((error: unknown) => {
       probot.log.warn({ err: error, id: delivery.id, event: delivery.name }, 'delivery failed');
       throw error;
     }),

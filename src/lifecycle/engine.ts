@@ -58,6 +58,20 @@ export class Engine implements EngineApi {
     this.now = deps.now ?? (() => new Date());
   }
 
+  /**
+   * The same engine recording through `store` (one bound to a transaction: see
+   * Store.atomically). Derived data is not refreshed from inside: the caller does, after commit.
+   */
+  within(store: Store): Engine {
+    const { afterChange: _derived, ...deps } = this.deps;
+    return new Engine({ ...deps, store });
+  }
+
+  /** Rewrites derived data (the CSV snapshot) after a change recorded through within(). */
+  refresh(): Promise<void> {
+    return this.refreshDerived();
+  }
+
   async request(request: OperationRequest): Promise<Operation> {
     if (request.kind === 'create') return this.requestCreate(request);
     if (request.kind === 'sync' || request.kind === 'prune') return this.requestRepair(request);

@@ -31,20 +31,46 @@ export interface QueueSettings {
   onError?: (error: unknown) => void;
   /** pg-boss's source of time; tests pass a TestClock to let minutes pass at once. */
   clock?: Clock;
+  /** The operations' lease (KINDLER_LEASE_MS): the queue's heartbeats and takeover follow it. */
+  leaseMs?: number;
 }
 
 /** The recurrence for "every `minutes` minutes" (RFC 5545, evaluated in UTC). */
 export const everyMinutes = (minutes: number): string => `FREQ=MINUTELY;INTERVAL=${minutes}`;
 
+/** A queue as this version wants it: created, or its timings brought up to date (not its policy). */
 async function ensureQueue(
   boss: PgBoss,
   name: string,
   options: Parameters<PgBoss['createQueue']>[1],
 ): Promise<void> {
-  if (await boss.getQueue(name)) return;
+  if (await boss.getQueue(name)) {
+    const { policy: _fixed, ...timings } = options ?? {};
+    if (Object.keys(timings).length) await boss.updateQueue(name, timings);
+    return;
+  }
   await boss.createQueue(name, options).catch(async (error: unknown) => {
     if (!(await boss.getQueue(name))) throw error; // another process created it meanwhile
   });
+}
+
+/**
+ * The queue's timings, derived from the lease (KINDLER_LEASE_MS): a job's heartbeat a third of
+ * it (pg-boss's least is 10 s), the supervisor looking for silent jobs every sixth of it (at
+ * most every 10 s), a job that found its operation still leased tried again a sixth of it later.
+ * A SIGKILLed process's operation is taken over about `lease + lease/3` after its last heartbeat.
+ */
+export function queueTimings(leaseMs: number): {
+  heartbeatSeconds: number;
+  superviseIntervalSeconds: number;
+  retryDelay: number;
+} {
+  const seconds = leaseMs / 1000;
+  return {
+    heartbeatSeconds: Math.max(10, Math.ceil(seconds / 3)),
+    superviseIntervalSeconds: Math.min(10, Math.max(1, Math.ceil(seconds / 6))),
+    retryDelay: Math.min(10, Math.max(1, Math.ceil(seconds / 6))),
+  };
 }
 
 export class OperationQueue {
@@ -53,12 +79,12 @@ export class OperationQueue {
   private constructor(private readonly boss: PgBoss) {}
 
   static async open(settings: QueueSettings): Promise<OperationQueue> {
+    const timing = queueTimings(settings.leaseMs ?? 60_000);
     const common = {
       schema: 'pgboss',
       supervise: true,
-      // How soon a job of a dead process (its heartbeat stopped) is failed and tried again: an
-      // operation a killed server was running resumes within about 20 s of another one running.
-      superviseIntervalSeconds: 10,
+      // How soon a job of a dead process (its heartbeat stopped) is failed and tried again.
+      superviseIntervalSeconds: timing.superviseIntervalSeconds,
       monitorIntervalSeconds: 10,
       schedule: true,
       ...(settings.clock ? { clock: settings.clock } : {}),
@@ -73,33 +99,38 @@ export class OperationQueue {
       policy: 'exclusive',
       // Lifecycle steps take minutes; a silent worker is detected by its missing heartbeat instead.
       expireInSeconds: 4 * 3600,
-      heartbeatSeconds: 10,
+      heartbeatSeconds: timing.heartbeatSeconds,
       // A retry is a takeover (the handler itself never throws for a failed step): keep trying.
       retryLimit: 1000,
-      retryDelay: 5,
+      retryDelay: timing.retryDelay,
     });
     // pg-boss looks a queue up before sending to it; done here, outside any transaction, so that
     // a send inside one (enqueueIn) never waits for the single embedded connection it holds.
     // (A send to a database that keeps nothing: the lookup is all it does.)
     await boss.send(OPERATIONS_QUEUE, {}, { db: { executeSql: async () => ({ rows: [] }) } });
-    // Handling a delivery takes a few GitHub calls; a failed one (GitHub down) is tried again.
+    // Handling a delivery takes a few GitHub calls; a failed one (GitHub or the database down)
+    // is tried again, for about a day; one whose process died is noticed by its heartbeat.
     await ensureQueue(boss, DELIVERIES_QUEUE, {
       policy: 'exclusive',
       expireInSeconds: 600,
-      retryLimit: 5,
-      retryDelay: 10,
+      heartbeatSeconds: timing.heartbeatSeconds,
+      retryLimit: 40,
+      retryDelay: 2,
       retryBackoff: true,
+      retryDelayMax: 3600,
       deleteAfterSeconds: 7 * 86_400,
     });
     // Consistency requests from GitHub (check, sync, prune): a request a dead process was running
     // is run again (its reply is keyed, so it answers once).
     await ensureQueue(boss, CONSISTENCY_QUEUE, {
       expireInSeconds: 1800,
-      heartbeatSeconds: 10,
+      heartbeatSeconds: timing.heartbeatSeconds,
       retryLimit: 3,
-      retryDelay: 10,
+      retryDelay: timing.retryDelay,
       deleteAfterSeconds: 86_400,
     });
+    // Sent to inside a delivery's transaction too: looked up now (see the operations queue).
+    await boss.send(CONSISTENCY_QUEUE, {}, { db: { executeSql: async () => ({ rows: [] }) } });
     return new OperationQueue(boss);
   }
 
@@ -165,9 +196,18 @@ export class OperationQueue {
     );
   }
 
-  /** Keeps a request for a consistency worker (a job of its own, outliving this process). */
-  async request<T extends object>(request: T): Promise<void> {
-    await this.boss.send(CONSISTENCY_QUEUE, request);
+  /**
+   * Keeps a request for a consistency worker (a job of its own, outliving this process); inside
+   * the caller's transaction when given one (the job exists exactly when what asked for it does).
+   */
+  async request<T extends object>(request: T, tx?: Queryable): Promise<void> {
+    await this.boss.send(
+      CONSISTENCY_QUEUE,
+      request,
+      tx
+        ? { db: { executeSql: async (text, values) => ({ rows: await tx.query(text, values) }) } }
+        : {},
+    );
   }
 
   /** Runs kept requests, one at a time in this process. */

@@ -11,9 +11,14 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
    * Calls `onMessage` with each NOTIFY on `channel` (a constant name, never input), from any
-   * process writing to this database, until the returned function is called.
+   * process writing to this database, until the returned function is called. A listener that
+   * lost its connection and got it back calls `onResync`: what was notified meanwhile is lost.
    */
-  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
+  listen(
+    channel: string,
+    onMessage: (payload: string) => void,
+    onResync?: () => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -49,4 +54,43 @@ export function isUnreachable(error: unknown): boolean {
   return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|ECONNREFUSED/i.test(
     message,
   );
+}
+
+/**
+ * A transaction seen as a database: what runs through it is part of the transaction, and a nested
+ * `transaction` is a savepoint (rolled back alone when it throws, so a refused step of a larger
+ * change — a unique violation caught and answered — does not poison the rest).
+ */
+export class TxDb implements Db {
+  private savepoints = 0;
+
+  constructor(
+    private readonly tx: Queryable,
+    readonly backend: Db['backend'],
+  ) {}
+
+  query<R extends object>(sql: string, params?: unknown[]): Promise<R[]> {
+    return this.tx.query<R>(sql, params);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const name = `kindler_sp_${++this.savepoints}`;
+    await this.tx.query(`savepoint ${name}`);
+    try {
+      const result = await fn(this.tx);
+      await this.tx.query(`release savepoint ${name}`);
+      return result;
+    } catch (error) {
+      await this.tx.query(`rollback to savepoint ${name}`).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  listen(): Promise<() => Promise<void>> {
+    return Promise.reject(new Error('a transaction cannot listen'));
+  }
+
+  async close(): Promise<void> {
+    // The transaction's owner ends it.
+  }
 }

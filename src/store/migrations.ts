@@ -247,6 +247,21 @@ export const MIGRATIONS: Migration[] = [
       'alter table operations add column if not exists actor_via text',
     ],
   },
+  {
+    version: '009_github_limits',
+    statements: [
+      // GitHub's limits per account, kept for every process: the next turn to write, and until
+      // when GitHub asked for no writes at all (retry-after, x-ratelimit-reset).
+      `create table if not exists github_limits (
+        scope text primary key,
+        next_write_at timestamptz not null,
+        blocked_until timestamptz
+      )`,
+      // Pruned by age on the queue's schedule.
+      'create index if not exists webhook_deliveries_received on webhook_deliveries (received_at)',
+      'create index if not exists github_writes_finished on github_writes (state, updated_at)',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? '';

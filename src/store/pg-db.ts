@@ -58,28 +58,57 @@ export class PgDb implements Db {
   }
 
   /**
-   * One connection of its own that only listens; lost, it connects again (a second later) until
-   * the returned function is called. Notifications sent while it was away are not replayed.
+   * One connection of its own that only listens. Lost (a restart, a terminated backend, refused
+   * connections), it connects again with backoff (0.5 s doubling to 15 s) for as long as it takes,
+   * until the returned function is called; `onResync` is told each time it is back, since what was
+   * notified while it was away is not replayed.
    */
   async listen(
     channel: string,
     onMessage: (payload: string) => void,
+    onResync?: () => void,
   ): Promise<() => Promise<void>> {
     let closed = false;
     let client: pg.Client | null = null;
     let retry: NodeJS.Timeout | null = null;
     const connect = async (): Promise<void> => {
       const c = new pg.Client({ connectionString: this.connectionString });
-      c.on('notification', (m) => onMessage(m.payload ?? ''));
-      c.on('error', () => {
+      // Until it listens, a failure is the connect's to report (it is tried again from there);
+      // after, losing the connection starts the reconnecting.
+      let listening = false;
+      let lost = false;
+      const onLost = () => {
+        if (!listening || lost) return;
+        lost = true;
         void c.end().catch(() => undefined);
         if (client === c) client = null;
-        if (!closed) retry = setTimeout(() => void connect().catch(() => undefined), 1_000);
-      });
-      await c.connect();
-      await c.query(`listen ${channel}`);
-      if (closed) await c.end();
-      else client = c;
+        again(0);
+      };
+      c.on('error', onLost);
+      c.on('end', onLost);
+      c.on('notification', (m) => onMessage(m.payload ?? ''));
+      try {
+        await c.connect();
+        await c.query(`listen ${channel}`);
+      } catch (error) {
+        void c.end().catch(() => undefined);
+        throw error;
+      }
+      if (closed) return void (await c.end().catch(() => undefined));
+      listening = true;
+      client = c;
+    };
+    const again = (attempt: number) => {
+      if (closed) return;
+      retry = setTimeout(
+        () =>
+          void connect().then(
+            () => onResync?.(),
+            () => again(attempt + 1),
+          ),
+        Math.min(15_000, 500 * 2 ** attempt),
+      );
+      retry.unref?.();
     };
     await connect();
     return async () => {

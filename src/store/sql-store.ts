@@ -14,7 +14,7 @@ import {
   type StepState,
   type Trigger,
 } from '../domain/index.js';
-import { pgCode, type Db } from './db.js';
+import { pgCode, TxDb, type Db, type Queryable } from './db.js';
 import {
   ALLOCATION_LOCK,
   DEFAULT_RANGES,
@@ -46,7 +46,11 @@ import {
   dueWrites,
   finishWrite,
   forgetDeliveredWrites,
+  holdWrites,
   putWrite,
+  renewWrite,
+  reserveWriteTurn,
+  writesHeldUntil,
   reportsWanted,
   undeliveredWrites,
   type NewWrite,
@@ -77,6 +81,18 @@ export class SqlStore implements Store {
 
   enqueueWith(enqueue: EnqueueIn | null): void {
     this.enqueue = enqueue;
+  }
+
+  atomically<T>(fn: (store: Store, tx: Queryable) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      const inner = new SqlStore(
+        this.db instanceof TxDb ? this.db : new TxDb(tx, this.backend),
+        this.ranges,
+      );
+      inner.enqueue = this.enqueue;
+      // Nested: a savepoint of the enclosing transaction, rolled back alone when `fn` throws.
+      return fn(inner, tx);
+    });
   }
 
   queueDatabase(): { pglite: QueueConnection } | { connectionString: string } {
@@ -367,6 +383,15 @@ export class SqlStore implements Store {
     await this.db.query('delete from webhook_deliveries where id = any($1::text[])', [keys]);
   }
 
+  async forgetDeliveries(olderThanMs: number): Promise<number> {
+    const rows = await this.db.query(
+      `delete from webhook_deliveries
+        where received_at < now() - make_interval(secs => $1::double precision / 1000) returning id`,
+      [olderThanMs],
+    );
+    return rows.length;
+  }
+
   async createSession(s: ConsoleSession): Promise<void> {
     await this.db.query(
       `insert into console_sessions (id_hash, login, via, csrf, expires_at) values ($1, $2, $3, $4, $5)`,
@@ -401,14 +426,18 @@ export class SqlStore implements Store {
   }
 
   events(onEvent: (event: StoreEvent) => void): Promise<() => Promise<void>> {
-    return this.db.listen('kindler_events', (payload) => {
-      try {
-        const parsed = StoreEvent.safeParse(JSON.parse(payload));
-        if (parsed.success) onEvent(parsed.data);
-      } catch {
-        // Not ours (another version's shape): nothing to announce.
-      }
-    });
+    return this.db.listen(
+      'kindler_events',
+      (payload) => {
+        try {
+          const parsed = StoreEvent.safeParse(JSON.parse(payload));
+          if (parsed.success) onEvent(parsed.data);
+        } catch {
+          // Not ours (another version's shape): nothing to announce.
+        }
+      },
+      () => onEvent({ type: 'resync' }),
+    );
   }
 
   async gitObjects(ids: string[]): Promise<Map<string, string>> {
@@ -470,6 +499,22 @@ export class SqlStore implements Store {
 
   forgetDeliveredWrites(olderThanMs: number): Promise<number> {
     return forgetDeliveredWrites(this.db, olderThanMs);
+  }
+
+  renewWrite(key: string, owner: string, leaseMs: number): Promise<boolean> {
+    return renewWrite(this.db, key, owner, leaseMs);
+  }
+
+  reserveWriteTurn(scope: string, gapMs: number): Promise<number> {
+    return reserveWriteTurn(this.db, scope, gapMs);
+  }
+
+  writesHeldUntil(scope: string): Promise<Date | null> {
+    return writesHeldUntil(this.db, scope);
+  }
+
+  holdWrites(scope: string, until: Date): Promise<void> {
+    return holdWrites(this.db, scope, until);
   }
 
   close(): Promise<void> {

@@ -47,6 +47,8 @@ export const StoreEvent = z.discriminatedUnion('type', [
     status: z.string(),
   }),
   z.object({ type: z.literal('environment'), env: z.string(), status: z.string().nullable() }),
+  /** Listening was lost and is back: what happened meanwhile was not announced; read afresh. */
+  z.object({ type: z.literal('resync') }),
 ]);
 export type StoreEvent = z.infer<typeof StoreEvent>;
 
@@ -193,12 +195,23 @@ export interface Store extends WriteLog {
   orphanedOperations(): Promise<Operation[]>;
 
   /**
+   * Runs `fn` in one transaction over a store bound to it (and the transaction itself, for what
+   * else must commit with it: a queue job). Nested, it is a savepoint. Nothing outside the given
+   * store may be used inside (the embedded database has one connection).
+   */
+  atomically<T>(fn: (store: Store, tx: Queryable) => Promise<T>): Promise<T>;
+  /**
    * The one place deliveries are de-duplicated: records a delivery's keys (its id, and for a
    * comment the version of its body); false when any of them was seen before, so it is not acted on.
    */
   admitDelivery(keys: string[], event: string): Promise<boolean>;
   /** Forgets a delivery that changed nothing, so that a retry or a redelivery handles it. */
   releaseDelivery(keys: string[]): Promise<void>;
+  /**
+   * Forgets deliveries received more than `olderThanMs` ago (GitHub redelivers for days at most);
+   * returns how many.
+   */
+  forgetDeliveries(olderThanMs: number): Promise<number>;
   /** Git objects read before, by id (`blob:<oid>`, `tree:<oid>`…): what an id names never changes. */
   gitObjects(ids: string[]): Promise<Map<string, string>>;
   /** Keeps Git objects by id; an id kept before is only marked as used. */

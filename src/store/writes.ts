@@ -59,8 +59,20 @@ export interface WriteLog {
   dueWrites(limit: number): Promise<WriteRecord[]>;
   /** Writes GitHub refused, gave up on, or has not taken yet after a failure; newest first. */
   undeliveredWrites(limit: number): Promise<WriteRecord[]>;
-  /** Forgets delivered writes older than `olderThanMs`; returns how many. */
+  /** Forgets finished writes (delivered, refused, given up) older than `olderThanMs`; returns how many. */
   forgetDeliveredWrites(olderThanMs: number): Promise<number>;
+  /** Extends `owner`'s claim on a write it is still sending (waiting for its turn, say). */
+  renewWrite(key: string, owner: string, leaseMs: number): Promise<boolean>;
+  /**
+   * Takes the next turn to write to GitHub for `scope` (an account: one installation), at least
+   * `gapMs` after the turn before it and not before a limit GitHub set has passed, among every
+   * process on the database. Returns how long to wait for it, in ms.
+   */
+  reserveWriteTurn(scope: string, gapMs: number): Promise<number>;
+  /** When a limit GitHub set for `scope` ends, if one holds now. */
+  writesHeldUntil(scope: string): Promise<Date | null>;
+  /** Keeps every process from writing for `scope` until `until` (GitHub said to wait). */
+  holdWrites(scope: string, until: Date): Promise<void>;
 }
 
 interface WriteRow {
@@ -186,11 +198,58 @@ export async function undeliveredWrites(q: Queryable, limit: number): Promise<Wr
 
 export async function forgetDeliveredWrites(q: Queryable, olderThanMs: number): Promise<number> {
   const rows = await q.query(
-    `delete from github_writes where state = 'delivered'
+    `delete from github_writes where state in ('delivered', 'refused', 'failed')
         and updated_at < now() - make_interval(secs => $1::double precision / 1000) returning key`,
     [olderThanMs],
   );
   return rows.length;
+}
+
+export async function renewWrite(
+  q: Queryable,
+  key: string,
+  owner: string,
+  leaseMs: number,
+): Promise<boolean> {
+  const rows = await q.query(
+    `update github_writes
+        set lease_until = now() + make_interval(secs => $3::double precision / 1000)
+      where key = $1 and lease_owner = $2 returning key`,
+    [key, owner, leaseMs],
+  );
+  return rows.length > 0;
+}
+
+export async function reserveWriteTurn(
+  q: Queryable,
+  scope: string,
+  gapMs: number,
+): Promise<number> {
+  const rows = await q.query<{ wait_ms: number }>(
+    `insert into github_limits as l (scope, next_write_at)
+       values ($1, now() + make_interval(secs => $2::double precision / 1000))
+     on conflict (scope) do update set next_write_at =
+       greatest(l.next_write_at, l.blocked_until, now()) + make_interval(secs => $2::double precision / 1000)
+     returning greatest(0, extract(epoch from (l.next_write_at - now())) * 1000 - $2)::float8 as wait_ms`,
+    [scope, gapMs],
+  );
+  return Number(rows[0]?.wait_ms ?? 0);
+}
+
+export async function writesHeldUntil(q: Queryable, scope: string): Promise<Date | null> {
+  const rows = await q.query<{ blocked_until: Date | null }>(
+    `select blocked_until from github_limits where scope = $1 and blocked_until > now()`,
+    [scope],
+  );
+  return rows[0]?.blocked_until ?? null;
+}
+
+export async function holdWrites(q: Queryable, scope: string, until: Date): Promise<void> {
+  await q.query(
+    `insert into github_limits as l (scope, next_write_at, blocked_until) values ($1, now(), $2)
+     on conflict (scope) do update set blocked_until = greatest(l.blocked_until, $2)`,
+    [scope, until],
+  );
 }
 
 /**

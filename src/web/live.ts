@@ -99,7 +99,9 @@ export class LiveEvents {
 
   private broadcast(event: StoreEvent): void {
     const frame = `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+    // A resync is every page's business: each reads itself again.
+    const env = 'env' in event ? event.env : null;
     for (const client of this.clients)
-      if (client.env === null || client.env === event.env) client.res.write(frame);
+      if (client.env === null || env === null || client.env === env) client.res.write(frame);
   }
 }

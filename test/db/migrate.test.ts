@@ -45,6 +45,7 @@ const ALL = [
   '006_live_events',
   '007_console_sessions',
   '008_actor_via',
+  '009_github_limits',
 ];
 
 describe('migrations', () => {

@@ -4,6 +4,7 @@
 // they are sent. On both backends, GitHub behind nock, every request checked against GitHub's
 // description.
 import nock from 'nock';
+import { unmarked } from '../support/github-fixtures.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   command,
@@ -115,6 +116,10 @@ describe.each(BACKENDS)('the outbox on %s', (_backend, open) => {
     nock(API)
       .post(`${R}/issues/1/comments`)
       .reply(502, { message: 'Bad Gateway' })
+      // A 502 may come after GitHub wrote it: the next attempt looks first.
+      .get(`${R}/issues/1/comments`)
+      .query(true)
+      .reply(200, [])
       .post(`${R}/issues/1/comments`)
       .reply(201, { id: 502 })
       .post(`${R}/check-runs`)
@@ -172,7 +177,14 @@ describe.each(BACKENDS)('the outbox on %s', (_backend, open) => {
       issueNumber: 406,
       body: 'later',
     };
-    nock(API).post(`${R}/issues/406/comments`).times(2).reply(503, { message: 'Unavailable' });
+    nock(API)
+      .post(`${R}/issues/406/comments`)
+      .reply(503, { message: 'Unavailable' })
+      .get(`${R}/issues/406/comments`)
+      .query(true)
+      .reply(200, [])
+      .post(`${R}/issues/406/comments`)
+      .reply(503, { message: 'Unavailable' });
     expect((await outbox().send(write, { key: 'later', client: octokit })).delivered).toBe(false);
     expect((await store.undeliveredWrites(10)).find((w) => w.key === 'later')).toMatchObject({
       state: 'pending',
@@ -183,9 +195,70 @@ describe.each(BACKENDS)('the outbox on %s', (_backend, open) => {
       { store, redactor: new Redactor(), urls: {} as never },
       { clientFor: async () => octokit },
     );
-    nock(API).post(`${R}/issues/406/comments`, { body: 'later' }).reply(201, { id: 77 });
+    nock(API)
+      .get(`${R}/issues/406/comments`)
+      .query(true)
+      .reply(200, [])
+      .post(`${R}/issues/406/comments`, (b) => unmarked(String(b.body)) === 'later')
+      .reply(201, { id: 77 });
     expect(await pass.pass()).toBe(1);
     expect((await store.undeliveredWrites(10)).find((w) => w.key === 'later')).toBeUndefined();
+  });
+
+  it('a reply GitHub wrote but whose answer was lost (502) is found by its marker, not posted twice', async () => {
+    const write = {
+      kind: 'comment' as const,
+      repo: { owner: 'o', repo: 'r' },
+      issueNumber: 407,
+      body: 'once',
+    };
+    let posted = '';
+    nock(API)
+      .post(`${R}/issues/407/comments`, (b) => ((posted = String(b.body)), true))
+      .reply(502, { message: 'Bad Gateway' })
+      .get(`${R}/issues/407/comments`)
+      .query(true)
+      .reply(200, () => [{ id: 4071, body: posted }]);
+    expect(await outbox().send(write, { key: 'lost-answer', client: octokit })).toEqual({
+      delivered: true,
+      id: 4071,
+    });
+    expect(unmarked(posted)).toBe('once');
+  });
+
+  it('a 429 with retry-after holds every outbox on the database off that account until it passes', async () => {
+    const write = (n: number) => ({
+      kind: 'comment' as const,
+      repo: { owner: 'limited', repo: 'r' },
+      issueNumber: 500 + n,
+      body: `w${n}`,
+    });
+    const sentAt: number[] = [];
+    nock(API)
+      .post('/repos/limited/r/issues/501/comments')
+      .reply(429, { message: 'slow down' }, { 'retry-after': '2' });
+    nock(API)
+      .get(/\/repos\/limited\/r\/issues\/\d+\/comments/)
+      .query(true)
+      .reply(200, []);
+    nock(API)
+      .post(/\/repos\/limited\/r\/issues\/\d+\/comments/)
+      .times(2)
+      .reply(() => {
+        sentAt.push(Date.now());
+        return [201, { id: 1 }];
+      });
+    const first = outbox({ retryDelaysMs: [10] });
+    const limited = Date.now();
+    const a = first.send(write(1), { key: 'limited-1', client: octokit });
+    // Another process's outbox, writing to the same account while the limit holds.
+    await new Promise((r) => setTimeout(r, 300));
+    const other = outbox({ retryDelaysMs: [10] });
+    const b = other.send(write(2), { key: 'limited-2', client: octokit });
+    expect((await a).delivered).toBe(true);
+    expect((await b).delivered).toBe(true);
+    expect(sentAt).toHaveLength(2);
+    for (const at of sentAt) expect(at - limited).toBeGreaterThanOrEqual(1_900);
   });
 
   it('a status comment posted by a sender that died before recording it is found, not posted twice', async () => {

@@ -25,7 +25,7 @@ import { dashboardHandler } from '../../src/web/handler.js';
 import { outboxOver } from '../../src/github/outbox.js';
 import { ARTIFACTS, launchChromium } from '../support/browser.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { webhookExample } from '../support/github-fixtures.js';
+import { webhookExample, unmarked } from '../support/github-fixtures.js';
 import { contractProbot, expectNoContractViolations } from '../support/github-contract.js';
 
 /** A TCP proxy to PostgreSQL that can be cut (listener closed, connections destroyed) and restored on the same port. */
@@ -522,7 +522,7 @@ describe('dashboard in headless Chromium', () => {
     nock.enableNetConnect('127.0.0.1');
     nock('https://api.github.com')
       .post('/repos/Codertocat/Hello-World/issues/1/comments', (b) => {
-        reply = b.body;
+        reply = unmarked(b.body);
         return true;
       })
       .reply(201, { id: 1 });

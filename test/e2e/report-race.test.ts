@@ -51,6 +51,7 @@ describe.each(['postgres', 'pglite'] as const)('reports on %s', (backend) => {
       BASE_DOMAIN: 'race.test',
       KINDLER_RETRY_DELAYS_MS: 'none',
       KINDLER_LEASE_MS: '3000',
+      KINDLER_GITHUB_WRITE_GAP_MS: '100',
       KINDLER_WORKER_CONCURRENCY: '4',
       KINDLER_DRIFT_INTERVAL_MINUTES: '0',
       LOG_LEVEL: 'info',

@@ -1,5 +1,6 @@
 // A real HTTP server started as `npm start` starts it, with the app configured: a correctly signed
 // delivery is accepted and handled, a forged one is rejected and changes nothing.
+import { unmarked } from '../support/github-fixtures.js';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/runtime.js';
@@ -82,7 +83,7 @@ describe('the server', () => {
       .get('/repos/o/r/collaborators/u/permission')
       .reply(200, { permission: 'read', user: { login: 'u' } })
       .post('/repos/o/r/issues/1/comments', (b) => {
-        reply = b.body;
+        reply = unmarked(b.body);
         return true;
       })
       .reply(201, { id: 2 });

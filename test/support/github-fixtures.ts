@@ -50,3 +50,7 @@ export function commentPayload(options: {
   p.installation = { id: options.installationId };
   return p;
 }
+
+/** A body as a reader sees it: the write's hidden marker (by which the outbox finds a lost write) aside. */
+export const unmarked = (body: string): string =>
+  body.replace(/\n\n<!-- kindler:write:[0-9a-f]+ -->$/, '');

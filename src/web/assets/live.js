@@ -24,12 +24,15 @@
   const onEvent = (e) => {
     const data = JSON.parse(e.data);
     said =
-      data.type === 'step'
-        ? `${data.env}: step ${data.step} ${data.status}`
-        : data.type === 'operation'
-          ? `${data.env}: ${data.kind} ${data.status}`
-          : `${data.env}: ${data.status ?? 'deleted'}`;
+      data.type === 'resync'
+        ? 'live updates are back; the page was read again'
+        : data.type === 'step'
+          ? `${data.env}: step ${data.step} ${data.status}`
+          : data.type === 'operation'
+            ? `${data.env}: ${data.kind} ${data.status}`
+            : `${data.env}: ${data.status ?? 'deleted'}`;
     if (!timer) timer = setTimeout(() => void refresh(), 150);
   };
-  for (const type of ['operation', 'step', 'environment']) source.addEventListener(type, onEvent);
+  for (const type of ['operation', 'step', 'environment', 'resync'])
+    source.addEventListener(type, onEvent);
 })();
