@@ -93,6 +93,7 @@ export async function startGitHub(
     owner,
     queue,
     concurrency: rt.config.KINDLER_WORKER_CONCURRENCY,
+    leaseMs: rt.config.KINDLER_LEASE_MS,
     onError: logError('worker'),
     ...(metrics ? { onFinished: (op: Operation) => metrics.operationFinished(op) } : {}),
   };

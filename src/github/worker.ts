@@ -25,6 +25,12 @@ export interface WorkerOptions {
   onFinished?: (op: Operation) => void;
   /** Told when a pass fails (the database is unreachable, say); the loop keeps going. */
   onError?: (error: unknown) => void;
+  /**
+   * The operations' lease. With a queue, every quarter of it the worker looks for operations whose
+   * lease ran out (their worker died) and runs them — the claim decides among replicas — so a
+   * takeover waits for the lease, not for the dead process's job to be noticed by the queue.
+   */
+  leaseMs?: number;
 }
 
 export class Worker {
@@ -46,6 +52,12 @@ export class Worker {
     if (queue) {
       await this.adopt(queue);
       await queue.work(this.options.concurrency, (id) => this.track(this.runById(id)));
+      const every = Math.max(1_000, (this.options.leaseMs ?? 60_000) / 4);
+      this.timer = setInterval(
+        () => void this.takeOver().catch((error: unknown) => this.options.onError?.(error)),
+        every,
+      );
+      this.timer.unref?.();
       return;
     }
     const loop = () => {
@@ -73,6 +85,19 @@ export class Worker {
     await Promise.all(started);
   }
 
+  /**
+   * Runs what a dead worker held, once its lease ran out (up to the concurrency limit). Its job,
+   * when the queue notices it, finds the operation finished or held, and ends or waits.
+   */
+  private async takeOver(): Promise<void> {
+    if (this.abort.signal.aborted) return;
+    for (const op of await this.rt.store.orphanedOperations()) {
+      if (this.running.size >= this.options.concurrency || this.abort.signal.aborted) return;
+      if (this.running.has(op.id)) continue;
+      void this.track(this.runOne(op)).catch((error: unknown) => this.options.onError?.(error));
+    }
+  }
+
   /** True between start() and stop(): readiness reports the queue as running. */
   isRunning(): boolean {
     return this.started && !this.abort.signal.aborted;
@@ -81,7 +106,10 @@ export class Worker {
   /** Stops taking work, asks running operations to stop after their step, and waits for them. */
   async stop(): Promise<void> {
     this.abort.abort(new Error('shutting down'));
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) {
+      clearTimeout(this.timer);
+      clearInterval(this.timer);
+    }
     // An unfinished operation's job ends in an error (pg-boss tries it again): not a failed stop.
     const [queue] = await Promise.allSettled([this.options.queue?.stop(), ...this.inFlight]);
     if (queue?.status === 'rejected') throw queue.reason;

@@ -56,6 +56,21 @@ export interface GitHubServer {
   oauth: { clientId: string; clientSecret: string; user: string | null };
   /** User tokens GitHub issued (OAuth, or a personal token a test hands out) → login. */
   userTokens: Map<string, string>;
+  /**
+   * The share of writes (POST, PATCH) answered 502 after they were done, as a proxy in front of
+   * GitHub that loses the answer does: the write happened, its sender cannot know.
+   */
+  failAfterWrite: number;
+  /**
+   * A secondary rate limit: while set, every write is answered 403 with `retry-after` (GitHub's
+   * "You have exceeded a secondary rate limit"), and writes arriving after the first such answer
+   * had time to be heard (`graceMs`) and before `until` are recorded as sent while the limit held.
+   */
+  limit: { until: number; retryAfterSeconds: number; graceMs: number } | null;
+  /** Writes received while a limit held, after the bot had been told (`limit`). */
+  writesDuringLimit: string[];
+  /** Times (ms) of every write received. */
+  writeTimes: number[];
   /** A valid installation token, for a test's own client. */
   installationToken(): string;
   close(): Promise<void>;
@@ -105,12 +120,18 @@ export async function startGitHubServer(app: {
     holds: [],
     oauth: { clientId: 'Iv1.client', clientSecret: 'oauth-client-secret', user: null },
     userTokens: new Map(),
+    failAfterWrite: 0,
+    limit: null,
+    writesDuringLimit: [],
+    writeTimes: [],
     installationToken: () => {
       const token = `ghs_${crypto.randomBytes(18).toString('hex')}`;
       tokens.add(token);
       return token;
     },
   };
+  /** When the current limit was first answered (its hold is known to the bot from then). */
+  let limitTold: number | null = null;
   /** Codes the authorize page handed out → login (each used once). */
   const codes = new Map<string, string>();
   const server = http.createServer((req, res) => {
@@ -191,6 +212,30 @@ export async function startGitHubServer(app: {
         state.violations.push(problem);
         return json(res, 422, { message: 'Validation Failed', errors: [problem] });
       }
+      const write = method === 'POST' || method === 'PATCH';
+      if (write && /^\/repos\//.test(path)) {
+        const now = Date.now();
+        state.writeTimes.push(now);
+        const limit = state.limit;
+        if (limit && now < limit.until) {
+          if (limitTold !== null && now > limitTold + limit.graceMs)
+            state.writesDuringLimit.push(`${method} ${path} at +${now - limitTold} ms`);
+          limitTold ??= now;
+          res.writeHead(403, {
+            'content-type': 'application/json; charset=utf-8',
+            'retry-after': String(limit.retryAfterSeconds),
+          });
+          return res.end(
+            JSON.stringify({
+              message:
+                'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+              documentation_url:
+                'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+            }),
+          );
+        }
+        if (limit) limitTold = null;
+      }
       const answer = route(method, path, body as Record<string, unknown> | undefined);
       if (!answer) {
         state.violations.push(`${method} ${path}: no route in the GitHub stand-in`);
@@ -203,6 +248,8 @@ export async function startGitHubServer(app: {
         });
         return;
       }
+      if (write && answer[0] < 300 && Math.random() < state.failAfterWrite)
+        return json(res, 502, { message: 'Server Error' });
       if (answer[2] === 'raw') {
         res.writeHead(answer[0], { 'content-type': 'application/vnd.github.raw; charset=utf-8' });
         return res.end(answer[1]);
@@ -279,6 +326,11 @@ export async function startGitHubServer(app: {
       return [200, { id: comment.id, body: comment.body }];
     }
     if (method === 'POST' && (m = rest.match(/^\/issues\/comments\/(\d+)\/reactions$/))) {
+      // One reaction of a kind per user: the same again answers 200 with the one there.
+      const same = state.reactions.find(
+        (r) => r.repo === repo && r.commentId === Number(m![1]) && r.content === body?.content,
+      );
+      if (same) return [200, { id: 1, content: body?.content }];
       state.reactions.push({ repo, commentId: Number(m[1]), content: String(body?.content) });
       return [201, { id: ++ids, content: body?.content }];
     }
