@@ -138,7 +138,12 @@ export async function handleComment(
     // Nothing was recorded. From the queue, the delivery is tried again when the database is
     // back; received directly (the queue was unreachable too), it is answered from the snapshot.
     if (!isUnreachable(error) || event.queued) throw error;
-    await answerDegraded(lines, event, octokit, deps, error);
+    if (refusal)
+      await deps.outbox.sendUnrecorded(
+        { kind: 'comment', repo: event.repo, issueNumber: event.issueNumber, body: refusal },
+        octokit,
+      );
+    else await answerDegraded(lines, event, octokit, deps, error);
   }
 }
 

@@ -1,5 +1,5 @@
 // Keeps an operation's status comment and check run current while it runs, through the outbox:
-// updates are throttled (GitHub's secondary limits), the final state is always written, and a 🚀
+// progress edits are spaced (GitHub's secondary limits), the final state is always written, and a 🚀
 // or 😕 lands on the comment that asked for it. What is written is the operation as it is when it
 // is written (see outbox.ts), so a throttled update loses nothing.
 import { isFinished, messageOf, type Operation } from '../domain/index.js';
@@ -12,8 +12,12 @@ export function operationReporter(
   outbox: Outbox,
   options: { minIntervalMs?: number; client?: GitHubClient; log?: LogFn } = {},
 ): OperationObserver & { flush(): Promise<void> } {
-  const interval = options.minIntervalMs ?? 2_000;
-  let last = 0;
+  // Progress edits are the writes an operation can spare (GitHub counts every one): at most one
+  // per object every 10 s, the first one 10 s after the worker took it (the comment and check
+  // run were just written, queued), the final state always and at once. An operation that ends
+  // within 10 s costs its creation and its end only.
+  const interval = options.minIntervalMs ?? 10_000;
+  let last = Date.now();
   let timer: NodeJS.Timeout | null = null;
   let chain: Promise<unknown> = Promise.resolve();
   /** The newest state seen; a report renders whatever the operation is when it is sent. */

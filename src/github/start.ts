@@ -44,23 +44,17 @@ export function pruneHistory(
 }
 
 /**
- * The app's GitHub client. Retries and limits are the bot's own, kept in the database for every
- * replica (the outbox, the steps' transient retries): Octokit does not retry a write whose answer
- * was lost (a 502 after GitHub wrote it would be written twice) nor wait out a rate limit in one
- * process while the others keep writing — those errors reach the caller.
+ * The app's GitHub client. Retries, pacing and limits are the bot's own, kept in the database for
+ * every replica (the outbox; the steps' transient retries): Octokit does not retry a write whose
+ * answer was lost (a 502 after GitHub wrote it would be written twice), does not queue writes a
+ * second apart in each process (a write waiting there holds its claim and delays every other), and
+ * does not wait out a rate limit in one process while the others keep writing.
  */
-export const KindlerOctokit = ProbotOctokit.defaults(
-  (options: { throttle?: Record<string, unknown> }) => ({
-    ...options,
-    retry: { enabled: false },
-    throttle: {
-      ...options.throttle,
-      enabled: true,
-      onRateLimit: () => false,
-      onSecondaryRateLimit: () => false,
-    },
-  }),
-);
+export const KindlerOctokit = ProbotOctokit.defaults((options: object) => ({
+  ...options,
+  retry: { enabled: false },
+  throttle: { enabled: false },
+}));
 
 export function appConfigured(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH) && env.WEBHOOK_SECRET);

@@ -87,6 +87,9 @@ export class OperationQueue {
       superviseIntervalSeconds: timing.superviseIntervalSeconds,
       monitorIntervalSeconds: 10,
       schedule: true,
+      // A job sent by any process wakes the workers of its queue at once (LISTEN/NOTIFY); polling
+      // every second stays as the floor (each work() keeps its interval when notified too).
+      useListenNotify: true,
       ...(settings.clock ? { clock: settings.clock } : {}),
     } as const;
     const boss =
@@ -99,6 +102,7 @@ export class OperationQueue {
       policy: 'exclusive',
       // Lifecycle steps take minutes; a silent worker is detected by its missing heartbeat instead.
       expireInSeconds: 4 * 3600,
+      notify: true,
       heartbeatSeconds: timing.heartbeatSeconds,
       // A retry is a takeover (the handler itself never throws for a failed step): keep trying.
       retryLimit: 1000,
@@ -113,6 +117,7 @@ export class OperationQueue {
     await ensureQueue(boss, DELIVERIES_QUEUE, {
       policy: 'exclusive',
       expireInSeconds: 600,
+      notify: true,
       heartbeatSeconds: timing.heartbeatSeconds,
       retryLimit: 40,
       retryDelay: 2,
@@ -124,6 +129,7 @@ export class OperationQueue {
     // is run again (its reply is keyed, so it answers once).
     await ensureQueue(boss, CONSISTENCY_QUEUE, {
       expireInSeconds: 1800,
+      notify: true,
       heartbeatSeconds: timing.heartbeatSeconds,
       retryLimit: 3,
       retryDelay: timing.retryDelay,
@@ -164,7 +170,12 @@ export class OperationQueue {
   async work(concurrency: number, handler: (operationId: number) => Promise<void>): Promise<void> {
     await this.boss.work<{ operationId: number }>(
       OPERATIONS_QUEUE,
-      { localConcurrency: concurrency, batchSize: 1, pollingIntervalSeconds: 1 },
+      {
+        localConcurrency: concurrency,
+        batchSize: 1,
+        pollingIntervalSeconds: 1,
+        notifyPollingIntervalSeconds: 1,
+      },
       async (jobs) => {
         for (const job of jobs) await handler(job.data.operationId);
       },
@@ -189,7 +200,12 @@ export class OperationQueue {
   ): Promise<void> {
     this.deliveryWorker = await this.boss.work<Delivery>(
       DELIVERIES_QUEUE,
-      { localConcurrency: concurrency, batchSize: 1, pollingIntervalSeconds: 2 },
+      {
+        localConcurrency: concurrency,
+        batchSize: 1,
+        pollingIntervalSeconds: 1,
+        notifyPollingIntervalSeconds: 1,
+      },
       async (jobs) => {
         for (const job of jobs) await handler(job.data);
       },
@@ -214,7 +230,7 @@ export class OperationQueue {
   async workRequests<T extends object>(handler: (request: T) => Promise<void>): Promise<void> {
     await this.boss.work<T>(
       CONSISTENCY_QUEUE,
-      { batchSize: 1, pollingIntervalSeconds: 1 },
+      { batchSize: 1, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
       async (jobs) => {
         for (const job of jobs) await handler(job.data);
       },

@@ -520,7 +520,12 @@ describe('dashboard in headless Chromium', () => {
     let reply = '';
     nock.disableNetConnect();
     nock.enableNetConnect('127.0.0.1');
+    // Authorised first, as always: the snapshot is shown to those who may read.
     nock('https://api.github.com')
+      .get(/\/repos\/Codertocat\/Hello-World\/contents\/\.github(%2F|\/)kindler\.yml/)
+      .reply(404, { message: 'Not Found' })
+      .get('/repos/Codertocat/Hello-World/collaborators/Codertocat/permission')
+      .reply(200, { permission: 'write', user: { login: 'Codertocat' } })
       .post('/repos/Codertocat/Hello-World/issues/1/comments', (b) => {
         reply = unmarked(b.body);
         return true;

@@ -36,7 +36,7 @@ export interface GitHubServer {
   /** Requests GitHub would refuse or that no route here answers. */
   violations: string[];
   comments: GitHubComment[];
-  reactions: { repo: string; commentId: number; content: string }[];
+  reactions: { repo: string; commentId: number; content: string; at: number }[];
   checkRuns: GitHubCheckRun[];
   /** `owner/repo:login` → permission (`none` when absent). */
   permissions: Record<string, string>;
@@ -331,7 +331,12 @@ export async function startGitHubServer(app: {
         (r) => r.repo === repo && r.commentId === Number(m![1]) && r.content === body?.content,
       );
       if (same) return [200, { id: 1, content: body?.content }];
-      state.reactions.push({ repo, commentId: Number(m[1]), content: String(body?.content) });
+      state.reactions.push({
+        repo,
+        commentId: Number(m[1]),
+        content: String(body?.content),
+        at: Date.now(),
+      });
       return [201, { id: ++ids, content: body?.content }];
     }
     if (method === 'POST' && rest === '/check-runs') {
