@@ -14,6 +14,7 @@ import { githubCallsPerBranch } from './github-calls.js';
 import { lifecycleOverhead } from './lifecycle.js';
 import { apiRequestsPerCreate, webhookFigures } from './webhook.js';
 import { bootstrapFigures } from './bootstrap.js';
+import { githubWriteFigures } from './github-writes.js';
 
 const figures: Figure[] = [];
 for (const [label, open] of [
@@ -36,6 +37,7 @@ figures.push(...(await serverLoadFigures(10_000)));
 figures.push(...(await defaultSetupFigures()));
 figures.push(...(await floorFigures()));
 figures.push(...(await bootstrapFigures()));
+figures.push(...(await githubWriteFigures()));
 
 const rows = figures.map(
   (f) =>

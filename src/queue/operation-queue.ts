@@ -58,7 +58,8 @@ async function ensureQueue(
  * The queue's timings, derived from the lease (KINDLER_LEASE_MS): a job's heartbeat a third of
  * it (pg-boss's least is 10 s), the supervisor looking for silent jobs every sixth of it (at
  * most every 10 s), a job that found its operation still leased tried again a sixth of it later.
- * A SIGKILLed process's operation is taken over about `lease + lease/3` after its last heartbeat.
+ * (A SIGKILLed process's operation is taken over sooner, by the workers' look for expired leases:
+ * see Worker.)
  */
 export function queueTimings(leaseMs: number): {
   heartbeatSeconds: number;
