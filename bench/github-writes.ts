@@ -5,16 +5,9 @@
 // - a soak: one comment a second (`/env status`, and every fifth a create) for SOAK_SECONDS
 //   (default 600): 👀 latency p50/p99, the deliveries still waiting at the end, the server's RSS
 //   and the sizes of webhook_deliveries and github_writes at the start and the end.
-import { execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { createTestDatabase } from '../test/support/db.js';
-import { setupFakes } from '../test/support/fakes.js';
-import { appPrivateKey, commentPayload } from '../test/support/github-fixtures.js';
-import { startGitHubServer } from '../test/support/github-server.js';
+import { appProcessEnv, deliverComment, startAppWorld } from '../test/support/app-process.js';
 import { startServerProcess } from '../test/support/server-process.js';
 import type { Figure } from './figure.js';
 
@@ -30,29 +23,14 @@ export async function githubWriteFigures(
   burst = 50,
   soakSeconds = Number(process.env.SOAK_SECONDS ?? 600),
 ): Promise<Figure[]> {
-  const fakes = setupFakes();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-bench-writes-'));
-  execFileSync('git', ['init', '-q', '--bare', '--initial-branch=main', `${tmp}/gitops.git`]);
-  const privateKey = appPrivateKey();
-  const github = await startGitHubServer({ appId: '99', privateKey });
-  github.permissions[`${REPO}:writer`] = 'write';
+  const world = await startAppWorld({ repo: REPO, secret: SECRET, baseDomain: 'bench.test' });
+  const { github } = world;
   const db = await createTestDatabase();
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   const server = await startServerProcess({
-    ...fakes.env,
-    APP_ID: '99',
-    PRIVATE_KEY: privateKey,
-    WEBHOOK_SECRET: SECRET,
-    GHE_HOST: github.host,
-    GHE_PROTOCOL: 'http',
-    KINDLER_CONFIG_REPO: REPO,
-    GIT_REPO_URL: path.join(tmp, 'gitops.git'),
-    KINDLER_DATA_DIR: path.join(tmp, 'data'),
-    BASE_DOMAIN: 'bench.test',
-    KINDLER_RETRY_DELAYS_MS: 'none',
+    ...appProcessEnv(world),
     KINDLER_WORKER_CONCURRENCY: '8',
-    KINDLER_DRIFT_INTERVAL_MINUTES: '0',
     // The stand-in sets no limit: measured is the bot, not GitHub's pacing (see docs).
     KINDLER_GITHUB_WRITE_GAP_MS: '0',
     DATABASE_URL: db.url,
@@ -61,27 +39,8 @@ export async function githubWriteFigures(
   let ids = 1;
   const comment = async (issue: number, line: string) => {
     const id = ++ids;
-    const body = JSON.stringify(
-      commentPayload({
-        repo: REPO,
-        issue,
-        commentId: id,
-        login: 'writer',
-        body: line,
-        installationId: github.installationId,
-      }),
-    );
-    const res = await fetch(`${server.base}/api/github/webhooks`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'issue_comment',
-        'x-github-delivery': crypto.randomUUID(),
-        'x-hub-signature-256': `sha256=${crypto.createHmac('sha256', SECRET).update(body).digest('hex')}`,
-      },
-      body,
-    });
-    if (res.status >= 300) throw new Error(`webhook answered ${res.status}`);
+    const res = await deliverComment(server.base, world, { issue, commentId: id, line });
+    if (!res || res.status >= 300) throw new Error(`webhook answered ${res?.status ?? 'nothing'}`);
     return { id, at: Date.now() };
   };
   const count = async (sql: string) => Number((await client.query(sql)).rows[0]?.n ?? 0);
@@ -176,10 +135,8 @@ export async function githubWriteFigures(
     if (process.env.BENCH_VERBOSE) process.stderr.write(server.output());
     await server.stop();
     await client.end();
-    await github.close();
     await db.drop();
-    fakes.cleanup();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await world.close();
   }
   return figures;
 }

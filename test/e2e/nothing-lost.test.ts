@@ -6,17 +6,14 @@
 // exactly once: each create made once, with one status comment and one check run that end saying
 // it succeeded and one 🚀, each read-only command with one reply — and no write sent while a
 // limit GitHub set holds, on any replica. Takeover times go to the log (and bench/results.md).
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../support/db.js';
-import { setupFakes, type Fakes } from '../support/fakes.js';
-import { appPrivateKey, commentPayload } from '../support/github-fixtures.js';
-import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
+import type { Fakes } from '../support/fakes.js';
+import { appProcessEnv, deliverComment, startAppWorld } from '../support/app-process.js';
+import type { GitHubServer } from '../support/github-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 const SECRET = 'nothing-lost-secret';
@@ -31,6 +28,7 @@ let db: TestDatabase;
 let client: pg.Client;
 let github: GitHubServer;
 let env: Record<string, string>;
+let world: Awaited<ReturnType<typeof startAppWorld>>;
 const servers: ServerProcess[] = [];
 let ids = 500_000;
 
@@ -45,32 +43,18 @@ interface Asked {
 const asked: Asked[] = [];
 
 beforeAll(async () => {
-  fakes = setupFakes();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-lost-'));
-  execFileSync('git', ['init', '-q', '--bare', '--initial-branch=main', `${tmp}/gitops.git`]);
-  const privateKey = appPrivateKey();
-  github = await startGitHubServer({ appId: '99', privateKey });
-  github.permissions[`${REPO}:writer`] = 'write';
+  world = await startAppWorld({ repo: REPO, secret: SECRET, baseDomain: 'lost.test' });
+  ({ fakes, github, tmp } = world);
   db = await createTestDatabase();
   client = new pg.Client({ connectionString: db.url });
   // The outage below ends this connection too: the test connects again after it.
   client.on('error', () => undefined);
   await client.connect();
   env = {
-    ...fakes.env,
-    APP_ID: '99',
-    PRIVATE_KEY: privateKey,
-    WEBHOOK_SECRET: SECRET,
-    GHE_HOST: github.host,
-    GHE_PROTOCOL: 'http',
-    KINDLER_CONFIG_REPO: REPO,
-    GIT_REPO_URL: path.join(tmp, 'gitops.git'),
-    BASE_DOMAIN: 'lost.test',
-    KINDLER_RETRY_DELAYS_MS: 'none',
+    ...appProcessEnv(world),
     KINDLER_LEASE_MS: String(LEASE_MS),
     KINDLER_GITHUB_WRITE_GAP_MS: '20',
     KINDLER_WORKER_CONCURRENCY: '4',
-    KINDLER_DRIFT_INTERVAL_MINUTES: '0',
     DATABASE_URL: db.url,
     LOG_LEVEL: 'info',
   };
@@ -82,10 +66,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of servers) await s.stop('SIGKILL').catch(() => undefined);
   await client?.end();
-  await github?.close();
   await db?.drop();
-  fakes?.cleanup();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  await world?.close();
 });
 
 function start(i: number): Promise<ServerProcess> {
@@ -96,29 +78,15 @@ function start(i: number): Promise<ServerProcess> {
 async function deliver(issue: number, line: string, creates: string | null): Promise<void> {
   const comment = ++ids;
   asked.push({ issue, comment, line, creates });
-  const body = JSON.stringify(
-    commentPayload({
-      repo: REPO,
-      issue,
-      commentId: comment,
-      login: 'writer',
-      body: line,
-      installationId: github.installationId,
-    }),
-  );
   const delivery = crypto.randomUUID();
   for (let attempt = 0; ; attempt++) {
     const server = servers[Math.floor(Math.random() * servers.length)]!;
-    const res = await fetch(`${server.base}/api/github/webhooks`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'issue_comment',
-        'x-github-delivery': delivery,
-        'x-hub-signature-256': `sha256=${crypto.createHmac('sha256', SECRET).update(body).digest('hex')}`,
-      },
-      body,
-    }).catch(() => null);
+    const res = await deliverComment(server.base, world, {
+      issue,
+      commentId: comment,
+      line,
+      delivery,
+    });
     // GitHub redelivers what was not answered 2xx; a test gives up after a while.
     if (res && res.status < 300) return;
     if (attempt > 50) throw new Error(`delivery of "${line}" never accepted`);

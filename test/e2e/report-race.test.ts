@@ -6,54 +6,32 @@
 // reports without posting anything twice; a `/env check` whose server was killed while running it
 // is run by the next one and answered once. GitHub is the stand-in on loopback (every request checked
 // against its description); the cluster CLIs are the executable fakes.
-import { execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { setupFakes, type Fakes } from '../support/fakes.js';
-import { appPrivateKey, commentPayload } from '../support/github-fixtures.js';
-import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
+import { appProcessEnv, deliverComment, startAppWorld } from '../support/app-process.js';
+import type { GitHubServer } from '../support/github-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 const SECRET = 'race-webhook-secret';
 const REPO = 'acme/envs';
 
 describe.each(['postgres', 'pglite'] as const)('reports on %s', (backend) => {
-  let fakes: Fakes;
-  let tmp: string;
   let db: TestDatabase | null = null;
   let github: GitHubServer;
   let server: ServerProcess;
   let env: Record<string, string>;
+  let world: Awaited<ReturnType<typeof startAppWorld>>;
   let ids = 90_000;
 
   beforeAll(async () => {
-    fakes = setupFakes();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), `kindler-race-${backend}-`));
-    execFileSync('git', ['init', '-q', '--bare', '--initial-branch=main', `${tmp}/gitops.git`]);
-    const privateKey = appPrivateKey();
-    github = await startGitHubServer({ appId: '99', privateKey });
-    github.permissions[`${REPO}:writer`] = 'write';
+    world = await startAppWorld({ repo: REPO, secret: SECRET, baseDomain: 'race.test' });
+    ({ github } = world);
     if (backend === 'postgres') db = await createTestDatabase();
     env = {
-      ...fakes.env,
-      APP_ID: '99',
-      PRIVATE_KEY: privateKey,
-      WEBHOOK_SECRET: SECRET,
-      GHE_HOST: github.host,
-      GHE_PROTOCOL: 'http',
-      KINDLER_CONFIG_REPO: REPO,
-      KINDLER_DATA_DIR: path.join(tmp, 'data'),
-      GIT_REPO_URL: path.join(tmp, 'gitops.git'),
-      BASE_DOMAIN: 'race.test',
-      KINDLER_RETRY_DELAYS_MS: 'none',
+      ...appProcessEnv(world),
       KINDLER_LEASE_MS: '3000',
       KINDLER_GITHUB_WRITE_GAP_MS: '100',
       KINDLER_WORKER_CONCURRENCY: '4',
-      KINDLER_DRIFT_INTERVAL_MINUTES: '0',
       LOG_LEVEL: 'info',
       ...(db ? { DATABASE_URL: db.url } : { KINDLER_DB: 'pglite' }),
     };
@@ -64,34 +42,14 @@ describe.each(['postgres', 'pglite'] as const)('reports on %s', (backend) => {
   });
   afterAll(async () => {
     await server?.stop();
-    await github?.close();
     await db?.drop();
-    fakes?.cleanup();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await world?.close();
   });
 
   /** `/env <line>` on issue `issue`, as GitHub delivers it. */
   async function comment(issue: number, line: string) {
     const id = ++ids;
-    const p = commentPayload({
-      repo: REPO,
-      issue,
-      commentId: id,
-      login: 'writer',
-      body: line,
-      installationId: github.installationId,
-    });
-    const body = JSON.stringify(p);
-    const res = await fetch(`${server.base}/api/github/webhooks`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'issue_comment',
-        'x-github-delivery': crypto.randomUUID(),
-        'x-hub-signature-256': `sha256=${crypto.createHmac('sha256', SECRET).update(body).digest('hex')}`,
-      },
-      body,
-    });
+    const res = (await deliverComment(server.base, world, { issue, commentId: id, line }))!;
     expect(res.status, await res.text()).toBeLessThan(300);
     return id;
   }
