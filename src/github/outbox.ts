@@ -730,6 +730,13 @@ function describe(row: WriteRecord): string {
   }
 }
 
+/**
+ * Where a lookup starts: when the write was recorded, less ten minutes (the database's clock and
+ * GitHub's need not agree; the marker, not the time, says which is ours).
+ */
+const lookBackFrom = (row: WriteRecord): string =>
+  new Date(row.createdAt.getTime() - 10 * 60_000).toISOString();
+
 /** The hidden line that names a standalone write in what it wrote (found again by it). */
 export const writeMarker = (key: string): string =>
   `<!-- kindler:write:${createHash('sha256').update(key).digest('hex').slice(0, 20)} -->`;
@@ -749,7 +756,7 @@ async function findComment(
     owner: where.owner,
     repo: where.repo,
     issue_number: where.issue,
-    since: row.createdAt.toISOString(),
+    since: lookBackFrom(row),
     per_page: 100,
   });
   return data.find((c) => c.body?.includes(marker))?.id ?? null;
@@ -765,7 +772,7 @@ async function findIssue(
   const { data } = await octokit.rest.issues.listForRepo({
     ...repo,
     state: 'all',
-    since: row.createdAt.toISOString(),
+    since: lookBackFrom(row),
     per_page: 100,
   });
   return data.find((i) => i.body?.includes(marker))?.number ?? null;

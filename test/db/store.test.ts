@@ -241,6 +241,29 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
     expect(await store.listOperations({ limit: 1 })).toHaveLength(1);
   });
 
+  it('forgets deliveries and finished GitHub writes by age, never what is recent or still going out', async () => {
+    await store.admitDelivery(['old-delivery'], 'issue_comment');
+    await store.admitDelivery(['new-delivery'], 'issue_comment');
+    await raw(
+      `update webhook_deliveries set received_at = now() - interval '8 days' where id = 'old-delivery'`,
+    );
+    expect(await store.forgetDeliveries(7 * 86_400_000)).toBe(1);
+    // Forgotten: a redelivery that old is admitted again; the recent one is still known.
+    expect(await store.admitDelivery(['old-delivery'], 'issue_comment')).toBe(true);
+    expect(await store.admitDelivery(['new-delivery'], 'issue_comment')).toBe(false);
+    for (const key of ['w-delivered', 'w-refused', 'w-pending', 'w-recent'])
+      await store.putWrite({ key, repo: 'o/r', kind: 'comment', request: {} }, false);
+    await raw(
+      `update github_writes set state = 'delivered' where key in ('w-delivered', 'w-recent')`,
+    );
+    await raw(`update github_writes set state = 'refused' where key = 'w-refused'`);
+    await raw(
+      `update github_writes set updated_at = now() - interval '8 days' where key <> 'w-recent'`,
+    );
+    expect(await store.forgetDeliveredWrites(7 * 86_400_000)).toBe(2);
+    expect((await store.dueWrites(10)).map((w) => w.key)).toContain('w-pending');
+  });
+
   it('de-duplicates webhook deliveries and keeps small state documents', async () => {
     expect(await store.admitDelivery(['d-1', 'comment:1:aa'], 'issue_comment')).toBe(true);
     expect(await store.admitDelivery(['d-1', 'comment:1:aa'], 'issue_comment')).toBe(false);
