@@ -12,7 +12,7 @@ import {
   answerConsistency,
   type ConsistencyRequest,
 } from './consistency.js';
-import { recordDelivery, type DurableDeps } from './durable.js';
+import { recordDelivery } from './durable.js';
 import type { CommentDeps } from './comment-handler.js';
 import type { GitHubClient, RepoRef } from './types.js';
 
@@ -62,7 +62,7 @@ export async function handleCheckRun(
     if (!decision.allowed) break;
   }
   const issueNumber = op.trigger.issueNumber;
-  await recordDelivery(durableOf(deps), [event.deliveryId], 'check_run', octokit, async (r) => {
+  await recordDelivery(deps, [event.deliveryId], 'check_run', octokit, async (r) => {
     const say = (body: string) =>
       issueNumber
         ? r.write(
@@ -89,14 +89,6 @@ export async function handleCheckRun(
   });
 }
 
-/** The recording side of a handler's dependencies. */
-const durableOf = (deps: CommentDeps): DurableDeps => ({
-  rt: deps.rt,
-  outbox: deps.outbox,
-  ...(deps.log ? { log: deps.log } : {}),
-  later: deps.later,
-});
-
 async function consistencyAction(
   event: CheckRunEvent,
   verb: 'check' | 'sync',
@@ -122,7 +114,7 @@ async function consistencyAction(
     quoted: null,
   };
   await recordDelivery(
-    { ...durableOf(deps), inline: (req) => answerConsistency(deps.rt, deps.outbox, octokit, req) },
+    { ...deps, inline: (req) => answerConsistency(deps.rt, deps.outbox, octokit, req) },
     [event.deliveryId],
     'check_run',
     octokit,

@@ -21,7 +21,7 @@ import {
 import { readSnapshot } from '../store/csv-snapshot.js';
 import { isUnreachable, type Queryable } from '../store/db.js';
 import type { LogFn } from '../system/log.js';
-import { recordDelivery, type DurableDeps, type Recorder } from './durable.js';
+import { recordDelivery, type Recorder } from './durable.js';
 import { renderStatusComment } from '../render/status-comment.js';
 import type { RepairDeps } from '../consistency/repair.js';
 import type { Runtime } from '../runtime.js';
@@ -103,7 +103,7 @@ export async function handleComment(
     refusal = `@${event.sender.login}, you need read permission on ${authority.repo.owner}/${authority.repo.repo} to use \`/env\`; nothing was done.`;
   try {
     await recordDelivery(
-      commentDurable(deps, octokit),
+      { ...deps, inline: (request) => answerConsistency(deps.rt, deps.outbox, octokit, request) },
       [event.deliveryId, version],
       'issue_comment',
       octokit,
@@ -146,15 +146,6 @@ export async function handleComment(
     else await answerDegraded(lines, event, octokit, deps, error);
   }
 }
-
-/** The recording side of a comment's dependencies. */
-const commentDurable = (deps: CommentDeps, octokit: GitHubClient): DurableDeps => ({
-  rt: deps.rt,
-  outbox: deps.outbox,
-  ...(deps.log ? { log: deps.log } : {}),
-  later: deps.later,
-  inline: (request) => answerConsistency(deps.rt, deps.outbox, octokit, request),
-});
 
 /** Each line in a savepoint of its own: a line that fails undoes only itself, and says why. */
 async function handleLines(

@@ -22,7 +22,7 @@ import {
   type Trigger,
 } from '../domain/index.js';
 import type { CommentDeps } from './comment-handler.js';
-import { recordDelivery, type DurableDeps, type Recorder } from './durable.js';
+import { recordDelivery, type Recorder } from './durable.js';
 import { installationKey, type GitHubClient, type RepoRef } from './types.js';
 import { previewKinds } from '../runtime.js';
 
@@ -74,11 +74,6 @@ export async function handlePullRequest(
       { kind: 'comment', repo: event.repo, issueNumber: event.number, body },
       `reply:${event.deliveryId}:${++said}`,
     );
-  const durable: DurableDeps = {
-    rt: deps.rt,
-    outbox: deps.outbox,
-    ...(deps.log ? { log: deps.log } : {}),
-  };
   let authority: Authority;
   try {
     authority = await authorityFor(deps, octokit, event.repo);
@@ -87,7 +82,7 @@ export async function handlePullRequest(
     // An invalid policy file stops everything; say so where someone asked for an environment.
     const defaults = Object.values(DEFAULT_POLICY.pull_requests.labels);
     if (event.label && defaults.includes(event.label))
-      await recordDelivery(durable, [event.deliveryId], 'pull_request', octokit, (r) =>
+      await recordDelivery(deps, [event.deliveryId], 'pull_request', octokit, (r) =>
         sayIn(r)(error.message),
       );
     return;
@@ -121,7 +116,7 @@ export async function handlePullRequest(
   // Who the sender is to the config repository is asked of GitHub now, before the transaction
   // (decide() below answers from it); closing needs no one's permission.
   if (event.action !== 'closed') await authority.permission(event.sender);
-  await recordDelivery(durable, [event.deliveryId], 'pull_request', octokit, async (r) => {
+  await recordDelivery(deps, [event.deliveryId], 'pull_request', octokit, async (r) => {
     if (event.installationId)
       await r.store.setState(installationKey(event.repo), event.installationId);
     const trigger: Trigger = {
