@@ -20,7 +20,8 @@ import YAML from 'yaml';
 import { httpStatusOf, messageOf } from '../domain/index.js';
 import { readSmallBody, type Handler } from '../server/http-server.js';
 import { isLoopbackAddress, isLoopbackHost, peerAddress } from '../server/peer.js';
-import { esc, page } from '../web/pages.js';
+import { esc } from '../web/html.js';
+import { page } from '../web/pages.js';
 import { same } from '../web/sessions.js';
 
 export const SETUP_PATH = '/kindler/setup';

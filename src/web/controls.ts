@@ -3,7 +3,7 @@
 // whatever a page sends). Labels for every field; a delete asks for the name typed again.
 import type { Verb } from '../commands/verbs.js';
 import { spell, type NextCommand } from '../domain/index.js';
-import { esc } from './pages.js';
+import { esc } from './html.js';
 
 /** Who looks at a page, and what they may do there. */
 export interface Viewer {

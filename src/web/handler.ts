@@ -40,7 +40,8 @@ import { pruneConfirm, type Viewer } from './controls.js';
 import { Sessions, same } from './sessions.js';
 import { signInHandler, type OAuthSettings } from './sign-in.js';
 import { DashboardData, PAGE, type Degradation } from './data.js';
-import { environmentPage, esc, listPage, notFoundPage, page } from './pages.js';
+import { esc } from './html.js';
+import { environmentPage, listPage, notFoundPage, page } from './pages.js';
 
 export function dashboardHandler(
   rt: Runtime & RepairDeps,

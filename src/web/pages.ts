@@ -15,12 +15,7 @@ import {
   type Viewer,
 } from './controls.js';
 import type { Degradation, EnvironmentView, UndeliveredView } from './data.js';
-
-export const esc = (s: unknown): string =>
-  String(s ?? '').replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
+import { esc } from './html.js';
 
 const CSS = `
 :root { color-scheme: light dark; --ok: #1a7f37; --bad: #cf222e; --warn: #9a6700; --muted: #6e7781; --line: #d0d7de; }

@@ -7,7 +7,8 @@ import { exchangeWebFlowCode, getWebFlowAuthorizationUrl } from '@octokit/oauth-
 import { request } from '@octokit/request';
 import type http from 'node:http';
 import { messageOf } from '../domain/index.js';
-import { page, esc } from './pages.js';
+import { esc } from './html.js';
+import { page } from './pages.js';
 import type { Sessions } from './sessions.js';
 
 export interface OAuthSettings {
