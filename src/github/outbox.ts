@@ -192,7 +192,7 @@ export class Outbox {
   async sendUnrecorded(write: Write, client: GitHubClient): Promise<Sent> {
     const { repo, kind, ...request } = write;
     const row: WriteRecord = {
-      key: `${kind}:unrecorded`,
+      key: `${kind}:unrecorded:${randomUUID()}`,
       repo: `${repo.owner}/${repo.repo}`,
       kind,
       operationId: null,
