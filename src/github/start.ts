@@ -92,15 +92,9 @@ export async function startGitHub(
     ...(metrics ? { onFinished: (op: Operation) => metrics.operationFinished(op) } : {}),
   };
   // Operation history stays bounded, with or without the app: hourly, once among replicas.
-  // So do the deliveries seen (kept while GitHub may still redeliver them) and, below, the
-  // finished GitHub writes.
   await queue.every(HISTORY_SCHEDULE, everyMinutes(60), async () => {
     const forgotten = await pruneHistory(rt).catch(logError('history'));
     if (forgotten) rt.log.info({ forgotten }, 'operation history pruned');
-    const deliveries = await rt.store
-      .forgetDeliveries(rt.config.KINDLER_DELIVERIES_KEEP_DAYS * 86_400_000)
-      .catch(logError('history'));
-    if (deliveries) rt.log.info({ deliveries }, 'webhook deliveries pruned');
   });
   if (!appConfigured(env)) {
     worker = new Worker(rt, workerOptions);
@@ -174,10 +168,17 @@ export async function startGitHub(
   };
   // What a previous process left undelivered goes out now, not at the first scheduled pass.
   void outbox.pass().catch(logError('outbox'));
+  // Each minute: what is due goes out; finished writes (in the pass) and the deliveries seen —
+  // kept while GitHub may still redeliver them — are forgotten once past their retention.
   await queue.every(
     OUTBOX_SCHEDULE,
     everyMinutes(1),
-    logged('outbox pass', () => outbox.pass()),
+    logged('outbox pass', async () => ({
+      sent: await outbox.pass(),
+      deliveriesForgotten: await rt.store.forgetDeliveries(
+        rt.config.KINDLER_DELIVERIES_KEEP_DAYS * 86_400_000,
+      ),
+    })),
   );
   await queue.every(
     EXPIRY_SCHEDULE,
