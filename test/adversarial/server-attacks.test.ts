@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fromMarkdown } from 'mdast-util-from-markdown';
 import pg from 'pg';
+import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { appPrivateKey, webhookExample } from '../support/github-fixtures.js';
 import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -382,6 +383,23 @@ describe('a real server process under attack', () => {
     const big = Buffer.alloc(24 * 1024 * 1024, 'a');
     server.resetPeak();
     const idle = server.rss();
+    // A sender that declared 24 MB and stalls after the first megabyte holds this address's share
+    // of the budget however fast the others are read (a loaded machine serialises them).
+    const stalled = await Promise.all(
+      Array.from({ length: 1 }, async (_, i) => {
+        const socket = net.connect(Number(new URL(server.base).port), '127.0.0.1');
+        await new Promise((r) => socket.once('connect', r));
+        socket.write(
+          `POST /api/github/webhooks HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
+            `x-github-event: issue_comment\r\nx-github-delivery: stalled-${i}\r\n` +
+            `x-hub-signature-256: sha256=${'0'.repeat(64)}\r\ncontent-length: ${big.length}\r\n\r\n`,
+        );
+        socket.write(big.subarray(0, 1024 * 1024));
+        socket.on('error', () => undefined);
+        return socket;
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 200));
     const answers = await Promise.all(
       Array.from({ length: 20 }, () =>
         deliver('issue_comment', big, { signature: `sha256=${'0'.repeat(64)}` }).then(
@@ -396,6 +414,7 @@ describe('a real server process under attack', () => {
       answers.every((s) => s === 400 || s === 503 || s === 'reset'),
       String(answers),
     ).toBe(true);
+    for (const socket of stalled) socket.destroy();
     expect(answers.filter((s) => s === 503).length).toBeGreaterThan(0);
     const grown = server.peakRss() - idle;
     process.stdout.write(

@@ -299,14 +299,12 @@ describe('nothing lost, nothing doubled', () => {
   }, 600_000);
 
   it('a secondary rate limit with retry-after: no replica writes while it holds, and all is answered after', async () => {
-    const before = github.writeTimes.length;
-    github.limit = { until: Date.now() + 60_000, retryAfterSeconds: 4, graceMs: 300 };
+    // The next write arms it: 4 s from GitHub's first refusal, told to every replica that asks.
+    const limit: NonNullable<GitHubServer['limit']> = { retryAfterSeconds: 4, graceMs: 1_000 };
+    github.limit = limit;
     const sending = burst('limited', 3);
-    // Once the first 403 was answered, the limit lasts its 4 s.
-    while (github.writeTimes.length === before) await new Promise((r) => setTimeout(r, 20));
-    const first = Date.now();
-    github.limit.until = first + 4_000;
-    await new Promise((r) => setTimeout(r, 4_500));
+    while (limit.until === undefined) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, Math.max(0, (limit.until ?? 0) - Date.now()) + 500));
     expect(github.writesDuringLimit).toEqual([]);
     github.limit = null;
     await sending;

@@ -62,11 +62,12 @@ export interface GitHubServer {
    */
   failAfterWrite: number;
   /**
-   * A secondary rate limit: while set, every write is answered 403 with `retry-after` (GitHub's
-   * "You have exceeded a secondary rate limit"), and writes arriving after the first such answer
-   * had time to be heard (`graceMs`) and before `until` are recorded as sent while the limit held.
+   * A secondary rate limit, armed by the next write: from it, for `retryAfterSeconds`, every
+   * write is answered 403 with the `retry-after` left (GitHub's "You have exceeded a secondary
+   * rate limit"); writes arriving after the first answer had time to be heard (`graceMs`) and
+   * before the limit ends are recorded as sent while it held. `until` is set by the first write.
    */
-  limit: { until: number; retryAfterSeconds: number; graceMs: number } | null;
+  limit: { retryAfterSeconds: number; graceMs: number; until?: number } | null;
   /** Writes received while a limit held, after the bot had been told (`limit`). */
   writesDuringLimit: string[];
   /** Times (ms) of every write received. */
@@ -217,13 +218,16 @@ export async function startGitHubServer(app: {
         const now = Date.now();
         state.writeTimes.push(now);
         const limit = state.limit;
-        if (limit && now < limit.until) {
-          if (limitTold !== null && now > limitTold + limit.graceMs)
+        if (limit && limit.until === undefined) {
+          limit.until = now + limit.retryAfterSeconds * 1000;
+          limitTold = now;
+        }
+        if (limit && limitTold !== null && now < (limit.until as number)) {
+          if (now > limitTold + limit.graceMs)
             state.writesDuringLimit.push(`${method} ${path} at +${now - limitTold} ms`);
-          limitTold ??= now;
           res.writeHead(403, {
             'content-type': 'application/json; charset=utf-8',
-            'retry-after': String(limit.retryAfterSeconds),
+            'retry-after': String(Math.ceil(((limit.until as number) - now) / 1000)),
           });
           return res.end(
             JSON.stringify({
@@ -234,7 +238,6 @@ export async function startGitHubServer(app: {
             }),
           );
         }
-        if (limit) limitTold = null;
       }
       const answer = route(method, path, body as Record<string, unknown> | undefined);
       if (!answer) {
