@@ -6,12 +6,7 @@ import type { Decision } from '../commands/policy.js';
 import { authorityFor, judgedAs } from './authority.js';
 import { spell, classify, messageOf, type Failure } from '../domain/index.js';
 import { RECHECK_ACTION, RETRY_ACTION } from '../render/check-run.js';
-import {
-  CONSISTENCY_EXTERNAL_ID,
-  SYNC_ACTION,
-  answerConsistency,
-  type ConsistencyRequest,
-} from './consistency.js';
+import { CONSISTENCY_EXTERNAL_ID, SYNC_ACTION, type ConsistencyRequest } from './consistency.js';
 import { recordDelivery } from './durable.js';
 import type { CommentDeps } from './comment-handler.js';
 import type { GitHubClient, RepoRef } from './types.js';
@@ -113,11 +108,5 @@ async function consistencyAction(
     },
     quoted: null,
   };
-  await recordDelivery(
-    { ...deps, inline: (req) => answerConsistency(deps.rt, deps.outbox, octokit, req) },
-    [event.deliveryId],
-    'check_run',
-    octokit,
-    (r) => r.request(request),
-  );
+  await recordDelivery(deps, [event.deliveryId], 'check_run', octokit, (r) => r.request(request));
 }

@@ -26,7 +26,7 @@ import { renderStatusComment } from '../render/status-comment.js';
 import type { RepairDeps } from '../consistency/repair.js';
 import type { Runtime } from '../runtime.js';
 import { requestOf } from '../lifecycle/engine-api.js';
-import { answerConsistency, type ConsistencyRequest } from './consistency.js';
+import type { ConsistencyRequest } from './consistency.js';
 import { authorityFor, judge, type Authority, type AuthorityDeps } from './authority.js';
 import { installationKey, type GitHubClient, type RepoRef } from './types.js';
 import type { Outbox } from './outbox.js';
@@ -102,38 +102,32 @@ export async function handleComment(
   if (authority && !refusal && (await authority.permission(event.sender.login)) === 'none')
     refusal = `@${event.sender.login}, you need read permission on ${authority.repo.owner}/${authority.repo.repo} to use \`/env\`; nothing was done.`;
   try {
-    await recordDelivery(
-      { ...deps, inline: (request) => answerConsistency(deps.rt, deps.outbox, octokit, request) },
-      [event.deliveryId, version],
-      'issue_comment',
-      octokit,
-      async (r) => {
-        if (event.installationId)
-          await r.store.setState(installationKey(event.repo), event.installationId);
-        // Everything said to this comment goes into one reply, sent last.
-        const answers: string[] = [];
-        const say = (body: string) => void answers.push(body);
-        if (refusal || !authority) say(refusal ?? 'nothing was done');
-        else {
-          await r.write(
-            { kind: 'reaction', repo: event.repo, commentId: event.commentId, content: 'eyes' },
-            `eyes:${version}`,
-          );
-          await handleLines(lines, event, deps, authority, say, r);
-        }
-        // Keyed by the comment's version: answered once, whoever sends it.
-        if (answers.length)
-          await r.write(
-            {
-              kind: 'comment',
-              repo: event.repo,
-              issueNumber: event.issueNumber,
-              body: answers.join('\n\n---\n\n'),
-            },
-            `reply:${version}`,
-          );
-      },
-    );
+    await recordDelivery(deps, [event.deliveryId, version], 'issue_comment', octokit, async (r) => {
+      if (event.installationId)
+        await r.store.setState(installationKey(event.repo), event.installationId);
+      // Everything said to this comment goes into one reply, sent last.
+      const answers: string[] = [];
+      const say = (body: string) => void answers.push(body);
+      if (refusal || !authority) say(refusal ?? 'nothing was done');
+      else {
+        await r.write(
+          { kind: 'reaction', repo: event.repo, commentId: event.commentId, content: 'eyes' },
+          `eyes:${version}`,
+        );
+        await handleLines(lines, event, deps, authority, say, r);
+      }
+      // Keyed by the comment's version: answered once, whoever sends it.
+      if (answers.length)
+        await r.write(
+          {
+            kind: 'comment',
+            repo: event.repo,
+            issueNumber: event.issueNumber,
+            body: answers.join('\n\n---\n\n'),
+          },
+          `reply:${version}`,
+        );
+    });
   } catch (error) {
     // Nothing was recorded. From the queue, the delivery is tried again when the database is
     // back; received directly (the queue was unreachable too), it is answered from the snapshot.

@@ -10,7 +10,7 @@ import type { Engine } from '../lifecycle/engine.js';
 import { messageOf, type Operation } from '../domain/index.js';
 import type { RepairDeps } from '../consistency/repair.js';
 import type { Runtime } from '../runtime.js';
-import type { ConsistencyRequest } from './consistency.js';
+import { answerConsistency, type ConsistencyRequest } from './consistency.js';
 import type { Outbox, Write } from './outbox.js';
 import type { LogFn } from '../system/log.js';
 import type { GitHubClient } from './types.js';
@@ -36,10 +36,11 @@ export interface DurableDeps {
   outbox: Outbox;
   /** Told what was recorded but not sent yet (the outbox's pass sends it). */
   log?: LogFn;
-  /** Keeps a consistency request for the queue, in the given transaction; absent: run inline after the commit. */
+  /**
+   * Keeps a consistency request for the queue, in the given transaction; absent (no queue: tests,
+   * a single process), the request runs here after the commit.
+   */
   later?: ((request: ConsistencyRequest, tx?: Queryable) => Promise<void>) | undefined;
-  /** Runs a consistency request inline (no queue: tests, a single process). */
-  inline?: (request: ConsistencyRequest) => Promise<void>;
 }
 
 type After =
@@ -94,7 +95,7 @@ export async function recordDelivery(
     try {
       if (a.kind === 'write') await outbox.flush(a.key, client);
       else if (a.kind === 'report') await outbox.report(a.op, client);
-      else await deps.inline?.(a.request);
+      else await answerConsistency(rt, outbox, client, a.request);
     } catch (error) {
       // Recorded: the outbox's next pass (or the operation's worker) sends it.
       deps.log?.('warn', 'a recorded answer was not sent yet; the outbox will send it', {

@@ -106,10 +106,8 @@ export class Worker {
   /** Stops taking work, asks running operations to stop after their step, and waits for them. */
   async stop(): Promise<void> {
     this.abort.abort(new Error('shutting down'));
-    if (this.timer) {
-      clearTimeout(this.timer);
-      clearInterval(this.timer);
-    }
+    // The poll's timeout or the takeover's interval: Node clears either with clearTimeout.
+    if (this.timer) clearTimeout(this.timer);
     // An unfinished operation's job ends in an error (pg-boss tries it again): not a failed stop.
     const [queue] = await Promise.allSettled([this.options.queue?.stop(), ...this.inFlight]);
     if (queue?.status === 'rejected') throw queue.reason;

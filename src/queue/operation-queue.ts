@@ -35,6 +35,15 @@ export interface QueueSettings {
   leaseMs?: number;
 }
 
+/** pg-boss's options for a send made through the caller's transaction (it commits with it). */
+const inside = (tx: Queryable) => ({
+  db: {
+    executeSql: async (text: string, values?: unknown[]) => ({
+      rows: await tx.query(text, values),
+    }),
+  },
+});
+
 /** The recurrence for "every `minutes` minutes" (RFC 5545, evaluated in UTC). */
 export const everyMinutes = (minutes: number): string => `FREQ=MINUTELY;INTERVAL=${minutes}`;
 
@@ -160,10 +169,7 @@ export class OperationQueue {
     await this.boss.send(
       OPERATIONS_QUEUE,
       { operationId },
-      {
-        singletonKey: `op-${operationId}`,
-        db: { executeSql: async (text, values) => ({ rows: await tx.query(text, values) }) },
-      },
+      { singletonKey: `op-${operationId}`, ...inside(tx) },
     );
   };
 
@@ -218,13 +224,7 @@ export class OperationQueue {
    * the caller's transaction when given one (the job exists exactly when what asked for it does).
    */
   async request<T extends object>(request: T, tx?: Queryable): Promise<void> {
-    await this.boss.send(
-      CONSISTENCY_QUEUE,
-      request,
-      tx
-        ? { db: { executeSql: async (text, values) => ({ rows: await tx.query(text, values) }) } }
-        : {},
-    );
+    await this.boss.send(CONSISTENCY_QUEUE, request, tx ? inside(tx) : {});
   }
 
   /** Runs kept requests, one at a time in this process. */

@@ -379,10 +379,6 @@ export class SqlStore implements Store {
     return rows.length === new Set(keys).size;
   }
 
-  async releaseDelivery(keys: string[]): Promise<void> {
-    await this.db.query('delete from webhook_deliveries where id = any($1::text[])', [keys]);
-  }
-
   async forgetDeliveries(olderThanMs: number): Promise<number> {
     const rows = await this.db.query(
       `delete from webhook_deliveries

@@ -205,8 +205,6 @@ export interface Store extends WriteLog {
    * comment the version of its body); false when any of them was seen before, so it is not acted on.
    */
   admitDelivery(keys: string[], event: string): Promise<boolean>;
-  /** Forgets a delivery that changed nothing, so that a retry or a redelivery handles it. */
-  releaseDelivery(keys: string[]): Promise<void>;
   /**
    * Forgets deliveries received more than `olderThanMs` ago (GitHub redelivers for days at most);
    * returns how many.

@@ -270,8 +270,6 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
     // A captured comment sent again under a new delivery id: its version was seen.
     expect(await store.admitDelivery(['d-2', 'comment:1:aa'], 'issue_comment')).toBe(false);
     expect(await store.admitDelivery(['d-3', 'comment:1:bb'], 'issue_comment')).toBe(true);
-    await store.releaseDelivery(['d-3', 'comment:1:bb']);
-    expect(await store.admitDelivery(['d-3', 'comment:1:bb'], 'issue_comment')).toBe(true);
     const x = stateKey('x', z.object({ n: z.number(), list: z.array(z.string()) }));
     expect(await store.getState(x)).toBeNull();
     await store.setState(x, { n: 1, list: ['a'] });
