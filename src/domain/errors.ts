@@ -37,6 +37,24 @@ export class TransientError extends Error {
   }
 }
 
+/**
+ * Our own database could not be reached (refused, restarting, the connection lost mid-query). Worth
+ * retrying like any transient error; an operation it stops is handed back, never failed: the
+ * environment did nothing wrong.
+ */
+export class DatabaseUnavailable extends TransientError {
+  constructor(error: unknown) {
+    super(`the database did not answer: ${messageOf(error)}`, { cause: error });
+  }
+}
+
+/** Whether the database's absence is behind this error, however many times it was wrapped. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++)
+    if (e instanceof DatabaseUnavailable) return true;
+  return false;
+}
+
 export type ErrorClass = 'failure' | 'transient' | 'bug';
 
 export function classify(error: unknown): ErrorClass {

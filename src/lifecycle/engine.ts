@@ -183,13 +183,22 @@ export class Engine implements EngineApi {
     const onOuterAbort = () => abort.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     if (options.signal?.aborted) onOuterAbort();
+    // The lease is ours until the last renewal the database confirmed runs out. Past that, with
+    // the database not answering, another worker may have it: stop rather than run it twice.
+    let heldUntil = this.now().getTime() + this.leaseMs;
     const heartbeat = setInterval(
       () => {
+        const asked = this.now().getTime();
         this.store.renewLease(operationId, options.owner, this.leaseMs).then(
           (held) => {
             if (!held) abort.abort(new Error('lease lost to another worker'));
+            else heldUntil = asked + this.leaseMs;
           },
-          (error: unknown) => log('warn', 'lease renewal failed', { error: messageOf(error) }),
+          (error: unknown) => {
+            log('warn', 'lease renewal failed', { error: messageOf(error) });
+            if (this.now().getTime() >= heldUntil)
+              abort.abort(new Error('lease ran out while the database did not answer'));
+          },
         );
       },
       Math.max(250, Math.floor(this.leaseMs / 3)),

@@ -6,6 +6,7 @@ import {
   archiveBranchName,
   classify,
   ensures,
+  isDatabaseUnavailable,
   messageOf,
   stepsFor,
   type EnvStatus,
@@ -146,7 +147,9 @@ export async function runSteps(
       await store.updateOperation(op.id, { logOutput: log || null });
       await notify();
     } catch (error) {
-      if (signal.aborted) return op; // shutdown or lost lease mid-step: leave it for the next worker
+      // Shutdown, a lost lease, or our own database gone mid-step: nothing the environment did
+      // wrong. Leave it for the next worker, which resumes at this step.
+      if (signal.aborted || isDatabaseUnavailable(error)) return op;
       const message = deps.redactor.redact(messageOf(error));
       appendLog(`${step}: ${message}`);
       if (op.kind === 'delete' && step === 'branch') {

@@ -1,5 +1,6 @@
 // PostgreSQL through node-postgres: a pool for queries, one client per transaction.
 import pg from 'pg';
+import { DatabaseUnavailable } from '../domain/errors.js';
 import type { Db, Queryable } from './db.js';
 
 // Timestamps without time zone (the upstream columns) are read as UTC, like the rest.
@@ -27,32 +28,55 @@ export class PgDb implements Db {
   }
 
   async query<R extends object>(sql: string, params: unknown[] = []): Promise<R[]> {
-    const result = await this.pool.query(sql, params);
-    return result.rows as R[];
+    return this.withClient((run) => run<R>(sql, params));
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    // A checked-out client has no listener of the pool's: a connection the server ends mid-way
-    // (an outage, pg_terminate_backend) would be an unhandled 'error' and end the process. The
-    // query under way rejects with it instead.
-    let broken: Error | undefined;
-    const ignore = (error: Error) => void (broken = error);
-    client.on('error', ignore);
+    return this.withClient(async (run) => {
+      await run('begin');
+      try {
+        const result = await fn({ query: run });
+        await run('commit');
+        return result;
+      } catch (error) {
+        await run('rollback').catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * One pooled connection for `fn`. The database's absence — refused or timed-out connects, a
+   * connection ended mid-way (an outage, pg_terminate_backend), the server saying it is shutting
+   * down or starting up — rejects as DatabaseUnavailable, so callers retry or hand work back rather
+   * than call it a failure of theirs.
+   */
+  private async withClient<T>(
+    fn: (run: <R extends object>(sql: string, params?: unknown[]) => Promise<R[]>) => Promise<T>,
+  ): Promise<T> {
+    let client: pg.PoolClient;
     try {
-      await client.query('begin');
-      const tx: Queryable = {
-        query: async <R extends object>(sql: string, params: unknown[] = []) =>
-          (await client.query(sql, params)).rows as R[],
-      };
-      const result = await fn(tx);
-      await client.query('commit');
-      return result;
+      client = await this.pool.connect();
     } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
+      throw new DatabaseUnavailable(error);
+    }
+    // A checked-out client has no listener of the pool's: a lost connection would be an unhandled
+    // 'error' and end the process. The query under way rejects with it instead.
+    let broken: Error | undefined;
+    const lost = (error: Error) => void (broken = error);
+    client.on('error', lost);
+    const run = async <R extends object>(sql: string, params: unknown[] = []): Promise<R[]> => {
+      try {
+        return (await client.query(sql, params)).rows as R[];
+      } catch (error) {
+        if (broken || isUnavailable(error)) throw new DatabaseUnavailable(error);
+        throw error;
+      }
+    };
+    try {
+      return await fn(run);
     } finally {
-      client.off('error', ignore);
+      client.off('error', lost);
       client.release(broken); // a broken connection is closed, not handed out again
     }
   }
@@ -121,4 +145,14 @@ export class PgDb implements Db {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/**
+ * The server's own words for "not now": connection exceptions (class 08), shutting down or
+ * restarting (57P01–57P03), too many connections (53300). Anything else it says is an answer.
+ */
+function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof pg.DatabaseError)) return false;
+  const code = error.code ?? '';
+  return code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code);
 }

@@ -1,7 +1,14 @@
 // The engine against a real store (PostgreSQL and PGlite) with in-memory systems: order of steps,
 // failure policy, resumption, cancellation, one operation per environment.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { command, Failure, envName, type Operation, type Trigger } from '../../src/domain/index.js';
+import {
+  command,
+  DatabaseUnavailable,
+  Failure,
+  envName,
+  type Operation,
+  type Trigger,
+} from '../../src/domain/index.js';
 import { Engine } from '../../src/lifecycle/engine.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import type { Store } from '../../src/store/store.js';
@@ -265,6 +272,55 @@ describe.each([
     const final = (await watching.execute(again.id, { owner: 'test:2' }))!;
     expect(final.status).toBe('success');
     expect(systems.calls[0]).toBe('branch.ensure dev');
+  });
+
+  it('a step stopped by our database going away hands the operation back, never fails it; the next worker resumes there', async () => {
+    const gone = new DatabaseUnavailable(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    systems.failNext('portainer', 'ensure', gone, 3); // more than the two retries
+    const queued = await engine.request({ kind: 'create', name: dev, provider: 'k3d', trigger });
+    const stopped = await run(queued);
+    expect(stopped).toMatchObject({ status: 'running', error: null, failedStep: null });
+    expect(stepStatuses(stopped)).toMatchObject({ cluster: 'done', portainer: 'running' });
+    expect((await store.getOperation(queued.id))?.leaseOwner).toBeNull();
+    expect((await store.getEnvironment(dev))?.status).toBe('creating');
+    const resumed = (await engine.execute(queued.id, { owner: 'test:2' }))!;
+    expect(resumed.status).toBe('success');
+    expect(systems.calls.filter((c) => c.startsWith('cluster'))).toHaveLength(1);
+  });
+
+  it('a worker whose lease the database could not renew stops when the lease runs out', async () => {
+    let failing = false;
+    const flaky = new Proxy(store, {
+      get(target, key, receiver) {
+        if (key === 'renewLease' && failing)
+          return () => Promise.reject(new DatabaseUnavailable(new Error('ECONNREFUSED')));
+        const value = Reflect.get(target, key, receiver) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const short = new Engine({
+      store: flaky,
+      handlers: systems.handlers,
+      retryDelaysMs: [],
+      leaseMs: 600,
+    });
+    let stoppedAfter = 0;
+    systems.during = async (step, _action, ctx) => {
+      if (step !== 'cluster') return;
+      failing = true;
+      const began = Date.now();
+      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+      stoppedAfter = Date.now() - began;
+      failing = false;
+      throw ctx.signal.reason as Error;
+    };
+    const queued = await short.request({ kind: 'create', name: dev, provider: 'k3d', trigger });
+    const final = (await short.execute(queued.id, { owner: 'test:1' }))!;
+    expect(final.status).toBe('running'); // handed back, not failed
+    expect(stoppedAfter).toBeGreaterThanOrEqual(250);
+    expect(stoppedAfter).toBeLessThan(3_000);
+    systems.during = undefined;
+    expect((await engine.execute(queued.id, { owner: 'test:2' }))!.status).toBe('success');
   });
 
   it('lets only one of two workers execute an operation', async () => {

@@ -2,6 +2,7 @@
 // database shut down, pg_terminate_backend) fails that transaction — it never ends the process.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DatabaseUnavailable } from '../../src/domain/errors.js';
 import { PgDb } from '../../src/store/pg-db.js';
 import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../support/db.js';
 import { rejection } from '../support/rejection.js';
@@ -35,12 +36,38 @@ describe('PgDb', () => {
         }
         await new Promise((r) => setTimeout(r, 20));
       }
-      expect((await rejection(held)).message).toMatch(/terminat/);
+      const error = await rejection(held);
+      expect(error).toBeInstanceOf(DatabaseUnavailable);
+      expect(error.message).toMatch(/^the database did not answer: .*terminat/);
       // The broken connection was not handed out again: the one-connection pool still works.
       expect(await pgdb.query<{ one: number }>('select 1 as one')).toEqual([{ one: 1 }]);
     } finally {
       await admin.end();
       await pgdb.close();
+    }
+  });
+
+  it('refused connections say the database is unavailable; what the server answers to SQL does not', async () => {
+    const pgdb = new PgDb(db.url, { max: 1 });
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    const name = new URL(db.url).pathname.slice(1);
+    try {
+      const mistake = await rejection(pgdb.query('select * from no_such_table'));
+      expect(mistake).not.toBeInstanceOf(DatabaseUnavailable);
+      expect(mistake.message).toMatch(/no_such_table/);
+      await pgdb.close();
+      await admin.query(`alter database "${name}" allow_connections false`);
+      const closed = new PgDb(db.url, { max: 1 });
+      const refused = await rejection(closed.transaction(async (tx) => tx.query('select 1')));
+      expect(refused).toBeInstanceOf(DatabaseUnavailable);
+      expect(refused.message).toMatch(/not currently accepting connections/);
+      await admin.query(`alter database "${name}" allow_connections true`);
+      expect(await closed.query<{ one: number }>('select 1 as one')).toEqual([{ one: 1 }]);
+      await closed.close();
+    } finally {
+      await admin.query(`alter database "${name}" allow_connections true`);
+      await admin.end();
     }
   });
 
