@@ -74,10 +74,10 @@ const COMMANDS: Record<
     run: async (rt, args, io) => (await lifecycle()).create(rt, args, io),
     check: async (args) => (await lifecycle()).createArgs(args),
   },
-  delete: named(USAGE.delete, (m) => m.remove),
-  stop: named(USAGE.stop, (m) => m.power('stop')),
-  start: named(USAGE.start, (m) => m.power('start')),
-  retry: named(USAGE.retry, (m) => m.retry),
+  delete: named(USAGE.delete, (m) => m.operation('delete')),
+  stop: named(USAGE.stop, (m) => m.operation('stop')),
+  start: named(USAGE.start, (m) => m.operation('start')),
+  retry: named(USAGE.retry, (m) => m.operation('retry')),
   cancel: named(USAGE.cancel, (m) => m.cancel),
   extend: {
     run: async (rt, args, io) => (await lifecycle()).extend(rt, args, io),
@@ -101,7 +101,7 @@ const COMMANDS: Record<
   },
   prune: {
     run: async (rt, args, io) => (await consistency()).prune(rt, args, io),
-    check: flagsOnly(USAGE.prune, { confirm: { type: 'boolean' } }, 'many'),
+    check: flagsOnly(USAGE.prune, { confirm: { type: 'string' } }, 'many'),
   },
   migrate: {
     run: async (rt, args, io) => (await data()).migrate(rt, args, io),

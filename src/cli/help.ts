@@ -14,14 +14,14 @@ export const USAGE = {
   start: 'kindler start <name> [--json]',
   retry: 'kindler retry <name> [--json]',
   cancel: 'kindler cancel <name> [--json]',
-  extend: 'kindler extend <name> <duration: 24h|3d|never> [--json]',
+  extend: 'kindler extend <name> [duration: 24h (the default), 3d, never] [--json]',
 
   list: 'kindler list [--json]',
   status: 'kindler status <name> [--json]',
 
   check: 'kindler check [--json]',
   sync: 'kindler sync [name…] [--json]',
-  prune: 'kindler prune [--confirm] [name…] [--json]',
+  prune: 'kindler prune [name…] [--confirm <preview>] [--json]',
 
   migrate: 'kindler migrate',
   'import-csv': 'kindler import-csv <file> [--json]',
@@ -48,7 +48,7 @@ const SUMMARY: Record<CommandName, string> = {
   check:
     'compare the database with Git, clusters, Portainer, Argo CD and HAProxy (exit 5 on differences)',
   sync: 'recreate what the database implies (deletes nothing)',
-  prune: 'preview orphans; with --confirm archive branches and remove the rest',
+  prune: 'preview orphans; --confirm <preview> archives branches and removes what it listed',
   migrate: 'apply database migrations',
   db: 'the embedded PostgreSQL under the data dir: where it is, whether it runs; stop it',
   'import-csv': 'adopt environments from an upstream environments.csv',

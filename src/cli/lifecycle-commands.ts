@@ -1,5 +1,6 @@
 // create, delete, retry, cancel: record the request, then run it here with live progress. The
 // same engine runs in the app's workers; a second process racing on one environment is refused.
+import { contextOf, perform, type ActionRuntime } from '../actions/index.js';
 import type { Operation, Trigger } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
 import { nameArg, parse, providerArg } from './args.js';
@@ -9,19 +10,11 @@ import { err, out, type CliIo } from './io.js';
 import { workerName } from './owner.js';
 import { progressPrinter } from './progress.js';
 import { parseDuration } from '../commands/duration.js';
-import {
-  Failure,
-  checkDerivedNames,
-  ensures,
-  environmentUrl,
-  extendedExpiry,
-  spell,
-  notFound,
-} from '../domain/index.js';
+import { Failure, checkDerivedNames, ensures, environmentUrl, spell } from '../domain/index.js';
 import { USAGE } from './help.js';
 
 /** What these commands use of the runtime. */
-type LifecycleDeps = Pick<Runtime, 'engine' | 'store' | 'urls'>;
+type LifecycleDeps = ActionRuntime & Pick<Runtime, 'engine' | 'urls'>;
 
 export const cliTrigger = (io: CliIo): Trigger => ({
   source: 'cli',
@@ -70,70 +63,50 @@ export const nameOnly = (usage: string) => (args: string[]) => {
 
 export async function create(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
   const { values, name, provider, ttlMs } = createArgs(args);
-  const op = await rt.engine.request({
-    kind: 'create',
-    name,
-    provider,
-    trigger: cliTrigger(io),
-    options: {
+  const { operation } = await perform(
+    {
+      verb: 'create',
+      name,
+      provider,
       ttlMs,
-      ...(values['no-portainer'] ? { registerPortainer: false } : {}),
-      ...(values['no-haproxy'] ? { haproxyRoute: false } : {}),
+      registerPortainer: values['no-portainer'] !== true,
+      haproxyRoute: values['no-haproxy'] !== true,
     },
-  });
-  return runAndReport(rt, op, io, values.json === true);
+    contextOf(rt, cliTrigger(io)),
+  );
+  return runAndReport(rt, operation, io, values.json === true);
 }
 
-export async function remove(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
-  const { values, name } = nameOnly(USAGE.delete)(args);
-  const op = await rt.engine.request({ kind: 'delete', name, trigger: cliTrigger(io) });
-  return runAndReport(rt, op, io, values.json === true);
-}
-
-/** `kindler stop|start <name>`: the cluster halted, or running again. */
-export const power =
-  (kind: 'stop' | 'start') =>
+/** `kindler delete|stop|start|retry <name>`: the operation recorded, then run here. */
+export const operation =
+  (verb: 'delete' | 'stop' | 'start' | 'retry') =>
   async (rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> => {
-    const { values, name } = nameOnly(USAGE[kind])(args);
-    const op = await rt.engine.request({ kind, name, trigger: cliTrigger(io) });
-    return runAndReport(rt, op, io, values.json === true);
+    const { values, name } = nameOnly(USAGE[verb])(args);
+    const outcome = await perform({ verb, name }, contextOf(rt, cliTrigger(io)));
+    return runAndReport(rt, outcome.operation, io, values.json === true);
   };
 
-export async function retry(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
-  const { values, name } = nameOnly(USAGE.retry)(args);
-  const op = await rt.engine.retry(name, cliTrigger(io));
-  return runAndReport(rt, op, io, values.json === true);
-}
-
-/** The arguments of `kindler extend <name> <duration>` (24h, 3d; `never` pins it). */
+/** The arguments of `kindler extend <name> [duration]` (24h by default, 3d; `never` pins it). */
 export function extendArgs(args: string[]) {
   const { values, positionals } = parse(args, {}, USAGE.extend);
   const [raw, duration, ...extra] = positionals;
   const name = nameArg(raw === undefined ? [] : [raw, ...extra], USAGE.extend);
-  if (duration === undefined)
-    throw new Failure('invalid_input', `a duration is required (24h, 3d)\nUsage: ${USAGE.extend}`);
-  const parsed = parseDuration(duration);
+  const parsed = parseDuration(duration ?? '24h');
   if (!parsed.ok) throw new Failure('invalid_input', parsed.reason);
   return { values, name, ms: parsed.ms };
 }
 
-/** `kindler extend <name> <duration>`: a later expiry (from now, or from the expiry ahead). */
+/** `kindler extend <name> [duration]`: a later expiry (from now, or from the expiry ahead). */
 export async function extend(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
   const { values, name, ms } = extendArgs(args);
-  const env = await rt.store.getEnvironment(name);
-  if (!env) throw notFound(name);
-  const updated = await rt.store.updateEnvironment(
-    name,
-    ms === null
-      ? { expiresAt: null, pinned: true }
-      : { expiresAt: extendedExpiry(env.expiresAt, ms) },
-  );
-  if (values.json === true) out(io, JSON.stringify({ environment: updated }, null, 2));
+  const command = { verb: 'extend', name, durationMs: ms } as const;
+  const { environment } = await perform(command, contextOf(rt, cliTrigger(io)));
+  if (values.json === true) out(io, JSON.stringify({ environment }, null, 2));
   else
     out(
       io,
-      updated.expiresAt
-        ? `${name} now expires ${updated.expiresAt.toISOString()}.`
+      environment.expiresAt
+        ? `${name} now expires ${environment.expiresAt.toISOString()}.`
         : `${name} no longer expires.`,
     );
   return EXIT.ok;
@@ -141,13 +114,12 @@ export async function extend(rt: LifecycleDeps, args: string[], io: CliIo): Prom
 
 export async function cancel(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
   const { values, name } = nameOnly(USAGE.cancel)(args);
-  const op = await rt.engine.cancel(name);
-  if (!op && !(await rt.store.getEnvironment(name)) && !(await rt.store.latestOperation(name)))
-    throw notFound(name);
-  if (values.json === true)
-    out(io, JSON.stringify({ cancelled: op !== null, operation: op }, null, 2));
-  else if (!op) out(io, `Nothing to cancel: "${name}" has no queued or running operation.`);
-  else if (op.status === 'cancelled')
+  const { operation: op, stopped } = await perform(
+    { verb: 'cancel', name },
+    contextOf(rt, cliTrigger(io)),
+  );
+  if (values.json === true) out(io, JSON.stringify({ cancelled: true, operation: op }, null, 2));
+  else if (stopped)
     out(
       io,
       `Cancelled ${op.kind} #${op.id} of "${name}": ${op.error ?? 'cancelled'}.${op.fixCommand ? ` To resume it: ${spell(op.fixCommand, 'cli')}` : ''}`,

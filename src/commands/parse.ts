@@ -149,13 +149,7 @@ function build(verb: Verb, positionals: string[], flags: Map<string, string | tr
       if (raw === undefined)
         return { command: { verb, name: name as EnvName, durationMs: DEFAULT_EXTEND_MS } };
       const parsed = parseDuration(raw);
-      if (!parsed.ok || parsed.ms === null)
-        return refuse(
-          verb,
-          parsed.ok
-            ? 'Extend needs a duration such as 24h or 3d.'
-            : `${capitalise(parsed.reason)}.`,
-        );
+      if (!parsed.ok) return refuse(verb, `${capitalise(parsed.reason)}.`);
       return { command: { verb, name: name as EnvName, durationMs: parsed.ms } };
     }
     case 'help': {
@@ -167,11 +161,23 @@ function build(verb: Verb, positionals: string[], flags: Map<string, string | tr
       if (!known) return refuse(verb, `There is no command \`${clip(topic)}\`.`);
       return { command: { verb, topic: known } };
     }
-    case 'prune':
-      return extraArgs(verb, positionals) ?? { command: { verb, confirm: flags.has('confirm') } };
+    case 'sync':
+    case 'prune': {
+      const names: EnvName[] = [];
+      for (const raw of positionals) {
+        const check = checkEnvName(raw);
+        if (!check.ok) return refuse(verb, `${capitalise(check.reason)}.`);
+        names.push(check.name);
+      }
+      const more = names.length ? { names } : {};
+      if (verb === 'sync') return { command: { verb, ...more } };
+      const confirm = flags.get('confirm');
+      if (typeof confirm === 'string' && names.length)
+        return refuse(verb, 'A confirmation carries out its preview as it was: give no names.');
+      return { command: { verb, confirm: typeof confirm === 'string' ? confirm : null, ...more } };
+    }
     case 'list':
     case 'check':
-    case 'sync':
       return extraArgs(verb, positionals) ?? { command: { verb } };
     default:
       return extraArgs(verb, positionals) ?? { command: { verb, name: name as EnvName } };

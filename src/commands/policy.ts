@@ -149,7 +149,7 @@ const glob = (pattern: string, name: string) =>
 
 export type Decision = { allowed: true } | { allowed: false; rule: string; message: string };
 
-export function authorize(
+export function applyPolicy(
   policy: Policy,
   request: { verb: Verb; envName: string | null; login: string; permission: Level },
 ): Decision {

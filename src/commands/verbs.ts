@@ -31,10 +31,24 @@ export type Command =
     }
   | { verb: 'delete' | 'stop' | 'start'; name: EnvName }
   | { verb: 'status' | 'retry' | 'cancel'; name: EnvName }
-  | { verb: 'extend'; name: EnvName; durationMs: number }
-  | { verb: 'list' | 'check' | 'sync' }
-  | { verb: 'prune'; confirm: boolean }
+  /** `durationMs` null: `never` (the environment is pinned). */
+  | { verb: 'extend'; name: EnvName; durationMs: number | null }
+  | { verb: 'list' | 'check' }
+  /** Without names: every environment that needs it. */
+  | { verb: 'sync'; names?: EnvName[] }
+  /** `confirm`: the id of the preview to carry out; null previews (of `names`, or every orphan). */
+  | { verb: 'prune'; confirm: string | null; names?: EnvName[] }
   | { verb: 'help'; topic?: Verb };
+
+/** The command of one verb (or of each of several), the union's variants split by verb. */
+export type CommandOf<V extends Verb> = OfVerb<Command, V>;
+
+/** The members of union U whose `verb` may be V, narrowed to V (`verb: 'a' | 'b'` splits). */
+export type OfVerb<U, V> = U extends { verb: infer W }
+  ? V extends W
+    ? Omit<U, 'verb'> & { verb: V }
+    : never
+  : never;
 
 export const commandName = (c: Command): string | null => ('name' in c ? c.name : null);
 
@@ -85,15 +99,15 @@ export const SPECS: Record<Verb, VerbSpec> = {
     needsName: false,
   },
   sync: {
-    args: '',
+    args: '[name…]',
     summary: 'recreate what the database implies (deletes nothing)',
     flags: {},
     needsName: false,
   },
   prune: {
-    args: '[--confirm]',
-    summary: 'preview orphans; with --confirm, archive and remove them',
-    flags: { confirm: false },
+    args: '[name…] [--confirm <preview>]',
+    summary: 'preview orphans; --confirm <preview> archives and removes what it listed',
+    flags: { confirm: true },
     needsName: false,
   },
   retry: {
@@ -109,8 +123,8 @@ export const SPECS: Record<Verb, VerbSpec> = {
     needsName: true,
   },
   extend: {
-    args: '<name> [duration]',
-    summary: 'push the expiry back (default 24h)',
+    args: '<name> [duration|never]',
+    summary: 'push the expiry back (default 24h); never pins it',
     flags: {},
     needsName: true,
   },

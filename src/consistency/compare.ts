@@ -208,7 +208,7 @@ export function compare(
         system: held.system,
         name: held.name,
         detail: `${held.what} has no database row`,
-        fix: command('prune', '--confirm', held.name),
+        fix: command('prune', held.name),
       });
     }
 

@@ -20,10 +20,9 @@ import {
   type StepState,
   type Trigger,
 } from '../domain/index.js';
-import type { OperationRequest } from '../lifecycle/engine-api.js';
+import type { EngineApi, OperationRequest } from '../lifecycle/engine-api.js';
 import type { SystemStep } from '../lifecycle/step.js';
 import { deleteClusterCommand } from '../providers/cluster-step.js';
-import type { Runtime } from '../runtime.js';
 import { checkConsistency, type CheckDeps } from './check.js';
 import {
   COLUMNS,
@@ -34,7 +33,7 @@ import {
 } from './compare.js';
 
 /** What a repair reads and records: the consistency check and the engine. */
-export type RepairDeps = CheckDeps & Pick<Runtime, 'engine'>;
+export type RepairDeps = CheckDeps & { engine: Pick<EngineApi, 'request'> };
 
 export interface RepairAction {
   name: string;
@@ -232,7 +231,7 @@ const planned = (d: Discrepancy, at: Date): RepairAction => ({
 
 /** What prune would remove (the orphans of a check, or of those names); nothing is changed. */
 export async function previewPrune(
-  rt: RepairDeps,
+  rt: CheckDeps,
   options: { names?: string[]; now?: Date } = {},
 ): Promise<RepairResult> {
   const report = await checkConsistency(rt);

@@ -40,16 +40,9 @@ export const afterShell = (first: string, then: NextCommand): NextCommand =>
   'shell' in then ? { shell: `${first} && ${then.shell}` } : { ...then, first };
 export const shell = (text: string): NextCommand => ({ shell: text });
 
-/** Verbs that, in a comment, act on the whole consistency report: they take no names there. */
-const WHOLE_REPORT_IN_COMMENTS = ['sync', 'prune'];
-
 export function spell(next: NextCommand, surface: Surface): string {
   if ('shell' in next) return next.shell;
-  const args =
-    surface === 'comment' && WHOLE_REPORT_IN_COMMENTS.includes(next.verb)
-      ? next.args.filter((a) => a.startsWith('--'))
-      : next.args;
-  const own = [surface === 'cli' ? 'kindler' : '/env', next.verb, ...args].join(' ');
+  const own = [surface === 'cli' ? 'kindler' : '/env', next.verb, ...next.args].join(' ');
   return next.first ? `${next.first} && ${own}` : own;
 }
 

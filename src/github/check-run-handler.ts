@@ -2,8 +2,8 @@
 // On an operation's check run, Retry and Re-run resume the operation for people allowed to retry
 // it (the same status comment and check run are edited from then on). Re-check, on any of ours,
 // runs the consistency check; Sync, on the consistency check run, runs sync.
-import type { Decision } from '../commands/policy.js';
-import { authorityFor, judgedAs } from './authority.js';
+import { authorize, perform } from '../actions/index.js';
+import { authorityFor } from './authority.js';
 import { spell, classify, messageOf, type Failure } from '../domain/index.js';
 import { RECHECK_ACTION, RETRY_ACTION } from '../render/check-run.js';
 import { CONSISTENCY_EXTERNAL_ID, SYNC_ACTION, type ConsistencyRequest } from './consistency.js';
@@ -51,11 +51,12 @@ export async function handleCheckRun(
   // GitHub is asked before anything is recorded.
   const authority = await authorityFor(deps, octokit, event.repo);
   if (authority.accepts(event.repo)) return;
-  let decision: Decision = { allowed: true };
-  for (const verb of judgedAs('retry', op)) {
-    decision = await authority.decide({ verb, envName: op.envName, login: event.sender });
-    if (!decision.allowed) break;
-  }
+  const command = { verb: 'retry', name: op.envName } as const;
+  const decision = await authorize(
+    command,
+    (verb) => authority.decide({ verb, envName: op.envName, login: event.sender }),
+    deps.rt.store,
+  );
   const issueNumber = op.trigger.issueNumber;
   await recordDelivery(deps, [event.deliveryId], 'check_run', octokit, async (r) => {
     const say = (body: string) =>
@@ -70,10 +71,11 @@ export async function handleCheckRun(
       return;
     }
     try {
+      const trigger = { ...op.trigger, source: 'check_run' as const, actor: event.sender };
       const again = await r.step((s) =>
-        s.engine.retry(op.envName, { ...op.trigger, source: 'check_run', actor: event.sender }),
+        perform(command, { engine: s.engine, store: s.store, systems: deps.rt, trigger }),
       );
-      r.report(again);
+      r.report(again.operation);
     } catch (error) {
       if (classify(error) !== 'failure') throw error;
       const fix = (error as Failure).fix;
@@ -96,8 +98,7 @@ async function consistencyAction(
   if (!decision.allowed) return; // a button has nowhere to answer; the check run stays as it was
   const request: ConsistencyRequest = {
     id: event.deliveryId,
-    verb,
-    confirm: false,
+    command: { verb },
     trigger: {
       source: 'check_run',
       actor: event.sender,

@@ -2,32 +2,26 @@
 // runs here: mutations are recorded as queued operations that the worker runs; read-only verbs
 // are answered at once. Bots (this app included) are ignored; a redelivery is handled once.
 import { createHash, randomUUID } from 'node:crypto';
+import { authorize, perform, type ActionRuntime } from '../actions/index.js';
 import { parseComment, type ParsedLine } from '../commands/parse.js';
 import { helpText } from '../commands/usage.js';
-import { commandName, type Command } from '../commands/verbs.js';
+import { commandName, type Verb } from '../commands/verbs.js';
 import {
-  environmentUrl,
   spell,
-  command as nextCommand,
   Failure,
   MANAGEMENT_CLUSTER,
   classify,
-  extendedExpiry,
   messageOf,
-  type EnvName,
-  type Operation,
   type Trigger,
 } from '../domain/index.js';
 import { readSnapshot } from '../store/csv-snapshot.js';
 import { isUnreachable, type Queryable } from '../store/db.js';
 import type { LogFn } from '../system/log.js';
+import { commentAnswer } from './answers.js';
 import { recordDelivery, type Recorder } from './durable.js';
-import { renderStatusComment } from '../render/status-comment.js';
-import type { RepairDeps } from '../consistency/repair.js';
 import type { Runtime } from '../runtime.js';
-import { requestOf } from '../lifecycle/engine-api.js';
-import type { ConsistencyRequest } from './consistency.js';
-import { authorityFor, judge, type Authority, type AuthorityDeps } from './authority.js';
+import { isConsistency, type ConsistencyRequest } from './consistency.js';
+import { authorityFor, type Authority, type AuthorityDeps } from './authority.js';
 import { installationKey, type GitHubClient, type RepoRef } from './types.js';
 import type { Outbox } from './outbox.js';
 
@@ -48,7 +42,7 @@ export interface CommentEvent {
 
 export interface CommentDeps extends AuthorityDeps {
   /** The engine, the store and the consistency check; never an adapter directly. */
-  rt: RepairDeps & Pick<Runtime, 'urls'>;
+  rt: ActionRuntime & Pick<Runtime, 'urls'>;
   /** Every write to GitHub goes through it. */
   outbox: Outbox;
   /**
@@ -69,7 +63,6 @@ const commandLines = (body: string) =>
 
 /** Commands read from one comment; the rest are refused in the same reply. */
 export const MAX_COMMANDS_PER_COMMENT = 10;
-const CONSISTENCY_VERBS = ['check', 'sync', 'prune'];
 
 export async function handleComment(
   event: CommentEvent,
@@ -158,7 +151,7 @@ async function handleLines(
       );
       break;
     }
-    if (line.kind === 'command' && CONSISTENCY_VERBS.includes(line.command.verb)) {
+    if (line.kind === 'command' && isConsistency(line.command)) {
       if (consistencyRun) {
         say(`> ${line.line}\n\nOne consistency run per comment: this one was not started.`);
         continue;
@@ -243,120 +236,40 @@ async function handleLine(
   }
   const { command } = line;
   const envName = commandName(command);
-  // retry and cancel are judged as the operation they resume or stop, extend as create.
-  const decision = await judge(
-    r.store,
-    (verb) => authority.decide({ verb, envName, login: event.sender.login }),
-    command.verb,
-    envName as EnvName | null,
-  );
+  const login = event.sender.login;
+  const decide = (verb: Verb) => authority.decide({ verb, envName, login });
+  const decision = await authorize(command, decide, r.store);
   if (!decision.allowed) {
     say(`> ${line.line}\n\n${decision.message}`);
     return;
   }
   const trigger: Trigger = {
     source: 'issue_comment',
-    actor: event.sender.login,
+    actor: login,
     url: event.commentUrl,
     repo: `${event.repo.owner}/${event.repo.repo}`,
     issueNumber: event.issueNumber,
     headSha: null,
   };
-  const op = await run(command, trigger, deps, say, line.line, r);
-  if (op) r.report(op);
-}
-
-async function run(
-  command: Command,
-  trigger: Trigger,
-  deps: CommentDeps,
-  reply: (b: string) => void,
-  quoted: string,
-  r: Recorder,
-): Promise<Operation | null> {
-  const { engine, store } = r;
-  switch (command.verb) {
-    case 'check':
-    case 'sync':
-    case 'prune': {
-      // Answered in a comment of its own when it ends (each repair operation gets its status
-      // comment and check run in this conversation).
-      await r.request({
-        id: randomUUID(),
-        verb: command.verb,
-        confirm: 'confirm' in command && command.confirm,
-        trigger: { ...trigger, repo: trigger.repo as string },
-        quoted,
-      });
-      return null;
-    }
-    case 'create':
-    case 'delete':
-    case 'stop':
-    case 'start':
-      return engine.request(requestOf(command, trigger));
-    case 'retry':
-      return engine.retry(command.name, trigger);
-    case 'cancel': {
-      const op = await engine.cancel(command.name);
-      reply(
-        `> ${quoted}\n\n${
-          !op
-            ? `Nothing to cancel: \`${command.name}\` has no queued or running operation.`
-            : op.status === 'cancelled'
-              ? `Cancelled ${op.kind} #${op.id} of \`${command.name}\`: ${op.error ?? 'cancelled'}.${op.fixCommand ? ` To resume it: \`${spell(op.fixCommand, 'comment')}\`` : ''}`
-              : `Asked ${op.kind} #${op.id} of \`${command.name}\` to stop after its current step.`
-        }`,
-      );
-      return null;
-    }
-    case 'help':
-      reply(helpText(command.topic));
-      return null;
-    case 'list': {
-      const envs = await store.listEnvironments();
-      reply(
-        envs.length === 0
-          ? 'No environments yet. Create one with `/env create <name>`.'
-          : [
-              '| name | provider | status | http | https | url |',
-              '|---|---|---|---|---|---|',
-              ...envs.map(
-                (e) =>
-                  `| ${e.name} | ${e.provider} | ${e.status} | ${e.httpPort} | ${e.httpsPort} | ${environmentUrl(e, deps.rt.urls)} |`,
-              ),
-            ].join('\n'),
-      );
-      return null;
-    }
-    case 'status': {
-      const env = await store.getEnvironment(command.name);
-      const last = await store.latestOperation(command.name);
-      if (!env && !last)
-        throw new Failure(
-          'not_found',
-          `environment \`${command.name}\` does not exist`,
-          nextCommand('list'),
-        );
-      reply(
-        last
-          ? renderStatusComment(last, env, deps.rt.urls, { marker: false })
-          : `\`${command.name}\`: ${env?.status}`,
-      );
-      return null;
-    }
-    case 'extend': {
-      const env = await store.getEnvironment(command.name);
-      if (!env)
-        throw new Failure(
-          'not_found',
-          `environment \`${command.name}\` does not exist`,
-          nextCommand('list'),
-        );
-      const until = extendedExpiry(env.expiresAt, command.durationMs);
-      await store.updateEnvironment(env.name, { expiresAt: until });
-      reply(`> ${quoted}\n\n\`${env.name}\` now expires ${until.toISOString()}.`);
-      return null;
-    }
+  if (isConsistency(command)) {
+    // Answered in a comment of its own when it ends (each repair operation gets its status
+    // comment and check run in this conversation).
+    const repo = trigger.repo as string;
+    await r.request({
+      id: randomUUID(),
+      command,
+      trigger: { ...trigger, repo },
+      quoted: line.line,
+    });
+    return;
   }
+  const outcome = await perform(command, {
+    engine: r.engine,
+    store: r.store,
+    systems: deps.rt,
+    trigger,
+  });
+  const answer = commentAnswer(outcome, line.line, deps.rt.urls);
+  if ('report' in answer) r.report(answer.report);
+  else say(answer.reply);
 }

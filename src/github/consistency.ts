@@ -1,21 +1,24 @@
-// Consistency on GitHub: `/env check|sync|prune`, the `kindler/consistency` check run on the
-// default branch head (buttons Re-check and Sync), and the drift monitor's tracking issue. Prune
-// takes two comments: `/env prune` previews and remembers what it showed; `/env prune --confirm`
-// (within an hour) removes only what was previewed and is still orphaned.
+// Consistency on GitHub: `/env check|sync|prune` answered from the durable queue, the
+// `kindler/consistency` check run on the default branch head (buttons Re-check and Sync), and the
+// drift monitor's tracking issue. The verbs themselves are the actions' (src/actions/).
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { contextOf, perform, type ActionRuntime, type OutcomeOf } from '../actions/index.js';
+import type { Command, CommandOf } from '../commands/verbs.js';
 import { stateKey } from '../store/state-key.js';
-import { checkConsistency } from '../consistency/check.js';
-import { sharedCheck } from '../consistency/shared-check.js';
+import { checkConsistency, type CheckDeps } from '../consistency/check.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
 import {
-  previewPrune,
-  requestPrunes,
-  requestSyncs,
-  type RepairDeps,
-} from '../consistency/repair.js';
-import { httpStatusOf, messageOf, type Operation, type Trigger } from '../domain/index.js';
-import { renderActionsMarkdown, renderReportMarkdown } from '../render/consistency.js';
+  Failure,
+  httpStatusOf,
+  messageOf,
+  spell,
+  type Operation,
+  type Trigger,
+  type UrlSettings,
+} from '../domain/index.js';
+import { renderReportMarkdown } from '../render/consistency.js';
+import { commentAnswer } from './answers.js';
 import { RECHECK_ACTION } from '../render/check-run.js';
 import type { Outbox } from './outbox.js';
 import { defaultBranchHead, splitRepo, type GitHubClient, type RepoRef } from './types.js';
@@ -30,99 +33,19 @@ export interface GitHubTarget {
 export const CONSISTENCY_CHECK = 'kindler/consistency';
 export { RECHECK_ACTION };
 export const SYNC_ACTION = 'sync';
-const PREVIEW_TTL_MS = 3_600_000;
 const DRIFT_MARKER = '<!-- kindler:drift -->';
 export const DRIFT_LABEL = 'kindler-drift';
 
-/** A prune preview shown in a repository: what `/env prune --confirm` there may remove. */
-const PrunePreview = z.object({ names: z.array(z.string()), at: z.string(), by: z.string() });
-const previewKey = (repo: RepoRef) =>
-  stateKey(`prune:preview:${repo.owner}/${repo.repo}`, PrunePreview.nullable());
 /** The open drift issue of a repository. */
 const driftKey = (repo: RepoRef) => stateKey(`drift:issue:${repo.owner}/${repo.repo}`, z.number());
 
 const published = new WeakSet<ConsistencyReport>();
 
-/** The shared report, its check run published once. */
-export async function checkAndPublish(
-  rt: RepairDeps,
-  gh: GitHubTarget,
-): Promise<ConsistencyReport> {
-  const report = await sharedCheck(rt).get();
-  if (!published.has(report)) {
-    published.add(report);
-    await publishCheckRun(gh, report);
-  }
-  return report;
-}
-
-export async function checkCommand(rt: RepairDeps, gh: GitHubTarget): Promise<string> {
-  const report = await checkAndPublish(rt, gh);
-  return renderReportMarkdown(report, { command: '/env', maxRows: 30 });
-}
-
-/** Operations one `/env sync`, `/env prune --confirm` or Sync button may queue: what one request can cause is bounded. */
-export const MAX_REPAIRS_PER_REQUEST = 10;
-
-/**
- * `/env sync` and the Sync button: a sync operation per environment that needs one (at most
- * MAX_REPAIRS_PER_REQUEST), each announced — status comment and check run — and run by the workers
- * like any operation. Returns the reply.
- */
-export async function syncCommand(
-  rt: RepairDeps,
-  trigger: Trigger,
-  announce: (op: Operation) => Promise<void>,
-): Promise<string> {
-  const plan = await requestSyncs(rt, { trigger, limit: MAX_REPAIRS_PER_REQUEST });
-  for (const op of plan.operations) await announce(op);
-  const actions = renderActionsMarkdown(plan.actions, 'sync', true);
-  return plan.operations.length
-    ? `${actions}\n\nEach sync is an operation of its own: its status comment and check run follow it.`
-    : `${actions}\n\n${renderReportMarkdown(plan.report, { command: '/env', maxRows: 30 })}`;
-}
-
-/**
- * `/env prune` previews and remembers what it showed; `/env prune --confirm` (within the hour)
- * records a prune operation per previewed name that is still orphaned (at most
- * MAX_REPAIRS_PER_REQUEST), each announced and run by the workers. Returns the reply.
- */
-export async function pruneCommand(
-  rt: RepairDeps,
-  repo: RepoRef,
-  confirm: boolean,
-  trigger: Trigger,
-  announce: (op: Operation) => Promise<void>,
-  now = new Date(),
-): Promise<string> {
-  if (!confirm) {
-    const plan = await previewPrune(rt, { now });
-    const names = [...new Set(plan.actions.map((a) => a.name))];
-    const by = trigger.actor ?? 'unknown';
-    await rt.store.setState(
-      previewKey(repo),
-      names.length ? { names, at: now.toISOString(), by } : null,
-    );
-    return names.length
-      ? `${renderActionsMarkdown(plan.actions, 'prune', false)}\n\nTo do this, comment \`/env prune --confirm\` within the hour. Only what is listed here is removed.`
-      : renderActionsMarkdown([], 'prune', false);
-  }
-  const preview = await rt.store.getState(previewKey(repo));
-  if (!preview || now.getTime() - new Date(preview.at).getTime() > PREVIEW_TTL_MS) {
-    return 'Nothing to confirm: prune removes only what a preview showed in the last hour. Comment `/env prune` first and read the list.';
-  }
-  await rt.store.setState(previewKey(repo), null);
-  // Only what was previewed and is still orphaned now (one check decides both).
-  const plan = await requestPrunes(rt, {
-    names: preview.names,
-    stillOrphaned: true,
-    trigger,
-    limit: MAX_REPAIRS_PER_REQUEST,
-  });
-  if (plan.actions.length === 0)
-    return 'Nothing left to prune: what the preview listed is gone or has a database row again.';
-  for (const op of plan.operations) await announce(op);
-  return `${renderActionsMarkdown(plan.actions, 'prune', true)}\n\nEach prune is an operation of its own: its status comment and check run follow it.`;
+/** The report's check run, published once however many requests shared the report. */
+async function publishOnce(gh: GitHubTarget, report: ConsistencyReport): Promise<void> {
+  if (published.has(report)) return;
+  published.add(report);
+  await publishCheckRun(gh, report);
 }
 
 /** What the consistency check runs' external ids start with (then `:<run>`). */
@@ -167,7 +90,7 @@ export type DriftOutcome = 'opened' | 'reopened' | 'updated' | 'closed' | 'uncha
  * while it lasts, closed with a comment when it is gone.
  */
 export async function driftMonitor(
-  rt: RepairDeps,
+  rt: CheckDeps,
   { outbox, octokit, repo }: GitHubTarget,
 ): Promise<{ outcome: DriftOutcome; report: ConsistencyReport; issue: number | null }> {
   const report = await checkConsistency(rt);
@@ -227,6 +150,12 @@ export async function driftMonitor(
   return { outcome: reopen ? 'reopened' : 'updated', report, issue: issue.number };
 }
 
+/** The verbs answered from the consistency queue rather than in the comment's own reply. */
+export type ConsistencyCommand = CommandOf<'check' | 'sync' | 'prune'>;
+
+export const isConsistency = (command: Command): command is ConsistencyCommand =>
+  command.verb === 'check' || command.verb === 'sync' || command.verb === 'prune';
+
 /**
  * A consistency request from GitHub (`/env check|sync|prune`, the Re-check and Sync buttons): run
  * from the durable queue after the webhook is answered, so a restart does not lose it. `id` keys
@@ -235,39 +164,57 @@ export async function driftMonitor(
  */
 export interface ConsistencyRequest {
   id: string;
-  verb: 'check' | 'sync' | 'prune';
-  confirm: boolean;
+  command: ConsistencyCommand;
   trigger: Trigger & { repo: string };
   quoted: string | null;
 }
 
 /** Runs a consistency request and answers it. Failures are answered too, never thrown away. */
 export async function answerConsistency(
-  rt: RepairDeps,
+  rt: ActionRuntime & { urls: UrlSettings },
   outbox: Outbox,
   octokit: GitHubClient,
   request: ConsistencyRequest,
 ): Promise<void> {
-  const { trigger, verb, quoted } = request;
+  const { trigger, quoted } = request;
+  // A request queued by an older version carried only its verb (a prune then only previews).
+  const command: ConsistencyCommand =
+    request.command ?? legacyCommand(request as unknown as { verb: 'check' | 'sync' | 'prune' });
   const repo = splitRepo(trigger.repo);
   const gh: GitHubTarget = { outbox, octokit, repo };
-  const report = (op: Operation) => outbox.report(op, octokit);
   let body: string;
   try {
+    const outcome = await perform(command, contextOf(rt, trigger));
+    if (outcome.verb === 'check') await publishOnce(gh, outcome.report);
+    for (const op of announced(outcome)) await outbox.report(op, octokit);
+    const answer = commentAnswer(outcome, quoted ?? '', rt.urls);
     body =
-      verb === 'sync'
-        ? await syncCommand(rt, trigger, report)
-        : verb === 'prune'
-          ? await pruneCommand(rt, repo, request.confirm, trigger, report)
-          : quoted === null
-            ? (await checkAndPublish(rt, gh)).summary
-            : await checkCommand(rt, gh);
+      outcome.verb === 'check' && quoted === null
+        ? outcome.report.summary
+        : 'reply' in answer
+          ? answer.reply
+          : '';
   } catch (error) {
-    body = `\`/env ${verb}\` failed: ${rt.redactor.redact(messageOf(error))}`;
+    const text = rt.redactor.redact(messageOf(error));
+    body =
+      error instanceof Failure
+        ? `${text}${error.fix ? `\n\nNext: \`${spell(error.fix, 'comment')}\`` : ''}`
+        : `\`/env ${command.verb}\` failed: ${text}`;
   }
   if (quoted !== null && trigger.issueNumber !== null)
     await outbox.send(
       { kind: 'comment', repo, issueNumber: trigger.issueNumber, body: `> ${quoted}\n\n${body}` },
       { key: `reply:consistency:${request.id}`, client: octokit },
     );
+}
+
+/** The operations a repair recorded: each gets its status comment and check run here. */
+function announced(outcome: OutcomeOf<'check' | 'sync' | 'prune'>): Operation[] {
+  return outcome.verb === 'sync' || (outcome.verb === 'prune' && outcome.confirmed)
+    ? outcome.operations
+    : [];
+}
+
+function legacyCommand(old: { verb: 'check' | 'sync' | 'prune' }): ConsistencyCommand {
+  return old.verb === 'prune' ? { verb: 'prune', confirm: null } : { verb: old.verb };
 }

@@ -8,7 +8,7 @@ import type { Queryable } from '../store/db.js';
 import type { Store } from '../store/store.js';
 import type { Engine } from '../lifecycle/engine.js';
 import { messageOf, type Operation } from '../domain/index.js';
-import type { RepairDeps } from '../consistency/repair.js';
+import type { ActionRuntime } from '../actions/index.js';
 import type { Runtime } from '../runtime.js';
 import { answerConsistency, type ConsistencyRequest } from './consistency.js';
 import type { Outbox, Write } from './outbox.js';
@@ -32,7 +32,7 @@ export interface Recorder {
 }
 
 export interface DurableDeps {
-  rt: RepairDeps & Pick<Runtime, 'urls'>;
+  rt: ActionRuntime & Pick<Runtime, 'urls'>;
   outbox: Outbox;
   /** Told what was recorded but not sent yet (the outbox's pass sends it). */
   log?: LogFn;

@@ -17,7 +17,7 @@ import { sweepExpiry } from './expiry.js';
 import { answerConsistency, driftMonitor, type ConsistencyRequest } from './consistency.js';
 import { installationClient } from './config-repo.js';
 import { authorityFor } from './authority.js';
-import type { ConsoleAccess } from '../web/console-api.js';
+import type { ConsoleAccess } from '../web/principals.js';
 import { messageOf } from '../domain/index.js';
 import { logFn } from '../system/log.js';
 import { installationKey, splitRepo, type RepoRef } from './types.js';

@@ -33,4 +33,4 @@ export const retryCommand = (name: EnvName): NextCommand => command('retry', nam
 export const deleteCommand = (name: EnvName): NextCommand => command('delete', name);
 /** Shown after a delete left its branch behind (a Git failure on delete is only a warning). */
 export const branchCleanupCommand = (name: EnvName): string =>
-  `git push <remote> --delete ${name}  (or /env prune --confirm)`;
+  `git push <remote> --delete ${name}  (or kindler prune ${name}, then its --confirm)`;

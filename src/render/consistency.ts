@@ -63,9 +63,7 @@ export function renderActionsText(
       ? 'Nothing to sync: every system holds what the database implies.'
       : 'Nothing to prune: no orphans.';
   const head =
-    verb === 'prune' && !confirmed
-      ? 'Would do (preview; nothing was changed — run again with --confirm):'
-      : 'Actions:';
+    verb === 'prune' && !confirmed ? 'Would do (preview; nothing was changed):' : 'Actions:';
   return [
     head,
     ...actions.map(

@@ -7,7 +7,7 @@ import { issueSetupCode, registrationHandler } from '../github/registration.js';
 import { appConfigured, startGitHub } from '../github/start.js';
 import { packageRoot } from '../system/package-root.js';
 import type { Runtime } from '../runtime.js';
-import { githubUserLookup } from '../web/console-api.js';
+import { githubUserLookup } from '../web/principals.js';
 import { dashboardHandler } from '../web/handler.js';
 import { systemLinks } from '../web/links.js';
 import { healthHandler, startHttpServer } from './http-server.js';

@@ -1,5 +1,6 @@
 // The smallest surface both backends share: parameterised queries and transactions. Everything
 // above it (migrations, the SQL store) is written once and runs on PostgreSQL and PGlite alike.
+import { isDatabaseUnavailable } from '../domain/errors.js';
 
 export interface Queryable {
   query<R extends object = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
@@ -39,6 +40,7 @@ export function pgConstraint(error: unknown): string | undefined {
  * connection lost) rather than that a query was wrong: the caller may fall back to the snapshot.
  */
 export function isUnreachable(error: unknown): boolean {
+  if (isDatabaseUnavailable(error)) return true;
   const code = pgCode(error);
   if (code && (/^08/.test(code) || code === '57P01' || code === '57P02' || code === '57P03'))
     return true;

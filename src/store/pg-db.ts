@@ -1,7 +1,7 @@
 // PostgreSQL through node-postgres: a pool for queries, one client per transaction.
 import pg from 'pg';
 import { DatabaseUnavailable } from '../domain/errors.js';
-import type { Db, Queryable } from './db.js';
+import { isUnreachable, type Db, type Queryable } from './db.js';
 
 // Timestamps without time zone (the upstream columns) are read as UTC, like the rest.
 pg.types.setTypeParser(
@@ -69,7 +69,7 @@ export class PgDb implements Db {
       try {
         return (await client.query(sql, params)).rows as R[];
       } catch (error) {
-        if (broken || isUnavailable(error)) throw new DatabaseUnavailable(error);
+        if (broken || isUnreachable(error)) throw new DatabaseUnavailable(error);
         throw error;
       }
     };
@@ -145,14 +145,4 @@ export class PgDb implements Db {
   async close(): Promise<void> {
     await this.pool.end();
   }
-}
-
-/**
- * The server's own words for "not now": connection exceptions (class 08), shutting down or
- * restarting (57P01–57P03), too many connections (53300). Anything else it says is an answer.
- */
-function isUnavailable(error: unknown): boolean {
-  if (!(error instanceof pg.DatabaseError)) return false;
-  const code = error.code ?? '';
-  return code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code);
 }

@@ -1,6 +1,7 @@
 // The Store over either backend: the same SQL on PostgreSQL and PGlite.
 import type { z } from 'zod';
 import type { StateKey } from './state-key.js';
+import { forgetStates, getState, setState, takeState } from './state.js';
 import {
   alreadyExists,
   isFinished,
@@ -455,22 +456,20 @@ export class SqlStore implements Store {
     );
   }
 
-  async getState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null> {
-    const rows = await this.db.query<{ value: unknown }>(
-      'select value from kindler_state where key = $1',
-      [key.name],
-    );
-    if (!rows[0]) return null;
-    const parsed = key.schema.safeParse(rows[0].value);
-    return parsed.success ? parsed.data : null;
+  getState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null> {
+    return getState(this.db, key);
   }
 
-  async setState<S extends z.ZodType>(key: StateKey<S>, value: z.input<S>): Promise<void> {
-    await this.db.query(
-      `insert into kindler_state (key, value, updated_at) values ($1, $2::jsonb, now())
-       on conflict (key) do update set value = excluded.value, updated_at = now()`,
-      [key.name, JSON.stringify(value)],
-    );
+  setState<S extends z.ZodType>(key: StateKey<S>, value: z.input<S>): Promise<void> {
+    return setState(this.db, key, value);
+  }
+
+  takeState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null> {
+    return takeState(this.db, key);
+  }
+
+  forgetStates(prefix: string, olderThan: Date): Promise<number> {
+    return forgetStates(this.db, prefix, olderThan);
   }
 
   putWrite(write: NewWrite, again: boolean): Promise<WriteRecord> {

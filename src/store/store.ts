@@ -227,6 +227,10 @@ export interface Store extends WriteLog {
   /** Small JSON documents (latest consistency report, drift issue number, …). */
   getState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null>;
   setState<S extends z.ZodType>(key: StateKey<S>, value: z.input<S>): Promise<void>;
+  /** Reads and removes a document in one step: of two takers, one gets it. */
+  takeState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null>;
+  /** Removes the documents under `prefix` last written before `olderThan`; how many. */
+  forgetStates(prefix: string, olderThan: Date): Promise<number>;
 
   close(): Promise<void>;
 }

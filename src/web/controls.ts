@@ -1,6 +1,7 @@
 // The console's controls: small server-rendered forms, each posting one action with the session's
 // CSRF token, shown only when the signed-in viewer may use it (the server refuses the others
 // whatever a page sends). Labels for every field; a delete asks for the name typed again.
+import type { PrunePreview } from '../actions/index.js';
 import type { Verb } from '../commands/verbs.js';
 import { spell, type NextCommand } from '../domain/index.js';
 import { esc } from './html.js';
@@ -54,12 +55,12 @@ ${csrfField(viewer)}
   return parts.join('\n');
 }
 
-/** A prune preview's confirmation: only the names listed are removed. */
-export function pruneConfirm(viewer: Viewer, names: string[]): string {
-  if (!names.length) return '<p>Nothing to prune: every name a system holds has a row.</p>';
-  return `<form method="post" action="/kindler/consistency/prune">${csrfField(viewer)}<input type="hidden" name="confirm" value="yes">
-${names.map((n) => `<input type="hidden" name="names" value="${esc(n)}">`).join('')}
-<p>Remove what ${names.map((n) => `<code>${esc(n)}</code>`).join(', ')} still hold${names.length === 1 ? 's' : ''}? Branches are archived first.</p>
+/** A prune preview's confirmation: it names the preview, and only what it listed is removed. */
+export function pruneConfirm(viewer: Viewer, preview: PrunePreview | null): string {
+  if (!preview) return '<p>Nothing to prune: every name a system holds has a row.</p>';
+  const { names } = preview;
+  return `<form method="post" action="/kindler/consistency/prune">${csrfField(viewer)}<input type="hidden" name="confirm" value="${esc(preview.id)}">
+<p>Remove what ${names.map((n) => `<code>${esc(n)}</code>`).join(', ')} still hold${names.length === 1 ? 's' : ''}? Branches are archived first. (Preview <code>${esc(preview.id)}</code>, until ${esc(preview.expiresAt.toISOString())}.)</p>
 <p><button type="submit">Prune ${names.length === 1 ? 'it' : `these ${names.length}`}</button></p></form>`;
 }
 

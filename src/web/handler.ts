@@ -15,7 +15,7 @@ import path from 'node:path';
 import { packageRoot } from '../system/package-root.js';
 import { LiveEvents } from './live.js';
 import type http from 'node:http';
-import type { RepairDeps } from '../consistency/repair.js';
+import type { ActionRuntime } from '../actions/index.js';
 import type { Runtime } from '../runtime.js';
 import { json, readSmallBody, type Handler } from '../server/http-server.js';
 import type { Metrics } from '../server/metrics.js';
@@ -25,15 +25,15 @@ import {
   OPERATOR,
   allowedVerbs,
   bearerPrincipal,
-  consoleApi,
-  formAction,
   judgeFor,
   refuse,
   tooMany,
   type ConsoleAccess,
   type Principal,
   type Refusal,
-} from './console-api.js';
+} from './principals.js';
+import { consoleApi } from './console-api.js';
+import { formAction } from './forms.js';
 import { isLoopbackAddress, peerAddress } from '../server/peer.js';
 import { FailureThrottle } from './throttle.js';
 import { pruneConfirm, type Viewer } from './controls.js';
@@ -44,7 +44,7 @@ import { esc } from './html.js';
 import { environmentPage, listPage, notFoundPage, page } from './pages.js';
 
 export function dashboardHandler(
-  rt: Runtime & RepairDeps,
+  rt: Runtime & ActionRuntime,
   options: {
     token?: string | undefined;
     metrics?: Metrics;
@@ -86,7 +86,7 @@ export function dashboardHandler(
       ? ['stop', 'start', 'retry', 'cancel', 'extend', 'delete']
       : ['create', 'check', 'sync', 'prune'];
     // A permission GitHub cannot tell us now offers no controls; the page still shows.
-    const allowed = await allowedVerbs(rt, access, session, verbs, name).catch(
+    const allowed = await allowedVerbs(rt.store, access, session, verbs, name).catch(
       () => new Set<Verb>(),
     );
     return {
@@ -117,7 +117,7 @@ export function dashboardHandler(
     if (principal.via === 'token') return { principal };
     let decision;
     try {
-      decision = await judgeFor(rt, access, principal, 'list', null);
+      decision = await judgeFor(rt.store, access, principal, { verb: 'list' });
     } catch (error) {
       return {
         status: 503,

@@ -415,7 +415,12 @@ describe('a real server process under attack', () => {
       String(answers),
     ).toBe(true);
     for (const socket of stalled) socket.destroy();
-    expect(answers.filter((s) => s === 503).length).toBeGreaterThan(0);
+    // The budget refused some before reading them: a 503, or (the connection closed while the
+    // client was still sending) a reset. A body read whole is answered 400, never reset.
+    expect(
+      answers.filter((s) => s === 503 || s === 'reset').length,
+      String(answers),
+    ).toBeGreaterThan(0);
     const grown = server.peakRss() - idle;
     process.stdout.write(
       `20 × 24 MB forged: idle ${Math.round(idle / 2 ** 20)} MB, peak +${Math.round(grown / 2 ** 20)} MB; ${answers.filter((s) => s === 503).length} answered 503\n`,

@@ -110,7 +110,7 @@ describe('kindler CLI', () => {
       'kindler create: the provider is given twice ("kind" and --provider k3d); give it once',
     ],
     [['create', 'x', 'kind', 'more'], 2, 'kindler create: unexpected argument "more"'],
-    [['extend', 'x'], 2, 'kindler extend: a duration is required (24h, 3d)'],
+    [['extend', 'x', '24h', 'extra'], 2, 'kindler extend: unexpected argument "extra"'],
     [['extend', 'x', 'soon'], 2, 'kindler extend: "soon" is not a duration'],
     [['extend', 'ghost', '24h'], 3, 'kindler extend: environment "ghost" does not exist'],
     [['create', 'pr-99'], 2, '"pr-99" starts with pr-, which belongs to pull requests'],
@@ -291,11 +291,11 @@ describe('kindler CLI', () => {
     expect((await cliInProcess(['status', 'no-tools'], env)).code).toBe(3);
   });
 
-  it('cancel with nothing running says so; of an unknown environment it is refused (3)', async () => {
+  it('cancel with nothing running says so (7, as on every surface); of an unknown environment it is refused (3)', async () => {
     const r = await cliInProcess(['cancel', 'dev'], env);
     expect(r).toMatchObject({
-      code: 0,
-      stdout: 'Nothing to cancel: "dev" has no queued or running operation.\n',
+      code: 7,
+      stderr: 'kindler cancel: nothing to cancel: "dev" has no queued or running operation\n',
     });
     const unknown = await cliInProcess(['cancel', 'nosuch'], env);
     expect(unknown).toMatchObject({

@@ -246,9 +246,9 @@ describe('consistency check, sync and prune', () => {
       ),
     ).toEqual([
       'mismatch git dev: deploy/ differs from the templates: deploy/values.yaml differs → kindler sync dev',
-      'orphan git gone: branch "gone" has no database row → kindler prune --confirm gone',
-      'orphan k3d gone: k3d cluster "gone" has no database row → kindler prune --confirm gone',
-      'orphan argocd gone: Argo CD secret cluster-gone has no database row → kindler prune --confirm gone',
+      'orphan git gone: branch "gone" has no database row → kindler prune gone',
+      'orphan k3d gone: k3d cluster "gone" has no database row → kindler prune gone',
+      'orphan argocd gone: Argo CD secret cluster-gone has no database row → kindler prune gone',
       'missing git web: no branch "web" → kindler sync web',
       'missing haproxy web: no route for "web" → kindler sync web',
     ]);
@@ -323,7 +323,7 @@ describe('consistency check, sync and prune', () => {
     expect(result.code).toBe(5);
   });
 
-  it('prune without --confirm only previews; with --confirm it archives the branch and removes the rest', async () => {
+  it('prune only previews, under an id; --confirm <id> archives the branch and removes the rest', async () => {
     portainerList([
       { Id: 7, Name: 'dev', Type: 7 },
       { Id: 8, Name: 'web', Type: 7 },
@@ -332,9 +332,12 @@ describe('consistency check, sync and prune', () => {
     const before = branches();
     fakes.clearArgv();
     const preview = await cliInProcess(['prune'], env);
-    expect(preview.stdout).toContain(
-      'Would do (preview; nothing was changed — run again with --confirm):',
-    );
+    expect(preview.stdout).toContain('Would do (preview; nothing was changed):');
+    const id =
+      /To do this: kindler prune --confirm ([0-9a-f]{8}) \(before \S+Z\)\. Only what is listed is removed\./.exec(
+        preview.stderr,
+      )?.[1];
+    expect(id, preview.stderr).toBeDefined();
     expect(preview.stdout).toContain('• gone: delete k3d cluster "gone" (k3d cluster delete gone)');
     expect(preview.stdout).toMatch(
       /• gone: archive branch "gone" as "archive\/gone-\d{8}-\d{6}", then delete it/,
@@ -351,7 +354,7 @@ describe('consistency check, sync and prune', () => {
         { Id: 8, Name: 'web', Type: 7 },
       ]);
     secretList([inCluster, secret('dev'), secret('web'), secret('gone')]);
-    const confirmed = await cliInProcess(['prune', '--confirm', 'gone'], env);
+    const confirmed = await cliInProcess(['prune', '--confirm', id!], env);
     expect(confirmed.stdout).toContain('✓ gone: delete k3d cluster "gone"');
     expect(confirmed.stdout).toContain('Consistent: no differences');
     expect(confirmed.code).toBe(0);
@@ -389,7 +392,7 @@ describe('consistency check, sync and prune', () => {
       'environment "nope" is not in the database; sync recreates only what the database holds',
     );
     expect(sync.code).toBe(3);
-    const prune = await cliInProcess(['prune', '--confirm', 'dev'], env);
+    const prune = await cliInProcess(['prune', 'dev'], env);
     expect(prune.stderr).toContain('nothing named "dev" is orphaned');
     expect(prune.code).toBe(3);
     expect(branches()).toContain('dev');

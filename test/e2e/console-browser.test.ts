@@ -16,7 +16,7 @@ import type { GitHubClient } from '../../src/github/types.js';
 import { Worker } from '../../src/github/worker.js';
 import { Engine } from '../../src/lifecycle/engine.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
-import { githubUserLookup } from '../../src/web/console-api.js';
+import { githubUserLookup } from '../../src/web/principals.js';
 import { dashboardHandler } from '../../src/web/handler.js';
 import { ARTIFACTS, launchChromium, serveDashboard } from '../support/browser.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';

@@ -172,7 +172,7 @@ describe('consistency through the GitHub App', () => {
     );
     expect(replies[0]).toContain('> /env check');
     expect(replies[0]).toContain(
-      '| `gone` | git | orphan | branch "gone" has no database row | `/env prune --confirm` |',
+      '| `gone` | git | orphan | branch "gone" has no database row | `/env prune gone` |',
     );
     expect(replies[0]).toContain('| `dev` | k3d | ✓ | ✓ | skipped | skipped | skipped |');
   });
@@ -222,13 +222,13 @@ describe('consistency through the GitHub App', () => {
     expect((await rt.store.getEnvironment(envName('dev')))?.status).toBe('ready');
   });
 
-  it('/env prune previews; --confirm without a preview does nothing; after a preview it archives', async () => {
+  it('/env prune previews under an id; a confirmation of no preview does nothing; of the preview it archives, once', async () => {
     const replies: string[] = [];
     ack('Codertocat', 'write');
     nock(API).post(`${R}/issues/1/comments`, collect(replies)).reply(201, { id: 3 });
-    await comment('/env prune --confirm');
+    await comment('/env prune --confirm 0badc0de');
     expect(replies[0]).toContain(
-      'Nothing to confirm: prune removes only what a preview showed in the last hour. Comment `/env prune` first',
+      'there is no prune preview "0badc0de" to carry out (a preview lasts an hour and is carried out once); nothing was done\n\nNext: `/env prune`',
     );
     expect(branches()).toContain('gone');
 
@@ -239,7 +239,11 @@ describe('consistency through the GitHub App', () => {
     expect(replies[1]).toMatch(
       /- • `gone`: archive branch "gone" as "archive\/gone-\d{8}-\d{6}", then delete it/,
     );
-    expect(replies[1]).toContain('comment `/env prune --confirm` within the hour');
+    const id =
+      /comment `\/env prune --confirm ([0-9a-f]{8})` before \S+Z\. Only what is listed here is removed\./.exec(
+        replies[1]!,
+      )?.[1];
+    expect(id).toBeDefined();
     expect(branches()).toContain('gone');
 
     ack('Codertocat', 'write', true);
@@ -247,7 +251,7 @@ describe('consistency through the GitHub App', () => {
     nock(API).post(`${R}/issues/1/comments`, collect(replies)).times(2).reply(201, { id: 5 });
     const runs: any[] = [];
     operationRun(runs, 3232);
-    await comment('/env prune --confirm');
+    await comment(`/env prune --confirm ${id}`);
     const op = (await rt.store.latestOperation(envName('gone')))!;
     expect(op).toMatchObject({
       kind: 'prune',
@@ -271,6 +275,11 @@ describe('consistency through the GitHub App', () => {
     expect((await rt.engine.execute(op.id, { owner: 'test' }))?.status).toBe('success');
     expect(branches().filter((b) => b.startsWith('archive/gone-'))).toHaveLength(1);
     expect(branches()).not.toContain('gone');
+    // Carried out once: the same confirmation again finds nothing to confirm.
+    ack('Codertocat', 'write', true);
+    nock(API).post(`${R}/issues/1/comments`, collect(replies)).reply(201, { id: 6 });
+    await comment(`/env prune --confirm ${id}`);
+    expect(replies[4]).toContain(`there is no prune preview "${id}" to carry out`);
   });
 
   it('Re-check on a check run runs the check again and publishes a new consistency check run', async () => {
@@ -326,7 +335,7 @@ describe('consistency through the GitHub App', () => {
     });
     expect(opened.body).toContain('<!-- kindler:drift -->');
     expect(opened.body).toContain(
-      '| `stray` | git | orphan | branch "stray" has no database row | `/env prune --confirm` |',
+      '| `stray` | git | orphan | branch "stray" has no database row | `/env prune stray` |',
     );
 
     nock(API)

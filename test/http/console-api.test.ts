@@ -18,7 +18,7 @@ import type { GitHubClient } from '../../src/github/types.js';
 import { Engine } from '../../src/lifecycle/engine.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { startHttpServer } from '../../src/server/http-server.js';
-import { githubUserLookup } from '../../src/web/console-api.js';
+import { githubUserLookup } from '../../src/web/principals.js';
 import { dashboardHandler } from '../../src/web/handler.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { fakeSystems } from '../support/fake-steps.js';
@@ -240,7 +240,7 @@ describe('the console API', () => {
     expect(await rt.store.getEnvironment(envName('nope'))).toBeNull();
   });
 
-  it('consistency: check answers the report; a prune needs the names a preview listed', async () => {
+  it('consistency: check answers the report; a prune is confirmed by the id of its preview, once', async () => {
     // An environment whose row went away behind the engine's back: its systems are orphans.
     const made = await call('POST', 'environments', LOCAL, { name: 'orph' });
     await rt.engine.execute(made.body.operation.id, { owner: 'test:1' });
@@ -253,21 +253,33 @@ describe('the console API', () => {
     expect(preview.body.confirmed).toBe(false);
     // (what earlier tests left in the in-memory systems is listed too)
     expect(preview.body.actions.map((a: { name: string }) => a.name)).toContain('orph');
+    expect(preview.body.preview.names).toContain('orph');
+    expect(preview.body.preview.id).toMatch(/^[0-9a-f]{8}$/);
     const blind = await call('POST', 'consistency/prune', LOCAL, { confirm: true });
     expect(blind.status).toBe(400);
-    expect(blind.body.error).toMatch(/^"names" is required with "confirm"/);
+    expect(blind.body.error).toBe('"confirm" must be one word (a string without spaces)');
+    const unknown = await call('POST', 'consistency/prune', LOCAL, { confirm: '0badc0de' });
+    expect(unknown.status).toBe(409);
+    expect(unknown.body).toEqual({
+      error:
+        'there is no prune preview "0badc0de" to carry out (a preview lasts an hour and is carried out once); nothing was done',
+      fix: '/env prune',
+    });
     const pruned = await call('POST', 'consistency/prune', LOCAL, {
-      confirm: true,
-      names: ['orph'],
+      confirm: preview.body.preview.id,
     });
     expect(pruned.status).toBe(202);
-    expect(pruned.body.operations).toMatchObject([
-      {
+    expect(pruned.body.operations).toContainEqual(
+      expect.objectContaining({
         kind: 'prune',
         envName: 'orph',
-        trigger: { source: 'dashboard', actor: 'operator', via: 'token' },
-      },
-    ]);
+        trigger: expect.objectContaining({ source: 'dashboard', actor: 'operator', via: 'token' }),
+      }),
+    );
+    const again = await call('POST', 'consistency/prune', LOCAL, {
+      confirm: preview.body.preview.id,
+    });
+    expect(again.status).toBe(409);
     const read = await call('POST', 'consistency/sync', 'gho_rita');
     expect(read.status).toBe(403);
   });

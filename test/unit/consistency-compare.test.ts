@@ -178,12 +178,12 @@ describe('consistency comparison', () => {
       { defaultBranch: 'main' },
     );
     expect(only(report)).toEqual([
-      'orphan git gone → kindler prune --confirm gone',
-      'orphan k3d gone → kindler prune --confirm gone',
-      'orphan portainer gone → kindler prune --confirm gone',
-      'orphan argocd gone → kindler prune --confirm gone',
-      'orphan haproxy gone → kindler prune --confirm gone',
-      'orphan kind stray → kindler prune --confirm stray',
+      'orphan git gone → kindler prune gone',
+      'orphan k3d gone → kindler prune gone',
+      'orphan portainer gone → kindler prune gone',
+      'orphan argocd gone → kindler prune gone',
+      'orphan haproxy gone → kindler prune gone',
+      'orphan kind stray → kindler prune stray',
     ]);
     expect(report.matrix.find((r) => r.name === 'gone')).toMatchObject({
       inDatabase: false,

@@ -7,13 +7,13 @@ describe('a next command', () => {
   it('is spelled /env … in a comment and kindler … in a terminal', () => {
     expect(spell(command('retry', 'dev'), 'comment')).toBe('/env retry dev');
     expect(spell(command('retry', 'dev'), 'cli')).toBe('kindler retry dev');
-    // In a comment sync and prune act on the whole report: they take no names there.
-    expect(spell(command('prune', '--confirm', 'old'), 'comment')).toBe('/env prune --confirm');
-    expect(spell(command('prune', '--confirm', 'old'), 'cli')).toBe('kindler prune --confirm old');
-    expect(spell(command('sync', 'web'), 'comment')).toBe('/env sync');
+    // Every surface has one grammar: sync and prune take names in a comment too.
+    expect(spell(command('prune', 'old'), 'comment')).toBe('/env prune old');
+    expect(spell(command('prune', 'old'), 'cli')).toBe('kindler prune old');
+    expect(spell(command('sync', 'web'), 'comment')).toBe('/env sync web');
     const twoSteps = afterShell('k3d cluster delete dev', command('sync', 'dev'));
     expect(spell(twoSteps, 'cli')).toBe('k3d cluster delete dev && kindler sync dev');
-    expect(spell(twoSteps, 'comment')).toBe('k3d cluster delete dev && /env sync');
+    expect(spell(twoSteps, 'comment')).toBe('k3d cluster delete dev && /env sync dev');
     expect(spell(shell('k3d cluster start dev'), 'comment')).toBe('k3d cluster start dev');
   });
 

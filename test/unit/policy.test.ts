@@ -1,7 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY, authorize, parsePolicy } from '../../src/commands/policy.js';
+import {
+  DEFAULT_POLICY,
+  applyPolicy as authorize,
+  parsePolicy,
+} from '../../src/commands/policy.js';
 
 const POLICY = `permissions:
   rules:

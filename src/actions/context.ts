@@ -1,0 +1,35 @@
+// What every action is given, whatever surface asked: the engine and store to record through (a
+// comment's are bound to the transaction that admits its delivery), the systems a consistency check
+// reads, and who asks (the trigger, with its actor). The limits of one request live here, once.
+import type { CheckDeps } from '../consistency/check.js';
+import type { Trigger } from '../domain/index.js';
+import type { EngineApi } from '../lifecycle/engine-api.js';
+import type { Runtime } from '../runtime.js';
+import type { Store } from '../store/store.js';
+
+export interface ActionContext {
+  engine: Pick<EngineApi, 'request' | 'retry' | 'cancel'>;
+  store: Store;
+  /** The systems a consistency check compares (the runtime's own object: checks are shared by it). */
+  systems: CheckDeps;
+  trigger: Trigger;
+  now?: () => Date;
+}
+
+export const LIMITS = {
+  /** Operations one sync, one confirmed prune or one Sync button may record. */
+  repairsPerRequest: 10,
+  /** How long a prune preview can be confirmed. */
+  prunePreviewMs: 3_600_000,
+} as const;
+
+/** What a surface holds to build an ActionContext: the runtime's engine and the checked systems. */
+export type ActionRuntime = CheckDeps & Pick<Runtime, 'engine'>;
+
+/** The context of one request from `trigger`, on the runtime's own engine and store. */
+export const contextOf = (rt: ActionRuntime, trigger: Trigger): ActionContext => ({
+  engine: rt.engine,
+  store: rt.store,
+  systems: rt,
+  trigger,
+});

@@ -1,0 +1,21 @@
+// `status <name>`: the environment and its last operation (one may outlive the other: a deleted
+// environment's last operation is still told).
+import type { CommandOf } from '../commands/verbs.js';
+import { notFound, type Environment, type Operation } from '../domain/index.js';
+import type { ActionContext } from './context.js';
+
+export interface StatusOutcome {
+  verb: 'status';
+  environment: Environment | null;
+  operation: Operation | null;
+}
+
+export async function status(
+  command: CommandOf<'status'>,
+  ctx: Pick<ActionContext, 'store'>,
+): Promise<StatusOutcome> {
+  const environment = await ctx.store.getEnvironment(command.name);
+  const operation = await ctx.store.latestOperation(command.name);
+  if (!environment && !operation) throw notFound(command.name);
+  return { verb: 'status', environment, operation };
+}

@@ -1,0 +1,83 @@
+// Outcomes said in a GitHub comment. An operation is told by its own status comment and check run
+// (the reporter), so recording one answers nothing here; everything else is a reply quoting the
+// line it answers.
+import { isOperationOutcome, type Outcome, type OutcomeOf } from '../actions/index.js';
+import { helpText } from '../commands/usage.js';
+import { environmentUrl, spell, type Operation, type UrlSettings } from '../domain/index.js';
+import { renderActionsMarkdown, renderReportMarkdown } from '../render/consistency.js';
+import { renderStatusComment } from '../render/status-comment.js';
+
+export type CommentAnswer = { report: Operation } | { reply: string };
+
+/** What a comment's line gets for the outcome of its command. */
+export function commentAnswer(outcome: Outcome, quoted: string, urls: UrlSettings): CommentAnswer {
+  const quote = (text: string) => ({ reply: `> ${quoted}\n\n${text}` });
+  if (isOperationOutcome(outcome)) return { report: outcome.operation };
+  switch (outcome.verb) {
+    case 'cancel': {
+      const op = outcome.operation;
+      const name = op.envName;
+      if (!outcome.stopped)
+        return quote(`Asked ${op.kind} #${op.id} of \`${name}\` to stop after its current step.`);
+      const resume = op.fixCommand ? ` To resume it: \`${spell(op.fixCommand, 'comment')}\`` : '';
+      return quote(
+        `Cancelled ${op.kind} #${op.id} of \`${name}\`: ${op.error ?? 'cancelled'}.${resume}`,
+      );
+    }
+    case 'extend': {
+      const env = outcome.environment;
+      return quote(
+        env.expiresAt
+          ? `\`${env.name}\` now expires ${env.expiresAt.toISOString()}.`
+          : `\`${env.name}\` no longer expires.`,
+      );
+    }
+    case 'help':
+      return { reply: helpText(outcome.topic) };
+    case 'list':
+      return {
+        reply:
+          outcome.environments.length === 0
+            ? 'No environments yet. Create one with `/env create <name>`.'
+            : [
+                '| name | provider | status | http | https | url |',
+                '|---|---|---|---|---|---|',
+                ...outcome.environments.map(
+                  (e) =>
+                    `| ${e.name} | ${e.provider} | ${e.status} | ${e.httpPort} | ${e.httpsPort} | ${environmentUrl(e, urls)} |`,
+                ),
+              ].join('\n'),
+      };
+    case 'status':
+      return {
+        reply: outcome.operation
+          ? renderStatusComment(outcome.operation, outcome.environment, urls, { marker: false })
+          : `\`${outcome.environment?.name}\`: ${outcome.environment?.status}`,
+      };
+    case 'check':
+      return { reply: renderReportMarkdown(outcome.report, { command: '/env', maxRows: 30 }) };
+    case 'sync':
+      return { reply: syncReply(outcome) };
+    case 'prune':
+      return { reply: pruneReply(outcome) };
+  }
+}
+
+function syncReply(outcome: OutcomeOf<'sync'>): string {
+  const actions = renderActionsMarkdown(outcome.actions, 'sync', true);
+  return outcome.operations.length
+    ? `${actions}\n\nEach sync is an operation of its own: its status comment and check run follow it.`
+    : `${actions}\n\n${renderReportMarkdown(outcome.report, { command: '/env', maxRows: 30 })}`;
+}
+
+function pruneReply(outcome: OutcomeOf<'prune'>): string {
+  if (!outcome.confirmed) {
+    const listed = renderActionsMarkdown(outcome.actions, 'prune', false);
+    return outcome.preview
+      ? `${listed}\n\nTo do this, comment \`/env prune --confirm ${outcome.preview.id}\` before ${outcome.preview.expiresAt.toISOString()}. Only what is listed here is removed.`
+      : listed;
+  }
+  if (outcome.actions.length === 0)
+    return 'Nothing left to prune: what the preview listed is gone or has a database row again.';
+  return `${renderActionsMarkdown(outcome.actions, 'prune', true)}\n\nEach prune is an operation of its own: its status comment and check run follow it.`;
+}
