@@ -51,5 +51,5 @@ export {
   type OutcomeOf,
   type OperationOutcome,
 } from './outcome.js';
-export type { PruneOutcome, PrunePreview } from './prune.js';
+export { openPreview, type PruneOutcome, type PrunePreview } from './prune.js';
 export { authorize, judgedAs, type Decide } from './authorize.js';

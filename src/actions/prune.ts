@@ -38,6 +38,19 @@ const PREFIX = 'prune:preview:';
 const Kept = z.object({ names: z.array(z.string()), at: z.string(), by: z.string().nullable() });
 const previewKey = (id: string) => stateKey(`${PREFIX}${id}`, Kept);
 
+/** A preview still open to confirmation (within its hour), or null. */
+export async function openPreview(
+  store: ActionContext['store'],
+  id: string,
+  now = new Date(),
+): Promise<PrunePreview | null> {
+  if (!/^[0-9a-f]{8}$/.test(id)) return null;
+  const kept = await store.getState(previewKey(id));
+  if (!kept) return null;
+  const expiresAt = new Date(new Date(kept.at).getTime() + LIMITS.prunePreviewMs);
+  return expiresAt > now ? { id, names: kept.names, expiresAt } : null;
+}
+
 export async function prune(
   command: CommandOf<'prune'>,
   ctx: Pick<ActionContext, 'engine' | 'store' | 'systems' | 'trigger' | 'now'>,

@@ -152,7 +152,8 @@ export async function dispatch(
   command: CommandName,
   args: string[],
   io: CliIo,
-  // The CLI shows its own progress: its log says only what goes wrong, unless LOG_LEVEL asks more.
+  // The CLI says what happened in its own lines (progress, the failure once, its hint); its log is
+  // silent unless LOG_LEVEL or LOG_FORMAT asks for it.
   open: (config: Config) => Promise<Runtime> = async (config) => {
     const [{ openRuntime }, { createLogger }] = await Promise.all([
       import('../runtime.js'),
@@ -161,7 +162,10 @@ export async function dispatch(
     return openRuntime(config, {
       ownerAlive,
       log: createLogger(
-        { ...config, LOG_LEVEL: io.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn' },
+        {
+          ...config,
+          LOG_LEVEL: io.env.LOG_LEVEL || io.env.LOG_FORMAT ? config.LOG_LEVEL : 'silent',
+        },
         new Redactor(config.secrets),
       ),
     });

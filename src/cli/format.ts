@@ -76,8 +76,8 @@ export function operationSummary(op: Operation, options: { steps?: boolean } = {
   if (op.status === 'failed' && op.failedStep) {
     lines.push(
       '',
-      `Error: ${op.error ?? 'unknown error'}`,
-      `To resolve, ${hintFor(op.kind, op.failedStep)}, then run: ${spell(op.fixCommand ?? retryCommand(op.envName), 'cli')}`,
+      // The error itself is on the failed step's line, shown above or live: said once.
+      `To resolve, ${hintFor(op.kind, op.failedStep, op.error)}, then run: ${spell(op.fixCommand ?? retryCommand(op.envName), 'cli')}`,
     );
   }
   return lines.join('\n');

@@ -21,11 +21,47 @@ const CREATE_HINTS: Record<StepName, string> = {
     "check that the environment answers: Argo CD synced its branch, the cluster's ingress is up and the route reaches the published http port (KINDLER_READY_TIMEOUT sets how long to wait)",
 };
 
-export function hintFor(kind: OperationKind, step: StepName): string {
+/**
+ * Causes that say more than their step: what the error's own words name. Read only to choose the
+ * hint shown to a person (never to decide what the engine does), most specific first.
+ */
+const CAUSES: { test: RegExp; hint: (m: RegExpExecArray) => string }[] = [
+  {
+    test: /spawn (\S+) ENOENT|(?:^|\s)([\w.-]+): (?:command )?not found|executable file not found in \$PATH/,
+    hint: (m) =>
+      `install ${(m[1] ?? m[2]) ? `\`${m[1] ?? m[2]}\`` : 'the missing program'} or put it on PATH for the bot (it was not found)`,
+  },
+  {
+    test: /Cannot connect to the Docker daemon|docker\.sock|Is the docker daemon running/i,
+    hint: () => 'start Docker: its daemon did not answer',
+  },
+  {
+    test: /port is already allocated|address already in use|EADDRINUSE/i,
+    hint: () =>
+      'free the port the error names (another process or cluster holds it), or delete the environment and create it again for other ports',
+  },
+  {
+    test: /x509|self[- ]signed certificate|unable to verify the first certificate|CERT_[A-Z_]+|certificate has expired/i,
+    hint: () =>
+      "make the server's certificate trusted here (NODE_EXTRA_CA_CERTS names a CA file) or fix the certificate it presents",
+  },
+  {
+    test: /pull access denied|ErrImagePull|ImagePullBackOff|failed to pull|manifest unknown|toomanyrequests/i,
+    hint: () =>
+      'make the image available: pull it where Docker can reach the registry and load it into the cluster (k3d image import, kind load docker-image), or check the image name',
+  },
+];
+
+/** What to check after `step` of a `kind` operation failed; the cause in `error` refines it. */
+export function hintFor(kind: OperationKind, step: StepName, error?: string | null): string {
+  for (const cause of CAUSES) {
+    const m = error ? cause.test.exec(error) : null;
+    if (m) return cause.hint(m);
+  }
   if (kind === 'deploy' && step === 'branch')
     return "fix what the error names in the pull request's deploy/ and push again (the previous deployment stays); when GitHub failed, retry";
-  if (kind === 'delete' && step === 'cluster')
-    return 'check that Docker is running and the cluster can be deleted';
+  if (step === 'cluster' && kind !== 'create' && kind !== 'sync')
+    return `check that Docker is running and the cluster exists (k3d cluster list, kind get clusters) before you ${kind === 'delete' ? 'delete' : kind} it again`;
   return CREATE_HINTS[step];
 }
 

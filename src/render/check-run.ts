@@ -49,7 +49,7 @@ export function checkRunState(
       '',
       `**${op.failedStep} failed:** ${inlineText(op.error ?? '', 4_000)}`,
       '',
-      `To resolve, ${hintFor(op.kind, op.failedStep)}, then press **Retry** or comment \`${spell(op.fixCommand ?? retryCommand(op.envName), 'comment')}\`.`,
+      `To resolve, ${hintFor(op.kind, op.failedStep, op.error)}, then press **Retry** or comment \`${spell(op.fixCommand ?? retryCommand(op.envName), 'comment')}\`.`,
     );
   if (op.status === 'success' && ensures(op.kind) && env)
     lines.push('', `Ready: ${environmentUrl(env, settings)}`);

@@ -81,7 +81,7 @@ export function renderStatusComment(
       '',
       `**${op.failedStep} failed:** ${inlineText(op.error ?? 'unknown error', ERROR_LIMIT)}`,
       '',
-      `To resolve, ${hintFor(op.kind, op.failedStep)}, then comment:`,
+      `To resolve, ${hintFor(op.kind, op.failedStep, op.error)}, then comment:`,
       '',
       '```',
       spell(op.fixCommand ?? retryCommand(op.envName), 'comment'),

@@ -33,18 +33,22 @@ export function account(viewer: Viewer): string {
     : '';
 }
 
-/** The list page's create form and consistency buttons. */
-export function listControls(viewer: Viewer): string {
+/** The list page's create form (holding `values` again after a refusal) and consistency buttons. */
+export function listControls(viewer: Viewer, values: Record<string, string> = {}): string {
   const parts: string[] = [];
+  const provider = values.provider === 'kind' ? 'kind' : 'k3d';
+  const option = (p: string) =>
+    `<option value="${p}"${p === provider ? ' selected' : ''}>${p}</option>`;
+  const checked = (key: string) => (values[key] === 'false' ? '' : ' checked');
   if (viewer.allowed.has('create'))
     parts.push(`<form method="post" action="/kindler/environments" class="create" aria-labelledby="create-title">
 <h2 id="create-title">Create an environment</h2>
 ${csrfField(viewer)}
-<p><label for="c-name">Name</label> <input id="c-name" name="name" required pattern="[a-z0-9][a-z0-9-]*" maxlength="46" autocomplete="off"></p>
-<p><label for="c-provider">Provider</label> <select id="c-provider" name="provider"><option value="k3d">k3d</option><option value="kind">kind</option></select></p>
-<p><label for="c-ttl">Lifetime</label> <input id="c-ttl" name="ttl" placeholder="24h, 3d or never" size="12"></p>
-<p><input type="checkbox" id="c-portainer" name="portainer" checked> <label for="c-portainer">Register in Portainer</label>
-<input type="checkbox" id="c-haproxy" name="haproxy" checked> <label for="c-haproxy">Route through HAProxy</label></p>
+<p><label for="c-name">Name</label> <input id="c-name" name="name" required pattern="[a-z0-9][a-z0-9-]*" maxlength="46" autocomplete="off" value="${esc(values.name ?? '')}"></p>
+<p><label for="c-provider">Provider</label> <select id="c-provider" name="provider">${option('k3d')}${option('kind')}</select></p>
+<p><label for="c-ttl">Lifetime</label> <input id="c-ttl" name="ttl" placeholder="24h, 3d or never" size="12" value="${esc(values.ttl ?? '')}"></p>
+<p><input type="checkbox" id="c-portainer" name="portainer"${checked('portainer')}> <label for="c-portainer">Register in Portainer</label>
+<input type="checkbox" id="c-haproxy" name="haproxy"${checked('haproxy')}> <label for="c-haproxy">Route through HAProxy</label></p>
 <p><button type="submit">Create</button></p>
 </form>`);
   const checks = (['check', 'sync', 'prune'] as const).filter((v) => viewer.allowed.has(v));

@@ -1,25 +1,30 @@
 // The forms the console's pages post (application/x-www-form-urlencoded): the same actions as the
 // API (console-api.ts), from a signed-in browser whose CSRF token the form carries.
 import type http from 'node:http';
-import type { ActionRuntime, PrunePreview } from '../actions/index.js';
+import { isOperationOutcome, type ActionRuntime, type Outcome } from '../actions/index.js';
 import { messageOf } from '../domain/index.js';
 import { act, commandOf, failureAnswer, mutationOf, pathName, readText } from './console-api.js';
+import type { Flash } from './flash.js';
 import type { ConsoleAccess } from './principals.js';
 import { same } from './sessions.js';
+
+/** Where a form's POST sends the browser next, and what it carries there. */
+export type FormAnswer = { redirect: string; flash?: Flash } | { status: number; error: string };
 
 /**
  * A form the console's pages post (application/x-www-form-urlencoded): the same actions as the
  * API, from a signed-in browser whose CSRF token the form carries. Deleting needs the name typed
- * again (`confirm`). Answers with where to go next, or the refusal and its status.
+ * again (`confirm`). Every answer the form can act on is a redirect: to the environment or the
+ * list when done, back to the form's page with the refusal (in the console's words) and what was
+ * typed, to the list showing the preview for a prune preview. Without a session or its CSRF
+ * token the answer is a refusal page.
  */
 export async function formAction(
   rt: ActionRuntime,
   access: ConsoleAccess,
   req: http.IncomingMessage,
   path: string,
-): Promise<
-  { redirect: string } | { status: number; error: string } | { preview: PrunePreview | null } | null
-> {
+): Promise<FormAnswer | null> {
   const route = path.replace(/^\/kindler\//, '');
   const action = /^environments\/([^/]+)\/delete$/.test(route)
     ? mutationOf('DELETE', route.replace(/\/delete$/, ''))
@@ -39,34 +44,63 @@ export async function formAction(
       status: 403,
       error: 'This form has no valid CSRF token (reload the page); nothing was done.',
     };
-  const body: Record<string, unknown> = {};
+  const typed: Record<string, string> = {};
   for (const key of ['name', 'provider', 'ttl', 'duration'])
-    if (fields.get(key)) body[key] = fields.get(key);
+    if (fields.get(key)) typed[key] = fields.get(key) as string;
+  const body: Record<string, unknown> = { ...typed };
   if (action.verb === 'create') {
     body.portainer = fields.get('portainer') === 'on';
     body.haproxy = fields.get('haproxy') === 'on';
+    typed.portainer = String(body.portainer);
+    typed.haproxy = String(body.haproxy);
   }
   if (action.verb === 'prune' && fields.get('confirm')) body.confirm = fields.get('confirm');
-  let name: string | null = null;
+  const named = 'name' in action ? safeName(action.name) : null;
+  const page = named ? `/kindler/environments/${encodeURIComponent(named)}` : '/kindler';
+  const refused = (text: string): FormAnswer => ({
+    redirect: page,
+    flash: { text: consoleWords(text), error: true, values: typed },
+  });
+  if ('name' in action && named === null)
+    return refused('The name in the address is not valid percent-encoding; nothing was done.');
+  if (action.verb === 'delete' && fields.get('confirm') !== named)
+    return refused(
+      `To delete "${named}", type its name in the confirmation field; nothing was done.`,
+    );
+  let outcome: Outcome;
   try {
-    if ('name' in action) name = pathName(action.name);
-    if (action.verb === 'delete' && fields.get('confirm') !== name)
-      return {
-        status: 400,
-        error: `To delete "${name}", type its name in the confirmation field; nothing was done.`,
-      };
     const principal = { login: session.login, via: session.via };
-    const { outcome } = await act(rt, access, principal, commandOf(action, body));
-    if (outcome.verb === 'prune' && !outcome.confirmed) return { preview: outcome.preview };
+    ({ outcome } = await act(rt, access, principal, commandOf(action, body)));
   } catch (error) {
-    const { status, error: said, fix } = failureAnswer(error);
-    return { status, error: `${said}${fix ? ` (next: ${fix})` : ''}` };
+    return refused(failureAnswer(error).error);
   }
-  if (action.verb === 'create') name = String(body.name);
-  return {
-    redirect:
-      name && action.verb !== 'delete'
-        ? `/kindler/environments/${encodeURIComponent(name)}`
-        : '/kindler',
-  };
+  if (outcome.verb === 'prune' && !outcome.confirmed)
+    return outcome.preview
+      ? { redirect: `/kindler?prune=${outcome.preview.id}` }
+      : {
+          redirect: '/kindler',
+          flash: { text: 'Nothing to prune: every name a system holds has a row.', error: false },
+        };
+  if (action.verb === 'create' && isOperationOutcome(outcome))
+    return { redirect: `/kindler/environments/${encodeURIComponent(outcome.operation.envName)}` };
+  return { redirect: action.verb === 'delete' || !named ? '/kindler' : page };
+}
+
+function safeName(segment: string): string | null {
+  try {
+    return pathName(segment);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A refusal in the console's words: the grammar's usage line (`/env …`) is for comments and goes,
+ * and code spans become quotes.
+ */
+export function consoleWords(text: string): string {
+  return text
+    .replace(/\s*Usage: `[^`]*`\s*$/, '')
+    .replace(/`([^`]*)`/g, '“$1”')
+    .trim();
 }

@@ -34,9 +34,12 @@ import {
 } from './principals.js';
 import { consoleApi } from './console-api.js';
 import { formAction } from './forms.js';
+import { flashCookie, takeFlash } from './flash.js';
 import { isLoopbackAddress, peerAddress } from '../server/peer.js';
 import { FailureThrottle } from './throttle.js';
 import { pruneConfirm, type Viewer } from './controls.js';
+import type { Notice } from './pages.js';
+import { openPreview } from '../actions/index.js';
 import { Sessions, same } from './sessions.js';
 import { signInHandler, type OAuthSettings } from './sign-in.js';
 import { DashboardData, PAGE, type Degradation } from './data.js';
@@ -127,19 +130,44 @@ export function dashboardHandler(
     if (decision.allowed) return { principal };
     return { status: 403, error: decision.message.replace(/^@\S+, /, '') };
   };
+  /** A page's notice: what the request's flash cookie carries (cleared here), or `notice`. */
+  const noticeOf = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    notice: Notice | null,
+  ): { notice: Notice | null; values: Record<string, string> } => {
+    const { flash, clear } = takeFlash(req);
+    if (clear) res.setHeader('set-cookie', clear);
+    if (!flash) return { notice, values: {} };
+    return { notice: { text: esc(flash.text), error: flash.error }, values: flash.values ?? {} };
+  };
   const listing = async (
     req: http.IncomingMessage,
     res: http.ServerResponse,
     status: number,
-    notice: { text: string; error: boolean } | null,
+    given: Notice | null,
   ) => {
-    const page = pageOf(new URL(req.url ?? '/', 'http://localhost'));
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const page = pageOf(url);
     const [envs, consistency, undelivered, viewer] = await Promise.all([
       data.environments('error' in page ? undefined : page),
       data.consistency(),
       data.undelivered(),
       viewerOf(req, null),
     ]);
+    const shown = noticeOf(req, res, given);
+    let notice = shown.notice;
+    // A prune preview the viewer asked for: its confirmation, while it is open.
+    const previewId = url.searchParams.get('prune');
+    if (previewId !== null && !notice && viewer.allowed.has('prune')) {
+      const preview = await openPreview(rt.store, previewId).catch(() => null);
+      notice = preview
+        ? { text: pruneConfirm(viewer, preview), error: false }
+        : {
+            text: 'That prune preview is no longer open (an hour, carried out once); preview again.',
+            error: true,
+          };
+    }
     return html(
       res,
       status,
@@ -151,6 +179,7 @@ export function dashboardHandler(
         degraded: degradation(envs),
         viewer,
         notice,
+        values: shown.values,
       }),
     );
   };
@@ -161,6 +190,7 @@ export function dashboardHandler(
     status: number,
     notice: { text: string; error: boolean } | null,
   ) => {
+    const shown = noticeOf(req, res, notice);
     const found = await data.environment(name);
     if (!found) {
       const envs = await data.environments();
@@ -175,7 +205,7 @@ export function dashboardHandler(
         operations: found.operations,
         degraded: degradation(found),
         viewer: await viewerOf(req, name),
-        notice,
+        notice: shown.notice,
         ...(options.githubWeb ? { githubWeb: options.githubWeb } : {}),
         branchUrl: options.branchUrl?.(name) ?? null,
         systems: options.systemLinks?.(name, found.operations) ?? [],
@@ -208,24 +238,15 @@ export function dashboardHandler(
         if (req.method === 'POST') {
           const done = await formAction(rt, access, req, path);
           if (done && 'redirect' in done) {
-            res.writeHead(303, { location: done.redirect }).end();
+            res
+              .writeHead(303, {
+                location: done.redirect,
+                ...(done.flash ? { 'set-cookie': flashCookie(done.flash) } : {}),
+              })
+              .end();
             return true;
           }
-          if (done && 'preview' in done) {
-            const viewer = await viewerOf(req, null);
-            return listing(req, res, 200, {
-              text: pruneConfirm(viewer, done.preview),
-              error: false,
-            });
-          }
-          if (done) {
-            const notice = { text: esc(done.error), error: true };
-            const named = /^\/kindler\/environments\/([^/]+)\//.exec(path);
-            const name = named ? decodeName(named[1] as string) : null;
-            return name
-              ? environment(req, res, name, done.status, notice)
-              : listing(req, res, done.status, notice);
-          }
+          if (done) return listing(req, res, done.status, { text: esc(done.error), error: true });
         }
         res
           .writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' })

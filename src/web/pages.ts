@@ -56,6 +56,12 @@ const CELL: Record<Cell, string> = { ...CELL_SYMBOL, ok: '✓ ok' };
 /** A page of the console outside the environments (setup). */
 export const page = (title: string, body: string): string => layout(title, body, null);
 
+/** What the last action said (HTML already escaped): a refusal, a preview, a confirmation. */
+export interface Notice {
+  text: string;
+  error: boolean;
+}
+
 function layout(
   title: string,
   body: string,
@@ -64,7 +70,7 @@ function layout(
   live?: string,
   viewer: Viewer = NOBODY,
   /** What the last action said (a refusal, a preview), shown first and announced. */
-  notice?: { text: string; error: boolean } | null,
+  notice?: Notice | null,
 ): string {
   const banner = degraded
     ? `<div class="banner" role="alert"><strong>Degraded:</strong> ${esc(degraded.reason)}. Showing the CSV snapshot from ${esc(degraded.snapshotAt ?? 'an unknown time')}; changes are refused until the database is back.</div>`
@@ -118,7 +124,9 @@ export function listPage(input: {
   now?: Date;
   viewer?: Viewer;
   /** HTML already escaped: a refusal, or a prune preview to confirm. */
-  notice?: { text: string; error: boolean } | null;
+  notice?: Notice | null;
+  /** What a refused create form held, given back to it. */
+  values?: Record<string, string>;
 }): string {
   const viewer = input.viewer ?? NOBODY;
   const now = input.now ?? new Date();
@@ -141,7 +149,7 @@ ${rows}
     : '<p>No environments yet. Create one with <code>/env create &lt;name&gt;</code> in an issue, or <code>kindler create &lt;name&gt;</code>.</p>';
   return layout(
     'environments',
-    `<h2 id="environments">Environments</h2>\n${table}\n${input.next ? `<p><a href="/kindler?after=${encodeURIComponent(input.next)}" rel="next">Next page after ${esc(input.next)} →</a></p>\n` : ''}${input.degraded ? '' : listControls(viewer)}\n${reportSection(input.report, input.degraded !== null)}${undeliveredSection(input.undelivered ?? [], now)}`,
+    `<h2 id="environments">Environments</h2>\n${table}\n${input.next ? `<p><a href="/kindler?after=${encodeURIComponent(input.next)}" rel="next">Next page after ${esc(input.next)} →</a></p>\n` : ''}${input.degraded ? '' : listControls(viewer, input.values)}\n${reportSection(input.report, input.degraded !== null)}${undeliveredSection(input.undelivered ?? [], now)}`,
     input.degraded,
     '',
     viewer,
@@ -235,7 +243,7 @@ export function environmentPage(input: {
   degraded: Degradation | null;
   now?: Date;
   viewer?: Viewer;
-  notice?: { text: string; error: boolean } | null;
+  notice?: Notice | null;
   /** Where an operation's GitHub conversation and check run are (https://github.com). */
   githubWeb?: string;
   /** The environment's branch on the web, when there is such a page. */
@@ -259,9 +267,10 @@ export function environmentPage(input: {
 <dt>asked by</dt><dd>${esc(e.requestedBy ?? '–')}${e.sourceUrl ? ` from ${link(e.sourceUrl, e.sourceUrl)}` : ''}</dd>
 ${e.deployed ? `<dt>deployed</dt><dd><code>${esc(e.deployed.sha.slice(0, 7))}</code> of ${esc(e.deployed.repo)} since ${esc(e.deployed.at)}</dd>\n` : ''}${input.branchUrl ? `<dt>branch</dt><dd>${link(input.branchUrl, input.name)}</dd>\n` : ''}${input.systems?.length ? `<dt>elsewhere</dt><dd>${input.systems.map((s) => link(s.url, s.label)).join(' · ')}</dd>\n` : ''}</dl>`
     : '<p>This environment no longer exists; its history follows.</p>';
+  // Only the newest operation's failure is current: an older one's fix is history, not a button.
   const ops = input.operations
     .map(
-      (op) => `<section aria-labelledby="op-${op.id}">
+      (op, index) => `<section aria-labelledby="op-${op.id}">
 <h3 id="op-${op.id}">${esc(op.kind)} #${op.id} — <span class="${op.status === 'success' ? 'st-done' : op.status === 'failed' ? 'st-failed' : 'st-running'}">${esc(op.status)}</span></h3>
 <p class="muted">${esc(op.trigger.source)}${op.trigger.actor ? ` by ${esc(op.trigger.actor)}${op.trigger.via === 'token' ? ' (dashboard token)' : ''}` : ''} · ${esc(new Date(op.startedAt).toISOString())}${op.trigger.url ? ` · ${link(op.trigger.url, op.trigger.url.includes('#issuecomment') ? 'comment' : 'pull request')}` : ''}${op.checkRunId && op.trigger.repo ? ` · ${link(`${web}/${op.trigger.repo}/runs/${op.checkRunId}`, 'check run')}` : ''}</p>
 <ol class="steps">
@@ -278,7 +287,7 @@ ${(() => {
     .join('\n');
 })()}
 </ol>
-${op.error ? `<p class="st-failed">${esc(op.error)}</p>${op.failedStep ? `<p>To resolve, ${esc(hintFor(op.kind, op.failedStep))}.${fixButton(viewer, op.envName, op.fixCommand)}</p>` : op.fixCommand ? `<p>${fixButton(viewer, op.envName, op.fixCommand)}</p>` : ''}` : ''}
+${op.error ? `<p class="st-failed">${esc(op.error)}</p>${index > 0 ? '<p class="muted">Superseded by a later operation.</p>' : op.failedStep ? `<p>To resolve, ${esc(hintFor(op.kind, op.failedStep, op.error))}.${fixButton(viewer, op.envName, op.fixCommand)}</p>` : op.fixCommand ? `<p>${fixButton(viewer, op.envName, op.fixCommand)}</p>` : ''}` : ''}
 </section>`,
     )
     .join('\n');

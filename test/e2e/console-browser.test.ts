@@ -165,6 +165,31 @@ describe.each(['postgres', 'embedded'] as const)('the web console on %s', (backe
     await expect.poll(() => rt.store.getEnvironment('web'), { timeout: 15_000 }).toBeNull();
   });
 
+  it('a refused create says why in the console’s words, keeps what was typed, and the page is not the POST', async () => {
+    const page = await signedIn('alice');
+    await page.getByLabel('Name').fill('main');
+    await page.getByLabel('Provider').selectOption('kind');
+    await page.getByLabel('Lifetime').fill('3d');
+    await page.getByLabel('Route through HAProxy').uncheck();
+    await page.getByRole('button', { name: 'Create' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    const said = (await alert.textContent()) ?? '';
+    expect(said).toContain('reserved');
+    expect(said).not.toMatch(/Usage|`|\/env create/);
+    // Redirected after the POST: a reload shows the list again and posts nothing.
+    expect(page.url()).toBe(`${base}/kindler`);
+    expect(await page.getByLabel('Name').inputValue()).toBe('main');
+    expect(await page.getByLabel('Provider').inputValue()).toBe('kind');
+    expect(await page.getByLabel('Lifetime').inputValue()).toBe('3d');
+    expect(await page.getByLabel('Route through HAProxy').isChecked()).toBe(false);
+    expect(await page.getByLabel('Register in Portainer').isChecked()).toBe(true);
+    await page.reload();
+    expect(await page.getByRole('alert').count()).toBe(0);
+    expect(await page.getByLabel('Name').inputValue()).toBe('');
+    expect(await rt.store.getEnvironment('main')).toBeNull();
+  });
+
   it('a read-only user sees no controls, and the server refuses their forged POST', async () => {
     await rt.store.insertEnvironment({ name: 'ro' as never, provider: 'k3d' });
     await rt.store.updateEnvironment('ro' as never, { status: 'ready' });
@@ -179,10 +204,14 @@ describe.each(['postgres', 'embedded'] as const)('the web console on %s', (backe
     const csrf = await page.locator('input[name="csrf"]').first().getAttribute('value');
     const forged = await page.request.post(`${base}/kindler/environments/ro/stop`, {
       form: { csrf: csrf! },
+      maxRedirects: 0,
     });
-    expect(forged.status()).toBe(403);
-    expect(await forged.text()).toContain(
-      '`/env stop ro` needs write permission on this repository (rule &quot;default write&quot;); you have read.',
+    // Answered as every form is: back to its page, which says why once.
+    expect(forged.status()).toBe(303);
+    expect(forged.headers().location).toBe('/kindler/environments/ro');
+    await page.goto(`${base}/kindler/environments/ro`);
+    expect(await page.getByRole('alert').textContent()).toContain(
+      '“/env stop ro” needs write permission on this repository (rule "default write"); you have read.',
     );
     expect(await rt.store.latestOperation('ro' as never)).toBeNull();
   });
@@ -201,8 +230,10 @@ describe.each(['postgres', 'embedded'] as const)('the web console on %s', (backe
     const malformed = await page.request.post(`${base}/kindler/environments/%ZZ/delete`, {
       form: { csrf: csrf!, confirm: '%ZZ' },
     });
-    expect(malformed.status()).toBe(400);
-    expect(await malformed.text()).toContain('the name in the path is not valid percent-encoding');
+    expect(malformed.url()).toBe(`${base}/kindler`);
+    expect(await malformed.text()).toContain(
+      'The name in the address is not valid percent-encoding; nothing was done.',
+    );
     expect(await rt.store.latestOperation('ro' as never)).toBeNull();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('link', { name: 'Sign in with GitHub' }).waitFor();

@@ -300,3 +300,29 @@ describe('two processes racing on one environment', () => {
     fakes.fail('k3d cluster create', { delayMs: 250 });
   });
 });
+
+describe('a failed create on a pipe', () => {
+  it('says its error once, with the hint of its cause and the fix, and no log line', async () => {
+    fakes.fail('k3d cluster create', {
+      exit: 1,
+      stderr: 'Bind for 0.0.0.0:18090 failed: port is already allocated',
+    });
+    try {
+      const { code, stdout, stderr } = await cliChild(['create', 'portbusy'], env);
+      expect(code).toBe(1);
+      const said = `${stdout}${stderr}`;
+      expect(said.split('port is already allocated').length - 1, said).toBe(1);
+      expect(said.match(/To resolve/g), said).toHaveLength(1);
+      expect(said).toContain(
+        'To resolve, free the port the error names (another process or cluster holds it), or delete the environment and create it again for other ports, then run: kindler retry portbusy',
+      );
+      expect(said).not.toContain('Docker is running');
+      // Nothing of the log reaches a pipe unless LOG_LEVEL or LOG_FORMAT asks for it.
+      expect(said.split('\n').filter((l) => l.startsWith('{'))).toEqual([]);
+      const asked = await cliChild(['retry', 'portbusy'], { ...env, LOG_LEVEL: 'info' });
+      expect(asked.stderr.split('\n').some((l) => l.startsWith('{"level"'))).toBe(true);
+    } finally {
+      fakes.fail('k3d cluster create', { delayMs: 250 });
+    }
+  });
+});
