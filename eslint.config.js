@@ -1,7 +1,56 @@
-// Lint rules for the whole tree. The one project-specific rule: the pure core (domain, commands,
-// lifecycle, render) imports no I/O, so it can be tested without a database, a shell or a network.
+// Lint rules for the whole tree. Two project-specific rules: the layers (a file imports its own
+// layer and those below it, never one above: docs/architecture.md), and the pure core (domain,
+// commands, lifecycle, actions and the renderers) imports no I/O, so it can be tested without a
+// database, a shell or a network.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+/** The layers of src/, bottom up: a directory, or a file of src/ itself (runtime, serve, main). */
+const LAYERS = [
+  'domain',
+  'system',
+  'commands',
+  'config',
+  'store',
+  'lifecycle',
+  'queue',
+  'git',
+  'registrars',
+  'providers',
+  'runtime',
+  'consistency',
+  'actions',
+  'bootstrap',
+  'cli',
+  'server',
+  'web',
+  'github',
+  'serve',
+  'main',
+];
+const TOP_FILES = ['runtime', 'serve', 'main'];
+
+/** Pure files outside the pure directories: the renderers, beside the surface that uses them. */
+const PURE = [
+  'src/domain/**',
+  'src/commands/**',
+  'src/lifecycle/**',
+  'src/actions/**',
+  'src/consistency/symbols.ts',
+  'src/git/manifests.ts',
+  'src/git/validate-manifests.ts',
+  'src/git/preview-rules.ts',
+  'src/registrars/haproxy-config.ts',
+  'src/providers/kind-config.ts',
+  'src/github/answers.ts',
+  'src/github/check-run.ts',
+  'src/github/consistency-markdown.ts',
+  'src/github/fit.ts',
+  'src/github/markdown.ts',
+  'src/github/status-comment.ts',
+  'src/cli/consistency-text.ts',
+  'src/cli/format.ts',
+];
 
 const ioModules = [
   'pg',
@@ -41,23 +90,30 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'error' },
   },
-  {
-    files: ['src/domain/**', 'src/commands/**', 'src/lifecycle/**', 'src/render/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ioModules,
-              message:
-                'The pure core imports no I/O: take an adapter interface instead (docs/style.md rule 7).',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  ...LAYERS.flatMap((layer, index) => {
+    const top = TOP_FILES.includes(layer);
+    const files = top ? [`src/${layer}.ts`] : [`src/${layer}/**/*.ts`];
+    // How a file of this layer names each layer above it.
+    const prefix = top ? './' : '../';
+    const above = {
+      group: LAYERS.slice(index + 1).map((h) =>
+        TOP_FILES.includes(h) ? `${prefix}${h}.js` : `${prefix}${h}/*`,
+      ),
+      message: `a file of ${layer} imports its own layer and those below it only (docs/architecture.md, "Layers").`,
+    };
+    const io = {
+      group: ioModules,
+      message:
+        'The pure core imports no I/O: take an adapter interface instead (docs/style.md rule 7).',
+    };
+    const pure = PURE.filter((p) => p.startsWith(`src/${layer}/`) || p === `src/${layer}.ts`);
+    const rule = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+    const mine = above.group.length ? [above] : [];
+    return [
+      ...(mine.length ? [{ files, rules: rule(mine) }] : []),
+      ...(pure.length ? [{ files: pure, rules: rule([...mine, io]) }] : []),
+    ];
+  }),
   {
     // The console's page script runs in the browser.
     files: ['src/web/assets/**/*.js'],

@@ -15,7 +15,7 @@ import type { Environment } from '../src/domain/index.js';
 import { GitHubBranchStore } from '../src/git/github-branch-store.js';
 import { treeSha } from '../src/git/tree-hash.js';
 import { K3dProvider } from '../src/providers/k3d-provider.js';
-import { renderGateway } from '../src/render/haproxy.js';
+import { renderGateway } from '../src/registrars/haproxy-config.js';
 import { cliSettings, openRuntime } from '../src/runtime.js';
 import { withPostgresStore } from '../test/support/db.js';
 import { setupFakes } from '../test/support/fakes.js';

@@ -9,8 +9,8 @@ import { BranchStep } from '../src/git/branch-step.js';
 import { GitHubBranchStore, type GitHubApi } from '../src/git/github-branch-store.js';
 import { GitHubHeadSource, type GitHubReadApi } from '../src/git/github-head.js';
 import { loadTemplates } from '../src/git/templates.js';
-import { renderBranchFiles, templateVars } from '../src/render/manifests.js';
-import { validateDeploy } from '../src/render/validate-manifests.js';
+import { renderBranchFiles, templateVars } from '../src/git/manifests.js';
+import { validateDeploy } from '../src/git/validate-manifests.js';
 import { GitHubGit } from '../test/support/github-git.js';
 import type { Figure } from './figure.js';
 

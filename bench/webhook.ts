@@ -12,7 +12,7 @@ import path from 'node:path';
 import nock from 'nock';
 import { loadConfig } from '../src/config/config.js';
 import { Probot, ProbotOctokit } from 'probot';
-import { kindlerApp } from '../src/app.js';
+import { kindlerApp } from '../src/github/app.js';
 import { PermissionCache } from '../src/github/permissions.js';
 import { outboxOver } from '../src/github/outbox.js';
 import { operationReporter } from '../src/github/reporter.js';

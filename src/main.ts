@@ -3,10 +3,10 @@
 import fs from 'node:fs';
 import { loadConfig } from './config/config.js';
 import { openRuntime } from './runtime.js';
-import { workerName } from './cli/owner.js';
+import { workerName } from './system/owner.js';
 import { appConfigured, KindlerOctokit, WEBHOOK_PATH } from './github/start.js';
 import { registeredAppEnv, SETUP_CODE_FILE, SETUP_PATH } from './github/registration.js';
-import { serve } from './server/serve.js';
+import { serve } from './serve.js';
 import { isWildcardHost } from './server/peer.js';
 import { createProbot } from 'probot';
 import { configRepoBranches, repositoryReader } from './github/config-repo.js';

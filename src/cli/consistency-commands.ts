@@ -13,12 +13,12 @@ import {
 } from '../consistency/repair.js';
 import { Failure, checkEnvName, type EnvName, type Operation } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
-import { renderActionsText, renderReportText } from '../render/consistency.js';
+import { renderActionsText, renderReportText } from './consistency-text.js';
 import { parse, noPositionals } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { err, out, type CliIo } from './io.js';
 import { cliTrigger } from './lifecycle-commands.js';
-import { workerName } from './owner.js';
+import { workerName } from '../system/owner.js';
 import { progressPrinter } from './progress.js';
 import { USAGE } from './help.js';
 

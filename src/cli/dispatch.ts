@@ -7,7 +7,7 @@ import type { Runtime } from '../runtime.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { USAGE, type CommandName } from './help.js';
 import { err, type CliIo } from './io.js';
-import { ownerAlive } from './owner.js';
+import { ownerAlive } from '../system/owner.js';
 import type { ReadDeps } from './read-commands.js';
 import {
   CSV_FILE,

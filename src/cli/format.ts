@@ -1,6 +1,7 @@
 // Plain-text tables and step timelines for the terminal. Pure: strings in, strings out.
 import {
   environmentUrl,
+  stepDuration,
   type UrlSettings,
   type Environment,
   type Operation,
@@ -8,7 +9,6 @@ import {
 } from '../domain/index.js';
 import { spell } from '../domain/index.js';
 import { hintFor, retryCommand } from '../lifecycle/hints.js';
-import { stepDuration } from '../render/status-comment.js';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -7,7 +7,7 @@ import { nameArg, parse, providerArg } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { operationSummary } from './format.js';
 import { err, out, type CliIo } from './io.js';
-import { workerName } from './owner.js';
+import { workerName } from '../system/owner.js';
 import { progressPrinter } from './progress.js';
 import { parseDuration } from '../commands/duration.js';
 import { Failure, checkDerivedNames, ensures, environmentUrl, spell } from '../domain/index.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { packageRoot } from '../system/package-root.js';
-import { gitServicePassword } from '../git/git-service.js';
+import { gitServicePassword } from './git-service-password.js';
 import type { UrlSettings } from '../domain/index.js';
 
 const port = z.coerce.number().int().min(1).max(65535);

@@ -5,7 +5,7 @@ import { MANAGEMENT_CLUSTER, messageOf, type Environment } from '../domain/index
 import { DEPLOY_PREFIX, branchDrift } from '../git/branch-step.js';
 import { treeSha } from '../git/tree-hash.js';
 import type { Read } from '../lifecycle/step.js';
-import { backendTarget } from '../render/haproxy.js';
+import { backendTarget } from '../registrars/haproxy-config.js';
 import type { Runtime } from '../runtime.js';
 import { stateKey } from '../store/state-key.js';
 import {

@@ -162,3 +162,10 @@ export function busyFailure(active: Operation): Failure {
     command('cancel', active.envName),
   );
 }
+
+/** How long a finished step took, as people read it ("840 ms", "3.2 s"); empty while it runs. */
+export function stepDuration(step: StepState): string {
+  if (!step.startedAt || !step.completedAt) return '';
+  const ms = step.completedAt.getTime() - step.startedAt.getTime();
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}

@@ -8,22 +8,13 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
+import { GIT_SERVICE_PASSWORD_FILE, gitServicePassword } from '../config/git-service-password.js';
 import type { RepositoryAccess } from './branch-store.js';
 
 export const GIT_SERVICE_PATH = '/kindler/git';
 export const GIT_SERVICE_REPO = 'environments.git';
 export const GIT_SERVICE_USER = 'kindler';
-const PASSWORD_FILE = 'git-service.password';
-
-/** The service's password, when one has been made (read at start, so it is redacted everywhere). */
-export function gitServicePassword(dataDir: string): string | null {
-  try {
-    return fs.readFileSync(path.join(dataDir, PASSWORD_FILE), 'utf8').trim() || null;
-  } catch {
-    return null;
-  }
-}
-
+export { gitServicePassword };
 /** The password, made once (readable by this user only) if there is none yet. */
 export function ensureGitServicePassword(dataDir: string): string {
   const known = gitServicePassword(dataDir);
@@ -31,7 +22,7 @@ export function ensureGitServicePassword(dataDir: string): string {
   fs.mkdirSync(dataDir, { recursive: true });
   const password = randomBytes(24).toString('base64url');
   try {
-    fs.writeFileSync(path.join(dataDir, PASSWORD_FILE), `${password}\n`, {
+    fs.writeFileSync(path.join(dataDir, GIT_SERVICE_PASSWORD_FILE), `${password}\n`, {
       mode: 0o600,
       flag: 'wx',
     });

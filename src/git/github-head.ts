@@ -4,7 +4,7 @@
 // commit id or a blob id names never changes, so both are kept in the database (git_objects) and
 // never fetched twice: a push that changes one file of twenty downloads one blob.
 import { Failure } from '../domain/index.js';
-import { DEPLOY_LIMITS } from '../render/validate-manifests.js';
+import { DEPLOY_LIMITS } from './validate-manifests.js';
 import type { Store } from '../store/store.js';
 import type { BranchFile } from './branch-store.js';
 import { githubCall } from './github-branch-store.js';

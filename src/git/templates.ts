@@ -1,7 +1,7 @@
 // Loads the branch templates from disk (templates/deploy/** of this package, or a configured dir).
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { TemplateFile } from '../render/manifests.js';
+import type { TemplateFile } from './manifests.js';
 import { packageRoot } from '../system/package-root.js';
 
 export const DEFAULT_TEMPLATES_DIR = path.join(packageRoot(), 'templates');

@@ -4,8 +4,8 @@
 import { isOperationOutcome, type Outcome, type OutcomeOf } from '../actions/index.js';
 import { helpText } from '../commands/usage.js';
 import { environmentUrl, spell, type Operation, type UrlSettings } from '../domain/index.js';
-import { renderActionsMarkdown, renderReportMarkdown } from '../render/consistency.js';
-import { renderStatusComment } from '../render/status-comment.js';
+import { renderActionsMarkdown, renderReportMarkdown } from './consistency-markdown.js';
+import { renderStatusComment } from './status-comment.js';
 
 export type CommentAnswer = { report: Operation } | { reply: string };
 

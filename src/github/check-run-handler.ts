@@ -5,7 +5,7 @@
 import { authorize, perform } from '../actions/index.js';
 import { authorityFor } from './authority.js';
 import { spell, classify, messageOf, type Failure } from '../domain/index.js';
-import { RECHECK_ACTION, RETRY_ACTION } from '../render/check-run.js';
+import { RECHECK_ACTION, RETRY_ACTION } from './check-run.js';
 import { CONSISTENCY_EXTERNAL_ID, SYNC_ACTION, type ConsistencyRequest } from './consistency.js';
 import { recordDelivery } from './durable.js';
 import type { CommentDeps } from './comment-handler.js';

@@ -17,9 +17,9 @@ import {
   type Trigger,
   type UrlSettings,
 } from '../domain/index.js';
-import { renderReportMarkdown } from '../render/consistency.js';
+import { renderReportMarkdown } from './consistency-markdown.js';
 import { commentAnswer } from './answers.js';
-import { RECHECK_ACTION } from '../render/check-run.js';
+import { RECHECK_ACTION } from './check-run.js';
 import type { Outbox } from './outbox.js';
 import { defaultBranchHead, splitRepo, type GitHubClient, type RepoRef } from './types.js';
 

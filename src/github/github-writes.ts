@@ -15,9 +15,9 @@ import {
   type Redactor,
   type UrlSettings,
 } from '../domain/index.js';
-import { SUMMARY_LIMIT, checkRunName, checkRunState } from '../render/check-run.js';
-import { COMMENT_LIMIT, fitBody } from '../render/fit.js';
-import { operationMarker, renderStatusComment } from '../render/status-comment.js';
+import { SUMMARY_LIMIT, checkRunName, checkRunState } from './check-run.js';
+import { COMMENT_LIMIT, fitBody } from './fit.js';
+import { operationMarker, renderStatusComment } from './status-comment.js';
 import type { Store } from '../store/store.js';
 import type { WriteRecord } from '../store/writes.js';
 import { defaultBranchHead, type GitHubClient, type RepoRef } from './types.js';

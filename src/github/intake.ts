@@ -3,7 +3,7 @@ import { z } from 'zod';
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { Probot } from 'probot';
-import { HANDLED_EVENTS, plainError, receiveDelivery } from '../app.js';
+import { HANDLED_EVENTS, plainError, receiveDelivery } from './app.js';
 import type { Delivery, OperationQueue } from '../queue/operation-queue.js';
 import { json } from '../server/http-server.js';
 import { peerAddress } from '../server/peer.js';

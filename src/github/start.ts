@@ -5,7 +5,7 @@ import { ProbotOctokit, createProbot, type Probot } from 'probot';
 import type { Operation } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
 import type { Handler } from '../server/http-server.js';
-import { kindlerApp, plainError, receiveDelivery } from '../app.js';
+import { kindlerApp, plainError, receiveDelivery } from './app.js';
 import { PermissionCache } from './permissions.js';
 import { operationReporter } from './reporter.js';
 import { Outbox } from './outbox.js';

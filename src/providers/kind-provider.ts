@@ -2,7 +2,7 @@
 // extraPortMappings 80→http and 443→https on the control-plane node.
 import { z } from 'zod';
 import type { EnvName } from '../domain/index.js';
-import { renderKindConfig } from '../render/kind-config.js';
+import { renderKindConfig } from './kind-config.js';
 import { run, runAllowingFailure, type RunOptions } from '../system/exec.js';
 import { parseJsonAnswer } from '../system/parse.js';
 import { CliProvider, PortBindings, publishedPorts } from './provider.js';

@@ -7,7 +7,7 @@
 // The AppProject is where what a branch may deploy is enforced (a pull request writes the branch):
 // its own cluster and namespace only, no cluster-scoped kinds at all (the bot makes the namespace
 // itself, so Argo CD never needs to), no RBAC kinds, and only the environment repository as source.
-// Argo CD refuses what the bot's own early check (render/preview-rules.ts) might miss.
+// Argo CD refuses what the bot's own early check (git/preview-rules.ts) might miss.
 import {
   APP_NAMESPACE,
   ARGOCD_MANAGER,

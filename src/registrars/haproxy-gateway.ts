@@ -4,7 +4,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Environment } from '../domain/index.js';
-import { parseRoutes, renderGateway, type GatewaySettings, type Route } from '../render/haproxy.js';
+import { parseRoutes, renderGateway, type GatewaySettings, type Route } from './haproxy-config.js';
 import { splitArgv } from '../system/argv.js';
 import { CliError, run, tail } from '../system/exec.js';
 

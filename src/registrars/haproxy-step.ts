@@ -2,7 +2,7 @@
 import type { Environment } from '../domain/index.js';
 import { listingView, type Observation, type Read, type SystemView } from '../lifecycle/step.js';
 import type { PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
-import type { Route } from '../render/haproxy.js';
+import type { Route } from './haproxy-config.js';
 import type { HaproxyGateway } from './haproxy-gateway.js';
 
 const UNSET = 'HAPROXY_CONFIG is not set';

@@ -4,7 +4,7 @@
 import type http from 'node:http';
 import { GIT_SERVICE_PATH, gitCredentialOk, gitRequestOf } from '../git/git-service.js';
 import { spawnStream } from '../system/exec.js';
-import { FailureThrottle } from '../web/throttle.js';
+import { FailureThrottle } from './throttle.js';
 import type { Handler } from './http-server.js';
 import { peerAddress } from './peer.js';
 

@@ -4,21 +4,17 @@
 import client from 'prom-client';
 import type { Operation } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
-import { HANDLED_EVENTS } from '../app.js';
-
-const WEBHOOK_EVENTS = new Set(
-  Object.values(HANDLED_EVENTS)
-    .flat()
-    .map((e) => e.split('.')[0]!)
-    .concat('ping'),
-);
 
 export class Metrics {
   readonly registry = new client.Registry();
   private readonly stepDuration: client.Histogram<'step' | 'verb' | 'status'>;
   private readonly webhook: client.Histogram<'event'>;
 
-  constructor(rt: Pick<Runtime, 'store'>) {
+  /** The webhook events labelled by name (`ping` too); any other is counted as `other`. */
+  private readonly events: ReadonlySet<string>;
+
+  constructor(rt: Pick<Runtime, 'store'>, options: { webhookEvents: readonly string[] }) {
+    this.events = new Set([...options.webhookEvents, 'ping']);
     const registry = this.registry;
     // The process metrics Prometheus clients expose (kindler_process_cpu_seconds_total, …), less
     // the three gauges prom-client names *_total: `_total` is for counters only.
@@ -101,7 +97,7 @@ export class Metrics {
 
   /** Label values come from a closed set: a forged event name is `other`, never a new series. */
   webhookAnswered(event: string, seconds: number): void {
-    this.webhook.observe({ event: WEBHOOK_EVENTS.has(event) ? event : 'other' }, seconds);
+    this.webhook.observe({ event: this.events.has(event) ? event : 'other' }, seconds);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Failure } from '../domain/index.js';
-import { ownerAlive } from '../cli/owner.js';
+import { ownerAlive } from '../system/owner.js';
 
 const LOCK = 'kindler.lock';
 

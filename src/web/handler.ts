@@ -36,7 +36,7 @@ import { consoleApi } from './console-api.js';
 import { formAction } from './forms.js';
 import { flashCookie, takeFlash } from './flash.js';
 import { isLoopbackAddress, peerAddress } from '../server/peer.js';
-import { FailureThrottle } from './throttle.js';
+import { FailureThrottle } from '../server/throttle.js';
 import { pruneConfirm, type Viewer } from './controls.js';
 import type { Notice } from './pages.js';
 import { openPreview } from '../actions/index.js';

@@ -4,7 +4,7 @@
 // run; everything works without it. Every value is escaped.
 import { COLUMNS, type Cell, type ConsistencyReport } from '../consistency/compare.js';
 import { spell, type Operation, type StepState } from '../domain/index.js';
-import { CELL_SYMBOL } from '../render/consistency.js';
+import { CELL_SYMBOL } from '../consistency/symbols.js';
 import { hintFor } from '../lifecycle/hints.js';
 import {
   NOBODY,

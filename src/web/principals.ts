@@ -12,7 +12,7 @@ import { json } from '../server/http-server.js';
 import { peerAddress } from '../server/peer.js';
 import type { Store } from '../store/store.js';
 import { same, type Sessions } from './sessions.js';
-import type { FailureThrottle } from './throttle.js';
+import type { FailureThrottle } from '../server/throttle.js';
 
 /** Who a request is from. */
 export interface Principal {

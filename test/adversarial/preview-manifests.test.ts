@@ -4,7 +4,7 @@
 // one forbidden one is always refused.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { manifestProblems } from '../../src/render/validate-manifests.js';
+import { manifestProblems } from '../../src/git/validate-manifests.js';
 
 const HOST = 'whoami.pr-3.example.test';
 const at = (ps: { path: string; line: number; message: string }[]) =>

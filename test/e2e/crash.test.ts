@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRoutes } from '../../src/render/haproxy.js';
+import { parseRoutes } from '../../src/registrars/haproxy-config.js';
 import { PgDb } from '../../src/store/pg-db.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import { cliChild, cliInProcess, spawnCli } from '../support/cli.js';

@@ -12,7 +12,7 @@ import nock from 'nock';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { kindlerApp, receiveDelivery } from '../../src/app.js';
+import { kindlerApp, receiveDelivery } from '../../src/github/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { PermissionCache } from '../../src/github/permissions.js';
 import { LATEST_REPORT } from '../../src/consistency/check.js';
@@ -21,6 +21,7 @@ import { command, type NextCommand, envName } from '../../src/domain/index.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { healthHandler, startHttpServer } from '../../src/server/http-server.js';
 import { Metrics } from '../../src/server/metrics.js';
+import { WEBHOOK_EVENTS } from '../../src/github/app.js';
 import { dashboardHandler } from '../../src/web/handler.js';
 import { outboxOver } from '../../src/github/outbox.js';
 import { ARTIFACTS, launchChromium } from '../support/browser.js';
@@ -270,7 +271,10 @@ describe('dashboard in headless Chromium', () => {
     };
     await rt.store.setState(LATEST_REPORT, report);
     server = await startHttpServer(
-      [healthHandler(rt), dashboardHandler(rt, { metrics: new Metrics(rt) })],
+      [
+        healthHandler(rt),
+        dashboardHandler(rt, { metrics: new Metrics(rt, { webhookEvents: WEBHOOK_EVENTS }) }),
+      ],
       '127.0.0.1',
       0,
     );

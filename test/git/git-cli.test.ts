@@ -11,7 +11,7 @@ import { GitCliBranchStore } from '../../src/git/git-cli-branch-store.js';
 import { loadTemplates } from '../../src/git/templates.js';
 import { treeSha } from '../../src/git/tree-hash.js';
 import { rejection } from '../support/rejection.js';
-import { renderBranchFiles, templateVars } from '../../src/render/manifests.js';
+import { renderBranchFiles, templateVars } from '../../src/git/manifests.js';
 import { assess } from '../support/assess.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-git-test-'));

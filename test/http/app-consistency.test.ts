@@ -8,7 +8,7 @@ import path from 'node:path';
 import nock from 'nock';
 import type { Probot } from 'probot';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { kindlerApp, receiveDelivery } from '../../src/app.js';
+import { kindlerApp, receiveDelivery } from '../../src/github/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { envName } from '../../src/domain/index.js';
 import { driftMonitor } from '../../src/github/consistency.js';

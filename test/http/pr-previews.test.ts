@@ -10,7 +10,7 @@ import nock from 'nock';
 import pg from 'pg';
 import type { Probot } from 'probot';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { kindlerApp, receiveDelivery } from '../../src/app.js';
+import { kindlerApp, receiveDelivery } from '../../src/github/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { checkConsistency } from '../../src/consistency/check.js';
 import type { Operation } from '../../src/domain/index.js';

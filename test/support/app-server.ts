@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createProbot } from 'probot';
 import { loadConfig } from '../../src/config/config.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
-import { serve } from '../../src/server/serve.js';
+import { serve } from '../../src/serve.js';
 import { createTestDatabase } from './db.js';
 import { ContractProbotOctokit } from './github-contract.js';
 

@@ -12,7 +12,7 @@ import type { ClusterInfo } from '../../src/providers/provider.js';
 import { argoView, type ArgoItem } from '../../src/registrars/argocd-step.js';
 import { haproxyView } from '../../src/registrars/haproxy-step.js';
 import { portainerView, type PortainerItem } from '../../src/registrars/portainer-step.js';
-import type { Route } from '../../src/render/haproxy.js';
+import type { Route } from '../../src/registrars/haproxy-config.js';
 import { makeEnv } from '../support/env.js';
 
 const TREE = 'a'.repeat(40);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseRoutes, renderGateway } from '../../src/render/haproxy.js';
+import { parseRoutes, renderGateway } from '../../src/registrars/haproxy-config.js';
 import { makeEnv } from '../support/env.js';
 
 const base = fs.readFileSync(

@@ -313,7 +313,7 @@ describe('receiveWebhook', () => {
 
 describe('errors that reach the logger', () => {
   it('carry only a bounded message, never the object graph of a hostile payload', async () => {
-    const { plainError } = await import('../../src/app.js');
+    const { plainError } = await import('../../src/github/app.js');
     let deep: Record<string, unknown> = { leaf: true };
     for (let i = 0; i < 1000; i++) deep = { a: deep };
     const hostile = Object.assign(new AggregateError([new Error('x'.repeat(5000))], 'boom'), {
@@ -330,12 +330,12 @@ describe('errors that reach the logger', () => {
 
 describe('a handler that throws', () => {
   it('is reported by receiveDelivery as a plain error; Probot never sees it with the event', async () => {
-    const { receiveDelivery } = await import('../../src/app.js');
+    const { receiveDelivery } = await import('../../src/github/app.js');
     const { Probot: RealProbot } = await import('probot');
     const probot = new RealProbot({ githubToken: 'ghs_x', logLevel: 'fatal' });
     const seenByProbot: unknown[] = [];
     // The app's handlers fail on this payload (no deps, no repository): kept, not thrown into Probot.
-    const { kindlerApp } = await import('../../src/app.js');
+    const { kindlerApp } = await import('../../src/github/app.js');
     await probot.load(kindlerApp({ rt: {} } as never));
     probot.onError((error) => void seenByProbot.push(error));
     let deep: Record<string, unknown> = {};

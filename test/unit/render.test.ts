@@ -10,13 +10,13 @@ import {
   type Operation,
   type StepState,
 } from '../../src/domain/index.js';
-import { checkRunState, SUMMARY_LIMIT } from '../../src/render/check-run.js';
-import { renderActionsMarkdown } from '../../src/render/consistency.js';
+import { checkRunState, SUMMARY_LIMIT } from '../../src/github/check-run.js';
+import { renderActionsMarkdown } from '../../src/github/consistency-markdown.js';
 import {
   COMMENT_LIMIT,
   MARKER_PATTERN,
   renderStatusComment,
-} from '../../src/render/status-comment.js';
+} from '../../src/github/status-comment.js';
 import { makeEnv } from '../support/env.js';
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
@@ -209,7 +209,7 @@ describe('untrusted text in what the bot publishes', () => {
 
 describe('fixes in a consistency comment', () => {
   it('are /env commands, retry and delete included (never `kindler …` in a comment)', async () => {
-    const { renderReportMarkdown } = await import('../../src/render/consistency.js');
+    const { renderReportMarkdown } = await import('../../src/github/consistency-markdown.js');
     const report = {
       summary: 'Inconsistent: 2 differences',
       checkedAt: '2026-01-01T00:00:00.000Z',

@@ -2,12 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { Failure, envName } from '../../src/domain/index.js';
 import { loadTemplates } from '../../src/git/templates.js';
-import { renderBranchFiles, templateVars } from '../../src/render/manifests.js';
+import { renderBranchFiles, templateVars } from '../../src/git/manifests.js';
 import {
   DEPLOY_LIMITS,
   manifestProblems,
   validateDeploy,
-} from '../../src/render/validate-manifests.js';
+} from '../../src/git/validate-manifests.js';
 
 const HOST = 'whoami.pr-3.example.test';
 const at = (problems: { path: string; line: number; message: string }[]) =>

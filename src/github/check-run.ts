@@ -9,10 +9,10 @@ import {
   stepsFor,
   type Environment,
   type Operation,
+  stepDuration,
 } from '../domain/index.js';
 import { hintFor, retryCommand } from '../lifecycle/hints.js';
 import { inlineText } from './markdown.js';
-import { stepDuration } from './status-comment.js';
 
 export const SUMMARY_LIMIT = 65_535;
 export const RETRY_ACTION = 'retry';

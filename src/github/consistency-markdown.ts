@@ -1,79 +1,18 @@
-// The consistency report as a person reads it: plain text for the terminal, Markdown for a
-// comment, the check run and the drift issue. Same content everywhere: the systems and how they
-// were read, the differences with their fixes, and (Markdown) the matrix.
-import type { Cell, ConsistencyReport } from '../consistency/compare.js';
+// The consistency report and a repair's actions in GitHub's Markdown: a comment, the
+// `kindler/consistency` check run, the drift issue. Same content as the terminal's
+// (cli/consistency-text.ts), with the matrix.
+import type { ConsistencyReport } from '../consistency/compare.js';
 import { COLUMNS } from '../consistency/compare.js';
 import type { RepairAction } from '../consistency/repair.js';
+import {
+  CELL_SYMBOL,
+  NOTHING_TO_REPAIR,
+  OUTCOME_MARK,
+  STATE_SYMBOL,
+} from '../consistency/symbols.js';
 import { spell, type NextCommand } from '../domain/index.js';
 import { inlineText } from './markdown.js';
 
-/** How a cell of the matrix reads, everywhere it is shown. */
-export const CELL_SYMBOL: Record<Cell, string> = {
-  ok: '✓',
-  missing: '✗ missing',
-  orphan: '✗ orphan',
-  mismatch: '≠ mismatch',
-  skipped: 'skipped',
-  unknown: '? unknown',
-  busy: '⏳ busy',
-  absent: '–',
-};
-const STATE: Record<'ok' | 'skipped' | 'unknown', string> = {
-  ok: '✓',
-  skipped: '– skipped',
-  unknown: '? unknown',
-};
-
-export function renderReportText(report: ConsistencyReport): string {
-  const lines = [`${report.summary} (checked ${report.checkedAt})`, '', 'Systems:'];
-  const width = Math.max(...report.systems.map((s) => s.system.length));
-  for (const s of report.systems)
-    lines.push(`  ${s.system.padEnd(width)}  ${STATE[s.state].padEnd(9)}  ${s.detail}`);
-  if (report.discrepancies.length) {
-    lines.push('', 'Differences:');
-    for (const d of report.discrepancies)
-      lines.push(
-        `  ✗ ${d.kind.padEnd(8)} ${d.system.padEnd(9)} ${d.name}: ${d.detail}`,
-        `      fix: ${spell(d.fix, 'cli')}`,
-      );
-  }
-  if (report.busy.length)
-    lines.push(
-      '',
-      `Busy (not compared): ${report.busy.map((b) => `${b.name} (${b.operation})`).join(', ')}`,
-    );
-  return lines.join('\n');
-}
-
-const MARK: Record<RepairAction['outcome'], string> = {
-  planned: '•',
-  queued: '→',
-  done: '✓',
-  failed: '✗',
-  skipped: '–',
-};
-
-export function renderActionsText(
-  actions: RepairAction[],
-  verb: 'sync' | 'prune',
-  confirmed: boolean,
-): string {
-  if (actions.length === 0)
-    return verb === 'sync'
-      ? 'Nothing to sync: every system holds what the database implies.'
-      : 'Nothing to prune: no orphans.';
-  const head =
-    verb === 'prune' && !confirmed ? 'Would do (preview; nothing was changed):' : 'Actions:';
-  return [
-    head,
-    ...actions.map(
-      (a) =>
-        `  ${MARK[a.outcome]} ${a.name}: ${a.action}${a.detail ? ` — ${a.detail}` : ''}${a.fix ? ` (next: ${spell(a.fix, 'cli')})` : ''}`,
-    ),
-  ].join('\n');
-}
-
-/** Markdown: summary, systems, differences with fixes, and the matrix (cut to `maxRows`). */
 export function renderReportMarkdown(
   report: ConsistencyReport,
   options: { maxRows?: number; command?: 'kindler' | '/env' } = {},
@@ -87,7 +26,7 @@ export function renderReportMarkdown(
     '',
     '| system | state | detail |',
     '|---|---|---|',
-    ...report.systems.map((s) => `| ${s.system} | ${STATE[s.state]} | ${cell(s.detail)} |`),
+    ...report.systems.map((s) => `| ${s.system} | ${STATE_SYMBOL[s.state]} | ${cell(s.detail)} |`),
   ];
   if (report.discrepancies.length) {
     out.push(
@@ -142,7 +81,7 @@ export function renderActionsMarkdown(
   confirmed: boolean,
   options: { maxRows?: number } = {},
 ): string {
-  if (actions.length === 0) return renderActionsText(actions, verb, confirmed);
+  if (actions.length === 0) return NOTHING_TO_REPAIR[verb];
   const maxRows = options.maxRows ?? 30;
   const counts = (['queued', 'done', 'failed', 'skipped', 'planned'] as const)
     .map((o) => [o, actions.filter((a) => a.outcome === o).length] as const)
@@ -159,7 +98,7 @@ export function renderActionsMarkdown(
     '',
     ...shown.map(
       (a) =>
-        `- ${MARK[a.outcome]} \`${a.name}\`: ${cell(a.action)}${a.detail ? ` — ${cell(a.detail)}` : ''}${a.fix ? ` (next: \`${spell(a.fix, 'comment')}\`)` : ''}`,
+        `- ${OUTCOME_MARK[a.outcome]} \`${a.name}\`: ${cell(a.action)}${a.detail ? ` — ${cell(a.detail)}` : ''}${a.fix ? ` (next: \`${spell(a.fix, 'comment')}\`)` : ''}`,
     ),
     ...(actions.length > shown.length
       ? [

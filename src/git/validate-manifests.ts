@@ -17,7 +17,7 @@ import {
   type Node,
 } from 'yaml';
 import { Failure } from '../domain/index.js';
-import type { BranchFile } from '../git/branch-store.js';
+import type { BranchFile } from './branch-store.js';
 import {
   COMPUTED,
   DEFAULT_ALLOWED_KINDS,

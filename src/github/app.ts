@@ -1,10 +1,10 @@
 // The Probot app: wiring only. Each handler turns a webhook into a typed event and hands it on.
 import type { Probot } from 'probot';
-import { httpStatusOf, messageOf } from './domain/index.js';
-import { handleComment, type CommentDeps } from './github/comment-handler.js';
-import { handleCheckRun } from './github/check-run-handler.js';
-import { handlePullRequest } from './github/pr-handler.js';
-import { outboxOver, type Outbox } from './github/outbox.js';
+import { httpStatusOf, messageOf } from '../domain/index.js';
+import { handleComment, type CommentDeps } from './comment-handler.js';
+import { handleCheckRun } from './check-run-handler.js';
+import { handlePullRequest } from './pr-handler.js';
+import { outboxOver, type Outbox } from './outbox.js';
 
 /** The events the app handles; every other delivery is answered without work (see github/intake.ts). */
 export const HANDLED_EVENTS = {
@@ -18,6 +18,13 @@ export const HANDLED_EVENTS = {
   ],
   checkRun: ['check_run.requested_action', 'check_run.rerequested'],
 } as const;
+
+/** The events' names without their actions (`issue_comment`, …): the labels metrics keep. */
+export const WEBHOOK_EVENTS: readonly string[] = [
+  ...new Set(
+    Object.values(HANDLED_EVENTS).flatMap((events) => events.map((e) => e.split('.')[0]!)),
+  ),
+];
 
 /**
  * What a handler throws reaches Probot's logger and the queue's job record: only its message goes

@@ -3,19 +3,20 @@
 import type http from 'node:http';
 import type { Probot } from 'probot';
 import path from 'node:path';
-import { issueSetupCode, registrationHandler } from '../github/registration.js';
-import { appConfigured, startGitHub } from '../github/start.js';
-import { packageRoot } from '../system/package-root.js';
-import type { Runtime } from '../runtime.js';
-import { githubUserLookup } from '../web/principals.js';
-import { dashboardHandler } from '../web/handler.js';
-import { systemLinks } from '../web/links.js';
-import { healthHandler, startHttpServer } from './http-server.js';
-import { Metrics } from './metrics.js';
-import { bootstrapContext, devopsPieces } from '../bootstrap/devops-side.js';
-import { runBootstrap } from '../bootstrap/run-bootstrap.js';
-import { gitHttpHandler } from './git-http.js';
-import { isWildcardHost } from './peer.js';
+import { issueSetupCode, registrationHandler } from './github/registration.js';
+import { appConfigured, startGitHub } from './github/start.js';
+import { WEBHOOK_EVENTS } from './github/app.js';
+import { packageRoot } from './system/package-root.js';
+import type { Runtime } from './runtime.js';
+import { githubUserLookup } from './web/principals.js';
+import { dashboardHandler } from './web/handler.js';
+import { systemLinks } from './web/links.js';
+import { healthHandler, startHttpServer } from './server/http-server.js';
+import { Metrics } from './server/metrics.js';
+import { bootstrapContext, devopsPieces } from './bootstrap/devops-side.js';
+import { runBootstrap } from './bootstrap/run-bootstrap.js';
+import { gitHttpHandler } from './server/git-http.js';
+import { isWildcardHost } from './server/peer.js';
 
 /** The Git service alone on `address` (host:port); a failure to listen is said, not fatal. */
 async function listenGitService(
@@ -64,7 +65,7 @@ export async function serve(
   listen = { host: rt.config.HOST, port: rt.config.PORT },
   probot?: Probot,
 ): Promise<Served> {
-  const metrics = new Metrics(rt);
+  const metrics = new Metrics(rt, { webhookEvents: WEBHOOK_EVENTS });
   const github = await startGitHub(rt, env, owner, metrics, probot);
   const { config } = rt;
   const web = githubWebBase(env);

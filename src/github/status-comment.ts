@@ -10,6 +10,7 @@ import {
   ensures,
   deploymentState,
   stepsFor,
+  stepDuration,
   type Environment,
   type Operation,
   type StepState,
@@ -41,12 +42,6 @@ const HEADLINE: Record<Operation['status'], string> = {
   failed: '😕 failed',
   cancelled: '🛑 cancelled',
 };
-
-export function stepDuration(step: StepState): string {
-  if (!step.startedAt || !step.completedAt) return '';
-  const ms = step.completedAt.getTime() - step.startedAt.getTime();
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
 
 const cell = (text: string): string => inlineText(text, CELL_LIMIT);
 
