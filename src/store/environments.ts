@@ -10,9 +10,9 @@ import {
   type NewEnvironment,
   notFound,
 } from '../domain/index.js';
-import { pgCode, pgConstraint, type Queryable } from './db.js';
+import { pgCode, pgConstraint, type Db, type Queryable } from './db.js';
 import { toEnvironment, type ClusterRow } from './rows.js';
-import type { EnvironmentPatch, EnvironmentRecord } from './store.js';
+import type { EnvironmentPatch, EnvironmentRecord, ImportReport } from './store.js';
 
 export interface Range {
   from: number;
@@ -197,3 +197,67 @@ export function importConflict(error: unknown): string | null {
 }
 
 export const isManagement = (name: string): boolean => name === MANAGEMENT_CLUSTER;
+
+export async function pageEnvironments(
+  db: Queryable,
+  page: {
+    after: string | null;
+    limit: number;
+  },
+): Promise<{ environments: Environment[]; next: string | null }> {
+  const rows = await db.query<ClusterRow>(
+    `${SELECT_CLUSTERS} where name <> 'devops' and ($1::text is null or name > $1)
+     order by name limit $2`,
+    [page.after, page.limit + 1],
+  );
+  const environments = rows.slice(0, page.limit).map(toEnvironment);
+  return {
+    environments,
+    next: rows.length > page.limit ? (environments.at(-1)?.name ?? null) : null,
+  };
+}
+
+export async function listEnvironments(db: Queryable): Promise<Environment[]> {
+  const rows = await db.query<ClusterRow>(
+    `${SELECT_CLUSTERS} where name <> 'devops' order by created_at, seq`,
+  );
+  return rows.map(toEnvironment);
+}
+
+export async function listAllRows(db: Queryable): Promise<Environment[]> {
+  const rows = await db.query<ClusterRow>(
+    `${SELECT_CLUSTERS} order by (name = 'devops') desc, created_at, seq`,
+  );
+  return rows.map(toEnvironment);
+}
+
+export async function deleteEnvironment(db: Queryable, name: EnvName): Promise<boolean> {
+  return (
+    (await db.query('delete from clusters where name = $1 returning name', [name])).length === 1
+  );
+}
+
+/** Imports rows one by one, each under the allocation lock; a conflict skips that row, saying why. */
+export async function importRecords(db: Db, records: EnvironmentRecord[]): Promise<ImportReport> {
+  const report: ImportReport = { imported: [], skipped: [] };
+  for (const record of records) {
+    const reason = await db
+      .transaction(async (tx) => {
+        await tx.query('select pg_advisory_xact_lock($1)', [ALLOCATION_LOCK]);
+        return importRecord(tx, record);
+      })
+      .catch((error: unknown) => {
+        const conflict = importConflict(error);
+        if (conflict) return conflict;
+        throw error;
+      });
+    if (reason) report.skipped.push({ name: record.name, reason });
+    else report.imported.push(record.name);
+  }
+  return report;
+}
+
+export async function getEnvironment(db: Queryable, name: string): Promise<Environment | null> {
+  const rows = await db.query<ClusterRow>(`${SELECT_CLUSTERS} where name = $1`, [name]);
+  return rows[0] ? toEnvironment(rows[0]) : null;
+}

@@ -204,3 +204,50 @@ export async function reopen(
     [id],
   );
 }
+
+export async function pruneHistory(
+  db: Queryable,
+  options: {
+    olderThan: Date | null;
+    keepPerEnv: number | null;
+  },
+): Promise<number> {
+  if (options.olderThan === null && options.keepPerEnv === null) return 0;
+  const rows = await db.query<{ id: number }>(
+    `with ranked as (
+       select id, status, coalesce(completed_at, started_at) as at,
+              row_number() over (partition by cluster_name order by id desc) as newest
+         from operations)
+     delete from operations o using ranked r
+      where o.id = r.id and r.newest > 1 and r.status not in ('queued', 'running')
+        -- its reports still going out to GitHub are rendered from it
+        and not exists (select 1 from github_writes w
+                          where w.operation_id = o.id and w.state = 'pending')
+        and (($1::timestamptz is not null and r.at < $1::timestamptz)
+             or ($2::int is not null and r.newest > $2::int))
+     returning o.id`,
+    [options.olderThan?.toISOString() ?? null, options.keepPerEnv],
+  );
+  await db.query('delete from console_sessions where expires_at < now()');
+  // Git objects no deploy has used for as long: read again if they are ever needed.
+  if (options.olderThan)
+    await db.query('delete from git_objects where used_at < $1', [options.olderThan.toISOString()]);
+  return rows.length;
+}
+
+export async function cancelQueued(db: Queryable, id: number, error: string): Promise<boolean> {
+  const rows = await db.query(
+    `update operations set status = 'cancelled', completed_at = now(), error_message = $2,
+       updated_at = now() where id = $1 and status = 'queued' returning id`,
+    [id, error],
+  );
+  return rows.length === 1;
+}
+
+export async function requestCancel(db: Queryable, envName: EnvName): Promise<Operation | null> {
+  const rows = await db.query<{ id: number }>(
+    `update operations set cancel_requested = true, updated_at = now() where cluster_name = $1 and status in ('queued', 'running') returning id`,
+    [envName],
+  );
+  return rows[0] ? loadOperation(db, rows[0].id) : null;
+}

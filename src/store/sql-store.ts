@@ -2,6 +2,16 @@
 import type { z } from 'zod';
 import type { StateKey } from './state-key.js';
 import { forgetStates, getState, setState, takeState } from './state.js';
+import { storeEvents } from './events.js';
+import { createSession, deleteSession, getSession } from './sessions.js';
+import { admitDelivery, forgetDeliveries, gitObjects, keepGitObjects } from './deliveries.js';
+import {
+  activeOperation,
+  latestOperation,
+  listOperations,
+  operationCounts,
+  orphanedOperations,
+} from './operation-reads.js';
 import {
   alreadyExists,
   isFinished,
@@ -17,12 +27,14 @@ import {
 } from '../domain/index.js';
 import { pgCode, TxDb, type Db, type Queryable } from './db.js';
 import {
-  ALLOCATION_LOCK,
   DEFAULT_RANGES,
-  SELECT_CLUSTERS,
-  importConflict,
-  importRecord,
+  getEnvironment,
+  deleteEnvironment,
+  importRecords,
   insertEnvironment,
+  listAllRows,
+  listEnvironments,
+  pageEnvironments,
   updateEnvironment,
   type AllocationRanges,
 } from './environments.js';
@@ -32,16 +44,17 @@ import { PgliteDb, type QueueConnection } from './pglite-db.js';
 import { importPglite, type PgliteImport } from './pglite-import.js';
 import {
   busyFailure,
+  cancelQueued,
+  pruneHistory,
+  requestCancel,
   claim,
   insertOperation,
   loadOperation,
-  loadOperations,
   reopen,
   renew,
   saveStep,
   updateOperation,
 } from './operations.js';
-import { toEnvironment, type ClusterRow } from './rows.js';
 import {
   claimWrite,
   dueWrites,
@@ -58,9 +71,9 @@ import {
   type WriteOutcome,
   type WriteRecord,
 } from './writes.js';
-import { StoreEvent } from './store.js';
 import type {
   ConsoleSession,
+  StoreEvent,
   EnqueueIn,
   EnvironmentPatch,
   EnvironmentRecord,
@@ -103,17 +116,10 @@ export class SqlStore implements Store {
   }
 
   /** Moves the data of a PGlite directory kept under `dataDir` into this store, once. */
-  importPglite(dataDir: string): Promise<PgliteImport | null> {
-    return importPglite(dataDir, this.db);
-  }
-
-  migrationsCurrent(): Promise<boolean> {
-    return migrationsCurrent(this.db);
-  }
-
-  migrate(): Promise<string[]> {
-    return migrate(this.db);
-  }
+  readonly importPglite = (dataDir: string): Promise<PgliteImport | null> =>
+    importPglite(dataDir, this.db);
+  readonly migrationsCurrent = (): Promise<boolean> => migrationsCurrent(this.db);
+  readonly migrate = (): Promise<string[]> => migrate(this.db);
 
   async ping(): Promise<void> {
     await this.db.query('select 1');
@@ -132,70 +138,21 @@ export class SqlStore implements Store {
     }
   }
 
-  async getEnvironment(name: string): Promise<Environment | null> {
-    const rows = await this.db.query<ClusterRow>(`${SELECT_CLUSTERS} where name = $1`, [name]);
-    return rows[0] ? toEnvironment(rows[0]) : null;
-  }
-
-  async listEnvironments(): Promise<Environment[]> {
-    const rows = await this.db.query<ClusterRow>(
-      `${SELECT_CLUSTERS} where name <> 'devops' order by created_at, seq`,
-    );
-    return rows.map(toEnvironment);
-  }
-
-  async pageEnvironments(page: {
+  readonly getEnvironment = (name: string): Promise<Environment | null> =>
+    getEnvironment(this.db, name);
+  readonly listEnvironments = (): Promise<Environment[]> => listEnvironments(this.db);
+  readonly pageEnvironments = (page: {
     after: string | null;
     limit: number;
-  }): Promise<{ environments: Environment[]; next: string | null }> {
-    const rows = await this.db.query<ClusterRow>(
-      `${SELECT_CLUSTERS} where name <> 'devops' and ($1::text is null or name > $1)
-       order by name limit $2`,
-      [page.after, page.limit + 1],
-    );
-    const environments = rows.slice(0, page.limit).map(toEnvironment);
-    return {
-      environments,
-      next: rows.length > page.limit ? (environments.at(-1)?.name ?? null) : null,
-    };
-  }
-
-  async listAllRows(): Promise<Environment[]> {
-    const rows = await this.db.query<ClusterRow>(
-      `${SELECT_CLUSTERS} order by (name = 'devops') desc, created_at, seq`,
-    );
-    return rows.map(toEnvironment);
-  }
-
-  updateEnvironment(name: EnvName, patch: EnvironmentPatch): Promise<Environment> {
-    return updateEnvironment(this.db, name, patch);
-  }
-
-  async deleteEnvironment(name: EnvName): Promise<boolean> {
-    return (
-      (await this.db.query('delete from clusters where name = $1 returning name', [name]))
-        .length === 1
-    );
-  }
-
-  async importRecords(records: EnvironmentRecord[]): Promise<ImportReport> {
-    const report: ImportReport = { imported: [], skipped: [] };
-    for (const record of records) {
-      const reason = await this.db
-        .transaction(async (tx) => {
-          await tx.query('select pg_advisory_xact_lock($1)', [ALLOCATION_LOCK]);
-          return importRecord(tx, record);
-        })
-        .catch((error: unknown) => {
-          const conflict = importConflict(error);
-          if (conflict) return conflict;
-          throw error;
-        });
-      if (reason) report.skipped.push({ name: record.name, reason });
-      else report.imported.push(record.name);
-    }
-    return report;
-  }
+  }): Promise<{ environments: Environment[]; next: string | null }> =>
+    pageEnvironments(this.db, page);
+  readonly listAllRows = (): Promise<Environment[]> => listAllRows(this.db);
+  readonly updateEnvironment = (name: EnvName, patch: EnvironmentPatch): Promise<Environment> =>
+    updateEnvironment(this.db, name, patch);
+  readonly deleteEnvironment = (name: EnvName): Promise<boolean> =>
+    deleteEnvironment(this.db, name);
+  readonly importRecords = (records: EnvironmentRecord[]): Promise<ImportReport> =>
+    importRecords(this.db, records);
 
   async createOperation(input: {
     envName: EnvName;
@@ -217,72 +174,27 @@ export class SqlStore implements Store {
     }
   }
 
-  getOperation(id: number): Promise<Operation | null> {
-    return loadOperation(this.db, id);
-  }
-
-  async activeOperation(envName: EnvName): Promise<Operation | null> {
-    return (
-      (
-        await loadOperations(
-          this.db,
-          `where cluster_name = $1 and status in ('queued', 'running')`,
-          [envName],
-        )
-      )[0] ?? null
-    );
-  }
-
-  async latestOperation(envName: EnvName, kind?: OperationKind): Promise<Operation | null> {
-    const ops = kind
-      ? await loadOperations(
-          this.db,
-          'where cluster_name = $1 and operation = $2',
-          [envName, kind],
-          'order by id desc limit 1',
-        )
-      : await loadOperations(
-          this.db,
-          'where cluster_name = $1',
-          [envName],
-          'order by id desc limit 1',
-        );
-    return ops[0] ?? null;
-  }
-
-  listOperations(
+  readonly getOperation = (id: number): Promise<Operation | null> => loadOperation(this.db, id);
+  readonly activeOperation = (envName: EnvName): Promise<Operation | null> =>
+    activeOperation(this.db, envName);
+  readonly latestOperation = (envName: EnvName, kind?: OperationKind): Promise<Operation | null> =>
+    latestOperation(this.db, envName, kind);
+  readonly listOperations = (
     filter: { envName?: EnvName; limit?: number; status?: OperationStatus[] } = {},
-  ): Promise<Operation[]> {
-    return loadOperations(
-      this.db,
-      'where ($1::text is null or cluster_name = $1) and ($2::text[] is null or status = any($2::text[]))',
-      [filter.envName ?? null, filter.status ?? null],
-      `order by id desc limit ${Math.max(1, Math.min(filter.limit ?? 100, 1000))}`,
-    );
-  }
+  ): Promise<Operation[]> => listOperations(this.db, filter);
 
-  operationCounts(): Promise<{ kind: OperationKind; status: OperationStatus; count: number }[]> {
-    return this.db.query<{ kind: OperationKind; status: OperationStatus; count: number }>(
-      'select operation as kind, status, count(*)::int as count from operations group by operation, status order by operation, status',
-    );
-  }
+  readonly operationCounts = (): Promise<
+    { kind: OperationKind; status: OperationStatus; count: number }[]
+  > => operationCounts(this.db);
 
   async claimOperation(id: number, owner: string, leaseMs: number): Promise<Operation | null> {
     return (await claim(this.db, id, owner, leaseMs)) ? loadOperation(this.db, id) : null;
   }
 
-  renewLease(id: number, owner: string, leaseMs: number): Promise<boolean> {
-    return renew(this.db, id, owner, leaseMs);
-  }
-
-  async cancelQueued(id: number, error: string): Promise<boolean> {
-    const rows = await this.db.query(
-      `update operations set status = 'cancelled', completed_at = now(), error_message = $2,
-         updated_at = now() where id = $1 and status = 'queued' returning id`,
-      [id, error],
-    );
-    return rows.length === 1;
-  }
+  readonly renewLease = (id: number, owner: string, leaseMs: number): Promise<boolean> =>
+    renew(this.db, id, owner, leaseMs);
+  readonly cancelQueued = (id: number, error: string): Promise<boolean> =>
+    cancelQueued(this.db, id, error);
 
   async releaseLease(id: number, owner: string): Promise<void> {
     await this.db.query(
@@ -306,13 +218,8 @@ export class SqlStore implements Store {
     return (await loadOperation(this.db, id)) as Operation;
   }
 
-  async requestCancel(envName: EnvName): Promise<Operation | null> {
-    const rows = await this.db.query<{ id: number }>(
-      `update operations set cancel_requested = true, updated_at = now() where cluster_name = $1 and status in ('queued', 'running') returning id`,
-      [envName],
-    );
-    return rows[0] ? loadOperation(this.db, rows[0].id) : null;
-  }
+  readonly requestCancel = (envName: EnvName): Promise<Operation | null> =>
+    requestCancel(this.db, envName);
 
   async reopenOperation(
     id: number,
@@ -333,186 +240,61 @@ export class SqlStore implements Store {
     return (await loadOperation(this.db, id)) as Operation;
   }
 
-  async pruneHistory(options: {
+  readonly pruneHistory = (options: {
     olderThan: Date | null;
     keepPerEnv: number | null;
-  }): Promise<number> {
-    if (options.olderThan === null && options.keepPerEnv === null) return 0;
-    const rows = await this.db.query<{ id: number }>(
-      `with ranked as (
-         select id, status, coalesce(completed_at, started_at) as at,
-                row_number() over (partition by cluster_name order by id desc) as newest
-           from operations)
-       delete from operations o using ranked r
-        where o.id = r.id and r.newest > 1 and r.status not in ('queued', 'running')
-          -- its reports still going out to GitHub are rendered from it
-          and not exists (select 1 from github_writes w
-                            where w.operation_id = o.id and w.state = 'pending')
-          and (($1::timestamptz is not null and r.at < $1::timestamptz)
-               or ($2::int is not null and r.newest > $2::int))
-       returning o.id`,
-      [options.olderThan?.toISOString() ?? null, options.keepPerEnv],
-    );
-    await this.db.query('delete from console_sessions where expires_at < now()');
-    // Git objects no deploy has used for as long: read again if they are ever needed.
-    if (options.olderThan)
-      await this.db.query('delete from git_objects where used_at < $1', [
-        options.olderThan.toISOString(),
-      ]);
-    return rows.length;
-  }
+  }): Promise<number> => pruneHistory(this.db, options);
 
-  orphanedOperations(): Promise<Operation[]> {
-    return loadOperations(
-      this.db,
-      `where status = 'running' and (lease_expires_at is null or lease_expires_at < now())`,
-      [],
-      'order by id',
-    );
-  }
+  readonly orphanedOperations = (): Promise<Operation[]> => orphanedOperations(this.db);
+  readonly admitDelivery = (keys: string[], event: string): Promise<boolean> =>
+    admitDelivery(this.db, keys, event);
+  readonly forgetDeliveries = (olderThanMs: number): Promise<number> =>
+    forgetDeliveries(this.db, olderThanMs);
+  readonly createSession = (s: ConsoleSession): Promise<void> => createSession(this.db, s);
+  readonly getSession = (idHash: string): Promise<ConsoleSession | null> =>
+    getSession(this.db, idHash);
+  readonly deleteSession = (idHash: string): Promise<void> => deleteSession(this.db, idHash);
 
-  async admitDelivery(keys: string[], event: string): Promise<boolean> {
-    const rows = await this.db.query(
-      `insert into webhook_deliveries (id, event) select unnest($1::text[]), $2
-       on conflict (id) do nothing returning id`,
-      [keys, event],
-    );
-    return rows.length === new Set(keys).size;
-  }
+  readonly events = (onEvent: (event: StoreEvent) => void): Promise<() => Promise<void>> =>
+    storeEvents(this.db, onEvent);
 
-  async forgetDeliveries(olderThanMs: number): Promise<number> {
-    const rows = await this.db.query(
-      `delete from webhook_deliveries
-        where received_at < now() - make_interval(secs => $1::double precision / 1000) returning id`,
-      [olderThanMs],
-    );
-    return rows.length;
-  }
+  readonly gitObjects = (ids: string[]): Promise<Map<string, string>> => gitObjects(this.db, ids);
+  readonly keepGitObjects = (objects: Map<string, string>): Promise<void> =>
+    keepGitObjects(this.db, objects);
+  readonly getState = <S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null> =>
+    getState(this.db, key);
+  readonly setState = <S extends z.ZodType>(key: StateKey<S>, value: z.input<S>): Promise<void> =>
+    setState(this.db, key, value);
+  readonly takeState = <S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null> =>
+    takeState(this.db, key);
+  readonly forgetStates = (prefix: string, olderThan: Date): Promise<number> =>
+    forgetStates(this.db, prefix, olderThan);
+  readonly putWrite = (write: NewWrite, again: boolean): Promise<WriteRecord> =>
+    putWrite(this.db, write, again);
+  readonly claimWrite = (
+    key: string,
+    owner: string,
+    leaseMs: number,
+  ): Promise<WriteRecord | null> => claimWrite(this.db, key, owner, leaseMs);
 
-  async createSession(s: ConsoleSession): Promise<void> {
-    await this.db.query(
-      `insert into console_sessions (id_hash, login, via, csrf, expires_at) values ($1, $2, $3, $4, $5)`,
-      [s.idHash, s.login, s.via, s.csrf, s.expiresAt.toISOString()],
-    );
-  }
+  readonly finishWrite = (
+    key: string,
+    owner: string,
+    outcome: WriteOutcome,
+  ): Promise<WriteRecord | null> => finishWrite(this.db, key, owner, outcome);
 
-  async getSession(idHash: string): Promise<ConsoleSession | null> {
-    const rows = await this.db.query<{
-      id_hash: string;
-      login: string;
-      via: string;
-      csrf: string;
-      expires_at: Date | string;
-    }>(
-      'select id_hash, login, via, csrf, expires_at from console_sessions where id_hash = $1 and expires_at > now()',
-      [idHash],
-    );
-    const row = rows[0];
-    if (!row || (row.via !== 'github' && row.via !== 'token')) return null;
-    return {
-      idHash: row.id_hash,
-      login: row.login,
-      via: row.via,
-      csrf: row.csrf,
-      expiresAt: new Date(row.expires_at),
-    };
-  }
-
-  async deleteSession(idHash: string): Promise<void> {
-    await this.db.query('delete from console_sessions where id_hash = $1', [idHash]);
-  }
-
-  events(onEvent: (event: StoreEvent) => void): Promise<() => Promise<void>> {
-    return this.db.listen(
-      'kindler_events',
-      (payload) => {
-        try {
-          const parsed = StoreEvent.safeParse(JSON.parse(payload));
-          if (parsed.success) onEvent(parsed.data);
-        } catch {
-          // Not ours (another version's shape): nothing to announce.
-        }
-      },
-      () => onEvent({ type: 'resync' }),
-    );
-  }
-
-  async gitObjects(ids: string[]): Promise<Map<string, string>> {
-    if (!ids.length) return new Map();
-    const rows = await this.db.query<{ id: string; body: string }>(
-      'update git_objects set used_at = now() where id = any($1::text[]) returning id, body',
-      [ids],
-    );
-    return new Map(rows.map((r) => [r.id, r.body]));
-  }
-
-  async keepGitObjects(objects: Map<string, string>): Promise<void> {
-    if (!objects.size) return;
-    await this.db.query(
-      `insert into git_objects (id, body)
-       select * from unnest($1::text[], $2::text[])
-       on conflict (id) do update set used_at = now()`,
-      [[...objects.keys()], [...objects.values()]],
-    );
-  }
-
-  getState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null> {
-    return getState(this.db, key);
-  }
-
-  setState<S extends z.ZodType>(key: StateKey<S>, value: z.input<S>): Promise<void> {
-    return setState(this.db, key, value);
-  }
-
-  takeState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null> {
-    return takeState(this.db, key);
-  }
-
-  forgetStates(prefix: string, olderThan: Date): Promise<number> {
-    return forgetStates(this.db, prefix, olderThan);
-  }
-
-  putWrite(write: NewWrite, again: boolean): Promise<WriteRecord> {
-    return putWrite(this.db, write, again);
-  }
-
-  claimWrite(key: string, owner: string, leaseMs: number): Promise<WriteRecord | null> {
-    return claimWrite(this.db, key, owner, leaseMs);
-  }
-
-  finishWrite(key: string, owner: string, outcome: WriteOutcome): Promise<WriteRecord | null> {
-    return finishWrite(this.db, key, owner, outcome);
-  }
-
-  dueWrites(limit: number): Promise<WriteRecord[]> {
-    return dueWrites(this.db, limit);
-  }
-
-  undeliveredWrites(limit: number): Promise<WriteRecord[]> {
-    return undeliveredWrites(this.db, limit);
-  }
-
-  forgetDeliveredWrites(olderThanMs: number): Promise<number> {
-    return forgetDeliveredWrites(this.db, olderThanMs);
-  }
-
-  renewWrite(key: string, owner: string, leaseMs: number): Promise<boolean> {
-    return renewWrite(this.db, key, owner, leaseMs);
-  }
-
-  reserveWriteTurn(scope: string, gapMs: number): Promise<number> {
-    return reserveWriteTurn(this.db, scope, gapMs);
-  }
-
-  writesHeldUntil(scope: string): Promise<Date | null> {
-    return writesHeldUntil(this.db, scope);
-  }
-
-  holdWrites(scope: string, until: Date): Promise<void> {
-    return holdWrites(this.db, scope, until);
-  }
-
-  close(): Promise<void> {
-    return this.db.close();
-  }
+  readonly dueWrites = (limit: number): Promise<WriteRecord[]> => dueWrites(this.db, limit);
+  readonly undeliveredWrites = (limit: number): Promise<WriteRecord[]> =>
+    undeliveredWrites(this.db, limit);
+  readonly forgetDeliveredWrites = (olderThanMs: number): Promise<number> =>
+    forgetDeliveredWrites(this.db, olderThanMs);
+  readonly renewWrite = (key: string, owner: string, leaseMs: number): Promise<boolean> =>
+    renewWrite(this.db, key, owner, leaseMs);
+  readonly reserveWriteTurn = (scope: string, gapMs: number): Promise<number> =>
+    reserveWriteTurn(this.db, scope, gapMs);
+  readonly writesHeldUntil = (scope: string): Promise<Date | null> =>
+    writesHeldUntil(this.db, scope);
+  readonly holdWrites = (scope: string, until: Date): Promise<void> =>
+    holdWrites(this.db, scope, until);
+  readonly close = (): Promise<void> => this.db.close();
 }

@@ -101,23 +101,8 @@ export interface ImportReport {
   skipped: { name: string; reason: string }[];
 }
 
-export interface Store extends WriteLog {
-  readonly backend: 'postgres' | 'pglite';
-  /** Applies pending migrations; safe when several processes call it at once. Returns versions applied. */
-  migrate(): Promise<string[]>;
-  /** How the queue reaches this database: PGlite's one connection to share, or a connection string. */
-  queueDatabase(): { pglite: QueueConnection } | { connectionString: string };
-  /**
-   * From now on every operation recorded or reopened gets its job from `enqueue`, in the same
-   * transaction: an operation is never queued without a job, nor a job sent for one not recorded.
-   * `null` stops it (the queue closed).
-   */
-  enqueueWith(enqueue: EnqueueIn | null): void;
-  /** True when every known migration has been applied (readiness). */
-  migrationsCurrent(): Promise<boolean>;
-  /** Cheap liveness probe (`select 1`). */
-  ping(): Promise<void>;
-
+/** The rows of environments, their ports and subnets allocated by the database. */
+export interface EnvironmentStore {
   /**
    * Inserts the row with status `creating` and allocates http/https/pf/node ports and (k3d) a
    * subnet in the same transaction. Failure('already_exists') if the name is taken.
@@ -142,7 +127,10 @@ export interface Store extends WriteLog {
   deleteEnvironment(name: EnvName): Promise<boolean>;
   /** Adopts rows with given ports (CSV or upstream DB): existing names are kept untouched. */
   importRecords(records: EnvironmentRecord[]): Promise<ImportReport>;
+}
 
+/** Operations, their steps, their leases and their history. */
+export interface OperationStore {
   /**
    * Records a new operation with its steps `pending` (those in `skip` skipped, detail
    * NOTHING_TO_DO). Failure('busy') when the environment already has a queued or running operation
@@ -193,13 +181,10 @@ export interface Store extends WriteLog {
   pruneHistory(options: { olderThan: Date | null; keepPerEnv: number | null }): Promise<number>;
   /** Running operations whose lease expired: their worker died. */
   orphanedOperations(): Promise<Operation[]>;
+}
 
-  /**
-   * Runs `fn` in one transaction over a store bound to it (and the transaction itself, for what
-   * else must commit with it: a queue job). Nested, it is a savepoint. Nothing outside the given
-   * store may be used inside (the embedded database has one connection).
-   */
-  atomically<T>(fn: (store: Store, tx: Queryable) => Promise<T>): Promise<T>;
+/** What the intake and the Git service remember, and what every replica is told. */
+export interface DeliveryStore {
   /**
    * The one place deliveries are de-duplicated: records a delivery's keys (its id, and for a
    * comment the version of its body); false when any of them was seen before, so it is not acted on.
@@ -219,11 +204,19 @@ export interface Store extends WriteLog {
    * process on this database (PostgreSQL LISTEN/NOTIFY), until the returned function is called.
    */
   events(onEvent: (event: StoreEvent) => void): Promise<() => Promise<void>>;
+}
+
+/** The console's signed-in browsers. */
+export interface SessionStore {
   /** A signed-in browser's session (by the hash of its cookie), until it expires. */
   createSession(session: ConsoleSession): Promise<void>;
   getSession(idHash: string): Promise<ConsoleSession | null>;
   /** Signs out: the session is gone for every replica. */
   deleteSession(idHash: string): Promise<void>;
+}
+
+/** Small JSON documents kept under schema-carrying keys. */
+export interface StateStore {
   /** Small JSON documents (latest consistency report, drift issue number, …). */
   getState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null>;
   setState<S extends z.ZodType>(key: StateKey<S>, value: z.input<S>): Promise<void>;
@@ -231,6 +224,35 @@ export interface Store extends WriteLog {
   takeState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null>;
   /** Removes the documents under `prefix` last written before `olderThan`; how many. */
   forgetStates(prefix: string, olderThan: Date): Promise<number>;
+}
+
+/**
+ * The one interface to the state, by concern: environments, operations, GitHub writes (WriteLog),
+ * deliveries and events, console sessions, small documents; with the database's own life here.
+ */
+export interface Store
+  extends EnvironmentStore, OperationStore, WriteLog, DeliveryStore, SessionStore, StateStore {
+  readonly backend: 'postgres' | 'pglite';
+  /** Applies pending migrations; safe when several processes call it at once. Returns versions applied. */
+  migrate(): Promise<string[]>;
+  /** How the queue reaches this database: PGlite's one connection to share, or a connection string. */
+  queueDatabase(): { pglite: QueueConnection } | { connectionString: string };
+  /**
+   * From now on every operation recorded or reopened gets its job from `enqueue`, in the same
+   * transaction: an operation is never queued without a job, nor a job sent for one not recorded.
+   * `null` stops it (the queue closed).
+   */
+  enqueueWith(enqueue: EnqueueIn | null): void;
+  /** True when every known migration has been applied (readiness). */
+  migrationsCurrent(): Promise<boolean>;
+  /** Cheap liveness probe (`select 1`). */
+  ping(): Promise<void>;
+  /**
+   * Runs `fn` in one transaction over a store bound to it (and the transaction itself, for what
+   * else must commit with it: a queue job). Nested, it is a savepoint. Nothing outside the given
+   * store may be used inside (the embedded database has one connection).
+   */
+  atomically<T>(fn: (store: Store, tx: Queryable) => Promise<T>): Promise<T>;
 
   close(): Promise<void>;
 }
