@@ -3,8 +3,6 @@
 // operation as it is now. Whenever an earlier attempt's outcome is unknown (`uncertain`), what it
 // may have made is looked up first — by the operation's marker, the write's marker, an external id
 // or a deployment's payload — so nothing is made twice.
-import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import {
   isFinished,
   environmentUrl,
@@ -21,57 +19,14 @@ import { operationMarker, renderStatusComment } from './status-comment.js';
 import type { Store } from '../store/store.js';
 import type { WriteRecord } from '../store/writes.js';
 import { defaultBranchHead, type GitHubClient, type RepoRef } from './types.js';
-
-/**
- * What a standalone write (not an operation's report) holds, as stored in github_writes.request:
- * parsed when it is read back, so a row changed or left by another version is refused with what is
- * wrong instead of being sent half-formed.
- */
-export const STORED = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('comment'),
-    issueNumber: z.number().int().positive(),
-    body: z.string(),
-  }),
-  z.object({
-    kind: z.literal('reaction'),
-    commentId: z.number().int().positive(),
-    content: z.enum(['eyes', 'rocket', 'confused']),
-  }),
-  z.object({
-    kind: z.literal('issue'),
-    title: z.string(),
-    body: z.string(),
-    labels: z.array(z.string()).optional(),
-  }),
-  z.object({
-    kind: z.literal('issue-update'),
-    issueNumber: z.number().int().positive(),
-    title: z.string().optional(),
-    body: z.string().optional(),
-    state: z.enum(['open', 'closed']).optional(),
-  }),
-  z.object({
-    kind: z.literal('check-run'),
-    name: z.string(),
-    headSha: z.string().regex(/^[0-9a-f]{40}$/),
-    externalId: z.string(),
-    status: z.enum(['queued', 'in_progress', 'completed']),
-    conclusion: z.enum(['success', 'failure', 'neutral', 'cancelled']).optional(),
-    title: z.string(),
-    summary: z.string(),
-    actions: z
-      .array(z.object({ label: z.string(), description: z.string(), identifier: z.string() }))
-      .optional(),
-  }),
-]);
-
-/** A write that stands alone (not an operation's report), and the repository it goes to. */
-export type Write = z.infer<typeof STORED> & { repo: RepoRef };
-
-/** The rows of an operation's reports. */
-export type ReportKind =
-  'status-comment' | 'status-check-run' | 'status-reaction' | 'status-deployment';
+import {
+  writeMarker,
+  findComment,
+  findIssue,
+  findDeployment,
+  findCheckRunBy,
+} from './write-lookups.js';
+import { STORED, HISTORY, reactionTarget } from './write-kinds.js';
 
 export interface WriterDeps {
   store: Pick<Store, 'getOperation' | 'getEnvironment' | 'updateOperation' | 'listOperations'>;
@@ -330,135 +285,8 @@ export class GitHubWriter {
   }
 }
 
-/** How many of an environment's latest operations a report looks through (its deployments). */
-export const HISTORY = 20;
-
-/** A pull request's deploy writes into the status comment its create (or last deploy) posted. */
-export function sharedComment(op: Operation, history: Operation[]): number | null {
-  if (op.kind !== 'deploy') return null;
-  return (
-    history.find(
-      (o) =>
-        o.id !== op.id &&
-        o.commentId !== null &&
-        o.trigger.repo === op.trigger.repo &&
-        o.trigger.issueNumber === op.trigger.issueNumber,
-    )?.commentId ?? null
-  );
-}
-
 /** A check run's conclusion and the time it was reached, when it has one. */
 const completion = <C extends string>(
   conclusion: C | undefined,
 ): { conclusion: C; completed_at: string } | Record<string, never> =>
   conclusion ? { conclusion, completed_at: new Date().toISOString() } : {};
-
-export const reportKey = (op: Operation, kind: ReportKind) =>
-  kind === 'status-reaction' ? `op:${op.id}:reaction:${op.attempt}` : `op:${op.id}:${kind}`;
-
-/** The comment that asked for the operation, when it was asked in a comment. */
-export function reactionTarget(op: Operation): number | null {
-  const id = /#issuecomment-(\d+)$/.exec(op.trigger.url ?? '')?.[1];
-  return id ? Number(id) : null;
-}
-
-export function describe(row: WriteRecord): string {
-  switch (row.kind) {
-    case 'status-comment':
-      return 'status comment';
-    case 'status-check-run':
-    case 'check-run':
-      return 'check run';
-    case 'status-reaction':
-      return 'reaction';
-    case 'status-deployment':
-      return 'deployment';
-    default:
-      return row.kind.replace('-', ' ');
-  }
-}
-
-/**
- * Where a lookup starts: when the write was recorded, less ten minutes (the database's clock and
- * GitHub's need not agree; the marker, not the time, says which is ours).
- */
-const lookBackFrom = (row: WriteRecord): string =>
-  new Date(row.createdAt.getTime() - 10 * 60_000).toISOString();
-
-/** The hidden line that names a standalone write in what it wrote (found again by it). */
-export const writeMarker = (key: string): string =>
-  `<!-- kindler:write:${createHash('sha256').update(key).digest('hex').slice(0, 20)} -->`;
-
-/**
- * A comment an earlier attempt may have posted before its answer was lost (it carries `marker`:
- * the operation's for a status comment, the write's for a reply): found among the comments since
- * the write was recorded, so it is not posted twice.
- */
-async function findComment(
-  octokit: GitHubClient,
-  where: RepoRef & { issue: number },
-  marker: string,
-  row: WriteRecord,
-): Promise<number | null> {
-  const { data } = await octokit.rest.issues.listComments({
-    owner: where.owner,
-    repo: where.repo,
-    issue_number: where.issue,
-    since: lookBackFrom(row),
-    per_page: 100,
-  });
-  return data.find((c) => c.body?.includes(marker))?.id ?? null;
-}
-
-/** The same for an issue (the drift issue): ours carry the write's marker in their body. */
-async function findIssue(
-  octokit: GitHubClient,
-  repo: RepoRef,
-  marker: string,
-  row: WriteRecord,
-): Promise<number | null> {
-  const { data } = await octokit.rest.issues.listForRepo({
-    ...repo,
-    state: 'all',
-    since: lookBackFrom(row),
-    per_page: 100,
-  });
-  return data.find((i) => i.body?.includes(marker))?.number ?? null;
-}
-
-/** The same for a deployment: ours carry the operation's id in their payload. */
-async function findDeployment(
-  octokit: GitHubClient,
-  repo: RepoRef,
-  op: Operation,
-): Promise<number | null> {
-  const { data } = await octokit.rest.repos.listDeployments({
-    ...repo,
-    sha: op.trigger.headSha as string,
-    environment: op.envName,
-    per_page: 100,
-  });
-  const mine = (payload: unknown) =>
-    typeof payload === 'object' &&
-    payload !== null &&
-    (payload as { operation?: unknown }).operation === op.id;
-  return data.find((d) => mine(d.payload))?.id ?? null;
-}
-
-/** The same for a check run: ours carry an external id of their own (an operation's id). */
-async function findCheckRunBy(
-  octokit: GitHubClient,
-  repo: RepoRef,
-  headSha: string,
-  name: string,
-  externalId: string,
-): Promise<number | null> {
-  const { data } = await octokit.rest.checks.listForRef({
-    ...repo,
-    ref: headSha,
-    check_name: name,
-    filter: 'all',
-    per_page: 100,
-  });
-  return data.check_runs.find((c) => c.external_id === externalId)?.id ?? null;
-}
