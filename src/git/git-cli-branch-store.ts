@@ -302,7 +302,12 @@ export class GitCliBranchStore implements BranchStore {
       const transient =
         error instanceof CliError &&
         (error.timedOut ||
-          /\b(50[234]|Could not resolve host|Connection refused|timed out)\b/i.test(error.stderr));
+          /\b(50[234]|Could not resolve host|Connection refused|timed out)\b/i.test(error.stderr) ||
+          // Another writer moved the branch between our read and our push (the lease refused
+          // it): read again and compare; the same files are then simply there.
+          /\[(?:remote )?rejected\].*\((?:stale info|fetch first|failed to update ref)\)/.test(
+            error.stderr,
+          ));
       throw transient
         ? new TransientError(`${action}: ${detail}`, { cause: error })
         : new Error(`${action}: ${detail}`, { cause: error });

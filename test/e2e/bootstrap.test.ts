@@ -91,11 +91,14 @@ afterAll(async () => {
   await kube?.close();
   await db?.drop();
   fakes?.cleanup();
-  if (Object.keys(timings).length)
+  if (Object.keys(timings).length) {
+    const results = path.resolve(import.meta.dirname, '../../test-results');
+    fs.mkdirSync(results, { recursive: true });
     fs.writeFileSync(
-      path.resolve(import.meta.dirname, '../../test-results/bootstrap-timings.json'),
+      path.join(results, 'bootstrap-timings.json'),
       JSON.stringify(timings, null, 2),
     );
+  }
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 

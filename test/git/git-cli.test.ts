@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envName, type Environment } from '../../src/domain/index.js';
+import { TransientError, envName, type Environment } from '../../src/domain/index.js';
 import { BranchStep, DEPLOY_PREFIX, branchDrift } from '../../src/git/branch-step.js';
 import { GitCliBranchStore } from '../../src/git/git-cli-branch-store.js';
 import { loadTemplates } from '../../src/git/templates.js';
@@ -101,6 +101,23 @@ describe('git CLI branch store', () => {
       'dev',
       'main',
     ]);
+  });
+
+  it('two writers of one branch at once: one lands, the other is told to try again, and then finds it there', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 4 }, () => store.ensure(envName('race-1'), files, 'race')),
+    );
+    const landed = results.filter((r) => r.status === 'fulfilled');
+    expect(landed.length).toBeGreaterThanOrEqual(1);
+    for (const r of results)
+      if (r.status === 'rejected') {
+        // Never an overwrite: the lease refused it, and it is worth trying again.
+        expect(r.reason).toBeInstanceOf(TransientError);
+        expect(String(r.reason.message)).toMatch(
+          /\[(remote )?rejected\].*\((stale info|fetch first|failed to update ref)\)/,
+        );
+      }
+    expect(await store.ensure(envName('race-1'), files, 'again')).toBe('unchanged');
   });
 
   it('refuses reserved branches whatever the input', async () => {
