@@ -3,49 +3,30 @@
 // resumes at the first unfinished step after a crash, a failure (retry) or a lost worker.
 import {
   command,
-  ACTIVE_STATUSES,
   Failure,
-  stepsFor,
-  checkDerivedNames,
   Redactor,
-  alreadyExists,
   busyFailure,
   messageOf,
   type EnvName,
   type Operation,
-  type ProviderName,
-  type StepState,
   type Trigger,
   notFound,
 } from '../domain/index.js';
 import type { Store } from '../store/store.js';
 import type { EngineApi, OperationObserver, OperationRequest } from './engine-api.js';
-import { deleteCommand, retryCommand } from './hints.js';
+import { retryCommand } from './hints.js';
 import { runSteps, type StepRunnerDeps } from './run-steps.js';
-import type { StepHandler, SystemStep } from './step.js';
 import type { LogFn } from '../system/log.js';
+import {
+  requestCreate,
+  requestDeploy,
+  requestPower,
+  requestRepair,
+  type RequestContext,
+} from './requests.js';
+import type { EngineDeps } from './engine-deps.js';
 
-export interface EngineDeps {
-  store: Store;
-  handlers: Record<SystemStep, StepHandler>;
-  redactor?: Redactor;
-  leaseMs?: number;
-  /** Delays before retrying a step that failed with a TransientError. */
-  retryDelaysMs?: number[];
-  /** The `ready` step's probe (see StepRunnerDeps.ready). */
-  ready?: StepRunnerDeps['ready'];
-  /** After every finished operation: refresh derived data (the CSV snapshot). Errors are logged, not fatal. */
-  afterChange?: () => Promise<void>;
-  /** Names starting with this belong to pull requests: only a pull request's label creates one. */
-  pullRequestPrefix?: string;
-  /** Why an environment of this provider cannot be made here (its CLIs missing), or null. */
-  preflight?: (provider: ProviderName) => string | null;
-  /** True when the worker named `owner` may still be running (CLI: same host and pid alive). */
-  ownerAlive?: (owner: string) => boolean;
-  now?: () => Date;
-  sleep?: (ms: number) => Promise<void>;
-  log?: LogFn;
-}
+export type { EngineDeps };
 
 export class Engine implements EngineApi {
   private readonly store: Store;
@@ -73,10 +54,17 @@ export class Engine implements EngineApi {
   }
 
   async request(request: OperationRequest): Promise<Operation> {
-    if (request.kind === 'create') return this.requestCreate(request);
-    if (request.kind === 'sync' || request.kind === 'prune') return this.requestRepair(request);
-    if (request.kind === 'deploy') return this.requestDeploy(request);
-    if (request.kind === 'stop' || request.kind === 'start') return this.requestPower(request);
+    const e: RequestContext = {
+      store: this.store,
+      deps: this.deps,
+      now: this.now,
+      refreshDerived: () => this.refreshDerived(),
+      isOrphan: (op) => this.isOrphan(op),
+    };
+    if (request.kind === 'create') return requestCreate(e, request);
+    if (request.kind === 'sync' || request.kind === 'prune') return requestRepair(e, request);
+    if (request.kind === 'deploy') return requestDeploy(e, request);
+    if (request.kind === 'stop' || request.kind === 'start') return requestPower(e, request);
     const env = await this.store.getEnvironment(request.name);
     if (!env) throw notFound(request.name);
     await this.supersedeOrphan(request.name);
@@ -245,166 +233,6 @@ export class Engine implements EngineApi {
       .catch((error: unknown) =>
         this.deps.log?.('warn', 'refreshing derived data failed', { error: messageOf(error) }),
       );
-  }
-
-  private async requestCreate(
-    request: Extract<OperationRequest, { kind: 'create' }>,
-  ): Promise<Operation> {
-    // Every surface checks this first; the engine keeps it true for any caller.
-    const tooLong = checkDerivedNames(request.name, request.provider);
-    if (tooLong) throw new Failure('invalid_input', tooLong);
-    const prefix = this.deps.pullRequestPrefix ?? 'pr-';
-    // Taken by hand, pr-99 would be refused to pull request #99's preview later.
-    if (request.trigger.source !== 'pull_request' && request.name.startsWith(prefix))
-      throw new Failure(
-        'invalid_input',
-        `"${request.name}" starts with ${prefix}, which belongs to pull requests: label a pull request env:k3d or env:kind for its ${prefix}<number> environment, or choose another name; nothing was done`,
-      );
-    // What the cluster step will need is looked for before anything is recorded.
-    const missing = this.deps.preflight?.(request.provider);
-    if (missing) throw new Failure('not_configured', missing);
-    const existing = await this.store.getEnvironment(request.name);
-    if (existing) {
-      const last = await this.store.latestOperation(request.name);
-      throw alreadyExists(
-        existing,
-        existing.status === 'failed' ||
-          (last !== null && !ACTIVE_STATUSES.includes(last.status) && last.status !== 'success'),
-      );
-    }
-    const options = request.options ?? {};
-    const ttl = options.ttlMs ?? null;
-    const env = await this.store.insertEnvironment({
-      name: request.name,
-      provider: request.provider,
-      ...(options.registerPortainer !== undefined
-        ? { registerPortainer: options.registerPortainer }
-        : {}),
-      ...(options.haproxyRoute !== undefined ? { haproxyRoute: options.haproxyRoute } : {}),
-      ...(options.labels ? { labels: options.labels } : {}),
-      ...(options.source ? { source: options.source } : {}),
-      requestedBy: request.trigger.actor,
-      sourceUrl: request.trigger.url ?? request.trigger.source,
-      expiresAt: ttl === null ? null : new Date(this.now().getTime() + ttl),
-    });
-    try {
-      const op = await this.store.createOperation({
-        envName: env.name,
-        kind: 'create',
-        trigger: request.trigger,
-      });
-      const at = this.now();
-      const record: StepState = {
-        step: 'record',
-        status: 'done',
-        startedAt: at,
-        completedAt: at,
-        error: null,
-        detail: `row recorded: http ${env.httpPort}, https ${env.httpsPort}, pf ${env.pfPort}${env.subnet ? `, subnet ${env.subnet}` : ''}`,
-      };
-      await this.store.saveStep(op.id, record);
-      // The new row is in the CSV snapshot at once: a degraded `list` right after still shows it.
-      await this.refreshDerived();
-      return (await this.store.getOperation(op.id)) ?? op;
-    } catch (error) {
-      // DB first, and nothing else yet: undo the row so a refused request changes nothing.
-      await this.store.deleteEnvironment(env.name).catch(() => undefined);
-      throw error;
-    }
-  }
-
-  private async requestRepair(
-    request: Extract<OperationRequest, { kind: 'sync' | 'prune' }>,
-  ): Promise<Operation> {
-    const { name, kind } = request;
-    const env = await this.store.getEnvironment(name);
-    if (kind === 'prune' && env)
-      throw new Failure(
-        'invalid_input',
-        `"${name}" has a database row; prune removes only what no row claims`,
-        deleteCommand(name),
-      );
-    if (kind === 'sync' && !env)
-      throw new Failure(
-        'not_found',
-        `environment "${name}" is not in the database; sync recreates only what the database holds`,
-        command('list'),
-      );
-    if (env?.status === 'failed')
-      throw new Failure(
-        'invalid_input',
-        `"${name}" is not synced: its last operation failed; resume it instead`,
-        retryCommand(name),
-      );
-    if (env?.status === 'deleting' || env?.status === 'delete_failed')
-      throw new Failure(
-        'invalid_input',
-        `"${name}" is not synced: it is being deleted (status ${env?.status}); finish the delete`,
-        deleteCommand(name),
-      );
-    // One operation per environment: the store refuses a second one as busy. What the check
-    // found in order is recorded as such: the operation runs only what it must.
-    return this.store.createOperation({
-      envName: name,
-      kind,
-      trigger: request.trigger,
-      skip: stepsFor(kind).filter((s) => s !== 'ready' && !request.steps.includes(s as SystemStep)),
-    });
-  }
-
-  private async requestDeploy(
-    request: Extract<OperationRequest, { kind: 'deploy' }>,
-  ): Promise<Operation> {
-    const { name, source, trigger } = request;
-    const env = await this.store.getEnvironment(name);
-    if (!env) throw notFound(name);
-    if (!/^[0-9a-f]{40}$/.test(source.sha))
-      throw new Failure('invalid_input', `"${source.sha}" is not a commit id (40 hex digits)`);
-    if (env.status === 'deleting' || env.status === 'delete_failed')
-      throw new Failure(
-        'invalid_input',
-        `"${name}" is being deleted (status ${env.status}); nothing is deployed to it`,
-        deleteCommand(name),
-      );
-    // The newest head is what the environment wants from now on, whatever runs now.
-    await this.store.updateEnvironment(name, { source });
-    const active = await this.store.activeOperation(name);
-    // A deploy still queued is superseded; one a worker took meanwhile, or any other operation,
-    // runs on, and the newest head is deployed when it ends (followUp).
-    const superseded =
-      active?.kind === 'deploy' &&
-      active.status === 'queued' &&
-      (await this.store.cancelQueued(active.id, `superseded by ${source.sha.slice(0, 7)}`));
-    if (superseded)
-      this.deps.log?.('info', 'deploy superseded', { operation: active.id, env: name });
-    else if (active) return (await this.store.getOperation(active.id)) ?? active;
-    if (env.status === 'failed')
-      throw new Failure(
-        'invalid_input',
-        `"${name}" did not finish its last operation; ${source.sha.slice(0, 7)} is deployed once it has`,
-        retryCommand(name),
-      );
-    return this.store.createOperation({ envName: name, kind: 'deploy', trigger });
-  }
-
-  private async requestPower(
-    request: Extract<OperationRequest, { kind: 'stop' | 'start' }>,
-  ): Promise<Operation> {
-    const { kind, name, trigger } = request;
-    const env = await this.store.getEnvironment(name);
-    if (!env) throw notFound(name);
-    const active = await this.store.activeOperation(name);
-    if (active) throw busyFailure(active);
-    if (kind === 'stop' && env.status === 'stopped')
-      throw new Failure('nothing_to_do', `"${name}" is stopped already`, command('start', name));
-    // A ready environment may be started too: its cluster may have been stopped outside kindler.
-    if (env.status !== 'ready' && env.status !== 'stopped')
-      throw new Failure(
-        'invalid_input',
-        `"${name}" cannot be ${kind === 'stop' ? 'stopped' : 'started'} while its status is ${env.status}; ${env.status === 'failed' ? 'resume its last operation first' : 'let its operation finish'}`,
-        env.status === 'failed' ? retryCommand(name) : command('status', name),
-      );
-    return this.store.createOperation({ envName: name, kind, trigger });
   }
 
   /**

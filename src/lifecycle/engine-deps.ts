@@ -1,0 +1,28 @@
+// What the engine is built from: the store, the systems' step handlers and its settings.
+import type { ProviderName, Redactor } from '../domain/index.js';
+import type { Store } from '../store/store.js';
+import type { StepRunnerDeps } from './run-steps.js';
+import type { StepHandler, SystemStep } from './step.js';
+import type { LogFn } from '../system/log.js';
+
+export interface EngineDeps {
+  store: Store;
+  handlers: Record<SystemStep, StepHandler>;
+  redactor?: Redactor;
+  leaseMs?: number;
+  /** Delays before retrying a step that failed with a TransientError. */
+  retryDelaysMs?: number[];
+  /** The `ready` step's probe (see StepRunnerDeps.ready). */
+  ready?: StepRunnerDeps['ready'];
+  /** After every finished operation: refresh derived data (the CSV snapshot). Errors are logged, not fatal. */
+  afterChange?: () => Promise<void>;
+  /** Names starting with this belong to pull requests: only a pull request's label creates one. */
+  pullRequestPrefix?: string;
+  /** Why an environment of this provider cannot be made here (its CLIs missing), or null. */
+  preflight?: (provider: ProviderName) => string | null;
+  /** True when the worker named `owner` may still be running (CLI: same host and pid alive). */
+  ownerAlive?: (owner: string) => boolean;
+  now?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+  log?: LogFn;
+}

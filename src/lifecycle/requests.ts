@@ -1,0 +1,192 @@
+// Recording what is asked, before anything runs: a create's row and its operation, a repair, the
+// newest head of a pull request, a stop or start. Each refuses (Failure) and changes nothing when
+// the request cannot be taken. The engine (engine.ts) calls these; they are its, apart to read.
+import {
+  command,
+  ACTIVE_STATUSES,
+  Failure,
+  stepsFor,
+  checkDerivedNames,
+  alreadyExists,
+  busyFailure,
+  type Operation,
+  type StepState,
+  notFound,
+} from '../domain/index.js';
+import type { Store } from '../store/store.js';
+import type { OperationRequest } from './engine-api.js';
+import { deleteCommand, retryCommand } from './hints.js';
+import type { SystemStep } from './step.js';
+import type { EngineDeps } from './engine-deps.js';
+
+/** What recording needs of the engine. */
+export interface RequestContext {
+  store: Store;
+  deps: EngineDeps;
+  now: () => Date;
+  refreshDerived(): Promise<void>;
+  isOrphan(op: Operation): boolean;
+}
+
+export async function requestCreate(
+  e: RequestContext,
+  request: Extract<OperationRequest, { kind: 'create' }>,
+): Promise<Operation> {
+  // Every surface checks this first; the engine keeps it true for any caller.
+  const tooLong = checkDerivedNames(request.name, request.provider);
+  if (tooLong) throw new Failure('invalid_input', tooLong);
+  const prefix = e.deps.pullRequestPrefix ?? 'pr-';
+  // Taken by hand, pr-99 would be refused to pull request #99's preview later.
+  if (request.trigger.source !== 'pull_request' && request.name.startsWith(prefix))
+    throw new Failure(
+      'invalid_input',
+      `"${request.name}" starts with ${prefix}, which belongs to pull requests: label a pull request env:k3d or env:kind for its ${prefix}<number> environment, or choose another name; nothing was done`,
+    );
+  // What the cluster step will need is looked for before anything is recorded.
+  const missing = e.deps.preflight?.(request.provider);
+  if (missing) throw new Failure('not_configured', missing);
+  const existing = await e.store.getEnvironment(request.name);
+  if (existing) {
+    const last = await e.store.latestOperation(request.name);
+    throw alreadyExists(
+      existing,
+      existing.status === 'failed' ||
+        (last !== null && !ACTIVE_STATUSES.includes(last.status) && last.status !== 'success'),
+    );
+  }
+  const options = request.options ?? {};
+  const ttl = options.ttlMs ?? null;
+  const env = await e.store.insertEnvironment({
+    name: request.name,
+    provider: request.provider,
+    ...(options.registerPortainer !== undefined
+      ? { registerPortainer: options.registerPortainer }
+      : {}),
+    ...(options.haproxyRoute !== undefined ? { haproxyRoute: options.haproxyRoute } : {}),
+    ...(options.labels ? { labels: options.labels } : {}),
+    ...(options.source ? { source: options.source } : {}),
+    requestedBy: request.trigger.actor,
+    sourceUrl: request.trigger.url ?? request.trigger.source,
+    expiresAt: ttl === null ? null : new Date(e.now().getTime() + ttl),
+  });
+  try {
+    const op = await e.store.createOperation({
+      envName: env.name,
+      kind: 'create',
+      trigger: request.trigger,
+    });
+    const at = e.now();
+    const record: StepState = {
+      step: 'record',
+      status: 'done',
+      startedAt: at,
+      completedAt: at,
+      error: null,
+      detail: `row recorded: http ${env.httpPort}, https ${env.httpsPort}, pf ${env.pfPort}${env.subnet ? `, subnet ${env.subnet}` : ''}`,
+    };
+    await e.store.saveStep(op.id, record);
+    // The new row is in the CSV snapshot at once: a degraded `list` right after still shows it.
+    await e.refreshDerived();
+    return (await e.store.getOperation(op.id)) ?? op;
+  } catch (error) {
+    // DB first, and nothing else yet: undo the row so a refused request changes nothing.
+    await e.store.deleteEnvironment(env.name).catch(() => undefined);
+    throw error;
+  }
+}
+
+export async function requestRepair(
+  e: RequestContext,
+  request: Extract<OperationRequest, { kind: 'sync' | 'prune' }>,
+): Promise<Operation> {
+  const { name, kind } = request;
+  const env = await e.store.getEnvironment(name);
+  if (kind === 'prune' && env)
+    throw new Failure(
+      'invalid_input',
+      `"${name}" has a database row; prune removes only what no row claims`,
+      deleteCommand(name),
+    );
+  if (kind === 'sync' && !env)
+    throw new Failure(
+      'not_found',
+      `environment "${name}" is not in the database; sync recreates only what the database holds`,
+      command('list'),
+    );
+  if (env?.status === 'failed')
+    throw new Failure(
+      'invalid_input',
+      `"${name}" is not synced: its last operation failed; resume it instead`,
+      retryCommand(name),
+    );
+  if (env?.status === 'deleting' || env?.status === 'delete_failed')
+    throw new Failure(
+      'invalid_input',
+      `"${name}" is not synced: it is being deleted (status ${env?.status}); finish the delete`,
+      deleteCommand(name),
+    );
+  // One operation per environment: the store refuses a second one as busy. What the check
+  // found in order is recorded as such: the operation runs only what it must.
+  return e.store.createOperation({
+    envName: name,
+    kind,
+    trigger: request.trigger,
+    skip: stepsFor(kind).filter((s) => s !== 'ready' && !request.steps.includes(s as SystemStep)),
+  });
+}
+
+export async function requestDeploy(
+  e: RequestContext,
+  request: Extract<OperationRequest, { kind: 'deploy' }>,
+): Promise<Operation> {
+  const { name, source, trigger } = request;
+  const env = await e.store.getEnvironment(name);
+  if (!env) throw notFound(name);
+  if (!/^[0-9a-f]{40}$/.test(source.sha))
+    throw new Failure('invalid_input', `"${source.sha}" is not a commit id (40 hex digits)`);
+  if (env.status === 'deleting' || env.status === 'delete_failed')
+    throw new Failure(
+      'invalid_input',
+      `"${name}" is being deleted (status ${env.status}); nothing is deployed to it`,
+      deleteCommand(name),
+    );
+  // The newest head is what the environment wants from now on, whatever runs now.
+  await e.store.updateEnvironment(name, { source });
+  const active = await e.store.activeOperation(name);
+  // A deploy still queued is superseded; one a worker took meanwhile, or any other operation,
+  // runs on, and the newest head is deployed when it ends (followUp).
+  const superseded =
+    active?.kind === 'deploy' &&
+    active.status === 'queued' &&
+    (await e.store.cancelQueued(active.id, `superseded by ${source.sha.slice(0, 7)}`));
+  if (superseded) e.deps.log?.('info', 'deploy superseded', { operation: active.id, env: name });
+  else if (active) return (await e.store.getOperation(active.id)) ?? active;
+  if (env.status === 'failed')
+    throw new Failure(
+      'invalid_input',
+      `"${name}" did not finish its last operation; ${source.sha.slice(0, 7)} is deployed once it has`,
+      retryCommand(name),
+    );
+  return e.store.createOperation({ envName: name, kind: 'deploy', trigger });
+}
+
+export async function requestPower(
+  e: RequestContext,
+  request: Extract<OperationRequest, { kind: 'stop' | 'start' }>,
+): Promise<Operation> {
+  const { kind, name, trigger } = request;
+  const env = await e.store.getEnvironment(name);
+  if (!env) throw notFound(name);
+  const active = await e.store.activeOperation(name);
+  if (active) throw busyFailure(active);
+  if (kind === 'stop' && env.status === 'stopped')
+    throw new Failure('nothing_to_do', `"${name}" is stopped already`, command('start', name));
+  // A ready environment may be started too: its cluster may have been stopped outside kindler.
+  if (env.status !== 'ready' && env.status !== 'stopped')
+    throw new Failure(
+      'invalid_input',
+      `"${name}" cannot be ${kind === 'stop' ? 'stopped' : 'started'} while its status is ${env.status}; ${env.status === 'failed' ? 'resume its last operation first' : 'let its operation finish'}`,
+      env.status === 'failed' ? retryCommand(name) : command('status', name),
+    );
+  return e.store.createOperation({ envName: name, kind, trigger });
+}
