@@ -17,7 +17,7 @@ import { LiveEvents } from './live.js';
 import type http from 'node:http';
 import type { ActionRuntime } from '../actions/index.js';
 import type { Runtime } from '../runtime.js';
-import { json, readSmallBody, type Handler } from '../server/http-server.js';
+import { readSmallBody, type Handler } from '../server/http-server.js';
 import type { Metrics } from '../server/metrics.js';
 import type { Verb } from '../commands/verbs.js';
 import { messageOf, type Operation } from '../domain/index.js';
@@ -26,7 +26,6 @@ import {
   allowedVerbs,
   bearerPrincipal,
   judgeFor,
-  refuse,
   tooMany,
   type ConsoleAccess,
   type Principal,
@@ -34,17 +33,18 @@ import {
 } from './principals.js';
 import { consoleApi } from './console-api.js';
 import { formAction } from './forms.js';
-import { flashCookie, takeFlash } from './flash.js';
+import { flashCookie } from './flash.js';
 import { isLoopbackAddress, peerAddress } from '../server/peer.js';
 import { FailureThrottle } from '../server/throttle.js';
-import { pruneConfirm, type Viewer } from './controls.js';
-import type { Notice } from './pages.js';
-import { openPreview } from '../actions/index.js';
+import { type Viewer } from './controls.js';
 import { Sessions, same } from './sessions.js';
 import { signInHandler, type OAuthSettings } from './sign-in.js';
-import { DashboardData, PAGE, type Degradation } from './data.js';
+import { DashboardData } from './data.js';
 import { esc } from './html.js';
-import { environmentPage, listPage, notFoundPage, page } from './pages.js';
+import { notFoundPage, page } from './pages.js';
+import { decodeName, jsonApi } from './json-api.js';
+import { answerRefusal, html, principalKey } from './respond.js';
+import { pageViews } from './page-views.js';
 
 export function dashboardHandler(
   rt: Runtime & ActionRuntime,
@@ -130,88 +130,63 @@ export function dashboardHandler(
     if (decision.allowed) return { principal };
     return { status: 403, error: decision.message.replace(/^@\S+, /, '') };
   };
-  /** A page's notice: what the request's flash cookie carries (cleared here), or `notice`. */
-  const noticeOf = (
+  const { listing, environment } = pageViews({
+    data,
+    store: rt.store,
+    viewerOf,
+    githubWeb: options.githubWeb,
+    branchUrl: options.branchUrl,
+    systemLinks: options.systemLinks,
+  });
+  type Read = (
+    match: RegExpExecArray,
     req: http.IncomingMessage,
     res: http.ServerResponse,
-    notice: Notice | null,
-  ): { notice: Notice | null; values: Record<string, string> } => {
-    const { flash, clear } = takeFlash(req);
-    if (clear) res.setHeader('set-cookie', clear);
-    if (!flash) return { notice, values: {} };
-    return { notice: { text: esc(flash.text), error: flash.error }, values: flash.values ?? {} };
-  };
-  const listing = async (
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    status: number,
-    given: Notice | null,
-  ) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const page = pageOf(url);
-    const [envs, consistency, undelivered, viewer] = await Promise.all([
-      data.environments('error' in page ? undefined : page),
-      data.consistency(),
-      data.undelivered(),
-      viewerOf(req, null),
-    ]);
-    const shown = noticeOf(req, res, given);
-    let notice = shown.notice;
-    // A prune preview the viewer asked for: its confirmation, while it is open.
-    const previewId = url.searchParams.get('prune');
-    if (previewId !== null && !notice && viewer.allowed.has('prune')) {
-      const preview = await openPreview(rt.store, previewId).catch(() => null);
-      notice = preview
-        ? { text: pruneConfirm(viewer, preview), error: false }
-        : {
-            text: 'That prune preview is no longer open (an hour, carried out once); preview again.',
-            error: true,
-          };
-    }
-    return html(
-      res,
-      status,
-      listPage({
-        environments: envs.environments,
-        next: envs.next,
-        report: consistency.report,
-        undelivered: undelivered.writes,
-        degraded: degradation(envs),
-        viewer,
-        notice,
-        values: shown.values,
-      }),
-    );
-  };
-  const environment = async (
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    name: string,
-    status: number,
-    notice: { text: string; error: boolean } | null,
-  ) => {
-    const shown = noticeOf(req, res, notice);
-    const found = await data.environment(name);
-    if (!found) {
-      const envs = await data.environments();
-      return html(res, 404, notFoundPage(name, degradation(envs)));
-    }
-    return html(
-      res,
-      status,
-      environmentPage({
-        name,
-        environment: found.environment,
-        operations: found.operations,
-        degraded: degradation(found),
-        viewer: await viewerOf(req, name),
-        notice: shown.notice,
-        ...(options.githubWeb ? { githubWeb: options.githubWeb } : {}),
-        branchUrl: options.branchUrl?.(name) ?? null,
-        systems: options.systemLinks?.(name, found.operations) ?? [],
-      }),
-    );
-  };
+    url: URL,
+    principal: Principal | null,
+  ) => Promise<boolean>;
+  /** What a reader may GET, first match wins. */
+  const reads: [RegExp, Read][] = [
+    [
+      /^\/metrics$/,
+      async (_m, _req, res) => {
+        if (!metrics) return html(res, 404, notFoundPage('/metrics', null));
+        const { contentType, body } = await metrics.render();
+        res.writeHead(200, { 'content-type': contentType }).end(body);
+        return true;
+      },
+    ],
+    [
+      /^\/kindler\/api\/events$/,
+      async (_m, req, res, url, principal) => {
+        await live.serve(req, res, url.searchParams.get('env'), principalKey(req, principal));
+        return true;
+      },
+    ],
+    [
+      /^\/kindler\/assets\/live\.js$/,
+      async (_m, _req, res) => {
+        res
+          .writeHead(200, {
+            'content-type': 'text/javascript; charset=utf-8',
+            'cache-control': 'no-cache',
+            'x-content-type-options': 'nosniff',
+          })
+          .end(await liveScript());
+        return true;
+      },
+    ],
+    [/^\/kindler\/api\/(.+)$/, (m, _req, res, url) => jsonApi(m[1] as string, url, res, data)],
+    [/^\/kindler$/, (_m, req, res) => listing(req, res, 200, null)],
+    [
+      /^\/kindler\/environments\/([^/]+)$/,
+      async (m, req, res) => {
+        const name = decodeName(m[1] as string);
+        if (name === null) return html(res, 400, notFoundPage('a malformed name', null));
+        return environment(req, res, name, 200, null);
+      },
+    ],
+  ];
   const handler: Handler & { close(): Promise<void> } = Object.assign(
     async (req: http.IncomingMessage, res: http.ServerResponse) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
@@ -282,38 +257,9 @@ export function dashboardHandler(
         return true;
       const reader = await readerOf(req);
       if ('status' in reader) return answerRefusal(res, path, reader);
-      if (path === '/metrics' && metrics) {
-        const { contentType, body } = await metrics.render();
-        res.writeHead(200, { 'content-type': contentType }).end(body);
-        return true;
-      }
-      if (path === '/kindler/api/events') {
-        await live.serve(
-          req,
-          res,
-          url.searchParams.get('env'),
-          principalKey(req, reader.principal),
-        );
-        return true;
-      }
-      if (path === '/kindler/assets/live.js') {
-        res
-          .writeHead(200, {
-            'content-type': 'text/javascript; charset=utf-8',
-            'cache-control': 'no-cache',
-            'x-content-type-options': 'nosniff',
-          })
-          .end(await liveScript());
-        return true;
-      }
-      if (path.startsWith('/kindler/api/'))
-        return api(path.slice('/kindler/api/'.length), url, res, data);
-      if (path === '/kindler') return listing(req, res, 200, null);
-      const match = /^\/kindler\/environments\/([^/]+)$/.exec(path);
-      if (match) {
-        const name = decodeName(match[1] as string);
-        if (name === null) return html(res, 400, notFoundPage('a malformed name', null));
-        return environment(req, res, name, 200, null);
+      for (const [pattern, serve] of reads) {
+        const match = pattern.exec(path);
+        if (match) return serve(match, req, res, url, reader.principal);
       }
       return html(res, 404, notFoundPage(path, null));
     },
@@ -326,116 +272,3 @@ let script: Promise<string> | null = null;
 /** The page script, read once from the package (src/web/assets, copied next to the build). */
 const liveScript = () =>
   (script ??= fs.readFile(path.join(packageRoot(), 'src/web/assets/live.js'), 'utf8'));
-
-async function api(
-  route: string,
-  url: URL,
-  res: http.ServerResponse,
-  data: DashboardData,
-): Promise<boolean> {
-  if (route === 'environments') {
-    const page = pageOf(url);
-    if ('error' in page) json(res, 400, page);
-    else json(res, 200, await data.environments(page));
-    return true;
-  }
-  const one = /^environments\/([^/]+)$/.exec(route);
-  if (one) {
-    const name = decodeName(one[1] as string);
-    if (name === null) {
-      json(res, 400, { error: 'the name in the path is not valid percent-encoding' });
-      return true;
-    }
-    const found = await data.environment(name);
-    if (found) json(res, 200, found);
-    else json(res, 404, { error: `no environment named "${name}"` });
-    return true;
-  }
-  if (route === 'operations') {
-    const limit = limitOf(url, 50);
-    if (typeof limit !== 'number') {
-      json(res, 400, limit);
-      return true;
-    }
-    const env = url.searchParams.get('env');
-    json(res, 200, await data.operations({ limit, ...(env ? { envName: env } : {}) }));
-    return true;
-  }
-  if (route === 'consistency') {
-    json(res, 200, await data.consistency());
-    return true;
-  }
-  if (route === 'github-writes') {
-    json(res, 200, await data.undelivered());
-    return true;
-  }
-  json(res, 404, {
-    error: `no API at /kindler/api/${route}`,
-    routes: [
-      'environments',
-      'environments/<name>',
-      'operations?env=&limit=',
-      'consistency',
-      'github-writes',
-    ],
-  });
-  return true;
-}
-
-/** `?limit=` of a list (`fallback` when absent), or what is wrong with it. */
-function limitOf(url: URL, fallback: number): number | { error: string } {
-  const limit = Number(url.searchParams.get('limit') ?? fallback);
-  return Number.isInteger(limit) && limit >= 1 && limit <= 1000
-    ? limit
-    : { error: 'limit must be a whole number from 1 to 1000' };
-}
-
-/** `?limit=&after=` of a list: the page asked for, or what is wrong with it. */
-function pageOf(url: URL): { after: string | null; limit: number } | { error: string } {
-  const limit = limitOf(url, PAGE);
-  return typeof limit === 'number'
-    ? { after: url.searchParams.get('after') || null, limit }
-    : limit;
-}
-
-const degradation = (r: { degraded: boolean }): Degradation | null =>
-  r.degraded ? (r as Degradation) : null;
-
-function html(res: http.ServerResponse, status: number, body: string): true {
-  res
-    .writeHead(status, {
-      'content-type': 'text/html; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-      'content-security-policy':
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; script-src 'self'; connect-src 'self'",
-    })
-    .end(body);
-  return true;
-}
-
-/** A refused reader: JSON under the API and /metrics, a page elsewhere. */
-function answerRefusal(res: http.ServerResponse, path: string, refusal: Refusal): true {
-  if (refusal.status === 401) res.setHeader('www-authenticate', 'Bearer realm="kindler"');
-  if (path.startsWith('/kindler/api/') || path === '/metrics') {
-    refuse(res, refusal);
-    return true;
-  }
-  if (refusal.retryAfter) res.setHeader('retry-after', String(refusal.retryAfter));
-  const body = `<h2>Not shown</h2><div class="notice error" role="alert">${esc(refusal.error)}</div>`;
-  return html(res, refusal.status, page('kindler', body));
-}
-
-/** Whose live streams these are: the operator, a GitHub user, or an anonymous address. */
-function principalKey(req: http.IncomingMessage, principal: Principal | null): string {
-  return principal ? `${principal.via}:${principal.login}` : `address:${peerAddress(req)}`;
-}
-
-/** A path segment decoded, or null when its percent-encoding is malformed (`%ZZ`). */
-function decodeName(segment: string): string | null {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return null;
-  }
-}

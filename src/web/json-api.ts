@@ -1,0 +1,90 @@
+// The console's JSON API for reading, a route table: environments (paged), one environment with
+// its operations, operations, the consistency report, what GitHub has not taken.
+import type http from 'node:http';
+import { json } from '../server/http-server.js';
+import { PAGE, type DashboardData } from './data.js';
+
+type Answer = [status: number, body: unknown];
+
+const ROUTES: [RegExp, (m: RegExpExecArray, url: URL, data: DashboardData) => Promise<Answer>][] = [
+  [
+    /^environments$/,
+    async (_m, url, data) => {
+      const page = pageOf(url);
+      return 'error' in page ? [400, page] : [200, await data.environments(page)];
+    },
+  ],
+  [
+    /^environments\/([^/]+)$/,
+    async (m, _url, data) => {
+      const name = decodeName(m[1] as string);
+      if (name === null)
+        return [400, { error: 'the name in the path is not valid percent-encoding' }];
+      const found = await data.environment(name);
+      return found ? [200, found] : [404, { error: `no environment named "${name}"` }];
+    },
+  ],
+  [
+    /^operations$/,
+    async (_m, url, data) => {
+      const limit = limitOf(url, 50);
+      if (typeof limit !== 'number') return [400, limit];
+      const env = url.searchParams.get('env');
+      return [200, await data.operations({ limit, ...(env ? { envName: env } : {}) })];
+    },
+  ],
+  [/^consistency$/, async (_m, _url, data) => [200, await data.consistency()]],
+  [/^github-writes$/, async (_m, _url, data) => [200, await data.undelivered()]],
+];
+
+/** Answers a read under /kindler/api/ (`route` is what follows it). */
+export async function jsonApi(
+  route: string,
+  url: URL,
+  res: http.ServerResponse,
+  data: DashboardData,
+): Promise<boolean> {
+  for (const [pattern, answer] of ROUTES) {
+    const m = pattern.exec(route);
+    if (!m) continue;
+    const [status, body] = await answer(m, url, data);
+    json(res, status, body);
+    return true;
+  }
+  json(res, 404, {
+    error: `no API at /kindler/api/${route}`,
+    routes: [
+      'environments',
+      'environments/<name>',
+      'operations?env=&limit=',
+      'consistency',
+      'github-writes',
+    ],
+  });
+  return true;
+}
+
+/** `?limit=` of a list (`fallback` when absent), or what is wrong with it. */
+export function limitOf(url: URL, fallback: number): number | { error: string } {
+  const limit = Number(url.searchParams.get('limit') ?? fallback);
+  return Number.isInteger(limit) && limit >= 1 && limit <= 1000
+    ? limit
+    : { error: 'limit must be a whole number from 1 to 1000' };
+}
+
+/** `?limit=&after=` of a list: the page asked for, or what is wrong with it. */
+export function pageOf(url: URL): { after: string | null; limit: number } | { error: string } {
+  const limit = limitOf(url, PAGE);
+  return typeof limit === 'number'
+    ? { after: url.searchParams.get('after') || null, limit }
+    : limit;
+}
+
+/** A path segment decoded, or null when its percent-encoding is malformed (`%ZZ`). */
+export function decodeName(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}

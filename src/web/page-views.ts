@@ -1,0 +1,110 @@
+// The console's two pages as a reader sees them: the list (with the create form given back what a
+// refused form held, and a prune preview to confirm) and one environment with its operations.
+import type http from 'node:http';
+import { type Operation } from '../domain/index.js';
+import { takeFlash } from './flash.js';
+import { pruneConfirm, type Viewer } from './controls.js';
+import type { Notice } from './pages.js';
+import { openPreview } from '../actions/index.js';
+import type { DashboardData } from './data.js';
+import { esc } from './html.js';
+import { environmentPage, listPage, notFoundPage } from './pages.js';
+import { pageOf } from './json-api.js';
+import { degradation, html } from './respond.js';
+import type { Store } from '../store/store.js';
+
+export interface PageViewDeps {
+  data: DashboardData;
+  store: Store;
+  viewerOf(req: http.IncomingMessage, name: string | null): Promise<Viewer>;
+  githubWeb?: string | undefined;
+  branchUrl?: ((name: string) => string | null) | undefined;
+  systemLinks?:
+    ((name: string, operations: Operation[]) => { label: string; url: string }[]) | undefined;
+}
+
+export function pageViews(deps: PageViewDeps) {
+  /** A page's notice: what the request's flash cookie carries (cleared here), or `notice`. */
+  const noticeOf = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    notice: Notice | null,
+  ): { notice: Notice | null; values: Record<string, string> } => {
+    const { flash, clear } = takeFlash(req);
+    if (clear) res.setHeader('set-cookie', clear);
+    if (!flash) return { notice, values: {} };
+    return { notice: { text: esc(flash.text), error: flash.error }, values: flash.values ?? {} };
+  };
+  const listing = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    status: number,
+    given: Notice | null,
+  ) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const page = pageOf(url);
+    const [envs, consistency, undelivered, viewer] = await Promise.all([
+      deps.data.environments('error' in page ? undefined : page),
+      deps.data.consistency(),
+      deps.data.undelivered(),
+      deps.viewerOf(req, null),
+    ]);
+    const shown = noticeOf(req, res, given);
+    let notice = shown.notice;
+    // A prune preview the viewer asked for: its confirmation, while it is open.
+    const previewId = url.searchParams.get('prune');
+    if (previewId !== null && !notice && viewer.allowed.has('prune')) {
+      const preview = await openPreview(deps.store, previewId).catch(() => null);
+      notice = preview
+        ? { text: pruneConfirm(viewer, preview), error: false }
+        : {
+            text: 'That prune preview is no longer open (an hour, carried out once); preview again.',
+            error: true,
+          };
+    }
+    return html(
+      res,
+      status,
+      listPage({
+        environments: envs.environments,
+        next: envs.next,
+        report: consistency.report,
+        undelivered: undelivered.writes,
+        degraded: degradation(envs),
+        viewer,
+        notice,
+        values: shown.values,
+      }),
+    );
+  };
+  const environment = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    name: string,
+    status: number,
+    notice: { text: string; error: boolean } | null,
+  ) => {
+    const shown = noticeOf(req, res, notice);
+    const found = await deps.data.environment(name);
+    if (!found) {
+      const envs = await deps.data.environments();
+      return html(res, 404, notFoundPage(name, degradation(envs)));
+    }
+    return html(
+      res,
+      status,
+      environmentPage({
+        name,
+        environment: found.environment,
+        operations: found.operations,
+        degraded: degradation(found),
+        viewer: await deps.viewerOf(req, name),
+        notice: shown.notice,
+        ...(deps.githubWeb ? { githubWeb: deps.githubWeb } : {}),
+        branchUrl: deps.branchUrl?.(name) ?? null,
+        systems: deps.systemLinks?.(name, found.operations) ?? [],
+      }),
+    );
+  };
+  return { listing, environment };
+}
