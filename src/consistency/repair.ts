@@ -22,7 +22,6 @@ import {
 } from '../domain/index.js';
 import type { EngineApi, OperationRequest } from '../lifecycle/engine-api.js';
 import type { SystemStep } from '../lifecycle/step.js';
-import { deleteClusterCommand } from '../providers/cluster-step.js';
 import { checkConsistency, type CheckDeps } from './check.js';
 import {
   COLUMNS,
@@ -31,6 +30,7 @@ import {
   type ConsistencyReport,
   type Discrepancy,
 } from './compare.js';
+import { PRUNE_ORDER, PRUNE_STEP, describe } from './prune-plan.js';
 
 /** What a repair reads and records: the consistency check and the engine. */
 export type RepairDeps = CheckDeps & { engine: Pick<EngineApi, 'request'> };
@@ -178,24 +178,6 @@ export function syncOutcome(op: Operation): RepairAction[] {
     }));
 }
 
-/** Clusters first (registrations point at them), the branch last — as a delete does. */
-const PRUNE_ORDER: Discrepancy['system'][] = [
-  'k3d',
-  'kind',
-  'portainer',
-  'argocd',
-  'haproxy',
-  'git',
-];
-const PRUNE_STEP: Record<Discrepancy['system'], SystemStep> = {
-  git: 'branch',
-  k3d: 'cluster',
-  kind: 'cluster',
-  portainer: 'portainer',
-  argocd: 'argocd',
-  haproxy: 'haproxy',
-};
-
 /** The report's orphans (or those of `names`, each of which must be one), in prune's order. */
 function orphansOf(
   report: ConsistencyReport,
@@ -286,20 +268,4 @@ export function pruneOutcome(actions: RepairAction[], op: Operation): RepairActi
         ...(step.error || step.detail ? { detail: (step.error ?? step.detail) as string } : {}),
       };
     });
-}
-
-function describe(d: Discrepancy, archiveAs: string): string {
-  switch (d.system) {
-    case 'git':
-      return `archive branch "${d.name}" as "${archiveAs}", then delete it`;
-    case 'k3d':
-    case 'kind':
-      return `delete ${d.system} cluster "${d.name}" (${deleteClusterCommand(d.system, d.name)})`;
-    case 'portainer':
-      return `delete Portainer environment "${d.name}"`;
-    case 'argocd':
-      return `delete Argo CD cluster secret of "${d.name}"`;
-    case 'haproxy':
-      return `remove HAProxy route for "${d.name}"`;
-  }
 }

@@ -4,10 +4,9 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Failure, TransientError, type EnvName } from '../domain/index.js';
-import { CliError, run, type RunOptions } from '../system/exec.js';
+import { Failure, type EnvName } from '../domain/index.js';
+import { run, type RunOptions } from '../system/exec.js';
 import type { Store } from '../store/store.js';
-import { GIT_SERVICE_REPO } from './git-service.js';
 import {
   unsafePath,
   refuseBadArchive,
@@ -20,6 +19,7 @@ import {
   type Ensured,
   type RepositoryAccess,
 } from './branch-store.js';
+import { ASKPASS, authorEnv, gitFailure, parseLsRemote, splitCredentials } from './git-repos.js';
 
 export interface GitCliSettings {
   url: string;
@@ -36,9 +36,6 @@ export interface GitCliSettings {
    */
   cache?: Pick<Store, 'gitObjects' | 'keepGitObjects'>;
 }
-
-const ASKPASS =
-  '#!/bin/sh\ncase "$1" in\n  Username*) printf "%s" "$KINDLER_GIT_USERNAME" ;;\n  *) printf "%s" "$KINDLER_GIT_PASSWORD" ;;\nesac\n';
 
 export class GitCliBranchStore implements BranchStore {
   readonly description: string;
@@ -149,7 +146,7 @@ export class GitCliBranchStore implements BranchStore {
       const tree = await this.writeTree(git, base?.sha ?? null, prefix, files);
       const commit = (
         await git(['commit-tree', tree, ...(base ? ['-p', base.sha] : []), '-m', message], {
-          env: this.authorEnv(),
+          env: authorEnv(this.settings.author),
         })
       ).stdout.trim();
       // A new branch must not exist yet; an update must fast-forward: a racing writer makes us fail, not overwrite.
@@ -253,16 +250,6 @@ export class GitCliBranchStore implements BranchStore {
     );
   }
 
-  private authorEnv(): Record<string, string> {
-    const { name, email } = this.settings.author;
-    return {
-      GIT_AUTHOR_NAME: name,
-      GIT_AUTHOR_EMAIL: email,
-      GIT_COMMITTER_NAME: name,
-      GIT_COMMITTER_EMAIL: email,
-    };
-  }
-
   /** Runs `fn` with a throwaway bare repository and a git function bound to it. */
   private async withRepo<T>(fn: (git: Git) => Promise<T>, action?: string): Promise<T> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kindler-git-'));
@@ -298,19 +285,7 @@ export class GitCliBranchStore implements BranchStore {
       return await fn(git);
     } catch (error) {
       if (!action) throw error;
-      const detail = error instanceof Error ? error.message : String(error);
-      const transient =
-        error instanceof CliError &&
-        (error.timedOut ||
-          /\b(50[234]|Could not resolve host|Connection refused|timed out)\b/i.test(error.stderr) ||
-          // Another writer moved the branch between our read and our push (the lease refused
-          // it): read again and compare; the same files are then simply there.
-          /\[(?:remote )?rejected\].*\((?:stale info|fetch first|failed to update ref)\)/.test(
-            error.stderr,
-          ));
-      throw transient
-        ? new TransientError(`${action}: ${detail}`, { cause: error })
-        : new Error(`${action}: ${detail}`, { cause: error });
+      throw gitFailure(action, error);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
@@ -322,49 +297,3 @@ type Git = (
   args: string[],
   opts?: { env?: Record<string, string>; input?: string; raw?: boolean },
 ) => Promise<{ stdout: string; stderr: string }>;
-
-function parseLsRemote(text: string): BranchInfo[] {
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [sha = '', ref = ''] = line.split('\t');
-      return { sha, name: ref.replace(/^refs\/heads\//, '') };
-    });
-}
-
-/** Takes user:password out of a URL, so it never reaches argv or logs. */
-export function splitCredentials(raw: string): {
-  url: string;
-  username?: string;
-  password?: string;
-} {
-  try {
-    const u = new URL(raw);
-    if (!u.username && !u.password) return { url: raw };
-    const out = {
-      url: '',
-      username: decodeURIComponent(u.username),
-      password: decodeURIComponent(u.password),
-    };
-    u.username = '';
-    u.password = '';
-    out.url = u.toString();
-    return out;
-  } catch {
-    return { url: raw };
-  }
-}
-
-/** The CLI's default without GIT_REPO_URL: a bare repository under the data dir. */
-export async function localBareRepo(dataDir: string): Promise<string> {
-  // The name the built-in Git service serves it under.
-  const repo = path.join(dataDir, 'git', GIT_SERVICE_REPO);
-  await fs.mkdir(path.dirname(repo), { recursive: true });
-  const exists = await fs.stat(path.join(repo, 'HEAD')).then(
-    () => true,
-    () => false,
-  );
-  if (!exists) await run('git', ['init', '--quiet', '--bare', `--initial-branch=main`, repo]);
-  return repo;
-}

@@ -4,71 +4,17 @@
 // alone (its deploy/ tree id against the one computed here); a change sends only the files that
 // changed. Listing uses GraphQL, 200 refs a request (100
 // from each end) — never a call per branch.
-import { Failure, TransientError, httpStatusOf, type EnvName } from '../domain/index.js';
+import { Failure, httpStatusOf, type EnvName } from '../domain/index.js';
 import { refuseBadArchive, refuseReserved } from './branch-store.js';
 import type { BranchFile, BranchInfo, BranchTree } from './branch-store.js';
 import type { BranchStore, Ensured, RepositoryAccess } from './branch-store.js';
 import { blobSha, treeSha } from './tree-hash.js';
+import { REFS_QUERY, TREES_QUERY, githubCall, type GitHubApi } from './github-api.js';
 
 export { blobSha };
 
 /** The directory of a branch that is the environment's: the rest is the default branch's. */
 const DEPLOY = 'deploy/';
-
-/** The slice of Octokit this store uses (Probot's context.octokit and @octokit/rest both fit). */
-export interface GitHubApi {
-  rest: {
-    repos: {
-      getBranch(p: {
-        owner: string;
-        repo: string;
-        branch: string;
-      }): Promise<{ data: { commit: { sha: string; commit: { tree: { sha: string } } } } }>;
-    };
-    git: {
-      getRef(p: {
-        owner: string;
-        repo: string;
-        ref: string;
-      }): Promise<{ data: { object: { sha: string } } }>;
-      getTree(p: {
-        owner: string;
-        repo: string;
-        tree_sha: string;
-        recursive?: string;
-      }): Promise<{ data: { tree: { path?: string; type?: string; sha?: string | null }[] } }>;
-      getBlob(p: {
-        owner: string;
-        repo: string;
-        file_sha: string;
-      }): Promise<{ data: { content: string; encoding: string } }>;
-      createTree(p: {
-        owner: string;
-        repo: string;
-        base_tree?: string;
-        tree: { path: string; mode: '100644'; type: 'blob'; content?: string; sha?: null }[];
-      }): Promise<{ data: { sha: string } }>;
-      createCommit(p: {
-        owner: string;
-        repo: string;
-        message: string;
-        tree: string;
-        parents: string[];
-        author?: { name: string; email: string };
-      }): Promise<{ data: { sha: string } }>;
-      createRef(p: { owner: string; repo: string; ref: string; sha: string }): Promise<unknown>;
-      updateRef(p: {
-        owner: string;
-        repo: string;
-        ref: string;
-        sha: string;
-        force?: boolean;
-      }): Promise<unknown>;
-      deleteRef(p: { owner: string; repo: string; ref: string }): Promise<unknown>;
-    };
-  };
-  graphql<T>(query: string, variables: Record<string, unknown>): Promise<T>;
-}
 
 export interface GitHubBranchSettings {
   owner: string;
@@ -80,27 +26,6 @@ export interface GitHubBranchSettings {
   /** The GitHub App credentials Argo CD clones with (repository Secret githubApp* fields). */
   app?: () => Promise<{ appId: string; installationId: number; privateKey: string }>;
 }
-
-// Every branch, read from both ends at once: one request carries the next 100 refs in ascending
-// and the next 100 in descending order, so n branches cost ceil(n / 200) requests.
-const refsQuery = (withTree: boolean) => {
-  const connection = (
-    alias: 'asc' | 'desc',
-  ) => `${alias}: refs(refPrefix: "refs/heads/", first: 100, after: $${alias}, orderBy: { field: ALPHABETICAL, direction: ${alias.toUpperCase()} }) {
-      totalCount
-      pageInfo { hasNextPage endCursor }
-      nodes { name target { oid${withTree ? ' ... on Commit { file(path: $path) { oid } }' : ''} } }
-    }`;
-  return `query($owner: String!, $name: String!, $asc: String, $desc: String${withTree ? ', $path: String!' : ''}) {
-  repository(owner: $owner, name: $name) {
-    ${connection('asc')}
-    ${connection('desc')}
-  }
-}`;
-};
-const REFS_QUERY = refsQuery(false);
-// The same, with the id of one directory's tree on each branch head (null when absent).
-const TREES_QUERY = refsQuery(true);
 
 interface RefNode {
   name: string;
@@ -370,25 +295,5 @@ export class GitHubBranchStore implements BranchStore {
       if (status(error) === 404) return null;
       throw error;
     }
-  }
-}
-
-/**
- * A call to GitHub's API, its failure named by `action`: a 5xx or 429 is passing (TransientError,
- * retried), any other answer GitHub gave a plain error; what is not GitHub's answer (a Failure,
- * a bug) goes up as it is.
- */
-export async function githubCall<T>(action: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    const code = status(error);
-    const detail = code
-      ? `GitHub answered ${code}: ${(error as Error).message}`
-      : (error as Error).message;
-    if (code === undefined && !(error instanceof Error && 'request' in error)) throw error;
-    throw code !== undefined && (code >= 500 || code === 429)
-      ? new TransientError(`${action}: ${detail}`, { cause: error })
-      : new Error(`${action}: ${detail}`, { cause: error });
   }
 }

@@ -7,7 +7,7 @@ import { Failure } from '../domain/index.js';
 import { DEPLOY_LIMITS } from './validate-manifests.js';
 import type { Store } from '../store/store.js';
 import type { BranchFile } from './branch-store.js';
-import { githubCall } from './github-branch-store.js';
+import { githubCall } from './github-api.js';
 
 /** The slice of Octokit this reader uses. */
 export interface GitHubReadApi {

@@ -3,7 +3,8 @@
 // GIT_REPO_URL is set. The client is created on first use and Probot keeps its token fresh.
 import { readFile } from 'node:fs/promises';
 import type { Probot } from 'probot';
-import { GitHubBranchStore, type GitHubApi } from '../git/github-branch-store.js';
+import { GitHubBranchStore } from '../git/github-branch-store.js';
+import type { GitHubApi } from '../git/github-api.js';
 import type { GitHubReadApi } from '../git/github-head.js';
 import type { Config } from '../config/config.js';
 import { splitRepo, type GitHubClient, type RepoRef } from './types.js';

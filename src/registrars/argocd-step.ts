@@ -11,7 +11,6 @@
 import {
   APP_NAMESPACE,
   ARGOCD_MANAGER,
-  ARGOCD_REPO_SECRET,
   MANAGEMENT_CLUSTER,
   argoApplicationName,
   argoProjectName,
@@ -21,25 +20,20 @@ import {
   type Environment,
 } from '../domain/index.js';
 import type { RepositoryAccess } from '../git/branch-store.js';
-import { listingView, type Observation, type Read, type SystemView } from '../lifecycle/step.js';
+import { type Read, type SystemView } from '../lifecycle/step.js';
 import type { PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
-import { z } from 'zod';
-import { KubeClient, Labelled, SecretData, type KubeObject, type KubeRef } from './kube.js';
-
-/** What is read of the ApplicationSet: the repository URL it deploys from. */
-const AppSetSource = z.object({
-  spec: z
-    .object({
-      template: z
-        .object({
-          spec: z
-            .object({ source: z.object({ repoURL: z.string().optional() }).optional() })
-            .optional(),
-        })
-        .optional(),
-    })
-    .optional(),
-});
+import { KubeClient, Labelled, SecretData, type KubeObject } from './kube.js';
+import {
+  AppSetSource,
+  UNSET,
+  argoClusterSecret,
+  argoView,
+  reachableServer,
+  type ArgoItem,
+  appProject,
+  appProjectRef,
+  repositorySecret,
+} from './argocd-view.js';
 
 export interface ArgoSettings {
   namespace: string;
@@ -54,48 +48,6 @@ export interface ArgoSettings {
 
 const SA_NAMESPACE = 'kube-system';
 const TOKEN_SECRET = 'argocd-manager-token';
-
-/** The cluster Secret of an environment in the devops cluster. */
-export const argoClusterSecret = (namespace: string, name: string): KubeRef => ({
-  apiVersion: 'v1',
-  kind: 'Secret',
-  metadata: { name: argoSecretName(name as Environment['name']), namespace },
-});
-
-/** An environment's cluster Secret in the devops cluster, with the provider it is labelled with. */
-export interface ArgoItem {
-  name: string;
-  secret: string;
-  provider: string | null;
-}
-const UNSET = 'DEVOPS_CONTEXT is not set';
-
-/** The cluster Secrets: one per environment, labelled with the row's provider. */
-export function argoView(observation: Observation<ArgoItem>): SystemView {
-  return listingView('argocd', observation, {
-    assess({ env, repair, recreate }, find) {
-      const secret = find(env.name);
-      if (!secret)
-        return [
-          {
-            kind: 'missing',
-            detail: `no cluster secret ${argoSecretName(env.name)}`,
-            fix: recreate,
-          },
-        ];
-      if (secret.provider && secret.provider !== env.provider)
-        return [
-          {
-            kind: 'mismatch',
-            detail: `secret ${secret.secret} says ${secret.provider}, the database says ${env.provider}`,
-            fix: repair,
-          },
-        ];
-      return [];
-    },
-    what: (s) => `Argo CD secret ${s.secret}`,
-  });
-}
 
 export class ArgoCdStep implements StepHandler {
   readonly step = 'argocd' as const;
@@ -166,8 +118,8 @@ export class ArgoCdStep implements StepHandler {
           config: JSON.stringify({ bearerToken: token, tlsClientConfig: { insecure: true } }),
         },
       });
-      await devops.apply(this.repositorySecret(repository));
-      await devops.apply(this.project(env.name, repository.url));
+      await devops.apply(repositorySecret(this.settings.namespace, repository));
+      await devops.apply(appProject(this.settings.namespace, env.name, repository.url));
       await this.refreshAppSet(devops, repository.url, (await this.rows()).concat(env));
       return `registered: secret ${argoSecretName(env.name)} → ${server}; repository ${repository.url}; project ${argoProjectName(env.name)}; ApplicationSet ${this.settings.appSetName} updated`;
     } catch (error) {
@@ -183,8 +135,9 @@ export class ArgoCdStep implements StepHandler {
   async publish(devops: KubeClient): Promise<string> {
     const repository = await this.settings.repository();
     const rows = (await this.rows()).filter((r) => r.name !== MANAGEMENT_CLUSTER);
-    await devops.apply(this.repositorySecret(repository));
-    for (const row of rows) await devops.apply(this.project(row.name, repository.url));
+    await devops.apply(repositorySecret(this.settings.namespace, repository));
+    for (const row of rows)
+      await devops.apply(appProject(this.settings.namespace, row.name, repository.url));
     await this.refreshAppSet(devops, repository.url, rows);
     return `repository ${repository.url}; ApplicationSet ${this.settings.appSetName} naming ${rows.length} environment${rows.length === 1 ? '' : 's'}`;
   }
@@ -213,7 +166,7 @@ export class ArgoCdStep implements StepHandler {
       );
       if (repoURL) await this.refreshAppSet(devops, repoURL, rest);
       // After the ApplicationSet stopped naming it: no Application refers to the project any more.
-      await devops.remove(this.projectRef(ctx.env.name));
+      await devops.remove(appProjectRef(this.settings.namespace, ctx.env.name));
       const appSet = repoURL ? 'ApplicationSet updated' : 'no ApplicationSet to update';
       return result === 'deleted'
         ? `secret ${argoSecretName(ctx.env.name)} deleted; ${appSet}`
@@ -221,45 +174,6 @@ export class ArgoCdStep implements StepHandler {
     } catch (error) {
       throw wrap(`removing "${ctx.env.name}" from Argo CD`, error);
     }
-  }
-
-  private projectRef(name: Environment['name']): KubeRef {
-    return {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'AppProject',
-      metadata: { name: argoProjectName(name), namespace: this.settings.namespace },
-    };
-  }
-
-  /** What the environment's Application may deploy, enforced by Argo CD. */
-  private project(name: Environment['name'], repoURL: string): KubeObject {
-    return {
-      ...this.projectRef(name),
-      spec: {
-        description: `kindler-bot: ${name}'s own cluster and namespace; namespaced kinds, no RBAC`,
-        sourceRepos: [repoURL],
-        destinations: [{ name, namespace: APP_NAMESPACE }],
-        clusterResourceWhitelist: [],
-        namespaceResourceBlacklist: ['Role', 'RoleBinding'].map((kind) => ({
-          group: 'rbac.authorization.k8s.io',
-          kind,
-        })),
-      },
-    };
-  }
-
-  private repositorySecret(repository: RepositoryAccess): KubeObject {
-    return {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'Opaque',
-      metadata: {
-        name: ARGOCD_REPO_SECRET,
-        namespace: this.settings.namespace,
-        labels: { 'argocd.argoproj.io/secret-type': 'repository' },
-      },
-      stringData: { type: 'git', url: repository.url, ...repository.credentials },
-    };
   }
 
   private async managerToken(target: KubeClient): Promise<string> {
@@ -353,8 +267,4 @@ export class ArgoCdStep implements StepHandler {
     if (!this.devops) throw new Error(UNSET);
     return this.devops();
   }
-}
-
-export function reachableServer(server: string, host: string): string {
-  return server.replace(/^(https?:\/\/)(127\.0\.0\.1|0\.0\.0\.0|localhost)(?=[:/]|$)/, `$1${host}`);
 }

@@ -10,11 +10,13 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { Failure, messageOf } from '../domain/index.js';
 import { run, spawnDetached, tail } from '../system/exec.js';
+import { runAsOwner, answers, postmasterPid, alive, sleep } from './embedded-process.js';
+import { PORT, type EmbeddedCluster } from './embedded-process.js';
 
-const PORT = 5432;
+export type { EmbeddedCluster };
+
 /** A Unix socket's path is at most 107 bytes; PostgreSQL adds `/.s.PGSQL.5432`. */
 const SOCKET_PATH_LIMIT = 100;
 /**
@@ -37,19 +39,6 @@ function unprivileged(): { uid: number; gid: number } {
 
 /** How long a start may take before it is reported as failed (a cold start takes well under 1 s). */
 const START_TIMEOUT_MS = 30_000;
-
-export interface EmbeddedCluster {
-  /** The cluster's data directory (PGDATA). */
-  dir: string;
-  /** Where its socket is. */
-  socketDir: string;
-  /** The command prefix that runs a program as the cluster's owner ([] when that is this user). */
-  runAs: string[];
-  /** `uid:gid` of the cluster's owner when it is not this user (we are root), for chown. */
-  owner: string | null;
-  /** node-postgres's connection string for it. */
-  url: string;
-}
 
 const isRoot = (): boolean => process.getuid?.() === 0;
 const short = (text: string): string =>
@@ -257,50 +246,3 @@ async function start(cluster: EmbeddedCluster, bin: string): Promise<void> {
     await sleep(50);
   }
 }
-
-async function runAsOwner(cluster: EmbeddedCluster, file: string, args: string[]) {
-  const [command, ...prefix] = [...cluster.runAs, file];
-  await run(command as string, [...prefix, ...args], {
-    env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
-    timeoutMs: 120_000,
-  });
-}
-
-/** True when the server takes a connection and answers a query. */
-async function answers(cluster: EmbeddedCluster): Promise<boolean> {
-  if (!fs.existsSync(path.join(cluster.socketDir, `.s.PGSQL.${PORT}`))) return false;
-  const client = new pg.Client({ connectionString: cluster.url, connectionTimeoutMillis: 2_000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-/** The postmaster's pid from postmaster.pid, when the file is there. */
-function postmasterPid(cluster: EmbeddedCluster): number | null {
-  try {
-    const first = fs.readFileSync(path.join(cluster.dir, 'postmaster.pid'), 'utf8').split('\n')[0];
-    const pid = Number(first);
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false; // kill(0) would signal our own group
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

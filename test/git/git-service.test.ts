@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envName } from '../../src/domain/index.js';
-import { GitCliBranchStore, localBareRepo } from '../../src/git/git-cli-branch-store.js';
+import { GitCliBranchStore } from '../../src/git/git-cli-branch-store.js';
+import { localBareRepo } from '../../src/git/git-repos.js';
 import {
   ensureGitServicePassword,
   gitServiceAccess,
