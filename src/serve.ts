@@ -3,7 +3,8 @@
 import type http from 'node:http';
 import type { Probot } from 'probot';
 import path from 'node:path';
-import { issueSetupCode, registrationHandler } from './github/registration.js';
+import { registrationHandler } from './github/registration.js';
+import { issueSetupCode } from './github/setup-files.js';
 import { appConfigured, startGitHub } from './github/start.js';
 import { WEBHOOK_EVENTS } from './github/app.js';
 import { packageRoot } from './system/package-root.js';

@@ -20,16 +20,15 @@ import YAML from 'yaml';
 import { httpStatusOf, messageOf } from '../domain/index.js';
 import { readSmallBody, type Handler } from '../server/http-server.js';
 import { isLoopbackAddress, isLoopbackHost, peerAddress } from '../server/peer.js';
-import { esc } from '../web/html.js';
-import { page } from '../web/pages.js';
+import { html, type Html } from '../web/html.js';
+import { SETUP_PATH, bootstrapPage, registerPage, registeredPage } from './setup-pages.js';
+
+export { SETUP_PATH };
+import { page } from '../web/layout.js';
 import { same } from '../web/sessions.js';
+import { APP_ENV_FILE, APP_KEY_FILE, SETUP_CODE_FILE } from './setup-files.js';
 
-export const SETUP_PATH = '/kindler/setup';
 const STATE_TTL_MS = 3_600_000;
-export const APP_ENV_FILE = 'github-app.env';
-export const APP_KEY_FILE = 'github-app.pem';
-export const SETUP_CODE_FILE = 'setup-code';
-
 export interface RegistrationOptions {
   /** Where the app's credentials are written (the data directory). */
   dataDir: string;
@@ -54,25 +53,6 @@ export interface RegistrationOptions {
   now?: () => number;
 }
 
-/**
- * A fresh setup code, written to `<data dir>/setup-code` readable by this user only (the banner
- * prints it): whoever can read the data directory or the server's output is the operator.
- */
-export function issueSetupCode(dataDir: string): string {
-  const code = randomBytes(12).toString('base64url');
-  fs.mkdirSync(dataDir, { recursive: true });
-  const file = path.join(dataDir, SETUP_CODE_FILE);
-  fs.rmSync(file, { force: true });
-  fs.writeFileSync(file, `${code}\n`, { mode: 0o600 });
-  return code;
-}
-
-/** The app's credentials from an earlier registration, to load before the configuration is read. */
-export function registeredAppEnv(dataDir: string): string | null {
-  const file = path.join(dataDir, APP_ENV_FILE);
-  return fs.existsSync(file) ? file : null;
-}
-
 export function registrationHandler(options: RegistrationOptions): Handler {
   const states = new Map<string, number>();
   const now = options.now ?? Date.now;
@@ -86,7 +66,7 @@ export function registrationHandler(options: RegistrationOptions): Handler {
         ? { baseUrl: `${options.gheProtocol ?? 'https'}://${options.gheHost}/api/v3` }
         : {},
     );
-  const send = (res: Parameters<Handler>[1], status: number, title: string, body: string) => {
+  const send = (res: Parameters<Handler>[1], status: number, title: string, body: Html) => {
     res
       .writeHead(status, {
         'content-type': 'text/html; charset=utf-8',
@@ -106,7 +86,11 @@ export function registrationHandler(options: RegistrationOptions): Handler {
       res,
       409,
       'Already registered',
-      `<p>A GitHub App is already registered here (<code>${esc(path.join(options.dataDir, APP_ENV_FILE))}</code>); it is never replaced from the web. Restart kindler-bot to use it, or remove that file on this machine to register another.</p>`,
+      html`<p>
+        A GitHub App is already registered here
+        (<code>${path.join(options.dataDir, APP_ENV_FILE)}</code>); it is never replaced from the
+        web. Restart kindler-bot to use it, or remove that file on this machine to register another.
+      </p>`,
     );
 
   let building: Promise<unknown> | null = null;
@@ -132,14 +116,19 @@ export function registrationHandler(options: RegistrationOptions): Handler {
           res,
           403,
           'Bootstrap refused',
-          `<p>Only the operator may build the devops side from the <a href="${SETUP_PATH}">setup page</a> (from this machine, or with its setup code), with a page made in the last hour. Nothing was done; <code>kindler bootstrap</code> does the same from a terminal.</p>`,
+          html`<p>
+            Only the operator may build the devops side from the
+            <a href="${SETUP_PATH}">setup page</a> (from this machine, or with its setup code), with
+            a page made in the last hour. Nothing was done; <code>kindler bootstrap</code> does the
+            same from a terminal.
+          </p>`,
         );
       if (building)
         return send(
           res,
           409,
           'Bootstrap running',
-          '<p>A bootstrap is running already; reload this page when it has ended.</p>',
+          html`<p>A bootstrap is running already; reload this page when it has ended.</p>`,
         );
       const run = options.bootstrap();
       building = run;
@@ -149,17 +138,11 @@ export function registrationHandler(options: RegistrationOptions): Handler {
       } finally {
         building = null;
       }
-      const items = outcome.results
-        .map(
-          (r) =>
-            `<li>${r.outcome === 'failed' ? '✗' : r.outcome === 'made' ? '✓' : '='} <strong>${esc(r.title)}</strong> — ${esc(r.detail)}</li>`,
-        )
-        .join('\n');
       return send(
         res,
         outcome.ok ? 200 : 502,
         outcome.ok ? 'The devops side is built' : 'Bootstrap stopped',
-        `<ul>${items}</ul><p>${outcome.ok ? 'The settings are in <code>devops.env</code> under the data dir; restart kindler-bot to use them.' : 'What was made is kept; run it again (here, or <code>kindler bootstrap</code>) to resume.'}</p>`,
+        bootstrapPage(outcome),
       );
     }
     if (url.pathname !== SETUP_PATH && url.pathname !== `${SETUP_PATH}/callback`) return false;
@@ -176,14 +159,25 @@ export function registrationHandler(options: RegistrationOptions): Handler {
           res,
           403,
           'Setup is for the operator',
-          `<p>Registering the GitHub App is open only from this machine, or with the one-time setup code kindler-bot printed at start (also in <code>&lt;data dir&gt;/${SETUP_CODE_FILE}</code>, readable by its user only): open <code>${SETUP_PATH}?setup_code=&lt;code&gt;</code>. Nothing was done.</p>`,
+          html`<p>
+            Registering the GitHub App is open only from this machine, or with the one-time setup
+            code kindler-bot printed at start (also in
+            <code>&lt;data dir&gt;/${SETUP_CODE_FILE}</code>, readable by its user only): open
+            <code>${SETUP_PATH}?setup_code=&lt;code&gt;</code>. Nothing was done.
+          </p>`,
         );
       if (!base)
         return send(
           res,
           400,
           'Set KINDLER_PUBLIC_URL',
-          `<p>This page was reached as <code>${esc(host.slice(0, 100))}</code>, which is not this machine's loopback name; the app's webhook and callback addresses are taken only from <code>KINDLER_PUBLIC_URL</code> or a loopback address. Set <code>KINDLER_PUBLIC_URL</code> to the address GitHub reaches this server at, restart, and open this page again. Nothing was done.</p>`,
+          html`<p>
+            This page was reached as <code>${host.slice(0, 100)}</code>, which is not this machine's
+            loopback name; the app's webhook and callback addresses are taken only from
+            <code>KINDLER_PUBLIC_URL</code> or a loopback address. Set
+            <code>KINDLER_PUBLIC_URL</code> to the address GitHub reaches this server at, restart,
+            and open this page again. Nothing was done.
+          </p>`,
         );
       for (const [s, at] of states) if (now() - at > STATE_TTL_MS) states.delete(s);
       const state = randomBytes(16).toString('hex');
@@ -205,7 +199,7 @@ export function registrationHandler(options: RegistrationOptions): Handler {
           res,
           400,
           'Register the GitHub App',
-          `<p>Not an organisation name: <code>${esc(org)}</code>.</p>`,
+          html`<p>Not an organisation name: <code>${org}</code>.</p>`,
         );
       const target = `${web}/${org ? `organizations/${org}/` : ''}settings/apps/new?state=${state}`;
       const hook = options.webhookProxyUrl ?? `${base}/api/github/webhooks`;
@@ -213,21 +207,16 @@ export function registrationHandler(options: RegistrationOptions): Handler {
         res,
         200,
         'Register the GitHub App',
-        `<p>kindler-bot has no GitHub App yet. This creates one ${org ? `owned by <code>${esc(org)}</code>` : 'owned by your account'} from <code>app.yml</code>, its webhooks sent to <code>${esc(hook)}</code> (that address must reach this server; set <code>KINDLER_PUBLIC_URL</code> or use <code>WEBHOOK_PROXY_URL</code> otherwise). For an organisation, open <code>${SETUP_PATH}?org=&lt;name&gt;</code>.</p>
-<form action="${esc(target)}" method="post">
-<input type="hidden" name="manifest" value="${esc(JSON.stringify(manifest))}">
-<button type="submit">Register the GitHub App on ${esc(web.replace(/^https?:\/\//, ''))}</button>
-</form>${
-          options.bootstrap
-            ? `
-<h2>The devops side</h2>
-<p>Argo CD, the HAProxy gateway and Portainer in a devops k3d cluster on this machine's Docker, as <code>kindler bootstrap</code> builds them: each piece checked first and made only if missing.</p>
-<form action="${SETUP_PATH}/bootstrap" method="post">
-<input type="hidden" name="state" value="${esc(state)}">${offered ? `<input type="hidden" name="setup_code" value="${esc(offered)}">` : ''}
-<button type="submit">Build the devops side</button>
-</form>`
-            : ''
-        }`,
+        registerPage({
+          org,
+          hook,
+          target,
+          manifest,
+          web,
+          state,
+          offered,
+          bootstrap: !!options.bootstrap,
+        }),
       );
     }
     if (url.pathname === `${SETUP_PATH}/callback`) {
@@ -239,11 +228,15 @@ export function registrationHandler(options: RegistrationOptions): Handler {
           res,
           400,
           'Registration refused',
-          `<p>This link was not made by this server's <a href="${SETUP_PATH}">setup page</a> in the last hour (its <code>state</code> is unknown). Nothing was registered here; start again from the setup page.</p>`,
+          html`<p>
+            This link was not made by this server's <a href="${SETUP_PATH}">setup page</a> in the
+            last hour (its <code>state</code> is unknown). Nothing was registered here; start again
+            from the setup page.
+          </p>`,
         );
       states.delete(known);
       if (!/^[A-Za-z0-9_-]{1,100}$/.test(code))
-        return send(res, 400, 'Registration refused', '<p>GitHub sent no valid code.</p>');
+        return send(res, 400, 'Registration refused', html`<p>GitHub sent no valid code.</p>`);
       let app;
       try {
         app = (await octokit.rest.apps.createFromManifest({ code })).data;
@@ -253,7 +246,11 @@ export function registrationHandler(options: RegistrationOptions): Handler {
           res,
           502,
           'Registration failed',
-          `<p>GitHub did not exchange the code${status ? ` (${status})` : ''}: ${esc(messageOf(error).slice(0, 300))}. A code is good for an hour and once; start again from the <a href="${SETUP_PATH}">setup page</a>.</p>`,
+          html`<p>
+            GitHub did not exchange the code${status ? ` (${status})` : ''}:
+            ${messageOf(error).slice(0, 300)}. A code is good for an hour and once; start again from
+            the <a href="${SETUP_PATH}">setup page</a>.
+          </p>`,
         );
       }
       fs.mkdirSync(options.dataDir, { recursive: true });
@@ -282,9 +279,7 @@ export function registrationHandler(options: RegistrationOptions): Handler {
         res,
         200,
         'GitHub App registered',
-        `<p>Registered <a href="${esc(app.html_url)}">${esc(app.name)}</a>. Its id, key and webhook secret are in <code>${esc(path.join(options.dataDir, APP_ENV_FILE))}</code> (readable by this user only).</p>
-<ol><li>Restart kindler-bot: it reads that file at start.</li>
-<li><a href="${esc(`${app.html_url}/installations/new`)}">Install the app</a> on the config repository (and the repositories whose comments it should answer).</li></ol>`,
+        registeredPage(app, path.join(options.dataDir, APP_ENV_FILE)),
       );
     }
     return false;

@@ -40,10 +40,11 @@ import { type Viewer } from './controls.js';
 import { Sessions, same } from './sessions.js';
 import { signInHandler, type OAuthSettings } from './sign-in.js';
 import { DashboardData } from './data.js';
-import { esc } from './html.js';
-import { notFoundPage, page } from './pages.js';
+import { html } from './html.js';
+import { notFoundPage } from './pages.js';
+import { page } from './layout.js';
 import { decodeName, jsonApi } from './json-api.js';
-import { answerRefusal, html, principalKey } from './respond.js';
+import { answerRefusal, sendHtml, principalKey } from './respond.js';
 import { pageViews } from './page-views.js';
 
 export function dashboardHandler(
@@ -150,7 +151,7 @@ export function dashboardHandler(
     [
       /^\/metrics$/,
       async (_m, _req, res) => {
-        if (!metrics) return html(res, 404, notFoundPage('/metrics', null));
+        if (!metrics) return sendHtml(res, 404, notFoundPage('/metrics', null));
         const { contentType, body } = await metrics.render();
         res.writeHead(200, { 'content-type': contentType }).end(body);
         return true;
@@ -182,7 +183,7 @@ export function dashboardHandler(
       /^\/kindler\/environments\/([^/]+)$/,
       async (m, req, res) => {
         const name = decodeName(m[1] as string);
-        if (name === null) return html(res, 400, notFoundPage('a malformed name', null));
+        if (name === null) return sendHtml(res, 400, notFoundPage('a malformed name', null));
         return environment(req, res, name, 200, null);
       },
     ],
@@ -206,7 +207,11 @@ export function dashboardHandler(
           const fields = new URLSearchParams(await readSmallBody(req));
           const csrf = fields.get('csrf');
           if (session && (!csrf || !same(csrf, session.csrf)))
-            return html(res, 403, page('sign out', '<p>This form has no valid CSRF token.</p>'));
+            return sendHtml(
+              res,
+              403,
+              page('sign out', html`<p>This form has no valid CSRF token.</p>`),
+            );
           res.writeHead(303, { location: '/kindler', 'set-cookie': await sessions.end(req) }).end();
           return true;
         }
@@ -221,7 +226,8 @@ export function dashboardHandler(
               .end();
             return true;
           }
-          if (done) return listing(req, res, done.status, { text: esc(done.error), error: true });
+          if (done)
+            return listing(req, res, done.status, { text: html`${done.error}`, error: true });
         }
         res
           .writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' })
@@ -261,7 +267,7 @@ export function dashboardHandler(
         const match = pattern.exec(path);
         if (match) return serve(match, req, res, url, reader.principal);
       }
-      return html(res, 404, notFoundPage(path, null));
+      return sendHtml(res, 404, notFoundPage(path, null));
     },
     { close: () => live.close() },
   );

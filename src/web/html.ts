@@ -1,8 +1,53 @@
-// Text into HTML: every value a page shows goes through esc() (the five characters that could
-// end an attribute or open a tag are written as entities). Shared by the pages and their controls.
+// HTML is built with one tagged template: `html\`<p>${value}</p>\`` escapes every value it is
+// given unless the value is already HTML (an `Html`, made only by `html` itself, or `trusted` for
+// a constant of this code). So no page can forget to escape, and no text can pass for markup.
 
+const ENTITIES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** Text into HTML: the five characters that could end an attribute or open a tag, as entities. */
 export const esc = (s: unknown): string =>
-  String(s ?? '').replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
+  String(s ?? '').replace(/[&<>"']/g, (c) => ENTITIES[c] as string);
+
+/** Markup that is safe to write as it is. */
+export class Html {
+  private constructor(readonly text: string) {}
+  /** Markup this code wrote itself (a constant, never a value from outside). */
+  static trusted(text: string): Html {
+    return new Html(text);
+  }
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** What a page may put into `html`: markup, text to escape, lists of either, or nothing. */
+export type Part = Html | string | number | null | undefined | false | readonly Part[];
+
+const write = (part: Part): string => {
+  if (part instanceof Html) return part.text;
+  if (Array.isArray(part)) return part.map(write).join('');
+  if (part === null || part === undefined || part === false) return '';
+  return esc(part);
+};
+
+/**
+ * The markup of this code with each run of whitespace as one space (as a browser reads it; the
+ * layout of the source is for its readers), every part written as `write` says. Whitespace in
+ * values, such as a log in a `<pre>`, is kept.
+ */
+export function html(strings: TemplateStringsArray, ...parts: Part[]): Html {
+  const layout = (i: number) => (strings[i] ?? '').replace(/\s+/g, ' ');
+  let out = layout(0);
+  parts.forEach((part, i) => (out += write(part) + layout(i + 1)));
+  return Html.trusted(out);
+}
+
+/** Parts joined by `separator` (a line break unless told). */
+export const joinHtml = (parts: readonly Part[], separator = '\n'): Html =>
+  Html.trusted(parts.map(write).join(separator));

@@ -4,13 +4,14 @@ import type http from 'node:http';
 import { type Operation } from '../domain/index.js';
 import { takeFlash } from './flash.js';
 import { pruneConfirm, type Viewer } from './controls.js';
-import type { Notice } from './pages.js';
+import type { Notice } from './layout.js';
 import { openPreview } from '../actions/index.js';
 import type { DashboardData } from './data.js';
-import { esc } from './html.js';
-import { environmentPage, listPage, notFoundPage } from './pages.js';
+import { html } from './html.js';
+import { listPage, notFoundPage } from './pages.js';
+import { environmentPage } from './environment-page.js';
 import { pageOf } from './json-api.js';
-import { degradation, html } from './respond.js';
+import { degradation, sendHtml } from './respond.js';
 import type { Store } from '../store/store.js';
 
 export interface PageViewDeps {
@@ -33,7 +34,10 @@ export function pageViews(deps: PageViewDeps) {
     const { flash, clear } = takeFlash(req);
     if (clear) res.setHeader('set-cookie', clear);
     if (!flash) return { notice, values: {} };
-    return { notice: { text: esc(flash.text), error: flash.error }, values: flash.values ?? {} };
+    return {
+      notice: { text: html`${flash.text}`, error: flash.error },
+      values: flash.values ?? {},
+    };
   };
   const listing = async (
     req: http.IncomingMessage,
@@ -58,11 +62,12 @@ export function pageViews(deps: PageViewDeps) {
       notice = preview
         ? { text: pruneConfirm(viewer, preview), error: false }
         : {
-            text: 'That prune preview is no longer open (an hour, carried out once); preview again.',
+            text: html`That prune preview is no longer open (an hour, carried out once); preview
+            again.`,
             error: true,
           };
     }
-    return html(
+    return sendHtml(
       res,
       status,
       listPage({
@@ -82,15 +87,15 @@ export function pageViews(deps: PageViewDeps) {
     res: http.ServerResponse,
     name: string,
     status: number,
-    notice: { text: string; error: boolean } | null,
+    notice: Notice | null,
   ) => {
     const shown = noticeOf(req, res, notice);
     const found = await deps.data.environment(name);
     if (!found) {
       const envs = await deps.data.environments();
-      return html(res, 404, notFoundPage(name, degradation(envs)));
+      return sendHtml(res, 404, notFoundPage(name, degradation(envs)));
     }
-    return html(
+    return sendHtml(
       res,
       status,
       environmentPage({

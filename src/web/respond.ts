@@ -3,14 +3,14 @@
 import type http from 'node:http';
 import { peerAddress } from '../server/peer.js';
 import type { Degradation } from './data.js';
-import { esc } from './html.js';
-import { page } from './pages.js';
+import { html } from './html.js';
+import { page } from './layout.js';
 import { refuse, type Principal, type Refusal } from './principals.js';
 
 export const degradation = (r: { degraded: boolean }): Degradation | null =>
   r.degraded ? (r as Degradation) : null;
 
-export function html(res: http.ServerResponse, status: number, body: string): true {
+export function sendHtml(res: http.ServerResponse, status: number, body: string): true {
   res
     .writeHead(status, {
       'content-type': 'text/html; charset=utf-8',
@@ -31,8 +31,9 @@ export function answerRefusal(res: http.ServerResponse, path: string, refusal: R
     return true;
   }
   if (refusal.retryAfter) res.setHeader('retry-after', String(refusal.retryAfter));
-  const body = `<h2>Not shown</h2><div class="notice error" role="alert">${esc(refusal.error)}</div>`;
-  return html(res, refusal.status, page('kindler', body));
+  const body = html`<h2>Not shown</h2>
+    <div class="notice error" role="alert">${refusal.error}</div>`;
+  return sendHtml(res, refusal.status, page('kindler', body));
 }
 
 /** Whose live streams these are: the operator, a GitHub user, or an anonymous address. */

@@ -7,8 +7,8 @@ import { exchangeWebFlowCode, getWebFlowAuthorizationUrl } from '@octokit/oauth-
 import { request } from '@octokit/request';
 import type http from 'node:http';
 import { messageOf } from '../domain/index.js';
-import { esc } from './html.js';
-import { page } from './pages.js';
+import { html } from './html.js';
+import { page } from './layout.js';
 import type { Sessions } from './sessions.js';
 
 export interface OAuthSettings {
@@ -59,7 +59,9 @@ export function signInHandler(
         .end(
           page(
             'sign-in',
-            `<h2>Not signed in</h2><p>${esc(why)}</p><p><a href="/kindler/login">Try again</a> · <a href="/kindler">Environments</a></p>`,
+            html`<h2>Not signed in</h2>
+              <p>${why}</p>
+              <p><a href="/kindler/login">Try again</a> · <a href="/kindler">Environments</a></p>`,
           ),
         );
       return true;

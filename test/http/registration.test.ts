@@ -13,12 +13,10 @@ import nock from 'nock';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import {
-  APP_ENV_FILE,
-  APP_KEY_FILE,
-  registeredAppEnv,
-  registrationHandler,
-} from '../../src/github/registration.js';
+import { registrationHandler } from '../../src/github/registration.js';
+import { registeredAppEnv } from '../../src/github/setup-files.js';
+import { APP_KEY_FILE } from '../../src/github/setup-files.js';
+import { APP_ENV_FILE } from '../../src/github/setup-files.js';
 import { startHttpServer } from '../../src/server/http-server.js';
 import { appPrivateKey } from '../support/github-fixtures.js';
 import { contract, expectNoContractViolations } from '../support/github-contract.js';

@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { command, type Operation } from '../../src/domain/index.js';
 import { consoleWords } from '../../src/web/forms.js';
-import { environmentPage, listPage } from '../../src/web/pages.js';
+import { html as markup } from '../../src/web/html.js';
+import { listPage } from '../../src/web/pages.js';
+import { environmentPage } from '../../src/web/environment-page.js';
 
 const viewer = {
   login: 'alice',
@@ -38,6 +40,9 @@ const failed = (id: number): Operation =>
     updatedAt: new Date('2026-12-01T10:01:00Z'),
   }) as unknown as Operation;
 
+/** The page with every run of whitespace as one space (how a browser reads markup). */
+const squeeze = (page: string) => page.replace(/\s+/g, ' ').replace(/\s*>/g, '>');
+
 describe('the console pages', () => {
   it('offer the fix of the newest failure only; an older one says it was superseded', () => {
     const html = environmentPage({
@@ -54,26 +59,28 @@ describe('the console pages', () => {
   });
 
   it('give a refused create form back what was typed', () => {
-    const html = listPage({
-      environments: [],
-      next: null,
-      report: null,
-      degraded: null,
-      viewer,
-      notice: { text: 'refused', error: true },
-      values: {
-        name: 'main"><b>',
-        provider: 'kind',
-        ttl: '3d',
-        portainer: 'true',
-        haproxy: 'false',
-      },
-    });
+    const html = squeeze(
+      listPage({
+        environments: [],
+        next: null,
+        report: null,
+        degraded: null,
+        viewer,
+        notice: { text: markup`refused`, error: true },
+        values: {
+          name: 'main"><b>',
+          provider: 'kind',
+          ttl: '3d',
+          portainer: 'true',
+          haproxy: 'false',
+        },
+      }),
+    );
     expect(html).toContain('value="main&quot;&gt;&lt;b&gt;"');
     expect(html).toContain('<option value="kind" selected>kind</option>');
     expect(html).toContain('name="ttl" placeholder="24h, 3d or never" size="12" value="3d"');
-    expect(html).toMatch(/name="portainer" checked>/);
-    expect(html).toMatch(/name="haproxy">/);
+    expect(html).toMatch(/name="portainer" checked ?\/?>/);
+    expect(html).toMatch(/name="haproxy" ?\/?>/);
   });
 
   it('say refusals without the comment grammar', () => {

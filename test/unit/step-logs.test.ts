@@ -1,7 +1,7 @@
 // An operation's log, split by step for the console: each step's lines come before its summary.
 import { describe, expect, it } from 'vitest';
 import type { Operation } from '../../src/domain/index.js';
-import { stepLogs } from '../../src/web/pages.js';
+import { stepLogs } from '../../src/web/environment-page.js';
 
 const op = (logOutput: string, currentStep: Operation['currentStep'] = null) =>
   ({
