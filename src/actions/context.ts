@@ -10,7 +10,9 @@ import type { Store } from '../store/store.js';
 export interface ActionContext {
   engine: Pick<EngineApi, 'request' | 'retry' | 'cancel'>;
   store: Store;
-  /** The systems a consistency check compares (the runtime's own object: checks are shared by it). */
+  /**
+   * The systems a consistency check compares (the runtime's own object: checks are shared by it).
+   */
   systems: CheckDeps;
   trigger: Trigger;
   now?: () => Date;

@@ -42,7 +42,9 @@ export interface Piece {
   remove(ctx: BootstrapContext): Promise<string>;
 }
 
-/** Polls `probe` every `intervalMs` until it gives a value, or fails after `timeoutMs` with `what`. */
+/**
+ * Polls `probe` every `intervalMs` until it gives a value, or fails after `timeoutMs` with `what`.
+ */
 export async function waitUntil<T>(
   what: string,
   probe: () => Promise<T | null>,

@@ -1,4 +1,5 @@
-// migrate, import-csv, import-sqlite, export-csv: adopting an existing Kindler installation and keeping the
+// migrate, import-csv, import-sqlite, export-csv: adopting an existing Kindler installation and
+// keeping the
 // upstream CSV format as a derived snapshot.
 import fs from 'node:fs/promises';
 import path from 'node:path';

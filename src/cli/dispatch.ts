@@ -147,7 +147,9 @@ async function openReads(config: Config): Promise<ReadDeps & Pick<Runtime, 'clos
   return { store, urls: urlSettings(config), close: () => store.close() };
 }
 
-/** Runs `command` (a known one) with `args`: checks, opens what it needs, reports what went wrong. */
+/**
+ * Runs `command` (a known one) with `args`: checks, opens what it needs, reports what went wrong.
+ */
 export async function dispatch(
   command: CommandName,
   args: string[],

@@ -8,7 +8,9 @@ export const EXIT = {
   usage: 2,
   /** Refused: already exists, not found, busy, forbidden. Nothing was changed. */
   refused: 3,
-  /** The database is unreachable: read-only answers came from the CSV snapshot, mutations refused. */
+  /**
+   * The database is unreachable: read-only answers came from the CSV snapshot, mutations refused.
+   */
   degraded: 4,
   /** `check` found differences. */
   inconsistent: 5,

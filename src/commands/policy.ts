@@ -17,7 +17,7 @@
 //     ttl: 72h
 //     forks: false          # pull requests from forks get no environment unless true
 //     deploy_from: [acme/web]  # whose heads deploy their own deploy/ (the config repo's always do)
-//     allowed_kinds: [apps/Deployment, Service, networking.k8s.io/Ingress]  # what a head may deploy
+//     allowed_kinds: [apps/Deployment, Service, networking.k8s.io/Ingress]  # what it may deploy
 //   repositories: [acme/platform-config, acme/web]   # who may issue commands (default: this one)
 //
 // The file is read from the config repository (KINDLER_CONFIG_REPO) for every repository the app
@@ -91,7 +91,9 @@ const schema = z
         forks: false,
         deploy_from: [],
       }),
-    /** The repositories that may issue commands (owner/repo); unset → the config repository alone. */
+    /**
+     * The repositories that may issue commands (owner/repo); unset → the config repository alone.
+     */
     repositories: z
       .array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, { message: 'expected owner/repo' }))
       .min(1)

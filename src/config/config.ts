@@ -74,7 +74,9 @@ const schema = z.object({
   KINDLER_PORTAINER_PORT: port.default(9000),
   ARGOCD_NAMESPACE: z.string().default('argocd'),
   ARGOCD_APPSET_NAME: z.string().default('whoami'),
-  /** How the devops cluster reaches a new cluster's API when its kubeconfig says 127.0.0.1/0.0.0.0. */
+  /**
+   * How the devops cluster reaches a new cluster's API when its kubeconfig says 127.0.0.1/0.0.0.0.
+   */
   ARGOCD_CLUSTER_HOST: z.string().default('host.k3d.internal'),
   /** Argo CD's web UI, for the console's link to an environment's Application. */
   ARGOCD_URL: z
@@ -94,7 +96,8 @@ const schema = z.object({
     .optional(),
   /**
    * Where the devops cluster reaches this bot's built-in Git service (the branches kept under the
-   * data dir, served at /kindler/git/environments.git); unset → http://<ARGOCD_CLUSTER_HOST>:<PORT>.
+   * data dir, served at /kindler/git/environments.git); unset →
+   * http://<ARGOCD_CLUSTER_HOST>:<PORT>.
    */
   KINDLER_GIT_SERVICE_URL: z
     .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
@@ -111,7 +114,10 @@ const schema = z.object({
   KIND_NODE_IMAGE: z.string().default('kindest/node:v1.31.12'),
   /** The ingress controller kind environments get (upstream: traefik:v2.10 on the NodePort). */
   KIND_INGRESS_IMAGE: z.string().default('traefik:v2.10'),
-  /** kind `networking.apiServerAddress`; upstream uses 0.0.0.0 so Argo CD in the devops cluster can reach it. */
+  /**
+   * kind `networking.apiServerAddress`; upstream uses 0.0.0.0 so Argo CD in the devops cluster can
+   * reach it.
+   */
   KIND_API_SERVER_ADDRESS: z.string().default('0.0.0.0'),
   KINDLER_HTTP_PORTS: range.default({ from: 18090, to: 18999 }),
   KINDLER_HTTPS_PORTS: range.default({ from: 18443, to: 18999 }),
@@ -138,7 +144,9 @@ const schema = z.object({
     .regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/repo')
     .optional(),
   /** Minutes between scheduled consistency checks (0 turns the drift monitor off). */
-  /** A consistency report this fresh is shared instead of checking again (GitHub commands, buttons). */
+  /**
+   * A consistency report this fresh is shared instead of checking again (GitHub commands, buttons).
+   */
   KINDLER_CHECK_FRESH_SECONDS: z.coerce.number().int().min(0).default(30),
   KINDLER_DRIFT_INTERVAL_MINUTES: z.coerce.number().nonnegative().default(60),
   /** Finished operations older than this many days are forgotten (0: kept whatever their age). */
@@ -172,7 +180,10 @@ const schema = z.object({
    * ?token= once, traded for a session); unset, anonymous reads are served to loopback only.
    */
   KINDLER_DASHBOARD_TOKEN: optional,
-  /** The GitHub App's OAuth client: "Sign in with GitHub" on the console (written by /kindler/setup). */
+  /**
+   * The GitHub App's OAuth client: "Sign in with GitHub" on the console (written by
+   * /kindler/setup).
+   */
   GITHUB_CLIENT_ID: optional,
   GITHUB_CLIENT_SECRET: optional,
   /** The address the bot is reached at (app registration; the dashboard links GitHub shows). */

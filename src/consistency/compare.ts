@@ -1,4 +1,5 @@
-// The consistency report (docs/design.md §6), computed from what each system holds — pure: the lists
+// The consistency report (docs/design.md §6), computed from what each system holds — pure: the
+// lists
 // come in, the report goes out. Every difference gets a class and the exact command that fixes it;
 // a system that could not be read is `unknown` and the report is then never consistent. `devops`
 // is never an environment. Environments with a queued or running operation are `busy`: their
@@ -52,7 +53,10 @@ export type Views = Record<SystemStep, SystemView>;
 /** What the database implies for one environment, computed by the caller. */
 export interface Expected {
   env: Environment;
-  /** The deploy/ tree id the templates render now; null when rendering failed (reason in renderError). */
+  /**
+   * The deploy/ tree id the templates render now; null when rendering failed (reason in
+   * renderError).
+   */
   tree: string | null;
   renderError?: string;
   /** The HAProxy backend target the row implies. */
@@ -91,7 +95,10 @@ export interface ConsistencyReport {
   busy: { name: string; operation: string }[];
 }
 
-/** A report as kept (state `consistency:latest`): a fix kept spelled out, as before commands were values, is read as a value. */
+/**
+ * A report as kept (state `consistency:latest`): a fix kept spelled out, as before commands were
+ * values, is read as a value.
+ */
 export const StoredReport: z.ZodType<ConsistencyReport> = z.object({
   checkedAt: z.string(),
   consistent: z.boolean(),
@@ -135,7 +142,10 @@ const columnOf = (system: SystemName): Column =>
   system === 'k3d' || system === 'kind' ? 'cluster' : system;
 const STEPS = Object.keys(COLUMN_OF) as SystemStep[];
 
-/** Names that can be ours: valid environment names, never devops (checkEnvName refuses reserved names). */
+/**
+ * Names that can be ours: valid environment names, never devops (checkEnvName refuses reserved
+ * names).
+ */
 const candidate = (name: string): boolean => checkEnvName(name).ok;
 
 export function compare(

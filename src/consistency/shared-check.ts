@@ -7,7 +7,9 @@ import { checkConsistency, type CheckDeps } from './check.js';
 
 const shared = new WeakMap<CheckDeps, SharedCheck>();
 
-/** The process's consistency check, shared while it runs and for KINDLER_CHECK_FRESH_SECONDS after. */
+/**
+ * The process's consistency check, shared while it runs and for KINDLER_CHECK_FRESH_SECONDS after.
+ */
 export function sharedCheck(rt: CheckDeps): SharedCheck {
   let check = shared.get(rt);
   if (!check) {

@@ -1,4 +1,5 @@
-// Every external name is a pure function of the environment (docs/style.md rule 4). These strings are
+// Every external name is a pure function of the environment (docs/style.md rule 4). These strings
+// are
 // contracts with the upstream Kindler scripts: change them only with a migration.
 import type { EnvName } from './env-name.js';
 import type { ProviderName } from './provider.js';

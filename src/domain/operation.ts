@@ -49,7 +49,9 @@ export const PRUNE_STEPS = ['cluster', 'portainer', 'argocd', 'haproxy', 'branch
 export const DEPLOY_STEPS = ['branch', 'ready'] as const;
 export const STOP_STEPS = ['cluster'] as const;
 export const START_STEPS = ['cluster', 'ready'] as const;
-/** The detail of a sync's or prune's step its consistency check found nothing to do for (skipped). */
+/**
+ * The detail of a sync's or prune's step its consistency check found nothing to do for (skipped).
+ */
 export const NOTHING_TO_DO = 'nothing to do';
 export type StepName = (typeof CREATE_STEPS)[number];
 
@@ -68,7 +70,9 @@ export interface StepState {
   status: StepStatus;
   startedAt: Date | null;
   completedAt: Date | null;
-  /** What happened, in one line: "created", "already present", "skipped: PORTAINER_URL is not set". */
+  /**
+   * What happened, in one line: "created", "already present", "skipped: PORTAINER_URL is not set".
+   */
   detail: string | null;
   error: string | null;
 }

@@ -26,7 +26,10 @@ export interface BranchInfo {
   name: string;
   sha: string;
 }
-/** A branch head and the id of one directory's tree on it (null when the branch has no such directory). */
+/**
+ * A branch head and the id of one directory's tree on it (null when the branch has no such
+ * directory).
+ */
 export interface BranchTree extends BranchInfo {
   tree: string | null;
 }
@@ -46,7 +49,10 @@ export interface BranchStore {
   /** Every branch; callers filter reserved and archive/ ones. */
   list(): Promise<BranchInfo[]>;
   get(name: string): Promise<BranchInfo | null>;
-  /** Every branch with the tree id of `prefix` on its head, in a few calls whatever the count (consistency check). */
+  /**
+   * Every branch with the tree id of `prefix` on its head, in a few calls whatever the count
+   * (consistency check).
+   */
   trees(prefix: string): Promise<BranchTree[]>;
   /**
    * Branch `name` = the default branch plus exactly `files` under deploy/; idempotent. `known` is

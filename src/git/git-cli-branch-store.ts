@@ -149,7 +149,8 @@ export class GitCliBranchStore implements BranchStore {
           env: authorEnv(this.settings.author),
         })
       ).stdout.trim();
-      // A new branch must not exist yet; an update must fast-forward: a racing writer makes us fail, not overwrite.
+      // A new branch must not exist yet; an update must fast-forward: a racing writer makes us
+      // fail, not overwrite.
       const lease = `--force-with-lease=refs/heads/${name}:${branch?.sha ?? ''}`;
       await git(['push', '--quiet', lease, this.url, `${commit}:refs/heads/${name}`]);
       return branch ? 'updated' : 'created';
@@ -193,7 +194,10 @@ export class GitCliBranchStore implements BranchStore {
     }, `archiving branch "${name}" as "${archiveName}" in ${this.description}`);
   }
 
-  /** The base commit's tree with `prefix` replaced by exactly `files` (mktree: no index, no work tree). */
+  /**
+   * The base commit's tree with `prefix` replaced by exactly `files` (mktree: no index, no work
+   * tree).
+   */
   private async writeTree(
     git: Git,
     baseSha: string | null,

@@ -135,7 +135,10 @@ const SELINUX_TYPES = new Set([
   'container_engine_t',
 ]);
 
-/** Pod Security Standards, baseline profile (kubernetes.io/docs/concepts/security/pod-security-standards). */
+/**
+ * Pod Security Standards, baseline profile
+ * (kubernetes.io/docs/concepts/security/pod-security-standards).
+ */
 function baseline(spec: Obj, at: string[], annotations: Obj | null): RuleProblem[] {
   const problems: RuleProblem[] = [];
   const say = (path: (string | number)[], what: string) =>

@@ -138,7 +138,9 @@ function renderActions(text: string, values: unknown): string {
   });
 }
 
-/** values.yaml as Helm reads it (aliases and merge keys resolved), or null when it does not parse. */
+/**
+ * values.yaml as Helm reads it (aliases and merge keys resolved), or null when it does not parse.
+ */
 function valuesOf(text: string): unknown {
   try {
     const [doc] = parseAllDocuments(text, { merge: true }) as Document[];

@@ -6,7 +6,9 @@ import { handleCheckRun } from './check-run-handler.js';
 import { handlePullRequest } from './pr-handler.js';
 import { outboxOver, type Outbox } from './outbox.js';
 
-/** The events the app handles; every other delivery is answered without work (see github/intake.ts). */
+/**
+ * The events the app handles; every other delivery is answered without work (see github/intake.ts).
+ */
 export const HANDLED_EVENTS = {
   comment: ['issue_comment.created', 'issue_comment.edited'],
   pullRequest: [

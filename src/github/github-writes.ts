@@ -264,7 +264,8 @@ export class GitHubWriter {
     let id = row.externalId;
     if (id === null) {
       const headSha = op.trigger.headSha ?? (await defaultBranchHead(octokit, repo));
-      // An earlier attempt may have created it before its sender died: ours carry the operation's id.
+      // An earlier attempt may have created it before its sender died: ours carry the operation's
+      // id.
       if (uncertain)
         id = await findCheckRunBy(octokit, repo, headSha, checkRunName(op), String(op.id));
       if (id === null) {

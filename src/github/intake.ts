@@ -30,7 +30,9 @@ function refuseBody(
   res.setHeader('connection', 'close');
   json(res, status, { error });
 }
-/** Deliveries handled at once by this process (each is a few GitHub calls, throttled by Octokit). */
+/**
+ * Deliveries handled at once by this process (each is a few GitHub calls, throttled by Octokit).
+ */
 export const DELIVERY_CONCURRENCY = 8;
 
 /** The process's body budget (webhook-budget.ts): shared by every request to the endpoint. */

@@ -39,7 +39,10 @@ export interface OutboxDeps {
   retryDelaysMs?: number[];
   /** How long a claim keeps others off a write (a sender that died loses it after this). */
   leaseMs?: number;
-  /** How long a write that failed `attempts` times waits for the next pass (default 1, 2, 4 … 60 min). */
+  /**
+   * How long a write that failed `attempts` times waits for the next pass (default 1, 2, 4 … 60
+   * min).
+   */
   backoffMs?: (attempts: number) => number;
   /**
    * The least time between two writes to one account's repositories, among every process on the

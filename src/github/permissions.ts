@@ -39,7 +39,10 @@ export class PermissionCache {
     return value;
   }
 
-  /** The repository's policy; Failure('invalid_input') with the precise error when the file is invalid. */
+  /**
+   * The repository's policy; Failure('invalid_input') with the precise error when the file is
+   * invalid.
+   */
   async policy(octokit: GitHubClient, repo: RepoRef): Promise<Policy> {
     const key = `${repo.owner}/${repo.repo}`;
     const hit = this.policies.get(key);

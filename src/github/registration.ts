@@ -255,7 +255,8 @@ export function registrationHandler(options: RegistrationOptions): Handler {
       }
       fs.mkdirSync(options.dataDir, { recursive: true });
       const keyFile = path.join(options.dataDir, APP_KEY_FILE);
-      // Exclusive creation: a registration that raced this one (or a file put there meanwhile) wins.
+      // Exclusive creation: a registration that raced this one (or a file put there meanwhile)
+      // wins.
       try {
         fs.writeFileSync(keyFile, app.pem, { mode: 0o600, flag: 'wx' });
       } catch {

@@ -20,7 +20,9 @@ import { COMMENT_LIMIT, clipMiddle } from './fit.js';
 import { fencedBlock, inlineText } from './markdown.js';
 
 export { COMMENT_LIMIT };
-/** A step's detail in the table, and the error under it: long enough to read, never the whole page. */
+/**
+ * A step's detail in the table, and the error under it: long enough to read, never the whole page.
+ */
 const CELL_LIMIT = 300;
 const ERROR_LIMIT = 4_000;
 
@@ -109,7 +111,9 @@ export function renderStatusComment(
 /** Rows shown of a pull request's deployments (the newest). */
 const DEPLOYMENT_ROWS = 10;
 
-/** Which head is deployed since when, then one row per deployment: commit, result, URL, duration. */
+/**
+ * Which head is deployed since when, then one row per deployment: commit, result, URL, duration.
+ */
 function deploymentRows(
   deployments: Operation[],
   env: Environment | null,

@@ -9,8 +9,13 @@ export interface RepoRef {
   repo: string;
 }
 
-/** Where the installation covering a repository is remembered (kindler_state), once a webhook or a lookup told us. */
-/** The installation that last delivered an event of a repository (how its checks are written later). */
+/**
+ * Where the installation covering a repository is remembered (kindler_state), once a webhook or a
+ * lookup told us.
+ */
+/**
+ * The installation that last delivered an event of a repository (how its checks are written later).
+ */
 export const installationKey = (repo: RepoRef) =>
   stateKey(`installation:${repo.owner}/${repo.repo}`, z.number());
 

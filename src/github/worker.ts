@@ -61,7 +61,8 @@ export class Worker {
       return;
     }
     const loop = () => {
-      // A failed pass (database down) must not stop the loop or crash the process: the next one retries.
+      // A failed pass (database down) must not stop the loop or crash the process: the next one
+      // retries.
       void this.tick()
         .catch((error: unknown) => this.options.onError?.(error))
         .finally(() => {
@@ -72,7 +73,10 @@ export class Worker {
     loop();
   }
 
-  /** One pass without a queue: claim what is runnable up to the concurrency limit; resolves when those finish. */
+  /**
+   * One pass without a queue: claim what is runnable up to the concurrency limit; resolves when
+   * those finish.
+   */
   async tick(): Promise<void> {
     const queued = await this.rt.store.listOperations({ status: ['queued'], limit: 50 });
     const orphaned = await this.rt.store.orphanedOperations();

@@ -31,7 +31,9 @@ export type OperationRequest =
     }
   | { kind: 'delete'; name: EnvName; trigger: Trigger }
   | {
-      /** stop halts the cluster (status stopped); start runs it again and waits until it answers. */
+      /**
+       * stop halts the cluster (status stopped); start runs it again and waits until it answers.
+       */
       kind: 'stop' | 'start';
       name: EnvName;
       trigger: Trigger;
@@ -86,7 +88,9 @@ export interface EngineApi {
    * Failure (already_exists, not_found, busy, invalid_input) and changes nothing then.
    */
   request(request: OperationRequest): Promise<Operation>;
-  /** Re-queues the latest failed or cancelled operation of the environment; done steps stay done. */
+  /**
+   * Re-queues the latest failed or cancelled operation of the environment; done steps stay done.
+   */
   retry(name: EnvName, trigger: Trigger): Promise<Operation>;
   /** Asks the active operation to stop between steps; returns it, or null when nothing runs. */
   cancel(name: EnvName): Promise<Operation | null>;

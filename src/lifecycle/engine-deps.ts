@@ -14,7 +14,10 @@ export interface EngineDeps {
   retryDelaysMs?: number[];
   /** The `ready` step's probe (see StepRunnerDeps.ready). */
   ready?: StepRunnerDeps['ready'];
-  /** After every finished operation: refresh derived data (the CSV snapshot). Errors are logged, not fatal. */
+  /**
+   * After every finished operation: refresh derived data (the CSV snapshot). Errors are logged, not
+   * fatal.
+   */
   afterChange?: () => Promise<void>;
   /** Names starting with this belong to pull requests: only a pull request's label creates one. */
   pullRequestPrefix?: string;

@@ -211,7 +211,8 @@ export class Engine implements EngineApi {
         ms: this.now().getTime() - claimed.updatedAt.getTime(),
       });
       if (final.status === 'running') {
-        // Stopped by shutdown or a lost lease: hand the operation back for another worker to resume.
+        // Stopped by shutdown or a lost lease: hand the operation back for another worker to
+        // resume.
         await this.store.releaseLease(operationId, options.owner).catch(() => undefined);
         return final;
       }
@@ -258,7 +259,10 @@ export class Engine implements EngineApi {
     this.deps.log?.('info', 'newest head queued', { operation: op.id, env: env.name });
   }
 
-  /** A delete may take over from an operation whose worker died (a half-created environment can always be deleted). */
+  /**
+   * A delete may take over from an operation whose worker died (a half-created environment can
+   * always be deleted).
+   */
   private async supersedeOrphan(name: EnvName): Promise<void> {
     const active = await this.store.activeOperation(name);
     if (!active) return;

@@ -1,4 +1,5 @@
-// A lifecycle step that touches one outside system. Every step is a reconcile (docs/style.md rule 3):
+// A lifecycle step that touches one outside system. Every step is a reconcile (docs/style.md rule
+// 3):
 // `observe` lists what the system holds and never touches; `ensure` is safe to repeat after a
 // crash; `remove` succeeds when the thing is already gone. Implementations live next to their
 // adapters (git/, providers/, registrars/); the engine and the consistency check only see this
@@ -7,7 +8,9 @@ import type { EnvName, Environment, NextCommand, StepName } from '../domain/inde
 
 export type SystemStep = Exclude<StepName, 'record' | 'ready'>;
 
-/** The systems a consistency check reads: one listing each (the cluster step reads k3d and kind). */
+/**
+ * The systems a consistency check reads: one listing each (the cluster step reads k3d and kind).
+ */
 export const SYSTEMS = ['git', 'k3d', 'kind', 'portainer', 'argocd', 'haproxy'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
@@ -29,11 +32,15 @@ export interface Want {
   route: string;
   /** What brings a differing system back in line with the row: sync, or retry after a failure. */
   repair: NextCommand;
-  /** What makes a missing thing right: the repair, or finishing the delete of a row being deleted. */
+  /**
+   * What makes a missing thing right: the repair, or finishing the delete of a row being deleted.
+   */
   recreate: NextCommand;
 }
 
-/** One way an environment's share of a system differs from its row, with the command that fixes it. */
+/**
+ * One way an environment's share of a system differs from its row, with the command that fixes it.
+ */
 export interface Finding {
   kind: 'missing' | 'mismatch';
   system: SystemName;
@@ -53,11 +60,15 @@ export interface Holding {
 export interface SystemView {
   /** What each system read answered, in SYSTEMS order. */
   readonly observations: { system: SystemName; observation: Observation<unknown> }[];
-  /** This environment's share: what differs (none: as the row says), or why it could not be judged. */
+  /**
+   * This environment's share: what differs (none: as the row says), or why it could not be judged.
+   */
   assess(want: Want): Finding[] | 'skipped' | 'unknown';
   /** Everything listed that could be an environment's; those no row claims are orphans. */
   holdings(): Holding[];
-  /** Whether a row of this name claims the holding (a system may know an environment by an alias). */
+  /**
+   * Whether a row of this name claims the holding (a system may know an environment by an alias).
+   */
   claims?(row: string, holding: Holding): boolean;
 }
 
@@ -87,9 +98,14 @@ export interface StepHandler {
    * disables it (register_portainer / haproxy_route false) — or null when it runs.
    */
   skipReason(env: Environment): string | null;
-  /** Lists what the system holds, once; the lifecycle's check and the consistency report read it. */
+  /**
+   * Lists what the system holds, once; the lifecycle's check and the consistency report read it.
+   */
   observe(read: Read): Promise<SystemView>;
-  /** Makes the thing exist as the DB row says; returns a one-line detail ("created", "already present"). */
+  /**
+   * Makes the thing exist as the DB row says; returns a one-line detail ("created", "already
+   * present").
+   */
   ensure(ctx: StepContext): Promise<string>;
   /** Makes the thing absent; returns a one-line detail ("deleted", "already absent"). */
   remove(ctx: StepContext): Promise<string>;

@@ -21,7 +21,9 @@ import { CliError } from '../system/exec.js';
 import type { KindIngress } from './kind-ingress.js';
 import type { ClusterInfo, Provider } from './provider.js';
 
-/** The node port the host's http port leads to: k3s's Traefik on 80; on kind, Traefik's NodePort. */
+/**
+ * The node port the host's http port leads to: k3s's Traefik on 80; on kind, Traefik's NodePort.
+ */
 export const httpContainerPort = (env: Environment): number =>
   env.provider === 'kind' ? env.nodePort : 80;
 

@@ -145,7 +145,9 @@ export class K3dProvider extends CliProvider implements Provider {
   }
 }
 
-/** Upstream names the bridge br-k3d-<name>; Linux allows 15 characters, so long names are hashed. */
+/**
+ * Upstream names the bridge br-k3d-<name>; Linux allows 15 characters, so long names are hashed.
+ */
 export function bridgeName(network: string): string {
   const plain = `br-${network}`;
   return plain.length <= 15

@@ -17,7 +17,10 @@ export interface PortMapping {
   container: number;
 }
 
-/** Docker's port bindings, `{"80/tcp": [{"HostPort": "18090"}]}`, as k3d and `docker inspect` show them. */
+/**
+ * Docker's port bindings, `{"80/tcp": [{"HostPort": "18090"}]}`, as k3d and `docker inspect` show
+ * them.
+ */
 export const PortBindings = z.record(
   z.string(),
   z.array(z.object({ HostPort: z.string().optional() })).nullable(),

@@ -1,6 +1,7 @@
 // The durable queue (pg-boss) in the same database as the state: PostgreSQL, or the embedded PGlite
 // through pg-boss's PGlite adapter. A job carries only an operation id; the operations table stays
-// the truth (steps, lease, outcome), so a job delivered twice runs the operation once — the engine's
+// the truth (steps, lease, outcome), so a job delivered twice runs the operation once — the
+// engine's
 // claim decides. One job per operation at a time (policy `exclusive`, keyed by the id). A worker
 // that dies stops heartbeating and its job is retried elsewhere; the engine resumes the operation
 // at its first unfinished step once the dead worker's lease has expired.
@@ -47,7 +48,9 @@ const inside = (tx: Queryable) => ({
 /** The recurrence for "every `minutes` minutes" (RFC 5545, evaluated in UTC). */
 export const everyMinutes = (minutes: number): string => `FREQ=MINUTELY;INTERVAL=${minutes}`;
 
-/** A queue as this version wants it: created, or its timings brought up to date (not its policy). */
+/**
+ * A queue as this version wants it: created, or its timings brought up to date (not its policy).
+ */
 async function ensureQueue(
   boss: PgBoss,
   name: string,
@@ -253,7 +256,10 @@ export class OperationQueue {
     await this.boss.work(name, { batchSize: 1, pollingIntervalSeconds: 2 }, async () => task());
   }
 
-  /** Removes a schedule (a previous configuration's) and what it left waiting, so nothing piles up unworked. */
+  /**
+   * Removes a schedule (a previous configuration's) and what it left waiting, so nothing piles up
+   * unworked.
+   */
   async unschedule(name: string): Promise<void> {
     if (!(await this.boss.getQueue(name))) return;
     await this.boss.unschedule(name);

@@ -41,7 +41,10 @@ export interface ArgoSettings {
   /** How Argo CD reaches the branches (URL and credentials); throws when it cannot. */
   repository: () => Promise<RepositoryAccess>;
   ingressClass: string;
-  /** Replaces 127.0.0.1/0.0.0.0/localhost in a cluster's API URL, so the devops cluster can reach it. */
+  /**
+   * Replaces 127.0.0.1/0.0.0.0/localhost in a cluster's API URL, so the devops cluster can reach
+   * it.
+   */
   clusterHost: string;
   tokenWait?: { attempts: number; delayMs: number };
 }

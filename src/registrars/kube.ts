@@ -119,7 +119,10 @@ export class KubeClient {
     }
   }
 
-  /** Lists a kind in a namespace (or cluster-wide), optionally by label selector; each item checked against `item`. */
+  /**
+   * Lists a kind in a namespace (or cluster-wide), optionally by label selector; each item checked
+   * against `item`.
+   */
   async list<S extends z.ZodType>(
     item: S,
     apiVersion: string,

@@ -1,5 +1,6 @@
 // The upstream environments.csv format, both ways. Pure: text in, records out. The header is a
-// comment line; booleans read as 1|y|yes|true|on; an empty subnet means none (kind, shared network).
+// comment line; booleans read as 1|y|yes|true|on; an empty subnet means none (kind, shared
+// network).
 import { checkEnvName, isProviderName, MANAGEMENT_CLUSTER } from '../domain/index.js';
 import type { EnvironmentRecord } from './store.js';
 

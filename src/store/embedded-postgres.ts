@@ -37,7 +37,9 @@ function unprivileged(): { uid: number; gid: number } {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-/** How long a start may take before it is reported as failed (a cold start takes well under 1 s). */
+/**
+ * How long a start may take before it is reported as failed (a cold start takes well under 1 s).
+ */
 const START_TIMEOUT_MS = 30_000;
 
 const isRoot = (): boolean => process.getuid?.() === 0;
@@ -97,7 +99,8 @@ export async function ensureEmbeddedPostgres(dataDir: string): Promise<EmbeddedC
 
 /**
  * The binaries where the unprivileged owner can run them: as they are, or — when a directory above
- * them is closed to other users (a checkout under /root) — a copy under /var/lib/kindler, made once.
+ * them is closed to other users (a checkout under /root) — a copy under /var/lib/kindler, made
+ * once.
  */
 function reachableByOwner(bin: string): string {
   const native = path.dirname(bin);

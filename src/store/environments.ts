@@ -237,7 +237,9 @@ export async function deleteEnvironment(db: Queryable, name: EnvName): Promise<b
   );
 }
 
-/** Imports rows one by one, each under the allocation lock; a conflict skips that row, saying why. */
+/**
+ * Imports rows one by one, each under the allocation lock; a conflict skips that row, saying why.
+ */
 export async function importRecords(db: Db, records: EnvironmentRecord[]): Promise<ImportReport> {
   const report: ImportReport = { imported: [], skipped: [] };
   for (const record of records) {

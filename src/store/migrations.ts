@@ -46,7 +46,8 @@ export const MIGRATIONS: Migration[] = [
       'create unique index if not exists clusters_https_port_key on clusters(https_port)',
       'create unique index if not exists clusters_pf_port_key on clusters(pf_port)',
       'create unique index if not exists clusters_subnet_key on clusters(subnet) where subnet is not null',
-      // k3d clusters all expose Traefik on the same NodePort inside their own cluster; kind's differ.
+      // k3d clusters all expose Traefik on the same NodePort inside their own cluster; kind's
+      // differ.
       `create unique index if not exists clusters_kind_node_port_key on clusters(node_port) where provider = 'kind'`,
 
       // operations: the seed's columns (upstream ARCHITECTURE.md) without the cascading foreign
@@ -109,7 +110,8 @@ export const MIGRATIONS: Migration[] = [
     version: '002_clusters_insertion_order',
     statements: [
       // created_at ties when rows are added within one clock tick (PGlite's clock counts
-      // milliseconds): the order rows were added in breaks the tie, so exports keep the CSV's order.
+      // milliseconds): the order rows were added in breaks the tie, so exports keep the CSV's
+      // order.
       'alter table clusters add column if not exists seq bigserial',
     ],
   },

@@ -10,7 +10,9 @@ import type { Db, Queryable } from './db.js';
 import { migrate } from './migrations.js';
 import { PgliteDb } from './pglite-db.js';
 
-/** Parents before children; the queue's own tables are not moved (operations are adopted at start). */
+/**
+ * Parents before children; the queue's own tables are not moved (operations are adopted at start).
+ */
 const TABLES = [
   'clusters',
   'operations',

@@ -187,7 +187,8 @@ export interface OperationStore {
 export interface DeliveryStore {
   /**
    * The one place deliveries are de-duplicated: records a delivery's keys (its id, and for a
-   * comment the version of its body); false when any of them was seen before, so it is not acted on.
+   * comment the version of its body); false when any of them was seen before, so it is not acted
+   * on.
    */
   admitDelivery(keys: string[], event: string): Promise<boolean>;
   /**
@@ -195,7 +196,9 @@ export interface DeliveryStore {
    * returns how many.
    */
   forgetDeliveries(olderThanMs: number): Promise<number>;
-  /** Git objects read before, by id (`blob:<oid>`, `tree:<oid>`…): what an id names never changes. */
+  /**
+   * Git objects read before, by id (`blob:<oid>`, `tree:<oid>`…): what an id names never changes.
+   */
   gitObjects(ids: string[]): Promise<Map<string, string>>;
   /** Keeps Git objects by id; an id kept before is only marked as used. */
   keepGitObjects(objects: Map<string, string>): Promise<void>;
@@ -233,9 +236,14 @@ export interface StateStore {
 export interface Store
   extends EnvironmentStore, OperationStore, WriteLog, DeliveryStore, SessionStore, StateStore {
   readonly backend: 'postgres' | 'pglite';
-  /** Applies pending migrations; safe when several processes call it at once. Returns versions applied. */
+  /**
+   * Applies pending migrations; safe when several processes call it at once. Returns versions
+   * applied.
+   */
   migrate(): Promise<string[]>;
-  /** How the queue reaches this database: PGlite's one connection to share, or a connection string. */
+  /**
+   * How the queue reaches this database: PGlite's one connection to share, or a connection string.
+   */
   queueDatabase(): { pglite: QueueConnection } | { connectionString: string };
   /**
    * From now on every operation recorded or reopened gets its job from `enqueue`, in the same

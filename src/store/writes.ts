@@ -59,7 +59,10 @@ export interface WriteLog {
   dueWrites(limit: number): Promise<WriteRecord[]>;
   /** Writes GitHub refused, gave up on, or has not taken yet after a failure; newest first. */
   undeliveredWrites(limit: number): Promise<WriteRecord[]>;
-  /** Forgets finished writes (delivered, refused, given up) older than `olderThanMs`; returns how many. */
+  /**
+   * Forgets finished writes (delivered, refused, given up) older than `olderThanMs`; returns how
+   * many.
+   */
   forgetDeliveredWrites(olderThanMs: number): Promise<number>;
   /** Extends `owner`'s claim on a write it is still sending (waiting for its turn, say). */
   renewWrite(key: string, owner: string, leaseMs: number): Promise<boolean>;

@@ -154,7 +154,10 @@ export async function run(
   );
 }
 
-/** Runs a command and returns whatever exit code it had; rejects only if it could not run or timed out. */
+/**
+ * Runs a command and returns whatever exit code it had; rejects only if it could not run or timed
+ * out.
+ */
 export async function runAllowingFailure(
   command: string,
   args: readonly string[],
@@ -243,7 +246,8 @@ export function onPath(command: string, searchPath = process.env.PATH ?? ''): bo
 
 /**
  * Starts a long-lived program in its own session, its output appended to `logFile`, and does not
- * wait for it: it outlives this process (the embedded PostgreSQL that the server and the CLI share).
+ * wait for it: it outlives this process (the embedded PostgreSQL that the server and the CLI
+ * share).
  * Resolves with its pid once it has been spawned.
  */
 export async function spawnDetached(

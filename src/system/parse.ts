@@ -2,7 +2,9 @@
 // shape is a clear error naming who answered and what did not fit, not a crash further in.
 import { z } from 'zod';
 
-/** The answer, checked against `schema`; throws naming `who` and the first field that did not fit. */
+/**
+ * The answer, checked against `schema`; throws naming `who` and the first field that did not fit.
+ */
 export function parseAnswer<S extends z.ZodType>(
   schema: S,
   value: unknown,

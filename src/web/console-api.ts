@@ -252,7 +252,9 @@ function apiAnswer(outcome: Outcome): { status: number; body: unknown } {
   }
 }
 
-/** A refusal as the API says it: its status and words (with the next command, when there is one). */
+/**
+ * A refusal as the API says it: its status and words (with the next command, when there is one).
+ */
 export function failureAnswer(error: unknown): { status: number; error: string; fix?: string } {
   if (classify(error) !== 'failure') throw error;
   const failure = error as Failure;

@@ -15,7 +15,9 @@ import { readSnapshot } from '../store/csv-snapshot.js';
 import { isUnreachable } from '../store/db.js';
 import type { EnvironmentRecord } from '../store/store.js';
 
-/** One environment as the API documents it. Fields the CSV snapshot lacks are null when degraded. */
+/**
+ * One environment as the API documents it. Fields the CSV snapshot lacks are null when degraded.
+ */
 export interface EnvironmentView {
   name: string;
   provider: string;
