@@ -3,7 +3,7 @@
 // is unique to the run, so runs side by side on one server do not meet; it is dropped at the end.
 import crypto from 'node:crypto';
 import pg from 'pg';
-import { migrate } from '../src/store/migrations.js';
+import { migrate } from '../src/store/migrate.js';
 import { PgDb } from '../src/store/pg-db.js';
 
 const ADMIN_URL =

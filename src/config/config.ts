@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { packageRoot } from '../system/package-root.js';
 import { gitServicePassword } from './git-service-password.js';
 import type { UrlSettings } from '../domain/index.js';
+import { pair, userOf, passwordOf } from './secrets.js';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const range = z
@@ -288,19 +289,3 @@ export function bootstrapSettings(dataDir: string): Record<string, string> {
     ),
   );
 }
-
-const pair = (user: string | undefined, password: string | undefined) =>
-  user && password ? `${user}:${password}` : undefined;
-
-/** The user-info part of a URL, decoded (the password in DATABASE_URL, GIT_REPO_URL…). */
-function urlPart(url: string | undefined, part: 'username' | 'password'): string | undefined {
-  if (!url) return undefined;
-  try {
-    const value = new URL(url)[part];
-    return value ? decodeURIComponent(value) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-const userOf = (url: string | undefined) => urlPart(url, 'username');
-const passwordOf = (url: string | undefined) => urlPart(url, 'password');

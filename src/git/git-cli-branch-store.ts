@@ -8,7 +8,6 @@ import { Failure, type EnvName } from '../domain/index.js';
 import { run, type RunOptions } from '../system/exec.js';
 import type { Store } from '../store/store.js';
 import {
-  unsafePath,
   refuseBadArchive,
   refuseReserved,
   sameFiles,
@@ -19,7 +18,15 @@ import {
   type Ensured,
   type RepositoryAccess,
 } from './branch-store.js';
-import { ASKPASS, authorEnv, gitFailure, parseLsRemote, splitCredentials } from './git-repos.js';
+import {
+  ASKPASS,
+  authorEnv,
+  gitFailure,
+  parseLsRemote,
+  splitCredentials,
+  writeTree,
+  type Git,
+} from './git-repos.js';
 
 export interface GitCliSettings {
   url: string;
@@ -143,7 +150,7 @@ export class GitCliBranchStore implements BranchStore {
       if (base) await git(['fetch', '--quiet', '--depth', '1', this.url, base.sha]);
       if (branch && sameFiles(await this.filesAt(git, branch.sha, prefix), files))
         return 'unchanged';
-      const tree = await this.writeTree(git, base?.sha ?? null, prefix, files);
+      const tree = await writeTree(git, base?.sha ?? null, prefix, files);
       const commit = (
         await git(['commit-tree', tree, ...(base ? ['-p', base.sha] : []), '-m', message], {
           env: authorEnv(this.settings.author),
@@ -192,49 +199,6 @@ export class GitCliBranchStore implements BranchStore {
         `:refs/heads/${name}`,
       ]);
     }, `archiving branch "${name}" as "${archiveName}" in ${this.description}`);
-  }
-
-  /**
-   * The base commit's tree with `prefix` replaced by exactly `files` (mktree: no index, no work
-   * tree).
-   */
-  private async writeTree(
-    git: Git,
-    baseSha: string | null,
-    prefix: string,
-    files: BranchFile[],
-  ): Promise<string> {
-    const top = prefix.replace(/\/$/, '');
-    // NUL-separated both ways (-z): a name holding a newline or a tab is one entry, never two.
-    const rootEntries = baseSha
-      ? (await git(['ls-tree', '-z', baseSha])).stdout
-          .split('\0')
-          .filter((l) => l && l.slice(l.indexOf('\t') + 1) !== top)
-      : [];
-    const nested: Dir = new Map();
-    for (const file of files) {
-      const unsafe = unsafePath(file.path);
-      if (unsafe) throw new Failure('invalid_input', `refusing to write ${unsafe}`);
-      const parts = file.path.split('/');
-      let dir = nested;
-      for (const part of parts.slice(0, -1)) {
-        if (!dir.has(part)) dir.set(part, new Map());
-        dir = dir.get(part) as Dir;
-      }
-      dir.set(parts.at(-1) as string, file.content);
-    }
-    const mk = async (dir: Dir, extra: string[]): Promise<string> => {
-      const lines = [...extra];
-      for (const [name, child] of dir) {
-        if (typeof child === 'string')
-          lines.push(
-            `100644 blob ${(await git(['hash-object', '-w', '--stdin'], { input: child })).stdout.trim()}\t${name}`,
-          );
-        else lines.push(`040000 tree ${await mk(child, [])}\t${name}`);
-      }
-      return (await git(['mktree', '-z'], { input: `${lines.join('\0')}\0` })).stdout.trim();
-    };
-    return mk(nested, rootEntries);
   }
 
   private async filesAt(git: Git, sha: string, prefix: string): Promise<BranchFile[]> {
@@ -295,9 +259,3 @@ export class GitCliBranchStore implements BranchStore {
     }
   }
 }
-
-type Dir = Map<string, Dir | string>;
-type Git = (
-  args: string[],
-  opts?: { env?: Record<string, string>; input?: string; raw?: boolean },
-) => Promise<{ stdout: string; stderr: string }>;

@@ -1,10 +1,11 @@
 // What the git CLI store needs around git itself: ls-remote read, credentials split from a URL,
-// a local bare repository, the author's identity, and a failed command said (transient or not).
+// a local bare repository, the author's identity, a failed command said (transient or not), and
+// a tree written from files with plumbing.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { TransientError } from '../domain/index.js';
+import { Failure, TransientError } from '../domain/index.js';
 import { CliError, run } from '../system/exec.js';
-import type { BranchInfo } from './branch-store.js';
+import { unsafePath, type BranchFile, type BranchInfo } from './branch-store.js';
 import { GIT_SERVICE_REPO } from './git-service.js';
 
 export function parseLsRemote(text: string): BranchInfo[] {
@@ -84,3 +85,55 @@ export function gitFailure(action: string, error: unknown): Error {
 
 export const ASKPASS =
   '#!/bin/sh\ncase "$1" in\n  Username*) printf "%s" "$KINDLER_GIT_USERNAME" ;;\n  *) printf "%s" "$KINDLER_GIT_PASSWORD" ;;\nesac\n';
+
+/** A directory of a tree being written: names to blob ids or to directories. */
+export type Dir = Map<string, Dir | string>;
+
+/** git, run in a throwaway repository with the store's credentials and settings. */
+export type Git = (
+  args: string[],
+  opts?: { env?: Record<string, string>; input?: string; raw?: boolean },
+) => Promise<{ stdout: string; stderr: string }>;
+
+/**
+ * The base commit's tree with `prefix` replaced by exactly `files` (mktree: no index, no work
+ * tree).
+ */
+export async function writeTree(
+  git: Git,
+  baseSha: string | null,
+  prefix: string,
+  files: BranchFile[],
+): Promise<string> {
+  const top = prefix.replace(/\/$/, '');
+  // NUL-separated both ways (-z): a name holding a newline or a tab is one entry, never two.
+  const rootEntries = baseSha
+    ? (await git(['ls-tree', '-z', baseSha])).stdout
+        .split('\0')
+        .filter((l) => l && l.slice(l.indexOf('\t') + 1) !== top)
+    : [];
+  const nested: Dir = new Map();
+  for (const file of files) {
+    const unsafe = unsafePath(file.path);
+    if (unsafe) throw new Failure('invalid_input', `refusing to write ${unsafe}`);
+    const parts = file.path.split('/');
+    let dir = nested;
+    for (const part of parts.slice(0, -1)) {
+      if (!dir.has(part)) dir.set(part, new Map());
+      dir = dir.get(part) as Dir;
+    }
+    dir.set(parts.at(-1) as string, file.content);
+  }
+  const mk = async (dir: Dir, extra: string[]): Promise<string> => {
+    const lines = [...extra];
+    for (const [name, child] of dir) {
+      if (typeof child === 'string')
+        lines.push(
+          `100644 blob ${(await git(['hash-object', '-w', '--stdin'], { input: child })).stdout.trim()}\t${name}`,
+        );
+      else lines.push(`040000 tree ${await mk(child, [])}\t${name}`);
+    }
+    return (await git(['mktree', '-z'], { input: `${lines.join('\0')}\0` })).stdout.trim();
+  };
+  return mk(nested, rootEntries);
+}

@@ -2,15 +2,11 @@
 // starting at once serialise: the first applies, the others find nothing left to do. Migration 1
 // adopts an upstream Kindler database in place: the upstream `clusters` table keeps its columns
 // and types; ours are added beside them, nullable or defaulted.
-import type { Db } from './db.js';
 
 interface Migration {
   version: string;
   statements: string[];
 }
-
-/** Any constant: the key of the advisory lock that serialises migrators. */
-const MIGRATION_LOCK = 7_100_401;
 
 export const MIGRATIONS: Migration[] = [
   {
@@ -267,36 +263,3 @@ export const MIGRATIONS: Migration[] = [
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? '';
-
-/** Applies what is pending; returns the versions it applied (empty when up to date). */
-export async function migrate(db: Db): Promise<string[]> {
-  return db.transaction(async (tx) => {
-    await tx.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await tx.query(`create table if not exists kindler_migrations (
-      version text primary key,
-      applied_at timestamptz not null default now()
-    )`);
-    const done = new Set(
-      (await tx.query<{ version: string }>('select version from kindler_migrations')).map(
-        (r) => r.version,
-      ),
-    );
-    const applied: string[] = [];
-    for (const migration of MIGRATIONS) {
-      if (done.has(migration.version)) continue;
-      for (const statement of migration.statements) await tx.query(statement);
-      await tx.query('insert into kindler_migrations (version) values ($1)', [migration.version]);
-      applied.push(migration.version);
-    }
-    return applied;
-  });
-}
-
-/** True when every known migration has been applied (readiness). */
-export async function migrationsCurrent(db: Db): Promise<boolean> {
-  const rows = await db
-    .query<{ version: string }>('select version from kindler_migrations')
-    .catch(() => []);
-  const done = new Set(rows.map((r) => r.version));
-  return MIGRATIONS.every((m) => done.has(m.version));
-}

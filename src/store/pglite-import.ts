@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Db, Queryable } from './db.js';
-import { migrate } from './migrations.js';
+import { migrate } from './migrate.js';
 import { PgliteDb } from './pglite-db.js';
 
 /**

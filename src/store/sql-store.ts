@@ -38,7 +38,7 @@ import {
   updateEnvironment,
   type AllocationRanges,
 } from './environments.js';
-import { migrate, migrationsCurrent } from './migrations.js';
+import { migrate, migrationsCurrent } from './migrate.js';
 import { PgDb } from './pg-db.js';
 import { PgliteDb, type QueueConnection } from './pglite-db.js';
 import { importPglite, type PgliteImport } from './pglite-import.js';
