@@ -85,11 +85,14 @@ process.stdout.write(
 );
 if (appConfigured(process.env)) {
   process.stdout.write(
-    `GitHub webhooks at ${url}${WEBHOOK_PATH}${proxy ? ', and through the proxy in WEBHOOK_PROXY_URL' : ''}\n`,
+    `GitHub webhooks at ${url}${WEBHOOK_PATH}${
+      proxy ? ', and through the proxy ' + 'in WEBHOOK_PROXY_URL' : ''
+    }\n`,
   );
 } else {
   process.stdout.write(
-    `GitHub App not configured: register one at ${url}${SETUP_PATH} (from this machine, or from elsewhere with ?setup_code=${served.setupCode ?? ''}, kept in ${config.dataDir}/${SETUP_CODE_FILE}), or set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET, to receive /env commands. ${rt.store.backend === 'pglite' ? 'This process holds PGlite: beside it the kindler CLI answers list and status from the snapshot; to change environments from the CLI too, leave KINDLER_DB unset (the embedded PostgreSQL) or use DATABASE_URL for both.' : 'The kindler CLI works meanwhile, on the same database (./bin/kindler.js help).'}\n`,
+    `GitHub App not configured: register one at ${url}${SETUP_PATH} (from this machine, or ` +
+      `from elsewhere with ?setup_code=${served.setupCode ?? ''}, kept in ${config.dataDir}/${SETUP_CODE_FILE}), or set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET, to receive /env commands. ${rt.store.backend === 'pglite' ? 'This process holds PGlite: beside it the kindler CLI answers list and status from the snapshot; to change environments from the CLI too, leave KINDLER_DB unset (the embedded PostgreSQL) or use DATABASE_URL for both.' : 'The kindler CLI works meanwhile, on the same database (./bin/kindler.js help).'}\n`,
   );
 }
 const stop = async () => {

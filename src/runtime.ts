@@ -210,7 +210,8 @@ export async function openRuntime(
     preflight: (provider) => {
       const missing = providers[provider].requires.filter((command) => !onPath(command));
       return missing.length
-        ? `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed here (not found on PATH): a ${provider} environment needs ${providers[provider].requires.join(' and ')}. To resolve, install ${missing.join(' and ')} and put ${missing.length > 1 ? 'them' : 'it'} on PATH; nothing was recorded`
+        ? `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed here ` +
+            `(not found on PATH): a ${provider} environment needs ${providers[provider].requires.join(' and ')}. To resolve, install ${missing.join(' and ')} and put ${missing.length > 1 ? 'them' : 'it'} on PATH; nothing was recorded`
         : null;
     },
     ...(overrides.ownerAlive ? { ownerAlive: overrides.ownerAlive } : {}),
@@ -244,7 +245,9 @@ function keptHeads(store: Store): HeadSource {
   return new GitHubHeadSource(async (repo) => {
     throw new Failure(
       'not_configured',
-      `this environment is rendered from a pull request's head in ${repo}, which only the GitHub App reads; run the operation from the app (a comment or the dashboard)`,
+      `this environment is rendered from a pull ` +
+        `request's head in ${repo}, which only the GitHub App reads; run the operation from the app (a ` +
+        `comment or the dashboard)`,
     );
   }, store);
 }

@@ -35,7 +35,8 @@ async function listenGitService(
   } catch (error) {
     rt.log.warn(
       { err: error },
-      `the Git service could not listen on ${address} (KINDLER_GIT_SERVICE_LISTEN): Argo CD in the devops cluster may not reach the branches`,
+      `the Git service could not listen on ${address} (KINDLER_GIT_SERVICE_LISTEN): Argo CD in ` +
+        `the devops cluster may not reach the branches`,
     );
     return null;
   }

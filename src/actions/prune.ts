@@ -80,7 +80,8 @@ export async function prune(
   if (!kept || now.getTime() - at > LIMITS.prunePreviewMs)
     throw new Failure(
       'nothing_to_do',
-      `there is no prune preview "${command.confirm}" to carry out (a preview lasts an hour and is carried out once); nothing was done`,
+      `there is no prune preview "${command.confirm}" to carry out (a preview lasts an hour ` +
+        `and is carried out once); nothing was done`,
       next('prune'),
     );
   const plan = await requestPrunes(

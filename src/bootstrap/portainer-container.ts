@@ -84,7 +84,9 @@ export class PortainerContainer implements Piece {
     if (init.status === 409 && !known)
       throw new Failure(
         'not_configured',
-        `Portainer at ${this.url(ctx)} already has an administrator this bot does not know. To resolve, set PORTAINER_ADMIN_PASSWORD (and PORTAINER_ADMIN_USER) to theirs and run kindler bootstrap again`,
+        `Portainer at ${this.url(ctx)} already has an administrator this bot does not know. To ` +
+          `resolve, set PORTAINER_ADMIN_PASSWORD (and PORTAINER_ADMIN_USER) to theirs and run ` +
+          `kindler bootstrap again`,
       );
     if (!init.ok && init.status !== 409)
       throw new Error(`Portainer refused to initialise its administrator (${init.status})`);

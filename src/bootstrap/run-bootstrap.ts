@@ -76,7 +76,9 @@ export async function writeSettings(dataDir: string, settings: Record<string, st
     });
   const file = path.join(dataDir, DEVOPS_ENV_FILE);
   await fs.mkdir(dataDir, { recursive: true });
-  const text = `# Made by \`kindler bootstrap\`; read at start (variables you set win). Mode 600: it holds keys.\n${lines.join('\n')}\n`;
+  const text =
+    `# Made by \`kindler bootstrap\`; read at start (variables you set win). Mode ` +
+    `600: it holds keys.\n${lines.join('\n')}\n`;
   const temp = `${file}.${process.pid}.tmp`;
   await fs.writeFile(temp, text, { mode: 0o600 });
   await fs.rename(temp, file);

@@ -82,7 +82,8 @@ export async function bootstrap(rt: BootstrapDeps, args: string[], io: CliIo): P
     if (!json)
       err(
         io,
-        `kindler bootstrap: ${failed.title}: ${failed.detail}\nNext: kindler bootstrap (what was made is kept; it resumes there)`,
+        `kindler bootstrap: ${failed.title}: ${failed.detail}\nNext: kindler bootstrap (what ` +
+          `was made is kept; it resumes there)`,
       );
     return EXIT.failed;
   }

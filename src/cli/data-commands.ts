@@ -102,7 +102,9 @@ async function adopt(
     if (absent.length)
       out(
         io,
-        `Not imported, marked absent (being deleted) upstream: ${absent.join(', ')}. If a cluster of theirs is left, \`kindler check\` lists it as an orphan and \`kindler prune\` removes it.`,
+        `Not imported, marked absent (being ` +
+          `deleted) upstream: ${absent.join(', ')}. If a cluster of theirs is left, \`kindler check\` ` +
+          `lists it as an orphan and \`kindler prune\` removes it.`,
       );
   }
   return EXIT.ok;

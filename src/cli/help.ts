@@ -8,7 +8,8 @@ import { packageRoot } from '../system/package-root.js';
 /** Each command's arguments, as its usage line. */
 export const USAGE = {
   create:
-    'kindler create <name> [k3d|kind | --provider k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--json]',
+    'kindler create <name> [k3d|kind | --provider k3d|kind] [--ttl 24h|never] [--no-portainer] ' +
+    '[--no-haproxy] [--json]',
   delete: 'kindler delete <name> [--json]',
   stop: 'kindler stop <name> [--json]',
   start: 'kindler start <name> [--json]',
@@ -46,7 +47,8 @@ const SUMMARY: Record<CommandName, string> = {
   list: 'list environments',
   status: 'show one environment and its last operation',
   check:
-    'compare the database with Git, clusters, Portainer, Argo CD and HAProxy (exit 5 on differences)',
+    'compare the database with Git, clusters, Portainer, Argo CD and HAProxy ' +
+    '(exit 5 on differences)',
   sync: 'recreate what the database implies (deletes nothing)',
   prune: 'preview orphans; --confirm <preview> archives branches and removes what it listed',
   migrate: 'apply database migrations',
@@ -55,7 +57,8 @@ const SUMMARY: Record<CommandName, string> = {
   'import-sqlite': "adopt environments from upstream Kindler's SQLite kindler.db",
   'export-csv': 'write environments.csv (stdout without a file)',
   bootstrap:
-    'build the devops side: a k3d cluster with Argo CD, the HAProxy gateway and Portainer (--check probes)',
+    'build the devops side: a k3d cluster with Argo CD, the HAProxy gateway and ' +
+    'Portainer (--check probes)',
   teardown: 'remove what bootstrap made (previews without --confirm)',
 };
 
@@ -96,7 +99,8 @@ export function helpText(): string {
         .map(([k, v]) => `${v} ${k}`)
         .join(', '),
     ),
-    'Configuration: environment variables or a .env file (docs/configuration.md). kindler --version.',
+    'Configuration: environment variables or a .env file (docs/configuration.md). ' +
+      'kindler --version.',
   ].join('\n');
 }
 

@@ -127,7 +127,8 @@ export async function cancel(rt: LifecycleDeps, args: string[], io: CliIo): Prom
   else
     out(
       io,
-      `Asked ${op.kind} #${op.id} of "${name}" to stop; it stops after the step now running (${op.currentStep ?? 'starting'}).`,
+      `Asked ${op.kind} #${op.id} of "${name}" to stop; it stops after the ` +
+        `step now running (${op.currentStep ?? 'starting'}).`,
     );
   return EXIT.ok;
 }

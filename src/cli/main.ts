@@ -16,7 +16,8 @@ const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     process.stderr.write(
-      `\nkindler: ${signal} — stopping after the current step; resume with "kindler retry <name>"\n`,
+      `\nkindler: ${signal} — stopping after the current step; resume with ` +
+        `"kindler retry <name>"\n`,
     );
     controller.abort(new Error(signal));
   });

@@ -33,7 +33,8 @@ export function parseComment(body: string): ParsedLine[] {
       out.push({
         kind: 'reply',
         message:
-          'Code spans (`…`) are not arguments, and nothing was run. Write the command in plain text, e.g. `/env create dev k3d`.',
+          'Code spans (`…`) are not arguments, and nothing was run. Write the command in plain ' +
+          'text, e.g. `/env create dev k3d`.',
         line: line.split(CODE_SPAN).join('`…`').replace(/\s+/g, ' ').trim(),
       });
       continue;

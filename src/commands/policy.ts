@@ -165,7 +165,9 @@ export function applyPolicy(
     return {
       allowed: false,
       rule: name,
-      message: `@${login}, ${command} needs ${base} permission on this repository (rule "${name}"); you have ${permission}.`,
+      message:
+        `@${login}, ${command} needs ${base} permission on this ` +
+        `repository (rule "${name}"); you have ${permission}.`,
     };
   }
   for (const r of policy.permissions.rules) {
@@ -175,7 +177,9 @@ export function applyPolicy(
       return {
         allowed: false,
         rule: r.name,
-        message: `@${login}, ${command} needs ${r.require} permission on this repository (rule "${r.name}" in .github/kindler.yml); you have ${permission}.`,
+        message:
+          `@${login}, ${command} needs ${r.require} permission on this ` +
+          `repository (rule "${r.name}" in .github/kindler.yml); you have ${permission}.`,
       };
     }
     if (r.users && !r.users.includes(login)) {

@@ -11,7 +11,8 @@ export function helpText(topic?: Verb): string {
     '|---|---|',
     ...rows,
     '',
-    'Names are DNS labels (lower-case letters, digits and `-`, at most 63 characters), never `main`, `master`, `develop`, `release` or `devops`. The provider defaults to `k3d`.',
+    'Names are DNS labels (lower-case letters, digits and `-`, at most 63 characters), never ' +
+      '`main`, `master`, `develop`, `release` or `devops`. The provider defaults to `k3d`.',
   ].join('\n');
 }
 

@@ -233,7 +233,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(
-      `invalid configuration:\n${lines.join('\n')}\nTo resolve, fix these environment variables (see docs/configuration.md).`,
+      `invalid configuration:\n${lines.join('\n')}\nTo resolve, fix these environment ` +
+        `variables (see docs/configuration.md).`,
     );
   }
   const raw = parsed.data;

@@ -78,7 +78,8 @@ export function refuseReserved(name: string): void {
   if (isReservedBranch(name)) {
     throw new Failure(
       'invalid_input',
-      `branch "${name}" is reserved (main, master, develop, release, devops, archive/*) and is never touched by kindler-bot`,
+      `branch "${name}" is reserved (main, master, develop, release, devops, archive/*) and is ` +
+        `never touched by kindler-bot`,
     );
   }
 }

@@ -63,12 +63,15 @@ export class GitCliBranchStore implements BranchStore {
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(this.url) && !/^[^/]+@[^/]+:/.test(this.url))
       throw new Failure(
         'not_configured',
-        `the branches are kept in ${this.url}, a repository on this machine that Argo CD cannot clone. To resolve, set GIT_REPO_URL to a Git server the devops cluster reaches, or ARGOCD_REPO_URL to where Argo CD finds this repository`,
+        `the branches are kept in ${this.url}, a repository on this machine that Argo CD ` +
+          `cannot clone. To resolve, set GIT_REPO_URL to a Git server the devops cluster reaches, or ` +
+          `ARGOCD_REPO_URL to where Argo CD finds this repository`,
       );
     if (this.url.startsWith('file://'))
       throw new Failure(
         'not_configured',
-        `the branches are kept in ${this.url}, which Argo CD cannot clone. To resolve, set GIT_REPO_URL or ARGOCD_REPO_URL`,
+        `the branches are kept in ${this.url}, which Argo CD cannot clone. To resolve, set ` +
+          `GIT_REPO_URL or ARGOCD_REPO_URL`,
       );
     const credentials: Record<string, string> = {};
     if (this.username) credentials.username = this.username;

@@ -84,7 +84,8 @@ export function gitFailure(action: string, error: unknown): Error {
 }
 
 export const ASKPASS =
-  '#!/bin/sh\ncase "$1" in\n  Username*) printf "%s" "$KINDLER_GIT_USERNAME" ;;\n  *) printf "%s" "$KINDLER_GIT_PASSWORD" ;;\nesac\n';
+  '#!/bin/sh\ncase "$1" in\n  Username*) printf "%s" "$KINDLER_GIT_USERNAME" ;;\n  *) printf ' +
+  '"%s" "$KINDLER_GIT_PASSWORD" ;;\nesac\n';
 
 /** A directory of a tree being written: names to blob ids or to directories. */
 export type Dir = Map<string, Dir | string>;

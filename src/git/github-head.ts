@@ -158,7 +158,8 @@ export class GitHubHeadSource implements HeadSource {
             { text: string | null; isBinary: boolean | null; isTruncated: boolean } | null
           >;
         }>(
-          `query($owner: String!, $name: String!, ${vars}) { repository(owner: $owner, name: $name) { ${fields} } }`,
+          `query($owner: String!, $name: String!, ${vars}) { repository(owner: ` +
+            `$owner, name: $name) { ${fields} } }`,
           { owner, name, ...Object.fromEntries(batch.map((e, j) => [`o${j}`, e.oid])) },
         ),
       );

@@ -68,7 +68,9 @@ export function objectProblems(object: Obj, host: string): RuleProblem[] {
   if (namespace !== undefined && namespace !== APP_NAMESPACE)
     problems.push({
       path: ['metadata', 'namespace'],
-      message: `namespace "${String(namespace)}" is not the environment's; a preview deploys into "${APP_NAMESPACE}" (leave metadata.namespace out)`,
+      message:
+        `namespace "${String(namespace)}" is not the environment's; a ` +
+        `preview deploys into "${APP_NAMESPACE}" (leave metadata.namespace out)`,
     });
   for (const pod of podSpecs(object))
     problems.push(...baseline(pod.spec, pod.path, obj(pod.metadata?.annotations)));
@@ -212,7 +214,9 @@ function serviceProblems(spec: Obj): RuleProblem[] {
   if (spec.type === 'ExternalName' || spec.type === 'LoadBalancer')
     problems.push({
       path: ['spec', 'type'],
-      message: `a Service of type ${spec.type} reaches outside the cluster; previews use ClusterIP Services and the environment's Ingress`,
+      message:
+        `a Service of type ${spec.type} reaches outside the cluster; previews use ` +
+        `ClusterIP Services and the environment's Ingress`,
     });
   if (list(spec.externalIPs).length)
     problems.push({
@@ -239,7 +243,9 @@ function hostProblems(object: Obj, kind: string, host: string): RuleProblem[] {
     else if (value.includes(COMPUTED))
       problems.push({
         path,
-        message: `the ${kind}'s ${what} is computed by a template; only a host written out (or a .Values reference set in values.yaml) can be checked, and it must be "${host}"`,
+        message:
+          `the ${kind}'s ${what} is computed by a template; only a host written out (or ` +
+          `a .Values reference set in values.yaml) can be checked, and it must be "${host}"`,
       });
     else if (value !== host)
       problems.push({ path, message: hostMessage(value, host, `the ${kind}'s ${what}`) });
@@ -248,7 +254,8 @@ function hostProblems(object: Obj, kind: string, host: string): RuleProblem[] {
     if (spec.defaultBackend !== undefined)
       problems.push({
         path: ['spec', 'defaultBackend'],
-        message: `the Ingress's spec.defaultBackend serves every host; route "${host}" in spec.rules`,
+        message:
+          `the Ingress's spec.defaultBackend serves ` + `every host; route "${host}" in spec.rules`,
       });
     list(spec.rules).forEach((rule, i) =>
       check(['spec', 'rules', i, 'host'], obj(rule)?.host, 'spec.rules[].host'),

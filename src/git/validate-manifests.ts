@@ -267,7 +267,8 @@ function checkObject(
   if (!kindAllowed(gk, allowed)) {
     say(
       line(root.get('kind', true) as Node),
-      `a ${gk} is not something a preview deploys (allowed: pull_requests.allowed_kinds in .github/kindler.yml)`,
+      `a ${gk} is not something a preview deploys (allowed: pull_requests.allowed_kinds in ` +
+        `.github/kindler.yml)`,
     );
     return;
   }

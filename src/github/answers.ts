@@ -66,7 +66,8 @@ export function commentAnswer(outcome: Outcome, quoted: string, urls: UrlSetting
 function syncReply(outcome: OutcomeOf<'sync'>): string {
   const actions = renderActionsMarkdown(outcome.actions, 'sync', true);
   return outcome.operations.length
-    ? `${actions}\n\nEach sync is an operation of its own: its status comment and check run follow it.`
+    ? `${actions}\n\nEach sync is an operation of its own: its status comment and ` +
+        `check run follow it.`
     : `${actions}\n\n${renderReportMarkdown(outcome.report, { command: '/env', maxRows: 30 })}`;
 }
 
@@ -74,10 +75,14 @@ function pruneReply(outcome: OutcomeOf<'prune'>): string {
   if (!outcome.confirmed) {
     const listed = renderActionsMarkdown(outcome.actions, 'prune', false);
     return outcome.preview
-      ? `${listed}\n\nTo do this, comment \`/env prune --confirm ${outcome.preview.id}\` before ${outcome.preview.expiresAt.toISOString()}. Only what is listed here is removed.`
+      ? `${listed}\n\nTo do this, comment ` +
+          `\`/env prune --confirm ${outcome.preview.id}\` before ${outcome.preview.expiresAt.toISOString()}. Only what is listed here is removed.`
       : listed;
   }
   if (outcome.actions.length === 0)
     return 'Nothing left to prune: what the preview listed is gone or has a database row again.';
-  return `${renderActionsMarkdown(outcome.actions, 'prune', true)}\n\nEach prune is an operation of its own: its status comment and check run follow it.`;
+  return (
+    `${renderActionsMarkdown(outcome.actions, 'prune', true)}\n\nEach prune is an ` +
+    `operation of its own: its status comment and check run follow it.`
+  );
 }

@@ -172,7 +172,8 @@ async function handleLines(
       } else {
         deps.log?.('error', 'a command failed', { line: line.line, error: text });
         say(
-          `> ${line.line}\n\nSomething went wrong on our side (${text}). The operation was not started; try again, and tell the platform team if it persists.`,
+          `> ${line.line}\n\nSomething went wrong on our side (${text}). The operation was not ` +
+            `started; try again, and tell the platform team if it persists.`,
         );
       }
     }
@@ -206,10 +207,17 @@ async function answerDegraded(
         command.verb === 'status' ? records.filter((r) => r.name === command.name) : records;
       if (command.verb === 'status' && shown.length === 0)
         return `> ${line.line}\n\n${from} \`${command.name}\` is not in it.`;
-      return `> ${line.line}\n\n${from}\n\n| name | provider | http | https | subnet |\n|---|---|---|---|---|\n${shown.map((r) => `| ${r.name} | ${r.provider} | ${r.httpPort} | ${r.httpsPort} | ${r.subnet ?? '–'} |`).join('\n')}`;
+      return (
+        `> ${line.line}\n\n${from}\n\n| name | provider | http | https | subnet ` +
+        `|\n|---|---|---|---|---|\n${shown.map((r) => `| ${r.name} | ${r.provider} | ${r.httpPort} | ${r.httpsPort} | ${r.subnet ?? '–'} |`).join('\n')}`
+      );
     }
     if (command.verb === 'help') return helpText(command.topic);
-    return `> ${line.line}\n\nRefused: \`/env ${command.verb}\` needs the database, and nothing was changed. Try again when it is back; \`/env list\` and \`/env status\` answer from the snapshot meanwhile.`;
+    return (
+      `> ${line.line}\n\nRefused: \`/env ${command.verb}\` needs the database, and ` +
+      `nothing was changed. Try again when it is back; \`/env list\` and \`/env status\` answer from ` +
+      `the snapshot meanwhile.`
+    );
   });
   await deps.outbox.sendUnrecorded(
     {

@@ -90,7 +90,8 @@ export function renderActionsMarkdown(
     .join(', ');
   const head =
     verb === 'prune' && !confirmed
-      ? `**Preview — nothing was changed.** Prune would take ${actions.length} action${actions.length === 1 ? '' : 's'}:`
+      ? `**Preview — nothing was changed.** ` +
+        `Prune would take ${actions.length} action${actions.length === 1 ? '' : 's'}:`
       : `**${verb === 'sync' ? 'Sync' : 'Prune'}:** ${counts}.`;
   const shown = actions.slice(0, maxRows);
   return [
@@ -103,7 +104,8 @@ export function renderActionsMarkdown(
     ...(actions.length > shown.length
       ? [
           '',
-          `…and ${actions.length - shown.length} more: the \`kindler/consistency\` check run and the dashboard list them all.`,
+          `…and ${actions.length - shown.length} more: the \`kindler/consistency\` check run ` +
+            `and the dashboard list them all.`,
         ]
       : []),
   ].join('\n');

@@ -105,7 +105,10 @@ export async function driftMonitor(
         },
       )
     : null;
-  const body = `${DRIFT_MARKER}\nThe scheduled consistency check found drift between the database and the systems it drives. kindler-bot keeps this issue current and closes it when the drift is gone.\n\n${renderReportMarkdown(report, { command: '/env', maxRows: 100 })}`;
+  const body =
+    `${DRIFT_MARKER}\nThe scheduled consistency check found drift between the ` +
+    `database and the systems it drives. kindler-bot keeps this issue current and closes it when ` +
+    `the drift is gone.\n\n${renderReportMarkdown(report, { command: '/env', maxRows: 100 })}`;
   const client = { client: octokit };
   if (report.consistent) {
     if (!issue || issue.state === 'closed') return { outcome: 'unchanged', report, issue: known };

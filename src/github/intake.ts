@@ -72,7 +72,8 @@ export async function receiveWebhook(
     return refuseBody(
       res,
       400,
-      'x-github-event, x-github-delivery or x-hub-signature-256 is not what GitHub sends (sha256=<64 hex digits>)',
+      'x-github-event, x-github-delivery or x-hub-signature-256 is not what GitHub sends ' +
+        '(sha256=<64 hex digits>)',
     );
   const length = header('content-length');
   if (length === null || !/^\d{1,9}$/.test(length))

@@ -177,7 +177,8 @@ export async function handlePullRequest(
       const refusal = !decision.allowed
         ? decision.message
         : verb === 'create' && event.fork && !settings.forks
-          ? `This pull request comes from a fork: it gets no environment unless \`pull_requests.forks: true\` is set in .github/kindler.yml. Nothing was created.`
+          ? `This pull request comes from a fork: it gets no environment unless ` +
+            `\`pull_requests.forks: true\` is set in .github/kindler.yml. Nothing was created.`
           : null;
       if (refusal) {
         await sayIn(r)(refusal);

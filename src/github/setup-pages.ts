@@ -63,11 +63,11 @@ export function registerPage(p: {
               made only if missing.
             </p>
             <form action="${SETUP_PATH}/bootstrap" method="post">
-              <input
-                type="hidden"
-                name="state"
-                value="${p.state}"
-              />${p.offered ? html`<input type="hidden" name="setup_code" value="${p.offered}" />` : ''}
+              <input type="hidden" name="state" value="${p.state}" />${
+                p.offered
+                  ? html`<input type="hidden" name="setup_code" value="${p.offered}" />`
+                  : ''
+              }
               <button type="submit">Build the devops side</button>
             </form>`
         : ''

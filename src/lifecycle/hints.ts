@@ -11,14 +11,16 @@ import {
 const CREATE_HINTS: Record<StepName, string> = {
   record: 'check that the database is reachable (DATABASE_URL)',
   branch:
-    "check the Git service and credentials (GIT_REPO_URL, GIT_USERNAME, GIT_PASSWORD, or the app's contents permission)",
+    'check the Git service and credentials (GIT_REPO_URL, GIT_USERNAME, GIT_PASSWORD, or the ' +
+    "app's contents permission)",
   cluster:
     'check that Docker is running, the node image can be pulled and the allocated ports are free',
   portainer: 'check PORTAINER_URL and the API key or admin password, and that Portainer is up',
   argocd: 'check DEVOPS_CONTEXT and that the devops cluster and the new cluster are reachable',
   haproxy: 'check HAPROXY_CONFIG (haproxy -c -f must accept it) and HAPROXY_RELOAD_COMMAND',
   ready:
-    "check that the environment answers: Argo CD synced its branch, the cluster's ingress is up and the route reaches the published http port (KINDLER_READY_TIMEOUT sets how long to wait)",
+    "check that the environment answers: Argo CD synced its branch, the cluster's ingress is " +
+    'up and the route reaches the published http port (KINDLER_READY_TIMEOUT sets how long to wait)',
 };
 
 /**
@@ -38,17 +40,20 @@ const CAUSES: { test: RegExp; hint: (m: RegExpExecArray) => string }[] = [
   {
     test: /port is already allocated|address already in use|EADDRINUSE/i,
     hint: () =>
-      'free the port the error names (another process or cluster holds it), or delete the environment and create it again for other ports',
+      'free the port the error names (another process or cluster holds it), or delete the ' +
+      'environment and create it again for other ports',
   },
   {
     test: /x509|self[- ]signed certificate|unable to verify the first certificate|CERT_[A-Z_]+|certificate has expired/i,
     hint: () =>
-      "make the server's certificate trusted here (NODE_EXTRA_CA_CERTS names a CA file) or fix the certificate it presents",
+      "make the server's certificate trusted here (NODE_EXTRA_CA_CERTS names a CA file) or fix " +
+      'the certificate it presents',
   },
   {
     test: /pull access denied|ErrImagePull|ImagePullBackOff|failed to pull|manifest unknown|toomanyrequests/i,
     hint: () =>
-      'make the image available: pull it where Docker can reach the registry and load it into the cluster (k3d image import, kind load docker-image), or check the image name',
+      'make the image available: pull it where Docker can reach the registry and load it into ' +
+      'the cluster (k3d image import, kind load docker-image), or check the image name',
   },
 ];
 
@@ -59,9 +64,15 @@ export function hintFor(kind: OperationKind, step: StepName, error?: string | nu
     if (m) return cause.hint(m);
   }
   if (kind === 'deploy' && step === 'branch')
-    return "fix what the error names in the pull request's deploy/ and push again (the previous deployment stays); when GitHub failed, retry";
+    return (
+      "fix what the error names in the pull request's deploy/ and push again (the " +
+      'previous deployment stays); when GitHub failed, retry'
+    );
   if (step === 'cluster' && kind !== 'create' && kind !== 'sync')
-    return `check that Docker is running and the cluster exists (k3d cluster list, kind get clusters) before you ${kind === 'delete' ? 'delete' : kind} it again`;
+    return (
+      `check that Docker is running and the cluster exists (k3d cluster list, kind get ` +
+      `clusters) before you ${kind === 'delete' ? 'delete' : kind} it again`
+    );
   return CREATE_HINTS[step];
 }
 

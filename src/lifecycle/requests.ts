@@ -40,7 +40,9 @@ export async function requestCreate(
   if (request.trigger.source !== 'pull_request' && request.name.startsWith(prefix))
     throw new Failure(
       'invalid_input',
-      `"${request.name}" starts with ${prefix}, which belongs to pull requests: label a pull request env:k3d or env:kind for its ${prefix}<number> environment, or choose another name; nothing was done`,
+      `"${request.name}" starts with ${prefix}, which belongs to pull requests: label a pull ` +
+        `request env:k3d or env:kind for its ${prefix}<number> environment, or choose another ` +
+        `name; nothing was done`,
     );
   // What the cluster step will need is looked for before anything is recorded.
   const missing = e.deps.preflight?.(request.provider);

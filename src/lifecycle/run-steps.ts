@@ -107,7 +107,9 @@ export async function runSteps(
       // Looked up right before each removal: a create that started meanwhile wins.
       if (await store.getEnvironment(op.envName))
         return finish('cancelled', {
-          error: `a database row for "${op.envName}" appeared; prune removes only what no row claims`,
+          error:
+            `a database row for "${op.envName}" appeared; prune removes only ` +
+            `what no row claims`,
           fixCommand: null,
         });
     } else if (!env) {

@@ -167,7 +167,8 @@ export class ClusterStep implements StepHandler {
       if (drift)
         throw new Failure(
           'step_failed',
-          `${env.provider} cluster "${env.name}" exists but is not the one the database describes: ${drift}. To resolve, delete the cluster (${deleteClusterCommand(env.provider, env.name)}), then retry`,
+          `${env.provider} cluster "${env.name}" exists but is not the one the ` +
+            `database describes: ${drift}. To resolve, delete the cluster (${deleteClusterCommand(env.provider, env.name)}), then retry`,
           command('retry', env.name),
         );
     }
@@ -177,7 +178,10 @@ export class ClusterStep implements StepHandler {
         : `created ${env.provider} cluster "${env.name}" (http ${env.httpPort}, https ${env.httpsPort}${env.subnet ? `, network k3d-${env.name} ${env.subnet}` : ''})`;
     if (env.provider !== 'kind' || !this.kindIngress) return made;
     const ingress = this.kindIngress;
-    return `${made}; ${await this.guard(`installing the ingress controller in kind cluster "${env.name}"`, () => ingress.ensure(env))}`;
+    return `${made}; ${await this.guard(
+      `installing the ingress controller ` + `in kind cluster "${env.name}"`,
+      () => ingress.ensure(env),
+    )}`;
   }
 
   async stop(ctx: StepContext): Promise<string> {
@@ -197,7 +201,8 @@ export class ClusterStep implements StepHandler {
     if (result === 'absent')
       throw new Failure(
         'step_failed',
-        `there is no ${what} to ${act}: it was deleted outside kindler. To resolve, recreate it with a sync`,
+        `there is no ${what} to ${act}: it was deleted outside kindler. To resolve, ` +
+          `recreate it with a sync`,
         command('sync'),
       );
     return `${act === 'stop' ? 'stopped' : 'started'} ${what}`;

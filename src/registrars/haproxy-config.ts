@@ -103,7 +103,8 @@ function renderSection(
 function missing(marker: string, where: string): Failure {
   return new Failure(
     'not_configured',
-    `the HAProxy config has no "${marker}" marker. To resolve, add that comment line ${where} (see config/haproxy.cfg.example)`,
+    `the HAProxy config has no "${marker}" marker. To resolve, add ` +
+      `that comment line ${where} (see config/haproxy.cfg.example)`,
   );
 }
 

@@ -97,7 +97,8 @@ export class HaproxyGateway {
       await run(command, args, { timeoutMs: this.settings.timeoutMs });
     } catch (error) {
       throw new Error(
-        `${this.settings.configPath} was written but HAProxy was not reloaded: ${(error as Error).message}. To resolve, run: ${line}`,
+        `${this.settings.configPath} was written but HAProxy ` +
+          `was not reloaded: ${(error as Error).message}. To resolve, run: ${line}`,
         { cause: error },
       );
     }
@@ -121,7 +122,8 @@ export class HaproxyGateway {
         if (age > stale || (await holderDead(lock))) await fs.rm(lock, { force: true });
         else if (attempt > 600)
           throw new Error(
-            `${lock} is held by another process for over a minute. To resolve, remove it if no kindler process is running`,
+            `${lock} is held by another process for over a minute. To resolve, remove it if no ` +
+              `kindler process is running`,
             { cause: error },
           );
         else await new Promise((r) => setTimeout(r, 100));

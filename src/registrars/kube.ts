@@ -82,7 +82,8 @@ export class KubeClient {
     }
     if (!kc.getContextObject(context))
       throw new Error(
-        `kube context "${context}" is not in the kubeconfig. To resolve, check DEVOPS_CONTEXT and KUBECONFIG`,
+        `kube context "${context}" is not in the kubeconfig. To resolve, check ` +
+          `DEVOPS_CONTEXT and KUBECONFIG`,
       );
     kc.setCurrentContext(context);
     return new KubeClient(lib, kc, context);

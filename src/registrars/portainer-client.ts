@@ -97,7 +97,8 @@ export class PortainerClient {
     if (this.settings.apiKey) return { 'x-api-key': this.settings.apiKey };
     if (!this.settings.password)
       throw new Error(
-        'Portainer has no credentials. To resolve, set PORTAINER_API_KEY or PORTAINER_ADMIN_PASSWORD',
+        'Portainer has no credentials. To resolve, set PORTAINER_API_KEY or ' +
+          'PORTAINER_ADMIN_PASSWORD',
       );
     if (!this.jwt || this.jwt.until < Date.now()) {
       const { jwt } = await this.raw(

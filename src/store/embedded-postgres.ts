@@ -32,7 +32,8 @@ function unprivileged(): { uid: number; gid: number } {
   if (!uid || !gid)
     throw new Failure(
       'not_configured',
-      'running as root, the embedded PostgreSQL runs as the user nobody, and this system has none. To resolve, run kindler as an ordinary user, or set DATABASE_URL',
+      'running as root, the embedded PostgreSQL runs as the user nobody, and this system has ' +
+        'none. To resolve, run kindler as an ordinary user, or set DATABASE_URL',
     );
   return { uid: Number(uid), gid: Number(gid) };
 }

@@ -40,7 +40,10 @@ export const DEFAULT_RANGES: AllocationRanges = {
 
 export const ALLOCATION_LOCK = 7_100_402;
 const COLUMNS =
-  'name, provider, subnet::text as subnet, node_port, pf_port, http_port, https_port, server_ip, created_at, updated_at, status, register_portainer, haproxy_route, requested_by, source_url, expires_at, pinned, labels, source_repo, source_sha, source_actor, deployed_sha, deployed_tree, deployed_at';
+  'name, provider, subnet::text as subnet, node_port, pf_port, http_port, https_port, ' +
+  'server_ip, created_at, updated_at, status, register_portainer, haproxy_route, requested_by, ' +
+  'source_url, expires_at, pinned, labels, source_repo, source_sha, source_actor, deployed_sha, ' +
+  'deployed_tree, deployed_at';
 export const SELECT_CLUSTERS = `select ${COLUMNS} from clusters`;
 
 function exhausted(range: Range, variable: string): Failure {

@@ -30,7 +30,8 @@ export const MIGRATIONS: Migration[] = [
       'create index if not exists idx_clusters_created_at on clusters(created_at)',
       // Ours. Rows adopted from upstream are running environments: status ready.
       `alter table clusters add column if not exists status varchar(20) not null default 'ready'`,
-      'alter table clusters add column if not exists register_portainer boolean not null default true',
+      'alter table clusters add column if not exists register_portainer boolean ' +
+        'not null default true',
       'alter table clusters add column if not exists haproxy_route boolean not null default true',
       'alter table clusters add column if not exists requested_by text',
       'alter table clusters add column if not exists source_url text',
@@ -41,10 +42,12 @@ export const MIGRATIONS: Migration[] = [
       'create unique index if not exists clusters_http_port_key on clusters(http_port)',
       'create unique index if not exists clusters_https_port_key on clusters(https_port)',
       'create unique index if not exists clusters_pf_port_key on clusters(pf_port)',
-      'create unique index if not exists clusters_subnet_key on clusters(subnet) where subnet is not null',
+      'create unique index if not exists clusters_subnet_key on clusters(subnet) where ' +
+        'subnet is not null',
       // k3d clusters all expose Traefik on the same NodePort inside their own cluster; kind's
       // differ.
-      `create unique index if not exists clusters_kind_node_port_key on clusters(node_port) where provider = 'kind'`,
+      `create unique index if not exists clusters_kind_node_port_key on clusters(node_port) ` +
+        `where provider = 'kind'`,
 
       // operations: the seed's columns (upstream ARCHITECTURE.md) without the cascading foreign
       // key — the history of an environment must outlive its row.
@@ -60,7 +63,8 @@ export const MIGRATIONS: Migration[] = [
       )`,
       'alter table operations drop constraint if exists operations_cluster_name_fkey',
       'alter table operations add column if not exists actor text',
-      `alter table operations add column if not exists trigger_source varchar(20) not null default 'cli'`,
+      `alter table operations add column if not exists trigger_source varchar(20) not ` +
+        `null default 'cli'`,
       'alter table operations add column if not exists trigger_url text',
       'alter table operations add column if not exists repo text',
       'alter table operations add column if not exists issue_number int',
@@ -68,15 +72,18 @@ export const MIGRATIONS: Migration[] = [
       'alter table operations add column if not exists current_step varchar(20)',
       'alter table operations add column if not exists failed_step varchar(20)',
       'alter table operations add column if not exists fix_command text',
-      'alter table operations add column if not exists cancel_requested boolean not null default false',
+      'alter table operations add column if not exists cancel_requested boolean not ' +
+        'null default false',
       'alter table operations add column if not exists attempt int not null default 1',
       'alter table operations add column if not exists comment_id bigint',
       'alter table operations add column if not exists check_run_id bigint',
       'alter table operations add column if not exists lease_owner text',
       'alter table operations add column if not exists lease_expires_at timestamptz',
-      'alter table operations add column if not exists updated_at timestamptz not null default now()',
+      'alter table operations add column if not exists updated_at timestamptz not ' +
+        'null default now()',
       // One operation per environment at a time: the index is the lock.
-      `create unique index if not exists operations_one_active on operations(cluster_name) where status in ('queued', 'running')`,
+      `create unique index if not exists operations_one_active on operations(cluster_name) ` +
+        `where status in ('queued', 'running')`,
       'create index if not exists idx_operations_cluster on operations(cluster_name, id)',
       'create index if not exists idx_operations_status on operations(status)',
       `create table if not exists operation_steps (

@@ -36,7 +36,8 @@ export function listOperations(
 ): Promise<Operation[]> {
   return loadOperations(
     db,
-    'where ($1::text is null or cluster_name = $1) and ($2::text[] is null or status = any($2::text[]))',
+    'where ($1::text is null or cluster_name = $1) and ($2::text[] is null or status ' +
+      '= any($2::text[]))',
     [filter.envName ?? null, filter.status ?? null],
     `order by id desc limit ${Math.max(1, Math.min(filter.limit ?? 100, 1000))}`,
   );
@@ -55,6 +56,7 @@ export function operationCounts(
   db: Queryable,
 ): Promise<{ kind: OperationKind; status: OperationStatus; count: number }[]> {
   return db.query<{ kind: OperationKind; status: OperationStatus; count: number }>(
-    'select operation as kind, status, count(*)::int as count from operations group by operation, status order by operation, status',
+    'select operation as kind, status, count(*)::int as count from operations group by ' +
+      'operation, status order by operation, status',
   );
 }

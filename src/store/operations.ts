@@ -36,7 +36,8 @@ export async function loadOperations(
   );
   if (rows.length === 0) return [];
   const steps = await q.query<StepRow>(
-    'select operation_id, step, position, status, started_at, completed_at, detail, error from operation_steps where operation_id = any($1::int[]) order by position',
+    'select operation_id, step, position, status, started_at, completed_at, detail, error from ' +
+      'operation_steps where operation_id = any($1::int[]) order by position',
     [rows.map((r) => r.id)],
   );
   return rows.map((r) =>
@@ -246,8 +247,17 @@ export async function cancelQueued(db: Queryable, id: number, error: string): Pr
 
 export async function requestCancel(db: Queryable, envName: EnvName): Promise<Operation | null> {
   const rows = await db.query<{ id: number }>(
-    `update operations set cancel_requested = true, updated_at = now() where cluster_name = $1 and status in ('queued', 'running') returning id`,
+    `update operations set cancel_requested = true, updated_at = now() where cluster_name = $1 ` +
+      `and status in ('queued', 'running') returning id`,
     [envName],
   );
   return rows[0] ? loadOperation(db, rows[0].id) : null;
+}
+
+export async function releaseLease(db: Queryable, id: number, owner: string): Promise<void> {
+  await db.query(
+    `update operations set lease_owner = null, lease_expires_at = null where id = $1 and ` +
+      `(lease_owner = $2 or $2 = '')`,
+    [id, owner],
+  );
 }

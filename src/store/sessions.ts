@@ -4,7 +4,8 @@ import type { ConsoleSession } from './store.js';
 
 export async function createSession(db: Queryable, s: ConsoleSession): Promise<void> {
   await db.query(
-    `insert into console_sessions (id_hash, login, via, csrf, expires_at) values ($1, $2, $3, $4, $5)`,
+    `insert into console_sessions (id_hash, login, via, csrf, expires_at) values ` +
+      `($1, $2, $3, $4, $5)`,
     [s.idHash, s.login, s.via, s.csrf, s.expiresAt.toISOString()],
   );
 }
@@ -17,7 +18,8 @@ export async function getSession(db: Queryable, idHash: string): Promise<Console
     csrf: string;
     expires_at: Date | string;
   }>(
-    'select id_hash, login, via, csrf, expires_at from console_sessions where id_hash = $1 and expires_at > now()',
+    'select id_hash, login, via, csrf, expires_at from console_sessions where id_hash = $1 and ' +
+      'expires_at > now()',
     [idHash],
   );
   const row = rows[0];

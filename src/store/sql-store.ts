@@ -44,6 +44,7 @@ import { PgliteDb, type QueueConnection } from './pglite-db.js';
 import { importPglite, type PgliteImport } from './pglite-import.js';
 import {
   busyFailure,
+  releaseLease,
   cancelQueued,
   pruneHistory,
   requestCancel,
@@ -196,11 +197,8 @@ export class SqlStore implements Store {
   readonly cancelQueued = (id: number, error: string): Promise<boolean> =>
     cancelQueued(this.db, id, error);
 
-  async releaseLease(id: number, owner: string): Promise<void> {
-    await this.db.query(
-      `update operations set lease_owner = null, lease_expires_at = null where id = $1 and (lease_owner = $2 or $2 = '')`,
-      [id, owner],
-    );
+  releaseLease(id: number, owner: string): Promise<void> {
+    return releaseLease(this.db, id, owner);
   }
 
   async saveStep(id: number, state: StepState): Promise<void> {

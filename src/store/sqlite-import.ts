@@ -40,7 +40,8 @@ export async function readSqliteClusters(
   } catch {
     throw new Failure(
       'not_configured',
-      `reading a SQLite database needs node:sqlite (Node.js 22.13 or newer); this is Node.js ${process.versions.node}`,
+      `reading a SQLite database needs node:sqlite (Node.js 22.13 or ` +
+        `newer); this is Node.js ${process.versions.node}`,
     );
   }
   let db: InstanceType<typeof sqlite.DatabaseSync>;

@@ -95,7 +95,8 @@ interface WriteRow {
 }
 
 const COLUMNS =
-  'key, repo, kind, operation_id, request, external_id, wanted, delivered, attempts, state, error, created_at, updated_at';
+  'key, repo, kind, operation_id, request, external_id, wanted, delivered, attempts, state, ' +
+  'error, created_at, updated_at';
 
 const toRecord = (r: WriteRow): WriteRecord => ({
   key: r.key,

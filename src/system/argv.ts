@@ -25,7 +25,8 @@ export function splitArgv(line: string): string[] {
     } else {
       if ('|&;<>'.includes(c))
         throw new Error(
-          `"${c}" needs a shell, which kindler never uses; put the pipeline in a script and name the script`,
+          `"${c}" needs a shell, which kindler never uses; put the pipeline in a script ` +
+            `and name the script`,
         );
       word += c;
       started = true;

@@ -57,7 +57,8 @@ export function consoleApi(rt: ConsoleDeps, access: ConsoleAccess) {
       if (typeof offered !== 'string' || !same(offered, session.csrf)) {
         json(res, 403, {
           error:
-            'a change from a signed-in browser carries its CSRF token (x-csrf-token); nothing was done',
+            'a change from a signed-in browser carries its CSRF token ' +
+            '(x-csrf-token); nothing was done',
         });
         return true;
       }
@@ -71,7 +72,8 @@ export function consoleApi(rt: ConsoleDeps, access: ConsoleAccess) {
     if (!principal) {
       json(res, 401, {
         error:
-          'who is asking? Send "Authorization: Bearer <token>": KINDLER_DASHBOARD_TOKEN, or a GitHub user token',
+          'who is asking? Send "Authorization: Bearer <token>": KINDLER_DASHBOARD_TOKEN, or ' +
+          'a GitHub user token',
       });
       return true;
     }

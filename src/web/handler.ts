@@ -115,7 +115,9 @@ export function dashboardHandler(
       if (!token && isLoopbackAddress(peerAddress(req))) return { principal: null };
       return {
         status: 401,
-        error: `This dashboard needs a credential: send "Authorization: Bearer <token>"${token ? ', or open /kindler?token=<token> once' : ' (set KINDLER_DASHBOARD_TOKEN to read it from another machine)'}${signIn ? ', or sign in with GitHub at /kindler/login' : ''}.`,
+        error:
+          `This dashboard needs a credential: send ` +
+          `"Authorization: Bearer <token>"${token ? ', or open /kindler?token=<token> once' : ' (set KINDLER_DASHBOARD_TOKEN to read it from another machine)'}${signIn ? ', or sign in with GitHub at /kindler/login' : ''}.`,
       };
     }
     if (principal.via === 'token') return { principal };
@@ -125,7 +127,10 @@ export function dashboardHandler(
     } catch (error) {
       return {
         status: 503,
-        error: `Your permission could not be read just now (${rt.redactor.redact(messageOf(error)).slice(0, 200)}); nothing is shown until it can. Reload in a minute.`,
+        error:
+          `Your permission could not ` +
+          `be read just now (${rt.redactor.redact(messageOf(error)).slice(0, 200)}); nothing is shown ` +
+          `until it can. Reload in a minute.`,
       };
     }
     if (decision.allowed) return { principal };

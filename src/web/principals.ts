@@ -75,7 +75,8 @@ export async function bearerPrincipal(
   return {
     status: 401,
     error:
-      'this token is not taken: send "Authorization: Bearer <token>" with KINDLER_DASHBOARD_TOKEN or a GitHub user token',
+      'this token is not taken: send "Authorization: Bearer <token>" with ' +
+      'KINDLER_DASHBOARD_TOKEN or a GitHub user token',
   };
 }
 

@@ -17,7 +17,8 @@ export function sendHtml(res: http.ServerResponse, status: number, body: string)
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
       'content-security-policy':
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; script-src 'self'; connect-src 'self'",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; script-src 'self'; " +
+        "connect-src 'self'",
     })
     .end(body);
   return true;
