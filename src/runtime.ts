@@ -246,7 +246,8 @@ function keptHeads(store: Store): HeadSource {
     throw new Failure(
       'not_configured',
       `this environment is rendered from a pull ` +
-        `request's head in ${repo}, which only the GitHub App reads; run the operation from the app (a ` +
+        `request's head in ${repo}, which only the GitHub App reads; run the ` +
+        `operation from the app (a ` +
         `comment or the dashboard)`,
     );
   }, store);

@@ -103,7 +103,8 @@ async function adopt(
       out(
         io,
         `Not imported, marked absent (being ` +
-          `deleted) upstream: ${absent.join(', ')}. If a cluster of theirs is left, \`kindler check\` ` +
+          `deleted) upstream: ${absent.join(', ')}. If a cluster of theirs is left, ` +
+          `\`kindler check\` ` +
           `lists it as an orphan and \`kindler prune\` removes it.`,
       );
   }

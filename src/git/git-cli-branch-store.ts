@@ -64,7 +64,8 @@ export class GitCliBranchStore implements BranchStore {
       throw new Failure(
         'not_configured',
         `the branches are kept in ${this.url}, a repository on this machine that Argo CD ` +
-          `cannot clone. To resolve, set GIT_REPO_URL to a Git server the devops cluster reaches, or ` +
+          `cannot clone. To resolve, set GIT_REPO_URL to a Git server the devops ` +
+          `cluster reaches, or ` +
           `ARGOCD_REPO_URL to where Argo CD finds this repository`,
       );
     if (this.url.startsWith('file://'))

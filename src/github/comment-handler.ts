@@ -215,7 +215,8 @@ async function answerDegraded(
     if (command.verb === 'help') return helpText(command.topic);
     return (
       `> ${line.line}\n\nRefused: \`/env ${command.verb}\` needs the database, and ` +
-      `nothing was changed. Try again when it is back; \`/env list\` and \`/env status\` answer from ` +
+      `nothing was changed. Try again when it is back; \`/env list\` and \`/env ` +
+      `status\` answer from ` +
       `the snapshot meanwhile.`
     );
   });

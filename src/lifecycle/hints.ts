@@ -20,7 +20,8 @@ const CREATE_HINTS: Record<StepName, string> = {
   haproxy: 'check HAPROXY_CONFIG (haproxy -c -f must accept it) and HAPROXY_RELOAD_COMMAND',
   ready:
     "check that the environment answers: Argo CD synced its branch, the cluster's ingress is " +
-    'up and the route reaches the published http port (KINDLER_READY_TIMEOUT sets how long to wait)',
+    'up and the route reaches the published http port (KINDLER_READY_TIMEOUT ' +
+    'sets how long to wait)',
 };
 
 /**

@@ -70,7 +70,8 @@ export async function insertEnvironment(
   if (input.provider === 'kind') {
     const rows = await tx.query<{ p: number }>(
       `select p from generate_series($1::int, $2::int) p
-       where not exists (select 1 from clusters where provider = 'kind' and node_port = p) order by p limit 1`,
+       where not exists (select 1 from clusters where provider = 'kind' and node_port = p)
+      order by p limit 1`,
       [ranges.kindNodePorts.from, ranges.kindNodePorts.to],
     );
     if (!rows[0]) throw exhausted(ranges.kindNodePorts, 'KINDLER_KIND_NODE_PORTS');
@@ -78,14 +79,16 @@ export async function insertEnvironment(
   } else {
     const rows = await tx.query<{ n: number }>(
       `select n from generate_series($1::int, $2::int) n
-       where not exists (select 1 from clusters where subnet = ('10.' || n || '.0.0/16')::cidr) order by n limit 1`,
+       where not exists (select 1 from clusters where subnet = ('10.' || n ||
+      '.0.0/16')::cidr) order by n limit 1`,
       [ranges.subnetOctets.from, ranges.subnetOctets.to],
     );
     if (!rows[0]) throw exhausted(ranges.subnetOctets, 'KINDLER_SUBNET_OCTETS');
     subnet = `10.${rows[0].n}.0.0/16`;
   }
   const rows = await tx.query<ClusterRow>(
-    `insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port, status,
+    `insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port,
+      status,
        register_portainer, haproxy_route, requested_by, source_url, expires_at, pinned, labels,
        source_repo, source_sha, source_actor, created_at, updated_at)
      values ($1, $2, $3::cidr, $4, $5, $6, $7, 'creating', $8, $9, $10, $11, $12, $13, $14::jsonb,
@@ -174,9 +177,11 @@ export async function importRecord(q: Queryable, r: EnvironmentRecord): Promise<
   if (existing[0]) return 'already present (kept as it is)';
   // A unique conflict (a port or subnet taken) aborts the transaction: the caller maps it.
   await q.query(
-    `insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port, status,
+    `insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port,
+      status,
          register_portainer, haproxy_route, created_at, updated_at)
-       values ($1, $2, $3::cidr, $4, $5, $6, $7, 'ready', $8, $9, timezone('utc', now()), timezone('utc', now()))`,
+       values ($1, $2, $3::cidr, $4, $5, $6, $7, 'ready', $8, $9, timezone('utc', now()),
+      timezone('utc', now()))`,
     [
       r.name,
       r.provider,

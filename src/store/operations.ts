@@ -63,7 +63,8 @@ export async function insertOperation(
 ): Promise<number> {
   const t = input.trigger;
   const rows = await tx.query<{ id: number }>(
-    `insert into operations (cluster_name, operation, status, actor, trigger_source, trigger_url, repo, issue_number, head_sha, actor_via, started_at, updated_at)
+    `insert into operations (cluster_name, operation, status, actor, trigger_source,
+      trigger_url, repo, issue_number, head_sha, actor_via, started_at, updated_at)
        values ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, now(), now()) returning id`,
     [
       input.envName,
@@ -80,7 +81,8 @@ export async function insertOperation(
   const id = (rows[0] as { id: number }).id;
   // Skipped steps are recorded with the operation: no worker ever sees them pending.
   await tx.query(
-    `insert into operation_steps (operation_id, step, position, status, detail, started_at, completed_at)
+    `insert into operation_steps (operation_id, step, position, status, detail, started_at,
+      completed_at)
      select $1, step, ord::int,
        case when step = any($3::text[]) then 'skipped' else 'pending' end,
        case when step = any($3::text[]) then $4 end,
@@ -110,7 +112,8 @@ export async function busyFailure(q: Queryable, envName: EnvName): Promise<Failu
 
 export async function saveStep(q: Queryable, id: number, s: StepState): Promise<void> {
   await q.query(
-    `update operation_steps set status = $3, started_at = $4, completed_at = $5, detail = $6, error = $7
+    `update operation_steps set status = $3, started_at = $4, completed_at = $5, detail = $6,
+      error = $7
      where operation_id = $1 and step = $2`,
     [id, s.step, s.status, s.startedAt, s.completedAt, s.detail, s.error],
   );
@@ -166,7 +169,8 @@ const leaseStatement =
 export const claim = leaseStatement(
   `update operations set status = 'running', lease_owner = $2,
      lease_expires_at = ${LEASE_UNTIL}, updated_at = now()
-   where id = $1 and (status = 'queued' or (status = 'running' and (lease_expires_at is null or lease_expires_at < now())))
+   where id = $1 and (status = 'queued' or (status = 'running' and (lease_expires_at is null
+      or lease_expires_at < now())))
    returning id`,
 );
 
@@ -190,7 +194,8 @@ export async function reopen(
     );
   }
   await tx.query(
-    `update operations set status = 'queued', attempt = attempt + 1, error_message = null, failed_step = null,
+    `update operations set status = 'queued', attempt = attempt + 1, error_message = null,
+      failed_step = null,
        fix_command = null, completed_at = null, cancel_requested = false, current_step = null,
        lease_owner = null, lease_expires_at = null, updated_at = now(),
        actor = case when $2 then $3 else actor end,
@@ -200,7 +205,8 @@ export async function reopen(
     [id, by !== undefined, by?.actor ?? null, by?.source ?? null, by?.via ?? null],
   );
   await tx.query(
-    `update operation_steps set status = 'pending', error = null, started_at = null, completed_at = null
+    `update operation_steps set status = 'pending', error = null, started_at = null,
+      completed_at = null
      where operation_id = $1 and status in ('failed', 'running')`,
     [id],
   );

@@ -138,7 +138,8 @@ export async function claimWrite(
 ): Promise<WriteRecord | null> {
   const rows = await q.query<WriteRow>(
     `update github_writes
-        set lease_owner = $2, lease_until = now() + make_interval(secs => $3::double precision / 1000),
+        set lease_owner = $2, lease_until = now() + make_interval(secs => $3::double precision
+      / 1000),
             attempts = attempts + 1, updated_at = now()
       where key = $1 and state = 'pending' and delivered < wanted
         and (lease_until is null or lease_until < now())
@@ -160,7 +161,8 @@ export async function finishWrite(
       ? [
           `update github_writes set delivered = greatest(delivered, $3::int),
              external_id = coalesce($4::bigint, external_id), attempts = 0, error = null,
-             state = case when greatest(delivered, $3::int) >= wanted then 'delivered' else 'pending' end,
+             state = case when greatest(delivered, $3::int) >= wanted then 'delivered' else
+      'pending' end,
              ${release}`,
           [outcome.delivered, outcome.externalId ?? null],
         ]
@@ -169,7 +171,8 @@ export async function finishWrite(
         : [
             `update github_writes set error = $3,
                state = case when $5::boolean then 'failed' else 'pending' end,
-               next_attempt_at = now() + make_interval(secs => $4::double precision / 1000), ${release}`,
+               next_attempt_at = now() + make_interval(secs => $4::double
+      precision / 1000), ${release}`,
             [outcome.failed, outcome.retryInMs, outcome.giveUp],
           ];
   const rows = await q.query<WriteRow>(
@@ -233,8 +236,10 @@ export async function reserveWriteTurn(
     `insert into github_limits as l (scope, next_write_at)
        values ($1, now() + make_interval(secs => $2::double precision / 1000))
      on conflict (scope) do update set next_write_at =
-       greatest(l.next_write_at, l.blocked_until, now()) + make_interval(secs => $2::double precision / 1000)
-     returning greatest(0, extract(epoch from (l.next_write_at - now())) * 1000 - $2)::float8 as wait_ms`,
+       greatest(l.next_write_at, l.blocked_until, now()) + make_interval(secs => $2::double
+      precision / 1000)
+     returning greatest(0, extract(epoch from (l.next_write_at - now())) * 1000 -
+      $2)::float8 as wait_ms`,
     [scope, gapMs],
   );
   return Number(rows[0]?.wait_ms ?? 0);
