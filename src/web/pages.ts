@@ -5,8 +5,8 @@
 import type { ConsistencyReport } from '../consistency/compare.js';
 import { NOBODY, listControls, type Viewer } from './controls.js';
 import type { Degradation, EnvironmentView, UndeliveredView } from './data.js';
-import { html, joinHtml } from './html.js';
-import { age, reportSection, undeliveredSection } from './sections.js';
+import { html } from './html.js';
+import { age, reportSection, scrollTable, undeliveredSection } from './sections.js';
 import { layout, link, type Notice } from './layout.js';
 
 const envLink = (name: string) =>
@@ -62,21 +62,7 @@ export function listPage(input: {
   });
   const count = input.environments.length;
   const table = count
-    ? html`<div class="scroll">
-        <table>
-          <caption>
-            ${count} environment${count === 1 ? '' : 's'}
-          </caption>
-          <thead>
-            <tr>
-              ${HEADINGS.map((h) => html`<th scope="col">${h}</th>`)}
-            </tr>
-          </thead>
-          <tbody>
-            ${joinHtml(rows)}
-          </tbody>
-        </table>
-      </div>`
+    ? scrollTable(`${count} environment${count === 1 ? '' : 's'}`, HEADINGS, rows)
     : html`<p>
         No environments yet. Create one with <code>/env create &lt;name&gt;</code> in an issue, or
         <code>kindler create &lt;name&gt;</code>.

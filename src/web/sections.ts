@@ -3,11 +3,29 @@ import { COLUMNS, type Cell, type ConsistencyReport } from '../consistency/compa
 import { spell } from '../domain/index.js';
 import { CELL_SYMBOL } from '../consistency/symbols.js';
 import type { UndeliveredView } from './data.js';
-import { html, joinHtml, type Html } from './html.js';
+import { html, joinHtml, type Html, type Part } from './html.js';
 
 export const CELL: Record<Cell, string> = { ...CELL_SYMBOL, ok: '✓ ok' };
 
 const headings = (names: string[]) => names.map((n) => html`<th scope="col">${n}</th>`);
+
+/** A table that scrolls sideways in its own box on a narrow screen: caption, headings, rows. */
+export const scrollTable = (caption: Part, columns: string[], rows: Html[]): Html =>
+  html`<div class="scroll">
+    <table>
+      <caption>
+        ${caption}
+      </caption>
+      <thead>
+        <tr>
+          ${headings(columns)}
+        </tr>
+      </thead>
+      <tbody>
+        ${joinHtml(rows)}
+      </tbody>
+    </table>
+  </div>`;
 
 /** What GitHub has not taken: shown only when there is something, so it is noticed. */
 export function undeliveredSection(writes: UndeliveredView[], now: Date): Html {
@@ -24,22 +42,9 @@ export function undeliveredSection(writes: UndeliveredView[], now: Date): Html {
     </tr>`;
   });
   const columns = ['what', 'repository', 'operation', 'state', 'GitHub said', 'last tried'];
+  const caption = `${writes.length} write${writes.length === 1 ? '' : 's'} GitHub has not taken`;
   return html` <h2 id="github-writes">Not delivered to GitHub</h2>
-    <div class="scroll">
-      <table>
-        <caption>
-          ${writes.length} write${writes.length === 1 ? '' : 's'} GitHub has not taken
-        </caption>
-        <thead>
-          <tr>
-            ${headings(columns)}
-          </tr>
-        </thead>
-        <tbody>
-          ${joinHtml(rows)}
-        </tbody>
-      </table>
-    </div>`;
+    ${scrollTable(caption, columns, rows)}`;
 }
 
 export function reportSection(report: ConsistencyReport | null, degraded: boolean): Html {
@@ -72,21 +77,7 @@ export function reportSection(report: ConsistencyReport | null, degraded: boolea
       </tr>`,
   );
   const diffs = differences.length
-    ? html`<div class="scroll">
-        <table>
-          <caption>
-            Differences
-          </caption>
-          <thead>
-            <tr>
-              ${headings(['environment', 'system', 'class', 'detail', 'fix'])}
-            </tr>
-          </thead>
-          <tbody>
-            ${joinHtml(differences)}
-          </tbody>
-        </table>
-      </div>`
+    ? scrollTable('Differences', ['environment', 'system', 'class', 'detail', 'fix'], differences)
     : '';
   const rows = report.matrix.map(
     (r) =>
@@ -97,43 +88,12 @@ export function reportSection(report: ConsistencyReport | null, degraded: boolea
         ${COLUMNS.map((c) => html`<td class="c-${r.cells[c]}">${CELL[r.cells[c]]}</td>`)}
       </tr>`,
   );
-  const matrix = rows.length
-    ? html`<div class="scroll">
-        <table>
-          <caption>
-            Matrix
-          </caption>
-          <thead>
-            <tr>
-              ${headings(['environment', ...COLUMNS])}
-            </tr>
-          </thead>
-          <tbody>
-            ${joinHtml(rows)}
-          </tbody>
-        </table>
-      </div>`
-    : '';
+  const matrix = rows.length ? scrollTable('Matrix', ['environment', ...COLUMNS], rows) : '';
   return html`<h2 id="consistency">Consistency</h2>
     <p class="${report.consistent ? 'consistent' : 'inconsistent'}">
       <strong>${report.summary}</strong> <span class="muted">checked ${report.checkedAt}</span>
     </p>
-    <div class="scroll">
-      <table>
-        <caption>
-          Systems
-        </caption>
-        <thead>
-          <tr>
-            ${headings(['system', 'state', 'detail'])}
-          </tr>
-        </thead>
-        <tbody>
-          ${joinHtml(systems)}
-        </tbody>
-      </table>
-    </div>
-    ${diffs} ${matrix}`;
+    ${scrollTable('Systems', ['system', 'state', 'detail'], systems)} ${diffs} ${matrix}`;
 }
 
 export function age(from: string | null, now: Date): string {
