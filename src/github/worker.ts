@@ -96,10 +96,16 @@ export class Worker {
   private async takeOver(): Promise<void> {
     if (this.abort.signal.aborted) return;
     for (const op of await this.rt.store.orphanedOperations()) {
-      if (this.running.size >= this.options.concurrency || this.abort.signal.aborted) return;
+      if (this.running.size >= this.options.concurrency || this.abort.signal.aborted) break;
       if (this.running.has(op.id)) continue;
       void this.track(this.runOne(op)).catch((error: unknown) => this.options.onError?.(error));
     }
+    // A queued operation whose job could not be made (one was still finishing for it when it was
+    // reopened) gets one now; one that has its job keeps it (one per operation).
+    const queue = this.options.queue;
+    if (!queue) return;
+    for (const op of await this.rt.store.listOperations({ status: ['queued'], limit: 100 }))
+      if (!this.running.has(op.id)) await queue.enqueue(op.id);
   }
 
   /** True between start() and stop(): readiness reports the queue as running. */
@@ -142,9 +148,15 @@ export class Worker {
    * lease has not run out yet (a killed one's runs out and the next try takes over).
    */
   private async runById(id: number): Promise<void> {
-    const op = await this.rt.store.getOperation(id);
-    if (!op || isFinished(op.status)) return;
-    const after = (await this.runOne(op)) ?? (await this.rt.store.getOperation(id));
+    let after: Operation | null = null;
+    // Again while it was reopened (a retry) as this job ended: its own job could not be made then.
+    for (let round = 0; round < 3; round++) {
+      const op = await this.rt.store.getOperation(id);
+      if (!op || isFinished(op.status)) return;
+      await this.runOne(op);
+      after = await this.rt.store.getOperation(id);
+      if (after?.status !== 'queued') break;
+    }
     if (after && !isFinished(after.status))
       throw new Error(
         `operation ${id} is not finished (${after.leaseOwner ? `held by ${after.leaseOwner}` : after.status}); it will be tried again`,

@@ -112,6 +112,46 @@ describe.each(BACKENDS)('operation queue on %s', (backend, open) => {
     expect(worker.isRunning()).toBe(true);
   });
 
+  it('a retry that comes while the failed attempt is still being reported runs, with no new job refused', async () => {
+    const { store, systems, engine, queue, rt } = await setup();
+    const q = await queue();
+    store.enqueueWith(q.enqueueIn);
+    systems.failNext('cluster', 'ensure', new Error('boom'), 1);
+    const op = await engine.request({
+      kind: 'create',
+      name: envName('reopened'),
+      provider: 'k3d',
+      trigger,
+    });
+    // The job of the failed attempt is still reporting it when the retry reopens the operation:
+    // one job per operation, so the retry's own job cannot be made then.
+    let retried: boolean | null = null;
+    const worker = new Worker(rt, {
+      owner: 'w-retry',
+      concurrency: 1,
+      queue: q,
+      pollMs: 200,
+      observerFor: async () => ({
+        onUpdate: () => undefined,
+        flush: async () => {
+          if (retried !== null) return;
+          retried = false;
+          const again = await engine.retry(envName('reopened'), trigger);
+          retried = again.status === 'queued';
+        },
+      }),
+    });
+    workers.push(worker);
+    await worker.start();
+    await until(
+      'the retried create to succeed',
+      async () => (await store.getOperation(op.id))?.status === 'success',
+      20_000,
+    );
+    expect(retried).toBe(true);
+    expect((await store.getOperation(op.id))?.attempt).toBe(2);
+  });
+
   it('takes over an operation whose worker died and resumes it at its first unfinished step', async () => {
     const { store, systems, engine, queue, rt } = await setup();
     const op = await engine.request({
