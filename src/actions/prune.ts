@@ -73,11 +73,10 @@ export async function prune(
     const expiresAt = new Date(now.getTime() + LIMITS.prunePreviewMs);
     return { verb: 'prune', confirmed: false, preview: { id, names, expiresAt }, ...plan };
   }
-  const kept = /^[0-9a-f]{8}$/.test(command.confirm)
-    ? await ctx.store.takeState(previewKey(command.confirm))
-    : null;
-  const at = kept ? new Date(kept.at).getTime() : 0;
-  if (!kept || now.getTime() - at > LIMITS.prunePreviewMs)
+  // Read, carried out, then forgotten: a process that dies between the two leaves the preview to
+  // be confirmed again (the names it already recorded are busy or gone then, never pruned twice).
+  const preview = await openPreview(ctx.store, command.confirm, now);
+  if (!preview)
     throw new Failure(
       'nothing_to_do',
       `there is no prune preview "${command.confirm}" to carry out (a preview lasts an hour ` +
@@ -87,16 +86,12 @@ export async function prune(
   const plan = await requestPrunes(
     { ...ctx.systems, engine: ctx.engine },
     {
-      names: kept.names,
+      names: preview.names,
       stillOrphaned: true,
       trigger: ctx.trigger,
       limit: LIMITS.repairsPerRequest,
     },
   );
-  const preview = {
-    id: command.confirm,
-    names: kept.names,
-    expiresAt: new Date(at + LIMITS.prunePreviewMs),
-  };
+  await ctx.store.takeState(previewKey(preview.id));
   return { verb: 'prune', confirmed: true, preview, ...plan };
 }
