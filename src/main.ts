@@ -56,7 +56,12 @@ const served = await serve(
   // A port taken or not ours to bind is said in one line, with the setting that chooses it.
   if (error.code !== 'EADDRINUSE' && error.code !== 'EACCES') throw error;
   process.stderr.write(
-    `kindler-bot: ${config.HOST}:${config.PORT} ${error.code === 'EADDRINUSE' ? 'is in use by another process' : 'may not be bound by this user'}. To resolve, stop that process or set PORT (and HOST) to a free address.\n`,
+    `kindler-bot: ${config.HOST}:${config.PORT} ` +
+      (error.code === 'EADDRINUSE'
+        ? 'is in use by another process'
+        : 'may not be bound by this user') +
+      '. ' +
+      `To resolve, stop that process or set PORT (and HOST) to a free address.\n`,
   );
   process.exit(1);
 });
@@ -78,10 +83,12 @@ const proxy =
     : null;
 process.stdout.write(`Environment branches: ${rt.branches.description}\n`);
 process.stdout.write(
-  `kindler-bot listening on ${url} — state: ${where}${applied.length ? `, migrations applied: ${applied.join(', ')}` : ''}\n`,
+  `kindler-bot listening on ${url} — state: ` +
+    `${where}${applied.length ? `, migrations applied: ${applied.join(', ')}` : ''}\n`,
 );
 process.stdout.write(
-  `Dashboard at ${url}/kindler${config.KINDLER_DASHBOARD_TOKEN ? ' (token required)' : ''}; metrics at /metrics\n`,
+  `Dashboard at ${url}/kindler${config.KINDLER_DASHBOARD_TOKEN ? ' (token required)' : ''}; ` +
+    `metrics at /metrics\n`,
 );
 if (appConfigured(process.env)) {
   process.stdout.write(
@@ -92,7 +99,15 @@ if (appConfigured(process.env)) {
 } else {
   process.stdout.write(
     `GitHub App not configured: register one at ${url}${SETUP_PATH} (from this machine, or ` +
-      `from elsewhere with ?setup_code=${served.setupCode ?? ''}, kept in ${config.dataDir}/${SETUP_CODE_FILE}), or set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET, to receive /env commands. ${rt.store.backend === 'pglite' ? 'This process holds PGlite: beside it the kindler CLI answers list and status from the snapshot; to change environments from the CLI too, leave KINDLER_DB unset (the embedded PostgreSQL) or use DATABASE_URL for both.' : 'The kindler CLI works meanwhile, on the same database (./bin/kindler.js help).'}\n`,
+      `from elsewhere with ?setup_code=${served.setupCode ?? ''}, kept in ` +
+      `${config.dataDir}/${SETUP_CODE_FILE}), or set APP_ID, PRIVATE_KEY ` +
+      `(or PRIVATE_KEY_PATH) and WEBHOOK_SECRET, to receive /env commands. ` +
+      (rt.store.backend === 'pglite'
+        ? 'This process holds PGlite: beside it the kindler CLI answers list and status from the ' +
+          'snapshot; to change environments from the CLI too, leave KINDLER_DB unset (the ' +
+          'embedded PostgreSQL) or use DATABASE_URL for both.'
+        : 'The kindler CLI works meanwhile, on the same database (./bin/kindler.js help).') +
+      '\n',
   );
 }
 const stop = async () => {

@@ -211,7 +211,10 @@ export async function openRuntime(
       const missing = providers[provider].requires.filter((command) => !onPath(command));
       return missing.length
         ? `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed here ` +
-            `(not found on PATH): a ${provider} environment needs ${providers[provider].requires.join(' and ')}. To resolve, install ${missing.join(' and ')} and put ${missing.length > 1 ? 'them' : 'it'} on PATH; nothing was recorded`
+            `(not found on PATH): a ${provider} environment ` +
+            `needs ${providers[provider].requires.join(' and ')}. ` +
+            `To resolve, install ${missing.join(' and ')} and put ` +
+            `${missing.length > 1 ? 'them' : 'it'} on PATH; nothing was recorded`
         : null;
     },
     ...(overrides.ownerAlive ? { ownerAlive: overrides.ownerAlive } : {}),

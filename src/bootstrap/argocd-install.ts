@@ -127,7 +127,8 @@ export class ArgoCdInstall implements Piece {
       { timeoutMs: 60_000, intervalMs: 200, signal: ctx.signal },
     );
     const published = await this.step(async () => devops).publish(devops);
-    return `installed from ${path.basename(file)} (${objects.length} objects) in ${ns}; ${published}`;
+    const source = `${path.basename(file)} (${objects.length} objects)`;
+    return `installed from ${source} in ${ns}; ${published}`;
   }
 
   async remove(ctx: BootstrapContext): Promise<string> {

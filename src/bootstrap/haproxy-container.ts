@@ -14,14 +14,18 @@ export const GATEWAY_CONTAINER = 'haproxy-gw';
 export const GATEWAY_PORT = 18080;
 const MOUNT = '/usr/local/etc/haproxy';
 
+/** The answer for a host no environment has (upstream's words). */
+const NOT_FOUND = '404 Not Found - Domain not configured in HAProxy';
+
 /**
  * The first config: a frontend on `address:port` (HAPROXY_HOST: loopback unless you open it)
  * routing nothing until environments are made.
  */
 export function initialGatewayConfig(address: string, port: number): string {
-  return `# Made by \`kindler bootstrap\`. kindler-bot manages only the parts between the "# BEGIN DYNAMIC …" /
-# "# END DYNAMIC …" markers; everything else is yours. Every change is validated inside the
-# ${GATEWAY_CONTAINER} container before it replaces this file, then the container reloads it (SIGHUP).
+  return `# Made by \`kindler bootstrap\`. kindler-bot manages only the parts between the
+# "# BEGIN DYNAMIC …" / "# END DYNAMIC …" markers; everything else is yours. Every change is
+# validated inside the ${GATEWAY_CONTAINER} container before it replaces this file, then the
+# container reloads it (SIGHUP).
 global
     log stdout format raw local0
     maxconn 2048
@@ -43,7 +47,7 @@ frontend fe_http
     default_backend be_default_404
 
 backend be_default_404
-    http-request return status 404 content-type text/plain string "404 Not Found - Domain not configured in HAProxy"
+    http-request return status 404 content-type text/plain string "${NOT_FOUND}"
 
 # BEGIN DYNAMIC BACKENDS (managed by kindler-bot)
 # END DYNAMIC BACKENDS
@@ -85,7 +89,9 @@ export class HaproxyContainer implements Piece {
       '-v',
       `${dir}:${MOUNT}:ro`,
     ]);
-    const did = `${GATEWAY_CONTAINER} ${done === 'running' ? 'already runs' : `${done} (${ctx.config.KINDLER_HAPROXY_IMAGE})`}`;
+    const did =
+      `${GATEWAY_CONTAINER} ` +
+      `${done === 'running' ? 'already runs' : `${done} (${ctx.config.KINDLER_HAPROXY_IMAGE})`}`;
     Object.assign(ctx.settings, {
       HAPROXY_CONFIG: file,
       HAPROXY_HTTP_PORT: String(port),

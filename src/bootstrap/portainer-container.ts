@@ -105,7 +105,8 @@ export class PortainerContainer implements Piece {
       if (!auth.ok)
         throw new Failure(
           'not_configured',
-          `Portainer did not take the administrator's password (${auth.status}). To resolve, set PORTAINER_ADMIN_PASSWORD to Portainer's and run kindler bootstrap again`,
+          `Portainer did not take the administrator's password (${auth.status}). To resolve, ` +
+            `set PORTAINER_ADMIN_PASSWORD to Portainer's and run kindler bootstrap again`,
         );
       const { jwt } = parseAnswer(Jwt, await auth.json(), 'Portainer /api/auth');
       const claims = parseAnswer(

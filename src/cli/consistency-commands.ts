@@ -59,7 +59,8 @@ export async function prune(rt: ConsistencyDeps, args: string[], io: CliIo): Pro
     if (outcome.preview && !json)
       err(
         io,
-        `\nTo do this: kindler prune --confirm ${outcome.preview.id} (before ${outcome.preview.expiresAt.toISOString()}). Only what is listed is removed.`,
+        `\nTo do this: kindler prune --confirm ${outcome.preview.id} (before ` +
+          `${outcome.preview.expiresAt.toISOString()}). Only what is listed is removed.`,
       );
     return code;
   }

@@ -36,10 +36,11 @@ export function renderActionsText(
     verb === 'prune' && !confirmed ? 'Would do (preview; nothing was changed):' : 'Actions:';
   return [
     head,
-    ...actions.map(
-      (a) =>
-        `  ${OUTCOME_MARK[a.outcome]} ${a.name}: ${a.action}${a.detail ? ` — ${a.detail}` : ''}${a.fix ? ` (next: ${spell(a.fix, 'cli')})` : ''}`,
-    ),
+    ...actions.map((a) => {
+      const detail = a.detail ? ` — ${a.detail}` : '';
+      const next = a.fix ? ` (next: ${spell(a.fix, 'cli')})` : '';
+      return `  ${OUTCOME_MARK[a.outcome]} ${a.name}: ${a.action}${detail}${next}`;
+    }),
   ].join('\n');
 }
 

@@ -28,7 +28,8 @@ export async function db(config: Config, args: string[], io: CliIo): Promise<num
   if (config.DATABASE_URL || config.KINDLER_DB !== 'embedded') {
     out(
       io,
-      `No embedded PostgreSQL is used: ${config.DATABASE_URL ? 'DATABASE_URL is set' : `KINDLER_DB is ${config.KINDLER_DB}`}.`,
+      `No embedded PostgreSQL is used: ` +
+        `${config.DATABASE_URL ? 'DATABASE_URL is set' : `KINDLER_DB is ${config.KINDLER_DB}`}.`,
     );
     return EXIT.ok;
   }

@@ -206,7 +206,8 @@ export async function dispatch(
       if (!snapshot)
         throw new Failure(
           'degraded',
-          `the database is unreachable (${messageOf(error)}) and there is no CSV snapshot at ${config.csvPath}`,
+          `the database is unreachable (${messageOf(error)}) ` +
+            `and there is no CSV snapshot at ${config.csvPath}`,
         );
       return (await read()).degradedRead(command, args, io, snapshot, messageOf(error));
     }

@@ -71,13 +71,16 @@ export function stepLine(step: StepState): string {
 
 /** The operation in a few lines; `steps: false` when its steps were just shown live. */
 export function operationSummary(op: Operation, options: { steps?: boolean } = {}): string {
-  const head = `${op.kind} #${op.id} ${op.status}${op.trigger.actor ? ` by ${op.trigger.actor}` : ''} (${op.trigger.source}, started ${op.startedAt.toISOString()})`;
+  const head =
+    `${op.kind} #${op.id} ${op.status}${op.trigger.actor ? ` by ${op.trigger.actor}` : ''} ` +
+    `(${op.trigger.source}, started ${op.startedAt.toISOString()})`;
   const lines = [head, ...(options.steps === false ? [] : op.steps.map(stepLine))];
   if (op.status === 'failed' && op.failedStep) {
     lines.push(
       '',
       // The error itself is on the failed step's line, shown above or live: said once.
-      `To resolve, ${hintFor(op.kind, op.failedStep, op.error)}, then run: ${spell(op.fixCommand ?? retryCommand(op.envName), 'cli')}`,
+      `To resolve, ${hintFor(op.kind, op.failedStep, op.error)}, then ` +
+        `run: ${spell(op.fixCommand ?? retryCommand(op.envName), 'cli')}`,
     );
   }
   return lines.join('\n');
@@ -90,10 +93,13 @@ export function environmentDetail(
 ): string {
   const lines = [
     `${env.name}  ${env.provider}  ${env.status}`,
-    `  ports     http ${env.httpPort}, https ${env.httpsPort}, pf ${env.pfPort}, node ${env.nodePort}`,
+    `  ports     http ${env.httpPort}, https ${env.httpsPort}, ` +
+      `pf ${env.pfPort}, node ${env.nodePort}`,
     `  subnet    ${env.subnet ?? 'N/A'}`,
     `  url       ${environmentUrl(env, urls)}`,
-    `  created   ${env.createdAt.toISOString()}${env.requestedBy ? ` by ${env.requestedBy}` : ''}${env.sourceUrl ? ` from ${env.sourceUrl}` : ''}`,
+    `  created   ${env.createdAt.toISOString()}` +
+      (env.requestedBy ? ` by ${env.requestedBy}` : '') +
+      (env.sourceUrl ? ` from ${env.sourceUrl}` : ''),
   ];
   if (env.expiresAt || env.pinned)
     lines.push(`  expires   ${env.pinned ? 'never (pinned)' : env.expiresAt?.toISOString()}`);

@@ -43,7 +43,8 @@ export function createArgs(args: string[]) {
   if (second !== undefined && values.provider !== undefined)
     throw new Failure(
       'invalid_input',
-      `the provider is given twice ("${second}" and --provider ${String(values.provider)}); give it once\nUsage: ${USAGE.create}`,
+      `the provider is given twice ("${second}" and --provider ` +
+        `${String(values.provider)}); give it once\nUsage: ${USAGE.create}`,
     );
   const name = nameArg(first === undefined ? [] : [first, ...rest], USAGE.create);
   const provider = providerArg(second ?? values.provider);
@@ -122,7 +123,8 @@ export async function cancel(rt: LifecycleDeps, args: string[], io: CliIo): Prom
   else if (stopped)
     out(
       io,
-      `Cancelled ${op.kind} #${op.id} of "${name}": ${op.error ?? 'cancelled'}.${op.fixCommand ? ` To resume it: ${spell(op.fixCommand, 'cli')}` : ''}`,
+      `Cancelled ${op.kind} #${op.id} of "${name}": ${op.error ?? 'cancelled'}.` +
+        (op.fixCommand ? ` To resume it: ${spell(op.fixCommand, 'cli')}` : ''),
     );
   else
     out(
@@ -150,7 +152,8 @@ async function runAndReport(
   else if (!final)
     err(
       io,
-      `Operation #${op.id} is being run by another worker (${op.leaseOwner ?? 'unknown'}); follow it with: kindler status ${op.envName}`,
+      `Operation #${op.id} is being run by another worker ` +
+        `(${op.leaseOwner ?? 'unknown'}); follow it with: kindler status ${op.envName}`,
     );
   // The steps were shown as they ran (progressPrinter): the summary does not repeat them.
   else err(io, `\n${operationSummary(op, { steps: false })}`);
@@ -162,6 +165,7 @@ async function runAndReport(
     return EXIT.ok;
   }
   if (op.status === 'cancelled') return EXIT.cancelled;
-  if (op.status === 'running') return EXIT.cancelled; // interrupted (signal): the next run resumes it
+  // Interrupted (a signal): the next run resumes it.
+  if (op.status === 'running') return EXIT.cancelled;
   return EXIT.failed;
 }

@@ -50,7 +50,9 @@ export function degradedRead(
 ): number {
   const json = args.includes('--json');
   const records = snapshot.records.filter((r) => r.name !== 'devops');
-  const note = `degraded: the database is unreachable (${reason}); showing the CSV snapshot from ${snapshot.writtenAt?.toISOString() ?? 'an unknown time'}`;
+  const note =
+    `degraded: the database is unreachable (${reason}); showing the CSV ` +
+    `snapshot from ${snapshot.writtenAt?.toISOString() ?? 'an unknown time'}`;
   let shown = records;
   if (command === 'status') {
     const raw = args.find((a) => !a.startsWith('-')) ?? '';

@@ -64,7 +64,10 @@ export function parseArgs(tokens: string[]): Result {
   if (!verb) {
     const guess = closest(first, VERBS);
     return {
-      message: `\`${clip(first)}\` is not a command.${guess ? ` Did you mean \`/env ${guess}\`?` : ''} Send \`/env help\` for the list.`,
+      message:
+        `\`${clip(first)}\` is not a ` +
+        `command.${guess ? ` Did you mean \`/env ${guess}\`?` : ''} ` +
+        `Send \`/env help\` for the list.`,
     };
   }
   const flags = new Map<string, string | true>();
@@ -80,7 +83,8 @@ export function parseArgs(tokens: string[]): Result {
       const guess = closest(key, Object.keys(SPECS[verb].flags));
       return refuse(
         verb,
-        `\`--${clip(key)}\` is not an option of \`/env ${verb}\`.${guess ? ` Did you mean \`--${guess}\`?` : ''}`,
+        `\`--${clip(key)}\` is not an option of \`/env ` +
+          `${verb}\`.${guess ? ` Did you mean \`--${guess}\`?` : ''}`,
       );
     }
     if (SPECS[verb].flags[key]) {

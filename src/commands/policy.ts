@@ -186,7 +186,9 @@ export function applyPolicy(
       return {
         allowed: false,
         rule: r.name,
-        message: `@${login}, ${command} is limited to ${r.users.map((u) => `@${u}`).join(', ')} (rule "${r.name}" in .github/kindler.yml).`,
+        message:
+          `@${login}, ${command} is limited to ${r.users.map((u) => `@${u}`).join(', ')} ` +
+          `(rule "${r.name}" in .github/kindler.yml).`,
       };
     }
   }

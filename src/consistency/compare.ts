@@ -250,7 +250,8 @@ export function compare(
   const summary = [
     discrepancies.length === 0
       ? 'no differences'
-      : `${discrepancies.length} difference${discrepancies.length === 1 ? '' : 's'} (${counts.map(([k, n]) => `${n} ${k}`).join(', ')})`,
+      : `${discrepancies.length} difference${discrepancies.length === 1 ? '' : 's'} ` +
+        `(${counts.map(([k, n]) => `${n} ${k}`).join(', ')})`,
     unknown.length ? `${unknown.map((s) => s.system).join(', ')} could not be read` : null,
     busy.length ? `${busy.length} busy` : null,
   ]

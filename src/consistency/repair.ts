@@ -139,7 +139,9 @@ async function recordRepair(
       op: null,
       outcome: {
         outcome: 'skipped',
-        detail: `not queued: one request queues at most ${limit} ${request.kind} operations; ask again once these finish`,
+        detail:
+          `not queued: one request queues at most ${limit} ` +
+          `${request.kind} operations; ask again once these finish`,
       },
     };
   try {

@@ -75,7 +75,9 @@ export const notFound = (name: string): Failure =>
  * command fits its state: retry an unfinished one, otherwise look at it.
  */
 export function alreadyExists(env: Environment, unfinished = env.status === 'failed'): Failure {
-  const base = `environment "${env.name}" already exists (${env.provider}, status ${env.status}, created ${env.createdAt.toISOString()})`;
+  const base =
+    `environment "${env.name}" already exists (${env.provider}, ` +
+    `status ${env.status}, created ${env.createdAt.toISOString()})`;
   if (unfinished)
     return new Failure(
       'already_exists',

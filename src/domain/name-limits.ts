@@ -114,7 +114,10 @@ export function longestName(provider: ProviderName): { max: number; what: string
 export function checkDerivedNames(name: string, provider: ProviderName): string | null {
   const limit = longestName(provider);
   if (name.length > limit.max)
-    return `"${name.slice(0, 40)}${name.length > 40 ? '...' : ''}" is ${name.length} characters long; on ${provider} the limit is ${limit.max}, set by ${limit.what}`;
+    return (
+      `"${name.slice(0, 40)}${name.length > 40 ? '...' : ''}" is ${name.length} ` +
+      `characters long; on ${provider} the limit is ${limit.max}, set by ${limit.what}`
+    );
   for (const d of DERIVED_NAMES) {
     if (d.provider && d.provider !== provider) continue;
     if (!derivedNameValid(d, d.build(name))) return `"${name}" would make ${d.what} invalid`;

@@ -17,8 +17,9 @@ export const haproxyBackend = (name: EnvName): string => `be_${name}`;
 export const portainerEndpointName = (name: EnvName): string => name;
 /** archive/<name>-<YYYYmmdd-HHMMSS> (UTC), as upstream's sync_git_from_db.sh names them. */
 export function archiveBranchName(name: EnvName, at: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `archive/${name}-${at.getUTCFullYear()}${p(at.getUTCMonth() + 1)}${p(at.getUTCDate())}-${p(at.getUTCHours())}${p(at.getUTCMinutes())}${p(at.getUTCSeconds())}`;
+  // 2026-12-02T13:04:05.000Z → 20261202-130405
+  const stamp = at.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+  return `archive/${name}-${stamp}`;
 }
 export const serviceHost = (service: string, name: EnvName, baseDomain: string): string =>
   `${service}.${name}.${baseDomain}`;

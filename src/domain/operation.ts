@@ -162,7 +162,9 @@ export function busyFailure(active: Operation): Failure {
   const where = active.currentStep ? ` at ${active.currentStep}` : '';
   return new Failure(
     'busy',
-    `environment "${active.envName}" already has a ${active.kind} operation (#${active.id}, ${active.status}${where}, started ${active.startedAt.toISOString()}); one operation runs at a time`,
+    `environment "${active.envName}" already has a ${active.kind} ` +
+      `operation (#${active.id}, ${active.status}${where}, started ` +
+      `${active.startedAt.toISOString()}); one operation runs at a time`,
     command('cancel', active.envName),
   );
 }

@@ -1,14 +1,28 @@
 // Replies land in public issues: every string that leaves the process passes through here.
 // Known secret values are replaced exactly; well-known token shapes are caught even when unknown.
 
+const SECRET_KEYS = [
+  'client-key-data',
+  'client-certificate-data',
+  'certificate-authority-data',
+  'token',
+  'password',
+  'bearerToken',
+  'edge-key',
+  'EDGE_KEY',
+  'EdgeKey',
+];
+
 const PATTERNS: RegExp[] = [
   /(\/\/)[^/\s@]+(?=@)/g, // user-info in URLs (user:password@, token@), before key=value shapes
   /\bgh[pousr]_[A-Za-z0-9_]{20,}\b/g, // GitHub tokens
   /\bgithub_pat_[A-Za-z0-9_]{20,}\b/g,
   /\bptr_[A-Za-z0-9+/=_-]{16,}\b/g, // Portainer access tokens
-  /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b/g, // JWTs (service-account tokens)
+  // JWTs (service-account tokens)
+  /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b/g,
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
-  /((?:client-key-data|client-certificate-data|certificate-authority-data|token|password|bearerToken|edge-key|EDGE_KEY|EdgeKey)["']?\s*[:=]\s*["']?)[^\s"',}]+/gi,
+  // key: value and key=value shapes whose key names a secret
+  new RegExp(`((?:${SECRET_KEYS.join('|')})["']?\\s*[:=]\\s*["']?)[^\\s"',}]+`, 'gi'),
 ];
 
 export const REDACTED = '[redacted]';

@@ -128,11 +128,10 @@ export async function writeTree(
   const mk = async (dir: Dir, extra: string[]): Promise<string> => {
     const lines = [...extra];
     for (const [name, child] of dir) {
-      if (typeof child === 'string')
-        lines.push(
-          `100644 blob ${(await git(['hash-object', '-w', '--stdin'], { input: child })).stdout.trim()}\t${name}`,
-        );
-      else lines.push(`040000 tree ${await mk(child, [])}\t${name}`);
+      if (typeof child === 'string') {
+        const blob = (await git(['hash-object', '-w', '--stdin'], { input: child })).stdout.trim();
+        lines.push(`100644 blob ${blob}\t${name}`);
+      } else lines.push(`040000 tree ${await mk(child, [])}\t${name}`);
     }
     return (await git(['mktree', '-z'], { input: `${lines.join('\0')}\0` })).stdout.trim();
   };

@@ -60,14 +60,16 @@ export interface GitHubApi {
 // Every branch, read from both ends at once: one request carries the next 100 refs in ascending
 // and the next 100 in descending order, so n branches cost ceil(n / 200) requests.
 export const refsQuery = (withTree: boolean) => {
-  const connection = (
-    alias: 'asc' | 'desc',
-  ) => `${alias}: refs(refPrefix: "refs/heads/", first: 100, after: $${alias}, orderBy: { field: ALPHABETICAL, direction: ${alias.toUpperCase()} }) {
+  const connection = (alias: 'asc' | 'desc') => `${alias}: refs(
+      refPrefix: "refs/heads/", first: 100, after: $${alias},
+      orderBy: { field: ALPHABETICAL, direction: ${alias.toUpperCase()} }
+    ) {
       totalCount
       pageInfo { hasNextPage endCursor }
       nodes { name target { oid${withTree ? ' ... on Commit { file(path: $path) { oid } }' : ''} } }
     }`;
-  return `query($owner: String!, $name: String!, $asc: String, $desc: String${withTree ? ', $path: String!' : ''}) {
+  const path = withTree ? ', $path: String!' : '';
+  return `query($owner: String!, $name: String!, $asc: String, $desc: String${path}) {
   repository(owner: $owner, name: $name) {
     ${connection('asc')}
     ${connection('desc')}

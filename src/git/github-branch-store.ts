@@ -57,7 +57,8 @@ export class GitHubBranchStore implements BranchStore {
     if (!this.s.app)
       throw new Failure(
         'not_configured',
-        `Argo CD needs credentials for ${url}. To resolve, run as the GitHub App (APP_ID, PRIVATE_KEY) or set ARGOCD_REPO_URL to a repository Argo CD can already read`,
+        `Argo CD needs credentials for ${url}. To resolve, run as the GitHub App (APP_ID, ` +
+          `PRIVATE_KEY) or set ARGOCD_REPO_URL to a repository Argo CD can already read`,
       );
     const app = await this.s.app();
     return {
@@ -262,7 +263,8 @@ export class GitHubBranchStore implements BranchStore {
     const fields = branches
       .map(
         (_, i) =>
-          `b${i}: ref(qualifiedName: $q${i}) { target { ... on Commit { oid tree { oid } file(path: "${DEPLOY.replace(/\/$/, '')}") { oid } } } }`,
+          `b${i}: ref(qualifiedName: $q${i}) { target { ... on Commit { oid ` +
+          `tree { oid } file(path: "${DEPLOY.replace(/\/$/, '')}") { oid } } } }`,
       )
       .join(' ');
     const vars = branches.map((_, i) => `$q${i}: String!`).join(', ');
@@ -272,7 +274,8 @@ export class GitHubBranchStore implements BranchStore {
         { target: { oid: string; tree: { oid: string }; file: { oid: string } | null } } | null
       >;
     }>(
-      `query($owner: String!, $name: String!, ${vars}) { repository(owner: $owner, name: $name) { ${fields} } }`,
+      `query($owner: String!, $name: String!, ${vars}) { ` +
+        `repository(owner: $owner, name: $name) { ${fields} } }`,
       {
         owner: this.s.owner,
         name: this.s.repo,

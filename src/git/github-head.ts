@@ -37,7 +37,8 @@ const DEPTH = 6;
 const BLOBS_PER_REQUEST = 50;
 
 const entryFields = (depth: number): string =>
-  `path type oid mode size${depth > 0 ? ` object { ... on Tree { entries { ${entryFields(depth - 1)} } } }` : ''}`;
+  `path type oid mode ` +
+  `size${depth > 0 ? ` object { ... on Tree { entries { ${entryFields(depth - 1)} } } }` : ''}`;
 const LISTING = `query($owner: String!, $name: String!, $sha: GitObjectID!, $expression: String!) {
   repository(owner: $owner, name: $name) {
     commit: object(oid: $sha) { oid }
@@ -83,7 +84,9 @@ export class GitHubHeadSource implements HeadSource {
     if (listing.length > DEPLOY_LIMITS.files || bytes > DEPLOY_LIMITS.bytes)
       throw new Failure(
         'invalid_input',
-        `${dir}/ of ${repo}@${sha.slice(0, 7)} holds ${listing.length} files, ${bytes} bytes: more than a deploy takes (${DEPLOY_LIMITS.files} files, ${DEPLOY_LIMITS.bytes} bytes); nothing was deployed`,
+        `${dir}/ of ${repo}@${sha.slice(0, 7)} holds ${listing.length} files, ` +
+          `${bytes} bytes: more than a deploy takes (${DEPLOY_LIMITS.files} ` +
+          `files, ${DEPLOY_LIMITS.bytes} bytes); nothing was deployed`,
       );
     const blobs = await this.cache.gitObjects(listing.map((e) => `blob:${e.oid}`));
     const missing = [
@@ -125,13 +128,15 @@ export class GitHubHeadSource implements HeadSource {
           if (!e.object?.entries)
             throw new Failure(
               'invalid_input',
-              `${e.path}: ${dir}/ nests directories deeper than ${DEPTH} levels; nothing was deployed`,
+              `${e.path}: ${dir}/ nests directories deeper ` +
+                `than ${DEPTH} levels; nothing was deployed`,
             );
           walk(e.object.entries, depth + 1);
         } else if (e.type !== 'blob' || e.mode === 0o120000)
           throw new Failure(
             'invalid_input',
-            `${e.path}: ${e.type === 'commit' ? 'a submodule' : 'a symbolic link'} is not deployed; ${dir}/ holds files only`,
+            `${e.path}: ${e.type === 'commit' ? 'a submodule' : 'a symbolic link'} ` +
+              `is not deployed; ${dir}/ holds files only`,
           );
         else out.push({ path: e.path, oid: e.oid, size: e.size });
       }

@@ -39,7 +39,8 @@ export function renderBranchFiles(
             const line = whole.slice(0, offset).split('\n').length;
             throw new Failure(
               'invalid_input',
-              `${t.path}:${line}: \${${key}} is not defined; known: ${Object.keys(vars).join(', ')}`,
+              `${t.path}:${line}: \${${key}} is not defined; ` +
+                `known: ${Object.keys(vars).join(', ')}`,
             );
           }
           return value;

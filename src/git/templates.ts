@@ -12,7 +12,8 @@ export async function loadTemplates(dir = DEFAULT_TEMPLATES_DIR): Promise<Templa
     .readdir(root, { recursive: true, withFileTypes: true })
     .catch((error: NodeJS.ErrnoException) => {
       throw new Error(
-        `cannot read branch templates in ${root}: ${error.code ?? error.message}. To resolve, set KINDLER_TEMPLATES_DIR to a directory with a deploy/ folder`,
+        `cannot read branch templates in ${root}: ${error.code ?? error.message}. ` +
+          `To resolve, set KINDLER_TEMPLATES_DIR to a directory with a deploy/ folder`,
       );
     });
   const files = entries.filter((e) => e.isFile());

@@ -67,7 +67,9 @@ export function validateDeploy(
   const more = problems.length > 10 ? `\n… and ${problems.length - 10} more` : '';
   throw new Failure(
     'invalid_input',
-    `${prefix} is not deployed: ${problems.length === 1 ? 'one problem' : `${problems.length} problems`}; the previous deployment stays\n${shown.join('\n')}${more}`,
+    `${prefix} is not deployed: ` +
+      `${problems.length === 1 ? 'one problem' : `${problems.length} problems`}; ` +
+      `the previous deployment stays\n${shown.join('\n')}${more}`,
   );
 }
 
@@ -90,7 +92,9 @@ export function manifestProblems(
       {
         path: prefix.replace(/\/$/, ''),
         line: 1,
-        message: `${files.length} files, ${bytes} bytes: more than a deploy takes (${DEPLOY_LIMITS.files} files, ${DEPLOY_LIMITS.bytes} bytes)`,
+        message:
+          `${files.length} files, ${bytes} bytes: more than a deploy takes ` +
+          `(${DEPLOY_LIMITS.files} files, ${DEPLOY_LIMITS.bytes} bytes)`,
       },
     ];
   const chart = files.some((f) => f.path === `${prefix}Chart.yaml`);

@@ -44,7 +44,8 @@ export function commentAnswer(outcome: Outcome, quoted: string, urls: UrlSetting
                 '|---|---|---|---|---|---|',
                 ...outcome.environments.map(
                   (e) =>
-                    `| ${e.name} | ${e.provider} | ${e.status} | ${e.httpPort} | ${e.httpsPort} | ${environmentUrl(e, urls)} |`,
+                    `| ${e.name} | ${e.provider} | ${e.status} | ${e.httpPort} ` +
+                    `| ${e.httpsPort} | ${environmentUrl(e, urls)} |`,
                 ),
               ].join('\n'),
       };
@@ -76,7 +77,8 @@ function pruneReply(outcome: OutcomeOf<'prune'>): string {
     const listed = renderActionsMarkdown(outcome.actions, 'prune', false);
     return outcome.preview
       ? `${listed}\n\nTo do this, comment ` +
-          `\`/env prune --confirm ${outcome.preview.id}\` before ${outcome.preview.expiresAt.toISOString()}. Only what is listed here is removed.`
+          `\`/env prune --confirm ${outcome.preview.id}\` before ` +
+          `${outcome.preview.expiresAt.toISOString()}. Only what is listed here is removed.`
       : listed;
   }
   if (outcome.actions.length === 0)

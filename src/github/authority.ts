@@ -47,7 +47,8 @@ export async function authorityFor(
     accepts: (from) =>
       allowed.includes(full(from))
         ? null
-        : `kindler-bot takes commands in ${allowed.join(', ')} only (\`repositories\` in ${full(home)}'s .github/kindler.yml); nothing was done.`,
+        : `kindler-bot takes commands in ${allowed.join(', ')} only (\`repositories\` ` +
+          `in ${full(home)}'s .github/kindler.yml); nothing was done.`,
     permission,
     decide: async (request) =>
       applyPolicy(policy, { ...request, permission: await permission(request.login) }),

@@ -80,7 +80,8 @@ export async function handleCheckRun(
       if (classify(error) !== 'failure') throw error;
       const fix = (error as Failure).fix;
       await say(
-        `@${event.sender}, retry of \`${op.envName}\`: ${messageOf(error)}${fix ? `\n\nNext: \`${spell(fix, 'comment')}\`` : ''}`,
+        `@${event.sender}, retry of \`${op.envName}\`: ` +
+          `${messageOf(error)}${fix ? `\n\nNext: \`${spell(fix, 'comment')}\`` : ''}`,
       );
     }
   });

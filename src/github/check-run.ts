@@ -41,7 +41,10 @@ export function checkRunState(
   const rows = stepsFor(op.kind).map((name) => {
     const s = op.steps.find((x) => x.step === name);
     const detail = (s?.status === 'failed' ? s.error : s?.detail) ?? '';
-    return `| ${name} | ${s?.status ?? 'pending'} | ${s ? stepDuration(s) : ''} | ${inlineText(detail, 300)} |`;
+    return (
+      `| ${name} | ${s?.status ?? 'pending'} | ` +
+      `${s ? stepDuration(s) : ''} | ${inlineText(detail, 300)} |`
+    );
   });
   const lines = ['| step | status | time | detail |', '|---|---|---|---|', ...rows];
   if (op.status === 'failed' && op.failedStep)
@@ -49,14 +52,16 @@ export function checkRunState(
       '',
       `**${op.failedStep} failed:** ${inlineText(op.error ?? '', 4_000)}`,
       '',
-      `To resolve, ${hintFor(op.kind, op.failedStep, op.error)}, then press **Retry** or comment \`${spell(op.fixCommand ?? retryCommand(op.envName), 'comment')}\`.`,
+      `To resolve, ${hintFor(op.kind, op.failedStep, op.error)}, then press **Retry** ` +
+        `or comment \`${spell(op.fixCommand ?? retryCommand(op.envName), 'comment')}\`.`,
     );
   if (op.status === 'success' && ensures(op.kind) && env)
     lines.push('', `Ready: ${environmentUrl(env, settings)}`);
   let summary = lines.join('\n');
   if (summary.length > SUMMARY_LIMIT)
     summary = `…\n${summary.slice(summary.length - SUMMARY_LIMIT + 2)}`;
-  const title = `${op.kind} ${op.envName}: ${op.status}${op.failedStep ? ` at ${op.failedStep}` : ''}`;
+  const at = op.failedStep ? ` at ${op.failedStep}` : '';
+  const title = `${op.kind} ${op.envName}: ${op.status}${at}`;
   if (!isFinished(op.status))
     return {
       status: op.status === 'running' ? 'in_progress' : 'queued',

@@ -79,7 +79,8 @@ export async function handleComment(
   if (lines.length === 0) return;
   // A comment is acted on once per version of its body, whatever the delivery id: a captured
   // delivery sent again under a new id changes nothing.
-  const version = `comment:${event.commentId}:${createHash('sha256').update(event.body).digest('hex').slice(0, 32)}`;
+  const digest = createHash('sha256').update(event.body).digest('hex').slice(0, 32);
+  const version = `comment:${event.commentId}:${digest}`;
   // Authorise before answering anything (GitHub is asked; nothing is recorded yet): a sender
   // without read permission on the config repository gets one short refusal.
   let refusal: string | null = null;
@@ -93,7 +94,9 @@ export async function handleComment(
   }
   if (authority) refusal = authority.accepts(event.repo);
   if (authority && !refusal && (await authority.permission(event.sender.login)) === 'none')
-    refusal = `@${event.sender.login}, you need read permission on ${authority.repo.owner}/${authority.repo.repo} to use \`/env\`; nothing was done.`;
+    refusal =
+      `@${event.sender.login}, you need read permission on ` +
+      `${authority.repo.owner}/${authority.repo.repo} to use \`/env\`; nothing was done.`;
   try {
     await recordDelivery(deps, [event.deliveryId, version], 'issue_comment', octokit, async (r) => {
       if (event.installationId)
@@ -147,7 +150,9 @@ async function handleLines(
   for (const [index, line] of lines.entries()) {
     if (index >= MAX_COMMANDS_PER_COMMENT) {
       say(
-        `Only the first ${MAX_COMMANDS_PER_COMMENT} commands of a comment are read; ${lines.length - MAX_COMMANDS_PER_COMMENT} more were not run. Split them over several comments.`,
+        `Only the first ${MAX_COMMANDS_PER_COMMENT} commands of a ` +
+          `comment are read; ${lines.length - MAX_COMMANDS_PER_COMMENT} ` +
+          `more were not run. Split them over several comments.`,
       );
       break;
     }
@@ -207,10 +212,16 @@ async function answerDegraded(
         command.verb === 'status' ? records.filter((r) => r.name === command.name) : records;
       if (command.verb === 'status' && shown.length === 0)
         return `> ${line.line}\n\n${from} \`${command.name}\` is not in it.`;
-      return (
-        `> ${line.line}\n\n${from}\n\n| name | provider | http | https | subnet ` +
-        `|\n|---|---|---|---|---|\n${shown.map((r) => `| ${r.name} | ${r.provider} | ${r.httpPort} | ${r.httpsPort} | ${r.subnet ?? '–'} |`).join('\n')}`
+      const rows = shown.map(
+        (r) =>
+          `| ${r.name} | ${r.provider} | ${r.httpPort} | ${r.httpsPort} | ${r.subnet ?? '–'} |`,
       );
+      return [
+        `> ${line.line}\n\n${from}\n`,
+        '| name | provider | http | https | subnet |',
+        '|---|---|---|---|---|',
+        ...rows,
+      ].join('\n');
     }
     if (command.verb === 'help') return helpText(command.topic);
     return (

@@ -40,13 +40,17 @@ export function renderReportMarkdown(
     out.push(
       ...shown.map(
         (d) =>
-          `| \`${d.name}\` | ${d.system} | ${d.kind} | ${cell(d.detail)} | \`${fix(d.fix).replace(/\|/g, '\\|')}\` |`,
+          `| \`${d.name}\` | ${d.system} | ${d.kind} | ` +
+          `${cell(d.detail)} | \`${fix(d.fix).replace(/\|/g, '\\|')}\` |`,
       ),
     );
     if (report.discrepancies.length > shown.length)
       out.push(
         '',
-        `…and ${report.discrepancies.length - shown.length} more (${options.command === '/env' ? 'the `kindler/consistency` check run and the dashboard list' : '`kindler check` lists'} them all).`,
+        `…and ${report.discrepancies.length - shown.length} more ` +
+          (options.command === '/env'
+            ? '(the `kindler/consistency` check run and the dashboard list them all).'
+            : '(`kindler check` lists them all).'),
       );
   }
   if (report.matrix.length) {
@@ -61,7 +65,8 @@ export function renderReportMarkdown(
     out.push(
       ...rows.map(
         (r) =>
-          `| \`${r.name}\`${r.inDatabase ? '' : ' (no row)'} | ${r.provider ?? '–'} | ${COLUMNS.map((c) => CELL_SYMBOL[r.cells[c]]).join(' | ')} |`,
+          `| \`${r.name}\`${r.inDatabase ? '' : ' (no row)'} | ${r.provider ?? '–'} ` +
+          `| ${COLUMNS.map((c) => CELL_SYMBOL[r.cells[c]]).join(' | ')} |`,
       ),
     );
     if (report.matrix.length > rows.length)
@@ -97,10 +102,11 @@ export function renderActionsMarkdown(
   return [
     head,
     '',
-    ...shown.map(
-      (a) =>
-        `- ${OUTCOME_MARK[a.outcome]} \`${a.name}\`: ${cell(a.action)}${a.detail ? ` — ${cell(a.detail)}` : ''}${a.fix ? ` (next: \`${spell(a.fix, 'comment')}\`)` : ''}`,
-    ),
+    ...shown.map((a) => {
+      const detail = a.detail ? ` — ${cell(a.detail)}` : '';
+      const next = a.fix ? ` (next: \`${spell(a.fix, 'comment')}\`)` : '';
+      return `- ${OUTCOME_MARK[a.outcome]} \`${a.name}\`: ${cell(a.action)}${detail}${next}`;
+    }),
     ...(actions.length > shown.length
       ? [
           '',

@@ -100,7 +100,8 @@ export async function driftMonitor(
         (r) => r.data,
         (error: unknown) => {
           const status = httpStatusOf(error);
-          if (status === 404 || status === 410) return null; // deleted or transferred: open a new one
+          // Deleted or transferred: open a new one.
+          if (status === 404 || status === 410) return null;
           throw error;
         },
       )

@@ -48,7 +48,10 @@ export async function sweepExpiry(
             kind: 'comment',
             repo,
             issueNumber: issue,
-            body: `⏰ Environment \`${env.name}\` expires ${env.expiresAt.toISOString()} and will then be deleted. To keep it longer, comment \`/env extend ${env.name} 24h\`${env.name.startsWith('pr-') ? ' or add the `keep` label' : ''}.`,
+            body:
+              `⏰ Environment \`${env.name}\` expires ${env.expiresAt.toISOString()} and ` +
+              `will then be deleted. To keep it longer, comment \`/env extend ${env.name} ` +
+              `24h\`${env.name.startsWith('pr-') ? ' or add the `keep` label' : ''}.`,
           },
           { key: `expiry-warning:${env.name}:${env.expiresAt.toISOString()}`, client: octokit },
         );

@@ -132,7 +132,8 @@ export async function handlePullRequest(
     if (existing && existing.sourceUrl !== event.url) {
       if (wants)
         await sayIn(r)(
-          `Environment \`${name}\` belongs to ${existing.sourceUrl ?? 'someone else'}, not to this pull request; nothing was changed.`,
+          `Environment \`${name}\` belongs to ${existing.sourceUrl ?? 'someone else'}, ` +
+            `not to this pull request; nothing was changed.`,
         );
       return;
     }

@@ -263,7 +263,8 @@ export function registrationHandler(options: RegistrationOptions): Handler {
         return alreadyRegistered(res);
       }
       const lines = [
-        `# The GitHub App ${app.slug ?? app.name} (${app.html_url}), registered ${new Date(now()).toISOString()}.`,
+        `# The GitHub App ${app.slug ?? app.name} (${app.html_url}), ` +
+          `registered ${new Date(now()).toISOString()}.`,
         `APP_ID=${app.id}`,
         `PRIVATE_KEY_PATH=${keyFile}`,
         `WEBHOOK_SECRET=${app.webhook_secret ?? ''}`,

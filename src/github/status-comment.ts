@@ -62,7 +62,10 @@ export function renderStatusComment(
     ...(options.marker === false ? [] : [operationMarker(op.id)]),
     `### \`${op.kind} ${op.envName}\` — ${HEADLINE[op.status]}`,
     '',
-    `Operation #${op.id}${op.attempt > 1 ? ` (attempt ${op.attempt})` : ''}${op.trigger.actor ? `, asked by @${op.trigger.actor}` : ''}.`,
+    `Operation #${op.id}` +
+      (op.attempt > 1 ? ` (attempt ${op.attempt})` : '') +
+      (op.trigger.actor ? `, asked by @${op.trigger.actor}` : '') +
+      '.',
     '',
     '| | step | time | detail |',
     '|---|---|---|---|',
@@ -88,7 +91,8 @@ export function renderStatusComment(
   if (op.status === 'success' && ensures(op.kind) && env) {
     lines.push(
       '',
-      `**Ready.** ${environmentUrl(env, settings)} — ports http ${env.httpPort}, https ${env.httpsPort}; context \`${env.provider}-${env.name}\`.`,
+      `**Ready.** ${environmentUrl(env, settings)} — ports http ${env.httpPort}, ` +
+        `https ${env.httpsPort}; context \`${env.provider}-${env.name}\`.`,
     );
   }
   if (op.status === 'success' && op.kind === 'delete')
@@ -123,7 +127,8 @@ function deploymentRows(
   const lines: string[] = [];
   if (env?.deployed)
     lines.push(
-      `**Deployed:** ${short(env.deployed.sha)} since ${env.deployed.at.toISOString().replace(/\.\d+Z$/, 'Z')}.`,
+      `**Deployed:** ${short(env.deployed.sha)} since ` +
+        `${env.deployed.at.toISOString().replace(/\.\d+Z$/, 'Z')}.`,
       '',
     );
   lines.push('| commit | result | URL | duration |', '|---|---|---|---|');

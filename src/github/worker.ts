@@ -159,7 +159,9 @@ export class Worker {
     }
     if (after && !isFinished(after.status))
       throw new Error(
-        `operation ${id} is not finished (${after.leaseOwner ? `held by ${after.leaseOwner}` : after.status}); it will be tried again`,
+        `operation ${id} is not finished ` +
+          `(${after.leaseOwner ? `held by ${after.leaseOwner}` : after.status}); ` +
+          `it will be tried again`,
       );
   }
 

@@ -140,7 +140,9 @@ export class Engine implements EngineApi {
         status: 'cancelled',
         completedAt: at,
         currentStep: null,
-        error: `cancelled: its worker (${op.leaseOwner ?? 'unknown'}) had stopped${step ? ` during ${step.step}` : ''}`,
+        error:
+          `cancelled: its worker (${op.leaseOwner ?? 'unknown'}) ` +
+          `had stopped${step ? ` during ${step.step}` : ''}`,
         fixCommand: retryCommand(name),
       });
     }

@@ -28,11 +28,21 @@ const CREATE_HINTS: Record<StepName, string> = {
  * Causes that say more than their step: what the error's own words name. Read only to choose the
  * hint shown to a person (never to decide what the engine does), most specific first.
  */
+/** One pattern matching any of `parts` (their groups numbered in order; flags of the last). */
+function anyOf(...parts: RegExp[]): RegExp {
+  return new RegExp(parts.map((p) => p.source).join('|'), parts.at(-1)?.flags);
+}
+
 const CAUSES: { test: RegExp; hint: (m: RegExpExecArray) => string }[] = [
   {
-    test: /spawn (\S+) ENOENT|(?:^|\s)([\w.-]+): (?:command )?not found|executable file not found in \$PATH/,
+    test: anyOf(
+      /spawn (\S+) ENOENT/,
+      /(?:^|\s)([\w.-]+): (?:command )?not found/,
+      /executable file not found in \$PATH/,
+    ),
     hint: (m) =>
-      `install ${(m[1] ?? m[2]) ? `\`${m[1] ?? m[2]}\`` : 'the missing program'} or put it on PATH for the bot (it was not found)`,
+      `install ${(m[1] ?? m[2]) ? `\`${m[1] ?? m[2]}\`` : 'the missing program'} ` +
+      `or put it on PATH for the bot (it was not found)`,
   },
   {
     test: /Cannot connect to the Docker daemon|docker\.sock|Is the docker daemon running/i,
@@ -45,13 +55,19 @@ const CAUSES: { test: RegExp; hint: (m: RegExpExecArray) => string }[] = [
       'environment and create it again for other ports',
   },
   {
-    test: /x509|self[- ]signed certificate|unable to verify the first certificate|CERT_[A-Z_]+|certificate has expired/i,
+    test: anyOf(
+      /x509|self[- ]signed certificate|unable to verify the first certificate/i,
+      /CERT_[A-Z_]+|certificate has expired/i,
+    ),
     hint: () =>
       "make the server's certificate trusted here (NODE_EXTRA_CA_CERTS names a CA file) or fix " +
       'the certificate it presents',
   },
   {
-    test: /pull access denied|ErrImagePull|ImagePullBackOff|failed to pull|manifest unknown|toomanyrequests/i,
+    test: anyOf(
+      /pull access denied|ErrImagePull|ImagePullBackOff/i,
+      /failed to pull|manifest unknown|toomanyrequests/i,
+    ),
     hint: () =>
       'make the image available: pull it where Docker can reach the registry and load it into ' +
       'the cluster (k3d image import, kind load docker-image), or check the image name',

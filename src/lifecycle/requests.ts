@@ -84,7 +84,9 @@ export async function requestCreate(
       startedAt: at,
       completedAt: at,
       error: null,
-      detail: `row recorded: http ${env.httpPort}, https ${env.httpsPort}, pf ${env.pfPort}${env.subnet ? `, subnet ${env.subnet}` : ''}`,
+      detail:
+        `row recorded: http ${env.httpPort}, https ${env.httpsPort}, ` +
+        `pf ${env.pfPort}${env.subnet ? `, subnet ${env.subnet}` : ''}`,
     };
     await e.store.saveStep(op.id, record);
     // The new row is in the CSV snapshot at once: a degraded `list` right after still shows it.
@@ -166,7 +168,8 @@ export async function requestDeploy(
   if (env.status === 'failed')
     throw new Failure(
       'invalid_input',
-      `"${name}" did not finish its last operation; ${source.sha.slice(0, 7)} is deployed once it has`,
+      `"${name}" did not finish its last operation; ` +
+        `${source.sha.slice(0, 7)} is deployed once it has`,
       retryCommand(name),
     );
   return e.store.createOperation({ envName: name, kind: 'deploy', trigger });
@@ -187,7 +190,9 @@ export async function requestPower(
   if (env.status !== 'ready' && env.status !== 'stopped')
     throw new Failure(
       'invalid_input',
-      `"${name}" cannot be ${kind === 'stop' ? 'stopped' : 'started'} while its status is ${env.status}; ${env.status === 'failed' ? 'resume its last operation first' : 'let its operation finish'}`,
+      `"${name}" cannot be ${kind === 'stop' ? 'stopped' : 'started'} ` +
+        `while its status is ${env.status}; ` +
+        (env.status === 'failed' ? 'resume its last operation first' : 'let its operation finish'),
       env.status === 'failed' ? retryCommand(name) : command('status', name),
     );
   return e.store.createOperation({ envName: name, kind, trigger });

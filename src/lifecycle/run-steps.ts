@@ -155,7 +155,9 @@ export async function runSteps(
       const message = deps.redactor.redact(messageOf(error));
       appendLog(`${step}: ${message}`);
       if (op.kind === 'delete' && step === 'branch') {
-        const text = `branch "${op.envName}" left behind: ${message}. To clean up: ${branchCleanupCommand(op.envName)}`;
+        const text =
+          `branch "${op.envName}" left behind: ${message}. ` +
+          `To clean up: ${branchCleanupCommand(op.envName)}`;
         await save(store, op.id, step, 'warning', text, message, deps.now, startedAt);
         await store.updateOperation(op.id, { logOutput: log || null });
         await notify();

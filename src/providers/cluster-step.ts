@@ -37,7 +37,8 @@ export function portDrift(env: Environment, info: ClusterInfo): string | null {
     return actual.includes(host)
       ? []
       : [
-          `port ${container} is published on ${actual.join('/') || 'nothing'}, the database says ${host}`,
+          `port ${container} is published on ` +
+            `${actual.join('/') || 'nothing'}, the database says ${host}`,
         ];
   });
   return diffs.length ? diffs.join('; ') : null;
@@ -168,14 +169,16 @@ export class ClusterStep implements StepHandler {
         throw new Failure(
           'step_failed',
           `${env.provider} cluster "${env.name}" exists but is not the one the ` +
-            `database describes: ${drift}. To resolve, delete the cluster (${deleteClusterCommand(env.provider, env.name)}), then retry`,
+            `database describes: ${drift}. To resolve, delete the cluster ` +
+            `(${deleteClusterCommand(env.provider, env.name)}), then retry`,
           command('retry', env.name),
         );
     }
     const made =
       result === 'exists'
         ? `${env.provider} cluster "${env.name}" already present`
-        : `created ${env.provider} cluster "${env.name}" (http ${env.httpPort}, https ${env.httpsPort}${env.subnet ? `, network k3d-${env.name} ${env.subnet}` : ''})`;
+        : `created ${env.provider} cluster "${env.name}" (http ${env.httpPort}, https ` +
+          `${env.httpsPort}${env.subnet ? `, network k3d-${env.name} ${env.subnet}` : ''})`;
     if (env.provider !== 'kind' || !this.kindIngress) return made;
     const ingress = this.kindIngress;
     return `${made}; ${await this.guard(

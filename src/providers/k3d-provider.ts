@@ -105,7 +105,8 @@ export class K3dProvider extends CliProvider implements Provider {
     );
     if (net.exitCode !== 0 && !/not found|No such network/i.test(net.stderr)) {
       throw new Error(
-        `removing Docker network "k3d-${name}": docker exited ${net.exitCode}: ${net.stderr.trim()}`,
+        `removing Docker network "k3d-${name}": docker ` +
+          `exited ${net.exitCode}: ${net.stderr.trim()}`,
       );
     }
     return existed ? 'deleted' : 'absent';

@@ -199,7 +199,8 @@ export class OperationQueue {
    */
   async accept(delivery: Delivery): Promise<boolean> {
     const id = await this.boss.send(DELIVERIES_QUEUE, delivery, { singletonKey: delivery.id });
-    if (this.deliveryWorker) this.boss.notifyWorker(this.deliveryWorker); // handled now, not at the next poll
+    // Handled now, not at the next poll.
+    if (this.deliveryWorker) this.boss.notifyWorker(this.deliveryWorker);
     return id !== null;
   }
 

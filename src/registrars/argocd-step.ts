@@ -124,7 +124,11 @@ export class ArgoCdStep implements StepHandler {
       await devops.apply(repositorySecret(this.settings.namespace, repository));
       await devops.apply(appProject(this.settings.namespace, env.name, repository.url));
       await this.refreshAppSet(devops, repository.url, (await this.rows()).concat(env));
-      return `registered: secret ${argoSecretName(env.name)} → ${server}; repository ${repository.url}; project ${argoProjectName(env.name)}; ApplicationSet ${this.settings.appSetName} updated`;
+      return (
+        `registered: secret ${argoSecretName(env.name)} → ${server}; ` +
+        `repository ${repository.url}; project ${argoProjectName(env.name)}; ` +
+        `ApplicationSet ${this.settings.appSetName} updated`
+      );
     } catch (error) {
       throw wrap(`registering "${env.name}" in Argo CD`, error);
     }
@@ -142,7 +146,10 @@ export class ArgoCdStep implements StepHandler {
     for (const row of rows)
       await devops.apply(appProject(this.settings.namespace, row.name, repository.url));
     await this.refreshAppSet(devops, repository.url, rows);
-    return `repository ${repository.url}; ApplicationSet ${this.settings.appSetName} naming ${rows.length} environment${rows.length === 1 ? '' : 's'}`;
+    return (
+      `repository ${repository.url}; ApplicationSet ${this.settings.appSetName} ` +
+      `naming ${rows.length} environment${rows.length === 1 ? '' : 's'}`
+    );
   }
 
   /** An orphan's cluster Secret; the ApplicationSet, rendered from the rows, never listed it. */
@@ -151,7 +158,10 @@ export class ArgoCdStep implements StepHandler {
       const result = await (
         await this.need()
       ).remove(argoClusterSecret(this.settings.namespace, ctx.name));
-      return `secret ${argoSecretName(ctx.name)} ${result === 'deleted' ? 'deleted' : 'already absent'}`;
+      return (
+        `secret ${argoSecretName(ctx.name)} ` +
+        `${result === 'deleted' ? 'deleted' : 'already absent'}`
+      );
     } catch (error) {
       throw wrap(`removing "${ctx.name}" from Argo CD`, error);
     }
@@ -216,7 +226,8 @@ export class ArgoCdStep implements StepHandler {
       await new Promise((r) => setTimeout(r, delayMs));
     }
     throw new Error(
-      `the token controller did not fill ${SA_NAMESPACE}/${TOKEN_SECRET} within ${(attempts * delayMs) / 1000} s`,
+      `the token controller did not fill ${SA_NAMESPACE}/${TOKEN_SECRET} ` +
+        `within ${(attempts * delayMs) / 1000} s`,
     );
   }
 

@@ -61,7 +61,9 @@ export function argoView(observation: Observation<ArgoItem>): SystemView {
         return [
           {
             kind: 'mismatch',
-            detail: `secret ${secret.secret} says ${secret.provider}, the database says ${env.provider}`,
+            detail:
+              `secret ${secret.secret} says ${secret.provider}, ` +
+              `the database says ${env.provider}`,
             fix: repair,
           },
         ];

@@ -79,7 +79,8 @@ export class HaproxyGateway {
           ? tail(`${error.stderr}\n${error.stdout}`.trim(), 8)
           : (error as Error).message;
       throw new Error(
-        `haproxy rejected the new config (checked with: ${argv.join(' ')}); ${configPath} was left unchanged:\n${output}`,
+        `haproxy rejected the new config (checked with: ` +
+          `${argv.join(' ')}); ${configPath} was left unchanged:\n${output}`,
         { cause: error },
       );
     }

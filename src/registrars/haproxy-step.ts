@@ -17,7 +17,8 @@ export function haproxyView(observation: Observation<Route>): SystemView {
       const route = find(env.name);
       if (!route) return [{ kind: 'missing', detail: `no route for "${env.name}"`, fix: recreate }];
       if (route.server === want) return [];
-      const detail = `${route.backend} goes to ${route.server ?? 'nothing'}, the database says ${want}`;
+      const detail =
+        `${route.backend} goes to ${route.server ?? 'nothing'}, ` + `the database says ${want}`;
       return [{ kind: 'mismatch', detail, fix: repair }];
     },
     what: (r) => `route ${r.backend}`,

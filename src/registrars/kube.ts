@@ -162,7 +162,9 @@ export class KubeClient {
   }
 
   private async call<T>(verb: string, ref: KubeRef, run: () => Promise<T>): Promise<T> {
-    const what = `${verb} ${ref.kind} ${ref.metadata.namespace ? `${ref.metadata.namespace}/` : ''}${ref.metadata.name}`;
+    const what =
+      `${verb} ${ref.kind} ` +
+      `${ref.metadata.namespace ? `${ref.metadata.namespace}/` : ''}${ref.metadata.name}`;
     try {
       return await run();
     } catch (error) {

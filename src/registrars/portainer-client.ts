@@ -157,7 +157,8 @@ export class PortainerClient {
       // fetch says only "fetch failed"; the reason (ECONNREFUSED, a TLS error…) is its cause.
       const cause = (error as Error).cause as { message?: string } | undefined;
       throw new TransientError(
-        `Portainer ${method} ${url.pathname} failed: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`,
+        `Portainer ${method} ${url.pathname} failed: ` +
+          `${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`,
         { cause: error },
       );
     }
@@ -170,7 +171,9 @@ export class PortainerClient {
     }
     if (!res.ok) {
       const message = messageField(parsed);
-      const detail = `Portainer ${method} ${url.pathname} answered ${res.status}${message ? `: ${message}` : ''}`;
+      const detail =
+        `Portainer ${method} ${url.pathname} answered ` +
+        `${res.status}${message ? `: ${message}` : ''}`;
       throw res.status >= 500 || res.status === 429
         ? new TransientError(detail)
         : new PortainerError(detail, res.status);

@@ -109,7 +109,10 @@ export class PortainerStep implements StepHandler {
       })) {
         await kube.apply(object);
       }
-      return `${existing ? 'Edge environment already present' : 'Edge environment created'} (#${endpoint.Id}); agent deployed in ${PORTAINER_EDGE_NAMESPACE}`;
+      return (
+        `${existing ? 'Edge environment already present' : 'Edge environment created'} ` +
+        `(#${endpoint.Id}); agent deployed in ${PORTAINER_EDGE_NAMESPACE}`
+      );
     } catch (error) {
       throw wrap(`registering "${env.name}" in Portainer`, error);
     }

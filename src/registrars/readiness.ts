@@ -68,7 +68,8 @@ export class ReadinessProbe {
     }
     throw new Failure(
       'step_failed',
-      `"${env.name}" did not become reachable within ${timeoutS} s; last seen: ${last.map((s) => s.text).join('; ')}`,
+      `"${env.name}" did not become reachable within ${timeoutS} ` +
+        `s; last seen: ${last.map((s) => s.text).join('; ')}`,
     );
   }
 

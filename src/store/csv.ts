@@ -5,7 +5,8 @@ import { checkEnvName, isProviderName, MANAGEMENT_CLUSTER } from '../domain/inde
 import type { EnvironmentRecord } from './store.js';
 
 export const CSV_HEADER =
-  '# env,provider,node_port,pf_port,register_portainer,haproxy_route,http_port,https_port,cluster_subnet';
+  '# env,provider,node_port,pf_port,register_portainer,' +
+  'haproxy_route,http_port,https_port,cluster_subnet';
 const TRUE = ['1', 'y', 'yes', 'true', 'on'];
 const SUBNET = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 

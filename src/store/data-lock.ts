@@ -65,7 +65,10 @@ export function lockDataDir(dir: string): DataLock {
       throw new Failure(
         'degraded',
         `the embedded database in ${dir} is in use by another ` +
-          `kindler process (pid ${holder.pid} on ${holder.host}, ${holder.command}, since ${holder.since}); two processes on one embedded database lose data. To resolve, stop that process, or leave KINDLER_DB unset (the embedded PostgreSQL, which the server and any number of CLI calls share) or set DATABASE_URL`,
+          `kindler process (pid ${holder.pid} on ${holder.host}, ${holder.command}, ` +
+          `since ${holder.since}); two processes on one embedded database lose data. To ` +
+          `resolve, stop that process, or leave KINDLER_DB unset (the embedded PostgreSQL, ` +
+          `which the server and any number of CLI calls share) or set DATABASE_URL`,
       );
     // Its holder is gone (or the file is unreadable half-written debris): take it over.
     fs.rmSync(file, { force: true });

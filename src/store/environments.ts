@@ -49,7 +49,8 @@ export const SELECT_CLUSTERS = `select ${COLUMNS} from clusters`;
 function exhausted(range: Range, variable: string): Failure {
   return new Failure(
     'invalid_input',
-    `no free value left in ${range.from}-${range.to}. To resolve, widen ${variable} or delete environments you no longer need`,
+    `no free value left in ${range.from}-${range.to}. To resolve, ` +
+      `widen ${variable} or delete environments you no longer need`,
   );
 }
 
@@ -162,7 +163,8 @@ export async function updateEnvironment(
     set('deployed_at', patch.deployed?.at ?? null);
   }
   const rows = await q.query<ClusterRow>(
-    `update clusters set ${[...sets, "updated_at = timezone('utc', now())"].join(', ')} where name = $1 returning ${COLUMNS}`,
+    `update clusters set ${[...sets, "updated_at = timezone('utc', now())"].join(', ')} ` +
+      `where name = $1 returning ${COLUMNS}`,
     params,
   );
   if (!rows[0]) throw notFound(name);

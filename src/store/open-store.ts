@@ -53,7 +53,8 @@ export async function openStore(config: Config): Promise<Store> {
     if (error instanceof Failure) throw error; // held by another process: it says which
     throw new Failure(
       'degraded',
-      `cannot open the embedded database in ${dir}: ${(error as Error).message}. To resolve, check that no other kindler process uses KINDLER_DATA_DIR`,
+      `cannot open the embedded database in ${dir}: ${(error as Error).message}. ` +
+        `To resolve, check that no other kindler process uses KINDLER_DATA_DIR`,
       undefined,
       { cause: error },
     );

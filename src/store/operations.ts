@@ -20,9 +20,10 @@ import type { Queryable } from './db.js';
 import { toOperation, type OperationRow, type StepRow } from './rows.js';
 import type { OperationPatch } from './store.js';
 
-const OP_COLUMNS = `id, cluster_name, operation, status, log_output, started_at, completed_at, error_message, actor, actor_via,
-  trigger_source, trigger_url, repo, issue_number, head_sha, current_step, failed_step, fix_command, cancel_requested,
-  attempt, comment_id, check_run_id, deployment_id, deployment_state, lease_owner, lease_expires_at, updated_at`;
+const OP_COLUMNS = `id, cluster_name, operation, status, log_output, started_at, completed_at,
+  error_message, actor, actor_via, trigger_source, trigger_url, repo, issue_number, head_sha,
+  current_step, failed_step, fix_command, cancel_requested, attempt, comment_id, check_run_id,
+  deployment_id, deployment_state, lease_owner, lease_expires_at, updated_at`;
 
 export async function loadOperations(
   q: Queryable,

@@ -73,7 +73,10 @@ export async function readSqliteClusters(
     const order = columns.has('id') ? 'id' : 'rowid';
     const selected = db
       .prepare(
-        `select name, provider, ${columns.has('subnet') ? 'subnet' : 'null as subnet'}, node_port, pf_port, http_port, https_port, ${columns.has('desired_state') ? 'desired_state' : 'null as desired_state'} from clusters order by ${order}`,
+        `select name, provider, ${columns.has('subnet') ? 'subnet' : 'null as subnet'}, ` +
+          `node_port, pf_port, http_port, https_port, ` +
+          `${columns.has('desired_state') ? 'desired_state' : 'null as desired_state'} ` +
+          `from clusters order by ${order}`,
       )
       .all();
     // A BLOB (bytes) is no name or port: refused whole, with the row it is in.
@@ -81,7 +84,9 @@ export async function readSqliteClusters(
     if (!checked.success)
       throw new Failure(
         'invalid_input',
-        `${file}: row ${Number(checked.error.issues[0]?.path[0] ?? 0) + 1} of the clusters table holds a value that is not text or a number (${checked.error.issues[0]?.path.slice(1).join('.') ?? '?'}); nothing was imported`,
+        `${file}: row ${Number(checked.error.issues[0]?.path[0] ?? 0) + 1} ` +
+          `of the clusters table holds a value that is not text or a number ` +
+          `(${checked.error.issues[0]?.path.slice(1).join('.') ?? '?'}); nothing was imported`,
       );
     const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v).trim());
     const leaving = (r: (typeof checked.data)[number]) =>

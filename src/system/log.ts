@@ -70,7 +70,8 @@ function prettyStream(destination: pino.DestinationStream): pino.DestinationStre
       const label = pino.levels.labels[level as number] ?? String(level);
       const rest = Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
       destination.write(
-        `${new Date(time as number).toISOString()} ${label.toUpperCase()} ${String(msg ?? '')}${rest}\n`,
+        `${new Date(time as number).toISOString()} ` +
+          `${label.toUpperCase()} ${String(msg ?? '')}${rest}\n`,
       );
     },
   };

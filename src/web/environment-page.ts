@@ -33,7 +33,7 @@ export function stepLogs(op: Operation): Map<string, string[]> {
 
 export const duration = (s: StepState) =>
   s.startedAt && s.completedAt
-    ? `${((new Date(s.completedAt).getTime() - new Date(s.startedAt).getTime()) / 1000).toFixed(1)} s`
+    ? `${((+new Date(s.completedAt) - +new Date(s.startedAt)) / 1000).toFixed(1)} s`
     : '';
 
 export const STATUS_CLASS: Record<string, string> = { success: 'st-done', failed: 'st-failed' };
@@ -48,9 +48,9 @@ export function operationSection(
   const asked = op.trigger.actor
     ? html` by ${op.trigger.actor}${op.trigger.via === 'token' ? ' (dashboard token)' : ''}`
     : '';
-  const where = op.trigger.url
-    ? html` ·
-      ${link(op.trigger.url, op.trigger.url.includes('#issuecomment') ? 'comment' : 'pull request')}`
+  const url = op.trigger.url;
+  const where = url
+    ? html` · ${link(url, url.includes('#issuecomment') ? 'comment' : 'pull request')}`
     : '';
   const run =
     op.checkRunId && op.trigger.repo
@@ -77,8 +77,8 @@ export function operationSection(
     ? html`<p class="muted">Superseded by a later operation.</p>`
     : op.failedStep
       ? html`<p>
-          To resolve,
-          ${hintFor(op.kind, op.failedStep, op.error)}.${fixButton(viewer, op.envName, op.fixCommand)}
+          To resolve, ${hintFor(op.kind, op.failedStep, op.error)}.
+          ${fixButton(viewer, op.envName, op.fixCommand)}
         </p>`
       : op.fixCommand
         ? html`<p>${fixButton(viewer, op.envName, op.fixCommand)}</p>`

@@ -116,8 +116,12 @@ export function dashboardHandler(
       return {
         status: 401,
         error:
-          `This dashboard needs a credential: send ` +
-          `"Authorization: Bearer <token>"${token ? ', or open /kindler?token=<token> once' : ' (set KINDLER_DASHBOARD_TOKEN to read it from another machine)'}${signIn ? ', or sign in with GitHub at /kindler/login' : ''}.`,
+          'This dashboard needs a credential: send "Authorization: Bearer <token>"' +
+          (token
+            ? ', or open /kindler?token=<token> once'
+            : ' (set KINDLER_DASHBOARD_TOKEN to read it from another machine)') +
+          (signIn ? ', or sign in with GitHub at /kindler/login' : '') +
+          '.',
       };
     }
     if (principal.via === 'token') return { principal };
@@ -129,7 +133,8 @@ export function dashboardHandler(
         status: 503,
         error:
           `Your permission could not ` +
-          `be read just now (${rt.redactor.redact(messageOf(error)).slice(0, 200)}); nothing is shown ` +
+          `be read just now ` +
+          `(${rt.redactor.redact(messageOf(error)).slice(0, 200)}); nothing is shown ` +
           `until it can. Reload in a minute.`,
       };
     }

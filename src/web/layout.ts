@@ -6,21 +6,37 @@ import type { Degradation } from './data.js';
 import { html, Html } from './html.js';
 
 export const CSS = Html.trusted(`
-:root { color-scheme: light dark; --ok: #1a7f37; --bad: #cf222e; --warn: #9a6700; --muted: #6e7781; --line: #d0d7de; }
+:root {
+  color-scheme: light dark;
+  --ok: #1a7f37; --bad: #cf222e; --warn: #9a6700; --muted: #6e7781; --line: #d0d7de;
+}
 * { box-sizing: border-box; }
-body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 72rem; padding: 1rem; }
-header { display: flex; flex-wrap: wrap; align-items: baseline; gap: .5rem 1rem; border-bottom: 1px solid var(--line); margin-bottom: 1rem; }
+body {
+  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif;
+  margin: 0 auto; max-width: 72rem; padding: 1rem;
+}
+header {
+  display: flex; flex-wrap: wrap; align-items: baseline; gap: .5rem 1rem;
+  border-bottom: 1px solid var(--line); margin-bottom: 1rem;
+}
 header h1 { font-size: 1.25rem; margin: .25rem 0; }
 header a { color: inherit; }
 h2 { font-size: 1.05rem; margin-top: 1.75rem; }
-.banner { border: 2px solid var(--warn); border-radius: 6px; padding: .6rem .8rem; margin: 0 0 1rem; }
+.banner {
+  border: 2px solid var(--warn); border-radius: 6px; padding: .6rem .8rem; margin: 0 0 1rem;
+}
 .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 caption { text-align: left; color: var(--muted); padding: .25rem 0; }
-th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid var(--line); white-space: nowrap; }
+th, td {
+  text-align: left; padding: .35rem .6rem; border-bottom: 1px solid var(--line);
+  white-space: nowrap;
+}
 td.wrap { white-space: normal; }
 .s-ready, .c-ok, .st-done, .consistent { color: var(--ok); }
-.s-failed, .s-delete_failed, .c-missing, .c-orphan, .c-mismatch, .st-failed, .inconsistent { color: var(--bad); }
+.s-failed, .s-delete_failed, .c-missing, .c-orphan, .c-mismatch, .st-failed, .inconsistent {
+  color: var(--bad);
+}
 .s-creating, .s-deleting, .c-busy, .c-unknown, .st-running, .st-warning { color: var(--warn); }
 .muted, .c-skipped, .c-absent, .st-skipped, .st-pending { color: var(--muted); }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
@@ -28,7 +44,10 @@ dt { color: var(--muted); }
 dd { margin: 0; overflow-wrap: anywhere; }
 ol.steps { padding-left: 1.25rem; }
 code { font-size: .9em; }
-pre.log { max-height: 20rem; overflow: auto; background: rgba(127,127,127,.08); padding: .5rem; font-size: .85em; }
+pre.log {
+  max-height: 20rem; overflow: auto; background: rgba(127,127,127,.08); padding: .5rem;
+  font-size: .85em;
+}
 form.inline { display: inline; }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
 .account { margin-left: auto; }

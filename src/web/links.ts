@@ -21,7 +21,12 @@ export function systemLinks(settings: {
     if (settings.argocdUrl)
       links.push({
         label: 'Argo CD',
-        url: `${settings.argocdUrl}/applications/${settings.argocdNamespace}/${argoApplicationName(name)}`,
+        url: [
+          settings.argocdUrl,
+          'applications',
+          settings.argocdNamespace,
+          argoApplicationName(name),
+        ].join('/'),
       });
     return links;
   };

@@ -48,7 +48,9 @@ export class LiveEvents {
     if (held >= this.limits.perPrincipal) {
       res.setHeader('retry-after', '30');
       json(res, 429, {
-        error: `you have ${held} live pages open already (at most ${this.limits.perPrincipal}); close one or reload later`,
+        error:
+          `you have ${held} live pages open already (at most ` +
+          `${this.limits.perPrincipal}); close one or reload later`,
       });
       return;
     }

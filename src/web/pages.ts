@@ -76,7 +76,8 @@ export function listPage(input: {
     : '';
   const body = html`<h2 id="environments">Environments</h2>
     ${table} ${next}${input.degraded ? '' : listControls(viewer, input.values)}
-    ${reportSection(input.report, input.degraded !== null)}${undeliveredSection(input.undelivered ?? [], now)}`;
+    ${reportSection(input.report, input.degraded !== null)}
+    ${undeliveredSection(input.undelivered ?? [], now)}`;
   return layout('environments', body, input.degraded, '', viewer, input.notice);
 }
 

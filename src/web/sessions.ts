@@ -85,6 +85,9 @@ export class Sessions {
   }
 
   private set(name: string, value: string, maxAge: number, path: string): string {
-    return `${name}=${encodeURIComponent(value)}; Max-Age=${maxAge}; Path=${path}; HttpOnly; SameSite=Lax${this.secure ? '; Secure' : ''}`;
+    return (
+      `${name}=${encodeURIComponent(value)}; Max-Age=${maxAge}; ` +
+      `Path=${path}; HttpOnly; SameSite=Lax${this.secure ? '; Secure' : ''}`
+    );
   }
 }

@@ -69,7 +69,8 @@ export function signInHandler(
     if (url.searchParams.get('error'))
       return fail(
         401,
-        `GitHub said: ${url.searchParams.get('error_description') ?? url.searchParams.get('error')}.`,
+        `GitHub said: ` +
+          `${url.searchParams.get('error_description') ?? url.searchParams.get('error')}.`,
       );
     if (!checked.ok)
       return fail(

@@ -1,6 +1,19 @@
 // GitHub's GraphQL `refs` connection over a fixed list of branches, as the branch store queries it:
 // the aliases `asc` and `desc` (ALPHABETICAL ascending and descending), `first` ≤ 100, `after` an
 // opaque cursor, `totalCount`. For nock: `.post('/graphql').reply(200, server.reply)`.
+import { Kind, parse, print, visit, type FieldNode } from 'graphql';
+
+/** The `refs` field aliased `alias` in the query, read as GitHub's parser reads it. */
+function refsField(query: string, alias: string): FieldNode | undefined {
+  let found: FieldNode | undefined;
+  visit(parse(query), {
+    [Kind.FIELD](node: FieldNode) {
+      if (node.alias?.value === alias && node.name.value === 'refs') found = node;
+    },
+  });
+  return found;
+}
+
 export interface RefNode {
   name: string;
   target: { oid: string; file?: { oid: string } | null };
@@ -18,11 +31,18 @@ export function refsServer(nodes: RefNode[]) {
         variables: Record<string, string | null>;
       };
       const connection = (alias: 'asc' | 'desc') => {
-        const match = new RegExp(
-          `${alias}: refs\\(refPrefix: "refs/heads/", first: (\\d+), after: \\$${alias}, orderBy: \\{ field: ALPHABETICAL, direction: ${alias.toUpperCase()} \\}\\)`,
-        ).exec(query);
-        if (!match) throw new Error(`the query has no ${alias} connection: ${query}`);
-        const first = Number(match[1]);
+        const field = refsField(query, alias);
+        if (!field) throw new Error(`the query has no ${alias} connection: ${query}`);
+        const args = Object.fromEntries(
+          (field.arguments ?? []).map((a) => [a.name.value, print(a.value)]),
+        );
+        if (
+          args.refPrefix !== '"refs/heads/"' ||
+          args.after !== `$${alias}` ||
+          args.orderBy !== `{ field: ALPHABETICAL, direction: ${alias.toUpperCase()} }`
+        )
+          throw new Error(`the ${alias} connection is not the branch store's: ${print(field)}`);
+        const first = Number(args.first);
         if (first > 100) throw new Error('GitHub caps `first` at 100');
         const order = alias === 'asc' ? sorted : [...sorted].reverse();
         const cursor = variables[alias];
