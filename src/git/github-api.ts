@@ -77,6 +77,19 @@ export const refsQuery = (withTree: boolean) => {
 }`;
 };
 
+interface RefNode {
+  name: string;
+  target: { oid: string; file?: { oid: string } | null };
+}
+interface RefConnection {
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  nodes: RefNode[];
+}
+interface RefsPage {
+  repository: { asc: RefConnection; desc: RefConnection };
+}
+
 export const REFS_QUERY = refsQuery(false);
 
 // The same, with the id of one directory's tree on each branch head (null when absent).
@@ -100,4 +113,41 @@ export async function githubCall<T>(action: string, fn: () => Promise<T>): Promi
       ? new TransientError(`${action}: ${detail}`, { cause: error })
       : new Error(`${action}: ${detail}`, { cause: error });
   }
+}
+
+/** Every branch the refs query names, read from both ends until they meet, sorted by name. */
+export async function pagesOfRefs<T>(
+  api: GitHubApi,
+  repo: { owner: string; repo: string },
+  query: string,
+  vars: Record<string, unknown>,
+  map: (node: RefNode) => T,
+): Promise<T[]> {
+  const seen = new Map<string, T>();
+  let cursors: { asc: string | null; desc: string | null } = { asc: null, desc: null };
+  for (;;) {
+    const { asc, desc } = (
+      await api.graphql<RefsPage>(query, {
+        owner: repo.owner,
+        name: repo.repo,
+        ...cursors,
+        ...vars,
+      })
+    ).repository;
+    const before = seen.size;
+    for (const node of [...asc.nodes, ...desc.nodes]) seen.set(node.name, map(node));
+    // Done when either end has run through, when the two ends have met, or (branches deleted
+    // meanwhile) when a request brings nothing new.
+    if (
+      !asc.pageInfo.hasNextPage ||
+      !desc.pageInfo.hasNextPage ||
+      seen.size >= asc.totalCount ||
+      seen.size === before
+    )
+      break;
+    cursors = { asc: asc.pageInfo.endCursor, desc: desc.pageInfo.endCursor };
+  }
+  return [...seen.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, value]) => value);
 }

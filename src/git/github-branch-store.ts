@@ -2,14 +2,13 @@
 // (research/apis.md §5.4): a new branch is one GraphQL read of both heads → createTree (inline
 // contents on the default branch's tree) → createCommit → createRef; an unchanged one is that read
 // alone (its deploy/ tree id against the one computed here); a change sends only the files that
-// changed. Listing uses GraphQL, 200 refs a request (100
-// from each end) — never a call per branch.
+// changed. Listing uses GraphQL, 200 refs a request (100 from each end) — never a call per branch.
 import { Failure, httpStatusOf, type EnvName } from '../domain/index.js';
 import { refuseBadArchive, refuseReserved } from './branch-store.js';
 import type { BranchFile, BranchInfo, BranchTree } from './branch-store.js';
 import type { BranchStore, Ensured, RepositoryAccess } from './branch-store.js';
 import { blobSha, treeSha } from './tree-hash.js';
-import { REFS_QUERY, TREES_QUERY, githubCall, type GitHubApi } from './github-api.js';
+import { REFS_QUERY, TREES_QUERY, githubCall, pagesOfRefs, type GitHubApi } from './github-api.js';
 
 export { blobSha };
 
@@ -25,19 +24,6 @@ export interface GitHubBranchSettings {
   host?: string | undefined;
   /** The GitHub App credentials Argo CD clones with (repository Secret githubApp* fields). */
   app?: () => Promise<{ appId: string; installationId: number; privateKey: string }>;
-}
-
-interface RefNode {
-  name: string;
-  target: { oid: string; file?: { oid: string } | null };
-}
-interface RefConnection {
-  totalCount: number;
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  nodes: RefNode[];
-}
-interface RefsPage {
-  repository: { asc: RefConnection; desc: RefConnection };
 }
 
 const status = httpStatusOf;
@@ -78,53 +64,22 @@ export class GitHubBranchStore implements BranchStore {
 
   async list(): Promise<BranchInfo[]> {
     return githubCall('listing branches', () =>
-      this.pages<BranchInfo>(REFS_QUERY, {}, (n) => ({ name: n.name, sha: n.target.oid })),
+      pagesOfRefs<BranchInfo>(this.api, this.s, REFS_QUERY, {}, (n) => ({
+        name: n.name,
+        sha: n.target.oid,
+      })),
     );
   }
 
   async trees(prefix: string): Promise<BranchTree[]> {
     const path = prefix.replace(/\/$/, '');
     return githubCall('listing branches', () =>
-      this.pages<BranchTree>(TREES_QUERY, { path }, (n) => ({
+      pagesOfRefs<BranchTree>(this.api, this.s, TREES_QUERY, { path }, (n) => ({
         name: n.name,
         sha: n.target.oid,
         tree: n.target.file?.oid ?? null,
       })),
     );
-  }
-
-  private async pages<T>(
-    query: string,
-    vars: Record<string, unknown>,
-    map: (node: RefNode) => T,
-  ): Promise<T[]> {
-    const seen = new Map<string, T>();
-    let cursors: { asc: string | null; desc: string | null } = { asc: null, desc: null };
-    for (;;) {
-      const { asc, desc } = (
-        await this.api.graphql<RefsPage>(query, {
-          owner: this.s.owner,
-          name: this.s.repo,
-          ...cursors,
-          ...vars,
-        })
-      ).repository;
-      const before = seen.size;
-      for (const node of [...asc.nodes, ...desc.nodes]) seen.set(node.name, map(node));
-      // Done when either end has run through, when the two ends have met, or (branches deleted
-      // meanwhile) when a request brings nothing new.
-      if (
-        !asc.pageInfo.hasNextPage ||
-        !desc.pageInfo.hasNextPage ||
-        seen.size >= asc.totalCount ||
-        seen.size === before
-      )
-        break;
-      cursors = { asc: asc.pageInfo.endCursor, desc: desc.pageInfo.endCursor };
-    }
-    return [...seen.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, value]) => value);
   }
 
   async get(name: string): Promise<BranchInfo | null> {
