@@ -4,7 +4,7 @@
 import type { CheckDeps } from '../consistency/check.js';
 import type { Trigger } from '../domain/index.js';
 import type { EngineApi } from '../lifecycle/engine-api.js';
-import type { Runtime } from '../runtime.js';
+import type { Engine } from '../lifecycle/engine.js';
 import type { Store } from '../store/store.js';
 
 export interface ActionContext {
@@ -26,7 +26,9 @@ export const LIMITS = {
 } as const;
 
 /** What a surface holds to build an ActionContext: the runtime's engine and the checked systems. */
-export type ActionRuntime = CheckDeps & Pick<Runtime, 'engine'>;
+export interface ActionRuntime extends CheckDeps {
+  engine: Engine;
+}
 
 /** The context of one request from `trigger`, on the runtime's own engine and store. */
 export const contextOf = (rt: ActionRuntime, trigger: Trigger): ActionContext => ({

@@ -1,8 +1,8 @@
 // create, delete, retry, cancel: record the request, then run it here with live progress. The
 // same engine runs in the app's workers; a second process racing on one environment is refused.
 import { contextOf, perform, type ActionRuntime } from '../actions/index.js';
-import type { Operation, Trigger } from '../domain/index.js';
-import type { Runtime } from '../runtime.js';
+import { sayCancel, sayExtend } from '../actions/say.js';
+import type { Operation, Trigger, UrlSettings } from '../domain/index.js';
 import { nameArg, parse, providerArg } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { operationSummary } from './format.js';
@@ -10,11 +10,11 @@ import { err, out, type CliIo } from './io.js';
 import { workerName } from '../system/owner.js';
 import { progressPrinter } from './progress.js';
 import { parseDuration } from '../commands/duration.js';
-import { Failure, checkDerivedNames, ensures, environmentUrl, spell } from '../domain/index.js';
+import { Failure, checkDerivedNames, ensures, environmentUrl } from '../domain/index.js';
 import { USAGE } from './help.js';
 
 /** What these commands use of the runtime. */
-type LifecycleDeps = ActionRuntime & Pick<Runtime, 'engine' | 'urls'>;
+type LifecycleDeps = ActionRuntime & { urls: UrlSettings };
 
 export const cliTrigger = (io: CliIo): Trigger => ({
   source: 'cli',
@@ -101,37 +101,18 @@ export function extendArgs(args: string[]) {
 export async function extend(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
   const { values, name, ms } = extendArgs(args);
   const command = { verb: 'extend', name, durationMs: ms } as const;
-  const { environment } = await perform(command, contextOf(rt, cliTrigger(io)));
-  if (values.json === true) out(io, JSON.stringify({ environment }, null, 2));
-  else
-    out(
-      io,
-      environment.expiresAt
-        ? `${name} now expires ${environment.expiresAt.toISOString()}.`
-        : `${name} no longer expires.`,
-    );
+  const outcome = await perform(command, contextOf(rt, cliTrigger(io)));
+  if (values.json === true) out(io, JSON.stringify({ environment: outcome.environment }, null, 2));
+  else out(io, sayExtend(outcome, 'cli'));
   return EXIT.ok;
 }
 
 export async function cancel(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
   const { values, name } = nameOnly(USAGE.cancel)(args);
-  const { operation: op, stopped } = await perform(
-    { verb: 'cancel', name },
-    contextOf(rt, cliTrigger(io)),
-  );
-  if (values.json === true) out(io, JSON.stringify({ cancelled: true, operation: op }, null, 2));
-  else if (stopped)
-    out(
-      io,
-      `Cancelled ${op.kind} #${op.id} of "${name}": ${op.error ?? 'cancelled'}.` +
-        (op.fixCommand ? ` To resume it: ${spell(op.fixCommand, 'cli')}` : ''),
-    );
-  else
-    out(
-      io,
-      `Asked ${op.kind} #${op.id} of "${name}" to stop; it stops after the ` +
-        `step now running (${op.currentStep ?? 'starting'}).`,
-    );
+  const outcome = await perform({ verb: 'cancel', name }, contextOf(rt, cliTrigger(io)));
+  if (values.json === true)
+    out(io, JSON.stringify({ cancelled: true, operation: outcome.operation }, null, 2));
+  else out(io, sayCancel(outcome, 'cli'));
   return EXIT.ok;
 }
 

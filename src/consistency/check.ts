@@ -1,13 +1,15 @@
 // Runs the consistency check: one listing per system (never a call per environment), read in
 // parallel, each bounded in time; a system that fails to answer is `unknown`, one that is not
 // configured is `skipped`. The report is kept as the latest one (state `consistency:latest`).
-import { MANAGEMENT_CLUSTER, messageOf, type Environment } from '../domain/index.js';
-import { DEPLOY_PREFIX, branchDrift } from '../git/branch-step.js';
+import type { Config } from '../config/config.js';
+import { MANAGEMENT_CLUSTER, messageOf, type Environment, type Redactor } from '../domain/index.js';
+import type { BranchStore } from '../git/branch-store.js';
+import { DEPLOY_PREFIX, branchDrift, type Render } from '../git/branch-step.js';
 import { treeSha } from '../git/tree-hash.js';
-import type { Read } from '../lifecycle/step.js';
+import type { Read, StepHandler, SystemStep } from '../lifecycle/step.js';
 import { backendTarget } from '../registrars/haproxy-config.js';
-import type { Runtime } from '../runtime.js';
 import { stateKey } from '../store/state-key.js';
+import type { Store } from '../store/store.js';
 import {
   StoredReport,
   compare,
@@ -21,10 +23,16 @@ export const LATEST_REPORT = stateKey('consistency:latest', StoredReport);
 const EXPLAIN_LIMIT = 20;
 
 /** What a consistency check reads: the rows, each step's system, and what the templates render. */
-export type CheckDeps = Pick<
-  Runtime,
-  'store' | 'handlers' | 'branches' | 'render' | 'redactor' | 'config'
->;
+export interface CheckDeps {
+  store: Store;
+  /** Each system step, observed once per check. */
+  handlers: Record<SystemStep, StepHandler>;
+  branches: BranchStore;
+  /** The files a row's branch should hold. */
+  render: Render;
+  redactor: Redactor;
+  config: Config;
+}
 
 /** The check running in this process, if any: checks take turns, one at a time. */
 let turn: Promise<unknown> = Promise.resolve();

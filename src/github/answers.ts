@@ -2,8 +2,9 @@
 // (the reporter), so recording one answers nothing here; everything else is a reply quoting the
 // line it answers.
 import { isOperationOutcome, type Outcome, type OutcomeOf } from '../actions/index.js';
+import { sayCancel, sayExtend } from '../actions/say.js';
 import { helpText } from '../commands/usage.js';
-import { environmentUrl, spell, type Operation, type UrlSettings } from '../domain/index.js';
+import { environmentUrl, type Operation, type UrlSettings } from '../domain/index.js';
 import { renderActionsMarkdown, renderReportMarkdown } from './consistency-markdown.js';
 import { renderStatusComment } from './status-comment.js';
 
@@ -14,24 +15,10 @@ export function commentAnswer(outcome: Outcome, quoted: string, urls: UrlSetting
   const quote = (text: string) => ({ reply: `> ${quoted}\n\n${text}` });
   if (isOperationOutcome(outcome)) return { report: outcome.operation };
   switch (outcome.verb) {
-    case 'cancel': {
-      const op = outcome.operation;
-      const name = op.envName;
-      if (!outcome.stopped)
-        return quote(`Asked ${op.kind} #${op.id} of \`${name}\` to stop after its current step.`);
-      const resume = op.fixCommand ? ` To resume it: \`${spell(op.fixCommand, 'comment')}\`` : '';
-      return quote(
-        `Cancelled ${op.kind} #${op.id} of \`${name}\`: ${op.error ?? 'cancelled'}.${resume}`,
-      );
-    }
-    case 'extend': {
-      const env = outcome.environment;
-      return quote(
-        env.expiresAt
-          ? `\`${env.name}\` now expires ${env.expiresAt.toISOString()}.`
-          : `\`${env.name}\` no longer expires.`,
-      );
-    }
+    case 'cancel':
+      return quote(sayCancel(outcome, 'comment'));
+    case 'extend':
+      return quote(sayExtend(outcome, 'comment'));
     case 'help':
       return { reply: helpText(outcome.topic) };
     case 'list':

@@ -2,6 +2,7 @@
 // API (console-api.ts), from a signed-in browser whose CSRF token the form carries.
 import type http from 'node:http';
 import { isOperationOutcome, type ActionRuntime, type Outcome } from '../actions/index.js';
+import { sayExtend } from '../actions/say.js';
 import { messageOf } from '../domain/index.js';
 import { act, commandOf, failureAnswer, mutationOf, pathName, readText } from './console-api.js';
 import type { Flash } from './flash.js';
@@ -81,6 +82,12 @@ export async function formAction(
           redirect: '/kindler',
           flash: { text: 'Nothing to prune: every name a system holds has a row.', error: false },
         };
+  // Done at once, so said at once (a cancel shows on the page: the operation and its Retry).
+  if (outcome.verb === 'extend')
+    return {
+      redirect: page,
+      flash: { text: consoleWords(sayExtend(outcome, 'comment')), error: false },
+    };
   if (action.verb === 'create' && isOperationOutcome(outcome))
     return { redirect: `/kindler/environments/${encodeURIComponent(outcome.operation.envName)}` };
   return { redirect: action.verb === 'delete' || !named ? '/kindler' : page };

@@ -153,6 +153,15 @@ describe.each(['postgres', 'embedded'] as const)('the web console on %s', (backe
     await shot(page, 'stopped');
     await page.getByRole('button', { name: 'Start' }).click();
     await page.locator('dd.s-ready').waitFor({ timeout: 15_000 });
+    // Extending is done at once and said at once, in the console's words.
+    await page.getByLabel('by').fill('2h');
+    await page.getByRole('button', { name: 'Extend' }).click();
+    await page.locator('.notice[role="status"]').waitFor();
+    const extended = (await rt.store.getEnvironment('web'))!.expiresAt!;
+    expect(extended.getTime() - Date.now()).toBeGreaterThan(1.9 * 3.6e6);
+    expect(await page.locator('.notice[role="status"]').textContent()).toContain(
+      `“web” now expires ${extended.toISOString()}.`,
+    );
 
     // Deleting asks for the name: a wrong one changes nothing and says so.
     await page.getByLabel('Type web to delete it').fill('wrong');

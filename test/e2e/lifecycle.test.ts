@@ -123,7 +123,7 @@ describe.each(['postgres', 'embedded', 'pglite'] as const)(
       expect(until - Date.now()).toBeGreaterThan(23.9 * 3_600_000);
       expect(until - Date.now()).toBeLessThan(24.1 * 3_600_000);
       const pinned = await cliInProcess(['extend', 'dev', 'never'], env);
-      expect(pinned.stdout).toBe('dev no longer expires.\n');
+      expect(pinned.stdout).toBe('"dev" no longer expires.\n');
       expect(
         op.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`),
       ).toEqual([
