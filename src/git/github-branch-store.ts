@@ -1,5 +1,5 @@
 // Branches in the config repository through the GitHub Git Database API, in the fewest calls
-// (research/apis.md §5.4): a new branch is one GraphQL read of both heads → createTree (inline
+// (docs/external-apis.md §5.4): a new branch is one GraphQL read of both heads → createTree (inline
 // contents on the default branch's tree) → createCommit → createRef; an unchanged one is that read
 // alone (its deploy/ tree id against the one computed here); a change sends only the files that
 // changed. Listing uses GraphQL, 200 refs a request (100 from each end) — never a call per branch.

@@ -1,5 +1,6 @@
-// Portainer's HTTP API (research/apis.md §1): Edge environments by exact name. Authenticates with
-// an access token (X-API-Key) or the admin password (JWT from /api/auth, kept for its lifetime).
+// Portainer's HTTP API (docs/external-apis.md §1): Edge environments by exact name. Authenticates
+// with an access token (X-API-Key) or the admin password (JWT from /api/auth, kept for its
+// lifetime).
 import { z } from 'zod';
 import { TransientError } from '../domain/index.js';
 import { messageField, parseAnswer } from '../system/parse.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CSV_HEADER, formatEnvironmentsCsv, parseEnvironmentsCsv } from '../../src/store/csv.js';
 
-// research/kindler.md §1: the upstream sample, [HEAD] rows included, with its trailing comment.
+// docs/upstream-kindler.md §1: the upstream sample, [HEAD] rows included, with its trailing comment.
 const UPSTREAM = `# env,provider,node_port,pf_port,register_portainer,haproxy_route,http_port,https_port,cluster_subnet
 devops,k3d,30800,19000,false,false,23800,23843,
 dev,k3d,30080,19001,true,true,18090,18443,10.101.0.0/16
