@@ -30,6 +30,7 @@ import { KubeClient } from './registrars/kube.js';
 import { PortainerClient } from './registrars/portainer-client.js';
 import { PortainerStep } from './registrars/portainer-step.js';
 import { ReadinessProbe } from './registrars/readiness.js';
+import { HealthObserver } from './registrars/health-observer.js';
 import { renderBranchFiles, templateVars, type TemplateFile } from './git/manifests.js';
 import { validateDeploy } from './git/validate-manifests.js';
 import { writeSnapshot } from './store/csv-snapshot.js';
@@ -65,6 +66,8 @@ export interface Runtime {
   gitService: { projectRoot: string; password: string } | null;
   /** The only way to the outside systems: each step's handler over its adapter. */
   handlers: Record<SystemStep, StepHandler>;
+  /** What each environment's health is read from (the reconcile loop's). */
+  health: HealthObserver;
   /** What an environment's branch should hold (deploy/ from the templates, or head `at`). */
   render: Render;
   refreshSnapshot(): Promise<void>;
@@ -198,6 +201,11 @@ export async function openRuntime(
     clusterHost: config.HAPROXY_BACKEND_HOST,
     argo: devops ? { devops, namespace: config.ARGOCD_NAMESPACE } : null,
   });
+  const health = new HealthObserver({
+    argo: devops ? { devops, namespace: config.ARGOCD_NAMESPACE } : null,
+    portainer,
+    probe,
+  });
   const engine = new Engine({
     store,
     handlers,
@@ -234,6 +242,7 @@ export async function openRuntime(
         ? { projectRoot: path.dirname(localRepo), password: gitPassword }
         : null,
     handlers,
+    health,
     render,
     refreshSnapshot,
     close: () => store.close(),

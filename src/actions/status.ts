@@ -1,13 +1,20 @@
 // `status <name>`: the environment and its last operation (one may outlive the other: a deleted
 // environment's last operation is still told).
 import type { CommandOf } from '../commands/verbs.js';
-import { notFound, type Environment, type Operation } from '../domain/index.js';
+import { keptHealth } from '../consistency/health.js';
+import {
+  notFound,
+  type Environment,
+  type EnvironmentHealth,
+  type Operation,
+} from '../domain/index.js';
 import type { ActionContext } from './context.js';
 
 export interface StatusOutcome {
   verb: 'status';
   environment: Environment | null;
   operation: Operation | null;
+  health: EnvironmentHealth | null;
 }
 
 export async function status(
@@ -17,5 +24,6 @@ export async function status(
   const environment = await ctx.store.getEnvironment(command.name);
   const operation = await ctx.store.latestOperation(command.name);
   if (!environment && !operation) throw notFound(command.name);
-  return { verb: 'status', environment, operation };
+  const health = environment ? ((await keptHealth(ctx.store))[environment.name] ?? null) : null;
+  return { verb: 'status', environment, operation, health };
 }

@@ -1,6 +1,6 @@
 // The devops side as one list, for every surface that builds it (the CLI's `kindler bootstrap`,
 // the setup page's button): the pieces in order, and the context they run in over the runtime.
-import { bootstrapSettings } from '../config/config.js';
+import { bootstrapSettings } from '../config/devops-env.js';
 import type { Runtime } from '../runtime.js';
 import { ArgoCdInstall } from './argocd-install.js';
 import { DevopsCluster } from './devops-cluster.js';

@@ -3,7 +3,7 @@
 // half-way resumes with what it had made. `check` only probes.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { DEVOPS_ENV_FILE } from '../config/config.js';
+import { DEVOPS_ENV_FILE } from '../config/devops-env.js';
 import { messageOf } from '../domain/index.js';
 import type { BootstrapContext, Piece, PieceName, Probe } from './piece.js';
 

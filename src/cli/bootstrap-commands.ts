@@ -2,7 +2,7 @@
 // src/bootstrap/); kindler teardown --confirm: what bootstrap made, removed, nothing else.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { DEVOPS_ENV_FILE } from '../config/config.js';
+import { DEVOPS_ENV_FILE } from '../config/devops-env.js';
 import { argoAdminPassword, devopsClient } from '../bootstrap/argocd-install.js';
 import {
   bootstrapContext,

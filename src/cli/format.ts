@@ -6,6 +6,7 @@ import {
   type Environment,
   type Operation,
   type StepState,
+  type EnvironmentHealth,
 } from '../domain/index.js';
 import { spell } from '../domain/index.js';
 import { hintFor, retryCommand } from '../lifecycle/hints.js';
@@ -28,15 +29,23 @@ export function age(from: Date, now = new Date()): string {
   return `${Math.round(s / 86400)}d`;
 }
 
-export function environmentsTable(envs: Environment[], now = new Date()): string {
+export function environmentsTable(
+  envs: Environment[],
+  health: Record<string, EnvironmentHealth> = {},
+  now = new Date(),
+): string {
   if (envs.length === 0)
     return 'No environments. Create one with: kindler create <name> [--provider k3d|kind]';
   return table(
-    ['NAME', 'PROVIDER', 'STATUS', 'HTTP', 'HTTPS', 'PF', 'NODE_PORT', 'SUBNET', 'AGE', 'EXPIRES'],
+    [
+      ...['NAME', 'PROVIDER', 'STATUS', 'HEALTH', 'HTTP', 'HTTPS', 'PF', 'NODE_PORT', 'SUBNET'],
+      ...['AGE', 'EXPIRES'],
+    ],
     envs.map((e) => [
       e.name,
       e.provider,
       e.status,
+      health[e.name]?.health ?? '-',
       String(e.httpPort),
       String(e.httpsPort),
       String(e.pfPort),
@@ -90,6 +99,7 @@ export function environmentDetail(
   env: Environment,
   op: Operation | null,
   urls: UrlSettings,
+  health: EnvironmentHealth | null = null,
 ): string {
   const lines = [
     `${env.name}  ${env.provider}  ${env.status}`,
@@ -103,6 +113,14 @@ export function environmentDetail(
   ];
   if (env.expiresAt || env.pinned)
     lines.push(`  expires   ${env.pinned ? 'never (pinned)' : env.expiresAt?.toISOString()}`);
+  if (health) {
+    lines.push(`  health    ${health.health} since ${health.since}: ${health.reason}`);
+    for (const p of health.parts.filter((p) => p.state !== 'skipped'))
+      lines.push(
+        `            ${p.system.padEnd(9)} ${p.state.padEnd(11)} ${p.detail}` +
+          (p.latencyMs !== undefined ? ` (${p.latencyMs} ms)` : ''),
+      );
+  }
   if (op) lines.push('', operationSummary(op));
   return lines.join('\n');
 }

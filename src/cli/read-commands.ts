@@ -1,6 +1,7 @@
 // list and status read the store; when the database is unreachable they answer from the last CSV
 // snapshot with a visible "degraded" note (and exit code 4), never pretending all is well.
 import { Failure, checkEnvName, notFound } from '../domain/index.js';
+import { keptHealth } from '../consistency/health.js';
 import type { Runtime } from '../runtime.js';
 import type { EnvironmentRecord } from '../store/store.js';
 import { nameArg, parse } from './args.js';
@@ -14,10 +15,11 @@ export type ReadDeps = Pick<Runtime, 'store' | 'urls'>;
 
 export async function list(rt: ReadDeps, args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, {}, USAGE.list);
-  const envs = await rt.store.listEnvironments();
-  if (values.json === true)
-    out(io, JSON.stringify({ degraded: false, environments: envs }, null, 2));
-  else out(io, environmentsTable(envs));
+  const [envs, health] = await Promise.all([rt.store.listEnvironments(), keptHealth(rt.store)]);
+  if (values.json === true) {
+    const environments = envs.map((e) => ({ ...e, health: health[e.name] ?? null }));
+    out(io, JSON.stringify({ degraded: false, environments }, null, 2));
+  } else out(io, environmentsTable(envs, health));
   return EXIT.ok;
 }
 
@@ -27,10 +29,11 @@ export async function status(rt: ReadDeps, args: string[], io: CliIo): Promise<n
   const env = await rt.store.getEnvironment(name);
   const op = await rt.store.latestOperation(name);
   if (!env && !op) throw notFound(name);
+  const health = env ? ((await keptHealth(rt.store))[env.name] ?? null) : null;
   if (values.json === true) {
-    out(io, JSON.stringify({ degraded: false, environment: env, operation: op }, null, 2));
+    out(io, JSON.stringify({ degraded: false, environment: env, operation: op, health }, null, 2));
   } else if (env) {
-    out(io, environmentDetail(env, op, rt.urls));
+    out(io, environmentDetail(env, op, rt.urls, health));
   } else {
     out(
       io,

@@ -19,6 +19,27 @@ export function parseDuration(text: string): DurationParse {
   return { ok: true, ms };
 }
 
+const INTERVAL_UNITS: Record<string, number> = { s: 1000, ...UNITS };
+
+/**
+ * An interval of a periodic task: 30s, 5m, 1h, 1d; "0" turns the task off (0 ms). Refused with the
+ * reason when it is not one, or shorter than `minMs`.
+ */
+export function parseInterval(text: string, minMs = 1000): DurationParse {
+  if (text.trim() === '0') return { ok: true, ms: 0 };
+  const match = /^(\d{1,6})([smhdw])$/.exec(text.trim());
+  if (!match)
+    return {
+      ok: false,
+      reason: `"${text.slice(0, 40)}" is not an interval; use e.g. 30s, 5m, 1h, 1d, or 0 for off`,
+    };
+  const ms = Number(match[1]) * (INTERVAL_UNITS[match[2] as string] as number);
+  if (ms !== 0 && ms < minMs)
+    return { ok: false, reason: `"${text}" is shorter than ${minMs / 1000} s` };
+  if (ms > MAX_MS) return { ok: false, reason: `"${text}" is longer than the limit of 365 days` };
+  return { ok: true, ms };
+}
+
 export function formatDuration(ms: number): string {
   if (ms % UNITS.d! === 0) return `${ms / UNITS.d!}d`;
   if (ms % UNITS.h! === 0) return `${ms / UNITS.h!}h`;

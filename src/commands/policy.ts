@@ -19,6 +19,7 @@
 //     deploy_from: [acme/web]  # whose heads deploy their own deploy/ (the config repo's always do)
 //     allowed_kinds: [apps/Deployment, Service, networking.k8s.io/Ingress]  # what it may deploy
 //   repositories: [acme/platform-config, acme/web]   # who may issue commands (default: this one)
+//   auto_repair: non-destructive   # the reconcile loop repairs drift a sync can (default: off)
 //
 // The file is read from the config repository (KINDLER_CONFIG_REPO) for every repository the app
 // is installed on.
@@ -94,6 +95,11 @@ const schema = z
     /**
      * The repositories that may issue commands (owner/repo); unset → the config repository alone.
      */
+    /**
+     * What the reconcile loop repairs by itself (KINDLER_AUTO_REPAIR, when set, wins): drift a sync
+     * repairs (it creates and updates, never deletes), or nothing.
+     */
+    auto_repair: z.enum(['off', 'non-destructive']).default('off'),
     repositories: z
       .array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, { message: 'expected owner/repo' }))
       .min(1)

@@ -1,14 +1,14 @@
 // Process settings come from environment variables (and a .env file, read by the entry points).
 // This is the one parser: everything else receives a typed Config. Names follow upstream Kindler
 // (config/git.env, clusters.env, secrets.env) so an existing installation can `source` its files.
-import fs from 'node:fs';
 import path from 'node:path';
-import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { parseInterval } from '../commands/duration.js';
 import { packageRoot } from '../system/package-root.js';
 import { gitServicePassword } from './git-service-password.js';
 import type { UrlSettings } from '../domain/index.js';
 import { pair, userOf, passwordOf } from './secrets.js';
+import { bootstrapSettings } from './devops-env.js';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const range = z
@@ -144,12 +144,33 @@ const schema = z.object({
     .string()
     .regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/repo')
     .optional(),
-  /** Minutes between scheduled consistency checks (0 turns the drift monitor off). */
   /**
    * A consistency report this fresh is shared instead of checking again (GitHub commands, buttons).
    */
   KINDLER_CHECK_FRESH_SECONDS: z.coerce.number().int().min(0).default(30),
+  /** Minutes between scheduled consistency checks (0 turns the drift monitor off). */
   KINDLER_DRIFT_INTERVAL_MINUTES: z.coerce.number().nonnegative().default(60),
+  /**
+   * The reconcile loop's interval as a duration (30s, 5m, 1h; 0 off), at least 5 s; when set it
+   * wins over KINDLER_DRIFT_INTERVAL_MINUTES.
+   */
+  KINDLER_DRIFT_INTERVAL: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined || text.trim() === '') return undefined;
+      const parsed = parseInterval(text, 5000);
+      if (parsed.ok) return parsed.ms ?? 0;
+      ctx.addIssue({ code: 'custom', message: parsed.reason });
+      return z.NEVER;
+    }),
+  /**
+   * What the reconcile loop repairs by itself: `non-destructive` (what a sync does: creates and
+   * updates, never deletes) or `off`. Unset: the config repository's `auto_repair`, else off.
+   */
+  KINDLER_AUTO_REPAIR: z.enum(['off', 'non-destructive']).optional(),
+  /** Automatic repairs of one environment in an hour before the loop leaves it to a person. */
+  KINDLER_AUTO_REPAIR_MAX_PER_HOUR: z.coerce.number().int().min(1).default(3),
   /** Finished operations older than this many days are forgotten (0: kept whatever their age). */
   KINDLER_HISTORY_DAYS: z.coerce.number().int().min(0).default(90),
   /** At most this many operations are kept per environment (0: no limit by count). */
@@ -274,19 +295,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 const dataDirOf = (given: string | undefined, cwd: string) =>
   given ? path.resolve(cwd, given) : path.join(packageRoot(), 'data');
 
-export const DEVOPS_ENV_FILE = 'devops.env';
-
-/** The settings bootstrap stored (KEY=value lines), or none. */
-export function bootstrapSettings(dataDir: string): Record<string, string> {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(dataDir, DEVOPS_ENV_FILE), 'utf8');
-  } catch {
-    return {};
-  }
-  return Object.fromEntries(
-    Object.entries(parseEnv(text)).filter(
-      (entry): entry is [string, string] => typeof entry[1] === 'string' && entry[1] !== '',
-    ),
-  );
-}
+/** How often the reconcile loop runs, in ms (0: it does not). */
+export const driftIntervalMs = (config: Config): number =>
+  config.KINDLER_DRIFT_INTERVAL ?? config.KINDLER_DRIFT_INTERVAL_MINUTES * 60_000;

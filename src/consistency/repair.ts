@@ -72,9 +72,15 @@ export interface RepairPlan {
  */
 export async function requestSyncs(
   rt: RepairDeps,
-  options: { names?: string[]; trigger: Trigger; limit?: number },
+  options: {
+    names?: string[];
+    trigger: Trigger;
+    limit?: number;
+    /** A report just made (the reconcile loop's); a fresh check otherwise. */
+    report?: ConsistencyReport;
+  },
 ): Promise<RepairPlan> {
-  const report = await checkConsistency(rt);
+  const report = options.report ?? (await checkConsistency(rt));
   const wanted = new Set(options.names ?? []);
   for (const name of wanted)
     if (!report.matrix.some((r) => r.name === name && r.inDatabase))

@@ -9,3 +9,4 @@ export * from './operation.js';
 export * from './net.js';
 export * from './name-limits.js';
 export * from './next-command.js';
+export * from './health.js';

@@ -85,6 +85,8 @@ export const TRIGGER_SOURCES = [
   'check_run',
   'schedule',
   'dashboard',
+  /** The reconcile loop's own repairs (KINDLER_AUTO_REPAIR). */
+  'monitor',
 ] as const;
 /**
  * How the actor proved who they are: a GitHub account (comment, sign-in, user token), the local

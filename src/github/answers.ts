@@ -7,6 +7,7 @@ import { helpText } from '../commands/usage.js';
 import { environmentUrl, type Operation, type UrlSettings } from '../domain/index.js';
 import { renderActionsMarkdown, renderReportMarkdown } from './consistency-markdown.js';
 import { renderStatusComment } from './status-comment.js';
+import { inlineText } from './markdown.js';
 
 export type CommentAnswer = { report: Operation } | { reply: string };
 
@@ -27,20 +28,26 @@ export function commentAnswer(outcome: Outcome, quoted: string, urls: UrlSetting
           outcome.environments.length === 0
             ? 'No environments yet. Create one with `/env create <name>`.'
             : [
-                '| name | provider | status | http | https | url |',
-                '|---|---|---|---|---|---|',
+                '| name | provider | status | health | http | https | url |',
+                '|---|---|---|---|---|---|---|',
                 ...outcome.environments.map(
                   (e) =>
-                    `| ${e.name} | ${e.provider} | ${e.status} | ${e.httpPort} ` +
+                    `| ${e.name} | ${e.provider} | ${e.status} | ` +
+                    `${outcome.health[e.name]?.health ?? '–'} | ${e.httpPort} ` +
                     `| ${e.httpsPort} | ${environmentUrl(e, urls)} |`,
                 ),
               ].join('\n'),
       };
     case 'status':
       return {
-        reply: outcome.operation
-          ? renderStatusComment(outcome.operation, outcome.environment, urls, { marker: false })
-          : `\`${outcome.environment?.name}\`: ${outcome.environment?.status}`,
+        reply:
+          (outcome.operation
+            ? renderStatusComment(outcome.operation, outcome.environment, urls, { marker: false })
+            : `\`${outcome.environment?.name}\`: ${outcome.environment?.status}`) +
+          (outcome.health
+            ? `\n\n**Health:** ${outcome.health.health} since ${outcome.health.since} — ` +
+              inlineText(outcome.health.reason, 300)
+            : ''),
       };
     case 'check':
       return { reply: renderReportMarkdown(outcome.report, { command: '/env', maxRows: 30 }) };

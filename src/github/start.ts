@@ -12,13 +12,16 @@ import { Outbox } from './outbox.js';
 import type { GitHubClient } from './types.js';
 import { Worker } from './worker.js';
 import { OperationQueue, everyMinutes } from '../queue/operation-queue.js';
+import { everyTurn, type Turns } from '../queue/turns.js';
 import { DELIVERY_CONCURRENCY, receiveWebhook } from './intake.js';
 import { sweepExpiry } from './expiry.js';
-import { answerConsistency, driftMonitor, type ConsistencyRequest } from './consistency.js';
+import { answerConsistency, type ConsistencyRequest } from './consistency.js';
+import { monitorPass, type MonitorDeps } from './monitor.js';
+import { driftIntervalMs } from '../config/config.js';
 import { installationClient } from './config-repo.js';
 import { authorityFor } from './authority.js';
 import type { ConsoleAccess } from '../web/principals.js';
-import { messageOf } from '../domain/index.js';
+import { httpStatusOf, messageOf } from '../domain/index.js';
 import { logFn } from '../system/log.js';
 import { installationKey, splitRepo, type RepoRef } from './types.js';
 import type { Metrics } from '../server/metrics.js';
@@ -70,17 +73,33 @@ export async function startGitHub(
   handler: Handler | null;
   worker: Worker;
   probot: Probot | null;
+  /** The reconcile loop of this process, when it runs one (stopped before the worker). */
+  loop: () => Turns | null;
   /** A GitHub user's permission for a verb, decided as for their comment (the console's API). */
   decide?: ConsoleAccess['decide'];
 }> {
   let worker: Worker;
   const logError = (what: string) => (error: unknown) =>
     rt.log.error({ component: what, err: plainError(error) }, `${what}: ${messageOf(error)}`);
+  const interval = driftIntervalMs(rt.config);
   const queue = await OperationQueue.open({
     database: rt.store.queueDatabase(),
     onError: logError('queue'),
     leaseMs: rt.config.KINDLER_LEASE_MS,
   });
+  // The reconcile loop, taken in turns among replicas (an earlier version's schedule removed).
+  await queue.unschedule(DRIFT_SCHEDULE);
+  let loop: Turns | null = null;
+  const reconcileEvery = (github?: MonitorDeps['github']) => {
+    if (interval > 0)
+      loop = everyTurn(
+        rt.store,
+        'reconcile',
+        interval,
+        () => monitorPass({ rt, metrics, ...(github ? { github } : {}) }),
+        logError('reconcile'),
+      );
+  };
   // From here on an operation recorded in this process has its job from the moment it exists.
   rt.store.enqueueWith(queue.enqueueIn);
   const workerOptions = {
@@ -100,14 +119,27 @@ export async function startGitHub(
     worker = new Worker(rt, workerOptions);
     await worker.start();
     // Without the app nothing would work the GitHub schedules of an earlier configuration.
-    for (const name of [EXPIRY_SCHEDULE, DRIFT_SCHEDULE, OUTBOX_SCHEDULE])
-      await queue.unschedule(name);
-    return { handler: null, worker, probot: null };
+    for (const name of [EXPIRY_SCHEDULE, OUTBOX_SCHEDULE]) await queue.unschedule(name);
+    reconcileEvery();
+    return { handler: null, worker, probot: null, loop: () => loop };
   }
   const probot = existing ?? createProbot({ env, overrides: { Octokit: KindlerOctokit } });
   const installationOf = (repo: RepoRef) => rt.store.getState(installationKey(repo));
+  // Known from a webhook, or else asked of GitHub once (the reconcile loop's reports go to the
+  // config repository, which may not have sent an event yet): null when the app is not there.
   const octokitFor = async (repo: RepoRef) => {
-    const installation = await installationOf(repo);
+    let installation = await installationOf(repo);
+    if (!installation) {
+      const app = (await probot.auth()) as unknown as GitHubClient;
+      installation = await app.rest.apps.getRepoInstallation({ ...repo }).then(
+        (r) => r.data.id,
+        (error: unknown) => {
+          if (httpStatusOf(error) === 404) return null;
+          throw error;
+        },
+      );
+      if (installation) await rt.store.setState(installationKey(repo), installation);
+    }
     return installation ? ((await probot.auth(installation)) as unknown as GitHubClient) : null;
   };
   const outbox = new Outbox({
@@ -188,19 +220,17 @@ export async function startGitHub(
   const configRepo = rt.config.KINDLER_CONFIG_REPO
     ? splitRepo(rt.config.KINDLER_CONFIG_REPO)
     : null;
-  const minutes = rt.config.KINDLER_DRIFT_INTERVAL_MINUTES;
   // Known from a webhook, or else asked of GitHub: which installation covers the config repo.
   const installed =
     configRepo && installationClient(probot, configRepo, () => installationOf(configRepo));
-  if (installed && minutes > 0)
-    await queue.every(
-      DRIFT_SCHEDULE,
-      everyMinutes(minutes),
-      logged('drift monitor', async () =>
-        driftMonitor(rt, { outbox, octokit: await installed(), repo: configRepo }),
-      ),
-    );
-  else await queue.unschedule(DRIFT_SCHEDULE);
+  reconcileEvery(
+    installed && configRepo
+      ? {
+          target: async () => ({ outbox, octokit: await installed(), repo: configRepo }),
+          policy: (octokit) => deps.permissions.policy(octokit, configRepo),
+        }
+      : undefined,
+  );
   const handler: Handler = async (req, res) => {
     // The webhook path exactly (a query string aside): /api/github/webhooksXYZ is not it.
     if (new URL(req.url ?? '/', 'http://x').pathname !== WEBHOOK_PATH) return false;
@@ -225,5 +255,5 @@ export async function startGitHub(
             login,
           })
       : undefined;
-  return { handler, worker, probot, ...(decide ? { decide } : {}) };
+  return { handler, worker, probot, loop: () => loop, ...(decide ? { decide } : {}) };
 }

@@ -13,6 +13,10 @@ const Endpoint = z.object({
   /** Set when Portainer enforces its own Edge IDs, or once an agent has polled. */
   EdgeID: z.string().optional(),
   Type: z.number().optional(),
+  /** Unix seconds of the Edge agent's last poll; 0 before its first. */
+  LastCheckInDate: z.number().optional(),
+  /** Seconds between the agent's polls; 0 means Portainer's global setting. */
+  EdgeCheckinInterval: z.number().optional(),
 });
 export type PortainerEndpoint = z.output<typeof Endpoint>;
 const Endpoints = z.array(Endpoint);

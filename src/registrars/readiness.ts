@@ -73,6 +73,19 @@ export class ReadinessProbe {
     );
   }
 
+  /** Whether environments are probed at all (KINDLER_READY_TIMEOUT=0 skips it). */
+  get enabled(): boolean {
+    return this.settings.timeoutS > 0;
+  }
+
+  /** One probe of the environment's entry now: whether it answered as `wait` wants, how fast. */
+  async probeOnce(env: Environment, signal: AbortSignal): Promise<Seen & { ms: number }> {
+    const { url, host } = this.entry(env);
+    const started = performance.now();
+    const seen = await this.probe(url, host, signal);
+    return { ...seen, ms: Math.round(performance.now() - started) };
+  }
+
   private probe(url: string, host: string, signal: AbortSignal): Promise<Seen> {
     const strict = this.settings.argo !== null;
     const what = `GET ${url} (Host ${host})`;

@@ -4,11 +4,16 @@
 import client from 'prom-client';
 import type { Operation } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
+import { keptHealth } from '../consistency/health.js';
+import { HEALTH_STATES } from '../domain/index.js';
 
 export class Metrics {
   readonly registry = new client.Registry();
   private readonly stepDuration: client.Histogram<'step' | 'verb' | 'status'>;
   private readonly webhook: client.Histogram<'event'>;
+  private readonly reconcilePasses: client.Counter<'drift'>;
+  private readonly reconcileRepairs: client.Counter<'outcome'>;
+  private readonly reconcileSeconds: client.Gauge;
 
   /** The webhook events labelled by name (`ping` too); any other is counted as `other`. */
   private readonly events: ReadonlySet<string>;
@@ -27,6 +32,35 @@ export class Metrics {
       labelNames: ['step', 'verb', 'status'],
       buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600],
       registers: [registry],
+    });
+    this.reconcilePasses = new client.Counter({
+      name: 'kindler_reconcile_passes_total',
+      help: 'Passes of the reconcile loop run by this process, by whether they found drift',
+      labelNames: ['drift'],
+      registers: [registry],
+    });
+    this.reconcileRepairs = new client.Counter({
+      name: 'kindler_reconcile_repairs_total',
+      help: 'Automatic repairs the reconcile loop requested (queued), skipped or damped',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.reconcileSeconds = new client.Gauge({
+      name: 'kindler_reconcile_last_pass_seconds',
+      help: "Wall time of this process's last reconcile pass",
+      registers: [registry],
+    });
+    new client.Gauge({
+      name: 'kindler_environment_health',
+      help: "Each environment's health as the reconcile loop last saw it (1 for the current state)",
+      labelNames: ['env', 'health'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const [env, h] of Object.entries(await keptHealth(rt.store)))
+          for (const health of HEALTH_STATES)
+            this.set({ env, health }, h.health === health ? 1 : 0);
+      },
     });
     this.webhook = new client.Histogram({
       name: 'kindler_webhook_duration_seconds',
@@ -96,6 +130,14 @@ export class Metrics {
   }
 
   /** Label values come from a closed set: a forged event name is `other`, never a new series. */
+  /** A reconcile pass: whether it found drift, what it repaired, how long it took. */
+  reconciled(pass: { drift: boolean; queued: number; skipped: number; damped: number }, s: number) {
+    this.reconcilePasses.inc({ drift: String(pass.drift) });
+    for (const outcome of ['queued', 'skipped', 'damped'] as const)
+      this.reconcileRepairs.inc({ outcome }, pass[outcome]);
+    this.reconcileSeconds.set(s);
+  }
+
   webhookAnswered(event: string, seconds: number): void {
     this.webhook.observe({ event: this.events.has(event) ? event : 'other' }, seconds);
   }

@@ -1,7 +1,7 @@
 // The Store over either backend: the same SQL on PostgreSQL and PGlite.
 import type { z } from 'zod';
 import type { StateKey } from './state-key.js';
-import { forgetStates, getState, setState, takeState } from './state.js';
+import { claimTurn, forgetStates, getState, setState, takeState } from './state.js';
 import { storeEvents } from './events.js';
 import { createSession, deleteSession, getSession } from './sessions.js';
 import { admitDelivery, forgetDeliveries, gitObjects, keepGitObjects } from './deliveries.js';
@@ -267,6 +267,7 @@ export class SqlStore implements Store {
     takeState(this.db, key);
   readonly forgetStates = (prefix: string, olderThan: Date): Promise<number> =>
     forgetStates(this.db, prefix, olderThan);
+  readonly claimTurn = (name: string, everyMs: number) => claimTurn(this.db, name, everyMs);
   readonly putWrite = (write: NewWrite, again: boolean): Promise<WriteRecord> =>
     putWrite(this.db, write, again);
   readonly claimWrite = (

@@ -56,3 +56,14 @@ export async function forgetStates(
   );
   return rows.length;
 }
+
+export async function claimTurn(db: Queryable, name: string, everyMs: number): Promise<boolean> {
+  const rows = await db.query<{ key: string }>(
+    `insert into kindler_state (key, value, updated_at) values ($1, '{}'::jsonb, now())
+     on conflict (key) do update set updated_at = now()
+       where kindler_state.updated_at <= now() - $2::float8 * interval '1 millisecond'
+     returning key`,
+    [`turn:${name}`, everyMs],
+  );
+  return rows.length > 0;
+}

@@ -227,6 +227,11 @@ export interface StateStore {
   takeState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null>;
   /** Removes the documents under `prefix` last written before `olderThan`; how many. */
   forgetStates(prefix: string, olderThan: Date): Promise<number>;
+  /**
+   * Takes the turn of periodic work `name` when nobody took it in the last `everyMs`: of the
+   * processes asking, one gets it per period.
+   */
+  claimTurn(name: string, everyMs: number): Promise<boolean>;
 }
 
 /**

@@ -7,7 +7,9 @@ import {
   type EnvName,
   type Environment,
   type Operation,
+  type EnvironmentHealth,
 } from '../domain/index.js';
+import { keptHealth } from '../consistency/health.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
 import { LATEST_REPORT } from '../consistency/check.js';
 import type { Runtime } from '../runtime.js';
@@ -35,6 +37,8 @@ export interface EnvironmentView {
   sourceUrl: string | null;
   /** A pull request's head the branch holds: repository, commit, since when. */
   deployed: { repo: string; sha: string; at: string } | null;
+  /** How it is, as the reconcile loop last saw it; null before its first look (or degraded). */
+  health: EnvironmentHealth | null;
 }
 
 /** A write to GitHub that has not been taken. */
@@ -55,7 +59,11 @@ export interface Degradation {
 }
 export type Read<T> = ({ degraded: false } & T) | (Degradation & T);
 
-export function viewOf(env: Environment | EnvironmentRecord, urls: UrlSettings): EnvironmentView {
+export function viewOf(
+  env: Environment | EnvironmentRecord,
+  urls: UrlSettings,
+  health: Record<string, EnvironmentHealth> = {},
+): EnvironmentView {
   const full = 'status' in env ? env : null;
   return {
     name: env.name,
@@ -76,6 +84,7 @@ export function viewOf(env: Environment | EnvironmentRecord, urls: UrlSettings):
       full?.source && full.deployed
         ? { repo: full.source.repo, sha: full.deployed.sha, at: full.deployed.at.toISOString() }
         : null,
+    health: health[env.name] ?? null,
   };
 }
 
@@ -91,8 +100,11 @@ export class DashboardData {
   ): Promise<Read<{ environments: EnvironmentView[]; next: string | null }>> {
     return this.read(
       async () => {
-        const { environments, next } = await this.rt.store.pageEnvironments(page);
-        return { environments: environments.map((e) => viewOf(e, this.rt.urls)), next };
+        const [{ environments, next }, health] = await Promise.all([
+          this.rt.store.pageEnvironments(page),
+          keptHealth(this.rt.store),
+        ]);
+        return { environments: environments.map((e) => viewOf(e, this.rt.urls, health)), next };
       },
       (records) => {
         const sorted = records
@@ -113,12 +125,12 @@ export class DashboardData {
   ): Promise<Read<{ environment: EnvironmentView; operations: Operation[] }> | null> {
     const result = await this.read(
       async () => {
-        const env = await this.rt.store.getEnvironment(name);
-        const operations = await this.rt.store.listOperations({
-          envName: name as EnvName,
-          limit: 20,
-        });
-        return { environment: env ? viewOf(env, this.rt.urls) : null, operations };
+        const [env, operations, health] = await Promise.all([
+          this.rt.store.getEnvironment(name),
+          this.rt.store.listOperations({ envName: name as EnvName, limit: 20 }),
+          keptHealth(this.rt.store),
+        ]);
+        return { environment: env ? viewOf(env, this.rt.urls, health) : null, operations };
       },
       (records) => {
         const record = records.find((r) => r.name === name);

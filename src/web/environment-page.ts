@@ -175,6 +175,8 @@ export function environmentFacts(
     <dd>${e.provider}</dd>
     <dt>status</dt>
     <dd class="s-${status}">${status}</dd>
+    <dt>health</dt>
+    <dd class="h-${e.health?.health ?? 'none'}">${healthText(e)}</dd>
     <dt>url</dt>
     <dd>${link(e.url, e.url)}</dd>
     <dt>ports</dt>
@@ -191,4 +193,22 @@ export function environmentFacts(
     <dd>${e.requestedBy ?? '–'}${from}</dd>
     ${deployed}${branch}${elsewhere}
   </dl>`;
+}
+
+/** An environment's health: the state, since when and why, then each part observed. */
+function healthText(env: EnvironmentView): Html {
+  const h = env.health;
+  if (!h) return html`not observed yet (the reconcile loop looks every KINDLER_DRIFT_INTERVAL)`;
+  const parts = h.parts
+    .filter((p) => p.state !== 'skipped')
+    .map((p) => {
+      const ms = p.latencyMs === undefined ? '' : ` (${p.latencyMs} ms)`;
+      return html`<li>${p.system}: ${p.state} — ${p.detail}${ms}</li>`;
+    });
+  const list = parts.length
+    ? html`<ul>
+        ${joinHtml(parts, '')}
+      </ul>`
+    : '';
+  return html`${h.health} since ${h.since}: ${h.reason}${list}`;
 }

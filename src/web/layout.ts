@@ -37,6 +37,9 @@ td.wrap { white-space: normal; }
 .s-failed, .s-delete_failed, .c-missing, .c-orphan, .c-mismatch, .st-failed, .inconsistent {
   color: var(--bad);
 }
+.h-degraded { color: var(--bad); }
+.h-healthy { color: var(--ok); }
+.h-progressing { color: var(--warn); }
 .s-creating, .s-deleting, .c-busy, .c-unknown, .st-running, .st-warning { color: var(--warn); }
 .muted, .c-skipped, .c-absent, .st-skipped, .st-pending { color: var(--muted); }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }

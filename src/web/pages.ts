@@ -16,6 +16,7 @@ const HEADINGS = [
   'name',
   'provider',
   'status',
+  'health',
   'http / https',
   'subnet',
   'url',
@@ -52,6 +53,9 @@ export function listPage(input: {
       <th scope="row">${envLink(e.name)}</th>
       <td>${e.provider}</td>
       <td class="s-${status}">${status}</td>
+      <td class="h-${e.health?.health ?? 'none'}" title="${e.health?.reason ?? 'not observed yet'}">
+        ${e.health?.health ?? '–'}
+      </td>
       <td>${e.httpPort} / ${e.httpsPort}</td>
       <td>${e.subnet ?? '–'}</td>
       <td>${link(e.url, e.url)}</td>

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { kindlerApp, receiveDelivery } from '../../src/github/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { envName } from '../../src/domain/index.js';
-import { driftMonitor } from '../../src/github/consistency.js';
+import { driftMonitor } from '../../src/github/drift.js';
 import { outboxOver } from '../../src/github/outbox.js';
 import { PermissionCache } from '../../src/github/permissions.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';

@@ -22,6 +22,14 @@ export interface GitHubCheckRun {
   name: string;
   updates: Record<string, unknown>[];
 }
+export interface GitHubIssue {
+  number: number;
+  repo: string;
+  title: string;
+  body: string;
+  labels: string[];
+  state: 'open' | 'closed';
+}
 export interface GitHubRequest {
   method: string;
   path: string;
@@ -38,6 +46,8 @@ export interface GitHubServer {
   comments: GitHubComment[];
   reactions: { repo: string; commentId: number; content: string; at: number }[];
   checkRuns: GitHubCheckRun[];
+  /** Issues the app opened (numbered from 500, apart from the issues tests comment on). */
+  issues: GitHubIssue[];
   /** `owner/repo:login` → permission (`none` when absent). */
   permissions: Record<string, string>;
   /** `owner/repo` → `.github/kindler.yml` text (404 when absent). */
@@ -115,6 +125,7 @@ export async function startGitHubServer(app: {
     comments: [],
     reactions: [],
     checkRuns: [],
+    issues: [],
     permissions: {},
     policies: {},
     uninstalled: new Set(),
@@ -261,6 +272,16 @@ export async function startGitHubServer(app: {
     });
   });
 
+  const issueJson = (i: GitHubIssue) => ({
+    id: 90_000 + i.number,
+    number: i.number,
+    title: i.title,
+    body: i.body,
+    state: i.state,
+    labels: i.labels.map((name) => ({ name })),
+    html_url: `https://github.test/${i.repo}/issues/${i.number}`,
+  });
+
   function route(
     method: string,
     path: string,
@@ -314,6 +335,30 @@ export async function startGitHubServer(app: {
           .filter((c) => c.repo === repo && c.issue === issue)
           .map((c) => ({ id: c.id, body: c.body })),
       ];
+    }
+    if (method === 'GET' && rest === '/issues')
+      return [200, state.issues.filter((i) => i.repo === repo).map(issueJson)];
+    if (method === 'POST' && rest === '/issues') {
+      const issue: GitHubIssue = {
+        number: 500 + state.issues.length,
+        repo,
+        title: String(body?.title),
+        body: String(body?.body ?? ''),
+        labels: ((body?.labels as string[] | undefined) ?? []).map(String),
+        state: 'open',
+      };
+      state.issues.push(issue);
+      return [201, issueJson(issue)];
+    }
+    if ((method === 'GET' || method === 'PATCH') && (m = rest.match(/^\/issues\/(\d+)$/))) {
+      const issue = state.issues.find((i) => i.repo === repo && i.number === Number(m![1]));
+      if (!issue) return [404, { message: 'Not Found' }];
+      if (method === 'PATCH') {
+        if (body?.title !== undefined) issue.title = String(body.title);
+        if (body?.body !== undefined) issue.body = String(body.body);
+        if (body?.state === 'open' || body?.state === 'closed') issue.state = body.state;
+      }
+      return [200, issueJson(issue)];
     }
     if (method === 'GET' && (m = rest.match(/^\/commits\/([^/]+)\/check-runs$/))) {
       const runs = state.checkRuns
