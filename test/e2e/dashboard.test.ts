@@ -75,6 +75,25 @@ const envView = z
       .object({ repo: z.string(), sha: z.string().regex(/^[0-9a-f]{40}$/), at: z.string() })
       .strict()
       .nullable(),
+    health: z
+      .object({
+        health: z.enum(['healthy', 'progressing', 'degraded', 'unknown']),
+        reason: z.string(),
+        since: z.string(),
+        checkedAt: z.string(),
+        parts: z.array(
+          z
+            .object({
+              system: z.enum(['argocd', 'portainer', 'app']),
+              state: z.enum(['healthy', 'progressing', 'degraded', 'unknown', 'skipped']),
+              detail: z.string(),
+              latencyMs: z.number().optional(),
+            })
+            .strict(),
+        ),
+      })
+      .strict()
+      .nullable(),
   })
   .strict();
 const degradedFields = {
@@ -303,14 +322,15 @@ describe('dashboard in headless Chromium', () => {
           ),
         ),
       );
-    expect(rows.map((r) => r.slice(0, 5))).toEqual([
-      ['dev', 'k3d', 'ready', '18090 / 18443', '10.101.0.0/16'],
-      ['web-kind', 'kind', 'creating', '18091 / 18444', '–'],
+    // Health is "–" until the reconcile loop has looked.
+    expect(rows.map((r) => r.slice(0, 6))).toEqual([
+      ['dev', 'k3d', 'ready', '–', '18090 / 18443', '10.101.0.0/16'],
+      ['web-kind', 'kind', 'creating', '–', '18091 / 18444', '–'],
     ]);
-    expect(rows[0]?.[5]).toBe('http://whoami.dev.example.test:18090');
-    expect(rows[0]?.[7]).toBe('in 3h');
-    expect(rows[0]?.[8]).toBe('octocat · source');
-    expect(rows[1]?.[8]).toBe('alice · cli');
+    expect(rows[0]?.[6]).toBe('http://whoami.dev.example.test:18090');
+    expect(rows[0]?.[8]).toBe('in 3h');
+    expect(rows[0]?.[9]).toBe('octocat · source');
+    expect(rows[1]?.[9]).toBe('alice · cli');
     await expect(page.locator('#consistency + p').innerText()).resolves.toContain(
       'Inconsistent: 1 difference (1 orphan)',
     );
@@ -493,12 +513,12 @@ describe('dashboard in headless Chromium', () => {
         trs.map((tr) =>
           [...tr.querySelectorAll('th,td')]
             .map((c) => (c as unknown as { innerText: string }).innerText.trim())
-            .slice(0, 4),
+            .slice(0, 5),
         ),
       );
     expect(rows).toEqual([
-      ['dev', 'k3d', 'unknown', '18090 / 18443'],
-      ['web-kind', 'kind', 'unknown', '18091 / 18444'],
+      ['dev', 'k3d', 'unknown', '–', '18090 / 18443'],
+      ['web-kind', 'kind', 'unknown', '–', '18091 / 18444'],
     ]);
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-degraded.png'), fullPage: true });
     const api = await get('/kindler/api/environments');
