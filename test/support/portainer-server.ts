@@ -13,7 +13,16 @@ export interface PortainerServer {
   port: number;
   admin: { username: string; password: string } | null;
   apiKeys: Set<string>;
-  endpoints: { Id: number; Name: string; Type: number; EdgeKey: string; URL: string }[];
+  endpoints: {
+    Id: number;
+    Name: string;
+    Type: number;
+    EdgeKey: string;
+    URL: string;
+    /** Unix seconds of the Edge agent's last poll (0 until it polls: set it to play the agent). */
+    LastCheckInDate: number;
+    EdgeCheckinInterval: number;
+  }[];
   requests: string[];
   close(): Promise<void>;
 }
@@ -135,6 +144,8 @@ export async function startPortainerServer(): Promise<PortainerServer> {
           Type: 4,
           EdgeKey: edgeKey,
           URL: new URL(edgeUrl).host,
+          LastCheckInDate: 0,
+          EdgeCheckinInterval: Number(form.get('EdgeCheckinInterval') ?? 0),
         };
         state.endpoints.push(endpoint);
         return answer(res, 200, endpoint);
