@@ -152,7 +152,7 @@ export async function serve(
       await dashboard.close();
       await new Promise((resolve) => server.close(resolve));
       if (gitOnly) await new Promise((resolve) => gitOnly.close(resolve));
-      await github.loop()?.stop();
+      await github.stopLoops();
       await github.worker.stop();
     },
   };

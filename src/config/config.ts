@@ -7,7 +7,7 @@ import { parseInterval } from '../commands/duration.js';
 import { packageRoot } from '../system/package-root.js';
 import { gitServicePassword } from './git-service-password.js';
 import type { UrlSettings } from '../domain/index.js';
-import { pair, userOf, passwordOf } from './secrets.js';
+import { secretsOf } from './secrets.js';
 import { bootstrapSettings } from './devops-env.js';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -171,6 +171,21 @@ const schema = z.object({
   KINDLER_AUTO_REPAIR: z.enum(['off', 'non-destructive']).optional(),
   /** Automatic repairs of one environment in an hour before the loop leaves it to a person. */
   KINDLER_AUTO_REPAIR_MAX_PER_HOUR: z.coerce.number().int().min(1).default(3),
+  /**
+   * Where alerts go (an environment turned degraded, drifting too long, given up on): a JSON POST
+   * with a Slack-compatible `text`. Unset: no alerts.
+   */
+  KINDLER_NOTIFY_URL: z.string().url().optional(),
+  /** How long an environment may stay drifted before an alert says so. */
+  KINDLER_DRIFT_ALERT_AFTER: z
+    .string()
+    .default('1h')
+    .transform((text, ctx) => {
+      const parsed = parseInterval(text, 0);
+      if (parsed.ok) return parsed.ms ?? 0;
+      ctx.addIssue({ code: 'custom', message: parsed.reason });
+      return z.NEVER;
+    }),
   /** Finished operations older than this many days are forgotten (0: kept whatever their age). */
   KINDLER_HISTORY_DAYS: z.coerce.number().int().min(0).default(90),
   /** At most this many operations are kept per environment (0: no limit by count). */
@@ -264,27 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ...raw,
     dataDir,
     csvPath: path.join(dataDir, 'environments.csv'),
-    secrets: [
-      raw.GIT_PASSWORD,
-      raw.PORTAINER_API_KEY,
-      raw.PORTAINER_ADMIN_PASSWORD,
-      passwordOf(raw.DATABASE_URL),
-      passwordOf(raw.GIT_REPO_URL),
-      passwordOf(raw.ARGOCD_REPO_URL),
-      // Basic auth sends base64("user:password"): the pairs are secrets too.
-      pair(
-        raw.GIT_USERNAME ?? userOf(raw.GIT_REPO_URL),
-        raw.GIT_PASSWORD ?? passwordOf(raw.GIT_REPO_URL),
-      ),
-      pair(userOf(raw.ARGOCD_REPO_URL), passwordOf(raw.ARGOCD_REPO_URL)),
-      pair(raw.PORTAINER_ADMIN_USER, raw.PORTAINER_ADMIN_PASSWORD),
-      env.WEBHOOK_SECRET,
-      env.WEBHOOK_PROXY_URL, // whoever has the channel reads the deliveries
-      env.PRIVATE_KEY,
-      env.GITHUB_CLIENT_SECRET,
-      raw.KINDLER_DASHBOARD_TOKEN,
-      gitServicePassword(dataDir),
-    ].filter((s): s is string => typeof s === 'string' && s.length > 0),
+    secrets: secretsOf(raw, env, gitServicePassword(dataDir) ?? undefined),
   };
 }
 

@@ -8,6 +8,8 @@ import { LIMITS } from '../actions/index.js';
 import type { Policy } from '../commands/policy.js';
 import type { Config } from '../config/config.js';
 import { checkConsistency } from '../consistency/check.js';
+import { alertPayload, alertsOf, driftingSince, type Alert } from '../consistency/alerts.js';
+import { spell } from '../domain/index.js';
 import { autoRepair, type AutoRepair, type ReconcileResult } from '../consistency/reconcile.js';
 import type { RepairDeps } from '../consistency/repair.js';
 import { observeHealth, type HealthDeps } from '../consistency/health.js';
@@ -27,6 +29,9 @@ export interface MonitorDeps {
     policy: (octokit: GitHubClient) => Promise<Policy>;
   };
 }
+
+/** When each environment drifting now was first seen drifting. */
+const DRIFTING = stateKey('reconcile:drifting', z.record(z.string(), z.string()));
 
 /** The environments automatic repair has given up on, as last said. */
 const DAMPED = stateKey('reconcile:damped', z.array(z.string()));
@@ -48,8 +53,26 @@ export async function monitorPass(deps: MonitorDeps): Promise<ReconcileResult> {
     limit: LIMITS.repairsPerRequest,
     ...(issue && repo ? { reportTo: { repo, issueNumber: issue, url: null } } : {}),
   });
-  await sayGivenUp(deps, result, target, issue);
-  const { changes } = await observeHealth(rt);
+  const gaveUp = await sayGivenUp(deps, result, target, issue);
+  const { changes, health } = await observeHealth(rt);
+  const now = new Date();
+  const drifting = driftingSince(report, (await rt.store.getState(DRIFTING)) ?? {}, now);
+  await rt.store.setState(DRIFTING, drifting);
+  await raise(
+    deps,
+    alertsOf({
+      report,
+      changes,
+      health,
+      drifting,
+      gaveUp,
+      driftAfterMs: rt.config.KINDLER_DRIFT_ALERT_AFTER,
+      maxPerHour: rt.config.KINDLER_AUTO_REPAIR_MAX_PER_HOUR,
+      now,
+    }),
+    target,
+    issue,
+  );
   for (const c of changes)
     rt.log.info(
       { env: c.name, from: c.from, to: c.to },
@@ -83,7 +106,7 @@ async function sayGivenUp(
   result: ReconcileResult,
   target: GitHubTarget | null,
   issue: number | null,
-): Promise<void> {
+): Promise<string[]> {
   const before = new Set((await rt.store.getState(DAMPED)) ?? []);
   const fresh = result.damped.filter((name) => !before.has(name));
   if (fresh.length && target && issue) {
@@ -108,4 +131,42 @@ async function sayGivenUp(
   }
   if (fresh.length || result.damped.length !== before.size)
     await rt.store.setState(DAMPED, result.damped);
+  return fresh;
+}
+
+/**
+ * Records each alert for KINDLER_NOTIFY_URL (the notifications outbox delivers it) and says it on
+ * the drift issue when there is one — both keyed by the alert, so a pass run again says it once.
+ * (A give-up is said on the issue by sayGivenUp already.)
+ */
+async function raise(
+  { rt }: MonitorDeps,
+  alerts: Alert[],
+  target: GitHubTarget | null,
+  issue: number | null,
+): Promise<void> {
+  const repo = target ? `${target.repo.owner}/${target.repo.repo}` : null;
+  for (const alert of alerts) {
+    if (rt.config.KINDLER_NOTIFY_URL) {
+      const page = rt.config.KINDLER_PUBLIC_URL;
+      const links = {
+        console: page
+          ? `${page}/kindler/environments/${encodeURIComponent(alert.environment)}`
+          : null,
+        issue: repo && issue ? { repo, number: issue } : null,
+      };
+      if (await rt.store.notifications.record(alert.key, alertPayload(alert, links)))
+        rt.log.info({ alert: alert.key }, `alert: ${alert.what}`);
+    }
+    if (target && issue && alert.event !== 'gave_up')
+      await target.outbox.send(
+        {
+          kind: 'comment',
+          repo: target.repo,
+          issueNumber: issue,
+          body: `⚠ ${alert.what}. Fix: \`${spell(alert.fix, 'comment')}\``,
+        },
+        { client: target.octokit, key: `alert:${alert.key}` },
+      );
+  }
 }

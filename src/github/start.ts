@@ -12,7 +12,8 @@ import { Outbox } from './outbox.js';
 import type { GitHubClient } from './types.js';
 import { Worker } from './worker.js';
 import { OperationQueue, everyMinutes } from '../queue/operation-queue.js';
-import { everyTurn, type Turns } from '../queue/turns.js';
+import { everyTurn, type Stoppable } from '../queue/turns.js';
+import { Notifier } from '../server/notifier.js';
 import { DELIVERY_CONCURRENCY, receiveWebhook } from './intake.js';
 import { sweepExpiry } from './expiry.js';
 import { answerConsistency, type ConsistencyRequest } from './consistency.js';
@@ -73,8 +74,8 @@ export async function startGitHub(
   handler: Handler | null;
   worker: Worker;
   probot: Probot | null;
-  /** The reconcile loop of this process, when it runs one (stopped before the worker). */
-  loop: () => Turns | null;
+  /** Stops the reconcile loop and the alerts' delivery of this process (before the worker). */
+  stopLoops: () => Promise<void>;
   /** A GitHub user's permission for a verb, decided as for their comment (the console's API). */
   decide?: ConsoleAccess['decide'];
 }> {
@@ -89,16 +90,30 @@ export async function startGitHub(
   });
   // The reconcile loop, taken in turns among replicas (an earlier version's schedule removed).
   await queue.unschedule(DRIFT_SCHEDULE);
-  let loop: Turns | null = null;
+  const loops: Stoppable[] = [];
+  // Alerts go out from every process (each claims its own), every few seconds.
+  const notifyUrl = rt.config.KINDLER_NOTIFY_URL;
+  if (notifyUrl)
+    loops.push(
+      new Notifier(rt.store, notifyUrl, {
+        redact: (text) => rt.redactor.redact(text),
+        log: (line) => rt.log.warn(line),
+      }).every(5_000, logError('notify')),
+    );
   const reconcileEvery = (github?: MonitorDeps['github']) => {
     if (interval > 0)
-      loop = everyTurn(
-        rt.store,
-        'reconcile',
-        interval,
-        () => monitorPass({ rt, metrics, ...(github ? { github } : {}) }),
-        logError('reconcile'),
+      loops.push(
+        everyTurn(
+          rt.store,
+          'reconcile',
+          interval,
+          () => monitorPass({ rt, metrics, ...(github ? { github } : {}) }),
+          logError('reconcile'),
+        ),
       );
+  };
+  const stopLoops = async () => {
+    await Promise.all(loops.map((l) => l.stop()));
   };
   // From here on an operation recorded in this process has its job from the moment it exists.
   rt.store.enqueueWith(queue.enqueueIn);
@@ -121,7 +136,7 @@ export async function startGitHub(
     // Without the app nothing would work the GitHub schedules of an earlier configuration.
     for (const name of [EXPIRY_SCHEDULE, OUTBOX_SCHEDULE]) await queue.unschedule(name);
     reconcileEvery();
-    return { handler: null, worker, probot: null, loop: () => loop };
+    return { handler: null, worker, probot: null, stopLoops };
   }
   const probot = existing ?? createProbot({ env, overrides: { Octokit: KindlerOctokit } });
   const installationOf = (repo: RepoRef) => rt.store.getState(installationKey(repo));
@@ -255,5 +270,5 @@ export async function startGitHub(
             login,
           })
       : undefined;
-  return { handler, worker, probot, loop: () => loop, ...(decide ? { decide } : {}) };
+  return { handler, worker, probot, stopLoops, ...(decide ? { decide } : {}) };
 }

@@ -4,7 +4,7 @@
 // the task runs about once a period, at any period (pg-boss's schedules go no finer than a minute).
 import type { StateStore } from '../store/store.js';
 
-export interface Turns {
+export interface Stoppable {
   stop(): Promise<void>;
 }
 
@@ -14,7 +14,7 @@ export function everyTurn(
   everyMs: number,
   task: () => Promise<unknown>,
   onError: (error: unknown) => void,
-): Turns {
+): Stoppable {
   let running: Promise<unknown> | null = null;
   // Ticks of different processes drift apart: a turn is free a little before a whole period.
   const claimAfter = Math.max(1000, everyMs * 0.8);

@@ -267,6 +267,24 @@ export const MIGRATIONS: Migration[] = [
       'create index if not exists github_writes_finished on github_writes (state, updated_at)',
     ],
   },
+  {
+    version: '010_notifications',
+    statements: [
+      // Alerts for KINDLER_NOTIFY_URL, one per key (a change of state), kept until delivered.
+      `create table if not exists notifications (
+        key text primary key,
+        payload jsonb not null,
+        created_at timestamptz not null default now(),
+        attempts int not null default 0,
+        next_at timestamptz not null default now(),
+        lease_until timestamptz,
+        sent_at timestamptz,
+        last_error text
+      )`,
+      'create index if not exists notifications_due on notifications (next_at) ' +
+        'where sent_at is null',
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? '';

@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import type { StateKey } from './state-key.js';
 import { claimTurn, forgetStates, getState, setState, takeState } from './state.js';
+import { NotificationTable } from './notifications.js';
 import { storeEvents } from './events.js';
 import { createSession, deleteSession, getSession } from './sessions.js';
 import { admitDelivery, forgetDeliveries, gitObjects, keepGitObjects } from './deliveries.js';
@@ -85,6 +86,7 @@ import type {
 
 export class SqlStore implements Store {
   readonly backend: Db['backend'];
+  readonly notifications: NotificationTable;
   private enqueue: EnqueueIn | null = null;
 
   constructor(
@@ -92,6 +94,7 @@ export class SqlStore implements Store {
     private readonly ranges: AllocationRanges = DEFAULT_RANGES,
   ) {
     this.backend = db.backend;
+    this.notifications = new NotificationTable(db);
   }
 
   enqueueWith(enqueue: EnqueueIn | null): void {
@@ -275,13 +278,11 @@ export class SqlStore implements Store {
     owner: string,
     leaseMs: number,
   ): Promise<WriteRecord | null> => claimWrite(this.db, key, owner, leaseMs);
-
   readonly finishWrite = (
     key: string,
     owner: string,
     outcome: WriteOutcome,
   ): Promise<WriteRecord | null> => finishWrite(this.db, key, owner, outcome);
-
   readonly dueWrites = (limit: number): Promise<WriteRecord[]> => dueWrites(this.db, limit);
   readonly undeliveredWrites = (limit: number): Promise<WriteRecord[]> =>
     undeliveredWrites(this.db, limit);

@@ -2,6 +2,7 @@
 // DATABASE_URL is set, embedded PGlite under KINDLER_DATA_DIR otherwise.
 import { z } from 'zod';
 import type { StateKey } from './state-key.js';
+import type { NotificationStore } from './notifications.js';
 import type {
   DeploymentState,
   EnvName,
@@ -241,6 +242,8 @@ export interface StateStore {
 export interface Store
   extends EnvironmentStore, OperationStore, WriteLog, DeliveryStore, SessionStore, StateStore {
   readonly backend: 'postgres' | 'pglite';
+  /** Alerts for KINDLER_NOTIFY_URL, kept until delivered. */
+  readonly notifications: NotificationStore;
   /**
    * Applies pending migrations; safe when several processes call it at once. Returns versions
    * applied.

@@ -19,6 +19,8 @@ import { WEBHOOK_EVENTS } from '../../src/github/app.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { startHttpServer } from '../../src/server/http-server.js';
 import { Metrics } from '../../src/server/metrics.js';
+import { Notifier } from '../../src/server/notifier.js';
+import { monitorPass } from '../../src/github/monitor.js';
 import { dashboardHandler } from '../../src/web/handler.js';
 import { cliInProcess } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -39,6 +41,9 @@ describe('environment health', () => {
   let console: http.Server;
   let base: string;
   let metrics: Metrics;
+  // The alerts' receiver: answers 500 to the first POST, 200 after.
+  let receiver: http.Server;
+  const received: { status: number; body: Record<string, unknown> }[] = [];
 
   const application = (health: string, sync = 'Synced') =>
     kube.put('k3d-devops', {
@@ -84,8 +89,21 @@ describe('environment health', () => {
     });
     await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
     const port = (app.address() as AddressInfo).port;
+    receiver = http.createServer((req, res) => {
+      let raw = '';
+      req.on('data', (d: Buffer) => (raw += d.toString()));
+      req.on('end', () => {
+        const status = received.length === 0 ? 500 : 200;
+        received.push({ status, body: JSON.parse(raw) as Record<string, unknown> });
+        res.writeHead(status);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     db = await createTestDatabase();
     env = {
+      KINDLER_NOTIFY_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/T0/B0/secret-path`,
+      KINDLER_PUBLIC_URL: 'https://kindler.health.test',
       DATABASE_URL: db.url,
       KINDLER_DATA_DIR: path.join(tmp, 'data'),
       GIT_REPO_URL: path.join(tmp, 'gitops.git'),
@@ -123,6 +141,7 @@ describe('environment health', () => {
   afterAll(async () => {
     await new Promise((r) => console?.close(r));
     await new Promise((r) => app?.close(r));
+    await new Promise((r) => receiver?.close(r));
     await rt?.close();
     await portainer?.close();
     await kube?.close();
@@ -229,4 +248,34 @@ describe('environment health', () => {
       { name: 'web', from: 'degraded', to: 'healthy', reason: expect.any(String) },
     ]);
   });
+
+  it('alerts once when an environment turns degraded, delivered again after the receiver failed', async () => {
+    application('Healthy');
+    checkIn(1);
+    await monitorPass({ rt });
+    application('Degraded');
+    await monitorPass({ rt });
+    await monitorPass({ rt }); // seen again: no second alert
+    const notifier = new Notifier(rt.store, rt.config.KINDLER_NOTIFY_URL!, { redact: (t) => t });
+    expect(await notifier.pass()).toBe(0); // answered 500: kept
+    expect(await rt.store.notifications.pending()).toMatchObject({ count: 1 });
+    expect(await notifier.pass()).toBe(0); // not due yet (5 s later)
+    await new Promise((r) => setTimeout(r, 5_200));
+    expect(await notifier.pass()).toBe(1);
+    expect(await notifier.pass()).toBe(0);
+    expect(received.map((r) => r.status)).toEqual([500, 200]);
+    expect(received[1]!.body).toEqual(received[0]!.body);
+    expect(received[1]!.body).toMatchObject({
+      event: 'degraded',
+      environment: 'web',
+      what: 'web turned degraded (was healthy): argocd: whoami-web Synced/Degraded',
+      // The check also finds its branch missing (made by hand here): its fix is the one given.
+      fix: 'kindler sync web',
+      links: { console: 'https://kindler.health.test/kindler/environments/web', issue: null },
+      text:
+        '⚠ kindler: web turned degraded (was healthy): argocd: whoami-web Synced/Degraded. ' +
+        'Fix: `kindler sync web` — https://kindler.health.test/kindler/environments/web',
+    });
+    expect(await rt.store.notifications.pending()).toMatchObject({ count: 0 });
+  }, 20_000);
 });

@@ -5,6 +5,8 @@
 // is only reported; an environment whose repair does not hold is given up on, said once.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +26,9 @@ describe('the reconcile loop', () => {
   let env: Record<string, string>;
   let server: ServerProcess | null = null;
   let restore = () => undefined as void;
+  // The alerts' receiver (KINDLER_NOTIFY_URL): takes everything.
+  let receiver: http.Server;
+  const alerts: { event: string; environment: string; text: string }[] = [];
   const git = (...a: string[]) =>
     execFileSync('git', [`--git-dir=${path.join(world.tmp, 'gitops.git')}`, ...a], {
       encoding: 'utf8',
@@ -50,6 +55,16 @@ describe('the reconcile loop', () => {
       baseDomain: 'heal.test',
     });
     restore = world.fakes.apply();
+    receiver = http.createServer((req, res) => {
+      let raw = '';
+      req.on('data', (d: Buffer) => (raw += d.toString()));
+      req.on('end', () => {
+        alerts.push(JSON.parse(raw) as (typeof alerts)[number]);
+        res.writeHead(204);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     db = await createTestDatabase();
     client = new pg.Client({ connectionString: db.url });
     await client.connect();
@@ -59,6 +74,8 @@ describe('the reconcile loop', () => {
       KINDLER_DRIFT_INTERVAL: `${INTERVAL_S}s`,
       KINDLER_AUTO_REPAIR_MAX_PER_HOUR: '2',
       KINDLER_GITHUB_WRITE_GAP_MS: '20',
+      KINDLER_NOTIFY_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/alerts`,
+      KINDLER_DRIFT_ALERT_AFTER: '0',
     };
     const created = await cliInProcess(['create', 'web', '--no-portainer'], env);
     expect(created.code, created.stderr).toBe(0);
@@ -71,6 +88,7 @@ describe('the reconcile loop', () => {
     await db?.drop();
     restore();
     await world?.close();
+    await new Promise((r) => receiver?.close(r));
   });
 
   it('is off by default: drift is reported on the drift issue and nothing is repaired', async () => {
@@ -81,10 +99,30 @@ describe('the reconcile loop', () => {
       context,
     });
     expect(issue.body).toContain('`web`');
-    // Two more passes: still reported, never repaired.
+    // Drifting past KINDLER_DRIFT_ALERT_AFTER (0 here): told to the receiver and on the issue.
+    const drifted = () =>
+      world.github.comments.filter(
+        (c) => c.issue === issue.number && c.body.startsWith('⚠ web has drifted'),
+      );
+    await waitUntil('the drift alert', () => alerts.length > 0 && drifted().length > 0, {
+      timeoutMs: 3 * INTERVAL_S * 1000,
+      context,
+    });
+    // Two more passes: still reported, never repaired, told once.
     await new Promise((r) => setTimeout(r, 2 * INTERVAL_S * 1000));
     expect(hasBranch('web')).toBe(false);
     expect(await syncs('web')).toEqual([]);
+    expect(alerts).toEqual([
+      expect.objectContaining({
+        event: 'drifting',
+        environment: 'web',
+        text: expect.stringMatching(
+          /^⚠ kindler: web has drifted from the database for \d+ min\. Fix: `kindler sync web`$/,
+        ),
+      }),
+    ]);
+    expect(drifted()).toHaveLength(1);
+    expect(drifted()[0]!.body).toContain('Fix: `/env sync web`');
     await server.stop();
   }, 60_000);
 
@@ -152,6 +190,9 @@ describe('the reconcile loop', () => {
     expect(gaveUp()[0]!.body).toContain('`/env sync web`');
     expect(hasBranch('web')).toBe(false);
     expect(await syncs('web')).toHaveLength(2);
+    expect(alerts.filter((a) => a.event === 'gave_up')).toEqual([
+      expect.objectContaining({ environment: 'web' }),
+    ]);
     const metrics = await (await fetch(`${server!.base}/metrics`)).text();
     expect(metrics).toMatch(/kindler_reconcile_repairs_total\{outcome="damped"\} [1-9]/);
     expect(metrics).toMatch(/kindler_reconcile_passes_total\{drift="true"\} [1-9]/);
