@@ -46,6 +46,7 @@ const ALL = [
   '007_console_sessions',
   '008_actor_via',
   '009_github_limits',
+  '010_notifications',
 ];
 
 describe('migrations', () => {
