@@ -68,6 +68,8 @@ export interface Runtime {
   handlers: Record<SystemStep, StepHandler>;
   /** What each environment's health is read from (the reconcile loop's). */
   health: HealthObserver;
+  /** An environment's kubeconfig (a secret: never logged, sent only to who may change it). */
+  kubeconfigFor(env: Environment): Promise<string>;
   /** What an environment's branch should hold (deploy/ from the templates, or head `at`). */
   render: Render;
   refreshSnapshot(): Promise<void>;
@@ -243,6 +245,7 @@ export async function openRuntime(
         : null,
     handlers,
     health,
+    kubeconfigFor,
     render,
     refreshSnapshot,
     close: () => store.close(),

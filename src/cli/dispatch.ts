@@ -91,6 +91,10 @@ const COMMANDS: Record<
     read: async (deps, args, io) => (await read()).status(deps, args, io),
     check: flagsOnly(USAGE.status, {}, 'one'),
   },
+  kubeconfig: {
+    run: async (rt, args, io) => (await read()).kubeconfig(rt, args, io),
+    check: flagsOnly(USAGE.kubeconfig, {}, 'one'),
+  },
   check: {
     run: async (rt, args, io) => (await consistency()).check(rt, args, io),
     check: flagsOnly(USAGE.check, {}, 'none'),

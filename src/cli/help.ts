@@ -19,6 +19,7 @@ export const USAGE = {
 
   list: 'kindler list [--json]',
   status: 'kindler status <name> [--json]',
+  kubeconfig: 'kindler kubeconfig <name>',
 
   check: 'kindler check [--json]',
   sync: 'kindler sync [name…] [--json]',
@@ -46,6 +47,7 @@ const SUMMARY: Record<CommandName, string> = {
   extend: "push an environment's expiry back (never: it no longer expires)",
   list: 'list environments',
   status: 'show one environment and its last operation',
+  kubeconfig: "print an environment's kubeconfig (context <provider>-<name>)",
   check:
     'compare the database with Git, clusters, Portainer, Argo CD and HAProxy ' +
     '(exit 5 on differences)',

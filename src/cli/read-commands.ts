@@ -43,6 +43,20 @@ export async function status(rt: ReadDeps, args: string[], io: CliIo): Promise<n
   return EXIT.ok;
 }
 
+/** `kindler kubeconfig <name>`: the cluster's kubeconfig on stdout (to a file, or KUBECONFIG). */
+export async function kubeconfig(
+  rt: ReadDeps & Pick<Runtime, 'kubeconfigFor'>,
+  args: string[],
+  io: CliIo,
+): Promise<number> {
+  const { positionals } = parse(args, {}, USAGE.kubeconfig);
+  const name = nameArg(positionals, USAGE.kubeconfig);
+  const env = await rt.store.getEnvironment(name);
+  if (!env) throw notFound(name);
+  out(io, (await rt.kubeconfigFor(env)).trimEnd());
+  return EXIT.ok;
+}
+
 /** The same two commands answered from the CSV snapshot when the database cannot be reached. */
 export function degradedRead(
   command: 'list' | 'status',

@@ -4,7 +4,15 @@ import type { EnvName } from './env-name.js';
 import type { ProviderName } from './provider.js';
 
 /** Lifecycle status of an environment row (`clusters.status`). */
-export type EnvStatus = 'creating' | 'ready' | 'stopped' | 'failed' | 'deleting' | 'delete_failed';
+export const ENV_STATUSES = [
+  'creating',
+  'ready',
+  'stopped',
+  'failed',
+  'deleting',
+  'delete_failed',
+] as const;
+export type EnvStatus = (typeof ENV_STATUSES)[number];
 
 /** One row of `clusters`: the upstream Kindler columns plus ours. */
 /** A pull request's head an environment is rendered from. */

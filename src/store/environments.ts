@@ -12,7 +12,12 @@ import {
 } from '../domain/index.js';
 import { pgCode, pgConstraint, type Db, type Queryable } from './db.js';
 import { toEnvironment, type ClusterRow } from './rows.js';
-import type { EnvironmentPatch, EnvironmentRecord, ImportReport } from './store.js';
+import type {
+  EnvironmentPage,
+  EnvironmentPatch,
+  EnvironmentRecord,
+  ImportReport,
+} from './store.js';
 
 export interface Range {
   from: number;
@@ -210,15 +215,16 @@ export const isManagement = (name: string): boolean => name === MANAGEMENT_CLUST
 
 export async function pageEnvironments(
   db: Queryable,
-  page: {
-    after: string | null;
-    limit: number;
-  },
+  page: EnvironmentPage,
 ): Promise<{ environments: Environment[]; next: string | null }> {
+  // `q` holds DNS-label characters only (checked by the caller): no LIKE wildcard in it.
   const rows = await db.query<ClusterRow>(
     `${SELECT_CLUSTERS} where name <> 'devops' and ($1::text is null or name > $1)
+       and ($3::text is null or name like '%' || $3 || '%')
+       and ($4::text is null or status = $4)
+       and ($5::text[] is null or name = any($5))
      order by name limit $2`,
-    [page.after, page.limit + 1],
+    [page.after, page.limit + 1, page.q ?? null, page.status ?? null, page.names ?? null],
   );
   const environments = rows.slice(0, page.limit).map(toEnvironment);
   return {

@@ -74,6 +74,7 @@ import {
   type WriteRecord,
 } from './writes.js';
 import type {
+  EnvironmentPage,
   ConsoleSession,
   StoreEvent,
   EnqueueIn,
@@ -145,11 +146,7 @@ export class SqlStore implements Store {
   readonly getEnvironment = (name: string): Promise<Environment | null> =>
     getEnvironment(this.db, name);
   readonly listEnvironments = (): Promise<Environment[]> => listEnvironments(this.db);
-  readonly pageEnvironments = (page: {
-    after: string | null;
-    limit: number;
-  }): Promise<{ environments: Environment[]; next: string | null }> =>
-    pageEnvironments(this.db, page);
+  readonly pageEnvironments = (page: EnvironmentPage) => pageEnvironments(this.db, page);
   readonly listAllRows = (): Promise<Environment[]> => listAllRows(this.db);
   readonly updateEnvironment = (name: EnvName, patch: EnvironmentPatch): Promise<Environment> =>
     updateEnvironment(this.db, name, patch);

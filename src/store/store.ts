@@ -117,10 +117,9 @@ export interface EnvironmentStore {
    * read a page at a time, never rebuilt whole per request. `next` names where the next page
    * starts, null after the last.
    */
-  pageEnvironments(page: {
-    after: string | null;
-    limit: number;
-  }): Promise<{ environments: Environment[]; next: string | null }>;
+  pageEnvironments(
+    page: EnvironmentPage,
+  ): Promise<{ environments: Environment[]; next: string | null }>;
   /** Every row, the management cluster included (CSV export, allocation views). */
   listAllRows(): Promise<Environment[]>;
   updateEnvironment(name: EnvName, patch: EnvironmentPatch): Promise<Environment>;
@@ -217,6 +216,17 @@ export interface SessionStore {
   getSession(idHash: string): Promise<ConsoleSession | null>;
   /** Signs out: the session is gone for every replica. */
   deleteSession(idHash: string): Promise<void>;
+}
+
+/** A page of the environment list, optionally filtered (the console's search). */
+export interface EnvironmentPage {
+  after: string | null;
+  limit: number;
+  /** Names containing this (DNS-label characters only). */
+  q?: string | null;
+  status?: EnvStatus | null;
+  /** Only these names (the environments of one health). */
+  names?: string[] | null;
 }
 
 /** Small JSON documents kept under schema-carrying keys. */

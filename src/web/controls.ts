@@ -187,3 +187,12 @@ export function fixButton(viewer: Viewer, name: string, fix: NextCommand | null)
     )}`;
   return html` — next: <code>${spell(fix, 'cli')}</code>`;
 }
+
+/** A row's quick actions in the list: stop a ready environment, start a stopped one. */
+export function rowControls(viewer: Viewer, name: string, status: string | null): Html | '' {
+  const at = (action: string) => `/kindler/environments/${encodeURIComponent(name)}/${action}`;
+  if (status === 'ready' && viewer.allowed.has('stop')) return button(viewer, at('stop'), 'Stop');
+  if (status === 'stopped' && viewer.allowed.has('start'))
+    return button(viewer, at('start'), 'Start');
+  return '';
+}

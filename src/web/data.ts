@@ -8,6 +8,7 @@ import {
   type Environment,
   type Operation,
   type EnvironmentHealth,
+  type Health,
 } from '../domain/index.js';
 import { keptHealth } from '../consistency/health.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
@@ -15,7 +16,7 @@ import { LATEST_REPORT } from '../consistency/check.js';
 import type { Runtime } from '../runtime.js';
 import { readSnapshot } from '../store/csv-snapshot.js';
 import { isUnreachable } from '../store/db.js';
-import type { EnvironmentRecord } from '../store/store.js';
+import type { EnvironmentPage, EnvironmentRecord } from '../store/store.js';
 
 /**
  * One environment as the API documents it. Fields the CSV snapshot lacks are null when degraded.
@@ -88,27 +89,35 @@ export function viewOf(
   };
 }
 
+/** A page of the list as asked for: where it starts, how long, what it is filtered by. */
+export type ListPage = Omit<EnvironmentPage, 'names'> & { health?: Health | null };
+
 /** Environments per page, when the request does not say. */
 export const PAGE = 200;
 
 export class DashboardData {
   constructor(private readonly rt: Pick<Runtime, 'config' | 'redactor' | 'store' | 'urls'>) {}
 
-  /** One page of the environments in name order (see Store.pageEnvironments). */
+  /** One page of the environments in name order (see Store.pageEnvironments), filtered. */
   environments(
-    page: { after: string | null; limit: number } = { after: null, limit: PAGE },
+    page: ListPage = { after: null, limit: PAGE },
   ): Promise<Read<{ environments: EnvironmentView[]; next: string | null }>> {
     return this.read(
       async () => {
-        const [{ environments, next }, health] = await Promise.all([
-          this.rt.store.pageEnvironments(page),
-          keptHealth(this.rt.store),
-        ]);
+        const health = await keptHealth(this.rt.store);
+        const { environments, next } = await this.rt.store.pageEnvironments({
+          ...page,
+          names: page.health
+            ? Object.keys(health).filter((name) => health[name]?.health === page.health)
+            : null,
+        });
         return { environments: environments.map((e) => viewOf(e, this.rt.urls, health)), next };
       },
       (records) => {
+        // The snapshot knows names, not status or health: the name filter alone applies.
         const sorted = records
           .filter((r) => page.after === null || r.name > page.after)
+          .filter((r) => !page.q || r.name.includes(page.q))
           .sort((a, b) => (a.name < b.name ? -1 : 1));
         const shown = sorted.slice(0, page.limit);
         return {

@@ -5,7 +5,7 @@ import { NOBODY, environmentControls, fixButton, type Viewer } from './controls.
 import type { Degradation, EnvironmentView } from './data.js';
 import type { Html } from './html.js';
 import { html, joinHtml } from './html.js';
-import { age } from './sections.js';
+import { age, when } from './sections.js';
 import { layout, link, type Notice } from './layout.js';
 
 /**
@@ -44,6 +44,7 @@ export function operationSection(
   current: boolean,
   viewer: Viewer,
   web: string,
+  now: Date = new Date(),
 ): Html {
   const asked = op.trigger.actor
     ? html` by ${op.trigger.actor}${op.trigger.via === 'token' ? ' (dashboard token)' : ''}`
@@ -56,6 +57,9 @@ export function operationSection(
     op.checkRunId && op.trigger.repo
       ? html` · ${link(`${web}/${op.trigger.repo}/runs/${op.checkRunId}`, 'check run')}`
       : '';
+  const took = op.completedAt
+    ? ` · took ${((+new Date(op.completedAt) - +new Date(op.startedAt)) / 1000).toFixed(1)} s`
+    : '';
   const logs = stepLogs(op);
   const steps = op.steps.map((s) => {
     const lines = logs.get(s.step);
@@ -93,7 +97,8 @@ export function operationSection(
       <span class="${STATUS_CLASS[op.status] ?? 'st-running'}">${op.status}</span>
     </h3>
     <p class="muted">
-      ${op.trigger.source}${asked} · ${new Date(op.startedAt).toISOString()}${where}${run}
+      ${op.trigger.source}${asked} ·
+      ${when(new Date(op.startedAt).toISOString(), now)}${took}${where}${run}
     </p>
     <ol class="steps">
       ${joinHtml(steps)}
@@ -124,19 +129,29 @@ export function environmentPage(input: {
   const facts = e
     ? environmentFacts(e, input, now)
     : html`<p>This environment no longer exists; its history follows.</p>`;
-  const ops = input.operations.map((op, index) => operationSection(op, index === 0, viewer, web));
+  const ops = input.operations.map((op, index) =>
+    operationSection(op, index === 0, viewer, web, now),
+  );
+  // The latest operation open; the ones before it folded, a click away.
+  const older =
+    ops.length > 1
+      ? html`<details class="history">
+          <summary>${ops.length - 1} earlier operation${ops.length === 2 ? '' : 's'}</summary>
+          ${joinHtml(ops.slice(1))}
+        </details>`
+      : '';
   const history = input.degraded
     ? html`<p class="muted">
         Operation history is not available while the database is unreachable.
       </p>`
     : ops.length
-      ? joinHtml(ops)
+      ? html`${ops[0]!}${older}`
       : html`<p class="muted">No operations recorded.</p>`;
   const last = input.operations[0]?.status ?? null;
   const controls =
     e && !input.degraded ? environmentControls(viewer, input.name, e.status, last) : '';
   const body = html`<h2>${input.name}</h2>
-    ${facts} ${controls}
+    ${facts} ${e ? access(e, viewer) : ''} ${controls}
     <h2>Operations</h2>
     ${history}`;
   return layout(input.name, body, input.degraded, input.name, viewer, input.notice);
@@ -211,4 +226,19 @@ function healthText(env: EnvironmentView): Html {
       </ul>`
     : '';
   return html`${h.health} since ${h.since}: ${h.reason}${list}`;
+}
+
+/** How to reach the cluster: its kubectl context, and its kubeconfig for who may change it. */
+function access(e: EnvironmentView, viewer: Viewer): Html {
+  const context = `${e.provider}-${e.name}`;
+  const download = viewer.allowed.has('create')
+    ? html` ·
+        <a href="/kindler/environments/${encodeURIComponent(e.name)}/kubeconfig" download
+          >download its kubeconfig</a
+        >`
+    : '';
+  return html`<p>
+    <code>kubectl --context ${context} get pods -A</code> (or
+    <code>kindler kubeconfig ${e.name}</code>)${download}
+  </p>`;
 }

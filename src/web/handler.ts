@@ -10,17 +10,15 @@
 // Without a dashboard token an anonymous reader is served only from this machine (loopback).
 // Wrong tokens are throttled per address. Changes go through the console's API (console-api.ts:
 // POST and DELETE under /kindler/api/), judged by the same authority.
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { packageRoot } from '../system/package-root.js';
 import { LiveEvents } from './live.js';
+import { sendAsset } from './assets.js';
 import type http from 'node:http';
 import type { ActionRuntime } from '../actions/index.js';
 import type { Runtime } from '../runtime.js';
 import { readSmallBody, type Handler } from '../server/http-server.js';
 import type { Metrics } from '../server/metrics.js';
 import type { Verb } from '../commands/verbs.js';
-import { messageOf, type Operation } from '../domain/index.js';
+import { messageOf, type EnvName, type Operation } from '../domain/index.js';
 import {
   OPERATOR,
   allowedVerbs,
@@ -174,21 +172,33 @@ export function dashboardHandler(
         return true;
       },
     ],
+    [/^\/kindler\/assets\/([a-z.]+)$/, (m, _req, res) => sendAsset(res, m[1] as string)],
+    [/^\/kindler\/api\/(.+)$/, (m, _req, res, url) => jsonApi(m[1] as string, url, res, data)],
+    [/^\/kindler$/, (_m, req, res) => listing(req, res, 200, null)],
     [
-      /^\/kindler\/assets\/live\.js$/,
-      async (_m, _req, res) => {
+      /^\/kindler\/environments\/([^/]+)\/kubeconfig$/,
+      async (m, req, res) => {
+        const name = decodeName(m[1] as string);
+        const env = name === null ? null : await rt.store.getEnvironment(name as EnvName);
+        if (!env) return sendHtml(res, 404, notFoundPage(name ?? 'a malformed name', null));
+        // A credential to the cluster: for those who may change the environment, never cached.
+        if (!(await viewerOf(req, env.name)).allowed.has('create'))
+          return answerRefusal(res, '/kindler/environments', {
+            status: 403,
+            error: `only those who may change "${env.name}" download its kubeconfig`,
+          });
+        const yaml = await rt.kubeconfigFor(env);
         res
           .writeHead(200, {
-            'content-type': 'text/javascript; charset=utf-8',
-            'cache-control': 'no-cache',
+            'content-type': 'application/yaml; charset=utf-8',
+            'content-disposition': `attachment; filename="${env.provider}-${env.name}.kubeconfig"`,
+            'cache-control': 'no-store',
             'x-content-type-options': 'nosniff',
           })
-          .end(await liveScript());
+          .end(yaml);
         return true;
       },
     ],
-    [/^\/kindler\/api\/(.+)$/, (m, _req, res, url) => jsonApi(m[1] as string, url, res, data)],
-    [/^\/kindler$/, (_m, req, res) => listing(req, res, 200, null)],
     [
       /^\/kindler\/environments\/([^/]+)$/,
       async (m, req, res) => {
@@ -283,8 +293,3 @@ export function dashboardHandler(
   );
   return handler;
 }
-
-let script: Promise<string> | null = null;
-/** The page script, read once from the package (src/web/assets, copied next to the build). */
-const liveScript = () =>
-  (script ??= fs.readFile(path.join(packageRoot(), 'src/web/assets/live.js'), 'utf8'));

@@ -2,7 +2,8 @@
 // its operations, operations, the consistency report, what GitHub has not taken.
 import type http from 'node:http';
 import { json } from '../server/http-server.js';
-import { PAGE, type DashboardData } from './data.js';
+import { ENV_STATUSES, HEALTH_STATES, type EnvStatus, type Health } from '../domain/index.js';
+import { PAGE, type DashboardData, type ListPage } from './data.js';
 
 type Answer = [status: number, body: unknown];
 
@@ -72,12 +73,29 @@ export function limitOf(url: URL, fallback: number): number | { error: string } 
     : { error: 'limit must be a whole number from 1 to 1000' };
 }
 
-/** `?limit=&after=` of a list: the page asked for, or what is wrong with it. */
-export function pageOf(url: URL): { after: string | null; limit: number } | { error: string } {
+/**
+ * `?limit=&after=` of a list, and its filter (`q`: part of a name; `status`; `health`): the page
+ * asked for, or what is wrong with it.
+ */
+export function pageOf(url: URL): ListPage | { error: string } {
   const limit = limitOf(url, PAGE);
-  return typeof limit === 'number'
-    ? { after: url.searchParams.get('after') || null, limit }
-    : limit;
+  if (typeof limit !== 'number') return limit;
+  const q = url.searchParams.get('q')?.trim().toLowerCase() || null;
+  if (q !== null && !/^[a-z0-9-]{1,63}$/.test(q))
+    return { error: 'q is part of a name: lowercase letters, digits and hyphens' };
+  const status = url.searchParams.get('status') || null;
+  if (status !== null && !(ENV_STATUSES as readonly string[]).includes(status))
+    return { error: `status is one of ${ENV_STATUSES.join(', ')}` };
+  const health = url.searchParams.get('health') || null;
+  if (health !== null && !(HEALTH_STATES as readonly string[]).includes(health))
+    return { error: `health is one of ${HEALTH_STATES.join(', ')}` };
+  return {
+    after: url.searchParams.get('after') || null,
+    limit,
+    q,
+    status: status as EnvStatus | null,
+    health: health as Health | null,
+  };
 }
 
 /** A path segment decoded, or null when its percent-encoding is malformed (`%ZZ`). */

@@ -105,6 +105,7 @@ export function layout(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · kindler</title>
+<link rel="icon" href="/kindler/assets/favicon.svg" type="image/svg+xml">
 <style>${CSS}</style>
 </head>
 <body${live ? html` data-env="${live}"` : ''}>

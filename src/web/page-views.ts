@@ -79,6 +79,7 @@ export function pageViews(deps: PageViewDeps) {
         viewer,
         notice,
         values: shown.values,
+        filter: 'error' in page ? {} : { q: page.q, status: page.status, health: page.health },
       }),
     );
   };

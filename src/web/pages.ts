@@ -3,7 +3,9 @@
 // inside their own box). One small script (assets/live.js) keeps a page current while operations
 // run; everything works without it. Every value is escaped by the `html` template.
 import type { ConsistencyReport } from '../consistency/compare.js';
-import { NOBODY, listControls, type Viewer } from './controls.js';
+import { NOBODY, listControls, rowControls, type Viewer } from './controls.js';
+import { ENV_STATUSES, HEALTH_STATES } from '../domain/index.js';
+import type { Html } from './html.js';
 import type { Degradation, EnvironmentView, UndeliveredView } from './data.js';
 import { html } from './html.js';
 import { age, reportSection, scrollTable, undeliveredSection } from './sections.js';
@@ -23,6 +25,7 @@ const HEADINGS = [
   'age',
   'expires',
   'asked by',
+  'actions',
 ];
 
 export function listPage(input: {
@@ -39,11 +42,15 @@ export function listPage(input: {
   notice?: Notice | null;
   /** What a refused create form held, given back to it. */
   values?: Record<string, string>;
+  /** The list's filter, as asked for. */
+  filter?: ListFilter;
 }): string {
   const viewer = input.viewer ?? NOBODY;
   const now = input.now ?? new Date();
   const expires = (e: EnvironmentView) =>
     e.status === null ? '–' : e.pinned ? 'pinned' : e.expiresAt ? age(e.expiresAt, now) : 'never';
+  const created = (at: string | null) =>
+    at ? html`<time datetime="${at}" title="${at}">${age(at, now)}</time>` : '–';
   const rows = input.environments.map((e) => {
     const status = e.status ?? 'unknown';
     const source = e.sourceUrl
@@ -59,27 +66,32 @@ export function listPage(input: {
       <td>${e.httpPort} / ${e.httpsPort}</td>
       <td>${e.subnet ?? '–'}</td>
       <td>${link(e.url, e.url)}</td>
-      <td>${age(e.createdAt, now)}</td>
+      <td>${created(e.createdAt)}</td>
       <td>${expires(e)}</td>
       <td>${e.requestedBy ?? '–'}${source}</td>
+      <td>${rowControls(viewer, e.name, e.status)}</td>
     </tr>`;
   });
   const count = input.environments.length;
+  const filter = input.filter ?? {};
+  const filtered = Boolean(filter.q || filter.status || filter.health);
   const table = count
     ? scrollTable(`${count} environment${count === 1 ? '' : 's'}`, HEADINGS, rows)
-    : html`<p>
-        No environments yet. Create one with <code>/env create &lt;name&gt;</code> in an issue, or
-        <code>kindler create &lt;name&gt;</code>.
-      </p>`;
+    : filtered
+      ? html`<p>No environment matches. <a href="/kindler">Show all</a>.</p>`
+      : emptyState(viewer);
+  const params = new URLSearchParams(
+    Object.entries(filter).filter((e): e is [string, string] => Boolean(e[1])),
+  );
+  if (input.next) params.set('after', input.next);
   const next = input.next
     ? html`<p>
-        <a href="/kindler?after=${encodeURIComponent(input.next)}" rel="next"
-          >Next page after ${input.next} →</a
-        >
+        <a href="/kindler?${params.toString()}" rel="next">Next page after ${input.next} →</a>
       </p> `
     : '';
   const body = html`<h2 id="environments">Environments</h2>
-    ${table} ${next}${input.degraded ? '' : listControls(viewer, input.values)}
+    ${filterForm(filter)} ${table}
+    ${next}${input.degraded ? '' : listControls(viewer, input.values)}
     ${reportSection(input.report, input.degraded !== null)}
     ${undeliveredSection(input.undelivered ?? [], now)}`;
   return layout('environments', body, input.degraded, '', viewer, input.notice);
@@ -92,4 +104,50 @@ export function notFoundPage(name: string, degraded: Degradation | null): string
       <p>No environment named <code>${name}</code>. <a href="/kindler">All environments</a>.</p>`,
     degraded,
   );
+}
+
+export interface ListFilter {
+  q?: string | null | undefined;
+  status?: string | null | undefined;
+  health?: string | null | undefined;
+}
+
+/** Search and filter: a GET form, so a filtered list is a link to share. */
+function filterForm(filter: ListFilter): Html {
+  const select = (
+    id: string,
+    name: 'status' | 'health',
+    label: string,
+    values: readonly string[],
+  ) =>
+    html`<label for="${id}">${label}</label>
+      <select id="${id}" name="${name}">
+        <option value="">any</option>
+        ${values.map((v) =>
+          v === filter[name]
+            ? html`<option value="${v}" selected>${v}</option>`
+            : html`<option value="${v}">${v}</option>`,
+        )}
+      </select>`;
+  return html`<form method="get" action="/kindler" class="actions filter" role="search">
+    <label for="f-q">Search</label>
+    <input id="f-q" name="q" type="search" value="${filter.q ?? ''}" placeholder="name" />
+    ${select('f-status', 'status', 'Status', ENV_STATUSES)}
+    ${select('f-health', 'health', 'Health', HEALTH_STATES)}
+    <button type="submit">Filter</button>
+  </form>`;
+}
+
+/** No environments: how to make one, and how to be allowed to here. */
+function emptyState(viewer: Viewer): Html {
+  const how = viewer.allowed.has('create')
+    ? html`or with the form below.`
+    : viewer.signIn
+      ? html`or here once you <a href="/kindler/login">sign in with GitHub</a>.`
+      : html`or here once you open <code>/kindler?token=&lt;KINDLER_DASHBOARD_TOKEN&gt;</code> (or
+          send it as <code>Authorization: Bearer</code>).`;
+  return html`<p>
+    No environments yet. Create one with <code>/env create &lt;name&gt;</code> in an issue,
+    <code>kindler create &lt;name&gt;</code>, ${how}
+  </p>`;
 }

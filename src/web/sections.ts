@@ -110,3 +110,15 @@ export function age(from: string | null, now: Date): string {
           : `${Math.round(abs / 86_400)}d`;
   return s >= 0 ? text : `in ${text}`;
 }
+
+/**
+ * A time as people read it: how long ago (or until), with the instant in `datetime` — the page
+ * script shows it in the reader's own zone on hover; without the script, its UTC time.
+ */
+export function when(iso: string | null, now: Date): Html | string {
+  if (!iso) return '–';
+  const text = age(iso, now);
+  return html`<time datetime="${iso}" title="${iso}"
+    >${text.startsWith('in ') ? text : `${text} ago`}</time
+  >`;
+}

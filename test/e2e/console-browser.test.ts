@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { envName } from '../../src/domain/index.js';
+import { HEALTH } from '../../src/consistency/health.js';
 import { loadConfig } from '../../src/config/config.js';
 import { authorityFor } from '../../src/github/authority.js';
 import { PermissionCache } from '../../src/github/permissions.js';
@@ -76,6 +78,9 @@ describe.each(['postgres', 'embedded'] as const)('the web console on %s', (backe
     systems.during = () => new Promise((r) => setTimeout(r, 250));
     rt = {
       ...real,
+      // What `k3d kubeconfig get` would print (no cluster here).
+      kubeconfigFor: async (env) =>
+        `apiVersion: v1\nkind: Config\ncurrent-context: k3d-${env.name}\n`,
       handlers: systems.handlers,
       engine: new Engine({ store: real.store, handlers: systems.handlers, retryDelaysMs: [] }),
     };
@@ -197,6 +202,81 @@ describe.each(['postgres', 'embedded'] as const)('the web console on %s', (backe
     expect(await page.getByRole('alert').count()).toBe(0);
     expect(await page.getByLabel('Name').inputValue()).toBe('');
     expect(await rt.store.getEnvironment('main')).toBeNull();
+  });
+
+  it('searches and filters the list by name, status and health; a row stops from the list', async () => {
+    for (const name of ['alpha', 'beta']) {
+      const row = await rt.store.insertEnvironment({ name: envName(name), provider: 'k3d' });
+      await rt.store.updateEnvironment(row.name, { status: 'ready' });
+    }
+    const at = new Date().toISOString();
+    const seen = (health: 'healthy' | 'degraded', reason: string) => ({
+      health,
+      reason,
+      since: at,
+      checkedAt: at,
+      parts: [],
+    });
+    await rt.store.setState(HEALTH, {
+      alpha: seen('degraded', 'argocd: whoami-alpha Synced/Degraded'),
+      beta: seen('healthy', 'app: answered 200'),
+    });
+    const page = await signedIn('alice');
+    const names = () =>
+      page
+        .locator('table >> nth=0 >> tbody th')
+        .evaluateAll((ths) =>
+          ths.map((th) => (th as unknown as { innerText: string }).innerText.trim()),
+        );
+    const health = (name: string) =>
+      page.locator('table >> nth=0 >> tbody tr', { hasText: name }).locator('td').nth(2);
+    await expect.poll(names).toEqual(['alpha', 'beta']);
+    expect(await health('alpha').innerText()).toBe('degraded');
+    expect(await health('alpha').getAttribute('title')).toBe(
+      'argocd: whoami-alpha Synced/Degraded',
+    );
+    expect(await health('beta').innerText()).toBe('healthy');
+    await page.getByLabel('Search').fill('alp');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(`${base}/kindler?q=alp&status=&health=`);
+    await expect.poll(names).toEqual(['alpha']);
+    await page.getByLabel('Search').fill('');
+    await page.getByLabel('Health').selectOption('healthy');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/health=healthy/);
+    await expect.poll(names).toEqual(['beta']);
+    await page.getByLabel('Status').selectOption('stopped');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByText('No environment matches.').waitFor();
+    await shot(page, 'filtered');
+    // The cluster's kubeconfig: offered and sent to who may change it, refused to a reader.
+    await page.goto(`${base}/kindler/environments/alpha`);
+    await page.getByText('kubectl --context k3d-alpha get pods -A').waitFor();
+    const yaml = await page.request.get(`${base}/kindler/environments/alpha/kubeconfig`);
+    expect(yaml.status()).toBe(200);
+    expect(yaml.headers()['content-disposition']).toBe(
+      'attachment; filename="k3d-alpha.kubeconfig"',
+    );
+    expect(yaml.headers()['cache-control']).toBe('no-store');
+    expect(await yaml.text()).toContain('current-context: k3d-alpha');
+    const reader = await signedIn('rita');
+    await reader.goto(`${base}/kindler/environments/alpha`);
+    expect(await reader.getByText('download its kubeconfig').count()).toBe(0);
+    const refused = await reader.request.get(`${base}/kindler/environments/alpha/kubeconfig`);
+    expect(refused.status()).toBe(403);
+    expect(await refused.text()).not.toContain('current-context');
+    // A row's own action: Stop, from the list.
+    await page.goto(`${base}/kindler`);
+    await page
+      .locator('table >> nth=0 >> tbody tr', { hasText: 'beta' })
+      .getByRole('button', { name: 'Stop' })
+      .click();
+    await expect
+      .poll(async () => (await rt.store.getEnvironment(envName('beta')))?.status, {
+        timeout: 15_000,
+      })
+      .toBe('stopped');
+    for (const name of ['alpha', 'beta']) await rt.store.deleteEnvironment(envName(name));
   });
 
   it('a read-only user sees no controls, and the server refuses their forged POST', async () => {

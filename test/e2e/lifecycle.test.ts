@@ -124,6 +124,11 @@ describe.each(['postgres', 'embedded', 'pglite'] as const)(
       expect(until - Date.now()).toBeLessThan(24.1 * 3_600_000);
       const pinned = await cliInProcess(['extend', 'dev', 'never'], env);
       expect(pinned.stdout).toBe('"dev" no longer expires.\n');
+      // The cluster's kubeconfig, as the provider gives it (context k3d-dev).
+      const kube = await cliInProcess(['kubeconfig', 'dev'], env);
+      expect(kube.code, kube.stderr).toBe(0);
+      expect(kube.stdout).toMatch(/current-context: k3d-dev/);
+      expect((await cliInProcess(['kubeconfig', 'nope'], env)).code).toBe(3);
       expect(
         op.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`),
       ).toEqual([

@@ -11,6 +11,12 @@
   );
   let timer = null;
   let said = '';
+  // Times are written in UTC; each reader sees them in their own zone on hover.
+  const localTimes = () => {
+    for (const t of document.querySelectorAll('time[datetime]'))
+      t.title = new Date(t.dateTime).toLocaleString();
+  };
+  localTimes();
   const refresh = async () => {
     timer = null;
     const res = await fetch(location.href, { headers: { accept: 'text/html' } });
@@ -19,6 +25,7 @@
     const main = document.querySelector('main');
     const fresh = next.querySelector('main');
     if (main && fresh) main.replaceWith(fresh);
+    localTimes();
     if (announce && said) announce.textContent = said;
   };
   const onEvent = (e) => {
