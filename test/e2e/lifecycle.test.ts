@@ -125,9 +125,9 @@ describe.each(['postgres', 'embedded', 'pglite'] as const)(
       const pinned = await cliInProcess(['extend', 'dev', 'never'], env);
       expect(pinned.stdout).toBe('"dev" no longer expires.\n');
       // The cluster's kubeconfig, as the provider gives it (context k3d-dev).
-      const kube = await cliInProcess(['kubeconfig', 'dev'], env);
-      expect(kube.code, kube.stderr).toBe(0);
-      expect(kube.stdout).toMatch(/current-context: k3d-dev/);
+      const config = await cliInProcess(['kubeconfig', 'dev'], env);
+      expect(config.code, config.stderr).toBe(0);
+      expect(config.stdout).toMatch(/current-context: k3d-dev/);
       expect((await cliInProcess(['kubeconfig', 'nope'], env)).code).toBe(3);
       expect(
         op.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`),
