@@ -18,7 +18,7 @@ export interface ReconcileOptions {
   /** Operations one pass may record. */
   limit: number;
   /** Where the repairs report (the drift issue), besides the console. */
-  reportTo?: Pick<Trigger, 'repo' | 'issueNumber' | 'url'>;
+  reportTo?: Pick<Trigger, 'repo' | 'issueNumber' | 'url'> & { headSha?: string | null };
   now?: Date;
 }
 
@@ -95,7 +95,7 @@ export async function autoRepair(
       url: options.reportTo?.url ?? null,
       repo: options.reportTo?.repo ?? null,
       issueNumber: options.reportTo?.issueNumber ?? null,
-      headSha: null,
+      headSha: options.reportTo?.headSha ?? null,
     },
   });
   return { report, actions: [...plan.actions, ...skipped], operations: plan.operations, damped };

@@ -18,7 +18,7 @@ import { stateKey } from '../store/state-key.js';
 import type { Logger } from '../system/log.js';
 import type { GitHubTarget } from './consistency.js';
 import { driftMonitor } from './drift.js';
-import type { GitHubClient } from './types.js';
+import { defaultBranchHead, type GitHubClient } from './types.js';
 
 export interface MonitorDeps {
   rt: RepairDeps & HealthDeps & { config: Config; log: Logger };
@@ -51,7 +51,17 @@ export async function monitorPass(deps: MonitorDeps): Promise<ReconcileResult> {
     mode,
     maxPerHour: rt.config.KINDLER_AUTO_REPAIR_MAX_PER_HOUR,
     limit: LIMITS.repairsPerRequest,
-    ...(issue && repo ? { reportTo: { repo, issueNumber: issue, url: null } } : {}),
+    // A repair reports on the drift issue and as a check run on the config repository's head.
+    ...(issue && repo && target
+      ? {
+          reportTo: {
+            repo,
+            issueNumber: issue,
+            url: null,
+            headSha: mode === 'off' ? null : await defaultBranchHead(target.octokit, target.repo),
+          },
+        }
+      : {}),
   });
   const gaveUp = await sayGivenUp(deps, result, target, issue);
   const { changes, health } = await observeHealth(rt);

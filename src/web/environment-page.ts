@@ -231,7 +231,7 @@ function healthText(env: EnvironmentView): Html {
 /** How to reach the cluster: its kubectl context, and its kubeconfig for who may change it. */
 function access(e: EnvironmentView, viewer: Viewer): Html {
   const context = `${e.provider}-${e.name}`;
-  const download = viewer.allowed.has('create')
+  const download = viewer.allowed.has('delete')
     ? html` ·
         <a href="/kindler/environments/${encodeURIComponent(e.name)}/kubeconfig" download
           >download its kubeconfig</a

@@ -86,7 +86,8 @@ export function dashboardHandler(
     const session = await sessions.of(req);
     const verbs: Verb[] = name
       ? ['stop', 'start', 'retry', 'cancel', 'extend', 'delete']
-      : ['create', 'check', 'sync', 'prune'];
+      : // The list's rows offer stop and start (judged per environment again when pressed).
+        ['create', 'check', 'sync', 'prune', 'stop', 'start'];
     // A permission GitHub cannot tell us now offers no controls; the page still shows.
     const allowed = await allowedVerbs(rt.store, access, session, verbs, name).catch(
       () => new Set<Verb>(),
@@ -182,7 +183,7 @@ export function dashboardHandler(
         const env = name === null ? null : await rt.store.getEnvironment(name as EnvName);
         if (!env) return sendHtml(res, 404, notFoundPage(name ?? 'a malformed name', null));
         // A credential to the cluster: for those who may change the environment, never cached.
-        if (!(await viewerOf(req, env.name)).allowed.has('create'))
+        if (!(await viewerOf(req, env.name)).allowed.has('delete'))
           return answerRefusal(res, '/kindler/environments', {
             status: 403,
             error: `only those who may change "${env.name}" download its kubeconfig`,

@@ -143,7 +143,7 @@ function emptyState(viewer: Viewer): Html {
   const how = viewer.allowed.has('create')
     ? html`or with the form below.`
     : viewer.signIn
-      ? html`or here once you <a href="/kindler/login">sign in with GitHub</a>.`
+      ? html`or here once you <a href="/kindler/login">sign in</a>.`
       : html`or here once you open <code>/kindler?token=&lt;KINDLER_DASHBOARD_TOKEN&gt;</code> (or
           send it as <code>Authorization: Bearer</code>).`;
   return html`<p>

@@ -124,11 +124,6 @@ describe.each(['postgres', 'embedded', 'pglite'] as const)(
       expect(until - Date.now()).toBeLessThan(24.1 * 3_600_000);
       const pinned = await cliInProcess(['extend', 'dev', 'never'], env);
       expect(pinned.stdout).toBe('"dev" no longer expires.\n');
-      // The cluster's kubeconfig, as the provider gives it (context k3d-dev).
-      const config = await cliInProcess(['kubeconfig', 'dev'], env);
-      expect(config.code, config.stderr).toBe(0);
-      expect(config.stdout).toMatch(/current-context: k3d-dev/);
-      expect((await cliInProcess(['kubeconfig', 'nope'], env)).code).toBe(3);
       expect(
         op.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`),
       ).toEqual([
@@ -207,6 +202,11 @@ describe.each(['postgres', 'embedded', 'pglite'] as const)(
         ['k3d', 'kubeconfig', 'get', 'dev'],
         ['k3d', 'kubeconfig', 'get', 'dev'],
       ]);
+      // The cluster's kubeconfig, as the provider gives it (context k3d-dev).
+      const config = await cliInProcess(['kubeconfig', 'dev'], env);
+      expect(config.code, config.stderr).toBe(0);
+      expect(config.stdout).toMatch(/current-context: k3d-dev/);
+      expect((await cliInProcess(['kubeconfig', 'nope'], env)).code).toBe(3);
       const git = (...a: string[]) =>
         execFileSync('git', [`--git-dir=${path.join(tmp, 'gitops.git')}`, ...a], {
           encoding: 'utf8',

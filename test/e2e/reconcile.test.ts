@@ -153,6 +153,16 @@ describe('the reconcile loop', () => {
         ),
       { context },
     );
+    // …and as a check run on the config repository's head, like any operation.
+    await waitUntil(
+      'the check run of the repair',
+      () =>
+        world.github.checkRuns.find(
+          (r) =>
+            r.updates[0]?.head_sha === 'f'.repeat(40) && /web/.test(JSON.stringify(r.updates[0])),
+        ),
+      { context },
+    );
     // The orphan stays, reported: a prune is never automatic.
     await waitUntil('the orphan on the drift issue', () => drift()?.body.includes('`stray`'), {
       timeoutMs: 3 * INTERVAL_S * 1000,
