@@ -205,13 +205,14 @@ export function compare(
   }
 
   // Orphans: ours by name, claimed by no row.
-  for (const view of Object.values(views))
+  for (const view of Object.values(views)) {
+    // Every name a row may hold things under here: its own and the system's aliases of it.
+    const claimed = view.aliases
+      ? new Set([...inDb].flatMap((r) => [r, ...view.aliases!(r)]))
+      : inDb;
     for (const held of view.holdings()) {
       if (!candidate(held.name)) continue;
-      const claimed = view.claims
-        ? [...inDb].some((row) => view.claims?.(row, held))
-        : inDb.has(held.name);
-      if (claimed) continue;
+      if (claimed.has(held.name)) continue;
       rowFor(held.name, null);
       add({
         kind: 'orphan',
@@ -221,6 +222,7 @@ export function compare(
         fix: command('prune', held.name),
       });
     }
+  }
 
   const observed = STEPS.flatMap((step) => views[step].observations);
   const systems: SystemReport[] = [

@@ -83,7 +83,8 @@ export async function monitorPass(deps: MonitorDeps): Promise<ReconcileResult> {
     target,
     issue,
   );
-  for (const c of changes)
+  // Each turn of an environment's health (its first observation is no turn).
+  for (const c of changes.filter((c) => c.from !== null))
     rt.log.info(
       { env: c.name, from: c.from, to: c.to },
       `health of ${c.name}: ${c.from ?? 'new'} → ${c.to} (${c.reason})`,

@@ -67,9 +67,10 @@ export interface SystemView {
   /** Everything listed that could be an environment's; those no row claims are orphans. */
   holdings(): Holding[];
   /**
-   * Whether a row of this name claims the holding (a system may know an environment by an alias).
+   * The names a row's holdings may have here besides its own (a system may know an environment by
+   * an alias); a holding under none of any row's names is an orphan.
    */
-  claims?(row: string, holding: Holding): boolean;
+  aliases?(row: string): string[];
 }
 
 export interface StepContext {
@@ -123,7 +124,7 @@ export interface ListingJudge<T> {
   assess(want: Want, find: (name: string) => T | undefined): Omit<Finding, 'system'>[];
   /** How a person recognises an item that could be an environment's, or null when it never is. */
   what(item: T): string | null;
-  claims?(row: string, holding: Holding): boolean;
+  aliases?(row: string): string[];
   /** Why the row itself turns this system off (register_portainer false), or null. */
   skip?(env: Environment): string | null;
 }
@@ -148,6 +149,6 @@ export function listingView<T extends { name: string }>(
         const what = judge.what(item);
         return what === null ? [] : [{ system, name: item.name, what }];
       }),
-    ...(judge.claims ? { claims: judge.claims } : {}),
+    ...(judge.aliases ? { aliases: judge.aliases } : {}),
   };
 }

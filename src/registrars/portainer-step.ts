@@ -38,7 +38,7 @@ export function portainerView(observation: Observation<PortainerItem>): SystemVi
         : [{ kind: 'missing', detail: `no Portainer environment "${env.name}"`, fix: recreate }],
     what: (p) =>
       EDGE_TYPES.includes(p.type ?? 0) ? `Portainer environment "${p.name}" (#${p.id})` : null,
-    claims: (row, held) => row === held.name || legacyName(row) === held.name,
+    aliases: (row) => [legacyName(row)],
   });
 }
 

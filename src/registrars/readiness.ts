@@ -19,6 +19,12 @@ const ApplicationStatus = z.object({
     .optional(),
 });
 
+/**
+ * Probes reuse their connections: the reconcile loop asks every environment's entry — through the
+ * one gateway, mostly — each pass.
+ */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 32, timeout: 10_000 });
+
 export interface ReadySettings {
   /** Seconds; 0 skips the probe. */
   timeoutS: number;
@@ -90,7 +96,7 @@ export class ReadinessProbe {
     const strict = this.settings.argo !== null;
     const what = `GET ${url} (Host ${host})`;
     return new Promise((resolve) => {
-      const req = http.get(url, { headers: { host }, timeout: 5_000, signal }, (res) => {
+      const req = http.get(url, { headers: { host }, timeout: 5_000, signal, agent }, (res) => {
         res.resume();
         const code = res.statusCode ?? 0;
         const ok = strict ? code >= 200 && code < 300 : code > 0;
