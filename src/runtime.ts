@@ -2,6 +2,8 @@
 // CLI, the app and the dashboard all start here; tests pass overrides for what cannot run here.
 import {
   Failure,
+  configOf,
+  versionBy,
   type UrlSettings,
   Redactor,
   type Environment,
@@ -187,7 +189,10 @@ export async function openRuntime(
     });
   const handlers: Record<SystemStep, StepHandler> = {
     branch: new BranchStep(branches, render, config.GIT_DEFAULT_BRANCH, async (name, deployed) => {
-      await store.updateEnvironment(name, { deployed });
+      const env = await store.updateEnvironment(name, { deployed });
+      // A preview's new head is a version, asked by whoever asked the operation deploying it.
+      const op = await store.activeOperation(name);
+      if (op) await store.versions.record(name, configOf(env), versionBy(op.trigger, op.id));
     }),
     cluster: new ClusterStep(providers, new KindIngress(kubeconfigFor, config.KIND_INGRESS_IMAGE)),
     portainer: new PortainerStep(portainer, kubeconfigFor, config.PORTAINER_AGENT_IMAGE),

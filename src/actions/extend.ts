@@ -1,7 +1,13 @@
 // `extend <name> [duration|never]`: a later expiry, from now or from the expiry ahead, whichever is
 // later; `never` pins the environment (the expiry sweep leaves it alone).
 import type { CommandOf } from '../commands/verbs.js';
-import { extendedExpiry, notFound, type Environment } from '../domain/index.js';
+import {
+  configOf,
+  extendedExpiry,
+  notFound,
+  versionBy,
+  type Environment,
+} from '../domain/index.js';
 import type { ActionContext } from './context.js';
 
 export interface ExtendOutcome {
@@ -11,7 +17,7 @@ export interface ExtendOutcome {
 
 export async function extend(
   command: CommandOf<'extend'>,
-  ctx: Pick<ActionContext, 'store' | 'now'>,
+  ctx: Pick<ActionContext, 'store' | 'now' | 'trigger'>,
 ): Promise<ExtendOutcome> {
   const env = await ctx.store.getEnvironment(command.name);
   if (!env) throw notFound(command.name);
@@ -22,5 +28,6 @@ export async function extend(
       ? { expiresAt: null, pinned: true }
       : { expiresAt: extendedExpiry(env.expiresAt, command.durationMs, now) },
   );
+  await ctx.store.versions.record(env.name, configOf(environment), versionBy(ctx.trigger, null));
   return { verb: 'extend', environment };
 }

@@ -8,6 +8,7 @@ import { check } from './check.js';
 import type { ActionContext } from './context.js';
 import { extend } from './extend.js';
 import { help } from './help.js';
+import { history } from './history.js';
 import { list } from './list.js';
 import type { Outcome, OutcomeOf } from './outcome.js';
 import { prune } from './prune.js';
@@ -26,6 +27,7 @@ const ACTIONS: { [V in Verb]: Action<V> } = {
   retry,
   cancel,
   extend,
+  history,
   list,
   status,
   check,

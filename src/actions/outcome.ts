@@ -5,6 +5,7 @@ import type { CancelOutcome } from './cancel.js';
 import type { CheckOutcome } from './check.js';
 import type { ExtendOutcome } from './extend.js';
 import type { HelpOutcome } from './help.js';
+import type { HistoryOutcome } from './history.js';
 import type { ListOutcome } from './list.js';
 import type { PruneOutcome } from './prune.js';
 import type { StatusOutcome } from './status.js';
@@ -31,6 +32,7 @@ export type Outcome =
   | CheckOutcome
   | SyncOutcome
   | PruneOutcome
+  | HistoryOutcome
   | HelpOutcome;
 
 export type OutcomeOf<V extends Outcome['verb']> = OfVerb<Outcome, V>;

@@ -91,6 +91,10 @@ const COMMANDS: Record<
     read: async (deps, args, io) => (await read()).status(deps, args, io),
     check: flagsOnly(USAGE.status, {}, 'one'),
   },
+  history: {
+    read: async (deps, args, io) => (await read()).history(deps, args, io),
+    check: flagsOnly(USAGE.history, {}, 'one'),
+  },
   kubeconfig: {
     run: async (rt, args, io) => (await read()).kubeconfig(rt, args, io),
     check: flagsOnly(USAGE.kubeconfig, {}, 'one'),

@@ -20,6 +20,7 @@ export const USAGE = {
   list: 'kindler list [--json]',
   status: 'kindler status <name> [--json]',
   kubeconfig: 'kindler kubeconfig <name>',
+  history: 'kindler history <name> [--json]',
 
   check: 'kindler check [--json]',
   sync: 'kindler sync [name…] [--json]',
@@ -48,6 +49,7 @@ const SUMMARY: Record<CommandName, string> = {
   list: 'list environments',
   status: 'show one environment and its last operation',
   kubeconfig: "print an environment's kubeconfig (context <provider>-<name>)",
+  history: "list an environment's configuration versions, each with what it changed",
   check:
     'compare the database with Git, clusters, Portainer, Argo CD and HAProxy ' +
     '(exit 5 on differences)',

@@ -1,6 +1,7 @@
 // list and status read the store; when the database is unreachable they answer from the last CSV
 // snapshot with a visible "degraded" note (and exit code 4), never pretending all is well.
-import { Failure, checkEnvName, notFound } from '../domain/index.js';
+import { history as historyOf } from '../actions/history.js';
+import { Failure, checkEnvName, describeChanges, notFound } from '../domain/index.js';
 import { keptHealth } from '../consistency/health.js';
 import type { Runtime } from '../runtime.js';
 import type { EnvironmentRecord } from '../store/store.js';
@@ -40,6 +41,30 @@ export async function status(rt: ReadDeps, args: string[], io: CliIo): Promise<n
       `"${name}" no longer exists; its last operation was ${op?.kind} #${op?.id} (${op?.status}).`,
     );
   }
+  return EXIT.ok;
+}
+
+/** `kindler history <name>`: the configuration's versions, newest first, with what changed. */
+export async function history(rt: ReadDeps, args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, {}, USAGE.history);
+  const name = nameArg(positionals, USAGE.history);
+  const outcome = await historyOf({ verb: 'history', name }, rt);
+  if (values.json === true) out(io, JSON.stringify({ name, versions: outcome.versions }, null, 2));
+  else if (outcome.versions.length === 0) out(io, `"${name}" has no recorded versions yet.`);
+  else
+    out(
+      io,
+      table(
+        ['VERSION', 'WHEN', 'BY', 'VIA', 'WHAT CHANGED'],
+        outcome.versions.map((v) => [
+          String(v.version),
+          v.at.toISOString(),
+          v.actor ?? '-',
+          v.source,
+          describeChanges(v.changes, v.version === 1),
+        ]),
+      ),
+    );
   return EXIT.ok;
 }
 

@@ -14,10 +14,11 @@ export const VERBS = [
   'retry',
   'cancel',
   'extend',
+  'history',
   'help',
 ] as const;
 export type Verb = (typeof VERBS)[number];
-export const READ_ONLY_VERBS: readonly Verb[] = ['list', 'status', 'check', 'help'];
+export const READ_ONLY_VERBS: readonly Verb[] = ['list', 'status', 'check', 'history', 'help'];
 export const isReadOnly = (verb: Verb): boolean => READ_ONLY_VERBS.includes(verb);
 
 export type Command =
@@ -30,7 +31,7 @@ export type Command =
       haproxyRoute: boolean;
     }
   | { verb: 'delete' | 'stop' | 'start'; name: EnvName }
-  | { verb: 'status' | 'retry' | 'cancel'; name: EnvName }
+  | { verb: 'status' | 'retry' | 'cancel' | 'history'; name: EnvName }
   /** `durationMs` null: `never` (the environment is pinned). */
   | { verb: 'extend'; name: EnvName; durationMs: number | null }
   | { verb: 'list' | 'check' }
@@ -125,6 +126,12 @@ export const SPECS: Record<Verb, VerbSpec> = {
   extend: {
     args: '<name> [duration|never]',
     summary: 'push the expiry back (default 24h); never pins it',
+    flags: {},
+    needsName: true,
+  },
+  history: {
+    args: '<name>',
+    summary: "an environment's configuration versions, each with what it changed",
     flags: {},
     needsName: true,
   },

@@ -10,3 +10,4 @@ export * from './net.js';
 export * from './name-limits.js';
 export * from './next-command.js';
 export * from './health.js';
+export * from './version.js';

@@ -4,7 +4,12 @@
 import { isOperationOutcome, type Outcome, type OutcomeOf } from '../actions/index.js';
 import { sayCancel, sayExtend } from '../actions/say.js';
 import { helpText } from '../commands/usage.js';
-import { environmentUrl, type Operation, type UrlSettings } from '../domain/index.js';
+import {
+  describeChanges,
+  environmentUrl,
+  type Operation,
+  type UrlSettings,
+} from '../domain/index.js';
 import { renderActionsMarkdown, renderReportMarkdown } from './consistency-markdown.js';
 import { renderStatusComment } from './status-comment.js';
 import { inlineText } from './markdown.js';
@@ -20,6 +25,22 @@ export function commentAnswer(outcome: Outcome, quoted: string, urls: UrlSetting
       return quote(sayCancel(outcome, 'comment'));
     case 'extend':
       return quote(sayExtend(outcome, 'comment'));
+    case 'history':
+      return quote(
+        outcome.versions.length === 0
+          ? `\`${outcome.name}\` has no recorded versions yet.`
+          : [
+              `Versions of \`${outcome.name}\`, newest first:`,
+              '',
+              '| version | when | by | via | what changed |',
+              '|---|---|---|---|---|',
+              ...outcome.versions.map(
+                (v) =>
+                  `| ${v.version} | ${v.at.toISOString()} | ${v.actor ?? '–'} | ${v.source} | ` +
+                  `${inlineText(describeChanges(v.changes, v.version === 1), 300)} |`,
+              ),
+            ].join('\n'),
+      );
     case 'help':
       return { reply: helpText(outcome.topic) };
     case 'list':

@@ -3,6 +3,8 @@
 // the request cannot be taken. The engine (engine.ts) calls these; they are its, apart to read.
 import {
   command,
+  configOf,
+  versionBy,
   ACTIVE_STATUSES,
   Failure,
   stepsFor,
@@ -89,6 +91,7 @@ export async function requestCreate(
         `pf ${env.pfPort}${env.subnet ? `, subnet ${env.subnet}` : ''}`,
     };
     await e.store.saveStep(op.id, record);
+    await e.store.versions.record(env.name, configOf(env), versionBy(request.trigger, op.id));
     // The new row is in the CSV snapshot at once: a degraded `list` right after still shows it.
     await e.refreshDerived();
     return (await e.store.getOperation(op.id)) ?? op;

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { StateKey } from './state-key.js';
 import { claimTurn, forgetStates, getState, setState, takeState } from './state.js';
 import { NotificationTable } from './notifications.js';
+import { VersionTable } from './versions.js';
 import { storeEvents } from './events.js';
 import { createSession, deleteSession, getSession } from './sessions.js';
 import { admitDelivery, forgetDeliveries, gitObjects, keepGitObjects } from './deliveries.js';
@@ -88,6 +89,7 @@ import type {
 export class SqlStore implements Store {
   readonly backend: Db['backend'];
   readonly notifications: NotificationTable;
+  readonly versions: VersionTable;
   private enqueue: EnqueueIn | null = null;
 
   constructor(
@@ -96,6 +98,7 @@ export class SqlStore implements Store {
   ) {
     this.backend = db.backend;
     this.notifications = new NotificationTable(db);
+    this.versions = new VersionTable(db);
   }
 
   enqueueWith(enqueue: EnqueueIn | null): void {

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { StateKey } from './state-key.js';
 import type { NotificationStore } from './notifications.js';
+import type { VersionStore } from './versions.js';
 import type {
   DeploymentState,
   EnvName,
@@ -254,6 +255,8 @@ export interface Store
   readonly backend: 'postgres' | 'pglite';
   /** Alerts for KINDLER_NOTIFY_URL, kept until delivered. */
   readonly notifications: NotificationStore;
+  /** Every change of an environment's configuration. */
+  readonly versions: VersionStore;
   /**
    * Applies pending migrations; safe when several processes call it at once. Returns versions
    * applied.

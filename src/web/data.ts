@@ -2,6 +2,7 @@
 // reached, from the last CSV snapshot with `degraded: true` and the reason. Nothing is cached: the
 // next request after the database is back reads it again, no restart needed.
 import {
+  Failure,
   environmentUrl,
   type UrlSettings,
   type EnvName,
@@ -11,6 +12,7 @@ import {
   type Health,
 } from '../domain/index.js';
 import { keptHealth } from '../consistency/health.js';
+import { history, type HistoryOutcome } from '../actions/history.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
 import { LATEST_REPORT } from '../consistency/check.js';
 import type { Runtime } from '../runtime.js';
@@ -152,6 +154,14 @@ export class DashboardData {
     if (!result.environment && result.operations.length === 0) return null;
     // A deleted environment keeps its history: shown from its last operation.
     return result as Read<{ environment: EnvironmentView; operations: Operation[] }>;
+  }
+
+  /** An environment's configuration versions, newest first, each with what it changed. */
+  async versions(name: EnvName): Promise<HistoryOutcome | null> {
+    return history({ verb: 'history', name }, this.rt).catch((error: unknown) => {
+      if (error instanceof Failure && error.code === 'not_found') return null;
+      throw error;
+    });
   }
 
   operations(filter: {

@@ -1,11 +1,12 @@
 // One environment's page: its facts, its controls, its operations with their steps and logs.
-import type { Operation, StepState } from '../domain/index.js';
+import type { HistoryOutcome } from '../actions/history.js';
+import { describeChanges, type Operation, type StepState } from '../domain/index.js';
 import { hintFor } from '../lifecycle/hints.js';
 import { NOBODY, environmentControls, fixButton, type Viewer } from './controls.js';
 import type { Degradation, EnvironmentView } from './data.js';
 import type { Html } from './html.js';
 import { html, joinHtml } from './html.js';
-import { age, when } from './sections.js';
+import { age, scrollTable, when } from './sections.js';
 import { layout, link, type Notice } from './layout.js';
 
 /**
@@ -111,6 +112,8 @@ export function environmentPage(input: {
   name: string;
   environment: EnvironmentView | null;
   operations: Operation[];
+  /** Its configuration's versions, newest first. */
+  versions?: HistoryOutcome['versions'];
   degraded: Degradation | null;
   now?: Date;
   viewer?: Viewer;
@@ -153,7 +156,7 @@ export function environmentPage(input: {
   const body = html`<h2>${input.name}</h2>
     ${facts} ${e ? access(e, viewer) : ''} ${controls}
     <h2>Operations</h2>
-    ${history}`;
+    ${history} ${versionsSection(input.versions ?? [])}`;
   return layout(input.name, body, input.degraded, input.name, viewer, input.notice);
 }
 
@@ -241,4 +244,28 @@ function access(e: EnvironmentView, viewer: Viewer): Html {
     <code>kubectl --context ${context} get pods -A</code> (or
     <code>kindler kubeconfig ${e.name}</code>)${download}
   </p>`;
+}
+
+const VERSION_HEADINGS = ['version', 'when', 'by', 'via', 'what changed'];
+
+/** The configuration's versions, folded: each with when, who, where and what it changed. */
+function versionsSection(versions: HistoryOutcome['versions']): Html | '' {
+  if (versions.length === 0) return '';
+  const rows = versions.map(
+    (v) =>
+      html`<tr>
+        <th scope="row">${v.version}</th>
+        <td>${when(v.at.toISOString(), new Date())}</td>
+        <td>${v.actor ?? '–'}</td>
+        <td>${v.source}</td>
+        <td class="wrap">${describeChanges(v.changes, v.version === 1)}</td>
+      </tr>`,
+  );
+  return html`<details class="history" id="versions">
+    <summary>
+      <h2>History</h2>
+      (${versions.length} version${versions.length === 1 ? '' : 's'})
+    </summary>
+    ${scrollTable('configuration versions, newest first', VERSION_HEADINGS, rows)}
+  </details>`;
 }

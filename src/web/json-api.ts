@@ -2,7 +2,13 @@
 // its operations, operations, the consistency report, what GitHub has not taken.
 import type http from 'node:http';
 import { json } from '../server/http-server.js';
-import { ENV_STATUSES, HEALTH_STATES, type EnvStatus, type Health } from '../domain/index.js';
+import {
+  ENV_STATUSES,
+  HEALTH_STATES,
+  checkEnvName,
+  type EnvStatus,
+  type Health,
+} from '../domain/index.js';
 import { PAGE, type DashboardData, type ListPage } from './data.js';
 
 type Answer = [status: number, body: unknown];
@@ -22,6 +28,16 @@ const ROUTES: [RegExp, (m: RegExpExecArray, url: URL, data: DashboardData) => Pr
       if (name === null)
         return [400, { error: 'the name in the path is not valid percent-encoding' }];
       const found = await data.environment(name);
+      return found ? [200, found] : [404, { error: `no environment named "${name}"` }];
+    },
+  ],
+  [
+    /^environments\/([^/]+)\/versions$/,
+    async (m, _url, data) => {
+      const name = decodeName(m[1] as string);
+      const check = name === null ? null : checkEnvName(name);
+      if (!check?.ok) return [400, { error: 'the name in the path is not an environment name' }];
+      const found = await data.versions(check.name);
       return found ? [200, found] : [404, { error: `no environment named "${name}"` }];
     },
   ],
@@ -57,6 +73,7 @@ export async function jsonApi(
     routes: [
       'environments',
       'environments/<name>',
+      'environments/<name>/versions',
       'operations?env=&limit=',
       'consistency',
       'github-writes',

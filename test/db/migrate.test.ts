@@ -47,6 +47,7 @@ const ALL = [
   '008_actor_via',
   '009_github_limits',
   '010_notifications',
+  '011_environment_versions',
 ];
 
 describe('migrations', () => {

@@ -1,0 +1,82 @@
+// An environment's configuration as a version records it (what a change can change: provider,
+// registrations, expiry, a preview's deployed head), and what differs between two. Pure.
+import type { Environment } from './environment.js';
+import type { Trigger } from './operation.js';
+
+export interface EnvironmentConfig {
+  provider: string;
+  registerPortainer: boolean;
+  haproxyRoute: boolean;
+  expiresAt: string | null;
+  pinned: boolean;
+  /** The pull-request head the branch holds, for a preview. */
+  deployedSha: string | null;
+}
+
+export interface EnvironmentVersion {
+  name: string;
+  version: number;
+  at: Date;
+  actor: string | null;
+  via: string | null;
+  /** Where it was asked (a trigger source: cli, issue_comment, dashboard, monitor, …). */
+  source: string;
+  operationId: number | null;
+  config: EnvironmentConfig;
+}
+
+export interface ConfigChange {
+  field: keyof EnvironmentConfig;
+  from: unknown;
+  to: unknown;
+}
+
+/** The fields in the order they are told (a stored config's key order is the database's). */
+const CONFIG_FIELDS: (keyof EnvironmentConfig)[] = [
+  'provider',
+  'registerPortainer',
+  'haproxyRoute',
+  'expiresAt',
+  'pinned',
+  'deployedSha',
+];
+
+export function configOf(env: Environment): EnvironmentConfig {
+  return {
+    provider: env.provider,
+    registerPortainer: env.registerPortainer,
+    haproxyRoute: env.haproxyRoute,
+    expiresAt: env.expiresAt?.toISOString() ?? null,
+    pinned: env.pinned,
+    deployedSha: env.deployed?.sha ?? null,
+  };
+}
+
+/** What `after` changed of `before` (everything, for a first version). */
+export function configChanges(
+  before: EnvironmentConfig | null,
+  after: EnvironmentConfig,
+): ConfigChange[] {
+  return CONFIG_FIELDS.filter((field) => before === null || before[field] !== after[field]).map(
+    (field) => ({ field, from: before ? before[field] : null, to: after[field] }),
+  );
+}
+
+/** Who and what a version records as its cause: the trigger that asked, the operation it made. */
+export const versionBy = (trigger: Trigger, operationId: number | null) => ({
+  actor: trigger.actor,
+  via: trigger.via ?? null,
+  source: trigger.source,
+  operationId,
+});
+
+const shown = (value: unknown): string =>
+  value === null || value === undefined ? '–' : typeof value === 'string' ? value : String(value);
+
+/** A change in words: `haproxyRoute true → false`; a first version lists what it was made with. */
+export function describeChanges(changes: ConfigChange[], first: boolean): string {
+  if (first) return `made: ${changes.map((c) => `${c.field} ${shown(c.to)}`).join(', ')}`;
+  return changes.length
+    ? changes.map((c) => `${c.field} ${shown(c.from)} → ${shown(c.to)}`).join(', ')
+    : 'no change';
+}

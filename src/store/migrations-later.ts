@@ -1,0 +1,83 @@
+// Migrations from 007 on (migrations.ts applies them after its own, in order).
+
+export interface Migration {
+  version: string;
+  statements: string[];
+}
+
+export const LATER: Migration[] = [
+  {
+    version: '007_console_sessions',
+    statements: [
+      // Signed-in browsers: by the hash of the cookie's value (the value itself is never stored),
+      // with the CSRF token every change they send must carry. Shared by replicas, kept across
+      // restarts, gone at sign-out or expiry.
+      `create table if not exists console_sessions (
+        id_hash text primary key,
+        login text not null,
+        via text not null,
+        csrf text not null,
+        created_at timestamptz not null default now(),
+        expires_at timestamptz not null
+      )`,
+    ],
+  },
+  {
+    version: '008_actor_via',
+    statements: [
+      // How an operation's actor was established (github, token, cli): the local operator's token
+      // is never mistaken for a GitHub account of the same name.
+      'alter table operations add column if not exists actor_via text',
+    ],
+  },
+  {
+    version: '009_github_limits',
+    statements: [
+      // GitHub's limits per account, kept for every process: the next turn to write, and until
+      // when GitHub asked for no writes at all (retry-after, x-ratelimit-reset).
+      `create table if not exists github_limits (
+        scope text primary key,
+        next_write_at timestamptz not null,
+        blocked_until timestamptz
+      )`,
+      // Pruned by age on the queue's schedule.
+      'create index if not exists webhook_deliveries_received on webhook_deliveries (received_at)',
+      'create index if not exists github_writes_finished on github_writes (state, updated_at)',
+    ],
+  },
+  {
+    version: '010_notifications',
+    statements: [
+      // Alerts for KINDLER_NOTIFY_URL, one per key (a change of state), kept until delivered.
+      `create table if not exists notifications (
+        key text primary key,
+        payload jsonb not null,
+        created_at timestamptz not null default now(),
+        attempts int not null default 0,
+        next_at timestamptz not null default now(),
+        lease_until timestamptz,
+        sent_at timestamptz,
+        last_error text
+      )`,
+      'create index if not exists notifications_due on notifications (next_at) ' +
+        'where sent_at is null',
+    ],
+  },
+  {
+    version: '011_environment_versions',
+    statements: [
+      // Every change of an environment's configuration, append-only (store/versions.ts).
+      `create table if not exists environment_versions (
+        env_name text not null,
+        version int not null,
+        at timestamptz not null default now(),
+        actor text,
+        actor_via text,
+        source text not null,
+        operation_id int,
+        config jsonb not null,
+        primary key (env_name, version)
+      )`,
+    ],
+  },
+];
