@@ -5,7 +5,7 @@ import { spell, Failure, Redactor, messageOf } from '../domain/index.js';
 import type { Config } from '../config/config.js';
 import type { Runtime } from '../runtime.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { USAGE, type CommandName } from './help.js';
+import { AUDIT_FLAGS, USAGE, type CommandName } from './help.js';
 import { err, type CliIo } from './io.js';
 import { ownerAlive } from '../system/owner.js';
 import type { ReadDeps } from './read-commands.js';
@@ -90,6 +90,10 @@ const COMMANDS: Record<
   status: {
     read: async (deps, args, io) => (await read()).status(deps, args, io),
     check: flagsOnly(USAGE.status, {}, 'one'),
+  },
+  audit: {
+    read: async (deps, args, io) => (await read()).audit(deps, args, io),
+    check: flagsOnly(USAGE.audit, AUDIT_FLAGS, 'none'),
   },
   history: {
     read: async (deps, args, io) => (await read()).history(deps, args, io),

@@ -21,6 +21,7 @@ export const USAGE = {
   status: 'kindler status <name> [--json]',
   kubeconfig: 'kindler kubeconfig <name>',
   history: 'kindler history <name> [--json]',
+  audit: 'kindler audit [--actor <who>] [--env <name>] [--since 24h|<ISO time>] [--json]',
 
   check: 'kindler check [--json]',
   sync: 'kindler sync [name…] [--json]',
@@ -34,6 +35,14 @@ export const USAGE = {
   bootstrap: 'kindler bootstrap [--check] [--show-password] [--json]',
   teardown: 'kindler teardown [--confirm]',
 } as const;
+/** The flags of `kindler audit`. */
+export const AUDIT_FLAGS = {
+  actor: { type: 'string' },
+  env: { type: 'string' },
+  since: { type: 'string' },
+  limit: { type: 'string' },
+} as const;
+
 export type CommandName = keyof typeof USAGE;
 export const COMMANDS = Object.keys(USAGE) as CommandName[];
 
@@ -50,6 +59,7 @@ const SUMMARY: Record<CommandName, string> = {
   status: 'show one environment and its last operation',
   kubeconfig: "print an environment's kubeconfig (context <provider>-<name>)",
   history: "list an environment's configuration versions, each with what it changed",
+  audit: 'list every operation and version: who, where, what, with what outcome',
   check:
     'compare the database with Git, clusters, Portainer, Argo CD and HAProxy ' +
     '(exit 5 on differences)',

@@ -5,11 +5,12 @@ import { Failure, checkEnvName, describeChanges, notFound } from '../domain/inde
 import { keptHealth } from '../consistency/health.js';
 import type { Runtime } from '../runtime.js';
 import type { EnvironmentRecord } from '../store/store.js';
-import { nameArg, parse } from './args.js';
+import { auditQuery } from '../commands/audit-filter.js';
+import { nameArg, noPositionals, parse } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { environmentDetail, environmentsTable, table } from './format.js';
 import { err, out, type CliIo } from './io.js';
-import { USAGE } from './help.js';
+import { AUDIT_FLAGS, USAGE } from './help.js';
 
 /** What these commands use of the runtime: the store alone is opened for them. */
 export type ReadDeps = Pick<Runtime, 'store' | 'urls'>;
@@ -62,6 +63,38 @@ export async function history(rt: ReadDeps, args: string[], io: CliIo): Promise<
           v.actor ?? '-',
           v.source,
           describeChanges(v.changes, v.version === 1),
+        ]),
+      ),
+    );
+  return EXIT.ok;
+}
+
+/** `kindler audit`: every operation and version, newest first, filtered. */
+export async function audit(rt: ReadDeps, args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, AUDIT_FLAGS, USAGE.audit);
+  noPositionals(positionals, USAGE.audit);
+  const query = auditQuery({
+    actor: values.actor as string | undefined,
+    env: values.env as string | undefined,
+    since: values.since as string | undefined,
+    limit: values.limit as string | undefined,
+  });
+  if ('error' in query) throw new Failure('invalid_input', `${query.error}\nUsage: ${USAGE.audit}`);
+  const entries = await rt.store.versions.audit(query);
+  if (values.json === true) out(io, JSON.stringify({ entries }, null, 2));
+  else if (entries.length === 0) out(io, 'Nothing recorded matches.');
+  else
+    out(
+      io,
+      table(
+        ['WHEN', 'ENV', 'WHAT', 'OUTCOME', 'BY', 'VIA'],
+        entries.map((e) => [
+          e.at.toISOString(),
+          e.env,
+          e.operationId && e.type === 'operation' ? `${e.what} #${e.operationId}` : e.what,
+          e.outcome ?? '-',
+          e.actor ?? '-',
+          e.source,
         ]),
       ),
     );

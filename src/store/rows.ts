@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import {
   CREATE_STEPS,
+  ENV_STATUSES,
   DEPLOYMENT_STATES,
   OPERATION_KINDS,
   OPERATION_STATUSES,
@@ -55,14 +56,6 @@ export interface ClusterRow {
 
 const date = (v: Date | string | null): Date | null =>
   v === null ? null : v instanceof Date ? v : new Date(v);
-const ENV_STATUSES: EnvStatus[] = [
-  'creating',
-  'ready',
-  'stopped',
-  'failed',
-  'deleting',
-  'delete_failed',
-];
 
 export function toEnvironment(row: ClusterRow): Environment {
   return {
@@ -75,7 +68,9 @@ export function toEnvironment(row: ClusterRow): Environment {
     httpPort: row.http_port,
     httpsPort: row.https_port,
     serverIp: row.server_ip,
-    status: ENV_STATUSES.includes(row.status as EnvStatus) ? (row.status as EnvStatus) : 'ready',
+    status: (ENV_STATUSES as readonly string[]).includes(row.status)
+      ? (row.status as EnvStatus)
+      : 'ready',
     registerPortainer: row.register_portainer,
     haproxyRoute: row.haproxy_route,
     requestedBy: row.requested_by,

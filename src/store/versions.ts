@@ -16,6 +16,30 @@ export interface VersionStore {
   ): Promise<EnvironmentVersion | null>;
   /** The newest first. */
   list(name: string, limit?: number): Promise<EnvironmentVersion[]>;
+  /** The audit trail: every operation and every version, newest first, filtered. */
+  audit(filter: AuditFilter): Promise<AuditEntry[]>;
+}
+
+export interface AuditFilter {
+  actor?: string | null;
+  env?: string | null;
+  since?: Date | null;
+  limit: number;
+}
+
+/** One thing that happened: an operation (with its outcome) or a version of a configuration. */
+export interface AuditEntry {
+  type: 'operation' | 'version';
+  env: string;
+  at: Date;
+  actor: string | null;
+  via: string | null;
+  source: string;
+  /** `create`, `sync`, … for an operation; `version 3` for a version. */
+  what: string;
+  /** An operation's status; null for a version. */
+  outcome: string | null;
+  operationId: number | null;
 }
 
 interface Row {
@@ -67,6 +91,26 @@ export class VersionTable implements VersionStore {
         [name, made.version - KEEP_VERSIONS],
       );
     return toVersion(made);
+  }
+
+  async audit(filter: AuditFilter): Promise<AuditEntry[]> {
+    const rows = await this.db.query<AuditEntry>(
+      `select * from (
+         select 'operation' as type, cluster_name as env, started_at as at, actor,
+                actor_via as via, trigger_source as source, operation as what,
+                status as outcome, id as "operationId"
+           from operations
+         union all
+         select 'version', env_name, at, actor, actor_via, source, 'version ' || version, null,
+                operation_id
+           from environment_versions
+       ) a
+       where ($1::text is null or actor = $1) and ($2::text is null or env = $2)
+         and ($3::timestamptz is null or at >= $3)
+       order by at desc limit $4`,
+      [filter.actor ?? null, filter.env ?? null, filter.since ?? null, filter.limit],
+    );
+    return rows.map((r) => ({ ...r, at: new Date(r.at) }));
   }
 
   async list(name: string, limit = 50): Promise<EnvironmentVersion[]> {

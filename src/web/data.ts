@@ -19,6 +19,8 @@ import type { Runtime } from '../runtime.js';
 import { readSnapshot } from '../store/csv-snapshot.js';
 import { isUnreachable } from '../store/db.js';
 import type { EnvironmentPage, EnvironmentRecord } from '../store/store.js';
+import type { AuditEntry } from '../store/versions.js';
+import type { AuditQuery } from '../commands/audit-filter.js';
 
 /**
  * One environment as the API documents it. Fields the CSV snapshot lacks are null when degraded.
@@ -154,6 +156,11 @@ export class DashboardData {
     if (!result.environment && result.operations.length === 0) return null;
     // A deleted environment keeps its history: shown from its last operation.
     return result as Read<{ environment: EnvironmentView; operations: Operation[] }>;
+  }
+
+  /** The audit trail: every operation and version, newest first, as filtered. */
+  async audit(query: AuditQuery): Promise<{ entries: AuditEntry[] }> {
+    return { entries: await this.rt.store.versions.audit(query) };
   }
 
   /** An environment's configuration versions, newest first, each with what it changed. */

@@ -140,7 +140,7 @@ export function dashboardHandler(
     if (decision.allowed) return { principal };
     return { status: 403, error: decision.message.replace(/^@\S+, /, '') };
   };
-  const { listing, environment } = pageViews({
+  const { listing, environment, audit } = pageViews({
     data,
     store: rt.store,
     viewerOf,
@@ -176,6 +176,7 @@ export function dashboardHandler(
     [/^\/kindler\/assets\/([a-z.]+)$/, (m, _req, res) => sendAsset(res, m[1] as string)],
     [/^\/kindler\/api\/(.+)$/, (m, _req, res, url) => jsonApi(m[1] as string, url, res, data)],
     [/^\/kindler$/, (_m, req, res) => listing(req, res, 200, null)],
+    [/^\/kindler\/audit$/, (_m, req, res, url) => audit(req, res, url)],
     [
       /^\/kindler\/environments\/([^/]+)\/kubeconfig$/,
       async (m, req, res) => {

@@ -2,6 +2,7 @@
 // its operations, operations, the consistency report, what GitHub has not taken.
 import type http from 'node:http';
 import { json } from '../server/http-server.js';
+import { auditQuery } from '../commands/audit-filter.js';
 import {
   ENV_STATUSES,
   HEALTH_STATES,
@@ -50,6 +51,18 @@ const ROUTES: [RegExp, (m: RegExpExecArray, url: URL, data: DashboardData) => Pr
       return [200, await data.operations({ limit, ...(env ? { envName: env } : {}) })];
     },
   ],
+  [
+    /^audit$/,
+    async (_m, url, data) => {
+      const query = auditQuery({
+        actor: url.searchParams.get('actor'),
+        env: url.searchParams.get('env'),
+        since: url.searchParams.get('since'),
+        limit: url.searchParams.get('limit'),
+      });
+      return 'error' in query ? [400, query] : [200, await data.audit(query)];
+    },
+  ],
   [/^consistency$/, async (_m, _url, data) => [200, await data.consistency()]],
   [/^github-writes$/, async (_m, _url, data) => [200, await data.undelivered()]],
 ];
@@ -74,6 +87,7 @@ export async function jsonApi(
       'environments',
       'environments/<name>',
       'environments/<name>/versions',
+      'audit?actor=&env=&since=&limit=',
       'operations?env=&limit=',
       'consistency',
       'github-writes',

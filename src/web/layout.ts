@@ -110,7 +110,7 @@ export function layout(
 </head>
 <body${live ? html` data-env="${live}"` : ''}>
 <header><h1><a href="/kindler">kindler</a></h1><span class="muted">local Kubernetes environments,
-database first</span>${account(viewer)}</header>
+database first</span><a href="/kindler/audit">audit</a>${account(viewer)}</header>
 <main>
 ${banner}${said}${body}
 </main>

@@ -9,6 +9,8 @@ import { openPreview } from '../actions/index.js';
 import type { DashboardData } from './data.js';
 import { html } from './html.js';
 import { listPage, notFoundPage } from './pages.js';
+import { auditPage } from './audit-page.js';
+import { auditQuery } from '../commands/audit-filter.js';
 import { environmentPage } from './environment-page.js';
 import { pageOf } from './json-api.js';
 import { degradation, sendHtml } from './respond.js';
@@ -115,5 +117,21 @@ export function pageViews(deps: PageViewDeps) {
       }),
     );
   };
-  return { listing, environment };
+  /** Every operation and version, newest first, filtered as the query says. */
+  const audit = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
+    const given = (key: string) => url.searchParams.get(key);
+    const query = auditQuery({
+      actor: given('actor'),
+      env: given('env'),
+      since: given('since'),
+      limit: given('limit'),
+    });
+    const viewer = await deps.viewerOf(req, null);
+    if ('error' in query)
+      return sendHtml(res, 400, auditPage({ entries: [], filter: {}, viewer, error: query.error }));
+    const { entries } = await deps.data.audit(query);
+    const filter = { actor: given('actor'), env: given('env'), since: given('since') };
+    return sendHtml(res, 200, auditPage({ entries, filter, viewer, error: null }));
+  };
+  return { listing, environment, audit };
 }

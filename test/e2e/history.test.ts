@@ -132,4 +132,48 @@ describe('environment history', () => {
       await client.end();
     }
   });
+
+  it('audits every operation and version by who, where and since when, on every surface', async () => {
+    await perform(
+      { verb: 'extend', name: envName('dev'), durationMs: 3_600_000 },
+      contextOf(rt, {
+        source: 'dashboard',
+        actor: 'carol',
+        via: 'github',
+        url: null,
+        repo: null,
+        issueNumber: null,
+        headSha: null,
+      }),
+    );
+    const cli = await cliInProcess(['audit', '--actor', 'alice', '--json'], env);
+    expect(cli.code, cli.stderr).toBe(0);
+    const entries = (
+      JSON.parse(cli.stdout) as { entries: { type: string; what: string; actor: string }[] }
+    ).entries;
+    expect(entries.map((e) => `${e.type} ${e.what}`)).toEqual([
+      'version version 3',
+      'version version 2',
+      'version version 1',
+      'operation create',
+    ]);
+    expect(entries.every((e) => e.actor === 'alice')).toBe(true);
+    const text = await cliInProcess(['audit', '--env', 'dev', '--since', '1h'], env);
+    expect(text.stdout.split('\n')[0]).toMatch(/^WHEN\s+ENV\s+WHAT\s+OUTCOME\s+BY\s+VIA$/);
+    expect(text.stdout.split('\n')[1]).toMatch(/^\S+Z\s+dev\s+version 4\s+-\s+carol\s+dashboard$/);
+    expect(text.stdout).toMatch(/dev\s+create #\d+\s+success\s+alice\s+cli/);
+    const bad = await cliInProcess(['audit', '--since', 'yesterday'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('since is a duration back from now');
+    const api = (await (await fetch(`${base}/kindler/api/audit?actor=carol`)).json()) as {
+      entries: { what: string; source: string }[];
+    };
+    expect(api.entries).toEqual([
+      expect.objectContaining({ what: 'version 4', source: 'dashboard' }),
+    ]);
+    expect((await fetch(`${base}/kindler/api/audit?env=Bad_Name`)).status).toBe(400);
+    const page = await (await fetch(`${base}/kindler/audit?actor=alice`)).text();
+    expect(page).toContain('4 entries, newest first');
+    expect(page).toMatch(/create #\d+/);
+  });
 });
