@@ -1,10 +1,18 @@
 // The reconcile loop's pass: one consistency check, then — when automatic repair is on — a sync
-// operation for each environment whose systems lack what its row implies, requested by the loop
+// operation for each environment whose systems lack what its row implies (a start for a cluster
+// stopped while its row says it runs), requested by the loop
 // itself (actor `kindler`, trigger `monitor`) and run by the engine like any other. A sync creates
 // and updates, never deletes: orphans (prune) and clusters with other settings (recreate) are only
 // reported. An environment repaired automatically `maxPerHour` times in the last hour is left to a
 // person (damped), so a fix that does not hold does not run for ever.
-import { command, envName, type Operation, type Trigger } from '../domain/index.js';
+import {
+  classify,
+  command,
+  envName,
+  messageOf,
+  type Operation,
+  type Trigger,
+} from '../domain/index.js';
 import { checkConsistency } from './check.js';
 import type { ConsistencyReport } from './compare.js';
 import { requestSyncs, type RepairAction, type RepairDeps } from './repair.js';
@@ -36,7 +44,7 @@ const HOUR_MS = 3_600_000;
 
 /** Whether an operation is one of the loop's own repairs. */
 export const isAutoRepair = (op: Operation): boolean =>
-  op.kind === 'sync' && op.trigger.source === 'monitor';
+  (op.kind === 'sync' || op.kind === 'start') && op.trigger.source === 'monitor';
 
 /** A check, then its automatic repairs. */
 export async function reconcilePass(
@@ -84,19 +92,51 @@ export async function autoRepair(
     fix: command('sync', name),
   }));
   if (names.length === 0) return { report, actions: skipped, operations: [], damped };
+  const trigger: Trigger = {
+    source: 'monitor',
+    actor: MONITOR_ACTOR,
+    via: null,
+    url: options.reportTo?.url ?? null,
+    repo: options.reportTo?.repo ?? null,
+    issueNumber: options.reportTo?.issueNumber ?? null,
+    headSha: options.reportTo?.headSha ?? null,
+  };
+  // A cluster stopped while its row says it runs is started (what else it lacks, next pass).
+  const stopped = new Set(
+    report.discrepancies
+      .filter((d) => d.fix && 'verb' in d.fix && d.fix.verb === 'start')
+      .map((d) => d.name),
+  );
+  const started: Operation[] = [];
+  const startActions: RepairAction[] = [];
+  for (const name of names.filter((n) => stopped.has(n))) {
+    try {
+      started.push(await rt.engine.request({ kind: 'start', name: envName(name), trigger }));
+      startActions.push({ name, system: 'cluster', action: 'start', outcome: 'queued' });
+    } catch (error) {
+      if (classify(error) !== 'failure') throw error;
+      startActions.push({
+        name,
+        system: 'cluster',
+        action: 'start',
+        outcome: 'skipped',
+        detail: messageOf(error),
+      });
+    }
+  }
+  const rest = names.filter((n) => !stopped.has(n));
+  if (rest.length === 0)
+    return { report, actions: [...startActions, ...skipped], operations: started, damped };
   const plan = await requestSyncs(rt, {
-    names,
+    names: rest,
     report,
-    limit: options.limit,
-    trigger: {
-      source: 'monitor',
-      actor: MONITOR_ACTOR,
-      via: null,
-      url: options.reportTo?.url ?? null,
-      repo: options.reportTo?.repo ?? null,
-      issueNumber: options.reportTo?.issueNumber ?? null,
-      headSha: options.reportTo?.headSha ?? null,
-    },
+    limit: Math.max(0, options.limit - started.length),
+    trigger,
   });
-  return { report, actions: [...plan.actions, ...skipped], operations: plan.operations, damped };
+  return {
+    report,
+    actions: [...startActions, ...plan.actions, ...skipped],
+    operations: [...started, ...plan.operations],
+    damped,
+  };
 }

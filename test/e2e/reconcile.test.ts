@@ -173,17 +173,28 @@ describe('the reconcile loop', () => {
     expect(prunes.rows).toEqual([]);
   }, 90_000);
 
-  it('gives up on an environment repaired too often in an hour, and says so once', async () => {
-    // The second automatic repair within the hour is still made (KINDLER_AUTO_REPAIR_MAX_PER_HOUR=2).
-    git('update-ref', '-d', 'refs/heads/web');
+  it('starts a cluster stopped by hand, then gives up on an environment repaired too often in an hour, saying so once', async () => {
+    // The second automatic repair within the hour is still made (KINDLER_AUTO_REPAIR_MAX_PER_HOUR=2):
+    // a cluster stopped behind the database's back (the row says ready) is started.
+    const state = world.fakes.state();
+    state.k3d.web!.running = false;
+    fs.writeFileSync(path.join(world.fakes.stateDir, 'state.json'), JSON.stringify(state));
+    const starts = async () =>
+      (
+        await client.query<{ actor: string; trigger_source: string; status: string }>(
+          `select actor, trigger_source, status from operations
+            where cluster_name = 'web' and operation = 'start'`,
+        )
+      ).rows;
     await waitUntil(
-      'the second repair',
-      async () => (await syncs('web')).length === 2 && hasBranch('web'),
-      {
-        timeoutMs: 3 * INTERVAL_S * 1000,
-        context,
-      },
+      'the cluster started again',
+      async () =>
+        (await starts())[0]?.status === 'success' && world.fakes.state().k3d.web?.running !== false,
+      { timeoutMs: 3 * INTERVAL_S * 1000 + 10_000, context },
     );
+    expect(await starts()).toEqual([
+      { actor: 'kindler', trigger_source: 'monitor', status: 'success' },
+    ]);
     // The third is not: left to a person, said once on the drift issue however many passes follow.
     git('update-ref', '-d', 'refs/heads/web');
     const issue = drift()!;
@@ -199,7 +210,8 @@ describe('the reconcile loop', () => {
     expect(gaveUp()).toHaveLength(1);
     expect(gaveUp()[0]!.body).toContain('`/env sync web`');
     expect(hasBranch('web')).toBe(false);
-    expect(await syncs('web')).toHaveLength(2);
+    expect(await syncs('web')).toHaveLength(1);
+    expect(await starts()).toHaveLength(1);
     expect(alerts.filter((a) => a.event === 'gave_up')).toEqual([
       expect.objectContaining({ environment: 'web' }),
     ]);
