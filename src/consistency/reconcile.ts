@@ -26,7 +26,10 @@ export interface ReconcileOptions {
   /** Operations one pass may record. */
   limit: number;
   /** Where the repairs report (the drift issue), besides the console. */
-  reportTo?: Pick<Trigger, 'repo' | 'issueNumber' | 'url'> & { headSha?: string | null };
+  reportTo?: Pick<Trigger, 'repo' | 'issueNumber' | 'url'> & {
+    /** The commit a repair's check run goes on, asked only when there is a repair to make. */
+    headSha?: () => Promise<string | null>;
+  };
   now?: Date;
 }
 
@@ -99,7 +102,7 @@ export async function autoRepair(
     url: options.reportTo?.url ?? null,
     repo: options.reportTo?.repo ?? null,
     issueNumber: options.reportTo?.issueNumber ?? null,
-    headSha: options.reportTo?.headSha ?? null,
+    headSha: (await options.reportTo?.headSha?.()) ?? null,
   };
   // A cluster stopped while its row says it runs is started (what else it lacks, next pass).
   const stopped = new Set(

@@ -58,7 +58,7 @@ export async function monitorPass(deps: MonitorDeps): Promise<ReconcileResult> {
             repo,
             issueNumber: issue,
             url: null,
-            headSha: mode === 'off' ? null : await defaultBranchHead(target.octokit, target.repo),
+            headSha: () => defaultBranchHead(target.octokit, target.repo),
           },
         }
       : {}),

@@ -12,7 +12,7 @@ import { Outbox } from './outbox.js';
 import type { GitHubClient } from './types.js';
 import { Worker } from './worker.js';
 import { OperationQueue, everyMinutes } from '../queue/operation-queue.js';
-import { everyTurn, type Stoppable } from '../queue/turns.js';
+import { every, everyTurn, type Stoppable } from '../queue/turns.js';
 import { Notifier } from '../server/notifier.js';
 import { DELIVERY_CONCURRENCY, receiveWebhook } from './intake.js';
 import { sweepExpiry } from './expiry.js';
@@ -93,13 +93,13 @@ export async function startGitHub(
   const loops: Stoppable[] = [];
   // Alerts go out from every process (each claims its own), every few seconds.
   const notifyUrl = rt.config.KINDLER_NOTIFY_URL;
-  if (notifyUrl)
-    loops.push(
-      new Notifier(rt.store, notifyUrl, {
-        redact: (text) => rt.redactor.redact(text),
-        log: (line) => rt.log.warn(line),
-      }).every(5_000, logError('notify')),
-    );
+  const notifier =
+    notifyUrl &&
+    new Notifier(rt.store, notifyUrl, {
+      redact: (text) => rt.redactor.redact(text),
+      log: (line) => rt.log.warn(line),
+    });
+  if (notifier) loops.push(every(5_000, () => notifier.pass(), logError('notify')));
   const reconcileEvery = (github?: MonitorDeps['github']) => {
     if (interval > 0)
       loops.push(

@@ -15,18 +15,29 @@ export function everyTurn(
   task: () => Promise<unknown>,
   onError: (error: unknown) => void,
 ): Stoppable {
-  let running: Promise<unknown> | null = null;
   // Ticks of different processes drift apart: a turn is free a little before a whole period.
   const claimAfter = Math.max(1000, everyMs * 0.8);
-  const tick = () => {
-    if (running) return;
-    running = store
-      .claimTurn(name, claimAfter)
-      .then((mine) => (mine ? task() : undefined))
+  return every(
+    everyMs,
+    async () => {
+      if (await store.claimTurn(name, claimAfter)) await task();
+    },
+    onError,
+  );
+}
+
+/** Runs `task` every `everyMs` in this process, never two at once, until stopped. */
+export function every(
+  everyMs: number,
+  task: () => Promise<unknown>,
+  onError: (error: unknown) => void,
+): Stoppable {
+  let running: Promise<unknown> | null = null;
+  const timer = setInterval(() => {
+    running ??= task()
       .catch(onError)
       .finally(() => (running = null));
-  };
-  const timer = setInterval(tick, everyMs);
+  }, everyMs);
   timer.unref();
   return {
     async stop() {

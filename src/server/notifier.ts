@@ -52,21 +52,4 @@ export class Notifier {
       return this.options.redact(`no answer: ${(error as Error).message}`);
     }
   }
-
-  /** Passes every `everyMs` until stopped. */
-  every(everyMs: number, onError: (error: unknown) => void): { stop(): Promise<void> } {
-    let running: Promise<unknown> | null = null;
-    const timer = setInterval(() => {
-      running ??= this.pass()
-        .catch(onError)
-        .finally(() => (running = null));
-    }, everyMs);
-    timer.unref();
-    return {
-      async stop() {
-        clearInterval(timer);
-        await running;
-      },
-    };
-  }
 }
