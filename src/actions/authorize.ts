@@ -1,8 +1,9 @@
 // One rule for who may do what, on every surface: a command is judged as its verb, and a retry or
 // cancel also as the operation it resumes or stops (retrying a delete needs what delete needs);
-// extend changes an environment's life, so it needs what create needs, and a deploy is a pull
-// request's create carried on. `decide` is the surface's judge of one verb (the policy of the
-// config repository and the sender's permission there; the local operator may do everything).
+// extend and update change an environment's life, so they need what create needs (a rollback
+// what the update it amounts to needs), and a deploy is a pull request's create carried on.
+// `decide` is the surface's judge of one verb (the policy of the config repository and the
+// sender's permission there; the local operator may do everything).
 import type { Decision } from '../commands/policy.js';
 import { commandName, type Command, type Verb } from '../commands/verbs.js';
 import type { EnvName, Operation } from '../domain/index.js';
@@ -14,7 +15,9 @@ export type Decide = (verb: Verb) => Promise<Decision>;
 export function judgedAs(verb: Verb, resumes: Pick<Operation, 'kind'> | null): Verb[] {
   if ((verb === 'retry' || verb === 'cancel') && resumes)
     return [verb, resumes.kind === 'deploy' ? 'create' : resumes.kind];
-  if (verb === 'extend') return [verb, 'create'];
+  if (verb === 'extend' || verb === 'update') return [verb, 'create'];
+  // A rollback is the update it amounts to.
+  if (verb === 'rollback') return [verb, 'update', 'create'];
   return [verb];
 }
 

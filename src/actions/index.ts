@@ -14,8 +14,10 @@ import type { Outcome, OutcomeOf } from './outcome.js';
 import { prune } from './prune.js';
 import { record } from './record.js';
 import { retry } from './retry.js';
+import { rollback } from './rollback.js';
 import { status } from './status.js';
 import { sync } from './sync.js';
+import { update } from './update.js';
 
 type Action<V extends Verb> = (command: CommandOf<V>, ctx: ActionContext) => Promise<Outcome>;
 
@@ -27,6 +29,8 @@ const ACTIONS: { [V in Verb]: Action<V> } = {
   retry,
   cancel,
   extend,
+  update,
+  rollback,
   history,
   list,
   status,

@@ -11,13 +11,21 @@ import type { PruneOutcome } from './prune.js';
 import type { StatusOutcome } from './status.js';
 import type { SyncOutcome } from './sync.js';
 
-/** An operation recorded (create, delete, stop, start) or queued again (retry). */
+/** An operation recorded (create, delete, stop, start, update, rollback) or queued again. */
 export interface OperationOutcome {
-  verb: 'create' | 'delete' | 'stop' | 'start' | 'retry';
+  verb: 'create' | 'delete' | 'stop' | 'start' | 'retry' | 'update' | 'rollback';
   operation: Operation;
 }
 
-const OPERATION_VERBS: readonly string[] = ['create', 'delete', 'stop', 'start', 'retry'];
+const OPERATION_VERBS: readonly string[] = [
+  'create',
+  'delete',
+  'stop',
+  'start',
+  'retry',
+  'update',
+  'rollback',
+];
 
 /** Whether the outcome is an operation recorded or queued again (told by its own reports). */
 export const isOperationOutcome = (outcome: Outcome): outcome is OperationOutcome =>

@@ -83,6 +83,14 @@ const COMMANDS: Record<
     run: async (rt, args, io) => (await lifecycle()).extend(rt, args, io),
     check: async (args) => (await lifecycle()).extendArgs(args),
   },
+  update: {
+    run: async (rt, args, io) => (await lifecycle()).update(rt, args, io),
+    check: async (args) => (await lifecycle()).updateArgs(args),
+  },
+  rollback: {
+    run: async (rt, args, io) => (await lifecycle()).rollback(rt, args, io),
+    check: async (args) => (await lifecycle()).rollbackArgs(args),
+  },
   list: {
     read: async (deps, args, io) => (await read()).list(deps, args, io),
     check: flagsOnly(USAGE.list, {}, 'none'),

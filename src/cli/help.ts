@@ -9,13 +9,18 @@ import { packageRoot } from '../system/package-root.js';
 export const USAGE = {
   create:
     'kindler create <name> [k3d|kind | --provider k3d|kind] [--ttl 24h|never] [--no-portainer] ' +
-    '[--no-haproxy] [--json]',
+    '[--no-haproxy] [--servers N] [--agents N] [--json]',
   delete: 'kindler delete <name> [--json]',
   stop: 'kindler stop <name> [--json]',
   start: 'kindler start <name> [--json]',
   retry: 'kindler retry <name> [--json]',
   cancel: 'kindler cancel <name> [--json]',
   extend: 'kindler extend <name> [duration: 24h (the default), 3d, never] [--json]',
+  update:
+    'kindler update <name> [--ttl 24h|never] [--portainer|--no-portainer] ' +
+    '[--haproxy|--no-haproxy] [--provider k3d|kind] [--servers N] [--agents N] [--confirm] ' +
+    '[--json]',
+  rollback: 'kindler rollback <name> [version] [--confirm] [--json]',
 
   list: 'kindler list [--json]',
   status: 'kindler status <name> [--json]',
@@ -55,6 +60,10 @@ const SUMMARY: Record<CommandName, string> = {
   retry: 'resume the last failed or interrupted operation',
   cancel: 'stop the running operation after its current step',
   extend: "push an environment's expiry back (never: it no longer expires)",
+  update:
+    'change an environment in place, running only the steps the change needs (another provider ' +
+    'or node count recreates its cluster: --confirm)',
+  rollback: "apply an earlier version's configuration (default: the one before) as an update",
   list: 'list environments',
   status: 'show one environment and its last operation',
   kubeconfig: "print an environment's kubeconfig (context <provider>-<name>)",

@@ -10,7 +10,14 @@ import { err, out, type CliIo } from './io.js';
 import { workerName } from '../system/owner.js';
 import { progressPrinter } from './progress.js';
 import { parseDuration } from '../commands/duration.js';
-import { Failure, checkDerivedNames, ensures, environmentUrl } from '../domain/index.js';
+import {
+  Failure,
+  checkDerivedNames,
+  checkNodeCount,
+  ensures,
+  environmentUrl,
+} from '../domain/index.js';
+import { updatePatch, versionArg } from '../commands/parse.js';
 import { USAGE } from './help.js';
 
 /** What these commands use of the runtime. */
@@ -35,6 +42,8 @@ export function createArgs(args: string[]) {
       ttl: { type: 'string' },
       'no-portainer': { type: 'boolean' },
       'no-haproxy': { type: 'boolean' },
+      servers: { type: 'string' },
+      agents: { type: 'string' },
     },
     USAGE.create,
   );
@@ -53,7 +62,15 @@ export function createArgs(args: string[]) {
   const ttl =
     typeof values.ttl === 'string' ? parseDuration(values.ttl) : { ok: true as const, ms: null };
   if (!ttl.ok) throw new Failure('invalid_input', ttl.reason);
-  return { values, name, provider, ttlMs: ttl.ms };
+  const nodes: { servers?: number; agents?: number } = {};
+  for (const role of ['servers', 'agents'] as const) {
+    const raw = values[role];
+    if (typeof raw !== 'string') continue;
+    const refused = checkNodeCount(role, raw);
+    if (refused) throw new Failure('invalid_input', `${refused}\nUsage: ${USAGE.create}`);
+    nodes[role] = Number(raw);
+  }
+  return { values, name, provider, ttlMs: ttl.ms, nodes };
 }
 
 /** The arguments of a command that takes one environment name. */
@@ -63,7 +80,7 @@ export const nameOnly = (usage: string) => (args: string[]) => {
 };
 
 export async function create(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
-  const { values, name, provider, ttlMs } = createArgs(args);
+  const { values, name, provider, ttlMs, nodes } = createArgs(args);
   const { operation } = await perform(
     {
       verb: 'create',
@@ -72,6 +89,7 @@ export async function create(rt: LifecycleDeps, args: string[], io: CliIo): Prom
       ttlMs,
       registerPortainer: values['no-portainer'] !== true,
       haproxyRoute: values['no-haproxy'] !== true,
+      ...nodes,
     },
     contextOf(rt, cliTrigger(io)),
   );
@@ -105,6 +123,71 @@ export async function extend(rt: LifecycleDeps, args: string[], io: CliIo): Prom
   if (values.json === true) out(io, JSON.stringify({ environment: outcome.environment }, null, 2));
   else out(io, sayExtend(outcome, 'cli'));
   return EXIT.ok;
+}
+
+const UPDATE_FLAGS = {
+  ttl: { type: 'string' },
+  portainer: { type: 'boolean' },
+  'no-portainer': { type: 'boolean' },
+  haproxy: { type: 'boolean' },
+  'no-haproxy': { type: 'boolean' },
+  provider: { type: 'string', short: 'p' },
+  servers: { type: 'string' },
+  agents: { type: 'string' },
+  confirm: { type: 'boolean' },
+} as const;
+
+/** `kindler update`'s arguments, read by the same rules as `/env update`'s. */
+export function updateArgs(args: string[]) {
+  const { values, positionals } = parse(args, UPDATE_FLAGS, USAGE.update);
+  const name = nameArg(positionals, USAGE.update);
+  const flags = new Map<string, string | true>();
+  for (const key of Object.keys(UPDATE_FLAGS)) {
+    const value = values[key];
+    if (typeof value === 'string') flags.set(key, value);
+    else if (value === true) flags.set(key, true);
+  }
+  const patch = updatePatch(name, flags);
+  if ('message' in patch)
+    throw new Failure(
+      'invalid_input',
+      `${patch.message.replace(/`/g, '')}\nUsage: ${USAGE.update}`,
+    );
+  return { values, name, patch: patch.patch, confirm: values.confirm === true };
+}
+
+/** `kindler update <name> …`: the change recorded, then run here with only the steps it needs. */
+export async function update(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
+  const { values, name, patch, confirm } = updateArgs(args);
+  const outcome = await perform(
+    { verb: 'update', name, patch, confirm },
+    contextOf(rt, cliTrigger(io)),
+  );
+  return runAndReport(rt, outcome.operation, io, values.json === true);
+}
+
+/** `kindler rollback <name> [version]`: the version before the current one by default. */
+export function rollbackArgs(args: string[]) {
+  const { values, positionals } = parse(args, { confirm: { type: 'boolean' } }, USAGE.rollback);
+  const [raw, version, ...extra] = positionals;
+  const name = nameArg(raw === undefined ? [] : [raw, ...extra], USAGE.rollback);
+  const number = versionArg(version);
+  if (number === undefined)
+    throw new Failure(
+      'invalid_input',
+      `"${String(version).slice(0, 20)}" is not a version number (1, 2, …)\n` +
+        `Usage: ${USAGE.rollback}`,
+    );
+  return { values, name, version: number, confirm: values.confirm === true };
+}
+
+export async function rollback(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
+  const { values, name, version, confirm } = rollbackArgs(args);
+  const outcome = await perform(
+    { verb: 'rollback', name, version, confirm },
+    contextOf(rt, cliTrigger(io)),
+  );
+  return runAndReport(rt, outcome.operation, io, values.json === true);
 }
 
 export async function cancel(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {

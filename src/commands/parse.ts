@@ -3,8 +3,10 @@
 import {
   DEFAULT_PROVIDER,
   checkDerivedNames,
+  checkNodeCount,
   checkEnvName,
   isProviderName,
+  type ConfigPatch,
   type EnvName,
   type ProviderName,
 } from '../domain/index.js';
@@ -136,6 +138,8 @@ function build(verb: Verb, positionals: string[], flags: Map<string, string | tr
       const provider = (chosen[0] ?? DEFAULT_PROVIDER) as ProviderName;
       const tooLong = checkDerivedNames(name as string, provider);
       if (tooLong) return refuse(verb, `${capitalise(tooLong)}.`);
+      const nodes = nodeCounts(flags);
+      if ('message' in nodes) return refuse(verb, nodes.message);
       return {
         command: {
           verb,
@@ -144,7 +148,28 @@ function build(verb: Verb, positionals: string[], flags: Map<string, string | tr
           registerPortainer: !flags.has('no-portainer'),
           haproxyRoute: !flags.has('no-haproxy'),
           ...(ttlMs !== undefined ? { ttlMs } : {}),
+          ...nodes,
         },
+      };
+    }
+    case 'update': {
+      const extra = extraArgs(verb, positionals);
+      if (extra) return extra;
+      const patch = updatePatch(name as EnvName, flags);
+      if ('message' in patch) return refuse(verb, patch.message);
+      return {
+        command: { verb, name: name as EnvName, patch: patch.patch, confirm: flags.has('confirm') },
+      };
+    }
+    case 'rollback': {
+      const raw = positionals.shift();
+      const extra = extraArgs(verb, positionals);
+      if (extra) return extra;
+      const version = versionArg(raw);
+      if (version === undefined)
+        return refuse(verb, `\`${clip(raw ?? '')}\` is not a version number (1, 2, …).`);
+      return {
+        command: { verb, name: name as EnvName, version, confirm: flags.has('confirm') },
       };
     }
     case 'extend': {
@@ -187,6 +212,71 @@ function build(verb: Verb, positionals: string[], flags: Map<string, string | tr
     default:
       return extraArgs(verb, positionals) ?? { command: { verb, name: name as EnvName } };
   }
+}
+
+/** A version number as typed (`3` or `v3`); null when none is given, undefined when it is none. */
+export function versionArg(raw: string | undefined): number | null | undefined {
+  if (raw === undefined) return null;
+  const digits = /^v?(\d{1,9})$/.exec(raw)?.[1];
+  return digits === undefined || Number(digits) === 0 ? undefined : Number(digits);
+}
+
+/** `--servers N --agents M`, each within NODE_LIMITS. */
+function nodeCounts(
+  flags: Map<string, string | true>,
+): { servers?: number; agents?: number } | { message: string } {
+  const counts: { servers?: number; agents?: number } = {};
+  for (const role of ['servers', 'agents'] as const) {
+    const raw = flags.get(role);
+    if (typeof raw !== 'string') continue;
+    const refused = checkNodeCount(role, raw);
+    if (refused) return { message: `${capitalise(refused)}.` };
+    counts[role] = Number(raw);
+  }
+  return counts;
+}
+
+/** An update's flags as the change they ask for; a flag and its `--no-` form together refused. */
+export function updatePatch(
+  name: EnvName,
+  flags: Map<string, string | true>,
+): { patch: ConfigPatch } | { message: string } {
+  const patch: ConfigPatch = {};
+  for (const [flag, key] of [
+    ['portainer', 'registerPortainer'],
+    ['haproxy', 'haproxyRoute'],
+  ] as const) {
+    if (flags.has(flag) && flags.has(`no-${flag}`))
+      return { message: `\`--${flag}\` and \`--no-${flag}\` contradict each other; give one.` };
+    if (flags.has(flag)) patch[key] = true;
+    if (flags.has(`no-${flag}`)) patch[key] = false;
+  }
+  const provider = flags.get('provider');
+  if (typeof provider === 'string') {
+    if (!isProviderName(provider))
+      return {
+        message: `Provider \`${clip(provider)}\` is not supported; use \`k3d\` or \`kind\`.`,
+      };
+    const tooLong = checkDerivedNames(name, provider);
+    if (tooLong) return { message: `${capitalise(tooLong)}.` };
+    patch.provider = provider;
+  }
+  const nodes = nodeCounts(flags);
+  if ('message' in nodes) return nodes;
+  Object.assign(patch, nodes);
+  const ttl = flags.get('ttl');
+  if (typeof ttl === 'string') {
+    const parsed = parseDuration(ttl);
+    if (!parsed.ok) return { message: `${capitalise(parsed.reason)}.` };
+    patch.ttlMs = parsed.ms;
+  }
+  if (Object.keys(patch).length === 0)
+    return {
+      message:
+        'Nothing to change: give --ttl, --portainer/--no-portainer, --haproxy/--no-haproxy, ' +
+        '--provider, --servers or --agents.',
+    };
+  return { patch };
 }
 
 function extraArgs(verb: Verb, positionals: string[]): { message: string } | null {

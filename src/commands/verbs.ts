@@ -1,5 +1,5 @@
 // The `/env` verbs: what each takes, what it is for, and whether it changes anything.
-import type { EnvName, ProviderName } from '../domain/index.js';
+import type { ConfigPatch, EnvName, ProviderName } from '../domain/index.js';
 
 export const VERBS = [
   'create',
@@ -14,6 +14,8 @@ export const VERBS = [
   'retry',
   'cancel',
   'extend',
+  'update',
+  'rollback',
   'history',
   'help',
 ] as const;
@@ -29,7 +31,13 @@ export type Command =
       ttlMs?: number | null;
       registerPortainer: boolean;
       haproxyRoute: boolean;
+      servers?: number;
+      agents?: number;
     }
+  /** `confirm`: a recreation of the cluster (another provider or node count) is meant. */
+  | { verb: 'update'; name: EnvName; patch: ConfigPatch; confirm: boolean }
+  /** `version` null: the one before the current. */
+  | { verb: 'rollback'; name: EnvName; version: number | null; confirm: boolean }
   | { verb: 'delete' | 'stop' | 'start'; name: EnvName }
   | { verb: 'status' | 'retry' | 'cancel' | 'history'; name: EnvName }
   /** `durationMs` null: `never` (the environment is pinned). */
@@ -63,9 +71,18 @@ export interface VerbSpec {
 
 export const SPECS: Record<Verb, VerbSpec> = {
   create: {
-    args: '<name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy]',
+    args:
+      '<name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] ' +
+      '[--agents N]',
     summary: 'create an environment (row, branch, cluster, Portainer, Argo CD, route)',
-    flags: { provider: true, ttl: true, 'no-portainer': false, 'no-haproxy': false },
+    flags: {
+      provider: true,
+      ttl: true,
+      'no-portainer': false,
+      'no-haproxy': false,
+      servers: true,
+      agents: true,
+    },
     needsName: true,
   },
   delete: {
@@ -127,6 +144,32 @@ export const SPECS: Record<Verb, VerbSpec> = {
     args: '<name> [duration|never]',
     summary: 'push the expiry back (default 24h); never pins it',
     flags: {},
+    needsName: true,
+  },
+  update: {
+    args:
+      '<name> [--ttl 24h|never] [--portainer|--no-portainer] [--haproxy|--no-haproxy] ' +
+      '[--provider k3d|kind] [--servers N] [--agents N] [--confirm]',
+    summary:
+      'change an environment in place; another provider or node count recreates its cluster ' +
+      '(--confirm)',
+    flags: {
+      ttl: true,
+      portainer: false,
+      'no-portainer': false,
+      haproxy: false,
+      'no-haproxy': false,
+      provider: true,
+      servers: true,
+      agents: true,
+      confirm: false,
+    },
+    needsName: true,
+  },
+  rollback: {
+    args: '<name> [version] [--confirm]',
+    summary: "apply an earlier version's configuration (default: the one before) as an update",
+    flags: { confirm: false },
     needsName: true,
   },
   history: {

@@ -3,11 +3,17 @@
 import type { Environment } from './environment.js';
 import type { DeploymentState, Operation } from './operation.js';
 
-/** A pull request's create or deploy: it deploys a head, shown as a GitHub Deployment. */
+/**
+ * A pull request's create or deploy, or an update that renders an earlier head again (a rollback):
+ * it deploys a head, shown as a GitHub Deployment.
+ */
 export const deploysHead = (op: Operation): boolean =>
-  op.trigger.source === 'pull_request' &&
   op.trigger.headSha !== null &&
-  (op.kind === 'deploy' || op.kind === 'create');
+  ((op.trigger.source === 'pull_request' && (op.kind === 'deploy' || op.kind === 'create')) ||
+    (op.kind === 'update' &&
+      op.trigger.repo !== null &&
+      op.change !== null &&
+      op.change.to.deployedSha !== op.change.from.deployedSha));
 
 /**
  * The state an operation's Deployment should show now: a success stays `success` while its head

@@ -37,6 +37,10 @@ export interface Environment {
   status: EnvStatus;
   registerPortainer: boolean;
   haproxyRoute: boolean;
+  /** The cluster's control-plane nodes (k3d servers, kind control-plane nodes), at least one. */
+  servers: number;
+  /** The cluster's worker nodes (k3d agents, kind workers). */
+  agents: number;
   requestedBy: string | null;
   /** Where the request came from: an issue or PR URL, or "cli". */
   sourceUrl: string | null;
@@ -60,12 +64,29 @@ export interface NewEnvironment {
   provider: ProviderName;
   registerPortainer?: boolean;
   haproxyRoute?: boolean;
+  servers?: number;
+  agents?: number;
   requestedBy?: string | null;
   sourceUrl?: string | null;
   expiresAt?: Date | null;
   pinned?: boolean;
   labels?: Record<string, string>;
   source?: Source | null;
+}
+
+/**
+ * How many nodes one environment's cluster may have: every node is a container on the one Docker
+ * host, so one request is bounded (a principal's share of the host, like its environment count).
+ */
+export const NODE_LIMITS = { servers: { min: 1, max: 5 }, agents: { min: 0, max: 9 } } as const;
+
+/** Why a node count is refused (`servers must be 1–5`), or null when it is within bounds. */
+export function checkNodeCount(role: 'servers' | 'agents', raw: string | number): string | null {
+  const { min, max } = NODE_LIMITS[role];
+  const n = typeof raw === 'number' ? raw : /^\d{1,3}$/.test(raw) ? Number(raw) : NaN;
+  return Number.isInteger(n) && n >= min && n <= max
+    ? null
+    : `--${role} takes a whole number from ${min} to ${max}, not "${String(raw).slice(0, 20)}"`;
 }
 
 /** The expiry an extension by `ms` gives: from the current one, or from now when it has passed. */

@@ -11,3 +11,4 @@ export * from './name-limits.js';
 export * from './next-command.js';
 export * from './health.js';
 export * from './version.js';
+export * from './update.js';

@@ -1,6 +1,7 @@
 import type { EnvName } from './env-name.js';
 import { Failure } from './errors.js';
 import { command, type NextCommand } from './next-command.js';
+import type { OperationChange } from './update.js';
 
 /**
  * create and delete run the lifecycle; sync makes what the row implies exist again (the system
@@ -8,7 +9,8 @@ import { command, type NextCommand } from './next-command.js';
  * what a name without a row still holds (the systems a check found orphaned), branch archived;
  * deploy renders a pull request's newer head onto the environment's branch and waits until it is
  * served (Argo CD syncs the branch); stop halts the cluster's containers and start brings them
- * back (upstream `cluster.sh stop|start`), the row kept as it is.
+ * back (upstream `cluster.sh stop|start`), the row kept as it is; update applies a changed
+ * configuration (recorded on the row and as a version first) with only the steps it needs.
  */
 export const OPERATION_KINDS = [
   'create',
@@ -18,6 +20,7 @@ export const OPERATION_KINDS = [
   'deploy',
   'stop',
   'start',
+  'update',
 ] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 /** `operations.status`, in upstream vocabulary plus queueing and cancellation. */
@@ -49,6 +52,15 @@ export const PRUNE_STEPS = ['cluster', 'portainer', 'argocd', 'haproxy', 'branch
 export const DEPLOY_STEPS = ['branch', 'ready'] as const;
 export const STOP_STEPS = ['cluster'] as const;
 export const START_STEPS = ['cluster', 'ready'] as const;
+export const UPDATE_STEPS = [
+  'record',
+  'branch',
+  'cluster',
+  'portainer',
+  'argocd',
+  'haproxy',
+  'ready',
+] as const;
 /**
  * The detail of a sync's or prune's step its consistency check found nothing to do for (skipped).
  */
@@ -139,6 +151,8 @@ export interface Operation {
   deploymentId: number | null;
   /** The last state written to that Deployment (statuses are a log: each is written once). */
   deploymentState: DeploymentState | null;
+  /** An update's configuration before and after (null for every other kind). */
+  change: OperationChange | null;
   startedAt: Date;
   completedAt: Date | null;
   updatedAt: Date;
@@ -153,6 +167,7 @@ export const stepsFor = (kind: OperationKind): readonly StepName[] =>
     deploy: DEPLOY_STEPS,
     stop: STOP_STEPS,
     start: START_STEPS,
+    update: UPDATE_STEPS,
   })[kind];
 
 /** Whether the operation's steps make things exist (ensure) rather than go away or halt. */

@@ -1,12 +1,14 @@
 // An environment's configuration as a version records it (what a change can change: provider,
 // registrations, expiry, a preview's deployed head), and what differs between two. Pure.
 import type { Environment } from './environment.js';
-import type { Trigger } from './operation.js';
+import type { ProviderName } from './provider.js';
 
 export interface EnvironmentConfig {
-  provider: string;
+  provider: ProviderName;
   registerPortainer: boolean;
   haproxyRoute: boolean;
+  servers: number;
+  agents: number;
   expiresAt: string | null;
   pinned: boolean;
   /** The pull-request head the branch holds, for a preview. */
@@ -36,6 +38,8 @@ const CONFIG_FIELDS: (keyof EnvironmentConfig)[] = [
   'provider',
   'registerPortainer',
   'haproxyRoute',
+  'servers',
+  'agents',
   'expiresAt',
   'pinned',
   'deployedSha',
@@ -46,11 +50,25 @@ export function configOf(env: Environment): EnvironmentConfig {
     provider: env.provider,
     registerPortainer: env.registerPortainer,
     haproxyRoute: env.haproxyRoute,
+    servers: env.servers,
+    agents: env.agents,
     expiresAt: env.expiresAt?.toISOString() ?? null,
     pinned: env.pinned,
     deployedSha: env.deployed?.sha ?? null,
   };
 }
+
+/** A stored configuration read back: versions from before sizing was kept had one node each. */
+export const storedConfig = (c: Partial<EnvironmentConfig>): EnvironmentConfig => ({
+  provider: c.provider ?? 'k3d',
+  registerPortainer: c.registerPortainer ?? true,
+  haproxyRoute: c.haproxyRoute ?? true,
+  servers: c.servers ?? 1,
+  agents: c.agents ?? 0,
+  expiresAt: c.expiresAt ?? null,
+  pinned: c.pinned ?? false,
+  deployedSha: c.deployedSha ?? null,
+});
 
 /** What `after` changed of `before` (everything, for a first version). */
 export function configChanges(
@@ -63,7 +81,10 @@ export function configChanges(
 }
 
 /** Who and what a version records as its cause: the trigger that asked, the operation it made. */
-export const versionBy = (trigger: Trigger, operationId: number | null) => ({
+export const versionBy = (
+  trigger: { actor: string | null; via?: string | null; source: string },
+  operationId: number | null,
+) => ({
   actor: trigger.actor,
   via: trigger.via ?? null,
   source: trigger.source,

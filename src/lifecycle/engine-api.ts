@@ -1,6 +1,8 @@
 // What the front ends (CLI, GitHub app, dashboard) ask of the lifecycle engine. Requests are fast
 // (database only) and return the recorded operation; `execute` does the slow work, in a worker.
 import type {
+  ConfigPatch,
+  EnvironmentConfig,
   EnvName,
   Environment,
   Operation,
@@ -17,6 +19,8 @@ export interface CreateOptions {
   /** Time to live; null or absent means no expiry. */
   ttlMs?: number | null;
   labels?: Record<string, string>;
+  servers?: number;
+  agents?: number;
   /** Render the branch from this pull request head's deploy/ instead of the templates. */
   source?: Source;
 }
@@ -52,7 +56,21 @@ export type OperationRequest =
       /** The system steps to run; the others are recorded as skipped (nothing to do). */
       steps: readonly SystemStep[];
       trigger: Trigger;
-    };
+    }
+  | ({
+      /**
+       * A changed configuration: recorded on the row and as a version, then only the steps it needs
+       * run. A recreation of the cluster (another provider or node count) needs `confirm`.
+       */
+      kind: 'update';
+      name: EnvName;
+      confirm: boolean;
+      trigger: Trigger;
+    } & (
+      | { patch: ConfigPatch }
+      /** A rollback: the configuration of version `rollbackTo`, as it is to be applied. */
+      | { to: EnvironmentConfig; rollbackTo: number }
+    ));
 
 /** The request a parsed lifecycle command stands for (`/env`, the console): one mapping. */
 export function requestOf(
@@ -69,6 +87,8 @@ export function requestOf(
       registerPortainer: command.registerPortainer,
       haproxyRoute: command.haproxyRoute,
       ttlMs: command.ttlMs === undefined ? null : command.ttlMs,
+      ...(command.servers === undefined ? {} : { servers: command.servers }),
+      ...(command.agents === undefined ? {} : { agents: command.agents }),
     },
   };
 }

@@ -25,6 +25,7 @@ import {
   type RequestContext,
 } from './requests.js';
 import type { EngineDeps } from './engine-deps.js';
+import { requestUpdate } from './request-update.js';
 
 export type { EngineDeps };
 
@@ -65,6 +66,7 @@ export class Engine implements EngineApi {
     if (request.kind === 'sync' || request.kind === 'prune') return requestRepair(e, request);
     if (request.kind === 'deploy') return requestDeploy(e, request);
     if (request.kind === 'stop' || request.kind === 'start') return requestPower(e, request);
+    if (request.kind === 'update') return requestUpdate(e, request);
     const env = await this.store.getEnvironment(request.name);
     if (!env) throw notFound(request.name);
     await this.supersedeOrphan(request.name);

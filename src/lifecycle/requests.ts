@@ -12,7 +12,6 @@ import {
   alreadyExists,
   busyFailure,
   type Operation,
-  type StepState,
   notFound,
 } from '../domain/index.js';
 import type { Store } from '../store/store.js';
@@ -60,27 +59,30 @@ export async function requestCreate(
   }
   const options = request.options ?? {};
   const ttl = options.ttlMs ?? null;
-  const env = await e.store.insertEnvironment({
-    name: request.name,
-    provider: request.provider,
-    ...(options.registerPortainer !== undefined
-      ? { registerPortainer: options.registerPortainer }
-      : {}),
-    ...(options.haproxyRoute !== undefined ? { haproxyRoute: options.haproxyRoute } : {}),
-    ...(options.labels ? { labels: options.labels } : {}),
-    ...(options.source ? { source: options.source } : {}),
-    requestedBy: request.trigger.actor,
-    sourceUrl: request.trigger.url ?? request.trigger.source,
-    expiresAt: ttl === null ? null : new Date(e.now().getTime() + ttl),
-  });
-  try {
-    const op = await e.store.createOperation({
+  // The row, its operation (record done) and version 1 commit together, or none of them does.
+  const op = await e.store.atomically(async (store) => {
+    const env = await store.insertEnvironment({
+      name: request.name,
+      provider: request.provider,
+      ...(options.registerPortainer !== undefined
+        ? { registerPortainer: options.registerPortainer }
+        : {}),
+      ...(options.haproxyRoute !== undefined ? { haproxyRoute: options.haproxyRoute } : {}),
+      ...(options.labels ? { labels: options.labels } : {}),
+      ...(options.servers !== undefined ? { servers: options.servers } : {}),
+      ...(options.agents !== undefined ? { agents: options.agents } : {}),
+      ...(options.source ? { source: options.source } : {}),
+      requestedBy: request.trigger.actor,
+      sourceUrl: request.trigger.url ?? request.trigger.source,
+      expiresAt: ttl === null ? null : new Date(e.now().getTime() + ttl),
+    });
+    const made = await store.createOperation({
       envName: env.name,
       kind: 'create',
       trigger: request.trigger,
     });
     const at = e.now();
-    const record: StepState = {
+    await store.saveStep(made.id, {
       step: 'record',
       status: 'done',
       startedAt: at,
@@ -89,17 +91,15 @@ export async function requestCreate(
       detail:
         `row recorded: http ${env.httpPort}, https ${env.httpsPort}, ` +
         `pf ${env.pfPort}${env.subnet ? `, subnet ${env.subnet}` : ''}`,
-    };
-    await e.store.saveStep(op.id, record);
-    await e.store.versions.record(env.name, configOf(env), versionBy(request.trigger, op.id));
-    // The new row is in the CSV snapshot at once: a degraded `list` right after still shows it.
-    await e.refreshDerived();
-    return (await e.store.getOperation(op.id)) ?? op;
-  } catch (error) {
-    // DB first, and nothing else yet: undo the row so a refused request changes nothing.
-    await e.store.deleteEnvironment(env.name).catch(() => undefined);
-    throw error;
-  }
+    });
+    // A preview's first version is the head it is created to deploy.
+    const config = { ...configOf(env), deployedSha: options.source?.sha ?? null };
+    await store.versions.record(env.name, config, versionBy(request.trigger, made.id));
+    return made;
+  });
+  // The new row is in the CSV snapshot at once: a degraded `list` right after still shows it.
+  await e.refreshDerived();
+  return (await e.store.getOperation(op.id)) ?? op;
 }
 
 export async function requestRepair(

@@ -8,11 +8,13 @@ import {
   ensures,
   isDatabaseUnavailable,
   messageOf,
+  planUpdate,
   stepsFor,
   type EnvStatus,
   type Environment,
   type Operation,
   type Redactor,
+  type StepAction,
   type StepName,
   type StepState,
 } from '../domain/index.js';
@@ -180,11 +182,13 @@ export async function runSteps(
       );
     }
   }
-  // A resumed create may find every step done already: the row still ends up ready.
+  // A resumed create may find every step done already: the row still ends up ready. An update
+  // of a stopped environment (its expiry) leaves it stopped.
+  const stays = op.kind === 'update' && env?.status === 'stopped';
   return finish(
     'success',
     { error: null, fixCommand: null, failedStep: null },
-    op.kind === 'stop' ? 'stopped' : ensures(op.kind) ? 'ready' : undefined,
+    op.kind === 'stop' ? 'stopped' : ensures(op.kind) && !stays ? 'ready' : undefined,
   );
 }
 
@@ -223,12 +227,31 @@ async function runOne(
     const archiveAs = archiveBranchName(op.envName, op.startedAt);
     action = () => handler.prune({ name: op.envName, archiveAs, log, signal });
   } else {
-    const skip = handler.skipReason(env);
+    const act = op.kind === 'update' ? updateAction(op, step) : 'ensure';
+    // A registration being removed is removed whatever the row says of it now.
+    const skip = handler.skipReason(
+      act === 'remove' ? { ...env, registerPortainer: true, haproxyRoute: true } : env,
+    );
     if (skip) return { text: `skipped: ${skip}`, skipped: true };
-    // The head a pull request's create or deploy renders; a sync keeps what the branch holds.
-    const headSha = op.kind === 'create' || op.kind === 'deploy' ? op.trigger.headSha : null;
+    // The head a pull request's create, deploy or rollback renders; a sync keeps the branch's.
+    const headSha =
+      op.kind === 'create' || op.kind === 'deploy' || op.kind === 'update'
+        ? op.trigger.headSha
+        : null;
     const ctx = { env, log, signal, headSha };
     action = () => {
+      if (act === 'remove') return handler.remove(ctx);
+      if (act === 'recreate') {
+        const from = op.change?.from;
+        if (!handler.recreate || !from) throw new Error(`the ${step} step cannot recreate`);
+        const before = {
+          ...env,
+          provider: from.provider,
+          servers: from.servers,
+          agents: from.agents,
+        };
+        return handler.recreate(ctx, before);
+      }
       if (op.kind === 'stop' || op.kind === 'start') {
         const act = handler[op.kind];
         if (!act) throw new Error(`the ${step} step cannot ${op.kind}`);
@@ -247,6 +270,12 @@ async function runOne(
       await deps.sleep(delay);
     }
   }
+}
+
+/** What an update does at `step`, from its recorded change (ensure when it has none). */
+function updateAction(op: Operation, step: StepName): StepAction {
+  if (!op.change || step === 'record') return 'ensure';
+  return planUpdate(op.change.from, op.change.to).actions[step] ?? 'ensure';
 }
 
 async function save(

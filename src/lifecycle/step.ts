@@ -110,6 +110,11 @@ export interface StepHandler {
   ensure(ctx: StepContext): Promise<string>;
   /** Makes the thing absent; returns a one-line detail ("deleted", "already absent"). */
   remove(ctx: StepContext): Promise<string>;
+  /**
+   * Replaces what `before` (the row's earlier provider and nodes) made with what the row says now
+   * (the cluster step, on an update): safe to repeat, like ensure.
+   */
+  recreate?(ctx: StepContext, before: Environment): Promise<string>;
   /** Removes what this system holds under a name no row claims (an orphan); like remove. */
   prune(ctx: PruneContext): Promise<string>;
   /** Halts what runs, keeping it (the cluster step); succeeds when it is halted already. */

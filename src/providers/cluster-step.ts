@@ -157,6 +157,8 @@ export class ClusterStep implements StepHandler {
           httpsPort: env.httpsPort,
           subnet: env.subnet,
           nodePort: env.nodePort,
+          servers: env.servers,
+          agents: env.agents,
         },
         ctx.signal,
       ),
@@ -219,6 +221,23 @@ export class ClusterStep implements StepHandler {
     return result === 'deleted'
       ? `deleted ${env.provider} cluster "${env.name}"`
       : `${env.provider} cluster "${env.name}" already absent`;
+  }
+
+  /**
+   * An update to another provider or node count: the cluster `before` describes goes, the row's is
+   * made. Repeated after a crash, a cluster that already is the row's is kept.
+   */
+  async recreate(ctx: StepContext, before: Environment): Promise<string> {
+    const { env } = ctx;
+    const moved = before.provider !== env.provider;
+    const current = moved ? null : await this.providers[env.provider].get(env.name, ctx.signal);
+    const isRows = current?.nodes?.servers === env.servers && current.nodes.agents === env.agents;
+    const kept = current ? 'is the new one' : 'already absent';
+    const gone =
+      moved || (current && !isRows)
+        ? await this.remove({ ...ctx, env: before })
+        : `${before.provider} cluster "${env.name}" ${kept}`;
+    return `${gone}; ${await this.ensure(ctx)}`;
   }
 
   /** An orphan's cluster: whichever provider holds one under the name. */

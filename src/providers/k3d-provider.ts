@@ -19,6 +19,8 @@ const K3dList = z.array(
   z.object({
     name: z.string(),
     serversRunning: z.number().optional(),
+    serversCount: z.number().optional(),
+    agentsCount: z.number().optional(),
     nodes: z
       .array(z.object({ role: z.string().optional(), portMappings: PortBindings.nullish() }))
       .nullish(),
@@ -43,6 +45,9 @@ export class K3dProvider extends CliProvider implements Provider {
       name: e.name,
       provider: 'k3d',
       running: (e.serversRunning ?? 0) > 0,
+      ...(e.serversCount !== undefined
+        ? { nodes: { servers: e.serversCount, agents: e.agentsCount ?? 0 } }
+        : {}),
       ports: (e.nodes ?? [])
         .filter((n) => n.role === 'loadbalancer')
         .flatMap((n) => publishedPorts(n.portMappings ?? {})),
@@ -67,9 +72,9 @@ export class K3dProvider extends CliProvider implements Provider {
         this.settings.k3dImage,
         ...(spec.subnet ? ['--network', network] : []),
         '--servers',
-        '1',
+        String(spec.servers),
         '--agents',
-        '0',
+        String(spec.agents),
         '--port',
         `${spec.httpPort}:80@loadbalancer`,
         '--port',

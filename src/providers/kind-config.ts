@@ -2,7 +2,14 @@
 import { stringify } from 'yaml';
 
 export function renderKindConfig(
-  spec: { name: string; httpPort: number; httpsPort: number; nodePort: number },
+  spec: {
+    name: string;
+    httpPort: number;
+    httpsPort: number;
+    nodePort: number;
+    servers: number;
+    agents: number;
+  },
   apiServerAddress: string,
 ): string {
   return stringify({
@@ -19,6 +26,9 @@ export function renderKindConfig(
           { containerPort: 443, hostPort: spec.httpsPort, protocol: 'TCP' },
         ],
       },
+      // Further control-plane nodes and the workers publish nothing: the first one is the entry.
+      ...Array.from({ length: spec.servers - 1 }, () => ({ role: 'control-plane' })),
+      ...Array.from({ length: spec.agents }, () => ({ role: 'worker' })),
     ],
   });
 }

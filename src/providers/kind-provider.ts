@@ -40,7 +40,15 @@ export class KindProvider extends CliProvider implements Provider {
         .includes(name)
     )
       return null;
-    return this.info(name, signal);
+    // The nodes are counted for one cluster (an update asks), not for every listed one.
+    const nodes = await this.nodes(name, signal);
+    return {
+      ...(await this.info(name, signal)),
+      nodes: {
+        servers: nodes.filter((n) => /-control-plane\d*$/.test(n)).length,
+        agents: nodes.filter((n) => /-worker\d*$/.test(n)).length,
+      },
+    };
   }
 
   async create(spec: ClusterSpec, signal?: AbortSignal): Promise<'created' | 'exists'> {

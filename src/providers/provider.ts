@@ -10,6 +10,10 @@ export interface ClusterSpec {
   /** k3d: the dedicated network's subnet (network `k3d-<name>`); kind: always null. */
   subnet: string | null;
   nodePort: number;
+  /** Control-plane nodes (k3d servers), at least one. */
+  servers: number;
+  /** Worker nodes (k3d agents). */
+  agents: number;
 }
 
 export interface PortMapping {
@@ -42,6 +46,8 @@ export interface ClusterInfo {
   provider: ProviderName;
   running: boolean;
   ports: PortMapping[];
+  /** Its nodes by role, when the listing tells them. */
+  nodes?: { servers: number; agents: number };
 }
 
 export interface Provider {

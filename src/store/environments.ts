@@ -2,16 +2,22 @@
 // insert transaction, serialised by an advisory lock, lowest free value first; the unique
 // indexes are the backstop. Nothing here ever trusts a port from a caller except an import.
 import {
-  Failure,
   MANAGEMENT_CLUSTER,
   alreadyExists,
   type EnvName,
   type Environment,
   type NewEnvironment,
+  type ProviderName,
   notFound,
 } from '../domain/index.js';
 import { pgCode, pgConstraint, type Db, type Queryable } from './db.js';
 import { toEnvironment, type ClusterRow } from './rows.js';
+import {
+  ALLOCATION_LOCK,
+  allocateNetwork,
+  lowestFreePort,
+  type AllocationRanges,
+} from './allocation.js';
 import type {
   EnvironmentPage,
   EnvironmentPatch,
@@ -19,45 +25,13 @@ import type {
   ImportReport,
 } from './store.js';
 
-export interface Range {
-  from: number;
-  to: number;
-}
-
-export interface AllocationRanges {
-  http: Range;
-  https: Range;
-  pf: Range;
-  k3dNodePort: number;
-  kindNodePorts: Range;
-  /** k3d subnets are 10.<n>.0.0/16 for n in this range. */
-  subnetOctets: Range;
-}
-
-export const DEFAULT_RANGES: AllocationRanges = {
-  http: { from: 18090, to: 18999 },
-  https: { from: 18443, to: 18999 },
-  pf: { from: 19000, to: 19999 },
-  k3dNodePort: 30080,
-  kindNodePorts: { from: 30081, to: 32767 },
-  subnetOctets: { from: 101, to: 254 },
-};
-
-export const ALLOCATION_LOCK = 7_100_402;
 const COLUMNS =
   'name, provider, subnet::text as subnet, node_port, pf_port, http_port, https_port, ' +
-  'server_ip, created_at, updated_at, status, register_portainer, haproxy_route, requested_by, ' +
+  'server_ip, created_at, updated_at, status, register_portainer, haproxy_route, servers, ' +
+  'agents, requested_by, ' +
   'source_url, expires_at, pinned, labels, source_repo, source_sha, source_actor, deployed_sha, ' +
   'deployed_tree, deployed_at';
 export const SELECT_CLUSTERS = `select ${COLUMNS} from clusters`;
-
-function exhausted(range: Range, variable: string): Failure {
-  return new Failure(
-    'invalid_input',
-    `no free value left in ${range.from}-${range.to}. To resolve, ` +
-      `widen ${variable} or delete environments you no longer need`,
-  );
-}
 
 export async function insertEnvironment(
   tx: Queryable,
@@ -71,34 +45,14 @@ export async function insertEnvironment(
   // Reserve each port before choosing the next, so ranges that overlap never hand out one twice.
   const https = await lowestFreePort(tx, ranges.https, 'KINDLER_HTTPS_PORTS', [http]);
   const pf = await lowestFreePort(tx, ranges.pf, 'KINDLER_PF_PORTS', [http, https]);
-  let nodePort = ranges.k3dNodePort;
-  let subnet: string | null = null;
-  if (input.provider === 'kind') {
-    const rows = await tx.query<{ p: number }>(
-      `select p from generate_series($1::int, $2::int) p
-       where not exists (select 1 from clusters where provider = 'kind' and node_port = p)
-      order by p limit 1`,
-      [ranges.kindNodePorts.from, ranges.kindNodePorts.to],
-    );
-    if (!rows[0]) throw exhausted(ranges.kindNodePorts, 'KINDLER_KIND_NODE_PORTS');
-    nodePort = rows[0].p;
-  } else {
-    const rows = await tx.query<{ n: number }>(
-      `select n from generate_series($1::int, $2::int) n
-       where not exists (select 1 from clusters where subnet = ('10.' || n ||
-      '.0.0/16')::cidr) order by n limit 1`,
-      [ranges.subnetOctets.from, ranges.subnetOctets.to],
-    );
-    if (!rows[0]) throw exhausted(ranges.subnetOctets, 'KINDLER_SUBNET_OCTETS');
-    subnet = `10.${rows[0].n}.0.0/16`;
-  }
+  const { nodePort, subnet } = await allocateNetwork(tx, input.provider, ranges, null);
   const rows = await tx.query<ClusterRow>(
     `insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port,
       status,
        register_portainer, haproxy_route, requested_by, source_url, expires_at, pinned, labels,
-       source_repo, source_sha, source_actor, created_at, updated_at)
+       source_repo, source_sha, source_actor, servers, agents, created_at, updated_at)
      values ($1, $2, $3::cidr, $4, $5, $6, $7, 'creating', $8, $9, $10, $11, $12, $13, $14::jsonb,
-       $15, $16, $17, timezone('utc', now()), timezone('utc', now()))
+       $15, $16, $17, $18, $19, timezone('utc', now()), timezone('utc', now()))
      returning ${COLUMNS}`,
     [
       input.name,
@@ -118,27 +72,24 @@ export async function insertEnvironment(
       input.source?.repo ?? null,
       input.source?.sha ?? null,
       input.source?.by ?? null,
+      input.servers ?? 1,
+      input.agents ?? 0,
     ],
   );
   return toEnvironment(rows[0] as ClusterRow);
 }
 
-/** A host port is free when no row uses it in any of its port columns (nor this insert). */
-async function lowestFreePort(
-  tx: Queryable,
-  range: Range,
-  variable: string,
-  taken: number[],
-): Promise<number> {
-  const rows = await tx.query<{ p: number }>(
-    `select p from generate_series($1::int, $2::int) p
-     where p <> all($3::int[])
-       and not exists (select 1 from clusters where http_port = p or https_port = p or pf_port = p)
-     order by p limit 1`,
-    [range.from, range.to, taken],
-  );
-  if (!rows[0]) throw exhausted(range, variable);
-  return rows[0].p;
+/** The row under another provider: its node port and subnet allocated anew, as a create's are. */
+export function moveEnvironment(
+  db: Db,
+  name: EnvName,
+  patch: EnvironmentPatch & { provider: ProviderName },
+  ranges: AllocationRanges,
+): Promise<Environment> {
+  return db.transaction(async (tx) => {
+    const net = await allocateNetwork(tx, patch.provider, ranges, name);
+    return updateEnvironment(tx, name, { ...net, ...patch });
+  });
 }
 
 export async function updateEnvironment(
@@ -153,6 +104,13 @@ export async function updateEnvironment(
     sets.push(`${column} = $${params.length}${cast}`);
   };
   if (patch.status !== undefined) set('status', patch.status);
+  if (patch.provider !== undefined) set('provider', patch.provider);
+  if (patch.nodePort !== undefined) set('node_port', patch.nodePort);
+  if (patch.subnet !== undefined) set('subnet', patch.subnet, '::cidr');
+  if (patch.registerPortainer !== undefined) set('register_portainer', patch.registerPortainer);
+  if (patch.haproxyRoute !== undefined) set('haproxy_route', patch.haproxyRoute);
+  if (patch.servers !== undefined) set('servers', patch.servers);
+  if (patch.agents !== undefined) set('agents', patch.agents);
   if (patch.serverIp !== undefined) set('server_ip', patch.serverIp);
   if (patch.expiresAt !== undefined) set('expires_at', patch.expiresAt);
   if (patch.pinned !== undefined) set('pinned', patch.pinned);

@@ -80,4 +80,14 @@ export const LATER: Migration[] = [
       )`,
     ],
   },
+  {
+    version: '012_update',
+    statements: [
+      // The nodes of an environment's cluster (k3d servers/agents, kind control-plane/workers).
+      'alter table clusters add column if not exists servers int not null default 1',
+      'alter table clusters add column if not exists agents int not null default 0',
+      // An update's configuration before and after: its steps' actions are derived from it.
+      'alter table operations add column if not exists change jsonb',
+    ],
+  },
 ];

@@ -11,7 +11,7 @@ import { describeCluster, ensureEmbeddedPostgres } from './embedded-postgres.js'
 import { PgDb } from './pg-db.js';
 import { PgliteDb } from './pglite-db.js';
 import { SqlStore } from './sql-store.js';
-import type { AllocationRanges } from './environments.js';
+import type { AllocationRanges } from './allocation.js';
 import type { Store } from './store.js';
 
 export function rangesFrom(config: Config): AllocationRanges {

@@ -11,19 +11,17 @@ import {
   stepsFor,
   type EnvName,
   type Operation,
-  type OperationKind,
-  type StepName,
   type StepState,
   type Trigger,
 } from '../domain/index.js';
 import type { Queryable } from './db.js';
 import { toOperation, type OperationRow, type StepRow } from './rows.js';
-import type { OperationPatch } from './store.js';
+import type { NewOperation, OperationPatch } from './store.js';
 
 const OP_COLUMNS = `id, cluster_name, operation, status, log_output, started_at, completed_at,
   error_message, actor, actor_via, trigger_source, trigger_url, repo, issue_number, head_sha,
   current_step, failed_step, fix_command, cancel_requested, attempt, comment_id, check_run_id,
-  deployment_id, deployment_state, lease_owner, lease_expires_at, updated_at`;
+  deployment_id, deployment_state, change, lease_owner, lease_expires_at, updated_at`;
 
 export async function loadOperations(
   q: Queryable,
@@ -53,20 +51,13 @@ export async function loadOperation(q: Queryable, id: number): Promise<Operation
   return (await loadOperations(q, 'where id = $1', [id]))[0] ?? null;
 }
 
-export async function insertOperation(
-  tx: Queryable,
-  input: {
-    envName: EnvName;
-    kind: OperationKind;
-    trigger: Trigger;
-    skip?: readonly StepName[];
-  },
-): Promise<number> {
+export async function insertOperation(tx: Queryable, input: NewOperation): Promise<number> {
   const t = input.trigger;
   const rows = await tx.query<{ id: number }>(
     `insert into operations (cluster_name, operation, status, actor, trigger_source,
-      trigger_url, repo, issue_number, head_sha, actor_via, started_at, updated_at)
-       values ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, now(), now()) returning id`,
+      trigger_url, repo, issue_number, head_sha, actor_via, change, started_at, updated_at)
+       values ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10::jsonb, now(), now())
+       returning id`,
     [
       input.envName,
       input.kind,
@@ -77,6 +68,7 @@ export async function insertOperation(
       t.issueNumber,
       t.headSha,
       t.via ?? null,
+      input.change ? JSON.stringify(input.change) : null,
     ],
   );
   const id = (rows[0] as { id: number }).id;

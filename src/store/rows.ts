@@ -12,10 +12,12 @@ import {
   asNextCommand,
   envName,
   stepsFor,
+  storedConfig,
   type EnvName,
   type EnvStatus,
   type Environment,
   type Operation,
+  type OperationChange,
   type ProviderName,
   type StepState,
   type Trigger,
@@ -41,6 +43,8 @@ export interface ClusterRow {
   status: string;
   register_portainer: boolean;
   haproxy_route: boolean;
+  servers?: number | null;
+  agents?: number | null;
   requested_by: string | null;
   source_url: string | null;
   expires_at: Date | string | null;
@@ -73,6 +77,8 @@ export function toEnvironment(row: ClusterRow): Environment {
       : 'ready',
     registerPortainer: row.register_portainer,
     haproxyRoute: row.haproxy_route,
+    servers: row.servers ?? 1,
+    agents: row.agents ?? 0,
     requestedBy: row.requested_by,
     sourceUrl: row.source_url,
     expiresAt: date(row.expires_at),
@@ -120,6 +126,7 @@ export interface OperationRow {
   check_run_id: number | string | null;
   deployment_id: number | string | null;
   deployment_state: string | null;
+  change?: OperationChange | string | null;
   lease_owner: string | null;
   lease_expires_at: Date | string | null;
   updated_at: Date | string;
@@ -147,6 +154,13 @@ const Via = z.enum(ACTOR_VIAS).nullable();
 const StepStatusColumn = z.enum(STEP_STATUSES);
 const Step = z.enum(CREATE_STEPS).nullable();
 const DeploymentStateColumn = z.enum(DEPLOYMENT_STATES).nullable();
+
+/** An update's recorded change, its configurations read as stored ones (defaults filled in). */
+function changeOf(raw: OperationChange | string | null | undefined): OperationChange | null {
+  if (raw === null || raw === undefined) return null;
+  const c = (typeof raw === 'string' ? JSON.parse(raw) : raw) as OperationChange;
+  return { ...c, from: storedConfig(c.from), to: storedConfig(c.to) };
+}
 
 export function toOperation(row: OperationRow, steps: StepRow[]): Operation {
   const kind = Kind.parse(row.operation);
@@ -190,6 +204,7 @@ export function toOperation(row: OperationRow, steps: StepRow[]): Operation {
     checkRunId: num(row.check_run_id),
     deploymentId: num(row.deployment_id),
     deploymentState: DeploymentStateColumn.parse(row.deployment_state),
+    change: changeOf(row.change),
     startedAt: date(row.started_at) ?? new Date(0),
     completedAt: date(row.completed_at),
     updatedAt: date(row.updated_at) ?? new Date(0),

@@ -23,13 +23,11 @@ import {
   type Operation,
   type OperationKind,
   type OperationStatus,
-  type StepName,
   type StepState,
   type Trigger,
 } from '../domain/index.js';
 import { pgCode, TxDb, type Db, type Queryable } from './db.js';
 import {
-  DEFAULT_RANGES,
   getEnvironment,
   deleteEnvironment,
   importRecords,
@@ -38,8 +36,9 @@ import {
   listEnvironments,
   pageEnvironments,
   updateEnvironment,
-  type AllocationRanges,
+  moveEnvironment,
 } from './environments.js';
+import { DEFAULT_RANGES, type AllocationRanges } from './allocation.js';
 import { migrate, migrationsCurrent } from './migrate.js';
 import { PgDb } from './pg-db.js';
 import { PgliteDb, type QueueConnection } from './pglite-db.js';
@@ -82,6 +81,7 @@ import type {
   EnvironmentPatch,
   EnvironmentRecord,
   ImportReport,
+  NewOperation,
   OperationPatch,
   Store,
 } from './store.js';
@@ -152,19 +152,15 @@ export class SqlStore implements Store {
   readonly pageEnvironments = (page: EnvironmentPage) => pageEnvironments(this.db, page);
   readonly listAllRows = (): Promise<Environment[]> => listAllRows(this.db);
   readonly updateEnvironment = (name: EnvName, patch: EnvironmentPatch): Promise<Environment> =>
-    updateEnvironment(this.db, name, patch);
+    patch.provider === undefined
+      ? updateEnvironment(this.db, name, patch)
+      : moveEnvironment(this.db, name, { ...patch, provider: patch.provider }, this.ranges);
   readonly deleteEnvironment = (name: EnvName): Promise<boolean> =>
     deleteEnvironment(this.db, name);
   readonly importRecords = (records: EnvironmentRecord[]): Promise<ImportReport> =>
     importRecords(this.db, records);
 
-  async createOperation(input: {
-    envName: EnvName;
-    kind: OperationKind;
-    trigger: Trigger;
-    /** Steps recorded as skipped from the start (nothing to do), in the same transaction. */
-    skip?: readonly StepName[];
-  }): Promise<Operation> {
+  async createOperation(input: NewOperation): Promise<Operation> {
     try {
       const id = await this.db.transaction(async (tx) => {
         const id = await insertOperation(tx, input);

@@ -12,6 +12,7 @@ import type {
   EnvStatus,
   NewEnvironment,
   Operation,
+  OperationChange,
   OperationKind,
   OperationStatus,
   StepName,
@@ -73,15 +74,12 @@ export type EnvironmentRecord = Pick<
   name: string;
 };
 
-export interface EnvironmentPatch {
-  status?: EnvStatus;
-  serverIp?: string | null;
-  expiresAt?: Date | null;
-  pinned?: boolean;
-  labels?: Record<string, string>;
-  source?: Environment['source'];
-  deployed?: Environment['deployed'];
-}
+/**
+ * The columns a change writes: everything but the name, the allocated host ports and who made it
+ * (another `provider` has its node port and subnet allocated anew).
+ */
+export type EnvironmentPatch = Partial<Omit<Environment, FixedColumn>>;
+type FixedColumn = 'name' | 'pfPort' | 'httpPort' | 'httpsPort' | 'requestedBy' | 'sourceUrl';
 
 export interface OperationPatch {
   status?: OperationStatus;
@@ -130,6 +128,17 @@ export interface EnvironmentStore {
   importRecords(records: EnvironmentRecord[]): Promise<ImportReport>;
 }
 
+/** What an operation is recorded with. */
+export interface NewOperation {
+  envName: EnvName;
+  kind: OperationKind;
+  trigger: Trigger;
+  /** Steps recorded as skipped from the start (nothing to do), in the same transaction. */
+  skip?: readonly StepName[];
+  /** An update's configuration before and after. */
+  change?: OperationChange | null;
+}
+
 /** Operations, their steps, their leases and their history. */
 export interface OperationStore {
   /**
@@ -137,13 +146,7 @@ export interface OperationStore {
    * NOTHING_TO_DO). Failure('busy') when the environment already has a queued or running operation
    * (one at a time, enforced by a unique index).
    */
-  createOperation(input: {
-    envName: EnvName;
-    kind: OperationKind;
-    trigger: Trigger;
-    /** Steps recorded as skipped from the start (nothing to do), in the same transaction. */
-    skip?: readonly StepName[];
-  }): Promise<Operation>;
+  createOperation(input: NewOperation): Promise<Operation>;
   getOperation(id: number): Promise<Operation | null>;
   /** The queued or running operation of an environment, if any. */
   activeOperation(envName: EnvName): Promise<Operation | null>;

@@ -1,7 +1,7 @@
 // environment_versions: every change of an environment's configuration, append-only, numbered per
 // name, with who asked, where, and the operation that applied it. A change that changes nothing is
 // no version. Bounded per environment (the oldest beyond KEEP go), apart from operations' history.
-import type { EnvironmentConfig, EnvironmentVersion } from '../domain/index.js';
+import { storedConfig, type EnvironmentConfig, type EnvironmentVersion } from '../domain/index.js';
 import type { Queryable } from './db.js';
 
 /** Versions kept per environment. */
@@ -61,7 +61,7 @@ const toVersion = (r: Row): EnvironmentVersion => ({
   via: r.actor_via,
   source: r.source,
   operationId: r.operation_id,
-  config: r.config,
+  config: storedConfig(r.config),
 });
 
 export class VersionTable implements VersionStore {
@@ -107,7 +107,7 @@ export class VersionTable implements VersionStore {
        ) a
        where ($1::text is null or actor = $1) and ($2::text is null or env = $2)
          and ($3::timestamptz is null or at >= $3)
-       order by at desc limit $4`,
+       order by at desc, type desc, "operationId" desc nulls last limit $4`,
       [filter.actor ?? null, filter.env ?? null, filter.since ?? null, filter.limit],
     );
     return rows.map((r) => ({ ...r, at: new Date(r.at) }));

@@ -1,7 +1,11 @@
 // The console's mutations, on the same actions, permissions and records as comments and the CLI:
-//   POST   /kindler/api/environments                  {name, provider?, ttl?, portainer?, haproxy?}
+//   POST   /kindler/api/environments        {name, provider?, ttl?, portainer?, haproxy?, servers?,
+//                                             agents?}
+//   PATCH  /kindler/api/environments/<name> {ttl?, portainer?, haproxy?, provider?, servers?,
+//                                             agents?, confirm?}   (an update)
 //   DELETE /kindler/api/environments/<name>
-//   POST   /kindler/api/environments/<name>/{retry,cancel,extend,stop,start}   extend: {duration?}
+//   POST   /kindler/api/environments/<name>/{retry,cancel,extend,stop,start,rollback}
+//                                             extend: {duration?}; rollback: {version?, confirm?}
 //   POST   /kindler/api/consistency/{check,sync,prune}                        prune: {confirm?}
 // Who asks is principals.ts's question; the pages post forms to the same actions (forms.ts).
 // Answers: 202 with the operation(s) for accepted work, 200 for what is done at once (extend,
@@ -17,7 +21,6 @@ import {
   type ActionRuntime,
   type Outcome,
 } from '../actions/index.js';
-import { parseArgs } from '../commands/parse.js';
 import type { Command } from '../commands/verbs.js';
 import {
   Failure,
@@ -36,6 +39,9 @@ import {
   type Principal,
 } from './principals.js';
 import { same } from './sessions.js';
+import { commandOf, mutationOf, pathName } from './api-commands.js';
+
+export { commandOf, mutationOf, pathName };
 
 const BODY_LIMIT = 16_384;
 
@@ -105,22 +111,6 @@ export const STATUS: Partial<Record<Failure['code'], number>> = {
   not_configured: 409,
 };
 
-export type Target =
-  | { verb: 'create' }
-  | { verb: 'delete' | 'retry' | 'cancel' | 'extend' | 'stop' | 'start'; name: string }
-  | { verb: 'check' | 'sync' | 'prune' };
-
-export function mutationOf(method: string, route: string): Target | null {
-  if (method === 'POST' && route === 'environments') return { verb: 'create' };
-  const one = /^environments\/([^/]+)$/.exec(route);
-  if (method === 'DELETE' && one) return { verb: 'delete', name: one[1] as string };
-  const act = /^environments\/([^/]+)\/(retry|cancel|extend|stop|start)$/.exec(route);
-  if (method === 'POST' && act) return { verb: act[2] as 'retry', name: act[1] as string };
-  const repair = /^consistency\/(check|sync|prune)$/.exec(route);
-  if (method === 'POST' && repair) return { verb: repair[1] as 'check' };
-  return null;
-}
-
 export async function readText(req: http.IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -144,64 +134,6 @@ async function readBody(req: http.IncomingMessage): Promise<Record<string, unkno
   if (!value || typeof value !== 'object' || Array.isArray(value))
     throw new Error('the body is not a JSON object');
   return value as Record<string, unknown>;
-}
-
-/** One word of a command line: a string without spaces or backticks, or the refusal. */
-function word(body: Record<string, unknown>, key: string): string | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || !/^[^\s`]+$/.test(value))
-    throw new Failure('invalid_input', `"${key}" must be one word (a string without spaces)`);
-  return value;
-}
-
-function flag(body: Record<string, unknown>, key: string): boolean | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'boolean')
-    throw new Failure('invalid_input', `"${key}" must be true or false`);
-  return value;
-}
-
-/** The name a path segment carries, or the refusal of its malformed percent-encoding. */
-export function pathName(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new Failure('invalid_input', 'the name in the path is not valid percent-encoding');
-  }
-}
-
-/** The command a request stands for, read by the same parser as `/env`: the same refusals. */
-export function commandOf(target: Target, body: Record<string, unknown>): Command {
-  const words: string[] = [target.verb];
-  if ('name' in target) {
-    const name = pathName(target.name);
-    if (!/^[^\s`]+$/.test(name)) throw new Failure('invalid_input', `"${name}" is not a name`);
-    words.push(name);
-  }
-  if (target.verb === 'create') {
-    const name = word(body, 'name');
-    if (!name) throw new Failure('invalid_input', '"name" is required');
-    words.push(name);
-    const provider = word(body, 'provider');
-    if (provider) words.push(provider);
-    const ttl = word(body, 'ttl');
-    if (ttl) words.push('--ttl', ttl);
-    if (flag(body, 'portainer') === false) words.push('--no-portainer');
-    if (flag(body, 'haproxy') === false) words.push('--no-haproxy');
-  }
-  if (target.verb === 'extend') {
-    const duration = word(body, 'duration');
-    if (duration) words.push(duration);
-  }
-  if (target.verb === 'prune') {
-    const confirm = word(body, 'confirm');
-    if (confirm) words.push('--confirm', confirm);
-  }
-  const parsed = parseArgs(words);
-  if ('message' in parsed) throw new Failure('invalid_input', parsed.message);
-  return parsed.command;
 }
 
 /** Authorises the command for the principal, runs its action, and answers it as the API does. */

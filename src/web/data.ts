@@ -38,6 +38,11 @@ export interface EnvironmentView {
   createdAt: string | null;
   expiresAt: string | null;
   pinned: boolean | null;
+  registerPortainer: boolean;
+  haproxyRoute: boolean;
+  /** Its cluster's nodes; null when read from the snapshot (which does not keep them). */
+  servers: number | null;
+  agents: number | null;
   requestedBy: string | null;
   sourceUrl: string | null;
   /** A pull request's head the branch holds: repository, commit, since when. */
@@ -83,6 +88,10 @@ export function viewOf(
     createdAt: full?.createdAt.toISOString() ?? null,
     expiresAt: full?.expiresAt?.toISOString() ?? null,
     pinned: full?.pinned ?? null,
+    registerPortainer: env.registerPortainer,
+    haproxyRoute: env.haproxyRoute,
+    servers: full?.servers ?? null,
+    agents: full?.agents ?? null,
     requestedBy: full?.requestedBy ?? null,
     sourceUrl: full?.sourceUrl ?? null,
     deployed:

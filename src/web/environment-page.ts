@@ -3,6 +3,7 @@ import type { HistoryOutcome } from '../actions/history.js';
 import { describeChanges, type Operation, type StepState } from '../domain/index.js';
 import { hintFor } from '../lifecycle/hints.js';
 import { NOBODY, environmentControls, fixButton, type Viewer } from './controls.js';
+import { rollbackButton, updateForm } from './edit-controls.js';
 import type { Degradation, EnvironmentView } from './data.js';
 import type { Html } from './html.js';
 import { html, joinHtml } from './html.js';
@@ -155,8 +156,9 @@ export function environmentPage(input: {
     e && !input.degraded ? environmentControls(viewer, input.name, e.status, last) : '';
   const body = html`<h2>${input.name}</h2>
     ${facts} ${e ? access(e, viewer) : ''} ${controls}
+    ${e && !input.degraded ? updateForm(viewer, e) : ''}
     <h2>Operations</h2>
-    ${history} ${versionsSection(input.versions ?? [])}`;
+    ${history} ${versionsSection(input.name, input.versions ?? [], e ? viewer : NOBODY)}`;
   return layout(input.name, body, input.degraded, input.name, viewer, input.notice);
 }
 
@@ -246,19 +248,27 @@ function access(e: EnvironmentView, viewer: Viewer): Html {
   </p>`;
 }
 
-const VERSION_HEADINGS = ['version', 'when', 'by', 'via', 'what changed'];
+const VERSION_HEADINGS = ['version', 'when', 'by', 'via', 'what changed', ''];
 
-/** The configuration's versions, folded: each with when, who, where and what it changed. */
-function versionsSection(versions: HistoryOutcome['versions']): Html | '' {
+/**
+ * The configuration's versions, folded: each with when, who, where and what it changed, and (for
+ * who may) a rollback to each earlier one.
+ */
+function versionsSection(
+  name: string,
+  versions: HistoryOutcome['versions'],
+  viewer: Viewer,
+): Html | '' {
   if (versions.length === 0) return '';
   const rows = versions.map(
-    (v) =>
+    (v, i) =>
       html`<tr>
         <th scope="row">${v.version}</th>
         <td>${when(v.at.toISOString(), new Date())}</td>
         <td>${v.actor ?? '–'}</td>
         <td>${v.source}</td>
         <td class="wrap">${describeChanges(v.changes, v.version === 1)}</td>
+        <td>${i === 0 ? 'current' : rollbackButton(viewer, name, v.version)}</td>
       </tr>`,
   );
   return html`<details class="history" id="versions">

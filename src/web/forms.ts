@@ -27,9 +27,12 @@ export async function formAction(
   path: string,
 ): Promise<FormAnswer | null> {
   const route = path.replace(/^\/kindler\//, '');
+  // A form can only POST: /delete and /update stand for the API's DELETE and PATCH.
   const action = /^environments\/([^/]+)\/delete$/.test(route)
     ? mutationOf('DELETE', route.replace(/\/delete$/, ''))
-    : mutationOf('POST', route);
+    : /^environments\/([^/]+)\/update$/.test(route)
+      ? mutationOf('PATCH', route.replace(/\/update$/, ''))
+      : mutationOf('POST', route);
   if (!action) return null;
   const session = access.sessions ? await access.sessions.of(req) : null;
   if (!session) return { status: 401, error: 'Sign in first; nothing was done.' };
@@ -56,6 +59,8 @@ export async function formAction(
     typed.haproxy = String(body.haproxy);
   }
   if (action.verb === 'prune' && fields.get('confirm')) body.confirm = fields.get('confirm');
+  if (action.verb === 'update' || action.verb === 'rollback')
+    Object.assign(body, changeFields(fields));
   const named = 'name' in action ? safeName(action.name) : null;
   const page = named ? `/kindler/environments/${encodeURIComponent(named)}` : '/kindler';
   const refused = (text: string): FormAnswer => ({
@@ -91,6 +96,22 @@ export async function formAction(
   if (action.verb === 'create' && isOperationOutcome(outcome))
     return { redirect: `/kindler/environments/${encodeURIComponent(outcome.operation.envName)}` };
   return { redirect: action.verb === 'delete' || !named ? '/kindler' : page };
+}
+
+/** The update form's and a rollback button's fields as the API's body (blank: unchanged). */
+function changeFields(fields: URLSearchParams): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const key of ['portainer', 'haproxy']) {
+    const value = fields.get(key);
+    if (value === 'on' || value === 'off') body[key] = value === 'on';
+  }
+  for (const key of ['servers', 'agents', 'version']) {
+    const value = fields.get(key)?.trim();
+    // Not a number stays a string: the API refuses it in its own words.
+    if (value) body[key] = /^\d+$/.test(value) ? Number(value) : value;
+  }
+  if (fields.get('confirm') === 'on') body.confirm = true;
+  return body;
 }
 
 function safeName(segment: string): string | null {

@@ -85,7 +85,7 @@ export function dashboardHandler(
   const viewerOf = async (req: http.IncomingMessage, name: string | null): Promise<Viewer> => {
     const session = await sessions.of(req);
     const verbs: Verb[] = name
-      ? ['stop', 'start', 'retry', 'cancel', 'extend', 'delete']
+      ? ['stop', 'start', 'retry', 'cancel', 'extend', 'update', 'rollback', 'delete']
       : // The list's rows offer stop and start (judged per environment again when pressed).
         ['create', 'check', 'sync', 'prune', 'stop', 'start'];
     // A permission GitHub cannot tell us now offers no controls; the page still shows.

@@ -48,6 +48,7 @@ const ALL = [
   '009_github_limits',
   '010_notifications',
   '011_environment_versions',
+  '012_update',
 ];
 
 describe('migrations', () => {

@@ -80,6 +80,8 @@ describe('environment history', () => {
       'provider',
       'registerPortainer',
       'haproxyRoute',
+      'servers',
+      'agents',
       'expiresAt',
       'pinned',
       'deployedSha',

@@ -36,6 +36,8 @@ function env(partial: Partial<Environment>): Environment {
     status: 'creating',
     registerPortainer: true,
     haproxyRoute: true,
+    servers: 1,
+    agents: 0,
     requestedBy: null,
     sourceUrl: null,
     expiresAt: null,
@@ -322,6 +324,7 @@ describe('kind', () => {
       provider: 'kind',
       running: false,
       ports: [],
+      nodes: { servers: 1, agents: 0 },
     });
     expect(await assess(step, { ...kindEnv, status: 'stopped' })).toEqual([]);
     expect(await step.start(ctx({ ...kindEnv, status: 'stopped' }))).toBe(

@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { DEFAULT_RANGES, type AllocationRanges } from '../../src/store/environments.js';
+import { DEFAULT_RANGES, type AllocationRanges } from '../../src/store/allocation.js';
 import { PgDb } from '../../src/store/pg-db.js';
 import { PgliteDb } from '../../src/store/pglite-db.js';
 import { SqlStore } from '../../src/store/sql-store.js';

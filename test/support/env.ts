@@ -14,6 +14,8 @@ export function makeEnv(name: string, partial: Partial<Environment> = {}): Envir
     status: 'ready',
     registerPortainer: true,
     haproxyRoute: true,
+    servers: 1,
+    agents: 0,
     requestedBy: null,
     sourceUrl: null,
     expiresAt: null,

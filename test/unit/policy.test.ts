@@ -63,7 +63,7 @@ describe('.github/kindler.yml', () => {
   it.each([
     [
       'permissions:\n  rules:\n    - name: x\n      verbs: [destroy]\n      require: admin\n',
-      '.github/kindler.yml: permissions.rules[0].verbs[0]: Invalid option: expected one of "create"|"delete"|"stop"|"start"|"list"|"status"|"check"|"sync"|"prune"|"retry"|"cancel"|"extend"|"history"|"help"',
+      '.github/kindler.yml: permissions.rules[0].verbs[0]: Invalid option: expected one of "create"|"delete"|"stop"|"start"|"list"|"status"|"check"|"sync"|"prune"|"retry"|"cancel"|"extend"|"update"|"rollback"|"history"|"help"',
     ],
     [
       'permissions:\n  rules:\n    - name: x\n      verbs: [create]\n',

@@ -57,6 +57,7 @@ function makeOp(partial: Partial<Operation>): Operation {
     checkRunId: null,
     deploymentId: null,
     deploymentState: null,
+    change: null,
     startedAt: at(0),
     completedAt: null,
     updatedAt: at(0),

@@ -1,0 +1,90 @@
+// The allocator: ports and subnets chosen by the database inside the caller's transaction,
+// serialised by an advisory lock, lowest free value first (the unique indexes are the backstop).
+import { Failure, type ProviderName } from '../domain/index.js';
+import type { Queryable } from './db.js';
+
+export interface Range {
+  from: number;
+  to: number;
+}
+
+export interface AllocationRanges {
+  http: Range;
+  https: Range;
+  pf: Range;
+  k3dNodePort: number;
+  kindNodePorts: Range;
+  /** k3d subnets are 10.<n>.0.0/16 for n in this range. */
+  subnetOctets: Range;
+}
+
+export const DEFAULT_RANGES: AllocationRanges = {
+  http: { from: 18090, to: 18999 },
+  https: { from: 18443, to: 18999 },
+  pf: { from: 19000, to: 19999 },
+  k3dNodePort: 30080,
+  kindNodePorts: { from: 30081, to: 32767 },
+  subnetOctets: { from: 101, to: 254 },
+};
+
+export const ALLOCATION_LOCK = 7_100_402;
+
+function exhausted(range: Range, variable: string): Failure {
+  return new Failure(
+    'invalid_input',
+    `no free value left in ${range.from}-${range.to}. To resolve, ` +
+      `widen ${variable} or delete environments you no longer need`,
+  );
+}
+
+/**
+ * The node port and subnet a cluster of `provider` gets (k3d: the shared node port and a subnet of
+ * its own; kind: a node port of its own), `except` the row being given them. Under the allocation
+ * lock, taken in the caller's transaction.
+ */
+export async function allocateNetwork(
+  tx: Queryable,
+  provider: ProviderName,
+  ranges: AllocationRanges,
+  except: string | null,
+): Promise<{ nodePort: number; subnet: string | null }> {
+  await tx.query('select pg_advisory_xact_lock($1)', [ALLOCATION_LOCK]);
+  if (provider === 'kind') {
+    const rows = await tx.query<{ p: number }>(
+      `select p from generate_series($1::int, $2::int) p
+       where not exists (select 1 from clusters where provider = 'kind' and node_port = p
+                           and name is distinct from $3)
+      order by p limit 1`,
+      [ranges.kindNodePorts.from, ranges.kindNodePorts.to, except],
+    );
+    if (!rows[0]) throw exhausted(ranges.kindNodePorts, 'KINDLER_KIND_NODE_PORTS');
+    return { nodePort: rows[0].p, subnet: null };
+  }
+  const rows = await tx.query<{ n: number }>(
+    `select n from generate_series($1::int, $2::int) n
+     where not exists (select 1 from clusters where subnet = ('10.' || n || '.0.0/16')::cidr
+                         and name is distinct from $3)
+     order by n limit 1`,
+    [ranges.subnetOctets.from, ranges.subnetOctets.to, except],
+  );
+  if (!rows[0]) throw exhausted(ranges.subnetOctets, 'KINDLER_SUBNET_OCTETS');
+  return { nodePort: ranges.k3dNodePort, subnet: `10.${rows[0].n}.0.0/16` };
+}
+
+/** A host port is free when no row uses it in any of its port columns (nor this insert). */
+export async function lowestFreePort(
+  tx: Queryable,
+  range: Range,
+  variable: string,
+  taken: number[],
+): Promise<number> {
+  const rows = await tx.query<{ p: number }>(
+    `select p from generate_series($1::int, $2::int) p
+     where p <> all($3::int[])
+       and not exists (select 1 from clusters where http_port = p or https_port = p or pf_port = p)
+     order by p limit 1`,
+    [range.from, range.to, taken],
+  );
+  if (!rows[0]) throw exhausted(range, variable);
+  return rows[0].p;
+}

@@ -1,0 +1,116 @@
+// A console request as the command it stands for, read by the same parser as `/env` (the same
+// refusals): the path names the verb and the environment, the JSON body the rest.
+import { parseArgs } from '../commands/parse.js';
+import type { Command } from '../commands/verbs.js';
+import { Failure } from '../domain/index.js';
+
+export type Target =
+  | { verb: 'create' }
+  | {
+      verb: 'delete' | 'retry' | 'cancel' | 'extend' | 'stop' | 'start' | 'update' | 'rollback';
+      name: string;
+    }
+  | { verb: 'check' | 'sync' | 'prune' };
+
+export function mutationOf(method: string, route: string): Target | null {
+  if (method === 'POST' && route === 'environments') return { verb: 'create' };
+  const one = /^environments\/([^/]+)$/.exec(route);
+  if (method === 'DELETE' && one) return { verb: 'delete', name: one[1] as string };
+  if (method === 'PATCH' && one) return { verb: 'update', name: one[1] as string };
+  const act = /^environments\/([^/]+)\/(retry|cancel|extend|stop|start|rollback)$/.exec(route);
+  if (method === 'POST' && act) return { verb: act[2] as 'retry', name: act[1] as string };
+  const repair = /^consistency\/(check|sync|prune)$/.exec(route);
+  if (method === 'POST' && repair) return { verb: repair[1] as 'check' };
+  return null;
+}
+
+/** One word of a command line: a string without spaces or backticks, or the refusal. */
+function word(body: Record<string, unknown>, key: string): string | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !/^[^\s`]+$/.test(value))
+    throw new Failure('invalid_input', `"${key}" must be one word (a string without spaces)`);
+  return value;
+}
+
+function flag(body: Record<string, unknown>, key: string): boolean | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean')
+    throw new Failure('invalid_input', `"${key}" must be true or false`);
+  return value;
+}
+
+/** `servers` and `agents` as the flags they stand for (bounds are the parser's). */
+function nodeWords(body: Record<string, unknown>): string[] {
+  return ['servers', 'agents'].flatMap((key) => {
+    const value = body[key];
+    if (value === undefined || value === null) return [];
+    if (typeof value !== 'number' || !Number.isInteger(value))
+      throw new Failure('invalid_input', `"${key}" must be a whole number`);
+    return [`--${key}`, String(value)];
+  });
+}
+
+/** The name a path segment carries, or the refusal of its malformed percent-encoding. */
+export function pathName(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new Failure('invalid_input', 'the name in the path is not valid percent-encoding');
+  }
+}
+
+/** The command a request stands for, read by the same parser as `/env`: the same refusals. */
+export function commandOf(target: Target, body: Record<string, unknown>): Command {
+  const words: string[] = [target.verb];
+  if ('name' in target) {
+    const name = pathName(target.name);
+    if (!/^[^\s`]+$/.test(name)) throw new Failure('invalid_input', `"${name}" is not a name`);
+    words.push(name);
+  }
+  if (target.verb === 'create') {
+    const name = word(body, 'name');
+    if (!name) throw new Failure('invalid_input', '"name" is required');
+    words.push(name);
+    const provider = word(body, 'provider');
+    if (provider) words.push(provider);
+    const ttl = word(body, 'ttl');
+    if (ttl) words.push('--ttl', ttl);
+    if (flag(body, 'portainer') === false) words.push('--no-portainer');
+    if (flag(body, 'haproxy') === false) words.push('--no-haproxy');
+    words.push(...nodeWords(body));
+  }
+  if (target.verb === 'update') {
+    const ttl = word(body, 'ttl');
+    if (ttl) words.push('--ttl', ttl);
+    for (const key of ['portainer', 'haproxy']) {
+      const on = flag(body, key);
+      if (on !== undefined) words.push(on ? `--${key}` : `--no-${key}`);
+    }
+    const provider = word(body, 'provider');
+    if (provider) words.push('--provider', provider);
+    words.push(...nodeWords(body));
+    if (flag(body, 'confirm')) words.push('--confirm');
+  }
+  if (target.verb === 'rollback') {
+    const version = body.version;
+    if (version !== undefined && version !== null) {
+      if (typeof version !== 'number' || !Number.isInteger(version))
+        throw new Failure('invalid_input', '"version" must be a whole number');
+      words.push(String(version));
+    }
+    if (flag(body, 'confirm')) words.push('--confirm');
+  }
+  if (target.verb === 'extend') {
+    const duration = word(body, 'duration');
+    if (duration) words.push(duration);
+  }
+  if (target.verb === 'prune') {
+    const confirm = word(body, 'confirm');
+    if (confirm) words.push('--confirm', confirm);
+  }
+  const parsed = parseArgs(words);
+  if ('message' in parsed) throw new Failure('invalid_input', parsed.message);
+  return parsed.command;
+}
