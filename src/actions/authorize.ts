@@ -13,8 +13,9 @@ export type Decide = (verb: Verb) => Promise<Decision>;
 
 /** The verbs a request is judged as: its own, and what it resumes or stands for. */
 export function judgedAs(verb: Verb, resumes: Pick<Operation, 'kind'> | null): Verb[] {
+  // What it resumes is judged as that verb is (a retried update needs what an update needs).
   if ((verb === 'retry' || verb === 'cancel') && resumes)
-    return [verb, resumes.kind === 'deploy' ? 'create' : resumes.kind];
+    return [verb, ...judgedAs(resumes.kind === 'deploy' ? 'create' : resumes.kind, null)];
   if (verb === 'extend' || verb === 'update') return [verb, 'create'];
   // A rollback is the update it amounts to.
   if (verb === 'rollback') return [verb, 'update', 'create'];

@@ -88,6 +88,7 @@ export async function requestUpdate(e: RequestContext, request: UpdateRequest): 
       trigger: head ? { ...trigger, headSha: head } : trigger,
       change: { from, to, ...('rollbackTo' in request ? { rollbackTo: request.rollbackTo } : {}) },
       skip: UPDATE_STEPS.filter((s) => s !== 'record' && !plan.actions[s as UpdateStep]),
+      skipDetail: 'not changed by this update',
     });
     const at = e.now();
     await store.saveStep(made.id, {

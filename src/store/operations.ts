@@ -82,7 +82,7 @@ export async function insertOperation(tx: Queryable, input: NewOperation): Promi
        case when step = any($3::text[]) then now() end,
        case when step = any($3::text[]) then now() end
      from unnest($2::text[]) with ordinality as s(step, ord)`,
-    [id, [...stepsFor(input.kind)], [...(input.skip ?? [])], NOTHING_TO_DO],
+    [id, [...stepsFor(input.kind)], [...(input.skip ?? [])], input.skipDetail ?? NOTHING_TO_DO],
   );
   return id;
 }

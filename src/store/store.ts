@@ -135,6 +135,8 @@ export interface NewOperation {
   trigger: Trigger;
   /** Steps recorded as skipped from the start (nothing to do), in the same transaction. */
   skip?: readonly StepName[];
+  /** What the skipped steps say (NOTHING_TO_DO unless told). */
+  skipDetail?: string;
   /** An update's configuration before and after. */
   change?: OperationChange | null;
 }

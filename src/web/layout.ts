@@ -52,6 +52,9 @@ pre.log {
   font-size: .85em;
 }
 form.inline { display: inline; }
+summary { cursor: pointer; }
+summary h2 { display: inline; }
+form.update p { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
 .account { margin-left: auto; }
 .notice { border: 2px solid var(--line); border-radius: 6px; padding: .6rem .8rem; }

@@ -179,6 +179,53 @@ describe.each(['postgres', 'embedded'] as const)('the web console on %s', (backe
     await expect.poll(() => rt.store.getEnvironment('web'), { timeout: 15_000 }).toBeNull();
   });
 
+  it('changes settings from the edit form and rolls back from the history', async () => {
+    const page = await signedIn('alice');
+    await page.getByLabel('Name').fill('edit');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.waitForURL(`${base}/kindler/environments/edit`);
+    await page.locator('dd.s-ready').waitFor({ timeout: 15_000 });
+    await page.getByText('Change settings').click();
+    await page.getByLabel('HAProxy route').selectOption('off');
+    await page.getByRole('button', { name: 'Update' }).click();
+    await page.waitForURL(`${base}/kindler/environments/edit`);
+    await expect
+      .poll(async () => (await rt.store.latestOperation('edit' as never))?.status, {
+        timeout: 15_000,
+      })
+      .toBe('success');
+    const updated = await rt.store.latestOperation('edit' as never);
+    expect(updated).toMatchObject({ kind: 'update', trigger: { actor: 'alice' } });
+    expect(updated!.steps.filter((s) => s.status === 'done').map((s) => s.step)).toEqual([
+      'record',
+      'haproxy',
+    ]);
+    expect(await rt.store.getEnvironment('edit')).toMatchObject({ haproxyRoute: false });
+    // Another provider is refused unconfirmed, in the console's words.
+    await page.reload();
+    await page.getByText('Change settings').click();
+    await page.getByLabel('Provider', { exact: true }).selectOption('kind');
+    await page.getByRole('button', { name: 'Update' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain(
+      `changing the provider k3d → kind deletes "edit"'s cluster and creates it again`,
+    );
+    expect(await rt.store.getEnvironment('edit')).toMatchObject({ provider: 'k3d' });
+
+    await page.getByText('History').click();
+    await page.getByRole('button', { name: 'Roll back to 1' }).click();
+    await page.waitForURL(`${base}/kindler/environments/edit`);
+    await expect
+      .poll(async () => (await rt.store.getEnvironment('edit'))?.haproxyRoute, { timeout: 15_000 })
+      .toBe(true);
+    const rolled = await rt.store.latestOperation('edit' as never);
+    expect(rolled).toMatchObject({ kind: 'update', change: { rollbackTo: 1 } });
+    await shot(page, 'rolled-back');
+    // The later tests' lists start without it.
+    await rt.store.deleteEnvironment('edit' as never);
+  });
+
   it('a refused create says why in the console’s words, keeps what was typed, and the page is not the POST', async () => {
     const page = await signedIn('alice');
     await page.getByLabel('Name').fill('main');
@@ -288,6 +335,7 @@ describe.each(['postgres', 'embedded'] as const)('the web console on %s', (backe
     await page.getByRole('heading', { name: 'ro' }).waitFor();
     expect(await page.getByRole('heading', { name: 'Actions' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Stop' }).count()).toBe(0);
+    expect(await page.getByText('Change settings').count()).toBe(0);
     await shot(page, 'read-only');
     // The sign-out form carries her CSRF token: a forged stop with it is still refused.
     const csrf = await page.locator('input[name="csrf"]').first().getAttribute('value');

@@ -95,6 +95,19 @@ function event(action: string, sha: string, labels = ['env:k3d'], headRepo = REP
   return receiveDelivery(probot, { id: `pr-${++delivery}`, name: 'pull_request', payload: p });
 }
 
+let commentId = 7000;
+/** A comment in the pull request's conversation, as GitHub delivers it. */
+function comment(body: string) {
+  const p = webhookExample('issue_comment', 'created');
+  p.comment.body = body;
+  p.comment.id = ++commentId;
+  p.comment.html_url = `https://github.com/${REPO}/pull/12#issuecomment-${commentId}`;
+  p.issue.number = 12;
+  p.installation = { id: 77 };
+  p.sender = { ...p.sender, login: 'Codertocat' };
+  return receiveDelivery(probot, { id: `c-${commentId}`, name: 'issue_comment', payload: p });
+}
+
 /** Runs every queued operation as the worker does, its reports sent as they go. */
 async function runQueued(): Promise<Operation[]> {
   const done: Operation[] = [];
@@ -202,6 +215,7 @@ afterEach(async () => {
   await pgc.connect();
   await pgc.query('delete from operations');
   await pgc.query('delete from github_writes');
+  await pgc.query('delete from environment_versions');
   await pgc.end();
 });
 
@@ -450,6 +464,59 @@ describe('pull-request previews', () => {
       'deploy/templates/config-0.yaml:2: a ConfigMap is not something a preview deploys',
     );
     expect(github.repo(REPO).refs.has('heads/pr-12')).toBe(false);
+  });
+
+  it("a rollback in the conversation renders the earlier head again, shown as that head's Deployment", async () => {
+    const first = github.commit(REPO, 'feature', chart(4));
+    await event('labeled', first);
+    await runQueued();
+    const second = github.commit(REPO, 'feature', {
+      'deploy/templates/config-0.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c0\ndata:\n  v: "2"\n',
+    });
+    await event('synchronize', second);
+    await runQueued();
+    expect(github.headMessage(REPO, 'pr-12')).toBe(`kindler: deploy pr-12 from ${REPO}@${second}`);
+    nock(API)
+      .persist()
+      .post(/\/repos\/Codertocat\/Hello-World\/issues\/comments\/\d+\/reactions/)
+      .reply(201, {});
+
+    await comment('/env rollback pr-12');
+    const [op] = await runQueued();
+    expect(op).toMatchObject({ kind: 'update', status: 'success', change: { rollbackTo: 1 } });
+    expect(op!.trigger).toMatchObject({
+      source: 'issue_comment',
+      actor: 'Codertocat',
+      repo: REPO,
+      issueNumber: 12,
+      headSha: first,
+    });
+    expect(op!.steps.filter((s) => s.status !== 'skipped').map((s) => s.step)).toEqual([
+      'record',
+      'branch',
+      'ready',
+    ]);
+    expect(github.headMessage(REPO, 'pr-12')).toBe(`kindler: deploy pr-12 from ${REPO}@${first}`);
+    expect(github.files(REPO, 'pr-12', 'deploy/')['deploy/templates/config-0.yaml']).toContain(
+      'v: "1"',
+    );
+    expect(await rt.store.getEnvironment('pr-12')).toMatchObject({
+      status: 'ready',
+      source: { sha: first, by: 'Codertocat' },
+      deployed: { sha: first },
+    });
+    // Three deployments: the first head's, the second's (now inactive), the first head's again.
+    const [created, pushed, rolled] = deploymentsOf();
+    expect([created!.sha, pushed!.sha, rolled!.sha]).toEqual([first, second, first]);
+    expect(github.states(rolled!.id)).toEqual(['queued', 'in_progress', 'success']);
+    expect(github.states(pushed!.id).at(-1)).toBe('inactive');
+    const versions = await rt.store.versions.list('pr-12');
+    expect(versions.map((v) => [v.version, v.config.deployedSha, v.source])).toEqual([
+      [3, first, 'issue_comment'],
+      [2, second, 'pull_request'],
+      [1, first, 'pull_request'],
+    ]);
   });
 
   it('closing deletes the environment and marks its deployment inactive', async () => {
