@@ -15,6 +15,7 @@ import { lifecycleOverhead } from './lifecycle.js';
 import { apiRequestsPerCreate, webhookFigures } from './webhook.js';
 import { bootstrapFigures } from './bootstrap.js';
 import { githubWriteFigures } from './github-writes.js';
+import { versionFigures } from './versions.js';
 
 const figures: Figure[] = [];
 for (const [label, open] of [
@@ -38,6 +39,7 @@ figures.push(...(await defaultSetupFigures()));
 figures.push(...(await floorFigures()));
 figures.push(...(await bootstrapFigures()));
 figures.push(...(await githubWriteFigures()));
+figures.push(...(await versionFigures()));
 
 const rows = figures.map(
   (f) =>
