@@ -2,6 +2,7 @@
 // CLI, the app and the dashboard all start here; tests pass overrides for what cannot run here.
 import {
   Failure,
+  messageOf,
   configOf,
   versionBy,
   type UrlSettings,
@@ -24,7 +25,7 @@ import { ClusterStep } from './providers/cluster-step.js';
 import { KindIngress } from './providers/kind-ingress.js';
 import { K3dProvider } from './providers/k3d-provider.js';
 import { KindProvider } from './providers/kind-provider.js';
-import type { CliSettings, Provider } from './providers/provider.js';
+import { missingCommands, type CliSettings, type Provider } from './providers/provider.js';
 import { ArgoCdStep } from './registrars/argocd-step.js';
 import { HaproxyGateway } from './registrars/haproxy-gateway.js';
 import { HaproxyStep } from './registrars/haproxy-step.js';
@@ -35,11 +36,10 @@ import { ReadinessProbe } from './registrars/readiness.js';
 import { HealthObserver } from './registrars/health-observer.js';
 import { renderBranchFiles, templateVars, type TemplateFile } from './git/manifests.js';
 import { validateDeploy } from './git/validate-manifests.js';
-import { writeSnapshot } from './store/csv-snapshot.js';
+import { SnapshotWriter } from './store/csv-snapshot.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { createLogger, logFn, type Logger } from './system/log.js';
-import { onPath } from './system/exec.js';
 import path from 'node:path';
 import { stateKey } from './store/state-key.js';
 import { z } from 'zod';
@@ -199,7 +199,10 @@ export async function openRuntime(
     argocd: argoStep(devops),
     haproxy: new HaproxyStep(gateway, rows),
   };
-  const refreshSnapshot = () => writeSnapshot(store, config.csvPath);
+  // Derived data, off the operations' path: at most one rewrite a second, the last one at close.
+  const snapshot = SnapshotWriter.of(store, config.csvPath, (error) =>
+    logFn(log)('warn', 'refreshing the CSV snapshot failed', { error: messageOf(error) }),
+  );
   const probe = new ReadinessProbe({
     timeoutS: config.KINDLER_READY_TIMEOUT,
     intervalMs: 2_000,
@@ -219,19 +222,10 @@ export async function openRuntime(
     ready: (env, ctx) => probe.wait(env, ctx),
     redactor,
     leaseMs: config.KINDLER_LEASE_MS,
-    afterChange: refreshSnapshot,
+    afterChange: async () => snapshot.request(),
     log: logFn(log),
     pullRequestPrefix: config.KINDLER_PR_PREFIX,
-    preflight: (provider) => {
-      const missing = providers[provider].requires.filter((command) => !onPath(command));
-      return missing.length
-        ? `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed here ` +
-            `(not found on PATH): a ${provider} environment ` +
-            `needs ${providers[provider].requires.join(' and ')}. ` +
-            `To resolve, install ${missing.join(' and ')} and put ` +
-            `${missing.length > 1 ? 'them' : 'it'} on PATH; nothing was recorded`
-        : null;
-    },
+    preflight: (provider) => missingCommands(providers[provider]),
     ...(overrides.ownerAlive ? { ownerAlive: overrides.ownerAlive } : {}),
     retryDelaysMs: overrides.retryDelaysMs ?? config.KINDLER_RETRY_DELAYS_MS,
   });
@@ -252,8 +246,11 @@ export async function openRuntime(
     health,
     kubeconfigFor,
     render,
-    refreshSnapshot,
-    close: () => store.close(),
+    refreshSnapshot: () => snapshot.now(),
+    close: async () => {
+      await snapshot.flush();
+      await store.close();
+    },
   };
 }
 

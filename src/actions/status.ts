@@ -24,6 +24,8 @@ export async function status(
   const environment = await ctx.store.getEnvironment(command.name);
   const operation = await ctx.store.latestOperation(command.name);
   if (!environment && !operation) throw notFound(command.name);
-  const health = environment ? ((await keptHealth(ctx.store))[environment.name] ?? null) : null;
+  const health = environment
+    ? ((await keptHealth(ctx.store, [environment.name]))[environment.name] ?? null)
+    : null;
   return { verb: 'status', environment, operation, health };
 }

@@ -20,9 +20,10 @@ import { err, out, type CliIo } from './io.js';
 import { cliTrigger } from './lifecycle-commands.js';
 import { workerName } from '../system/owner.js';
 import { progressPrinter } from './progress.js';
+import { runHere } from './run-here.js';
 import { USAGE } from './help.js';
 
-type ConsistencyDeps = ActionRuntime & Pick<Runtime, 'engine'>;
+type ConsistencyDeps = ActionRuntime & Pick<Runtime, 'engine' | 'config'>;
 
 export async function check(rt: ConsistencyDeps, args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {}, USAGE.check);
@@ -79,9 +80,9 @@ async function runPlan(
   const actions = plan.actions.filter((a) => a.outcome !== 'queued');
   for (const recorded of plan.operations) {
     if (!json) err(io, `${recorded.kind} ${recorded.envName}: operation #${recorded.id}`);
-    const final = await rt.engine.execute(recorded.id, {
+    const final = await runHere(rt, recorded, io, {
       owner: workerName('cli'),
-      ...(io.signal ? { signal: io.signal } : {}),
+      waitMs: rt.config.KINDLER_DB_WAIT_SECONDS * 1000,
       ...(json ? {} : { observer: progressPrinter(io.stderr) }),
     });
     actions.push(...outcome(final ?? (await rt.store.getOperation(recorded.id)) ?? recorded));

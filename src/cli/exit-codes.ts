@@ -1,5 +1,10 @@
 // Documented in docs/cli.md ("Exit codes"). Scripts may rely on them: change only with care.
-import { classify, type Failure, type FailureCode } from '../domain/index.js';
+import {
+  classify,
+  isDatabaseUnavailable,
+  type Failure,
+  type FailureCode,
+} from '../domain/index.js';
 import { EXIT } from './exit-status.js';
 
 export { EXIT };
@@ -18,6 +23,8 @@ const BY_FAILURE: Record<FailureCode, number> = {
 };
 
 export function exitCodeFor(error: unknown): number {
+  // Our own database stopped answering: said as such, never as a bug.
+  if (isDatabaseUnavailable(error)) return EXIT.degraded;
   if (classify(error) === 'failure') return BY_FAILURE[(error as Failure).code];
   return EXIT.internal;
 }

@@ -3,12 +3,14 @@
 import { contextOf, perform, type ActionRuntime } from '../actions/index.js';
 import { sayCancel, sayExtend } from '../actions/say.js';
 import type { Operation, Trigger, UrlSettings } from '../domain/index.js';
+import type { Runtime } from '../runtime.js';
 import { nameArg, parse, providerArg } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { operationSummary } from './format.js';
 import { err, out, type CliIo } from './io.js';
 import { workerName } from '../system/owner.js';
 import { progressPrinter } from './progress.js';
+import { runHere } from './run-here.js';
 import { parseDuration } from '../commands/duration.js';
 import {
   Failure,
@@ -21,7 +23,7 @@ import { updatePatch, versionArg } from '../commands/parse.js';
 import { USAGE } from './help.js';
 
 /** What these commands use of the runtime. */
-type LifecycleDeps = ActionRuntime & { urls: UrlSettings };
+type LifecycleDeps = ActionRuntime & Pick<Runtime, 'config'> & { urls: UrlSettings };
 
 export const cliTrigger = (io: CliIo): Trigger => ({
   source: 'cli',
@@ -206,9 +208,9 @@ async function runAndReport(
   json: boolean,
 ): Promise<number> {
   if (!json) err(io, `${queued.kind} ${queued.envName}: operation #${queued.id}`);
-  const final = await rt.engine.execute(queued.id, {
+  const final = await runHere(rt, queued, io, {
     owner: workerName('cli'),
-    ...(io.signal ? { signal: io.signal } : {}),
+    waitMs: rt.config.KINDLER_DB_WAIT_SECONDS * 1000,
     ...(json ? {} : { observer: progressPrinter(io.stderr) }),
   });
   const op = final ?? (await rt.store.getOperation(queued.id)) ?? queued;

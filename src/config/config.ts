@@ -129,6 +129,8 @@ const schema = z.object({
   KINDLER_SUBNET_OCTETS: range.default({ from: 101, to: 254 }),
   KINDLER_CLI_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
   KINDLER_LEASE_MS: z.coerce.number().int().positive().default(60_000),
+  /** How long a CLI command waits for its database to answer again mid-operation. */
+  KINDLER_DB_WAIT_SECONDS: z.coerce.number().int().min(0).default(120),
   /** Waits before retrying a step that failed with a transient error (comma-separated ms). */
   KINDLER_RETRY_DELAYS_MS: z
     .string()

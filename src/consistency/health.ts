@@ -73,7 +73,24 @@ export async function observeHealth(
   return { health, changes };
 }
 
-/** The health kept for every environment (empty before the loop's first pass). */
-export async function keptHealth(store: Store): Promise<Record<string, EnvironmentHealth>> {
-  return (await store.getState(HEALTH)) ?? {};
+/**
+ * The health kept for every environment (empty before the loop's first pass), or for `names`
+ * alone: then only their entries are read and checked, not the whole document.
+ */
+export async function keptHealth(
+  store: Store,
+  names?: string[],
+): Promise<Record<string, EnvironmentHealth>> {
+  if (!names) return (await store.getState(HEALTH)) ?? {};
+  return healthEntries(await store.getStateEntries(HEALTH.name, names));
+}
+
+/** Stored entries of the health document, each checked; one that does not fit is left out. */
+export function healthEntries(raw: Record<string, unknown>): Record<string, EnvironmentHealth> {
+  const out: Record<string, EnvironmentHealth> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    const parsed = Stored.safeParse(value);
+    if (parsed.success) out[name] = parsed.data;
+  }
+  return out;
 }

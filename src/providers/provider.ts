@@ -2,6 +2,7 @@
 // delete are idempotent, like `rm -f`; list/get report what really runs, ports included.
 import { z } from 'zod';
 import type { EnvName, ProviderName } from '../domain/index.js';
+import { onPath } from '../system/exec.js';
 
 export interface ClusterSpec {
   name: EnvName;
@@ -90,4 +91,17 @@ export abstract class CliProvider {
   get requires(): readonly string[] {
     return [this.bin, this.docker];
   }
+}
+
+/** Why `provider` cannot run here (a command it needs is not on PATH), or null when it can. */
+export function missingCommands(provider: Provider): string | null {
+  const missing = provider.requires.filter((command) => !onPath(command));
+  if (!missing.length) return null;
+  const them = missing.length > 1 ? 'them' : 'it';
+  return (
+    `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed here ` +
+    `(not found on PATH): a ${provider.name} environment ` +
+    `needs ${provider.requires.join(' and ')}. ` +
+    `To resolve, install ${missing.join(' and ')} and put ${them} on PATH; nothing was recorded`
+  );
 }

@@ -1,11 +1,17 @@
-// Prometheus metrics (prom-client), all named kindler_*. Operation counts and the queue depth are
-// read from the database at scrape time, so operations run by the CLI or another replica count
-// too; step durations and webhook latency are observed in this process.
+// Prometheus metrics (prom-client), all named kindler_*. Operation and environment counts and the
+// queue depth are read from the database at scrape time — counted there, each query once per
+// scrape — so operations run by the CLI or another replica count too; step durations and webhook
+// latency are observed in this process.
 import client from 'prom-client';
 import type { Operation } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
 import { keptHealth } from '../consistency/health.js';
 import { HEALTH_STATES } from '../domain/index.js';
+
+interface Counts {
+  operations: Awaited<ReturnType<Runtime['store']['operationCounts']>>;
+  environments: { status: string; count: number }[];
+}
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -18,8 +24,15 @@ export class Metrics {
   /** The webhook events labelled by name (`ping` too); any other is counted as `other`. */
   private readonly events: ReadonlySet<string>;
 
-  constructor(rt: Pick<Runtime, 'store'>, options: { webhookEvents: readonly string[] }) {
+  /** What one scrape read of the database, shared by the gauges that show it. */
+  private counts: Counts = { operations: [], environments: [] };
+
+  constructor(
+    private readonly rt: Pick<Runtime, 'store'>,
+    options: { webhookEvents: readonly string[] },
+  ) {
     this.events = new Set([...options.webhookEvents, 'ping']);
+    const counts = () => this.counts;
     const registry = this.registry;
     // The process metrics Prometheus clients expose (kindler_process_cpu_seconds_total, …), less
     // the three gauges prom-client names *_total: `_total` is for counters only.
@@ -75,9 +88,9 @@ export class Metrics {
       help: 'Operations recorded, by verb and status (read from the database)',
       labelNames: ['verb', 'outcome'],
       registers: [registry],
-      async collect() {
+      collect() {
         this.reset();
-        for (const row of await rt.store.operationCounts())
+        for (const row of counts().operations)
           this.set({ verb: row.kind, outcome: row.status }, row.count);
       },
     });
@@ -85,10 +98,10 @@ export class Metrics {
       name: 'kindler_queue_depth',
       help: 'Operations waiting for a worker (queued)',
       registers: [registry],
-      async collect() {
+      collect() {
         this.set(
-          (await rt.store.operationCounts())
-            .filter((r) => r.status === 'queued')
+          counts()
+            .operations.filter((r) => r.status === 'queued')
             .reduce((n, r) => n + r.count, 0),
         );
       },
@@ -108,12 +121,9 @@ export class Metrics {
       help: 'Environments by status',
       labelNames: ['status'],
       registers: [registry],
-      async collect() {
+      collect() {
         this.reset();
-        const counts = new Map<string, number>();
-        for (const env of await rt.store.listEnvironments())
-          counts.set(env.status, (counts.get(env.status) ?? 0) + 1);
-        for (const [status, n] of counts) this.set({ status }, n);
+        for (const { status, count } of counts().environments) this.set({ status }, count);
       },
     });
   }
@@ -143,6 +153,11 @@ export class Metrics {
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
+    const [operations, environments] = await Promise.all([
+      this.rt.store.operationCounts(),
+      this.rt.store.environmentCounts(),
+    ]);
+    this.counts = { operations, environments };
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

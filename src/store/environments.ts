@@ -174,20 +174,36 @@ export const isManagement = (name: string): boolean => name === MANAGEMENT_CLUST
 export async function pageEnvironments(
   db: Queryable,
   page: EnvironmentPage,
-): Promise<{ environments: Environment[]; next: string | null }> {
-  // `q` holds DNS-label characters only (checked by the caller): no LIKE wildcard in it.
-  const rows = await db.query<ClusterRow>(
-    `${SELECT_CLUSTERS} where name <> 'devops' and ($1::text is null or name > $1)
+): Promise<{ environments: Environment[]; next: string | null; entries: Record<string, unknown> }> {
+  // `q` holds DNS-label characters only (checked by the caller): no LIKE wildcard in it. Each
+  // row's entry of a state document comes with it: one query for the page, whatever it shows.
+  const entry = '(select value -> c.name from kindler_state where key = $5)';
+  const rows = await db.query<ClusterRow & { entry: unknown }>(
+    `select ${COLUMNS}, ${entry} as entry from clusters c
+      where name <> 'devops' and ($1::text is null or name > $1)
        and ($3::text is null or name like '%' || $3 || '%')
        and ($4::text is null or status = $4)
-       and ($5::text[] is null or name = any($5))
+       and ($6::text is null or ${entry} ->> $6 = $7)
      order by name limit $2`,
-    [page.after, page.limit + 1, page.q ?? null, page.status ?? null, page.names ?? null],
+    [
+      page.after,
+      page.limit + 1,
+      page.q ?? null,
+      page.status ?? null,
+      page.entries?.key ?? null,
+      page.entries?.where?.field ?? null,
+      page.entries?.where?.equals ?? null,
+    ],
   );
-  const environments = rows.slice(0, page.limit).map(toEnvironment);
+  const shown = rows.slice(0, page.limit);
+  const environments = shown.map(toEnvironment);
+  const entries: Record<string, unknown> = {};
+  for (const row of shown)
+    if (row.entry !== null && row.entry !== undefined) entries[row.name] = row.entry;
   return {
     environments,
     next: rows.length > page.limit ? (environments.at(-1)?.name ?? null) : null,
+    entries,
   };
 }
 
@@ -196,6 +212,13 @@ export async function listEnvironments(db: Queryable): Promise<Environment[]> {
     `${SELECT_CLUSTERS} where name <> 'devops' order by created_at, seq`,
   );
   return rows.map(toEnvironment);
+}
+
+export function environmentCounts(db: Queryable): Promise<{ status: string; count: number }[]> {
+  return db.query(
+    `select status, count(*)::int as count from clusters where name <> 'devops'
+      group by status order by status`,
+  );
 }
 
 export async function listAllRows(db: Queryable): Promise<Environment[]> {

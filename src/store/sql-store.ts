@@ -1,7 +1,7 @@
 // The Store over either backend: the same SQL on PostgreSQL and PGlite.
 import type { z } from 'zod';
 import type { StateKey } from './state-key.js';
-import { claimTurn, forgetStates, getState, setState, takeState } from './state.js';
+import * as states from './state.js';
 import { NotificationTable } from './notifications.js';
 import { VersionTable } from './versions.js';
 import { storeEvents } from './events.js';
@@ -33,6 +33,7 @@ import {
   importRecords,
   insertEnvironment,
   listAllRows,
+  environmentCounts,
   listEnvironments,
   pageEnvironments,
   updateEnvironment,
@@ -151,6 +152,7 @@ export class SqlStore implements Store {
   readonly listEnvironments = (): Promise<Environment[]> => listEnvironments(this.db);
   readonly pageEnvironments = (page: EnvironmentPage) => pageEnvironments(this.db, page);
   readonly listAllRows = (): Promise<Environment[]> => listAllRows(this.db);
+  readonly environmentCounts = () => environmentCounts(this.db);
   readonly updateEnvironment = (name: EnvName, patch: EnvironmentPatch): Promise<Environment> =>
     patch.provider === undefined
       ? updateEnvironment(this.db, name, patch)
@@ -259,14 +261,16 @@ export class SqlStore implements Store {
   readonly keepGitObjects = (objects: Map<string, string>): Promise<void> =>
     keepGitObjects(this.db, objects);
   readonly getState = <S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null> =>
-    getState(this.db, key);
+    states.getState(this.db, key);
+  readonly getStateEntries = (key: string, names: string[]) =>
+    states.getStateEntries(this.db, key, names);
   readonly setState = <S extends z.ZodType>(key: StateKey<S>, value: z.input<S>): Promise<void> =>
-    setState(this.db, key, value);
+    states.setState(this.db, key, value);
   readonly takeState = <S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null> =>
-    takeState(this.db, key);
+    states.takeState(this.db, key);
   readonly forgetStates = (prefix: string, olderThan: Date): Promise<number> =>
-    forgetStates(this.db, prefix, olderThan);
-  readonly claimTurn = (name: string, everyMs: number) => claimTurn(this.db, name, everyMs);
+    states.forgetStates(this.db, prefix, olderThan);
+  readonly claimTurn = (name: string, everyMs: number) => states.claimTurn(this.db, name, everyMs);
   readonly putWrite = (write: NewWrite, again: boolean): Promise<WriteRecord> =>
     putWrite(this.db, write, again);
   readonly claimWrite = (

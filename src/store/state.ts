@@ -67,3 +67,18 @@ export async function claimTurn(db: Queryable, name: string, everyMs: number): P
   );
   return rows.length > 0;
 }
+
+/** The entries `names` of the document `key` (an object keyed by name), as stored. */
+export async function getStateEntries(
+  db: Queryable,
+  key: string,
+  names: string[],
+): Promise<Record<string, unknown>> {
+  if (names.length === 0) return {};
+  const rows = await db.query<{ name: string; value: unknown }>(
+    `select e.key as name, e.value from kindler_state s, jsonb_each(s.value) e
+      where s.key = $1 and jsonb_typeof(s.value) = 'object' and e.key = any($2::text[])`,
+    [key, names],
+  );
+  return Object.fromEntries(rows.map((r) => [r.name, r.value]));
+}

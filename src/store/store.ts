@@ -116,11 +116,16 @@ export interface EnvironmentStore {
    * read a page at a time, never rebuilt whole per request. `next` names where the next page
    * starts, null after the last.
    */
-  pageEnvironments(
-    page: EnvironmentPage,
-  ): Promise<{ environments: Environment[]; next: string | null }>;
+  pageEnvironments(page: EnvironmentPage): Promise<{
+    environments: Environment[];
+    next: string | null;
+    /** The page's entries of `page.entries.key`, by name, as stored (unchecked). */
+    entries: Record<string, unknown>;
+  }>;
   /** Every row, the management cluster included (CSV export, allocation views). */
   listAllRows(): Promise<Environment[]>;
+  /** How many environments have each status (counted by the database). */
+  environmentCounts(): Promise<{ status: string; count: number }[]>;
   updateEnvironment(name: EnvName, patch: EnvironmentPatch): Promise<Environment>;
   /** Removes the row; returns false when it was already gone. */
   deleteEnvironment(name: EnvName): Promise<boolean>;
@@ -231,14 +236,16 @@ export interface EnvironmentPage {
   /** Names containing this (DNS-label characters only). */
   q?: string | null;
   status?: EnvStatus | null;
-  /** Only these names (the environments of one health). */
-  names?: string[] | null;
+  /** Each row's entry of a state document keyed by name, in the same query; `where` filters. */
+  entries?: { key: string; where?: { field: string; equals: string } | null } | null;
 }
 
 /** Small JSON documents kept under schema-carrying keys. */
 export interface StateStore {
   /** Small JSON documents (latest consistency report, drift issue number, …). */
   getState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null>;
+  /** The entries `names` of a document keyed by name, as stored (unchecked): not the whole. */
+  getStateEntries(key: string, names: string[]): Promise<Record<string, unknown>>;
   setState<S extends z.ZodType>(key: StateKey<S>, value: z.input<S>): Promise<void>;
   /** Reads and removes a document in one step: of two takers, one gets it. */
   takeState<S extends z.ZodType>(key: StateKey<S>): Promise<z.output<S> | null>;

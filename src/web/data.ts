@@ -11,7 +11,7 @@ import {
   type EnvironmentHealth,
   type Health,
 } from '../domain/index.js';
-import { keptHealth } from '../consistency/health.js';
+import { HEALTH, healthEntries, keptHealth } from '../consistency/health.js';
 import { history, type HistoryOutcome } from '../actions/history.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
 import { LATEST_REPORT } from '../consistency/check.js';
@@ -117,13 +117,16 @@ export class DashboardData {
   ): Promise<Read<{ environments: EnvironmentView[]; next: string | null }>> {
     return this.read(
       async () => {
-        const health = await keptHealth(this.rt.store);
-        const { environments, next } = await this.rt.store.pageEnvironments({
-          ...page,
-          names: page.health
-            ? Object.keys(health).filter((name) => health[name]?.health === page.health)
-            : null,
+        // The page and each row's health in one query, filtered by health there too.
+        const { health: wanted, ...rest } = page;
+        const { environments, next, entries } = await this.rt.store.pageEnvironments({
+          ...rest,
+          entries: {
+            key: HEALTH.name,
+            where: wanted ? { field: 'health', equals: wanted } : null,
+          },
         });
+        const health = healthEntries(entries);
         return { environments: environments.map((e) => viewOf(e, this.rt.urls, health)), next };
       },
       (records) => {
@@ -150,7 +153,7 @@ export class DashboardData {
         const [env, operations, health] = await Promise.all([
           this.rt.store.getEnvironment(name),
           this.rt.store.listOperations({ envName: name as EnvName, limit: 20 }),
-          keptHealth(this.rt.store),
+          keptHealth(this.rt.store, [name]),
         ]);
         return { environment: env ? viewOf(env, this.rt.urls, health) : null, operations };
       },

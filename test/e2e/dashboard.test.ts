@@ -69,6 +69,10 @@ const envView = z
     createdAt: z.string().nullable(),
     expiresAt: z.string().nullable(),
     pinned: z.boolean().nullable(),
+    registerPortainer: z.boolean(),
+    haproxyRoute: z.boolean(),
+    servers: z.number().int().min(1).nullable(),
+    agents: z.number().int().min(0).nullable(),
     requestedBy: z.string().nullable(),
     sourceUrl: z.string().nullable(),
     deployed: z
@@ -114,7 +118,7 @@ const operation = z
   .object({
     id: z.number().int(),
     envName: z.string(),
-    kind: z.enum(['create', 'delete', 'sync', 'prune', 'deploy', 'stop', 'start']),
+    kind: z.enum(['create', 'delete', 'sync', 'prune', 'deploy', 'stop', 'start', 'update']),
     status: z.string(),
     steps: z.array(step),
     trigger: z.object({ source: z.string(), actor: z.string().nullable() }).passthrough(),
