@@ -218,7 +218,8 @@ export class Engine implements EngineApi {
         // Stopped by shutdown or a lost lease: hand the operation back for another worker to
         // resume.
         await this.store.releaseLease(operationId, options.owner).catch(() => undefined);
-        return final;
+        // As it was left, when the database can say (the step loop reads back only for watchers).
+        return (await this.store.getOperation(operationId).catch(() => null)) ?? final;
       }
       await this.refreshDerived();
       await this.followUp(final).catch((error: unknown) =>

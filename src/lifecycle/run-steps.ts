@@ -18,7 +18,7 @@ import {
   type StepName,
   type StepState,
 } from '../domain/index.js';
-import type { Store } from '../store/store.js';
+import type { StepPatch, Store } from '../store/store.js';
 import type { OperationObserver } from './engine-api.js';
 import { branchCleanupCommand, deleteCommand, retryCommand } from './hints.js';
 import type { StepHandler, SystemStep } from './step.js';
@@ -51,7 +51,9 @@ export async function runSteps(
   let op = claimed;
   let env = await store.getEnvironment(op.envName);
   let log = op.logOutput ?? '';
-  const notify = async () => {
+  // Read back for whoever watches (and at the end): unwatched, a step costs its writes only.
+  const notify = async (final = false) => {
+    if (!observer && !final) return;
     op = (await store.getOperation(op.id)) ?? op;
     try {
       await observer?.onUpdate(op, env);
@@ -73,14 +75,14 @@ export async function runSteps(
     // A prune's name has no row of its own (one that appears belongs to someone else).
     if (envStatus && env && op.kind !== 'prune')
       env = await store.updateEnvironment(env.name, { status: envStatus });
-    await store.updateOperation(op.id, {
+    await store.patchOperation(op.id, {
       status,
       completedAt: deps.now(),
       currentStep: null,
       logOutput: log || null,
       ...patch,
     });
-    await notify();
+    await notify(true);
     return op;
   };
 
@@ -94,16 +96,10 @@ export async function runSteps(
     const state = op.steps.find((s) => s.step === step);
     if (state && ['done', 'skipped', 'warning'].includes(state.status)) continue;
     if (signal.aborted) return op;
-    const fresh = await store.getOperation(op.id);
-    if (fresh?.cancelRequested) {
-      return finish(
-        'cancelled',
-        {
-          error: `cancelled before step ${step}`,
-          fixCommand: env || op.kind === 'prune' ? retryCommand(op.envName) : null,
-        },
-        failedStatus(op, env),
-      );
+    if (await store.cancelRequested(op.id)) {
+      const fixCommand = env || op.kind === 'prune' ? retryCommand(op.envName) : null;
+      const error = `cancelled before step ${step}`;
+      return finish('cancelled', { error, fixCommand }, failedStatus(op, env));
     }
     if (op.kind === 'prune') {
       // Looked up right before each removal: a create that started meanwhile wins.
@@ -129,26 +125,20 @@ export async function runSteps(
 
     const current = env;
     const startedAt = deps.now();
-    await store.updateOperation(op.id, { currentStep: step });
-    await save(store, op.id, step, 'running', null, null, deps.now, startedAt);
+    await save(store, op.id, step, 'running', null, null, deps.now, startedAt, {
+      currentStep: step,
+    });
     await notify();
     try {
       const detail = await runOne(step, op, current, deps, signal, appendLog);
       if (step === 'record' && op.kind === 'delete') env = null;
       if (step === 'ready' && env)
         env = await store.updateEnvironment(env.name, { status: 'ready' });
-      await save(
-        store,
-        op.id,
-        step,
-        detail.skipped ? 'skipped' : 'done',
-        detail.text,
-        null,
-        deps.now,
-        startedAt,
-      );
       appendLog(`${step}: ${detail.text}`);
-      await store.updateOperation(op.id, { logOutput: log || null });
+      const ended = detail.skipped ? 'skipped' : 'done';
+      await save(store, op.id, step, ended, detail.text, null, deps.now, startedAt, {
+        logOutput: log || null,
+      });
       await notify();
     } catch (error) {
       // Shutdown, a lost lease, or our own database gone mid-step: nothing the environment did
@@ -160,8 +150,9 @@ export async function runSteps(
         const text =
           `branch "${op.envName}" left behind: ${message}. ` +
           `To clean up: ${branchCleanupCommand(op.envName)}`;
-        await save(store, op.id, step, 'warning', text, message, deps.now, startedAt);
-        await store.updateOperation(op.id, { logOutput: log || null });
+        await save(store, op.id, step, 'warning', text, message, deps.now, startedAt, {
+          logOutput: log || null,
+        });
         await notify();
         continue;
       }
@@ -287,14 +278,9 @@ async function save(
   error: string | null,
   now: () => Date,
   startedAt?: Date,
+  op?: StepPatch,
 ): Promise<void> {
   const done = status !== 'running';
-  await store.saveStep(id, {
-    step,
-    status,
-    detail,
-    error,
-    startedAt: startedAt ?? now(),
-    completedAt: done ? now() : null,
-  });
+  const state = { step, status, detail, error, startedAt: startedAt ?? now() };
+  await store.saveStep(id, { ...state, completedAt: done ? now() : null }, op);
 }

@@ -60,3 +60,11 @@ export function operationCounts(
       'operation, status order by operation, status',
   );
 }
+
+export async function cancelRequested(q: Queryable, id: number): Promise<boolean> {
+  const rows = await q.query<{ c: boolean }>(
+    'select cancel_requested as c from operations where id = $1',
+    [id],
+  );
+  return rows[0]?.c === true;
+}

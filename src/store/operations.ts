@@ -14,9 +14,10 @@ import {
   type StepState,
   type Trigger,
 } from '../domain/index.js';
-import type { Queryable } from './db.js';
+import type { Db, Queryable } from './db.js';
+import { reportsWanted } from './writes.js';
 import { toOperation, type OperationRow, type StepRow } from './rows.js';
-import type { NewOperation, OperationPatch } from './store.js';
+import type { NewOperation, OperationPatch, StepPatch } from './store.js';
 
 const OP_COLUMNS = `id, cluster_name, operation, status, log_output, started_at, completed_at,
   error_message, actor, actor_via, trigger_source, trigger_url, repo, issue_number, head_sha,
@@ -103,14 +104,36 @@ export async function busyFailure(q: Queryable, envName: EnvName): Promise<Failu
       );
 }
 
-export async function saveStep(q: Queryable, id: number, s: StepState): Promise<void> {
+export async function saveStep(
+  q: Queryable,
+  id: number,
+  s: StepState,
+  op: StepPatch = {},
+): Promise<void> {
+  // One statement: the step, and its operation's current step, log and updated_at.
   await q.query(
-    `update operation_steps set status = $3, started_at = $4, completed_at = $5, detail = $6,
-      error = $7
-     where operation_id = $1 and step = $2`,
-    [id, s.step, s.status, s.startedAt, s.completedAt, s.detail, s.error],
+    `with step as (
+       update operation_steps set status = $3, started_at = $4, completed_at = $5, detail = $6,
+         error = $7
+        where operation_id = $1 and step = $2)
+     update operations set updated_at = now(),
+       current_step = case when $8 then $9 else current_step end,
+       log_output = case when $10 then $11 else log_output end
+      where id = $1`,
+    [
+      id,
+      s.step,
+      s.status,
+      s.startedAt,
+      s.completedAt,
+      s.detail,
+      s.error,
+      op.currentStep !== undefined,
+      op.currentStep ?? null,
+      op.logOutput !== undefined,
+      op.logOutput ?? null,
+    ],
   );
-  await q.query('update operations set updated_at = now() where id = $1', [id]);
 }
 
 export async function updateOperation(
@@ -259,4 +282,17 @@ export async function releaseLease(db: Queryable, id: number, owner: string): Pr
       `(lease_owner = $2 or $2 = '')`,
     [id, owner],
   );
+}
+
+/**
+ * Writes the patch. The end of an operation marks its reports as wanted again, in the same
+ * transaction: if the process dies before reporting it, the outbox's next pass does. (Earlier
+ * states need not be: a resumed operation reports again as it runs.)
+ */
+export async function patchOperation(db: Db, id: number, patch: OperationPatch): Promise<void> {
+  if (!patch.status || !isFinished(patch.status)) return updateOperation(db, id, patch);
+  await db.transaction(async (tx) => {
+    await updateOperation(tx, id, patch);
+    await reportsWanted(tx, id);
+  });
 }

@@ -13,10 +13,10 @@ import {
   listOperations,
   operationCounts,
   orphanedOperations,
+  cancelRequested,
 } from './operation-reads.js';
 import {
   alreadyExists,
-  isFinished,
   type EnvName,
   type Environment,
   type NewEnvironment,
@@ -56,7 +56,7 @@ import {
   reopen,
   renew,
   saveStep,
-  updateOperation,
+  patchOperation,
 } from './operations.js';
 import {
   claimWrite,
@@ -68,7 +68,6 @@ import {
   renewWrite,
   reserveWriteTurn,
   writesHeldUntil,
-  reportsWanted,
   undeliveredWrites,
   type NewWrite,
   type WriteOutcome,
@@ -84,6 +83,7 @@ import type {
   ImportReport,
   NewOperation,
   OperationPatch,
+  StepPatch,
   Store,
 } from './store.js';
 
@@ -202,20 +202,17 @@ export class SqlStore implements Store {
     return releaseLease(this.db, id, owner);
   }
 
-  async saveStep(id: number, state: StepState): Promise<void> {
-    await saveStep(this.db, id, state);
-  }
+  readonly saveStep = (id: number, state: StepState, op?: StepPatch): Promise<void> =>
+    saveStep(this.db, id, state, op);
 
   async updateOperation(id: number, patch: OperationPatch): Promise<Operation> {
-    // The end of an operation marks its reports as wanted again, in the same transaction: if the
-    // process dies before reporting it, the outbox's next pass does. (Earlier states need not be:
-    // a resumed operation reports again as it runs.)
-    await this.db.transaction(async (tx) => {
-      await updateOperation(tx, id, patch);
-      if (patch.status && isFinished(patch.status)) await reportsWanted(tx, id);
-    });
+    await this.patchOperation(id, patch);
     return (await loadOperation(this.db, id)) as Operation;
   }
+
+  readonly patchOperation = (id: number, patch: OperationPatch): Promise<void> =>
+    patchOperation(this.db, id, patch);
+  readonly cancelRequested = (id: number): Promise<boolean> => cancelRequested(this.db, id);
 
   readonly requestCancel = (envName: EnvName): Promise<Operation | null> =>
     requestCancel(this.db, envName);

@@ -81,6 +81,9 @@ export type EnvironmentRecord = Pick<
 export type EnvironmentPatch = Partial<Omit<Environment, FixedColumn>>;
 type FixedColumn = 'name' | 'pfPort' | 'httpPort' | 'httpsPort' | 'requestedBy' | 'sourceUrl';
 
+/** What a step's save also writes of its operation. */
+export type StepPatch = Pick<OperationPatch, 'currentStep' | 'logOutput'>;
+
 export interface OperationPatch {
   status?: OperationStatus;
   currentStep?: StepName | null;
@@ -171,8 +174,11 @@ export interface OperationStore {
   /** Extends the lease; false when the lease was lost to another worker. */
   renewLease(id: number, owner: string, leaseMs: number): Promise<boolean>;
   releaseLease(id: number, owner: string): Promise<void>;
-  saveStep(id: number, state: StepState): Promise<void>;
+  /** Saves a step's state and what `op` says of its operation, in one statement. */
+  saveStep(id: number, state: StepState, op?: StepPatch): Promise<void>;
   updateOperation(id: number, patch: OperationPatch): Promise<Operation>;
+  patchOperation(id: number, patch: OperationPatch): Promise<void>; // not read back
+  cancelRequested(id: number): Promise<boolean>;
   /** Cancels an operation that is still queued (no worker has it), with why; false otherwise. */
   cancelQueued(id: number, error: string): Promise<boolean>;
   /** Sets cancel_requested on the active operation; returns it, or null if there is none. */
@@ -202,14 +208,9 @@ export interface DeliveryStore {
    * on.
    */
   admitDelivery(keys: string[], event: string): Promise<boolean>;
-  /**
-   * Forgets deliveries received more than `olderThanMs` ago (GitHub redelivers for days at most);
-   * returns how many.
-   */
+  /** Forgets deliveries received over `olderThanMs` ago (redelivered for days at most). */
   forgetDeliveries(olderThanMs: number): Promise<number>;
-  /**
-   * Git objects read before, by id (`blob:<oid>`, `tree:<oid>`…): what an id names never changes.
-   */
+  /** Git objects read before, by id (`blob:<oid>`, …): what an id names never changes. */
   gitObjects(ids: string[]): Promise<Map<string, string>>;
   /** Keeps Git objects by id; an id kept before is only marked as used. */
   keepGitObjects(objects: Map<string, string>): Promise<void>;
