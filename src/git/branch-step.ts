@@ -96,6 +96,8 @@ export class BranchStep implements StepHandler {
         env.name,
         await this.render(env, null, { validate: true }),
         `kindler: manifests for environment ${env.name} (${env.provider})`,
+        null,
+        ctx.signal,
       );
       return `${verb(result)} "${env.name}" in ${this.branches.description}`;
     }
@@ -112,6 +114,7 @@ export class BranchStep implements StepHandler {
       files,
       `kindler: deploy ${env.name} from ${env.source.repo}@${sha}`,
       known,
+      ctx.signal,
     );
     const tree = treeSha(files, DEPLOY_PREFIX);
     const same = env.deployed?.sha === sha && env.deployed.tree === tree;

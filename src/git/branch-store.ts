@@ -57,13 +57,15 @@ export interface BranchStore {
   /**
    * Branch `name` = the default branch plus exactly `files` under deploy/; idempotent. `known` is
    * what deploy/ held after the last write, when the caller remembers it: a store may then send
-   * only what changed, once it has seen that deploy/ is still exactly that.
+   * only what changed, once it has seen that deploy/ is still exactly that. `signal` stops it
+   * (its child processes killed): a worker whose lease ran out writes nothing after its taker.
    */
   ensure(
     name: EnvName,
     files: BranchFile[],
     message: string,
     known?: BranchFile[] | null,
+    signal?: AbortSignal,
   ): Promise<Ensured>;
   /** The files under `prefix` on a branch, or null when the branch does not exist. */
   readFiles(name: string, prefix: string): Promise<BranchFile[] | null>;

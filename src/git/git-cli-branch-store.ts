@@ -134,38 +134,48 @@ export class GitCliBranchStore implements BranchStore {
     );
   }
 
-  async ensure(name: EnvName, files: BranchFile[], message: string): Promise<Ensured> {
+  async ensure(
+    name: EnvName,
+    files: BranchFile[],
+    message: string,
+    _known?: BranchFile[] | null,
+    signal?: AbortSignal,
+  ): Promise<Ensured> {
     refuseReserved(name);
     const prefix = this.settings.prefix ?? 'deploy/';
-    return this.withRepo(async (git) => {
-      const heads = parseLsRemote(
-        (
-          await git([
-            'ls-remote',
-            '--heads',
-            this.url,
-            `refs/heads/${name}`,
-            `refs/heads/${this.settings.defaultBranch}`,
-          ])
-        ).stdout,
-      );
-      const branch = heads.find((h) => h.name === name);
-      const base = branch ?? heads.find((h) => h.name === this.settings.defaultBranch);
-      if (base) await git(['fetch', '--quiet', '--depth', '1', this.url, base.sha]);
-      if (branch && sameFiles(await this.filesAt(git, branch.sha, prefix), files))
-        return 'unchanged';
-      const tree = await writeTree(git, base?.sha ?? null, prefix, files);
-      const commit = (
-        await git(['commit-tree', tree, ...(base ? ['-p', base.sha] : []), '-m', message], {
-          env: authorEnv(this.settings.author),
-        })
-      ).stdout.trim();
-      // A new branch must not exist yet; an update must fast-forward: a racing writer makes us
-      // fail, not overwrite.
-      const lease = `--force-with-lease=refs/heads/${name}:${branch?.sha ?? ''}`;
-      await git(['push', '--quiet', lease, this.url, `${commit}:refs/heads/${name}`]);
-      return branch ? 'updated' : 'created';
-    }, `writing branch "${name}" in ${this.description}`);
+    return this.withRepo(
+      async (git) => {
+        const heads = parseLsRemote(
+          (
+            await git([
+              'ls-remote',
+              '--heads',
+              this.url,
+              `refs/heads/${name}`,
+              `refs/heads/${this.settings.defaultBranch}`,
+            ])
+          ).stdout,
+        );
+        const branch = heads.find((h) => h.name === name);
+        const base = branch ?? heads.find((h) => h.name === this.settings.defaultBranch);
+        if (base) await git(['fetch', '--quiet', '--depth', '1', this.url, base.sha]);
+        if (branch && sameFiles(await this.filesAt(git, branch.sha, prefix), files))
+          return 'unchanged';
+        const tree = await writeTree(git, base?.sha ?? null, prefix, files);
+        const commit = (
+          await git(['commit-tree', tree, ...(base ? ['-p', base.sha] : []), '-m', message], {
+            env: authorEnv(this.settings.author),
+          })
+        ).stdout.trim();
+        // A new branch must not exist yet; an update must fast-forward: a racing writer makes us
+        // fail, not overwrite.
+        const lease = `--force-with-lease=refs/heads/${name}:${branch?.sha ?? ''}`;
+        await git(['push', '--quiet', lease, this.url, `${commit}:refs/heads/${name}`]);
+        return branch ? 'updated' : 'created';
+      },
+      `writing branch "${name}" in ${this.description}`,
+      signal,
+    );
   }
 
   async readFiles(name: string, prefix: string): Promise<BranchFile[] | null> {
@@ -223,7 +233,11 @@ export class GitCliBranchStore implements BranchStore {
   }
 
   /** Runs `fn` with a throwaway bare repository and a git function bound to it. */
-  private async withRepo<T>(fn: (git: Git) => Promise<T>, action?: string): Promise<T> {
+  private async withRepo<T>(
+    fn: (git: Git) => Promise<T>,
+    action?: string,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kindler-git-'));
     const askpass = path.join(dir, 'askpass.sh');
     try {
@@ -252,6 +266,7 @@ export class GitCliBranchStore implements BranchStore {
           keepTrailingNewline: opts.raw === true,
         };
         if (opts.input !== undefined) options.input = opts.input;
+        if (signal) options.signal = signal;
         return run('git', args, options);
       };
       return await fn(git);

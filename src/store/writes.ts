@@ -262,11 +262,21 @@ export async function holdWrites(q: Queryable, scope: string, until: Date): Prom
 }
 
 /**
- * Marks an operation's status comment and check run as wanted again (its state changed); the
- * reaction on the asking comment is recorded once the operation has ended. Rows not created yet are
- * left to the first report, which creates them.
+ * Marks an operation's status comment and check run as wanted again (its state changed), creating
+ * them when no report did yet — the process that recorded the command and the one that ran it may
+ * both have died before reporting: the ended operation's reports are then the outbox's to send.
+ * The reaction on the asking comment is recorded once the operation has ended.
  */
 export async function reportsWanted(q: Queryable, operationId: number): Promise<void> {
+  await q.query(
+    `insert into github_writes (key, repo, kind, operation_id, request)
+     select 'op:' || o.id || ':' || k.kind, o.repo, k.kind, o.id, '{}'::jsonb
+       from operations o, (values ('status-comment'), ('status-check-run')) k (kind)
+      where o.id = $1 and o.repo is not null
+        and (k.kind = 'status-check-run' or (o.issue_number is not null and o.operation <> 'deploy'))
+     on conflict (key) do nothing`,
+    [operationId],
+  );
   await q.query(
     `update github_writes set wanted = wanted + 1, state = 'pending', error = null,
             next_attempt_at = now(), updated_at = now()

@@ -56,13 +56,20 @@ describe.each(BACKENDS)('the outbox on %s', (_backend, open) => {
   });
   afterAll(() => opened.cleanup());
 
-  const outbox = (options: { retryDelaysMs?: number[]; logged?: string[] } = {}) =>
+  const outbox = (
+    options: {
+      retryDelaysMs?: number[];
+      logged?: string[];
+      clientFor?: () => Promise<GitHubClient>;
+    } = {},
+  ) =>
     outboxOver(
       { store, redactor: new Redactor([TOKEN]), urls: { baseDomain: 'example.test' } as never },
       {
         retryDelaysMs: options.retryDelaysMs ?? [1],
         backoffMs: () => 0,
         log: (_level, message) => options.logged?.push(message),
+        ...(options.clientFor ? { clientFor: options.clientFor } : {}),
       },
     );
   /** A failed operation whose error is `error`. */
@@ -107,6 +114,22 @@ describe.each(BACKENDS)('the outbox on %s', (_backend, open) => {
       .patch(`${R}/check-runs/601`)
       .reply(200, {});
     await outbox().report(op, octokit);
+    expect(await store.undeliveredWrites(10)).toEqual([]);
+  });
+
+  it('an operation that ended with nobody left to report it gets its reports from the next pass', async () => {
+    // The process that recorded the command and the one that ran it both died before reporting:
+    // the end of the operation itself records its reports, and any replica's pass sends them.
+    const op = await failedOp('k3d exited 1');
+    nock(API)
+      .post(`${R}/issues/1/comments`, (b) => b.body.includes(`kindler:operation:${op.id}`))
+      .reply(201, { id: 502 })
+      .post(`${R}/check-runs`)
+      .reply(201, { id: 602 })
+      .post(`${R}/issues/comments/99/reactions`, { content: 'confused' })
+      .reply(201, {});
+    await outbox({ clientFor: async () => octokit }).pass();
+    expect(await store.getOperation(op.id)).toMatchObject({ commentId: 502, checkRunId: 602 });
     expect(await store.undeliveredWrites(10)).toEqual([]);
   });
 
