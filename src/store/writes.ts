@@ -273,7 +273,8 @@ export async function reportsWanted(q: Queryable, operationId: number): Promise<
      select 'op:' || o.id || ':' || k.kind, o.repo, k.kind, o.id, '{}'::jsonb
        from operations o, (values ('status-comment'), ('status-check-run')) k (kind)
       where o.id = $1 and o.repo is not null
-        and (k.kind = 'status-check-run' or (o.issue_number is not null and o.operation <> 'deploy'))
+        and (k.kind = 'status-check-run'
+             or (o.issue_number is not null and o.operation <> 'deploy'))
      on conflict (key) do nothing`,
     [operationId],
   );
