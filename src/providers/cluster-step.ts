@@ -44,6 +44,16 @@ export function portDrift(env: Environment, info: ClusterInfo): string | null {
   return diffs.length ? diffs.join('; ') : null;
 }
 
+/** How the cluster's nodes differ from the row's, when its listing tells them (k3d's does). */
+export function nodeDrift(env: Environment, info: ClusterInfo): string | null {
+  const nodes = info.nodes;
+  if (!nodes || (nodes.servers === env.servers && nodes.agents === env.agents)) return null;
+  return (
+    `the cluster has ${nodes.servers} server(s) and ${nodes.agents} agent(s), ` +
+    `the database says ${env.servers} and ${env.agents}`
+  );
+}
+
 export const deleteClusterCommand = (p: ProviderName, name: string): string =>
   p === 'k3d' ? `k3d cluster delete ${name}` : `kind delete cluster --name ${name}`;
 const other = (p: ProviderName): ProviderName => (p === 'k3d' ? 'kind' : 'k3d');
@@ -103,7 +113,7 @@ export function clusterView(observed: Record<ProviderName, Observation<ClusterIn
             fix: command('stop', env.name),
           },
         ];
-      const ports = portDrift(env, info);
+      const ports = portDrift(env, info) ?? nodeDrift(env, info);
       if (ports)
         return [
           {

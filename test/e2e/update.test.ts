@@ -317,6 +317,17 @@ describe('update, history and rollback', () => {
     expect(latest!.version).toBe(7);
     expect({ ...latest!.config, expiresAt: null }).toEqual({ ...first!.config, expiresAt: null });
     expect((await check()).code).toBe(0);
+    // A cluster whose nodes are not the row's is a difference, its fix a recreation.
+    const state = fakes.state();
+    (state.k3d.dev as { agents?: number }).agents = 2;
+    fs.writeFileSync(path.join(fakes.stateDir, 'state.json'), JSON.stringify(state));
+    const drift = await check();
+    expect(drift.code).toBe(5);
+    expect(JSON.stringify(drift.report.discrepancies)).toContain(
+      'the cluster has 1 server(s) and 2 agent(s), the database says 1 and 0',
+    );
+    (state.k3d.dev as { agents?: number }).agents = 0;
+    fs.writeFileSync(path.join(fakes.stateDir, 'state.json'), JSON.stringify(state));
   });
 
   it('audit lists operations and versions by actor', async () => {
