@@ -16,6 +16,7 @@ import { apiRequestsPerCreate, webhookFigures } from './webhook.js';
 import { bootstrapFigures } from './bootstrap.js';
 import { githubWriteFigures } from './github-writes.js';
 import { versionFigures } from './versions.js';
+import { roundTripFigures } from './round-trips.js';
 
 const figures: Figure[] = [];
 for (const [label, open] of [
@@ -40,6 +41,7 @@ figures.push(...(await floorFigures()));
 figures.push(...(await bootstrapFigures()));
 figures.push(...(await githubWriteFigures()));
 figures.push(...(await versionFigures()));
+figures.push(...(await roundTripFigures()));
 
 const rows = figures.map(
   (f) =>
