@@ -19,10 +19,11 @@ import { reportsWanted } from './writes.js';
 import { toOperation, type OperationRow, type StepRow } from './rows.js';
 import type { NewOperation, OperationPatch, StepPatch } from './store.js';
 
-const OP_COLUMNS = `id, cluster_name, operation, status, log_output, started_at, completed_at,
-  error_message, actor, actor_via, trigger_source, trigger_url, repo, issue_number, head_sha,
-  current_step, failed_step, fix_command, cancel_requested, attempt, comment_id, check_run_id,
-  deployment_id, deployment_state, change, lease_owner, lease_expires_at, updated_at`;
+export const OP_COLUMNS = `id, cluster_name, operation, status, log_output, started_at,
+  completed_at, error_message, actor, actor_via, trigger_source, trigger_url, repo, issue_number,
+  head_sha, current_step, failed_step, fix_command, cancel_requested, attempt, comment_id,
+  check_run_id, deployment_id, deployment_state, change, lease_owner, lease_expires_at,
+  updated_at`;
 
 export async function loadOperations(
   q: Queryable,

@@ -4,6 +4,7 @@ import type { StateKey } from './state-key.js';
 import * as states from './state.js';
 import { NotificationTable } from './notifications.js';
 import { VersionTable } from './versions.js';
+import { environmentDetail, type DetailOptions } from './detail.js';
 import { storeEvents } from './events.js';
 import { createSession, deleteSession, getSession } from './sessions.js';
 import { admitDelivery, forgetDeliveries, gitObjects, keepGitObjects } from './deliveries.js';
@@ -149,6 +150,8 @@ export class SqlStore implements Store {
 
   readonly getEnvironment = (name: string): Promise<Environment | null> =>
     getEnvironment(this.db, name);
+  readonly environmentDetail = (name: string, options: DetailOptions) =>
+    environmentDetail(this.db, name, options);
   readonly listEnvironments = (): Promise<Environment[]> => listEnvironments(this.db);
   readonly pageEnvironments = (page: EnvironmentPage) => pageEnvironments(this.db, page);
   readonly listAllRows = (): Promise<Environment[]> => listAllRows(this.db);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { StateKey } from './state-key.js';
 import type { NotificationStore } from './notifications.js';
 import type { VersionStore } from './versions.js';
+import type { DetailOptions, EnvironmentDetail } from './detail.js';
 import type {
   DeploymentState,
   EnvName,
@@ -106,12 +107,11 @@ export interface ImportReport {
 
 /** The rows of environments, their ports and subnets allocated by the database. */
 export interface EnvironmentStore {
-  /**
-   * Inserts the row with status `creating` and allocates http/https/pf/node ports and (k3d) a
-   * subnet in the same transaction. Failure('already_exists') if the name is taken.
-   */
+  /** Inserts the row (`creating`), its ports and subnet allocated; already_exists if taken. */
   insertEnvironment(input: NewEnvironment): Promise<Environment>;
   getEnvironment(name: string): Promise<Environment | null>;
+  /** Its row, newest operations and entry of `entryKey`, in one round trip (its page). */
+  environmentDetail(name: string, options: DetailOptions): Promise<EnvironmentDetail>;
   /** Environments ordered by creation; the management cluster (`devops`) is never included. */
   listEnvironments(): Promise<Environment[]>;
   /**

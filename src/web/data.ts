@@ -11,7 +11,7 @@ import {
   type EnvironmentHealth,
   type Health,
 } from '../domain/index.js';
-import { HEALTH, healthEntries, keptHealth } from '../consistency/health.js';
+import { HEALTH, healthEntries } from '../consistency/health.js';
 import { history, type HistoryOutcome } from '../actions/history.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
 import { LATEST_REPORT } from '../consistency/check.js';
@@ -150,12 +150,17 @@ export class DashboardData {
   ): Promise<Read<{ environment: EnvironmentView; operations: Operation[] }> | null> {
     const result = await this.read(
       async () => {
-        const [env, operations, health] = await Promise.all([
-          this.rt.store.getEnvironment(name),
-          this.rt.store.listOperations({ envName: name as EnvName, limit: 20 }),
-          keptHealth(this.rt.store, [name]),
-        ]);
-        return { environment: env ? viewOf(env, this.rt.urls, health) : null, operations };
+        // Its row, operations and health in one round trip.
+        const detail = await this.rt.store.environmentDetail(name, {
+          operations: 20,
+          entryKey: HEALTH.name,
+        });
+        const health = healthEntries(detail.entry === null ? {} : { [name]: detail.entry });
+        const env = detail.environment;
+        return {
+          environment: env ? viewOf(env, this.rt.urls, health) : null,
+          operations: detail.operations,
+        };
       },
       (records) => {
         const record = records.find((r) => r.name === name);

@@ -74,6 +74,36 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
     expect(Math.abs(dev.createdAt.getTime() - Date.now())).toBeLessThan(60_000);
   });
 
+  it("reads an environment's page in one round trip: the same row, operations and entry as apart", async () => {
+    const env = await store.insertEnvironment({ name: envName('detail1'), provider: 'kind' });
+    const first = await store.createOperation({ envName: env.name, kind: 'create', trigger });
+    await store.saveStep(first.id, {
+      step: 'record',
+      status: 'done',
+      startedAt: new Date('2026-01-02T03:04:05.678Z'),
+      completedAt: new Date('2026-01-02T03:04:06.789Z'),
+      detail: 'row recorded',
+      error: null,
+    });
+    await store.updateOperation(first.id, { status: 'failed', error: 'k3d exited 1' });
+    await store.createOperation({ envName: env.name, kind: 'delete', trigger });
+    const doc = stateKey('detail:test', z.record(z.string(), z.object({ n: z.number() })));
+    await store.setState(doc, { detail1: { n: 7 }, other: { n: 1 } });
+    const detail = await store.environmentDetail('detail1', { operations: 20, entryKey: doc.name });
+    expect(detail.environment).toEqual(await store.getEnvironment('detail1'));
+    expect(detail.operations).toEqual(await store.listOperations({ envName: env.name, limit: 20 }));
+    expect(detail.operations.map((o) => o.kind)).toEqual(['delete', 'create']);
+    expect(detail.entry).toEqual({ n: 7 });
+    expect(await store.environmentDetail('nope', { operations: 5, entryKey: doc.name })).toEqual({
+      environment: null,
+      operations: [],
+      entry: null,
+    });
+    // The other tests count rows and operations: this one leaves none.
+    await raw("delete from operations where cluster_name = 'detail1'");
+    await store.deleteEnvironment(env.name);
+  });
+
   it('updates and deletes rows; deleting twice reports absence', async () => {
     const until = new Date('2030-01-01T00:00:00.000Z');
     const updated = await store.updateEnvironment(envName('dev'), {

@@ -1,0 +1,57 @@
+// One environment as its page shows it, in one round trip: its row, its newest operations with
+// their steps, and its entry of a state document keyed by name (its health) — one statement that
+// builds the parts as JSON, read back through the same row mappers as every other read.
+import type { Environment, Operation } from '../domain/index.js';
+import type { Queryable } from './db.js';
+import { SELECT_CLUSTERS } from './environments.js';
+import { OP_COLUMNS } from './operations.js';
+import {
+  toEnvironment,
+  toOperation,
+  type ClusterRow,
+  type OperationRow,
+  type StepRow,
+} from './rows.js';
+
+export interface EnvironmentDetail {
+  environment: Environment | null;
+  operations: Operation[];
+  /** The environment's entry of the document `entryKey`, as stored (unchecked). */
+  entry: unknown;
+}
+
+/** How many of its newest operations, and the document its entry is read from. */
+export interface DetailOptions {
+  operations: number;
+  entryKey: string;
+}
+
+export async function environmentDetail(
+  db: Queryable,
+  name: string,
+  options: DetailOptions,
+): Promise<EnvironmentDetail> {
+  const rows = await db.query<{
+    env: ClusterRow | null;
+    operations: (OperationRow & { steps: StepRow[] })[] | null;
+    entry: unknown;
+  }>(
+    `select
+       (select row_to_json(c) from (${SELECT_CLUSTERS} where name = $1) c) as env,
+       (select json_agg(o order by o.id desc) from (
+          select ${OP_COLUMNS},
+                 (select coalesce(json_agg(s order by s.position), '[]'::json) from (
+                    select operation_id, step, position, status, started_at, completed_at,
+                           detail, error
+                      from operation_steps where operation_id = operations.id) s) as steps
+            from operations where cluster_name = $1 order by id desc limit $2) o) as operations,
+       (select value -> $1 from kindler_state where key = $3) as entry`,
+    [name, options.operations, options.entryKey],
+  );
+  const row = rows[0];
+  return {
+    environment: row?.env ? toEnvironment(row.env) : null,
+    operations: (row?.operations ?? []).map((o) => toOperation(o, o.steps)),
+    entry: row?.entry ?? null,
+  };
+}
