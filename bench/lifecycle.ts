@@ -6,7 +6,8 @@ import type { Store } from '../src/store/store.js';
 import { fakeSystems } from '../test/support/fake-steps.js';
 import type { Figure } from './figure.js';
 
-const trigger: Trigger = {
+/** Who asks in the benches: the CLI, with nothing to report to. */
+export const trigger: Trigger = {
   source: 'cli',
   actor: 'bench',
   url: null,

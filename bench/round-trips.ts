@@ -3,7 +3,8 @@
 // its reporter), and how often the CSV snapshot is rewritten for a burst of creates and deletes
 // (once a second at most, off the operations' path) against the operations it covers.
 import pg from 'pg';
-import { envName, type Trigger } from '../src/domain/index.js';
+import { envName } from '../src/domain/index.js';
+import { trigger } from './lifecycle.js';
 import { Engine } from '../src/lifecycle/engine.js';
 import { SnapshotWriter } from '../src/store/csv-snapshot.js';
 import { fakeSystems } from '../test/support/fake-steps.js';
@@ -12,15 +13,6 @@ import type { Figure } from './figure.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-
-const trigger: Trigger = {
-  source: 'cli',
-  actor: 'bench',
-  url: null,
-  repo: null,
-  issueNumber: null,
-  headSha: null,
-};
 
 export async function roundTripFigures(): Promise<Figure[]> {
   const { store, cleanup } = await withPostgresStore();

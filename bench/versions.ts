@@ -3,21 +3,13 @@
 // on PostgreSQL over an environment with as many versions as are kept, and an update request
 // (row, operation, version in one transaction) with instant systems.
 import pg from 'pg';
-import { envName, type Trigger } from '../src/domain/index.js';
+import { envName } from '../src/domain/index.js';
+import { trigger } from './lifecycle.js';
 import { Engine } from '../src/lifecycle/engine.js';
 import { KEEP_VERSIONS } from '../src/store/versions.js';
 import { fakeSystems } from '../test/support/fake-steps.js';
 import { withPostgresStore } from '../test/support/db.js';
 import type { Figure } from './figure.js';
-
-const trigger: Trigger = {
-  source: 'cli',
-  actor: 'bench',
-  url: null,
-  repo: null,
-  issueNumber: null,
-  headSha: null,
-};
 
 export async function versionFigures(): Promise<Figure[]> {
   const { store, url, cleanup } = await withPostgresStore();

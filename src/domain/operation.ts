@@ -52,15 +52,8 @@ export const PRUNE_STEPS = ['cluster', 'portainer', 'argocd', 'haproxy', 'branch
 export const DEPLOY_STEPS = ['branch', 'ready'] as const;
 export const STOP_STEPS = ['cluster'] as const;
 export const START_STEPS = ['cluster', 'ready'] as const;
-export const UPDATE_STEPS = [
-  'record',
-  'branch',
-  'cluster',
-  'portainer',
-  'argocd',
-  'haproxy',
-  'ready',
-] as const;
+/** An update may touch every system a create does, in the same order (the plan skips the rest). */
+export const UPDATE_STEPS = CREATE_STEPS;
 /**
  * The detail of a sync's or prune's step its consistency check found nothing to do for (skipped).
  */

@@ -24,7 +24,7 @@ import { formatDuration } from '../commands/duration.js';
 import type { EnvironmentPatch } from '../store/store.js';
 import type { OperationRequest } from './engine-api.js';
 import { retryCommand } from './hints.js';
-import type { RequestContext } from './requests.js';
+import { recordDone, type RequestContext } from './requests.js';
 
 type UpdateRequest = Extract<OperationRequest, { kind: 'update' }>;
 
@@ -81,7 +81,8 @@ export async function requestUpdate(e: RequestContext, request: UpdateRequest): 
   // A preview's earlier head (a rollback) is the one the row wants from now on.
   const head = to.deployedSha !== from.deployedSha ? to.deployedSha : null;
   const op = await e.store.atomically(async (store) => {
-    await store.updateEnvironment(name, rowPatch(from, to, env.source, head, trigger.actor));
+    const patch = rowPatch(from, to, env.source, head, trigger.actor);
+    const updated = await store.updateEnvironment(name, patch);
     const made = await store.createOperation({
       envName: name,
       kind: 'update',
@@ -90,17 +91,9 @@ export async function requestUpdate(e: RequestContext, request: UpdateRequest): 
       skip: UPDATE_STEPS.filter((s) => s !== 'record' && !plan.actions[s as UpdateStep]),
       skipDetail: 'not changed by this update',
     });
-    const at = e.now();
-    await store.saveStep(made.id, {
-      step: 'record',
-      status: 'done',
-      startedAt: at,
-      completedAt: at,
-      error: null,
-      detail: `row updated: ${describeChanges(plan.changes, false)}`,
-    });
-    const updated = await store.getEnvironment(name);
-    if (updated) await store.versions.record(name, configOf(updated), versionBy(trigger, made.id));
+    const detail = `row updated: ${describeChanges(plan.changes, false)}`;
+    await recordDone(store, made.id, e.now(), detail);
+    await store.versions.record(name, configOf(updated), versionBy(trigger, made.id));
     return made;
   });
   await e.refreshDerived();

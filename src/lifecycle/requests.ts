@@ -81,17 +81,13 @@ export async function requestCreate(
       kind: 'create',
       trigger: request.trigger,
     });
-    const at = e.now();
-    await store.saveStep(made.id, {
-      step: 'record',
-      status: 'done',
-      startedAt: at,
-      completedAt: at,
-      error: null,
-      detail:
-        `row recorded: http ${env.httpPort}, https ${env.httpsPort}, ` +
+    await recordDone(
+      store,
+      made.id,
+      e.now(),
+      `row recorded: http ${env.httpPort}, https ${env.httpsPort}, ` +
         `pf ${env.pfPort}${env.subnet ? `, subnet ${env.subnet}` : ''}`,
-    });
+    );
     // A preview's first version is the head it is created to deploy.
     const config = { ...configOf(env), deployedSha: options.source?.sha ?? null };
     await store.versions.record(env.name, config, versionBy(request.trigger, made.id));
@@ -100,6 +96,18 @@ export async function requestCreate(
   // The new row is in the CSV snapshot at once: a degraded `list` right after still shows it.
   await e.refreshDerived();
   return (await e.store.getOperation(op.id)) ?? op;
+}
+
+/** The `record` step of an operation recorded with its row: done at once, saying what it wrote. */
+export function recordDone(store: Store, id: number, at: Date, detail: string): Promise<void> {
+  return store.saveStep(id, {
+    step: 'record',
+    status: 'done',
+    startedAt: at,
+    completedAt: at,
+    error: null,
+    detail,
+  });
 }
 
 export async function requestRepair(
