@@ -91,11 +91,3 @@ export function refuseBadArchive(archiveName: string): void {
     throw new Failure('invalid_input', `archive branch "${archiveName}" must be under archive/`);
   }
 }
-
-export const sameFiles = (a: BranchFile[], b: BranchFile[]): boolean => {
-  const key = (files: BranchFile[]) =>
-    JSON.stringify(
-      [...files].sort((x, y) => x.path.localeCompare(y.path)).map((f) => [f.path, f.content]),
-    );
-  return key(a) === key(b);
-};

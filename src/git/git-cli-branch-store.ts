@@ -7,10 +7,10 @@ import path from 'node:path';
 import { Failure, type EnvName } from '../domain/index.js';
 import { run, type RunOptions } from '../system/exec.js';
 import type { Store } from '../store/store.js';
+import { treeSha } from './tree-hash.js';
 import {
   refuseBadArchive,
   refuseReserved,
-  sameFiles,
   type BranchFile,
   type BranchInfo,
   type BranchStore,
@@ -20,11 +20,12 @@ import {
 } from './branch-store.js';
 import {
   ASKPASS,
-  authorEnv,
   gitFailure,
   parseLsRemote,
+  bareRepo,
+  commitFiles,
+  filesAt,
   splitCredentials,
-  writeTree,
   type Git,
 } from './git-repos.js';
 
@@ -159,18 +160,28 @@ export class GitCliBranchStore implements BranchStore {
         const branch = heads.find((h) => h.name === name);
         const base = branch ?? heads.find((h) => h.name === this.settings.defaultBranch);
         if (base) await git(['fetch', '--quiet', '--depth', '1', this.url, base.sha]);
-        if (branch && sameFiles(await this.filesAt(git, branch.sha, prefix), files))
-          return 'unchanged';
-        const tree = await writeTree(git, base?.sha ?? null, prefix, files);
-        const commit = (
-          await git(['commit-tree', tree, ...(base ? ['-p', base.sha] : []), '-m', message], {
-            env: authorEnv(this.settings.author),
-          })
-        ).stdout.trim();
+        // deploy/ compared by its tree id, computed here from the files: one rev-parse.
+        if (branch) {
+          const dir = `${branch.sha}:${prefix.replace(/\/$/, '')}`;
+          const { stdout } = await git(['rev-parse', '--verify', '--quiet', dir]).catch(() => ({
+            stdout: '',
+          }));
+          if (stdout.trim() === treeSha(files, prefix)) return 'unchanged';
+        }
+        // Blobs, trees and the commit written by one git process.
+        const ref = 'refs/heads/kindler-write';
+        await commitFiles(git, {
+          ref,
+          base: base?.sha ?? null,
+          prefix,
+          files,
+          message,
+          author: this.settings.author,
+        });
         // A new branch must not exist yet; an update must fast-forward: a racing writer makes us
         // fail, not overwrite.
         const lease = `--force-with-lease=refs/heads/${name}:${branch?.sha ?? ''}`;
-        await git(['push', '--quiet', lease, this.url, `${commit}:refs/heads/${name}`]);
+        await git(['push', '--quiet', lease, this.url, `${ref}:refs/heads/${name}`]);
         return branch ? 'updated' : 'created';
       },
       `writing branch "${name}" in ${this.description}`,
@@ -185,7 +196,7 @@ export class GitCliBranchStore implements BranchStore {
       )[0];
       if (!branch) return null;
       await git(['fetch', '--quiet', '--depth', '1', this.url, branch.sha]);
-      return this.filesAt(git, branch.sha, prefix);
+      return filesAt(git, branch.sha, prefix);
     });
   }
 
@@ -215,23 +226,6 @@ export class GitCliBranchStore implements BranchStore {
     }, `archiving branch "${name}" as "${archiveName}" in ${this.description}`);
   }
 
-  private async filesAt(git: Git, sha: string, prefix: string): Promise<BranchFile[]> {
-    const listing = (await git(['ls-tree', '-r', '-z', sha, '--', prefix])).stdout;
-    const entries = listing
-      .split('\0')
-      .filter(Boolean)
-      .map((line) => {
-        const [meta = '', file = ''] = line.split('\t');
-        return { blob: meta.split(' ')[2] ?? '', path: file };
-      });
-    return Promise.all(
-      entries.map(async (e) => ({
-        path: e.path,
-        content: (await git(['cat-file', 'blob', e.blob], { raw: true })).stdout,
-      })),
-    );
-  }
-
   /** Runs `fn` with a throwaway bare repository and a git function bound to it. */
   private async withRepo<T>(
     fn: (git: Git) => Promise<T>,
@@ -243,7 +237,7 @@ export class GitCliBranchStore implements BranchStore {
     try {
       await fs.writeFile(askpass, ASKPASS, { mode: 0o700 });
       const repo = path.join(dir, 'repo.git');
-      await run('git', ['init', '--quiet', '--bare', repo], { timeoutMs: this.settings.timeoutMs });
+      await bareRepo(repo);
       const baseEnv = {
         GIT_DIR: repo,
         GIT_TERMINAL_PROMPT: '0',

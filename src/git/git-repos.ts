@@ -54,16 +54,6 @@ export async function localBareRepo(dataDir: string): Promise<string> {
   return repo;
 }
 
-/** The identity git records for a commit of the bot's. */
-export function authorEnv(author: { name: string; email: string }): Record<string, string> {
-  return {
-    GIT_AUTHOR_NAME: author.name,
-    GIT_AUTHOR_EMAIL: author.email,
-    GIT_COMMITTER_NAME: author.name,
-    GIT_COMMITTER_EMAIL: author.email,
-  };
-}
-
 /**
  * A failed git command said as what we were doing. Worth trying again: a timeout, a server that
  * did not answer, and a push the lease refused because another writer moved the branch between our
@@ -87,53 +77,87 @@ export const ASKPASS =
   '#!/bin/sh\ncase "$1" in\n  Username*) printf "%s" "$KINDLER_GIT_USERNAME" ;;\n  *) printf ' +
   '"%s" "$KINDLER_GIT_PASSWORD" ;;\nesac\n';
 
-/** A directory of a tree being written: names to blob ids or to directories. */
-export type Dir = Map<string, Dir | string>;
-
 /** git, run in a throwaway repository with the store's credentials and settings. */
 export type Git = (
   args: string[],
   opts?: { env?: Record<string, string>; input?: string; raw?: boolean },
 ) => Promise<{ stdout: string; stderr: string }>;
 
+/** A throwaway bare repository made without a git process: what `git init --bare` leaves. */
+export async function bareRepo(dir: string): Promise<void> {
+  await fs.mkdir(path.join(dir, 'objects'), { recursive: true });
+  await fs.mkdir(path.join(dir, 'refs', 'heads'), { recursive: true });
+  await fs.mkdir(path.join(dir, 'refs', 'tags'));
+  await fs.writeFile(path.join(dir, 'HEAD'), 'ref: refs/heads/main\n');
+  await fs.writeFile(
+    path.join(dir, 'config'),
+    '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n',
+  );
+}
+
 /**
- * The base commit's tree with `prefix` replaced by exactly `files` (mktree: no index, no work
- * tree).
+ * One commit on `ref` of the throwaway repository, written by one `git fast-import`: the base
+ * commit's tree with `prefix` replaced by exactly `files` (blobs, trees and commit in one process).
  */
-export async function writeTree(
+export async function commitFiles(
   git: Git,
-  baseSha: string | null,
-  prefix: string,
-  files: BranchFile[],
-): Promise<string> {
-  const top = prefix.replace(/\/$/, '');
-  // NUL-separated both ways (-z): a name holding a newline or a tab is one entry, never two.
-  const rootEntries = baseSha
-    ? (await git(['ls-tree', '-z', baseSha])).stdout
-        .split('\0')
-        .filter((l) => l && l.slice(l.indexOf('\t') + 1) !== top)
-    : [];
-  const nested: Dir = new Map();
-  for (const file of files) {
+  commit: {
+    ref: string;
+    base: string | null;
+    prefix: string;
+    files: BranchFile[];
+    message: string;
+    author: { name: string; email: string };
+  },
+): Promise<void> {
+  const { name, email } = commit.author;
+  // eslint-disable-next-line no-control-regex -- an identity line must stay one line
+  if (/[<>\u0000-\u001f]/.test(`${name}${email}`))
+    throw new Failure('not_configured', `the commit author "${name} <${email}>" is not valid`);
+  const data = (text: string) => `data ${Buffer.byteLength(text)}\n${text}`;
+  const quoted = (file: string) => `"${file.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  const lines = [
+    `commit ${commit.ref}`,
+    `committer ${name} <${email}> now`,
+    data(commit.message),
+    ...(commit.base ? [`from ${commit.base}`] : []),
+    `D ${quoted(commit.prefix.replace(/\/$/, ''))}`,
+  ];
+  for (const file of commit.files) {
     const unsafe = unsafePath(file.path);
     if (unsafe) throw new Failure('invalid_input', `refusing to write ${unsafe}`);
-    const parts = file.path.split('/');
-    let dir = nested;
-    for (const part of parts.slice(0, -1)) {
-      if (!dir.has(part)) dir.set(part, new Map());
-      dir = dir.get(part) as Dir;
-    }
-    dir.set(parts.at(-1) as string, file.content);
+    lines.push(`M 100644 inline ${quoted(file.path)}`, data(file.content));
   }
-  const mk = async (dir: Dir, extra: string[]): Promise<string> => {
-    const lines = [...extra];
-    for (const [name, child] of dir) {
-      if (typeof child === 'string') {
-        const blob = (await git(['hash-object', '-w', '--stdin'], { input: child })).stdout.trim();
-        lines.push(`100644 blob ${blob}\t${name}`);
-      } else lines.push(`040000 tree ${await mk(child, [])}\t${name}`);
-    }
-    return (await git(['mktree', '-z'], { input: `${lines.join('\0')}\0` })).stdout.trim();
-  };
-  return mk(nested, rootEntries);
+  await git(['fast-import', '--quiet', '--date-format=now'], {
+    input: `${lines.join('\n')}\ndone\n`,
+  });
+}
+
+/** The files under `prefix` at `sha`: one listing and one `cat-file --batch` for every blob. */
+export async function filesAt(git: Git, sha: string, prefix: string): Promise<BranchFile[]> {
+  const entries = (await git(['ls-tree', '-r', '-z', sha, '--', prefix])).stdout
+    .split('\0')
+    .filter(Boolean)
+    .map((line) => {
+      const [meta = '', file = ''] = line.split('\t');
+      return { blob: meta.split(' ')[2] ?? '', path: file };
+    });
+  if (entries.length === 0) return [];
+  const out = Buffer.from(
+    (
+      await git(['cat-file', '--batch'], {
+        input: entries.map((e) => `${e.blob}\n`).join(''),
+        raw: true,
+      })
+    ).stdout,
+  );
+  // "<id> blob <size>\n<content>\n" per entry, sizes in bytes.
+  let at = 0;
+  return entries.map((e) => {
+    const eol = out.indexOf(10, at);
+    const size = Number(out.subarray(at, eol).toString().split(' ')[2]);
+    const content = out.subarray(eol + 1, eol + 1 + size).toString('utf8');
+    at = eol + 1 + size + 1;
+    return { path: e.path, content };
+  });
 }

@@ -89,6 +89,48 @@ describe('git CLI branch store', () => {
     expect(await store.readFiles('nope', 'deploy/')).toBeNull();
   });
 
+  it('writes a branch with one git process: every blob, tree and the commit by one fast-import', async () => {
+    // A git on PATH that logs each subcommand, then runs the real one.
+    const shim = path.join(tmp, 'count-shim');
+    const log = path.join(tmp, 'git-calls.log');
+    fs.mkdirSync(shim, { recursive: true });
+    const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    fs.writeFileSync(
+      path.join(shim, 'git'),
+      `#!/bin/sh\necho "$1" >> '${log}'\nexec '${real}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const oddFiles = [
+      { path: 'deploy/a b/"quoted" \\ name.yaml', content: 'ä: ü\n' },
+      { path: 'deploy/x/y/z.yaml', content: 'no final newline' },
+      ...files,
+    ];
+    const saved = process.env.PATH;
+    process.env.PATH = `${shim}${path.delimiter}${saved}`;
+    try {
+      expect(await store.ensure(envName('one-proc'), oddFiles, 'one process')).toBe('created');
+      const created = fs.readFileSync(log, 'utf8').trim().split('\n');
+      fs.rmSync(log);
+      expect(await store.ensure(envName('one-proc'), oddFiles, 'again')).toBe('unchanged');
+      const unchanged = fs.readFileSync(log, 'utf8').trim().split('\n');
+      expect(created).toEqual(['ls-remote', 'fetch', 'fast-import', 'push']);
+      expect(unchanged).toEqual(['ls-remote', 'fetch', 'rev-parse']);
+    } finally {
+      process.env.PATH = saved;
+    }
+    expect(await store.readFiles('one-proc', 'deploy/')).toEqual(
+      [...oddFiles].sort((a, b) => (a.path < b.path ? -1 : 1)),
+    );
+    expect(git(`--git-dir=${remote}`, 'rev-parse', 'one-proc:deploy')).toBe(
+      treeSha(oddFiles, 'deploy/'),
+    );
+    expect(git(`--git-dir=${remote}`, 'rev-parse', 'one-proc~1')).toBe(
+      git(`--git-dir=${remote}`, 'rev-parse', 'main'),
+    );
+    expect(show('one-proc', 'README.md')).toBe('# config');
+    expect(await store.remove(envName('one-proc'))).toBe('deleted');
+  });
+
   it('two concurrent ensures of different branches both land', async () => {
     const results = await Promise.all(
       ['c-1', 'c-2', 'c-3'].map((n) => store.ensure(envName(n), files, n)),
