@@ -20,7 +20,7 @@ import { SqlStore } from '../src/store/sql-store.js';
 import { createTestDatabase } from '../test/support/db.js';
 import { setupFakes } from '../test/support/fakes.js';
 import type { Figure } from './figure.js';
-import { buildDist, kindler, median, timeProcess, benchRows } from './process.js';
+import { buildDist, kindler, median, timeProcess, benchRows, withThisNode } from './process.js';
 
 const RUNS = 5;
 
@@ -95,8 +95,8 @@ export async function checkProcessFigures(count = 1000): Promise<Figure[]> {
     const first = timeProcess(kindler(['check', '--json']), env);
     const runs = Array.from({ length: RUNS }, () => timeProcess(kindler(['check', '--json']), env));
     const report = JSON.parse(
-      execFileSync(process.execPath, [kindler([])[1] as string, 'check', '--json'], {
-        env: { ...process.env, ...env },
+      execFileSync(kindler([])[0] as string, ['check', '--json'], {
+        env: withThisNode({ ...process.env, ...env }),
         encoding: 'utf8',
       }),
     ) as { consistent: boolean; summary: string };

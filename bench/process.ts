@@ -26,7 +26,7 @@ export function timeProcess(argv: string[], env: Record<string, string> = {}, ex
   const started = performance.now();
   const r = spawnSync('/usr/bin/time', ['-f', 'PEAK %M', '-o', out, ...argv], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: withThisNode({ ...process.env, ...env }),
     stdio: ['ignore', 'ignore', 'pipe'],
     encoding: 'utf8',
   });
@@ -52,9 +52,14 @@ export const benchRows = (names: string[]): EnvironmentRecord[] =>
     haproxyRoute: true,
   }));
 
-/** The `kindler` command as installed (bin/kindler.js over dist/). */
-export const kindler = (args: string[]): string[] => [
-  process.execPath,
-  path.join(ROOT, 'bin/kindler.js'),
-  ...args,
-];
+/**
+ * The `kindler` command as installed: bin/kindler.js (over dist/) started by its own `#!` line, as
+ * a shell starts it (with the node flags that line gives), this Node first on PATH.
+ */
+export const kindler = (args: string[]): string[] => [path.join(ROOT, 'bin/kindler.js'), ...args];
+
+/** `env` with this process's Node first on PATH (the one `#!/usr/bin/env node` finds). */
+export const withThisNode = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+  ...env,
+  PATH: `${path.dirname(process.execPath)}${path.delimiter}${env.PATH ?? ''}`,
+});

@@ -22,6 +22,7 @@ import {
 
 // Each command's module is loaded when that command runs: `kindler list` loads no lifecycle.
 const lifecycle = () => import('./lifecycle-commands.js');
+const lifecycleArgs = () => import('./lifecycle-args.js');
 const consistency = () => import('./consistency-commands.js');
 const data = () => import('./data-commands.js');
 const read = () => import('./read-commands.js');
@@ -54,7 +55,7 @@ const named = (
   run: (m: Awaited<ReturnType<typeof lifecycle>>) => Handler,
 ): Entry & { run: Handler } => ({
   run: async (rt, args, io) => run(await lifecycle())(rt, args, io),
-  check: async (args) => (await lifecycle()).nameOnly(usage)(args),
+  check: async (args) => (await lifecycleArgs()).nameOnly(usage)(args),
 });
 
 /**
@@ -72,7 +73,7 @@ const COMMANDS: Record<
 > = {
   create: {
     run: async (rt, args, io) => (await lifecycle()).create(rt, args, io),
-    check: async (args) => (await lifecycle()).createArgs(args),
+    check: async (args) => (await lifecycleArgs()).createArgs(args),
   },
   delete: named(USAGE.delete, (m) => m.operation('delete')),
   stop: named(USAGE.stop, (m) => m.operation('stop')),
@@ -81,15 +82,15 @@ const COMMANDS: Record<
   cancel: named(USAGE.cancel, (m) => m.cancel),
   extend: {
     run: async (rt, args, io) => (await lifecycle()).extend(rt, args, io),
-    check: async (args) => (await lifecycle()).extendArgs(args),
+    check: async (args) => (await lifecycleArgs()).extendArgs(args),
   },
   update: {
     run: async (rt, args, io) => (await lifecycle()).update(rt, args, io),
-    check: async (args) => (await lifecycle()).updateArgs(args),
+    check: async (args) => (await lifecycleArgs()).updateArgs(args),
   },
   rollback: {
     run: async (rt, args, io) => (await lifecycle()).rollback(rt, args, io),
-    check: async (args) => (await lifecycle()).rollbackArgs(args),
+    check: async (args) => (await lifecycleArgs()).rollbackArgs(args),
   },
   list: {
     read: async (deps, args, io) => (await read()).list(deps, args, io),

@@ -29,38 +29,73 @@ export function age(from: Date, now = new Date()): string {
   return `${Math.round(s / 86400)}d`;
 }
 
+export const NO_ENVIRONMENTS =
+  'No environments. Create one with: kindler create <name> [--provider k3d|kind]';
+export const ENVIRONMENT_HEADERS = [
+  ...['NAME', 'PROVIDER', 'STATUS', 'HEALTH', 'HTTP', 'HTTPS', 'PF', 'NODE_PORT', 'SUBNET'],
+  ...['AGE', 'EXPIRES'],
+];
+
+/** One environment as a row of the list's table. */
+export function environmentRow(
+  e: Environment,
+  health: EnvironmentHealth | null | undefined,
+  now = new Date(),
+): string[] {
+  return [
+    e.name,
+    e.provider,
+    e.status,
+    health?.health ?? '-',
+    String(e.httpPort),
+    String(e.httpsPort),
+    String(e.pfPort),
+    String(e.nodePort),
+    e.subnet ?? 'N/A',
+    age(e.createdAt, now),
+    e.pinned
+      ? 'pinned'
+      : e.expiresAt
+        ? e.expiresAt > now
+          ? `in ${age(now, e.expiresAt)}`
+          : 'expired'
+        : '-',
+  ];
+}
+
 export function environmentsTable(
   envs: Environment[],
   health: Record<string, EnvironmentHealth> = {},
   now = new Date(),
 ): string {
-  if (envs.length === 0)
-    return 'No environments. Create one with: kindler create <name> [--provider k3d|kind]';
+  if (envs.length === 0) return NO_ENVIRONMENTS;
   return table(
-    [
-      ...['NAME', 'PROVIDER', 'STATUS', 'HEALTH', 'HTTP', 'HTTPS', 'PF', 'NODE_PORT', 'SUBNET'],
-      ...['AGE', 'EXPIRES'],
-    ],
-    envs.map((e) => [
-      e.name,
-      e.provider,
-      e.status,
-      health[e.name]?.health ?? '-',
-      String(e.httpPort),
-      String(e.httpsPort),
-      String(e.pfPort),
-      String(e.nodePort),
-      e.subnet ?? 'N/A',
-      age(e.createdAt, now),
-      e.pinned
-        ? 'pinned'
-        : e.expiresAt
-          ? e.expiresAt > now
-            ? `in ${age(now, e.expiresAt)}`
-            : 'expired'
-          : '-',
-    ]),
+    ENVIRONMENT_HEADERS,
+    envs.map((e) => environmentRow(e, health[e.name], now)),
   );
+}
+
+/**
+ * `{ ...head, [key]: [items] }` written as `JSON.stringify(…, null, 2)` would write it, an item at
+ * a time: what is written is never held whole. `head`'s values come first, the array last.
+ */
+export function jsonArrayWriter(
+  write: (text: string) => void,
+  head: Record<string, unknown>,
+  key: string,
+) {
+  const opening = JSON.stringify(head, null, 2).replace(/\n?\}$/, '');
+  write(`${opening}${opening === '{' ? '' : ','}\n  ${JSON.stringify(key)}: [`);
+  let count = 0;
+  return {
+    item(value: unknown): void {
+      const text = JSON.stringify(value, null, 2).replace(/\n/g, '\n    ');
+      write(`${count++ ? ',' : ''}\n    ${text}`);
+    },
+    end(): void {
+      write(count ? '\n  ]\n}\n' : ']\n}\n');
+    },
+  };
 }
 
 const MARK: Record<StepState['status'], string> = {

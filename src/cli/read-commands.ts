@@ -2,13 +2,20 @@
 // snapshot with a visible "degraded" note (and exit code 4), never pretending all is well.
 import { history as historyOf } from '../actions/history.js';
 import { Failure, checkEnvName, describeChanges, notFound } from '../domain/index.js';
-import { keptHealth } from '../consistency/health.js';
+import { HEALTH, healthEntry, keptHealth } from '../consistency/health.js';
 import type { Runtime } from '../runtime.js';
 import type { EnvironmentRecord } from '../store/store.js';
 import { auditQuery } from '../commands/audit-filter.js';
 import { nameArg, noPositionals, parse } from './args.js';
 import { EXIT } from './exit-codes.js';
-import { environmentDetail, environmentsTable, table } from './format.js';
+import {
+  ENVIRONMENT_HEADERS,
+  NO_ENVIRONMENTS,
+  environmentDetail,
+  environmentRow,
+  jsonArrayWriter,
+  table,
+} from './format.js';
 import { err, out, type CliIo } from './io.js';
 import { AUDIT_FLAGS, USAGE } from './help.js';
 
@@ -17,11 +24,22 @@ export type ReadDeps = Pick<Runtime, 'store' | 'urls'>;
 
 export async function list(rt: ReadDeps, args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, {}, USAGE.list);
-  const [envs, health] = await Promise.all([rt.store.listEnvironments(), keptHealth(rt.store)]);
-  if (values.json === true) {
-    const environments = envs.map((e) => ({ ...e, health: health[e.name] ?? null }));
-    out(io, JSON.stringify({ degraded: false, environments }, null, 2));
-  } else out(io, environmentsTable(envs, health));
+  // Read a page at a time through one cursor and written as read: 10,000 rows never held whole.
+  const json =
+    values.json === true
+      ? jsonArrayWriter((text) => io.stdout.write(text), { degraded: false }, 'environments')
+      : null;
+  const rows: string[][] = [];
+  const now = new Date();
+  await rt.store.eachEnvironmentPage({ entryKey: HEALTH.name, size: 500 }, (page) => {
+    for (const { environment, entry } of page) {
+      const health = healthEntry(entry);
+      if (json) json.item({ ...environment, health });
+      else rows.push(environmentRow(environment, health, now));
+    }
+  });
+  if (json) json.end();
+  else out(io, rows.length ? table(ENVIRONMENT_HEADERS, rows) : NO_ENVIRONMENTS);
   return EXIT.ok;
 }
 

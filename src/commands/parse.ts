@@ -11,6 +11,7 @@ import {
   type ProviderName,
 } from '../domain/index.js';
 import { parseDuration } from './duration.js';
+import { capitalise, clip, nodeCounts, updatePatch, versionArg } from './update-flags.js';
 import { CODE_SPAN, plainLines } from './strip-markdown.js';
 import { closest } from './suggest.js';
 import { usageHint } from './usage.js';
@@ -214,71 +215,6 @@ function build(verb: Verb, positionals: string[], flags: Map<string, string | tr
   }
 }
 
-/** A version number as typed (`3` or `v3`); null when none is given, undefined when it is none. */
-export function versionArg(raw: string | undefined): number | null | undefined {
-  if (raw === undefined) return null;
-  const digits = /^v?(\d{1,9})$/.exec(raw)?.[1];
-  return digits === undefined || Number(digits) === 0 ? undefined : Number(digits);
-}
-
-/** `--servers N --agents M`, each within NODE_LIMITS. */
-function nodeCounts(
-  flags: Map<string, string | true>,
-): { servers?: number; agents?: number } | { message: string } {
-  const counts: { servers?: number; agents?: number } = {};
-  for (const role of ['servers', 'agents'] as const) {
-    const raw = flags.get(role);
-    if (typeof raw !== 'string') continue;
-    const refused = checkNodeCount(role, raw);
-    if (refused) return { message: `${capitalise(refused)}.` };
-    counts[role] = Number(raw);
-  }
-  return counts;
-}
-
-/** An update's flags as the change they ask for; a flag and its `--no-` form together refused. */
-export function updatePatch(
-  name: EnvName,
-  flags: Map<string, string | true>,
-): { patch: ConfigPatch } | { message: string } {
-  const patch: ConfigPatch = {};
-  for (const [flag, key] of [
-    ['portainer', 'registerPortainer'],
-    ['haproxy', 'haproxyRoute'],
-  ] as const) {
-    if (flags.has(flag) && flags.has(`no-${flag}`))
-      return { message: `\`--${flag}\` and \`--no-${flag}\` contradict each other; give one.` };
-    if (flags.has(flag)) patch[key] = true;
-    if (flags.has(`no-${flag}`)) patch[key] = false;
-  }
-  const provider = flags.get('provider');
-  if (typeof provider === 'string') {
-    if (!isProviderName(provider))
-      return {
-        message: `Provider \`${clip(provider)}\` is not supported; use \`k3d\` or \`kind\`.`,
-      };
-    const tooLong = checkDerivedNames(name, provider);
-    if (tooLong) return { message: `${capitalise(tooLong)}.` };
-    patch.provider = provider;
-  }
-  const nodes = nodeCounts(flags);
-  if ('message' in nodes) return nodes;
-  Object.assign(patch, nodes);
-  const ttl = flags.get('ttl');
-  if (typeof ttl === 'string') {
-    const parsed = parseDuration(ttl);
-    if (!parsed.ok) return { message: `${capitalise(parsed.reason)}.` };
-    patch.ttlMs = parsed.ms;
-  }
-  if (Object.keys(patch).length === 0)
-    return {
-      message:
-        'Nothing to change: give --ttl, --portainer/--no-portainer, --haproxy/--no-haproxy, ' +
-        '--provider, --servers or --agents.',
-    };
-  return { patch };
-}
-
 function extraArgs(verb: Verb, positionals: string[]): { message: string } | null {
   return positionals.length > 0
     ? refuse(verb, `Unexpected \`${clip(positionals[0] as string)}\`.`)
@@ -286,10 +222,3 @@ function extraArgs(verb: Verb, positionals: string[]): { message: string } | nul
 }
 
 const refuse = (verb: Verb, message: string) => ({ message: `${message} ${usageHint(verb)}` });
-const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-// Echoed input is cut short and loses characters that could break out of Markdown code spans.
-const clip = (s: string) => {
-  // eslint-disable-next-line no-control-regex -- control characters are what we strip
-  const t = s.replace(/[`\u0000-\u001f]/g, '');
-  return t.length > 40 ? `${t.slice(0, 37)}...` : t;
-};

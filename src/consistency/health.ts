@@ -85,6 +85,13 @@ export async function keptHealth(
   return healthEntries(await store.getStateEntries(HEALTH.name, names));
 }
 
+/** One stored entry of the health document, checked: null when there is none or it does not fit. */
+export function healthEntry(value: unknown): EnvironmentHealth | null {
+  if (value === null || value === undefined) return null;
+  const parsed = Stored.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+
 /** Stored entries of the health document, each checked; one that does not fit is left out. */
 export function healthEntries(raw: Record<string, unknown>): Record<string, EnvironmentHealth> {
   const out: Record<string, EnvironmentHealth> = {};

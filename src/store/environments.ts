@@ -171,6 +171,41 @@ export function importConflict(error: unknown): string | null {
 
 export const isManagement = (name: string): boolean => name === MANAGEMENT_CLUSTER;
 
+/** The entries of the state document named by parameter `param`, as (entry_name, entry) rows. */
+const entriesOf = (param: string) =>
+  `select e.key as entry_name, e.value as entry from kindler_state s, jsonb_each(s.value) e
+    where s.key = ${param} and jsonb_typeof(s.value) = 'object'`;
+
+/**
+ * Every environment in list order (creation), a page of `size` at a time through one cursor: one
+ * snapshot, never every row in memory at once; each with its entry of the document `entryKey`.
+ */
+export async function eachEnvironmentPage(
+  db: Db,
+  options: { entryKey: string; size: number },
+  fn: (page: { environment: Environment; entry: unknown }[]) => void | Promise<void>,
+): Promise<void> {
+  const size = Math.max(1, Math.trunc(options.size));
+  await db.transaction(async (tx) => {
+    await tx.query(
+      `declare kindler_rows no scroll cursor for
+       select ${COLUMNS}, h.entry from clusters c
+         left join (${entriesOf('$1')}) h on h.entry_name = c.name
+        where name <> 'devops' order by created_at, seq`,
+      [options.entryKey],
+    );
+    for (;;) {
+      const rows = await tx.query<ClusterRow & { entry: unknown }>(
+        `fetch forward ${size} from kindler_rows`,
+      );
+      if (rows.length === 0) break;
+      await fn(rows.map((row) => ({ environment: toEnvironment(row), entry: row.entry ?? null })));
+      if (rows.length < size) break;
+    }
+    await tx.query('close kindler_rows');
+  });
+}
+
 export async function pageEnvironments(
   db: Queryable,
   page: EnvironmentPage,
@@ -180,10 +215,7 @@ export async function pageEnvironments(
   // a read of the whole document per row): one query for the page, whatever it shows.
   const rows = await db.query<ClusterRow & { entry: unknown }>(
     `select ${COLUMNS}, h.entry from clusters c
-       left join (select e.key as entry_name, e.value as entry
-                    from kindler_state s, jsonb_each(s.value) e
-                   where s.key = $5 and jsonb_typeof(s.value) = 'object') h
-         on h.entry_name = c.name
+       left join (${entriesOf('$5')}) h on h.entry_name = c.name
       where name <> 'devops' and ($1::text is null or name > $1)
        and ($3::text is null or name like '%' || $3 || '%')
        and ($4::text is null or status = $4)

@@ -37,6 +37,7 @@ import {
   environmentCounts,
   listEnvironments,
   pageEnvironments,
+  eachEnvironmentPage,
   updateEnvironment,
   moveEnvironment,
 } from './environments.js';
@@ -154,6 +155,8 @@ export class SqlStore implements Store {
     environmentDetail(this.db, name, options);
   readonly listEnvironments = (): Promise<Environment[]> => listEnvironments(this.db);
   readonly pageEnvironments = (page: EnvironmentPage) => pageEnvironments(this.db, page);
+  readonly eachEnvironmentPage: Store['eachEnvironmentPage'] = (options, fn) =>
+    eachEnvironmentPage(this.db, options, fn);
   readonly listAllRows = (): Promise<Environment[]> => listAllRows(this.db);
   readonly environmentCounts = () => environmentCounts(this.db);
   readonly updateEnvironment = (name: EnvName, patch: EnvironmentPatch): Promise<Environment> =>

@@ -114,6 +114,11 @@ export interface EnvironmentStore {
   environmentDetail(name: string, options: DetailOptions): Promise<EnvironmentDetail>;
   /** Environments ordered by creation; the management cluster (`devops`) is never included. */
   listEnvironments(): Promise<Environment[]>;
+  /** The same, a page at a time (one cursor), each with its entry of the document `entryKey`. */
+  eachEnvironmentPage(
+    options: { entryKey: string; size: number },
+    fn: (page: { environment: Environment; entry: unknown }[]) => void | Promise<void>,
+  ): Promise<void>;
   /**
    * One page of environments in name order, after `after` (exclusive): a list of any length is
    * read a page at a time, never rebuilt whole per request. `next` names where the next page

@@ -162,6 +162,26 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
       'mm-mid',
       'aa-first',
     ]);
+    // The same rows in the same order read a page at a time through a cursor, each with its
+    // entry of a state document (none where the document has no entry).
+    const doc = stateKey('pages:test', z.record(z.string(), z.object({ n: z.number() })));
+    await store.setState(doc, { 'mm-mid': { n: 2 }, gone: { n: 0 } });
+    const pages: string[][] = [];
+    const entries: Record<string, unknown> = {};
+    await store.eachEnvironmentPage({ entryKey: doc.name, size: 2 }, (page) => {
+      pages.push(page.map((p) => p.environment.name));
+      for (const p of page) entries[p.environment.name] = p.entry;
+    });
+    const listed = await store.listEnvironments();
+    expect(pages.flat()).toEqual(listed.map((e) => e.name));
+    expect(pages.every((p) => p.length <= 2)).toBe(true);
+    expect(entries).toMatchObject({ 'mm-mid': { n: 2 }, 'zz-last': null, 'aa-first': null });
+    const read: unknown[] = [];
+    await store.eachEnvironmentPage(
+      { entryKey: doc.name, size: 500 },
+      (page) => void read.push(...page.map((p) => p.environment)),
+    );
+    expect(read).toEqual(listed);
     for (const r of rows) await store.deleteEnvironment(r.name as never);
   });
 

@@ -103,6 +103,29 @@ describe('what a command loads', () => {
     expect(loaded.some((s) => /\/read-commands\.[jt]s$/.test(s))).toBe(false);
   });
 
+  it.each([
+    [['create', 'dev', '--nope'], "Unknown option '--nope'"],
+    [['create', 'Bad_Name'], 'Bad_Name'],
+    [['update', 'dev', '--servers', '9'], 'servers'],
+    [['extend', 'dev', 'soon'], 'soon'],
+    [['rollback', 'dev', 'x1'], 'is not a version number'],
+    [['delete'], 'an environment name is required'],
+  ])('`kindler %j` refused loads no package and no lifecycle handler', (args, said) => {
+    const log = path.join(tmp, `refused-${args.join('-')}.log`);
+    const refused = spawnSync(
+      process.execPath,
+      ['--import', hook, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args],
+      { cwd: ROOT, env: { ...process.env, RESOLVED_LOG: log }, encoding: 'utf8' },
+    );
+    expect(refused.status, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(said);
+    const loaded = fs.readFileSync(log, 'utf8').split('\n');
+    const packages = ['zod', 'pg', 'pino', 'yaml', 'execa', 'mdast-util-from-markdown'];
+    expect(loaded.filter((s) => packages.includes(s))).toEqual([]);
+    for (const module of ['lifecycle-commands', 'actions/index', 'runtime', 'parse'])
+      expect(loaded.filter((s) => new RegExp(`/${module}\\.[jt]s$`).test(s))).toEqual([]);
+  });
+
   it('making a Kubernetes client loads it', () => {
     const script = path.join(tmp, 'kube.mts');
     fs.writeFileSync(

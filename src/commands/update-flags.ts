@@ -1,0 +1,83 @@
+// The flags of an update (`/env update`, `kindler update`) read as the change they ask for, and a
+// version number as typed: pure and light, so a CLI refuses a bad one before anything loads.
+import {
+  checkDerivedNames,
+  checkNodeCount,
+  isProviderName,
+  type ConfigPatch,
+  type EnvName,
+} from '../domain/index.js';
+import { parseDuration } from './duration.js';
+
+/** A version number as typed (`3` or `v3`); null when none is given, undefined when it is none. */
+export function versionArg(raw: string | undefined): number | null | undefined {
+  if (raw === undefined) return null;
+  const digits = /^v?(\d{1,9})$/.exec(raw)?.[1];
+  return digits === undefined || Number(digits) === 0 ? undefined : Number(digits);
+}
+
+/** `--servers N --agents M`, each within NODE_LIMITS. */
+export function nodeCounts(
+  flags: Map<string, string | true>,
+): { servers?: number; agents?: number } | { message: string } {
+  const counts: { servers?: number; agents?: number } = {};
+  for (const role of ['servers', 'agents'] as const) {
+    const raw = flags.get(role);
+    if (typeof raw !== 'string') continue;
+    const refused = checkNodeCount(role, raw);
+    if (refused) return { message: `${capitalise(refused)}.` };
+    counts[role] = Number(raw);
+  }
+  return counts;
+}
+
+/** An update's flags as the change they ask for; a flag and its `--no-` form together refused. */
+export function updatePatch(
+  name: EnvName,
+  flags: Map<string, string | true>,
+): { patch: ConfigPatch } | { message: string } {
+  const patch: ConfigPatch = {};
+  for (const [flag, key] of [
+    ['portainer', 'registerPortainer'],
+    ['haproxy', 'haproxyRoute'],
+  ] as const) {
+    if (flags.has(flag) && flags.has(`no-${flag}`))
+      return { message: `\`--${flag}\` and \`--no-${flag}\` contradict each other; give one.` };
+    if (flags.has(flag)) patch[key] = true;
+    if (flags.has(`no-${flag}`)) patch[key] = false;
+  }
+  const provider = flags.get('provider');
+  if (typeof provider === 'string') {
+    if (!isProviderName(provider))
+      return {
+        message: `Provider \`${clip(provider)}\` is not supported; use \`k3d\` or \`kind\`.`,
+      };
+    const tooLong = checkDerivedNames(name, provider);
+    if (tooLong) return { message: `${capitalise(tooLong)}.` };
+    patch.provider = provider;
+  }
+  const nodes = nodeCounts(flags);
+  if ('message' in nodes) return nodes;
+  Object.assign(patch, nodes);
+  const ttl = flags.get('ttl');
+  if (typeof ttl === 'string') {
+    const parsed = parseDuration(ttl);
+    if (!parsed.ok) return { message: `${capitalise(parsed.reason)}.` };
+    patch.ttlMs = parsed.ms;
+  }
+  if (Object.keys(patch).length === 0)
+    return {
+      message:
+        'Nothing to change: give --ttl, --portainer/--no-portainer, --haproxy/--no-haproxy, ' +
+        '--provider, --servers or --agents.',
+    };
+  return { patch };
+}
+
+export const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+// Echoed input is cut short and loses characters that could break out of Markdown code spans.
+export const clip = (s: string) => {
+  // eslint-disable-next-line no-control-regex -- control characters are what we strip
+  const t = s.replace(/[`\u0000-\u001f]/g, '');
+  return t.length > 40 ? `${t.slice(0, 37)}...` : t;
+};
