@@ -3,10 +3,8 @@
 import {
   DEFAULT_PROVIDER,
   checkDerivedNames,
-  checkNodeCount,
   checkEnvName,
   isProviderName,
-  type ConfigPatch,
   type EnvName,
   type ProviderName,
 } from '../domain/index.js';

@@ -1,8 +1,8 @@
 // One environment as its page shows it, in one round trip: its row, its newest operations with
 // their steps, and its entry of a state document keyed by name (its health) — one statement that
 // builds the parts as JSON, read back through the same row mappers as every other read.
-import type { Environment, Operation } from '../domain/index.js';
 import type { Queryable } from './db.js';
+import type { DetailOptions, EnvironmentDetail } from './environment-store.js';
 import { SELECT_CLUSTERS } from './environments.js';
 import { OP_COLUMNS } from './operations.js';
 import {
@@ -12,19 +12,6 @@ import {
   type OperationRow,
   type StepRow,
 } from './rows.js';
-
-export interface EnvironmentDetail {
-  environment: Environment | null;
-  operations: Operation[];
-  /** The environment's entry of the document `entryKey`, as stored (unchecked). */
-  entry: unknown;
-}
-
-/** How many of its newest operations, and the document its entry is read from. */
-export interface DetailOptions {
-  operations: number;
-  entryKey: string;
-}
 
 export async function environmentDetail(
   db: Queryable,

@@ -23,7 +23,7 @@ import type {
   EnvironmentPatch,
   EnvironmentRecord,
   ImportReport,
-} from './store.js';
+} from './environment-store.js';
 
 const COLUMNS =
   'name, provider, subnet::text as subnet, node_port, pf_port, http_port, https_port, ' +

@@ -4,7 +4,8 @@ import type { StateKey } from './state-key.js';
 import * as states from './state.js';
 import { NotificationTable } from './notifications.js';
 import { VersionTable } from './versions.js';
-import { environmentDetail, type DetailOptions } from './detail.js';
+import { environmentDetail } from './detail.js';
+import type { DetailOptions } from './environment-store.js';
 import { storeEvents } from './events.js';
 import { createSession, deleteSession, getSession } from './sessions.js';
 import { admitDelivery, forgetDeliveries, gitObjects, keepGitObjects } from './deliveries.js';
@@ -28,19 +29,7 @@ import {
   type Trigger,
 } from '../domain/index.js';
 import { pgCode, TxDb, type Db, type Queryable } from './db.js';
-import {
-  getEnvironment,
-  deleteEnvironment,
-  importRecords,
-  insertEnvironment,
-  listAllRows,
-  environmentCounts,
-  listEnvironments,
-  pageEnvironments,
-  eachEnvironmentPage,
-  updateEnvironment,
-  moveEnvironment,
-} from './environments.js';
+import * as envs from './environments.js';
 import { DEFAULT_RANGES, type AllocationRanges } from './allocation.js';
 import { migrate, migrationsCurrent } from './migrate.js';
 import { PgDb } from './pg-db.js';
@@ -138,7 +127,7 @@ export class SqlStore implements Store {
 
   async insertEnvironment(input: NewEnvironment): Promise<Environment> {
     try {
-      return await this.db.transaction((tx) => insertEnvironment(tx, input, this.ranges));
+      return await this.db.transaction((tx) => envs.insertEnvironment(tx, input, this.ranges));
     } catch (error) {
       // Two inserts of one name that both passed the existence check: the primary key decides.
       if (pgCode(error) === '23505') {
@@ -150,23 +139,23 @@ export class SqlStore implements Store {
   }
 
   readonly getEnvironment = (name: string): Promise<Environment | null> =>
-    getEnvironment(this.db, name);
+    envs.getEnvironment(this.db, name);
   readonly environmentDetail = (name: string, options: DetailOptions) =>
     environmentDetail(this.db, name, options);
-  readonly listEnvironments = (): Promise<Environment[]> => listEnvironments(this.db);
-  readonly pageEnvironments = (page: EnvironmentPage) => pageEnvironments(this.db, page);
+  readonly listEnvironments = (): Promise<Environment[]> => envs.listEnvironments(this.db);
+  readonly pageEnvironments = (page: EnvironmentPage) => envs.pageEnvironments(this.db, page);
   readonly eachEnvironmentPage: Store['eachEnvironmentPage'] = (options, fn) =>
-    eachEnvironmentPage(this.db, options, fn);
-  readonly listAllRows = (): Promise<Environment[]> => listAllRows(this.db);
-  readonly environmentCounts = () => environmentCounts(this.db);
+    envs.eachEnvironmentPage(this.db, options, fn);
+  readonly listAllRows = (): Promise<Environment[]> => envs.listAllRows(this.db);
+  readonly environmentCounts = () => envs.environmentCounts(this.db);
   readonly updateEnvironment = (name: EnvName, patch: EnvironmentPatch): Promise<Environment> =>
     patch.provider === undefined
-      ? updateEnvironment(this.db, name, patch)
-      : moveEnvironment(this.db, name, { ...patch, provider: patch.provider }, this.ranges);
+      ? envs.updateEnvironment(this.db, name, patch)
+      : envs.moveEnvironment(this.db, name, { ...patch, provider: patch.provider }, this.ranges);
   readonly deleteEnvironment = (name: EnvName): Promise<boolean> =>
-    deleteEnvironment(this.db, name);
+    envs.deleteEnvironment(this.db, name);
   readonly importRecords = (records: EnvironmentRecord[]): Promise<ImportReport> =>
-    importRecords(this.db, records);
+    envs.importRecords(this.db, records);
 
   async createOperation(input: NewOperation): Promise<Operation> {
     try {

@@ -4,14 +4,18 @@ import { z } from 'zod';
 import type { StateKey } from './state-key.js';
 import type { NotificationStore } from './notifications.js';
 import type { VersionStore } from './versions.js';
-import type { DetailOptions, EnvironmentDetail } from './detail.js';
+import type { EnvironmentStore } from './environment-store.js';
+export type {
+  EnvironmentPage,
+  EnvironmentPatch,
+  EnvironmentRecord,
+  EnvironmentStore,
+  ImportReport,
+} from './environment-store.js';
 import type {
   DeploymentState,
   EnvName,
   NextCommand,
-  Environment,
-  EnvStatus,
-  NewEnvironment,
   Operation,
   OperationChange,
   OperationKind,
@@ -59,29 +63,6 @@ export type StoreEvent = z.infer<typeof StoreEvent>;
 /** Enqueues an operation's job inside the transaction that records it (see enqueueWith). */
 export type EnqueueIn = (tx: Queryable, operationId: number) => Promise<void>;
 
-/** A row as the upstream CSV / DB knows it: ports given, nothing allocated. */
-export type EnvironmentRecord = Pick<
-  Environment,
-  | 'provider'
-  | 'subnet'
-  | 'nodePort'
-  | 'pfPort'
-  | 'httpPort'
-  | 'httpsPort'
-  | 'registerPortainer'
-  | 'haproxyRoute'
-> & {
-  /** Not branded: the management cluster `devops` is a record too. */
-  name: string;
-};
-
-/**
- * The columns a change writes: everything but the name, the allocated host ports and who made it
- * (another `provider` has its node port and subnet allocated anew).
- */
-export type EnvironmentPatch = Partial<Omit<Environment, FixedColumn>>;
-type FixedColumn = 'name' | 'pfPort' | 'httpPort' | 'httpsPort' | 'requestedBy' | 'sourceUrl';
-
 /** What a step's save also writes of its operation. */
 export type StepPatch = Pick<OperationPatch, 'currentStep' | 'logOutput'>;
 
@@ -97,48 +78,6 @@ export interface OperationPatch {
   deploymentId?: number | null;
   deploymentState?: DeploymentState | null;
   completedAt?: Date | null;
-}
-
-export interface ImportReport {
-  imported: string[];
-  /** Rows already present (kept as they are) or refused, with the reason. */
-  skipped: { name: string; reason: string }[];
-}
-
-/** The rows of environments, their ports and subnets allocated by the database. */
-export interface EnvironmentStore {
-  /** Inserts the row (`creating`), its ports and subnet allocated; already_exists if taken. */
-  insertEnvironment(input: NewEnvironment): Promise<Environment>;
-  getEnvironment(name: string): Promise<Environment | null>;
-  /** Its row, newest operations and entry of `entryKey`, in one round trip (its page). */
-  environmentDetail(name: string, options: DetailOptions): Promise<EnvironmentDetail>;
-  /** Environments ordered by creation; the management cluster (`devops`) is never included. */
-  listEnvironments(): Promise<Environment[]>;
-  /** The same, a page at a time (one cursor), each with its entry of the document `entryKey`. */
-  eachEnvironmentPage(
-    options: { entryKey: string; size: number },
-    fn: (page: { environment: Environment; entry: unknown }[]) => void | Promise<void>,
-  ): Promise<void>;
-  /**
-   * One page of environments in name order, after `after` (exclusive): a list of any length is
-   * read a page at a time, never rebuilt whole per request. `next` names where the next page
-   * starts, null after the last.
-   */
-  pageEnvironments(page: EnvironmentPage): Promise<{
-    environments: Environment[];
-    next: string | null;
-    /** The page's entries of `page.entries.key`, by name, as stored (unchecked). */
-    entries: Record<string, unknown>;
-  }>;
-  /** Every row, the management cluster included (CSV export, allocation views). */
-  listAllRows(): Promise<Environment[]>;
-  /** How many environments have each status (counted by the database). */
-  environmentCounts(): Promise<{ status: string; count: number }[]>;
-  updateEnvironment(name: EnvName, patch: EnvironmentPatch): Promise<Environment>;
-  /** Removes the row; returns false when it was already gone. */
-  deleteEnvironment(name: EnvName): Promise<boolean>;
-  /** Adopts rows with given ports (CSV or upstream DB): existing names are kept untouched. */
-  importRecords(records: EnvironmentRecord[]): Promise<ImportReport>;
 }
 
 /** What an operation is recorded with. */
@@ -233,17 +172,6 @@ export interface SessionStore {
   getSession(idHash: string): Promise<ConsoleSession | null>;
   /** Signs out: the session is gone for every replica. */
   deleteSession(idHash: string): Promise<void>;
-}
-
-/** A page of the environment list, optionally filtered (the console's search). */
-export interface EnvironmentPage {
-  after: string | null;
-  limit: number;
-  /** Names containing this (DNS-label characters only). */
-  q?: string | null;
-  status?: EnvStatus | null;
-  /** Each row's entry of a state document keyed by name, in the same query; `where` filters. */
-  entries?: { key: string; where?: { field: string; equals: string } | null } | null;
 }
 
 /** Small JSON documents kept under schema-carrying keys. */
