@@ -17,6 +17,7 @@ import { bootstrapFigures } from './bootstrap.js';
 import { githubWriteFigures } from './github-writes.js';
 import { versionFigures } from './versions.js';
 import { roundTripFigures } from './round-trips.js';
+import { createProcessFigures } from './create-process.js';
 
 const figures: Figure[] = [];
 for (const [label, open] of [
@@ -42,6 +43,7 @@ figures.push(...(await bootstrapFigures()));
 figures.push(...(await githubWriteFigures()));
 figures.push(...(await versionFigures()));
 figures.push(...(await roundTripFigures()));
+figures.push(...(await createProcessFigures()));
 
 const rows = figures.map(
   (f) =>

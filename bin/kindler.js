@@ -3,6 +3,8 @@
 // (npm run build writes dist/). A young generation of 2 MB keeps a read of 10,000 rows, whose
 // garbage is all short-lived, under 100 MB (V8 would grow it to 48 MB).
 import { requireNode } from './check-node.js';
+import { enableCompileCache } from './compile-cache.js';
 
 requireNode();
+enableCompileCache();
 await import('../dist/src/cli/main.js');

@@ -6,8 +6,10 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { requireNode } from './check-node.js';
+import { enableCompileCache } from './compile-cache.js';
 
 requireNode();
+enableCompileCache();
 const root = path.resolve(import.meta.dirname, '..');
 const entry = path.join(root, 'dist/src/main.js');
 

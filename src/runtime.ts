@@ -197,7 +197,7 @@ export async function openRuntime(
     cluster: new ClusterStep(providers, new KindIngress(kubeconfigFor, config.KIND_INGRESS_IMAGE)),
     portainer: new PortainerStep(portainer, kubeconfigFor, config.PORTAINER_AGENT_IMAGE),
     argocd: argoStep(devops),
-    haproxy: new HaproxyStep(gateway, rows),
+    haproxy: new HaproxyStep(gateway, () => store.listRecords()),
   };
   // Derived data, off the operations' path: at most one rewrite a second, the last one at close.
   const snapshot = SnapshotWriter.of(store, config.csvPath, (error) =>

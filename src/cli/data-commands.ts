@@ -114,7 +114,7 @@ async function adopt(
 
 export async function exportCsv(rt: DataDeps, args: string[], io: CliIo): Promise<number> {
   const { positionals } = parse(args, {}, USAGE['export-csv']);
-  const text = formatEnvironmentsCsv(await rt.store.listAllRows());
+  const text = formatEnvironmentsCsv(await rt.store.listRecords());
   const file = positionals[0];
   if (!file) {
     io.stdout.write(text);

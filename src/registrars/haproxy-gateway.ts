@@ -3,8 +3,13 @@
 // Writers are serialised in this process and across processes (a lock file next to the config).
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Environment } from '../domain/index.js';
-import { parseRoutes, renderGateway, type GatewaySettings, type Route } from './haproxy-config.js';
+import {
+  parseRoutes,
+  renderGateway,
+  type GatewayRow,
+  type GatewaySettings,
+  type Route,
+} from './haproxy-config.js';
 import { splitArgv } from '../system/argv.js';
 import { CliError, run, tail } from '../system/exec.js';
 
@@ -45,13 +50,13 @@ export class HaproxyGateway {
   }
 
   /** Renders the dynamic sections from these rows; 'unchanged' writes and reloads nothing. */
-  sync(envs: Environment[]): Promise<'changed' | 'unchanged'> {
+  sync(envs: GatewayRow[]): Promise<'changed' | 'unchanged'> {
     const next = this.queue.then(() => this.withFileLock(() => this.syncNow(envs)));
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async syncNow(envs: Environment[]): Promise<'changed' | 'unchanged'> {
+  private async syncNow(envs: GatewayRow[]): Promise<'changed' | 'unchanged'> {
     const { configPath } = this.settings;
     const current = await fs.readFile(configPath, 'utf8');
     const rendered = renderGateway(current, envs, this.settings);

@@ -2,7 +2,7 @@
 import type { Environment } from '../domain/index.js';
 import { listingView, type Observation, type Read, type SystemView } from '../lifecycle/step.js';
 import type { PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
-import type { Route } from './haproxy-config.js';
+import type { GatewayRow, Route } from './haproxy-config.js';
 import type { HaproxyGateway } from './haproxy-gateway.js';
 
 const UNSET = 'HAPROXY_CONFIG is not set';
@@ -29,7 +29,8 @@ export class HaproxyStep implements StepHandler {
   readonly step = 'haproxy' as const;
   constructor(
     private readonly gateway: HaproxyGateway | null,
-    private readonly rows: () => Promise<Environment[]>,
+    /** Every row's route fields (the store's narrow `listRecords`). */
+    private readonly rows: () => Promise<GatewayRow[]>,
   ) {}
 
   skipReason(env: Environment): string | null {

@@ -6,7 +6,7 @@ import { formatEnvironmentsCsv, parseEnvironmentsCsv } from './csv.js';
 import type { EnvironmentRecord, Store } from './store.js';
 
 export async function writeSnapshot(store: Store, file: string): Promise<void> {
-  const text = formatEnvironmentsCsv(await store.listAllRows());
+  const text = formatEnvironmentsCsv(await store.listRecords());
   await fs.mkdir(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
   await fs.writeFile(temp, text, 'utf8');
@@ -21,10 +21,11 @@ export async function readSnapshot(
 }
 
 /**
- * Coalesces the snapshot's rewrites: a change asks (`request`) and goes on; the first request after
- * a quiet second is written at once, the ones that follow within the second once, together, when
- * it has passed. So N operations in a burst cost about one write a second, not 2·N reads of every
- * row. `flush` writes what is pending (at close, and when a command wants the file now).
+ * Coalesces the snapshot's rewrites: a change asks (`request`) and goes on; the snapshot is written
+ * a second after the first change of a quiet spell, once for every change of that second, and so
+ * on — about one write a second in a burst, never 2·N reads of every row, and none on the path of
+ * the change (a CLI's create writes it once, at close). `flush` writes what is pending (at close,
+ * and when a command wants the file now).
  */
 export class SnapshotWriter {
   /** The writer of `store`'s rows to `file`, saying why through `warn` when a rewrite fails. */
@@ -35,7 +36,6 @@ export class SnapshotWriter {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private dirty = false;
-  private last = 0;
   /** Rewrites done (for the figures). */
   writes = 0;
 
@@ -48,8 +48,7 @@ export class SnapshotWriter {
   request(): void {
     this.dirty = true;
     if (this.timer || this.running) return;
-    const wait = Math.max(0, this.last + this.minIntervalMs - Date.now());
-    this.timer = setTimeout(() => void this.run(), wait);
+    this.timer = setTimeout(() => void this.run(), this.minIntervalMs);
     this.timer.unref?.();
   }
 
@@ -70,7 +69,6 @@ export class SnapshotWriter {
     this.timer = null;
     if (!this.dirty) return;
     this.dirty = false;
-    this.last = Date.now();
     this.writes++;
     this.running = this.write().catch(this.onError);
     await this.running;

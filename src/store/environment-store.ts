@@ -1,5 +1,6 @@
 // The rows of environments as the store gives them: the interface, the page asked for, a record as
 // imported and a change's columns. store.ts re-exports them with the rest of the Store.
+import type { RoutedRecord } from './records.js';
 import type {
   EnvName,
   Environment,
@@ -64,6 +65,8 @@ export interface EnvironmentStore {
   }>;
   /** Every row, the management cluster included (CSV export, allocation views). */
   listAllRows(): Promise<Environment[]>;
+  /** The same rows' allocations alone, in the same order (the snapshot, the gateway). */
+  listRecords(): Promise<RoutedRecord[]>;
   /** How many environments have each status (counted by the database). */
   environmentCounts(): Promise<{ status: string; count: number }[]>;
   updateEnvironment(name: EnvName, patch: EnvironmentPatch): Promise<Environment>;

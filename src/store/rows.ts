@@ -23,11 +23,22 @@ import {
   type Trigger,
 } from '../domain/index.js';
 
-/** An environment's labels as stored: a JSON object of strings (none when absent). */
-const Labels = z
-  .record(z.string(), z.string())
-  .nullish()
-  .transform((l) => l ?? {});
+/**
+ * An environment's labels as stored: a JSON object of strings (none when absent). Checked by hand:
+ * it is read for every row of every listing (a schema library's parse cost more than the rest).
+ */
+function labelsOf(raw: unknown): Record<string, string> {
+  const value = typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new TypeError('labels must be an object of strings');
+  const out: Record<string, string> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw new TypeError(`label "${key}" must be a string`);
+    out[key] = v;
+  }
+  return out;
+}
 
 export interface ClusterRow {
   name: string;
@@ -83,7 +94,7 @@ export function toEnvironment(row: ClusterRow): Environment {
     sourceUrl: row.source_url,
     expiresAt: date(row.expires_at),
     pinned: row.pinned,
-    labels: Labels.parse(typeof row.labels === 'string' ? JSON.parse(row.labels) : row.labels),
+    labels: labelsOf(row.labels),
     source:
       row.source_repo && row.source_sha
         ? { repo: row.source_repo, sha: row.source_sha, by: row.source_actor }

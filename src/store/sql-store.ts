@@ -30,6 +30,7 @@ import {
 } from '../domain/index.js';
 import { pgCode, TxDb, type Db, type Queryable } from './db.js';
 import * as envs from './environments.js';
+import { listRecords } from './records.js';
 import { DEFAULT_RANGES, type AllocationRanges } from './allocation.js';
 import { migrate, migrationsCurrent } from './migrate.js';
 import { PgDb } from './pg-db.js';
@@ -147,6 +148,7 @@ export class SqlStore implements Store {
   readonly eachEnvironmentPage: Store['eachEnvironmentPage'] = (options, fn) =>
     envs.eachEnvironmentPage(this.db, options, fn);
   readonly listAllRows = (): Promise<Environment[]> => envs.listAllRows(this.db);
+  readonly listRecords = () => listRecords(this.db);
   readonly environmentCounts = () => envs.environmentCounts(this.db);
   readonly updateEnvironment = (name: EnvName, patch: EnvironmentPatch): Promise<Environment> =>
     patch.provider === undefined

@@ -182,6 +182,23 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
       (page) => void read.push(...page.map((p) => p.environment)),
     );
     expect(read).toEqual(listed);
+    // The snapshot's and the gateway's narrow read: the same rows, in the same order, each the
+    // record of its row and where the gateway reaches it.
+    const all = await store.listAllRows();
+    expect(await store.listRecords()).toEqual(
+      all.map((e) => ({
+        name: e.name,
+        provider: e.provider,
+        subnet: e.subnet,
+        nodePort: e.nodePort,
+        pfPort: e.pfPort,
+        httpPort: e.httpPort,
+        httpsPort: e.httpsPort,
+        registerPortainer: e.registerPortainer,
+        haproxyRoute: e.haproxyRoute,
+        serverIp: e.serverIp,
+      })),
+    );
     for (const r of rows) await store.deleteEnvironment(r.name as never);
   });
 

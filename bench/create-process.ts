@@ -1,0 +1,176 @@
+// `kindler create` as a whole process (bin/kindler.js over dist/) on instant stand-ins — the k3d
+// CLI fake, a local bare Git repository, an HAProxy config file, PostgreSQL — beside what its
+// children cost, read from the stand-ins' own log (each fake and a git shim write when they
+// started and how long they ran), and beside `node -e 0`. Once with 10 rows in the table and once
+// with 10,000: the growth row says whether a create's cost depends on the table's size.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PgDb } from '../src/store/pg-db.js';
+import { SqlStore } from '../src/store/sql-store.js';
+import { createTestDatabase } from '../test/support/db.js';
+import { setupFakes } from '../test/support/fakes.js';
+import type { Figure } from './figure.js';
+import { benchRows, buildDist, kindler, median, timeProcess } from './process.js';
+
+const RUNS = 5;
+
+interface Child {
+  tool: string;
+  startedAt: number;
+  ms: number;
+}
+
+/** `tools` on PATH that log their start (ms since the epoch) and run time, then are the real ones. */
+function timingShims(dir: string, log: string, tools: string[]): string {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const tool of tools) {
+    const real = execFileSync('sh', ['-c', `command -v ${tool}`], {
+      encoding: 'utf8',
+      env: { PATH: `${process.env.PATH}:/usr/sbin:/sbin` },
+    }).trim();
+    fs.writeFileSync(
+      path.join(dir, tool),
+      '#!/bin/sh\nstart=$(date +%s%N)\n' +
+        `'${real}' "$@"\ncode=$?\nend=$(date +%s%N)\n` +
+        `echo "{\\"tool\\":\\"${tool} $1\\",\\"startedAt\\":$((start / 1000000)),\\"ms\\":$(((end - start) / 1000000))}" >> '${log}'\n` +
+        'exit $code\n',
+      { mode: 0o755 },
+    );
+  }
+  return dir;
+}
+
+const readChildren = (file: string): Child[] =>
+  fs.existsSync(file)
+    ? fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Child)
+    : [];
+
+/** One table size: a create's wall time, its children's summed time, the time to its first child. */
+async function createsWith(rows: number, tmp: string) {
+  const db = await createTestDatabase();
+  const fakes = setupFakes();
+  try {
+    const store = new SqlStore(new PgDb(db.url));
+    await store.migrate();
+    await store.importRecords(
+      benchRows(Array.from({ length: rows }, (_, i) => `row-${String(i).padStart(5, '0')}`)),
+    );
+    await store.close();
+    const repo = path.join(tmp, `gitops-${rows}.git`);
+    execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch=main', repo]);
+    const times = path.join(fakes.stateDir, 'times.log');
+    const shim = timingShims(path.join(tmp, `shim-${rows}`), times, ['git', 'haproxy']);
+    const haproxy = path.join(tmp, `haproxy-${rows}.cfg`);
+    fs.copyFileSync(
+      path.resolve(import.meta.dirname, '../test/fixtures/haproxy/haproxy.cfg'),
+      haproxy,
+    );
+    const env = {
+      ...fakes.env,
+      PATH: `${shim}:${fakes.env.PATH}`,
+      DATABASE_URL: db.url,
+      KINDLER_DATA_DIR: path.join(tmp, `data-${rows}`),
+      GIT_REPO_URL: repo,
+      BASE_DOMAIN: 'example.test',
+      HAPROXY_CONFIG: haproxy,
+    };
+    timeProcess(kindler(['create', 'warm-up']), env); // the data dir and the schema made once
+    const runs: { wall: number; children: number; count: number; firstChild: number }[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      fs.rmSync(times, { force: true });
+      const startedAt = performance.timeOrigin + performance.now();
+      const { ms } = timeProcess(kindler(['create', `bench-${i}`]), env);
+      const children = readChildren(times);
+      if (children.length === 0) throw new Error('the create ran no child process');
+      runs.push({
+        wall: ms,
+        children: children.reduce((sum, c) => sum + c.ms, 0),
+        count: children.length,
+        firstChild: Math.min(...children.map((c) => c.startedAt)) - startedAt,
+      });
+    }
+    const pick = (key: keyof (typeof runs)[number]) => median(runs.map((r) => r[key]));
+    return {
+      wall: pick('wall'),
+      children: pick('children'),
+      count: pick('count'),
+      firstChild: pick('firstChild'),
+    };
+  } finally {
+    fakes.cleanup();
+    await db.drop();
+  }
+}
+
+export async function createProcessFigures(): Promise<Figure[]> {
+  buildDist();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-bench-create-'));
+  try {
+    const node = median(
+      Array.from({ length: RUNS }, () => timeProcess([process.execPath, '-e', '0']).ms),
+    );
+    const small = await createsWith(10, tmp);
+    const large = await createsWith(10_000, tmp);
+    const own = small.wall - small.children;
+    const x = (a: number, b: number) => `${(a / b).toFixed(1)}×`;
+    return [
+      { name: 'yardstick: `node -e 0`, wall (median of 5)', value: node, unit: 'ms', goal: '—' },
+      {
+        name: `\`kindler create\`, instant stand-ins, 10 rows, wall (median of ${RUNS})`,
+        value: small.wall,
+        unit: 'ms',
+        goal: '—',
+      },
+      {
+        name: `…its ${small.count} child processes (k3d and docker fakes, git, haproxy -c), summed from their own log`,
+        value: small.children,
+        unit: 'ms',
+        goal: '—',
+      },
+      {
+        name: `…the bot's own time (wall − children; ${Math.round((100 * own) / small.wall)} % of the wall)`,
+        value: own,
+        unit: 'ms',
+        goal: '—',
+      },
+      {
+        name: `…process start to its first child (${x(small.firstChild, node)} node -e 0)`,
+        value: small.firstChild,
+        unit: 'ms',
+        goal: `≤ 2 × node -e 0 (${Math.round(2 * node)} ms)`,
+      },
+      {
+        name: `\`kindler create\`, the same with 10,000 rows in the table, wall (its children ${Math.round(large.children)} ms: haproxy -c reads 10,000 routes)`,
+        value: large.wall,
+        unit: 'ms',
+        goal: '—',
+      },
+      {
+        name: "…the bot's own time with 10,000 rows (wall − children)",
+        value: large.wall - large.children,
+        unit: 'ms',
+        goal: '—',
+      },
+      {
+        name: 'growth: a create with 10,000 rows ÷ with 10, wall',
+        value: Math.round((large.wall / small.wall) * 100) / 100,
+        unit: '×',
+        goal: '—',
+      },
+      {
+        name: "growth: the bot's own time with 10,000 rows ÷ with 10",
+        value: Math.round(((large.wall - large.children) / own) * 100) / 100,
+        unit: '×',
+        goal: '≤ 1.2 × (flat)',
+      },
+    ];
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
