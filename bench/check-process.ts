@@ -24,13 +24,17 @@ import { buildDist, kindler, median, timeProcess, benchRows, withThisNode } from
 
 const RUNS = 5;
 
-export async function checkProcessFigures(count = 1000): Promise<Figure[]> {
+/**
+ * The figures at `count` environments; with `growthAt`, the warm check measured again on a state of
+ * that many (built the same way) and the growth row.
+ */
+export async function checkProcessFigures(count = 1000, growthAt?: number): Promise<Figure[]> {
   buildDist();
   const db = await createTestDatabase();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-bench-check-'));
   const fakes = setupFakes();
   try {
-    const names = Array.from({ length: count }, (_, i) => `env-${String(i).padStart(4, '0')}`);
+    const names = Array.from({ length: count }, (_, i) => `env-${String(i).padStart(5, '0')}`);
     const store = new SqlStore(new PgDb(db.url));
     await store.migrate();
     await store.importRecords(benchRows(names));
@@ -98,6 +102,7 @@ export async function checkProcessFigures(count = 1000): Promise<Figure[]> {
       execFileSync(kindler([])[0] as string, ['check', '--json'], {
         env: withThisNode({ ...process.env, ...env }),
         encoding: 'utf8',
+        maxBuffer: 256 * 2 ** 20,
       }),
     ) as { consistent: boolean; summary: string };
     if (!report.consistent)
@@ -112,7 +117,8 @@ export async function checkProcessFigures(count = 1000): Promise<Figure[]> {
         () => timeProcess(['psql', db.url, '-Atc', 'select name from clusters order by name']).ms,
       ),
     );
-    const upstream = upstreamCheck(tmp, db.url, repo, names);
+    // Upstream is measured beside the top-level figures only (not again for the growth row).
+    const upstream = growthAt !== undefined ? upstreamCheck(tmp, db.url, repo, names) : null;
     const figures: Figure[] = [
       {
         name: `yardstick: \`git ls-remote\` of the ${count + 1} branches, wall`,
@@ -140,6 +146,24 @@ export async function checkProcessFigures(count = 1000): Promise<Figure[]> {
       },
       { name: '`kindler check --json`, peak RSS', value: check.mb, unit: 'MB', goal: '—' },
     ];
+    if (growthAt) {
+      const larger = await checkProcessFigures(growthAt);
+      const warm = larger.find((f) => f.name.includes(', wall (median'))?.value ?? NaN;
+      figures.push(
+        {
+          name: `\`kindler check --json\`, ${growthAt} environments, wall (median of ${RUNS})`,
+          value: warm,
+          unit: 'ms',
+          goal: '—',
+        },
+        {
+          name: `growth: \`kindler check\` at ${growthAt} ÷ at ${count} environments, warm`,
+          value: Math.round((warm / check.ms) * 100) / 100,
+          unit: '×',
+          goal: `≤ 2 × (${growthAt / count}× the environments)`,
+        },
+      );
+    }
     if (upstream !== null)
       figures.push(
         {

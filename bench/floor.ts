@@ -13,6 +13,7 @@ import { USAGE } from '../src/cli/help.js';
 
 const RUNS = 5;
 const ROWS = 1000;
+const BIG = 10_000;
 
 /** Wall time (ms) and peak RSS (MB) of a whole process, median of RUNS. */
 function measure(argv: string[], env: Record<string, string> = {}) {
@@ -47,8 +48,39 @@ export async function floorFigures(): Promise<Figure[]> {
     }));
     const slowest = floors.reduce((a, b) => (b.ms > a.ms ? b : a));
     const psql = measure(['psql', db.url, '-c', 'select * from clusters']);
+    // 10,000 rows: the list streams (a cursor, written as read), beside psql over the same rows.
+    const more = new SqlStore(new PgDb(db.url));
+    await more.importRecords(
+      benchRows(Array.from({ length: BIG - ROWS }, (_, i) => `env-${ROWS + i}`)).map((r, i) => ({
+        ...r,
+        pfPort: 50000 + i,
+        httpPort: 10000 + i,
+        httpsPort: 21000 + i,
+      })),
+    );
+    await more.close();
+    const bigList = measure(kindler(['list', '--json']), env);
+    const bigPsql = measure(['psql', db.url, '-c', 'select * from clusters']);
     const times = (a: number, b: number) => `${(a / b).toFixed(1)}×`;
     return [
+      {
+        name: `yardstick: \`psql\` reading ${BIG} rows, wall`,
+        value: bigPsql.ms,
+        unit: 'ms',
+        goal: '—',
+      },
+      {
+        name: `\`kindler list --json\`, ${BIG} rows, PostgreSQL, wall (${times(bigList.ms, bigPsql.ms)} psql)`,
+        value: bigList.ms,
+        unit: 'ms',
+        goal: `≤ 5 × psql (${Math.round(5 * bigPsql.ms)} ms)`,
+      },
+      {
+        name: `\`kindler list --json\`, ${BIG} rows, peak RSS`,
+        value: bigList.mb,
+        unit: 'MB',
+        goal: '< 100 MB',
+      },
       { name: 'yardstick: `node -e 0`, wall (median of 5)', value: node.ms, unit: 'ms', goal: '—' },
       {
         name: `\`kindler --help\`, wall (${times(help.ms, node.ms)} node -e 0)`,

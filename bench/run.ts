@@ -18,6 +18,7 @@ import { githubWriteFigures } from './github-writes.js';
 import { versionFigures } from './versions.js';
 import { roundTripFigures } from './round-trips.js';
 import { createProcessFigures } from './create-process.js';
+import { childFigures } from './children.js';
 
 const figures: Figure[] = [];
 for (const [label, open] of [
@@ -35,7 +36,7 @@ figures.push(...(await githubCallsPerBranch()));
 figures.push(...(await webhookFigures(500)));
 figures.push(...(await apiRequestsPerCreate()));
 figures.push(...(await consistencyFigures(1000, 5)));
-figures.push(...(await checkProcessFigures(1000)));
+figures.push(...(await checkProcessFigures(1000, 5000)));
 figures.push(...(await serverLoadFigures(10_000)));
 figures.push(...(await defaultSetupFigures()));
 figures.push(...(await floorFigures()));
@@ -44,6 +45,7 @@ figures.push(...(await githubWriteFigures()));
 figures.push(...(await versionFigures()));
 figures.push(...(await roundTripFigures()));
 figures.push(...(await createProcessFigures()));
+figures.push(...(await childFigures()));
 
 const rows = figures.map(
   (f) =>

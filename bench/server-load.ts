@@ -12,6 +12,7 @@ import { createTestDatabase } from '../test/support/db.js';
 import { startServerProcess } from '../test/support/server-process.js';
 import type { Figure } from './figure.js';
 import { ROOT, buildDist, benchRows } from './process.js';
+import { routeFigures } from './route-load.js';
 
 export async function serverLoadFigures(requests = 10_000, rows = 1000): Promise<Figure[]> {
   const db = await createTestDatabase();
@@ -63,7 +64,15 @@ export async function serverLoadFigures(requests = 10_000, rows = 1000): Promise
     const seconds = (performance.now() - started) / 1000;
     await settle();
     const after = server.rss() / 2 ** 20;
+    const measured = [
+      '/kindler',
+      '/kindler/api/environments',
+      '/metrics',
+      '/kindler/api/environments/env-0042',
+    ];
+    const routeRows = await routeFigures(server.base, measured, tmp);
     return [
+      ...routeRows,
       {
         name: `server RSS idle, ${rows} environments, PostgreSQL`,
         value: idle,

@@ -97,23 +97,19 @@ function renderSection(
   hasUseBackend: boolean,
   settings: GatewaySettings,
 ): string[] {
+  // Names the database holds (checked when they were written).
+  const acl = (e: GatewayRow) => haproxyAcl(e.name as EnvName);
+  const backend = (e: GatewayRow) => haproxyBackend(e.name as EnvName);
   if (section === 'ACL') {
     return envs.flatMap((e) => [
-      `${indent}acl ${haproxyAcl(e.name as EnvName)} hdr_reg(host) -i ^[^.]+\\.${e.name}\\.[^:]+`,
-      ...(hasUseBackend
-        ? []
-        : [
-            `${indent}use_backend ${haproxyBackend(e.name as EnvName)} if ${haproxyAcl(e.name as EnvName)}`,
-          ]),
+      `${indent}acl ${acl(e)} hdr_reg(host) -i ^[^.]+\\.${e.name}\\.[^:]+`,
+      ...(hasUseBackend ? [] : [`${indent}use_backend ${backend(e)} if ${acl(e)}`]),
     ]);
   }
   if (section === 'USE_BACKEND')
-    return envs.map(
-      (e) =>
-        `${indent}use_backend ${haproxyBackend(e.name as EnvName)} if ${haproxyAcl(e.name as EnvName)}`,
-    );
+    return envs.map((e) => `${indent}use_backend ${backend(e)} if ${acl(e)}`);
   return envs.flatMap((e) => [
-    `backend ${haproxyBackend(e.name as EnvName)}`,
+    `backend ${backend(e)}`,
     `  server s1 ${backendTarget(e, settings)}`,
     '',
   ]);

@@ -1,10 +1,12 @@
 // One environment as its page shows it, in one round trip: its row, its newest operations with
-// their steps, and its entry of a state document keyed by name (its health) — one statement that
+// their steps, its entry of a state document keyed by name (its health) and, when asked, its newest
+// configuration versions — one statement that
 // builds the parts as JSON, read back through the same row mappers as every other read.
 import type { Queryable } from './db.js';
 import type { DetailOptions, EnvironmentDetail } from './environment-store.js';
 import { SELECT_CLUSTERS } from './environments.js';
 import { OP_COLUMNS } from './operations.js';
+import { toVersion, type VersionRow } from './versions.js';
 import {
   toEnvironment,
   toOperation,
@@ -22,6 +24,7 @@ export async function environmentDetail(
     env: ClusterRow | null;
     operations: (OperationRow & { steps: StepRow[] })[] | null;
     entry: unknown;
+    versions: VersionRow[] | null;
   }>(
     `select
        (select row_to_json(c) from (${SELECT_CLUSTERS} where name = $1) c) as env,
@@ -32,13 +35,17 @@ export async function environmentDetail(
                            detail, error
                       from operation_steps where operation_id = operations.id) s) as steps
             from operations where cluster_name = $1 order by id desc limit $2) o) as operations,
-       (select value -> $1 from kindler_state where key = $3) as entry`,
-    [name, options.operations, options.entryKey],
+       (select value -> $1 from kindler_state where key = $3) as entry,
+       (select json_agg(v order by v.version desc) from (
+          select * from environment_versions where env_name = $1
+           order by version desc limit $4) v) as versions`,
+    [name, options.operations, options.entryKey, options.versions ?? 0],
   );
   const row = rows[0];
   return {
     environment: row?.env ? toEnvironment(row.env) : null,
     operations: (row?.operations ?? []).map((o) => toOperation(o, o.steps)),
     entry: row?.entry ?? null,
+    versions: (row?.versions ?? []).map(toVersion),
   };
 }

@@ -6,6 +6,7 @@ import type {
   Environment,
   EnvStatus,
   NewEnvironment,
+  EnvironmentVersion,
   Operation,
 } from '../domain/index.js';
 
@@ -92,10 +93,14 @@ export interface EnvironmentDetail {
   operations: Operation[];
   /** The environment's entry of the document `entryKey`, as stored (unchecked). */
   entry: unknown;
+  /** Its newest configuration versions, as many as asked (none unless asked). */
+  versions: EnvironmentVersion[];
 }
 
 /** How many of its newest operations, and the document its entry is read from. */
 export interface DetailOptions {
   operations: number;
   entryKey: string;
+  /** How many of its newest versions (none when absent). */
+  versions?: number;
 }

@@ -42,7 +42,7 @@ export interface AuditEntry {
   operationId: number | null;
 }
 
-interface Row {
+export interface VersionRow {
   env_name: string;
   version: number;
   at: Date;
@@ -53,7 +53,7 @@ interface Row {
   config: EnvironmentConfig;
 }
 
-const toVersion = (r: Row): EnvironmentVersion => ({
+export const toVersion = (r: VersionRow): EnvironmentVersion => ({
   name: r.env_name,
   version: r.version,
   at: new Date(r.at),
@@ -72,7 +72,7 @@ export class VersionTable implements VersionStore {
     config: EnvironmentConfig,
     by: { actor: string | null; via: string | null; source: string; operationId: number | null },
   ): Promise<EnvironmentVersion | null> {
-    const rows = await this.db.query<Row>(
+    const rows = await this.db.query<VersionRow>(
       `with last as (select version, config from environment_versions
                       where env_name = $1 order by version desc limit 1)
        insert into environment_versions
@@ -114,7 +114,7 @@ export class VersionTable implements VersionStore {
   }
 
   async list(name: string, limit = 50): Promise<EnvironmentVersion[]> {
-    const rows = await this.db.query<Row>(
+    const rows = await this.db.query<VersionRow>(
       `select * from environment_versions where env_name = $1 order by version desc limit $2`,
       [name, limit],
     );

@@ -12,7 +12,7 @@ import {
   type Health,
 } from '../domain/index.js';
 import { HEALTH, healthEntries } from '../consistency/health.js';
-import { history, type HistoryOutcome } from '../actions/history.js';
+import { SHOWN, history, withChanges, type HistoryOutcome } from '../actions/history.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
 import { LATEST_REPORT } from '../consistency/check.js';
 import type { Runtime } from '../runtime.js';
@@ -147,19 +147,26 @@ export class DashboardData {
   /** null when neither the database nor the snapshot knows the name. */
   async environment(
     name: string,
-  ): Promise<Read<{ environment: EnvironmentView; operations: Operation[] }> | null> {
+    options: { versions?: boolean } = {},
+  ): Promise<Read<{
+    environment: EnvironmentView;
+    operations: Operation[];
+    versions: HistoryOutcome['versions'] | null;
+  }> | null> {
     const result = await this.read(
       async () => {
         // Its row, operations and health in one round trip.
         const detail = await this.rt.store.environmentDetail(name, {
           operations: 20,
           entryKey: HEALTH.name,
+          versions: options.versions ? SHOWN + 1 : 0,
         });
         const health = healthEntries(detail.entry === null ? {} : { [name]: detail.entry });
         const env = detail.environment;
         return {
           environment: env ? viewOf(env, this.rt.urls, health) : null,
           operations: detail.operations,
+          versions: options.versions ? withChanges(detail.versions) : null,
         };
       },
       (records) => {
@@ -167,12 +174,17 @@ export class DashboardData {
         return {
           environment: record ? viewOf(record, this.rt.urls) : null,
           operations: [],
+          versions: null,
         };
       },
     );
     if (!result.environment && result.operations.length === 0) return null;
     // A deleted environment keeps its history: shown from its last operation.
-    return result as Read<{ environment: EnvironmentView; operations: Operation[] }>;
+    return result as Read<{
+      environment: EnvironmentView;
+      operations: Operation[];
+      versions: HistoryOutcome['versions'] | null;
+    }>;
   }
 
   /** The audit trail: every operation and version, newest first, as filtered. */

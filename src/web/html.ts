@@ -11,8 +11,13 @@ const ENTITIES: Record<string, string> = {
 };
 
 /** Text into HTML: the five characters that could end an attribute or open a tag, as entities. */
-export const esc = (s: unknown): string =>
-  String(s ?? '').replace(/[&<>"']/g, (c) => ENTITIES[c] as string);
+export const esc = (s: unknown): string => {
+  const text = String(s ?? '');
+  // Most text has none of them: given back as it is, not rebuilt.
+  return SPECIAL.test(text) ? text.replace(SPECIALS, (c) => ENTITIES[c] as string) : text;
+};
+const SPECIAL = /[&<>"']/;
+const SPECIALS = /[&<>"']/g;
 
 /** Markup that is safe to write as it is. */
 export class Html {
@@ -42,10 +47,22 @@ const write = (part: Part): string => {
  * values, such as a log in a `<pre>`, is kept.
  */
 export function html(strings: TemplateStringsArray, ...parts: Part[]): Html {
-  const layout = (i: number) => (strings[i] ?? '').replace(/\s+/g, ' ');
-  let out = layout(0);
-  parts.forEach((part, i) => (out += write(part) + layout(i + 1)));
+  const layout = layoutOf(strings);
+  let out = layout[0] as string;
+  for (let i = 0; i < parts.length; i++) out += write(parts[i] as Part) + (layout[i + 1] as string);
   return Html.trusted(out);
+}
+
+// A template's strings are the same array at every call from one place: laid out once, not per
+// row of a page of 200.
+const layouts = new WeakMap<TemplateStringsArray, string[]>();
+function layoutOf(strings: TemplateStringsArray): string[] {
+  let layout = layouts.get(strings);
+  if (!layout) {
+    layout = strings.map((s) => s.replace(/\s+/g, ' '));
+    layouts.set(strings, layout);
+  }
+  return layout;
 }
 
 /** Parts joined by `separator` (a line break unless told). */

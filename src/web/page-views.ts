@@ -1,7 +1,7 @@
 // The console's two pages as a reader sees them: the list (with the create form given back what a
 // refused form held, and a prune preview to confirm) and one environment with its operations.
 import type http from 'node:http';
-import { type EnvName, type Operation } from '../domain/index.js';
+import { type Operation } from '../domain/index.js';
 import { takeFlash } from './flash.js';
 import { pruneConfirm, type Viewer } from './controls.js';
 import type { Notice } from './layout.js';
@@ -93,9 +93,8 @@ export function pageViews(deps: PageViewDeps) {
     notice: Notice | null,
   ) => {
     const shown = noticeOf(req, res, notice);
-    const found = await deps.data.environment(name);
-    // Its versions (none to show while the database is away).
-    const versions = found?.degraded ? null : await deps.data.versions(name as EnvName);
+    // Its row, operations, health and versions in one round trip (no versions while degraded).
+    const found = await deps.data.environment(name, { versions: true });
     if (!found) {
       const envs = await deps.data.environments();
       return sendHtml(res, 404, notFoundPage(name, degradation(envs)));
@@ -107,7 +106,7 @@ export function pageViews(deps: PageViewDeps) {
         name,
         environment: found.environment,
         operations: found.operations,
-        versions: versions?.versions ?? [],
+        versions: found.versions ?? [],
         degraded: degradation(found),
         viewer: await deps.viewerOf(req, name),
         notice: shown.notice,

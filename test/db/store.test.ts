@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { stateKey } from '../../src/store/state-key.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { command, Failure, envName, type Trigger } from '../../src/domain/index.js';
+import { command, configOf, Failure, envName, type Trigger } from '../../src/domain/index.js';
 import type { Store } from '../../src/store/store.js';
 import { BACKENDS } from '../support/db.js';
 
@@ -94,11 +94,25 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
     expect(detail.operations).toEqual(await store.listOperations({ envName: env.name, limit: 20 }));
     expect(detail.operations.map((o) => o.kind)).toEqual(['delete', 'create']);
     expect(detail.entry).toEqual({ n: 7 });
+    expect(detail.versions).toEqual([]);
     expect(await store.environmentDetail('nope', { operations: 5, entryKey: doc.name })).toEqual({
       environment: null,
       operations: [],
       entry: null,
+      versions: [],
     });
+    // Its versions in the same statement, as the version store lists them.
+    const by = { actor: 'a', via: 'cli', source: 'cli', operationId: first.id };
+    await store.versions.record('detail1', { ...configOf(env), pinned: true }, by);
+    await store.versions.record('detail1', { ...configOf(env), haproxyRoute: false }, by);
+    const withVersions = await store.environmentDetail('detail1', {
+      operations: 1,
+      entryKey: doc.name,
+      versions: 5,
+    });
+    expect(withVersions.versions).toEqual(await store.versions.list('detail1', 5));
+    expect(withVersions.versions.map((v) => v.version)).toEqual([2, 1]);
+    await raw("delete from environment_versions where env_name = 'detail1'");
     // The other tests count rows and operations: this one leaves none.
     await raw("delete from operations where cluster_name = 'detail1'");
     await store.deleteEnvironment(env.name);
