@@ -94,7 +94,7 @@ const COMMANDS: Record<
   },
   list: {
     read: async (deps, args, io) => (await read()).list(deps, args, io),
-    check: flagsOnly(USAGE.list, {}, 'none'),
+    check: flagsOnly(USAGE.list, { label: { type: 'string', multiple: true } }, 'none'),
   },
   status: {
     read: async (deps, args, io) => (await read()).status(deps, args, io),

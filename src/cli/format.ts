@@ -8,7 +8,7 @@ import {
   type StepState,
   type EnvironmentHealth,
 } from '../domain/index.js';
-import { spell } from '../domain/index.js';
+import { labelsText, spell } from '../domain/index.js';
 import { hintFor, retryCommand } from '../lifecycle/hints.js';
 
 export function table(headers: string[], rows: string[][]): string {
@@ -148,6 +148,7 @@ export function environmentDetail(
   ];
   if (env.expiresAt || env.pinned)
     lines.push(`  expires   ${env.pinned ? 'never (pinned)' : env.expiresAt?.toISOString()}`);
+  if (Object.keys(env.labels).length) lines.push(`  labels    ${labelsText(env.labels)}`);
   if (health) {
     lines.push(`  health    ${health.health} since ${health.since}: ${health.reason}`);
     for (const p of health.parts.filter((p) => p.state !== 'skipped'))

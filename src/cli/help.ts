@@ -9,7 +9,7 @@ import { packageRoot } from '../system/package-root.js';
 export const USAGE = {
   create:
     'kindler create <name> [k3d|kind | --provider k3d|kind] [--ttl 24h|never] [--no-portainer] ' +
-    '[--no-haproxy] [--servers N] [--agents N] [--json]',
+    '[--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--json]',
   delete: 'kindler delete <name> [--json]',
   stop: 'kindler stop <name> [--json]',
   start: 'kindler start <name> [--json]',
@@ -18,11 +18,11 @@ export const USAGE = {
   extend: 'kindler extend <name> [duration: 24h (the default), 3d, never] [--json]',
   update:
     'kindler update <name> [--ttl 24h|never] [--portainer|--no-portainer] ' +
-    '[--haproxy|--no-haproxy] [--provider k3d|kind] [--servers N] [--agents N] [--confirm] ' +
-    '[--json]',
+    '[--haproxy|--no-haproxy] [--provider k3d|kind] [--servers N] [--agents N] ' +
+    '[--label key=value|key-]… [--confirm] [--json]',
   rollback: 'kindler rollback <name> [version] [--confirm] [--json]',
 
-  list: 'kindler list [--json]',
+  list: 'kindler list [--label key=value]… [--json]',
   status: 'kindler status <name> [--json]',
   kubeconfig: 'kindler kubeconfig <name>',
   history: 'kindler history <name> [--json]',

@@ -2,7 +2,7 @@
 // or flag exits 2 at Node's floor, with nothing of the engine, the store or the actions loaded.
 import { Failure, checkDerivedNames, checkNodeCount } from '../domain/index.js';
 import { parseDuration } from '../commands/duration.js';
-import { updatePatch, versionArg } from '../commands/update-flags.js';
+import { labelSet, updatePatch, versionArg } from '../commands/update-flags.js';
 import { nameArg, parse, providerArg } from './args.js';
 import { USAGE } from './help.js';
 
@@ -17,6 +17,7 @@ export function createArgs(args: string[]) {
       'no-haproxy': { type: 'boolean' },
       servers: { type: 'string' },
       agents: { type: 'string' },
+      label: { type: 'string', multiple: true },
     },
     USAGE.create,
   );
@@ -43,7 +44,10 @@ export function createArgs(args: string[]) {
     if (refused) throw new Failure('invalid_input', `${refused}\nUsage: ${USAGE.create}`);
     nodes[role] = Number(raw);
   }
-  return { values, name, provider, ttlMs: ttl.ms, nodes };
+  const labels = labelSet(labelFlags(values.label));
+  if ('message' in labels)
+    throw new Failure('invalid_input', `${labels.message}\nUsage: ${USAGE.create}`);
+  return { values, name, provider, ttlMs: ttl.ms, nodes, labels: labels.labels };
 }
 
 /** The arguments of a command that takes one environment name. */
@@ -71,6 +75,7 @@ const UPDATE_FLAGS = {
   provider: { type: 'string', short: 'p' },
   servers: { type: 'string' },
   agents: { type: 'string' },
+  label: { type: 'string', multiple: true },
   confirm: { type: 'boolean' },
 } as const;
 
@@ -83,6 +88,7 @@ export function updateArgs(args: string[]) {
     const value = values[key];
     if (typeof value === 'string') flags.set(key, value);
     else if (value === true) flags.set(key, true);
+    else if (Array.isArray(value)) flags.set(key, value.join(','));
   }
   const patch = updatePatch(name, flags);
   if ('message' in patch)
@@ -107,3 +113,9 @@ export function rollbackArgs(args: string[]) {
     );
   return { values, name, version: number, confirm: values.confirm === true };
 }
+
+/** `--label a=1 --label b=2,c=3` as the one flag the shared readers take. */
+export const labelFlags = (values: unknown): Map<string, string | true> =>
+  new Map(
+    Array.isArray(values) && values.length ? [['label', (values as string[]).join(',')]] : [],
+  );

@@ -28,7 +28,7 @@ export const cliTrigger = (io: CliIo): Trigger => ({
 });
 
 export async function create(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
-  const { values, name, provider, ttlMs, nodes } = createArgs(args);
+  const { values, name, provider, ttlMs, nodes, labels } = createArgs(args);
   const { operation } = await perform(
     {
       verb: 'create',
@@ -38,6 +38,7 @@ export async function create(rt: LifecycleDeps, args: string[], io: CliIo): Prom
       registerPortainer: values['no-portainer'] !== true,
       haproxyRoute: values['no-haproxy'] !== true,
       ...nodes,
+      ...(labels ? { labels } : {}),
     },
     contextOf(rt, cliTrigger(io)),
   );

@@ -1,7 +1,9 @@
 // list and status read the store; when the database is unreachable they answer from the last CSV
 // snapshot with a visible "degraded" note (and exit code 4), never pretending all is well.
 import { history as historyOf } from '../actions/history.js';
-import { Failure, checkEnvName, describeChanges, notFound } from '../domain/index.js';
+import { Failure, checkEnvName, describeChanges, labelsText, notFound } from '../domain/index.js';
+import { labelSet } from '../commands/update-flags.js';
+import { labelFlags } from './lifecycle-args.js';
 import { HEALTH, healthEntry, keptHealth } from '../consistency/health.js';
 import type { Runtime } from '../runtime.js';
 import type { EnvironmentRecord } from '../store/store.js';
@@ -23,7 +25,10 @@ import { AUDIT_FLAGS, USAGE } from './help.js';
 export type ReadDeps = Pick<Runtime, 'store' | 'urls'>;
 
 export async function list(rt: ReadDeps, args: string[], io: CliIo): Promise<number> {
-  const { values } = parse(args, {}, USAGE.list);
+  const { values } = parse(args, { label: { type: 'string', multiple: true } }, USAGE.list);
+  const selector = labelSet(labelFlags(values.label));
+  if ('message' in selector)
+    throw new Failure('invalid_input', `${selector.message}\nUsage: ${USAGE.list}`);
   // Read a page at a time through one cursor and written as read: 10,000 rows never held whole.
   const json =
     values.json === true
@@ -31,7 +36,8 @@ export async function list(rt: ReadDeps, args: string[], io: CliIo): Promise<num
       : null;
   const rows: string[][] = [];
   const now = new Date();
-  await rt.store.eachEnvironmentPage({ entryKey: HEALTH.name, size: 500 }, (page) => {
+  const filter = selector.labels ? { labels: selector.labels } : {};
+  await rt.store.eachEnvironmentPage({ entryKey: HEALTH.name, size: 500, ...filter }, (page) => {
     for (const { environment, entry } of page) {
       const health = healthEntry(entry);
       if (json) json.item({ ...environment, health });
@@ -39,7 +45,12 @@ export async function list(rt: ReadDeps, args: string[], io: CliIo): Promise<num
     }
   });
   if (json) json.end();
-  else out(io, rows.length ? table(ENVIRONMENT_HEADERS, rows) : NO_ENVIRONMENTS);
+  else if (rows.length) out(io, table(ENVIRONMENT_HEADERS, rows));
+  else
+    out(
+      io,
+      selector.labels ? `No environment carries ${labelsText(selector.labels)}.` : NO_ENVIRONMENTS,
+    );
   return EXIT.ok;
 }
 

@@ -9,7 +9,7 @@ import {
   type ProviderName,
 } from '../domain/index.js';
 import { parseDuration } from './duration.js';
-import { capitalise, clip, nodeCounts, updatePatch, versionArg } from './update-flags.js';
+import { capitalise, clip, labelSet, nodeCounts, updatePatch, versionArg } from './update-flags.js';
 import { CODE_SPAN, plainLines } from './strip-markdown.js';
 import { closest } from './suggest.js';
 import { usageHint } from './usage.js';
@@ -92,7 +92,9 @@ export function parseArgs(tokens: string[]): Result {
       const value = inline ?? rest[++i];
       if (value === undefined || value.startsWith('--'))
         return refuse(verb, `\`--${key}\` needs a value.`);
-      flags.set(key, value);
+      // A label may be given again: each adds to the ones before.
+      const before = flags.get(key);
+      flags.set(key, key === 'label' && typeof before === 'string' ? `${before},${value}` : value);
     } else {
       if (inline !== undefined) return refuse(verb, `\`--${key}\` takes no value.`);
       flags.set(key, true);
@@ -139,11 +141,14 @@ function build(verb: Verb, positionals: string[], flags: Map<string, string | tr
       if (tooLong) return refuse(verb, `${capitalise(tooLong)}.`);
       const nodes = nodeCounts(flags);
       if ('message' in nodes) return refuse(verb, nodes.message);
+      const labels = labelSet(flags);
+      if ('message' in labels) return refuse(verb, labels.message);
       return {
         command: {
           verb,
           name: name as EnvName,
           provider,
+          ...(labels.labels ? { labels: labels.labels } : {}),
           registerPortainer: !flags.has('no-portainer'),
           haproxyRoute: !flags.has('no-haproxy'),
           ...(ttlMs !== undefined ? { ttlMs } : {}),
@@ -205,7 +210,15 @@ function build(verb: Verb, positionals: string[], flags: Map<string, string | tr
         return refuse(verb, 'A confirmation carries out its preview as it was: give no names.');
       return { command: { verb, confirm: typeof confirm === 'string' ? confirm : null, ...more } };
     }
-    case 'list':
+    case 'list': {
+      const labels = labelSet(flags);
+      if ('message' in labels) return refuse(verb, labels.message);
+      return (
+        extraArgs(verb, positionals) ?? {
+          command: { verb, ...(labels.labels ? { labels: labels.labels } : {}) },
+        }
+      );
+    }
     case 'check':
       return extraArgs(verb, positionals) ?? { command: { verb } };
     default:

@@ -1,8 +1,10 @@
 // The flags of an update (`/env update`, `kindler update`) read as the change they ask for, and a
 // version number as typed: pure and light, so a CLI refuses a bad one before anything loads.
 import {
+  MAX_LABELS,
   checkDerivedNames,
   checkNodeCount,
+  parseLabels,
   isProviderName,
   type ConfigPatch,
   type EnvName,
@@ -30,6 +32,29 @@ export function nodeCounts(
   }
   return counts;
 }
+
+/**
+ * `--label` (its words joined by commas) as labels to set; with `removals`, `key-` as one to
+ * remove. None given: `{}` without labels.
+ */
+export function labelFlag(
+  flags: Map<string, string | true>,
+  removals = false,
+): { labels?: Record<string, string | null> } | { message: string } {
+  const raw = flags.get('label');
+  if (typeof raw !== 'string') return {};
+  const parsed = parseLabels([raw], { removals });
+  if ('message' in parsed) return { message: `${capitalise(parsed.message)}.` };
+  const count = Object.keys(parsed.labels).length;
+  if (count > MAX_LABELS) return { message: `At most ${MAX_LABELS} labels (${count} given).` };
+  return { labels: parsed.labels };
+}
+
+/** `--label` as labels to carry (no removal: `key-` is refused). */
+export const labelSet = (
+  flags: Map<string, string | true>,
+): { labels?: Record<string, string> } | { message: string } =>
+  labelFlag(flags) as { labels?: Record<string, string> } | { message: string };
 
 /** An update's flags as the change they ask for; a flag and its `--no-` form together refused. */
 export function updatePatch(
@@ -59,6 +84,9 @@ export function updatePatch(
   const nodes = nodeCounts(flags);
   if ('message' in nodes) return nodes;
   Object.assign(patch, nodes);
+  const labels = labelFlag(flags, true);
+  if ('message' in labels) return labels;
+  if (labels.labels) patch.labels = labels.labels;
   const ttl = flags.get('ttl');
   if (typeof ttl === 'string') {
     const parsed = parseDuration(ttl);
@@ -69,7 +97,7 @@ export function updatePatch(
     return {
       message:
         'Nothing to change: give --ttl, --portainer/--no-portainer, --haproxy/--no-haproxy, ' +
-        '--provider, --servers or --agents.',
+        '--provider, --servers, --agents or --label.',
     };
   return { patch };
 }

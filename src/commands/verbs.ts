@@ -33,6 +33,7 @@ export type Command =
       haproxyRoute: boolean;
       servers?: number;
       agents?: number;
+      labels?: Record<string, string>;
     }
   /** `confirm`: a recreation of the cluster (another provider or node count) is meant. */
   | { verb: 'update'; name: EnvName; patch: ConfigPatch; confirm: boolean }
@@ -42,7 +43,9 @@ export type Command =
   | { verb: 'status' | 'retry' | 'cancel' | 'history'; name: EnvName }
   /** `durationMs` null: `never` (the environment is pinned). */
   | { verb: 'extend'; name: EnvName; durationMs: number | null }
-  | { verb: 'list' | 'check' }
+  /** `labels`: only the environments carrying every one of them. */
+  | { verb: 'list'; labels?: Record<string, string> }
+  | { verb: 'check' }
   /** Without names: every environment that needs it. */
   | { verb: 'sync'; names?: EnvName[] }
   /** `confirm`: the id of the preview to carry out; null previews (of `names`, or every orphan). */
@@ -73,7 +76,7 @@ export const SPECS: Record<Verb, VerbSpec> = {
   create: {
     args:
       '<name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] ' +
-      '[--agents N]',
+      '[--agents N] [--label key=value]…',
     summary: 'create an environment (row, branch, cluster, Portainer, Argo CD, route)',
     flags: {
       provider: true,
@@ -82,6 +85,7 @@ export const SPECS: Record<Verb, VerbSpec> = {
       'no-haproxy': false,
       servers: true,
       agents: true,
+      label: true,
     },
     needsName: true,
   },
@@ -103,7 +107,12 @@ export const SPECS: Record<Verb, VerbSpec> = {
     flags: {},
     needsName: true,
   },
-  list: { args: '', summary: 'list environments', flags: {}, needsName: false },
+  list: {
+    args: '[--label key=value]…',
+    summary: 'list environments (those carrying every label given)',
+    flags: { label: true },
+    needsName: false,
+  },
   status: {
     args: '<name>',
     summary: 'show an environment and its last operation',
@@ -149,7 +158,7 @@ export const SPECS: Record<Verb, VerbSpec> = {
   update: {
     args:
       '<name> [--ttl 24h|never] [--portainer|--no-portainer] [--haproxy|--no-haproxy] ' +
-      '[--provider k3d|kind] [--servers N] [--agents N] [--confirm]',
+      '[--provider k3d|kind] [--servers N] [--agents N] [--label key=value|key-]… [--confirm]',
     summary:
       'change an environment in place; another provider or node count recreates its cluster ' +
       '(--confirm)',
@@ -162,6 +171,7 @@ export const SPECS: Record<Verb, VerbSpec> = {
       provider: true,
       servers: true,
       agents: true,
+      label: true,
       confirm: false,
     },
     needsName: true,

@@ -12,3 +12,4 @@ export * from './next-command.js';
 export * from './health.js';
 export * from './version.js';
 export * from './update.js';
+export * from './labels.js';

@@ -2,6 +2,8 @@
 // needs, each as an ensure, a removal, or (the cluster, for another provider or node count) a
 // recreation. Pure: the engine records the plan's skipped steps, the step loop reads the actions.
 import type { ProviderName } from './provider.js';
+import { Failure } from './errors.js';
+import { labelsFromText, labelsText, withLabels } from './labels.js';
 import { configChanges, type ConfigChange, type EnvironmentConfig } from './version.js';
 
 /** What an update asks to change; absent fields stay as they are. */
@@ -15,6 +17,10 @@ export interface ConfigPatch {
   ttlMs?: number | null;
   /** A pull request's head to render onto the branch again (a rollback of a preview). */
   deployedSha?: string;
+  /** Labels to set (a value) or remove (null); the others are kept. */
+  labels?: Record<string, string | null>;
+  /** The labels as a whole, canonical (a rollback to a version's). */
+  labelsText?: string;
 }
 
 /** An update as its operation records it: the configuration before and the one asked for. */
@@ -56,10 +62,20 @@ export function patched(from: EnvironmentConfig, patch: ConfigPatch, now: Date):
     ...pick('agents'),
     ...pick('deployedSha'),
     ...ttl,
+    ...labelChange(from.labels, patch),
   };
 }
 
-/** The steps that take `from` to `to`. An expiry alone touches no system. */
+/** The labels a patch leaves (whole, or changed one by one); past MAX_LABELS refused earlier. */
+function labelChange(from: string, patch: ConfigPatch): { labels?: string } {
+  if (patch.labelsText !== undefined) return { labels: patch.labelsText };
+  if (!patch.labels) return {};
+  const changed = withLabels(labelsFromText(from), patch.labels);
+  if ('message' in changed) throw new Failure('invalid_input', changed.message);
+  return { labels: labelsText(changed.labels) };
+}
+
+/** The steps that take `from` to `to`. An expiry or labels alone touch no system. */
 export function planUpdate(from: EnvironmentConfig, to: EnvironmentConfig): UpdatePlan {
   const changes = configChanges(from, to);
   const changed = new Set(changes.map((c) => c.field));

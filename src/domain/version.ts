@@ -1,6 +1,7 @@
 // An environment's configuration as a version records it (what a change can change: provider,
 // registrations, expiry, a preview's deployed head), and what differs between two. Pure.
 import type { Environment } from './environment.js';
+import { labelsText } from './labels.js';
 import type { ProviderName } from './provider.js';
 
 export interface EnvironmentConfig {
@@ -13,6 +14,8 @@ export interface EnvironmentConfig {
   pinned: boolean;
   /** The pull-request head the branch holds, for a preview. */
   deployedSha: string | null;
+  /** Its labels, canonical (`team=a,tier=web`; '' for none). */
+  labels: string;
 }
 
 export interface EnvironmentVersion {
@@ -43,6 +46,7 @@ const CONFIG_FIELDS: (keyof EnvironmentConfig)[] = [
   'expiresAt',
   'pinned',
   'deployedSha',
+  'labels',
 ];
 
 export function configOf(env: Environment): EnvironmentConfig {
@@ -55,10 +59,14 @@ export function configOf(env: Environment): EnvironmentConfig {
     expiresAt: env.expiresAt?.toISOString() ?? null,
     pinned: env.pinned,
     deployedSha: env.deployed?.sha ?? null,
+    labels: labelsText(env.labels),
   };
 }
 
-/** A stored configuration read back: versions from before sizing was kept had one node each. */
+/**
+ * A stored configuration read back: versions from before sizing was kept had one node each, from
+ * before labels none.
+ */
 export const storedConfig = (c: Partial<EnvironmentConfig>): EnvironmentConfig => ({
   provider: c.provider ?? 'k3d',
   registerPortainer: c.registerPortainer ?? true,
@@ -68,6 +76,7 @@ export const storedConfig = (c: Partial<EnvironmentConfig>): EnvironmentConfig =
   expiresAt: c.expiresAt ?? null,
   pinned: c.pinned ?? false,
   deployedSha: c.deployedSha ?? null,
+  labels: c.labels ?? '',
 });
 
 /** What `after` changed of `before` (everything, for a first version). */

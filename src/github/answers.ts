@@ -7,6 +7,7 @@ import { helpText } from '../commands/usage.js';
 import {
   describeChanges,
   environmentUrl,
+  labelsText,
   type Operation,
   type UrlSettings,
 } from '../domain/index.js';
@@ -47,7 +48,9 @@ export function commentAnswer(outcome: Outcome, quoted: string, urls: UrlSetting
       return {
         reply:
           outcome.environments.length === 0
-            ? 'No environments yet. Create one with `/env create <name>`.'
+            ? outcome.labels
+              ? `No environment carries ${inlineText(labelsText(outcome.labels), 200)}.`
+              : 'No environments yet. Create one with `/env create <name>`.'
             : [
                 '| name | provider | status | health | http | https | url |',
                 '|---|---|---|---|---|---|---|',

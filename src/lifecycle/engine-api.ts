@@ -89,6 +89,7 @@ export function requestOf(
       ttlMs: command.ttlMs === undefined ? null : command.ttlMs,
       ...(command.servers === undefined ? {} : { servers: command.servers }),
       ...(command.agents === undefined ? {} : { agents: command.agents }),
+      ...(command.labels ? { labels: command.labels } : {}),
     },
   };
 }

@@ -10,6 +10,7 @@ import {
   command,
   configOf,
   describeChanges,
+  labelsFromText,
   notFound,
   patched,
   planUpdate,
@@ -118,6 +119,10 @@ function confirmCommand(request: UpdateRequest): NextCommand {
     ...(p.provider ? ['--provider', p.provider] : []),
     ...(p.servers === undefined ? [] : ['--servers', String(p.servers)]),
     ...(p.agents === undefined ? [] : ['--agents', String(p.agents)]),
+    ...Object.entries(p.labels ?? {}).flatMap(([k, v]) => [
+      '--label',
+      v === null ? `${k}-` : `${k}=${v}`,
+    ]),
     '--confirm',
   );
 }
@@ -138,6 +143,7 @@ function rowPatch(
     agents: to.agents,
     expiresAt: to.expiresAt === null ? null : new Date(to.expiresAt),
     pinned: to.pinned,
+    labels: labelsFromText(to.labels),
     ...(head && source ? { source: { repo: source.repo, sha: head, by: actor } } : {}),
   };
 }

@@ -21,11 +21,10 @@ export async function readSnapshot(
 }
 
 /**
- * Coalesces the snapshot's rewrites: a change asks (`request`) and goes on; the snapshot is written
- * a second after the first change of a quiet spell, once for every change of that second, and so
- * on — about one write a second in a burst, never 2·N reads of every row, and none on the path of
- * the change (a CLI's create writes it once, at close). `flush` writes what is pending (at close,
- * and when a command wants the file now).
+ * Coalesces the snapshot's rewrites: a change asks (`request`) and goes on; the first request after
+ * a quiet second is written at once, the ones that follow within the second once, together, when
+ * it has passed. So N operations in a burst cost about one write a second, not 2·N reads of every
+ * row. `flush` writes what is pending (at close, and when a command wants the file now).
  */
 export class SnapshotWriter {
   /** The writer of `store`'s rows to `file`, saying why through `warn` when a rewrite fails. */
@@ -36,6 +35,7 @@ export class SnapshotWriter {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private dirty = false;
+  private last = 0;
   /** Rewrites done (for the figures). */
   writes = 0;
 
@@ -48,7 +48,8 @@ export class SnapshotWriter {
   request(): void {
     this.dirty = true;
     if (this.timer || this.running) return;
-    this.timer = setTimeout(() => void this.run(), this.minIntervalMs);
+    const wait = Math.max(0, this.last + this.minIntervalMs - Date.now());
+    this.timer = setTimeout(() => void this.run(), wait);
     this.timer.unref?.();
   }
 
@@ -69,6 +70,7 @@ export class SnapshotWriter {
     this.timer = null;
     if (!this.dirty) return;
     this.dirty = false;
+    this.last = Date.now();
     this.writes++;
     this.running = this.write().catch(this.onError);
     await this.running;

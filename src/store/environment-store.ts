@@ -50,7 +50,7 @@ export interface EnvironmentStore {
   listEnvironments(): Promise<Environment[]>;
   /** The same, a page at a time (one cursor), each with its entry of the document `entryKey`. */
   eachEnvironmentPage(
-    options: { entryKey: string; size: number },
+    options: { entryKey: string; size: number; labels?: Record<string, string> },
     fn: (page: { environment: Environment; entry: unknown }[]) => void | Promise<void>,
   ): Promise<void>;
   /**
@@ -84,6 +84,8 @@ export interface EnvironmentPage {
   /** Names containing this (DNS-label characters only). */
   q?: string | null;
   status?: EnvStatus | null;
+  /** Only those carrying every one of these labels. */
+  labels?: Record<string, string> | null;
   /** Each row's entry of a state document keyed by name, in the same query; `where` filters. */
   entries?: { key: string; where?: { field: string; equals: string } | null } | null;
 }

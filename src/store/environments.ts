@@ -176,13 +176,10 @@ const entriesOf = (param: string) =>
   `select e.key as entry_name, e.value as entry from kindler_state s, jsonb_each(s.value) e
     where s.key = ${param} and jsonb_typeof(s.value) = 'object'`;
 
-/**
- * Every environment in list order (creation), a page of `size` at a time through one cursor: one
- * snapshot, never every row in memory at once; each with its entry of the document `entryKey`.
- */
+/** Every environment in list order, `size` at a time through one cursor (see the Store's). */
 export async function eachEnvironmentPage(
   db: Db,
-  options: { entryKey: string; size: number },
+  options: { entryKey: string; size: number; labels?: Record<string, string> },
   fn: (page: { environment: Environment; entry: unknown }[]) => void | Promise<void>,
 ): Promise<void> {
   const size = Math.max(1, Math.trunc(options.size));
@@ -191,8 +188,9 @@ export async function eachEnvironmentPage(
       `declare kindler_rows no scroll cursor for
        select ${COLUMNS}, h.entry from clusters c
          left join (${entriesOf('$1')}) h on h.entry_name = c.name
-        where name <> 'devops' order by created_at, seq`,
-      [options.entryKey],
+        where name <> 'devops' and ($2::jsonb is null or labels @> $2::jsonb)
+        order by created_at, seq`,
+      [options.entryKey, options.labels ? JSON.stringify(options.labels) : null],
     );
     for (;;) {
       const rows = await tx.query<ClusterRow & { entry: unknown }>(
@@ -220,6 +218,7 @@ export async function pageEnvironments(
        and ($3::text is null or name like '%' || $3 || '%')
        and ($4::text is null or status = $4)
        and ($6::text is null or h.entry ->> $6 = $7)
+       and ($8::jsonb is null or labels @> $8::jsonb)
      order by name limit $2`,
     [
       page.after,
@@ -229,6 +228,7 @@ export async function pageEnvironments(
       page.entries?.key ?? null,
       page.entries?.where?.field ?? null,
       page.entries?.where?.equals ?? null,
+      page.labels ? JSON.stringify(page.labels) : null,
     ],
   );
   const shown = rows.slice(0, page.limit);

@@ -52,6 +52,27 @@ function nodeWords(body: Record<string, unknown>): string[] {
   });
 }
 
+/**
+ * `labels` ({"team": "a"}; in an update null removes one) as the `--label` words they stand for;
+ * what a label may be is the parser's.
+ */
+function labelWords(body: Record<string, unknown>, removals: boolean): string[] {
+  const value = body.labels;
+  if (value === undefined || value === null) return [];
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new Failure('invalid_input', '"labels" must be an object of key: value strings');
+  return Object.entries(value).flatMap(([key, v]) => {
+    if (v === null && removals) return ['--label', `${key}-`];
+    if (typeof v !== 'string' || /[\s`,]/.test(`${key}${v}`))
+      throw new Failure(
+        'invalid_input',
+        `label "${key.slice(0, 63)}" must be a string without spaces or commas` +
+          (removals ? ' (null removes it)' : ''),
+      );
+    return ['--label', `${key}=${v}`];
+  });
+}
+
 /** The name a path segment carries, or the refusal of its malformed percent-encoding. */
 export function pathName(segment: string): string {
   try {
@@ -79,7 +100,7 @@ export function commandOf(target: Target, body: Record<string, unknown>): Comman
     if (ttl) words.push('--ttl', ttl);
     if (flag(body, 'portainer') === false) words.push('--no-portainer');
     if (flag(body, 'haproxy') === false) words.push('--no-haproxy');
-    words.push(...nodeWords(body));
+    words.push(...nodeWords(body), ...labelWords(body, false));
   }
   if (target.verb === 'update') {
     const ttl = word(body, 'ttl');
@@ -90,7 +111,7 @@ export function commandOf(target: Target, body: Record<string, unknown>): Comman
     }
     const provider = word(body, 'provider');
     if (provider) words.push('--provider', provider);
-    words.push(...nodeWords(body));
+    words.push(...nodeWords(body), ...labelWords(body, true));
     if (flag(body, 'confirm')) words.push('--confirm');
   }
   if (target.verb === 'rollback') {

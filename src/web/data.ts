@@ -38,6 +38,8 @@ export interface EnvironmentView {
   createdAt: string | null;
   expiresAt: string | null;
   pinned: boolean | null;
+  /** Its labels (null from the CSV snapshot, which does not keep them). */
+  labels: Record<string, string> | null;
   registerPortainer: boolean;
   haproxyRoute: boolean;
   /** Its cluster's nodes; null when read from the snapshot (which does not keep them). */
@@ -88,6 +90,7 @@ export function viewOf(
     createdAt: full?.createdAt.toISOString() ?? null,
     expiresAt: full?.expiresAt?.toISOString() ?? null,
     pinned: full?.pinned ?? null,
+    labels: full?.labels ?? null,
     registerPortainer: env.registerPortainer,
     haproxyRoute: env.haproxyRoute,
     servers: full?.servers ?? null,
@@ -130,8 +133,10 @@ export class DashboardData {
         return { environments: environments.map((e) => viewOf(e, this.rt.urls, health)), next };
       },
       (records) => {
-        // The snapshot knows names, not status or health: the name filter alone applies.
+        // The snapshot knows names, not status, health or labels: the name filter alone applies,
+        // and a filter by labels finds nothing it could vouch for.
         const sorted = records
+          .filter(() => !page.labels)
           .filter((r) => page.after === null || r.name > page.after)
           .filter((r) => !page.q || r.name.includes(page.q))
           .sort((a, b) => (a.name < b.name ? -1 : 1));

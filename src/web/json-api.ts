@@ -5,6 +5,7 @@ import { json } from '../server/http-server.js';
 import { auditQuery } from '../commands/audit-filter.js';
 import {
   ENV_STATUSES,
+  parseLabels,
   HEALTH_STATES,
   checkEnvName,
   type EnvStatus,
@@ -105,7 +106,8 @@ export function limitOf(url: URL, fallback: number): number | { error: string } 
 }
 
 /**
- * `?limit=&after=` of a list, and its filter (`q`: part of a name; `status`; `health`): the page
+ * `?limit=&after=` of a list, and its filter (`q`: part of a name; `status`; `health`; `label`,
+ * each `key=value`, all of them carried): the page
  * asked for, or what is wrong with it.
  */
 export function pageOf(url: URL): ListPage | { error: string } {
@@ -120,12 +122,16 @@ export function pageOf(url: URL): ListPage | { error: string } {
   const health = url.searchParams.get('health') || null;
   if (health !== null && !(HEALTH_STATES as readonly string[]).includes(health))
     return { error: `health is one of ${HEALTH_STATES.join(', ')}` };
+  const words = url.searchParams.getAll('label').filter((l) => l.trim() !== '');
+  const labels = words.length ? parseLabels(words) : null;
+  if (labels && 'message' in labels) return { error: labels.message };
   return {
     after: url.searchParams.get('after') || null,
     limit,
     q,
     status: status as EnvStatus | null,
     health: health as Health | null,
+    ...(labels ? { labels: labels.labels as Record<string, string> } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 // The console's two pages as a reader sees them: the list (with the create form given back what a
 // refused form held, and a prune preview to confirm) and one environment with its operations.
 import type http from 'node:http';
-import { type Operation } from '../domain/index.js';
+import { labelsText, type Operation } from '../domain/index.js';
 import { takeFlash } from './flash.js';
 import { pruneConfirm, type Viewer } from './controls.js';
 import type { Notice } from './layout.js';
@@ -81,7 +81,15 @@ export function pageViews(deps: PageViewDeps) {
         viewer,
         notice,
         values: shown.values,
-        filter: 'error' in page ? {} : { q: page.q, status: page.status, health: page.health },
+        filter:
+          'error' in page
+            ? {}
+            : {
+                q: page.q,
+                status: page.status,
+                health: page.health,
+                label: page.labels ? labelsText(page.labels) : null,
+              },
       }),
     );
   };

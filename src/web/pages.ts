@@ -4,7 +4,7 @@
 // run; everything works without it. Every value is escaped by the `html` template.
 import type { ConsistencyReport } from '../consistency/compare.js';
 import { NOBODY, listControls, rowControls, type Viewer } from './controls.js';
-import { ENV_STATUSES, HEALTH_STATES } from '../domain/index.js';
+import { ENV_STATUSES, HEALTH_STATES, labelsText } from '../domain/index.js';
 import type { Html } from './html.js';
 import type { Degradation, EnvironmentView, UndeliveredView } from './data.js';
 import { html } from './html.js';
@@ -57,7 +57,13 @@ export function listPage(input: {
       ? html` · ${link(e.sourceUrl, e.sourceUrl === 'cli' ? 'cli' : 'source')}`
       : '';
     return html`<tr>
-      <th scope="row">${envLink(e.name)}</th>
+      <th scope="row">
+        ${envLink(e.name)}${
+          e.labels && Object.keys(e.labels).length
+            ? html` <small class="labels">${labelsText(e.labels)}</small>`
+            : ''
+        }
+      </th>
       <td>${e.provider}</td>
       <td class="s-${status}">${status}</td>
       <td class="h-${e.health?.health ?? 'none'}" title="${e.health?.reason ?? 'not observed yet'}">
@@ -74,7 +80,7 @@ export function listPage(input: {
   });
   const count = input.environments.length;
   const filter = input.filter ?? {};
-  const filtered = Boolean(filter.q || filter.status || filter.health);
+  const filtered = Boolean(filter.q || filter.status || filter.health || filter.label);
   const table = count
     ? scrollTable(`${count} environment${count === 1 ? '' : 's'}`, HEADINGS, rows)
     : filtered
@@ -110,6 +116,8 @@ export interface ListFilter {
   q?: string | null | undefined;
   status?: string | null | undefined;
   health?: string | null | undefined;
+  /** `key=value` labels, comma-separated, every one of them carried. */
+  label?: string | null | undefined;
 }
 
 /** Search and filter: a GET form, so a filtered list is a link to share. */
@@ -134,6 +142,14 @@ function filterForm(filter: ListFilter): Html {
     <input id="f-q" name="q" type="search" value="${filter.q ?? ''}" placeholder="name" />
     ${select('f-status', 'status', 'Status', ENV_STATUSES)}
     ${select('f-health', 'health', 'Health', HEALTH_STATES)}
+    <label for="f-label">Labels</label>
+    <input
+      id="f-label"
+      name="label"
+      type="search"
+      value="${filter.label ?? ''}"
+      placeholder="team=a"
+    />
     <button type="submit">Filter</button>
   </form>`;
 }
