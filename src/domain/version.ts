@@ -101,7 +101,11 @@ export const versionBy = (
 });
 
 const shown = (value: unknown): string =>
-  value === null || value === undefined ? '–' : typeof value === 'string' ? value : String(value);
+  value === null || value === undefined || value === ''
+    ? '–'
+    : typeof value === 'string'
+      ? value
+      : String(value);
 
 /** A change in words: `haproxyRoute true → false`; a first version lists what it was made with. */
 export function describeChanges(changes: ConfigChange[], first: boolean): string {

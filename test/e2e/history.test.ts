@@ -85,6 +85,7 @@ describe('environment history', () => {
       'expiresAt',
       'pinned',
       'deployedSha',
+      'labels',
     ]);
     const text = await cliInProcess(['history', 'dev'], env);
     const lines = text.stdout.trimEnd().split('\n');
