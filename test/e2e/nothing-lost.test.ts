@@ -5,8 +5,10 @@
 // of its writes after doing them; then a secondary rate limit holds. Every command must be answered
 // exactly once: each create made once, with one status comment and one check run that end saying
 // it succeeded and one 🚀, each read-only command with one reply — and no write sent while a
-// limit GitHub set holds, on any replica. Takeover times go to the log (and bench/results.md).
+// limit GitHub set holds, on any replica. Takeover times go to the log (and bench/results.md). A
+// burst of 30 creates with a replica killed in its middle makes each cluster once.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -241,6 +243,37 @@ describe('nothing lost, nothing doubled', () => {
     // Bounded by the lease: the dead worker's lease runs out, the queue notices its silent job.
     for (const t of takeovers) expect(t).toBeLessThan(LEASE_MS * 4);
   }, 900_000);
+
+  it('a burst of 30 creates across three replicas, one SIGKILLed in the middle: each cluster made once, every report final', async () => {
+    const times = path.join(fakes.stateDir, 'times.log');
+    const before = fs.existsSync(times) ? fs.readFileSync(times, 'utf8').split('\n').length : 0;
+    const sending = burst('big', 30);
+    // In the middle of it: operations are running on every replica.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const victim = Math.floor(Math.random() * servers.length);
+    await servers[victim]!.stop('SIGKILL');
+    servers[victim] = await start(victim);
+    await sending;
+    await allAnswered();
+    const names = Array.from({ length: 30 }, (_, i) => `big-${i}`);
+    // Each cluster exists once, and one `k3d cluster create` ran to its end for it (a create
+    // killed with its replica dies with it and never finishes: its taker's is the one).
+    const clusters = Object.keys(fakes.state().k3d).filter((n) => n.startsWith('big-'));
+    expect(clusters.sort()).toEqual([...names].sort());
+    const finished = fs
+      .readFileSync(times, 'utf8')
+      .split('\n')
+      .slice(Math.max(0, before - 1))
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { tool: string; args: string[] })
+      .filter((c) => c.tool === 'k3d' && c.args[0] === 'cluster' && c.args[1] === 'create')
+      .map((c) => c.args[2]);
+    for (const name of names)
+      expect(
+        finished.filter((n) => n === name),
+        name,
+      ).toHaveLength(1);
+  }, 600_000);
 
   it('PostgreSQL refusing connections in the middle of a burst loses nothing, and live events come back', async () => {
     // A live page open on one replica.
