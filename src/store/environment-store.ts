@@ -1,6 +1,5 @@
 // The rows of environments as the store gives them: the interface, the page asked for, a record as
 // imported and a change's columns. store.ts re-exports them with the rest of the Store.
-import type { RoutedRecord } from './records.js';
 import type {
   EnvName,
   Environment,
@@ -25,6 +24,9 @@ export type EnvironmentRecord = Pick<
   /** Not branded: the management cluster `devops` is a record too. */
   name: string;
 };
+
+/** A record with where the gateway reaches it (the node's IP when known): `listRecords`. */
+export type RoutedRecord = EnvironmentRecord & { serverIp: string | null };
 
 /**
  * The columns a change writes: everything but the name, the allocated host ports and who made it

@@ -2,10 +2,7 @@
 // Read by one narrow query whose columns are already the record's fields (nothing mapped per row),
 // so rendering 10,000 routes or a 10,000-line snapshot costs the rows, not the whole table.
 import type { Queryable } from './db.js';
-import type { EnvironmentRecord } from './environment-store.js';
-
-/** A record with where the gateway reaches it (the node's IP when known). */
-export type RoutedRecord = EnvironmentRecord & { serverIp: string | null };
+import type { RoutedRecord } from './environment-store.js';
 
 export function listRecords(db: Queryable): Promise<RoutedRecord[]> {
   return db.query<RoutedRecord>(
