@@ -1,35 +1,26 @@
 // What the guard that makes children die with the bot costs: each child runs under
 // `setpriv --pdeathsig KILL` (an exec more), measured as the bot runs children (execa, argument
-// arrays), against the same command run bare — a `true` and a `git --version`, 200 of each.
-import { execa } from 'execa';
+// arrays) from a small process of its own (bench/children-run.mjs), against the same command run
+// bare — a `true` and a `git --version`, 200 of each.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import type { Figure } from './figure.js';
-import { median } from './process.js';
 
 const N = 200;
+const RUN = path.resolve(import.meta.dirname, 'children-run.mjs');
 
-async function each(file: string, args: string[]): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < N; i++) {
-    const started = performance.now();
-    await execa(file, args, { stdin: 'ignore' });
-    times.push(performance.now() - started);
-  }
-  return median(times);
-}
-
-export async function childFigures(): Promise<Figure[]> {
-  const guard = ['--pdeathsig', 'KILL', '--'];
+export function childFigures(): Figure[] {
   const figures: Figure[] = [];
-  for (const [command, args] of [
-    ['true', []],
-    ['git', ['--version']],
-  ] as const) {
-    await each(command, [...args]); // warm
-    const bare = await each(command, [...args]);
-    const guarded = await each('setpriv', [...guard, command, ...args]);
+  for (const argv of [['true'], ['git', '--version']]) {
+    const { bare, guarded } = JSON.parse(
+      execFileSync(process.execPath, [RUN, String(N), ...argv], {
+        encoding: 'utf8',
+        cwd: path.resolve(import.meta.dirname, '..'),
+      }),
+    ) as { bare: number; guarded: number };
     figures.push(
       {
-        name: `yardstick: \`${[command, ...args].join(' ')}\` as a child, median of ${N}`,
+        name: `yardstick: \`${argv.join(' ')}\` as a child of a small node process, median of ${N}`,
         value: bare,
         unit: 'ms',
         goal: '—',

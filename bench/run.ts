@@ -45,7 +45,7 @@ figures.push(...(await githubWriteFigures()));
 figures.push(...(await versionFigures()));
 figures.push(...(await roundTripFigures()));
 figures.push(...(await createProcessFigures()));
-figures.push(...(await childFigures()));
+figures.push(...childFigures());
 
 const rows = figures.map(
   (f) =>
