@@ -285,7 +285,7 @@ describe.each(['postgres', 'embedded'] as const)('the web console on %s', (backe
     expect(await health('beta').innerText()).toBe('healthy');
     await page.getByLabel('Search').fill('alp');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.waitForURL(`${base}/kindler?q=alp&status=&health=`);
+    await page.waitForURL(`${base}/kindler?q=alp&status=&health=&label=`);
     await expect.poll(names).toEqual(['alpha']);
     await page.getByLabel('Search').fill('');
     await page.getByLabel('Health').selectOption('healthy');
@@ -296,6 +296,14 @@ describe.each(['postgres', 'embedded'] as const)('the web console on %s', (backe
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.getByText('No environment matches.').waitFor();
     await shot(page, 'filtered');
+    // By labels: none of these carries team=a; the filter is kept in the form.
+    await page.getByLabel('Status').selectOption('');
+    await page.getByLabel('Health').selectOption('');
+    await page.getByLabel('Labels').fill('team=a');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/label=team%3Da/);
+    await page.getByText('No environment matches.').waitFor();
+    expect(await page.getByLabel('Labels').inputValue()).toBe('team=a');
     // The cluster's kubeconfig: offered and sent to who may change it, refused to a reader.
     await page.goto(`${base}/kindler/environments/alpha`);
     await page.getByText('kubectl --context k3d-alpha get pods -A').waitFor();

@@ -69,6 +69,7 @@ const envView = z
     createdAt: z.string().nullable(),
     expiresAt: z.string().nullable(),
     pinned: z.boolean().nullable(),
+    labels: z.record(z.string(), z.string()).nullable(),
     registerPortainer: z.boolean(),
     haproxyRoute: z.boolean(),
     servers: z.number().int().min(1).nullable(),
