@@ -5,7 +5,7 @@ import { spell, Failure, Redactor, messageOf } from '../domain/index.js';
 import type { Config } from '../config/config.js';
 import type { Runtime } from '../runtime.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { AUDIT_FLAGS, USAGE, type CommandName } from './help.js';
+import { AUDIT_FLAGS, LIST_FLAGS, USAGE, type CommandName } from './help.js';
 import { err, type CliIo } from './io.js';
 import { ownerAlive } from '../system/owner.js';
 import type { ReadDeps } from './read-commands.js';
@@ -94,7 +94,7 @@ const COMMANDS: Record<
   },
   list: {
     read: async (deps, args, io) => (await read()).list(deps, args, io),
-    check: flagsOnly(USAGE.list, { label: { type: 'string', multiple: true } }, 'none'),
+    check: flagsOnly(USAGE.list, LIST_FLAGS, 'none'),
   },
   status: {
     read: async (deps, args, io) => (await read()).status(deps, args, io),

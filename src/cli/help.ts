@@ -47,6 +47,8 @@ export const AUDIT_FLAGS = {
   since: { type: 'string' },
   limit: { type: 'string' },
 } as const;
+/** The flags of `kindler list`: `--label` as often as wanted. */
+export const LIST_FLAGS = { label: { type: 'string', multiple: true } } as const;
 
 export type CommandName = keyof typeof USAGE;
 export const COMMANDS = Object.keys(USAGE) as CommandName[];

@@ -19,13 +19,13 @@ import {
   table,
 } from './format.js';
 import { err, out, type CliIo } from './io.js';
-import { AUDIT_FLAGS, USAGE } from './help.js';
+import { AUDIT_FLAGS, LIST_FLAGS, USAGE } from './help.js';
 
 /** What these commands use of the runtime: the store alone is opened for them. */
 export type ReadDeps = Pick<Runtime, 'store' | 'urls'>;
 
 export async function list(rt: ReadDeps, args: string[], io: CliIo): Promise<number> {
-  const { values } = parse(args, { label: { type: 'string', multiple: true } }, USAGE.list);
+  const { values } = parse(args, LIST_FLAGS, USAGE.list);
   const selector = labelSet(labelFlags(values.label));
   if ('message' in selector)
     throw new Failure('invalid_input', `${selector.message}\nUsage: ${USAGE.list}`);

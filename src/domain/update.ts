@@ -19,8 +19,6 @@ export interface ConfigPatch {
   deployedSha?: string;
   /** Labels to set (a value) or remove (null); the others are kept. */
   labels?: Record<string, string | null>;
-  /** The labels as a whole, canonical (a rollback to a version's). */
-  labelsText?: string;
 }
 
 /** An update as its operation records it: the configuration before and the one asked for. */
@@ -66,9 +64,8 @@ export function patched(from: EnvironmentConfig, patch: ConfigPatch, now: Date):
   };
 }
 
-/** The labels a patch leaves (whole, or changed one by one); past MAX_LABELS refused earlier. */
+/** The labels a patch leaves, changed one by one; past MAX_LABELS refused. */
 function labelChange(from: string, patch: ConfigPatch): { labels?: string } {
-  if (patch.labelsText !== undefined) return { labels: patch.labelsText };
   if (!patch.labels) return {};
   const changed = withLabels(labelsFromText(from), patch.labels);
   if ('message' in changed) throw new Failure('invalid_input', changed.message);
