@@ -2,7 +2,7 @@
 // parses what it was given into a Command, authorises it (authorize.ts), calls `perform`, and
 // renders the Outcome for its medium. Adding a verb: its action here, its Command variant and
 // parser entry (commands/), its renderers beside each surface.
-import type { Command, CommandOf, Verb } from '../commands/verbs.js';
+import type { CommandOf, SingleCommand, Verb } from '../commands/verbs.js';
 import { cancel } from './cancel.js';
 import { check } from './check.js';
 import type { ActionContext } from './context.js';
@@ -41,7 +41,7 @@ const ACTIONS: { [V in Verb]: Action<V> } = {
 };
 
 /** Runs the command's action. Throws Failure (refusals) as the engine does; returns values. */
-export function perform<C extends Command>(
+export function perform<C extends SingleCommand>(
   command: C,
   ctx: ActionContext,
 ): Promise<OutcomeOf<C['verb']>> {
@@ -58,4 +58,5 @@ export {
   type OperationOutcome,
 } from './outcome.js';
 export { openPreview, type PruneOutcome, type PrunePreview } from './prune.js';
+export { batch, type BatchOutcome } from './batch.js';
 export { authorize, judgedAs, type Decide } from './authorize.js';

@@ -4,6 +4,7 @@
 import { spell, Failure, Redactor, messageOf } from '../domain/index.js';
 import type { Config } from '../config/config.js';
 import type { Runtime } from '../runtime.js';
+import type { BatchVerb } from '../commands/verbs.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { AUDIT_FLAGS, LIST_FLAGS, USAGE, type CommandName } from './help.js';
 import { err, type CliIo } from './io.js';
@@ -23,6 +24,7 @@ import {
 // Each command's module is loaded when that command runs: `kindler list` loads no lifecycle.
 const lifecycle = () => import('./lifecycle-commands.js');
 const lifecycleArgs = () => import('./lifecycle-args.js');
+const batches = () => import('./batch-commands.js');
 const consistency = () => import('./consistency-commands.js');
 const data = () => import('./data-commands.js');
 const read = () => import('./read-commands.js');
@@ -58,6 +60,18 @@ const named = (
   check: async (args) => (await lifecycleArgs()).nameOnly(usage)(args),
 });
 
+/** A verb also given to a batch: `--label …` previews one, `--confirm <batch>` carries it out. */
+const batchable = (verb: BatchVerb, one: Entry & { run: Handler }): Entry & { run: Handler } => ({
+  run: async (rt, args, io) =>
+    (await lifecycleArgs()).isBatchArgs(args)
+      ? (await batches()).batch(verb)(rt, args, io)
+      : one.run(rt, args, io),
+  check: async (args) => {
+    const m = await lifecycleArgs();
+    return m.isBatchArgs(args) ? m.batchArgs(verb, args) : one.check?.(args);
+  },
+});
+
 /**
  * Each command runs over the opened runtime; a read over the store alone; `direct`ly without
  * opening the store (it may be what is stopped).
@@ -75,15 +89,24 @@ const COMMANDS: Record<
     run: async (rt, args, io) => (await lifecycle()).create(rt, args, io),
     check: async (args) => (await lifecycleArgs()).createArgs(args),
   },
-  delete: named(USAGE.delete, (m) => m.operation('delete')),
-  stop: named(USAGE.stop, (m) => m.operation('stop')),
-  start: named(USAGE.start, (m) => m.operation('start')),
+  delete: batchable(
+    'delete',
+    named(USAGE.delete, (m) => m.operation('delete')),
+  ),
+  stop: batchable(
+    'stop',
+    named(USAGE.stop, (m) => m.operation('stop')),
+  ),
+  start: batchable(
+    'start',
+    named(USAGE.start, (m) => m.operation('start')),
+  ),
   retry: named(USAGE.retry, (m) => m.operation('retry')),
   cancel: named(USAGE.cancel, (m) => m.cancel),
-  extend: {
+  extend: batchable('extend', {
     run: async (rt, args, io) => (await lifecycle()).extend(rt, args, io),
     check: async (args) => (await lifecycleArgs()).extendArgs(args),
-  },
+  }),
   update: {
     run: async (rt, args, io) => (await lifecycle()).update(rt, args, io),
     check: async (args) => (await lifecycleArgs()).updateArgs(args),
@@ -116,10 +139,10 @@ const COMMANDS: Record<
     run: async (rt, args, io) => (await consistency()).check(rt, args, io),
     check: flagsOnly(USAGE.check, {}, 'none'),
   },
-  sync: {
+  sync: batchable('sync', {
     run: async (rt, args, io) => (await consistency()).sync(rt, args, io),
     check: flagsOnly(USAGE.sync, {}, 'many'),
-  },
+  }),
   prune: {
     run: async (rt, args, io) => (await consistency()).prune(rt, args, io),
     check: flagsOnly(USAGE.prune, { confirm: { type: 'string' } }, 'many'),

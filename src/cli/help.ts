@@ -10,12 +10,14 @@ export const USAGE = {
   create:
     'kindler create <name> [k3d|kind | --provider k3d|kind] [--ttl 24h|never] [--no-portainer] ' +
     '[--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--json]',
-  delete: 'kindler delete <name> [--json]',
-  stop: 'kindler stop <name> [--json]',
-  start: 'kindler start <name> [--json]',
+  delete: 'kindler delete <name> | --label key=value… | --confirm <batch> [--json]',
+  stop: 'kindler stop <name> | --label key=value… | --confirm <batch> [--json]',
+  start: 'kindler start <name> | --label key=value… | --confirm <batch> [--json]',
   retry: 'kindler retry <name> [--json]',
   cancel: 'kindler cancel <name> [--json]',
-  extend: 'kindler extend <name> [duration: 24h (the default), 3d, never] [--json]',
+  extend:
+    'kindler extend <name> | --label key=value… [duration: 24h (the default), 3d, never] | ' +
+    '--confirm <batch> [--json]',
   update:
     'kindler update <name> [--ttl 24h|never] [--portainer|--no-portainer] ' +
     '[--haproxy|--no-haproxy] [--provider k3d|kind] [--servers N] [--agents N] ' +
@@ -29,7 +31,7 @@ export const USAGE = {
   audit: 'kindler audit [--actor <who>] [--env <name>] [--since 24h|<ISO time>] [--json]',
 
   check: 'kindler check [--json]',
-  sync: 'kindler sync [name…] [--json]',
+  sync: 'kindler sync [name…] | --label key=value… | --confirm <batch> [--json]',
   prune: 'kindler prune [name…] [--confirm <preview>] [--json]',
 
   migrate: 'kindler migrate',

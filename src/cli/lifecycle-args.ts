@@ -3,6 +3,8 @@
 import { Failure, checkDerivedNames, checkNodeCount } from '../domain/index.js';
 import { parseDuration } from '../commands/duration.js';
 import { labelSet, updatePatch, versionArg } from '../commands/update-flags.js';
+import { batchOf } from '../commands/batch-args.js';
+import type { BatchCommand, BatchVerb } from '../commands/verbs.js';
 import { nameArg, parse, providerArg } from './args.js';
 import { USAGE } from './help.js';
 
@@ -119,3 +121,22 @@ export const labelFlags = (values: unknown): Map<string, string | true> =>
   new Map(
     Array.isArray(values) && values.length ? [['label', (values as string[]).join(',')]] : [],
   );
+
+/** Whether the arguments ask for a batch (`--label …` or `--confirm <batch>`), not one name. */
+export const isBatchArgs = (args: string[]): boolean =>
+  args.some((a) => /^--(label|confirm)(=|$)/.test(a));
+
+/** A batch's arguments, read by the same rules as `/env delete --label …`'s. */
+export function batchArgs(verb: BatchVerb, args: string[]) {
+  const { values, positionals } = parse(
+    args,
+    { label: { type: 'string', multiple: true }, confirm: { type: 'string' } },
+    USAGE[verb],
+  );
+  const flags = labelFlags(values.label);
+  if (typeof values.confirm === 'string') flags.set('confirm', values.confirm);
+  const batch = batchOf(verb, positionals, flags);
+  if ('message' in batch)
+    throw new Failure('invalid_input', `${batch.message.replace(/`/g, '')}\nUsage: ${USAGE[verb]}`);
+  return { values, command: batch.command as BatchCommand };
+}

@@ -10,10 +10,11 @@ import {
 } from '../domain/index.js';
 import { parseDuration } from './duration.js';
 import { capitalise, clip, labelSet, nodeCounts, updatePatch, versionArg } from './update-flags.js';
+import { batchOf } from './batch-args.js';
 import { CODE_SPAN, plainLines } from './strip-markdown.js';
 import { closest } from './suggest.js';
 import { usageHint } from './usage.js';
-import { SPECS, VERBS, type Command, type Verb } from './verbs.js';
+import { SPECS, VERBS, isBatchVerb, type Command, type Verb } from './verbs.js';
 
 export type ParsedLine =
   | { kind: 'command'; command: Command; line: string }
@@ -104,6 +105,10 @@ export function parseArgs(tokens: string[]): Result {
 }
 
 function build(verb: Verb, positionals: string[], flags: Map<string, string | true>): Result {
+  if (isBatchVerb(verb) && (flags.has('label') || flags.has('confirm'))) {
+    const batch = batchOf(verb, positionals, flags);
+    return 'message' in batch ? refuse(verb, batch.message) : batch;
+  }
   let name: EnvName | undefined;
   if (SPECS[verb].needsName) {
     const raw = positionals.shift();
@@ -222,7 +227,9 @@ function build(verb: Verb, positionals: string[], flags: Map<string, string | tr
     case 'check':
       return extraArgs(verb, positionals) ?? { command: { verb } };
     default:
-      return extraArgs(verb, positionals) ?? { command: { verb, name: name as EnvName } };
+      return (
+        extraArgs(verb, positionals) ?? { command: { verb, name: name as EnvName } as Command }
+      );
   }
 }
 

@@ -50,10 +50,30 @@ export type Command =
   | { verb: 'sync'; names?: EnvName[] }
   /** `confirm`: the id of the preview to carry out; null previews (of `names`, or every orphan). */
   | { verb: 'prune'; confirm: string | null; names?: EnvName[] }
-  | { verb: 'help'; topic?: Verb };
+  | { verb: 'help'; topic?: Verb }
+  | BatchCommand;
+
+/** The verbs that may be given to the environments a label selects, as one batch. */
+export const BATCH_VERBS = ['delete', 'stop', 'start', 'extend', 'sync'] as const;
+export type BatchVerb = (typeof BATCH_VERBS)[number];
+export const isBatchVerb = (verb: Verb): verb is BatchVerb =>
+  (BATCH_VERBS as readonly Verb[]).includes(verb);
+
+/**
+ * `/env delete --label team=a` previews the environments carrying every label (`durationMs`:
+ * extend's); `/env delete --confirm <batch>` carries that preview out.
+ */
+export interface BatchCommand {
+  verb: BatchVerb;
+  batch: { labels: Record<string, string>; durationMs?: number | null } | { confirm: string };
+}
+
+/** A command on one environment, or on none: everything but a batch. */
+export type SingleCommand = Exclude<Command, BatchCommand>;
+export const isBatch = (c: Command): c is BatchCommand => 'batch' in c;
 
 /** The command of one verb (or of each of several), the union's variants split by verb. */
-export type CommandOf<V extends Verb> = OfVerb<Command, V>;
+export type CommandOf<V extends Verb> = OfVerb<SingleCommand, V>;
 
 /** The members of union U whose `verb` may be V, narrowed to V (`verb: 'a' | 'b'` splits). */
 export type OfVerb<U, V> = U extends { verb: infer W }
@@ -71,6 +91,10 @@ export interface VerbSpec {
   flags: Record<string, boolean>;
   needsName: boolean;
 }
+
+/** A batch verb's flags: `--label` previews a batch, `--confirm <batch>` carries it out. */
+const BATCH_FLAGS = { label: true, confirm: true };
+const BATCH_ARGS = '<name> | --label key=value… | --confirm <batch>';
 
 export const SPECS: Record<Verb, VerbSpec> = {
   create: {
@@ -90,21 +114,21 @@ export const SPECS: Record<Verb, VerbSpec> = {
     needsName: true,
   },
   delete: {
-    args: '<name>',
+    args: BATCH_ARGS,
     summary: 'delete an environment; the row goes last',
-    flags: {},
+    flags: BATCH_FLAGS,
     needsName: true,
   },
   stop: {
-    args: '<name>',
+    args: BATCH_ARGS,
     summary: "stop the environment's cluster, keeping it (status stopped)",
-    flags: {},
+    flags: BATCH_FLAGS,
     needsName: true,
   },
   start: {
-    args: '<name>',
+    args: BATCH_ARGS,
     summary: 'start a stopped environment again and wait until it answers',
-    flags: {},
+    flags: BATCH_FLAGS,
     needsName: true,
   },
   list: {
@@ -126,9 +150,9 @@ export const SPECS: Record<Verb, VerbSpec> = {
     needsName: false,
   },
   sync: {
-    args: '[name…]',
+    args: '[name…] | --label key=value… | --confirm <batch>',
     summary: 'recreate what the database implies (deletes nothing)',
-    flags: {},
+    flags: BATCH_FLAGS,
     needsName: false,
   },
   prune: {
@@ -150,9 +174,9 @@ export const SPECS: Record<Verb, VerbSpec> = {
     needsName: true,
   },
   extend: {
-    args: '<name> [duration|never]',
+    args: '<name> [duration|never] | --label key=value… [duration|never] | --confirm <batch>',
     summary: 'push the expiry back (default 24h); never pins it',
-    flags: {},
+    flags: BATCH_FLAGS,
     needsName: true,
   },
   update: {

@@ -138,6 +138,8 @@ const schema = z.object({
     .default('1000,4000')
     .transform((s) => (s === 'none' ? [] : s.split(',').map(Number))),
   KINDLER_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(2),
+  /** How many operations of one batch (`/env delete --label …`) run at once. */
+  KINDLER_BATCH_PARALLEL: z.coerce.number().int().positive().max(50).default(4),
   KINDLER_PR_TTL_HOURS: z.coerce.number().nonnegative().default(72),
   /** How long before expiry the warning comment is posted. */
   KINDLER_EXPIRY_WARNING_HOURS: z.coerce.number().nonnegative().default(24),

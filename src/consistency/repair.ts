@@ -11,7 +11,6 @@ import {
   MANAGEMENT_CLUSTER,
   archiveBranchName,
   NOTHING_TO_DO,
-  SYNC_STEPS,
   classify,
   envName,
   messageOf,
@@ -21,16 +20,11 @@ import {
   type Trigger,
 } from '../domain/index.js';
 import type { EngineApi, OperationRequest } from '../lifecycle/engine-api.js';
-import type { SystemStep } from '../lifecycle/step.js';
 import { checkConsistency, type CheckDeps } from './check.js';
-import {
-  COLUMNS,
-  COLUMN_OF,
-  type Column,
-  type ConsistencyReport,
-  type Discrepancy,
-} from './compare.js';
+import type { ConsistencyReport, Discrepancy } from './compare.js';
 import { PRUNE_ORDER, PRUNE_STEP, describe } from './prune-plan.js';
+import { planSyncs } from './sync-plan.js';
+export { planSyncs, type SyncEntry } from './sync-plan.js';
 
 /** What a repair reads and records: the consistency check and the engine. */
 export type RepairDeps = CheckDeps & { engine: Pick<EngineApi, 'request'> };
@@ -50,10 +44,6 @@ export interface RepairResult {
   /** The report after the repair (sync, confirmed prune), or the one the plan was made from. */
   report: ConsistencyReport;
 }
-
-const STEP_OF = Object.fromEntries(
-  Object.entries(COLUMN_OF).map(([step, column]) => [column, step]),
-) as Record<Column, SystemStep>;
 
 export interface RepairPlan {
   /** What was queued (one operation per environment or name) and what was not, with why. */
@@ -91,39 +81,27 @@ export async function requestSyncs(
       );
   const actions: RepairAction[] = [];
   const operations: Operation[] = [];
-  for (const row of report.matrix) {
-    if (!row.inDatabase || (wanted.size && !wanted.has(row.name))) continue;
-    const todo = COLUMNS.filter((c) => row.cells[c] === 'missing' || row.cells[c] === 'mismatch');
-    if (todo.length === 0) continue;
-    const clusterDrift = report.discrepancies.find(
-      (d) =>
-        d.name === row.name && (d.system === 'k3d' || d.system === 'kind') && d.kind === 'mismatch',
-    );
-    if (clusterDrift)
+  for (const entry of planSyncs(report, wanted)) {
+    if (entry.kept)
       actions.push({
-        name: row.name,
-        system: clusterDrift.system,
+        name: entry.name,
+        system: entry.kept.system,
         action: 'recreate cluster',
         outcome: 'skipped',
-        detail: `${clusterDrift.detail}; sync deletes nothing`,
-        fix: clusterDrift.fix,
+        detail: `${entry.kept.detail}; sync deletes nothing`,
+        ...(entry.kept.fix ? { fix: entry.kept.fix } : {}),
       });
-    const steps = new Set(
-      todo.filter((c) => !(c === 'cluster' && clusterDrift)).map((c) => STEP_OF[c]),
-    );
-    if (steps.has('cluster')) for (const s of ['portainer', 'argocd'] as const) steps.add(s);
-    if (steps.size === 0) continue;
-    const ordered = SYNC_STEPS.filter((s): s is SystemStep => steps.has(s as SystemStep));
+    if (entry.steps.length === 0) continue;
     const { outcome } = await recordRepair(rt, operations, options.limit, {
       kind: 'sync',
-      name: envName(row.name),
-      steps: ordered,
+      name: envName(entry.name),
+      steps: entry.steps,
       trigger: options.trigger,
     });
     actions.push({
-      name: row.name,
+      name: entry.name,
       system: 'all',
-      action: `ensure ${ordered.join(', ')}`,
+      action: `ensure ${entry.steps.join(', ')}`,
       ...outcome,
     });
   }

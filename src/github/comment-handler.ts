@@ -2,10 +2,11 @@
 // runs here: mutations are recorded as queued operations that the worker runs; read-only verbs
 // are answered at once. Bots (this app included) are ignored; a redelivery is handled once.
 import { createHash, randomUUID } from 'node:crypto';
-import { authorize, perform, type ActionRuntime } from '../actions/index.js';
+import { authorize, batch, perform, type ActionRuntime } from '../actions/index.js';
+import { sayBatch } from '../actions/say.js';
 import { parseComment, type ParsedLine } from '../commands/parse.js';
 import { helpText } from '../commands/usage.js';
-import { commandName, type Verb } from '../commands/verbs.js';
+import { commandName, isBatch, type Verb } from '../commands/verbs.js';
 import {
   spell,
   Failure,
@@ -18,6 +19,7 @@ import { readSnapshot } from '../store/csv-snapshot.js';
 import { isUnreachable, type Queryable } from '../store/db.js';
 import type { LogFn } from '../system/log.js';
 import { commentAnswer } from './answers.js';
+import { inlineText } from './markdown.js';
 import { recordDelivery, type Recorder } from './durable.js';
 import type { Runtime } from '../runtime.js';
 import { isConsistency, type ConsistencyRequest } from './consistency.js';
@@ -283,12 +285,15 @@ async function handleLine(
     });
     return;
   }
-  const outcome = await perform(command, {
-    engine: r.engine,
-    store: r.store,
-    systems: deps.rt,
-    trigger,
-  });
+  const ctx = { engine: r.engine, store: r.store, systems: deps.rt, trigger };
+  if (isBatch(command)) {
+    // Each environment judged by the sender's rights on it (a rule for `prod-*` holds here too).
+    const judge = (verb: Verb, name: string) => authority.decide({ verb, envName: name, login });
+    const outcome = await batch(command, { ...ctx, judge });
+    say(`> ${line.line}\n\n${sayBatch(outcome, 'comment', (t) => inlineText(t, 300))}`);
+    return;
+  }
+  const outcome = await perform(command, ctx);
   const answer = commentAnswer(outcome, line.line, deps.rt.urls);
   if ('report' in answer) r.report(answer.report);
   else say(answer.reply);

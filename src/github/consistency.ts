@@ -3,7 +3,7 @@
 // drift monitor's tracking issue (drift.ts). The verbs themselves are the actions' (src/actions/).
 import { randomUUID } from 'node:crypto';
 import { contextOf, perform, type ActionRuntime, type OutcomeOf } from '../actions/index.js';
-import type { Command, CommandOf } from '../commands/verbs.js';
+import { isBatch, type Command, type CommandOf } from '../commands/verbs.js';
 import type { ConsistencyReport } from '../consistency/compare.js';
 import {
   Failure,
@@ -78,7 +78,8 @@ export async function publishCheckRun(
 export type ConsistencyCommand = CommandOf<'check' | 'sync' | 'prune'>;
 
 export const isConsistency = (command: Command): command is ConsistencyCommand =>
-  command.verb === 'check' || command.verb === 'sync' || command.verb === 'prune';
+  !isBatch(command) &&
+  (command.verb === 'check' || command.verb === 'sync' || command.verb === 'prune');
 
 /**
  * A consistency request from GitHub (`/env check|sync|prune`, the Re-check and Sync buttons): run

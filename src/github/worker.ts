@@ -7,6 +7,7 @@
 // operations recorded before the queue existed, or by a CLI that died.
 // Without a queue, `tick()` claims from the operations table directly (tests, single process).
 import { isFinished, type Operation } from '../domain/index.js';
+import { advanceOpenBatches } from '../lifecycle/batches.js';
 import type { OperationObserver } from '../lifecycle/engine-api.js';
 import type { OperationQueue } from '../queue/operation-queue.js';
 import type { Runtime } from '../runtime.js';
@@ -78,6 +79,7 @@ export class Worker {
    * those finish.
    */
   async tick(): Promise<void> {
+    await advanceOpenBatches(this.rt);
     const queued = await this.rt.store.listOperations({ status: ['queued'], limit: 50 });
     const orphaned = await this.rt.store.orphanedOperations();
     const started: Promise<unknown>[] = [];
@@ -95,6 +97,8 @@ export class Worker {
    */
   private async takeOver(): Promise<void> {
     if (this.abort.signal.aborted) return;
+    // A batch whose pass was lost with its process (killed as an operation of it ended) goes on.
+    await advanceOpenBatches(this.rt);
     for (const op of await this.rt.store.orphanedOperations()) {
       if (this.running.size >= this.options.concurrency || this.abort.signal.aborted) break;
       if (this.running.has(op.id)) continue;
@@ -176,6 +180,9 @@ export class Worker {
       });
       await observer?.flush?.();
       if (done) this.options.onFinished?.(done);
+      // The next of a batch this operation belonged to (at most its parallelism at once).
+      if (done && isFinished(done.status))
+        await advanceOpenBatches(this.rt).catch((error: unknown) => this.options.onError?.(error));
       return done;
     } finally {
       this.running.delete(op.id);

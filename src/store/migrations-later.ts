@@ -90,4 +90,26 @@ export const LATER: Migration[] = [
       'alter table operations add column if not exists change jsonb',
     ],
   },
+  {
+    version: '013_batches',
+    statements: [
+      // A batch: the environments a label selected for one verb, previewed, then confirmed once
+      // and carried out a few at a time (store/batches.ts). `items` holds each name's outcome.
+      `create table if not exists batches (
+        id text primary key,
+        verb text not null,
+        labels jsonb not null,
+        duration_ms bigint,
+        items jsonb not null,
+        previewed_at timestamptz not null,
+        previewed_by text,
+        confirmed_at timestamptz,
+        trigger jsonb,
+        parallel int not null default 1,
+        finished_at timestamptz
+      )`,
+      'create index if not exists batches_open on batches (confirmed_at) ' +
+        'where confirmed_at is not null and finished_at is null',
+    ],
+  },
 ];

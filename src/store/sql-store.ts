@@ -4,6 +4,7 @@ import type { StateKey } from './state-key.js';
 import * as states from './state.js';
 import { NotificationTable } from './notifications.js';
 import { VersionTable } from './versions.js';
+import { BatchTable } from './batches.js';
 import { environmentDetail } from './detail.js';
 import type { DetailOptions } from './environment-store.js';
 import { storeEvents } from './events.js';
@@ -83,6 +84,7 @@ export class SqlStore implements Store {
   readonly backend: Db['backend'];
   readonly notifications: NotificationTable;
   readonly versions: VersionTable;
+  readonly batches: BatchTable;
   private enqueue: EnqueueIn | null = null;
 
   constructor(
@@ -92,6 +94,7 @@ export class SqlStore implements Store {
     this.backend = db.backend;
     this.notifications = new NotificationTable(db);
     this.versions = new VersionTable(db);
+    this.batches = new BatchTable(db);
   }
 
   enqueueWith(enqueue: EnqueueIn | null): void {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { StateKey } from './state-key.js';
 import type { NotificationStore } from './notifications.js';
 import type { VersionStore } from './versions.js';
+import type { BatchStore } from './batches.js';
 import type { EnvironmentStore } from './environment-store.js';
 export type {
   EnvironmentPage,
@@ -203,6 +204,8 @@ export interface Store
   readonly notifications: NotificationStore;
   /** Every change of an environment's configuration. */
   readonly versions: VersionStore;
+  /** Operations on the environments a label selected: previewed, confirmed, carried out. */
+  readonly batches: BatchStore;
   /**
    * Applies pending migrations; safe when several processes call it at once. Returns versions
    * applied.

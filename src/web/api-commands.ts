@@ -1,7 +1,7 @@
 // A console request as the command it stands for, read by the same parser as `/env` (the same
 // refusals): the path names the verb and the environment, the JSON body the rest.
 import { parseArgs } from '../commands/parse.js';
-import type { Command } from '../commands/verbs.js';
+import { BATCH_VERBS, type BatchVerb, type Command } from '../commands/verbs.js';
 import { Failure } from '../domain/index.js';
 
 export type Target =
@@ -10,7 +10,11 @@ export type Target =
       verb: 'delete' | 'retry' | 'cancel' | 'extend' | 'stop' | 'start' | 'update' | 'rollback';
       name: string;
     }
-  | { verb: 'check' | 'sync' | 'prune' };
+  | { verb: 'check' | 'sync' | 'prune' }
+  /** A batch: previewed (`confirm` absent) from the body's labels, or its preview carried out. */
+  | { verb: BatchVerb; batch: true; confirm?: string };
+
+const BATCH_ROUTE = new RegExp(`^batches/(${BATCH_VERBS.join('|')})(?:/([^/]+))?$`);
 
 export function mutationOf(method: string, route: string): Target | null {
   if (method === 'POST' && route === 'environments') return { verb: 'create' };
@@ -21,6 +25,9 @@ export function mutationOf(method: string, route: string): Target | null {
   if (method === 'POST' && act) return { verb: act[2] as 'retry', name: act[1] as string };
   const repair = /^consistency\/(check|sync|prune)$/.exec(route);
   if (method === 'POST' && repair) return { verb: repair[1] as 'check' };
+  const batch = BATCH_ROUTE.exec(route);
+  if (method === 'POST' && batch)
+    return { verb: batch[1] as BatchVerb, batch: true, ...(batch[2] ? { confirm: batch[2] } : {}) };
   return null;
 }
 
@@ -73,6 +80,16 @@ function labelWords(body: Record<string, unknown>, removals: boolean): string[] 
   });
 }
 
+/** A batch's words: its labels (and extend's duration), or the preview to carry out. */
+function batchWords(target: { confirm?: string }, body: Record<string, unknown>): string[] {
+  if (target.confirm !== undefined) return ['--confirm', pathName(target.confirm)];
+  const labels = labelWords(body, false);
+  if (labels.length === 0)
+    throw new Failure('invalid_input', '"labels" is required: the labels that select the batch');
+  const duration = word(body, 'duration');
+  return [...labels, ...(duration ? [duration] : [])];
+}
+
 /** The name a path segment carries, or the refusal of its malformed percent-encoding. */
 export function pathName(segment: string): string {
   try {
@@ -85,7 +102,8 @@ export function pathName(segment: string): string {
 /** The command a request stands for, read by the same parser as `/env`: the same refusals. */
 export function commandOf(target: Target, body: Record<string, unknown>): Command {
   const words: string[] = [target.verb];
-  if ('name' in target) {
+  if ('batch' in target) words.push(...batchWords(target, body));
+  else if ('name' in target) {
     const name = pathName(target.name);
     if (!/^[^\s`]+$/.test(name)) throw new Failure('invalid_input', `"${name}" is not a name`);
     words.push(name);
@@ -123,7 +141,7 @@ export function commandOf(target: Target, body: Record<string, unknown>): Comman
     }
     if (flag(body, 'confirm')) words.push('--confirm');
   }
-  if (target.verb === 'extend') {
+  if (target.verb === 'extend' && !('batch' in target)) {
     const duration = word(body, 'duration');
     if (duration) words.push(duration);
   }

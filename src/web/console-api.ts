@@ -15,16 +15,19 @@
 // confirmed by the id its preview gave: {"confirm": "<id>"}.
 import type http from 'node:http';
 import {
+  batch,
   contextOf,
   isOperationOutcome,
   perform,
   type ActionRuntime,
+  type BatchOutcome,
   type Outcome,
 } from '../actions/index.js';
-import type { Command } from '../commands/verbs.js';
+import { isBatch, type Command, type Verb } from '../commands/verbs.js';
 import {
   Failure,
   classify,
+  envName,
   messageOf,
   spell,
   type EnvName,
@@ -142,7 +145,7 @@ export async function act(
   access: ConsoleAccess,
   principal: Principal,
   command: Command,
-): Promise<{ status: number; body: unknown; outcome: Outcome }> {
+): Promise<{ status: number; body: unknown; outcome: Outcome | BatchOutcome }> {
   const named = 'name' in command ? { name: command.name as EnvName } : {};
   const decision = await judgeFor(rt.store, access, principal, { verb: command.verb, ...named });
   if (!decision.allowed) throw new Failure('forbidden', decision.message.replace(/^@\S+, /, ''));
@@ -155,6 +158,13 @@ export async function act(
     issueNumber: null,
     headSha: null,
   };
+  if (isBatch(command)) {
+    // Each environment judged as a command naming it would be (a rule for `prod-*` holds here).
+    const judge = (verb: Verb, name: string) =>
+      judgeFor(rt.store, access, principal, { verb, name: envName(name) });
+    const outcome = await batch(command, { ...contextOf(rt, trigger), judge });
+    return { status: outcome.confirmed ? 202 : 200, body: { batch: outcome }, outcome };
+  }
   const outcome = await perform(command, contextOf(rt, trigger));
   return { ...apiAnswer(outcome), outcome };
 }

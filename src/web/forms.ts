@@ -1,8 +1,13 @@
 // The forms the console's pages post (application/x-www-form-urlencoded): the same actions as the
 // API (console-api.ts), from a signed-in browser whose CSRF token the form carries.
 import type http from 'node:http';
-import { isOperationOutcome, type ActionRuntime, type Outcome } from '../actions/index.js';
-import { sayExtend } from '../actions/say.js';
+import {
+  isOperationOutcome,
+  type ActionRuntime,
+  type BatchOutcome,
+  type Outcome,
+} from '../actions/index.js';
+import { sayBatch, sayExtend } from '../actions/say.js';
 import { messageOf } from '../domain/index.js';
 import { act, commandOf, failureAnswer, mutationOf, pathName, readText } from './console-api.js';
 import type { Flash } from './flash.js';
@@ -73,13 +78,18 @@ export async function formAction(
     return refused(
       `To delete "${named}", type its name in the confirmation field; nothing was done.`,
     );
-  let outcome: Outcome;
+  let outcome: Outcome | BatchOutcome;
   try {
     const principal = { login: session.login, via: session.via };
     ({ outcome } = await act(rt, access, principal, commandOf(action, body)));
   } catch (error) {
     return refused(failureAnswer(error).error);
   }
+  if (outcome.verb === 'batch')
+    return {
+      redirect: '/kindler',
+      flash: { text: consoleWords(sayBatch(outcome, 'comment')), error: false },
+    };
   if (outcome.verb === 'prune' && !outcome.confirmed)
     return outcome.preview
       ? { redirect: `/kindler?prune=${outcome.preview.id}` }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { observeHealth } from '../../src/consistency/health.js';
 import { contextOf, perform } from '../../src/actions/index.js';
-import type { Command } from '../../src/commands/verbs.js';
+import type { SingleCommand } from '../../src/commands/verbs.js';
 import { envName } from '../../src/domain/index.js';
 import { commentAnswer } from '../../src/github/answers.js';
 import { WEBHOOK_EVENTS } from '../../src/github/app.js';
@@ -216,7 +216,7 @@ describe('environment health', () => {
       issueNumber: null,
       headSha: null,
     } as const;
-    const said = async (command: Command) =>
+    const said = async (command: SingleCommand) =>
       commentAnswer(await perform(command, contextOf(rt, trigger)), 'asked', rt.urls);
     expect(await said({ verb: 'status', name: envName('web') })).toEqual({
       reply: expect.stringContaining(

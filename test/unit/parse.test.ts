@@ -130,7 +130,7 @@ describe('refusals say exactly what is wrong', () => {
     ],
     [
       '/env delete devops',
-      '"devops" is reserved (main, master, develop, release, devops) and is never an environment. Usage: `/env delete <name>`',
+      '"devops" is reserved (main, master, develop, release, devops) and is never an environment. Usage: `/env delete <name> | --label key=value… | --confirm <batch>`',
     ],
     [
       `/env create ${'a'.repeat(64)}`,
@@ -183,7 +183,27 @@ describe('refusals say exactly what is wrong', () => {
     ],
     [
       '/env extend dev soon',
-      '"soon" is not a duration; use e.g. 90m, 24h, 3d, 2w or never. Usage: `/env extend <name> [duration|never]`',
+      '"soon" is not a duration; use e.g. 90m, 24h, 3d, 2w or never. Usage: `/env extend <name> [duration|never] | --label key=value… [duration|never] | --confirm <batch>`',
+    ],
+    [
+      '/env delete web --label team=a',
+      "Give an environment's name or `--label`, not both (`web`). Usage: `/env delete <name> | --label key=value… | --confirm <batch>`",
+    ],
+    [
+      '/env stop --label team',
+      'Label "team" must be key=value. Usage: `/env stop <name> | --label key=value… | --confirm <batch>`',
+    ],
+    [
+      '/env delete --confirm 3f9a1c2e --label team=a',
+      'A confirmation carries out its preview as it was: give nothing else. Usage: `/env delete <name> | --label key=value… | --confirm <batch>`',
+    ],
+    [
+      '/env start --confirm nope',
+      "`nope` is not a batch id (the preview's 8 hex digits). Usage: `/env start <name> | --label key=value… | --confirm <batch>`",
+    ],
+    [
+      '/env extend --label team=a soon',
+      '"soon" is not a duration; use e.g. 90m, 24h, 3d, 2w or never. Usage: `/env extend <name> [duration|never] | --label key=value… [duration|never] | --confirm <batch>`',
     ],
     ['/env help nope', 'There is no command `nope`. Usage: `/env help [verb]`'],
   ])('%s', (body, message) => {
@@ -222,5 +242,41 @@ describe('what is not a command', () => {
 
   it('an unclosed fence hides the rest of the comment', () => {
     expect(parseComment('```\n/env create dev')).toEqual([]);
+  });
+});
+
+describe('a batch: the environments a label selects', () => {
+  it.each([
+    ['/env delete --label team=a', { verb: 'delete', batch: { labels: { team: 'a' } } }],
+    [
+      '/env stop --label team=a --label tier=dev',
+      { verb: 'stop', batch: { labels: { team: 'a', tier: 'dev' } } },
+    ],
+    ['/env start --label=team=a', { verb: 'start', batch: { labels: { team: 'a' } } }],
+    ['/env sync --label team=a', { verb: 'sync', batch: { labels: { team: 'a' } } }],
+    [
+      '/env extend --label team=a 3d',
+      { verb: 'extend', batch: { labels: { team: 'a' }, durationMs: 3 * 86_400_000 } },
+    ],
+    [
+      '/env extend --label team=a',
+      { verb: 'extend', batch: { labels: { team: 'a' }, durationMs: 86_400_000 } },
+    ],
+    [
+      '/env extend --label team=a never',
+      { verb: 'extend', batch: { labels: { team: 'a' }, durationMs: null } },
+    ],
+    ['/env delete --confirm 3f9a1c2e', { verb: 'delete', batch: { confirm: '3f9a1c2e' } }],
+  ])('%s', (body, command) => {
+    expect(parseComment(body)).toEqual([{ kind: 'command', command, line: body }]);
+  });
+
+  it('leaves the one-name forms as they were', () => {
+    expect(parseComment('/env delete web')).toEqual([
+      { kind: 'command', command: { verb: 'delete', name: 'web' }, line: '/env delete web' },
+    ]);
+    expect(parseComment('/env sync web')).toEqual([
+      { kind: 'command', command: { verb: 'sync', names: ['web'] }, line: '/env sync web' },
+    ]);
   });
 });

@@ -1,0 +1,214 @@
+// `delete|stop|start|extend|sync --label k=v…` and `… --confirm <batch>`: one protocol on every
+// surface, prune's. A preview lists the environments carrying every label (at most
+// LIMITS.batchMax), each judged by the asker's rights for that environment, changes nothing, and
+// is kept for an hour under an id. The confirmation names that id, is taken once, judges each name
+// again by the confirmer's rights, and carries the batch out: an extend at once, the others one
+// operation per environment, at most KINDLER_BATCH_PARALLEL at a time (lifecycle/batches.ts), each
+// reported as every operation is (its status comment and check run where it was confirmed).
+import { randomBytes } from 'node:crypto';
+import type { Decision } from '../commands/policy.js';
+import type { BatchCommand, BatchVerb, Verb } from '../commands/verbs.js';
+import { checkConsistency } from '../consistency/check.js';
+import { planSyncs } from '../consistency/repair.js';
+import {
+  Failure,
+  command as next,
+  configOf,
+  envName,
+  extendedExpiry,
+  versionBy,
+} from '../domain/index.js';
+import { advanceBatch } from '../lifecycle/batches.js';
+import type { Batch, BatchItem } from '../store/batches.js';
+import type { Store } from '../store/store.js';
+import { LIMITS, type ActionContext } from './context.js';
+
+export interface BatchOutcome {
+  verb: 'batch';
+  /** The verb carried out on each environment. */
+  of: BatchVerb;
+  confirmed: boolean;
+  /** Null when the labels select nothing (nothing is kept then). */
+  id: string | null;
+  labels: Record<string, string>;
+  /** extend's duration (null: never). */
+  durationMs: number | null;
+  /** Until when the preview can be confirmed. */
+  expiresAt: Date | null;
+  /** Each environment: planned (or waiting its turn), queued, done, or skipped with why. */
+  items: BatchItem[];
+  /** How many of its operations run at once. */
+  parallel: number;
+}
+
+type BatchContext = Pick<
+  ActionContext,
+  'engine' | 'store' | 'systems' | 'trigger' | 'now' | 'judge'
+>;
+
+export function batch(command: BatchCommand, ctx: BatchContext): Promise<BatchOutcome> {
+  return 'confirm' in command.batch
+    ? confirm(command.verb, command.batch.confirm, ctx)
+    : preview(command.verb, command.batch.labels, command.batch.durationMs ?? null, ctx);
+}
+
+/** The verb each environment is judged as (extend changes its life: create's, as ever). */
+const judged = (verb: BatchVerb): Verb[] => (verb === 'extend' ? ['extend', 'create'] : [verb]);
+
+/** Each planned item the asker may not act on, skipped with the rule that refused it. */
+async function judge(items: BatchItem[], verb: BatchVerb, ctx: BatchContext): Promise<BatchItem[]> {
+  if (!ctx.judge) return items;
+  const out: BatchItem[] = [];
+  for (const item of items) {
+    let refused: Decision | null = null;
+    for (const v of item.outcome === 'planned' ? judged(verb) : []) {
+      const decision = await ctx.judge(v, item.name);
+      if (!decision.allowed) {
+        refused = decision;
+        break;
+      }
+    }
+    out.push(
+      refused && !refused.allowed ? { ...item, outcome: 'skipped', detail: refused.message } : item,
+    );
+  }
+  return out;
+}
+
+async function preview(
+  verb: BatchVerb,
+  labels: Record<string, string>,
+  durationMs: number | null,
+  ctx: BatchContext,
+): Promise<BatchOutcome> {
+  const now = ctx.now?.() ?? new Date();
+  const { environments } = await ctx.store.pageEnvironments({
+    after: null,
+    limit: LIMITS.batchMax + 1,
+    labels,
+  });
+  if (environments.length > LIMITS.batchMax)
+    throw new Failure(
+      'invalid_input',
+      `the labels select more than ${LIMITS.batchMax} environments, more than one batch holds; ` +
+        `narrow them with another --label. Nothing was done`,
+      next('list', ...Object.entries(labels).map(([k, v]) => `--label=${k}=${v}`)),
+    );
+  const planned = environments.map((e): BatchItem => ({ name: e.name, outcome: 'planned' }));
+  const items = await judge(planned, verb, ctx);
+  const parallel = ctx.systems.config.KINDLER_BATCH_PARALLEL;
+  const shown = {
+    verb: 'batch',
+    of: verb,
+    confirmed: false,
+    labels,
+    durationMs,
+    parallel,
+  } as const;
+  await ctx.store.batches.forgetUnconfirmed(new Date(now.getTime() - LIMITS.prunePreviewMs));
+  if (!items.some((i) => i.outcome === 'planned'))
+    return { ...shown, id: null, expiresAt: null, items };
+  const id = randomBytes(4).toString('hex');
+  await ctx.store.batches.preview({
+    id,
+    verb,
+    labels,
+    durationMs,
+    items,
+    at: now,
+    by: ctx.trigger.actor,
+  });
+  return { ...shown, id, expiresAt: new Date(now.getTime() + LIMITS.prunePreviewMs), items };
+}
+
+/** The preview `id` of `verb`, still open to confirmation, or why not. */
+function openBatch(batch: Batch | null, verb: BatchVerb, id: string, now: Date): Batch {
+  const expired = batch && batch.previewedAt.getTime() + LIMITS.prunePreviewMs <= now.getTime();
+  if (!batch || batch.verb !== verb || batch.confirmedAt || expired)
+    throw new Failure(
+      'nothing_to_do',
+      `there is no ${verb} preview "${id}" to carry out (` +
+        (batch?.confirmedAt
+          ? `it was carried out at ${batch.confirmedAt.toISOString()}`
+          : batch && batch.verb !== verb
+            ? `"${id}" is a ${batch.verb} preview`
+            : 'a preview lasts an hour and is carried out once') +
+        '); nothing was done',
+      next(verb, '--label', 'key=value'),
+    );
+  return batch;
+}
+
+async function confirm(verb: BatchVerb, id: string, ctx: BatchContext): Promise<BatchOutcome> {
+  const now = ctx.now?.() ?? new Date();
+  const seen = openBatch(await ctx.store.batches.get(id), verb, id, now);
+  // A sync's steps come from a consistency check, made before the batch's row is locked.
+  const syncs =
+    verb === 'sync'
+      ? planSyncs(await checkConsistency(ctx.systems), new Set(seen.items.map((i) => i.name)))
+      : null;
+  const parallel = ctx.systems.config.KINDLER_BATCH_PARALLEL;
+  const saved = await ctx.store.atomically(async (store) => {
+    const batch = openBatch(await store.batches.lock(id), verb, id, now);
+    let items = await judge(batch.items, verb, ctx);
+    if (syncs) items = items.map((i) => withSyncSteps(i, syncs));
+    if (verb === 'extend') items = await extendAll(items, batch.durationMs, store, ctx, now);
+    await store.batches.save(id, { items, confirmedAt: now, trigger: ctx.trigger, parallel });
+    return advanceBatch({ store, engine: ctx.engine }, id, now);
+  });
+  const batch = saved ?? seen;
+  return {
+    verb: 'batch',
+    of: verb,
+    confirmed: true,
+    id,
+    labels: batch.labels,
+    durationMs: batch.durationMs,
+    expiresAt: null,
+    items: batch.items,
+    parallel,
+  };
+}
+
+/** A planned sync's steps, or skipped when its systems already hold what its row implies. */
+function withSyncSteps(item: BatchItem, plan: ReturnType<typeof planSyncs>): BatchItem {
+  if (item.outcome !== 'planned') return item;
+  const entry = plan.find((e) => e.name === item.name);
+  if (!entry?.steps.length)
+    return {
+      ...item,
+      outcome: 'skipped',
+      detail: entry?.kept
+        ? `${entry.kept.detail}; sync deletes nothing`
+        : 'nothing to sync: its systems hold what its row implies',
+    };
+  return { ...item, steps: entry.steps };
+}
+
+/** Each planned environment's expiry pushed back (never: pinned), recorded as a version. */
+async function extendAll(
+  items: BatchItem[],
+  durationMs: number | null,
+  store: Store,
+  ctx: BatchContext,
+  now: Date,
+): Promise<BatchItem[]> {
+  const out: BatchItem[] = [];
+  for (const item of items) {
+    const env = item.outcome === 'planned' ? await store.getEnvironment(envName(item.name)) : null;
+    if (item.outcome !== 'planned') out.push(item);
+    else if (!env) out.push({ ...item, outcome: 'skipped', detail: 'it is gone' });
+    else {
+      const changed = await store.updateEnvironment(
+        env.name,
+        durationMs === null
+          ? { expiresAt: null, pinned: true }
+          : { expiresAt: extendedExpiry(env.expiresAt, durationMs, now) },
+      );
+      await store.versions.record(env.name, configOf(changed), versionBy(ctx.trigger, null));
+      const until = changed.expiresAt ? `expires ${changed.expiresAt.toISOString()}` : 'pinned';
+      out.push({ ...item, outcome: 'done', detail: until });
+    }
+  }
+  return out;
+}
