@@ -105,6 +105,8 @@ const schema = z.object({
     .transform((u) => u.replace(/\/+$/, ''))
     .optional(),
   HAPROXY_CONFIG: optional,
+  /** A YAML file of the Docker hosts environments are placed on (config/sites.ts); unset: local. */
+  KINDLER_SITES: optional,
   HAPROXY_RELOAD_COMMAND: optional,
   HAPROXY_BIN: z.string().default('haproxy'),
   /** Where a new gateway config is validated; `{file}` is the candidate, else it comes on stdin. */

@@ -47,6 +47,8 @@ export interface Environment {
   expiresAt: Date | null;
   pinned: boolean;
   labels: Record<string, string>;
+  /** The Docker host (site) its cluster runs on: `local` unless KINDLER_SITES placed it. */
+  site: string;
   /**
    * Where the branch is rendered from: a pull request's head (`deploy/` of commit `sha` in
    * `repo`, the newest asked for, pushed by `by`), or null for the templates.
@@ -72,6 +74,9 @@ export interface NewEnvironment {
   pinned?: boolean;
   labels?: Record<string, string>;
   source?: Source | null;
+  /** The site placement chose (default `local`), and how many environments it may hold. */
+  site?: string;
+  siteLimit?: number | null;
 }
 
 /**

@@ -13,3 +13,4 @@ export * from './health.js';
 export * from './version.js';
 export * from './update.js';
 export * from './labels.js';
+export * from './sites.js';

@@ -47,15 +47,16 @@ export async function allocateNetwork(
   provider: ProviderName,
   ranges: AllocationRanges,
   except: string | null,
+  site: string,
 ): Promise<{ nodePort: number; subnet: string | null }> {
   await tx.query('select pg_advisory_xact_lock($1)', [ALLOCATION_LOCK]);
   if (provider === 'kind') {
     const rows = await tx.query<{ p: number }>(
       `select p from generate_series($1::int, $2::int) p
        where not exists (select 1 from clusters where provider = 'kind' and node_port = p
-                           and name is distinct from $3)
+                           and name is distinct from $3 and site = $4)
       order by p limit 1`,
-      [ranges.kindNodePorts.from, ranges.kindNodePorts.to, except],
+      [ranges.kindNodePorts.from, ranges.kindNodePorts.to, except, site],
     );
     if (!rows[0]) throw exhausted(ranges.kindNodePorts, 'KINDLER_KIND_NODE_PORTS');
     return { nodePort: rows[0].p, subnet: null };
@@ -63,27 +64,32 @@ export async function allocateNetwork(
   const rows = await tx.query<{ n: number }>(
     `select n from generate_series($1::int, $2::int) n
      where not exists (select 1 from clusters where subnet = ('10.' || n || '.0.0/16')::cidr
-                         and name is distinct from $3)
+                         and name is distinct from $3 and site = $4)
      order by n limit 1`,
-    [ranges.subnetOctets.from, ranges.subnetOctets.to, except],
+    [ranges.subnetOctets.from, ranges.subnetOctets.to, except, site],
   );
   if (!rows[0]) throw exhausted(ranges.subnetOctets, 'KINDLER_SUBNET_OCTETS');
   return { nodePort: ranges.k3dNodePort, subnet: `10.${rows[0].n}.0.0/16` };
 }
 
-/** A host port is free when no row uses it in any of its port columns (nor this insert). */
+/**
+ * A host port is free on a site (a Docker host) when no row of that site uses it in any of its
+ * port columns (nor this insert).
+ */
 export async function lowestFreePort(
   tx: Queryable,
   range: Range,
   variable: string,
   taken: number[],
+  site: string,
 ): Promise<number> {
   const rows = await tx.query<{ p: number }>(
     `select p from generate_series($1::int, $2::int) p
      where p <> all($3::int[])
-       and not exists (select 1 from clusters where http_port = p or https_port = p or pf_port = p)
+       and not exists (select 1 from clusters where site = $4
+                         and (http_port = p or https_port = p or pf_port = p))
      order by p limit 1`,
-    [range.from, range.to, taken],
+    [range.from, range.to, taken, site],
   );
   if (!rows[0]) throw exhausted(range, variable);
   return rows[0].p;

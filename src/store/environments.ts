@@ -12,12 +12,7 @@ import {
 } from '../domain/index.js';
 import { pgCode, pgConstraint, type Db, type Queryable } from './db.js';
 import { toEnvironment, type ClusterRow } from './rows.js';
-import {
-  ALLOCATION_LOCK,
-  allocateNetwork,
-  lowestFreePort,
-  type AllocationRanges,
-} from './allocation.js';
+import { ALLOCATION_LOCK } from './allocation.js';
 import type {
   EnvironmentPage,
   EnvironmentPatch,
@@ -25,72 +20,13 @@ import type {
   ImportReport,
 } from './environment-store.js';
 
-const COLUMNS =
+export const COLUMNS =
   'name, provider, subnet::text as subnet, node_port, pf_port, http_port, https_port, ' +
   'server_ip, created_at, updated_at, status, register_portainer, haproxy_route, servers, ' +
   'agents, requested_by, ' +
   'source_url, expires_at, pinned, labels, source_repo, source_sha, source_actor, deployed_sha, ' +
-  'deployed_tree, deployed_at';
+  'deployed_tree, deployed_at, site';
 export const SELECT_CLUSTERS = `select ${COLUMNS} from clusters`;
-
-export async function insertEnvironment(
-  tx: Queryable,
-  input: NewEnvironment,
-  ranges: AllocationRanges,
-): Promise<Environment> {
-  await tx.query('select pg_advisory_xact_lock($1)', [ALLOCATION_LOCK]);
-  const existing = await tx.query<ClusterRow>(`${SELECT_CLUSTERS} where name = $1`, [input.name]);
-  if (existing[0]) throw alreadyExists(toEnvironment(existing[0]));
-  const http = await lowestFreePort(tx, ranges.http, 'KINDLER_HTTP_PORTS', []);
-  // Reserve each port before choosing the next, so ranges that overlap never hand out one twice.
-  const https = await lowestFreePort(tx, ranges.https, 'KINDLER_HTTPS_PORTS', [http]);
-  const pf = await lowestFreePort(tx, ranges.pf, 'KINDLER_PF_PORTS', [http, https]);
-  const { nodePort, subnet } = await allocateNetwork(tx, input.provider, ranges, null);
-  const rows = await tx.query<ClusterRow>(
-    `insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port,
-      status,
-       register_portainer, haproxy_route, requested_by, source_url, expires_at, pinned, labels,
-       source_repo, source_sha, source_actor, servers, agents, created_at, updated_at)
-     values ($1, $2, $3::cidr, $4, $5, $6, $7, 'creating', $8, $9, $10, $11, $12, $13, $14::jsonb,
-       $15, $16, $17, $18, $19, timezone('utc', now()), timezone('utc', now()))
-     returning ${COLUMNS}`,
-    [
-      input.name,
-      input.provider,
-      subnet,
-      nodePort,
-      pf,
-      http,
-      https,
-      input.registerPortainer ?? true,
-      input.haproxyRoute ?? true,
-      input.requestedBy ?? null,
-      input.sourceUrl ?? null,
-      input.expiresAt ?? null,
-      input.pinned ?? false,
-      JSON.stringify(input.labels ?? {}),
-      input.source?.repo ?? null,
-      input.source?.sha ?? null,
-      input.source?.by ?? null,
-      input.servers ?? 1,
-      input.agents ?? 0,
-    ],
-  );
-  return toEnvironment(rows[0] as ClusterRow);
-}
-
-/** The row under another provider: its node port and subnet allocated anew, as a create's are. */
-export function moveEnvironment(
-  db: Db,
-  name: EnvName,
-  patch: EnvironmentPatch & { provider: ProviderName },
-  ranges: AllocationRanges,
-): Promise<Environment> {
-  return db.transaction(async (tx) => {
-    const net = await allocateNetwork(tx, patch.provider, ranges, name);
-    return updateEnvironment(tx, name, { ...net, ...patch });
-  });
-}
 
 export async function updateEnvironment(
   q: Queryable,

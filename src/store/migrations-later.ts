@@ -112,4 +112,24 @@ export const LATER: Migration[] = [
         'where confirmed_at is not null and finished_at is null',
     ],
   },
+  {
+    version: '014_sites',
+    statements: [
+      // The Docker host (config/sites.ts) an environment's cluster runs on; ports, subnets and
+      // kind's node ports are unique per host, so each site allocates from its own ranges.
+      `alter table clusters add column if not exists site text not null default 'local'`,
+      'drop index if exists clusters_http_port_key',
+      'drop index if exists clusters_https_port_key',
+      'drop index if exists clusters_pf_port_key',
+      'drop index if exists clusters_subnet_key',
+      'drop index if exists clusters_kind_node_port_key',
+      'create unique index if not exists clusters_site_http_port_key on clusters(site, http_port)',
+      'create unique index if not exists clusters_site_https_port_key on clusters(site, https_port)',
+      'create unique index if not exists clusters_site_pf_port_key on clusters(site, pf_port)',
+      'create unique index if not exists clusters_site_subnet_key on clusters(site, subnet) ' +
+        'where subnet is not null',
+      `create unique index if not exists clusters_site_kind_node_port_key ` +
+        `on clusters(site, node_port) where provider = 'kind'`,
+    ],
+  },
 ];

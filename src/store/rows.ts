@@ -1,6 +1,7 @@
 // Database rows → domain values. Column names are contracts (upstream and ours).
 import { z } from 'zod';
 import {
+  LOCAL_SITE,
   CREATE_STEPS,
   ENV_STATUSES,
   DEPLOYMENT_STATES,
@@ -67,6 +68,8 @@ export interface ClusterRow {
   deployed_sha: string | null;
   deployed_tree: string | null;
   deployed_at: Date | string | null;
+  /** Absent in rows read from before migration 014 (an import's). */
+  site?: string | null;
 }
 
 const date = (v: Date | string | null): Date | null =>
@@ -95,6 +98,7 @@ export function toEnvironment(row: ClusterRow): Environment {
     expiresAt: date(row.expires_at),
     pinned: row.pinned,
     labels: labelsOf(row.labels),
+    site: row.site ?? LOCAL_SITE,
     source:
       row.source_repo && row.source_sha
         ? { repo: row.source_repo, sha: row.source_sha, by: row.source_actor }

@@ -4,6 +4,7 @@ import type { StateKey } from './state-key.js';
 import * as states from './state.js';
 import { NotificationTable } from './notifications.js';
 import { VersionTable } from './versions.js';
+import { insertEnvironment, moveEnvironment } from './insert-environment.js';
 import { BatchTable } from './batches.js';
 import { environmentDetail } from './detail.js';
 import type { DetailOptions } from './environment-store.js';
@@ -131,7 +132,7 @@ export class SqlStore implements Store {
 
   async insertEnvironment(input: NewEnvironment): Promise<Environment> {
     try {
-      return await this.db.transaction((tx) => envs.insertEnvironment(tx, input, this.ranges));
+      return await this.db.transaction((tx) => insertEnvironment(tx, input, this.ranges));
     } catch (error) {
       // Two inserts of one name that both passed the existence check: the primary key decides.
       if (pgCode(error) === '23505') {
@@ -156,7 +157,7 @@ export class SqlStore implements Store {
   readonly updateEnvironment = (name: EnvName, patch: EnvironmentPatch): Promise<Environment> =>
     patch.provider === undefined
       ? envs.updateEnvironment(this.db, name, patch)
-      : envs.moveEnvironment(this.db, name, { ...patch, provider: patch.provider }, this.ranges);
+      : moveEnvironment(this.db, name, { ...patch, provider: patch.provider }, this.ranges);
   readonly deleteEnvironment = (name: EnvName): Promise<boolean> =>
     envs.deleteEnvironment(this.db, name);
   readonly importRecords = (records: EnvironmentRecord[]): Promise<ImportReport> =>

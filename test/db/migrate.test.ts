@@ -49,6 +49,8 @@ const ALL = [
   '010_notifications',
   '011_environment_versions',
   '012_update',
+  '013_batches',
+  '014_sites',
 ];
 
 describe('migrations', () => {

@@ -43,6 +43,7 @@ function env(partial: Partial<Environment>): Environment {
     expiresAt: null,
     pinned: false,
     labels: {},
+    site: 'local',
     source: null,
     deployed: null,
     createdAt: new Date(),

@@ -508,6 +508,45 @@ describe('one authority: the config repository', () => {
     expect(await rt.store.getEnvironment('prod-a')).toBeNull();
   });
 
+  it('a batch by label is judged per environment: a rule for prod-* holds for the names it selects', async () => {
+    await withAuthority();
+    for (const name of ['zz-1', 'zz-2', 'prod-zz'])
+      await rt.store.insertEnvironment({
+        name: name as never,
+        provider: 'k3d',
+        labels: { team: 'zz' },
+      });
+    const replies: string[] = [];
+    nock(API).post(REACTIONS).times(2).reply(201, {});
+    nock(API).post(`${R}/issues/1/comments`, collect(replies)).times(2).reply(201, { id: 9 });
+    permission('bob', 'write', RULES);
+    await receive('/env delete --label team=zz', { login: 'bob', type: 'User' });
+    const id = /Batch ([0-9a-f]{8}): delete 2 of the 3 environments/.exec(replies[0] ?? '')?.[1];
+    expect(id, replies[0]).toBeDefined();
+    expect(replies[0]).toContain('| `zz-1` | planned |');
+    expect(replies[0]).toContain(
+      '| `prod-zz` | skipped: @\u200bbob, \\`/env delete prod-zz\\` needs admin permission',
+    );
+    expect(replies[0]).toContain(`To carry it out: \`/env delete --confirm ${id}\` before `);
+    expect(await rt.store.activeOperation('zz-1' as never)).toBeNull();
+
+    // Judged again at the confirmation (the sender's rights, read once and kept a while).
+    await receive(`/env delete --confirm ${id}`, { login: 'bob', type: 'User' });
+    expect(replies[1]).toContain(`Batch ${id} carried out: delete on the environments carrying`);
+    for (const name of ['zz-1', 'zz-2']) {
+      const op = await rt.store.activeOperation(name as never);
+      expect(op).toMatchObject({ kind: 'delete', status: 'queued' });
+      expect(op?.trigger).toMatchObject({
+        actor: 'bob',
+        repo: 'Codertocat/Hello-World',
+        issueNumber: 1,
+      });
+      await rt.store.updateOperation(op!.id, { status: 'cancelled' });
+    }
+    expect(await rt.store.activeOperation('prod-zz' as never)).toBeNull();
+    for (const name of ['zz-1', 'zz-2', 'prod-zz']) await rt.store.deleteEnvironment(name as never);
+  });
+
   it('retry is judged as the delete it resumes, and records who asked this time', async () => {
     await withAuthority();
     const env = await rt.store.insertEnvironment({ name: 'del1' as never, provider: 'k3d' });

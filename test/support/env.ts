@@ -21,6 +21,7 @@ export function makeEnv(name: string, partial: Partial<Environment> = {}): Envir
     expiresAt: null,
     pinned: false,
     labels: {},
+    site: 'local',
     source: null,
     deployed: null,
     createdAt: new Date('2026-01-01T00:00:00Z'),

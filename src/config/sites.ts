@@ -1,0 +1,76 @@
+// KINDLER_SITES: the Docker hosts environments are placed on, from a YAML file read at start.
+//
+//   sites:
+//     - name: eu-1                      # a DNS label, recorded on every environment placed there
+//       docker_host: ssh://ops@eu-1     # its children's DOCKER_HOST (or docker_context: eu-1)
+//       address: 10.1.0.5               # where the devops side reaches its published ports
+//       labels: { region: eu }          # `--where region=eu` picks among sites by these
+//       max_environments: 24            # refused past this count (and when its Docker is down)
+//
+// Unset: one site, `local`, this process's own Docker, as before sites existed. A bad file stops
+// the start with the precise error, as a bad variable does.
+import fs from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { checkEnvName } from '../domain/env-name.js';
+import { parseLabels } from '../domain/labels.js';
+import { localSite, type Site } from '../domain/sites.js';
+import { ConfigError } from './config.js';
+
+const entry = z
+  .object({
+    name: z.string().refine((n) => checkEnvName(n).ok, { message: 'expected a DNS label' }),
+    docker_host: z
+      .string()
+      .regex(/^(ssh|tcp|unix|npipe):\/\/\S+$/, { message: 'expected ssh://, tcp:// or unix://' })
+      .optional(),
+    docker_context: z
+      .string()
+      .regex(/^[\w.-]+$/, { message: 'expected a context name' })
+      .optional(),
+    address: z
+      .string()
+      .regex(/^[\w.:-]+$/, { message: 'expected a host name or address' })
+      .optional(),
+    labels: z.record(z.string(), z.string()).default({}),
+    max_environments: z.number().int().positive().optional(),
+  })
+  .strict()
+  .refine((s) => !(s.docker_host && s.docker_context), {
+    message: 'give docker_host or docker_context, not both',
+  });
+
+const schema = z.object({ sites: z.array(entry).min(1) }).strict();
+
+/** The sites the file declares, checked; [local] without one. */
+export function loadSites(file: string | undefined): Site[] {
+  if (!file) return [localSite()];
+  const fail = (why: string) =>
+    new ConfigError(`KINDLER_SITES (${file}): ${why}. To resolve, fix the file (docs/sites.md).`);
+  let raw: unknown;
+  try {
+    raw = parseYaml(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw fail((error as Error).message.split('\n')[0] ?? 'unreadable');
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw fail(`${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  const seen = new Set<string>();
+  return parsed.data.sites.map((s, i) => {
+    if (seen.has(s.name)) throw fail(`sites.${i}.name: "${s.name}" is declared twice`);
+    seen.add(s.name);
+    const labels = parseLabels(Object.entries(s.labels).map(([k, v]) => `${k}=${v}`));
+    if ('message' in labels) throw fail(`sites.${i}.labels: ${labels.message}`);
+    return {
+      name: s.name,
+      dockerHost: s.docker_host ?? null,
+      dockerContext: s.docker_context ?? null,
+      address: s.address ?? null,
+      labels: labels.labels as Record<string, string>,
+      maxEnvironments: s.max_environments ?? null,
+    };
+  });
+}
