@@ -105,8 +105,7 @@ const schema = z.object({
     .transform((u) => u.replace(/\/+$/, ''))
     .optional(),
   HAPROXY_CONFIG: optional,
-  /** A YAML file of the Docker hosts environments are placed on (config/sites.ts); unset: local. */
-  KINDLER_SITES: optional,
+  KINDLER_SITES: optional, // the Docker hosts to place environments on (config/sites.ts)
   HAPROXY_RELOAD_COMMAND: optional,
   HAPROXY_BIN: z.string().default('haproxy'),
   /** Where a new gateway config is validated; `{file}` is the candidate, else it comes on stdin. */

@@ -1,15 +1,7 @@
 // Environment rows and the allocator. Ports and subnets are chosen by the database inside the
 // insert transaction, serialised by an advisory lock, lowest free value first; the unique
 // indexes are the backstop. Nothing here ever trusts a port from a caller except an import.
-import {
-  MANAGEMENT_CLUSTER,
-  alreadyExists,
-  type EnvName,
-  type Environment,
-  type NewEnvironment,
-  type ProviderName,
-  notFound,
-} from '../domain/index.js';
+import { MANAGEMENT_CLUSTER, type EnvName, type Environment, notFound } from '../domain/index.js';
 import { pgCode, pgConstraint, type Db, type Queryable } from './db.js';
 import { toEnvironment, type ClusterRow } from './rows.js';
 import { ALLOCATION_LOCK } from './allocation.js';

@@ -124,7 +124,8 @@ export const LATER: Migration[] = [
       'drop index if exists clusters_subnet_key',
       'drop index if exists clusters_kind_node_port_key',
       'create unique index if not exists clusters_site_http_port_key on clusters(site, http_port)',
-      'create unique index if not exists clusters_site_https_port_key on clusters(site, https_port)',
+      'create unique index if not exists clusters_site_https_port_key ' +
+        'on clusters(site, https_port)',
       'create unique index if not exists clusters_site_pf_port_key on clusters(site, pf_port)',
       'create unique index if not exists clusters_site_subnet_key on clusters(site, subnet) ' +
         'where subnet is not null',
