@@ -8,7 +8,6 @@ import {
   type UrlSettings,
   Redactor,
   type Environment,
-  type ProviderName,
 } from './domain/index.js';
 import { urlSettings, type Config } from './config/config.js';
 import { Engine } from './lifecycle/engine.js';
@@ -23,9 +22,10 @@ import { loadTemplates } from './git/templates.js';
 import { ensureGitServicePassword, gitServiceAccess } from './git/git-service.js';
 import { ClusterStep } from './providers/cluster-step.js';
 import { KindIngress } from './providers/kind-ingress.js';
-import { K3dProvider } from './providers/k3d-provider.js';
-import { KindProvider } from './providers/kind-provider.js';
-import { missingCommands, type CliSettings, type Provider } from './providers/provider.js';
+import { missingCommands, type CliSettings } from './providers/provider.js';
+import { fleetOf } from './providers/site-fleet.js';
+import { loadSites } from './config/sites.js';
+import { siteStates } from './lifecycle/placement.js';
 import { ArgoCdStep } from './registrars/argocd-step.js';
 import { HaproxyGateway } from './registrars/haproxy-gateway.js';
 import { HaproxyStep } from './registrars/haproxy-step.js';
@@ -101,11 +101,8 @@ export async function openRuntime(
   const redactor = new Redactor([...config.secrets, ...(gitPassword ? [gitPassword] : [])]);
   const log = overrides.log ?? createLogger(config, redactor);
   const cli = cliSettings(config);
-  const providers: Record<ProviderName, Provider> = {
-    k3d: new K3dProvider(cli),
-    kind: new KindProvider(cli),
-  };
-  const kubeconfigFor = (env: Environment) => providers[env.provider].kubeconfig(env.name);
+  const fleet = fleetOf(loadSites(config.KINDLER_SITES), cli, Boolean(config.KINDLER_SITES));
+  const kubeconfigFor = (env: Environment) => fleet.of(env.site)[env.provider].kubeconfig(env.name);
   const branches =
     overrides.branches ??
     new GitCliBranchStore({
@@ -194,7 +191,7 @@ export async function openRuntime(
       const op = await store.activeOperation(name);
       if (op) await store.versions.record(name, configOf(env), versionBy(op.trigger, op.id));
     }),
-    cluster: new ClusterStep(providers, new KindIngress(kubeconfigFor, config.KIND_INGRESS_IMAGE)),
+    cluster: new ClusterStep(fleet, new KindIngress(kubeconfigFor, config.KIND_INGRESS_IMAGE)),
     portainer: new PortainerStep(portainer, kubeconfigFor, config.PORTAINER_AGENT_IMAGE),
     argocd: argoStep(devops),
     haproxy: new HaproxyStep(gateway, () => store.listRecords()),
@@ -225,7 +222,8 @@ export async function openRuntime(
     afterChange: async () => snapshot.request(),
     log: logFn(log),
     pullRequestPrefix: config.KINDLER_PR_PREFIX,
-    preflight: (provider) => missingCommands(providers[provider]),
+    preflight: (provider) => missingCommands(fleet.first()[provider]),
+    place: async (wanted) => siteStates(fleet, await store.countBySite(), wanted),
     ...(overrides.ownerAlive ? { ownerAlive: overrides.ownerAlive } : {}),
     retryDelaysMs: overrides.retryDelaysMs ?? config.KINDLER_RETRY_DELAYS_MS,
   });

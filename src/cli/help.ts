@@ -9,7 +9,8 @@ import { packageRoot } from '../system/package-root.js';
 export const USAGE = {
   create:
     'kindler create <name> [k3d|kind | --provider k3d|kind] [--ttl 24h|never] [--no-portainer] ' +
-    '[--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--json]',
+    '[--no-haproxy] [--servers N] [--agents N] [--label key=value]… ' +
+    '[--site <site> | --where key=value…] [--json]',
   delete: 'kindler delete <name> | --label key=value… | --confirm <batch> [--json]',
   stop: 'kindler stop <name> | --label key=value… | --confirm <batch> [--json]',
   start: 'kindler start <name> | --label key=value… | --confirm <batch> [--json]',

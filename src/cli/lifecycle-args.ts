@@ -2,7 +2,7 @@
 // or flag exits 2 at Node's floor, with nothing of the engine, the store or the actions loaded.
 import { Failure, checkDerivedNames, checkNodeCount } from '../domain/index.js';
 import { parseDuration } from '../commands/duration.js';
-import { labelSet, updatePatch, versionArg } from '../commands/update-flags.js';
+import { labelSet, placeFlags, updatePatch, versionArg } from '../commands/update-flags.js';
 import { batchOf } from '../commands/batch-args.js';
 import type { BatchCommand, BatchVerb } from '../commands/verbs.js';
 import { nameArg, parse, providerArg } from './args.js';
@@ -20,6 +20,8 @@ export function createArgs(args: string[]) {
       servers: { type: 'string' },
       agents: { type: 'string' },
       label: { type: 'string', multiple: true },
+      site: { type: 'string' },
+      where: { type: 'string', multiple: true },
     },
     USAGE.create,
   );
@@ -49,7 +51,17 @@ export function createArgs(args: string[]) {
   const labels = labelSet(labelFlags(values.label));
   if ('message' in labels)
     throw new Failure('invalid_input', `${labels.message}\nUsage: ${USAGE.create}`);
-  return { values, name, provider, ttlMs: ttl.ms, nodes, labels: labels.labels };
+  const flags = new Map<string, string | true>();
+  if (typeof values.site === 'string') flags.set('site', values.site);
+  const where = values.where as unknown;
+  if (Array.isArray(where) && where.length) flags.set('where', where.join(','));
+  const place = placeFlags(flags);
+  if ('message' in place)
+    throw new Failure(
+      'invalid_input',
+      `${place.message.replace(/`/g, '')}\nUsage: ${USAGE.create}`,
+    );
+  return { values, name, provider, ttlMs: ttl.ms, nodes, labels: labels.labels, place };
 }
 
 /** The arguments of a command that takes one environment name. */

@@ -28,7 +28,7 @@ export const cliTrigger = (io: CliIo): Trigger => ({
 });
 
 export async function create(rt: LifecycleDeps, args: string[], io: CliIo): Promise<number> {
-  const { values, name, provider, ttlMs, nodes, labels } = createArgs(args);
+  const { values, name, provider, ttlMs, nodes, labels, place } = createArgs(args);
   const { operation } = await perform(
     {
       verb: 'create',
@@ -39,6 +39,7 @@ export async function create(rt: LifecycleDeps, args: string[], io: CliIo): Prom
       haproxyRoute: values['no-haproxy'] !== true,
       ...nodes,
       ...(labels ? { labels } : {}),
+      ...place,
     },
     contextOf(rt, cliTrigger(io)),
   );

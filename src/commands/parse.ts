@@ -9,7 +9,15 @@ import {
   type ProviderName,
 } from '../domain/index.js';
 import { parseDuration } from './duration.js';
-import { capitalise, clip, labelSet, nodeCounts, updatePatch, versionArg } from './update-flags.js';
+import {
+  capitalise,
+  clip,
+  labelSet,
+  nodeCounts,
+  placeFlags,
+  updatePatch,
+  versionArg,
+} from './update-flags.js';
 import { batchOf } from './batch-args.js';
 import { CODE_SPAN, plainLines } from './strip-markdown.js';
 import { closest } from './suggest.js';
@@ -95,7 +103,8 @@ export function parseArgs(tokens: string[]): Result {
         return refuse(verb, `\`--${key}\` needs a value.`);
       // A label may be given again: each adds to the ones before.
       const before = flags.get(key);
-      flags.set(key, key === 'label' && typeof before === 'string' ? `${before},${value}` : value);
+      const joins = (key === 'label' || key === 'where') && typeof before === 'string';
+      flags.set(key, joins ? `${before},${value}` : value);
     } else {
       if (inline !== undefined) return refuse(verb, `\`--${key}\` takes no value.`);
       flags.set(key, true);
@@ -148,11 +157,14 @@ function build(verb: Verb, positionals: string[], flags: Map<string, string | tr
       if ('message' in nodes) return refuse(verb, nodes.message);
       const labels = labelSet(flags);
       if ('message' in labels) return refuse(verb, labels.message);
+      const place = placeFlags(flags);
+      if ('message' in place) return refuse(verb, place.message);
       return {
         command: {
           verb,
           name: name as EnvName,
           provider,
+          ...place,
           ...(labels.labels ? { labels: labels.labels } : {}),
           registerPortainer: !flags.has('no-portainer'),
           haproxyRoute: !flags.has('no-haproxy'),

@@ -109,3 +109,19 @@ export const clip = (s: string) => {
   const t = s.replace(/[`\u0000-\u001f]/g, '');
   return t.length > 40 ? `${t.slice(0, 37)}...` : t;
 };
+
+/** `--site <site>` and `--where key=value…`: the site a create goes to, or labels it must carry. */
+export function placeFlags(
+  flags: Map<string, string | true>,
+): { site?: string; where?: Record<string, string> } | { message: string } {
+  const site = flags.get('site');
+  if (typeof site === 'string' && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(site))
+    return { message: `Site \`${clip(site)}\` is not a DNS label (a-z, 0-9 and -).` };
+  const raw = flags.get('where');
+  const where = typeof raw === 'string' ? parseLabels([raw]) : null;
+  if (where && 'message' in where) return { message: `\`--where\`: ${where.message}.` };
+  return {
+    ...(typeof site === 'string' ? { site } : {}),
+    ...(where ? { where: where.labels as Record<string, string> } : {}),
+  };
+}

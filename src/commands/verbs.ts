@@ -34,6 +34,9 @@ export type Command =
       servers?: number;
       agents?: number;
       labels?: Record<string, string>;
+      /** The site to place it on, or the labels its site must carry. */
+      site?: string;
+      where?: Record<string, string>;
     }
   /** `confirm`: a recreation of the cluster (another provider or node count) is meant. */
   | { verb: 'update'; name: EnvName; patch: ConfigPatch; confirm: boolean }
@@ -100,7 +103,7 @@ export const SPECS: Record<Verb, VerbSpec> = {
   create: {
     args:
       '<name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] ' +
-      '[--agents N] [--label key=value]…',
+      '[--agents N] [--label key=value]… [--site <site> | --where key=value…]',
     summary: 'create an environment (row, branch, cluster, Portainer, Argo CD, route)',
     flags: {
       provider: true,
@@ -110,6 +113,8 @@ export const SPECS: Record<Verb, VerbSpec> = {
       servers: true,
       agents: true,
       label: true,
+      site: true,
+      where: true,
     },
     needsName: true,
   },

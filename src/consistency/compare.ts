@@ -75,6 +75,8 @@ export interface SystemReport {
   state: 'ok' | 'skipped' | 'unknown';
   detail: string;
   count: number | null;
+  /** The site it was read on, when sites are declared. */
+  site?: string;
 }
 export interface MatrixRow {
   name: string;
@@ -232,10 +234,17 @@ export function compare(
       detail: `${envs.length} environment${envs.length === 1 ? '' : 's'}`,
       count: envs.length,
     },
-    ...observed.map(({ system, observation: o }): SystemReport => {
+    ...observed.map(({ system, observation: o, site }): SystemReport => {
+      const where = site ? { site } : {};
       return o.state === 'ok'
-        ? { system, state: 'ok', detail: `${o.items.length} listed`, count: o.items.length }
-        : { system, state: o.state, detail: o.reason, count: null };
+        ? {
+            system,
+            state: 'ok',
+            detail: `${site ? `site ${site}: ` : ''}${o.items.length} listed`,
+            count: o.items.length,
+            ...where,
+          }
+        : { system, state: o.state, detail: o.reason, count: null, ...where };
     }),
   ];
   // Cells left `absent` are columns with nothing on either side (an orphan row's other systems).
@@ -254,7 +263,10 @@ export function compare(
       ? 'no differences'
       : `${discrepancies.length} difference${discrepancies.length === 1 ? '' : 's'} ` +
         `(${counts.map(([k, n]) => `${n} ${k}`).join(', ')})`,
-    unknown.length ? `${unknown.map((s) => s.system).join(', ')} could not be read` : null,
+    unknown.length
+      ? `${unknown.map((s) => (s.site ? `${s.system} on site ${s.site}` : s.system)).join(', ')} ` +
+        'could not be read'
+      : null,
     busy.length ? `${busy.length} busy` : null,
   ]
     .filter(Boolean)

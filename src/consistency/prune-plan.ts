@@ -1,7 +1,7 @@
 // What a prune would remove: each orphan's system, the step that removes it, and how the action
 // is described.
 import type { SystemStep } from '../lifecycle/step.js';
-import { deleteClusterCommand } from '../providers/cluster-step.js';
+import { deleteClusterCommand } from '../providers/cluster-view.js';
 import { type Discrepancy } from './compare.js';
 
 /** Clusters first (registrations point at them), the branch last — as a delete does. */

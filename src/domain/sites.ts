@@ -3,6 +3,8 @@
 // at its address, and it holds at most so many environments. Without KINDLER_SITES there is one
 // site, `local`: this process's own Docker, as before sites existed.
 
+import { Failure } from './errors.js';
+
 export interface Site {
   /** A DNS label; recorded on every environment placed on it. */
   name: string;
@@ -72,3 +74,20 @@ export function describeSite(state: SiteState): string {
 export const hasRoom = (state: SiteState): boolean =>
   state.down === null &&
   (state.site.maxEnvironments === null || state.environments < state.site.maxEnvironments);
+
+/** A site's count was reached (checked under the allocation lock): placement tries the next. */
+export class SiteFull extends Failure {
+  constructor(site: string, held: number, limit: number) {
+    super('busy', `site ${site}: ${held} of ${limit} environments`);
+  }
+}
+
+/** No site may take the environment: each one's count, room or why it is out, in one refusal. */
+export function noRoom(name: string, states: SiteState[]): Failure {
+  return new Failure(
+    'busy',
+    `no site has room for "${name}": ${states.map(describeSite).join('; ')}. To resolve, ` +
+      `delete environments you no longer need, raise max_environments in KINDLER_SITES, or ` +
+      `bring the site that is down back; nothing was recorded`,
+  );
+}

@@ -21,6 +21,9 @@ export interface CreateOptions {
   labels?: Record<string, string>;
   servers?: number;
   agents?: number;
+  /** The site to place it on (`--site`), or the labels its site must carry (`--where`). */
+  site?: string;
+  where?: Record<string, string>;
   /** Render the branch from this pull request head's deploy/ instead of the templates. */
   source?: Source;
 }
@@ -90,6 +93,8 @@ export function requestOf(
       ...(command.servers === undefined ? {} : { servers: command.servers }),
       ...(command.agents === undefined ? {} : { agents: command.agents }),
       ...(command.labels ? { labels: command.labels } : {}),
+      ...(command.site ? { site: command.site } : {}),
+      ...(command.where ? { where: command.where } : {}),
     },
   };
 }

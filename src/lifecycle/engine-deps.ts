@@ -1,5 +1,6 @@
 // What the engine is built from: the store, the systems' step handlers and its settings.
-import type { ProviderName, Redactor } from '../domain/index.js';
+import type { ProviderName, Redactor, SiteState } from '../domain/index.js';
+import type { Wanted } from './placement.js';
 import type { Store } from '../store/store.js';
 import type { StepRunnerDeps } from './run-steps.js';
 import type { StepHandler, SystemStep } from './step.js';
@@ -23,6 +24,11 @@ export interface EngineDeps {
   pullRequestPrefix?: string;
   /** Why an environment of this provider cannot be made here (its CLIs missing), or null. */
   preflight?: (provider: ProviderName) => string | null;
+  /**
+   * The sites a create may be placed on, best first, each with its count and room (absent: the
+   * local site alone, without a count of its own).
+   */
+  place?: (wanted: Wanted) => Promise<SiteState[]>;
   /** True when the worker named `owner` may still be running (CLI: same host and pid alive). */
   ownerAlive?: (owner: string) => boolean;
   now?: () => Date;

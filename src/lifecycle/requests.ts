@@ -2,6 +2,11 @@
 // newest head of a pull request, a stop or start. Each refuses (Failure) and changes nothing when
 // the request cannot be taken. The engine (engine.ts) calls these; they are its, apart to read.
 import {
+  LOCAL_SITE,
+  SiteFull,
+  hasRoom,
+  localSite,
+  noRoom,
   command,
   configOf,
   versionBy,
@@ -12,6 +17,7 @@ import {
   alreadyExists,
   busyFailure,
   type Operation,
+  type Site,
   notFound,
 } from '../domain/index.js';
 import type { Store } from '../store/store.js';
@@ -58,9 +64,42 @@ export async function requestCreate(
     );
   }
   const options = request.options ?? {};
+  const wanted = {
+    ...(options.site ? { site: options.site } : {}),
+    ...(options.where ? { where: options.where } : {}),
+  };
+  const states = e.deps.place
+    ? await e.deps.place(wanted)
+    : [{ site: localSite(), environments: 0, room: null, down: null }];
+  const open = states.filter(hasRoom);
+  if (open.length === 0) throw noRoom(request.name, states);
+  let op: Operation | null = null;
+  for (const state of open) {
+    try {
+      op = await recordCreate(e, request, state.site);
+      break;
+    } catch (error) {
+      // Filled meanwhile (its count is checked again under the allocation lock): the next one.
+      if (!(error instanceof SiteFull)) throw error;
+      state.environments = state.site.maxEnvironments ?? state.environments;
+    }
+  }
+  if (!op) throw noRoom(request.name, states);
+  // The new row is in the CSV snapshot at once: a degraded `list` right after still shows it.
+  await e.refreshDerived();
+  return (await e.store.getOperation(op.id)) ?? op;
+}
+
+/** The row on `site`, its operation (record done) and version 1, in one transaction. */
+function recordCreate(
+  e: RequestContext,
+  request: Extract<OperationRequest, { kind: 'create' }>,
+  site: Site,
+): Promise<Operation> {
+  const options = request.options ?? {};
   const ttl = options.ttlMs ?? null;
   // The row, its operation (record done) and version 1 commit together, or none of them does.
-  const op = await e.store.atomically(async (store) => {
+  return e.store.atomically(async (store) => {
     const env = await store.insertEnvironment({
       name: request.name,
       provider: request.provider,
@@ -73,6 +112,8 @@ export async function requestCreate(
       ...(options.agents !== undefined ? { agents: options.agents } : {}),
       ...(options.source ? { source: options.source } : {}),
       requestedBy: request.trigger.actor,
+      site: site.name,
+      siteLimit: site.maxEnvironments,
       sourceUrl: request.trigger.url ?? request.trigger.source,
       expiresAt: ttl === null ? null : new Date(e.now().getTime() + ttl),
     });
@@ -86,16 +127,14 @@ export async function requestCreate(
       made.id,
       e.now(),
       `row recorded: http ${env.httpPort}, https ${env.httpsPort}, ` +
-        `pf ${env.pfPort}${env.subnet ? `, subnet ${env.subnet}` : ''}`,
+        `pf ${env.pfPort}${env.subnet ? `, subnet ${env.subnet}` : ''}` +
+        (site.name === LOCAL_SITE ? '' : `, site ${site.name}`),
     );
     // A preview's first version is the head it is created to deploy.
     const config = { ...configOf(env), deployedSha: options.source?.sha ?? null };
     await store.versions.record(env.name, config, versionBy(request.trigger, made.id));
     return made;
   });
-  // The new row is in the CSV snapshot at once: a degraded `list` right after still shows it.
-  await e.refreshDerived();
-  return (await e.store.getOperation(op.id)) ?? op;
 }
 
 /** The `record` step of an operation recorded with its row: done at once, saying what it wrote. */

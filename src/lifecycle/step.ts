@@ -59,7 +59,12 @@ export interface Holding {
 /** One listing of a system, and pure judgements over it: no call per environment. */
 export interface SystemView {
   /** What each system read answered, in SYSTEMS order. */
-  readonly observations: { system: SystemName; observation: Observation<unknown> }[];
+  readonly observations: {
+    system: SystemName;
+    observation: Observation<unknown>;
+    /** The site it was read on, when sites are declared (a cluster listing's). */
+    site?: string;
+  }[];
   /**
    * This environment's share: what differs (none: as the row says), or why it could not be judged.
    */

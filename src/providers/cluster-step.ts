@@ -1,16 +1,7 @@
-// The `cluster` step: the environment's k3d or kind cluster, with the ports the row allocated.
-import {
-  PROVIDERS,
-  afterShell,
-  command,
-  Failure,
-  TransientError,
-  wrap,
-  type Environment,
-  type ProviderName,
-} from '../domain/index.js';
+// The `cluster` step: the environment's k3d or kind cluster, with the ports the row allocated, on
+// the site (Docker host) the row was placed on.
+import { command, Failure, TransientError, wrap, type Environment } from '../domain/index.js';
 import type {
-  Observation,
   PruneContext,
   Read,
   StepContext,
@@ -19,148 +10,44 @@ import type {
 } from '../lifecycle/step.js';
 import { CliError } from '../system/exec.js';
 import type { KindIngress } from './kind-ingress.js';
-import type { ClusterInfo, Provider } from './provider.js';
-
-/**
- * The node port the host's http port leads to: k3s's Traefik on 80; on kind, Traefik's NodePort.
- */
-export const httpContainerPort = (env: Environment): number =>
-  env.provider === 'kind' ? env.nodePort : 80;
-
-export function portDrift(env: Environment, info: ClusterInfo): string | null {
-  const want = [
-    [httpContainerPort(env), env.httpPort],
-    [443, env.httpsPort],
-  ] as const;
-  const diffs = want.flatMap(([container, host]) => {
-    const actual = info.ports.filter((p) => p.container === container).map((p) => p.host);
-    return actual.includes(host)
-      ? []
-      : [
-          `port ${container} is published on ` +
-            `${actual.join('/') || 'nothing'}, the database says ${host}`,
-        ];
-  });
-  return diffs.length ? diffs.join('; ') : null;
-}
-
-/** How the cluster's nodes differ from the row's, when its listing tells them (k3d's does). */
-export function nodeDrift(env: Environment, info: ClusterInfo): string | null {
-  const nodes = info.nodes;
-  if (!nodes || (nodes.servers === env.servers && nodes.agents === env.agents)) return null;
-  return (
-    `the cluster has ${nodes.servers} server(s) and ${nodes.agents} agent(s), ` +
-    `the database says ${env.servers} and ${env.agents}`
-  );
-}
-
-export const deleteClusterCommand = (p: ProviderName, name: string): string =>
-  p === 'k3d' ? `k3d cluster delete ${name}` : `kind delete cluster --name ${name}`;
-const other = (p: ProviderName): ProviderName => (p === 'k3d' ? 'kind' : 'k3d');
-
-/** The clusters of both providers: the row's one must run in its provider, with its ports. */
-export function clusterView(observed: Record<ProviderName, Observation<ClusterInfo>>): SystemView {
-  const listed = (p: ProviderName) => {
-    const o = observed[p];
-    return o.state === 'ok' ? new Map(o.items.map((c) => [c.name, c])) : null;
-  };
-  const clusters = { k3d: listed('k3d'), kind: listed('kind') };
-  return {
-    observations: PROVIDERS.map((system) => ({ system, observation: observed[system] })),
-    assess({ env, repair, recreate }) {
-      const own = observed[env.provider];
-      if (own.state !== 'ok') return own.state;
-      const system = env.provider;
-      const info = clusters[system]?.get(env.name);
-      if (!info) {
-        const elsewhere = other(system);
-        return clusters[elsewhere]?.has(env.name)
-          ? [
-              {
-                kind: 'mismatch',
-                system,
-                detail: `the database says ${system}, the cluster runs in ${elsewhere}`,
-                fix: afterShell(deleteClusterCommand(elsewhere, env.name), repair),
-              },
-            ]
-          : [
-              {
-                kind: 'missing',
-                system,
-                detail: `no ${system} cluster "${env.name}"`,
-                fix: recreate,
-              },
-            ];
-      }
-      // A halted cluster publishes no ports: whether it should run is what is judged.
-      if (!info.running)
-        return env.status === 'stopped'
-          ? []
-          : [
-              {
-                kind: 'mismatch',
-                system,
-                detail: 'the cluster is stopped',
-                fix: command('start', env.name),
-              },
-            ];
-      if (env.status === 'stopped')
-        return [
-          {
-            kind: 'mismatch',
-            system,
-            detail: 'the cluster runs, but the environment was stopped',
-            fix: command('stop', env.name),
-          },
-        ];
-      const ports = portDrift(env, info) ?? nodeDrift(env, info);
-      if (ports)
-        return [
-          {
-            kind: 'mismatch',
-            system,
-            detail: ports,
-            fix: afterShell(deleteClusterCommand(system, env.name), repair),
-          },
-        ];
-      return [];
-    },
-    holdings: () =>
-      PROVIDERS.flatMap((system) =>
-        [...(clusters[system]?.values() ?? [])].map((c) => ({
-          system,
-          name: c.name,
-          what: `${system} cluster "${c.name}"`,
-        })),
-      ),
-  };
-}
+import { clusterView, deleteClusterCommand, portDrift } from './cluster-view.js';
+import { SiteFleet, type Providers } from './site-fleet.js';
 
 export class ClusterStep implements StepHandler {
   readonly step = 'cluster' as const;
+  private readonly fleet: SiteFleet;
   constructor(
-    private readonly providers: Record<ProviderName, Provider>,
+    /** Every site's providers (or one set: the local site's). */
+    providers: SiteFleet | Providers,
     /** kind has no ingress controller of its own; null skips it (tests of the CLI alone). */
     private readonly kindIngress: KindIngress | null = null,
-  ) {}
+  ) {
+    this.fleet = providers instanceof SiteFleet ? providers : SiteFleet.single(providers);
+  }
 
   skipReason(): string | null {
     return null;
   }
 
+  /** Every site's clusters, each site read apart: one that is down leaves the others judged. */
   async observe(read: Read): Promise<SystemView> {
-    const { k3d, kind } = this.providers;
-    const [k3dSeen, kindSeen] = await Promise.all([
-      read(() => k3d.list()),
-      read(() => kind.list()),
-    ]);
-    return clusterView({ k3d: k3dSeen, kind: kindSeen });
+    const seen = await Promise.all(
+      this.fleet.sites.map(async (site) => {
+        const { k3d, kind } = this.fleet.of(site.name);
+        const [k3dSeen, kindSeen] = await Promise.all([
+          read(() => k3d.list()),
+          read(() => kind.list()),
+        ]);
+        return [site.name, { k3d: k3dSeen, kind: kindSeen }] as const;
+      }),
+    );
+    return clusterView(Object.fromEntries(seen), this.fleet.declared);
   }
 
   async ensure(ctx: StepContext): Promise<string> {
     const { env } = ctx;
     const result = await this.guard(`creating ${env.provider} cluster "${env.name}"`, () =>
-      this.providers[env.provider].create(
+      this.fleet.of(env.site)[env.provider].create(
         {
           name: env.name,
           httpPort: env.httpPort,
@@ -175,7 +62,7 @@ export class ClusterStep implements StepHandler {
     );
     if (result === 'exists') {
       // A cluster a dead attempt finished is adopted only when it is the one the row describes.
-      const info = await this.providers[env.provider].get(env.name, ctx.signal);
+      const info = await this.fleet.of(env.site)[env.provider].get(env.name, ctx.signal);
       const drift = info && portDrift(env, info);
       if (drift)
         throw new Failure(
@@ -211,7 +98,7 @@ export class ClusterStep implements StepHandler {
     const { env } = ctx;
     const what = `${env.provider} cluster "${env.name}"`;
     const result = await this.guard(`${act === 'stop' ? 'stopping' : 'starting'} ${what}`, () =>
-      this.providers[env.provider][act](env.name, ctx.signal),
+      this.fleet.of(env.site)[env.provider][act](env.name, ctx.signal),
     );
     if (result === 'absent')
       throw new Failure(
@@ -226,7 +113,7 @@ export class ClusterStep implements StepHandler {
   async remove(ctx: StepContext): Promise<string> {
     const { env } = ctx;
     const result = await this.guard(`deleting ${env.provider} cluster "${env.name}"`, () =>
-      this.providers[env.provider].delete(env.name, ctx.signal),
+      this.fleet.of(env.site)[env.provider].delete(env.name, ctx.signal),
     );
     return result === 'deleted'
       ? `deleted ${env.provider} cluster "${env.name}"`
@@ -240,7 +127,9 @@ export class ClusterStep implements StepHandler {
   async recreate(ctx: StepContext, before: Environment): Promise<string> {
     const { env } = ctx;
     const moved = before.provider !== env.provider;
-    const current = moved ? null : await this.providers[env.provider].get(env.name, ctx.signal);
+    const current = moved
+      ? null
+      : await this.fleet.of(env.site)[env.provider].get(env.name, ctx.signal);
     const isRows = current?.nodes?.servers === env.servers && current.nodes.agents === env.agents;
     const kept = current ? 'is the new one' : 'already absent';
     const gone =
@@ -253,13 +142,14 @@ export class ClusterStep implements StepHandler {
   /** An orphan's cluster: whichever provider holds one under the name. */
   async prune(ctx: PruneContext): Promise<string> {
     const done: string[] = [];
-    for (const [provider, p] of Object.entries(this.providers))
-      if (await p.get(ctx.name)) {
-        await this.guard(`deleting ${provider} cluster "${ctx.name}"`, () =>
-          p.delete(ctx.name, ctx.signal),
-        );
-        done.push(`deleted ${provider} cluster "${ctx.name}"`);
-      }
+    for (const site of this.fleet.sites)
+      for (const [provider, p] of Object.entries(this.fleet.of(site.name)))
+        if (await p.get(ctx.name)) {
+          const on = this.fleet.declared ? ` on site ${site.name}` : '';
+          const what = `${provider} cluster "${ctx.name}"${on}`;
+          await this.guard(`deleting ${what}`, () => p.delete(ctx.name, ctx.signal));
+          done.push(`deleted ${what}`);
+        }
     return done.join('; ') || `no cluster "${ctx.name}"`;
   }
 

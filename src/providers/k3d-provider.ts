@@ -33,7 +33,7 @@ export class K3dProvider extends CliProvider implements Provider {
   private opts(signal?: AbortSignal): RunOptions {
     return {
       timeoutMs: this.settings.timeoutMs,
-      env: { LOG_COLORS: 'false' },
+      env: { ...this.settings.env, LOG_COLORS: 'false' },
       ...(signal ? { signal } : {}),
     };
   }

@@ -17,6 +17,7 @@ export class KindProvider extends CliProvider implements Provider {
   private opts(signal?: AbortSignal, input?: string): RunOptions {
     return {
       timeoutMs: this.settings.timeoutMs,
+      ...(this.settings.env ? { env: this.settings.env } : {}),
       ...(signal ? { signal } : {}),
       ...(input !== undefined ? { input } : {}),
     };

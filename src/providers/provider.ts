@@ -74,6 +74,8 @@ export interface CliSettings {
   /** kind `networking.apiServerAddress`. */
   kindApiServerAddress: string;
   bins?: { k3d?: string; kind?: string; docker?: string };
+  /** What every child adds to its environment: the site's DOCKER_HOST or DOCKER_CONTEXT. */
+  env?: Record<string, string>;
 }
 
 /** What the k3d and kind providers share: their CLI (as configured) and Docker beside it. */

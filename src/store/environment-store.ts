@@ -50,6 +50,8 @@ export interface EnvironmentStore {
   environmentDetail(name: string, options: DetailOptions): Promise<EnvironmentDetail>;
   /** Environments ordered by creation; the management cluster (`devops`) is never included. */
   listEnvironments(): Promise<Environment[]>;
+  /** How many environments each site holds (placement's count). */
+  countBySite(): Promise<Record<string, number>>;
   /** The same, a page at a time (one cursor), each with its entry of the document `entryKey`. */
   eachEnvironmentPage(
     options: { entryKey: string; size: number; labels?: Record<string, string> },

@@ -93,3 +93,11 @@ export function moveEnvironment(
     return updateEnvironment(tx, name, { ...net, ...patch });
   });
 }
+
+/** How many environments each site holds (the management cluster aside). */
+export async function countBySite(db: Queryable): Promise<Record<string, number>> {
+  const rows = await db.query<{ site: string; n: number }>(
+    `select site, count(*)::int as n from clusters where name <> 'devops' group by site`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.site, r.n]));
+}

@@ -119,6 +119,10 @@ export function commandOf(target: Target, body: Record<string, unknown>): Comman
     if (flag(body, 'portainer') === false) words.push('--no-portainer');
     if (flag(body, 'haproxy') === false) words.push('--no-haproxy');
     words.push(...nodeWords(body), ...labelWords(body, false));
+    const site = word(body, 'site');
+    if (site) words.push('--site', site);
+    const where = labelWords({ labels: body.where }, false).filter((w) => w !== '--label');
+    for (const w of where) words.push('--where', w);
   }
   if (target.verb === 'update') {
     const ttl = word(body, 'ttl');

@@ -7,7 +7,7 @@ import { compare as compareViews, type Expected } from '../../src/consistency/co
 import type { Operation } from '../../src/domain/index.js';
 import { branchView } from '../../src/git/branch-step.js';
 import type { Observation } from '../../src/lifecycle/step.js';
-import { clusterView } from '../../src/providers/cluster-step.js';
+import { clusterView } from '../../src/providers/cluster-view.js';
 import type { ClusterInfo } from '../../src/providers/provider.js';
 import type { ArgoItem } from '../../src/registrars/argocd-view.js';
 import { argoView } from '../../src/registrars/argocd-view.js';
@@ -52,7 +52,7 @@ function compare(
 ) {
   const views = {
     branch: branchView(inv.git, options.defaultBranch),
-    cluster: clusterView({ k3d: inv.k3d, kind: inv.kind }),
+    cluster: clusterView({ local: { k3d: inv.k3d, kind: inv.kind } }),
     portainer: portainerView(inv.portainer),
     argocd: argoView(inv.argocd),
     haproxy: haproxyView(inv.haproxy),

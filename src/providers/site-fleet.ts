@@ -1,0 +1,116 @@
+// The providers of every site: the same k3d and kind CLIs, each site's children given its
+// DOCKER_HOST (or DOCKER_CONTEXT) through the child-environment allow-list, as the real CLIs reach
+// whichever Docker that names. A site's room is measured with `docker info` the same way.
+import { z } from 'zod';
+import {
+  Failure,
+  LOCAL_SITE,
+  localSite,
+  siteEnv,
+  type ProviderName,
+  type Site,
+  type SiteRoom,
+} from '../domain/index.js';
+import { CliError, run } from '../system/exec.js';
+import { K3dProvider } from './k3d-provider.js';
+import { KindProvider } from './kind-provider.js';
+import type { CliSettings, Provider } from './provider.js';
+
+export type Providers = Record<ProviderName, Provider>;
+
+/** `docker info --format '{{json .}}'`: what a site's room is read from. */
+const DockerInfo = z.object({
+  NCPU: z.number().optional(),
+  MemTotal: z.number().optional(),
+  ContainersRunning: z.number().optional(),
+  ServerErrors: z.array(z.string()).optional(),
+});
+
+export class SiteFleet {
+  private readonly bySite = new Map<string, Providers>();
+
+  constructor(
+    readonly sites: readonly Site[],
+    make: (site: Site) => Providers,
+    private readonly measureWith: { docker: string; timeoutMs: number } | null = null,
+  ) {
+    for (const site of sites) this.bySite.set(site.name, make(site));
+  }
+
+  /** One site, `local`, with these providers (no KINDLER_SITES, or a test of one provider). */
+  static single(providers: Providers): SiteFleet {
+    return new SiteFleet([localSite()], () => providers);
+  }
+
+  /** Whether sites were declared (placement then measures them); one local site is today's. */
+  get declared(): boolean {
+    return this.measureWith !== null;
+  }
+
+  /** The providers reaching the site's Docker; a site no longer declared is refused. */
+  of(site: string): Providers {
+    const providers = this.bySite.get(site);
+    if (!providers)
+      throw new Failure(
+        'not_configured',
+        `site "${site}" is not declared in KINDLER_SITES, so its clusters cannot be reached; ` +
+          `declare it again (or delete its environments once it is back)`,
+      );
+    return providers;
+  }
+
+  /** The providers of the default site (what the CLIs on PATH are checked with). */
+  first(): Providers {
+    return this.of(this.sites[0]?.name ?? LOCAL_SITE);
+  }
+
+  /** What the site's Docker says of its room; throws with Docker's words when it is down. */
+  async measure(site: Site, signal?: AbortSignal): Promise<SiteRoom> {
+    if (!this.measureWith) return { cpus: 0, memoryBytes: 0, containersRunning: 0 };
+    let stdout: string;
+    try {
+      ({ stdout } = await run(this.measureWith.docker, ['info', '--format', '{{json .}}'], {
+        timeoutMs: this.measureWith.timeoutMs,
+        env: siteEnv(site),
+        ...(signal ? { signal } : {}),
+      }));
+    } catch (error) {
+      // docker info prints the server's error in its JSON when the daemon cannot be reached.
+      const said = error instanceof CliError ? DockerInfo.safeParse(jsonOf(error.stdout)) : null;
+      const why = said?.success ? said.data.ServerErrors?.[0] : undefined;
+      throw new Failure('degraded', why ?? (error as Error).message);
+    }
+    const info = DockerInfo.parse(jsonOf(stdout));
+    if (info.ServerErrors?.length) throw new Failure('degraded', info.ServerErrors[0] as string);
+    return {
+      cpus: info.NCPU ?? 0,
+      memoryBytes: info.MemTotal ?? 0,
+      containersRunning: info.ContainersRunning ?? 0,
+    };
+  }
+}
+
+function jsonOf(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The providers of each site, their children given its DOCKER_HOST or DOCKER_CONTEXT; `declared`:
+ * the sites come from KINDLER_SITES, and placement measures each with `docker info`.
+ */
+export function fleetOf(sites: readonly Site[], cli: CliSettings, declared: boolean): SiteFleet {
+  return new SiteFleet(
+    sites,
+    (site) => {
+      const settings = { ...cli, env: siteEnv(site) };
+      return { k3d: new K3dProvider(settings), kind: new KindProvider(settings) };
+    },
+    declared
+      ? { docker: cli.bins?.docker ?? 'docker', timeoutMs: Math.min(cli.timeoutMs, 15_000) }
+      : null,
+  );
+}
