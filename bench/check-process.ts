@@ -9,6 +9,7 @@
 // `config get-contexts` from a kubeconfig with the 1,000 contexts.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { envName } from '../src/domain/index.js';
@@ -28,7 +29,12 @@ const RUNS = 5;
  * The figures at `count` environments; with `growthAt`, the warm check measured again on a state of
  * that many (built the same way) and the growth row.
  */
-export async function checkProcessFigures(count = 1000, growthAt?: number): Promise<Figure[]> {
+export async function checkProcessFigures(
+  count = 1000,
+  growthAt?: number,
+  /** Sites the environments are spread over (KINDLER_SITES, each a unix socket), in turn. */
+  sites = 1,
+): Promise<Figure[]> {
   buildDist();
   const db = await createTestDatabase();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-bench-check-'));
@@ -38,6 +44,7 @@ export async function checkProcessFigures(count = 1000, growthAt?: number): Prom
     const store = new SqlStore(new PgDb(db.url));
     await store.migrate();
     await store.importRecords(benchRows(names));
+    const spread = sites > 1 ? await spreadOverSites(db.url, tmp, sites) : null;
     const rows = await store.listEnvironments();
     await store.close();
 
@@ -73,8 +80,14 @@ export async function checkProcessFigures(count = 1000, growthAt?: number): Prom
     }
     execFileSync('git', ['--git-dir', repo, 'fast-import', '--quiet'], { input: lines.join('\n') });
 
-    // 1,000 k3d clusters, as the CLI fake keeps them, with the rows' ports.
-    fakes.holdK3dClusters(rows);
+    // 1,000 k3d clusters, as the CLI fake keeps them, with the rows' ports (each on its site's).
+    if (!spread) fakes.holdK3dClusters(rows);
+    else
+      for (const [site, host] of Object.entries(spread.hosts))
+        fakes.holdK3dClusters(
+          rows.filter((r) => r.site === site),
+          host,
+        );
     const haproxy = path.join(tmp, 'haproxy.cfg');
     fs.writeFileSync(
       haproxy,
@@ -94,6 +107,7 @@ export async function checkProcessFigures(count = 1000, growthAt?: number): Prom
       GIT_REPO_URL: repo,
       BASE_DOMAIN: 'example.test',
       HAPROXY_CONFIG: haproxy,
+      ...(spread ? { KINDLER_SITES: spread.file } : {}),
     };
     // The first check reads every branch's deploy/ once; what it learned is kept.
     const first = timeProcess(kindler(['check', '--json']), env);
@@ -108,6 +122,16 @@ export async function checkProcessFigures(count = 1000, growthAt?: number): Prom
     if (!report.consistent)
       throw new Error(`the bench's state is not consistent: ${report.summary}`);
     const check = { ms: median(runs.map((r) => r.ms)), mb: median(runs.map((r) => r.peakMb)) };
+    spread?.close();
+    if (spread)
+      return [
+        {
+          name: `\`kindler check --json\`, ${count} environments over ${sites} sites, wall (median of ${RUNS})`,
+          value: check.ms,
+          unit: 'ms',
+          goal: '—',
+        },
+      ];
     const lsRemote = median(
       Array.from({ length: RUNS }, () => timeProcess(['git', 'ls-remote', '--heads', repo]).ms),
     );
@@ -231,4 +255,37 @@ exec psql ${JSON.stringify(url)} "\${args[@]}"
     return ms;
   };
   return median(Array.from({ length: 3 }, run));
+}
+
+/**
+ * The rows spread over `n` sites in turn (site-0, site-1, …), each a Docker endpoint on a unix
+ * socket of this process (the CLIs connect to it as to a daemon), declared in a KINDLER_SITES file.
+ */
+async function spreadOverSites(url: string, tmp: string, n: number) {
+  const db = new PgDb(url);
+  await db.query(
+    `update clusters c set site = 'site-' || ((s.rn - 1) % $1)
+       from (select name, row_number() over (order by name) rn from clusters
+              where name <> 'devops') s
+      where c.name = s.name`,
+    [n],
+  );
+  await db.close();
+  const hosts: Record<string, string> = {};
+  const servers: net.Server[] = [];
+  for (let i = 0; i < n; i++) {
+    const socket = path.join(tmp, `site-${i}.sock`);
+    const server = net.createServer((c) => c.end());
+    await new Promise<void>((r) => server.listen(socket, r));
+    servers.push(server);
+    hosts[`site-${i}`] = `unix://${socket}`;
+  }
+  const file = path.join(tmp, 'sites.yaml');
+  fs.writeFileSync(
+    file,
+    `sites:\n${Object.entries(hosts)
+      .map(([name, host]) => `  - { name: ${name}, docker_host: "${host}" }\n`)
+      .join('')}`,
+  );
+  return { hosts, file, close: () => servers.forEach((s) => s.close()) };
 }

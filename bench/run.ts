@@ -55,7 +55,11 @@ const table = ['| figure | value | goal |', '|---|---|---|', ...rows].join('\n')
 const header = `# Benchmarks\n\nMeasured ${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}.\n\n`;
 // The store candidates' table (bench/store-candidates.mjs, run by hand with the candidates
 // installed aside) is kept below the figures.
-const candidates = path.resolve(import.meta.dirname, 'store-candidates.md');
-const kept = fs.existsSync(candidates) ? `\n${fs.readFileSync(candidates, 'utf8')}` : '';
+// So is the sites' (bench/sites.ts, `npm run bench:sites`).
+const kept = ['sites.md', 'store-candidates.md']
+  .map((f) => path.resolve(import.meta.dirname, f))
+  .filter((f) => fs.existsSync(f))
+  .map((f) => `\n${fs.readFileSync(f, 'utf8')}`)
+  .join('');
 fs.writeFileSync(path.resolve(import.meta.dirname, 'results.md'), `${header}${table}\n${kept}`);
 process.stdout.write(`${table}\n\nwritten to bench/results.md\n`);

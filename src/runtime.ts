@@ -8,6 +8,7 @@ import {
   type UrlSettings,
   Redactor,
   type Environment,
+  type Site,
 } from './domain/index.js';
 import { urlSettings, type Config } from './config/config.js';
 import { Engine } from './lifecycle/engine.js';
@@ -28,6 +29,7 @@ import { loadSites } from './config/sites.js';
 import { siteStates } from './lifecycle/placement.js';
 import { ArgoCdStep } from './registrars/argocd-step.js';
 import { HaproxyGateway } from './registrars/haproxy-gateway.js';
+import { gatewaySettings } from './registrars/haproxy-config.js';
 import { HaproxyStep } from './registrars/haproxy-step.js';
 import { KubeClient } from './registrars/kube.js';
 import { PortainerClient } from './registrars/portainer-client.js';
@@ -58,6 +60,8 @@ export interface Runtime {
   log: Logger;
   /** How environment URLs are written (see environmentUrl). */
   urls: UrlSettings;
+  /** Where environments are placed (KINDLER_SITES; one `local` without it). */
+  sites: readonly Site[];
   store: Store;
   engine: Engine;
   redactor: Redactor;
@@ -102,7 +106,7 @@ export async function openRuntime(
   const log = overrides.log ?? createLogger(config, redactor);
   const cli = cliSettings(config);
   const fleet = fleetOf(loadSites(config.KINDLER_SITES), cli, Boolean(config.KINDLER_SITES));
-  const kubeconfigFor = (env: Environment) => fleet.of(env.site)[env.provider].kubeconfig(env.name);
+  const kubeconfigFor = (env: Environment) => fleet.kubeconfig(env);
   const branches =
     overrides.branches ??
     new GitCliBranchStore({
@@ -148,7 +152,7 @@ export async function openRuntime(
         groupId: config.PORTAINER_GROUP_ID,
       })
     : null;
-  const gateway = haproxyGateway(config);
+  const gateway = haproxyGateway(config, fleet.sites);
   const devopsContext = config.DEVOPS_CONTEXT;
   // One client for the process: its API discovery is fetched once, not on every check.
   let devopsClient: Promise<KubeClient> | null = null;
@@ -223,7 +227,7 @@ export async function openRuntime(
     log: logFn(log),
     pullRequestPrefix: config.KINDLER_PR_PREFIX,
     preflight: (provider) => missingCommands(fleet.first()[provider]),
-    place: async (wanted) => siteStates(fleet, await store.countBySite(), wanted),
+    place: async (wanted, within) => siteStates(fleet, await within.countBySite(), wanted),
     ...(overrides.ownerAlive ? { ownerAlive: overrides.ownerAlive } : {}),
     retryDelaysMs: overrides.retryDelaysMs ?? config.KINDLER_RETRY_DELAYS_MS,
   });
@@ -231,6 +235,7 @@ export async function openRuntime(
     config,
     log,
     urls: urlSettings(config),
+    sites: fleet.sites,
     store,
     engine,
     redactor,
@@ -269,7 +274,7 @@ function keptHeads(store: Store): HeadSource {
 }
 
 /** The HAProxy config the gateway routes are kept in; null when HAPROXY_CONFIG is not set. */
-export function haproxyGateway(config: Config): HaproxyGateway | null {
+export function haproxyGateway(config: Config, sites: readonly Site[] = []): HaproxyGateway | null {
   return config.HAPROXY_CONFIG
     ? new HaproxyGateway({
         configPath: config.HAPROXY_CONFIG,
@@ -277,7 +282,7 @@ export function haproxyGateway(config: Config): HaproxyGateway | null {
         haproxyBin: config.HAPROXY_BIN,
         checkCommand: config.HAPROXY_CHECK_COMMAND,
         timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
-        backendHost: config.HAPROXY_BACKEND_HOST,
+        ...gatewaySettings(config.HAPROXY_BACKEND_HOST, sites),
       })
     : null;
 }

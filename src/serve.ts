@@ -23,7 +23,7 @@ import { isWildcardHost } from './server/peer.js';
 async function listenGitService(
   service: NonNullable<Runtime['gitService']>,
   address: string,
-  rt: Pick<Runtime, 'log'>,
+  rt: Pick<Runtime, 'log' | 'config'>,
 ): Promise<http.Server | null> {
   const at = address.lastIndexOf(':');
   try {
@@ -31,6 +31,7 @@ async function listenGitService(
       [gitHttpHandler(service)],
       address.slice(0, at),
       Number(address.slice(at + 1)),
+      { reusePort: rt.config.KINDLER_REUSE_PORT === 'true' },
     );
   } catch (error) {
     rt.log.warn(
@@ -136,6 +137,7 @@ export async function serve(
     ],
     listen.host,
     listen.port,
+    { reusePort: rt.config.KINDLER_REUSE_PORT === 'true' },
   );
   // The Git service where the devops cluster reaches it, when the bot is bound to loopback.
   const gitOnly =

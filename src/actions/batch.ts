@@ -145,7 +145,11 @@ async function confirm(verb: BatchVerb, id: string, ctx: BatchContext): Promise<
   // A sync's steps come from a consistency check, made before the batch's row is locked.
   const syncs =
     verb === 'sync'
-      ? planSyncs(await checkConsistency(ctx.systems), new Set(seen.items.map((i) => i.name)))
+      ? planSyncs(
+          // Read through the asker's store (a comment's transaction: PGlite's one connection).
+          await checkConsistency({ ...ctx.systems, store: ctx.store }),
+          new Set(seen.items.map((i) => i.name)),
+        )
       : null;
   const parallel = ctx.systems.config.KINDLER_BATCH_PARALLEL;
   const saved = await ctx.store.atomically(async (store) => {

@@ -23,6 +23,13 @@ const range = z
     'the range must be ascending, within 1-65535',
   );
 const optional = z.string().trim().min(1).optional();
+/** An interval as typed (30s, 5m, 1h; 0 off), in ms; refused below `minMs`. */
+const interval = (minMs: number) => (text: string, ctx: z.RefinementCtx) => {
+  const parsed = parseInterval(text, minMs);
+  if (parsed.ok) return parsed.ms ?? 0;
+  ctx.addIssue({ code: 'custom', message: parsed.reason });
+  return z.NEVER;
+};
 
 const schema = z.object({
   DATABASE_URL: optional,
@@ -139,6 +146,8 @@ const schema = z.object({
     .default('1000,4000')
     .transform((s) => (s === 'none' ? [] : s.split(',').map(Number))),
   KINDLER_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(2),
+  /** Replicas on one host's network share PORT (SO_REUSEPORT; the kernel spreads connections). */
+  KINDLER_REUSE_PORT: z.enum(['true', 'false']).default('false'),
   /** How many operations of one batch (`/env delete --label …`) run at once. */
   KINDLER_BATCH_PARALLEL: z.coerce.number().int().positive().max(50).default(4),
   KINDLER_PR_TTL_HOURS: z.coerce.number().nonnegative().default(72),
@@ -162,13 +171,7 @@ const schema = z.object({
   KINDLER_DRIFT_INTERVAL: z
     .string()
     .optional()
-    .transform((text, ctx) => {
-      if (text === undefined || text.trim() === '') return undefined;
-      const parsed = parseInterval(text, 5000);
-      if (parsed.ok) return parsed.ms ?? 0;
-      ctx.addIssue({ code: 'custom', message: parsed.reason });
-      return z.NEVER;
-    }),
+    .transform((text, ctx) => (text?.trim() ? interval(5000)(text, ctx) : undefined)),
   /**
    * What the reconcile loop repairs by itself: `non-destructive` (what a sync does: creates and
    * updates, never deletes) or `off`. Unset: the config repository's `auto_repair`, else off.
@@ -182,15 +185,7 @@ const schema = z.object({
    */
   KINDLER_NOTIFY_URL: z.string().url().optional(),
   /** How long an environment may stay drifted before an alert says so. */
-  KINDLER_DRIFT_ALERT_AFTER: z
-    .string()
-    .default('1h')
-    .transform((text, ctx) => {
-      const parsed = parseInterval(text, 0);
-      if (parsed.ok) return parsed.ms ?? 0;
-      ctx.addIssue({ code: 'custom', message: parsed.reason });
-      return z.NEVER;
-    }),
+  KINDLER_DRIFT_ALERT_AFTER: z.string().default('1h').transform(interval(0)),
   /** Finished operations older than this many days are forgotten (0: kept whatever their age). */
   KINDLER_HISTORY_DAYS: z.coerce.number().int().min(0).default(90),
   /** At most this many operations are kept per environment (0: no limit by count). */

@@ -2,12 +2,18 @@
 // parallel, each bounded in time; a system that fails to answer is `unknown`, one that is not
 // configured is `skipped`. The report is kept as the latest one (state `consistency:latest`).
 import type { Config } from '../config/config.js';
-import { MANAGEMENT_CLUSTER, messageOf, type Environment, type Redactor } from '../domain/index.js';
+import {
+  MANAGEMENT_CLUSTER,
+  messageOf,
+  type Environment,
+  type Redactor,
+  type Site,
+} from '../domain/index.js';
 import type { BranchStore } from '../git/branch-store.js';
 import { DEPLOY_PREFIX, branchDrift, type Render } from '../git/branch-step.js';
 import { treeSha } from '../git/tree-hash.js';
 import type { Read, StepHandler, SystemStep } from '../lifecycle/step.js';
-import { backendTarget } from '../registrars/haproxy-config.js';
+import { backendTarget, gatewaySettings } from '../registrars/haproxy-config.js';
 import { stateKey } from '../store/state-key.js';
 import type { Store } from '../store/store.js';
 import {
@@ -32,6 +38,8 @@ export interface CheckDeps {
   render: Render;
   redactor: Redactor;
   config: Config;
+  /** The sites (KINDLER_SITES): a route to one with an address goes there. */
+  sites?: readonly Site[];
 }
 
 /** The check running in this process, if any: checks take turns, one at a time. */
@@ -101,7 +109,7 @@ async function expectations(rt: CheckDeps, rows: Environment[]): Promise<Expecte
       op,
     ]),
   );
-  const settings = { backendHost: rt.config.HAPROXY_BACKEND_HOST };
+  const settings = gatewaySettings(rt.config.HAPROXY_BACKEND_HOST, rt.sites);
   return Promise.all(
     rows.map(async (env): Promise<Expected> => {
       const base = { env, route: backendTarget(env, settings), busy: active.get(env.name) ?? null };

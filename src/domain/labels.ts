@@ -99,3 +99,14 @@ export const matchesLabels = (
   labels: Record<string, string>,
   selector: Record<string, string>,
 ): boolean => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+/** Why a set of labels cannot be carried (a bad key or value, or too many), or null. */
+export function labelsProblem(labels: Record<string, string>): string | null {
+  const entries = Object.entries(labels);
+  if (entries.length > MAX_LABELS) return `at most ${MAX_LABELS} labels (${entries.length} given)`;
+  for (const [key, value] of entries) {
+    const problem = labelKeyProblem(key) ?? labelValueProblem(key, value);
+    if (problem) return problem;
+  }
+  return null;
+}

@@ -26,9 +26,10 @@ export interface EngineDeps {
   preflight?: (provider: ProviderName) => string | null;
   /**
    * The sites a create may be placed on, best first, each with its count and room (absent: the
-   * local site alone, without a count of its own).
+   * local site alone, without a count of its own). Counted through `store`, the one the engine
+   * records through (a comment's transaction: on PGlite its one connection).
    */
-  place?: (wanted: Wanted) => Promise<SiteState[]>;
+  place?: (wanted: Wanted, store: Store) => Promise<SiteState[]>;
   /** True when the worker named `owner` may still be running (CLI: same host and pid alive). */
   ownerAlive?: (owner: string) => boolean;
   now?: () => Date;

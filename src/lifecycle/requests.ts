@@ -14,6 +14,7 @@ import {
   Failure,
   stepsFor,
   checkDerivedNames,
+  labelsProblem,
   alreadyExists,
   busyFailure,
   type Operation,
@@ -39,9 +40,11 @@ export async function requestCreate(
   e: RequestContext,
   request: Extract<OperationRequest, { kind: 'create' }>,
 ): Promise<Operation> {
-  // Every surface checks this first; the engine keeps it true for any caller.
+  // Every surface checks these first; the engine keeps them true for any caller.
   const tooLong = checkDerivedNames(request.name, request.provider);
   if (tooLong) throw new Failure('invalid_input', tooLong);
+  const badLabels = request.options?.labels ? labelsProblem(request.options.labels) : null;
+  if (badLabels) throw new Failure('invalid_input', `${badLabels}; nothing was recorded`);
   const prefix = e.deps.pullRequestPrefix ?? 'pr-';
   // Taken by hand, pr-99 would be refused to pull request #99's preview later.
   if (request.trigger.source !== 'pull_request' && request.name.startsWith(prefix))
@@ -69,7 +72,7 @@ export async function requestCreate(
     ...(options.where ? { where: options.where } : {}),
   };
   const states = e.deps.place
-    ? await e.deps.place(wanted)
+    ? await e.deps.place(wanted, e.store)
     : [{ site: localSite(), environments: 0, room: null, down: null }];
   const open = states.filter(hasRoom);
   if (open.length === 0) throw noRoom(request.name, states);

@@ -7,6 +7,7 @@ import {
   LOCAL_SITE,
   localSite,
   siteEnv,
+  type Environment,
   type ProviderName,
   type Site,
   type SiteRoom,
@@ -57,6 +58,16 @@ export class SiteFleet {
           `declare it again (or delete its environments once it is back)`,
       );
     return providers;
+  }
+
+  /**
+   * The environment's kubeconfig, its API server at its site's address when the site has one (a
+   * remote Docker publishes the API on its own loopback, which is not ours).
+   */
+  async kubeconfig(env: Pick<Environment, 'name' | 'provider' | 'site'>): Promise<string> {
+    const yaml = await this.of(env.site)[env.provider].kubeconfig(env.name);
+    const address = this.sites.find((s) => s.name === env.site)?.address;
+    return address ? atAddress(yaml, address) : yaml;
   }
 
   /** The providers of the default site (what the CLIs on PATH are checked with). */
@@ -114,3 +125,10 @@ export function fleetOf(sites: readonly Site[], cli: CliSettings, declared: bool
       : null,
   );
 }
+
+/** A kubeconfig whose servers on a loopback address are at `address` instead. */
+export const atAddress = (yaml: string, address: string): string =>
+  yaml.replace(
+    /^(\s*server:\s*https?:\/\/)(127\.0\.0\.1|0\.0\.0\.0|localhost)(?=[:/\s]|$)/gm,
+    `$1${address}`,
+  );

@@ -13,6 +13,8 @@ import {
 export interface GatewaySettings {
   /** Where HAProxy reaches an environment without a recorded node IP: <host>:<http_port>. */
   backendHost: string;
+  /** A site's address (KINDLER_SITES), used instead of backendHost for its environments. */
+  siteAddresses?: Record<string, string>;
 }
 
 type Section = 'ACL' | 'USE_BACKEND' | 'BACKENDS';
@@ -30,7 +32,7 @@ const END = (s: Section) => ENDS.get(s) as RegExp;
 export type GatewayRow = Pick<
   Environment,
   'haproxyRoute' | 'serverIp' | 'nodePort' | 'httpPort'
-> & { name: string };
+> & { name: string; site?: string };
 
 export function routedEnvironments<T extends GatewayRow>(envs: T[]): T[] {
   return envs
@@ -40,12 +42,22 @@ export function routedEnvironments<T extends GatewayRow>(envs: T[]): T[] {
 
 /**
  * The backend target. Upstream routes to the node's IP and the Traefik NodePort when it knows the
- * IP; otherwise to the host port mapping (<host>:<http_port>), its own fallback.
+ * IP; otherwise to the host port mapping (<host>:<http_port>), its own fallback — on another site,
+ * that site's address.
  */
+/** The settings routes are rendered and checked with: one place for both. */
+export const gatewaySettings = (
+  backendHost: string,
+  sites: readonly { name: string; address: string | null }[] = [],
+): GatewaySettings => ({
+  backendHost,
+  siteAddresses: Object.fromEntries(sites.flatMap((s) => (s.address ? [[s.name, s.address]] : []))),
+});
+
 export function backendTarget(env: GatewayRow, settings: GatewaySettings): string {
-  return env.serverIp
-    ? `${env.serverIp}:${env.nodePort}`
-    : `${settings.backendHost}:${env.httpPort}`;
+  if (env.serverIp) return `${env.serverIp}:${env.nodePort}`;
+  const host = (env.site && settings.siteAddresses?.[env.site]) || settings.backendHost;
+  return `${host}:${env.httpPort}`;
 }
 
 export function renderGateway(

@@ -49,10 +49,12 @@ export function healthHandler(
   };
 }
 
+/** `reusePort`: replicas on one host's network share the port (the kernel spreads connections). */
 export function startHttpServer(
   handlers: Handler[],
   host: string,
   port: number,
+  options: { reusePort?: boolean } = {},
 ): Promise<http.Server> {
   const server = http.createServer(async (req, res) => {
     try {
@@ -65,7 +67,7 @@ export function startHttpServer(
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
+    server.listen({ port, host, reusePort: options.reusePort === true }, () => resolve(server));
   });
 }
 

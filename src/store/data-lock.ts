@@ -5,10 +5,9 @@
 // that died on this machine is taken over.
 import { z } from 'zod';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Failure } from '../domain/index.js';
-import { ownerAlive } from '../system/owner.js';
+import { machineId, ownerAlive } from '../system/owner.js';
 
 const LOCK = 'kindler.lock';
 
@@ -31,7 +30,7 @@ export function lockDataDir(dir: string): DataLock {
   const file = path.join(dir, LOCK);
   const me: Holder = {
     pid: process.pid,
-    host: os.hostname(),
+    host: machineId(),
     command: path.basename(process.argv[1] ?? 'node'),
     since: new Date().toISOString(),
   };

@@ -26,7 +26,7 @@ export type EnvironmentRecord = Pick<
 };
 
 /** A record with where the gateway reaches it (the node's IP when known): `listRecords`. */
-export type RoutedRecord = EnvironmentRecord & { serverIp: string | null };
+export type RoutedRecord = EnvironmentRecord & { serverIp: string | null; site: string };
 
 /**
  * The columns a change writes: everything but the name, the allocated host ports and who made it

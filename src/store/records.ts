@@ -9,7 +9,7 @@ export function listRecords(db: Queryable): Promise<RoutedRecord[]> {
     `select name, provider, subnet::text as subnet, node_port as "nodePort",
             pf_port as "pfPort", http_port as "httpPort", https_port as "httpsPort",
             register_portainer as "registerPortainer", haproxy_route as "haproxyRoute",
-            server_ip as "serverIp"
+            server_ip as "serverIp", site
        from clusters order by (name = 'devops') desc, created_at, seq`,
   );
 }

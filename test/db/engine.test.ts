@@ -115,6 +115,27 @@ describe.each([
     expect(await store.getEnvironment('dev')).toEqual(before);
   });
 
+  it('refuses labels no surface would take, whoever calls it, and records nothing', async () => {
+    const before = await store.listOperations({ limit: 100 });
+    for (const [labels, why] of [
+      [
+        Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, 'v'])),
+        'at most 10 labels (11 given)',
+      ],
+      [{ 'bad key': 'a' }, 'label key "bad key" must be'],
+      [{ team: 'a b' }, 'label team: the value "a b" must be'],
+    ] as const) {
+      const error = await engine
+        .request({ kind: 'create', name: dev, provider: 'k3d', trigger, options: { labels } })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Failure);
+      expect((error as Failure).code).toBe('invalid_input');
+      expect((error as Failure).message).toContain(why);
+    }
+    expect(await store.getEnvironment('dev')).toBeNull();
+    expect(await store.listOperations({ limit: 100 })).toEqual(before);
+  });
+
   it('stops at a failed step, records it with the fix, and retry resumes there', async () => {
     systems.failNext(
       'cluster',

@@ -58,12 +58,17 @@ describe('sites', () => {
       [
         'sites:',
         `  - { name: a, docker_host: "${host('a')}", labels: { region: eu }, max_environments: 2 }`,
-        `  - { name: b, docker_host: "${host('b')}", labels: { region: us }, max_environments: 3 }`,
+        `  - { name: b, docker_host: "${host('b')}", labels: { region: us }, max_environments: 3,` +
+          ' address: 10.9.0.2 }',
         `  - { name: c, docker_host: "${host('c')}", labels: { region: eu } }`,
         '',
       ].join('\n'),
     );
     execFileSync('git', ['init', '-q', '--bare', '--initial-branch=main', `${tmp}/gitops.git`]);
+    fs.copyFileSync(
+      path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'),
+      path.join(tmp, 'haproxy.cfg'),
+    );
     db = await createTestDatabase();
     env = {
       ...fakes.env,
@@ -72,6 +77,7 @@ describe('sites', () => {
       GIT_REPO_URL: path.join(tmp, 'gitops.git'),
       BASE_DOMAIN: 'sites.test',
       KINDLER_SITES: path.join(tmp, 'sites.yaml'),
+      HAPROXY_CONFIG: path.join(tmp, 'haproxy.cfg'),
       KINDLER_RETRY_DELAYS_MS: 'none',
       KINDLER_READY_TIMEOUT: '0',
       USER: 'alice',
@@ -119,6 +125,10 @@ describe('sites', () => {
         .sort((x, y) => x.httpPort - y.httpPort)[0]?.httpPort;
     expect(await first('a')).toBe(18090);
     expect(await first('b')).toBe(18090);
+    // The gateway reaches b's environments at b's address, a's where the bot runs.
+    const gateway = fs.readFileSync(path.join(tmp, 'haproxy.cfg'), 'utf8');
+    expect(gateway).toContain(' 10.9.0.2:18090');
+    expect(gateway).toContain(' 127.0.0.1:18090');
 
     const full = await cli('create', 'more-1');
     expect(full.code).toBe(3);

@@ -43,7 +43,11 @@ export interface Fakes {
     networks: Record<string, { subnet?: string; gateway?: string }>;
   };
   /** The state a k3d that runs a cluster for each row holds (its ports the row's), nothing else. */
-  holdK3dClusters(rows: { name: string; httpPort: number; httpsPort: number }[]): void;
+  holdK3dClusters(
+    rows: { name: string; httpPort: number; httpsPort: number }[],
+    /** The Docker endpoint holding them (its own state, as the CLIs keep it); unset: this one. */
+    dockerHost?: string,
+  ): void;
   /** Sets PATH and KINDLER_FAKE_* in process.env; returns a function that restores them. */
   apply(): () => void;
   cleanup(): void;
@@ -89,7 +93,7 @@ export function setupFakes(): Fakes {
     },
     clearFailures: () => fs.rmSync(failFile, { force: true }),
     state: () => read(path.join(stateDir, 'state.json'), { k3d: {}, kind: {}, networks: {} }),
-    holdK3dClusters(rows) {
+    holdK3dClusters(rows, dockerHost) {
       const k3d = Object.fromEntries(
         rows.map((r) => [
           r.name,
@@ -102,10 +106,10 @@ export function setupFakes(): Fakes {
           },
         ]),
       );
-      fs.writeFileSync(
-        path.join(stateDir, 'state.json'),
-        JSON.stringify({ k3d, kind: {}, networks: {} }),
-      );
+      const file = dockerHost
+        ? `state-${dockerHost.replace(/[^A-Za-z0-9]+/g, '_')}.json`
+        : 'state.json';
+      fs.writeFileSync(path.join(stateDir, file), JSON.stringify({ k3d, kind: {}, networks: {} }));
     },
     apply() {
       const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));

@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadSites } from '../../src/config/sites.js';
+import { atAddress } from '../../src/providers/site-fleet.js';
+import { backendTarget } from '../../src/registrars/haproxy-config.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-sites-config-'));
 const file = (text: string) => {
@@ -70,5 +72,30 @@ describe('KINDLER_SITES', () => {
     ['sites: [', 'KINDLER_SITES ('],
   ])('%j is refused', (text, why) => {
     expect(() => loadSites(file(text))).toThrow(why);
+  });
+});
+
+describe("a site's address", () => {
+  it('is where its clusters are reached: the kubeconfig server and the gateway backend', () => {
+    const yaml =
+      'clusters:\n- cluster:\n    server: https://0.0.0.0:6550\n  name: k3d-dev\n' +
+      '- cluster:\n    server: https://dev.example:6443\n  name: other\n';
+    expect(atAddress(yaml, '10.1.0.5')).toBe(
+      'clusters:\n- cluster:\n    server: https://10.1.0.5:6550\n  name: k3d-dev\n' +
+        '- cluster:\n    server: https://dev.example:6443\n  name: other\n',
+    );
+    const row = {
+      name: 'dev',
+      haproxyRoute: true,
+      serverIp: null,
+      nodePort: 30080,
+      httpPort: 18090,
+    };
+    const settings = { backendHost: '127.0.0.1', siteAddresses: { 'eu-1': '10.1.0.5' } };
+    expect(backendTarget({ ...row, site: 'eu-1' }, settings)).toBe('10.1.0.5:18090');
+    expect(backendTarget({ ...row, site: 'local' }, settings)).toBe('127.0.0.1:18090');
+    expect(backendTarget({ ...row, site: 'eu-1', serverIp: '172.18.0.2' }, settings)).toBe(
+      '172.18.0.2:30080',
+    );
   });
 });
