@@ -59,7 +59,7 @@ const three = await checkProcessFigures(1000, undefined, 3);
 const spread = warm(three);
 const figures: Figure[] = [
   {
-    name: '`kindler check --json`, 1,000 environments on one site, wall (median of 5)',
+    name: '`kindler check --json`, 1000 environments on one site, wall (median of 5)',
     value: one,
     unit: 'ms',
     goal: '—',
@@ -72,7 +72,7 @@ const figures: Figure[] = [
     goal: '≤ 1.5 ×',
   },
   {
-    name: 'placement over 1 declared site (a count and `docker info` through its DOCKER_HOST)',
+    name: 'placement over 1 declared site (`docker info` through its DOCKER_HOST; the count is one query)',
     value: Math.round((await placement(1)) * 10) / 10,
     unit: 'ms',
     goal: '—',
@@ -84,7 +84,8 @@ const figures: Figure[] = [
     goal: '—',
   },
 ];
-const rows = figures.map((f) => `| ${f.name} | ${f.value} ${f.unit} | ${f.goal} |`);
+const shown = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1));
+const rows = figures.map((f) => `| ${f.name} | ${shown(f.value)} ${f.unit} | ${f.goal} |`);
 const text = [
   '## Sites',
   '',
