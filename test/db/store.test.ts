@@ -197,7 +197,7 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
     );
     expect(read).toEqual(listed);
     // The snapshot's and the gateway's narrow read: the same rows, in the same order, each the
-    // record of its row and where the gateway reaches it.
+    // record of its row and where the gateway reaches it (its site's address, when it has one).
     const all = await store.listAllRows();
     expect(await store.listRecords()).toEqual(
       all.map((e) => ({
@@ -211,6 +211,7 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
         registerPortainer: e.registerPortainer,
         haproxyRoute: e.haproxyRoute,
         serverIp: e.serverIp,
+        site: e.site,
       })),
     );
     for (const r of rows) await store.deleteEnvironment(r.name as never);
