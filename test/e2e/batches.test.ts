@@ -195,6 +195,28 @@ describe('batches by label', () => {
     expect(await status('a-3')).toBe('stopped');
     const none = await json('delete', '--label', 'team=nobody');
     expect(none).toMatchObject({ id: null, items: [] });
+    // One batch holds at most 100: a label on 101 rows is refused, and nothing is kept.
+    for (let i = 0; i < 101; i++)
+      await rt.store.insertEnvironment({
+        name: `bulk-${i}` as never,
+        provider: 'k3d',
+        labels: { bulk: 'yes' },
+      });
+    const batches = async () => {
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      const { rows } = await client.query('select count(*)::int as n from batches');
+      await client.end();
+      return (rows[0] as { n: number }).n;
+    };
+    const kept = await batches();
+    const tooMany = await cli('delete', '--label', 'bulk=yes');
+    expect(tooMany.code).toBe(2);
+    expect(tooMany.stderr).toContain(
+      'the labels select more than 100 environments, more than one batch holds',
+    );
+    expect(await batches()).toBe(kept);
+    for (let i = 0; i < 101; i++) await rt.store.deleteEnvironment(`bulk-${i}` as never);
   }, 60_000);
 
   it("judges each environment by the asker's rights on it (a rule for prod-* holds)", async () => {
