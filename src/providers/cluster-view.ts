@@ -56,10 +56,17 @@ export type SiteObservations = Record<string, Record<ProviderName, Observation<C
  */
 export function clusterView(observed: SiteObservations, named = false): SystemView {
   const sites = Object.keys(observed);
-  const listed = (site: string, p: ProviderName) => {
-    const o = observed[site]?.[p];
-    return o?.state === 'ok' ? new Map(o.items.map((c) => [c.name, c])) : null;
-  };
+  // Each listing as a map by name, made once per check (assess runs once per environment).
+  const maps = new Map(
+    sites.flatMap((site) =>
+      PROVIDERS.map((p) => {
+        const o = observed[site]?.[p];
+        const map = o?.state === 'ok' ? new Map(o.items.map((c) => [c.name, c])) : null;
+        return [`${site}/${p}`, map] as const;
+      }),
+    ),
+  );
+  const listed = (site: string, p: ProviderName) => maps.get(`${site}/${p}`) ?? null;
   const on = (site: string) => (named ? ` on site ${site}` : '');
   const reported = (site: string, o: Observation<ClusterInfo>): Observation<ClusterInfo> =>
     named && o.state !== 'ok' ? { ...o, reason: `site ${site}: ${o.reason}` } : o;
