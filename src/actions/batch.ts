@@ -6,22 +6,16 @@
 // operation per environment, at most KINDLER_BATCH_PARALLEL at a time (lifecycle/batches.ts), each
 // reported as every operation is (its status comment and check run where it was confirmed).
 import { randomBytes } from 'node:crypto';
-import type { Decision } from '../commands/policy.js';
-import type { BatchCommand, BatchVerb, Verb } from '../commands/verbs.js';
+import type { BatchCommand, BatchVerb } from '../commands/verbs.js';
 import { checkConsistency } from '../consistency/check.js';
 import { planSyncs } from '../consistency/repair.js';
-import {
-  Failure,
-  command as next,
-  configOf,
-  envName,
-  extendedExpiry,
-  versionBy,
-} from '../domain/index.js';
+import { Failure, classify, command as next, envName, messageOf } from '../domain/index.js';
 import { advanceBatch } from '../lifecycle/batches.js';
 import type { Batch, BatchItem } from '../store/batches.js';
 import type { Store } from '../store/store.js';
+import { authorize } from './authorize.js';
 import { LIMITS, type ActionContext } from './context.js';
+import { extend } from './extend.js';
 
 export interface BatchOutcome {
   verb: 'batch';
@@ -52,24 +46,23 @@ export function batch(command: BatchCommand, ctx: BatchContext): Promise<BatchOu
     : preview(command.verb, command.batch.labels, command.batch.durationMs ?? null, ctx);
 }
 
-/** The verb each environment is judged as (extend changes its life: create's, as ever). */
-const judged = (verb: BatchVerb): Verb[] => (verb === 'extend' ? ['extend', 'create'] : [verb]);
-
-/** Each planned item the asker may not act on, skipped with the rule that refused it. */
+/**
+ * Each planned item the asker may not act on, skipped with the rule that refused it: judged as a
+ * command naming it would be (`authorize`: extend as create too).
+ */
 async function judge(items: BatchItem[], verb: BatchVerb, ctx: BatchContext): Promise<BatchItem[]> {
-  if (!ctx.judge) return items;
+  const { judge: decide } = ctx;
+  if (!decide) return items;
   const out: BatchItem[] = [];
   for (const item of items) {
-    let refused: Decision | null = null;
-    for (const v of item.outcome === 'planned' ? judged(verb) : []) {
-      const decision = await ctx.judge(v, item.name);
-      if (!decision.allowed) {
-        refused = decision;
-        break;
-      }
-    }
+    const decision =
+      item.outcome === 'planned'
+        ? await authorize({ verb }, (v) => decide(v, item.name), ctx.store)
+        : null;
     out.push(
-      refused && !refused.allowed ? { ...item, outcome: 'skipped', detail: refused.message } : item,
+      decision && !decision.allowed
+        ? { ...item, outcome: 'skipped', detail: decision.message }
+        : item,
     );
   }
   return out;
@@ -156,7 +149,7 @@ async function confirm(verb: BatchVerb, id: string, ctx: BatchContext): Promise<
     const batch = openBatch(await store.batches.lock(id), verb, id, now);
     let items = await judge(batch.items, verb, ctx);
     if (syncs) items = items.map((i) => withSyncSteps(i, syncs));
-    if (verb === 'extend') items = await extendAll(items, batch.durationMs, store, ctx, now);
+    if (verb === 'extend') items = await extendAll(items, batch.durationMs, store, ctx);
     await store.batches.save(id, { items, confirmedAt: now, trigger: ctx.trigger, parallel });
     return advanceBatch({ store, engine: ctx.engine }, id, now);
   });
@@ -189,29 +182,27 @@ function withSyncSteps(item: BatchItem, plan: ReturnType<typeof planSyncs>): Bat
   return { ...item, steps: entry.steps };
 }
 
-/** Each planned environment's expiry pushed back (never: pinned), recorded as a version. */
+/** Each planned environment's expiry pushed back (never: pinned) by the extend action itself. */
 async function extendAll(
   items: BatchItem[],
   durationMs: number | null,
   store: Store,
   ctx: BatchContext,
-  now: Date,
 ): Promise<BatchItem[]> {
   const out: BatchItem[] = [];
   for (const item of items) {
-    const env = item.outcome === 'planned' ? await store.getEnvironment(envName(item.name)) : null;
-    if (item.outcome !== 'planned') out.push(item);
-    else if (!env) out.push({ ...item, outcome: 'skipped', detail: 'it is gone' });
-    else {
-      const changed = await store.updateEnvironment(
-        env.name,
-        durationMs === null
-          ? { expiresAt: null, pinned: true }
-          : { expiresAt: extendedExpiry(env.expiresAt, durationMs, now) },
-      );
-      await store.versions.record(env.name, configOf(changed), versionBy(ctx.trigger, null));
-      const until = changed.expiresAt ? `expires ${changed.expiresAt.toISOString()}` : 'pinned';
+    if (item.outcome !== 'planned') {
+      out.push(item);
+      continue;
+    }
+    try {
+      const command = { verb: 'extend', name: envName(item.name), durationMs } as const;
+      const { environment: env } = await extend(command, { ...ctx, store });
+      const until = env.expiresAt ? `expires ${env.expiresAt.toISOString()}` : 'pinned';
       out.push({ ...item, outcome: 'done', detail: until });
+    } catch (error) {
+      if (classify(error) !== 'failure') throw error;
+      out.push({ ...item, outcome: 'skipped', detail: messageOf(error) });
     }
   }
   return out;
