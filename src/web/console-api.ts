@@ -23,11 +23,10 @@ import {
   type BatchOutcome,
   type Outcome,
 } from '../actions/index.js';
-import { isBatch, type Command, type Verb } from '../commands/verbs.js';
+import { isBatch, type Command } from '../commands/verbs.js';
 import {
   Failure,
   classify,
-  envName,
   messageOf,
   spell,
   type EnvName,
@@ -36,6 +35,7 @@ import {
 import { json } from '../server/http-server.js';
 import {
   bearerPrincipal,
+  decideFor,
   judgeFor,
   refuse,
   type ConsoleAccess,
@@ -160,8 +160,7 @@ export async function act(
   };
   if (isBatch(command)) {
     // Each environment judged as a command naming it would be (a rule for `prod-*` holds here).
-    const judge = (verb: Verb, name: string) =>
-      judgeFor(rt.store, access, principal, { verb, name: envName(name) });
+    const judge = decideFor(access, principal);
     const outcome = await batch(command, { ...contextOf(rt, trigger), judge });
     return { status: outcome.confirmed ? 202 : 200, body: { batch: outcome }, outcome };
   }

@@ -109,23 +109,35 @@ export async function allowedVerbs(
   return allowed;
 }
 
-/** The local operator may do everything; a GitHub user is judged as their comment would be. */
+/**
+ * The principal's judge of one verb on one environment (or none): the local operator may do
+ * everything; a GitHub user is judged as their comment would be. What a verb also stands for
+ * (a retry, an extend) is `authorize`'s.
+ */
+export function decideFor(
+  access: ConsoleAccess,
+  principal: Principal,
+): (verb: Verb, name: string | null) => Promise<Decision> {
+  if (principal.via === 'token') return async () => ({ allowed: true });
+  const { decide } = access;
+  if (!decide)
+    return async () => ({
+      allowed: false,
+      rule: 'no config repository',
+      message: 'GitHub users are judged on KINDLER_CONFIG_REPO, which is not set',
+    });
+  return (verb, name) => decide(principal.login, verb, name);
+}
+
+/** The command judged for the principal, by the one rule (`authorize`). */
 export function judgeFor(
   store: Pick<Store, 'latestOperation' | 'activeOperation'>,
   access: ConsoleAccess,
   principal: Principal,
   command: Pick<Command, 'verb'> & { name?: EnvName },
 ): Promise<Decision> {
-  if (principal.via === 'token') return Promise.resolve({ allowed: true });
-  const { decide } = access;
-  if (!decide)
-    return Promise.resolve({
-      allowed: false,
-      rule: 'no config repository',
-      message: 'GitHub users are judged on KINDLER_CONFIG_REPO, which is not set',
-    });
-  const name = command.name ?? null;
-  return authorize(command, (verb) => decide(principal.login, verb, name), store);
+  const decide = decideFor(access, principal);
+  return authorize(command, (verb) => decide(verb, command.name ?? null), store);
 }
 
 /**
