@@ -60,23 +60,28 @@ function nodeWords(body: Record<string, unknown>): string[] {
 }
 
 /**
- * `labels` ({"team": "a"}; in an update null removes one) as the `--label` words they stand for;
- * what a label may be is the parser's.
+ * `labels` ({"team": "a"}; in an update null removes one) as the `--label` words they stand for
+ * (`where` as `--where`'s); what a label may be is the parser's.
  */
-function labelWords(body: Record<string, unknown>, removals: boolean): string[] {
-  const value = body.labels;
+function labelWords(
+  body: Record<string, unknown>,
+  removals: boolean,
+  field: 'labels' | 'where' = 'labels',
+): string[] {
+  const value = body[field];
+  const flag = field === 'labels' ? '--label' : '--where';
   if (value === undefined || value === null) return [];
   if (typeof value !== 'object' || Array.isArray(value))
-    throw new Failure('invalid_input', '"labels" must be an object of key: value strings');
+    throw new Failure('invalid_input', `"${field}" must be an object of key: value strings`);
   return Object.entries(value).flatMap(([key, v]) => {
-    if (v === null && removals) return ['--label', `${key}-`];
+    if (v === null && removals) return [flag, `${key}-`];
     if (typeof v !== 'string' || /[\s`,]/.test(`${key}${v}`))
       throw new Failure(
         'invalid_input',
         `label "${key.slice(0, 63)}" must be a string without spaces or commas` +
           (removals ? ' (null removes it)' : ''),
       );
-    return ['--label', `${key}=${v}`];
+    return [flag, `${key}=${v}`];
   });
 }
 
@@ -121,8 +126,7 @@ export function commandOf(target: Target, body: Record<string, unknown>): Comman
     words.push(...nodeWords(body), ...labelWords(body, false));
     const site = word(body, 'site');
     if (site) words.push('--site', site);
-    const where = labelWords({ labels: body.where }, false).filter((w) => w !== '--label');
-    for (const w of where) words.push('--where', w);
+    words.push(...labelWords(body, false, 'where'));
   }
   if (target.verb === 'update') {
     const ttl = word(body, 'ttl');

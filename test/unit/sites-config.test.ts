@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadSites } from '../../src/config/sites.js';
 import { atAddress } from '../../src/providers/site-fleet.js';
 import { backendTarget } from '../../src/registrars/haproxy-config.js';
+import { commandOf } from '../../src/web/api-commands.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-sites-config-'));
 const file = (text: string) => {
@@ -96,6 +97,20 @@ describe("a site's address", () => {
     expect(backendTarget({ ...row, site: 'local' }, settings)).toBe('127.0.0.1:18090');
     expect(backendTarget({ ...row, site: 'eu-1', serverIp: '172.18.0.2' }, settings)).toBe(
       '172.18.0.2:30080',
+    );
+  });
+});
+
+describe('where a create goes, through the API', () => {
+  it('reads `site` and `where` as `--site` and `--where`, refused by the same parser', () => {
+    expect(
+      commandOf({ verb: 'create' }, { name: 'dev', site: 'eu-1', where: { region: 'eu' } }),
+    ).toMatchObject({ verb: 'create', name: 'dev', site: 'eu-1', where: { region: 'eu' } });
+    expect(() => commandOf({ verb: 'create' }, { name: 'dev', where: 'eu' })).toThrow(
+      '"where" must be an object of key: value strings',
+    );
+    expect(() => commandOf({ verb: 'create' }, { name: 'dev', site: 'EU' })).toThrow(
+      'Site `EU` is not a DNS label',
     );
   });
 });
