@@ -48,13 +48,10 @@ export function createArgs(args: string[]) {
     if (refused) throw new Failure('invalid_input', `${refused}\nUsage: ${USAGE.create}`);
     nodes[role] = Number(raw);
   }
-  const labels = labelSet(labelFlags(values.label));
+  const flags = flagMap(values, ['label', 'site', 'where']);
+  const labels = labelSet(flags);
   if ('message' in labels)
     throw new Failure('invalid_input', `${labels.message}\nUsage: ${USAGE.create}`);
-  const flags = new Map<string, string | true>();
-  if (typeof values.site === 'string') flags.set('site', values.site);
-  const where = values.where as unknown;
-  if (Array.isArray(where) && where.length) flags.set('where', where.join(','));
   const place = placeFlags(flags);
   if ('message' in place)
     throw new Failure(
@@ -97,13 +94,7 @@ const UPDATE_FLAGS = {
 export function updateArgs(args: string[]) {
   const { values, positionals } = parse(args, UPDATE_FLAGS, USAGE.update);
   const name = nameArg(positionals, USAGE.update);
-  const flags = new Map<string, string | true>();
-  for (const key of Object.keys(UPDATE_FLAGS)) {
-    const value = values[key];
-    if (typeof value === 'string') flags.set(key, value);
-    else if (value === true) flags.set(key, true);
-    else if (Array.isArray(value)) flags.set(key, value.join(','));
-  }
+  const flags = flagMap(values, Object.keys(UPDATE_FLAGS));
   const patch = updatePatch(name, flags);
   if ('message' in patch)
     throw new Failure(
@@ -128,11 +119,20 @@ export function rollbackArgs(args: string[]) {
   return { values, name, version: number, confirm: values.confirm === true };
 }
 
-/** `--label a=1 --label b=2,c=3` as the one flag the shared readers take. */
-export const labelFlags = (values: unknown): Map<string, string | true> =>
-  new Map(
-    Array.isArray(values) && values.length ? [['label', (values as string[]).join(',')]] : [],
-  );
+/**
+ * Parsed options as the flags the shared readers take (those of `/env`): a value, `true`, or a
+ * repeated one (`--label a=1 --label b=2,c=3`) joined by commas.
+ */
+export function flagMap(values: Record<string, unknown>, keys: readonly string[]) {
+  const flags = new Map<string, string | true>();
+  for (const key of keys) {
+    const value = values[key];
+    if (typeof value === 'string') flags.set(key, value);
+    else if (value === true) flags.set(key, true);
+    else if (Array.isArray(value) && value.length) flags.set(key, value.join(','));
+  }
+  return flags;
+}
 
 /** Whether the arguments ask for a batch (`--label …` or `--confirm <batch>`), not one name. */
 export const isBatchArgs = (args: string[]): boolean =>
@@ -145,9 +145,7 @@ export function batchArgs(verb: BatchVerb, args: string[]) {
     { label: { type: 'string', multiple: true }, confirm: { type: 'string' } },
     USAGE[verb],
   );
-  const flags = labelFlags(values.label);
-  if (typeof values.confirm === 'string') flags.set('confirm', values.confirm);
-  const batch = batchOf(verb, positionals, flags);
+  const batch = batchOf(verb, positionals, flagMap(values, ['label', 'confirm']));
   if ('message' in batch)
     throw new Failure('invalid_input', `${batch.message.replace(/`/g, '')}\nUsage: ${USAGE[verb]}`);
   return { values, command: batch.command as BatchCommand };

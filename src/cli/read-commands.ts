@@ -3,7 +3,7 @@
 import { history as historyOf } from '../actions/history.js';
 import { Failure, checkEnvName, describeChanges, labelsText, notFound } from '../domain/index.js';
 import { labelSet } from '../commands/update-flags.js';
-import { labelFlags } from './lifecycle-args.js';
+import { flagMap } from './lifecycle-args.js';
 import { HEALTH, healthEntry, keptHealth } from '../consistency/health.js';
 import type { Runtime } from '../runtime.js';
 import type { EnvironmentRecord } from '../store/store.js';
@@ -26,7 +26,7 @@ export type ReadDeps = Pick<Runtime, 'store' | 'urls'>;
 
 export async function list(rt: ReadDeps, args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, LIST_FLAGS, USAGE.list);
-  const selector = labelSet(labelFlags(values.label));
+  const selector = labelSet(flagMap(values, ['label']));
   if ('message' in selector)
     throw new Failure('invalid_input', `${selector.message}\nUsage: ${USAGE.list}`);
   // Read a page at a time through one cursor and written as read: 10,000 rows never held whole.
