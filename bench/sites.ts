@@ -38,11 +38,13 @@ async function placement(n: number, runs = 15): Promise<number> {
       kindApiServerAddress: '0.0.0.0',
     };
     const fleet = fleetOf(sites, cli, true);
-    const counts = Object.fromEntries(sites.map((s, i) => [s.name, 300 + i]));
+    const counts = Object.fromEntries(
+      sites.map((s, i) => [s.name, { environments: 300 + i, cpus: 0, memoryMib: 0 }]),
+    );
     const times: number[] = [];
     for (let i = 0; i < runs; i++) {
       const started = performance.now();
-      const states = await siteStates(fleet, counts, {});
+      const states = await siteStates(fleet, counts, { nodes: 1, size: {} });
       times.push(performance.now() - started);
       if (states.some((s) => s.down)) throw new Error(`a site is down: ${states[0]?.down}`);
     }

@@ -26,7 +26,7 @@ import { KindIngress } from './providers/kind-ingress.js';
 import { missingCommands, type CliSettings } from './providers/provider.js';
 import { fleetOf } from './providers/site-fleet.js';
 import { loadSites } from './config/sites.js';
-import { siteStates } from './lifecycle/placement.js';
+import { siteDefaults, siteStates } from './lifecycle/placement.js';
 import { ArgoCdStep } from './registrars/argocd-step.js';
 import { HaproxyGateway } from './registrars/haproxy-gateway.js';
 import { gatewaySettings } from './registrars/haproxy-config.js';
@@ -227,7 +227,9 @@ export async function openRuntime(
     log: logFn(log),
     pullRequestPrefix: config.KINDLER_PR_PREFIX,
     preflight: (provider) => missingCommands(fleet.first()[provider]),
-    place: async (wanted, within) => siteStates(fleet, await within.countBySite(), wanted),
+    place: async (wanted, within) =>
+      siteStates(fleet, await within.usageBySite(siteDefaults(fleet.sites)), wanted),
+    sites: fleet.sites,
     ...(overrides.ownerAlive ? { ownerAlive: overrides.ownerAlive } : {}),
     retryDelaysMs: overrides.retryDelaysMs ?? config.KINDLER_RETRY_DELAYS_MS,
   });

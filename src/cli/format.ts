@@ -8,7 +8,7 @@ import {
   type StepState,
   type EnvironmentHealth,
 } from '../domain/index.js';
-import { labelsText, spell } from '../domain/index.js';
+import { LOCAL_SITE, describeNodes, labelsText, spell } from '../domain/index.js';
 import { hintFor, retryCommand } from '../lifecycle/hints.js';
 
 export function table(headers: string[], rows: string[][]): string {
@@ -141,6 +141,8 @@ export function environmentDetail(
     `  ports     http ${env.httpPort}, https ${env.httpsPort}, ` +
       `pf ${env.pfPort}, node ${env.nodePort}`,
     `  subnet    ${env.subnet ?? 'N/A'}`,
+    `  nodes     ${describeNodes(env)}`,
+    ...(env.site === LOCAL_SITE ? [] : [`  site      ${env.site}`]),
     `  url       ${environmentUrl(env, urls)}`,
     `  created   ${env.createdAt.toISOString()}` +
       (env.requestedBy ? ` by ${env.requestedBy}` : '') +

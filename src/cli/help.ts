@@ -9,7 +9,7 @@ import { packageRoot } from '../system/package-root.js';
 export const USAGE = {
   create:
     'kindler create <name> [k3d|kind | --provider k3d|kind] [--ttl 24h|never] [--no-portainer] ' +
-    '[--no-haproxy] [--servers N] [--agents N] [--label key=value]… ' +
+    '[--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… ' +
     '[--site <site> | --where key=value…] [--json]',
   delete: 'kindler delete <name> | --label key=value… | --confirm <batch> [--json]',
   stop: 'kindler stop <name> | --label key=value… | --confirm <batch> [--json]',
@@ -21,8 +21,8 @@ export const USAGE = {
     '--confirm <batch> [--json]',
   update:
     'kindler update <name> [--ttl 24h|never] [--portainer|--no-portainer] ' +
-    '[--haproxy|--no-haproxy] [--provider k3d|kind] [--servers N] [--agents N] ' +
-    '[--label key=value|key-]… [--confirm] [--json]',
+    '[--haproxy|--no-haproxy] [--provider k3d|kind] [--servers N] [--agents N] [--cpus N] ' +
+    '[--memory 2g] [--label key=value|key-]… [--confirm] [--json]',
   rollback: 'kindler rollback <name> [version] [--confirm] [--json]',
 
   list: 'kindler list [--label key=value]… [--json]',

@@ -1,8 +1,14 @@
 // The arguments of the lifecycle commands, checked before anything is opened or loaded: a bad name
 // or flag exits 2 at Node's floor, with nothing of the engine, the store or the actions loaded.
-import { Failure, checkDerivedNames, checkNodeCount } from '../domain/index.js';
+import { Failure, checkDerivedNames } from '../domain/index.js';
 import { parseDuration } from '../commands/duration.js';
-import { labelSet, placeFlags, updatePatch, versionArg } from '../commands/update-flags.js';
+import {
+  labelSet,
+  nodeCounts,
+  placeFlags,
+  updatePatch,
+  versionArg,
+} from '../commands/update-flags.js';
 import { batchOf } from '../commands/batch-args.js';
 import type { BatchCommand, BatchVerb } from '../commands/verbs.js';
 import { nameArg, parse, providerArg } from './args.js';
@@ -19,6 +25,8 @@ export function createArgs(args: string[]) {
       'no-haproxy': { type: 'boolean' },
       servers: { type: 'string' },
       agents: { type: 'string' },
+      cpus: { type: 'string' },
+      memory: { type: 'string' },
       label: { type: 'string', multiple: true },
       site: { type: 'string' },
       where: { type: 'string', multiple: true },
@@ -40,15 +48,13 @@ export function createArgs(args: string[]) {
   const ttl =
     typeof values.ttl === 'string' ? parseDuration(values.ttl) : { ok: true as const, ms: null };
   if (!ttl.ok) throw new Failure('invalid_input', ttl.reason);
-  const nodes: { servers?: number; agents?: number } = {};
-  for (const role of ['servers', 'agents'] as const) {
-    const raw = values[role];
-    if (typeof raw !== 'string') continue;
-    const refused = checkNodeCount(role, raw);
-    if (refused) throw new Failure('invalid_input', `${refused}\nUsage: ${USAGE.create}`);
-    nodes[role] = Number(raw);
-  }
-  const flags = flagMap(values, ['label', 'site', 'where']);
+  const flags = flagMap(values, ['servers', 'agents', 'cpus', 'memory', 'label', 'site', 'where']);
+  const nodes = nodeCounts(flags);
+  if ('message' in nodes)
+    throw new Failure(
+      'invalid_input',
+      `${nodes.message.replace(/`/g, '')}\nUsage: ${USAGE.create}`,
+    );
   const labels = labelSet(flags);
   if ('message' in labels)
     throw new Failure('invalid_input', `${labels.message}\nUsage: ${USAGE.create}`);
@@ -86,6 +92,8 @@ const UPDATE_FLAGS = {
   provider: { type: 'string', short: 'p' },
   servers: { type: 'string' },
   agents: { type: 'string' },
+  cpus: { type: 'string' },
+  memory: { type: 'string' },
   label: { type: 'string', multiple: true },
   confirm: { type: 'boolean' },
 } as const;

@@ -4,7 +4,9 @@ import {
   MAX_LABELS,
   checkDerivedNames,
   checkNodeCount,
+  parseCpus,
   parseLabels,
+  parseMemory,
   isProviderName,
   type ConfigPatch,
   type EnvName,
@@ -18,17 +20,38 @@ export function versionArg(raw: string | undefined): number | null | undefined {
   return digits === undefined || Number(digits) === 0 ? undefined : Number(digits);
 }
 
-/** `--servers N --agents M`, each within NODE_LIMITS. */
-export function nodeCounts(
-  flags: Map<string, string | true>,
-): { servers?: number; agents?: number } | { message: string } {
-  const counts: { servers?: number; agents?: number } = {};
+/** The nodes asked for: how many, and how big. */
+export interface NodesAsked {
+  servers?: number;
+  agents?: number;
+  nodeCpus?: number;
+  nodeMemoryMib?: number;
+}
+
+/**
+ * `--servers N --agents M`, each within NODE_LIMITS, and `--cpus N --memory 2g` per node, within
+ * SIZE_LIMITS.
+ */
+export function nodeCounts(flags: Map<string, string | true>): NodesAsked | { message: string } {
+  const counts: NodesAsked = {};
   for (const role of ['servers', 'agents'] as const) {
     const raw = flags.get(role);
     if (typeof raw !== 'string') continue;
     const refused = checkNodeCount(role, raw);
     if (refused) return { message: `${capitalise(refused)}.` };
     counts[role] = Number(raw);
+  }
+  const cpus = flags.get('cpus');
+  if (typeof cpus === 'string') {
+    const parsed = parseCpus(cpus);
+    if ('message' in parsed) return { message: `\`--cpus\` takes ${plain(parsed.message)}.` };
+    counts.nodeCpus = parsed.cpus;
+  }
+  const memory = flags.get('memory');
+  if (typeof memory === 'string') {
+    const parsed = parseMemory(memory);
+    if ('message' in parsed) return { message: `\`--memory\` takes ${plain(parsed.message)}.` };
+    counts.nodeMemoryMib = parsed.mib;
   }
   return counts;
 }
@@ -97,16 +120,17 @@ export function updatePatch(
     return {
       message:
         'Nothing to change: give --ttl, --portainer/--no-portainer, --haproxy/--no-haproxy, ' +
-        '--provider, --servers, --agents or --label.',
+        '--provider, --servers, --agents, --cpus, --memory or --label.',
     };
   return { patch };
 }
 
 export const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 // Echoed input is cut short and loses characters that could break out of Markdown code spans.
+// eslint-disable-next-line no-control-regex -- control characters are what we strip
+const plain = (s: string) => s.replace(/[`\u0000-\u001f]/g, '');
 export const clip = (s: string) => {
-  // eslint-disable-next-line no-control-regex -- control characters are what we strip
-  const t = s.replace(/[`\u0000-\u001f]/g, '');
+  const t = plain(s);
   return t.length > 40 ? `${t.slice(0, 37)}...` : t;
 };
 

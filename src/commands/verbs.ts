@@ -33,6 +33,9 @@ export type Command =
       haproxyRoute: boolean;
       servers?: number;
       agents?: number;
+      /** Each node's CPUs and memory (MiB); absent: the site's default. */
+      nodeCpus?: number;
+      nodeMemoryMib?: number;
       labels?: Record<string, string>;
       /** The site to place it on, or the labels its site must carry. */
       site?: string;
@@ -103,7 +106,8 @@ export const SPECS: Record<Verb, VerbSpec> = {
   create: {
     args:
       '<name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] ' +
-      '[--agents N] [--label key=value]… [--site <site> | --where key=value…]',
+      '[--agents N] [--cpus N] [--memory 2g] [--label key=value]… ' +
+      '[--site <site> | --where key=value…]',
     summary: 'create an environment (row, branch, cluster, Portainer, Argo CD, route)',
     flags: {
       provider: true,
@@ -112,6 +116,8 @@ export const SPECS: Record<Verb, VerbSpec> = {
       'no-haproxy': false,
       servers: true,
       agents: true,
+      cpus: true,
+      memory: true,
       label: true,
       site: true,
       where: true,
@@ -187,10 +193,11 @@ export const SPECS: Record<Verb, VerbSpec> = {
   update: {
     args:
       '<name> [--ttl 24h|never] [--portainer|--no-portainer] [--haproxy|--no-haproxy] ' +
-      '[--provider k3d|kind] [--servers N] [--agents N] [--label key=value|key-]… [--confirm]',
+      '[--provider k3d|kind] [--servers N] [--agents N] [--cpus N] [--memory 2g] ' +
+      '[--label key=value|key-]… [--confirm]',
     summary:
-      'change an environment in place; another provider or node count recreates its cluster ' +
-      '(--confirm)',
+      'change an environment in place; another provider, node count or (k3d) node memory ' +
+      'recreates its cluster (--confirm)',
     flags: {
       ttl: true,
       portainer: false,
@@ -200,6 +207,8 @@ export const SPECS: Record<Verb, VerbSpec> = {
       provider: true,
       servers: true,
       agents: true,
+      cpus: true,
+      memory: true,
       label: true,
       confirm: false,
     },

@@ -6,6 +6,10 @@
 //       address: 10.1.0.5               # where the devops side reaches its published ports
 //       labels: { region: eu }          # `--where region=eu` picks among sites by these
 //       max_environments: 24            # refused past this count (and when its Docker is down)
+//       node_cpus: 2                    # a node's size when a create names none
+//       node_memory: 4g
+//       max_cpus: 32                    # budgets: its environments' nodes summed
+//       max_memory: 96g
 //
 // Unset: one site, `local`, this process's own Docker, as before sites existed. A bad file stops
 // the start with the precise error, as a bad variable does.
@@ -14,8 +18,22 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { checkEnvName } from '../domain/env-name.js';
 import { parseLabels } from '../domain/labels.js';
+import { SIZE_LIMITS, parseCpus, parseMemory } from '../domain/sizing.js';
 import { localSite, type Site } from '../domain/sites.js';
 import { ConfigError } from './config.js';
+
+const cpus = z.union([z.number(), z.string()]).transform((raw, ctx) => {
+  const parsed = parseCpus(raw);
+  if ('message' in parsed) ctx.addIssue({ code: 'custom', message: `expected ${parsed.message}` });
+  return 'cpus' in parsed ? parsed.cpus : 0;
+});
+const memory = (bounds: { min: number; max: number } = SIZE_LIMITS.memoryMib) =>
+  z.string().transform((raw, ctx) => {
+    const parsed = parseMemory(raw, bounds);
+    if ('message' in parsed)
+      ctx.addIssue({ code: 'custom', message: `expected ${parsed.message}` });
+    return 'mib' in parsed ? parsed.mib : 0;
+  });
 
 const entry = z
   .object({
@@ -34,10 +52,21 @@ const entry = z
       .optional(),
     labels: z.record(z.string(), z.string()).default({}),
     max_environments: z.number().int().positive().optional(),
+    node_cpus: cpus.optional(),
+    node_memory: memory().optional(),
+    max_cpus: z.number().positive().optional(),
+    max_memory: memory({ min: SIZE_LIMITS.memoryMib.min, max: Infinity }).optional(),
   })
   .strict()
   .refine((s) => !(s.docker_host && s.docker_context), {
     message: 'give docker_host or docker_context, not both',
+  })
+  // A budget counts every node's size: each environment placed there must have one.
+  .refine((s) => s.max_cpus === undefined || s.node_cpus !== undefined, {
+    message: 'max_cpus needs node_cpus (the size of a node a create names none for)',
+  })
+  .refine((s) => s.max_memory === undefined || s.node_memory !== undefined, {
+    message: 'max_memory needs node_memory (the size of a node a create names none for)',
   });
 
 const schema = z.object({ sites: z.array(entry).min(1) }).strict();
@@ -71,6 +100,9 @@ export function loadSites(file: string | undefined): Site[] {
       address: s.address ?? null,
       labels: labels.labels as Record<string, string>,
       maxEnvironments: s.max_environments ?? null,
+      maxCpus: s.max_cpus ?? null,
+      maxMemoryMib: s.max_memory ?? null,
+      nodeSize: { nodeCpus: s.node_cpus ?? null, nodeMemoryMib: s.node_memory ?? null },
     };
   });
 }

@@ -2,6 +2,10 @@ import { Failure } from './errors.js';
 import { command } from './next-command.js';
 import type { EnvName } from './env-name.js';
 import type { ProviderName } from './provider.js';
+import type { Site } from './sites.js';
+
+/** What a site may hold, checked under the allocation lock as a row is inserted there. */
+export type SiteLimits = Pick<Site, 'maxEnvironments' | 'maxCpus' | 'maxMemoryMib' | 'nodeSize'>;
 
 /** Lifecycle status of an environment row (`clusters.status`). */
 export const ENV_STATUSES = [
@@ -41,6 +45,10 @@ export interface Environment {
   servers: number;
   /** The cluster's worker nodes (k3d agents, kind workers). */
   agents: number;
+  /** CPUs each node may use; null: no limit. */
+  nodeCpus: number | null;
+  /** Memory each node may use, MiB; null: no limit. */
+  nodeMemoryMib: number | null;
   requestedBy: string | null;
   /** Where the request came from: an issue or PR URL, or "cli". */
   sourceUrl: string | null;
@@ -68,15 +76,17 @@ export interface NewEnvironment {
   haproxyRoute?: boolean;
   servers?: number;
   agents?: number;
+  nodeCpus?: number | null;
+  nodeMemoryMib?: number | null;
   requestedBy?: string | null;
   sourceUrl?: string | null;
   expiresAt?: Date | null;
   pinned?: boolean;
   labels?: Record<string, string>;
   source?: Source | null;
-  /** The site placement chose (default `local`), and how many environments it may hold. */
+  /** The site placement chose (default `local`), and what it may hold (checked as it is taken). */
   site?: string;
-  siteLimit?: number | null;
+  siteLimits?: SiteLimits | null;
 }
 
 /**

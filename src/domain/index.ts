@@ -14,3 +14,4 @@ export * from './version.js';
 export * from './update.js';
 export * from './labels.js';
 export * from './sites.js';
+export * from './sizing.js';

@@ -4,6 +4,7 @@
 // site, `local`: this process's own Docker, as before sites existed.
 
 import { Failure } from './errors.js';
+import { formatMemory, heldBy, type NodeSize } from './sizing.js';
 
 export interface Site {
   /** A DNS label; recorded on every environment placed on it. */
@@ -17,6 +18,11 @@ export interface Site {
   labels: Record<string, string>;
   /** At most this many environments; null: no count of its own (its Docker's room decides). */
   maxEnvironments: number | null;
+  /** At most this many CPUs and MiB, summed over its environments' nodes; null: no budget. */
+  maxCpus: number | null;
+  maxMemoryMib: number | null;
+  /** The size of a node an environment placed here gets when its create names none. */
+  nodeSize: NodeSize;
 }
 
 export const LOCAL_SITE = 'local';
@@ -29,6 +35,9 @@ export const localSite = (): Site => ({
   address: null,
   labels: {},
   maxEnvironments: null,
+  maxCpus: null,
+  maxMemoryMib: null,
+  nodeSize: { nodeCpus: null, nodeMemoryMib: null },
 });
 
 /** What a child process for this site's clusters adds to its environment. */
@@ -37,6 +46,17 @@ export function siteEnv(site: Site): Record<string, string> {
     ...(site.dockerHost ? { DOCKER_HOST: site.dockerHost } : {}),
     ...(site.dockerContext ? { DOCKER_CONTEXT: site.dockerContext } : {}),
   };
+}
+
+/** What a site's environments' nodes hold, summed. */
+export interface SiteHeld {
+  cpus: number;
+  memoryMib: number;
+}
+
+/** What a site holds: how many environments, and their nodes' CPUs and memory. */
+export interface SiteUsage extends SiteHeld {
+  environments: number;
 }
 
 /** What `docker info` says of a site's room, as measured when it was asked. */
@@ -50,35 +70,98 @@ export interface SiteRoom {
 export interface SiteState {
   site: Site;
   environments: number;
+  /** What its environments' nodes hold of its budgets (CPUs and MiB). */
+  held: SiteHeld;
   room: SiteRoom | null;
   /** Why the site is out of reach (docker info failed); null when it answered. */
   down: string | null;
+  /** Why it cannot take the environment asked about (`full`: its count); null when it can. */
+  short: string | null;
 }
 
-/** One line of a refusal: how full a site is, or why it is out. */
+/** The size a new environment's nodes get on `site`: what was asked, else the site's default. */
+export const sizeOn = (site: Site, asked: Partial<NodeSize>): NodeSize => ({
+  nodeCpus: asked.nodeCpus ?? site.nodeSize.nodeCpus,
+  nodeMemoryMib: asked.nodeMemoryMib ?? site.nodeSize.nodeMemoryMib,
+});
+
+/**
+ * Why a site of these limits, holding `usage`, cannot take one more environment of `nodes` nodes of
+ * `size`: its count, a budget, or its Docker host too small for it (`room`, as measured); null
+ * when it can. `full` is the count's.
+ */
+export function shortOf(
+  limits: Pick<Site, 'maxEnvironments' | 'maxCpus' | 'maxMemoryMib'>,
+  usage: SiteUsage,
+  room: SiteRoom | null,
+  nodes: number,
+  size: NodeSize,
+): string | null {
+  if (limits.maxEnvironments !== null && usage.environments >= limits.maxEnvironments)
+    return 'full';
+  const add = heldBy(nodes, size);
+  if (limits.maxCpus !== null && usage.cpus + add.cpus > limits.maxCpus)
+    return (
+      `${nodes} node(s) of ${size.nodeCpus} CPUs need ${round(add.cpus)}, ` +
+      `${round(Math.max(0, limits.maxCpus - usage.cpus))} left of max_cpus`
+    );
+  if (limits.maxMemoryMib !== null && usage.memoryMib + add.memoryMib > limits.maxMemoryMib)
+    return (
+      `${nodes} node(s) of ${formatMemory(size.nodeMemoryMib ?? 0)} need ` +
+      `${formatMemory(add.memoryMib)}, ` +
+      `${formatMemory(Math.max(0, limits.maxMemoryMib - usage.memoryMib))} left of max_memory`
+    );
+  if (room?.cpus && size.nodeCpus !== null && size.nodeCpus > room.cpus)
+    return `a node of ${size.nodeCpus} CPUs is more than its Docker's ${room.cpus}`;
+  if (room?.memoryBytes && add.memoryMib * 2 ** 20 > room.memoryBytes)
+    return (
+      `${nodes} node(s) of ${formatMemory(size.nodeMemoryMib ?? 0)} are more than its ` +
+      `Docker's ${gib(room.memoryBytes)}`
+    );
+  return null;
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+
+/** One line of a refusal: how full a site is, its budgets, its room, or why it is out. */
 export function describeSite(state: SiteState): string {
-  const { site } = state;
+  const { site, held } = state;
   if (state.down) return `site ${site.name}: down (${state.down})`;
   const count =
     site.maxEnvironments === null
       ? `${state.environments} environments`
       : `${state.environments} of ${site.maxEnvironments} environments`;
+  const budgets = [
+    ...(site.maxCpus === null ? [] : [`${round(held.cpus)} of ${site.maxCpus} CPUs held`]),
+    ...(site.maxMemoryMib === null
+      ? []
+      : [
+          `${formatMemory(held.memoryMib)} of ${formatMemory(site.maxMemoryMib)} memory held ` +
+            `(${Math.round((100 * held.memoryMib) / site.maxMemoryMib)} %)`,
+        ]),
+  ];
   const room = state.room
-    ? `; ${state.room.cpus} CPUs, ${(state.room.memoryBytes / 2 ** 30).toFixed(1)} GiB, ` +
+    ? `; ${state.room.cpus} CPUs, ${gib(state.room.memoryBytes)}, ` +
       `${state.room.containersRunning} containers running`
     : '';
-  return `site ${site.name}: ${count}${room}`;
+  const short = state.short && state.short !== 'full' ? `; ${state.short}` : '';
+  return `site ${site.name}: ${[count, ...budgets].join(', ')}${room}${short}`;
 }
 
-/** Whether a site has room for one more environment by its count. */
-export const hasRoom = (state: SiteState): boolean =>
-  state.down === null &&
-  (state.site.maxEnvironments === null || state.environments < state.site.maxEnvironments);
+/** Whether a site may take the environment placement asked about. */
+export const hasRoom = (state: SiteState): boolean => state.down === null && state.short === null;
 
-/** A site's count was reached (checked under the allocation lock): placement tries the next. */
+/** A site filled meanwhile (checked under the allocation lock): placement tries the next. */
 export class SiteFull extends Failure {
-  constructor(site: string, held: number, limit: number) {
-    super('busy', `site ${site}: ${held} of ${limit} environments`);
+  constructor(
+    site: string,
+    /** What it holds now, and why it cannot take the environment (`full`: its count). */
+    readonly usage: SiteUsage,
+    readonly short: string,
+    why: string,
+  ) {
+    super('busy', `site ${site}: ${why}`);
   }
 }
 
@@ -87,7 +170,7 @@ export function noRoom(name: string, states: SiteState[]): Failure {
   return new Failure(
     'busy',
     `no site has room for "${name}": ${states.map(describeSite).join('; ')}. To resolve, ` +
-      `delete environments you no longer need, raise max_environments in KINDLER_SITES, or ` +
-      `bring the site that is down back; nothing was recorded`,
+      `delete environments you no longer need, ask for smaller nodes, raise the site's limits ` +
+      `in KINDLER_SITES, or bring the site that is down back; nothing was recorded`,
   );
 }

@@ -1,9 +1,11 @@
 // What an update of an environment's configuration does to its systems: only the steps the change
 // needs, each as an ensure, a removal, or (the cluster, for another provider or node count) a
-// recreation. Pure: the engine records the plan's skipped steps, the step loop reads the actions.
+// recreation, or (its nodes' limits) a resize. Pure: the engine records the plan's skipped steps,
+// the step loop reads the actions.
 import type { ProviderName } from './provider.js';
 import { Failure } from './errors.js';
 import { labelsFromText, labelsText, withLabels } from './labels.js';
+import { formatMemory } from './sizing.js';
 import { configChanges, type ConfigChange, type EnvironmentConfig } from './version.js';
 
 /** What an update asks to change; absent fields stay as they are. */
@@ -13,6 +15,8 @@ export interface ConfigPatch {
   haproxyRoute?: boolean;
   servers?: number;
   agents?: number;
+  nodeCpus?: number | null;
+  nodeMemoryMib?: number | null;
   /** A time to live from now (the expiry becomes now + ttl); null: no expiry, pinned. */
   ttlMs?: number | null;
   /** A pull request's head to render onto the branch again (a rollback of a preview). */
@@ -29,7 +33,8 @@ export interface OperationChange {
   rollbackTo?: number;
 }
 
-export type StepAction = 'ensure' | 'remove' | 'recreate';
+/** `resize`: the cluster's nodes get new limits as they run (docker update), nothing else. */
+export type StepAction = 'ensure' | 'remove' | 'recreate' | 'resize';
 /** The steps an update may run (its record is done when it is asked). */
 export type UpdateStep = 'branch' | 'cluster' | 'portainer' | 'argocd' | 'haproxy' | 'ready';
 
@@ -58,6 +63,8 @@ export function patched(from: EnvironmentConfig, patch: ConfigPatch, now: Date):
     ...pick('haproxyRoute'),
     ...pick('servers'),
     ...pick('agents'),
+    ...pick('nodeCpus'),
+    ...pick('nodeMemoryMib'),
     ...pick('deployedSha'),
     ...ttl,
     ...labelChange(from.labels, patch),
@@ -76,8 +83,15 @@ function labelChange(from: string, patch: ConfigPatch): { labels?: string } {
 export function planUpdate(from: EnvironmentConfig, to: EnvironmentConfig): UpdatePlan {
   const changes = configChanges(from, to);
   const changed = new Set(changes.map((c) => c.field));
-  const recreates = changed.has('provider') || changed.has('servers') || changed.has('agents');
+  // k3d sets a node's memory as it makes it (the node's own view of it too): a change remakes it.
+  const recreates =
+    changed.has('provider') ||
+    changed.has('servers') ||
+    changed.has('agents') ||
+    (to.provider === 'k3d' && changed.has('nodeMemoryMib'));
   const actions: Partial<Record<UpdateStep, StepAction>> = {};
+  if (!recreates && (changed.has('nodeCpus') || changed.has('nodeMemoryMib')))
+    actions.cluster = 'resize';
   // The manifests are rendered with the provider (KINDLER_PROVIDER), a preview's from its head.
   if (changed.has('deployedSha') || changed.has('provider')) actions.branch = 'ensure';
   if (recreates) actions.cluster = 'recreate';
@@ -99,5 +113,12 @@ export function recreationReason(from: EnvironmentConfig, to: EnvironmentConfig)
   if (from.provider !== to.provider) parts.push(`the provider ${from.provider} → ${to.provider}`);
   if (from.servers !== to.servers) parts.push(`servers ${from.servers} → ${to.servers}`);
   if (from.agents !== to.agents) parts.push(`agents ${from.agents} → ${to.agents}`);
+  if (from.nodeMemoryMib !== to.nodeMemoryMib && to.provider === 'k3d')
+    parts.push(
+      `node memory ${memoryText(from.nodeMemoryMib)} → ${memoryText(to.nodeMemoryMib)} ` +
+        '(k3d sets it as it makes a node)',
+    );
   return parts.join(', ');
 }
+
+const memoryText = (mib: number | null): string => (mib === null ? 'unlimited' : formatMemory(mib));

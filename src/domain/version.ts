@@ -10,6 +10,9 @@ export interface EnvironmentConfig {
   haproxyRoute: boolean;
   servers: number;
   agents: number;
+  /** Each node's CPUs and memory (MiB); null: no limit. */
+  nodeCpus: number | null;
+  nodeMemoryMib: number | null;
   expiresAt: string | null;
   pinned: boolean;
   /** The pull-request head the branch holds, for a preview. */
@@ -43,6 +46,8 @@ const CONFIG_FIELDS: (keyof EnvironmentConfig)[] = [
   'haproxyRoute',
   'servers',
   'agents',
+  'nodeCpus',
+  'nodeMemoryMib',
   'expiresAt',
   'pinned',
   'deployedSha',
@@ -56,6 +61,8 @@ export function configOf(env: Environment): EnvironmentConfig {
     haproxyRoute: env.haproxyRoute,
     servers: env.servers,
     agents: env.agents,
+    nodeCpus: env.nodeCpus,
+    nodeMemoryMib: env.nodeMemoryMib,
     expiresAt: env.expiresAt?.toISOString() ?? null,
     pinned: env.pinned,
     deployedSha: env.deployed?.sha ?? null,
@@ -65,7 +72,7 @@ export function configOf(env: Environment): EnvironmentConfig {
 
 /**
  * A stored configuration read back: versions from before sizing was kept had one node each, from
- * before labels none.
+ * before labels none, from before node sizes no limits.
  */
 export const storedConfig = (c: Partial<EnvironmentConfig>): EnvironmentConfig => ({
   provider: c.provider ?? 'k3d',
@@ -73,6 +80,8 @@ export const storedConfig = (c: Partial<EnvironmentConfig>): EnvironmentConfig =
   haproxyRoute: c.haproxyRoute ?? true,
   servers: c.servers ?? 1,
   agents: c.agents ?? 0,
+  nodeCpus: c.nodeCpus ?? null,
+  nodeMemoryMib: c.nodeMemoryMib ?? null,
   expiresAt: c.expiresAt ?? null,
   pinned: c.pinned ?? false,
   deployedSha: c.deployedSha ?? null,

@@ -21,6 +21,9 @@ export interface CreateOptions {
   labels?: Record<string, string>;
   servers?: number;
   agents?: number;
+  /** The size of each node (absent: the site's default). */
+  nodeCpus?: number;
+  nodeMemoryMib?: number;
   /** The site to place it on (`--site`), or the labels its site must carry (`--where`). */
   site?: string;
   where?: Record<string, string>;
@@ -90,13 +93,18 @@ export function requestOf(
       registerPortainer: command.registerPortainer,
       haproxyRoute: command.haproxyRoute,
       ttlMs: command.ttlMs === undefined ? null : command.ttlMs,
-      ...(command.servers === undefined ? {} : { servers: command.servers }),
-      ...(command.agents === undefined ? {} : { agents: command.agents }),
+      ...definedOf(command, ['servers', 'agents', 'nodeCpus', 'nodeMemoryMib']),
       ...(command.labels ? { labels: command.labels } : {}),
       ...(command.site ? { site: command.site } : {}),
       ...(command.where ? { where: command.where } : {}),
     },
   };
+}
+
+/** The fields of `from` among `keys` that are given. */
+function definedOf<T extends object, K extends keyof T>(from: T, keys: K[]): Partial<Pick<T, K>> {
+  const given = keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]]);
+  return Object.fromEntries(given) as Partial<Pick<T, K>>;
 }
 
 /** Told about every change of an operation (step started, finished, operation done). */

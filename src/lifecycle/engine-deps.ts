@@ -1,5 +1,5 @@
 // What the engine is built from: the store, the systems' step handlers and its settings.
-import type { ProviderName, Redactor, SiteState } from '../domain/index.js';
+import type { ProviderName, Redactor, Site, SiteState } from '../domain/index.js';
 import type { Wanted } from './placement.js';
 import type { Store } from '../store/store.js';
 import type { StepRunnerDeps } from './run-steps.js';
@@ -30,6 +30,8 @@ export interface EngineDeps {
    * records through (a comment's transaction: on PGlite its one connection).
    */
   place?: (wanted: Wanted, store: Store) => Promise<SiteState[]>;
+  /** The sites declared (an update that grows an environment is checked against its site's). */
+  sites?: readonly Site[];
   /** True when the worker named `owner` may still be running (CLI: same host and pid alive). */
   ownerAlive?: (owner: string) => boolean;
   now?: () => Date;

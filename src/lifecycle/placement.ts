@@ -2,23 +2,30 @@
 // the labels asked for (`--where region=eu`) are candidates; each is counted (the database) and,
 // when sites are declared, measured (`docker info` through its DOCKER_HOST): a site that does not
 // answer is down. The one with the most room left by its count comes first, then the one running
-// the fewest containers; the count is checked again under the allocation lock when the row is
-// inserted (a site filled meanwhile passes the turn to the next).
+// the fewest containers. A site's budgets (max_cpus, max_memory) count its nodes' sizes, and a node
+// bigger than a site's Docker can give is not placed there. The count and budgets are checked again
+// under the allocation lock when the row is inserted (a site filled meanwhile passes the turn on).
 import {
   Failure,
   hasRoom,
   labelsText,
   matchesLabels,
   messageOf,
+  shortOf,
+  sizeOn,
+  type NodeSize,
   type Site,
   type SiteRoom,
   type SiteState,
+  type SiteUsage,
 } from '../domain/index.js';
 
-/** Where a create asks to go. */
+/** Where a create asks to go, and what it needs there: its nodes, of the size it asks. */
 export interface Wanted {
   site?: string;
   where?: Record<string, string>;
+  nodes: number;
+  size: Partial<NodeSize>;
 }
 
 export interface PlacementDeps {
@@ -35,10 +42,14 @@ const free = (s: SiteState): number =>
       ? Number.MAX_SAFE_INTEGER
       : s.site.maxEnvironments - s.environments;
 
+/** Each site's default node size, as the usage query counts a node without one. */
+export const siteDefaults = (sites: readonly Site[]): Record<string, NodeSize> =>
+  Object.fromEntries(sites.map((s) => [s.name, s.nodeSize]));
+
 /** Every candidate, best first; refused (invalid_input) when none is named or has the labels. */
 export async function siteStates(
   deps: PlacementDeps,
-  counts: Record<string, number>,
+  usage: Record<string, SiteUsage>,
   wanted: Wanted,
 ): Promise<SiteState[]> {
   const all = deps.sites.map((s) =>
@@ -65,12 +76,16 @@ export async function siteStates(
   }
   const states = await Promise.all(
     sites.map(async (site): Promise<SiteState> => {
-      const environments = counts[site.name] ?? 0;
-      if (!deps.declared) return { site, environments, room: null, down: null };
+      const used = usage[site.name] ?? { environments: 0, cpus: 0, memoryMib: 0 };
+      const base = { site, environments: used.environments, held: used };
+      const short = (room: SiteRoom | null) =>
+        shortOf(site, used, room, wanted.nodes, sizeOn(site, wanted.size));
+      if (!deps.declared) return { ...base, room: null, down: null, short: short(null) };
       try {
-        return { site, environments, room: await deps.measure(site), down: null };
+        const room = await deps.measure(site);
+        return { ...base, room, down: null, short: short(room) };
       } catch (error) {
-        return { site, environments, room: null, down: messageOf(error) };
+        return { ...base, room: null, down: messageOf(error), short: null };
       }
     }),
   );

@@ -10,6 +10,9 @@ import {
   command,
   configOf,
   describeChanges,
+  formatMemory,
+  heldBy,
+  sizeOn,
   labelsFromText,
   notFound,
   patched,
@@ -19,10 +22,12 @@ import {
   type EnvironmentConfig,
   type NextCommand,
   type Operation,
+  type Site,
   type UpdateStep,
 } from '../domain/index.js';
 import { formatDuration } from '../commands/duration.js';
 import type { EnvironmentPatch } from '../store/store.js';
+import { checkGrowth } from '../store/insert-environment.js';
 import type { OperationRequest } from './engine-api.js';
 import { retryCommand } from './hints.js';
 import { recordDone, type RequestContext } from './requests.js';
@@ -81,7 +86,11 @@ export async function requestUpdate(e: RequestContext, request: UpdateRequest): 
     );
   // A preview's earlier head (a rollback) is the one the row wants from now on.
   const head = to.deployedSha !== from.deployedSha ? to.deployedSha : null;
-  const op = await e.store.atomically(async (store) => {
+  const site = e.deps.sites?.find((s) => s.name === env.site);
+  const op = await e.store.atomically(async (store, tx) => {
+    // What it grows to must fit its site's budgets (checked under the allocation lock).
+    if (site && grows(site, from, to))
+      await checkGrowth(tx, site, name, to.servers + to.agents, sizeOn(site, to));
     const patch = rowPatch(from, to, env.source, head, trigger.actor);
     const updated = await store.updateEnvironment(name, patch);
     const made = await store.createOperation({
@@ -99,6 +108,14 @@ export async function requestUpdate(e: RequestContext, request: UpdateRequest): 
   });
   await e.refreshDerived();
   return (await e.store.getOperation(op.id)) ?? op;
+}
+
+/** Whether `to` holds more of `site`'s budgets than `from` (a node without a size: its default). */
+function grows(site: Site, from: EnvironmentConfig, to: EnvironmentConfig): boolean {
+  if (site.maxCpus === null && site.maxMemoryMib === null) return false;
+  const held = (c: EnvironmentConfig) => heldBy(c.servers + c.agents, sizeOn(site, c));
+  const [before, after] = [held(from), held(to)];
+  return after.cpus > before.cpus || after.memoryMib > before.memoryMib;
 }
 
 /** The command asked again, confirmed. */
@@ -119,6 +136,8 @@ function confirmCommand(request: UpdateRequest): NextCommand {
     ...(p.provider ? ['--provider', p.provider] : []),
     ...(p.servers === undefined ? [] : ['--servers', String(p.servers)]),
     ...(p.agents === undefined ? [] : ['--agents', String(p.agents)]),
+    ...(p.nodeCpus == null ? [] : ['--cpus', String(p.nodeCpus)]),
+    ...(p.nodeMemoryMib == null ? [] : ['--memory', formatMemory(p.nodeMemoryMib)]),
     ...Object.entries(p.labels ?? {}).flatMap(([k, v]) => [
       '--label',
       v === null ? `${k}-` : `${k}=${v}`,
@@ -141,6 +160,8 @@ function rowPatch(
     haproxyRoute: to.haproxyRoute,
     servers: to.servers,
     agents: to.agents,
+    nodeCpus: to.nodeCpus,
+    nodeMemoryMib: to.nodeMemoryMib,
     expiresAt: to.expiresAt === null ? null : new Date(to.expiresAt),
     pinned: to.pinned,
     labels: labelsFromText(to.labels),

@@ -6,6 +6,7 @@ import {
   SiteFull,
   hasRoom,
   localSite,
+  sizeOn,
   noRoom,
   command,
   configOf,
@@ -26,6 +27,8 @@ import type { OperationRequest } from './engine-api.js';
 import { deleteCommand, retryCommand } from './hints.js';
 import type { SystemStep } from './step.js';
 import type { EngineDeps } from './engine-deps.js';
+
+const NO_HELD = { cpus: 0, memoryMib: 0 };
 
 /** What recording needs of the engine. */
 export interface RequestContext {
@@ -67,13 +70,19 @@ export async function requestCreate(
     );
   }
   const options = request.options ?? {};
+  const asked = {
+    ...(options.nodeCpus !== undefined ? { nodeCpus: options.nodeCpus } : {}),
+    ...(options.nodeMemoryMib !== undefined ? { nodeMemoryMib: options.nodeMemoryMib } : {}),
+  };
   const wanted = {
     ...(options.site ? { site: options.site } : {}),
     ...(options.where ? { where: options.where } : {}),
+    nodes: (options.servers ?? 1) + (options.agents ?? 0),
+    size: asked,
   };
   const states = e.deps.place
     ? await e.deps.place(wanted, e.store)
-    : [{ site: localSite(), environments: 0, room: null, down: null }];
+    : [{ site: localSite(), environments: 0, held: NO_HELD, room: null, down: null, short: null }];
   const open = states.filter(hasRoom);
   if (open.length === 0) throw noRoom(request.name, states);
   let op: Operation | null = null;
@@ -82,9 +91,13 @@ export async function requestCreate(
       op = await recordCreate(e, request, state.site);
       break;
     } catch (error) {
-      // Filled meanwhile (its count is checked again under the allocation lock): the next one.
+      // Filled meanwhile (checked again under the allocation lock): the next one.
       if (!(error instanceof SiteFull)) throw error;
-      state.environments = state.site.maxEnvironments ?? state.environments;
+      Object.assign(state, {
+        environments: error.usage.environments,
+        held: error.usage,
+        short: error.short,
+      });
     }
   }
   if (!op) throw noRoom(request.name, states);
@@ -113,10 +126,11 @@ function recordCreate(
       ...(options.labels ? { labels: options.labels } : {}),
       ...(options.servers !== undefined ? { servers: options.servers } : {}),
       ...(options.agents !== undefined ? { agents: options.agents } : {}),
+      ...sizeOn(site, options),
       ...(options.source ? { source: options.source } : {}),
       requestedBy: request.trigger.actor,
       site: site.name,
-      siteLimit: site.maxEnvironments,
+      siteLimits: site,
       sourceUrl: request.trigger.url ?? request.trigger.source,
       expiresAt: ttl === null ? null : new Date(e.now().getTime() + ttl),
     });

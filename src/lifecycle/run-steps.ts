@@ -232,6 +232,10 @@ async function runOne(
     const ctx = { env, log, signal, headSha };
     action = () => {
       if (act === 'remove') return handler.remove(ctx);
+      if (act === 'resize') {
+        if (!handler.resize) throw new Error(`the ${step} step cannot resize`);
+        return handler.resize(ctx);
+      }
       if (act === 'recreate') {
         const from = op.change?.from;
         if (!handler.recreate || !from) throw new Error(`the ${step} step cannot recreate`);
@@ -240,6 +244,8 @@ async function runOne(
           provider: from.provider,
           servers: from.servers,
           agents: from.agents,
+          nodeCpus: from.nodeCpus,
+          nodeMemoryMib: from.nodeMemoryMib,
         };
         return handler.recreate(ctx, before);
       }

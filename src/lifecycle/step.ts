@@ -120,6 +120,8 @@ export interface StepHandler {
    * (the cluster step, on an update): safe to repeat, like ensure.
    */
   recreate?(ctx: StepContext, before: Environment): Promise<string>;
+  /** Gives what runs the limits the row says now, as it runs (the cluster step's node sizes). */
+  resize?(ctx: StepContext): Promise<string>;
   /** Removes what this system holds under a name no row claims (an orphan); like remove. */
   prune(ctx: PruneContext): Promise<string>;
   /** Halts what runs, keeping it (the cluster step); succeeds when it is halted already. */

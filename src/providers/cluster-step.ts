@@ -1,6 +1,13 @@
 // The `cluster` step: the environment's k3d or kind cluster, with the ports the row allocated, on
 // the site (Docker host) the row was placed on.
-import { command, Failure, TransientError, wrap, type Environment } from '../domain/index.js';
+import {
+  command,
+  describeSize,
+  Failure,
+  TransientError,
+  wrap,
+  type Environment,
+} from '../domain/index.js';
 import type {
   PruneContext,
   Read,
@@ -56,6 +63,8 @@ export class ClusterStep implements StepHandler {
           nodePort: env.nodePort,
           servers: env.servers,
           agents: env.agents,
+          nodeCpus: env.nodeCpus,
+          nodeMemoryMib: env.nodeMemoryMib,
         },
         ctx.signal,
       ),
@@ -73,17 +82,45 @@ export class ClusterStep implements StepHandler {
           command('retry', env.name),
         );
     }
+    // Its nodes' limits, again when it was there already (a dead attempt may not have set them).
+    const size = describeSize(env);
+    if (size) await this.limit(ctx);
     const made =
       result === 'exists'
-        ? `${env.provider} cluster "${env.name}" already present`
+        ? `${env.provider} cluster "${env.name}" already present${size ? ` (${size})` : ''}`
         : `created ${env.provider} cluster "${env.name}" (http ${env.httpPort}, https ` +
-          `${env.httpsPort}${env.subnet ? `, network k3d-${env.name} ${env.subnet}` : ''})`;
+          `${env.httpsPort}${env.subnet ? `, network k3d-${env.name} ${env.subnet}` : ''}` +
+          `${size ? `, ${size}` : ''})`;
     if (env.provider !== 'kind' || !this.kindIngress) return made;
     const ingress = this.kindIngress;
     return `${made}; ${await this.guard(
       `installing the ingress controller ` + `in kind cluster "${env.name}"`,
       () => ingress.ensure(env),
     )}`;
+  }
+
+  /** An update of its nodes' limits alone: applied to the running nodes, nothing remade. */
+  async resize(ctx: StepContext): Promise<string> {
+    const { env } = ctx;
+    const result = await this.limit(ctx);
+    const what = `${env.provider} cluster "${env.name}"`;
+    if (result === 'absent')
+      throw new Failure(
+        'step_failed',
+        `there is no ${what} to resize: it was deleted outside kindler. To resolve, recreate it ` +
+          `with a sync`,
+        command('sync'),
+      );
+    return result === 'unlimited'
+      ? `${what}: no node limits to set`
+      : `${what}: its nodes now have ${describeSize(env) ?? 'no limits'}`;
+  }
+
+  private limit(ctx: StepContext) {
+    const { env } = ctx;
+    return this.guard(`limiting the nodes of ${env.provider} cluster "${env.name}"`, () =>
+      this.fleet.of(env.site)[env.provider].resize(env, ctx.signal),
+    );
   }
 
   async stop(ctx: StepContext): Promise<string> {
@@ -121,8 +158,10 @@ export class ClusterStep implements StepHandler {
   }
 
   /**
-   * An update to another provider or node count: the cluster `before` describes goes, the row's is
-   * made. Repeated after a crash, a cluster that already is the row's is kept.
+   * An update to another provider, node count or (k3d) node memory: the cluster `before` describes
+   * goes, the row's is made. Repeated after a crash, a cluster that already has the row's nodes is
+   * kept — but not after a change of k3d's memory, which its listing does not tell: that one is
+   * made once more.
    */
   async recreate(ctx: StepContext, before: Environment): Promise<string> {
     const { env } = ctx;
@@ -130,7 +169,9 @@ export class ClusterStep implements StepHandler {
     const current = moved
       ? null
       : await this.fleet.of(env.site)[env.provider].get(env.name, ctx.signal);
-    const isRows = current?.nodes?.servers === env.servers && current.nodes.agents === env.agents;
+    const sameMemory = env.provider !== 'k3d' || before.nodeMemoryMib === env.nodeMemoryMib;
+    const isRows =
+      sameMemory && current?.nodes?.servers === env.servers && current.nodes.agents === env.agents;
     const kept = current ? 'is the new one' : 'already absent';
     const gone =
       moved || (current && !isRows)

@@ -9,7 +9,9 @@ import {
   CliProvider,
   PortBindings,
   publishedPorts,
+  updateNodes,
   type ClusterInfo,
+  type NodeSpec,
   type ClusterSpec,
   type Provider,
 } from './provider.js';
@@ -75,6 +77,14 @@ export class K3dProvider extends CliProvider implements Provider {
         String(spec.servers),
         '--agents',
         String(spec.agents),
+        // k3d limits a node's memory as it makes it, and shows the node that much (its meminfo).
+        ...(spec.nodeMemoryMib === null
+          ? []
+          : [
+              '--servers-memory',
+              `${spec.nodeMemoryMib}m`,
+              ...(spec.agents ? ['--agents-memory', `${spec.nodeMemoryMib}m`] : []),
+            ]),
         '--port',
         `${spec.httpPort}:80@loadbalancer`,
         '--port',
@@ -84,6 +94,21 @@ export class K3dProvider extends CliProvider implements Provider {
       this.opts(signal),
     );
     return 'created';
+  }
+
+  /** CPUs through `docker update` of its server and agent containers; memory is k3d's own. */
+  async resize(spec: NodeSpec, signal?: AbortSignal): Promise<'resized' | 'unlimited' | 'absent'> {
+    if (!(await this.get(spec.name, signal))) return 'absent';
+    const nodes = [
+      ...Array.from({ length: spec.servers }, (_, i) => `k3d-${spec.name}-server-${i}`),
+      ...Array.from({ length: spec.agents }, (_, i) => `k3d-${spec.name}-agent-${i}`),
+    ];
+    return updateNodes(
+      this.docker,
+      nodes,
+      { cpus: spec.nodeCpus, memoryMib: null },
+      this.opts(signal),
+    );
   }
 
   async stop(name: EnvName, signal?: AbortSignal): Promise<'stopped' | 'absent'> {

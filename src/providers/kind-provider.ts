@@ -5,8 +5,8 @@ import type { EnvName } from '../domain/index.js';
 import { renderKindConfig } from './kind-config.js';
 import { run, runAllowingFailure, type RunOptions } from '../system/exec.js';
 import { parseJsonAnswer } from '../system/parse.js';
-import { CliProvider, PortBindings, publishedPorts } from './provider.js';
-import type { ClusterInfo, ClusterSpec, Provider } from './provider.js';
+import { CliProvider, PortBindings, publishedPorts, updateNodes } from './provider.js';
+import type { ClusterInfo, ClusterSpec, NodeSpec, Provider } from './provider.js';
 
 /** What `docker inspect` says of a node container, in the format asked for. */
 const NodeState = z.object({ running: z.boolean(), ports: PortBindings.nullable() });
@@ -78,6 +78,14 @@ export class KindProvider extends CliProvider implements Provider {
     const existed = (await this.get(name, signal)) !== null;
     await run(this.bin, ['delete', 'cluster', '--name', name], this.opts(signal)); // like rm -f
     return existed ? 'deleted' : 'absent';
+  }
+
+  /** kind has no limits of its own: its node containers get them through `docker update`. */
+  async resize(spec: NodeSpec, signal?: AbortSignal): Promise<'resized' | 'unlimited' | 'absent'> {
+    const nodes = await this.nodes(spec.name, signal);
+    if (!nodes.length) return 'absent';
+    const limits = { cpus: spec.nodeCpus, memoryMib: spec.nodeMemoryMib };
+    return updateNodes(this.docker, nodes, limits, this.opts(signal));
   }
 
   // kind has no stop or start of its own: its clusters are the node containers (upstream

@@ -2,7 +2,7 @@
 // delete are idempotent, like `rm -f`; list/get report what really runs, ports included.
 import { z } from 'zod';
 import type { EnvName, ProviderName } from '../domain/index.js';
-import { onPath } from '../system/exec.js';
+import { onPath, run, type RunOptions } from '../system/exec.js';
 
 export interface ClusterSpec {
   name: EnvName;
@@ -15,7 +15,16 @@ export interface ClusterSpec {
   servers: number;
   /** Worker nodes (k3d agents). */
   agents: number;
+  /** What each node may use: CPUs and MiB; null: no limit. */
+  nodeCpus: number | null;
+  nodeMemoryMib: number | null;
 }
+
+/** What a resize needs: the cluster, its nodes, the limits they get. */
+export type NodeSpec = Pick<
+  ClusterSpec,
+  'name' | 'servers' | 'agents' | 'nodeCpus' | 'nodeMemoryMib'
+>;
 
 export interface PortMapping {
   host: number;
@@ -59,6 +68,11 @@ export interface Provider {
   get(name: string, signal?: AbortSignal): Promise<ClusterInfo | null>;
   create(spec: ClusterSpec, signal?: AbortSignal): Promise<'created' | 'exists'>;
   delete(name: EnvName, signal?: AbortSignal): Promise<'deleted' | 'absent'>;
+  /**
+   * Gives the cluster's node containers the limits `spec` sets (`docker update`), as they run;
+   * `absent` when there is no such cluster, `unlimited` when the spec sets none it applies.
+   */
+  resize(spec: NodeSpec, signal?: AbortSignal): Promise<'resized' | 'unlimited' | 'absent'>;
   /** Halts the cluster's containers, keeping them; a halted one stays halted. */
   stop(name: EnvName, signal?: AbortSignal): Promise<'stopped' | 'absent'>;
   /** Runs the halted containers again and waits for the server; a running one keeps running. */
@@ -93,6 +107,27 @@ export abstract class CliProvider {
   get requires(): readonly string[] {
     return [this.bin, this.docker];
   }
+}
+
+/**
+ * `docker update` of `nodes` to the limits given (CPUs; memory with its swap, so a node never
+ * swaps past it); `unlimited` when neither is set.
+ */
+export async function updateNodes(
+  docker: string,
+  nodes: string[],
+  limits: { cpus: number | null; memoryMib: number | null },
+  options: RunOptions,
+): Promise<'resized' | 'unlimited'> {
+  const flags = [
+    ...(limits.cpus === null ? [] : ['--cpus', String(limits.cpus)]),
+    ...(limits.memoryMib === null
+      ? []
+      : ['--memory', `${limits.memoryMib}m`, '--memory-swap', `${limits.memoryMib}m`]),
+  ];
+  if (!flags.length || !nodes.length) return 'unlimited';
+  await run(docker, ['update', ...flags, ...nodes], options);
+  return 'resized';
 }
 
 /** Why `provider` cannot run here (a command it needs is not on PATH), or null when it can. */

@@ -5,6 +5,8 @@ import type {
   Environment,
   EnvStatus,
   NewEnvironment,
+  NodeSize,
+  SiteUsage,
   EnvironmentVersion,
   Operation,
 } from '../domain/index.js';
@@ -50,8 +52,11 @@ export interface EnvironmentStore {
   environmentDetail(name: string, options: DetailOptions): Promise<EnvironmentDetail>;
   /** Environments ordered by creation; the management cluster (`devops`) is never included. */
   listEnvironments(): Promise<Environment[]>;
-  /** How many environments each site holds (placement's count). */
-  countBySite(): Promise<Record<string, number>>;
+  /**
+   * What each site holds (placement's count): its environments, their nodes' CPUs and memory, a
+   * node without a size counted at its site's default.
+   */
+  usageBySite(defaults: Record<string, NodeSize>): Promise<Record<string, SiteUsage>>;
   /** The same, a page at a time (one cursor), each with its entry of the document `entryKey`. */
   eachEnvironmentPage(
     options: { entryKey: string; size: number; labels?: Record<string, string> },

@@ -17,7 +17,7 @@ export const COLUMNS =
   'server_ip, created_at, updated_at, status, register_portainer, haproxy_route, servers, ' +
   'agents, requested_by, ' +
   'source_url, expires_at, pinned, labels, source_repo, source_sha, source_actor, deployed_sha, ' +
-  'deployed_tree, deployed_at, site';
+  'deployed_tree, deployed_at, site, node_cpus::float8 as node_cpus, node_memory_mib';
 export const SELECT_CLUSTERS = `select ${COLUMNS} from clusters`;
 
 export async function updateEnvironment(
@@ -39,6 +39,8 @@ export async function updateEnvironment(
   if (patch.haproxyRoute !== undefined) set('haproxy_route', patch.haproxyRoute);
   if (patch.servers !== undefined) set('servers', patch.servers);
   if (patch.agents !== undefined) set('agents', patch.agents);
+  if (patch.nodeCpus !== undefined) set('node_cpus', patch.nodeCpus);
+  if (patch.nodeMemoryMib !== undefined) set('node_memory_mib', patch.nodeMemoryMib);
   if (patch.serverIp !== undefined) set('server_ip', patch.serverIp);
   if (patch.expiresAt !== undefined) set('expires_at', patch.expiresAt);
   if (patch.pinned !== undefined) set('pinned', patch.pinned);

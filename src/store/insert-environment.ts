@@ -5,7 +5,12 @@
 import {
   Failure,
   LOCAL_SITE,
+  SiteFull,
   alreadyExists,
+  shortOf,
+  type NodeSize,
+  type SiteLimits,
+  type SiteUsage,
   type EnvName,
   type Environment,
   type NewEnvironment,
@@ -31,13 +36,20 @@ export async function insertEnvironment(
   const existing = await tx.query<ClusterRow>(`${SELECT_CLUSTERS} where name = $1`, [input.name]);
   if (existing[0]) throw alreadyExists(toEnvironment(existing[0]));
   const site = input.site ?? LOCAL_SITE;
-  if (input.siteLimit != null) {
-    const [held] = await tx.query<{ n: number }>(
-      `select count(*)::int as n from clusters where site = $1 and name <> 'devops'`,
-      [site],
-    );
-    if ((held?.n ?? 0) >= input.siteLimit)
-      throw new Failure('busy', `site ${site}: ${held?.n} of ${input.siteLimit} environments`);
+  const limits = input.siteLimits;
+  if (limits) {
+    const held = (await usageBySite(tx, { [site]: limits.nodeSize }, { site }))[site] ?? NO_USAGE;
+    const short = shortOf(limits, held, null, (input.servers ?? 1) + (input.agents ?? 0), {
+      nodeCpus: input.nodeCpus ?? null,
+      nodeMemoryMib: input.nodeMemoryMib ?? null,
+    });
+    if (short)
+      throw new SiteFull(
+        site,
+        held,
+        short,
+        short === 'full' ? `${held.environments} of ${limits.maxEnvironments} environments` : short,
+      );
   }
   const http = await lowestFreePort(tx, ranges.http, 'KINDLER_HTTP_PORTS', [], site);
   // Reserve each port before choosing the next, so ranges that overlap never hand out one twice.
@@ -48,9 +60,10 @@ export async function insertEnvironment(
     `insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port,
       status,
        register_portainer, haproxy_route, requested_by, source_url, expires_at, pinned, labels,
-       source_repo, source_sha, source_actor, servers, agents, site, created_at, updated_at)
+       source_repo, source_sha, source_actor, servers, agents, site, node_cpus, node_memory_mib,
+       created_at, updated_at)
      values ($1, $2, $3::cidr, $4, $5, $6, $7, 'creating', $8, $9, $10, $11, $12, $13, $14::jsonb,
-       $15, $16, $17, $18, $19, $20, timezone('utc', now()), timezone('utc', now()))
+       $15, $16, $17, $18, $19, $20, $21, $22, timezone('utc', now()), timezone('utc', now()))
      returning ${COLUMNS}`,
     [
       input.name,
@@ -73,6 +86,8 @@ export async function insertEnvironment(
       input.servers ?? 1,
       input.agents ?? 0,
       site,
+      input.nodeCpus ?? null,
+      input.nodeMemoryMib ?? null,
     ],
   );
   return toEnvironment(rows[0] as ClusterRow);
@@ -94,10 +109,65 @@ export function moveEnvironment(
   });
 }
 
-/** How many environments each site holds (the management cluster aside). */
-export async function countBySite(db: Queryable): Promise<Record<string, number>> {
-  const rows = await db.query<{ site: string; n: number }>(
-    `select site, count(*)::int as n from clusters where name <> 'devops' group by site`,
+const NO_USAGE: SiteUsage = { environments: 0, cpus: 0, memoryMib: 0 };
+
+/**
+ * What each site holds (the management cluster aside): its environments, and their nodes' CPUs and
+ * memory summed, a node without a size of its own counted at its site's default (`defaults`).
+ */
+export async function usageBySite(
+  db: Queryable,
+  defaults: Record<string, NodeSize>,
+  only?: { site: string; except?: string },
+): Promise<Record<string, SiteUsage>> {
+  const rows = await db.query<{ site: string; n: number; cpus: number; mib: number }>(
+    `select site, count(*)::int as n,
+       coalesce(sum((servers + agents) *
+         coalesce(node_cpus, ($1::jsonb -> site ->> 'nodeCpus')::numeric, 0)), 0)::float8 as cpus,
+       coalesce(sum((servers + agents) *
+         coalesce(node_memory_mib, ($1::jsonb -> site ->> 'nodeMemoryMib')::int, 0)), 0)::float8
+         as mib
+     from clusters where name <> 'devops' and ($2::text is null or site = $2)
+       and ($3::text is null or name <> $3) group by site`,
+    [JSON.stringify(defaults), only?.site ?? null, only?.except ?? null],
   );
-  return Object.fromEntries(rows.map((r) => [r.site, r.n]));
+  return Object.fromEntries(
+    rows.map((r) => [
+      r.site,
+      { environments: r.n, cpus: Number(r.cpus), memoryMib: Number(r.mib) },
+    ]),
+  );
+}
+
+/**
+ * An environment grown to `nodes` nodes of `size` (an update), checked against its site's budgets
+ * under the allocation lock, the others' nodes counted as placement counts them; the refusal names
+ * the budget.
+ */
+export async function checkGrowth(
+  tx: Queryable,
+  site: SiteLimits & { name: string },
+  name: string,
+  nodes: number,
+  size: NodeSize,
+): Promise<void> {
+  await tx.query('select pg_advisory_xact_lock($1)', [ALLOCATION_LOCK]);
+  const others = await usageBySite(
+    tx,
+    { [site.name]: site.nodeSize },
+    { site: site.name, except: name },
+  );
+  const short = shortOf(
+    { ...site, maxEnvironments: null },
+    others[site.name] ?? NO_USAGE,
+    null,
+    nodes,
+    size,
+  );
+  if (short)
+    throw new Failure(
+      'busy',
+      `site ${site.name}: ${short}. To resolve, ask for less, or raise the site's limits in ` +
+        `KINDLER_SITES; nothing was changed`,
+    );
 }

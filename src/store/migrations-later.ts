@@ -133,4 +133,13 @@ export const LATER: Migration[] = [
         `on clusters(site, node_port) where provider = 'kind'`,
     ],
   },
+  {
+    version: '015_node_size',
+    statements: [
+      // What each node of an environment's cluster may use (docker update --cpus/--memory; k3d's
+      // --servers-memory/--agents-memory); null: no limit.
+      'alter table clusters add column if not exists node_cpus numeric(5, 2)',
+      'alter table clusters add column if not exists node_memory_mib int',
+    ],
+  },
 ];

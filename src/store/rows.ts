@@ -70,6 +70,9 @@ export interface ClusterRow {
   deployed_at: Date | string | null;
   /** Absent in rows read from before migration 014 (an import's). */
   site?: string | null;
+  /** Absent before migration 015. */
+  node_cpus?: number | string | null;
+  node_memory_mib?: number | null;
 }
 
 const date = (v: Date | string | null): Date | null =>
@@ -93,6 +96,8 @@ export function toEnvironment(row: ClusterRow): Environment {
     haproxyRoute: row.haproxy_route,
     servers: row.servers ?? 1,
     agents: row.agents ?? 0,
+    nodeCpus: row.node_cpus == null ? null : Number(row.node_cpus),
+    nodeMemoryMib: row.node_memory_mib ?? null,
     requestedBy: row.requested_by,
     sourceUrl: row.source_url,
     expiresAt: date(row.expires_at),

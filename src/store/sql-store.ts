@@ -4,7 +4,7 @@ import type { StateKey } from './state-key.js';
 import * as states from './state.js';
 import { NotificationTable } from './notifications.js';
 import { VersionTable } from './versions.js';
-import { countBySite, insertEnvironment, moveEnvironment } from './insert-environment.js';
+import { insertEnvironment, moveEnvironment, usageBySite } from './insert-environment.js';
 import { BatchTable } from './batches.js';
 import { environmentDetail } from './detail.js';
 import type { DetailOptions } from './environment-store.js';
@@ -125,7 +125,8 @@ export class SqlStore implements Store {
     importPglite(dataDir, this.db);
   readonly migrationsCurrent = (): Promise<boolean> => migrationsCurrent(this.db);
   readonly migrate = (): Promise<string[]> => migrate(this.db);
-  readonly countBySite = () => countBySite(this.db);
+  readonly usageBySite = (defaults: Parameters<typeof usageBySite>[1]) =>
+    usageBySite(this.db, defaults);
 
   async ping(): Promise<void> {
     await this.db.query('select 1');

@@ -48,15 +48,27 @@ function flag(body: Record<string, unknown>, key: string): boolean | undefined {
   return value;
 }
 
-/** `servers` and `agents` as the flags they stand for (bounds are the parser's). */
+/**
+ * `servers`, `agents` (whole numbers), `cpus` (a number) and `memory` (`"2g"`) as the flags they
+ * stand for (bounds are the parser's).
+ */
 function nodeWords(body: Record<string, unknown>): string[] {
-  return ['servers', 'agents'].flatMap((key) => {
+  const counts = ['servers', 'agents'].flatMap((key) => {
     const value = body[key];
     if (value === undefined || value === null) return [];
     if (typeof value !== 'number' || !Number.isInteger(value))
       throw new Failure('invalid_input', `"${key}" must be a whole number`);
     return [`--${key}`, String(value)];
   });
+  const cpus = body.cpus;
+  if (cpus !== undefined && cpus !== null && typeof cpus !== 'number')
+    throw new Failure('invalid_input', '"cpus" must be a number (CPUs per node)');
+  const memory = word(body, 'memory');
+  return [
+    ...counts,
+    ...(typeof cpus === 'number' ? ['--cpus', String(cpus)] : []),
+    ...(memory ? ['--memory', memory] : []),
+  ];
 }
 
 /**

@@ -1,8 +1,8 @@
 // The console's mutations, on the same actions, permissions and records as comments and the CLI:
 //   POST   /kindler/api/environments        {name, provider?, ttl?, portainer?, haproxy?, servers?,
-//                                             agents?}
+//                                             agents?, cpus?, memory?, labels?, site?, where?}
 //   PATCH  /kindler/api/environments/<name> {ttl?, portainer?, haproxy?, provider?, servers?,
-//                                             agents?, confirm?}   (an update)
+//                                             agents?, cpus?, memory?, labels?, confirm?}
 //   DELETE /kindler/api/environments/<name>
 //   POST   /kindler/api/environments/<name>/{retry,cancel,extend,stop,start,rollback}
 //                                             extend: {duration?}; rollback: {version?, confirm?}

@@ -45,6 +45,11 @@ export interface EnvironmentView {
   /** Its cluster's nodes; null when read from the snapshot (which does not keep them). */
   servers: number | null;
   agents: number | null;
+  /** Each node's CPUs and memory (MiB); null: no limit (or not read). */
+  nodeCpus: number | null;
+  nodeMemoryMib: number | null;
+  /** The site (Docker host) it runs on; null when not read. */
+  site: string | null;
   requestedBy: string | null;
   sourceUrl: string | null;
   /** A pull request's head the branch holds: repository, commit, since when. */
@@ -95,6 +100,9 @@ export function viewOf(
     haproxyRoute: env.haproxyRoute,
     servers: full?.servers ?? null,
     agents: full?.agents ?? null,
+    nodeCpus: full ? full.nodeCpus : null,
+    nodeMemoryMib: full ? full.nodeMemoryMib : null,
+    site: full?.site ?? null,
     requestedBy: full?.requestedBy ?? null,
     sourceUrl: full?.sourceUrl ?? null,
     deployed:

@@ -1,6 +1,8 @@
-// The console's update form and rollback buttons: each posts to the same action as `/env update`
-// and `/env rollback` (console-api.ts), with the session's CSRF token. The form starts from what
-// the environment has, so only what is changed changes; an empty time to live keeps the expiry.
+// An environment's nodes on its page, the console's update form and rollback buttons: each posts to
+// the same action as `/env update` and `/env rollback` (console-api.ts), with the session's CSRF
+// token. The form starts from what the environment has, so only what is changed changes; an empty
+// time to live keeps the expiry, an empty size keeps the limits.
+import { LOCAL_SITE, describeNodes, formatMemory } from '../domain/index.js';
 import type { Viewer } from './controls.js';
 import type { EnvironmentView } from './data.js';
 import { html, type Html } from './html.js';
@@ -18,6 +20,20 @@ const choice = (field: string, label: string, current: string, options: string[]
         (o) => html`<option value="${o}" ${o === current ? 'selected' : ''}>${o}</option>`,
       )}
     </select>`;
+
+/** Its nodes (how many, how big) and its site, when the view read them. */
+export function nodesRow(e: EnvironmentView): Html {
+  if (e.servers === null || e.agents === null) return html``;
+  const nodes = describeNodes({ ...e, servers: e.servers, agents: e.agents });
+  const site =
+    e.site && e.site !== LOCAL_SITE
+      ? html`<dt>site</dt>
+          <dd>${e.site}</dd>`
+      : html``;
+  return html`<dt>nodes</dt>
+    <dd>${nodes}</dd>
+    ${site}`;
+}
 
 /** The edit form, for who may update the environment (a ready or stopped one). */
 export function updateForm(viewer: Viewer, e: EnvironmentView): Html | '' {
@@ -55,9 +71,29 @@ export function updateForm(viewer: Viewer, e: EnvironmentView): Html | '' {
         />
       </p>
       <p>
+        <label for="u-cpus">CPUs per node</label>
+        <input
+          id="u-cpus"
+          name="cpus"
+          inputmode="decimal"
+          size="5"
+          placeholder="no limit"
+          value="${e.nodeCpus === null ? '' : String(e.nodeCpus)}"
+        />
+        <label for="u-memory">Memory per node</label>
+        <input
+          id="u-memory"
+          name="memory"
+          size="6"
+          placeholder="2g"
+          value="${e.nodeMemoryMib === null ? '' : formatMemory(e.nodeMemoryMib)}"
+        />
+      </p>
+      <p>
         <input id="u-confirm" name="confirm" type="checkbox" />
         <label for="u-confirm"
-          >Recreate the cluster if the provider or nodes change (what runs in it is lost)</label
+          >Recreate the cluster if the provider, node count or (k3d) node memory change (what runs
+          in it is lost)</label
         >
       </p>
       <p><button type="submit">Update</button></p>

@@ -3,7 +3,7 @@ import type { HistoryOutcome } from '../actions/history.js';
 import { describeChanges, type Operation, type StepState } from '../domain/index.js';
 import { hintFor } from '../lifecycle/hints.js';
 import { NOBODY, environmentControls, fixButton, type Viewer } from './controls.js';
-import { rollbackButton, updateForm } from './edit-controls.js';
+import { nodesRow, rollbackButton, updateForm } from './edit-controls.js';
 import type { Degradation, EnvironmentView } from './data.js';
 import type { Html } from './html.js';
 import { html, joinHtml } from './html.js';
@@ -205,6 +205,7 @@ export function environmentFacts(
     </dd>
     <dt>subnet</dt>
     <dd>${e.subnet ?? '–'}</dd>
+    ${nodesRow(e)}
     <dt>created</dt>
     <dd>${e.createdAt ?? '–'}${created}</dd>
     <dt>expires</dt>

@@ -120,6 +120,10 @@ function changeFields(fields: URLSearchParams): Record<string, unknown> {
     // Not a number stays a string: the API refuses it in its own words.
     if (value) body[key] = /^\d+$/.test(value) ? Number(value) : value;
   }
+  const cpus = fields.get('cpus')?.trim();
+  if (cpus) body.cpus = /^\d+(\.\d+)?$/.test(cpus) ? Number(cpus) : cpus;
+  const memory = fields.get('memory')?.trim();
+  if (memory) body.memory = memory;
   if (fields.get('confirm') === 'on') body.confirm = true;
   return body;
 }

@@ -51,6 +51,7 @@ const ALL = [
   '012_update',
   '013_batches',
   '014_sites',
+  '015_node_size',
 ];
 
 describe('migrations', () => {

@@ -73,7 +73,7 @@ describe('kindler CLI', () => {
     [
       ['create'],
       2,
-      'kindler create: an environment name is required\nUsage: kindler create <name> [k3d|kind | --provider k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--site <site> | --where key=value…] [--json]',
+      'kindler create: an environment name is required\nUsage: kindler create <name> [k3d|kind | --provider k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… [--site <site> | --where key=value…] [--json]',
     ],
     [['create', 'Dev'], 2, 'kindler create: "Dev" has upper-case letters; use lower case ("dev")'],
     [

@@ -74,6 +74,9 @@ const envView = z
     haproxyRoute: z.boolean(),
     servers: z.number().int().min(1).nullable(),
     agents: z.number().int().min(0).nullable(),
+    nodeCpus: z.number().positive().nullable(),
+    nodeMemoryMib: z.number().int().positive().nullable(),
+    site: z.string().nullable(),
     requestedBy: z.string().nullable(),
     sourceUrl: z.string().nullable(),
     deployed: z

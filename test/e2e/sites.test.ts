@@ -5,93 +5,33 @@
 // down without blocking the others, and an orphan named with its site.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsistencyReport } from '../../src/consistency/compare.js';
-import { loadConfig } from '../../src/config/config.js';
-import type { Operation } from '../../src/domain/index.js';
-import { openRuntime, type Runtime } from '../../src/runtime.js';
-import { cliInProcess } from '../support/cli.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { setupFakes, type Fakes } from '../support/fakes.js';
+import { siteWorld, type SiteWorld } from '../support/site-world.js';
 
 describe('sites', () => {
-  let fakes: Fakes;
-  let restore: () => void;
-  let tmp: string;
-  let db: TestDatabase;
-  let env: Record<string, string>;
-  let rt: Runtime;
-  const daemons: net.Server[] = [];
-  const host = (site: string) => `unix://${path.join(tmp, `${site}.sock`)}`;
+  let world: SiteWorld;
+  const host = (site: string) => world.host(site);
   /** The clusters the stand-in k3d holds on one site's Docker. */
-  const clustersOn = (site: string): string[] => {
-    const file = path.join(
-      fakes.stateDir,
-      `state-${host(site).replace(/[^A-Za-z0-9]+/g, '_')}.json`,
-    );
-    if (!fs.existsSync(file)) return [];
-    return Object.keys((JSON.parse(fs.readFileSync(file, 'utf8')) as { k3d: object }).k3d).sort();
-  };
-  const cli = (...argv: string[]) => cliInProcess(argv, env);
-  const create = async (...argv: string[]) => {
-    const result = await cli('create', ...argv, '--json');
-    expect(result.code, `${result.stderr}\n${result.stdout}`).toBe(0);
-    return JSON.parse(result.stdout) as Operation;
-  };
-  const siteOf = async (name: string) => (await rt.store.getEnvironment(name))?.site;
+  const clustersOn = (site: string): string[] => Object.keys(world.stateOn(site).k3d).sort();
+  const cli = (...argv: string[]) => world.cli(...argv);
+  const create = (...argv: string[]) => world.create(...argv);
+  const siteOf = async (name: string) => (await world.rt.store.getEnvironment(name))?.site;
 
   beforeAll(async () => {
-    fakes = setupFakes();
-    restore = fakes.apply();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-sites-'));
     // Two Docker endpoints that answer; the third's socket has nothing behind it.
-    for (const site of ['a', 'b']) {
-      const server = net.createServer((socket) => socket.end());
-      await new Promise<void>((r) => server.listen(path.join(tmp, `${site}.sock`), r));
-      daemons.push(server);
-    }
-    fs.writeFileSync(
-      path.join(tmp, 'sites.yaml'),
-      [
-        'sites:',
-        `  - { name: a, docker_host: "${host('a')}", labels: { region: eu }, max_environments: 2 }`,
-        `  - { name: b, docker_host: "${host('b')}", labels: { region: us }, max_environments: 3,` +
-          ' address: 10.9.0.2 }',
-        `  - { name: c, docker_host: "${host('c')}", labels: { region: eu } }`,
-        '',
-      ].join('\n'),
-    );
-    execFileSync('git', ['init', '-q', '--bare', '--initial-branch=main', `${tmp}/gitops.git`]);
-    fs.copyFileSync(
-      path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'),
-      path.join(tmp, 'haproxy.cfg'),
-    );
-    db = await createTestDatabase();
-    env = {
-      ...fakes.env,
-      DATABASE_URL: db.url,
-      KINDLER_DATA_DIR: path.join(tmp, 'data'),
-      GIT_REPO_URL: path.join(tmp, 'gitops.git'),
-      BASE_DOMAIN: 'sites.test',
-      KINDLER_SITES: path.join(tmp, 'sites.yaml'),
-      HAPROXY_CONFIG: path.join(tmp, 'haproxy.cfg'),
-      KINDLER_RETRY_DELAYS_MS: 'none',
-      KINDLER_READY_TIMEOUT: '0',
-      USER: 'alice',
-    };
-    rt = await openRuntime(loadConfig({ ...process.env, ...env }, tmp));
+    world = await siteWorld(['a', 'b'], (host) => [
+      'sites:',
+      `  - { name: a, docker_host: "${host('a')}", labels: { region: eu }, max_environments: 2 }`,
+      `  - { name: b, docker_host: "${host('b')}", labels: { region: us }, max_environments: 3,` +
+        ' address: 10.9.0.2 }',
+      `  - { name: c, docker_host: "${host('c')}", labels: { region: eu } }`,
+    ]);
   }, 60_000);
 
   afterAll(async () => {
-    await rt?.close();
-    for (const d of daemons) d.close();
-    restore?.();
-    fakes?.cleanup();
-    await db?.drop();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await world?.close();
   });
 
   it('places by label past a site that is down, then by room, and refuses when all are full', async () => {
@@ -103,7 +43,7 @@ describe('sites', () => {
     expect(clustersOn('a')).toEqual(['eu-1']);
     // Each child of eu-1's cluster step was given site a's Docker, and only that.
     const k3dEnvs = fs
-      .readFileSync(path.join(fakes.stateDir, 'env.log'), 'utf8')
+      .readFileSync(path.join(world.fakes.stateDir, 'env.log'), 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Record<string, string>);
@@ -120,13 +60,13 @@ describe('sites', () => {
     expect(clustersOn('b')).toHaveLength(3);
     // Ports are a site's own: the first of each site has the first port.
     const first = async (site: string) =>
-      (await rt.store.listEnvironments())
+      (await world.rt.store.listEnvironments())
         .filter((e) => e.site === site)
         .sort((x, y) => x.httpPort - y.httpPort)[0]?.httpPort;
     expect(await first('a')).toBe(18090);
     expect(await first('b')).toBe(18090);
     // The gateway reaches b's environments at b's address, a's where the bot runs.
-    const gateway = fs.readFileSync(path.join(tmp, 'haproxy.cfg'), 'utf8');
+    const gateway = fs.readFileSync(path.join(world.tmp, 'haproxy.cfg'), 'utf8');
     expect(gateway).toContain(' 10.9.0.2:18090');
     expect(gateway).toContain(' 127.0.0.1:18090');
 
@@ -150,7 +90,7 @@ describe('sites', () => {
     expect(unlabelled.code).toBe(2);
     expect(unlabelled.stderr).toContain('no site carries region=ap');
     for (const name of ['more-1', 'more-2', 'more-3', 'more-4'])
-      expect(await rt.store.getEnvironment(name)).toBeNull();
+      expect(await world.rt.store.getEnvironment(name)).toBeNull();
   }, 120_000);
 
   it('checks each site apart: the one down is named, the others judged; an orphan says where', async () => {
@@ -206,6 +146,6 @@ describe('sites', () => {
     const refused = one.code === 3 ? one : two;
     expect(refused.stderr).toContain('site a: 2 of 2 environments');
     expect(clustersOn('a')).toHaveLength(2);
-    expect((await rt.store.listEnvironments()).filter((e) => e.site === 'a')).toHaveLength(2);
+    expect((await world.rt.store.listEnvironments()).filter((e) => e.site === 'a')).toHaveLength(2);
   }, 60_000);
 });

@@ -38,6 +38,8 @@ function env(partial: Partial<Environment>): Environment {
     haproxyRoute: true,
     servers: 1,
     agents: 0,
+    nodeCpus: null,
+    nodeMemoryMib: null,
     requestedBy: null,
     sourceUrl: null,
     expiresAt: null,

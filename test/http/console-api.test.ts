@@ -150,7 +150,7 @@ describe('the console API', () => {
       status: 400,
       body: {
         error:
-          '"main" is reserved (main, master, develop, release, devops) and is never an environment. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--site <site> | --where key=value…]`',
+          '"main" is reserved (main, master, develop, release, devops) and is never an environment. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… [--site <site> | --where key=value…]`',
       },
     });
     const odd = await call('POST', 'environments', LOCAL, { name: 'a b' });

@@ -16,6 +16,8 @@ export function makeEnv(name: string, partial: Partial<Environment> = {}): Envir
     haproxyRoute: true,
     servers: 1,
     agents: 0,
+    nodeCpus: null,
+    nodeMemoryMib: null,
     requestedBy: null,
     sourceUrl: null,
     expiresAt: null,

@@ -118,15 +118,15 @@ describe('refusals say exactly what is wrong', () => {
     ],
     [
       '/env create',
-      '`/env create` needs an environment name. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--site <site> | --where key=value…]`',
+      '`/env create` needs an environment name. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… [--site <site> | --where key=value…]`',
     ],
     [
       '/env create Dev',
-      '"Dev" has upper-case letters; use lower case ("dev"). Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--site <site> | --where key=value…]`',
+      '"Dev" has upper-case letters; use lower case ("dev"). Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… [--site <site> | --where key=value…]`',
     ],
     [
       '/env create main',
-      '"main" is reserved (main, master, develop, release, devops) and is never an environment. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--site <site> | --where key=value…]`',
+      '"main" is reserved (main, master, develop, release, devops) and is never an environment. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… [--site <site> | --where key=value…]`',
     ],
     [
       '/env delete devops',
@@ -134,43 +134,43 @@ describe('refusals say exactly what is wrong', () => {
     ],
     [
       `/env create ${'a'.repeat(64)}`,
-      `"${'a'.repeat(64)}" is 64 characters long; the limit is 63. Usage: \`/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--site <site> | --where key=value…]\``,
+      `"${'a'.repeat(64)}" is 64 characters long; the limit is 63. Usage: \`/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… [--site <site> | --where key=value…]\``,
     ],
     [
       '/env create -dev',
-      '"-dev" is not a valid name: it must start and end with a letter or digit (a DNS label, 1–63 characters). Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--site <site> | --where key=value…]`',
+      '"-dev" is not a valid name: it must start and end with a letter or digit (a DNS label, 1–63 characters). Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… [--site <site> | --where key=value…]`',
     ],
     [
       '/env create dev_1',
-      '"dev_1" is not a valid name: it may contain only lower-case letters, digits and "-" (a DNS label, 1–63 characters). Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--site <site> | --where key=value…]`',
+      '"dev_1" is not a valid name: it may contain only lower-case letters, digits and "-" (a DNS label, 1–63 characters). Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… [--site <site> | --where key=value…]`',
     ],
     [
       '/env create archive/dev',
-      '"archive/dev" is under archive/, which holds archived branches. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--site <site> | --where key=value…]`',
+      '"archive/dev" is under archive/, which holds archived branches. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… [--site <site> | --where key=value…]`',
     ],
     [
       '/env create dev docker',
-      'Provider `docker` is not supported; use `k3d` or `kind`. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--site <site> | --where key=value…]`',
+      'Provider `docker` is not supported; use `k3d` or `kind`. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… [--site <site> | --where key=value…]`',
     ],
     [
       '/env create dev kind --provider k3d',
-      'Two different providers given (`kind` and `k3d`); give one. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--site <site> | --where key=value…]`',
+      'Two different providers given (`kind` and `k3d`); give one. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… [--site <site> | --where key=value…]`',
     ],
     [
       '/env create dev --provder kind',
-      '`--provder` is not an option of `/env create`. Did you mean `--provider`? Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--site <site> | --where key=value…]`',
+      '`--provder` is not an option of `/env create`. Did you mean `--provider`? Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… [--site <site> | --where key=value…]`',
     ],
     [
       '/env create dev --ttl',
-      '`--ttl` needs a value. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--site <site> | --where key=value…]`',
+      '`--ttl` needs a value. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… [--site <site> | --where key=value…]`',
     ],
     [
       '/env create dev --ttl soon',
-      '"soon" is not a duration; use e.g. 90m, 24h, 3d, 2w or never. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--site <site> | --where key=value…]`',
+      '"soon" is not a duration; use e.g. 90m, 24h, 3d, 2w or never. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… [--site <site> | --where key=value…]`',
     ],
     [
       '/env create dev k3d extra',
-      'Unexpected `extra`. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--label key=value]… [--site <site> | --where key=value…]`',
+      'Unexpected `extra`. Usage: `/env create <name> [k3d|kind] [--ttl 24h|never] [--no-portainer] [--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… [--site <site> | --where key=value…]`',
     ],
     ['/env list all', 'Unexpected `all`. Usage: `/env list [--label key=value]…`'],
     [

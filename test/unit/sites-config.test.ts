@@ -7,6 +7,7 @@ import { loadSites } from '../../src/config/sites.js';
 import { atAddress } from '../../src/providers/site-fleet.js';
 import { backendTarget } from '../../src/registrars/haproxy-config.js';
 import { commandOf } from '../../src/web/api-commands.js';
+import { parseArgs } from '../../src/commands/parse.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-sites-config-'));
 const file = (text: string) => {
@@ -26,6 +27,9 @@ describe('KINDLER_SITES', () => {
         address: null,
         labels: {},
         maxEnvironments: null,
+        maxCpus: null,
+        maxMemoryMib: null,
+        nodeSize: { nodeCpus: null, nodeMemoryMib: null },
       },
     ]);
   });
@@ -34,7 +38,8 @@ describe('KINDLER_SITES', () => {
     const sites = loadSites(
       file(
         'sites:\n  - name: eu-1\n    docker_host: ssh://ops@eu-1\n    address: 10.1.0.5\n' +
-          '    labels: { region: eu }\n    max_environments: 24\n  - name: lab\n' +
+          '    labels: { region: eu }\n    max_environments: 24\n    node_cpus: 1.5\n' +
+          '    node_memory: 2g\n    max_cpus: 24\n    max_memory: 64G\n  - name: lab\n' +
           '    docker_context: lab\n',
       ),
     );
@@ -46,6 +51,9 @@ describe('KINDLER_SITES', () => {
         address: '10.1.0.5',
         labels: { region: 'eu' },
         maxEnvironments: 24,
+        maxCpus: 24,
+        maxMemoryMib: 64 * 1024,
+        nodeSize: { nodeCpus: 1.5, nodeMemoryMib: 2048 },
       },
       {
         name: 'lab',
@@ -54,6 +62,9 @@ describe('KINDLER_SITES', () => {
         address: null,
         labels: {},
         maxEnvironments: null,
+        maxCpus: null,
+        maxMemoryMib: null,
+        nodeSize: { nodeCpus: null, nodeMemoryMib: null },
       },
     ]);
   });
@@ -70,6 +81,19 @@ describe('KINDLER_SITES', () => {
     ['sites:\n  - name: a\n    labels: { "bad key": x }\n', 'sites.0.labels: '],
     ['sites:\n  - name: a\n    max_environments: 0\n', 'sites.0.max_environments: '],
     ['sites:\n  - name: a\n    colour: blue\n', 'Unrecognized key'],
+    [
+      'sites:\n  - name: a\n    node_memory: 100k\n',
+      'sites.0.node_memory: expected a size from 256m to 256g (512m, 2g, 1.5g), not "100k"',
+    ],
+    [
+      'sites:\n  - name: a\n    node_cpus: 100\n',
+      'sites.0.node_cpus: expected a number of CPUs from 0.1 to 64',
+    ],
+    [
+      'sites:\n  - name: a\n    max_memory: 64g\n',
+      'max_memory needs node_memory (the size of a node a create names none for)',
+    ],
+    ['sites:\n  - name: a\n    max_cpus: 8\n', 'max_cpus needs node_cpus'],
     ['sites: [', 'KINDLER_SITES ('],
   ])('%j is refused', (text, why) => {
     expect(() => loadSites(file(text))).toThrow(why);
@@ -98,6 +122,43 @@ describe("a site's address", () => {
     expect(backendTarget({ ...row, site: 'eu-1', serverIp: '172.18.0.2' }, settings)).toBe(
       '172.18.0.2:30080',
     );
+  });
+});
+
+describe('node sizes, as each surface reads them', () => {
+  it('`--cpus` and `--memory` on /env, and `cpus` and `memory` through the API', () => {
+    expect(parseArgs('create dev --cpus 1.5 --memory 2GiB --agents 2'.split(' '))).toMatchObject({
+      command: { verb: 'create', nodeCpus: 1.5, nodeMemoryMib: 2048, agents: 2 },
+    });
+    expect(parseArgs('update dev --memory 1536m'.split(' '))).toMatchObject({
+      command: { verb: 'update', patch: { nodeMemoryMib: 1536 } },
+    });
+    expect(commandOf({ verb: 'create' }, { name: 'dev', cpus: 2, memory: '4g' })).toMatchObject({
+      verb: 'create',
+      nodeCpus: 2,
+      nodeMemoryMib: 4096,
+    });
+    expect(() => commandOf({ verb: 'create' }, { name: 'dev', cpus: '2' })).toThrow(
+      '"cpus" must be a number (CPUs per node)',
+    );
+  });
+
+  it.each([
+    [
+      'create dev --cpus 0',
+      '`--cpus` takes a number of CPUs from 0.1 to 64 (1, 1.5, 0.25), not "0".',
+    ],
+    ['create dev --cpus 1.555', 'not "1.555"'],
+    [
+      'create dev --memory 2x',
+      '`--memory` takes a size from 256m to 256g (512m, 2g, 1.5g), not "2x".',
+    ],
+    ['create dev --memory 100m', 'not "100m"'],
+    ['update dev --memory 300g', 'not "300g"'],
+    ['create dev --memory `x`', 'not "x"'],
+  ])('%s is refused', (line, why) => {
+    const parsed = parseArgs(line.split(' '));
+    expect('message' in parsed ? parsed.message : null).toContain(why);
   });
 });
 
