@@ -83,5 +83,8 @@ export async function readSmallBody(req: http.IncomingMessage): Promise<string> 
 
 export function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-  res.end(`${JSON.stringify(body, null, 2)}\n`);
+  res.end(jsonText(body));
 }
+
+/** A JSON answer's text, as every answer writes it. */
+export const jsonText = (body: unknown): string => `${JSON.stringify(body, null, 2)}\n`;

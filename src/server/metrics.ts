@@ -1,16 +1,23 @@
-// Prometheus metrics (prom-client), all named kindler_*. Operation and environment counts and the
-// queue depth are read from the database at scrape time — counted there, each query once per
-// scrape — so operations run by the CLI or another replica count too; step durations and webhook
-// latency are observed in this process.
+// Prometheus metrics (prom-client), all named kindler_*. Operation and environment counts, the
+// queue depth, health and undelivered writes are read from the database at scrape time — counted
+// there, each query once per scrape, kept by the read cache until the database announces a change
+// — so operations run by the CLI or another replica count too; step durations and webhook latency
+// are observed in this process.
 import client from 'prom-client';
 import type { Operation } from '../domain/index.js';
 import type { Runtime } from '../runtime.js';
 import { keptHealth } from '../consistency/health.js';
 import { HEALTH_STATES } from '../domain/index.js';
+import type { ReadCache } from '../store/read-cache.js';
 
-interface Counts {
-  operations: Awaited<ReturnType<Runtime['store']['operationCounts']>>;
+type Store = Runtime['store'];
+
+/** What one scrape read of the database, shared by the gauges that show it. */
+interface Scrape {
+  operations: Awaited<ReturnType<Store['operationCounts']>>;
   environments: { status: string; count: number }[];
+  health: Awaited<ReturnType<typeof keptHealth>>;
+  writes: Awaited<ReturnType<Store['undeliveredWrites']>>;
 }
 
 export class Metrics {
@@ -24,15 +31,16 @@ export class Metrics {
   /** The webhook events labelled by name (`ping` too); any other is counted as `other`. */
   private readonly events: ReadonlySet<string>;
 
-  /** What one scrape read of the database, shared by the gauges that show it. */
-  private counts: Counts = { operations: [], environments: [] };
+  private scrape: Scrape = { operations: [], environments: [], health: {}, writes: [] };
 
   constructor(
     private readonly rt: Pick<Runtime, 'store'>,
     options: { webhookEvents: readonly string[] },
   ) {
     this.events = new Set([...options.webhookEvents, 'ping']);
-    const counts = () => this.counts;
+    const counts = () => this.scrape;
+    // The health gauges are set again only when what they show was read anew (4 per environment).
+    let shown: Scrape['health'] | null = null;
     const registry = this.registry;
     // The process metrics Prometheus clients expose (kindler_process_cpu_seconds_total, …), less
     // the three gauges prom-client names *_total: `_total` is for counters only.
@@ -68,11 +76,14 @@ export class Metrics {
       help: "Each environment's health as the reconcile loop last saw it (1 for the current state)",
       labelNames: ['env', 'health'],
       registers: [registry],
-      async collect() {
+      collect() {
+        const { health: now } = counts();
+        if (now === shown) return;
         this.reset();
-        for (const [env, h] of Object.entries(await keptHealth(rt.store)))
+        for (const [env, h] of Object.entries(now))
           for (const health of HEALTH_STATES)
             this.set({ env, health }, h.health === health ? 1 : 0);
+        shown = now;
       },
     });
     this.webhook = new client.Histogram({
@@ -111,9 +122,9 @@ export class Metrics {
       help: 'Writes to GitHub not taken: refused, given up, or waiting for another try',
       labelNames: ['state'],
       registers: [registry],
-      async collect() {
+      collect() {
         this.reset();
-        for (const w of await rt.store.undeliveredWrites(1000)) this.inc({ state: w.state });
+        for (const w of counts().writes) this.inc({ state: w.state });
       },
     });
     new client.Gauge({
@@ -152,12 +163,18 @@ export class Metrics {
     this.webhook.observe({ event: this.events.has(event) ? event : 'other' }, seconds);
   }
 
-  async render(): Promise<{ contentType: string; body: string }> {
-    const [operations, environments] = await Promise.all([
-      this.rt.store.operationCounts(),
-      this.rt.store.environmentCounts(),
+  /** The scrape: what the database holds read once (from `cache` when nothing changed since). */
+  async render(cache?: ReadCache): Promise<{ contentType: string; body: string }> {
+    const { store } = this.rt;
+    const read = <T>(key: string, fn: () => Promise<T>) =>
+      cache ? cache.get(`metrics ${key}`, fn) : fn();
+    const [operations, environments, health, writes] = await Promise.all([
+      read('operations', () => store.operationCounts()),
+      read('environments', () => store.environmentCounts()),
+      read('health', () => keptHealth(store)),
+      read('writes', () => store.undeliveredWrites(1000)),
     ]);
-    this.counts = { operations, environments };
+    this.scrape = { operations, environments, health, writes };
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

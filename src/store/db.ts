@@ -13,12 +13,14 @@ export interface Db extends Queryable {
   /**
    * Calls `onMessage` with each NOTIFY on `channel` (a constant name, never input), from any
    * process writing to this database, until the returned function is called. A listener that
-   * lost its connection and got it back calls `onResync`: what was notified meanwhile is lost.
+   * lost its connection calls `onLost`, and `onResync` once it is back: what was notified
+   * meanwhile is lost.
    */
   listen(
     channel: string,
     onMessage: (payload: string) => void,
     onResync?: () => void,
+    onLost?: () => void,
   ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
-// What changed, told to every replica: NOTIFY on kindler_events, and a resync after the listening
-// connection was lost (what was said meanwhile is not replayed).
+// What changed, told to every replica: NOTIFY on kindler_events, the loss of the listening
+// connection, and a resync once it is back (what was said meanwhile is not replayed).
 import type { Db } from './db.js';
 import { StoreEvent } from './store.js';
 
@@ -18,5 +18,6 @@ export function storeEvents(
       }
     },
     () => onEvent({ type: 'resync' }),
+    () => onEvent({ type: 'lost' }),
   );
 }

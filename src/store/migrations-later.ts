@@ -5,6 +5,17 @@ export interface Migration {
   statements: string[];
 }
 
+/** The tables the console reads, whose writes the read cache is told of (016). */
+const CHANGED_TABLES = [
+  'clusters',
+  'operations',
+  'operation_steps',
+  'environment_versions',
+  'github_writes',
+  'kindler_state',
+  'batches',
+];
+
 export const LATER: Migration[] = [
   {
     version: '007_console_sessions',
@@ -140,6 +151,24 @@ export const LATER: Migration[] = [
       // --servers-memory/--agents-memory); null: no limit.
       'alter table clusters add column if not exists node_cpus numeric(5, 2)',
       'alter table clusters add column if not exists node_memory_mib int',
+    ],
+  },
+  {
+    version: '016_changed_events',
+    statements: [
+      // Any write to a table the console reads is announced (once per statement; PostgreSQL sends
+      // a transaction's identical notifications once, at its commit): each process's read cache
+      // forgets what it read before (web/read-cache.ts).
+      `create or replace function kindler_changed() returns trigger language plpgsql as $$
+      begin
+        perform pg_notify('kindler_events', '{"type":"changed"}');
+        return null;
+      end $$`,
+      ...CHANGED_TABLES.flatMap((t) => [
+        `drop trigger if exists kindler_${t}_changed on ${t}`,
+        `create trigger kindler_${t}_changed after insert or update or delete on ${t} ` +
+          'for each statement execute function kindler_changed()',
+      ]),
     ],
   },
 ];

@@ -91,6 +91,7 @@ export class PgDb implements Db {
     channel: string,
     onMessage: (payload: string) => void,
     onResync?: () => void,
+    onLost?: () => void,
   ): Promise<() => Promise<void>> {
     let closed = false;
     let client: pg.Client | null = null;
@@ -101,15 +102,16 @@ export class PgDb implements Db {
       // after, losing the connection starts the reconnecting.
       let listening = false;
       let lost = false;
-      const onLost = () => {
+      const whenLost = () => {
         if (!listening || lost) return;
         lost = true;
+        onLost?.();
         void c.end().catch(() => undefined);
         if (client === c) client = null;
         again(0);
       };
-      c.on('error', onLost);
-      c.on('end', onLost);
+      c.on('error', whenLost);
+      c.on('end', whenLost);
       c.on('notification', (m) => onMessage(m.payload ?? ''));
       try {
         await c.connect();

@@ -58,6 +58,13 @@ export const StoreEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('environment'), env: z.string(), status: z.string().nullable() }),
   /** Listening was lost and is back: what happened meanwhile was not announced; read afresh. */
   z.object({ type: z.literal('resync') }),
+  /** Listening was lost: until the resync, nothing that changes is announced. */
+  z.object({ type: z.literal('lost') }),
+  /**
+   * A table the console reads was written (any column: one per statement, the same ones of a
+   * transaction told once, at its commit): what was read of it before may be old.
+   */
+  z.object({ type: z.literal('changed') }),
 ]);
 export type StoreEvent = z.infer<typeof StoreEvent>;
 

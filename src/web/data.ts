@@ -1,6 +1,7 @@
-// What the dashboard and its JSON API show, read from the store — or, when the database cannot be
-// reached, from the last CSV snapshot with `degraded: true` and the reason. Nothing is cached: the
-// next request after the database is back reads it again, no restart needed.
+// What the dashboard and its JSON API show, read from the store (kept by the read cache until the
+// database announces a change) — or, when the database cannot be reached, from the last CSV
+// snapshot with `degraded: true` and the reason. A degraded answer is never kept: the next request
+// after the database is back reads it again, no restart needed.
 import {
   Failure,
   environmentUrl,
@@ -17,6 +18,7 @@ import type { ConsistencyReport } from '../consistency/compare.js';
 import { LATEST_REPORT } from '../consistency/check.js';
 import type { Runtime } from '../runtime.js';
 import { readSnapshot } from '../store/csv-snapshot.js';
+import type { ReadCache } from '../store/read-cache.js';
 import { isUnreachable } from '../store/db.js';
 import type { EnvironmentPage, EnvironmentRecord } from '../store/store.js';
 import type { AuditEntry } from '../store/versions.js';
@@ -120,13 +122,23 @@ export type ListPage = Omit<EnvironmentPage, 'names'> & { health?: Health | null
 export const PAGE = 200;
 
 export class DashboardData {
-  constructor(private readonly rt: Pick<Runtime, 'config' | 'redactor' | 'store' | 'urls'>) {}
+  constructor(
+    private readonly rt: Pick<Runtime, 'config' | 'redactor' | 'store' | 'urls'>,
+    /** What was read, kept until the database announces a change (none: read every time). */
+    private readonly cache: ReadCache | null = null,
+  ) {}
+
+  /** `read` answered from the cache under `key` when nothing changed since (`keep`: whether to). */
+  cached<T>(key: string, read: () => Promise<T>, keep?: (value: T) => boolean): Promise<T> {
+    return this.cache ? this.cache.get(key, read, keep) : read();
+  }
 
   /** One page of the environments in name order (see Store.pageEnvironments), filtered. */
   environments(
     page: ListPage = { after: null, limit: PAGE },
   ): Promise<Read<{ environments: EnvironmentView[]; next: string | null }>> {
     return this.read(
+      `environments ${JSON.stringify(page)}`,
       async () => {
         // The page and each row's health in one query, filtered by health there too.
         const { health: wanted, ...rest } = page;
@@ -167,6 +179,7 @@ export class DashboardData {
     versions: HistoryOutcome['versions'] | null;
   }> | null> {
     const result = await this.read(
+      `environment ${JSON.stringify([name, options.versions === true])}`,
       async () => {
         // Its row, operations and health in one round trip.
         const detail = await this.rt.store.environmentDetail(name, {
@@ -218,6 +231,7 @@ export class DashboardData {
     limit?: number;
   }): Promise<Read<{ operations: Operation[] }>> {
     return this.read(
+      `operations ${JSON.stringify(filter)}`,
       async () => ({
         operations: await this.rt.store.listOperations({
           ...(filter.envName ? { envName: filter.envName as EnvName } : {}),
@@ -230,6 +244,7 @@ export class DashboardData {
 
   consistency(): Promise<Read<{ report: ConsistencyReport | null }>> {
     return this.read(
+      'consistency',
       async () => ({
         report: await this.rt.store.getState(LATEST_REPORT),
       }),
@@ -240,6 +255,7 @@ export class DashboardData {
   /** Writes to GitHub not taken: refused, given up, or waiting for another try (see outbox.ts). */
   undelivered(): Promise<Read<{ writes: UndeliveredView[] }>> {
     return this.read(
+      'undelivered',
       async () => ({
         writes: (await this.rt.store.undeliveredWrites(50)).map((w) => ({
           what: w.kind,
@@ -255,12 +271,14 @@ export class DashboardData {
     );
   }
 
+  /** What the database answers (kept under `key`), or the CSV snapshot's while it is down. */
   private async read<T extends object>(
+    key: string,
     live: () => Promise<T>,
     fallback: (records: EnvironmentRecord[]) => T,
   ): Promise<Read<T>> {
     try {
-      return { degraded: false, ...(await live()) };
+      return { degraded: false, ...(await this.cached(key, live)) };
     } catch (error) {
       if (!isUnreachable(error)) throw error;
       const reason = this.rt.redactor.redact(

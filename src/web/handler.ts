@@ -38,6 +38,7 @@ import { type Viewer } from './controls.js';
 import { Sessions, same } from './sessions.js';
 import { signInHandler, type OAuthSettings } from './sign-in.js';
 import { DashboardData } from './data.js';
+import { ReadCache } from '../store/read-cache.js';
 import { html } from './html.js';
 import { notFoundPage } from './pages.js';
 import { page } from './layout.js';
@@ -66,13 +67,14 @@ export function dashboardHandler(
     systemLinks?: (name: string, operations: Operation[]) => { label: string; url: string }[];
   } = {},
 ): Handler & { close(): Promise<void> } {
-  const data = new DashboardData(rt);
+  const cache = new ReadCache(rt.store);
+  const data = new DashboardData(rt, cache);
   const { token, metrics } = options;
   const sessions = new Sessions(rt.store, options.secure ?? false);
   const throttle = new FailureThrottle();
   const access: ConsoleAccess = { ...options.access, token, sessions, throttle };
   const mutate = consoleApi(rt, access);
-  const live = new LiveEvents(rt.store, {
+  const live = new LiveEvents(cache, {
     max: 100,
     perPrincipal: rt.config.KINDLER_LIVE_PER_READER,
     lifetimeMs: rt.config.KINDLER_LIVE_LIFETIME_SECONDS * 1000,
@@ -161,7 +163,7 @@ export function dashboardHandler(
       /^\/metrics$/,
       async (_m, _req, res) => {
         if (!metrics) return sendHtml(res, 404, notFoundPage('/metrics', null));
-        const { contentType, body } = await metrics.render();
+        const { contentType, body } = await metrics.render(cache);
         res.writeHead(200, { 'content-type': contentType }).end(body);
         return true;
       },
@@ -291,7 +293,7 @@ export function dashboardHandler(
       }
       return sendHtml(res, 404, notFoundPage(path, null));
     },
-    { close: () => live.close() },
+    { close: () => Promise.all([live.close(), cache.close()]).then(() => undefined) },
   );
   return handler;
 }

@@ -1,7 +1,7 @@
 // The console's JSON API for reading, a route table: environments (paged), one environment with
 // its operations, operations, the consistency report, what GitHub has not taken.
 import type http from 'node:http';
-import { json } from '../server/http-server.js';
+import { json, jsonText } from '../server/http-server.js';
 import { auditQuery } from '../commands/audit-filter.js';
 import {
   ENV_STATUSES,
@@ -78,8 +78,17 @@ export async function jsonApi(
   for (const [pattern, answer] of ROUTES) {
     const m = pattern.exec(route);
     if (!m) continue;
-    const [status, body] = await answer(m, url, data);
-    json(res, status, body);
+    // The answer's text, kept until the database announces a change (a degraded one is not).
+    const [status, text] = await data.cached(
+      `api ${route}${url.search}`,
+      async (): Promise<[number, string, boolean]> => {
+        const [code, body] = await answer(m, url, data);
+        const degraded = (body as { degraded?: unknown } | null)?.degraded === true;
+        return [code, jsonText(body), code === 200 && !degraded];
+      },
+      ([, , keep]) => keep,
+    );
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(text);
     return true;
   }
   json(res, 404, {

@@ -52,6 +52,7 @@ const ALL = [
   '013_batches',
   '014_sites',
   '015_node_size',
+  '016_changed_events',
 ];
 
 describe('migrations', () => {
