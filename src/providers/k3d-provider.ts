@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { gatewayOf, type EnvName } from '../domain/index.js';
 import { run, runAllowingFailure, type RunOptions } from '../system/exec.js';
 import { z } from 'zod';
-import { parseJsonAnswer } from '../system/parse.js';
+import { parseAnswer, parseJsonAnswer } from '../system/parse.js';
 import {
   CliProvider,
   PortBindings,
@@ -17,17 +17,46 @@ import {
 } from './provider.js';
 
 /** `k3d cluster list -o json`: what is read of it. */
-const K3dList = z.array(
-  z.object({
-    name: z.string(),
-    serversRunning: z.number().optional(),
-    serversCount: z.number().optional(),
-    agentsCount: z.number().optional(),
-    nodes: z
-      .array(z.object({ role: z.string().optional(), portMappings: PortBindings.nullish() }))
-      .nullish(),
-  }),
-);
+interface K3dCluster {
+  name: string;
+  serversRunning: number | undefined;
+  serversCount: number | undefined;
+  agentsCount: number | undefined;
+  /** The load balancer's port mappings (the other nodes' are not read). */
+  loadbalancerPorts: z.output<typeof PortBindings>[];
+}
+
+/**
+ * The listing checked field by field (a check reads thousands of clusters: a schema library's
+ * parse of every node cost more than the rest of the listing); what does not fit is named.
+ */
+function k3dClusters(text: string): K3dCluster[] {
+  const value = parseJsonAnswer(z.array(z.unknown()), text || '[]', 'k3d cluster list');
+  const unexpected = (at: string, what: string) =>
+    new Error(`k3d cluster list answered something unexpected at ${at}: ${what}`);
+  const count = (v: unknown, at: string): number | undefined => {
+    if (v === undefined || typeof v === 'number') return v;
+    throw unexpected(at, 'expected a number');
+  };
+  return value.map((raw, i) => {
+    const c = raw as Record<string, unknown> | null;
+    if (typeof c !== 'object' || c === null) throw unexpected(`${i}`, 'expected an object');
+    if (typeof c.name !== 'string') throw unexpected(`${i}.name`, 'expected a string');
+    const nodes = c.nodes ?? [];
+    if (!Array.isArray(nodes)) throw unexpected(`${i}.nodes`, 'expected an array');
+    const loadbalancerPorts = nodes.flatMap((n: { role?: unknown; portMappings?: unknown }, j) => {
+      if (n?.role !== 'loadbalancer' || n.portMappings == null) return [];
+      return [parseAnswer(PortBindings, n.portMappings, `k3d cluster list (${i}.nodes.${j})`)];
+    });
+    return {
+      name: c.name,
+      serversRunning: count(c.serversRunning, `${i}.serversRunning`),
+      serversCount: count(c.serversCount, `${i}.serversCount`),
+      agentsCount: count(c.agentsCount, `${i}.agentsCount`),
+      loadbalancerPorts,
+    };
+  });
+}
 
 export class K3dProvider extends CliProvider implements Provider {
   readonly name = 'k3d' as const;
@@ -42,17 +71,14 @@ export class K3dProvider extends CliProvider implements Provider {
 
   async list(signal?: AbortSignal): Promise<ClusterInfo[]> {
     const { stdout } = await run(this.bin, ['cluster', 'list', '-o', 'json'], this.opts(signal));
-    const entries = parseJsonAnswer(K3dList, stdout || '[]', 'k3d cluster list');
-    return entries.map((e) => ({
+    return k3dClusters(stdout).map((e) => ({
       name: e.name,
       provider: 'k3d',
       running: (e.serversRunning ?? 0) > 0,
       ...(e.serversCount !== undefined
         ? { nodes: { servers: e.serversCount, agents: e.agentsCount ?? 0 } }
         : {}),
-      ports: (e.nodes ?? [])
-        .filter((n) => n.role === 'loadbalancer')
-        .flatMap((n) => publishedPorts(n.portMappings ?? {})),
+      ports: e.loadbalancerPorts.flatMap(publishedPorts),
     }));
   }
 

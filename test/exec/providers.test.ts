@@ -239,7 +239,7 @@ describe('k3d', () => {
     try {
       const odd = new K3dProvider({ ...settings, bins: { k3d: bin } });
       expect((await rejection(odd.list())).message).toBe(
-        'k3d cluster list answered something unexpected at 0.nodes: Invalid input: expected array, received object',
+        'k3d cluster list answered something unexpected at 0.nodes: expected an array',
       );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
