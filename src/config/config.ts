@@ -11,7 +11,7 @@ import { secretsOf } from './secrets.js';
 import { bootstrapSettings } from './devops-env.js';
 
 const port = z.coerce.number().int().min(1).max(65535);
-const range = z
+export const range = z
   .string()
   .regex(/^\d+-\d+$/, 'expected a range like 18090-18999')
   .transform((s) => {

@@ -10,6 +10,8 @@
 //       node_memory: 4g
 //       max_cpus: 32                    # budgets: its environments' nodes summed
 //       max_memory: 96g
+//       http_ports: 20090-20999           # its own ranges (and https_ports, pf_ports,
+//                                         # kind_node_ports, subnet_octets)
 //
 // Unset: one site, `local`, this process's own Docker, as before sites existed. A bad file stops
 // the start with the precise error, as a bad variable does.
@@ -20,7 +22,7 @@ import { checkEnvName } from '../domain/env-name.js';
 import { parseLabels } from '../domain/labels.js';
 import { SIZE_LIMITS, parseCpus, parseMemory } from '../domain/sizing.js';
 import { localSite, type Site } from '../domain/sites.js';
-import { ConfigError } from './config.js';
+import { ConfigError, range } from './config.js';
 
 const cpus = z.union([z.number(), z.string()]).transform((raw, ctx) => {
   const parsed = parseCpus(raw);
@@ -34,6 +36,9 @@ const memory = (bounds: { min: number; max: number } = SIZE_LIMITS.memoryMib) =>
       ctx.addIssue({ code: 'custom', message: `expected ${parsed.message}` });
     return 'mib' in parsed ? parsed.mib : 0;
   });
+
+/** A range as KINDLER_HTTP_PORTS takes it (`18090-18999`); a lone number is refused as such. */
+const ports = z.preprocess((v) => (typeof v === 'number' ? String(v) : v), range);
 
 const entry = z
   .object({
@@ -55,6 +60,14 @@ const entry = z
     node_cpus: cpus.optional(),
     node_memory: memory().optional(),
     max_cpus: z.number().positive().optional(),
+    // Its own ranges, where they differ from KINDLER_HTTP_PORTS and the rest.
+    http_ports: ports.optional(),
+    https_ports: ports.optional(),
+    pf_ports: ports.optional(),
+    kind_node_ports: ports.optional(),
+    subnet_octets: ports
+      .refine((r) => r.to <= 254, 'subnet octets are 1-254 (10.<n>.0.0/16)')
+      .optional(),
     max_memory: memory({ min: SIZE_LIMITS.memoryMib.min, max: Infinity }).optional(),
   })
   .strict()
@@ -103,6 +116,13 @@ export function loadSites(file: string | undefined): Site[] {
       maxCpus: s.max_cpus ?? null,
       maxMemoryMib: s.max_memory ?? null,
       nodeSize: { nodeCpus: s.node_cpus ?? null, nodeMemoryMib: s.node_memory ?? null },
+      ranges: {
+        ...(s.http_ports ? { http: s.http_ports } : {}),
+        ...(s.https_ports ? { https: s.https_ports } : {}),
+        ...(s.pf_ports ? { pf: s.pf_ports } : {}),
+        ...(s.kind_node_ports ? { kindNodePorts: s.kind_node_ports } : {}),
+        ...(s.subnet_octets ? { subnetOctets: s.subnet_octets } : {}),
+      },
     };
   });
 }

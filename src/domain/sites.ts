@@ -23,6 +23,24 @@ export interface Site {
   maxMemoryMib: number | null;
   /** The size of a node an environment placed here gets when its create names none. */
   nodeSize: NodeSize;
+  /** Its own port and subnet ranges, where they differ from the KINDLER_* ones. */
+  ranges: SiteRanges;
+}
+
+/** A range of whole numbers, both ends included. */
+export interface NumberRange {
+  from: number;
+  to: number;
+}
+
+/** The ranges a site allocates from instead of KINDLER_HTTP_PORTS and the rest. */
+export interface SiteRanges {
+  http?: NumberRange;
+  https?: NumberRange;
+  pf?: NumberRange;
+  kindNodePorts?: NumberRange;
+  /** k3d subnets 10.<n>.0.0/16. */
+  subnetOctets?: NumberRange;
 }
 
 export const LOCAL_SITE = 'local';
@@ -38,6 +56,7 @@ export const localSite = (): Site => ({
   maxCpus: null,
   maxMemoryMib: null,
   nodeSize: { nodeCpus: null, nodeMemoryMib: null },
+  ranges: {},
 });
 
 /** What a child process for this site's clusters adds to its environment. */

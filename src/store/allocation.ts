@@ -1,6 +1,6 @@
 // The allocator: ports and subnets chosen by the database inside the caller's transaction,
 // serialised by an advisory lock, lowest free value first (the unique indexes are the backstop).
-import { Failure, type ProviderName } from '../domain/index.js';
+import { Failure, type ProviderName, type SiteRanges } from '../domain/index.js';
 import type { Queryable } from './db.js';
 
 export interface Range {
@@ -16,6 +16,41 @@ export interface AllocationRanges {
   kindNodePorts: Range;
   /** k3d subnets are 10.<n>.0.0/16 for n in this range. */
   subnetOctets: Range;
+  /** A site's own ranges (KINDLER_SITES), where they differ from these. */
+  sites?: Record<string, SiteRanges>;
+}
+
+/** What a range is called where it is set: a KINDLER_* variable, or a site's field. */
+export type RangeNames = Record<'http' | 'https' | 'pf' | 'kindNodePorts' | 'subnetOctets', string>;
+
+const VARIABLES: RangeNames = {
+  http: 'KINDLER_HTTP_PORTS',
+  https: 'KINDLER_HTTPS_PORTS',
+  pf: 'KINDLER_PF_PORTS',
+  kindNodePorts: 'KINDLER_KIND_NODE_PORTS',
+  subnetOctets: 'KINDLER_SUBNET_OCTETS',
+};
+const FIELDS: RangeNames = {
+  http: 'http_ports',
+  https: 'https_ports',
+  pf: 'pf_ports',
+  kindNodePorts: 'kind_node_ports',
+  subnetOctets: 'subnet_octets',
+};
+
+/** The ranges `site` allocates from, and what each is called where it is set. */
+export function rangesOn(
+  ranges: AllocationRanges,
+  site: string,
+): { ranges: AllocationRanges; names: RangeNames } {
+  const own = ranges.sites?.[site] ?? {};
+  const names = Object.fromEntries(
+    Object.entries(VARIABLES).map(([key, variable]) => [
+      key,
+      key in own ? `${FIELDS[key as keyof RangeNames]} of site ${site} in KINDLER_SITES` : variable,
+    ]),
+  ) as RangeNames;
+  return { ranges: { ...ranges, ...own }, names };
 }
 
 export const DEFAULT_RANGES: AllocationRanges = {
@@ -50,15 +85,16 @@ export async function allocateNetwork(
   site: string,
 ): Promise<{ nodePort: number; subnet: string | null }> {
   await tx.query('select pg_advisory_xact_lock($1)', [ALLOCATION_LOCK]);
+  const { ranges: own, names } = rangesOn(ranges, site);
   if (provider === 'kind') {
     const rows = await tx.query<{ p: number }>(
       `select p from generate_series($1::int, $2::int) p
        where not exists (select 1 from clusters where provider = 'kind' and node_port = p
                            and name is distinct from $3 and site = $4)
       order by p limit 1`,
-      [ranges.kindNodePorts.from, ranges.kindNodePorts.to, except, site],
+      [own.kindNodePorts.from, own.kindNodePorts.to, except, site],
     );
-    if (!rows[0]) throw exhausted(ranges.kindNodePorts, 'KINDLER_KIND_NODE_PORTS');
+    if (!rows[0]) throw exhausted(own.kindNodePorts, names.kindNodePorts);
     return { nodePort: rows[0].p, subnet: null };
   }
   const rows = await tx.query<{ n: number }>(
@@ -66,10 +102,10 @@ export async function allocateNetwork(
      where not exists (select 1 from clusters where subnet = ('10.' || n || '.0.0/16')::cidr
                          and name is distinct from $3 and site = $4)
      order by n limit 1`,
-    [ranges.subnetOctets.from, ranges.subnetOctets.to, except, site],
+    [own.subnetOctets.from, own.subnetOctets.to, except, site],
   );
-  if (!rows[0]) throw exhausted(ranges.subnetOctets, 'KINDLER_SUBNET_OCTETS');
-  return { nodePort: ranges.k3dNodePort, subnet: `10.${rows[0].n}.0.0/16` };
+  if (!rows[0]) throw exhausted(own.subnetOctets, names.subnetOctets);
+  return { nodePort: own.k3dNodePort, subnet: `10.${rows[0].n}.0.0/16` };
 }
 
 /**

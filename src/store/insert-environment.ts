@@ -22,6 +22,7 @@ import {
   ALLOCATION_LOCK,
   allocateNetwork,
   lowestFreePort,
+  rangesOn,
   type AllocationRanges,
 } from './allocation.js';
 import type { EnvironmentPatch } from './environment-store.js';
@@ -51,10 +52,11 @@ export async function insertEnvironment(
         short === 'full' ? `${held.environments} of ${limits.maxEnvironments} environments` : short,
       );
   }
-  const http = await lowestFreePort(tx, ranges.http, 'KINDLER_HTTP_PORTS', [], site);
+  const { ranges: own, names } = rangesOn(ranges, site);
+  const http = await lowestFreePort(tx, own.http, names.http, [], site);
   // Reserve each port before choosing the next, so ranges that overlap never hand out one twice.
-  const https = await lowestFreePort(tx, ranges.https, 'KINDLER_HTTPS_PORTS', [http], site);
-  const pf = await lowestFreePort(tx, ranges.pf, 'KINDLER_PF_PORTS', [http, https], site);
+  const https = await lowestFreePort(tx, own.https, names.https, [http], site);
+  const pf = await lowestFreePort(tx, own.pf, names.pf, [http, https], site);
   const { nodePort, subnet } = await allocateNetwork(tx, input.provider, ranges, null, site);
   const rows = await tx.query<ClusterRow>(
     `insert into clusters (name, provider, subnet, node_port, pf_port, http_port, https_port,

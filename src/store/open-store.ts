@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
+import { loadSites } from '../config/sites.js';
 import { Failure, messageOf } from '../domain/index.js';
 import { describeCluster, ensureEmbeddedPostgres } from './embedded-postgres.js';
 import { PgDb } from './pg-db.js';
@@ -22,6 +23,8 @@ export function rangesFrom(config: Config): AllocationRanges {
     k3dNodePort: config.KINDLER_K3D_NODE_PORT,
     kindNodePorts: config.KINDLER_KIND_NODE_PORTS,
     subnetOctets: config.KINDLER_SUBNET_OCTETS,
+    // Each declared site's own ranges (a bad file stopped the start already).
+    sites: Object.fromEntries(loadSites(config.KINDLER_SITES).map((s) => [s.name, s.ranges])),
   };
 }
 

@@ -29,7 +29,7 @@ describe('node sizing', () => {
       '    node_memory: 1g',
       '    max_cpus: 4',
       '    max_memory: 6g',
-      `  - { name: b, docker_host: "${host('b')}" }`,
+      `  - { name: b, docker_host: "${host('b')}", http_ports: 20090-20092 }`,
     ]);
   }, 60_000);
 
@@ -98,6 +98,22 @@ describe('node sizing', () => {
       'site a: 3 node(s) of 2 CPUs need 6, 3 left of max_cpus. To resolve, ask for less',
     );
     expect(await env('k-2')).toMatchObject({ nodeCpus: 1 });
+  }, 60_000);
+
+  it('a site allocates from its own ranges, and says which to widen when they are used up', async () => {
+    // b: kd-1 and kd-2 hold 20090 and 20091 (a site's own http_ports; https and pf as ever).
+    expect((await env('kd-2'))?.httpPort).toBe(20091);
+    await world.create('kd-3', '--site', 'b');
+    expect((await env('kd-3'))?.httpPort).toBe(20092);
+    const none = await world.cli('create', 'kd-4', '--site', 'b');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain(
+      'no free value left in 20090-20092. To resolve, widen http_ports of site b in ' +
+        'KINDLER_SITES or delete environments you no longer need',
+    );
+    expect(await env('kd-4')).toBeNull();
+    // a keeps KINDLER_HTTP_PORTS.
+    expect((await env('k-1'))?.httpPort).toBe(18090);
   }, 60_000);
 
   it('a change of CPUs is applied to the running nodes; a change of k3d memory recreates, confirmed', async () => {

@@ -30,6 +30,7 @@ describe('KINDLER_SITES', () => {
         maxCpus: null,
         maxMemoryMib: null,
         nodeSize: { nodeCpus: null, nodeMemoryMib: null },
+        ranges: {},
       },
     ]);
   });
@@ -39,7 +40,8 @@ describe('KINDLER_SITES', () => {
       file(
         'sites:\n  - name: eu-1\n    docker_host: ssh://ops@eu-1\n    address: 10.1.0.5\n' +
           '    labels: { region: eu }\n    max_environments: 24\n    node_cpus: 1.5\n' +
-          '    node_memory: 2g\n    max_cpus: 24\n    max_memory: 64G\n  - name: lab\n' +
+          '    node_memory: 2g\n    max_cpus: 24\n    max_memory: 64G\n' +
+          '    http_ports: 20090-20999\n    subnet_octets: 50-99\n  - name: lab\n' +
           '    docker_context: lab\n',
       ),
     );
@@ -54,6 +56,7 @@ describe('KINDLER_SITES', () => {
         maxCpus: 24,
         maxMemoryMib: 64 * 1024,
         nodeSize: { nodeCpus: 1.5, nodeMemoryMib: 2048 },
+        ranges: { http: { from: 20090, to: 20999 }, subnetOctets: { from: 50, to: 99 } },
       },
       {
         name: 'lab',
@@ -65,6 +68,7 @@ describe('KINDLER_SITES', () => {
         maxCpus: null,
         maxMemoryMib: null,
         nodeSize: { nodeCpus: null, nodeMemoryMib: null },
+        ranges: {},
       },
     ]);
   });
@@ -94,6 +98,8 @@ describe('KINDLER_SITES', () => {
       'max_memory needs node_memory (the size of a node a create names none for)',
     ],
     ['sites:\n  - name: a\n    max_cpus: 8\n', 'max_cpus needs node_cpus'],
+    ['sites:\n  - name: a\n    subnet_octets: 100-300\n', 'subnet octets are 1-254'],
+    ['sites:\n  - name: a\n    http_ports: 9000\n', 'expected a range like 18090-18999'],
     ['sites: [', 'KINDLER_SITES ('],
   ])('%j is refused', (text, why) => {
     expect(() => loadSites(file(text))).toThrow(why);
