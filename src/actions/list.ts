@@ -1,7 +1,7 @@
 // `list`: every environment (or those carrying every label asked), in the order they were made.
 import type { CommandOf } from '../commands/verbs.js';
 import { keptHealth } from '../consistency/health.js';
-import { matchesLabels, type Environment, type EnvironmentHealth } from '../domain/index.js';
+import type { Environment, EnvironmentHealth } from '../domain/index.js';
 import type { ActionContext } from './context.js';
 
 export interface ListOutcome {
@@ -17,8 +17,11 @@ export async function list(
   command: Partial<CommandOf<'list'>>,
   ctx: Pick<ActionContext, 'store'>,
 ): Promise<ListOutcome> {
-  const [all, health] = await Promise.all([ctx.store.listEnvironments(), keptHealth(ctx.store)]);
   const selector = command.labels;
-  const environments = selector ? all.filter((e) => matchesLabels(e.labels, selector)) : all;
+  // Those carrying every label are chosen by the database (its jsonb containment).
+  const [environments, health] = await Promise.all([
+    ctx.store.listEnvironments(selector),
+    keptHealth(ctx.store),
+  ]);
   return { verb: 'list', environments, health, ...(selector ? { labels: selector } : {}) };
 }

@@ -51,7 +51,7 @@ export interface EnvironmentStore {
   /** Its row, newest operations and entry of `entryKey`, in one round trip (its page). */
   environmentDetail(name: string, options: DetailOptions): Promise<EnvironmentDetail>;
   /** Environments ordered by creation; the management cluster (`devops`) is never included. */
-  listEnvironments(): Promise<Environment[]>;
+  listEnvironments(labels?: Record<string, string>): Promise<Environment[]>;
   /**
    * What each site holds (placement's count): its environments, their nodes' CPUs and memory, a
    * node without a size counted at its site's default.

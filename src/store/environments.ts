@@ -173,9 +173,14 @@ export async function pageEnvironments(
   };
 }
 
-export async function listEnvironments(db: Queryable): Promise<Environment[]> {
+export async function listEnvironments(
+  db: Queryable,
+  labels?: Record<string, string>,
+): Promise<Environment[]> {
   const rows = await db.query<ClusterRow>(
-    `${SELECT_CLUSTERS} where name <> 'devops' order by created_at, seq`,
+    `${SELECT_CLUSTERS} where name <> 'devops' and ($1::jsonb is null or labels @> $1::jsonb)
+      order by created_at, seq`,
+    [labels ? JSON.stringify(labels) : null],
   );
   return rows.map(toEnvironment);
 }

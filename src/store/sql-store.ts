@@ -125,8 +125,7 @@ export class SqlStore implements Store {
     importPglite(dataDir, this.db);
   readonly migrationsCurrent = (): Promise<boolean> => migrationsCurrent(this.db);
   readonly migrate = (): Promise<string[]> => migrate(this.db);
-  readonly usageBySite = (defaults: Parameters<typeof usageBySite>[1]) =>
-    usageBySite(this.db, defaults);
+  readonly usageBySite = (d: Parameters<typeof usageBySite>[1]) => usageBySite(this.db, d);
 
   async ping(): Promise<void> {
     await this.db.query('select 1');
@@ -149,7 +148,8 @@ export class SqlStore implements Store {
     envs.getEnvironment(this.db, name);
   readonly environmentDetail = (name: string, options: DetailOptions) =>
     environmentDetail(this.db, name, options);
-  readonly listEnvironments = (): Promise<Environment[]> => envs.listEnvironments(this.db);
+  readonly listEnvironments = (labels?: Record<string, string>): Promise<Environment[]> =>
+    envs.listEnvironments(this.db, labels);
   readonly pageEnvironments = (page: EnvironmentPage) => envs.pageEnvironments(this.db, page);
   readonly eachEnvironmentPage: Store['eachEnvironmentPage'] = (options, fn) =>
     envs.eachEnvironmentPage(this.db, options, fn);
