@@ -13,6 +13,8 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 export class PgDb implements Db {
   readonly backend = 'postgres' as const;
   private readonly pool: pg.Pool;
+  /** The listening connections open, each ended by its function. */
+  private readonly listeners = new Set<() => Promise<void>>();
 
   constructor(
     readonly connectionString: string,
@@ -137,14 +139,19 @@ export class PgDb implements Db {
       retry.unref?.();
     };
     await connect();
-    return async () => {
+    const stop = async () => {
       closed = true;
+      this.listeners.delete(stop);
       if (retry) clearTimeout(retry);
       await client?.end().catch(() => undefined);
     };
+    this.listeners.add(stop);
+    return stop;
   }
 
+  /** Ends the pool and every listening connection still open. */
   async close(): Promise<void> {
+    await Promise.all([...this.listeners].map((stop) => stop()));
     await this.pool.end();
   }
 }

@@ -82,6 +82,8 @@ describe('environment history', () => {
       'haproxyRoute',
       'servers',
       'agents',
+      'nodeCpus',
+      'nodeMemoryMib',
       'expiresAt',
       'pinned',
       'deployedSha',
