@@ -5,6 +5,7 @@
 // again by the confirmer's rights, and carries the batch out: an extend at once, the others one
 // operation per environment, at most KINDLER_BATCH_PARALLEL at a time (lifecycle/batches.ts), each
 // reported as every operation is (its status comment and check run where it was confirmed).
+// `… --cancel <batch>` stops what is left of one being carried out.
 import { randomBytes } from 'node:crypto';
 import type { BatchCommand, BatchVerb } from '../commands/verbs.js';
 import { checkConsistency } from '../consistency/check.js';
@@ -22,6 +23,8 @@ export interface BatchOutcome {
   /** The verb carried out on each environment. */
   of: BatchVerb;
   confirmed: boolean;
+  /** Stopped: what had not started will not, what had is asked to stop after its step. */
+  cancelled?: boolean;
   /** Null when the labels select nothing (nothing is kept then). */
   id: string | null;
   labels: Record<string, string>;
@@ -41,23 +44,33 @@ type BatchContext = Pick<
 >;
 
 export function batch(command: BatchCommand, ctx: BatchContext): Promise<BatchOutcome> {
-  return 'confirm' in command.batch
-    ? confirm(command.verb, command.batch.confirm, ctx)
-    : preview(command.verb, command.batch.labels, command.batch.durationMs ?? null, ctx);
+  const { batch: asked } = command;
+  if ('confirm' in asked) return confirm(command.verb, asked.confirm, ctx);
+  if ('cancel' in asked) return stop(command.verb, asked.cancel, ctx);
+  return preview(command.verb, asked.labels, asked.durationMs ?? null, ctx);
 }
 
 /**
  * Each planned item the asker may not act on, skipped with the rule that refused it: judged as a
  * command naming it would be (`authorize`: extend as create too).
  */
-async function judge(items: BatchItem[], verb: BatchVerb, ctx: BatchContext): Promise<BatchItem[]> {
+async function judge(
+  items: BatchItem[],
+  verb: BatchVerb | 'cancel',
+  ctx: BatchContext,
+): Promise<BatchItem[]> {
   const { judge: decide } = ctx;
   if (!decide) return items;
   const out: BatchItem[] = [];
   for (const item of items) {
+    // A cancel is judged as the operation it stops is (authorize finds it by the name).
     const decision =
-      item.outcome === 'planned'
-        ? await authorize({ verb }, (v) => decide(v, item.name), ctx.store)
+      item.outcome === 'planned' || (verb === 'cancel' && item.outcome === 'queued')
+        ? await authorize(
+            { verb, name: envName(item.name) },
+            (v) => decide(v, item.name),
+            ctx.store,
+          )
         : null;
     out.push(
       decision && !decision.allowed
@@ -164,6 +177,68 @@ async function confirm(verb: BatchVerb, id: string, ctx: BatchContext): Promise<
     expiresAt: null,
     items: batch.items,
     parallel,
+  };
+}
+
+/**
+ * What is left of a batch being carried out, stopped: each name not yet started is skipped, each
+ * operation queued or running is cancelled as `/env cancel <name>` would (a queued one at once, a
+ * running one after its step) — each judged by the canceller's rights on that environment, as a
+ * cancel naming it would be; those refused go on and are listed so. One transaction, the batch's
+ * row locked: no pass starts another name meanwhile.
+ */
+async function stop(verb: BatchVerb, id: string, ctx: BatchContext): Promise<BatchOutcome> {
+  const now = ctx.now?.() ?? new Date();
+  const who = ctx.trigger.actor ?? 'the operator';
+  const saved = await ctx.store.atomically(async (store) => {
+    const batch = await store.batches.lock(id);
+    if (!batch || batch.verb !== verb || !batch.confirmedAt || batch.finishedAt)
+      throw new Failure(
+        'nothing_to_do',
+        `there is no ${verb} batch "${id}" being carried out (` +
+          (batch?.finishedAt
+            ? `it ended at ${batch.finishedAt.toISOString()}`
+            : batch && batch.verb !== verb
+              ? `"${id}" is a ${batch.verb} batch`
+              : batch
+                ? 'it was previewed, not confirmed: a preview left alone changes nothing'
+                : 'no batch has that id') +
+          '); nothing was done',
+      );
+    const judged = await judge(batch.items, 'cancel', { ...ctx, store });
+    const engine = ctx.engine.within(store);
+    const items: BatchItem[] = [];
+    for (const [i, item] of judged.entries()) {
+      const before = batch.items[i] as BatchItem;
+      if (item.outcome === 'skipped' && before.outcome !== 'skipped') {
+        // Refused: it goes on, and says who could not stop it.
+        items.push({
+          ...before,
+          detail: `${before.detail ?? before.outcome}; not cancelled: ${item.detail}`,
+        });
+      } else if (item.outcome === 'planned') {
+        items.push({ ...item, outcome: 'skipped', detail: `cancelled by ${who}` });
+      } else if (item.outcome === 'queued') {
+        const op = await engine.cancel(envName(item.name));
+        const how = op?.status === 'cancelled' ? 'cancelled' : 'stops after its step';
+        items.push({ ...item, detail: op ? `${op.kind} #${op.id} ${how}` : item.detail });
+      } else items.push(item);
+    }
+    await store.batches.save(id, { items });
+    return advanceBatch({ store, engine: ctx.engine }, id, now);
+  });
+  const batch = saved as Batch;
+  return {
+    verb: 'batch',
+    of: verb,
+    confirmed: true,
+    cancelled: true,
+    id,
+    labels: batch.labels,
+    durationMs: batch.durationMs,
+    expiresAt: null,
+    items: batch.items,
+    parallel: batch.parallel,
   };
 }
 

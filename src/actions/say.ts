@@ -62,14 +62,16 @@ export function sayBatch(
       : '';
   if (items.length === 0) return `No environment carries ${labels}; nothing to ${verb}.`;
   const planned = items.filter((i) => i.outcome === 'planned').length;
-  const head = !outcome.confirmed
-    ? id
-      ? `Batch ${id}: ${verb}${by} ${planned} of the ${items.length} environments carrying ` +
-        `${labels}${verb === 'extend' ? '' : `, at most ${outcome.parallel} at a time`}:`
-      : `None of the ${items.length} environments carrying ${labels} is yours to ${verb}; ` +
-        'nothing was kept:'
-    : `Batch ${id} carried out: ${verb}${by} on the environments carrying ${labels}` +
-      `${verb === 'extend' ? '' : `, at most ${outcome.parallel} at a time`}:`;
+  const head = outcome.cancelled
+    ? `Batch ${id} cancelled: ${verb}${by} on the environments carrying ${labels}:`
+    : !outcome.confirmed
+      ? id
+        ? `Batch ${id}: ${verb}${by} ${planned} of the ${items.length} environments carrying ` +
+          `${labels}${verb === 'extend' ? '' : `, at most ${outcome.parallel} at a time`}:`
+        : `None of the ${items.length} environments carrying ${labels} is yours to ${verb}; ` +
+          'nothing was kept:'
+      : `Batch ${id} carried out: ${verb}${by} on the environments carrying ${labels}` +
+        `${verb === 'extend' ? '' : `, at most ${outcome.parallel} at a time`}:`;
   const width = Math.max(...items.map((i) => i.name.length));
   const rows =
     surface === 'comment'
@@ -79,16 +81,21 @@ export function sayBatch(
           ...items.map((i) => `| ${NAME.comment(i.name)} | ${itemText(i, escape)} |`),
         ]
       : items.map((i) => `  ${i.name.padEnd(width)}  ${itemText(i, escape)}`);
-  const tail = !outcome.confirmed
-    ? id && outcome.expiresAt
-      ? `To carry it out: ${COMMAND[surface](spell({ verb, args: ['--confirm', id] }, surface))} ` +
-        `before ${outcome.expiresAt.toISOString()}. Only the environments planned here are touched.`
-      : null
-    : verb === 'extend'
-      ? null
-      : surface === 'comment'
-        ? 'Each is an operation of its own: its status comment and check run follow it; the ' +
-          'next starts as one ends.'
-        : `Each is an operation of its own; follow them with ${COMMAND.cli('kindler list')}.`;
+  const idWith = (flag: string) =>
+    COMMAND[surface](spell({ verb, args: [flag, id ?? ''] }, surface));
+  const tail = outcome.cancelled
+    ? 'What had not started will not; what was running stops after its current step.'
+    : !outcome.confirmed
+      ? id && outcome.expiresAt
+        ? `To carry it out: ${idWith('--confirm')} before ` +
+          `${outcome.expiresAt.toISOString()}. Only the environments planned here are touched.`
+        : null
+      : verb === 'extend'
+        ? null
+        : (surface === 'comment'
+            ? 'Each is an operation of its own: its status comment and check run follow it; the ' +
+              'next starts as one ends.'
+            : `Each is an operation of its own; follow them with ${COMMAND.cli('kindler list')}.`) +
+          ` To stop what is left: ${idWith('--cancel')}.`;
   return [head, '', ...rows, ...(tail ? ['', tail] : [])].join('\n');
 }

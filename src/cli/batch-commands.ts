@@ -1,5 +1,6 @@
 // `kindler delete|stop|start|extend|sync --label k=v…` previews a batch; `… --confirm <batch>`
-// carries it out and, as every lifecycle command does, runs its operations here: at most its
+// carries it out and, as every lifecycle command does, runs its operations here (`… --cancel
+// <batch>` stops what is left of it, wherever it runs): at most its
 // parallelism at once, the next recorded as one ends (lifecycle/batches.ts), a line as each ends.
 // An operation another worker holds is left to it; the command waits until the batch is carried
 // out to its last name.
@@ -24,7 +25,7 @@ export const batch =
     const { values, command } = batchArgs(verb, args);
     const json = values.json === true;
     const outcome = await perform(command, contextOf(rt, cliTrigger(io)));
-    if (!outcome.confirmed || verb === 'extend' || !outcome.id) {
+    if (!outcome.confirmed || outcome.cancelled || verb === 'extend' || !outcome.id) {
       out(io, json ? JSON.stringify({ batch: outcome }, null, 2) : sayBatch(outcome, 'cli'));
       return EXIT.ok;
     }

@@ -11,14 +11,16 @@ export const USAGE = {
     'kindler create <name> [k3d|kind | --provider k3d|kind] [--ttl 24h|never] [--no-portainer] ' +
     '[--no-haproxy] [--servers N] [--agents N] [--cpus N] [--memory 2g] [--label key=value]… ' +
     '[--site <site> | --where key=value…] [--json]',
-  delete: 'kindler delete <name> | --label key=value… | --confirm <batch> [--json]',
-  stop: 'kindler stop <name> | --label key=value… | --confirm <batch> [--json]',
-  start: 'kindler start <name> | --label key=value… | --confirm <batch> [--json]',
+  delete:
+    'kindler delete <name> | --label key=value… | --confirm <batch> | --cancel <batch> [--json]',
+  stop: 'kindler stop <name> | --label key=value… | --confirm <batch> | --cancel <batch> [--json]',
+  start:
+    'kindler start <name> | --label key=value… | --confirm <batch> | --cancel <batch> [--json]',
   retry: 'kindler retry <name> [--json]',
   cancel: 'kindler cancel <name> [--json]',
   extend:
     'kindler extend <name> | --label key=value… [duration: 24h (the default), 3d, never] | ' +
-    '--confirm <batch> [--json]',
+    '--confirm <batch> | --cancel <batch> [--json]',
   update:
     'kindler update <name> [--ttl 24h|never] [--portainer|--no-portainer] ' +
     '[--haproxy|--no-haproxy] [--provider k3d|kind] [--servers N] [--agents N] [--cpus N] ' +
@@ -32,7 +34,7 @@ export const USAGE = {
   audit: 'kindler audit [--actor <who>] [--env <name>] [--since 24h|<ISO time>] [--json]',
 
   check: 'kindler check [--json]',
-  sync: 'kindler sync [name…] | --label key=value… | --confirm <batch> [--json]',
+  sync: 'kindler sync [name…] | --label key=value… | --confirm <batch> | --cancel <batch> [--json]',
   prune: 'kindler prune [name…] [--confirm <preview>] [--json]',
 
   migrate: 'kindler migrate',

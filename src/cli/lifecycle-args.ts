@@ -142,18 +142,25 @@ export function flagMap(values: Record<string, unknown>, keys: readonly string[]
   return flags;
 }
 
-/** Whether the arguments ask for a batch (`--label …` or `--confirm <batch>`), not one name. */
+/**
+ * Whether the arguments ask for a batch (`--label …`, `--confirm <batch>` or `--cancel <batch>`),
+ * not one name.
+ */
 export const isBatchArgs = (args: string[]): boolean =>
-  args.some((a) => /^--(label|confirm)(=|$)/.test(a));
+  args.some((a) => /^--(label|confirm|cancel)(=|$)/.test(a));
 
 /** A batch's arguments, read by the same rules as `/env delete --label …`'s. */
 export function batchArgs(verb: BatchVerb, args: string[]) {
   const { values, positionals } = parse(
     args,
-    { label: { type: 'string', multiple: true }, confirm: { type: 'string' } },
+    {
+      label: { type: 'string', multiple: true },
+      confirm: { type: 'string' },
+      cancel: { type: 'string' },
+    },
     USAGE[verb],
   );
-  const batch = batchOf(verb, positionals, flagMap(values, ['label', 'confirm']));
+  const batch = batchOf(verb, positionals, flagMap(values, ['label', 'confirm', 'cancel']));
   if ('message' in batch)
     throw new Failure('invalid_input', `${batch.message.replace(/`/g, '')}\nUsage: ${USAGE[verb]}`);
   return { values, command: batch.command as BatchCommand };

@@ -1,6 +1,7 @@
 // A batch's words, read alike by `/env`, the API and the CLI: `--label k=v…` (with extend's
 // duration) previews the environments carrying every label; `--confirm <batch>` carries a preview
-// out, as it was. Nothing is opened or loaded here: a refusal comes before anything is read.
+// out, as it was; `--cancel <batch>` stops what is left of one being carried out. Nothing is opened
+// or loaded here: a refusal comes before anything is read.
 import { parseDuration } from './duration.js';
 import { capitalise, clip, labelSet } from './update-flags.js';
 import type { BatchCommand, BatchVerb } from './verbs.js';
@@ -14,13 +15,25 @@ export function batchOf(
   positionals: string[],
   flags: Map<string, string | true>,
 ): { command: BatchCommand } | { message: string } {
-  const confirm = flags.get('confirm');
-  if (typeof confirm === 'string') {
-    if (flags.has('label') || positionals.length)
-      return { message: 'A confirmation carries out its preview as it was: give nothing else.' };
-    if (!BATCH_ID.test(confirm))
-      return { message: `\`${clip(confirm)}\` is not a batch id (the preview's 8 hex digits).` };
-    return { command: { verb, batch: { confirm } } };
+  for (const act of ['confirm', 'cancel'] as const) {
+    const id = flags.get(act);
+    if (flags.has(act) && typeof id !== 'string')
+      return { message: `\`--${act}\` needs a batch id.` };
+    if (typeof id !== 'string') continue;
+    if (
+      flags.has('label') ||
+      positionals.length ||
+      flags.has(act === 'confirm' ? 'cancel' : 'confirm')
+    )
+      return {
+        message:
+          act === 'confirm'
+            ? 'A confirmation carries out its preview as it was: give nothing else.'
+            : 'A cancel stops what is left of a batch: give its id and nothing else.',
+      };
+    if (!BATCH_ID.test(id))
+      return { message: `\`${clip(id)}\` is not a batch id (the preview's 8 hex digits).` };
+    return { command: { verb, batch: act === 'confirm' ? { confirm: id } : { cancel: id } } };
   }
   const labels = labelSet(flags);
   if ('message' in labels) return labels;

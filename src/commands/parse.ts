@@ -114,7 +114,7 @@ export function parseArgs(tokens: string[]): Result {
 }
 
 function build(verb: Verb, positionals: string[], flags: Map<string, string | true>): Result {
-  if (isBatchVerb(verb) && (flags.has('label') || flags.has('confirm'))) {
+  if (isBatchVerb(verb) && ['label', 'confirm', 'cancel'].some((f) => flags.has(f))) {
     const batch = batchOf(verb, positionals, flags);
     return 'message' in batch ? refuse(verb, batch.message) : batch;
   }

@@ -67,11 +67,15 @@ export const isBatchVerb = (verb: Verb): verb is BatchVerb =>
 
 /**
  * `/env delete --label team=a` previews the environments carrying every label (`durationMs`:
- * extend's); `/env delete --confirm <batch>` carries that preview out.
+ * extend's); `/env delete --confirm <batch>` carries that preview out; `/env delete --cancel
+ * <batch>` stops what is left of it.
  */
 export interface BatchCommand {
   verb: BatchVerb;
-  batch: { labels: Record<string, string>; durationMs?: number | null } | { confirm: string };
+  batch:
+    | { labels: Record<string, string>; durationMs?: number | null }
+    | { confirm: string }
+    | { cancel: string };
 }
 
 /** A command on one environment, or on none: everything but a batch. */
@@ -98,9 +102,12 @@ export interface VerbSpec {
   needsName: boolean;
 }
 
-/** A batch verb's flags: `--label` previews a batch, `--confirm <batch>` carries it out. */
-const BATCH_FLAGS = { label: true, confirm: true };
-const BATCH_ARGS = '<name> | --label key=value… | --confirm <batch>';
+/**
+ * A batch verb's flags: `--label` previews a batch, `--confirm <batch>` carries it out, `--cancel
+ * <batch>` stops what is left of it.
+ */
+const BATCH_FLAGS = { label: true, confirm: true, cancel: true };
+const BATCH_ARGS = '<name> | --label key=value… | --confirm <batch> | --cancel <batch>';
 
 export const SPECS: Record<Verb, VerbSpec> = {
   create: {
@@ -161,7 +168,7 @@ export const SPECS: Record<Verb, VerbSpec> = {
     needsName: false,
   },
   sync: {
-    args: '[name…] | --label key=value… | --confirm <batch>',
+    args: '[name…] | --label key=value… | --confirm <batch> | --cancel <batch>',
     summary: 'recreate what the database implies (deletes nothing)',
     flags: BATCH_FLAGS,
     needsName: false,
@@ -185,7 +192,9 @@ export const SPECS: Record<Verb, VerbSpec> = {
     needsName: true,
   },
   extend: {
-    args: '<name> [duration|never] | --label key=value… [duration|never] | --confirm <batch>',
+    args:
+      '<name> [duration|never] | --label key=value… [duration|never] | --confirm <batch> | ' +
+      '--cancel <batch>',
     summary: 'push the expiry back (default 24h); never pins it',
     flags: BATCH_FLAGS,
     needsName: true,

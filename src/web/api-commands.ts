@@ -11,10 +11,13 @@ export type Target =
       name: string;
     }
   | { verb: 'check' | 'sync' | 'prune' }
-  /** A batch: previewed (`confirm` absent) from the body's labels, or its preview carried out. */
-  | { verb: BatchVerb; batch: true; confirm?: string };
+  /**
+   * A batch: previewed (no id) from the body's labels, its preview carried out (`confirm`), or
+   * what is left of it stopped (`cancel`).
+   */
+  | { verb: BatchVerb; batch: true; confirm?: string; cancel?: string };
 
-const BATCH_ROUTE = new RegExp(`^batches/(${BATCH_VERBS.join('|')})(?:/([^/]+))?$`);
+const BATCH_ROUTE = new RegExp(`^batches/(${BATCH_VERBS.join('|')})(?:/([^/]+)(/cancel)?)?$`);
 
 export function mutationOf(method: string, route: string): Target | null {
   if (method === 'POST' && route === 'environments') return { verb: 'create' };
@@ -27,7 +30,11 @@ export function mutationOf(method: string, route: string): Target | null {
   if (method === 'POST' && repair) return { verb: repair[1] as 'check' };
   const batch = BATCH_ROUTE.exec(route);
   if (method === 'POST' && batch)
-    return { verb: batch[1] as BatchVerb, batch: true, ...(batch[2] ? { confirm: batch[2] } : {}) };
+    return {
+      verb: batch[1] as BatchVerb,
+      batch: true,
+      ...(batch[2] ? { [batch[3] ? 'cancel' : 'confirm']: batch[2] } : {}),
+    };
   return null;
 }
 
@@ -98,8 +105,12 @@ function labelWords(
 }
 
 /** A batch's words: its labels (and extend's duration), or the preview to carry out. */
-function batchWords(target: { confirm?: string }, body: Record<string, unknown>): string[] {
+function batchWords(
+  target: { confirm?: string; cancel?: string },
+  body: Record<string, unknown>,
+): string[] {
   if (target.confirm !== undefined) return ['--confirm', pathName(target.confirm)];
+  if (target.cancel !== undefined) return ['--cancel', pathName(target.cancel)];
   const labels = labelWords(body, false);
   if (labels.length === 0)
     throw new Failure('invalid_input', '"labels" is required: the labels that select the batch');

@@ -162,7 +162,8 @@ export async function act(
     // Each environment judged as a command naming it would be (a rule for `prod-*` holds here).
     const judge = decideFor(access, principal);
     const outcome = await batch(command, { ...contextOf(rt, trigger), judge });
-    return { status: outcome.confirmed ? 202 : 200, body: { batch: outcome }, outcome };
+    const status = outcome.confirmed && !outcome.cancelled ? 202 : 200;
+    return { status, body: { batch: outcome }, outcome };
   }
   const outcome = await perform(command, contextOf(rt, trigger));
   return { ...apiAnswer(outcome), outcome };

@@ -253,6 +253,55 @@ describe('batches by label', () => {
     expect(final?.items.find((i) => i.name === 'prod-a')?.outcome).toBe('skipped');
   }, 60_000);
 
+  it('a batch being carried out is cancelled: what had not started never does, what was queued stops', async () => {
+    const preview = await batch(
+      { verb: 'stop', batch: { labels: { team: 'a' } } },
+      contextOf(rt, TRIGGER),
+    );
+    const id = preview.id as string;
+    const confirmed = await batch({ verb: 'stop', batch: { confirm: id } }, contextOf(rt, TRIGGER));
+    expect(confirmed.items.filter((i) => i.outcome === 'queued').map((i) => i.name)).toEqual([
+      'a-1',
+      'a-2',
+    ]);
+    // A preview not confirmed, or a verb not its own, has nothing to cancel.
+    const wrong = await api(`batches/delete/${id}/cancel`);
+    expect(wrong.status).toBe(409);
+    expect(((await wrong.json()) as { error: string }).error).toContain(`"${id}" is a stop batch`);
+
+    const cancelled = await api(`batches/stop/${id}/cancel`);
+    expect(cancelled.status, await cancelled.clone().text()).toBe(200);
+    const { batch: after } = (await cancelled.json()) as { batch: BatchOutcome };
+    expect(after).toMatchObject({ cancelled: true });
+    expect(after.items.map((i) => [i.name, i.outcome])).toEqual([
+      ['a-1', 'done'],
+      ['a-2', 'done'],
+      ['a-3', 'skipped'],
+      ['a-4', 'skipped'],
+      ['prod-a', 'skipped'],
+    ]);
+    expect(after.items[0]?.detail).toMatch(/^stop #\d+ cancelled$/);
+    expect(after.items[2]?.detail).toBe('cancelled by operator');
+    expect((await rt.store.batches.get(id))?.finishedAt).toBeInstanceOf(Date);
+    // Nothing more starts: a worker's look records nothing and stops nothing.
+    const worker = new Worker(rt, { owner: 'w3', concurrency: 4 });
+    await worker.tick();
+    const stops = (await rt.store.listOperations({ limit: 1000 })).filter(
+      (o) => o.kind === 'stop' && o.trigger.actor === 'bob',
+    );
+    expect(stops.map((o) => [o.envName, o.status]).sort()).toEqual([
+      ['a-1', 'cancelled'],
+      ['a-2', 'cancelled'],
+    ]);
+    for (const name of ['a-1', 'a-2', 'a-3', 'a-4']) expect(await status(name)).toBe('ready');
+    // Ended: a second cancel finds nothing to stop.
+    const again = await cli('stop', '--cancel', id);
+    expect(again.code).toBe(7);
+    expect(again.stderr).toContain(`there is no stop batch "${id}" being carried out (it ended at`);
+    const text = await cli('stop', '--cancel', 'zz');
+    expect(text.code).toBe(2);
+  }, 60_000);
+
   it('through the API; a pass lost with its process is carried on by the next, once', async () => {
     const previewed = await api('batches/extend', { labels: { team: 'b' }, duration: '3d' });
     expect(previewed.status, await previewed.clone().text()).toBe(200);

@@ -130,7 +130,7 @@ describe('refusals say exactly what is wrong', () => {
     ],
     [
       '/env delete devops',
-      '"devops" is reserved (main, master, develop, release, devops) and is never an environment. Usage: `/env delete <name> | --label key=value… | --confirm <batch>`',
+      '"devops" is reserved (main, master, develop, release, devops) and is never an environment. Usage: `/env delete <name> | --label key=value… | --confirm <batch> | --cancel <batch>`',
     ],
     [
       `/env create ${'a'.repeat(64)}`,
@@ -183,27 +183,27 @@ describe('refusals say exactly what is wrong', () => {
     ],
     [
       '/env extend dev soon',
-      '"soon" is not a duration; use e.g. 90m, 24h, 3d, 2w or never. Usage: `/env extend <name> [duration|never] | --label key=value… [duration|never] | --confirm <batch>`',
+      '"soon" is not a duration; use e.g. 90m, 24h, 3d, 2w or never. Usage: `/env extend <name> [duration|never] | --label key=value… [duration|never] | --confirm <batch> | --cancel <batch>`',
     ],
     [
       '/env delete web --label team=a',
-      "Give an environment's name or `--label`, not both (`web`). Usage: `/env delete <name> | --label key=value… | --confirm <batch>`",
+      "Give an environment's name or `--label`, not both (`web`). Usage: `/env delete <name> | --label key=value… | --confirm <batch> | --cancel <batch>`",
     ],
     [
       '/env stop --label team',
-      'Label "team" must be key=value. Usage: `/env stop <name> | --label key=value… | --confirm <batch>`',
+      'Label "team" must be key=value. Usage: `/env stop <name> | --label key=value… | --confirm <batch> | --cancel <batch>`',
     ],
     [
       '/env delete --confirm 3f9a1c2e --label team=a',
-      'A confirmation carries out its preview as it was: give nothing else. Usage: `/env delete <name> | --label key=value… | --confirm <batch>`',
+      'A confirmation carries out its preview as it was: give nothing else. Usage: `/env delete <name> | --label key=value… | --confirm <batch> | --cancel <batch>`',
     ],
     [
       '/env start --confirm nope',
-      "`nope` is not a batch id (the preview's 8 hex digits). Usage: `/env start <name> | --label key=value… | --confirm <batch>`",
+      "`nope` is not a batch id (the preview's 8 hex digits). Usage: `/env start <name> | --label key=value… | --confirm <batch> | --cancel <batch>`",
     ],
     [
       '/env extend --label team=a soon',
-      '"soon" is not a duration; use e.g. 90m, 24h, 3d, 2w or never. Usage: `/env extend <name> [duration|never] | --label key=value… [duration|never] | --confirm <batch>`',
+      '"soon" is not a duration; use e.g. 90m, 24h, 3d, 2w or never. Usage: `/env extend <name> [duration|never] | --label key=value… [duration|never] | --confirm <batch> | --cancel <batch>`',
     ],
     ['/env help nope', 'There is no command `nope`. Usage: `/env help [verb]`'],
   ])('%s', (body, message) => {
