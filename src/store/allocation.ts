@@ -89,8 +89,8 @@ export async function allocateNetwork(
   if (provider === 'kind') {
     const rows = await tx.query<{ p: number }>(
       `select p from generate_series($1::int, $2::int) p
-       where not exists (select 1 from clusters where provider = 'kind' and node_port = p
-                           and name is distinct from $3 and site = $4)
+       where p not in (select node_port from clusters where provider = 'kind' and site = $4
+                         and node_port between $1 and $2 and name is distinct from $3)
       order by p limit 1`,
       [own.kindNodePorts.from, own.kindNodePorts.to, except, site],
     );
@@ -99,8 +99,9 @@ export async function allocateNetwork(
   }
   const rows = await tx.query<{ n: number }>(
     `select n from generate_series($1::int, $2::int) n
-     where not exists (select 1 from clusters where subnet = ('10.' || n || '.0.0/16')::cidr
-                         and name is distinct from $3 and site = $4)
+     where ('10.' || n || '.0.0/16')::cidr not in (
+       select subnet from clusters where site = $4 and subnet is not null
+         and name is distinct from $3)
      order by n limit 1`,
     [own.subnetOctets.from, own.subnetOctets.to, except, site],
   );
@@ -119,11 +120,17 @@ export async function lowestFreePort(
   taken: number[],
   site: string,
 ): Promise<number> {
+  // The site's ports in the range are read once (each column through its (site, port) index) and
+  // hashed; a per-value probe of all three columns is a scan of the table per candidate.
   const rows = await tx.query<{ p: number }>(
     `select p from generate_series($1::int, $2::int) p
      where p <> all($3::int[])
-       and not exists (select 1 from clusters where site = $4
-                         and (http_port = p or https_port = p or pf_port = p))
+       and p not in (
+         select http_port from clusters where site = $4 and http_port between $1 and $2
+         union all
+         select https_port from clusters where site = $4 and https_port between $1 and $2
+         union all
+         select pf_port from clusters where site = $4 and pf_port between $1 and $2)
      order by p limit 1`,
     [range.from, range.to, taken, site],
   );

@@ -38,7 +38,11 @@ export async function insertEnvironment(
   if (existing[0]) throw alreadyExists(toEnvironment(existing[0]));
   const site = input.site ?? LOCAL_SITE;
   const limits = input.siteLimits;
-  if (limits) {
+  // A site with a limit of its own is counted again here; one without has nothing to count.
+  if (
+    limits &&
+    [limits.maxEnvironments, limits.maxCpus, limits.maxMemoryMib].some((l) => l !== null)
+  ) {
     const held = (await usageBySite(tx, { [site]: limits.nodeSize }, { site }))[site] ?? NO_USAGE;
     const short = shortOf(limits, held, null, (input.servers ?? 1) + (input.agents ?? 0), {
       nodeCpus: input.nodeCpus ?? null,
