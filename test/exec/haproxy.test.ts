@@ -96,6 +96,34 @@ describe('HAProxy gateway', () => {
     expect(fs.readdirSync(dir)).toEqual(['haproxy.cfg']);
   });
 
+  it("a lock whose pid now names a process started after it (a reused pid) is taken at once, a live writer's is not", async () => {
+    const lock = `${cfg}.kindler.lock`;
+    // A process started now, its pid in a lock written 10 s ago (younger than a stale lock's
+    // 120 s): not the lock's writer.
+    const { spawn } = await import('node:child_process');
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      fs.writeFileSync(lock, `${other.pid}\n`);
+      const before = new Date(Date.now() - 10_000);
+      fs.utimesSync(lock, before, before);
+      const started = Date.now();
+      expect(await gateway().sync([makeEnv('dev')])).toBe('changed');
+      expect(Date.now() - started).toBeLessThan(5_000);
+      // A writer that started before its lock (this one's parent, running) keeps it: the sync waits.
+      fs.writeFileSync(lock, `${process.ppid}\n`);
+      const held = gateway().sync([makeEnv('dev'), makeEnv('qa')]);
+      const first = await Promise.race([
+        held.then(() => 'synced'),
+        new Promise((r) => setTimeout(() => r('waiting'), 1_000)),
+      ]);
+      expect(first).toBe('waiting');
+      fs.rmSync(lock);
+      expect(await held).toBe('changed');
+    } finally {
+      other.kill();
+    }
+  });
+
   it('the step adds on ensure, drops on remove, and checks', async () => {
     const rows = [makeEnv('dev'), makeEnv('uat', { httpPort: 18091 })];
     const step = new HaproxyStep(gateway(), async () => rows);
