@@ -70,15 +70,12 @@ export async function requestCreate(
     );
   }
   const options = request.options ?? {};
-  const asked = {
-    ...(options.nodeCpus !== undefined ? { nodeCpus: options.nodeCpus } : {}),
-    ...(options.nodeMemoryMib !== undefined ? { nodeMemoryMib: options.nodeMemoryMib } : {}),
-  };
   const wanted = {
     ...(options.site ? { site: options.site } : {}),
     ...(options.where ? { where: options.where } : {}),
     nodes: (options.servers ?? 1) + (options.agents ?? 0),
-    size: asked,
+    // The size asked for, read as the row's is (sizeOn): absent fields take the site's default.
+    size: options,
   };
   const states = e.deps.place
     ? await e.deps.place(wanted, e.store)
