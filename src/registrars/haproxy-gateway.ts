@@ -11,6 +11,7 @@ import {
   type Route,
 } from './haproxy-config.js';
 import { splitArgv } from '../system/argv.js';
+import { machineId, ownerAlive, processTag } from '../system/owner.js';
 import { CliError, run, tail } from '../system/exec.js';
 
 export interface HaproxySettings extends GatewaySettings {
@@ -31,42 +32,13 @@ export interface HaproxySettings extends GatewaySettings {
 
 /**
  * A lock whose writer (same machine) no longer runs can be taken at once — also when its pid now
- * names another process, one started after the lock was written (pids are reused, quickly on a
- * busy machine with a small pid_max).
+ * names another process (pids are reused, quickly on a busy machine with a small pid_max): the
+ * lock holds its writer's pid and start.
  */
 async function holderDead(lock: string): Promise<boolean> {
-  const pid = Number.parseInt(await fs.readFile(lock, 'utf8').catch(() => ''), 10);
-  if (!pid || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-  const [written, started] = await Promise.all([
-    fs.stat(lock).then(
-      (st) => st.mtimeMs,
-      () => null,
-    ),
-    processStart(pid),
-  ]);
-  return written !== null && started !== null && started > written + 1_000;
-}
-
-/** When process `pid` started (ms since the epoch), from /proc; null where /proc cannot tell. */
-async function processStart(pid: number): Promise<number | null> {
-  try {
-    const [stat, procStat] = await Promise.all([
-      fs.readFile(`/proc/${pid}/stat`, 'utf8'),
-      fs.readFile('/proc/stat', 'utf8'),
-    ]);
-    // Field 22, after the command in parentheses (which may hold spaces): clock ticks since boot.
-    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-    const boot = Number(/^btime (\d+)$/m.exec(procStat)?.[1]);
-    // Linux's USER_HZ is 100 on every architecture it runs containers on.
-    return Number.isFinite(ticks) && Number.isFinite(boot) ? (boot + ticks / 100) * 1000 : null;
-  } catch {
-    return null;
-  }
+  const held = (await fs.readFile(lock, 'utf8').catch(() => '')).trim();
+  if (!/^\d+(@\d+)?$/.test(held) || held.split('@')[0] === String(process.pid)) return false;
+  return !ownerAlive(`gateway:${machineId()}:${held}`);
 }
 
 export class HaproxyGateway {
@@ -144,7 +116,7 @@ export class HaproxyGateway {
     for (let attempt = 0; ; attempt++) {
       try {
         const handle = await fs.open(lock, 'wx');
-        await handle.writeFile(`${process.pid}\n`);
+        await handle.writeFile(`${processTag()}\n`);
         await handle.close();
         break;
       } catch (error) {

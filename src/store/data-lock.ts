@@ -7,13 +7,15 @@ import { z } from 'zod';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Failure } from '../domain/index.js';
-import { machineId, ownerAlive } from '../system/owner.js';
+import { machineId, ownerAlive, processTag } from '../system/owner.js';
 
 const LOCK = 'kindler.lock';
 
 /** The lock file's holder; what an older or half-written file lacks reads as unknown. */
 const Holder = z.object({
   pid: z.number(),
+  /** `pid@start` (system/owner.ts): absent from a file an older version wrote. */
+  process: z.string().optional(),
   host: z.string(),
   command: z.string().catch('unknown'),
   since: z.string().catch('unknown'),
@@ -30,6 +32,7 @@ export function lockDataDir(dir: string): DataLock {
   const file = path.join(dir, LOCK);
   const me: Holder = {
     pid: process.pid,
+    process: processTag(),
     host: machineId(),
     command: path.basename(process.argv[1] ?? 'node'),
     since: new Date().toISOString(),
@@ -60,7 +63,7 @@ export function lockDataDir(dir: string): DataLock {
       fs.rmSync(draft, { force: true });
     }
     const holder = readHolder(file);
-    if (holder && ownerAlive(`lock:${holder.host}:${holder.pid}`))
+    if (holder && ownerAlive(`lock:${holder.host}:${holder.process ?? holder.pid}`))
       throw new Failure(
         'degraded',
         `the embedded database in ${dir} is in use by another ` +

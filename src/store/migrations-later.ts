@@ -5,16 +5,20 @@ export interface Migration {
   statements: string[];
 }
 
-/** The tables the console reads, whose writes the read cache is told of (016). */
-const CHANGED_TABLES = [
-  'clusters',
-  'operations',
-  'operation_steps',
-  'environment_versions',
-  'github_writes',
-  'kindler_state',
-  'batches',
-];
+/**
+ * The tables the console reads, whose writes the read cache is told of (016, 017), each with the
+ * columns nobody is shown: a write that changes only those (a lease renewed, a turn claimed) is
+ * not news.
+ */
+const CHANGED_TABLES: Record<string, string[]> = {
+  clusters: ['updated_at'],
+  operations: ['lease_expires_at', 'updated_at'],
+  operation_steps: [],
+  environment_versions: [],
+  github_writes: ['lease_owner', 'lease_until', 'attempts', 'updated_at'],
+  kindler_state: ['updated_at'],
+  batches: [],
+};
 
 export const LATER: Migration[] = [
   {
@@ -158,17 +162,38 @@ export const LATER: Migration[] = [
     statements: [
       // Any write to a table the console reads is announced (once per statement; PostgreSQL sends
       // a transaction's identical notifications once, at its commit): each process's read cache
-      // forgets what it read before (web/read-cache.ts).
+      // forgets what it read before (store/read-cache.ts).
       `create or replace function kindler_changed() returns trigger language plpgsql as $$
       begin
         perform pg_notify('kindler_events', '{"type":"changed"}');
         return null;
       end $$`,
-      ...CHANGED_TABLES.flatMap((t) => [
+      ...Object.keys(CHANGED_TABLES).flatMap((t) => [
         `drop trigger if exists kindler_${t}_changed on ${t}`,
         `create trigger kindler_${t}_changed after insert or update or delete on ${t} ` +
           'for each statement execute function kindler_changed()',
       ]),
+    ],
+  },
+  {
+    version: '017_changed_rows',
+    statements: [
+      // 016 announced every statement, also one that changed no row (a poll that found nothing
+      // due) or only a lease: every replica's polls and renewals emptied every read cache and
+      // queued on PostgreSQL's one lock for committing notifications. Announced now: a row
+      // inserted or deleted, or updated in a column someone is shown (store/read-cache.ts).
+      ...Object.entries(CHANGED_TABLES).flatMap(([t, quiet]) => {
+        const shown = (row: string) => `(to_jsonb(${row}) - '{${quiet.join(',')}}'::text[])`;
+        return [
+          `drop trigger if exists kindler_${t}_changed on ${t}`,
+          `drop trigger if exists kindler_${t}_updated on ${t}`,
+          `create trigger kindler_${t}_changed after insert or delete on ${t} ` +
+            'for each row execute function kindler_changed()',
+          `create trigger kindler_${t}_updated after update on ${t} for each row ` +
+            `when (${shown('old')} is distinct from ${shown('new')}) ` +
+            'execute function kindler_changed()',
+        ];
+      }),
     ],
   },
 ];

@@ -61,8 +61,8 @@ export const StoreEvent = z.discriminatedUnion('type', [
   /** Listening was lost: until the resync, nothing that changes is announced. */
   z.object({ type: z.literal('lost') }),
   /**
-   * A table the console reads was written (any column: one per statement, the same ones of a
-   * transaction told once, at its commit): what was read of it before may be old.
+   * A row of a table the console reads was inserted, deleted or changed in a column someone is
+   * shown (a transaction's told once, at its commit): what was read of it before may be old.
    */
   z.object({ type: z.literal('changed') }),
 ]);

@@ -18,19 +18,46 @@ export function machineId(host = os.hostname()): string {
   }
 }
 
+/**
+ * When process `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat); null where
+ * /proc cannot tell. A pid and its start name one process: pids are reused within seconds on a busy
+ * machine (pid_max 32768), the pair is not.
+ */
+export function processStart(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command in parentheses (which may hold spaces and parentheses).
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isInteger(ticks) ? ticks : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `pid@start` (the pid alone where /proc cannot tell): one process on this machine. */
+export function processTag(pid = process.pid): string {
+  const start = processStart(pid);
+  return start === null ? String(pid) : `${pid}@${start}`;
+}
+
+/** `kind:host:pid@start`: a worker, by where it runs and which process it is. */
 export const workerName = (kind: string, pid = process.pid, host = machineId()): string =>
-  `${kind}:${host}:${pid}`;
+  `${kind}:${host}:${processTag(pid)}`;
 
 export function ownerAlive(owner: string, host = machineId()): boolean {
-  const match = /^[a-z-]+:(.+):(\d+)$/.exec(owner);
+  const match = /^[a-z-]+:(.+):(\d+)(?:@(\d+))?$/.exec(owner);
   // Another machine, or another namespace of this one: only its lease tells. A name written before
   // namespaces were kept (the host alone) is judged here, as it was then.
   const here = match && (match[1] === host || match[1] === host.replace(/~\d+$/, ''));
   if (!match || !here) return true;
+  const pid = Number(match[2]);
   try {
-    process.kill(Number(match[2]), 0);
-    return true;
+    process.kill(pid, 0);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // The pid is taken; by the same process only if it started when the name says.
+  if (match[3] === undefined) return true;
+  const start = processStart(pid);
+  return start === null || start === Number(match[3]);
 }

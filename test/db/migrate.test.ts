@@ -53,6 +53,7 @@ const ALL = [
   '014_sites',
   '015_node_size',
   '016_changed_events',
+  '017_changed_rows',
 ];
 
 describe('migrations', () => {

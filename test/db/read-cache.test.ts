@@ -57,26 +57,64 @@ describe('the read cache', () => {
     await cache.close();
   });
 
-  it.each([
-    'clusters',
-    'operations',
-    'operation_steps',
-    'environment_versions',
-    'github_writes',
-    'kindler_state',
-    'batches',
-  ])('a write to %s is announced', async (table) => {
+  /** Whether the database announced a change while `sql` ran on another connection. */
+  async function announced(sql: string[]): Promise<boolean> {
     const heard: StoreEvent[] = [];
     const stop = await opened.store.events((e) => heard.push(e));
+    const db = new PgDb(opened.url as string);
+    const marker = { type: 'environment', env: 'marker', status: null };
     try {
-      // A statement that changes no row still says the table may have changed.
-      const db = new PgDb(opened.url as string);
-      await db.query(`delete from ${table} where false`);
-      await db.close();
-      await until(async () => heard.some((e) => e.type === 'changed'));
+      for (const statement of sql) await db.query(statement);
+      // Sent last on the same connection: once it is heard, whatever came before it would have been.
+      await db.query(`select pg_notify('kindler_events', $1)`, [JSON.stringify(marker)]);
+      await until(async () => heard.some((e) => e.type === 'environment' && e.env === 'marker'));
+      return heard.some((e) => e.type === 'changed');
     } finally {
+      await db.close();
       await stop();
     }
+  }
+
+  const OP = `(select max(id) from operations)`;
+  it.each([
+    ['clusters', `update clusters set labels = '{"t":"1"}' where name = 'dev'`],
+    ['operations', `update operations set status = 'failed' where id = ${OP}`],
+    [
+      'operation_steps',
+      `insert into operation_steps (operation_id, step, position) values (${OP}, 'x', 9)`,
+    ],
+    [
+      'environment_versions',
+      `insert into environment_versions (env_name, version, source, config) values ('dev', 99, 't', '{}')`,
+    ],
+    [
+      'github_writes',
+      `insert into github_writes (key, repo, kind, request) values ('t', 'o/r', 'comment', '{}')`,
+    ],
+    ['kindler_state', `insert into kindler_state (key, value) values ('t', '{}')`],
+    [
+      'batches',
+      `insert into batches (id, verb, labels, items, previewed_at) values ('t', 'stop', '{}', '[]', now())`,
+    ],
+  ])('a row changed in %s is announced', async (_table, sql) => {
+    const db = new PgDb(opened.url as string);
+    await db.query(
+      `insert into operations (cluster_name, operation, status) values ('dev', 'create', 'success')`,
+    );
+    await db.close();
+    expect(await announced([sql])).toBe(true);
+  });
+
+  it('a statement that changes no row, or only a lease, a turn or a claim, is not announced', async () => {
+    expect(
+      await announced([
+        'delete from clusters where false',
+        `update operations set lease_expires_at = now(), updated_at = now()`,
+        `update kindler_state set updated_at = now()`,
+        `update github_writes set lease_owner = 'w', lease_until = now(), attempts = attempts + 1`,
+        `update clusters set labels = labels`,
+      ]),
+    ).toBe(false);
   });
 });
 

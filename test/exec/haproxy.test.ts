@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HaproxyGateway } from '../../src/registrars/haproxy-gateway.js';
 import { HaproxyStep } from '../../src/registrars/haproxy-step.js';
 import { splitArgv } from '../../src/system/argv.js';
+import { processTag } from '../../src/system/owner.js';
 import { makeEnv } from '../support/env.js';
 import { rejection } from '../support/rejection.js';
 import { setupFakes, type Fakes } from '../support/fakes.js';
@@ -96,21 +97,20 @@ describe('HAProxy gateway', () => {
     expect(fs.readdirSync(dir)).toEqual(['haproxy.cfg']);
   });
 
-  it("a lock whose pid now names a process started after it (a reused pid) is taken at once, a live writer's is not", async () => {
+  it("a lock whose pid now names another process (a reused pid) is taken at once, a live writer's is not", async () => {
     const lock = `${cfg}.kindler.lock`;
-    // A process started now, its pid in a lock written 10 s ago (younger than a stale lock's
-    // 120 s): not the lock's writer.
+    // A process running now under the pid a lock names, which started at another time: not the
+    // lock's writer.
     const { spawn } = await import('node:child_process');
     const other = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
-      fs.writeFileSync(lock, `${other.pid}\n`);
-      const before = new Date(Date.now() - 10_000);
-      fs.utimesSync(lock, before, before);
+      const [pid, start] = processTag(other.pid).split('@').map(Number);
+      fs.writeFileSync(lock, `${pid}@${start! - 100}\n`);
       const started = Date.now();
       expect(await gateway().sync([makeEnv('dev')])).toBe('changed');
       expect(Date.now() - started).toBeLessThan(5_000);
-      // A writer that started before its lock (this one's parent, running) keeps it: the sync waits.
-      fs.writeFileSync(lock, `${process.ppid}\n`);
+      // Its writer, running (this one's parent): the sync waits.
+      fs.writeFileSync(lock, `${processTag(process.ppid)}\n`);
       const held = gateway().sync([makeEnv('dev'), makeEnv('qa')]);
       const first = await Promise.race([
         held.then(() => 'synced'),

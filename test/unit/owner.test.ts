@@ -4,12 +4,21 @@ import http from 'node:http';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { startHttpServer } from '../../src/server/http-server.js';
-import { machineId, ownerAlive, workerName } from '../../src/system/owner.js';
+import { machineId, ownerAlive, processTag, workerName } from '../../src/system/owner.js';
 
 describe('worker names', () => {
   it('carry the host and the pid namespace', () => {
     expect(machineId()).toMatch(new RegExp(`^${os.hostname()}~\\d+$`));
-    expect(workerName('server', 42)).toBe(`server:${machineId()}:42`);
+    expect(workerName('server', 2 ** 22 + 17)).toBe(`server:${machineId()}:${2 ** 22 + 17}`);
+    expect(workerName('server')).toMatch(new RegExp(`^server:${machineId()}:${process.pid}@\\d+$`));
+  });
+
+  it('tell a process from a later one given its reused pid', () => {
+    const [pid, start] = processTag().split('@').map(Number);
+    expect(ownerAlive(`cli:${machineId()}:${pid}@${start}`)).toBe(true);
+    expect(ownerAlive(`cli:${machineId()}:${pid}@${start! - 1}`)).toBe(false);
+    // A name written before starts were kept: the pid alone tells, as it did.
+    expect(ownerAlive(`cli:${machineId()}:${pid}`)).toBe(true);
   });
 
   it('judge a pid only in their own namespace; elsewhere the lease tells', () => {
