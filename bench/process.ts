@@ -18,6 +18,7 @@ export function buildDist(): void {
     [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
     { cwd: ROOT },
   );
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts/bundle.mjs')], { cwd: ROOT });
 }
 
 /** Runs `argv` once to its end (exit code `exit`): wall time (ms) and peak RSS (MB). */

@@ -1,8 +1,13 @@
 // Once per run of the integration tests: a database migrated to the latest schema, which every
-// test database is cloned from (CREATE DATABASE … TEMPLATE) instead of migrating its own. Its name
-// is unique to the run, so runs side by side on one server do not meet; it is dropped at the end.
+// test database is cloned from (CREATE DATABASE … TEMPLATE) instead of migrating its own, and the
+// `kindler` command bundled from src/ as npm run build bundles it, which the tests that run the CLI
+// as a child process run (KINDLER_TEST_CLI). Their names are unique to the run, so runs side by
+// side do not meet; both are removed at the end.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
+import { bundleCli } from '../scripts/bundle.mjs';
 import { migrate } from '../src/store/migrate.js';
 import { PgDb } from '../src/store/pg-db.js';
 
@@ -31,7 +36,12 @@ export async function setup(): Promise<() => Promise<void>> {
     await db.close();
   }
   process.env.KINDLER_TEST_TEMPLATE = name;
+  // Beside dist/'s own bundle, where the package's node_modules and templates are found from it.
+  const cli = path.resolve(import.meta.dirname, `../dist/cli-test-${name.slice(-8)}`);
+  await bundleCli(cli);
+  process.env.KINDLER_TEST_CLI = path.join(cli, 'kindler.mjs');
   return async () => {
+    fs.rmSync(cli, { recursive: true, force: true });
     await admin((c) => c.query(`drop database if exists ${name} with (force)`));
   };
 }

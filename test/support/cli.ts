@@ -1,5 +1,6 @@
 // Runs the kindler CLI: in-process (runCli, so nock sees its HTTP) or as a real child process
-// (crash tests), with an environment built from the fakes and a data directory.
+// (crash tests: the bundled command, as `kindler` runs it), with an environment built from the
+// fakes and a data directory.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { runCli } from '../../src/cli/run.js';
@@ -31,15 +32,15 @@ export function spawnCli(
   argv: string[],
   env: Record<string, string>,
 ): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...argv],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  // The command as it ships: src/ bundled once per run by the global setup.
+  const bundle = process.env.KINDLER_TEST_CLI;
+  if (!bundle)
+    throw new Error('KINDLER_TEST_CLI is unset: run under vitest (test/global-setup.ts)');
+  const child = spawn(process.execPath, [bundle, ...argv], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
