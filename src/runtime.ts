@@ -9,6 +9,7 @@ import {
   Redactor,
   type Environment,
   type Site,
+  siteBaseDomain,
 } from './domain/index.js';
 import { urlSettings, type Config } from './config/config.js';
 import { Engine } from './lifecycle/engine.js';
@@ -28,13 +29,12 @@ import { fleetOf } from './providers/site-fleet.js';
 import { loadSites } from './config/sites.js';
 import { siteDefaults, siteStates } from './lifecycle/placement.js';
 import { ArgoCdStep } from './registrars/argocd-step.js';
-import { HaproxyGateway } from './registrars/haproxy-gateway.js';
-import { gatewaySettings } from './registrars/haproxy-config.js';
+import { Gateways, haproxyGateway } from './registrars/gateways.js';
 import { HaproxyStep } from './registrars/haproxy-step.js';
 import { KubeClient } from './registrars/kube.js';
 import { PortainerClient } from './registrars/portainer-client.js';
 import { PortainerStep } from './registrars/portainer-step.js';
-import { ReadinessProbe } from './registrars/readiness.js';
+import { ReadinessProbe, readySites } from './registrars/readiness.js';
 import { HealthObserver } from './registrars/health-observer.js';
 import { renderBranchFiles, templateVars, type TemplateFile } from './git/manifests.js';
 import { validateDeploy } from './git/validate-manifests.js';
@@ -123,7 +123,7 @@ export async function openRuntime(
   const heads = overrides.heads?.(store) ?? keptHeads(store);
   const render: Render = async (env, at, options = {}) => {
     const vars = templateVars(env, {
-      baseDomain: config.BASE_DOMAIN,
+      baseDomain: siteBaseDomain(fleet.sites, env.site) ?? config.BASE_DOMAIN,
       ingressClass: config.KINDLER_INGRESS_CLASS,
     });
     const sha = env.source ? (at ?? env.deployed?.sha ?? env.source.sha) : null;
@@ -153,6 +153,7 @@ export async function openRuntime(
       })
     : null;
   const gateway = haproxyGateway(config, fleet.sites);
+  const gateways = Gateways.of(gateway, fleet.sites, config);
   const devopsContext = config.DEVOPS_CONTEXT;
   // One client for the process: its API discovery is fetched once, not on every check.
   let devopsClient: Promise<KubeClient> | null = null;
@@ -198,7 +199,7 @@ export async function openRuntime(
     cluster: new ClusterStep(fleet, new KindIngress(kubeconfigFor, config.KIND_INGRESS_IMAGE)),
     portainer: new PortainerStep(portainer, kubeconfigFor, config.PORTAINER_AGENT_IMAGE),
     argocd: argoStep(devops),
-    haproxy: new HaproxyStep(gateway, () => store.listRecords()),
+    haproxy: new HaproxyStep(gateways, () => store.listRecords()),
   };
   // Derived data, off the operations' path: at most one rewrite a second, the last one at close.
   const snapshot = SnapshotWriter.of(store, config.csvPath, (error) =>
@@ -209,6 +210,7 @@ export async function openRuntime(
     intervalMs: 2_000,
     baseDomain: config.BASE_DOMAIN,
     gateway: gateway ? { host: config.HAPROXY_HOST, port: config.HAPROXY_HTTP_PORT } : null,
+    sites: readySites(fleet.sites),
     clusterHost: config.HAPROXY_BACKEND_HOST,
     argo: devops ? { devops, namespace: config.ARGOCD_NAMESPACE } : null,
   });
@@ -236,7 +238,7 @@ export async function openRuntime(
   return {
     config,
     log,
-    urls: urlSettings(config),
+    urls: urlSettings(config, fleet.sites),
     sites: fleet.sites,
     store,
     engine,
@@ -273,20 +275,6 @@ function keptHeads(store: Store): HeadSource {
         `comment or the dashboard)`,
     );
   }, store);
-}
-
-/** The HAProxy config the gateway routes are kept in; null when HAPROXY_CONFIG is not set. */
-export function haproxyGateway(config: Config, sites: readonly Site[] = []): HaproxyGateway | null {
-  return config.HAPROXY_CONFIG
-    ? new HaproxyGateway({
-        configPath: config.HAPROXY_CONFIG,
-        reloadCommand: config.HAPROXY_RELOAD_COMMAND,
-        haproxyBin: config.HAPROXY_BIN,
-        checkCommand: config.HAPROXY_CHECK_COMMAND,
-        timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
-        ...gatewaySettings(config.HAPROXY_BACKEND_HOST, sites),
-      })
-    : null;
 }
 
 /** How the k3d and kind CLIs are run. */

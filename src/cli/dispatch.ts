@@ -183,12 +183,14 @@ const COMMANDS: Record<
 
 /** What a read needs: the store and how URLs are written. */
 async function openReads(config: Config): Promise<ReadDeps & Pick<Runtime, 'close'>> {
-  const [{ openStore }, { urlSettings }] = await Promise.all([
+  const [{ openStore }, { urlSettings }, { loadSites }] = await Promise.all([
     import('../store/open-store.js'),
     import('../config/config.js'),
+    import('../config/sites.js'),
   ]);
   const store = await openStore(config);
-  return { store, urls: urlSettings(config), close: () => store.close() };
+  const urls = urlSettings(config, loadSites(config.KINDLER_SITES));
+  return { store, urls, close: () => store.close() };
 }
 
 /**

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { parseInterval } from '../commands/duration.js';
 import { packageRoot } from '../system/package-root.js';
 import { gitServicePassword } from './git-service-password.js';
-import type { UrlSettings } from '../domain/index.js';
+import { siteUrls, type Site, type UrlSettings } from '../domain/index.js';
 import { secretsOf } from './secrets.js';
 import { bootstrapSettings } from './devops-env.js';
 
@@ -242,10 +242,11 @@ export type RawConfig = z.infer<typeof schema>;
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 
 /** How environment URLs are written (see environmentUrl): the gateway's port when there is one. */
-export const urlSettings = (config: RawConfig): UrlSettings => ({
+export const urlSettings = (config: RawConfig, sites: readonly Site[] = []): UrlSettings => ({
   baseDomain: config.BASE_DOMAIN,
   gatewayPort: config.HAPROXY_CONFIG ? config.HAPROXY_HTTP_PORT : null,
   dashboard: config.KINDLER_PUBLIC_URL ?? null,
+  sites: siteUrls(sites),
 });
 
 export interface Config extends RawConfig {

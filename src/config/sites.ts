@@ -12,6 +12,11 @@
 //       max_memory: 96g
 //       http_ports: 20090-20999           # its own ranges (and https_ports, pf_ports,
 //                                         # kind_node_ports, subnet_octets)
+//       gateway:                          # its own HAProxy, a container on its Docker
+//         container: haproxy-gw
+//         config: /usr/local/etc/haproxy/haproxy.cfg
+//         base_domain: eu-1.dev.example   # *.eu-1.dev.example resolves to the site
+//         http_port: 80
 //
 // Unset: one site, `local`, this process's own Docker, as before sites existed. A bad file stops
 // the start with the precise error, as a bad variable does.
@@ -69,6 +74,24 @@ const entry = z
       .refine((r) => r.to <= 254, 'subnet octets are 1-254 (10.<n>.0.0/16)')
       .optional(),
     max_memory: memory({ min: SIZE_LIMITS.memoryMib.min, max: Infinity }).optional(),
+    gateway: z
+      .object({
+        container: z.string().regex(/^[\w][\w.-]*$/, { message: 'expected a container name' }),
+        config: z
+          .string()
+          .regex(/^\/[\w./-]+$/, { message: 'expected an absolute path' })
+          .default('/usr/local/etc/haproxy/haproxy.cfg'),
+        // whoami.<name>.<base_domain> stays a host name (253) for any name (63).
+        base_domain: z
+          .string()
+          .max(182, 'at most 182 characters (whoami.<name>.<base_domain> is at most 253)')
+          .regex(/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/, {
+            message: 'expected a domain name',
+          }),
+        http_port: z.number().int().min(1).max(65535).default(80),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((s) => !(s.docker_host && s.docker_context), {
@@ -123,6 +146,14 @@ export function loadSites(file: string | undefined): Site[] {
         ...(s.kind_node_ports ? { kindNodePorts: s.kind_node_ports } : {}),
         ...(s.subnet_octets ? { subnetOctets: s.subnet_octets } : {}),
       },
+      gateway: s.gateway
+        ? {
+            container: s.gateway.container,
+            configPath: s.gateway.config,
+            baseDomain: s.gateway.base_domain,
+            httpPort: s.gateway.http_port,
+          }
+        : null,
     };
   });
 }

@@ -13,7 +13,8 @@ import type { BranchStore } from '../git/branch-store.js';
 import { DEPLOY_PREFIX, branchDrift, type Render } from '../git/branch-step.js';
 import { treeSha } from '../git/tree-hash.js';
 import type { Read, StepHandler, SystemStep } from '../lifecycle/step.js';
-import { backendTarget, gatewaySettings } from '../registrars/haproxy-config.js';
+import { backendTarget } from '../registrars/haproxy-config.js';
+import { routeSettings } from '../registrars/gateways.js';
 import { stateKey } from '../store/state-key.js';
 import type { Store } from '../store/store.js';
 import {
@@ -109,10 +110,11 @@ async function expectations(rt: CheckDeps, rows: Environment[]): Promise<Expecte
       op,
     ]),
   );
-  const settings = gatewaySettings(rt.config.HAPROXY_BACKEND_HOST, rt.sites);
+  const settingsOf = routeSettings(rt.sites ?? [], rt.config.HAPROXY_BACKEND_HOST);
   return Promise.all(
     rows.map(async (env): Promise<Expected> => {
-      const base = { env, route: backendTarget(env, settings), busy: active.get(env.name) ?? null };
+      const route = backendTarget(env, settingsOf(env.site));
+      const base = { env, route, busy: active.get(env.name) ?? null };
       // A pull request's branch holds what its last deploy wrote: known by its tree id.
       if (env.source && env.deployed) return { ...base, tree: env.deployed.tree };
       try {

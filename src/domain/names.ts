@@ -39,19 +39,23 @@ export interface UrlSettings {
   gatewayPort?: number | null;
   /** KINDLER_PUBLIC_URL: where the dashboard is reached, for links written to GitHub. */
   dashboard?: string | null;
+  /** Sites with a gateway of their own: their environments' domain and that gateway's port. */
+  sites?: Record<string, { baseDomain: string; gatewayPort: number }>;
 }
 
 /**
  * The one URL of an environment, the same in the CLI, comments, check runs, the dashboard and the
- * API: through the gateway when the row has a route and there is one, otherwise straight to the
- * cluster's published http port; the port is written exactly when it is not 80.
+ * API: through the gateway when the row has a route and there is one (its site's own, under the
+ * site's domain, or the devops side's), otherwise straight to the cluster's published http port;
+ * the port is written exactly when it is not 80.
  */
 export function environmentUrl(
-  env: { name: string; httpPort: number; haproxyRoute: boolean },
+  env: { name: string; httpPort: number; haproxyRoute: boolean; site?: string },
   settings: UrlSettings,
 ): string {
-  const host = whoamiHost(env.name as EnvName, settings.baseDomain);
-  const gateway = settings.gatewayPort ?? null;
+  const own = env.site === undefined ? undefined : settings.sites?.[env.site];
+  const host = whoamiHost(env.name as EnvName, own?.baseDomain ?? settings.baseDomain);
+  const gateway = own ? own.gatewayPort : (settings.gatewayPort ?? null);
   const port = env.haproxyRoute && gateway !== null ? gateway : env.httpPort;
   return `http://${host}${port === 80 ? '' : `:${port}`}`;
 }

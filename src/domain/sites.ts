@@ -25,6 +25,22 @@ export interface Site {
   nodeSize: NodeSize;
   /** Its own port and subnet ranges, where they differ from the KINDLER_* ones. */
   ranges: SiteRanges;
+  /** Its own HAProxy, which routes its environments; null: the devops side's (HAPROXY_CONFIG). */
+  gateway: SiteGateway | null;
+}
+
+/**
+ * An HAProxy container on the site's own Docker: its config is read, checked, replaced and
+ * reloaded through that Docker (`docker exec`, `docker kill -s HUP`), no agent on the host. Its
+ * environments' URLs are `whoami.<name>.<baseDomain>`, the domain resolving to the site.
+ */
+export interface SiteGateway {
+  container: string;
+  /** The config file inside the container. */
+  configPath: string;
+  baseDomain: string;
+  /** Where users reach it. */
+  httpPort: number;
 }
 
 /** A range of whole numbers, both ends included. */
@@ -57,7 +73,24 @@ export const localSite = (): Site => ({
   maxMemoryMib: null,
   nodeSize: { nodeCpus: null, nodeMemoryMib: null },
   ranges: {},
+  gateway: null,
 });
+
+/** Sites with a gateway of their own: the domain and port their environments' URLs use. */
+export const siteUrls = (
+  sites: readonly Site[],
+): Record<string, { baseDomain: string; gatewayPort: number }> =>
+  Object.fromEntries(
+    sites.flatMap((s) =>
+      s.gateway
+        ? [[s.name, { baseDomain: s.gateway.baseDomain, gatewayPort: s.gateway.httpPort }]]
+        : [],
+    ),
+  );
+
+/** The domain an environment on `site` is named under, when its site has a gateway of its own. */
+export const siteBaseDomain = (sites: readonly Site[], site: string | undefined): string | null =>
+  sites.find((s) => s.name === site)?.gateway?.baseDomain ?? null;
 
 /** What a child process for this site's clusters adds to its environment. */
 export function siteEnv(site: Site): Record<string, string> {

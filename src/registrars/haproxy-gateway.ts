@@ -1,6 +1,7 @@
-// The live gateway config: render, validate with the real `haproxy -c -f` on a temporary copy,
-// then replace the file atomically and reload. A rejected config leaves the live file untouched.
-// Writers are serialised in this process and across processes (a lock file next to the config).
+// The live gateway config: render, validate with the real `haproxy -c` before it is used, then
+// replace the file whole and reload. A rejected config leaves the live file untouched. Writers are
+// serialised in this process and across processes. The file is this machine's (HAPROXY_CONFIG, a
+// lock file beside it) or a site's HAProxy container's (gateway-container.ts).
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -13,6 +14,20 @@ import {
 import { splitArgv } from '../system/argv.js';
 import { machineId, ownerAlive, processTag } from '../system/owner.js';
 import { CliError, run, tail } from '../system/exec.js';
+
+/** Where a gateway's config lives, and how it is checked, put in place and reloaded. */
+export interface GatewayFile {
+  /** How messages name it: its path, or `<container>:<path> on site <name>`. */
+  readonly where: string;
+  read(): Promise<string>;
+  /** Checks `text` as the HAProxy that loads it would; throws with what haproxy said. */
+  check(text: string): Promise<void>;
+  /** Puts `text` in place whole: a reader sees the old config or the new one. */
+  replace(text: string): Promise<void>;
+  reload(): Promise<void>;
+  /** Runs `fn` holding the config against every other writer. */
+  locked<T>(fn: () => Promise<T>): Promise<T>;
+}
 
 export interface HaproxySettings extends GatewaySettings {
   configPath: string;
@@ -30,6 +45,19 @@ export interface HaproxySettings extends GatewaySettings {
   staleLockMs?: number;
 }
 
+/** What haproxy said of a config it refused, and that the live one was left as it was. */
+export function refusal(error: unknown, checkedWith: string, where: string): Error {
+  const output =
+    error instanceof CliError
+      ? tail(`${error.stderr}\n${error.stdout}`.trim(), 8)
+      : (error as Error).message;
+  return new Error(
+    `haproxy rejected the new config (checked with: ${checkedWith}); ${where} was left ` +
+      `unchanged:\n${output}`,
+    { cause: error },
+  );
+}
+
 /**
  * A lock whose writer (same machine) no longer runs can be taken at once — also when its pid now
  * names another process (pids are reused, quickly on a busy machine with a small pid_max): the
@@ -43,29 +71,65 @@ async function holderDead(lock: string): Promise<boolean> {
 
 export class HaproxyGateway {
   private queue: Promise<unknown> = Promise.resolve();
-  constructor(private readonly settings: HaproxySettings) {}
+  private readonly file: GatewayFile;
+  constructor(
+    private readonly settings: GatewaySettings & (HaproxySettings | { file: GatewayFile }),
+  ) {
+    this.file = 'file' in settings ? settings.file : new LocalGatewayFile(settings);
+  }
+
+  get where(): string {
+    return this.file.where;
+  }
 
   async routes(): Promise<Route[]> {
-    return parseRoutes(await fs.readFile(this.settings.configPath, 'utf8'));
+    return parseRoutes(await this.file.read());
   }
 
   /** Renders the dynamic sections from these rows; 'unchanged' writes and reloads nothing. */
   sync(envs: GatewayRow[]): Promise<'changed' | 'unchanged'> {
-    const next = this.queue.then(() => this.withFileLock(() => this.syncNow(envs)));
+    const next = this.queue.then(() => this.file.locked(() => this.syncNow(envs)));
     this.queue = next.catch(() => undefined);
     return next;
   }
 
   private async syncNow(envs: GatewayRow[]): Promise<'changed' | 'unchanged'> {
-    const { configPath } = this.settings;
-    const current = await fs.readFile(configPath, 'utf8');
+    const current = await this.file.read();
     const rendered = renderGateway(current, envs, this.settings);
     if (rendered === current) return 'unchanged';
+    await this.file.check(rendered);
+    await this.file.replace(rendered);
+    await this.file.reload();
+    return 'changed';
+  }
+}
+
+/** HAPROXY_CONFIG: a file on this machine, a lock file beside it. */
+class LocalGatewayFile implements GatewayFile {
+  /** The candidate `check` wrote and validated, renamed into place by `replace`. */
+  private checked: { text: string; temp: string } | null = null;
+  constructor(private readonly settings: HaproxySettings) {}
+
+  get where(): string {
+    return this.settings.configPath;
+  }
+
+  read(): Promise<string> {
+    return fs.readFile(this.settings.configPath, 'utf8');
+  }
+
+  private async write(text: string): Promise<string> {
+    const { configPath } = this.settings;
     const temp = path.join(
       path.dirname(configPath),
       `.${path.basename(configPath)}.kindler-${process.pid}.tmp`,
     );
-    await fs.writeFile(temp, rendered, { mode: (await fs.stat(configPath)).mode });
+    await fs.writeFile(temp, text, { mode: (await fs.stat(configPath)).mode });
+    return temp;
+  }
+
+  async check(text: string): Promise<void> {
+    const temp = await this.write(text);
     const argv = this.settings.checkCommand
       ? splitArgv(this.settings.checkCommand)
       : [this.settings.haproxyBin, '-c', '-f', '{file}'];
@@ -75,26 +139,22 @@ export class HaproxyGateway {
       if (!command) throw new Error('HAPROXY_CHECK_COMMAND is empty');
       await run(command, args, {
         timeoutMs: this.settings.timeoutMs,
-        ...(onStdin ? { input: rendered } : {}),
+        ...(onStdin ? { input: text } : {}),
       });
     } catch (error) {
       await fs.rm(temp, { force: true });
-      const output =
-        error instanceof CliError
-          ? tail(`${error.stderr}\n${error.stdout}`.trim(), 8)
-          : (error as Error).message;
-      throw new Error(
-        `haproxy rejected the new config (checked with: ` +
-          `${argv.join(' ')}); ${configPath} was left unchanged:\n${output}`,
-        { cause: error },
-      );
+      throw refusal(error, argv.join(' '), this.where);
     }
-    await fs.rename(temp, configPath);
-    await this.reload();
-    return 'changed';
+    this.checked = { text, temp };
   }
 
-  private async reload(): Promise<void> {
+  async replace(text: string): Promise<void> {
+    const temp = this.checked?.text === text ? this.checked.temp : await this.write(text);
+    this.checked = null;
+    await fs.rename(temp, this.settings.configPath);
+  }
+
+  async reload(): Promise<void> {
     const line = this.settings.reloadCommand;
     if (!line) return;
     const [command, ...args] = splitArgv(line);
@@ -110,7 +170,7 @@ export class HaproxyGateway {
     }
   }
 
-  private async withFileLock<T>(fn: () => Promise<T>): Promise<T> {
+  async locked<T>(fn: () => Promise<T>): Promise<T> {
     const lock = `${this.settings.configPath}.kindler.lock`;
     const stale = this.settings.staleLockMs ?? 120_000;
     for (let attempt = 0; ; attempt++) {

@@ -1,16 +1,18 @@
-// The `haproxy` step: the environment's route in the gateway, rendered from all rows.
+// The `haproxy` step: the environment's route in its gateway (its site's own, or the devops
+// side's), rendered from the rows that gateway routes.
 import type { Environment } from '../domain/index.js';
 import { listingView, type Observation, type Read, type SystemView } from '../lifecycle/step.js';
 import type { PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
 import type { GatewayRow, Route } from './haproxy-config.js';
 import type { HaproxyGateway } from './haproxy-gateway.js';
+import type { Gateways } from './gateways.js';
 
 const UNSET = 'HAPROXY_CONFIG is not set';
 const rowSkip = (env: Environment): string | null =>
   env.haproxyRoute ? null : 'haproxy_route is false for this environment';
 
 /** The gateway's routes: one per environment, to the backend its row implies. */
-export function haproxyView(observation: Observation<Route>): SystemView {
+export function haproxyView(observation: Observation<Route>, where = ''): SystemView {
   return listingView('haproxy', observation, {
     skip: rowSkip,
     assess({ env, route: want, repair, recreate }, find) {
@@ -21,55 +23,116 @@ export function haproxyView(observation: Observation<Route>): SystemView {
         `${route.backend} goes to ${route.server ?? 'nothing'}, ` + `the database says ${want}`;
       return [{ kind: 'mismatch', detail, fix: repair }];
     },
-    what: (r) => `route ${r.backend}`,
+    what: (r) => `route ${r.backend}${where}`,
   });
+}
+
+/**
+ * Every gateway's routes, each judged apart: an environment by its own gateway's listing (a site
+ * whose gateway cannot be read leaves the others judged), a route no row of that gateway claims an
+ * orphan named with its site.
+ */
+export function gatewaysView(
+  seen: { site: string | null; observation: Observation<Route> }[],
+  /** The gateway (by its site; null: the devops side's) that routes a site's environments. */
+  routedBy: (site: string | undefined) => string | null | undefined,
+): SystemView {
+  const views = new Map(
+    seen.map(({ site, observation }) => {
+      const named =
+        site === null || observation.state === 'ok'
+          ? observation
+          : { ...observation, reason: `site ${site}'s gateway: ${observation.reason}` };
+      return [site, haproxyView(named, site === null ? '' : ` on site ${site}'s gateway`)] as const;
+    }),
+  );
+  const each = [...views.values()];
+  return {
+    // A site's own gateway is read on that site: the report names it, as a site's clusters.
+    observations: [...views].flatMap(([site, v]) =>
+      v.observations.map((o) => (site === null ? o : { ...o, site })),
+    ),
+    assess(want) {
+      const key = routedBy(want.env.site);
+      const view = key === undefined ? undefined : views.get(key);
+      // No gateway routes its site: the step skips it too.
+      return view ? view.assess(want) : 'skipped';
+    },
+    holdings: () => each.flatMap((v) => v.holdings()),
+  };
 }
 
 export class HaproxyStep implements StepHandler {
   readonly step = 'haproxy' as const;
   constructor(
-    private readonly gateway: HaproxyGateway | null,
+    private readonly gateways: Gateways,
     /** Every row's route fields (the store's narrow `listRecords`). */
     private readonly rows: () => Promise<GatewayRow[]>,
   ) {}
 
   skipReason(env: Environment): string | null {
-    return this.gateway ? rowSkip(env) : UNSET;
+    return this.gateways.of(env.site) ? rowSkip(env) : UNSET;
   }
 
   async observe(read: Read): Promise<SystemView> {
-    const { gateway } = this;
-    return haproxyView(await read(gateway ? () => gateway.routes() : UNSET));
+    const all = this.gateways.all();
+    if (all.length === 0) return haproxyView(await read(UNSET));
+    const seen = await Promise.all(
+      all.map(async ({ site, gateway }) => ({
+        site,
+        observation: await read(() => gateway.routes()),
+      })),
+    );
+    return gatewaysView(seen, (site) => {
+      const gateway = this.gateways.of(site);
+      return gateway ? all.find((g) => g.gateway === gateway)?.site : undefined;
+    });
   }
 
   async ensure(ctx: StepContext): Promise<string> {
-    const rows = (await this.rows()).map((r) => (r.name === ctx.env.name ? ctx.env : r));
-    if (!rows.some((r) => r.name === ctx.env.name)) rows.push(ctx.env);
-    const result = await this.need().sync(rows);
+    const { env } = ctx;
+    const rows = (await this.rows()).map((r) => (r.name === env.name ? env : r));
+    if (!rows.some((r) => r.name === env.name)) rows.push(env);
+    const result = await this.need(env.site).sync(this.gateways.rowsOf(env.site, rows));
     return result === 'changed'
-      ? `route host_${ctx.env.name} → be_${ctx.env.name} added, config validated and reloaded`
-      : 'route already present';
+      ? `route host_${env.name} → be_${env.name} added${this.on(env.site)}, config validated ` +
+          'and reloaded'
+      : `route already present${this.on(env.site)}`;
   }
 
   async remove(ctx: StepContext): Promise<string> {
+    const { env } = ctx;
     // The row still exists while a delete runs (it goes last): render without it.
-    const result = await this.need().sync(
-      (await this.rows()).filter((r) => r.name !== ctx.env.name),
-    );
+    const rows = (await this.rows()).filter((r) => r.name !== env.name);
+    const result = await this.need(env.site).sync(this.gateways.rowsOf(env.site, rows));
     return result === 'changed'
-      ? `route for "${ctx.env.name}" removed, config validated and reloaded`
-      : 'route already absent';
+      ? `route for "${env.name}" removed${this.on(env.site)}, config validated and reloaded`
+      : `route already absent${this.on(env.site)}`;
   }
 
-  /** The gateway is rendered from the rows: an orphan's route goes with the next render. */
+  /** Each gateway is rendered from its rows: an orphan's route goes with the next render. */
   async prune(ctx: PruneContext): Promise<string> {
-    return (await this.need().sync(await this.rows())) === 'changed'
+    const rows = await this.rows();
+    const all = this.gateways.all();
+    if (all.length === 0) throw new Error(UNSET);
+    let changed = false;
+    for (const { site, gateway } of all)
+      changed =
+        (await gateway.sync(this.gateways.rowsOf(site ?? undefined, rows))) === 'changed' ||
+        changed;
+    return changed
       ? `route for "${ctx.name}" removed, config validated and reloaded`
       : 'route already absent';
   }
 
-  private need(): HaproxyGateway {
-    if (!this.gateway) throw new Error(UNSET);
-    return this.gateway;
+  private on(site: string | undefined): string {
+    const gateway = this.gateways.of(site);
+    return gateway && gateway !== this.gateways.of(undefined) ? ` in ${gateway.where}` : '';
+  }
+
+  private need(site: string | undefined): HaproxyGateway {
+    const gateway = this.gateways.of(site);
+    if (!gateway) throw new Error(UNSET);
+    return gateway;
   }
 }

@@ -1,12 +1,19 @@
-// `ready` means reachable. The probe asks the environment's entry for whoami.<env>.<BASE_DOMAIN>:
-// through the gateway when HAProxy routes the environment, otherwise the cluster's published http
+// `ready` means reachable. The probe asks the environment's entry for whoami.<env>.<BASE_DOMAIN>
+// (its site's domain, on a site with a gateway of its own): through its gateway when HAProxy
+// routes the environment, otherwise the cluster's published http
 // port with that Host header. With Argo CD configured (it deploys the app) the environment is
 // ready when its Application is Synced and Healthy and the entry answers 2xx; without Argo CD,
 // when the cluster's ingress answers HTTP at all (a closed port or a reset is not an answer).
 // Bounded by KINDLER_READY_TIMEOUT; a timeout fails the step with what it saw last.
 import { z } from 'zod';
 import http from 'node:http';
-import { Failure, argoApplicationName, whoamiHost, type Environment } from '../domain/index.js';
+import {
+  Failure,
+  argoApplicationName,
+  whoamiHost,
+  type Environment,
+  type Site,
+} from '../domain/index.js';
 import type { KubeClient } from './kube.js';
 
 /** What is read of an Argo CD Application: its sync and health status. */
@@ -34,8 +41,34 @@ export interface ReadySettings {
   gateway: { host: string; port: number } | null;
   /** Where a published port is reached (the Docker host). */
   clusterHost: string;
+  /** Declared sites: where their published ports are, and their own gateway (readySites). */
+  sites?: Record<string, ReadySite>;
   argo: { devops: () => Promise<KubeClient>; namespace: string } | null;
 }
+
+/** A site as the probe reaches it. */
+export interface ReadySite {
+  clusterHost: string | null;
+  /** Its own gateway: its environments' domain and where it answers. */
+  own: { baseDomain: string; host: string; port: number } | null;
+}
+
+export const readySites = (sites: readonly Site[]): Record<string, ReadySite> =>
+  Object.fromEntries(
+    sites.map((s) => [
+      s.name,
+      {
+        clusterHost: s.address,
+        own: s.gateway
+          ? {
+              baseDomain: s.gateway.baseDomain,
+              host: s.address ?? '127.0.0.1',
+              port: s.gateway.httpPort,
+            }
+          : null,
+      },
+    ]),
+  );
 
 export interface ReadyContext {
   signal: AbortSignal;
@@ -49,11 +82,13 @@ export class ReadinessProbe {
 
   /** The entry probed for an environment: URL and Host header. */
   entry(env: Environment): { url: string; host: string } {
-    const host = whoamiHost(env.name, this.settings.baseDomain);
+    const site = this.settings.sites?.[env.site];
+    const host = whoamiHost(env.name, site?.own?.baseDomain ?? this.settings.baseDomain);
+    const gateway = site?.own ?? this.settings.gateway;
     const via =
-      this.settings.gateway && env.haproxyRoute
-        ? this.settings.gateway
-        : { host: this.settings.clusterHost, port: env.httpPort };
+      gateway && env.haproxyRoute
+        ? gateway
+        : { host: site?.clusterHost ?? this.settings.clusterHost, port: env.httpPort };
     return { url: `http://${via.host}:${via.port}/`, host };
   }
 

@@ -14,7 +14,7 @@ import { HaproxyContainer, GATEWAY_CONTAINER } from '../../src/bootstrap/haproxy
 import type { BootstrapContext } from '../../src/bootstrap/piece.js';
 import { runBootstrap, writeSettings } from '../../src/bootstrap/run-bootstrap.js';
 import { loadConfig } from '../../src/config/config.js';
-import { haproxyGateway } from '../../src/runtime.js';
+import { haproxyGateway } from '../../src/registrars/gateways.js';
 import { makeEnv } from '../support/env.js';
 import { buildHaproxyImage } from '../support/haproxy-image.js';
 

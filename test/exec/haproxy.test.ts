@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HaproxyGateway } from '../../src/registrars/haproxy-gateway.js';
 import { HaproxyStep } from '../../src/registrars/haproxy-step.js';
+import { Gateways } from '../../src/registrars/gateways.js';
 import { splitArgv } from '../../src/system/argv.js';
 import { processTag } from '../../src/system/owner.js';
 import { makeEnv } from '../support/env.js';
@@ -126,7 +127,7 @@ describe('HAProxy gateway', () => {
 
   it('the step adds on ensure, drops on remove, and checks', async () => {
     const rows = [makeEnv('dev'), makeEnv('uat', { httpPort: 18091 })];
-    const step = new HaproxyStep(gateway(), async () => rows);
+    const step = new HaproxyStep(new Gateways(gateway()), async () => rows);
     const ctx = (name: string) => ({
       env: rows.find((r) => r.name === name)!,
       log: () => undefined,
@@ -158,7 +159,7 @@ describe('HAProxy gateway', () => {
       },
     ]);
     expect(await assess(step, makeEnv('x', { haproxyRoute: false }))).toBe('skipped');
-    const unset = new HaproxyStep(null, async () => rows);
+    const unset = new HaproxyStep(new Gateways(null), async () => rows);
     expect(unset.skipReason(rows[0]!)).toBe('HAPROXY_CONFIG is not set');
     expect(await assess(unset, rows[0]!)).toBe('skipped');
     expect(step.skipReason(makeEnv('x', { haproxyRoute: false }))).toBe(

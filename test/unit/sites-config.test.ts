@@ -31,6 +31,7 @@ describe('KINDLER_SITES', () => {
         maxMemoryMib: null,
         nodeSize: { nodeCpus: null, nodeMemoryMib: null },
         ranges: {},
+        gateway: null,
       },
     ]);
   });
@@ -41,7 +42,8 @@ describe('KINDLER_SITES', () => {
         'sites:\n  - name: eu-1\n    docker_host: ssh://ops@eu-1\n    address: 10.1.0.5\n' +
           '    labels: { region: eu }\n    max_environments: 24\n    node_cpus: 1.5\n' +
           '    node_memory: 2g\n    max_cpus: 24\n    max_memory: 64G\n' +
-          '    http_ports: 20090-20999\n    subnet_octets: 50-99\n  - name: lab\n' +
+          '    http_ports: 20090-20999\n    subnet_octets: 50-99\n' +
+          '    gateway: { container: haproxy-gw, base_domain: eu-1.dev.example }\n  - name: lab\n' +
           '    docker_context: lab\n',
       ),
     );
@@ -57,6 +59,12 @@ describe('KINDLER_SITES', () => {
         maxMemoryMib: 64 * 1024,
         nodeSize: { nodeCpus: 1.5, nodeMemoryMib: 2048 },
         ranges: { http: { from: 20090, to: 20999 }, subnetOctets: { from: 50, to: 99 } },
+        gateway: {
+          container: 'haproxy-gw',
+          configPath: '/usr/local/etc/haproxy/haproxy.cfg',
+          baseDomain: 'eu-1.dev.example',
+          httpPort: 80,
+        },
       },
       {
         name: 'lab',
@@ -69,6 +77,7 @@ describe('KINDLER_SITES', () => {
         maxMemoryMib: null,
         nodeSize: { nodeCpus: null, nodeMemoryMib: null },
         ranges: {},
+        gateway: null,
       },
     ]);
   });
@@ -101,6 +110,22 @@ describe('KINDLER_SITES', () => {
     ['sites:\n  - name: a\n    subnet_octets: 100-300\n', 'subnet octets are 1-254'],
     ['sites:\n  - name: a\n    http_ports: 9000\n', 'expected a range like 18090-18999'],
     ['sites: [', 'KINDLER_SITES ('],
+    [
+      'sites:\n  - name: a\n    gateway: { container: gw }\n',
+      'sites.0.gateway.base_domain: Invalid input',
+    ],
+    [
+      'sites:\n  - name: a\n    gateway: { container: gw, base_domain: "a b" }\n',
+      'sites.0.gateway.base_domain: expected a domain name',
+    ],
+    [
+      'sites:\n  - name: a\n    gateway: { container: gw, base_domain: a.test, config: etc/x }\n',
+      'sites.0.gateway.config: expected an absolute path',
+    ],
+    [
+      `sites:\n  - name: a\n    gateway: { container: gw, base_domain: ${'a'.repeat(180)}.test }\n`,
+      'sites.0.gateway.base_domain: at most 182 characters',
+    ],
   ])('%j is refused', (text, why) => {
     expect(() => loadSites(file(text))).toThrow(why);
   });
