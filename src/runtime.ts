@@ -30,9 +30,9 @@ import { loadSites } from './config/sites.js';
 import { siteDefaults, siteStates } from './lifecycle/placement.js';
 import { ArgoCdStep } from './registrars/argocd-step.js';
 import { Gateways, haproxyGateway } from './registrars/gateways.js';
+import { Portainers } from './registrars/portainers.js';
 import { HaproxyStep } from './registrars/haproxy-step.js';
 import { KubeClient } from './registrars/kube.js';
-import { PortainerClient } from './registrars/portainer-client.js';
 import { PortainerStep } from './registrars/portainer-step.js';
 import { ReadinessProbe, readySites } from './registrars/readiness.js';
 import { HealthObserver } from './registrars/health-observer.js';
@@ -97,6 +97,9 @@ export async function openRuntime(
   config: Config,
   overrides: RuntimeOverrides = {},
 ): Promise<Runtime> {
+  // What the configuration lacks is refused before anything is opened.
+  const sites = loadSites(config.KINDLER_SITES);
+  const portainers = Portainers.of(config, sites);
   const store = overrides.store ?? (await openStore(config));
   // Branches kept under the data dir are served to Argo CD by the built-in Git service.
   const localRepo =
@@ -105,7 +108,7 @@ export async function openRuntime(
   const redactor = new Redactor([...config.secrets, ...(gitPassword ? [gitPassword] : [])]);
   const log = overrides.log ?? createLogger(config, redactor);
   const cli = cliSettings(config);
-  const fleet = fleetOf(loadSites(config.KINDLER_SITES), cli, Boolean(config.KINDLER_SITES));
+  const fleet = fleetOf(sites, cli, Boolean(config.KINDLER_SITES));
   const kubeconfigFor = (env: Environment) => fleet.kubeconfig(env);
   const branches =
     overrides.branches ??
@@ -142,16 +145,6 @@ export async function openRuntime(
     }
     return files;
   };
-  const portainer = config.PORTAINER_URL
-    ? new PortainerClient({
-        url: config.PORTAINER_URL,
-        apiKey: config.PORTAINER_API_KEY,
-        username: config.PORTAINER_ADMIN_USER,
-        password: config.PORTAINER_ADMIN_PASSWORD,
-        edgeUrl: config.PORTAINER_EDGE_URL ?? config.PORTAINER_URL,
-        groupId: config.PORTAINER_GROUP_ID,
-      })
-    : null;
   const gateway = haproxyGateway(config, fleet.sites);
   const gateways = Gateways.of(gateway, fleet.sites, config);
   const devopsContext = config.DEVOPS_CONTEXT;
@@ -197,7 +190,7 @@ export async function openRuntime(
       if (op) await store.versions.record(name, configOf(env), versionBy(op.trigger, op.id));
     }),
     cluster: new ClusterStep(fleet, new KindIngress(kubeconfigFor, config.KIND_INGRESS_IMAGE)),
-    portainer: new PortainerStep(portainer, kubeconfigFor, config.PORTAINER_AGENT_IMAGE),
+    portainer: new PortainerStep(portainers, kubeconfigFor, config.PORTAINER_AGENT_IMAGE),
     argocd: argoStep(devops),
     haproxy: new HaproxyStep(gateways, () => store.listRecords()),
   };
@@ -216,7 +209,7 @@ export async function openRuntime(
   });
   const health = new HealthObserver({
     argo: devops ? { devops, namespace: config.ARGOCD_NAMESPACE } : null,
-    portainer,
+    portainers,
     probe,
   });
   const engine = new Engine({

@@ -7,7 +7,7 @@ import { parseInterval } from '../commands/duration.js';
 import { packageRoot } from '../system/package-root.js';
 import { gitServicePassword } from './git-service-password.js';
 import { siteUrls, type Site, type UrlSettings } from '../domain/index.js';
-import { secretsOf } from './secrets.js';
+import { secretsOf, siteKeysOf } from './secrets.js';
 import { bootstrapSettings } from './devops-env.js';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -254,6 +254,8 @@ export interface Config extends RawConfig {
   csvPath: string;
   /** Values never to be shown anywhere: fed to the Redactor. */
   secrets: string[];
+  /** The sites' Portainer API keys, by variable (PORTAINER_API_KEY_<SITE>). */
+  portainerKeys: Record<string, string>;
 }
 
 export class ConfigError extends Error {
@@ -281,6 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir,
     csvPath: path.join(dataDir, 'environments.csv'),
     secrets: secretsOf(raw, env, gitServicePassword(dataDir) ?? undefined),
+    portainerKeys: siteKeysOf(env),
   };
 }
 

@@ -34,6 +34,14 @@ type SecretVariable =
   | 'KINDLER_DASHBOARD_TOKEN'
   | 'KINDLER_NOTIFY_URL';
 
+/** The sites' Portainer API keys (PORTAINER_API_KEY_<SITE>), by variable. */
+export const siteKeysOf = (env: NodeJS.ProcessEnv): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(env).filter(
+      (e): e is [string, string] => /^PORTAINER_API_KEY_[A-Z0-9_]+$/.test(e[0]) && Boolean(e[1]),
+    ),
+  );
+
 /** Every secret of a configuration (and of the process environment it was read from). */
 export function secretsOf(
   raw: Partial<Record<SecretVariable, string | undefined>>,
@@ -62,5 +70,6 @@ export function secretsOf(
     gitService,
     // An incoming-webhook URL (Slack's) is its own credential.
     raw.KINDLER_NOTIFY_URL,
+    ...Object.values(siteKeysOf(env)),
   ].filter((s): s is string => typeof s === 'string' && s.length > 0);
 }

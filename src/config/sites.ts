@@ -17,6 +17,8 @@
 //         config: /usr/local/etc/haproxy/haproxy.cfg
 //         base_domain: eu-1.dev.example   # *.eu-1.dev.example resolves to the site
 //         http_port: 80
+//       portainer:                        # its own Portainer (API key: PORTAINER_API_KEY_EU_1)
+//         url: https://portainer.eu-1.example:9443
 //
 // Unset: one site, `local`, this process's own Docker, as before sites existed. A bad file stops
 // the start with the precise error, as a bad variable does.
@@ -44,6 +46,10 @@ const memory = (bounds: { min: number; max: number } = SIZE_LIMITS.memoryMib) =>
 
 /** A range as KINDLER_HTTP_PORTS takes it (`18090-18999`); a lone number is refused as such. */
 const ports = z.preprocess((v) => (typeof v === 'number' ? String(v) : v), range);
+
+const portalUrl = z.string().regex(/^https?:\/\/[\w.-]+(:\d+)?(\/\S*)?$/, {
+  message: 'expected an http:// or https:// URL',
+});
 
 const entry = z
   .object({
@@ -92,6 +98,8 @@ const entry = z
       })
       .strict()
       .optional(),
+    // Its API key: PORTAINER_API_KEY_<NAME> (docs/sites.md), never this file.
+    portainer: z.object({ url: portalUrl, edge_url: portalUrl.optional() }).strict().optional(),
   })
   .strict()
   .refine((s) => !(s.docker_host && s.docker_context), {
@@ -153,6 +161,9 @@ export function loadSites(file: string | undefined): Site[] {
             baseDomain: s.gateway.base_domain,
             httpPort: s.gateway.http_port,
           }
+        : null,
+      portainer: s.portainer
+        ? { url: s.portainer.url, edgeUrl: s.portainer.edge_url ?? s.portainer.url }
         : null,
     };
   });

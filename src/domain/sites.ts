@@ -27,7 +27,20 @@ export interface Site {
   ranges: SiteRanges;
   /** Its own HAProxy, which routes its environments; null: the devops side's (HAPROXY_CONFIG). */
   gateway: SiteGateway | null;
+  /** Its own Portainer, which its environments register with; null: the devops side's. */
+  portainer: SitePortainer | null;
 }
+
+/** A site's Portainer; its API key is the variable portainerKeyVariable names, never the file. */
+export interface SitePortainer {
+  url: string;
+  /** Where the Edge Agents in its clusters reach it (default: url). */
+  edgeUrl: string;
+}
+
+/** The variable that holds a site's Portainer API key: PORTAINER_API_KEY_EU_1 for `eu-1`. */
+export const portainerKeyVariable = (site: string): string =>
+  `PORTAINER_API_KEY_${site.toUpperCase().replace(/-/g, '_')}`;
 
 /**
  * An HAProxy container on the site's own Docker: its config is read, checked, replaced and
@@ -74,6 +87,7 @@ export const localSite = (): Site => ({
   nodeSize: { nodeCpus: null, nodeMemoryMib: null },
   ranges: {},
   gateway: null,
+  portainer: null,
 });
 
 /** Sites with a gateway of their own: the domain and port their environments' URLs use. */

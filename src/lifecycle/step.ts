@@ -164,3 +164,40 @@ export function listingView<T extends { name: string }>(
     ...(judge.aliases ? { aliases: judge.aliases } : {}),
   };
 }
+
+/**
+ * One system kept in several places — a site's own (its gateway, its Portainer) and the devops
+ * side's (null) — each read and judged apart: an environment by the place that serves its site
+ * (none: skipped, as the step skips it), a place that cannot be read naming its site and leaving
+ * the others judged.
+ */
+export function placedViews<T extends { name: string }>(
+  seen: { site: string | null; observation: Observation<T> }[],
+  view: (observation: Observation<T>, where: string) => SystemView,
+  /** The place (a site; null: the devops side's) that serves a site's environments. */
+  placeOf: (site: string) => string | null | undefined,
+  what: string,
+): SystemView {
+  const views = new Map(
+    seen.map(({ site, observation }) => {
+      const named =
+        site === null || observation.state === 'ok'
+          ? observation
+          : { ...observation, reason: `site ${site}'s ${what}: ${observation.reason}` };
+      return [site, view(named, site === null ? '' : ` on site ${site}'s ${what}`)] as const;
+    }),
+  );
+  const each = [...views.values()];
+  return {
+    // A site's own is read on that site: the report names it, as a site's clusters.
+    observations: [...views].flatMap(([site, v]) =>
+      v.observations.map((o) => (site === null ? o : { ...o, site })),
+    ),
+    assess(want) {
+      const place = placeOf(want.env.site);
+      const chosen = place === undefined ? undefined : views.get(place);
+      return chosen ? chosen.assess(want) : 'skipped';
+    },
+    holdings: () => each.flatMap((v) => v.holdings()),
+  };
+}

@@ -7,6 +7,7 @@ import type { Site } from '../domain/index.js';
 import { ContainerGatewayFile } from './gateway-container.js';
 import { gatewaySettings, type GatewayRow, type GatewaySettings } from './haproxy-config.js';
 import { HaproxyGateway } from './haproxy-gateway.js';
+import { PerSite } from './per-site.js';
 
 /** The HAProxy config the gateway routes are kept in; null when HAPROXY_CONFIG is not set. */
 export function haproxyGateway(config: Config, sites: readonly Site[] = []): HaproxyGateway | null {
@@ -22,23 +23,7 @@ export function haproxyGateway(config: Config, sites: readonly Site[] = []): Hap
     : null;
 }
 
-/** A gateway and the site it belongs to (null: the devops side's, for every other site). */
-export interface PlacedGateway {
-  site: string | null;
-  gateway: HaproxyGateway;
-}
-
-export class Gateways {
-  private readonly bySite: Map<string, HaproxyGateway>;
-
-  constructor(
-    /** The devops side's (HAPROXY_CONFIG); null when it is not set. */
-    private readonly main: HaproxyGateway | null,
-    own: Iterable<[string, HaproxyGateway]> = [],
-  ) {
-    this.bySite = new Map(own);
-  }
-
+export class Gateways extends PerSite<HaproxyGateway> {
   /** Sites that declare one get a gateway each, reached through their own Docker. */
   static of(
     main: HaproxyGateway | null,
@@ -67,23 +52,10 @@ export class Gateways {
     );
   }
 
-  /** The gateway that routes environments of `site`; null: none is configured for it. */
-  of(site: string | undefined): HaproxyGateway | null {
-    return (site !== undefined && this.bySite.get(site)) || this.main;
-  }
-
   /** Of `rows`, those the gateway of `site` routes. */
   rowsOf<T extends GatewayRow>(site: string | undefined, rows: T[]): T[] {
     if (site !== undefined && this.bySite.has(site)) return rows.filter((r) => r.site === site);
     return rows.filter((r) => !(r.site !== undefined && this.bySite.has(r.site)));
-  }
-
-  /** Every gateway, the devops side's first. */
-  all(): PlacedGateway[] {
-    return [
-      ...(this.main ? [{ site: null, gateway: this.main }] : []),
-      ...[...this.bySite].map(([site, gateway]) => ({ site, gateway })),
-    ];
   }
 }
 

@@ -1,7 +1,13 @@
 // The `haproxy` step: the environment's route in its gateway (its site's own, or the devops
 // side's), rendered from the rows that gateway routes.
 import type { Environment } from '../domain/index.js';
-import { listingView, type Observation, type Read, type SystemView } from '../lifecycle/step.js';
+import {
+  listingView,
+  placedViews,
+  type Observation,
+  type Read,
+  type SystemView,
+} from '../lifecycle/step.js';
 import type { PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
 import type { GatewayRow, Route } from './haproxy-config.js';
 import type { HaproxyGateway } from './haproxy-gateway.js';
@@ -27,41 +33,6 @@ export function haproxyView(observation: Observation<Route>, where = ''): System
   });
 }
 
-/**
- * Every gateway's routes, each judged apart: an environment by its own gateway's listing (a site
- * whose gateway cannot be read leaves the others judged), a route no row of that gateway claims an
- * orphan named with its site.
- */
-export function gatewaysView(
-  seen: { site: string | null; observation: Observation<Route> }[],
-  /** The gateway (by its site; null: the devops side's) that routes a site's environments. */
-  routedBy: (site: string | undefined) => string | null | undefined,
-): SystemView {
-  const views = new Map(
-    seen.map(({ site, observation }) => {
-      const named =
-        site === null || observation.state === 'ok'
-          ? observation
-          : { ...observation, reason: `site ${site}'s gateway: ${observation.reason}` };
-      return [site, haproxyView(named, site === null ? '' : ` on site ${site}'s gateway`)] as const;
-    }),
-  );
-  const each = [...views.values()];
-  return {
-    // A site's own gateway is read on that site: the report names it, as a site's clusters.
-    observations: [...views].flatMap(([site, v]) =>
-      v.observations.map((o) => (site === null ? o : { ...o, site })),
-    ),
-    assess(want) {
-      const key = routedBy(want.env.site);
-      const view = key === undefined ? undefined : views.get(key);
-      // No gateway routes its site: the step skips it too.
-      return view ? view.assess(want) : 'skipped';
-    },
-    holdings: () => each.flatMap((v) => v.holdings()),
-  };
-}
-
 export class HaproxyStep implements StepHandler {
   readonly step = 'haproxy' as const;
   constructor(
@@ -78,15 +49,9 @@ export class HaproxyStep implements StepHandler {
     const all = this.gateways.all();
     if (all.length === 0) return haproxyView(await read(UNSET));
     const seen = await Promise.all(
-      all.map(async ({ site, gateway }) => ({
-        site,
-        observation: await read(() => gateway.routes()),
-      })),
+      all.map(async ({ site, value }) => ({ site, observation: await read(() => value.routes()) })),
     );
-    return gatewaysView(seen, (site) => {
-      const gateway = this.gateways.of(site);
-      return gateway ? all.find((g) => g.gateway === gateway)?.site : undefined;
-    });
+    return placedViews(seen, haproxyView, (site) => this.gateways.keyOf(site), 'gateway');
   }
 
   async ensure(ctx: StepContext): Promise<string> {
@@ -116,10 +81,9 @@ export class HaproxyStep implements StepHandler {
     const all = this.gateways.all();
     if (all.length === 0) throw new Error(UNSET);
     let changed = false;
-    for (const { site, gateway } of all)
+    for (const { site, value } of all)
       changed =
-        (await gateway.sync(this.gateways.rowsOf(site ?? undefined, rows))) === 'changed' ||
-        changed;
+        (await value.sync(this.gateways.rowsOf(site ?? undefined, rows))) === 'changed' || changed;
     return changed
       ? `route for "${ctx.name}" removed, config validated and reloaded`
       : 'route already absent';

@@ -11,7 +11,7 @@ import {
 } from '../domain/index.js';
 import { z } from 'zod';
 import type { KubeClient } from './kube.js';
-import type { PortainerClient } from './portainer-client.js';
+import type { Portainers } from './portainers.js';
 import type { ReadinessProbe } from './readiness.js';
 
 const Application = z.object({
@@ -26,7 +26,8 @@ const Application = z.object({
 
 export interface HealthSources {
   argo: { devops: () => Promise<KubeClient>; namespace: string } | null;
-  portainer: PortainerClient | null;
+  /** Each site's Portainer (or the devops side's): an environment's agent checks in there. */
+  portainers: Portainers;
   probe: ReadinessProbe;
   /** App probes at once. */
   concurrency?: number;
@@ -48,8 +49,9 @@ export class HealthObserver {
 
   /** The parts of each environment's health (by name), observed now. */
   async observe(envs: Environment[], now: Date): Promise<Map<string, HealthPart[]>> {
-    const { argo, portainer } = this.sources;
-    const [apps, endpoints, probes] = await Promise.all([
+    const { argo, portainers } = this.sources;
+    const places = portainers.all();
+    const [apps, lists, probes] = await Promise.all([
       listed(
         argo &&
           (async () =>
@@ -67,21 +69,27 @@ export class HealthObserver {
               ]),
             )),
       ),
-      listed(
-        portainer &&
-          (async () =>
-            new Map(
-              (await portainer.listEndpoints()).map((e) => [
-                e.Name,
-                { lastCheckIn: e.LastCheckInDate ?? 0, intervalS: e.EdgeCheckinInterval ?? 0 },
-              ]),
-            )),
-      ),
+      Promise.all(
+        places.map(async ({ site, value }) => {
+          const seen = await listed(
+            async () =>
+              new Map(
+                (await value.listEndpoints()).map((e) => [
+                  e.Name,
+                  { lastCheckIn: e.LastCheckInDate ?? 0, intervalS: e.EdgeCheckinInterval ?? 0 },
+                ]),
+              ),
+          );
+          return [site, seen] as const;
+        }),
+      ).then((all) => new Map(all)),
       this.probeAll(this.sources.probe.enabled ? envs.filter((e) => e.status === 'ready') : []),
     ]);
     const parts = new Map<string, HealthPart[]>();
     for (const env of envs) {
       const app = argoApplicationName(env.name);
+      const place = portainers.keyOf(env.site);
+      const endpoints = place === undefined ? null : (lists.get(place) ?? null);
       parts.set(env.name, [
         apps === null
           ? { system: 'argocd', state: 'skipped', detail: 'Argo CD is not configured' }

@@ -1,5 +1,6 @@
-// The `portainer` step: an Edge environment in Portainer, and the Edge Agent in the new cluster
-// (namespace portainer-edge, secret portainer-edge-creds with edge-id/edge-key, as upstream).
+// The `portainer` step: an Edge environment in Portainer (its site's own, or the devops side's),
+// and the Edge Agent in the new cluster (namespace portainer-edge, secret portainer-edge-creds
+// with edge-id/edge-key, as upstream).
 import crypto from 'node:crypto';
 import {
   PORTAINER_EDGE_NAMESPACE,
@@ -9,11 +10,18 @@ import {
   type EnvName,
   type Environment,
 } from '../domain/index.js';
-import { listingView, type Observation, type Read, type SystemView } from '../lifecycle/step.js';
+import {
+  listingView,
+  placedViews,
+  type Observation,
+  type Read,
+  type SystemView,
+} from '../lifecycle/step.js';
 import type { PruneContext, StepContext, StepHandler } from '../lifecycle/step.js';
 import { edgeAgentObjects } from './edge-agent.js';
 import { KubeClient, SecretData } from './kube.js';
 import type { PortainerClient } from './portainer-client.js';
+import type { Portainers } from './portainers.js';
 
 /** `type` is Portainer's environment type: only Edge ones (4, 7) can be ours. */
 export interface PortainerItem {
@@ -29,7 +37,7 @@ const rowSkip = (env: Environment): string | null =>
   env.registerPortainer ? null : 'register_portainer is false for this environment';
 
 /** Portainer's Edge environments, found by the environment's name or its legacy alias. */
-export function portainerView(observation: Observation<PortainerItem>): SystemView {
+export function portainerView(observation: Observation<PortainerItem>, where = ''): SystemView {
   return listingView('portainer', observation, {
     skip: rowSkip,
     assess: ({ env, recreate }, find) =>
@@ -37,7 +45,9 @@ export function portainerView(observation: Observation<PortainerItem>): SystemVi
         ? []
         : [{ kind: 'missing', detail: `no Portainer environment "${env.name}"`, fix: recreate }],
     what: (p) =>
-      EDGE_TYPES.includes(p.type ?? 0) ? `Portainer environment "${p.name}" (#${p.id})` : null,
+      EDGE_TYPES.includes(p.type ?? 0)
+        ? `Portainer environment "${p.name}" (#${p.id})${where}`
+        : null,
     aliases: (row) => [legacyName(row)],
   });
 }
@@ -45,35 +55,38 @@ export function portainerView(observation: Observation<PortainerItem>): SystemVi
 export class PortainerStep implements StepHandler {
   readonly step = 'portainer' as const;
   constructor(
-    private readonly portainer: PortainerClient | null,
+    private readonly portainers: Portainers,
     private readonly kubeconfigFor: (env: Environment) => Promise<string>,
     private readonly agentImage: string,
   ) {}
 
   skipReason(env: Environment): string | null {
-    return this.portainer ? rowSkip(env) : UNSET;
+    return this.portainers.of(env.site) ? rowSkip(env) : UNSET;
   }
 
+  /** Every Portainer's Edge environments, each read apart. */
   async observe(read: Read): Promise<SystemView> {
-    const { portainer } = this;
-    return portainerView(
-      await read(
-        portainer
-          ? async () =>
-              (await portainer.listEndpoints()).map((e) => ({
-                id: e.Id,
-                name: e.Name,
-                type: e.Type ?? null,
-              }))
-          : UNSET,
-      ),
+    const all = this.portainers.all();
+    if (all.length === 0) return portainerView(await read(UNSET));
+    const seen = await Promise.all(
+      all.map(async ({ site, value }) => ({
+        site,
+        observation: await read(async () =>
+          (await value.listEndpoints()).map((e) => ({
+            id: e.Id,
+            name: e.Name,
+            type: e.Type ?? null,
+          })),
+        ),
+      })),
     );
+    return placedViews(seen, portainerView, (site) => this.portainers.keyOf(site), 'Portainer');
   }
 
   async ensure(ctx: StepContext): Promise<string> {
     const { env } = ctx;
     try {
-      const portainer = this.need();
+      const portainer = this.need(env.site);
       const name = portainerEndpointName(env.name);
       const existing = await portainer.findEndpoint(name);
       // Read back after create: with EnforceEdgeID Portainer generates the Edge ID itself.
@@ -109,9 +122,11 @@ export class PortainerStep implements StepHandler {
       })) {
         await kube.apply(object);
       }
+      const own = this.portainers.keyOf(env.site);
       return (
         `${existing ? 'Edge environment already present' : 'Edge environment created'} ` +
-        `(#${endpoint.Id}); agent deployed in ${PORTAINER_EDGE_NAMESPACE}`
+        `(#${endpoint.Id}${own ? ` in site ${own}'s Portainer` : ''}); agent deployed in ` +
+        PORTAINER_EDGE_NAMESPACE
       );
     } catch (error) {
       throw wrap(`registering "${env.name}" in Portainer`, error);
@@ -119,24 +134,28 @@ export class PortainerStep implements StepHandler {
   }
 
   remove(ctx: StepContext): Promise<string> {
-    return this.removeNamed(ctx.env.name);
+    return this.removeNamed(ctx.env.name, [this.need(ctx.env.site)]);
   }
 
+  /** An orphan is removed from every Portainer that holds it. */
   prune(ctx: PruneContext): Promise<string> {
-    return this.removeNamed(ctx.name);
+    const all = this.portainers.all().map((p) => p.value);
+    if (all.length === 0) throw new Error(UNSET);
+    return this.removeNamed(ctx.name, all);
   }
 
-  private async removeNamed(name: EnvName): Promise<string> {
+  private async removeNamed(name: EnvName, from: PortainerClient[]): Promise<string> {
     // The cluster (and the agent in it) is already gone: delete runs the cluster step first.
     // The legacy alias goes too.
     try {
       const names = [...new Set([portainerEndpointName(name), legacyName(name)])];
       const removed: number[] = [];
-      for (const name of names) {
-        const endpoint = await this.need().findEndpoint(name);
-        if (endpoint && (await this.need().deleteEndpoint(endpoint.Id)) === 'deleted')
-          removed.push(endpoint.Id);
-      }
+      for (const portainer of from)
+        for (const name of names) {
+          const endpoint = await portainer.findEndpoint(name);
+          if (endpoint && (await portainer.deleteEndpoint(endpoint.Id)) === 'deleted')
+            removed.push(endpoint.Id);
+        }
       return removed.length
         ? `Edge environment #${removed.join(', #')} removed`
         : 'Edge environment already absent';
@@ -145,8 +164,9 @@ export class PortainerStep implements StepHandler {
     }
   }
 
-  private need(): PortainerClient {
-    if (!this.portainer) throw new Error(UNSET);
-    return this.portainer;
+  private need(site: string): PortainerClient {
+    const portainer = this.portainers.of(site);
+    if (!portainer) throw new Error(UNSET);
+    return portainer;
   }
 }

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ArgoCdStep } from '../../src/registrars/argocd-step.js';
 import { KubeClient } from '../../src/registrars/kube.js';
 import { PortainerClient } from '../../src/registrars/portainer-client.js';
+import { Portainers } from '../../src/registrars/portainers.js';
 import { PortainerStep } from '../../src/registrars/portainer-step.js';
 import { makeEnv } from '../support/env.js';
 import { startKubeApi, type KubeApi } from '../support/kube-api.js';
@@ -53,7 +54,7 @@ describe('Portainer', () => {
     groupId: 1,
   });
   const step = new PortainerStep(
-    client,
+    new Portainers(client),
     async () => kube.kubeconfig('k3d-dev'),
     'portainer/agent:2.23.0',
   );
@@ -240,7 +241,7 @@ describe('Portainer', () => {
   });
 
   it('is skipped when unconfigured or disabled for the row', () => {
-    expect(new PortainerStep(null, async () => '', 'x').skipReason(dev)).toBe(
+    expect(new PortainerStep(new Portainers(null), async () => '', 'x').skipReason(dev)).toBe(
       'PORTAINER_URL is not set',
     );
     expect(step.skipReason(makeEnv('q', { registerPortainer: false }))).toBe(

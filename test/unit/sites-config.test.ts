@@ -32,6 +32,7 @@ describe('KINDLER_SITES', () => {
         nodeSize: { nodeCpus: null, nodeMemoryMib: null },
         ranges: {},
         gateway: null,
+        portainer: null,
       },
     ]);
   });
@@ -43,7 +44,9 @@ describe('KINDLER_SITES', () => {
           '    labels: { region: eu }\n    max_environments: 24\n    node_cpus: 1.5\n' +
           '    node_memory: 2g\n    max_cpus: 24\n    max_memory: 64G\n' +
           '    http_ports: 20090-20999\n    subnet_octets: 50-99\n' +
-          '    gateway: { container: haproxy-gw, base_domain: eu-1.dev.example }\n  - name: lab\n' +
+          '    gateway: { container: haproxy-gw, base_domain: eu-1.dev.example }\n' +
+          '    portainer: { url: "https://portainer.eu-1.example:9443", ' +
+          'edge_url: "https://edge.eu-1.example" }\n  - name: lab\n' +
           '    docker_context: lab\n',
       ),
     );
@@ -65,6 +68,10 @@ describe('KINDLER_SITES', () => {
           baseDomain: 'eu-1.dev.example',
           httpPort: 80,
         },
+        portainer: {
+          url: 'https://portainer.eu-1.example:9443',
+          edgeUrl: 'https://edge.eu-1.example',
+        },
       },
       {
         name: 'lab',
@@ -78,6 +85,7 @@ describe('KINDLER_SITES', () => {
         nodeSize: { nodeCpus: null, nodeMemoryMib: null },
         ranges: {},
         gateway: null,
+        portainer: null,
       },
     ]);
   });
@@ -110,6 +118,14 @@ describe('KINDLER_SITES', () => {
     ['sites:\n  - name: a\n    subnet_octets: 100-300\n', 'subnet octets are 1-254'],
     ['sites:\n  - name: a\n    http_ports: 9000\n', 'expected a range like 18090-18999'],
     ['sites: [', 'KINDLER_SITES ('],
+    [
+      'sites:\n  - name: a\n    portainer: { url: "ftp://x", api_key: k }\n',
+      'sites.0.portainer.url: expected an http:// or https:// URL',
+    ],
+    [
+      'sites:\n  - name: a\n    portainer: { url: "https://p.example", api_key: k }\n',
+      'Unrecognized key',
+    ],
     [
       'sites:\n  - name: a\n    gateway: { container: gw }\n',
       'sites.0.gateway.base_domain: Invalid input',
