@@ -101,6 +101,21 @@ export async function openRuntime(
   const sites = loadSites(config.KINDLER_SITES);
   const portainers = Portainers.of(config, sites);
   const store = overrides.store ?? (await openStore(config));
+  try {
+    return await assemble(config, overrides, { store, sites, portainers });
+  } catch (error) {
+    // Nothing opened here is left open (a CLI would wait on the pool before it exits).
+    if (!overrides.store) await store.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function assemble(
+  config: Config,
+  overrides: RuntimeOverrides,
+  opened: { store: Store; sites: Site[]; portainers: Portainers },
+): Promise<Runtime> {
+  const { store, sites, portainers } = opened;
   // Branches kept under the data dir are served to Argo CD by the built-in Git service.
   const localRepo =
     !overrides.branches && !config.GIT_REPO_URL ? await localBareRepo(config.dataDir) : null;
