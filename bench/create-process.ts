@@ -12,7 +12,7 @@ import { SqlStore } from '../src/store/sql-store.js';
 import { createTestDatabase } from '../test/support/db.js';
 import { setupFakes } from '../test/support/fakes.js';
 import type { Figure } from './figure.js';
-import { benchRows, buildDist, kindler, median, timeProcess } from './process.js';
+import { ROOT, benchRows, buildDist, kindler, median, timeProcess } from './process.js';
 
 const RUNS = 5;
 
@@ -52,7 +52,12 @@ const readChildren = (file: string): Child[] =>
     : [];
 
 /** One table size: a create's wall time, its children's summed time, the time to its first child. */
-async function createsWith(rows: number, tmp: string) {
+async function createsWith(
+  rows: number,
+  tmp: string,
+  entry: (args: string[]) => string[] = kindler,
+  tag = '',
+) {
   const db = await createTestDatabase();
   const fakes = setupFakes();
   try {
@@ -62,11 +67,11 @@ async function createsWith(rows: number, tmp: string) {
       benchRows(Array.from({ length: rows }, (_, i) => `row-${String(i).padStart(5, '0')}`)),
     );
     await store.close();
-    const repo = path.join(tmp, `gitops-${rows}.git`);
+    const repo = path.join(tmp, `gitops-${rows}${tag}.git`);
     execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch=main', repo]);
     const times = path.join(fakes.stateDir, 'times.log');
-    const shim = timingShims(path.join(tmp, `shim-${rows}`), times, ['git', 'haproxy']);
-    const haproxy = path.join(tmp, `haproxy-${rows}.cfg`);
+    const shim = timingShims(path.join(tmp, `shim-${rows}${tag}`), times, ['git', 'haproxy']);
+    const haproxy = path.join(tmp, `haproxy-${rows}${tag}.cfg`);
     fs.copyFileSync(
       path.resolve(import.meta.dirname, '../test/fixtures/haproxy/haproxy.cfg'),
       haproxy,
@@ -75,17 +80,17 @@ async function createsWith(rows: number, tmp: string) {
       ...fakes.env,
       PATH: `${shim}:${fakes.env.PATH}`,
       DATABASE_URL: db.url,
-      KINDLER_DATA_DIR: path.join(tmp, `data-${rows}`),
+      KINDLER_DATA_DIR: path.join(tmp, `data-${rows}${tag}`),
       GIT_REPO_URL: repo,
       BASE_DOMAIN: 'example.test',
       HAPROXY_CONFIG: haproxy,
     };
-    timeProcess(kindler(['create', 'warm-up']), env); // the data dir and the schema made once
+    timeProcess(entry(['create', 'warm-up']), env); // the data dir and the schema made once
     const runs: { wall: number; children: number; count: number; firstChild: number }[] = [];
     for (let i = 0; i < RUNS; i++) {
       fs.rmSync(times, { force: true });
       const startedAt = performance.timeOrigin + performance.now();
-      const { ms } = timeProcess(kindler(['create', `bench-${i}`]), env);
+      const { ms } = timeProcess(entry(['create', `bench-${i}`]), env);
       const children = readChildren(times);
       if (children.length === 0) throw new Error('the create ran no child process');
       runs.push({
@@ -116,6 +121,21 @@ export async function createProcessFigures(): Promise<Figure[]> {
       Array.from({ length: RUNS }, () => timeProcess([process.execPath, '-e', '0']).ms),
     );
     const small = await createsWith(10, tmp);
+    // The same command unbundled: dist/src/cli/main.js, its ~400 modules read one by one (as
+    // before scripts/bundle.mjs), with the same compile cache and flags as bin/kindler.js.
+    const unbundledEntry = path.join(tmp, 'unbundled.mjs');
+    fs.writeFileSync(
+      unbundledEntry,
+      `import { enableCompileCache } from ${JSON.stringify(path.join(ROOT, 'bin/compile-cache.js'))};\n` +
+        'enableCompileCache();\n' +
+        `await import(${JSON.stringify(path.join(ROOT, 'dist/src/cli/main.js'))});\n`,
+    );
+    const unbundled = await createsWith(
+      10,
+      tmp,
+      (args) => [process.execPath, '--max-semi-space-size=2', unbundledEntry, ...args],
+      '-unbundled',
+    );
     const large = await createsWith(10_000, tmp);
     const own = small.wall - small.children;
     const x = (a: number, b: number) => `${(a / b).toFixed(1)}×`;
@@ -144,6 +164,12 @@ export async function createProcessFigures(): Promise<Figure[]> {
         value: small.firstChild,
         unit: 'ms',
         goal: `≤ 2 × node -e 0 (${Math.round(2 * node)} ms)`,
+      },
+      {
+        name: `…the same, unbundled (dist/src, each module read apart): its first child (${x(unbundled.firstChild, node)} node -e 0)`,
+        value: unbundled.firstChild,
+        unit: 'ms',
+        goal: 'measured (the bundle above is the installed command)',
       },
       {
         name: `\`kindler create\`, the same with 10,000 rows in the table, wall (its children ${Math.round(large.children)} ms: haproxy -c reads 10,000 routes)`,
