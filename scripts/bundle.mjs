@@ -47,8 +47,7 @@ export async function bundleCli(outdir = path.join(ROOT, 'dist/cli')) {
     platform: 'node',
     format: 'esm',
     target: 'node22',
-    // Function names kept: an internal error's stack still says where it was.
-    keepNames: false,
+    // Not minified: an internal error's stack still names its functions.
     external: ['pg-native', '@electric-sql/*', '@kubernetes/client-node'],
     // CommonJS dependencies bundled into an ES module still call require() for built-ins.
     banner: {
