@@ -16,8 +16,6 @@ export interface ContainerFileSettings {
   timeoutMs: number;
   /** How long a writer waits for the lock before it says who to ask (ms). */
   lockWaitMs?: number;
-  /** The docker CLI, as the providers run it. */
-  docker?: string;
 }
 
 export class ContainerGatewayFile implements GatewayFile {
@@ -29,7 +27,7 @@ export class ContainerGatewayFile implements GatewayFile {
   }
 
   private docker(args: string[], options: RunOptions = {}) {
-    return run(this.settings.docker ?? 'docker', args, {
+    return run('docker', args, {
       env: siteEnv(this.settings.site),
       timeoutMs: this.settings.timeoutMs,
       ...options,
