@@ -9,7 +9,6 @@ import {
   Redactor,
   type Environment,
   type Site,
-  siteBaseDomain,
 } from './domain/index.js';
 import { urlSettings, type Config } from './config/config.js';
 import { Engine } from './lifecycle/engine.js';
@@ -124,6 +123,7 @@ async function assemble(
   const log = overrides.log ?? createLogger(config, redactor);
   const cli = cliSettings(config);
   const fleet = fleetOf(sites, cli, Boolean(config.KINDLER_SITES));
+  const urls = urlSettings(config, fleet.sites);
   const kubeconfigFor = (env: Environment) => fleet.kubeconfig(env);
   const branches =
     overrides.branches ??
@@ -141,7 +141,7 @@ async function assemble(
   const heads = overrides.heads?.(store) ?? keptHeads(store);
   const render: Render = async (env, at, options = {}) => {
     const vars = templateVars(env, {
-      baseDomain: siteBaseDomain(fleet.sites, env.site) ?? config.BASE_DOMAIN,
+      baseDomain: urls.sites?.[env.site]?.baseDomain ?? config.BASE_DOMAIN,
       ingressClass: config.KINDLER_INGRESS_CLASS,
     });
     const sha = env.source ? (at ?? env.deployed?.sha ?? env.source.sha) : null;
@@ -246,7 +246,7 @@ async function assemble(
   return {
     config,
     log,
-    urls: urlSettings(config, fleet.sites),
+    urls,
     sites: fleet.sites,
     store,
     engine,

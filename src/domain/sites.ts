@@ -102,10 +102,6 @@ export const siteUrls = (
     ),
   );
 
-/** The domain an environment on `site` is named under, when its site has a gateway of its own. */
-export const siteBaseDomain = (sites: readonly Site[], site: string | undefined): string | null =>
-  sites.find((s) => s.name === site)?.gateway?.baseDomain ?? null;
-
 /** What a child process for this site's clusters adds to its environment. */
 export function siteEnv(site: Site): Record<string, string> {
   return {

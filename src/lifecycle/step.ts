@@ -165,27 +165,40 @@ export function listingView<T extends { name: string }>(
   };
 }
 
+/** A system kept in several places: a site's own, else the devops side's (site null). */
+export interface Places<P> {
+  all(): { site: string | null; value: P }[];
+  /** The place that serves a site's environments: its own, null, or undefined for none. */
+  keyOf(site: string): string | null | undefined;
+}
+
 /**
  * One system kept in several places — a site's own (its gateway, its Portainer) and the devops
  * side's (null) — each read and judged apart: an environment by the place that serves its site
  * (none: skipped, as the step skips it), a place that cannot be read naming its site and leaving
- * the others judged.
+ * the others judged. None configured: `unset` says why.
  */
-export function placedViews<T extends { name: string }>(
-  seen: { site: string | null; observation: Observation<T> }[],
+export async function placedViews<P, T extends { name: string }>(
+  read: Read,
+  places: Places<P>,
+  list: (place: P) => Promise<T[]>,
   view: (observation: Observation<T>, where: string) => SystemView,
-  /** The place (a site; null: the devops side's) that serves a site's environments. */
-  placeOf: (site: string) => string | null | undefined,
   what: string,
-): SystemView {
+  unset: string,
+): Promise<SystemView> {
+  const all = places.all();
+  if (all.length === 0) return view(await read<T>(unset), '');
   const views = new Map(
-    seen.map(({ site, observation }) => {
-      const named =
-        site === null || observation.state === 'ok'
-          ? observation
-          : { ...observation, reason: `site ${site}'s ${what}: ${observation.reason}` };
-      return [site, view(named, site === null ? '' : ` on site ${site}'s ${what}`)] as const;
-    }),
+    await Promise.all(
+      all.map(async ({ site, value }) => {
+        const observation = await read(() => list(value));
+        const named =
+          site === null || observation.state === 'ok'
+            ? observation
+            : { ...observation, reason: `site ${site}'s ${what}: ${observation.reason}` };
+        return [site, view(named, site === null ? '' : ` on site ${site}'s ${what}`)] as const;
+      }),
+    ),
   );
   const each = [...views.values()];
   return {
@@ -194,7 +207,7 @@ export function placedViews<T extends { name: string }>(
       v.observations.map((o) => (site === null ? o : { ...o, site })),
     ),
     assess(want) {
-      const place = placeOf(want.env.site);
+      const place = places.keyOf(want.env.site);
       const chosen = place === undefined ? undefined : views.get(place);
       return chosen ? chosen.assess(want) : 'skipped';
     },

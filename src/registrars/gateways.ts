@@ -18,7 +18,7 @@ export function haproxyGateway(config: Config, sites: readonly Site[] = []): Hap
         haproxyBin: config.HAPROXY_BIN,
         checkCommand: config.HAPROXY_CHECK_COMMAND,
         timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
-        ...gatewaySettings(config.HAPROXY_BACKEND_HOST, sites),
+        ...routeSettings(sites, config.HAPROXY_BACKEND_HOST)(undefined),
       })
     : null;
 }
@@ -30,6 +30,7 @@ export class Gateways extends PerSite<HaproxyGateway> {
     sites: readonly Site[],
     config: Pick<Config, 'HAPROXY_BACKEND_HOST' | 'KINDLER_CLI_TIMEOUT_MS'>,
   ): Gateways {
+    const settingsOf = routeSettings(sites, config.HAPROXY_BACKEND_HOST);
     return new Gateways(
       main,
       sites.flatMap((site) =>
@@ -38,7 +39,7 @@ export class Gateways extends PerSite<HaproxyGateway> {
               [
                 site.name,
                 new HaproxyGateway({
-                  ...routeSettings(sites, config.HAPROXY_BACKEND_HOST)(site.name),
+                  ...settingsOf(site.name),
                   file: new ContainerGatewayFile({
                     site,
                     gateway: site.gateway,

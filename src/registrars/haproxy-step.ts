@@ -46,12 +46,7 @@ export class HaproxyStep implements StepHandler {
   }
 
   async observe(read: Read): Promise<SystemView> {
-    const all = this.gateways.all();
-    if (all.length === 0) return haproxyView(await read(UNSET));
-    const seen = await Promise.all(
-      all.map(async ({ site, value }) => ({ site, observation: await read(() => value.routes()) })),
-    );
-    return placedViews(seen, haproxyView, (site) => this.gateways.keyOf(site), 'gateway');
+    return placedViews(read, this.gateways, (g) => g.routes(), haproxyView, 'gateway', UNSET);
   }
 
   async ensure(ctx: StepContext): Promise<string> {
@@ -89,9 +84,9 @@ export class HaproxyStep implements StepHandler {
       : 'route already absent';
   }
 
-  private on(site: string | undefined): string {
-    const gateway = this.gateways.of(site);
-    return gateway && gateway !== this.gateways.of(undefined) ? ` in ${gateway.where}` : '';
+  /** Where a site's own gateway is, for the step's detail ('' for the devops side's). */
+  private on(site: string): string {
+    return this.gateways.keyOf(site) ? ` in ${this.need(site).where}` : '';
   }
 
   private need(site: string | undefined): HaproxyGateway {

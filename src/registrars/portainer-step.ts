@@ -66,21 +66,13 @@ export class PortainerStep implements StepHandler {
 
   /** Every Portainer's Edge environments, each read apart. */
   async observe(read: Read): Promise<SystemView> {
-    const all = this.portainers.all();
-    if (all.length === 0) return portainerView(await read(UNSET));
-    const seen = await Promise.all(
-      all.map(async ({ site, value }) => ({
-        site,
-        observation: await read(async () =>
-          (await value.listEndpoints()).map((e) => ({
-            id: e.Id,
-            name: e.Name,
-            type: e.Type ?? null,
-          })),
-        ),
-      })),
-    );
-    return placedViews(seen, portainerView, (site) => this.portainers.keyOf(site), 'Portainer');
+    const list = async (portainer: PortainerClient) =>
+      (await portainer.listEndpoints()).map((e) => ({
+        id: e.Id,
+        name: e.Name,
+        type: e.Type ?? null,
+      }));
+    return placedViews(read, this.portainers, list, portainerView, 'Portainer', UNSET);
   }
 
   async ensure(ctx: StepContext): Promise<string> {
