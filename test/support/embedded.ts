@@ -10,20 +10,28 @@ export async function removeEmbedded(dataDir: string): Promise<void> {
     fs.rmSync(path, { recursive: true, force: true });
 }
 
-/** The postmasters running for a cluster directory (its children name themselves otherwise). */
+/**
+ * The postmasters running for a cluster directory. A backend the postmaster forks carries its
+ * command line until it names itself (`postgres: …`), so a process whose parent is one of them is
+ * a backend being born, not a second server.
+ */
 export function postmasters(dataDir: string): number[] {
   const { dir } = embeddedCluster(dataDir);
-  return fs
+  const matching = fs
     .readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
+    .flatMap((p) => {
       try {
         const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter(Boolean);
         const d = argv.indexOf('-D');
-        return Boolean(argv[0]?.endsWith('/postgres')) && d > 0 && argv[d + 1] === dir;
+        if (!argv[0]?.endsWith('/postgres') || d <= 0 || argv[d + 1] !== dir) return [];
+        const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return [{ pid: Number(p), ppid }];
       } catch {
-        return false;
+        return [];
       }
-    })
-    .map(Number);
+    });
+  const pids = new Set(matching.map((m) => m.pid));
+  return matching.filter((m) => !pids.has(m.ppid)).map((m) => m.pid);
 }
