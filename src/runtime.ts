@@ -1,7 +1,6 @@
 // Wiring: from a Config to a store, the step handlers over real adapters, and the engine. The
 // CLI, the app and the dashboard all start here; tests pass overrides for what cannot run here.
 import {
-  Failure,
   messageOf,
   configOf,
   versionBy,
@@ -10,7 +9,7 @@ import {
   type Environment,
   type Site,
 } from './domain/index.js';
-import { urlSettings, type Config } from './config/config.js';
+import type { Config } from './config/config.js';
 import { Engine } from './lifecycle/engine.js';
 import type { StepHandler, SystemStep } from './lifecycle/step.js';
 import type { BranchStore, RepositoryAccess } from './git/branch-store.js';
@@ -24,12 +23,12 @@ import { ensureGitServicePassword, gitServiceAccess } from './git/git-service.js
 import { ClusterStep } from './providers/cluster-step.js';
 import { KindIngress } from './providers/kind-ingress.js';
 import { missingCommands, type CliSettings } from './providers/provider.js';
-import { fleetOf } from './providers/site-fleet.js';
 import { loadSites } from './config/sites.js';
 import { siteDefaults, siteStates } from './lifecycle/placement.js';
 import { ArgoCdStep } from './registrars/argocd-step.js';
-import { Gateways, haproxyGateway } from './registrars/gateways.js';
 import { Portainers } from './registrars/portainers.js';
+import { LiveSites } from './runtime-sites.js';
+import { knownSites, type KnownSites } from './store/declared-sites.js';
 import { HaproxyStep } from './registrars/haproxy-step.js';
 import { KubeClient } from './registrars/kube.js';
 import { PortainerStep } from './registrars/portainer-step.js';
@@ -38,7 +37,7 @@ import { HealthObserver } from './registrars/health-observer.js';
 import { renderBranchFiles, templateVars, type TemplateFile } from './git/manifests.js';
 import { validateDeploy } from './git/validate-manifests.js';
 import { SnapshotWriter } from './store/csv-snapshot.js';
-import { openStore } from './store/open-store.js';
+import { openStore, rangesFrom } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { createLogger, logFn, type Logger } from './system/log.js';
 import path from 'node:path';
@@ -59,8 +58,12 @@ export interface Runtime {
   log: Logger;
   /** How environment URLs are written (see environmentUrl). */
   urls: UrlSettings;
-  /** Where environments are placed (KINDLER_SITES; one `local` without it). */
-  sites: readonly Site[];
+  /** Where environments are placed (KINDLER_SITES, the config repository's; else `local`). */
+  readonly sites: readonly Site[];
+  /** From now on, these sites (the config repository declared others); throws when unusable. */
+  useSites(known: KnownSites): void;
+  /** Whether `known` differs from the sites used now. */
+  sitesDiffer(known: KnownSites): boolean;
   store: Store;
   engine: Engine;
   redactor: Redactor;
@@ -98,10 +101,15 @@ export async function openRuntime(
 ): Promise<Runtime> {
   // What the configuration lacks is refused before anything is opened.
   const sites = loadSites(config.KINDLER_SITES);
-  const portainers = Portainers.of(config, sites);
-  const store = overrides.store ?? (await openStore(config));
+  Portainers.of(config, sites);
+  const ranges = rangesFrom(config, sites);
+  const store = overrides.store ?? (await openStore(config, ranges));
   try {
-    return await assemble(config, overrides, { store, sites, portainers });
+    const known: KnownSites = config.KINDLER_SITES
+      ? { sites, source: 'KINDLER_SITES', declared: null }
+      : await knownSites(config, store);
+    const live = LiveSites.of(config, cliSettings(config), ranges, known);
+    return await assemble(config, overrides, { store, live });
   } catch (error) {
     // Nothing opened here is left open (a CLI would wait on the pool before it exits).
     if (!overrides.store) await store.close().catch(() => undefined);
@@ -112,18 +120,16 @@ export async function openRuntime(
 async function assemble(
   config: Config,
   overrides: RuntimeOverrides,
-  opened: { store: Store; sites: Site[]; portainers: Portainers },
+  opened: { store: Store; live: LiveSites },
 ): Promise<Runtime> {
-  const { store, sites, portainers } = opened;
+  const { store, live } = opened;
+  const { fleet, urls, gateways, portainers } = live;
   // Branches kept under the data dir are served to Argo CD by the built-in Git service.
   const localRepo =
     !overrides.branches && !config.GIT_REPO_URL ? await localBareRepo(config.dataDir) : null;
   const gitPassword = localRepo ? ensureGitServicePassword(config.dataDir) : null;
   const redactor = new Redactor([...config.secrets, ...(gitPassword ? [gitPassword] : [])]);
   const log = overrides.log ?? createLogger(config, redactor);
-  const cli = cliSettings(config);
-  const fleet = fleetOf(sites, cli, Boolean(config.KINDLER_SITES));
-  const urls = urlSettings(config, fleet.sites);
   const kubeconfigFor = (env: Environment) => fleet.kubeconfig(env);
   const branches =
     overrides.branches ??
@@ -138,7 +144,7 @@ async function assemble(
     });
   // Read once, however many renders start before the first read ends (a check renders all rows).
   let templates: Promise<TemplateFile[]> | undefined;
-  const heads = overrides.heads?.(store) ?? keptHeads(store);
+  const heads = overrides.heads?.(store) ?? GitHubHeadSource.keptOnly(store);
   const render: Render = async (env, at, options = {}) => {
     const vars = templateVars(env, {
       baseDomain: urls.sites?.[env.site]?.baseDomain ?? config.BASE_DOMAIN,
@@ -160,8 +166,6 @@ async function assemble(
     }
     return files;
   };
-  const gateway = haproxyGateway(config, fleet.sites);
-  const gateways = Gateways.of(gateway, fleet.sites, config);
   const devopsContext = config.DEVOPS_CONTEXT;
   // One client for the process: its API discovery is fetched once, not on every check.
   let devopsClient: Promise<KubeClient> | null = null;
@@ -217,8 +221,12 @@ async function assemble(
     timeoutS: config.KINDLER_READY_TIMEOUT,
     intervalMs: 2_000,
     baseDomain: config.BASE_DOMAIN,
-    gateway: gateway ? { host: config.HAPROXY_HOST, port: config.HAPROXY_HTTP_PORT } : null,
-    sites: readySites(fleet.sites),
+    gateway: config.HAPROXY_CONFIG
+      ? { host: config.HAPROXY_HOST, port: config.HAPROXY_HTTP_PORT }
+      : null,
+    get sites() {
+      return readySites(fleet.sites);
+    },
     clusterHost: config.HAPROXY_BACKEND_HOST,
     argo: devops ? { devops, namespace: config.ARGOCD_NAMESPACE } : null,
   });
@@ -239,7 +247,9 @@ async function assemble(
     preflight: (provider) => missingCommands(fleet.first()[provider]),
     place: async (wanted, within) =>
       siteStates(fleet, await within.usageBySite(siteDefaults(fleet.sites)), wanted),
-    sites: fleet.sites,
+    get sites() {
+      return fleet.sites;
+    },
     ...(overrides.ownerAlive ? { ownerAlive: overrides.ownerAlive } : {}),
     retryDelaysMs: overrides.retryDelaysMs ?? config.KINDLER_RETRY_DELAYS_MS,
   });
@@ -247,7 +257,11 @@ async function assemble(
     config,
     log,
     urls,
-    sites: fleet.sites,
+    get sites() {
+      return fleet.sites;
+    },
+    useSites: (known) => live.use(known),
+    sitesDiffer: (known) => live.differs(known),
     store,
     engine,
     redactor,
@@ -267,22 +281,6 @@ async function assemble(
       await store.close();
     },
   };
-}
-
-/**
- * Heads read before, from the database only: outside the app (the CLI) nothing can read GitHub,
- * and a head not kept is a clear refusal.
- */
-function keptHeads(store: Store): HeadSource {
-  return new GitHubHeadSource(async (repo) => {
-    throw new Failure(
-      'not_configured',
-      `this environment is rendered from a pull ` +
-        `request's head in ${repo}, which only the GitHub App reads; run the ` +
-        `operation from the app (a ` +
-        `comment or the dashboard)`,
-    );
-  }, store);
 }
 
 /** How the k3d and kind CLIs are run. */

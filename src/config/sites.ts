@@ -126,45 +126,61 @@ export function loadSites(file: string | undefined): Site[] {
   } catch (error) {
     throw fail((error as Error).message.split('\n')[0] ?? 'unreadable');
   }
+  const parsed = parseSites(raw);
+  if ('error' in parsed) throw fail(parsed.error);
+  return parsed.sites;
+}
+
+/**
+ * Sites as a document declares them (`{ sites: [...] }`: the KINDLER_SITES file, or the config
+ * repository's .github/kindler.yml), checked; the first fault, where it is, when they are not.
+ */
+export function parseSites(raw: unknown): { sites: Site[] } | { error: string } {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw fail(`${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+    return { error: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}` };
   }
   const seen = new Set<string>();
-  return parsed.data.sites.map((s, i) => {
-    if (seen.has(s.name)) throw fail(`sites.${i}.name: "${s.name}" is declared twice`);
+  const sites: Site[] = [];
+  for (const [i, s] of parsed.data.sites.entries()) {
+    if (seen.has(s.name)) return { error: `sites.${i}.name: "${s.name}" is declared twice` };
     seen.add(s.name);
     const labels = parseLabels(Object.entries(s.labels).map(([k, v]) => `${k}=${v}`));
-    if ('message' in labels) throw fail(`sites.${i}.labels: ${labels.message}`);
-    return {
-      name: s.name,
-      dockerHost: s.docker_host ?? null,
-      dockerContext: s.docker_context ?? null,
-      address: s.address ?? null,
-      labels: labels.labels as Record<string, string>,
-      maxEnvironments: s.max_environments ?? null,
-      maxCpus: s.max_cpus ?? null,
-      maxMemoryMib: s.max_memory ?? null,
-      nodeSize: { nodeCpus: s.node_cpus ?? null, nodeMemoryMib: s.node_memory ?? null },
-      ranges: {
-        ...(s.http_ports ? { http: s.http_ports } : {}),
-        ...(s.https_ports ? { https: s.https_ports } : {}),
-        ...(s.pf_ports ? { pf: s.pf_ports } : {}),
-        ...(s.kind_node_ports ? { kindNodePorts: s.kind_node_ports } : {}),
-        ...(s.subnet_octets ? { subnetOctets: s.subnet_octets } : {}),
-      },
-      gateway: s.gateway
-        ? {
-            container: s.gateway.container,
-            configPath: s.gateway.config,
-            baseDomain: s.gateway.base_domain,
-            httpPort: s.gateway.http_port,
-          }
-        : null,
-      portainer: s.portainer
-        ? { url: s.portainer.url, edgeUrl: s.portainer.edge_url ?? s.portainer.url }
-        : null,
-    };
-  });
+    if ('message' in labels) return { error: `sites.${i}.labels: ${labels.message}` };
+    sites.push(siteOf(s, labels.labels as Record<string, string>));
+  }
+  return { sites };
+}
+
+function siteOf(s: z.output<typeof entry>, labels: Record<string, string>): Site {
+  return {
+    name: s.name,
+    dockerHost: s.docker_host ?? null,
+    dockerContext: s.docker_context ?? null,
+    address: s.address ?? null,
+    labels,
+    maxEnvironments: s.max_environments ?? null,
+    maxCpus: s.max_cpus ?? null,
+    maxMemoryMib: s.max_memory ?? null,
+    nodeSize: { nodeCpus: s.node_cpus ?? null, nodeMemoryMib: s.node_memory ?? null },
+    ranges: {
+      ...(s.http_ports ? { http: s.http_ports } : {}),
+      ...(s.https_ports ? { https: s.https_ports } : {}),
+      ...(s.pf_ports ? { pf: s.pf_ports } : {}),
+      ...(s.kind_node_ports ? { kindNodePorts: s.kind_node_ports } : {}),
+      ...(s.subnet_octets ? { subnetOctets: s.subnet_octets } : {}),
+    },
+    gateway: s.gateway
+      ? {
+          container: s.gateway.container,
+          configPath: s.gateway.config,
+          baseDomain: s.gateway.base_domain,
+          httpPort: s.gateway.http_port,
+        }
+      : null,
+    portainer: s.portainer
+      ? { url: s.portainer.url, edgeUrl: s.portainer.edge_url ?? s.portainer.url }
+      : null,
+  };
 }

@@ -67,6 +67,20 @@ export class GitHubHeadSource implements HeadSource {
     private readonly cache: Pick<Store, 'gitObjects' | 'keepGitObjects'>,
   ) {}
 
+  /**
+   * Heads read before, from the database only: outside the app (the CLI) nothing can read GitHub,
+   * and a head not kept is a clear refusal.
+   */
+  static keptOnly(cache: Pick<Store, 'gitObjects' | 'keepGitObjects'>): GitHubHeadSource {
+    return new GitHubHeadSource(async (repo) => {
+      throw new Failure(
+        'not_configured',
+        `this environment is rendered from a pull request's head in ${repo}, which only the ` +
+          'GitHub App reads; run the operation from the app (a comment or the dashboard)',
+      );
+    }, cache);
+  }
+
   async files(repo: string, sha: string, prefix = 'deploy/'): Promise<BranchFile[] | null> {
     const dir = prefix.replace(/\/$/, '');
     const listingId = `listing:${sha}:${dir}`;

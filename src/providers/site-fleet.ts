@@ -27,15 +27,31 @@ const DockerInfo = z.object({
   ServerErrors: z.array(z.string()).optional(),
 });
 
+/** How a site's room is measured (`docker info`); null: not measured (the one local site). */
+export type MeasureWith = { docker: string; timeoutMs: number } | null;
+
 export class SiteFleet {
-  private readonly bySite = new Map<string, Providers>();
+  private bySite = new Map<string, Providers>();
+  private current: readonly Site[] = [];
 
   constructor(
-    readonly sites: readonly Site[],
-    make: (site: Site) => Providers,
-    private readonly measureWith: { docker: string; timeoutMs: number } | null = null,
+    sites: readonly Site[],
+    private readonly make: (site: Site) => Providers,
+    private measureWith: MeasureWith = null,
   ) {
-    for (const site of sites) this.bySite.set(site.name, make(site));
+    this.use(sites, measureWith);
+  }
+
+  /** The sites declared now. */
+  get sites(): readonly Site[] {
+    return this.current;
+  }
+
+  /** From now on, these sites (the config repository declared others). */
+  use(sites: readonly Site[], measureWith: MeasureWith): void {
+    this.bySite = new Map(sites.map((site) => [site.name, this.make(site)]));
+    this.current = sites;
+    this.measureWith = measureWith;
   }
 
   /** One site, `local`, with these providers (no KINDLER_SITES, or a test of one provider). */
@@ -54,7 +70,8 @@ export class SiteFleet {
     if (!providers)
       throw new Failure(
         'not_configured',
-        `site "${site}" is not declared in KINDLER_SITES, so its clusters cannot be reached; ` +
+        `site "${site}" is not declared (KINDLER_SITES, or the config repository's sites), so ` +
+          `its clusters cannot be reached; ` +
           `declare it again (or delete its environments once it is back)`,
       );
     return providers;
@@ -120,11 +137,15 @@ export function fleetOf(sites: readonly Site[], cli: CliSettings, declared: bool
       const settings = { ...cli, env: siteEnv(site) };
       return { k3d: new K3dProvider(settings), kind: new KindProvider(settings) };
     },
-    declared
-      ? { docker: cli.bins?.docker ?? 'docker', timeoutMs: Math.min(cli.timeoutMs, 15_000) }
-      : null,
+    measuring(cli, declared),
   );
 }
+
+/** Declared sites are measured with the docker CLI the providers' children use. */
+export const measuring = (cli: CliSettings, declared: boolean): MeasureWith =>
+  declared
+    ? { docker: cli.bins?.docker ?? 'docker', timeoutMs: Math.min(cli.timeoutMs, 15_000) }
+    : null;
 
 /** A kubeconfig whose servers on a loopback address are at `address` instead. */
 export const atAddress = (yaml: string, address: string): string =>

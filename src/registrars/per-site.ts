@@ -9,13 +9,19 @@ export interface Placed<T> {
 }
 
 export class PerSite<T> {
-  protected readonly bySite: Map<string, T>;
+  protected bySite: Map<string, T>;
 
   constructor(
-    protected readonly main: T | null,
+    protected main: T | null,
     own: Iterable<[string, T]> = [],
   ) {
     this.bySite = new Map(own);
+  }
+
+  /** From now on, the places `other` holds (built for the sites declared since). */
+  adopt(other: PerSite<T>): void {
+    this.main = other.main;
+    this.bySite = other.bySite;
   }
 
   /** What serves environments of `site`; null: nothing is configured for it. */

@@ -15,7 +15,11 @@ import { SqlStore } from './sql-store.js';
 import type { AllocationRanges } from './allocation.js';
 import type { Store } from './store.js';
 
-export function rangesFrom(config: Config): AllocationRanges {
+/** The configuration's ranges, and each site's own (replaced when other sites are declared). */
+export function rangesFrom(
+  config: Config,
+  sites = loadSites(config.KINDLER_SITES),
+): AllocationRanges {
   return {
     http: config.KINDLER_HTTP_PORTS,
     https: config.KINDLER_HTTPS_PORTS,
@@ -24,12 +28,11 @@ export function rangesFrom(config: Config): AllocationRanges {
     kindNodePorts: config.KINDLER_KIND_NODE_PORTS,
     subnetOctets: config.KINDLER_SUBNET_OCTETS,
     // Each declared site's own ranges (a bad file stopped the start already).
-    sites: Object.fromEntries(loadSites(config.KINDLER_SITES).map((s) => [s.name, s.ranges])),
+    sites: Object.fromEntries(sites.map((s) => [s.name, s.ranges])),
   };
 }
 
-export async function openStore(config: Config): Promise<Store> {
-  const ranges = rangesFrom(config);
+export async function openStore(config: Config, ranges = rangesFrom(config)): Promise<Store> {
   if (config.DATABASE_URL)
     return reach(
       config.DATABASE_URL,

@@ -65,6 +65,8 @@ export const StoreEvent = z.discriminatedUnion('type', [
    * shown (a transaction's told once, at its commit): what was read of it before may be old.
    */
   z.object({ type: z.literal('changed') }),
+  /** The config repository declared other sites (store/declared-sites.ts): use them from now. */
+  z.object({ type: z.literal('sites') }),
 ]);
 export type StoreEvent = z.infer<typeof StoreEvent>;
 

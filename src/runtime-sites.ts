@@ -1,0 +1,74 @@
+// What of the runtime depends on the sites, replaced together when the config repository declares
+// others (store/declared-sites.ts): each site's providers, its gateway and Portainer, how its URLs
+// are written and the ranges it allocates from. Everything new is built before anything is
+// replaced, so a declaration this process cannot use (a site's Portainer without its key) leaves
+// it working as it was, and says why.
+import { urlSettings, type Config } from './config/config.js';
+import type { Site, UrlSettings } from './domain/index.js';
+import type { CliSettings } from './providers/provider.js';
+import { fleetOf, measuring, type SiteFleet } from './providers/site-fleet.js';
+import { Gateways, haproxyGateway } from './registrars/gateways.js';
+import { Portainers } from './registrars/portainers.js';
+import type { KnownSites, SitesSource } from './store/declared-sites.js';
+import type { AllocationRanges } from './store/allocation.js';
+
+export class LiveSites {
+  private constructor(
+    private readonly config: Config,
+    private readonly cli: CliSettings,
+    private readonly ranges: AllocationRanges,
+    readonly fleet: SiteFleet,
+    readonly gateways: Gateways,
+    readonly portainers: Portainers,
+    readonly urls: UrlSettings,
+    private known: KnownSites,
+  ) {}
+
+  /** The parts for `known`; throws (nothing built is kept) when they cannot be had. */
+  static of(config: Config, cli: CliSettings, ranges: AllocationRanges, known: KnownSites) {
+    const { sites } = known;
+    const portainers = Portainers.of(config, sites);
+    const gateways = Gateways.of(haproxyGateway(config, sites), sites, config);
+    const fleet = fleetOf(sites, cli, known.source !== 'default');
+    ranges.sites = rangesOf(sites);
+    return new LiveSites(
+      config,
+      cli,
+      ranges,
+      fleet,
+      gateways,
+      portainers,
+      urlSettings(config, sites),
+      known,
+    );
+  }
+
+  get sites(): readonly Site[] {
+    return this.fleet.sites;
+  }
+
+  get source(): SitesSource {
+    return this.known.source;
+  }
+
+  /** Whether `known` differs from the sites used now. */
+  differs(known: KnownSites): boolean {
+    return known.source !== this.known.source || known.declared !== this.known.declared;
+  }
+
+  /** From now on, `known`; throws, and changes nothing, when its parts cannot be had. */
+  use(known: KnownSites): void {
+    const { sites } = known;
+    const portainers = Portainers.of(this.config, sites);
+    const gateways = Gateways.of(haproxyGateway(this.config, sites), sites, this.config);
+    this.portainers.adopt(portainers);
+    this.gateways.adopt(gateways);
+    this.fleet.use(sites, measuring(this.cli, known.source !== 'default'));
+    this.urls.sites = urlSettings(this.config, sites).sites ?? {};
+    this.ranges.sites = rangesOf(sites);
+    this.known = known;
+  }
+}
+
+const rangesOf = (sites: readonly Site[]) =>
+  Object.fromEntries(sites.map((s) => [s.name, s.ranges]));

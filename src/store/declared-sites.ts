@@ -1,0 +1,108 @@
+// The sites the config repository declares (`sites:` in its .github/kindler.yml), kept in the
+// database for every process that shares it: the server that read the file, its replicas, and
+// every CLI call. KINDLER_SITES, when set, is the one source and the repository's are not read.
+// A declaration is checked whole before it is kept (the same rules as the file's), and refused
+// while it drops a site that still holds environments; the processes running hear it on
+// kindler_events (`sites`) and place, route and register by it from then on.
+import { z } from 'zod';
+import type { Config } from '../config/config.js';
+import { loadSites, parseSites } from '../config/sites.js';
+import { Failure, localSite, type Site } from '../domain/index.js';
+import { stateKey } from './state-key.js';
+import type { Store } from './store.js';
+
+/** What was declared, as the file said it, and from where. */
+export const DECLARED_SITES = stateKey(
+  'sites:declared',
+  z.object({
+    sites: z.array(z.unknown()),
+    repo: z.string(),
+    sha: z.string().nullable(),
+    at: z.string(),
+  }),
+);
+export type Declaration = z.output<typeof DECLARED_SITES.schema>;
+
+export type SitesSource = 'KINDLER_SITES' | 'repository' | 'default';
+
+export interface KnownSites {
+  sites: Site[];
+  source: SitesSource;
+  /** What the repository's declaration was, as kept (its sites as written): to compare. */
+  declared: string | null;
+}
+
+/** The sites this process works with: KINDLER_SITES, else the repository's, else `local`. */
+export async function knownSites(
+  config: Pick<Config, 'KINDLER_SITES'>,
+  store: Pick<Store, 'getState'>,
+): Promise<KnownSites> {
+  if (config.KINDLER_SITES)
+    return { sites: loadSites(config.KINDLER_SITES), source: 'KINDLER_SITES', declared: null };
+  const kept = await store.getState(DECLARED_SITES);
+  if (!kept || kept.sites.length === 0)
+    return { sites: [localSite()], source: 'default', declared: null };
+  const parsed = parseSites({ sites: kept.sites });
+  if ('error' in parsed)
+    throw new Failure(
+      'not_configured',
+      `the sites ${kept.repo} declared${kept.sha ? ` at ${kept.sha.slice(0, 7)}` : ''} are ` +
+        `not valid for this version of kindler (${parsed.error}). To resolve, fix \`sites:\` in ` +
+        `its .github/kindler.yml (docs/sites.md)`,
+    );
+  return { sites: parsed.sites, source: 'repository', declared: JSON.stringify(kept.sites) };
+}
+
+export type DeclareOutcome =
+  | { outcome: 'declared'; sites: Site[] }
+  | { outcome: 'unchanged' }
+  | { outcome: 'refused'; error: string };
+
+/**
+ * Keeps `raw` (the `sites:` of the repository's .github/kindler.yml; absent: none, so `local`) as
+ * the declared sites, when it is valid and drops no site that holds environments. One declaration
+ * at a time among replicas; the environments cannot move meanwhile (their table is locked).
+ */
+export async function declareSites(
+  store: Pick<Store, 'atomically'>,
+  raw: unknown,
+  from: { repo: string; sha: string | null },
+): Promise<DeclareOutcome> {
+  const list = raw === undefined || raw === null ? [] : raw;
+  const parsed = Array.isArray(list) && list.length === 0 ? null : parseSites({ sites: list });
+  if (parsed && 'error' in parsed)
+    return { outcome: 'refused', error: `.github/kindler.yml: ${parsed.error}` };
+  const sites = parsed?.sites ?? [localSite()];
+  const text = JSON.stringify(list);
+  return store.atomically(async (tx, q) => {
+    await q.query('lock table clusters in share mode');
+    const kept = await tx.getState(DECLARED_SITES);
+    if (JSON.stringify(kept?.sites ?? []) === text) return { outcome: 'unchanged' } as const;
+    const names = new Set(sites.map((s) => s.name));
+    const held = await q.query<{ site: string; names: string[] }>(
+      `select site, array_agg(name order by name) as names from clusters
+        where not (site = any($1::text[])) group by site order by site`,
+      [[...names]],
+    );
+    if (held.length > 0)
+      return {
+        outcome: 'refused',
+        error:
+          held
+            .map((h) => {
+              const count = `${h.names.length} environment${h.names.length === 1 ? '' : 's'}`;
+              const some = `${h.names.slice(0, 5).join(', ')}${h.names.length > 5 ? ', …' : ''}`;
+              return `site ${h.site} holds ${count} (${some})`;
+            })
+            .join('; ') + '; delete them before the site is dropped from .github/kindler.yml',
+      } as const;
+    await tx.setState(DECLARED_SITES, {
+      sites: list as unknown[],
+      repo: from.repo,
+      sha: from.sha,
+      at: new Date().toISOString(),
+    });
+    await q.query(`select pg_notify('kindler_events', '{"type":"sites"}')`);
+    return { outcome: 'declared', sites } as const;
+  });
+}
