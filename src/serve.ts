@@ -18,6 +18,7 @@ import { bootstrapContext, devopsPieces } from './bootstrap/devops-side.js';
 import { runBootstrap } from './bootstrap/run-bootstrap.js';
 import { gitHttpHandler } from './server/git-http.js';
 import { isWildcardHost } from './server/peer.js';
+import { watchSites } from './server/site-watch.js';
 
 /** The Git service alone on `address` (host:port); a failure to listen is said, not fatal. */
 async function listenGitService(
@@ -139,6 +140,7 @@ export async function serve(
     listen.port,
     { reusePort: rt.config.KINDLER_REUSE_PORT === 'true' },
   );
+  const stopWatching = await watchSites(rt);
   // The Git service where the devops cluster reaches it, when the bot is bound to loopback.
   const gitOnly =
     rt.gitService && config.KINDLER_GIT_SERVICE_LISTEN && !isWildcardHost(listen.host)
@@ -155,6 +157,7 @@ export async function serve(
       await new Promise((resolve) => server.close(resolve));
       if (gitOnly) await new Promise((resolve) => gitOnly.close(resolve));
       await github.stopLoops();
+      await stopWatching();
       await github.worker.stop();
     },
   };

@@ -183,14 +183,19 @@ const COMMANDS: Record<
 
 /** What a read needs: the store and how URLs are written. */
 async function openReads(config: Config): Promise<ReadDeps & Pick<Runtime, 'close'>> {
-  const [{ openStore }, { urlSettings }, { loadSites }] = await Promise.all([
+  const [{ openStore }, { urlSettings }, { knownSites }] = await Promise.all([
     import('../store/open-store.js'),
     import('../config/config.js'),
-    import('../config/sites.js'),
+    import('../store/declared-sites.js'),
   ]);
   const store = await openStore(config);
-  const urls = urlSettings(config, loadSites(config.KINDLER_SITES));
-  return { store, urls, close: () => store.close() };
+  try {
+    const urls = urlSettings(config, (await knownSites(config, store)).sites);
+    return { store, urls, close: () => store.close() };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ import { handleComment, type CommentDeps } from './comment-handler.js';
 import { handleCheckRun } from './check-run-handler.js';
 import { handlePullRequest } from './pr-handler.js';
 import { outboxOver, type Outbox } from './outbox.js';
+import { handlePush } from './site-declaration.js';
 
 /**
  * The events the app handles; every other delivery is answered without work (see github/intake.ts).
@@ -19,6 +20,8 @@ export const HANDLED_EVENTS = {
     'pull_request.synchronize',
   ],
   checkRun: ['check_run.requested_action', 'check_run.rerequested'],
+  // The config repository's sites (github/site-declaration.ts).
+  push: ['push'],
 } as const;
 
 /** The events' names without their actions (`issue_comment`, …): the labels metrics keep. */
@@ -154,6 +157,30 @@ export function kindlerApp(given: AppDeps) {
             externalId: p.check_run.external_id ?? null,
             repo: { owner: p.repository.owner.login, repo: p.repository.name },
             sender: p.sender.login,
+          },
+          context.octokit,
+          deps,
+        );
+      }),
+    );
+    app.on(
+      'push',
+      guarded(async (context) => {
+        const p = context.payload;
+        const commits = p.commits ?? [];
+        await handlePush(
+          {
+            repo: { owner: p.repository.owner?.login ?? '', repo: p.repository.name },
+            ref: p.ref,
+            after: p.after,
+            deleted: p.deleted,
+            defaultBranch: p.repository.default_branch ?? '',
+            touched: commits.flatMap((c) => [
+              ...(c.added ?? []),
+              ...(c.modified ?? []),
+              ...(c.removed ?? []),
+            ]),
+            commitsListed: commits.length,
           },
           context.octokit,
           deps,

@@ -144,7 +144,8 @@ const handled = new Set<string>(Object.values(HANDLED_EVENTS).flat());
 /** Why a delivery needs no work, or null when the app must see it. */
 export function ignoredBecause(name: string, payload: Record<string, unknown>): string | null {
   const action = typeof payload.action === 'string' ? payload.action : '';
-  if (!handled.has(`${name}.${action}`))
+  // An event without actions (push) is handled by its name.
+  if (!handled.has(action ? `${name}.${action}` : name))
     return `${name}${action ? `.${action}` : ''} is not an event kindler-bot handles`;
   if (name === 'issue_comment') {
     const body = (payload.comment as { body?: unknown } | undefined)?.body;

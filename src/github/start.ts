@@ -21,6 +21,7 @@ import { monitorPass, type MonitorDeps } from './monitor.js';
 import { driftIntervalMs } from '../config/config.js';
 import { installationClient } from './config-repo.js';
 import { authorityFor } from './authority.js';
+import { refreshSites } from './site-declaration.js';
 import type { ConsoleAccess } from '../web/principals.js';
 import { httpStatusOf, messageOf } from '../domain/index.js';
 import { logFn } from '../system/log.js';
@@ -33,6 +34,8 @@ const EXPIRY_SCHEDULE = 'kindler-expiry';
 const DRIFT_SCHEDULE = 'kindler-drift';
 const OUTBOX_SCHEDULE = 'kindler-outbox';
 const HISTORY_SCHEDULE = 'kindler-history';
+/** How often the config repository's sites are read when no push said they changed. */
+const SITES_EVERY_MS = 5 * 60_000;
 
 /** Forgets what KINDLER_HISTORY_DAYS and KINDLER_HISTORY_PER_ENV say need not be kept. */
 export function pruneHistory(
@@ -238,6 +241,12 @@ export async function startGitHub(
   // Known from a webhook, or else asked of GitHub: which installation covers the config repo.
   const installed =
     configRepo && installationClient(probot, configRepo, () => installationOf(configRepo));
+  // The config repository's sites: read now, and in turns after (a push answers at once).
+  if (installed && configRepo) {
+    const sites = async () => refreshSites(deps, await installed(), configRepo);
+    void sites().catch(logError('sites'));
+    loops.push(everyTurn(rt.store, 'sites', SITES_EVERY_MS, sites, logError('sites')));
+  }
   reconcileEvery(
     installed && configRepo
       ? {

@@ -64,7 +64,7 @@ export type DeclareOutcome =
  * at a time among replicas; the environments cannot move meanwhile (their table is locked).
  */
 export async function declareSites(
-  store: Pick<Store, 'atomically'>,
+  store: Pick<Store, 'atomically' | 'getState'>,
   raw: unknown,
   from: { repo: string; sha: string | null },
 ): Promise<DeclareOutcome> {
@@ -74,10 +74,12 @@ export async function declareSites(
     return { outcome: 'refused', error: `.github/kindler.yml: ${parsed.error}` };
   const sites = parsed?.sites ?? [localSite()];
   const text = JSON.stringify(list);
+  const same = async (from: Pick<Store, 'getState'>) =>
+    JSON.stringify((await from.getState(DECLARED_SITES))?.sites ?? []) === text;
+  if (await same(store)) return { outcome: 'unchanged' };
   return store.atomically(async (tx, q) => {
     await q.query('lock table clusters in share mode');
-    const kept = await tx.getState(DECLARED_SITES);
-    if (JSON.stringify(kept?.sites ?? []) === text) return { outcome: 'unchanged' } as const;
+    if (await same(tx)) return { outcome: 'unchanged' } as const;
     const names = new Set(sites.map((s) => s.name));
     const held = await q.query<{ site: string; names: string[] }>(
       `select site, array_agg(name order by name) as names from clusters

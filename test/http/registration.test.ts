@@ -81,7 +81,7 @@ describe('registering the GitHub App', () => {
         contents: 'write',
         deployments: 'write',
       },
-      default_events: ['issue_comment', 'pull_request', 'check_run'],
+      default_events: ['issue_comment', 'pull_request', 'check_run', 'push'],
     });
     await page.close();
 
