@@ -50,7 +50,7 @@ export async function knownSites(
         `not valid for this version of kindler (${parsed.error}). To resolve, fix \`sites:\` in ` +
         `its .github/kindler.yml (docs/sites.md)`,
     );
-  return { sites: parsed.sites, source: 'repository', declared: JSON.stringify(kept.sites) };
+  return { sites: parsed.sites, source: 'repository', declared: canonical(kept.sites) };
 }
 
 export type DeclareOutcome =
@@ -73,9 +73,9 @@ export async function declareSites(
   if (parsed && 'error' in parsed)
     return { outcome: 'refused', error: `.github/kindler.yml: ${parsed.error}` };
   const sites = parsed?.sites ?? [localSite()];
-  const text = JSON.stringify(list);
+  const text = canonical(list);
   const same = async (from: Pick<Store, 'getState'>) =>
-    JSON.stringify((await from.getState(DECLARED_SITES))?.sites ?? []) === text;
+    canonical((await from.getState(DECLARED_SITES))?.sites ?? []) === text;
   if (await same(store)) return { outcome: 'unchanged' };
   return store.atomically(async (tx, q) => {
     await q.query('lock table clusters in share mode');
@@ -107,4 +107,13 @@ export async function declareSites(
     await q.query(`select pg_notify('kindler_events', '{"type":"sites"}')`);
     return { outcome: 'declared', sites } as const;
   });
+}
+
+/** A value as JSON with every object's keys in order: jsonb keeps its own order, not the file's. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
 }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setupFakes, type Fakes } from './fakes.js';
-import { appPrivateKey, commentPayload } from './github-fixtures.js';
+import { appPrivateKey, commentPayload, pushPayload } from './github-fixtures.js';
 import { startGitHubServer, type GitHubServer } from './github-server.js';
 
 export interface AppProcessSettings {
@@ -88,13 +88,41 @@ export async function deliverComment(
       installationId: s.github.installationId,
     }),
   );
+  return deliver(base, s.secret, 'issue_comment', body, c.delivery);
+}
+
+/** A push of `after` to `branch` of the config repository touching `touched`, as GitHub sends it. */
+export function deliverPush(
+  base: string,
+  s: Pick<AppProcessSettings, 'github' | 'secret' | 'repo'>,
+  p: { branch?: string; after: string; touched: string[] },
+): Promise<Response | null> {
+  const body = JSON.stringify(
+    pushPayload({
+      repo: s.repo,
+      branch: p.branch ?? 'main',
+      after: p.after,
+      touched: p.touched,
+      installationId: s.github.installationId,
+    }),
+  );
+  return deliver(base, s.secret, 'push', body);
+}
+
+function deliver(
+  base: string,
+  secret: string,
+  event: string,
+  body: string,
+  delivery: string = crypto.randomUUID(),
+): Promise<Response | null> {
   return fetch(`${base}/api/github/webhooks`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      'x-github-event': 'issue_comment',
-      'x-github-delivery': c.delivery ?? crypto.randomUUID(),
-      'x-hub-signature-256': `sha256=${crypto.createHmac('sha256', s.secret).update(body).digest('hex')}`,
+      'x-github-event': event,
+      'x-github-delivery': delivery,
+      'x-hub-signature-256': `sha256=${crypto.createHmac('sha256', secret).update(body).digest('hex')}`,
     },
     body,
   }).catch(() => null);

@@ -14,6 +14,42 @@ export function webhookExample(name: string, action: string): any {
   return structuredClone(found);
 }
 
+/**
+ * GitHub's example of a push to a branch, as a push of `after` to `branch` of `repo` (whose default
+ * branch is main) by commits touching `touched`.
+ */
+export function pushPayload(options: {
+  repo: string;
+  branch: string;
+  after: string;
+  touched: string[];
+  installationId: number;
+}): any {
+  examples ??= require('@octokit/webhooks-examples/api.github.com/index.json');
+  const found = examples!
+    .find((e) => e.name === 'push')
+    ?.examples.find((x) => (x as { ref?: string }).ref?.startsWith('refs/heads/'));
+  if (!found) throw new Error('no push to a branch in @octokit/webhooks-examples');
+  const p = structuredClone(found) as any;
+  const [owner, name] = options.repo.split('/') as [string, string];
+  p.ref = `refs/heads/${options.branch}`;
+  p.after = options.after;
+  p.commits = [
+    { ...p.commits[0], id: options.after, added: [], removed: [], modified: options.touched },
+  ];
+  p.head_commit = p.commits[0];
+  p.repository = {
+    ...p.repository,
+    name,
+    full_name: options.repo,
+    default_branch: 'main',
+    master_branch: 'main',
+    owner: { ...p.repository.owner, login: owner, name: owner },
+  };
+  p.installation = { id: options.installationId };
+  return p;
+}
+
 /** A GitHub App private key: RSA 2048, PKCS#1 PEM. */
 export function appPrivateKey(): string {
   return crypto

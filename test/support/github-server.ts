@@ -52,6 +52,11 @@ export interface GitHubServer {
   permissions: Record<string, string>;
   /** `owner/repo` → `.github/kindler.yml` text (404 when absent). */
   policies: Record<string, string>;
+  /**
+   * `owner/repo@sha` → the file as that commit has it (`?ref=sha`); a ref not named here reads
+   * `policies` (the stand-in keeps one version unless a test gives one per commit).
+   */
+  policiesAt: Record<string, string | null>;
   /** Repositories the app is not installed on: `GET /repos/{o}/{r}/installation` is 404. */
   uninstalled: Set<string>;
   /**
@@ -128,6 +133,7 @@ export async function startGitHubServer(app: {
     issues: [],
     permissions: {},
     policies: {},
+    policiesAt: {},
     uninstalled: new Set(),
     holds: [],
     oauth: { clientId: 'Iv1.client', clientSecret: 'oauth-client-secret', user: null },
@@ -250,7 +256,12 @@ export async function startGitHubServer(app: {
           );
         }
       }
-      const answer = route(method, path, body as Record<string, unknown> | undefined);
+      const answer = route(
+        method,
+        path,
+        body as Record<string, unknown> | undefined,
+        url.searchParams,
+      );
       if (!answer) {
         state.violations.push(`${method} ${path}: no route in the GitHub stand-in`);
         return json(res, 404, { message: 'Not Found' });
@@ -286,6 +297,7 @@ export async function startGitHubServer(app: {
     method: string,
     path: string,
     body: Record<string, unknown> | undefined,
+    query: URLSearchParams,
   ): [number, unknown, 'raw'?] | null {
     let m: RegExpMatchArray | null;
     if (method === 'POST' && (m = path.match(/^\/app\/installations\/(\d+)\/access_tokens$/))) {
@@ -318,7 +330,9 @@ export async function startGitHubServer(app: {
       return [200, { permission, role_name: permission, user: { login: m[1] } }];
     }
     if (method === 'GET' && rest.match(/^\/contents\/\.github(\/|%2F)kindler\.yml$/i)) {
-      const policy = state.policies[repo];
+      const ref = query.get('ref');
+      const at = ref === null ? undefined : state.policiesAt[`${repo}@${ref}`];
+      const policy = at === undefined ? state.policies[repo] : (at ?? undefined);
       // Asked for as `application/vnd.github.raw`: the file's bytes, not JSON.
       return policy === undefined ? [404, { message: 'Not Found' }] : [200, policy, 'raw'];
     }
