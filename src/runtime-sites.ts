@@ -4,7 +4,7 @@
 // replaced, so a declaration this process cannot use (a site's Portainer without its key) leaves
 // it working as it was, and says why.
 import { urlSettings, type Config } from './config/config.js';
-import type { Site, UrlSettings } from './domain/index.js';
+import { messageOf, type Site, type UrlSettings } from './domain/index.js';
 import type { CliSettings } from './providers/provider.js';
 import { fleetOf, measuring, type SiteFleet } from './providers/site-fleet.js';
 import { Gateways, haproxyGateway } from './registrars/gateways.js';
@@ -41,6 +41,16 @@ export class LiveSites {
       urlSettings(config, sites),
       known,
     );
+  }
+
+  /** Why `sites` could not be used here (a site's Portainer without its key); null: they can. */
+  static problem(config: Config, sites: readonly Site[]): string | null {
+    try {
+      Portainers.of(config, sites);
+      return null;
+    } catch (error) {
+      return messageOf(error);
+    }
   }
 
   get sites(): readonly Site[] {

@@ -64,6 +64,8 @@ export interface Runtime {
   useSites(known: KnownSites): void;
   /** Whether `known` differs from the sites used now. */
   sitesDiffer(known: KnownSites): boolean;
+  /** Why `sites` could not be used (a site's Portainer without its key); null: they can. */
+  sitesProblem(sites: readonly Site[]): string | null;
   store: Store;
   engine: Engine;
   redactor: Redactor;
@@ -262,6 +264,7 @@ async function assemble(
     },
     useSites: (known) => live.use(known),
     sitesDiffer: (known) => live.differs(known),
+    sitesProblem: (sites) => LiveSites.problem(config, sites),
     store,
     engine,
     redactor,

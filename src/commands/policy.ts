@@ -20,6 +20,7 @@
 //     allowed_kinds: [apps/Deployment, Service, networking.k8s.io/Ingress]  # what it may deploy
 //   repositories: [acme/platform-config, acme/web]   # who may issue commands (default: this one)
 //   auto_repair: non-destructive   # the reconcile loop repairs drift a sync can (default: off)
+//   sites: [...]                   # where environments are placed (github/site-declaration.ts)
 //
 // The file is read from the config repository (KINDLER_CONFIG_REPO) for every repository the app
 // is installed on.

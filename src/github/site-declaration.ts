@@ -5,7 +5,7 @@
 // (store/declared-sites.ts); each replaces its sites when it hears of it (server/site-watch.ts).
 import { parse as parseYaml } from 'yaml';
 import type { Config } from '../config/config.js';
-import { httpStatusOf, messageOf } from '../domain/index.js';
+import { httpStatusOf, messageOf, type Site } from '../domain/index.js';
 import { declareSites, type DeclareOutcome } from '../store/declared-sites.js';
 import type { Store } from '../store/store.js';
 import type { LogFn } from '../system/log.js';
@@ -16,7 +16,11 @@ export const SITES_CHECK = 'kindler/sites';
 const FILE = '.github/kindler.yml';
 
 export interface SiteDeclarationDeps {
-  rt: { store: Pick<Store, 'atomically' | 'getState'>; config: Pick<Config, 'KINDLER_SITES'> };
+  rt: {
+    store: Pick<Store, 'atomically' | 'getState'>;
+    config: Pick<Config, 'KINDLER_SITES'>;
+    sitesProblem?: (sites: readonly Site[]) => string | null;
+  };
   outbox: Pick<Outbox, 'send'>;
   log?: LogFn | undefined;
 }
@@ -55,7 +59,9 @@ export async function refreshSites(
               outcome: 'ignored',
               error: `the bot's KINDLER_SITES is set, so the sites of ${FILE} are not used`,
             }
-        : await declareSites(deps.rt.store, raw.sites, from);
+        : await declareSites(deps.rt.store, raw.sites, from, (sites) =>
+            deps.rt.sitesProblem ? deps.rt.sitesProblem(sites) : null,
+          );
   if (outcome.outcome === 'declared')
     deps.log?.('info', `sites declared by ${from.repo}: ${outcome.sites.map((s) => s.name)}`, {
       sha: from.sha,

@@ -67,12 +67,16 @@ export async function declareSites(
   store: Pick<Store, 'atomically' | 'getState'>,
   raw: unknown,
   from: { repo: string; sha: string | null },
+  /** Why this process could not use the sites (a Portainer's key it lacks); null: it can. */
+  problem: (sites: Site[]) => string | null = () => null,
 ): Promise<DeclareOutcome> {
   const list = raw === undefined || raw === null ? [] : raw;
   const parsed = Array.isArray(list) && list.length === 0 ? null : parseSites({ sites: list });
   if (parsed && 'error' in parsed)
     return { outcome: 'refused', error: `.github/kindler.yml: ${parsed.error}` };
   const sites = parsed?.sites ?? [localSite()];
+  const unusable = problem(sites);
+  if (unusable) return { outcome: 'refused', error: unusable };
   const text = canonical(list);
   const same = async (from: Pick<Store, 'getState'>) =>
     canonical((await from.getState(DECLARED_SITES))?.sites ?? []) === text;

@@ -71,7 +71,8 @@ describe('sites declared in the config repository', () => {
       if (Date.now() > deadline)
         throw new Error(
           `timed out waiting for ${what}; a said:\n${a.output().slice(-3000)}\nb said:\n` +
-            b.output().slice(-3000),
+            `${b.output().slice(-3000)}\nGitHub has:\n` +
+            JSON.stringify(world.github.comments.slice(-3), null, 1),
         );
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -103,7 +104,7 @@ describe('sites declared in the config repository', () => {
 
   const ended = (name: string) =>
     waitFor(`${name}'s create to end`, async () => {
-      const [op] = await store.listOperations({ envName: name });
+      const [op] = await store.listOperations({ envName: name as never });
       return op && ['success', 'failed'].includes(op.status) ? op : null;
     });
 
@@ -167,6 +168,26 @@ describe('sites declared in the config repository', () => {
     expect((await runOn(yaml)).updates[0]?.output).toMatchObject({
       summary: expect.stringMatching(/^\.github\/kindler\.yml is not valid YAML: /),
     });
+    // A site whose Portainer's key the bot lacks could not be registered with: refused, and why.
+    const keyless = await push(
+      a,
+      declaring([
+        '{ name: local }',
+        euSite(),
+        '{ name: eu-2, portainer: { url: "https://portainer.eu-2.test:9443" } }',
+      ]),
+    );
+    expect((await runOn(keyless)).updates[0]).toMatchObject({
+      conclusion: 'failure',
+      output: {
+        summary:
+          'site eu-2 declares a Portainer (https://portainer.eu-2.test:9443) but ' +
+          'PORTAINER_API_KEY_EU_2 is not set. To resolve, set PORTAINER_API_KEY_EU_2 to an API ' +
+          'key of that Portainer (docs/sites.md).',
+      },
+    });
+    // A file that is not YAML stops every command until it is fixed (commands/policy.ts): fixed.
+    world.github.policies[REPO] = declaring(['{ name: local }', euSite()]);
     await comment(a, '/env create far3 --site eu-1');
     expect((await ended('far3')).status).toBe('success');
     expect((await store.getEnvironment('far3'))?.site).toBe('eu-1');
