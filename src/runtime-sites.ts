@@ -30,7 +30,7 @@ export class LiveSites {
     const portainers = Portainers.of(config, sites);
     const gateways = Gateways.of(haproxyGateway(config, sites), sites, config);
     const fleet = fleetOf(sites, cli, known.source !== 'default');
-    ranges.sites = rangesOf(sites);
+    setRanges(ranges, known);
     return new LiveSites(
       config,
       cli,
@@ -75,10 +75,13 @@ export class LiveSites {
     this.gateways.adopt(gateways);
     this.fleet.use(sites, measuring(this.cli, known.source !== 'default'));
     this.urls.sites = urlSettings(this.config, sites).sites ?? {};
-    this.ranges.sites = rangesOf(sites);
+    setRanges(this.ranges, known);
     this.known = known;
   }
 }
 
-const rangesOf = (sites: readonly Site[]) =>
-  Object.fromEntries(sites.map((s) => [s.name, s.ranges]));
+/** Each site's own ranges, and where they were declared. */
+function setRanges(ranges: AllocationRanges, known: KnownSites): void {
+  ranges.sites = Object.fromEntries(known.sites.map((s) => [s.name, s.ranges]));
+  ranges.sitesIn = known.source === 'repository' ? '.github/kindler.yml' : 'KINDLER_SITES';
+}

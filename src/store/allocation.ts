@@ -18,6 +18,8 @@ export interface AllocationRanges {
   subnetOctets: Range;
   /** A site's own ranges (KINDLER_SITES), where they differ from these. */
   sites?: Record<string, SiteRanges>;
+  /** Where the sites were declared, for what a refusal says to widen (unset: KINDLER_SITES). */
+  sitesIn?: string;
 }
 
 /** What a range is called where it is set: a KINDLER_* variable, or a site's field. */
@@ -44,10 +46,11 @@ export function rangesOn(
   site: string,
 ): { ranges: AllocationRanges; names: RangeNames } {
   const own = ranges.sites?.[site] ?? {};
+  const declaredIn = ranges.sitesIn ?? 'KINDLER_SITES';
   const names = Object.fromEntries(
     Object.entries(VARIABLES).map(([key, variable]) => [
       key,
-      key in own ? `${FIELDS[key as keyof RangeNames]} of site ${site} in KINDLER_SITES` : variable,
+      key in own ? `${FIELDS[key as keyof RangeNames]} of site ${site} in ${declaredIn}` : variable,
     ]),
   ) as RangeNames;
   return { ranges: { ...ranges, ...own }, names };

@@ -61,7 +61,7 @@ export type DeclareOutcome =
 /**
  * Keeps `raw` (the `sites:` of the repository's .github/kindler.yml; absent: none, so `local`) as
  * the declared sites, when it is valid and drops no site that holds environments. One declaration
- * at a time among replicas; the environments cannot move meanwhile (their table is locked).
+ * at a time among replicas (the lock conflicts with itself), and no environment is written meanwhile.
  */
 export async function declareSites(
   store: Pick<Store, 'atomically' | 'getState'>,
@@ -82,7 +82,7 @@ export async function declareSites(
     canonical((await from.getState(DECLARED_SITES))?.sites ?? []) === text;
   if (await same(store)) return { outcome: 'unchanged' };
   return store.atomically(async (tx, q) => {
-    await q.query('lock table clusters in share mode');
+    await q.query('lock table clusters in share row exclusive mode');
     if (await same(tx)) return { outcome: 'unchanged' } as const;
     const names = new Set(sites.map((s) => s.name));
     const held = await q.query<{ site: string; names: string[] }>(
