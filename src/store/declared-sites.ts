@@ -61,7 +61,7 @@ export type DeclareOutcome =
 /**
  * Keeps `raw` (the `sites:` of the repository's .github/kindler.yml; absent: none, so `local`) as
  * the declared sites, when it is valid and drops no site that holds environments. One declaration
- * at a time among replicas (the lock conflicts with itself), and no environment is written meanwhile.
+ * at a time among replicas (the lock conflicts with itself); no environment is written meanwhile.
  */
 export async function declareSites(
   store: Pick<Store, 'atomically' | 'getState'>,
