@@ -100,8 +100,9 @@ export class LiveEvents {
   }
 
   private broadcast(event: StoreEvent): void {
-    // What a page shows is told by the events that name it; these are the read cache's.
-    if (event.type === 'changed' || event.type === 'lost') return;
+    // What a page shows is told by the events that name it; these are the read cache's and the
+    // sites' watcher's (server/site-watch.ts).
+    if (event.type === 'changed' || event.type === 'lost' || event.type === 'sites') return;
     const frame = `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
     // A resync is every page's business: each reads itself again.
     const env = 'env' in event ? event.env : null;
