@@ -23,6 +23,9 @@ export const DECLARED_SITES = stateKey(
 );
 export type Declaration = z.output<typeof DECLARED_SITES.schema>;
 
+/** PostgreSQL's undefined_table. */
+const UNDEFINED_TABLE = '42P01';
+
 export type SitesSource = 'KINDLER_SITES' | 'repository' | 'default';
 
 export interface KnownSites {
@@ -39,7 +42,11 @@ export async function knownSites(
 ): Promise<KnownSites> {
   if (config.KINDLER_SITES)
     return { sites: loadSites(config.KINDLER_SITES), source: 'KINDLER_SITES', declared: null };
-  const kept = await store.getState(DECLARED_SITES);
+  const kept = await store.getState(DECLARED_SITES).catch((error: unknown) => {
+    // A database not migrated yet (the caller migrates after opening) declares nothing.
+    if ((error as { code?: unknown }).code === UNDEFINED_TABLE) return null;
+    throw error;
+  });
   if (!kept || kept.sites.length === 0)
     return { sites: [localSite()], source: 'default', declared: null };
   const parsed = parseSites({ sites: kept.sites });

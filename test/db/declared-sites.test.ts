@@ -6,7 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { envName, Failure } from '../../src/domain/index.js';
 import { DECLARED_SITES, declareSites, knownSites } from '../../src/store/declared-sites.js';
 import type { StoreEvent } from '../../src/store/store.js';
-import { BACKENDS, type OpenedStore } from '../support/db.js';
+import { PgDb } from '../../src/store/pg-db.js';
+import { SqlStore } from '../../src/store/sql-store.js';
+import { BACKENDS, createTestDatabase, type OpenedStore } from '../support/db.js';
 
 const FROM = { repo: 'acme/envs', sha: 'a'.repeat(40) };
 const NO_FILE = { KINDLER_SITES: undefined };
@@ -97,6 +99,19 @@ describe.each(BACKENDS)('declared sites on %s', (_name, openBackend) => {
       { name: 'local' },
       { name: 'eu-1' },
     ]);
+  });
+
+  it('a database not migrated yet declares nothing (the caller migrates after opening)', async () => {
+    // PostgreSQL's test databases are clones of a migrated one: this one is made empty.
+    if (_name === 'postgres') {
+      const db = await createTestDatabase({ empty: true });
+      const store = new SqlStore(new PgDb(db.url));
+      opened = { store, cleanup: async () => (await store.close(), await db.drop()) };
+    } else opened = await openBackend();
+    expect(await knownSites(NO_FILE, opened.store)).toMatchObject({
+      source: 'default',
+      sites: [{ name: 'local' }],
+    });
   });
 
   it('a kept declaration this version cannot read is said, with where it came from', async () => {
