@@ -64,9 +64,40 @@ export function refusal(error: unknown, checkedWith: string, where: string): Err
  * lock holds its writer's pid and start.
  */
 async function holderDead(lock: string): Promise<boolean> {
-  const held = (await fs.readFile(lock, 'utf8').catch(() => '')).trim();
-  if (!/^\d+(@\d+)?$/.test(held) || held.split('@')[0] === String(process.pid)) return false;
-  return !ownerAlive(`gateway:${machineId()}:${held}`);
+  return tagDead((await fs.readFile(lock, 'utf8').catch(() => '')).trim());
+}
+
+/** Whether `tag` (`pid@start`) names a process of this machine that no longer runs. */
+function tagDead(tag: string): boolean {
+  if (!/^\d+(@\d+)?$/.test(tag) || tag.split('@')[0] === String(process.pid)) return false;
+  return !ownerAlive(`gateway:${machineId()}:${tag}`);
+}
+
+/**
+ * Makes `lock` holding this process's tag, whole or not at all: the tag is written to a file of
+ * its own, which is then linked as the lock (a link fails when the lock exists). A writer killed
+ * between creating the lock and writing in it would leave an empty lock that names nobody, waited
+ * on until it is stale. What a writer killed before the link leaves is swept by the next.
+ */
+async function takeLock(lock: string): Promise<void> {
+  const own = `${lock}.${processTag()}`;
+  await fs.writeFile(own, `${processTag()}\n`);
+  try {
+    await fs.link(own, lock);
+  } catch (error) {
+    // A file system without hard links: the lock is made and written, in two steps.
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP'].includes((error as NodeJS.ErrnoException).code ?? ''))
+      throw error;
+    await fs.writeFile(lock, `${processTag()}\n`, { flag: 'wx' });
+  } finally {
+    await fs.rm(own, { force: true });
+  }
+  const dir = path.dirname(lock);
+  const prefix = `${path.basename(lock)}.`;
+  // Named by their writer, whatever they hold (one may have died before writing in it).
+  for (const name of await fs.readdir(dir).catch(() => [] as string[]))
+    if (name.startsWith(prefix) && tagDead(name.slice(prefix.length)))
+      await fs.rm(path.join(dir, name), { force: true });
 }
 
 export class HaproxyGateway {
@@ -175,9 +206,7 @@ class LocalGatewayFile implements GatewayFile {
     const stale = this.settings.staleLockMs ?? 120_000;
     for (let attempt = 0; ; attempt++) {
       try {
-        const handle = await fs.open(lock, 'wx');
-        await handle.writeFile(`${processTag()}\n`);
-        await handle.close();
+        await takeLock(lock);
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

@@ -18,6 +18,7 @@ import { assess } from '../support/assess.js';
 let dir: string;
 let cfg: string;
 let marker: string;
+const SOURCE = path.resolve(import.meta.dirname, '../../src/registrars/haproxy-gateway.ts');
 const base = fs.readFileSync(
   path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'),
   'utf8',
@@ -124,6 +125,43 @@ describe('HAProxy gateway', () => {
       other.kill();
     }
   });
+
+  it('a writer killed anywhere while it takes or holds the lock leaves nothing to wait out', async () => {
+    // A child that takes and gives back the lock as fast as it can, killed at a random moment;
+    // each time the next sync here goes through at once, and nothing is left beside the config.
+    const script = path.join(dir, 'writer.mts');
+    fs.writeFileSync(
+      script,
+      [
+        `import { HaproxyGateway } from ${JSON.stringify(SOURCE)};`,
+        `const settings = { configPath: ${JSON.stringify(cfg)}, haproxyBin: 'true' };`,
+        "const gw = new HaproxyGateway({ ...settings, timeoutMs: 20000, backendHost: '::1' });",
+        // Its file's lock alone, as every sync takes it (the file is private to the gateway).
+        "const file = gw['file'];",
+        "process.stdout.write('ready\\n');",
+        'for (;;) await file.locked(async () => undefined);',
+      ].join('\n'),
+    );
+    const { spawn } = await import('node:child_process');
+    for (let i = 0; i < 8; i++) {
+      const child = spawn(process.execPath, ['--import', 'tsx', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.once('data', () => resolve());
+        child.once('exit', (code) =>
+          reject(new Error(`the writer exited (${code}) before it was ready`)),
+        );
+      });
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 200));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      const synced = gateway().sync(i % 2 ? [] : [makeEnv('dev')]);
+      const waited = new Promise((r) => setTimeout(() => r('still waiting after 3 s'), 3_000));
+      expect(await Promise.race([synced, waited]), `kill ${i}`).toBe('changed');
+      expect(fs.readdirSync(dir).sort()).toEqual(['haproxy.cfg', 'writer.mts']);
+    }
+  }, 60_000);
 
   it('the step adds on ensure, drops on remove, and checks', async () => {
     const rows = [makeEnv('dev'), makeEnv('uat', { httpPort: 18091 })];
