@@ -17,6 +17,7 @@ const LAYERS = [
   'git',
   'registrars',
   'providers',
+  'runtime-sites',
   'runtime',
   'consistency',
   'actions',
@@ -28,7 +29,7 @@ const LAYERS = [
   'serve',
   'main',
 ];
-const TOP_FILES = ['runtime', 'serve', 'main'];
+const TOP_FILES = ['runtime-sites', 'runtime', 'serve', 'main'];
 
 /** Pure files outside the pure directories: the renderers, beside the surface that uses them. */
 const PURE = [
