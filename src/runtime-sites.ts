@@ -85,3 +85,11 @@ function setRanges(ranges: AllocationRanges, known: KnownSites): void {
   ranges.sites = Object.fromEntries(known.sites.map((s) => [s.name, s.ranges]));
   ranges.sitesIn = known.source === 'repository' ? '.github/kindler.yml' : 'KINDLER_SITES';
 }
+
+/** How the k3d and kind CLIs are run. */
+export const cliSettings = (config: Config): CliSettings => ({
+  timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
+  k3dImage: config.K3D_IMAGE,
+  kindNodeImage: config.KIND_NODE_IMAGE,
+  kindApiServerAddress: config.KIND_API_SERVER_ADDRESS,
+});

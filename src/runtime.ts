@@ -22,12 +22,12 @@ import { loadTemplates } from './git/templates.js';
 import { ensureGitServicePassword, gitServiceAccess } from './git/git-service.js';
 import { ClusterStep } from './providers/cluster-step.js';
 import { KindIngress } from './providers/kind-ingress.js';
-import { missingCommands, type CliSettings } from './providers/provider.js';
+import { missingCommands } from './providers/provider.js';
 import { loadSites } from './config/sites.js';
 import { siteDefaults, siteStates } from './lifecycle/placement.js';
 import { ArgoCdStep } from './registrars/argocd-step.js';
 import { Portainers } from './registrars/portainers.js';
-import { LiveSites } from './runtime-sites.js';
+import { cliSettings, LiveSites } from './runtime-sites.js';
 import { knownSites, type KnownSites } from './store/declared-sites.js';
 import { HaproxyStep } from './registrars/haproxy-step.js';
 import { KubeClient } from './registrars/kube.js';
@@ -43,6 +43,8 @@ import { createLogger, logFn, type Logger } from './system/log.js';
 import path from 'node:path';
 import { stateKey } from './store/state-key.js';
 import { z } from 'zod';
+
+export { cliSettings };
 
 /** The built-in Git service as the devops cluster reaches it. */
 export const gitServiceBase = (config: Config): string =>
@@ -95,6 +97,8 @@ export interface RuntimeOverrides {
   ownerAlive?: (owner: string) => boolean;
   retryDelaysMs?: number[];
   log?: Logger;
+  /** How long the CSV snapshot's first rewrite waits (the CLI's: it writes once, at its end). */
+  snapshotFirstAfterMs?: number;
 }
 
 export async function openRuntime(
@@ -216,8 +220,12 @@ async function assemble(
     haproxy: new HaproxyStep(gateways, () => store.listRecords()),
   };
   // Derived data, off the operations' path: at most one rewrite a second, the last one at close.
-  const snapshot = SnapshotWriter.of(store, config.csvPath, (error) =>
-    logFn(log)('warn', 'refreshing the CSV snapshot failed', { error: messageOf(error) }),
+  const snapshot = SnapshotWriter.of(
+    store,
+    config.csvPath,
+    (error) =>
+      logFn(log)('warn', 'refreshing the CSV snapshot failed', { error: messageOf(error) }),
+    overrides.snapshotFirstAfterMs,
   );
   const probe = new ReadinessProbe({
     timeoutS: config.KINDLER_READY_TIMEOUT,
@@ -285,11 +293,3 @@ async function assemble(
     },
   };
 }
-
-/** How the k3d and kind CLIs are run. */
-export const cliSettings = (config: Config): CliSettings => ({
-  timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
-  k3dImage: config.K3D_IMAGE,
-  kindNodeImage: config.KIND_NODE_IMAGE,
-  kindApiServerAddress: config.KIND_API_SERVER_ADDRESS,
-});

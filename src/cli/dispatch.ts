@@ -214,6 +214,8 @@ export async function dispatch(
     ]);
     return openRuntime(config, {
       ownerAlive,
+      // A command that changes a row writes the snapshot once, at its end (or every 10 s).
+      snapshotFirstAfterMs: 10_000,
       log: createLogger(
         {
           ...config,

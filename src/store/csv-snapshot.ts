@@ -28,14 +28,19 @@ export async function readSnapshot(
  */
 export class SnapshotWriter {
   /** The writer of `store`'s rows to `file`, saying why through `warn` when a rewrite fails. */
-  static of(store: Store, file: string, warn: (error: unknown) => void): SnapshotWriter {
-    return new SnapshotWriter(() => writeSnapshot(store, file), warn);
+  static of(
+    store: Store,
+    file: string,
+    warn: (error: unknown) => void,
+    firstAfterMs = 0,
+  ): SnapshotWriter {
+    return new SnapshotWriter(() => writeSnapshot(store, file), warn, 1000, firstAfterMs);
   }
 
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private dirty = false;
-  private last = 0;
+  private last: number;
   /** Rewrites done (for the figures). */
   writes = 0;
 
@@ -43,7 +48,14 @@ export class SnapshotWriter {
     private readonly write: () => Promise<void>,
     private readonly onError: (error: unknown) => void,
     private readonly minIntervalMs = 1000,
-  ) {}
+    /**
+     * How long after its start the first change waits (0: written at once). A short command (the
+     * CLI) writes once, at its end, rather than once at its first change and again at its end.
+     */
+    firstAfterMs = 0,
+  ) {
+    this.last = firstAfterMs > 0 ? Date.now() + firstAfterMs - minIntervalMs : 0;
+  }
 
   request(): void {
     this.dirty = true;

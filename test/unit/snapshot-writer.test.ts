@@ -28,6 +28,33 @@ describe('SnapshotWriter', () => {
     expect(writes).toBe(2);
   });
 
+  it('told to wait after its start (a short command), writes its first change then or at flush', async () => {
+    let writes = 0;
+    const writer = new SnapshotWriter(
+      async () => void writes++,
+      () => undefined,
+      1000,
+      300,
+    );
+    writer.request();
+    await tick(150);
+    writer.request();
+    expect(writes).toBe(0);
+    await expect.poll(() => writes).toBe(1);
+    // A command that ends before: one write, at its end.
+    const short = new SnapshotWriter(
+      async () => void writes++,
+      () => undefined,
+      1000,
+      10_000,
+    );
+    for (let i = 0; i < 5; i++) short.request();
+    await tick(50);
+    expect(writes).toBe(1);
+    await short.flush();
+    expect(writes).toBe(2);
+  });
+
   it('flush writes what is pending now; a failed write is reported, not thrown', async () => {
     const errors: unknown[] = [];
     let fail = true;
