@@ -63,9 +63,13 @@ export async function refreshSites(
             deps.rt.sitesProblem ? deps.rt.sitesProblem(sites) : null,
           );
   if (outcome.outcome === 'declared')
-    deps.log?.('info', `sites declared by ${from.repo}: ${outcome.sites.map((s) => s.name)}`, {
-      sha: from.sha,
-    });
+    deps.log?.(
+      'info',
+      `sites declared by ${from.repo}: ${outcome.sites.map((s) => s.name).join(', ')}`,
+      {
+        sha: from.sha,
+      },
+    );
   else if (outcome.outcome !== 'unchanged')
     deps.log?.('warn', `sites of ${from.repo} not used: ${outcome.error}`, { sha: from.sha });
   return outcome;

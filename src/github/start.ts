@@ -241,8 +241,9 @@ export async function startGitHub(
   // Known from a webhook, or else asked of GitHub: which installation covers the config repo.
   const installed =
     configRepo && installationClient(probot, configRepo, () => installationOf(configRepo));
-  // The config repository's sites: read now, and in turns after (a push answers at once).
-  if (installed && configRepo) {
+  // The config repository's sites: read now, and in turns after (a push answers at once); not
+  // while KINDLER_SITES is the one source (a push that changes them is told so).
+  if (installed && configRepo && !rt.config.KINDLER_SITES) {
     const sites = async () => refreshSites(deps, await installed(), configRepo);
     void sites().catch(logError('sites'));
     loops.push(everyTurn(rt.store, 'sites', SITES_EVERY_MS, sites, logError('sites')));
