@@ -85,8 +85,8 @@ export async function declareSites(
   const unusable = problem(sites);
   if (unusable) return { outcome: 'refused', error: unusable };
   const text = canonical(list);
-  const same = async (from: Pick<Store, 'getState'>) =>
-    canonical((await from.getState(DECLARED_SITES))?.sites ?? []) === text;
+  const same = async (reader: Pick<Store, 'getState'>) =>
+    canonical((await reader.getState(DECLARED_SITES))?.sites ?? []) === text;
   if (await same(store)) return { outcome: 'unchanged' };
   return store.atomically(async (tx, q) => {
     await q.query('lock table clusters in share row exclusive mode');
