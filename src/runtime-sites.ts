@@ -4,12 +4,12 @@
 // replaced, so a declaration this process cannot use (a site's Portainer without its key) leaves
 // it working as it was, and says why.
 import { urlSettings, type Config } from './config/config.js';
-import { messageOf, type Site, type UrlSettings } from './domain/index.js';
+import { messageOf, siteUrls, type Site, type UrlSettings } from './domain/index.js';
 import type { CliSettings } from './providers/provider.js';
 import { fleetOf, measuring, type SiteFleet } from './providers/site-fleet.js';
 import { Gateways, haproxyGateway } from './registrars/gateways.js';
 import { Portainers } from './registrars/portainers.js';
-import type { KnownSites, SitesSource } from './store/declared-sites.js';
+import type { KnownSites } from './store/declared-sites.js';
 import type { AllocationRanges } from './store/allocation.js';
 
 export class LiveSites {
@@ -26,21 +26,11 @@ export class LiveSites {
 
   /** The parts for `known`; throws (nothing built is kept) when they cannot be had. */
   static of(config: Config, cli: CliSettings, ranges: AllocationRanges, known: KnownSites) {
-    const { sites } = known;
-    const portainers = Portainers.of(config, sites);
-    const gateways = Gateways.of(haproxyGateway(config, sites), sites, config);
-    const fleet = fleetOf(sites, cli, known.source !== 'default');
+    const { portainers, gateways } = placesOf(config, known.sites);
+    const fleet = fleetOf(known.sites, cli, known.source !== 'default');
     setRanges(ranges, known);
-    return new LiveSites(
-      config,
-      cli,
-      ranges,
-      fleet,
-      gateways,
-      portainers,
-      urlSettings(config, sites),
-      known,
-    );
+    const urls = urlSettings(config, known.sites);
+    return new LiveSites(config, cli, ranges, fleet, gateways, portainers, urls, known);
   }
 
   /** Why `sites` could not be used here (a site's Portainer without its key); null: they can. */
@@ -53,14 +43,6 @@ export class LiveSites {
     }
   }
 
-  get sites(): readonly Site[] {
-    return this.fleet.sites;
-  }
-
-  get source(): SitesSource {
-    return this.known.source;
-  }
-
   /** Whether `known` differs from the sites used now. */
   differs(known: KnownSites): boolean {
     return known.source !== this.known.source || known.declared !== this.known.declared;
@@ -68,16 +50,22 @@ export class LiveSites {
 
   /** From now on, `known`; throws, and changes nothing, when its parts cannot be had. */
   use(known: KnownSites): void {
-    const { sites } = known;
-    const portainers = Portainers.of(this.config, sites);
-    const gateways = Gateways.of(haproxyGateway(this.config, sites), sites, this.config);
+    const { portainers, gateways } = placesOf(this.config, known.sites);
     this.portainers.adopt(portainers);
     this.gateways.adopt(gateways);
-    this.fleet.use(sites, measuring(this.cli, known.source !== 'default'));
-    this.urls.sites = urlSettings(this.config, sites).sites ?? {};
+    this.fleet.use(known.sites, measuring(this.cli, known.source !== 'default'));
+    this.urls.sites = siteUrls(known.sites);
     setRanges(this.ranges, known);
     this.known = known;
   }
+}
+
+/** Each site's own Portainer and gateway, beside the devops side's (throws: a key is missing). */
+function placesOf(config: Config, sites: readonly Site[]) {
+  return {
+    portainers: Portainers.of(config, sites),
+    gateways: Gateways.of(haproxyGateway(config, sites), sites, config),
+  };
 }
 
 /** Each site's own ranges, and where they were declared. */

@@ -26,7 +26,6 @@ import { missingCommands } from './providers/provider.js';
 import { loadSites } from './config/sites.js';
 import { siteDefaults, siteStates } from './lifecycle/placement.js';
 import { ArgoCdStep } from './registrars/argocd-step.js';
-import { Portainers } from './registrars/portainers.js';
 import { cliSettings, LiveSites } from './runtime-sites.js';
 import { knownSites, type KnownSites } from './store/declared-sites.js';
 import { HaproxyStep } from './registrars/haproxy-step.js';
@@ -105,16 +104,17 @@ export async function openRuntime(
   config: Config,
   overrides: RuntimeOverrides = {},
 ): Promise<Runtime> {
-  // What the configuration lacks is refused before anything is opened.
+  // What the configuration lacks is refused before anything is opened: KINDLER_SITES's parts are
+  // built now; the config repository's sites are read from the database once it is open.
   const sites = loadSites(config.KINDLER_SITES);
-  Portainers.of(config, sites);
   const ranges = rangesFrom(config, sites);
+  const cli = cliSettings(config);
+  const fromFile = config.KINDLER_SITES
+    ? LiveSites.of(config, cli, ranges, { sites, source: 'KINDLER_SITES', declared: null })
+    : null;
   const store = overrides.store ?? (await openStore(config, ranges));
   try {
-    const known: KnownSites = config.KINDLER_SITES
-      ? { sites, source: 'KINDLER_SITES', declared: null }
-      : await knownSites(config, store);
-    const live = LiveSites.of(config, cliSettings(config), ranges, known);
+    const live = fromFile ?? LiveSites.of(config, cli, ranges, await knownSites(config, store));
     return await assemble(config, overrides, { store, live });
   } catch (error) {
     // Nothing opened here is left open (a CLI would wait on the pool before it exits).
