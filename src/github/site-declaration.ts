@@ -49,30 +49,31 @@ export async function refreshSites(
 ): Promise<SitesOutcome> {
   const raw = await readSites(octokit, repo, ref);
   const from = { repo: `${repo.owner}/${repo.repo}`, sha: ref ?? null };
-  const outcome: SitesOutcome =
-    'error' in raw
-      ? { outcome: 'refused', error: raw.error }
-      : deps.rt.config.KINDLER_SITES
-        ? raw.sites === undefined
-          ? { outcome: 'unchanged' }
-          : {
-              outcome: 'ignored',
-              error: `the bot's KINDLER_SITES is set, so the sites of ${FILE} are not used`,
-            }
-        : await declareSites(deps.rt.store, raw.sites, from, (sites) =>
-            deps.rt.sitesProblem ? deps.rt.sitesProblem(sites) : null,
-          );
-  if (outcome.outcome === 'declared')
-    deps.log?.(
-      'info',
-      `sites declared by ${from.repo}: ${outcome.sites.map((s) => s.name).join(', ')}`,
-      {
-        sha: from.sha,
-      },
-    );
-  else if (outcome.outcome !== 'unchanged')
+  const outcome = await judge(deps, raw, from);
+  if (outcome.outcome === 'declared') {
+    const names = outcome.sites.map((s) => s.name).join(', ');
+    deps.log?.('info', `sites declared by ${from.repo}: ${names}`, { sha: from.sha });
+  } else if (outcome.outcome !== 'unchanged')
     deps.log?.('warn', `sites of ${from.repo} not used: ${outcome.error}`, { sha: from.sha });
   return outcome;
+}
+
+/** What the file's sites come to: refused, not used (KINDLER_SITES), or kept when they changed. */
+async function judge(
+  deps: SiteDeclarationDeps,
+  raw: { sites: unknown } | { error: string },
+  from: { repo: string; sha: string | null },
+): Promise<SitesOutcome> {
+  if ('error' in raw) return { outcome: 'refused', error: raw.error };
+  if (!deps.rt.config.KINDLER_SITES)
+    return declareSites(deps.rt.store, raw.sites, from, (sites) =>
+      deps.rt.sitesProblem ? deps.rt.sitesProblem(sites) : null,
+    );
+  if (raw.sites === undefined) return { outcome: 'unchanged' };
+  return {
+    outcome: 'ignored',
+    error: `the bot's KINDLER_SITES is set, so the sites of ${FILE} are not used`,
+  };
 }
 
 /** A push to the config repository's default branch that touched the file: read and answered. */
@@ -87,12 +88,6 @@ export async function handlePush(
   if (event.commitsListed < 2048 && !event.touched.includes(FILE)) return null;
   const outcome = await refreshSites(deps, octokit, event.repo, event.after);
   if (outcome.outcome === 'unchanged') return outcome;
-  const title =
-    outcome.outcome === 'declared'
-      ? `Sites declared: ${outcome.sites.map((s) => s.name).join(', ')}`
-      : outcome.outcome === 'ignored'
-        ? 'Sites not used: KINDLER_SITES is set'
-        : 'Sites refused: the ones declared before stay';
   await deps.outbox.send(
     {
       kind: 'check-run',
@@ -100,25 +95,38 @@ export async function handlePush(
       name: SITES_CHECK,
       headSha: event.after,
       status: 'completed',
-      conclusion:
-        outcome.outcome === 'declared'
-          ? 'success'
-          : outcome.outcome === 'ignored'
-            ? 'neutral'
-            : 'failure',
       externalId: `sites:${event.after}`,
-      title,
-      summary:
-        outcome.outcome === 'declared'
-          ? `From this commit on, environments are placed on ${outcome.sites.length} ` +
-            `site${outcome.sites.length === 1 ? '' : 's'}: ` +
-            `${outcome.sites.map((s) => `\`${s.name}\``).join(', ')}.`
-          : `${outcome.error}.`,
+      ...answerOf(outcome),
     },
     // One answer per commit, however many replicas or redeliveries read it.
     { key: `sites:${event.after}`, client: octokit },
   );
   return outcome;
+}
+
+/** The check run's conclusion and words for what a push declared. */
+function answerOf(outcome: Exclude<SitesOutcome, { outcome: 'unchanged' }>) {
+  if (outcome.outcome === 'declared') {
+    const names = outcome.sites.map((s) => s.name);
+    return {
+      conclusion: 'success' as const,
+      title: `Sites declared: ${names.join(', ')}`,
+      summary:
+        `From this commit on, environments are placed on ${names.length} ` +
+        `site${names.length === 1 ? '' : 's'}: ${names.map((n) => `\`${n}\``).join(', ')}.`,
+    };
+  }
+  return outcome.outcome === 'ignored'
+    ? {
+        conclusion: 'neutral' as const,
+        title: 'Sites not used: KINDLER_SITES is set',
+        summary: `${outcome.error}.`,
+      }
+    : {
+        conclusion: 'failure' as const,
+        title: 'Sites refused: the ones declared before stay',
+        summary: `${outcome.error}.`,
+      };
 }
 
 /** The `sites:` of the file at `ref`: absent when the file or the key is. */
