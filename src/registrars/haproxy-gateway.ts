@@ -80,15 +80,16 @@ function tagDead(tag: string): boolean {
  * on until it is stale. What a writer killed before the link leaves is swept by the next.
  */
 async function takeLock(lock: string): Promise<void> {
-  const own = `${lock}.${processTag()}`;
-  await fs.writeFile(own, `${processTag()}\n`);
+  const tag = processTag();
+  const own = `${lock}.${tag}`;
+  await fs.writeFile(own, `${tag}\n`);
   try {
     await fs.link(own, lock);
   } catch (error) {
     // A file system without hard links: the lock is made and written, in two steps.
     if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP'].includes((error as NodeJS.ErrnoException).code ?? ''))
       throw error;
-    await fs.writeFile(lock, `${processTag()}\n`, { flag: 'wx' });
+    await fs.writeFile(lock, `${tag}\n`, { flag: 'wx' });
   } finally {
     await fs.rm(own, { force: true });
   }
