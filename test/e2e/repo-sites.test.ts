@@ -20,6 +20,7 @@ import {
 import { cliChild } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { waitUntil } from '../support/wait.js';
 
 const SECRET = 'sites-webhook-secret';
 const REPO = 'acme/envs';
@@ -63,20 +64,14 @@ describe('sites declared in the config repository', () => {
     await world?.close();
   });
 
-  async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined> | T) {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const value = await probe();
-      if (value) return value;
-      if (Date.now() > deadline)
-        throw new Error(
-          `timed out waiting for ${what}; a said:\n${a.output().slice(-3000)}\nb said:\n` +
-            `${b.output().slice(-3000)}\nGitHub has:\n` +
-            JSON.stringify(world.github.comments.slice(-3), null, 1),
-        );
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  /** Until `probe` gives something; past 20 s, what both servers said and GitHub's last comments. */
+  const waitFor = <T>(what: string, probe: () => Promise<T | null | undefined> | T) =>
+    waitUntil(what, probe, {
+      timeoutMs: 20_000,
+      context: () =>
+        `a said:\n${a.output().slice(-3000)}\nb said:\n${b.output().slice(-3000)}\n` +
+        `GitHub has:\n${JSON.stringify(world.github.comments.slice(-3), null, 1)}`,
+    });
 
   /** `/env <line>` delivered to `to`; resolves with the environment once its operation ended. */
   async function comment(to: ServerProcess, line: string) {

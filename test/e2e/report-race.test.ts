@@ -11,6 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { appProcessEnv, deliverComment, startAppWorld } from '../support/app-process.js';
 import type { GitHubServer } from '../support/github-server.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+import { waitUntil } from '../support/wait.js';
 
 const SECRET = 'race-webhook-secret';
 const REPO = 'acme/envs';
@@ -54,25 +55,19 @@ describe.each(['postgres', 'pglite'] as const)('reports on %s', (backend) => {
     return id;
   }
 
-  async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false> | T) {
-    const deadline = Date.now() + 150_000;
-    for (;;) {
-      const value = await probe();
-      if (value) return value;
-      if (Date.now() > deadline)
-        throw new Error(
-          `timed out waiting for ${what}\n${(await operations().catch(() => []))
-            .map(
-              (o) =>
-                `${o.envName} ${o.status} ${o.steps.map((s) => `${s.step}:${s.status}:${s.startedAt?.slice(14, 19) ?? ''}-${s.completedAt?.slice(14, 19) ?? ''}`).join(' ')}`,
-            )
-            .join(
-              '\n',
-            )}\nserver (exit ${server.child.exitCode ?? server.child.signalCode ?? 'none'}):\n${server.output().slice(-6_000)}`,
-        );
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const waitFor = <T>(what: string, probe: () => Promise<T | null | undefined | false> | T) =>
+    waitUntil(what, probe, {
+      timeoutMs: 150_000,
+      context: async () =>
+        `${(await operations().catch(() => []))
+          .map(
+            (o) =>
+              `${o.envName} ${o.status} ${o.steps.map((s) => `${s.step}:${s.status}:${s.startedAt?.slice(14, 19) ?? ''}-${s.completedAt?.slice(14, 19) ?? ''}`).join(' ')}`,
+          )
+          .join(
+            '\n',
+          )}\nserver (exit ${server.child.exitCode ?? server.child.signalCode ?? 'none'}):\n${server.output().slice(-6_000)}`,
+    });
   const operations = async () =>
     (
       (await (await fetch(`${server.base}/kindler/api/operations?limit=1000`)).json()) as {
