@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PgDb } from '../src/store/pg-db.js';
+import { renderGateway } from '../src/registrars/haproxy-config.js';
 import { SqlStore } from '../src/store/sql-store.js';
 import { createTestDatabase } from '../test/support/db.js';
 import { setupFakes } from '../test/support/fakes.js';
@@ -63,18 +64,27 @@ async function createsWith(
   try {
     const store = new SqlStore(new PgDb(db.url));
     await store.migrate();
-    await store.importRecords(
-      benchRows(Array.from({ length: rows }, (_, i) => `row-${String(i).padStart(5, '0')}`)),
+    const records = benchRows(
+      Array.from({ length: rows }, (_, i) => `row-${String(i).padStart(5, '0')}`),
     );
+    await store.importRecords(records);
     await store.close();
     const repo = path.join(tmp, `gitops-${rows}${tag}.git`);
     execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch=main', repo]);
     const times = path.join(fakes.stateDir, 'times.log');
     const shim = timingShims(path.join(tmp, `shim-${rows}${tag}`), times, ['git', 'haproxy']);
     const haproxy = path.join(tmp, `haproxy-${rows}${tag}.cfg`);
-    fs.copyFileSync(
-      path.resolve(import.meta.dirname, '../test/fixtures/haproxy/haproxy.cfg'),
+    // The gateway as the rows' creates left it: a route each.
+    fs.writeFileSync(
       haproxy,
+      renderGateway(
+        fs.readFileSync(
+          path.resolve(import.meta.dirname, '../test/fixtures/haproxy/haproxy.cfg'),
+          'utf8',
+        ),
+        records.map((r) => ({ ...r, serverIp: null })),
+        { backendHost: '127.0.0.1' },
+      ),
     );
     const env = {
       ...fakes.env,

@@ -1,6 +1,7 @@
-// The gateway's dynamic sections, rendered from every row (so it prunes itself) between the
-// upstream marker comments; everything outside the markers is kept byte for byte. Never a route
-// for `devops`: a wildcard devops ACL once sent Portainer's traffic to Argo CD upstream.
+// The gateway's dynamic sections between the upstream marker comments, everything outside them kept
+// byte for byte: rendered from every row (so it prunes itself), or patched with one environment's
+// route (an operation's own change, read from its row alone). Never a route for `devops`: a
+// wildcard devops ACL once sent Portainer's traffic to Argo CD upstream.
 import {
   Failure,
   MANAGEMENT_CLUSTER,
@@ -100,6 +101,111 @@ export function renderGateway(
     i = end;
   }
   return out.join('\n');
+}
+
+/**
+ * One environment's route put in (or, `row` null, taken out of) a config already rendered: its
+ * lines replaced where they are, or placed in name order, every other line kept — the config a
+ * render from every row gives when the other routes are as their rows say. So an operation reads
+ * its own row, not the table. Null when a section is not as a render leaves it (a hand edit, an
+ * upstream config without `# END DYNAMIC BACKENDS`): the caller renders it whole.
+ */
+export function patchGateway(
+  config: string,
+  name: string,
+  row: GatewayRow | null,
+  settings: GatewaySettings,
+): string | null {
+  const routed = row ? (routedEnvironments([{ ...row, name }])[0] ?? null) : null;
+  // The marker lines, found without splitting the file (10,000 routes are 50,000 lines).
+  const marks: { begin: number; end: number; section: Section; close: boolean }[] = [];
+  for (let at = config.indexOf('# '); at !== -1; at = config.indexOf('# ', at + 1)) {
+    if (!config.startsWith('# BEGIN DYNAMIC', at) && !config.startsWith('# END DYNAMIC', at))
+      continue;
+    const begin = config.lastIndexOf('\n', at) + 1;
+    const newline = config.indexOf('\n', at);
+    const end = newline === -1 ? config.length : newline + 1;
+    const line = config.slice(begin, newline === -1 ? undefined : newline);
+    const section = SECTIONS.find((s) => BEGIN(s).test(line) || END(s).test(line));
+    if (section) marks.push({ begin, end, section, close: END(section).test(line) });
+  }
+  const opened = marks.filter((m) => !m.close);
+  const has = (s: Section) => opened.some((m) => m.section === s);
+  if (!has('ACL') || !has('BACKENDS')) return null;
+  const hasUseBackend = has('USE_BACKEND');
+  const parts: string[] = [];
+  let from = 0;
+  for (const [i, open] of marks.entries()) {
+    if (open.close) continue;
+    const close = marks[i + 1];
+    if (!close?.close || close.section !== open.section) return null;
+    const indent = BEGIN(open.section).exec(config.slice(open.begin, open.end))?.[1] ?? '';
+    const render = (e: GatewayRow) =>
+      renderSection(open.section, [e], indent, hasUseBackend, settings).join('\n') + '\n';
+    const body = patchBody(config.slice(open.end, close.begin), name, routed, render);
+    if (body === null) return null;
+    parts.push(config.slice(from, open.end), body);
+    from = close.begin;
+  }
+  parts.push(config.slice(from));
+  return parts.join('');
+}
+
+/**
+ * A section's lines (`body`: each entry as `render` writes it, in name order) with `name`'s entry
+ * replaced by `routed`'s, or taken out; null when the body is not as `render` writes entries.
+ */
+function patchBody(
+  body: string,
+  name: string,
+  routed: GatewayRow | null,
+  render: (e: GatewayRow) => string,
+): string | null {
+  // An entry as rendered, with any name and any server: the shape every entry must have.
+  const shape = render({ name: '\u0000', serverIp: '\u0001', nodePort: 0 } as GatewayRow)
+    .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('\u0000', '[a-z0-9-]+')
+    .replaceAll('\u0001:0', '\\S+');
+  if (!new RegExp(`^(?:${shape})*$`).test(body)) return null;
+  // An entry starts with its first line's words up to the name, the same in all of them.
+  const lead = `\n${render({ name: '\u0000' } as GatewayRow).split('\u0000')[0]}`;
+  let text = `\n${body}`;
+  const mine = [' ', '\n'].flatMap((after) => occurrences(text, `${lead}${name}${after}`));
+  // The name twice: only a render from every row puts it right.
+  if (mine.length > 1) return null;
+  if (mine[0] !== undefined) {
+    const next = text.indexOf(lead, mine[0] + 1);
+    text = text.slice(0, mine[0]) + (next === -1 ? '\n' : text.slice(next));
+  }
+  if (!routed) return text.slice(1);
+  // Where a render puts it: before the first entry whose name sorts after it, found by halving
+  // the text (each probe reads the entry starting after a point) rather than listing every entry.
+  const end = text.length - 1;
+  const entryFrom = (at: number) => {
+    const found = text.indexOf(lead, at);
+    return found === -1 || found > end ? end : found;
+  };
+  const nameAt = (at: number) => {
+    let stop = at + lead.length;
+    while (stop < text.length && text.charCodeAt(stop) > 32) stop++;
+    return text.slice(at + lead.length, stop);
+  };
+  let lo = entryFrom(0);
+  let hi = end;
+  while (lo < hi) {
+    const mid = entryFrom((lo + hi) >> 1);
+    const probe = mid < hi ? mid : lo;
+    if (nameAt(probe).localeCompare(name) < 0) lo = entryFrom(probe + 1);
+    else hi = probe;
+  }
+  return `${text.slice(0, lo)}\n${render(routed).slice(0, -1)}${text.slice(lo)}`.slice(1);
+}
+
+/** Where `needle` occurs in `text`. */
+function occurrences(text: string, needle: string): number[] {
+  const found: number[] = [];
+  for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + 1)) found.push(at);
+  return found;
 }
 
 function renderSection(

@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
   parseRoutes,
+  patchGateway,
   renderGateway,
   type GatewayRow,
   type GatewaySettings,
@@ -120,19 +121,54 @@ export class HaproxyGateway {
 
   /** Renders the dynamic sections from these rows; 'unchanged' writes and reloads nothing. */
   sync(envs: GatewayRow[]): Promise<'changed' | 'unchanged'> {
-    const next = this.queue.then(() => this.file.locked(() => this.syncNow(envs)));
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.change((current) => renderGateway(current, envs, this.settings));
   }
 
-  private async syncNow(envs: GatewayRow[]): Promise<'changed' | 'unchanged'> {
-    const current = await this.file.read();
-    const rendered = renderGateway(current, envs, this.settings);
-    if (rendered === current) return 'unchanged';
-    await this.file.check(rendered);
-    await this.file.replace(rendered);
-    await this.file.reload();
-    return 'changed';
+  /**
+   * Puts one environment's route in (`row`), or takes it out (null), leaving the others as they
+   * are. Renders from every row (`all`) instead when the config is not as a render left it, or
+   * when haproxy refuses the patched one (a fault elsewhere in the managed sections, which a render
+   * puts right).
+   */
+  put(
+    name: string,
+    row: GatewayRow | null,
+    all: () => Promise<GatewayRow[]>,
+  ): Promise<'changed' | 'unchanged'> {
+    const whole = async (current: string) => renderGateway(current, await all(), this.settings);
+    return this.change((current) => patchGateway(current, name, row, this.settings), whole);
+  }
+
+  /**
+   * The config `next` gives, checked, put in place and loaded ('unchanged' writes and reloads
+   * nothing); `whole`'s instead when `next` gives none or haproxy refuses what it gave.
+   */
+  private change(
+    next: (current: string) => string | null,
+    whole?: (current: string) => Promise<string>,
+  ): Promise<'changed' | 'unchanged'> {
+    const done = this.queue.then(() =>
+      this.file.locked(async () => {
+        const current = await this.file.read();
+        const patched = next(current);
+        let text = patched ?? (await (whole as (c: string) => Promise<string>)(current));
+        if (text === current) return 'unchanged';
+        try {
+          await this.file.check(text);
+        } catch (error) {
+          const rendered = whole && patched !== null ? await whole(current) : text;
+          if (rendered === text) throw error;
+          text = rendered;
+          if (text === current) return 'unchanged';
+          await this.file.check(text);
+        }
+        await this.file.replace(text);
+        await this.file.reload();
+        return 'changed';
+      }),
+    );
+    this.queue = done.catch(() => undefined);
+    return done;
   }
 }
 

@@ -1,5 +1,6 @@
 // The `haproxy` step: the environment's route in its gateway (its site's own, or the devops
-// side's), rendered from the rows that gateway routes.
+// side's). Ensuring and removing patch its route alone; a prune, and a config not as a render left
+// it, render from the rows that gateway routes.
 import type { Environment } from '../domain/index.js';
 import {
   listingView,
@@ -49,11 +50,14 @@ export class HaproxyStep implements StepHandler {
     return placedViews(read, this.gateways, (g) => g.routes(), haproxyView, 'gateway', UNSET);
   }
 
+  /** Its own route, read from its row alone (every row only when the config needs a render). */
   async ensure(ctx: StepContext): Promise<string> {
     const { env } = ctx;
-    const rows = (await this.rows()).map((r) => (r.name === env.name ? env : r));
-    if (!rows.some((r) => r.name === env.name)) rows.push(env);
-    const result = await this.need(env.site).sync(this.gateways.rowsOf(env.site, rows));
+    const result = await this.need(env.site).put(env.name, env, async () => {
+      const rows = (await this.rows()).map((r) => (r.name === env.name ? env : r));
+      if (!rows.some((r) => r.name === env.name)) rows.push(env);
+      return this.gateways.rowsOf(env.site, rows);
+    });
     return result === 'changed'
       ? `route host_${env.name} → be_${env.name} added${this.on(env.site)}, config validated ` +
           'and reloaded'
@@ -62,9 +66,13 @@ export class HaproxyStep implements StepHandler {
 
   async remove(ctx: StepContext): Promise<string> {
     const { env } = ctx;
-    // The row still exists while a delete runs (it goes last): render without it.
-    const rows = (await this.rows()).filter((r) => r.name !== env.name);
-    const result = await this.need(env.site).sync(this.gateways.rowsOf(env.site, rows));
+    // The row still exists while a delete runs (it goes last): rendered without it.
+    const result = await this.need(env.site).put(env.name, null, async () =>
+      this.gateways.rowsOf(
+        env.site,
+        (await this.rows()).filter((r) => r.name !== env.name),
+      ),
+    );
     return result === 'changed'
       ? `route for "${env.name}" removed${this.on(env.site)}, config validated and reloaded`
       : `route already absent${this.on(env.site)}`;

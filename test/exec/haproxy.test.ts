@@ -163,7 +163,70 @@ describe('HAProxy gateway', () => {
     }
   }, 60_000);
 
-  it('the step adds on ensure, drops on remove, and checks', async () => {
+  it('the step renders from every row when the config is not as a render left it', async () => {
+    const rows = [makeEnv('dev'), makeEnv('uat', { httpPort: 18091 })];
+    let reads = 0;
+    const step = new HaproxyStep(new Gateways(gateway()), async () => (reads++, rows));
+    const ctx = (name: string) => ({
+      env: rows.find((r) => r.name === name)!,
+      log: () => undefined,
+      signal: new AbortController().signal,
+    });
+    await step.ensure(ctx('dev'));
+    expect(reads).toBe(0);
+    // A hand edit inside the managed backends, and an orphan route the rows do not hold.
+    fs.writeFileSync(
+      cfg,
+      fs
+        .readFileSync(cfg, 'utf8')
+        .replace('  server s1 127.0.0.1:18090\n', '  server s1 127.0.0.1:18090\n  option httpchk\n')
+        .replace(
+          '# END DYNAMIC BACKENDS',
+          'backend be_gone\n  server s1 127.0.0.1:1\n\n# END DYNAMIC BACKENDS',
+        ),
+    );
+    expect(await step.ensure(ctx('uat'))).toMatch(/^route host_uat → be_uat added/);
+    expect(reads).toBe(1);
+    const text = fs.readFileSync(cfg, 'utf8');
+    expect(text).not.toMatch(/httpchk|be_gone/);
+    expect((await gateway().routes()).map((r) => r.name)).toEqual(['dev', 'uat']);
+  });
+
+  it('renders from every row when haproxy refuses the patched config', async () => {
+    const rows = [makeEnv('dev'), makeEnv('uat', { httpPort: 18091 })];
+    let reads = 0;
+    const step = new HaproxyStep(new Gateways(gateway()), async () => (reads++, rows));
+    await step.ensure({
+      env: rows[0]!,
+      log: () => undefined,
+      signal: new AbortController().signal,
+    });
+    // Another backend twice, each as a render writes it: haproxy refuses a duplicate proxy name.
+    fs.writeFileSync(
+      cfg,
+      fs
+        .readFileSync(cfg, 'utf8')
+        .replace(
+          '# END DYNAMIC BACKENDS',
+          'backend be_dev\n  server s1 127.0.0.1:1\n\n# END DYNAMIC BACKENDS',
+        ),
+    );
+    expect(
+      await step.ensure({
+        env: rows[1]!,
+        log: () => undefined,
+        signal: new AbortController().signal,
+      }),
+    ).toMatch(/^route host_uat → be_uat added/);
+    expect(reads).toBe(1);
+    expect(fs.readFileSync(cfg, 'utf8').match(/backend be_dev\n/g)).toHaveLength(1);
+    expect(await gateway().routes()).toEqual([
+      { name: 'dev', backend: 'be_dev', server: '127.0.0.1:18090' },
+      { name: 'uat', backend: 'be_uat', server: '127.0.0.1:18091' },
+    ]);
+  });
+
+  it('the step adds its own route on ensure, drops it on remove, and checks', async () => {
     const rows = [makeEnv('dev'), makeEnv('uat', { httpPort: 18091 })];
     const step = new HaproxyStep(new Gateways(gateway()), async () => rows);
     const ctx = (name: string) => ({
@@ -173,6 +236,11 @@ describe('HAProxy gateway', () => {
     });
     expect(await step.ensure(ctx('dev'))).toBe(
       'route host_dev → be_dev added, config validated and reloaded',
+    );
+    // An environment's own route alone: the other rows are not read.
+    expect((await gateway().routes()).map((r) => r.name)).toEqual(['dev']);
+    expect(await step.ensure(ctx('uat'))).toBe(
+      'route host_uat → be_uat added, config validated and reloaded',
     );
     expect(await step.ensure(ctx('uat'))).toBe('route already present');
     expect(await assess(step, rows[0]!, { route: '127.0.0.1:18090' })).toEqual([]);
