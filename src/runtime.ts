@@ -251,7 +251,7 @@ async function assemble(
     ready: (env, ctx) => probe.wait(env, ctx),
     redactor,
     leaseMs: config.KINDLER_LEASE_MS,
-    afterChange: async () => snapshot.request(),
+    afterChange: async (name) => snapshot.request(name),
     log: logFn(log),
     pullRequestPrefix: config.KINDLER_PR_PREFIX,
     preflight: (provider) => missingCommands(fleet.first()[provider]),

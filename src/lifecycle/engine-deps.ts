@@ -16,10 +16,10 @@ export interface EngineDeps {
   /** The `ready` step's probe (see StepRunnerDeps.ready). */
   ready?: StepRunnerDeps['ready'];
   /**
-   * After every finished operation: refresh derived data (the CSV snapshot). Errors are logged, not
-   * fatal.
+   * After every finished operation: refresh derived data (the CSV snapshot) — of the environment
+   * named, or of everything. Errors are logged, not fatal.
    */
-  afterChange?: () => Promise<void>;
+  afterChange?: (name?: string) => Promise<void>;
   /** Names starting with this belong to pull requests: only a pull request's label creates one. */
   pullRequestPrefix?: string;
   /** Why an environment of this provider cannot be made here (its CLIs missing), or null. */

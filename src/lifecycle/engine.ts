@@ -59,7 +59,7 @@ export class Engine implements EngineApi {
       store: this.store,
       deps: this.deps,
       now: this.now,
-      refreshDerived: () => this.refreshDerived(),
+      refreshDerived: (name) => this.refreshDerived(name),
       isOrphan: (op) => this.isOrphan(op),
     };
     if (request.kind === 'create') return requestCreate(e, request);
@@ -221,7 +221,7 @@ export class Engine implements EngineApi {
         // As it was left, when the database can say (the step loop reads back only for watchers).
         return (await this.store.getOperation(operationId).catch(() => null)) ?? final;
       }
-      await this.refreshDerived();
+      await this.refreshDerived(final.envName);
       await this.followUp(final).catch((error: unknown) =>
         log('warn', 'queueing the newest head failed', { error: messageOf(error) }),
       );
@@ -233,9 +233,9 @@ export class Engine implements EngineApi {
   }
 
   /** Rewrites derived data (the CSV snapshot); a failure is logged, never fatal. */
-  private async refreshDerived(): Promise<void> {
+  private async refreshDerived(name?: string): Promise<void> {
     await this.deps
-      .afterChange?.()
+      .afterChange?.(name)
       .catch((error: unknown) =>
         this.deps.log?.('warn', 'refreshing derived data failed', { error: messageOf(error) }),
       );

@@ -106,7 +106,7 @@ export async function requestUpdate(e: RequestContext, request: UpdateRequest): 
     await store.versions.record(name, configOf(updated), versionBy(trigger, made.id));
     return made;
   });
-  await e.refreshDerived();
+  await e.refreshDerived(name);
   return (await e.store.getOperation(op.id)) ?? op;
 }
 

@@ -35,7 +35,7 @@ export interface RequestContext {
   store: Store;
   deps: EngineDeps;
   now: () => Date;
-  refreshDerived(): Promise<void>;
+  refreshDerived(name?: string): Promise<void>;
   isOrphan(op: Operation): boolean;
 }
 
@@ -99,7 +99,7 @@ export async function requestCreate(
   }
   if (!op) throw noRoom(request.name, states);
   // The new row is in the CSV snapshot at once: a degraded `list` right after still shows it.
-  await e.refreshDerived();
+  await e.refreshDerived(op.envName);
   return (await e.store.getOperation(op.id)) ?? op;
 }
 

@@ -1,16 +1,65 @@
 // The derived CSV snapshot, rewritten after changes (at most once a second, off the path of the
-// change that asked: SnapshotWriter), atomically; read back when the database is down.
+// change that asked: SnapshotWriter), atomically; read back when the database is down. A change to
+// named environments rewrites their lines alone, each row read by its name (what a command run
+// from a terminal does: its cost does not grow with the table); anything else rewrites it whole
+// from every row. Writers take turns (an advisory lock), so one never renames its file over
+// another's newer one.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { formatEnvironmentsCsv, parseEnvironmentsCsv } from './csv.js';
+import { CSV_HEADER, formatEnvironmentsCsv, parseEnvironmentsCsv } from './csv.js';
+import { MANAGEMENT_CLUSTER } from '../domain/index.js';
+import type { Queryable } from './db.js';
 import type { EnvironmentRecord, Store } from './store.js';
 
-export async function writeSnapshot(store: Store, file: string): Promise<void> {
-  const text = formatEnvironmentsCsv(await store.listRecords());
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await fs.writeFile(temp, text, 'utf8');
-  await fs.rename(temp, file);
+/** Serialises the snapshot's writers, whichever process they run in. */
+const SNAPSHOT_LOCK = 5_310_227;
+
+/** Rewrites the snapshot: whole from every row, or (`names`) those environments' lines. */
+export async function writeSnapshot(
+  store: Store,
+  file: string,
+  names?: ReadonlySet<string>,
+): Promise<void> {
+  await store.atomically(async (tx: Store, q: Queryable) => {
+    await q.query('select pg_advisory_xact_lock($1)', [SNAPSHOT_LOCK]);
+    const current = names ? await fs.readFile(file, 'utf8').catch(() => null) : null;
+    let text: string | null = null;
+    if (current !== null && names) {
+      text = current;
+      for (const name of names) {
+        text = patchCsv(text, name, await tx.getEnvironment(name));
+        if (text === null) break;
+      }
+    }
+    text ??= formatEnvironmentsCsv(await tx.listRecords());
+    if (text === current) return;
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    await fs.writeFile(temp, text, 'utf8');
+    await fs.rename(temp, file);
+  });
+}
+
+/**
+ * `text` with `name`'s line as `record` says — replaced where it is, or added where the whole file
+ * has it: last (the newest row), devops first — or without it (`record` null); null when `text` is
+ * not a snapshot this version writes.
+ */
+export function patchCsv(
+  text: string,
+  name: string,
+  record: EnvironmentRecord | null,
+): string | null {
+  if (!text.startsWith(`${CSV_HEADER}\n`)) return null;
+  const line = record ? formatEnvironmentsCsv([record]).slice(CSV_HEADER.length + 1) : '';
+  const at = text.indexOf(`\n${name},`);
+  if (at === -1)
+    return name === MANAGEMENT_CLUSTER
+      ? `${CSV_HEADER}\n${line}${text.slice(CSV_HEADER.length + 1)}`
+      : text + line;
+  if (text.indexOf(`\n${name},`, at + 1) !== -1) return null;
+  const end = text.indexOf('\n', at + 1);
+  return text.slice(0, at + 1) + line + text.slice(end + 1);
 }
 
 export async function readSnapshot(
@@ -34,18 +83,26 @@ export class SnapshotWriter {
     warn: (error: unknown) => void,
     firstAfterMs = 0,
   ): SnapshotWriter {
-    return new SnapshotWriter(() => writeSnapshot(store, file), warn, 1000, firstAfterMs);
+    return new SnapshotWriter(
+      (names) => writeSnapshot(store, file, names ?? undefined),
+      warn,
+      1000,
+      firstAfterMs,
+    );
   }
 
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private dirty = false;
+  /** The environments changed since the last write; null when something else changed too. */
+  private names: Set<string> | null = new Set();
   private last: number;
   /** Rewrites done (for the figures). */
   writes = 0;
 
   constructor(
-    private readonly write: () => Promise<void>,
+    /** Rewrites the lines of `names`, or (null) the whole file. */
+    private readonly write: (names: ReadonlySet<string> | null) => Promise<void>,
     private readonly onError: (error: unknown) => void,
     private readonly minIntervalMs = 1000,
     /**
@@ -57,8 +114,11 @@ export class SnapshotWriter {
     this.last = firstAfterMs > 0 ? Date.now() + firstAfterMs - minIntervalMs : 0;
   }
 
-  request(): void {
+  /** Asks for a rewrite: of `name`'s line, or of everything. */
+  request(name?: string): void {
     this.dirty = true;
+    if (name === undefined) this.names = null;
+    else this.names?.add(name);
     if (this.timer || this.running) return;
     const wait = Math.max(0, this.last + this.minIntervalMs - Date.now());
     this.timer = setTimeout(() => void this.run(), wait);
@@ -82,9 +142,11 @@ export class SnapshotWriter {
     this.timer = null;
     if (!this.dirty) return;
     this.dirty = false;
+    const names = this.names;
+    this.names = new Set();
     this.last = Date.now();
     this.writes++;
-    this.running = this.write().catch(this.onError);
+    this.running = this.write(names).catch(this.onError);
     await this.running;
     this.running = null;
     // Asked for again while it was written: once more, after the interval.

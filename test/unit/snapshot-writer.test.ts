@@ -76,4 +76,25 @@ describe('SnapshotWriter', () => {
     await writer.flush();
     expect(writes).toBe(2);
   });
+
+  it('asks for the lines of the environments changed, or for everything once anything else did', async () => {
+    const asked: (string[] | null)[] = [];
+    const writer = new SnapshotWriter(
+      async (names) => void asked.push(names && [...names].sort()),
+      () => undefined,
+      1000,
+      10_000,
+    );
+    writer.request('beta');
+    writer.request('alpha');
+    writer.request('beta');
+    await writer.flush();
+    writer.request('gamma');
+    writer.request();
+    writer.request('delta');
+    await writer.flush();
+    writer.request('delta');
+    await writer.flush();
+    expect(asked).toEqual([['alpha', 'beta'], null, ['delta']]);
+  });
 });
