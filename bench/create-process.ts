@@ -123,6 +123,38 @@ async function createsWith(
   }
 }
 
+/**
+ * The floor of any database-first command in Node, as a yardstick for the first child: a process
+ * that loads pg, connects, records in one transaction of five statements, then starts a child
+ * (`date`, which says when it ran). Median of the time from its start to its child's.
+ */
+async function dbFirstFloor(tmp: string): Promise<number> {
+  const db = await createTestDatabase();
+  try {
+    const script = path.join(tmp, 'db-first-floor.cjs');
+    fs.writeFileSync(
+      script,
+      `const { Client } = require(${JSON.stringify(path.join(ROOT, 'node_modules/pg'))});\n` +
+        '(async () => {\n' +
+        '  const c = new Client({ connectionString: process.argv[2] });\n' +
+        '  await c.connect();\n' +
+        "  for (const q of ['begin', 'create temp table t (a int)', 'insert into t values (1)',\n" +
+        "    'select a from t', 'commit']) await c.query(q);\n" +
+        "  process.stdout.write(require('node:child_process').execFileSync('date', ['+%s%N']));\n" +
+        '  await c.end();\n' +
+        '})();\n',
+    );
+    const runs = Array.from({ length: RUNS }, () => {
+      const startedAt = performance.timeOrigin + performance.now();
+      const out = execFileSync(process.execPath, [script, db.url], { encoding: 'utf8' });
+      return Number(BigInt(out.trim()) / 1_000_000n) - startedAt;
+    });
+    return median(runs);
+  } finally {
+    await db.drop();
+  }
+}
+
 export async function createProcessFigures(): Promise<Figure[]> {
   buildDist();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-bench-create-'));
@@ -130,6 +162,7 @@ export async function createProcessFigures(): Promise<Figure[]> {
     const node = median(
       Array.from({ length: RUNS }, () => timeProcess([process.execPath, '-e', '0']).ms),
     );
+    const floor = await dbFirstFloor(tmp);
     const small = await createsWith(10, tmp);
     // The same command unbundled: dist/src/cli/main.js, its ~400 modules read one by one (as
     // before scripts/bundle.mjs), with the same compile cache and flags as bin/kindler.js.
@@ -174,6 +207,12 @@ export async function createProcessFigures(): Promise<Figure[]> {
         value: small.firstChild,
         unit: 'ms',
         goal: `≤ 2 × node -e 0 (${Math.round(2 * node)} ms)`,
+      },
+      {
+        name: `yardstick: a database-first floor — node, pg, connect, one transaction of 5 statements, then a child (${x(floor, node)} node -e 0)`,
+        value: floor,
+        unit: 'ms',
+        goal: 'measured (no command that records before it acts starts its first child sooner)',
       },
       {
         name: `…the same, unbundled (dist/src, each module read apart): its first child (${x(unbundled.firstChild, node)} node -e 0)`,
