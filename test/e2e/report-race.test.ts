@@ -103,8 +103,15 @@ describe.each(['postgres', 'pglite'] as const)('reports on %s', (backend) => {
         .sort(),
     };
   }
-  const done = (op: { id: number; envName: string }, issue: number, asked: number) =>
-    shown(op, issue, asked).concluded && shown(op, issue, asked).reactions.includes('rocket');
+  /** Every report at its end: the check run concluded, the 🚀, and the status comment's last edit. */
+  const done = (op: { id: number; envName: string }, issue: number, asked: number) => {
+    const now = shown(op, issue, asked);
+    return (
+      now.concluded !== undefined &&
+      now.reactions.includes('rocket') &&
+      /— (🚀 succeeded|.*failed)/.test(now.says ?? '')
+    );
+  };
 
   it('eight creates at once: each has one status comment, one check run and one reaction, all saying it succeeded', async () => {
     const names = Array.from({ length: 8 }, (_, i) => `race${i + 1}`);
