@@ -53,7 +53,7 @@ const readChildren = (file: string): Child[] =>
     : [];
 
 /** One table size: a create's wall time, its children's summed time, the time to its first child. */
-async function createsWith(
+export async function createsWith(
   rows: number,
   tmp: string,
   entry: (args: string[]) => string[] = kindler,
