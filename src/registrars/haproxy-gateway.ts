@@ -121,7 +121,10 @@ export class HaproxyGateway {
 
   /** Renders the dynamic sections from these rows; 'unchanged' writes and reloads nothing. */
   sync(envs: GatewayRow[]): Promise<'changed' | 'unchanged'> {
-    return this.change((current) => renderGateway(current, envs, this.settings));
+    return this.change(
+      () => null,
+      async (current) => renderGateway(current, envs, this.settings),
+    );
   }
 
   /**
@@ -140,23 +143,23 @@ export class HaproxyGateway {
   }
 
   /**
-   * The config `next` gives, checked, put in place and loaded ('unchanged' writes and reloads
-   * nothing); `whole`'s instead when `next` gives none or haproxy refuses what it gave.
+   * The config `patch` gives, checked, put in place and loaded ('unchanged' writes and reloads
+   * nothing); `whole`'s instead when `patch` gives none or haproxy refuses what it gave.
    */
   private change(
-    next: (current: string) => string | null,
-    whole?: (current: string) => Promise<string>,
+    patch: (current: string) => string | null,
+    whole: (current: string) => Promise<string>,
   ): Promise<'changed' | 'unchanged'> {
     const done = this.queue.then(() =>
       this.file.locked(async () => {
         const current = await this.file.read();
-        const patched = next(current);
-        let text = patched ?? (await (whole as (c: string) => Promise<string>)(current));
+        const patched = patch(current);
+        let text = patched ?? (await whole(current));
         if (text === current) return 'unchanged';
         try {
           await this.file.check(text);
         } catch (error) {
-          const rendered = whole && patched !== null ? await whole(current) : text;
+          const rendered = patched === null ? text : await whole(current);
           if (rendered === text) throw error;
           text = rendered;
           if (text === current) return 'unchanged';
