@@ -13,8 +13,12 @@ import { setupFakes } from '../test/support/fakes.js';
 import { startKubeApi } from '../test/support/kube-api.js';
 import { startPortainerServer } from '../test/support/portainer-server.js';
 import type { Figure } from './figure.js';
+import { ROOT, buildDist } from './process.js';
 
 export async function bootstrapFigures(): Promise<Figure[]> {
+  // The command as installed (outside vitest, whose global setup bundles one of its own).
+  buildDist();
+  process.env.KINDLER_TEST_CLI ??= path.join(ROOT, 'dist/cli/kindler.mjs');
   const fakes = setupFakes();
   const kube = await startKubeApi({ fakeClusters: true, strictCrds: true, controllerDelayMs: 50 });
   const portainer = await startPortainerServer();
