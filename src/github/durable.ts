@@ -90,7 +90,8 @@ export async function recordDelivery(
     return true;
   });
   if (!admitted) return false;
-  if (after.some((a) => a.kind === 'report')) await rt.engine.refresh();
+  const reported = after.flatMap((a) => (a.kind === 'report' ? [a.op.envName] : []));
+  if (reported.length > 0) await rt.engine.refresh(reported);
   for (const a of after) {
     try {
       if (a.kind === 'write') await outbox.flush(a.key, client);

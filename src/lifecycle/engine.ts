@@ -49,9 +49,13 @@ export class Engine implements EngineApi {
     return new Engine({ ...deps, store });
   }
 
-  /** Rewrites derived data (the CSV snapshot) after a change recorded through within(). */
-  refresh(): Promise<void> {
-    return this.refreshDerived();
+  /**
+   * Rewrites derived data (the CSV snapshot) after a change recorded through within(): of the
+   * environments named, or of everything.
+   */
+  async refresh(names?: Iterable<string>): Promise<void> {
+    if (!names) return this.refreshDerived();
+    for (const name of new Set(names)) await this.refreshDerived(name);
   }
 
   async request(request: OperationRequest): Promise<Operation> {

@@ -23,13 +23,10 @@ export async function writeSnapshot(
   await store.atomically(async (tx: Store, q: Queryable) => {
     await q.query('select pg_advisory_xact_lock($1)', [SNAPSHOT_LOCK]);
     const current = names ? await fs.readFile(file, 'utf8').catch(() => null) : null;
-    let text: string | null = null;
-    if (current !== null && names) {
-      text = current;
-      for (const name of names) {
-        text = patchCsv(text, name, await tx.getEnvironment(name));
-        if (text === null) break;
-      }
+    let text = current;
+    for (const name of names ?? []) {
+      if (text === null) break;
+      text = patchCsv(text, name, await tx.getEnvironment(name));
     }
     text ??= formatEnvironmentsCsv(await tx.listRecords());
     if (text === current) return;
