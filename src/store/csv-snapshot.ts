@@ -143,7 +143,12 @@ export class SnapshotWriter {
     this.names = new Set();
     this.last = Date.now();
     this.writes++;
-    this.running = this.write(names).catch(this.onError);
+    this.running = this.write(names).catch((error: unknown) => {
+      // Not written: its names go with the next write, which would otherwise rewrite only its own.
+      if (names === null || this.names === null) this.names = null;
+      else for (const name of names) this.names.add(name);
+      this.onError(error);
+    });
     await this.running;
     this.running = null;
     // Asked for again while it was written: once more, after the interval.

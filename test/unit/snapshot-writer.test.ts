@@ -97,4 +97,24 @@ describe('SnapshotWriter', () => {
     await writer.flush();
     expect(asked).toEqual([['alpha', 'beta'], null, ['delta']]);
   });
+
+  it('a write that failed has its names written with the next one', async () => {
+    const asked: (string[] | null)[] = [];
+    let fail = true;
+    const writer = new SnapshotWriter(
+      async (names) => {
+        asked.push(names && [...names].sort());
+        if (fail) throw new Error('database restarting');
+      },
+      () => undefined,
+      1000,
+      10_000,
+    );
+    writer.request('alpha');
+    await writer.flush();
+    fail = false;
+    writer.request('beta');
+    await writer.flush();
+    expect(asked).toEqual([['alpha'], ['alpha', 'beta']]);
+  });
 });
