@@ -127,20 +127,28 @@ export class ReadinessProbe {
     return { ...seen, ms: Math.round(performance.now() - started) };
   }
 
-  private probe(url: string, host: string, signal: AbortSignal): Promise<Seen> {
+  /**
+   * One GET of the entry. A kept-alive connection the other end closed as it was reused answers
+   * ECONNRESET though the entry is up: that GET is sent again on a new connection, as Node's
+   * `request.reusedSocket` documentation advises (a GET is safe to repeat).
+   */
+  private probe(url: string, host: string, signal: AbortSignal, fresh = false): Promise<Seen> {
     const strict = this.settings.argo !== null;
     const what = `GET ${url} (Host ${host})`;
     return new Promise((resolve) => {
-      const req = http.get(url, { headers: { host }, timeout: 5_000, signal, agent }, (res) => {
+      const options = { headers: { host }, timeout: 5_000, signal, agent: fresh ? false : agent };
+      const req = http.get(url, options, (res) => {
         res.resume();
         const code = res.statusCode ?? 0;
         const ok = strict ? code >= 200 && code < 300 : code > 0;
         resolve({ ok, text: `${what} answered ${code}` });
       });
       req.on('timeout', () => req.destroy(new Error('no answer within 5 s')));
-      req.on('error', (error: NodeJS.ErrnoException) =>
-        resolve({ ok: false, text: `${what}: ${error.code ?? error.message}` }),
-      );
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        if (!fresh && req.reusedSocket && error.code === 'ECONNRESET' && !signal.aborted)
+          resolve(this.probe(url, host, signal, true));
+        else resolve({ ok: false, text: `${what}: ${error.code ?? error.message}` });
+      });
     });
   }
 

@@ -7,7 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Failure } from '../../src/domain/index.js';
 import { HaproxyGateway } from '../../src/registrars/haproxy-gateway.js';
 import { KubeClient } from '../../src/registrars/kube.js';
@@ -29,6 +29,8 @@ let ingress: http.Server;
 let ingressPort: number;
 let gatewayPort: number;
 let haproxy: ChildProcess;
+let haproxyStderr = '';
+let haproxyExit: string | null = null;
 let kube: KubeApi;
 const ctx = { signal: new AbortController().signal, log: () => undefined };
 
@@ -55,7 +57,9 @@ beforeAll(async () => {
     timeoutMs: 20_000,
     backendHost: '127.0.0.1',
   }).sync([makeEnv('dev', { httpPort: ingressPort })]);
-  haproxy = spawn('haproxy', ['-db', '-f', cfg], { stdio: 'ignore' });
+  haproxy = spawn('haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+  haproxy.stderr!.on('data', (d: Buffer) => (haproxyStderr += d.toString()));
+  haproxy.on('exit', (code, signal) => (haproxyExit = `${code ?? signal}`));
   for (let i = 0; i < 100; i++) {
     const up = await new Promise<boolean>((r) => {
       const s = net.connect(gatewayPort, '127.0.0.1', () => {
@@ -70,6 +74,8 @@ beforeAll(async () => {
   kube = await startKubeApi();
   kube.addCluster('k3d-devops', 'devops-token', ['argocd']);
 });
+// A gateway that went away mid-file would read as a probe that fails: say so instead.
+afterEach(() => expect(haproxyExit, `haproxy exited; it said: ${haproxyStderr}`).toBeNull());
 afterAll(async () => {
   haproxy?.kill();
   await new Promise((r) => ingress.close(r));
@@ -167,6 +173,32 @@ describe('the ready probe', () => {
     expect(error.message).toBe(
       `"dev" did not become reachable within 1 s; last seen: GET http://127.0.0.1:${ingressPort}/ (Host whoami.dev.elsewhere.test) answered 404; Application whoami-dev Synced/Healthy`,
     );
+  });
+
+  it('a kept-alive connection closed as it is reused is not an answer: the GET goes again on a new one', async () => {
+    // Each connection answers its first request and is reset on its second, as a server does
+    // that closes an idle connection just as the client sends on it.
+    const server = net.createServer((socket) => {
+      let requests = 0;
+      socket.on('data', (chunk) => {
+        if (!chunk.includes('\r\n\r\n')) return;
+        if (++requests === 1)
+          socket.write(
+            'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nok\n',
+          );
+        else socket.resetAndDestroy();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const env = makeEnv('web', { httpPort: port, haproxyRoute: false });
+    const answered = `GET http://127.0.0.1:${port}/ (Host whoami.web.example.test) answered 200`;
+    try {
+      expect((await probe({}).probeOnce(env, ctx.signal)).text).toBe(answered);
+      expect((await probe({}).probeOnce(env, ctx.signal)).text).toBe(answered);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('KINDLER_READY_TIMEOUT=0 skips the probe', async () => {
