@@ -26,8 +26,13 @@ export async function forgetDeliveries(db: Queryable, olderThanMs: number): Prom
 
 export async function gitObjects(db: Queryable, ids: string[]): Promise<Map<string, string>> {
   if (!ids.length) return new Map();
+  // A read marks what it used for the prune (KINDLER_HISTORY_DAYS, a day at least), but only
+  // rows not marked within the hour: a check reading 5,000 trees writes nothing when warm.
   const rows = await db.query<{ id: string; body: string }>(
-    'update git_objects set used_at = now() where id = any($1::text[]) returning id, body',
+    `with hit as (select id, body, used_at from git_objects where id = any($1::text[])),
+          touched as (update git_objects g set used_at = now() from hit
+                       where g.id = hit.id and hit.used_at < now() - interval '1 hour')
+     select id, body from hit`,
     [ids],
   );
   return new Map(rows.map((r) => [r.id, r.body]));

@@ -407,4 +407,30 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
     expect(await store.pruneHistory({ olderThan: null, keepPerEnv: null })).toBe(0);
     expect(await store.pruneHistory({ olderThan: new Date(), keepPerEnv: 1 })).toBe(1); // h1[3]
   });
+
+  it('keeps the git objects a read used past the prune, and forgets the ones nobody read', async () => {
+    await store.keepGitObjects(
+      new Map([
+        ['read-old', 'tree a'],
+        ['idle-old', 'tree b'],
+        ['fresh', 'tree c'],
+      ]),
+    );
+    await raw(
+      "update git_objects set used_at = now() - interval '2 days' where id in ('read-old', 'idle-old')",
+    );
+    expect(await store.gitObjects(['read-old', 'fresh', 'never-kept'])).toEqual(
+      new Map([
+        ['read-old', 'tree a'],
+        ['fresh', 'tree c'],
+      ]),
+    );
+    await store.pruneHistory({ olderThan: new Date(Date.now() - 86_400_000), keepPerEnv: null });
+    expect(await store.gitObjects(['read-old', 'idle-old', 'fresh'])).toEqual(
+      new Map([
+        ['read-old', 'tree a'],
+        ['fresh', 'tree c'],
+      ]),
+    );
+  });
 });
