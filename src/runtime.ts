@@ -15,10 +15,10 @@ import type { StepHandler, SystemStep } from './lifecycle/step.js';
 import type { BranchStore, RepositoryAccess } from './git/branch-store.js';
 import { BranchStep, type Render } from './git/branch-step.js';
 import { GitHubHeadSource, type HeadSource } from './git/github-head.js';
+import { BranchRender, type ExpectedTree } from './git/branch-render.js';
 import { GitCliBranchStore } from './git/git-cli-branch-store.js';
 import { splitCredentials } from './git/git-repos.js';
 import { localBareRepo } from './git/git-repos.js';
-import { loadTemplates } from './git/templates.js';
 import { ensureGitServicePassword, gitServiceAccess } from './git/git-service.js';
 import { ClusterStep } from './providers/cluster-step.js';
 import { KindIngress } from './providers/kind-ingress.js';
@@ -33,25 +33,17 @@ import { KubeClient } from './registrars/kube.js';
 import { PortainerStep } from './registrars/portainer-step.js';
 import { ReadinessProbe, readySites } from './registrars/readiness.js';
 import { HealthObserver } from './registrars/health-observer.js';
-import { renderBranchFiles, templateVars, type TemplateFile } from './git/manifests.js';
-import { validateDeploy } from './git/validate-manifests.js';
 import { SnapshotWriter } from './store/csv-snapshot.js';
 import { openStore, rangesFrom } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { createLogger, logFn, type Logger } from './system/log.js';
 import path from 'node:path';
-import { stateKey } from './store/state-key.js';
-import { z } from 'zod';
 
 export { cliSettings };
 
 /** The built-in Git service as the devops cluster reaches it. */
 export const gitServiceBase = (config: Config): string =>
   config.KINDLER_GIT_SERVICE_URL ?? `http://${config.ARGOCD_CLUSTER_HOST}:${config.PORT}`;
-
-/** The kinds a pull request's deploy/ may hold, as its repository's policy said when it asked. */
-export const previewKinds = (env: string) =>
-  stateKey(`preview:kinds:${env}`, z.array(z.string()).nullable());
 
 export interface Runtime {
   config: Config;
@@ -83,6 +75,8 @@ export interface Runtime {
   kubeconfigFor(env: Environment): Promise<string>;
   /** What an environment's branch should hold (deploy/ from the templates, or head `at`). */
   render: Render;
+  /** Each environment's expected deploy/ tree id (see BranchRender.trees). */
+  expectedTrees(envs: Environment[]): Promise<Map<string, ExpectedTree>>;
   refreshSnapshot(): Promise<void>;
   close(): Promise<void>;
 }
@@ -148,30 +142,16 @@ async function assemble(
       timeoutMs: config.KINDLER_CLI_TIMEOUT_MS,
       cache: store,
     });
-  // Read once, however many renders start before the first read ends (a check renders all rows).
-  let templates: Promise<TemplateFile[]> | undefined;
-  const heads = overrides.heads?.(store) ?? GitHubHeadSource.keptOnly(store);
-  const render: Render = async (env, at, options = {}) => {
-    const vars = templateVars(env, {
-      baseDomain: urls.sites?.[env.site]?.baseDomain ?? config.BASE_DOMAIN,
+  const branchRender = new BranchRender(
+    store,
+    overrides.heads?.(store) ?? GitHubHeadSource.keptOnly(store),
+    {
+      templatesDir: config.KINDLER_TEMPLATES_DIR,
+      baseDomainOf: (env) => urls.sites?.[env.site]?.baseDomain ?? config.BASE_DOMAIN,
       ingressClass: config.KINDLER_INGRESS_CLASS,
-    });
-    const sha = env.source ? (at ?? env.deployed?.sha ?? env.source.sha) : null;
-    const head = env.source && sha ? await heads.files(env.source.repo, sha) : null;
-    const files = renderBranchFiles(
-      head ??
-        (await (templates ??= loadTemplates(config.KINDLER_TEMPLATES_DIR).catch((error) => {
-          templates = undefined; // a directory fixed meanwhile is read again
-          throw error;
-        }))),
-      vars,
-    );
-    if (options.validate) {
-      const allowedKinds = (await store.getState(previewKinds(env.name))) ?? undefined;
-      validateDeploy(files, vars.KINDLER_HOST as string, 'deploy/', { allowedKinds });
-    }
-    return files;
-  };
+    },
+  );
+  const render = branchRender.render;
   const devopsContext = config.DEVOPS_CONTEXT;
   // One client for the process: its API discovery is fetched once, not on every check.
   let devopsClient: Promise<KubeClient> | null = null;
@@ -286,6 +266,7 @@ async function assemble(
     health,
     kubeconfigFor,
     render,
+    expectedTrees: (envs) => branchRender.trees(envs),
     refreshSnapshot: () => snapshot.now(),
     close: async () => {
       await snapshot.flush();

@@ -11,19 +11,14 @@ import {
 } from '../domain/index.js';
 import type { BranchStore } from '../git/branch-store.js';
 import { DEPLOY_PREFIX, branchDrift, type Render } from '../git/branch-step.js';
-import { treeSha } from '../git/tree-hash.js';
+import type { ExpectedTree } from '../git/branch-render.js';
 import type { Read, StepHandler, SystemStep } from '../lifecycle/step.js';
 import { backendTarget } from '../registrars/haproxy-config.js';
 import { routeSettings } from '../registrars/gateways.js';
 import { stateKey } from '../store/state-key.js';
+import { StoredReport, storedReport } from './stored-report.js';
 import type { Store } from '../store/store.js';
-import {
-  StoredReport,
-  compare,
-  type ConsistencyReport,
-  type Expected,
-  type Views,
-} from './compare.js';
+import { compare, type ConsistencyReport, type Expected, type Views } from './compare.js';
 
 export const LATEST_REPORT = stateKey('consistency:latest', StoredReport);
 /** Branches whose drift is explained file by file (each costs a read of the branch). */
@@ -37,6 +32,8 @@ export interface CheckDeps {
   branches: BranchStore;
   /** The files a row's branch should hold. */
   render: Render;
+  /** The deploy/ tree id each row's branch should have, by name. */
+  expectedTrees(envs: Environment[]): Promise<Map<string, ExpectedTree>>;
   redactor: Redactor;
   config: Config;
   /** The sites (KINDLER_SITES): a route to one with an address goes there. */
@@ -69,7 +66,7 @@ async function runCheck(rt: CheckDeps, options: { now?: Date }): Promise<Consist
   const report = compare(expected, views, options.now ? { checkedAt: options.now } : {});
   await explainBranchDrift(rt, report, rows);
   report.discrepancies.forEach((d) => (d.detail = rt.redactor.redact(d.detail)));
-  await rt.store.setState(LATEST_REPORT, report);
+  await rt.store.setState(LATEST_REPORT, storedReport(report));
   return report;
 }
 
@@ -104,26 +101,23 @@ export function reader(timeoutMs: number, redact: (text: string) => string): Rea
 }
 
 async function expectations(rt: CheckDeps, rows: Environment[]): Promise<Expected[]> {
-  const active = new Map(
-    (await rt.store.listOperations({ status: ['queued', 'running'], limit: 1000 })).map((op) => [
-      op.envName as string,
-      op,
-    ]),
-  );
+  const [operations, trees] = await Promise.all([
+    rt.store.listOperations({ status: ['queued', 'running'], limit: 1000 }),
+    rt.expectedTrees(rows),
+  ]);
+  const active = new Map(operations.map((op) => [op.envName as string, op]));
   const settingsOf = routeSettings(rt.sites ?? [], rt.config.HAPROXY_BACKEND_HOST);
-  return Promise.all(
-    rows.map(async (env): Promise<Expected> => {
-      const route = backendTarget(env, settingsOf(env.site));
-      const base = { env, route, busy: active.get(env.name) ?? null };
-      // A pull request's branch holds what its last deploy wrote: known by its tree id.
-      if (env.source && env.deployed) return { ...base, tree: env.deployed.tree };
-      try {
-        return { ...base, tree: treeSha(await rt.render(env), DEPLOY_PREFIX) };
-      } catch (error) {
-        return { ...base, tree: null, renderError: messageOf(error) };
-      }
-    }),
-  );
+  return rows.map((env): Expected => {
+    const expected = trees.get(env.name) ?? { error: 'not rendered' };
+    return {
+      env,
+      route: backendTarget(env, settingsOf(env.site)),
+      busy: active.get(env.name) ?? null,
+      ...('tree' in expected
+        ? { tree: expected.tree }
+        : { tree: null, renderError: expected.error }),
+    };
+  });
 }
 
 /** Replaces "deploy/ differs" with the files that differ, for the first few branches. */

@@ -4,12 +4,8 @@
 // a system that could not be read is `unknown` and the report is then never consistent. `devops`
 // is never an environment. Environments with a queued or running operation are `busy`: their
 // differences are the operation's work in progress, not drift.
-import { z } from 'zod';
 import {
-  PROVIDERS,
-  asNextCommand,
   command,
-  shell,
   MANAGEMENT_CLUSTER,
   checkEnvName,
   type Environment,
@@ -35,7 +31,7 @@ export const COLUMN_OF = {
 } as const satisfies Record<SystemStep, string>;
 export type Column = (typeof COLUMN_OF)[SystemStep];
 export const COLUMNS: Column[] = Object.values(COLUMN_OF);
-const CELLS = [
+export const CELLS = [
   'ok',
   'missing',
   'orphan',
@@ -76,7 +72,7 @@ export interface SystemReport {
   detail: string;
   count: number | null;
   /** The site it was read on, when sites are declared. */
-  site?: string;
+  site?: string | undefined;
 }
 export interface MatrixRow {
   name: string;
@@ -96,49 +92,6 @@ export interface ConsistencyReport {
   matrix: MatrixRow[];
   busy: { name: string; operation: string }[];
 }
-
-/**
- * A report as kept (state `consistency:latest`): a fix kept spelled out, as before commands were
- * values, is read as a value.
- */
-export const StoredReport: z.ZodType<ConsistencyReport> = z.object({
-  checkedAt: z.string(),
-  consistent: z.boolean(),
-  summary: z.string(),
-  systems: z.array(
-    z.object({
-      system: z.enum(['database', ...SYSTEMS]),
-      state: z.enum(['ok', 'skipped', 'unknown']),
-      detail: z.string(),
-      count: z.number().nullable(),
-    }),
-  ),
-  discrepancies: z.array(
-    z.object({
-      kind: z.enum(['missing', 'orphan', 'mismatch']),
-      system: z.enum(SYSTEMS),
-      name: z.string(),
-      detail: z.string(),
-      fix: z.unknown().transform((fix) => asNextCommand(fix) ?? shell('')),
-    }),
-  ),
-  matrix: z.array(
-    z.object({
-      name: z.string(),
-      provider: z.enum(PROVIDERS).nullable(),
-      inDatabase: z.boolean(),
-      status: z.string().nullable(),
-      cells: z.object({
-        git: z.enum(CELLS),
-        cluster: z.enum(CELLS),
-        portainer: z.enum(CELLS),
-        argocd: z.enum(CELLS),
-        haproxy: z.enum(CELLS),
-      }),
-    }),
-  ),
-  busy: z.array(z.object({ name: z.string(), operation: z.string() })),
-});
 
 const columnOf = (system: SystemName): Column =>
   system === 'k3d' || system === 'kind' ? 'cluster' : system;
@@ -160,7 +113,13 @@ export function compare(
   const rowFor = (name: string, env: Environment | null): MatrixRow => {
     let row = rows.get(name);
     if (!row) {
-      const cells = Object.fromEntries(COLUMNS.map((c) => [c, 'absent'])) as Record<Column, Cell>;
+      const cells: Record<Column, Cell> = {
+        git: 'absent',
+        cluster: 'absent',
+        portainer: 'absent',
+        argocd: 'absent',
+        haproxy: 'absent',
+      };
       row = {
         name,
         provider: env?.provider ?? null,

@@ -24,7 +24,7 @@ import {
 import type { CommentDeps } from './comment-handler.js';
 import { recordDelivery, type Recorder } from './durable.js';
 import { installationKey, type GitHubClient, type RepoRef } from './types.js';
-import { previewKinds } from '../runtime.js';
+import { previewKinds } from '../git/branch-render.js';
 
 export interface PullRequestEvent {
   deliveryId: string;

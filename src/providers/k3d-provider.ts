@@ -4,10 +4,11 @@ import { createHash } from 'node:crypto';
 import { gatewayOf, type EnvName } from '../domain/index.js';
 import { run, runAllowingFailure, type RunOptions } from '../system/exec.js';
 import { z } from 'zod';
-import { parseAnswer, parseJsonAnswer } from '../system/parse.js';
+import { parseJsonAnswer } from '../system/parse.js';
 import {
   CliProvider,
-  PortBindings,
+  readPortBindings,
+  type PortBindingsValue,
   publishedPorts,
   updateNodes,
   type ClusterInfo,
@@ -23,12 +24,13 @@ interface K3dCluster {
   serversCount: number | undefined;
   agentsCount: number | undefined;
   /** The load balancer's port mappings (the other nodes' are not read). */
-  loadbalancerPorts: z.output<typeof PortBindings>[];
+  loadbalancerPorts: PortBindingsValue[];
 }
 
 /**
- * The listing checked field by field (a check reads thousands of clusters: a schema library's
- * parse of every node cost more than the rest of the listing); what does not fit is named.
+ * The listing checked field by field, its load balancers' bindings too (a check reads thousands of
+ * clusters: a schema library's parse of every node cost more than the rest of the listing); what
+ * does not fit is named.
  */
 function k3dClusters(text: string): K3dCluster[] {
   const value = parseJsonAnswer(z.array(z.unknown()), text || '[]', 'k3d cluster list');
@@ -46,7 +48,7 @@ function k3dClusters(text: string): K3dCluster[] {
     if (!Array.isArray(nodes)) throw unexpected(`${i}.nodes`, 'expected an array');
     const loadbalancerPorts = nodes.flatMap((n: { role?: unknown; portMappings?: unknown }, j) => {
       if (n?.role !== 'loadbalancer' || n.portMappings == null) return [];
-      return [parseAnswer(PortBindings, n.portMappings, `k3d cluster list (${i}.nodes.${j})`)];
+      return [readPortBindings(n.portMappings, `k3d cluster list (${i}.nodes.${j})`)];
     });
     return {
       name: c.name,

@@ -25,6 +25,9 @@ const BEGINS = new Map(SECTIONS.map((s) => [s, new RegExp(`^(\\s*)# BEGIN DYNAMI
 const ENDS = new Map(SECTIONS.map((s) => [s, new RegExp(`^\\s*# END DYNAMIC ${s}\\b`)]));
 const BEGIN = (s: Section) => BEGINS.get(s) as RegExp;
 const END = (s: Section) => ENDS.get(s) as RegExp;
+const BACKEND_LINE = /^backend (be_[a-z0-9-]+)\s*$/;
+const SERVER_LINE = /^server \S+ (\S+)/;
+const ACL_LINE = /^acl host_([a-z0-9-]+) /;
 
 /**
  * What a route is rendered from: an environment's row, or its record read alone (a name the
@@ -249,25 +252,33 @@ export interface Route {
 
 /** The dynamic routes a config holds (static ACLs outside the markers are not ours). */
 export function parseRoutes(config: string): Route[] {
+  // One pass over the lines (25,000 at 5,000 routes), a regular expression only where a line's
+  // start says it can match.
   const servers = new Map<string, string>();
+  const names = new Set<string>();
   let current: string | null = null;
-  for (const line of config.split('\n')) {
-    const backend = /^backend (be_[a-z0-9-]+)\s*$/.exec(line);
-    if (backend) current = backend[1] as string;
-    else if (/^\S/.test(line)) current = null;
-    const server = /^\s+server \S+ (\S+)/.exec(line);
-    if (current && server && !servers.has(current)) servers.set(current, server[1] as string);
-  }
-  const routes = new Map<string, Route>();
   let inAcl = false;
   for (const line of config.split('\n')) {
-    if (BEGIN('ACL').test(line)) inAcl = true;
-    else if (END('ACL').test(line)) inAcl = false;
-    const acl = inAcl ? /^\s*acl host_([a-z0-9-]+) /.exec(line) : null;
-    if (acl) {
-      const name = acl[1] as string;
-      routes.set(name, { name, backend: `be_${name}`, server: servers.get(`be_${name}`) ?? null });
+    const first = line.charCodeAt(0);
+    const indented = first === 32 || first === 9;
+    if (!indented && line !== '')
+      current = line.startsWith('backend ') ? (BACKEND_LINE.exec(line)?.[1] ?? null) : null;
+    const text = indented ? line.trimStart() : line;
+    if (text.startsWith('#')) {
+      if (BEGIN('ACL').test(line)) inAcl = true;
+      else if (END('ACL').test(line)) inAcl = false;
+    } else if (indented && current && text.startsWith('server ') && !servers.has(current)) {
+      const server = SERVER_LINE.exec(text);
+      if (server) servers.set(current, server[1] as string);
+    } else if (inAcl && text.startsWith('acl host_')) {
+      const acl = ACL_LINE.exec(text);
+      if (acl) names.add(acl[1] as string);
     }
   }
-  return [...routes.values()].sort((a, b) => a.name.localeCompare(b.name));
+  const routes = [...names].map((name) => ({
+    name,
+    backend: `be_${name}`,
+    server: servers.get(`be_${name}`) ?? null,
+  }));
+  return routes.sort((a, b) => a.name.localeCompare(b.name));
 }

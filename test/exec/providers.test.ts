@@ -241,6 +241,16 @@ describe('k3d', () => {
       expect((await rejection(odd.list())).message).toBe(
         'k3d cluster list answered something unexpected at 0.nodes: expected an array',
       );
+      // A load balancer's binding whose host port is a number, not Docker's string.
+      fs.writeFileSync(
+        bin,
+        '#!/bin/sh\necho \'[{"name":"dev","nodes":[{"role":"loadbalancer",' +
+          '"portMappings":{"80/tcp":[{"HostPort":18090}]}}]}]\'\n',
+      );
+      expect((await rejection(odd.list())).message).toBe(
+        'k3d cluster list (0.nodes.0) answered something unexpected at 80/tcp.0.HostPort: ' +
+          'expected a string',
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
