@@ -101,12 +101,11 @@ export class GitCliBranchStore implements BranchStore {
     const missing = [...new Set(listed.filter((h) => !known.has(idOf(h.sha))).map((h) => h.sha))];
     if (missing.length) {
       const learned = await this.withRepo(async (git) => {
-        // One shallow fetch of the heads not known, then one cat-file for every "<sha>:<dir>".
-        if (missing.length === listed.length)
-          await git(['fetch', '--quiet', '--depth', '1', this.url, '+refs/heads/*:refs/heads/*']);
-        else
-          for (let i = 0; i < missing.length; i += 500)
-            await git(['fetch', '--quiet', '--depth', '1', this.url, ...missing.slice(i, i + 500)]);
+        // One shallow fetch of the heads not known, by their ids (a refspec per line: a ref
+        // written for each head cost 0.9 s at 1,000), then one cat-file for every "<sha>:<dir>".
+        await git(['fetch', '--quiet', '--depth', '1', '--stdin', this.url], {
+          input: missing.join('\n') + '\n',
+        });
         const answers = (
           await git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
             input: missing.map((sha) => `${sha}:${dir}`).join('\n') + '\n',

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envName } from '../../src/domain/index.js';
 import { GitCliBranchStore } from '../../src/git/git-cli-branch-store.js';
 import { localBareRepo } from '../../src/git/git-repos.js';
+import { treeSha } from '../../src/git/tree-hash.js';
 import {
   ensureGitServicePassword,
   gitServiceAccess,
@@ -108,6 +109,25 @@ describe('the built-in Git service', () => {
     expect(fs.readFileSync(path.join(tmp, 'checkout/deploy/cm.yaml'), 'utf8')).toContain(
       'ConfigMap',
     );
+  });
+
+  it("lets a check read the branches' deploy/ trees: one shallow fetch of the heads by their ids", async () => {
+    const access = gitServiceAccess(base, password);
+    const store = new GitCliBranchStore({
+      url: access.url,
+      username: 'kindler',
+      password,
+      defaultBranch: 'main',
+      author: { name: 'kindler-bot', email: 'bot@example.test' },
+      timeoutMs: 30_000,
+    });
+    const deploy = treeSha(
+      [{ path: 'deploy/cm.yaml', content: 'apiVersion: v1\nkind: ConfigMap\n' }],
+      'deploy/',
+    );
+    expect(await store.trees('deploy/')).toEqual([
+      { name: 'dev', sha: expect.stringMatching(/^[0-9a-f]{40}$/), tree: deploy },
+    ]);
   });
 
   it('refuses a client without the credential (401) or with a wrong one', async () => {
