@@ -35,7 +35,7 @@ export class Metrics {
 
   constructor(
     private readonly rt: Pick<Runtime, 'store'>,
-    options: { webhookEvents: readonly string[] },
+    options: { webhookEvents: readonly string[]; now?: () => number },
   ) {
     this.events = new Set([...options.webhookEvents, 'ping']);
     const counts = () => this.scrape;
@@ -47,6 +47,19 @@ export class Metrics {
     client.collectDefaultMetrics({ register: registry, prefix: 'kindler_' });
     for (const gauge of ['active_resources_total', 'active_handles_total', 'active_requests_total'])
       registry.removeSingleMetric(`kindler_nodejs_${gauge}`);
+    // The event loop's delay figures (percentiles of a histogram: a quarter of a millisecond, half
+    // of a scrape) are taken once a second at most: a scrape within the second shows the last.
+    const lag = registry.getSingleMetric('kindler_nodejs_eventloop_lag_seconds') as
+      { collect?: () => unknown } | undefined;
+    const take = lag?.collect;
+    const now = options.now ?? (() => performance.now());
+    let takenAt = -Infinity;
+    if (lag && take)
+      lag.collect = function (this: unknown) {
+        if (now() - takenAt < 1000) return;
+        takenAt = now();
+        return take.call(this);
+      };
     this.stepDuration = new client.Histogram({
       name: 'kindler_step_duration_seconds',
       help: 'Duration of lifecycle steps run by this process',
