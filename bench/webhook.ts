@@ -119,11 +119,12 @@ export async function webhookFigures(count = 500, inFlight = 10): Promise<Figure
       ...(await run('help', '/env help (👀 and an answer through the GitHub API)', '/env help')),
     ];
   } finally {
-    nock.cleanAll();
-    nock.enableNetConnect();
+    // Stopped before nock lets the network back: a write still going out is not sent to GitHub.
     server.close();
     await github.worker.stop();
     await rt.close();
+    nock.cleanAll();
+    nock.enableNetConnect();
     await db.drop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
