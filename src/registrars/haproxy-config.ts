@@ -28,6 +28,7 @@ const END = (s: Section) => ENDS.get(s) as RegExp;
 const BACKEND_LINE = /^backend (be_[a-z0-9-]+)\s*$/;
 const SERVER_LINE = /^server \S+ (\S+)/;
 const ACL_LINE = /^acl host_([a-z0-9-]+) /;
+const SPACE = new Set([' ', '\t', '\r', '\f', '\v']);
 
 /**
  * What a route is rendered from: an environment's row, or its record read alone (a name the
@@ -259,8 +260,7 @@ export function parseRoutes(config: string): Route[] {
   let current: string | null = null;
   let inAcl = false;
   for (const line of config.split('\n')) {
-    const first = line.charCodeAt(0);
-    const indented = first === 32 || first === 9;
+    const indented = line !== '' && SPACE.has(line[0] as string);
     if (!indented && line !== '')
       current = line.startsWith('backend ') ? (BACKEND_LINE.exec(line)?.[1] ?? null) : null;
     const text = indented ? line.trimStart() : line;

@@ -74,6 +74,15 @@ describe('renderGateway', () => {
     );
   });
 
+  it('lists the same routes from a file saved with CRLF line ends, or with comments and blank lines in a backend', () => {
+    const text = renderGateway(base, three, settings);
+    const routes = parseRoutes(text);
+    expect(parseRoutes(text.replaceAll('\n', '\r\n'))).toEqual(routes);
+    const edited = text.replace('backend be_uat\n', 'backend be_uat\n  # moved here\n\n');
+    expect(edited).not.toBe(text);
+    expect(parseRoutes(edited)).toEqual(routes);
+  });
+
   it('ignores static ACLs outside the markers when listing routes', () => {
     expect(parseRoutes(base)).toEqual([]);
   });
