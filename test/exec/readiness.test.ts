@@ -34,6 +34,31 @@ let haproxyExit: string | null = null;
 let kube: KubeApi;
 const ctx = { signal: new AbortController().signal, log: () => undefined };
 
+/** Whether the gateway answers dev's host with dev's page (within 5 s, while haproxy runs). */
+async function routesDev(): Promise<boolean> {
+  for (let i = 0; i < 100 && haproxyExit === null; i++) {
+    const body = await new Promise<string | null>((resolve) => {
+      const req = http.get(
+        {
+          host: '127.0.0.1',
+          port: gatewayPort,
+          path: '/',
+          headers: { host: 'whoami.dev.example.test' },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve(res.statusCode === 200 ? text : null));
+        },
+      );
+      req.on('error', () => resolve(null));
+    });
+    if (body === 'Hostname: whoami-dev\n') return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-ready-'));
   ingress = http.createServer((req, res) => {
@@ -43,33 +68,32 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => ingress.listen(0, '127.0.0.1', r));
   ingressPort = (ingress.address() as net.AddressInfo).port;
-  gatewayPort = await freePort();
-  const cfg = path.join(dir, 'haproxy.cfg');
-  fs.writeFileSync(
-    cfg,
-    fs
-      .readFileSync(path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'), 'utf8')
-      .replace('bind *:80', `bind 127.0.0.1:${gatewayPort}`),
-  );
-  await new HaproxyGateway({
-    configPath: cfg,
-    haproxyBin: 'haproxy',
-    timeoutMs: 20_000,
-    backendHost: '127.0.0.1',
-  }).sync([makeEnv('dev', { httpPort: ingressPort })]);
-  haproxy = spawn('haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
-  haproxy.stderr!.on('data', (d: Buffer) => (haproxyStderr += d.toString()));
-  haproxy.on('exit', (code, signal) => (haproxyExit = `${code ?? signal}`));
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((r) => {
-      const s = net.connect(gatewayPort, '127.0.0.1', () => {
-        s.end();
-        r(true);
-      });
-      s.on('error', () => r(false));
-    });
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 50));
+  // The gateway binds its port alone (`noreuseport`: no other process can share it, as it could
+  // by SO_REUSEPORT), and is ours once it routes dev's host; a port taken meanwhile is another.
+  for (let attempt = 1; ; attempt++) {
+    gatewayPort = await freePort();
+    const cfg = path.join(dir, 'haproxy.cfg');
+    fs.writeFileSync(
+      cfg,
+      fs
+        .readFileSync(path.resolve(import.meta.dirname, '../fixtures/haproxy/haproxy.cfg'), 'utf8')
+        .replace('global\n', 'global\n    noreuseport\n')
+        .replace('bind *:80', `bind 127.0.0.1:${gatewayPort}`),
+    );
+    await new HaproxyGateway({
+      configPath: cfg,
+      haproxyBin: 'haproxy',
+      timeoutMs: 20_000,
+      backendHost: '127.0.0.1',
+    }).sync([makeEnv('dev', { httpPort: ingressPort })]);
+    haproxyStderr = '';
+    haproxyExit = null;
+    haproxy = spawn('haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+    haproxy.stderr!.on('data', (d: Buffer) => (haproxyStderr += d.toString()));
+    haproxy.on('exit', (code, signal) => (haproxyExit = `${code ?? signal}`));
+    if (await routesDev()) break;
+    haproxy.kill();
+    if (attempt === 3) throw new Error(`haproxy did not start: ${haproxyStderr}`);
   }
   kube = await startKubeApi();
   kube.addCluster('k3d-devops', 'devops-token', ['argocd']);
