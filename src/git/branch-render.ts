@@ -73,19 +73,18 @@ export class BranchRender {
           out.set(env.name, env.deployed ? { tree: env.deployed.tree } : await this.rendered(env)),
         ),
     );
-    const fromTemplates: { env: Environment; vars: Record<string, string>; key: string }[] = [];
-    let templates: Templates | null = null;
-    for (const env of envs.filter((e) => !e.source)) {
-      try {
-        templates ??= await this.load();
-      } catch (error) {
-        out.set(env.name, { error: messageOf(error) });
-        continue;
-      }
+    const rows = envs.filter((e) => !e.source);
+    // Read once for all of them: templates that cannot be read say so for every row.
+    const loaded = rows.length
+      ? await this.load().catch((error: unknown) => ({ error: messageOf(error) }))
+      : null;
+    if (loaded && 'error' in loaded) for (const env of rows) out.set(env.name, loaded);
+    const templates = loaded && 'files' in loaded ? loaded : { files: [], digest: '' };
+    const fromTemplates = (loaded && 'files' in loaded ? rows : []).map((env) => {
       const vars = this.vars(env);
       const key = `render:${sha1(`${RENDERING}\0${templates.digest}\0${JSON.stringify(vars)}`)}`;
-      fromTemplates.push({ env, vars, key });
-    }
+      return { env, vars, key };
+    });
     const kept = await this.store.gitObjects(fromTemplates.map((e) => e.key));
     const learned = new Map<string, string>();
     for (const { env, vars, key } of fromTemplates) {
@@ -95,7 +94,7 @@ export class BranchRender {
         continue;
       }
       try {
-        const made = treeSha(renderBranchFiles(templates!.files, vars), DEPLOY_PREFIX);
+        const made = treeSha(renderBranchFiles(templates.files, vars), DEPLOY_PREFIX);
         learned.set(key, made);
         out.set(env.name, { tree: made });
       } catch (error) {

@@ -95,6 +95,19 @@ describe.each(BACKENDS)('expected trees on %s', (_backend, open) => {
     fs.rmSync(path.join(dir, 'deploy/extra.yaml'));
   });
 
+  it('say for every row when the templates cannot be read', async () => {
+    const missing = new BranchRender(store, GitHubHeadSource.keptOnly(store), {
+      templatesDir: path.join(dir, 'absent'),
+      baseDomainOf: () => 'example.test',
+      ingressClass: 'traefik',
+    });
+    const trees = await missing.trees(envs);
+    for (const env of envs)
+      expect(trees.get(env.name)).toEqual({
+        error: expect.stringContaining('cannot read branch templates in'),
+      });
+  });
+
   it("a pull request's row: the tree its deploy recorded", async () => {
     const pr = makeEnv('pr-7', {
       source: { repo: 'acme/app', sha: 'a'.repeat(40), by: 'alice' },
