@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { gatewayOf, type EnvName } from '../domain/index.js';
 import { run, runAllowingFailure, type RunOptions } from '../system/exec.js';
 import { z } from 'zod';
-import { parseJsonAnswer } from '../system/parse.js';
+import { parseJsonAnswer, unexpectedAnswer } from '../system/parse.js';
 import {
   CliProvider,
   readPortBindings,
@@ -35,7 +35,7 @@ interface K3dCluster {
 function k3dClusters(text: string): K3dCluster[] {
   const value = parseJsonAnswer(z.array(z.unknown()), text || '[]', 'k3d cluster list');
   const unexpected = (at: string, what: string) =>
-    new Error(`k3d cluster list answered something unexpected at ${at}: ${what}`);
+    unexpectedAnswer('k3d cluster list', at.split('.'), what);
   const count = (v: unknown, at: string): number | undefined => {
     if (v === undefined || typeof v === 'number') return v;
     throw unexpected(at, 'expected a number');

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { EnvName, ProviderName } from '../domain/index.js';
 import { onPath, run, type RunOptions } from '../system/exec.js';
+import { unexpectedAnswer } from '../system/parse.js';
 
 export interface ClusterSpec {
   name: EnvName;
@@ -63,8 +64,7 @@ function bindingsProblem(value: unknown): { path: string[]; message: string } | 
 export function readPortBindings(value: unknown, who: string): PortBindingsValue {
   const problem = bindingsProblem(value);
   if (!problem) return value as PortBindingsValue;
-  const at = problem.path.length ? ` at ${problem.path.join('.')}` : '';
-  throw new Error(`${who} answered something unexpected${at}: ${problem.message}`);
+  throw unexpectedAnswer(who, problem.path, problem.message);
 }
 
 export const PortBindings = z.unknown().transform((value, ctx): PortBindingsValue => {

@@ -13,8 +13,17 @@ export function parseAnswer<S extends z.ZodType>(
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const at = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
-  throw new Error(`${who} answered something unexpected${at}: ${issue?.message ?? 'invalid'}`);
+  throw unexpectedAnswer(who, issue?.path ?? [], issue?.message ?? 'invalid');
+}
+
+/** The error for an answer that did not fit: who answered, where (a field's path), and why. */
+export function unexpectedAnswer(
+  who: string,
+  path: readonly PropertyKey[],
+  message: string,
+): Error {
+  const at = path.length ? ` at ${path.map(String).join('.')}` : '';
+  return new Error(`${who} answered something unexpected${at}: ${message}`);
 }
 
 /** JSON text (a CLI's output), parsed and checked against `schema`. */
