@@ -75,12 +75,15 @@ export class BranchRender {
     );
     const rows = envs.filter((e) => !e.source);
     // Read once for all of them: templates that cannot be read say so for every row.
-    const loaded = rows.length
+    const templates = rows.length
       ? await this.load().catch((error: unknown) => ({ error: messageOf(error) }))
       : null;
-    if (loaded && 'error' in loaded) for (const env of rows) out.set(env.name, loaded);
-    const templates = loaded && 'files' in loaded ? loaded : { files: [], digest: '' };
-    const fromTemplates = (loaded && 'files' in loaded ? rows : []).map((env) => {
+    if (!templates || 'error' in templates) {
+      if (templates) for (const env of rows) out.set(env.name, templates);
+      await fromHeads;
+      return out;
+    }
+    const fromTemplates = rows.map((env) => {
       const vars = this.vars(env);
       const key = `render:${sha1(`${RENDERING}\0${templates.digest}\0${JSON.stringify(vars)}`)}`;
       return { env, vars, key };
