@@ -5,7 +5,7 @@
 import type { Queryable } from './db.js';
 import type { DetailOptions, EnvironmentDetail } from './environment-store.js';
 import { SELECT_CLUSTERS } from './environments.js';
-import { OP_COLUMNS } from './operations.js';
+import { OP_COLUMNS, STEPS_JSON } from './operations.js';
 import { toVersion, type VersionRow } from './versions.js';
 import {
   toEnvironment,
@@ -29,11 +29,7 @@ export async function environmentDetail(
     `select
        (select row_to_json(c) from (${SELECT_CLUSTERS} where name = $1) c) as env,
        (select json_agg(o order by o.id desc) from (
-          select ${OP_COLUMNS},
-                 (select coalesce(json_agg(s order by s.position), '[]'::json) from (
-                    select operation_id, step, position, status, started_at, completed_at,
-                           detail, error
-                      from operation_steps where operation_id = operations.id) s) as steps
+          select ${OP_COLUMNS}, ${STEPS_JSON}
             from operations where cluster_name = $1 order by id desc limit $2) o) as operations,
        (select value -> $1 from kindler_state where key = $3) as entry,
        (select json_agg(v order by v.version desc) from (

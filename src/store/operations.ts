@@ -25,28 +25,23 @@ export const OP_COLUMNS = `id, cluster_name, operation, status, log_output, star
   check_run_id, deployment_id, deployment_state, change, lease_owner, lease_expires_at,
   updated_at`;
 
+/** Each operation's steps, in order, as one JSON column of the operation's own row. */
+export const STEPS_JSON = `(select coalesce(json_agg(s order by s.position), '[]'::json) from (
+    select operation_id, step, position, status, started_at, completed_at, detail, error
+      from operation_steps where operation_id = operations.id) s) as steps`;
+
+/** Operations and their steps in one round trip (a worker reads one back after every step). */
 export async function loadOperations(
   q: Queryable,
   where: string,
   params: unknown[],
   suffix = 'order by id desc',
 ): Promise<Operation[]> {
-  const rows = await q.query<OperationRow>(
-    `select ${OP_COLUMNS} from operations ${where} ${suffix}`,
+  const rows = await q.query<OperationRow & { steps: StepRow[] }>(
+    `select ${OP_COLUMNS}, ${STEPS_JSON} from operations ${where} ${suffix}`,
     params,
   );
-  if (rows.length === 0) return [];
-  const steps = await q.query<StepRow>(
-    'select operation_id, step, position, status, started_at, completed_at, detail, error from ' +
-      'operation_steps where operation_id = any($1::int[]) order by position',
-    [rows.map((r) => r.id)],
-  );
-  return rows.map((r) =>
-    toOperation(
-      r,
-      steps.filter((s) => s.operation_id === r.id),
-    ),
-  );
+  return rows.map((r) => toOperation(r, r.steps));
 }
 
 export async function loadOperation(q: Queryable, id: number): Promise<Operation | null> {

@@ -312,6 +312,49 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
     );
   });
 
+  it('reads an operation with its steps in one statement: the steps in order, times to the ms', async () => {
+    const op = await store.createOperation({
+      envName: envName('one-read'),
+      kind: 'create',
+      trigger,
+    });
+    const at = new Date('2026-03-04T05:06:07.089Z');
+    await store.saveStep(op.id, {
+      step: 'cluster',
+      status: 'failed',
+      startedAt: at,
+      completedAt: new Date(at.getTime() + 1),
+      detail: 'k3d said: "no"',
+      error: 'exit 1',
+    });
+    const query = pg.Client.prototype.query;
+    let sent = 0;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      sent++;
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    const read = await store.getOperation(op.id).finally(() => {
+      pg.Client.prototype.query = query;
+    });
+    // PGlite does not go through pg's client: the count is PostgreSQL's.
+    if (_backend === 'postgres') expect(sent).toBe(1);
+    expect(read?.steps.map((s) => s.step)).toEqual(op.steps.map((s) => s.step));
+    expect(read?.steps.find((s) => s.step === 'cluster')).toEqual({
+      step: 'cluster',
+      status: 'failed',
+      startedAt: at,
+      completedAt: new Date(at.getTime() + 1),
+      detail: 'k3d said: "no"',
+      error: 'exit 1',
+    });
+    expect(read?.steps.find((s) => s.step === 'branch')).toMatchObject({
+      status: 'pending',
+      startedAt: null,
+    });
+    expect(await store.listOperations({ envName: envName('one-read') })).toEqual([read]);
+    await raw("delete from operations where cluster_name = 'one-read'");
+  });
+
   it('lists operations by environment and status', async () => {
     await store.createOperation({ envName: envName('dev'), kind: 'delete', trigger });
     expect((await store.listOperations({ envName: envName('dev') })).map((o) => o.kind)).toEqual([
