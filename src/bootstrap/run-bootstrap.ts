@@ -4,7 +4,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DEVOPS_ENV_FILE } from '../config/devops-env.js';
-import { messageOf } from '../domain/index.js';
+import { byText, messageOf } from '../domain/index.js';
 import type { BootstrapContext, Piece, PieceName, Probe } from './piece.js';
 
 export interface PieceResult {
@@ -69,7 +69,7 @@ export async function checkBootstrap(
 /** devops.env: KEY="value" lines, readable by this user only. */
 export async function writeSettings(dataDir: string, settings: Record<string, string>) {
   const lines = Object.entries(settings)
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byText(a, b))
     .map(([key, value]) => {
       if (/["\n\\]/.test(value)) throw new Error(`${key} holds a character devops.env cannot keep`);
       return `${key}="${value}"`;

@@ -5,6 +5,7 @@
 // is never an environment. Environments with a queued or running operation are `busy`: their
 // differences are the operation's work in progress, not drift.
 import {
+  byText,
   command,
   MANAGEMENT_CLUSTER,
   checkEnvName,
@@ -212,7 +213,7 @@ export function compare(
   const unknown = systems.filter((s) => s.state === 'unknown');
   const consistent = discrepancies.length === 0 && unknown.length === 0;
   discrepancies.sort(
-    (a, b) => a.name.localeCompare(b.name) || SYSTEMS.indexOf(a.system) - SYSTEMS.indexOf(b.system),
+    (a, b) => byText(a.name, b.name) || SYSTEMS.indexOf(a.system) - SYSTEMS.indexOf(b.system),
   );
   const counts = (['missing', 'orphan', 'mismatch'] as const)
     .map((k) => [k, discrepancies.filter((d) => d.kind === k).length] as const)
@@ -236,7 +237,7 @@ export function compare(
     summary: `${consistent ? 'Consistent' : 'Inconsistent'}: ${summary}`,
     systems,
     discrepancies,
-    matrix: [...rows.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    matrix: [...rows.values()].sort((a, b) => byText(a.name, b.name)),
     busy,
   };
 }

@@ -6,6 +6,7 @@
 // an operation under way, and a prune looks the row up again before each removal, so a create that
 // started meanwhile wins.
 import {
+  byText,
   command,
   Failure,
   MANAGEMENT_CLUSTER,
@@ -186,7 +187,7 @@ function orphansOf(
       );
   return orphans.sort(
     (a, b) =>
-      a.name.localeCompare(b.name) || PRUNE_ORDER.indexOf(a.system) - PRUNE_ORDER.indexOf(b.system),
+      byText(a.name, b.name) || PRUNE_ORDER.indexOf(a.system) - PRUNE_ORDER.indexOf(b.system),
   );
 }
 

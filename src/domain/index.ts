@@ -15,3 +15,4 @@ export * from './update.js';
 export * from './labels.js';
 export * from './sites.js';
 export * from './sizing.js';
+export * from './order.js';

@@ -1,5 +1,5 @@
 // Branch contents: the files under templates/deploy rendered for one environment. Pure.
-import { Failure, whoamiHost, type Environment } from '../domain/index.js';
+import { byText, Failure, whoamiHost, type Environment } from '../domain/index.js';
 
 export interface TemplateFile {
   path: string;
@@ -47,5 +47,5 @@ export function renderBranchFiles(
         },
       ),
     }))
-    .sort((a, b) => a.path.localeCompare(b.path));
+    .sort((a, b) => byText(a.path, b.path));
 }

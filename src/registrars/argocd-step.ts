@@ -9,6 +9,7 @@
 // itself, so Argo CD never needs to), no RBAC kinds, and only the environment repository as source.
 // Argo CD refuses what the bot's own early check (git/preview-rules.ts) might miss.
 import {
+  byText,
   APP_NAMESPACE,
   ARGOCD_MANAGER,
   MANAGEMENT_CLUSTER,
@@ -237,7 +238,7 @@ export class ArgoCdStep implements StepHandler {
         rows.filter((r) => r.name !== MANAGEMENT_CLUSTER).map((r) => [r.name, r]),
       ).values(),
     ]
-      .sort((a, b) => a.name.localeCompare(b.name))
+      .sort((a, b) => byText(a.name, b.name))
       .map((r) => ({
         env: r.name,
         hostEnv: r.name,

@@ -3,6 +3,7 @@
 // route (an operation's own change, read from its row alone). Never a route for `devops`: a
 // wildcard devops ACL once sent Portainer's traffic to Argo CD upstream.
 import {
+  byText,
   Failure,
   MANAGEMENT_CLUSTER,
   haproxyAcl,
@@ -42,7 +43,7 @@ export type GatewayRow = Pick<
 export function routedEnvironments<T extends GatewayRow>(envs: T[]): T[] {
   return envs
     .filter((e) => e.name !== MANAGEMENT_CLUSTER && e.haproxyRoute)
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort((a, b) => byText(a.name, b.name));
 }
 
 /**
@@ -199,7 +200,7 @@ function patchBody(
   while (lo < hi) {
     const mid = entryFrom((lo + hi) >> 1);
     const probe = mid < hi ? mid : lo;
-    if (nameAt(probe).localeCompare(name) < 0) lo = entryFrom(probe + 1);
+    if (byText(nameAt(probe), name) < 0) lo = entryFrom(probe + 1);
     else hi = probe;
   }
   return `${text.slice(0, lo)}\n${render(routed).slice(0, -1)}${text.slice(lo)}`.slice(1);
@@ -280,5 +281,5 @@ export function parseRoutes(config: string): Route[] {
     backend: `be_${name}`,
     server: servers.get(`be_${name}`) ?? null,
   }));
-  return routes.sort((a, b) => a.name.localeCompare(b.name));
+  return routes.sort((a, b) => byText(a.name, b.name));
 }
