@@ -2,13 +2,13 @@
 // running it with instant systems (unwatched, as a CLI --json or a test; watched, as a worker with
 // its reporter), and how often the CSV snapshot is rewritten for a burst of creates and deletes
 // (once a second at most, off the operations' path) against the operations it covers.
-import pg from 'pg';
 import { envName } from '../src/domain/index.js';
 import { trigger } from './lifecycle.js';
 import { Engine } from '../src/lifecycle/engine.js';
 import { SnapshotWriter } from '../src/store/csv-snapshot.js';
 import { fakeSystems } from '../test/support/fake-steps.js';
 import { withPostgresStore } from '../test/support/db.js';
+import { countStatements } from '../test/support/statements.js';
 import type { Figure } from './figure.js';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,12 +17,7 @@ import path from 'node:path';
 export async function roundTripFigures(): Promise<Figure[]> {
   const { store, cleanup } = await withPostgresStore();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindler-bench-csv-'));
-  const query = pg.Client.prototype.query;
-  let sent = 0;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    sent++;
-    return (query as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof query;
+  const statements = countStatements();
   try {
     await store.migrate();
     const snapshot = SnapshotWriter.of(store, path.join(dir, 'environments.csv'), () => undefined);
@@ -33,7 +28,7 @@ export async function roundTripFigures(): Promise<Figure[]> {
       afterChange: async () => snapshot.request(),
     });
     const counted = async (name: string, watched: boolean) => {
-      const before = sent;
+      const before = statements.sent;
       const op = await engine.request({
         kind: 'create',
         name: envName(name),
@@ -44,7 +39,7 @@ export async function roundTripFigures(): Promise<Figure[]> {
         owner: 'bench:1',
         ...(watched ? { observer: { onUpdate: () => undefined } } : {}),
       });
-      return sent - before;
+      return statements.sent - before;
     };
     const unwatched = await counted('rt-a', false);
     const watched = await counted('rt-b', true);
@@ -79,7 +74,7 @@ export async function roundTripFigures(): Promise<Figure[]> {
       },
     ];
   } finally {
-    pg.Client.prototype.query = query;
+    statements.restore();
     fs.rmSync(dir, { recursive: true, force: true });
     await cleanup();
   }

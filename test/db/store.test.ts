@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { command, configOf, Failure, envName, type Trigger } from '../../src/domain/index.js';
 import type { Store } from '../../src/store/store.js';
 import { BACKENDS } from '../support/db.js';
+import { countStatements } from '../support/statements.js';
 
 const trigger: Trigger = {
   source: 'issue_comment',
@@ -327,17 +328,10 @@ describe.each(BACKENDS)('store on %s', (_backend, open) => {
       detail: 'k3d said: "no"',
       error: 'exit 1',
     });
-    const query = pg.Client.prototype.query;
-    let sent = 0;
-    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-      sent++;
-      return (query as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof query;
-    const read = await store.getOperation(op.id).finally(() => {
-      pg.Client.prototype.query = query;
-    });
+    const statements = countStatements();
+    const read = await store.getOperation(op.id).finally(() => statements.restore());
     // PGlite does not go through pg's client: the count is PostgreSQL's.
-    if (_backend === 'postgres') expect(sent).toBe(1);
+    if (_backend === 'postgres') expect(statements.sent).toBe(1);
     expect(read?.steps.map((s) => s.step)).toEqual(op.steps.map((s) => s.step));
     expect(read?.steps.find((s) => s.step === 'cluster')).toEqual({
       step: 'cluster',
