@@ -52,16 +52,27 @@ const readChildren = (file: string): Child[] =>
         .map((l) => JSON.parse(l) as Child)
     : [];
 
+/** What bench/first-child-marks.cjs saw inside the process (ms from its time origin). */
+interface Marks {
+  js: number;
+  connected: number;
+  lastAnswer: number;
+  answers: number;
+  child: number;
+}
+
 interface Run {
   wall: number;
   children: number;
   count: number;
   firstChild: number;
+  marks: Marks | null;
 }
 
 /** A create's figures over its runs: medians, and its own time per run (wall less children). */
 const summary = (runs: Run[]) => {
-  const pick = (key: keyof Run) => median(runs.map((r) => r[key]));
+  const pick = (key: 'wall' | 'children' | 'count' | 'firstChild') =>
+    median(runs.map((r) => r[key]));
   return {
     wall: pick('wall'),
     children: pick('children'),
@@ -70,6 +81,21 @@ const summary = (runs: Run[]) => {
     own: median(runs.map((r) => r.wall - r.children)),
     count: pick('count'),
     firstChild: pick('firstChild'),
+  };
+};
+
+/** Where a marked run's time before its first child went: each phase the median of its runs. */
+const phases = (runs: Run[]) => {
+  const marks = runs.map((r) => r.marks as Marks);
+  const of = (f: (m: Marks) => number) => median(marks.map(f));
+  return {
+    js: of((m) => m.js),
+    load: of((m) => m.connected - m.js),
+    record: of((m) => m.lastAnswer - m.connected),
+    answers: of((m) => m.answers),
+    render: of((m) => m.child - m.lastAnswer),
+    // From before /usr/bin/time started to the process's clock, and from its spawn to the shim.
+    outside: median(runs.map((r) => r.firstChild - (r.marks as Marks).child)),
   };
 };
 
@@ -82,6 +108,7 @@ export async function createsWith(
   tmp: string,
   entry: (args: string[]) => string[] = kindler,
   tag = '',
+  marked = false,
 ) {
   const db = await createTestDatabase();
   const fakes = setupFakes();
@@ -123,12 +150,20 @@ export async function createsWith(
       BASE_DOMAIN: 'example.test',
       HAPROXY_CONFIG: haproxy,
     };
+    const marksFile = path.join(tmp, `marks-${rows}${tag}.json`);
+    const marking = marked
+      ? {
+          NODE_OPTIONS: `--require ${path.join(ROOT, 'bench/first-child-marks.cjs')}`,
+          KINDLER_BENCH_MARKS: marksFile,
+        }
+      : {};
     timeProcess(entry(['create', 'warm-up']), env); // the data dir and the schema made once
     let made = 0;
     const run = (): Run => {
       fs.rmSync(times, { force: true });
+      fs.rmSync(marksFile, { force: true });
       const startedAt = performance.timeOrigin + performance.now();
-      const { ms } = timeProcess(entry(['create', `bench-${made++}`]), env);
+      const { ms } = timeProcess(entry(['create', `bench-${made++}`]), { ...env, ...marking });
       const children = readChildren(times);
       if (children.length === 0) throw new Error('the create ran no child process');
       return {
@@ -136,6 +171,7 @@ export async function createsWith(
         children: children.reduce((sum, c) => sum + c.ms, 0),
         count: children.length,
         firstChild: Math.min(...children.map((c) => c.startedAt)) - startedAt,
+        marks: marked ? (JSON.parse(fs.readFileSync(marksFile, 'utf8')) as Marks) : null,
       };
     };
     return { run, close };
@@ -195,6 +231,7 @@ export async function createProcessFigures(): Promise<Figure[]> {
         '-unbundled',
       ),
       await createsWith(10_000, tmp),
+      await createsWith(10, tmp, kindler, '-marked', true),
     ];
     // node -e 0 alone first (the goal's yardstick, on a machine doing nothing else), then again
     // between the runs, beside the floor, under what the runs leave behind.
@@ -221,11 +258,12 @@ export async function createProcessFigures(): Promise<Figure[]> {
     }
     const nodeBetween = median(nodeRuns);
     const floor = median(floorRuns);
-    const [small, unbundled, large] = runs.map(summary) as [
+    const [small, unbundled, large] = runs.slice(0, 3).map(summary) as [
       ReturnType<typeof summary>,
       ReturnType<typeof summary>,
       ReturnType<typeof summary>,
     ];
+    const inside = phases(runs[3] as Run[]);
     const own = small.own;
     const x = (a: number, b: number) => `${(a / b).toFixed(1)}×`;
     return [
@@ -258,6 +296,36 @@ export async function createProcessFigures(): Promise<Figure[]> {
         value: small.firstChild,
         unit: 'ms',
         goal: `≤ 2 × node -e 0 (${Math.round(2 * node)} ms)`,
+      },
+      {
+        name: "…inside a create run with marks (bench/first-child-marks.cjs): node's own start, to its first line of JavaScript",
+        value: inside.js,
+        unit: 'ms',
+        goal: 'measured',
+      },
+      {
+        name: '…then loading the CLI and reading its configuration, to its database connection',
+        value: inside.load,
+        unit: 'ms',
+        goal: 'measured',
+      },
+      {
+        name: `…then recording and claiming the operation: from the connection to its last answer before the child (${inside.answers} answers read)`,
+        value: inside.record,
+        unit: 'ms',
+        goal: 'measured',
+      },
+      {
+        name: '…then rendering and checking deploy/ and loading execa, to the child',
+        value: inside.render,
+        unit: 'ms',
+        goal: 'measured',
+      },
+      {
+        name: "…and outside the process's clock: /usr/bin/time and node's exec before it, the child's setpriv and timing shim",
+        value: inside.outside,
+        unit: 'ms',
+        goal: 'measured',
       },
       {
         name: `yardstick: a database-first floor — node, pg, connect, one transaction of 5 statements, then a child, between the creates (${x(floor, nodeBetween)} \`node -e 0\` between them: ${Math.round(nodeBetween)} ms)`,
