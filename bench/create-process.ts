@@ -153,7 +153,7 @@ export async function createsWith(
     const marksFile = path.join(tmp, `marks-${rows}${tag}.json`);
     const marking = marked
       ? {
-          NODE_OPTIONS: `--require ${path.join(ROOT, 'bench/first-child-marks.cjs')}`,
+          NODE_OPTIONS: `--require ${JSON.stringify(path.join(ROOT, 'bench/first-child-marks.cjs'))}`,
           KINDLER_BENCH_MARKS: marksFile,
         }
       : {};
