@@ -5,7 +5,7 @@
 // and hashes only the environments whose templates or variables changed since a check before.
 import crypto from 'node:crypto';
 import { z } from 'zod';
-import { messageOf, type Environment } from '../domain/index.js';
+import { byText, messageOf, type Environment } from '../domain/index.js';
 import { stateKey } from '../store/state-key.js';
 import type { Store } from '../store/store.js';
 import { DEPLOY_PREFIX, type Render } from './branch-step.js';
@@ -128,7 +128,7 @@ export class BranchRender {
     return (this.templates ??= loadTemplates(this.settings.templatesDir).then(
       (files) => {
         const hash = crypto.createHash('sha1');
-        for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : 1)))
+        for (const f of [...files].sort((a, b) => byText(a.path, b.path)))
           hash.update(`${f.path}\0${f.content}\0`);
         return { files, digest: hash.digest('hex') };
       },

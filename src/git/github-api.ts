@@ -1,6 +1,6 @@
 // The slice of GitHub's API the branch store uses, the GraphQL queries it sends, and one call with
 // its failure said (transient or not).
-import { TransientError, httpStatusOf } from '../domain/index.js';
+import { byText, TransientError, httpStatusOf } from '../domain/index.js';
 
 /** The slice of Octokit this store uses (Probot's context.octokit and @octokit/rest both fit). */
 export interface GitHubApi {
@@ -147,7 +147,5 @@ export async function pagesOfRefs<T>(
       break;
     cursors = { asc: asc.pageInfo.endCursor, desc: desc.pageInfo.endCursor };
   }
-  return [...seen.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, value]) => value);
+  return [...seen.entries()].sort(([a], [b]) => byText(a, b)).map(([, value]) => value);
 }

@@ -3,7 +3,7 @@
 // directories in the same request), then the blobs not read before, all in one request. What a
 // commit id or a blob id names never changes, so both are kept in the database (git_objects) and
 // never fetched twice: a push that changes one file of twenty downloads one blob.
-import { Failure } from '../domain/index.js';
+import { byText, Failure } from '../domain/index.js';
 import { DEPLOY_LIMITS } from './validate-manifests.js';
 import type { Store } from '../store/store.js';
 import type { BranchFile } from './branch-store.js';
@@ -156,7 +156,7 @@ export class GitHubHeadSource implements HeadSource {
       }
     };
     walk(data.repository.dir.entries, 0);
-    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return out.sort((a, b) => byText(a.path, b.path));
   }
 
   /** The text of each blob, in one request per 50; `blob:<oid>` → text. */

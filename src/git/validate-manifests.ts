@@ -16,7 +16,7 @@ import {
   type Document,
   type Node,
 } from 'yaml';
-import { Failure } from '../domain/index.js';
+import { byText, Failure } from '../domain/index.js';
 import type { BranchFile } from './branch-store.js';
 import { renderActions, valuesOf } from './helm-render.js';
 import {
@@ -96,7 +96,7 @@ export function manifestProblems(
   const problems: ManifestProblem[] = [];
   const valuesFile = files.find((f) => f.path === `${prefix}values.yaml`);
   const values = chart && valuesFile ? valuesOf(valuesFile.content) : null;
-  for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+  for (const file of [...files].sort((a, b) => byText(a.path, b.path))) {
     if (!YAML_FILE.test(file.path)) continue;
     const inside = file.path.slice(prefix.length);
     const template = chart && inside.startsWith('templates/');

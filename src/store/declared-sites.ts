@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { Config } from '../config/config.js';
 import { loadSites, parseSites } from '../config/sites.js';
-import { Failure, localSite, type Site } from '../domain/index.js';
+import { byText, Failure, localSite, type Site } from '../domain/index.js';
 import { stateKey } from './state-key.js';
 import type { Store } from './store.js';
 
@@ -124,7 +124,7 @@ export async function declareSites(
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => byText(a, b)))
       : v,
   );
 }

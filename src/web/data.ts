@@ -3,6 +3,7 @@
 // snapshot with `degraded: true` and the reason. A degraded answer is never kept: the next request
 // after the database is back reads it again, no restart needed.
 import {
+  byText,
   Failure,
   environmentUrl,
   type UrlSettings,
@@ -159,7 +160,7 @@ export class DashboardData {
           .filter(() => !page.labels)
           .filter((r) => page.after === null || r.name > page.after)
           .filter((r) => !page.q || r.name.includes(page.q))
-          .sort((a, b) => (a.name < b.name ? -1 : 1));
+          .sort((a, b) => byText(a.name, b.name));
         const shown = sorted.slice(0, page.limit);
         return {
           environments: shown.map((r) => viewOf(r, this.rt.urls)),
